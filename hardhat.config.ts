@@ -1,0 +1,55 @@
+import { createRequire } from "node:module";
+
+import hardhatEthers from "@nomicfoundation/hardhat-ethers";
+import hardhatMocha from "@nomicfoundation/hardhat-mocha";
+import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
+import hardhatViem from "@nomicfoundation/hardhat-viem";
+import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
+import { defineConfig } from "hardhat/config";
+
+// solc comes from the pinned npm package so compiling never downloads a compiler.
+const require = createRequire(import.meta.url);
+const solcVersion: string = (require("solc/package.json") as { version: string }).version;
+const solcPath: string = require.resolve("solc/soljson.js");
+
+const compiler = {
+  version: solcVersion,
+  path: solcPath,
+  settings: {
+    optimizer: { enabled: true, runs: 200 },
+    evmVersion: "cancun",
+  },
+};
+
+export default defineConfig({
+  plugins: [hardhatViem, hardhatViemAssertions, hardhatEthers, hardhatNetworkHelpers, hardhatMocha],
+  solidity: {
+    profiles: {
+      default: compiler,
+      production: compiler,
+    },
+  },
+  paths: {
+    tests: {
+      mocha: "test",
+      solidity: "contracts",
+    },
+  },
+  test: {
+    mocha: {
+      timeout: 120_000,
+    },
+    solidity: {
+      // Enough runs to find arithmetic edge cases while keeping `npm test` well under its budget.
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 32 },
+    },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: "http://127.0.0.1:8545",
+    },
+  },
+});

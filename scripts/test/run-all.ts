@@ -1,0 +1,124 @@
+/**
+ * Runs every test suite of the repository and prints the closing line CI reads:
+ * `N passed, N failed`.
+ *
+ * Suites:
+ *  - `hardhat`: Solidity tests (`contracts/**\/*.t.sol`) and mocha tests (`test/**\/*.test.ts`) in one
+ *    Hardhat process, so contracts compile once.
+ *  - `node`: node:test unit tests beside the code (`node/**\/*.test.ts`, `scripts/**\/*.test.ts`),
+ *    run by Node's own runner with type stripping.
+ *
+ * Usage: node scripts/test/run-all.ts [--only hardhat|node]
+ */
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+
+interface SuiteResult {
+  readonly name: string;
+  readonly passed: number;
+  readonly failed: number;
+  readonly exitCode: number;
+}
+
+interface Suite {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly parse: (output: string) => { passed: number; failed: number } | undefined;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI_PATTERN = /\x1b\[[0-9;]*m/g;
+
+function lastMatch(output: string, pattern: RegExp): number | undefined {
+  let value: number | undefined;
+  for (const match of output.matchAll(pattern)) value = Number(match[1]);
+  return value;
+}
+
+/** Hardhat's combined summary: `N passing (...)` and, on failure, `N failing (...)`, last ones win. */
+function parseHardhat(output: string): { passed: number; failed: number } | undefined {
+  const passed = lastMatch(output, /^(\d+) passing/gm);
+  if (passed === undefined) return undefined;
+  return { passed, failed: lastMatch(output, /^(\d+) failing/gm) ?? 0 };
+}
+
+/** node:test spec reporter summary: `ℹ pass N` / `ℹ fail N`. */
+function parseNodeTest(output: string): { passed: number; failed: number } | undefined {
+  const passed = lastMatch(output, /^ℹ pass (\d+)/gm);
+  const failed = lastMatch(output, /^ℹ fail (\d+)/gm);
+  if (passed === undefined || failed === undefined) return undefined;
+  return { passed, failed };
+}
+
+const SUITES: readonly Suite[] = [
+  { name: "hardhat", command: "hardhat", args: ["test"], parse: parseHardhat },
+  {
+    name: "node",
+    command: process.execPath,
+    args: [
+      "--test",
+      "--test-reporter=spec",
+      "--test-concurrency=2",
+      "--test-timeout=300000",
+      "node/**/*.test.ts",
+      "scripts/**/*.test.ts",
+    ],
+    parse: parseNodeTest,
+  },
+];
+
+function runSuite(suite: Suite): Promise<SuiteResult> {
+  return new Promise((resolve) => {
+    process.stdout.write(`\n=== ${suite.name}: ${suite.command} ${suite.args.join(" ")}\n`);
+    const child = spawn(suite.command, suite.args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      process.stdout.write(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      process.stderr.write(chunk);
+    });
+    child.on("error", (error) => {
+      process.stderr.write(`could not start ${suite.name}: ${error.message}\n`);
+      resolve({ name: suite.name, passed: 0, failed: 1, exitCode: 1 });
+    });
+    child.on("close", (code) => {
+      const exitCode = code ?? 1;
+      const counts = suite.parse(output.replace(ANSI_PATTERN, ""));
+      if (counts === undefined) {
+        // A suite that crashed before its summary still counts as a failure, never as silence.
+        resolve({ name: suite.name, passed: 0, failed: exitCode === 0 ? 0 : 1, exitCode });
+        return;
+      }
+      const failed = exitCode !== 0 && counts.failed === 0 ? 1 : counts.failed;
+      resolve({ name: suite.name, passed: counts.passed, failed, exitCode });
+    });
+  });
+}
+
+const { values } = parseArgs({ options: { only: { type: "string" } } });
+const selected = SUITES.filter((suite) => values.only === undefined || suite.name === values.only);
+if (selected.length === 0) {
+  process.stderr.write(
+    `unknown suite "${values.only}"; choose one of: ${SUITES.map((s) => s.name).join(", ")}\n`,
+  );
+  process.exit(2);
+}
+
+const results: SuiteResult[] = [];
+for (const suite of selected) results.push(await runSuite(suite));
+
+process.stdout.write("\n");
+for (const result of results) {
+  process.stdout.write(`${result.name}: ${result.passed} passed, ${result.failed} failed\n`);
+}
+const passed = results.reduce((sum, r) => sum + r.passed, 0);
+const failed = results.reduce((sum, r) => sum + r.failed, 0);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed > 0 ? 1 : 0);
