@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IStakeRegistry
+/// @notice What the rounds contract and the node need from the stake registry.
+interface IStakeRegistry {
+    /// @notice Everything the node's admission check needs, in one call.
+    struct NodeInfo {
+        address operator;
+        uint256 activeStake;
+        uint256 unbondingStake;
+        uint64 unbondingReleaseTime;
+        bool active;
+    }
+
+    /// @notice Why stake was slashed (carried in the `Slashed` event).
+    /// 1 = wrong aggregate (failed chunk challenge), 2 = missed aggregation deadline,
+    /// 3 = aggregator equivocation, 4 = trainer equivocation.
+    function slash(address operator, uint256 amount, uint8 reason, bytes32 evidence, address reporter)
+        external
+        returns (uint256 slashed);
+
+    /// @notice True when `peerId` is bound to an operator whose active stake is at least the minimum.
+    function isActive(bytes calldata peerId) external view returns (bool);
+
+    /// @notice True when `operator` has at least the minimum active stake.
+    function isActiveOperator(address operator) external view returns (bool);
+
+    /// @notice The operator's stake that is not unbonding.
+    function activeStake(address operator) external view returns (uint256);
+
+    /// @notice Active plus unbonding stake: everything that can still be slashed.
+    function slashableStake(address operator) external view returns (uint256);
+
+    /// @notice The unbonding delay in seconds.
+    function unbondingDelay() external view returns (uint256);
+}
