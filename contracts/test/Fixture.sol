@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
+import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
+import {StakeRegistry} from "../StakeRegistry.sol";
+import {TrainingRounds} from "../TrainingRounds.sol";
+import {VainToken} from "../VainToken.sol";
+import {TestAggregationVerifier} from "./TestAggregationVerifier.sol";
+import {TestBase} from "./Vm.sol";
+
+/// @notice Deploys the protocol with test parameters; the test contract is owner and treasury.
+abstract contract Fixture is TestBase {
+    uint256 internal constant MIN_STAKE = 100e18;
+    uint256 internal constant DELAY = 2 days;
+    uint256 internal constant REPORTER_BPS = 1_000;
+    uint256 internal constant BOND = 10e18;
+
+    VainToken internal token;
+    StakeRegistry internal registry;
+    TrainingRounds internal rounds;
+    TestAggregationVerifier internal verifier;
+
+    function _deploy() internal {
+        token = new VainToken(address(this), 1_000_000_000e18, 2_000_000_000e18);
+        registry = new StakeRegistry(IERC20(address(token)), address(this), MIN_STAKE, DELAY, REPORTER_BPS);
+        verifier = new TestAggregationVerifier();
+        rounds = new TrainingRounds(
+            IERC20(address(token)),
+            IStakeRegistry(address(registry)),
+            IAggregationVerifier(address(verifier)),
+            address(this),
+            _defaultParams()
+        );
+        registry.setSlasher(address(rounds));
+    }
+
+    function _defaultParams() internal pure returns (TrainingRounds.Params memory) {
+        return
+            TrainingRounds.Params({
+                maxTrainersPerRound: 16,
+                maxSamplesPerTrainer: 10_000,
+                aggregatorRewardBps: 1_000,
+                aggregatorSlashBps: 5_000,
+                trainerSlashBps: 1_000,
+                sampledChunks: 1,
+                answerWindow: 600,
+                challengeBond: BOND
+            });
+    }
+
+    function _fundAndStake(address who, uint256 amount) internal {
+        token.transfer(who, amount);
+        vm.startPrank(who);
+        token.approve(address(registry), amount);
+        registry.stake(amount);
+        vm.stopPrank();
+    }
+}

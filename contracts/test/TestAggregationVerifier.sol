@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
+
+/// @title TestAggregationVerifier
+/// @notice TEST ONLY. Accepts a "proof" equal to the keccak binding of every public input, so round logic can
+/// be tested (right proof, wrong chunk, wrong round, wrong weights) before the Groth16 verifier exists.
+/// It proves nothing about the aggregate and must never be deployed outside tests.
+contract TestAggregationVerifier is IAggregationVerifier {
+    /// @inheritdoc IAggregationVerifier
+    function verifyChunk(
+        uint256 roundId,
+        uint256 chunkIndex,
+        bytes32[] calldata trainerCommitments,
+        uint256[] calldata weights,
+        bytes32 aggregateCommitment,
+        bytes calldata proof
+    ) external pure returns (bool) {
+        bytes32 expected = keccak256(abi.encode(roundId, chunkIndex, trainerCommitments, weights, aggregateCommitment));
+        return proof.length == 32 && bytes32(proof) == expected;
+    }
+}
