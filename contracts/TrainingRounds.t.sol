@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
+import {TrainingRounds} from "./TrainingRounds.sol";
+import {Fixture} from "./test/Fixture.sol";
+import {TestBase} from "./test/Vm.sol";
+
+/// @notice Shared round set-up: four staked trainers (one also the only aggregator candidate).
+abstract contract RoundsFixture is Fixture {
+    uint256 internal constant AGG_KEY = 0xA66;
+    uint256 internal constant T1_KEY = 0x7001;
+    uint256 internal constant T2_KEY = 0x7002;
+    uint256 internal constant T3_KEY = 0x7003;
+    address internal agg;
+    address internal t1;
+    address internal t2;
+    address internal t3;
+    address internal constant WATCHER = address(0x3A7C);
+    uint256 internal taskId;
+    uint256 internal constant REWARD = 1_000e18;
+
+    function _setUpRounds() internal {
+        _deploy();
+        agg = vm.addr(AGG_KEY);
+        t1 = vm.addr(T1_KEY);
+        t2 = vm.addr(T2_KEY);
+        t3 = vm.addr(T3_KEY);
+        _fundAndStake(agg, 1_000e18);
+        _fundAndStake(t1, 200e18);
+        _fundAndStake(t2, 200e18);
+        _fundAndStake(t3, 200e18);
+        _fundAndStake(WATCHER, 200e18);
+        token.transfer(WATCHER, 100e18);
+        vm.prank(agg);
+        rounds.setAggregatorOptIn(true);
+        taskId = rounds.createTask(bytes32("model0"), REWARD, 60, 60, 120, 0);
+        token.approve(address(rounds), 10 * REWARD);
+        rounds.fundTask(taskId, 10 * REWARD);
+    }
+
+    function _openAndCommit() internal returns (uint256 roundId) {
+        roundId = rounds.openRound(taskId);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, bytes32("c1"), 100);
+        vm.prank(t2);
+        rounds.commitUpdate(roundId, bytes32("c2"), 300);
+        vm.prank(t3);
+        rounds.commitUpdate(roundId, bytes32("c3"), 600);
+        vm.warp(block.timestamp + 61);
+        rounds.selectAggregator(roundId);
+    }
+
+    function _weights(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory w) {
+        w = new uint256[](3);
+        w[0] = a;
+        w[1] = b;
+        w[2] = c;
+    }
+
+    function _post(uint256 roundId, uint256[] memory weights, uint32 chunks, bool proven) internal {
+        vm.prank(agg);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), chunks, weights, proven);
+    }
+
+    function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
+        TrainingRounds.Round memory r = rounds.getRound(roundId);
+        return abi.encode(keccak256(abi.encode(roundId, chunk, r.commitments, r.weights, r.aggregateCommitment)));
+    }
+
+    function _sampledChunk(uint256 roundId) internal view returns (uint256) {
+        TrainingRounds.Round memory r = rounds.getRound(roundId);
+        for (uint256 i = 0; i < r.numChunks; ++i) {
+            if (rounds.getChallenge(roundId, i).status == 1) return i;
+        }
+        revert("no sampled chunk");
+    }
+
+    function _sign(uint256 key, bytes32 digest) internal returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+}
+
+contract TrainingRoundsTest is RoundsFixture {
+    function setUp() public {
+        _setUpRounds();
+    }
+
+    function test_fullRoundPaysExactly() public {
+        uint256 roundId = _openAndCommit();
+        assertTrue(rounds.getRound(roundId).aggregator == agg, "only candidate selected");
+        _post(roundId, _weights(100, 300, 0), 4, true); // t3 rejected by robust aggregation
+        uint256 chunk = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, chunk, proof);
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        rounds.finalizeRound(roundId);
+        // 10% to the aggregator; 900 split 100:300 between t1 and t2; t3 earns nothing.
+        assertEq(rounds.claimable(agg), 100e18, "aggregator");
+        assertEq(rounds.claimable(t1), 225e18, "t1");
+        assertEq(rounds.claimable(t2), 675e18, "t2");
+        assertEq(rounds.claimable(t3), 0, "rejected trainer");
+        assertTrue(rounds.getTask(taskId).modelRef == bytes32("model1"), "model advanced");
+        vm.prank(t1);
+        rounds.claim();
+        assertEq(token.balanceOf(t1), 225e18, "claimed");
+        vm.prank(t1);
+        vm.expectRevert(TrainingRounds.NothingToClaim.selector);
+        rounds.claim();
+    }
+
+    function test_dustReturnsToPool() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(1, 1, 1), 1, false); // 900e18 / 3 divides; use odd emission below
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        rounds.finalizeRound(roundId);
+        (uint256 funded, uint256 unclaimed, ) = rounds.totals();
+        assertEq(funded, unclaimed + rounds.getTask(taskId).rewardPool, "exact");
+    }
+
+    function test_unprovenRoundCannotBeChallenged() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, false);
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.UnprovenRound.selector, roundId));
+        rounds.challenge(roundId, 0);
+        vm.stopPrank();
+    }
+
+    function test_wrongProofSlashesAggregatorAndFailsRound() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 chunk = _sampledChunk(roundId);
+        uint256 before = registry.slashableStake(agg);
+        uint256 otherChunk = (chunk + 1) % 4;
+        bytes memory wrongProof = _proof(roundId, otherChunk); // a valid proof, but for another chunk
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, chunk, wrongProof);
+        assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
+        assertEq(rounds.getRound(roundId).state, 5, "failed");
+        assertTrue(rounds.getTask(taskId).modelRef == bytes32("model0"), "model did not advance");
+        // Trainers are paid by committed counts; the aggregator's share returns to the pool.
+        assertEq(rounds.claimable(t3), 540e18, "t3 paid by committed count");
+        assertEq(rounds.claimable(agg), 0, "aggregator unpaid");
+    }
+
+    function test_bondedChallengeAnsweredForfeitsBond() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        uint256 chunk = (sampled + 1) % 4;
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        rounds.challenge(roundId, chunk);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadyChallenged.selector, chunk));
+        rounds.challenge(roundId, chunk);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.InvalidChunk.selector, 9, uint32(4)));
+        rounds.challenge(roundId, 9);
+        vm.stopPrank();
+        bytes memory proofA = _proof(roundId, chunk);
+        bytes memory proofB = _proof(roundId, sampled);
+        vm.startPrank(agg);
+        rounds.answerChallenge(roundId, chunk, proofA);
+        rounds.answerChallenge(roundId, sampled, proofB);
+        vm.stopPrank();
+        assertEq(rounds.claimable(agg), BOND, "bond forfeited to aggregator");
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        rounds.finalizeRound(roundId);
+        assertEq(rounds.claimable(agg), BOND + 100e18, "bond + reward");
+    }
+
+    function test_unansweredChallengeSlashesAndRewardsChallenger() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        uint256 chunk = (sampled + 1) % 4;
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        rounds.challenge(roundId, chunk);
+        vm.expectRevert();
+        rounds.resolveUnansweredChallenge(roundId, chunk); // too early
+        vm.warp(block.timestamp + 601);
+        uint256 before = token.balanceOf(WATCHER);
+        rounds.resolveUnansweredChallenge(roundId, chunk);
+        vm.stopPrank();
+        // Reporter: 10% of the 500e18 slashed; bond credited back.
+        assertEq(token.balanceOf(WATCHER) - before, 50e18, "reporter share");
+        assertEq(rounds.claimable(WATCHER), BOND, "bond back");
+        // The sampled challenge's (zero) bond is reclaimable and the round cannot finalize.
+        rounds.reclaimBond(roundId, sampled);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(5)));
+        rounds.finalizeRound(roundId);
+    }
+
+    function test_finalizeBlockedByPendingChallenge() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.PendingChallenges.selector, uint32(1)));
+        rounds.finalizeRound(roundId);
+    }
+
+    function test_missedAggregationSlashes() public {
+        uint256 roundId = _openAndCommit();
+        vm.expectRevert();
+        rounds.reportMissedAggregation(roundId);
+        vm.warp(block.timestamp + 61);
+        vm.prank(WATCHER);
+        rounds.reportMissedAggregation(roundId);
+        assertEq(registry.slashableStake(agg), 500e18, "slashed");
+        assertEq(rounds.getRound(roundId).state, 5, "failed");
+        vm.prank(agg);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(5)));
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), 1, _weights(1, 1, 1), true);
+    }
+
+    function test_aggregatorEquivocation() public {
+        uint256 roundId = _openAndCommit();
+        bytes32[2] memory a = [bytes32("aggA"), bytes32("m")];
+        bytes32[2] memory b = [bytes32("aggB"), bytes32("m")];
+        bytes memory sa = _sign(AGG_KEY, rounds.aggregateDigest(roundId, a[0], a[1]));
+        bytes memory sb = _sign(AGG_KEY, rounds.aggregateDigest(roundId, b[0], b[1]));
+        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        rounds.reportEquivocation(roundId, true, a, sa, a, sa);
+        vm.prank(WATCHER);
+        rounds.reportEquivocation(roundId, true, a, sa, b, sb);
+        assertEq(registry.slashableStake(agg), 500e18, "slashed");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadySlashed.selector, agg));
+        rounds.reportEquivocation(roundId, true, a, sa, b, sb);
+    }
+
+    function test_trainerEquivocation() public {
+        uint256 roundId = rounds.openRound(taskId);
+        bytes32[2] memory a = [bytes32("c1"), bytes32(uint256(100))];
+        bytes32[2] memory b = [bytes32("c1b"), bytes32(uint256(100))];
+        bytes memory sa = _sign(T1_KEY, rounds.commitmentDigest(roundId, a[0], 100));
+        bytes memory sb = _sign(T1_KEY, rounds.commitmentDigest(roundId, b[0], 100));
+        bytes memory wrong = _sign(T2_KEY, rounds.commitmentDigest(roundId, b[0], 100));
+        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        rounds.reportEquivocation(roundId, false, a, sa, b, wrong);
+        rounds.reportEquivocation(roundId, false, a, sa, b, sb);
+        assertEq(registry.slashableStake(t1), 180e18, "10% slashed");
+    }
+
+    function test_commitRules() public {
+        uint256 roundId = rounds.openRound(taskId);
+        vm.prank(address(0xDEAD));
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        rounds.commitUpdate(roundId, bytes32("x"), 1);
+        vm.prank(t1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.InvalidSampleCount.selector, 10_001, 10_000));
+        rounds.commitUpdate(roundId, bytes32("x"), 10_001);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, bytes32("x"), 10);
+        vm.prank(t1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadyCommitted.selector, t1));
+        rounds.commitUpdate(roundId, bytes32("y"), 10);
+        vm.expectRevert();
+        rounds.selectAggregator(roundId); // commit window still open
+        vm.warp(block.timestamp + 61);
+        vm.prank(t2);
+        vm.expectRevert();
+        rounds.commitUpdate(roundId, bytes32("late"), 10);
+    }
+
+    function test_postAggregateRules() public {
+        uint256 roundId = _openAndCommit();
+        vm.prank(t1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotAggregator.selector, t1));
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(1, 1, 1), true);
+        vm.startPrank(agg);
+        vm.expectRevert(TrainingRounds.InvalidWeights.selector);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(101, 1, 1), true);
+        vm.expectRevert(TrainingRounds.InvalidWeights.selector);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 0, _weights(1, 1, 1), true);
+        vm.stopPrank();
+    }
+
+    function test_roundScheduling() public {
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.UnknownTask.selector, 99));
+        rounds.openRound(99);
+        uint256 roundId = rounds.openRound(taskId);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundStillActive.selector, roundId));
+        rounds.openRound(taskId);
+        vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
+        rounds.createTask(bytes32("m"), 1, 10, 60, 60, 0);
+        vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
+        rounds.createTask(bytes32("m"), 1, 6 hours, 6 hours, 60, 0);
+        vm.expectRevert(TrainingRounds.ZeroAmount.selector);
+        rounds.createTask(bytes32("m"), 0, 60, 60, 60, 0);
+        uint256 empty = rounds.createTask(bytes32("m"), 1, 60, 60, 60, 1 hours);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.EmptyRewardPool.selector, empty));
+        rounds.openRound(empty);
+    }
+
+    function test_emptyRoundReturnsEmission() public {
+        uint256 roundId = rounds.openRound(taskId);
+        vm.warp(block.timestamp + 61);
+        assertTrue(rounds.selectAggregator(roundId) == address(0), "no aggregator");
+        assertEq(rounds.getTask(taskId).rewardPool, 10 * REWARD, "emission returned");
+    }
+
+    function test_noCandidatesReverts() public {
+        vm.prank(agg);
+        rounds.setAggregatorOptIn(false);
+        uint256 roundId = rounds.openRound(taskId);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, bytes32("c"), 1);
+        vm.warp(block.timestamp + 61);
+        vm.expectRevert(TrainingRounds.NoCandidates.selector);
+        rounds.selectAggregator(roundId);
+    }
+
+    function test_stakeWeightedSelection() public {
+        vm.prank(t1);
+        rounds.setAggregatorOptIn(true);
+        vm.prank(t1);
+        rounds.setAggregatorOptIn(true); // idempotent
+        token.approve(address(rounds), 40 * REWARD);
+        rounds.fundTask(taskId, 40 * REWARD);
+        uint256 aggWins;
+        for (uint256 i = 0; i < 40; ++i) {
+            vm.prevrandao(keccak256(abi.encode(i)));
+            uint256 roundId = rounds.openRound(taskId);
+            vm.prank(t2);
+            rounds.commitUpdate(roundId, bytes32(i), 1);
+            vm.warp(block.timestamp + 61);
+            if (rounds.selectAggregator(roundId) == agg) ++aggWins;
+            address chosen = rounds.getRound(roundId).aggregator;
+            uint256[] memory w = _oneWeight();
+            vm.prank(chosen);
+            rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, w, false);
+            vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+            rounds.finalizeRound(roundId);
+        }
+        // agg has 1000 of 1200 stake: expect ~33 of 40; both must win sometimes.
+        assertTrue(aggWins > 24 && aggWins < 40, "stake-weighted");
+    }
+
+    function _oneWeight() internal pure returns (uint256[] memory w) {
+        w = new uint256[](1);
+        w[0] = 1;
+    }
+
+    function test_pauseAndAdmin() public {
+        rounds.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        rounds.openRound(taskId);
+        rounds.unpause();
+        vm.expectRevert(TrainingRounds.ParamsOutOfBounds.selector);
+        TrainingRounds.Params memory p = _defaultParams();
+        p.maxTrainersPerRound = 17;
+        rounds.setParams(p);
+        vm.expectRevert(TrainingRounds.ZeroAddress.selector);
+        rounds.setVerifier(IAggregationVerifier(address(0)));
+        rounds.setVerifier(IAggregationVerifier(address(0x1234)));
+        assertTrue(address(rounds.verifier()) == address(0x1234), "verifier replaced");
+        p.maxTrainersPerRound = 2;
+        rounds.setParams(p);
+        assertEq(rounds.params().maxTrainersPerRound, 2, "params");
+    }
+
+    function test_roundFullAtCap() public {
+        TrainingRounds.Params memory p = _defaultParams();
+        p.maxTrainersPerRound = 2;
+        rounds.setParams(p);
+        uint256 roundId = rounds.openRound(taskId);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, bytes32("1"), 1);
+        vm.prank(t2);
+        rounds.commitUpdate(roundId, bytes32("2"), 1);
+        vm.prank(t3);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundFull.selector, 2));
+        rounds.commitUpdate(roundId, bytes32("3"), 1);
+    }
+
+    /// Fuzz: any weights and emission split exactly (paid + returned == emission).
+    function testFuzz_rewardSplitIsExact(uint256 w1, uint256 w2, uint256 w3, uint256 reward) public {
+        reward = bound(reward, 1, 1e24);
+        uint256 t = rounds.createTask(bytes32("f"), reward, 60, 60, 120, 0);
+        token.approve(address(rounds), reward);
+        rounds.fundTask(t, reward);
+        taskId = t;
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)), 1, false);
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        rounds.finalizeRound(roundId);
+        uint256 paid = rounds.claimable(agg) + rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3);
+        assertEq(paid + rounds.getTask(t).rewardPool, reward, "exact split");
+    }
+}
+
+/// @notice Random round actions for the reward-accounting invariant.
+contract RoundsHandler is TestBase {
+    TrainingRounds internal immutable rounds;
+    address[3] internal trainers;
+    uint256 internal immutable taskId;
+    uint256 public claimed;
+    uint256 internal current;
+
+    constructor(TrainingRounds rounds_, address[3] memory trainers_, uint256 taskId_) {
+        rounds = rounds_;
+        trainers = trainers_;
+        taskId = taskId_;
+    }
+
+    function open() external {
+        if (rounds.getTask(taskId).activeRound != 0 || rounds.getTask(taskId).rewardPool == 0) return;
+        current = rounds.openRound(taskId);
+    }
+
+    function commit(uint256 who, uint256 samples) external {
+        if (current == 0 || rounds.getRound(current).state != 1) return;
+        TrainingRounds.Round memory r = rounds.getRound(current);
+        if (block.timestamp > r.commitDeadline) return;
+        address trainer = trainers[who % 3];
+        for (uint256 i = 0; i < r.trainers.length; ++i) if (r.trainers[i] == trainer) return;
+        vm.prank(trainer);
+        rounds.commitUpdate(current, keccak256(abi.encode(current, trainer)), 1 + (samples % 10_000));
+    }
+
+    function advance(uint256 secondsForward) external {
+        vm.warp(block.timestamp + 1 + (secondsForward % 200));
+    }
+
+    function progress(uint256 seed) external {
+        if (current == 0) return;
+        TrainingRounds.Round memory r = rounds.getRound(current);
+        if (r.state == 1 && block.timestamp > r.commitDeadline) {
+            rounds.selectAggregator(current);
+        } else if (r.state == 2 && block.timestamp <= r.aggregateDeadline) {
+            uint256[] memory w = new uint256[](r.trainers.length);
+            for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
+            vm.prank(r.aggregator);
+            rounds.postAggregate(current, bytes32(seed), bytes32(seed), 1, w, false);
+        } else if (r.state == 2) {
+            rounds.reportMissedAggregation(current);
+        } else if (r.state == 3 && block.timestamp > r.challengeDeadline) {
+            rounds.finalizeRound(current);
+        }
+    }
+
+    function claim(uint256 who) external {
+        address account = who % 4 == 3 ? address(this) : trainers[who % 3];
+        uint256 amount = rounds.claimable(account);
+        if (amount == 0) return;
+        vm.prank(account);
+        rounds.claim();
+        claimed += amount;
+    }
+}
+
+contract TrainingRoundsInvariantTest is RoundsFixture {
+    RoundsHandler internal handler;
+
+    function setUp() public {
+        _setUpRounds();
+        handler = new RoundsHandler(rounds, [t1, t2, t3], taskId);
+        vm.prank(agg);
+        rounds.setAggregatorOptIn(false);
+        vm.prank(t1);
+        rounds.setAggregatorOptIn(true);
+        vm.prank(t2);
+        rounds.setAggregatorOptIn(true);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// Funding is conserved exactly: claimed + unclaimed + pools + reserved emissions == funded.
+    function invariant_rewardsAreConserved() public view {
+        (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
+        TrainingRounds.Task memory task = rounds.getTask(taskId);
+        uint256 reserved = task.activeRound == 0 ? 0 : rounds.getRound(task.activeRound).emission;
+        uint256 claimedByTrainers = token.balanceOf(t1) + token.balanceOf(t2) + token.balanceOf(t3);
+        assertEq(funded, claimedByTrainers + unclaimed + task.rewardPool + reserved, "conservation");
+        assertTrue(claimedByTrainers + unclaimed <= funded, "never pays more than funded");
+        assertEq(token.balanceOf(address(rounds)), unclaimed + bonds + task.rewardPool + reserved, "solvent");
+    }
+}
