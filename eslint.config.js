@@ -14,6 +14,7 @@ export default tseslint.config(
       "web/dist/**",
       "bench/results/**",
       "test-output/**",
+      "node/chain/generated/**",
     ],
   },
   js.configs.recommended,

@@ -1,4 +1,12 @@
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
+
+import { ChainError } from "../chain/errors.ts";
+import { registerDeployCommand } from "./commands/deploy.ts";
+
+/** Exit codes: 0 ok, 1 unexpected failure, 2 user error (bad input, chain down, stale deployment). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USER_ERROR = 2;
 
 /** Builds the `vain-node` command tree. Commands only parse, validate and call into the node's libraries. */
 export function buildProgram(): Command {
@@ -6,7 +14,17 @@ export function buildProgram(): Command {
     .description("vAIn node: stake, join the training mesh, train, aggregate, prove and earn")
     .version("0.1.0")
     .showHelpAfterError();
+  registerDeployCommand(program);
   return program;
+}
+
+/** Errors a user can cause and fix: printed as one line, never with a stack trace. */
+function userErrorMessage(error: unknown): string | undefined {
+  if (error instanceof ChainError) return error.shortMessage;
+  if (error instanceof Error && "shortMessage" in error && typeof error.shortMessage === "string") {
+    return error.shortMessage;
+  }
+  return undefined;
 }
 
 /** Runs the CLI; returns the process exit code. */
@@ -15,11 +33,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.exitOverride();
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return EXIT_OK;
   } catch (error) {
-    if (error instanceof Error && "exitCode" in error && typeof error.exitCode === "number") {
-      return error.exitCode;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USER_ERROR;
+    const message = userErrorMessage(error);
+    if (message !== undefined) {
+      process.stderr.write(`vain-node: ${message}\n`);
+      return EXIT_USER_ERROR;
     }
-    throw error;
+    process.stderr.write(
+      `vain-node: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT_FAILURE;
   }
 }

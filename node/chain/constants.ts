@@ -1,0 +1,36 @@
+/**
+ * Default protocol parameters used by `deployProtocol` (scripts/deploy.ts, `vain-node deploy`, the demo).
+ * They are deployment arguments, changeable later by the owner within the contracts' hard bounds.
+ */
+import { parseEther } from "viem";
+
+/** 1e9 VAIN minted to the treasury at deployment: enough to fund demos and test networks. */
+export const INITIAL_SUPPLY_WEI = parseEther("1000000000");
+/** Hard cap: twice the initial supply, so a future emission schedule has room but a bound. */
+export const MAX_SUPPLY_WEI = parseEther("2000000000");
+/** Minimum active stake of a node: small enough for test networks, large enough to make Sybils cost. */
+export const MIN_STAKE_WEI = parseEther("100");
+/** Unbonding delay: the registry's lower bound (1 day), which exceeds any round (at most 12 h). */
+export const UNBONDING_DELAY_S = 24n * 60n * 60n;
+/** Reporter's share of a slash: 10%, enough to pay for watching, small enough not to invite griefing. */
+export const REPORTER_REWARD_BPS = 1_000n;
+
+/** Default `TrainingRounds.Params`. */
+export const DEFAULT_ROUND_PARAMS = {
+  /** The zk circuit's fan-in. */
+  maxTrainersPerRound: 16,
+  /** MNIST-scale local datasets; larger self-reported counts are clipped at commit time. */
+  maxSamplesPerTrainer: 100_000n,
+  /** 10% of a round's emission to its aggregator. */
+  aggregatorRewardBps: 1_000,
+  /** A provable aggregator fault costs half of its slashable stake. */
+  aggregatorSlashBps: 5_000,
+  /** Trainer equivocation costs 10%: it is provable but does less damage than a wrong aggregate. */
+  trainerSlashBps: 1_000,
+  /** One chunk proven automatically per round, more on challenge. */
+  sampledChunks: 1,
+  /** Ten minutes to answer a challenge: a chunk proof takes seconds. */
+  answerWindow: 600n,
+  /** 10 VAIN per bonded challenge. */
+  challengeBond: parseEther("10"),
+} as const;

@@ -1,0 +1,147 @@
+/**
+ * Deploys the whole protocol (token, registry, verifier, rounds), wires the slasher, and returns the
+ * deployment record (docs/protocol.md §1). Used by scripts/deploy.ts, `vain-node deploy`, the demo and tests.
+ */
+import { keccak256 } from "viem";
+import type { Abi, Account, Address, Chain, Hash, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  DEFAULT_ROUND_PARAMS,
+  INITIAL_SUPPLY_WEI,
+  MAX_SUPPLY_WEI,
+  MIN_STAKE_WEI,
+  REPORTER_REWARD_BPS,
+  UNBONDING_DELAY_S,
+} from "./constants.ts";
+import {
+  stakeRegistryAbi,
+  stakeRegistryBytecode,
+  testAggregationVerifierAbi,
+  testAggregationVerifierBytecode,
+  trainingRoundsAbi,
+  trainingRoundsBytecode,
+  vainTokenAbi,
+  vainTokenBytecode,
+} from "./contracts.ts";
+import type { Deployment } from "./deployment.ts";
+
+export type RoundParams = {
+  maxTrainersPerRound: number;
+  maxSamplesPerTrainer: bigint;
+  aggregatorRewardBps: number;
+  aggregatorSlashBps: number;
+  trainerSlashBps: number;
+  sampledChunks: number;
+  answerWindow: bigint;
+  challengeBond: bigint;
+};
+
+/** Which aggregation verifier the rounds contract uses. */
+export type VerifierChoice =
+  { kind: "test" } | { kind: "groth16"; abi: Abi; bytecode: Hex; args?: readonly unknown[] };
+
+export interface DeployOptions {
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly walletClient: WalletClient<Transport, Chain, Account>;
+  /** Receives the initial supply; defaults to the deployer. */
+  readonly treasury?: Address;
+  /** Owner of the parameters; defaults to the deployer. */
+  readonly owner?: Address;
+  readonly minStakeWei?: bigint;
+  readonly unbondingDelayS?: bigint;
+  readonly roundParams?: Partial<RoundParams>;
+  readonly verifier?: VerifierChoice;
+  readonly rpcUrl?: string;
+}
+
+interface Deployed {
+  address: Address;
+  codeHash: Hex;
+  transactionHash: Hash;
+}
+
+async function deployOne(
+  options: DeployOptions,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<Deployed> {
+  const { publicClient, walletClient } = options;
+  const transactionHash = await walletClient.deployContract({ abi, bytecode, args });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash: transactionHash });
+  if (receipt.status !== "success" || receipt.contractAddress == null) {
+    throw new Error(`deployment transaction ${transactionHash} failed`);
+  }
+  const code = await publicClient.getCode({ address: receipt.contractAddress });
+  return { address: receipt.contractAddress, codeHash: keccak256(code ?? "0x"), transactionHash };
+}
+
+/** Deploys and wires the protocol; returns the deployment record to write with `writeDeployment`. */
+export async function deployProtocol(options: DeployOptions): Promise<Deployment> {
+  const { publicClient, walletClient } = options;
+  const deployer = walletClient.account.address;
+  const owner = options.owner ?? deployer;
+  const startBlock = await publicClient.getBlockNumber();
+
+  const token = await deployOne(options, vainTokenAbi, vainTokenBytecode, [
+    options.treasury ?? deployer,
+    INITIAL_SUPPLY_WEI,
+    MAX_SUPPLY_WEI,
+  ]);
+  const registry = await deployOne(options, stakeRegistryAbi, stakeRegistryBytecode, [
+    token.address,
+    deployer,
+    options.minStakeWei ?? MIN_STAKE_WEI,
+    options.unbondingDelayS ?? UNBONDING_DELAY_S,
+    REPORTER_REWARD_BPS,
+  ]);
+  const verifierChoice = options.verifier ?? { kind: "test" };
+  const verifier =
+    verifierChoice.kind === "test"
+      ? await deployOne(options, testAggregationVerifierAbi, testAggregationVerifierBytecode, [])
+      : await deployOne(options, verifierChoice.abi, verifierChoice.bytecode, verifierChoice.args ?? []);
+  const params: RoundParams = { ...DEFAULT_ROUND_PARAMS, ...options.roundParams };
+  const rounds = await deployOne(options, trainingRoundsAbi, trainingRoundsBytecode, [
+    token.address,
+    registry.address,
+    verifier.address,
+    deployer,
+    params,
+  ]);
+
+  const setSlasher = await walletClient.writeContract({
+    address: registry.address,
+    abi: stakeRegistryAbi,
+    functionName: "setSlasher",
+    args: [rounds.address],
+  });
+  await publicClient.waitForTransactionReceipt({ hash: setSlasher });
+  if (owner !== deployer) {
+    for (const address of [registry.address, rounds.address]) {
+      const hash = await walletClient.writeContract({
+        address,
+        abi: stakeRegistryAbi,
+        functionName: "transferOwnership",
+        args: [owner],
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
+  }
+
+  return {
+    version: 1,
+    chainId: await publicClient.getChainId(),
+    rpcUrl: options.rpcUrl,
+    deploymentBlock: Number(startBlock),
+    deployedAt: new Date().toISOString(),
+    deployer,
+    verifierKind: verifierChoice.kind,
+    contracts: {
+      VainToken: token,
+      StakeRegistry: registry,
+      TrainingRounds: rounds,
+      AggregationVerifier: verifier,
+    },
+    abis: "vain-node/chain/contracts.ts",
+  };
+}

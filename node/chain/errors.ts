@@ -1,0 +1,86 @@
+/**
+ * Chain-facing errors. Each has a stable `code` and a one-line `shortMessage` that says what is wrong and
+ * how to fix it, so the CLI can print it without a stack trace.
+ */
+export type ChainErrorCode =
+  | "CHAIN_UNREACHABLE"
+  | "WRONG_CHAIN"
+  | "DEPLOYMENT_MISSING"
+  | "DEPLOYMENT_INVALID"
+  | "DEPLOYMENT_STALE"
+  | "INVALID_RPC_URL"
+  | "INVALID_KEY";
+
+/** Base class of every chain error. */
+export class ChainError extends Error {
+  override readonly name: string = "ChainError";
+  readonly code: ChainErrorCode;
+  readonly shortMessage: string;
+
+  constructor(code: ChainErrorCode, shortMessage: string, options?: { cause?: unknown }) {
+    super(shortMessage, options);
+    this.code = code;
+    this.shortMessage = shortMessage;
+  }
+}
+
+/** The RPC endpoint did not answer. */
+export class ChainUnreachableError extends ChainError {
+  override readonly name = "ChainUnreachableError";
+  constructor(rpcUrl: string, cause?: unknown) {
+    super(
+      "CHAIN_UNREACHABLE",
+      `cannot reach a chain at ${rpcUrl}: is it running? (start one with \`npx hardhat node\`, or pass --rpc <url>)`,
+      { cause },
+    );
+  }
+}
+
+/** The RPC URL is not an http(s) or ws(s) URL. */
+export class InvalidRpcUrlError extends ChainError {
+  override readonly name = "InvalidRpcUrlError";
+  constructor(rpcUrl: string) {
+    super("INVALID_RPC_URL", `"${rpcUrl}" is not a valid RPC URL (expected e.g. http://127.0.0.1:8545)`);
+  }
+}
+
+/** The chain answered with another chain ID than expected. */
+export class WrongChainError extends ChainError {
+  override readonly name = "WrongChainError";
+  constructor(expected: number, actual: number, where: string) {
+    super(
+      "WRONG_CHAIN",
+      `${where} is for chain ${expected} but the RPC serves chain ${actual}: point --rpc at the right chain or redeploy`,
+    );
+  }
+}
+
+/** No deployment file where one was expected. */
+export class DeploymentMissingError extends ChainError {
+  override readonly name = "DeploymentMissingError";
+  constructor(path: string) {
+    super(
+      "DEPLOYMENT_MISSING",
+      `no deployment file at ${path}: deploy with \`npx vain-node deploy --rpc <url>\` or pass --deployment <file>`,
+    );
+  }
+}
+
+/** The deployment file is not valid JSON of the expected shape. */
+export class DeploymentInvalidError extends ChainError {
+  override readonly name = "DeploymentInvalidError";
+  constructor(path: string, detail: string) {
+    super("DEPLOYMENT_INVALID", `deployment file ${path} is invalid: ${detail}`);
+  }
+}
+
+/** The addresses in the deployment file hold no code, or other code, on this chain. */
+export class DeploymentStaleError extends ChainError {
+  override readonly name = "DeploymentStaleError";
+  constructor(path: string, contract: string, address: string, detail: string) {
+    super(
+      "DEPLOYMENT_STALE",
+      `deployment file ${path} is stale: ${contract} at ${address} ${detail} (the chain was probably restarted; redeploy with \`npx vain-node deploy --rpc <url>\`)`,
+    );
+  }
+}

@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+
+import { deployerAccount } from "../../chain/accounts.ts";
+import { DEFAULT_RPC_URL, connectChain } from "../../chain/clients.ts";
+import { deployProtocol } from "../../chain/deploy.ts";
+import { resolveDeploymentPath, writeDeployment } from "../../chain/deployment.ts";
+
+interface DeployFlags {
+  rpc: string;
+  out?: string;
+  privateKey?: string;
+  json?: boolean;
+}
+
+/** Registers `vain-node deploy`: deploys the protocol to a running chain and writes the deployment file. */
+export function registerDeployCommand(program: Command): void {
+  program
+    .command("deploy")
+    .description("deploy the vAIn contracts to a running chain and write the deployment file")
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain", process.env["VAIN_RPC_URL"] ?? DEFAULT_RPC_URL)
+    .option("--out <file>", "deployment file to write (default: deployments/<chainId>.json)")
+    .option(
+      "--private-key <hex>",
+      "deployer key (default on local chains: Hardhat account #0; env VAIN_PRIVATE_KEY)",
+    )
+    .option("--json", "print the deployment as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  npx hardhat node &\n  npx vain-node deploy --rpc http://127.0.0.1:8545\n  npx vain-node deploy --rpc http://127.0.0.1:8545 --out my-deployment.json --json\n",
+    )
+    .action(async (flags: DeployFlags) => {
+      const probe = await connectChain(flags.rpc);
+      const chainId = probe.chain.id;
+      const account = deployerAccount(chainId, flags.privateKey ?? process.env["VAIN_PRIVATE_KEY"]);
+      const { publicClient, walletClient } = await connectChain(flags.rpc, account);
+      if (walletClient === undefined) throw new Error("wallet client missing");
+      const deployment = await deployProtocol({ publicClient, walletClient, rpcUrl: flags.rpc });
+      const path = resolveDeploymentPath({ path: flags.out, chainId });
+      await writeDeployment(path, deployment);
+      if (flags.json === true) {
+        process.stdout.write(`${JSON.stringify({ path, ...deployment }, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `deployed vAIn to chain ${chainId} (block ${deployment.deploymentBlock})`,
+        ...Object.entries(deployment.contracts).map(([name, c]) => `  ${name.padEnd(20)} ${c.address}`),
+        `deployment file: ${path}`,
+      ];
+      if (deployment.verifierKind === "test") {
+        lines.push(
+          "warning: the aggregation verifier is the TEST verifier; it proves nothing (local testing only)",
+        );
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}

@@ -1,0 +1,79 @@
+/**
+ * Starts a real `hardhat node` process on 127.0.0.1 for tests, spawned directly (not through npx, whose
+ * wrapper would hold a different PID), and stops it by PID.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const STARTUP_TIMEOUT_MS = 60_000;
+
+export interface HardhatNodeProcess {
+  readonly rpcUrl: string;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Spawns `hardhat node --port <port>` and resolves once it answers JSON-RPC. */
+export async function startHardhatNode(port: number): Promise<HardhatNodeProcess> {
+  const bin = `${ROOT}node_modules/.bin`;
+  const child = spawn(`${bin}/hardhat`, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
+    try {
+      const response = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (Date.now() >= deadline) {
+    child.kill("SIGKILL");
+    throw new Error(`hardhat node did not answer on ${rpcUrl} within ${STARTUP_TIMEOUT_MS} ms:\n${output}`);
+  }
+  return {
+    rpcUrl,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+      }),
+  };
+}
+
+/** Runs a TypeScript entry point in a separate Node 22 process; resolves with its exit code and output. */
+export function runNodeScript(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
