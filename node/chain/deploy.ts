@@ -2,7 +2,7 @@
  * Deploys the whole protocol (token, registry, verifier, rounds), wires the slasher, and returns the
  * deployment record (docs/protocol.md §1). Used by scripts/deploy.ts, `vain-node deploy`, the demo and tests.
  */
-import { keccak256 } from "viem";
+import { getAddress, keccak256 } from "viem";
 import type { Abi, Account, Address, Chain, Hash, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -73,7 +73,7 @@ async function deployOne(
     throw new Error(`deployment transaction ${transactionHash} failed`);
   }
   const code = await publicClient.getCode({ address: receipt.contractAddress });
-  return { address: receipt.contractAddress, codeHash: keccak256(code ?? "0x"), transactionHash };
+  return { address: getAddress(receipt.contractAddress), codeHash: keccak256(code ?? "0x"), transactionHash };
 }
 
 /** Deploys and wires the protocol; returns the deployment record to write with `writeDeployment`. */
