@@ -187,6 +187,32 @@ contract StakeRegistryTest is Fixture {
         new StakeRegistry(IERC20(address(0)), address(this), 1, DELAY, 0);
     }
 
+    function test_stakeWithPermitAndViews() public {
+        uint256 key = 0xA11CE5;
+        address owner_ = vm.addr(key);
+        token.transfer(owner_, MIN_STAKE);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                owner_,
+                address(registry),
+                MIN_STAKE,
+                token.nonces(owner_),
+                deadline
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        vm.prank(owner_);
+        registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
+        assertEq(registry.activeStake(owner_), MIN_STAKE, "staked by permit");
+        assertEq(registry.minStake(), MIN_STAKE, "min stake");
+        assertEq(registry.reporterRewardBps(), REPORTER_BPS, "reporter bps");
+        assertTrue(registry.slasher() == address(rounds), "slasher");
+        assertEq(registry.unbondingReleaseTime(owner_), 0, "nothing unbonding");
+    }
+
     /// Fuzz: any stake / unstake / slash sequence keeps the registry solvent and never over-slashes.
     function testFuzz_stakeUnstakeSlash(uint256 stakeAmount, uint256 unstakeAmount, uint256 slashAmount) public {
         stakeAmount = bound(stakeAmount, 1, 1e27);

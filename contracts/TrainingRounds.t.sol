@@ -379,6 +379,85 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.commitUpdate(roundId, bytes32("3"), 1);
     }
 
+    function test_revertBranches() public {
+        vm.expectRevert(TrainingRounds.ZeroAddress.selector);
+        new TrainingRounds(token, registry, IAggregationVerifier(address(0)), address(this), _defaultParams());
+        vm.expectRevert(TrainingRounds.ZeroAmount.selector);
+        rounds.fundTask(taskId, 0);
+        uint256 slow = rounds.createTask(bytes32("s"), 1, 60, 60, 60, 1 hours);
+        token.approve(address(rounds), 10);
+        rounds.fundTask(slow, 10);
+        uint256 first = rounds.openRound(slow);
+        vm.prank(t1);
+        rounds.commitUpdate(first, bytes32("x"), 1);
+        vm.warp(block.timestamp + 61);
+        rounds.selectAggregator(first);
+        vm.warp(block.timestamp + 61);
+        rounds.reportMissedAggregation(first);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundNotDue.selector, uint64(1 hours + 1)));
+        rounds.openRound(slow);
+
+        uint256 roundId = _openAndCommit();
+        uint64 aggregateDeadline = rounds.getRound(roundId).aggregateDeadline;
+        vm.warp(aggregateDeadline + 1);
+        vm.prank(agg);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, aggregateDeadline));
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(1, 1, 1), true);
+    }
+
+    function test_challengeRevertBranches() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        uint256 free = (sampled + 1) % 4;
+        vm.prank(address(0xDEAD));
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        rounds.challenge(roundId, free);
+        vm.prank(t1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotAggregator.selector, t1));
+        rounds.answerChallenge(roundId, sampled, "");
+        vm.prank(agg);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, free));
+        rounds.answerChallenge(roundId, free, "");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, free));
+        rounds.resolveUnansweredChallenge(roundId, free);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(3)));
+        rounds.reclaimBond(roundId, sampled);
+        vm.expectRevert();
+        rounds.finalizeRound(roundId); // challenge window still open
+        bytes memory proof = _proof(roundId, sampled);
+        vm.warp(block.timestamp + 601);
+        vm.prank(agg);
+        vm.expectRevert();
+        rounds.answerChallenge(roundId, sampled, proof); // answer deadline passed
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.prank(WATCHER);
+        vm.expectRevert();
+        rounds.challenge(roundId, free); // challenge window closed
+        vm.warp(rounds.getChallenge(roundId, sampled).answerDeadline + 1);
+        rounds.resolveUnansweredChallenge(roundId, sampled);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, sampled));
+        rounds.reclaimBond(roundId, sampled);
+    }
+
+    function test_optInRules() public {
+        vm.prank(address(0xDEAD));
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        rounds.setAggregatorOptIn(true);
+        vm.prank(t1);
+        rounds.setAggregatorOptIn(false); // not a candidate: no-op
+        vm.prank(t1);
+        rounds.setAggregatorOptIn(true);
+        vm.prank(agg);
+        rounds.setAggregatorOptIn(false);
+        address[] memory candidates = rounds.aggregatorCandidates();
+        assertEq(candidates.length, 1, "one left");
+        assertTrue(candidates[0] == t1, "t1 moved into agg's slot");
+        (uint256 tasks, uint256 roundsOpened) = rounds.counts();
+        assertEq(tasks, 1, "tasks");
+        assertEq(roundsOpened, 0, "rounds");
+    }
+
     /// Fuzz: any weights and emission split exactly (paid + returned == emission).
     function testFuzz_rewardSplitIsExact(uint256 w1, uint256 w2, uint256 w3, uint256 reward) public {
         reward = bound(reward, 1, 1e24);
