@@ -1,0 +1,31 @@
+/** Public API of the training engine. */
+export { GraphBuilder, GraphBuildError } from "./graph/autodiff.ts";
+export type { Tensor } from "./graph/autodiff.ts";
+export { createModel, modelSpecSchema } from "./models.ts";
+export type { Model, ModelSpec } from "./models.ts";
+export { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from "./train-graph.ts";
+export type { OptimizerSpec } from "./train-graph.ts";
+export { LocalTrainer } from "./engine.ts";
+export type { TrainOptions, TrainResult } from "./engine.ts";
+export { PoolClosedError, TrainingPool, TrainingWorkerError } from "./pool.ts";
+export type { TrainJob } from "./pool.ts";
+export { DataValidationError, subset, validateDataset } from "./data/dataset.ts";
+export type { Dataset } from "./data/dataset.ts";
+export { loadMnist, loadMnistAll } from "./data/mnist.ts";
+export { loadCsv, loadIdx } from "./data/files.ts";
+export { PartitionError, partition, partitionIndices } from "./data/partition.ts";
+export type { PartitionScheme } from "./data/partition.ts";
+export {
+  AdaptiveServer,
+  AggregationInputError,
+  DiLoCoServer,
+  FedAvgServer,
+  createServerOptimizer,
+  difference,
+  fedAvg,
+  reptileServer,
+} from "./federated.ts";
+export type { ServerOptimizer, ServerOptimizerName, WeightedUpdate } from "./federated.ts";
+export { personalize, runSimulation } from "./simulator.ts";
+export type { RoundRecord, SimulationConfig, SimulationHooks, SimulationResult } from "./simulator.ts";
+export { Rng } from "./rng.ts";
