@@ -11,7 +11,7 @@ export interface Dataset {
   readonly classes: number;
 }
 
-/** A data file or row is malformed; the message names the file and the row. */
+/** A data file or row is malformed; the message names the file and the (1-based) row. */
 export class DataValidationError extends Error {
   override readonly name = "DataValidationError";
   readonly code = "DATA_INVALID";
@@ -40,10 +40,10 @@ export function validateDataset(dataset: Dataset, source: string): Dataset {
   for (let row = 0; row < count; row++) {
     const label = labels[row]!;
     if (label >= classes)
-      throw new DataValidationError(source, row, `label ${label} is outside [0, ${classes})`);
+      throw new DataValidationError(source, row + 1, `label ${label} is outside [0, ${classes})`);
     for (let j = 0; j < featureSize; j++) {
       if (!Number.isFinite(features[row * featureSize + j]!)) {
-        throw new DataValidationError(source, row, `feature ${j} is not a finite number`);
+        throw new DataValidationError(source, row + 1, `feature ${j} is not a finite number`);
       }
     }
   }
