@@ -132,8 +132,12 @@ export class LocalTrainer {
     const stepsPerEpoch = Math.max(1, Math.floor(data.count / batch));
     const totalSteps = options.steps ?? stepsPerEpoch * (options.epochs ?? 1);
     const rng = new Rng(options.seed ?? 1);
-    const params = Float32Array.from(initial);
-    const states = this.trainStep.stateNames.map(() => new Float32Array(layout.size));
+    // Output tensors of one step feed the next step directly; parameters are copied out once at the end.
+    let paramTensors = this.paramFeeds("param", Float32Array.from(initial));
+    let stateTensors: Record<string, ort.Tensor> = {};
+    for (const name of this.trainStep.stateNames) {
+      Object.assign(stateTensors, this.paramFeeds(name, new Float32Array(layout.size)));
+    }
     const globalFeeds =
       options.globalParams === undefined ? {} : this.paramFeeds("global", options.globalParams);
     const lr = new ort.Tensor("float32", new Float32Array([options.learningRate]), []);
@@ -152,10 +156,10 @@ export class LocalTrainer {
           this.model.classes,
         ]),
         lr,
-        ...this.paramFeeds("param", params),
+        ...paramTensors,
+        ...stateTensors,
         ...globalFeeds,
       };
-      this.trainStep.stateNames.forEach((name, s) => Object.assign(feeds, this.paramFeeds(name, states[s]!)));
       if (this.optimizer.kind === "adam") {
         const t = step + 1;
         const { beta1, beta2 } = this.optimizer;
@@ -163,16 +167,22 @@ export class LocalTrainer {
         feeds["lr_t"] = new ort.Tensor("float32", new Float32Array([lrT]), []);
       }
       const out = await this.trainSession.run(feeds);
+      const nextParams: Record<string, ort.Tensor> = {};
+      const nextStates: Record<string, ort.Tensor> = {};
       for (const slot of layout.tensors) {
-        params.set(out[`new_param/${slot.name}`]!.data as Float32Array, slot.offset);
-        this.trainStep.stateNames.forEach((name, s) =>
-          states[s]!.set(out[`new_${name}/${slot.name}`]!.data as Float32Array, slot.offset),
-        );
+        nextParams[`param/${slot.name}`] = out[`new_param/${slot.name}`]!;
+        for (const name of this.trainStep.stateNames)
+          nextStates[`${name}/${slot.name}`] = out[`new_${name}/${slot.name}`]!;
       }
+      paramTensors = nextParams;
+      stateTensors = nextStates;
       const loss = (out["loss"]!.data as Float32Array)[0]!;
       lossSum += loss;
       options.onProgress?.({ step: step + 1, totalSteps, loss });
     }
+    const params = new Float32Array(layout.size);
+    for (const slot of layout.tensors)
+      params.set(paramTensors[`param/${slot.name}`]!.data as Float32Array, slot.offset);
     return {
       params,
       samples: step * batch,

@@ -134,11 +134,9 @@ export class GraphBuilder {
     }
     return this.emit("MatMul", [a, b], [a.shape[0] ?? -1, b.shape[1] ?? -1], {}, (g) => [
       a.requiresGrad
-        ? this.raw("MatMul", [g, this.raw("Transpose", [b], [b.shape[1]!, b.shape[0]!])], a.shape)
+        ? this.raw("Gemm", [g, b], a.shape, { transB: 1 }) // Gemm's flag avoids a transposed copy
         : undefined,
-      b.requiresGrad
-        ? this.raw("MatMul", [this.raw("Transpose", [a], [a.shape[1]!, a.shape[0]!]), g], b.shape)
-        : undefined,
+      b.requiresGrad ? this.raw("Gemm", [a, g], b.shape, { transA: 1 }) : undefined,
     ]);
   }
 
