@@ -1,0 +1,25 @@
+/**
+ * QSGD stochastic quantization (Alistarh et al., "QSGD: Communication-Efficient SGD via Gradient
+ * Quantization and Encoding", NeurIPS 2017): each value is rounded at random to one of `s` levels of
+ * |v_i| / ||v||, so the quantized vector is an unbiased estimate of the input.
+ */
+import { Rng } from "../training/rng.ts";
+import { levelCount } from "./sparse.ts";
+import type { QuantizedValues } from "./sparse.ts";
+
+/** Quantizes `values` to `bits` (sign + levels); unbiased: E[dequantize(q)] = values. */
+export function quantize(values: Float32Array, bits: 2 | 4 | 8, rng: Rng): QuantizedValues {
+  let sumSq = 0;
+  for (const v of values) sumSq += v * v;
+  const norm = Math.sqrt(sumSq);
+  const s = levelCount(bits);
+  const levels = new Int8Array(values.length);
+  if (norm === 0) return { bits, levels, norm: 0 };
+  for (let i = 0; i < values.length; i++) {
+    const scaled = (Math.abs(values[i]!) / norm) * s;
+    const floor = Math.floor(scaled);
+    const level = floor + (rng.next() < scaled - floor ? 1 : 0);
+    levels[i] = Math.sign(values[i]!) * Math.min(level, s);
+  }
+  return { bits, levels, norm };
+}
