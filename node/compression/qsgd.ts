@@ -11,7 +11,8 @@ import type { QuantizedValues } from "./sparse.ts";
 export function quantize(values: Float32Array, bits: 2 | 4 | 8, rng: Rng): QuantizedValues {
   let sumSq = 0;
   for (const v of values) sumSq += v * v;
-  const norm = Math.sqrt(sumSq);
+  // Rounded to float32 because that is what the wire carries: sender and receiver dequantize identically.
+  const norm = Math.fround(Math.sqrt(sumSq));
   const s = levelCount(bits);
   const levels = new Int8Array(values.length);
   if (norm === 0) return { bits, levels, norm: 0 };

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { Rng } from "../training/rng.ts";
+import {
+  IncompatibleModesError,
+  RdpAccountant,
+  capSampleCounts,
+  centeredClippingAggregator,
+  fedAvgAggregator,
+  generateKeyPair,
+  krumScores,
+  maskUpdate,
+  medianAggregator,
+  multiKrumAggregator,
+  normClippingAggregator,
+  reconstructSecret,
+  sampledGaussianRdp,
+  scoreUpdates,
+  shareSecret,
+  trimmedMeanAggregator,
+  unmaskSum,
+  validateAggregationMode,
+} from "./index.ts";
+import { plainFixedSum } from "./secure-aggregation.ts";
+
+const u = (...values: number[]) => ({ update: Float32Array.from(values), weight: 1 });
+const arr = (v: Float32Array) => Array.from(v, (x) => Math.round(x * 1e6) / 1e6);
+
+describe("aggregation rules on hand-computed vectors", () => {
+  const updates = [u(1, 10), u(2, 20), u(3, 30), u(100, -1000)];
+
+  it("FedAvg weights by samples", () => {
+    assert.deepEqual(
+      arr(
+        fedAvgAggregator.aggregate([
+          { update: Float32Array.of(1), weight: 1 },
+          { update: Float32Array.of(3), weight: 3 },
+        ]).aggregate,
+      ),
+      [2.5],
+    );
+  });
+
+  it("median", () => {
+    assert.deepEqual(arr(medianAggregator.aggregate(updates).aggregate), [2.5, 15]);
+    assert.deepEqual(arr(medianAggregator.aggregate(updates.slice(0, 3)).aggregate), [2, 20]);
+  });
+
+  it("trimmed mean drops the extremes of each coordinate", () => {
+    assert.deepEqual(arr(trimmedMeanAggregator(0.25).aggregate(updates).aggregate), [2.5, 15]);
+    assert.throws(() => trimmedMeanAggregator(0.5));
+  });
+
+  it("Krum picks the most central update and rejects the outlier", () => {
+    const five = [u(0, 0), u(1, 0), u(0, 1), u(1, 1), u(50, 50)];
+    const scores = krumScores(five, 1); // sum of the 2 nearest squared distances
+    assert.deepEqual(scores.slice(0, 4), [2, 2, 2, 2]);
+    const krum = multiKrumAggregator(1, 1).aggregate(five);
+    assert.deepEqual(arr(krum.aggregate), [0, 0]);
+    const multi = multiKrumAggregator(1).aggregate(five);
+    assert.deepEqual(arr(multi.aggregate), [0.5, 0.5]);
+    assert.deepEqual(multi.acceptedWeights, [1, 1, 1, 1, 0]);
+    assert.throws(() => krumScores(five.slice(0, 4), 1), /n >= 2f \+ 3/);
+  });
+
+  it("norm clipping scales large updates to the bound", () => {
+    const out = normClippingAggregator(1).aggregate([u(3, 4), u(0, 0)]).aggregate;
+    assert.deepEqual(arr(out), [0.3, 0.4]);
+  });
+
+  it("centered clipping stays near the honest cluster", () => {
+    const out = centeredClippingAggregator().aggregate(updates).aggregate;
+    assert.ok(Math.abs(out[0]! - 2) < 2 && Math.abs(out[1]! - 20) < 15, `${out}`);
+  });
+});
+
+describe("anomaly scores", () => {
+  it("flags boosted, flipped and zero updates, and caps inflated sample counts", () => {
+    const honest = [u(1, 1), u(1.1, 0.9), u(0.9, 1.2)];
+    const scores = scoreUpdates([...honest, u(50, 50), u(-1, -1), u(0, 0)], Float32Array.of(1, 1));
+    assert.deepEqual(
+      scores.map((s) => s.suspicious),
+      [false, false, false, true, true, true],
+    );
+    const capped = capSampleCounts([100, 120, 90, 10_000]);
+    assert.deepEqual(capped.flagged, [false, false, false, true]);
+    assert.equal(capped.weights[3], 360);
+  });
+});
+
+describe("differential privacy accountant", () => {
+  it("matches the Gaussian mechanism's closed form when every client participates", () => {
+    assert.ok(Math.abs(sampledGaussianRdp(1, 2, 8) - 8 / 8) < 1e-12);
+  });
+
+  it("matches the published Opacus figure: N=60000, B=256, sigma=1.12, 60 epochs, delta=1e-5 → epsilon 2.95", () => {
+    const accountant = new RdpAccountant([10, 20, 100]);
+    accountant.compose(256 / 60_000, 1.12, Math.ceil((60 * 60_000) / 256));
+    const { epsilon } = accountant.epsilon(1e-5);
+    assert.ok(Math.abs(epsilon - 2.95) < 0.05, `epsilon ${epsilon}`);
+  });
+});
+
+describe("secure aggregation", () => {
+  const rng = new Rng(11);
+  const n = 5;
+  const updates = Array.from({ length: n }, () => Float32Array.from({ length: 64 }, () => rng.normal()));
+  const keys = Array.from({ length: n }, generateKeyPair);
+  const publicKeys = keys.map((k) => k.publicKey);
+  const round = 42n;
+
+  it("masks cancel exactly in fixed point; a single masked update reveals nothing usable", () => {
+    const masked = new Map(
+      updates.map((up, i) => [i, maskUpdate(up, i, keys[i]!, publicKeys, round)] as const),
+    );
+    assert.deepEqual(
+      Array.from(unmaskSum(masked, publicKeys, new Map(), round)),
+      Array.from(plainFixedSum(updates)),
+    );
+    const alone = unmaskSum(new Map([[0, masked.get(0)!]]), publicKeys, new Map(), round);
+    const corr = Math.abs(alone.reduce((s, x, i) => s + x * updates[0]![i]!, 0));
+    assert.ok(corr < 1e6, "masked vector is not the update");
+    assert.ok(alone.some((x, i) => Math.abs(x - updates[0]![i]!) > 1));
+  });
+
+  it("recovers the sum when participants drop out after masking, from threshold shares", () => {
+    const threshold = 3;
+    const shares = keys.map((k) => shareSecret(k.secretKey, n, threshold));
+    const dropped = [1, 3];
+    const survivors = [0, 2, 4];
+    const masked = new Map(
+      survivors.map((i) => [i, maskUpdate(updates[i]!, i, keys[i]!, publicKeys, round)] as const),
+    );
+    const rebuilt = new Map(
+      dropped.map((d) => [d, reconstructSecret(survivors.map((s) => shares[d]![s]!))] as const),
+    );
+    assert.deepEqual(rebuilt.get(1), keys[1]!.secretKey);
+    const sum = unmaskSum(masked, publicKeys, rebuilt, round);
+    assert.deepEqual(Array.from(sum), Array.from(plainFixedSum(survivors.map((i) => updates[i]!))));
+  });
+
+  it("fewer than threshold shares do not rebuild a key", () => {
+    const shares = shareSecret(keys[0]!.secretKey, n, 3);
+    assert.notDeepEqual(reconstructSecret(shares.slice(0, 2)), keys[0]!.secretKey);
+  });
+});
+
+describe("mode validation", () => {
+  it("refuses per-update robust rules under secure aggregation", () => {
+    assert.throws(
+      () => validateAggregationMode({ rule: "krum", secureAggregation: true }),
+      IncompatibleModesError,
+    );
+    assert.throws(
+      () => validateAggregationMode({ rule: "norm-clipping", secureAggregation: true }),
+      IncompatibleModesError,
+    );
+    assert.equal(
+      validateAggregationMode({ rule: "norm-clipping", secureAggregation: true, clipBound: 1 }).rule,
+      "norm-clipping",
+    );
+    assert.equal(validateAggregationMode({ rule: "median" }).secureAggregation, false);
+  });
+});

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { Rng } from "../training/rng.ts";
+import {
+  TopKCompressor,
+  UpdateDecodeError,
+  decodeUpdate,
+  densify,
+  encodeUpdate,
+  quantize,
+  topKIndices,
+} from "./index.ts";
+import { levelCount } from "./sparse.ts";
+
+describe("top-k with error feedback", () => {
+  it("picks the largest magnitudes", () => {
+    assert.deepEqual(Array.from(topKIndices(Float32Array.of(0.1, -5, 3, 0, -0.2), 2)), [1, 2]);
+  });
+
+  it("keeps what it did not send and sends it later (error feedback)", () => {
+    const c = new TopKCompressor({ ratio: 0.5 });
+    const first = c.compress(Float32Array.of(4, 1, -3, 0.5));
+    assert.deepEqual(Array.from(densify(first)), [4, 0, -3, 0]);
+    const second = c.compress(Float32Array.of(0, 1, 0, 0.5));
+    // residual was [0,1,0,0.5]; plus the new update → [0,2,0,1]: both sent now.
+    assert.deepEqual(Array.from(densify(second)), [0, 2, 0, 1]);
+  });
+
+  it("conserves the total: everything sent plus the residual equals everything given", () => {
+    const rng = new Rng(3);
+    const c = new TopKCompressor({ ratio: 0.1, quantizeBits: 4, seed: 5 });
+    const total = new Float64Array(100);
+    const sent = new Float64Array(100);
+    for (let r = 0; r < 20; r++) {
+      const u = Float32Array.from({ length: 100 }, () => rng.normal());
+      u.forEach((x, i) => (total[i]! += x));
+      densify(c.compress(u)).forEach((x, i) => (sent[i]! += x));
+    }
+    // What was not sent is bounded by one round's residual: the bulk of the mass went through.
+    const err = Math.hypot(...total.map((t, i) => t - sent[i]!));
+    assert.ok(err < 0.6 * Math.hypot(...total), `residual ${err}`);
+  });
+});
+
+describe("QSGD", () => {
+  it("is unbiased: the mean of many quantizations approaches the input", () => {
+    const rng = new Rng(9);
+    const v = Float32Array.of(0.3, -0.7, 0.05, 0.9, -0.11);
+    for (const bits of [2, 4, 8] as const) {
+      const mean = new Float64Array(v.length);
+      const trials = 4000;
+      for (let t = 0; t < trials; t++) {
+        const q = quantize(v, bits, rng);
+        q.levels.forEach((l, i) => (mean[i]! += ((l / levelCount(bits)) * q.norm) / trials));
+      }
+      mean.forEach((m, i) =>
+        assert.ok(Math.abs(m - v[i]!) < 0.03, `${bits} bits coordinate ${i}: ${m} vs ${v[i]}`),
+      );
+    }
+  });
+});
+
+describe("wire format", () => {
+  const rng = new Rng(1);
+  const dense = Float32Array.from({ length: 10_000 }, () => rng.normal());
+
+  it("round-trips float and quantized updates and is small", () => {
+    for (const bits of [undefined, 8, 4, 2] as const) {
+      const sparse = new TopKCompressor({ ratio: 0.01, quantizeBits: bits }).compress(dense);
+      const bytes = encodeUpdate(sparse);
+      const back = decodeUpdate(bytes);
+      assert.deepEqual(Array.from(back.indices), Array.from(sparse.indices));
+      assert.deepEqual(Array.from(densify(back)), Array.from(densify(sparse)));
+      assert.ok(bytes.length < (dense.length * 4) / 30, `${bits} bits: ${bytes.length} bytes`);
+    }
+  });
+
+  it("rejects truncated, corrupted, oversized and malformed input with typed errors", () => {
+    const bytes = encodeUpdate(new TopKCompressor({ ratio: 0.01, quantizeBits: 4 }).compress(dense));
+    const expectCode = (input: Uint8Array, code: string, options?: { maxDimension?: number }) =>
+      assert.throws(
+        () => decodeUpdate(input, options),
+        (e: unknown) => e instanceof UpdateDecodeError && e.code === code,
+      );
+    expectCode(bytes.subarray(0, 3), "TRUNCATED");
+    const corrupted = Uint8Array.from(bytes);
+    corrupted[20]! ^= 0xff;
+    expectCode(corrupted, "BAD_CHECKSUM");
+    const wrongMagic = Uint8Array.from(bytes);
+    wrongMagic[0] = 0;
+    expectCode(wrongMagic, "BAD_MAGIC");
+    expectCode(bytes, "OVERSIZED", { maxDimension: 100 });
+    const rng2 = new Rng(4);
+    for (let t = 0; t < 200; t++) {
+      const garbage = Uint8Array.from({ length: rng2.int(64) }, () => rng2.int(256));
+      assert.throws(() => decodeUpdate(garbage), UpdateDecodeError);
+    }
+  });
+});
