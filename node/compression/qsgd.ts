@@ -3,7 +3,7 @@
  * Quantization and Encoding", NeurIPS 2017): each value is rounded at random to one of `s` levels of
  * |v_i| / ||v||, so the quantized vector is an unbiased estimate of the input.
  */
-import { Rng } from "../training/rng.ts";
+import type { Rng } from "../training/rng.ts";
 import { levelCount } from "./sparse.ts";
 import type { QuantizedValues } from "./sparse.ts";
 
