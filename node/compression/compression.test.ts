@@ -18,6 +18,21 @@ describe("top-k with error feedback", () => {
     assert.deepEqual(Array.from(topKIndices(Float32Array.of(0.1, -5, 3, 0, -0.2), 2)), [1, 2]);
   });
 
+  it("selects the same magnitudes as a full sort on random inputs with ties", () => {
+    const r = new Rng(1);
+    for (let t = 0; t < 200; t++) {
+      const n = 1 + r.int(300);
+      const k = 1 + r.int(n);
+      const v = Float32Array.from({ length: n }, () => Math.round(r.normal() * 4) / 4);
+      const got = Array.from(topKIndices(v, k), (i) => Math.abs(v[i]!)).sort();
+      const want = Array.from(v, Math.abs)
+        .sort((a, b) => b - a)
+        .slice(0, k)
+        .sort();
+      assert.deepEqual(got, want);
+    }
+  });
+
   it("keeps what it did not send and sends it later (error feedback)", () => {
     const c = new TopKCompressor({ ratio: 0.5 });
     const first = c.compress(Float32Array.of(4, 1, -3, 0.5));

@@ -10,7 +10,7 @@ export interface SparseUpdate {
   readonly values: Float32Array | QuantizedValues;
 }
 
-/** QSGD levels: value = sign · level / levels · norm. */
+/** QSGD levels: value = level / levels · norm, where `norm` is the scale (largest magnitude). */
 export interface QuantizedValues {
   readonly bits: 2 | 4 | 8;
   /** Signed levels in [-(2^(bits-1) - 1), 2^(bits-1) - 1]. */

@@ -19,18 +19,43 @@ export interface TopKOptions {
   readonly seed?: number;
 }
 
-/** Indices of the k largest |values|, ascending. */
+/** The k-th largest value of `a` (1-based), by in-place quickselect: O(n) on average, no full sort. */
+function kthLargest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = a.length - k;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
+}
+
+/** Indices of the k largest |values|, ascending (ties broken by lower index). */
 export function topKIndices(values: Float32Array, k: number): Uint32Array {
   const n = values.length;
   if (k >= n) return Uint32Array.from({ length: n }, (_, i) => i);
-  // Threshold by selecting on a sample-free copy of magnitudes (O(n log n) sort of magnitudes is fine at
-  // model sizes of 1e5-1e6 and keeps ties deterministic).
-  const magnitudes = Float32Array.from(values, Math.abs).sort();
-  const threshold = magnitudes[n - k]!;
-  const picked: number[] = [];
-  for (let i = 0; i < n && picked.length < k; i++) if (Math.abs(values[i]!) > threshold) picked.push(i);
-  for (let i = 0; i < n && picked.length < k; i++) if (Math.abs(values[i]!) === threshold) picked.push(i);
-  return Uint32Array.from(picked.sort((a, b) => a - b));
+  const threshold = kthLargest(Float32Array.from(values, Math.abs), k);
+  const picked = new Uint32Array(k);
+  let count = 0;
+  for (let i = 0; i < n && count < k; i++) if (Math.abs(values[i]!) > threshold) picked[count++] = i;
+  for (let i = 0; i < n && count < k; i++) if (Math.abs(values[i]!) === threshold) picked[count++] = i;
+  return picked.sort();
 }
 
 /** Stateful per-trainer compressor (keeps residual and momentum between rounds). */

@@ -41,6 +41,8 @@ export interface RoundRecord {
 }
 
 export interface SimulationHooks {
+  /** Alters nodes' local data once, before training (data poisoning in evaluations). */
+  readonly transformNodeData?: (nodeData: Dataset[]) => Dataset[];
   /** Replaces or alters updates before aggregation (compression, attacks, DP). */
   readonly transformUpdates?: (
     round: number,
@@ -48,7 +50,7 @@ export interface SimulationHooks {
     global: Float32Array,
   ) => WeightedUpdate[] | Promise<WeightedUpdate[]>;
   /** Aggregation rule; FedAvg by default. */
-  readonly aggregate?: (updates: readonly WeightedUpdate[]) => Float32Array;
+  readonly aggregate?: (updates: readonly WeightedUpdate[], round: number) => Float32Array;
   /** Uplink bytes per node this round, when a hook compresses (defaults to dense float32). */
   readonly uplinkBytesPerNode?: (round: number) => number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -70,7 +72,8 @@ export async function runSimulation(
 ): Promise<SimulationResult> {
   const model = createModel(config.model);
   const seed = config.seed ?? 1;
-  const nodeData = partition(data.train, config.nodes, config.partition, seed);
+  const partitioned = partition(data.train, config.nodes, config.partition, seed);
+  const nodeData = hooks.transformNodeData?.(partitioned) ?? partitioned;
   const server = createServerOptimizer(config.server);
   let global = model.init(seed);
   const history: RoundRecord[] = [];
@@ -104,7 +107,7 @@ export async function runSimulation(
       weight: nodeData[node]!.count,
     }));
     if (hooks.transformUpdates !== undefined) updates = await hooks.transformUpdates(round, updates, global);
-    const aggregated = (hooks.aggregate ?? fedAvg)(updates);
+    const aggregated = (hooks.aggregate ?? fedAvg)(updates, round);
     global = server.step(global, aggregated);
     const metrics = await pool.evaluate(config.model, global, data.test);
     const record: RoundRecord = {
