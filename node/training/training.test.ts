@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -14,6 +14,7 @@ import {
   createModel,
   fedAvg,
   loadCsv,
+  loadDataDirectory,
   loadIdx,
   loadMnist,
   partitionIndices,
@@ -240,6 +241,11 @@ describe("data files", () => {
     );
     await writeFile(join(dir, "label.csv"), "0.5,1,0\n2,3,1\n");
     await assert.rejects(loadCsv(join(dir, "label.csv"), { classes: 1 }), /row 2: label 1 is outside/);
+    const own = join(dir, "node-data");
+    await mkdir(own);
+    await writeFile(join(own, "train.csv"), "0.5,1,0\n2,3,1\n");
+    assert.equal((await loadDataDirectory(own)).count, 2);
+    await assert.rejects(loadDataDirectory(join(dir, "missing")), DataValidationError);
     await rm(dir, { recursive: true });
   });
 });

@@ -2,7 +2,8 @@
  * Loaders for user data on disk: IDX files (MNIST / Fashion-MNIST format) and CSV tabular data
  * (features then a label column). Every malformed input raises `DataValidationError` naming file and row.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 import { DataValidationError, validateDataset } from "./dataset.ts";
@@ -94,4 +95,30 @@ export async function loadCsv(path: string, options: { classes?: number } = {}):
   });
   const classes = options.classes ?? Math.max(...labels) + 1;
   return validateDataset({ features, labels, count: lines.length, featureSize, classes }, path);
+}
+
+/**
+ * Loads a node's own data directory: an IDX pair (`*images*` and `*labels*` files, optionally `.gz`) or a
+ * single `.csv` file. Raises `DataValidationError` naming the directory when neither is there.
+ */
+export async function loadDataDirectory(dir: string, options: { classes?: number } = {}): Promise<Dataset> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (error) {
+    throw new DataValidationError(dir, undefined, `cannot read directory: ${(error as Error).message}`);
+  }
+  const images = names.find((n) => /images/i.test(n) && /idx/i.test(n));
+  const labels = names.find((n) => /labels/i.test(n) && /idx/i.test(n));
+  if (images !== undefined && labels !== undefined)
+    return loadIdx(join(dir, images), join(dir, labels), options.classes ?? 10);
+  const csv = names.filter((n) => /\.csv(\.gz)?$/i.test(n));
+  if (csv.length === 1) return loadCsv(join(dir, csv[0]!), options);
+  throw new DataValidationError(
+    dir,
+    undefined,
+    csv.length > 1
+      ? "more than one CSV file: keep one per data directory"
+      : "no IDX image/label pair and no CSV file found",
+  );
 }
