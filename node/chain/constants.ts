@@ -19,8 +19,8 @@ export const REPORTER_REWARD_BPS = 1_000n;
 export const DEFAULT_ROUND_PARAMS = {
   /** The zk circuit's fan-in. */
   maxTrainersPerRound: 16,
-  /** MNIST-scale local datasets; larger self-reported counts are clipped at commit time. */
-  maxSamplesPerTrainer: 100_000n,
+  /** The zk circuit packs weights in 16 bits, so a trainer counts at most 65,535 samples per round. */
+  maxSamplesPerTrainer: 65_535n,
   /** 10% of a round's emission to its aggregator. */
   aggregatorRewardBps: 1_000,
   /** A provable aggregator fault costs half of its slashable stake. */

@@ -1,0 +1,66 @@
+/**
+ * Loads the committed proving artifacts (circuits/artifacts) and checks their SHA-256 hashes against the
+ * manifest, so a stale zkey never silently pairs with a changed circuit.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+export const ARTIFACTS_DIR = fileURLToPath(new URL("../../circuits/artifacts/", import.meta.url));
+const CIRCUIT_FILE = fileURLToPath(new URL("../../circuits/aggregate.circom", import.meta.url));
+
+/** The artifacts are missing, altered, or older than the circuit. */
+export class ArtifactIntegrityError extends Error {
+  override readonly name = "ArtifactIntegrityError";
+  readonly code = "ARTIFACT_INTEGRITY";
+}
+
+export interface ProofArtifacts {
+  readonly wasm: Uint8Array;
+  readonly zkey: Uint8Array;
+  readonly verificationKey: unknown;
+}
+
+interface Manifest {
+  readonly circuitSha256: string;
+  readonly files: Record<string, string>;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+let cached: Promise<ProofArtifacts> | undefined;
+
+async function load(dir: string): Promise<ProofArtifacts> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(`${dir}manifest.json`, "utf8")) as Manifest;
+  } catch (error) {
+    throw new ArtifactIntegrityError(
+      `cannot read ${dir}manifest.json (run \`npm run zk:setup\`): ${(error as Error).message}`,
+    );
+  }
+  if (sha256(await readFile(CIRCUIT_FILE)) !== manifest.circuitSha256) {
+    throw new ArtifactIntegrityError(
+      "circuits/aggregate.circom changed since the artifacts were built: run `npm run zk:setup`",
+    );
+  }
+  const read = async (name: string) => {
+    const bytes = new Uint8Array(await readFile(`${dir}${name}`));
+    if (sha256(bytes) !== manifest.files[name])
+      throw new ArtifactIntegrityError(`${name} does not match its manifest hash`);
+    return bytes;
+  };
+  const [wasm, zkey, vkey] = await Promise.all([
+    read("aggregate.wasm"),
+    read("aggregate.zkey"),
+    read("verification_key.json"),
+  ]);
+  return { wasm, zkey, verificationKey: JSON.parse(new TextDecoder().decode(vkey)) as unknown };
+}
+
+/** The verified artifacts (loaded once per process). */
+export function loadProofArtifacts(dir: string = ARTIFACTS_DIR): Promise<ProofArtifacts> {
+  if (dir !== ARTIFACTS_DIR) return load(dir);
+  cached ??= load(dir);
+  return cached;
+}

@@ -1,0 +1,110 @@
+/**
+ * Update commitments (docs/protocol.md §4): the fixed-point update is cut into chunks of CHUNK_SIZE values
+ * (the last padded with encoded zeros), each chunk is packed VALUES_PER_FIELD values per field element
+ * (little-endian in VALUE_BITS slots) and hashed with Poseidon, exactly as the circuit does; the commitment
+ * is the keccak256 Merkle root over the chunk hashes (as bytes32, big-endian), padded with zero leaves to a
+ * power of two. Poseidon inside the circuit, keccak on chain: each side uses the hash that is cheap for it.
+ */
+import { buildPoseidon } from "circomlibjs";
+import { keccak256, concatHex, numberToHex } from "viem";
+import type { Hex } from "viem";
+
+import { CHUNK_SIZE, VALUE_BITS, VALUE_OFFSET, VALUES_PER_FIELD } from "./constants.ts";
+
+type Poseidon = Awaited<ReturnType<typeof buildPoseidon>>;
+let poseidonPromise: Promise<Poseidon> | undefined;
+
+/** The circomlibjs Poseidon instance (built once; it compiles its constants). */
+export function getPoseidon(): Promise<Poseidon> {
+  poseidonPromise ??= buildPoseidon();
+  return poseidonPromise;
+}
+
+/** Number of chunks of a vector of `length` values. */
+export function chunkCount(length: number): number {
+  return Math.max(1, Math.ceil(length / CHUNK_SIZE));
+}
+
+/** Chunk `index` of an encoded update, padded with encoded zeros to CHUNK_SIZE. */
+export function chunkValues(encoded: Uint16Array, index: number): Uint16Array {
+  const out = new Uint16Array(CHUNK_SIZE).fill(VALUE_OFFSET);
+  out.set(encoded.subarray(index * CHUNK_SIZE, Math.min(encoded.length, (index + 1) * CHUNK_SIZE)));
+  return out;
+}
+
+/** The field elements a chunk is packed into (the Poseidon inputs). */
+export function packChunk(chunk: Uint16Array): bigint[] {
+  const elements: bigint[] = [];
+  for (let start = 0; start < chunk.length; start += VALUES_PER_FIELD) {
+    let acc = 0n;
+    const end = Math.min(chunk.length, start + VALUES_PER_FIELD);
+    for (let i = end - 1; i >= start; i--) acc = (acc << BigInt(VALUE_BITS)) | BigInt(chunk[i]!);
+    elements.push(acc);
+  }
+  return elements;
+}
+
+/** Poseidon hash of one chunk, as a field element. */
+export async function hashChunk(chunk: Uint16Array): Promise<bigint> {
+  const poseidon = await getPoseidon();
+  return poseidon.F.toObject(poseidon(packChunk(chunk))) as bigint;
+}
+
+/** A field element as bytes32. */
+export function fieldToBytes32(value: bigint): Hex {
+  return numberToHex(value, { size: 32 });
+}
+
+/** keccak256 Merkle tree over bytes32 leaves, padded with zero leaves to a power of two. */
+export function merkleLevels(leaves: readonly Hex[]): Hex[][] {
+  let width = 1;
+  while (width < leaves.length) width *= 2;
+  const zero = fieldToBytes32(0n);
+  let level: Hex[] = [...leaves, ...Array<Hex>(width - leaves.length).fill(zero)];
+  const levels = [level];
+  while (level.length > 1) {
+    const next: Hex[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(keccak256(concatHex([level[i]!, level[i + 1]!])));
+    level = next;
+    levels.push(level);
+  }
+  return levels;
+}
+
+/** Sibling hashes from leaf `index` to the root. */
+export function merklePath(levels: readonly Hex[][], index: number): Hex[] {
+  const path: Hex[] = [];
+  let i = index;
+  for (let d = 0; d < levels.length - 1; d++) {
+    path.push(levels[d]![i ^ 1]!);
+    i >>= 1;
+  }
+  return path;
+}
+
+/** Recomputes a root from a leaf and its path (what the verifier contract does). */
+export function merkleRootFromPath(leaf: Hex, index: number, path: readonly Hex[]): Hex {
+  let node = leaf;
+  let i = index;
+  for (const sibling of path) {
+    node = keccak256(i % 2 === 0 ? concatHex([node, sibling]) : concatHex([sibling, node]));
+    i >>= 1;
+  }
+  return node;
+}
+
+/** A committed update: its chunk hashes, Merkle levels and root (the on-chain commitment). */
+export interface UpdateCommitment {
+  readonly root: Hex;
+  readonly chunkHashes: readonly bigint[];
+  readonly levels: readonly Hex[][];
+}
+
+/** Commits to an encoded update. */
+export async function commitEncoded(encoded: Uint16Array): Promise<UpdateCommitment> {
+  const chunkHashes: bigint[] = [];
+  for (let c = 0; c < chunkCount(encoded.length); c++)
+    chunkHashes.push(await hashChunk(chunkValues(encoded, c)));
+  const levels = merkleLevels(chunkHashes.map(fieldToBytes32));
+  return { root: levels.at(-1)![0]!, chunkHashes, levels };
+}

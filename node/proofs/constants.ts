@@ -1,0 +1,22 @@
+/**
+ * Parameters shared by the circuit (circuits/aggregate.circom) and the node. Changing any of them needs a
+ * new circuit, a new trusted setup and new artifacts (scripts/zk-setup.ts).
+ */
+
+/** Trainers per proof (the circuit's fan-in); rounds with fewer trainers pad with weight-0 slots. */
+export const PROOF_TRAINERS = 8;
+/** Parameters per chunk. */
+export const CHUNK_SIZE = 64;
+/** Bits per committed value (offset fixed point). */
+export const VALUE_BITS = 16;
+/** Fractional bits: values are committed at a resolution of 2^-12 ≈ 2.4e-4 in [-8, 8). */
+export const FRACTION_BITS = 12;
+/** Offset making values non-negative: u = round(x · 2^FRACTION_BITS) + VALUE_OFFSET. */
+export const VALUE_OFFSET = 2 ** (VALUE_BITS - 1);
+/** Bits per weight (accepted sample count): at most 65,535 samples per trainer per round. */
+export const WEIGHT_BITS = 16;
+export const MAX_WEIGHT = 2 ** WEIGHT_BITS - 1;
+/** Values packed per field element before hashing (PACK · VALUE_BITS <= 253). */
+export const VALUES_PER_FIELD = Math.floor(253 / VALUE_BITS);
+/** BN254 scalar field order. */
+export const FIELD_ORDER = 21888242871839275222102548695781917320403274160611755433132217286810633330037n;

@@ -1,0 +1,34 @@
+/** zk proofs of aggregation correctness: encoding, commitments, witness, prover, verifier, calldata. */
+export * from "./constants.ts";
+export { FixedPointError, aggregateFixedPoint, decodeFixedPoint, encodeFixedPoint } from "./fixed-point.ts";
+export {
+  chunkCount,
+  chunkValues,
+  commitEncoded,
+  fieldToBytes32,
+  getPoseidon,
+  hashChunk,
+  merkleLevels,
+  merklePath,
+  merkleRootFromPath,
+  packChunk,
+} from "./commitment.ts";
+export type { UpdateCommitment } from "./commitment.ts";
+export {
+  ProofInputError,
+  buildChunkWitness,
+  packWeights,
+  paddingChunkHash,
+  publicSignals,
+  roundChunk,
+} from "./witness.ts";
+export type { ChunkStatement } from "./witness.ts";
+export { ArtifactIntegrityError, loadProofArtifacts } from "./artifacts.ts";
+export {
+  ProvingError,
+  encodeChunkProofCalldata,
+  proofPoints,
+  proveChunk,
+  verifyChunkProof,
+} from "./prover.ts";
+export type { ChunkProof, ProofProgress } from "./prover.ts";

@@ -1,0 +1,142 @@
+/**
+ * Proves one aggregate chunk in a worker thread (progress events, AbortSignal cancellation), verifies
+ * proofs off chain, and encodes a proof with its Merkle openings as the `bytes` that
+ * `AggregationVerifier.verifyChunk` decodes.
+ */
+import { Worker } from "node:worker_threads";
+
+import * as snarkjs from "snarkjs";
+import type { Groth16Proof } from "snarkjs";
+import { encodeAbiParameters } from "viem";
+import type { Hex } from "viem";
+
+import { ARTIFACTS_DIR, loadProofArtifacts } from "./artifacts.ts";
+import { fieldToBytes32, merklePath } from "./commitment.ts";
+import type { UpdateCommitment } from "./commitment.ts";
+import { buildChunkWitness, publicSignals } from "./witness.ts";
+import type { ChunkStatement } from "./witness.ts";
+
+/** Proving failed or was cancelled. */
+export class ProvingError extends Error {
+  override readonly name = "ProvingError";
+  readonly code = "PROVING";
+}
+
+export type ProofProgress = { stage: "witness" | "proving" | "done"; elapsedMs: number };
+
+export interface ChunkProof {
+  readonly proof: Groth16Proof;
+  readonly publicSignals: readonly string[];
+  readonly statement: ChunkStatement;
+  readonly aggregateChunk: Uint16Array;
+  readonly proveMs: number;
+}
+
+/**
+ * Proves that chunk `chunkIndex` of the floor-weighted average of `encodedUpdates` (weights = accepted
+ * sample counts) is what it is. Runs snarkjs in a worker; aborting terminates the worker.
+ */
+export async function proveChunk(
+  roundId: bigint,
+  chunkIndex: number,
+  encodedUpdates: readonly Uint16Array[],
+  weights: readonly number[],
+  options: { signal?: AbortSignal; onProgress?: (p: ProofProgress) => void } = {},
+): Promise<ChunkProof> {
+  const started = performance.now();
+  options.signal?.throwIfAborted();
+  await loadProofArtifacts(); // integrity check of wasm + zkey before using them
+  options.onProgress?.({ stage: "witness", elapsedMs: 0 });
+  const { input, statement, aggregateChunk } = await buildChunkWitness(
+    roundId,
+    chunkIndex,
+    encodedUpdates,
+    weights,
+  );
+  const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
+    workerData: {
+      input,
+      wasmPath: `${ARTIFACTS_DIR}aggregate.wasm`,
+      zkeyPath: `${ARTIFACTS_DIR}aggregate.zkey`,
+    },
+  });
+  const result = await new Promise<{ proof: Groth16Proof; publicSignals: string[] }>((resolve, reject) => {
+    const onAbort = () => {
+      void worker.terminate();
+      reject(new ProvingError("proving cancelled"));
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    worker.on(
+      "message",
+      (message: { kind: string; proof?: Groth16Proof; publicSignals?: string[]; message?: string }) => {
+        if (message.kind === "progress")
+          options.onProgress?.({ stage: "proving", elapsedMs: performance.now() - started });
+        if (message.kind === "done")
+          resolve({ proof: message.proof!, publicSignals: message.publicSignals! });
+        if (message.kind === "error") reject(new ProvingError(`proving failed: ${message.message}`));
+      },
+    );
+    worker.on("error", (error) => reject(new ProvingError(`prover worker crashed: ${error.message}`)));
+    worker.on("exit", () => options.signal?.removeEventListener("abort", onAbort));
+  });
+  const proveMs = performance.now() - started;
+  options.onProgress?.({ stage: "done", elapsedMs: proveMs });
+  return { ...result, statement, aggregateChunk, proveMs };
+}
+
+/** Off-chain verification (what validators run before deciding to challenge). */
+export async function verifyChunkProof(proof: Groth16Proof, statement: ChunkStatement): Promise<boolean> {
+  const { verificationKey } = await loadProofArtifacts();
+  const signals = (await publicSignals(statement)).map(String);
+  return snarkjs.groth16.verify(verificationKey, signals, proof);
+}
+
+/** Groth16 proof points as the Solidity verifier expects them (pB coordinates swapped). */
+export function proofPoints(proof: Groth16Proof): {
+  a: [bigint, bigint];
+  b: [[bigint, bigint], [bigint, bigint]];
+  c: [bigint, bigint];
+} {
+  const n = (s: string | undefined) => BigInt(s ?? "0");
+  return {
+    a: [n(proof.pi_a[0]), n(proof.pi_a[1])],
+    b: [
+      [n(proof.pi_b[0]?.[1]), n(proof.pi_b[0]?.[0])],
+      [n(proof.pi_b[1]?.[1]), n(proof.pi_b[1]?.[0])],
+    ],
+    c: [n(proof.pi_c[0]), n(proof.pi_c[1])],
+  };
+}
+
+/**
+ * The `proof` bytes for `TrainingRounds.answerChallenge` → `AggregationVerifier.verifyChunk`: the Groth16
+ * points, the chunk hashes, and their Merkle paths to the trainers' and the aggregate's commitments.
+ */
+export function encodeChunkProofCalldata(
+  chunk: ChunkProof,
+  trainerCommitments: readonly UpdateCommitment[],
+  aggregateCommitment: UpdateCommitment,
+): Hex {
+  const { a, b, c } = proofPoints(chunk.proof);
+  const index = chunk.statement.chunkIndex;
+  return encodeAbiParameters(
+    [
+      { type: "uint256[2]" },
+      { type: "uint256[2][2]" },
+      { type: "uint256[2]" },
+      { type: "bytes32[]" },
+      { type: "bytes32" },
+      { type: "bytes32[][]" },
+      { type: "bytes32[]" },
+    ],
+    [
+      a,
+      b,
+      c,
+      chunk.statement.trainerChunkHashes.map(fieldToBytes32),
+      fieldToBytes32(chunk.statement.aggregateChunkHash),
+      trainerCommitments.map((t) => merklePath(t.levels, index)),
+      merklePath(aggregateCommitment.levels, index),
+    ],
+  );
+}

@@ -1,0 +1,36 @@
+// Minimal typings for the parts of circomlibjs and snarkjs vAIn uses (neither ships types).
+declare module "circomlibjs" {
+  interface PoseidonField {
+    toObject(value: unknown): bigint;
+  }
+  interface PoseidonFn {
+    (inputs: readonly bigint[]): unknown;
+    F: PoseidonField;
+  }
+  export function buildPoseidon(): Promise<PoseidonFn>;
+}
+
+declare module "snarkjs" {
+  export interface Groth16Proof {
+    pi_a: string[];
+    pi_b: string[][];
+    pi_c: string[];
+    protocol: string;
+    curve: string;
+  }
+  export type PublicSignals = string[];
+  export const groth16: {
+    fullProve(
+      input: Record<string, unknown>,
+      wasmFile: string | Uint8Array,
+      zkeyFile: string | Uint8Array,
+      logger?: unknown,
+    ): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
+    verify(verificationKey: unknown, publicSignals: PublicSignals, proof: Groth16Proof): Promise<boolean>;
+    exportSolidityCallData(proof: Groth16Proof, publicSignals: PublicSignals): Promise<string>;
+  };
+  export const zKey: {
+    exportVerificationKey(zkeyFile: string | Uint8Array): Promise<unknown>;
+    exportSolidityVerifier(zkeyFile: string | Uint8Array, templates: Record<string, string>): Promise<string>;
+  };
+}

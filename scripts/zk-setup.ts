@@ -1,0 +1,74 @@
+/**
+ * Regenerates every zk artifact offline and deterministically (development only: the entropy is fixed and
+ * public, so these keys are INSECURE for production; see docs/protocol.md §5 for a real ceremony):
+ *
+ *   1. compile circuits/aggregate.circom with circom2 (WASM) → r1cs + witness wasm
+ *   2. powers of tau 2^14: new, contribute, beacon, prepare phase 2 (slow: minutes; skipped when
+ *      circuits/build/pot14_final.ptau exists)
+ *   3. Groth16 setup, one contribution, beacon → final zkey; verification key
+ *   4. Solidity verifier → contracts/verifier/Groth16Verifier.sol
+ *   5. copy wasm, zkey and vkey to circuits/artifacts/ and write manifest.json with their SHA-256 hashes
+ *
+ * Usage: npm run zk:setup
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BUILD = `${ROOT}circuits/build`;
+const ARTIFACTS = `${ROOT}circuits/artifacts`;
+const BIN = `${ROOT}node_modules/.bin`;
+const PTAU_POWER = 14;
+const ENTROPY = "vain deterministic development entropy - insecure";
+const BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+function run(tool: string, args: readonly string[]): void {
+  const started = performance.now();
+  process.stdout.write(`$ ${tool} ${args.join(" ")}\n`);
+  execFileSync(`${BIN}/${tool}`, [...args], { stdio: ["ignore", "inherit", "inherit"], cwd: ROOT });
+  process.stdout.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash("sha256").update(await readFile(path)).digest("hex");
+}
+
+await mkdir(BUILD, { recursive: true });
+await mkdir(ARTIFACTS, { recursive: true });
+run("circom2", ["circuits/aggregate.circom", "--r1cs", "--wasm", "--O2", "-o", "circuits/build"]);
+
+const ptau = `${BUILD}/pot${PTAU_POWER}_final.ptau`;
+if (!(await exists(ptau))) {
+  run("snarkjs", ["powersoftau", "new", "bn128", String(PTAU_POWER), `${BUILD}/pot_0000.ptau`]);
+  run("snarkjs", ["powersoftau", "contribute", `${BUILD}/pot_0000.ptau`, `${BUILD}/pot_0001.ptau`, "--name=vain-dev", `-e=${ENTROPY}`]);
+  run("snarkjs", ["powersoftau", "beacon", `${BUILD}/pot_0001.ptau`, `${BUILD}/pot_beacon.ptau`, BEACON, "10", "-n=vain dev beacon"]);
+  run("snarkjs", ["powersoftau", "prepare", "phase2", `${BUILD}/pot_beacon.ptau`, ptau]);
+}
+
+run("snarkjs", ["groth16", "setup", `${BUILD}/aggregate.r1cs`, ptau, `${BUILD}/aggregate_0000.zkey`]);
+run("snarkjs", ["zkey", "contribute", `${BUILD}/aggregate_0000.zkey`, `${BUILD}/aggregate_0001.zkey`, "--name=vain-dev", `-e=${ENTROPY}`]);
+run("snarkjs", ["zkey", "beacon", `${BUILD}/aggregate_0001.zkey`, `${ARTIFACTS}/aggregate.zkey`, BEACON, "10", "-n=vain dev zkey beacon"]);
+run("snarkjs", ["zkey", "export", "verificationkey", `${ARTIFACTS}/aggregate.zkey`, `${ARTIFACTS}/verification_key.json`]);
+await mkdir(`${ROOT}contracts/verifier`, { recursive: true });
+run("snarkjs", ["zkey", "export", "solidityverifier", `${ARTIFACTS}/aggregate.zkey`, `${ROOT}contracts/verifier/Groth16Verifier.sol`]);
+await copyFile(`${BUILD}/aggregate_js/aggregate.wasm`, `${ARTIFACTS}/aggregate.wasm`);
+
+const files = ["aggregate.wasm", "aggregate.zkey", "verification_key.json"];
+const manifest = {
+  circuit: "circuits/aggregate.circom",
+  circuitSha256: await sha256(`${ROOT}circuits/aggregate.circom`),
+  ptauPower: PTAU_POWER,
+  insecureDevelopmentSetup: true,
+  files: Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256(`${ARTIFACTS}/${f}`)] as const))),
+};
+await writeFile(`${ARTIFACTS}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+process.stdout.write(`wrote ${ARTIFACTS}/manifest.json\n`);
