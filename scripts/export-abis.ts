@@ -12,6 +12,8 @@ export const EXPORTED_CONTRACTS = [
   { name: "StakeRegistry", source: "contracts/StakeRegistry.sol" },
   { name: "TrainingRounds", source: "contracts/TrainingRounds.sol" },
   { name: "TestAggregationVerifier", source: "contracts/test/TestAggregationVerifier.sol" },
+  { name: "Groth16Verifier", source: "contracts/verifier/Groth16Verifier.sol" },
+  { name: "AggregationVerifier", source: "contracts/verifier/AggregationVerifier.sol" },
 ] as const;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -39,7 +39,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 await mkdir(BUILD, { recursive: true });
@@ -49,26 +51,87 @@ run("circom2", ["circuits/aggregate.circom", "--r1cs", "--wasm", "--O2", "-o", "
 const ptau = `${BUILD}/pot${PTAU_POWER}_final.ptau`;
 if (!(await exists(ptau))) {
   run("snarkjs", ["powersoftau", "new", "bn128", String(PTAU_POWER), `${BUILD}/pot_0000.ptau`]);
-  run("snarkjs", ["powersoftau", "contribute", `${BUILD}/pot_0000.ptau`, `${BUILD}/pot_0001.ptau`, "--name=vain-dev", `-e=${ENTROPY}`]);
-  run("snarkjs", ["powersoftau", "beacon", `${BUILD}/pot_0001.ptau`, `${BUILD}/pot_beacon.ptau`, BEACON, "10", "-n=vain dev beacon"]);
+  run("snarkjs", [
+    "powersoftau",
+    "contribute",
+    `${BUILD}/pot_0000.ptau`,
+    `${BUILD}/pot_0001.ptau`,
+    "--name=vain-dev",
+    `-e=${ENTROPY}`,
+  ]);
+  run("snarkjs", [
+    "powersoftau",
+    "beacon",
+    `${BUILD}/pot_0001.ptau`,
+    `${BUILD}/pot_beacon.ptau`,
+    BEACON,
+    "10",
+    "-n=vain dev beacon",
+  ]);
   run("snarkjs", ["powersoftau", "prepare", "phase2", `${BUILD}/pot_beacon.ptau`, ptau]);
 }
 
 run("snarkjs", ["groth16", "setup", `${BUILD}/aggregate.r1cs`, ptau, `${BUILD}/aggregate_0000.zkey`]);
-run("snarkjs", ["zkey", "contribute", `${BUILD}/aggregate_0000.zkey`, `${BUILD}/aggregate_0001.zkey`, "--name=vain-dev", `-e=${ENTROPY}`]);
-run("snarkjs", ["zkey", "beacon", `${BUILD}/aggregate_0001.zkey`, `${ARTIFACTS}/aggregate.zkey`, BEACON, "10", "-n=vain dev zkey beacon"]);
-run("snarkjs", ["zkey", "export", "verificationkey", `${ARTIFACTS}/aggregate.zkey`, `${ARTIFACTS}/verification_key.json`]);
+run("snarkjs", [
+  "zkey",
+  "contribute",
+  `${BUILD}/aggregate_0000.zkey`,
+  `${BUILD}/aggregate_0001.zkey`,
+  "--name=vain-dev",
+  `-e=${ENTROPY}`,
+]);
+run("snarkjs", [
+  "zkey",
+  "beacon",
+  `${BUILD}/aggregate_0001.zkey`,
+  `${ARTIFACTS}/aggregate.zkey`,
+  BEACON,
+  "10",
+  "-n=vain dev zkey beacon",
+]);
+run("snarkjs", [
+  "zkey",
+  "export",
+  "verificationkey",
+  `${ARTIFACTS}/aggregate.zkey`,
+  `${ARTIFACTS}/verification_key.json`,
+]);
 await mkdir(`${ROOT}contracts/verifier`, { recursive: true });
-run("snarkjs", ["zkey", "export", "solidityverifier", `${ARTIFACTS}/aggregate.zkey`, `${ROOT}contracts/verifier/Groth16Verifier.sol`]);
+run("snarkjs", [
+  "zkey",
+  "export",
+  "solidityverifier",
+  `${ARTIFACTS}/aggregate.zkey`,
+  `${ROOT}contracts/verifier/Groth16Verifier.sol`,
+]);
 await copyFile(`${BUILD}/aggregate_js/aggregate.wasm`, `${ARTIFACTS}/aggregate.wasm`);
+
+/** Constraint count from the r1cs header section (what `snarkjs r1cs info` prints). */
+async function constraintCount(r1csPath: string): Promise<number> {
+  const bytes = await readFile(r1csPath);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 12;
+  for (;;) {
+    const type = view.getUint32(offset, true);
+    const size = Number(view.getBigUint64(offset + 4, true));
+    if (type === 1) {
+      const n8 = view.getUint32(offset + 12, true);
+      return view.getUint32(offset + 12 + 4 + n8 + 24, true);
+    }
+    offset += 12 + size;
+  }
+}
 
 const files = ["aggregate.wasm", "aggregate.zkey", "verification_key.json"];
 const manifest = {
   circuit: "circuits/aggregate.circom",
   circuitSha256: await sha256(`${ROOT}circuits/aggregate.circom`),
   ptauPower: PTAU_POWER,
+  constraints: await constraintCount(`${BUILD}/aggregate.r1cs`),
   insecureDevelopmentSetup: true,
-  files: Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256(`${ARTIFACTS}/${f}`)] as const))),
+  files: Object.fromEntries(
+    await Promise.all(files.map(async (f) => [f, await sha256(`${ARTIFACTS}/${f}`)] as const)),
+  ),
 };
 await writeFile(`${ARTIFACTS}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
 process.stdout.write(`wrote ${ARTIFACTS}/manifest.json\n`);

@@ -61,30 +61,46 @@ contract AggregationVerifier is IAggregationVerifier {
         if (n == 0 || n > PROOF_TRAINERS || weights.length != n || roundId >= 2 ** 200 || chunkIndex >= 2 ** 32) {
             return false;
         }
-        Decoded memory d;
+        Decoded memory d = _decode(proof);
+        if (d.trainerChunkHashes.length != n || d.trainerPaths.length != n) return false;
+        if (_root(d.aggregateChunkHash, chunkIndex, d.aggregatePath) != aggregateCommitment) return false;
+        (bool ok, uint256[11] memory signals) = _signals(d, chunkIndex, trainerCommitments, weights);
+        if (!ok) return false;
+        signals[8] = uint256(d.aggregateChunkHash);
+        signals[10] = (roundId << 32) | chunkIndex;
+        return groth16.verifyProof(d.a, d.b, d.c, signals);
+    }
+
+    function _decode(bytes calldata proof) private pure returns (Decoded memory d) {
         (d.a, d.b, d.c, d.trainerChunkHashes, d.aggregateChunkHash, d.trainerPaths, d.aggregatePath) = abi.decode(
             proof,
             (uint256[2], uint256[2][2], uint256[2], bytes32[], bytes32, bytes32[][], bytes32[])
         );
-        if (d.trainerChunkHashes.length != n || d.trainerPaths.length != n) return false;
-        if (_root(d.aggregateChunkHash, chunkIndex, d.aggregatePath) != aggregateCommitment) return false;
+    }
 
-        uint256[11] memory signals;
+    /// @dev Opens each trainer's chunk hash against its commitment and fills the trainer-hash and packed-weight
+    /// signals; unused slots get the padding hash and weight 0.
+    function _signals(
+        Decoded memory d,
+        uint256 chunkIndex,
+        bytes32[] calldata trainerCommitments,
+        uint256[] calldata weights
+    ) private view returns (bool ok, uint256[11] memory signals) {
         uint256 packedWeights;
         for (uint256 k = 0; k < PROOF_TRAINERS; ++k) {
-            if (k < n) {
-                if (_root(d.trainerChunkHashes[k], chunkIndex, d.trainerPaths[k]) != trainerCommitments[k]) return false;
-                if (weights[k] >= 2 ** WEIGHT_BITS) return false;
+            if (k < trainerCommitments.length) {
+                if (_root(d.trainerChunkHashes[k], chunkIndex, d.trainerPaths[k]) != trainerCommitments[k]) {
+                    return (false, signals);
+                }
+                if (weights[k] >= 2 ** WEIGHT_BITS) return (false, signals);
                 signals[k] = uint256(d.trainerChunkHashes[k]);
                 packedWeights |= weights[k] << (WEIGHT_BITS * k);
             } else {
                 signals[k] = paddingChunkHash;
             }
         }
-        signals[8] = uint256(d.aggregateChunkHash);
         signals[9] = packedWeights;
-        signals[10] = (roundId << 32) | chunkIndex;
-        return groth16.verifyProof(d.a, d.b, d.c, signals);
+        ok = true;
     }
 
     /// @dev keccak Merkle root from a leaf at `index` and its sibling path.

@@ -1,5 +1,9 @@
 /** ABIs and bytecode of the vAIn contracts (generated from the Hardhat artifacts, committed). */
 export {
+  aggregationVerifierAbi,
+  aggregationVerifierBytecode,
+  groth16VerifierAbi,
+  groth16VerifierBytecode,
   stakeRegistryAbi,
   stakeRegistryBytecode,
   testAggregationVerifierAbi,

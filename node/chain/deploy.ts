@@ -14,6 +14,10 @@ import {
   UNBONDING_DELAY_S,
 } from "./constants.ts";
 import {
+  aggregationVerifierAbi,
+  aggregationVerifierBytecode,
+  groth16VerifierAbi,
+  groth16VerifierBytecode,
   stakeRegistryAbi,
   stakeRegistryBytecode,
   testAggregationVerifierAbi,
@@ -38,7 +42,9 @@ export type RoundParams = {
 
 /** Which aggregation verifier the rounds contract uses. */
 export type VerifierChoice =
-  { kind: "test" } | { kind: "groth16"; abi: Abi; bytecode: Hex; args?: readonly unknown[] };
+  | { kind: "test" }
+  /** The generated Groth16 verifier behind the `AggregationVerifier` adapter (node/proofs `groth16VerifierChoice`). */
+  | { kind: "groth16"; paddingChunkHash: bigint };
 
 export interface DeployOptions {
   readonly publicClient: PublicClient<Transport, Chain>;
@@ -99,7 +105,10 @@ export async function deployProtocol(options: DeployOptions): Promise<Deployment
   const verifier =
     verifierChoice.kind === "test"
       ? await deployOne(options, testAggregationVerifierAbi, testAggregationVerifierBytecode, [])
-      : await deployOne(options, verifierChoice.abi, verifierChoice.bytecode, verifierChoice.args ?? []);
+      : await deployOne(options, aggregationVerifierAbi, aggregationVerifierBytecode, [
+          (await deployOne(options, groth16VerifierAbi, groth16VerifierBytecode, [])).address,
+          verifierChoice.paddingChunkHash,
+        ]);
   const params: RoundParams = { ...DEFAULT_ROUND_PARAMS, ...options.roundParams };
   const rounds = await deployOne(options, trainingRoundsAbi, trainingRoundsBytecode, [
     token.address,

@@ -5,7 +5,6 @@
  */
 import { Worker } from "node:worker_threads";
 
-import * as snarkjs from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import { encodeAbiParameters } from "viem";
 import type { Hex } from "viem";
@@ -54,10 +53,17 @@ export async function proveChunk(
     weights,
   );
   const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
+    // snarkjs loads the `web-worker` package, which treats any worker thread as one of its own and loads
+    // `workerData.mod`: an empty data URL keeps it quiet; the job travels beside it.
     workerData: {
-      input,
-      wasmPath: `${ARTIFACTS_DIR}aggregate.wasm`,
-      zkeyPath: `${ARTIFACTS_DIR}aggregate.zkey`,
+      mod: "data:text/javascript,",
+      name: "vain-prover",
+      job: {
+        kind: "prove",
+        input,
+        wasmPath: `${ARTIFACTS_DIR}aggregate.wasm`,
+        zkeyPath: `${ARTIFACTS_DIR}aggregate.zkey`,
+      },
     },
   });
   const result = await new Promise<{ proof: Groth16Proof; publicSignals: string[] }>((resolve, reject) => {
@@ -71,6 +77,8 @@ export async function proveChunk(
       (message: { kind: string; proof?: Groth16Proof; publicSignals?: string[]; message?: string }) => {
         if (message.kind === "progress")
           options.onProgress?.({ stage: "proving", elapsedMs: performance.now() - started });
+        // The worker stays alive after its job (snarkjs's web-worker listens on its port): end it here.
+        if (message.kind === "done" || message.kind === "error") void worker.terminate();
         if (message.kind === "done")
           resolve({ proof: message.proof!, publicSignals: message.publicSignals! });
         if (message.kind === "error") reject(new ProvingError(`proving failed: ${message.message}`));
@@ -84,11 +92,25 @@ export async function proveChunk(
   return { ...result, statement, aggregateChunk, proveMs };
 }
 
-/** Off-chain verification (what validators run before deciding to challenge). */
+/** Off-chain verification (what validators run before deciding to challenge), in a worker thread. */
 export async function verifyChunkProof(proof: Groth16Proof, statement: ChunkStatement): Promise<boolean> {
   const { verificationKey } = await loadProofArtifacts();
   const signals = (await publicSignals(statement)).map(String);
-  return snarkjs.groth16.verify(verificationKey, signals, proof);
+  const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
+    workerData: {
+      mod: "data:text/javascript,",
+      name: "vain-verifier",
+      job: { kind: "verify", verificationKey, publicSignals: signals, proof },
+    },
+  });
+  return new Promise<boolean>((resolve, reject) => {
+    worker.on("message", (message: { kind: string; valid?: boolean; message?: string }) => {
+      if (message.kind === "verified" || message.kind === "error") void worker.terminate();
+      if (message.kind === "verified") resolve(message.valid === true);
+      if (message.kind === "error") reject(new ProvingError(`verification failed: ${message.message}`));
+    });
+    worker.on("error", (error) => reject(new ProvingError(`verifier worker crashed: ${error.message}`)));
+  });
 }
 
 /** Groth16 proof points as the Solidity verifier expects them (pB coordinates swapped). */

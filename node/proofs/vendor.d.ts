@@ -25,6 +25,8 @@ declare module "snarkjs" {
       wasmFile: string | Uint8Array,
       zkeyFile: string | Uint8Array,
       logger?: unknown,
+      wtnsCalcOptions?: unknown,
+      proverOptions?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
     verify(verificationKey: unknown, publicSignals: PublicSignals, proof: Groth16Proof): Promise<boolean>;
     exportSolidityCallData(proof: Groth16Proof, publicSignals: PublicSignals): Promise<string>;
@@ -33,4 +35,8 @@ declare module "snarkjs" {
     exportVerificationKey(zkeyFile: string | Uint8Array): Promise<unknown>;
     exportSolidityVerifier(zkeyFile: string | Uint8Array, templates: Record<string, string>): Promise<string>;
   };
+}
+
+declare module "ffjavascript" {
+  export function buildBn128(singleThread?: boolean): Promise<unknown>;
 }

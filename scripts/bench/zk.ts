@@ -1,0 +1,280 @@
+/**
+ * `npm run bench:zk`: the aggregation circuit's cost and on-chain verification gas with real proofs.
+ * Reports constraints per parameter per trainer (K = 8, 64-value chunks), witness and proving time of the
+ * default chunk, the verifier call's gas, the whole challenge-answer transaction's gas, proof calldata
+ * size, and the estimate for proving every chunk of a 100k-parameter model versus sampled challenges.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+import { network } from "hardhat";
+import { encodeFunctionData, parseEther } from "viem";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  aggregationVerifierAbi,
+  groth16VerifierAbi,
+  stakeRegistryAbi,
+  trainingRoundsAbi,
+  vainTokenAbi,
+} from "../../node/chain/contracts.ts";
+import { deployProtocol } from "../../node/chain/deploy.ts";
+import {
+  CHUNK_SIZE,
+  PROOF_TRAINERS,
+  aggregateFixedPoint,
+  buildChunkWitness,
+  chunkCount,
+  commitEncoded,
+  encodeChunkProofCalldata,
+  encodeFixedPoint,
+  proofPoints,
+  proveChunk,
+  publicSignals,
+} from "../../node/proofs/index.ts";
+import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { Rng } from "../../node/training/rng.ts";
+import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import type { Row } from "./common.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Constraints of the committed circuit, recorded by scripts/zk-setup.ts in the artifact manifest. */
+async function constraintCount(): Promise<number> {
+  const manifest = JSON.parse(await readFile(`${ROOT}circuits/artifacts/manifest.json`, "utf8")) as {
+    constraints?: number;
+  };
+  return manifest.constraints ?? -1;
+}
+
+runBenchmark(async () => {
+  const quick = isQuick();
+  const proofs = quick ? 1 : 3;
+  const rng = new Rng(3);
+  const size = CHUNK_SIZE * 4;
+  const updates = Array.from({ length: PROOF_TRAINERS }, () =>
+    encodeFixedPoint(Float32Array.from({ length: size }, () => rng.normal() * 0.05)),
+  );
+  const weights = updates.map((_, i) => 100 + i);
+
+  const witnessStarted = performance.now();
+  await buildChunkWitness(1n, 0, updates, weights);
+  const witnessSeconds = (performance.now() - witnessStarted) / 1000;
+  const proveTimes: number[] = [];
+  let last = await proveChunk(1n, 0, updates, weights);
+  proveTimes.push(last.proveMs / 1000);
+  for (let i = 1; i < proofs; i++) {
+    last = await proveChunk(1n, i, updates, weights);
+    proveTimes.push(last.proveMs / 1000);
+  }
+  const proveSeconds = proveTimes.reduce((a, b) => a + b, 0) / proveTimes.length;
+  const constraints = await constraintCount();
+
+  // On-chain: deploy with the real verifier, run one round and answer its sampled chunk.
+  const { viem, networkHelpers } = await network.create();
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient<Transport, Chain>;
+  const wallets = (await viem.getWalletClients()) as unknown as Wallet[];
+  const deployer = wallets[0]!;
+  const aggregator = wallets[1]!;
+  const trainers = wallets.slice(2, 2 + PROOF_TRAINERS);
+  const deployment = await deployProtocol({
+    publicClient,
+    walletClient: deployer,
+    verifier: await groth16VerifierChoice(),
+  });
+  const token = deployment.contracts.VainToken.address as Address;
+  const registry = deployment.contracts.StakeRegistry.address as Address;
+  const rounds = deployment.contracts.TrainingRounds.address as Address;
+  const send = async (hash: Promise<Hex>) => publicClient.waitForTransactionReceipt({ hash: await hash });
+  for (const w of [aggregator, ...trainers]) {
+    await send(
+      deployer.writeContract({
+        address: token,
+        abi: vainTokenAbi,
+        functionName: "transfer",
+        args: [w.account.address, parseEther("1000")],
+      }),
+    );
+    await send(
+      w.writeContract({
+        address: token,
+        abi: vainTokenAbi,
+        functionName: "approve",
+        args: [registry, parseEther("1000")],
+      }),
+    );
+    await send(
+      w.writeContract({
+        address: registry,
+        abi: stakeRegistryAbi,
+        functionName: "stake",
+        args: [parseEther("500")],
+      }),
+    );
+  }
+  await send(
+    aggregator.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "setAggregatorOptIn",
+      args: [true],
+    }),
+  );
+  await send(
+    deployer.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "createTask",
+      args: [("0x" + "11".repeat(32)) as Hex, parseEther("10"), 60n, 60n, 600n, 0n],
+    }),
+  );
+  await send(
+    deployer.writeContract({
+      address: token,
+      abi: vainTokenAbi,
+      functionName: "approve",
+      args: [rounds, parseEther("100")],
+    }),
+  );
+  await send(
+    deployer.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "fundTask",
+      args: [1n, parseEther("100")],
+    }),
+  );
+  await send(
+    deployer.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "openRound",
+      args: [1n],
+    }),
+  );
+  // A 100k-parameter-sized commitment tree, so Merkle paths have the depth of a real model (11).
+  const modelSize = 100_000;
+  const big = updates.map((u) => {
+    const out = new Uint16Array(modelSize).fill(32768);
+    out.set(u);
+    return out;
+  });
+  const commitments = await Promise.all(big.map(commitEncoded));
+  for (const [i, t] of trainers.entries()) {
+    await send(
+      t.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "commitUpdate",
+        args: [1n, commitments[i]!.root, BigInt(weights[i]!)],
+      }),
+    );
+  }
+  await networkHelpers.time.increase(61);
+  await send(
+    deployer.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "selectAggregator",
+      args: [1n],
+    }),
+  );
+  const { aggregate } = aggregateFixedPoint(big, weights);
+  const aggCommitment = await commitEncoded(aggregate);
+  const numChunks = chunkCount(modelSize);
+  await send(
+    aggregator.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "postAggregate",
+      args: [1n, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, numChunks, weights.map(BigInt), true],
+    }),
+  );
+  let sampled = 0;
+  for (let i = 0; i < numChunks; i++) {
+    const ch = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getChallenge",
+      args: [1n, BigInt(i)],
+    });
+    if (ch.status === 1) {
+      sampled = i;
+      break;
+    }
+  }
+  const chunkProof = await proveChunk(1n, sampled, big, weights);
+  const calldata = encodeChunkProofCalldata(chunkProof, commitments, aggCommitment);
+  const receipt = await send(
+    aggregator.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "answerChallenge",
+      args: [1n, BigInt(sampled), calldata],
+    }),
+  );
+  const answered = await publicClient.readContract({
+    address: rounds,
+    abi: trainingRoundsAbi,
+    functionName: "getChallenge",
+    args: [1n, BigInt(sampled)],
+  });
+  if (answered.status !== 2) throw new Error("the challenge answer was not accepted");
+  const groth16Address = await publicClient.readContract({
+    address: deployment.contracts.AggregationVerifier.address as Address,
+    abi: aggregationVerifierAbi,
+    functionName: "groth16",
+  });
+  const { a, b, c } = proofPoints(chunkProof.proof);
+  const signals = (await publicSignals(chunkProof.statement)) as unknown as readonly bigint[];
+  const verifyGas =
+    (await publicClient.estimateGas({
+      to: groth16Address,
+      data: encodeFunctionData({
+        abi: groth16VerifierAbi,
+        functionName: "verifyProof",
+        args: [a, b, c, signals as never],
+      }),
+    })) - 21_000n;
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+
+  const zkeyBytes = (await stat(`${ROOT}circuits/artifacts/aggregate.zkey`)).size;
+  const wasmBytes = (await stat(`${ROOT}circuits/artifacts/aggregate.wasm`)).size;
+  const chunks100k = Math.ceil(100_000 / CHUNK_SIZE);
+  const detection = (f: number, s: number) => 1 - (1 - f) ** s;
+  const table: Row[] = [
+    { metric: "constraints (K=8, C=64)", value: constraints },
+    { metric: "constraints per parameter per trainer", value: constraints / (CHUNK_SIZE * PROOF_TRAINERS) },
+    { metric: "witness seconds", value: witnessSeconds },
+    { metric: "prove seconds (default chunk, mean)", value: proveSeconds },
+    { metric: "proving throughput (constraints/s)", value: constraints / proveSeconds },
+    { metric: "verifier call gas", value: Number(verifyGas) },
+    { metric: "answerChallenge tx gas (depth-11 Merkle paths)", value: Number(receipt.gasUsed) },
+    { metric: "proof calldata bytes", value: (calldata.length - 2) / 2 },
+    { metric: "zkey MB", value: zkeyBytes / 2 ** 20 },
+    { metric: "wasm MB", value: wasmBytes / 2 ** 20 },
+    { metric: "whole 100k model: chunks", value: chunks100k },
+    { metric: "whole 100k model: prove minutes", value: (chunks100k * proveSeconds) / 60 },
+    { metric: "detection, 1 corrupted chunk, 1 sample", value: detection(1 / chunks100k, 1) },
+    { metric: "detection, 10% corrupted, 1 sample", value: detection(0.1, 1) },
+    { metric: "detection, 10% corrupted, 8 samples", value: detection(0.1, 8) },
+  ];
+  printTable(table);
+  await writeResults(
+    "zk",
+    {
+      constraintsPerParamPerTrainer: constraints / (CHUNK_SIZE * PROOF_TRAINERS),
+      constraints,
+      proveSeconds,
+      witnessSeconds,
+      verifyGas: Number(verifyGas),
+      answerTxGas: Number(receipt.gasUsed),
+      proofBytes: (calldata.length - 2) / 2,
+      wholeRoundProveMinutes100k: (chunks100k * proveSeconds) / 60,
+      zkeyMB: zkeyBytes / 2 ** 20,
+    },
+    table,
+  );
+  process.exit(0);
+});

@@ -1,0 +1,316 @@
+/**
+ * Real Groth16 proofs of aggregate chunks, verified on a Hardhat chain through TrainingRounds:
+ * a correct answer is accepted; a proof for another chunk, another round (replay) or other weights is
+ * rejected; an aggregator that posted a wrong aggregate cannot answer and is slashed.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { parseEther } from "viem";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  aggregationVerifierAbi,
+  stakeRegistryAbi,
+  trainingRoundsAbi,
+  vainTokenAbi,
+} from "../../node/chain/contracts.ts";
+import { deployProtocol } from "../../node/chain/deploy.ts";
+import {
+  aggregateFixedPoint,
+  chunkCount,
+  chunkValues,
+  commitEncoded,
+  encodeChunkProofCalldata,
+  encodeFixedPoint,
+  proveChunk,
+  verifyChunkProof,
+} from "../../node/proofs/index.ts";
+import type { UpdateCommitment } from "../../node/proofs/index.ts";
+import { Rng } from "../../node/training/rng.ts";
+import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+const { viem, networkHelpers } = await network.create();
+const publicClient = (await viem.getPublicClient()) as unknown as PublicClient<Transport, Chain>;
+const wallets = (await viem.getWalletClients()) as unknown as Wallet[];
+const [deployer, aggregatorWallet, t1, t2, t3, watcher] = wallets as [
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+];
+const trainers = [t1, t2, t3];
+
+async function send(hash: Promise<Hex>): Promise<void> {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash });
+  expect(receipt.status).to.equal("success");
+}
+
+describe("zk proofs of aggregation on chain", function () {
+  this.timeout(300_000);
+  let rounds: Address;
+  let registry: Address;
+  const rng = new Rng(21);
+  const updates = trainers.map(() =>
+    encodeFixedPoint(Float32Array.from({ length: 200 }, () => rng.normal() * 0.05)),
+  );
+  let commitments: UpdateCommitment[];
+
+  before(async () => {
+    const deployment = await deployProtocol({
+      publicClient,
+      walletClient: deployer,
+      verifier: await groth16VerifierChoice(),
+    });
+    expect(deployment.verifierKind).to.equal("groth16");
+    rounds = deployment.contracts.TrainingRounds.address as Address;
+    registry = deployment.contracts.StakeRegistry.address as Address;
+    const token = deployment.contracts.VainToken.address as Address;
+    for (const w of [aggregatorWallet, ...trainers, watcher]) {
+      await send(
+        deployer.writeContract({
+          address: token,
+          abi: vainTokenAbi,
+          functionName: "transfer",
+          args: [w.account.address, parseEther("1000")],
+        }),
+      );
+      await send(
+        w.writeContract({
+          address: token,
+          abi: vainTokenAbi,
+          functionName: "approve",
+          args: [registry, parseEther("1000")],
+        }),
+      );
+      await send(
+        w.writeContract({
+          address: registry,
+          abi: stakeRegistryAbi,
+          functionName: "stake",
+          args: [parseEther("500")],
+        }),
+      );
+    }
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "setAggregatorOptIn",
+        args: [true],
+      }),
+    );
+    await send(
+      deployer.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "createTask",
+        args: [("0x" + "11".repeat(32)) as Hex, parseEther("100"), 60n, 60n, 600n, 0n],
+      }),
+    );
+    await send(
+      deployer.writeContract({
+        address: token,
+        abi: vainTokenAbi,
+        functionName: "approve",
+        args: [rounds, parseEther("1000")],
+      }),
+    );
+    await send(
+      deployer.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "fundTask",
+        args: [1n, parseEther("1000")],
+      }),
+    );
+    commitments = await Promise.all(updates.map(commitEncoded));
+  });
+
+  async function openRound(): Promise<bigint> {
+    await send(
+      deployer.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "openRound",
+        args: [1n],
+      }),
+    );
+    const [, roundId] = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "counts",
+    });
+    for (const [i, t] of trainers.entries()) {
+      await send(
+        t.writeContract({
+          address: rounds,
+          abi: trainingRoundsAbi,
+          functionName: "commitUpdate",
+          args: [roundId, commitments[i]!.root, 100n + BigInt(i)],
+        }),
+      );
+    }
+    await networkHelpers.time.increase(61);
+    await send(
+      watcher.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "selectAggregator",
+        args: [roundId],
+      }),
+    );
+    return roundId;
+  }
+
+  async function pendingChunk(roundId: bigint, numChunks: number): Promise<bigint> {
+    for (let i = 0n; i < BigInt(numChunks); i++) {
+      const ch = await publicClient.readContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [roundId, i],
+      });
+      if (ch.status === 1) return i;
+    }
+    throw new Error("no pending challenge");
+  }
+
+  it("accepts a correct proof and rejects proofs for another chunk, round or weights", async () => {
+    const weights = [100, 0, 102]; // trainer 2 rejected by robust aggregation
+    const roundId = await openRound();
+    const { aggregate } = aggregateFixedPoint(updates, weights);
+    const aggCommitment = await commitEncoded(aggregate);
+    const numChunks = chunkCount(200);
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [
+          roundId,
+          aggCommitment.root,
+          ("0x" + "22".repeat(32)) as Hex,
+          numChunks,
+          weights.map(BigInt),
+          true,
+        ],
+      }),
+    );
+    const chunk = await pendingChunk(roundId, numChunks);
+
+    const proof = await proveChunk(roundId, Number(chunk), updates, weights);
+    expect(await verifyChunkProof(proof.proof, proof.statement)).to.equal(true);
+    // The circuit's aggregate chunk is the TypeScript aggregator's, bit for bit.
+    expect(Array.from(proof.aggregateChunk)).to.deep.equal(Array.from(chunkValues(aggregate, Number(chunk))));
+    const calldata = encodeChunkProofCalldata(proof, commitments, aggCommitment);
+
+    const round = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+    const verifierAddress = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "verifier",
+    });
+    const check = (r: bigint, c: bigint, w: readonly bigint[]) =>
+      publicClient.readContract({
+        address: verifierAddress,
+        abi: aggregationVerifierAbi,
+        functionName: "verifyChunk",
+        args: [r, c, round.commitments, w, round.aggregateCommitment, calldata],
+      });
+    expect(await check(roundId, chunk, round.weights)).to.equal(true);
+    expect(await check(roundId, (chunk + 1n) % BigInt(numChunks), round.weights)).to.equal(false); // another chunk
+    expect(await check(roundId + 1n, chunk, round.weights)).to.equal(false); // replay in another round
+    expect(await check(roundId, chunk, [100n, 1n, 102n])).to.equal(false); // other weights
+
+    const hash = await aggregatorWallet.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "answerChallenge",
+      args: [roundId, chunk, calldata],
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    const ch = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getChallenge",
+      args: [roundId, chunk],
+    });
+    expect(ch.status).to.equal(2); // answered
+    await networkHelpers.time.increase(700);
+    await send(
+      watcher.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "finalizeRound",
+        args: [roundId],
+      }),
+    );
+  });
+
+  it("slashes an aggregator that posted a wrong aggregate: it cannot prove the sampled chunk", async () => {
+    const weights = [100, 101, 102];
+    const roundId = await openRound();
+    const { aggregate } = aggregateFixedPoint(updates, weights);
+    const cheated = Uint16Array.from(aggregate);
+    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.min(65535, cheated[j]! + 40); // biased model
+    const cheatedCommitment = await commitEncoded(cheated);
+    const numChunks = chunkCount(200);
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [
+          roundId,
+          cheatedCommitment.root,
+          ("0x" + "33".repeat(32)) as Hex,
+          numChunks,
+          weights.map(BigInt),
+          true,
+        ],
+      }),
+    );
+    const chunk = await pendingChunk(roundId, numChunks);
+    // The honest proof opens the honest aggregate chunk, which is not in the posted commitment.
+    const proof = await proveChunk(roundId, Number(chunk), updates, weights);
+    const calldata = encodeChunkProofCalldata(proof, commitments, cheatedCommitment);
+    const before = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "answerChallenge",
+        args: [roundId, chunk, calldata],
+      }),
+    );
+    const after = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    expect(after).to.equal(before / 2n);
+    const round = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+    expect(round.state).to.equal(5);
+  });
+});
