@@ -1,12 +1,15 @@
+import { Option } from "commander";
 import type { Command } from "commander";
 
 import { deployerAccount } from "../../chain/accounts.ts";
 import { DEFAULT_RPC_URL, connectChain } from "../../chain/clients.ts";
 import { deployProtocol } from "../../chain/deploy.ts";
 import { resolveDeploymentPath, writeDeployment } from "../../chain/deployment.ts";
+import { groth16VerifierChoice } from "../../proofs/deploy.ts";
 
 interface DeployFlags {
   rpc: string;
+  verifier: "groth16" | "test";
   out?: string;
   privateKey?: string;
   json?: boolean;
@@ -23,6 +26,14 @@ export function registerDeployCommand(program: Command): void {
       "--private-key <hex>",
       "deployer key (default on local chains: Hardhat account #0; env VAIN_PRIVATE_KEY)",
     )
+    .addOption(
+      new Option(
+        "--verifier <kind>",
+        "aggregation proof verifier: the real Groth16 one, or the test-only one",
+      )
+        .choices(["groth16", "test"])
+        .default("groth16"),
+    )
     .option("--json", "print the deployment as JSON")
     .addHelpText(
       "after",
@@ -34,7 +45,9 @@ export function registerDeployCommand(program: Command): void {
       const account = deployerAccount(chainId, flags.privateKey ?? process.env["VAIN_PRIVATE_KEY"]);
       const { publicClient, walletClient } = await connectChain(flags.rpc, account);
       if (walletClient === undefined) throw new Error("wallet client missing");
-      const deployment = await deployProtocol({ publicClient, walletClient, rpcUrl: flags.rpc });
+      const verifier =
+        flags.verifier === "test" ? ({ kind: "test" } as const) : await groth16VerifierChoice();
+      const deployment = await deployProtocol({ publicClient, walletClient, rpcUrl: flags.rpc, verifier });
       const path = resolveDeploymentPath({ path: flags.out, chainId });
       await writeDeployment(path, deployment);
       if (flags.json === true) {
