@@ -31,6 +31,13 @@ declare module "snarkjs" {
     verify(verificationKey: unknown, publicSignals: PublicSignals, proof: Groth16Proof): Promise<boolean>;
     exportSolidityCallData(proof: Groth16Proof, publicSignals: PublicSignals): Promise<string>;
   };
+  export const wtns: {
+    calculate(
+      input: Record<string, unknown>,
+      wasmFile: string | Uint8Array,
+      wtnsFile: { type: "mem" },
+    ): Promise<void>;
+  };
   export const zKey: {
     exportVerificationKey(zkeyFile: string | Uint8Array): Promise<unknown>;
     exportSolidityVerifier(zkeyFile: string | Uint8Array, templates: Record<string, string>): Promise<string>;
