@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+
+import { z } from "zod";
+
+import { parseDurationMs } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+
+/** A duration given either as milliseconds (number) or a string with a unit suffix. */
+const durationMs = z.union([z.number().int().nonnegative(), z.string().transform((s) => parseDurationMs(s))]);
+
+/** The node's whole configuration. Every field has a default so an empty file is a valid config. */
+export const nodeConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default(".vain"),
+    rpcUrl: z.string().url().default("http://127.0.0.1:8545"),
+    listen: z.array(z.string().min(1)).default(["/ip4/127.0.0.1/tcp/0"]),
+    bootstrap: z.array(z.string().min(1)).default([]),
+    apiPort: z.number().int().min(0).max(65535).default(0),
+    ui: z.boolean().default(false),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+    roundTimeoutMs: durationMs.default(60_000),
+    trainTimeoutMs: durationMs.default(30_000),
+  })
+  .strict();
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+
+/** Environment variables read by the node, and the config key each one sets. */
+export const ENV_KEYS: Readonly<Record<string, keyof NodeConfig>> = {
+  VAIN_DATA_DIR: "dataDir",
+  VAIN_RPC_URL: "rpcUrl",
+  VAIN_API_PORT: "apiPort",
+  VAIN_LOG_LEVEL: "logLevel",
+  VAIN_ROUND_TIMEOUT: "roundTimeoutMs",
+  VAIN_TRAIN_TIMEOUT: "trainTimeoutMs",
+};
+
+/** Reads a JSON config file; a missing or malformed file is a one-line ConfigError. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      "CONFIG_FILE_UNREADABLE",
+      `cannot read config file ${path}: ${(error as Error).message}`,
+    );
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not a JSON object");
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(
+      "CONFIG_FILE_UNREADABLE",
+      `config file ${path} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Picks the node's settings out of the environment; numeric keys are converted, others kept as text. */
+export function configFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    out[key] = key === "apiPort" ? Number(value) : value;
+  }
+  return out;
+}
+
+/**
+ * Resolves the configuration with precedence defaults < file < env < flags, and validates it.
+ * Errors name the offending key on one line.
+ */
+export function resolveConfig(layers: {
+  file?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  flags?: Record<string, unknown>;
+}): NodeConfig {
+  const defined = (o: Record<string, unknown> | undefined): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
+  const merged = { ...defined(layers.file), ...defined(layers.env), ...defined(layers.flags) };
+  try {
+    const result = nodeConfigSchema.safeParse(merged);
+    if (result.success) return result.data;
+    const issue = result.error.issues[0];
+    const where = issue === undefined ? "config" : issue.path.join(".") || "config";
+    throw new ConfigError("CONFIG_INVALID", `invalid config: ${where}: ${issue?.message ?? "invalid"}`);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError("CONFIG_INVALID", `invalid config: ${(error as Error).message}`);
+  }
+}
