@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 
 import { ChainError } from "../chain/errors.ts";
+import { ConfigError } from "../config/errors.ts";
+import { KeyError } from "../keys/keys.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
+import { registerInitCommand } from "./commands/init.ts";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 user error (bad input, chain down, stale deployment). */
 export const EXIT_OK = 0;
@@ -15,12 +18,14 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError();
   registerDeployCommand(program);
+  registerInitCommand(program);
   return program;
 }
 
 /** Errors a user can cause and fix: printed as one line, never with a stack trace. */
 function userErrorMessage(error: unknown): string | undefined {
   if (error instanceof ChainError) return error.shortMessage;
+  if (error instanceof ConfigError || error instanceof KeyError) return error.message;
   if (error instanceof Error && "shortMessage" in error && typeof error.shortMessage === "string") {
     return error.shortMessage;
   }
