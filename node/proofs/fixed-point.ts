@@ -4,7 +4,7 @@
  * of offset values is the offset of the floor-weighted average, so the aggregate is computed and proven in
  * this form, bit for bit.
  */
-import { FRACTION_BITS, MAX_WEIGHT, VALUE_BITS, VALUE_OFFSET } from "./constants.ts";
+import { FRACTION_BITS, MAX_WEIGHT, VALUE_OFFSET } from "./constants.ts";
 
 const SCALE = 2 ** FRACTION_BITS;
 const MIN_SIGNED = -VALUE_OFFSET;
@@ -64,9 +64,4 @@ export function aggregateFixedPoint(
     remainders[j] = sum - q * total;
   }
   return { aggregate, remainders, totalWeight: total };
-}
-
-/** Bit width check used by tests and the prover (values are always in range after encoding). */
-export function fitsValueBits(u: number): boolean {
-  return Number.isInteger(u) && u >= 0 && u < 2 ** VALUE_BITS;
 }

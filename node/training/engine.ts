@@ -39,12 +39,6 @@ export interface TrainResult {
   readonly cancelled: boolean;
 }
 
-/** Raised when training is cancelled before its first step completes nothing useful. */
-export class TrainingCancelledError extends Error {
-  override readonly name = "TrainingCancelledError";
-  readonly code = "TRAINING_CANCELLED";
-}
-
 function oneHot(labels: Uint8Array, rows: readonly number[], classes: number): Float32Array {
   const out = new Float32Array(rows.length * classes);
   rows.forEach((row, i) => (out[i * classes + labels[row]!] = 1));
