@@ -1,0 +1,98 @@
+/**
+ * The node's observable state, shared by the HTTP status API, the dashboard and the CLI's `status`.
+ * The running node implements {@link NodeStatusSource}; everything here is JSON-safe (bigints as decimal strings).
+ */
+import type { Registry } from "prom-client";
+
+export type Address = `0x${string}`;
+
+/** Round phases as the node sees them (a superset of the on-chain states, which only know Open/Aggregated/...). */
+export type RoundPhase =
+  "idle" | "training" | "committing" | "aggregating" | "verifying" | "challenging" | "finalized" | "failed";
+
+export interface PeerStatus {
+  readonly peerId: string;
+  readonly operator: Address;
+  /** Active stake in wei, decimal string. */
+  readonly stake: string;
+  /** Reputation in [0, 1]. */
+  readonly reputation: number;
+  readonly connected: boolean;
+  readonly latencyMs?: number;
+}
+
+export interface RoundStatus {
+  readonly roundId: string;
+  readonly taskId: string;
+  readonly phase: RoundPhase;
+  /** Deadlines as unix milliseconds (chain time). */
+  readonly deadlines: { readonly commit?: number; readonly aggregate?: number; readonly challenge?: number };
+  readonly trainers: number;
+  readonly aggregator?: Address;
+}
+
+/** One finished round, for the history plots. */
+export interface RoundMetrics {
+  readonly roundId: string;
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly proofMs?: number;
+  /** Rewards credited to this node's operator in the round, wei decimal string. */
+  readonly reward: string;
+  readonly slashes: number;
+  readonly proven: boolean;
+  readonly finishedAt: number;
+}
+
+export interface SlashEvent {
+  readonly operator: Address;
+  /** Wei, decimal string. */
+  readonly amount: string;
+  readonly reason: string;
+  readonly txHash: `0x${string}`;
+  readonly blockNumber: string;
+}
+
+export interface ResourceSnapshot {
+  readonly cpuPercent: number;
+  readonly memoryRssBytes: number;
+  readonly diskFreeBytes?: number;
+  readonly netBytesPerSecond?: number;
+}
+
+export interface NodeStatus {
+  readonly version: string;
+  readonly peerId: string;
+  readonly operator: Address;
+  readonly chainId: number;
+  readonly rpcUrl: string;
+  readonly contracts: {
+    readonly token: Address;
+    readonly stakeRegistry: Address;
+    readonly trainingRounds: Address;
+  };
+  readonly ready: boolean;
+  readonly startedAt: number;
+  readonly peers: readonly PeerStatus[];
+  readonly round: RoundStatus | null;
+  readonly history: readonly RoundMetrics[];
+  readonly slashes: readonly SlashEvent[];
+  readonly resources?: ResourceSnapshot;
+}
+
+export type NodeEvent =
+  | { readonly type: "round"; readonly round: RoundStatus | null }
+  | { readonly type: "peers"; readonly peers: readonly PeerStatus[] }
+  | { readonly type: "metrics"; readonly metrics: RoundMetrics }
+  | { readonly type: "slash"; readonly slash: SlashEvent };
+
+/** What the status API needs from a running node. */
+export interface NodeStatusSource {
+  status(): NodeStatus;
+  /** Live updates; returns the unsubscribe function. */
+  subscribe(listener: (event: NodeEvent) => void): () => void;
+  /** Prometheus registry holding the node's metrics. */
+  readonly metrics: Registry;
+}
