@@ -1,0 +1,535 @@
+/**
+ * Stake-gated admission. On every new connection each side challenges the other: the verifier sends a
+ * fresh nonce, the peer answers with a claim signed by its node key (operator, chain ID, registry, nonce,
+ * time), and the verifier reads the binding and stake from the StakeRegistry. The verdict, with a reason
+ * code, goes back to the peer before a refused connection is closed, so both sides can say why.
+ *
+ * Until a peer is admitted it may use only this protocol; other vAIn protocols ask {@link isAdmitted}.
+ * Refused peers are remembered for a while and the connection gater turns them away before any stream.
+ */
+import { randomBytes } from "node:crypto";
+
+import { TypedEventEmitter } from "@libp2p/interface";
+import type {
+  Connection,
+  ConnectionGater,
+  Libp2p,
+  MultiaddrConnection,
+  PeerId,
+  PrivateKey,
+  Stream,
+} from "@libp2p/interface";
+import type { Address } from "viem";
+import { z } from "zod";
+
+import { PROTOCOL_PREFIX } from "../constants.ts";
+import { MeshError } from "../errors.ts";
+import { frameStream } from "../frames.ts";
+import { HandshakeError, signHandshake, verifyHandshake } from "../handshake.ts";
+import type { HandshakeClaim } from "../handshake.ts";
+import { StakeLookupError } from "./stake-oracle.ts";
+import type { StakeOracle } from "./stake-oracle.ts";
+
+export const ADMISSION_PROTOCOL = `${PROTOCOL_PREFIX}/admission/1.0.0`;
+
+export type RefusalCode =
+  | "NOT_BOUND"
+  | "WRONG_OPERATOR"
+  | "INSUFFICIENT_STAKE"
+  | "BAD_SIGNATURE"
+  | "WRONG_CONTEXT"
+  | "STALE"
+  | "MALFORMED"
+  | "TIMEOUT"
+  | "CHAIN_UNAVAILABLE"
+  | "RATE_LIMITED"
+  | "REVOKED";
+
+/** Refusals that say nothing about the peer (our chain or budget): retried soon, never held against it. */
+const TEMPORARY_REFUSALS: ReadonlySet<RefusalCode> = new Set([
+  "CHAIN_UNAVAILABLE",
+  "RATE_LIMITED",
+  "TIMEOUT",
+]);
+
+export interface AdmittedPeer {
+  readonly peerId: string;
+  readonly operator: Address;
+  readonly activeStake: bigint;
+  readonly admittedAt: number;
+}
+
+export interface Refusal {
+  readonly peerId: string;
+  readonly code: RefusalCode;
+  readonly reason: string;
+  /** `local`: we refused the peer; `remote`: the peer refused us and told us why. */
+  readonly side: "local" | "remote";
+}
+
+export interface AdmissionEvents {
+  admitted: CustomEvent<AdmittedPeer>;
+  refused: CustomEvent<Refusal>;
+  evicted: CustomEvent<Refusal>;
+  /** The remote peer verified us. */
+  accepted: CustomEvent<string>;
+}
+
+export interface AdmissionOptions {
+  readonly oracle: StakeOracle;
+  readonly chainId: number;
+  readonly registry: Address;
+  /** The operator this node claims (its bound Ethereum account). */
+  readonly operator: Address;
+  readonly privateKey: PrivateKey;
+  /** Handshake timeout, and how long an unadmitted connection may stay open. */
+  readonly timeoutMs?: number;
+  /** How long a peer refused for cause is turned away by the gater. */
+  readonly refusedTtlMs?: number;
+  /** Inbound connections allowed from one IP address. */
+  readonly maxConnectionsPerIp?: number;
+  /** How often admitted peers' standing is re-read even without events. */
+  readonly revalidateIntervalMs?: number;
+}
+
+const challengeSchema = z.object({
+  v: z.literal(1),
+  nonce: z.string().regex(/^[0-9a-f]{64}$/),
+  chainId: z.number().int().positive(),
+  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+});
+const responseSchema = z.union([
+  z.object({
+    ok: z.literal(true),
+    operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    timestampMs: z.number().int().nonnegative(),
+    signature: z.string().regex(/^[0-9a-f]{128}$/),
+  }),
+  z.object({ ok: z.literal(false), reason: z.string().max(256) }),
+]);
+const verdictSchema = z.object({
+  ok: z.boolean(),
+  code: z.string().max(32).optional(),
+  reason: z.string().max(256).optional(),
+});
+
+const REFUSAL_CODES: ReadonlySet<string> = new Set<RefusalCode>([
+  "NOT_BOUND",
+  "WRONG_OPERATOR",
+  "INSUFFICIENT_STAKE",
+  "BAD_SIGNATURE",
+  "WRONG_CONTEXT",
+  "STALE",
+  "MALFORMED",
+  "TIMEOUT",
+  "CHAIN_UNAVAILABLE",
+  "RATE_LIMITED",
+  "REVOKED",
+]);
+
+class Refused extends Error {
+  readonly code: RefusalCode;
+  constructor(code: RefusalCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Ed25519 seed of a libp2p private key (its `raw` form is seed ‖ public key). */
+function ed25519Seed(key: PrivateKey): Uint8Array {
+  if (key.type !== "Ed25519") throw new Error("vAIn node keys are Ed25519");
+  return key.raw.subarray(0, 32);
+}
+
+function ipOf(maConn: MultiaddrConnection): string | undefined {
+  const [first] = maConn.remoteAddr.getComponents();
+  return first !== undefined && (first.name === "ip4" || first.name === "ip6") ? first.value : undefined;
+}
+
+export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
+  private readonly admittedPeers = new Map<string, AdmittedPeer>();
+  private readonly pending = new Map<string, Promise<void>>();
+  private readonly refusedUntil = new Map<string, number>();
+  private readonly remoteRefusals = new Map<string, Refusal>();
+  private readonly acceptedBy = new Set<string>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private node: Libp2p | undefined;
+  private revalidateTimer: ReturnType<typeof setInterval> | undefined;
+  private unsubscribeOracle: (() => void) | undefined;
+  private readonly timeoutMs: number;
+  private readonly refusedTtlMs: number;
+  private readonly maxConnectionsPerIp: number;
+  private readonly revalidateIntervalMs: number;
+
+  private readonly options: AdmissionOptions;
+
+  constructor(options: AdmissionOptions) {
+    super();
+    this.options = options;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.refusedTtlMs = options.refusedTtlMs ?? 60_000;
+    this.maxConnectionsPerIp = options.maxConnectionsPerIp ?? 16;
+    this.revalidateIntervalMs = options.revalidateIntervalMs ?? 30_000;
+  }
+
+  /** The gater to pass to libp2p: refused peers and IPs over their limit never reach a stream. */
+  gater(): ConnectionGater {
+    return {
+      denyDialPeer: (peerId) => this.isRefused(peerId.toString()),
+      denyInboundEncryptedConnection: (peerId) => this.isRefused(peerId.toString()),
+      denyOutboundEncryptedConnection: (peerId) => this.isRefused(peerId.toString()),
+      denyInboundConnection: (maConn) => {
+        const ip = ipOf(maConn);
+        if (ip === undefined || this.node === undefined) return false;
+        let open = 0;
+        for (const connection of this.node.getConnections()) {
+          if (connection.direction !== "inbound") continue;
+          const [first] = connection.remoteAddr.getComponents();
+          if (first?.value === ip) open += 1;
+        }
+        return open >= this.maxConnectionsPerIp;
+      },
+    };
+  }
+
+  /** Registers the protocol and starts challenging every connection of `node`. */
+  async start(node: Libp2p): Promise<void> {
+    this.node = node;
+    await node.handle(ADMISSION_PROTOCOL, (stream, connection) => this.answerChallenge(stream, connection), {
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+    });
+    node.addEventListener("connection:open", this.onConnectionOpen);
+    node.addEventListener("peer:disconnect", this.onPeerDisconnect);
+    this.unsubscribeOracle = this.options.oracle.onStandingChange((operator) => {
+      void this.revalidateOperator(operator);
+    });
+    this.revalidateTimer = setInterval(() => void this.revalidateAll(), this.revalidateIntervalMs);
+    this.revalidateTimer.unref();
+    for (const connection of node.getConnections())
+      this.onConnectionOpen(new CustomEvent("connection:open", { detail: connection }));
+  }
+
+  async stop(): Promise<void> {
+    const node = this.node;
+    if (node === undefined) return;
+    node.removeEventListener("connection:open", this.onConnectionOpen);
+    node.removeEventListener("peer:disconnect", this.onPeerDisconnect);
+    this.unsubscribeOracle?.();
+    clearInterval(this.revalidateTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await node.unhandle(ADMISSION_PROTOCOL).catch(() => undefined);
+    await Promise.allSettled(this.pending.values());
+    this.node = undefined;
+  }
+
+  isAdmitted(peerId: PeerId | string): boolean {
+    return this.admittedPeers.has(peerId.toString());
+  }
+
+  /** True while a peer's admission check is running (its early messages are ignored, not punished). */
+  isPending(peerId: PeerId | string): boolean {
+    return this.pending.has(peerId.toString());
+  }
+
+  admitted(): AdmittedPeer[] {
+    return [...this.admittedPeers.values()];
+  }
+
+  peer(peerId: string): AdmittedPeer | undefined {
+    return this.admittedPeers.get(peerId);
+  }
+
+  /** Why `peerId` refused us, if it did. */
+  remoteRefusal(peerId: string): Refusal | undefined {
+    return this.remoteRefusals.get(peerId);
+  }
+
+  /** True once `peerId` has verified us and told us so. */
+  isAcceptedBy(peerId: PeerId | string): boolean {
+    return this.acceptedBy.has(peerId.toString());
+  }
+
+  /**
+   * Resolves once admission is mutual (we admitted `peerId` and it admitted us); rejects with the
+   * reason as soon as either side refuses.
+   */
+  async waitForAdmission(peerId: string, signal: AbortSignal): Promise<AdmittedPeer> {
+    return new Promise<AdmittedPeer>((resolve, reject) => {
+      const cleanup = (): void => {
+        this.removeEventListener("admitted", check);
+        this.removeEventListener("accepted", check);
+        this.removeEventListener("refused", onRefused);
+        signal.removeEventListener("abort", onAbort);
+      };
+      const check = (): void => {
+        const admitted = this.admittedPeers.get(peerId);
+        if (admitted === undefined || !this.acceptedBy.has(peerId)) return;
+        cleanup();
+        resolve(admitted);
+      };
+      const onRefused = (event: CustomEvent<Refusal>): void => {
+        if (event.detail.peerId !== peerId) return;
+        cleanup();
+        reject(
+          new MeshError(
+            "NOT_ADMITTED",
+            `${event.detail.side === "local" ? "we refused the peer" : "the peer refused us"}: ${event.detail.code}: ${event.detail.reason}`,
+          ),
+        );
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new MeshError("STREAM_TIMEOUT", `admission with ${peerId} did not finish in time`));
+      };
+      this.addEventListener("admitted", check);
+      this.addEventListener("accepted", check);
+      this.addEventListener("refused", onRefused);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const refusal = this.remoteRefusals.get(peerId);
+      if (refusal !== undefined) onRefused(new CustomEvent("refused", { detail: refusal }));
+      else check();
+    });
+  }
+
+  private isRefused(peerId: string): boolean {
+    const until = this.refusedUntil.get(peerId);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.refusedUntil.delete(peerId);
+    return false;
+  }
+
+  private readonly onConnectionOpen = (event: CustomEvent<Connection>): void => {
+    const connection = event.detail;
+    const peerId = connection.remotePeer.toString();
+    if (this.admittedPeers.has(peerId) || this.pending.has(peerId)) return;
+    const check = this.challenge(connection).finally(() => this.pending.delete(peerId));
+    this.pending.set(peerId, check);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.admittedPeers.has(peerId) && connection.status === "open") {
+        void connection.close().catch(() => connection.abort(new Error("admission timeout")));
+      }
+    }, this.timeoutMs);
+    timer.unref();
+    this.timers.add(timer);
+  };
+
+  private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
+    this.admittedPeers.delete(event.detail.toString());
+    this.acceptedBy.delete(event.detail.toString());
+  };
+
+  /** Verifier side: challenge the peer on `connection`, check the chain, send the verdict. */
+  private async challenge(connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString();
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let stream: Stream;
+    try {
+      stream = await connection.newStream(ADMISSION_PROTOCOL, { signal });
+    } catch {
+      // The peer left or speaks no vAIn: the unadmitted-connection timer closes it.
+      return;
+    }
+    const frames = frameStream(stream);
+    const nonce = randomBytes(32).toString("hex");
+    let verdict: { ok: true; admitted: AdmittedPeer } | { ok: false; refusal: Refused };
+    try {
+      await frames.write(
+        { v: 1, nonce, chainId: this.options.chainId, registry: this.options.registry },
+        signal,
+      );
+      const answer = await frames.read(responseSchema, signal);
+      verdict = { ok: true, admitted: await this.verifyAnswer(connection, answer, nonce) };
+    } catch (error) {
+      verdict = { ok: false, refusal: this.toRefusal(error) };
+    }
+    try {
+      await frames.write(
+        verdict.ok
+          ? { ok: true }
+          : { ok: false, code: verdict.refusal.code, reason: verdict.refusal.message },
+        signal,
+      );
+      await stream.close({ signal });
+    } catch {
+      stream.abort(new Error("admission stream closed"));
+    }
+    if (verdict.ok) {
+      this.admittedPeers.set(peerId, verdict.admitted);
+      this.safeDispatch("admitted", verdict.admitted);
+      return;
+    }
+    this.refuse(peerId, verdict.refusal.code, verdict.refusal.message, "refused");
+  }
+
+  private async verifyAnswer(
+    connection: Connection,
+    answer: z.output<typeof responseSchema>,
+    nonce: string,
+  ): Promise<AdmittedPeer> {
+    if (!answer.ok) throw new Refused("MALFORMED", `peer declined the challenge: ${answer.reason}`);
+    const publicKey = connection.remotePeer.publicKey;
+    if (publicKey?.type !== "Ed25519") throw new Refused("MALFORMED", "peer key is not Ed25519");
+    const claim: HandshakeClaim = {
+      operator: answer.operator as Address,
+      chainId: this.options.chainId,
+      registry: this.options.registry,
+      nonce,
+      timestampMs: answer.timestampMs,
+    };
+    verifyHandshake(publicKey.raw, claim, Buffer.from(answer.signature, "hex"), {
+      chainId: this.options.chainId,
+      registry: this.options.registry,
+      nonce,
+    });
+    const standing = await this.options.oracle.standing(connection.remotePeer.toString());
+    if (/^0x0{40}$/i.test(standing.operator))
+      throw new Refused("NOT_BOUND", "peer ID is not bound to any operator on chain");
+    if (standing.operator.toLowerCase() !== claim.operator.toLowerCase())
+      throw new Refused("WRONG_OPERATOR", `peer ID is bound to ${standing.operator}, not ${claim.operator}`);
+    if (!standing.active)
+      throw new Refused(
+        "INSUFFICIENT_STAKE",
+        `operator ${standing.operator} has less than the minimum active stake`,
+      );
+    return {
+      peerId: connection.remotePeer.toString(),
+      operator: standing.operator,
+      activeStake: standing.activeStake,
+      admittedAt: Date.now(),
+    };
+  }
+
+  /** Prover side: answer a peer's challenge with our signed claim, then read its verdict. */
+  private async answerChallenge(stream: Stream, connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString();
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const frames = frameStream(stream);
+    try {
+      const challenge = await frames.read(challengeSchema, signal);
+      if (
+        challenge.chainId !== this.options.chainId ||
+        challenge.registry.toLowerCase() !== this.options.registry.toLowerCase()
+      ) {
+        await frames.write({ ok: false, reason: "challenge is for another chain or registry" }, signal);
+      } else {
+        const claim: HandshakeClaim = {
+          operator: this.options.operator,
+          chainId: this.options.chainId,
+          registry: this.options.registry,
+          nonce: challenge.nonce,
+          timestampMs: Date.now(),
+        };
+        const signature = signHandshake(ed25519Seed(this.options.privateKey), claim);
+        await frames.write(
+          {
+            ok: true,
+            operator: claim.operator,
+            timestampMs: claim.timestampMs,
+            signature: Buffer.from(signature).toString("hex"),
+          },
+          signal,
+        );
+      }
+      const verdict = await frames.read(verdictSchema, signal);
+      if (verdict.ok) {
+        this.remoteRefusals.delete(peerId);
+        this.acceptedBy.add(peerId);
+        this.safeDispatch("accepted", peerId);
+      } else {
+        const code =
+          verdict.code !== undefined && REFUSAL_CODES.has(verdict.code)
+            ? (verdict.code as RefusalCode)
+            : "MALFORMED";
+        const refusal: Refusal = {
+          peerId,
+          code,
+          reason: verdict.reason ?? "no reason given",
+          side: "remote",
+        };
+        this.remoteRefusals.set(peerId, refusal);
+        this.safeDispatch("refused", refusal);
+      }
+      await stream.close({ signal });
+    } catch {
+      stream.abort(new Error("admission answer failed"));
+    }
+  }
+
+  private toRefusal(error: unknown): Refused {
+    if (error instanceof Refused) return error;
+    if (error instanceof HandshakeError) {
+      const code: RefusalCode =
+        error.code === "HANDSHAKE_BAD_SIGNATURE"
+          ? "BAD_SIGNATURE"
+          : error.code === "HANDSHAKE_STALE"
+            ? "STALE"
+            : error.code === "HANDSHAKE_WRONG_CONTEXT"
+              ? "WRONG_CONTEXT"
+              : "MALFORMED";
+      return new Refused(code, error.message);
+    }
+    if (error instanceof StakeLookupError) return new Refused(error.code, error.message);
+    if (error instanceof MeshError) {
+      return new Refused(error.code === "STREAM_TIMEOUT" ? "TIMEOUT" : "MALFORMED", error.message);
+    }
+    return new Refused("MALFORMED", error instanceof Error ? error.message : String(error));
+  }
+
+  /** Records the refusal, tells listeners and closes the peer's connections (after the verdict left). */
+  private refuse(peerId: string, code: RefusalCode, reason: string, event: "refused" | "evicted"): void {
+    this.admittedPeers.delete(peerId);
+    const ttl = TEMPORARY_REFUSALS.has(code) ? Math.min(5_000, this.refusedTtlMs) : this.refusedTtlMs;
+    this.refusedUntil.set(peerId, Date.now() + ttl);
+    this.safeDispatch(event, { peerId, code, reason, side: "local" });
+    const node = this.node;
+    if (node === undefined) return;
+    for (const connection of node.getConnections()) {
+      if (connection.remotePeer.toString() !== peerId) continue;
+      void connection
+        .close({ signal: AbortSignal.timeout(2_000) })
+        .catch(() => connection.abort(new Error(code)));
+    }
+  }
+
+  private async revalidateOperator(operator: Address): Promise<void> {
+    const wanted = operator.toLowerCase();
+    const peers = this.admitted().filter((peer) => peer.operator.toLowerCase() === wanted);
+    await Promise.allSettled(peers.map((peer) => this.revalidate(peer.peerId)));
+  }
+
+  private async revalidateAll(): Promise<void> {
+    await Promise.allSettled(this.admitted().map((peer) => this.revalidate(peer.peerId)));
+  }
+
+  /** Evicts an admitted peer that lost its binding or stake; a chain we cannot reach evicts nobody. */
+  private async revalidate(peerId: string): Promise<void> {
+    const current = this.admittedPeers.get(peerId);
+    if (current === undefined) return;
+    let standing;
+    try {
+      standing = await this.options.oracle.standing(peerId);
+    } catch {
+      return;
+    }
+    if (standing.active && standing.operator.toLowerCase() === current.operator.toLowerCase()) {
+      this.admittedPeers.set(peerId, { ...current, activeStake: standing.activeStake });
+      return;
+    }
+    const reason = !standing.active
+      ? `operator ${current.operator} fell below the minimum stake or was slashed`
+      : `peer ID was rebound to ${standing.operator}`;
+    this.refuse(peerId, "REVOKED", reason, "evicted");
+  }
+
+  private safeDispatch<K extends keyof AdmissionEvents>(type: K, detail: AdmissionEvents[K]["detail"]): void {
+    try {
+      this.safeDispatchEvent(type, { detail });
+    } catch {
+      // A listener's bug must not break admission.
+    }
+  }
+}

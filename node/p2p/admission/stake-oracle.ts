@@ -1,0 +1,201 @@
+/**
+ * The chain's view of a peer: which operator its peer ID is bound to and whether that operator has the
+ * minimum active stake. Answers are cached (positive and negative, with TTLs), concurrent lookups for one
+ * peer share one RPC call, and RPC calls are rate-limited, so a flood of unknown peers costs a bounded
+ * number of chain requests. StakeRegistry events invalidate the cache within one polling interval.
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Address, Chain, Log, PublicClient, Transport } from "viem";
+import { bytesToHex } from "viem";
+
+import { stakeRegistryAbi } from "../../chain/contracts.ts";
+
+/** The registry events after which an operator's standing may have changed. */
+const STANDING_EVENTS = [
+  "Staked",
+  "UnstakeRequested",
+  "Withdrawn",
+  "Slashed",
+  "PeerIdBound",
+  "PeerIdUnbound",
+] as const;
+
+export interface PeerStanding {
+  /** Operator bound to the peer ID on chain, or the zero address. */
+  readonly operator: Address;
+  readonly activeStake: bigint;
+  /** Bound and at least the minimum active stake. */
+  readonly active: boolean;
+}
+
+export type StakeLookupErrorCode = "CHAIN_UNAVAILABLE" | "RATE_LIMITED";
+
+/** The chain could not be asked (down, or our own RPC budget is spent): a temporary refusal, not a verdict. */
+export class StakeLookupError extends Error {
+  override readonly name = "StakeLookupError";
+  readonly code: StakeLookupErrorCode;
+  constructor(code: StakeLookupErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export interface StakeOracleOptions {
+  readonly client: PublicClient<Transport, Chain>;
+  readonly registry: Address;
+  /** How long an admitted peer's standing is trusted without events (events refresh it sooner). */
+  readonly positiveTtlMs?: number;
+  /** How long a refused peer stays refused without a new chain lookup. */
+  readonly negativeTtlMs?: number;
+  /** Sustained chain lookups per second, and the burst allowed above it. */
+  readonly lookupsPerSecond?: number;
+  readonly lookupBurst?: number;
+  /** Event polling interval on HTTP transports. */
+  readonly pollingIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+interface CacheEntry {
+  readonly standing: PeerStanding;
+  readonly expiresAt: number;
+}
+
+/** Multihash bytes of a peer ID as the StakeRegistry stores them (docs/protocol.md §2). */
+export function peerIdBytes(peerId: string): `0x${string}` {
+  return bytesToHex(peerIdFromString(peerId).toMultihash().bytes);
+}
+
+export class StakeOracle {
+  private readonly options: Required<Omit<StakeOracleOptions, "client" | "registry">>;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<PeerStanding>>();
+  private readonly listeners = new Set<(operator: Address) => void>();
+  private tokens: number;
+  private lastRefill: number;
+  private unwatch: (() => void) | undefined;
+  private lookups = 0;
+
+  private readonly deps: StakeOracleOptions;
+
+  constructor(deps: StakeOracleOptions) {
+    this.deps = deps;
+    this.options = {
+      positiveTtlMs: deps.positiveTtlMs ?? 60_000,
+      negativeTtlMs: deps.negativeTtlMs ?? 30_000,
+      lookupsPerSecond: deps.lookupsPerSecond ?? 20,
+      lookupBurst: deps.lookupBurst ?? 40,
+      pollingIntervalMs: deps.pollingIntervalMs ?? 1_000,
+      now: deps.now ?? Date.now,
+    };
+    this.tokens = this.options.lookupBurst;
+    this.lastRefill = this.options.now();
+  }
+
+  /** Total chain lookups made, for metrics and tests of the rate limit. */
+  get lookupCount(): number {
+    return this.lookups;
+  }
+
+  /** Starts following registry events; each one drops the cached standing of the operator it names. */
+  start(): void {
+    if (this.unwatch !== undefined) return;
+    this.unwatch = this.deps.client.watchContractEvent({
+      address: this.deps.registry,
+      abi: stakeRegistryAbi,
+      pollingInterval: this.options.pollingIntervalMs,
+      onLogs: (logs) => {
+        for (const log of logs) this.onLog(log);
+      },
+      onError: () => {
+        // The chain being briefly unreachable must not stop the node; viem keeps polling.
+      },
+    });
+  }
+
+  stop(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
+  /** Called with the operator whose standing may have changed (after its cache entries are dropped). */
+  onStandingChange(listener: (operator: Address) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The peer's standing, from cache when fresh; throws StakeLookupError when the chain cannot be asked. */
+  async standing(peerId: string): Promise<PeerStanding> {
+    const now = this.options.now();
+    const cached = this.cache.get(peerId);
+    if (cached !== undefined && cached.expiresAt > now) return cached.standing;
+    const pending = this.inflight.get(peerId);
+    if (pending !== undefined) return pending;
+    if (!this.takeToken(now)) {
+      throw new StakeLookupError("RATE_LIMITED", "too many unknown peers: chain lookup budget exhausted");
+    }
+    const lookup = this.lookup(peerId).finally(() => this.inflight.delete(peerId));
+    this.inflight.set(peerId, lookup);
+    return lookup;
+  }
+
+  /** Forgets every cached answer for `operator`'s peers. */
+  invalidateOperator(operator: Address): void {
+    const wanted = operator.toLowerCase();
+    for (const [peerId, entry] of this.cache) {
+      if (entry.standing.operator.toLowerCase() === wanted) this.cache.delete(peerId);
+    }
+  }
+
+  invalidatePeer(peerId: string): void {
+    this.cache.delete(peerId);
+  }
+
+  private async lookup(peerId: string): Promise<PeerStanding> {
+    this.lookups += 1;
+    let info: { operator: Address; activeStake: bigint; active: boolean };
+    try {
+      info = await this.deps.client.readContract({
+        address: this.deps.registry,
+        abi: stakeRegistryAbi,
+        functionName: "nodeInfo",
+        args: [peerIdBytes(peerId)],
+      });
+    } catch (error) {
+      throw new StakeLookupError("CHAIN_UNAVAILABLE", "cannot read the StakeRegistry", { cause: error });
+    }
+    const standing: PeerStanding = {
+      operator: info.operator,
+      activeStake: info.activeStake,
+      active: info.active,
+    };
+    const ttl = standing.active ? this.options.positiveTtlMs : this.options.negativeTtlMs;
+    this.cache.set(peerId, { standing, expiresAt: this.options.now() + ttl });
+    return standing;
+  }
+
+  private takeToken(now: number): boolean {
+    const elapsed = Math.max(0, now - this.lastRefill) / 1000;
+    this.tokens = Math.min(this.options.lookupBurst, this.tokens + elapsed * this.options.lookupsPerSecond);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private onLog(log: Log): void {
+    const decoded = log as Log & { eventName?: string; args?: { operator?: Address } };
+    if (
+      decoded.eventName === undefined ||
+      !(STANDING_EVENTS as readonly string[]).includes(decoded.eventName)
+    )
+      return;
+    const operator = decoded.args?.operator;
+    if (operator === undefined) return;
+    this.invalidateOperator(operator);
+    // A new binding turns a cached "unbound" answer stale, and that entry names no operator to match.
+    if (decoded.eventName === "PeerIdBound") {
+      for (const [peerId, entry] of this.cache) if (!entry.standing.active) this.cache.delete(peerId);
+    }
+    for (const listener of this.listeners) listener(operator);
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * Direct streams for large payloads (model updates, models). Gossip cannot carry them (FACTS: 4 MiB and
+ * up are dropped silently), so they travel point to point:
+ *
+ * push  `/vain/1/blob/push/1.0.0`: header frame {kind, size, sha256, meta} → `size` raw bytes → ack frame.
+ * fetch `/vain/1/blob/fetch/1.0.0`: request frame {sha256} → header frame {ok, size} → raw bytes.
+ *
+ * Both sides enforce a per-kind size limit before reading a byte of the body, hash while reading, honour
+ * backpressure when writing and give every stream a deadline. A receiver never buffers more than the
+ * announced (and allowed) size.
+ */
+import { createHash } from "node:crypto";
+
+import { byteStream } from "@libp2p/utils";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { z } from "zod";
+
+import { PROTOCOL_PREFIX } from "./constants.ts";
+import { MeshError } from "./errors.ts";
+import { frameStream, toMeshError } from "./frames.ts";
+
+export const BLOB_PUSH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/push/1.0.0`;
+export const BLOB_FETCH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/fetch/1.0.0`;
+
+/** Bytes handed to the muxer per write; small enough to interleave with other streams. */
+const WRITE_CHUNK_BYTES = 256 * 1024;
+/** Bytes read per step on the receiving side. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const metaSchema = z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean()]));
+export type BlobMeta = z.output<typeof metaSchema>;
+
+const pushHeaderSchema = z.object({
+  v: z.literal(1),
+  kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+  meta: metaSchema.default({}),
+});
+const ackSchema = z.object({
+  ok: z.boolean(),
+  code: z.string().max(32).optional(),
+  reason: z.string().max(256).optional(),
+});
+const fetchRequestSchema = z.object({ v: z.literal(1), sha256: sha256Hex });
+const fetchHeaderSchema = z.object({
+  ok: z.boolean(),
+  size: z.number().int().nonnegative().optional(),
+  reason: z.string().max(256).optional(),
+});
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export interface ReceivedBlob {
+  readonly from: string;
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+  readonly meta: BlobMeta;
+}
+
+/**
+ * Handles a verified blob. Throwing a MeshError with code BLOB_REJECTED (or any error) sends a refusal
+ * back to the sender; the receiver keeps running.
+ */
+export type BlobHandler = (blob: ReceivedBlob) => Promise<void> | void;
+/** Returns the bytes with this hash when we serve them, else undefined. */
+export type BlobProvider = (sha256: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+
+export interface BlobServiceOptions {
+  /** Size limit per kind; kinds not listed are refused. */
+  readonly maxBytes: Readonly<Record<string, number>>;
+  /** Deadline for a whole transfer. */
+  readonly timeoutMs?: number;
+  /** Who may open blob streams (admitted peers). */
+  readonly isAllowed: (peerId: PeerId) => boolean;
+  readonly maxConcurrentStreams?: number;
+}
+
+export interface BlobTransferStats {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export class BlobService {
+  private readonly handlers = new Map<string, BlobHandler>();
+  private provider: BlobProvider | undefined;
+  private node: Libp2p | undefined;
+  private readonly timeoutMs: number;
+  readonly stats: BlobTransferStats = { bytesSent: 0, bytesReceived: 0 };
+
+  private readonly options: BlobServiceOptions;
+
+  constructor(options: BlobServiceOptions) {
+    this.options = options;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  async start(node: Libp2p): Promise<void> {
+    this.node = node;
+    const streamLimits = {
+      maxInboundStreams: this.options.maxConcurrentStreams ?? 32,
+      maxOutboundStreams: this.options.maxConcurrentStreams ?? 32,
+    };
+    await node.handle(
+      BLOB_PUSH_PROTOCOL,
+      (stream, connection) => this.receivePush(stream, connection),
+      streamLimits,
+    );
+    await node.handle(
+      BLOB_FETCH_PROTOCOL,
+      (stream, connection) => this.serveFetch(stream, connection),
+      streamLimits,
+    );
+  }
+
+  async stop(): Promise<void> {
+    const node = this.node;
+    this.node = undefined;
+    if (node === undefined) return;
+    await node.unhandle(BLOB_PUSH_PROTOCOL).catch(() => undefined);
+    await node.unhandle(BLOB_FETCH_PROTOCOL).catch(() => undefined);
+  }
+
+  /** Registers the handler for one kind of pushed blob. */
+  onBlob(kind: string, handler: BlobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /** Serves fetch requests from `provider`. */
+  serve(provider: BlobProvider): void {
+    this.provider = provider;
+  }
+
+  /** Pushes `bytes` to `peer`; resolves when the receiver verified and accepted them. */
+  async push(
+    peer: PeerId,
+    kind: string,
+    bytes: Uint8Array,
+    meta: BlobMeta = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const limit = this.options.maxBytes[kind];
+    if (limit === undefined || bytes.length > limit)
+      throw new MeshError("BLOB_TOO_LARGE", `${kind} of ${bytes.length} B exceeds the ${limit ?? 0} B limit`);
+    const deadline = this.deadline(signal);
+    const stream = await this.open(peer, BLOB_PUSH_PROTOCOL, deadline);
+    try {
+      const frames = frameStream(stream);
+      await frames.write({ v: 1, kind, size: bytes.length, sha256: sha256(bytes), meta }, deadline);
+      await writeBody(stream, bytes, deadline);
+      this.stats.bytesSent += bytes.length;
+      await stream.close({ signal: deadline });
+      const ack = await frames.read(ackSchema, deadline);
+      if (!ack.ok) {
+        throw new MeshError(
+          "BLOB_REJECTED",
+          `peer refused the ${kind}: ${ack.code ?? "?"}: ${ack.reason ?? ""}`,
+        );
+      }
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+      throw toMeshError(error, deadline);
+    }
+  }
+
+  /** Fetches the blob with `hash` from `peer` and checks it; at most `maxBytes` are accepted. */
+  async fetch(peer: PeerId, hash: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const deadline = this.deadline(signal);
+    const stream = await this.open(peer, BLOB_FETCH_PROTOCOL, deadline);
+    try {
+      const frames = frameStream(stream);
+      await frames.write({ v: 1, sha256: hash }, deadline);
+      await stream.close({ signal: deadline });
+      const header = await frames.read(fetchHeaderSchema, deadline);
+      if (!header.ok || header.size === undefined)
+        throw new MeshError(
+          "BLOB_NOT_FOUND",
+          `peer does not serve ${hash.slice(0, 12)}…: ${header.reason ?? ""}`,
+        );
+      if (header.size > maxBytes)
+        throw new MeshError("BLOB_TOO_LARGE", `peer announced ${header.size} B > ${maxBytes} B`);
+      const bytes = await readBody(frames.lp.unwrap(), header.size, deadline);
+      if (sha256(bytes) !== hash)
+        throw new MeshError("BLOB_HASH_MISMATCH", "fetched bytes do not match the requested hash");
+      this.stats.bytesReceived += bytes.length;
+      return bytes;
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+      throw toMeshError(error, deadline);
+    }
+  }
+
+  private deadline(signal?: AbortSignal): AbortSignal {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  }
+
+  private async open(peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> {
+    const node = this.node;
+    if (node === undefined) throw new MeshError("PEER_UNREACHABLE", "mesh is not running");
+    try {
+      return await node.dialProtocol(peer, protocol, { signal });
+    } catch (error) {
+      throw toMeshError(error, signal);
+    }
+  }
+
+  private async receivePush(stream: Stream, connection: Connection): Promise<void> {
+    if (!this.options.isAllowed(connection.remotePeer)) {
+      stream.abort(new MeshError("NOT_ADMITTED", "peer is not admitted"));
+      return;
+    }
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const frames = frameStream(stream);
+    // Reading the raw body unwraps the frame reader, so the ack goes out through a fresh one.
+    let replies = frames;
+    let ack: z.input<typeof ackSchema>;
+    try {
+      const header = await frames.read(pushHeaderSchema, signal);
+      const limit = this.options.maxBytes[header.kind];
+      const handler = this.handlers.get(header.kind);
+      if (limit === undefined || handler === undefined) {
+        ack = { ok: false, code: "BLOB_REJECTED", reason: `kind ${header.kind} not accepted` };
+      } else if (header.size > limit) {
+        ack = { ok: false, code: "BLOB_TOO_LARGE", reason: `${header.size} B exceeds ${limit} B` };
+      } else {
+        const bytes = await readBody(frames.lp.unwrap(), header.size, signal);
+        replies = frameStream(stream);
+        this.stats.bytesReceived += bytes.length;
+        if (sha256(bytes) !== header.sha256) {
+          ack = { ok: false, code: "BLOB_HASH_MISMATCH", reason: "bytes do not match the announced hash" };
+        } else {
+          await handler({
+            from: connection.remotePeer.toString(),
+            kind: header.kind,
+            bytes,
+            sha256: header.sha256,
+            meta: header.meta,
+          });
+          ack = { ok: true };
+        }
+      }
+    } catch (error) {
+      const failure = error instanceof MeshError ? error : toMeshError(error, signal);
+      ack = { ok: false, code: failure.code, reason: failure.message.slice(0, 256) };
+    }
+    try {
+      await replies.write(ack, signal);
+      await stream.close({ signal });
+    } catch {
+      stream.abort(new Error("blob ack failed"));
+    }
+  }
+
+  private async serveFetch(stream: Stream, connection: Connection): Promise<void> {
+    if (!this.options.isAllowed(connection.remotePeer)) {
+      stream.abort(new MeshError("NOT_ADMITTED", "peer is not admitted"));
+      return;
+    }
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const frames = frameStream(stream);
+    try {
+      const request = await frames.read(fetchRequestSchema, signal);
+      const bytes = this.provider === undefined ? undefined : await this.provider(request.sha256);
+      if (bytes === undefined) {
+        await frames.write({ ok: false, reason: "not found" }, signal);
+      } else {
+        await frames.write({ ok: true, size: bytes.length }, signal);
+        await writeBody(stream, bytes, signal);
+        this.stats.bytesSent += bytes.length;
+      }
+      await stream.close({ signal });
+    } catch {
+      stream.abort(new Error("blob fetch failed"));
+    }
+  }
+}
+
+/** Writes `bytes` in chunks, waiting for the muxer to drain whenever it asks us to. */
+async function writeBody(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  for (let offset = 0; offset < bytes.length; offset += WRITE_CHUNK_BYTES) {
+    signal.throwIfAborted();
+    const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + WRITE_CHUNK_BYTES));
+    if (!stream.send(chunk)) await stream.onDrain({ signal });
+  }
+}
+
+/** Reads exactly `size` bytes into one preallocated buffer. */
+async function readBody(stream: Stream, size: number, signal: AbortSignal): Promise<Uint8Array> {
+  const out = new Uint8Array(size);
+  // The muxer does not wait for us to read, so the reader may hold up to the whole announced body.
+  const reader = byteStream(stream, { maxBufferSize: size + READ_CHUNK_BYTES });
+  let offset = 0;
+  while (offset < size) {
+    const chunk = await reader.read({ bytes: Math.min(READ_CHUNK_BYTES, size - offset), signal });
+    out.set(chunk.subarray(), offset);
+    offset += chunk.byteLength;
+  }
+  reader.unwrap();
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Small signed control messages over gossipsub (round announcements, commitments, heartbeats). Gossipsub
+ * signs every message with the author's node key (StrictSign); on top of that each topic has a validator
+ * that checks, before anything is forwarded: size, JSON schema, freshness, and that both the author and
+ * the peer that relayed it are admitted. Invalid messages are rejected (the relayer's score drops);
+ * messages from peers whose admission is still running are ignored without penalty.
+ */
+import { TopicValidatorResult } from "@libp2p/gossipsub";
+import type { GossipSub, Message } from "@libp2p/gossipsub";
+import type { PeerId } from "@libp2p/interface";
+import { z } from "zod";
+
+import { ENVELOPE_MAX_SKEW_MS, MAX_GOSSIP_PAYLOAD_BYTES, PROTOCOL_PREFIX } from "./constants.ts";
+import type { AdmissionController } from "./admission/admission.ts";
+
+/** A vAIn gossip topic name, namespaced so it can never collide with another network's topics. */
+export function vainTopic(name: string): string {
+  return `${PROTOCOL_PREFIX}/${name}`;
+}
+
+const wireSchema = z.object({ v: z.literal(1), ts: z.number().int().nonnegative(), body: z.unknown() });
+
+export interface GossipMessage<T> {
+  /** Author's peer ID (the gossipsub signature proves it). */
+  readonly from: string;
+  readonly topic: string;
+  readonly timestampMs: number;
+  readonly body: T;
+}
+
+interface TopicEntry {
+  readonly schema: z.ZodTypeAny;
+  readonly handlers: Set<(message: GossipMessage<unknown>) => void | Promise<void>>;
+}
+
+export interface GossipCounters {
+  published: number;
+  delivered: number;
+  rejected: number;
+  ignored: number;
+}
+
+export class MeshGossip {
+  private readonly topics = new Map<string, TopicEntry>();
+  private readonly parsed = new WeakMap<Uint8Array, GossipMessage<unknown>>();
+  readonly counters: GossipCounters = { published: 0, delivered: 0, rejected: 0, ignored: 0 };
+
+  private readonly pubsub: GossipSub;
+  private readonly admission: AdmissionController;
+  private readonly selfId: string;
+  private readonly maxSkewMs: number;
+
+  constructor(
+    pubsub: GossipSub,
+    admission: AdmissionController,
+    selfId: string,
+    maxSkewMs = ENVELOPE_MAX_SKEW_MS,
+  ) {
+    this.pubsub = pubsub;
+    this.admission = admission;
+    this.selfId = selfId;
+    this.maxSkewMs = maxSkewMs;
+    pubsub.addEventListener("message", this.onMessage);
+  }
+
+  /** Subscribes to `topic`; `handler` sees only validated messages whose body matches `schema`. */
+  subscribe<S extends z.ZodTypeAny>(
+    topic: string,
+    schema: S,
+    handler: (message: GossipMessage<z.output<S>>) => void | Promise<void>,
+  ): () => void {
+    let entry = this.topics.get(topic);
+    if (entry === undefined) {
+      entry = { schema, handlers: new Set() };
+      this.topics.set(topic, entry);
+      this.pubsub.topicValidators.set(topic, (peer, message) => this.validate(peer, message));
+      this.pubsub.subscribe(topic);
+    }
+    const typed = handler as (message: GossipMessage<unknown>) => void | Promise<void>;
+    entry.handlers.add(typed);
+    return () => {
+      const current = this.topics.get(topic);
+      if (current === undefined) return;
+      current.handlers.delete(typed);
+      if (current.handlers.size === 0) {
+        this.topics.delete(topic);
+        this.pubsub.topicValidators.delete(topic);
+        this.pubsub.unsubscribe(topic);
+      }
+    };
+  }
+
+  /** Publishes `body` on `topic`; returns how many peers it was sent to (0 is not an error: we may be alone). */
+  async publish(topic: string, body: unknown): Promise<number> {
+    const data = new TextEncoder().encode(JSON.stringify({ v: 1, ts: Date.now(), body }));
+    if (data.length > MAX_GOSSIP_PAYLOAD_BYTES)
+      throw new RangeError(
+        `gossip message of ${data.length} B exceeds ${MAX_GOSSIP_PAYLOAD_BYTES} B: use a stream`,
+      );
+    const result = await this.pubsub.publish(topic, data);
+    this.counters.published += 1;
+    return result.recipients.length;
+  }
+
+  stop(): void {
+    this.pubsub.removeEventListener("message", this.onMessage);
+    for (const topic of this.topics.keys()) {
+      this.pubsub.topicValidators.delete(topic);
+      this.pubsub.unsubscribe(topic);
+    }
+    this.topics.clear();
+  }
+
+  private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
+    const verdict = this.check(propagationSource, message);
+    if (verdict === TopicValidatorResult.Reject) this.counters.rejected += 1;
+    if (verdict === TopicValidatorResult.Ignore) this.counters.ignored += 1;
+    return verdict;
+  }
+
+  private check(propagationSource: PeerId, message: Message): TopicValidatorResult {
+    const source = propagationSource.toString();
+    if (source !== this.selfId && !this.admission.isAdmitted(source)) {
+      return this.admission.isPending(source) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
+    }
+    if (message.type !== "signed") return TopicValidatorResult.Reject;
+    const from = message.from.toString();
+    if (from !== this.selfId && !this.admission.isAdmitted(from)) {
+      // The author may simply not be connected to us; only admitted authors' messages travel.
+      return TopicValidatorResult.Ignore;
+    }
+    const entry = this.topics.get(message.topic);
+    if (entry === undefined || message.data.length > MAX_GOSSIP_PAYLOAD_BYTES)
+      return TopicValidatorResult.Reject;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(message.data));
+    } catch {
+      return TopicValidatorResult.Reject;
+    }
+    const wire = wireSchema.safeParse(raw);
+    if (!wire.success) return TopicValidatorResult.Reject;
+    if (Math.abs(Date.now() - wire.data.ts) > this.maxSkewMs) return TopicValidatorResult.Ignore;
+    const body = entry.schema.safeParse(wire.data.body);
+    if (!body.success) return TopicValidatorResult.Reject;
+    this.parsed.set(message.data, { from, topic: message.topic, timestampMs: wire.data.ts, body: body.data });
+    return TopicValidatorResult.Accept;
+  }
+
+  private readonly onMessage = (event: CustomEvent<Message>): void => {
+    const message = event.detail;
+    const parsed = this.parsed.get(message.data);
+    const entry = this.topics.get(message.topic);
+    if (parsed === undefined || entry === undefined) return;
+    this.counters.delivered += 1;
+    for (const handler of entry.handlers) {
+      try {
+        void Promise.resolve(handler(parsed)).catch(() => undefined);
+      } catch {
+        // Handlers own their errors; gossip delivery continues.
+      }
+    }
+  };
+}

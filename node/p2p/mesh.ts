@@ -1,0 +1,264 @@
+/**
+ * The vAIn mesh: a libp2p node composed from the profile's services, with stake-gated admission,
+ * validated gossip, direct blob streams, peer exchange and degree maintenance. Start/stop lifecycle;
+ * every vAIn protocol refuses peers that are not admitted.
+ */
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { autoNAT } from "@libp2p/autonat";
+import { bootstrap } from "@libp2p/bootstrap";
+import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
+import { dcutr } from "@libp2p/dcutr";
+import { gossipsub } from "@libp2p/gossipsub";
+import type { GossipSub } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from "@libp2p/kad-dht";
+import { mdns } from "@libp2p/mdns";
+import { memory } from "@libp2p/memory";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { webSockets } from "@libp2p/websockets";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import { createLibp2p } from "libp2p";
+import type { Libp2pOptions } from "libp2p";
+import type { Address, Chain, PublicClient, Transport } from "viem";
+
+import { AdmissionController } from "./admission/admission.ts";
+import { StakeOracle } from "./admission/stake-oracle.ts";
+import { BlobService } from "./blobs.ts";
+import { PROTOCOL_PREFIX } from "./constants.ts";
+import { MeshGossip } from "./gossip.ts";
+import { PeerExchange } from "./pex.ts";
+import { DEFAULT_PROFILE } from "./profiles.ts";
+import type { MeshProfile } from "./profiles.ts";
+
+/** The DHT protocol: vAIn's own, so a node never joins the public IPFS DHT. */
+export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`;
+
+/** Size limits per blob kind; updates and models are the big ones. */
+export const DEFAULT_BLOB_LIMITS: Readonly<Record<string, number>> = {
+  update: 64 * 1024 * 1024,
+  model: 256 * 1024 * 1024,
+  aggregate: 256 * 1024 * 1024,
+};
+
+export interface MeshOptions {
+  readonly privateKey: PrivateKey;
+  /** The Ethereum account this node's peer ID is bound to. */
+  readonly operator: Address;
+  readonly chain: {
+    readonly client: PublicClient<Transport, Chain>;
+    readonly chainId: number;
+    readonly stakeRegistry: Address;
+  };
+  readonly listen: readonly string[];
+  readonly bootstrap?: readonly string[];
+  readonly profile?: MeshProfile;
+  /** Serve as a circuit relay for NATed peers (public nodes). */
+  readonly relayServer?: boolean;
+  readonly blobLimits?: Readonly<Record<string, number>>;
+  readonly admissionTimeoutMs?: number;
+  readonly streamTimeoutMs?: number;
+  readonly eventPollingIntervalMs?: number;
+}
+
+type ServiceFactory = NonNullable<Libp2pOptions["services"]>[string];
+type PeerDiscoveryFactory = NonNullable<Libp2pOptions["peerDiscovery"]>[number];
+
+interface MeshServices extends Record<string, unknown> {
+  pubsub: GossipSub;
+}
+
+export class Mesh {
+  readonly admission: AdmissionController;
+  readonly oracle: StakeOracle;
+  readonly blobs: BlobService;
+  readonly pex: PeerExchange;
+  readonly profile: MeshProfile;
+  private gossipLayer: MeshGossip | undefined;
+  private node: Libp2p<MeshServices> | undefined;
+  private maintenance: ReturnType<typeof setInterval> | undefined;
+  private maintaining = false;
+
+  private readonly options: MeshOptions;
+
+  constructor(options: MeshOptions) {
+    this.options = options;
+    this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.oracle = new StakeOracle({
+      client: options.chain.client,
+      registry: options.chain.stakeRegistry,
+      pollingIntervalMs: options.eventPollingIntervalMs ?? 1_000,
+    });
+    this.admission = new AdmissionController({
+      oracle: this.oracle,
+      chainId: options.chain.chainId,
+      registry: options.chain.stakeRegistry,
+      operator: options.operator,
+      privateKey: options.privateKey,
+      timeoutMs: options.admissionTimeoutMs ?? 10_000,
+      maxConnectionsPerIp: this.profile.maxConnectionsPerIp,
+    });
+    const isAdmitted = (peer: PeerId | string): boolean => this.admission.isAdmitted(peer);
+    this.blobs = new BlobService({
+      maxBytes: options.blobLimits ?? DEFAULT_BLOB_LIMITS,
+      isAllowed: isAdmitted,
+      timeoutMs: options.streamTimeoutMs ?? 60_000,
+    });
+    this.pex = new PeerExchange({
+      isAdmitted,
+      admittedPeers: () => this.admission.admitted().map((p) => p.peerId),
+    });
+  }
+
+  get libp2p(): Libp2p<MeshServices> {
+    if (this.node === undefined) throw new Error("mesh is not started");
+    return this.node;
+  }
+
+  get gossip(): MeshGossip {
+    if (this.gossipLayer === undefined) throw new Error("mesh is not started");
+    return this.gossipLayer;
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId;
+  }
+
+  multiaddrs(): Multiaddr[] {
+    return this.libp2p.getMultiaddrs();
+  }
+
+  async start(): Promise<void> {
+    if (this.node !== undefined) return;
+    const profile = this.profile;
+    const peerDiscovery: PeerDiscoveryFactory[] = [];
+    if (this.options.bootstrap !== undefined && this.options.bootstrap.length > 0) {
+      peerDiscovery.push(bootstrap({ list: [...this.options.bootstrap] }));
+    }
+    if (profile.services.mdns) peerDiscovery.push(mdns({ serviceTag: "vain-mesh" }));
+    const services: NonNullable<Libp2pOptions["services"]> = {
+      identify: identify(),
+      pubsub: gossipsub({
+        D: profile.gossip.D,
+        Dlo: profile.gossip.Dlo,
+        Dhi: profile.gossip.Dhi,
+        heartbeatInterval: profile.gossip.heartbeatIntervalMs,
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        scoreParams: {
+          IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
+          appSpecificWeight: 1,
+          appSpecificScore: (peer: string) => (this.admission.isAdmitted(peer) ? 0 : -1_000),
+        },
+        scoreThresholds: { gossipThreshold: -500, publishThreshold: -800, graylistThreshold: -900 },
+      }),
+    };
+    // kad-dht depends on the ping service.
+    if (profile.services.ping || profile.services.dht) services["ping"] = ping();
+    if (profile.services.dht) {
+      services["dht"] = kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: profile.keepLoopbackAddresses ? passthroughMapper : removePrivateAddressesMapper,
+      }) as unknown as ServiceFactory;
+    }
+    if (profile.services.nat) {
+      services["autonat"] = autoNAT();
+      services["dcutr"] = dcutr();
+    }
+    if (this.options.relayServer === true) services["relay"] = circuitRelayServer();
+    const transports = [tcp(), webSockets(), memory(), circuitRelayTransport()];
+    this.node = (await createLibp2p({
+      privateKey: this.options.privateKey,
+      addresses: { listen: [...this.options.listen] },
+      transports,
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: this.admission.gater(),
+      connectionManager: {
+        maxConnections: profile.maxConnections,
+        inboundConnectionThreshold: profile.inboundConnectionThreshold,
+        maxIncomingPendingConnections: profile.maxIncomingPendingConnections,
+      },
+      connectionMonitor: { enabled: profile.services.connectionMonitor },
+      peerDiscovery,
+      services,
+      start: false,
+    })) as unknown as Libp2p<MeshServices>;
+    const node = this.node;
+    this.gossipLayer = new MeshGossip(node.services.pubsub, this.admission, node.peerId.toString());
+    node.addEventListener("peer:discovery", (event) => {
+      if (node.getConnections(event.detail.id).length > 0) return;
+      if (node.getConnections().length >= profile.targetDegree) return;
+      void node.dial(event.detail.id).catch(() => undefined);
+    });
+    this.oracle.start();
+    await this.admission.start(node);
+    await this.blobs.start(node);
+    await this.pex.start(node);
+    await node.start();
+    this.maintenance = setInterval(() => void this.maintain(), profile.maintenanceIntervalMs);
+    this.maintenance.unref();
+  }
+
+  async stop(): Promise<void> {
+    const node = this.node;
+    if (node === undefined) return;
+    clearInterval(this.maintenance);
+    this.gossipLayer?.stop();
+    this.oracle.stop();
+    await this.pex.stop();
+    await this.blobs.stop();
+    await this.admission.stop();
+    await node.stop();
+    this.node = undefined;
+    this.gossipLayer = undefined;
+  }
+
+  /** Dials `address` and waits until the peer there is admitted (or refused, which throws). */
+  async connect(
+    address: string | Multiaddr,
+    signal: AbortSignal = AbortSignal.timeout(15_000),
+  ): Promise<PeerId> {
+    const target = typeof address === "string" ? multiaddr(address) : address;
+    const connection = await this.libp2p.dial(target, { signal });
+    await this.admission.waitForAdmission(connection.remotePeer.toString(), signal);
+    return connection.remotePeer;
+  }
+
+  /** Keeps at least the target number of admitted peers: asks admitted peers for others and dials them. */
+  async maintain(): Promise<void> {
+    const node = this.node;
+    if (node === undefined || this.maintaining) return;
+    this.maintaining = true;
+    try {
+      const admitted = this.admission.admitted();
+      const missing = this.profile.targetDegree - admitted.length;
+      if (missing <= 0 || admitted.length === 0) return;
+      const source = admitted[Math.floor(Math.random() * admitted.length)];
+      if (source === undefined) return;
+      const sourcePeer = node.getPeers().find((p) => p.toString() === source.peerId);
+      if (sourcePeer === undefined) return;
+      const learned = await this.pex.ask(sourcePeer).catch((): PeerId[] => []);
+      let dialed = 0;
+      for (const peer of learned) {
+        if (dialed >= missing) break;
+        if (node.getConnections(peer).length > 0 || peer.equals(node.peerId)) continue;
+        dialed += 1;
+        void node.dial(peer, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      }
+    } finally {
+      this.maintaining = false;
+    }
+  }
+}
+
+/** Builds and starts a mesh node. */
+export async function createMesh(options: MeshOptions): Promise<Mesh> {
+  const mesh = new Mesh(options);
+  await mesh.start();
+  return mesh;
+}

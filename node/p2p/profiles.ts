@@ -1,0 +1,79 @@
+/**
+ * Mesh settings. `default` is for real deployments (one node per host, public or NATed); `local-simulation`
+ * holds the settings that only make sense for many nodes on one host (FACTS.md): loopback addresses kept in
+ * the DHT, no per-IP limits or IP-colocation penalty, no LAN multicast per node, no NAT services.
+ */
+export interface MeshProfile {
+  readonly name: "default" | "local-simulation" | "low-power";
+  /** Admitted peers we try to stay connected to. */
+  readonly targetDegree: number;
+  readonly maxConnections: number;
+  /** Inbound connections per second from one host before libp2p refuses more. */
+  readonly inboundConnectionThreshold: number;
+  readonly maxIncomingPendingConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly gossip: {
+    readonly D: number;
+    readonly Dlo: number;
+    readonly Dhi: number;
+    readonly heartbeatIntervalMs: number;
+  };
+  /** Penalise many peers behind one IP (sybils); must be off when every node is on 127.0.0.1. */
+  readonly ipColocationPenalty: boolean;
+  readonly keepLoopbackAddresses: boolean;
+  readonly services: {
+    readonly dht: boolean;
+    readonly mdns: boolean;
+    readonly ping: boolean;
+    readonly nat: boolean;
+    readonly connectionMonitor: boolean;
+  };
+  /** How often the node checks its degree and asks peers for more peers. */
+  readonly maintenanceIntervalMs: number;
+}
+
+export const DEFAULT_PROFILE: MeshProfile = {
+  name: "default",
+  targetDegree: 8,
+  maxConnections: 64,
+  inboundConnectionThreshold: 5,
+  maxIncomingPendingConnections: 10,
+  maxConnectionsPerIp: 8,
+  gossip: { D: 6, Dlo: 4, Dhi: 12, heartbeatIntervalMs: 1_000 },
+  ipColocationPenalty: true,
+  keepLoopbackAddresses: false,
+  services: { dht: true, mdns: true, ping: true, nat: true, connectionMonitor: true },
+  maintenanceIntervalMs: 10_000,
+};
+
+/** Many nodes on 127.0.0.1 (tests, the demo, benchmarks). */
+export const LOCAL_SIMULATION_PROFILE: MeshProfile = {
+  ...DEFAULT_PROFILE,
+  name: "local-simulation",
+  inboundConnectionThreshold: 100_000,
+  maxIncomingPendingConnections: 1_000,
+  maxConnectionsPerIp: 100_000,
+  ipColocationPenalty: false,
+  keepLoopbackAddresses: true,
+  services: { dht: true, mdns: false, ping: false, nat: false, connectionMonitor: false },
+  maintenanceIntervalMs: 2_000,
+};
+
+/** Small or battery-powered machines: fewer connections and background work. */
+export const LOW_POWER_PROFILE: MeshProfile = {
+  ...DEFAULT_PROFILE,
+  name: "low-power",
+  targetDegree: 4,
+  maxConnections: 16,
+  gossip: { D: 4, Dlo: 3, Dhi: 6, heartbeatIntervalMs: 2_000 },
+  services: { dht: false, mdns: true, ping: false, nat: true, connectionMonitor: false },
+  maintenanceIntervalMs: 30_000,
+};
+
+export const MESH_PROFILES = {
+  default: DEFAULT_PROFILE,
+  "local-simulation": LOCAL_SIMULATION_PROFILE,
+  "low-power": LOW_POWER_PROFILE,
+} as const;
+
+export type MeshProfileName = keyof typeof MESH_PROFILES;
