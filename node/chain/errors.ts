@@ -9,7 +9,16 @@ export type ChainErrorCode =
   | "DEPLOYMENT_INVALID"
   | "DEPLOYMENT_STALE"
   | "INVALID_RPC_URL"
-  | "INVALID_KEY";
+  | "INVALID_KEY"
+  | "INVALID_AMOUNT"
+  | "INVALID_ADDRESS"
+  | "INVALID_PEER_ID"
+  | "INVALID_ARGUMENT"
+  | "SIGNER_MISSING"
+  | "TX_REVERTED"
+  | "TX_FAILED"
+  | "INSUFFICIENT_GAS_FUNDS"
+  | "NOTHING_TO_WITHDRAW";
 
 /** Base class of every chain error. */
 export class ChainError extends Error {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ChainError } from "../chain/errors.ts";
 import { ConfigError } from "../config/errors.ts";
 import { KeyError } from "../keys/keys.ts";
+import { registerChainCommands } from "./commands/chain.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerInitCommand } from "./commands/init.ts";
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDeployCommand(program);
   registerInitCommand(program);
+  registerChainCommands(program);
   return program;
 }
 
