@@ -1,0 +1,132 @@
+import { join } from "node:path";
+
+import type { Command } from "commander";
+
+import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
+import { claim } from "../../chain/rewards.ts";
+import { bindPeerId, requestUnstake, setAggregatorOptIn, stake, withdraw } from "../../chain/staking.ts";
+import { InvalidArgumentError } from "../../chain/tasks.ts";
+import { loadNodeKey } from "../../keys/keys.ts";
+import {
+  NODE_KEY_FILE,
+  addSignerOptions,
+  isoFromSeconds,
+  openOperatorContext,
+  printResult,
+} from "../chain-context.ts";
+import type { SignerFlags } from "../chain-context.ts";
+
+const SIGNER_NOTE =
+  "\nSigner: --private-key or VAIN_PRIVATE_KEY, else <data-dir>/keystore.json unlocked with --password-file or VAIN_PASSWORD.\n";
+
+/** Registers `stake`, `unstake`, `withdraw`, `claim`, `bind` and `aggregator`. */
+export function registerStakingCommands(program: Command): void {
+  addSignerOptions(program.command("stake <amount>"))
+    .description("stake VAIN tokens (one EIP-2612 permit transaction; approve + stake as fallback)")
+    .option("--no-permit", "skip the permit and use approve + stake (tokens or wallets without EIP-2612)")
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  VAIN_PASSWORD=... npx vain-node stake 150\n  npx vain-node stake 0.5 --private-key $KEY --rpc http://127.0.0.1:8545 --json\n  npx vain-node stake 100 --no-permit\n`,
+    )
+    .action(async (amountText: string, flags: SignerFlags & { permit: boolean }) => {
+      const amountWei = parseTokenAmount(amountText);
+      const ctx = await openOperatorContext(flags);
+      const result = await stake(ctx, amountWei, { usePermit: flags.permit });
+      const how = {
+        permit: "with a permit",
+        "approve+stake": "with approve + stake",
+        stake: "using the existing allowance",
+      }[result.method];
+      printResult(flags, { action: "stake", ...result }, [
+        `staked ${formatTokens(result.amountWei)} ${how} (${result.transactionHashes.length} transaction${result.transactionHashes.length === 1 ? "" : "s"})`,
+        `  operator      ${result.operator}`,
+        `  active stake  ${formatTokens(result.activeStakeWei)}`,
+        ...result.transactionHashes.map((h) => `  tx            ${h}`),
+      ]);
+    });
+
+  addSignerOptions(program.command("unstake <amount>"))
+    .description("move active stake to unbonding (withdrawable after the unbonding delay)")
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node unstake 50\n  npx vain-node unstake 150 --json\n`,
+    )
+    .action(async (amountText: string, flags: SignerFlags) => {
+      const amountWei = parseTokenAmount(amountText);
+      const ctx = await openOperatorContext(flags);
+      const result = await requestUnstake(ctx, amountWei);
+      printResult(flags, { action: "unstake", ...result }, [
+        `unbonding ${formatTokens(result.amountWei)}`,
+        `  active stake     ${formatTokens(result.activeStakeWei)}`,
+        `  unbonding stake  ${formatTokens(result.unbondingStakeWei)}`,
+        `  withdrawable at  ${isoFromSeconds(result.releaseTime)} (run \`vain-node withdraw\` then)`,
+        `  tx               ${result.transactionHash}`,
+      ]);
+    });
+
+  addSignerOptions(program.command("withdraw"))
+    .description("withdraw all unbonding stake once the unbonding delay has passed")
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node withdraw\n  npx vain-node withdraw --json\n`,
+    )
+    .action(async (flags: SignerFlags) => {
+      const ctx = await openOperatorContext(flags);
+      const result = await withdraw(ctx);
+      printResult(flags, { action: "withdraw", ...result }, [
+        `withdrew ${formatTokens(result.amountWei)} to ${result.operator}`,
+        `  tx  ${result.transactionHash}`,
+      ]);
+    });
+
+  addSignerOptions(program.command("claim"))
+    .description("claim the rewards and challenge bonds credited to the operator")
+    .addHelpText("after", `${SIGNER_NOTE}\nExamples:\n  npx vain-node claim\n  npx vain-node claim --json\n`)
+    .action(async (flags: SignerFlags) => {
+      const ctx = await openOperatorContext(flags);
+      const result = await claim(ctx);
+      printResult(flags, { action: "claim", ...result }, [
+        `claimed ${formatTokens(result.amountWei)} to ${result.account}`,
+        `  tx  ${result.transactionHash}`,
+      ]);
+    });
+
+  addSignerOptions(program.command("bind [peerId]"))
+    .description("bind a libp2p peer ID to the operator (default: the node key's peer ID in the data dir)")
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node bind                       # the peer ID of <data-dir>/node.key\n  npx vain-node bind 12D3KooW... --json\n`,
+    )
+    .action(async (peerIdArg: string | undefined, flags: SignerFlags) => {
+      const ctx = await openOperatorContext(flags);
+      const peerId = peerIdArg ?? (await loadNodeKey(join(ctx.dataDir, NODE_KEY_FILE))).peerId;
+      const result = await bindPeerId(ctx, peerId);
+      printResult(flags, { action: "bind", ...result }, [
+        result.changed
+          ? `bound peer ID ${result.peerId} to ${result.operator}`
+          : `peer ID ${result.peerId} is already bound to ${result.operator}`,
+        ...(result.changed && result.previousPeerId !== null ? [`  replaced  ${result.previousPeerId}`] : []),
+        ...(result.transactionHash === null ? [] : [`  tx  ${result.transactionHash}`]),
+      ]);
+    });
+
+  addSignerOptions(program.command("aggregator <choice>"))
+    .description(
+      "opt in or out of aggregator selection (choice: opt-in | opt-out; opting in needs active stake)",
+    )
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node aggregator opt-in\n  npx vain-node aggregator opt-out --json\n`,
+    )
+    .action(async (choice: string, flags: SignerFlags) => {
+      if (choice !== "opt-in" && choice !== "opt-out") {
+        throw new InvalidArgumentError(`invalid choice "${choice}": expected opt-in or opt-out`);
+      }
+      const ctx = await openOperatorContext(flags);
+      const result = await setAggregatorOptIn(ctx, choice === "opt-in");
+      printResult(flags, { action: "aggregator", ...result }, [
+        `${result.operator} ${result.optedIn ? "is now an aggregator candidate" : "is no longer an aggregator candidate"}`,
+        `  tx  ${result.transactionHash}`,
+      ]);
+    });
+}
