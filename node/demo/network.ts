@@ -1,0 +1,300 @@
+/**
+ * A whole vAIn network on one machine: a `hardhat node` process, the deployed protocol with the real
+ * Groth16 verifier, N staked operators whose nodes join a TCP mesh on 127.0.0.1, and a task training an
+ * MLP on MNIST. Used by `vain-node demo`, the end-to-end test and `bench:round`.
+ *
+ * The chain only moves its clock when blocks are mined, so the network's clock is advanced explicitly once
+ * the work a phase waits for is done (the deadlines still bind: nothing is accepted after them).
+ */
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import pino from "pino";
+import type { Logger } from "pino";
+import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
+import { parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
+import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
+import { connectChain } from "../chain/clients.ts";
+import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
+import { deployProtocol } from "../chain/deploy.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import { startHardhatNode } from "../chain/hardhat-process.ts";
+import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
+import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
+import { Mesh } from "../p2p/mesh.ts";
+import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
+import { groth16VerifierChoice } from "../proofs/deploy.ts";
+import { RoundParticipant, taskSpecSchema } from "../protocol/participant.ts";
+import type { AdversarialBehaviour, TaskSpec } from "../protocol/participant.ts";
+import type { Dataset } from "../training/data/dataset.ts";
+import { loadMnist } from "../training/data/mnist.ts";
+import { partition } from "../training/data/partition.ts";
+import { TrainingPool } from "../training/pool.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+/** Every window at the contract's minimum: the demo advances the clock itself. */
+export const DEMO_WINDOW_S = 30n;
+
+export interface DemoNode {
+  readonly index: number;
+  readonly account: LocalAccount;
+  readonly wallet: Wallet;
+  readonly mesh: Mesh;
+  readonly participant: RoundParticipant;
+  readonly behaviour: AdversarialBehaviour;
+}
+
+export interface NetworkOptions {
+  readonly nodes: number;
+  readonly port: number;
+  readonly spec?: Partial<TaskSpec>;
+  /** Node indices with adversarial behaviour. */
+  readonly behaviours?: Readonly<Record<number, AdversarialBehaviour>>;
+  readonly log?: Logger;
+  readonly rewardPerRound?: bigint;
+}
+
+export interface LocalVainNetwork {
+  readonly chain: HardhatNodeProcess;
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly treasury: Wallet;
+  readonly deployment: Deployment;
+  readonly contracts: { readonly token: Address; readonly registry: Address; readonly rounds: Address };
+  readonly taskId: bigint;
+  readonly spec: TaskSpec;
+  readonly nodes: readonly DemoNode[];
+  readonly pool: TrainingPool;
+  readonly test: Dataset;
+  stop(): Promise<void>;
+}
+
+async function send(client: PublicClient<Transport, Chain>, hash: Promise<Hex>): Promise<void> {
+  const receipt = await client.waitForTransactionReceipt({ hash: await hash });
+  if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
+}
+
+/** Starts chain, contracts, operators and nodes. */
+export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
+  const log = options.log ?? pino({ level: "silent" });
+  const spec = taskSpecSchema.parse({ model: { kind: "mlp" }, ...options.spec });
+  const chain = await startHardhatNode(options.port);
+  const cleanup: Array<() => Promise<void>> = [() => chain.stop()];
+  try {
+    const clients = await connectChain(chain.rpcUrl, privateKeyToAccount(HARDHAT_DEV_PRIVATE_KEY));
+    const publicClient = clients.publicClient;
+    const treasury = clients.walletClient as Wallet;
+    const deployment = await deployProtocol({
+      publicClient,
+      walletClient: treasury,
+      verifier: await groth16VerifierChoice(),
+      roundParams: { maxTrainersPerRound: 8, answerWindow: DEMO_WINDOW_S },
+    });
+    const contracts = {
+      token: deployment.contracts.VainToken.address as Address,
+      registry: deployment.contracts.StakeRegistry.address as Address,
+      rounds: deployment.contracts.TrainingRounds.address as Address,
+    };
+    const minStake = await publicClient.readContract({
+      address: contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "minStake",
+    });
+    const { train, test } = loadMnist({ seed: 7, testFraction: 0.2 });
+    const shards = partition(train, options.nodes, { kind: "iid" }, 7);
+    const pool = new TrainingPool({ size: 2 });
+    cleanup.push(async () => pool.close());
+
+    const nodes: DemoNode[] = [];
+    for (let index = 0; index < options.nodes; index++) {
+      const account = privateKeyToAccount(generatePrivateKey());
+      await send(publicClient, treasury.sendTransaction({ to: account.address, value: parseEther("10") }));
+      await send(
+        publicClient,
+        treasury.writeContract({
+          address: contracts.token,
+          abi: vainTokenAbi,
+          functionName: "transfer",
+          args: [account.address, minStake * 3n],
+        }),
+      );
+      const wallet = (await connectChain(chain.rpcUrl, account)).walletClient as Wallet;
+      const key = await generateKeyPair("Ed25519");
+      await send(
+        publicClient,
+        wallet.writeContract({
+          address: contracts.token,
+          abi: vainTokenAbi,
+          functionName: "approve",
+          args: [contracts.registry, minStake * 2n],
+        }),
+      );
+      await send(
+        publicClient,
+        wallet.writeContract({
+          address: contracts.registry,
+          abi: stakeRegistryAbi,
+          functionName: "stake",
+          args: [minStake * 2n],
+        }),
+      );
+      await send(
+        publicClient,
+        wallet.writeContract({
+          address: contracts.registry,
+          abi: stakeRegistryAbi,
+          functionName: "bindPeerId",
+          args: [peerIdBytes(peerIdFromPrivateKey(key).toString())],
+        }),
+      );
+      const mesh = new Mesh({
+        privateKey: key,
+        operator: account.address,
+        chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        profile: {
+          ...LOCAL_SIMULATION_PROFILE,
+          services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
+        },
+        eventPollingIntervalMs: 500,
+      });
+      await mesh.start();
+      cleanup.push(() => mesh.stop());
+      const behaviour = options.behaviours?.[index] ?? {};
+      nodes.push({
+        index,
+        account,
+        wallet,
+        mesh,
+        behaviour,
+        participant: undefined as unknown as RoundParticipant,
+      });
+      (nodes[index] as { participant: RoundParticipant }).participant = new RoundParticipant({
+        mesh,
+        publicClient,
+        wallet,
+        contracts,
+        taskId: 1n,
+        spec,
+        data: shards[index]!,
+        pool,
+        log: log.child({ node: index }),
+        behaviour,
+        aggregateWaitMs: 15_000,
+      });
+    }
+    // Every node dials the first; PEX and maintenance fill in the rest.
+    const hub = nodes[0]!.mesh.multiaddrs()[0]!;
+    await Promise.all(nodes.slice(1).map((node) => node.mesh.connect(hub)));
+    await Promise.all(nodes.map((node) => node.mesh.maintain()));
+
+    const modelRef = nodes[0]!.participant.initialModelRef;
+    const reward = options.rewardPerRound ?? parseEther("100");
+    await send(
+      publicClient,
+      treasury.writeContract({
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "createTask",
+        args: [modelRef, reward, DEMO_WINDOW_S, DEMO_WINDOW_S, DEMO_WINDOW_S, 0n],
+      }),
+    );
+    await send(
+      publicClient,
+      treasury.writeContract({
+        address: contracts.token,
+        abi: vainTokenAbi,
+        functionName: "approve",
+        args: [contracts.rounds, reward * 100n],
+      }),
+    );
+    await send(
+      publicClient,
+      treasury.writeContract({
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "fundTask",
+        args: [1n, reward * 100n],
+      }),
+    );
+    for (const node of nodes) node.participant.start();
+    return {
+      chain,
+      publicClient,
+      treasury,
+      deployment,
+      contracts,
+      taskId: 1n,
+      spec,
+      nodes,
+      pool,
+      test,
+      stop: async () => {
+        for (const node of nodes) await node.participant.stop();
+        for (const step of cleanup.reverse()) await step().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Sets which operators are aggregator candidates (the chain picks among them, stake-weighted). */
+export async function setAggregators(net: LocalVainNetwork, indices: readonly number[]): Promise<void> {
+  for (const node of net.nodes) {
+    const wanted = indices.includes(node.index);
+    const current = (
+      await net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "aggregatorCandidates",
+      })
+    ).some((a) => a.toLowerCase() === node.account.address.toLowerCase());
+    if (current === wanted) continue;
+    await send(
+      net.publicClient,
+      node.wallet.writeContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "setAggregatorOptIn",
+        args: [wanted],
+      }),
+    );
+  }
+}
+
+/** Moves the chain's clock forward and mines a block. */
+export async function advanceChainTime(net: LocalVainNetwork, seconds: bigint): Promise<void> {
+  const rpc = async (method: string, params: unknown[]): Promise<void> => {
+    const response = await fetch(net.chain.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    if (!response.ok) throw new Error(`${method} failed: HTTP ${response.status}`);
+  };
+  await rpc("evm_increaseTime", [Number(seconds)]);
+  await rpc("evm_mine", []);
+}
+
+/** Advances the chain's clock just past `timestamp` (no-op if it is already past). */
+export async function advancePast(net: LocalVainNetwork, timestamp: bigint): Promise<void> {
+  const now = (await net.publicClient.getBlock()).timestamp;
+  if (now <= timestamp) await advanceChainTime(net, timestamp - now + 1n);
+}
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Drives rounds of a local network: opens a round, advances the chain clock once the phase's work is
+ * done, and measures what happened (accuracy of the new global model, bytes, proof time, rewards,
+ * slashes). The nodes do all protocol work themselves; this only plays the clock and the round opener.
+ */
+import type { Address } from "viem";
+
+import { ROUND_STATE, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
+import type { LocalVainNetwork } from "./network.ts";
+
+export interface RoundReport {
+  readonly round: number;
+  readonly roundId: bigint;
+  readonly state: "finalized" | "failed";
+  readonly aggregator: Address;
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly bytesSent: number;
+  readonly proofMs: number;
+  readonly rewards: ReadonlyMap<Address, bigint>;
+  readonly slashed: ReadonlyMap<Address, bigint>;
+  readonly rejected: readonly Address[];
+  readonly durationMs: number;
+  readonly phaseMs: {
+    readonly train: number;
+    readonly aggregate: number;
+    readonly prove: number;
+    readonly finalize: number;
+  };
+}
+
+async function claimables(net: LocalVainNetwork): Promise<Map<Address, bigint>> {
+  const out = new Map<Address, bigint>();
+  for (const node of net.nodes) {
+    out.set(
+      node.account.address,
+      await net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "claimable",
+        args: [node.account.address],
+      }),
+    );
+  }
+  return out;
+}
+
+async function stakes(net: LocalVainNetwork): Promise<Map<Address, bigint>> {
+  const out = new Map<Address, bigint>();
+  for (const node of net.nodes) {
+    out.set(
+      node.account.address,
+      await net.publicClient.readContract({
+        address: net.contracts.registry,
+        abi: stakeRegistryAbi,
+        functionName: "slashableStake",
+        args: [node.account.address],
+      }),
+    );
+  }
+  return out;
+}
+
+/** Runs one round to its end and reports it. */
+export async function runRound(
+  net: LocalVainNetwork,
+  round: number,
+  timeoutMs = 120_000,
+): Promise<RoundReport> {
+  const started = performance.now();
+  const before = await claimables(net);
+  const stakeBefore = await stakes(net);
+  const bytesBefore = net.nodes.reduce((sum, n) => sum + n.participant.stats.bytesSent, 0);
+  const { publicClient, contracts, treasury } = net;
+  const read = (roundId: bigint) =>
+    publicClient.readContract({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+
+  const hash = await treasury.writeContract({
+    address: contracts.rounds,
+    abi: trainingRoundsAbi,
+    functionName: "openRound",
+    args: [net.taskId],
+  });
+  await publicClient.waitForTransactionReceipt({ hash });
+  const [, roundId] = await publicClient.readContract({
+    address: contracts.rounds,
+    abi: trainingRoundsAbi,
+    functionName: "counts",
+  });
+
+  // Training: every node commits (or the window would close on the stragglers).
+  const committed = await waitFor("all commitments", timeoutMs, async () => {
+    const r = await read(roundId);
+    return r.trainers.length >= net.nodes.length ? r : undefined;
+  });
+  const trained = performance.now();
+  await advancePast(net, committed.commitDeadline);
+
+  // Aggregation: the selected aggregator collects updates over streams and posts (or misses the deadline).
+  const posted = await waitFor("the aggregate", timeoutMs, async () => {
+    const r = await read(roundId);
+    return r.state === ROUND_STATE.challenging || r.state === ROUND_STATE.failed ? r : undefined;
+  });
+  const aggregated = performance.now();
+
+  // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
+  if (posted.state === ROUND_STATE.challenging) {
+    const answered = await waitFor("challenge answers", 30_000, async () =>
+      (await read(roundId)).pendingChallenges === 0 ? true : undefined,
+    ).catch(() => false);
+    if (answered !== true) {
+      await advanceChainTime(net, DEMO_WINDOW_S + 1n);
+      await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
+        (await read(roundId)).state === ROUND_STATE.failed ? true : undefined,
+      );
+    }
+  }
+  const proved = performance.now();
+  const afterChallenges = await read(roundId);
+  if (afterChallenges.state === ROUND_STATE.challenging)
+    await advancePast(net, afterChallenges.challengeDeadline);
+  const final = await waitFor("the round to close", timeoutMs, async () => {
+    const r = await read(roundId);
+    return r.state === ROUND_STATE.finalized || r.state === ROUND_STATE.failed ? r : undefined;
+  });
+  const finalized = performance.now();
+
+  const after = await claimables(net);
+  const stakeAfter = await stakes(net);
+  const rewards = new Map<Address, bigint>();
+  const slashed = new Map<Address, bigint>();
+  for (const node of net.nodes) {
+    const a = node.account.address;
+    rewards.set(a, (after.get(a) ?? 0n) - (before.get(a) ?? 0n));
+    const lost = (stakeBefore.get(a) ?? 0n) - (stakeAfter.get(a) ?? 0n);
+    if (lost > 0n) slashed.set(a, lost);
+  }
+  const rejected =
+    final.state === ROUND_STATE.finalized ? final.trainers.filter((_, i) => final.weights[i] === 0n) : [];
+  // Accuracy of the task's global model after the round (unchanged when the round failed).
+  const model = await waitFor("the global model", 30_000, async () => {
+    for (const node of net.nodes) {
+      const { params } = await node.participant.currentModel();
+      if (params !== undefined) return params;
+    }
+    const { ref } = await net.nodes[0]!.participant.currentModel();
+    await net.nodes[0]!.participant.ensureModel(ref);
+    return undefined;
+  });
+  const { accuracy, loss } = await net.pool.evaluate(net.spec.model, model, net.test);
+  const proofMs = net.nodes.reduce((sum, n) => sum + (n.participant.outcome(roundId)?.proofMs ?? 0), 0);
+  return {
+    round,
+    roundId,
+    state: final.state === ROUND_STATE.finalized ? "finalized" : "failed",
+    aggregator: final.aggregator,
+    accuracy,
+    loss,
+    bytesSent: net.nodes.reduce((sum, n) => sum + n.participant.stats.bytesSent, 0) - bytesBefore,
+    proofMs,
+    rewards,
+    slashed,
+    rejected,
+    durationMs: finalized - started,
+    phaseMs: {
+      train: trained - started,
+      aggregate: aggregated - trained,
+      prove: proved - aggregated,
+      finalize: finalized - proved,
+    },
+  };
+}

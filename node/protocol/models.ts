@@ -1,0 +1,68 @@
+/**
+ * Global models as content: parameters travel as little-endian float32 bytes and are named on chain by
+ * `modelRef = sha256(bytes)` (docs/protocol.md §7). A store keeps the models this node can serve.
+ */
+import { createHash } from "node:crypto";
+
+import type { Hex } from "viem";
+
+export class ModelFormatError extends Error {
+  override readonly name = "ModelFormatError";
+}
+
+export function paramsToBytes(params: Float32Array): Uint8Array {
+  const out = new Uint8Array(params.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < params.length; i++) view.setFloat32(i * 4, params[i]!, true);
+  return out;
+}
+
+export function bytesToParams(bytes: Uint8Array, expectedSize: number): Float32Array {
+  if (bytes.length !== expectedSize * 4)
+    throw new ModelFormatError(`model has ${bytes.length} bytes, expected ${expectedSize * 4}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(expectedSize);
+  for (let i = 0; i < expectedSize; i++) {
+    const value = view.getFloat32(i * 4, true);
+    if (!Number.isFinite(value)) throw new ModelFormatError(`parameter ${i} is not finite`);
+    out[i] = value;
+  }
+  return out;
+}
+
+/** The on-chain name of a model: sha256 of its bytes, as bytes32. */
+export function modelRef(bytes: Uint8Array): Hex {
+  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** Models by modelRef, served to peers that fetch them. Bounded: old models are dropped first. */
+export class ModelStore {
+  private readonly models = new Map<string, { params: Float32Array; bytes: Uint8Array }>();
+  private readonly limit: number;
+
+  constructor(limit = 8) {
+    this.limit = limit;
+  }
+
+  put(params: Float32Array): Hex {
+    const bytes = paramsToBytes(params);
+    const ref = modelRef(bytes);
+    this.models.delete(ref);
+    this.models.set(ref, { params, bytes });
+    while (this.models.size > this.limit) {
+      const oldest = this.models.keys().next().value;
+      if (oldest === undefined) break;
+      this.models.delete(oldest);
+    }
+    return ref;
+  }
+
+  get(ref: Hex): Float32Array | undefined {
+    return this.models.get(ref.toLowerCase())?.params;
+  }
+
+  /** Bytes by sha256 hex without 0x (the blob layer's naming). */
+  bytesBySha256(sha256: string): Uint8Array | undefined {
+    return this.models.get(`0x${sha256}`)?.bytes;
+  }
+}

@@ -1,0 +1,631 @@
+/**
+ * One node's part in the round protocol (docs/protocol.md §7), driven by the chain and carried over the
+ * mesh. Each tick reads the task and its active round and does what is due for this node:
+ *
+ * OPEN         trainer: train from the round's base model, compress, commit (commitment + sample count)
+ *              anyone after the commit deadline: selectAggregator
+ * AGGREGATING  trainer: push the compressed update to the aggregator's peer over a stream
+ *              aggregator: verify each update against its commitment, reject anomalous ones (weight 0),
+ *              aggregate in fixed point, post the aggregate commitment and the new model's hash
+ *              anyone after the aggregate deadline: reportMissedAggregation
+ * CHALLENGING  aggregator: prove the challenged chunks and answer
+ *              anyone: resolve challenges past their answer deadline (slashes), finalize after the window
+ *
+ * Every chain call is simulated first, so races between nodes (two finalizers) cost no gas; a failure is
+ * logged and retried on the next tick, never thrown out of the loop.
+ */
+import type { PeerId } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Logger } from "pino";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { z } from "zod";
+
+import { scoreUpdates } from "../aggregation/anomaly.ts";
+import { medianAggregator } from "../aggregation/rules.ts";
+import { peerIdFromChainBytes } from "../chain/peer-id.ts";
+import { stakeRegistryAbi, trainingRoundsAbi, ROUND_STATE } from "../chain/contracts.ts";
+import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../compression/index.ts";
+import type { Mesh } from "../p2p/mesh.ts";
+import { MeshError } from "../p2p/errors.ts";
+import {
+  aggregateFixedPoint,
+  chunkCount,
+  commitEncoded,
+  decodeFixedPoint,
+  encodeChunkProofCalldata,
+  encodeFixedPoint,
+  proveChunk,
+} from "../proofs/index.ts";
+import type { UpdateCommitment } from "../proofs/index.ts";
+import type { Dataset } from "../training/data/dataset.ts";
+import { createModel, modelSpecSchema } from "../training/models.ts";
+import type { TrainingPool } from "../training/pool.ts";
+import { ModelStore, bytesToParams } from "./models.ts";
+
+/** What the network trains; every node of a task runs the same spec. */
+export const taskSpecSchema = z.object({
+  model: modelSpecSchema,
+  initSeed: z.number().int().nonnegative().default(1),
+  train: z
+    .object({
+      epochs: z.number().int().positive().default(1),
+      batchSize: z.number().int().positive().default(32),
+      learningRate: z.number().positive().default(0.1),
+    })
+    .default({}),
+  compression: z
+    .object({
+      ratio: z.number().gt(0).max(1).default(0.05),
+      quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
+    })
+    .default({}),
+});
+export type TaskSpec = z.output<typeof taskSpecSchema>;
+
+/** Fixed point covers (-8, 8): larger deltas are clipped before compression so the commitment is exact. */
+const DELTA_CLIP = 7.99;
+
+/** Behaviours only the demo and tests switch on (the CLI's `start` has no flag for them). */
+export interface AdversarialBehaviour {
+  /** Post a biased aggregate and never answer its challenges. */
+  readonly cheatAggregate?: boolean;
+  /** Send a poisoned update. */
+  readonly poison?: "sign-flip" | "scaled";
+}
+
+export interface ParticipantOptions {
+  readonly mesh: Mesh;
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly wallet: WalletClient<Transport, Chain, Account>;
+  readonly contracts: { readonly rounds: Address; readonly registry: Address };
+  readonly taskId: bigint;
+  readonly spec: TaskSpec;
+  readonly data: Dataset;
+  readonly pool: TrainingPool;
+  readonly log: Logger;
+  readonly train?: boolean;
+  /** How long the aggregator waits for missing updates before aggregating what it has. */
+  readonly aggregateWaitMs?: number;
+  readonly pollIntervalMs?: number;
+  readonly behaviour?: AdversarialBehaviour;
+  readonly events?: ParticipantEvents;
+}
+
+export interface RoundOutcome {
+  readonly roundId: bigint;
+  readonly role: "trainer" | "aggregator" | "observer";
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly proofMs?: number;
+  readonly accepted?: boolean;
+}
+
+export interface ParticipantEvents {
+  onPhase?(roundId: bigint, phase: string): void;
+  onCommitted?(roundId: bigint, samples: number, bytes: number): void;
+  onAggregated?(roundId: bigint, weights: readonly number[], rejected: readonly Address[]): void;
+  onProof?(roundId: bigint, chunk: number, ms: number): void;
+}
+
+interface RoundWork {
+  trainingStarted: boolean;
+  committed: boolean;
+  updateBytes?: Uint8Array;
+  delivered: boolean;
+  pushing: boolean;
+  aggregatingSince?: number;
+  posted: boolean;
+  aggregating: boolean;
+  received: Map<
+    string,
+    { encoded: Uint16Array; commitment: UpdateCommitment; dense: Float32Array; bytes: number }
+  >;
+  aggregation?: {
+    encoded: Uint16Array[];
+    weights: number[];
+    commitments: UpdateCommitment[];
+    aggregateCommitment: UpdateCommitment;
+  };
+  answering: Set<number>;
+  proofMs?: number;
+}
+
+type RoundView = Awaited<ReturnType<RoundParticipant["readRound"]>>;
+
+export class RoundParticipant {
+  readonly models = new ModelStore();
+  private readonly options: ParticipantOptions;
+  private readonly work = new Map<bigint, RoundWork>();
+  private readonly compressor: TopKCompressor;
+  private readonly paramSize: number;
+  private readonly initialModel: Float32Array;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private ticking = false;
+  private txQueue: Promise<unknown> = Promise.resolve();
+  private fetching = new Set<string>();
+  private abort = new AbortController();
+  readonly stats = { bytesSent: 0, bytesReceived: 0 };
+
+  constructor(options: ParticipantOptions) {
+    this.options = options;
+    const model = createModel(options.spec.model);
+    this.paramSize = model.layout.size;
+    this.initialModel = model.init(options.spec.initSeed);
+    this.models.put(this.initialModel);
+    this.compressor = new TopKCompressor({
+      ratio: options.spec.compression.ratio,
+      quantizeBits: options.spec.compression.quantizeBits,
+      seed: options.spec.initSeed,
+    });
+    options.mesh.blobs.serve((sha) => this.models.bytesBySha256(sha));
+    options.mesh.blobs.onBlob("update", (blob) => this.receiveUpdate(blob.from, blob.bytes, blob.meta));
+  }
+
+  /** The model this task starts from: every node derives it from the spec, and its hash is the task's first modelRef. */
+  get initialModelRef(): Hex {
+    return this.models.put(this.initialModel);
+  }
+
+  get operator(): Address {
+    return this.options.wallet.account.address;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.abort = new AbortController();
+    this.timer = setInterval(() => void this.tick(), this.options.pollIntervalMs ?? 300);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.abort.abort();
+    await this.txQueue.catch(() => undefined);
+  }
+
+  /** The model the task currently names, if this node has it. */
+  async currentModel(): Promise<{ ref: Hex; params: Float32Array | undefined }> {
+    const task = await this.readTask();
+    return { ref: task.modelRef, params: this.models.get(task.modelRef) };
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const task = await this.readTask();
+      void this.ensureModel(task.modelRef);
+      if (task.activeRound === 0n) return;
+      const round = await this.readRound(task.activeRound);
+      const now = (await this.options.publicClient.getBlock()).timestamp;
+      await this.advance(task.activeRound, round, now);
+    } catch (error) {
+      this.options.log.debug({ err: error }, "round tick failed; retrying");
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async advance(roundId: bigint, round: RoundView, now: bigint): Promise<void> {
+    const work = this.workFor(roundId);
+    const me = this.operator.toLowerCase();
+    const myIndex = round.trainers.findIndex((t) => t.toLowerCase() === me);
+    switch (round.state) {
+      case ROUND_STATE.open: {
+        if (myIndex >= 0) work.committed = true;
+        if (now <= round.commitDeadline) {
+          if (this.options.train !== false && !work.trainingStarted && myIndex < 0) {
+            work.trainingStarted = true;
+            void this.trainAndCommit(roundId, round.baseModelRef, work).catch((error: unknown) => {
+              work.trainingStarted = false;
+              this.options.log.warn({ err: error, roundId }, "training/commit failed");
+            });
+          }
+        } else {
+          await this.sendIfValid("selectAggregator", [roundId]);
+        }
+        return;
+      }
+      case ROUND_STATE.aggregating: {
+        const aggregator = round.aggregator.toLowerCase();
+        if (
+          myIndex >= 0 &&
+          !work.delivered &&
+          !work.pushing &&
+          work.updateBytes !== undefined &&
+          aggregator !== me
+        ) {
+          work.pushing = true;
+          void this.pushUpdate(roundId, round.aggregator, work).finally(() => (work.pushing = false));
+        }
+        if (aggregator === me && myIndex >= 0 && work.updateBytes !== undefined && !work.received.has(me)) {
+          await this.receiveUpdate(
+            this.options.mesh.peerId.toString(),
+            work.updateBytes,
+            { round: roundId.toString() },
+            true,
+          );
+        }
+        if (aggregator === me && !work.posted && !work.aggregating) {
+          work.aggregatingSince ??= Date.now();
+          const all = round.trainers.every((t) => work.received.has(t.toLowerCase()));
+          const waited = Date.now() - work.aggregatingSince > (this.options.aggregateWaitMs ?? 20_000);
+          if (all || waited) {
+            work.aggregating = true;
+            try {
+              await this.aggregateAndPost(roundId, round, work);
+            } finally {
+              work.aggregating = false;
+            }
+          }
+        }
+        if (now > round.aggregateDeadline) await this.sendIfValid("reportMissedAggregation", [roundId]);
+        return;
+      }
+      case ROUND_STATE.challenging: {
+        void this.ensureModel(round.modelRef, round.aggregator);
+        const challenges = await this.pendingChallenges(roundId);
+        const aggregator = round.aggregator.toLowerCase() === me;
+        for (const challenge of challenges) {
+          if (
+            aggregator &&
+            this.options.behaviour?.cheatAggregate !== true &&
+            !work.answering.has(challenge.chunk)
+          ) {
+            work.answering.add(challenge.chunk);
+            void this.answer(roundId, challenge.chunk, work).catch((error: unknown) => {
+              work.answering.delete(challenge.chunk);
+              this.options.log.warn(
+                { err: error, roundId, chunk: challenge.chunk },
+                "answering a challenge failed",
+              );
+            });
+          }
+          if (now > challenge.answerDeadline) {
+            await this.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
+          }
+        }
+        if (now > round.challengeDeadline && round.pendingChallenges === 0)
+          await this.sendIfValid("finalizeRound", [roundId]);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private workFor(roundId: bigint): RoundWork {
+    let work = this.work.get(roundId);
+    if (work === undefined) {
+      work = {
+        trainingStarted: false,
+        committed: false,
+        delivered: false,
+        pushing: false,
+        posted: false,
+        aggregating: false,
+        received: new Map(),
+        answering: new Set(),
+      };
+      this.work.set(roundId, work);
+      for (const old of this.work.keys()) if (old < roundId - 4n) this.work.delete(old);
+    }
+    return work;
+  }
+
+  /** Latest state of this node's work in a round, for status and the demo's table. */
+  outcome(roundId: bigint): RoundOutcome | undefined {
+    const work = this.work.get(roundId);
+    if (work === undefined) return undefined;
+    return {
+      roundId,
+      role: work.aggregation !== undefined ? "aggregator" : work.committed ? "trainer" : "observer",
+      bytesSent: work.updateBytes?.length ?? 0,
+      bytesReceived: [...work.received.values()].reduce((sum, r) => sum + r.bytes, 0),
+      proofMs: work.proofMs,
+    };
+  }
+
+  private async trainAndCommit(roundId: bigint, baseRef: Hex, work: RoundWork): Promise<void> {
+    const base = await this.ensureModel(baseRef);
+    if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
+    const { spec, data, pool } = this.options;
+    const result = await pool.train(
+      {
+        model: spec.model,
+        params: base,
+        data,
+        options: { ...spec.train, seed: Number(roundId % 1_000_000n) + spec.initSeed },
+      },
+      { signal: this.abort.signal },
+    );
+    const delta = new Float32Array(this.paramSize);
+    const sign =
+      this.options.behaviour?.poison === "sign-flip"
+        ? -4
+        : this.options.behaviour?.poison === "scaled"
+          ? 10
+          : 1;
+    for (let i = 0; i < delta.length; i++) {
+      const value = (result.params[i]! - base[i]!) * sign;
+      delta[i] = Math.max(-DELTA_CLIP, Math.min(DELTA_CLIP, value));
+    }
+    const bytes = encodeUpdate(this.compressor.compress(delta));
+    const encoded = encodeFixedPoint(densify(decodeUpdate(bytes)));
+    const commitment = await commitEncoded(encoded);
+    const samples = Math.min(data.count, 65_535);
+    const sent = await this.sendIfValid("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
+    if (!sent) throw new Error("commit not accepted");
+    work.updateBytes = bytes;
+    work.committed = true;
+    this.options.events?.onCommitted?.(roundId, samples, bytes.length);
+    this.options.log.info(
+      { roundId, samples, bytes: bytes.length, loss: result.meanLoss },
+      "update committed",
+    );
+  }
+
+  private async pushUpdate(roundId: bigint, aggregator: Address, work: RoundWork): Promise<void> {
+    const bytes = work.updateBytes;
+    if (bytes === undefined) return;
+    try {
+      const peer = await this.peerOf(aggregator);
+      if (!this.options.mesh.admission.isAdmitted(peer)) {
+        await this.options.mesh.libp2p.dial(peer, { signal: AbortSignal.timeout(5_000) });
+        await this.options.mesh.admission.waitForAdmission(peer.toString(), AbortSignal.timeout(5_000));
+      }
+      await this.options.mesh.blobs.push(
+        peer,
+        "update",
+        bytes,
+        { round: roundId.toString() },
+        this.abort.signal,
+      );
+      work.delivered = true;
+      this.stats.bytesSent += bytes.length;
+      this.options.log.info({ roundId, aggregator, bytes: bytes.length }, "update delivered");
+    } catch (error) {
+      this.options.log.debug({ err: error, roundId }, "update push failed; will retry");
+    }
+  }
+
+  /** Aggregator side: accept an update only if it matches the sender's on-chain commitment. */
+  private async receiveUpdate(
+    from: string,
+    bytes: Uint8Array,
+    meta: Readonly<Record<string, string | number | boolean>>,
+    own = false,
+  ): Promise<void> {
+    const roundText = meta["round"];
+    if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
+      throw new MeshError("BLOB_REJECTED", "update without a round number");
+    const roundId = BigInt(roundText);
+    const operator = own ? this.operator : this.options.mesh.admission.peer(from)?.operator;
+    if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    const round = await this.readRound(roundId);
+    if (round.aggregator.toLowerCase() !== this.operator.toLowerCase())
+      throw new MeshError("BLOB_REJECTED", "this node is not the round's aggregator");
+    const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
+    if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
+    let encoded: Uint16Array;
+    let dense: Float32Array;
+    try {
+      dense = densify(decodeUpdate(bytes, { maxDimension: this.paramSize }));
+      if (dense.length !== this.paramSize) throw new Error(`dimension ${dense.length} != ${this.paramSize}`);
+      encoded = encodeFixedPoint(dense);
+    } catch (error) {
+      throw new MeshError("BLOB_REJECTED", `undecodable update: ${(error as Error).message}`);
+    }
+    const commitment = await commitEncoded(encoded);
+    if (commitment.root.toLowerCase() !== round.commitments[index]!.toLowerCase())
+      throw new MeshError("BLOB_REJECTED", "update does not match the on-chain commitment");
+    const work = this.workFor(roundId);
+    work.received.set(operator.toLowerCase(), {
+      encoded,
+      commitment,
+      dense: decodeFixedPoint(encoded),
+      bytes: bytes.length,
+    });
+    if (!own) this.stats.bytesReceived += bytes.length;
+  }
+
+  private async aggregateAndPost(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
+    const base = await this.ensureModel(round.baseModelRef);
+    if (base === undefined) return;
+    const n = round.trainers.length;
+    const zero = encodeFixedPoint(new Float32Array(this.paramSize));
+    const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
+    const available = present.flatMap((p, i) => (p === undefined ? [] : [{ i, p }]));
+    if (available.length === 0) return;
+    // Robust screening: updates far from the coordinate-wise median get weight 0 (no reward, no influence).
+    const weighted = available.map(({ i, p }) => ({
+      update: p.dense,
+      weight: Number(round.sampleCounts[i]!),
+    }));
+    const reference = medianAggregator.aggregate(weighted).aggregate;
+    const scores = scoreUpdates(weighted, reference);
+    const weights = new Array<number>(n).fill(0);
+    const rejected: Address[] = [];
+    available.forEach(({ i }, k) => {
+      if (scores[k]!.suspicious) rejected.push(round.trainers[i]!);
+      else weights[i] = Math.min(Number(round.sampleCounts[i]!), 65_535);
+    });
+    if (weights.every((w) => w === 0)) return;
+    const encoded = present.map((p) => p?.encoded ?? zero);
+    const { aggregate } = aggregateFixedPoint(encoded, weights);
+    if (this.options.behaviour?.cheatAggregate === true) {
+      for (let j = 0; j < aggregate.length; j++) aggregate[j] = Math.min(65_535, aggregate[j]! + 40);
+    }
+    const delta = decodeFixedPoint(aggregate);
+    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
+    const ref = this.models.put(next);
+    const aggregateCommitment = await commitEncoded(aggregate);
+    // The circuit needs every trainer's values: a missing update makes the round unprovable.
+    const proven = present.every((p) => p !== undefined) && n <= 8;
+    const posted = await this.sendIfValid("postAggregate", [
+      roundId,
+      aggregateCommitment.root,
+      ref,
+      chunkCount(this.paramSize),
+      weights.map(BigInt),
+      proven,
+    ]);
+    if (!posted) return;
+    work.posted = true;
+    work.aggregation = {
+      encoded,
+      weights,
+      commitments: present.map((p) => p?.commitment ?? aggregateCommitment),
+      aggregateCommitment,
+    };
+    this.options.events?.onAggregated?.(roundId, weights, rejected);
+    this.options.log.info({ roundId, weights, rejected, proven, modelRef: ref }, "aggregate posted");
+  }
+
+  private async answer(roundId: bigint, chunk: number, work: RoundWork): Promise<void> {
+    const aggregation = work.aggregation;
+    if (aggregation === undefined) return;
+    const started = performance.now();
+    const proof = await proveChunk(roundId, chunk, aggregation.encoded, aggregation.weights, {
+      signal: this.abort.signal,
+    });
+    const calldata = encodeChunkProofCalldata(
+      proof,
+      aggregation.commitments,
+      aggregation.aggregateCommitment,
+    );
+    const ms = performance.now() - started;
+    work.proofMs = (work.proofMs ?? 0) + ms;
+    this.options.events?.onProof?.(roundId, chunk, ms);
+    await this.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]);
+    this.options.log.info({ roundId, chunk, proofMs: Math.round(ms) }, "challenge answered with a zk proof");
+  }
+
+  /** Fetches `ref` from peers (the aggregator first) unless we have it; verifies the hash. */
+  async ensureModel(ref: Hex, preferred?: Address): Promise<Float32Array | undefined> {
+    const have = this.models.get(ref);
+    if (have !== undefined || /^0x0{64}$/.test(ref) || this.fetching.has(ref)) return have;
+    this.fetching.add(ref);
+    try {
+      const peers: PeerId[] = [];
+      if (preferred !== undefined && preferred.toLowerCase() !== this.operator.toLowerCase()) {
+        peers.push(await this.peerOf(preferred).catch(() => undefined as unknown as PeerId));
+      }
+      for (const admitted of this.options.mesh.admission.admitted())
+        peers.push(peerIdFromString(admitted.peerId));
+      for (const peer of peers) {
+        if (peer === undefined) continue;
+        try {
+          const bytes = await this.options.mesh.blobs.fetch(
+            peer,
+            ref.slice(2),
+            this.paramSize * 4,
+            this.abort.signal,
+          );
+          const params = bytesToParams(bytes, this.paramSize);
+          this.models.put(params);
+          this.stats.bytesReceived += bytes.length;
+          return params;
+        } catch {
+          // try the next peer
+        }
+      }
+      return undefined;
+    } finally {
+      this.fetching.delete(ref);
+    }
+  }
+
+  private async peerOf(operator: Address): Promise<PeerId> {
+    const bytes = await this.options.publicClient.readContract({
+      address: this.options.contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "peerIdOf",
+      args: [operator],
+    });
+    const peerId = peerIdFromChainBytes(bytes);
+    if (peerId === null)
+      throw new MeshError("PEER_UNREACHABLE", `operator ${operator} has no valid bound peer ID`);
+    return peerIdFromString(peerId);
+  }
+
+  private async pendingChallenges(roundId: bigint): Promise<{ chunk: number; answerDeadline: bigint }[]> {
+    const logs = await this.options.publicClient.getContractEvents({
+      address: this.options.contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChunkChallenged",
+      args: { roundId },
+      fromBlock: 0n,
+    });
+    const out: { chunk: number; answerDeadline: bigint }[] = [];
+    for (const log of logs) {
+      const chunk = log.args.chunkIndex;
+      if (chunk === undefined) continue;
+      const challenge = await this.options.publicClient.readContract({
+        address: this.options.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [roundId, chunk],
+      });
+      if (challenge.status === 1)
+        out.push({ chunk: Number(chunk), answerDeadline: challenge.answerDeadline });
+    }
+    return out;
+  }
+
+  async readTask(): Promise<{ modelRef: Hex; activeRound: bigint; roundCount: bigint }> {
+    const task = await this.options.publicClient.readContract({
+      address: this.options.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getTask",
+      args: [this.options.taskId],
+    });
+    return { modelRef: task.modelRef, activeRound: task.activeRound, roundCount: task.roundCount };
+  }
+
+  async readRound(roundId: bigint) {
+    return this.options.publicClient.readContract({
+      address: this.options.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+  }
+
+  /**
+   * Simulates, then sends, one TrainingRounds call; transactions of this node are serialised (one nonce
+   * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
+   */
+  private sendIfValid(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      const { publicClient, wallet, contracts } = this.options;
+      try {
+        const { request } = await publicClient.simulateContract({
+          account: wallet.account,
+          address: contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName,
+          args,
+        } as Parameters<typeof publicClient.simulateContract>[0]);
+        const hash = await wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        return receipt.status === "success";
+      } catch (error) {
+        this.options.log.debug({ err: error, functionName }, "chain call skipped");
+        return false;
+      }
+    };
+    const next = this.txQueue.then(run, run);
+    this.txQueue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+type RoundsWrite =
+  | "commitUpdate"
+  | "selectAggregator"
+  | "postAggregate"
+  | "answerChallenge"
+  | "resolveUnansweredChallenge"
+  | "reportMissedAggregation"
+  | "finalizeRound";
