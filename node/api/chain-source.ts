@@ -1,0 +1,303 @@
+/**
+ * A {@link NodeStatusSource} fed by the chain alone: staked peers (operators with a bound peer ID and their
+ * active stake), the latest round and its deadlines, slashing events and the operator's rewards, polled from
+ * the contracts' events. It is what the dashboard shows before the node's runtime is wired in, and what the
+ * runtime can extend: it adds connectivity, reputation and training figures through `setPeerDetails` and
+ * `recordRoundMetrics` (the chain cannot know them).
+ */
+import { Gauge, Registry } from "prom-client";
+import { toString as bytesToString } from "uint8arrays/to-string";
+import { fromString as bytesFromString } from "uint8arrays/from-string";
+import { getAddress, hexToBytes } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+
+import { ROUND_STATE, SLASH_REASON, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { MemoryStatusSource } from "./memory-source.ts";
+import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } from "./status.ts";
+
+/** Default poll interval: about one block on a local chain, cheap enough for public RPCs. */
+export const CHAIN_POLL_INTERVAL_MS = 2_000;
+
+const PHASE_OF_STATE: Readonly<Record<number, RoundPhase>> = {
+  [ROUND_STATE.none]: "idle",
+  [ROUND_STATE.open]: "committing",
+  [ROUND_STATE.aggregating]: "aggregating",
+  [ROUND_STATE.challenging]: "challenging",
+  [ROUND_STATE.finalized]: "finalized",
+  [ROUND_STATE.failed]: "failed",
+};
+
+const REASON_TEXT: Readonly<Record<number, string>> = {
+  [SLASH_REASON.wrongAggregate]: "wrong aggregate",
+  [SLASH_REASON.missedDeadline]: "missed aggregation deadline",
+  [SLASH_REASON.aggregatorEquivocation]: "aggregator equivocation",
+  [SLASH_REASON.trainerEquivocation]: "trainer equivocation",
+};
+
+/** A libp2p peer ID string (base58btc multihash, docs/protocol.md §2) from its on-chain bytes. */
+export function peerIdFromChainBytes(bytes: Hex): string {
+  return bytesToString(hexToBytes(bytes), "base58btc");
+}
+
+/** The on-chain bytes (`bindPeerId` argument) of a base58btc peer ID string. */
+export function peerIdToChainBytes(peerId: string): Uint8Array {
+  return bytesFromString(peerId, "base58btc");
+}
+
+export interface ChainStatusSourceOptions {
+  readonly publicClient: PublicClient;
+  readonly chainId: number;
+  readonly rpcUrl: string;
+  readonly contracts: NodeStatus["contracts"];
+  /** This node's identity. */
+  readonly version: string;
+  readonly peerId: string;
+  readonly operator: Address;
+  /** Block to read events from (the deployment block). */
+  readonly fromBlock?: bigint;
+  readonly pollIntervalMs?: number;
+  readonly metrics?: Registry;
+}
+
+/** Per-peer facts only the node's runtime knows (mesh connectivity, latency, reputation). */
+export type PeerDetails = Pick<PeerStatus, "connected" | "reputation" | "latencyMs">;
+
+/** Training figures of a finished round, recorded by the runtime; the chain adds reward, slashes and proof. */
+export type RoundTrainingFigures = Pick<
+  RoundMetrics,
+  "roundId" | "accuracy" | "loss" | "bytesSent" | "bytesReceived" | "proofMs"
+>;
+
+export class ChainStatusSource extends MemoryStatusSource {
+  readonly #options: ChainStatusSourceOptions;
+  readonly #operators = new Map<Address, Hex>();
+  readonly #details = new Map<string, PeerDetails>();
+  readonly #rewards = new Map<string, bigint>();
+  readonly #slashesPerRound = new Map<string, number>();
+  readonly #provenRounds = new Set<string>();
+  readonly #peersGauge: Gauge;
+  readonly #blockGauge: Gauge;
+  #nextBlock: bigint;
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+  #lastError: unknown;
+
+  constructor(options: ChainStatusSourceOptions) {
+    const metrics = options.metrics ?? new Registry();
+    super(
+      {
+        version: options.version,
+        peerId: options.peerId,
+        operator: options.operator,
+        chainId: options.chainId,
+        rpcUrl: options.rpcUrl,
+        contracts: options.contracts,
+        ready: false,
+        startedAt: Date.now(),
+        peers: [],
+        round: null,
+        history: [],
+        slashes: [],
+      },
+      metrics,
+    );
+    this.#options = options;
+    this.#nextBlock = options.fromBlock ?? 0n;
+    this.#peersGauge = new Gauge({
+      name: "vain_status_staked_peers",
+      help: "Peers with a bound peer ID",
+      registers: [metrics],
+    });
+    this.#blockGauge = new Gauge({
+      name: "vain_status_chain_block",
+      help: "Latest chain block read",
+      registers: [metrics],
+    });
+  }
+
+  /** The error of the last failed poll (the chain is down), if the last poll failed. */
+  get lastError(): unknown {
+    return this.#lastError;
+  }
+
+  /** Polls once now, then every `pollIntervalMs` until `stop()`. */
+  async start(): Promise<void> {
+    await this.poll();
+    const interval = this.#options.pollIntervalMs ?? CHAIN_POLL_INTERVAL_MS;
+    this.#timer = setInterval(() => void this.poll(), interval);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#polling;
+  }
+
+  /** Merges runtime facts about a peer into the next peers event. */
+  setPeerDetails(peerId: string, details: PeerDetails): void {
+    this.#details.set(peerId, details);
+  }
+
+  /** Adds a finished round to the history, with the operator's reward and the slashes the chain recorded. */
+  recordRoundMetrics(figures: RoundTrainingFigures, finishedAt: number = Date.now()): void {
+    this.addRoundMetrics({
+      ...figures,
+      reward: (this.#rewards.get(figures.roundId) ?? 0n).toString(),
+      slashes: this.#slashesPerRound.get(figures.roundId) ?? 0,
+      proven: this.#provenRounds.has(figures.roundId),
+      finishedAt,
+    });
+  }
+
+  /** Reads new events and refreshes peers and round; never throws (a down chain marks the node not ready). */
+  poll(): Promise<void> {
+    this.#polling ??= this.#poll()
+      .then(
+        () => {
+          this.#lastError = undefined;
+          if (!this.status().ready) this.update({ ready: true });
+        },
+        (error: unknown) => {
+          this.#lastError = error;
+          if (this.status().ready) this.update({ ready: false });
+        },
+      )
+      .finally(() => {
+        this.#polling = undefined;
+      });
+    return this.#polling;
+  }
+
+  async #poll(): Promise<void> {
+    const { publicClient, contracts } = this.#options;
+    const latest = await publicClient.getBlockNumber();
+    this.#blockGauge.set(Number(latest));
+    let peersChanged = this.#nextBlock === 0n && this.status().peers.length === 0;
+    let roundChanged = false;
+    if (latest >= this.#nextBlock) {
+      const range = { fromBlock: this.#nextBlock, toBlock: latest, strict: true } as const;
+      const [registryEvents, roundEvents] = await Promise.all([
+        publicClient.getContractEvents({ address: contracts.stakeRegistry, abi: stakeRegistryAbi, ...range }),
+        publicClient.getContractEvents({
+          address: contracts.trainingRounds,
+          abi: trainingRoundsAbi,
+          ...range,
+        }),
+      ]);
+      for (const log of registryEvents) {
+        switch (log.eventName) {
+          case "PeerIdBound":
+            this.#operators.set(getAddress(log.args.operator), log.args.peerId);
+            peersChanged = true;
+            break;
+          case "PeerIdUnbound":
+            if (this.#operators.get(getAddress(log.args.operator)) === log.args.peerId) {
+              this.#operators.delete(getAddress(log.args.operator));
+            }
+            peersChanged = true;
+            break;
+          case "Staked":
+          case "UnstakeRequested":
+          case "Withdrawn":
+            peersChanged = true;
+            break;
+          case "Slashed": {
+            peersChanged = true;
+            this.addSlash({
+              operator: getAddress(log.args.operator),
+              amount: log.args.amount.toString(),
+              reason: REASON_TEXT[log.args.reason] ?? `reason ${log.args.reason}`,
+              txHash: log.transactionHash,
+              blockNumber: log.blockNumber.toString(),
+            });
+            break;
+          }
+          default:
+            break;
+        }
+      }
+      for (const log of roundEvents) {
+        roundChanged = true;
+        if (
+          log.eventName === "RewardCredited" &&
+          getAddress(log.args.account) === getAddress(this.#options.operator)
+        ) {
+          const key = log.args.roundId.toString();
+          this.#rewards.set(key, (this.#rewards.get(key) ?? 0n) + log.args.amount);
+        } else if (log.eventName === "AggregatePosted" && log.args.proven) {
+          this.#provenRounds.add(log.args.roundId.toString());
+        } else if (log.eventName === "ChallengeFailed" || log.eventName === "AggregationMissed") {
+          const key = log.args.roundId.toString();
+          this.#slashesPerRound.set(key, (this.#slashesPerRound.get(key) ?? 0) + 1);
+        } else if (log.eventName === "EquivocationProven") {
+          const key = log.args.roundId.toString();
+          this.#slashesPerRound.set(key, (this.#slashesPerRound.get(key) ?? 0) + 1);
+        }
+      }
+      this.#nextBlock = latest + 1n;
+    }
+    if (peersChanged) await this.#refreshPeers();
+    if (roundChanged) await this.#refreshRound();
+  }
+
+  async #refreshPeers(): Promise<void> {
+    const { publicClient, contracts } = this.#options;
+    const entries = [...this.#operators.entries()];
+    const stakes = await Promise.all(
+      entries.map(([operator]) =>
+        publicClient.readContract({
+          address: contracts.stakeRegistry,
+          abi: stakeRegistryAbi,
+          functionName: "activeStake",
+          args: [operator],
+        }),
+      ),
+    );
+    const peers: PeerStatus[] = entries.map(([operator, bytes], index) => {
+      const peerId = peerIdFromChainBytes(bytes);
+      const details = this.#details.get(peerId);
+      return {
+        peerId,
+        operator,
+        stake: (stakes[index] ?? 0n).toString(),
+        // Unknown until the node has worked with the peer: neutral.
+        reputation: details?.reputation ?? 0.5,
+        connected: details?.connected ?? peerId === this.#options.peerId,
+        ...(details?.latencyMs === undefined ? {} : { latencyMs: details.latencyMs }),
+      };
+    });
+    this.#peersGauge.set(peers.length);
+    this.setPeers(peers);
+  }
+
+  async #refreshRound(): Promise<void> {
+    const { publicClient, contracts } = this.#options;
+    const [, roundCount] = await publicClient.readContract({
+      address: contracts.trainingRounds,
+      abi: trainingRoundsAbi,
+      functionName: "counts",
+    });
+    if (roundCount === 0n) return;
+    const round = await publicClient.readContract({
+      address: contracts.trainingRounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundCount],
+    });
+    const zero = "0x0000000000000000000000000000000000000000";
+    const status: RoundStatus = {
+      roundId: roundCount.toString(),
+      taskId: round.taskId.toString(),
+      phase: PHASE_OF_STATE[round.state] ?? "idle",
+      deadlines: {
+        commit: Number(round.commitDeadline) * 1000,
+        aggregate: Number(round.aggregateDeadline) * 1000,
+        challenge: Number(round.challengeDeadline) * 1000,
+      },
+      trainers: round.trainers.length,
+      ...(round.aggregator === zero ? {} : { aggregator: getAddress(round.aggregator) }),
+    };
+    this.setRound(status);
+  }
+}
