@@ -5,8 +5,9 @@
  * Suites:
  *  - `hardhat`: Solidity tests (`contracts/**\/*.t.sol`) and mocha tests (`test/**\/*.test.ts`) in one
  *    Hardhat process, so contracts compile once.
- *  - `node`: node:test unit tests beside the code (`node/**\/*.test.ts`, `scripts/**\/*.test.ts`),
- *    run by Node's own runner with type stripping.
+ *  - `node`: node:test unit tests beside the code (`node/**\/*.test.ts`, `scripts/**\/*.test.ts`) and the
+ *    dashboard's tests (`web/**\/*.test.ts`, including its end-to-end test in headless Chromium), run by
+ *    Node's own runner with type stripping.
  *
  * Usage: node scripts/test/run-all.ts [--only hardhat|node]
  */
@@ -63,6 +64,7 @@ const SUITES: readonly Suite[] = [
       "--test-timeout=300000",
       "node/**/*.test.ts",
       "scripts/**/*.test.ts",
+      "web/**/*.test.ts",
     ],
     parse: parseNodeTest,
   },
