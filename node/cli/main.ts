@@ -4,6 +4,7 @@ import { ChainError } from "../chain/errors.ts";
 import { ConfigError } from "../config/errors.ts";
 import { KeyError } from "../keys/keys.ts";
 import { registerChainCommands } from "./commands/chain.ts";
+import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerInitCommand } from "./commands/init.ts";
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError();
   registerDeployCommand(program);
+  registerDemoCommand(program);
   registerInitCommand(program);
   registerChainCommands(program);
   return program;

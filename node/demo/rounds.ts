@@ -111,7 +111,7 @@ export async function runRound(
 
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
   if (posted.state === ROUND_STATE.challenging) {
-    const answered = await waitFor("challenge answers", 30_000, async () =>
+    const answered = await waitFor("challenge answers", 20_000, async () =>
       (await read(roundId)).pendingChallenges === 0 ? true : undefined,
     ).catch(() => false);
     if (answered !== true) {

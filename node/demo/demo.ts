@@ -1,0 +1,171 @@
+/**
+ * `vain-node demo`: a whole network on this machine, R rounds of real federated training with a cheating
+ * aggregator (caught by a zk challenge and slashed) and a poisoning trainer (rejected, unpaid).
+ */
+import { createServer } from "node:net";
+
+import pino from "pino";
+import type { Logger } from "pino";
+import { formatEther } from "viem";
+import type { Address } from "viem";
+
+import { modelSpecSchema } from "../training/models.ts";
+import { setAggregators, startLocalVainNetwork } from "./network.ts";
+import type { LocalVainNetwork } from "./network.ts";
+import { runRound } from "./rounds.ts";
+import type { RoundReport } from "./rounds.ts";
+
+export interface DemoOptions {
+  readonly nodes: number;
+  readonly rounds: number;
+  readonly attack: "sign-flip" | "scaled" | "none";
+  /** Round in which the cheating aggregator is the only candidate (0: no cheating). */
+  readonly cheatRound: number;
+  readonly model: "mlp" | "cnn";
+  readonly port?: number;
+  readonly log?: Logger;
+  /** Called with a one-line description of what is happening now. */
+  readonly onProgress?: (line: string) => void;
+  /** Called once the network is up (for --keep-running and the dashboard). */
+  readonly onNetwork?: (net: LocalVainNetwork) => Promise<void> | void;
+  readonly keepRunning?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface DemoResult {
+  readonly reports: readonly RoundReport[];
+  readonly nodes: readonly { readonly index: number; readonly operator: Address; readonly role: string }[];
+  readonly totalMs: number;
+  readonly setupMs: number;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const DEMO_ROLES = { honestAggregator: 0, cheater: 1 } as const;
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  if (options.nodes < 3) throw new RangeError("the demo needs at least 3 nodes");
+  if (options.nodes > 8) throw new RangeError("at most 8 nodes: the zk circuit proves 8 trainers per round");
+  const started = performance.now();
+  const poisoner = options.attack === "none" ? -1 : options.nodes - 1;
+  const cheater = options.cheatRound > 0 ? DEMO_ROLES.cheater : -1;
+  options.onProgress?.("starting a local chain, deploying the contracts, staking the nodes");
+  const net = await startLocalVainNetwork({
+    nodes: options.nodes,
+    port: options.port ?? (await freePort()),
+    log: options.log ?? pino({ level: "silent" }),
+    spec: {
+      model: modelSpecSchema.parse({ kind: options.model }),
+      train: { epochs: 2, batchSize: 32, learningRate: 0.1 },
+    },
+    behaviours: {
+      ...(cheater >= 0 ? { [cheater]: { cheatAggregate: true } } : {}),
+      ...(poisoner >= 0 && options.attack !== "none" ? { [poisoner]: { poison: options.attack } } : {}),
+    },
+  });
+  const setupMs = performance.now() - started;
+  try {
+    await options.onNetwork?.(net);
+    const reports: RoundReport[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      options.signal?.throwIfAborted();
+      const aggregator = round === options.cheatRound && cheater >= 0 ? cheater : DEMO_ROLES.honestAggregator;
+      await setAggregators(net, [aggregator]);
+      options.onProgress?.(`round ${round}/${options.rounds}: training, committing, aggregating, proving`);
+      reports.push(await runRound(net, round));
+    }
+    const nodes = net.nodes.map((node) => ({
+      index: node.index,
+      operator: node.account.address,
+      role:
+        node.index === cheater
+          ? "cheating aggregator"
+          : node.index === poisoner
+            ? `poisoner (${options.attack})`
+            : node.index === DEMO_ROLES.honestAggregator
+              ? "trainer + aggregator"
+              : "trainer",
+    }));
+    if (options.keepRunning === true) {
+      options.onProgress?.("network is up; press Ctrl-C to stop");
+      await new Promise<void>((resolve) => {
+        if (options.signal === undefined) return;
+        options.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+    return { reports, nodes, totalMs: performance.now() - started, setupMs };
+  } finally {
+    options.onProgress?.("stopping the nodes and the chain");
+    await net.stop();
+  }
+}
+
+const fmtVain = (wei: bigint): string => Number(formatEther(wei)).toFixed(2);
+
+/** The per-round table and summary printed by `vain-node demo`. */
+export function formatDemo(result: DemoResult): string {
+  const short = (a: Address): string => {
+    const node = result.nodes.find((n) => n.operator.toLowerCase() === a.toLowerCase());
+    return node === undefined ? a.slice(0, 8) : `node ${node.index}`;
+  };
+  const header = [
+    "round",
+    "state",
+    "aggregator",
+    "accuracy",
+    "loss",
+    "update bytes",
+    "proof s",
+    "rewards VAIN",
+    "slashed",
+    "rejected",
+    "time s",
+  ];
+  const rows = result.reports.map((r) => [
+    String(r.round),
+    r.state,
+    short(r.aggregator),
+    `${(r.accuracy * 100).toFixed(1)}%`,
+    r.loss.toFixed(3),
+    String(r.bytesSent),
+    (r.proofMs / 1000).toFixed(2),
+    fmtVain([...r.rewards.values()].reduce((a, b) => a + b, 0n)),
+    [...r.slashed.entries()].map(([a, v]) => `${short(a)} -${fmtVain(v)}`).join(", ") || "-",
+    r.rejected.map(short).join(", ") || "-",
+    (r.durationMs / 1000).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+  const totals = new Map<Address, bigint>();
+  for (const r of result.reports) for (const [a, v] of r.rewards) totals.set(a, (totals.get(a) ?? 0n) + v);
+  const slashTotals = new Map<Address, bigint>();
+  for (const r of result.reports)
+    for (const [a, v] of r.slashed) slashTotals.set(a, (slashTotals.get(a) ?? 0n) + v);
+  const first = result.reports[0];
+  const last = result.reports.at(-1);
+  const summary = [
+    "",
+    `accuracy on held-out MNIST digits: ${first === undefined ? "-" : (first.accuracy * 100).toFixed(1)}% after round 1 -> ${last === undefined ? "-" : (last.accuracy * 100).toFixed(1)}% after round ${last?.round ?? 0}`,
+    ...result.nodes.map(
+      (n) =>
+        `  node ${n.index} ${n.operator.slice(0, 10)}…  ${n.role.padEnd(22)} earned ${fmtVain(totals.get(n.operator) ?? 0n).padStart(7)} VAIN` +
+        ((slashTotals.get(n.operator) ?? 0n) > 0n
+          ? `, slashed ${fmtVain(slashTotals.get(n.operator)!)} VAIN`
+          : ""),
+    ),
+    "  (a failed round pays its trainers by sample count: no aggregate was accepted, so nobody was screened)",
+    `set-up ${(result.setupMs / 1000).toFixed(1)} s, total ${(result.totalMs / 1000).toFixed(1)} s`,
+  ];
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...summary].join("\n");
+}
