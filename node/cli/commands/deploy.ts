@@ -5,7 +5,6 @@ import { deployerAccount } from "../../chain/accounts.ts";
 import { DEFAULT_RPC_URL, connectChain } from "../../chain/clients.ts";
 import { deployProtocol } from "../../chain/deploy.ts";
 import { resolveDeploymentPath, writeDeployment } from "../../chain/deployment.ts";
-import { groth16VerifierChoice } from "../../proofs/deploy.ts";
 
 interface DeployFlags {
   rpc: string;
@@ -45,8 +44,12 @@ export function registerDeployCommand(program: Command): void {
       const account = deployerAccount(chainId, flags.privateKey ?? process.env["VAIN_PRIVATE_KEY"]);
       const { publicClient, walletClient } = await connectChain(flags.rpc, account);
       if (walletClient === undefined) throw new Error("wallet client missing");
+      // Loaded on demand: the proof stack (snarkjs, circomlibjs) costs ~0.7 s of start-up every other command
+      // would pay.
       const verifier =
-        flags.verifier === "test" ? ({ kind: "test" } as const) : await groth16VerifierChoice();
+        flags.verifier === "test"
+          ? ({ kind: "test" } as const)
+          : await (await import("../../proofs/deploy.ts")).groth16VerifierChoice();
       const deployment = await deployProtocol({ publicClient, walletClient, rpcUrl: flags.rpc, verifier });
       const path = resolveDeploymentPath({ path: flags.out, chainId });
       await writeDeployment(path, deployment);
