@@ -196,6 +196,10 @@ export function createStatusServer(options: StatusServerOptions): StatusServer {
     res.write(`retry: ${SSE_RETRY_MS}\n: connected\n\n`);
     streams.add(res);
     let eventId = 0;
+    let unsubscribe: () => void = () => undefined;
+    // The first tick comes after `write` below is defined.
+    const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), config.heartbeatMs);
+    heartbeat.unref();
     const close = (): void => {
       if (!streams.delete(res)) return;
       unsubscribe();
@@ -211,12 +215,10 @@ export function createStatusServer(options: StatusServerOptions): StatusServer {
       }
       res.write(chunk);
     };
-    const unsubscribe = source.subscribe((event: NodeEvent) => {
+    unsubscribe = source.subscribe((event: NodeEvent) => {
       eventId += 1;
       write(`id: ${eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });
-    const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), config.heartbeatMs);
-    heartbeat.unref();
     req.on("close", close);
     res.on("close", close);
   }
