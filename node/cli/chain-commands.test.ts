@@ -233,7 +233,7 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     const early = await cli(["withdraw", ...signer]);
     userError(
       early,
-      /^vain-node: withdraw failed: 60\.0 VAIN is still unbonding until \d{4}-\d\d-\d\dT.*\(in 1d\)/,
+      /^vain-node: withdraw failed: 60\.0 VAIN is still unbonding until \d{4}-\d\d-\d\dT.*\(in (1d|23h \d+m)\)/,
     );
 
     await rpc("evm_increaseTime", [24 * 3600]);
@@ -354,6 +354,7 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       [["stake", "0", ...signer], {}, /invalid amount "0": must be greater than zero/],
       [["status", "--address", "0x123"], {}, /invalid address "0x123"/],
       [["stake", "1", "--data-dir", emptyDir], {}, /no operator key: pass --private-key/],
+      [["status", "--data-dir", emptyDir], {}, /no operator address: pass --address/],
       [["stake", "1", "--data-dir", dataDir], { VAIN_PASSWORD: "wrong" }, /cannot unlock keystore/],
       [["stake", "1", "--data-dir", dataDir], {}, /no keystore password/],
       [["stake", "1", "--private-key", "0x1234"], {}, /private key must be 0x followed by 64 hex digits/],

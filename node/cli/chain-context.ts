@@ -118,7 +118,12 @@ export async function resolveReadAddress(
   const key = flags.privateKey ?? env[PRIVATE_KEY_ENV];
   if (key !== undefined && key !== "") return accountFromPrivateKey(key.trim()).address;
   const keystore = join(dataDir, KEYSTORE_FILE);
-  if (!existsSync(keystore)) throw new SignerMissingError(dataDir);
+  if (!existsSync(keystore)) {
+    throw new ChainError(
+      "SIGNER_MISSING",
+      `no operator address: pass --address <addr>, set ${PRIVATE_KEY_ENV}, or point --data-dir at a directory with ${KEYSTORE_FILE}`,
+    );
+  }
   let address: unknown;
   try {
     address = (JSON.parse(await readFile(keystore, "utf8")) as { address?: unknown }).address;
