@@ -7,6 +7,7 @@ import { registerChainCommands } from "./commands/chain.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerInitCommand } from "./commands/init.ts";
+import { registerStartCommand } from "./commands/start.ts";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 user error (bad input, chain down, stale deployment). */
 export const EXIT_OK = 0;
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDeployCommand(program);
   registerDemoCommand(program);
   registerInitCommand(program);
+  registerStartCommand(program);
   registerChainCommands(program);
   return program;
 }

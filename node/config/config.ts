@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 
 import { z } from "zod";
 
+import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { parseDurationMs } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -20,6 +21,31 @@ export const nodeConfigSchema = z
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
     roundTimeoutMs: durationMs.default(60_000),
     trainTimeoutMs: durationMs.default(30_000),
+    /** Deployment file; default deployments/<chainId>.json (or $VAIN_DEPLOYMENT). */
+    deployment: z.string().min(1).optional(),
+    /** Mesh settings profile: `local-simulation` only for many nodes on one host. */
+    profile: z.enum(["default", "local-simulation", "low-power"]).default("default"),
+    /** The task this node trains and its spec (every node of a task must use the same spec). */
+    taskId: z.number().int().positive().default(1),
+    task: taskSpecSchema.default({ model: { kind: "mlp" } }),
+    /** Local training data: a shard of the bundled MNIST digits, or IDX files in a directory. */
+    data: z
+      .discriminatedUnion("kind", [
+        z.object({
+          kind: z.literal("mnist"),
+          shard: z.number().int().nonnegative().default(0),
+          shards: z.number().int().positive().default(1),
+          seed: z.number().int().nonnegative().default(7),
+        }),
+        z.object({ kind: z.literal("directory"), path: z.string().min(1) }),
+      ])
+      .default({ kind: "mnist" }),
+    /** Train in rounds (off: only validate, serve models and do protocol duties). */
+    train: z.boolean().default(true),
+    /** Offer to aggregate (the chain picks among candidates, stake-weighted). */
+    aggregator: z.boolean().default(true),
+    /** How often the node reads the chain for round progress. */
+    pollIntervalMs: durationMs.default(1_000),
   })
   .strict();
 
@@ -33,6 +59,8 @@ export const ENV_KEYS: Readonly<Record<string, keyof NodeConfig>> = {
   VAIN_LOG_LEVEL: "logLevel",
   VAIN_ROUND_TIMEOUT: "roundTimeoutMs",
   VAIN_TRAIN_TIMEOUT: "trainTimeoutMs",
+  VAIN_DEPLOYMENT: "deployment",
+  VAIN_PROFILE: "profile",
 };
 
 /** Reads a JSON config file; a missing or malformed file is a one-line ConfigError. */

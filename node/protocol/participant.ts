@@ -18,7 +18,6 @@ import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { z } from "zod";
 
 import { scoreUpdates } from "../aggregation/anomaly.ts";
 import { medianAggregator } from "../aggregation/rules.ts";
@@ -38,29 +37,14 @@ import {
 } from "../proofs/index.ts";
 import type { UpdateCommitment } from "../proofs/index.ts";
 import type { Dataset } from "../training/data/dataset.ts";
-import { createModel, modelSpecSchema } from "../training/models.ts";
+import { createModel } from "../training/models.ts";
+import type { TaskSpec } from "./task-spec.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import { ModelStore, bytesToParams } from "./models.ts";
+import type { RoundStore } from "./round-store.ts";
 
-/** What the network trains; every node of a task runs the same spec. */
-export const taskSpecSchema = z.object({
-  model: modelSpecSchema,
-  initSeed: z.number().int().nonnegative().default(1),
-  train: z
-    .object({
-      epochs: z.number().int().positive().default(1),
-      batchSize: z.number().int().positive().default(32),
-      learningRate: z.number().positive().default(0.1),
-    })
-    .default({}),
-  compression: z
-    .object({
-      ratio: z.number().gt(0).max(1).default(0.05),
-      quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
-    })
-    .default({}),
-});
-export type TaskSpec = z.output<typeof taskSpecSchema>;
+export { taskSpecSchema } from "./task-spec.ts";
+export type { TaskSpec } from "./task-spec.ts";
 
 /** Fixed point covers (-8, 8): larger deltas are clipped before compression so the commitment is exact. */
 const DELTA_CLIP = 7.99;
@@ -89,6 +73,8 @@ export interface ParticipantOptions {
   readonly pollIntervalMs?: number;
   readonly behaviour?: AdversarialBehaviour;
   readonly events?: ParticipantEvents;
+  /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
+  readonly store?: RoundStore;
 }
 
 export interface RoundOutcome {
@@ -103,7 +89,7 @@ export interface RoundOutcome {
 export interface ParticipantEvents {
   onPhase?(roundId: bigint, phase: string): void;
   onCommitted?(roundId: bigint, samples: number, bytes: number): void;
-  onAggregated?(roundId: bigint, weights: readonly number[], rejected: readonly Address[]): void;
+  onAggregated?(roundId: bigint, accepted: readonly Address[], rejected: readonly Address[]): void;
   onProof?(roundId: bigint, chunk: number, ms: number): void;
 }
 
@@ -128,6 +114,7 @@ interface RoundWork {
   };
   answering: Set<number>;
   proofMs?: number;
+  restored: boolean;
 }
 
 type RoundView = Awaited<ReturnType<RoundParticipant["readRound"]>>;
@@ -210,6 +197,10 @@ export class RoundParticipant {
     const work = this.workFor(roundId);
     const me = this.operator.toLowerCase();
     const myIndex = round.trainers.findIndex((t) => t.toLowerCase() === me);
+    if (!work.restored) {
+      work.restored = true;
+      await this.restore(roundId, round, work, myIndex >= 0);
+    }
     switch (round.state) {
       case ROUND_STATE.open: {
         if (myIndex >= 0) work.committed = true;
@@ -306,6 +297,7 @@ export class RoundParticipant {
         aggregating: false,
         received: new Map(),
         answering: new Set(),
+        restored: false,
       };
       this.work.set(roundId, work);
       for (const old of this.work.keys()) if (old < roundId - 4n) this.work.delete(old);
@@ -354,6 +346,7 @@ export class RoundParticipant {
     const encoded = encodeFixedPoint(densify(decodeUpdate(bytes)));
     const commitment = await commitEncoded(encoded);
     const samples = Math.min(data.count, 65_535);
+    await this.options.store?.saveOwnUpdate(roundId, bytes);
     const sent = await this.sendIfValid("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
     if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
@@ -402,6 +395,13 @@ export class RoundParticipant {
     const roundId = BigInt(roundText);
     const operator = own ? this.operator : this.options.mesh.admission.peer(from)?.operator;
     if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    await this.acceptUpdate(roundId, operator, bytes);
+    if (!own) this.stats.bytesReceived += bytes.length;
+    await this.options.store?.saveReceived(roundId, operator, bytes);
+  }
+
+  /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
+  private async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
     const round = await this.readRound(roundId);
     if (round.aggregator.toLowerCase() !== this.operator.toLowerCase())
       throw new MeshError("BLOB_REJECTED", "this node is not the round's aggregator");
@@ -426,7 +426,54 @@ export class RoundParticipant {
       dense: decodeFixedPoint(encoded),
       bytes: bytes.length,
     });
-    if (!own) this.stats.bytesReceived += bytes.length;
+  }
+
+  /**
+   * After a restart: reload our committed update, the updates we received as aggregator, and, if we
+   * already posted, rebuild what answering challenges needs from them and the on-chain weights.
+   */
+  private async restore(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    committed: boolean,
+  ): Promise<void> {
+    const store = this.options.store;
+    if (store === undefined) return;
+    if (committed && work.updateBytes === undefined) {
+      const own = await store.loadOwnUpdate(roundId);
+      if (own !== undefined) {
+        work.updateBytes = own;
+        work.committed = true;
+        this.options.log.info({ roundId }, "restored own committed update");
+      }
+    }
+    if (round.aggregator.toLowerCase() !== this.operator.toLowerCase()) return;
+    for (const { operator, bytes } of await store.loadReceived(roundId)) {
+      await this.acceptUpdate(roundId, operator, bytes).catch(() => undefined);
+    }
+    if (round.state !== ROUND_STATE.challenging || work.aggregation !== undefined) return;
+    const zero = encodeFixedPoint(new Float32Array(this.paramSize));
+    const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
+    const weights = round.weights.map(Number);
+    const encoded = present.map((p) => p?.encoded ?? zero);
+    const { aggregate } = aggregateFixedPoint(encoded, weights);
+    const aggregateCommitment = await commitEncoded(aggregate);
+    if (aggregateCommitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) {
+      this.options.log.warn(
+        { roundId },
+        "stored updates do not reproduce the posted aggregate; cannot answer challenges",
+      );
+      return;
+    }
+    work.posted = true;
+    work.aggregation = {
+      encoded,
+      weights,
+      commitments: present.map((p) => p?.commitment ?? aggregateCommitment),
+      aggregateCommitment,
+    };
+    this.options.log.info({ roundId }, "restored aggregation state after restart");
   }
 
   private async aggregateAndPost(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
@@ -459,6 +506,7 @@ export class RoundParticipant {
     const delta = decodeFixedPoint(aggregate);
     const next = Float32Array.from(base, (value, i) => value + delta[i]!);
     const ref = this.models.put(next);
+    await this.options.store?.saveModel(next);
     const aggregateCommitment = await commitEncoded(aggregate);
     // The circuit needs every trainer's values: a missing update makes the round unprovable.
     const proven = present.every((p) => p !== undefined) && n <= 8;
@@ -478,7 +526,11 @@ export class RoundParticipant {
       commitments: present.map((p) => p?.commitment ?? aggregateCommitment),
       aggregateCommitment,
     };
-    this.options.events?.onAggregated?.(roundId, weights, rejected);
+    this.options.events?.onAggregated?.(
+      roundId,
+      round.trainers.filter((_, i) => weights[i]! > 0),
+      rejected,
+    );
     this.options.log.info({ roundId, weights, rejected, proven, modelRef: ref }, "aggregate posted");
   }
 
@@ -507,6 +559,11 @@ export class RoundParticipant {
     if (have !== undefined || /^0x0{64}$/.test(ref) || this.fetching.has(ref)) return have;
     this.fetching.add(ref);
     try {
+      const stored = await this.options.store?.loadModel(ref, this.paramSize);
+      if (stored !== undefined) {
+        this.models.put(stored);
+        return stored;
+      }
       const peers: PeerId[] = [];
       if (preferred !== undefined && preferred.toLowerCase() !== this.operator.toLowerCase()) {
         peers.push(await this.peerOf(preferred).catch(() => undefined as unknown as PeerId));
@@ -524,6 +581,7 @@ export class RoundParticipant {
           );
           const params = bytesToParams(bytes, this.paramSize);
           this.models.put(params);
+          await this.options.store?.saveModel(params);
           this.stats.bytesReceived += bytes.length;
           return params;
         } catch {

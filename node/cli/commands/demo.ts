@@ -2,8 +2,6 @@ import { Option } from "commander";
 import type { Command } from "commander";
 import pino from "pino";
 
-import { formatDemo, runDemo } from "../../demo/demo.ts";
-
 interface DemoFlags {
   nodes: string;
   rounds: string;
@@ -63,6 +61,8 @@ export function registerDemoCommand(program: Command): void {
         if (flags.json === true) return;
         process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       };
+      // Loaded on use: the demo pulls in the whole node (training, proofs, mesh).
+      const { formatDemo, runDemo } = await import("../../demo/demo.ts");
       try {
         const result = await runDemo({
           nodes,

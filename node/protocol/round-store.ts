@@ -1,0 +1,116 @@
+/**
+ * What a node must not lose across a crash mid-round: its own committed update (else it cannot deliver
+ * what it committed), the updates it received as aggregator (else it cannot prove its aggregate), and the
+ * models it holds (else it must refetch them). Everything is written atomically (temp + fsync + rename);
+ * every read is checked (update bytes against the sha256 in their name, models against their modelRef),
+ * so a torn or corrupted file is dropped, never used.
+ *
+ * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
+ * under `<dataDir>/models/`: `<modelRef without 0x>.f32`.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+import type { Address, Hex } from "viem";
+
+import { writeFileAtomic } from "../storage/atomic.ts";
+import { modelRef, paramsToBytes, bytesToParams } from "./models.ts";
+
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+export class RoundStore {
+  private readonly roundsDir: string;
+  private readonly modelsDir: string;
+
+  constructor(dataDir: string) {
+    this.roundsDir = join(dataDir, "rounds");
+    this.modelsDir = join(dataDir, "models");
+  }
+
+  async saveOwnUpdate(roundId: bigint, bytes: Uint8Array): Promise<void> {
+    const dir = join(this.roundsDir, roundId.toString());
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, `own-${sha256(bytes)}.update`), bytes);
+  }
+
+  async loadOwnUpdate(roundId: bigint): Promise<Uint8Array | undefined> {
+    const files = await this.list(roundId);
+    for (const name of files) {
+      const match = /^own-([0-9a-f]{64})\.update$/.exec(name);
+      if (match === null) continue;
+      const bytes = await this.readChecked(roundId, name, match[1]!);
+      if (bytes !== undefined) return bytes;
+    }
+    return undefined;
+  }
+
+  async saveReceived(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
+    const dir = join(this.roundsDir, roundId.toString());
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, `from-${operator.toLowerCase()}-${sha256(bytes)}.update`), bytes);
+  }
+
+  async loadReceived(roundId: bigint): Promise<{ operator: Address; bytes: Uint8Array }[]> {
+    const out: { operator: Address; bytes: Uint8Array }[] = [];
+    for (const name of await this.list(roundId)) {
+      const match = /^from-(0x[0-9a-f]{40})-([0-9a-f]{64})\.update$/.exec(name);
+      if (match === null) continue;
+      const bytes = await this.readChecked(roundId, name, match[2]!);
+      if (bytes !== undefined) out.push({ operator: match[1] as Address, bytes });
+    }
+    return out;
+  }
+
+  async saveModel(params: Float32Array): Promise<Hex> {
+    const bytes = paramsToBytes(params);
+    const ref = modelRef(bytes);
+    await mkdir(this.modelsDir, { recursive: true });
+    await writeFileAtomic(join(this.modelsDir, `${ref.slice(2)}.f32`), bytes);
+    return ref;
+  }
+
+  async loadModel(ref: Hex, size: number): Promise<Float32Array | undefined> {
+    const path = join(this.modelsDir, `${ref.slice(2).toLowerCase()}.f32`);
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes === undefined) return undefined;
+    if (modelRef(bytes) !== ref.toLowerCase()) {
+      await rm(path, { force: true });
+      return undefined;
+    }
+    try {
+      return bytesToParams(new Uint8Array(bytes), size);
+    } catch {
+      await rm(path, { force: true });
+      return undefined;
+    }
+  }
+
+  /** Drops state of rounds older than `keepFrom`. */
+  async prune(keepFrom: bigint): Promise<void> {
+    const rounds = await readdir(this.roundsDir).catch((): string[] => []);
+    for (const name of rounds) {
+      if (/^\d+$/.test(name) && BigInt(name) < keepFrom)
+        await rm(join(this.roundsDir, name), { recursive: true, force: true });
+    }
+  }
+
+  private async list(roundId: bigint): Promise<string[]> {
+    return readdir(join(this.roundsDir, roundId.toString())).catch((): string[] => []);
+  }
+
+  private async readChecked(
+    roundId: bigint,
+    name: string,
+    expected: string,
+  ): Promise<Uint8Array | undefined> {
+    const path = join(this.roundsDir, roundId.toString(), name);
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes === undefined) return undefined;
+    if (sha256(bytes) !== expected) {
+      await rm(path, { force: true });
+      return undefined;
+    }
+    return new Uint8Array(bytes);
+  }
+}

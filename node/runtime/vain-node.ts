@@ -1,0 +1,289 @@
+/**
+ * The node a person runs (`vain-node start`): keys from the data directory, the chain and its verified
+ * deployment, the stake-gated mesh, the round protocol, crash-safe round state, reputation, resource
+ * monitoring, Prometheus metrics and the status API (with the dashboard when asked). Start/stop lifecycle;
+ * `stop()` leaves the mesh and flushes state.
+ */
+import { join } from "node:path";
+
+import type { PrivateKey } from "@libp2p/interface";
+import type { Logger } from "pino";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+
+import { ChainStatusSource } from "../api/chain-source.ts";
+import { dashboardDir } from "../api/dashboard.ts";
+import { createStatusServer } from "../api/server.ts";
+import type { StatusServer } from "../api/server.ts";
+import { connectChain } from "../chain/clients.ts";
+import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { loadDeployment } from "../chain/deployment.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import type { NodeConfig } from "../config/config.ts";
+import { Mesh } from "../p2p/mesh.ts";
+import { MESH_PROFILES } from "../p2p/profiles.ts";
+import { RoundParticipant } from "../protocol/participant.ts";
+import type { AdversarialBehaviour } from "../protocol/participant.ts";
+import { RoundStore } from "../protocol/round-store.ts";
+import { ResourceMonitor } from "../resources/monitor.ts";
+import { ReputationBook } from "../reputation/index.ts";
+import type { Dataset } from "../training/data/dataset.ts";
+import { loadDataDirectory } from "../training/data/files.ts";
+import { loadMnist } from "../training/data/mnist.ts";
+import { partition } from "../training/data/partition.ts";
+import { TrainingPool } from "../training/pool.ts";
+
+export const NODE_VERSION = "0.1.0";
+
+export interface VainNodeOptions {
+  readonly config: NodeConfig;
+  readonly nodeKey: PrivateKey;
+  readonly account: Account;
+  readonly log: Logger;
+  /** Demo and tests only: adversarial behaviour (no CLI flag reaches it). */
+  readonly behaviour?: AdversarialBehaviour;
+}
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+const lower = (address: Address): `0x${string}` => address.toLowerCase() as `0x${string}`;
+
+/** The node's training data as configured. */
+export async function loadNodeData(config: NodeConfig): Promise<{ train: Dataset; test: Dataset }> {
+  if (config.data.kind === "directory") {
+    const all = await loadDataDirectory(config.data.path);
+    return { train: all, test: all };
+  }
+  const { train, test } = loadMnist({ seed: config.data.seed, testFraction: 0.2 });
+  const shards = partition(train, config.data.shards, { kind: "iid" }, config.data.seed);
+  const shard = shards[config.data.shard];
+  if (shard === undefined)
+    throw new RangeError(`data shard ${config.data.shard} of ${config.data.shards} does not exist`);
+  return { train: shard, test };
+}
+
+export class VainNode {
+  private readonly options: VainNodeOptions;
+  readonly metrics = new Registry();
+  private mesh: Mesh | undefined;
+  private participant: RoundParticipant | undefined;
+  private status: ChainStatusSource | undefined;
+  private server: StatusServer | undefined;
+  private pool: TrainingPool | undefined;
+  private monitor: ResourceMonitor | undefined;
+  private reputation: ReputationBook | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private publicClient: PublicClient<Transport, Chain> | undefined;
+  private deployment: Deployment | undefined;
+  private test: Dataset | undefined;
+  private recorded = new Set<string>();
+  apiUrl: string | undefined;
+
+  constructor(options: VainNodeOptions) {
+    this.options = options;
+  }
+
+  get peerId(): string {
+    if (this.mesh === undefined) throw new Error("node is not started");
+    return this.mesh.peerId.toString();
+  }
+
+  multiaddrs(): string[] {
+    return this.mesh?.multiaddrs().map((m) => m.toString()) ?? [];
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.options;
+    collectDefaultMetrics({ register: this.metrics, prefix: "vain_process_" });
+    const clients = await connectChain(config.rpcUrl, this.options.account);
+    const publicClient = clients.publicClient;
+    const wallet = clients.walletClient as Wallet;
+    this.publicClient = publicClient;
+    const { deployment, path } = await loadDeployment(publicClient, {
+      path: config.deployment,
+      rpcUrl: config.rpcUrl,
+    });
+    this.deployment = deployment;
+    log.info({ chainId: clients.chain.id, deployment: path }, "chain and deployment verified");
+    const contracts = {
+      token: deployment.contracts.VainToken.address as Address,
+      registry: deployment.contracts.StakeRegistry.address as Address,
+      rounds: deployment.contracts.TrainingRounds.address as Address,
+    };
+
+    const mesh = new Mesh({
+      privateKey: this.options.nodeKey,
+      operator: this.options.account.address,
+      chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
+      listen: config.listen,
+      bootstrap: config.bootstrap,
+      profile: MESH_PROFILES[config.profile],
+    });
+    await mesh.start();
+    this.mesh = mesh;
+    for (const address of config.bootstrap) {
+      void mesh
+        .connect(address)
+        .catch((error: unknown) =>
+          log.warn({ err: error, address }, "bootstrap peer refused or unreachable"),
+        );
+    }
+    mesh.admission.addEventListener("refused", (event) => log.warn(event.detail, "admission refused"));
+    mesh.admission.addEventListener("evicted", (event) => log.warn(event.detail, "peer evicted"));
+    mesh.admission.addEventListener("admitted", (event) =>
+      log.info({ peerId: event.detail.peerId, operator: event.detail.operator }, "peer admitted"),
+    );
+    log.info({ peerId: mesh.peerId.toString(), addresses: this.multiaddrs() }, "mesh started");
+
+    const data = await loadNodeData(config);
+    this.test = data.test;
+    this.pool = new TrainingPool({ size: 1 });
+    this.reputation = await ReputationBook.open({ file: join(config.dataDir, "reputation.json") });
+    this.participant = new RoundParticipant({
+      mesh,
+      publicClient,
+      wallet,
+      contracts,
+      taskId: BigInt(config.taskId),
+      spec: config.task,
+      data: data.train,
+      pool: this.pool,
+      log: log.child({ component: "rounds" }),
+      train: config.train,
+      pollIntervalMs: config.pollIntervalMs,
+      store: new RoundStore(config.dataDir),
+      behaviour: this.options.behaviour,
+      events: {
+        onAggregated: (_roundId, accepted, rejected) => {
+          for (const operator of accepted)
+            this.reputation?.apply({ kind: "update-accepted", operator: lower(operator) });
+          for (const operator of rejected)
+            this.reputation?.apply({ kind: "update-rejected", operator: lower(operator) });
+        },
+      },
+    });
+    await this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds);
+    this.participant.start();
+
+    this.monitor = new ResourceMonitor({ dataDir: config.dataDir }, { registry: this.metrics, logger: log });
+    await this.monitor.start();
+    this.status = new ChainStatusSource({
+      publicClient: publicClient as unknown as PublicClient,
+      chainId: clients.chain.id,
+      rpcUrl: config.rpcUrl,
+      contracts: {
+        token: contracts.token,
+        stakeRegistry: contracts.registry,
+        trainingRounds: contracts.rounds,
+      },
+      version: NODE_VERSION,
+      peerId: mesh.peerId.toString(),
+      operator: this.options.account.address,
+      fromBlock: BigInt(deployment.deploymentBlock),
+      metrics: this.metrics,
+    });
+    await this.status.start();
+    const peersGauge = new Gauge({
+      name: "vain_mesh_admitted_peers",
+      help: "Admitted peers",
+      registers: [this.metrics],
+    });
+    this.timer = setInterval(() => {
+      const admitted = mesh.admission.admitted();
+      peersGauge.set(admitted.length);
+      for (const peer of admitted) {
+        this.status?.setPeerDetails(peer.peerId, {
+          connected: true,
+          reputation: this.reputation?.score(peer.operator) ?? 0.5,
+        });
+      }
+      const resources = this.monitor?.snapshot();
+      if (resources !== undefined) this.status?.update({ resources });
+      void this.recordFinishedRounds();
+    }, 2_000);
+    this.timer.unref();
+    if (config.apiPort !== 0 || config.ui) {
+      this.server = createStatusServer({
+        source: this.status,
+        port: config.apiPort,
+        uiDir: config.ui ? dashboardDir() : undefined,
+      });
+      const { url } = await this.server.start();
+      this.apiUrl = url;
+      log.info({ url }, config.ui ? "status API and dashboard listening" : "status API listening");
+    }
+  }
+
+  /** Leaves the mesh and flushes state; safe to call twice. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.server?.stop().catch(() => undefined);
+    await this.participant?.stop();
+    await this.mesh?.stop().catch(() => undefined);
+    await this.status?.stop().catch(() => undefined);
+    await this.monitor?.stop();
+    await this.reputation?.flush().catch(() => undefined);
+    await this.pool?.close();
+    this.server = undefined;
+    this.participant = undefined;
+    this.mesh = undefined;
+  }
+
+  private async ensureAggregatorOptIn(
+    publicClient: PublicClient<Transport, Chain>,
+    wallet: Wallet,
+    rounds: Address,
+  ): Promise<void> {
+    const candidates = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "aggregatorCandidates",
+    });
+    const optedIn = candidates.some((c) => c.toLowerCase() === wallet.account.address.toLowerCase());
+    if (optedIn === this.options.config.aggregator) return;
+    const hash = await wallet.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "setAggregatorOptIn",
+      args: [this.options.config.aggregator],
+    });
+    await publicClient.waitForTransactionReceipt({ hash });
+    this.options.log.info({ aggregator: this.options.config.aggregator }, "aggregator opt-in updated");
+  }
+
+  /** Adds finished rounds this node took part in to the status history, with the new model's accuracy. */
+  private async recordFinishedRounds(): Promise<void> {
+    const participant = this.participant;
+    if (participant === undefined || this.publicClient === undefined || this.deployment === undefined) return;
+    const task = await participant.readTask().catch(() => undefined);
+    if (task === undefined || task.roundCount === 0n) return;
+    const [, latest] = await this.publicClient.readContract({
+      address: this.deployment.contracts.TrainingRounds.address as Address,
+      abi: trainingRoundsAbi,
+      functionName: "counts",
+    });
+    for (let id = latest > 3n ? latest - 3n : 1n; id <= latest; id++) {
+      const key = id.toString();
+      if (this.recorded.has(key)) continue;
+      const round = await participant.readRound(id);
+      if (round.state < 4) continue;
+      this.recorded.add(key);
+      const outcome = participant.outcome(id);
+      const params = participant.models.get(round.state === 4 ? round.modelRef : round.baseModelRef);
+      const evaluation =
+        params === undefined || this.pool === undefined || this.test === undefined
+          ? { accuracy: 0, loss: 0 }
+          : await this.pool
+              .evaluate(this.options.config.task.model, params, this.test)
+              .catch(() => ({ accuracy: 0, loss: 0 }));
+      this.status?.recordRoundMetrics({
+        roundId: key,
+        accuracy: evaluation.accuracy,
+        loss: evaluation.loss,
+        bytesSent: outcome?.bytesSent ?? 0,
+        bytesReceived: outcome?.bytesReceived ?? 0,
+        proofMs: outcome?.proofMs,
+      });
+    }
+  }
+}
