@@ -1,0 +1,295 @@
+/**
+ * Nodes as real `vain-node start` processes against a real `hardhat node`: a trainer and the aggregator
+ * are killed with SIGKILL mid-round and restarted; the network completes the round and the next one, and
+ * nothing on disk is left half-written.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { createNodeKey } from "../keys/keys.ts";
+import type { Hex } from "viem";
+import { parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
+import {
+  fundOperator,
+  send,
+  stakeAndBind,
+  startLocalNetwork,
+  walletFor,
+} from "../../test/support/local-network.ts";
+import type { LocalNetwork } from "../../test/support/local-network.ts";
+import { ROUND_STATE, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
+import { writeDeployment } from "../chain/deployment.ts";
+import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
+import { groth16VerifierChoice } from "../proofs/deploy.ts";
+import { modelRef, paramsToBytes } from "../protocol/models.ts";
+import { taskSpecSchema } from "../protocol/task-spec.ts";
+import { createModel } from "../training/models.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CHAIN_PORT = 18635;
+const P2P_BASE = 18660;
+const NODES = 4;
+const AGGREGATOR = 1;
+const TRAINER = 2;
+const WINDOW = 30n;
+
+interface NodeProcess {
+  readonly index: number;
+  readonly dataDir: string;
+  readonly privateKey: Hex;
+  readonly peerId: string;
+  child?: ChildProcess;
+  output: string;
+}
+
+describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 600_000 }, () => {
+  let net: LocalNetwork;
+  let dir: string;
+  const nodes: NodeProcess[] = [];
+
+  async function rpc(method: string, params: unknown[]): Promise<void> {
+    await fetch(net.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+  }
+
+  async function advancePast(timestamp: bigint): Promise<void> {
+    const now = (await net.publicClient.getBlock()).timestamp;
+    if (now <= timestamp) await rpc("evm_increaseTime", [Number(timestamp - now + 1n)]);
+    await rpc("evm_mine", []);
+  }
+
+  const readRound = (roundId: bigint) =>
+    net.publicClient.readContract({
+      address: net.addresses.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+
+  async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe().catch(() => undefined);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out waiting for ${what}\n${nodes.map((n) => `--- node ${n.index}\n${n.output.slice(-3000)}`).join("\n")}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  function launch(node: NodeProcess): Promise<void> {
+    const child = spawn(
+      join(ROOT, "node_modules/.bin/node"),
+      [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir],
+      {
+        cwd: ROOT,
+        env: { ...process.env, VAIN_PRIVATE_KEY: node.privateKey, FORCE_COLOR: "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    node.child = child;
+    const started = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        node.output += chunk.toString();
+        if (node.output.includes('"msg":"node running"')) resolve();
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", (chunk: Buffer) => (node.output += chunk.toString()));
+      child.once("exit", (code) =>
+        reject(new Error(`node ${node.index} exited with ${code}:\n${node.output}`)),
+      );
+    });
+    return started;
+  }
+
+  async function kill(node: NodeProcess): Promise<void> {
+    const child = node.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vain-restart-"));
+    net = await startLocalNetwork(CHAIN_PORT, {
+      verifier: await groth16VerifierChoice(),
+      roundParams: { maxTrainersPerRound: 8, answerWindow: WINDOW },
+    });
+    const deploymentPath = join(dir, "deployment.json");
+    await writeDeployment(deploymentPath, net.deployment);
+    const spec = taskSpecSchema.parse({ model: { kind: "mlp", hidden: [32] }, train: { epochs: 1 } });
+    for (let index = 0; index < NODES; index++) {
+      const dataDir = join(dir, `node${index}`);
+      await rm(dataDir, { recursive: true, force: true });
+      await import("node:fs/promises").then((fs) => fs.mkdir(dataDir, { recursive: true }));
+      const { peerId } = await createNodeKey(join(dataDir, "node.key"));
+      const privateKey = generatePrivateKey();
+      const account = privateKeyToAccount(privateKey);
+      const funded = await fundOperator(net, parseEther("500"));
+      // Move the funded operator's tokens and gas to the key the process will use.
+      const fundedWallet = await walletFor(net, funded);
+      await send(net, () =>
+        fundedWallet.writeContract({
+          address: net.addresses.token,
+          abi: vainTokenAbi,
+          functionName: "transfer",
+          args: [account.address, parseEther("500")],
+        }),
+      );
+      await send(net, () => net.deployer.sendTransaction({ to: account.address, value: parseEther("10") }));
+      await stakeAndBind(net, account, parseEther("200"), peerIdBytes(peerId));
+      const bootstrap = index === 0 ? [] : [`/ip4/127.0.0.1/tcp/${P2P_BASE}/p2p/${nodes[0]!.peerId}`];
+      await writeFile(
+        join(dataDir, "config.json"),
+        JSON.stringify({
+          rpcUrl: net.rpcUrl,
+          deployment: deploymentPath,
+          profile: "local-simulation",
+          listen: [`/ip4/127.0.0.1/tcp/${P2P_BASE + index}`],
+          bootstrap,
+          taskId: 1,
+          task: spec,
+          data: { kind: "mnist", shard: index, shards: NODES, seed: 3 },
+          aggregator: index === AGGREGATOR,
+          pollIntervalMs: 300,
+          logLevel: "info",
+        }),
+      );
+      nodes.push({ index, dataDir, privateKey, peerId, output: "" });
+    }
+    const initial = modelRef(paramsToBytes(createModel(spec.model).init(spec.initSeed)));
+    await send(net, () =>
+      net.deployer.writeContract({
+        address: net.addresses.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "createTask",
+        args: [initial, parseEther("100"), WINDOW, WINDOW, WINDOW, 0n],
+      }),
+    );
+    await send(net, () =>
+      net.deployer.writeContract({
+        address: net.addresses.token,
+        abi: vainTokenAbi,
+        functionName: "approve",
+        args: [net.addresses.rounds, parseEther("1000")],
+      }),
+    );
+    await send(net, () =>
+      net.deployer.writeContract({
+        address: net.addresses.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "fundTask",
+        args: [1n, parseEther("1000")],
+      }),
+    );
+    for (const node of nodes) await launch(node);
+  });
+
+  after(async () => {
+    for (const node of nodes) {
+      if (node.child !== undefined && node.child.exitCode === null && node.child.signalCode === null) {
+        const exited = new Promise((resolve) => node.child!.once("exit", resolve));
+        node.child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        node.child.kill("SIGKILL");
+      }
+    }
+    await net?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openRound(): Promise<bigint> {
+    await send(net, () =>
+      net.deployer.writeContract({
+        address: net.addresses.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "openRound",
+        args: [1n],
+      }),
+    );
+    const [, roundId] = await net.publicClient.readContract({
+      address: net.addresses.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "counts",
+    });
+    return roundId;
+  }
+
+  async function finishRound(roundId: bigint, killAggregatorAfterPost = false): Promise<number> {
+    const committed = await until("all commitments", 120_000, async () => {
+      const r = await readRound(roundId);
+      return r.trainers.length === NODES ? r : undefined;
+    });
+    await advancePast(committed.commitDeadline);
+    const posted = await until("the aggregate", 120_000, async () => {
+      const r = await readRound(roundId);
+      return r.state >= ROUND_STATE.challenging ? r : undefined;
+    });
+    assert.equal(posted.state, ROUND_STATE.challenging, "aggregate posted, not failed");
+    assert.ok(posted.proven, "every update arrived, so the round is provable");
+    assert.ok(
+      posted.weights.every((w) => w > 0n),
+      "every trainer's update was aggregated",
+    );
+    if (killAggregatorAfterPost) {
+      const aggregator = nodes[AGGREGATOR]!;
+      await kill(aggregator);
+      aggregator.output = "";
+      await launch(aggregator);
+    }
+    await until("challenge answers (zk proofs)", 120_000, async () =>
+      (await readRound(roundId)).pendingChallenges === 0 ? true : undefined,
+    );
+    await advancePast(posted.challengeDeadline);
+    const closed = await until("finalization", 60_000, async () => {
+      const r = await readRound(roundId);
+      return r.state >= ROUND_STATE.finalized ? r : undefined;
+    });
+    return closed.state;
+  }
+
+  it("completes the interrupted round and the next one; no corrupt files", async () => {
+    const first = await openRound();
+    await until("all commitments", 120_000, async () =>
+      (await readRound(first)).trainers.length === NODES ? true : undefined,
+    );
+    // Mid-round: everything committed, nothing delivered yet. Kill both, restart both.
+    await kill(nodes[TRAINER]!);
+    await kill(nodes[AGGREGATOR]!);
+    await launch(nodes[TRAINER]!);
+    await launch(nodes[AGGREGATOR]!);
+    assert.equal(await finishRound(first), ROUND_STATE.finalized);
+    assert.match(nodes[TRAINER]!.output, /restored own committed update/);
+
+    const second = await openRound();
+    // Kill the aggregator again right after it posted: the restarted process must prove from what it stored.
+    assert.equal(await finishRound(second, true), ROUND_STATE.finalized);
+    assert.match(nodes[AGGREGATOR]!.output, /restored aggregation state after restart/);
+
+    for (const node of nodes) {
+      for (const sub of ["rounds", "models"]) {
+        const names = await readdir(join(node.dataDir, sub), { recursive: true }).catch((): string[] => []);
+        assert.deepEqual(
+          names.filter((n) => n.endsWith(".tmp")),
+          [],
+          `no temp files in node ${node.index}/${sub}`,
+        );
+      }
+    }
+  });
+});
