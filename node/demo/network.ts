@@ -54,6 +54,9 @@ export interface NetworkOptions {
   readonly behaviours?: Readonly<Record<number, AdversarialBehaviour>>;
   readonly log?: Logger;
   readonly rewardPerRound?: bigint;
+  /** Nodes that train (the first ones); the rest validate and serve. Default: all, at most the circuit's 8. */
+  readonly trainers?: number;
+  readonly pollIntervalMs?: number;
 }
 
 export interface LocalVainNetwork {
@@ -67,6 +70,8 @@ export interface LocalVainNetwork {
   readonly nodes: readonly DemoNode[];
   readonly pool: TrainingPool;
   readonly test: Dataset;
+  /** How many nodes commit updates each round. */
+  readonly trainers: number;
   stop(): Promise<void>;
 }
 
@@ -102,7 +107,8 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       functionName: "minStake",
     });
     const { train, test } = loadMnist({ seed: 7, testFraction: 0.2 });
-    const shards = partition(train, options.nodes, { kind: "iid" }, 7);
+    const trainers = Math.min(options.trainers ?? options.nodes, options.nodes, 8);
+    const shards = partition(train, trainers, { kind: "iid" }, 7);
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());
 
@@ -177,16 +183,23 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         contracts,
         taskId: 1n,
         spec,
-        data: shards[index]!,
+        data: shards[index % trainers]!,
+        train: index < trainers,
+        pollIntervalMs: options.pollIntervalMs ?? 300,
         pool,
         log: log.child({ node: index }),
         behaviour,
         aggregateWaitMs: 15_000,
       });
     }
-    // Every node dials the first; PEX and maintenance fill in the rest.
-    const hub = nodes[0]!.mesh.multiaddrs()[0]!;
-    await Promise.all(nodes.slice(1).map((node) => node.mesh.connect(hub)));
+    // Every node dials one earlier node (a random tree), then PEX and maintenance fill in the degree.
+    await Promise.all(
+      nodes
+        .slice(1)
+        .map((node) =>
+          node.mesh.connect(nodes[Math.floor(Math.random() * node.index)]!.mesh.multiaddrs()[0]!),
+        ),
+    );
     await Promise.all(nodes.map((node) => node.mesh.maintain()));
 
     const modelRef = nodes[0]!.participant.initialModelRef;
@@ -230,6 +243,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       nodes,
       pool,
       test,
+      trainers,
       stop: async () => {
         for (const node of nodes) await node.participant.stop();
         for (const step of cleanup.reverse()) await step().catch(() => undefined);

@@ -97,7 +97,7 @@ export async function runRound(
   // Training: every node commits (or the window would close on the stragglers).
   const committed = await waitFor("all commitments", timeoutMs, async () => {
     const r = await read(roundId);
-    return r.trainers.length >= net.nodes.length ? r : undefined;
+    return r.trainers.length >= net.trainers ? r : undefined;
   });
   const trained = performance.now();
   await advancePast(net, committed.commitDeadline);

@@ -148,6 +148,11 @@ export class RoundParticipant {
     options.mesh.blobs.onBlob("update", (blob) => this.receiveUpdate(blob.from, blob.bytes, blob.meta));
   }
 
+  /** The local training data. */
+  get dataset(): Dataset {
+    return this.options.data;
+  }
+
   /** The model this task starts from: every node derives it from the spec, and its hash is the task's first modelRef. */
   get initialModelRef(): Hex {
     return this.models.put(this.initialModel);
