@@ -30,6 +30,10 @@ export interface DemoOptions {
   readonly onNetwork?: (net: LocalVainNetwork) => Promise<void> | void;
   readonly keepRunning?: boolean;
   readonly signal?: AbortSignal;
+  /** Serve node 0's status API and the dashboard on this port (undefined: no dashboard; 0: any free port). */
+  readonly uiPort?: number;
+  /** Called with the dashboard's URL once it listens. */
+  readonly onDashboard?: (url: string) => void;
 }
 
 export interface DemoResult {
@@ -75,6 +79,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     },
   });
   const setupMs = performance.now() - started;
+  const dashboard = options.uiPort === undefined ? undefined : await startDashboard(net, options.uiPort);
+  if (dashboard !== undefined) options.onDashboard?.(dashboard.url);
   try {
     await options.onNetwork?.(net);
     const reports: RoundReport[] = [];
@@ -83,7 +89,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const aggregator = round === options.cheatRound && cheater >= 0 ? cheater : DEMO_ROLES.honestAggregator;
       await setAggregators(net, [aggregator]);
       options.onProgress?.(`round ${round}/${options.rounds}: training, committing, aggregating, proving`);
-      reports.push(await runRound(net, round));
+      const report = await runRound(net, round);
+      reports.push(report);
+      dashboard?.record(report);
     }
     const nodes = net.nodes.map((node) => ({
       index: node.index,
@@ -107,6 +115,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     return { reports, nodes, totalMs: performance.now() - started, setupMs };
   } finally {
     options.onProgress?.("stopping the nodes and the chain");
+    await dashboard?.stop();
     await net.stop();
   }
 }
@@ -168,4 +177,64 @@ export function formatDemo(result: DemoResult): string {
     `set-up ${(result.setupMs / 1000).toFixed(1)} s, total ${(result.totalMs / 1000).toFixed(1)} s`,
   ];
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ...summary].join("\n");
+}
+
+/** Node 0's view of the network, served with the dashboard while the demo runs. */
+async function startDashboard(
+  net: LocalVainNetwork,
+  port: number,
+): Promise<{ url: string; record(report: RoundReport): void; stop(): Promise<void> }> {
+  const { ChainStatusSource } = await import("../api/chain-source.ts");
+  const { createStatusServer } = await import("../api/server.ts");
+  let uiDir: string | undefined;
+  try {
+    // Vite is a development dependency: an installation without it still gets the status API.
+    const { ensureDashboardBuilt } = await import("../../web/e2e/build-dashboard.ts");
+    uiDir = (await ensureDashboardBuilt()).dir;
+  } catch {
+    uiDir = undefined;
+  }
+  const node = net.nodes[0]!;
+  const source = new ChainStatusSource({
+    publicClient: net.publicClient as unknown as ConstructorParameters<
+      typeof ChainStatusSource
+    >[0]["publicClient"],
+    chainId: await net.publicClient.getChainId(),
+    rpcUrl: net.chain.rpcUrl,
+    contracts: {
+      token: net.contracts.token,
+      stakeRegistry: net.contracts.registry,
+      trainingRounds: net.contracts.rounds,
+    },
+    version: "0.1.0",
+    peerId: node.mesh.peerId.toString(),
+    operator: node.account.address,
+    fromBlock: BigInt(net.deployment.deploymentBlock),
+    pollIntervalMs: 1_000,
+  });
+  await source.start();
+  const timer = setInterval(() => {
+    for (const peer of node.mesh.admission.admitted())
+      source.setPeerDetails(peer.peerId, { connected: true, reputation: 0.5 });
+  }, 2_000);
+  timer.unref();
+  const server = createStatusServer({ source, port, uiDir });
+  const { url } = await server.start();
+  return {
+    url,
+    record: (report) =>
+      source.recordRoundMetrics({
+        roundId: report.roundId.toString(),
+        accuracy: report.accuracy,
+        loss: report.loss,
+        bytesSent: report.bytesSent,
+        bytesReceived: 0,
+        proofMs: report.proofMs,
+      }),
+    stop: async () => {
+      clearInterval(timer);
+      await server.stop();
+      await source.stop();
+    },
+  };
 }

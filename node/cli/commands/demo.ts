@@ -12,6 +12,8 @@ interface DemoFlags {
   json?: boolean;
   verbose?: boolean;
   keepRunning?: boolean;
+  ui: boolean;
+  uiPort: string;
 }
 
 function positiveInt(name: string, text: string, max: number): number {
@@ -42,6 +44,8 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option("--model <kind>", "model to train").choices(["mlp", "cnn"]).default("mlp"))
     .option("--port <port>", "port of the local chain (default: a free one)")
     .option("--keep-running", "leave the network up after the rounds (Ctrl-C stops it)")
+    .option("--no-ui", "do not serve the dashboard")
+    .option("--ui-port <port>", "port of the dashboard and status API", "8090")
     .option("--verbose", "print the nodes' logs")
     .option("--json", "print the results as JSON")
     .addHelpText(
@@ -76,6 +80,11 @@ export function registerDemoCommand(program: Command): void {
           log:
             flags.verbose === true ? pino({ level: "info" }, pino.destination(2)) : pino({ level: "silent" }),
           onProgress: progress,
+          uiPort: flags.ui ? positiveInt("ui-port", flags.uiPort, 65_535) : undefined,
+          onDashboard: (url) => {
+            if (flags.json !== true)
+              process.stderr.write(`${tty ? "\r\x1b[2K" : ""}dashboard and status API: ${url}\n`);
+          },
         });
         if (tty && flags.json !== true) process.stderr.write("\r\x1b[2K");
         if (flags.json === true) {
