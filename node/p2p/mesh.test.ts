@@ -67,9 +67,14 @@ async function meshFor(
 }
 
 function nextRefusal(mesh: Mesh, type: "refused" | "evicted", side: "local" | "remote"): Promise<Refusal> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      mesh.admission.removeEventListener(type, listener);
+      reject(new Error(`no ${side} ${type} event within 15 s`));
+    }, 15_000);
     const listener = (event: CustomEvent<Refusal>): void => {
       if (event.detail.side !== side) return;
+      clearTimeout(timer);
       mesh.admission.removeEventListener(type, listener);
       resolve(event.detail);
     };
@@ -228,6 +233,47 @@ describe(
         "gossip to reach every member",
       );
       assert.deepEqual(received.get(outsider.peerId.toString()), []);
+    });
+
+    it("the DHT finds an admitted peer this node was never told about", async () => {
+      const withDht = async (op: Operator): Promise<Mesh> => {
+        const mesh = await meshFor(net, op, { profile: LOCAL_SIMULATION_PROFILE });
+        meshes.push(mesh);
+        return mesh;
+      };
+      const middle = await withDht(await operator(net, stake));
+      const left = await withDht(await operator(net, stake));
+      const right = await withDht(await operator(net, stake));
+      await left.connect(middle.multiaddrs()[0]!);
+      await right.connect(middle.multiaddrs()[0]!);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const found = await right.libp2p.peerRouting.findPeer(left.peerId, {
+        signal: AbortSignal.timeout(20_000),
+      });
+      assert.ok(found.multiaddrs.length > 0);
+      await right.connect(found.multiaddrs[0]!.encapsulate(`/p2p/${left.peerId.toString()}`));
+      assert.ok(right.admission.isAdmitted(left.peerId));
+    });
+
+    it("admits a peer reached through a circuit relay (the path NATed nodes use)", async () => {
+      const relayMesh = await meshFor(net, await operator(net, stake), { relayServer: true });
+      meshes.push(relayMesh);
+      const hidden = await meshFor(net, await operator(net, stake), {
+        listen: [`${relayMesh.multiaddrs()[0]!.toString()}/p2p-circuit`],
+      });
+      meshes.push(hidden);
+      await until(
+        () => hidden.multiaddrs().some((m) => m.toString().includes("/p2p-circuit")),
+        15_000,
+        "a relay reservation",
+      );
+      const visitor = await start(await operator(net, stake));
+      const circuit = hidden.multiaddrs().find((m) => m.toString().includes("/p2p-circuit"))!;
+      const peer = await visitor.connect(circuit);
+      assert.equal(peer.toString(), hidden.peerId.toString());
+      const connection = visitor.libp2p.getConnections(hidden.peerId)[0]!;
+      assert.match(connection.remoteAddr.toString(), /p2p-circuit/);
+      assert.ok(hidden.admission.isAdmitted(visitor.peerId));
     });
 
     it("carries a 10 MB update intact and rejects oversized, corrupted and unknown-kind blobs without harm", async () => {

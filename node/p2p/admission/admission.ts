@@ -45,6 +45,9 @@ export type RefusalCode =
   | "RATE_LIMITED"
   | "REVOKED";
 
+/** Time a refused peer's connection stays open so the verdict can be read. */
+const VERDICT_GRACE_MS = 300;
+
 /** Refusals that say nothing about the peer (our chain or budget): retried soon, never held against it. */
 const TEMPORARY_REFUSALS: ReadonlySet<RefusalCode> = new Set([
   "CHAIN_UNAVAILABLE",
@@ -198,6 +201,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     await node.handle(ADMISSION_PROTOCOL, (stream, connection) => this.answerChallenge(stream, connection), {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
+      // A relayed (limited) connection must be admitted too: it is how NATed peers first meet.
+      runOnLimitedConnection: true,
     });
     node.addEventListener("connection:open", this.onConnectionOpen);
     node.addEventListener("peer:disconnect", this.onPeerDisconnect);
@@ -328,7 +333,9 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let stream: Stream;
     try {
-      stream = await connection.newStream(ADMISSION_PROTOCOL, { signal });
+      // Relayed connections are limited (time and data): admission must still run on them.
+      const limited = connection.limits === undefined ? {} : { runOnLimitedConnection: true };
+      stream = await connection.newStream(ADMISSION_PROTOCOL, { signal, ...limited });
     } catch {
       // The peer left or speaks no vAIn: the unadmitted-connection timer closes it.
       return;
@@ -487,12 +494,17 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     this.safeDispatch(event, { peerId, code, reason, side: "local" });
     const node = this.node;
     if (node === undefined) return;
-    for (const connection of node.getConnections()) {
-      if (connection.remotePeer.toString() !== peerId) continue;
-      void connection
-        .close({ signal: AbortSignal.timeout(2_000) })
-        .catch(() => connection.abort(new Error(code)));
-    }
+    // A short grace period lets the verdict (with its reason) reach the peer before the connection goes.
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      for (const connection of node.getConnections()) {
+        if (connection.remotePeer.toString() !== peerId) continue;
+        void connection
+          .close({ signal: AbortSignal.timeout(2_000) })
+          .catch(() => connection.abort(new Error(code)));
+      }
+    }, VERDICT_GRACE_MS);
+    this.timers.add(timer);
   }
 
   private async revalidateOperator(operator: Address): Promise<void> {
