@@ -21,6 +21,10 @@ export interface RoundReport {
   readonly rewards: ReadonlyMap<Address, bigint>;
   readonly slashed: ReadonlyMap<Address, bigint>;
   readonly rejected: readonly Address[];
+  /** Whether the aggregate was posted as provable (every update arrived, at most 8 trainers). */
+  readonly proven: boolean;
+  /** Trainers whose updates the aggregate includes. */
+  readonly included: number;
   readonly durationMs: number;
   readonly phaseMs: {
     readonly train: number;
@@ -167,6 +171,8 @@ export async function runRound(
     rewards,
     slashed,
     rejected,
+    proven: final.proven,
+    included: final.weights.filter((w) => w > 0n).length,
     durationMs: finalized - started,
     phaseMs: {
       train: trained - started,

@@ -33,6 +33,7 @@ import {
   decodeFixedPoint,
   encodeChunkProofCalldata,
   encodeFixedPoint,
+  PROOF_TRAINERS,
   proveChunk,
 } from "../proofs/index.ts";
 import type { UpdateCommitment } from "../proofs/index.ts";
@@ -73,6 +74,8 @@ export interface ParticipantOptions {
   readonly pollIntervalMs?: number;
   readonly behaviour?: AdversarialBehaviour;
   readonly events?: ParticipantEvents;
+  /** Back-off step between nodes for permissionless duties (default 2 s). */
+  readonly dutyBackoffMs?: number;
   /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
   readonly store?: RoundStore;
 }
@@ -115,6 +118,8 @@ interface RoundWork {
   answering: Set<number>;
   proofMs?: number;
   restored: boolean;
+  /** When each permissionless duty (select, finalize, …) was first seen due. */
+  dueSince: Map<string, number>;
 }
 
 type RoundView = Awaited<ReturnType<RoundParticipant["readRound"]>>;
@@ -218,7 +223,7 @@ export class RoundParticipant {
             });
           }
         } else {
-          await this.sendIfValid("selectAggregator", [roundId]);
+          if (this.dutyDue(work, "select", myIndex)) await this.sendIfValid("selectAggregator", [roundId]);
         }
         return;
       }
@@ -255,7 +260,8 @@ export class RoundParticipant {
             }
           }
         }
-        if (now > round.aggregateDeadline) await this.sendIfValid("reportMissedAggregation", [roundId]);
+        if (now > round.aggregateDeadline && this.dutyDue(work, "missed", myIndex))
+          await this.sendIfValid("reportMissedAggregation", [roundId]);
         return;
       }
       case ROUND_STATE.challenging: {
@@ -277,17 +283,35 @@ export class RoundParticipant {
               );
             });
           }
-          if (now > challenge.answerDeadline) {
+          if (now > challenge.answerDeadline && this.dutyDue(work, `resolve-${challenge.chunk}`, myIndex)) {
             await this.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
           }
         }
-        if (now > round.challengeDeadline && round.pendingChallenges === 0)
+        if (
+          now > round.challengeDeadline &&
+          round.pendingChallenges === 0 &&
+          this.dutyDue(work, "finalize", myIndex)
+        )
           await this.sendIfValid("finalizeRound", [roundId]);
         return;
       }
       default:
         return;
     }
+  }
+
+  /**
+   * Permissionless duties (select the aggregator, finalize, report a miss, resolve a challenge) are open to
+   * every node; if all raced, all but one transaction would revert and waste gas. The round's first trainer
+   * acts at once, the other trainers back off by their position, everyone else only if nobody did.
+   */
+  private dutyDue(work: RoundWork, duty: string, trainerIndex: number): boolean {
+    const since = work.dueSince.get(duty) ?? Date.now();
+    work.dueSince.set(duty, since);
+    const step = this.options.dutyBackoffMs ?? 2_000;
+    const delay =
+      trainerIndex >= 0 ? trainerIndex * step : (PROOF_TRAINERS + 1) * step + Math.random() * step;
+    return Date.now() - since >= delay;
   }
 
   private workFor(roundId: bigint): RoundWork {
@@ -303,6 +327,7 @@ export class RoundParticipant {
         received: new Map(),
         answering: new Set(),
         restored: false,
+        dueSince: new Map(),
       };
       this.work.set(roundId, work);
       for (const old of this.work.keys()) if (old < roundId - 4n) this.work.delete(old);

@@ -5,7 +5,7 @@
  * protocol duties. Baseline in the same run: the same trainers' local training plus a plain in-memory
  * FedAvg (no chain, mesh, commitments or proofs), and the bytes dense float32 updates would take.
  *
- * Usage: npm run bench:round [-- --quick]   (quick: N = 8 only)
+ * Usage: npm run bench:round [-- --quick | --nodes 8,32]   (quick: N = 8 only)
  */
 import pino from "pino";
 
@@ -18,7 +18,9 @@ import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
-  const sizes = isQuick() ? [8] : [8, 32, 128];
+  const only = process.argv.indexOf("--nodes");
+  const sizes =
+    only >= 0 ? (process.argv[only + 1] ?? "8").split(",").map(Number) : isQuick() ? [8] : [8, 32, 128];
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
   for (const n of sizes) {
@@ -26,7 +28,7 @@ runBenchmark(async () => {
     const net = await startLocalVainNetwork({
       nodes: n,
       port: await freePort(),
-      log: pino({ level: "silent" }),
+      log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
       spec: { train: { epochs: 2, batchSize: 32, learningRate: 0.1 } },
       pollIntervalMs: n <= 8 ? 300 : n <= 32 ? 800 : 2_000,
     });
@@ -51,16 +53,14 @@ runBenchmark(async () => {
       const base = model.init(net.spec.initSeed);
       const baselineStarted = performance.now();
       const trained = await Promise.all(
-        net.nodes
-          .slice(0, net.trainers)
-          .map((node) =>
-            net.pool.train({
-              model: net.spec.model,
-              params: base,
-              data: node.participant.dataset,
-              options: { ...net.spec.train, seed: 1 },
-            }),
-          ),
+        net.nodes.slice(0, net.trainers).map((node) =>
+          net.pool.train({
+            model: net.spec.model,
+            params: base,
+            data: node.participant.dataset,
+            options: { ...net.spec.train, seed: 1 },
+          }),
+        ),
       );
       fedAvg(
         trained.map((t) => ({
@@ -75,6 +75,9 @@ runBenchmark(async () => {
         nodes: n,
         trainers: net.trainers,
         transport: "TCP+Noise+Yamux",
+        state: report.state,
+        proven: report.proven ? "yes" : "no",
+        included: report.included,
         "setup s": setupMs / 1000,
         "round s": report.durationMs / 1000,
         "train+commit s": report.phaseMs.train / 1000,
