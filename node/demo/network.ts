@@ -18,10 +18,11 @@ import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
 import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
+import { bindPeerId, setAggregatorOptIn, stake } from "../chain/staking.ts";
+import { createTask, fundTask } from "../chain/tasks.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
-import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
@@ -127,38 +128,16 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       );
       const wallet = (await connectChain(chain.rpcUrl, account)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
-      await send(
-        publicClient,
-        wallet.writeContract({
-          address: contracts.token,
-          abi: vainTokenAbi,
-          functionName: "approve",
-          args: [contracts.registry, minStake * 2n],
-        }),
-      );
-      await send(
-        publicClient,
-        wallet.writeContract({
-          address: contracts.registry,
-          abi: stakeRegistryAbi,
-          functionName: "stake",
-          args: [minStake * 2n],
-        }),
-      );
-      await send(
-        publicClient,
-        wallet.writeContract({
-          address: contracts.registry,
-          abi: stakeRegistryAbi,
-          functionName: "bindPeerId",
-          args: [peerIdBytes(peerIdFromPrivateKey(key).toString())],
-        }),
-      );
+      // The operator's own path: one permit signature to stake, then bind the node's peer ID.
+      const operatorCtx = { publicClient, walletClient: wallet, deployment };
+      await stake(operatorCtx, minStake * 2n);
+      await bindPeerId(operatorCtx, peerIdFromPrivateKey(key).toString());
       const mesh = new Mesh({
         privateKey: key,
         operator: account.address,
         chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
         listen: ["/ip4/127.0.0.1/tcp/0"],
+        // No DHT: the aggregator announces its addresses on gossip, which is cheaper for hundreds of nodes here.
         profile: {
           ...LOCAL_SIMULATION_PROFILE,
           services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
@@ -204,33 +183,16 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
 
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
-    await send(
-      publicClient,
-      treasury.writeContract({
-        address: contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "createTask",
-        args: [modelRef, reward, DEMO_WINDOW_S, DEMO_WINDOW_S, DEMO_WINDOW_S, 0n],
-      }),
-    );
-    await send(
-      publicClient,
-      treasury.writeContract({
-        address: contracts.token,
-        abi: vainTokenAbi,
-        functionName: "approve",
-        args: [contracts.rounds, reward * 100n],
-      }),
-    );
-    await send(
-      publicClient,
-      treasury.writeContract({
-        address: contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "fundTask",
-        args: [1n, reward * 100n],
-      }),
-    );
+    const treasuryCtx = { publicClient, walletClient: treasury, deployment };
+    const { taskId } = await createTask(treasuryCtx, {
+      modelRef,
+      rewardPerRoundWei: reward,
+      commitWindowS: DEMO_WINDOW_S,
+      aggregateWindowS: DEMO_WINDOW_S,
+      challengeWindowS: DEMO_WINDOW_S,
+      roundIntervalS: 0n,
+    });
+    await fundTask(treasuryCtx, taskId, reward * 100n);
     for (const node of nodes) node.participant.start();
     return {
       chain,
@@ -267,14 +229,9 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
       })
     ).some((a) => a.toLowerCase() === node.account.address.toLowerCase());
     if (current === wanted) continue;
-    await send(
-      net.publicClient,
-      node.wallet.writeContract({
-        address: net.contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "setAggregatorOptIn",
-        args: [wanted],
-      }),
+    await setAggregatorOptIn(
+      { publicClient: net.publicClient, walletClient: node.wallet, deployment: net.deployment },
+      wanted,
     );
   }
 }

@@ -34,43 +34,43 @@ export interface RoundReport {
   };
 }
 
-async function claimables(net: LocalVainNetwork): Promise<Map<Address, bigint>> {
+/** One figure per node operator, read from the chain. */
+async function perOperator(
+  net: LocalVainNetwork,
+  read: (operator: Address) => Promise<bigint>,
+): Promise<Map<Address, bigint>> {
   const out = new Map<Address, bigint>();
-  for (const node of net.nodes) {
-    out.set(
-      node.account.address,
-      await net.publicClient.readContract({
-        address: net.contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "claimable",
-        args: [node.account.address],
-      }),
-    );
-  }
+  for (const node of net.nodes) out.set(node.account.address, await read(node.account.address));
   return out;
 }
 
-async function stakes(net: LocalVainNetwork): Promise<Map<Address, bigint>> {
-  const out = new Map<Address, bigint>();
-  for (const node of net.nodes) {
-    out.set(
-      node.account.address,
-      await net.publicClient.readContract({
-        address: net.contracts.registry,
-        abi: stakeRegistryAbi,
-        functionName: "slashableStake",
-        args: [node.account.address],
-      }),
-    );
-  }
-  return out;
-}
+const claimables = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
+  perOperator(net, (operator) =>
+    net.publicClient.readContract({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "claimable",
+      args: [operator],
+    }),
+  );
+
+const stakes = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
+  perOperator(net, (operator) =>
+    net.publicClient.readContract({
+      address: net.contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [operator],
+    }),
+  );
 
 /** Runs one round to its end and reports it. */
 export async function runRound(
   net: LocalVainNetwork,
   round: number,
   timeoutMs = 120_000,
+  /** How long an honest aggregator gets to answer before the clock is moved past its answer deadline. */
+  answerWaitMs = 20_000,
 ): Promise<RoundReport> {
   const started = performance.now();
   const before = await claimables(net);
@@ -115,7 +115,7 @@ export async function runRound(
 
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
   if (posted.state === ROUND_STATE.challenging) {
-    const answered = await waitFor("challenge answers", 20_000, async () =>
+    const answered = await waitFor("challenge answers", answerWaitMs, async () =>
       (await read(roundId)).pendingChallenges === 0 ? true : undefined,
     ).catch(() => false);
     if (answered !== true) {

@@ -12,6 +12,10 @@ import { z } from "zod";
 
 import { ENVELOPE_MAX_SKEW_MS, MAX_GOSSIP_PAYLOAD_BYTES, PROTOCOL_PREFIX } from "./constants.ts";
 import type { AdmissionController } from "./admission/admission.ts";
+import type { StakeOracle } from "./admission/stake-oracle.ts";
+
+/** The relayer is admitted but the author is not one of our peers: ask the chain. */
+const AUTHOR_UNKNOWN = Symbol("author-unknown");
 
 /** A vAIn gossip topic name, namespaced so it can never collide with another network's topics. */
 export function vainTopic(name: string): string {
@@ -50,12 +54,16 @@ export class MeshGossip {
   private readonly selfId: string;
   private readonly maxSkewMs: number;
 
+  private readonly oracle: StakeOracle;
+
   constructor(
     pubsub: GossipSub,
     admission: AdmissionController,
+    oracle: StakeOracle,
     selfId: string,
     maxSkewMs = ENVELOPE_MAX_SKEW_MS,
   ) {
+    this.oracle = oracle;
     this.pubsub = pubsub;
     this.admission = admission;
     this.selfId = selfId;
@@ -111,24 +119,42 @@ export class MeshGossip {
     this.topics.clear();
   }
 
-  private validate(propagationSource: PeerId, message: Message): TopicValidatorResult {
-    const verdict = this.check(propagationSource, message);
+  private async validate(propagationSource: PeerId, message: Message): Promise<TopicValidatorResult> {
+    let verdict = this.check(propagationSource, message);
+    if (verdict === AUTHOR_UNKNOWN) verdict = await this.checkDistantAuthor(message);
     if (verdict === TopicValidatorResult.Reject) this.counters.rejected += 1;
     if (verdict === TopicValidatorResult.Ignore) this.counters.ignored += 1;
     return verdict;
   }
 
-  private check(propagationSource: PeerId, message: Message): TopicValidatorResult {
+  /**
+   * An author we are not connected to (most of a large mesh) is checked on chain instead: its peer ID must be
+   * bound to an active operator. The oracle caches answers and rate-limits lookups.
+   */
+  private async checkDistantAuthor(message: Message): Promise<TopicValidatorResult> {
+    if (message.type !== "signed") return TopicValidatorResult.Reject;
+    try {
+      const standing = await this.oracle.standing(message.from.toString());
+      if (!standing.active) return TopicValidatorResult.Reject;
+    } catch {
+      return TopicValidatorResult.Ignore;
+    }
+    const verdict = this.check(message.from, message, true);
+    return verdict === AUTHOR_UNKNOWN ? TopicValidatorResult.Ignore : verdict;
+  }
+
+  private check(
+    propagationSource: PeerId,
+    message: Message,
+    authorChecked = false,
+  ): TopicValidatorResult | typeof AUTHOR_UNKNOWN {
     const source = propagationSource.toString();
     if (source !== this.selfId && !this.admission.isAdmitted(source)) {
       return this.admission.isPending(source) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
     }
     if (message.type !== "signed") return TopicValidatorResult.Reject;
     const from = message.from.toString();
-    if (from !== this.selfId && !this.admission.isAdmitted(from)) {
-      // The author may simply not be connected to us; only admitted authors' messages travel.
-      return TopicValidatorResult.Ignore;
-    }
+    if (!authorChecked && from !== this.selfId && !this.admission.isAdmitted(from)) return AUTHOR_UNKNOWN;
     const entry = this.topics.get(message.topic);
     if (entry === undefined || message.data.length > MAX_GOSSIP_PAYLOAD_BYTES)
       return TopicValidatorResult.Reject;

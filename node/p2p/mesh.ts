@@ -189,7 +189,12 @@ export class Mesh {
       start: false,
     })) as unknown as Libp2p<MeshServices>;
     const node = this.node;
-    this.gossipLayer = new MeshGossip(node.services.pubsub, this.admission, node.peerId.toString());
+    this.gossipLayer = new MeshGossip(
+      node.services.pubsub,
+      this.admission,
+      this.oracle,
+      node.peerId.toString(),
+    );
     node.addEventListener("peer:discovery", (event) => {
       if (node.getConnections(event.detail.id).length > 0) return;
       if (node.getConnections().length >= profile.targetDegree) return;

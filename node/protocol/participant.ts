@@ -16,7 +16,9 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import { scoreUpdates } from "../aggregation/anomaly.ts";
@@ -25,6 +27,7 @@ import { peerIdFromChainBytes } from "../chain/peer-id.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, ROUND_STATE } from "../chain/contracts.ts";
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../compression/index.ts";
 import type { Mesh } from "../p2p/mesh.ts";
+import { vainTopic } from "../p2p/gossip.ts";
 import { MeshError } from "../p2p/errors.ts";
 import {
   aggregateFixedPoint,
@@ -46,6 +49,14 @@ import type { RoundStore } from "./round-store.ts";
 
 export { taskSpecSchema } from "./task-spec.ts";
 export type { TaskSpec } from "./task-spec.ts";
+
+/** Gossip topic on which a round's aggregator announces its listen addresses. */
+export const AGGREGATOR_TOPIC = vainTopic("aggregator");
+const ANNOUNCE_INTERVAL_MS = 3_000;
+const aggregatorAnnouncementSchema = z.object({
+  roundId: z.string().regex(/^\d{1,20}$/),
+  addrs: z.array(z.string().max(256)).max(8),
+});
 
 /** Fixed point covers (-8, 8): larger deltas are clipped before compression so the commitment is exact. */
 const DELTA_CLIP = 7.99;
@@ -118,6 +129,7 @@ interface RoundWork {
   answering: Set<number>;
   proofMs?: number;
   restored: boolean;
+  announcedAt?: number;
   /** When each permissionless duty (select, finalize, …) was first seen due. */
   dueSince: Map<string, number>;
 }
@@ -135,6 +147,7 @@ export class RoundParticipant {
   private ticking = false;
   private txQueue: Promise<unknown> = Promise.resolve();
   private fetching = new Set<string>();
+  private readonly aggregatorAddresses = new Map<string, readonly string[]>();
   private abort = new AbortController();
   readonly stats = { bytesSent: 0, bytesReceived: 0 };
 
@@ -151,6 +164,10 @@ export class RoundParticipant {
     });
     options.mesh.blobs.serve((sha) => this.models.bytesBySha256(sha));
     options.mesh.blobs.onBlob("update", (blob) => this.receiveUpdate(blob.from, blob.bytes, blob.meta));
+    // The selected aggregator announces where it listens, so trainers never connected to it can dial it.
+    options.mesh.gossip.subscribe(AGGREGATOR_TOPIC, aggregatorAnnouncementSchema, (message) => {
+      this.aggregatorAddresses.set(message.from, message.body.addrs);
+    });
   }
 
   /** The local training data. */
@@ -246,6 +263,20 @@ export class RoundParticipant {
             { round: roundId.toString() },
             true,
           );
+        }
+        if (
+          aggregator === me &&
+          !work.posted &&
+          Date.now() - (work.announcedAt ?? 0) > ANNOUNCE_INTERVAL_MS
+        ) {
+          work.announcedAt = Date.now();
+          const addrs = this.options.mesh
+            .multiaddrs()
+            .slice(0, 8)
+            .map((m) => m.toString());
+          void this.options.mesh.gossip
+            .publish(AGGREGATOR_TOPIC, { roundId: roundId.toString(), addrs })
+            .catch(() => 0);
         }
         if (aggregator === me && !work.posted && !work.aggregating) {
           work.aggregatingSince ??= Date.now();
@@ -394,6 +425,15 @@ export class RoundParticipant {
     try {
       const peer = await this.peerOf(aggregator);
       if (!this.options.mesh.admission.isAdmitted(peer)) {
+        const hints = this.aggregatorAddresses.get(peer.toString()) ?? [];
+        const multiaddrs = hints.flatMap((text) => {
+          try {
+            return [multiaddr(text)];
+          } catch {
+            return [];
+          }
+        });
+        if (multiaddrs.length > 0) await this.options.mesh.libp2p.peerStore.merge(peer, { multiaddrs });
         await this.options.mesh.libp2p.dial(peer, { signal: AbortSignal.timeout(5_000) });
         await this.options.mesh.admission.waitForAdmission(peer.toString(), AbortSignal.timeout(5_000));
       }
@@ -496,13 +536,7 @@ export class RoundParticipant {
       );
       return;
     }
-    work.posted = true;
-    work.aggregation = {
-      encoded,
-      weights,
-      commitments: present.map((p) => p?.commitment ?? aggregateCommitment),
-      aggregateCommitment,
-    };
+    rememberAggregation(work, { encoded, weights, present, aggregateCommitment });
     this.options.log.info({ roundId }, "restored aggregation state after restart");
   }
 
@@ -549,13 +583,7 @@ export class RoundParticipant {
       proven,
     ]);
     if (!posted) return;
-    work.posted = true;
-    work.aggregation = {
-      encoded,
-      weights,
-      commitments: present.map((p) => p?.commitment ?? aggregateCommitment),
-      aggregateCommitment,
-    };
+    rememberAggregation(work, { encoded, weights, present, aggregateCommitment });
     this.options.events?.onAggregated?.(
       roundId,
       round.trainers.filter((_, i) => weights[i]! > 0),
@@ -717,3 +745,23 @@ type RoundsWrite =
   | "resolveUnansweredChallenge"
   | "reportMissedAggregation"
   | "finalizeRound";
+
+/** Keeps what answering challenges needs: the trainers' encoded updates, weights and commitments. */
+function rememberAggregation(
+  work: RoundWork,
+  done: {
+    encoded: Uint16Array[];
+    weights: number[];
+    present: readonly ({ commitment: UpdateCommitment } | undefined)[];
+    aggregateCommitment: UpdateCommitment;
+  },
+): void {
+  work.posted = true;
+  work.aggregation = {
+    encoded: done.encoded,
+    weights: done.weights,
+    // A missing trainer makes the round unprovable; its slot is never opened, any commitment fills it.
+    commitments: done.present.map((p) => p?.commitment ?? done.aggregateCommitment),
+    aggregateCommitment: done.aggregateCommitment,
+  };
+}

@@ -36,9 +36,9 @@ runBenchmark(async () => {
     try {
       await setAggregators(net, [0]);
       // Warm-up round (JIT, Poseidon tables, proof artifacts), then the measured one.
-      await runRound(net, 1, 300_000);
+      await runRound(net, 1, 300_000, 180_000);
       const before = net.nodes.map((node) => ({ ...node.participant.stats }));
-      const report = await runRound(net, 2, 300_000);
+      const report = await runRound(net, 2, 300_000, 180_000);
       const sent = net.nodes.reduce(
         (sum, node, i) => sum + node.participant.stats.bytesSent - before[i]!.bytesSent,
         0,
