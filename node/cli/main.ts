@@ -7,6 +7,7 @@ import { registerChainCommands } from "./commands/chain.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerInitCommand } from "./commands/init.ts";
+import { registerModelCommands } from "./commands/model.ts";
 import { registerStartCommand } from "./commands/start.ts";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 user error (bad input, chain down, stale deployment). */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerInitCommand(program);
   registerStartCommand(program);
+  registerModelCommands(program);
   registerChainCommands(program);
   return program;
 }

@@ -27,6 +27,8 @@ import {
 import type { LocalNetwork } from "../../test/support/local-network.ts";
 import { ROUND_STATE, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
+import { runNodeScript } from "../chain/hardhat-process.ts";
+import { loadMnist } from "../training/data/mnist.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
@@ -280,6 +282,50 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     // Kill the aggregator again right after it posted: the restarted process must prove from what it stored.
     assert.equal(await finishRound(second, true), ROUND_STATE.finalized);
     assert.match(nodes[AGGREGATOR]!.output, /restored aggregation state after restart/);
+
+    // Use what the network trained: export from a node's store, evaluate, predict.
+    const modelFile = join(dir, "model.vain.json");
+    const cli = (args: string[]) => runNodeScript(["node/bin/vain-node.js", ...args]);
+    const exported = await until("the new model in node 0's store", 30_000, async () => {
+      const result = await cli([
+        "model",
+        "export",
+        "--data-dir",
+        nodes[0]!.dataDir,
+        "--rpc",
+        net.rpcUrl,
+        "--deployment",
+        join(dir, "deployment.json"),
+        "--out",
+        modelFile,
+        "--json",
+      ]);
+      return result.code === 0 ? result : undefined;
+    });
+    assert.match(exported.stdout, /"modelRef"/);
+    const evaluated = await cli(["model", "evaluate", "--model", modelFile, "--json"]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const { accuracy } = JSON.parse(evaluated.stdout) as { accuracy: number };
+    assert.ok(accuracy > 0.6, `exported model accuracy ${accuracy}`);
+    const { test } = loadMnist({ seed: 7 });
+    const rows = [0, 1, 2].map((r) => Array.from(test.features.subarray(r * 784, (r + 1) * 784)).join(","));
+    await writeFile(join(dir, "digits.csv"), `${rows.join("\n")}\n`);
+    const predicted = await cli([
+      "model",
+      "predict",
+      "--model",
+      modelFile,
+      "--input",
+      join(dir, "digits.csv"),
+      "--json",
+    ]);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const { predictions } = JSON.parse(predicted.stdout) as { predictions: number[] };
+    assert.equal(predictions.length, 3);
+    assert.ok(predictions.every((p) => Number.isInteger(p) && p >= 0 && p < 10));
+    const broken = await cli(["model", "predict", "--model", join(dir, "digits.csv"), "--input", modelFile]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /^vain-node: .*not a vAIn model file|^vain-node: cannot read/m);
 
     for (const node of nodes) {
       for (const sub of ["rounds", "models"]) {
