@@ -104,7 +104,11 @@ describe(
     });
 
     after(async () => {
-      await Promise.allSettled(meshes.map((mesh) => mesh.stop()));
+      // Bounded: one wedged libp2p stop must not hold the test file open.
+      await Promise.race([
+        Promise.allSettled(meshes.map((mesh) => mesh.stop())),
+        new Promise((resolve) => setTimeout(resolve, 15_000).unref()),
+      ]);
       await net?.stop();
     });
 

@@ -233,9 +233,12 @@ describe("ResourceMonitor", () => {
     assert.ok(s.disk !== undefined && s.disk.freeBytes > 0 && s.disk.totalBytes >= s.disk.freeBytes);
     assert.ok(s.mesh !== undefined && s.mesh.sentBytesPerSec > 0);
     assert.deepEqual(s.overLimit, ["memory"]);
+    // An interval sample may land after `s` and before stop(): the snapshot shows the latest one.
     const snap = monitor.snapshot();
-    assert.equal(snap.memoryRssBytes, s.process.rssBytes);
-    assert.equal(snap.diskFreeBytes, s.disk.freeBytes);
+    const latest = monitor.latest();
+    assert.ok(latest !== undefined);
+    assert.equal(snap.memoryRssBytes, latest.process.rssBytes);
+    assert.equal(snap.diskFreeBytes, latest.disk?.freeBytes);
     assert.ok(snap.netBytesPerSecond !== undefined && snap.netBytesPerSecond > 0);
     const metrics = await registry.metrics();
     assert.match(metrics, /vain_process_resident_memory_bytes \d+/);

@@ -62,6 +62,8 @@ const SUITES: readonly Suite[] = [
       "--test-reporter=spec",
       "--test-concurrency=2",
       "--test-timeout=300000",
+      // A file whose tests all finished must not hang on a leaked handle (e.g. a socket libp2p left open).
+      "--test-force-exit",
       "node/**/*.test.ts",
       "scripts/**/*.test.ts",
       "web/**/*.test.ts",
