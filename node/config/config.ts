@@ -44,6 +44,8 @@ export const nodeConfigSchema = z
     train: z.boolean().default(true),
     /** Offer to aggregate (the chain picks among candidates, stake-weighted). */
     aggregator: z.boolean().default(true),
+    /** Blocks behind the chain head the node acts on (reorg safety); 0 suits local automining chains. */
+    confirmations: z.number().int().min(0).max(64).default(0),
     /** How often the node reads the chain for round progress. */
     pollIntervalMs: durationMs.default(1_000),
   })

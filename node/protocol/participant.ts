@@ -85,6 +85,8 @@ export interface ParticipantOptions {
   readonly pollIntervalMs?: number;
   readonly behaviour?: AdversarialBehaviour;
   readonly events?: ParticipantEvents;
+  /** Blocks behind the head the node acts on (reorg safety); 0 on local automining chains. */
+  readonly confirmations?: number;
   /** Back-off step between nodes for permissionless duties (default 2 s). */
   readonly dutyBackoffMs?: number;
   /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
@@ -207,11 +209,16 @@ export class RoundParticipant {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const task = await this.readTask();
+      // Decisions follow the chain `confirmations` blocks behind its head, so a reorg cannot make the node
+      // act on state that disappears (0 on automining local chains, where no further block may come).
+      const head = await this.options.publicClient.getBlockNumber({ cacheTime: 0 });
+      const depth = BigInt(this.options.confirmations ?? 0);
+      const blockNumber = head > depth ? head - depth : 0n;
+      const task = await this.readTask(blockNumber);
       void this.ensureModel(task.modelRef);
       if (task.activeRound === 0n) return;
-      const round = await this.readRound(task.activeRound);
-      const now = (await this.options.publicClient.getBlock()).timestamp;
+      const round = await this.readRound(task.activeRound, blockNumber);
+      const now = (await this.options.publicClient.getBlock({ blockNumber })).timestamp;
       await this.advance(task.activeRound, round, now);
     } catch (error) {
       this.options.log.debug({ err: error }, "round tick failed; retrying");
@@ -689,22 +696,24 @@ export class RoundParticipant {
     return out;
   }
 
-  async readTask(): Promise<{ modelRef: Hex; activeRound: bigint; roundCount: bigint }> {
+  async readTask(blockNumber?: bigint): Promise<{ modelRef: Hex; activeRound: bigint; roundCount: bigint }> {
     const task = await this.options.publicClient.readContract({
       address: this.options.contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "getTask",
       args: [this.options.taskId],
+      blockNumber,
     });
     return { modelRef: task.modelRef, activeRound: task.activeRound, roundCount: task.roundCount };
   }
 
-  async readRound(roundId: bigint) {
+  async readRound(roundId: bigint, blockNumber?: bigint) {
     return this.options.publicClient.readContract({
       address: this.options.contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "getRound",
       args: [roundId],
+      blockNumber,
     });
   }
 

@@ -151,6 +151,7 @@ export class VainNode {
       log: log.child({ component: "rounds" }),
       train: config.train,
       pollIntervalMs: config.pollIntervalMs,
+      confirmations: config.confirmations,
       store: new RoundStore(config.dataDir),
       behaviour: this.options.behaviour,
       events: {
