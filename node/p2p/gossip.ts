@@ -121,7 +121,7 @@ export class MeshGossip {
 
   private async validate(propagationSource: PeerId, message: Message): Promise<TopicValidatorResult> {
     let verdict = this.check(propagationSource, message);
-    if (verdict === AUTHOR_UNKNOWN) verdict = await this.checkDistantAuthor(message);
+    if (verdict === AUTHOR_UNKNOWN) verdict = await this.checkDistantAuthor(propagationSource, message);
     if (verdict === TopicValidatorResult.Reject) this.counters.rejected += 1;
     if (verdict === TopicValidatorResult.Ignore) this.counters.ignored += 1;
     return verdict;
@@ -131,7 +131,10 @@ export class MeshGossip {
    * An author we are not connected to (most of a large mesh) is checked on chain instead: its peer ID must be
    * bound to an active operator. The oracle caches answers and rate-limits lookups.
    */
-  private async checkDistantAuthor(message: Message): Promise<TopicValidatorResult> {
+  private async checkDistantAuthor(
+    propagationSource: PeerId,
+    message: Message,
+  ): Promise<TopicValidatorResult> {
     if (message.type !== "signed") return TopicValidatorResult.Reject;
     try {
       const standing = await this.oracle.standing(message.from.toString());
@@ -139,7 +142,8 @@ export class MeshGossip {
     } catch {
       return TopicValidatorResult.Ignore;
     }
-    const verdict = this.check(message.from, message, true);
+    // The relayer is checked again (not the author, who is not our peer): it may have left meanwhile.
+    const verdict = this.check(propagationSource, message, true);
     return verdict === AUTHOR_UNKNOWN ? TopicValidatorResult.Ignore : verdict;
   }
 

@@ -62,6 +62,12 @@ export interface MeshOptions {
   readonly admissionTimeoutMs?: number;
   readonly streamTimeoutMs?: number;
   readonly eventPollingIntervalMs?: number;
+  /**
+   * Bench-only: replaces the transport list (TCP, WebSockets, memory, circuit relay). Encryption (Noise) and
+   * multiplexing (Yamux) stay as they are; `scripts/bench/mesh.ts` uses it to run only `@libp2p/memory`
+   * (and TCP between processes) and to count bytes at the transport.
+   */
+  readonly transports?: NonNullable<Libp2pOptions["transports"]>;
 }
 
 type ServiceFactory = NonNullable<Libp2pOptions["services"]>[string];
@@ -151,7 +157,11 @@ export class Mesh {
         scoreParams: {
           IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
           appSpecificWeight: 1,
-          appSpecificScore: (peer: string) => (this.admission.isAdmitted(peer) ? 0 : -1_000),
+          // A peer whose admission is still running is not graylisted: its first RPC carries its topic
+          // subscriptions, and gossipsub drops a graylisted peer's RPC for good (the validator still ignores
+          // its messages until it is admitted).
+          appSpecificScore: (peer: string) =>
+            this.admission.isAdmitted(peer) || this.admission.isPending(peer) ? 0 : -1_000,
         },
         scoreThresholds: { gossipThreshold: -500, publishThreshold: -800, graylistThreshold: -900 },
       }),
@@ -170,7 +180,7 @@ export class Mesh {
       services["dcutr"] = dcutr();
     }
     if (this.options.relayServer === true) services["relay"] = circuitRelayServer();
-    const transports = [tcp(), webSockets(), memory(), circuitRelayTransport()];
+    const transports = this.options.transports ?? [tcp(), webSockets(), memory(), circuitRelayTransport()];
     this.node = (await createLibp2p({
       privateKey: this.options.privateKey,
       addresses: { listen: [...this.options.listen] },

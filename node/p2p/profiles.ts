@@ -4,7 +4,7 @@
  * the DHT, no per-IP limits or IP-colocation penalty, no LAN multicast per node, no NAT services.
  */
 export interface MeshProfile {
-  readonly name: "default" | "local-simulation" | "low-power";
+  readonly name: "default" | "local-simulation" | "local-scale" | "low-power";
   /** Admitted peers we try to stay connected to. */
   readonly targetDegree: number;
   readonly maxConnections: number;
@@ -59,6 +59,19 @@ export const LOCAL_SIMULATION_PROFILE: MeshProfile = {
   maintenanceIntervalMs: 2_000,
 };
 
+/**
+ * Hundreds to a thousand nodes on one host (`npm run bench:mesh`, docs/scaling.md): local-simulation without
+ * the services whose idle cost grows with the node count (DHT, ping, connection monitor), a smaller gossip
+ * degree (fewer duplicate copies, the main CPU cost of a message) and slower background timers.
+ */
+export const LOCAL_SCALE_PROFILE: MeshProfile = {
+  ...LOCAL_SIMULATION_PROFILE,
+  name: "local-scale",
+  gossip: { D: 4, Dlo: 3, Dhi: 6, heartbeatIntervalMs: 2_000 },
+  services: { dht: false, mdns: false, ping: false, nat: false, connectionMonitor: false },
+  maintenanceIntervalMs: 10_000,
+};
+
 /** Small or battery-powered machines: fewer connections and background work. */
 export const LOW_POWER_PROFILE: MeshProfile = {
   ...DEFAULT_PROFILE,
@@ -73,6 +86,7 @@ export const LOW_POWER_PROFILE: MeshProfile = {
 export const MESH_PROFILES = {
   default: DEFAULT_PROFILE,
   "local-simulation": LOCAL_SIMULATION_PROFILE,
+  "local-scale": LOCAL_SCALE_PROFILE,
   "low-power": LOW_POWER_PROFILE,
 } as const;
 
