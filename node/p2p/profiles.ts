@@ -67,6 +67,7 @@ export const LOCAL_SIMULATION_PROFILE: MeshProfile = {
 export const LOCAL_SCALE_PROFILE: MeshProfile = {
   ...LOCAL_SIMULATION_PROFILE,
   name: "local-scale",
+  targetDegree: 6,
   gossip: { D: 4, Dlo: 3, Dhi: 6, heartbeatIntervalMs: 2_000 },
   services: { dht: false, mdns: false, ping: false, nat: false, connectionMonitor: false },
   maintenanceIntervalMs: 10_000,

@@ -6,6 +6,8 @@
  * Bytes are counted at the transport (every raw connection's sent bytes, i.e. Noise ciphertext with Yamux and
  * protocol framing inside), so the figure is what would cross a network.
  */
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
@@ -44,7 +46,7 @@ export type WorkerCommand =
     }
   | { readonly type: "dial"; readonly dials: readonly { readonly from: number; readonly to: string }[] }
   | { readonly type: "status" }
-  | { readonly type: "idle"; readonly seconds: number }
+  | { readonly type: "idle"; readonly seconds: number; readonly profileTo?: string }
   | { readonly type: "publish"; readonly index: number; readonly id: number }
   | { readonly type: "delivered"; readonly ids: readonly number[] }
   | { readonly type: "latencies"; readonly ids: readonly number[] }
@@ -290,7 +292,21 @@ function status(): WorkerStatus {
   };
 }
 
-async function idle(seconds: number): Promise<IdleSample> {
+/** Idle window, optionally under the V8 CPU profiler (written as a .cpuprofile for DevTools). */
+async function idle(seconds: number, profileTo?: string): Promise<IdleSample> {
+  if (profileTo === undefined) return measureIdle(seconds);
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  const sample = await measureIdle(seconds);
+  const { profile } = await session.post("Profiler.stop");
+  await writeFile(profileTo, JSON.stringify(profile));
+  session.disconnect();
+  return sample;
+}
+
+async function measureIdle(seconds: number): Promise<IdleSample> {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   const cpu0 = process.cpuUsage();
@@ -320,7 +336,7 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
     case "status":
       return { type: "status", ...status() };
     case "idle":
-      return { type: "idle", ...(await idle(command.seconds)) };
+      return { type: "idle", ...(await idle(command.seconds, command.profileTo)) };
     case "publish": {
       const node = nodes.find((n) => n.index === command.index);
       if (node === undefined) throw new Error(`node ${command.index} is not in this process`);

@@ -33,6 +33,8 @@ const WORKER = fileURLToPath(new URL("./mesh-worker.ts", import.meta.url));
 const IDLE_SECONDS = 30;
 const MESSAGES = 10;
 const FORMATION_TIMEOUT_MS = 600_000;
+/** `--profile-idle=<dir>`: write a V8 CPU profile of each worker's idle window there. */
+const profileDir = process.argv.find((a) => a.startsWith("--profile-idle="))?.slice("--profile-idle=".length);
 
 interface Scenario {
   readonly label: string;
@@ -271,7 +273,16 @@ async function runScenario(
     // Idle: 30 s with nothing to do but heartbeats, keep-alives, revalidation and chain event polling.
     const chainCpu0 = processCpuSeconds(net.hardhat.process.pid);
     const idleSamples = await Promise.all(
-      workers.map((w) => w.call({ type: "idle", seconds: IDLE_SECONDS }, "idle")),
+      workers.map((w, p) =>
+        w.call(
+          {
+            type: "idle",
+            seconds: IDLE_SECONDS,
+            ...(profileDir === undefined ? {} : { profileTo: `${profileDir}/idle-${n}-p${p}.cpuprofile` }),
+          },
+          "idle",
+        ),
+      ),
     );
     const chainCpu = processCpuSeconds(net.hardhat.process.pid) - chainCpu0;
     const idle = idleSamples.reduce(
