@@ -3,7 +3,7 @@
  * done, and measures what happened (accuracy of the new global model, bytes, proof time, rewards,
  * slashes). The nodes do all protocol work themselves; this only plays the clock and the round opener.
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
 import { ROUND_STATE, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
@@ -32,6 +32,16 @@ export interface RoundReport {
     readonly prove: number;
     readonly finalize: number;
   };
+}
+
+/** Test and demo hooks into a round's timeline. */
+export interface RoundHooks {
+  /** Every trainer has committed; the commit window is about to be closed. */
+  afterCommits?(
+    roundId: bigint,
+    trainers: readonly Address[],
+    commitments: readonly Hex[],
+  ): void | Promise<void>;
 }
 
 /** One figure per node operator, read from the chain. */
@@ -71,6 +81,7 @@ export async function runRound(
   timeoutMs = 120_000,
   /** How long an honest aggregator gets to answer before the clock is moved past its answer deadline. */
   answerWaitMs = 20_000,
+  hooks: RoundHooks = {},
 ): Promise<RoundReport> {
   const started = performance.now();
   const before = await claimables(net);
@@ -104,6 +115,7 @@ export async function runRound(
     return r.trainers.length >= net.trainers ? r : undefined;
   });
   const trained = performance.now();
+  await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);
   await advancePast(net, committed.commitDeadline);
 
   // Aggregation: the selected aggregator collects updates over streams and posts (or misses the deadline).

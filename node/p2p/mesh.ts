@@ -42,6 +42,8 @@ export const DEFAULT_BLOB_LIMITS: Readonly<Record<string, number>> = {
   update: 64 * 1024 * 1024,
   model: 256 * 1024 * 1024,
   aggregate: 256 * 1024 * 1024,
+  /** Partial aggregates of hierarchical rounds: 8 B per parameter plus the trainer list. */
+  partial: 512 * 1024 * 1024,
 };
 
 export interface MeshOptions {

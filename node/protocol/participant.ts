@@ -15,6 +15,8 @@
  * logged and retried on the next tick, never thrown out of the loop.
  */
 import type { PeerId } from "@libp2p/interface";
+import { randomInt } from "node:crypto";
+
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "pino";
@@ -31,6 +33,7 @@ import { vainTopic } from "../p2p/gossip.ts";
 import { MeshError } from "../p2p/errors.ts";
 import {
   aggregateFixedPoint,
+  MAX_WEIGHT,
   chunkCount,
   commitEncoded,
   decodeFixedPoint,
@@ -44,7 +47,26 @@ import type { Dataset } from "../training/data/dataset.ts";
 import { createModel } from "../training/models.ts";
 import type { TaskSpec } from "./task-spec.ts";
 import type { TrainingPool } from "../training/pool.ts";
+import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK, DEFAULT_QUORUM } from "../scheduling/constants.ts";
+import type { AggregationGroup } from "../scheduling/hierarchy.ts";
+import {
+  HierarchyError,
+  aggregateOfPartial,
+  decodePartial,
+  encodePartial,
+  groupsLedBy,
+  mergePartials,
+  openingOf,
+  parentOfGroup,
+  partialOf,
+  roundTree,
+  topGroup,
+  trainersUnder,
+  verifyOpenings,
+} from "./hierarchy.ts";
+import type { Opening, PartialAggregate, RoundTree } from "./hierarchy.ts";
 import { ModelStore, bytesToParams } from "./models.ts";
+import { OpeningsService } from "./openings.ts";
 import type { RoundStore } from "./round-store.ts";
 
 export { taskSpecSchema } from "./task-spec.ts";
@@ -58,6 +80,11 @@ const aggregatorAnnouncementSchema = z.object({
   addrs: z.array(z.string().max(256)).max(8),
 });
 
+/** Failed pushes to a sub-aggregator before a trainer sends its update to the round's aggregator instead. */
+const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
+/** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
+const AGGREGATE_MARGIN_SECONDS = 15n;
+
 /** Fixed point covers (-8, 8): larger deltas are clipped before compression so the commitment is exact. */
 const DELTA_CLIP = 7.99;
 
@@ -67,6 +94,8 @@ export interface AdversarialBehaviour {
   readonly cheatAggregate?: boolean;
   /** Send a poisoned update. */
   readonly poison?: "sign-flip" | "scaled";
+  /** As a sub-aggregator, send biased partial aggregates (hierarchical rounds). */
+  readonly cheatPartial?: boolean;
 }
 
 export interface ParticipantOptions {
@@ -91,6 +120,13 @@ export interface ParticipantOptions {
   readonly dutyBackoffMs?: number;
   /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
   readonly store?: RoundStore;
+  /**
+   * This node's attested training speed (samples/s), e.g. from capacity attestation; without it the node uses
+   * the speed it measured in its own earlier rounds. It sizes the local work to the round's commit window.
+   */
+  readonly ownSamplesPerSec?: () => number | undefined;
+  /** Share of the committed weight the aggregator waits for before it drops stragglers (default 0.6). */
+  readonly quorum?: number;
 }
 
 export interface RoundOutcome {
@@ -100,6 +136,8 @@ export interface RoundOutcome {
   readonly bytesReceived: number;
   readonly proofMs?: number;
   readonly accepted?: boolean;
+  /** Updates and partial aggregates this node received for the round (its fan-in), its own included. */
+  readonly inputs: number;
 }
 
 export interface ParticipantEvents {
@@ -107,6 +145,8 @@ export interface ParticipantEvents {
   onCommitted?(roundId: bigint, samples: number, bytes: number): void;
   onAggregated?(roundId: bigint, accepted: readonly Address[], rejected: readonly Address[]): void;
   onProof?(roundId: bigint, chunk: number, ms: number): void;
+  /** A sub-aggregator's partial failed its spot check (hierarchical rounds). */
+  onPartialRejected?(roundId: bigint, operator: Address, reason: string): void;
 }
 
 interface RoundWork {
@@ -134,6 +174,14 @@ interface RoundWork {
   announcedAt?: number;
   /** When each permissionless duty (select, finalize, …) was first seen due. */
   dueSince: Map<string, number>;
+  /** Hierarchical rounds: the aggregation tree, partials received from sub-aggregators (by operator). */
+  tree?: RoundTree;
+  partials: Map<string, { level: number; partial: PartialAggregate }>;
+  /** Partials this node built, by level, and the levels already delivered upward. */
+  built: Map<number, PartialAggregate>;
+  sentLevels: Set<number>;
+  sendingLevels: Set<number>;
+  pushFailures: number;
 }
 
 type RoundView = Awaited<ReturnType<RoundParticipant["readRound"]>>;
@@ -151,6 +199,9 @@ export class RoundParticipant {
   private fetching = new Set<string>();
   private readonly aggregatorAddresses = new Map<string, readonly string[]>();
   private abort = new AbortController();
+  private readonly openings: OpeningsService;
+  /** Samples per second of this node's own earlier training runs (EWMA), for sizing the next one. */
+  private measuredSamplesPerSec: number | undefined;
   readonly stats = { bytesSent: 0, bytesReceived: 0 };
 
   constructor(options: ParticipantOptions) {
@@ -166,6 +217,11 @@ export class RoundParticipant {
     });
     options.mesh.blobs.serve((sha) => this.models.bytesBySha256(sha));
     options.mesh.blobs.onBlob("update", (blob) => this.receiveUpdate(blob.from, blob.bytes, blob.meta));
+    options.mesh.blobs.onBlob("partial", (blob) => this.receivePartial(blob.from, blob.bytes));
+    this.openings = new OpeningsService({
+      isAllowed: (peer) => options.mesh.admission.isAdmitted(peer),
+      provider: (from, roundId, chunk, signal) => this.openingsForParent(from, roundId, chunk, signal),
+    });
     // The selected aggregator announces where it listens, so trainers never connected to it can dial it.
     options.mesh.gossip.subscribe(AGGREGATOR_TOPIC, aggregatorAnnouncementSchema, (message) => {
       this.aggregatorAddresses.set(message.from, message.body.addrs);
@@ -189,6 +245,9 @@ export class RoundParticipant {
   start(): void {
     if (this.timer !== undefined) return;
     this.abort = new AbortController();
+    void this.openings.start(this.options.mesh.libp2p).catch((error: unknown) => {
+      this.options.log.error({ err: error }, "openings protocol failed to start");
+    });
     this.timer = setInterval(() => void this.tick(), this.options.pollIntervalMs ?? 300);
   }
 
@@ -196,6 +255,7 @@ export class RoundParticipant {
     clearInterval(this.timer);
     this.timer = undefined;
     this.abort.abort();
+    await this.openings.stop();
     await this.txQueue.catch(() => undefined);
   }
 
@@ -241,7 +301,8 @@ export class RoundParticipant {
         if (now <= round.commitDeadline) {
           if (this.options.train !== false && !work.trainingStarted && myIndex < 0) {
             work.trainingStarted = true;
-            void this.trainAndCommit(roundId, round.baseModelRef, work).catch((error: unknown) => {
+            const windowMs = Number(round.commitDeadline - now) * 1000;
+            void this.trainAndCommit(roundId, round.baseModelRef, work, windowMs).catch((error: unknown) => {
               work.trainingStarted = false;
               this.options.log.warn({ err: error, roundId }, "training/commit failed");
             });
@@ -253,29 +314,26 @@ export class RoundParticipant {
       }
       case ROUND_STATE.aggregating: {
         const aggregator = round.aggregator.toLowerCase();
-        if (
-          myIndex >= 0 &&
-          !work.delivered &&
-          !work.pushing &&
-          work.updateBytes !== undefined &&
-          aggregator !== me
-        ) {
-          work.pushing = true;
-          void this.pushUpdate(roundId, round.aggregator, work).finally(() => (work.pushing = false));
+        const tree = this.treeOf(roundId, round);
+        work.aggregatingSince ??= Date.now();
+        const waitMs = this.options.aggregateWaitMs ?? 20_000;
+        if (myIndex >= 0 && !work.delivered && !work.pushing && work.updateBytes !== undefined) {
+          const target = this.uploadTarget(tree, work, waitMs);
+          if (target === me) {
+            await this.receiveUpdate(
+              this.options.mesh.peerId.toString(),
+              work.updateBytes,
+              { round: roundId.toString() },
+              true,
+            );
+            work.delivered = true;
+          } else {
+            work.pushing = true;
+            void this.pushUpdate(roundId, target as Address, work).finally(() => (work.pushing = false));
+          }
         }
-        if (aggregator === me && myIndex >= 0 && work.updateBytes !== undefined && !work.received.has(me)) {
-          await this.receiveUpdate(
-            this.options.mesh.peerId.toString(),
-            work.updateBytes,
-            { round: roundId.toString() },
-            true,
-          );
-        }
-        if (
-          aggregator === me &&
-          !work.posted &&
-          Date.now() - (work.announcedAt ?? 0) > ANNOUNCE_INTERVAL_MS
-        ) {
+        const leads = aggregator === me || groupsLedBy(tree, me).length > 0;
+        if (leads && !work.posted && Date.now() - (work.announcedAt ?? 0) > ANNOUNCE_INTERVAL_MS) {
           work.announcedAt = Date.now();
           const addrs = this.options.mesh
             .multiaddrs()
@@ -285,17 +343,14 @@ export class RoundParticipant {
             .publish(AGGREGATOR_TOPIC, { roundId: roundId.toString(), addrs })
             .catch(() => 0);
         }
-        if (aggregator === me && !work.posted && !work.aggregating) {
-          work.aggregatingSince ??= Date.now();
-          const all = round.trainers.every((t) => work.received.has(t.toLowerCase()));
-          const waited = Date.now() - work.aggregatingSince > (this.options.aggregateWaitMs ?? 20_000);
-          if (all || waited) {
-            work.aggregating = true;
-            try {
+        if (!work.aggregating && !work.posted) {
+          work.aggregating = true;
+          try {
+            if (tree.hierarchical) await this.advanceHierarchy(roundId, round, work, tree, now, waitMs);
+            else if (aggregator === me && this.flatReady(round, work, now, waitMs))
               await this.aggregateAndPost(roundId, round, work);
-            } finally {
-              work.aggregating = false;
-            }
+          } finally {
+            work.aggregating = false;
           }
         }
         if (now > round.aggregateDeadline && this.dutyDue(work, "missed", myIndex))
@@ -366,6 +421,11 @@ export class RoundParticipant {
         answering: new Set(),
         restored: false,
         dueSince: new Map(),
+        partials: new Map(),
+        built: new Map(),
+        sentLevels: new Set(),
+        sendingLevels: new Set(),
+        pushFailures: 0,
       };
       this.work.set(roundId, work);
       for (const old of this.work.keys()) if (old < roundId - 4n) this.work.delete(old);
@@ -383,22 +443,59 @@ export class RoundParticipant {
       bytesSent: work.updateBytes?.length ?? 0,
       bytesReceived: [...work.received.values()].reduce((sum, r) => sum + r.bytes, 0),
       proofMs: work.proofMs,
+      inputs: work.received.size + work.partials.size,
     };
   }
 
-  private async trainAndCommit(roundId: bigint, baseRef: Hex, work: RoundWork): Promise<void> {
+  /** The compressed update this node committed in a round, if it trained in it. */
+  ownUpdate(roundId: bigint): Uint8Array | undefined {
+    return this.work.get(roundId)?.updateBytes;
+  }
+
+  /**
+   * Local optimizer steps for this round: the task's full local work, or as much of it as this node's speed
+   * finishes inside the commit window (with slack and a fixed overhead for compression and the commit), so a
+   * slow node contributes less instead of missing the deadline. `undefined` means "too slow to contribute".
+   */
+  plannedSteps(windowMs: number): number | undefined {
+    const { spec, data } = this.options;
+    const full = Math.ceil(data.count / spec.train.batchSize) * spec.train.epochs;
+    const speed = this.options.ownSamplesPerSec?.() ?? this.measuredSamplesPerSec;
+    if (speed === undefined || !(speed > 0)) return full;
+    const affordable = Math.floor(
+      (speed * Math.max(0, windowMs - DEADLINE_OVERHEAD_MS)) / (DEADLINE_SLACK * 1000 * spec.train.batchSize),
+    );
+    const steps = Math.min(full, affordable);
+    return steps >= 1 ? steps : undefined;
+  }
+
+  private async trainAndCommit(
+    roundId: bigint,
+    baseRef: Hex,
+    work: RoundWork,
+    windowMs: number,
+  ): Promise<void> {
     const base = await this.ensureModel(baseRef);
     if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
     const { spec, data, pool } = this.options;
+    const steps = this.plannedSteps(windowMs);
+    if (steps === undefined) {
+      this.options.log.info({ roundId, windowMs }, "too slow for this round's commit window; sitting it out");
+      return;
+    }
+    const started = performance.now();
     const result = await pool.train(
       {
         model: spec.model,
         params: base,
         data,
-        options: { ...spec.train, seed: Number(roundId % 1_000_000n) + spec.initSeed },
+        options: { ...spec.train, steps, seed: Number(roundId % 1_000_000n) + spec.initSeed },
       },
       { signal: this.abort.signal },
     );
+    const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
+    this.measuredSamplesPerSec =
+      this.measuredSamplesPerSec === undefined ? speed : 0.7 * this.measuredSamplesPerSec + 0.3 * speed;
     const delta = new Float32Array(this.paramSize);
     const sign =
       this.options.behaviour?.poison === "sign-flip"
@@ -413,7 +510,8 @@ export class RoundParticipant {
     const bytes = encodeUpdate(this.compressor.compress(delta));
     const encoded = encodeFixedPoint(densify(decodeUpdate(bytes)));
     const commitment = await commitEncoded(encoded);
-    const samples = Math.min(data.count, 65_535);
+    // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
+    const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));
     await this.options.store?.saveOwnUpdate(roundId, bytes);
     const sent = await this.sendIfValid("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
     if (!sent) throw new Error("commit not accepted");
@@ -426,24 +524,29 @@ export class RoundParticipant {
     );
   }
 
-  private async pushUpdate(roundId: bigint, aggregator: Address, work: RoundWork): Promise<void> {
+  /** Makes sure `peer` is connected and admitted both ways, dialling announced addresses when needed. */
+  private async reach(peer: PeerId): Promise<void> {
+    if (this.options.mesh.admission.isAdmitted(peer)) return;
+    const hints = this.aggregatorAddresses.get(peer.toString()) ?? [];
+    const multiaddrs = hints.flatMap((text) => {
+      try {
+        return [multiaddr(text)];
+      } catch {
+        return [];
+      }
+    });
+    if (multiaddrs.length > 0) await this.options.mesh.libp2p.peerStore.merge(peer, { multiaddrs });
+    await this.options.mesh.libp2p.dial(peer, { signal: AbortSignal.timeout(5_000) });
+    await this.options.mesh.admission.waitForAdmission(peer.toString(), AbortSignal.timeout(5_000));
+  }
+
+  /** Sends our committed update to `target` (the aggregator, or our sub-aggregator in hierarchical rounds). */
+  private async pushUpdate(roundId: bigint, target: Address, work: RoundWork): Promise<void> {
     const bytes = work.updateBytes;
     if (bytes === undefined) return;
     try {
-      const peer = await this.peerOf(aggregator);
-      if (!this.options.mesh.admission.isAdmitted(peer)) {
-        const hints = this.aggregatorAddresses.get(peer.toString()) ?? [];
-        const multiaddrs = hints.flatMap((text) => {
-          try {
-            return [multiaddr(text)];
-          } catch {
-            return [];
-          }
-        });
-        if (multiaddrs.length > 0) await this.options.mesh.libp2p.peerStore.merge(peer, { multiaddrs });
-        await this.options.mesh.libp2p.dial(peer, { signal: AbortSignal.timeout(5_000) });
-        await this.options.mesh.admission.waitForAdmission(peer.toString(), AbortSignal.timeout(5_000));
-      }
+      const peer = await this.peerOf(target);
+      await this.reach(peer);
       await this.options.mesh.blobs.push(
         peer,
         "update",
@@ -453,9 +556,10 @@ export class RoundParticipant {
       );
       work.delivered = true;
       this.stats.bytesSent += bytes.length;
-      this.options.log.info({ roundId, aggregator, bytes: bytes.length }, "update delivered");
+      this.options.log.info({ roundId, to: target, bytes: bytes.length }, "update delivered");
     } catch (error) {
-      this.options.log.debug({ err: error, roundId }, "update push failed; will retry");
+      work.pushFailures += 1;
+      this.options.log.debug({ err: error, roundId, to: target }, "update push failed; will retry");
     }
   }
 
@@ -480,10 +584,16 @@ export class RoundParticipant {
   /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
   private async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
     const round = await this.readRound(roundId);
-    if (round.aggregator.toLowerCase() !== this.operator.toLowerCase())
-      throw new MeshError("BLOB_REJECTED", "this node is not the round's aggregator");
     const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
     if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
+    // The round's aggregator takes any trainer's update (flat rounds, and the fallback of hierarchical ones);
+    // a sub-aggregator only those of its own group.
+    const me = this.operator.toLowerCase();
+    if (
+      round.aggregator.toLowerCase() !== me &&
+      this.treeOf(roundId, round).plan.parentOf.get(operator.toLowerCase()) !== me
+    )
+      throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
     let encoded: Uint16Array;
     let dense: Float32Array;
     try {
@@ -547,27 +657,401 @@ export class RoundParticipant {
     this.options.log.info({ roundId }, "restored aggregation state after restart");
   }
 
+  /** The round's aggregation tree (flat when the trainers fit one aggregator's fan-in). */
+  private treeOf(roundId: bigint, round: RoundView): RoundTree {
+    const work = this.workFor(roundId);
+    work.tree ??= roundTree({
+      roundId,
+      trainers: round.trainers,
+      commitments: round.commitments,
+      aggregator: round.aggregator,
+      maxFanIn: this.options.spec.aggregation.maxFanIn,
+    });
+    return work.tree;
+  }
+
+  /**
+   * Where our update goes: the aggregator in flat rounds, our sub-aggregator in hierarchical ones, and the
+   * round's aggregator itself when the sub-aggregator cannot be reached in time (it accepts any trainer).
+   */
+  private uploadTarget(tree: RoundTree, work: RoundWork, waitMs: number): string {
+    const me = this.operator.toLowerCase();
+    const parent = tree.plan.parentOf.get(me) ?? tree.root;
+    const stuck =
+      work.pushFailures >= UPLOAD_ATTEMPTS_BEFORE_FALLBACK ||
+      Date.now() - (work.aggregatingSince ?? Date.now()) > waitMs / 2;
+    return parent !== tree.root && stuck ? tree.root : parent;
+  }
+
+  /**
+   * Flat rounds: aggregate when every update is in; or, after `aggregateWaitMs`, once a quorum of the committed
+   * weight is in; or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
+   * waited for past the point where this node would miss its own deadline).
+   */
+  private flatReady(round: RoundView, work: RoundWork, now: bigint, waitMs: number): boolean {
+    let committed = 0;
+    let received = 0;
+    round.trainers.forEach((t, i) => {
+      const weight = Number(round.sampleCounts[i]!);
+      committed += weight;
+      if (work.received.has(t.toLowerCase())) received += weight;
+    });
+    if (received === 0) return false;
+    if (received === committed) return true;
+    const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= waitMs;
+    const quorum = this.options.quorum ?? DEFAULT_QUORUM;
+    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
+    return (waited && received >= quorum * committed) || nearDeadline;
+  }
+
+  /**
+   * Robust screening of the received updates of `operators`: each gets its weight (sample count, capped), or
+   * 0 when it is anomalous against the coordinate-wise median of the group (no reward, no influence).
+   * Operators without a received update are absent from the result.
+   */
+  private screen(round: RoundView, work: RoundWork, operators: readonly string[]): Map<string, number> {
+    const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
+    const available = operators.flatMap((operator) => {
+      const update = work.received.get(operator);
+      const i = index.get(operator);
+      return update === undefined || i === undefined ? [] : [{ operator, update, i }];
+    });
+    const out = new Map<string, number>();
+    if (available.length === 0) return out;
+    const weighted = available.map(({ update, i }) => ({
+      update: update.dense,
+      weight: Number(round.sampleCounts[i]!),
+    }));
+    const reference = medianAggregator.aggregate(weighted).aggregate;
+    const scores = scoreUpdates(weighted, reference);
+    available.forEach(({ operator, i }, k) => {
+      out.set(operator, scores[k]!.suspicious ? 0 : Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT));
+    });
+    return out;
+  }
+
+  /** PartialAggregate of screened raw updates (a level-1 group, or the root's fallback updates). */
+  private rawPartial(round: RoundView, work: RoundWork, operators: readonly string[]): PartialAggregate {
+    const weights = this.screen(round, work, operators);
+    return partialOf(
+      this.paramSize,
+      [...weights].map(([operator, weight]) => ({
+        operator,
+        weight,
+        encoded: work.received.get(operator)!.encoded,
+      })),
+    );
+  }
+
+  /**
+   * Hierarchical rounds: build each group this node leads once its inputs are in (or its level's share of the
+   * wait is over), send the partial up, and, at the root, post the aggregate. Lower levels get earlier cut-offs
+   * (level L of D waits L/D of `aggregateWaitMs`) so the root is never the one that waits for everybody.
+   */
+  private async advanceHierarchy(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    tree: RoundTree,
+    now: bigint,
+    waitMs: number,
+  ): Promise<void> {
+    const me = this.operator.toLowerCase();
+    const elapsed = Date.now() - (work.aggregatingSince ?? Date.now());
+    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
+    const groups = groupsLedBy(tree, me);
+    for (const group of groups) {
+      if (work.built.has(group.level)) continue;
+      const due = nearDeadline || elapsed >= (waitMs * group.level) / tree.plan.depth;
+      const built = this.buildGroup(round, work, tree, group, due);
+      if (built === undefined) break; // a level waits for the one below it
+      work.built.set(group.level, built);
+      this.options.log.info(
+        { roundId, level: group.level, trainers: [...built.weights.values()].filter((w) => w > 0).length },
+        "partial aggregate built",
+      );
+    }
+    for (const group of groups) {
+      const partial = work.built.get(group.level);
+      const parent = parentOfGroup(tree, group);
+      if (partial === undefined || parent === undefined || parent === me) continue;
+      if (work.sentLevels.has(group.level) || work.sendingLevels.has(group.level)) continue;
+      work.sendingLevels.add(group.level);
+      void this.pushPartial(roundId, group.level, partial, parent as Address, work).finally(() =>
+        work.sendingLevels.delete(group.level),
+      );
+    }
+    if (me === tree.root) {
+      const partial = work.built.get(topGroup(tree).level);
+      if (partial !== undefined) await this.postHierarchical(roundId, round, work, partial);
+    }
+  }
+
+  /** One group's partial, or undefined while its inputs are still expected. */
+  private buildGroup(
+    round: RoundView,
+    work: RoundWork,
+    tree: RoundTree,
+    group: AggregationGroup,
+    due: boolean,
+  ): PartialAggregate | undefined {
+    const me = this.operator.toLowerCase();
+    if (group.level === 1) {
+      const complete = group.members.every((m) => work.received.has(m));
+      return complete || due ? this.maybeBias(this.rawPartial(round, work, group.members)) : undefined;
+    }
+    const inputs = group.members.map((member) =>
+      member === me ? work.built.get(group.level - 1) : work.partials.get(member)?.partial,
+    );
+    const complete = inputs.every((p) => p !== undefined);
+    if (!complete && !due) return undefined;
+    const parts = inputs.filter((p): p is PartialAggregate => p !== undefined);
+    if (group === topGroup(tree)) {
+      // The root also takes updates sent to it directly by trainers whose sub-aggregator failed them.
+      const covered = new Set(parts.flatMap((p) => [...p.weights.keys()]));
+      const direct = [...work.received.keys()].filter((operator) => !covered.has(operator));
+      if (direct.length > 0) parts.push(this.rawPartial(round, work, direct));
+    }
+    return this.maybeBias(mergePartials(this.paramSize, parts));
+  }
+
+  /** The demo's lying sub-aggregator: shifts every coordinate of its partial (caught by the spot check). */
+  private maybeBias(partial: PartialAggregate): PartialAggregate {
+    if (this.options.behaviour?.cheatPartial !== true) return partial;
+    let total = 0;
+    for (const w of partial.weights.values()) total += w;
+    return { weights: partial.weights, sums: partial.sums.map((s) => s + 40 * total) };
+  }
+
+  private async pushPartial(
+    roundId: bigint,
+    level: number,
+    partial: PartialAggregate,
+    parent: Address,
+    work: RoundWork,
+  ): Promise<void> {
+    try {
+      const peer = await this.peerOf(parent);
+      await this.reach(peer);
+      const bytes = encodePartial(roundId, level, partial);
+      await this.options.mesh.blobs.push(
+        peer,
+        "partial",
+        bytes,
+        { round: roundId.toString() },
+        this.abort.signal,
+      );
+      work.sentLevels.add(level);
+      this.stats.bytesSent += bytes.length;
+      this.options.log.info(
+        { roundId, level, to: parent, bytes: bytes.length },
+        "partial aggregate delivered",
+      );
+    } catch (error) {
+      this.options.log.warn({ err: error, roundId, level, to: parent }, "partial push failed; will retry");
+    }
+  }
+
+  /**
+   * Parent side: accept a child's partial only if the child leads a group under us, names only trainers of
+   * its subtree, and opens `spotChecks` random chunks consistently with the trainers' on-chain commitments.
+   */
+  private async receivePartial(from: string, bytes: Uint8Array): Promise<void> {
+    const operator = this.options.mesh.admission.peer(from)?.operator;
+    if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    const sender = operator.toLowerCase();
+    let decoded: ReturnType<typeof decodePartial>;
+    try {
+      decoded = decodePartial(bytes, this.paramSize);
+    } catch (error) {
+      throw new MeshError("BLOB_REJECTED", (error as Error).message);
+    }
+    const { roundId, level, partial } = decoded;
+    const round = await this.readRound(roundId);
+    if (round.state !== ROUND_STATE.aggregating)
+      throw new MeshError("BLOB_REJECTED", "round is not aggregating");
+    const work = this.workFor(roundId);
+    const tree = this.treeOf(roundId, round);
+    const me = this.operator.toLowerCase();
+    const group = tree.plan.groups.find((g) => g.level === level && g.aggregator === sender);
+    if (group === undefined || parentOfGroup(tree, group) !== me)
+      throw new MeshError("BLOB_REJECTED", "sender's partial does not belong to this node");
+    if (work.built.has(level + 1)) throw new MeshError("BLOB_REJECTED", "partial arrived after the cut-off");
+    const allowed = trainersUnder(tree, group);
+    for (const trainer of partial.weights.keys()) {
+      if (!allowed.has(trainer))
+        throw new MeshError("BLOB_REJECTED", `partial names trainer ${trainer} outside its group`);
+    }
+    try {
+      await this.spotCheck(roundId, round, peerIdFromString(from), partial, allowed);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.options.events?.onPartialRejected?.(roundId, operator, reason);
+      this.options.log.warn({ roundId, from: operator, reason }, "partial aggregate failed its spot check");
+      throw new MeshError("BLOB_REJECTED", `spot check failed: ${reason}`);
+    }
+    work.partials.set(sender, { level, partial });
+    this.stats.bytesReceived += bytes.length;
+  }
+
+  private committedOf(round: RoundView): Map<string, { root: Hex; maxWeight: number }> {
+    return new Map(
+      round.trainers.map((t, i) => [
+        t.toLowerCase(),
+        {
+          root: round.commitments[i]!,
+          maxWeight: Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT),
+        },
+      ]),
+    );
+  }
+
+  private async spotCheck(
+    roundId: bigint,
+    round: RoundView,
+    child: PeerId,
+    partial: PartialAggregate,
+    allowed: ReadonlySet<string>,
+  ): Promise<void> {
+    const chunks = chunkCount(this.paramSize);
+    const picks = new Set<number>();
+    const want = Math.min(chunks, this.options.spec.aggregation.spotChecks);
+    while (picks.size < want) picks.add(randomInt(chunks));
+    const committed = this.committedOf(round);
+    for (const chunk of picks) {
+      const openings = await this.openings.request(child, roundId, chunk, this.abort.signal);
+      await verifyOpenings(openings, { chunk, partial, allowed, committed });
+    }
+  }
+
+  /** Openings a parent asks for: one chunk of the partial we sent it, down to every included trainer. */
+  private async openingsForParent(
+    from: string,
+    roundId: bigint,
+    chunk: number,
+    signal: AbortSignal,
+  ): Promise<readonly Opening[]> {
+    const requester = this.options.mesh.admission.peer(from)?.operator?.toLowerCase();
+    const work = this.work.get(roundId);
+    const tree = work?.tree;
+    if (requester === undefined || work === undefined || tree === undefined)
+      throw new HierarchyError("OPENING_INVALID", "no partial of this round here");
+    if (chunk >= chunkCount(this.paramSize))
+      throw new HierarchyError("OPENING_INVALID", "chunk out of range");
+    const me = this.operator.toLowerCase();
+    const group = groupsLedBy(tree, me).find(
+      (g) => parentOfGroup(tree, g) === requester && work.built.has(g.level),
+    );
+    if (group === undefined) throw new HierarchyError("OPENING_INVALID", "we sent no partial to this peer");
+    return this.openingsOf(roundId, work, tree, group, chunk, signal);
+  }
+
+  private async openingsOf(
+    roundId: bigint,
+    work: RoundWork,
+    tree: RoundTree,
+    group: AggregationGroup,
+    chunk: number,
+    signal: AbortSignal,
+  ): Promise<Opening[]> {
+    const partial = work.built.get(group.level);
+    if (partial === undefined) throw new HierarchyError("OPENING_INVALID", "partial not built");
+    if (group.level === 1) {
+      return [...partial.weights]
+        .filter(([, weight]) => weight > 0)
+        .map(([operator, weight]) => {
+          const update = work.received.get(operator)!;
+          return openingOf(operator, weight, update.encoded, update.commitment, chunk);
+        });
+    }
+    const me = this.operator.toLowerCase();
+    const round = await this.readRound(roundId);
+    const out: Opening[] = [];
+    for (const member of group.members) {
+      if (member === me) {
+        const below = groupsLedBy(tree, me).find((g) => g.level === group.level - 1);
+        if (below !== undefined)
+          out.push(...(await this.openingsOf(roundId, work, tree, below, chunk, signal)));
+        continue;
+      }
+      const child = work.partials.get(member);
+      const childGroup = tree.plan.groups.find((g) => g.level === group.level - 1 && g.aggregator === member);
+      if (child === undefined || childGroup === undefined) continue;
+      const openings = await this.openings.request(
+        await this.peerOf(member as Address),
+        roundId,
+        chunk,
+        signal,
+      );
+      // Checked before forwarding, so a lying child is blamed here rather than us upstream.
+      await verifyOpenings(openings, {
+        chunk,
+        partial: child.partial,
+        allowed: trainersUnder(tree, childGroup),
+        committed: this.committedOf(round),
+      });
+      out.push(...openings);
+    }
+    return out;
+  }
+
+  /** Root of a hierarchical round: the aggregate of the merged partials, posted unproven (see §7.4). */
+  private async postHierarchical(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    partial: PartialAggregate,
+  ): Promise<void> {
+    const base = await this.ensureModel(round.baseModelRef);
+    if (base === undefined) return;
+    if (![...partial.weights.values()].some((w) => w > 0)) return;
+    const aggregate = aggregateOfPartial(partial);
+    if (this.options.behaviour?.cheatAggregate === true) {
+      for (let j = 0; j < aggregate.length; j++) aggregate[j] = Math.min(65_535, aggregate[j]! + 40);
+    }
+    const delta = decodeFixedPoint(aggregate);
+    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
+    const ref = this.models.put(next);
+    await this.options.store?.saveModel(next);
+    const aggregateCommitment = await commitEncoded(aggregate);
+    const weights = round.trainers.map((t) => partial.weights.get(t.toLowerCase()) ?? 0);
+    // The circuit's fan-in is PROOF_TRAINERS and the root holds partials, not updates: no proof is claimed.
+    const posted = await this.sendIfValid("postAggregate", [
+      roundId,
+      aggregateCommitment.root,
+      ref,
+      chunkCount(this.paramSize),
+      weights.map(BigInt),
+      false,
+    ]);
+    if (!posted) return;
+    work.posted = true;
+    const rejected = round.trainers.filter((t) => partial.weights.get(t.toLowerCase()) === 0);
+    this.options.events?.onAggregated?.(
+      roundId,
+      round.trainers.filter((_, i) => weights[i]! > 0),
+      rejected,
+    );
+    this.options.log.info(
+      { roundId, depth: work.tree?.plan.depth, included: weights.filter((w) => w > 0).length, modelRef: ref },
+      "hierarchical aggregate posted",
+    );
+  }
+
   private async aggregateAndPost(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
     const base = await this.ensureModel(round.baseModelRef);
     if (base === undefined) return;
     const n = round.trainers.length;
     const zero = encodeFixedPoint(new Float32Array(this.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
-    const available = present.flatMap((p, i) => (p === undefined ? [] : [{ i, p }]));
-    if (available.length === 0) return;
-    // Robust screening: updates far from the coordinate-wise median get weight 0 (no reward, no influence).
-    const weighted = available.map(({ i, p }) => ({
-      update: p.dense,
-      weight: Number(round.sampleCounts[i]!),
-    }));
-    const reference = medianAggregator.aggregate(weighted).aggregate;
-    const scores = scoreUpdates(weighted, reference);
-    const weights = new Array<number>(n).fill(0);
-    const rejected: Address[] = [];
-    available.forEach(({ i }, k) => {
-      if (scores[k]!.suspicious) rejected.push(round.trainers[i]!);
-      else weights[i] = Math.min(Number(round.sampleCounts[i]!), 65_535);
-    });
+    const screened = this.screen(
+      round,
+      work,
+      round.trainers.map((t) => t.toLowerCase()),
+    );
+    if (screened.size === 0) return;
+    const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
+    const rejected = round.trainers.filter((t) => screened.get(t.toLowerCase()) === 0);
     if (weights.every((w) => w === 0)) return;
     const encoded = present.map((p) => p?.encoded ?? zero);
     const { aggregate } = aggregateFixedPoint(encoded, weights);

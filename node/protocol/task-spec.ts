@@ -19,5 +19,12 @@ export const taskSpecSchema = z.object({
       quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
     })
     .default({}),
+  /** Hierarchical aggregation: most inputs per aggregator, and chunks a parent spot-checks per partial. */
+  aggregation: z
+    .object({
+      maxFanIn: z.number().int().min(2).max(1024).default(16),
+      spotChecks: z.number().int().min(1).max(64).default(4),
+    })
+    .default({}),
 });
 export type TaskSpec = z.output<typeof taskSpecSchema>;
