@@ -58,6 +58,8 @@ export interface NetworkOptions {
   /** Nodes that train (the first ones); the rest validate and serve. Default: all, at most the circuit's 8. */
   readonly trainers?: number;
   readonly pollIntervalMs?: number;
+  /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
+  readonly maxTrainersPerRound?: number;
 }
 
 export interface LocalVainNetwork {
@@ -95,7 +97,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       publicClient,
       walletClient: treasury,
       verifier: await groth16VerifierChoice(),
-      roundParams: { maxTrainersPerRound: 8, answerWindow: DEMO_WINDOW_S },
+      roundParams: { maxTrainersPerRound: options.maxTrainersPerRound ?? 8, answerWindow: DEMO_WINDOW_S },
     });
     const contracts = {
       token: deployment.contracts.VainToken.address as Address,
@@ -108,7 +110,11 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       functionName: "minStake",
     });
     const { train, test } = loadMnist({ seed: 7, testFraction: 0.2 });
-    const trainers = Math.min(options.trainers ?? options.nodes, options.nodes, 8);
+    const trainers = Math.min(
+      options.trainers ?? options.nodes,
+      options.nodes,
+      options.maxTrainersPerRound ?? 8,
+    );
     const shards = partition(train, trainers, { kind: "iid" }, 7);
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());

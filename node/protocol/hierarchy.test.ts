@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { deflateRawSync } from "node:zlib";
 
 import type { Address, Hex } from "viem";
 
@@ -82,14 +83,30 @@ describe("partial aggregates", () => {
     assert.equal(back.level, 2);
     assert.deepEqual(back.partial.sums, partial.sums);
     assert.deepEqual([...back.partial.weights], [...partial.weights]);
-    const nonInteger = bytes.slice();
-    new DataView(nonInteger.buffer).setFloat64(nonInteger.length - 8, 0.5, true);
+    // Coordinates nobody moved cost next to nothing on the wire.
+    const untouched = partialOf(10_000, [
+      { operator: operators[0]!, encoded: new Uint16Array(10_000).fill(32_768), weight: 9 },
+    ]);
+    assert.ok(encodePartial(1n, 1, untouched).length < 1_000);
+    const headerLength = new DataView(bytes.buffer).getUint32(0);
+    const withBody = (body: Uint8Array) => {
+      const out = new Uint8Array(4 + headerLength + body.length);
+      out.set(bytes.subarray(0, 4 + headerLength));
+      out.set(body, 4 + headerLength);
+      return out;
+    };
+    const nonInteger = new Float64Array(size).fill(0.5);
+    const tooLong = new Float64Array(size + 1);
+    const bomb = new Uint8Array(50 * size * 8); // inflates far past the dimension's size
     const hugeHeader = bytes.slice();
     new DataView(hugeHeader.buffer).setUint32(0, 2 ** 31);
     for (const bad of [
       bytes.subarray(0, 3),
       bytes.subarray(0, bytes.length - 1),
-      nonInteger,
+      withBody(deflateRawSync(new Uint8Array(nonInteger.buffer))),
+      withBody(deflateRawSync(new Uint8Array(tooLong.buffer))),
+      withBody(deflateRawSync(bomb)),
+      withBody(new Uint8Array([1, 2, 3, 4])),
       hugeHeader,
       new Uint8Array(64).fill(0x7b),
     ]) {

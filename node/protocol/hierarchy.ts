@@ -1,5 +1,5 @@
 /**
- * Hierarchical aggregation of one round (docs/protocol.md §7.4). With more trainers than the task's fan-in,
+ * Hierarchical aggregation of one round (docs/protocol.md §7, hierarchical rounds). With more trainers than the task's fan-in,
  * trainers send their updates to sub-aggregators, which send *partial aggregates* up a tree to the round's
  * on-chain aggregator, so no node receives more than `maxFanIn` messages.
  *
@@ -11,6 +11,8 @@
  * The tree is a pure function of on-chain data (round ID, trainers, commitments, aggregator), so every node
  * computes the same one and nobody can pick its sub-aggregator before the commit phase closes.
  */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { z } from "zod";
 
@@ -19,6 +21,7 @@ import type { AggregationGroup, HierarchyPlan } from "../scheduling/hierarchy.ts
 import {
   CHUNK_SIZE,
   MAX_WEIGHT,
+  VALUE_OFFSET,
   chunkValues,
   fieldToBytes32,
   hashChunk,
@@ -153,7 +156,11 @@ const partialHeaderSchema = z
   })
   .strict();
 
-/** Wire format: u32 header length (big endian), UTF-8 JSON header, then `dimension` float64 sums (LE). */
+/**
+ * Wire format: u32 BE header length | UTF-8 JSON header | raw-deflated `dimension` float64 LE deviations
+ * `Σ w·u − Σw · VALUE_OFFSET` (zero wherever no trainer below moved the coordinate, so sparse top-k updates
+ * give small partials). The receiver inflates with a hard output cap.
+ */
 export function encodePartial(roundId: bigint, level: number, partial: PartialAggregate): Uint8Array {
   const header = new TextEncoder().encode(
     JSON.stringify({
@@ -164,12 +171,22 @@ export function encodePartial(roundId: bigint, level: number, partial: PartialAg
       weights: Object.fromEntries(partial.weights),
     }),
   );
-  const out = new Uint8Array(4 + header.length + partial.sums.length * 8);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, header.length);
+  const zero = totalWeight(partial) * VALUE_OFFSET;
+  const raw = new Uint8Array(partial.sums.length * 8);
+  const rawView = new DataView(raw.buffer);
+  partial.sums.forEach((s, j) => rawView.setFloat64(j * 8, s - zero, true));
+  const body = deflateRawSync(raw);
+  const out = new Uint8Array(4 + header.length + body.length);
+  new DataView(out.buffer).setUint32(0, header.length);
   out.set(header, 4);
-  partial.sums.forEach((s, j) => view.setFloat64(4 + header.length + j * 8, s, true));
+  out.set(body, 4 + header.length);
   return out;
+}
+
+function totalWeight(partial: PartialAggregate): number {
+  let total = 0;
+  for (const w of partial.weights.values()) total += w;
+  return total;
 }
 
 export function decodePartial(
@@ -194,20 +211,23 @@ export function decodePartial(
   const header = parsed.data;
   if (header.dimension !== dimension)
     fail(`partial has dimension ${header.dimension}, expected ${dimension}`);
-  if (bytes.length !== 4 + headerLength + dimension * 8)
-    fail("partial body length does not match its dimension");
+  let body: Uint8Array = new Uint8Array(0);
+  try {
+    body = inflateRawSync(bytes.subarray(4 + headerLength), { maxOutputLength: dimension * 8 });
+  } catch {
+    fail("partial body does not inflate within its dimension");
+  }
+  if (body.length !== dimension * 8) fail("partial body length does not match its dimension");
+  const weights = new Map(Object.entries(header.weights));
+  const zero = totalWeight({ weights, sums: new Float64Array(0) }) * VALUE_OFFSET;
+  const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const sums = new Float64Array(dimension);
-  const bodyStart = 4 + headerLength;
   for (let j = 0; j < dimension; j++) {
-    const s = view.getFloat64(bodyStart + j * 8, true);
+    const s = bodyView.getFloat64(j * 8, true) + zero;
     if (!Number.isSafeInteger(s) || s < 0) fail(`partial sum ${j} is not a non-negative integer`);
     sums[j] = s;
   }
-  return {
-    roundId: BigInt(header.round),
-    level: header.level,
-    partial: { weights: new Map(Object.entries(header.weights)), sums },
-  };
+  return { roundId: BigInt(header.round), level: header.level, partial: { weights, sums } };
 }
 
 /** One trainer's chunk, opened against its on-chain commitment. */

@@ -995,7 +995,7 @@ export class RoundParticipant {
     return out;
   }
 
-  /** Root of a hierarchical round: the aggregate of the merged partials, posted unproven (see §7.4). */
+  /** Root of a hierarchical round: the aggregate of the merged partials, posted unproven (docs/protocol.md §7, hierarchical rounds). */
   private async postHierarchical(
     roundId: bigint,
     round: RoundView,

@@ -5,7 +5,11 @@
  * protocol duties. Baseline in the same run: the same trainers' local training plus a plain in-memory
  * FedAvg (no chain, mesh, commitments or proofs), and the bytes dense float32 updates would take.
  *
- * Usage: npm run bench:round [-- --quick | --nodes 8,32]   (quick: N = 8 only)
+ * A second table runs the contract's largest round (16 trainers) flat and as a tree with fan-in 4 (hierarchical
+ * aggregation, §7): inputs and bytes into the busiest node, aggregation time.
+ *
+ * Usage: npm run bench:round [-- --quick | --nodes 8,32]   (quick: N = 8 only; --nodes skips the fan-in table)
+ *        npm run bench:round -- --fan-in   (only the fan-in table, into bench/results/round-hierarchy.json)
  */
 import pino from "pino";
 
@@ -19,8 +23,14 @@ import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
   const only = process.argv.indexOf("--nodes");
-  const sizes =
-    only >= 0 ? (process.argv[only + 1] ?? "8").split(",").map(Number) : isQuick() ? [8] : [8, 32, 128];
+  const fanInOnly = process.argv.includes("--fan-in");
+  const sizes = fanInOnly
+    ? []
+    : only >= 0
+      ? (process.argv[only + 1] ?? "8").split(",").map(Number)
+      : isQuick()
+        ? [8]
+        : [8, 32, 128];
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
   for (const n of sizes) {
@@ -98,8 +108,57 @@ runBenchmark(async () => {
       await net.stop();
     }
   }
-  printTable(rows);
-  await writeResults("round", figures, rows);
+  // Hierarchical aggregation on the real protocol: the contract's largest round (16 trainers), flat (the
+  // aggregator receives all 16 updates) against a tree with fan-in 4 (sub-aggregators, spot-checked partials).
+  const fanInRows: Row[] = [];
+  if (fanInOnly || (!isQuick() && only < 0)) {
+    for (const maxFanIn of [16, 4]) {
+      const net = await startLocalVainNetwork({
+        nodes: 16,
+        port: await freePort(),
+        maxTrainersPerRound: 16,
+        log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
+        spec: {
+          train: { epochs: 2, batchSize: 32, learningRate: 0.1 },
+          aggregation: { maxFanIn, spotChecks: 4 },
+        },
+        pollIntervalMs: 800,
+      });
+      try {
+        await setAggregators(net, [0]);
+        await runRound(net, 1, 300_000, 180_000);
+        const before = net.nodes.map((node) => ({ ...node.participant.stats }));
+        const report = await runRound(net, 2, 300_000, 180_000);
+        const inputs = net.nodes.map((node) => node.participant.outcome(report.roundId)?.inputs ?? 0);
+        const receivedBy = net.nodes.map(
+          (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
+        );
+        const label = maxFanIn >= 16 ? "flat" : `tree, fan-in ${maxFanIn}`;
+        fanInRows.push({
+          aggregation: label,
+          trainers: net.trainers,
+          state: report.state,
+          proven: report.proven ? "yes" : "no",
+          included: report.included,
+          "max inputs/node": Math.max(...inputs),
+          "max bytes in/node": Math.max(...receivedBy),
+          "root bytes in": receivedBy[0]!,
+          "aggregate s": report.phaseMs.aggregate / 1000,
+          "round s": report.durationMs / 1000,
+          accuracy: report.accuracy,
+        });
+        const key = maxFanIn >= 16 ? "flat16" : `tree${maxFanIn}`;
+        figures[`max_inputs_${key}`] = Math.max(...inputs);
+        figures[`max_bytes_in_${key}`] = Math.max(...receivedBy);
+        figures[`aggregate_s_${key}`] = report.phaseMs.aggregate / 1000;
+      } finally {
+        await net.stop();
+      }
+    }
+  }
+  if (rows.length > 0) printTable(rows);
+  if (fanInRows.length > 0) printTable(fanInRows);
+  await writeResults(fanInOnly ? "round-hierarchy" : "round", figures, [...rows, ...fanInRows]);
   process.stdout.write(
     "\nphases: train+commit = open → all commitments; aggregate = commit deadline → aggregate posted (streams, verification, screening);\n" +
       "prove = posted → sampled chunk answered with a Groth16 proof; finalize = → closed. Chain time is advanced between phases.\n",
