@@ -239,6 +239,33 @@ describe(
       assert.deepEqual(received.get(outsider.peerId.toString()), []);
     });
 
+    it("maintenance fills the target degree from PEX and stops there (pending dials count)", async () => {
+      const quiet = {
+        ...LOCAL_SIMULATION_PROFILE,
+        services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
+        // The others never dial on their own, so every connection of the newcomer is one it made.
+        maintenanceIntervalMs: 600_000,
+      };
+      const others: Mesh[] = [];
+      for (let i = 0; i < 6; i++) {
+        const mesh = await meshFor(net, await operator(net, stake), { profile: quiet });
+        meshes.push(mesh);
+        others.push(mesh);
+      }
+      const [hub, ...members] = others as [Mesh, ...Mesh[]];
+      for (const member of members) await member.connect(hub.multiaddrs()[0]!);
+      const targetDegree = 3;
+      const newcomer = await meshFor(net, await operator(net, stake), {
+        profile: { ...quiet, targetDegree, maintenanceIntervalMs: 500 },
+      });
+      meshes.push(newcomer);
+      await newcomer.connect(hub.multiaddrs()[0]!);
+      // The hub's PEX answer names 5 peers, each a `peer:discovery` event: only 2 more may be dialed.
+      await until(() => newcomer.admission.admitted().length >= targetDegree, 10_000, "degree to fill");
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      assert.equal(newcomer.libp2p.getPeers().length, targetDegree);
+    });
+
     it("the DHT finds an admitted peer this node was never told about", async () => {
       const withDht = async (op: Operator): Promise<Mesh> => {
         const mesh = await meshFor(net, op, { profile: LOCAL_SIMULATION_PROFILE });

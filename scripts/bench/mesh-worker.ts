@@ -47,6 +47,8 @@ export type WorkerCommand =
   | { readonly type: "dial"; readonly dials: readonly { readonly from: number; readonly to: string }[] }
   | { readonly type: "status" }
   | { readonly type: "idle"; readonly seconds: number; readonly profileTo?: string }
+  | { readonly type: "profile"; readonly action: "start" }
+  | { readonly type: "profile"; readonly action: "stop"; readonly to: string }
   | { readonly type: "publish"; readonly index: number; readonly id: number }
   | { readonly type: "delivered"; readonly ids: readonly number[] }
   | { readonly type: "latencies"; readonly ids: readonly number[] }
@@ -93,6 +95,7 @@ export type WorkerReply =
     }
   | ({ readonly type: "status" } & WorkerStatus)
   | ({ readonly type: "idle" } & IdleSample)
+  | { readonly type: "profiled" }
   | { readonly type: "published"; readonly recipients: number }
   | { readonly type: "delivered"; readonly counts: readonly number[] }
   | { readonly type: "latencies"; readonly latencies: readonly (readonly number[])[] }
@@ -292,17 +295,33 @@ function status(): WorkerStatus {
   };
 }
 
-/** Idle window, optionally under the V8 CPU profiler (written as a .cpuprofile for DevTools). */
+let profiler: Session | undefined;
+
+/** Starts the V8 CPU profiler (one profile at a time per process). */
+async function startProfile(): Promise<void> {
+  if (profiler !== undefined) throw new Error("a CPU profile is already running");
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.start");
+}
+
+/** Stops the profiler and writes the profile as a .cpuprofile (DevTools, speedscope, `cpuprofile-top.ts`). */
+async function stopProfile(to: string): Promise<void> {
+  const session = profiler;
+  if (session === undefined) throw new Error("no CPU profile is running");
+  profiler = undefined;
+  const { profile } = await session.post("Profiler.stop");
+  await writeFile(to, JSON.stringify(profile));
+  session.disconnect();
+}
+
+/** Idle window, optionally under the V8 CPU profiler. */
 async function idle(seconds: number, profileTo?: string): Promise<IdleSample> {
   if (profileTo === undefined) return measureIdle(seconds);
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
+  await startProfile();
   const sample = await measureIdle(seconds);
-  const { profile } = await session.post("Profiler.stop");
-  await writeFile(profileTo, JSON.stringify(profile));
-  session.disconnect();
+  await stopProfile(profileTo);
   return sample;
 }
 
@@ -337,6 +356,10 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       return { type: "status", ...status() };
     case "idle":
       return { type: "idle", ...(await idle(command.seconds, command.profileTo)) };
+    case "profile":
+      if (command.action === "start") await startProfile();
+      else await stopProfile(command.to);
+      return { type: "profiled" };
     case "publish": {
       const node = nodes.find((n) => n.index === command.index);
       if (node === undefined) throw new Error(`node ${command.index} is not in this process`);

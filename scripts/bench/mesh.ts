@@ -11,7 +11,8 @@
  * for 1,000 nodes: `@libp2p/memory` inside a process, TCP between), so CPU and RSS are the nodes' own.
  *
  * Options: `--quick` (N = 10 and 100 only), `--sizes=500,1000` (tuned sizes), `--no-baseline`,
- * `--processes=1|2` (processes for N = 1,000), `--dials=8` (random dials per node).
+ * `--processes=1|2` (processes for N = 1,000), `--dials=<k>` (random dials per node; default half the
+ * target degree, the rest comes from inbound dials and PEX maintenance).
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -33,7 +34,7 @@ const WORKER = fileURLToPath(new URL("./mesh-worker.ts", import.meta.url));
 const IDLE_SECONDS = 30;
 const MESSAGES = 10;
 const FORMATION_TIMEOUT_MS = 600_000;
-/** `--profile-idle=<dir>`: write a V8 CPU profile of each worker's idle window there. */
+/** `--profile-idle=<dir>`: write V8 CPU profiles of each worker's idle window and measured gossip there. */
 const profileDir = process.argv.find((a) => a.startsWith("--profile-idle="))?.slice("--profile-idle=".length);
 
 interface Scenario {
@@ -322,10 +323,21 @@ async function runScenario(
       await gossipOnce(coldIds[k] as number, publisher, 10_000);
     await sleep(1_000);
     const ids = publishers.map((_, k) => k);
+    if (profileDir !== undefined)
+      await Promise.all(workers.map((w) => w.call({ type: "profile", action: "start" }, "profiled")));
     for (const [k, publisher] of publishers.entries()) {
       await gossipOnce(ids[k] as number, publisher, 10_000);
       await sleep(250);
     }
+    if (profileDir !== undefined)
+      await Promise.all(
+        workers.map((w, p) =>
+          w.call(
+            { type: "profile", action: "stop", to: `${profileDir}/gossip-${n}-p${p}.cpuprofile` },
+            "profiled",
+          ),
+        ),
+      );
     await sleep(500);
     const latencyReplies = await Promise.all(
       workers.map((w) => w.call({ type: "latencies", ids: [...ids, ...coldIds] }, "latencies")),
@@ -387,7 +399,7 @@ runBenchmark(async () => {
   const quick = isQuick();
   const sizes = (option("sizes") ?? (quick ? "10,100" : "10,100,500,1000")).split(",").map(Number);
   const processesAt1000 = Number(option("processes") ?? 2);
-  const dials = Number(option("dials") ?? 8);
+  const dials = Number(option("dials") ?? Math.ceil(LOCAL_SCALE_PROFILE.targetDegree / 2));
   const baseline = !process.argv.includes("--no-baseline");
   const scenarios: Scenario[] = [];
   if (baseline) {

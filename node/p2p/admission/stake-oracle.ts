@@ -20,6 +20,17 @@ const STANDING_EVENTS = [
   "PeerIdUnbound",
 ] as const;
 
+/**
+ * How long an active standing is trusted. Registry events (polled every `pollingIntervalMs`) drop an entry as
+ * soon as its operator stakes, unstakes, is slashed or rebinds, so the TTL is only the backstop for a missed
+ * event. At 60 s it made every node re-read every peer once a minute (1,000 nodes × 6 peers = 100 chain reads
+ * per second on a quiet mesh, and the same for every distant gossip author); 5 minutes keeps the backstop
+ * while cutting that fivefold.
+ */
+export const POSITIVE_TTL_MS = 300_000;
+/** Each cache entry's TTL is scaled by a random factor in [1 - TTL_JITTER, 1 + TTL_JITTER]. */
+const TTL_JITTER = 0.2;
+
 export interface PeerStanding {
   /** Operator bound to the peer ID on chain, or the zero address. */
   readonly operator: Address;
@@ -80,7 +91,7 @@ export class StakeOracle {
   constructor(deps: StakeOracleOptions) {
     this.deps = deps;
     this.options = {
-      positiveTtlMs: deps.positiveTtlMs ?? 60_000,
+      positiveTtlMs: deps.positiveTtlMs ?? POSITIVE_TTL_MS,
       negativeTtlMs: deps.negativeTtlMs ?? 30_000,
       lookupsPerSecond: deps.lookupsPerSecond ?? 20,
       lookupBurst: deps.lookupBurst ?? 40,
@@ -168,8 +179,11 @@ export class StakeOracle {
       activeStake: info.activeStake,
       active: info.active,
     };
+    // Jitter spreads re-reads: entries filled together (a node's formation, a whole bench mesh) would otherwise
+    // all expire in the same second and every admitted peer would be re-read in one burst.
     const ttl = standing.active ? this.options.positiveTtlMs : this.options.negativeTtlMs;
-    this.cache.set(peerId, { standing, expiresAt: this.options.now() + ttl });
+    const jitter = 1 - TTL_JITTER + Math.random() * 2 * TTL_JITTER;
+    this.cache.set(peerId, { standing, expiresAt: this.options.now() + Math.round(ttl * jitter) });
     return standing;
   }
 
