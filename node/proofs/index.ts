@@ -25,6 +25,7 @@ export {
 export type { ChunkStatement } from "./witness.ts";
 export { ArtifactIntegrityError, loadProofArtifacts } from "./artifacts.ts";
 export {
+  ProvingCancelledError,
   ProvingError,
   encodeChunkProofCalldata,
   proofPoints,

@@ -17,8 +17,14 @@ import type { ChunkStatement } from "./witness.ts";
 
 /** Proving failed or was cancelled. */
 export class ProvingError extends Error {
-  override readonly name = "ProvingError";
-  readonly code = "PROVING";
+  override readonly name: string = "ProvingError";
+  readonly code: string = "PROVING";
+}
+
+/** Proving was cancelled through its AbortSignal (the worker has exited when this is raised). */
+export class ProvingCancelledError extends ProvingError {
+  override readonly name = "ProvingCancelledError";
+  override readonly code = "PROVING_CANCELLED";
 }
 
 export type ProofProgress = { stage: "witness" | "proving" | "done"; elapsedMs: number };
@@ -43,7 +49,8 @@ export async function proveChunk(
   options: { signal?: AbortSignal; onProgress?: (p: ProofProgress) => void } = {},
 ): Promise<ChunkProof> {
   const started = performance.now();
-  options.signal?.throwIfAborted();
+  const cancelled = () => new ProvingCancelledError("proving cancelled");
+  if (options.signal?.aborted) throw cancelled();
   await loadProofArtifacts(); // integrity check of wasm + zkey before using them
   options.onProgress?.({ stage: "witness", elapsedMs: 0 });
   const { input, statement, aggregateChunk } = await buildChunkWitness(
@@ -52,6 +59,7 @@ export async function proveChunk(
     encodedUpdates,
     weights,
   );
+  if (options.signal?.aborted) throw cancelled(); // aborted while the witness was built: no worker
   const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
     // snarkjs loads the `web-worker` package, which treats any worker thread as one of its own and loads
     // `workerData.mod`: an empty data URL keeps it quiet; the job travels beside it.
@@ -67,9 +75,9 @@ export async function proveChunk(
     },
   });
   const result = await new Promise<{ proof: Groth16Proof; publicSignals: string[] }>((resolve, reject) => {
+    // Reject only once the worker thread has exited, so a cancelled proof holds no thread or memory.
     const onAbort = () => {
-      void worker.terminate();
-      reject(new ProvingError("proving cancelled"));
+      void worker.terminate().finally(() => reject(cancelled()));
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     worker.on(
