@@ -30,6 +30,7 @@ import { StakeOracle } from "./admission/stake-oracle.ts";
 import { BlobService } from "./blobs.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshGossip } from "./gossip.ts";
+import { fastMessageId } from "./gossip-ids.ts";
 import { PeerExchange } from "./pex.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
@@ -160,6 +161,7 @@ export class Mesh {
         Dhi: profile.gossip.Dhi,
         heartbeatInterval: profile.gossip.heartbeatIntervalMs,
         allowPublishToZeroTopicPeers: true,
+        fastMsgIdFn: fastMessageId,
         emitSelf: false,
         scoreParams: {
           IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
