@@ -60,6 +60,10 @@ export interface NetworkOptions {
   readonly pollIntervalMs?: number;
   /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
   readonly maxTrainersPerRound?: number;
+  /** Chain seconds of each round phase (default DEMO_WINDOW_S). */
+  readonly windowS?: bigint;
+  /** How long aggregators wait for missing inputs (default 15 s). */
+  readonly aggregateWaitMs?: number;
 }
 
 export interface LocalVainNetwork {
@@ -174,7 +178,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         pool,
         log: log.child({ node: index }),
         behaviour,
-        aggregateWaitMs: 15_000,
+        aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
       });
     }
     // Every node dials one earlier node (a random tree), then PEX and maintenance fill in the degree.
@@ -193,9 +197,9 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
       rewardPerRoundWei: reward,
-      commitWindowS: DEMO_WINDOW_S,
-      aggregateWindowS: DEMO_WINDOW_S,
-      challengeWindowS: DEMO_WINDOW_S,
+      commitWindowS: options.windowS ?? DEMO_WINDOW_S,
+      aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
+      challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, taskId, reward * 100n);

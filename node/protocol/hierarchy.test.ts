@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { deflateRawSync } from "node:zlib";
 
+import pino from "pino";
 import type { Address, Hex } from "viem";
 
 import { decodeUpdate, densify } from "../compression/index.ts";
@@ -18,7 +19,7 @@ import {
   decodeFixedPoint,
   encodeFixedPoint,
 } from "../proofs/index.ts";
-import { setAggregators, startLocalVainNetwork } from "../demo/network.ts";
+import { advancePast, setAggregators, startLocalVainNetwork } from "../demo/network.ts";
 import type { LocalVainNetwork } from "../demo/network.ts";
 import { runRound } from "../demo/rounds.ts";
 import {
@@ -26,10 +27,12 @@ import {
   aggregateOfPartial,
   decodePartial,
   encodePartial,
+  groupsLedBy,
   mergePartials,
   openingOf,
   partialOf,
   roundTree,
+  roundTreeFromChain,
   topGroup,
   trainersUnder,
   verifyOpenings,
@@ -193,6 +196,11 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
     net = await startLocalVainNetwork({
       nodes: 6,
       port: PORT,
+      // Three levels of cut-offs (1/3, 2/3, 3/3 of the wait) must fit a loaded CI machine.
+      windowS: 120n,
+      aggregateWaitMs: 60_000,
+      // VAIN_TEST_LOG=debug shows the nodes' protocol logs on stderr.
+      log: pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2)),
       behaviours: Object.fromEntries(behaviours.map((b, i) => [i, b])),
       spec: {
         train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
@@ -205,6 +213,14 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
   after(async () => {
     await net?.stop();
   });
+
+  const readRound = (roundId: bigint) =>
+    net.publicClient.readContract({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
 
   /** The model the chain names must be exactly base + the flat aggregate of the included updates. */
   async function assertExactAggregate(roundId: bigint): Promise<readonly bigint[]> {
@@ -229,20 +245,16 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
   }
 
   it("aggregates through a 3-level tree: exact result, no node above the fan-in", async () => {
-    let depth = 0;
-    const report = await runRound(net, 1, 120_000, 20_000, {
-      afterCommits: (roundId, trainers, commitments) => {
-        depth = roundTree({
-          roundId,
-          trainers,
-          commitments,
-          aggregator: net.nodes[0]!.account.address,
-          maxFanIn: FAN_IN,
-        }).plan.depth;
-      },
-    });
+    const report = await runRound(net, 1, 120_000, 20_000);
     assert.equal(report.state, "finalized");
-    assert.equal(depth, 3);
+    const tree = await roundTreeFromChain(
+      net.publicClient,
+      net.contracts.rounds,
+      report.roundId,
+      await readRound(report.roundId),
+      FAN_IN,
+    );
+    assert.equal(tree.plan.depth, 3);
     const weights = await assertExactAggregate(report.roundId);
     assert.equal(weights.filter((w) => w > 0n).length, 6, "every honest update is included");
     for (const node of net.nodes) {
@@ -256,30 +268,41 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
     let cheaterGroup: ReadonlySet<string> = new Set();
     let cheater = -1;
     const report = await runRound(net, 2, 120_000, 20_000, {
-      afterCommits: (roundId, trainers, commitments) => {
-        const tree = roundTree({
-          roundId,
-          trainers,
-          commitments,
-          aggregator: net.nodes[0]!.account.address,
-          maxFanIn: FAN_IN,
+      // Pause the nodes, select the aggregator ourselves and read the tree they will compute, so the lying
+      // sub-aggregator is chosen before anyone builds a partial (no race with the nodes).
+      afterCommits: async (roundId, _trainers, _commitments) => {
+        for (const node of net.nodes) await node.participant.stop();
+        const open = await readRound(roundId);
+        await advancePast(net, open.commitDeadline);
+        await net.publicClient.waitForTransactionReceipt({
+          hash: await net.treasury.writeContract({
+            address: net.contracts.rounds,
+            abi: trainingRoundsAbi,
+            functionName: "selectAggregator",
+            args: [roundId],
+          }),
         });
-        const root = tree.root;
-        const group = tree.plan.groups.find((g) => g.level === 1 && g.aggregator !== root)!;
+        const tree = await roundTreeFromChain(
+          net.publicClient,
+          net.contracts.rounds,
+          roundId,
+          await readRound(roundId),
+          FAN_IN,
+        );
+        const group = tree.plan.groups.find((g) => g.level === 1 && g.aggregator !== tree.root)!;
         cheater = net.nodes.findIndex((n) => n.account.address.toLowerCase() === group.aggregator);
         behaviours[cheater]!.cheatPartial = true;
-        cheaterGroup = trainersUnder(tree, group);
+        // Its lie reaches the first honest parent through the highest group it leads: that subtree is lost.
+        const highest = groupsLedBy(tree, group.aggregator).at(-1)!;
+        cheaterGroup = trainersUnder(tree, highest);
+        for (const node of net.nodes) node.participant.start();
       },
     });
     behaviours[cheater]!.cheatPartial = false;
     assert.equal(report.state, "finalized");
+    assert.ok(cheater > 0, "a sub-aggregator other than the root was made to lie");
     const weights = await assertExactAggregate(report.roundId);
-    const round = await net.publicClient.readContract({
-      address: net.contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "getRound",
-      args: [report.roundId],
-    });
+    const round = await readRound(report.roundId);
     round.trainers.forEach((t, i) => {
       const underCheater = cheaterGroup.has(t.toLowerCase());
       assert.equal(weights[i]! > 0n, !underCheater, `trainer ${t} included: ${weights[i]}`);

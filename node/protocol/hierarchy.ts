@@ -13,9 +13,11 @@
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { keccak256, toHex } from "viem";
+import type { Address, Chain, Hex, PublicClient, Transport } from "viem";
 import { z } from "zod";
 
+import { trainingRoundsAbi } from "../chain/contracts.ts";
 import { planHierarchy } from "../scheduling/hierarchy.ts";
 import type { AggregationGroup, HierarchyPlan } from "../scheduling/hierarchy.ts";
 import {
@@ -54,17 +56,76 @@ export interface RoundTreeInput {
   readonly commitments: readonly Hex[];
   readonly aggregator: Address;
   readonly maxFanIn: number;
+  /**
+   * Trainers that may lead a group: the on-chain aggregator candidates at the block that selected the round's
+   * aggregator (low-power and opted-out nodes are not candidates). All trainers when absent.
+   */
+  readonly eligible?: ReadonlySet<string>;
+  /** The selection's on-chain randomness (`AggregatorSelected.seed`). */
+  readonly selectionSeed?: string;
 }
 
 export function roundTree(input: RoundTreeInput): RoundTree {
   const root = input.aggregator.toLowerCase();
-  // Seeded by the commitments: fixed only once the commit phase closed, so nobody chose their sub-aggregator.
-  const seed = keccak256(toHex(`${input.roundId}|${input.commitments.join(",").toLowerCase()}`));
+  // Seeded by the selection's randomness and the commitments: fixed only once the commit phase closed, so
+  // nobody chose their sub-aggregator.
+  const seed = keccak256(
+    toHex(`${input.roundId}|${input.selectionSeed ?? ""}|${input.commitments.join(",").toLowerCase()}`),
+  );
   const plan = planHierarchy(
-    input.trainers.map((t) => ({ peerId: t.toLowerCase() })),
+    input.trainers.map((t) => ({
+      peerId: t.toLowerCase(),
+      eligible: input.eligible === undefined || input.eligible.has(t.toLowerCase()),
+    })),
     { maxFanIn: input.maxFanIn, updateBytes: 1, root, seed },
   );
   return { plan, hierarchical: plan.depth > 1, root };
+}
+
+/**
+ * The tree every node of the round computes: flat when the trainers fit `maxFanIn`; otherwise planned with the
+ * on-chain aggregator candidates and randomness of the block that selected the round's aggregator, read at
+ * that block, so a later opt-in or opt-out cannot make nodes disagree.
+ */
+export async function roundTreeFromChain(
+  client: PublicClient<Transport, Chain>,
+  rounds: Address,
+  roundId: bigint,
+  round: {
+    readonly trainers: readonly Address[];
+    readonly commitments: readonly Hex[];
+    readonly aggregator: Address;
+  },
+  maxFanIn: number,
+): Promise<RoundTree> {
+  const base = {
+    roundId,
+    trainers: round.trainers,
+    commitments: round.commitments,
+    aggregator: round.aggregator,
+    maxFanIn,
+  };
+  if (round.trainers.length <= maxFanIn) return roundTree(base);
+  const [selected] = await client.getContractEvents({
+    address: rounds,
+    abi: trainingRoundsAbi,
+    eventName: "AggregatorSelected",
+    args: { roundId },
+    fromBlock: 0n,
+  });
+  if (selected === undefined || selected.blockNumber === null)
+    throw new Error(`no AggregatorSelected event for round ${roundId} yet`);
+  const candidates = await client.readContract({
+    address: rounds,
+    abi: trainingRoundsAbi,
+    functionName: "aggregatorCandidates",
+    blockNumber: selected.blockNumber,
+  });
+  return roundTree({
+    ...base,
+    eligible: new Set(candidates.map((c) => c.toLowerCase())),
+    selectionSeed: String(selected.args.seed ?? ""),
+  });
 }
 
 /** Groups led by `id`, lowest level first. */

@@ -59,7 +59,7 @@ import {
   openingOf,
   parentOfGroup,
   partialOf,
-  roundTree,
+  roundTreeFromChain,
   topGroup,
   trainersUnder,
   verifyOpenings,
@@ -82,6 +82,10 @@ const aggregatorAnnouncementSchema = z.object({
 
 /** Failed pushes to a sub-aggregator before a trainer sends its update to the round's aggregator instead. */
 const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
+/** Fewer updates than this are not screened (no meaningful median). */
+const MIN_SCREENED_UPDATES = 3;
+/** Pause before re-sending a partial after a transport failure. */
+const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
 const AGGREGATE_MARGIN_SECONDS = 15n;
 
@@ -181,6 +185,9 @@ interface RoundWork {
   built: Map<number, PartialAggregate>;
   sentLevels: Set<number>;
   sendingLevels: Set<number>;
+  partialRetryAt: Map<number, number>;
+  /** Children whose partial failed its spot check this round. */
+  refusedChildren: Set<string>;
   pushFailures: number;
 }
 
@@ -314,7 +321,7 @@ export class RoundParticipant {
       }
       case ROUND_STATE.aggregating: {
         const aggregator = round.aggregator.toLowerCase();
-        const tree = this.treeOf(roundId, round);
+        const tree = await this.treeOf(roundId, round);
         work.aggregatingSince ??= Date.now();
         const waitMs = this.options.aggregateWaitMs ?? 20_000;
         if (myIndex >= 0 && !work.delivered && !work.pushing && work.updateBytes !== undefined) {
@@ -425,6 +432,8 @@ export class RoundParticipant {
         built: new Map(),
         sentLevels: new Set(),
         sendingLevels: new Set(),
+        partialRetryAt: new Map(),
+        refusedChildren: new Set(),
         pushFailures: 0,
       };
       this.work.set(roundId, work);
@@ -591,7 +600,7 @@ export class RoundParticipant {
     const me = this.operator.toLowerCase();
     if (
       round.aggregator.toLowerCase() !== me &&
-      this.treeOf(roundId, round).plan.parentOf.get(operator.toLowerCase()) !== me
+      (await this.treeOf(roundId, round)).plan.parentOf.get(operator.toLowerCase()) !== me
     )
       throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
     let encoded: Uint16Array;
@@ -657,16 +666,16 @@ export class RoundParticipant {
     this.options.log.info({ roundId }, "restored aggregation state after restart");
   }
 
-  /** The round's aggregation tree (flat when the trainers fit one aggregator's fan-in). */
-  private treeOf(roundId: bigint, round: RoundView): RoundTree {
+  /** The round's aggregation tree (see `roundTreeFromChain`), computed once per round. */
+  private async treeOf(roundId: bigint, round: RoundView): Promise<RoundTree> {
     const work = this.workFor(roundId);
-    work.tree ??= roundTree({
+    work.tree ??= await roundTreeFromChain(
+      this.options.publicClient,
+      this.options.contracts.rounds,
       roundId,
-      trainers: round.trainers,
-      commitments: round.commitments,
-      aggregator: round.aggregator,
-      maxFanIn: this.options.spec.aggregation.maxFanIn,
-    });
+      round,
+      this.options.spec.aggregation.maxFanIn,
+    );
     return work.tree;
   }
 
@@ -718,6 +727,12 @@ export class RoundParticipant {
     });
     const out = new Map<string, number>();
     if (available.length === 0) return out;
+    // A median of one or two updates is no robust reference: small groups pass unscreened.
+    if (available.length < MIN_SCREENED_UPDATES) {
+      for (const { operator, i } of available)
+        out.set(operator, Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT));
+      return out;
+    }
     const weighted = available.map(({ update, i }) => ({
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
@@ -776,6 +791,7 @@ export class RoundParticipant {
       const parent = parentOfGroup(tree, group);
       if (partial === undefined || parent === undefined || parent === me) continue;
       if (work.sentLevels.has(group.level) || work.sendingLevels.has(group.level)) continue;
+      if (Date.now() < (work.partialRetryAt.get(group.level) ?? 0)) continue;
       work.sendingLevels.add(group.level);
       void this.pushPartial(roundId, group.level, partial, parent as Address, work).finally(() =>
         work.sendingLevels.delete(group.level),
@@ -803,7 +819,8 @@ export class RoundParticipant {
     const inputs = group.members.map((member) =>
       member === me ? work.built.get(group.level - 1) : work.partials.get(member)?.partial,
     );
-    const complete = inputs.every((p) => p !== undefined);
+    // A child whose partial failed its check will not send another: no reason to wait for it.
+    const complete = inputs.every((p, k) => p !== undefined || work.refusedChildren.has(group.members[k]!));
     if (!complete && !due) return undefined;
     const parts = inputs.filter((p): p is PartialAggregate => p !== undefined);
     if (group === topGroup(tree)) {
@@ -848,7 +865,14 @@ export class RoundParticipant {
         "partial aggregate delivered",
       );
     } catch (error) {
-      this.options.log.warn({ err: error, roundId, level, to: parent }, "partial push failed; will retry");
+      if (error instanceof MeshError && error.code === "BLOB_REJECTED") {
+        // A refusal is final (too late, or the parent found it wrong): retrying would only repeat it.
+        work.sentLevels.add(level);
+        this.options.log.warn({ err: error, roundId, level, to: parent }, "partial refused by the parent");
+      } else {
+        work.partialRetryAt.set(level, Date.now() + PARTIAL_RETRY_MS);
+        this.options.log.warn({ err: error, roundId, level, to: parent }, "partial push failed; will retry");
+      }
     }
   }
 
@@ -871,7 +895,7 @@ export class RoundParticipant {
     if (round.state !== ROUND_STATE.aggregating)
       throw new MeshError("BLOB_REJECTED", "round is not aggregating");
     const work = this.workFor(roundId);
-    const tree = this.treeOf(roundId, round);
+    const tree = await this.treeOf(roundId, round);
     const me = this.operator.toLowerCase();
     const group = tree.plan.groups.find((g) => g.level === level && g.aggregator === sender);
     if (group === undefined || parentOfGroup(tree, group) !== me)
@@ -886,6 +910,7 @@ export class RoundParticipant {
       await this.spotCheck(roundId, round, peerIdFromString(from), partial, allowed);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      work.refusedChildren.add(sender);
       this.options.events?.onPartialRejected?.(roundId, operator, reason);
       this.options.log.warn({ roundId, from: operator, reason }, "partial aggregate failed its spot check");
       throw new MeshError("BLOB_REJECTED", `spot check failed: ${reason}`);

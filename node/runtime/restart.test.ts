@@ -41,7 +41,12 @@ const P2P_BASE = 18660;
 const NODES = 4;
 const AGGREGATOR = 1;
 const TRAINER = 2;
-const WINDOW = 30n;
+/**
+ * Chain seconds per phase. The test moves the clock past a phase as soon as its work is done, so a long window
+ * costs nothing on a fast machine; on a loaded one, restarted processes need time to re-admit each other and
+ * verify updates before the aggregation deadline.
+ */
+const WINDOW = 120n;
 
 interface NodeProcess {
   readonly index: number;
