@@ -161,6 +161,9 @@ export class VainNode {
           for (const operator of rejected)
             this.reputation?.apply({ kind: "update-rejected", operator: lower(operator) });
         },
+        // A sub-aggregator whose partial aggregate did not open consistently with the commitments lied.
+        onPartialRejected: (_roundId, operator) =>
+          this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
     await this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds);
