@@ -1031,14 +1031,7 @@ export class RoundParticipant {
     if (base === undefined) return;
     if (![...partial.weights.values()].some((w) => w > 0)) return;
     const aggregate = aggregateOfPartial(partial);
-    if (this.options.behaviour?.cheatAggregate === true) {
-      for (let j = 0; j < aggregate.length; j++) aggregate[j] = Math.min(65_535, aggregate[j]! + 40);
-    }
-    const delta = decodeFixedPoint(aggregate);
-    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
-    const ref = this.models.put(next);
-    await this.options.store?.saveModel(next);
-    const aggregateCommitment = await commitEncoded(aggregate);
+    const { ref, aggregateCommitment } = await this.applyAggregate(base, aggregate);
     const weights = round.trainers.map((t) => partial.weights.get(t.toLowerCase()) ?? 0);
     // The circuit's fan-in is PROOF_TRAINERS and the root holds partials, not updates: no proof is claimed.
     const posted = await this.sendIfValid("postAggregate", [
@@ -1063,6 +1056,24 @@ export class RoundParticipant {
     );
   }
 
+  /**
+   * The new model `base + decode(aggregate)`, kept and stored for peers to fetch, and the aggregate's
+   * commitment. The demo's cheating aggregator biases the aggregate here (and cannot prove it).
+   */
+  private async applyAggregate(
+    base: Float32Array,
+    aggregate: Uint16Array,
+  ): Promise<{ ref: Hex; aggregateCommitment: UpdateCommitment }> {
+    if (this.options.behaviour?.cheatAggregate === true) {
+      for (let j = 0; j < aggregate.length; j++) aggregate[j] = Math.min(65_535, aggregate[j]! + 40);
+    }
+    const delta = decodeFixedPoint(aggregate);
+    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
+    const ref = this.models.put(next);
+    await this.options.store?.saveModel(next);
+    return { ref, aggregateCommitment: await commitEncoded(aggregate) };
+  }
+
   private async aggregateAndPost(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
     const base = await this.ensureModel(round.baseModelRef);
     if (base === undefined) return;
@@ -1080,14 +1091,7 @@ export class RoundParticipant {
     if (weights.every((w) => w === 0)) return;
     const encoded = present.map((p) => p?.encoded ?? zero);
     const { aggregate } = aggregateFixedPoint(encoded, weights);
-    if (this.options.behaviour?.cheatAggregate === true) {
-      for (let j = 0; j < aggregate.length; j++) aggregate[j] = Math.min(65_535, aggregate[j]! + 40);
-    }
-    const delta = decodeFixedPoint(aggregate);
-    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
-    const ref = this.models.put(next);
-    await this.options.store?.saveModel(next);
-    const aggregateCommitment = await commitEncoded(aggregate);
+    const { ref, aggregateCommitment } = await this.applyAggregate(base, aggregate);
     // The circuit needs every trainer's values: a missing update makes the round unprovable.
     const proven = present.every((p) => p !== undefined) && n <= 8;
     const posted = await this.sendIfValid("postAggregate", [
