@@ -15,8 +15,18 @@ export interface UpdateScore {
   readonly reasons: readonly string[];
 }
 
-/** Thresholds chosen from the attack simulations (bench:robust): honest updates stay well inside them. */
-export const ANOMALY_THRESHOLDS = { maxNormRatio: 3, minNormRatio: 0.05, minCosine: 0 } as const;
+/**
+ * Thresholds, checked against the honest updates of the bench:robust simulations (IID and Dirichlet 0.5):
+ * honest norms stay within 0.5–1.4 × the median and honest cosines above 0.6 × the median cosine, so these
+ * bounds leave a wide margin. `minRelativeCosine` is relative because honest cosines shrink as training
+ * converges (and are lower on non-IID data), while a poisoned update sits far below the typical one.
+ */
+export const ANOMALY_THRESHOLDS = {
+  maxNormRatio: 3,
+  minNormRatio: 0.05,
+  minCosine: 0,
+  minRelativeCosine: 0.5,
+} as const;
 
 function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
@@ -30,13 +40,17 @@ export function scoreUpdates(updates: readonly WeightedUpdate[], reference: Floa
   const norms = updates.map((u) => l2norm(u.update));
   const sorted = [...norms].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  return updates.map((u, i) => {
+  const cosines = updates.map((u) => cosine(u.update, reference));
+  const medianCosine = [...cosines].sort((a, b) => a - b)[Math.floor(cosines.length / 2)] ?? 0;
+  return updates.map((_, i) => {
     const normRatio = median === 0 ? 0 : norms[i]! / median;
-    const c = cosine(u.update, reference);
+    const c = cosines[i]!;
     const reasons: string[] = [];
     if (normRatio > ANOMALY_THRESHOLDS.maxNormRatio) reasons.push("norm far above the median");
     if (normRatio < ANOMALY_THRESHOLDS.minNormRatio) reasons.push("near-zero update (free-riding)");
     if (c < ANOMALY_THRESHOLDS.minCosine) reasons.push("points away from the robust aggregate");
+    else if (c < ANOMALY_THRESHOLDS.minRelativeCosine * medianCosine)
+      reasons.push("far less aligned with the robust aggregate than the typical update");
     return { normRatio, cosine: c, suspicious: reasons.length > 0, reasons };
   });
 }

@@ -206,29 +206,3 @@ export function centeredClippingAggregator(tau?: number, iterations = 3): Aggreg
     },
   };
 }
-
-export type AggregatorName =
-  "fedavg" | "median" | "trimmed-mean" | "krum" | "multi-krum" | "norm-clipping" | "centered-clipping";
-
-/** An aggregator by name, configured for an assumed number of Byzantine nodes `f`. */
-export function createAggregator(
-  name: AggregatorName,
-  options: { n: number; f: number; clipBound?: number },
-): Aggregator {
-  switch (name) {
-    case "fedavg":
-      return fedAvgAggregator;
-    case "median":
-      return medianAggregator;
-    case "trimmed-mean":
-      return trimmedMeanAggregator(Math.min(0.49, options.f / Math.max(1, options.n)));
-    case "krum":
-      return multiKrumAggregator(options.f, 1);
-    case "multi-krum":
-      return multiKrumAggregator(options.f);
-    case "norm-clipping":
-      return normClippingAggregator(options.clipBound);
-    case "centered-clipping":
-      return centeredClippingAggregator(options.clipBound);
-  }
-}

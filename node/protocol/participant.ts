@@ -23,8 +23,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
-import { scoreUpdates } from "../aggregation/anomaly.ts";
-import { medianAggregator } from "../aggregation/rules.ts";
+import { screenUpdates } from "../aggregation/screening.ts";
 import { peerIdFromChainBytes } from "../chain/peer-id.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, ROUND_STATE } from "../chain/contracts.ts";
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../compression/index.ts";
@@ -714,8 +713,8 @@ export class RoundParticipant {
   }
 
   /**
-   * Robust screening of the received updates of `operators`: each gets its weight (sample count, capped), or
-   * 0 when it is anomalous against the coordinate-wise median of the group (no reward, no influence).
+   * Robust screening of the received updates of `operators` (aggregation/screening.ts): each gets its weight
+   * (sample count, capped at the group's median count), or 0 when it is anomalous (no reward, no influence).
    * Operators without a received update are absent from the result.
    */
   private screen(round: RoundView, work: RoundWork, operators: readonly string[]): Map<string, number> {
@@ -737,10 +736,9 @@ export class RoundParticipant {
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
     }));
-    const reference = medianAggregator.aggregate(weighted).aggregate;
-    const scores = scoreUpdates(weighted, reference);
-    available.forEach(({ operator, i }, k) => {
-      out.set(operator, scores[k]!.suspicious ? 0 : Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT));
+    const { acceptedWeights } = screenUpdates(weighted);
+    available.forEach(({ operator }, k) => {
+      out.set(operator, Math.min(acceptedWeights[k]!, MAX_WEIGHT));
     });
     return out;
   }

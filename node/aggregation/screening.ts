@@ -1,0 +1,94 @@
+/**
+ * The node's aggregation rule ("screened mean"): score every update (anomaly.ts), give anomalous updates
+ * weight 0, limit self-reported sample counts, then take the weighted mean of the rest.
+ *
+ * Why this rule for the node: its output is a weighted mean of the committed updates with public weights
+ * (the accepted weights go on chain), which is exactly the statement the zk circuit proves
+ * (agg · W + rem = Σ w_k · u_k, docs/protocol.md §5). The screening decision itself is not proven, but the
+ * weights it produced are public, so every rejected trainer is visible and can dispute off chain. Rules
+ * that output anything other than a weighted mean of the inputs (median, trimmed mean, centered clipping)
+ * cannot be proven by that circuit.
+ *
+ * Screening runs twice: first against the coordinate-wise median (robust, but biased by the attackers'
+ * coordinates and noisy on non-IID data), then against the weighted mean of the updates the first pass
+ * accepted, a cleaner reference in which poisoned directions stand out more.
+ */
+import { scoreUpdates } from "./anomaly.ts";
+import type { UpdateScore } from "./anomaly.ts";
+import { AggregationInputError, medianAggregator } from "./rules.ts";
+import type { AggregationResult, Aggregator, WeightedUpdate } from "./rules.ts";
+import { fedAvg } from "../training/federated.ts";
+
+/**
+ * A self-reported sample count above this multiple of the median count is implausible and flagged (it
+ * feeds reputation). Honest non-IID nodes differ in data size (Dirichlet 0.5 over 10 nodes: ~0.5–1.2 ×
+ * the median), so the factor is loose.
+ */
+export const SAMPLE_COUNT_FLAG_FACTOR = 3;
+
+/**
+ * No update weighs more than the median sample count: counts are unverifiable claims, so a larger claim
+ * (inflated or real) buys no more influence or reward than a typical node's. Flagged counts are thereby
+ * down-weighted to the median. Costs honest large nodes a little weight on non-IID data (measured in
+ * bench:robust's clean rows).
+ */
+export const SAMPLE_COUNT_WEIGHT_CAP_FACTOR = 1;
+
+/** The outcome of screening: per-update scores, which sample counts were implausible, and final weights. */
+export interface ScreeningResult {
+  /** Scores of the final (second) pass. */
+  readonly scores: readonly UpdateScore[];
+  /** True where the update was rejected by either pass. */
+  readonly rejected: readonly boolean[];
+  /** True where the self-reported sample count was implausible (above the flag factor × median). */
+  readonly sampleCountFlagged: readonly boolean[];
+  /** Capped sample count for accepted updates, 0 for rejected ones. Integers. */
+  readonly acceptedWeights: readonly number[];
+}
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+}
+
+/**
+ * Screens updates (weights are self-reported sample counts). When every update is rejected every weight is
+ * 0 and the caller skips the round.
+ */
+export function screenUpdates(updates: readonly WeightedUpdate[]): ScreeningResult {
+  if (updates.length === 0) throw new AggregationInputError("no updates to screen");
+  for (const u of updates) {
+    if (!(Number.isFinite(u.weight) && u.weight >= 0))
+      throw new AggregationInputError(`sample count ${u.weight} is not a non-negative number`);
+  }
+  const counts = updates.map((u) => Math.floor(u.weight));
+  const typical = median(counts);
+  const sampleCountFlagged = counts.map((c) => c > SAMPLE_COUNT_FLAG_FACTOR * typical);
+  const weights = counts.map((c) => Math.min(c, Math.floor(SAMPLE_COUNT_WEIGHT_CAP_FACTOR * typical)));
+
+  const first = scoreUpdates(updates, medianAggregator.aggregate(updates).aggregate);
+  const survivors = updates.flatMap((u, i) =>
+    !first[i]!.suspicious && weights[i]! > 0 ? [{ update: u.update, weight: weights[i]! }] : [],
+  );
+  const scores = survivors.length === 0 ? first : scoreUpdates(updates, fedAvg(survivors));
+  const rejected = scores.map((s, i) => s.suspicious || first[i]!.suspicious);
+  return {
+    scores,
+    rejected,
+    sampleCountFlagged,
+    acceptedWeights: weights.map((w, i) => (rejected[i] ? 0 : w)),
+  };
+}
+
+/** The screened mean as an `Aggregator` (the node's rule; used by the simulator and bench:robust). */
+export const screenedMeanAggregator: Aggregator = {
+  name: "screened-mean",
+  provable: true,
+  aggregate(updates): AggregationResult {
+    const { acceptedWeights } = screenUpdates(updates);
+    const kept = updates.flatMap((u, i) =>
+      acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
+    );
+    if (kept.length === 0) throw new AggregationInputError("every update was rejected as anomalous");
+    return { aggregate: fedAvg(kept), acceptedWeights };
+  },
+};
