@@ -3,12 +3,21 @@ import { describe, it } from "node:test";
 
 import { Rng } from "../training/rng.ts";
 import {
+  FixedPointError,
   IncompatibleModesError,
+  SecureAggregationError,
+  aggregateFixedPoint,
+  decodeWeightedSum,
+  encodeFixedPoint,
+  plainWeightedSum,
+  ringAdd,
+  ringSub,
   RdpAccountant,
   capSampleCounts,
   centeredClippingAggregator,
   fedAvgAggregator,
   generateKeyPair,
+  isProvable,
   krumScores,
   maskUpdate,
   medianAggregator,
@@ -22,7 +31,6 @@ import {
   unmaskSum,
   validateAggregationMode,
 } from "./index.ts";
-import { plainFixedSum } from "./secure-aggregation.ts";
 
 const u = (...values: number[]) => ({ update: Float32Array.from(values), weight: 1 });
 const arr = (v: Float32Array) => Array.from(v, (x) => Math.round(x * 1e6) / 1e6);
@@ -102,42 +110,84 @@ describe("differential privacy accountant", () => {
   });
 });
 
-describe("secure aggregation", () => {
+describe("secure aggregation on the proofs' fixed-point encoding", () => {
   const rng = new Rng(11);
   const n = 5;
-  const updates = Array.from({ length: n }, () => Float32Array.from({ length: 64 }, () => rng.normal()));
+  const size = 64;
+  const updates = Array.from({ length: n }, () => Float32Array.from({ length: size }, () => rng.normal()));
+  // Public on-chain weights (capped sample counts), up to the circuit's 16-bit maximum.
+  const weights = [812, 65_535, 1, 433, 2_048];
   const keys = Array.from({ length: n }, generateKeyPair);
   const publicKeys = keys.map((k) => k.publicKey);
   const round = 42n;
+  const exactSum = (idx: readonly number[]) =>
+    Array.from({ length: size }, (_, j) =>
+      idx.reduce((s, k) => s + BigInt(weights[k]!) * BigInt(encodeFixedPoint(updates[k]!)[j]!), 0n),
+    );
 
-  it("masks cancel exactly in fixed point; a single masked update reveals nothing usable", () => {
+  it("masks cancel bit for bit: the unmasked sum is Σ w·u and decodes to the proof's aggregate", () => {
     const masked = new Map(
-      updates.map((up, i) => [i, maskUpdate(up, i, keys[i]!, publicKeys, round)] as const),
+      updates.map((up, i) => [i, maskUpdate(up, weights[i]!, i, keys[i]!, publicKeys, round)] as const),
     );
-    assert.deepEqual(
-      Array.from(unmaskSum(masked, publicKeys, new Map(), round)),
-      Array.from(plainFixedSum(updates)),
-    );
-    const alone = unmaskSum(new Map([[0, masked.get(0)!]]), publicKeys, new Map(), round);
-    const corr = Math.abs(alone.reduce((s, x, i) => s + x * updates[0]![i]!, 0));
-    assert.ok(corr < 1e6, "masked vector is not the update");
-    assert.ok(alone.some((x, i) => Math.abs(x - updates[0]![i]!) > 1));
+    const sum = unmaskSum(masked, publicKeys, new Map(), round);
+    assert.deepEqual(Array.from(sum, BigInt), exactSum([0, 1, 2, 3, 4]));
+    assert.deepEqual(sum, plainWeightedSum(updates, weights));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const proof = aggregateFixedPoint(updates.map(encodeFixedPoint), weights);
+    const decoded = decodeWeightedSum(sum, total);
+    assert.deepEqual(decoded.aggregate, proof.aggregate);
+    assert.deepEqual(decoded.remainders, proof.remainders);
   });
 
-  it("recovers the sum when participants drop out after masking, from threshold shares", () => {
+  it("a single masked update reveals nothing usable", () => {
+    const alone = maskUpdate(updates[0]!, weights[0]!, 0, keys[0]!, publicKeys, round);
+    const plain = plainWeightedSum([updates[0]!], [weights[0]!]);
+    // Masked values are spread over the whole 2^48 ring, the plain ones sit below 2^32.
+    assert.ok(alone.filter((x) => x >= 2 ** 32).length > size * 0.9);
+    assert.notDeepEqual(alone, plain);
+  });
+
+  it("recovers the exact weighted sum when participants drop out after masking, from threshold shares", () => {
     const threshold = 3;
     const shares = keys.map((k) => shareSecret(k.secretKey, n, threshold));
     const dropped = [1, 3];
     const survivors = [0, 2, 4];
     const masked = new Map(
-      survivors.map((i) => [i, maskUpdate(updates[i]!, i, keys[i]!, publicKeys, round)] as const),
+      survivors.map(
+        (i) => [i, maskUpdate(updates[i]!, weights[i]!, i, keys[i]!, publicKeys, round)] as const,
+      ),
     );
     const rebuilt = new Map(
       dropped.map((d) => [d, reconstructSecret(survivors.map((s) => shares[d]![s]!))] as const),
     );
     assert.deepEqual(rebuilt.get(1), keys[1]!.secretKey);
     const sum = unmaskSum(masked, publicKeys, rebuilt, round);
-    assert.deepEqual(Array.from(sum), Array.from(plainFixedSum(survivors.map((i) => updates[i]!))));
+    assert.deepEqual(Array.from(sum, BigInt), exactSum(survivors));
+    const survivorWeights = survivors.map((i) => weights[i]!);
+    const proof = aggregateFixedPoint(
+      survivors.map((i) => encodeFixedPoint(updates[i]!)),
+      survivorWeights,
+    );
+    const decoded = decodeWeightedSum(
+      sum,
+      survivorWeights.reduce((a, b) => a + b, 0),
+    );
+    assert.deepEqual(decoded.aggregate, proof.aggregate);
+    assert.deepEqual(decoded.remainders, proof.remainders);
+  });
+
+  it("ring arithmetic wraps exactly at 2^48 and bad inputs raise typed errors", () => {
+    assert.equal(ringAdd(2 ** 48 - 1, 1), 0);
+    assert.equal(ringSub(0, 1), 2 ** 48 - 1);
+    assert.equal(ringAdd(ringSub(12345, 2 ** 47 + 3), 2 ** 47 + 3), 12345);
+    assert.throws(() => maskUpdate(updates[0]!, 65_536, 0, keys[0]!, publicKeys, round), FixedPointError);
+    assert.throws(() => maskUpdate(updates[0]!, 1.5, 0, keys[0]!, publicKeys, round), FixedPointError);
+    assert.throws(() => decodeWeightedSum(Float64Array.of(10), 0), FixedPointError);
+    assert.throws(() => decodeWeightedSum(Float64Array.of(2 ** 20), 1), FixedPointError);
+    assert.throws(
+      () => unmaskSum(new Map([[0, Float64Array.of(-1)]]), publicKeys, new Map(), round),
+      SecureAggregationError,
+    );
   });
 
   it("fewer than threshold shares do not rebuild a key", () => {
@@ -161,5 +211,15 @@ describe("mode validation", () => {
       "norm-clipping",
     );
     assert.equal(validateAggregationMode({ rule: "median" }).secureAggregation, false);
+    assert.throws(
+      () => validateAggregationMode({ rule: "screened-mean", secureAggregation: true }),
+      IncompatibleModesError,
+    );
+    assert.equal(isProvable(validateAggregationMode({ rule: "screened-mean" })), true);
+    assert.equal(
+      isProvable(validateAggregationMode({ rule: "fedavg", secureAggregation: true })),
+      false,
+      "the circuit needs the individual updates, hidden under secure aggregation",
+    );
   });
 });

@@ -3,7 +3,6 @@ export {
   AggregationInputError,
   centeredClippingAggregator,
   clipToNorm,
-  createAggregator,
   fedAvgAggregator,
   krumScores,
   l2norm,
@@ -12,11 +11,33 @@ export {
   normClippingAggregator,
   trimmedMeanAggregator,
 } from "./rules.ts";
-export type { AggregationResult, Aggregator, AggregatorName, WeightedUpdate } from "./rules.ts";
+export type { AggregationResult, Aggregator, WeightedUpdate } from "./rules.ts";
+export { AGGREGATOR_NAMES, DEFAULT_BUCKET_SIZE, bucketSizeFor, createAggregator } from "./registry.ts";
+export type { AggregatorName } from "./registry.ts";
+export {
+  SAMPLE_COUNT_FLAG_FACTOR,
+  SAMPLE_COUNT_WEIGHT_CAP_FACTOR,
+  screenUpdates,
+  screenedMeanAggregator,
+} from "./screening.ts";
+export type { ScreeningResult } from "./screening.ts";
+export { bucketingAggregator } from "./bucketing.ts";
 export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./anomaly.ts";
 export type { UpdateScore } from "./anomaly.ts";
 export { DEFAULT_ORDERS, RdpAccountant, privatizeUpdate, sampledGaussianRdp } from "./privacy.ts";
-export { FIXED_POINT_SCALE, FixedPointRangeError, decodeFixed, encodeFixed } from "./fixed-point.ts";
+export {
+  FixedPointError,
+  SECAGG_MAX_TOTAL_WEIGHT,
+  SECAGG_RING_BITS,
+  aggregateFixedPoint,
+  decodeFixedPoint,
+  decodeWeightedSum,
+  encodeFixedPoint,
+  plainWeightedSum,
+  ringAdd,
+  ringSub,
+  weightedRingVector,
+} from "./fixed-point.ts";
 export {
   SecureAggregationError,
   expandMask,

@@ -15,6 +15,7 @@ export const aggregationModeSchema = z.object({
     "multi-krum",
     "norm-clipping",
     "centered-clipping",
+    "screened-mean",
   ]),
   secureAggregation: z.boolean().default(false),
   dp: z.object({ clipNorm: z.number().positive(), noiseMultiplier: z.number().min(0) }).optional(),
@@ -23,7 +24,14 @@ export const aggregationModeSchema = z.object({
 export type AggregationMode = z.output<typeof aggregationModeSchema>;
 
 /** Rules that need every individual update in the clear. */
-const PER_UPDATE_RULES = new Set(["median", "trimmed-mean", "krum", "multi-krum", "centered-clipping"]);
+const PER_UPDATE_RULES = new Set([
+  "median",
+  "trimmed-mean",
+  "krum",
+  "multi-krum",
+  "centered-clipping",
+  "screened-mean",
+]);
 
 /** An impossible combination of modes; the message says which and what to use instead. */
 export class IncompatibleModesError extends Error {
@@ -47,7 +55,15 @@ export function validateAggregationMode(input: unknown): AggregationMode {
   return mode;
 }
 
-/** Whether rounds with this mode can be proven by the zk circuit (weighted mean with clipping). */
+/**
+ * Whether rounds with this mode can be proven by the zk circuit (a weighted mean of committed updates). Never
+ * under secure aggregation: the circuit's witness is the individual updates, which the aggregator never sees.
+ */
 export function isProvable(mode: AggregationMode): boolean {
-  return mode.rule === "fedavg" || (mode.rule === "norm-clipping" && mode.clipBound !== undefined);
+  if (mode.secureAggregation) return false;
+  return (
+    mode.rule === "fedavg" ||
+    mode.rule === "screened-mean" ||
+    (mode.rule === "norm-clipping" && mode.clipBound !== undefined)
+  );
 }

@@ -5,7 +5,9 @@
  * only the sum. Each participant Shamir-shares its X25519 secret key among the others, so when participants
  * drop out after masking, `threshold` survivors can rebuild a dropped key and remove its dangling masks.
  *
- * Arithmetic is in the ring Z/2^32 over fixed-point values (fixed-point.ts), where masks cancel exactly.
+ * Arithmetic is in the ring Z/2^48 over the weighted values w · u of the one fixed-point encoding shared with
+ * the proofs (fixed-point.ts): masks cancel exactly, and the unmasked sum Σ w_k · u_k decodes to the aggregate
+ * the circuit checks, bit for bit (`decodeWeightedSum`).
  * Gap (documented in docs/protocol.md §8): no per-participant self-mask, so the aggregator must fix the
  * dropout set before it asks for shares, and survivors refuse to reveal shares of a participant whose
  * masked input they were told arrived.
@@ -14,7 +16,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
-import { decodeFixed, encodeFixed } from "./fixed-point.ts";
+import { SECAGG_RING_MODULUS, ringAdd, ringSub, weightedRingVector } from "./fixed-point.ts";
 
 /** Mersenne prime 2^127 - 1: the field for Shamir shares of each 15-byte key chunk. */
 const FIELD_PRIME = (1n << 127n) - 1n;
@@ -44,36 +46,48 @@ export function pairSeed(secretKey: Uint8Array, peerPublicKey: Uint8Array, round
   return hkdf(sha256, shared, undefined, new TextEncoder().encode(`vain-secagg-round-${roundId}`), 32);
 }
 
-/** `length` pseudo-random ring elements from a seed (SHA-256 in counter mode). */
-export function expandMask(seed: Uint8Array, length: number): Uint32Array {
-  const out = new Uint32Array(length);
+/** Bytes of pseudo-random stream per ring element (48 bits). */
+const ELEMENT_BYTES = 6;
+/** Whole ring elements per SHA-256 block (5 × 6 = 30 of its 32 bytes). */
+const ELEMENTS_PER_BLOCK = Math.floor(32 / ELEMENT_BYTES);
+
+/** `length` uniformly random ring elements in [0, 2^48) from a seed (SHA-256 in counter mode). */
+export function expandMask(seed: Uint8Array, length: number): Float64Array {
+  const out = new Float64Array(length);
   const block = new Uint8Array(seed.length + 4);
   block.set(seed);
   const view = new DataView(block.buffer);
-  for (let counter = 0; counter * 8 < length; counter++) {
+  for (let counter = 0; counter * ELEMENTS_PER_BLOCK < length; counter++) {
     view.setUint32(seed.length, counter, false);
     const digest = sha256(block);
-    const words = new DataView(digest.buffer, digest.byteOffset, 32);
-    for (let w = 0; w < 8 && counter * 8 + w < length; w++)
-      out[counter * 8 + w] = words.getUint32(w * 4, true);
+    for (let e = 0; e < ELEMENTS_PER_BLOCK && counter * ELEMENTS_PER_BLOCK + e < length; e++) {
+      let v = 0;
+      for (let b = 0; b < ELEMENT_BYTES; b++) v = v * 256 + digest[e * ELEMENT_BYTES + b]!;
+      out[counter * ELEMENTS_PER_BLOCK + e] = v;
+    }
   }
   return out;
 }
 
-/** Participant `index` masks its update: + mask for higher-indexed peers, − for lower (mod 2^32). */
+/**
+ * Participant `index` masks its weighted, encoded update w · u: + mask for higher-indexed peers, − for lower
+ * (mod 2^48). `weight` is its public on-chain weight (the capped sample count); `update` is the float update
+ * or its already encoded 16-bit form.
+ */
 export function maskUpdate(
-  update: Float32Array,
+  update: Float32Array | Uint16Array,
+  weight: number,
   index: number,
   keyPair: SecAggKeyPair,
   publicKeys: readonly Uint8Array[],
   roundId: bigint,
-): Uint32Array {
-  const masked = encodeFixed(update);
+): Float64Array {
+  const masked = weightedRingVector(update, weight);
   publicKeys.forEach((peerKey, peer) => {
     if (peer === index) return;
     const mask = expandMask(pairSeed(keyPair.secretKey, peerKey, roundId), update.length);
-    const sign = peer > index ? 1 : -1;
-    for (let i = 0; i < masked.length; i++) masked[i] = (masked[i]! + sign * mask[i]!) >>> 0;
+    const op = peer > index ? ringAdd : ringSub;
+    for (let i = 0; i < masked.length; i++) masked[i] = op(masked[i]!, mask[i]!);
   });
   return masked;
 }
@@ -172,20 +186,26 @@ export function reconstructSecret(shares: readonly Share[]): Uint8Array {
 
 /**
  * The aggregator's unmasking: sums the survivors' masked vectors and removes the masks survivors shared
- * with dropped participants, using each dropped participant's rebuilt secret key.
+ * with dropped participants, using each dropped participant's rebuilt secret key. Returns the ring sum
+ * Σ w_k · u_k over the survivors; `decodeWeightedSum(sum, W)` turns it into the proof's aggregate.
  */
 export function unmaskSum(
-  masked: ReadonlyMap<number, Uint32Array>,
+  masked: ReadonlyMap<number, Float64Array>,
   publicKeys: readonly Uint8Array[],
   droppedKeys: ReadonlyMap<number, Uint8Array>,
   roundId: bigint,
-): Float32Array {
+): Float64Array {
   const first = masked.values().next().value;
   if (first === undefined) throw new SecureAggregationError("no masked inputs");
-  const sum = new Uint32Array(first.length);
+  const sum = new Float64Array(first.length);
   for (const vector of masked.values()) {
     if (vector.length !== sum.length) throw new SecureAggregationError("masked inputs differ in length");
-    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + vector[i]!) >>> 0;
+    for (let i = 0; i < sum.length; i++) {
+      const v = vector[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < SECAGG_RING_MODULUS))
+        throw new SecureAggregationError(`masked value at ${i} is not a ring element`);
+      sum[i] = ringAdd(sum[i]!, v);
+    }
   }
   for (const [dropped, secretKey] of droppedKeys) {
     if (masked.has(dropped))
@@ -193,19 +213,9 @@ export function unmaskSum(
     for (const survivor of masked.keys()) {
       const mask = expandMask(pairSeed(secretKey, publicKeys[survivor]!, roundId), sum.length);
       // The survivor added +mask if dropped > survivor, −mask otherwise: undo it.
-      const sign = dropped > survivor ? -1 : 1;
-      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + sign * mask[i]!) >>> 0;
+      const op = dropped > survivor ? ringSub : ringAdd;
+      for (let i = 0; i < sum.length; i++) sum[i] = op(sum[i]!, mask[i]!);
     }
   }
-  return decodeFixed(sum);
-}
-
-/** Exposed for tests: the exact fixed-point sum the protocol must reproduce. */
-export function plainFixedSum(updates: readonly Float32Array[]): Float32Array {
-  const sum = new Uint32Array(updates[0]!.length);
-  for (const u of updates) {
-    const enc = encodeFixed(u);
-    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + enc[i]!) >>> 0;
-  }
-  return decodeFixed(sum);
+  return sum;
 }
