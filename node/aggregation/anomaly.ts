@@ -28,6 +28,12 @@ export const ANOMALY_THRESHOLDS = {
   minRelativeCosine: 0.5,
 } as const;
 
+/**
+ * Relative checks (against the median cosine) need enough updates for the median to describe the group: with
+ * fewer (e.g. the 2-member groups of hierarchical aggregation) one update's own value sets the bar.
+ */
+export const MIN_UPDATES_FOR_RELATIVE_CHECKS = 5;
+
 function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
@@ -49,7 +55,10 @@ export function scoreUpdates(updates: readonly WeightedUpdate[], reference: Floa
     if (normRatio > ANOMALY_THRESHOLDS.maxNormRatio) reasons.push("norm far above the median");
     if (normRatio < ANOMALY_THRESHOLDS.minNormRatio) reasons.push("near-zero update (free-riding)");
     if (c < ANOMALY_THRESHOLDS.minCosine) reasons.push("points away from the robust aggregate");
-    else if (c < ANOMALY_THRESHOLDS.minRelativeCosine * medianCosine)
+    else if (
+      updates.length >= MIN_UPDATES_FOR_RELATIVE_CHECKS &&
+      c < ANOMALY_THRESHOLDS.minRelativeCosine * medianCosine
+    )
       reasons.push("far less aligned with the robust aggregate than the typical update");
     return { normRatio, cosine: c, suspicious: reasons.length > 0, reasons };
   });

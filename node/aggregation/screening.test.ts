@@ -58,6 +58,12 @@ describe("screened mean (the node's rule)", () => {
     assert.equal(result.acceptedWeights[4], 0);
   });
 
+  it("small groups (hierarchical fan-in 2) skip the relative checks: two honest updates both count", () => {
+    // Cosines to the median (the mean of two): 0.32 and 0.95; a 5+ group would reject the first.
+    const pair = [u(50, 1, 0, 0), u(60, 0, 3, 0)];
+    assert.deepEqual(screenUpdates(pair).acceptedWeights, [50, 60]);
+  });
+
   it("rejects bad input with a typed error; all-rejected rounds give all-zero weights", () => {
     assert.throws(() => screenUpdates([]), AggregationInputError);
     assert.throws(() => screenUpdates([u(-1, 1, 1)]), AggregationInputError);

@@ -9,11 +9,11 @@
  * that output anything other than a weighted mean of the inputs (median, trimmed mean, centered clipping)
  * cannot be proven by that circuit.
  *
- * Screening runs twice: first against the coordinate-wise median (robust, but biased by the attackers'
+ * Screening runs twice (for groups of at least `MIN_UPDATES_FOR_RELATIVE_CHECKS`): first against the coordinate-wise median (robust, but biased by the attackers'
  * coordinates and noisy on non-IID data), then against the weighted mean of the updates the first pass
  * accepted, a cleaner reference in which poisoned directions stand out more.
  */
-import { scoreUpdates } from "./anomaly.ts";
+import { MIN_UPDATES_FOR_RELATIVE_CHECKS, scoreUpdates } from "./anomaly.ts";
 import type { UpdateScore } from "./anomaly.ts";
 import { AggregationInputError, medianAggregator } from "./rules.ts";
 import type { AggregationResult, Aggregator, WeightedUpdate } from "./rules.ts";
@@ -69,7 +69,10 @@ export function screenUpdates(updates: readonly WeightedUpdate[]): ScreeningResu
   const survivors = updates.flatMap((u, i) =>
     !first[i]!.suspicious && weights[i]! > 0 ? [{ update: u.update, weight: weights[i]! }] : [],
   );
-  const scores = survivors.length === 0 ? first : scoreUpdates(updates, fedAvg(survivors));
+  const scores =
+    survivors.length === 0 || updates.length < MIN_UPDATES_FOR_RELATIVE_CHECKS
+      ? first
+      : scoreUpdates(updates, fedAvg(survivors));
   const rejected = scores.map((s, i) => s.suspicious || first[i]!.suspicious);
   return {
     scores,
