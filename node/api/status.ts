@@ -62,6 +62,35 @@ export interface ResourceSnapshot {
   readonly netBytesPerSecond?: number;
 }
 
+/** Capacity attestation as the node sees it (docs/protocol.md §9); speeds in attestation reference samples/s. */
+export interface CapacitySnapshot {
+  /** Our own speed, measured locally at start (our claim). */
+  readonly ownSamplesPerSec?: number;
+  /** Median of the receipts other nodes signed for us (what scheduling believes), once attested. */
+  readonly attestedSamplesPerSec?: number;
+  readonly receipts: number;
+  readonly lowPower: boolean;
+  readonly aggregator?: { readonly optIn: boolean; readonly reason: string };
+  readonly peers: readonly {
+    readonly peerId: string;
+    readonly capacity: {
+      readonly samplesPerSec: number;
+      readonly attested: boolean;
+      readonly verifiers: number;
+      readonly claimedSamplesPerSec: number;
+      readonly lowPower: boolean;
+      readonly aggregatorOptIn: boolean;
+    };
+  }[];
+  /** Attestations this node ran as verifier, newest first. */
+  readonly recentAttestations: readonly {
+    readonly peerId: string;
+    readonly status: string;
+    readonly samplesPerSec?: number;
+    readonly atMs: number;
+  }[];
+}
+
 export interface NodeStatus {
   readonly version: string;
   readonly peerId: string;
@@ -80,6 +109,7 @@ export interface NodeStatus {
   readonly history: readonly RoundMetrics[];
   readonly slashes: readonly SlashEvent[];
   readonly resources?: ResourceSnapshot;
+  readonly capacity?: CapacitySnapshot;
 }
 
 export type NodeEvent =

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 import { taskSpecSchema } from "../protocol/task-spec.ts";
+import { resourceLimitsSchema } from "../resources/limits.ts";
 import { parseDurationMs } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -42,8 +43,22 @@ export const nodeConfigSchema = z
       .default({ kind: "mnist" }),
     /** Train in rounds (off: only validate, serve models and do protocol duties). */
     train: z.boolean().default(true),
-    /** Offer to aggregate (the chain picks among candidates, stake-weighted). */
-    aggregator: z.boolean().default(true),
+    /**
+     * Offer to aggregate (the chain picks among candidates, stake-weighted). `auto`: decided from attested
+     * capacity, reputation and resource limits (node/scheduling/opt-in.ts); a boolean is the operator's choice.
+     */
+    aggregator: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+    /** Operator resource limits and the low-power profile (node/resources/limits.ts). */
+    resources: resourceLimitsSchema.default({}),
+    /** Capacity attestation of peers (node/runtime/capacity.ts): how often and how many per sweep. */
+    attestation: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: durationMs.default(600_000),
+        peersPerSweep: z.number().int().min(1).max(16).default(2),
+      })
+      .strict()
+      .default({}),
     /** Blocks behind the chain head the node acts on (reorg safety); 0 suits local automining chains. */
     confirmations: z.number().int().min(0).max(64).default(0),
     /** How often the node reads the chain for round progress. */

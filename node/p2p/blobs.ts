@@ -15,6 +15,7 @@ import { byteStream } from "@libp2p/utils";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { z } from "zod";
 
+import type { RateLimiter } from "../resources/limits.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { frameStream, toMeshError } from "./frames.ts";
@@ -78,6 +79,8 @@ export interface BlobServiceOptions {
   /** Who may open blob streams (admitted peers). */
   readonly isAllowed: (peerId: PeerId) => boolean;
   readonly maxConcurrentStreams?: number;
+  /** The operator's upload budget, shared by every blob we send (node/resources/limits.ts); none = unlimited. */
+  readonly uploadLimiter?: RateLimiter;
 }
 
 export interface BlobTransferStats {
@@ -151,7 +154,7 @@ export class BlobService {
     try {
       const frames = frameStream(stream);
       await frames.write({ v: 1, kind, size: bytes.length, sha256: sha256(bytes), meta }, deadline);
-      await writeBody(stream, bytes, deadline);
+      await writeBody(stream, bytes, deadline, this.options.uploadLimiter);
       this.stats.bytesSent += bytes.length;
       await stream.close({ signal: deadline });
       const ack = await frames.read(ackSchema, deadline);
@@ -270,7 +273,7 @@ export class BlobService {
         await frames.write({ ok: false, reason: "not found" }, signal);
       } else {
         await frames.write({ ok: true, size: bytes.length }, signal);
-        await writeBody(stream, bytes, signal);
+        await writeBody(stream, bytes, signal, this.options.uploadLimiter);
         this.stats.bytesSent += bytes.length;
       }
       await stream.close({ signal });
@@ -280,11 +283,20 @@ export class BlobService {
   }
 }
 
-/** Writes `bytes` in chunks, waiting for the muxer to drain whenever it asks us to. */
-async function writeBody(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+/**
+ * Writes `bytes` in chunks, waiting for the muxer to drain whenever it asks us to, and for the upload budget
+ * (when the operator set one) before each chunk.
+ */
+async function writeBody(
+  stream: Stream,
+  bytes: Uint8Array,
+  signal: AbortSignal,
+  limiter?: RateLimiter,
+): Promise<void> {
   for (let offset = 0; offset < bytes.length; offset += WRITE_CHUNK_BYTES) {
     signal.throwIfAborted();
     const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + WRITE_CHUNK_BYTES));
+    if (limiter !== undefined) await limiter.take(chunk.byteLength, signal);
     if (!stream.send(chunk)) await stream.onDrain({ signal });
   }
 }

@@ -25,8 +25,11 @@ import { createLibp2p } from "libp2p";
 import type { Libp2pOptions } from "libp2p";
 import type { Address, Chain, PublicClient, Transport } from "viem";
 
+import { createRateLimiter } from "../resources/limits.ts";
 import { AdmissionController } from "./admission/admission.ts";
 import { StakeOracle } from "./admission/stake-oracle.ts";
+import { AttestationService } from "./attest.ts";
+import type { AttestationServiceInit } from "./attest.ts";
 import { BlobService } from "./blobs.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshGossip } from "./gossip.ts";
@@ -74,6 +77,10 @@ export interface MeshOptions {
    * (and TCP between processes) and to count bytes at the transport.
    */
   readonly transports?: NonNullable<Libp2pOptions["transports"]>;
+  /** Upload budget of blob streams in bytes per second (operator limit); default unlimited. */
+  readonly uploadBytesPerSec?: number;
+  /** Capacity attestation settings (claims, rate limits, challenge size); admission and key come from the mesh. */
+  readonly attestation?: Omit<AttestationServiceInit, "isAllowed" | "privateKey">;
 }
 
 type ServiceFactory = NonNullable<Libp2pOptions["services"]>[string];
@@ -88,6 +95,7 @@ export class Mesh {
   readonly oracle: StakeOracle;
   readonly blobs: BlobService;
   readonly pex: PeerExchange;
+  readonly attestation: AttestationService;
   readonly profile: MeshProfile;
   private gossipLayer: MeshGossip | undefined;
   private node: Libp2p<MeshServices> | undefined;
@@ -120,6 +128,14 @@ export class Mesh {
       maxBytes: options.blobLimits ?? DEFAULT_BLOB_LIMITS,
       isAllowed: isAdmitted,
       timeoutMs: options.streamTimeoutMs ?? 60_000,
+      ...(options.uploadBytesPerSec === undefined || !Number.isFinite(options.uploadBytesPerSec)
+        ? {}
+        : { uploadLimiter: createRateLimiter(options.uploadBytesPerSec) }),
+    });
+    this.attestation = new AttestationService({
+      ...options.attestation,
+      isAllowed: isAdmitted,
+      privateKey: options.privateKey,
     });
     this.pex = new PeerExchange({
       isAdmitted,
@@ -214,6 +230,12 @@ export class Mesh {
       this.oracle,
       node.peerId.toString(),
     );
+    // libp2p refuses inbound connections over the cap, but counts only established ones: dials racing in at once
+    // all pass. The operator's cap is a limit, so the newest connection over it is closed.
+    node.addEventListener("connection:open", (event) => {
+      if (node.getConnections().length <= profile.maxConnections) return;
+      void event.detail.close().catch(() => event.detail.abort(new Error("connection cap")));
+    });
     node.addEventListener("peer:discovery", (event) => {
       if (this.degreeShortfall() > 0) this.dialForDegree(event.detail.id);
     });
@@ -221,6 +243,7 @@ export class Mesh {
     await this.admission.start(node);
     await this.blobs.start(node);
     await this.pex.start(node);
+    await this.attestation.start(node);
     await node.start();
     this.maintenance = setInterval(() => void this.maintain(), profile.maintenanceIntervalMs);
     this.maintenance.unref();
@@ -233,6 +256,7 @@ export class Mesh {
     this.gossipLayer?.stop();
     this.oracle.stop();
     await this.pex.stop();
+    await this.attestation.stop();
     await this.blobs.stop();
     await this.admission.stop();
     await node.stop();

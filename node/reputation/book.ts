@@ -18,6 +18,9 @@ import {
   PRIOR_GOOD,
   WEIGHT_ACCEPTED,
   WEIGHT_ANOMALY,
+  WEIGHT_ATTESTATION_FAILED,
+  WEIGHT_ATTESTATION_OVERCLAIM,
+  WEIGHT_ATTESTATION_PASSED,
   WEIGHT_DEADLINE_MISSED,
   WEIGHT_PROOF_ANSWERED,
   WEIGHT_PROOF_FAILED,
@@ -46,6 +49,12 @@ export type ReputationEvent =
   | { readonly kind: "slashed"; readonly operator: Operator; readonly reason: number; readonly atMs?: number }
   | { readonly kind: "proof-answered"; readonly operator: Operator; readonly atMs?: number }
   | { readonly kind: "proof-failed"; readonly operator: Operator; readonly atMs?: number }
+  /** This node attested the operator's capacity (node/p2p/attest.ts): result right, claim consistent. */
+  | { readonly kind: "attestation-passed"; readonly operator: Operator; readonly atMs?: number }
+  /** The operator answered an attestation challenge with a wrong result. */
+  | { readonly kind: "attestation-failed"; readonly operator: Operator; readonly atMs?: number }
+  /** The operator claims more speed than this node measured. */
+  | { readonly kind: "attestation-overclaim"; readonly operator: Operator; readonly atMs?: number }
   | {
       readonly kind: "anomaly";
       readonly operator: Operator;
@@ -65,6 +74,9 @@ const KINDS = [
   "proof-answered",
   "proof-failed",
   "anomaly",
+  "attestation-passed",
+  "attestation-failed",
+  "attestation-overclaim",
 ] as const satisfies readonly ReputationEventKind[];
 
 /** Typed error for malformed events (a bad operator address or a score out of range). */
@@ -76,7 +88,10 @@ export class ReputationError extends Error {
   }
 }
 
-const counterSchema = z.object(Object.fromEntries(KINDS.map((k) => [k, z.number().int().nonnegative()])));
+// Kinds added later default to 0, so books persisted by older versions still load.
+const counterSchema = z.object(
+  Object.fromEntries(KINDS.map((k) => [k, z.number().int().nonnegative().default(0)])),
+);
 const recordSchema = z.object({
   operator: z.string().regex(/^0x[0-9a-f]{40}$/),
   good: z.number().nonnegative(),
@@ -222,6 +237,15 @@ export class ReputationBook {
         break;
       case "proof-failed":
         r.bad += WEIGHT_PROOF_FAILED;
+        break;
+      case "attestation-passed":
+        r.good += WEIGHT_ATTESTATION_PASSED;
+        break;
+      case "attestation-failed":
+        r.bad += WEIGHT_ATTESTATION_FAILED;
+        break;
+      case "attestation-overclaim":
+        r.bad += WEIGHT_ATTESTATION_OVERCLAIM;
         break;
       case "anomaly":
         if (!(event.severity >= 0 && event.severity <= 1)) {

@@ -25,5 +25,15 @@ export const WEIGHT_SLASHED = 20;
 /** A behavioural anomaly (latency, message rate, norm jump) is weak evidence: at most half a round. */
 export const WEIGHT_ANOMALY = 0.5;
 
+/** A passed capacity attestation is weak good evidence: it costs the prover little and proves only speed. */
+export const WEIGHT_ATTESTATION_PASSED = 0.25;
+/**
+ * A wrong attestation result is deliberate (the workload is deterministic): as bad as a rejected update, and
+ * repeated by every verifier the cheater meets.
+ */
+export const WEIGHT_ATTESTATION_FAILED = 3;
+/** Claiming more speed than measured skews work assignment toward the liar: one rejected update's worth. */
+export const WEIGHT_ATTESTATION_OVERCLAIM = 2;
+
 /** Below this score a node is not offered aggregation duty and gets no work share in scheduling. */
 export const MIN_SCHEDULING_REPUTATION = 0.2;

@@ -21,7 +21,6 @@ import { loadDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { NodeConfig } from "../config/config.ts";
 import { Mesh } from "../p2p/mesh.ts";
-import { MESH_PROFILES } from "../p2p/profiles.ts";
 import { RoundParticipant } from "../protocol/participant.ts";
 import type { AdversarialBehaviour } from "../protocol/participant.ts";
 import { RoundStore } from "../protocol/round-store.ts";
@@ -32,6 +31,10 @@ import { loadDataDirectory } from "../training/data/files.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
+import { CapacityManager } from "./capacity.ts";
+import { hostInfo, runtimeSettings } from "./limits.ts";
+import type { RuntimeSettings } from "./limits.ts";
+import type { CapacitySource } from "../scheduling/capacity-book.ts";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -77,6 +80,9 @@ export class VainNode {
   private deployment: Deployment | undefined;
   private test: Dataset | undefined;
   private recorded = new Set<string>();
+  private capacity: CapacityManager | undefined;
+  private settings: RuntimeSettings | undefined;
+  private optInTimer: ReturnType<typeof setInterval> | undefined;
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -86,6 +92,11 @@ export class VainNode {
   get peerId(): string {
     if (this.mesh === undefined) throw new Error("node is not started");
     return this.mesh.peerId.toString();
+  }
+
+  /** Peers' attested capacity and our own speed, for the round protocol (node/scheduling/capacity-book.ts). */
+  get capacitySource(): CapacitySource | undefined {
+    return this.capacity;
   }
 
   multiaddrs(): string[] {
@@ -111,13 +122,23 @@ export class VainNode {
       rounds: deployment.contracts.TrainingRounds.address as Address,
     };
 
+    // Operator limits: threads, batch cap, connection cap, upload budget, disk quota, low-power profile.
+    const settings = runtimeSettings(config, await hostInfo(config.dataDir));
+    this.settings = settings;
+    log.info({ limits: settings.limits }, "resource limits");
     const mesh = new Mesh({
       privateKey: this.options.nodeKey,
       operator: this.options.account.address,
       chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
       listen: config.listen,
       bootstrap: config.bootstrap,
-      profile: MESH_PROFILES[config.profile],
+      profile: settings.meshProfile,
+      uploadBytesPerSec: settings.limits.bandwidthBytesPerSec,
+      attestation: {
+        claimedSamplesPerSec: () => this.capacity?.ownSamplesPerSec(),
+        isBusy: () => this.capacity?.busy() ?? true,
+        claimOf: (peerId) => this.capacity?.capacityOf(peerId)?.claimedSamplesPerSec,
+      },
     });
     await mesh.start();
     this.mesh = mesh;
@@ -137,15 +158,29 @@ export class VainNode {
 
     const data = await loadNodeData(config);
     this.test = data.test;
-    this.pool = new TrainingPool({ size: 1 });
+    this.pool = new TrainingPool({ size: settings.trainingThreads });
     this.reputation = await ReputationBook.open({ file: join(config.dataDir, "reputation.json") });
+    this.capacity = new CapacityManager({
+      mesh,
+      reputation: this.reputation,
+      limits: settings.limits,
+      privateKey: this.options.nodeKey,
+      operator: lower(this.options.account.address),
+      log: log.child({ component: "capacity" }),
+      metrics: this.metrics,
+      attest: config.attestation.enabled,
+      isTraining: () => (this.pool?.pending ?? 0) > 0,
+      attestIntervalMs: config.attestation.intervalMs,
+      attestPeersPerSweep: config.attestation.peersPerSweep,
+    });
+    await this.capacity.start();
     this.participant = new RoundParticipant({
       mesh,
       publicClient,
       wallet,
       contracts,
       taskId: BigInt(config.taskId),
-      spec: config.task,
+      spec: settings.task,
       data: data.train,
       pool: this.pool,
       log: log.child({ component: "rounds" }),
@@ -166,10 +201,25 @@ export class VainNode {
           this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
-    await this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds);
+    await this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds, this.aggregatorOptIn());
+    if (config.aggregator === "auto") {
+      // Receipts and reputation change over time: re-decide at the attestation pace (a transaction only on change).
+      this.optInTimer = setInterval(() => {
+        void this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds, this.aggregatorOptIn()).catch(
+          (error: unknown) => log.warn({ err: error }, "aggregator opt-in update failed"),
+        );
+      }, config.attestation.intervalMs);
+      this.optInTimer.unref();
+    }
     this.participant.start();
 
-    this.monitor = new ResourceMonitor({ dataDir: config.dataDir }, { registry: this.metrics, logger: log });
+    this.monitor = new ResourceMonitor(
+      {
+        dataDir: config.dataDir,
+        limits: { memoryBytes: settings.limits.memoryBytes, diskBytes: settings.limits.diskBytes },
+      },
+      { registry: this.metrics, logger: log },
+    );
     await this.monitor.start();
     this.status = new ChainStatusSource({
       publicClient: publicClient as unknown as PublicClient,
@@ -203,6 +253,7 @@ export class VainNode {
       }
       const resources = this.monitor?.snapshot();
       if (resources !== undefined) this.status?.update({ resources });
+      if (this.capacity !== undefined) this.status?.update({ capacity: this.capacity.status() });
       void this.recordFinishedRounds();
     }, 2_000);
     this.timer.unref();
@@ -221,8 +272,10 @@ export class VainNode {
   /** Leaves the mesh and flushes state; safe to call twice. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.optInTimer);
     await this.server?.stop().catch(() => undefined);
     await this.participant?.stop();
+    await this.capacity?.stop();
     await this.mesh?.stop().catch(() => undefined);
     await this.status?.stop().catch(() => undefined);
     await this.monitor?.stop();
@@ -233,10 +286,30 @@ export class VainNode {
     this.mesh = undefined;
   }
 
+  /**
+   * The aggregator opt-in to apply: the operator's explicit setting, else the capacity/reputation decision; never
+   * on without aggregation duty (low-power profile or `resources.aggregatorDuty: false`).
+   */
+  private aggregatorOptIn(): boolean {
+    const { config, log } = this.options;
+    const decision = this.capacity?.decideAggregatorOptIn();
+    const duty = this.settings?.limits.aggregatorDuty ?? true;
+    const optIn = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
+    log.info(
+      { optIn, setting: config.aggregator, reason: decision?.reason, duty },
+      config.aggregator === "auto" ? "aggregator opt-in decided" : "aggregator opt-in set by the operator",
+    );
+    const reason =
+      config.aggregator === "auto" ? (decision?.reason ?? "no capacity measured") : "set by the operator";
+    void this.capacity?.setAggregatorOptIn({ optIn, reason }).catch(() => undefined);
+    return optIn;
+  }
+
   private async ensureAggregatorOptIn(
     publicClient: PublicClient<Transport, Chain>,
     wallet: Wallet,
     rounds: Address,
+    optIn: boolean,
   ): Promise<void> {
     const candidates = await publicClient.readContract({
       address: rounds,
@@ -244,15 +317,15 @@ export class VainNode {
       functionName: "aggregatorCandidates",
     });
     const optedIn = candidates.some((c) => c.toLowerCase() === wallet.account.address.toLowerCase());
-    if (optedIn === this.options.config.aggregator) return;
+    if (optedIn === optIn) return;
     const hash = await wallet.writeContract({
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "setAggregatorOptIn",
-      args: [this.options.config.aggregator],
+      args: [optIn],
     });
     await publicClient.waitForTransactionReceipt({ hash });
-    this.options.log.info({ aggregator: this.options.config.aggregator }, "aggregator opt-in updated");
+    this.options.log.info({ aggregator: optIn }, "aggregator opt-in updated");
   }
 
   /** Adds finished rounds this node took part in to the status history, with the new model's accuracy. */

@@ -92,6 +92,11 @@ export class TrainingPool {
   readonly size: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
+
+  /** Jobs running or waiting: the node is training (capacity attestation is refused meanwhile, see p2p/attest.ts). */
+  get pending(): number {
+    return this.slots.filter((slot) => slot.job !== undefined).length + this.queue.length;
+  }
   private nextId = 1;
   private closed = false;
   /** Largest resident set size a worker reported (the whole process's RSS as seen from that thread). */
