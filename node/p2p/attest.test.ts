@@ -380,6 +380,34 @@ describe("capacity attestation over the mesh (real chain, real libp2p)", { timeo
       `low-power node holds ${small.libp2p.getConnections().length} connections`,
     );
 
+    // Bandwidth: the low-power upload budget (1 MiB/s, burst 1 s) paces a 3 MiB blob push to about 2 s.
+    const receiver = others[0]!;
+    let received = 0;
+    receiver.blobs.onBlob("update", (blob) => {
+      received = blob.bytes.length;
+    });
+    const throttledOp = await operator();
+    const throttled = new Mesh({
+      privateKey: throttledOp.key,
+      operator: throttledOp.account.address,
+      chain: { client: net.publicClient, chainId: net.chainId, stakeRegistry: net.addresses.registry },
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      profile: {
+        ...LOCAL_SIMULATION_PROFILE,
+        services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
+      },
+      eventPollingIntervalMs: 200,
+      uploadBytesPerSec: lowPower.limits.bandwidthBytesPerSec,
+    });
+    await throttled.start();
+    meshes.push(throttled);
+    await link(throttled, receiver);
+    const pushStarted = performance.now();
+    await throttled.blobs.push(receiver.peerId, "update", new Uint8Array(3 * 2 ** 20));
+    const pushMs = performance.now() - pushStarted;
+    assert.equal(received, 3 * 2 ** 20);
+    assert.ok(pushMs > 1_700, `3 MiB at 1 MiB/s took ${pushMs.toFixed(0)} ms`);
+
     // Aggregation duty: even a trusted, fast low-power node does not opt in.
     const reputation = ReputationBook.inMemory();
     for (let i = 0; i < 20; i++) reputation.apply({ kind: "update-accepted", operator: smallOp.operator });

@@ -32,6 +32,7 @@ import { loadMnist } from "../training/data/mnist.ts";
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { CapacityManager } from "./capacity.ts";
+import { DiskQuotaGuard } from "./disk-quota.ts";
 import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
 import type { CapacitySource } from "../scheduling/capacity-book.ts";
@@ -83,6 +84,7 @@ export class VainNode {
   private capacity: CapacityManager | undefined;
   private settings: RuntimeSettings | undefined;
   private optInTimer: ReturnType<typeof setInterval> | undefined;
+  private diskQuota: DiskQuotaGuard | undefined;
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -221,6 +223,13 @@ export class VainNode {
       { registry: this.metrics, logger: log },
     );
     await this.monitor.start();
+    this.diskQuota = new DiskQuotaGuard({
+      dataDir: config.dataDir,
+      quotaBytes: settings.limits.diskBytes,
+      log,
+      metrics: this.metrics,
+    });
+    this.diskQuota.start();
     this.status = new ChainStatusSource({
       publicClient: publicClient as unknown as PublicClient,
       chainId: clients.chain.id,
@@ -273,6 +282,7 @@ export class VainNode {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
+    this.diskQuota?.stop();
     await this.server?.stop().catch(() => undefined);
     await this.participant?.stop();
     await this.capacity?.stop();
