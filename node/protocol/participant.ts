@@ -23,6 +23,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
+import { RdpAccountant } from "../aggregation/privacy.ts";
 import { screenUpdates } from "../aggregation/screening.ts";
 import { peerIdFromChainBytes } from "../chain/peer-id.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, ROUND_STATE } from "../chain/contracts.ts";
@@ -65,6 +66,7 @@ import {
 } from "./hierarchy.ts";
 import type { Opening, PartialAggregate, RoundTree } from "./hierarchy.ts";
 import { ModelStore, bytesToParams } from "./models.ts";
+import { trainerDelta } from "./update.ts";
 import { OpeningsService } from "./openings.ts";
 import type { RoundStore } from "./round-store.ts";
 
@@ -87,9 +89,6 @@ const MIN_SCREENED_UPDATES = 3;
 const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
 const AGGREGATE_MARGIN_SECONDS = 15n;
-
-/** Fixed point covers (-8, 8): larger deltas are clipped before compression so the commitment is exact. */
-const DELTA_CLIP = 7.99;
 
 /** Behaviours only the demo and tests switch on (the CLI's `start` has no flag for them). */
 export interface AdversarialBehaviour {
@@ -208,6 +207,9 @@ export class RoundParticipant {
   private readonly openings: OpeningsService;
   /** Samples per second of this node's own earlier training runs (EWMA), for sizing the next one. */
   private measuredSamplesPerSec: number | undefined;
+  /** Privacy spent by this trainer's DP updates so far (one Gaussian mechanism per committed round). */
+  private readonly privacy = new RdpAccountant();
+  private privateRounds = 0;
   readonly stats = { bytesSent: 0, bytesReceived: 0 };
 
   constructor(options: ParticipantOptions) {
@@ -455,6 +457,14 @@ export class RoundParticipant {
     };
   }
 
+  /** (epsilon, delta) this trainer has spent under the task's DP settings, or undefined without DP. */
+  privacySpent(): { epsilon: number; delta: number; rounds: number } | undefined {
+    const dp = this.options.spec.privacy.dp;
+    if (dp === undefined) return undefined;
+    const epsilon = this.privateRounds === 0 ? 0 : this.privacy.epsilon(dp.delta).epsilon;
+    return { epsilon, delta: dp.delta, rounds: this.privateRounds };
+  }
+
   /** The compressed update this node committed in a round, if it trained in it. */
   ownUpdate(roundId: bigint): Uint8Array | undefined {
     return this.work.get(roundId)?.updateBytes;
@@ -504,17 +514,14 @@ export class RoundParticipant {
     const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
     this.measuredSamplesPerSec =
       this.measuredSamplesPerSec === undefined ? speed : 0.7 * this.measuredSamplesPerSec + 0.3 * speed;
-    const delta = new Float32Array(this.paramSize);
-    const sign =
+    const scale =
       this.options.behaviour?.poison === "sign-flip"
         ? -4
         : this.options.behaviour?.poison === "scaled"
           ? 10
           : 1;
-    for (let i = 0; i < delta.length; i++) {
-      const value = (result.params[i]! - base[i]!) * sign;
-      delta[i] = Math.max(-DELTA_CLIP, Math.min(DELTA_CLIP, value));
-    }
+    const dp = spec.privacy.dp;
+    const delta = trainerDelta(result.params, base, { scale, ...(dp === undefined ? {} : { dp }) });
     const bytes = encodeUpdate(this.compressor.compress(delta));
     const encoded = encodeFixedPoint(densify(decodeUpdate(bytes)));
     const commitment = await commitEncoded(encoded);
@@ -525,9 +532,14 @@ export class RoundParticipant {
     if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
     work.committed = true;
+    // Every committed round releases one Gaussian-noised update of the whole local dataset (q = 1).
+    if (dp !== undefined) {
+      this.privacy.compose(1, dp.noiseMultiplier, 1);
+      this.privateRounds += 1;
+    }
     this.options.events?.onCommitted?.(roundId, samples, bytes.length);
     this.options.log.info(
-      { roundId, samples, bytes: bytes.length, loss: result.meanLoss },
+      { roundId, samples, bytes: bytes.length, loss: result.meanLoss, privacy: this.privacySpent() },
       "update committed",
     );
   }

@@ -1,30 +1,69 @@
 import { z } from "zod";
 
+import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
 import { modelSpecSchema } from "../training/models.ts";
 
+/** The rule the round protocol aggregates with (screening against the median, then a weighted mean). */
+export const AGGREGATION_RULE = "screened-mean";
+
 /** What the network trains; every node of a task runs the same spec. */
-export const taskSpecSchema = z.object({
-  model: modelSpecSchema,
-  initSeed: z.number().int().nonnegative().default(1),
-  train: z
-    .object({
-      epochs: z.number().int().positive().default(1),
-      batchSize: z.number().int().positive().default(32),
-      learningRate: z.number().positive().default(0.1),
-    })
-    .default({}),
-  compression: z
-    .object({
-      ratio: z.number().gt(0).max(1).default(0.05),
-      quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
-    })
-    .default({}),
-  /** Hierarchical aggregation: most inputs per aggregator, and chunks a parent spot-checks per partial. */
-  aggregation: z
-    .object({
-      maxFanIn: z.number().int().min(2).max(1024).default(16),
-      spotChecks: z.number().int().min(1).max(64).default(4),
-    })
-    .default({}),
-});
+export const taskSpecSchema = z
+  .object({
+    model: modelSpecSchema,
+    initSeed: z.number().int().nonnegative().default(1),
+    train: z
+      .object({
+        epochs: z.number().int().positive().default(1),
+        batchSize: z.number().int().positive().default(32),
+        learningRate: z.number().positive().default(0.1),
+      })
+      .default({}),
+    compression: z
+      .object({
+        ratio: z.number().gt(0).max(1).default(0.05),
+        quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
+      })
+      .default({}),
+    /**
+     * Privacy. `dp`: every trainer clips its update to L2 `clipNorm` and adds Gaussian noise of standard deviation
+     * `noiseMultiplier · clipNorm` before it commits (so the aggregate stays provable), and reports the (epsilon,
+     * delta) spent. `secureAggregation` is refused: the round protocol screens individual updates.
+     */
+    privacy: z
+      .object({
+        dp: z
+          .object({
+            clipNorm: z.number().positive(),
+            noiseMultiplier: z.number().min(0),
+            delta: z.number().gt(0).lt(1).default(1e-5),
+          })
+          .strict()
+          .optional(),
+        secureAggregation: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    /** Hierarchical aggregation: most inputs per aggregator, and chunks a parent spot-checks per partial. */
+    aggregation: z
+      .object({
+        maxFanIn: z.number().int().min(2).max(1024).default(16),
+        spotChecks: z.number().int().min(1).max(64).default(4),
+      })
+      .default({}),
+  })
+  .superRefine((spec, ctx) => {
+    // The node aggregates with screened-mean; refuse privacy modes it cannot combine with (docs §8).
+    try {
+      validateAggregationMode({
+        rule: AGGREGATION_RULE,
+        secureAggregation: spec.privacy.secureAggregation,
+        ...(spec.privacy.dp === undefined ? {} : { dp: spec.privacy.dp }),
+      });
+    } catch (error) {
+      // Invalid fields were already reported by the object schema (refinements still run on dirty data).
+    if (error instanceof z.ZodError) return;
+    if (!(error instanceof IncompatibleModesError)) throw error;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privacy"], message: error.message });
+    }
+  });
 export type TaskSpec = z.output<typeof taskSpecSchema>;
