@@ -61,8 +61,8 @@ export const taskSpecSchema = z
       });
     } catch (error) {
       // Invalid fields were already reported by the object schema (refinements still run on dirty data).
-    if (error instanceof z.ZodError) return;
-    if (!(error instanceof IncompatibleModesError)) throw error;
+      if (error instanceof z.ZodError) return;
+      if (!(error instanceof IncompatibleModesError)) throw error;
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privacy"], message: error.message });
     }
   });
