@@ -122,11 +122,6 @@ export interface ParticipantOptions {
   readonly dutyBackoffMs?: number;
   /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
   readonly store?: RoundStore;
-  /**
-   * This node's attested training speed (samples/s), e.g. from capacity attestation; without it the node uses
-   * the speed it measured in its own earlier rounds. It sizes the local work to the round's commit window.
-   */
-  readonly ownSamplesPerSec?: () => number | undefined;
   /** Share of the committed weight the aggregator waits for before it drops stragglers (default 0.6). */
   readonly quorum?: number;
 }
@@ -478,7 +473,7 @@ export class RoundParticipant {
   plannedSteps(windowMs: number): number | undefined {
     const { spec, data } = this.options;
     const full = Math.ceil(data.count / spec.train.batchSize) * spec.train.epochs;
-    const speed = this.options.ownSamplesPerSec?.() ?? this.measuredSamplesPerSec;
+    const speed = this.measuredSamplesPerSec;
     if (speed === undefined || !(speed > 0)) return full;
     const affordable = Math.floor(
       (speed * Math.max(0, windowMs - DEADLINE_OVERHEAD_MS)) / (DEADLINE_SLACK * 1000 * spec.train.batchSize),
