@@ -74,6 +74,11 @@ export const ATTEST_MAX_RTT_SHARE = 0.25;
  * exaggeration, which is an attempt to attract work, is punished.
  */
 export const ATTEST_OVERCLAIM_FACTOR = 2;
+/**
+ * Frame cap of this protocol: an answer carries one 64-hex hash per block, ≈ 69 kB at the schema's 1,024 blocks,
+ * over the 64 KiB of other control frames.
+ */
+export const ATTEST_MAX_FRAME_BYTES = 128 * 1024;
 /** Probe round trips before the challenge; the minimum is the RTT estimate. */
 export const ATTEST_PROBES = 3;
 /** Receipts a prover keeps (one per verifier, newest first): the capacity record carries at most 8. */
@@ -315,7 +320,7 @@ export class AttestationService extends TypedEventEmitter<AttestationServiceEven
     }
     this.streams.add(stream);
     try {
-      const frames = frameStream(stream);
+      const frames = frameStream(stream, ATTEST_MAX_FRAME_BYTES);
       // The smallest of a few probe round trips: one slow echo (GC, a busy loop) must not inflate the credit.
       let rttMs = Number.POSITIVE_INFINITY;
       let echoedClaim: number | undefined;
@@ -423,7 +428,7 @@ export class AttestationService extends TypedEventEmitter<AttestationServiceEven
     }
     this.streams.add(stream);
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? ATTEST_TIMEOUT_MS);
-    const frames = frameStream(stream);
+    const frames = frameStream(stream, ATTEST_MAX_FRAME_BYTES);
     try {
       let probe = await frames.read(probeSchema, signal);
       const refusal = this.admit(peerId);

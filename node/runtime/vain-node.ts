@@ -305,13 +305,16 @@ export class VainNode {
     const decision = this.capacity?.decideAggregatorOptIn();
     const duty = this.settings?.limits.aggregatorDuty ?? true;
     const optIn = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
-    log.info(
-      { optIn, setting: config.aggregator, reason: decision?.reason, duty },
-      config.aggregator === "auto" ? "aggregator opt-in decided" : "aggregator opt-in set by the operator",
-    );
     const reason =
       config.aggregator === "auto" ? (decision?.reason ?? "no capacity measured") : "set by the operator";
-    void this.capacity?.setAggregatorOptIn({ optIn, reason }).catch(() => undefined);
+    const previous = this.capacity?.status().aggregator;
+    if (previous?.optIn !== optIn || previous.reason !== reason) {
+      log.info(
+        { optIn, setting: config.aggregator, reason, duty },
+        config.aggregator === "auto" ? "aggregator opt-in decided" : "aggregator opt-in set by the operator",
+      );
+      void this.capacity?.setAggregatorOptIn({ optIn, reason }).catch(() => undefined);
+    }
     return optIn;
   }
 
