@@ -88,7 +88,15 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
       if (value !== undefined) return value;
       if (Date.now() > deadline) {
         throw new Error(
-          `timed out waiting for ${what}\n${JSON.stringify(await Promise.all(nodes.map((n) => status(n).then((s) => s.capacity).catch(() => undefined))))}\n${nodes.map((n) => `--- node ${n.index}\n${n.output.slice(-3000)}`).join("\n")}`,
+          `timed out waiting for ${what}\n${JSON.stringify(
+            await Promise.all(
+              nodes.map((n) =>
+                status(n)
+                  .then((s) => s.capacity)
+                  .catch(() => undefined),
+              ),
+            ),
+          )}\n${nodes.map((n) => `--- node ${n.index}\n${n.output.slice(-3000)}`).join("\n")}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
