@@ -10,7 +10,8 @@
  * N = 10 and 100. The tuned runs use the `local-scale` profile. Nodes run in worker processes (one, or two
  * for 1,000 nodes: `@libp2p/memory` inside a process, TCP between), so CPU and RSS are the nodes' own.
  *
- * Options: `--quick` (N = 10 and 100 only), `--sizes=500,1000` (tuned sizes), `--no-baseline`,
+ * Options: `--quick` (N = 10 and 100 only), `--sizes=500,1000` (tuned sizes), `--no-baseline`, `--merge` (keep
+ * the last results' rows for the scenarios not run now; every row carries `measuredAt`), `--semi-space=<MiB>`,
  * `--processes=1|2` (processes for N = 1,000), `--dials=<k>` (random dials per node; default half the
  * target degree, the rest comes from inbound dials and PEX maintenance).
  */
@@ -18,6 +19,8 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+
+import { z } from "zod";
 
 import { LOCAL_SCALE_PROFILE, LOCAL_SIMULATION_PROFILE } from "../../node/p2p/profiles.ts";
 import type { MeshProfile } from "../../node/p2p/profiles.ts";
@@ -34,6 +37,8 @@ const WORKER = fileURLToPath(new URL("./mesh-worker.ts", import.meta.url));
 const IDLE_SECONDS = 30;
 const MESSAGES = 10;
 const FORMATION_TIMEOUT_MS = 600_000;
+/** V8 young-generation semi-space of each worker, MiB (`--semi-space=<MiB>`; V8's default is 16). */
+const SEMI_SPACE_MB = Number(process.argv.find((a) => a.startsWith("--semi-space="))?.slice(13) ?? 64);
 /** `--profile-idle=<dir>`: write V8 CPU profiles of each worker's idle window and measured gossip there. */
 const profileDir = process.argv.find((a) => a.startsWith("--profile-idle="))?.slice("--profile-idle=".length);
 
@@ -104,6 +109,10 @@ class Worker {
   constructor() {
     this.child = fork(WORKER, [], {
       execPath: process.execPath,
+      // A larger young generation: a worker allocates hundreds of MB/s of short-lived buffers (frames, Noise,
+      // Yamux) while gossip is in flight, and with V8's default 16 MiB semi-spaces scavenges took a quarter of
+      // its CPU (docs/scaling.md). Nothing else about the runtime changes.
+      execArgv: [...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MB}`],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
@@ -188,6 +197,19 @@ function merge(statuses: readonly WorkerStatus[]): WorkerStatus {
     unadmittedConnections: statuses.reduce((sum, s) => sum + s.unadmittedConnections, 0),
     rssBytes: statuses.reduce((sum, s) => sum + s.rssBytes, 0),
   };
+}
+
+/** The table of the last `bench/results/mesh.json`, for `--merge`; empty when there is none. */
+function previousRows(): Row[] {
+  const path = fileURLToPath(new URL("../../bench/results/mesh.json", import.meta.url));
+  try {
+    const parsed = z
+      .object({ table: z.array(z.record(z.string(), z.union([z.string(), z.number()]))) })
+      .parse(JSON.parse(readFileSync(path, "utf8")));
+    return parsed.table;
+  } catch {
+    return [];
+  }
 }
 
 function log(message: string): void {
@@ -361,6 +383,8 @@ async function runScenario(
     return {
       config: scenario.label,
       N: n,
+      measuredAt: new Date().toISOString(),
+      semiSpaceMB: SEMI_SPACE_MB,
       transport: scenario.transport === "tcp" ? "TCP" : processes > 1 ? "memory + TCP between" : "memory",
       processes,
       services: services(scenario.profile),
@@ -446,6 +470,17 @@ runBenchmark(async () => {
         rows.push({ config: scenario.label, N: scenario.n, error: String(error).slice(0, 200) });
       }
       process.stdout.write("\n");
+      printTable(rows);
+    }
+    if (process.argv.includes("--merge")) {
+      // Re-measure some sizes and keep the other rows of the last run (each row says when it was measured).
+      const rerun = new Set(rows.map((r) => `${String(r["config"])}|${String(r["N"])}`));
+      const kept = previousRows().filter((r) => !rerun.has(`${String(r["config"])}|${String(r["N"])}`));
+      rows.unshift(...kept);
+      rows.sort(
+        (a, b) => String(a["config"]).localeCompare(String(b["config"])) || Number(a["N"]) - Number(b["N"]),
+      );
+      process.stdout.write("\nmerged with the previous results:\n");
       printTable(rows);
     }
     const num = (row: Row | undefined, key: string): number => {
