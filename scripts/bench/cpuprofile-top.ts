@@ -46,10 +46,10 @@ function main(): void {
     const name = frame.functionName === "" ? "(anonymous)" : frame.functionName;
     keyOf.set(
       node.id,
-      by === "function"
-        ? `${name} ${packageOf(frame.url)}:${frame.lineNumber + 1}`
-        : frame.url === "" && name.startsWith("(")
-          ? name
+      frame.url === "" && name.startsWith("(")
+        ? name
+        : by === "function"
+          ? `${name} ${packageOf(frame.url)}:${frame.lineNumber + 1}`
           : packageOf(frame.url),
     );
   }
