@@ -269,11 +269,19 @@ describe("capacity attestation over the mesh (real chain, real libp2p)", { timeo
     const targetOp = await operator();
     const attackerOp = await operator();
     const honestOp = await operator();
-    const target = await start(targetOp, { ...TEST_ATTESTATION, perPeer: { burst: 2, intervalMs: 60_000 } });
+    const target = await start(targetOp, {
+      ...TEST_ATTESTATION,
+      perPeer: { burst: 2, intervalMs: 60_000 },
+      handshakeTimeoutMs: 1_000,
+    });
     const attacker = await start(attackerOp);
     const honest = await start(honestOp);
     await link(attacker, target);
     await link(honest, target);
+
+    // A silent stream does not hold one of the few inbound slots: the target drops it after the handshake deadline.
+    const silent = await attacker.libp2p.dialProtocol(target.peerId, ATTEST_PROTOCOL);
+    await until(() => silent.status !== "open", 5_000, "the silent stream to be dropped");
 
     // Garbage: not a length prefix, an oversized frame, JSON of the wrong shape, a huge challenge.
     const garbage: Uint8Array[] = [

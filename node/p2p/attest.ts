@@ -79,6 +79,8 @@ export const ATTEST_OVERCLAIM_FACTOR = 2;
  * over the 64 KiB of other control frames.
  */
 export const ATTEST_MAX_FRAME_BYTES = 128 * 1024;
+/** From the first probe to the challenge: probes are round trips, so a slow verifier is stalling on purpose. */
+export const ATTEST_HANDSHAKE_TIMEOUT_MS = 5_000;
 /** Probe round trips before the challenge; the minimum is the RTT estimate. */
 export const ATTEST_PROBES = 3;
 /** Receipts a prover keeps (one per verifier, newest first): the capacity record carries at most 8. */
@@ -185,6 +187,8 @@ export interface AttestationServiceInit {
   /** A peer's claimed speed from its capacity record (CapacityBook); else the claim in its answer counts. */
   readonly claimOf?: (peerId: string) => number | undefined;
   readonly timeoutMs?: number;
+  /** Deadline from a stream's opening to its challenge (default ATTEST_HANDSHAKE_TIMEOUT_MS). */
+  readonly handshakeTimeoutMs?: number;
   readonly targetComputeMs?: number;
   readonly maxSamples?: number;
   readonly perPeer?: { readonly burst: number; readonly intervalMs: number };
@@ -430,7 +434,12 @@ export class AttestationService extends TypedEventEmitter<AttestationServiceEven
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? ATTEST_TIMEOUT_MS);
     const frames = frameStream(stream, ATTEST_MAX_FRAME_BYTES);
     try {
-      let probe = await frames.read(probeSchema, signal);
+      // Silent streams must not hold the few inbound attestation slots: the handshake has its own short deadline.
+      const handshake = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(this.init.handshakeTimeoutMs ?? ATTEST_HANDSHAKE_TIMEOUT_MS),
+      ]);
+      let probe = await frames.read(probeSchema, handshake);
       const refusal = this.admit(peerId);
       if (refusal !== undefined) {
         await this.refuse(frames, peerId, refusal.code, refusal.reason, signal);
@@ -447,7 +456,8 @@ export class AttestationService extends TypedEventEmitter<AttestationServiceEven
             { ...probe, ...(claimed === undefined ? {} : { claimedSamplesPerSec: claimed }) },
             signal,
           );
-          next = await frames.read(probeOrChallengeSchema, signal);
+          // A verifier that stalls between probes would hold us busy: the challenge must follow promptly.
+          next = await frames.read(probeOrChallengeSchema, handshake);
           if (next.type === "challenge") break;
           if (++probes > ATTEST_PROBES) throw new MeshError("FRAME_MALFORMED", "too many probes");
           probe = next;
