@@ -21,12 +21,17 @@ const compiler = {
   },
 };
 
+// The generated Poseidon segments are straight-line assembly: the optimizer's common-subexpression pass
+// hoists their repeated memory loads into stack variables and runs out of stack, and has nothing to gain.
+const unoptimized = { ...compiler, settings: { ...compiler.settings, optimizer: { enabled: false } } };
+const overrides = { "contracts/verifier/PoseidonStatement.sol": unoptimized };
+
 export default defineConfig({
   plugins: [hardhatViem, hardhatViemAssertions, hardhatEthers, hardhatNetworkHelpers, hardhatMocha],
   solidity: {
     profiles: {
-      default: compiler,
-      production: compiler,
+      default: { compilers: [compiler], overrides },
+      production: { compilers: [compiler], overrides },
     },
   },
   paths: {

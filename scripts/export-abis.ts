@@ -4,7 +4,7 @@
  * compiling. Run after changing a contract: `npx hardhat build && node scripts/export-abis.ts`.
  * `--check` exits 1 when the committed file differs from the current artifacts.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 export const EXPORTED_CONTRACTS = [
@@ -42,6 +42,17 @@ export async function renderContractsModule(): Promise<string> {
     parts.push(`export const ${constName(name, "Abi")} = ${JSON.stringify(artifact.abi)} as const;`, "");
     parts.push(`export const ${constName(name, "Bytecode")} = "${artifact.bytecode}" as const;`, "");
   }
+  // The on-chain Poseidon of the statement hash: generated segment contracts, deployed last to first.
+  const poseidonDir = `${ROOT}artifacts/contracts/verifier/PoseidonStatement.sol/`;
+  const segments = (await readdir(poseidonDir))
+    .filter((f) => /^PoseidonStatementSegment\d+\.json$/.test(f))
+    .sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
+  const rendered: string[] = [];
+  for (const file of segments) {
+    const artifact = JSON.parse(await readFile(`${poseidonDir}${file}`, "utf8")) as Artifact;
+    rendered.push(`{ abi: ${JSON.stringify(artifact.abi)}, bytecode: "${artifact.bytecode}" }`);
+  }
+  parts.push(`export const poseidonStatementSegments = [${rendered.join(", ")}] as const;`, "");
   return parts.join("\n");
 }
 

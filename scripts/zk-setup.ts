@@ -6,8 +6,10 @@
  *   2. powers of tau 2^14: new, contribute, beacon, prepare phase 2 (slow: minutes; skipped when
  *      circuits/build/pot14_final.ptau exists)
  *   3. Groth16 setup, one contribution, beacon → final zkey; verification key
- *   4. Solidity verifier → contracts/verifier/Groth16Verifier.sol
+ *   4. Solidity verifier → contracts/verifier/Groth16Verifier.sol, from our own template
+ *      (scripts/zk/groth16-verifier-sol.ts, Apache-2.0, one public input), not snarkjs' GPL-3.0 one
  *   5. copy wasm, zkey and vkey to circuits/artifacts/ and write manifest.json with their SHA-256 hashes
+ *      (the circuit hash covers aggregate.circom and the templates it includes)
  *
  * Usage: npm run zk:setup
  */
@@ -15,6 +17,9 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+
+import { circuitSourcesSha256 } from "../node/proofs/artifacts.ts";
+import { renderGroth16Verifier } from "./zk/groth16-verifier-sol.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILD = `${ROOT}circuits/build`;
@@ -97,13 +102,10 @@ run("snarkjs", [
   `${ARTIFACTS}/verification_key.json`,
 ]);
 await mkdir(`${ROOT}contracts/verifier`, { recursive: true });
-run("snarkjs", [
-  "zkey",
-  "export",
-  "solidityverifier",
-  `${ARTIFACTS}/aggregate.zkey`,
+await writeFile(
   `${ROOT}contracts/verifier/Groth16Verifier.sol`,
-]);
+  renderGroth16Verifier(JSON.parse(await readFile(`${ARTIFACTS}/verification_key.json`, "utf8")) as never),
+);
 await copyFile(`${BUILD}/aggregate_js/aggregate.wasm`, `${ARTIFACTS}/aggregate.wasm`);
 
 /** Constraint count from the r1cs header section (what `snarkjs r1cs info` prints). */
@@ -125,7 +127,7 @@ async function constraintCount(r1csPath: string): Promise<number> {
 const files = ["aggregate.wasm", "aggregate.zkey", "verification_key.json"];
 const manifest = {
   circuit: "circuits/aggregate.circom",
-  circuitSha256: await sha256(`${ROOT}circuits/aggregate.circom`),
+  circuitSha256: await circuitSourcesSha256(),
   ptauPower: PTAU_POWER,
   constraints: await constraintCount(`${BUILD}/aggregate.r1cs`),
   insecureDevelopmentSetup: true,

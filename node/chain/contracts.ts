@@ -4,6 +4,7 @@ export {
   aggregationVerifierBytecode,
   groth16VerifierAbi,
   groth16VerifierBytecode,
+  poseidonStatementSegments,
   stakeRegistryAbi,
   stakeRegistryBytecode,
   testAggregationVerifierAbi,

@@ -18,6 +18,7 @@ import {
   aggregationVerifierBytecode,
   groth16VerifierAbi,
   groth16VerifierBytecode,
+  poseidonStatementSegments,
   stakeRegistryAbi,
   stakeRegistryBytecode,
   testAggregationVerifierAbi,
@@ -82,6 +83,21 @@ async function deployOne(
   return { address: getAddress(receipt.contractAddress), codeHash: keccak256(code ?? "0x"), transactionHash };
 }
 
+/**
+ * Deploys the on-chain Poseidon of the statement hash: segment contracts (each under the size limit),
+ * last to first, each pointing at the next. Returns the first segment's address.
+ */
+async function deployPoseidonStatement(options: DeployOptions): Promise<Address> {
+  let next: Address | undefined;
+  for (let i = poseidonStatementSegments.length - 1; i >= 0; i--) {
+    const segment = poseidonStatementSegments[i]!;
+    const args = next === undefined ? [] : [next];
+    next = (await deployOne(options, segment.abi as Abi, segment.bytecode, args)).address;
+  }
+  if (next === undefined) throw new Error("no Poseidon segments in the generated contracts");
+  return next;
+}
+
 /** Deploys and wires the protocol; returns the deployment record to write with `writeDeployment`. */
 export async function deployProtocol(options: DeployOptions): Promise<Deployment> {
   const { publicClient, walletClient } = options;
@@ -107,6 +123,7 @@ export async function deployProtocol(options: DeployOptions): Promise<Deployment
       ? await deployOne(options, testAggregationVerifierAbi, testAggregationVerifierBytecode, [])
       : await deployOne(options, aggregationVerifierAbi, aggregationVerifierBytecode, [
           (await deployOne(options, groth16VerifierAbi, groth16VerifierBytecode, [])).address,
+          await deployPoseidonStatement(options),
           verifierChoice.paddingChunkHash,
         ]);
   const params: RoundParams = { ...DEFAULT_ROUND_PARAMS, ...options.roundParams };

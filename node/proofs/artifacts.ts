@@ -7,7 +7,17 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 export const ARTIFACTS_DIR = fileURLToPath(new URL("../../circuits/artifacts/", import.meta.url));
-const CIRCUIT_FILE = fileURLToPath(new URL("../../circuits/aggregate.circom", import.meta.url));
+/** The circuit's sources: the main file and the templates it includes (their hash pins the artifacts). */
+const CIRCUIT_FILES = ["aggregate.circom", "aggregate-chunk.circom"].map((name) =>
+  fileURLToPath(new URL(`../../circuits/${name}`, import.meta.url)),
+);
+
+/** SHA-256 over the circuit's source files, in order (what the manifest records as `circuitSha256`). */
+export async function circuitSourcesSha256(): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of CIRCUIT_FILES) hash.update(await readFile(file));
+  return hash.digest("hex");
+}
 
 /** The artifacts are missing, altered, or older than the circuit. */
 export class ArtifactIntegrityError extends Error {
@@ -39,9 +49,9 @@ async function load(dir: string): Promise<ProofArtifacts> {
       `cannot read ${dir}manifest.json (run \`npm run zk:setup\`): ${(error as Error).message}`,
     );
   }
-  if (sha256(await readFile(CIRCUIT_FILE)) !== manifest.circuitSha256) {
+  if ((await circuitSourcesSha256()) !== manifest.circuitSha256) {
     throw new ArtifactIntegrityError(
-      "circuits/aggregate.circom changed since the artifacts were built: run `npm run zk:setup`",
+      "circuits/aggregate*.circom changed since the artifacts were built: run `npm run zk:setup`",
     );
   }
   const read = async (name: string) => {

@@ -57,6 +57,17 @@ describe("aggregation circuit vs aggregateFixedPoint", () => {
         tampered[j] = String(BigInt(agg[j]!) + delta);
         assert.equal(await satisfies({ ...input, agg: tampered }), false);
       }
+      // The one public input binds the weights, the round and the chunk: another statement fails.
+      assert.equal(
+        await satisfies({ ...input, roundChunk: String(BigInt(input.roundChunk as string) + 1n) }),
+        false,
+      );
+      const w = input.w as string[];
+      const k = w.findIndex((v) => BigInt(v) > 1n);
+      assert.equal(
+        await satisfies({ ...input, w: w.map((v, i) => (i === k ? String(BigInt(v) - 1n) : v)) }),
+        false,
+      );
       assert.equal(aggregateChunk.length, CHUNK_SIZE);
     });
   }

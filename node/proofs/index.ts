@@ -21,6 +21,8 @@ export {
   paddingChunkHash,
   publicSignals,
   roundChunk,
+  statementHash,
+  statementInputs,
 } from "./witness.ts";
 export type { ChunkStatement } from "./witness.ts";
 export { ArtifactIntegrityError, loadProofArtifacts } from "./artifacts.ts";

@@ -6,7 +6,7 @@
 import { Worker } from "node:worker_threads";
 
 import type { Groth16Proof } from "snarkjs";
-import { encodeAbiParameters } from "viem";
+import { concatHex } from "viem";
 import type { Hex } from "viem";
 
 import { ARTIFACTS_DIR, loadProofArtifacts } from "./artifacts.ts";
@@ -139,8 +139,10 @@ export function proofPoints(proof: Groth16Proof): {
 }
 
 /**
- * The `proof` bytes for `TrainingRounds.answerChallenge` → `AggregationVerifier.verifyChunk`: the Groth16
- * points, the chunk hashes, and their Merkle paths to the trainers' and the aggregate's commitments.
+ * The `proof` bytes for `TrainingRounds.answerChallenge` → `AggregationVerifier.verifyChunk`, as packed
+ * 32-byte words (no ABI offsets or lengths: calldata is most of the answer's gas): the Groth16 points, the
+ * aggregate chunk hash, the chunk hashes of the trainers with weight > 0, then the Merkle paths of the
+ * aggregate and of those trainers (docs/protocol.md §5). Weight-0 trainers are not opened.
  */
 export function encodeChunkProofCalldata(
   chunk: ChunkProof,
@@ -148,25 +150,14 @@ export function encodeChunkProofCalldata(
   aggregateCommitment: UpdateCommitment,
 ): Hex {
   const { a, b, c } = proofPoints(chunk.proof);
-  const index = chunk.statement.chunkIndex;
-  return encodeAbiParameters(
-    [
-      { type: "uint256[2]" },
-      { type: "uint256[2][2]" },
-      { type: "uint256[2]" },
-      { type: "bytes32[]" },
-      { type: "bytes32" },
-      { type: "bytes32[][]" },
-      { type: "bytes32[]" },
-    ],
-    [
-      a,
-      b,
-      c,
-      chunk.statement.trainerChunkHashes.map(fieldToBytes32),
-      fieldToBytes32(chunk.statement.aggregateChunkHash),
-      trainerCommitments.map((t) => merklePath(t.levels, index)),
-      merklePath(aggregateCommitment.levels, index),
-    ],
-  );
+  const { chunkIndex, weights, trainerChunkHashes } = chunk.statement;
+  const opened = trainerCommitments.flatMap((t, k) => ((weights[k] ?? 0) > 0 ? [{ t, k }] : []));
+  const words: Hex[] = [
+    ...[...a, ...b.flat(), ...c].map(fieldToBytes32),
+    fieldToBytes32(chunk.statement.aggregateChunkHash),
+    ...opened.map(({ k }) => fieldToBytes32(trainerChunkHashes[k] ?? 0n)),
+    ...merklePath(aggregateCommitment.levels, chunkIndex),
+    ...opened.flatMap(({ t }) => merklePath(t.levels, chunkIndex)),
+  ];
+  return concatHex(words);
 }

@@ -8,6 +8,11 @@ declare module "circomlibjs" {
     F: PoseidonField;
   }
   export function buildPoseidon(): Promise<PoseidonFn>;
+  /** circomlibjs' EVM bytecode generator for Poseidon (1..6 inputs here); used by the benchmark only. */
+  export const poseidonContract: {
+    createCode(nInputs: number): string;
+    generateABI(nInputs: number): unknown[];
+  };
 }
 
 declare module "snarkjs" {

@@ -3,13 +3,15 @@
  * Reports constraints per parameter per trainer (K = 8, 64-value chunks), witness and proving time of the
  * default chunk, the verifier call's gas, the whole challenge-answer transaction's gas, proof calldata
  * size, and the estimate for proving every chunk of a 100k-parameter model versus sampled challenges.
+ * Also the gas of the on-chain Poseidon that computes the one public input (the price of hashing on chain),
+ * and, for comparison, circomlibjs' generated Poseidon contracts (2 and 5 inputs) measured in the same run.
  */
 import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
-import { encodeFunctionData, parseEther } from "viem";
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { concatHex, encodeFunctionData, parseEther } from "viem";
+import type { Abi, Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
   aggregationVerifierAbi,
@@ -28,10 +30,13 @@ import {
   commitEncoded,
   encodeChunkProofCalldata,
   encodeFixedPoint,
+  fieldToBytes32,
   proofPoints,
   proveChunk,
   publicSignals,
+  statementInputs,
 } from "../../node/proofs/index.ts";
+import { poseidonContract } from "circomlibjs";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import { Rng } from "../../node/training/rng.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
@@ -237,6 +242,33 @@ runBenchmark(async () => {
         args: [a, b, c, signals as never],
       }),
     })) - 21_000n;
+  // The statement hash on chain: our generated Poseidon(11) segments, and circomlibjs' contracts.
+  const poseidonAddress = await publicClient.readContract({
+    address: deployment.contracts.AggregationVerifier.address as Address,
+    abi: aggregationVerifierAbi,
+    functionName: "poseidon",
+  });
+  const poseidonCalldata = concatHex(
+    [0n, ...(await statementInputs(chunkProof.statement))].map(fieldToBytes32),
+  );
+  const poseidonGas =
+    (await publicClient.estimateGas({ to: poseidonAddress, data: poseidonCalldata })) - 21_000n;
+  const circomlibjsGas: Record<number, number> = {};
+  for (const n of [2, 5]) {
+    const abi = poseidonContract.generateABI(n) as Abi;
+    const hash = await deployer.deployContract({
+      abi,
+      bytecode: poseidonContract.createCode(n) as Hex,
+      args: [],
+    });
+    const address = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+    const data = encodeFunctionData({
+      abi,
+      functionName: "poseidon",
+      args: [Array.from({ length: n }, (_, i) => BigInt(i + 1))],
+    } as never);
+    circomlibjsGas[n] = Number((await publicClient.estimateGas({ to: address, data })) - 21_000n);
+  }
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
 
   const zkeyBytes = (await stat(`${ROOT}circuits/artifacts/aggregate.zkey`)).size;
@@ -249,7 +281,10 @@ runBenchmark(async () => {
     { metric: "witness seconds", value: witnessSeconds },
     { metric: "prove seconds (default chunk, mean)", value: proveSeconds },
     { metric: "proving throughput (constraints/s)", value: constraints / proveSeconds },
-    { metric: "verifier call gas", value: Number(verifyGas) },
+    { metric: "verifier call gas (Groth16 verifyProof, 1 public input)", value: Number(verifyGas) },
+    { metric: "statement hash on chain: Poseidon(11) segments gas", value: Number(poseidonGas) },
+    { metric: "circomlibjs Poseidon contract gas, 2 inputs", value: circomlibjsGas[2]! },
+    { metric: "circomlibjs Poseidon contract gas, 5 inputs", value: circomlibjsGas[5]! },
     { metric: "answerChallenge tx gas (depth-11 Merkle paths)", value: Number(receipt.gasUsed) },
     { metric: "proof calldata bytes", value: (calldata.length - 2) / 2 },
     { metric: "zkey MB", value: zkeyBytes / 2 ** 20 },
@@ -269,6 +304,9 @@ runBenchmark(async () => {
       proveSeconds,
       witnessSeconds,
       verifyGas: Number(verifyGas),
+      statementHashGas: Number(poseidonGas),
+      circomlibjsPoseidon2Gas: circomlibjsGas[2]!,
+      circomlibjsPoseidon5Gas: circomlibjsGas[5]!,
       answerTxGas: Number(receipt.gasUsed),
       proofBytes: (calldata.length - 2) / 2,
       wholeRoundProveMinutes100k: (chunks100k * proveSeconds) / 60,

@@ -1,11 +1,12 @@
 /**
  * Real Groth16 proofs of aggregate chunks, verified on a Hardhat chain through TrainingRounds:
  * a correct answer is accepted; a proof for another chunk, another round (replay) or other weights is
- * rejected; an aggregator that posted a wrong aggregate cannot answer and is slashed.
+ * rejected; an aggregator that posted a wrong aggregate cannot answer and is slashed. The on-chain
+ * Poseidon that computes the one public input equals circomlibjs (and so the circuit).
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { parseEther } from "viem";
+import { concatHex, parseEther } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -16,13 +17,18 @@ import {
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import {
+  FIELD_ORDER,
   aggregateFixedPoint,
   chunkCount,
   chunkValues,
   commitEncoded,
   encodeChunkProofCalldata,
   encodeFixedPoint,
+  fieldToBytes32,
+  getPoseidon,
   proveChunk,
+  statementHash,
+  statementInputs,
   verifyChunkProof,
 } from "../../node/proofs/index.ts";
 import type { UpdateCommitment } from "../../node/proofs/index.ts";
@@ -128,6 +134,45 @@ describe("zk proofs of aggregation on chain", function () {
       }),
     );
     commitments = await Promise.all(updates.map(commitEncoded));
+  });
+
+  it("computes the statement hash on chain exactly as circomlibjs (and the circuit) do", async () => {
+    const poseidonAddress = await publicClient.readContract({
+      address: await publicClient.readContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "verifier",
+      }),
+      abi: aggregationVerifierAbi,
+      functionName: "poseidon",
+    });
+    const poseidon = await getPoseidon();
+    const field = FIELD_ORDER;
+    const cases: bigint[][] = [
+      Array.from({ length: 11 }, () => 0n),
+      Array.from({ length: 11 }, () => field - 1n),
+      Array.from({ length: 11 }, (_, i) => BigInt(i + 1) * 0x1234567890abcdefn ** 3n),
+    ];
+    for (const inputs of cases) {
+      const { data } = await publicClient.call({
+        to: poseidonAddress,
+        data: concatHex([0n, ...inputs].map(fieldToBytes32)),
+      });
+      const expected = poseidon.F.toObject(poseidon(inputs)) as bigint;
+      expect(BigInt((data ?? "0x").slice(0, 66))).to.equal(expected);
+    }
+    const statement = {
+      roundId: 7n,
+      chunkIndex: 3,
+      trainerChunkHashes: [11n, 12n],
+      aggregateChunkHash: 13n,
+      weights: [5, 6],
+    };
+    const { data } = await publicClient.call({
+      to: poseidonAddress,
+      data: concatHex([0n, ...(await statementInputs(statement))].map(fieldToBytes32)),
+    });
+    expect(BigInt((data ?? "0x").slice(0, 66))).to.equal(await statementHash(statement));
   });
 
   async function openRound(): Promise<bigint> {
