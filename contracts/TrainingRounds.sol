@@ -27,7 +27,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     uint256 public constant MAX_TRAINERS_PER_ROUND = 16;
     /// @notice Hard cap on opted-in aggregator candidates: bounds the selection loop.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
-    /// @notice Hard cap on a round's total duration (commit + aggregate + challenge + answer windows); kept
+    /// @notice Hard cap on a round's total duration (commit + aggregate + challenge + answer + dispute windows); kept
     /// below StakeRegistry.MIN_UNBONDING_DELAY so stake cannot leave before its round is judged.
     uint256 public constant MAX_ROUND_DURATION = 12 hours;
     /// @notice Shortest allowed phase window.
@@ -93,6 +93,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         uint32 numChunks;
         uint32 pendingChallenges;
         address aggregator;
+        uint64 disputeDeadline; // statements of answered challenges are disputable until then (0: none yet)
         IAggregationVerifier verifier;
         uint256 emission;
         bytes32 baseModelRef;
@@ -108,7 +109,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         address challenger; // zero for chunks sampled by the contract
         uint64 answerDeadline;
         uint8 status; // 0 none, 1 pending, 2 answered, 3 failed
-        uint256 bond;
+        uint256 bond; // held until the round closes (an answer can still be disputed until then)
+        bytes32 statementDigest; // keccak of the answer's disputable statement (zero: nothing to dispute)
     }
 
     /// @notice The staking/reward token.
@@ -163,7 +165,11 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     /// @notice A chunk was challenged (`challenger` zero: sampled by the contract).
     event ChunkChallenged(uint256 indexed roundId, uint256 indexed chunkIndex, address challenger, uint64 answerDeadline);
     /// @notice The aggregator answered a challenge with a valid proof.
-    event ChallengeAnswered(uint256 indexed roundId, uint256 indexed chunkIndex);
+    event ChallengeAnswered(uint256 indexed roundId, uint256 indexed chunkIndex, bytes statement);
+    /// @notice An answered challenge's statement was shown false (`statementMismatch`); the round failed.
+    event StatementDisputed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
+    /// @notice An answered challenge's bond was paid out after its round closed.
+    event BondSettled(uint256 indexed roundId, uint256 indexed chunkIndex, address to, uint256 amount);
     /// @notice The aggregator failed a challenge (wrong proof or no answer in time).
     event ChallengeFailed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
     /// @notice The aggregator missed its deadline.
@@ -210,6 +216,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     error NothingToClaim();
     error TooManyCandidates();
     error ParamsOutOfBounds();
+    error StatementCorrect();
+    error NothingToSettle(uint256 chunkIndex);
 
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; this contract must be set as its slasher
@@ -236,8 +244,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     // ================================================================ tasks
 
     /// @notice Registers a training task with its initial model and schedule, funded later via `fundTask`.
-    /// @dev Requirements: every window >= MIN_WINDOW; commit + aggregate + challenge + answer windows
-    /// <= MAX_ROUND_DURATION; `rewardPerRound > 0`.
+    /// @dev Requirements: every window >= MIN_WINDOW; commit + aggregate + challenge + 2 answer windows (the
+    /// last answer and its dispute window) <= MAX_ROUND_DURATION; `rewardPerRound > 0`.
     function createTask(
         bytes32 modelRef,
         uint256 rewardPerRound,
@@ -251,7 +259,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
             commitWindow < MIN_WINDOW ||
             aggregateWindow < MIN_WINDOW ||
             challengeWindow < MIN_WINDOW ||
-            uint256(commitWindow) + aggregateWindow + challengeWindow + _params.answerWindow > MAX_ROUND_DURATION
+            uint256(commitWindow) + aggregateWindow + challengeWindow + 2 * uint256(_params.answerWindow) >
+                MAX_ROUND_DURATION
         ) revert InvalidSchedule();
         taskId = ++_taskCount;
         Task storage task = _tasks[taskId];
@@ -408,7 +417,11 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     }
 
     /// @notice The aggregator answers a chunk challenge with a proof checked by the round's verifier. A valid
-    /// proof settles the challenge; an invalid one slashes the aggregator and fails the round.
+    /// proof settles the challenge, except for the statement the verifier leaves optimistic (the Poseidon
+    /// public input): its keccak is stored, the statement is emitted, and anyone may `disputeStatement` it
+    /// until the round's dispute deadline (answer time + `answerWindow`), which `finalizeRound` waits for.
+    /// An invalid proof slashes the aggregator and fails the round. The challenger's bond stays held until
+    /// the round closes (`settleBond`).
     function answerChallenge(uint256 roundId, uint256 chunkIndex, bytes calldata proof) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, STATE_CHALLENGING);
@@ -416,7 +429,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         Challenge storage ch = _challenges[roundId][chunkIndex];
         if (ch.status != 1) revert NoPendingChallenge(chunkIndex);
         if (block.timestamp > ch.answerDeadline) revert DeadlinePassed(ch.answerDeadline);
-        bool valid = round.verifier.verifyChunk(
+        (bool valid, bytes memory statement) = round.verifier.verifyChunk(
             roundId,
             chunkIndex,
             round.commitments,
@@ -424,14 +437,52 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
             round.aggregateCommitment,
             proof
         );
+        round.pendingChallenges -= 1;
         if (!valid) {
-            _failChallenge(roundId, round, chunkIndex, ch);
+            _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
             return;
         }
         ch.status = 2;
-        round.pendingChallenges -= 1;
-        emit ChallengeAnswered(roundId, chunkIndex);
-        if (ch.bond != 0) _credit(roundId, round.aggregator, ch.bond, true);
+        if (statement.length != 0) {
+            ch.statementDigest = keccak256(statement);
+            uint64 disputeDeadline = uint64(block.timestamp + _params.answerWindow);
+            if (disputeDeadline > round.disputeDeadline) round.disputeDeadline = disputeDeadline;
+        }
+        emit ChallengeAnswered(roundId, chunkIndex, statement);
+    }
+
+    /// @notice Shows that an answered challenge's statement is false (for Groth16: its public input is not
+    /// the Poseidon hash of the opened chunk hashes, weights, round and chunk), which makes the accepted proof
+    /// worthless: slashes the aggregator and fails the round; the caller is the reporter and the challenger's
+    /// bond is returned. `statement` is the `ChallengeAnswered` event's bytes. Anyone may call until the
+    /// round's dispute deadline. Reverts `StatementCorrect` if the statement holds.
+    function disputeStatement(uint256 roundId, uint256 chunkIndex, bytes calldata statement) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, STATE_CHALLENGING);
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        if (ch.status != 2 || ch.statementDigest == bytes32(0)) revert NoPendingChallenge(chunkIndex);
+        if (block.timestamp > round.disputeDeadline) revert DeadlinePassed(round.disputeDeadline);
+        if (keccak256(statement) != ch.statementDigest) revert InvalidEvidence();
+        if (!round.verifier.statementMismatch(statement)) revert StatementCorrect();
+        emit StatementDisputed(roundId, chunkIndex, msg.sender);
+        _failChallenge(roundId, round, chunkIndex, ch, msg.sender);
+    }
+
+    /// @notice Pays out an answered challenge's bond once its round closed: to the aggregator if the round
+    /// finalized (the answer stood), back to the challenger if the round failed (the aggregator was slashed
+    /// through this or another chunk). Anyone may call.
+    function settleBond(uint256 roundId, uint256 chunkIndex) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        uint256 bond = ch.bond;
+        if (ch.status != 2 || bond == 0) revert NothingToSettle(chunkIndex);
+        address to;
+        if (round.state == STATE_FINALIZED) to = round.aggregator;
+        else if (round.state == STATE_FAILED) to = ch.challenger;
+        else revert WrongState(roundId, round.state);
+        ch.bond = 0;
+        emit BondSettled(roundId, chunkIndex, to, bond);
+        _credit(roundId, to, bond, true);
     }
 
     /// @notice After a challenge's answer deadline passed without an answer, slashes the aggregator and fails
@@ -442,7 +493,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         Challenge storage ch = _challenges[roundId][chunkIndex];
         if (ch.status != 1) revert NoPendingChallenge(chunkIndex);
         if (block.timestamp <= ch.answerDeadline) revert DeadlineNotReached(ch.answerDeadline);
-        _failChallenge(roundId, round, chunkIndex, ch);
+        round.pendingChallenges -= 1;
+        _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
     }
 
     /// @notice Returns the bond of a challenge left pending when its round failed through another chunk's
@@ -469,12 +521,13 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         _slashShare(aggregator, _params.aggregatorSlashBps, REASON_MISSED_DEADLINE, bytes32(roundId), msg.sender);
     }
 
-    /// @notice Finalizes a round after its challenge window with every challenge answered: credits rewards
-    /// and advances the task's model. Anyone may call.
+    /// @notice Finalizes a round after its challenge window and its dispute deadline with every challenge
+    /// answered: credits rewards and advances the task's model. Anyone may call.
     function finalizeRound(uint256 roundId) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, STATE_CHALLENGING);
         if (block.timestamp <= round.challengeDeadline) revert DeadlineNotReached(round.challengeDeadline);
+        if (block.timestamp <= round.disputeDeadline) revert DeadlineNotReached(round.disputeDeadline);
         if (round.pendingChallenges != 0) revert PendingChallenges(round.pendingChallenges);
         _tasks[round.taskId].modelRef = round.modelRef;
         _close(roundId, round, STATE_FINALIZED);
@@ -663,23 +716,31 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         private
     {
         uint64 deadline = uint64(block.timestamp + _params.answerWindow);
-        _challenges[roundId][chunk] = Challenge({
-            challenger: challenger,
-            answerDeadline: deadline,
-            status: 1,
-            bond: bond
-        });
+        Challenge storage ch = _challenges[roundId][chunk];
+        ch.challenger = challenger;
+        ch.answerDeadline = deadline;
+        ch.status = 1;
+        if (bond != 0) ch.bond = bond;
         round.pendingChallenges += 1;
         emit ChunkChallenged(roundId, chunk, challenger, deadline);
     }
 
-    function _failChallenge(uint256 roundId, Round storage round, uint256 chunkIndex, Challenge storage ch) private {
+    /// @dev Fails a challenge that is no longer counted in `pendingChallenges` (callers decrement it).
+    function _failChallenge(
+        uint256 roundId,
+        Round storage round,
+        uint256 chunkIndex,
+        Challenge storage ch,
+        address reporter
+    ) private {
         ch.status = 3;
-        round.pendingChallenges -= 1;
-        address reporter = ch.challenger == address(0) ? msg.sender : ch.challenger;
         if (reporter == round.aggregator) reporter = address(0); // no reward for reporting yourself
         emit ChallengeFailed(roundId, chunkIndex, reporter);
-        if (ch.bond != 0) _credit(roundId, ch.challenger, ch.bond, true);
+        uint256 bond = ch.bond;
+        if (bond != 0) {
+            ch.bond = 0;
+            _credit(roundId, ch.challenger, bond, true);
+        }
         address aggregator = round.aggregator;
         _close(roundId, round, STATE_FAILED);
         bytes32 evidence = keccak256(abi.encode(roundId, chunkIndex, round.aggregateCommitment));

@@ -168,10 +168,115 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.answerChallenge(roundId, chunk, proofA);
         rounds.answerChallenge(roundId, sampled, proofB);
         vm.stopPrank();
-        assertEq(rounds.claimable(agg), BOND, "bond forfeited to aggregator");
+        assertEq(rounds.claimable(agg), 0, "bond held while the answer is disputable");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(3)));
+        rounds.settleBond(roundId, chunk);
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
+        assertEq(rounds.claimable(agg), 100e18, "reward");
+        rounds.settleBond(roundId, chunk);
         assertEq(rounds.claimable(agg), BOND + 100e18, "bond + reward");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        rounds.settleBond(roundId, chunk);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, sampled));
+        rounds.settleBond(roundId, sampled); // sampled: no bond
+    }
+
+    /// An answer whose optimistic statement is false: disputable until the dispute deadline, which delays
+    /// finalization; the dispute slashes the aggregator, fails the round and returns the bond.
+    function test_disputedStatementSlashesAndFailsRound() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        uint256 chunk = (sampled + 1) % 4;
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        rounds.challenge(roundId, chunk);
+        vm.stopPrank();
+        vm.warp(rounds.getRound(roundId).challengeDeadline - 10); // answer late: dispute window outlasts it
+        bytes memory honest = abi.encodePacked(_proof(roundId, sampled), bytes32(0));
+        bytes memory lying = abi.encodePacked(_proof(roundId, chunk), bytes32(uint256(7)));
+        vm.startPrank(agg);
+        rounds.answerChallenge(roundId, sampled, honest);
+        rounds.answerChallenge(roundId, chunk, lying);
+        vm.stopPrank();
+        uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
+        assertEq(disputeDeadline, block.timestamp + 600, "dispute window = answer window");
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlineNotReached.selector, disputeDeadline));
+        rounds.finalizeRound(roundId);
+        vm.expectRevert(TrainingRounds.StatementCorrect.selector);
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(0)));
+        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(7))));
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, (chunk + 1) % 4));
+        rounds.disputeStatement(roundId, (chunk + 1) % 4, abi.encodePacked(bytes32(uint256(7))));
+        uint256 before = registry.slashableStake(agg);
+        uint256 reporterBefore = token.balanceOf(t1);
+        vm.prank(t1);
+        rounds.disputeStatement(roundId, chunk, abi.encodePacked(bytes32(uint256(7))));
+        assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
+        assertEq(token.balanceOf(t1) - reporterBefore, (before / 2) / 10, "reporter share");
+        assertEq(rounds.getRound(roundId).state, 5, "failed");
+        assertEq(rounds.getChallenge(roundId, chunk).status, 3, "challenge failed");
+        assertEq(rounds.claimable(WATCHER), BOND, "bond back to the challenger");
+        assertEq(rounds.claimable(agg), 0, "aggregator unpaid");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        rounds.settleBond(roundId, chunk);
+    }
+
+    function test_disputeAfterDeadlineReverts() public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        bytes memory lying = abi.encodePacked(_proof(roundId, sampled), bytes32(uint256(1)));
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, sampled, lying);
+        uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
+        vm.warp(disputeDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, disputeDeadline));
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))));
+        rounds.finalizeRound(roundId);
+        assertEq(rounds.getRound(roundId).state, 4, "finalized");
+    }
+
+    /// Fuzz: a bonded challenge's money ends in exactly one place whatever happens to the answer
+    /// (disputed or not, settled or not), and the contract stays solvent.
+    function testFuzz_bondSettlesExactlyOnce(bool lie, bool dispute, uint256 claim) public {
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600), 4, true);
+        uint256 sampled = _sampledChunk(roundId);
+        uint256 chunk = (sampled + 1) % 4;
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        rounds.challenge(roundId, chunk);
+        vm.stopPrank();
+        claim = bound(claim, 0, 2 ** 255);
+        vm.startPrank(agg);
+        rounds.answerChallenge(roundId, sampled, _proof(roundId, sampled));
+        rounds.answerChallenge(roundId, chunk, abi.encodePacked(_proof(roundId, chunk), bytes32(lie ? claim + 1 : 0)));
+        vm.stopPrank();
+        bytes memory statement = abi.encodePacked(bytes32(lie ? claim + 1 : 0));
+        if (dispute && lie) {
+            rounds.disputeStatement(roundId, chunk, statement);
+        } else {
+            if (dispute) {
+                vm.expectRevert(TrainingRounds.StatementCorrect.selector);
+                rounds.disputeStatement(roundId, chunk, statement);
+            }
+            vm.warp(rounds.getRound(roundId).disputeDeadline + 1);
+            rounds.finalizeRound(roundId);
+            rounds.settleBond(roundId, chunk);
+        }
+        bool failed = dispute && lie;
+        assertEq(rounds.getRound(roundId).state, failed ? 5 : 4, "state");
+        assertEq(rounds.claimable(WATCHER), failed ? BOND : 0, "challenger");
+        assertEq(rounds.claimable(agg), failed ? 0 : BOND + 100e18, "aggregator");
+        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        rounds.settleBond(roundId, chunk);
+        (, uint256 unclaimed, uint256 bonds) = rounds.totals();
+        assertEq(bonds, 0, "no bond left held");
+        assertEq(token.balanceOf(address(rounds)), unclaimed + rounds.getTask(taskId).rewardPool, "solvent");
     }
 
     function test_unansweredChallengeSlashesAndRewardsChallenger() public {

@@ -16,8 +16,17 @@ contract TestAggregationVerifier is IAggregationVerifier {
         uint256[] calldata weights,
         bytes32 aggregateCommitment,
         bytes calldata proof
-    ) external pure returns (bool) {
+    ) external pure returns (bool valid, bytes memory statement) {
         bytes32 expected = keccak256(abi.encode(roundId, chunkIndex, trainerCommitments, weights, aggregateCommitment));
-        return proof.length == 32 && bytes32(proof) == expected;
+        if (proof.length == 32 && bytes32(proof) == expected) return (true, "");
+        // A 64-byte proof (binding, then a claim word) is accepted optimistically: the claim is the
+        // "statement", false (disputable) iff it is non-zero. Lets round tests drive the dispute path.
+        if (proof.length == 64 && bytes32(proof[:32]) == expected) return (true, proof[32:]);
+        return (false, "");
+    }
+
+    /// @inheritdoc IAggregationVerifier
+    function statementMismatch(bytes calldata statement) external pure returns (bool) {
+        return statement.length == 32 && bytes32(statement) != bytes32(0);
     }
 }

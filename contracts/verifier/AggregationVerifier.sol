@@ -15,14 +15,17 @@ interface IGroth16Verifier {
 
 /// @title AggregationVerifier
 /// @notice Checks a chunk challenge answer: opens each weighted trainer's chunk hash and the aggregate's
-/// chunk hash against their on-chain commitments (keccak Merkle roots), hashes them with the weights, round
-/// and chunk into the circuit's one public input (Poseidon, as the circuit does), and verifies the Groth16
-/// proof that the aggregate chunk is the floor-weighted average of the trainers' chunks. See
-/// docs/protocol.md §4-5.
-/// @dev Proof bytes, 32-byte words, no ABI offsets: a.x, a.y, b (4 words, precompile order), c.x, c.y, the
+/// chunk hash against their on-chain commitments (keccak Merkle roots) and verifies the Groth16 proof that
+/// the aggregate chunk is the floor-weighted average of the trainers' chunks against the statement hash H
+/// the aggregator supplies (the circuit's one public input). That H is the circuit's Poseidon over the
+/// opened hashes, weights, round and chunk is NOT checked here (Poseidon on chain costs ~147k gas): the
+/// statement (H and those 11 inputs) is returned for `TrainingRounds` to bind and to be disputed through
+/// `statementMismatch` (optimistic; see docs/protocol.md §5). A proof for another chunk, round or weights
+/// needs another H, so either fails the pairing or is disputable.
+/// @dev Proof bytes, 32-byte words, no ABI offsets: a.x, a.y, b (4 words, precompile order), c.x, c.y, H, the
 /// aggregate chunk hash, the chunk hashes of the trainers with weight > 0 (m of them, in commit order), then
 /// m + 1 Merkle paths of equal depth d, the aggregate's first. Trainers with weight 0 take the padding hash
-/// and need no opening: their values do not enter the weighted sum.
+/// and need no opening: their values do not enter the weighted sum. Statement bytes: H, then the 11 inputs.
 contract AggregationVerifier is IAggregationVerifier {
     /// @notice Trainers per proof (the circuit's fan-in).
     uint256 public constant PROOF_TRAINERS = 8;
@@ -30,8 +33,12 @@ contract AggregationVerifier is IAggregationVerifier {
     uint256 public constant WEIGHT_BITS = 16;
     /// @dev BN254 scalar field: chunk hashes are Poseidon outputs, below it.
     uint256 private constant FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev Words before the trainer chunk hashes: the 8 proof words and the aggregate chunk hash.
-    uint256 private constant HEAD_WORDS = 9;
+    /// @dev Words before the trainer chunk hashes: the 8 proof words, H and the aggregate chunk hash.
+    uint256 private constant HEAD_WORDS = 10;
+    /// @dev Word index of the statement hash H in the proof bytes.
+    uint256 private constant H_WORD = 8;
+    /// @dev Word index of the aggregate chunk hash in the proof bytes.
+    uint256 private constant AGGREGATE_WORD = 9;
     /// @dev Inputs of the statement hash: 8 trainer hashes, aggregate hash, packed weights, round and chunk.
     uint256 private constant STATEMENT_INPUTS = 11;
 
@@ -66,27 +73,40 @@ contract AggregationVerifier is IAggregationVerifier {
         uint256[] calldata weights,
         bytes32 aggregateCommitment,
         bytes calldata proof
-    ) external view returns (bool) {
+    ) external view returns (bool valid, bytes memory statement) {
         {
             uint256 n = trainerCommitments.length;
             if (n == 0 || n > PROOF_TRAINERS || weights.length != n || roundId >= 2 ** 64 || chunkIndex >= 2 ** 32) {
-                return false;
+                return (false, statement);
             }
         }
         (bool ok, Layout memory layout) = _layout(weights, proof);
-        if (!ok) return false;
+        if (!ok) return (false, statement);
         uint256[STATEMENT_INPUTS] memory inputs;
-        if (!_openAggregate(proof, chunkIndex, aggregateCommitment, layout, inputs)) return false;
-        if (!_openTrainers(proof, chunkIndex, trainerCommitments, weights, layout, inputs)) return false;
+        if (!_openAggregate(proof, chunkIndex, aggregateCommitment, layout, inputs)) return (false, statement);
+        if (!_openTrainers(proof, chunkIndex, trainerCommitments, weights, layout, inputs)) return (false, statement);
         inputs[9] = layout.packedWeights;
         inputs[10] = (roundId << 32) | chunkIndex;
-        return
-            groth16.verifyProof(
-                [_word(proof, 0), _word(proof, 1)],
-                [[_word(proof, 2), _word(proof, 3)], [_word(proof, 4), _word(proof, 5)]],
-                [_word(proof, 6), _word(proof, 7)],
-                [_poseidon(inputs)]
-            );
+        uint256 h = _word(proof, H_WORD);
+        if (h >= FIELD) return (false, statement);
+        valid = groth16.verifyProof(
+            [_word(proof, 0), _word(proof, 1)],
+            [[_word(proof, 2), _word(proof, 3)], [_word(proof, 4), _word(proof, 5)]],
+            [_word(proof, 6), _word(proof, 7)],
+            [h]
+        );
+        if (valid) statement = abi.encodePacked(h, inputs);
+    }
+
+    /// @inheritdoc IAggregationVerifier
+    /// @dev `statement` is H then the 11 statement inputs (32-byte words); true iff Poseidon(inputs) != H.
+    /// A malformed statement cannot come from `verifyChunk` (TrainingRounds checks its keccak first) and
+    /// is reported as no mismatch.
+    function statementMismatch(bytes calldata statement) external view returns (bool) {
+        if (statement.length != (STATEMENT_INPUTS + 1) * 32) return false;
+        uint256[STATEMENT_INPUTS] memory inputs;
+        for (uint256 i = 0; i < STATEMENT_INPUTS; ++i) inputs[i] = _word(statement, i + 1);
+        return _poseidon(inputs) != _word(statement, 0);
     }
 
     /// @dev Opens the aggregate chunk hash (word 8) against the aggregate commitment into `inputs[8]`.
@@ -97,7 +117,7 @@ contract AggregationVerifier is IAggregationVerifier {
         Layout memory layout,
         uint256[STATEMENT_INPUTS] memory inputs
     ) private pure returns (bool) {
-        uint256 aggregateHash = _word(proof, 8);
+        uint256 aggregateHash = _word(proof, AGGREGATE_WORD);
         if (aggregateHash >= FIELD) return false;
         inputs[8] = aggregateHash;
         return _root(proof, aggregateHash, chunkIndex, layout.pathStart, layout.depth) == aggregateCommitment;
@@ -150,10 +170,10 @@ contract AggregationVerifier is IAggregationVerifier {
         return true;
     }
 
-    /// @dev Word `i` of the proof bytes (bounds checked by the caller's length arithmetic).
-    function _word(bytes calldata proof, uint256 i) private pure returns (uint256 value) {
+    /// @dev Word `i` of packed calldata words (bounds checked by the caller's length arithmetic).
+    function _word(bytes calldata data, uint256 i) private pure returns (uint256 value) {
         assembly ("memory-safe") {
-            value := calldataload(add(proof.offset, mul(i, 32)))
+            value := calldataload(add(data.offset, mul(i, 32)))
         }
     }
 

@@ -140,7 +140,12 @@ export async function runRound(
   const proved = performance.now();
   const afterChallenges = await read(roundId);
   if (afterChallenges.state === ROUND_STATE.challenging)
-    await advancePast(net, afterChallenges.challengeDeadline);
+    await advancePast(
+      net,
+      afterChallenges.challengeDeadline > afterChallenges.disputeDeadline
+        ? afterChallenges.challengeDeadline
+        : afterChallenges.disputeDeadline,
+    );
   const final = await waitFor("the round to close", timeoutMs, async () => {
     const r = await read(roundId);
     return r.state === ROUND_STATE.finalized || r.state === ROUND_STATE.failed ? r : undefined;

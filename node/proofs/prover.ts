@@ -141,8 +141,9 @@ export function proofPoints(proof: Groth16Proof): {
 /**
  * The `proof` bytes for `TrainingRounds.answerChallenge` → `AggregationVerifier.verifyChunk`, as packed
  * 32-byte words (no ABI offsets or lengths: calldata is most of the answer's gas): the Groth16 points, the
- * aggregate chunk hash, the chunk hashes of the trainers with weight > 0, then the Merkle paths of the
- * aggregate and of those trainers (docs/protocol.md §5). Weight-0 trainers are not opened.
+ * statement hash H (the proof's one public signal; the chain does not recompute it but lets anyone dispute
+ * it), the aggregate chunk hash, the chunk hashes of the trainers with weight > 0, then the Merkle paths of
+ * the aggregate and of those trainers (docs/protocol.md §5). Weight-0 trainers are not opened.
  */
 export function encodeChunkProofCalldata(
   chunk: ChunkProof,
@@ -154,10 +155,20 @@ export function encodeChunkProofCalldata(
   const opened = trainerCommitments.flatMap((t, k) => ((weights[k] ?? 0) > 0 ? [{ t, k }] : []));
   const words: Hex[] = [
     ...[...a, ...b.flat(), ...c].map(fieldToBytes32),
+    fieldToBytes32(statementHashOf(chunk)),
     fieldToBytes32(chunk.statement.aggregateChunkHash),
     ...opened.map(({ k }) => fieldToBytes32(trainerChunkHashes[k] ?? 0n)),
     ...merklePath(aggregateCommitment.levels, chunkIndex),
     ...opened.flatMap(({ t }) => merklePath(t.levels, chunkIndex)),
   ];
   return concatHex(words);
+}
+
+/** The proof's one public signal, the statement hash H. Throws `ProvingError` if snarkjs returned none. */
+function statementHashOf(chunk: ChunkProof): bigint {
+  const signal = chunk.publicSignals[0];
+  if (chunk.publicSignals.length !== 1 || signal === undefined) {
+    throw new ProvingError(`expected one public signal, got ${chunk.publicSignals.length}`);
+  }
+  return BigInt(signal);
 }

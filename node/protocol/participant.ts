@@ -385,6 +385,7 @@ export class RoundParticipant {
         }
         if (
           now > round.challengeDeadline &&
+          now > round.disputeDeadline && // answers' statements stay disputable until then
           round.pendingChallenges === 0 &&
           this.dutyDue(work, "finalize", myIndex)
         )

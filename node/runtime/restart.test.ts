@@ -262,7 +262,12 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     await until("challenge answers (zk proofs)", 120_000, async () =>
       (await readRound(roundId)).pendingChallenges === 0 ? true : undefined,
     );
-    await advancePast(posted.challengeDeadline);
+    const answered = await readRound(roundId); // answers set the dispute deadline
+    await advancePast(
+      answered.challengeDeadline > answered.disputeDeadline
+        ? answered.challengeDeadline
+        : answered.disputeDeadline,
+    );
     const closed = await until("finalization", 60_000, async () => {
       const r = await readRound(roundId);
       return r.state >= ROUND_STATE.finalized ? r : undefined;

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { concatHex, parseEther } from "viem";
+import { concatHex, parseEther, parseEventLogs } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -19,6 +19,7 @@ import { deployProtocol } from "../../node/chain/deploy.ts";
 import {
   FIELD_ORDER,
   aggregateFixedPoint,
+  buildChunkWitness,
   chunkCount,
   chunkValues,
   commitEncoded,
@@ -271,10 +272,35 @@ describe("zk proofs of aggregation on chain", function () {
         functionName: "verifyChunk",
         args: [r, c, round.commitments, w, round.aggregateCommitment, calldata],
       });
-    expect(await check(roundId, chunk, round.weights)).to.equal(true);
-    expect(await check(roundId, (chunk + 1n) % BigInt(numChunks), round.weights)).to.equal(false); // another chunk
-    expect(await check(roundId + 1n, chunk, round.weights)).to.equal(false); // replay in another round
-    expect(await check(roundId, chunk, [100n, 1n, 102n])).to.equal(false); // other weights
+    const [valid, statement] = await check(roundId, chunk, round.weights);
+    expect(valid).to.equal(true);
+    // The optimistic statement: H (the proof's public signal), then the 11 inputs opened on chain.
+    const expectedStatement = concatHex(
+      [await statementHash(proof.statement), ...(await statementInputs(proof.statement))].map(fieldToBytes32),
+    );
+    expect(statement).to.equal(expectedStatement);
+    const mismatch = (bytes: Hex) =>
+      publicClient.readContract({
+        address: verifierAddress,
+        abi: aggregationVerifierAbi,
+        functionName: "statementMismatch",
+        args: [bytes],
+      });
+    expect(await mismatch(statement)).to.equal(false);
+    // Another chunk: the Merkle openings fail at once.
+    expect((await check(roundId, (chunk + 1n) % BigInt(numChunks), round.weights))[0]).to.equal(false);
+    // Weights that open another set of trainers: the layout fails at once.
+    expect((await check(roundId, chunk, [100n, 1n, 102n]))[0]).to.equal(false);
+    // A replay in another round, or other weights for the same trainers: the openings and the pairing
+    // (against the supplied H) pass, but the statement is false, so any watcher's dispute fails the round.
+    for (const [r, w] of [
+      [roundId + 1n, round.weights],
+      [roundId, [101n, 0n, 102n]],
+    ] as const) {
+      const [accepted, replayed] = await check(r, chunk, w);
+      expect(accepted).to.equal(true);
+      expect(await mismatch(replayed)).to.equal(true);
+    }
 
     const hash = await aggregatorWallet.writeContract({
       address: rounds,
@@ -291,6 +317,23 @@ describe("zk proofs of aggregation on chain", function () {
       args: [roundId, chunk],
     });
     expect(ch.status).to.equal(2); // answered
+    const answered = parseEventLogs({
+      abi: trainingRoundsAbi,
+      logs: receipt.logs,
+      eventName: "ChallengeAnswered",
+    });
+    expect(answered[0]?.args.statement).to.equal(expectedStatement);
+    // The true statement cannot be disputed.
+    await expectRevertName(
+      publicClient.simulateContract({
+        account: watcher.account,
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "disputeStatement",
+        args: [roundId, chunk, expectedStatement],
+      }),
+      "StatementCorrect",
+    );
     await networkHelpers.time.increase(700);
     await send(
       watcher.writeContract({
@@ -358,4 +401,95 @@ describe("zk proofs of aggregation on chain", function () {
     });
     expect(round.state).to.equal(5);
   });
+
+  it("accepts a proof of a false statement optimistically, and a dispute slashes the aggregator", async () => {
+    const weights = [100, 101, 102];
+    const roundId = await openRound();
+    const { aggregate } = aggregateFixedPoint(updates, weights);
+    const cheated = Uint16Array.from(aggregate);
+    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.min(65535, cheated[j]! + 40); // biased model
+    const cheatedCommitment = await commitEncoded(cheated);
+    const numChunks = chunkCount(200);
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [
+          roundId,
+          cheatedCommitment.root,
+          ("0x" + "44".repeat(32)) as Hex,
+          numChunks,
+          weights.map(BigInt),
+          true,
+        ],
+      }),
+    );
+    const chunk = await pendingChunk(roundId, numChunks);
+    // A real proof that the cheated chunk averages fake trainer chunks (every trainer = the cheated
+    // values), whose public input H commits to the fake chunk hashes; the answer opens the real trainer
+    // chunk hashes against the real commitments and supplies that H. Pairing and openings both pass.
+    const fake = await proveChunk(roundId, Number(chunk), [cheated, cheated, cheated], weights);
+    const honest = await buildChunkWitness(roundId, Number(chunk), updates, weights);
+    const lying = {
+      ...fake,
+      statement: { ...fake.statement, trainerChunkHashes: honest.statement.trainerChunkHashes },
+    };
+    const calldata = encodeChunkProofCalldata(lying, commitments, cheatedCommitment);
+    const hash = await aggregatorWallet.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "answerChallenge",
+      args: [roundId, chunk, calldata],
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    const answered = parseEventLogs({
+      abi: trainingRoundsAbi,
+      logs: receipt.logs,
+      eventName: "ChallengeAnswered",
+    });
+    const statement = answered[0]?.args.statement;
+    if (statement === undefined) throw new Error("no ChallengeAnswered event");
+    expect(BigInt(statement.slice(0, 66))).to.equal(await statementHash(fake.statement)); // the false H
+    const before = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    const disputeHash = await watcher.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "disputeStatement",
+      args: [roundId, chunk, statement],
+    });
+    const disputeReceipt = await publicClient.waitForTransactionReceipt({ hash: disputeHash });
+    expect(disputeReceipt.status).to.equal("success");
+    const after = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    expect(after).to.equal(before / 2n);
+    const round = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+    expect(round.state).to.equal(5);
+  });
 });
+
+/** Asserts that `call` reverts with the custom error `name`. */
+async function expectRevertName(call: Promise<unknown>, name: string): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    expect(String(error)).to.contain(name);
+    return;
+  }
+  expect.fail(`expected a ${name} revert`);
+}
