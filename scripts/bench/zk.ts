@@ -8,7 +8,8 @@
  * contracts (2 and 5 inputs) measured in the same run. Baseline in the same run: the answer as it was with the
  * statement hash recomputed on chain = the optimistic answer + the `statementMismatch` call's Poseidon work.
  */
-import { readFile, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 import { network } from "hardhat";
@@ -53,6 +54,50 @@ async function constraintCount(): Promise<number> {
     constraints?: number;
   };
   return manifest.constraints ?? -1;
+}
+
+/** Constraint count from an r1cs header section (what `snarkjs r1cs info` prints). */
+async function r1csConstraints(path: string): Promise<number> {
+  const bytes = await readFile(path);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 12;
+  for (;;) {
+    const type = view.getUint32(offset, true);
+    const size = Number(view.getBigUint64(offset + 4, true));
+    if (type === 1) {
+      const n8 = view.getUint32(offset + 12, true);
+      return view.getUint32(offset + 12 + 4 + n8 + 24, true);
+    }
+    offset += 12 + size;
+  }
+}
+
+/**
+ * Compiles the same templates at another fan-in K and chunk size C (r1cs only, into circuits/build/variants)
+ * and returns their constraint count and compile seconds. Only the K = 8, C = 64 circuit has a ceremony, so
+ * variants report constraints, and proving time is estimated from the measured throughput.
+ */
+async function variantConstraints(
+  k: number,
+  c: number,
+): Promise<{ constraints: number; compileSeconds: number }> {
+  const dir = `${ROOT}circuits/build/variants`;
+  await mkdir(dir, { recursive: true });
+  const name = `aggregate_k${k}_c${c}`;
+  await writeFile(
+    `${dir}/${name}.circom`,
+    `pragma circom 2.1.0;\ninclude "../../aggregate-chunk.circom";\n` +
+      `component main {public [statement]} = AggregateChunk(${k}, ${c}, 16, 16);\n`,
+  );
+  const started = performance.now();
+  execFileSync(`${ROOT}node_modules/.bin/circom2`, [`${dir}/${name}.circom`, "--r1cs", "--O2", "-o", dir], {
+    stdio: ["ignore", "ignore", "inherit"],
+    cwd: ROOT,
+  });
+  return {
+    constraints: await r1csConstraints(`${dir}/${name}.r1cs`),
+    compileSeconds: (performance.now() - started) / 1000,
+  };
 }
 
 runBenchmark(async () => {
@@ -290,6 +335,18 @@ runBenchmark(async () => {
   }
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
 
+  // Fan-in variants of the same templates: constraints measured, proving time estimated from throughput.
+  const throughput = constraints / proveSeconds;
+  const variants: { k: number; c: number; constraints: number; compileSeconds: number }[] = [];
+  for (const [k, c] of [
+    [4, 64],
+    [8, 64],
+    [16, 64],
+    [16, 32],
+  ] as const) {
+    process.stdout.write(`compiling the K=${k}, C=${c} variant...\n`);
+    variants.push({ k, c, ...(await variantConstraints(k, c)) });
+  }
   const zkeyBytes = (await stat(`${ROOT}circuits/artifacts/aggregate.zkey`)).size;
   const wasmBytes = (await stat(`${ROOT}circuits/artifacts/aggregate.wasm`)).size;
   const chunks100k = Math.ceil(100_000 / CHUNK_SIZE);
@@ -318,10 +375,27 @@ runBenchmark(async () => {
     { metric: "wasm MB", value: wasmBytes / 2 ** 20 },
     { metric: "whole 100k model: chunks", value: chunks100k },
     { metric: "whole 100k model: prove minutes", value: (chunks100k * proveSeconds) / 60 },
+    { metric: "sampled design: prove seconds per round, 1 sample", value: proveSeconds },
+    { metric: "sampled design: prove seconds per round, 8 samples", value: 8 * proveSeconds },
     { metric: "detection, 1 corrupted chunk, 1 sample", value: detection(1 / chunks100k, 1) },
+    { metric: "detection, 1 corrupted chunk, 8 samples", value: detection(1 / chunks100k, 8) },
     { metric: "detection, 10% corrupted, 1 sample", value: detection(0.1, 1) },
     { metric: "detection, 10% corrupted, 8 samples", value: detection(0.1, 8) },
   ];
+  for (const v of variants) {
+    const fits = v.constraints <= 2 ** 14 ? "fits 2^14" : "needs 2^15+";
+    table.push(
+      { metric: `K=${v.k}, C=${v.c}: constraints (${fits})`, value: v.constraints },
+      {
+        metric: `K=${v.k}, C=${v.c}: constraints per parameter per trainer`,
+        value: v.constraints / (v.k * v.c),
+      },
+      {
+        metric: `K=${v.k}, C=${v.c}: est. prove seconds (measured throughput)`,
+        value: v.constraints / throughput,
+      },
+    );
+  }
   printTable(table);
   await writeResults(
     "zk",
@@ -341,6 +415,14 @@ runBenchmark(async () => {
       proofBytes: (calldata.length - 2) / 2,
       wholeRoundProveMinutes100k: (chunks100k * proveSeconds) / 60,
       zkeyMB: zkeyBytes / 2 ** 20,
+      wasmMB: wasmBytes / 2 ** 20,
+      ...Object.fromEntries(
+        variants.flatMap((v) => [
+          [`constraintsK${v.k}C${v.c}`, v.constraints],
+          [`constraintsPerParamPerTrainerK${v.k}C${v.c}`, v.constraints / (v.k * v.c)],
+          [`estProveSecondsK${v.k}C${v.c}`, v.constraints / throughput],
+        ]),
+      ),
     },
     table,
   );
