@@ -586,11 +586,67 @@ contract RoundsHandler is TestBase {
     uint256 internal immutable taskId;
     uint256 public claimed;
     uint256 internal current;
+    /// @notice Bonds the challenger paid in (its credits stay unclaimed: it never claims).
+    uint256 public bondsIn;
+    address internal immutable challenger;
+    uint256[] internal bondedRounds;
+    mapping(uint256 roundId => mapping(uint256 chunk => bool)) internal lied;
 
-    constructor(TrainingRounds rounds_, address[3] memory trainers_, uint256 taskId_) {
+    constructor(TrainingRounds rounds_, address[3] memory trainers_, uint256 taskId_, address challenger_) {
         rounds = rounds_;
         trainers = trainers_;
         taskId = taskId_;
+        challenger = challenger_;
+    }
+
+    /// A bonded challenge of a proven round's other chunk.
+    function challenge(uint256 chunk) external {
+        if (current == 0) return;
+        TrainingRounds.Round memory r = rounds.getRound(current);
+        chunk %= 2;
+        if (r.state != 3 || !r.proven || block.timestamp > r.challengeDeadline) return;
+        if (rounds.getChallenge(current, chunk).status != 0) return;
+        vm.prank(challenger);
+        rounds.challenge(current, chunk);
+        bondsIn += rounds.params().challengeBond;
+        bondedRounds.push(current);
+    }
+
+    /// The aggregator answers a pending chunk in time, with a true or a false (disputable) statement.
+    function answer(uint256 chunk, bool lie) external {
+        if (current == 0) return;
+        TrainingRounds.Round memory r = rounds.getRound(current);
+        chunk %= 2;
+        TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+        if (r.state != 3 || ch.status != 1 || block.timestamp > ch.answerDeadline) return;
+        bytes32 binding = keccak256(abi.encode(current, chunk, r.commitments, r.weights, r.aggregateCommitment));
+        lied[current][chunk] = lie;
+        vm.prank(r.aggregator);
+        rounds.answerChallenge(current, chunk, abi.encodePacked(binding, bytes32(lie ? uint256(1) : 0)));
+    }
+
+    /// A watcher disputes a false statement within the dispute window.
+    function dispute(uint256 chunk) external {
+        if (current == 0) return;
+        TrainingRounds.Round memory r = rounds.getRound(current);
+        chunk %= 2;
+        if (r.state != 3 || rounds.getChallenge(current, chunk).status != 2 || !lied[current][chunk]) return;
+        if (block.timestamp > r.disputeDeadline) return;
+        rounds.disputeStatement(current, chunk, abi.encodePacked(bytes32(uint256(1))));
+    }
+
+    /// Pays out or returns the bonds of closed rounds.
+    function settle(uint256 index) external {
+        if (bondedRounds.length == 0) return;
+        uint256 roundId = bondedRounds[index % bondedRounds.length];
+        uint8 state = rounds.getRound(roundId).state;
+        if (state != 4 && state != 5) return;
+        for (uint256 chunk = 0; chunk < 2; ++chunk) {
+            TrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+            if (ch.bond == 0) continue;
+            if (ch.status == 2) rounds.settleBond(roundId, chunk);
+            else if (ch.status == 1 && state == 5) rounds.reclaimBond(roundId, chunk);
+        }
     }
 
     function open() external {
@@ -621,11 +677,22 @@ contract RoundsHandler is TestBase {
             uint256[] memory w = new uint256[](r.trainers.length);
             for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
             vm.prank(r.aggregator);
-            rounds.postAggregate(current, bytes32(seed), bytes32(seed), 1, w, false);
+            rounds.postAggregate(current, bytes32(seed), bytes32(seed), 2, w, seed % 2 == 0);
         } else if (r.state == 2) {
             rounds.reportMissedAggregation(current);
-        } else if (r.state == 3 && block.timestamp > r.challengeDeadline) {
-            rounds.finalizeRound(current);
+        } else if (r.state == 3) {
+            for (uint256 chunk = 0; chunk < 2; ++chunk) {
+                TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+                if (ch.status == 1 && block.timestamp > ch.answerDeadline) {
+                    rounds.resolveUnansweredChallenge(current, chunk);
+                    return;
+                }
+            }
+            if (
+                block.timestamp > r.challengeDeadline &&
+                block.timestamp > r.disputeDeadline &&
+                r.pendingChallenges == 0
+            ) rounds.finalizeRound(current);
         }
     }
 
@@ -644,7 +711,9 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
 
     function setUp() public {
         _setUpRounds();
-        handler = new RoundsHandler(rounds, [t1, t2, t3], taskId);
+        handler = new RoundsHandler(rounds, [t1, t2, t3], taskId, WATCHER);
+        vm.prank(WATCHER);
+        token.approve(address(rounds), type(uint256).max);
         vm.prank(agg);
         rounds.setAggregatorOptIn(false);
         vm.prank(t1);
@@ -658,14 +727,21 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
         targets[0] = address(handler);
     }
 
-    /// Funding is conserved exactly: claimed + unclaimed + pools + reserved emissions == funded.
+    /// Funding and bonds are conserved exactly: claimed + unclaimed + pools + reserved emissions + held bonds ==
+    /// funded + bonds paid in, across random proven and unproven rounds, bonded challenges, true and false
+    /// answers, disputes, unanswered challenges and bond settlement.
     function invariant_rewardsAreConserved() public view {
         (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
         TrainingRounds.Task memory task = rounds.getTask(taskId);
         uint256 reserved = task.activeRound == 0 ? 0 : rounds.getRound(task.activeRound).emission;
         uint256 claimedByTrainers = token.balanceOf(t1) + token.balanceOf(t2) + token.balanceOf(t3);
-        assertEq(funded, claimedByTrainers + unclaimed + task.rewardPool + reserved, "conservation");
-        assertTrue(claimedByTrainers + unclaimed <= funded, "never pays more than funded");
+        // Bonds paid in are either held, or credited (to the aggregator, a trainer, or back to the challenger).
+        assertEq(
+            funded + handler.bondsIn(),
+            claimedByTrainers + unclaimed + task.rewardPool + reserved + bonds,
+            "conservation"
+        );
+        assertTrue(claimedByTrainers + unclaimed <= funded + handler.bondsIn(), "never pays more than paid in");
         assertEq(token.balanceOf(address(rounds)), unclaimed + bonds + task.rewardPool + reserved, "solvent");
     }
 }
