@@ -30,7 +30,12 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
       nodes: 5,
       port: PORT,
       rewardPerRound: REWARD,
-      behaviours: { [CHEATER]: { cheatAggregate: true }, [POISONER]: { poison: "sign-flip" } },
+      behaviours: {
+        // Posts a biased aggregate and answers its challenge with a proof over made-up trainer values: the
+        // chain accepts the pairing, every other node checks the statement and one disputes it.
+        [CHEATER]: { cheatAggregate: true, lieInProof: true },
+        [POISONER]: { poison: "sign-flip" },
+      },
       spec: { train: { epochs: 2, batchSize: 32, learningRate: 0.1 } },
     });
   });
@@ -57,7 +62,7 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
     assert.ok(first.accuracy > 0.5, `round 1 accuracy ${first.accuracy}`);
     assert.ok(third.accuracy > first.accuracy, `accuracy ${first.accuracy} -> ${third.accuracy}`);
 
-    // The cheating aggregator could not prove its sampled chunk and lost half its stake.
+    // The cheating aggregator's false statement was disputed: it lost half its stake and the round failed.
     assert.equal(cheated.state, "failed");
     assert.equal(cheated.aggregator.toLowerCase(), address(CHEATER).toLowerCase());
     assert.ok((cheated.slashed.get(address(CHEATER)) ?? 0n) > 0n, "cheater slashed");

@@ -138,6 +138,30 @@ export async function runRound(
     }
   }
   const proved = performance.now();
+  // Watchers check each answer's statement before the clock jumps past the dispute window (in real time they
+  // would have the whole window): wait until every other node has checked every answered chunk.
+  const answeredChunks = (
+    await publicClient.getContractEvents({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChallengeAnswered",
+      args: { roundId },
+      fromBlock: 0n,
+    })
+  ).length;
+  if (answeredChunks > 0) {
+    const aggregator = (await read(roundId)).aggregator.toLowerCase();
+    await waitFor("the answers' statements to be checked", timeoutMs, async () => {
+      if ((await read(roundId)).state !== ROUND_STATE.challenging) return true;
+      return net.nodes.every(
+        (n) =>
+          n.account.address.toLowerCase() === aggregator ||
+          n.participant.statementsChecked(roundId) >= answeredChunks,
+      )
+        ? true
+        : undefined;
+    });
+  }
   const afterChallenges = await read(roundId);
   if (afterChallenges.state === ROUND_STATE.challenging)
     await advancePast(

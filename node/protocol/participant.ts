@@ -96,6 +96,8 @@ export interface AdversarialBehaviour {
   readonly cheatAggregate?: boolean;
   /** Send a poisoned update. */
   readonly poison?: "sign-flip" | "scaled";
+  /** With `cheatAggregate`: answer challenges with a proof over made-up trainer values (a false statement). */
+  readonly lieInProof?: boolean;
   /** As a sub-aggregator, send biased partial aggregates (hierarchical rounds). */
   readonly cheatPartial?: boolean;
 }
@@ -163,6 +165,7 @@ interface RoundWork {
     encoded: Uint16Array[];
     weights: number[];
     commitments: UpdateCommitment[];
+    aggregate: Uint16Array;
     aggregateCommitment: UpdateCommitment;
   };
   answering: Set<number>;
@@ -181,6 +184,8 @@ interface RoundWork {
   partialRetryAt: Map<number, number>;
   /** Children whose partial failed its spot check this round. */
   refusedChildren: Set<string>;
+  /** Answered chunks whose statement this node found true (or could no longer dispute). */
+  statementsChecked: Set<bigint>;
   pushFailures: number;
 }
 
@@ -367,7 +372,7 @@ export class RoundParticipant {
         for (const challenge of challenges) {
           if (
             aggregator &&
-            this.options.behaviour?.cheatAggregate !== true &&
+            (this.options.behaviour?.cheatAggregate !== true || this.options.behaviour.lieInProof === true) &&
             !work.answering.has(challenge.chunk)
           ) {
             work.answering.add(challenge.chunk);
@@ -383,6 +388,7 @@ export class RoundParticipant {
             await this.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
           }
         }
+        if (!aggregator) await this.watchStatements(roundId, work, myIndex);
         if (
           now > round.challengeDeadline &&
           now > round.disputeDeadline && // answers' statements stay disputable until then
@@ -394,6 +400,52 @@ export class RoundParticipant {
       }
       default:
         return;
+    }
+  }
+
+  /**
+   * The chain accepts an answer's statement hash without recomputing it (docs §5): every node checks each
+   * answered statement by simulating `disputeStatement` (the chain's own Poseidon, in an eth_call, costs no
+   * gas) and disputes a false one, first trainer first. A true statement is checked once.
+   */
+  private async watchStatements(roundId: bigint, work: RoundWork, myIndex: number): Promise<void> {
+    const answers = await this.options.publicClient.getContractEvents({
+      address: this.options.contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChallengeAnswered",
+      args: { roundId },
+      fromBlock: 0n,
+    });
+    for (const answer of answers) {
+      const chunk = answer.args.chunkIndex;
+      const statement = answer.args.statement;
+      if (chunk === undefined || statement === undefined || work.statementsChecked.has(chunk)) continue;
+      const args = [roundId, chunk, statement] as const;
+      if (!(await this.wouldSucceed("disputeStatement", args))) {
+        work.statementsChecked.add(chunk);
+        continue;
+      }
+      if (!this.dutyDue(work, `dispute-${chunk}`, myIndex)) continue;
+      if (await this.sendIfValid("disputeStatement", args)) {
+        work.statementsChecked.add(chunk);
+        this.options.log.warn({ roundId, chunk }, "disputed a false statement: the aggregator is slashed");
+      }
+    }
+  }
+
+  /** Whether a TrainingRounds call would succeed now (an eth_call; no transaction). */
+  private async wouldSucceed(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+    try {
+      await this.options.publicClient.simulateContract({
+        account: this.options.wallet.account,
+        address: this.options.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName,
+        args,
+      } as Parameters<typeof this.options.publicClient.simulateContract>[0]);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -431,6 +483,7 @@ export class RoundParticipant {
         sendingLevels: new Set(),
         partialRetryAt: new Map(),
         refusedChildren: new Set(),
+        statementsChecked: new Set(),
         pushFailures: 0,
       };
       this.work.set(roundId, work);
@@ -459,6 +512,11 @@ export class RoundParticipant {
     if (dp === undefined) return undefined;
     const epsilon = this.privateRounds === 0 ? 0 : this.privacy.epsilon(dp.delta).epsilon;
     return { epsilon, delta: dp.delta, rounds: this.privateRounds };
+  }
+
+  /** How many answered challenges of a round this node has checked (and found true or disputed). */
+  statementsChecked(roundId: bigint): number {
+    return this.work.get(roundId)?.statementsChecked.size ?? 0;
   }
 
   /** The compressed update this node committed in a round, if it trained in it. */
@@ -669,7 +727,7 @@ export class RoundParticipant {
       );
       return;
     }
-    rememberAggregation(work, { encoded, weights, present, aggregateCommitment });
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
     this.options.log.info({ roundId }, "restored aggregation state after restart");
   }
 
@@ -1109,7 +1167,7 @@ export class RoundParticipant {
       proven,
     ]);
     if (!posted) return;
-    rememberAggregation(work, { encoded, weights, present, aggregateCommitment });
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
     this.options.events?.onAggregated?.(
       roundId,
       round.trainers.filter((_, i) => weights[i]! > 0),
@@ -1122,9 +1180,26 @@ export class RoundParticipant {
     const aggregation = work.aggregation;
     if (aggregation === undefined) return;
     const started = performance.now();
-    const proof = await proveChunk(roundId, chunk, aggregation.encoded, aggregation.weights, {
+    // The demo's lying aggregator proves its biased aggregate from made-up trainer values (every trainer "sent"
+    // the aggregate): the pairing holds, the statement hash is false, and watchers dispute it (§5).
+    const witness =
+      this.options.behaviour?.lieInProof === true
+        ? aggregation.encoded.map(() => aggregation.aggregate)
+        : aggregation.encoded;
+    const proven = await proveChunk(roundId, chunk, witness, aggregation.weights, {
       signal: this.abort.signal,
     });
+    // …and opens the real trainer chunks (their Merkle paths must hold), keeping the proof's false H.
+    const proof =
+      this.options.behaviour?.lieInProof === true
+        ? {
+            ...proven,
+            statement: {
+              ...proven.statement,
+              trainerChunkHashes: aggregation.commitments.map((c) => c.chunkHashes[chunk] ?? 0n),
+            },
+          }
+        : proven;
     const calldata = encodeChunkProofCalldata(
       proof,
       aggregation.commitments,
@@ -1271,6 +1346,7 @@ type RoundsWrite =
   | "postAggregate"
   | "answerChallenge"
   | "resolveUnansweredChallenge"
+  | "disputeStatement"
   | "reportMissedAggregation"
   | "finalizeRound";
 
@@ -1281,6 +1357,7 @@ function rememberAggregation(
     encoded: Uint16Array[];
     weights: number[];
     present: readonly ({ commitment: UpdateCommitment } | undefined)[];
+    aggregate: Uint16Array;
     aggregateCommitment: UpdateCommitment;
   },
 ): void {
@@ -1290,6 +1367,7 @@ function rememberAggregation(
     weights: done.weights,
     // A missing trainer makes the round unprovable; its slot is never opened, any commitment fills it.
     commitments: done.present.map((p) => p?.commitment ?? done.aggregateCommitment),
+    aggregate: done.aggregate,
     aggregateCommitment: done.aggregateCommitment,
   };
 }
