@@ -66,6 +66,14 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
     assert.equal(cheated.state, "failed");
     assert.equal(cheated.aggregator.toLowerCase(), address(CHEATER).toLowerCase());
     assert.ok((cheated.slashed.get(address(CHEATER)) ?? 0n) > 0n, "cheater slashed");
+    const disputes = await net.publicClient.getContractEvents({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "StatementDisputed",
+      args: { roundId: cheated.roundId },
+      fromBlock: 0n,
+    });
+    assert.equal(disputes.length, 1, "the false statement was disputed by a watching node");
     assert.equal(cheated.accuracy, first.accuracy, "a failed round leaves the global model unchanged");
 
     // Rewards: trainers share 90% of the emission by weight, the aggregator gets 10%; the poisoner gets 0.
