@@ -266,6 +266,35 @@ describe(
       assert.equal(newcomer.libp2p.getPeers().length, targetDegree);
     });
 
+    it("keeps better-reputed neighbours: above its degree a node drops a badly reputed peer", async () => {
+      const quiet = {
+        ...LOCAL_SIMULATION_PROFILE,
+        services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
+        maintenanceIntervalMs: 600_000,
+      };
+      const peers: Mesh[] = [];
+      const operators: Operator[] = [];
+      for (let i = 0; i < 3; i++) {
+        const op = await operator(net, stake);
+        operators.push(op);
+        const mesh = await meshFor(net, op, { profile: quiet });
+        meshes.push(mesh);
+        peers.push(mesh);
+      }
+      const bad = operators[1]!.account.address.toLowerCase();
+      const node = await meshFor(net, await operator(net, stake), {
+        profile: { ...quiet, targetDegree: 2 },
+        peerRank: (op) => (op.toLowerCase() === bad ? 0.1 : 0.9),
+      });
+      meshes.push(node);
+      for (const peer of peers) await node.connect(peer.multiaddrs()[0]!);
+      assert.equal(node.libp2p.getPeers().length, 3);
+      await node.maintain();
+      await until(() => node.libp2p.getPeers().length === 2, 5_000, "the degree to drop to its target");
+      const kept = node.libp2p.getPeers().map((p) => p.toString());
+      assert.deepEqual(kept.sort(), [operators[0]!.peerId, operators[2]!.peerId].sort());
+    });
+
     it("the DHT finds an admitted peer this node was never told about", async () => {
       const withDht = async (op: Operator): Promise<Mesh> => {
         const mesh = await meshFor(net, op, { profile: LOCAL_SIMULATION_PROFILE });

@@ -38,6 +38,11 @@ import { PeerExchange } from "./pex.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
+/** Reputation of a peer nothing is known about (node/reputation's prior). */
+const NEUTRAL_RANK = 0.5;
+/** Peers below this reputation are dropped when the node has more neighbours than it needs. */
+export const PRUNE_BELOW_RANK = 0.3;
+
 /** The DHT protocol: vAIn's own, so a node never joins the public IPFS DHT. */
 export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`;
 
@@ -71,6 +76,12 @@ export interface MeshOptions {
   readonly admissionTimeoutMs?: number;
   readonly streamTimeoutMs?: number;
   readonly eventPollingIntervalMs?: number;
+  /**
+   * Reputation of an admitted peer's operator in [0, 1] (node/reputation; 0.5 = unknown). Over the connection
+   * cap the worst-ranked peer below neutral makes room for the newcomer, and maintenance drops peers ranked
+   * below `PRUNE_BELOW_RANK` once the degree is above its target.
+   */
+  readonly peerRank?: (operator: Address) => number;
   /**
    * Bench-only: replaces the transport list (TCP, WebSockets, memory, circuit relay). Encryption (Noise) and
    * multiplexing (Yamux) stay as they are; `scripts/bench/mesh.ts` uses it to run only `@libp2p/memory`
@@ -234,6 +245,12 @@ export class Mesh {
     // all pass. The operator's cap is a limit, so the newest connection over it is closed.
     node.addEventListener("connection:open", (event) => {
       if (node.getConnections().length <= profile.maxConnections) return;
+      // Admission priority: a badly reputed peer gives its place to the newcomer; otherwise the newcomer waits.
+      const worst = this.worstRanked();
+      if (worst !== undefined && worst.rank < NEUTRAL_RANK && !event.detail.remotePeer.equals(worst.peer)) {
+        void node.hangUp(worst.peer).catch(() => undefined);
+        return;
+      }
       void event.detail.close().catch(() => event.detail.abort(new Error("connection cap")));
     });
     node.addEventListener("peer:discovery", (event) => {
@@ -286,6 +303,13 @@ export class Mesh {
       // admitted peers made a node whose admissions were queued (formation under load) dial again every
       // interval, and inbound peers are as good as outbound ones for gossip. This kept a target of 6 at a
       // mean of 22 connections in bench:mesh.
+      // Above the target degree, the worst-reputed peer goes if its reputation is bad (a dropped peer can
+      // come back; it is simply not kept when there are better neighbours).
+      if (this.degreeShortfall() < 0) {
+        const worst = this.worstRanked();
+        if (worst !== undefined && worst.rank < PRUNE_BELOW_RANK)
+          await node.hangUp(worst.peer).catch(() => undefined);
+      }
       if (this.degreeShortfall() <= 0 || admitted.length === 0) return;
       const source = admitted[Math.floor(Math.random() * admitted.length)];
       if (source === undefined) return;
@@ -299,6 +323,21 @@ export class Mesh {
     } finally {
       this.maintaining = false;
     }
+  }
+
+  /** The connected, admitted peer with the lowest reputation, if the node ranks peers. */
+  private worstRanked(): { peer: PeerId; rank: number } | undefined {
+    const rank = this.options.peerRank;
+    const node = this.node;
+    if (rank === undefined || node === undefined) return undefined;
+    let worst: { peer: PeerId; rank: number } | undefined;
+    for (const peer of node.getPeers()) {
+      const operator = this.admission.peer(peer.toString())?.operator;
+      if (operator === undefined) continue;
+      const r = rank(operator);
+      if (worst === undefined || r < worst.rank) worst = { peer, rank: r };
+    }
+    return worst;
   }
 
   /**

@@ -141,6 +141,8 @@ export class VainNode {
         isBusy: () => this.capacity?.busy() ?? true,
         claimOf: (peerId) => this.capacity?.capacityOf(peerId)?.claimedSamplesPerSec,
       },
+      // Reputation decides who keeps a connection slot when the node is full or above its degree.
+      peerRank: (operator) => this.reputation?.score(lower(operator)) ?? 0.5,
     });
     await mesh.start();
     this.mesh = mesh;
