@@ -153,6 +153,19 @@ export type AttestationOutcome =
       readonly reason: string;
     };
 
+/**
+ * One way to attest a peer's capability. The software training micro-benchmark of this module is the
+ * implementation available here; a hardware verifier (a TPM 2.0 quote or a TEE report over a fresh nonce, with
+ * the attestation key bound to the node's peer ID, docs/protocol.md §9) implements the same method and is
+ * listed next to it in the runtime's `attestors`.
+ */
+export interface CapabilityAttestor {
+  /** Stable name of the method, e.g. "software-benchmark" or "tpm2-quote". */
+  readonly kind: string;
+  /** Attests `peer`; resolves with the outcome (never rejects for anything the peer does). */
+  attest(peer: PeerId, options?: { readonly signal?: AbortSignal }): Promise<AttestationOutcome>;
+}
+
 /** Statuses that are the prover's fault (reputation), as opposed to load or network trouble. */
 export function isMisbehaviour(outcome: AttestationOutcome): boolean {
   return (
@@ -228,7 +241,11 @@ export interface AttestationCounters {
   receiptsReceived: number;
 }
 
-export class AttestationService extends TypedEventEmitter<AttestationServiceEvents> {
+export class AttestationService
+  extends TypedEventEmitter<AttestationServiceEvents>
+  implements CapabilityAttestor
+{
+  readonly kind = "software-benchmark";
   private node: Libp2p | undefined;
   private readonly init: AttestationServiceInit;
   private readonly runner = new AttestationRunner();

@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 
-import type { AttestationOutcome } from "../p2p/attest.ts";
+import type { AttestationOutcome, CapabilityAttestor } from "../p2p/attest.ts";
 import { CapacityTopic } from "../p2p/capacity-topic.ts";
 import type { CapacityAdvert } from "../p2p/capacity-topic.ts";
 import type { Mesh } from "../p2p/mesh.ts";
@@ -56,6 +56,11 @@ export interface CapacityManagerOptions {
   readonly attestIntervalMs?: number;
   readonly attestFirstDelayMs?: number;
   readonly attestPeersPerSweep?: number;
+  /**
+   * How peers are attested, each in turn per swept peer (default: the mesh's software benchmark). A TPM or
+   * TEE verifier plugs in here (`CapabilityAttestor`).
+   */
+  readonly attestors?: readonly CapabilityAttestor[];
   /** Whether local training is running (the prover refuses challenges meanwhile). */
   readonly isTraining?: () => boolean;
   /** Off: never challenge others (still answers challenges and publishes its record). */
@@ -292,7 +297,10 @@ export class CapacityManager implements CapacitySource {
       if (this.controller.signal.aborted) break;
       const target = mesh.libp2p.getPeers().find((p) => p.toString() === peer.peerId);
       if (target === undefined) continue;
-      outcomes.push(await mesh.attestation.attest(target, { signal: this.controller.signal }));
+      for (const attestor of this.options.attestors ?? [mesh.attestation]) {
+        if (this.controller.signal.aborted) break;
+        outcomes.push(await attestor.attest(target, { signal: this.controller.signal }));
+      }
     }
     this.book.prune((p) => mesh.admission.isAdmitted(p));
     this.refreshMetrics();
