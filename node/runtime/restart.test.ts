@@ -207,6 +207,11 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     for (const node of nodes) await launch(node);
   });
 
+  // A cancelled or timed-out run may never reach `after`: never leave node processes holding the test's ports.
+  process.once("exit", () => {
+    for (const node of nodes) node.child?.kill("SIGKILL");
+  });
+
   after(async () => {
     for (const node of nodes) {
       if (node.child !== undefined && node.child.exitCode === null && node.child.signalCode === null) {
