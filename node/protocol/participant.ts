@@ -614,20 +614,24 @@ export class RoundParticipant {
     await this.options.mesh.admission.waitForAdmission(peer.toString(), AbortSignal.timeout(5_000));
   }
 
+  /** Pushes a round's blob to the node bound to `operator`, dialling and admitting it first if needed. */
+  private async pushTo(
+    operator: Address,
+    kind: "update" | "partial",
+    bytes: Uint8Array,
+    roundId: bigint,
+  ): Promise<void> {
+    const peer = await this.peerOf(operator);
+    await this.reach(peer);
+    await this.options.mesh.blobs.push(peer, kind, bytes, { round: roundId.toString() }, this.abort.signal);
+  }
+
   /** Sends our committed update to `target` (the aggregator, or our sub-aggregator in hierarchical rounds). */
   private async pushUpdate(roundId: bigint, target: Address, work: RoundWork): Promise<void> {
     const bytes = work.updateBytes;
     if (bytes === undefined) return;
     try {
-      const peer = await this.peerOf(target);
-      await this.reach(peer);
-      await this.options.mesh.blobs.push(
-        peer,
-        "update",
-        bytes,
-        { round: roundId.toString() },
-        this.abort.signal,
-      );
+      await this.pushTo(target, "update", bytes, roundId);
       work.delivered = true;
       this.stats.bytesSent += bytes.length;
       this.options.log.info({ roundId, to: target, bytes: bytes.length }, "update delivered");
@@ -912,16 +916,8 @@ export class RoundParticipant {
     work: RoundWork,
   ): Promise<void> {
     try {
-      const peer = await this.peerOf(parent);
-      await this.reach(peer);
       const bytes = encodePartial(roundId, level, partial);
-      await this.options.mesh.blobs.push(
-        peer,
-        "partial",
-        bytes,
-        { round: roundId.toString() },
-        this.abort.signal,
-      );
+      await this.pushTo(parent, "partial", bytes, roundId);
       work.sentLevels.add(level);
       this.stats.bytesSent += bytes.length;
       this.options.log.info(
