@@ -70,10 +70,11 @@ export const ATTEST_CHECK_BLOCKS = 4;
 export const ATTEST_MAX_RTT_SHARE = 0.25;
 /**
  * A claim above this multiple of the measured speed is an over-claim (reputation drops). Measurements of an honest
- * node vary by ±20% on a shared machine; the claim is capped by the receipts' median anyway, so only a gross
+ * node vary by ±20% on an idle machine and by 2-3x when its cores are shared with other work (CI runs two test
+ * files with their own nodes side by side); the claim is capped by the receipts' median anyway, so only a gross
  * exaggeration, which is an attempt to attract work, is punished.
  */
-export const ATTEST_OVERCLAIM_FACTOR = 2;
+export const ATTEST_OVERCLAIM_FACTOR = 4;
 /**
  * Frame cap of this protocol: an answer carries one 64-hex hash per block, ≈ 69 kB at the schema's 1,024 blocks,
  * over the 64 KiB of other control frames.
