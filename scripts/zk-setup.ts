@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 
 import { circuitSourcesSha256 } from "../node/proofs/artifacts.ts";
 import { renderGroth16Verifier } from "./zk/groth16-verifier-sol.ts";
+import { r1csConstraints } from "./zk/r1cs.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILD = `${ROOT}circuits/build`;
@@ -108,28 +109,12 @@ await writeFile(
 );
 await copyFile(`${BUILD}/aggregate_js/aggregate.wasm`, `${ARTIFACTS}/aggregate.wasm`);
 
-/** Constraint count from the r1cs header section (what `snarkjs r1cs info` prints). */
-async function constraintCount(r1csPath: string): Promise<number> {
-  const bytes = await readFile(r1csPath);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 12;
-  for (;;) {
-    const type = view.getUint32(offset, true);
-    const size = Number(view.getBigUint64(offset + 4, true));
-    if (type === 1) {
-      const n8 = view.getUint32(offset + 12, true);
-      return view.getUint32(offset + 12 + 4 + n8 + 24, true);
-    }
-    offset += 12 + size;
-  }
-}
-
 const files = ["aggregate.wasm", "aggregate.zkey", "verification_key.json"];
 const manifest = {
   circuit: "circuits/aggregate.circom",
   circuitSha256: await circuitSourcesSha256(),
   ptauPower: PTAU_POWER,
-  constraints: await constraintCount(`${BUILD}/aggregate.r1cs`),
+  constraints: await r1csConstraints(`${BUILD}/aggregate.r1cs`),
   insecureDevelopmentSetup: true,
   files: Object.fromEntries(
     await Promise.all(files.map(async (f) => [f, await sha256(`${ARTIFACTS}/${f}`)] as const)),

@@ -42,6 +42,7 @@ import {
 import { poseidonContract } from "circomlibjs";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import { Rng } from "../../node/training/rng.ts";
+import { r1csConstraints } from "../zk/r1cs.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 
@@ -54,22 +55,6 @@ async function constraintCount(): Promise<number> {
     constraints?: number;
   };
   return manifest.constraints ?? -1;
-}
-
-/** Constraint count from an r1cs header section (what `snarkjs r1cs info` prints). */
-async function r1csConstraints(path: string): Promise<number> {
-  const bytes = await readFile(path);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 12;
-  for (;;) {
-    const type = view.getUint32(offset, true);
-    const size = Number(view.getBigUint64(offset + 4, true));
-    if (type === 1) {
-      const n8 = view.getUint32(offset + 12, true);
-      return view.getUint32(offset + 12 + 4 + n8 + 24, true);
-    }
-    offset += 12 + size;
-  }
 }
 
 /**
