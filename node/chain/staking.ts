@@ -15,6 +15,17 @@ import { peerIdFromChainBytes, peerIdToChainBytes } from "./peer-id.ts";
 import { TransactionRevertedError } from "./revert.ts";
 
 /** How long a permit signature stays valid: long enough for a slow chain, short enough not to linger. */
+
+/** EIP-2612 typed-data types of a VainToken permit. */
+export const PERMIT_TYPES = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
 export const PERMIT_VALIDITY_S = 3_600n;
 
 /** How a stake was made: `permit` (one tx), `approve+stake` (two), `stake` (allowance already covered it). */
@@ -74,15 +85,7 @@ async function signPermit(
   );
   const signature = await ctx.walletClient.signTypedData({
     domain: { name, version, chainId, verifyingContract },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    types: PERMIT_TYPES,
     primaryType: "Permit",
     message: { owner, spender: registry, value: amountWei, nonce, deadline },
   });

@@ -14,6 +14,7 @@ import { createTestClient, createWalletClient, http, parseEther, parseGwei, pars
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { stakeRegistryAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
+import { PERMIT_TYPES } from "../../node/chain/staking.ts";
 import { peerIdBytes } from "../../node/p2p/admission/stake-oracle.ts";
 import type { LocalNetwork } from "../../test/support/local-network.ts";
 
@@ -95,15 +96,7 @@ export async function stakeOperators(
     const wallet = createWalletClient({ chain, transport, account: op.account });
     const signature = await op.account.signTypedData({
       domain: { name, version, chainId, verifyingContract },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      types: PERMIT_TYPES,
       primaryType: "Permit",
       message: {
         owner: op.account.address,
