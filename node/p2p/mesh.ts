@@ -3,7 +3,6 @@
  * validated gossip, direct blob streams, peer exchange and degree maintenance. Start/stop lifecycle;
  * every vAIn protocol refuses peers that are not admitted.
  */
-import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { autoNAT } from "@libp2p/autonat";
 import { bootstrap } from "@libp2p/bootstrap";
@@ -34,6 +33,7 @@ import { BlobService } from "./blobs.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshGossip } from "./gossip.ts";
 import { fastMessageId } from "./gossip-ids.ts";
+import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
@@ -221,7 +221,8 @@ export class Mesh {
       privateKey: this.options.privateKey,
       addresses: { listen: [...this.options.listen] },
       transports,
-      connectionEncrypters: [noise()],
+      // Noise with lean framing (node/p2p/noise-framing.ts): the same handshake, cipher and wire bytes.
+      connectionEncrypters: [leanNoise()],
       streamMuxers: [yamux()],
       connectionGater: this.admission.gater(),
       connectionManager: {

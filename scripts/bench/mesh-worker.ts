@@ -52,6 +52,7 @@ export type WorkerCommand =
   | { readonly type: "publish"; readonly index: number; readonly id: number }
   | { readonly type: "delivered"; readonly ids: readonly number[] }
   | { readonly type: "latencies"; readonly ids: readonly number[] }
+  | { readonly type: "arrivals"; readonly ids: readonly number[] }
   | { readonly type: "stop" };
 
 export interface StartedNode {
@@ -99,8 +100,20 @@ export type WorkerReply =
   | { readonly type: "published"; readonly recipients: number }
   | { readonly type: "delivered"; readonly counts: readonly number[] }
   | { readonly type: "latencies"; readonly latencies: readonly (readonly number[])[] }
+  | { readonly type: "arrivals"; readonly arrivals: readonly (readonly Arrival[])[] }
   | { readonly type: "stopped" }
   | { readonly type: "error"; readonly message: string };
+
+/**
+ * How the first copy of a message reached a node, for the analysis of the slow tail: from a peer in the node's
+ * gossipsub mesh for the topic, from the author itself (flood publish), or from another peer (an IWANT answer
+ * to the IHAVE of a heartbeat), with the node's mesh size for the topic at that moment.
+ */
+export interface Arrival {
+  readonly ms: number;
+  readonly via: "mesh" | "author" | "gossip";
+  readonly meshSize: number;
+}
 
 /** The topic the bench gossips on, and its message: an ID and the publisher's send time. */
 export const BENCH_TOPIC = vainTopic("bench/mesh");
@@ -121,6 +134,7 @@ const nodes: NodeState[] = [];
 const admissionMs: number[] = [];
 const refusals: Record<string, number> = {};
 const deliveries = new Map<number, number[]>();
+const arrivals = new Map<number, Arrival[]>();
 let bytesSent = 0;
 
 /**
@@ -228,10 +242,32 @@ async function start(command: Extract<WorkerCommand, { type: "start" }>): Promis
       mesh.admission.addEventListener("refused", (event) => {
         refusals[event.detail.code] = (refusals[event.detail.code] ?? 0) + 1;
       });
+      // gossipsub announces the propagation source of a first copy just before it delivers the message.
+      const pubsub = mesh.libp2p.services.pubsub;
+      let firstCopy: { via: Arrival["via"]; meshSize: number } = { via: "mesh", meshSize: 0 };
+      pubsub.addEventListener("gossipsub:message", (event) => {
+        const { propagationSource, msg } = event.detail;
+        // The GossipSub interface does not list it, the implementation has it.
+        const meshPeers = (pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(
+          msg.topic,
+        );
+        const source = propagationSource.toString();
+        const via =
+          msg.type === "signed" && msg.from.toString() === source
+            ? "author"
+            : meshPeers.includes(source)
+              ? "mesh"
+              : "gossip";
+        firstCopy = { via, meshSize: meshPeers.length };
+      });
       mesh.gossip.subscribe(BENCH_TOPIC, benchMessage, (message) => {
+        const ms = now() - message.body.sentAt;
         const list = deliveries.get(message.body.id) ?? [];
-        list.push(now() - message.body.sentAt);
+        list.push(ms);
         deliveries.set(message.body.id, list);
+        const detail = arrivals.get(message.body.id) ?? [];
+        detail.push({ ms, ...firstCopy });
+        arrivals.set(message.body.id, detail);
       });
       nodes[position] = state;
       const addrs = mesh.multiaddrs().map((ma) => ma.toString());
@@ -370,6 +406,8 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       return { type: "delivered", counts: command.ids.map((id) => deliveries.get(id)?.length ?? 0) };
     case "latencies":
       return { type: "latencies", latencies: command.ids.map((id) => deliveries.get(id) ?? []) };
+    case "arrivals":
+      return { type: "arrivals", arrivals: command.ids.map((id) => arrivals.get(id) ?? []) };
     case "stop":
       await Promise.allSettled(nodes.map((n) => n.mesh.stop()));
       return { type: "stopped" };

@@ -373,6 +373,40 @@ async function runScenario(
     const delivery = all.length / (ids.length * (n - 1));
     const toAll = measured.map((m) => (m.length >= n - 1 ? Math.max(...m) : Number.NaN));
     const complete = toAll.filter((t) => Number.isFinite(t));
+    // The slow tail: how its first copies arrived (mesh peer, author's flood publish, or IHAVE/IWANT at a
+    // heartbeat), the receivers' mesh sizes, and which process they ran in.
+    const arrivalReplies = await Promise.all(
+      workers.map((w) => w.call({ type: "arrivals", ids }, "arrivals")),
+    );
+    const arrivals = arrivalReplies.flatMap((r, p) => r.arrivals.flat().map((a) => ({ ...a, p })));
+    const p99 = percentile(all, 99);
+    const tail = arrivals.filter((a) => a.ms >= p99);
+    const share = (list: readonly { via: string }[], via: string): number =>
+      list.length === 0 ? -1 : (list.filter((a) => a.via === via).length / list.length) * 100;
+    const meanMesh = (list: readonly { meshSize: number }[]): number =>
+      list.length === 0 ? -1 : list.reduce((sum, a) => sum + a.meshSize, 0) / list.length;
+    const perProcessP99 = workers.map((_, p) =>
+      percentile(
+        arrivals.filter((a) => a.p === p).map((a) => a.ms),
+        99,
+      ),
+    );
+    const tailStats = {
+      tailViaMeshPct: share(tail, "mesh"),
+      tailViaGossipPct: share(tail, "gossip"),
+      tailViaAuthorPct: share(tail, "author"),
+      allViaGossipPct: share(arrivals, "gossip"),
+      tailMeshSizeMean: meanMesh(tail),
+      allMeshSizeMean: meanMesh(arrivals),
+      tailMeshBelowDloPct:
+        tail.length === 0
+          ? -1
+          : (tail.filter((a) => a.meshSize < scenario.profile.gossip.Dlo).length / tail.length) * 100,
+      gossipP99ByProcessMs: perProcessP99.map((v) => v.toFixed(0)).join(" / "),
+    };
+    log(
+      `tail (>= p99): ${tail.length} arrivals, via mesh ${tailStats.tailViaMeshPct.toFixed(0)}% / IHAVE-IWANT ${tailStats.tailViaGossipPct.toFixed(0)}% / author ${tailStats.tailViaAuthorPct.toFixed(0)}% (all: IHAVE-IWANT ${tailStats.allViaGossipPct.toFixed(1)}%); mesh size ${tailStats.tailMeshSizeMean.toFixed(2)} (all ${tailStats.allMeshSizeMean.toFixed(2)}), below Dlo ${tailStats.tailMeshBelowDloPct.toFixed(0)}%; p99 per process ${tailStats.gossipP99ByProcessMs} ms`,
+    );
     const after = merge(await Promise.all(workers.map((w) => w.call({ type: "status" }, "status"))));
     log(
       `gossip: p50 ${percentile(all, 50).toFixed(0)} ms, p99 ${percentile(all, 99).toFixed(0)} ms, delivery ${(delivery * 100).toFixed(1)}%; cold p99 ${percentile(cold.flat(), 99).toFixed(0)} ms`,
@@ -411,6 +445,7 @@ async function runScenario(
       gossipToAllMeanMs: complete.length > 0 ? complete.reduce((a, b) => a + b, 0) / complete.length : -1,
       coldGossipP99Ms: percentile(cold.flat(), 99),
       deliveryPct: delivery * 100,
+      ...tailStats,
       gossipRejected: after.gossipRejected,
       unadmittedConns: formed.unadmittedConnections,
     };
