@@ -8,7 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
@@ -18,7 +18,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 /// permissionlessly on schedule, trainer commitments, stake-weighted aggregator selection, the aggregate,
 /// sampled and bonded chunk challenges answered with zk proofs, slashing of provable faults, and exact,
 /// pull-based rewards. See docs/protocol.md §3 for the lifecycle.
-contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
+contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Basis-point denominator.
@@ -71,6 +71,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
 
     struct Task {
         address creator;
+        uint32 numChunks; // chunks of the model's commitments (docs §4): fixes every Merkle opening's depth
         bytes32 modelRef; // content hash of the current global model
         uint256 rewardPool; // unreserved funding
         uint256 rewardPerRound;
@@ -101,16 +102,20 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         bytes32 modelRef;
         address[] trainers;
         bytes32[] commitments;
-        uint256[] sampleCounts;
-        uint256[] weights;
+        uint64[] sampleCounts; // packed 4 per slot: <= maxSamplesPerTrainer (a uint64)
+        uint64[] weights; // accepted sample counts, <= sampleCounts
     }
 
+    /// @dev Two slots. The answer writes only the first (status and digest, already non-zero), so it pays
+    /// no fresh-slot SSTORE. The digest is keccak truncated to 184 bits: a dispute must present bytes with
+    /// this digest, and forging a different statement for an answered one is a second preimage (2^184 work);
+    /// a collision helps no one, since the stored digest is of the bytes the verifier returned.
     struct Challenge {
-        address challenger; // zero for chunks sampled by the contract
-        uint64 answerDeadline;
         uint8 status; // 0 none, 1 pending, 2 answered, 3 failed
-        uint256 bond; // held until the round closes (an answer can still be disputed until then)
-        bytes32 statementDigest; // keccak of the answer's disputable statement (zero: nothing to dispute)
+        uint64 answerDeadline;
+        bytes23 statementDigest; // truncated keccak of the answer's disputable statement (zero: none)
+        address challenger; // zero for chunks sampled by the contract
+        uint96 bond; // held until the round closes (an answer can still be disputed until then)
     }
 
     /// @notice The staking/reward token.
@@ -136,7 +141,13 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     mapping(address candidate => uint256 indexPlusOne) private _candidateIndex;
 
     /// @notice A task was created.
-    event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 modelRef, uint256 rewardPerRound);
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed creator,
+        bytes32 modelRef,
+        uint32 numChunks,
+        uint256 rewardPerRound
+    );
     /// @notice A task's reward pool grew.
     event TaskFunded(uint256 indexed taskId, address indexed funder, uint256 amount, uint256 rewardPool);
     /// @notice A round opened.
@@ -207,6 +218,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     error NotAggregator(address caller);
     error InvalidWeights();
     error InvalidChunk(uint256 chunkIndex, uint32 numChunks);
+    error InvalidChunkCount();
     error UnprovenRound(uint256 roundId);
     error AlreadyChallenged(uint256 chunkIndex);
     error NoPendingChallenge(uint256 chunkIndex);
@@ -244,10 +256,14 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     // ================================================================ tasks
 
     /// @notice Registers a training task with its initial model and schedule, funded later via `fundTask`.
-    /// @dev Requirements: every window >= MIN_WINDOW; commit + aggregate + challenge + 2 answer windows (the
-    /// last answer and its dispute window) <= MAX_ROUND_DURATION; `rewardPerRound > 0`.
+    /// `numChunks` is the model's chunk count in the commitment scheme (docs §4: ceil(parameters / 64)). It is
+    /// fixed here, not by each aggregator, because it decides which chunks can be sampled and how deep every
+    /// Merkle opening of the task's commitments is.
+    /// @dev Requirements: `numChunks > 0`; every window >= MIN_WINDOW; commit + aggregate + challenge + 2
+    /// answer windows (the last answer and its dispute window) <= MAX_ROUND_DURATION; `rewardPerRound > 0`.
     function createTask(
         bytes32 modelRef,
+        uint32 numChunks,
         uint256 rewardPerRound,
         uint64 commitWindow,
         uint64 aggregateWindow,
@@ -255,6 +271,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         uint64 roundInterval
     ) external whenNotPaused returns (uint256 taskId) {
         if (rewardPerRound == 0) revert ZeroAmount();
+        if (numChunks == 0) revert InvalidChunkCount();
         if (
             commitWindow < MIN_WINDOW ||
             aggregateWindow < MIN_WINDOW ||
@@ -266,13 +283,14 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         Task storage task = _tasks[taskId];
         task.creator = msg.sender;
         task.modelRef = modelRef;
+        task.numChunks = numChunks;
         task.rewardPerRound = rewardPerRound;
         task.commitWindow = commitWindow;
         task.aggregateWindow = aggregateWindow;
         task.challengeWindow = challengeWindow;
         task.roundInterval = roundInterval;
         task.nextOpenTime = uint64(block.timestamp);
-        emit TaskCreated(taskId, msg.sender, modelRef, rewardPerRound);
+        emit TaskCreated(taskId, msg.sender, modelRef, numChunks, rewardPerRound);
     }
 
     /// @notice Adds `amount` tokens to a task's reward pool (approve first). Anyone may fund any task.
@@ -306,6 +324,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         round.emission = emission;
         round.baseModelRef = task.modelRef;
         round.verifier = _verifier;
+        round.numChunks = task.numChunks;
         round.commitDeadline = uint64(block.timestamp + task.commitWindow);
         round.aggregateDeadline = round.commitDeadline + task.aggregateWindow;
         round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
@@ -336,7 +355,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         }
         round.trainers.push(msg.sender);
         round.commitments.push(commitment);
-        round.sampleCounts.push(sampleCount);
+        round.sampleCounts.push(uint64(sampleCount)); // <= maxSamplesPerTrainer (checked above)
         _trainerIndex[roundId][msg.sender] = round.trainers.length;
         emit UpdateCommitted(roundId, msg.sender, commitment, sampleCount);
     }
@@ -361,15 +380,14 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         emit AggregatorSelected(roundId, aggregator, seed);
     }
 
-    /// @notice The aggregator posts the aggregate's commitment, the new model's content hash, its chunk count,
-    /// the accepted sample weight of each trainer (0 = rejected by robust aggregation: earns nothing) and
+    /// @notice The aggregator posts the aggregate's commitment, the new model's content hash, the accepted
+    /// sample weight of each trainer (0 = rejected by robust aggregation: earns nothing) and
     /// whether the rule is provable. Provable rounds get `sampledChunks` chunks challenged at once from
     /// on-chain randomness; unproven rounds (median, Krum, trimmed mean) cannot be challenged by proof.
     function postAggregate(
         uint256 roundId,
         bytes32 aggregateCommitment,
         bytes32 modelRef,
-        uint32 numChunks,
         uint256[] calldata weights,
         bool proven
     ) external {
@@ -378,16 +396,16 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         if (msg.sender != round.aggregator) revert NotAggregator(msg.sender);
         if (block.timestamp > round.aggregateDeadline) revert DeadlinePassed(round.aggregateDeadline);
         uint256 n = round.trainers.length;
-        if (weights.length != n || numChunks == 0) revert InvalidWeights();
+        if (weights.length != n) revert InvalidWeights();
         for (uint256 i = 0; i < n; ++i) {
             if (weights[i] > round.sampleCounts[i]) revert InvalidWeights();
+            round.weights.push(uint64(weights[i])); // <= a uint64 sample count
         }
-        round.weights = weights;
         round.aggregateCommitment = aggregateCommitment;
         round.modelRef = modelRef;
-        round.numChunks = numChunks;
         round.proven = proven;
         round.state = STATE_CHALLENGING;
+        uint32 numChunks = round.numChunks;
         emit AggregatePosted(roundId, msg.sender, aggregateCommitment, modelRef, numChunks, proven);
         if (proven) {
             uint256 samples = _params.sampledChunks < numChunks ? _params.sampledChunks : numChunks;
@@ -417,9 +435,10 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
     }
 
     /// @notice The aggregator answers a chunk challenge with a proof checked by the round's verifier. A valid
-    /// proof settles the challenge, except for the statement the verifier leaves optimistic (the Poseidon
-    /// public input): its keccak is stored, the statement is emitted, and anyone may `disputeStatement` it
-    /// until the round's dispute deadline (answer time + `answerWindow`), which `finalizeRound` waits for.
+    /// proof settles the challenge, except for the statement the verifier leaves optimistic (for Groth16: the
+    /// trainers' chunk hashes and the Poseidon public input): its digest is stored, the statement is emitted,
+    /// and anyone holding evidence may `disputeStatement` it until the round's dispute deadline (answer time +
+    /// `answerWindow`), which `finalizeRound` waits for.
     /// An invalid proof slashes the aggregator and fails the round. The challenger's bond stays held until
     /// the round closes (`settleBond`).
     function answerChallenge(uint256 roundId, uint256 chunkIndex, bytes calldata proof) external nonReentrant {
@@ -432,7 +451,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         (bool valid, bytes memory statement) = round.verifier.verifyChunk(
             roundId,
             chunkIndex,
-            round.commitments,
+            round.numChunks,
             round.weights,
             round.aggregateCommitment,
             proof
@@ -444,26 +463,35 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         }
         ch.status = 2;
         if (statement.length != 0) {
-            ch.statementDigest = keccak256(statement);
+            ch.statementDigest = bytes23(keccak256(statement));
             uint64 disputeDeadline = uint64(block.timestamp + _params.answerWindow);
             if (disputeDeadline > round.disputeDeadline) round.disputeDeadline = disputeDeadline;
         }
         emit ChallengeAnswered(roundId, chunkIndex, statement);
     }
 
-    /// @notice Shows that an answered challenge's statement is false (for Groth16: its public input is not
-    /// the Poseidon hash of the opened chunk hashes, weights, round and chunk), which makes the accepted proof
+    /// @notice Shows that an answered challenge's statement is false, which makes the accepted proof
     /// worthless: slashes the aggregator and fails the round; the caller is the reporter and the challenger's
-    /// bond is returned. `statement` is the `ChallengeAnswered` event's bytes. Anyone may call until the
-    /// round's dispute deadline. Reverts `StatementCorrect` if the statement holds.
-    function disputeStatement(uint256 roundId, uint256 chunkIndex, bytes calldata statement) external nonReentrant {
+    /// bond is returned. For Groth16 the `evidence` is either empty (the public input is not the Poseidon hash
+    /// of the statement's chunk hashes, weights, round and chunk) or a Merkle opening of a weighted trainer's
+    /// committed chunk hash that differs from the one the statement claims (docs §5). `statement` is the
+    /// `ChallengeAnswered` event's bytes. Anyone may call until the round's dispute deadline. Reverts
+    /// `StatementCorrect` if the evidence does not show the statement false.
+    function disputeStatement(
+        uint256 roundId,
+        uint256 chunkIndex,
+        bytes calldata statement,
+        bytes calldata evidence
+    ) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, STATE_CHALLENGING);
         Challenge storage ch = _challenges[roundId][chunkIndex];
-        if (ch.status != 2 || ch.statementDigest == bytes32(0)) revert NoPendingChallenge(chunkIndex);
+        if (ch.status != 2 || ch.statementDigest == bytes23(0)) revert NoPendingChallenge(chunkIndex);
         if (block.timestamp > round.disputeDeadline) revert DeadlinePassed(round.disputeDeadline);
-        if (keccak256(statement) != ch.statementDigest) revert InvalidEvidence();
-        if (!round.verifier.statementMismatch(statement)) revert StatementCorrect();
+        if (bytes23(keccak256(statement)) != ch.statementDigest) revert InvalidEvidence();
+        if (!round.verifier.statementMismatch(statement, round.commitments, round.numChunks, evidence)) {
+            revert StatementCorrect();
+        }
         emit StatementDisputed(roundId, chunkIndex, msg.sender);
         _failChallenge(roundId, round, chunkIndex, ch, msg.sender);
     }
@@ -720,7 +748,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         ch.challenger = challenger;
         ch.answerDeadline = deadline;
         ch.status = 1;
-        if (bond != 0) ch.bond = bond;
+        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_setParams)
         round.pendingChallenges += 1;
         emit ChunkChallenged(roundId, chunk, challenger, deadline);
     }
@@ -757,7 +785,7 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
         uint256 emission = round.emission;
         uint256 aggregatorShare = round.trainers.length == 0 ? 0 : (emission * _params.aggregatorRewardBps) / BPS;
         uint256 trainerPool = round.trainers.length == 0 ? 0 : emission - aggregatorShare;
-        uint256[] storage weights = state == STATE_FINALIZED ? round.weights : round.sampleCounts;
+        uint64[] storage weights = state == STATE_FINALIZED ? round.weights : round.sampleCounts;
         uint256 totalWeight;
         uint256 n = round.trainers.length;
         for (uint256 i = 0; i < n; ++i) totalWeight += weights[i];
@@ -805,7 +833,8 @@ contract TrainingRounds is Ownable2Step, Pausable, ReentrancyGuard, EIP712 {
             p.trainerSlashBps > BPS ||
             p.sampledChunks > MAX_SAMPLED_CHUNKS ||
             p.answerWindow < MIN_WINDOW ||
-            p.answerWindow > MAX_ROUND_DURATION / 4
+            p.answerWindow > MAX_ROUND_DURATION / 4 ||
+            p.challengeBond > type(uint96).max
         ) revert ParamsOutOfBounds();
         _params = p;
         emit ParamsChanged(p);

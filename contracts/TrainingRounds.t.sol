@@ -8,6 +8,9 @@ import {TrainingRounds} from "./TrainingRounds.sol";
 import {Fixture} from "./test/Fixture.sol";
 import {TestBase} from "./test/Vm.sol";
 
+/// @dev Chunks of the fixture task's model (every test round can be challenged at 0..3).
+uint32 constant NUM_CHUNKS = 4;
+
 /// @notice Shared round set-up: four staked trainers (one also the only aggregator candidate).
 abstract contract RoundsFixture is Fixture {
     uint256 internal constant AGG_KEY = 0xA66;
@@ -36,7 +39,7 @@ abstract contract RoundsFixture is Fixture {
         token.transfer(WATCHER, 100e18);
         vm.prank(agg);
         rounds.setAggregatorOptIn(true);
-        taskId = rounds.createTask(bytes32("model0"), REWARD, 60, 60, 120, 0);
+        taskId = rounds.createTask(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0);
         token.approve(address(rounds), 10 * REWARD);
         rounds.fundTask(taskId, 10 * REWARD);
     }
@@ -60,14 +63,14 @@ abstract contract RoundsFixture is Fixture {
         w[2] = c;
     }
 
-    function _post(uint256 roundId, uint256[] memory weights, uint32 chunks, bool proven) internal {
+    function _post(uint256 roundId, uint256[] memory weights, bool proven) internal {
         vm.prank(agg);
-        rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), chunks, weights, proven);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), weights, proven);
     }
 
     function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
         TrainingRounds.Round memory r = rounds.getRound(roundId);
-        return abi.encode(keccak256(abi.encode(roundId, chunk, r.commitments, r.weights, r.aggregateCommitment)));
+        return abi.encode(keccak256(abi.encode(roundId, chunk, r.numChunks, r.weights, r.aggregateCommitment)));
     }
 
     function _sampledChunk(uint256 roundId) internal view returns (uint256) {
@@ -92,7 +95,7 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_fullRoundPaysExactly() public {
         uint256 roundId = _openAndCommit();
         assertTrue(rounds.getRound(roundId).aggregator == agg, "only candidate selected");
-        _post(roundId, _weights(100, 300, 0), 4, true); // t3 rejected by robust aggregation
+        _post(roundId, _weights(100, 300, 0), true); // t3 rejected by robust aggregation
         uint256 chunk = _sampledChunk(roundId);
         bytes memory proof = _proof(roundId, chunk);
         vm.prank(agg);
@@ -115,7 +118,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_dustReturnsToPool() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(1, 1, 1), 1, false); // 900e18 / 3 divides; use odd emission below
+        _post(roundId, _weights(1, 1, 1), false); // 900e18 / 3 divides; use odd emission below
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         (uint256 funded, uint256 unclaimed, ) = rounds.totals();
@@ -124,7 +127,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_unprovenRoundCannotBeChallenged() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, false);
+        _post(roundId, _weights(100, 300, 600), false);
         vm.startPrank(WATCHER);
         token.approve(address(rounds), BOND);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.UnprovenRound.selector, roundId));
@@ -134,7 +137,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_wrongProofSlashesAggregatorAndFailsRound() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 chunk = _sampledChunk(roundId);
         uint256 before = registry.slashableStake(agg);
         uint256 otherChunk = (chunk + 1) % 4;
@@ -151,7 +154,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_bondedChallengeAnsweredForfeitsBond() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -186,7 +189,7 @@ contract TrainingRoundsTest is RoundsFixture {
     /// finalization; the dispute slashes the aggregator, fails the round and returns the bond.
     function test_disputedStatementSlashesAndFailsRound() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -206,15 +209,15 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlineNotReached.selector, disputeDeadline));
         rounds.finalizeRound(roundId);
         vm.expectRevert(TrainingRounds.StatementCorrect.selector);
-        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(0)));
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(0)), "");
         vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
-        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(7))));
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(7))), "");
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, (chunk + 1) % 4));
-        rounds.disputeStatement(roundId, (chunk + 1) % 4, abi.encodePacked(bytes32(uint256(7))));
+        rounds.disputeStatement(roundId, (chunk + 1) % 4, abi.encodePacked(bytes32(uint256(7))), "");
         uint256 before = registry.slashableStake(agg);
         uint256 reporterBefore = token.balanceOf(t1);
         vm.prank(t1);
-        rounds.disputeStatement(roundId, chunk, abi.encodePacked(bytes32(uint256(7))));
+        rounds.disputeStatement(roundId, chunk, abi.encodePacked(bytes32(uint256(7))), "");
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
         assertEq(token.balanceOf(t1) - reporterBefore, (before / 2) / 10, "reporter share");
         assertEq(rounds.getRound(roundId).state, 5, "failed");
@@ -227,7 +230,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_disputeAfterDeadlineReverts() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         bytes memory lying = abi.encodePacked(_proof(roundId, sampled), bytes32(uint256(1)));
         vm.prank(agg);
@@ -235,7 +238,7 @@ contract TrainingRoundsTest is RoundsFixture {
         uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
         vm.warp(disputeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, disputeDeadline));
-        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))));
+        rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))), "");
         rounds.finalizeRound(roundId);
         assertEq(rounds.getRound(roundId).state, 4, "finalized");
     }
@@ -244,7 +247,7 @@ contract TrainingRoundsTest is RoundsFixture {
     /// (disputed or not, settled or not), and the contract stays solvent.
     function testFuzz_bondSettlesExactlyOnce(bool lie, bool dispute, uint256 claim) public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -258,11 +261,11 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.stopPrank();
         bytes memory statement = abi.encodePacked(bytes32(lie ? claim + 1 : 0));
         if (dispute && lie) {
-            rounds.disputeStatement(roundId, chunk, statement);
+            rounds.disputeStatement(roundId, chunk, statement, "");
         } else {
             if (dispute) {
                 vm.expectRevert(TrainingRounds.StatementCorrect.selector);
-                rounds.disputeStatement(roundId, chunk, statement);
+                rounds.disputeStatement(roundId, chunk, statement, "");
             }
             vm.warp(rounds.getRound(roundId).disputeDeadline + 1);
             rounds.finalizeRound(roundId);
@@ -281,7 +284,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_unansweredChallengeSlashesAndRewardsChallenger() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -304,7 +307,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_finalizeBlockedByPendingChallenge() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.PendingChallenges.selector, uint32(1)));
         rounds.finalizeRound(roundId);
@@ -321,7 +324,7 @@ contract TrainingRoundsTest is RoundsFixture {
         assertEq(rounds.getRound(roundId).state, 5, "failed");
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(5)));
-        rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), 1, _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), _weights(1, 1, 1), true);
     }
 
     function test_aggregatorEquivocation() public {
@@ -377,12 +380,10 @@ contract TrainingRoundsTest is RoundsFixture {
         uint256 roundId = _openAndCommit();
         vm.prank(t1);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotAggregator.selector, t1));
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
         vm.startPrank(agg);
         vm.expectRevert(TrainingRounds.InvalidWeights.selector);
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(101, 1, 1), true);
-        vm.expectRevert(TrainingRounds.InvalidWeights.selector);
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 0, _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(101, 1, 1), true);
         vm.stopPrank();
     }
 
@@ -393,12 +394,14 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundStillActive.selector, roundId));
         rounds.openRound(taskId);
         vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
-        rounds.createTask(bytes32("m"), 1, 10, 60, 60, 0);
+        rounds.createTask(bytes32("m"), 1, 1, 10, 60, 60, 0);
         vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
-        rounds.createTask(bytes32("m"), 1, 6 hours, 6 hours, 60, 0);
+        rounds.createTask(bytes32("m"), 1, 1, 6 hours, 6 hours, 60, 0);
         vm.expectRevert(TrainingRounds.ZeroAmount.selector);
-        rounds.createTask(bytes32("m"), 0, 60, 60, 60, 0);
-        uint256 empty = rounds.createTask(bytes32("m"), 1, 60, 60, 60, 1 hours);
+        rounds.createTask(bytes32("m"), 1, 0, 60, 60, 60, 0);
+        vm.expectRevert(TrainingRounds.InvalidChunkCount.selector);
+        rounds.createTask(bytes32("m"), 0, 1, 60, 60, 60, 0);
+        uint256 empty = rounds.createTask(bytes32("m"), 1, 1, 60, 60, 60, 1 hours);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.EmptyRewardPool.selector, empty));
         rounds.openRound(empty);
     }
@@ -439,7 +442,7 @@ contract TrainingRoundsTest is RoundsFixture {
             address chosen = rounds.getRound(roundId).aggregator;
             uint256[] memory w = _oneWeight();
             vm.prank(chosen);
-            rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, w, false);
+            rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w, false);
             vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
             rounds.finalizeRound(roundId);
         }
@@ -489,7 +492,7 @@ contract TrainingRoundsTest is RoundsFixture {
         new TrainingRounds(token, registry, IAggregationVerifier(address(0)), address(this), _defaultParams());
         vm.expectRevert(TrainingRounds.ZeroAmount.selector);
         rounds.fundTask(taskId, 0);
-        uint256 slow = rounds.createTask(bytes32("s"), 1, 60, 60, 60, 1 hours);
+        uint256 slow = rounds.createTask(bytes32("s"), 1, 1, 60, 60, 60, 1 hours);
         token.approve(address(rounds), 10);
         rounds.fundTask(slow, 10);
         uint256 first = rounds.openRound(slow);
@@ -507,12 +510,12 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.warp(aggregateDeadline + 1);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, aggregateDeadline));
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), 1, _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
     }
 
     function test_challengeRevertBranches() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), 4, true);
+        _post(roundId, _weights(100, 300, 600), true);
         uint256 sampled = _sampledChunk(roundId);
         uint256 free = (sampled + 1) % 4;
         vm.prank(address(0xDEAD));
@@ -566,12 +569,12 @@ contract TrainingRoundsTest is RoundsFixture {
     /// Fuzz: any weights and emission split exactly (paid + returned == emission).
     function testFuzz_rewardSplitIsExact(uint256 w1, uint256 w2, uint256 w3, uint256 reward) public {
         reward = bound(reward, 1, 1e24);
-        uint256 t = rounds.createTask(bytes32("f"), reward, 60, 60, 120, 0);
+        uint256 t = rounds.createTask(bytes32("f"), NUM_CHUNKS, reward, 60, 60, 120, 0);
         token.approve(address(rounds), reward);
         rounds.fundTask(t, reward);
         taskId = t;
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)), 1, false);
+        _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)), false);
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         uint256 paid = rounds.claimable(agg) + rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3);
@@ -603,7 +606,7 @@ contract RoundsHandler is TestBase {
     function challenge(uint256 chunk) external {
         if (current == 0) return;
         TrainingRounds.Round memory r = rounds.getRound(current);
-        chunk %= 2;
+        chunk %= r.numChunks;
         if (r.state != 3 || !r.proven || block.timestamp > r.challengeDeadline) return;
         if (rounds.getChallenge(current, chunk).status != 0) return;
         vm.prank(challenger);
@@ -616,10 +619,10 @@ contract RoundsHandler is TestBase {
     function answer(uint256 chunk, bool lie) external {
         if (current == 0) return;
         TrainingRounds.Round memory r = rounds.getRound(current);
-        chunk %= 2;
+        chunk %= r.numChunks;
         TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
         if (r.state != 3 || ch.status != 1 || block.timestamp > ch.answerDeadline) return;
-        bytes32 binding = keccak256(abi.encode(current, chunk, r.commitments, r.weights, r.aggregateCommitment));
+        bytes32 binding = keccak256(abi.encode(current, chunk, r.numChunks, r.weights, r.aggregateCommitment));
         lied[current][chunk] = lie;
         vm.prank(r.aggregator);
         rounds.answerChallenge(current, chunk, abi.encodePacked(binding, bytes32(lie ? uint256(1) : 0)));
@@ -629,10 +632,10 @@ contract RoundsHandler is TestBase {
     function dispute(uint256 chunk) external {
         if (current == 0) return;
         TrainingRounds.Round memory r = rounds.getRound(current);
-        chunk %= 2;
+        chunk %= r.numChunks;
         if (r.state != 3 || rounds.getChallenge(current, chunk).status != 2 || !lied[current][chunk]) return;
         if (block.timestamp > r.disputeDeadline) return;
-        rounds.disputeStatement(current, chunk, abi.encodePacked(bytes32(uint256(1))));
+        rounds.disputeStatement(current, chunk, abi.encodePacked(bytes32(uint256(1))), "");
     }
 
     /// Pays out or returns the bonds of closed rounds.
@@ -641,7 +644,7 @@ contract RoundsHandler is TestBase {
         uint256 roundId = bondedRounds[index % bondedRounds.length];
         uint8 state = rounds.getRound(roundId).state;
         if (state != 4 && state != 5) return;
-        for (uint256 chunk = 0; chunk < 2; ++chunk) {
+        for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
             TrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
             if (ch.bond == 0) continue;
             if (ch.status == 2) rounds.settleBond(roundId, chunk);
@@ -677,11 +680,11 @@ contract RoundsHandler is TestBase {
             uint256[] memory w = new uint256[](r.trainers.length);
             for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
             vm.prank(r.aggregator);
-            rounds.postAggregate(current, bytes32(seed), bytes32(seed), 2, w, seed % 2 == 0);
+            rounds.postAggregate(current, bytes32(seed), bytes32(seed), w, seed % 2 == 0);
         } else if (r.state == 2) {
             rounds.reportMissedAggregation(current);
         } else if (r.state == 3) {
-            for (uint256 chunk = 0; chunk < 2; ++chunk) {
+            for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
                 TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
                 if (ch.status == 1 && block.timestamp > ch.answerDeadline) {
                     rounds.resolveUnansweredChallenge(current, chunk);

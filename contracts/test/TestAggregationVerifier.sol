@@ -5,19 +5,19 @@ import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
 
 /// @title TestAggregationVerifier
 /// @notice TEST ONLY. Accepts a "proof" equal to the keccak binding of every public input, so round logic can
-/// be tested (right proof, wrong chunk, wrong round, wrong weights) before the Groth16 verifier exists.
+/// be tested (right proof, wrong chunk, wrong round, wrong weights) without Groth16 proofs.
 /// It proves nothing about the aggregate and must never be deployed outside tests.
 contract TestAggregationVerifier is IAggregationVerifier {
     /// @inheritdoc IAggregationVerifier
     function verifyChunk(
         uint256 roundId,
         uint256 chunkIndex,
-        bytes32[] calldata trainerCommitments,
-        uint256[] calldata weights,
+        uint256 numChunks,
+        uint64[] calldata weights,
         bytes32 aggregateCommitment,
         bytes calldata proof
     ) external pure returns (bool valid, bytes memory statement) {
-        bytes32 expected = keccak256(abi.encode(roundId, chunkIndex, trainerCommitments, weights, aggregateCommitment));
+        bytes32 expected = keccak256(abi.encode(roundId, chunkIndex, numChunks, weights, aggregateCommitment));
         if (proof.length == 32 && bytes32(proof) == expected) return (true, "");
         // A 64-byte proof (binding, then a claim word) is accepted optimistically: the claim is the
         // "statement", false (disputable) iff it is non-zero. Lets round tests drive the dispute path.
@@ -26,7 +26,13 @@ contract TestAggregationVerifier is IAggregationVerifier {
     }
 
     /// @inheritdoc IAggregationVerifier
-    function statementMismatch(bytes calldata statement) external pure returns (bool) {
+    /// @dev A non-zero claim is false whatever the evidence; a zero claim is true.
+    function statementMismatch(
+        bytes calldata statement,
+        bytes32[] calldata,
+        uint256,
+        bytes calldata
+    ) external pure returns (bool) {
         return statement.length == 32 && bytes32(statement) != bytes32(0);
     }
 }

@@ -14,18 +14,21 @@ interface IGroth16Verifier {
 }
 
 /// @title AggregationVerifier
-/// @notice Checks a chunk challenge answer: opens each weighted trainer's chunk hash and the aggregate's
-/// chunk hash against their on-chain commitments (keccak Merkle roots) and verifies the Groth16 proof that
-/// the aggregate chunk is the floor-weighted average of the trainers' chunks against the statement hash H
-/// the aggregator supplies (the circuit's one public input). That H is the circuit's Poseidon over the
-/// opened hashes, weights, round and chunk is NOT checked here (Poseidon on chain costs ~147k gas): the
-/// statement (H and those 11 inputs) is returned for `TrainingRounds` to bind and to be disputed through
-/// `statementMismatch` (optimistic; see docs/protocol.md §5). A proof for another chunk, round or weights
-/// needs another H, so either fails the pairing or is disputable.
+/// @notice Checks a chunk challenge answer: opens the aggregate's chunk hash against the aggregate commitment
+/// (a keccak Merkle root) and verifies the Groth16 proof that the aggregate chunk is the floor-weighted
+/// average of the trainers' chunks, against the statement hash H the aggregator supplies (the circuit's one
+/// public input). Two parts are optimistic (docs/protocol.md §5), because checking them here would cost more
+/// than the rest of the answer: that each weighted trainer's claimed chunk hash is the one it committed (a
+/// Merkle path per trainer: ~6k gas of calldata each), and that H is the circuit's Poseidon over the claimed
+/// hashes, weights, round and chunk (~150k gas). Both are returned as the statement, which `TrainingRounds`
+/// binds and anyone may dispute through `statementMismatch`: with a trainer's true opening (the trainer and
+/// whoever received its update hold it) or with no evidence for the Poseidon check (public).
 /// @dev Proof bytes, 32-byte words, no ABI offsets: a.x, a.y, b (4 words, precompile order), c.x, c.y, H, the
-/// aggregate chunk hash, the chunk hashes of the trainers with weight > 0 (m of them, in commit order), then
-/// m + 1 Merkle paths of equal depth d, the aggregate's first. Trainers with weight 0 take the padding hash
-/// and need no opening: their values do not enter the weighted sum. Statement bytes: H, then the 11 inputs.
+/// aggregate chunk hash, the claimed chunk hashes of the trainers with weight > 0 (m of them, in commit
+/// order), then the aggregate's Merkle path (depth fixed by the task's chunk count). Trainers with weight 0
+/// take the padding hash: their values do not enter the weighted sum. Statement bytes: H, then the 11
+/// statement inputs. Evidence bytes: the trainer's index in the round, its committed chunk hash, then its
+/// Merkle path.
 contract AggregationVerifier is IAggregationVerifier {
     /// @notice Trainers per proof (the circuit's fan-in).
     uint256 public constant PROOF_TRAINERS = 8;
@@ -41,6 +44,12 @@ contract AggregationVerifier is IAggregationVerifier {
     uint256 private constant AGGREGATE_WORD = 9;
     /// @dev Inputs of the statement hash: 8 trainer hashes, aggregate hash, packed weights, round and chunk.
     uint256 private constant STATEMENT_INPUTS = 11;
+    /// @dev Statement word of the packed weights (after H and the 9 chunk hashes).
+    uint256 private constant WEIGHTS_WORD = 10;
+    /// @dev Statement word of `roundId << 32 | chunkIndex`.
+    uint256 private constant ROUND_CHUNK_WORD = 11;
+    /// @dev Evidence words before the Merkle path: the trainer index and its committed chunk hash.
+    uint256 private constant EVIDENCE_HEAD_WORDS = 2;
 
     /// @notice The generated Groth16 verifier.
     IGroth16Verifier public immutable groth16;
@@ -58,116 +67,105 @@ contract AggregationVerifier is IAggregationVerifier {
         paddingChunkHash = paddingChunkHash_;
     }
 
-    /// @dev Where the Merkle paths are in the proof bytes.
-    struct Layout {
-        uint256 pathStart; // word index of the first path (the aggregate's)
-        uint256 depth; // siblings per path
-        uint256 packedWeights; // Σ w_k · 2^(16k), as the circuit packs them
-    }
-
     /// @inheritdoc IAggregationVerifier
     function verifyChunk(
         uint256 roundId,
         uint256 chunkIndex,
-        bytes32[] calldata trainerCommitments,
-        uint256[] calldata weights,
+        uint256 numChunks,
+        uint64[] calldata weights,
         bytes32 aggregateCommitment,
         bytes calldata proof
-    ) external view returns (bool valid, bytes memory statement) {
-        {
-            uint256 n = trainerCommitments.length;
-            if (n == 0 || n > PROOF_TRAINERS || weights.length != n || roundId >= 2 ** 64 || chunkIndex >= 2 ** 32) {
-                return (false, statement);
-            }
-        }
-        (bool ok, Layout memory layout) = _layout(weights, proof);
-        if (!ok) return (false, statement);
-        uint256[STATEMENT_INPUTS] memory inputs;
-        if (!_openAggregate(proof, chunkIndex, aggregateCommitment, layout, inputs)) return (false, statement);
-        if (!_openTrainers(proof, chunkIndex, trainerCommitments, weights, layout, inputs)) return (false, statement);
-        inputs[9] = layout.packedWeights;
+    ) external view returns (bool, bytes memory) {
+        if (roundId >= 2 ** 64 || chunkIndex >= numChunks || numChunks > 2 ** 32) return (false, "");
+        (uint256 m, uint256[STATEMENT_INPUTS] memory inputs) = _claims(weights, proof);
+        if (m == 0 || !_aggregateOpens(proof, chunkIndex, numChunks, aggregateCommitment)) return (false, "");
+        if (proof.length != (HEAD_WORDS + m + _depth(numChunks)) * 32) return (false, "");
+        inputs[8] = _word(proof, AGGREGATE_WORD);
         inputs[10] = (roundId << 32) | chunkIndex;
         uint256 h = _word(proof, H_WORD);
-        if (h >= FIELD) return (false, statement);
-        valid = groth16.verifyProof(
+        if (h >= FIELD) return (false, "");
+        bool valid = groth16.verifyProof(
             [_word(proof, 0), _word(proof, 1)],
             [[_word(proof, 2), _word(proof, 3)], [_word(proof, 4), _word(proof, 5)]],
             [_word(proof, 6), _word(proof, 7)],
             [h]
         );
-        if (valid) statement = abi.encodePacked(h, inputs);
+        return valid ? (true, abi.encodePacked(h, inputs)) : (false, bytes(""));
     }
 
     /// @inheritdoc IAggregationVerifier
-    /// @dev `statement` is H then the 11 statement inputs (32-byte words); true iff Poseidon(inputs) != H.
-    /// A malformed statement cannot come from `verifyChunk` (TrainingRounds checks its keccak first) and
-    /// is reported as no mismatch.
-    function statementMismatch(bytes calldata statement) external view returns (bool) {
+    /// @dev `statement` is H then the 11 statement inputs (32-byte words). Empty `evidence`: true iff
+    /// Poseidon(inputs) != H. Otherwise `evidence` is a trainer index k, the chunk hash k committed at the
+    /// statement's chunk and its Merkle path (exactly the task's depth, so an inner node cannot pass for a
+    /// leaf): true iff the path opens k's commitment and the statement claims another hash for k, which
+    /// carries weight. A malformed statement cannot come from `verifyChunk` (TrainingRounds checks its digest
+    /// first) and, like malformed evidence, shows no mismatch.
+    function statementMismatch(
+        bytes calldata statement,
+        bytes32[] calldata trainerCommitments,
+        uint256 numChunks,
+        bytes calldata evidence
+    ) external view returns (bool) {
         if (statement.length != (STATEMENT_INPUTS + 1) * 32) return false;
-        uint256[STATEMENT_INPUTS] memory inputs;
-        for (uint256 i = 0; i < STATEMENT_INPUTS; ++i) inputs[i] = _word(statement, i + 1);
-        return _poseidon(inputs) != _word(statement, 0);
+        if (evidence.length == 0) {
+            uint256[STATEMENT_INPUTS] memory inputs;
+            for (uint256 i = 0; i < STATEMENT_INPUTS; ++i) inputs[i] = _word(statement, i + 1);
+            return _poseidon(inputs) != _word(statement, 0);
+        }
+        uint256 depth = _depth(numChunks);
+        if (evidence.length != (EVIDENCE_HEAD_WORDS + depth) * 32) return false;
+        uint256 k = _word(evidence, 0);
+        if (k >= PROOF_TRAINERS || k >= trainerCommitments.length) return false;
+        if ((_word(statement, WEIGHTS_WORD) >> (WEIGHT_BITS * k)) & (2 ** WEIGHT_BITS - 1) == 0) return false;
+        uint256 committed = _word(evidence, 1);
+        uint256 chunkIndex = _word(statement, ROUND_CHUNK_WORD) & (2 ** 32 - 1);
+        if (_root(evidence, committed, chunkIndex, EVIDENCE_HEAD_WORDS, depth) != trainerCommitments[k]) return false;
+        return committed != _word(statement, 1 + k);
     }
 
-    /// @dev Opens the aggregate chunk hash (word 8) against the aggregate commitment into `inputs[8]`.
-    function _openAggregate(
+    /// @dev The statement's trainer slots and packed weights: each weighted trainer takes the next claimed
+    /// hash after the head (m of them), the others the padding hash. m = 0 (invalid) if there are no weighted
+    /// trainers, more trainers than the circuit's fan-in, a weight wider than its slot, or a hash outside
+    /// the field.
+    function _claims(
+        uint64[] calldata weights,
+        bytes calldata proof
+    ) private view returns (uint256 m, uint256[STATEMENT_INPUTS] memory inputs) {
+        uint256 n = weights.length;
+        if (n > PROOF_TRAINERS || proof.length < (HEAD_WORDS + n) * 32) return (0, inputs);
+        for (uint256 k = 0; k < PROOF_TRAINERS; ++k) {
+            uint256 w = k < n ? weights[k] : 0;
+            if (w >= 2 ** WEIGHT_BITS) return (0, inputs);
+            if (w == 0) {
+                inputs[k] = paddingChunkHash;
+                continue;
+            }
+            uint256 h = _word(proof, HEAD_WORDS + m);
+            if (h >= FIELD) return (0, inputs);
+            inputs[k] = h;
+            inputs[9] |= w << (WEIGHT_BITS * k);
+            ++m;
+        }
+    }
+
+    /// @dev Whether the aggregate chunk hash opens against `aggregateCommitment` with the path that ends the
+    /// proof bytes (the task's depth; the caller checks the total length).
+    function _aggregateOpens(
         bytes calldata proof,
         uint256 chunkIndex,
-        bytes32 aggregateCommitment,
-        Layout memory layout,
-        uint256[STATEMENT_INPUTS] memory inputs
+        uint256 numChunks,
+        bytes32 aggregateCommitment
     ) private pure returns (bool) {
         uint256 aggregateHash = _word(proof, AGGREGATE_WORD);
-        if (aggregateHash >= FIELD) return false;
-        inputs[8] = aggregateHash;
-        return _root(proof, aggregateHash, chunkIndex, layout.pathStart, layout.depth) == aggregateCommitment;
-    }
-
-    /// @dev Checks the weights (16 bits each, at least one non-zero) and that the proof bytes hold m + 1
-    /// paths of one depth after the head and the m weighted trainers' chunk hashes.
-    function _layout(
-        uint256[] calldata weights,
-        bytes calldata proof
-    ) private pure returns (bool ok, Layout memory layout) {
-        if (proof.length % 32 != 0) return (false, layout);
-        uint256 m;
-        for (uint256 k = 0; k < weights.length; ++k) {
-            uint256 w = weights[k];
-            if (w >= 2 ** WEIGHT_BITS) return (false, layout);
-            if (w != 0) ++m;
-            layout.packedWeights |= w << (WEIGHT_BITS * k);
-        }
+        uint256 depth = _depth(numChunks);
         uint256 words = proof.length / 32;
-        if (m == 0 || words < HEAD_WORDS + m || (words - HEAD_WORDS - m) % (m + 1) != 0) return (false, layout);
-        layout.depth = (words - HEAD_WORDS - m) / (m + 1);
-        layout.pathStart = HEAD_WORDS + m;
-        ok = true;
+        if (aggregateHash >= FIELD || words < HEAD_WORDS + depth) return false;
+        return _root(proof, aggregateHash, chunkIndex, words - depth, depth) == aggregateCommitment;
     }
 
-    /// @dev Opens each weighted trainer's chunk hash against its commitment into `inputs[k]`; weight-0 and
-    /// unused slots get the padding hash.
-    function _openTrainers(
-        bytes calldata proof,
-        uint256 chunkIndex,
-        bytes32[] calldata trainerCommitments,
-        uint256[] calldata weights,
-        Layout memory layout,
-        uint256[STATEMENT_INPUTS] memory inputs
-    ) private view returns (bool) {
-        uint256 opened;
-        for (uint256 k = 0; k < PROOF_TRAINERS; ++k) {
-            if (k < weights.length && weights[k] != 0) {
-                uint256 h = _word(proof, HEAD_WORDS + opened);
-                ++opened;
-                if (h >= FIELD) return false;
-                bytes32 root = _root(proof, h, chunkIndex, layout.pathStart + opened * layout.depth, layout.depth);
-                if (root != trainerCommitments[k]) return false;
-                inputs[k] = h;
-            } else {
-                inputs[k] = paddingChunkHash;
-            }
-        }
-        return true;
+    /// @dev Depth of a Merkle tree over `numChunks` leaves padded to a power of two.
+    function _depth(uint256 numChunks) private pure returns (uint256 depth) {
+        while ((1 << depth) < numChunks) ++depth;
     }
 
     /// @dev Word `i` of packed calldata words (bounds checked by the caller's length arithmetic).
@@ -177,9 +175,9 @@ contract AggregationVerifier is IAggregationVerifier {
         }
     }
 
-    /// @dev keccak Merkle root from `leaf` at `index` and the `depth` sibling words starting at word `start`.
+    /// @dev keccak Merkle root from `leaf` at `index` and the `depth` sibling words of `data` from word `start`.
     function _root(
-        bytes calldata proof,
+        bytes calldata data,
         uint256 leaf,
         uint256 index,
         uint256 start,
@@ -187,7 +185,7 @@ contract AggregationVerifier is IAggregationVerifier {
     ) private pure returns (bytes32 node) {
         assembly ("memory-safe") {
             node := leaf
-            let p := add(proof.offset, mul(start, 32))
+            let p := add(data.offset, mul(start, 32))
             for {
                 let i := 0
             } lt(i, depth) {

@@ -304,6 +304,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     const modelRef = parseModelRef("mnist-mlp-v1");
     const created = await createTask(ctx, {
       modelRef,
+      parameters: 1000,
       rewardPerRoundWei: parseEther("10"),
       commitWindowS: 60n,
       aggregateWindowS: 60n,
@@ -311,6 +312,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     });
     assert.equal(created.taskId, 1n);
     assert.equal(created.modelRef, modelRef);
+    assert.equal(created.numChunks, 16); // ceil(1000 / 64)
 
     const empty = await openRound(ctx, created.taskId).catch((e: unknown) => e);
     assert.ok(empty instanceof TransactionRevertedError);
@@ -362,7 +364,6 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       opened.roundId,
       keccak256(stringToBytes("agg")),
       keccak256(stringToBytes("model")),
-      1,
       [100n],
       false,
     ]);

@@ -6,6 +6,7 @@
 import { isHex, keccak256, parseEventLogs, stringToBytes } from "viem";
 import type { Address, Hex } from "viem";
 
+import { CHUNK_SIZE } from "../proofs/constants.ts";
 import { ChainError } from "./errors.ts";
 import { operatorAddress, protocolAddresses, readChain, submitTransaction } from "./operator.ts";
 import type { OperatorContext } from "./operator.ts";
@@ -55,6 +56,8 @@ export function parseModelRef(text: string): Hex {
 
 export interface CreateTaskParams {
   readonly modelRef: Hex;
+  /** The model's parameter count: fixes the task's chunk count on chain (docs §4). */
+  readonly parameters: number;
   readonly rewardPerRoundWei: bigint;
   readonly commitWindowS?: bigint;
   readonly aggregateWindowS?: bigint;
@@ -66,14 +69,27 @@ export interface CreateTaskResult {
   readonly taskId: bigint;
   readonly creator: Address;
   readonly modelRef: Hex;
+  readonly numChunks: number;
   readonly rewardPerRoundWei: bigint;
   readonly transactionHash: Hex;
+}
+
+/** Chunks of a model with `parameters` parameters in the commitment scheme (docs §4); typed error if invalid. */
+export function taskChunkCount(parameters: number): number {
+  if (!Number.isSafeInteger(parameters) || parameters <= 0) {
+    throw new InvalidArgumentError(`invalid parameter count ${parameters}: expected a positive integer`);
+  }
+  const chunks = Math.ceil(parameters / CHUNK_SIZE);
+  if (chunks >= 2 ** 32)
+    throw new InvalidArgumentError(`${parameters} parameters need more than 2^32 chunks`);
+  return chunks;
 }
 
 /** Creates a task; the contract checks the schedule (each window >= 30 s, a round <= 12 h). */
 export async function createTask(ctx: OperatorContext, params: CreateTaskParams): Promise<CreateTaskResult> {
   if (params.rewardPerRoundWei <= 0n)
     throw new InvalidArgumentError("the reward per round must be greater than zero");
+  const numChunks = taskChunkCount(params.parameters);
   const { rounds } = protocolAddresses(ctx.deployment);
   const windows = [
     params.commitWindowS ?? DEFAULT_COMMIT_WINDOW_S,
@@ -87,7 +103,7 @@ export async function createTask(ctx: OperatorContext, params: CreateTaskParams)
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "createTask",
-      args: [params.modelRef, params.rewardPerRoundWei, ...windows],
+      args: [params.modelRef, numChunks, params.rewardPerRoundWei, ...windows],
     });
     return ctx.walletClient.writeContract(request);
   });
@@ -101,6 +117,7 @@ export async function createTask(ctx: OperatorContext, params: CreateTaskParams)
     taskId: event.args.taskId,
     creator: event.args.creator,
     modelRef: event.args.modelRef,
+    numChunks: event.args.numChunks,
     rewardPerRoundWei: event.args.rewardPerRound,
     transactionHash: sent.hash,
   };

@@ -274,6 +274,9 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       args: [1n],
     });
     assert.equal(task.commitWindow, 60n);
+    // The chunk count comes from the default spec's model (MLP 784-128-10: 101,770 parameters).
+    assert.equal(task.numChunks, Math.ceil(101_770 / 64));
+    assert.equal(created["numChunks"], task.numChunks);
 
     const funded = await cli(["task", "fund", "1", "5", ...signer]);
     assert.equal(funded.code, 0, funded.stderr);
@@ -369,6 +372,11 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
         ["task", "create", "--model-ref", "m", "--reward-per-round", "1", "--commit-window", "10", ...signer],
         {},
         /invalid duration "10"/,
+      ],
+      [
+        ["task", "create", "--model-ref", "m", "--reward-per-round", "1", "--parameters", "1.5", ...signer],
+        {},
+        /--parameters "1.5" must be a positive integer/,
       ],
       [["bind", "not-a-peer-id", ...signer], {}, /invalid peer ID "not-a-peer-id"/],
       [

@@ -32,7 +32,7 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
       rewardPerRound: REWARD,
       behaviours: {
         // Posts a biased aggregate and answers its challenge with a proof over made-up trainer values: the
-        // chain accepts the pairing, every other node checks the statement and one disputes it.
+        // chain accepts it optimistically, and a trainer shows the chunk hash it really committed.
         [CHEATER]: { cheatAggregate: true, lieInProof: true },
         [POISONER]: { poison: "sign-flip" },
       },
@@ -74,6 +74,18 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
       fromBlock: 0n,
     });
     assert.equal(disputes.length, 1, "the false statement was disputed by a watching node");
+    // The statement's Poseidon hash is consistent: only a trainer holding its update could disprove it.
+    const round = await net.publicClient.readContract({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [cheated.roundId],
+    });
+    const reporter = disputes[0]!.args.reporter!.toLowerCase();
+    assert.ok(
+      round.trainers.some((t) => t.toLowerCase() === reporter),
+      "the disputer is a trainer of the round",
+    );
     assert.equal(cheated.accuracy, first.accuracy, "a failed round leaves the global model unchanged");
 
     // Rewards: trainers share 90% of the emission by weight, the aggregator gets 10%; the poisoner gets 0.

@@ -196,6 +196,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const treasuryCtx = { publicClient, walletClient: treasury, deployment };
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
+      parameters: nodes[0]!.participant.parameterCount,
       rewardPerRoundWei: reward,
       commitWindowS: options.windowS ?? DEMO_WINDOW_S,
       aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,

@@ -30,8 +30,10 @@ export {
   ProvingCancelledError,
   ProvingError,
   encodeChunkProofCalldata,
+  decodeAnswerStatement,
+  encodeTrainerOpening,
   proofPoints,
   proveChunk,
   verifyChunkProof,
 } from "./prover.ts";
-export type { ChunkProof, ProofProgress } from "./prover.ts";
+export type { AnswerStatement, ChunkProof, ProofProgress } from "./prover.ts";

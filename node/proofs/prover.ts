@@ -12,6 +12,7 @@ import type { Hex } from "viem";
 import { ARTIFACTS_DIR, loadProofArtifacts } from "./artifacts.ts";
 import { fieldToBytes32, merklePath } from "./commitment.ts";
 import type { UpdateCommitment } from "./commitment.ts";
+import { MAX_WEIGHT, PROOF_TRAINERS, WEIGHT_BITS } from "./constants.ts";
 import { buildChunkWitness, publicSignals } from "./witness.ts";
 import type { ChunkStatement } from "./witness.ts";
 
@@ -141,27 +142,76 @@ export function proofPoints(proof: Groth16Proof): {
 /**
  * The `proof` bytes for `TrainingRounds.answerChallenge` → `AggregationVerifier.verifyChunk`, as packed
  * 32-byte words (no ABI offsets or lengths: calldata is most of the answer's gas): the Groth16 points, the
- * statement hash H (the proof's one public signal; the chain does not recompute it but lets anyone dispute
- * it), the aggregate chunk hash, the chunk hashes of the trainers with weight > 0, then the Merkle paths of
- * the aggregate and of those trainers (docs/protocol.md §5). Weight-0 trainers are not opened.
+ * statement hash H (the proof's one public signal), the aggregate chunk hash, the claimed chunk hashes of the
+ * trainers with weight > 0, then the aggregate's Merkle path. The trainers' hashes are not opened on chain:
+ * each trainer (or anyone holding its update) disputes a wrong one with `encodeTrainerOpening` (docs §5).
  */
-export function encodeChunkProofCalldata(
-  chunk: ChunkProof,
-  trainerCommitments: readonly UpdateCommitment[],
-  aggregateCommitment: UpdateCommitment,
-): Hex {
+export function encodeChunkProofCalldata(chunk: ChunkProof, aggregateCommitment: UpdateCommitment): Hex {
   const { a, b, c } = proofPoints(chunk.proof);
   const { chunkIndex, weights, trainerChunkHashes } = chunk.statement;
-  const opened = trainerCommitments.flatMap((t, k) => ((weights[k] ?? 0) > 0 ? [{ t, k }] : []));
   const words: Hex[] = [
     ...[...a, ...b.flat(), ...c].map(fieldToBytes32),
     fieldToBytes32(statementHashOf(chunk)),
     fieldToBytes32(chunk.statement.aggregateChunkHash),
-    ...opened.map(({ k }) => fieldToBytes32(trainerChunkHashes[k] ?? 0n)),
+    ...weights.flatMap((w, k) => (w > 0 ? [fieldToBytes32(trainerChunkHashes[k] ?? 0n)] : [])),
     ...merklePath(aggregateCommitment.levels, chunkIndex),
-    ...opened.flatMap(({ t }) => merklePath(t.levels, chunkIndex)),
   ];
   return concatHex(words);
+}
+
+/** An accepted answer's statement (`ChallengeAnswered.statement`), decoded. */
+export interface AnswerStatement {
+  /** The proof's public input H. */
+  readonly statementHash: bigint;
+  /** The chunk hash claimed for each of the PROOF_TRAINERS slots (the padding hash for weight-0 slots). */
+  readonly trainerChunkHashes: readonly bigint[];
+  readonly aggregateChunkHash: bigint;
+  /** Each slot's weight (0: the slot claims nothing). */
+  readonly weights: readonly number[];
+  readonly roundId: bigint;
+  readonly chunkIndex: number;
+}
+
+/** Decodes `AggregationVerifier`'s statement bytes: H, then the 11 statement inputs (docs §5). */
+export function decodeAnswerStatement(statement: Hex): AnswerStatement {
+  const words = (statement.length - 2) / 64;
+  if (words !== PROOF_TRAINERS + 4)
+    throw new RangeError(`a statement has ${PROOF_TRAINERS + 4} words, got ${words}`);
+  const word = (i: number): bigint => BigInt(`0x${statement.slice(2 + 64 * i, 2 + 64 * (i + 1))}`);
+  const packed = word(PROOF_TRAINERS + 2);
+  const roundChunk = word(PROOF_TRAINERS + 3);
+  return {
+    statementHash: word(0),
+    trainerChunkHashes: Array.from({ length: PROOF_TRAINERS }, (_, k) => word(1 + k)),
+    aggregateChunkHash: word(PROOF_TRAINERS + 1),
+    weights: Array.from({ length: PROOF_TRAINERS }, (_, k) =>
+      Number((packed >> BigInt(WEIGHT_BITS * k)) & BigInt(MAX_WEIGHT)),
+    ),
+    roundId: roundChunk >> 32n,
+    chunkIndex: Number(roundChunk & 0xffffffffn),
+  };
+}
+
+/**
+ * Dispute evidence that trainer `trainerIndex` (its position in the round) committed `commitment`'s chunk
+ * hash at `chunkIndex`: the index, the hash and its Merkle path, for `TrainingRounds.disputeStatement`
+ * against a statement that claims another hash for this trainer.
+ */
+export function encodeTrainerOpening(
+  trainerIndex: number,
+  commitment: UpdateCommitment,
+  chunkIndex: number,
+): Hex {
+  const hash = commitment.chunkHashes[chunkIndex];
+  if (hash === undefined)
+    throw new RangeError(
+      `chunk ${chunkIndex} is outside the update's ${commitment.chunkHashes.length} chunks`,
+    );
+  return concatHex([
+    fieldToBytes32(BigInt(trainerIndex)),
+    fieldToBytes32(hash),
+    ...merklePath(commitment.levels, chunkIndex),
+  ]);
 }
 
 /** The proof's one public signal, the statement hash H. Throws `ProvingError` if snarkjs returned none. */

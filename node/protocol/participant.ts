@@ -36,9 +36,11 @@ import {
   MAX_WEIGHT,
   chunkCount,
   commitEncoded,
+  decodeAnswerStatement,
   decodeFixedPoint,
   encodeChunkProofCalldata,
   encodeFixedPoint,
+  encodeTrainerOpening,
   PROOF_TRAINERS,
   proveChunk,
 } from "../proofs/index.ts";
@@ -152,6 +154,8 @@ interface RoundWork {
   trainingStarted: boolean;
   committed: boolean;
   updateBytes?: Uint8Array;
+  /** The commitment of `updateBytes` (for disputing a statement that misquotes it). */
+  ownCommitment?: UpdateCommitment;
   delivered: boolean;
   pushing: boolean;
   aggregatingSince?: number;
@@ -197,6 +201,7 @@ export class RoundParticipant {
   private readonly work = new Map<bigint, RoundWork>();
   private readonly compressor: TopKCompressor;
   private readonly paramSize: number;
+  private specMismatchLogged = false;
   private readonly initialModel: Float32Array;
   private timer: ReturnType<typeof setInterval> | undefined;
   private ticking = false;
@@ -241,6 +246,11 @@ export class RoundParticipant {
     return this.options.data;
   }
 
+  /** Parameters of the task's model (its chunk count is fixed on chain when the task is created). */
+  get parameterCount(): number {
+    return this.paramSize;
+  }
+
   /** The model this task starts from: every node derives it from the spec, and its hash is the task's first modelRef. */
   get initialModelRef(): Hex {
     return this.models.put(this.initialModel);
@@ -283,6 +293,21 @@ export class RoundParticipant {
       const depth = BigInt(this.options.confirmations ?? 0);
       const blockNumber = head > depth ? head - depth : 0n;
       const task = await this.readTask(blockNumber);
+      if (task.numChunks !== chunkCount(this.paramSize)) {
+        // Another model than this node's spec: its updates could not be committed, checked or proven.
+        if (!this.specMismatchLogged) {
+          this.specMismatchLogged = true;
+          this.options.log.error(
+            {
+              taskChunks: task.numChunks,
+              specChunks: chunkCount(this.paramSize),
+              parameters: this.paramSize,
+            },
+            "the task's chunk count on chain does not match this node's model spec: not taking part",
+          );
+        }
+        return;
+      }
       void this.ensureModel(task.modelRef);
       if (task.activeRound === 0n) return;
       const round = await this.readRound(task.activeRound, blockNumber);
@@ -388,7 +413,7 @@ export class RoundParticipant {
             await this.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
           }
         }
-        if (!aggregator) await this.watchStatements(roundId, work, myIndex);
+        if (!aggregator) await this.watchStatements(roundId, round, work, myIndex);
         if (
           now > round.challengeDeadline &&
           now > round.disputeDeadline && // answers' statements stay disputable until then
@@ -404,11 +429,20 @@ export class RoundParticipant {
   }
 
   /**
-   * The chain accepts an answer's statement hash without recomputing it (docs §5): every node checks each
-   * answered statement by simulating `disputeStatement` (the chain's own Poseidon, in an eth_call, costs no
-   * gas) and disputes a false one, first trainer first. A true statement is checked once.
+   * The chain accepts an answer's statement without checking two parts of it (docs §5): the trainers' chunk
+   * hashes it claims, and that its public input is their Poseidon hash. Every node checks each answered
+   * statement: the Poseidon part by simulating `disputeStatement` (the chain's own Poseidon, in an eth_call,
+   * costs no gas), the claimed hashes of every update it holds (its own; those it received as a
+   * sub-aggregator) against their commitments. It disputes a false one: a Poseidon mismatch first trainer
+   * first like other duties, a misquoted update at once (only its holders can show it). A true statement is
+   * checked once.
    */
-  private async watchStatements(roundId: bigint, work: RoundWork, myIndex: number): Promise<void> {
+  private async watchStatements(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    myIndex: number,
+  ): Promise<void> {
     const answers = await this.options.publicClient.getContractEvents({
       address: this.options.contracts.rounds,
       abi: trainingRoundsAbi,
@@ -420,17 +454,65 @@ export class RoundParticipant {
       const chunk = answer.args.chunkIndex;
       const statement = answer.args.statement;
       if (chunk === undefined || statement === undefined || work.statementsChecked.has(chunk)) continue;
-      const args = [roundId, chunk, statement] as const;
-      if (!(await this.wouldSucceed("disputeStatement", args))) {
+      const openings = await this.misquotedOpenings(round, work, myIndex, Number(chunk), statement);
+      let evidence: Hex | undefined;
+      for (const candidate of ["0x" as Hex, ...openings]) {
+        if (await this.wouldSucceed("disputeStatement", [roundId, chunk, statement, candidate])) {
+          evidence = candidate;
+          break;
+        }
+      }
+      if (evidence === undefined) {
         work.statementsChecked.add(chunk);
         continue;
       }
-      if (!this.dutyDue(work, `dispute-${chunk}`, myIndex)) continue;
-      if (await this.sendIfValid("disputeStatement", args)) {
+      if (evidence === "0x" && !this.dutyDue(work, `dispute-${chunk}`, myIndex)) continue;
+      if (await this.sendIfValid("disputeStatement", [roundId, chunk, statement, evidence])) {
         work.statementsChecked.add(chunk);
-        this.options.log.warn({ roundId, chunk }, "disputed a false statement: the aggregator is slashed");
+        this.options.log.warn(
+          { roundId, chunk, evidence: evidence === "0x" ? "poseidon" : "trainer opening" },
+          "disputed a false statement: the aggregator is slashed",
+        );
       }
     }
+  }
+
+  /**
+   * Openings (dispute evidence) of the updates this node holds whose chunk hash at `chunk` differs from the
+   * one the statement claims for them; weight-0 slots claim nothing.
+   */
+  private async misquotedOpenings(
+    round: RoundView,
+    work: RoundWork,
+    myIndex: number,
+    chunk: number,
+    statement: Hex,
+  ): Promise<Hex[]> {
+    const held: { index: number; commitment: UpdateCommitment }[] = [];
+    const own = await this.ownCommitment(work);
+    if (myIndex >= 0 && own !== undefined) held.push({ index: myIndex, commitment: own });
+    for (const [operator, received] of work.received) {
+      const index = round.trainers.findIndex((t) => t.toLowerCase() === operator);
+      if (index >= 0 && index !== myIndex) held.push({ index, commitment: received.commitment });
+    }
+    const claims = decodeAnswerStatement(statement);
+    return held
+      .filter(({ index, commitment }) => {
+        if ((claims.weights[index] ?? 0) === 0) return false;
+        const committed = commitment.chunkHashes[chunk];
+        return committed !== undefined && committed !== claims.trainerChunkHashes[index];
+      })
+      .map(({ index, commitment }) => encodeTrainerOpening(index, commitment, chunk));
+  }
+
+  /** The commitment of this node's own update in a round (computed once, from the bytes it committed). */
+  private async ownCommitment(work: RoundWork): Promise<UpdateCommitment | undefined> {
+    if (work.ownCommitment !== undefined || work.updateBytes === undefined) return work.ownCommitment;
+    const encoded = encodeFixedPoint(
+      densify(decodeUpdate(work.updateBytes, { maxDimension: this.paramSize })),
+    );
+    work.ownCommitment = await commitEncoded(encoded);
+    return work.ownCommitment;
   }
 
   /** Whether a TrainingRounds call would succeed now (an eth_call; no transaction). */
@@ -585,6 +667,7 @@ export class RoundParticipant {
     const sent = await this.sendIfValid("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
     if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
+    work.ownCommitment = commitment;
     work.committed = true;
     // Every committed round releases one Gaussian-noised update of the whole local dataset (q = 1).
     if (dp !== undefined) {
@@ -1098,7 +1181,6 @@ export class RoundParticipant {
       roundId,
       aggregateCommitment.root,
       ref,
-      chunkCount(this.paramSize),
       weights.map(BigInt),
       false,
     ]);
@@ -1152,13 +1234,14 @@ export class RoundParticipant {
     const encoded = present.map((p) => p?.encoded ?? zero);
     const { aggregate } = aggregateFixedPoint(encoded, weights);
     const { ref, aggregateCommitment } = await this.applyAggregate(base, aggregate);
-    // The circuit needs every trainer's values: a missing update makes the round unprovable.
-    const proven = present.every((p) => p !== undefined) && n <= 8;
+    // The circuit needs every trainer's values: a missing update makes the round unprovable, and so do more
+    // trainers than its fan-in or a weight wider than its slots.
+    const proven =
+      present.every((p) => p !== undefined) && n <= PROOF_TRAINERS && weights.every((w) => w <= MAX_WEIGHT);
     const posted = await this.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       ref,
-      chunkCount(this.paramSize),
       weights.map(BigInt),
       proven,
     ]);
@@ -1177,30 +1260,16 @@ export class RoundParticipant {
     if (aggregation === undefined) return;
     const started = performance.now();
     // The demo's lying aggregator proves its biased aggregate from made-up trainer values (every trainer "sent"
-    // the aggregate): the pairing holds, the statement hash is false, and watchers dispute it (§5).
+    // the aggregate): a valid proof whose statement claims chunk hashes the trainers never committed. The
+    // chain accepts it optimistically; the trainers, who hold their updates, dispute it (§5).
     const witness =
       this.options.behaviour?.lieInProof === true
         ? aggregation.encoded.map(() => aggregation.aggregate)
         : aggregation.encoded;
-    const proven = await proveChunk(roundId, chunk, witness, aggregation.weights, {
+    const proof = await proveChunk(roundId, chunk, witness, aggregation.weights, {
       signal: this.abort.signal,
     });
-    // …and opens the real trainer chunks (their Merkle paths must hold), keeping the proof's false H.
-    const proof =
-      this.options.behaviour?.lieInProof === true
-        ? {
-            ...proven,
-            statement: {
-              ...proven.statement,
-              trainerChunkHashes: aggregation.commitments.map((c) => c.chunkHashes[chunk] ?? 0n),
-            },
-          }
-        : proven;
-    const calldata = encodeChunkProofCalldata(
-      proof,
-      aggregation.commitments,
-      aggregation.aggregateCommitment,
-    );
+    const calldata = encodeChunkProofCalldata(proof, aggregation.aggregateCommitment);
     const ms = performance.now() - started;
     work.proofMs = (work.proofMs ?? 0) + ms;
     this.options.events?.onProof?.(roundId, chunk, ms);
@@ -1286,7 +1355,9 @@ export class RoundParticipant {
     return out;
   }
 
-  async readTask(blockNumber?: bigint): Promise<{ modelRef: Hex; activeRound: bigint; roundCount: bigint }> {
+  async readTask(
+    blockNumber?: bigint,
+  ): Promise<{ modelRef: Hex; numChunks: number; activeRound: bigint; roundCount: bigint }> {
     const task = await this.options.publicClient.readContract({
       address: this.options.contracts.rounds,
       abi: trainingRoundsAbi,
@@ -1294,7 +1365,12 @@ export class RoundParticipant {
       args: [this.options.taskId],
       blockNumber,
     });
-    return { modelRef: task.modelRef, activeRound: task.activeRound, roundCount: task.roundCount };
+    return {
+      modelRef: task.modelRef,
+      numChunks: task.numChunks,
+      activeRound: task.activeRound,
+      roundCount: task.roundCount,
+    };
   }
 
   async readRound(roundId: bigint, blockNumber?: bigint) {

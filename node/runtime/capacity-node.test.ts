@@ -30,6 +30,7 @@ import { trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { createNodeKey } from "../keys/keys.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
+import { chunkCount } from "../proofs/commitment.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/models.ts";
@@ -154,7 +155,15 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
         address: net.addresses.rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [initial, parseEther("100"), 60n, 60n, 60n, 0n],
+        args: [
+          initial,
+          chunkCount(createModel(spec.model).layout.size),
+          parseEther("100"),
+          60n,
+          60n,
+          60n,
+          0n,
+        ],
       }),
     );
     for (const node of nodes) await launch(node);

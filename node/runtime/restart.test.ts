@@ -31,6 +31,7 @@ import { runNodeScript } from "../chain/hardhat-process.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
+import { chunkCount } from "../proofs/commitment.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/models.ts";
@@ -185,7 +186,15 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
         address: net.addresses.rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [initial, parseEther("100"), WINDOW, WINDOW, WINDOW, 0n],
+        args: [
+          initial,
+          chunkCount(createModel(spec.model).layout.size),
+          parseEther("100"),
+          WINDOW,
+          WINDOW,
+          WINDOW,
+          0n,
+        ],
       }),
     );
     await send(net, () =>

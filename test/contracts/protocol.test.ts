@@ -185,7 +185,7 @@ describe("vAIn protocol with viem", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [("0x" + "11".repeat(32)) as Hex, parseEther("1000"), 60n, 60n, 120n, 0n],
+        args: [("0x" + "11".repeat(32)) as Hex, 4, parseEther("1000"), 60n, 60n, 120n, 0n],
       }),
     );
     await send(
@@ -252,10 +252,10 @@ describe("vAIn protocol with viem", function () {
   async function testProof(roundId: bigint, chunk: bigint): Promise<Hex> {
     const r = await round(roundId);
     return keccak256(
-      encodeAbiParameters(parseAbiParameters("uint256, uint256, bytes32[], uint256[], bytes32"), [
+      encodeAbiParameters(parseAbiParameters("uint256, uint256, uint256, uint256[], bytes32"), [
         roundId,
         chunk,
-        r.commitments,
+        BigInt(r.numChunks),
         r.weights,
         r.aggregateCommitment,
       ]),
@@ -291,7 +291,7 @@ describe("vAIn protocol with viem", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [roundId, ("0x" + "aa".repeat(32)) as Hex, ("0x" + "bb".repeat(32)) as Hex, 4, weights, true],
+        args: [roundId, ("0x" + "aa".repeat(32)) as Hex, ("0x" + "bb".repeat(32)) as Hex, weights, true],
       }),
     );
   }

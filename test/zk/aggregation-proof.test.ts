@@ -24,6 +24,8 @@ import {
   chunkValues,
   commitEncoded,
   encodeChunkProofCalldata,
+  decodeAnswerStatement,
+  encodeTrainerOpening,
   encodeFixedPoint,
   fieldToBytes32,
   getPoseidon,
@@ -115,7 +117,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [("0x" + "11".repeat(32)) as Hex, parseEther("100"), 60n, 60n, 600n, 0n],
+        args: [("0x" + "11".repeat(32)) as Hex, chunkCount(200), parseEther("100"), 60n, 60n, 600n, 0n],
       }),
     );
     await send(
@@ -236,14 +238,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [
-          roundId,
-          aggCommitment.root,
-          ("0x" + "22".repeat(32)) as Hex,
-          numChunks,
-          weights.map(BigInt),
-          true,
-        ],
+        args: [roundId, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt), true],
       }),
     );
     const chunk = await pendingChunk(roundId, numChunks);
@@ -252,7 +247,7 @@ describe("zk proofs of aggregation on chain", function () {
     expect(await verifyChunkProof(proof.proof, proof.statement)).to.equal(true);
     // The circuit's aggregate chunk is the TypeScript aggregator's, bit for bit.
     expect(Array.from(proof.aggregateChunk)).to.deep.equal(Array.from(chunkValues(aggregate, Number(chunk))));
-    const calldata = encodeChunkProofCalldata(proof, commitments, aggCommitment);
+    const calldata = encodeChunkProofCalldata(proof, aggCommitment);
 
     const round = await publicClient.readContract({
       address: rounds,
@@ -270,7 +265,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: verifierAddress,
         abi: aggregationVerifierAbi,
         functionName: "verifyChunk",
-        args: [r, c, round.commitments, w, round.aggregateCommitment, calldata],
+        args: [r, c, BigInt(numChunks), w, round.aggregateCommitment, calldata],
       });
     const [valid, statement] = await check(roundId, chunk, round.weights);
     expect(valid).to.equal(true);
@@ -279,14 +274,27 @@ describe("zk proofs of aggregation on chain", function () {
       [await statementHash(proof.statement), ...(await statementInputs(proof.statement))].map(fieldToBytes32),
     );
     expect(statement).to.equal(expectedStatement);
-    const mismatch = (bytes: Hex) =>
+    const mismatch = (bytes: Hex, evidence: Hex = "0x") =>
       publicClient.readContract({
         address: verifierAddress,
         abi: aggregationVerifierAbi,
         functionName: "statementMismatch",
-        args: [bytes],
+        args: [bytes, round.commitments, BigInt(numChunks), evidence],
       });
     expect(await mismatch(statement)).to.equal(false);
+    // The trainers' claimed chunk hashes are true: no opening disproves them. Trainer 1 (weight 0) claims
+    // nothing; trainer 2's opening does not open trainer 0's commitment; a path one level short (an inner
+    // node passed off as a leaf) is refused.
+    const c = Number(chunk);
+    for (const evidence of [
+      encodeTrainerOpening(0, commitments[0]!, c),
+      encodeTrainerOpening(1, commitments[1]!, c),
+      encodeTrainerOpening(2, commitments[2]!, c),
+      encodeTrainerOpening(0, commitments[2]!, c),
+      encodeTrainerOpening(0, commitments[0]!, c).slice(0, -64) as Hex,
+    ]) {
+      expect(await mismatch(statement, evidence)).to.equal(false);
+    }
     // Another chunk: the Merkle openings fail at once.
     expect((await check(roundId, (chunk + 1n) % BigInt(numChunks), round.weights))[0]).to.equal(false);
     // Weights that open another set of trainers: the layout fails at once.
@@ -330,7 +338,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "disputeStatement",
-        args: [roundId, chunk, expectedStatement],
+        args: [roundId, chunk, expectedStatement, "0x"],
       }),
       "StatementCorrect",
     );
@@ -358,20 +366,13 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [
-          roundId,
-          cheatedCommitment.root,
-          ("0x" + "33".repeat(32)) as Hex,
-          numChunks,
-          weights.map(BigInt),
-          true,
-        ],
+        args: [roundId, cheatedCommitment.root, ("0x" + "33".repeat(32)) as Hex, weights.map(BigInt), true],
       }),
     );
     const chunk = await pendingChunk(roundId, numChunks);
     // The honest proof opens the honest aggregate chunk, which is not in the posted commitment.
     const proof = await proveChunk(roundId, Number(chunk), updates, weights);
-    const calldata = encodeChunkProofCalldata(proof, commitments, cheatedCommitment);
+    const calldata = encodeChunkProofCalldata(proof, cheatedCommitment);
     const before = await publicClient.readContract({
       address: registry,
       abi: stakeRegistryAbi,
@@ -415,14 +416,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [
-          roundId,
-          cheatedCommitment.root,
-          ("0x" + "44".repeat(32)) as Hex,
-          numChunks,
-          weights.map(BigInt),
-          true,
-        ],
+        args: [roundId, cheatedCommitment.root, ("0x" + "44".repeat(32)) as Hex, weights.map(BigInt), true],
       }),
     );
     const chunk = await pendingChunk(roundId, numChunks);
@@ -435,7 +429,7 @@ describe("zk proofs of aggregation on chain", function () {
       ...fake,
       statement: { ...fake.statement, trainerChunkHashes: honest.statement.trainerChunkHashes },
     };
-    const calldata = encodeChunkProofCalldata(lying, commitments, cheatedCommitment);
+    const calldata = encodeChunkProofCalldata(lying, cheatedCommitment);
     const hash = await aggregatorWallet.writeContract({
       address: rounds,
       abi: trainingRoundsAbi,
@@ -462,7 +456,7 @@ describe("zk proofs of aggregation on chain", function () {
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "disputeStatement",
-      args: [roundId, chunk, statement],
+      args: [roundId, chunk, statement, "0x"],
     });
     const disputeReceipt = await publicClient.waitForTransactionReceipt({ hash: disputeHash });
     expect(disputeReceipt.status).to.equal("success");
@@ -480,6 +474,79 @@ describe("zk proofs of aggregation on chain", function () {
       args: [roundId],
     });
     expect(round.state).to.equal(5);
+  });
+  it("accepts a proof over misquoted trainer chunks optimistically, and the trainer's opening slashes", async () => {
+    const weights = [100, 101, 102];
+    const roundId = await openRound();
+    const { aggregate } = aggregateFixedPoint(updates, weights);
+    const cheated = Uint16Array.from(aggregate);
+    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.max(0, cheated[j]! - 40); // biased model
+    const cheatedCommitment = await commitEncoded(cheated);
+    const numChunks = chunkCount(200);
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [roundId, cheatedCommitment.root, ("0x" + "55".repeat(32)) as Hex, weights.map(BigInt), true],
+      }),
+    );
+    const chunk = await pendingChunk(roundId, numChunks);
+    // A real proof that the cheated chunk averages made-up trainer chunks, claiming their hashes: the
+    // statement's Poseidon hash is consistent, so only the trainers' commitments can show it false.
+    const fake = await proveChunk(roundId, Number(chunk), [cheated, cheated, cheated], weights);
+    const hash = await aggregatorWallet.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "answerChallenge",
+      args: [roundId, chunk, encodeChunkProofCalldata(fake, cheatedCommitment)],
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    const [answered] = parseEventLogs({
+      abi: trainingRoundsAbi,
+      logs: receipt.logs,
+      eventName: "ChallengeAnswered",
+    });
+    const statement = answered?.args.statement;
+    if (statement === undefined) throw new Error("no ChallengeAnswered event");
+    const claims = decodeAnswerStatement(statement);
+    expect(claims.trainerChunkHashes[1]).to.not.equal(commitments[1]!.chunkHashes[Number(chunk)]);
+    expect(claims.weights.slice(0, 3)).to.deep.equal(weights);
+    const dispute = (evidence: Hex) =>
+      publicClient.simulateContract({
+        account: trainers[1]!.account,
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "disputeStatement",
+        args: [roundId, chunk, statement, evidence],
+      });
+    await expectRevertName(dispute("0x"), "StatementCorrect"); // the Poseidon part holds
+    const before = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    // Trainer 1 holds its update: its opening shows the chunk hash it really committed.
+    const { request } = await dispute(encodeTrainerOpening(1, commitments[1]!, Number(chunk)));
+    const disputed = await publicClient.waitForTransactionReceipt({
+      hash: await trainers[1]!.writeContract(request),
+    });
+    expect(disputed.status).to.equal("success");
+    const disputes = parseEventLogs({
+      abi: trainingRoundsAbi,
+      logs: disputed.logs,
+      eventName: "StatementDisputed",
+    });
+    expect(disputes[0]?.args.reporter.toLowerCase()).to.equal(trainers[1]!.account.address.toLowerCase());
+    const after = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    expect(after).to.equal(before / 2n);
   });
 });
 

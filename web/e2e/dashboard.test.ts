@@ -362,7 +362,7 @@ describe("dashboard in a real browser", () => {
       deployer.writeContract({
         ...rounds,
         functionName: "createTask",
-        args: [`0x${"11".repeat(32)}`, parseEther("1000"), 60n, 60n, 120n, 0n],
+        args: [`0x${"11".repeat(32)}`, 4, parseEther("1000"), 60n, 60n, 120n, 0n],
       }),
     );
     await send(
@@ -398,7 +398,7 @@ describe("dashboard in a real browser", () => {
       aggregator.writeContract({
         ...rounds,
         functionName: "postAggregate",
-        args: [1n, `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, 4, [100n], true],
+        args: [1n, `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, [100n], true],
       }),
     );
     await waitText(page, "#round-phase", /^challenging$/);
@@ -414,10 +414,10 @@ describe("dashboard in a real browser", () => {
     }
     assert.notEqual(sampled, undefined, "a chunk was sampled for proof");
     const proof = keccak256(
-      encodeAbiParameters(parseAbiParameters("uint256, uint256, bytes32[], uint256[], bytes32"), [
+      encodeAbiParameters(parseAbiParameters("uint256, uint256, uint256, uint256[], bytes32"), [
         1n,
         sampled as bigint,
-        round.commitments,
+        BigInt(round.numChunks),
         round.weights,
         round.aggregateCommitment,
       ]),

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
@@ -22,9 +25,28 @@ function parseWindowS(text: string | undefined, flag: string): bigint | undefine
   return BigInt(ms / 1000);
 }
 
+/** A positive integer flag ("101770"). */
+function parsePositiveInteger(text: string, flag: string): number {
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${flag} "${text}" must be a positive integer`);
+  }
+  return value;
+}
+
+/** Parameter count of the model in the data dir's task spec (the default spec without a config file). */
+async function specParameterCount(dataDir: string): Promise<number> {
+  const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
+  const { createModel } = await import("../../training/models.ts");
+  const configPath = join(dataDir, "config.json");
+  const file = existsSync(configPath) ? readConfigFile(configPath) : {};
+  return createModel(resolveConfig({ file }).task.model).layout.size;
+}
+
 interface TaskCreateFlags extends SignerFlags {
   modelRef: string;
   rewardPerRound: string;
+  parameters?: string;
   fund?: string;
   commitWindow?: string;
   aggregateWindow?: string;
@@ -43,6 +65,10 @@ export function registerTaskCommands(program: Command): void {
       "initial model: 0x + 64 hex digits, or any text (hashed with keccak256)",
     )
     .requiredOption("--reward-per-round <amount>", "VAIN emitted per round")
+    .option(
+      "--parameters <count>",
+      "the model's parameter count (default: the model of the task spec in <data-dir>/config.json)",
+    )
     .option("--fund <amount>", "VAIN to add to the reward pool right away")
     .option("--commit-window <duration>", "commit window, e.g. 10m (default 10m; each window >= 30s)")
     .option("--aggregate-window <duration>", "aggregation window (default 5m)")
@@ -63,12 +89,17 @@ export function registerTaskCommands(program: Command): void {
         roundIntervalS: parseWindowS(flags.roundInterval, "--round-interval"),
       };
       const ctx = await openOperatorContext(flags);
-      const created = await createTask(ctx, { modelRef, rewardPerRoundWei, ...windows });
+      const parameters =
+        flags.parameters === undefined
+          ? await specParameterCount(ctx.dataDir)
+          : parsePositiveInteger(flags.parameters, "--parameters");
+      const created = await createTask(ctx, { modelRef, parameters, rewardPerRoundWei, ...windows });
       let funded: FundTaskResult | undefined;
       if (fundWei !== undefined) funded = await fundTask(ctx, created.taskId, fundWei);
       printResult(flags, { action: "task create", ...created, funded: funded ?? null }, [
         `created task ${created.taskId}`,
         `  model ref         ${created.modelRef}`,
+        `  chunks            ${created.numChunks} (${parameters} parameters)`,
         `  reward per round  ${formatTokens(created.rewardPerRoundWei)}`,
         ...(funded === undefined ? [] : [`  reward pool       ${formatTokens(funded.rewardPoolWei)}`]),
         `  tx                ${created.transactionHash}`,
