@@ -464,10 +464,15 @@ contract TrainingRoundsTest is RoundsFixture {
         TrainingRounds.Params memory p = _defaultParams();
         p.maxTrainersPerRound = 17;
         rounds.setParams(p);
+        p = _defaultParams();
+        p.challengeBond = uint256(type(uint96).max) + 1; // bonds are held in 96 bits
+        vm.expectRevert(TrainingRounds.ParamsOutOfBounds.selector);
+        rounds.setParams(p);
         vm.expectRevert(TrainingRounds.ZeroAddress.selector);
         rounds.setVerifier(IAggregationVerifier(address(0)));
         rounds.setVerifier(IAggregationVerifier(address(0x1234)));
         assertTrue(address(rounds.verifier()) == address(0x1234), "verifier replaced");
+        p.challengeBond = type(uint96).max;
         p.maxTrainersPerRound = 2;
         rounds.setParams(p);
         assertEq(rounds.params().maxTrainersPerRound, 2, "params");
