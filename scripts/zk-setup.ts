@@ -12,15 +12,25 @@
  *      (the circuit hash covers aggregate.circom and the templates it includes)
  *
  * Usage: npm run zk:setup
+ *
+ * Development variants (scripts/zk/variant.ts; for `npm run bench:zk`'s measured K and C; nothing committed):
+ *   npm run zk:setup -- --variant 4,64 [--variant 16,32]   compile AggregateChunk(K, C) and run a dev Groth16
+ *       setup over the smallest local powers of tau that fits (no contribution: a dev setup, not a ceremony)
+ *   npm run zk:setup -- --ptau 15   generate circuits/build/pot15_final.ptau the same way as the 2^14 one
+ *       (prepare phase 2 takes tens of minutes here), for variants over 16,383 constraints
+ * Run them under the shared lock: `flock /tmp/vain-bench.lock npm run zk:setup -- ...`.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 import { circuitSourcesSha256 } from "../node/proofs/artifacts.ts";
+import { ProofInputError } from "../node/proofs/witness.ts";
 import { renderGroth16Verifier } from "./zk/groth16-verifier-sol.ts";
 import { r1csConstraints } from "./zk/r1cs.ts";
+import { VariantSetupError, parseShape, setupVariant } from "./zk/variant.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILD = `${ROOT}circuits/build`;
@@ -50,32 +60,67 @@ async function sha256(path: string): Promise<string> {
     .digest("hex");
 }
 
-await mkdir(BUILD, { recursive: true });
-await mkdir(ARTIFACTS, { recursive: true });
-run("circom2", ["circuits/aggregate.circom", "--r1cs", "--wasm", "--O2", "-o", "circuits/build"]);
-
-const ptau = `${BUILD}/pot${PTAU_POWER}_final.ptau`;
-if (!(await exists(ptau))) {
-  run("snarkjs", ["powersoftau", "new", "bn128", String(PTAU_POWER), `${BUILD}/pot_0000.ptau`]);
+/** Powers of tau 2^power (new, contribute, beacon, prepare phase 2), unless it exists; returns its path. */
+async function powersOfTau(power: number): Promise<string> {
+  const ptau = `${BUILD}/pot${power}_final.ptau`;
+  if (await exists(ptau)) return ptau;
+  const started = performance.now();
+  run("snarkjs", ["powersoftau", "new", "bn128", String(power), `${BUILD}/pot${power}_0000.ptau`]);
   run("snarkjs", [
     "powersoftau",
     "contribute",
-    `${BUILD}/pot_0000.ptau`,
-    `${BUILD}/pot_0001.ptau`,
+    `${BUILD}/pot${power}_0000.ptau`,
+    `${BUILD}/pot${power}_0001.ptau`,
     "--name=vain-dev",
     `-e=${ENTROPY}`,
   ]);
   run("snarkjs", [
     "powersoftau",
     "beacon",
-    `${BUILD}/pot_0001.ptau`,
-    `${BUILD}/pot_beacon.ptau`,
+    `${BUILD}/pot${power}_0001.ptau`,
+    `${BUILD}/pot${power}_beacon.ptau`,
     BEACON,
     "10",
     "-n=vain dev beacon",
   ]);
-  run("snarkjs", ["powersoftau", "prepare", "phase2", `${BUILD}/pot_beacon.ptau`, ptau]);
+  run("snarkjs", ["powersoftau", "prepare", "phase2", `${BUILD}/pot${power}_beacon.ptau`, ptau]);
+  process.stdout.write(
+    `powers of tau 2^${power}: ${((performance.now() - started) / 1000 / 60).toFixed(1)} min in all\n`,
+  );
+  return ptau;
 }
+
+const { values: flags } = parseArgs({
+  options: { variant: { type: "string", multiple: true }, ptau: { type: "string" } },
+});
+await mkdir(BUILD, { recursive: true });
+if (flags.ptau !== undefined || flags.variant !== undefined) {
+  // Development builds only: the committed artifacts are not touched.
+  if (flags.ptau !== undefined) {
+    const power = Number(flags.ptau);
+    if (!Number.isInteger(power) || power < 10 || power > 20) {
+      process.stderr.write(`--ptau takes a power of two in 10..20, got "${flags.ptau}"\n`);
+      process.exit(1);
+    }
+    await powersOfTau(power);
+  }
+  try {
+    for (const text of flags.variant ?? []) await setupVariant(parseShape(text));
+  } catch (error) {
+    // Bad shapes and missing powers of tau are user errors: one line, not a stack.
+    if (error instanceof VariantSetupError || error instanceof ProofInputError) {
+      process.stderr.write(`zk:setup: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  process.exit(0);
+}
+
+await mkdir(ARTIFACTS, { recursive: true });
+run("circom2", ["circuits/aggregate.circom", "--r1cs", "--wasm", "--O2", "-o", "circuits/build"]);
+
+const ptau = await powersOfTau(PTAU_POWER);
 
 run("snarkjs", ["groth16", "setup", `${BUILD}/aggregate.r1cs`, ptau, `${BUILD}/aggregate_0000.zkey`]);
 run("snarkjs", [

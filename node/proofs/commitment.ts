@@ -25,10 +25,17 @@ export function chunkCount(length: number): number {
   return Math.max(1, Math.ceil(length / CHUNK_SIZE));
 }
 
-/** Chunk `index` of an encoded update, padded with encoded zeros to CHUNK_SIZE. */
-export function chunkValues(encoded: Uint16Array, index: number): Uint16Array {
-  const out = new Uint16Array(CHUNK_SIZE).fill(VALUE_OFFSET);
-  out.set(encoded.subarray(index * CHUNK_SIZE, Math.min(encoded.length, (index + 1) * CHUNK_SIZE)));
+/**
+ * Chunk `index` of an encoded update, padded with encoded zeros to `chunkSize` values. The node always uses
+ * CHUNK_SIZE; other sizes exist for circuit variants measured by `npm run bench:zk`.
+ */
+export function chunkValues(
+  encoded: Uint16Array,
+  index: number,
+  chunkSize: number = CHUNK_SIZE,
+): Uint16Array {
+  const out = new Uint16Array(chunkSize).fill(VALUE_OFFSET);
+  out.set(encoded.subarray(index * chunkSize, Math.min(encoded.length, (index + 1) * chunkSize)));
   return out;
 }
 

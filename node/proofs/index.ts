@@ -15,8 +15,10 @@ export {
 } from "./commitment.ts";
 export type { UpdateCommitment } from "./commitment.ts";
 export {
+  DEFAULT_CIRCUIT_SHAPE,
   ProofInputError,
   buildChunkWitness,
+  checkCircuitShape,
   packWeights,
   paddingChunkHash,
   publicSignals,
@@ -24,7 +26,7 @@ export {
   statementHash,
   statementInputs,
 } from "./witness.ts";
-export type { ChunkStatement } from "./witness.ts";
+export type { ChunkStatement, CircuitShape } from "./witness.ts";
 export { ArtifactIntegrityError, loadProofArtifacts } from "./artifacts.ts";
 export {
   ProvingCancelledError,

@@ -33,6 +33,13 @@ declare module "snarkjs" {
       wtnsCalcOptions?: unknown,
       proverOptions?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
+    /** Proves from a computed witness (a file, or `{ type: "mem" }` filled by `wtns.calculate`). */
+    prove(
+      zkeyFile: string | Uint8Array,
+      witnessFile: string | { type: "mem"; data?: Uint8Array },
+      logger?: unknown,
+      options?: { singleThread?: boolean },
+    ): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
     verify(verificationKey: unknown, publicSignals: PublicSignals, proof: Groth16Proof): Promise<boolean>;
     exportSolidityCallData(proof: Groth16Proof, publicSignals: PublicSignals): Promise<string>;
   };
@@ -40,7 +47,7 @@ declare module "snarkjs" {
     calculate(
       input: Record<string, unknown>,
       wasmFile: string | Uint8Array,
-      wtnsFile: { type: "mem" },
+      wtnsFile: { type: "mem"; data?: Uint8Array },
     ): Promise<void>;
   };
   export const zKey: {
