@@ -186,6 +186,7 @@ export class Mesh {
         D: profile.gossip.D,
         Dlo: profile.gossip.Dlo,
         Dhi: profile.gossip.Dhi,
+        Dlazy: profile.gossip.Dlazy,
         heartbeatInterval: profile.gossip.heartbeatIntervalMs,
         allowPublishToZeroTopicPeers: true,
         fastMsgIdFn: fastMessageId,

@@ -16,6 +16,11 @@ export interface MeshProfile {
     readonly D: number;
     readonly Dlo: number;
     readonly Dhi: number;
+    /**
+     * Peers outside the mesh that get an IHAVE (the IDs of recent messages) at every heartbeat; they ask for
+     * what they missed. gossipsub's default is 6.
+     */
+    readonly Dlazy: number;
     readonly heartbeatIntervalMs: number;
   };
   /** Penalise many peers behind one IP (sybils); must be off when every node is on 127.0.0.1. */
@@ -39,7 +44,7 @@ export const DEFAULT_PROFILE: MeshProfile = {
   inboundConnectionThreshold: 5,
   maxIncomingPendingConnections: 10,
   maxConnectionsPerIp: 8,
-  gossip: { D: 6, Dlo: 4, Dhi: 12, heartbeatIntervalMs: 1_000 },
+  gossip: { D: 6, Dlo: 4, Dhi: 12, Dlazy: 6, heartbeatIntervalMs: 1_000 },
   ipColocationPenalty: true,
   keepLoopbackAddresses: false,
   services: { dht: true, mdns: true, ping: true, nat: true, connectionMonitor: true },
@@ -68,7 +73,7 @@ export const LOCAL_SCALE_PROFILE: MeshProfile = {
   ...LOCAL_SIMULATION_PROFILE,
   name: "local-scale",
   targetDegree: 6,
-  gossip: { D: 4, Dlo: 3, Dhi: 6, heartbeatIntervalMs: 2_000 },
+  gossip: { D: 4, Dlo: 3, Dhi: 6, Dlazy: 6, heartbeatIntervalMs: 2_000 },
   services: { dht: false, mdns: false, ping: false, nat: false, connectionMonitor: false },
   maintenanceIntervalMs: 10_000,
 };
@@ -79,7 +84,7 @@ export const LOW_POWER_PROFILE: MeshProfile = {
   name: "low-power",
   targetDegree: 4,
   maxConnections: 16,
-  gossip: { D: 4, Dlo: 3, Dhi: 6, heartbeatIntervalMs: 2_000 },
+  gossip: { D: 4, Dlo: 3, Dhi: 6, Dlazy: 6, heartbeatIntervalMs: 2_000 },
   services: { dht: false, mdns: true, ping: false, nat: true, connectionMonitor: false },
   maintenanceIntervalMs: 30_000,
 };

@@ -12,7 +12,7 @@
  *
  * Options: `--quick` (N = 10 and 100 only), `--sizes=500,1000` (tuned sizes), `--no-baseline`, `--merge` (keep
  * the last results' rows for the scenarios not run now; every row carries `measuredAt`), `--semi-space=<MiB>`,
- * `--gossip=D,Dlo,Dhi` (another degree on top of local-scale, its own row), `--processes=1|2` (processes for N = 1,000), `--dials=<k>` (random dials per node; default half the
+ * `--gossip=D,Dlo,Dhi` / `--heartbeat=<ms>` / `--dlazy=<n>` (another degree, heartbeat or IHAVE fan-out on top of local-scale, its own row), `--processes=1|2` (processes for N = 1,000), `--dials=<k>` (random dials per node; default half the
  * target degree, the rest comes from inbound dials and PEX maintenance).
  */
 import { fork } from "node:child_process";
@@ -38,7 +38,10 @@ const IDLE_SECONDS = 30;
 const MESSAGES = 10;
 const FORMATION_TIMEOUT_MS = 600_000;
 /** V8 young-generation semi-space of each worker, MiB (`--semi-space=<MiB>`; V8's default is 16). */
-const SEMI_SPACE_MB = Number(process.argv.find((a) => a.startsWith("--semi-space="))?.slice(13) ?? 64);
+const DEFAULT_SEMI_SPACE_MB = 64;
+const SEMI_SPACE_MB = Number(
+  process.argv.find((a) => a.startsWith("--semi-space="))?.slice(13) ?? DEFAULT_SEMI_SPACE_MB,
+);
 /** `--profile-idle=<dir>`: write V8 CPU profiles of each worker's idle window and measured gossip there. */
 const profileDir = process.argv.find((a) => a.startsWith("--profile-idle="))?.slice("--profile-idle=".length);
 
@@ -64,7 +67,7 @@ function services(profile: MeshProfile): string {
   if (profile.services.ping) on.push("ping");
   if (profile.services.connectionMonitor) on.push("conn-monitor");
   const g = profile.gossip;
-  return `${on.join("+")}; D ${g.D}/${g.Dlo}/${g.Dhi}, hb ${g.heartbeatIntervalMs / 1000}s`;
+  return `${on.join("+")}; D ${g.D}/${g.Dlo}/${g.Dhi}, Dlazy ${g.Dlazy}, hb ${g.heartbeatIntervalMs / 1000}s`;
 }
 
 function option(name: string): string | undefined {
@@ -474,17 +477,36 @@ runBenchmark(async () => {
       });
     }
   }
-  // `--gossip=D,Dlo,Dhi`: try another gossipsub degree on top of local-scale (a separate, labelled row).
+  // `--gossip=D,Dlo,Dhi` and `--heartbeat=<ms>`: try another gossipsub degree or heartbeat on top of
+  // local-scale (a separate, labelled row).
   const degree = option("gossip")?.split(",").map(Number);
   const [D, Dlo, Dhi] = degree ?? [];
+  const heartbeat = option("heartbeat");
+  const dlazy = option("dlazy");
+  const base = LOCAL_SCALE_PROFILE.gossip;
+  const gossip = {
+    ...base,
+    ...(D === undefined || Dlo === undefined || Dhi === undefined ? {} : { D, Dlo, Dhi }),
+    ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: Number(heartbeat) }),
+    ...(dlazy === undefined ? {} : { Dlazy: Number(dlazy) }),
+  };
+  const changes = [
+    ...(gossip.D !== base.D || gossip.Dlo !== base.Dlo || gossip.Dhi !== base.Dhi
+      ? [`D ${gossip.D}/${gossip.Dlo}/${gossip.Dhi}`]
+      : []),
+    ...(gossip.heartbeatIntervalMs !== base.heartbeatIntervalMs
+      ? [`heartbeat ${gossip.heartbeatIntervalMs / 1000} s`]
+      : []),
+    ...(gossip.Dlazy !== base.Dlazy ? [`Dlazy ${gossip.Dlazy}`] : []),
+  ];
   const tunedProfile: MeshProfile =
-    D === undefined || Dlo === undefined || Dhi === undefined
-      ? LOCAL_SCALE_PROFILE
-      : { ...LOCAL_SCALE_PROFILE, gossip: { ...LOCAL_SCALE_PROFILE.gossip, D, Dlo, Dhi } };
-  const tunedLabel =
-    tunedProfile === LOCAL_SCALE_PROFILE
-      ? "tuned (local-scale)"
-      : `tuned (local-scale, D ${D}/${Dlo}/${Dhi})`;
+    changes.length === 0 ? LOCAL_SCALE_PROFILE : { ...LOCAL_SCALE_PROFILE, gossip };
+  // A young generation other than the bench's default is a different configuration too: its own row.
+  const labelled = [
+    ...changes,
+    ...(SEMI_SPACE_MB === DEFAULT_SEMI_SPACE_MB ? [] : [`young gen. ${SEMI_SPACE_MB} MiB`]),
+  ];
+  const tunedLabel = ["tuned (local-scale", ...labelled].join(", ") + ")";
   for (const n of sizes) {
     scenarios.push({
       label: tunedLabel,
