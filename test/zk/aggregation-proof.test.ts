@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { concatHex, parseEther, parseEventLogs } from "viem";
+import { concatHex, keccak256, parseEther, parseEventLogs } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -227,6 +227,27 @@ describe("zk proofs of aggregation on chain", function () {
     throw new Error("no pending challenge");
   }
 
+  /**
+   * Opens a round, posts (as a proven round) an aggregate biased by `bias` fixed-point units instead of the
+   * true weighted mean, and returns the chunk the chain sampled.
+   */
+  async function postBiasedAggregate(weights: number[], bias: number) {
+    const roundId = await openRound();
+    const { aggregate } = aggregateFixedPoint(updates, weights);
+    const cheated = aggregate.map((v) => Math.min(65535, Math.max(0, v + bias)));
+    const cheatedCommitment = await commitEncoded(cheated);
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [roundId, cheatedCommitment.root, keccak256(cheatedCommitment.root), weights.map(BigInt), true],
+      }),
+    );
+    const chunk = await pendingChunk(roundId, chunkCount(200));
+    return { roundId, cheated, cheatedCommitment, chunk };
+  }
+
   it("accepts a correct proof and rejects proofs for another chunk, round or weights", async () => {
     const weights = [100, 0, 102]; // trainer 2 rejected by robust aggregation
     const roundId = await openRound();
@@ -355,21 +376,7 @@ describe("zk proofs of aggregation on chain", function () {
 
   it("slashes an aggregator that posted a wrong aggregate: it cannot prove the sampled chunk", async () => {
     const weights = [100, 101, 102];
-    const roundId = await openRound();
-    const { aggregate } = aggregateFixedPoint(updates, weights);
-    const cheated = Uint16Array.from(aggregate);
-    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.min(65535, cheated[j]! + 40); // biased model
-    const cheatedCommitment = await commitEncoded(cheated);
-    const numChunks = chunkCount(200);
-    await send(
-      aggregatorWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "postAggregate",
-        args: [roundId, cheatedCommitment.root, ("0x" + "33".repeat(32)) as Hex, weights.map(BigInt), true],
-      }),
-    );
-    const chunk = await pendingChunk(roundId, numChunks);
+    const { roundId, cheatedCommitment, chunk } = await postBiasedAggregate(weights, 40);
     // The honest proof opens the honest aggregate chunk, which is not in the posted commitment.
     const proof = await proveChunk(roundId, Number(chunk), updates, weights);
     const calldata = encodeChunkProofCalldata(proof, cheatedCommitment);
@@ -405,21 +412,7 @@ describe("zk proofs of aggregation on chain", function () {
 
   it("accepts a proof of a false statement optimistically, and a dispute slashes the aggregator", async () => {
     const weights = [100, 101, 102];
-    const roundId = await openRound();
-    const { aggregate } = aggregateFixedPoint(updates, weights);
-    const cheated = Uint16Array.from(aggregate);
-    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.min(65535, cheated[j]! + 40); // biased model
-    const cheatedCommitment = await commitEncoded(cheated);
-    const numChunks = chunkCount(200);
-    await send(
-      aggregatorWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "postAggregate",
-        args: [roundId, cheatedCommitment.root, ("0x" + "44".repeat(32)) as Hex, weights.map(BigInt), true],
-      }),
-    );
-    const chunk = await pendingChunk(roundId, numChunks);
+    const { roundId, cheated, cheatedCommitment, chunk } = await postBiasedAggregate(weights, 40);
     // A real proof that the cheated chunk averages fake trainer chunks (every trainer = the cheated
     // values), whose public input H commits to the fake chunk hashes; the answer opens the real trainer
     // chunk hashes against the real commitments and supplies that H. Pairing and openings both pass.
@@ -477,21 +470,7 @@ describe("zk proofs of aggregation on chain", function () {
   });
   it("accepts a proof over misquoted trainer chunks optimistically, and the trainer's opening slashes", async () => {
     const weights = [100, 101, 102];
-    const roundId = await openRound();
-    const { aggregate } = aggregateFixedPoint(updates, weights);
-    const cheated = Uint16Array.from(aggregate);
-    for (let j = 0; j < cheated.length; j++) cheated[j] = Math.max(0, cheated[j]! - 40); // biased model
-    const cheatedCommitment = await commitEncoded(cheated);
-    const numChunks = chunkCount(200);
-    await send(
-      aggregatorWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "postAggregate",
-        args: [roundId, cheatedCommitment.root, ("0x" + "55".repeat(32)) as Hex, weights.map(BigInt), true],
-      }),
-    );
-    const chunk = await pendingChunk(roundId, numChunks);
+    const { roundId, cheated, cheatedCommitment, chunk } = await postBiasedAggregate(weights, -40);
     // A real proof that the cheated chunk averages made-up trainer chunks, claiming their hashes: the
     // statement's Poseidon hash is consistent, so only the trainers' commitments can show it false.
     const fake = await proveChunk(roundId, Number(chunk), [cheated, cheated, cheated], weights);
