@@ -44,11 +44,9 @@ const DEFAULT_MESSAGES = 30;
 const FORMATION_TIMEOUT_MS = 600_000;
 /** V8 young-generation semi-space of each worker, MiB (`--semi-space=<MiB>`; V8's default is 16). */
 const DEFAULT_SEMI_SPACE_MB = 64;
-const SEMI_SPACE_MB = Number(
-  process.argv.find((a) => a.startsWith("--semi-space="))?.slice(13) ?? DEFAULT_SEMI_SPACE_MB,
-);
+const SEMI_SPACE_MB = Number(option("semi-space") ?? DEFAULT_SEMI_SPACE_MB);
 /** `--profile-idle=<dir>`: write V8 CPU profiles of each worker's idle window and measured gossip there. */
-const profileDir = process.argv.find((a) => a.startsWith("--profile-idle="))?.slice("--profile-idle=".length);
+const profileDir = option("profile-idle");
 
 interface Scenario {
   readonly label: string;
