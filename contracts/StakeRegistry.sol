@@ -7,8 +7,10 @@ import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC2
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 
@@ -20,6 +22,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 /// the peer's Ed25519 key; the mesh's admission handshake proves that off chain (see docs/protocol.md §2).
 contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
@@ -53,6 +56,11 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
 
     mapping(address operator => Operator) private _operators;
     mapping(bytes32 peerIdHash => address operator) private _peerOwner;
+    /// @dev Active stake per operator after each block that changed it, keyed by block number, so the rounds
+    /// contract can read stakes fixed before its randomness is known (selection cannot be ground by top-ups).
+    mapping(address operator => Checkpoints.Trace208) private _activeHistory;
+    /// @dev Total active stake after each block that changed it, keyed by block number.
+    Checkpoints.Trace208 private _totalActiveHistory;
 
     /// @notice `operator` added `amount` to its active stake.
     event Staked(address indexed operator, uint256 amount, uint256 activeStake);
@@ -146,6 +154,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         op.unbonding += amount;
         _totalActive -= amount;
         _totalUnbonding += amount;
+        _checkpointActive(msg.sender, op.active);
         uint64 releaseTime = uint64(block.timestamp + _unbondingDelay);
         op.unbondingReleaseTime = releaseTime;
         emit UnstakeRequested(msg.sender, amount, op.unbonding, releaseTime);
@@ -217,6 +226,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         op.unbonding -= fromUnbonding;
         _totalActive -= fromActive;
         _totalUnbonding -= fromUnbonding;
+        if (fromActive != 0) _checkpointActive(operator, op.active);
         uint256 reward = reporter == address(0) ? 0 : (slashed * _reporterRewardBps) / BPS;
         emit Slashed(operator, slashed, reason, evidence, reporter, reward);
         if (reward != 0) token.safeTransfer(reporter, reward);
@@ -262,6 +272,18 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IStakeRegistry
     function activeStake(address operator) external view returns (uint256) {
         return _operators[operator].active;
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function activeStakeAt(address operator, uint256 blockNumber) external view returns (uint256) {
+        _requirePastBlock(blockNumber);
+        return _activeHistory[operator].upperLookupRecent(uint48(blockNumber));
+    }
+
+    /// @inheritdoc IStakeRegistry
+    function totalActiveAt(uint256 blockNumber) external view returns (uint256) {
+        _requirePastBlock(blockNumber);
+        return _totalActiveHistory.upperLookupRecent(uint48(blockNumber));
     }
 
     /// @notice Stake of `operator` that is unbonding (still slashable).
@@ -351,8 +373,22 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         Operator storage op = _operators[operator];
         op.active += amount;
         _totalActive += amount;
+        _checkpointActive(operator, op.active);
         emit Staked(operator, amount, op.active);
         token.safeTransferFrom(operator, address(this), amount);
+    }
+
+    /// @dev Records `active` as the operator's active stake, and the current total, at the end of this block
+    /// (a later change in the same block overwrites the entry).
+    function _checkpointActive(address operator, uint256 active) private {
+        uint48 blockNumber = SafeCast.toUint48(block.number);
+        _activeHistory[operator].push(blockNumber, SafeCast.toUint208(active));
+        _totalActiveHistory.push(blockNumber, SafeCast.toUint208(_totalActive));
+    }
+
+    /// @dev A block's stakes are final only once the block is over, so lookups take past blocks only.
+    function _requirePastBlock(uint256 blockNumber) private view {
+        if (blockNumber >= block.number) revert FutureLookup(blockNumber, block.number);
     }
 
     function _setMinStake(uint256 value) private {

@@ -13,6 +13,9 @@ interface IStakeRegistry {
         bool active;
     }
 
+    /// @notice A stake history lookup asked for block `blockNumber`, which is not over yet (`currentBlock`).
+    error FutureLookup(uint256 blockNumber, uint256 currentBlock);
+
     /// @notice Why stake was slashed (carried in the `Slashed` event).
     /// 1 = wrong aggregate (failed chunk challenge), 2 = missed aggregation deadline,
     /// 3 = aggregator equivocation, 4 = trainer equivocation.
@@ -28,6 +31,22 @@ interface IStakeRegistry {
 
     /// @notice The operator's stake that is not unbonding.
     function activeStake(address operator) external view returns (uint256);
+
+    /// @notice The operator's active stake at the end of block `blockNumber`, from checkpoints written on
+    /// stake, unstake request and slash.
+    /// @dev Requirements: `blockNumber < block.number` (a block's stakes are final only once it is over),
+    /// else `FutureLookup`. Costs O(log n) in the operator's number of stake changes, with a fast path for
+    /// recent blocks.
+    /// @param operator the operator
+    /// @param blockNumber a past block number
+    /// @return the active stake at the end of that block
+    function activeStakeAt(address operator, uint256 blockNumber) external view returns (uint256);
+
+    /// @notice Total active stake of all operators at the end of block `blockNumber`.
+    /// @dev Requirements: `blockNumber < block.number`, else `FutureLookup`.
+    /// @param blockNumber a past block number
+    /// @return the total active stake at the end of that block
+    function totalActiveAt(uint256 blockNumber) external view returns (uint256);
 
     /// @notice Active plus unbonding stake: everything that can still be slashed.
     function slashableStake(address operator) external view returns (uint256);

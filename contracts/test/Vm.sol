@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 /// @notice The subset of the Hardhat/Foundry cheatcode interface the Solidity tests use (no forge-std offline).
 interface Vm {
     function warp(uint256 timestamp) external;
+    function roll(uint256 blockNumber) external;
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
