@@ -11,7 +11,7 @@ import { fromString as bytesFromString } from "uint8arrays/from-string";
 import { getAddress, hexToBytes } from "viem";
 import type { Address, Hex, PublicClient } from "viem";
 
-import { ROUND_STATE, SLASH_REASON, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { RoundState, SLASH_REASON, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { MemoryStatusSource } from "./memory-source.ts";
 import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } from "./status.ts";
 
@@ -19,12 +19,12 @@ import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } fr
 export const CHAIN_POLL_INTERVAL_MS = 2_000;
 
 const PHASE_OF_STATE: Readonly<Record<number, RoundPhase>> = {
-  [ROUND_STATE.none]: "idle",
-  [ROUND_STATE.open]: "committing",
-  [ROUND_STATE.aggregating]: "aggregating",
-  [ROUND_STATE.challenging]: "challenging",
-  [ROUND_STATE.finalized]: "finalized",
-  [ROUND_STATE.failed]: "failed",
+  [RoundState.None]: "idle",
+  [RoundState.Open]: "committing",
+  [RoundState.Aggregating]: "aggregating",
+  [RoundState.Challenging]: "challenging",
+  [RoundState.Finalized]: "finalized",
+  [RoundState.Failed]: "failed",
 };
 
 const REASON_TEXT: Readonly<Record<number, string>> = {

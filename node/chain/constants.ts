@@ -1,6 +1,7 @@
 /**
- * Default protocol parameters used by `deployProtocol` (scripts/deploy.ts, `vain-node deploy`, the demo).
- * They are deployment arguments, changeable later by the owner within the contracts' hard bounds.
+ * Defaults of node/chain: the protocol parameters used by `deployProtocol` (scripts/deploy.ts, `vain-node
+ * deploy`, the demo; deployment arguments, changeable later by the owner within the contracts' hard bounds),
+ * then the actions' defaults (actions/).
  */
 import { parseEther } from "viem";
 
@@ -34,3 +35,15 @@ export const DEFAULT_ROUND_PARAMS = {
   /** 10 VAIN per bonded challenge. */
   challengeBond: parseEther("10"),
 } as const;
+
+/** How long a permit signature stays valid: long enough for a slow chain or wallet prompt, short enough not to linger. */
+export const PERMIT_VALIDITY_S = 3_600n;
+
+/** Default windows of a new task: room for a few minutes of local training per phase, well under 12 h. */
+export const DEFAULT_COMMIT_WINDOW_S = 600n;
+export const DEFAULT_AGGREGATE_WINDOW_S = 300n;
+export const DEFAULT_CHALLENGE_WINDOW_S = 300n;
+/** Rounds may follow each other immediately by default; set an interval to pace emission. */
+export const DEFAULT_ROUND_INTERVAL_S = 0n;
+/** The contract's MIN_WINDOW. */
+export const MIN_WINDOW_S = 30n;

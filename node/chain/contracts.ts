@@ -23,12 +23,40 @@ export const SLASH_REASON = {
   trainerEquivocation: 4,
 } as const;
 
-/** `TrainingRounds` round states (see docs/protocol.md §3). */
+/**
+ * `TrainingRounds` round states (`Round.state`, docs/protocol.md §3), as the contract numbers them. A
+ * const object rather than a TS `enum` because the node runs TypeScript by type stripping.
+ */
+export const RoundState = {
+  None: 0,
+  Open: 1,
+  Aggregating: 2,
+  Challenging: 3,
+  Finalized: 4,
+  Failed: 5,
+} as const;
+export type RoundState = (typeof RoundState)[keyof typeof RoundState];
+
+/** `TrainingRounds` challenge states (`Challenge.status`, docs/protocol.md §5), as the contract numbers them. */
+export const ChallengeStatus = {
+  None: 0,
+  Pending: 1,
+  Answered: 2,
+  Failed: 3,
+} as const;
+export type ChallengeStatus = (typeof ChallengeStatus)[keyof typeof ChallengeStatus];
+
+/** Lower-case names of round states, by number (status lines, the dashboard). */
+export const ROUND_STATE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(RoundState).map(([name, value]) => [value, name.toLowerCase()]),
+);
+
+/** @deprecated Use `RoundState`; kept until the round participant's split has moved over. */
 export const ROUND_STATE = {
-  none: 0,
-  open: 1,
-  aggregating: 2,
-  challenging: 3,
-  finalized: 4,
-  failed: 5,
+  none: RoundState.None,
+  open: RoundState.Open,
+  aggregating: RoundState.Aggregating,
+  challenging: RoundState.Challenging,
+  finalized: RoundState.Finalized,
+  failed: RoundState.Failed,
 } as const;

@@ -93,3 +93,19 @@ export class DeploymentStaleError extends ChainError {
     );
   }
 }
+
+/** An amount given to a library function (not parsed from text) is zero or negative. */
+export class NonPositiveAmountError extends ChainError {
+  override readonly name = "NonPositiveAmountError";
+  constructor(action: string) {
+    super("INVALID_AMOUNT", `${action} failed: the amount must be greater than zero`);
+  }
+}
+
+/** A task ID, round ID or similar argument is malformed. */
+export class InvalidArgumentError extends ChainError {
+  override readonly name = "InvalidArgumentError";
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}

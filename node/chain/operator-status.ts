@@ -6,15 +6,10 @@
 import type { Address, Hex } from "viem";
 
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "./contracts.ts";
-import { ROUND_STATE } from "./contracts.ts";
-import { protocolAddresses, readChain } from "./operator.ts";
+import { ROUND_STATE_NAMES } from "./contracts.ts";
+import { readChain } from "./actions/write.ts";
 import type { ReadContext } from "./operator.ts";
 import { peerIdFromChainBytes } from "./peer-id.ts";
-
-/** On-chain round state names, by state number. */
-export const ROUND_STATE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(ROUND_STATE).map(([name, value]) => [value, name]),
-);
 
 export interface LatestRound {
   readonly roundId: bigint;
@@ -64,7 +59,7 @@ const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /** Reads {@link OperatorStatus} for `operator` (no signer needed). */
 export async function readOperatorStatus(ctx: ReadContext, operator: Address): Promise<OperatorStatus> {
-  const { token, registry, rounds } = protocolAddresses(ctx.deployment);
+  const { token, registry, rounds } = ctx.contracts;
   const client = ctx.publicClient;
   return readChain(ctx, "status", async () => {
     const block = await client.getBlock();

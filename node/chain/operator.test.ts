@@ -26,23 +26,26 @@ import { connectChain } from "./clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "./contracts.ts";
 import { deployProtocol } from "./deploy.ts";
 import type { Deployment } from "./deployment.ts";
-import { ChainError } from "./errors.ts";
 import type { OperatorContext, TxProgress } from "./operator.ts";
 import { protocolAddresses } from "./operator.ts";
 import { readOperatorStatus } from "./operator-status.ts";
 import { InvalidPeerIdError, peerIdFromChainBytes, peerIdToChainBytes } from "./peer-id.ts";
 import { TransactionRevertedError, decodeRevertData, formatRevert } from "./revert.ts";
-import { claim } from "./rewards.ts";
 import {
   NothingToWithdrawError,
   bindPeerId,
+  claim,
+  createTask,
   formatWait,
+  fundTask,
+  openRound,
   requestUnstake,
   setAggregatorOptIn,
   stake,
   withdraw,
-} from "./staking.ts";
-import { InvalidArgumentError, createTask, fundTask, openRound, parseId, parseModelRef } from "./tasks.ts";
+} from "./actions/index.ts";
+import { ChainError, InvalidArgumentError } from "./errors.ts";
+import { parseId, parseModelRef } from "./ids.ts";
 
 const PORT = 18600;
 const OPERATOR_KEYS: readonly Hex[] = [
@@ -134,6 +137,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       publicClient,
       walletClient: walletClient!,
       deployment,
+      contracts: protocolAddresses(deployment),
       rpcUrl: chain.rpcUrl,
       onProgress: (e) => progress.push(e),
     };
@@ -176,7 +180,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
   it("stakes with one permit transaction and reports progress", async () => {
     const ctx = await contextFor(operators[0]!);
     progress.length = 0;
-    const result = await stake(ctx, parseEther("150"));
+    const result = await stake(ctx, { amountWei: parseEther("150") });
     assert.equal(result.method, "permit");
     assert.equal(result.transactionHashes.length, 1);
     assert.equal(result.activeStakeWei, parseEther("150"));
@@ -194,7 +198,10 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
   });
 
   it("falls back to approve + stake when asked, when the account cannot sign typed data, and uses an existing allowance", async () => {
-    const forced = await stake(await contextFor(operators[1]!), parseEther("120"), { usePermit: false });
+    const forced = await stake(await contextFor(operators[1]!), {
+      amountWei: parseEther("120"),
+      usePermit: false,
+    });
     assert.equal(forced.method, "approve+stake");
     assert.equal(forced.transactionHashes.length, 2);
     assert.equal(forced.activeStakeWei, parseEther("120"));
@@ -207,7 +214,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       signTransaction: (tx, options) => inner.signTransaction(tx, options),
       signTypedData: () => Promise.reject(new Error("EIP-712 signing not supported by this wallet")),
     });
-    const fallback = await stake(await contextFor(noTypedData), parseEther("200"));
+    const fallback = await stake(await contextFor(noTypedData), { amountWei: parseEther("200") });
     assert.equal(fallback.method, "approve+stake");
     assert.equal(fallback.activeStakeWei, parseEther("200"));
 
@@ -220,14 +227,14 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       args: [protocolAddresses(deployment).registry, parseEther("5")],
     });
     await publicClient.waitForTransactionReceipt({ hash });
-    const plain = await stake(ctx, parseEther("5"));
+    const plain = await stake(ctx, { amountWei: parseEther("5") });
     assert.equal(plain.method, "stake");
     assert.equal(plain.activeStakeWei, parseEther("125"));
   });
 
   it("reports reverts decoded, in words, without retrying", async () => {
     const ctx = await contextFor(operators[0]!);
-    const tooMuch = await stake(ctx, parseEther("5000")).catch((e: unknown) => e);
+    const tooMuch = await stake(ctx, { amountWei: parseEther("5000") }).catch((e: unknown) => e);
     assert.ok(tooMuch instanceof TransactionRevertedError, String(tooMuch));
     assert.equal(tooMuch.errorName, "ERC20InsufficientBalance");
     assert.equal(tooMuch.code, "TX_REVERTED");
@@ -235,12 +242,14 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       tooMuch.shortMessage,
       /^stake failed: insufficient VAIN balance: have 850\.0 VAIN, need 5000\.0 VAIN/,
     );
-    const unstakeTooMuch = await requestUnstake(ctx, parseEther("151")).catch((e: unknown) => e);
+    const unstakeTooMuch = await requestUnstake(ctx, { amountWei: parseEther("151") }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(unstakeTooMuch instanceof TransactionRevertedError);
     assert.equal(unstakeTooMuch.errorName, "InsufficientActiveStake");
     assert.deepEqual(unstakeTooMuch.args, { requested: parseEther("151"), available: parseEther("150") });
     assert.match(unstakeTooMuch.shortMessage, /only 150\.0 VAIN is actively staked/);
-    const zero = await stake(ctx, 0n).catch((e: unknown) => e);
+    const zero = await stake(ctx, { amountWei: 0n }).catch((e: unknown) => e);
     assert.equal((zero as ChainError).code, "INVALID_AMOUNT");
   });
 
@@ -251,7 +260,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     assert.equal(nothing.unbondingWei, 0n);
 
     const before = await tokenBalance(operators[0]!.address);
-    const unstaked = await requestUnstake(ctx, parseEther("50"));
+    const unstaked = await requestUnstake(ctx, { amountWei: parseEther("50") });
     const block = await publicClient.getBlock();
     const delay = await publicClient.readContract({
       address: protocolAddresses(deployment).registry,
@@ -277,7 +286,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
   it("binds the node's peer ID, is idempotent, and refuses a peer ID bound to someone else", async () => {
     const peerId = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
     const ctx = await contextFor(operators[0]!);
-    const bound = await bindPeerId(ctx, peerId.toString());
+    const bound = await bindPeerId(ctx, { peerId: peerId.toString() });
     assert.equal(bound.changed, true);
     assert.equal(bound.previousPeerId, null);
     const onChain = await publicClient.readContract({
@@ -287,11 +296,11 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       args: [operators[0]!.address],
     });
     assert.equal(onChain, bytesToHex(peerId.toMultihash().bytes));
-    const again = await bindPeerId(ctx, peerId.toString());
+    const again = await bindPeerId(ctx, { peerId: peerId.toString() });
     assert.equal(again.changed, false);
     assert.equal(again.transactionHash, null);
 
-    const taken = await bindPeerId(await contextFor(operators[1]!), peerId.toString()).catch(
+    const taken = await bindPeerId(await contextFor(operators[1]!), { peerId: peerId.toString() }).catch(
       (e: unknown) => e,
     );
     assert.ok(taken instanceof TransactionRevertedError);
@@ -314,17 +323,17 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     assert.equal(created.modelRef, modelRef);
     assert.equal(created.numChunks, 16); // ceil(1000 / 64)
 
-    const empty = await openRound(ctx, created.taskId).catch((e: unknown) => e);
+    const empty = await openRound(ctx, { taskId: created.taskId }).catch((e: unknown) => e);
     assert.ok(empty instanceof TransactionRevertedError);
     assert.equal(empty.errorName, "EmptyRewardPool");
-    const unknown = await fundTask(ctx, 99n, parseEther("1")).catch((e: unknown) => e);
+    const unknown = await fundTask(ctx, { taskId: 99n, amountWei: parseEther("1") }).catch((e: unknown) => e);
     assert.equal((unknown as ChainError).code, "INVALID_ARGUMENT");
 
-    const funded = await fundTask(ctx, created.taskId, parseEther("25"));
+    const funded = await fundTask(ctx, { taskId: created.taskId, amountWei: parseEther("25") });
     assert.equal(funded.rewardPoolWei, parseEther("25"));
     assert.equal(funded.transactionHashes.length, 2, "approve + fund");
 
-    const opened = await openRound(ctx, created.taskId);
+    const opened = await openRound(ctx, { taskId: created.taskId });
     assert.equal(opened.roundId, 1n);
     assert.equal(opened.emissionWei, parseEther("10"));
     const round = await publicClient.readContract({
@@ -334,14 +343,14 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       args: [opened.roundId],
     });
     assert.equal(round.commitDeadline, opened.commitDeadline);
-    const active = await openRound(ctx, created.taskId).catch((e: unknown) => e);
+    const active = await openRound(ctx, { taskId: created.taskId }).catch((e: unknown) => e);
     assert.equal((active as TransactionRevertedError).errorName, "RoundStillActive");
 
     const nothing = await claim(ctx).catch((e: unknown) => e);
     assert.equal((nothing as TransactionRevertedError).errorName, "NothingToClaim");
 
     // Finish the round: operator 0 trains and aggregates alone (unproven aggregate), so it earns the emission.
-    const opted = await setAggregatorOptIn(ctx, true);
+    const opted = await setAggregatorOptIn(ctx, { optIn: true });
     assert.equal(opted.optedIn, true);
     const rounds = protocolAddresses(deployment).rounds;
     const send = async (
@@ -382,7 +391,10 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
   it("reads an operator's status equal to the chain's own values, at one block", async () => {
     const operator = operators[1]!.address;
     const { registry, rounds, token } = protocolAddresses(deployment);
-    const status = await readOperatorStatus({ publicClient, deployment }, operator);
+    const status = await readOperatorStatus(
+      { publicClient, deployment, contracts: protocolAddresses(deployment) },
+      operator,
+    );
     assert.equal(
       status.activeStakeWei,
       await publicClient.readContract({
@@ -436,9 +448,10 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       publicClient,
       walletClient: walletClient!,
       deployment,
+      contracts: protocolAddresses(deployment),
       rpcUrl: chain.rpcUrl,
     };
-    const error = await stake(ctx, parseEther("1")).catch((e: unknown) => e);
+    const error = await stake(ctx, { amountWei: parseEther("1") }).catch((e: unknown) => e);
     assert.ok(error instanceof ChainError, String(error));
     assert.equal(error.code, "CHAIN_UNREACHABLE");
     const statusError = await readOperatorStatus(ctx, operators[3]!.address).catch((e: unknown) => e);

@@ -16,6 +16,7 @@ import { parseAddress } from "../chain/amounts.ts";
 import { connectChain } from "../chain/clients.ts";
 import { loadDeployment } from "../chain/deployment.ts";
 import { ChainError } from "../chain/errors.ts";
+import { protocolAddresses } from "../chain/operator.ts";
 import type { OperatorContext, ReadContext, TxProgress } from "../chain/operator.ts";
 import { configFromEnv, readConfigFile, resolveConfig } from "../config/config.ts";
 import { readPassword, unlockKeystore } from "../keys/keys.ts";
@@ -157,7 +158,7 @@ export async function openReadContext(flags: ChainFlags): Promise<ReadContext & 
   const { dataDir, rpcUrl } = resolveChainSettings(flags);
   const { publicClient } = await connectChain(rpcUrl);
   const { deployment } = await loadDeployment(publicClient, { path: flags.deployment, rpcUrl });
-  return { publicClient, deployment, rpcUrl, dataDir };
+  return { publicClient, deployment, contracts: protocolAddresses(deployment), rpcUrl, dataDir };
 }
 
 /** Resolves the signer, connects with it and loads the verified deployment. */
@@ -169,7 +170,15 @@ export async function openOperatorContext(
   const { publicClient, walletClient } = await connectChain(rpcUrl, account);
   if (walletClient === undefined) throw new Error("wallet client missing");
   const { deployment } = await loadDeployment(publicClient, { path: flags.deployment, rpcUrl });
-  return { publicClient, walletClient, deployment, rpcUrl, dataDir, onProgress: progressReporter() };
+  return {
+    publicClient,
+    walletClient,
+    deployment,
+    contracts: protocolAddresses(deployment),
+    rpcUrl,
+    dataDir,
+    onProgress: progressReporter(),
+  };
 }
 
 /** JSON with bigints as decimal strings. */

@@ -18,8 +18,8 @@ import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
 import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
-import { bindPeerId, setAggregatorOptIn, stake } from "../chain/staking.ts";
-import { createTask, fundTask } from "../chain/tasks.ts";
+import { protocolAddresses } from "../chain/operator.ts";
+import { bindPeerId, createTask, fundTask, setAggregatorOptIn, stake } from "../chain/actions/index.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
@@ -103,11 +103,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       verifier: await groth16VerifierChoice(),
       roundParams: { maxTrainersPerRound: options.maxTrainersPerRound ?? 8, answerWindow: DEMO_WINDOW_S },
     });
-    const contracts = {
-      token: deployment.contracts.VainToken.address as Address,
-      registry: deployment.contracts.StakeRegistry.address as Address,
-      rounds: deployment.contracts.TrainingRounds.address as Address,
-    };
+    const contracts = protocolAddresses(deployment);
     const minStake = await publicClient.readContract({
       address: contracts.registry,
       abi: stakeRegistryAbi,
@@ -139,9 +135,9 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       const wallet = (await connectChain(chain.rpcUrl, account)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
       // The operator's own path: one permit signature to stake, then bind the node's peer ID.
-      const operatorCtx = { publicClient, walletClient: wallet, deployment };
-      await stake(operatorCtx, minStake * 2n);
-      await bindPeerId(operatorCtx, peerIdFromPrivateKey(key).toString());
+      const operatorCtx = { publicClient, walletClient: wallet, contracts };
+      await stake(operatorCtx, { amountWei: minStake * 2n });
+      await bindPeerId(operatorCtx, { peerId: peerIdFromPrivateKey(key).toString() });
       const mesh = new Mesh({
         privateKey: key,
         operator: account.address,
@@ -193,7 +189,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
 
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
-    const treasuryCtx = { publicClient, walletClient: treasury, deployment };
+    const treasuryCtx = { publicClient, walletClient: treasury, contracts };
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
       parameters: nodes[0]!.participant.parameterCount,
@@ -203,7 +199,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
       roundIntervalS: 0n,
     });
-    await fundTask(treasuryCtx, taskId, reward * 100n);
+    await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });
     for (const node of nodes) node.participant.start();
     return {
       chain,
@@ -241,8 +237,8 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
     ).some((a) => a.toLowerCase() === node.account.address.toLowerCase());
     if (current === wanted) continue;
     await setAggregatorOptIn(
-      { publicClient: net.publicClient, walletClient: node.wallet, deployment: net.deployment },
-      wanted,
+      { publicClient: net.publicClient, walletClient: node.wallet, contracts: net.contracts },
+      { optIn: wanted },
     );
   }
 }

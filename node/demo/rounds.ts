@@ -5,7 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 
-import { ROUND_STATE, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 
@@ -121,19 +121,19 @@ export async function runRound(
   // Aggregation: the selected aggregator collects updates over streams and posts (or misses the deadline).
   const posted = await waitFor("the aggregate", timeoutMs, async () => {
     const r = await read(roundId);
-    return r.state === ROUND_STATE.challenging || r.state === ROUND_STATE.failed ? r : undefined;
+    return r.state === RoundState.Challenging || r.state === RoundState.Failed ? r : undefined;
   });
   const aggregated = performance.now();
 
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
-  if (posted.state === ROUND_STATE.challenging) {
+  if (posted.state === RoundState.Challenging) {
     const answered = await waitFor("challenge answers", answerWaitMs, async () =>
       (await read(roundId)).pendingChallenges === 0 ? true : undefined,
     ).catch(() => false);
     if (answered !== true) {
       await advanceChainTime(net, DEMO_WINDOW_S + 1n);
       await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
-        (await read(roundId)).state === ROUND_STATE.failed ? true : undefined,
+        (await read(roundId)).state === RoundState.Failed ? true : undefined,
       );
     }
   }
@@ -152,7 +152,7 @@ export async function runRound(
   if (answeredChunks > 0) {
     const aggregator = (await read(roundId)).aggregator.toLowerCase();
     await waitFor("the answers' statements to be checked", timeoutMs, async () => {
-      if ((await read(roundId)).state !== ROUND_STATE.challenging) return true;
+      if ((await read(roundId)).state !== RoundState.Challenging) return true;
       return net.nodes.every(
         (n) =>
           n.account.address.toLowerCase() === aggregator ||
@@ -163,7 +163,7 @@ export async function runRound(
     });
   }
   const afterChallenges = await read(roundId);
-  if (afterChallenges.state === ROUND_STATE.challenging)
+  if (afterChallenges.state === RoundState.Challenging)
     await advancePast(
       net,
       afterChallenges.challengeDeadline > afterChallenges.disputeDeadline
@@ -172,7 +172,7 @@ export async function runRound(
     );
   const final = await waitFor("the round to close", timeoutMs, async () => {
     const r = await read(roundId);
-    return r.state === ROUND_STATE.finalized || r.state === ROUND_STATE.failed ? r : undefined;
+    return r.state === RoundState.Finalized || r.state === RoundState.Failed ? r : undefined;
   });
   const finalized = performance.now();
 
@@ -187,7 +187,7 @@ export async function runRound(
     if (lost > 0n) slashed.set(a, lost);
   }
   const rejected =
-    final.state === ROUND_STATE.finalized ? final.trainers.filter((_, i) => final.weights[i] === 0n) : [];
+    final.state === RoundState.Finalized ? final.trainers.filter((_, i) => final.weights[i] === 0n) : [];
   // Accuracy of the task's global model after the round (unchanged when the round failed).
   const model = await waitFor("the global model", 30_000, async () => {
     for (const node of net.nodes) {
@@ -203,7 +203,7 @@ export async function runRound(
   return {
     round,
     roundId,
-    state: final.state === ROUND_STATE.finalized ? "finalized" : "failed",
+    state: final.state === RoundState.Finalized ? "finalized" : "failed",
     aggregator: final.aggregator,
     accuracy,
     loss,

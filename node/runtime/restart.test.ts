@@ -25,7 +25,7 @@ import {
   walletFor,
 } from "../../test/support/local-network.ts";
 import type { LocalNetwork } from "../../test/support/local-network.ts";
-import { ROUND_STATE, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
+import { RoundState, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { runNodeScript } from "../chain/hardhat-process.ts";
 import { loadMnist } from "../training/data/mnist.ts";
@@ -259,9 +259,9 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     await advancePast(committed.commitDeadline);
     const posted = await until("the aggregate", 120_000, async () => {
       const r = await readRound(roundId);
-      return r.state >= ROUND_STATE.challenging ? r : undefined;
+      return r.state >= RoundState.Challenging ? r : undefined;
     });
-    assert.equal(posted.state, ROUND_STATE.challenging, "aggregate posted, not failed");
+    assert.equal(posted.state, RoundState.Challenging, "aggregate posted, not failed");
     assert.ok(posted.proven, "every update arrived, so the round is provable");
     assert.ok(
       posted.weights.every((w) => w > 0n),
@@ -284,7 +284,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     );
     const closed = await until("finalization", 60_000, async () => {
       const r = await readRound(roundId);
-      return r.state >= ROUND_STATE.finalized ? r : undefined;
+      return r.state >= RoundState.Finalized ? r : undefined;
     });
     return closed.state;
   }
@@ -299,12 +299,12 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     await kill(nodes[AGGREGATOR]!);
     await launch(nodes[TRAINER]!);
     await launch(nodes[AGGREGATOR]!);
-    assert.equal(await finishRound(first), ROUND_STATE.finalized);
+    assert.equal(await finishRound(first), RoundState.Finalized);
     assert.match(nodes[TRAINER]!.output, /restored own committed update/);
 
     const second = await openRound();
     // Kill the aggregator again right after it posted: the restarted process must prove from what it stored.
-    assert.equal(await finishRound(second, true), ROUND_STATE.finalized);
+    assert.equal(await finishRound(second, true), RoundState.Finalized);
     assert.match(nodes[AGGREGATOR]!.output, /restored aggregation state after restart/);
 
     // Use what the network trained: export from a node's store, evaluate, predict.

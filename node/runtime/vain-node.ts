@@ -16,7 +16,7 @@ import { dashboardDir } from "../api/dashboard.ts";
 import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
 import { connectChain } from "../chain/clients.ts";
-import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { loadDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { NodeConfig } from "../config/config.ts";
@@ -361,7 +361,9 @@ export class VainNode {
       if (round.state < 4) continue;
       this.recorded.add(key);
       const outcome = participant.outcome(id);
-      const params = participant.models.get(round.state === 4 ? round.modelRef : round.baseModelRef);
+      const params = participant.models.get(
+        round.state === RoundState.Finalized ? round.modelRef : round.baseModelRef,
+      );
       const evaluation =
         params === undefined || this.pool === undefined || this.test === undefined
           ? { accuracy: 0, loss: 0 }

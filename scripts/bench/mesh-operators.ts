@@ -14,7 +14,7 @@ import { createTestClient, createWalletClient, http, parseEther, parseGwei, pars
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { stakeRegistryAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
-import { PERMIT_TYPES } from "../../node/chain/staking.ts";
+import { PERMIT_TYPES } from "../../node/chain/actions/sign-permit.ts";
 import { peerIdBytes } from "../../node/p2p/admission/stake-oracle.ts";
 import type { LocalNetwork } from "../../test/support/local-network.ts";
 

@@ -3,9 +3,15 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
-import { claim } from "../../chain/rewards.ts";
-import { bindPeerId, requestUnstake, setAggregatorOptIn, stake, withdraw } from "../../chain/staking.ts";
-import { InvalidArgumentError } from "../../chain/tasks.ts";
+import {
+  bindPeerId,
+  claim,
+  requestUnstake,
+  setAggregatorOptIn,
+  stake,
+  withdraw,
+} from "../../chain/actions/index.ts";
+import { InvalidArgumentError } from "../../chain/errors.ts";
 import { loadNodeKey } from "../../keys/keys.ts";
 import {
   NODE_KEY_FILE,
@@ -31,7 +37,7 @@ export function registerStakingCommands(program: Command): void {
     .action(async (amountText: string, flags: SignerFlags & { permit: boolean }) => {
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
-      const result = await stake(ctx, amountWei, { usePermit: flags.permit });
+      const result = await stake(ctx, { amountWei, usePermit: flags.permit });
       const how = {
         permit: "with a permit",
         "approve+stake": "with approve + stake",
@@ -54,7 +60,7 @@ export function registerStakingCommands(program: Command): void {
     .action(async (amountText: string, flags: SignerFlags) => {
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
-      const result = await requestUnstake(ctx, amountWei);
+      const result = await requestUnstake(ctx, { amountWei });
       printResult(flags, { action: "unstake", ...result }, [
         `unbonding ${formatTokens(result.amountWei)}`,
         `  active stake     ${formatTokens(result.activeStakeWei)}`,
@@ -100,7 +106,7 @@ export function registerStakingCommands(program: Command): void {
     .action(async (peerIdArg: string | undefined, flags: SignerFlags) => {
       const ctx = await openOperatorContext(flags);
       const peerId = peerIdArg ?? (await loadNodeKey(join(ctx.dataDir, NODE_KEY_FILE))).peerId;
-      const result = await bindPeerId(ctx, peerId);
+      const result = await bindPeerId(ctx, { peerId });
       printResult(flags, { action: "bind", ...result }, [
         result.changed
           ? `bound peer ID ${result.peerId} to ${result.operator}`
@@ -123,7 +129,7 @@ export function registerStakingCommands(program: Command): void {
         throw new InvalidArgumentError(`invalid choice "${choice}": expected opt-in or opt-out`);
       }
       const ctx = await openOperatorContext(flags);
-      const result = await setAggregatorOptIn(ctx, choice === "opt-in");
+      const result = await setAggregatorOptIn(ctx, { optIn: choice === "opt-in" });
       printResult(flags, { action: "aggregator", ...result }, [
         `${result.operator} ${result.optedIn ? "is now an aggregator candidate" : "is no longer an aggregator candidate"}`,
         `  tx  ${result.transactionHash}`,

@@ -6,7 +6,7 @@ import { formatTokens } from "../../chain/amounts.ts";
 import { InvalidRpcUrlError } from "../../chain/errors.ts";
 import { readOperatorStatus } from "../../chain/operator-status.ts";
 import type { OperatorStatus } from "../../chain/operator-status.ts";
-import { formatWait } from "../../chain/staking.ts";
+import { formatWait } from "../../chain/actions/withdraw.ts";
 import {
   addSignerOptions,
   isoFromSeconds,

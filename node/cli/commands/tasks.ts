@@ -4,15 +4,10 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
-import {
-  InvalidArgumentError,
-  createTask,
-  fundTask,
-  openRound,
-  parseId,
-  parseModelRef,
-} from "../../chain/tasks.ts";
-import type { FundTaskResult } from "../../chain/tasks.ts";
+import { createTask, fundTask, openRound } from "../../chain/actions/index.ts";
+import type { FundTaskReturnType } from "../../chain/actions/index.ts";
+import { InvalidArgumentError } from "../../chain/errors.ts";
+import { parseId, parseModelRef } from "../../chain/ids.ts";
 import { parseDurationMs } from "../../config/duration.ts";
 import { addSignerOptions, isoFromSeconds, openOperatorContext, printResult } from "../chain-context.ts";
 import type { SignerFlags } from "../chain-context.ts";
@@ -94,8 +89,8 @@ export function registerTaskCommands(program: Command): void {
           ? await specParameterCount(ctx.dataDir)
           : parsePositiveInteger(flags.parameters, "--parameters");
       const created = await createTask(ctx, { modelRef, parameters, rewardPerRoundWei, ...windows });
-      let funded: FundTaskResult | undefined;
-      if (fundWei !== undefined) funded = await fundTask(ctx, created.taskId, fundWei);
+      let funded: FundTaskReturnType | undefined;
+      if (fundWei !== undefined) funded = await fundTask(ctx, { taskId: created.taskId, amountWei: fundWei });
       printResult(flags, { action: "task create", ...created, funded: funded ?? null }, [
         `created task ${created.taskId}`,
         `  model ref         ${created.modelRef}`,
@@ -117,7 +112,7 @@ export function registerTaskCommands(program: Command): void {
       const taskId = parseId(taskIdText, "task ID");
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
-      const result = await fundTask(ctx, taskId, amountWei);
+      const result = await fundTask(ctx, { taskId, amountWei });
       printResult(flags, { action: "task fund", ...result }, [
         `funded task ${result.taskId} with ${formatTokens(result.amountWei)}`,
         `  reward pool  ${formatTokens(result.rewardPoolWei)}`,
@@ -135,7 +130,7 @@ export function registerTaskCommands(program: Command): void {
     .action(async (taskIdText: string, flags: SignerFlags) => {
       const taskId = parseId(taskIdText, "task ID");
       const ctx = await openOperatorContext(flags);
-      const result = await openRound(ctx, taskId);
+      const result = await openRound(ctx, { taskId });
       printResult(flags, { action: "round open", ...result }, [
         `opened round ${result.roundId} of task ${result.taskId}`,
         `  emission            ${formatTokens(result.emissionWei)}`,

@@ -1,0 +1,37 @@
+/**
+ * vAIn's chain actions, one per file, viem-style: `action(client, parameters)` with exported
+ * `XParameters`/`XReturnType`, all writes on `writeContractAndWait` (write.ts). The CLI, the node, the
+ * dashboard and the test fixtures call these; a new action is one new file here plus its export line.
+ */
+export { accountOf } from "./client.ts";
+export type { ChainReadClient, ChainWriteClient, ProtocolAddresses, TxProgress } from "./client.ts";
+export { MissingEventError, readChain, writeContractAndWait } from "./write.ts";
+export type {
+  DecodedEvent,
+  WriteContractAndWaitParameters,
+  WriteContractAndWaitReturnType,
+} from "./write.ts";
+export { bindPeerId } from "./bind-peer-id.ts";
+export type { BindPeerIdParameters, BindPeerIdReturnType } from "./bind-peer-id.ts";
+export { claim } from "./claim.ts";
+export type { ClaimReturnType } from "./claim.ts";
+export { createTask, taskChunkCount } from "./create-task.ts";
+export type { CreateTaskParameters, CreateTaskReturnType } from "./create-task.ts";
+export { ensureAllowance } from "./ensure-allowance.ts";
+export type { EnsureAllowanceParameters, EnsureAllowanceReturnType } from "./ensure-allowance.ts";
+export { fundTask } from "./fund-task.ts";
+export type { FundTaskParameters, FundTaskReturnType } from "./fund-task.ts";
+export { openRound } from "./open-round.ts";
+export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
+export { readActiveStake } from "./read-active-stake.ts";
+export type { ReadActiveStakeParameters, ReadActiveStakeReturnType } from "./read-active-stake.ts";
+export { requestUnstake } from "./request-unstake.ts";
+export type { RequestUnstakeParameters, RequestUnstakeReturnType } from "./request-unstake.ts";
+export { setAggregatorOptIn } from "./set-aggregator-opt-in.ts";
+export type { SetAggregatorOptInParameters, SetAggregatorOptInReturnType } from "./set-aggregator-opt-in.ts";
+export { PERMIT_TYPES, signPermit } from "./sign-permit.ts";
+export type { SignPermitParameters, SignPermitReturnType } from "./sign-permit.ts";
+export { isUserRejection, stake } from "./stake.ts";
+export type { StakeMethod, StakeParameters, StakeReturnType } from "./stake.ts";
+export { NothingToWithdrawError, formatWait, withdraw } from "./withdraw.ts";
+export type { WithdrawReturnType } from "./withdraw.ts";
