@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
+import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {TrainingRounds} from "./TrainingRounds.sol";
 import {Fixture} from "./test/Fixture.sol";
 import {TestBase} from "./test/Vm.sol";
@@ -69,14 +70,14 @@ abstract contract RoundsFixture is Fixture {
     }
 
     function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
-        TrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = rounds.getRound(roundId);
         return abi.encode(keccak256(abi.encode(roundId, chunk, r.numChunks, r.weights, r.aggregateCommitment)));
     }
 
     function _sampledChunk(uint256 roundId) internal view returns (uint256) {
-        TrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = rounds.getRound(roundId);
         for (uint256 i = 0; i < r.numChunks; ++i) {
-            if (rounds.getChallenge(roundId, i).status == 1) return i;
+            if (rounds.getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending) return i;
         }
         revert("no sampled chunk");
     }
@@ -112,7 +113,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.claim();
         assertEq(token.balanceOf(t1), 225e18, "claimed");
         vm.prank(t1);
-        vm.expectRevert(TrainingRounds.NothingToClaim.selector);
+        vm.expectRevert(ITrainingRounds.NothingToClaim.selector);
         rounds.claim();
     }
 
@@ -130,7 +131,7 @@ contract TrainingRoundsTest is RoundsFixture {
         _post(roundId, _weights(100, 300, 600), false);
         vm.startPrank(WATCHER);
         token.approve(address(rounds), BOND);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.UnprovenRound.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.UnprovenRound.selector, roundId));
         rounds.challenge(roundId, 0);
         vm.stopPrank();
     }
@@ -145,7 +146,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(agg);
         rounds.answerChallenge(roundId, chunk, wrongProof);
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
-        assertEq(rounds.getRound(roundId).state, 5, "failed");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         assertTrue(rounds.getTask(taskId).modelRef == bytes32("model0"), "model did not advance");
         // Trainers are paid by committed counts; the aggregator's share returns to the pool.
         assertEq(rounds.claimable(t3), 540e18, "t3 paid by committed count");
@@ -160,9 +161,9 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.startPrank(WATCHER);
         token.approve(address(rounds), BOND);
         rounds.challenge(roundId, chunk);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadyChallenged.selector, chunk));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.AlreadyChallenged.selector, chunk));
         rounds.challenge(roundId, chunk);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.InvalidChunk.selector, 9, uint32(4)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidChunk.selector, 9, uint32(4)));
         rounds.challenge(roundId, 9);
         vm.stopPrank();
         bytes memory proofA = _proof(roundId, chunk);
@@ -172,16 +173,18 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.answerChallenge(roundId, sampled, proofB);
         vm.stopPrank();
         assertEq(rounds.claimable(agg), 0, "bond held while the answer is disputable");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(3)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Challenging)
+        );
         rounds.settleBond(roundId, chunk);
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         assertEq(rounds.claimable(agg), 100e18, "reward");
         rounds.settleBond(roundId, chunk);
         assertEq(rounds.claimable(agg), BOND + 100e18, "bond + reward");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToSettle.selector, chunk));
         rounds.settleBond(roundId, chunk);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, sampled));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToSettle.selector, sampled));
         rounds.settleBond(roundId, sampled); // sampled: no bond
     }
 
@@ -206,13 +209,13 @@ contract TrainingRoundsTest is RoundsFixture {
         uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
         assertEq(disputeDeadline, block.timestamp + 600, "dispute window = answer window");
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlineNotReached.selector, disputeDeadline));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, disputeDeadline));
         rounds.finalizeRound(roundId);
-        vm.expectRevert(TrainingRounds.StatementCorrect.selector);
+        vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
         rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(0)), "");
-        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        vm.expectRevert(ITrainingRounds.InvalidEvidence.selector);
         rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(7))), "");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, (chunk + 1) % 4));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NoPendingChallenge.selector, (chunk + 1) % 4));
         rounds.disputeStatement(roundId, (chunk + 1) % 4, abi.encodePacked(bytes32(uint256(7))), "");
         uint256 before = registry.slashableStake(agg);
         uint256 reporterBefore = token.balanceOf(t1);
@@ -220,11 +223,15 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.disputeStatement(roundId, chunk, abi.encodePacked(bytes32(uint256(7))), "");
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
         assertEq(token.balanceOf(t1) - reporterBefore, (before / 2) / 10, "reporter share");
-        assertEq(rounds.getRound(roundId).state, 5, "failed");
-        assertEq(rounds.getChallenge(roundId, chunk).status, 3, "challenge failed");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(
+            uint8(rounds.getChallenge(roundId, chunk).status),
+            uint8(ITrainingRounds.ChallengeStatus.Failed),
+            "challenge failed"
+        );
         assertEq(rounds.claimable(WATCHER), BOND, "bond back to the challenger");
         assertEq(rounds.claimable(agg), 0, "aggregator unpaid");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToSettle.selector, chunk));
         rounds.settleBond(roundId, chunk);
     }
 
@@ -237,10 +244,10 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.answerChallenge(roundId, sampled, lying);
         uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
         vm.warp(disputeDeadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, disputeDeadline));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, disputeDeadline));
         rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))), "");
         rounds.finalizeRound(roundId);
-        assertEq(rounds.getRound(roundId).state, 4, "finalized");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Finalized), "finalized");
     }
 
     /// Fuzz: a bonded challenge's money ends in exactly one place whatever happens to the answer
@@ -264,7 +271,7 @@ contract TrainingRoundsTest is RoundsFixture {
             rounds.disputeStatement(roundId, chunk, statement, "");
         } else {
             if (dispute) {
-                vm.expectRevert(TrainingRounds.StatementCorrect.selector);
+                vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
                 rounds.disputeStatement(roundId, chunk, statement, "");
             }
             vm.warp(rounds.getRound(roundId).disputeDeadline + 1);
@@ -272,10 +279,13 @@ contract TrainingRoundsTest is RoundsFixture {
             rounds.settleBond(roundId, chunk);
         }
         bool failed = dispute && lie;
-        assertEq(rounds.getRound(roundId).state, failed ? 5 : 4, "state");
+        ITrainingRounds.RoundState expected = failed
+            ? ITrainingRounds.RoundState.Failed
+            : ITrainingRounds.RoundState.Finalized;
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(expected), "state");
         assertEq(rounds.claimable(WATCHER), failed ? BOND : 0, "challenger");
         assertEq(rounds.claimable(agg), failed ? 0 : BOND + 100e18, "aggregator");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NothingToSettle.selector, chunk));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToSettle.selector, chunk));
         rounds.settleBond(roundId, chunk);
         (, uint256 unclaimed, uint256 bonds) = rounds.totals();
         assertEq(bonds, 0, "no bond left held");
@@ -301,7 +311,9 @@ contract TrainingRoundsTest is RoundsFixture {
         assertEq(rounds.claimable(WATCHER), BOND, "bond back");
         // The sampled challenge's (zero) bond is reclaimable and the round cannot finalize.
         rounds.reclaimBond(roundId, sampled);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(5)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Failed)
+        );
         rounds.finalizeRound(roundId);
     }
 
@@ -309,7 +321,7 @@ contract TrainingRoundsTest is RoundsFixture {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600), true);
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.PendingChallenges.selector, uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.PendingChallenges.selector, uint32(1)));
         rounds.finalizeRound(roundId);
     }
 
@@ -321,9 +333,11 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(WATCHER);
         rounds.reportMissedAggregation(roundId);
         assertEq(registry.slashableStake(agg), 500e18, "slashed");
-        assertEq(rounds.getRound(roundId).state, 5, "failed");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(5)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Failed)
+        );
         rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), _weights(1, 1, 1), true);
     }
 
@@ -333,12 +347,12 @@ contract TrainingRoundsTest is RoundsFixture {
         bytes32[2] memory b = [bytes32("aggB"), bytes32("m")];
         bytes memory sa = _sign(AGG_KEY, rounds.aggregateDigest(roundId, a[0], a[1]));
         bytes memory sb = _sign(AGG_KEY, rounds.aggregateDigest(roundId, b[0], b[1]));
-        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        vm.expectRevert(ITrainingRounds.InvalidEvidence.selector);
         rounds.reportEquivocation(roundId, true, a, sa, a, sa);
         vm.prank(WATCHER);
         rounds.reportEquivocation(roundId, true, a, sa, b, sb);
         assertEq(registry.slashableStake(agg), 500e18, "slashed");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadySlashed.selector, agg));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.AlreadySlashed.selector, agg));
         rounds.reportEquivocation(roundId, true, a, sa, b, sb);
     }
 
@@ -349,7 +363,7 @@ contract TrainingRoundsTest is RoundsFixture {
         bytes memory sa = _sign(T1_KEY, rounds.commitmentDigest(roundId, a[0], 100));
         bytes memory sb = _sign(T1_KEY, rounds.commitmentDigest(roundId, b[0], 100));
         bytes memory wrong = _sign(T2_KEY, rounds.commitmentDigest(roundId, b[0], 100));
-        vm.expectRevert(TrainingRounds.InvalidEvidence.selector);
+        vm.expectRevert(ITrainingRounds.InvalidEvidence.selector);
         rounds.reportEquivocation(roundId, false, a, sa, b, wrong);
         rounds.reportEquivocation(roundId, false, a, sa, b, sb);
         assertEq(registry.slashableStake(t1), 180e18, "10% slashed");
@@ -358,15 +372,15 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_commitRules() public {
         uint256 roundId = rounds.openRound(taskId);
         vm.prank(address(0xDEAD));
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
         rounds.commitUpdate(roundId, bytes32("x"), 1);
         vm.prank(t1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.InvalidSampleCount.selector, 10_001, 10_000));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidSampleCount.selector, 10_001, 10_000));
         rounds.commitUpdate(roundId, bytes32("x"), 10_001);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("x"), 10);
         vm.prank(t1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.AlreadyCommitted.selector, t1));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.AlreadyCommitted.selector, t1));
         rounds.commitUpdate(roundId, bytes32("y"), 10);
         vm.expectRevert();
         rounds.selectAggregator(roundId); // commit window still open
@@ -379,30 +393,30 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_postAggregateRules() public {
         uint256 roundId = _openAndCommit();
         vm.prank(t1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotAggregator.selector, t1));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotAggregator.selector, t1));
         rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
         vm.startPrank(agg);
-        vm.expectRevert(TrainingRounds.InvalidWeights.selector);
+        vm.expectRevert(ITrainingRounds.InvalidWeights.selector);
         rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(101, 1, 1), true);
         vm.stopPrank();
     }
 
     function test_roundScheduling() public {
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.UnknownTask.selector, 99));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.UnknownTask.selector, 99));
         rounds.openRound(99);
         uint256 roundId = rounds.openRound(taskId);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundStillActive.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundStillActive.selector, roundId));
         rounds.openRound(taskId);
-        vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
+        vm.expectRevert(ITrainingRounds.InvalidSchedule.selector);
         rounds.createTask(bytes32("m"), 1, 1, 10, 60, 60, 0);
-        vm.expectRevert(TrainingRounds.InvalidSchedule.selector);
+        vm.expectRevert(ITrainingRounds.InvalidSchedule.selector);
         rounds.createTask(bytes32("m"), 1, 1, 6 hours, 6 hours, 60, 0);
-        vm.expectRevert(TrainingRounds.ZeroAmount.selector);
+        vm.expectRevert(ITrainingRounds.ZeroAmount.selector);
         rounds.createTask(bytes32("m"), 1, 0, 60, 60, 60, 0);
-        vm.expectRevert(TrainingRounds.InvalidChunkCount.selector);
+        vm.expectRevert(ITrainingRounds.InvalidChunkCount.selector);
         rounds.createTask(bytes32("m"), 0, 1, 60, 60, 60, 0);
         uint256 empty = rounds.createTask(bytes32("m"), 1, 1, 60, 60, 60, 1 hours);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.EmptyRewardPool.selector, empty));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.EmptyRewardPool.selector, empty));
         rounds.openRound(empty);
     }
 
@@ -420,7 +434,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("c"), 1);
         vm.warp(block.timestamp + 61);
-        vm.expectRevert(TrainingRounds.NoCandidates.selector);
+        vm.expectRevert(ITrainingRounds.NoCandidates.selector);
         rounds.selectAggregator(roundId);
     }
 
@@ -460,15 +474,15 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(Pausable.EnforcedPause.selector);
         rounds.openRound(taskId);
         rounds.unpause();
-        vm.expectRevert(TrainingRounds.ParamsOutOfBounds.selector);
-        TrainingRounds.Params memory p = _defaultParams();
+        vm.expectRevert(ITrainingRounds.ParamsOutOfBounds.selector);
+        ITrainingRounds.Params memory p = _defaultParams();
         p.maxTrainersPerRound = 17;
         rounds.setParams(p);
         p = _defaultParams();
         p.challengeBond = uint256(type(uint96).max) + 1; // bonds are held in 96 bits
-        vm.expectRevert(TrainingRounds.ParamsOutOfBounds.selector);
+        vm.expectRevert(ITrainingRounds.ParamsOutOfBounds.selector);
         rounds.setParams(p);
-        vm.expectRevert(TrainingRounds.ZeroAddress.selector);
+        vm.expectRevert(ITrainingRounds.ZeroAddress.selector);
         rounds.setVerifier(IAggregationVerifier(address(0)));
         rounds.setVerifier(IAggregationVerifier(address(0x1234)));
         assertTrue(address(rounds.verifier()) == address(0x1234), "verifier replaced");
@@ -479,7 +493,7 @@ contract TrainingRoundsTest is RoundsFixture {
     }
 
     function test_roundFullAtCap() public {
-        TrainingRounds.Params memory p = _defaultParams();
+        ITrainingRounds.Params memory p = _defaultParams();
         p.maxTrainersPerRound = 2;
         rounds.setParams(p);
         uint256 roundId = rounds.openRound(taskId);
@@ -488,14 +502,14 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(t2);
         rounds.commitUpdate(roundId, bytes32("2"), 1);
         vm.prank(t3);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundFull.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundFull.selector, 2));
         rounds.commitUpdate(roundId, bytes32("3"), 1);
     }
 
     function test_revertBranches() public {
-        vm.expectRevert(TrainingRounds.ZeroAddress.selector);
+        vm.expectRevert(ITrainingRounds.ZeroAddress.selector);
         new TrainingRounds(token, registry, IAggregationVerifier(address(0)), address(this), _defaultParams());
-        vm.expectRevert(TrainingRounds.ZeroAmount.selector);
+        vm.expectRevert(ITrainingRounds.ZeroAmount.selector);
         rounds.fundTask(taskId, 0);
         uint256 slow = rounds.createTask(bytes32("s"), 1, 1, 60, 60, 60, 1 hours);
         token.approve(address(rounds), 10);
@@ -507,14 +521,14 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.selectAggregator(first);
         vm.warp(block.timestamp + 61);
         rounds.reportMissedAggregation(first);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.RoundNotDue.selector, uint64(1 hours + 1)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundNotDue.selector, uint64(1 hours + 1)));
         rounds.openRound(slow);
 
         uint256 roundId = _openAndCommit();
         uint64 aggregateDeadline = rounds.getRound(roundId).aggregateDeadline;
         vm.warp(aggregateDeadline + 1);
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.DeadlinePassed.selector, aggregateDeadline));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, aggregateDeadline));
         rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
     }
 
@@ -524,17 +538,19 @@ contract TrainingRoundsTest is RoundsFixture {
         uint256 sampled = _sampledChunk(roundId);
         uint256 free = (sampled + 1) % 4;
         vm.prank(address(0xDEAD));
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
         rounds.challenge(roundId, free);
         vm.prank(t1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotAggregator.selector, t1));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotAggregator.selector, t1));
         rounds.answerChallenge(roundId, sampled, "");
         vm.prank(agg);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, free));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NoPendingChallenge.selector, free));
         rounds.answerChallenge(roundId, free, "");
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, free));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NoPendingChallenge.selector, free));
         rounds.resolveUnansweredChallenge(roundId, free);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.WrongState.selector, roundId, uint8(3)));
+        vm.expectRevert(
+            abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Challenging)
+        );
         rounds.reclaimBond(roundId, sampled);
         vm.expectRevert();
         rounds.finalizeRound(roundId); // challenge window still open
@@ -549,13 +565,13 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.challenge(roundId, free); // challenge window closed
         vm.warp(rounds.getChallenge(roundId, sampled).answerDeadline + 1);
         rounds.resolveUnansweredChallenge(roundId, sampled);
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NoPendingChallenge.selector, sampled));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NoPendingChallenge.selector, sampled));
         rounds.reclaimBond(roundId, sampled);
     }
 
     function test_optInRules() public {
         vm.prank(address(0xDEAD));
-        vm.expectRevert(abi.encodeWithSelector(TrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
         rounds.setAggregatorOptIn(true);
         vm.prank(t1);
         rounds.setAggregatorOptIn(false); // not a candidate: no-op
@@ -610,10 +626,11 @@ contract RoundsHandler is TestBase {
     /// A bonded challenge of a proven round's other chunk.
     function challenge(uint256 chunk) external {
         if (current == 0) return;
-        TrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = rounds.getRound(current);
         chunk %= r.numChunks;
-        if (r.state != 3 || !r.proven || block.timestamp > r.challengeDeadline) return;
-        if (rounds.getChallenge(current, chunk).status != 0) return;
+        if (r.state != ITrainingRounds.RoundState.Challenging || !r.proven) return;
+        if (block.timestamp > r.challengeDeadline) return;
+        if (rounds.getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.None) return;
         vm.prank(challenger);
         rounds.challenge(current, chunk);
         bondsIn += rounds.params().challengeBond;
@@ -623,10 +640,11 @@ contract RoundsHandler is TestBase {
     /// The aggregator answers a pending chunk in time, with a true or a false (disputable) statement.
     function answer(uint256 chunk, bool lie) external {
         if (current == 0) return;
-        TrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = rounds.getRound(current);
         chunk %= r.numChunks;
-        TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
-        if (r.state != 3 || ch.status != 1 || block.timestamp > ch.answerDeadline) return;
+        ITrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+        if (r.state != ITrainingRounds.RoundState.Challenging) return;
+        if (ch.status != ITrainingRounds.ChallengeStatus.Pending || block.timestamp > ch.answerDeadline) return;
         bytes32 binding = keccak256(abi.encode(current, chunk, r.numChunks, r.weights, r.aggregateCommitment));
         lied[current][chunk] = lie;
         vm.prank(r.aggregator);
@@ -636,9 +654,10 @@ contract RoundsHandler is TestBase {
     /// A watcher disputes a false statement within the dispute window.
     function dispute(uint256 chunk) external {
         if (current == 0) return;
-        TrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = rounds.getRound(current);
         chunk %= r.numChunks;
-        if (r.state != 3 || rounds.getChallenge(current, chunk).status != 2 || !lied[current][chunk]) return;
+        if (r.state != ITrainingRounds.RoundState.Challenging || !lied[current][chunk]) return;
+        if (rounds.getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.Answered) return;
         if (block.timestamp > r.disputeDeadline) return;
         rounds.disputeStatement(current, chunk, abi.encodePacked(bytes32(uint256(1))), "");
     }
@@ -647,13 +666,15 @@ contract RoundsHandler is TestBase {
     function settle(uint256 index) external {
         if (bondedRounds.length == 0) return;
         uint256 roundId = bondedRounds[index % bondedRounds.length];
-        uint8 state = rounds.getRound(roundId).state;
-        if (state != 4 && state != 5) return;
+        ITrainingRounds.RoundState state = rounds.getRound(roundId).state;
+        if (state != ITrainingRounds.RoundState.Finalized && state != ITrainingRounds.RoundState.Failed) return;
         for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
-            TrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+            ITrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
             if (ch.bond == 0) continue;
-            if (ch.status == 2) rounds.settleBond(roundId, chunk);
-            else if (ch.status == 1 && state == 5) rounds.reclaimBond(roundId, chunk);
+            if (ch.status == ITrainingRounds.ChallengeStatus.Answered) rounds.settleBond(roundId, chunk);
+            else if (ch.status == ITrainingRounds.ChallengeStatus.Pending && state == ITrainingRounds.RoundState.Failed) {
+                rounds.reclaimBond(roundId, chunk);
+            }
         }
     }
 
@@ -663,8 +684,8 @@ contract RoundsHandler is TestBase {
     }
 
     function commit(uint256 who, uint256 samples) external {
-        if (current == 0 || rounds.getRound(current).state != 1) return;
-        TrainingRounds.Round memory r = rounds.getRound(current);
+        if (current == 0 || rounds.getRound(current).state != ITrainingRounds.RoundState.Open) return;
+        ITrainingRounds.Round memory r = rounds.getRound(current);
         if (block.timestamp > r.commitDeadline) return;
         address trainer = trainers[who % 3];
         for (uint256 i = 0; i < r.trainers.length; ++i) if (r.trainers[i] == trainer) return;
@@ -678,20 +699,20 @@ contract RoundsHandler is TestBase {
 
     function progress(uint256 seed) external {
         if (current == 0) return;
-        TrainingRounds.Round memory r = rounds.getRound(current);
-        if (r.state == 1 && block.timestamp > r.commitDeadline) {
+        ITrainingRounds.Round memory r = rounds.getRound(current);
+        if (r.state == ITrainingRounds.RoundState.Open && block.timestamp > r.commitDeadline) {
             rounds.selectAggregator(current);
-        } else if (r.state == 2 && block.timestamp <= r.aggregateDeadline) {
+        } else if (r.state == ITrainingRounds.RoundState.Aggregating && block.timestamp <= r.aggregateDeadline) {
             uint256[] memory w = new uint256[](r.trainers.length);
             for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
             vm.prank(r.aggregator);
             rounds.postAggregate(current, bytes32(seed), bytes32(seed), w, seed % 2 == 0);
-        } else if (r.state == 2) {
+        } else if (r.state == ITrainingRounds.RoundState.Aggregating) {
             rounds.reportMissedAggregation(current);
-        } else if (r.state == 3) {
+        } else if (r.state == ITrainingRounds.RoundState.Challenging) {
             for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
-                TrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
-                if (ch.status == 1 && block.timestamp > ch.answerDeadline) {
+                ITrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+                if (ch.status == ITrainingRounds.ChallengeStatus.Pending && block.timestamp > ch.answerDeadline) {
                     rounds.resolveUnansweredChallenge(current, chunk);
                     return;
                 }
@@ -740,7 +761,7 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
     /// answers, disputes, unanswered challenges and bond settlement.
     function invariant_rewardsAreConserved() public view {
         (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
-        TrainingRounds.Task memory task = rounds.getTask(taskId);
+        ITrainingRounds.Task memory task = rounds.getTask(taskId);
         uint256 reserved = task.activeRound == 0 ? 0 : rounds.getRound(task.activeRound).emission;
         uint256 claimedByTrainers = token.balanceOf(t1) + token.balanceOf(t2) + token.balanceOf(t3);
         // Bonds paid in are either held, or credited (to the aggregator, a trainer, or back to the challenger).

@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
+import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
 import {StakeRegistry} from "../StakeRegistry.sol";
 import {TrainingRounds} from "../TrainingRounds.sol";
 import {VainToken} from "../VainToken.sol";
@@ -37,9 +38,9 @@ abstract contract Fixture is TestBase {
         registry.setSlasher(address(rounds));
     }
 
-    function _defaultParams() internal pure returns (TrainingRounds.Params memory) {
+    function _defaultParams() internal pure returns (ITrainingRounds.Params memory) {
         return
-            TrainingRounds.Params({
+            ITrainingRounds.Params({
                 maxTrainersPerRound: 16,
                 maxSamplesPerTrainer: 10_000,
                 aggregatorRewardBps: 1_000,

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IAggregationVerifier} from "./IAggregationVerifier.sol";
+
+/// @title ITrainingRounds
+/// @notice The types, events and errors of the round contract, and the functions a node, a dashboard or
+/// another contract calls. The lifecycle is in docs/protocol.md §3.
+interface ITrainingRounds {
+    /// @notice Round states (ABI: uint8). Open: trainers commit. Aggregating: aggregator chosen, waiting for
+    /// the aggregate. Challenging: aggregate posted, chunks may be challenged. Finalized: rewards credited.
+    /// Failed: the aggregator was slashed (or nobody committed); trainers are paid by committed sample counts
+    /// and the aggregator's share returns to the task pool; the task's model does not advance.
+    enum RoundState {
+        None,
+        Open,
+        Aggregating,
+        Challenging,
+        Finalized,
+        Failed
+    }
+
+    /// @notice Chunk challenge states (ABI: uint8). Pending: waiting for the aggregator's proof. Answered: a
+    /// valid proof was given (its statement may still be disputed). Failed: wrong proof, no answer in time,
+    /// a disputed statement, or the bond was reclaimed after its round failed through another chunk.
+    enum ChallengeStatus {
+        None,
+        Pending,
+        Answered,
+        Failed
+    }
+
+    /// @notice Governance parameters, each bounded by the contract's hard limits.
+    struct Params {
+        uint32 maxTrainersPerRound; // <= MAX_TRAINERS_PER_ROUND
+        uint64 maxSamplesPerTrainer; // cap on a trainer's self-reported sample count
+        uint16 aggregatorRewardBps; // aggregator's share of a round's emission
+        uint16 aggregatorSlashBps; // share of an aggregator's slashable stake taken on a fault
+        uint16 trainerSlashBps; // share of a trainer's slashable stake taken on equivocation
+        uint8 sampledChunks; // chunks challenged automatically from on-chain randomness
+        uint64 answerWindow; // seconds the aggregator has to answer a challenge
+        uint256 challengeBond; // tokens a challenger locks per challenge
+    }
+
+    /// @notice A training task: its model, reward pool and schedule.
+    struct Task {
+        address creator;
+        uint32 numChunks; // chunks of the model's commitments (docs §4): fixes every Merkle opening's depth
+        bytes32 modelRef; // content hash of the current global model
+        uint256 rewardPool; // unreserved funding
+        uint256 rewardPerRound;
+        uint64 commitWindow;
+        uint64 aggregateWindow;
+        uint64 challengeWindow;
+        uint64 roundInterval; // minimum seconds between round openings
+        uint64 nextOpenTime;
+        uint256 activeRound; // 0 when none
+        uint256 roundCount;
+    }
+
+    /// @notice One round of a task: deadlines, aggregator, aggregate and the trainers' commitments.
+    struct Round {
+        uint256 taskId;
+        RoundState state;
+        bool proven;
+        uint64 commitDeadline;
+        uint64 aggregateDeadline;
+        uint64 challengeDeadline;
+        uint32 numChunks;
+        uint32 pendingChallenges;
+        address aggregator;
+        uint64 disputeDeadline; // statements of answered challenges are disputable until then (0: none yet)
+        IAggregationVerifier verifier;
+        uint256 emission;
+        bytes32 baseModelRef;
+        bytes32 aggregateCommitment;
+        bytes32 modelRef;
+        address[] trainers;
+        bytes32[] commitments;
+        uint64[] sampleCounts; // packed 4 per slot: <= maxSamplesPerTrainer (a uint64)
+        uint64[] weights; // accepted sample counts, <= sampleCounts
+    }
+
+    /// @notice A chunk challenge.
+    /// @dev Two slots. The answer writes only the first (status and digest, already non-zero), so it pays
+    /// no fresh-slot SSTORE. The digest is keccak truncated to 184 bits: a dispute must present bytes with
+    /// this digest, and forging a different statement for an answered one is a second preimage (2^184 work);
+    /// a collision helps no one, since the stored digest is of the bytes the verifier returned.
+    struct Challenge {
+        ChallengeStatus status;
+        uint64 answerDeadline;
+        bytes23 statementDigest; // truncated keccak of the answer's disputable statement (zero: none)
+        address challenger; // zero for chunks sampled by the contract
+        uint96 bond; // held until the round closes (an answer can still be disputed until then)
+    }
+
+    /// @notice A task was created.
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed creator,
+        bytes32 modelRef,
+        uint32 numChunks,
+        uint256 rewardPerRound
+    );
+    /// @notice A task's reward pool grew.
+    event TaskFunded(uint256 indexed taskId, address indexed funder, uint256 amount, uint256 rewardPool);
+    /// @notice A round opened.
+    event RoundOpened(
+        uint256 indexed roundId,
+        uint256 indexed taskId,
+        bytes32 baseModelRef,
+        uint64 commitDeadline,
+        uint64 aggregateDeadline,
+        uint64 challengeDeadline,
+        uint256 emission
+    );
+    /// @notice A trainer committed its update.
+    event UpdateCommitted(uint256 indexed roundId, address indexed trainer, bytes32 commitment, uint256 sampleCount);
+    /// @notice The round's aggregator was chosen.
+    event AggregatorSelected(uint256 indexed roundId, address indexed aggregator, uint256 seed);
+    /// @notice The aggregator posted its aggregate.
+    event AggregatePosted(
+        uint256 indexed roundId,
+        address indexed aggregator,
+        bytes32 aggregateCommitment,
+        bytes32 modelRef,
+        uint32 numChunks,
+        bool proven
+    );
+    /// @notice A chunk was challenged (`challenger` zero: sampled by the contract).
+    event ChunkChallenged(uint256 indexed roundId, uint256 indexed chunkIndex, address challenger, uint64 answerDeadline);
+    /// @notice The aggregator answered a challenge with a valid proof.
+    event ChallengeAnswered(uint256 indexed roundId, uint256 indexed chunkIndex, bytes statement);
+    /// @notice An answered challenge's statement was shown false (`statementMismatch`); the round failed.
+    event StatementDisputed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
+    /// @notice An answered challenge's bond was paid out after its round closed.
+    event BondSettled(uint256 indexed roundId, uint256 indexed chunkIndex, address to, uint256 amount);
+    /// @notice The aggregator failed a challenge (wrong proof or no answer in time).
+    event ChallengeFailed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
+    /// @notice The aggregator missed its deadline.
+    event AggregationMissed(uint256 indexed roundId, address indexed aggregator, address reporter);
+    /// @notice Equivocation by `signer` was proven.
+    event EquivocationProven(uint256 indexed roundId, address indexed signer, bool aggregator, address reporter);
+    /// @notice The round finalized (or failed) and rewards were credited.
+    event RoundClosed(
+        uint256 indexed roundId,
+        RoundState state,
+        uint256 paidToTrainers,
+        uint256 paidToAggregator,
+        uint256 returnedToPool
+    );
+    /// @notice `account` may now claim `amount` more.
+    event RewardCredited(uint256 indexed roundId, address indexed account, uint256 amount);
+    /// @notice `account` claimed `amount`.
+    event RewardClaimed(address indexed account, uint256 amount);
+    /// @notice An operator opted in or out of aggregator duty.
+    event AggregatorOptIn(address indexed operator, bool optedIn);
+    /// @notice Parameters changed.
+    event ParamsChanged(Params params);
+    /// @notice The verifier for future rounds changed.
+    event VerifierChanged(address indexed verifier);
+
+    /// @notice A required address was zero.
+    error ZeroAddress();
+    /// @notice A required amount was zero.
+    error ZeroAmount();
+    /// @notice No task has this ID.
+    error UnknownTask(uint256 taskId);
+    /// @notice A task's windows are below MIN_WINDOW or add up to more than MAX_ROUND_DURATION.
+    error InvalidSchedule();
+    /// @notice The task's next round may open only at `nextOpenTime`.
+    error RoundNotDue(uint64 nextOpenTime);
+    /// @notice The task's round `roundId` has not closed yet.
+    error RoundStillActive(uint256 roundId);
+    /// @notice The task has no funding left for a round.
+    error EmptyRewardPool(uint256 taskId);
+    /// @notice The round is in `state`, which does not allow this call.
+    error WrongState(uint256 roundId, RoundState state);
+    /// @notice Too late: the deadline passed.
+    error DeadlinePassed(uint64 deadline);
+    /// @notice Too early: the deadline has not passed yet.
+    error DeadlineNotReached(uint64 deadline);
+    /// @notice `account` has less than the registry's minimum active stake.
+    error NotActiveOperator(address account);
+    /// @notice `trainer` already committed in this round.
+    error AlreadyCommitted(address trainer);
+    /// @notice The round already has `maxTrainers` trainers.
+    error RoundFull(uint256 maxTrainers);
+    /// @notice A sample count of zero or above `max`.
+    error InvalidSampleCount(uint256 sampleCount, uint256 max);
+    /// @notice No opted-in candidate has active stake.
+    error NoCandidates();
+    /// @notice Only the round's aggregator may call.
+    error NotAggregator(address caller);
+    /// @notice Weights of the wrong length or above a trainer's sample count.
+    error InvalidWeights();
+    /// @notice `chunkIndex` is not below the round's chunk count.
+    error InvalidChunk(uint256 chunkIndex, uint32 numChunks);
+    /// @notice A task with zero chunks.
+    error InvalidChunkCount();
+    /// @notice The round was posted unproven: it cannot be challenged.
+    error UnprovenRound(uint256 roundId);
+    /// @notice The chunk was already challenged in this round.
+    error AlreadyChallenged(uint256 chunkIndex);
+    /// @notice The chunk has no challenge in the state this call needs.
+    error NoPendingChallenge(uint256 chunkIndex);
+    /// @notice `count` challenges are still unanswered.
+    error PendingChallenges(uint32 count);
+    /// @notice The evidence does not prove the claim (identical pairs, signers differ, statement mismatch).
+    error InvalidEvidence();
+    /// @notice `signer` was already slashed for equivocation in this round.
+    error AlreadySlashed(address signer);
+    /// @notice The caller has nothing credited.
+    error NothingToClaim();
+    /// @notice The candidate list is full (MAX_AGGREGATOR_CANDIDATES).
+    error TooManyCandidates();
+    /// @notice Parameters outside their hard bounds.
+    error ParamsOutOfBounds();
+    /// @notice The dispute's evidence does not show the statement false.
+    error StatementCorrect();
+    /// @notice The chunk's challenge has no bond to pay out.
+    error NothingToSettle(uint256 chunkIndex);
+
+    /// @notice Registers a training task; returns its ID.
+    function createTask(
+        bytes32 modelRef,
+        uint32 numChunks,
+        uint256 rewardPerRound,
+        uint64 commitWindow,
+        uint64 aggregateWindow,
+        uint64 challengeWindow,
+        uint64 roundInterval
+    ) external returns (uint256 taskId);
+
+    /// @notice Adds `amount` tokens to a task's reward pool.
+    function fundTask(uint256 taskId, uint256 amount) external;
+
+    /// @notice Opens the task's next round when it is due; returns the round's ID.
+    function openRound(uint256 taskId) external returns (uint256 roundId);
+
+    /// @notice Commits the caller's update for `roundId`.
+    function commitUpdate(uint256 roundId, bytes32 commitment, uint256 sampleCount) external;
+
+    /// @notice Chooses the round's aggregator after the commit deadline; returns it (zero if nobody committed).
+    function selectAggregator(uint256 roundId) external returns (address aggregator);
+
+    /// @notice The aggregator posts the round's aggregate.
+    function postAggregate(
+        uint256 roundId,
+        bytes32 aggregateCommitment,
+        bytes32 modelRef,
+        uint256[] calldata weights,
+        bool proven
+    ) external;
+
+    /// @notice Challenges a chunk of a proven round's aggregate, locking the challenge bond.
+    function challenge(uint256 roundId, uint256 chunkIndex) external;
+
+    /// @notice The aggregator answers a chunk challenge with a proof.
+    function answerChallenge(uint256 roundId, uint256 chunkIndex, bytes calldata proof) external;
+
+    /// @notice Shows that an answered challenge's statement is false.
+    function disputeStatement(
+        uint256 roundId,
+        uint256 chunkIndex,
+        bytes calldata statement,
+        bytes calldata evidence
+    ) external;
+
+    /// @notice Pays out an answered challenge's bond once its round closed.
+    function settleBond(uint256 roundId, uint256 chunkIndex) external;
+
+    /// @notice Fails a challenge left unanswered past its deadline.
+    function resolveUnansweredChallenge(uint256 roundId, uint256 chunkIndex) external;
+
+    /// @notice Returns a bond left pending when its round failed through another chunk.
+    function reclaimBond(uint256 roundId, uint256 chunkIndex) external;
+
+    /// @notice Slashes an aggregator that missed its aggregation deadline.
+    function reportMissedAggregation(uint256 roundId) external;
+
+    /// @notice Finalizes a round whose challenge and dispute windows passed with every challenge answered.
+    function finalizeRound(uint256 roundId) external;
+
+    /// @notice Slashes an operator that signed two different results for the same round.
+    function reportEquivocation(
+        uint256 roundId,
+        bool isAggregate,
+        bytes32[2] calldata a,
+        bytes calldata signatureA,
+        bytes32[2] calldata b,
+        bytes calldata signatureB
+    ) external;
+
+    /// @notice Transfers everything credited to the caller; returns the amount.
+    function claim() external returns (uint256 amount);
+
+    /// @notice Opts the caller in or out of aggregator selection.
+    function setAggregatorOptIn(bool optIn) external;
+
+    /// @notice Current parameters.
+    function params() external view returns (Params memory);
+
+    /// @notice The verifier for new rounds.
+    function verifier() external view returns (IAggregationVerifier);
+
+    /// @notice A task.
+    function getTask(uint256 taskId) external view returns (Task memory);
+
+    /// @notice A round.
+    function getRound(uint256 roundId) external view returns (Round memory);
+
+    /// @notice A chunk challenge.
+    function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (Challenge memory);
+
+    /// @notice What `account` can claim now.
+    function claimable(address account) external view returns (uint256);
+
+    /// @notice Opted-in aggregator candidates.
+    function aggregatorCandidates() external view returns (address[] memory);
+
+    /// @notice Number of tasks and rounds created so far.
+    function counts() external view returns (uint256 tasks, uint256 rounds);
+
+    /// @notice Accounting totals: all funding ever received, rewards credited but unclaimed, bonds locked.
+    function totals() external view returns (uint256 funded, uint256 unclaimed, uint256 bonds);
+
+    /// @notice The EIP-712 digest a trainer signs for a commitment.
+    function commitmentDigest(uint256 roundId, bytes32 commitment, uint256 sampleCount) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest an aggregator signs for an aggregate.
+    function aggregateDigest(uint256 roundId, bytes32 aggregateCommitment, bytes32 modelRef) external view returns (bytes32);
+}

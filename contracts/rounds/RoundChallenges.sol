@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {RoundsBase} from "./RoundsBase.sol";
+
+/// @title RoundChallenges
+/// @notice The challenge game on a proven round's aggregate: sampled and bonded chunk challenges, answers
+/// checked by the round's verifier, disputes of answered statements, and the bonds' settlement. A failed
+/// challenge slashes the aggregator and fails the round.
+abstract contract RoundChallenges is RoundsBase {
+    using SafeERC20 for IERC20;
+
+    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking `challengeBond` tokens
+    /// (approve first). A correct answer forfeits the bond to the aggregator; a failed one returns it plus
+    /// the reporter's share of the slash.
+    /// @param roundId the round, in Challenging before its challenge deadline
+    /// @param chunkIndex the chunk, below the round's chunk count and not challenged yet
+    function challenge(uint256 roundId, uint256 chunkIndex) external nonReentrant whenNotPaused {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, RoundState.Challenging);
+        if (!round.proven) revert UnprovenRound(roundId);
+        if (block.timestamp > round.challengeDeadline) revert DeadlinePassed(round.challengeDeadline);
+        if (chunkIndex >= round.numChunks) revert InvalidChunk(chunkIndex, round.numChunks);
+        if (_challenges[roundId][chunkIndex].status != ChallengeStatus.None) revert AlreadyChallenged(chunkIndex);
+        if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);
+        uint256 bond = _params.challengeBond;
+        _totalBonds += bond;
+        _openChallenge(roundId, round, chunkIndex, msg.sender, bond);
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @notice The aggregator answers a chunk challenge with a proof checked by the round's verifier. A valid
+    /// proof settles the challenge, except for the statement the verifier leaves optimistic (for Groth16: the
+    /// trainers' chunk hashes and the Poseidon public input): its digest is stored, the statement is emitted,
+    /// and anyone holding evidence may `disputeStatement` it until the round's dispute deadline (answer time +
+    /// `answerWindow`), which `finalizeRound` waits for.
+    /// An invalid proof slashes the aggregator and fails the round. The challenger's bond stays held until
+    /// the round closes (`settleBond`).
+    /// @param roundId the round
+    /// @param chunkIndex the pending chunk
+    /// @param proof the verifier's proof encoding
+    function answerChallenge(uint256 roundId, uint256 chunkIndex, bytes calldata proof) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, RoundState.Challenging);
+        if (msg.sender != round.aggregator) revert NotAggregator(msg.sender);
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        if (ch.status != ChallengeStatus.Pending) revert NoPendingChallenge(chunkIndex);
+        if (block.timestamp > ch.answerDeadline) revert DeadlinePassed(ch.answerDeadline);
+        (bool valid, bytes memory statement) = round.verifier.verifyChunk(
+            roundId,
+            chunkIndex,
+            round.numChunks,
+            round.weights,
+            round.aggregateCommitment,
+            proof
+        );
+        round.pendingChallenges -= 1;
+        if (!valid) {
+            _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
+            return;
+        }
+        ch.status = ChallengeStatus.Answered;
+        if (statement.length != 0) {
+            ch.statementDigest = bytes23(keccak256(statement));
+            uint64 disputeDeadline = uint64(block.timestamp + _params.answerWindow);
+            if (disputeDeadline > round.disputeDeadline) round.disputeDeadline = disputeDeadline;
+        }
+        emit ChallengeAnswered(roundId, chunkIndex, statement);
+    }
+
+    /// @notice Shows that an answered challenge's statement is false, which makes the accepted proof
+    /// worthless: slashes the aggregator and fails the round; the caller is the reporter and the challenger's
+    /// bond is returned. For Groth16 the `evidence` is either empty (the public input is not the Poseidon hash
+    /// of the statement's chunk hashes, weights, round and chunk) or a Merkle opening of a weighted trainer's
+    /// committed chunk hash that differs from the one the statement claims (docs §5). `statement` is the
+    /// `ChallengeAnswered` event's bytes. Anyone may call until the round's dispute deadline. Reverts
+    /// `StatementCorrect` if the evidence does not show the statement false.
+    /// @param roundId the round
+    /// @param chunkIndex the answered chunk
+    /// @param statement the answer's statement bytes, as emitted
+    /// @param evidence what shows the statement false (verifier-specific)
+    function disputeStatement(
+        uint256 roundId,
+        uint256 chunkIndex,
+        bytes calldata statement,
+        bytes calldata evidence
+    ) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, RoundState.Challenging);
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        if (ch.status != ChallengeStatus.Answered || ch.statementDigest == bytes23(0)) {
+            revert NoPendingChallenge(chunkIndex);
+        }
+        if (block.timestamp > round.disputeDeadline) revert DeadlinePassed(round.disputeDeadline);
+        if (bytes23(keccak256(statement)) != ch.statementDigest) revert InvalidEvidence();
+        if (!round.verifier.statementMismatch(statement, round.commitments, round.numChunks, evidence)) {
+            revert StatementCorrect();
+        }
+        emit StatementDisputed(roundId, chunkIndex, msg.sender);
+        _failChallenge(roundId, round, chunkIndex, ch, msg.sender);
+    }
+
+    /// @notice Pays out an answered challenge's bond once its round closed: to the aggregator if the round
+    /// finalized (the answer stood), back to the challenger if the round failed (the aggregator was slashed
+    /// through this or another chunk). Anyone may call.
+    /// @param roundId the closed round
+    /// @param chunkIndex the answered, bonded chunk
+    function settleBond(uint256 roundId, uint256 chunkIndex) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        uint256 bond = ch.bond;
+        if (ch.status != ChallengeStatus.Answered || bond == 0) revert NothingToSettle(chunkIndex);
+        address to;
+        if (round.state == RoundState.Finalized) to = round.aggregator;
+        else if (round.state == RoundState.Failed) to = ch.challenger;
+        else revert WrongState(roundId, round.state);
+        ch.bond = 0;
+        emit BondSettled(roundId, chunkIndex, to, bond);
+        _credit(roundId, to, bond, true);
+    }
+
+    /// @notice After a challenge's answer deadline passed without an answer, slashes the aggregator and fails
+    /// the round. Anyone may call; the challenger (or, for sampled chunks, the caller) is the reporter.
+    /// @param roundId the round
+    /// @param chunkIndex the pending chunk past its answer deadline
+    function resolveUnansweredChallenge(uint256 roundId, uint256 chunkIndex) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, RoundState.Challenging);
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        if (ch.status != ChallengeStatus.Pending) revert NoPendingChallenge(chunkIndex);
+        if (block.timestamp <= ch.answerDeadline) revert DeadlineNotReached(ch.answerDeadline);
+        round.pendingChallenges -= 1;
+        _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
+    }
+
+    /// @notice Returns the bond of a challenge left pending when its round failed through another chunk's
+    /// challenge (the round can no longer be answered). Anyone may call; the bond goes to the challenger.
+    /// @param roundId the failed round
+    /// @param chunkIndex the chunk whose challenge is still pending
+    function reclaimBond(uint256 roundId, uint256 chunkIndex) external nonReentrant {
+        Round storage round = _rounds[roundId];
+        _requireState(roundId, round, RoundState.Failed);
+        Challenge storage ch = _challenges[roundId][chunkIndex];
+        if (ch.status != ChallengeStatus.Pending) revert NoPendingChallenge(chunkIndex);
+        ch.status = ChallengeStatus.Failed;
+        round.pendingChallenges -= 1;
+        if (ch.bond != 0) _credit(roundId, ch.challenger, ch.bond, true);
+    }
+
+    /// @dev Opens a pending challenge on `chunk` with its answer deadline; `bond` is already counted as held.
+    function _openChallenge(uint256 roundId, Round storage round, uint256 chunk, address challenger, uint256 bond)
+        internal
+    {
+        uint64 deadline = uint64(block.timestamp + _params.answerWindow);
+        Challenge storage ch = _challenges[roundId][chunk];
+        ch.challenger = challenger;
+        ch.answerDeadline = deadline;
+        ch.status = ChallengeStatus.Pending;
+        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_setParams)
+        round.pendingChallenges += 1;
+        emit ChunkChallenged(roundId, chunk, challenger, deadline);
+    }
+
+    /// @dev Fails a challenge that is no longer counted in `pendingChallenges` (callers decrement it).
+    function _failChallenge(
+        uint256 roundId,
+        Round storage round,
+        uint256 chunkIndex,
+        Challenge storage ch,
+        address reporter
+    ) private {
+        ch.status = ChallengeStatus.Failed;
+        if (reporter == round.aggregator) reporter = address(0); // no reward for reporting yourself
+        emit ChallengeFailed(roundId, chunkIndex, reporter);
+        uint256 bond = ch.bond;
+        if (bond != 0) {
+            ch.bond = 0;
+            _credit(roundId, ch.challenger, bond, true);
+        }
+        address aggregator = round.aggregator;
+        _close(roundId, round, RoundState.Failed);
+        bytes32 evidence = keccak256(abi.encode(roundId, chunkIndex, round.aggregateCommitment));
+        _slashShare(aggregator, _params.aggregatorSlashBps, REASON_WRONG_AGGREGATE, evidence, reporter);
+    }
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {RoundsBase} from "./RoundsBase.sol";
+
+/// @title RoundRewards
+/// @notice Exact, pull-based payouts: closing a round credits its emission to trainers and the aggregator,
+/// bonds and rewards accumulate per account, and `claim` transfers them.
+abstract contract RoundRewards is RoundsBase {
+    using SafeERC20 for IERC20;
+
+    uint256 private _totalClaimable;
+    mapping(address account => uint256) private _claimable;
+
+    /// @notice Transfers everything credited to the caller (rewards, bonds). Never blocked by the pause.
+    /// @return amount the tokens transferred
+    function claim() external nonReentrant returns (uint256 amount) {
+        amount = _claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim();
+        _claimable[msg.sender] = 0;
+        _totalClaimable -= amount;
+        emit RewardClaimed(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice What `account` can claim now.
+    /// @param account the account
+    /// @return its credited, unclaimed tokens
+    function claimable(address account) external view returns (uint256) {
+        return _claimable[account];
+    }
+
+    /// @notice Accounting totals: all funding ever received, rewards credited but unclaimed, bonds locked.
+    /// @return funded all tokens ever added to task pools
+    /// @return unclaimed credited but not yet claimed
+    /// @return bonds challenge bonds held
+    function totals() external view returns (uint256 funded, uint256 unclaimed, uint256 bonds) {
+        return (_totalFunded, _totalClaimable, _totalBonds);
+    }
+
+    /// @dev Closes a round and credits its emission exactly: Finalized pays trainers by accepted weights and
+    /// the aggregator its share; Failed pays trainers by committed sample counts and returns the aggregator's
+    /// share. Floor-division dust and unpaid shares go back to the task's pool, so nothing is lost.
+    function _close(uint256 roundId, Round storage round, RoundState state) internal override {
+        round.state = state;
+        Task storage task = _tasks[round.taskId];
+        task.activeRound = 0;
+        uint256 emission = round.emission;
+        uint256 aggregatorShare = round.trainers.length == 0 ? 0 : (emission * _params.aggregatorRewardBps) / BPS;
+        uint256 trainerPool = round.trainers.length == 0 ? 0 : emission - aggregatorShare;
+        uint64[] storage weights = state == RoundState.Finalized ? round.weights : round.sampleCounts;
+        uint256 totalWeight;
+        uint256 n = round.trainers.length;
+        for (uint256 i = 0; i < n; ++i) totalWeight += weights[i];
+        uint256 paidTrainers;
+        if (totalWeight != 0) {
+            for (uint256 i = 0; i < n; ++i) {
+                uint256 share = (trainerPool * weights[i]) / totalWeight;
+                if (share != 0) {
+                    paidTrainers += share;
+                    _credit(roundId, round.trainers[i], share, false);
+                }
+            }
+        }
+        uint256 paidAggregator;
+        if (state == RoundState.Finalized && aggregatorShare != 0) {
+            paidAggregator = aggregatorShare;
+            _credit(roundId, round.aggregator, aggregatorShare, false);
+        }
+        uint256 returned = emission - paidTrainers - paidAggregator;
+        task.rewardPool += returned;
+        emit RoundClosed(roundId, state, paidTrainers, paidAggregator, returned);
+    }
+
+    /// @dev Credits `amount` to `account`; a bond's amount leaves the held-bonds total.
+    function _credit(uint256 roundId, address account, uint256 amount, bool fromBond) internal override {
+        if (fromBond) _totalBonds -= amount;
+        _claimable[account] += amount;
+        _totalClaimable += amount;
+        emit RewardCredited(roundId, account, amount);
+    }
+}
