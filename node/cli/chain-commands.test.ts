@@ -24,7 +24,10 @@ import { writeDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { protocolAddresses } from "../chain/operator.ts";
 import { peerIdToChainBytes } from "../chain/peer-id.ts";
+import { resolveConfig } from "../config/config.ts";
 import { createKeystore, createNodeKey } from "../keys/keys.ts";
+import { modelRef, paramsToBytes } from "../protocol/models.ts";
+import { createModel } from "../training/models.ts";
 import { EXIT_USER_ERROR, buildProgram, main } from "./main.ts";
 import { MemoryStatusSource } from "../api/memory-source.ts";
 import { createStatusServer } from "../api/server.ts";
@@ -35,6 +38,8 @@ import { fetchNodeApiSummary } from "./commands/status.ts";
 const PORT = 18601;
 /** Nothing listens here (inside the test's port range): a chain that is down. */
 const DEAD_RPC = "http://127.0.0.1:18609";
+/** An address nobody funds (Hardhat account #9). */
+const emptyOperator: Address = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 const ENV_OPERATOR_KEY: Hex = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 const PASSWORD = "correct horse";
 
@@ -143,17 +148,20 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     await writeDeployment(deploymentFile, deployment);
     const { token } = protocolAddresses(deployment);
     const envOperator = privateKeyToAccount(ENV_OPERATOR_KEY).address;
-    await send(deployerWallet.sendTransaction({ to: operator, value: parseEther("10") }));
-    for (const to of [operator, envOperator]) {
-      await send(
-        deployerWallet.writeContract({
-          address: token,
-          abi: vainTokenAbi,
-          functionName: "transfer",
-          args: [to, parseEther("1000")],
-        }),
-      );
-    }
+    await send(
+      deployerWallet.writeContract({
+        address: token,
+        abi: vainTokenAbi,
+        functionName: "transfer",
+        args: [envOperator, parseEther("1000")],
+      }),
+    );
+    // The keystore operator is funded the way the README says: the local faucet, from Hardhat account #0.
+    const funded = json(await cli(["fund", dataDir, "1000", "--eth", "10", "--json"]));
+    assert.equal(funded["to"], operator);
+    assert.equal(funded["from"], deployerWallet.account.address);
+    assert.equal(funded["tokenBalanceWei"], parseEther("1000").toString());
+    assert.equal(await publicClient.getBalance({ address: operator }), parseEther("10"));
   });
 
   after(async () => {
@@ -250,8 +258,6 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       await cli([
         "task",
         "create",
-        "--model-ref",
-        "mnist-mlp-v1",
         "--reward-per-round",
         "10",
         "--fund",
@@ -277,6 +283,21 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     // The chunk count comes from the default spec's model (MLP 784-128-10: 101,770 parameters).
     assert.equal(task.numChunks, Math.ceil(101_770 / 64));
     assert.equal(created["numChunks"], task.numChunks);
+    // The model reference is the one every node derives from the spec, not a name no node could produce.
+    const model = createModel(resolveConfig({}).task.model);
+    const expectedRef = modelRef(paramsToBytes(model.init(resolveConfig({}).task.initSeed)));
+    assert.equal(task.modelRef, expectedRef);
+    assert.equal(created["modelRef"], expectedRef);
+    userError(
+      await cli(["task", "create", "--model-ref", "mnist-mlp-v1", "--reward-per-round", "1", ...signer]),
+      /--model-ref mnist-mlp-v1 is not the initial model of the task spec .*no node could train it/,
+    );
+    const [tasksAfter] = await publicClient.readContract({
+      address: protocolAddresses(deployment).rounds,
+      abi: trainingRoundsAbi,
+      functionName: "counts",
+    });
+    assert.equal(tasksAfter, 1n, "a refused task create sends nothing");
 
     const funded = await cli(["task", "fund", "1", "5", ...signer]);
     assert.equal(funded.code, 0, funded.stderr);
@@ -369,12 +390,12 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
         /invalid model reference "0x12"/,
       ],
       [
-        ["task", "create", "--model-ref", "m", "--reward-per-round", "1", "--commit-window", "10", ...signer],
+        ["task", "create", "--reward-per-round", "1", "--commit-window", "10", ...signer],
         {},
         /invalid duration "10"/,
       ],
       [
-        ["task", "create", "--model-ref", "m", "--reward-per-round", "1", "--parameters", "1.5", ...signer],
+        ["task", "create", "--reward-per-round", "1", "--parameters", "1.5", ...signer],
         {},
         /--parameters "1.5" must be a positive integer/,
       ],
@@ -392,6 +413,15 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       [["status", "--address", operator, "--rpc", "not-a-url"], {}, /rpcUrl/],
     ];
     for (const [args, env, pattern] of cases) userError(await inProcess(args, env), pattern);
+    // The faucet checks before it sends: asking for more VAIN than the deployer holds sends no ETH either.
+    const ethBefore = await publicClient.getBalance({ address: emptyOperator });
+    userError(
+      await inProcess(["fund", emptyOperator, "1000000000"], {}),
+      /fund failed: 0x[0-9a-fA-F]{40} \(Hardhat account #0, the deployer\) holds .* less than 1000000000\.0 VAIN/,
+    );
+    assert.equal(await publicClient.getBalance({ address: emptyOperator }), ethBefore);
+    // A missing required option is a user error (exit 2), as the README says, in subcommands too.
+    assert.equal((await inProcess(["model", "evaluate"], {})).code, EXIT_USER_ERROR);
     // A flag that looks like a negative number is refused by the parser, also with exit 2.
     assert.equal((await inProcess(["stake", "-5", ...signer], {})).code, EXIT_USER_ERROR);
   });

@@ -6,6 +6,7 @@ import { KeyError } from "../keys/keys.ts";
 import { registerChainCommands } from "./commands/chain.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
+import { registerFundCommand } from "./commands/fund.ts";
 import { registerInitCommand } from "./commands/init.ts";
 import { registerModelCommands } from "./commands/model.ts";
 import { registerStartCommand } from "./commands/start.ts";
@@ -20,12 +21,16 @@ export function buildProgram(): Command {
   const program = new Command("vain-node")
     .description("vAIn node: stake, join the training mesh, train, aggregate, prove and earn")
     .version("0.1.0")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Before the subcommands are added: commander copies this setting into each one at creation, so a
+    // missing option in `task create` also throws (exit 2 below) instead of calling process.exit(1).
+    .exitOverride();
   registerDeployCommand(program);
   registerDemoCommand(program);
   registerInitCommand(program);
   registerStartCommand(program);
   registerModelCommands(program);
+  registerFundCommand(program);
   registerChainCommands(program);
   return program;
 }
@@ -43,7 +48,6 @@ function userErrorMessage(error: unknown): string | undefined {
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync([...argv]);
     return EXIT_OK;

@@ -1,10 +1,20 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 
-import { deployerAccount } from "../../chain/accounts.ts";
+import { createTestClient, http } from "viem";
+
+import { LOCAL_CHAIN_IDS, deployerAccount } from "../../chain/accounts.ts";
 import { DEFAULT_RPC_URL, connectChain } from "../../chain/clients.ts";
 import { deployProtocol } from "../../chain/deploy.ts";
 import { resolveDeploymentPath, writeDeployment } from "../../chain/deployment.ts";
+import { parseDurationMs } from "../../config/duration.ts";
+
+/**
+ * Block interval set on a local chain after deploying: a plain `hardhat node` mines only when a transaction
+ * arrives, so without traffic its clock stands still and round deadlines never pass. One second keeps
+ * deadlines honest to the wall clock without flooding the node with empty blocks.
+ */
+const LOCAL_BLOCK_INTERVAL = "1s";
 
 interface DeployFlags {
   rpc: string;
@@ -12,6 +22,7 @@ interface DeployFlags {
   out?: string;
   privateKey?: string;
   json?: boolean;
+  blockInterval: string;
 }
 
 /** Registers `vain-node deploy`: deploys the protocol to a running chain and writes the deployment file. */
@@ -33,12 +44,18 @@ export function registerDeployCommand(program: Command): void {
         .choices(["groth16", "test"])
         .default("groth16"),
     )
+    .option(
+      "--block-interval <duration>",
+      "local chains only: also mine a block at this interval so the chain clock moves without traffic (0: off)",
+      LOCAL_BLOCK_INTERVAL,
+    )
     .option("--json", "print the deployment as JSON")
     .addHelpText(
       "after",
       "\nExamples:\n  npx hardhat node &\n  npx vain-node deploy --rpc http://127.0.0.1:8545\n  npx vain-node deploy --rpc http://127.0.0.1:8545 --out my-deployment.json --json\n",
     )
     .action(async (flags: DeployFlags) => {
+      const blockIntervalMs = parseDurationMs(flags.blockInterval);
       const probe = await connectChain(flags.rpc);
       const chainId = probe.chain.id;
       const account = deployerAccount(chainId, flags.privateKey ?? process.env["VAIN_PRIVATE_KEY"]);
@@ -53,6 +70,12 @@ export function registerDeployCommand(program: Command): void {
       const deployment = await deployProtocol({ publicClient, walletClient, rpcUrl: flags.rpc, verifier });
       const path = resolveDeploymentPath({ path: flags.out, chainId });
       await writeDeployment(path, deployment);
+      const local = LOCAL_CHAIN_IDS.includes(chainId);
+      if (local && blockIntervalMs > 0) {
+        // evm_setIntervalMining (Hardhat, Anvil): automining stays on, so transactions still mine at once.
+        const test = createTestClient({ mode: "hardhat", chain: probe.chain, transport: http(flags.rpc) });
+        await test.setIntervalMining({ interval: Math.max(1, Math.round(blockIntervalMs / 1000)) });
+      }
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify({ path, ...deployment }, null, 2)}\n`);
         return;
@@ -61,6 +84,12 @@ export function registerDeployCommand(program: Command): void {
         `deployed vAIn to chain ${chainId} (block ${deployment.deploymentBlock})`,
         ...Object.entries(deployment.contracts).map(([name, c]) => `  ${name.padEnd(20)} ${c.address}`),
         `deployment file: ${path}`,
+        `VAIN supply held by ${deployment.deployer} (the deployer); fund an operator with \`vain-node fund <address|data-dir> <amount>\``,
+        ...(local && blockIntervalMs > 0
+          ? [
+              `local chain: a block is mined every ${flags.blockInterval} so round deadlines pass without traffic`,
+            ]
+          : []),
       ];
       if (deployment.verifierKind === "test") {
         lines.push(

@@ -29,17 +29,24 @@ function parsePositiveInteger(text: string, flag: string): number {
   return value;
 }
 
-/** Parameter count of the model in the data dir's task spec (the default spec without a config file). */
-async function specParameterCount(dataDir: string): Promise<number> {
+/**
+ * The model a task starts from, as every node derives it: the data dir's task spec (the default spec without a
+ * config file) gives the model and its init seed, and the initial model's reference is the sha256 of its bytes
+ * (node/protocol/models.ts). A task naming any other reference can never be trained: no node can produce it.
+ */
+async function specInitialModel(dataDir: string): Promise<{ modelRef: `0x${string}`; parameters: number }> {
   const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
   const { createModel } = await import("../../training/models.ts");
+  const { modelRef, paramsToBytes } = await import("../../protocol/models.ts");
   const configPath = join(dataDir, "config.json");
   const file = existsSync(configPath) ? readConfigFile(configPath) : {};
-  return createModel(resolveConfig({ file }).task.model).layout.size;
+  const spec = resolveConfig({ file }).task;
+  const model = createModel(spec.model);
+  return { modelRef: modelRef(paramsToBytes(model.init(spec.initSeed))), parameters: model.layout.size };
 }
 
 interface TaskCreateFlags extends SignerFlags {
-  modelRef: string;
+  modelRef?: string;
   rewardPerRound: string;
   parameters?: string;
   fund?: string;
@@ -55,14 +62,14 @@ export function registerTaskCommands(program: Command): void {
 
   addSignerOptions(task.command("create"))
     .description("create a training task (and optionally fund it)")
-    .requiredOption(
-      "--model-ref <hex32|text>",
-      "initial model: 0x + 64 hex digits, or any text (hashed with keccak256)",
+    .option(
+      "--model-ref <hex32>",
+      "initial model reference (default: derived from the task spec in <data-dir>/config.json; any other value is refused, no node could train it)",
     )
     .requiredOption("--reward-per-round <amount>", "VAIN emitted per round")
     .option(
       "--parameters <count>",
-      "the model's parameter count (default: the model of the task spec in <data-dir>/config.json)",
+      "the model's parameter count (default and only accepted value: the model of the task spec in <data-dir>/config.json)",
     )
     .option("--fund <amount>", "VAIN to add to the reward pool right away")
     .option("--commit-window <duration>", "commit window, e.g. 10m (default 10m; each window >= 30s)")
@@ -71,10 +78,9 @@ export function registerTaskCommands(program: Command): void {
     .option("--round-interval <duration>", "minimum time between round openings (default 0s)")
     .addHelpText(
       "after",
-      "\nExamples:\n  npx vain-node task create --model-ref mnist-mlp-v1 --reward-per-round 10 --fund 100\n  npx vain-node task create --model-ref 0x<64 hex> --reward-per-round 5 --commit-window 2m --json\n",
+      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 30s --aggregate-window 30s --challenge-window 30s --json\n",
     )
     .action(async (flags: TaskCreateFlags) => {
-      const modelRef = parseModelRef(flags.modelRef);
       const rewardPerRoundWei = parseTokenAmount(flags.rewardPerRound);
       const fundWei = flags.fund === undefined ? undefined : parseTokenAmount(flags.fund);
       const windows = {
@@ -83,17 +89,28 @@ export function registerTaskCommands(program: Command): void {
         challengeWindowS: parseWindowS(flags.challengeWindow, "--challenge-window"),
         roundIntervalS: parseWindowS(flags.roundInterval, "--round-interval"),
       };
+      const parametersFlag =
+        flags.parameters === undefined ? undefined : parsePositiveInteger(flags.parameters, "--parameters");
       const ctx = await openOperatorContext(flags);
-      const parameters =
-        flags.parameters === undefined
-          ? await specParameterCount(ctx.dataDir)
-          : parsePositiveInteger(flags.parameters, "--parameters");
+      const initial = await specInitialModel(ctx.dataDir);
+      // Checked before anything is signed: a task with a model no node derives would never train a round.
+      if (flags.modelRef !== undefined && parseModelRef(flags.modelRef) !== initial.modelRef) {
+        throw new InvalidArgumentError(
+          `--model-ref ${flags.modelRef} is not the initial model of the task spec in ${ctx.dataDir} (${initial.modelRef}); no node could train it: leave --model-ref out`,
+        );
+      }
+      if (parametersFlag !== undefined && parametersFlag !== initial.parameters) {
+        throw new InvalidArgumentError(
+          `--parameters ${flags.parameters} does not match the task spec's model (${initial.parameters} parameters)`,
+        );
+      }
+      const { modelRef, parameters } = initial;
       const created = await createTask(ctx, { modelRef, parameters, rewardPerRoundWei, ...windows });
       let funded: FundTaskReturnType | undefined;
       if (fundWei !== undefined) funded = await fundTask(ctx, { taskId: created.taskId, amountWei: fundWei });
       printResult(flags, { action: "task create", ...created, funded: funded ?? null }, [
         `created task ${created.taskId}`,
-        `  model ref         ${created.modelRef}`,
+        `  model ref         ${created.modelRef} (the spec's initial model)`,
         `  chunks            ${created.numChunks} (${parameters} parameters)`,
         `  reward per round  ${formatTokens(created.rewardPerRoundWei)}`,
         ...(funded === undefined ? [] : [`  reward pool       ${formatTokens(funded.rewardPoolWei)}`]),
