@@ -6,12 +6,11 @@
  * `recordRoundMetrics` (the chain cannot know them).
  */
 import { Gauge, Registry } from "prom-client";
-import { toString as bytesToString } from "uint8arrays/to-string";
-import { fromString as bytesFromString } from "uint8arrays/from-string";
-import { getAddress, hexToBytes } from "viem";
+import { getAddress } from "viem";
 import type { Address, Hex, PublicClient } from "viem";
 
 import { RoundState, SLASH_REASON, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { peerIdFromChainBytes } from "../chain/peer-id.ts";
 import { MemoryStatusSource } from "./memory-source.ts";
 import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } from "./status.ts";
 
@@ -33,16 +32,6 @@ const REASON_TEXT: Readonly<Record<number, string>> = {
   [SLASH_REASON.aggregatorEquivocation]: "aggregator equivocation",
   [SLASH_REASON.trainerEquivocation]: "trainer equivocation",
 };
-
-/** A libp2p peer ID string (base58btc multihash, docs/protocol.md §2) from its on-chain bytes. */
-export function peerIdFromChainBytes(bytes: Hex): string {
-  return bytesToString(hexToBytes(bytes), "base58btc");
-}
-
-/** The on-chain bytes (`bindPeerId` argument) of a base58btc peer ID string. */
-export function peerIdToChainBytes(peerId: string): Uint8Array {
-  return bytesFromString(peerId, "base58btc");
-}
 
 export interface ChainStatusSourceOptions {
   readonly publicClient: PublicClient;
@@ -255,7 +244,8 @@ export class ChainStatusSource extends MemoryStatusSource {
       ),
     );
     const peers: PeerStatus[] = entries.map(([operator, bytes], index) => {
-      const peerId = peerIdFromChainBytes(bytes);
+      // Entries come from bound peer IDs, so the bytes are never empty.
+      const peerId = peerIdFromChainBytes(bytes) ?? bytes;
       const details = this.#details.get(peerId);
       return {
         peerId,

@@ -1,10 +1,12 @@
 /**
  * Peer IDs on chain: `StakeRegistry.bindPeerId` stores the libp2p peer ID's multihash bytes
- * (docs/protocol.md §2), and the string form is their base58btc encoding.
+ * (docs/protocol.md §2), and the usual string form (`12D3KooW…`, `Qm…`) is their base58btc encoding. The
+ * one codec of the project (the CLI, the node, the status API and the dashboard use it): multiformats'
+ * base58btc and multihash parser only, so the dashboard bundles a few kilobytes, not libp2p.
  */
-import { peerIdFromString } from "@libp2p/peer-id";
-import { toString as bytesToString } from "uint8arrays/to-string";
-import { bytesToHex, hexToBytes } from "viem";
+import { base58btc } from "multiformats/bases/base58";
+import { decode as decodeMultihash } from "multiformats/hashes/digest";
+import { bytesToHex, hexToBytes, isHex } from "viem";
 import type { Hex } from "viem";
 
 import { ChainError } from "./errors.ts";
@@ -12,7 +14,13 @@ import { ChainError } from "./errors.ts";
 /** The registry's `MAX_PEER_ID_LENGTH`. */
 export const MAX_PEER_ID_BYTES = 64;
 
-/** A peer ID string that libp2p cannot parse. */
+/**
+ * Multihash codes a libp2p peer ID uses: identity (the public key inline: Ed25519, secp256k1) and
+ * sha2-256 (of a larger RSA key).
+ */
+const PEER_ID_MULTIHASH_CODES: ReadonlySet<number> = new Set([0x00, 0x12]);
+
+/** A peer ID string that is not a libp2p peer ID. */
 export class InvalidPeerIdError extends ChainError {
   override readonly name = "InvalidPeerIdError";
   constructor(text: string, detail: string) {
@@ -20,33 +28,49 @@ export class InvalidPeerIdError extends ChainError {
   }
 }
 
-/** The bytes `bindPeerId` expects for a peer ID string ("12D3KooW…"), validated by libp2p. */
-export function peerIdToChainBytes(peerId: string): Hex {
-  let bytes: Uint8Array;
+/** True when `bytes` parse as the multihash of a libp2p peer ID. */
+function isPeerIdMultihash(bytes: Uint8Array): boolean {
   try {
-    bytes = peerIdFromString(peerId.trim()).toMultihash().bytes;
+    return PEER_ID_MULTIHASH_CODES.has(decodeMultihash(bytes).code);
   } catch {
-    throw new InvalidPeerIdError(peerId, "not a libp2p peer ID (expected e.g. 12D3KooW…)");
+    return false;
+  }
+}
+
+/**
+ * The bytes `bindPeerId` expects for a peer ID: its base58btc string ("12D3KooW…") or its multihash bytes
+ * as 0x hex. Throws `InvalidPeerIdError` unless they are a peer ID's multihash of 1 to 64 bytes.
+ */
+export function peerIdToChainBytes(input: string): Hex {
+  const text = input.trim();
+  let bytes: Uint8Array;
+  if (isHex(text, { strict: true }) && text.length % 2 === 0) {
+    bytes = hexToBytes(text);
+  } else {
+    try {
+      bytes = base58btc.baseDecode(text);
+    } catch {
+      throw new InvalidPeerIdError(input, "not a libp2p peer ID (expected e.g. 12D3KooW…)");
+    }
   }
   if (bytes.length === 0 || bytes.length > MAX_PEER_ID_BYTES) {
     throw new InvalidPeerIdError(
-      peerId,
+      input,
       `${bytes.length} bytes, the registry accepts 1..${MAX_PEER_ID_BYTES}`,
     );
+  }
+  if (!isPeerIdMultihash(bytes)) {
+    throw new InvalidPeerIdError(input, "not a libp2p peer ID (expected e.g. 12D3KooW…)");
   }
   return bytesToHex(bytes);
 }
 
 /**
  * The peer ID string of bytes read from the registry; `null` when none is bound. Bytes that are not a
- * valid peer ID (anyone may bind arbitrary bytes) come back as hex so they are still visible.
+ * peer ID's multihash (anyone may bind arbitrary bytes) come back as hex so they are still visible.
  */
 export function peerIdFromChainBytes(bytes: Hex): string | null {
   if (bytes === "0x") return null;
-  const text = bytesToString(hexToBytes(bytes), "base58btc");
-  try {
-    return peerIdFromString(text).toString();
-  } catch {
-    return bytes;
-  }
+  const raw = hexToBytes(bytes);
+  return isPeerIdMultihash(raw) ? base58btc.baseEncode(raw) : bytes;
 }

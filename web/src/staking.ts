@@ -1,10 +1,19 @@
 /**
- * The staking actions and the account's position, on viem. Every write is simulated first so a revert shows
- * the contract's custom error before the wallet is even asked, then sent through the wallet and awaited.
+ * The dashboard's staking actions and the account's position. The writes are the node's own chain actions
+ * (node/chain/actions/: simulate first so a revert shows the contract's custom error before the wallet is
+ * asked, send, wait, parse the event); this module only adapts them to the page: wallet prompts in words,
+ * the block a transaction landed in, and viem's own errors for errors.ts to put in words.
  */
-import { parseSignature, parseUnits } from "viem";
+import { parseUnits } from "viem";
 import type { Account, Address, Chain, Hash, Hex, PublicClient, Transport, WalletClient } from "viem";
 
+import { bindPeerId as bindPeerIdAction } from "../../node/chain/actions/bind-peer-id.ts";
+import { claim } from "../../node/chain/actions/claim.ts";
+import type { ChainWriteClient, TxProgress } from "../../node/chain/actions/client.ts";
+import { requestUnstake as requestUnstakeAction } from "../../node/chain/actions/request-unstake.ts";
+import { stake } from "../../node/chain/actions/stake.ts";
+import { NothingToWithdrawError, withdraw as withdrawAction } from "../../node/chain/actions/withdraw.ts";
+import { ChainError } from "../../node/chain/errors.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/generated/contracts.ts";
 import type { NodeStatus } from "./api.ts";
 import { formatVain } from "./format.ts";
@@ -86,17 +95,6 @@ export async function readPosition(
 export type ActionProgress =
   { readonly step: "wallet"; readonly what: string } | { readonly step: "sent"; readonly hash: Hash };
 
-async function confirm(
-  ctx: StakingContext,
-  hash: Hash,
-  onProgress: (p: ActionProgress) => void,
-): Promise<bigint> {
-  onProgress({ step: "sent", hash });
-  const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`Transaction ${hash} reverted.`);
-  return receipt.blockNumber;
-}
-
 async function ensureBalance(ctx: StakingContext, amount: bigint): Promise<void> {
   const balance = await ctx.publicClient.readContract({
     address: ctx.contracts.token,
@@ -111,8 +109,61 @@ async function ensureBalance(ctx: StakingContext, amount: bigint): Promise<void>
   }
 }
 
-/** Seconds a permit stays valid: long enough for a slow wallet prompt, short enough not to linger. */
-export const PERMIT_VALIDITY_S = 3_600n;
+/** The wallet prompt, in words, for each step the node's actions report (keyed by their action names). */
+const PROMPTS: Readonly<Record<string, string>> = {
+  permit: "Sign the permit in your wallet…",
+  approve: "Approve the registry in your wallet (1 of 2)…",
+  unstake: "Confirm the unstake request in your wallet…",
+  withdraw: "Confirm the withdrawal in your wallet…",
+  bind: "Confirm the binding in your wallet…",
+  claim: "Confirm the claim in your wallet…",
+};
+
+/**
+ * Runs one of the node's actions for the page: maps its progress to wallet prompts, returns the block of
+ * its last transaction, and rethrows the wallet's or viem's own error (kept as the typed error's cause) so
+ * errors.ts words it for a person.
+ */
+async function run(
+  ctx: StakingContext,
+  onProgress: (p: ActionProgress) => void,
+  stakePrompt: string,
+  action: (client: ChainWriteClient) => Promise<unknown>,
+): Promise<bigint> {
+  let block: bigint | undefined;
+  const client: ChainWriteClient = {
+    publicClient: ctx.publicClient,
+    walletClient: ctx.walletClient,
+    contracts: {
+      token: ctx.contracts.token,
+      registry: ctx.contracts.stakeRegistry,
+      rounds: ctx.contracts.trainingRounds,
+    },
+    onProgress: (event: TxProgress) => {
+      if (event.kind === "signing")
+        onProgress({
+          step: "wallet",
+          what: event.action === "stake" ? stakePrompt : (PROMPTS[event.action] ?? "Confirm in your wallet…"),
+        });
+      else if (event.kind === "sent") onProgress({ step: "sent", hash: event.hash });
+      else block = event.blockNumber;
+    },
+  };
+  try {
+    await action(client);
+  } catch (error) {
+    if (error instanceof NothingToWithdrawError) {
+      throw new InputError(
+        error.unbondingWei === 0n
+          ? "Nothing is unbonding: request an unstake first."
+          : `Nothing to withdraw until ${new Date(Number(error.releaseTime) * 1000).toLocaleString()}.`,
+      );
+    }
+    throw error instanceof ChainError && error.cause !== undefined ? error.cause : error;
+  }
+  // No transaction (binding the peer ID already bound): the state the page shows is the latest block's.
+  return block ?? (await ctx.publicClient.getBlockNumber());
+}
 
 /**
  * Stakes with an EIP-2612 permit: one signature (no approve transaction), then `stakeWithPermit`. Falls back
@@ -124,48 +175,12 @@ export async function stakeWithPermit(
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
   await ensureBalance(ctx, amount);
-  const token = { address: ctx.contracts.token, abi: vainTokenAbi } as const;
-  const [nonce, domain, block] = await Promise.all([
-    ctx.publicClient.readContract({ ...token, functionName: "nonces", args: [ctx.account] }),
-    ctx.publicClient.readContract({ ...token, functionName: "eip712Domain" }),
-    ctx.publicClient.getBlock({ blockTag: "latest" }),
-  ]);
-  const [, name, version, chainId, verifyingContract] = domain;
-  const deadline = block.timestamp + PERMIT_VALIDITY_S;
-  onProgress({ step: "wallet", what: "Sign the permit in your wallet…" });
-  let signature: Hex;
-  try {
-    signature = await ctx.walletClient.signTypedData({
-      account: ctx.account,
-      domain: { name, version, chainId, verifyingContract },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      primaryType: "Permit",
-      message: { owner: ctx.account, spender: ctx.contracts.stakeRegistry, value: amount, nonce, deadline },
-    });
-  } catch (error) {
-    if (!isUserRejection(error) && isUnsupportedMethod(error))
-      return approveAndStake(ctx, amount, onProgress);
-    throw error;
-  }
-  const { v, r, s, yParity } = parseSignature(signature);
-  const recovery = v === undefined ? 27 + yParity : Number(v);
-  const { request } = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.stakeRegistry,
-    abi: stakeRegistryAbi,
-    functionName: "stakeWithPermit",
-    args: [amount, deadline, recovery, r, s],
-  });
-  onProgress({ step: "wallet", what: "Confirm the stake transaction in your wallet…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(request), onProgress);
+  return run(ctx, onProgress, "Confirm the stake transaction in your wallet…", (client) =>
+    stake(client, {
+      amountWei: amount,
+      fallBackAfterSigningError: (error) => !isUserRejection(error) && isUnsupportedMethod(error),
+    }),
+  );
 }
 
 /** The two-transaction path: `approve(registry, amount)` then `stake(amount)`. */
@@ -175,32 +190,9 @@ export async function approveAndStake(
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
   await ensureBalance(ctx, amount);
-  const allowance = await ctx.publicClient.readContract({
-    address: ctx.contracts.token,
-    abi: vainTokenAbi,
-    functionName: "allowance",
-    args: [ctx.account, ctx.contracts.stakeRegistry],
-  });
-  if (allowance < amount) {
-    const approve = await ctx.publicClient.simulateContract({
-      account: ctx.account,
-      address: ctx.contracts.token,
-      abi: vainTokenAbi,
-      functionName: "approve",
-      args: [ctx.contracts.stakeRegistry, amount],
-    });
-    onProgress({ step: "wallet", what: "Approve the registry in your wallet (1 of 2)…" });
-    await confirm(ctx, await ctx.walletClient.writeContract(approve.request), onProgress);
-  }
-  const stake = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.stakeRegistry,
-    abi: stakeRegistryAbi,
-    functionName: "stake",
-    args: [amount],
-  });
-  onProgress({ step: "wallet", what: "Confirm the stake in your wallet (2 of 2)…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(stake.request), onProgress);
+  return run(ctx, onProgress, "Confirm the stake in your wallet (2 of 2)…", (client) =>
+    stake(client, { amountWei: amount, usePermit: false }),
+  );
 }
 
 export async function requestUnstake(
@@ -208,29 +200,14 @@ export async function requestUnstake(
   amount: bigint,
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
-  const { request } = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.stakeRegistry,
-    abi: stakeRegistryAbi,
-    functionName: "requestUnstake",
-    args: [amount],
-  });
-  onProgress({ step: "wallet", what: "Confirm the unstake request in your wallet…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(request), onProgress);
+  return run(ctx, onProgress, "", (client) => requestUnstakeAction(client, { amountWei: amount }));
 }
 
 export async function withdraw(
   ctx: StakingContext,
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
-  const { request } = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.stakeRegistry,
-    abi: stakeRegistryAbi,
-    functionName: "withdraw",
-  });
-  onProgress({ step: "wallet", what: "Confirm the withdrawal in your wallet…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(request), onProgress);
+  return run(ctx, onProgress, "", withdrawAction);
 }
 
 export async function bindPeerId(
@@ -238,27 +215,12 @@ export async function bindPeerId(
   peerIdBytes: Hex,
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
-  const { request } = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.stakeRegistry,
-    abi: stakeRegistryAbi,
-    functionName: "bindPeerId",
-    args: [peerIdBytes],
-  });
-  onProgress({ step: "wallet", what: "Confirm the binding in your wallet…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(request), onProgress);
+  return run(ctx, onProgress, "", (client) => bindPeerIdAction(client, { peerId: peerIdBytes }));
 }
 
 export async function claimRewards(
   ctx: StakingContext,
   onProgress: (p: ActionProgress) => void,
 ): Promise<bigint> {
-  const { request } = await ctx.publicClient.simulateContract({
-    account: ctx.account,
-    address: ctx.contracts.trainingRounds,
-    abi: trainingRoundsAbi,
-    functionName: "claim",
-  });
-  onProgress({ step: "wallet", what: "Confirm the claim in your wallet…" });
-  return confirm(ctx, await ctx.walletClient.writeContract(request), onProgress);
+  return run(ctx, onProgress, "", claim);
 }
