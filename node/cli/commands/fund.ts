@@ -3,17 +3,18 @@ import { resolve } from "node:path";
 
 import type { Command } from "commander";
 import { formatEther, parseEther } from "viem";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
 import { LOCAL_CHAIN_IDS, deployerAccount } from "../../chain/accounts.ts";
 import { formatTokens, parseAddress, parseTokenAmount } from "../../chain/amounts.ts";
 import { connectChain } from "../../chain/clients.ts";
 import { vainTokenAbi } from "../../chain/contracts.ts";
 import { loadDeployment } from "../../chain/deployment.ts";
-import { ChainError } from "../../chain/errors.ts";
-import { protocolAddresses, readChain, submitTransaction } from "../../chain/operator.ts";
+import { readChain, writeContractAndWait } from "../../chain/actions/write.ts";
+import { ChainError, InvalidArgumentError } from "../../chain/errors.ts";
+import { protocolAddresses } from "../../chain/operator.ts";
 import type { OperatorContext } from "../../chain/operator.ts";
-import { InvalidArgumentError } from "../../chain/tasks.ts";
+import { toChainError } from "../../chain/revert.ts";
 import {
   PRIVATE_KEY_ENV,
   addChainOptions,
@@ -72,14 +73,16 @@ export function registerFundCommand(program: Command): void {
       const { publicClient, walletClient } = await connectChain(rpcUrl, funder);
       if (walletClient === undefined) throw new Error("wallet client missing");
       const { deployment } = await loadDeployment(publicClient, { path: flags.deployment, rpcUrl });
+      const contracts = protocolAddresses(deployment);
+      const { token } = contracts;
       const ctx: OperatorContext = {
         publicClient,
         walletClient,
         deployment,
+        contracts,
         rpcUrl,
         onProgress: progressReporter(),
       };
-      const { token } = protocolAddresses(deployment);
       // Check both balances first: a half-done funding (ETH sent, VAIN refused) is a side effect to avoid.
       const [vain, eth] = await readChain(ctx, "fund", () =>
         Promise.all([
@@ -106,22 +109,23 @@ export function registerFundCommand(program: Command): void {
           `fund failed: ${who} holds ${formatEther(eth)} ETH, not enough to send ${formatEther(ethWei)} ETH and pay gas`,
         );
       }
-      const hashes = [];
+      const hashes: Hex[] = [];
       if (ethWei > 0n) {
-        const sent = await submitTransaction(ctx, "fund (ETH)", () =>
-          walletClient.sendTransaction({ to, value: ethWei }),
-        );
-        hashes.push(sent.hash);
+        // A plain value transfer has no contract call to simulate: send and wait, with errors made typed.
+        try {
+          const hash = await walletClient.sendTransaction({ to, value: ethWei });
+          await publicClient.waitForTransactionReceipt({ hash });
+          hashes.push(hash);
+        } catch (error) {
+          throw toChainError("fund (ETH)", error, rpcUrl);
+        }
       }
-      const sent = await submitTransaction(ctx, "fund (VAIN)", async () => {
-        const { request } = await publicClient.simulateContract({
-          account: funder,
-          address: token,
-          abi: vainTokenAbi,
-          functionName: "transfer",
-          args: [to, amountWei],
-        });
-        return walletClient.writeContract(request);
+      const sent = await writeContractAndWait(ctx, {
+        action: "fund (VAIN)",
+        address: token,
+        abi: vainTokenAbi,
+        functionName: "transfer",
+        args: [to, amountWei],
       });
       hashes.push(sent.hash);
       const balance = await publicClient.readContract({
