@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
@@ -13,43 +12,43 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {StakeRegistryParameters} from "./StakeRegistryParameters.sol";
 
 /// @title StakeRegistry
 /// @notice Operators bond VAIN tokens, bind their libp2p peer ID, and unbond through a delay during which
-/// their stake stays slashable. Only the authorised slasher (the rounds contract) can slash; a share of the
-/// slashed amount rewards the reporter and the rest is burned.
+/// their stake stays slashable. Only the slasher (the rounds contract, fixed once) can slash; a share of the
+/// slashed amount rewards the reporter and the rest is burned. The owner cannot move or reduce anyone's stake:
+/// it can only queue bounded, delayed parameter changes (`StakeRegistryParameters`) and pause new stake.
 /// @dev Peer IDs are the multihash bytes of a libp2p peer ID. The chain cannot check that the operator holds
 /// the peer's Ed25519 key; the mesh's admission handshake proves that off chain (see docs/protocol.md §2).
-contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuard {
+contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
-    /// @notice Lower bound on the unbonding delay. `TrainingRounds` caps a round (commit, aggregate,
-    /// challenge and answer windows) at 12 hours, so a day guarantees every round can be judged before the
-    /// stake behind it leaves.
-    uint256 public constant MIN_UNBONDING_DELAY = 1 days;
-    /// @notice Upper bound on the unbonding delay, so the owner cannot lock stake indefinitely.
-    uint256 public constant MAX_UNBONDING_DELAY = 60 days;
-    /// @notice Upper bound on the reporter's share of a slash.
-    uint256 public constant MAX_REPORTER_REWARD_BPS = 5_000;
     /// @notice Longest accepted peer ID (an identity multihash of an Ed25519 key is 38 bytes).
     uint256 public constant MAX_PEER_ID_LENGTH = 64;
+    /// @notice Most unbonding requests an operator can have pending at once: each keeps its own release time,
+    /// and slashing and withdrawing walk them, so the bound keeps those loops cheap.
+    uint256 public constant MAX_UNBONDING_ENTRIES = 8;
+
+    /// @notice One unstake request: `amount` released at `releaseTime` (unix seconds).
+    struct Unbonding {
+        uint192 amount;
+        uint64 releaseTime;
+    }
 
     struct Operator {
         uint256 active;
         uint256 unbonding;
-        uint64 unbondingReleaseTime;
         bytes peerId;
+        Unbonding[] queue; // in request order
     }
 
     /// @notice The staked token.
     IERC20 public immutable token;
 
-    uint256 private _minStake;
-    uint256 private _unbondingDelay;
-    uint256 private _reporterRewardBps;
     address private _slasher;
     uint256 private _totalActive;
     uint256 private _totalUnbonding;
@@ -64,7 +63,8 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @notice `operator` added `amount` to its active stake.
     event Staked(address indexed operator, uint256 amount, uint256 activeStake);
-    /// @notice `operator` moved `amount` from active to unbonding stake, withdrawable at `releaseTime`.
+    /// @notice `operator` moved `amount` from active to unbonding stake (now `unbondingStake` in all), this
+    /// request withdrawable at `releaseTime`.
     event UnstakeRequested(address indexed operator, uint256 amount, uint256 unbondingStake, uint64 releaseTime);
     /// @notice `operator` withdrew `amount` of unbonded stake.
     event Withdrawn(address indexed operator, uint256 amount);
@@ -81,17 +81,25 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     event PeerIdBound(address indexed operator, bytes peerId);
     /// @notice `operator` released `peerId`.
     event PeerIdUnbound(address indexed operator, bytes peerId);
-    /// @notice A parameter changed.
-    event ParameterChanged(bytes32 indexed name, uint256 value);
-    /// @notice The slasher changed.
+    /// @notice The slasher was fixed (once, for good).
     event SlasherChanged(address indexed slasher);
 
     /// @notice An amount of zero was given.
     error ZeroAmount();
     /// @notice The operator asked to unstake more than its active stake.
     error InsufficientActiveStake(uint256 requested, uint256 available);
-    /// @notice Nothing is unbonding, or the unbonding delay has not passed.
+    /// @notice No unbonding request is released yet; `releaseTime` is the next release (0 when none is pending).
     error NothingToWithdraw(uint64 releaseTime);
+    /// @notice The operator already has `MAX_UNBONDING_ENTRIES` requests pending; withdraw released ones first.
+    error TooManyUnbondingEntries(uint256 max);
+    /// @notice Binding a peer ID needs at least the minimum active stake.
+    error InsufficientStakeToBind(uint256 activeStake, uint256 minStake);
+    /// @notice Staking opens once the slasher is fixed, so every staker knows who can slash.
+    error SlasherNotSet();
+    /// @notice The slasher is already fixed and cannot change.
+    error SlasherAlreadySet(address slasher);
+    /// @notice The permit failed (without a reason) and the allowance does not cover the stake.
+    error PermitFailed();
     /// @notice The peer ID is empty or longer than `MAX_PEER_ID_LENGTH`.
     error InvalidPeerId();
     /// @notice The peer ID is bound to another operator.
@@ -100,8 +108,6 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     error NoPeerIdBound();
     /// @notice Only the slasher may call this.
     error NotSlasher(address caller);
-    /// @notice A parameter is outside its hard bounds.
-    error ParameterOutOfBounds(bytes32 name, uint256 value);
     /// @notice The address is zero.
     error ZeroAddress();
 
@@ -116,59 +122,86 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         uint256 minStake_,
         uint256 unbondingDelay_,
         uint256 reporterRewardBps_
-    ) Ownable(owner_) {
+    ) Ownable(owner_) StakeRegistryParameters(minStake_, unbondingDelay_, reporterRewardBps_) {
         if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
-        _setMinStake(minStake_);
-        _setUnbondingDelay(unbondingDelay_);
-        _setReporterRewardBps(reporterRewardBps_);
     }
 
     // ---------------------------------------------------------------- staking
 
     /// @notice Adds `amount` tokens to the caller's active stake (approve first, or use `stakeWithPermit`).
-    /// @dev Requirements: not paused; `amount > 0`.
+    /// @dev Requirements: not paused; the slasher is set; `amount > 0`.
     function stake(uint256 amount) external nonReentrant whenNotPaused {
         _stake(msg.sender, amount);
     }
 
     /// @notice Approves with an EIP-2612 permit and stakes in one transaction.
     /// @dev A permit front-run by someone else leaves the allowance in place, so a failed `permit` is
-    /// tolerated when the allowance already covers `amount` (OpenZeppelin's recommended pattern).
+    /// tolerated when the allowance already covers `amount` (OpenZeppelin's recommended pattern). Otherwise the
+    /// permit's own error is re-thrown (e.g. `ERC2612InvalidSigner`), so a bad signature is reported as such.
     function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
         whenNotPaused
     {
-        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch (
+            bytes memory reason
+        ) {
+            if (token.allowance(msg.sender, address(this)) < amount) {
+                if (reason.length == 0) revert PermitFailed();
+                assembly ("memory-safe") {
+                    revert(add(reason, 0x20), mload(reason))
+                }
+            }
+        }
         _stake(msg.sender, amount);
     }
 
-    /// @notice Moves `amount` from active to unbonding stake. The whole unbonding balance becomes
-    /// withdrawable `unbondingDelay` after the latest request. Allowed while paused.
+    /// @notice Moves `amount` from active to unbonding stake, released `unbondingDelay` from now. Each request
+    /// keeps its own release time (a later request never delays an earlier one). Allowed while paused.
+    /// @dev Requirements: `0 < amount <= active stake`; fewer than `MAX_UNBONDING_ENTRIES` requests pending,
+    /// except that a request with the same release time as the latest one joins it.
     function requestUnstake(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Operator storage op = _operators[msg.sender];
         if (amount > op.active) revert InsufficientActiveStake(amount, op.active);
+        uint64 releaseTime = SafeCast.toUint64(block.timestamp + unbondingDelay());
+        Unbonding[] storage queue = op.queue;
+        uint256 n = queue.length;
+        if (n != 0 && queue[n - 1].releaseTime == releaseTime) {
+            queue[n - 1].amount += SafeCast.toUint192(amount);
+        } else {
+            if (n == MAX_UNBONDING_ENTRIES) revert TooManyUnbondingEntries(MAX_UNBONDING_ENTRIES);
+            queue.push(Unbonding({amount: SafeCast.toUint192(amount), releaseTime: releaseTime}));
+        }
         op.active -= amount;
         op.unbonding += amount;
         _totalActive -= amount;
         _totalUnbonding += amount;
         _checkpointActive(msg.sender, op.active);
-        uint64 releaseTime = uint64(block.timestamp + _unbondingDelay);
-        op.unbondingReleaseTime = releaseTime;
         emit UnstakeRequested(msg.sender, amount, op.unbonding, releaseTime);
     }
 
-    /// @notice Withdraws all unbonding stake once its delay has passed. Never blocked by the pause.
+    /// @notice Withdraws every unbonding request whose release time has come; the others stay queued in
+    /// order. Never blocked by the pause.
     function withdraw() external nonReentrant {
         Operator storage op = _operators[msg.sender];
-        uint256 amount = op.unbonding;
-        if (amount == 0 || block.timestamp < op.unbondingReleaseTime) {
-            revert NothingToWithdraw(op.unbondingReleaseTime);
+        Unbonding[] storage queue = op.queue;
+        uint256 amount;
+        uint256 kept;
+        uint256 n = queue.length;
+        for (uint256 i = 0; i < n; i++) {
+            Unbonding memory entry = queue[i];
+            if (entry.releaseTime <= block.timestamp) {
+                amount += entry.amount;
+            } else {
+                if (kept != i) queue[kept] = entry;
+                kept++;
+            }
         }
-        op.unbonding = 0;
-        op.unbondingReleaseTime = 0;
+        if (amount == 0) revert NothingToWithdraw(_nextRelease(queue));
+        for (uint256 i = kept; i < n; i++) queue.pop();
+        op.unbonding -= amount;
         _totalUnbonding -= amount;
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
@@ -178,13 +211,21 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @notice Binds the caller to `peerId`, replacing its previous peer ID (which becomes free).
     /// @dev One peer ID per operator and one operator per peer ID. Rebinding is allowed at any time so an
-    /// operator can rotate a compromised node key; a peer ID bound to someone else cannot be taken.
+    /// operator can rotate a compromised node key. Requirements: the caller's active stake is at least the
+    /// minimum (no zero-stake squatting); `peerId` is free, or bound to an operator whose active stake fell
+    /// below the minimum, which loses it (a squatter must keep a full minimum stake bonded to hold an ID).
     function bindPeerId(bytes calldata peerId) external whenNotPaused {
         if (peerId.length == 0 || peerId.length > MAX_PEER_ID_LENGTH) revert InvalidPeerId();
+        Operator storage op = _operators[msg.sender];
+        uint256 min = minStake();
+        if (op.active < min) revert InsufficientStakeToBind(op.active, min);
         bytes32 key = keccak256(peerId);
         address owner_ = _peerOwner[key];
-        if (owner_ != address(0) && owner_ != msg.sender) revert PeerIdTaken(owner_);
-        Operator storage op = _operators[msg.sender];
+        if (owner_ != address(0) && owner_ != msg.sender) {
+            if (_operators[owner_].active >= min) revert PeerIdTaken(owner_);
+            delete _operators[owner_].peerId;
+            emit PeerIdUnbound(owner_, peerId);
+        }
         if (op.peerId.length != 0) {
             bytes memory old = op.peerId;
             delete _peerOwner[keccak256(old)];
@@ -208,8 +249,9 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     // ---------------------------------------------------------------- slashing
 
     /// @inheritdoc IStakeRegistry
-    /// @dev Takes at most what the operator has, active stake first, then unbonding stake. The reporter's
-    /// share is rounded down, so rounding never favours the reporter; the rest is burned.
+    /// @dev Takes at most what the operator has: active stake first, then unbonding requests, latest first.
+    /// The reporter's share is rounded down, so rounding never favours the reporter; the rest is burned. A
+    /// report by the offender itself earns nothing (all of it is burned).
     function slash(address operator, uint256 amount, uint8 reason, bytes32 evidence, address reporter)
         external
         nonReentrant
@@ -218,8 +260,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         if (msg.sender != _slasher) revert NotSlasher(msg.sender);
         Operator storage op = _operators[operator];
         uint256 fromActive = amount < op.active ? amount : op.active;
-        uint256 rest = amount - fromActive;
-        uint256 fromUnbonding = rest < op.unbonding ? rest : op.unbonding;
+        uint256 fromUnbonding = _slashUnbonding(op.queue, amount - fromActive);
         slashed = fromActive + fromUnbonding;
         if (slashed == 0) return 0;
         op.active -= fromActive;
@@ -227,7 +268,9 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         _totalActive -= fromActive;
         _totalUnbonding -= fromUnbonding;
         if (fromActive != 0) _checkpointActive(operator, op.active);
-        uint256 reward = reporter == address(0) ? 0 : (slashed * _reporterRewardBps) / BPS;
+        uint256 reward = reporter == address(0) || reporter == operator
+            ? 0
+            : (slashed * reporterRewardBps()) / BPS;
         emit Slashed(operator, slashed, reason, evidence, reporter, reward);
         if (reward != 0) token.safeTransfer(reporter, reward);
         ERC20Burnable(address(token)).burn(slashed - reward);
@@ -238,12 +281,12 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IStakeRegistry
     function isActive(bytes calldata peerId) external view returns (bool) {
         address operator = _peerOwner[keccak256(peerId)];
-        return operator != address(0) && _operators[operator].active >= _minStake;
+        return operator != address(0) && _operators[operator].active >= minStake();
     }
 
     /// @inheritdoc IStakeRegistry
     function isActiveOperator(address operator) external view returns (bool) {
-        return _operators[operator].active >= _minStake && _operators[operator].active != 0;
+        return _operators[operator].active >= minStake() && _operators[operator].active != 0;
     }
 
     /// @notice The operator bound to `peerId`, or zero.
@@ -264,8 +307,8 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
             operator: operator,
             activeStake: op.active,
             unbondingStake: op.unbonding,
-            unbondingReleaseTime: op.unbondingReleaseTime,
-            active: operator != address(0) && op.active >= _minStake
+            unbondingReleaseTime: _nextRelease(op.queue),
+            active: operator != address(0) && op.active >= minStake()
         });
     }
 
@@ -291,9 +334,22 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         return _operators[operator].unbonding;
     }
 
-    /// @notice When the unbonding stake of `operator` can be withdrawn.
+    /// @notice The earliest release time among `operator`'s pending unbonding requests (0 when none).
     function unbondingReleaseTime(address operator) external view returns (uint64) {
-        return _operators[operator].unbondingReleaseTime;
+        return _nextRelease(_operators[operator].queue);
+    }
+
+    /// @notice `operator`'s pending unbonding requests, in request order.
+    function unbondingRequests(address operator) external view returns (Unbonding[] memory) {
+        return _operators[operator].queue;
+    }
+
+    /// @notice Unbonding stake of `operator` that `withdraw` would pay now.
+    function withdrawableStake(address operator) external view returns (uint256 amount) {
+        Unbonding[] storage queue = _operators[operator].queue;
+        for (uint256 i = 0; i < queue.length; i++) {
+            if (queue[i].releaseTime <= block.timestamp) amount += queue[i].amount;
+        }
     }
 
     /// @inheritdoc IStakeRegistry
@@ -311,19 +367,14 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         return _totalUnbonding;
     }
 
-    /// @notice Minimum active stake of an active node.
-    function minStake() external view returns (uint256) {
-        return _minStake;
-    }
-
     /// @inheritdoc IStakeRegistry
-    function unbondingDelay() external view returns (uint256) {
-        return _unbondingDelay;
-    }
-
-    /// @notice Reporter's share of a slash, in basis points.
-    function reporterRewardBps() external view returns (uint256) {
-        return _reporterRewardBps;
+    function unbondingDelay()
+        public
+        view
+        override(IStakeRegistry, StakeRegistryParameters)
+        returns (uint256)
+    {
+        return super.unbondingDelay();
     }
 
     /// @notice The only address allowed to slash.
@@ -333,30 +384,19 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
 
     // ---------------------------------------------------------------- owner
 
-    /// @notice Sets the slasher (the rounds contract). Only the owner.
+    /// @notice Fixes the slasher (the rounds contract) once and for all. Only the owner, only while unset.
+    /// @dev A constructor argument would be circular (the rounds contract takes the registry's address), and
+    /// predicting the rounds contract's CREATE address ties deployment to an exact nonce sequence. A one-shot
+    /// setter gives the same guarantee because staking stays closed until it is called (`SlasherNotSet`):
+    /// every staker can read the slasher before staking, and nobody, the owner included, can change it later.
     function setSlasher(address slasher_) external onlyOwner {
         if (slasher_ == address(0)) revert ZeroAddress();
+        if (_slasher != address(0)) revert SlasherAlreadySet(_slasher);
         _slasher = slasher_;
         emit SlasherChanged(slasher_);
     }
 
-    /// @notice Sets the minimum active stake (> 0). Only the owner.
-    function setMinStake(uint256 value) external onlyOwner {
-        _setMinStake(value);
-    }
-
-    /// @notice Sets the unbonding delay within [MIN_UNBONDING_DELAY, MAX_UNBONDING_DELAY]. Only the owner.
-    /// @dev Applies to future requests; pending ones keep their release time.
-    function setUnbondingDelay(uint256 value) external onlyOwner {
-        _setUnbondingDelay(value);
-    }
-
-    /// @notice Sets the reporter's share of a slash, at most MAX_REPORTER_REWARD_BPS. Only the owner.
-    function setReporterRewardBps(uint256 value) external onlyOwner {
-        _setReporterRewardBps(value);
-    }
-
-    /// @notice Pauses staking and binding. Unstaking and withdrawing stay open. Only the owner.
+    /// @notice Pauses staking and binding. Unstaking, withdrawing and slashing stay open. Only the owner.
     function pause() external onlyOwner {
         _pause();
     }
@@ -369,6 +409,7 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
     // ---------------------------------------------------------------- internal
 
     function _stake(address operator, uint256 amount) private {
+        if (_slasher == address(0)) revert SlasherNotSet();
         if (amount == 0) revert ZeroAmount();
         Operator storage op = _operators[operator];
         op.active += amount;
@@ -391,23 +432,27 @@ contract StakeRegistry is IStakeRegistry, Ownable2Step, Pausable, ReentrancyGuar
         if (blockNumber >= block.number) revert FutureLookup(blockNumber, block.number);
     }
 
-    function _setMinStake(uint256 value) private {
-        if (value == 0) revert ParameterOutOfBounds("minStake", value);
-        _minStake = value;
-        emit ParameterChanged("minStake", value);
-    }
-
-    function _setUnbondingDelay(uint256 value) private {
-        if (value < MIN_UNBONDING_DELAY || value > MAX_UNBONDING_DELAY) {
-            revert ParameterOutOfBounds("unbondingDelay", value);
+    /// @dev Takes up to `amount` from the unbonding requests, latest first; returns what it took.
+    function _slashUnbonding(Unbonding[] storage queue, uint256 amount) private returns (uint256 taken) {
+        uint256 n = queue.length;
+        while (n != 0 && taken < amount) {
+            Unbonding storage entry = queue[n - 1];
+            uint256 want = amount - taken;
+            if (entry.amount > want) {
+                entry.amount -= uint192(want);
+                return amount;
+            }
+            taken += entry.amount;
+            queue.pop();
+            n--;
         }
-        _unbondingDelay = value;
-        emit ParameterChanged("unbondingDelay", value);
     }
 
-    function _setReporterRewardBps(uint256 value) private {
-        if (value > MAX_REPORTER_REWARD_BPS) revert ParameterOutOfBounds("reporterRewardBps", value);
-        _reporterRewardBps = value;
-        emit ParameterChanged("reporterRewardBps", value);
+    /// @dev The earliest release time in `queue`, or 0 when it is empty.
+    function _nextRelease(Unbonding[] storage queue) private view returns (uint64 next) {
+        for (uint256 i = 0; i < queue.length; i++) {
+            uint64 t = queue[i].releaseTime;
+            if (next == 0 || t < next) next = t;
+        }
     }
 }

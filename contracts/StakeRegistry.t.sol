@@ -2,11 +2,13 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
+import {StakeRegistryParameters} from "./StakeRegistryParameters.sol";
 import {VainToken} from "./VainToken.sol";
 import {Fixture} from "./test/Fixture.sol";
 import {TestBase} from "./test/Vm.sol";
@@ -17,8 +19,35 @@ contract StakeRegistryTest is Fixture {
     bytes internal constant PEER_A = hex"0024080112200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
     bytes internal constant PEER_B = hex"0024080112201102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 
+    StakeRegistryParameters.Parameter internal constant MIN_STAKE_P = StakeRegistryParameters.Parameter.MinStake;
+    StakeRegistryParameters.Parameter internal constant DELAY_P = StakeRegistryParameters.Parameter.UnbondingDelay;
+    StakeRegistryParameters.Parameter internal constant BPS_P = StakeRegistryParameters.Parameter.ReporterRewardBps;
+
     function setUp() public {
         _deploy();
+    }
+
+    /// @dev Replaces the fixture's registry with one whose (fixed-once) slasher is this test.
+    function _useRegistrySlashedByThisTest() internal {
+        registry = new StakeRegistry(IERC20(address(token)), address(this), MIN_STAKE, DELAY, REPORTER_BPS);
+        registry.setSlasher(address(this));
+    }
+
+    function _signPermit(uint256 key, address owner_, uint256 value, uint256 deadline)
+        internal
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                owner_,
+                address(registry),
+                value,
+                token.nonces(owner_),
+                deadline
+            )
+        );
+        (v, r, s) = vm.sign(key, keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash)));
     }
 
     function test_tokenCapAndTreasury() public view {
@@ -52,9 +81,11 @@ contract StakeRegistryTest is Fixture {
     }
 
     function test_underStakedIsInactive() public {
-        _fundAndStake(ALICE, MIN_STAKE - 1);
+        _fundAndStake(ALICE, MIN_STAKE);
         vm.prank(ALICE);
         registry.bindPeerId(PEER_A);
+        vm.prank(ALICE);
+        registry.requestUnstake(1);
         assertTrue(!registry.isActive(PEER_A), "inactive");
         assertTrue(!registry.isActiveOperator(ALICE), "inactive operator");
     }
@@ -93,6 +124,7 @@ contract StakeRegistryTest is Fixture {
 
     function test_peerIdRules() public {
         _fundAndStake(ALICE, MIN_STAKE);
+        _fundAndStake(BOB, MIN_STAKE);
         vm.prank(ALICE);
         registry.bindPeerId(PEER_A);
         vm.prank(BOB);
@@ -125,25 +157,74 @@ contract StakeRegistryTest is Fixture {
         registry.slash(ALICE, 1, 1, bytes32(0), address(0));
     }
 
-    function test_slashTakesActiveThenUnbondingAndPaysReporter() public {
+    /// Attack: the owner re-points the slasher at itself to slash stakers. The slasher is fixed once.
+    function test_slasherIsFixedOnceAndOwnerCannotSlash() public {
+        _fundAndStake(ALICE, MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.SlasherAlreadySet.selector, address(rounds)));
         registry.setSlasher(address(this));
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.NotSlasher.selector, address(this)));
+        registry.slash(ALICE, MIN_STAKE, 1, bytes32(0), address(this));
+        assertEq(registry.slashableStake(ALICE), MIN_STAKE, "untouched");
+    }
+
+    /// Attack: the owner leaves the slasher unset, waits for stake, then names itself. Staking stays closed
+    /// until the slasher is fixed, so nobody stakes without knowing who can slash.
+    function test_stakingOpensOnlyOnceTheSlasherIsFixed() public {
+        StakeRegistry fresh = new StakeRegistry(IERC20(address(token)), address(this), MIN_STAKE, DELAY, REPORTER_BPS);
+        token.approve(address(fresh), 1);
+        vm.expectRevert(StakeRegistry.SlasherNotSet.selector);
+        fresh.stake(1);
+        vm.expectRevert(StakeRegistry.ZeroAddress.selector);
+        fresh.setSlasher(address(0));
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, ALICE));
+        fresh.setSlasher(ALICE);
+        fresh.setSlasher(address(rounds));
+        fresh.stake(1);
+        assertEq(fresh.activeStake(address(this)), 1, "staked after the slasher is fixed");
+    }
+
+    function test_slashTakesActiveThenUnbondingLatestFirstAndPaysReporter() public {
+        _useRegistrySlashedByThisTest();
         _fundAndStake(ALICE, 300e18);
         vm.prank(ALICE);
-        registry.requestUnstake(200e18);
+        registry.requestUnstake(120e18);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(ALICE);
+        registry.requestUnstake(80e18);
         uint256 supplyBefore = token.totalSupply();
-        uint256 slashed = registry.slash(ALICE, 250e18, 1, bytes32("e"), BOB);
-        assertEq(slashed, 250e18, "slashed");
+        // 100 active, then the latest request (80), then 20 of the earliest (120).
+        uint256 slashed = registry.slash(ALICE, 200e18, 1, bytes32("e"), BOB);
+        assertEq(slashed, 200e18, "slashed");
         assertEq(registry.activeStake(ALICE), 0, "active gone");
-        assertEq(registry.unbondingStake(ALICE), 50e18, "unbonding left");
-        assertEq(token.balanceOf(BOB), 25e18, "reporter 10%");
-        assertEq(supplyBefore - token.totalSupply(), 225e18, "rest burned");
+        assertEq(registry.unbondingStake(ALICE), 100e18, "unbonding left");
+        StakeRegistry.Unbonding[] memory queue = registry.unbondingRequests(ALICE);
+        assertEq(queue.length, 1, "the latest request went first");
+        assertEq(queue[0].amount, 100e18, "the earliest request lost the rest");
+        assertEq(token.balanceOf(BOB), 20e18, "reporter 10%");
+        assertEq(supplyBefore - token.totalSupply(), 180e18, "rest burned");
+        assertEq(registry.totalUnbondingStake(), 100e18, "total unbonding");
+    }
+
+    /// Attack: the offender reports itself to get the reporter share back. It earns nothing.
+    function test_selfReportEarnsNothing() public {
+        _useRegistrySlashedByThisTest();
+        _fundAndStake(ALICE, 200e18);
+        uint256 supplyBefore = token.totalSupply();
+        uint256 slashed = registry.slash(ALICE, 100e18, 2, bytes32(0), ALICE);
+        assertEq(slashed, 100e18, "slashed");
+        assertEq(token.balanceOf(ALICE), 0, "no reporter share to the offender");
+        assertEq(supplyBefore - token.totalSupply(), 100e18, "all burned");
     }
 
     function test_slashNeverExceedsHoldings() public {
-        registry.setSlasher(address(this));
+        _useRegistrySlashedByThisTest();
         _fundAndStake(ALICE, 100e18);
+        vm.prank(ALICE);
+        registry.requestUnstake(40e18);
         assertEq(registry.slash(ALICE, 1_000e18, 1, bytes32(0), address(0)), 100e18, "capped");
         assertEq(registry.slash(ALICE, 1, 1, bytes32(0), BOB), 0, "nothing left");
+        assertEq(registry.unbondingRequests(ALICE).length, 0, "queue emptied");
     }
 
     function test_pauseBlocksStakeButNotExit() public {
@@ -160,32 +241,15 @@ contract StakeRegistryTest is Fixture {
         registry.unpause();
     }
 
-    function test_parameterBoundsAndOwnership() public {
-        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.ParameterOutOfBounds.selector, bytes32("unbondingDelay"), 1 hours));
-        registry.setUnbondingDelay(1 hours);
-        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.ParameterOutOfBounds.selector, bytes32("minStake"), 0));
-        registry.setMinStake(0);
-        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.ParameterOutOfBounds.selector, bytes32("reporterRewardBps"), 5_001));
-        registry.setReporterRewardBps(5_001);
-        registry.setUnbondingDelay(3 days);
-        registry.setMinStake(1e18);
-        registry.setReporterRewardBps(0);
-        assertEq(registry.unbondingDelay(), 3 days, "delay");
-        vm.expectRevert(StakeRegistry.ZeroAddress.selector);
-        registry.setSlasher(address(0));
-        vm.prank(ALICE);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, ALICE));
-        registry.setMinStake(1);
-        registry.transferOwnership(ALICE);
-        assertTrue(registry.owner() == address(this), "two-step: still owner");
-        vm.prank(ALICE);
-        registry.acceptOwnership();
-        assertTrue(registry.owner() == ALICE, "accepted");
-    }
-
-    function test_constructorRejectsZeroToken() public {
+    function test_constructorRejectsZeroTokenAndOutOfBoundsParameters() public {
         vm.expectRevert(StakeRegistry.ZeroAddress.selector);
         new StakeRegistry(IERC20(address(0)), address(this), 1, DELAY, 0);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistryParameters.ParameterOutOfBounds.selector, MIN_STAKE_P, 0));
+        new StakeRegistry(IERC20(address(token)), address(this), 0, DELAY, 0);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistryParameters.ParameterOutOfBounds.selector, DELAY_P, 1 hours));
+        new StakeRegistry(IERC20(address(token)), address(this), 1, 1 hours, 0);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistryParameters.ParameterOutOfBounds.selector, BPS_P, 1_001));
+        new StakeRegistry(IERC20(address(token)), address(this), 1, DELAY, 1_001);
     }
 
     function test_stakeWithPermitAndViews() public {
@@ -193,113 +257,167 @@ contract StakeRegistryTest is Fixture {
         address owner_ = vm.addr(key);
         token.transfer(owner_, MIN_STAKE);
         uint256 deadline = block.timestamp + 1 hours;
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
-                owner_,
-                address(registry),
-                MIN_STAKE,
-                token.nonces(owner_),
-                deadline
-            )
-        );
-        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, owner_, MIN_STAKE, deadline);
         vm.prank(owner_);
         registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
         assertEq(registry.activeStake(owner_), MIN_STAKE, "staked by permit");
+        assertEq(token.allowance(owner_, address(registry)), 0, "no allowance left");
         assertEq(registry.minStake(), MIN_STAKE, "min stake");
         assertEq(registry.reporterRewardBps(), REPORTER_BPS, "reporter bps");
         assertTrue(registry.slasher() == address(rounds), "slasher");
         assertEq(registry.unbondingReleaseTime(owner_), 0, "nothing unbonding");
     }
 
-    function test_activeStakeAtReadsTheEndOfEachPastBlock() public {
-        registry.setSlasher(address(this));
-        token.transfer(ALICE, 1_000e18);
-        vm.prank(ALICE);
-        token.approve(address(registry), type(uint256).max);
-        uint256 start = block.number + 1;
-        vm.roll(start);
-        vm.prank(ALICE);
-        registry.stake(300e18);
-        // A later change in the same block overwrites: the block's value is its last one.
+    /// A user with a bad or expired signature sees the permit's own error, not ERC20InsufficientAllowance.
+    function test_permitErrorsSurface() public {
+        uint256 key = 0xA11CE5;
+        address owner_ = vm.addr(key);
+        token.transfer(owner_, MIN_STAKE);
+        uint256 deadline = block.timestamp + 1 hours;
+        // Signed by the wrong key.
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(0xBAD, owner_, MIN_STAKE, deadline);
+        vm.prank(owner_);
+        vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, vm.addr(0xBAD), owner_));
+        registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
+        // Expired.
+        vm.warp(deadline + 1);
+        (v, r, s) = _signPermit(key, owner_, MIN_STAKE, deadline);
+        vm.prank(owner_);
+        vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612ExpiredSignature.selector, deadline));
+        registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
+        assertEq(registry.activeStake(owner_), 0, "nothing staked");
+    }
+
+    /// Front-running: someone submits the user's permit first; the stake still goes through on the allowance.
+    function test_frontRunPermitStillStakes() public {
+        uint256 key = 0xA11CE5;
+        address owner_ = vm.addr(key);
+        token.transfer(owner_, MIN_STAKE);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, owner_, MIN_STAKE, deadline);
+        vm.prank(BOB);
+        token.permit(owner_, address(registry), MIN_STAKE, deadline, v, r, s);
+        vm.prank(owner_);
+        registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
+        assertEq(registry.activeStake(owner_), MIN_STAKE, "staked despite the used permit");
+    }
+
+    // ---------------------------------------------------------------- unbonding queue
+
+    /// A second request never pushes back the first one's release time.
+    function test_unbondingRequestsKeepTheirOwnReleaseTimes() public {
+        _fundAndStake(ALICE, 300e18);
+        uint256 t0 = block.timestamp;
         vm.prank(ALICE);
         registry.requestUnstake(100e18);
-        vm.roll(start + 2);
+        vm.warp(t0 + 1 days);
         vm.prank(ALICE);
-        registry.stake(50e18);
-        vm.roll(start + 3);
-        registry.slash(ALICE, 60e18, 1, bytes32(0), address(0));
-        vm.roll(start + 5);
-        assertEq(registry.activeStakeAt(ALICE, start - 1), 0, "before the first stake");
-        assertEq(registry.activeStakeAt(ALICE, start), 200e18, "end of the first block");
-        assertEq(registry.activeStakeAt(ALICE, start + 1), 200e18, "carried over an empty block");
-        assertEq(registry.activeStakeAt(ALICE, start + 2), 250e18, "top-up");
-        assertEq(registry.activeStakeAt(ALICE, start + 3), 190e18, "slash");
-        assertEq(registry.activeStakeAt(ALICE, start + 4), 190e18, "latest");
-        assertEq(registry.totalActiveAt(start + 2), 250e18, "total");
-        assertEq(registry.activeStakeAt(BOB, start + 4), 0, "never staked");
+        registry.requestUnstake(50e18);
+        assertEq(registry.unbondingReleaseTime(ALICE), t0 + DELAY, "next release is the first request's");
+        vm.warp(t0 + DELAY);
+        assertEq(registry.withdrawableStake(ALICE), 100e18, "first released");
+        vm.prank(ALICE);
+        registry.withdraw();
+        assertEq(token.balanceOf(ALICE), 100e18, "first withdrawn on time");
+        assertEq(registry.unbondingStake(ALICE), 50e18, "second still unbonding");
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.NothingToWithdraw.selector, uint64(t0 + 1 days + DELAY)));
+        registry.withdraw();
+        vm.warp(t0 + 1 days + DELAY);
+        vm.prank(ALICE);
+        registry.withdraw();
+        assertEq(token.balanceOf(ALICE), 150e18, "second withdrawn");
+        assertEq(registry.unbondingRequests(ALICE).length, 0, "queue empty");
     }
 
-    function test_activeStakeAtRejectsBlocksNotOver() public {
-        _fundAndStake(ALICE, MIN_STAKE);
-        vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, block.number, block.number));
-        registry.activeStakeAt(ALICE, block.number);
-        vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, block.number + 1, block.number));
-        registry.totalActiveAt(block.number + 1);
-        vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, type(uint256).max, block.number));
-        registry.activeStakeAt(ALICE, type(uint256).max);
-    }
-
-    /// Fuzz: any sequence of stake / unstake / slash by two operators across blocks; every past block's lookup
-    /// (per operator and total) equals the stake recorded at the end of that block.
-    function testFuzz_activeStakeAtMatchesHistory(uint256[12] calldata ops) public {
-        registry.setSlasher(address(this));
-        address[2] memory who = [ALICE, BOB];
-        for (uint256 k = 0; k < 2; k++) {
-            token.transfer(who[k], 1e26);
-            vm.prank(who[k]);
-            token.approve(address(registry), type(uint256).max);
+    function test_unbondingQueueIsBounded() public {
+        _fundAndStake(ALICE, 100e18);
+        uint256 max = registry.MAX_UNBONDING_ENTRIES();
+        for (uint256 i = 0; i < max; i++) {
+            vm.prank(ALICE);
+            registry.requestUnstake(1e18);
+            // A second request in the same second joins the entry instead of taking a slot.
+            vm.prank(ALICE);
+            registry.requestUnstake(1e18);
+            vm.warp(block.timestamp + 1);
         }
-        vm.roll(block.number + 1);
-        uint256 start = block.number;
-        uint256[][3] memory history;
-        for (uint256 k = 0; k < 3; k++) history[k] = new uint256[](ops.length * 2 + 1);
+        assertEq(registry.unbondingRequests(ALICE).length, max, "full");
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.TooManyUnbondingEntries.selector, max));
+        registry.requestUnstake(1e18);
+        vm.warp(registry.unbondingReleaseTime(ALICE));
+        vm.prank(ALICE);
+        registry.withdraw();
+        vm.prank(ALICE);
+        registry.requestUnstake(1e18);
+        assertEq(registry.unbondingRequests(ALICE).length, max, "one slot freed and reused");
+    }
+
+    /// Fuzz: random requests, waits and withdrawals against a model: each request is released exactly
+    /// `delay` after it was made, withdraw pays exactly the released ones, in any order of release.
+    function testFuzz_unbondingQueueMatchesModel(uint256[10] calldata ops) public {
+        _fundAndStake(ALICE, 1e24);
+        uint256[] memory amounts = new uint256[](ops.length);
+        uint256[] memory releases = new uint256[](ops.length);
+        uint256 paid;
         for (uint256 i = 0; i < ops.length; i++) {
             uint256 op = ops[i];
-            address actor = who[op & 1];
-            uint256 kind = (op >> 1) % 3;
-            uint256 amount = (op >> 8) % 1e24;
-            if (kind == 0) {
-                vm.prank(actor);
-                registry.stake(amount + 1);
-            } else if (kind == 1) {
-                uint256 active = registry.activeStake(actor);
-                if (active != 0) {
-                    vm.prank(actor);
-                    registry.requestUnstake(1 + (amount % active));
-                }
+            if (op % 3 != 0 && registry.unbondingRequests(ALICE).length < 8) {
+                uint256 amount = 1 + ((op >> 8) % 1e22);
+                vm.prank(ALICE);
+                registry.requestUnstake(amount);
+                amounts[i] = amount;
+                releases[i] = block.timestamp + DELAY;
             } else {
-                registry.slash(actor, amount, 1, bytes32(0), address(0));
+                uint256 due;
+                for (uint256 j = 0; j < i; j++) {
+                    if (amounts[j] != 0 && releases[j] <= block.timestamp) {
+                        due += amounts[j];
+                        amounts[j] = 0;
+                    }
+                }
+                vm.prank(ALICE);
+                if (due == 0) vm.expectRevert();
+                registry.withdraw();
+                paid += due;
+                assertEq(token.balanceOf(ALICE), paid, "withdraw pays exactly the released requests");
             }
-            uint256 advance = (op >> 4) % 3;
-            uint256 index = block.number - start;
-            for (uint256 j = index; j <= index + advance; j++) {
-                history[0][j] = registry.activeStake(ALICE);
-                history[1][j] = registry.activeStake(BOB);
-                history[2][j] = registry.totalActiveStake();
-            }
-            vm.roll(block.number + advance);
+            vm.warp(block.timestamp + ((op >> 2) % (DELAY + 1)));
         }
-        uint256 last = block.number - start;
-        vm.roll(block.number + 1);
-        for (uint256 j = 0; j <= last; j++) {
-            assertEq(registry.activeStakeAt(ALICE, start + j), history[0][j], "alice at block");
-            assertEq(registry.activeStakeAt(BOB, start + j), history[1][j], "bob at block");
-            assertEq(registry.totalActiveAt(start + j), history[2][j], "total at block");
-        }
-        assertEq(registry.activeStakeAt(ALICE, start - 1), 0, "before start");
+        uint256 pending;
+        for (uint256 j = 0; j < ops.length; j++) pending += amounts[j];
+        assertEq(registry.unbondingStake(ALICE), pending, "unbonding == unpaid requests");
+    }
+
+    // ---------------------------------------------------------------- peer identity
+
+    /// Attack: bind a victim's peer ID with zero stake. Refused.
+    function test_zeroStakeSquatterCannotBind() public {
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.InsufficientStakeToBind.selector, 0, MIN_STAKE));
+        registry.bindPeerId(PEER_A);
+        _fundAndStake(BOB, MIN_STAKE - 1);
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.InsufficientStakeToBind.selector, MIN_STAKE - 1, MIN_STAKE));
+        registry.bindPeerId(PEER_A);
+    }
+
+    /// A squatter that falls below the minimum loses the ID to the first active operator that binds it.
+    function test_underStakedHolderLosesItsPeerIdToAnActiveOperator() public {
+        _fundAndStake(BOB, MIN_STAKE);
+        vm.prank(BOB);
+        registry.bindPeerId(PEER_A);
+        _fundAndStake(ALICE, MIN_STAKE);
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.PeerIdTaken.selector, BOB));
+        registry.bindPeerId(PEER_A);
+        vm.prank(BOB);
+        registry.requestUnstake(1);
+        vm.prank(ALICE);
+        registry.bindPeerId(PEER_A);
+        assertTrue(registry.operatorOf(PEER_A) == ALICE, "taken over");
+        assertEq(registry.peerIdOf(BOB).length, 0, "the squatter's binding is gone");
+        assertTrue(registry.isActive(PEER_A), "active under its new operator");
     }
 
     /// Fuzz: any stake / unstake / slash sequence keeps the registry solvent and never over-slashes.
@@ -307,7 +425,7 @@ contract StakeRegistryTest is Fixture {
         stakeAmount = bound(stakeAmount, 1, 1e27);
         unstakeAmount = bound(unstakeAmount, 0, stakeAmount);
         slashAmount = bound(slashAmount, 0, 2e27);
-        registry.setSlasher(address(this));
+        _useRegistrySlashedByThisTest();
         _fundAndStake(ALICE, stakeAmount);
         if (unstakeAmount > 0) {
             vm.prank(ALICE);
@@ -322,72 +440,6 @@ contract StakeRegistryTest is Fixture {
             token.balanceOf(address(registry)),
             registry.totalActiveStake() + registry.totalUnbondingStake(),
             "solvent"
-        );
-    }
-}
-
-/// @notice Drives random stake / unstake / withdraw / slash calls for the invariant test.
-contract RegistryHandler is TestBase {
-    StakeRegistry internal immutable registry;
-    VainToken internal immutable token;
-    address[3] internal actors = [address(0x1001), address(0x1002), address(0x1003)];
-
-    constructor(StakeRegistry registry_, VainToken token_) {
-        registry = registry_;
-        token = token_;
-    }
-
-    function stake(uint256 who, uint256 amount) external {
-        address actor = actors[who % 3];
-        amount = 1 + (amount % 1e24);
-        token.transfer(actor, amount);
-        vm.startPrank(actor);
-        token.approve(address(registry), amount);
-        registry.stake(amount);
-        vm.stopPrank();
-    }
-
-    function requestUnstake(uint256 who, uint256 amount) external {
-        address actor = actors[who % 3];
-        uint256 active = registry.activeStake(actor);
-        if (active == 0) return;
-        vm.prank(actor);
-        registry.requestUnstake(1 + (amount % active));
-    }
-
-    function withdraw(uint256 who) external {
-        address actor = actors[who % 3];
-        if (registry.unbondingStake(actor) == 0) return;
-        vm.warp(registry.unbondingReleaseTime(actor));
-        vm.prank(actor);
-        registry.withdraw();
-    }
-
-    function slash(uint256 who, uint256 amount) external {
-        registry.slash(actors[who % 3], amount % 2e24, 1, bytes32(0), address(0xBEEF));
-    }
-}
-
-contract StakeRegistryInvariantTest is Fixture {
-    RegistryHandler internal handler;
-
-    function setUp() public {
-        _deploy();
-        handler = new RegistryHandler(registry, token);
-        registry.setSlasher(address(handler));
-        token.transfer(address(handler), 500_000_000e18);
-    }
-
-    function targetContracts() public view returns (address[] memory targets) {
-        targets = new address[](1);
-        targets[0] = address(handler);
-    }
-
-    function invariant_registryHoldsExactlyActivePlusUnbonding() public view {
-        assertEq(
-            token.balanceOf(address(registry)),
-            registry.totalActiveStake() + registry.totalUnbondingStake(),
-            "registry balance == active + unbonding"
         );
     }
 }

@@ -16,6 +16,12 @@ interface IStakeRegistry {
     /// @notice A stake history lookup asked for block `blockNumber`, which is not over yet (`currentBlock`).
     error FutureLookup(uint256 blockNumber, uint256 currentBlock);
 
+    /// @notice The token's permit error, re-thrown by `stakeWithPermit` when the permit failed and the allowance
+    /// does not cover the stake; declared here so clients decoding with the registry's ABI name it.
+    error ERC2612ExpiredSignature(uint256 deadline);
+    /// @notice The token's permit error for a signature not made by `owner` (see `ERC2612ExpiredSignature`).
+    error ERC2612InvalidSigner(address signer, address owner);
+
     /// @notice Why stake was slashed (carried in the `Slashed` event).
     /// 1 = wrong aggregate (failed chunk challenge), 2 = missed aggregation deadline,
     /// 3 = aggregator equivocation, 4 = trainer equivocation.
