@@ -88,7 +88,12 @@ export async function walletFor(
   return clients.walletClient;
 }
 
-/** Approves and stakes `amount`, and binds `peerId` (multihash bytes) when given. */
+/**
+ * Leaves `account` with `amount` of active stake and, when `peerIdBytes` is given, bound to that peer ID.
+ * Binding needs the registry's minimum stake, so an operator meant to end below it (an under-staked or
+ * unstaked peer) tops up to the minimum from the treasury, binds, then requests unstaking of the difference:
+ * how a real operator ends up bound but inactive.
+ */
 export async function stakeAndBind(
   net: LocalNetwork,
   account: LocalAccount,
@@ -96,13 +101,25 @@ export async function stakeAndBind(
   peerIdBytes?: Hex,
 ): Promise<void> {
   const wallet = await walletFor(net, account);
-  if (amount > 0n) {
+  const minimum = peerIdBytes === undefined ? 0n : await minStake(net);
+  const staked = amount > minimum ? amount : minimum;
+  if (staked > amount) {
+    await send(net, () =>
+      net.deployer.writeContract({
+        address: net.addresses.token,
+        abi: vainTokenAbi,
+        functionName: "transfer",
+        args: [account.address, staked - amount],
+      }),
+    );
+  }
+  if (staked > 0n) {
     await send(net, () =>
       wallet.writeContract({
         address: net.addresses.token,
         abi: vainTokenAbi,
         functionName: "approve",
-        args: [net.addresses.registry, amount],
+        args: [net.addresses.registry, staked],
       }),
     );
     await send(net, () =>
@@ -110,7 +127,7 @@ export async function stakeAndBind(
         address: net.addresses.registry,
         abi: stakeRegistryAbi,
         functionName: "stake",
-        args: [amount],
+        args: [staked],
       }),
     );
   }
@@ -124,6 +141,7 @@ export async function stakeAndBind(
       }),
     );
   }
+  if (staked > amount) await requestUnstake(net, account, staked - amount);
 }
 
 /** Requests unstaking of `amount` (the stake leaves the active set at once). */
