@@ -5,7 +5,7 @@
  */
 export { accountOf } from "./client.ts";
 export type { ChainReadClient, ChainWriteClient, ProtocolAddresses, TxProgress } from "./client.ts";
-export { MissingEventError, readChain, writeContractAndWait } from "./write.ts";
+export { MissingEventError, readChain, sendAndWait, writeContractAndWait } from "./write.ts";
 export type {
   DecodedEvent,
   WriteContractAndWaitParameters,
@@ -29,6 +29,10 @@ export { requestUnstake } from "./request-unstake.ts";
 export type { RequestUnstakeParameters, RequestUnstakeReturnType } from "./request-unstake.ts";
 export { setAggregatorOptIn } from "./set-aggregator-opt-in.ts";
 export type { SetAggregatorOptInParameters, SetAggregatorOptInReturnType } from "./set-aggregator-opt-in.ts";
+export { sendEther } from "./send-ether.ts";
+export type { SendEtherParameters, SendEtherReturnType } from "./send-ether.ts";
+export { transferTokens } from "./transfer-tokens.ts";
+export type { TransferTokensParameters, TransferTokensReturnType } from "./transfer-tokens.ts";
 export { PERMIT_TYPES, signPermit } from "./sign-permit.ts";
 export type { SignPermitParameters, SignPermitReturnType } from "./sign-permit.ts";
 export { isUserRejection, stake } from "./stake.ts";

@@ -68,6 +68,29 @@ export class MissingEventError extends ChainError {
 }
 
 /**
+ * Sends one transaction with `send` (which returns its hash), waits for the receipt and reports progress;
+ * every failure becomes a typed error naming `action` (see `toChainError`), a receipt with status
+ * "reverted" a `TransactionFailedError`. `writeContractAndWait` is this with a simulation first.
+ */
+export async function sendAndWait(
+  client: ChainWriteClient,
+  action: string,
+  send: () => Promise<Hex>,
+): Promise<{ readonly hash: Hex; readonly receipt: TransactionReceipt }> {
+  try {
+    client.onProgress?.({ kind: "signing", action });
+    const hash = await send();
+    client.onProgress?.({ kind: "sent", action, hash });
+    const receipt = await client.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new TransactionFailedError(action, hash);
+    client.onProgress?.({ kind: "mined", action, hash, blockNumber: receipt.blockNumber });
+    return { hash, receipt };
+  } catch (error) {
+    throw toChainError(action, error, client.rpcUrl);
+  }
+}
+
+/**
  * Simulates, sends and waits for one contract call. Every failure becomes a typed error naming `action`
  * (`TransactionRevertedError` with the decoded custom error, `InsufficientGasFundsError`,
  * `ChainUnreachableError`, `TransactionFailedError` for a receipt with status "reverted").
@@ -81,10 +104,7 @@ export async function writeContractAndWait<
   parameters: WriteContractAndWaitParameters<abi, functionName, eventName>,
 ): Promise<WriteContractAndWaitReturnType<abi, eventName>> {
   const { action, address, abi, functionName, args, eventName } = parameters;
-  let hash: Hex;
-  let receipt: TransactionReceipt;
-  try {
-    client.onProgress?.({ kind: "signing", action });
+  const { hash, receipt } = await sendAndWait(client, action, async () => {
     // viem's own generics cannot follow a generic ABI through simulateContract; the shape is checked above.
     const { request } = await client.publicClient.simulateContract({
       account: client.walletClient.account,
@@ -93,14 +113,8 @@ export async function writeContractAndWait<
       functionName,
       args,
     } as unknown as SimulateContractParameters<Abi, string, readonly unknown[], Chain>);
-    hash = await client.walletClient.writeContract(request);
-    client.onProgress?.({ kind: "sent", action, hash });
-    receipt = await client.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new TransactionFailedError(action, hash);
-    client.onProgress?.({ kind: "mined", action, hash, blockNumber: receipt.blockNumber });
-  } catch (error) {
-    throw toChainError(action, error, client.rpcUrl);
-  }
+    return client.walletClient.writeContract(request);
+  });
   let event: unknown = undefined;
   if (eventName !== undefined) {
     [event] = parseEventLogs({ abi: abi as Abi, eventName: eventName as string, logs: receipt.logs });
