@@ -39,6 +39,7 @@ import { SchedulingError } from "../scheduling/errors.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { frameStream } from "./frames.ts";
+import { KeyedRateLimiter, TokenBucket } from "./rate-limit.ts";
 import type { FrameStream } from "./frames.ts";
 
 export const ATTEST_PROTOCOL = `${PROTOCOL_PREFIX}/attest/1.0.0`;
@@ -210,30 +211,6 @@ export interface AttestationServiceInit {
   readonly checkBlocks?: number;
 }
 
-/** A token bucket: `burst` tokens, one more every `intervalMs`. */
-class Bucket {
-  private tokens: number;
-  private atMs: number;
-  private readonly burst: number;
-  private readonly intervalMs: number;
-  constructor(burst: number, intervalMs: number, nowMs: number) {
-    this.burst = burst;
-    this.intervalMs = intervalMs;
-    this.tokens = burst;
-    this.atMs = nowMs;
-  }
-  take(nowMs: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + (nowMs - this.atMs) / this.intervalMs);
-    this.atMs = nowMs;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-  full(nowMs: number): boolean {
-    return this.tokens + (nowMs - this.atMs) / this.intervalMs >= this.burst;
-  }
-}
-
 /** Counters for metrics and the status API. */
 export interface AttestationCounters {
   challengesServed: number;
@@ -251,8 +228,10 @@ export class AttestationService
   private readonly init: AttestationServiceInit;
   private readonly runner = new AttestationRunner();
   private readonly selfId: string;
-  private readonly perPeer = new Map<string, Bucket>();
-  private readonly global: Bucket;
+  private readonly perPeer: KeyedRateLimiter;
+  private readonly global: TokenBucket;
+  /** When each recent challenger was last served (ms); kept for one per-peer interval. */
+  private readonly lastServed = new Map<string, number>();
   private busy = false;
   private readonly kept = new Map<string, AttestationReceipt>();
   private readonly streams = new Set<Stream>();
@@ -268,7 +247,10 @@ export class AttestationService
     this.init = init;
     this.selfId = peerIdFromPrivateKey(init.privateKey).toString();
     const g = init.global ?? { burst: ATTEST_GLOBAL_BURST, intervalMs: ATTEST_GLOBAL_INTERVAL_MS };
-    this.global = new Bucket(g.burst, g.intervalMs, Date.now());
+    this.global = new TokenBucket(g, Date.now());
+    this.perPeer = new KeyedRateLimiter(
+      init.perPeer ?? { burst: ATTEST_PER_PEER_BURST, intervalMs: ATTEST_PER_PEER_INTERVAL_MS },
+    );
   }
 
   async start(node: Libp2p): Promise<void> {
@@ -531,16 +513,16 @@ export class AttestationService
     if (this.busy) return { code: "BUSY", reason: "another attestation is running" };
     if (this.init.isBusy?.() === true) return { code: "BUSY", reason: "training or loaded; try later" };
     const now = Date.now();
-    const p = this.init.perPeer ?? { burst: ATTEST_PER_PEER_BURST, intervalMs: ATTEST_PER_PEER_INTERVAL_MS };
-    let bucket = this.perPeer.get(peerId);
-    if (bucket === undefined) {
-      // Forget peers whose bucket refilled, so the map stays as small as the set of recent challengers.
-      for (const [id, b] of this.perPeer) if (b.full(now)) this.perPeer.delete(id);
-      bucket = new Bucket(p.burst, p.intervalMs, now);
-      this.perPeer.set(peerId, bucket);
-    }
-    if (!bucket.take(now)) return { code: "RATE_LIMITED", reason: "too many challenges from this peer" };
-    if (!this.global.take(now)) return { code: "RATE_LIMITED", reason: "too many challenges" };
+    if (!this.perPeer.take(peerId))
+      return { code: "RATE_LIMITED", reason: "too many challenges from this peer" };
+    // The global budget keeps one token for verifiers not served within the last interval: peers that were
+    // (possibly a few staked attackers asking as fast as their own budget allows) cannot drain it, so an
+    // honest verifier's periodic challenge still finds a token.
+    const interval = this.init.perPeer?.intervalMs ?? ATTEST_PER_PEER_INTERVAL_MS;
+    for (const [id, at] of this.lastServed) if (now - at >= interval) this.lastServed.delete(id);
+    const reserve = this.lastServed.has(peerId) ? 1 : 0;
+    if (!this.global.take(now, reserve)) return { code: "RATE_LIMITED", reason: "too many challenges" };
+    this.lastServed.set(peerId, now);
     return undefined;
   }
 

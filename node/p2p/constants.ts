@@ -1,6 +1,34 @@
+import type { AdmissionRates } from "./admission/admission.ts";
+import type { ConnectionSlotLimits } from "./admission/gater.ts";
+
 /** Hard cap on a gossip envelope's payload: gossip carries only small control messages (announcements, commitments). */
 export const MAX_GOSSIP_PAYLOAD_BYTES = 64 * 1024;
 /** Envelopes older/newer than this are rejected: bounds replay windows while tolerating modest clock skew. */
 export const ENVELOPE_MAX_SKEW_MS = 60_000;
 /** Protocol ID prefix shared by all vAIn mesh protocols and topics. */
 export const PROTOCOL_PREFIX = "/vain/1";
+
+/**
+ * Defaults for one node per host. An honest peer is challenged once per connection and connects a few times a
+ * minute at most; a prefix hosts a handful of honest nodes.
+ */
+export const DEFAULT_ADMISSION_RATES: AdmissionRates = {
+  answersPerPeer: { burst: 4, intervalMs: 5_000 },
+  answersPerPrefix: { burst: 16, intervalMs: 500 },
+  checksPerPrefix: { burst: 16, intervalMs: 500 },
+};
+
+/**
+ * Slot budgets for one node per host (docs/protocol.md §6). 16 handshakes and 16 unadmitted connections are far
+ * more than honest arrivals need (a Noise handshake plus admission take a few RTTs); 4 per prefix keeps one /24
+ * or /56 from holding them all; 2 connections per peer ID allow simultaneous dials both ways; 8 inbound per
+ * prefix leaves room for a few honest nodes behind one provider.
+ */
+export const DEFAULT_SLOT_LIMITS: ConnectionSlotLimits = {
+  maxPendingUpgrades: 16,
+  maxPendingUpgradesPerPrefix: 4,
+  maxUnadmitted: 16,
+  maxUnadmittedPerPrefix: 4,
+  maxConnectionsPerPeer: 2,
+  maxConnectionsPerPrefix: 8,
+};

@@ -132,7 +132,8 @@ export class Mesh {
       operator: options.operator,
       privateKey: options.privateKey,
       timeoutMs: options.admissionTimeoutMs ?? 10_000,
-      maxConnectionsPerIp: this.profile.maxConnectionsPerIp,
+      slots: this.profile.slots,
+      rates: this.profile.admissionRates,
     });
     const isAdmitted = (peer: PeerId | string): boolean => this.admission.isAdmitted(peer);
     this.blobs = new BlobService({
@@ -227,9 +228,12 @@ export class Mesh {
       streamMuxers: [yamux()],
       connectionGater: this.admission.gater(),
       connectionManager: {
-        maxConnections: profile.maxConnections,
+        // Admission owns the slots (admission/gater.ts): libp2p's own caps sit above ours so that a full
+        // budget makes its oldest holder yield to the newcomer instead of libp2p refusing the newcomer.
+        maxConnections: profile.maxConnections + profile.slots.maxPendingUpgrades,
         inboundConnectionThreshold: profile.inboundConnectionThreshold,
-        maxIncomingPendingConnections: profile.maxIncomingPendingConnections,
+        maxIncomingPendingConnections: 2 * profile.slots.maxPendingUpgrades,
+        inboundUpgradeTimeout: profile.upgradeTimeoutMs,
       },
       connectionMonitor: { enabled: profile.services.connectionMonitor },
       peerDiscovery,
@@ -247,6 +251,8 @@ export class Mesh {
     // all pass. The operator's cap is a limit, so the newest connection over it is closed.
     node.addEventListener("connection:open", (event) => {
       if (node.getConnections().length <= profile.maxConnections) return;
+      // A connection still waiting for admission holds no slot of an admitted peer: the oldest one yields.
+      if (this.admission.slots.yieldOldestUnadmitted(event.detail)) return;
       // Admission priority: a badly reputed peer gives its place to the newcomer; otherwise the newcomer waits.
       const worst = this.worstRanked();
       if (worst !== undefined && worst.rank < NEUTRAL_RANK && !event.detail.remotePeer.equals(worst.peer)) {

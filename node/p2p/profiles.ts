@@ -1,3 +1,7 @@
+import type { ConnectionSlotLimits } from "./admission/gater.ts";
+import type { AdmissionRates } from "./admission/admission.ts";
+import { DEFAULT_ADMISSION_RATES, DEFAULT_SLOT_LIMITS } from "./constants.ts";
+
 /**
  * Mesh settings. `default` is for real deployments (one node per host, public or NATed); `local-simulation`
  * holds the settings that only make sense for many nodes on one host (FACTS.md): loopback addresses kept in
@@ -10,8 +14,15 @@ export interface MeshProfile {
   readonly maxConnections: number;
   /** Inbound connections per second from one host before libp2p refuses more. */
   readonly inboundConnectionThreshold: number;
-  readonly maxIncomingPendingConnections: number;
-  readonly maxConnectionsPerIp: number;
+  /**
+   * An inbound socket must finish Noise and muxer negotiation within this (libp2p `inboundUpgradeTimeout`): a
+   * silent socket loses its handshake slot within seconds even when nobody else needs it.
+   */
+  readonly upgradeTimeoutMs: number;
+  /** Budgets of unadmitted connections and per-peer/per-prefix caps (admission/gater.ts). */
+  readonly slots: ConnectionSlotLimits;
+  /** Rates of the admission handshake (signatures answered, checks started). */
+  readonly admissionRates: AdmissionRates;
   readonly gossip: {
     readonly D: number;
     readonly Dlo: number;
@@ -42,8 +53,9 @@ export const DEFAULT_PROFILE: MeshProfile = {
   targetDegree: 8,
   maxConnections: 64,
   inboundConnectionThreshold: 5,
-  maxIncomingPendingConnections: 10,
-  maxConnectionsPerIp: 8,
+  upgradeTimeoutMs: 3_000,
+  slots: DEFAULT_SLOT_LIMITS,
+  admissionRates: DEFAULT_ADMISSION_RATES,
   gossip: { D: 6, Dlo: 4, Dhi: 12, Dlazy: 6, heartbeatIntervalMs: 1_000 },
   ipColocationPenalty: true,
   keepLoopbackAddresses: false,
@@ -56,8 +68,21 @@ export const LOCAL_SIMULATION_PROFILE: MeshProfile = {
   ...DEFAULT_PROFILE,
   name: "local-simulation",
   inboundConnectionThreshold: 100_000,
-  maxIncomingPendingConnections: 1_000,
-  maxConnectionsPerIp: 100_000,
+  // Every node is on 127.0.0.1, so one prefix holds the whole network; formation opens hundreds at once.
+  upgradeTimeoutMs: 10_000,
+  slots: {
+    maxPendingUpgrades: 1_000,
+    maxPendingUpgradesPerPrefix: 1_000,
+    maxUnadmitted: 1_000,
+    maxUnadmittedPerPrefix: 1_000,
+    maxConnectionsPerPeer: 2,
+    maxConnectionsPerPrefix: 100_000,
+  },
+  admissionRates: {
+    answersPerPeer: { burst: 16, intervalMs: 100 },
+    answersPerPrefix: { burst: 100_000, intervalMs: 1 },
+    checksPerPrefix: { burst: 100_000, intervalMs: 1 },
+  },
   ipColocationPenalty: false,
   keepLoopbackAddresses: true,
   services: { dht: true, mdns: false, ping: false, nat: false, connectionMonitor: false },

@@ -10,40 +10,26 @@
 import { randomBytes } from "node:crypto";
 
 import { TypedEventEmitter } from "@libp2p/interface";
-import type {
-  Connection,
-  ConnectionGater,
-  Libp2p,
-  MultiaddrConnection,
-  PeerId,
-  PrivateKey,
-  Stream,
-} from "@libp2p/interface";
+import type { Connection, ConnectionGater, Libp2p, PeerId, PrivateKey, Stream } from "@libp2p/interface";
 import type { Address } from "viem";
-import { z } from "zod";
+import type { z } from "zod";
 
-import { PROTOCOL_PREFIX } from "../constants.ts";
 import { MeshError } from "../errors.ts";
 import { frameStream } from "../frames.ts";
-import { HandshakeError, signHandshake, verifyHandshake } from "../handshake.ts";
+import { signHandshake, verifyHandshake } from "../handshake.ts";
 import type { HandshakeClaim } from "../handshake.ts";
-import { StakeLookupError } from "./stake-oracle.ts";
+import { DEFAULT_ADMISSION_RATES, DEFAULT_SLOT_LIMITS, PROTOCOL_PREFIX } from "../constants.ts";
+import { KeyedRateLimiter } from "../rate-limit.ts";
+import type { RateSpec } from "../rate-limit.ts";
+import { connectionPrefix, ConnectionSlots } from "./gater.ts";
+import type { ConnectionSlotLimits } from "./gater.ts";
 import type { StakeOracle } from "./stake-oracle.ts";
+import { challengeSchema, REFUSAL_CODES, Refused, responseSchema, toRefusal, verdictSchema } from "./wire.ts";
+import type { RefusalCode } from "./wire.ts";
+
+export type { RefusalCode } from "./wire.ts";
 
 export const ADMISSION_PROTOCOL = `${PROTOCOL_PREFIX}/admission/1.0.0`;
-
-export type RefusalCode =
-  | "NOT_BOUND"
-  | "WRONG_OPERATOR"
-  | "INSUFFICIENT_STAKE"
-  | "BAD_SIGNATURE"
-  | "WRONG_CONTEXT"
-  | "STALE"
-  | "MALFORMED"
-  | "TIMEOUT"
-  | "CHAIN_UNAVAILABLE"
-  | "RATE_LIMITED"
-  | "REVOKED";
 
 /** Time a refused peer's connection stays open so the verdict can be read. */
 const VERDICT_GRACE_MS = 300;
@@ -89,53 +75,20 @@ export interface AdmissionOptions {
   readonly timeoutMs?: number;
   /** How long a peer refused for cause is turned away by the gater. */
   readonly refusedTtlMs?: number;
-  /** Inbound connections allowed from one IP address. */
-  readonly maxConnectionsPerIp?: number;
+  /** Budgets of unadmitted connections and per-peer/per-prefix caps (admission/gater.ts). */
+  readonly slots?: ConnectionSlotLimits;
+  /** Rates of the handshake itself (each answer is a signature, each check a chain read). */
+  readonly rates?: AdmissionRates;
   /** How often admitted peers' standing is re-read even without events. */
   readonly revalidateIntervalMs?: number;
 }
 
-const challengeSchema = z.object({
-  v: z.literal(1),
-  nonce: z.string().regex(/^[0-9a-f]{64}$/),
-  chainId: z.number().int().positive(),
-  registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-});
-const responseSchema = z.union([
-  z.object({
-    ok: z.literal(true),
-    operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-    timestampMs: z.number().int().nonnegative(),
-    signature: z.string().regex(/^[0-9a-f]{128}$/),
-  }),
-  z.object({ ok: z.literal(false), reason: z.string().max(256) }),
-]);
-const verdictSchema = z.object({
-  ok: z.boolean(),
-  code: z.string().max(32).optional(),
-  reason: z.string().max(256).optional(),
-});
-
-const REFUSAL_CODES: ReadonlySet<string> = new Set<RefusalCode>([
-  "NOT_BOUND",
-  "WRONG_OPERATOR",
-  "INSUFFICIENT_STAKE",
-  "BAD_SIGNATURE",
-  "WRONG_CONTEXT",
-  "STALE",
-  "MALFORMED",
-  "TIMEOUT",
-  "CHAIN_UNAVAILABLE",
-  "RATE_LIMITED",
-  "REVOKED",
-]);
-
-class Refused extends Error {
-  readonly code: RefusalCode;
-  constructor(code: RefusalCode, message: string) {
-    super(message);
-    this.code = code;
-  }
+export interface AdmissionRates {
+  /** Challenges we answer (sign) per peer ID and per network prefix: no free signing oracle. */
+  readonly answersPerPeer: RateSpec;
+  readonly answersPerPrefix: RateSpec;
+  /** Admission checks (each may cost a chain read) we start per network prefix. */
+  readonly checksPerPrefix: RateSpec;
 }
 
 /** Ed25519 seed of a libp2p private key (its `raw` form is seed ‖ public key). */
@@ -144,14 +97,14 @@ function ed25519Seed(key: PrivateKey): Uint8Array {
   return key.raw.subarray(0, 32);
 }
 
+/** The peer's side has no handler for the protocol (multistream-select said "na"). */
+function isUnsupportedProtocol(error: unknown): boolean {
+  return error instanceof Error && error.name === "UnsupportedProtocolError";
+}
+
 /** A failure of the transport under the handshake rather than of anything the peer sent. */
 function isTransportFailure(error: unknown): boolean {
   return error instanceof MeshError && error.code === "PEER_UNREACHABLE";
-}
-
-function ipOf(maConn: MultiaddrConnection): string | undefined {
-  const [first] = maConn.remoteAddr.getComponents();
-  return first !== undefined && (first.name === "ip4" || first.name === "ip6") ? first.value : undefined;
 }
 
 export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
@@ -166,8 +119,12 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   private unsubscribeOracle: (() => void) | undefined;
   private readonly timeoutMs: number;
   private readonly refusedTtlMs: number;
-  private readonly maxConnectionsPerIp: number;
   private readonly revalidateIntervalMs: number;
+  private readonly answersPerPeer: KeyedRateLimiter;
+  private readonly answersPerPrefix: KeyedRateLimiter;
+  private readonly checksPerPrefix: KeyedRateLimiter;
+  /** Slot budgets of unadmitted connections (the gater's state). */
+  readonly slots: ConnectionSlots;
 
   private readonly options: AdmissionOptions;
 
@@ -176,33 +133,26 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     this.options = options;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.refusedTtlMs = options.refusedTtlMs ?? 60_000;
-    this.maxConnectionsPerIp = options.maxConnectionsPerIp ?? 16;
     this.revalidateIntervalMs = options.revalidateIntervalMs ?? 30_000;
+    const rates = options.rates ?? DEFAULT_ADMISSION_RATES;
+    this.answersPerPeer = new KeyedRateLimiter(rates.answersPerPeer);
+    this.answersPerPrefix = new KeyedRateLimiter(rates.answersPerPrefix);
+    this.checksPerPrefix = new KeyedRateLimiter(rates.checksPerPrefix);
+    this.slots = new ConnectionSlots(options.slots ?? DEFAULT_SLOT_LIMITS, {
+      isAdmitted: (peerId) => this.admittedPeers.has(peerId),
+      isRefused: (peerId) => this.isRefused(peerId),
+    });
   }
 
-  /** The gater to pass to libp2p: refused peers and IPs over their limit never reach a stream. */
+  /** The gater to pass to libp2p: refused peers, and connections over their budgets, never reach a stream. */
   gater(): ConnectionGater {
-    return {
-      denyDialPeer: (peerId) => this.isRefused(peerId.toString()),
-      denyInboundEncryptedConnection: (peerId) => this.isRefused(peerId.toString()),
-      denyOutboundEncryptedConnection: (peerId) => this.isRefused(peerId.toString()),
-      denyInboundConnection: (maConn) => {
-        const ip = ipOf(maConn);
-        if (ip === undefined || this.node === undefined) return false;
-        let open = 0;
-        for (const connection of this.node.getConnections()) {
-          if (connection.direction !== "inbound") continue;
-          const [first] = connection.remoteAddr.getComponents();
-          if (first?.value === ip) open += 1;
-        }
-        return open >= this.maxConnectionsPerIp;
-      },
-    };
+    return this.slots.gater();
   }
 
   /** Registers the protocol and starts challenging every connection of `node`. */
   async start(node: Libp2p): Promise<void> {
     this.node = node;
+    this.slots.start(node);
     await node.handle(ADMISSION_PROTOCOL, (stream, connection) => this.answerChallenge(stream, connection), {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
@@ -225,6 +175,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     if (node === undefined) return;
     node.removeEventListener("connection:open", this.onConnectionOpen);
     node.removeEventListener("peer:disconnect", this.onPeerDisconnect);
+    this.slots.stop();
     this.unsubscribeOracle?.();
     clearInterval(this.revalidateTimer);
     for (const timer of this.timers) clearTimeout(timer);
@@ -303,7 +254,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     });
   }
 
-  private isRefused(peerId: string): boolean {
+  isRefused(peerId: string): boolean {
     const until = this.refusedUntil.get(peerId);
     if (until === undefined) return false;
     if (until > Date.now()) return true;
@@ -314,17 +265,22 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   private readonly onConnectionOpen = (event: CustomEvent<Connection>): void => {
     const connection = event.detail;
     const peerId = connection.remotePeer.toString();
-    if (this.admittedPeers.has(peerId) || this.pending.has(peerId)) return;
-    const check = this.challenge(connection).finally(() => this.pending.delete(peerId));
-    this.pending.set(peerId, check);
+    if (this.admittedPeers.has(peerId)) return;
+    // Every connection of an unadmitted peer holds an unadmitted slot and has its own deadline, not only the
+    // first: extra connections opened while the first is being checked are bounded the same way.
+    this.slots.track(connection);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (!this.admittedPeers.has(peerId) && connection.status === "open") {
-        void connection.close().catch(() => connection.abort(new Error("admission timeout")));
-      }
+      // Abort, not close: a graceful close waits for the peer's open streams, and a busy unadmitted peer
+      // could keep its connection that way.
+      if (!this.admittedPeers.has(peerId) && connection.status === "open")
+        connection.abort(new Error("admission timeout"));
     }, this.timeoutMs);
     timer.unref();
     this.timers.add(timer);
+    if (this.pending.has(peerId)) return;
+    const check = this.challenge(connection).finally(() => this.pending.delete(peerId));
+    this.pending.set(peerId, check);
   };
 
   private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
@@ -341,14 +297,21 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       // Relayed connections are limited (time and data): admission must still run on them.
       const limited = connection.limits === undefined ? {} : { runOnLimitedConnection: true };
       stream = await connection.newStream(ADMISSION_PROTOCOL, { signal, ...limited });
-    } catch {
-      // The peer left or speaks no vAIn: the unadmitted-connection timer closes it.
+    } catch (error) {
+      // A peer that is connected but does not speak admission is refused (it would otherwise reconnect with the
+      // same ID forever); one that left is simply gone.
+      if (connection.status === "open" && isUnsupportedProtocol(error))
+        this.refuse(peerId, "MALFORMED", `peer does not speak ${ADMISSION_PROTOCOL}`, "refused");
       return;
     }
     const frames = frameStream(stream);
     const nonce = randomBytes(32).toString("hex");
     let verdict: { ok: true; admitted: AdmittedPeer } | { ok: false; refusal: Refused };
     try {
+      // Each check may cost a chain read: a prefix starts only so many (the stake oracle's global budget is
+      // then shared among prefixes instead of going to whoever floods fastest).
+      if (!this.checksPerPrefix.take(connectionPrefix(connection)))
+        throw new Refused("RATE_LIMITED", "too many admission checks from this network prefix");
       await frames.write(
         { v: 1, nonce, chainId: this.options.chainId, registry: this.options.registry },
         signal,
@@ -361,7 +324,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       // healthy, connections. Under load this cascaded (bench:mesh, stock profile at N = 100). The next
       // connection is challenged afresh; an open connection left unadmitted is closed by the admission timer.
       if (connection.status !== "open" || isTransportFailure(error)) return;
-      verdict = { ok: false, refusal: this.toRefusal(error) };
+      verdict = { ok: false, refusal: toRefusal(error) };
     }
     try {
       await frames.write(
@@ -376,6 +339,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     }
     if (verdict.ok) {
       this.admittedPeers.set(peerId, verdict.admitted);
+      this.slots.release(peerId);
       this.safeDispatch("admitted", verdict.admitted);
       return;
     }
@@ -427,7 +391,10 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     const frames = frameStream(stream);
     try {
       const challenge = await frames.read(challengeSchema, signal);
-      if (
+      if (!this.answersPerPeer.take(peerId) || !this.answersPerPrefix.take(connectionPrefix(connection))) {
+        // Every answer is a signature: a peer asking faster than connections warrant gets none.
+        await frames.write({ ok: false, reason: "rate limited: too many challenges" }, signal);
+      } else if (
         challenge.chainId !== this.options.chainId ||
         challenge.registry.toLowerCase() !== this.options.registry.toLowerCase()
       ) {
@@ -474,26 +441,6 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     } catch {
       stream.abort(new Error("admission answer failed"));
     }
-  }
-
-  private toRefusal(error: unknown): Refused {
-    if (error instanceof Refused) return error;
-    if (error instanceof HandshakeError) {
-      const code: RefusalCode =
-        error.code === "HANDSHAKE_BAD_SIGNATURE"
-          ? "BAD_SIGNATURE"
-          : error.code === "HANDSHAKE_STALE"
-            ? "STALE"
-            : error.code === "HANDSHAKE_WRONG_CONTEXT"
-              ? "WRONG_CONTEXT"
-              : "MALFORMED";
-      return new Refused(code, error.message);
-    }
-    if (error instanceof StakeLookupError) return new Refused(error.code, error.message);
-    if (error instanceof MeshError) {
-      return new Refused(error.code === "STREAM_TIMEOUT" ? "TIMEOUT" : "MALFORMED", error.message);
-    }
-    return new Refused("MALFORMED", error instanceof Error ? error.message : String(error));
   }
 
   /** Records the refusal, tells listeners and closes the peer's connections (after the verdict left). */
