@@ -5,46 +5,26 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import type { PrivateKey } from "@libp2p/interface";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
-import type { LocalAccount } from "viem";
 import { z } from "zod";
 
-import {
-  fundOperator,
-  minStake,
-  requestUnstake,
-  stakeAndBind,
-  startLocalNetwork,
-} from "../../test/support/local-network.ts";
+import { minStake, requestUnstake, startLocalNetwork } from "../../test/support/local-network.ts";
 import type { LocalNetwork } from "../../test/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import type { Refusal } from "./admission/admission.ts";
-import { peerIdBytes } from "./admission/stake-oracle.ts";
 import { BLOB_PUSH_PROTOCOL, sha256 } from "./blobs.ts";
 import { MeshError } from "./errors.ts";
 import { vainTopic } from "./gossip.ts";
 import { Mesh } from "./mesh.ts";
+import { testOperator, until } from "./testing/fixtures.ts";
+import type { TestOperator } from "./testing/fixtures.ts";
 import { LOCAL_SIMULATION_PROFILE } from "./profiles.ts";
 
 const PORT = 18620;
 
-interface Operator {
-  readonly key: PrivateKey;
-  readonly peerId: string;
-  readonly account: LocalAccount;
-}
-
-async function operator(net: LocalNetwork, stake: bigint | "none", bind = true): Promise<Operator> {
-  const key = await generateKeyPair("Ed25519");
-  const peerId = peerIdFromPrivateKey(key).toString();
-  const account = await fundOperator(net, stake === "none" ? 0n : stake);
-  await stakeAndBind(net, account, stake === "none" ? 0n : stake, bind ? peerIdBytes(peerId) : undefined);
-  return { key, peerId, account };
-}
+type Operator = TestOperator;
+const operator = testOperator;
 
 async function meshFor(
   net: LocalNetwork,
@@ -80,14 +60,6 @@ function nextRefusal(mesh: Mesh, type: "refused" | "evicted", side: "local" | "r
     };
     mesh.admission.addEventListener(type, listener);
   });
-}
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe(

@@ -1,0 +1,40 @@
+/**
+ * Fixtures of the mesh tests: staked (or not) operators on a real local chain, and waiting on a condition
+ * without assuming the machine's speed.
+ */
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { LocalAccount } from "viem";
+
+import { fundOperator, stakeAndBind } from "../../../test/support/local-network.ts";
+import type { LocalNetwork } from "../../../test/support/local-network.ts";
+import { peerIdBytes } from "../admission/stake-oracle.ts";
+
+export interface TestOperator {
+  readonly key: PrivateKey;
+  readonly peerId: string;
+  readonly account: LocalAccount;
+}
+
+/** A fresh node key and operator account, staked with `stake` and bound to the key unless `bind` is false. */
+export async function testOperator(
+  net: LocalNetwork,
+  stake: bigint | "none",
+  bind = true,
+): Promise<TestOperator> {
+  const key = await generateKeyPair("Ed25519");
+  const peerId = peerIdFromPrivateKey(key).toString();
+  const account = await fundOperator(net, stake === "none" ? 0n : stake);
+  await stakeAndBind(net, account, stake === "none" ? 0n : stake, bind ? peerIdBytes(peerId) : undefined);
+  return { key, peerId, account };
+}
+
+/** Polls `predicate` until it holds or `timeoutMs` passes (then throws naming `what`). */
+export async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
