@@ -11,6 +11,7 @@
  */
 import type { Dataset } from "../training/data/dataset.ts";
 import { Rng } from "../training/rng.ts";
+import { scaleUpdate, signFlip } from "./poison-update.ts";
 
 export type AttackName = "label-flip" | "sign-flip" | "scaled" | "gaussian" | "alie" | "ipm" | "free-ride";
 
@@ -71,9 +72,9 @@ export function maliciousUpdates(
   const rng = new Rng(options.seed);
   switch (attack) {
     case "sign-flip":
-      return own.map((u) => Float32Array.from(u, (x) => -x));
+      return own.map((u) => signFlip(u));
     case "scaled":
-      return own.map((u) => Float32Array.from(u, (x) => x * 10));
+      return own.map((u) => scaleUpdate(u));
     case "gaussian": {
       const { std } = meanAndStd(honest);
       const sigma = 10 * Math.max(...std);

@@ -49,6 +49,11 @@ export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`;
 /** A dial made to fill the target degree gives up after this long (Noise + identify take well under 1 s). */
 const DEGREE_DIAL_TIMEOUT_MS = 10_000;
 
+/** Dialing a peer to reach it for a round's transfer gives up after this long (Noise + identify take well under 1 s). */
+const REACH_DIAL_TIMEOUT_MS = 5_000;
+/** Admission of a peer reached for a transfer (stake check + handshake, local chain) gives up after this long. */
+const REACH_ADMISSION_TIMEOUT_MS = 5_000;
+
 /** Size limits per blob kind; updates and models are the big ones. */
 export const DEFAULT_BLOB_LIMITS: Readonly<Record<string, number>> = {
   update: 64 * 1024 * 1024,
@@ -94,6 +99,15 @@ export interface MeshOptions {
   readonly attestation?: Omit<AttestationServiceInit, "isAllowed" | "privateKey">;
 }
 
+/**
+ * A stream protocol of another concern (e.g. the round protocol's openings) run on the mesh's libp2p node:
+ * the mesh starts it with the node and stops it before the node, like its own services.
+ */
+export interface MeshProtocol {
+  start(node: Libp2p): Promise<void>;
+  stop(): Promise<void>;
+}
+
 type ServiceFactory = NonNullable<Libp2pOptions["services"]>[string];
 type PeerDiscoveryFactory = NonNullable<Libp2pOptions["peerDiscovery"]>[number];
 
@@ -114,6 +128,8 @@ export class Mesh {
   private maintaining = false;
   /** Peers we are dialing to fill the target degree (they count toward it until the dial settles). */
   private readonly dialsInFlight = new Set<string>();
+  /** Protocols of other concerns registered with `register`, started and stopped with the node. */
+  private readonly protocols = new Set<MeshProtocol>();
 
   private readonly options: MeshOptions;
 
@@ -269,6 +285,7 @@ export class Mesh {
     await this.blobs.start(node);
     await this.pex.start(node);
     await this.attestation.start(node);
+    for (const protocol of this.protocols) await protocol.start(node);
     await node.start();
     this.maintenance = setInterval(() => void this.maintain(), profile.maintenanceIntervalMs);
     this.maintenance.unref();
@@ -280,6 +297,7 @@ export class Mesh {
     clearInterval(this.maintenance);
     this.gossipLayer?.stop();
     this.oracle.stop();
+    for (const protocol of this.protocols) await protocol.stop();
     await this.pex.stop();
     await this.attestation.stop();
     await this.blobs.stop();
@@ -298,6 +316,47 @@ export class Mesh {
     const connection = await this.libp2p.dial(target, { signal });
     await this.admission.waitForAdmission(connection.remotePeer.toString(), signal);
     return connection.remotePeer;
+  }
+
+  /**
+   * Runs `protocol` on this mesh: started now if the mesh runs (else with it), stopped with it. Registering
+   * the same protocol twice does nothing.
+   */
+  async register(protocol: MeshProtocol): Promise<void> {
+    if (this.protocols.has(protocol)) return;
+    this.protocols.add(protocol);
+    if (this.node !== undefined) await protocol.start(this.node);
+  }
+
+  /** Stops `protocol` and forgets it. */
+  async unregister(protocol: MeshProtocol): Promise<void> {
+    if (!this.protocols.delete(protocol)) return;
+    if (this.node !== undefined) await protocol.stop();
+  }
+
+  /**
+   * Makes sure `peer` is connected and admitted both ways, dialing it when needed; `hints` are addresses it
+   * announced (e.g. on gossip) for peers the node never met, merged into the peer store first.
+   */
+  async reach(peer: PeerId, hints: readonly string[] = [], signal?: AbortSignal): Promise<void> {
+    if (this.admission.isAdmitted(peer)) return;
+    const multiaddrs = hints.flatMap((text) => {
+      try {
+        return [multiaddr(text)];
+      } catch {
+        return [];
+      }
+    });
+    if (multiaddrs.length > 0) await this.libp2p.peerStore.merge(peer, { multiaddrs });
+    const dialSignal = AbortSignal.timeout(REACH_DIAL_TIMEOUT_MS);
+    await this.libp2p.dial(peer, {
+      signal: signal === undefined ? dialSignal : AbortSignal.any([signal, dialSignal]),
+    });
+    const admissionSignal = AbortSignal.timeout(REACH_ADMISSION_TIMEOUT_MS);
+    await this.admission.waitForAdmission(
+      peer.toString(),
+      signal === undefined ? admissionSignal : AbortSignal.any([signal, admissionSignal]),
+    );
   }
 
   /** Keeps the target number of peers: asks an admitted peer for others (PEX) and dials the missing ones. */

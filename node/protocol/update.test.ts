@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import { signFlip } from "../adversary/poison-update.ts";
 import { taskSpecSchema } from "./task-spec.ts";
 import { DELTA_CLIP, trainerDelta } from "./update.ts";
 
@@ -11,12 +12,12 @@ function norm(values: Float32Array): number {
 }
 
 describe("trainer updates", () => {
-  it("is local minus base, scaled for the demo's adversaries, clipped to the fixed-point range", () => {
+  it("is local minus base, transformed for the demo's adversaries, clipped to the fixed-point range", () => {
     const base = Float32Array.from([0, 1, -1, 0.5]);
     const local = Float32Array.from([0.25, 30, -1.5, 0.5]);
     assert.deepEqual([...trainerDelta(local, base)], [0.25, DELTA_CLIP, -0.5, 0].map(Math.fround));
     assert.deepEqual(
-      [...trainerDelta(local, base, { scale: -4 })],
+      [...trainerDelta(local, base, { transform: (d) => signFlip(d, 4) })],
       [-1, -DELTA_CLIP, 2, -0].map(Math.fround),
     );
     assert.throws(() => trainerDelta(local, base.subarray(1)), RangeError);

@@ -2,12 +2,16 @@
  * A trainer's update before compression: `local − base`, optionally privatized (L2 clip + Gaussian noise,
  * docs/protocol.md §8) and clipped to the fixed-point range, so what it commits is exactly what the
  * aggregator reconstructs. Noise is drawn from a cryptographic seed: a predictable seed would let anyone
- * subtract it.
+ * subtract it. `commitUpdateBytes` is the one path from an update's wire bytes to its commitment, shared by
+ * the trainer, the aggregator and the watcher so all three compute the same values.
  */
 import { randomInt } from "node:crypto";
 
 import { privatizeUpdate } from "../aggregation/privacy.ts";
 import type { DpOptions } from "../aggregation/privacy.ts";
+import { UpdateDecodeError, decodeUpdate, densify } from "../compression/index.ts";
+import { commitEncoded, encodeFixedPoint } from "../proofs/index.ts";
+import type { UpdateCommitment } from "../proofs/index.ts";
 import { Rng } from "../training/rng.ts";
 
 /** Fixed point covers (-8, 8): larger values are clipped before compression so the commitment is exact. */
@@ -15,8 +19,8 @@ export const DELTA_CLIP = 7.99;
 
 export interface DeltaOptions {
   readonly dp?: DpOptions;
-  /** Demo and test adversaries only: multiply the update (−4 flips its sign, 10 boosts it). */
-  readonly scale?: number;
+  /** Demo and test adversaries only (node/adversary): rewrites the raw delta before privacy and clipping. */
+  readonly transform?: (delta: Float32Array) => Float32Array;
 }
 
 export function trainerDelta(
@@ -26,9 +30,27 @@ export function trainerDelta(
 ): Float32Array {
   if (local.length !== base.length)
     throw new RangeError(`model sizes differ: ${local.length} != ${base.length}`);
-  const scale = options.scale ?? 1;
-  let delta: Float32Array = Float32Array.from(local, (value, i) => (value - base[i]!) * scale);
+  let delta: Float32Array = Float32Array.from(local, (value, i) => value - base[i]!);
+  if (options.transform !== undefined) delta = options.transform(delta);
   if (options.dp !== undefined) delta = privatizeUpdate(delta, options.dp, new Rng(randomInt(2 ** 32)));
   for (let i = 0; i < delta.length; i++) delta[i] = Math.max(-DELTA_CLIP, Math.min(DELTA_CLIP, delta[i]!));
   return delta;
+}
+
+/** An update's fixed-point values (what aggregation and proofs use) and their commitment. */
+export interface CommittedUpdate {
+  readonly encoded: Uint16Array;
+  readonly commitment: UpdateCommitment;
+}
+
+/**
+ * Decodes an update's wire bytes, densifies and encodes them in fixed point, and commits to the result.
+ * Throws `UpdateDecodeError` for bytes that are not an update of exactly `dimension` parameters.
+ */
+export async function commitUpdateBytes(bytes: Uint8Array, dimension: number): Promise<CommittedUpdate> {
+  const dense = densify(decodeUpdate(bytes, { maxDimension: dimension }));
+  if (dense.length !== dimension)
+    throw new UpdateDecodeError("MALFORMED", `dimension ${dense.length} != ${dimension}`);
+  const encoded = encodeFixedPoint(dense);
+  return { encoded, commitment: await commitEncoded(encoded) };
 }

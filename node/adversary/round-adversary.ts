@@ -1,0 +1,42 @@
+/**
+ * How an adversarial node departs from the round protocol (demo, tests and benches only; no CLI flag reaches
+ * it). The round roles call these hooks at the points where a Byzantine node could lie; the honest node's
+ * hooks are identities (`HONEST_ADVERSARY`). Each behaviour is one file in this folder; `index.ts` composes
+ * the ones a node's switches turn on.
+ */
+import type { PartialAggregate } from "../protocol/hierarchy.ts";
+
+/** The switches the demo and the tests set per node (read at every call, so a test may flip one mid-run). */
+export interface AdversarialBehaviour {
+  /** Post a biased aggregate and never answer its challenges. */
+  readonly cheatAggregate?: boolean;
+  /** Send a poisoned update: the sign flipped (×−4, the demo's magnitude) or boosted (×10). */
+  readonly poison?: "sign-flip" | "scaled";
+  /** With `cheatAggregate`: answer challenges with a proof over made-up trainer values (a false statement). */
+  readonly lieInProof?: boolean;
+  /** As a sub-aggregator, send biased partial aggregates (hierarchical rounds). */
+  readonly cheatPartial?: boolean;
+}
+
+/** The points of the round protocol where an adversary acts. */
+export interface RoundAdversary {
+  /** A trainer's raw update (local − base), before privacy noise, clipping and compression. */
+  transformUpdate(delta: Float32Array): Float32Array;
+  /** The flat fixed-point aggregate, before it is applied to the model and committed. May change it in place. */
+  transformAggregate(aggregate: Uint16Array): Uint16Array;
+  /** A sub-aggregator's partial, before it is merged upward or sent to its parent. */
+  transformPartial(partial: PartialAggregate): PartialAggregate;
+  /** Whether the aggregator answers the challenges of its aggregate. */
+  answersChallenges(): boolean;
+  /** The trainer values an answer's zk proof is computed over (the honest node proves the real ones). */
+  proofWitness(updates: readonly Uint16Array[], aggregate: Uint16Array): readonly Uint16Array[];
+}
+
+/** The honest node: every hook leaves the protocol's values as they are. */
+export const HONEST_ADVERSARY: RoundAdversary = {
+  transformUpdate: (delta) => delta,
+  transformAggregate: (aggregate) => aggregate,
+  transformPartial: (partial) => partial,
+  answersChallenges: () => true,
+  proofWitness: (updates) => updates,
+};

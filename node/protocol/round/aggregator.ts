@@ -1,0 +1,273 @@
+/**
+ * The flat aggregator's part of a round: receive each trainer's update and verify it against the trainer's
+ * on-chain commitment, screen anomalous updates (weight 0), aggregate in fixed point, post the aggregate's
+ * commitment and the new model's hash, and answer challenges with zk proofs of the challenged chunks.
+ */
+import type { Address, Hex } from "viem";
+
+import { screenUpdates } from "../../aggregation/screening.ts";
+import { ROUND_STATE } from "../../chain/contracts.ts";
+import { UpdateDecodeError } from "../../compression/index.ts";
+import { MeshError } from "../../p2p/errors.ts";
+import {
+  MAX_WEIGHT,
+  PROOF_TRAINERS,
+  aggregateFixedPoint,
+  commitEncoded,
+  decodeFixedPoint,
+  encodeChunkProofCalldata,
+  encodeFixedPoint,
+  proveChunk,
+} from "../../proofs/index.ts";
+import type { UpdateCommitment } from "../../proofs/index.ts";
+import { commitUpdateBytes } from "../update.ts";
+import { AGGREGATE_MARGIN_SECONDS, DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
+import type { RoundContext, RoundView } from "./context.ts";
+import type { ModelSync } from "./model-sync.ts";
+import { rememberAggregation, treeOf } from "./round-work.ts";
+import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+
+export interface AggregatorComponents {
+  readonly work: RoundWorkStore;
+  readonly modelSync: ModelSync;
+}
+
+export class Aggregator {
+  private readonly ctx: RoundContext;
+  private readonly components: AggregatorComponents;
+
+  constructor(ctx: RoundContext, components: AggregatorComponents) {
+    this.ctx = ctx;
+    this.components = components;
+  }
+
+  /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
+  get waitMs(): number {
+    return this.ctx.options.aggregateWaitMs ?? DEFAULT_AGGREGATE_WAIT_MS;
+  }
+
+  /** Blob handler: an update pushed to us, accepted only if it matches the sender's on-chain commitment. */
+  async receiveUpdate(
+    from: string,
+    bytes: Uint8Array,
+    meta: Readonly<Record<string, string | number | boolean>>,
+  ): Promise<void> {
+    const roundId = roundOf(meta);
+    const operator = this.ctx.options.mesh.admission.peer(from)?.operator;
+    if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    await this.acceptUpdate(roundId, operator, bytes);
+    this.ctx.stats.bytesReceived += bytes.length;
+    await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
+  }
+
+  /** This node's own update, when it aggregates it itself. */
+  async acceptOwn(roundId: bigint, bytes: Uint8Array): Promise<void> {
+    const operator = this.ctx.options.wallet.account.address;
+    await this.acceptUpdate(roundId, operator, bytes);
+    await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
+  }
+
+  /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
+  async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
+    const round = await this.ctx.chain.readRound(roundId);
+    const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
+    if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
+    const work = this.components.work.for(roundId);
+    // The round's aggregator takes any trainer's update (flat rounds, and the fallback of hierarchical ones);
+    // a sub-aggregator only those of its own group.
+    const me = this.ctx.me;
+    if (
+      round.aggregator.toLowerCase() !== me &&
+      (await treeOf(this.ctx, work, roundId, round)).plan.parentOf.get(operator.toLowerCase()) !== me
+    )
+      throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
+    let update: Awaited<ReturnType<typeof commitUpdateBytes>>;
+    try {
+      update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    } catch (error) {
+      if (!(error instanceof UpdateDecodeError)) throw error;
+      throw new MeshError("BLOB_REJECTED", `undecodable update: ${error.message}`);
+    }
+    if (update.commitment.root.toLowerCase() !== round.commitments[index]!.toLowerCase())
+      throw new MeshError("BLOB_REJECTED", "update does not match the on-chain commitment");
+    work.received.set(operator.toLowerCase(), {
+      encoded: update.encoded,
+      commitment: update.commitment,
+      dense: decodeFixedPoint(update.encoded),
+      bytes: bytes.length,
+    });
+  }
+
+  /**
+   * Flat rounds: aggregate when every update is in; or, after `aggregateWaitMs`, once a quorum of the committed
+   * weight is in; or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
+   * waited for past the point where this node would miss its own deadline).
+   */
+  ready(round: RoundView, work: AggregatorWork, now: bigint, quorum: number): boolean {
+    let committed = 0;
+    let received = 0;
+    round.trainers.forEach((t, i) => {
+      const weight = Number(round.sampleCounts[i]!);
+      committed += weight;
+      if (work.received.has(t.toLowerCase())) received += weight;
+    });
+    if (received === 0) return false;
+    if (received === committed) return true;
+    const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;
+    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
+    return (waited && received >= quorum * committed) || nearDeadline;
+  }
+
+  /**
+   * Robust screening of the received updates of `operators` (aggregation/screening.ts): each gets its weight
+   * (sample count, capped at the group's median count), or 0 when it is anomalous (no reward, no influence).
+   * Operators without a received update are absent from the result.
+   */
+  screen(round: RoundView, work: AggregatorWork, operators: readonly string[]): Map<string, number> {
+    const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
+    const available = operators.flatMap((operator) => {
+      const update = work.received.get(operator);
+      const i = index.get(operator);
+      return update === undefined || i === undefined ? [] : [{ operator, update, i }];
+    });
+    const out = new Map<string, number>();
+    if (available.length === 0) return out;
+    // A median of one or two updates is no robust reference: small groups pass unscreened.
+    if (available.length < MIN_SCREENED_UPDATES) {
+      for (const { operator, i } of available)
+        out.set(operator, Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT));
+      return out;
+    }
+    const weighted = available.map(({ update, i }) => ({
+      update: update.dense,
+      weight: Number(round.sampleCounts[i]!),
+    }));
+    const { acceptedWeights } = screenUpdates(weighted);
+    available.forEach(({ operator }, k) => {
+      out.set(operator, Math.min(acceptedWeights[k]!, MAX_WEIGHT));
+    });
+    return out;
+  }
+
+  /**
+   * The new model `base + decode(aggregate)`, kept and stored for peers to fetch, and the aggregate's
+   * commitment. A cheating aggregator (node/adversary) biases the aggregate here (and cannot prove it).
+   */
+  async applyAggregate(
+    base: Float32Array,
+    raw: Uint16Array,
+  ): Promise<{ ref: Hex; aggregate: Uint16Array; aggregateCommitment: UpdateCommitment }> {
+    const aggregate = this.ctx.adversary.transformAggregate(raw);
+    const delta = decodeFixedPoint(aggregate);
+    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
+    const ref = this.ctx.models.put(next);
+    await this.ctx.options.store?.saveModel(next);
+    return { ref, aggregate, aggregateCommitment: await commitEncoded(aggregate) };
+  }
+
+  async aggregateAndPost(roundId: bigint, round: RoundView, work: AggregatorWork): Promise<void> {
+    const base = await this.components.modelSync.ensureModel(round.baseModelRef);
+    if (base === undefined) return;
+    const n = round.trainers.length;
+    const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
+    const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
+    const screened = this.screen(
+      round,
+      work,
+      round.trainers.map((t) => t.toLowerCase()),
+    );
+    if (screened.size === 0) return;
+    const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
+    const rejected = round.trainers.filter((t) => screened.get(t.toLowerCase()) === 0);
+    if (weights.every((w) => w === 0)) return;
+    const encoded = present.map((p) => p?.encoded ?? zero);
+    const { ref, aggregate, aggregateCommitment } = await this.applyAggregate(
+      base,
+      aggregateFixedPoint(encoded, weights).aggregate,
+    );
+    // The circuit needs every trainer's values: a missing update makes the round unprovable, and so do more
+    // trainers than its fan-in or a weight wider than its slots.
+    const proven =
+      present.every((p) => p !== undefined) && n <= PROOF_TRAINERS && weights.every((w) => w <= MAX_WEIGHT);
+    const posted = await this.ctx.chain.sendIfValid("postAggregate", [
+      roundId,
+      aggregateCommitment.root,
+      ref,
+      weights.map(BigInt),
+      proven,
+    ]);
+    if (!posted) return;
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
+    this.ctx.options.events?.onAggregated?.(
+      roundId,
+      round.trainers.filter((_, i) => weights[i]! > 0),
+      rejected,
+    );
+    this.ctx.log.info({ roundId, weights, rejected, proven, modelRef: ref }, "aggregate posted");
+  }
+
+  /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */
+  answerChallenges(roundId: bigint, challenges: readonly { chunk: number }[], work: AggregatorWork): void {
+    if (!this.ctx.adversary.answersChallenges()) return;
+    for (const { chunk } of challenges) {
+      if (work.answering.has(chunk)) continue;
+      work.answering.add(chunk);
+      void this.answer(roundId, chunk, work).catch((error: unknown) => {
+        work.answering.delete(chunk);
+        this.ctx.log.warn({ err: error, roundId, chunk }, "answering a challenge failed");
+      });
+    }
+  }
+
+  private async answer(roundId: bigint, chunk: number, work: AggregatorWork): Promise<void> {
+    const aggregation = work.aggregation;
+    if (aggregation === undefined) return;
+    const started = performance.now();
+    const witness = this.ctx.adversary.proofWitness(aggregation.encoded, aggregation.aggregate);
+    const proof = await proveChunk(roundId, chunk, [...witness], aggregation.weights, {
+      signal: this.ctx.signal,
+    });
+    const calldata = encodeChunkProofCalldata(proof, aggregation.aggregateCommitment);
+    const ms = performance.now() - started;
+    work.proofMs = (work.proofMs ?? 0) + ms;
+    this.ctx.options.events?.onProof?.(roundId, chunk, ms);
+    await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]);
+    this.ctx.log.info({ roundId, chunk, proofMs: Math.round(ms) }, "challenge answered with a zk proof");
+  }
+
+  /**
+   * After a restart: reload the updates we received as aggregator and, if we already posted, rebuild what
+   * answering challenges needs from them and the on-chain weights.
+   */
+  async restore(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
+    const store = this.ctx.options.store;
+    if (store === undefined || round.aggregator.toLowerCase() !== this.ctx.me) return;
+    for (const { operator, bytes } of await store.loadReceived(roundId)) {
+      await this.acceptUpdate(roundId, operator, bytes).catch(() => undefined);
+    }
+    if (round.state !== ROUND_STATE.challenging || work.aggregation !== undefined) return;
+    const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
+    const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
+    const weights = round.weights.map(Number);
+    const encoded = present.map((p) => p?.encoded ?? zero);
+    const { aggregate } = aggregateFixedPoint(encoded, weights);
+    const aggregateCommitment = await commitEncoded(aggregate);
+    if (aggregateCommitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) {
+      this.ctx.log.warn(
+        { roundId },
+        "stored updates do not reproduce the posted aggregate; cannot answer challenges",
+      );
+      return;
+    }
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
+    this.ctx.log.info({ roundId }, "restored aggregation state after restart");
+  }
+}
+
+/** The round number a blob's metadata names. */
+export function roundOf(meta: Readonly<Record<string, string | number | boolean>>): bigint {
+  const roundText = meta["round"];
+  if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
+    throw new MeshError("BLOB_REJECTED", "update without a round number");
+  return BigInt(roundText);
+}

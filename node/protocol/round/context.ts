@@ -1,0 +1,116 @@
+/**
+ * What every round role shares: the participant's options, the role-facing context (components in the
+ * js-libp2p sense, built once by the participant), the round's chain view, the events and outcome types, and
+ * the protocol's timing constants. No logic lives here.
+ */
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+
+import type { AdversarialBehaviour, RoundAdversary } from "../../adversary/index.ts";
+import type { Mesh } from "../../p2p/mesh.ts";
+import { vainTopic } from "../../p2p/gossip.ts";
+import type { Dataset } from "../../training/data/dataset.ts";
+import type { TrainingPool } from "../../training/pool.ts";
+import type { ModelStore } from "../models.ts";
+import type { RoundStore } from "../round-store.ts";
+import type { TaskSpec } from "../task-spec.ts";
+import type { RoundsGateway } from "./rounds-gateway.ts";
+
+/** Gossip topic on which a round's aggregator announces its listen addresses. */
+export const AGGREGATOR_TOPIC = vainTopic("aggregator");
+/** How often an aggregator re-announces its addresses while it collects (a gossip heartbeat's order). */
+export const ANNOUNCE_INTERVAL_MS = 3_000;
+export const aggregatorAnnouncementSchema = z.object({
+  roundId: z.string().regex(/^\d{1,20}$/),
+  addrs: z.array(z.string().max(256)).max(8),
+});
+
+/** The tick: fast enough to act within a block or two of a local chain, cheap against a remote RPC. */
+export const DEFAULT_POLL_INTERVAL_MS = 300;
+/** How long the aggregator waits for missing updates before a quorum suffices (a few trainers' uploads). */
+export const DEFAULT_AGGREGATE_WAIT_MS = 20_000;
+/** Back-off step between nodes for permissionless duties: longer than a transaction takes to land locally. */
+export const DEFAULT_DUTY_BACKOFF_MS = 2_000;
+/** Failed pushes to a sub-aggregator before a trainer sends its update to the round's aggregator instead. */
+export const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
+/** Fewer updates than this are not screened (no meaningful median). */
+export const MIN_SCREENED_UPDATES = 3;
+/** Pause before re-sending a partial after a transport failure. */
+export const PARTIAL_RETRY_MS = 2_000;
+/** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
+export const AGGREGATE_MARGIN_SECONDS = 15n;
+/** Rounds of work kept behind the newest one (status and late challenges; older ones are dropped). */
+export const ROUNDS_KEPT = 4n;
+
+export interface ParticipantOptions {
+  readonly mesh: Mesh;
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly wallet: WalletClient<Transport, Chain, Account>;
+  readonly contracts: { readonly rounds: Address; readonly registry: Address };
+  readonly taskId: bigint;
+  readonly spec: TaskSpec;
+  readonly data: Dataset;
+  readonly pool: TrainingPool;
+  readonly log: Logger;
+  readonly train?: boolean;
+  /** How long the aggregator waits for missing updates before aggregating what it has. */
+  readonly aggregateWaitMs?: number;
+  readonly pollIntervalMs?: number;
+  /** Demo and tests only: the adversarial switches (node/adversary). */
+  readonly behaviour?: AdversarialBehaviour;
+  readonly events?: ParticipantEvents;
+  /** Blocks behind the head the node acts on (reorg safety); 0 on local automining chains. */
+  readonly confirmations?: number;
+  /** Back-off step between nodes for permissionless duties (default 2 s). */
+  readonly dutyBackoffMs?: number;
+  /** Crash-safe round state; without it a restarted node cannot deliver or prove what it committed to. */
+  readonly store?: RoundStore;
+  /** Share of the committed weight the aggregator waits for before it drops stragglers (default 0.6). */
+  readonly quorum?: number;
+}
+
+export interface RoundOutcome {
+  readonly roundId: bigint;
+  readonly role: "trainer" | "aggregator" | "observer";
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly proofMs?: number;
+  readonly accepted?: boolean;
+  /** Updates and partial aggregates this node received for the round (its fan-in), its own included. */
+  readonly inputs: number;
+}
+
+export interface ParticipantEvents {
+  onPhase?(roundId: bigint, phase: string): void;
+  onCommitted?(roundId: bigint, samples: number, bytes: number): void;
+  onAggregated?(roundId: bigint, accepted: readonly Address[], rejected: readonly Address[]): void;
+  onProof?(roundId: bigint, chunk: number, ms: number): void;
+  /** A sub-aggregator's partial failed its spot check (hierarchical rounds). */
+  onPartialRejected?(roundId: bigint, operator: Address, reason: string): void;
+}
+
+/** A round as the chain reports it (`getRound`). */
+export type RoundView = Awaited<ReturnType<RoundsGateway["readRound"]>>;
+
+/** Bytes this node moved for rounds (blobs it sent and received), for status and benches. */
+export interface TransferStats {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/** What the participant hands each role: its dependencies, built once. */
+export interface RoundContext {
+  readonly options: ParticipantOptions;
+  /** This node's operator address, lower case (the form rounds and trees compare with). */
+  readonly me: string;
+  /** Parameters of the task's model. */
+  readonly paramSize: number;
+  readonly chain: RoundsGateway;
+  readonly models: ModelStore;
+  readonly adversary: RoundAdversary;
+  readonly stats: TransferStats;
+  readonly log: Logger;
+  /** Aborted when the participant stops (a getter: each start makes a new one). */
+  readonly signal: AbortSignal;
+}

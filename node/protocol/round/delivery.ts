@@ -1,0 +1,52 @@
+/**
+ * Moving a round's blobs between operators: an update or partial goes to the node an operator bound on
+ * chain, reached through the mesh (dialing the addresses it announced when we never met it). Aggregators
+ * announce where they listen on `AGGREGATOR_TOPIC`; every node keeps the latest announcement per peer.
+ */
+import type { Address } from "viem";
+
+import { AGGREGATOR_TOPIC, ANNOUNCE_INTERVAL_MS, aggregatorAnnouncementSchema } from "./context.ts";
+import type { RoundContext } from "./context.ts";
+import type { AggregatorWork } from "./round-work.ts";
+
+/** Most addresses an announcement carries (the schema's bound). */
+const MAX_ANNOUNCED_ADDRS = 8;
+
+export class Delivery {
+  private readonly ctx: RoundContext;
+  /** Listen addresses each aggregator announced, by peer ID. */
+  private readonly announced = new Map<string, readonly string[]>();
+
+  constructor(ctx: RoundContext) {
+    this.ctx = ctx;
+    // The selected aggregator announces where it listens, so trainers never connected to it can dial it.
+    ctx.options.mesh.gossip.subscribe(AGGREGATOR_TOPIC, aggregatorAnnouncementSchema, (message) => {
+      this.announced.set(message.from, message.body.addrs);
+    });
+  }
+
+  /** Pushes a round's blob to the node bound to `operator`, dialing and admitting it first if needed. */
+  async pushTo(
+    operator: Address,
+    kind: "update" | "partial",
+    bytes: Uint8Array,
+    roundId: bigint,
+  ): Promise<void> {
+    const { mesh } = this.ctx.options;
+    const peer = await this.ctx.chain.peerOf(operator);
+    await mesh.reach(peer, this.announced.get(peer.toString()) ?? []);
+    await mesh.blobs.push(peer, kind, bytes, { round: roundId.toString() }, this.ctx.signal);
+  }
+
+  /** An aggregator (or sub-aggregator) re-announces its addresses every `ANNOUNCE_INTERVAL_MS` until it posts. */
+  announce(roundId: bigint, work: AggregatorWork): void {
+    if (work.posted || Date.now() - (work.announcedAt ?? 0) <= ANNOUNCE_INTERVAL_MS) return;
+    work.announcedAt = Date.now();
+    const { mesh } = this.ctx.options;
+    const addrs = mesh
+      .multiaddrs()
+      .slice(0, MAX_ANNOUNCED_ADDRS)
+      .map((m) => m.toString());
+    void mesh.gossip.publish(AGGREGATOR_TOPIC, { roundId: roundId.toString(), addrs }).catch(() => 0);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The permissionless duties that keep rounds moving: select the aggregator after the commit deadline,
+ * report a missed aggregation, resolve a challenge left unanswered (which slashes the aggregator), finalize
+ * after the challenge and dispute windows. Any node may do each; `dutyDue` staggers them so one does.
+ */
+import { PROOF_TRAINERS } from "../../proofs/index.ts";
+import { DEFAULT_DUTY_BACKOFF_MS } from "./context.ts";
+import type { RoundContext, RoundView } from "./context.ts";
+import type { DutyWork } from "./round-work.ts";
+
+export class Keeper {
+  private readonly ctx: RoundContext;
+
+  constructor(ctx: RoundContext) {
+    this.ctx = ctx;
+  }
+
+  /**
+   * Permissionless duties (select the aggregator, finalize, report a miss, resolve a challenge) are open to
+   * every node; if all raced, all but one transaction would revert and waste gas. The round's first trainer
+   * acts at once, the other trainers back off by their position, everyone else only if nobody did.
+   */
+  dutyDue(work: DutyWork, duty: string, trainerIndex: number): boolean {
+    const since = work.dueSince.get(duty) ?? Date.now();
+    work.dueSince.set(duty, since);
+    const step = this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
+    const delay =
+      trainerIndex >= 0 ? trainerIndex * step : (PROOF_TRAINERS + 1) * step + Math.random() * step;
+    return Date.now() - since >= delay;
+  }
+
+  /** After the commit deadline: pick the round's aggregator. */
+  async selectAggregator(roundId: bigint, work: DutyWork, myIndex: number): Promise<void> {
+    if (this.dutyDue(work, "select", myIndex))
+      await this.ctx.chain.sendIfValid("selectAggregator", [roundId]);
+  }
+
+  /** After the aggregation deadline with nothing posted: the round fails and the aggregator is slashed. */
+  async reportMissedAggregation(
+    roundId: bigint,
+    round: RoundView,
+    now: bigint,
+    work: DutyWork,
+    myIndex: number,
+  ): Promise<void> {
+    if (now > round.aggregateDeadline && this.dutyDue(work, "missed", myIndex))
+      await this.ctx.chain.sendIfValid("reportMissedAggregation", [roundId]);
+  }
+
+  /** A challenge past its answer deadline slashes the aggregator. */
+  async resolveUnansweredChallenge(
+    roundId: bigint,
+    challenge: { chunk: number; answerDeadline: bigint },
+    now: bigint,
+    work: DutyWork,
+    myIndex: number,
+  ): Promise<void> {
+    if (now > challenge.answerDeadline && this.dutyDue(work, `resolve-${challenge.chunk}`, myIndex))
+      await this.ctx.chain.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
+  }
+
+  /** After the challenge window, with answers' statements past their dispute window and nothing pending. */
+  async finalizeRound(
+    roundId: bigint,
+    round: RoundView,
+    now: bigint,
+    work: DutyWork,
+    myIndex: number,
+  ): Promise<void> {
+    if (
+      now > round.challengeDeadline &&
+      now > round.disputeDeadline && // answers' statements stay disputable until then
+      round.pendingChallenges === 0 &&
+      this.dutyDue(work, "finalize", myIndex)
+    )
+      await this.ctx.chain.sendIfValid("finalizeRound", [roundId]);
+  }
+}

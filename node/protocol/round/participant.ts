@@ -1,0 +1,289 @@
+/**
+ * One node's part in the round protocol (docs/protocol.md §7), driven by the chain and carried over the
+ * mesh. Each tick reads the task and its active round and hands what is due to the roles:
+ *
+ * OPEN         trainer: train from the round's base model, compress, commit (commitment + sample count)
+ *              keeper, after the commit deadline: selectAggregator
+ * AGGREGATING  trainer: push the compressed update to the aggregator's peer over a stream
+ *              aggregator: verify each update against its commitment, reject anomalous ones (weight 0),
+ *              aggregate in fixed point, post the aggregate commitment and the new model's hash
+ *              (sub-aggregator: the same through a tree of partial aggregates in hierarchical rounds)
+ *              keeper, after the aggregate deadline: reportMissedAggregation
+ * CHALLENGING  aggregator: prove the challenged chunks and answer; watcher: check answered statements
+ *              keeper: resolve challenges past their answer deadline (slashes), finalize after the window
+ *
+ * Every chain call is simulated first (rounds-gateway.ts), so races between nodes cost no gas; a failure is
+ * logged and retried on the next tick, never thrown out of the loop.
+ */
+import type { Address, Hex } from "viem";
+
+import { roundAdversary } from "../../adversary/index.ts";
+import { ROUND_STATE } from "../../chain/contracts.ts";
+import { chunkCount } from "../../proofs/index.ts";
+import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
+import type { Dataset } from "../../training/data/dataset.ts";
+import { createModel } from "../../training/models.ts";
+import { groupsLedBy } from "../hierarchy.ts";
+import { ModelStore } from "../models.ts";
+import { Aggregator } from "./aggregator.ts";
+import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
+import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, TransferStats } from "./context.ts";
+import { Delivery } from "./delivery.ts";
+import { Keeper } from "./keeper.ts";
+import { ModelSync } from "./model-sync.ts";
+import { RoundWorkStore, treeOf } from "./round-work.ts";
+import type { RoundWork } from "./round-work.ts";
+import { RoundsGateway } from "./rounds-gateway.ts";
+import type { TaskView } from "./rounds-gateway.ts";
+import { SubAggregator } from "./sub-aggregator.ts";
+import { Trainer } from "./trainer.ts";
+import { Watcher } from "./watcher.ts";
+
+export class RoundParticipant {
+  readonly models = new ModelStore();
+  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0 };
+  private readonly options: ParticipantOptions;
+  private readonly ctx: RoundContext;
+  private readonly work = new RoundWorkStore();
+  private readonly chain: RoundsGateway;
+  private readonly modelSync: ModelSync;
+  private readonly trainer: Trainer;
+  private readonly aggregator: Aggregator;
+  private readonly subAggregator: SubAggregator;
+  private readonly watcher: Watcher;
+  private readonly keeper: Keeper;
+  private readonly delivery: Delivery;
+  private readonly initialModel: Float32Array;
+  private specMismatchLogged = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private ticking = false;
+  /** Replaced on each start; the roles see the current signal through the context. */
+  private readonly lifecycle = { abort: new AbortController() };
+
+  constructor(options: ParticipantOptions) {
+    this.options = options;
+    const model = createModel(options.spec.model);
+    this.initialModel = model.init(options.spec.initSeed);
+    this.models.put(this.initialModel);
+    this.chain = new RoundsGateway(options);
+    const lifecycle = this.lifecycle;
+    this.ctx = {
+      options,
+      me: options.wallet.account.address.toLowerCase(),
+      paramSize: model.layout.size,
+      chain: this.chain,
+      models: this.models,
+      adversary: roundAdversary(options.behaviour),
+      stats: this.stats,
+      log: options.log,
+      get signal() {
+        return lifecycle.abort.signal;
+      },
+    };
+    const work = this.work;
+    this.modelSync = new ModelSync(this.ctx);
+    const delivery = new Delivery(this.ctx);
+    this.delivery = delivery;
+    this.keeper = new Keeper(this.ctx);
+    this.aggregator = new Aggregator(this.ctx, { work, modelSync: this.modelSync });
+    this.trainer = new Trainer(this.ctx, {
+      modelSync: this.modelSync,
+      delivery,
+      acceptOwn: (roundId, bytes) => this.aggregator.acceptOwn(roundId, bytes),
+    });
+    this.subAggregator = new SubAggregator(this.ctx, {
+      work,
+      aggregator: this.aggregator,
+      delivery,
+      modelSync: this.modelSync,
+    });
+    this.watcher = new Watcher(this.ctx, { keeper: this.keeper, trainer: this.trainer });
+    options.mesh.blobs.onBlob("update", (blob) =>
+      this.aggregator.receiveUpdate(blob.from, blob.bytes, blob.meta),
+    );
+    options.mesh.blobs.onBlob("partial", (blob) => this.subAggregator.receivePartial(blob.from, blob.bytes));
+    void options.mesh.register(this.subAggregator.openings).catch((error: unknown) => {
+      options.log.error({ err: error }, "openings protocol failed to start");
+    });
+  }
+
+  /** The local training data. */
+  get dataset(): Dataset {
+    return this.options.data;
+  }
+
+  /** Parameters of the task's model (its chunk count is fixed on chain when the task is created). */
+  get parameterCount(): number {
+    return this.ctx.paramSize;
+  }
+
+  /** The model this task starts from: every node derives it from the spec, and its hash is the task's first modelRef. */
+  get initialModelRef(): Hex {
+    return this.models.put(this.initialModel);
+  }
+
+  get operator(): Address {
+    return this.options.wallet.account.address;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.lifecycle.abort = new AbortController();
+    this.timer = setInterval(() => void this.tick(), this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.lifecycle.abort.abort();
+    await this.chain.settled();
+  }
+
+  /** The model the task currently names, if this node has it. */
+  async currentModel(): Promise<{ ref: Hex; params: Float32Array | undefined }> {
+    const task = await this.readTask();
+    return { ref: task.modelRef, params: this.models.get(task.modelRef) };
+  }
+
+  /** Fetches `ref` from peers (`preferred` first) unless we have it; verifies the hash. */
+  ensureModel(ref: Hex, preferred?: Address): Promise<Float32Array | undefined> {
+    return this.modelSync.ensureModel(ref, preferred);
+  }
+
+  readTask(blockNumber?: bigint): Promise<TaskView> {
+    return this.chain.readTask(blockNumber);
+  }
+
+  readRound(roundId: bigint, blockNumber?: bigint): Promise<RoundView> {
+    return this.chain.readRound(roundId, blockNumber);
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      // Decisions follow the chain `confirmations` blocks behind its head, so a reorg cannot make the node
+      // act on state that disappears (0 on automining local chains, where no further block may come).
+      const blockNumber = await this.chain.actionableBlock(this.options.confirmations ?? 0);
+      const task = await this.chain.readTask(blockNumber);
+      const paramSize = this.ctx.paramSize;
+      if (task.numChunks !== chunkCount(paramSize)) {
+        // Another model than this node's spec: its updates could not be committed, checked or proven.
+        if (!this.specMismatchLogged) {
+          this.specMismatchLogged = true;
+          this.options.log.error(
+            { taskChunks: task.numChunks, specChunks: chunkCount(paramSize), parameters: paramSize },
+            "the task's chunk count on chain does not match this node's model spec: not taking part",
+          );
+        }
+        return;
+      }
+      void this.modelSync.ensureModel(task.modelRef);
+      if (task.activeRound === 0n) return;
+      const round = await this.chain.readRound(task.activeRound, blockNumber);
+      const now = await this.chain.blockTimestamp(blockNumber);
+      await this.advance(task.activeRound, round, now);
+    } catch (error) {
+      this.options.log.debug({ err: error }, "round tick failed; retrying");
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The phase switch: what each role does in the round's current state. */
+  private async advance(roundId: bigint, round: RoundView, now: bigint): Promise<void> {
+    const work = this.work.for(roundId);
+    const me = this.ctx.me;
+    const myIndex = round.trainers.findIndex((t) => t.toLowerCase() === me);
+    if (!work.restored) {
+      work.restored = true;
+      await this.restore(roundId, round, work, myIndex >= 0);
+    }
+    switch (round.state) {
+      case ROUND_STATE.open: {
+        if (myIndex >= 0) work.committed = true;
+        if (now <= round.commitDeadline) {
+          if (myIndex < 0)
+            this.trainer.startTraining(
+              roundId,
+              round.baseModelRef,
+              work,
+              Number(round.commitDeadline - now) * 1000,
+            );
+        } else await this.keeper.selectAggregator(roundId, work, myIndex);
+        return;
+      }
+      case ROUND_STATE.aggregating: {
+        const tree = await treeOf(this.ctx, work, roundId, round);
+        work.aggregatingSince ??= Date.now();
+        if (myIndex >= 0) await this.trainer.deliver(roundId, tree, work, this.aggregator.waitMs);
+        const aggregator = round.aggregator.toLowerCase();
+        if (aggregator === me || groupsLedBy(tree, me).length > 0) this.delivery.announce(roundId, work);
+        if (!work.aggregating && !work.posted) {
+          work.aggregating = true;
+          try {
+            if (tree.hierarchical) await this.subAggregator.advance(roundId, round, work, tree, now);
+            else if (
+              aggregator === me &&
+              this.aggregator.ready(round, work, now, this.options.quorum ?? DEFAULT_QUORUM)
+            )
+              await this.aggregator.aggregateAndPost(roundId, round, work);
+          } finally {
+            work.aggregating = false;
+          }
+        }
+        await this.keeper.reportMissedAggregation(roundId, round, now, work, myIndex);
+        return;
+      }
+      case ROUND_STATE.challenging: {
+        void this.modelSync.ensureModel(round.modelRef, round.aggregator);
+        const challenges = await this.chain.pendingChallenges(roundId);
+        const aggregator = round.aggregator.toLowerCase() === me;
+        if (aggregator) this.aggregator.answerChallenges(roundId, challenges, work);
+        for (const challenge of challenges)
+          await this.keeper.resolveUnansweredChallenge(roundId, challenge, now, work, myIndex);
+        if (!aggregator) await this.watcher.watchStatements(roundId, round, work, myIndex);
+        await this.keeper.finalizeRound(roundId, round, now, work, myIndex);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** After a restart: reload our committed update and, as the round's aggregator, what we received. */
+  private async restore(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    committed: boolean,
+  ): Promise<void> {
+    if (committed) await this.trainer.restoreOwnUpdate(roundId, work);
+    await this.aggregator.restore(roundId, round, work);
+  }
+
+  /** Latest state of this node's work in a round, for status and the demo's table. */
+  outcome(roundId: bigint): RoundOutcome | undefined {
+    return this.work.outcome(roundId);
+  }
+
+  /** (epsilon, delta) this trainer has spent under the task's DP settings, or undefined without DP. */
+  privacySpent(): { epsilon: number; delta: number; rounds: number } | undefined {
+    return this.trainer.privacySpent();
+  }
+
+  /** How many answered challenges of a round this node has checked (and found true or disputed). */
+  statementsChecked(roundId: bigint): number {
+    return this.work.get(roundId)?.statementsChecked.size ?? 0;
+  }
+
+  /** The compressed update this node committed in a round, if it trained in it. */
+  ownUpdate(roundId: bigint): Uint8Array | undefined {
+    return this.work.get(roundId)?.updateBytes;
+  }
+
+  /** Local optimizer steps this node would run in a commit window of `windowMs` (see `Trainer.plannedSteps`). */
+  plannedSteps(windowMs: number): number | undefined {
+    return this.trainer.plannedSteps(windowMs);
+  }
+}

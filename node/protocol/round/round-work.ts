@@ -1,0 +1,173 @@
+/**
+ * The per-round store: what this node has done and holds in each round, in role-sized parts. Each role's
+ * functions take only the part they use; the participant keeps one `RoundWork` (all parts) per round and
+ * drops rounds older than `ROUNDS_KEPT`.
+ */
+import type { UpdateCommitment } from "../../proofs/index.ts";
+import type { PartialAggregate, RoundTree } from "../hierarchy.ts";
+import { ROUNDS_KEPT } from "./context.ts";
+import type { RoundContext, RoundOutcome, RoundView } from "./context.ts";
+
+/** A trainer's update as received and verified against its commitment. */
+export interface ReceivedUpdate {
+  readonly encoded: Uint16Array;
+  readonly commitment: UpdateCommitment;
+  readonly dense: Float32Array;
+  readonly bytes: number;
+}
+
+/** What answering challenges needs: the trainers' encoded updates, weights and commitments, and the aggregate. */
+export interface AggregationRecord {
+  readonly encoded: Uint16Array[];
+  readonly weights: number[];
+  readonly commitments: UpdateCommitment[];
+  readonly aggregate: Uint16Array;
+  readonly aggregateCommitment: UpdateCommitment;
+}
+
+export interface TrainerWork {
+  trainingStarted: boolean;
+  committed: boolean;
+  updateBytes?: Uint8Array;
+  /** The commitment of `updateBytes` (for disputing a statement that misquotes it). */
+  ownCommitment?: UpdateCommitment;
+  delivered: boolean;
+  pushing: boolean;
+  pushFailures: number;
+}
+
+export interface AggregatorWork {
+  /** When this node first saw the round aggregating (the aggregation waits count from here). */
+  aggregatingSince?: number;
+  posted: boolean;
+  aggregating: boolean;
+  /** Updates received for aggregation (flat aggregator, sub-aggregator of level-1 groups), by operator. */
+  received: Map<string, ReceivedUpdate>;
+  aggregation?: AggregationRecord;
+  answering: Set<number>;
+  proofMs?: number;
+  announcedAt?: number;
+}
+
+/** Hierarchical rounds: the aggregation tree and the partials of this node's groups. */
+export interface HierarchyWork {
+  tree?: RoundTree;
+  /** Partials received from sub-aggregators (by operator). */
+  partials: Map<string, { level: number; partial: PartialAggregate }>;
+  /** Partials this node built, by level, and the levels already delivered upward. */
+  built: Map<number, PartialAggregate>;
+  sentLevels: Set<number>;
+  sendingLevels: Set<number>;
+  partialRetryAt: Map<number, number>;
+  /** Children whose partial failed its spot check this round. */
+  refusedChildren: Set<string>;
+}
+
+export interface WatcherWork {
+  /** Answered chunks whose statement this node found true (or could no longer dispute). */
+  statementsChecked: Set<bigint>;
+}
+
+export interface DutyWork {
+  /** When each permissionless duty (select, finalize, …) was first seen due. */
+  dueSince: Map<string, number>;
+}
+
+/** Everything one node keeps about one round. */
+export type RoundWork = TrainerWork &
+  AggregatorWork &
+  HierarchyWork &
+  WatcherWork &
+  DutyWork & {
+    /** Whether state from the data directory was reloaded for this round (once, after a restart). */
+    restored: boolean;
+  };
+
+function emptyWork(): RoundWork {
+  return {
+    trainingStarted: false,
+    committed: false,
+    delivered: false,
+    pushing: false,
+    pushFailures: 0,
+    posted: false,
+    aggregating: false,
+    received: new Map(),
+    answering: new Set(),
+    partials: new Map(),
+    built: new Map(),
+    sentLevels: new Set(),
+    sendingLevels: new Set(),
+    partialRetryAt: new Map(),
+    refusedChildren: new Set(),
+    statementsChecked: new Set(),
+    dueSince: new Map(),
+    restored: false,
+  };
+}
+
+export class RoundWorkStore {
+  private readonly rounds = new Map<bigint, RoundWork>();
+
+  /** The round's work, created on first use; creating one drops rounds older than `ROUNDS_KEPT`. */
+  for(roundId: bigint): RoundWork {
+    let work = this.rounds.get(roundId);
+    if (work === undefined) {
+      work = emptyWork();
+      this.rounds.set(roundId, work);
+      for (const old of this.rounds.keys()) if (old < roundId - ROUNDS_KEPT) this.rounds.delete(old);
+    }
+    return work;
+  }
+
+  get(roundId: bigint): RoundWork | undefined {
+    return this.rounds.get(roundId);
+  }
+
+  /** Latest state of this node's work in a round, for status and the demo's table. */
+  outcome(roundId: bigint): RoundOutcome | undefined {
+    const work = this.rounds.get(roundId);
+    if (work === undefined) return undefined;
+    return {
+      roundId,
+      role: work.aggregation !== undefined ? "aggregator" : work.committed ? "trainer" : "observer",
+      bytesSent: work.updateBytes?.length ?? 0,
+      bytesReceived: [...work.received.values()].reduce((sum, r) => sum + r.bytes, 0),
+      proofMs: work.proofMs,
+      inputs: work.received.size + work.partials.size,
+    };
+  }
+}
+
+/** Keeps what answering challenges needs once the aggregate is posted. */
+export function rememberAggregation(
+  work: AggregatorWork,
+  done: {
+    encoded: Uint16Array[];
+    weights: number[];
+    present: readonly ({ commitment: UpdateCommitment } | undefined)[];
+    aggregate: Uint16Array;
+    aggregateCommitment: UpdateCommitment;
+  },
+): void {
+  work.posted = true;
+  work.aggregation = {
+    encoded: done.encoded,
+    weights: done.weights,
+    // A missing trainer makes the round unprovable; its slot is never opened, any commitment fills it.
+    commitments: done.present.map((p) => p?.commitment ?? done.aggregateCommitment),
+    aggregate: done.aggregate,
+    aggregateCommitment: done.aggregateCommitment,
+  };
+}
+
+/** The round's aggregation tree (see `roundTreeFromChain`), read once per round. */
+export async function treeOf(
+  ctx: RoundContext,
+  work: HierarchyWork,
+  roundId: bigint,
+  round: RoundView,
+): Promise<RoundTree> {
+  work.tree ??= await ctx.chain.readTree(roundId, round, ctx.options.spec.aggregation.maxFanIn);
+  return work.tree;
+}

@@ -1,0 +1,205 @@
+/**
+ * Every chain read and write the round roles make, in one place: the task and round views, pending
+ * challenges, answered statements, the operator → peer binding, and the simulate-then-send helper all
+ * writes go through. Keeping this surface small lets it move onto node/chain/actions in one place.
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { PeerId } from "@libp2p/interface";
+import type { Logger } from "pino";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import { stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
+import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
+import { MeshError } from "../../p2p/errors.ts";
+import { roundTreeFromChain } from "../hierarchy.ts";
+import type { RoundTree } from "../hierarchy.ts";
+
+/** The TrainingRounds functions a node calls. */
+export type RoundsWrite =
+  | "commitUpdate"
+  | "selectAggregator"
+  | "postAggregate"
+  | "answerChallenge"
+  | "resolveUnansweredChallenge"
+  | "disputeStatement"
+  | "reportMissedAggregation"
+  | "finalizeRound";
+
+/** `getChallenge`'s status of a challenge awaiting its answer. */
+const CHALLENGE_PENDING = 1;
+
+export interface RoundsGatewayInit {
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly wallet: WalletClient<Transport, Chain, Account>;
+  readonly contracts: { readonly rounds: Address; readonly registry: Address };
+  readonly taskId: bigint;
+  readonly log: Logger;
+}
+
+export interface TaskView {
+  readonly modelRef: Hex;
+  readonly numChunks: number;
+  readonly activeRound: bigint;
+  readonly roundCount: bigint;
+}
+
+export class RoundsGateway {
+  private readonly init: RoundsGatewayInit;
+  /** This node's transactions, serialised (one nonce sequence). */
+  private txQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(init: RoundsGatewayInit) {
+    this.init = init;
+  }
+
+  /** The block the node acts on: `confirmations` behind the head, so a reorg cannot undo what it saw. */
+  async actionableBlock(confirmations: number): Promise<bigint> {
+    const head = await this.init.publicClient.getBlockNumber({ cacheTime: 0 });
+    const depth = BigInt(confirmations);
+    return head > depth ? head - depth : 0n;
+  }
+
+  async blockTimestamp(blockNumber: bigint): Promise<bigint> {
+    return (await this.init.publicClient.getBlock({ blockNumber })).timestamp;
+  }
+
+  async readTask(blockNumber?: bigint): Promise<TaskView> {
+    const task = await this.init.publicClient.readContract({
+      address: this.init.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getTask",
+      args: [this.init.taskId],
+      blockNumber,
+    });
+    return {
+      modelRef: task.modelRef,
+      numChunks: task.numChunks,
+      activeRound: task.activeRound,
+      roundCount: task.roundCount,
+    };
+  }
+
+  async readRound(roundId: bigint, blockNumber?: bigint) {
+    return this.init.publicClient.readContract({
+      address: this.init.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+      blockNumber,
+    });
+  }
+
+  /** A round's aggregation tree, from its trainers, commitments and selection seed (`roundTreeFromChain`). */
+  readTree(
+    roundId: bigint,
+    round: Parameters<typeof roundTreeFromChain>[3],
+    maxFanIn: number,
+  ): Promise<RoundTree> {
+    return roundTreeFromChain(this.init.publicClient, this.init.contracts.rounds, roundId, round, maxFanIn);
+  }
+
+  /** Challenges of a round still awaiting their answer. */
+  async pendingChallenges(roundId: bigint): Promise<{ chunk: number; answerDeadline: bigint }[]> {
+    const { publicClient, contracts } = this.init;
+    const logs = await publicClient.getContractEvents({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChunkChallenged",
+      args: { roundId },
+      fromBlock: 0n,
+    });
+    const out: { chunk: number; answerDeadline: bigint }[] = [];
+    for (const log of logs) {
+      const chunk = log.args.chunkIndex;
+      if (chunk === undefined) continue;
+      const challenge = await publicClient.readContract({
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [roundId, chunk],
+      });
+      if (challenge.status === CHALLENGE_PENDING)
+        out.push({ chunk: Number(chunk), answerDeadline: challenge.answerDeadline });
+    }
+    return out;
+  }
+
+  /** Every answer posted in a round: the chunk and the statement its proof was checked against. */
+  async answeredStatements(roundId: bigint): Promise<{ chunk: bigint; statement: Hex }[]> {
+    const answers = await this.init.publicClient.getContractEvents({
+      address: this.init.contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChallengeAnswered",
+      args: { roundId },
+      fromBlock: 0n,
+    });
+    return answers.flatMap((answer) => {
+      const { chunkIndex, statement } = answer.args;
+      return chunkIndex === undefined || statement === undefined ? [] : [{ chunk: chunkIndex, statement }];
+    });
+  }
+
+  /** The libp2p peer an operator bound on chain. */
+  async peerOf(operator: Address): Promise<PeerId> {
+    const bytes = await this.init.publicClient.readContract({
+      address: this.init.contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "peerIdOf",
+      args: [operator],
+    });
+    const peerId = peerIdFromChainBytes(bytes);
+    if (peerId === null)
+      throw new MeshError("PEER_UNREACHABLE", `operator ${operator} has no valid bound peer ID`);
+    return peerIdFromString(peerId);
+  }
+
+  /**
+   * Simulates, then sends, one TrainingRounds call; transactions of this node are serialised (one nonce
+   * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
+   */
+  sendIfValid(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      const { publicClient, wallet, contracts } = this.init;
+      try {
+        const { request } = await publicClient.simulateContract({
+          account: wallet.account,
+          address: contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName,
+          args,
+        } as Parameters<typeof publicClient.simulateContract>[0]);
+        const hash = await wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        return receipt.status === "success";
+      } catch (error) {
+        this.init.log.debug({ err: error, functionName }, "chain call skipped");
+        return false;
+      }
+    };
+    const next = this.txQueue.then(run, run);
+    this.txQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Whether a TrainingRounds call would succeed now (an eth_call; no transaction). */
+  async wouldSucceed(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+    const { publicClient, wallet, contracts } = this.init;
+    try {
+      await publicClient.simulateContract({
+        account: wallet.account,
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName,
+        args,
+      } as Parameters<typeof publicClient.simulateContract>[0]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resolves once every transaction queued so far has settled. */
+  async settled(): Promise<void> {
+    await this.txQueue.catch(() => undefined);
+  }
+}

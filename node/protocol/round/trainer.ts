@@ -1,0 +1,214 @@
+/**
+ * The trainer's part of a round: train from the round's base model (as many steps as this node's measured
+ * speed fits in the commit window), compress, commit the update's commitment and sample count on chain, and
+ * push the update to the aggregator (or, in hierarchical rounds, to its sub-aggregator, falling back to the
+ * round's aggregator when that one cannot be reached in time).
+ */
+import type { Address, Hex } from "viem";
+
+import { RdpAccountant } from "../../aggregation/privacy.ts";
+import { TopKCompressor, encodeUpdate } from "../../compression/index.ts";
+import { MAX_WEIGHT } from "../../proofs/index.ts";
+import type { UpdateCommitment } from "../../proofs/index.ts";
+import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK } from "../../scheduling/constants.ts";
+import type { RoundTree } from "../hierarchy.ts";
+import { commitUpdateBytes, trainerDelta } from "../update.ts";
+import { UPLOAD_ATTEMPTS_BEFORE_FALLBACK } from "./context.ts";
+import type { RoundContext } from "./context.ts";
+import type { Delivery } from "./delivery.ts";
+import type { ModelSync } from "./model-sync.ts";
+import type { AggregatorWork, TrainerWork } from "./round-work.ts";
+
+/** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
+const SPEED_EWMA_WEIGHT = 0.3;
+
+export interface TrainerComponents {
+  readonly modelSync: ModelSync;
+  readonly delivery: Delivery;
+  /** Takes this node's own update when it aggregates it itself. */
+  readonly acceptOwn: (roundId: bigint, bytes: Uint8Array) => Promise<void>;
+}
+
+export class Trainer {
+  private readonly ctx: RoundContext;
+  private readonly components: TrainerComponents;
+  private readonly compressor: TopKCompressor;
+  /** Samples per second of this node's own earlier training runs (EWMA), for sizing the next one. */
+  private measuredSamplesPerSec: number | undefined;
+  /** Privacy spent by this trainer's DP updates so far (one Gaussian mechanism per committed round). */
+  private readonly privacy = new RdpAccountant();
+  private privateRounds = 0;
+
+  constructor(ctx: RoundContext, components: TrainerComponents) {
+    this.ctx = ctx;
+    this.components = components;
+    const { spec } = ctx.options;
+    this.compressor = new TopKCompressor({
+      ratio: spec.compression.ratio,
+      quantizeBits: spec.compression.quantizeBits,
+      seed: spec.initSeed,
+    });
+  }
+
+  /** OPEN, before the commit deadline: train and commit once per round (a failure is retried next tick). */
+  startTraining(roundId: bigint, baseRef: Hex, work: TrainerWork, windowMs: number): void {
+    if (this.ctx.options.train === false || work.trainingStarted) return;
+    work.trainingStarted = true;
+    void this.trainAndCommit(roundId, baseRef, work, windowMs).catch((error: unknown) => {
+      work.trainingStarted = false;
+      this.ctx.log.warn({ err: error, roundId }, "training/commit failed");
+    });
+  }
+
+  /**
+   * Local optimizer steps for this round: the task's full local work, or as much of it as this node's speed
+   * finishes inside the commit window (with slack and a fixed overhead for compression and the commit), so a
+   * slow node contributes less instead of missing the deadline. `undefined` means "too slow to contribute".
+   */
+  plannedSteps(windowMs: number): number | undefined {
+    const { spec, data } = this.ctx.options;
+    const full = Math.ceil(data.count / spec.train.batchSize) * spec.train.epochs;
+    const speed = this.measuredSamplesPerSec;
+    if (speed === undefined || !(speed > 0)) return full;
+    const affordable = Math.floor(
+      (speed * Math.max(0, windowMs - DEADLINE_OVERHEAD_MS)) / (DEADLINE_SLACK * 1000 * spec.train.batchSize),
+    );
+    const steps = Math.min(full, affordable);
+    return steps >= 1 ? steps : undefined;
+  }
+
+  /** (epsilon, delta) this trainer has spent under the task's DP settings, or undefined without DP. */
+  privacySpent(): { epsilon: number; delta: number; rounds: number } | undefined {
+    const dp = this.ctx.options.spec.privacy.dp;
+    if (dp === undefined) return undefined;
+    const epsilon = this.privateRounds === 0 ? 0 : this.privacy.epsilon(dp.delta).epsilon;
+    return { epsilon, delta: dp.delta, rounds: this.privateRounds };
+  }
+
+  private async trainAndCommit(
+    roundId: bigint,
+    baseRef: Hex,
+    work: TrainerWork,
+    windowMs: number,
+  ): Promise<void> {
+    const base = await this.components.modelSync.ensureModel(baseRef);
+    if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
+    const { spec, data, pool, store, events } = this.ctx.options;
+    const steps = this.plannedSteps(windowMs);
+    if (steps === undefined) {
+      this.ctx.log.info({ roundId, windowMs }, "too slow for this round's commit window; sitting it out");
+      return;
+    }
+    const started = performance.now();
+    const result = await pool.train(
+      {
+        model: spec.model,
+        params: base,
+        data,
+        options: { ...spec.train, steps, seed: Number(roundId % 1_000_000n) + spec.initSeed },
+      },
+      { signal: this.ctx.signal },
+    );
+    const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
+    this.measuredSamplesPerSec =
+      this.measuredSamplesPerSec === undefined
+        ? speed
+        : (1 - SPEED_EWMA_WEIGHT) * this.measuredSamplesPerSec + SPEED_EWMA_WEIGHT * speed;
+    const dp = spec.privacy.dp;
+    const delta = trainerDelta(result.params, base, {
+      transform: (raw) => this.ctx.adversary.transformUpdate(raw),
+      ...(dp === undefined ? {} : { dp }),
+    });
+    const bytes = encodeUpdate(this.compressor.compress(delta));
+    const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
+    const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));
+    await store?.saveOwnUpdate(roundId, bytes);
+    const sent = await this.ctx.chain.sendIfValid("commitUpdate", [
+      roundId,
+      commitment.root,
+      BigInt(samples),
+    ]);
+    if (!sent) throw new Error("commit not accepted");
+    work.updateBytes = bytes;
+    work.ownCommitment = commitment;
+    work.committed = true;
+    // Every committed round releases one Gaussian-noised update of the whole local dataset (q = 1).
+    if (dp !== undefined) {
+      this.privacy.compose(1, dp.noiseMultiplier, 1);
+      this.privateRounds += 1;
+    }
+    events?.onCommitted?.(roundId, samples, bytes.length);
+    this.ctx.log.info(
+      { roundId, samples, bytes: bytes.length, loss: result.meanLoss, privacy: this.privacySpent() },
+      "update committed",
+    );
+  }
+
+  /** AGGREGATING: deliver the committed update once (to ourselves when we aggregate it). */
+  async deliver(
+    roundId: bigint,
+    tree: RoundTree,
+    work: TrainerWork & Pick<AggregatorWork, "aggregatingSince">,
+    waitMs: number,
+  ): Promise<void> {
+    if (work.delivered || work.pushing || work.updateBytes === undefined) return;
+    const target = this.uploadTarget(tree, work, waitMs);
+    if (target === this.ctx.me) {
+      await this.components.acceptOwn(roundId, work.updateBytes);
+      work.delivered = true;
+      return;
+    }
+    work.pushing = true;
+    void this.pushUpdate(roundId, target as Address, work).finally(() => (work.pushing = false));
+  }
+
+  /**
+   * Where our update goes: the aggregator in flat rounds, our sub-aggregator in hierarchical ones, and the
+   * round's aggregator itself when the sub-aggregator cannot be reached in time (it accepts any trainer).
+   */
+  private uploadTarget(
+    tree: RoundTree,
+    work: TrainerWork & Pick<AggregatorWork, "aggregatingSince">,
+    waitMs: number,
+  ): string {
+    const parent = tree.plan.parentOf.get(this.ctx.me) ?? tree.root;
+    const stuck =
+      work.pushFailures >= UPLOAD_ATTEMPTS_BEFORE_FALLBACK ||
+      Date.now() - (work.aggregatingSince ?? Date.now()) > waitMs / 2;
+    return parent !== tree.root && stuck ? tree.root : parent;
+  }
+
+  /** Sends our committed update to `target` (the aggregator, or our sub-aggregator in hierarchical rounds). */
+  private async pushUpdate(roundId: bigint, target: Address, work: TrainerWork): Promise<void> {
+    const bytes = work.updateBytes;
+    if (bytes === undefined) return;
+    try {
+      await this.components.delivery.pushTo(target, "update", bytes, roundId);
+      work.delivered = true;
+      this.ctx.stats.bytesSent += bytes.length;
+      this.ctx.log.info({ roundId, to: target, bytes: bytes.length }, "update delivered");
+    } catch (error) {
+      work.pushFailures += 1;
+      this.ctx.log.debug({ err: error, roundId, to: target }, "update push failed; will retry");
+    }
+  }
+
+  /** The commitment of this node's own update in a round (computed once, from the bytes it committed). */
+  async ownCommitment(work: TrainerWork): Promise<UpdateCommitment | undefined> {
+    if (work.ownCommitment !== undefined || work.updateBytes === undefined) return work.ownCommitment;
+    work.ownCommitment = (await commitUpdateBytes(work.updateBytes, this.ctx.paramSize)).commitment;
+    return work.ownCommitment;
+  }
+
+  /** After a restart: reload the update this node committed, so it can still deliver and defend it. */
+  async restoreOwnUpdate(roundId: bigint, work: TrainerWork): Promise<void> {
+    const store = this.ctx.options.store;
+    if (store === undefined || work.updateBytes !== undefined) return;
+    const own = await store.loadOwnUpdate(roundId);
+    if (own === undefined) return;
+    work.updateBytes = own;
+    work.committed = true;
+    this.ctx.log.info({ roundId }, "restored own committed update");
+  }
+}
