@@ -159,15 +159,9 @@ export class RoundsGateway {
    */
   sendIfValid(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
     const run = async (): Promise<boolean> => {
-      const { publicClient, wallet, contracts } = this.init;
+      const { publicClient, wallet } = this.init;
       try {
-        const { request } = await publicClient.simulateContract({
-          account: wallet.account,
-          address: contracts.rounds,
-          abi: trainingRoundsAbi,
-          functionName,
-          args,
-        } as Parameters<typeof publicClient.simulateContract>[0]);
+        const { request } = await this.simulate(functionName, args);
         const hash = await wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
         const receipt = await publicClient.waitForTransactionReceipt({ hash });
         return receipt.status === "success";
@@ -183,19 +177,24 @@ export class RoundsGateway {
 
   /** Whether a TrainingRounds call would succeed now (an eth_call; no transaction). */
   async wouldSucceed(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
-    const { publicClient, wallet, contracts } = this.init;
     try {
-      await publicClient.simulateContract({
-        account: wallet.account,
-        address: contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName,
-        args,
-      } as Parameters<typeof publicClient.simulateContract>[0]);
+      await this.simulate(functionName, args);
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** An eth_call of the write as this node's account; throws the revert. */
+  private simulate(functionName: RoundsWrite, args: readonly unknown[]) {
+    const { publicClient, wallet, contracts } = this.init;
+    return publicClient.simulateContract({
+      account: wallet.account,
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName,
+      args,
+    } as Parameters<typeof publicClient.simulateContract>[0]);
   }
 
   /** Resolves once every transaction queued so far has settled. */
