@@ -6,7 +6,7 @@
 import type { Address, Hex } from "viem";
 
 import { screenUpdates } from "../../aggregation/screening.ts";
-import { ROUND_STATE } from "../../chain/contracts.ts";
+import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import {
@@ -245,7 +245,7 @@ export class Aggregator {
     for (const { operator, bytes } of await store.loadReceived(roundId)) {
       await this.acceptUpdate(roundId, operator, bytes).catch(() => undefined);
     }
-    if (round.state !== ROUND_STATE.challenging || work.aggregation !== undefined) return;
+    if (round.state !== RoundState.Challenging || work.aggregation !== undefined) return;
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     const weights = round.weights.map(Number);

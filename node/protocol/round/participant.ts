@@ -18,7 +18,7 @@
 import type { Address, Hex } from "viem";
 
 import { roundAdversary } from "../../adversary/index.ts";
-import { ROUND_STATE } from "../../chain/contracts.ts";
+import { RoundState } from "../../chain/contracts.ts";
 import { chunkCount } from "../../proofs/index.ts";
 import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
@@ -200,7 +200,7 @@ export class RoundParticipant {
       await this.restore(roundId, round, work, myIndex >= 0);
     }
     switch (round.state) {
-      case ROUND_STATE.open: {
+      case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
           if (myIndex < 0)
@@ -213,7 +213,7 @@ export class RoundParticipant {
         } else await this.keeper.selectAggregator(roundId, work, myIndex);
         return;
       }
-      case ROUND_STATE.aggregating: {
+      case RoundState.Aggregating: {
         const tree = await treeOf(this.ctx, work, roundId, round);
         work.aggregatingSince ??= Date.now();
         if (myIndex >= 0) await this.trainer.deliver(roundId, tree, work, this.aggregator.waitMs);
@@ -235,7 +235,7 @@ export class RoundParticipant {
         await this.keeper.reportMissedAggregation(roundId, round, now, work, myIndex);
         return;
       }
-      case ROUND_STATE.challenging: {
+      case RoundState.Challenging: {
         void this.modelSync.ensureModel(round.modelRef, round.aggregator);
         const challenges = await this.chain.pendingChallenges(roundId);
         const aggregator = round.aggregator.toLowerCase() === me;

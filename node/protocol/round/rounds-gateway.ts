@@ -8,7 +8,7 @@ import type { PeerId } from "@libp2p/interface";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
-import { stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
+import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
@@ -24,9 +24,6 @@ export type RoundsWrite =
   | "disputeStatement"
   | "reportMissedAggregation"
   | "finalizeRound";
-
-/** `getChallenge`'s status of a challenge awaiting its answer. */
-const CHALLENGE_PENDING = 1;
 
 export interface RoundsGatewayInit {
   readonly publicClient: PublicClient<Transport, Chain>;
@@ -118,7 +115,7 @@ export class RoundsGateway {
         functionName: "getChallenge",
         args: [roundId, chunk],
       });
-      if (challenge.status === CHALLENGE_PENDING)
+      if (challenge.status === ChallengeStatus.Pending)
         out.push({ chunk: Number(chunk), answerDeadline: challenge.answerDeadline });
     }
     return out;

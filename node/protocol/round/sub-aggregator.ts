@@ -10,7 +10,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Address, Hex } from "viem";
 
-import { ROUND_STATE } from "../../chain/contracts.ts";
+import { RoundState } from "../../chain/contracts.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { MAX_WEIGHT, chunkCount } from "../../proofs/index.ts";
 import type { AggregationGroup } from "../../scheduling/hierarchy.ts";
@@ -193,7 +193,7 @@ export class SubAggregator {
     }
     const { roundId, level, partial } = decoded;
     const round = await this.ctx.chain.readRound(roundId);
-    if (round.state !== ROUND_STATE.aggregating)
+    if (round.state !== RoundState.Aggregating)
       throw new MeshError("BLOB_REJECTED", "round is not aggregating");
     const work = this.components.work.for(roundId);
     const tree = await treeOf(this.ctx, work, roundId, round);
