@@ -18,7 +18,8 @@ export type ChainErrorCode =
   | "TX_REVERTED"
   | "TX_FAILED"
   | "INSUFFICIENT_GAS_FUNDS"
-  | "NOTHING_TO_WITHDRAW";
+  | "NOTHING_TO_WITHDRAW"
+  | "ALLOWANCE_LEFT";
 
 /** Base class of every chain error. */
 export class ChainError extends Error {

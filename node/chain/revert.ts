@@ -116,9 +116,21 @@ export function explainRevert(revert: DecodedRevert): string | undefined {
     case "NothingToWithdraw":
       return a["releaseTime"] === 0n
         ? "nothing to withdraw: no stake is unbonding (start with `vain-node unstake <amount>`)"
-        : `nothing to withdraw yet: the unbonding stake is released at ${isoTime(a["releaseTime"])}`;
+        : `nothing to withdraw yet: the next unbonding request is released at ${isoTime(a["releaseTime"])}`;
+    case "TooManyUnbondingEntries":
+      return `${formatArg(a["max"])} unstake requests are already pending: withdraw the released ones first (\`vain-node withdraw\`)`;
     case "PeerIdTaken":
-      return `this peer ID is already bound to operator ${String(a["owner"])} (generate a new node key)`;
+      return `this peer ID is already bound to operator ${String(a["owner"])}, which holds the minimum stake (generate a new node key)`;
+    case "InsufficientStakeToBind":
+      return `binding a peer ID needs the minimum stake of ${tokens(a["minStake"])}; the operator has ${tokens(a["activeStake"])} (\`vain-node stake <amount>\` first)`;
+    case "SlasherNotSet":
+      return "staking is not open yet: the registry's owner has not fixed the slasher (the deployment is incomplete)";
+    case "ERC2612InvalidSigner":
+      return `the permit signature is not the operator's (it recovers to ${String(a["signer"])}, not ${String(a["owner"])})`;
+    case "ERC2612ExpiredSignature":
+      return `the permit expired at ${isoTime(a["deadline"])}: sign a new one (run the command again)`;
+    case "PermitFailed":
+      return "the token refused the permit without a reason: use approve + stake (`--no-permit`)";
     case "InvalidPeerId":
       return "the peer ID must be 1 to 64 bytes";
     case "EnforcedPause":

@@ -25,6 +25,14 @@ export { openRound } from "./open-round.ts";
 export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
 export { readActiveStake } from "./read-active-stake.ts";
 export type { ReadActiveStakeParameters, ReadActiveStakeReturnType } from "./read-active-stake.ts";
+export { operatorReadinessWarnings, readOperatorReadiness } from "./read-operator-readiness.ts";
+export type {
+  OperatorReadinessFacts,
+  OperatorReadinessWarning,
+  OperatorReadinessWarningCode,
+  ReadOperatorReadinessParameters,
+  ReadOperatorReadinessReturnType,
+} from "./read-operator-readiness.ts";
 export { requestUnstake } from "./request-unstake.ts";
 export type { RequestUnstakeParameters, RequestUnstakeReturnType } from "./request-unstake.ts";
 export { setAggregatorOptIn } from "./set-aggregator-opt-in.ts";
@@ -35,7 +43,7 @@ export { transferTokens } from "./transfer-tokens.ts";
 export type { TransferTokensParameters, TransferTokensReturnType } from "./transfer-tokens.ts";
 export { PERMIT_TYPES, signPermit } from "./sign-permit.ts";
 export type { SignPermitParameters, SignPermitReturnType } from "./sign-permit.ts";
-export { isUserRejection, stake } from "./stake.ts";
+export { AllowanceLeftError, isUserRejection, stake } from "./stake.ts";
 export type { StakeMethod, StakeParameters, StakeReturnType } from "./stake.ts";
 export { NothingToWithdrawError, formatWait, withdraw } from "./withdraw.ts";
 export type { WithdrawReturnType } from "./withdraw.ts";

@@ -17,12 +17,16 @@ export interface RequestUnstakeReturnType {
   readonly amountWei: bigint;
   readonly activeStakeWei: bigint;
   readonly unbondingStakeWei: bigint;
-  /** Unix seconds (chain time) after which `withdraw` succeeds. */
+  /** Unix seconds (chain time) from which `withdraw` pays this request. */
   readonly releaseTime: bigint;
   readonly transactionHash: Hex;
 }
 
-/** Moves `amountWei` of active stake to unbonding; the whole unbonding bucket's release time restarts. */
+/**
+ * Moves `amountWei` of active stake to unbonding as one request with its own release time (`releaseTime`);
+ * earlier requests keep theirs. At most `MAX_UNBONDING_ENTRIES` (8) requests can be pending: the registry
+ * reverts `TooManyUnbondingEntries` until `withdraw` takes released ones.
+ */
 export async function requestUnstake(
   client: ChainWriteClient,
   { amountWei }: RequestUnstakeParameters,

@@ -5,6 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 
+import { formatTokens } from "../amounts.ts";
 import { PERMIT_VALIDITY_S } from "../constants.ts";
 import { stakeRegistryAbi, vainTokenAbi } from "../contracts.ts";
 import { ChainError, NonPositiveAmountError } from "../errors.ts";
@@ -36,8 +37,32 @@ export interface StakeReturnType {
   readonly operator: Address;
   readonly amountWei: bigint;
   readonly activeStakeWei: bigint;
+  /** The registry's minimum active stake at the time of the stake. */
+  readonly minStakeWei: bigint;
+  /**
+   * Whether the operator is active (active stake >= the minimum) after this stake. An inactive operator
+   * cannot bind a peer ID, train, aggregate or be admitted to the mesh: stake `minStakeWei - activeStakeWei` more.
+   */
+  readonly isActive: boolean;
   readonly method: StakeMethod;
   readonly transactionHashes: readonly Hex[];
+}
+
+/**
+ * The stake failed after this action approved the registry, and putting the allowance back failed too: the
+ * registry may still spend `allowanceWei` of the operator's tokens. Says how to clear it by hand.
+ */
+export class AllowanceLeftError extends ChainError {
+  override readonly name = "AllowanceLeftError";
+  readonly allowanceWei: bigint;
+  constructor(stakeError: ChainError, allowanceWei: bigint, restoreWei: bigint, cause?: unknown) {
+    super(
+      "ALLOWANCE_LEFT",
+      `${stakeError.shortMessage}; the registry's allowance of ${formatTokens(allowanceWei)} could not be reset to ${formatTokens(restoreWei)} (approve the registry for ${formatTokens(restoreWei)} by hand)`,
+      { cause: cause ?? stakeError },
+    );
+    this.allowanceWei = allowanceWei;
+  }
 }
 
 /** True when a wallet reported that the user rejected the request (EIP-1193 code 4001, anywhere in the chain). */
@@ -50,8 +75,10 @@ export function isUserRejection(error: unknown): boolean {
 
 /**
  * Stakes `amountWei`. The permit path falls back to approve + stake when signing fails (see
- * `fallBackAfterSigningError`) or the token rejects the permit (the registry then reverts with
- * ERC20InsufficientAllowance); other reverts (balance too low, paused) are reported, not retried.
+ * `fallBackAfterSigningError`) or the token has no working permit (the registry reverts `PermitFailed`); a
+ * permit the token refuses for a reason (`ERC2612InvalidSigner`, `ERC2612ExpiredSignature`) is reported as
+ * such, and so are other reverts (balance too low, paused). Approve + stake approves exactly the amount and,
+ * when the stake then fails, puts the allowance back as it was: a failed stake leaves no allowance behind.
  */
 export async function stake(client: ChainWriteClient, parameters: StakeParameters): Promise<StakeReturnType> {
   const { amountWei } = parameters;
@@ -76,13 +103,27 @@ export async function stake(client: ChainWriteClient, parameters: StakeParameter
         args: [amountWei],
       })
     ).hash;
-  const done = async (method: StakeMethod, hashes: readonly Hex[]): Promise<StakeReturnType> => ({
-    operator,
-    amountWei,
-    activeStakeWei: await readActiveStake(client, { operator }),
-    method,
-    transactionHashes: hashes,
-  });
+  const done = async (method: StakeMethod, hashes: readonly Hex[]): Promise<StakeReturnType> => {
+    const [activeStakeWei, minStakeWei] = await Promise.all([
+      readActiveStake(client, { operator }),
+      readChain(client, "read the minimum stake", () =>
+        client.publicClient.readContract({
+          address: registry,
+          abi: stakeRegistryAbi,
+          functionName: "minStake",
+        }),
+      ),
+    ]);
+    return {
+      operator,
+      amountWei,
+      activeStakeWei,
+      minStakeWei,
+      isActive: activeStakeWei !== 0n && activeStakeWei >= minStakeWei,
+      method,
+      transactionHashes: hashes,
+    };
+  };
   if (allowance >= amountWei) return done("stake", [await plainStake()]);
 
   if (parameters.usePermit !== false) {
@@ -109,13 +150,43 @@ export async function stake(client: ChainWriteClient, parameters: StakeParameter
         });
         return await done("permit", [hash]);
       } catch (error) {
-        const permitRejected =
-          error instanceof TransactionRevertedError && error.errorName === "ERC20InsufficientAllowance";
-        if (!permitRejected) throw error;
+        // Only a token without a working permit falls back; a refused signature is the user's to see.
+        const noPermit = error instanceof TransactionRevertedError && error.errorName === "PermitFailed";
+        if (!noPermit) throw error;
       }
     }
   }
   const approval = await ensureAllowance(client, { spender: registry, amountWei });
-  const staked = await plainStake();
+  let staked: Hex;
+  try {
+    staked = await plainStake();
+  } catch (error) {
+    if (approval !== undefined) await restoreAllowance(client, allowance, amountWei, error);
+    throw error;
+  }
   return done("approve+stake", approval === undefined ? [staked] : [approval, staked]);
+}
+
+/** Puts the registry's allowance back to `previousWei` after a failed stake this action approved for. */
+async function restoreAllowance(
+  client: ChainWriteClient,
+  previousWei: bigint,
+  approvedWei: bigint,
+  stakeError: unknown,
+): Promise<void> {
+  try {
+    await writeContractAndWait(client, {
+      action: "reset the allowance",
+      address: client.contracts.token,
+      abi: vainTokenAbi,
+      functionName: "approve",
+      args: [client.contracts.registry, previousWei],
+    });
+  } catch (resetError) {
+    const reason =
+      stakeError instanceof ChainError
+        ? stakeError
+        : new ChainError("TX_FAILED", "stake failed", { cause: stakeError });
+    throw new AllowanceLeftError(reason, approvedWei, previousWei, resetError);
+  }
 }

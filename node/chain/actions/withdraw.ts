@@ -21,10 +21,10 @@ export function formatWait(seconds: bigint): string {
   return parts.length === 0 ? `${s}s` : parts.join(" ");
 }
 
-/** Nothing is unbonding, or the unbonding delay has not passed yet. */
+/** Nothing is unbonding, or no unbonding request has reached its release time yet. */
 export class NothingToWithdrawError extends ChainError {
   override readonly name = "NothingToWithdrawError";
-  /** Unix seconds of the release (0 when nothing is unbonding). */
+  /** Unix seconds of the next release (0 when nothing is unbonding). */
   readonly releaseTime: bigint;
   readonly unbondingWei: bigint;
   constructor(unbondingWei: bigint, releaseTime: bigint, now: bigint) {
@@ -32,7 +32,7 @@ export class NothingToWithdrawError extends ChainError {
       "NOTHING_TO_WITHDRAW",
       unbondingWei === 0n
         ? "withdraw failed: nothing is unbonding (start with `vain-node unstake <amount>`)"
-        : `withdraw failed: ${formatTokens(unbondingWei)} is still unbonding until ${new Date(Number(releaseTime) * 1000).toISOString()} (in ${formatWait(releaseTime - now)}); run withdraw again then`,
+        : `withdraw failed: ${formatTokens(unbondingWei)} is still unbonding until ${new Date(Number(releaseTime) * 1000).toISOString()} at the earliest (in ${formatWait(releaseTime - now)}); run withdraw again then`,
     );
     this.releaseTime = releaseTime;
     this.unbondingWei = unbondingWei;
@@ -46,8 +46,9 @@ export interface WithdrawReturnType {
 }
 
 /**
- * Withdraws the whole unbonding bucket. Checks chain time first so a too-early call fails with the release
- * time instead of spending gas; the contract's `NothingToWithdraw` revert is the backstop.
+ * Withdraws every unbonding request whose release time has come (later ones stay queued). Checks chain time
+ * first so a too-early call fails with the next release time instead of spending gas; the contract's
+ * `NothingToWithdraw` revert is the backstop.
  */
 export async function withdraw(client: ChainWriteClient): Promise<WithdrawReturnType> {
   const { registry } = client.contracts;

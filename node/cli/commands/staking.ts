@@ -47,6 +47,11 @@ export function registerStakingCommands(program: Command): void {
         `staked ${formatTokens(result.amountWei)} ${how} (${result.transactionHashes.length} transaction${result.transactionHashes.length === 1 ? "" : "s"})`,
         `  operator      ${result.operator}`,
         `  active stake  ${formatTokens(result.activeStakeWei)}`,
+        ...(result.isActive
+          ? []
+          : [
+              `  INACTIVE      below the minimum stake of ${formatTokens(result.minStakeWei)}: stake ${formatTokens(result.minStakeWei - result.activeStakeWei)} more to bind a peer ID, train and aggregate`,
+            ]),
         ...result.transactionHashes.map((h) => `  tx            ${h}`),
       ]);
     });
