@@ -10,7 +10,7 @@
  * - Free-riding: zero or stale (previous round's) updates.
  */
 import type { Dataset } from "../training/data/dataset.ts";
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { scaleUpdate, signFlip } from "./poison-update.ts";
 
 export type AttackName = "label-flip" | "sign-flip" | "scaled" | "gaussian" | "alie" | "ipm" | "free-ride";

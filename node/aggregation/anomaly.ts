@@ -2,8 +2,8 @@
  * Per-update anomaly scores for reputation and rejection: the update's norm relative to the median norm,
  * its cosine similarity to the robust aggregate, and implausible self-reported sample counts.
  */
-import { l2norm } from "./rules.ts";
-import type { WeightedUpdate } from "./rules.ts";
+import { l2norm } from "../core/updates.ts";
+import type { WeightedUpdate } from "../core/updates.ts";
 
 export interface UpdateScore {
   /** Norm divided by the median norm (1 = typical). */

@@ -1,27 +1,29 @@
 /** Aggregation rules, anomaly scores, differential privacy, secure aggregation and mode validation. */
+export { AggregationInputError, clipToNorm, l2norm } from "../core/updates.ts";
+export type { WeightedUpdate } from "../core/updates.ts";
+export type {
+  AggregationResult,
+  AggregationRule,
+  AggregationRuleOptions,
+  Aggregator,
+  RuleModeOptions,
+} from "./rules/types.ts";
+export { AGGREGATION_RULES, AGGREGATOR_NAMES, aggregationRule, createAggregator } from "./rules/index.ts";
+export type { AggregatorName } from "./rules/index.ts";
+export { fedAvgAggregator } from "./rules/fedavg.ts";
+export { medianAggregator } from "./rules/median.ts";
+export { trimmedMeanAggregator } from "./rules/trimmed-mean.ts";
+export { krumScores, multiKrumAggregator } from "./rules/krum.ts";
+export { normClippingAggregator } from "./rules/norm-clipping.ts";
+export { centeredClippingAggregator } from "./rules/centered-clipping.ts";
+export { screenedMeanAggregator } from "./rules/screened-mean.ts";
 export {
-  AggregationInputError,
-  centeredClippingAggregator,
-  clipToNorm,
-  fedAvgAggregator,
-  krumScores,
-  l2norm,
-  medianAggregator,
-  multiKrumAggregator,
-  normClippingAggregator,
-  trimmedMeanAggregator,
-} from "./rules.ts";
-export type { AggregationResult, Aggregator, WeightedUpdate } from "./rules.ts";
-export { AGGREGATOR_NAMES, DEFAULT_BUCKET_SIZE, bucketSizeFor, createAggregator } from "./registry.ts";
-export type { AggregatorName } from "./registry.ts";
-export {
-  SAMPLE_COUNT_FLAG_FACTOR,
-  SAMPLE_COUNT_WEIGHT_CAP_FACTOR,
-  screenUpdates,
-  screenedMeanAggregator,
-} from "./screening.ts";
+  DEFAULT_BUCKET_SIZE,
+  bucketSizeFor,
+  bucketingAggregator,
+} from "./rules/bucketed-centered-clipping.ts";
+export { SAMPLE_COUNT_FLAG_FACTOR, SAMPLE_COUNT_WEIGHT_CAP_FACTOR, screenUpdates } from "./screening.ts";
 export type { ScreeningResult } from "./screening.ts";
-export { bucketingAggregator } from "./bucketing.ts";
 export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./anomaly.ts";
 export type { UpdateScore } from "./anomaly.ts";
 export { DEFAULT_ORDERS, RdpAccountant, privatizeUpdate, sampledGaussianRdp } from "./privacy.ts";

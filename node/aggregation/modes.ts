@@ -1,37 +1,28 @@
 /**
- * Which aggregation and privacy modes combine. Secure aggregation hides individual updates, so per-update
- * robust rules (median, trimmed mean, Krum, centered clipping) cannot run on it; with secure aggregation
- * robustness comes from trainer-side norm clipping (checked by the circuit), and DP noise is added by
- * trainers before masking.
+ * Which aggregation and privacy modes combine. Secure aggregation hides individual updates, so rules that
+ * screen single updates (median, trimmed mean, Krum, centered clipping, the screened mean) cannot run on
+ * it; with secure aggregation robustness comes from trainer-side norm clipping (checked by the circuit),
+ * and DP noise is added by trainers before masking. Every property is read from the rule registry
+ * (rules/index.ts).
  */
 import { z } from "zod";
 
+import { AGGREGATION_RULES, aggregationRule } from "./rules/index.ts";
+import type { AggregatorName } from "./rules/index.ts";
+
+/** The rules a task may choose (the registry's `taskMode` entries). */
+const TASK_RULE_NAMES = AGGREGATION_RULES.filter((r) => r.taskMode).map((r) => r.name) as [
+  AggregatorName,
+  ...AggregatorName[],
+];
+
 export const aggregationModeSchema = z.object({
-  rule: z.enum([
-    "fedavg",
-    "median",
-    "trimmed-mean",
-    "krum",
-    "multi-krum",
-    "norm-clipping",
-    "centered-clipping",
-    "screened-mean",
-  ]),
+  rule: z.enum(TASK_RULE_NAMES),
   secureAggregation: z.boolean().default(false),
   dp: z.object({ clipNorm: z.number().positive(), noiseMultiplier: z.number().min(0) }).optional(),
   clipBound: z.number().positive().optional(),
 });
 export type AggregationMode = z.output<typeof aggregationModeSchema>;
-
-/** Rules that need every individual update in the clear. */
-const PER_UPDATE_RULES = new Set([
-  "median",
-  "trimmed-mean",
-  "krum",
-  "multi-krum",
-  "centered-clipping",
-  "screened-mean",
-]);
 
 /** An impossible combination of modes; the message says which and what to use instead. */
 export class IncompatibleModesError extends Error {
@@ -42,14 +33,9 @@ export class IncompatibleModesError extends Error {
 /** Validates a mode; throws `IncompatibleModesError` for combinations that cannot work. */
 export function validateAggregationMode(input: unknown): AggregationMode {
   const mode = aggregationModeSchema.parse(input);
-  if (mode.secureAggregation && PER_UPDATE_RULES.has(mode.rule)) {
+  if (mode.secureAggregation && aggregationRule(mode.rule).screensSingleUpdates(mode)) {
     throw new IncompatibleModesError(
-      `secure aggregation hides individual updates, so "${mode.rule}" cannot run on them: use "norm-clipping" (trainer-side clipping, provable) or "fedavg"`,
-    );
-  }
-  if (mode.rule === "norm-clipping" && mode.secureAggregation && mode.clipBound === undefined) {
-    throw new IncompatibleModesError(
-      "norm clipping under secure aggregation needs a fixed clipBound (the median norm needs individual updates)",
+      `secure aggregation hides individual updates, so "${mode.rule}"${mode.clipBound === undefined ? " without a fixed clipBound" : ""} cannot run on them: use "norm-clipping" with a fixed clipBound (trainer-side clipping, provable) or "fedavg"`,
     );
   }
   return mode;
@@ -61,9 +47,5 @@ export function validateAggregationMode(input: unknown): AggregationMode {
  */
 export function isProvable(mode: AggregationMode): boolean {
   if (mode.secureAggregation) return false;
-  return (
-    mode.rule === "fedavg" ||
-    mode.rule === "screened-mean" ||
-    (mode.rule === "norm-clipping" && mode.clipBound !== undefined)
-  );
+  return aggregationRule(mode.rule).provable(mode);
 }

@@ -4,8 +4,8 @@
  * provable (the noise is part of the committed update). The accountant tracks Rényi DP (Mironov 2017) of
  * the sampled Gaussian mechanism (Mironov, Talwar, Zhang 2019) and converts it to (epsilon, delta).
  */
-import type { Rng } from "../training/rng.ts";
-import { clipToNorm } from "./rules.ts";
+import type { Rng } from "../core/rng.ts";
+import { clipToNorm } from "../core/updates.ts";
 
 export interface DpOptions {
   readonly clipNorm: number;

@@ -15,9 +15,9 @@
  */
 import { MIN_UPDATES_FOR_RELATIVE_CHECKS, scoreUpdates } from "./anomaly.ts";
 import type { UpdateScore } from "./anomaly.ts";
-import { AggregationInputError, medianAggregator } from "./rules.ts";
-import type { AggregationResult, Aggregator, WeightedUpdate } from "./rules.ts";
-import { fedAvg } from "../training/federated.ts";
+import { AggregationInputError, fedAvg } from "../core/updates.ts";
+import type { WeightedUpdate } from "../core/updates.ts";
+import { medianAggregator } from "./rules/median.ts";
 
 /**
  * A self-reported sample count above this multiple of the median count is implausible and flagged (it
@@ -81,17 +81,3 @@ export function screenUpdates(updates: readonly WeightedUpdate[]): ScreeningResu
     acceptedWeights: weights.map((w, i) => (rejected[i] ? 0 : w)),
   };
 }
-
-/** The screened mean as an `Aggregator` (the node's rule; used by the simulator and bench:robust). */
-export const screenedMeanAggregator: Aggregator = {
-  name: "screened-mean",
-  provable: true,
-  aggregate(updates): AggregationResult {
-    const { acceptedWeights } = screenUpdates(updates);
-    const kept = updates.flatMap((u, i) =>
-      acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
-    );
-    if (kept.length === 0) throw new AggregationInputError("every update was rejected as anomalous");
-    return { aggregate: fedAvg(kept), acceptedWeights };
-  },
-};

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import {
   TopKCompressor,
   UpdateDecodeError,

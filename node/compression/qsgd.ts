@@ -7,7 +7,7 @@
  * top-k selection the values are few and similar in size, and with the L2 norm most of them would round to
  * 0 or to one level several times their size, a variance that stalled training in bench:compression.
  */
-import type { Rng } from "../training/rng.ts";
+import type { Rng } from "../core/rng.ts";
 import { levelCount } from "./sparse.ts";
 import type { QuantizedValues } from "./sparse.ts";
 

@@ -4,7 +4,7 @@
  * to the next one, and accumulates momentum locally so sparsification does not lose it; entries that are
  * sent are cleared from both (momentum factor masking). Optionally quantizes the sent values with QSGD.
  */
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { quantize } from "./qsgd.ts";
 import { densify } from "./sparse.ts";
 import type { SparseUpdate } from "./sparse.ts";

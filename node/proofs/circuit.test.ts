@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 
 import * as snarkjs from "snarkjs";
 
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { ARTIFACTS_DIR } from "./artifacts.ts";
 import { CHUNK_SIZE, MAX_WEIGHT, PROOF_TRAINERS } from "./constants.ts";
 import { buildChunkWitness } from "./witness.ts";

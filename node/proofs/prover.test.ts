@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getEventListeners } from "node:events";
 import { describe, it } from "node:test";
 
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { CHUNK_SIZE, PROOF_TRAINERS } from "./constants.ts";
 import { encodeFixedPoint } from "./fixed-point.ts";
 import { ProvingCancelledError, ProvingError, proveChunk } from "./prover.ts";

@@ -12,7 +12,7 @@ import type { DpOptions } from "../aggregation/privacy.ts";
 import { UpdateDecodeError, decodeUpdate, densify } from "../compression/index.ts";
 import { commitEncoded, encodeFixedPoint } from "../proofs/index.ts";
 import type { UpdateCommitment } from "../proofs/index.ts";
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 
 /** Fixed point covers (-8, 8): larger values are clipped before compression so the commitment is exact. */
 export const DELTA_CLIP = 7.99;

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { Registry } from "prom-client";
 
 import { scoreUpdates } from "../aggregation/anomaly.ts";
-import { Rng } from "../training/rng.ts";
+import { Rng } from "../core/rng.ts";
 import { AnomalyDetector, EwmaDetector, MessageRateTracker, RobustZScoreDetector } from "./anomaly.ts";
 import type { AnomalyEvent } from "./anomaly.ts";
 import { ResourceLimitError } from "./errors.ts";

@@ -17,15 +17,13 @@ export { PartitionError, partition, partitionIndices } from "./data/partition.ts
 export type { PartitionScheme } from "./data/partition.ts";
 export {
   AdaptiveServer,
-  AggregationInputError,
   DiLoCoServer,
   FedAvgServer,
+  SERVER_OPTIMIZERS,
+  SERVER_OPTIMIZER_NAMES,
   createServerOptimizer,
-  difference,
-  fedAvg,
   reptileServer,
-} from "./federated.ts";
-export type { ServerOptimizer, ServerOptimizerName, WeightedUpdate } from "./federated.ts";
+} from "./server/index.ts";
+export type { ServerOptimizer, ServerOptimizerDescriptor, ServerOptimizerName } from "./server/index.ts";
 export { personalize, runSimulation } from "./simulator.ts";
 export type { RoundRecord, SimulationConfig, SimulationHooks, SimulationResult } from "./simulator.ts";
-export { Rng } from "./rng.ts";

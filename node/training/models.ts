@@ -7,7 +7,7 @@ import { z } from "zod";
 import { createLayout } from "../core/params.ts";
 import type { ParamLayout } from "../core/params.ts";
 import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../core/rng.ts";
 
 export const modelSpecSchema = z.discriminatedUnion("kind", [
   z.object({

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 
+import { fedAvg } from "../core/updates.ts";
 import {
   AdaptiveServer,
   DataValidationError,
@@ -12,7 +13,6 @@ import {
   PartitionError,
   TrainingPool,
   createModel,
-  fedAvg,
   loadCsv,
   loadDataDirectory,
   loadIdx,

@@ -13,8 +13,9 @@ import type { AggregatorName } from "../../node/aggregation/index.ts";
 import { ATTACKS, flipLabels, maliciousUpdates } from "../../node/adversary/attacks.ts";
 import type { AttackName } from "../../node/adversary/attacks.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
-import type { PartitionScheme, SimulationConfig, WeightedUpdate } from "../../node/training/index.ts";
-import { fedAvg } from "../../node/training/federated.ts";
+import type { PartitionScheme, SimulationConfig } from "../../node/training/index.ts";
+import type { WeightedUpdate } from "../../node/core/updates.ts";
+import { fedAvg } from "../../node/core/updates.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 

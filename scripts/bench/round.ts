@@ -13,7 +13,7 @@
  */
 import pino from "pino";
 
-import { fedAvg } from "../../node/training/federated.ts";
+import { fedAvg } from "../../node/core/updates.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";

@@ -49,7 +49,7 @@ import {
 import type { CircuitShape } from "../../node/proofs/index.ts";
 import { poseidonContract } from "circomlibjs";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
-import { Rng } from "../../node/training/rng.ts";
+import { Rng } from "../../node/core/rng.ts";
 import { r1csConstraints } from "../zk/r1cs.ts";
 import { compileVariant, readVariantSetup, requiredPtauPower, variantPaths } from "../zk/variant.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";

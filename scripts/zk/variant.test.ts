@@ -7,7 +7,7 @@ import * as snarkjs from "snarkjs";
 
 import { MAX_WEIGHT } from "../../node/proofs/constants.ts";
 import { buildChunkWitness } from "../../node/proofs/witness.ts";
-import { Rng } from "../../node/training/rng.ts";
+import { Rng } from "../../node/core/rng.ts";
 import { VariantSetupError, compileVariant, parseShape, requiredPtauPower, variantPaths } from "./variant.ts";
 
 /**

@@ -35,7 +35,7 @@ import {
   verifyChunkProof,
 } from "../../node/proofs/index.ts";
 import type { UpdateCommitment } from "../../node/proofs/index.ts";
-import { Rng } from "../../node/training/rng.ts";
+import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;

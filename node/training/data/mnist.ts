@@ -4,7 +4,7 @@
  */
 import { createRequire } from "node:module";
 
-import { Rng } from "../rng.ts";
+import { Rng } from "../../core/rng.ts";
 import { subset, validateDataset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
 

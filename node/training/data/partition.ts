@@ -2,7 +2,7 @@
  * Splits a dataset across simulated nodes: IID, label shards (McMahan et al. 2017) and Dirichlet(alpha)
  * label skew (Hsu et al. 2019). All seeded.
  */
-import { Rng } from "../rng.ts";
+import { Rng } from "../../core/rng.ts";
 import { subset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
 

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 
 import * as ort from "onnxruntime-node";
 
-import { Rng } from "../rng.ts";
+import { Rng } from "../../core/rng.ts";
 import { GraphBuildError, GraphBuilder } from "./autodiff.ts";
 import type { Tensor } from "./autodiff.ts";
 import { encodeModel } from "./onnx.ts";

@@ -1,0 +1,53 @@
+/**
+ * Centered clipping: Karimireddy et al., "Learning from History for Byzantine Robust Optimization", ICML
+ * 2021.
+ */
+import { clipToNorm, l2norm } from "../../core/updates.ts";
+import { medianAggregator } from "./median.ts";
+import { checkUpdates } from "./types.ts";
+import type { AggregationRule, Aggregator } from "./types.ts";
+
+/** Clipping iterations from the median centre: Karimireddy et al. find a few suffice when the centre starts close. */
+export const CENTERED_CLIPPING_ITERATIONS = 3;
+
+/**
+ * Centered clipping: starting from a robust centre (coordinate-wise median), repeatedly moves the centre by
+ * the mean of the clipped differences to each update.
+ */
+export function centeredClippingAggregator(
+  tau?: number,
+  iterations = CENTERED_CLIPPING_ITERATIONS,
+): Aggregator {
+  return {
+    name: "centered-clipping",
+    provable: false,
+    aggregate(updates) {
+      const size = checkUpdates(updates);
+      let centre = medianAggregator.aggregate(updates).aggregate;
+      for (let it = 0; it < iterations; it++) {
+        const diffs = updates.map((u) => Float32Array.from(u.update, (x, i) => x - centre[i]!));
+        const norms = diffs.map(l2norm).sort((a, b) => a - b);
+        const radius = tau ?? norms[Math.floor(norms.length / 2)]!;
+        const step = new Float64Array(size);
+        for (const d of diffs) {
+          const clipped = clipToNorm(d, radius);
+          for (let i = 0; i < size; i++) step[i]! += clipped[i]! / diffs.length;
+        }
+        centre = Float32Array.from(centre, (c, i) => c + step[i]!);
+      }
+      return { aggregate: centre, acceptedWeights: updates.map((u) => u.weight) };
+    },
+  };
+}
+
+export const CENTERED_CLIPPING_CITATION =
+  "Karimireddy et al., Learning from History for Byzantine Robust Optimization, ICML 2021";
+
+export const centeredClippingRule: AggregationRule<"centered-clipping"> = {
+  name: "centered-clipping",
+  citation: CENTERED_CLIPPING_CITATION,
+  taskMode: true,
+  provable: () => false,
+  screensSingleUpdates: () => true,
+  create: ({ clipBound }) => centeredClippingAggregator(clipBound),
+};

@@ -1,0 +1,46 @@
+/** The rule registry is the one source of names, task modes, secure-aggregation limits and provability. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { Rng } from "../../core/rng.ts";
+import { IncompatibleModesError, isProvable, validateAggregationMode } from "../modes.ts";
+import { AGGREGATION_RULES, AGGREGATOR_NAMES, aggregationRule, createAggregator } from "./index.ts";
+
+describe("aggregation rule registry", () => {
+  it("names every rule once and configures each into a working aggregator", () => {
+    assert.equal(new Set(AGGREGATOR_NAMES).size, AGGREGATION_RULES.length);
+    const rng = new Rng(3);
+    const updates = Array.from({ length: 7 }, () => ({
+      update: Float32Array.from({ length: 16 }, () => rng.normal()),
+      weight: 10,
+    }));
+    for (const rule of AGGREGATION_RULES) {
+      assert.ok(rule.citation.length > 0, `${rule.name} cites its source`);
+      const result = createAggregator(rule.name, { n: 7, f: 1, clipBound: 2, seed: 1 }).aggregate(updates);
+      assert.equal(result.aggregate.length, 16, rule.name);
+      assert.equal(result.acceptedWeights.length, 7, rule.name);
+      assert.ok(result.aggregate.every(Number.isFinite), rule.name);
+    }
+    assert.throws(() => aggregationRule("no-such-rule"), RangeError);
+  });
+
+  it("derives task modes, secure-aggregation limits and provability from the descriptors", () => {
+    for (const rule of AGGREGATION_RULES) {
+      if (!rule.taskMode) {
+        assert.throws(() => validateAggregationMode({ rule: rule.name }), rule.name);
+        continue;
+      }
+      for (const clipBound of [undefined, 1]) {
+        const secure = { rule: rule.name, secureAggregation: true, clipBound };
+        if (rule.screensSingleUpdates({ clipBound }))
+          assert.throws(() => validateAggregationMode(secure), IncompatibleModesError, rule.name);
+        else assert.equal(isProvable(validateAggregationMode(secure)), false, "never proven under SecAgg");
+        assert.equal(
+          isProvable(validateAggregationMode({ rule: rule.name, clipBound })),
+          rule.provable({ clipBound }),
+          rule.name,
+        );
+      }
+    }
+  });
+});

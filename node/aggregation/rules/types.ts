@@ -1,0 +1,60 @@
+/** What an aggregation rule is (`Aggregator`), and how the registry (index.ts) describes one. */
+import { AggregationInputError } from "../../core/updates.ts";
+import type { WeightedUpdate } from "../../core/updates.ts";
+
+/** The outcome of one aggregation: the aggregate and, per input, the weight it finally received. */
+export interface AggregationResult {
+  readonly aggregate: Float32Array;
+  /** Effective weight of each update (0 = rejected); feeds rewards (on-chain weights) and reputation. */
+  readonly acceptedWeights: readonly number[];
+}
+
+/** An aggregation rule. `provable` rules are covered by the zk circuit (weighted mean with clipping). */
+export interface Aggregator {
+  readonly name: string;
+  readonly provable: boolean;
+  aggregate(updates: readonly WeightedUpdate[]): AggregationResult;
+}
+
+/** What a rule is configured with: the group size, the assumed Byzantine count, an optional fixed bound. */
+export interface AggregationRuleOptions {
+  readonly n: number;
+  readonly f: number;
+  readonly clipBound?: number;
+  readonly seed?: number;
+}
+
+/** The part of a task's aggregation mode a rule's properties depend on. */
+export interface RuleModeOptions {
+  readonly clipBound?: number;
+}
+
+/**
+ * One entry of the rule registry. Everything the rest of the code asks about a rule (its name, whether a
+ * task may choose it, whether secure aggregation can run it, whether the circuit proves it) is read from
+ * here.
+ */
+export interface AggregationRule<Name extends string = string> {
+  readonly name: Name;
+  /** The paper the rule follows. */
+  readonly citation: string;
+  /** Offered as a task's aggregation mode; false for benchmark-only variants. */
+  readonly taskMode: boolean;
+  /** Whether the zk circuit proves its output (a weighted mean of committed updates with public weights). */
+  provable(options: RuleModeOptions): boolean;
+  /** Whether it must see every update in the clear, so it cannot run under secure aggregation. */
+  screensSingleUpdates(options: RuleModeOptions): boolean;
+  /** The rule configured for `options`. */
+  create(options: AggregationRuleOptions): Aggregator;
+}
+
+/** Checks that there are updates and that they have one length; returns the length. */
+export function checkUpdates(updates: readonly WeightedUpdate[]): number {
+  if (updates.length === 0) throw new AggregationInputError("no updates to aggregate");
+  const size = updates[0]!.update.length;
+  for (const u of updates) {
+    if (u.update.length !== size)
+      throw new AggregationInputError(`update of length ${u.update.length}, expected ${size}`);
+  }
+  return size;
+}

@@ -1,0 +1,62 @@
+/**
+ * FedAdam and FedYogi: Reddi et al., "Adaptive Federated Optimization", ICLR 2021 (Algorithm 2), the two
+ * registry entries of one adaptive server.
+ */
+import type { ServerOptimizer, ServerOptimizerDescriptor } from "./types.ts";
+
+const CITATION = "Reddi et al., Adaptive Federated Optimization, ICLR 2021";
+
+/** FedAdam and FedYogi (Reddi et al. 2021, Algorithm 2). */
+export class AdaptiveServer implements ServerOptimizer {
+  readonly name: "fedadam" | "fedyogi";
+  private readonly lr: number;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly tau: number;
+  private m: Float32Array | undefined;
+  private v: Float32Array | undefined;
+
+  constructor(
+    kind: "fedadam" | "fedyogi",
+    options: { lr?: number; beta1?: number; beta2?: number; tau?: number } = {},
+  ) {
+    this.name = kind;
+    // Reddi et al.'s defaults: server lr 1e-2, beta1 0.9, beta2 0.99.
+    this.lr = options.lr ?? 0.01;
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.99;
+    // tau bounds the adaptivity; Reddi et al. tune it in [1e-3, 1e-1] for image tasks.
+    this.tau = options.tau ?? 1e-3;
+  }
+
+  step(global: Float32Array, update: Float32Array): Float32Array {
+    const n = global.length;
+    this.m ??= new Float32Array(n);
+    this.v ??= new Float32Array(n).fill(this.tau * this.tau);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const d = update[i]!;
+      const m = (this.m[i] = this.beta1 * this.m[i]! + (1 - this.beta1) * d);
+      const d2 = d * d;
+      const v =
+        this.name === "fedadam"
+          ? this.beta2 * this.v[i]! + (1 - this.beta2) * d2
+          : this.v[i]! - (1 - this.beta2) * d2 * Math.sign(this.v[i]! - d2);
+      this.v[i] = v;
+      out[i] = global[i]! + (this.lr * m) / (Math.sqrt(v) + this.tau);
+    }
+    return out;
+  }
+}
+
+export const fedAdamOptimizer: ServerOptimizerDescriptor<"fedadam"> = {
+  name: "fedadam",
+  citation: CITATION,
+  create: () => new AdaptiveServer("fedadam"),
+};
+
+export const fedYogiOptimizer: ServerOptimizerDescriptor<"fedyogi"> = {
+  name: "fedyogi",
+  citation: CITATION,
+  create: () => new AdaptiveServer("fedyogi"),
+};

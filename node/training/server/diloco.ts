@@ -1,0 +1,36 @@
+/**
+ * DiLoCo's outer step: Douillard et al., "DiLoCo: Distributed Low-Communication Training", 2023 (Nesterov
+ * momentum on the pseudo-gradient).
+ */
+import type { ServerOptimizer, ServerOptimizerDescriptor } from "./types.ts";
+
+/** DiLoCo outer optimizer: Nesterov momentum on the outer gradient (−averaged update). */
+export class DiLoCoServer implements ServerOptimizer {
+  readonly name = "diloco";
+  private readonly lr: number;
+  private readonly momentum: number;
+  private velocity: Float32Array | undefined;
+
+  constructor(options: { lr?: number; momentum?: number } = {}) {
+    // Douillard et al. use outer lr 0.7 and Nesterov momentum 0.9.
+    this.lr = options.lr ?? 0.7;
+    this.momentum = options.momentum ?? 0.9;
+  }
+
+  step(global: Float32Array, update: Float32Array): Float32Array {
+    this.velocity ??= new Float32Array(global.length);
+    const out = new Float32Array(global.length);
+    for (let i = 0; i < global.length; i++) {
+      const grad = -update[i]!;
+      const v = (this.velocity[i] = this.momentum * this.velocity[i]! + grad);
+      out[i] = global[i]! - this.lr * (grad + this.momentum * v);
+    }
+    return out;
+  }
+}
+
+export const dilocoOptimizer: ServerOptimizerDescriptor<"diloco"> = {
+  name: "diloco",
+  citation: "Douillard et al., DiLoCo: Distributed Low-Communication Training, 2023",
+  create: () => new DiLoCoServer(),
+};
