@@ -33,6 +33,14 @@ contract StakeRegistryTest is Fixture {
         registry.setSlasher(address(this));
     }
 
+    /// @dev A funded account with a known key, and a permit deadline an hour ahead.
+    function _permitUser() internal returns (uint256 key, address owner_, uint256 deadline) {
+        key = 0xA11CE5;
+        owner_ = vm.addr(key);
+        token.transfer(owner_, MIN_STAKE);
+        deadline = block.timestamp + 1 hours;
+    }
+
     function _signPermit(uint256 key, address owner_, uint256 value, uint256 deadline)
         internal
         returns (uint8 v, bytes32 r, bytes32 s)
@@ -253,10 +261,7 @@ contract StakeRegistryTest is Fixture {
     }
 
     function test_stakeWithPermitAndViews() public {
-        uint256 key = 0xA11CE5;
-        address owner_ = vm.addr(key);
-        token.transfer(owner_, MIN_STAKE);
-        uint256 deadline = block.timestamp + 1 hours;
+        (uint256 key, address owner_, uint256 deadline) = _permitUser();
         (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, owner_, MIN_STAKE, deadline);
         vm.prank(owner_);
         registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
@@ -270,10 +275,7 @@ contract StakeRegistryTest is Fixture {
 
     /// A user with a bad or expired signature sees the permit's own error, not ERC20InsufficientAllowance.
     function test_permitErrorsSurface() public {
-        uint256 key = 0xA11CE5;
-        address owner_ = vm.addr(key);
-        token.transfer(owner_, MIN_STAKE);
-        uint256 deadline = block.timestamp + 1 hours;
+        (uint256 key, address owner_, uint256 deadline) = _permitUser();
         // Signed by the wrong key.
         (uint8 v, bytes32 r, bytes32 s) = _signPermit(0xBAD, owner_, MIN_STAKE, deadline);
         vm.prank(owner_);
@@ -290,10 +292,7 @@ contract StakeRegistryTest is Fixture {
 
     /// Front-running: someone submits the user's permit first; the stake still goes through on the allowance.
     function test_frontRunPermitStillStakes() public {
-        uint256 key = 0xA11CE5;
-        address owner_ = vm.addr(key);
-        token.transfer(owner_, MIN_STAKE);
-        uint256 deadline = block.timestamp + 1 hours;
+        (uint256 key, address owner_, uint256 deadline) = _permitUser();
         (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, owner_, MIN_STAKE, deadline);
         vm.prank(BOB);
         token.permit(owner_, address(registry), MIN_STAKE, deadline, v, r, s);

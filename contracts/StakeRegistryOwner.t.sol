@@ -99,24 +99,54 @@ contract StakeRegistryOwnerTest is Fixture {
     }
 }
 
-/// @notice Plays the owner (every owner call, with random arguments) and three operators (stake, unstake,
-/// withdraw, bind) in random order, and records anything that should never happen.
-contract OwnerHandler is TestBase {
+/// @notice Three operators acting on the registry: the moves both invariant handlers share.
+abstract contract OperatorActors is TestBase {
     StakeRegistry internal immutable registry;
     VainToken internal immutable token;
-    address[3] internal actors = [address(0x2001), address(0x2002), address(0x2003)];
-    mapping(address actor => uint256) public funded;
-    /// Owner calls that moved or reduced stake, re-pointed the slasher, or a withdrawal of released stake that failed.
-    uint256 public violations;
+    address[3] internal actors;
 
-    constructor(StakeRegistry registry_, VainToken token_) {
+    constructor(StakeRegistry registry_, VainToken token_, address first) {
         registry = registry_;
         token = token_;
+        actors = [first, address(uint160(first) + 1), address(uint160(first) + 2)];
     }
 
     function actor(uint256 i) external view returns (address) {
         return actors[i];
     }
+
+    /// @dev Funds `a` with `amount` from this handler's tokens and stakes it.
+    function _fundAndStake(address a, uint256 amount) internal {
+        token.transfer(a, amount);
+        vm.startPrank(a);
+        token.approve(address(registry), amount);
+        registry.stake(amount);
+        vm.stopPrank();
+    }
+
+    /// @dev Requests unstaking of part of `a`'s active stake, when it has some and a free queue slot.
+    function _requestUnstake(address a, uint256 amount) internal {
+        uint256 active = registry.activeStake(a);
+        if (active == 0 || registry.unbondingRequests(a).length == registry.MAX_UNBONDING_ENTRIES()) return;
+        vm.prank(a);
+        registry.requestUnstake(1 + (amount % active));
+    }
+
+    /// @dev Moves the clock to `a`'s next release, if it is ahead.
+    function _warpToNextRelease(address a) internal {
+        uint256 release = registry.unbondingReleaseTime(a);
+        if (release > block.timestamp) vm.warp(release);
+    }
+}
+
+/// @notice Plays the owner (every owner call, with random arguments) and three operators (stake, unstake,
+/// withdraw, bind) in random order, and records anything that should never happen.
+contract OwnerHandler is OperatorActors {
+    mapping(address actor => uint256) public funded;
+    /// Owner calls that moved or reduced stake, re-pointed the slasher, or a withdrawal of released stake that failed.
+    uint256 public violations;
+
+    constructor(StakeRegistry registry_, VainToken token_) OperatorActors(registry_, token_, address(0x2001)) {}
 
     // ---- operators
 
@@ -124,27 +154,18 @@ contract OwnerHandler is TestBase {
         if (registry.paused()) return;
         address a = actors[who % 3];
         amount = 1 + (amount % 1e24);
-        token.transfer(a, amount);
         funded[a] += amount;
-        vm.startPrank(a);
-        token.approve(address(registry), amount);
-        registry.stake(amount);
-        vm.stopPrank();
+        _fundAndStake(a, amount);
     }
 
     function requestUnstake(uint256 who, uint256 amount) external {
-        address a = actors[who % 3];
-        uint256 active = registry.activeStake(a);
-        if (active == 0 || registry.unbondingRequests(a).length == registry.MAX_UNBONDING_ENTRIES()) return;
-        vm.prank(a);
-        registry.requestUnstake(1 + (amount % active));
+        _requestUnstake(actors[who % 3], amount);
     }
 
     function withdraw(uint256 who) external {
         address a = actors[who % 3];
         if (registry.unbondingStake(a) == 0) return;
-        uint256 release = registry.unbondingReleaseTime(a);
-        if (release > block.timestamp) vm.warp(release);
+        _warpToNextRelease(a);
         uint256 due = registry.withdrawableStake(a);
         uint256 before = token.balanceOf(a);
         vm.prank(a);
@@ -227,43 +248,21 @@ contract StakeRegistryOwnerInvariantTest is Fixture {
 }
 
 /// @notice Drives random stake / unstake / withdraw / slash calls (self-reports included) for conservation.
-contract RegistryHandler is TestBase {
-    StakeRegistry internal immutable registry;
-    VainToken internal immutable token;
-    address[3] internal actors = [address(0x1001), address(0x1002), address(0x1003)];
-
-    constructor(StakeRegistry registry_, VainToken token_) {
-        registry = registry_;
-        token = token_;
-    }
-
-    function actor(uint256 i) external view returns (address) {
-        return actors[i];
-    }
+contract RegistryHandler is OperatorActors {
+    constructor(StakeRegistry registry_, VainToken token_) OperatorActors(registry_, token_, address(0x1001)) {}
 
     function stake(uint256 who, uint256 amount) external {
-        address a = actors[who % 3];
-        amount = 1 + (amount % 1e24);
-        token.transfer(a, amount);
-        vm.startPrank(a);
-        token.approve(address(registry), amount);
-        registry.stake(amount);
-        vm.stopPrank();
+        _fundAndStake(actors[who % 3], 1 + (amount % 1e24));
     }
 
     function requestUnstake(uint256 who, uint256 amount) external {
-        address a = actors[who % 3];
-        uint256 active = registry.activeStake(a);
-        if (active == 0 || registry.unbondingRequests(a).length == registry.MAX_UNBONDING_ENTRIES()) return;
-        vm.prank(a);
-        registry.requestUnstake(1 + (amount % active));
+        _requestUnstake(actors[who % 3], amount);
     }
 
     function withdraw(uint256 who) external {
         address a = actors[who % 3];
         if (registry.unbondingStake(a) == 0) return;
-        uint256 release = registry.unbondingReleaseTime(a);
-        if (release > block.timestamp) vm.warp(release);
+        _warpToNextRelease(a);
         vm.prank(a);
         registry.withdraw();
     }
