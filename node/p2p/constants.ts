@@ -1,5 +1,6 @@
 import type { AdmissionRates } from "./admission/admission.ts";
 import type { ConnectionSlotLimits } from "./admission/gater.ts";
+import type { RateSpec } from "./rate-limit.ts";
 
 /** Hard cap on a gossip envelope's payload: gossip carries only small control messages (announcements, commitments). */
 export const MAX_GOSSIP_PAYLOAD_BYTES = 64 * 1024;
@@ -32,3 +33,17 @@ export const DEFAULT_SLOT_LIMITS: ConnectionSlotLimits = {
   maxConnectionsPerPeer: 2,
   maxConnectionsPerPrefix: 8,
 };
+
+/**
+ * Inbound streams one peer may open per libp2p service (protocol-gate.ts); over it the stream is aborted.
+ * Gossipsub keeps one long-lived stream per peer (a reconnect opens another); the DHT opens one per query
+ * step, and a node's routine refresh and lookups stay well under 10/s per peer; ping, relay and NAT
+ * services are occasional.
+ */
+export const SERVICE_STREAM_RATES = {
+  pubsub: { burst: 8, intervalMs: 2_000 },
+  dht: { burst: 32, intervalMs: 100 },
+  occasional: { burst: 16, intervalMs: 500 },
+} as const satisfies Record<string, RateSpec>;
+/** Inbound streams of one DHT protocol open at once on a connection (kad-dht's default is 32). */
+export const DHT_MAX_INBOUND_STREAMS = 4;

@@ -18,7 +18,7 @@ import type { LocalNetwork } from "../../test/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";
-import { Mesh } from "./mesh.ts";
+import { DHT_PROTOCOL, Mesh } from "./mesh.ts";
 import type { MeshOptions } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { DEFAULT_PROFILE, LOCAL_SIMULATION_PROFILE } from "./profiles.ts";
@@ -125,12 +125,12 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
     const address = target.multiaddrs()[0]!;
     const sockets = silentSockets(
       { host: "127.0.0.1", port: Number(address.getComponents().find((c) => c.name === "tcp")?.value) },
-      loopbackSources(24, 4, 100),
+      loopbackSources(20, 4, 100),
       attack.signal,
     );
     const flood = await unstakedFlood({
       target: address,
-      sources: loopbackSources(40, 4, 110),
+      sources: loopbackSources(24, 4, 110),
       behaviour: "hold",
       freshIdentity: true,
       signal: attack.signal,
@@ -149,7 +149,7 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
     try {
       // The attack is in full swing: every unadmitted budget is held and being contested.
       await until(
-        () => slots.unadmittedCount >= DEFAULT_SLOT_LIMITS.maxUnadmitted / 2 && sockets.connects >= 24,
+        () => slots.unadmittedCount >= DEFAULT_SLOT_LIMITS.maxUnadmitted / 2 && sockets.connects >= 20,
         30_000,
         "the flood to hold unadmitted slots",
       );
@@ -161,7 +161,7 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
       );
       const pings = await pingsMs(friend, target, 10);
       assert.ok(Math.max(...pings) < 2_000, `admitted peer's pings under attack: ${pings.join(", ")} ms`);
-      assert.ok(flood.connects > 40 && sockets.connects > 24, "attackers kept reconnecting");
+      assert.ok(flood.connects > 24 && sockets.connects > 20, "attackers kept reconnecting");
     } finally {
       clearInterval(sample);
       attack.abort();
@@ -260,5 +260,39 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
       signatures <= VICTIM_PROFILE.admissionRates.answersPerPeer.burst,
       `${signatures} signatures from ${asked} challenges`,
     );
+  });
+
+  it("the DHT and ping are for admitted peers: an unadmitted peer's streams are cut before a byte is read", async () => {
+    const target = await victim();
+    const stranger: Libp2p = await createLibp2p({
+      privateKey: await generateKeyPair("Ed25519"),
+      transports: [tcpFrom("127.54.0.1")],
+      connectionEncrypters: [leanNoise()],
+      streamMuxers: [yamux()],
+    });
+    cleanups.push(async () => stranger.stop());
+    // Holds the victim's challenge: the stranger stays connected and unadmitted for the whole test.
+    await stranger.handle(ADMISSION_PROTOCOL, () => undefined);
+    const connection = await stranger.dial(target.multiaddrs()[0]!);
+    const before = target.gateCounters.refusedNotAllowed;
+    // Both at once: the streams wait, unread, for the stranger's admission, which never comes.
+    const replies = await Promise.all(
+      [DHT_PROTOCOL, "/ipfs/ping/1.0.0"].map(async (protocol) => {
+        const stream = await connection.newStream(protocol, { signal: AbortSignal.timeout(5_000) });
+        // 1,000 ADD_PROVIDER-sized writes: none may be read by the DHT.
+        for (let i = 0; i < 1_000 && stream.status === "open"; i++) {
+          if (!stream.send(new Uint8Array(200)))
+            await stream.onDrain({ signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        }
+        return (async () => {
+          for await (const chunk of stream) return chunk;
+          return undefined;
+        })().catch(() => undefined);
+      }),
+    );
+    assert.deepEqual(replies, [undefined, undefined], "a service answered an unadmitted peer");
+    // The gate gives up on its side when the admission wait ends (around when the connection is dropped).
+    await until(() => target.gateCounters.refusedNotAllowed - before === 2, 10_000, "both streams refused");
+    assert.equal(target.admission.isAdmitted(stranger.peerId), false);
   });
 });

@@ -11,7 +11,7 @@ import { dcutr } from "@libp2p/dcutr";
 import { gossipsub } from "@libp2p/gossipsub";
 import type { GossipSub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
-import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
+import type { Connection, Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from "@libp2p/kad-dht";
 import { mdns } from "@libp2p/mdns";
 import { memory } from "@libp2p/memory";
@@ -30,11 +30,14 @@ import { StakeOracle } from "./admission/stake-oracle.ts";
 import { AttestationService } from "./attest.ts";
 import type { AttestationServiceInit } from "./attest.ts";
 import { BlobService } from "./blobs.ts";
-import { PROTOCOL_PREFIX } from "./constants.ts";
+import { DHT_MAX_INBOUND_STREAMS, PROTOCOL_PREFIX, SERVICE_STREAM_RATES } from "./constants.ts";
 import { MeshGossip } from "./gossip.ts";
+import { MeshError } from "./errors.ts";
 import { fastMessageId } from "./gossip-ids.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
+import { gateService } from "./protocol-gate.ts";
+import type { GateCounters, ProtocolGateInit } from "./protocol-gate.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
@@ -122,6 +125,8 @@ export class Mesh {
   readonly pex: PeerExchange;
   readonly attestation: AttestationService;
   readonly profile: MeshProfile;
+  /** Streams of libp2p services refused to unadmitted peers or over their rate (protocol-gate.ts). */
+  readonly gateCounters: GateCounters = { refusedNotAllowed: 0, refusedRate: 0 };
   private gossipLayer: MeshGossip | undefined;
   private node: Libp2p<MeshServices> | undefined;
   private maintenance: ReturnType<typeof setInterval> | undefined;
@@ -197,43 +202,61 @@ export class Mesh {
       peerDiscovery.push(bootstrap({ list: [...this.options.bootstrap] }));
     }
     if (profile.services.mdns) peerDiscovery.push(mdns({ serviceTag: "vain-mesh" }));
+    // Every service but identify is behind admission (protocol-gate.ts); identify is bounded by libp2p itself
+    // and gossipsub needs it. Streams of a peer still being checked wait for the verdict.
+    const admitted = (streamsPerPeer: ProtocolGateInit["streamsPerPeer"], maxInboundStreams?: number) => ({
+      allow: (peer: PeerId, signal: AbortSignal) => this.admission.settled(peer.toString(), signal),
+      waitMs: this.admission.timeoutMs,
+      streamsPerPeer,
+      ...(maxInboundStreams === undefined ? {} : { maxInboundStreams }),
+    });
+    const gate = <F extends ServiceFactory>(factory: F, init: ProtocolGateInit): ServiceFactory =>
+      gateService(factory as (components: object) => unknown, init, this.gateCounters) as ServiceFactory;
     const services: NonNullable<Libp2pOptions["services"]> = {
       identify: identify(),
-      pubsub: gossipsub({
-        D: profile.gossip.D,
-        Dlo: profile.gossip.Dlo,
-        Dhi: profile.gossip.Dhi,
-        Dlazy: profile.gossip.Dlazy,
-        heartbeatInterval: profile.gossip.heartbeatIntervalMs,
-        allowPublishToZeroTopicPeers: true,
-        fastMsgIdFn: fastMessageId,
-        emitSelf: false,
-        scoreParams: {
-          IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
-          appSpecificWeight: 1,
-          // A peer whose admission is still running is not graylisted: its first RPC carries its topic
-          // subscriptions, and gossipsub drops a graylisted peer's RPC for good (the validator still ignores
-          // its messages until it is admitted).
-          appSpecificScore: (peer: string) =>
-            this.admission.isAdmitted(peer) || this.admission.isPending(peer) ? 0 : -1_000,
-        },
-        scoreThresholds: { gossipThreshold: -500, publishThreshold: -800, graylistThreshold: -900 },
-      }),
+      pubsub: gate(
+        gossipsub({
+          D: profile.gossip.D,
+          Dlo: profile.gossip.Dlo,
+          Dhi: profile.gossip.Dhi,
+          Dlazy: profile.gossip.Dlazy,
+          heartbeatInterval: profile.gossip.heartbeatIntervalMs,
+          allowPublishToZeroTopicPeers: true,
+          fastMsgIdFn: fastMessageId,
+          emitSelf: false,
+          scoreParams: {
+            IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
+            appSpecificWeight: 1,
+            // A peer whose admission is still running is not graylisted: its first RPC carries its topic
+            // subscriptions, and gossipsub drops a graylisted peer's RPC for good (the validator still ignores
+            // its messages until it is admitted).
+            appSpecificScore: (peer: string) =>
+              this.admission.isAdmitted(peer) || this.admission.isPending(peer) ? 0 : -1_000,
+          },
+          scoreThresholds: { gossipThreshold: -500, publishThreshold: -800, graylistThreshold: -900 },
+        }) as ServiceFactory,
+        admitted(SERVICE_STREAM_RATES.pubsub),
+      ),
     };
     // kad-dht depends on the ping service.
-    if (profile.services.ping || profile.services.dht) services["ping"] = ping();
+    const occasional = admitted(SERVICE_STREAM_RATES.occasional);
+    if (profile.services.ping || profile.services.dht) services["ping"] = gate(ping(), occasional);
     if (profile.services.dht) {
-      services["dht"] = kadDHT({
-        protocol: DHT_PROTOCOL,
-        clientMode: false,
-        peerInfoMapper: profile.keepLoopbackAddresses ? passthroughMapper : removePrivateAddressesMapper,
-      }) as unknown as ServiceFactory;
+      // Only admitted peers reach the DHT: unadmitted ones used to store provider records without limit.
+      services["dht"] = gate(
+        kadDHT({
+          protocol: DHT_PROTOCOL,
+          clientMode: false,
+          peerInfoMapper: profile.keepLoopbackAddresses ? passthroughMapper : removePrivateAddressesMapper,
+        }) as unknown as ServiceFactory,
+        admitted(SERVICE_STREAM_RATES.dht, DHT_MAX_INBOUND_STREAMS),
+      );
     }
     if (profile.services.nat) {
-      services["autonat"] = autoNAT();
-      services["dcutr"] = dcutr();
+      services["autonat"] = gate(autoNAT(), occasional);
+      services["dcutr"] = gate(dcutr(), occasional);
     }
-    if (this.options.relayServer === true) services["relay"] = circuitRelayServer();
+    if (this.options.relayServer === true) services["relay"] = gate(circuitRelayServer(), occasional);
     const transports = this.options.transports ?? [tcp(), webSockets(), memory(), circuitRelayTransport()];
     this.node = (await createLibp2p({
       privateKey: this.options.privateKey,
@@ -313,8 +336,25 @@ export class Mesh {
     signal: AbortSignal = AbortSignal.timeout(15_000),
   ): Promise<PeerId> {
     const target = typeof address === "string" ? multiaddr(address) : address;
-    const connection = await this.libp2p.dial(target, { signal });
-    await this.admission.waitForAdmission(connection.remotePeer.toString(), signal);
+    const node = this.libp2p;
+    const connection = await node.dial(target, { signal });
+    // A connection dropped before admission settles (a yielded slot, the peer's budget) fails the call at once
+    // instead of at the deadline: the caller can dial again.
+    const dropped = new AbortController();
+    const onClose = (event: CustomEvent<Connection>): void => {
+      if (event.detail === connection)
+        dropped.abort(new MeshError("PEER_UNREACHABLE", "connection closed before admission"));
+    };
+    node.addEventListener("connection:close", onClose);
+    try {
+      if (connection.status !== "open") throw new MeshError("PEER_UNREACHABLE", "connection closed at once");
+      await this.admission.waitForAdmission(
+        connection.remotePeer.toString(),
+        AbortSignal.any([signal, dropped.signal]),
+      );
+    } finally {
+      node.removeEventListener("connection:close", onClose);
+    }
     return connection.remotePeer;
   }
 

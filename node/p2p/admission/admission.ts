@@ -117,7 +117,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   private node: Libp2p | undefined;
   private revalidateTimer: ReturnType<typeof setInterval> | undefined;
   private unsubscribeOracle: (() => void) | undefined;
-  private readonly timeoutMs: number;
+  /** Handshake timeout, and how long an unadmitted connection may stay open. */
+  readonly timeoutMs: number;
   private readonly refusedTtlMs: number;
   private readonly revalidateIntervalMs: number;
   private readonly answersPerPeer: KeyedRateLimiter;
@@ -192,6 +193,33 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   /** True while a peer's admission check is running (its early messages are ignored, not punished). */
   isPending(peerId: PeerId | string): boolean {
     return this.pending.has(peerId.toString());
+  }
+
+  /**
+   * Resolves true once `peerId` is admitted (at once if it is), false when it is refused or `signal` aborts.
+   * Protocol gates wait on it: a peer's services open streams before its admission round trip is over.
+   */
+  async settled(peerId: string, signal: AbortSignal): Promise<boolean> {
+    if (this.admittedPeers.has(peerId)) return true;
+    if (this.isRefused(peerId) || signal.aborted) return false;
+    return new Promise<boolean>((resolve) => {
+      const done = (result: boolean): void => {
+        this.removeEventListener("admitted", onAdmitted);
+        this.removeEventListener("refused", onRefused);
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      const onAdmitted = (event: CustomEvent<AdmittedPeer>): void => {
+        if (event.detail.peerId === peerId) done(true);
+      };
+      const onRefused = (event: CustomEvent<Refusal>): void => {
+        if (event.detail.peerId === peerId && event.detail.side === "local") done(false);
+      };
+      const onAbort = (): void => done(false);
+      this.addEventListener("admitted", onAdmitted);
+      this.addEventListener("refused", onRefused);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   admitted(): AdmittedPeer[] {
