@@ -58,8 +58,6 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
     /// @dev Active stake per operator after each block that changed it, keyed by block number, so the rounds
     /// contract can read stakes fixed before its randomness is known (selection cannot be ground by top-ups).
     mapping(address operator => Checkpoints.Trace208) private _activeHistory;
-    /// @dev Total active stake after each block that changed it, keyed by block number.
-    Checkpoints.Trace208 private _totalActiveHistory;
 
     /// @notice `operator` added `amount` to its active stake.
     event Staked(address indexed operator, uint256 amount, uint256 activeStake);
@@ -323,12 +321,6 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         return _activeHistory[operator].upperLookupRecent(uint48(blockNumber));
     }
 
-    /// @inheritdoc IStakeRegistry
-    function totalActiveAt(uint256 blockNumber) external view returns (uint256) {
-        _requirePastBlock(blockNumber);
-        return _totalActiveHistory.upperLookupRecent(uint48(blockNumber));
-    }
-
     /// @notice Stake of `operator` that is unbonding (still slashable).
     function unbondingStake(address operator) external view returns (uint256) {
         return _operators[operator].unbonding;
@@ -419,12 +411,11 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         token.safeTransferFrom(operator, address(this), amount);
     }
 
-    /// @dev Records `active` as the operator's active stake, and the current total, at the end of this block
-    /// (a later change in the same block overwrites the entry).
+    /// @dev Records `active` as the operator's active stake at the end of this block (a later change in the
+    /// same block overwrites the entry). No history of the total is kept: nothing reads it, and it would cost
+    /// every stake, unstake and slash another storage slot (~22k gas) per block.
     function _checkpointActive(address operator, uint256 active) private {
-        uint48 blockNumber = SafeCast.toUint48(block.number);
-        _activeHistory[operator].push(blockNumber, SafeCast.toUint208(active));
-        _totalActiveHistory.push(blockNumber, SafeCast.toUint208(_totalActive));
+        _activeHistory[operator].push(SafeCast.toUint48(block.number), SafeCast.toUint208(active));
     }
 
     /// @dev A block's stakes are final only once the block is over, so lookups take past blocks only.

@@ -7,7 +7,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
 import {Fixture} from "./test/Fixture.sol";
 
-/// @notice Stake history: `activeStakeAt` and `totalActiveAt` read the end of any past block.
+/// @notice Stake history: `activeStakeAt` reads the end of any past block.
 contract StakeRegistryCheckpointsTest is Fixture {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
@@ -42,7 +42,6 @@ contract StakeRegistryCheckpointsTest is Fixture {
         assertEq(registry.activeStakeAt(ALICE, start + 2), 250e18, "top-up");
         assertEq(registry.activeStakeAt(ALICE, start + 3), 190e18, "slash");
         assertEq(registry.activeStakeAt(ALICE, start + 4), 190e18, "latest");
-        assertEq(registry.totalActiveAt(start + 2), 250e18, "total");
         assertEq(registry.activeStakeAt(BOB, start + 4), 0, "never staked");
     }
 
@@ -51,13 +50,13 @@ contract StakeRegistryCheckpointsTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, block.number, block.number));
         registry.activeStakeAt(ALICE, block.number);
         vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, block.number + 1, block.number));
-        registry.totalActiveAt(block.number + 1);
+        registry.activeStakeAt(ALICE, block.number + 1);
         vm.expectRevert(abi.encodeWithSelector(IStakeRegistry.FutureLookup.selector, type(uint256).max, block.number));
         registry.activeStakeAt(ALICE, type(uint256).max);
     }
 
     /// Fuzz: any sequence of stake / unstake / slash by two operators across blocks; every past block's lookup
-    /// (per operator and total) equals the stake recorded at the end of that block.
+    /// equals the stake recorded at the end of that block.
     function testFuzz_activeStakeAtMatchesHistory(uint256[12] calldata ops) public {
         address[2] memory who = [ALICE, BOB];
         for (uint256 k = 0; k < 2; k++) {
@@ -67,8 +66,8 @@ contract StakeRegistryCheckpointsTest is Fixture {
         }
         vm.roll(block.number + 1);
         uint256 start = block.number;
-        uint256[][3] memory history;
-        for (uint256 k = 0; k < 3; k++) history[k] = new uint256[](ops.length * 2 + 1);
+        uint256[][2] memory history;
+        for (uint256 k = 0; k < 2; k++) history[k] = new uint256[](ops.length * 2 + 1);
         for (uint256 i = 0; i < ops.length; i++) {
             uint256 op = ops[i];
             address actor = who[op & 1];
@@ -91,7 +90,6 @@ contract StakeRegistryCheckpointsTest is Fixture {
             for (uint256 j = index; j <= index + advance; j++) {
                 history[0][j] = registry.activeStake(ALICE);
                 history[1][j] = registry.activeStake(BOB);
-                history[2][j] = registry.totalActiveStake();
             }
             vm.roll(block.number + advance);
         }
@@ -100,7 +98,6 @@ contract StakeRegistryCheckpointsTest is Fixture {
         for (uint256 j = 0; j <= last; j++) {
             assertEq(registry.activeStakeAt(ALICE, start + j), history[0][j], "alice at block");
             assertEq(registry.activeStakeAt(BOB, start + j), history[1][j], "bob at block");
-            assertEq(registry.totalActiveAt(start + j), history[2][j], "total at block");
         }
         assertEq(registry.activeStakeAt(ALICE, start - 1), 0, "before start");
     }

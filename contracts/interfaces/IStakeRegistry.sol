@@ -48,12 +48,6 @@ interface IStakeRegistry {
     /// @return the active stake at the end of that block
     function activeStakeAt(address operator, uint256 blockNumber) external view returns (uint256);
 
-    /// @notice Total active stake of all operators at the end of block `blockNumber`.
-    /// @dev Requirements: `blockNumber < block.number`, else `FutureLookup`.
-    /// @param blockNumber a past block number
-    /// @return the total active stake at the end of that block
-    function totalActiveAt(uint256 blockNumber) external view returns (uint256);
-
     /// @notice Active plus unbonding stake: everything that can still be slashed.
     function slashableStake(address operator) external view returns (uint256);
 
