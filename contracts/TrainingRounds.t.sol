@@ -24,6 +24,10 @@ abstract contract RoundsFixture is Fixture {
     address internal t3;
     address internal constant WATCHER = address(0x3A7C);
     uint256 internal taskId;
+    /// @dev Same model and schedule as `taskId`, but its rounds are not proven (a robust rule).
+    uint256 internal unprovenTaskId;
+    /// @dev The fixture's proven task (`taskId` until a test points it elsewhere).
+    uint256 internal provenTaskId;
     uint256 internal constant REWARD = 1_000e18;
 
     function _setUpRounds() internal {
@@ -40,9 +44,15 @@ abstract contract RoundsFixture is Fixture {
         token.transfer(WATCHER, 100e18);
         vm.prank(agg);
         rounds.setAggregatorOptIn(true);
-        taskId = rounds.createTask(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0);
-        token.approve(address(rounds), 10 * REWARD);
+        taskId = rounds.createTask(_taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        ITrainingRounds.TaskConfig memory unproven = _taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0);
+        unproven.proven = false;
+        unproven.ruleId = 1;
+        unprovenTaskId = rounds.createTask(unproven);
+        provenTaskId = taskId;
+        token.approve(address(rounds), 20 * REWARD);
         rounds.fundTask(taskId, 10 * REWARD);
+        rounds.fundTask(unprovenTaskId, 10 * REWARD);
     }
 
     function _openAndCommit() internal returns (uint256 roundId) {
@@ -64,9 +74,9 @@ abstract contract RoundsFixture is Fixture {
         w[2] = c;
     }
 
-    function _post(uint256 roundId, uint256[] memory weights, bool proven) internal {
+    function _post(uint256 roundId, uint256[] memory weights) internal {
         vm.prank(agg);
-        rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), weights, proven);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), weights);
     }
 
     function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
@@ -80,6 +90,11 @@ abstract contract RoundsFixture is Fixture {
             if (rounds.getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending) return i;
         }
         revert("no sampled chunk");
+    }
+
+    /// @dev Both fixture tasks' pools.
+    function _pools() internal view returns (uint256) {
+        return rounds.getTask(provenTaskId).rewardPool + rounds.getTask(unprovenTaskId).rewardPool;
     }
 
     function _sign(uint256 key, bytes32 digest) internal returns (bytes memory) {
@@ -96,7 +111,7 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_fullRoundPaysExactly() public {
         uint256 roundId = _openAndCommit();
         assertTrue(rounds.getRound(roundId).aggregator == agg, "only candidate selected");
-        _post(roundId, _weights(100, 300, 0), true); // t3 rejected by robust aggregation
+        _post(roundId, _weights(100, 300, 0)); // t3 rejected by robust aggregation
         uint256 chunk = _sampledChunk(roundId);
         bytes memory proof = _proof(roundId, chunk);
         vm.prank(agg);
@@ -118,17 +133,19 @@ contract TrainingRoundsTest is RoundsFixture {
     }
 
     function test_dustReturnsToPool() public {
+        taskId = unprovenTaskId;
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(1, 1, 1), false); // 900e18 / 3 divides; use odd emission below
+        _post(roundId, _weights(1, 1, 1)); // 900e18 / 3 divides; use odd emission below
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         (uint256 funded, uint256 unclaimed, ) = rounds.totals();
-        assertEq(funded, unclaimed + rounds.getTask(taskId).rewardPool, "exact");
+        assertEq(funded, unclaimed + _pools(), "exact");
     }
 
     function test_unprovenRoundCannotBeChallenged() public {
+        taskId = unprovenTaskId;
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), false);
+        _post(roundId, _weights(100, 300, 600));
         vm.startPrank(WATCHER);
         token.approve(address(rounds), BOND);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.UnprovenRound.selector, roundId));
@@ -138,7 +155,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_wrongProofSlashesAggregatorAndFailsRound() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 chunk = _sampledChunk(roundId);
         uint256 before = registry.slashableStake(agg);
         uint256 otherChunk = (chunk + 1) % 4;
@@ -148,14 +165,14 @@ contract TrainingRoundsTest is RoundsFixture {
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
         assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         assertTrue(rounds.getTask(taskId).modelRef == bytes32("model0"), "model did not advance");
-        // Trainers are paid by committed counts; the aggregator's share returns to the pool.
-        assertEq(rounds.claimable(t3), 540e18, "t3 paid by committed count");
+        // Trainers are paid by posted weight (their delivery proof), at most half the 500 slashed: 250 of 900.
+        assertEq(rounds.claimable(t3), 150e18, "t3 paid by posted weight, capped");
         assertEq(rounds.claimable(agg), 0, "aggregator unpaid");
     }
 
     function test_bondedChallengeAnsweredForfeitsBond() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -192,7 +209,7 @@ contract TrainingRoundsTest is RoundsFixture {
     /// finalization; the dispute slashes the aggregator, fails the round and returns the bond.
     function test_disputedStatementSlashesAndFailsRound() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -237,7 +254,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_disputeAfterDeadlineReverts() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         bytes memory lying = abi.encodePacked(_proof(roundId, sampled), bytes32(uint256(1)));
         vm.prank(agg);
@@ -254,7 +271,7 @@ contract TrainingRoundsTest is RoundsFixture {
     /// (disputed or not, settled or not), and the contract stays solvent.
     function testFuzz_bondSettlesExactlyOnce(bool lie, bool dispute, uint256 claim) public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -289,12 +306,12 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.settleBond(roundId, chunk);
         (, uint256 unclaimed, uint256 bonds) = rounds.totals();
         assertEq(bonds, 0, "no bond left held");
-        assertEq(token.balanceOf(address(rounds)), unclaimed + rounds.getTask(taskId).rewardPool, "solvent");
+        assertEq(token.balanceOf(address(rounds)), unclaimed + _pools(), "solvent");
     }
 
     function test_unansweredChallengeSlashesAndRewardsChallenger() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
         vm.startPrank(WATCHER);
@@ -302,7 +319,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.challenge(roundId, chunk);
         vm.expectRevert();
         rounds.resolveUnansweredChallenge(roundId, chunk); // too early
-        vm.warp(block.timestamp + 601);
+        vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1); // spaced after the sampled one's
         uint256 before = token.balanceOf(WATCHER);
         rounds.resolveUnansweredChallenge(roundId, chunk);
         vm.stopPrank();
@@ -319,7 +336,7 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_finalizeBlockedByPendingChallenge() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.PendingChallenges.selector, uint32(1)));
         rounds.finalizeRound(roundId);
@@ -338,7 +355,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(
             abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Failed)
         );
-        rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("m"), _weights(1, 1, 1));
     }
 
     function test_aggregatorEquivocation() public {
@@ -394,10 +411,10 @@ contract TrainingRoundsTest is RoundsFixture {
         uint256 roundId = _openAndCommit();
         vm.prank(t1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotAggregator.selector, t1));
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1));
         vm.startPrank(agg);
         vm.expectRevert(ITrainingRounds.InvalidWeights.selector);
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(101, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(101, 1, 1));
         vm.stopPrank();
     }
 
@@ -408,14 +425,14 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundStillActive.selector, roundId));
         rounds.openRound(taskId);
         vm.expectRevert(ITrainingRounds.InvalidSchedule.selector);
-        rounds.createTask(bytes32("m"), 1, 1, 10, 60, 60, 0);
+        rounds.createTask(_taskConfig(bytes32("m"), 1, 1, 4, 60, 60, 0));
         vm.expectRevert(ITrainingRounds.InvalidSchedule.selector);
-        rounds.createTask(bytes32("m"), 1, 1, 6 hours, 6 hours, 60, 0);
+        rounds.createTask(_taskConfig(bytes32("m"), 1, 1, 6 hours, 6 hours, 60, 0));
         vm.expectRevert(ITrainingRounds.ZeroAmount.selector);
-        rounds.createTask(bytes32("m"), 1, 0, 60, 60, 60, 0);
+        rounds.createTask(_taskConfig(bytes32("m"), 1, 0, 60, 60, 60, 0));
         vm.expectRevert(ITrainingRounds.InvalidChunkCount.selector);
-        rounds.createTask(bytes32("m"), 0, 1, 60, 60, 60, 0);
-        uint256 empty = rounds.createTask(bytes32("m"), 1, 1, 60, 60, 60, 1 hours);
+        rounds.createTask(_taskConfig(bytes32("m"), 0, 1, 60, 60, 60, 0));
+        uint256 empty = rounds.createTask(_taskConfig(bytes32("m"), 1, 1, 60, 60, 60, 1 hours));
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.EmptyRewardPool.selector, empty));
         rounds.openRound(empty);
     }
@@ -443,6 +460,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.setAggregatorOptIn(true);
         vm.prank(t1);
         rounds.setAggregatorOptIn(true); // idempotent
+        taskId = unprovenTaskId; // no sampled challenge to answer in each round
         token.approve(address(rounds), 40 * REWARD);
         rounds.fundTask(taskId, 40 * REWARD);
         uint256 aggWins;
@@ -456,7 +474,7 @@ contract TrainingRoundsTest is RoundsFixture {
             address chosen = rounds.getRound(roundId).aggregator;
             uint256[] memory w = _oneWeight();
             vm.prank(chosen);
-            rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w, false);
+            rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w);
             vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
             rounds.finalizeRound(roundId);
         }
@@ -477,25 +495,29 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(ITrainingRounds.ParamsOutOfBounds.selector);
         ITrainingRounds.Params memory p = _defaultParams();
         p.maxTrainersPerRound = 17;
-        rounds.setParams(p);
+        rounds.queueParams(p);
         p = _defaultParams();
         p.challengeBond = uint256(type(uint96).max) + 1; // bonds are held in 96 bits
         vm.expectRevert(ITrainingRounds.ParamsOutOfBounds.selector);
-        rounds.setParams(p);
+        rounds.queueParams(p);
         vm.expectRevert(ITrainingRounds.ZeroAddress.selector);
-        rounds.setVerifier(IAggregationVerifier(address(0)));
-        rounds.setVerifier(IAggregationVerifier(address(0x1234)));
-        assertTrue(address(rounds.verifier()) == address(0x1234), "verifier replaced");
+        rounds.queueVerifier(IAggregationVerifier(address(0)));
+        rounds.queueVerifier(IAggregationVerifier(address(0x1234)));
+        assertTrue(address(rounds.verifier()) == address(verifier), "not yet");
         p.challengeBond = type(uint96).max;
         p.maxTrainersPerRound = 2;
-        rounds.setParams(p);
+        rounds.queueParams(p);
+        assertEq(rounds.params().maxTrainersPerRound, 16, "not yet");
+        vm.warp(block.timestamp + rounds.changeDelay());
+        assertTrue(address(rounds.verifier()) == address(0x1234), "verifier replaced");
         assertEq(rounds.params().maxTrainersPerRound, 2, "params");
     }
 
     function test_roundFullAtCap() public {
         ITrainingRounds.Params memory p = _defaultParams();
         p.maxTrainersPerRound = 2;
-        rounds.setParams(p);
+        rounds.queueParams(p);
+        vm.warp(block.timestamp + rounds.changeDelay());
         uint256 roundId = rounds.openRound(taskId);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("1"), 1);
@@ -511,7 +533,7 @@ contract TrainingRoundsTest is RoundsFixture {
         new TrainingRounds(token, registry, IAggregationVerifier(address(0)), address(this), _defaultParams());
         vm.expectRevert(ITrainingRounds.ZeroAmount.selector);
         rounds.fundTask(taskId, 0);
-        uint256 slow = rounds.createTask(bytes32("s"), 1, 1, 60, 60, 60, 1 hours);
+        uint256 slow = rounds.createTask(_taskConfig(bytes32("s"), 1, 1, 60, 60, 60, 1 hours));
         token.approve(address(rounds), 10);
         rounds.fundTask(slow, 10);
         uint256 first = rounds.openRound(slow);
@@ -529,12 +551,12 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.warp(aggregateDeadline + 1);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, aggregateDeadline));
-        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1), true);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1));
     }
 
     function test_challengeRevertBranches() public {
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(100, 300, 600), true);
+        _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 free = (sampled + 1) % 4;
         vm.prank(address(0xDEAD));
@@ -583,19 +605,22 @@ contract TrainingRoundsTest is RoundsFixture {
         assertEq(candidates.length, 1, "one left");
         assertTrue(candidates[0] == t1, "t1 moved into agg's slot");
         (uint256 tasks, uint256 roundsOpened) = rounds.counts();
-        assertEq(tasks, 1, "tasks");
+        assertEq(tasks, 2, "tasks");
         assertEq(roundsOpened, 0, "rounds");
     }
 
     /// Fuzz: any weights and emission split exactly (paid + returned == emission).
     function testFuzz_rewardSplitIsExact(uint256 w1, uint256 w2, uint256 w3, uint256 reward) public {
         reward = bound(reward, 1, 1e24);
-        uint256 t = rounds.createTask(bytes32("f"), NUM_CHUNKS, reward, 60, 60, 120, 0);
+        ITrainingRounds.TaskConfig memory config = _taskConfig(bytes32("f"), NUM_CHUNKS, reward, 60, 60, 120, 0);
+        config.proven = false;
+        uint256 t = rounds.createTask(config);
         token.approve(address(rounds), reward);
         rounds.fundTask(t, reward);
         taskId = t;
         uint256 roundId = _openAndCommit();
-        _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)), false);
+        assertTrue(!rounds.getRound(roundId).proven, "unproven task");
+        _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)));
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         uint256 paid = rounds.claimable(agg) + rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3);
@@ -706,7 +731,7 @@ contract RoundsHandler is TestBase {
             uint256[] memory w = new uint256[](r.trainers.length);
             for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
             vm.prank(r.aggregator);
-            rounds.postAggregate(current, bytes32(seed), bytes32(seed), w, seed % 2 == 0);
+            rounds.postAggregate(current, bytes32(seed), bytes32(seed), w);
         } else if (r.state == ITrainingRounds.RoundState.Aggregating) {
             rounds.reportMissedAggregation(current);
         } else if (r.state == ITrainingRounds.RoundState.Challenging) {
@@ -767,10 +792,10 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
         // Bonds paid in are either held, or credited (to the aggregator, a trainer, or back to the challenger).
         assertEq(
             funded + handler.bondsIn(),
-            claimedByTrainers + unclaimed + task.rewardPool + reserved + bonds,
+            claimedByTrainers + unclaimed + _pools() + reserved + bonds,
             "conservation"
         );
         assertTrue(claimedByTrainers + unclaimed <= funded + handler.bondsIn(), "never pays more than paid in");
-        assertEq(token.balanceOf(address(rounds)), unclaimed + bonds + task.rewardPool + reserved, "solvent");
+        assertEq(token.balanceOf(address(rounds)), unclaimed + bonds + _pools() + reserved, "solvent");
     }
 }

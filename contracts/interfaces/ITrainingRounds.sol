@@ -9,8 +9,9 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 interface ITrainingRounds {
     /// @notice Round states (ABI: uint8). Open: trainers commit. Aggregating: aggregator chosen, waiting for
     /// the aggregate. Challenging: aggregate posted, chunks may be challenged. Finalized: rewards credited.
-    /// Failed: the aggregator was slashed (or nobody committed); trainers are paid by committed sample counts
-    /// and the aggregator's share returns to the task pool; the task's model does not advance.
+    /// Failed: the model does not advance and the aggregator is unpaid. Trainers are paid only if the round
+    /// failed after the aggregate was posted and the aggregator was slashed: by posted weight (proof of
+    /// delivery), at most FAILED_ROUND_PAYOUT_BPS of the slashed stake (docs/protocol.md §3).
     enum RoundState {
         None,
         Open,
@@ -30,39 +31,69 @@ interface ITrainingRounds {
         Failed
     }
 
-    /// @notice Governance parameters, each bounded by the contract's hard limits.
-    struct Params {
-        uint32 maxTrainersPerRound; // <= MAX_TRAINERS_PER_ROUND
-        uint64 maxSamplesPerTrainer; // cap on a trainer's self-reported sample count
-        uint16 aggregatorRewardBps; // aggregator's share of a round's emission
-        uint16 aggregatorSlashBps; // share of an aggregator's slashable stake taken on a fault
-        uint16 trainerSlashBps; // share of a trainer's slashable stake taken on equivocation
-        uint8 sampledChunks; // chunks challenged automatically from on-chain randomness
-        uint64 answerWindow; // seconds the aggregator has to answer a challenge
-        uint256 challengeBond; // tokens a challenger locks per challenge
+    /// @notice The role an operator signed in, for slashing by role (a trainer and an aggregator fault of the
+    /// same operator in one round are separate faults, each slashed once).
+    enum Role {
+        Trainer,
+        Aggregator
     }
 
-    /// @notice A training task: its model, reward pool and schedule.
+    /// @notice Governance parameters, each bounded by the contract's hard limits. Changes are queued
+    /// (`queueParams`) and apply to rounds opened after they take effect; a round keeps the version it opened with.
+    struct Params {
+        uint32 maxTrainersPerRound; // 1..MAX_TRAINERS_PER_ROUND (proven tasks: also <= MAX_PROVEN_TRAINERS)
+        uint64 maxSamplesPerTrainer; // cap on a trainer's self-reported sample count, <= MAX_WEIGHT (circuit)
+        uint16 aggregatorRewardBps; // aggregator's share of a round's emission, <= 50%
+        uint16 aggregatorSlashBps; // share of an aggregator's slashable stake taken on a fault, trainer rate..50%
+        uint16 trainerSlashBps; // share of a trainer's slashable stake taken on equivocation, 1 bp..50%
+        uint8 sampledChunks; // chunks challenged automatically from on-chain randomness, 1..MAX_SAMPLED_CHUNKS
+        uint256 challengeBond; // tokens a challenger locks per challenge, 1..2^96-1
+    }
+
+    /// @notice What a task creator fixes for the task's whole life (`createTask`).
+    struct TaskConfig {
+        bytes32 modelRef; // content hash of the initial global model
+        bytes32 specHash; // content address of the task spec (model, data, training recipe)
+        uint32 numChunks; // chunks of the model's commitments (docs §4)
+        uint8 ruleId; // the aggregation rule (docs/protocol.md §8: index in the node's rule list)
+        bool proven; // rounds must be proven: challengeable, at most MAX_PROVEN_TRAINERS trainers
+        uint256 rewardPerRound; // tokens emitted per round (less if the pool holds less)
+        uint64 commitWindow; // seconds trainers have to commit after a round opens
+        uint64 aggregateWindow; // seconds the aggregator has after the commit deadline
+        uint64 challengeWindow; // seconds chunks may be challenged after the aggregate deadline
+        uint64 answerWindow; // seconds the aggregator has per challenge, and statements stay disputable
+        uint64 roundInterval; // minimum seconds between round openings, <= MAX_ROUND_INTERVAL
+    }
+
+    /// @notice A training task: its model, rules, reward pool and schedule.
     struct Task {
         address creator;
         uint32 numChunks; // chunks of the model's commitments (docs §4): fixes every Merkle opening's depth
+        uint8 ruleId;
+        bool proven;
+        bool closed; // closed by its creator: no more rounds or funding; funders withdraw their share
         bytes32 modelRef; // content hash of the current global model
+        bytes32 specHash;
         uint256 rewardPool; // unreserved funding
         uint256 rewardPerRound;
         uint64 commitWindow;
         uint64 aggregateWindow;
         uint64 challengeWindow;
+        uint64 answerWindow;
         uint64 roundInterval; // minimum seconds between round openings
         uint64 nextOpenTime;
         uint256 activeRound; // 0 when none
         uint256 roundCount;
+        uint256 totalContributed; // all funding ever added (refund shares are pro rata to it)
+        uint256 refundBase; // the pool when the task closed
     }
 
     /// @notice One round of a task: deadlines, aggregator, aggregate and the trainers' commitments.
     struct Round {
         uint256 taskId;
         RoundState state;
-        bool proven;
+        bool proven; // the task's rule: set at opening, never by the aggregator
+        bool posted; // an aggregate was posted (its weights are the trainers' proof of delivery)
         uint64 commitDeadline;
         uint64 aggregateDeadline;
         uint64 challengeDeadline;
@@ -71,6 +102,10 @@ interface ITrainingRounds {
         address aggregator;
         uint64 disputeDeadline; // statements of answered challenges are disputable until then (0: none yet)
         IAggregationVerifier verifier;
+        uint64 answerWindow; // the task's, fixed at opening
+        uint32 challengeCount; // challenges ever opened, sampled and bonded (<= MAX_CHALLENGES_PER_ROUND)
+        uint64 lastAnswerDeadline; // answer deadlines are spaced one answer window apart
+        uint32 paramsVersion; // the parameters in force when the round opened
         uint256 emission;
         bytes32 baseModelRef;
         bytes32 aggregateCommitment;
@@ -102,8 +137,14 @@ interface ITrainingRounds {
         uint32 numChunks,
         uint256 rewardPerRound
     );
+    /// @notice The task's fixed rules (with `TaskCreated`).
+    event TaskRules(uint256 indexed taskId, bytes32 specHash, uint8 ruleId, bool proven, uint64 answerWindow);
     /// @notice A task's reward pool grew.
     event TaskFunded(uint256 indexed taskId, address indexed funder, uint256 amount, uint256 rewardPool);
+    /// @notice The creator closed the task; `refundBase` is split among its funders pro rata.
+    event TaskClosed(uint256 indexed taskId, uint256 refundBase);
+    /// @notice A funder of a closed task was credited its share of the pool.
+    event TaskRefunded(uint256 indexed taskId, address indexed funder, uint256 amount);
     /// @notice A round opened.
     event RoundOpened(
         uint256 indexed roundId,
@@ -133,14 +174,16 @@ interface ITrainingRounds {
     event ChallengeAnswered(uint256 indexed roundId, uint256 indexed chunkIndex, bytes statement);
     /// @notice An answered challenge's statement was shown false (`statementMismatch`); the round failed.
     event StatementDisputed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
-    /// @notice An answered challenge's bond was paid out after its round closed.
+    /// @notice An answered challenge's bond was paid out after its round closed (`to` zero: the task pool).
     event BondSettled(uint256 indexed roundId, uint256 indexed chunkIndex, address to, uint256 amount);
     /// @notice The aggregator failed a challenge (wrong proof or no answer in time).
     event ChallengeFailed(uint256 indexed roundId, uint256 indexed chunkIndex, address reporter);
     /// @notice The aggregator missed its deadline.
     event AggregationMissed(uint256 indexed roundId, address indexed aggregator, address reporter);
-    /// @notice Equivocation by `signer` was proven.
+    /// @notice Equivocation by `signer` in `role` was proven (two signatures, or one against the chain).
     event EquivocationProven(uint256 indexed roundId, address indexed signer, bool aggregator, address reporter);
+    /// @notice The round reached MAX_CHALLENGES_PER_ROUND: it fails without a slash once its challenges settle.
+    event RoundContested(uint256 indexed roundId);
     /// @notice The round finalized (or failed) and rewards were credited.
     event RoundClosed(
         uint256 indexed roundId,
@@ -155,10 +198,14 @@ interface ITrainingRounds {
     event RewardClaimed(address indexed account, uint256 amount);
     /// @notice An operator opted in or out of aggregator duty.
     event AggregatorOptIn(address indexed operator, bool optedIn);
-    /// @notice Parameters changed.
+    /// @notice Parameters changed (at deployment).
     event ParamsChanged(Params params);
-    /// @notice The verifier for future rounds changed.
+    /// @notice The verifier for future rounds changed (at deployment).
     event VerifierChanged(address indexed verifier);
+    /// @notice New parameters apply to rounds opened from `effectiveTime`.
+    event ParamsQueued(Params params, uint64 effectiveTime);
+    /// @notice A new verifier applies to rounds opened from `effectiveTime`.
+    event VerifierQueued(address indexed verifier, uint64 effectiveTime);
 
     /// @notice A required address was zero.
     error ZeroAddress();
@@ -166,8 +213,19 @@ interface ITrainingRounds {
     error ZeroAmount();
     /// @notice No task has this ID.
     error UnknownTask(uint256 taskId);
-    /// @notice A task's windows are below MIN_WINDOW or add up to more than MAX_ROUND_DURATION.
+    /// @notice A task's windows are below MIN_WINDOW, add up to more than MAX_ROUND_DURATION, or its round
+    /// interval exceeds MAX_ROUND_INTERVAL.
     error InvalidSchedule();
+    /// @notice The task was closed by its creator.
+    error ClosedTask(uint256 taskId);
+    /// @notice Only the task's creator may call.
+    error NotTaskCreator(address caller);
+    /// @notice The task is still open (refunds need a closed task).
+    error TaskNotClosed(uint256 taskId);
+    /// @notice The caller has no share of the closed task's pool.
+    error NothingToRefund(uint256 taskId);
+    /// @notice The round already had MAX_CHALLENGES_PER_ROUND challenges.
+    error ChallengeLimit(uint256 roundId);
     /// @notice The task's next round may open only at `nextOpenTime`.
     error RoundNotDue(uint64 nextOpenTime);
     /// @notice The task's round `roundId` has not closed yet.
@@ -208,7 +266,7 @@ interface ITrainingRounds {
     error PendingChallenges(uint32 count);
     /// @notice The evidence does not prove the claim (identical pairs, signers differ, statement mismatch).
     error InvalidEvidence();
-    /// @notice `signer` was already slashed for equivocation in this round.
+    /// @notice `signer` was already slashed for equivocation in this round and role.
     error AlreadySlashed(address signer);
     /// @notice The caller has nothing credited.
     error NothingToClaim();
@@ -222,18 +280,16 @@ interface ITrainingRounds {
     error NothingToSettle(uint256 chunkIndex);
 
     /// @notice Registers a training task; returns its ID.
-    function createTask(
-        bytes32 modelRef,
-        uint32 numChunks,
-        uint256 rewardPerRound,
-        uint64 commitWindow,
-        uint64 aggregateWindow,
-        uint64 challengeWindow,
-        uint64 roundInterval
-    ) external returns (uint256 taskId);
+    function createTask(TaskConfig calldata config) external returns (uint256 taskId);
 
     /// @notice Adds `amount` tokens to a task's reward pool.
     function fundTask(uint256 taskId, uint256 amount) external;
+
+    /// @notice The creator closes a task with no active round; its funders withdraw the pool pro rata.
+    function closeTask(uint256 taskId) external;
+
+    /// @notice Credits the caller's pro-rata share of a closed task's pool; returns it.
+    function withdrawTaskRefund(uint256 taskId) external returns (uint256 amount);
 
     /// @notice Opens the task's next round when it is due; returns the round's ID.
     function openRound(uint256 taskId) external returns (uint256 roundId);
@@ -249,8 +305,7 @@ interface ITrainingRounds {
         uint256 roundId,
         bytes32 aggregateCommitment,
         bytes32 modelRef,
-        uint256[] calldata weights,
-        bool proven
+        uint256[] calldata weights
     ) external;
 
     /// @notice Challenges a chunk of a proven round's aggregate, locking the challenge bond.
@@ -292,17 +347,40 @@ interface ITrainingRounds {
         bytes calldata signatureB
     ) external;
 
+    /// @notice Slashes an operator whose one signed message differs from what it put on chain.
+    function reportSignedConflict(
+        uint256 roundId,
+        bool isAggregate,
+        bytes32[2] calldata signed,
+        bytes calldata signature
+    ) external;
+
     /// @notice Transfers everything credited to the caller; returns the amount.
     function claim() external returns (uint256 amount);
 
     /// @notice Opts the caller in or out of aggregator selection.
     function setAggregatorOptIn(bool optIn) external;
 
-    /// @notice Current parameters.
+    /// @notice Queues new parameters (owner); they apply to rounds opened after the delay.
+    function queueParams(Params calldata params_) external;
+
+    /// @notice Queues a new verifier (owner); it applies to rounds opened after the delay.
+    function queueVerifier(IAggregationVerifier verifier_) external;
+
+    /// @notice Parameters in force for rounds opened now.
     function params() external view returns (Params memory);
 
-    /// @notice The verifier for new rounds.
+    /// @notice The parameters a round opened with.
+    function roundParams(uint256 roundId) external view returns (Params memory);
+
+    /// @notice Queued parameters and when they take effect (0: none queued).
+    function pendingParams() external view returns (Params memory, uint64 effectiveTime);
+
+    /// @notice The verifier for rounds opened now.
     function verifier() external view returns (IAggregationVerifier);
+
+    /// @notice A queued verifier and when it takes effect (zero address: none queued).
+    function pendingVerifier() external view returns (IAggregationVerifier, uint64 effectiveTime);
 
     /// @notice A task.
     function getTask(uint256 taskId) external view returns (Task memory);

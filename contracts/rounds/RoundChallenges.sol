@@ -9,27 +9,33 @@ import {RoundsBase} from "./RoundsBase.sol";
 /// @title RoundChallenges
 /// @notice The challenge game on a proven round's aggregate: sampled and bonded chunk challenges, answers
 /// checked by the round's verifier, disputes of answered statements, and the bonds' settlement. A failed
-/// challenge slashes the aggregator and fails the round.
+/// challenge slashes the aggregator and fails the round. Every challenge gets a full answer window of its
+/// own (deadlines are spaced one window apart), so a flood cannot make an honest aggregator miss; an
+/// answered challenge forfeits its bond, so a flood costs the flooder; at most MAX_CHALLENGES_PER_ROUND
+/// challenges per round, and a round that reaches it fails unslashed (contested). None of it is paused.
 abstract contract RoundChallenges is RoundsBase {
     using SafeERC20 for IERC20;
 
-    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking `challengeBond` tokens
-    /// (approve first). A correct answer forfeits the bond to the aggregator; a failed one returns it plus
-    /// the reporter's share of the slash.
+    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking the round's
+    /// `challengeBond` (approve first). A failed answer returns the bond plus the reporter's share of the
+    /// slash; an answered challenge forfeits it (to the aggregator if the round finalizes, to the task pool if
+    /// it fails). The answer deadline is one answer window after the later of now and the round's last answer
+    /// deadline. Never paused: the challenge window runs on during a pause.
     /// @param roundId the round, in Challenging before its challenge deadline
     /// @param chunkIndex the chunk, below the round's chunk count and not challenged yet
-    function challenge(uint256 roundId, uint256 chunkIndex) external nonReentrant whenNotPaused {
+    function challenge(uint256 roundId, uint256 chunkIndex) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, RoundState.Challenging);
         if (!round.proven) revert UnprovenRound(roundId);
         if (block.timestamp > round.challengeDeadline) revert DeadlinePassed(round.challengeDeadline);
         if (chunkIndex >= round.numChunks) revert InvalidChunk(chunkIndex, round.numChunks);
         if (_challenges[roundId][chunkIndex].status != ChallengeStatus.None) revert AlreadyChallenged(chunkIndex);
+        if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) revert ChallengeLimit(roundId);
         if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);
-        uint256 bond = _params.challengeBond;
+        uint256 bond = _paramsOf(round).challengeBond;
         _totalBonds += bond;
         _openChallenge(roundId, round, chunkIndex, msg.sender, bond);
-        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
     /// @notice The aggregator answers a chunk challenge with a proof checked by the round's verifier. A valid
@@ -59,13 +65,13 @@ abstract contract RoundChallenges is RoundsBase {
         );
         round.pendingChallenges -= 1;
         if (!valid) {
-            _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
+            _failChallenge(roundId, round, chunkIndex, ch, ch.challenger);
             return;
         }
         ch.status = ChallengeStatus.Answered;
         if (statement.length != 0) {
             ch.statementDigest = bytes23(keccak256(statement));
-            uint64 disputeDeadline = uint64(block.timestamp + _params.answerWindow);
+            uint64 disputeDeadline = uint64(block.timestamp + round.answerWindow);
             if (disputeDeadline > round.disputeDeadline) round.disputeDeadline = disputeDeadline;
         }
         emit ChallengeAnswered(roundId, chunkIndex, statement);
@@ -103,9 +109,10 @@ abstract contract RoundChallenges is RoundsBase {
         _failChallenge(roundId, round, chunkIndex, ch, msg.sender);
     }
 
-    /// @notice Pays out an answered challenge's bond once its round closed: to the aggregator if the round
-    /// finalized (the answer stood), back to the challenger if the round failed (the aggregator was slashed
-    /// through this or another chunk). Anyone may call.
+    /// @notice Pays out an answered challenge's bond once its round closed. The answer stood, so the bond is
+    /// forfeited either way: to the aggregator if the round finalized (it paid for the proof), to the task's
+    /// pool if the round failed through another chunk or was contested (not back to the challenger: a flood
+    /// of challenges must cost the flooder even when one answer fails). Anyone may call.
     /// @param roundId the closed round
     /// @param chunkIndex the answered, bonded chunk
     function settleBond(uint256 roundId, uint256 chunkIndex) external nonReentrant {
@@ -115,15 +122,20 @@ abstract contract RoundChallenges is RoundsBase {
         if (ch.status != ChallengeStatus.Answered || bond == 0) revert NothingToSettle(chunkIndex);
         address to;
         if (round.state == RoundState.Finalized) to = round.aggregator;
-        else if (round.state == RoundState.Failed) to = ch.challenger;
-        else revert WrongState(roundId, round.state);
+        else if (round.state != RoundState.Failed) revert WrongState(roundId, round.state);
         ch.bond = 0;
         emit BondSettled(roundId, chunkIndex, to, bond);
-        _credit(roundId, to, bond, true);
+        if (to != address(0)) {
+            _credit(roundId, to, bond, true);
+        } else {
+            _totalBonds -= bond;
+            _tasks[round.taskId].rewardPool += bond;
+        }
     }
 
     /// @notice After a challenge's answer deadline passed without an answer, slashes the aggregator and fails
-    /// the round. Anyone may call; the challenger (or, for sampled chunks, the caller) is the reporter.
+    /// the round. Anyone may call; the challenger (or, for sampled chunks, the caller) is the reporter, never
+    /// the aggregator itself.
     /// @param roundId the round
     /// @param chunkIndex the pending chunk past its answer deadline
     function resolveUnansweredChallenge(uint256 roundId, uint256 chunkIndex) external nonReentrant {
@@ -150,18 +162,24 @@ abstract contract RoundChallenges is RoundsBase {
         if (ch.bond != 0) _credit(roundId, ch.challenger, ch.bond, true);
     }
 
-    /// @dev Opens a pending challenge on `chunk` with its answer deadline; `bond` is already counted as held.
+    /// @dev Opens a pending challenge on `chunk`; `bond` is already counted as held. Its answer deadline is
+    /// one answer window after the later of now and the round's last answer deadline: the aggregator proves
+    /// one chunk at a time and always has a full window for each, however many arrive at once.
     function _openChallenge(uint256 roundId, Round storage round, uint256 chunk, address challenger, uint256 bond)
         internal
     {
-        uint64 deadline = uint64(block.timestamp + _params.answerWindow);
+        uint64 start = round.lastAnswerDeadline > block.timestamp ? round.lastAnswerDeadline : uint64(block.timestamp);
+        uint64 deadline = start + round.answerWindow;
+        round.lastAnswerDeadline = deadline;
         Challenge storage ch = _challenges[roundId][chunk];
         ch.challenger = challenger;
         ch.answerDeadline = deadline;
         ch.status = ChallengeStatus.Pending;
-        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_setParams)
+        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_checkParams)
         round.pendingChallenges += 1;
+        round.challengeCount += 1;
         emit ChunkChallenged(roundId, chunk, challenger, deadline);
+        if (round.challengeCount == MAX_CHALLENGES_PER_ROUND) emit RoundContested(roundId);
     }
 
     /// @dev Fails a challenge that is no longer counted in `pendingChallenges` (callers decrement it).
@@ -173,16 +191,24 @@ abstract contract RoundChallenges is RoundsBase {
         address reporter
     ) private {
         ch.status = ChallengeStatus.Failed;
-        if (reporter == round.aggregator) reporter = address(0); // no reward for reporting yourself
+        address aggregator = round.aggregator;
+        if (reporter == aggregator) reporter = address(0); // no reward for reporting yourself
         emit ChallengeFailed(roundId, chunkIndex, reporter);
         uint256 bond = ch.bond;
         if (bond != 0) {
             ch.bond = 0;
             _credit(roundId, ch.challenger, bond, true);
         }
-        address aggregator = round.aggregator;
-        _close(roundId, round, RoundState.Failed);
         bytes32 evidence = keccak256(abi.encode(roundId, chunkIndex, round.aggregateCommitment));
-        _slashShare(aggregator, _params.aggregatorSlashBps, REASON_WRONG_AGGREGATE, evidence, reporter);
+        // Slash first: what was taken bounds what the failed round may pay its trainers. The registry is the
+        // fixed, trusted slasher target and every entry point here is nonReentrant.
+        uint256 slashed = _slashShare(
+            aggregator,
+            _paramsOf(round).aggregatorSlashBps,
+            REASON_WRONG_AGGREGATE,
+            evidence,
+            reporter
+        );
+        _closeFailedAfterSlash(roundId, round, slashed);
     }
 }

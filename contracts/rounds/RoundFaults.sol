@@ -15,25 +15,36 @@ abstract contract RoundFaults is RoundsBase, EIP712 {
     bytes32 private constant AGGREGATE_TYPEHASH =
         keccak256("Aggregate(uint256 roundId,bytes32 aggregateCommitment,bytes32 modelRef)");
 
-    mapping(uint256 roundId => mapping(address signer => bool)) private _equivocationSlashed;
+    /// @dev One equivocation slash per (round, signer, role), whatever the order reports arrive in: a
+    /// trainer fault reported first cannot shield the same operator's aggregator fault.
+    mapping(uint256 roundId => mapping(address signer => mapping(Role role => bool))) private _slashedAs;
 
     /// @notice After the aggregation deadline passed without an aggregate, slashes the aggregator and fails
-    /// the round. Anyone may call and is the reporter.
+    /// the round; nothing was posted, so no trainer provably delivered and none is paid. Anyone may call and
+    /// is the reporter, except the aggregator itself (no rebate for reporting yourself).
     /// @param roundId the round, still Aggregating past its aggregate deadline
     function reportMissedAggregation(uint256 roundId) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, RoundState.Aggregating);
         if (block.timestamp <= round.aggregateDeadline) revert DeadlineNotReached(round.aggregateDeadline);
         address aggregator = round.aggregator;
-        emit AggregationMissed(roundId, aggregator, msg.sender);
+        address reporter = _reporter(aggregator);
+        emit AggregationMissed(roundId, aggregator, reporter);
         _close(roundId, round, RoundState.Failed);
-        _slashShare(aggregator, _params.aggregatorSlashBps, REASON_MISSED_DEADLINE, bytes32(roundId), msg.sender);
+        _slashShare(
+            aggregator,
+            _paramsOf(round).aggregatorSlashBps,
+            REASON_MISSED_DEADLINE,
+            bytes32(roundId),
+            reporter
+        );
     }
 
     /// @notice Slashes an operator that signed (EIP-712) two different results for the same round: two
-    /// commitments as a trainer, or two aggregates as an aggregator. Anyone may submit; the submitter is the
-    /// reporter. Each signer is slashed at most once per round.
-    /// @param roundId the round both messages name
+    /// commitments as a trainer (trainer rate), or two aggregates (aggregator rate). Anyone may submit; the
+    /// submitter is the reporter unless it is the signer. Each signer is slashed at most once per round and
+    /// role, so reports of its two roles land in any order.
+    /// @param roundId the round both messages name (it must exist)
     /// @param isAggregate true for `Aggregate` messages, false for `Commitment` messages
     /// @param a first signed value pair (commitment, sampleCount) or (aggregateCommitment, modelRef)
     /// @param signatureA the signature over `a`
@@ -48,19 +59,74 @@ abstract contract RoundFaults is RoundsBase, EIP712 {
         bytes calldata signatureB
     ) external nonReentrant {
         if (a[0] == b[0] && a[1] == b[1]) revert InvalidEvidence();
-        bytes32 typeHash = isAggregate ? AGGREGATE_TYPEHASH : COMMITMENT_TYPEHASH;
-        bytes32 digestA = _hashTypedDataV4(keccak256(abi.encode(typeHash, roundId, a[0], a[1])));
-        bytes32 digestB = _hashTypedDataV4(keccak256(abi.encode(typeHash, roundId, b[0], b[1])));
+        bytes32 digestA = _signedDigest(roundId, isAggregate, a);
+        bytes32 digestB = _signedDigest(roundId, isAggregate, b);
         address signer = ECDSA.recover(digestA, signatureA);
         if (signer != ECDSA.recover(digestB, signatureB)) revert InvalidEvidence();
-        if (_equivocationSlashed[roundId][signer]) revert AlreadySlashed(signer);
-        _equivocationSlashed[roundId][signer] = true;
-        emit EquivocationProven(roundId, signer, isAggregate, msg.sender);
-        bytes32 evidence = keccak256(abi.encode(roundId, digestA, digestB));
+        _slashEquivocation(roundId, signer, isAggregate, keccak256(abi.encode(roundId, digestA, digestB)));
+    }
+
+    /// @notice Slashes an operator whose one signed message differs from what it put on chain in this round:
+    /// a trainer that signed a commitment (or sample count) other than the one it committed, or the round's
+    /// aggregator that signed an aggregate other than the one it posted. The same slash, rate and once-per-role
+    /// rule as `reportEquivocation`; the on-chain value is the second signature.
+    /// @param roundId the round
+    /// @param isAggregate true for an `Aggregate` message, false for a `Commitment` message
+    /// @param signed the signed value pair, as in `reportEquivocation`
+    /// @param signature the signature over `signed`
+    function reportSignedConflict(
+        uint256 roundId,
+        bool isAggregate,
+        bytes32[2] calldata signed,
+        bytes calldata signature
+    ) external nonReentrant {
+        bytes32 digest = _signedDigest(roundId, isAggregate, signed);
+        address signer = ECDSA.recover(digest, signature);
+        Round storage round = _rounds[roundId];
+        bytes32 onChain0;
+        bytes32 onChain1;
         if (isAggregate) {
-            _slashShare(signer, _params.aggregatorSlashBps, REASON_AGGREGATOR_EQUIVOCATION, evidence, msg.sender);
+            if (!round.posted || signer != round.aggregator) revert InvalidEvidence();
+            (onChain0, onChain1) = (round.aggregateCommitment, round.modelRef);
         } else {
-            _slashShare(signer, _params.trainerSlashBps, REASON_TRAINER_EQUIVOCATION, evidence, msg.sender);
+            uint256 index = _trainerIndex[roundId][signer];
+            if (index == 0) revert InvalidEvidence();
+            (onChain0, onChain1) = (round.commitments[index - 1], bytes32(uint256(round.sampleCounts[index - 1])));
+        }
+        if (signed[0] == onChain0 && signed[1] == onChain1) revert InvalidEvidence();
+        _slashEquivocation(roundId, signer, isAggregate, keccak256(abi.encode(roundId, digest, onChain0, onChain1)));
+    }
+
+    /// @notice Whether `signer` was already slashed for equivocation in round `roundId` in `role`.
+    /// @param roundId the round
+    /// @param signer the operator
+    /// @param role its role
+    /// @return true once slashed
+    function equivocationSlashed(uint256 roundId, address signer, Role role) external view returns (bool) {
+        return _slashedAs[roundId][signer][role];
+    }
+
+    /// @dev The EIP-712 digest of a `Commitment` or `Aggregate` message of round `roundId`.
+    function _signedDigest(uint256 roundId, bool isAggregate, bytes32[2] calldata v) private view returns (bytes32) {
+        bytes32 typeHash = isAggregate ? AGGREGATE_TYPEHASH : COMMITMENT_TYPEHASH;
+        return _hashTypedDataV4(keccak256(abi.encode(typeHash, roundId, v[0], v[1])));
+    }
+
+    /// @dev Slashes `signer` once for its role in round `roundId`, at that role's rate from the round's
+    /// parameters; the caller is the reporter unless it is the signer.
+    function _slashEquivocation(uint256 roundId, address signer, bool isAggregate, bytes32 evidence) private {
+        Round storage round = _rounds[roundId];
+        if (round.state == RoundState.None) revert WrongState(roundId, round.state);
+        Role role = isAggregate ? Role.Aggregator : Role.Trainer;
+        if (_slashedAs[roundId][signer][role]) revert AlreadySlashed(signer);
+        _slashedAs[roundId][signer][role] = true;
+        address reporter = _reporter(signer);
+        emit EquivocationProven(roundId, signer, isAggregate, reporter);
+        Params storage p = _paramsOf(round);
+        if (isAggregate) {
+            _slashShare(signer, p.aggregatorSlashBps, REASON_AGGREGATOR_EQUIVOCATION, evidence, reporter);
+        } else {
+            _slashShare(signer, p.trainerSlashBps, REASON_TRAINER_EQUIVOCATION, evidence, reporter);
         }
     }
 

@@ -41,27 +41,51 @@ abstract contract RoundRewards is RoundsBase {
         return (_totalFunded, _totalClaimable, _totalBonds);
     }
 
-    /// @dev Closes a round and credits its emission exactly: Finalized pays trainers by accepted weights and
-    /// the aggregator its share; Failed pays trainers by committed sample counts and returns the aggregator's
-    /// share. Floor-division dust and unpaid shares go back to the task's pool, so nothing is lost.
+    /// @inheritdoc RoundsBase
+    /// @dev Finalized pays trainers by accepted weights and the aggregator its share. Failed this way pays
+    /// nobody: either nothing was posted (no trainer provably delivered) or nobody was slashed (a contested
+    /// round, or one whose aggregate was empty) and paying trainers would let an aggregator with sybil
+    /// trainers earn from a round it made fail.
     function _close(uint256 roundId, Round storage round, RoundState state) internal override {
+        _settle(roundId, round, state, 0);
+    }
+
+    /// @inheritdoc RoundsBase
+    /// @dev A posted weight > 0 is the aggregator's own on-chain statement that it received and accepted the
+    /// trainer's update: the only delivery proof the chain has. A rejected (poisoning) or withholding trainer
+    /// has weight 0 and gets nothing. The cap makes paying them sound against a cheating aggregator that posts
+    /// weight for its own sybils and then fails the round: they get at most FAILED_ROUND_PAYOUT_BPS of what
+    /// it lost.
+    function _closeFailedAfterSlash(uint256 roundId, Round storage round, uint256 slashed) internal override {
+        _settle(roundId, round, RoundState.Failed, (slashed * FAILED_ROUND_PAYOUT_BPS) / BPS);
+    }
+
+    /// @dev Closes a round and credits its emission exactly; trainers of a failed round share at most
+    /// `failedTrainerCap` by posted weight. Floor-division dust and unpaid shares go back to the task's pool.
+    function _settle(uint256 roundId, Round storage round, RoundState state, uint256 failedTrainerCap) private {
         round.state = state;
         Task storage task = _tasks[round.taskId];
         task.activeRound = 0;
         uint256 emission = round.emission;
-        uint256 aggregatorShare = round.trainers.length == 0 ? 0 : (emission * _params.aggregatorRewardBps) / BPS;
-        uint256 trainerPool = round.trainers.length == 0 ? 0 : emission - aggregatorShare;
-        uint64[] storage weights = state == RoundState.Finalized ? round.weights : round.sampleCounts;
-        uint256 totalWeight;
         uint256 n = round.trainers.length;
-        for (uint256 i = 0; i < n; ++i) totalWeight += weights[i];
+        uint256 aggregatorShare = n == 0 ? 0 : (emission * _paramsOf(round).aggregatorRewardBps) / BPS;
+        uint256 trainerPool = n == 0 ? 0 : emission - aggregatorShare;
+        if (state == RoundState.Failed) {
+            if (!round.posted) trainerPool = 0;
+            else if (failedTrainerCap < trainerPool) trainerPool = failedTrainerCap;
+        }
         uint256 paidTrainers;
-        if (totalWeight != 0) {
-            for (uint256 i = 0; i < n; ++i) {
-                uint256 share = (trainerPool * weights[i]) / totalWeight;
-                if (share != 0) {
-                    paidTrainers += share;
-                    _credit(roundId, round.trainers[i], share, false);
+        if (trainerPool != 0) {
+            uint64[] storage weights = round.weights;
+            uint256 totalWeight;
+            for (uint256 i = 0; i < n; ++i) totalWeight += weights[i];
+            if (totalWeight != 0) {
+                for (uint256 i = 0; i < n; ++i) {
+                    uint256 share = (trainerPool * weights[i]) / totalWeight;
+                    if (share != 0) {
+                        paidTrainers += share;
+                        _credit(roundId, round.trainers[i], share, false);
+                    }
                 }
             }
         }

@@ -22,13 +22,32 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
     uint256 public constant MAX_TRAINERS_PER_ROUND = 16;
     /// @notice Hard cap on opted-in aggregator candidates: bounds the selection loop.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
-    /// @notice Hard cap on a round's total duration (commit + aggregate + challenge + answer + dispute windows); kept
-    /// below StakeRegistry.MIN_UNBONDING_DELAY so stake cannot leave before its round is judged.
+    /// @notice Hard cap on a round's total duration: commit + aggregate + challenge windows, then
+    /// MAX_CHALLENGES_PER_ROUND spaced answer windows and the last answer's dispute window. Kept below
+    /// StakeRegistry.MIN_UNBONDING_DELAY (1 day) so stake cannot leave before its round is judged.
     uint256 public constant MAX_ROUND_DURATION = 12 hours;
-    /// @notice Shortest allowed phase window.
-    uint256 public constant MIN_WINDOW = 30 seconds;
+    /// @notice Shortest allowed window. Windows are the task's own choice, fixed at creation, and only slow
+    /// or speed its rounds; the answer window is the one an aggregator must meet, and an operator decides
+    /// whether to serve a task knowing it (the node refuses to aggregate a task whose answer window is shorter
+    /// than its proving time). 5 s lets a local chain run a round in well under a minute.
+    uint256 public constant MIN_WINDOW = 5 seconds;
+    /// @notice Longest round interval: keeps `block.timestamp + roundInterval` far inside uint64.
+    uint256 public constant MAX_ROUND_INTERVAL = 365 days;
     /// @notice Most chunks sampled for proof automatically when an aggregate is posted.
     uint256 public constant MAX_SAMPLED_CHUNKS = 8;
+    /// @notice Most trainers in a proven task's round: the verifier's fan-in (circuit K = 8).
+    uint256 public constant MAX_PROVEN_TRAINERS = 8;
+    /// @notice Largest accepted weight (and sample count cap): the circuit packs weights in 16 bits.
+    uint256 public constant MAX_WEIGHT = 65_535;
+    /// @notice Most challenges (sampled and bonded) a round takes. Each gets a full answer window of its own
+    /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
+    /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
+    uint256 public constant MAX_CHALLENGES_PER_ROUND = 16;
+    /// @notice Most a failed round pays its trainers, as a share of the stake slashed from its aggregator.
+    /// With the registry's reporter share capped at 10% (StakeRegistry.MAX_REPORTER_REWARD_BPS), an
+    /// aggregator that fails its own round (with sybil trainers and a sybil reporter) gets back at most 60%
+    /// of what it loses: FAILED_ROUND_PAYOUT_BPS + reporter share < BPS.
+    uint256 public constant FAILED_ROUND_PAYOUT_BPS = 5_000;
 
     /// @notice Slash reason codes (also in IStakeRegistry).
     uint8 public constant REASON_WRONG_AGGREGATE = 1;
@@ -41,8 +60,8 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
     /// @notice The stake registry that this contract slashes through.
     IStakeRegistry public immutable registry;
 
-    Params internal _params;
-    IAggregationVerifier internal _verifier;
+    /// @dev Parameter versions: round `r` reads `_paramsAt[r.paramsVersion]` (RoundParams).
+    mapping(uint32 version => Params) internal _paramsAt;
     uint256 internal _taskCount;
     uint256 internal _roundCount;
     uint256 internal _totalFunded;
@@ -61,8 +80,23 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
         registry = registry_;
     }
 
-    /// @dev Closes a round in `state` (Finalized or Failed) and credits its emission (RoundRewards).
+    /// @dev Closes a round in `state` (Finalized or Failed) and credits its emission (RoundRewards). A round
+    /// failed this way pays its trainers nothing (nothing delivered, or nobody slashed to pay them from).
     function _close(uint256 roundId, Round storage round, RoundState state) internal virtual;
+
+    /// @dev Fails a round whose aggregator was just slashed `slashed` after posting: trainers are paid by
+    /// posted weight, at most FAILED_ROUND_PAYOUT_BPS of `slashed` in all (RoundRewards).
+    function _closeFailedAfterSlash(uint256 roundId, Round storage round, uint256 slashed) internal virtual;
+
+    /// @dev The parameters round `round` opened with.
+    function _paramsOf(Round storage round) internal view returns (Params storage) {
+        return _paramsAt[round.paramsVersion];
+    }
+
+    /// @dev The reporter to pass to the registry: nobody when the offender reports itself.
+    function _reporter(address offender) internal view returns (address) {
+        return msg.sender == offender ? address(0) : msg.sender;
+    }
 
     /// @dev Credits `amount` to `account`'s claimable balance, from a held bond if `fromBond` (RoundRewards).
     function _credit(uint256 roundId, address account, uint256 amount, bool fromBond) internal virtual;
@@ -78,9 +112,12 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
         if (round.state != state) revert WrongState(roundId, round.state);
     }
 
-    /// @dev Slashes `bps` of the operator's slashable stake through the registry.
-    function _slashShare(address operator, uint256 bps, uint8 reason, bytes32 evidence, address reporter) internal {
+    /// @dev Slashes `bps` of the operator's slashable stake through the registry; returns what was taken.
+    function _slashShare(address operator, uint256 bps, uint8 reason, bytes32 evidence, address reporter)
+        internal
+        returns (uint256 slashed)
+    {
         uint256 amount = (registry.slashableStake(operator) * bps) / BPS;
-        registry.slash(operator, amount, reason, evidence, reporter);
+        slashed = registry.slash(operator, amount, reason, evidence, reporter);
     }
 }

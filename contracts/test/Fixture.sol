@@ -18,6 +18,7 @@ abstract contract Fixture is TestBase {
     uint256 internal constant DELAY = 2 days;
     uint256 internal constant REPORTER_BPS = 1_000;
     uint256 internal constant BOND = 10e18;
+    uint64 internal constant ANSWER_WINDOW = 600;
 
     VainToken internal token;
     StakeRegistry internal registry;
@@ -47,8 +48,33 @@ abstract contract Fixture is TestBase {
                 aggregatorSlashBps: 5_000,
                 trainerSlashBps: 1_000,
                 sampledChunks: 1,
-                answerWindow: 600,
                 challengeBond: BOND
+            });
+    }
+
+    /// @dev A task config with the fixture's defaults: proven, rule 0, a 600 s answer window.
+    function _taskConfig(
+        bytes32 modelRef,
+        uint32 numChunks,
+        uint256 rewardPerRound,
+        uint64 commitWindow,
+        uint64 aggregateWindow,
+        uint64 challengeWindow,
+        uint64 roundInterval
+    ) internal pure returns (ITrainingRounds.TaskConfig memory) {
+        return
+            ITrainingRounds.TaskConfig({
+                modelRef: modelRef,
+                specHash: keccak256(abi.encode(modelRef)),
+                numChunks: numChunks,
+                ruleId: 0,
+                proven: true,
+                rewardPerRound: rewardPerRound,
+                commitWindow: commitWindow,
+                aggregateWindow: aggregateWindow,
+                challengeWindow: challengeWindow,
+                answerWindow: ANSWER_WINDOW,
+                roundInterval: roundInterval
             });
     }
 
