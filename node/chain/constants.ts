@@ -28,10 +28,8 @@ export const DEFAULT_ROUND_PARAMS = {
   aggregatorSlashBps: 5_000,
   /** Trainer equivocation costs 10%: it is provable but does less damage than a wrong aggregate. */
   trainerSlashBps: 1_000,
-  /** One chunk proven automatically per round, more on challenge. */
+  /** One chunk proven automatically per round, more on challenge (the contract requires at least one). */
   sampledChunks: 1,
-  /** Ten minutes to answer a challenge: a chunk proof takes seconds. */
-  answerWindow: 600n,
   /** 10 VAIN per bonded challenge. */
   challengeBond: parseEther("10"),
 } as const;
@@ -39,11 +37,20 @@ export const DEFAULT_ROUND_PARAMS = {
 /** How long a permit signature stays valid: long enough for a slow chain or wallet prompt, short enough not to linger. */
 export const PERMIT_VALIDITY_S = 3_600n;
 
-/** Default windows of a new task: room for a few minutes of local training per phase, well under 12 h. */
-export const DEFAULT_COMMIT_WINDOW_S = 600n;
-export const DEFAULT_AGGREGATE_WINDOW_S = 300n;
-export const DEFAULT_CHALLENGE_WINDOW_S = 300n;
+/**
+ * Default windows of a new task, in chain seconds: a local round takes about 45 s (commit 20 + aggregate 15
+ * + challenge 10; a sampled chunk's answer and its dispute window fit inside aggregate + challenge). Commit:
+ * one local epoch of the default MLP with room on a loaded machine. Answer: a Groth16 chunk proof takes
+ * 3–6 s here; each challenge gets its own answer window (deadlines are spaced), so 15 s is a full window per
+ * proof. Public chains with 12 s blocks need minutes: pass larger windows there.
+ */
+export const DEFAULT_COMMIT_WINDOW_S = 20n;
+export const DEFAULT_AGGREGATE_WINDOW_S = 15n;
+export const DEFAULT_CHALLENGE_WINDOW_S = 10n;
+export const DEFAULT_ANSWER_WINDOW_S = 15n;
 /** Rounds may follow each other immediately by default; set an interval to pace emission. */
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */
-export const MIN_WINDOW_S = 30n;
+export const MIN_WINDOW_S = 5n;
+/** The rule a task uses by default: the node's screened weighted mean, which the circuit proves. */
+export const DEFAULT_TASK_RULE = "screened-mean";

@@ -37,7 +37,6 @@ export type RoundParams = {
   aggregatorSlashBps: number;
   trainerSlashBps: number;
   sampledChunks: number;
-  answerWindow: bigint;
   challengeBond: bigint;
 };
 

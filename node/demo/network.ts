@@ -103,7 +103,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       publicClient,
       walletClient: treasury,
       verifier: await groth16VerifierChoice(),
-      roundParams: { maxTrainersPerRound: options.maxTrainersPerRound ?? 8, answerWindow: DEMO_WINDOW_S },
+      roundParams: { maxTrainersPerRound: options.maxTrainersPerRound ?? 8 },
     });
     const contracts = protocolAddresses(deployment);
     const minStake = await publicClient.readContract({
@@ -199,6 +199,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       commitWindowS: options.windowS ?? DEMO_WINDOW_S,
       aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
       challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
+      answerWindowS: DEMO_WINDOW_S,
+      // A proven task's round holds at most the circuit's 8 trainers: larger (hierarchical) demo rounds run
+      // an unproven task.
+      proven: (options.maxTrainersPerRound ?? 8) <= 8,
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });

@@ -30,7 +30,7 @@ import { trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { createNodeKey } from "../keys/keys.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
-import { chunkCount } from "../proofs/commitment.ts";
+import { taskConfig } from "../chain/actions/index.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/models.ts";
@@ -156,13 +156,16 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
         abi: trainingRoundsAbi,
         functionName: "createTask",
         args: [
-          initial,
-          chunkCount(createModel(spec.model).layout.size),
-          parseEther("100"),
-          60n,
-          60n,
-          60n,
-          0n,
+          taskConfig({
+            modelRef: initial,
+            parameters: createModel(spec.model).layout.size,
+            rewardPerRoundWei: parseEther("100"),
+            commitWindowS: 60n,
+            aggregateWindowS: 60n,
+            challengeWindowS: 60n,
+            answerWindowS: 60n,
+            roundIntervalS: 0n,
+          }),
         ],
       }),
     );

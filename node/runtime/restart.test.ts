@@ -31,7 +31,7 @@ import { runNodeScript } from "../chain/hardhat-process.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
-import { chunkCount } from "../proofs/commitment.ts";
+import { taskConfig } from "../chain/actions/index.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/models.ts";
@@ -136,7 +136,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     dir = await mkdtemp(join(tmpdir(), "vain-restart-"));
     net = await startLocalNetwork(CHAIN_PORT, {
       verifier: await groth16VerifierChoice(),
-      roundParams: { maxTrainersPerRound: 8, answerWindow: WINDOW },
+      roundParams: { maxTrainersPerRound: 8 },
     });
     const deploymentPath = join(dir, "deployment.json");
     await writeDeployment(deploymentPath, net.deployment);
@@ -187,13 +187,16 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
         abi: trainingRoundsAbi,
         functionName: "createTask",
         args: [
-          initial,
-          chunkCount(createModel(spec.model).layout.size),
-          parseEther("100"),
-          WINDOW,
-          WINDOW,
-          WINDOW,
-          0n,
+          taskConfig({
+            modelRef: initial,
+            parameters: createModel(spec.model).layout.size,
+            rewardPerRoundWei: parseEther("100"),
+            commitWindowS: WINDOW,
+            aggregateWindowS: WINDOW,
+            challengeWindowS: WINDOW,
+            answerWindowS: WINDOW,
+            roundIntervalS: 0n,
+          }),
         ],
       }),
     );

@@ -29,6 +29,7 @@ import {
   trainingRoundsAbi,
   vainTokenAbi,
 } from "../../node/chain/contracts.ts";
+import { taskConfig } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import {
   CHUNK_SIZE,
@@ -326,7 +327,18 @@ runBenchmark(async () => {
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "createTask",
-      args: [("0x" + "11".repeat(32)) as Hex, chunkCount(MODEL_SIZE), parseEther("10"), 60n, 60n, 600n, 0n],
+      args: [
+        taskConfig({
+          modelRef: ("0x" + "11".repeat(32)) as Hex,
+          parameters: MODEL_SIZE,
+          rewardPerRoundWei: parseEther("10"),
+          commitWindowS: 60n,
+          aggregateWindowS: 60n,
+          challengeWindowS: 600n,
+          answerWindowS: 600n,
+          roundIntervalS: 0n,
+        }),
+      ],
     }),
   );
   await send(
@@ -388,7 +400,7 @@ runBenchmark(async () => {
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "postAggregate",
-      args: [1n, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt), true],
+      args: [1n, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt)],
     }),
   );
   let sampled = 0;

@@ -16,6 +16,7 @@ import {
 } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
+import { taskConfig } from "../../node/chain/actions/index.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import type { Deployment } from "../../node/chain/deployment.ts";
@@ -182,7 +183,18 @@ describe("vAIn protocol with viem", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [("0x" + "11".repeat(32)) as Hex, 4, parseEther("1000"), 60n, 60n, 120n, 0n],
+        args: [
+          taskConfig({
+            modelRef: ("0x" + "11".repeat(32)) as Hex,
+            parameters: 4 * 64, // 4 chunks
+            rewardPerRoundWei: parseEther("1000"),
+            commitWindowS: 60n,
+            aggregateWindowS: 60n,
+            challengeWindowS: 120n,
+            answerWindowS: 600n,
+            roundIntervalS: 0n,
+          }),
+        ],
       }),
     );
     await send(
@@ -288,7 +300,7 @@ describe("vAIn protocol with viem", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [roundId, ("0x" + "aa".repeat(32)) as Hex, ("0x" + "bb".repeat(32)) as Hex, weights, true],
+        args: [roundId, ("0x" + "aa".repeat(32)) as Hex, ("0x" + "bb".repeat(32)) as Hex, weights],
       }),
     );
   }

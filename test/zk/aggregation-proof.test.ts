@@ -15,6 +15,7 @@ import {
   trainingRoundsAbi,
   vainTokenAbi,
 } from "../../node/chain/contracts.ts";
+import { taskConfig } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import {
   FIELD_ORDER,
@@ -117,7 +118,18 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "createTask",
-        args: [("0x" + "11".repeat(32)) as Hex, chunkCount(200), parseEther("100"), 60n, 60n, 600n, 0n],
+        args: [
+          taskConfig({
+            modelRef: ("0x" + "11".repeat(32)) as Hex,
+            parameters: 200,
+            rewardPerRoundWei: parseEther("100"),
+            commitWindowS: 60n,
+            aggregateWindowS: 60n,
+            challengeWindowS: 600n,
+            answerWindowS: 600n,
+            roundIntervalS: 0n,
+          }),
+        ],
       }),
     );
     await send(
@@ -241,7 +253,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [roundId, cheatedCommitment.root, keccak256(cheatedCommitment.root), weights.map(BigInt), true],
+        args: [roundId, cheatedCommitment.root, keccak256(cheatedCommitment.root), weights.map(BigInt)],
       }),
     );
     const chunk = await pendingChunk(roundId, chunkCount(200));
@@ -259,7 +271,7 @@ describe("zk proofs of aggregation on chain", function () {
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "postAggregate",
-        args: [roundId, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt), true],
+        args: [roundId, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt)],
       }),
     );
     const chunk = await pendingChunk(roundId, numChunks);

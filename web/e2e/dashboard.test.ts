@@ -33,6 +33,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { ChainStatusSource } from "../../node/api/chain-source.ts";
 import { createStatusServer } from "../../node/api/server.ts";
 import type { StatusServer } from "../../node/api/server.ts";
+import { taskConfig } from "../../node/chain/actions/index.ts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../../node/chain/accounts.ts";
 import { localChain } from "../../node/chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
@@ -362,7 +363,18 @@ describe("dashboard in a real browser", () => {
       deployer.writeContract({
         ...rounds,
         functionName: "createTask",
-        args: [`0x${"11".repeat(32)}`, 4, parseEther("1000"), 60n, 60n, 120n, 0n],
+        args: [
+          taskConfig({
+            modelRef: `0x${"11".repeat(32)}`,
+            parameters: 4 * 64, // 4 chunks
+            rewardPerRoundWei: parseEther("1000"),
+            commitWindowS: 60n,
+            aggregateWindowS: 60n,
+            challengeWindowS: 120n,
+            answerWindowS: 600n,
+            roundIntervalS: 0n,
+          }),
+        ],
       }),
     );
     await send(
@@ -398,7 +410,7 @@ describe("dashboard in a real browser", () => {
       aggregator.writeContract({
         ...rounds,
         functionName: "postAggregate",
-        args: [1n, `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, [100n], true],
+        args: [1n, `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, [100n]],
       }),
     );
     await waitText(page, "#round-phase", /^challenging$/);

@@ -11,7 +11,6 @@ import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import {
   MAX_WEIGHT,
-  PROOF_TRAINERS,
   aggregateFixedPoint,
   commitEncoded,
   decodeFixedPoint,
@@ -168,7 +167,6 @@ export class Aggregator {
   async aggregateAndPost(roundId: bigint, round: RoundView, work: AggregatorWork): Promise<void> {
     const base = await this.components.modelSync.ensureModel(round.baseModelRef);
     if (base === undefined) return;
-    const n = round.trainers.length;
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     const screened = this.screen(
@@ -185,16 +183,14 @@ export class Aggregator {
       base,
       aggregateFixedPoint(encoded, weights).aggregate,
     );
-    // The circuit needs every trainer's values: a missing update makes the round unprovable, and so do more
-    // trainers than its fan-in or a weight wider than its slots.
-    const proven =
-      present.every((p) => p !== undefined) && n <= PROOF_TRAINERS && weights.every((w) => w <= MAX_WEIGHT);
+    // Whether the round is proven is the task's rule, fixed on chain. A proven task's round holds at most the
+    // circuit's fan-in and its weights fit the circuit's slots (the contract's bounds); a trainer whose update
+    // never arrived has weight 0 and its slot carries the padding hash, so the round stays provable.
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       ref,
       weights.map(BigInt),
-      proven,
     ]);
     if (!posted) return;
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
@@ -203,7 +199,10 @@ export class Aggregator {
       round.trainers.filter((_, i) => weights[i]! > 0),
       rejected,
     );
-    this.ctx.log.info({ roundId, weights, rejected, proven, modelRef: ref }, "aggregate posted");
+    this.ctx.log.info(
+      { roundId, weights, rejected, proven: round.proven, modelRef: ref },
+      "aggregate posted",
+    );
   }
 
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */

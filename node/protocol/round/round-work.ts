@@ -3,6 +3,7 @@
  * functions take only the part they use; the participant keeps one `RoundWork` (all parts) per round and
  * drops rounds older than `ROUNDS_KEPT`.
  */
+import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import type { PartialAggregate, RoundTree } from "../hierarchy.ts";
 import { ROUNDS_KEPT } from "./context.ts";
@@ -161,13 +162,21 @@ export function rememberAggregation(
   };
 }
 
-/** The round's aggregation tree (see `roundTreeFromChain`), read once per round. */
+/**
+ * The round's aggregation tree (see `roundTreeFromChain`), read once per round. A proven task's round is
+ * always flat: the chain caps it at the circuit's fan-in, and only a flat round's aggregator can prove.
+ */
 export async function treeOf(
   ctx: RoundContext,
   work: HierarchyWork,
   roundId: bigint,
   round: RoundView,
 ): Promise<RoundTree> {
-  work.tree ??= await ctx.chain.readTree(roundId, round, ctx.options.spec.aggregation.maxFanIn);
+  const maxFanIn = ctx.options.spec.aggregation.maxFanIn;
+  work.tree ??= await ctx.chain.readTree(
+    roundId,
+    round,
+    round.proven ? Math.max(maxFanIn, PROOF_TRAINERS) : maxFanIn,
+  );
   return work.tree;
 }

@@ -322,13 +322,13 @@ export class SubAggregator {
       aggregateOfPartial(partial),
     );
     const weights = round.trainers.map((t) => partial.weights.get(t.toLowerCase()) ?? 0);
-    // The circuit's fan-in is PROOF_TRAINERS and the root holds partials, not updates: no proof is claimed.
+    // The root holds partials, not updates, so it cannot prove: only an unproven task's round is hierarchical
+    // (a proven task's round holds at most the circuit's fan-in and is planned flat, `treeOf`).
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       ref,
       weights.map(BigInt),
-      false,
     ]);
     if (!posted) return;
     work.posted = true;
