@@ -318,8 +318,20 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       commitWindowS: 60n,
       aggregateWindowS: 60n,
       challengeWindowS: 60n,
+      // A robust rule the circuit cannot prove: the round below finalizes without a sampled challenge.
+      rule: "median",
+      proven: false,
     });
     assert.equal(created.taskId, 1n);
+    assert.equal(created.rule, "median");
+    assert.equal(created.proven, false);
+    const unprovable = await createTask(ctx, {
+      modelRef,
+      parameters: 1000,
+      rewardPerRoundWei: parseEther("10"),
+      rule: "median",
+    }).catch((e: unknown) => e);
+    assert.equal((unprovable as ChainError).code, "INVALID_ARGUMENT", "median cannot be proven");
     assert.equal(created.modelRef, modelRef);
     assert.equal(created.numChunks, 16); // ceil(1000 / 64)
 
@@ -349,7 +361,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     const nothing = await claim(ctx).catch((e: unknown) => e);
     assert.equal((nothing as TransactionRevertedError).errorName, "NothingToClaim");
 
-    // Finish the round: operator 0 trains and aggregates alone (unproven aggregate), so it earns the emission.
+    // Finish the round: operator 0 trains and aggregates alone (an unproven task), so it earns the emission.
     const opted = await setAggregatorOptIn(ctx, { optIn: true });
     assert.equal(opted.optedIn, true);
     const rounds = protocolAddresses(deployment).rounds;
@@ -374,7 +386,6 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
       keccak256(stringToBytes("agg")),
       keccak256(stringToBytes("model")),
       [100n],
-      false,
     ]);
     await advance(121);
     await send("finalizeRound", [opened.roundId]);

@@ -27,6 +27,7 @@ import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
+import { PROOF_TRAINERS } from "../proofs/constants.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import type { TaskSpec } from "../protocol/task-spec.ts";
@@ -200,9 +201,9 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
       challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
       answerWindowS: DEMO_WINDOW_S,
-      // A proven task's round holds at most the circuit's 8 trainers: larger (hierarchical) demo rounds run
-      // an unproven task.
-      proven: (options.maxTrainersPerRound ?? 8) <= 8,
+      // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
+      // networks with larger or hierarchical rounds run an unproven task.
+      proven: trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers,
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });

@@ -398,7 +398,14 @@ describe("vAIn protocol with viem", function () {
         args: [roundId, chunk],
       }),
     );
-    await networkHelpers.time.increase(601);
+    // Answer deadlines are spaced one window apart: the bonded challenge is due after the sampled one.
+    const { answerDeadline } = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getChallenge",
+      args: [roundId, chunk],
+    });
+    await networkHelpers.time.increaseTo(answerDeadline + 1n);
     const before = await publicClient.readContract({
       address: token,
       abi: vainTokenAbi,

@@ -11,6 +11,7 @@ import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClien
 
 import {
   aggregationVerifierAbi,
+  RoundState,
   stakeRegistryAbi,
   trainingRoundsAbi,
   vainTokenAbi,
@@ -384,6 +385,41 @@ describe("zk proofs of aggregation on chain", function () {
         args: [roundId],
       }),
     );
+  });
+
+  it("closes a round with all-zero weights at once: nothing to prove, nobody slashed or paid", async () => {
+    const roundId = await openRound();
+    const zero = await commitEncoded(aggregateFixedPoint(updates, [1, 1, 1]).aggregate.map(() => 32_768));
+    const before = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    await send(
+      aggregatorWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "postAggregate",
+        args: [roundId, zero.root, ("0x" + "33".repeat(32)) as Hex, [0n, 0n, 0n]],
+      }),
+    );
+    const round = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+    expect(round.state).to.equal(RoundState.Failed);
+    expect(round.pendingChallenges).to.equal(0);
+    expect(round.proven).to.equal(true, "the task's rule, even with nothing to prove");
+    const after = await publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [aggregatorWallet.account.address],
+    });
+    expect(after).to.equal(before);
   });
 
   it("slashes an aggregator that posted a wrong aggregate: it cannot prove the sampled chunk", async () => {
