@@ -24,9 +24,12 @@ const compiler = {
 // The generated Poseidon segments are straight-line assembly: the optimizer's common-subexpression pass
 // hoists their repeated memory loads into stack variables and runs out of stack, and has nothing to gain.
 const unoptimized = { ...compiler, settings: { ...compiler.settings, optimizer: { enabled: false } } };
-// TrainingRounds is optimized for size (runs: 1): the round game must stay under the 24 KB code limit, and
+// TrainingRounds is compiled for size (via IR, runs: 1): the round game must stay under the 24 KB code limit, and
 // its hot path (the challenge answer) is dominated by the verifier call, not by this contract's code.
-const sizeOptimized = { ...compiler, settings: { ...compiler.settings, optimizer: { enabled: true, runs: 1 }, viaIR: true } };
+const sizeOptimized = {
+  ...compiler,
+  settings: { ...compiler.settings, optimizer: { enabled: true, runs: 1 }, viaIR: true },
+};
 const overrides = {
   "contracts/verifier/PoseidonStatement.sol": unoptimized,
   "contracts/TrainingRounds.sol": sizeOptimized,
