@@ -24,8 +24,8 @@ export const SLASH_REASON = {
 } as const;
 
 /**
- * `TrainingRounds` round states (`Round.state`, docs/protocol.md §3), as the contract numbers them. A
- * const object rather than a TS `enum` because the node runs TypeScript by type stripping.
+ * `TrainingRounds` round states (`ITrainingRounds.RoundState`, docs/protocol.md §3), as the contract
+ * numbers them. A const object rather than a TS `enum` because the node runs TypeScript by type stripping.
  */
 export const RoundState = {
   None: 0,
@@ -37,7 +37,7 @@ export const RoundState = {
 } as const;
 export type RoundState = (typeof RoundState)[keyof typeof RoundState];
 
-/** `TrainingRounds` challenge states (`Challenge.status`, docs/protocol.md §5), as the contract numbers them. */
+/** `TrainingRounds` challenge states (`ITrainingRounds.ChallengeStatus`, docs/protocol.md §5), as the contract numbers them. */
 export const ChallengeStatus = {
   None: 0,
   Pending: 1,
@@ -50,13 +50,3 @@ export type ChallengeStatus = (typeof ChallengeStatus)[keyof typeof ChallengeSta
 export const ROUND_STATE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(RoundState).map(([name, value]) => [value, name.toLowerCase()]),
 );
-
-/** @deprecated Use `RoundState`; kept until the round participant's split has moved over. */
-export const ROUND_STATE = {
-  none: RoundState.None,
-  open: RoundState.Open,
-  aggregating: RoundState.Aggregating,
-  challenging: RoundState.Challenging,
-  finalized: RoundState.Finalized,
-  failed: RoundState.Failed,
-} as const;

@@ -23,6 +23,7 @@ import { concatHex, encodeFunctionData, hexToBytes, parseEther, parseEventLogs }
 import type { Abi, Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
+  ChallengeStatus,
   aggregationVerifierAbi,
   groth16VerifierAbi,
   stakeRegistryAbi,
@@ -411,7 +412,7 @@ runBenchmark(async () => {
       functionName: "getChallenge",
       args: [1n, BigInt(i)],
     });
-    if (ch.status === 1) {
+    if (ch.status === ChallengeStatus.Pending) {
       sampled = i;
       break;
     }
@@ -432,7 +433,7 @@ runBenchmark(async () => {
     functionName: "getChallenge",
     args: [1n, BigInt(sampled)],
   });
-  if (answered.status !== 2) throw new Error("the challenge answer was not accepted");
+  if (answered.status !== ChallengeStatus.Answered) throw new Error("the challenge answer was not accepted");
   const groth16Address = await publicClient.readContract({
     address: deployment.contracts.AggregationVerifier.address as Address,
     abi: aggregationVerifierAbi,

@@ -17,7 +17,12 @@ import {
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import { taskConfig } from "../../node/chain/actions/index.ts";
-import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
+import {
+  ChallengeStatus,
+  stakeRegistryAbi,
+  trainingRoundsAbi,
+  vainTokenAbi,
+} from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import type { Deployment } from "../../node/chain/deployment.ts";
 
@@ -280,7 +285,7 @@ describe("vAIn protocol with viem", function () {
         functionName: "getChallenge",
         args: [roundId, i],
       });
-      if (ch.status === 1) return i;
+      if (ch.status === ChallengeStatus.Pending) return i;
     }
     throw new Error("no pending challenge");
   }

@@ -10,6 +10,7 @@ import { concatHex, keccak256, parseEther, parseEventLogs } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
+  ChallengeStatus,
   aggregationVerifierAbi,
   RoundState,
   stakeRegistryAbi,
@@ -235,7 +236,7 @@ describe("zk proofs of aggregation on chain", function () {
         functionName: "getChallenge",
         args: [roundId, i],
       });
-      if (ch.status === 1) return i;
+      if (ch.status === ChallengeStatus.Pending) return i;
     }
     throw new Error("no pending challenge");
   }

@@ -36,7 +36,12 @@ import type { StatusServer } from "../../node/api/server.ts";
 import { taskConfig } from "../../node/chain/actions/index.ts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../../node/chain/accounts.ts";
 import { localChain } from "../../node/chain/clients.ts";
-import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
+import {
+  ChallengeStatus,
+  stakeRegistryAbi,
+  trainingRoundsAbi,
+  vainTokenAbi,
+} from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { startHardhatNode } from "../../test/support/hardhat-node.ts";
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
@@ -422,7 +427,7 @@ describe("dashboard in a real browser", () => {
         functionName: "getChallenge",
         args: [1n, chunk],
       });
-      if (challenge.status === 1) sampled = chunk;
+      if (challenge.status === ChallengeStatus.Pending) sampled = chunk;
     }
     assert.notEqual(sampled, undefined, "a chunk was sampled for proof");
     const proof = keccak256(

@@ -8,6 +8,7 @@ export type { ChainReadClient, ChainWriteClient, ProtocolAddresses, TxProgress }
 export { MissingEventError, readChain, sendAndWait, writeContractAndWait } from "./write.ts";
 export type {
   DecodedEvent,
+  SendClient,
   WriteContractAndWaitParameters,
   WriteContractAndWaitReturnType,
 } from "./write.ts";

@@ -21,6 +21,9 @@ import { ChainError } from "../errors.ts";
 import { TransactionFailedError, toChainError } from "../revert.ts";
 import type { ChainReadClient, ChainWriteClient } from "./client.ts";
 
+/** What sending needs: the clients and the progress callback, not the protocol's addresses. */
+export type SendClient = Omit<ChainWriteClient, "contracts">;
+
 type WriteFunctionName<abi extends Abi> = ContractFunctionName<abi, "nonpayable" | "payable">;
 
 export interface WriteContractAndWaitParameters<
@@ -73,7 +76,7 @@ export class MissingEventError extends ChainError {
  * "reverted" a `TransactionFailedError`. `writeContractAndWait` is this with a simulation first.
  */
 export async function sendAndWait(
-  client: ChainWriteClient,
+  client: SendClient,
   action: string,
   send: () => Promise<Hex>,
 ): Promise<{ readonly hash: Hex; readonly receipt: TransactionReceipt }> {
@@ -100,7 +103,7 @@ export async function writeContractAndWait<
   functionName extends WriteFunctionName<abi>,
   eventName extends ContractEventName<abi> | undefined = undefined,
 >(
-  client: ChainWriteClient,
+  client: SendClient,
   parameters: WriteContractAndWaitParameters<abi, functionName, eventName>,
 ): Promise<WriteContractAndWaitReturnType<abi, eventName>> {
   const { action, address, abi, functionName, args, eventName } = parameters;

@@ -1,13 +1,24 @@
 /**
  * Every chain read and write the round roles make, in one place: the task and round views, pending
- * challenges, answered statements, the operator → peer binding, and the simulate-then-send helper all
- * writes go through. Keeping this surface small lets it move onto node/chain/actions in one place.
+ * challenges, answered statements, the operator → peer binding; writes go through the chain actions' one
+ * write helper (`writeContractAndWait`: simulate, send, wait, decoded custom errors), serialised here.
  */
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Logger } from "pino";
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import type {
+  Account,
+  Address,
+  Chain,
+  ContractFunctionArgs,
+  Hex,
+  PublicClient,
+  Transport,
+  WalletClient,
+} from "viem";
 
+import { writeContractAndWait } from "../../chain/actions/write.ts";
+import type { SendClient } from "../../chain/actions/write.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
@@ -24,6 +35,13 @@ export type RoundsWrite =
   | "disputeStatement"
   | "reportMissedAggregation"
   | "finalizeRound";
+
+/** The arguments of a `RoundsWrite`, typed from the ABI. */
+export type RoundsWriteArgs<F extends RoundsWrite> = ContractFunctionArgs<
+  typeof trainingRoundsAbi,
+  "nonpayable",
+  F
+>;
 
 export interface RoundsGatewayInit {
   readonly publicClient: PublicClient<Transport, Chain>;
@@ -154,14 +172,17 @@ export class RoundsGateway {
    * Simulates, then sends, one TrainingRounds call; transactions of this node are serialised (one nonce
    * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
    */
-  sendIfValid(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+  sendIfValid<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
     const run = async (): Promise<boolean> => {
-      const { publicClient, wallet } = this.init;
       try {
-        const { request } = await this.simulate(functionName, args);
-        const hash = await wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
-        const receipt = await publicClient.waitForTransactionReceipt({ hash });
-        return receipt.status === "success";
+        await writeContractAndWait(this.writeClient(), {
+          action: functionName,
+          address: this.init.contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName,
+          args,
+        } as Parameters<typeof writeContractAndWait<typeof trainingRoundsAbi, F>>[1]);
+        return true;
       } catch (error) {
         this.init.log.debug({ err: error, functionName }, "chain call skipped");
         return false;
@@ -172,26 +193,26 @@ export class RoundsGateway {
     return next;
   }
 
-  /** Whether a TrainingRounds call would succeed now (an eth_call; no transaction). */
-  async wouldSucceed(functionName: RoundsWrite, args: readonly unknown[]): Promise<boolean> {
+  /** Whether a TrainingRounds call would succeed now (an eth_call as this node's account; no transaction). */
+  async wouldSucceed<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
+    const { publicClient, wallet, contracts } = this.init;
     try {
-      await this.simulate(functionName, args);
+      await publicClient.simulateContract({
+        account: wallet.account,
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName,
+        args,
+      } as Parameters<typeof publicClient.simulateContract>[0]);
       return true;
     } catch {
       return false;
     }
   }
 
-  /** An eth_call of the write as this node's account; throws the revert. */
-  private simulate(functionName: RoundsWrite, args: readonly unknown[]) {
-    const { publicClient, wallet, contracts } = this.init;
-    return publicClient.simulateContract({
-      account: wallet.account,
-      address: contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName,
-      args,
-    } as Parameters<typeof publicClient.simulateContract>[0]);
+  /** The send client of this node's wallet. */
+  private writeClient(): SendClient {
+    return { publicClient: this.init.publicClient, walletClient: this.init.wallet };
   }
 
   /** Resolves once every transaction queued so far has settled. */
