@@ -8,7 +8,6 @@
  *   a few outliers in the window do not inflate the baseline the way they inflate a mean and variance, so an
  *   attacker cannot "train" the detector with a burst of extreme values.
  */
-import type { UpdateScore } from "../aggregation/anomaly.ts";
 
 /** Who the series is about. */
 export type AnomalySubject =
@@ -296,45 +295,6 @@ export class AnomalyDetector {
     };
     this.emit(event);
     return event;
-  }
-
-  /**
-   * Turns robust aggregation's per-update scores (node/aggregation/anomaly.ts `scoreUpdates`) into events for
-   * the suspicious ones. `subjects[i]` is the sender of update `i`. Severity grows with how far the norm ratio
-   * or the cosine is past its threshold.
-   */
-  fromUpdateScores(
-    scores: readonly UpdateScore[],
-    subjects: readonly AnomalySubject[],
-    atMs?: number,
-  ): AnomalyEvent[] {
-    if (scores.length !== subjects.length) {
-      throw new RangeError(`got ${scores.length} scores for ${subjects.length} subjects`);
-    }
-    const out: AnomalyEvent[] = [];
-    scores.forEach((s, i) => {
-      if (!s.suspicious) return;
-      // normRatio 3 → 0, 9 → 1; near-zero norms and negative cosines are as bad as their distance allows.
-      const normSeverity =
-        s.normRatio > 1 ? Math.min(1, Math.max(0, (s.normRatio - 3) / 6)) : s.normRatio < 0.05 ? 0.5 : 0;
-      const cosineSeverity = s.cosine < 0 ? Math.min(1, -s.cosine + 0.25) : 0;
-      const event: AnomalyEvent = {
-        type: "anomaly",
-        subject: subjects[i]!,
-        metric: "robustAggregation",
-        detector: "robust-aggregation",
-        value: s.normRatio,
-        baseline: 1,
-        score: s.cosine,
-        severity: Math.max(normSeverity, cosineSeverity, 0.25),
-        direction: s.normRatio >= 1 ? "high" : "low",
-        atMs: atMs ?? (this.options.now ?? Date.now)(),
-        reasons: s.reasons,
-      };
-      out.push(event);
-      this.emit(event);
-    });
-    return out;
   }
 
   /** Forgets a subject's series (a peer that left). */

@@ -4,7 +4,6 @@ import { describe, it } from "node:test";
 
 import { Registry } from "prom-client";
 
-import { scoreUpdates } from "../aggregation/anomaly.ts";
 import { Rng } from "../core/rng.ts";
 import { AnomalyDetector, EwmaDetector, MessageRateTracker, RobustZScoreDetector } from "./anomaly.ts";
 import type { AnomalyEvent } from "./anomaly.ts";
@@ -167,27 +166,6 @@ describe("anomaly detectors", () => {
     assert.ok(e.severity > 0 && e.severity <= 1);
     assert.deepEqual(events, [e]);
     assert.equal(detector.observe(peer, "latencyMs", NaN), undefined);
-  });
-
-  it("converts robust-aggregation scores into events for the suspicious senders only", () => {
-    const rng = new Rng(3);
-    const honest = (n: number) => Float32Array.from({ length: 50 }, () => 1 + 0.1 * rng.normal() + n * 0);
-    const updates = [
-      honest(0),
-      honest(1),
-      honest(2),
-      honest(3),
-      Float32Array.from({ length: 50 }, () => -20),
-    ].map((update) => ({ update, weight: 10 }));
-    const reference = new Float32Array(50).fill(1);
-    const scores = scoreUpdates(updates, reference);
-    const subjects = updates.map((_, i) => ({ kind: "peer", peerId: `p${i}` }) as const);
-    const events = new AnomalyDetector().fromUpdateScores(scores, subjects, 7);
-    assert.equal(events.length, 1);
-    assert.equal(events[0]!.subject.kind === "peer" && events[0]!.subject.peerId, "p4");
-    assert.equal(events[0]!.detector, "robust-aggregation");
-    assert.ok(events[0]!.severity >= 0.9);
-    assert.throws(() => new AnomalyDetector().fromUpdateScores(scores, subjects.slice(1)), RangeError);
   });
 
   it("MessageRateTracker flags a peer that starts flooding", () => {

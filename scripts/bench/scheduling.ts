@@ -8,8 +8,8 @@
  */
 import { createChallenge, runAttestation, verifyAttestation } from "../../node/scheduling/attestation.ts";
 import { planFlat, planHierarchy } from "../../node/scheduling/hierarchy.ts";
-import { makeScenario, simulateNaive, simulateWeighted } from "../../node/scheduling/simulate.ts";
-import type { SimRoundResult } from "../../node/scheduling/simulate.ts";
+import { makeScenario, simulateNaive, simulateWeighted } from "./scheduling/simulate.ts";
+import type { SimRoundResult } from "./scheduling/simulate.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 

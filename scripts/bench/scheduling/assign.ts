@@ -5,9 +5,14 @@
  * nodes with spare time; at the deadline `closeRound` proceeds with a quorum and drops stragglers instead of
  * waiting for them.
  */
-import { MIN_SCHEDULING_REPUTATION } from "../reputation/constants.ts";
-import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK, DEFAULT_QUORUM, MAX_SHARE } from "./constants.ts";
-import { SchedulingError } from "./errors.ts";
+import { MIN_SCHEDULING_REPUTATION } from "../../../node/reputation/constants.ts";
+import {
+  DEADLINE_OVERHEAD_MS,
+  DEADLINE_SLACK,
+  DEFAULT_QUORUM,
+  MAX_SHARE,
+} from "../../../node/scheduling/constants.ts";
+import { SchedulingError } from "../../../node/scheduling/errors.ts";
 
 /** A candidate trainer as scheduling sees it. */
 export interface SchedulableNode {

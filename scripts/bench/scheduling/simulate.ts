@@ -4,7 +4,7 @@
  * `npm run bench:scheduling` and the tests to compare capacity-proportional assignment with deadline dropping
  * against the naive baseline (equal shares, wait for everyone until the round timeout).
  */
-import { Rng } from "../core/rng.ts";
+import { Rng } from "../../../node/core/rng.ts";
 import { assignWork, closeRound, rebalance } from "./assign.ts";
 import type { Assignment, Progress } from "./assign.ts";
 
