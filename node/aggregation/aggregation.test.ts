@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { Rng } from "../core/rng.ts";
+import { FixedPointError, aggregateFixedPoint, encodeFixedPoint } from "../proofs/fixed-point.ts";
 import {
-  FixedPointError,
   IncompatibleModesError,
   SecureAggregationError,
-  aggregateFixedPoint,
   decodeWeightedSum,
-  encodeFixedPoint,
   plainWeightedSum,
   ringAdd,
   ringSub,

@@ -24,22 +24,18 @@ export {
 } from "./rules/bucketed-centered-clipping.ts";
 export { SAMPLE_COUNT_FLAG_FACTOR, SAMPLE_COUNT_WEIGHT_CAP_FACTOR, screenUpdates } from "./screening.ts";
 export type { ScreeningResult } from "./screening.ts";
-export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./anomaly.ts";
-export type { UpdateScore } from "./anomaly.ts";
+export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./update-scores.ts";
+export type { UpdateScore } from "./update-scores.ts";
 export { DEFAULT_ORDERS, RdpAccountant, privatizeUpdate, sampledGaussianRdp } from "./privacy.ts";
 export {
-  FixedPointError,
   SECAGG_MAX_TOTAL_WEIGHT,
   SECAGG_RING_BITS,
-  aggregateFixedPoint,
-  decodeFixedPoint,
   decodeWeightedSum,
-  encodeFixedPoint,
   plainWeightedSum,
   ringAdd,
   ringSub,
   weightedRingVector,
-} from "./fixed-point.ts";
+} from "./secagg-ring.ts";
 export {
   SecureAggregationError,
   expandMask,

@@ -13,8 +13,8 @@
  * coordinates and noisy on non-IID data), then against the weighted mean of the updates the first pass
  * accepted, a cleaner reference in which poisoned directions stand out more.
  */
-import { MIN_UPDATES_FOR_RELATIVE_CHECKS, scoreUpdates } from "./anomaly.ts";
-import type { UpdateScore } from "./anomaly.ts";
+import { MIN_UPDATES_FOR_RELATIVE_CHECKS, scoreUpdates } from "./update-scores.ts";
+import type { UpdateScore } from "./update-scores.ts";
 import { AggregationInputError, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { medianAggregator } from "./rules/median.ts";

@@ -16,7 +16,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 
-import { SECAGG_RING_MODULUS, ringAdd, ringSub, weightedRingVector } from "./fixed-point.ts";
+import { SECAGG_RING_MODULUS, ringAdd, ringSub, weightedRingVector } from "./secagg-ring.ts";
 
 /** Mersenne prime 2^127 - 1: the field for Shamir shares of each 15-byte key chunk. */
 const FIELD_PRIME = (1n << 127n) - 1n;

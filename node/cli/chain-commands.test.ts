@@ -27,7 +27,7 @@ import { peerIdToChainBytes } from "../chain/peer-id.ts";
 import { resolveConfig } from "../config/config.ts";
 import { createKeystore, createNodeKey } from "../keys/keys.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
-import { createModel } from "../training/models.ts";
+import { createModel } from "../training/architectures.ts";
 import { EXIT_USER_ERROR, buildProgram, main } from "./main.ts";
 import { MemoryStatusSource } from "../api/memory-source.ts";
 import { createStatusServer } from "../api/server.ts";

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { formatEther } from "viem";
 import type { Address } from "viem";
 
-import { modelSpecSchema } from "../training/models.ts";
+import { modelSpecSchema } from "../training/architectures.ts";
 import { setAggregators, startLocalVainNetwork } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { runRound } from "./rounds.ts";

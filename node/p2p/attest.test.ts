@@ -26,7 +26,7 @@ import { CapacityManager } from "../runtime/capacity.ts";
 import { runtimeSettings } from "../runtime/limits.ts";
 import { resolveLimits } from "../resources/limits.ts";
 import { attestationChallengeSchema, challengeSamples, resultHashOf } from "../scheduling/attestation.ts";
-import { verifyReceipt } from "../scheduling/capacity.ts";
+import { verifyReceipt } from "../scheduling/capacity-records.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { peerIdBytes } from "./admission/stake-oracle.ts";
 import { ATTEST_PROTOCOL } from "./attest.ts";

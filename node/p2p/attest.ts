@@ -32,8 +32,8 @@ import {
 } from "../scheduling/attestation.ts";
 import type { AttestationChallenge, AttestationResponse } from "../scheduling/attestation.ts";
 import { AttestationRunner } from "../scheduling/attestation-runner.ts";
-import { attestationReceiptSchema, signReceipt, verifyReceipt } from "../scheduling/capacity.ts";
-import type { AttestationReceipt } from "../scheduling/capacity.ts";
+import { attestationReceiptSchema, signReceipt, verifyReceipt } from "../scheduling/capacity-records.ts";
+import type { AttestationReceipt } from "../scheduling/capacity-records.ts";
 import { ATTESTATION_BLOCK_SAMPLES, ATTESTATION_BLOCKS } from "../scheduling/constants.ts";
 import { SchedulingError } from "../scheduling/errors.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";

@@ -9,8 +9,12 @@ import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
 
 import type { CapacityBook } from "../scheduling/capacity-book.ts";
-import { signCapacityRecord, signedCapacityRecordSchema } from "../scheduling/capacity.ts";
-import type { AttestationReceipt, CapacityRecordBody, SignedCapacityRecord } from "../scheduling/capacity.ts";
+import { signCapacityRecord, signedCapacityRecordSchema } from "../scheduling/capacity-records.ts";
+import type {
+  AttestationReceipt,
+  CapacityRecordBody,
+  SignedCapacityRecord,
+} from "../scheduling/capacity-records.ts";
 import { MAX_RECEIPTS } from "../scheduling/constants.ts";
 import { vainTopic } from "./gossip.ts";
 import type { MeshGossip } from "./gossip.ts";

@@ -18,8 +18,8 @@ import type { Address, Chain, Hex, PublicClient, Transport } from "viem";
 import { z } from "zod";
 
 import { trainingRoundsAbi } from "../chain/contracts.ts";
-import { planHierarchy } from "../scheduling/hierarchy.ts";
-import type { AggregationGroup, HierarchyPlan } from "../scheduling/hierarchy.ts";
+import { planHierarchy } from "../scheduling/aggregation-plan.ts";
+import type { AggregationGroup, HierarchyPlan } from "../scheduling/aggregation-plan.ts";
 import {
   CHUNK_SIZE,
   MAX_WEIGHT,

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Hex } from "viem";
 import { z } from "zod";
 
-import { createModel } from "../training/models.ts";
+import { createModel } from "../training/architectures.ts";
 import { bytesToParams, modelRef, paramsToBytes } from "./models.ts";
 import { taskSpecSchema } from "./task-spec.ts";
 import type { TaskSpec } from "./task-spec.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
-import { modelSpecSchema } from "../training/models.ts";
+import { modelSpecSchema } from "../training/architectures.ts";
 
 /** The rule the round protocol aggregates with (screening against the median, then a weighted mean). */
 export const AGGREGATION_RULE = "screened-mean";

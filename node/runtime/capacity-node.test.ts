@@ -33,7 +33,7 @@ import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { taskConfig } from "../chain/actions/index.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
-import { createModel } from "../training/models.ts";
+import { createModel } from "../training/architectures.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18738;

@@ -5,8 +5,8 @@
  * claim), so a node cannot raise its share of the work by saying so. Records of peers that are no longer admitted
  * are dropped by {@link CapacityBook.prune}.
  */
-import { attestedCapacity, verifyCapacityRecord } from "./capacity.ts";
-import type { SignedCapacityRecord } from "./capacity.ts";
+import { attestedCapacity, verifyCapacityRecord } from "./capacity-records.ts";
+import type { SignedCapacityRecord } from "./capacity-records.ts";
 import { SchedulingError } from "./errors.ts";
 
 /** What the round protocol reads about one node. */

@@ -12,9 +12,9 @@ import {
   signCapacityRecord,
   signReceipt,
   verifyCapacityRecord,
-} from "./capacity.ts";
+} from "./capacity-records.ts";
 import { SchedulingError } from "./errors.ts";
-import { planFlat, planHierarchy } from "./hierarchy.ts";
+import { planFlat, planHierarchy } from "./aggregation-plan.ts";
 import { shouldOptInAsAggregator } from "./opt-in.ts";
 
 const code = (c: string) => (e: unknown) => e instanceof SchedulingError && e.code === c;

@@ -6,8 +6,8 @@
 import * as ort from "onnxruntime-node";
 
 import type { Dataset } from "./data/dataset.ts";
-import { createModel } from "./models.ts";
-import type { Model, ModelSpec } from "./models.ts";
+import { createModel } from "./architectures.ts";
+import type { Model, ModelSpec } from "./architectures.ts";
 import { Rng } from "../core/rng.ts";
 import { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from "./train-graph.ts";
 import type { OptimizerSpec, ResolvedOptimizerSpec, TrainStepGraph } from "./train-graph.ts";

@@ -1,8 +1,8 @@
 /** Public API of the training engine. */
 export { GraphBuilder, GraphBuildError } from "./graph/autodiff.ts";
 export type { Tensor } from "./graph/autodiff.ts";
-export { createModel, modelSpecSchema } from "./models.ts";
-export type { Model, ModelSpec } from "./models.ts";
+export { createModel, modelSpecSchema } from "./architectures.ts";
+export type { Model, ModelSpec } from "./architectures.ts";
 export { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from "./train-graph.ts";
 export type { OptimizerSpec } from "./train-graph.ts";
 export { LocalTrainer } from "./engine.ts";

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 
 import type { Dataset } from "./data/dataset.ts";
 import type { TrainResult } from "./engine.ts";
-import type { ModelSpec } from "./models.ts";
+import type { ModelSpec } from "./architectures.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 
 export interface PoolTrainOptions {

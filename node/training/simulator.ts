@@ -11,8 +11,8 @@ import { difference, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { createServerOptimizer } from "./server/index.ts";
 import type { ServerOptimizerName } from "./server/index.ts";
-import { createModel } from "./models.ts";
-import type { ModelSpec } from "./models.ts";
+import { createModel } from "./architectures.ts";
+import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { GraphBuilder } from "./graph/autodiff.ts";
 import type { Tensor } from "./graph/autodiff.ts";
 import { encodeModel } from "./graph/onnx.ts";
-import type { Model } from "./models.ts";
+import type { Model } from "./architectures.ts";
 
 export const optimizerSpecSchema = z.discriminatedUnion("kind", [
   z.object({

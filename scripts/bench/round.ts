@@ -17,7 +17,7 @@ import { fedAvg } from "../../node/core/updates.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
-import { createModel } from "../../node/training/models.ts";
+import { createModel } from "../../node/training/architectures.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 

@@ -7,7 +7,7 @@
  * Usage: npm run bench:scheduling [-- --quick]
  */
 import { createChallenge, runAttestation, verifyAttestation } from "../../node/scheduling/attestation.ts";
-import { planFlat, planHierarchy } from "../../node/scheduling/hierarchy.ts";
+import { planFlat, planHierarchy } from "../../node/scheduling/aggregation-plan.ts";
 import { makeScenario, simulateNaive, simulateWeighted } from "./scheduling/simulate.ts";
 import type { SimRoundResult } from "./scheduling/simulate.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";

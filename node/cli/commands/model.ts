@@ -33,7 +33,7 @@ export function registerModelCommands(program: Command): void {
       const { RoundStore } = await import("../../protocol/round-store.ts");
       const { serializeModel, ModelFileError } = await import("../../protocol/model-file.ts");
       const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
-      const { createModel } = await import("../../training/models.ts");
+      const { createModel } = await import("../../training/architectures.ts");
       const ctx = await openReadContext(flags);
       const task = await ctx.publicClient.readContract({
         address: ctx.deployment.contracts.TrainingRounds.address as `0x${string}`,

@@ -36,7 +36,7 @@ function parsePositiveInteger(text: string, flag: string): number {
  */
 async function specInitialModel(dataDir: string): Promise<{ modelRef: `0x${string}`; parameters: number }> {
   const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
-  const { createModel } = await import("../../training/models.ts");
+  const { createModel } = await import("../../training/architectures.ts");
   const { modelRef, paramsToBytes } = await import("../../protocol/models.ts");
   const configPath = join(dataDir, "config.json");
   const file = existsSync(configPath) ? readConfigFile(configPath) : {};

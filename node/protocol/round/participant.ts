@@ -22,7 +22,7 @@ import { RoundState } from "../../chain/contracts.ts";
 import { chunkCount } from "../../proofs/index.ts";
 import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
-import { createModel } from "../../training/models.ts";
+import { createModel } from "../../training/architectures.ts";
 import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
 import { Aggregator } from "./aggregator.ts";

@@ -13,7 +13,7 @@ import type { Address, Hex } from "viem";
 import { RoundState } from "../../chain/contracts.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { MAX_WEIGHT, chunkCount } from "../../proofs/index.ts";
-import type { AggregationGroup } from "../../scheduling/hierarchy.ts";
+import type { AggregationGroup } from "../../scheduling/aggregation-plan.ts";
 import {
   HierarchyError,
   aggregateOfPartial,

@@ -1,7 +1,7 @@
 /**
- * The one fixed-point encoding of update values, shared by secure aggregation, commitments and the zk
- * circuit (docs/protocol.md §4): u = clamp(round(x · 2^12), −2^15, 2^15 − 1) + 2^15, a 16-bit offset value
- * (`node/proofs/fixed-point.ts`). Secure aggregation sums the weighted values w_k · u_k in the ring
+ * Secure aggregation's ring over the one fixed-point encoding of update values, which commitments and the
+ * zk circuit share (docs/protocol.md §4, `node/proofs/fixed-point.ts`): u = clamp(round(x · 2^12), −2^15,
+ * 2^15 − 1) + 2^15, a 16-bit offset value. Secure aggregation sums the weighted values w_k · u_k in the ring
  * Z/2^48, where pairwise masks cancel exactly; the unmasked sum is the integer Σ w_k · u_k[j] the circuit's
  * equation `agg · W + rem = Σ w_k · u_k` uses, so `decodeWeightedSum` returns the proof's aggregate bit for
  * bit.
@@ -12,13 +12,6 @@
  */
 import { MAX_WEIGHT } from "../proofs/constants.ts";
 import { FixedPointError, encodeFixedPoint } from "../proofs/fixed-point.ts";
-
-export {
-  FixedPointError,
-  aggregateFixedPoint,
-  decodeFixedPoint,
-  encodeFixedPoint,
-} from "../proofs/fixed-point.ts";
 
 /** Bits of the secure-aggregation ring Z/2^RING_BITS. */
 export const SECAGG_RING_BITS = 48;
