@@ -34,8 +34,12 @@ export interface OperatorStatus {
   readonly tokenBalanceWei: bigint;
   readonly activeStakeWei: bigint;
   readonly unbondingStakeWei: bigint;
-  /** Unix seconds; 0 when nothing is unbonding. */
+  /** Unix seconds of the earliest pending unbonding request; 0 when nothing is unbonding. */
   readonly unbondingReleaseTime: bigint;
+  /** Pending unstake requests in request order, each released at its own time (unix seconds). */
+  readonly unbondingRequests: readonly { readonly amountWei: bigint; readonly releaseTime: bigint }[];
+  /** What `withdraw` would pay in the next block (the requests released by then). */
+  readonly withdrawableStakeWei: bigint;
   /** True when `withdraw` would succeed in the next block. */
   readonly withdrawable: boolean;
   readonly claimableWei: bigint;
@@ -71,6 +75,7 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
       activeStakeWei,
       unbondingStakeWei,
       unbondingReleaseTime,
+      requests,
       isActive,
       peerIdBytes,
       minStakeWei,
@@ -107,6 +112,13 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
         address: registry,
         abi: stakeRegistryAbi,
         functionName: "unbondingReleaseTime",
+        args: [operator],
+      }),
+      client.readContract({
+        ...at,
+        address: registry,
+        abi: stakeRegistryAbi,
+        functionName: "unbondingRequests",
         args: [operator],
       }),
       client.readContract({
@@ -173,6 +185,14 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
       };
     }
     const lower = operator.toLowerCase();
+    const unbondingRequests = requests.map((r) => ({
+      amountWei: r.amount,
+      releaseTime: BigInt(r.releaseTime),
+    }));
+    // The next block's timestamp is at least one second later; withdraw compares against that.
+    const withdrawableStakeWei = unbondingRequests
+      .filter((r) => r.releaseTime <= block.timestamp + 1n)
+      .reduce((sum, r) => sum + r.amountWei, 0n);
     return {
       operator,
       chainId: ctx.deployment.chainId,
@@ -183,7 +203,9 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
       activeStakeWei,
       unbondingStakeWei,
       unbondingReleaseTime,
-      withdrawable: unbondingStakeWei > 0n && block.timestamp + 1n >= unbondingReleaseTime,
+      unbondingRequests,
+      withdrawableStakeWei,
+      withdrawable: withdrawableStakeWei > 0n,
       claimableWei,
       peerId: peerIdFromChainBytes(peerIdBytes as Hex),
       isActive,

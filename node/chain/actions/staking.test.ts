@@ -16,6 +16,7 @@ import { generatePrivateKey, privateKeyToAccount, toAccount } from "viem/account
 import { fundOperator, startLocalNetwork, walletFor } from "../../../test/support/local-network.ts";
 import type { LocalNetwork } from "../../../test/support/local-network.ts";
 import { vainTokenAbi } from "../contracts.ts";
+import { readOperatorStatus } from "../operator-status.ts";
 import { TransactionRevertedError } from "../revert.ts";
 import {
   bindPeerId,
@@ -127,6 +128,15 @@ describe("staking rules an operator meets (real hardhat node)", { timeout: 240_0
     assert.equal(second.unbondingStakeWei, parseEther("150"));
     const block = await net.publicClient.getBlock();
     await advance(first.releaseTime - block.timestamp);
+    const status = await readOperatorStatus({ ...client, deployment: net.deployment }, account.address);
+    assert.deepEqual(
+      status.unbondingRequests.map((r) => [r.amountWei, r.releaseTime]),
+      [
+        [parseEther("100"), first.releaseTime],
+        [parseEther("50"), second.releaseTime],
+      ],
+    );
+    assert.equal(status.withdrawableStakeWei, parseEther("100"), "status: only the first is withdrawable");
     const paidFirst = await withdraw(client);
     assert.equal(paidFirst.amountWei, parseEther("100"), "the first request, on its own time");
     const early = await withdraw(client).catch((e: unknown) => e);

@@ -62,10 +62,20 @@ export async function fetchNodeApiSummary(apiUrl: string): Promise<NodeApiSummar
 }
 
 function humanStatus(s: OperatorStatus, node: NodeApiSummary | undefined): string[] {
+  // Each unstake request has its own release time: say what withdraws now and when the next part does.
+  const locked = s.unbondingRequests.filter((r) => r.releaseTime > s.blockTimestamp + 1n);
+  const next = locked.reduce<bigint | undefined>(
+    (t, r) => (t === undefined || r.releaseTime < t ? r.releaseTime : t),
+    undefined,
+  );
+  const parts = [
+    ...(s.withdrawableStakeWei > 0n ? [`${formatTokens(s.withdrawableStakeWei)} withdrawable now`] : []),
+    ...(next === undefined
+      ? []
+      : [`next release ${isoFromSeconds(next)}, in ${formatWait(next - s.blockTimestamp)}`]),
+  ];
   const unbonding =
-    s.unbondingStakeWei === 0n
-      ? "0.0 VAIN"
-      : `${formatTokens(s.unbondingStakeWei)} (${s.withdrawable ? "withdrawable now" : `release ${isoFromSeconds(s.unbondingReleaseTime)}, in ${formatWait(s.unbondingReleaseTime - s.blockTimestamp)}`})`;
+    s.unbondingStakeWei === 0n ? "0.0 VAIN" : `${formatTokens(s.unbondingStakeWei)} (${parts.join("; ")})`;
   const r = s.network.latestRound;
   const lines = [
     `operator ${s.operator} on chain ${s.chainId} (block ${s.blockNumber})`,
