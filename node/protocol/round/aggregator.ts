@@ -3,6 +3,7 @@
  * on-chain commitment, screen anomalous updates (weight 0), aggregate in fixed point, post the aggregate's
  * commitment and the new model's hash, and answer challenges with zk proofs of the challenged chunks.
  */
+import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
 import { screenUpdates } from "../../aggregation/screening.ts";
@@ -100,7 +101,8 @@ export class Aggregator {
   /**
    * Flat rounds: aggregate when every update is in; or, after `aggregateWaitMs`, once a quorum of the committed
    * weight is in; or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
-   * waited for past the point where this node would miss its own deadline).
+   * waited for past the point where this node would miss its own deadline) — even with nothing received: the
+   * all-zero post then closes the round without a slash, where staying silent would be slashed.
    */
   ready(round: RoundView, work: AggregatorWork, now: bigint, quorum: number): boolean {
     let committed = 0;
@@ -110,10 +112,10 @@ export class Aggregator {
       committed += weight;
       if (work.received.has(t.toLowerCase())) received += weight;
     });
-    if (received === 0) return false;
+    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
+    if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;
-    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
     return (waited && received >= quorum * committed) || nearDeadline;
   }
 
@@ -174,10 +176,21 @@ export class Aggregator {
       work,
       round.trainers.map((t) => t.toLowerCase()),
     );
-    if (screened.size === 0) return;
     const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
     const rejected = round.trainers.filter((t) => screened.get(t.toLowerCase()) === 0);
-    if (weights.every((w) => w === 0)) return;
+    if (weights.every((w) => w === 0)) {
+      // Nothing usable arrived (every trainer withheld or was rejected): all-zero weights close the round at
+      // once, nobody slashed or paid (docs/protocol.md §3). Not posting would cost this node the missed-deadline
+      // slash: a trainer that commits and withholds must not be able to do that to an honest aggregator.
+      const posted = await this.ctx.chain.sendIfValid("postAggregate", [
+        roundId,
+        zeroHash,
+        round.baseModelRef,
+        weights.map(BigInt),
+      ]);
+      if (posted) this.ctx.log.warn({ roundId, rejected }, "no usable update: posted all-zero weights");
+      return;
+    }
     const encoded = present.map((p) => p?.encoded ?? zero);
     const { ref, aggregate, aggregateCommitment } = await this.applyAggregate(
       base,
