@@ -81,6 +81,31 @@ contract StakeRegistryOwnerTest is Fixture {
         assertEq(token.balanceOf(ALICE), 300e18, "all of it back");
     }
 
+    /// Fuzz: a delay change, then (some time later) a share change and maybe a replacing delay change; an
+    /// operator that requests unstaking within the notice of a change is released before that change applies.
+    function testFuzz_leavingWithinTheNoticeBeatsEveryChange(uint256 d1, uint256 gap, uint256 d2, uint256 offset)
+        public
+    {
+        uint256 notice = registry.PARAMETER_CHANGE_NOTICE();
+        _fundAndStake(ALICE, 300e18);
+        uint256 t0 = block.timestamp;
+        uint64 at1 = registry.queueParameterChange(DELAY_P, bound(d1, 1 days, 60 days));
+        // Up to twice the first change's wait, so it often falls due inside the second notice.
+        vm.warp(t0 + bound(gap, 0, 2 * (at1 - t0)));
+        uint256 t2 = block.timestamp;
+        uint64 at2 = registry.queueParameterChange(BPS_P, 0);
+        // Half the runs also replace the pending delay change (cancelling it), half leave it to fall due.
+        uint64 at3 = type(uint64).max;
+        if (d2 % 2 == 0) at3 = registry.queueParameterChange(DELAY_P, bound(d2, 1 days, 60 days));
+        uint256 requestTime = t2 + bound(offset, 0, notice - 1);
+        vm.warp(requestTime);
+        vm.prank(ALICE);
+        registry.requestUnstake(300e18);
+        uint64 release = registry.unbondingReleaseTime(ALICE);
+        assertTrue(release < at2 && release < at3, "out before the changes queued at t2");
+        if (requestTime < t0 + notice) assertTrue(release < at1, "out before the change queued at t0");
+    }
+
     /// An unbonding delay change never touches stake already unbonding, in either direction.
     function test_unbondingDelayChangeNeverAffectsPendingRequests() public {
         _fundAndStake(ALICE, 300e18);
