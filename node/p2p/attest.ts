@@ -136,6 +136,13 @@ const verdictSchema = z.union([
 const probeReplySchema = z.union([probeEchoSchema, refusedSchema]);
 const probeOrChallengeSchema = z.union([probeSchema, challengeFrameSchema]);
 const answerReplySchema = z.union([answerSchema, refusedSchema]);
+/** Every frame this protocol reads, by the side that reads it (exported for the decoders' fuzz tests). */
+export const ATTEST_FRAME_SCHEMAS = {
+  probeReply: probeReplySchema,
+  probeOrChallenge: probeOrChallengeSchema,
+  answerReply: answerReplySchema,
+  verdict: verdictSchema,
+} as const;
 
 /** What a verifier learned from one attestation. */
 export type AttestationOutcome =

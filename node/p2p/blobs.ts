@@ -10,6 +10,7 @@
  * announced (and allowed) size.
  */
 import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
 
 import { byteStream } from "@libp2p/utils";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
@@ -19,6 +20,8 @@ import type { RateLimiter } from "../resources/limits.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { frameStream, toMeshError } from "./frames.ts";
+import { KeyedRateLimiter } from "./rate-limit.ts";
+import type { RateSpec } from "./rate-limit.ts";
 
 export const BLOB_PUSH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/push/1.0.0`;
 export const BLOB_FETCH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/fetch/1.0.0`;
@@ -27,25 +30,33 @@ export const BLOB_FETCH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/fetch/1.0.0`;
 const WRITE_CHUNK_BYTES = 256 * 1024;
 /** Bytes read per step on the receiving side. */
 const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Push and fetch streams one peer may open: a round needs a handful per peer (one update or partial, a model
+ * or two, a few retries), so a burst of 16 and 4 per second is ample and a flood is cut at once.
+ */
+export const BLOB_REQUESTS_PER_PEER: RateSpec = { burst: 16, intervalMs: 250 };
+/** Concurrent inbound push streams per connection; fetches may be more (small requests, served from disk). */
+export const BLOB_MAX_INBOUND_PUSHES = 4;
+export const BLOB_MAX_INBOUND_FETCHES = 8;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const metaSchema = z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean()]));
 export type BlobMeta = z.output<typeof metaSchema>;
 
-const pushHeaderSchema = z.object({
+export const pushHeaderSchema = z.object({
   v: z.literal(1),
   kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
   size: z.number().int().nonnegative(),
   sha256: sha256Hex,
   meta: metaSchema.default({}),
 });
-const ackSchema = z.object({
+export const ackSchema = z.object({
   ok: z.boolean(),
   code: z.string().max(32).optional(),
   reason: z.string().max(256).optional(),
 });
-const fetchRequestSchema = z.object({ v: z.literal(1), sha256: sha256Hex });
-const fetchHeaderSchema = z.object({
+export const fetchRequestSchema = z.object({ v: z.literal(1), sha256: sha256Hex });
+export const fetchHeaderSchema = z.object({
   ok: z.boolean(),
   size: z.number().int().nonnegative().optional(),
   reason: z.string().max(256).optional(),
@@ -79,6 +90,17 @@ export interface BlobServiceOptions {
   /** Who may open blob streams (admitted peers). */
   readonly isAllowed: (peerId: PeerId) => boolean;
   readonly maxConcurrentStreams?: number;
+  /**
+   * Announced bytes of pushes one peer may have in flight at once (each push's buffer is allocated up front);
+   * default: the largest kind's limit, so one peer holds at most one largest blob's worth of our memory.
+   */
+  readonly maxInFlightBytesPerPeer?: number;
+  /** Announced bytes of all pushes in flight together; default: twice the largest kind's limit. */
+  readonly maxInFlightBytes?: number;
+  /** Push and fetch streams one peer may open (default BLOB_REQUESTS_PER_PEER). */
+  readonly requestsPerPeer?: RateSpec;
+  /** Told when a peer breaks the rules (over its rate, a body that fails its hash): abuse accounting. */
+  readonly onViolation?: (peerId: string, kind: "stream-rate" | "blob-hash-mismatch") => void;
   /** The operator's upload budget, shared by every blob we send (node/resources/limits.ts); none = unlimited. */
   readonly uploadLimiter?: RateLimiter;
 }
@@ -86,6 +108,10 @@ export interface BlobServiceOptions {
 export interface BlobTransferStats {
   bytesSent: number;
   bytesReceived: number;
+  /** Streams aborted because their peer was over its request rate. */
+  refusedRate: number;
+  /** Pushes refused because the peer's (or everyone's) in-flight bytes were spent. */
+  refusedBusy: number;
 }
 
 export class BlobService {
@@ -93,31 +119,35 @@ export class BlobService {
   private provider: BlobProvider | undefined;
   private node: Libp2p | undefined;
   private readonly timeoutMs: number;
-  readonly stats: BlobTransferStats = { bytesSent: 0, bytesReceived: 0 };
+  private readonly requests: KeyedRateLimiter;
+  private readonly inFlight = new Map<string, number>();
+  private inFlightTotal = 0;
+  private readonly maxInFlightPerPeer: number;
+  private readonly maxInFlight: number;
+  readonly stats: BlobTransferStats = { bytesSent: 0, bytesReceived: 0, refusedRate: 0, refusedBusy: 0 };
 
   private readonly options: BlobServiceOptions;
 
   constructor(options: BlobServiceOptions) {
     this.options = options;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.requests = new KeyedRateLimiter(options.requestsPerPeer ?? BLOB_REQUESTS_PER_PEER);
+    const largest = Math.max(0, ...Object.values(options.maxBytes));
+    this.maxInFlightPerPeer = options.maxInFlightBytesPerPeer ?? largest;
+    this.maxInFlight = options.maxInFlightBytes ?? 2 * largest;
   }
 
   async start(node: Libp2p): Promise<void> {
     this.node = node;
-    const streamLimits = {
-      maxInboundStreams: this.options.maxConcurrentStreams ?? 32,
-      maxOutboundStreams: this.options.maxConcurrentStreams ?? 32,
-    };
-    await node.handle(
-      BLOB_PUSH_PROTOCOL,
-      (stream, connection) => this.receivePush(stream, connection),
-      streamLimits,
-    );
-    await node.handle(
-      BLOB_FETCH_PROTOCOL,
-      (stream, connection) => this.serveFetch(stream, connection),
-      streamLimits,
-    );
+    const outbound = this.options.maxConcurrentStreams ?? 32;
+    await node.handle(BLOB_PUSH_PROTOCOL, (stream, connection) => this.receivePush(stream, connection), {
+      maxInboundStreams: Math.min(outbound, BLOB_MAX_INBOUND_PUSHES),
+      maxOutboundStreams: outbound,
+    });
+    await node.handle(BLOB_FETCH_PROTOCOL, (stream, connection) => this.serveFetch(stream, connection), {
+      maxInboundStreams: Math.min(outbound, BLOB_MAX_INBOUND_FETCHES),
+      maxOutboundStreams: outbound,
+    });
   }
 
   async stop(): Promise<void> {
@@ -186,8 +216,9 @@ export class BlobService {
         );
       if (header.size > maxBytes)
         throw new MeshError("BLOB_TOO_LARGE", `peer announced ${header.size} B > ${maxBytes} B`);
-      const bytes = await readBody(frames.lp.unwrap(), header.size, deadline);
-      if (sha256(bytes) !== hash)
+      const hasher = createHash("sha256");
+      const bytes = await readBody(frames.lp.unwrap(), header.size, deadline, hasher);
+      if (hasher.digest("hex") !== hash)
         throw new MeshError("BLOB_HASH_MISMATCH", "fetched bytes do not match the requested hash");
       this.stats.bytesReceived += bytes.length;
       return bytes;
@@ -212,13 +243,42 @@ export class BlobService {
     }
   }
 
-  private async receivePush(stream: Stream, connection: Connection): Promise<void> {
+  /** Refuses a stream of a peer that is not admitted or over its request rate (aborted, nothing read). */
+  private refuseStream(stream: Stream, connection: Connection): boolean {
     if (!this.options.isAllowed(connection.remotePeer)) {
       stream.abort(new MeshError("NOT_ADMITTED", "peer is not admitted"));
-      return;
+      return true;
     }
+    if (!this.requests.take(connection.remotePeer.toString())) {
+      this.stats.refusedRate += 1;
+      this.options.onViolation?.(connection.remotePeer.toString(), "stream-rate");
+      stream.abort(new MeshError("BLOB_REJECTED", "too many blob requests"));
+      return true;
+    }
+    return false;
+  }
+
+  /** Reserves `size` bytes of the in-flight budgets for `peer`; false when either is spent. */
+  private reserve(peer: string, size: number): boolean {
+    const held = this.inFlight.get(peer) ?? 0;
+    if (held + size > this.maxInFlightPerPeer || this.inFlightTotal + size > this.maxInFlight) return false;
+    this.inFlight.set(peer, held + size);
+    this.inFlightTotal += size;
+    return true;
+  }
+
+  private release(peer: string, size: number): void {
+    const left = (this.inFlight.get(peer) ?? 0) - size;
+    if (left > 0) this.inFlight.set(peer, left);
+    else this.inFlight.delete(peer);
+    this.inFlightTotal -= size;
+  }
+
+  private async receivePush(stream: Stream, connection: Connection): Promise<void> {
+    if (this.refuseStream(stream, connection)) return;
     const signal = AbortSignal.timeout(this.timeoutMs);
     const frames = frameStream(stream);
+    const sender = connection.remotePeer.toString();
     // Reading the raw body unwraps the frame reader, so the ack goes out through a fresh one.
     let replies = frames;
     let ack: z.input<typeof ackSchema>;
@@ -230,11 +290,21 @@ export class BlobService {
         ack = { ok: false, code: "BLOB_REJECTED", reason: `kind ${header.kind} not accepted` };
       } else if (header.size > limit) {
         ack = { ok: false, code: "BLOB_TOO_LARGE", reason: `${header.size} B exceeds ${limit} B` };
+      } else if (!this.reserve(sender, header.size)) {
+        this.stats.refusedBusy += 1;
+        ack = { ok: false, code: "BLOB_REJECTED", reason: "busy: too many bytes in flight" };
       } else {
-        const bytes = await readBody(frames.lp.unwrap(), header.size, signal);
+        let bytes: Uint8Array;
+        const hasher = createHash("sha256");
+        try {
+          bytes = await readBody(frames.lp.unwrap(), header.size, signal, hasher);
+        } finally {
+          this.release(sender, header.size);
+        }
         replies = frameStream(stream);
         this.stats.bytesReceived += bytes.length;
-        if (sha256(bytes) !== header.sha256) {
+        if (hasher.digest("hex") !== header.sha256) {
+          this.options.onViolation?.(sender, "blob-hash-mismatch");
           ack = { ok: false, code: "BLOB_HASH_MISMATCH", reason: "bytes do not match the announced hash" };
         } else {
           await handler({
@@ -260,10 +330,7 @@ export class BlobService {
   }
 
   private async serveFetch(stream: Stream, connection: Connection): Promise<void> {
-    if (!this.options.isAllowed(connection.remotePeer)) {
-      stream.abort(new MeshError("NOT_ADMITTED", "peer is not admitted"));
-      return;
-    }
+    if (this.refuseStream(stream, connection)) return;
     const signal = AbortSignal.timeout(this.timeoutMs);
     const frames = frameStream(stream);
     try {
@@ -301,16 +368,23 @@ async function writeBody(
   }
 }
 
-/** Reads exactly `size` bytes into one preallocated buffer. */
-async function readBody(stream: Stream, size: number, signal: AbortSignal): Promise<Uint8Array> {
+/** Reads exactly `size` bytes into one preallocated buffer, hashing them as they arrive. */
+async function readBody(
+  stream: Stream,
+  size: number,
+  signal: AbortSignal,
+  hasher: Hash,
+): Promise<Uint8Array> {
   const out = new Uint8Array(size);
   // The muxer does not wait for us to read, so the reader may hold up to the whole announced body.
   const reader = byteStream(stream, { maxBufferSize: size + READ_CHUNK_BYTES });
   let offset = 0;
   while (offset < size) {
     const chunk = await reader.read({ bytes: Math.min(READ_CHUNK_BYTES, size - offset), signal });
-    out.set(chunk.subarray(), offset);
-    offset += chunk.byteLength;
+    const bytes = chunk.subarray();
+    out.set(bytes, offset);
+    hasher.update(bytes);
+    offset += bytes.byteLength;
   }
   reader.unwrap();
   return out;

@@ -19,9 +19,46 @@ export interface FrameStream {
   readonly lp: LengthPrefixedStream<Stream>;
 }
 
+/** The bytes a length decoder sees (a Uint8ArrayList as lpStream passes it). */
+export interface ByteList {
+  readonly byteLength: number;
+  get(index: number): number;
+}
+
+/** Bytes of a varint that can encode `max` (7 bits per byte). */
+function varintBytes(max: number): number {
+  return Math.max(1, Math.ceil(Math.log2(max + 1) / 7));
+}
+
+/**
+ * A varint length decoder that fails as soon as the prefix cannot be valid: at the first byte that makes the
+ * length exceed `maxFrameBytes`, or once it is longer than any allowed length needs. lpStream's own decoder
+ * checks only complete prefixes, so a 2^62 prefix or an endless run of continuation bytes was read (and
+ * buffered) until the protocol's deadline. Throws RangeError only for "need more bytes", as lpStream expects.
+ */
+export function boundedLengthDecoder(maxFrameBytes: number): (buf: ByteList) => number {
+  const maxBytes = varintBytes(maxFrameBytes);
+  return (buf) => {
+    let value = 0;
+    for (let i = 0; i < buf.byteLength; i++) {
+      const byte = buf.get(i);
+      value += (byte & 0x7f) * 2 ** (7 * i);
+      if (value > maxFrameBytes)
+        throw new MeshError("FRAME_TOO_LARGE", `frame length exceeds ${maxFrameBytes} B`);
+      if ((byte & 0x80) === 0) return value;
+      if (i + 1 >= maxBytes)
+        throw new MeshError("FRAME_MALFORMED", `frame length prefix longer than ${maxBytes} B`);
+    }
+    throw new RangeError("length prefix incomplete");
+  };
+}
+
 /** Wraps a stream for frame I/O; the same length-prefix reader must be used for every frame of the stream. */
 export function frameStream(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): FrameStream {
-  const lp = lpStream(stream, { maxDataLength: maxFrameBytes });
+  const lp = lpStream(stream, {
+    maxDataLength: maxFrameBytes,
+    lengthDecoder: boundedLengthDecoder(maxFrameBytes),
+  });
   return {
     lp,
     async read(schema, signal) {
@@ -31,21 +68,7 @@ export function frameStream(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): Fr
       } catch (error) {
         throw toMeshError(error, signal);
       }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-      } catch {
-        throw new MeshError("FRAME_MALFORMED", "frame is not UTF-8 JSON");
-      }
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new MeshError(
-          "FRAME_MALFORMED",
-          `frame invalid at ${issue?.path.join(".") || "root"}: ${issue?.message ?? "?"}`,
-        );
-      }
-      return parsed.data as z.output<typeof schema>;
+      return decodeFrame(bytes, schema);
     },
     async write(value, signal) {
       const bytes = new TextEncoder().encode(JSON.stringify(value));
@@ -57,6 +80,25 @@ export function frameStream(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): Fr
       }
     },
   };
+}
+
+/** Parses one frame's bytes with `schema`; any defect is a FRAME_MALFORMED MeshError, never another error. */
+export function decodeFrame<S extends z.ZodTypeAny>(bytes: Uint8Array, schema: S): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new MeshError("FRAME_MALFORMED", "frame is not UTF-8 JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new MeshError(
+      "FRAME_MALFORMED",
+      `frame invalid at ${issue?.path.join(".") || "root"}: ${issue?.message ?? "?"}`,
+    );
+  }
+  return parsed.data as z.output<S>;
 }
 
 /** Maps libp2p/it errors (length limits, EOF, aborts) to mesh error codes. */

@@ -22,7 +22,12 @@ export function vainTopic(name: string): string {
   return `${PROTOCOL_PREFIX}/${name}`;
 }
 
-const wireSchema = z.object({ v: z.literal(1), ts: z.number().int().nonnegative(), body: z.unknown() });
+/** The envelope every gossip message carries around its topic-specific body. */
+export const wireSchema = z.object({
+  v: z.literal(1),
+  ts: z.number().int().nonnegative(),
+  body: z.unknown(),
+});
 
 export interface GossipMessage<T> {
   /** Author's peer ID (the gossipsub signature proves it). */

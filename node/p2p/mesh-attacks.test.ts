@@ -18,6 +18,7 @@ import type { LocalNetwork } from "../../test/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";
+import { BLOB_FETCH_PROTOCOL, BLOB_PUSH_PROTOCOL } from "./blobs.ts";
 import { DHT_PROTOCOL, Mesh } from "./mesh.ts";
 import type { MeshOptions } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";
@@ -294,5 +295,51 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
     // The gate gives up on its side when the admission wait ends (around when the connection is dropped).
     await until(() => target.gateCounters.refusedNotAllowed - before === 2, 10_000, "both streams refused");
     assert.equal(target.admission.isAdmitted(stranger.peerId), false);
+  });
+
+  it("an admitted peer's blob flood is bounded: pushes past its in-flight bytes are refused, fetches past its rate cut", async () => {
+    const target = await start(await testOperator(net, stake), {
+      profile: VICTIM_PROFILE,
+      blobLimits: { update: 16 * 1024 * 1024 },
+    });
+    target.blobs.onBlob("update", () => undefined);
+    const spammer = await honest("127.55.0.1");
+    assert.ok(Number.isFinite(await joinMs(spammer, target, 10_000)));
+    const ackSchema = z.object({ ok: z.boolean(), code: z.string().optional() }).passthrough();
+    // Four pushes at once, each announcing the whole 16 MiB limit and then sending nothing.
+    const pushes = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const stream = await spammer.libp2p.dialProtocol(target.peerId, BLOB_PUSH_PROTOCOL);
+        const frames = frameStream(stream);
+        const signal = AbortSignal.timeout(10_000);
+        await frames.write({ v: 1, kind: "update", size: 16 * 1024 * 1024, sha256: "0".repeat(64) }, signal);
+        return { stream, frames, signal };
+      }),
+    );
+    await until(() => target.blobs.stats.refusedBusy >= 3, 10_000, "three pushes refused as busy");
+    for (const { stream, frames, signal } of pushes.slice(0, 1)) {
+      // The admitted one is still waiting for its body; the others got their refusal.
+      void frames.read(ackSchema, signal).catch(() => undefined);
+      stream.abort(new Error("done"));
+    }
+    for (const { stream } of pushes) stream.abort(new Error("done"));
+    // Fetch requests as fast as the spammer can open streams.
+    let opened = 0;
+    for (let i = 0; i < 40; i++) {
+      const stream = await spammer.libp2p
+        .dialProtocol(target.peerId, BLOB_FETCH_PROTOCOL)
+        .catch(() => undefined);
+      if (stream === undefined) continue;
+      opened += 1;
+      await frameStream(stream)
+        .write({ v: 1, sha256: "1".repeat(64) }, AbortSignal.timeout(5_000))
+        .catch(() => undefined);
+      stream.abort(new Error("done"));
+    }
+    await until(() => target.blobs.stats.refusedRate >= 20, 10_000, "fetches over the rate refused");
+    assert.ok(opened >= 20, `${opened} fetch streams opened`);
+    assert.ok(
+      target.admission.isAdmitted(spammer.peerId) || target.admission.isRefused(spammer.peerId.toString()),
+    );
   });
 });

@@ -57,13 +57,17 @@ const REACH_DIAL_TIMEOUT_MS = 5_000;
 /** Admission of a peer reached for a transfer (stake check + handshake, local chain) gives up after this long. */
 const REACH_ADMISSION_TIMEOUT_MS = 5_000;
 
-/** Size limits per blob kind; updates and models are the big ones. */
+/**
+ * Size limits per blob kind (docs/protocol.md §6), sized for models of up to 32 M parameters: a model or
+ * aggregate is 4 B per parameter (128 MiB), a partial aggregate of a hierarchical round 8 B per parameter plus
+ * its trainer list (256 MiB; was 512 MiB), an update is compressed and far smaller (64 MiB). A push above its
+ * kind's limit is refused from its header, before a byte of the body is read.
+ */
 export const DEFAULT_BLOB_LIMITS: Readonly<Record<string, number>> = {
   update: 64 * 1024 * 1024,
-  model: 256 * 1024 * 1024,
-  aggregate: 256 * 1024 * 1024,
-  /** Partial aggregates of hierarchical rounds: 8 B per parameter plus the trainer list. */
-  partial: 512 * 1024 * 1024,
+  model: 128 * 1024 * 1024,
+  aggregate: 128 * 1024 * 1024,
+  partial: 256 * 1024 * 1024,
 };
 
 export interface MeshOptions {

@@ -10,13 +10,20 @@ import { z } from "zod";
 
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { frameStream, toMeshError } from "./frames.ts";
+import { KeyedRateLimiter } from "./rate-limit.ts";
+import type { RateSpec } from "./rate-limit.ts";
 
 export const PEX_PROTOCOL = `${PROTOCOL_PREFIX}/pex/1.0.0`;
 /** Records per answer: enough to reach the target degree, small enough for one frame. */
 export const PEX_MAX_RECORDS = 16;
+/**
+ * Requests one peer may make: maintenance asks one random admitted peer every interval (2-30 s by profile), so a
+ * burst of 4 and one per 5 s never refuses an honest node and cuts a flood (22k requests in 15 s, issue #19).
+ */
+export const PEX_REQUESTS_PER_PEER: RateSpec = { burst: 4, intervalMs: 5_000 };
 
-const requestSchema = z.object({ v: z.literal(1) });
-const answerSchema = z.object({
+export const pexRequestSchema = z.object({ v: z.literal(1) });
+export const pexAnswerSchema = z.object({
   records: z
     .array(
       z
@@ -32,11 +39,16 @@ export interface PexOptions {
   readonly isAdmitted: (peerId: PeerId | string) => boolean;
   readonly admittedPeers: () => readonly string[];
   readonly timeoutMs?: number;
+  /** Told when a peer asks over its rate (abuse accounting). */
+  readonly onViolation?: (peerId: string, kind: "stream-rate") => void;
 }
 
 export class PeerExchange {
   private node: Libp2p | undefined;
   private readonly timeoutMs: number;
+  private readonly requests = new KeyedRateLimiter(PEX_REQUESTS_PER_PEER);
+  /** Requests refused because their peer was over its rate. */
+  refusedRate = 0;
 
   private readonly options: PexOptions;
 
@@ -76,7 +88,7 @@ export class PeerExchange {
     try {
       await frames.write({ v: 1 }, deadline);
       await stream.close({ signal: deadline });
-      const answer = await frames.read(answerSchema, deadline);
+      const answer = await frames.read(pexAnswerSchema, deadline);
       const learned: PeerId[] = [];
       for (const record of answer.records) {
         const bytes = new Uint8Array(Buffer.from(record, "base64"));
@@ -102,10 +114,16 @@ export class PeerExchange {
       stream.abort(new Error("not admitted"));
       return;
     }
+    if (!this.requests.take(connection.remotePeer.toString())) {
+      this.refusedRate += 1;
+      this.options.onViolation?.(connection.remotePeer.toString(), "stream-rate");
+      stream.abort(new Error("too many peer-exchange requests"));
+      return;
+    }
     const signal = AbortSignal.timeout(this.timeoutMs);
     const frames = frameStream(stream);
     try {
-      await frames.read(requestSchema, signal);
+      await frames.read(pexRequestSchema, signal);
       const asker = connection.remotePeer.toString();
       const candidates = this.options.admittedPeers().filter((id) => id !== asker);
       shuffle(candidates);

@@ -471,10 +471,22 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     }
   }
 
+  /** Evicts an abusive peer (abuse.ts): disconnected, and turned away for `ttlMs`. */
+  evictForAbuse(peerId: string, reason: string, ttlMs: number): void {
+    this.refuse(peerId, "ABUSIVE", reason, "evicted", ttlMs);
+  }
+
   /** Records the refusal, tells listeners and closes the peer's connections (after the verdict left). */
-  private refuse(peerId: string, code: RefusalCode, reason: string, event: "refused" | "evicted"): void {
+  private refuse(
+    peerId: string,
+    code: RefusalCode,
+    reason: string,
+    event: "refused" | "evicted",
+    ttlMs?: number,
+  ): void {
     this.admittedPeers.delete(peerId);
-    const ttl = TEMPORARY_REFUSALS.has(code) ? Math.min(5_000, this.refusedTtlMs) : this.refusedTtlMs;
+    const ttl =
+      ttlMs ?? (TEMPORARY_REFUSALS.has(code) ? Math.min(5_000, this.refusedTtlMs) : this.refusedTtlMs);
     this.refusedUntil.set(peerId, Date.now() + ttl);
     this.safeDispatch(event, { peerId, code, reason, side: "local" });
     const node = this.node;
