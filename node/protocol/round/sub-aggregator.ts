@@ -8,6 +8,7 @@ import { randomInt } from "node:crypto";
 
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
+import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
 import { RoundState } from "../../chain/contracts.ts";
@@ -316,7 +317,19 @@ export class SubAggregator {
   ): Promise<void> {
     const base = await this.components.modelSync.ensureModel(round.baseModelRef);
     if (base === undefined) return;
-    if (![...partial.weights.values()].some((w) => w > 0)) return;
+    if (![...partial.weights.values()].some((w) => w > 0)) {
+      // Nothing usable reached the root: all-zero weights close the round unslashed (as in flat rounds,
+      // `Aggregator.aggregateAndPost`), where staying silent would be slashed for the missed deadline.
+      const zero = round.trainers.map(() => 0n);
+      const posted = await this.ctx.chain.sendIfValid("postAggregate", [
+        roundId,
+        zeroHash,
+        round.baseModelRef,
+        zero,
+      ]);
+      if (posted) work.posted = true;
+      return;
+    }
     const { ref, aggregateCommitment } = await this.components.aggregator.applyAggregate(
       base,
       aggregateOfPartial(partial),
