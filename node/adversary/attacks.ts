@@ -12,6 +12,7 @@
 import type { Dataset } from "../training/data/dataset.ts";
 import { Rng } from "../core/rng.ts";
 import { scaleUpdate, signFlip } from "./poison-update.ts";
+import { meanAndStd } from "./update-attack.ts";
 
 export type AttackName = "label-flip" | "sign-flip" | "scaled" | "gaussian" | "alie" | "ipm" | "free-ride";
 
@@ -28,17 +29,6 @@ export const ATTACKS: readonly AttackName[] = [
 /** Label flipping: a copy of the dataset with y → classes − 1 − y. */
 export function flipLabels(data: Dataset): Dataset {
   return { ...data, labels: Uint8Array.from(data.labels, (y) => data.classes - 1 - y) };
-}
-
-function meanAndStd(updates: readonly Float32Array[]): { mean: Float32Array; std: Float32Array } {
-  const n = updates.length;
-  const size = updates[0]!.length;
-  const mean = new Float32Array(size);
-  const std = new Float32Array(size);
-  for (const u of updates) for (let i = 0; i < size; i++) mean[i]! += u[i]! / n;
-  for (const u of updates) for (let i = 0; i < size; i++) std[i]! += (u[i]! - mean[i]!) ** 2 / n;
-  for (let i = 0; i < size; i++) std[i] = Math.sqrt(std[i]!);
-  return { mean, std };
 }
 
 /** ALIE's z for n workers of which f are Byzantine (Baruch et al. 2019, Eq. for z_max). */

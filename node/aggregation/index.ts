@@ -17,6 +17,9 @@ export { krumScores, multiKrumAggregator } from "./rules/krum.ts";
 export { normClippingAggregator } from "./rules/norm-clipping.ts";
 export { centeredClippingAggregator } from "./rules/centered-clipping.ts";
 export { screenedMeanAggregator } from "./rules/screened-mean.ts";
+export { guardedMeanAggregator } from "./rules/guarded-mean.ts";
+export { GUARDED_MEAN_DEFAULTS, guardUpdates } from "./guarded-mean.ts";
+export type { GuardReason, GuardResult, GuardedMeanOptions, GuardedUpdate } from "./guarded-mean.ts";
 export {
   DEFAULT_BUCKET_SIZE,
   bucketSizeFor,

@@ -52,5 +52,5 @@ export const DEFAULT_ANSWER_WINDOW_S = 15n;
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */
 export const MIN_WINDOW_S = 5n;
-/** The rule a task uses by default: the node's screened weighted mean, which the circuit proves. */
-export const DEFAULT_TASK_RULE = "screened-mean";
+/** The rule a task uses by default: the node's guarded mean (a weighted mean of accepted updates), which the circuit proves. */
+export const DEFAULT_TASK_RULE = "guarded-mean";

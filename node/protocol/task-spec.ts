@@ -3,8 +3,11 @@ import { z } from "zod";
 import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
 
-/** The rule the round protocol aggregates with (screening against the median, then a weighted mean). */
-export const AGGREGATION_RULE = "screened-mean";
+/**
+ * The rule the round protocol aggregates with: accept or reject each update from per-coordinate, pairwise,
+ * norm and direction evidence, then a weighted mean (node/aggregation/guarded-mean.ts; provable).
+ */
+export const AGGREGATION_RULE = "guarded-mean";
 
 /** What the network trains; every node of a task runs the same spec. */
 export const taskSpecSchema = z
@@ -52,7 +55,7 @@ export const taskSpecSchema = z
       .default({}),
   })
   .superRefine((spec, ctx) => {
-    // The node aggregates with screened-mean; refuse privacy modes it cannot combine with (docs §8).
+    // The node aggregates with the guarded mean; refuse privacy modes it cannot combine with (docs §8).
     try {
       validateAggregationMode({
         rule: AGGREGATION_RULE,

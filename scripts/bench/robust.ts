@@ -1,19 +1,22 @@
 /**
- * `npm run bench:robust`: test accuracy of each aggregation rule under each attack with 10/20/30% Byzantine
- * nodes, IID and non-IID (Dirichlet 0.5), on the MLP. `--quick`: 30% only, fewer rules and rounds.
+ * `npm run bench:robust`: final accuracy and backdoor success of aggregation rules under every attack in
+ * node/adversary (classic and adaptive), at 20% and 30% Byzantine, IID and non-IID (Dirichlet 0.5), over
+ * several seeds, on the MLP. Options: `--quick` (the node's rule, 30%, one seed, 4 rounds: under 2 minutes),
+ * `--seeds=<n>`, `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones).
  *
- * The adversary is omniscient (sees the honest updates, the strongest case) and every Byzantine node also
- * claims `SAMPLE_INFLATION` × its real sample count, so weight-aware rules face inflated self-reported
- * counts too. Two reference rows per setting: `clean` (FedAvg over all nodes, no attack) and
- * `honest-only` (FedAvg over the honest nodes alone: what a perfect filter achieves, since the Byzantine
- * nodes' data is lost to any rule; under non-IID data it is the ceiling, below the clean run).
+ * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
+ * acceptance test) and every Byzantine node claims `SAMPLE_INFLATION` × its real sample count. References
+ * per setting and seed: `clean` (FedAvg over all nodes, no attack) and `honest-only` (FedAvg over the honest
+ * nodes alone: what a perfect filter achieves, since the attackers' data is lost to any rule). The goal
+ * (issue #20): within 2 points of honest-only for every attack, backdoor success at most 10%.
  */
 import { AGGREGATOR_NAMES, createAggregator } from "../../node/aggregation/index.ts";
 import type { AggregatorName } from "../../node/aggregation/index.ts";
-import { ATTACKS, flipLabels, maliciousUpdates } from "../../node/adversary/attacks.ts";
-import type { AttackName } from "../../node/adversary/attacks.ts";
+import { ALL_ATTACKS, BACKDOOR_ATTACKS, prepareAttack } from "../../node/adversary/catalog.ts";
+import type { AnyAttackName } from "../../node/adversary/catalog.ts";
+import { triggeredTestSet } from "../../node/adversary/backdoor.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
-import type { PartitionScheme, SimulationConfig } from "../../node/training/index.ts";
+import type { ModelSpec, PartitionScheme, SimulationConfig } from "../../node/training/index.ts";
 import type { WeightedUpdate } from "../../node/core/updates.ts";
 import { fedAvg } from "../../node/core/updates.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
@@ -22,179 +25,256 @@ import type { Row } from "./common.ts";
 const NODES = 10;
 /** Factor by which Byzantine nodes inflate their self-reported sample counts. */
 const SAMPLE_INFLATION = 10;
-/**
- * The recommended default, fixed before the run (not picked from the table): the node's own rule, a
- * weighted mean of screened updates, which is also the rule the zk proof covers.
- */
-const RECOMMENDED: AggregatorName = "screened-mean";
-/** `--quick` keeps the baseline, the strongest classic rules and the recommended one (under 2 minutes). */
-const QUICK_AGGREGATORS: readonly AggregatorName[] = [
+/** The node's rule (node/aggregation/guarded-mean.ts), fixed before the run, not picked from the table. */
+const RECOMMENDED: AggregatorName = "guarded-mean";
+/** Default rules of the full grid: the node's rule, its predecessor and the strongest classic ones. */
+const DEFAULT_RULES: readonly AggregatorName[] = [
   "fedavg",
   "median",
+  "trimmed-mean",
   "centered-clipping",
-  "bucketed-centered-clipping",
   "screened-mean",
+  "guarded-mean",
 ];
+const MODEL: ModelSpec = { kind: "mlp", hidden: [64] };
 
 type Setting = { name: string; scheme: PartitionScheme };
+type Outcome = { accuracy: number; backdoor: number };
+
+function option(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
 
 runBenchmark(async () => {
   const quick = isQuick();
-  const fractions = quick ? [0.3] : [0.1, 0.2, 0.3];
-  const aggregators = quick ? QUICK_AGGREGATORS : AGGREGATOR_NAMES;
+  const seeds = Number(option("seeds") ?? (quick ? 1 : 3));
+  const rounds = Number(option("rounds") ?? (quick ? 4 : 8));
+  const fractions = option("fractions")?.split(",").map(Number) ?? (quick ? [0.3] : [0.2, 0.3]);
+  const rules = (option("rules")?.split(",") ?? (quick ? [RECOMMENDED] : DEFAULT_RULES)) as AggregatorName[];
+  for (const r of rules) if (!AGGREGATOR_NAMES.includes(r)) throw new Error(`unknown rule ${r}`);
   const partitions: Setting[] = [
     { name: "iid", scheme: { kind: "iid" } },
     { name: "non-iid(0.5)", scheme: { kind: "dirichlet", alpha: 0.5 } },
   ];
-  const rounds = quick ? 4 : 8;
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 1 });
-  const base: SimulationConfig = {
-    model: { kind: "mlp", hidden: [64] },
+  const triggered = triggeredTestSet(data.test);
+  const base: Omit<SimulationConfig, "partition" | "seed"> = {
+    model: MODEL,
     optimizer: { kind: "sgd", momentum: 0.9 },
     server: "fedavg",
     nodes: NODES,
     rounds,
-    partition: { kind: "iid" },
     localEpochs: 1,
     batchSize: 32,
     learningRate: 0.05,
-    seed: 1,
   };
   process.stdout.write(
-    `bench:robust ${quick ? "(quick) " : ""}${NODES} nodes, ${rounds} rounds, MLP 784-64-10, Byzantine ${fractions.map((f) => `${f * 100}%`).join("/")}, sample counts inflated x${SAMPLE_INFLATION} by attackers\n`,
+    `bench:robust ${quick ? "(quick) " : ""}${NODES} nodes, ${rounds} rounds, ${seeds} seed(s), MLP 784-64-10, ` +
+      `Byzantine ${fractions.map((f) => `${f * 100}%`).join("/")}, rules ${rules.join(", ")}, ` +
+      `${ALL_ATTACKS.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers\n`,
   );
 
-  /** Final accuracy of one run; `aggregate` receives the updates after the attack. */
+  /** One run: `attack` by the first `f` nodes, `rule` (or a reference aggregation) on what arrives. */
   const simulate = async (
     partition: Setting,
+    seed: number,
     f: number,
-    attack: AttackName | "none",
-    aggregate: (updates: readonly WeightedUpdate[]) => Float32Array,
-  ): Promise<number> => {
-    let previous: Float32Array[] | undefined;
-    const { history } = await runSimulation(pool, { ...base, partition: partition.scheme }, data, {
-      transformNodeData: (nodes) =>
-        attack === "label-flip" ? nodes.map((d, i) => (i < f ? flipLabels(d) : d)) : nodes,
-      transformUpdates: (round, updates) => {
-        if (attack === "none" || f === 0) return updates;
-        const inflated = updates.map((u, i) =>
-          i < f ? { update: u.update, weight: u.weight * SAMPLE_INFLATION } : u,
-        );
-        if (attack === "label-flip") return inflated;
-        const bad = maliciousUpdates(
-          attack,
-          updates.slice(0, f).map((u) => u.update),
-          updates.slice(f).map((u) => u.update),
-          { n: NODES, f, seed: round, previous },
-        );
-        return inflated.map((u, i) => (i < f ? { update: bad[i]!, weight: u.weight } : u));
+    attackName: AnyAttackName | "none",
+    aggregate: (updates: readonly WeightedUpdate[]) => {
+      aggregate: Float32Array;
+      acceptedWeights?: readonly number[];
+    },
+    oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
+  ): Promise<Outcome> => {
+    const attack = attackName === "none" ? undefined : prepareAttack(attackName, rounds);
+    const { history, params } = await runSimulation(
+      pool,
+      { ...base, partition: partition.scheme, seed },
+      data,
+      {
+        transformNodeData: (nodes) =>
+          attack === undefined ? nodes : nodes.map((d, i) => (i < f ? attack.poisonData(d) : d)),
+        transformUpdates: (round, updates) => {
+          if (attack === undefined || f === 0) return updates;
+          const honest = updates.slice(f);
+          const claimed = updates.slice(0, f).map((u) => u.weight * SAMPLE_INFLATION);
+          const send = (bad: readonly Float32Array[]) => [
+            ...bad.map((update, i) => ({ update, weight: claimed[i]! })),
+            ...honest,
+          ];
+          const bad = attack.updates.craft({
+            round,
+            own: updates.slice(0, f).map((u) => u.update),
+            honest: honest.map((u) => u.update),
+            n: NODES,
+            f,
+            seed,
+            accepts:
+              oracle === undefined
+                ? undefined
+                : (c) =>
+                    oracle(send(c))
+                      .slice(0, f)
+                      .map((w) => w > 0),
+          });
+          return send(bad);
+        },
+        aggregate: (updates) => aggregate(updates).aggregate,
       },
-      aggregate: (updates) => {
-        const out = aggregate(updates);
-        previous = Array.from({ length: f }, () => out); // a free-rider replays the last aggregate
-        return out;
-      },
-    });
-    return history.at(-1)!.accuracy;
+    );
+    const backdoor = await pool.evaluate(MODEL, params, triggered);
+    return { accuracy: history.at(-1)!.accuracy, backdoor: backdoor.accuracy };
   };
 
   const table: Row[] = [];
-  const clean = new Map<string, number>();
+  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const clean = new Map<string, Outcome[]>();
+  const honestOnly = new Map<string, number[]>();
   for (const partition of partitions) {
-    const accuracy = await simulate(partition, 0, "none", fedAvg);
-    clean.set(partition.name, accuracy);
-    const cleanRecommended = await simulate(
-      partition,
-      0,
-      "none",
-      (u) => createAggregator(RECOMMENDED, { n: NODES, f: 1 }).aggregate(u).aggregate,
-    );
-    table.push({ partition: partition.name, byzantine: "0%", aggregator: "clean fedavg", worst: accuracy });
+    const outcomes: Outcome[] = [];
+    for (const seed of seedList)
+      outcomes.push(await simulate(partition, seed, 0, "none", (u) => ({ aggregate: fedAvg(u) })));
+    clean.set(partition.name, outcomes);
     table.push({
       partition: partition.name,
       byzantine: "0%",
-      aggregator: `clean ${RECOMMENDED}`,
-      worst: cleanRecommended,
+      rule: "clean fedavg",
+      attack: "none",
+      accuracyMean: mean(outcomes.map((o) => o.accuracy)),
+      accuracyWorst: Math.min(...outcomes.map((o) => o.accuracy)),
+      backdoorWorst: Math.max(...outcomes.map((o) => o.backdoor)),
     });
-    process.stdout.write(
-      `${partition.name} clean: fedavg ${accuracy.toFixed(4)}, ${RECOMMENDED} ${cleanRecommended.toFixed(4)}\n`,
-    );
-  }
-  for (const partition of partitions) {
     for (const fraction of fractions) {
       const f = Math.round(NODES * fraction);
-      const honestOnly = await simulate(partition, f, "none", (u) => fedAvg(u.slice(f)));
+      const accuracies: number[] = [];
+      for (const seed of seedList)
+        accuracies.push(
+          (await simulate(partition, seed, f, "none", (u) => ({ aggregate: fedAvg(u.slice(f)) }))).accuracy,
+        );
+      honestOnly.set(`${partition.name} ${fraction}`, accuracies);
       table.push({
         partition: partition.name,
         byzantine: `${fraction * 100}%`,
-        aggregator: "honest-only",
-        worst: honestOnly,
+        rule: "honest-only",
+        attack: "none",
+        accuracyMean: mean(accuracies),
+        accuracyWorst: Math.min(...accuracies),
       });
-      process.stdout.write(`${partition.name} ${fraction * 100}% honest-only: ${honestOnly.toFixed(3)}\n`);
-      for (const aggregator of aggregators) {
-        const row: Row = { partition: partition.name, byzantine: `${fraction * 100}%`, aggregator };
-        for (const attack of ATTACKS) {
-          // A fresh rule per run: bucketing's permutation stream restarts with each simulation.
-          const rule = createAggregator(aggregator, { n: NODES, f: Math.max(f, 1), seed: 7 });
-          row[attack] = await simulate(partition, f, attack, (u) => rule.aggregate(u).aggregate);
+      process.stdout.write(
+        `${partition.name} ${fraction * 100}%: clean ${mean(outcomes.map((o) => o.accuracy)).toFixed(4)}, honest-only ${mean(accuracies).toFixed(4)}\n`,
+      );
+    }
+  }
+
+  for (const partition of partitions) {
+    for (const fraction of fractions) {
+      const f = Math.round(NODES * fraction);
+      const reference = honestOnly.get(`${partition.name} ${fraction}`)!;
+      for (const rule of rules) {
+        for (const attackName of ALL_ATTACKS) {
+          const outcomes: Outcome[] = [];
+          for (const seed of seedList) {
+            // Fresh rules per run (bucketing's permutation stream restarts); the oracle is a second instance.
+            const options = { n: NODES, f: Math.max(f, 1), seed: 7 };
+            const ruleInstance = createAggregator(rule, options);
+            const oracle = createAggregator(rule, options);
+            outcomes.push(
+              await simulate(
+                partition,
+                seed,
+                f,
+                attackName,
+                (u) => ruleInstance.aggregate(u),
+                (u) => oracle.aggregate(u).acceptedWeights,
+              ),
+            );
+          }
+          const gaps = outcomes.map((o, i) => (reference[i]! - o.accuracy) * 100);
+          const row: Row = {
+            partition: partition.name,
+            byzantine: `${fraction * 100}%`,
+            rule,
+            attack: attackName,
+            accuracyMean: mean(outcomes.map((o) => o.accuracy)),
+            accuracyWorst: Math.min(...outcomes.map((o) => o.accuracy)),
+            honestOnly: mean(reference),
+            worstGapPts: Math.max(...gaps),
+            backdoorWorst: Math.max(...outcomes.map((o) => o.backdoor)),
+          };
+          table.push(row);
+          process.stdout.write(
+            `${partition.name} ${fraction * 100}% ${rule} ${attackName}: accuracy ${(row["accuracyMean"] as number).toFixed(4)} ` +
+              `(worst ${(row["accuracyWorst"] as number).toFixed(4)}, gap ${(row["worstGapPts"] as number).toFixed(2)} pt), ` +
+              `backdoor ${(row["backdoorWorst"] as number).toFixed(3)}\n`,
+          );
         }
-        row["worst"] = Math.min(...ATTACKS.map((a) => row[a] as number));
-        table.push(row);
-        process.stdout.write(
-          `${partition.name} ${fraction * 100}% ${aggregator}: worst ${(row["worst"] as number).toFixed(3)}\n`,
-        );
       }
     }
   }
   await pool.close();
-  process.stdout.write("\nreference runs (no attack; honest-only = FedAvg over the honest nodes alone)\n");
-  printTable(table.filter((r) => r["label-flip"] === undefined));
-  process.stdout.write("\nfinal accuracy, aggregator x attack\n");
-  printTable(table.filter((r) => r["label-flip"] !== undefined));
 
-  const find = (partition: string, aggregator: string, byzantine = "30%") =>
-    table.find(
-      (r) => r["partition"] === partition && r["aggregator"] === aggregator && r["byzantine"] === byzantine,
-    )!["worst"] as number;
-  const rules30 = (partition: string) =>
-    table.filter(
-      (r) =>
-        r["partition"] === partition &&
-        r["byzantine"] === "30%" &&
-        (aggregators as readonly string[]).includes(r["aggregator"] as string),
+  const runs = table.filter((r) => r["attack"] !== "none");
+  process.stdout.write("\nreference runs (no attack)\n");
+  printTable(table.filter((r) => r["attack"] === "none"));
+  process.stdout.write("\nrule x attack (accuracy over seeds; gap = honest-only minus rule, worst seed)\n");
+  printTable(runs);
+  const summary: Row[] = rules.map((rule) => {
+    const mine = runs.filter((r) => r["rule"] === rule);
+    const backdoors = mine.filter((r) => BACKDOOR_ATTACKS.includes(r["attack"] as AnyAttackName));
+    return {
+      rule,
+      worstAccuracy: Math.min(...mine.map((r) => r["accuracyWorst"] as number)),
+      worstGapPts: Math.max(...mine.map((r) => r["worstGapPts"] as number)),
+      worstBackdoor: Math.max(...backdoors.map((r) => r["backdoorWorst"] as number)),
+      meetsGoal:
+        Math.max(...mine.map((r) => r["worstGapPts"] as number)) <= 2 &&
+        Math.max(...backdoors.map((r) => r["backdoorWorst"] as number)) <= 0.1
+          ? "yes"
+          : "no",
+    };
+  });
+  process.stdout.write("\nworst case per rule (every attack, fraction, partition and seed)\n");
+  printTable(summary);
+
+  const mineAt = (partition: string, byzantine: string) =>
+    runs.filter(
+      (r) => r["rule"] === RECOMMENDED && r["partition"] === partition && r["byzantine"] === byzantine,
     );
-  const best = (partition: string) =>
-    rules30(partition).sort((a, b) => (b["worst"] as number) - (a["worst"] as number))[0]!;
-  const cleanAccuracy = clean.get("iid")!;
-  const cleanNonIid = clean.get("non-iid(0.5)")!;
-  const worst = find("iid", RECOMMENDED);
-  const worstNonIid = find("non-iid(0.5)", RECOMMENDED);
-  const bestNonIid = best("non-iid(0.5)");
-  process.stdout.write(
-    `\nclean FedAvg ${cleanAccuracy.toFixed(4)} (IID), ${cleanNonIid.toFixed(4)} (non-IID)\n` +
-      `recommended ${RECOMMENDED}: worst at 30% ${worst.toFixed(4)} IID (gap ${((cleanAccuracy - worst) * 100).toFixed(2)} pt), ` +
-      `${worstNonIid.toFixed(4)} non-IID (gap ${((cleanNonIid - worstNonIid) * 100).toFixed(2)} pt; honest-only ceiling ${find("non-iid(0.5)", "honest-only").toFixed(4)})\n` +
-      `best non-IID rule at 30%: ${bestNonIid["aggregator"]} (${(bestNonIid["worst"] as number).toFixed(4)})\n`,
-  );
+  const recommended = runs.filter((r) => r["rule"] === RECOMMENDED);
+  const cleanIid = clean.get("iid")!;
   await writeResults(
     "robust",
-    {
-      cleanAccuracy,
-      cleanAccuracyNonIid: cleanNonIid,
-      cleanAccuracyRecommended: find("iid", `clean ${RECOMMENDED}`, "0%"),
-      worstAccuracyAt30: worst,
-      worstGapAt30Pts: (cleanAccuracy - worst) * 100,
-      honestOnlyAccuracyAt30: find("iid", "honest-only"),
-      worstAccuracyAt30NonIid: worstNonIid,
-      worstGapAt30NonIidPts: (cleanNonIid - worstNonIid) * 100,
-      honestOnlyAccuracyAt30NonIid: find("non-iid(0.5)", "honest-only"),
-      bestWorstAccuracyAt30NonIid: bestNonIid["worst"] as number,
-      bestNonIidIndex: AGGREGATOR_NAMES.indexOf(bestNonIid["aggregator"] as AggregatorName),
-      recommendedIndex: AGGREGATOR_NAMES.indexOf(RECOMMENDED),
-      rounds,
-      samplesInflation: SAMPLE_INFLATION,
-    },
+    recommended.length === 0
+      ? { cleanAccuracy: mean(cleanIid.map((o) => o.accuracy)), rounds, seeds }
+      : {
+          cleanAccuracy: mean(cleanIid.map((o) => o.accuracy)),
+          cleanAccuracyNonIid: mean(clean.get("non-iid(0.5)")!.map((o) => o.accuracy)),
+          cleanBackdoorRate: Math.max(...cleanIid.map((o) => o.backdoor)),
+          worstAccuracyAt30: Math.min(...mineAt("iid", "30%").map((r) => r["accuracyWorst"] as number)),
+          honestOnlyAccuracyAt30: mean(honestOnly.get("iid 0.3")!),
+          worstGapToHonestAt30Pts: Math.max(...mineAt("iid", "30%").map((r) => r["worstGapPts"] as number)),
+          honestOnlyAccuracyAt30NonIid: mean(honestOnly.get("non-iid(0.5) 0.3")!),
+          worstAccuracyAt30NonIid: Math.min(
+            ...mineAt("non-iid(0.5)", "30%").map((r) => r["accuracyWorst"] as number),
+          ),
+          worstGapToHonestAt30NonIidPts: Math.max(
+            ...mineAt("non-iid(0.5)", "30%").map((r) => r["worstGapPts"] as number),
+          ),
+          worstGapToHonestPts: Math.max(...recommended.map((r) => r["worstGapPts"] as number)),
+          worstBackdoorSuccess: Math.max(
+            ...recommended
+              .filter((r) => BACKDOOR_ATTACKS.includes(r["attack"] as AnyAttackName))
+              .map((r) => r["backdoorWorst"] as number),
+          ),
+          recommendedIndex: AGGREGATOR_NAMES.indexOf(RECOMMENDED),
+          attacks: ALL_ATTACKS.length,
+          rounds,
+          seeds,
+          samplesInflation: SAMPLE_INFLATION,
+        },
     table,
   );
 });

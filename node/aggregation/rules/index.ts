@@ -6,6 +6,7 @@
 import { bucketedCenteredClippingRule } from "./bucketed-centered-clipping.ts";
 import { centeredClippingRule } from "./centered-clipping.ts";
 import { fedAvgRule } from "./fedavg.ts";
+import { guardedMeanRule } from "./guarded-mean.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -24,6 +25,8 @@ export const AGGREGATION_RULES = [
   centeredClippingRule,
   screenedMeanRule,
   bucketedCenteredClippingRule,
+  // Appended: a task's on-chain rule id is its index among the task rules, so existing ids stay.
+  guardedMeanRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];

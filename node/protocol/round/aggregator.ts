@@ -6,7 +6,7 @@
 import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
-import { screenUpdates } from "../../aggregation/screening.ts";
+import { guardUpdates } from "../../aggregation/guarded-mean.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
@@ -120,7 +120,7 @@ export class Aggregator {
   }
 
   /**
-   * Robust screening of the received updates of `operators` (aggregation/screening.ts): each gets its weight
+   * Robust screening of the received updates of `operators` (the guarded mean, aggregation/guarded-mean.ts): each gets its weight
    * (sample count, capped at the group's median count), or 0 when it is anomalous (no reward, no influence).
    * Operators without a received update are absent from the result.
    */
@@ -143,7 +143,7 @@ export class Aggregator {
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
     }));
-    const { acceptedWeights } = screenUpdates(weighted);
+    const { acceptedWeights } = guardUpdates(weighted);
     available.forEach(({ operator }, k) => {
       out.set(operator, Math.min(acceptedWeights[k]!, MAX_WEIGHT));
     });

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Rng } from "../core/rng.ts";
+import { fedAvg } from "../core/updates.ts";
+import {
+  createAggregator,
+  guardUpdates,
+  guardedMeanAggregator,
+  isProvable,
+  validateAggregationMode,
+} from "./index.ts";
+
+const SIZE = 1000;
+/** Coordinates honest trainers never move (like MNIST's blank corner pixels). */
+const SILENT_FROM = 950;
+
+/** An honest-looking update: a shared signal plus per-trainer noise on the active coordinates. */
+function honestUpdate(rng: Rng): Float32Array {
+  return Float32Array.from({ length: SIZE }, (_, j) =>
+    j < SILENT_FROM ? 0.01 * Math.sin(j) + 0.01 * rng.normal() : 0,
+  );
+}
+
+function group(seed: number, count: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => honestUpdate(rng));
+}
+
+const weighted = (updates: readonly Float32Array[], weight = 100) =>
+  updates.map((update) => ({ update, weight }));
+
+describe("guarded mean (the node's rule)", () => {
+  it("accepts every honest update of a clean group", () => {
+    const result = guardUpdates(weighted(group(1, 10)));
+    assert.deepEqual(result.rejected, new Array(10).fill(false), JSON.stringify(result.updates));
+  });
+
+  it("rejects a norm-bounded backdoor that lives in coordinates the honest majority never moves", () => {
+    const rng = new Rng(2);
+    const honest = group(3, 7);
+    const backdoored = Array.from({ length: 3 }, () => {
+      const u = honestUpdate(rng);
+      // ~3% of the update's energy in the silent coordinates: norm and direction stay honest-like.
+      for (let j = SILENT_FROM; j < SIZE; j++) u[j] = 0.01 * (1 + 0.1 * rng.normal());
+      return u;
+    });
+    const result = guardUpdates(weighted([...backdoored, ...honest]));
+    assert.deepEqual(result.rejected, [true, true, true, false, false, false, false, false, false, false]);
+    for (const g of result.updates.slice(0, 3)) assert.ok(g.reasons.includes("silent-coordinates"));
+    // Whole-vector tests see nothing: norms and directions are those of honest updates.
+    for (const g of result.updates.slice(0, 3)) assert.ok(g.normRatio < 1.2 && g.cosine > 0.5);
+  });
+
+  it("rejects sybils that send one shared vector with a small jitter, and keeps the honest ones", () => {
+    const rng = new Rng(4);
+    const honest = group(5, 7);
+    const shared = Float32Array.from(honestUpdate(rng), (x, j) =>
+      j < SILENT_FROM ? x + 0.01 * Math.cos(3 * j) : 0,
+    );
+    const sybils = Array.from({ length: 3 }, () =>
+      Float32Array.from(shared, (x) => x + 0.0005 * rng.normal()),
+    );
+    const result = guardUpdates(weighted([...sybils, ...honest]));
+    assert.deepEqual(result.rejected.slice(0, 3), [true, true, true]);
+    for (const g of result.updates.slice(0, 3)) assert.ok(g.reasons.includes("near-duplicate"));
+    assert.deepEqual(result.rejected.slice(3), new Array(7).fill(false));
+  });
+
+  it("rejects sign-flipped and boosted updates, caps sample counts, and averages the rest by capped count", () => {
+    const honest = group(6, 7);
+    const flipped = Float32Array.from(honest[0]!, (x) => -x);
+    const boosted = Float32Array.from(honest[1]!, (x) => 10 * x);
+    const updates = [
+      { update: flipped, weight: 100 },
+      { update: boosted, weight: 100 },
+      ...honest.map((update, i) => ({ update, weight: i === 0 ? 10_000 : 100 })),
+    ];
+    const rule = guardedMeanAggregator();
+    const { aggregate, acceptedWeights } = rule.aggregate(updates);
+    assert.deepEqual(acceptedWeights, [0, 0, 100, 100, 100, 100, 100, 100, 100]);
+    const expected = fedAvg(weighted(honest));
+    for (let j = 0; j < SIZE; j++) assert.ok(Math.abs(aggregate[j]! - expected[j]!) < 1e-6);
+  });
+
+  it("is a weighted mean with public weights: provable, registered, and refused under secure aggregation", () => {
+    assert.equal(guardedMeanAggregator().provable, true);
+    assert.equal(createAggregator("guarded-mean", { n: 10, f: 3 }).name, "guarded-mean");
+    assert.equal(isProvable(validateAggregationMode({ rule: "guarded-mean" })), true);
+    assert.throws(() => validateAggregationMode({ rule: "guarded-mean", secureAggregation: true }), {
+      name: "IncompatibleModesError",
+    });
+  });
+
+  it("does not flag honest sparse (top-k) updates whose coordinates the majority leaves at zero", () => {
+    const rng = new Rng(7);
+    const sparse = group(8, 10).map((u) => Float32Array.from(u, (x) => (rng.next() < 0.2 ? x : 0)));
+    assert.deepEqual(guardUpdates(weighted(sparse)).rejected, new Array(10).fill(false));
+  });
+
+  it("refuses mismatched lengths and bad sample counts with a typed error", () => {
+    assert.throws(() => guardUpdates([]), { name: "AggregationInputError" });
+    assert.throws(
+      () =>
+        guardUpdates([
+          { update: new Float32Array(2), weight: 1 },
+          { update: new Float32Array(3), weight: 1 },
+        ]),
+      { name: "AggregationInputError" },
+    );
+    assert.throws(() => guardUpdates([{ update: new Float32Array(2), weight: Number.NaN }]), {
+      name: "AggregationInputError",
+    });
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * The node's rule, the guarded mean (../guarded-mean.ts): each update is accepted or rejected from
+ * per-coordinate bounds, silent-coordinate energy, near-duplicate deviations, norm and direction, then the
+ * accepted ones are averaged by capped sample count. Ideas from Yin et al. 2018 (trimmed per-coordinate
+ * ranges), FLAME (Nguyen et al., USENIX Security 2022) and FoolsGold (Fung et al., RAID 2020), used as
+ * evidence for a whole-update decision so the output stays a weighted mean the zk circuit proves
+ * (docs/protocol.md §8).
+ */
+import { AggregationInputError, fedAvg } from "../../core/updates.ts";
+import { guardUpdates } from "../guarded-mean.ts";
+import type { GuardedMeanOptions } from "../guarded-mean.ts";
+import type { AggregationResult, AggregationRule, Aggregator } from "./types.ts";
+
+/** The guarded mean as an `Aggregator` (the node's rule; used by the simulator and bench:robust). */
+export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggregator {
+  return {
+    name: "guarded-mean",
+    provable: true,
+    aggregate(updates): AggregationResult {
+      const { acceptedWeights } = guardUpdates(updates, options);
+      const kept = updates.flatMap((u, i) =>
+        acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
+      );
+      if (kept.length === 0) throw new AggregationInputError("every update was rejected");
+      return { aggregate: fedAvg(kept), acceptedWeights };
+    },
+  };
+}
+
+export const guardedMeanRule: AggregationRule<"guarded-mean"> = {
+  name: "guarded-mean",
+  citation:
+    "Yin et al., ICML 2018; Nguyen et al., FLAME, USENIX Security 2022; Fung et al., FoolsGold, RAID 2020 (as whole-update evidence)",
+  taskMode: true,
+  provable: () => true,
+  screensSingleUpdates: () => true,
+  create: () => guardedMeanAggregator(),
+};
