@@ -12,7 +12,7 @@ import { difference, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { TrainingPool, loadMnist, partition, runSimulation, subset } from "../training/index.ts";
 import type { ModelSpec } from "../training/index.ts";
-import { createModel } from "../training/models.ts";
+import { createModel } from "../training/index.ts";
 import { guardUpdates, guardedMeanAggregator } from "./index.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [32] };
