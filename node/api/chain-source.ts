@@ -123,6 +123,21 @@ export class ChainStatusSource extends MemoryStatusSource {
     await this.#polling;
   }
 
+  /**
+   * Raises a condition that keeps the node from acting (a reset chain, a full disk): `/ready` turns false and
+   * stays false until it is cleared, whatever the chain polls say.
+   */
+  raiseAlert(code: string, message: string): void {
+    const others = (this.status().alerts ?? []).filter((a) => a.code !== code);
+    this.update({ alerts: [...others, { code, message, sinceMs: Date.now() }], ready: false });
+  }
+
+  /** Clears a condition raised with `raiseAlert`; the next successful poll makes the node ready again. */
+  clearAlert(code: string): void {
+    const alerts = (this.status().alerts ?? []).filter((a) => a.code !== code);
+    this.update({ alerts });
+  }
+
   /** Merges runtime facts about a peer into the next peers event. */
   setPeerDetails(peerId: string, details: PeerDetails): void {
     this.#details.set(peerId, details);
@@ -145,7 +160,8 @@ export class ChainStatusSource extends MemoryStatusSource {
       .then(
         () => {
           this.#lastError = undefined;
-          if (!this.status().ready) this.update({ ready: true });
+          const ready = (this.status().alerts ?? []).length === 0;
+          if (this.status().ready !== ready) this.update({ ready });
         },
         (error: unknown) => {
           this.#lastError = error;

@@ -1,16 +1,100 @@
 /**
- * Where the built dashboard lives, for `createStatusServer({ uiDir: dashboardDir() })` (`vain-node start --ui`
- * and the demo). The files come from `npm run build:web` (Vite, web/ → web/dist); they are not committed.
+ * Where the built dashboard lives, for `createStatusServer({ uiDir: dashboardDir() })` (`vain-node start --ui`,
+ * the demo and the browser test). The files come from Vite (web/ → web/dist) and are not committed, so
+ * `ensureDashboardBuilt` builds them when missing or older than their sources: `--ui` works right after
+ * `npm install`, and tests never serve a stale bundle.
  */
 import { existsSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { StatusServerError } from "./errors.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WEB = join(ROOT, "web");
+
+/** Everything the bundle is made from. */
+const SOURCES = [
+  join(WEB, "index.html"),
+  join(WEB, "vite.config.ts"),
+  join(WEB, "src"),
+  join(ROOT, "node/api/status.ts"),
+  join(ROOT, "node/chain/generated/contracts.ts"),
+];
 
 /** Absolute path of web/dist in this checkout. */
 export function dashboardDir(): string {
-  return fileURLToPath(new URL("../../web/dist", import.meta.url));
+  return join(WEB, "dist");
 }
 
 /** True when web/dist holds a build (its index.html). */
 export function isDashboardBuilt(dir: string = dashboardDir()): boolean {
-  return existsSync(`${dir}/index.html`);
+  return existsSync(join(dir, "index.html"));
+}
+
+async function newestMtimeMs(path: string): Promise<number> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  const entries = await readdir(path);
+  const times = await Promise.all(entries.map((entry) => newestMtimeMs(join(path, entry))));
+  return Math.max(info.mtimeMs, ...times);
+}
+
+export interface EnsureDashboardBuiltParameters {
+  /** One line per step ("building the dashboard…", "dashboard built in 14 s"). */
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface EnsureDashboardBuiltReturnType {
+  readonly dir: string;
+  /** True when this call built it. */
+  readonly built: boolean;
+}
+
+/**
+ * Returns web/dist, building it with Vite first when it is missing or older than its sources. Throws a
+ * one-line `StatusServerError` (code UI_DIR_MISSING) when there is no build and none can be made (no web/
+ * sources or no Vite, as in an installation without development dependencies) or the build fails.
+ */
+export async function ensureDashboardBuilt(
+  params: EnsureDashboardBuiltParameters = {},
+): Promise<EnsureDashboardBuiltReturnType> {
+  const dir = dashboardDir();
+  const builtAt = isDashboardBuilt(dir) ? (await stat(join(dir, "index.html"))).mtimeMs : 0;
+  const hasSources = SOURCES.every((path) => existsSync(path));
+  // A shipped build without sources is served as it is.
+  if (builtAt > 0 && !hasSources) return { dir, built: false };
+  if (hasSources && builtAt > Math.max(...(await Promise.all(SOURCES.map(newestMtimeMs))))) {
+    return { dir, built: false };
+  }
+  let build: typeof import("vite").build;
+  try {
+    ({ build } = await import("vite"));
+  } catch {
+    if (builtAt > 0) return { dir, built: false };
+    throw new StatusServerError(
+      "UI_DIR_MISSING",
+      `no built dashboard in ${dir} and no Vite to build it: run \`npm run build:web\` in the repository, or start without --ui`,
+    );
+  }
+  if (!hasSources) {
+    throw new StatusServerError(
+      "UI_DIR_MISSING",
+      `no built dashboard in ${dir} and no web/ sources to build it`,
+    );
+  }
+  params.onProgress?.(`building the dashboard into ${dir} (first --ui start or changed sources; 10-30 s)…`);
+  const started = Date.now();
+  try {
+    await build({ root: WEB, configFile: join(WEB, "vite.config.ts"), logLevel: "warn" });
+  } catch (error) {
+    throw new StatusServerError(
+      "UI_DIR_MISSING",
+      `building the dashboard failed: ${(error as Error).message.split("\n")[0]}; run \`npm run build:web\` to see why`,
+      { cause: error },
+    );
+  }
+  params.onProgress?.(`dashboard built in ${Math.round((Date.now() - started) / 1000)} s`);
+  return { dir, built: true };
 }

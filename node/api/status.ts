@@ -91,6 +91,14 @@ export interface CapacitySnapshot {
   }[];
 }
 
+/** A condition that keeps the node from acting (`/ready` is false while any is raised), for the operator. */
+export interface NodeAlert {
+  /** `CHAIN_RESET`, `DISK_FULL`, …: stable, for the dashboard's banner and tests. */
+  readonly code: string;
+  readonly message: string;
+  readonly sinceMs: number;
+}
+
 export interface NodeStatus {
   readonly version: string;
   readonly peerId: string;
@@ -103,6 +111,8 @@ export interface NodeStatus {
     readonly trainingRounds: Address;
   };
   readonly ready: boolean;
+  /** Conditions that make the node not ready although the chain answers (absent: none). */
+  readonly alerts?: readonly NodeAlert[];
   readonly startedAt: number;
   readonly peers: readonly PeerStatus[];
   readonly round: RoundStatus | null;

@@ -6,9 +6,15 @@
  *    round lasts at most 12 h, far less than the time it takes to become one of the oldest);
  * 2. model files except the newest `keepModels` (models are named by content hash and re-fetched from peers).
  * Keys, the keystore, config, reputation and checkpoints are never touched. If the quota is still exceeded, the
- * guard says so (gauge and log) rather than deleting state the node must not lose.
+ * guard says so (gauge and log) rather than deleting state the node must not lose. Every deletion is logged
+ * with its path and size.
+ *
+ * Separately, the guard watches the free space of the file system under the data directory (every 5 s, one
+ * `statfs`): below `minFreeBytes` the disk is full whatever the quota says, writes fail with ENOSPC, and a node
+ * that kept going would retrain and fail in a loop. The guard then reports `onDiskFull` (the node stops taking
+ * part and turns not ready) and `onDiskRecovered` once twice that much is free again. It deletes nothing for it.
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { Logger } from "pino";
@@ -21,6 +27,10 @@ export const DISK_QUOTA_CHECK_INTERVAL_MS = 60_000;
 export const DISK_QUOTA_KEEP_ROUNDS = 2;
 /** Newest models always kept: the current global model and its base. */
 export const DISK_QUOTA_KEEP_MODELS = 2;
+/** How often free space is read: one statfs call, and a full disk must stop a retrain loop within seconds. */
+export const DISK_SPACE_CHECK_INTERVAL_MS = 5_000;
+/** Below this much free space the disk counts as full: a round's state (updates, a model) is a few MiB. */
+export const DISK_MIN_FREE_BYTES = 64 * 1024 * 1024;
 
 export interface DiskQuotaGuardOptions {
   readonly dataDir: string;
@@ -30,6 +40,18 @@ export interface DiskQuotaGuardOptions {
   readonly intervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: Registry;
+  readonly minFreeBytes?: number;
+  readonly spaceIntervalMs?: number;
+  /** Free bytes of the file system holding `dir` (default: statfs). */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+  /** The disk under the data directory is full: stop writing (message names the path and the free bytes). */
+  readonly onDiskFull?: (message: string) => void;
+  readonly onDiskRecovered?: () => void;
+}
+
+async function statfsFreeBytes(dir: string): Promise<number> {
+  const info = await statfs(dir);
+  return info.bavail * info.bsize;
 }
 
 export interface DiskQuotaReport {
@@ -54,7 +76,9 @@ export async function directoryBytes(path: string): Promise<number> {
 export class DiskQuotaGuard {
   private readonly options: DiskQuotaGuardOptions;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private spaceTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
+  private full = false;
   private readonly used: Gauge | undefined;
   private readonly over: Gauge | undefined;
 
@@ -82,10 +106,41 @@ export class DiskQuotaGuard {
       this.options.intervalMs ?? DISK_QUOTA_CHECK_INTERVAL_MS,
     );
     this.timer.unref();
+    void this.checkSpace();
+    this.spaceTimer = setInterval(
+      () => void this.checkSpace(),
+      this.options.spaceIntervalMs ?? DISK_SPACE_CHECK_INTERVAL_MS,
+    );
+    this.spaceTimer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.spaceTimer);
+  }
+
+  /** True while the disk under the data directory counts as full. */
+  get diskFull(): boolean {
+    return this.full;
+  }
+
+  /** Reads the free space once and reports a change between full and not full. */
+  async checkSpace(): Promise<number | undefined> {
+    const { dataDir, log } = this.options;
+    const min = this.options.minFreeBytes ?? DISK_MIN_FREE_BYTES;
+    const free = await (this.options.freeBytes ?? statfsFreeBytes)(dataDir).catch(() => undefined);
+    if (free === undefined) return undefined;
+    if (!this.full && free < min) {
+      this.full = true;
+      const message = `disk full: ${free} bytes free under ${dataDir} (needs ${min}); this node stopped training and aggregating until space is freed (nothing was deleted for it)`;
+      log?.error({ dataDir, freeBytes: free, minFreeBytes: min }, message);
+      this.options.onDiskFull?.(message);
+    } else if (this.full && free >= 2 * min) {
+      this.full = false;
+      log?.info({ dataDir, freeBytes: free }, "disk space recovered: taking part again");
+      this.options.onDiskRecovered?.();
+    }
+    return free;
   }
 
   /** Measures the directory and evicts what may go until it fits. */
@@ -111,6 +166,10 @@ export class DiskQuotaGuard {
           await rm(victim, { recursive: true, force: true });
           used -= bytes;
           removed.push(victim);
+          this.options.log?.info(
+            { path: victim, bytes, usedBytes: used, quotaBytes },
+            "disk quota: deleted old round state or model",
+          );
         }
       }
       const overQuota = used > quotaBytes;
