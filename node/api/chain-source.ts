@@ -144,14 +144,16 @@ export class ChainStatusSource extends MemoryStatusSource {
   }
 
   /** Adds a finished round to the history, with the operator's reward and the slashes the chain recorded. */
-  recordRoundMetrics(figures: RoundTrainingFigures, finishedAt: number = Date.now()): void {
-    this.addRoundMetrics({
+  recordRoundMetrics(figures: RoundTrainingFigures, finishedAt: number = Date.now()): RoundMetrics {
+    const row: RoundMetrics = {
       ...figures,
       reward: (this.#rewards.get(figures.roundId) ?? 0n).toString(),
       slashes: this.#slashesPerRound.get(figures.roundId) ?? 0,
       proven: this.#provenRounds.has(figures.roundId),
       finishedAt,
-    });
+    };
+    this.addRoundMetrics(row);
+    return row;
   }
 
   /** Reads new events and refreshes peers and round; never throws (a down chain marks the node not ready). */

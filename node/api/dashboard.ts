@@ -9,7 +9,11 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import type { build as viteBuild } from "vite";
+
 import { StatusServerError } from "./errors.ts";
+
+type ViteBuild = typeof viteBuild;
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WEB = join(ROOT, "web");
@@ -68,7 +72,7 @@ export async function ensureDashboardBuilt(
   if (hasSources && builtAt > Math.max(...(await Promise.all(SOURCES.map(newestMtimeMs))))) {
     return { dir, built: false };
   }
-  let build: typeof import("vite").build;
+  let build: ViteBuild;
   try {
     ({ build } = await import("vite"));
   } catch {

@@ -24,4 +24,37 @@ describe("vain-node init", () => {
       delete process.env["VAIN_PASSWORD"];
     }
   });
+
+  it("writes a data shard with --shard/--shards and refuses a shard out of range before writing anything", async () => {
+    const base = mkdtempSync(join(tmpdir(), "vain-init-"));
+    process.env["VAIN_PASSWORD"] = "test-password";
+    try {
+      const dir = join(base, "node2");
+      assert.equal(
+        await main([
+          "node",
+          "vain-node",
+          "init",
+          "--data-dir",
+          dir,
+          "--shard",
+          "1",
+          "--shards",
+          "3",
+          "--json",
+        ]),
+        EXIT_OK,
+      );
+      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+      assert.deepEqual(config["data"], { kind: "mnist", shard: 1, shards: 3 });
+      const bad = join(base, "bad");
+      assert.equal(
+        await main(["node", "vain-node", "init", "--data-dir", bad, "--shard", "3", "--shards", "3"]),
+        EXIT_USER_ERROR,
+      );
+      assert.equal(existsSync(bad), false, "a refused init leaves nothing behind");
+    } finally {
+      delete process.env["VAIN_PASSWORD"];
+    }
+  });
 });

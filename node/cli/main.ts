@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 
+import { StatusServerError } from "../api/errors.ts";
 import { ChainError } from "../chain/errors.ts";
 import { ConfigError } from "../config/errors.ts";
 import { KeyError } from "../keys/keys.ts";
@@ -39,6 +40,8 @@ export function buildProgram(): Command {
 function userErrorMessage(error: unknown): string | undefined {
   if (error instanceof ChainError) return error.shortMessage;
   if (error instanceof ConfigError || error instanceof KeyError) return error.message;
+  // The status server's own errors (port in use, no dashboard) are one-line operator errors too.
+  if (error instanceof StatusServerError) return error.message;
   if (error instanceof Error && "shortMessage" in error && typeof error.shortMessage === "string") {
     return error.shortMessage;
   }

@@ -3,11 +3,14 @@
  * everything else in the data directory stay; a directory that cannot fit reports it instead of deleting state.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 
+import pino from "pino";
 import { Registry } from "prom-client";
 
 import { DiskQuotaGuard, directoryBytes } from "./disk-quota.ts";
@@ -78,5 +81,66 @@ describe("disk quota guard", () => {
     const report = await new DiskQuotaGuard({ dataDir: dir, quotaBytes: 1024 * KiB }).check();
     assert.deepEqual(report.removed, []);
     assert.equal((await readdir(join(dir, "rounds"))).length, 4);
+  });
+
+  it("logs every deletion with its path and size", async () => {
+    const dir = await dataDir();
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: "info" },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const report = await new DiskQuotaGuard({ dataDir: dir, quotaBytes: 65 * KiB, log }).check();
+    const deletions = lines.filter((l) => l["msg"] === "disk quota: deleted old round state or model");
+    assert.equal(deletions.length, report.removed.length);
+    assert.deepEqual(
+      deletions.map((l) => l["path"]),
+      report.removed,
+    );
+    assert.ok(deletions.every((l) => typeof l["bytes"] === "number" && (l["bytes"] as number) > 0));
+  });
+
+  it("on a really full file system: reports the path, deletes nothing, and recovers when space is freed", async (t) => {
+    // A 4 MiB tmpfs is a disk that really fills (writes fail with ENOSPC); mounting needs privileges.
+    const mountPoint = await mkdtemp(join(tmpdir(), "vain-full-"));
+    dirs.push(mountPoint);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint]).status === 0;
+    if (!mounted) {
+      t.skip("cannot mount a tmpfs here (needs root)");
+      return;
+    }
+    try {
+      const dir = join(mountPoint, "data");
+      await mkdir(join(dir, "rounds", "1"), { recursive: true });
+      await fill(join(dir, "node.key"), 1 * KiB);
+      await fill(join(dir, "rounds", "1", "own.update"), 64 * KiB);
+      const events: string[] = [];
+      const guard = new DiskQuotaGuard({
+        dataDir: dir,
+        quotaBytes: 1024 * 1024 * KiB,
+        minFreeBytes: 1024 * KiB,
+        onDiskFull: (message) => events.push(message),
+        onDiskRecovered: () => events.push("recovered"),
+      });
+      assert.ok(((await guard.checkSpace()) ?? 0) > 1024 * KiB);
+      assert.equal(guard.diskFull, false);
+      // Fill the disk until a write fails, as the node's writes would.
+      const ballast = join(mountPoint, "ballast");
+      const error = await writeFile(ballast, new Uint8Array(8 * 1024 * KiB)).catch((e: unknown) => e);
+      assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+      await guard.checkSpace();
+      assert.equal(guard.diskFull, true);
+      assert.equal(events.length, 1);
+      assert.match(events[0]!, new RegExp(`^disk full: \\d+ bytes free under ${dir} \\(needs 1048576\\)`));
+      await guard.checkSpace();
+      assert.equal(events.length, 1, "reported once, not at every check");
+      assert.ok(existsSync(join(dir, "rounds", "1", "own.update")), "nothing deleted for a full disk");
+      await rm(ballast);
+      await guard.checkSpace();
+      assert.deepEqual(events.slice(1), ["recovered"]);
+      assert.equal(guard.diskFull, false);
+    } finally {
+      spawnSync("umount", [mountPoint]);
+    }
   });
 });

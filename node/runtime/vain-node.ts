@@ -4,6 +4,7 @@
  * monitoring, Prometheus metrics and the status API (with the dashboard when asked). Start/stop lifecycle;
  * `stop()` leaves the mesh and flushes state.
  */
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { PrivateKey } from "@libp2p/interface";
@@ -12,7 +13,7 @@ import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 
 import { ChainStatusSource } from "../api/chain-source.ts";
-import { dashboardDir } from "../api/dashboard.ts";
+import { ensureDashboardBuilt } from "../api/dashboard.ts";
 import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
 import { connectChain } from "../chain/clients.ts";
@@ -32,6 +33,11 @@ import { loadMnist } from "../training/data/mnist.ts";
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { CapacityManager } from "./capacity.ts";
+import { ChainResetWatch } from "./chain-watch.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
+import type { DataDirLock } from "./data-dir-lock.ts";
+import { HistoryFile } from "./history-file.ts";
+import { checkOperator } from "./operator-checks.ts";
 import { DiskQuotaGuard } from "./disk-quota.ts";
 import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
@@ -85,6 +91,11 @@ export class VainNode {
   private settings: RuntimeSettings | undefined;
   private optInTimer: ReturnType<typeof setInterval> | undefined;
   private diskQuota: DiskQuotaGuard | undefined;
+  private lock: DataDirLock | undefined;
+  private chainWatch: ChainResetWatch | undefined;
+  private history: HistoryFile | undefined;
+  /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
+  private readonly paused = new Set<string>();
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -107,6 +118,15 @@ export class VainNode {
 
   async start(): Promise<void> {
     const { config, log } = this.options;
+    // First: a second node on this directory must refuse before it touches keys, peers or round state.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    this.lock = await lockDataDir(config.dataDir);
+    if (this.lock.tookOverFrom !== undefined) {
+      log.warn(
+        { previousPid: this.lock.tookOverFrom.pid, lock: this.lock.path },
+        "took over the data directory lock of a node that is no longer running",
+      );
+    }
     collectDefaultMetrics({ register: this.metrics, prefix: "vain_process_" });
     const clients = await connectChain(config.rpcUrl, this.options.account);
     const publicClient = clients.publicClient;
@@ -159,6 +179,17 @@ export class VainNode {
       log.info({ peerId: event.detail.peerId, operator: event.detail.operator }, "peer admitted"),
     );
     log.info({ peerId: mesh.peerId.toString(), addresses: this.multiaddrs() }, "mesh started");
+    // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
+    const findings = await checkOperator(
+      { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
+      this.options.account.address,
+      mesh.peerId.toString(),
+      config,
+    ).catch((error: unknown) => {
+      log.warn({ err: error }, "could not check the operator's stake and binding");
+      return [];
+    });
+    for (const finding of findings) log.warn({ check: finding.code }, finding.message);
 
     const data = await loadNodeData(config);
     this.test = data.test;
@@ -230,8 +261,9 @@ export class VainNode {
       quotaBytes: settings.limits.diskBytes,
       log,
       metrics: this.metrics,
+      onDiskFull: (message) => this.pause("DISK_FULL", message),
+      onDiskRecovered: () => this.resume("DISK_FULL"),
     });
-    this.diskQuota.start();
     this.status = new ChainStatusSource({
       publicClient: publicClient as unknown as PublicClient,
       chainId: clients.chain.id,
@@ -248,6 +280,30 @@ export class VainNode {
       metrics: this.metrics,
     });
     await this.status.start();
+    this.diskQuota.start();
+    this.history = new HistoryFile(config.dataDir);
+    for (const row of await this.history.load()) {
+      this.status.addRoundMetrics(row);
+      this.recorded.add(row.roundId);
+    }
+    this.chainWatch = new ChainResetWatch({
+      publicClient: publicClient as unknown as PublicClient,
+      deployment,
+      deploymentPath: path,
+      rpcUrl: config.rpcUrl,
+      onReset: (reason) => {
+        log.error(
+          { reason, dataDir: config.dataDir },
+          `chain reset detected: ${reason}. This node stopped taking part. Redeploy (vain-node deploy), fund, stake and bind again, then restart the node; its round state under ${config.dataDir}/rounds belongs to the old chain`,
+        );
+        clearInterval(this.optInTimer);
+        this.pause(
+          "CHAIN_RESET",
+          `chain reset detected: ${reason}; redeploy, stake, bind and restart the node`,
+        );
+      },
+    });
+    await this.chainWatch.start();
     const peersGauge = new Gauge({
       name: "vain_mesh_admitted_peers",
       help: "Admitted peers",
@@ -272,7 +328,9 @@ export class VainNode {
       this.server = createStatusServer({
         source: this.status,
         port: config.apiPort,
-        uiDir: config.ui ? dashboardDir() : undefined,
+        uiDir: config.ui
+          ? (await ensureDashboardBuilt({ onProgress: (line) => log.info(line) })).dir
+          : undefined,
       });
       const { url } = await this.server.start();
       this.apiUrl = url;
@@ -284,6 +342,7 @@ export class VainNode {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
+    this.chainWatch?.stop();
     this.diskQuota?.stop();
     await this.server?.stop().catch(() => undefined);
     await this.participant?.stop();
@@ -296,6 +355,26 @@ export class VainNode {
     this.server = undefined;
     this.participant = undefined;
     this.mesh = undefined;
+    await this.lock?.release().catch(() => undefined);
+    this.lock = undefined;
+  }
+
+  /** Why the node is paused (alert codes), for tests and the status API. */
+  get pausedFor(): readonly string[] {
+    return [...this.paused];
+  }
+
+  /** Stops taking part in rounds (no training, commits or duties) and turns not ready until `resume(code)`. */
+  private pause(code: string, message: string): void {
+    this.status?.raiseAlert(code, message);
+    if (this.paused.size === 0) void this.participant?.stop();
+    this.paused.add(code);
+  }
+
+  private resume(code: string): void {
+    if (!this.paused.delete(code)) return;
+    this.status?.clearAlert(code);
+    if (this.paused.size === 0) this.participant?.start();
   }
 
   /**
@@ -370,7 +449,7 @@ export class VainNode {
           : await this.pool
               .evaluate(this.options.config.task.model, params, this.test)
               .catch(() => ({ accuracy: 0, loss: 0 }));
-      this.status?.recordRoundMetrics({
+      const row = this.status?.recordRoundMetrics({
         roundId: key,
         accuracy: evaluation.accuracy,
         loss: evaluation.loss,
@@ -378,6 +457,13 @@ export class VainNode {
         bytesReceived: outcome?.bytesReceived ?? 0,
         proofMs: outcome?.proofMs,
       });
+      if (row !== undefined) {
+        await this.history
+          ?.record(row)
+          .catch((error: unknown) =>
+            this.options.log.warn({ err: error }, "could not save the round history"),
+          );
+      }
     }
   }
 }

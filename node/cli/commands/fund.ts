@@ -10,11 +10,11 @@ import { formatTokens, parseAddress, parseTokenAmount } from "../../chain/amount
 import { connectChain } from "../../chain/clients.ts";
 import { vainTokenAbi } from "../../chain/contracts.ts";
 import { loadDeployment } from "../../chain/deployment.ts";
-import { readChain, writeContractAndWait } from "../../chain/actions/write.ts";
+import { sendEther, transferTokens } from "../../chain/actions/index.ts";
+import { readChain } from "../../chain/actions/write.ts";
 import { ChainError, InvalidArgumentError } from "../../chain/errors.ts";
 import { protocolAddresses } from "../../chain/operator.ts";
 import type { OperatorContext } from "../../chain/operator.ts";
-import { toChainError } from "../../chain/revert.ts";
 import {
   PRIVATE_KEY_ENV,
   addChainOptions,
@@ -110,24 +110,8 @@ export function registerFundCommand(program: Command): void {
         );
       }
       const hashes: Hex[] = [];
-      if (ethWei > 0n) {
-        // A plain value transfer has no contract call to simulate: send and wait, with errors made typed.
-        try {
-          const hash = await walletClient.sendTransaction({ to, value: ethWei });
-          await publicClient.waitForTransactionReceipt({ hash });
-          hashes.push(hash);
-        } catch (error) {
-          throw toChainError("fund (ETH)", error, rpcUrl);
-        }
-      }
-      const sent = await writeContractAndWait(ctx, {
-        action: "fund (VAIN)",
-        address: token,
-        abi: vainTokenAbi,
-        functionName: "transfer",
-        args: [to, amountWei],
-      });
-      hashes.push(sent.hash);
+      if (ethWei > 0n) hashes.push((await sendEther(ctx, { to, amountWei: ethWei })).transactionHash);
+      hashes.push((await transferTokens(ctx, { to, amountWei })).transactionHash);
       const balance = await publicClient.readContract({
         address: token,
         abi: vainTokenAbi,

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { trainingRoundsAbi } from "../../chain/contracts.ts";
+import { parseId } from "../../chain/ids.ts";
 import { addChainOptions, openReadContext, printResult, toJson } from "../chain-context.ts";
 import type { ChainFlags } from "../chain-context.ts";
 
 interface ExportFlags extends ChainFlags {
-  task: string;
+  task?: string;
   out: string;
 }
 
@@ -22,7 +23,7 @@ export function registerModelCommands(program: Command): void {
       .description(
         "write the task's current global model (as named on chain) from this node's store to a file",
       )
-      .option("--task <id>", "task ID", "1")
+      .option("--task <id>", "task ID (default: the config's taskId)")
       .option("--out <file>", "output file", "model.vain.json"),
   )
     .addHelpText(
@@ -35,29 +36,28 @@ export function registerModelCommands(program: Command): void {
       const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
       const { createModel } = await import("../../training/architectures.ts");
       const ctx = await openReadContext(flags);
+      const file = await Promise.resolve()
+        .then(() => readConfigFile(join(ctx.dataDir, "config.json")))
+        .catch(() => ({}));
+      const config = resolveConfig({ file });
+      const spec = config.task;
+      const taskId = flags.task === undefined ? BigInt(config.taskId) : parseId(flags.task, "task ID");
       const task = await ctx.publicClient.readContract({
         address: ctx.deployment.contracts.TrainingRounds.address as `0x${string}`,
         abi: trainingRoundsAbi,
         functionName: "getTask",
-        args: [BigInt(flags.task)],
+        args: [taskId],
       });
-      const file = await Promise.resolve()
-        .then(() => readConfigFile(join(ctx.dataDir, "config.json")))
-        .catch(() => ({}));
-      const spec = resolveConfig({ file }).task;
       const size = createModel(spec.model).layout.size;
       const params = await new RoundStore(ctx.dataDir).loadModel(task.modelRef, size);
       if (params === undefined) {
         throw new ModelFileError(
-          `model ${task.modelRef.slice(0, 12)}… of task ${flags.task} is not in ${ctx.dataDir}/models: run the node until it fetched it`,
+          `model ${task.modelRef.slice(0, 12)}… of task ${taskId} is not in ${ctx.dataDir}/models: run the node until it fetched it`,
         );
       }
-      await writeFile(
-        flags.out,
-        serializeModel({ taskId: BigInt(flags.task), modelRef: task.modelRef, spec, params }),
-      );
+      await writeFile(flags.out, serializeModel({ taskId, modelRef: task.modelRef, spec, params }));
       printResult(flags, { out: flags.out, modelRef: task.modelRef, parameters: params.length }, [
-        `wrote ${flags.out}: task ${flags.task}, model ${task.modelRef}, ${params.length} parameters`,
+        `wrote ${flags.out}: task ${taskId}, model ${task.modelRef}, ${params.length} parameters`,
       ]);
     });
 

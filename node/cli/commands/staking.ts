@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
+import { stakeRegistryAbi } from "../../chain/contracts.ts";
 import {
   bindPeerId,
   claim,
@@ -38,6 +39,11 @@ export function registerStakingCommands(program: Command): void {
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
       const result = await stake(ctx, { amountWei, usePermit: flags.permit });
+      const minStakeWei = await ctx.publicClient.readContract({
+        address: ctx.contracts.registry,
+        abi: stakeRegistryAbi,
+        functionName: "minStake",
+      });
       const how = {
         permit: "with a permit",
         "approve+stake": "with approve + stake",
@@ -53,6 +59,11 @@ export function registerStakingCommands(program: Command): void {
               `  INACTIVE      below the minimum stake of ${formatTokens(result.minStakeWei)}: stake ${formatTokens(result.minStakeWei - result.activeStakeWei)} more to bind a peer ID, train and aggregate`,
             ]),
         ...result.transactionHashes.map((h) => `  tx            ${h}`),
+        ...(result.activeStakeWei < minStakeWei
+          ? [
+              `warning: the active stake is below the minimum ${formatTokens(minStakeWei)}: this operator is inactive (peers refuse its node, it is never selected) until it stakes ${formatTokens(minStakeWei - result.activeStakeWei)} more`,
+            ]
+          : []),
       ]);
     });
 
@@ -65,12 +76,23 @@ export function registerStakingCommands(program: Command): void {
     .action(async (amountText: string, flags: SignerFlags) => {
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
+      const at = { address: ctx.contracts.registry, abi: stakeRegistryAbi } as const;
+      const operator = ctx.walletClient.account.address;
+      const [before, releaseBefore] = await Promise.all([
+        ctx.publicClient.readContract({ ...at, functionName: "unbondingStake", args: [operator] }),
+        ctx.publicClient.readContract({ ...at, functionName: "unbondingReleaseTime", args: [operator] }),
+      ]);
       const result = await requestUnstake(ctx, { amountWei });
       printResult(flags, { action: "unstake", ...result }, [
         `unbonding ${formatTokens(result.amountWei)}`,
         `  active stake     ${formatTokens(result.activeStakeWei)}`,
         `  unbonding stake  ${formatTokens(result.unbondingStakeWei)}`,
         `  withdrawable at  ${isoFromSeconds(result.releaseTime)} (run \`vain-node withdraw\` then)`,
+        ...(before > 0n && result.releaseTime > releaseBefore
+          ? [
+              `note: the ${formatTokens(before)} already unbonding (withdrawable at ${isoFromSeconds(releaseBefore)}) now becomes withdrawable only at ${isoFromSeconds(result.releaseTime)}`,
+            ]
+          : []),
         `  tx               ${result.transactionHash}`,
       ]);
     });

@@ -6,6 +6,7 @@ import pino from "pino";
 
 import { configFromEnv, readConfigFile, resolveConfig } from "../../config/config.ts";
 import { loadNodeKey } from "../../keys/keys.ts";
+import { repeatLimiterHook } from "../../runtime/log-limiter.ts";
 import { CONFIG_FILE, NODE_KEY_FILE, resolveSigner } from "../chain-context.ts";
 
 interface StartFlags {
@@ -73,7 +74,8 @@ export function registerStartCommand(program: Command): void {
         },
       });
       const log = pino(
-        { level: config.logLevel, base: { node: "vain" } },
+        // Repeated warnings (a once-a-second retry) become one line a minute with a count.
+        { level: config.logLevel, base: { node: "vain" }, hooks: { logMethod: repeatLimiterHook() } },
         process.stdout.isTTY
           ? (await import("pino-pretty")).default({ colorize: true, destination: 1 })
           : pino.destination(1),
