@@ -6,6 +6,13 @@ import type { Command } from "commander";
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
 import { createTask, fundTask, openRound } from "../../chain/actions/index.ts";
 import type { FundTaskReturnType } from "../../chain/actions/index.ts";
+import {
+  DEFAULT_AGGREGATE_WINDOW_S,
+  DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_CHALLENGE_WINDOW_S,
+  DEFAULT_COMMIT_WINDOW_S,
+  MIN_WINDOW_S,
+} from "../../chain/constants.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { parseId, parseModelRef } from "../../chain/ids.ts";
 import { parseDurationMs } from "../../config/duration.ts";
@@ -53,6 +60,7 @@ interface TaskCreateFlags extends SignerFlags {
   commitWindow?: string;
   aggregateWindow?: string;
   challengeWindow?: string;
+  answerWindow?: string;
   roundInterval?: string;
 }
 
@@ -72,13 +80,20 @@ export function registerTaskCommands(program: Command): void {
       "the model's parameter count (default and only accepted value: the model of the task spec in <data-dir>/config.json)",
     )
     .option("--fund <amount>", "VAIN to add to the reward pool right away")
-    .option("--commit-window <duration>", "commit window, e.g. 10m (default 10m; each window >= 30s)")
-    .option("--aggregate-window <duration>", "aggregation window (default 5m)")
-    .option("--challenge-window <duration>", "challenge window (default 5m)")
+    .option(
+      "--commit-window <duration>",
+      `commit window, e.g. 2m (default ${DEFAULT_COMMIT_WINDOW_S}s; each window >= ${MIN_WINDOW_S}s)`,
+    )
+    .option("--aggregate-window <duration>", `aggregation window (default ${DEFAULT_AGGREGATE_WINDOW_S}s)`)
+    .option("--challenge-window <duration>", `challenge window (default ${DEFAULT_CHALLENGE_WINDOW_S}s)`)
+    .option(
+      "--answer-window <duration>",
+      `time a challenged aggregator has to answer with a proof (default ${DEFAULT_ANSWER_WINDOW_S}s)`,
+    )
     .option("--round-interval <duration>", "minimum time between round openings (default 0s)")
     .addHelpText(
       "after",
-      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 30s --aggregate-window 30s --challenge-window 30s --json\n",
+      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --json\n",
     )
     .action(async (flags: TaskCreateFlags) => {
       const rewardPerRoundWei = parseTokenAmount(flags.rewardPerRound);
@@ -87,6 +102,7 @@ export function registerTaskCommands(program: Command): void {
         commitWindowS: parseWindowS(flags.commitWindow, "--commit-window"),
         aggregateWindowS: parseWindowS(flags.aggregateWindow, "--aggregate-window"),
         challengeWindowS: parseWindowS(flags.challengeWindow, "--challenge-window"),
+        answerWindowS: parseWindowS(flags.answerWindow, "--answer-window"),
         roundIntervalS: parseWindowS(flags.roundInterval, "--round-interval"),
       };
       const parametersFlag =
