@@ -20,6 +20,8 @@ const ready: OperatorStatus = {
   activeStakeWei: parseEther("200"),
   unbondingStakeWei: 0n,
   unbondingReleaseTime: 0n,
+  unbondingRequests: [],
+  withdrawableStakeWei: 0n,
   withdrawable: false,
   claimableWei: 0n,
   peerId: PEER,

@@ -76,23 +76,12 @@ export function registerStakingCommands(program: Command): void {
     .action(async (amountText: string, flags: SignerFlags) => {
       const amountWei = parseTokenAmount(amountText);
       const ctx = await openOperatorContext(flags);
-      const at = { address: ctx.contracts.registry, abi: stakeRegistryAbi } as const;
-      const operator = ctx.walletClient.account.address;
-      const [before, releaseBefore] = await Promise.all([
-        ctx.publicClient.readContract({ ...at, functionName: "unbondingStake", args: [operator] }),
-        ctx.publicClient.readContract({ ...at, functionName: "unbondingReleaseTime", args: [operator] }),
-      ]);
       const result = await requestUnstake(ctx, { amountWei });
       printResult(flags, { action: "unstake", ...result }, [
         `unbonding ${formatTokens(result.amountWei)}`,
         `  active stake     ${formatTokens(result.activeStakeWei)}`,
         `  unbonding stake  ${formatTokens(result.unbondingStakeWei)}`,
         `  withdrawable at  ${isoFromSeconds(result.releaseTime)} (run \`vain-node withdraw\` then)`,
-        ...(before > 0n && result.releaseTime > releaseBefore
-          ? [
-              `note: the ${formatTokens(before)} already unbonding (withdrawable at ${isoFromSeconds(releaseBefore)}) now becomes withdrawable only at ${isoFromSeconds(result.releaseTime)}`,
-            ]
-          : []),
         `  tx               ${result.transactionHash}`,
       ]);
     });
