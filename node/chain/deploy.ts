@@ -28,6 +28,7 @@ import {
   vainTokenAbi,
   vainTokenBytecode,
 } from "./contracts.ts";
+import type { Groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { Deployment } from "./deployment.ts";
 
 export type RoundParams = {
@@ -44,7 +45,7 @@ export type RoundParams = {
 export type VerifierChoice =
   | { kind: "test" }
   /** The generated Groth16 verifier behind the `AggregationVerifier` adapter (node/proofs `groth16VerifierChoice`). */
-  | { kind: "groth16"; paddingChunkHash: bigint };
+  | Groth16VerifierChoice;
 
 export interface DeployOptions {
   readonly publicClient: PublicClient<Transport, Chain>;
