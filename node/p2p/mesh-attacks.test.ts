@@ -13,8 +13,8 @@ import type { Ping } from "@libp2p/ping";
 import { createLibp2p } from "libp2p";
 import { z } from "zod";
 
-import { minStake, startLocalNetwork } from "../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+import { minStake, startLocalNetwork } from "../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";

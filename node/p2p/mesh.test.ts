@@ -9,8 +9,8 @@ import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
 
-import { minStake, requestUnstake, startLocalNetwork } from "../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+import { minStake, requestUnstake, startLocalNetwork } from "../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import type { Refusal } from "./admission/admission.ts";
 import { BLOB_PUSH_PROTOCOL, sha256 } from "./blobs.ts";

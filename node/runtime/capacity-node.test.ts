@@ -23,8 +23,8 @@ import {
   stakeAndBind,
   startLocalNetwork,
   walletFor,
-} from "../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+} from "../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import type { CapacitySnapshot, NodeStatus } from "../api/status.ts";
 import { trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";

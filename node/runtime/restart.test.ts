@@ -23,8 +23,8 @@ import {
   stakeAndBind,
   startLocalNetwork,
   walletFor,
-} from "../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+} from "../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { RoundState, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { runNodeScript } from "../chain/hardhat-process.ts";

@@ -16,7 +16,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { stakeRegistryAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
 import { PERMIT_TYPES } from "../../node/chain/actions/sign-permit.ts";
 import { peerIdBytes } from "../../node/p2p/admission/stake-oracle.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+import type { LocalNetwork } from "../support/local-network.ts";
 
 export interface BenchOperator {
   /** Ed25519 seed of the node key (hex), so a worker process can rebuild the key. */

@@ -24,8 +24,8 @@ import { z } from "zod";
 
 import { LOCAL_SCALE_PROFILE, LOCAL_SIMULATION_PROFILE } from "../../node/p2p/profiles.ts";
 import type { MeshProfile } from "../../node/p2p/profiles.ts";
-import { minStake, startLocalNetwork } from "../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../test/support/local-network.ts";
+import { minStake, startLocalNetwork } from "../support/local-network.ts";
+import type { LocalNetwork } from "../support/local-network.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { stakeOperators } from "./mesh-operators.ts";

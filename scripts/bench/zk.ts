@@ -26,11 +26,8 @@ import {
   ChallengeStatus,
   aggregationVerifierAbi,
   groth16VerifierAbi,
-  stakeRegistryAbi,
   trainingRoundsAbi,
-  vainTokenAbi,
 } from "../../node/chain/contracts.ts";
-import { taskConfig } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import {
   CHUNK_SIZE,
@@ -51,6 +48,8 @@ import {
 import type { CircuitShape } from "../../node/proofs/index.ts";
 import { poseidonContract } from "circomlibjs";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { protocolAddresses } from "../../node/chain/operator.ts";
+import { fundStakeAndOpenRound } from "../support/round-fixture.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { r1csConstraints } from "../zk/r1cs.ts";
 import { compileVariant, readVariantSetup, requiredPtauPower, variantPaths } from "../zk/variant.ts";
@@ -285,86 +284,27 @@ runBenchmark(async () => {
     walletClient: deployer,
     verifier: await groth16VerifierChoice(),
   });
-  const token = deployment.contracts.VainToken.address as Address;
-  const registry = deployment.contracts.StakeRegistry.address as Address;
   const rounds = deployment.contracts.TrainingRounds.address as Address;
   const send = async (hash: Promise<Hex>) => publicClient.waitForTransactionReceipt({ hash: await hash });
-  for (const w of [aggregator, ...trainers]) {
-    await send(
-      deployer.writeContract({
-        address: token,
-        abi: vainTokenAbi,
-        functionName: "transfer",
-        args: [w.account.address, parseEther("1000")],
-      }),
-    );
-    await send(
-      w.writeContract({
-        address: token,
-        abi: vainTokenAbi,
-        functionName: "approve",
-        args: [registry, parseEther("1000")],
-      }),
-    );
-    await send(
-      w.writeContract({
-        address: registry,
-        abi: stakeRegistryAbi,
-        functionName: "stake",
-        args: [parseEther("500")],
-      }),
-    );
-  }
-  await send(
-    aggregator.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "setAggregatorOptIn",
-      args: [true],
-    }),
-  );
-  await send(
-    deployer.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "createTask",
-      args: [
-        taskConfig({
-          modelRef: ("0x" + "11".repeat(32)) as Hex,
-          parameters: MODEL_SIZE,
-          rewardPerRoundWei: parseEther("10"),
-          commitWindowS: 60n,
-          aggregateWindowS: 60n,
-          challengeWindowS: 600n,
-          answerWindowS: 600n,
-          roundIntervalS: 0n,
-        }),
-      ],
-    }),
-  );
-  await send(
-    deployer.writeContract({
-      address: token,
-      abi: vainTokenAbi,
-      functionName: "approve",
-      args: [rounds, parseEther("100")],
-    }),
-  );
-  await send(
-    deployer.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "fundTask",
-      args: [1n, parseEther("100")],
-    }),
-  );
-  await send(
-    deployer.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "openRound",
-      args: [1n],
-    }),
+  await fundStakeAndOpenRound(
+    { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) },
+    {
+      operators: [aggregator, ...trainers],
+      tokensWei: parseEther("1000"),
+      stakeWei: parseEther("500"),
+      aggregators: [aggregator],
+      task: {
+        modelRef: ("0x" + "11".repeat(32)) as Hex,
+        parameters: MODEL_SIZE,
+        rewardPerRoundWei: parseEther("10"),
+        commitWindowS: 60n,
+        aggregateWindowS: 60n,
+        challengeWindowS: 600n,
+        answerWindowS: 600n,
+        roundIntervalS: 0n,
+      },
+      fundWei: parseEther("100"),
+    },
   );
   // A 100k-parameter-sized commitment tree, so Merkle paths have the depth of a real model (11).
   const modelSize = MODEL_SIZE;

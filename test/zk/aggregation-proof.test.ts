@@ -15,10 +15,10 @@ import {
   RoundState,
   stakeRegistryAbi,
   trainingRoundsAbi,
-  vainTokenAbi,
 } from "../../node/chain/contracts.ts";
-import { taskConfig } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
+import { protocolAddresses } from "../../node/chain/operator.ts";
+import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
 import {
   FIELD_ORDER,
   aggregateFixedPoint,
@@ -80,75 +80,27 @@ describe("zk proofs of aggregation on chain", function () {
     expect(deployment.verifierKind).to.equal("groth16");
     rounds = deployment.contracts.TrainingRounds.address as Address;
     registry = deployment.contracts.StakeRegistry.address as Address;
-    const token = deployment.contracts.VainToken.address as Address;
-    for (const w of [aggregatorWallet, ...trainers, watcher]) {
-      await send(
-        deployer.writeContract({
-          address: token,
-          abi: vainTokenAbi,
-          functionName: "transfer",
-          args: [w.account.address, parseEther("1000")],
-        }),
-      );
-      await send(
-        w.writeContract({
-          address: token,
-          abi: vainTokenAbi,
-          functionName: "approve",
-          args: [registry, parseEther("1000")],
-        }),
-      );
-      await send(
-        w.writeContract({
-          address: registry,
-          abi: stakeRegistryAbi,
-          functionName: "stake",
-          args: [parseEther("500")],
-        }),
-      );
-    }
-    await send(
-      aggregatorWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "setAggregatorOptIn",
-        args: [true],
-      }),
-    );
-    await send(
-      deployer.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "createTask",
-        args: [
-          taskConfig({
-            modelRef: ("0x" + "11".repeat(32)) as Hex,
-            parameters: 200,
-            rewardPerRoundWei: parseEther("100"),
-            commitWindowS: 60n,
-            aggregateWindowS: 60n,
-            challengeWindowS: 600n,
-            answerWindowS: 600n,
-            roundIntervalS: 0n,
-          }),
-        ],
-      }),
-    );
-    await send(
-      deployer.writeContract({
-        address: token,
-        abi: vainTokenAbi,
-        functionName: "approve",
-        args: [rounds, parseEther("1000")],
-      }),
-    );
-    await send(
-      deployer.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "fundTask",
-        args: [1n, parseEther("1000")],
-      }),
+    await fundStakeAndOpenRound(
+      { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) },
+      {
+        operators: [aggregatorWallet, ...trainers, watcher],
+        tokensWei: parseEther("1000"),
+        stakeWei: parseEther("500"),
+        aggregators: [aggregatorWallet],
+        task: {
+          modelRef: ("0x" + "11".repeat(32)) as Hex,
+          parameters: 200,
+          rewardPerRoundWei: parseEther("100"),
+          commitWindowS: 60n,
+          aggregateWindowS: 60n,
+          challengeWindowS: 600n,
+          answerWindowS: 600n,
+          roundIntervalS: 0n,
+        },
+        fundWei: parseEther("1000"),
+        // Each test opens its own round.
+        open: false,
+      },
     );
     commitments = await Promise.all(updates.map(commitEncoded));
   });

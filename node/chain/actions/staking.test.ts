@@ -13,8 +13,8 @@ import { parseEther } from "viem";
 import type { Account, Address, LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount, toAccount } from "viem/accounts";
 
-import { fundOperator, startLocalNetwork, walletFor } from "../../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../../test/support/local-network.ts";
+import { fundOperator, startLocalNetwork, walletFor } from "../../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../../scripts/support/local-network.ts";
 import { vainTokenAbi } from "../contracts.ts";
 import { readOperatorStatus } from "../operator-status.ts";
 import { TransactionRevertedError } from "../revert.ts";

@@ -7,8 +7,8 @@ import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { LocalAccount } from "viem";
 
-import { fundOperator, stakeAndBind } from "../../../test/support/local-network.ts";
-import type { LocalNetwork } from "../../../test/support/local-network.ts";
+import { fundOperator, stakeAndBind } from "../../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../../scripts/support/local-network.ts";
 import { peerIdBytes } from "../admission/stake-oracle.ts";
 
 export interface TestOperator {

@@ -1,19 +1,32 @@
 /**
  * A real local chain for tests and benchmarks: a `hardhat node` process, the deployed protocol, and
- * helpers to fund, stake and bind operator accounts. Nothing here is mocked: every call is a transaction.
+ * helpers to fund, stake and bind operator accounts. Nothing here is mocked: every call is a transaction,
+ * sent through the node's own chain actions (node/chain/actions/). Shared by test/ and scripts/bench/.
  */
-import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
+import type { Account, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
 import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { HARDHAT_DEV_PRIVATE_KEY } from "../../node/chain/accounts.ts";
+import {
+  bindPeerId,
+  requestUnstake as requestUnstakeAction,
+  sendEther,
+  stake,
+  transferTokens,
+} from "../../node/chain/actions/index.ts";
+import type { ChainWriteClient, ProtocolAddresses } from "../../node/chain/actions/index.ts";
 import { connectChain } from "../../node/chain/clients.ts";
-import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../../node/chain/contracts.ts";
+import { stakeRegistryAbi } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import type { DeployOptions } from "../../node/chain/deploy.ts";
 import type { Deployment } from "../../node/chain/deployment.ts";
-import { startHardhatNode } from "./hardhat-node.ts";
-import type { HardhatNodeProcess } from "./hardhat-node.ts";
+import { startHardhatNode } from "../../node/chain/hardhat-process.ts";
+import type { HardhatNodeProcess } from "../../node/chain/hardhat-process.ts";
+import { protocolAddresses } from "../../node/chain/operator.ts";
+
+/** ETH a fresh operator gets for gas: stake, bind, commits and claims for any test or benchmark. */
+export const OPERATOR_GAS_ETH = parseEther("10");
 
 export interface LocalNetwork {
   readonly hardhat: HardhatNodeProcess;
@@ -22,7 +35,7 @@ export interface LocalNetwork {
   readonly deployment: Deployment;
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly deployer: WalletClient<Transport, Chain, Account>;
-  readonly addresses: { readonly token: Address; readonly registry: Address; readonly rounds: Address };
+  readonly addresses: ProtocolAddresses;
   stop(): Promise<void>;
 }
 
@@ -48,11 +61,7 @@ export async function startLocalNetwork(
       deployment,
       publicClient: clients.publicClient,
       deployer,
-      addresses: {
-        token: deployment.contracts.VainToken.address as Address,
-        registry: deployment.contracts.StakeRegistry.address as Address,
-        rounds: deployment.contracts.TrainingRounds.address as Address,
-      },
+      addresses: protocolAddresses(deployment),
       stop: () => hardhat.stop(),
     };
   } catch (error) {
@@ -61,20 +70,25 @@ export async function startLocalNetwork(
   }
 }
 
+/** The chain-action client of `wallet` on the network. */
+export function actionClient(
+  net: Pick<LocalNetwork, "publicClient" | "addresses" | "rpcUrl">,
+  wallet: WalletClient<Transport, Chain, Account>,
+): ChainWriteClient {
+  return {
+    publicClient: net.publicClient,
+    walletClient: wallet,
+    contracts: net.addresses,
+    rpcUrl: net.rpcUrl,
+  };
+}
+
 /** A fresh operator account funded with gas money and `tokens` VAIN from the treasury. */
 export async function fundOperator(net: LocalNetwork, tokens: bigint): Promise<LocalAccount> {
   const account = privateKeyToAccount(generatePrivateKey());
-  await send(net, () => net.deployer.sendTransaction({ to: account.address, value: parseEther("10") }));
-  if (tokens > 0n) {
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.token,
-        abi: vainTokenAbi,
-        functionName: "transfer",
-        args: [account.address, tokens],
-      }),
-    );
-  }
+  const treasury = actionClient(net, net.deployer);
+  await sendEther(treasury, { to: account.address, amountWei: OPERATOR_GAS_ETH });
+  if (tokens > 0n) await transferTokens(treasury, { to: account.address, amountWei: tokens });
   return account;
 }
 
@@ -100,48 +114,19 @@ export async function stakeAndBind(
   amount: bigint,
   peerIdBytes?: Hex,
 ): Promise<void> {
-  const wallet = await walletFor(net, account);
+  const operator = actionClient(net, await walletFor(net, account));
   const minimum = peerIdBytes === undefined ? 0n : await minStake(net);
   const staked = amount > minimum ? amount : minimum;
   if (staked > amount) {
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.token,
-        abi: vainTokenAbi,
-        functionName: "transfer",
-        args: [account.address, staked - amount],
-      }),
-    );
+    await transferTokens(actionClient(net, net.deployer), {
+      to: account.address,
+      amountWei: staked - amount,
+    });
   }
-  if (staked > 0n) {
-    await send(net, () =>
-      wallet.writeContract({
-        address: net.addresses.token,
-        abi: vainTokenAbi,
-        functionName: "approve",
-        args: [net.addresses.registry, staked],
-      }),
-    );
-    await send(net, () =>
-      wallet.writeContract({
-        address: net.addresses.registry,
-        abi: stakeRegistryAbi,
-        functionName: "stake",
-        args: [staked],
-      }),
-    );
-  }
-  if (peerIdBytes !== undefined) {
-    await send(net, () =>
-      wallet.writeContract({
-        address: net.addresses.registry,
-        abi: stakeRegistryAbi,
-        functionName: "bindPeerId",
-        args: [peerIdBytes],
-      }),
-    );
-  }
-  if (staked > amount) await requestUnstake(net, account, staked - amount);
+  // approve + stake (not a permit): the two transactions an operator without EIP-712 sends.
+  if (staked > 0n) await stake(operator, { amountWei: staked, usePermit: false });
+  if (peerIdBytes !== undefined) await bindPeerId(operator, { peerId: peerIdBytes });
+  if (staked > amount) await requestUnstakeAction(operator, { amountWei: staked - amount });
 }
 
 /** Requests unstaking of `amount` (the stake leaves the active set at once). */
@@ -150,19 +135,11 @@ export async function requestUnstake(
   account: LocalAccount,
   amount: bigint,
 ): Promise<void> {
-  const wallet = await walletFor(net, account);
-  await send(net, () =>
-    wallet.writeContract({
-      address: net.addresses.registry,
-      abi: stakeRegistryAbi,
-      functionName: "requestUnstake",
-      args: [amount],
-    }),
-  );
+  await requestUnstakeAction(actionClient(net, await walletFor(net, account)), { amountWei: amount });
 }
 
 /** The registry's minimum stake. */
-export async function minStake(net: LocalNetwork): Promise<bigint> {
+export async function minStake(net: Pick<LocalNetwork, "publicClient" | "addresses">): Promise<bigint> {
   return net.publicClient.readContract({
     address: net.addresses.registry,
     abi: stakeRegistryAbi,
@@ -170,11 +147,9 @@ export async function minStake(net: LocalNetwork): Promise<bigint> {
   });
 }
 
-/** Sends a transaction and waits for a successful receipt. */
+/** Sends a raw transaction and waits for a successful receipt (for calls no chain action covers). */
 export async function send(net: LocalNetwork, submit: () => Promise<Hex>): Promise<void> {
   const hash = await submit();
   const receipt = await net.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
 }
-
-export { trainingRoundsAbi };

@@ -1,0 +1,72 @@
+/**
+ * The on-chain set-up every round test and benchmark needs, once: fund operators from the treasury, stake
+ * them, opt the aggregators in, create and fund a task, open its first round. Every step is one of the
+ * node's chain actions (node/chain/actions/), so a contract change is fixed in one place. Works on any
+ * viem clients: a `hardhat node` process (local-network.ts) or Hardhat's in-process network.
+ */
+import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  createTask,
+  fundTask,
+  openRound,
+  setAggregatorOptIn,
+  stake,
+  transferTokens,
+} from "../../node/chain/actions/index.ts";
+import type { CreateTaskParameters, ProtocolAddresses } from "../../node/chain/actions/index.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+export interface RoundFixtureChain {
+  readonly publicClient: PublicClient<Transport, Chain>;
+  /** Holds the VAIN supply: funds the operators, creates and funds the task, opens the round. */
+  readonly treasury: Wallet;
+  readonly contracts: ProtocolAddresses;
+}
+
+export interface FundStakeAndOpenRoundParameters {
+  /** Operators to fund and stake (their ETH for gas is the caller's: Hardhat's accounts have it). */
+  readonly operators: readonly Wallet[];
+  /** VAIN each operator receives from the treasury before staking. */
+  readonly tokensWei: bigint;
+  readonly stakeWei: bigint;
+  /** Operators (among `operators`) that opt in as aggregator candidates. */
+  readonly aggregators?: readonly Wallet[];
+  readonly task: CreateTaskParameters;
+  /** The task's reward pool. */
+  readonly fundWei: bigint;
+  /** Open the task's first round (default true). */
+  readonly open?: boolean;
+}
+
+export interface FundStakeAndOpenRoundReturnType {
+  readonly taskId: bigint;
+  /** The opened round, undefined with `open: false`. */
+  readonly roundId: bigint | undefined;
+}
+
+/** Funds and stakes the operators, opts in the aggregators, creates and funds a task and opens its round. */
+export async function fundStakeAndOpenRound(
+  chain: RoundFixtureChain,
+  parameters: FundStakeAndOpenRoundParameters,
+): Promise<FundStakeAndOpenRoundReturnType> {
+  const client = (wallet: Wallet) => ({
+    publicClient: chain.publicClient,
+    walletClient: wallet,
+    contracts: chain.contracts,
+  });
+  const treasury = client(chain.treasury);
+  for (const operator of parameters.operators) {
+    await transferTokens(treasury, { to: operator.account.address, amountWei: parameters.tokensWei });
+    // approve + stake (not a permit): works with any wallet, including Hardhat's in-process accounts.
+    await stake(client(operator), { amountWei: parameters.stakeWei, usePermit: false });
+  }
+  for (const aggregator of parameters.aggregators ?? [])
+    await setAggregatorOptIn(client(aggregator), { optIn: true });
+  const { taskId } = await createTask(treasury, parameters.task);
+  await fundTask(treasury, { taskId, amountWei: parameters.fundWei });
+  if (parameters.open === false) return { taskId, roundId: undefined };
+  const { roundId } = await openRound(treasury, { taskId });
+  return { taskId, roundId };
+}
