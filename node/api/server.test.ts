@@ -11,7 +11,7 @@ import { MemoryStatusSource } from "./memory-source.ts";
 import { createStatusServer } from "./server.ts";
 import type { StatusServer } from "./server.ts";
 import type { NodeEvent, PeerStatus } from "./status.ts";
-import { rawRequest, sampleStatus } from "./test-support.ts";
+import { rawRequest, sampleStatus } from "../../test/support/status-api.ts";
 
 // Ports reserved for the dashboard/status API tests: 18610-18619 (18610-18611 are used by web/e2e).
 const API_PORT = 18612;

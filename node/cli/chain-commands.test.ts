@@ -31,7 +31,7 @@ import { createModel } from "../training/architectures.ts";
 import { EXIT_USER_ERROR, buildProgram, main } from "./main.ts";
 import { MemoryStatusSource } from "../api/memory-source.ts";
 import { createStatusServer } from "../api/server.ts";
-import { sampleStatus } from "../api/test-support.ts";
+import { sampleStatus } from "../../test/support/status-api.ts";
 import { progressReporter } from "./chain-context.ts";
 import { fetchNodeApiSummary } from "./commands/status.ts";
 

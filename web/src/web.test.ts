@@ -7,7 +7,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { BaseError, ContractFunctionRevertedError, encodeErrorResult, parseEther } from "viem";
 
 import { stakeRegistryAbi, vainTokenAbi } from "../../node/chain/generated/contracts.ts";
-import { sampleStatus } from "../../node/api/test-support.ts";
+import { sampleStatus } from "../../test/support/status-api.ts";
 import { applyEvent } from "./api.ts";
 import { decodeRevert, describeError, isUserRejection } from "./errors.ts";
 import { formatBytes, formatDuration, formatVain } from "./format.ts";

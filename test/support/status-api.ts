@@ -4,7 +4,7 @@
  */
 import { request } from "node:http";
 
-import type { NodeStatus } from "./status.ts";
+import type { NodeStatus } from "../../node/api/status.ts";
 
 export function sampleStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
   return {
