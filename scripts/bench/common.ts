@@ -12,7 +12,56 @@ export type Row = Record<string, string | number>;
 
 /** True when `--quick` was passed. */
 export function isQuick(argv: readonly string[] = process.argv): boolean {
-  return argv.includes("--quick");
+  return flag("quick", argv);
+}
+
+/**
+ * The one argument parser of the benchmarks: `--name=value` or `--name value` (a next argument that is not
+ * itself an option), the last occurrence winning; undefined when absent.
+ */
+export function option(name: string, argv: readonly string[] = process.argv): string | undefined {
+  let value: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3);
+    else if (arg === `--${name}` && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--"))
+      value = argv[i + 1];
+  });
+  return value;
+}
+
+/** True when `--name` was passed as a switch. */
+export function flag(name: string, argv: readonly string[] = process.argv): boolean {
+  return argv.includes(`--${name}`);
+}
+
+/** A benchmark was started with an option it cannot use; the message names the option and the value. */
+export class BenchArgumentError extends Error {
+  override readonly name = "BenchArgumentError";
+  readonly code = "BENCH_ARGUMENT";
+}
+
+/** A numeric option (`--rounds=8`), `fallback` when absent; `BenchArgumentError` when not a finite number. */
+export function numberOption(name: string, fallback: number, argv: readonly string[] = process.argv): number {
+  const text = option(name, argv);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value))
+    throw new BenchArgumentError(`--${name} takes a number, got "${text}"`);
+  return value;
+}
+
+/** A comma-separated list of numbers (`--nodes=8,32`), `fallback` when absent. */
+export function numberListOption(
+  name: string,
+  fallback: readonly number[],
+  argv: readonly string[] = process.argv,
+): number[] {
+  const text = option(name, argv);
+  if (text === undefined) return [...fallback];
+  const values = text.split(",").map(Number);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new BenchArgumentError(`--${name} takes comma-separated numbers, got "${text}"`);
+  return values;
 }
 
 /** Prints rows as an aligned table. */

@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 
 import { z } from "zod";
 
+import { numberOption, option } from "./common.ts";
+
 const profileSchema = z.object({
   nodes: z.array(
     z.object({
@@ -37,8 +39,8 @@ function main(): void {
     process.stderr.write("usage: cpuprofile-top.ts <file.cpuprofile> [--by=package|function] [--top=25]\n");
     process.exit(2);
   }
-  const by = process.argv.find((a) => a.startsWith("--by="))?.slice(5) ?? "package";
-  const top = Number(process.argv.find((a) => a.startsWith("--top="))?.slice(6) ?? 25);
+  const by = option("by") ?? "package";
+  const top = numberOption("top", 25);
   const profile = profileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
   const keyOf = new Map<number, string>();
   for (const node of profile.nodes) {

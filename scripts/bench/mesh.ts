@@ -26,7 +26,7 @@ import { LOCAL_SCALE_PROFILE, LOCAL_SIMULATION_PROFILE } from "../../node/p2p/pr
 import type { MeshProfile } from "../../node/p2p/profiles.ts";
 import { minStake, startLocalNetwork } from "../support/local-network.ts";
 import type { LocalNetwork } from "../support/local-network.ts";
-import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import { flag, isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { stakeOperators } from "./mesh-operators.ts";
 import type { BenchOperator } from "./mesh-operators.ts";
@@ -71,11 +71,6 @@ function services(profile: MeshProfile): string {
   if (profile.services.connectionMonitor) on.push("conn-monitor");
   const g = profile.gossip;
   return `${on.join("+")}; D ${g.D}/${g.Dlo}/${g.Dhi}, Dlazy ${g.Dlazy}, hb ${g.heartbeatIntervalMs / 1000}s`;
-}
-
-function option(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
 const MESSAGES = Number(option("messages") ?? DEFAULT_MESSAGES);
@@ -472,7 +467,7 @@ runBenchmark(async () => {
   const sizes = (option("sizes") ?? (quick ? "10,100" : "10,100,500,1000")).split(",").map(Number);
   const processesAt1000 = Number(option("processes") ?? 2);
   const dials = Number(option("dials") ?? Math.ceil(LOCAL_SCALE_PROFILE.targetDegree / 2));
-  const baseline = !process.argv.includes("--no-baseline");
+  const baseline = !flag("no-baseline");
   const scenarios: Scenario[] = [];
   if (baseline) {
     for (const n of [10, 100]) {
@@ -550,7 +545,7 @@ runBenchmark(async () => {
       process.stdout.write("\n");
       printTable(rows);
     }
-    if (process.argv.includes("--merge")) {
+    if (flag("merge")) {
       // Re-measure some sizes and keep the other rows of the last run (each row says when it was measured).
       const rerun = new Set(rows.map((r) => `${String(r["config"])}|${String(r["N"])}`));
       const kept = previousRows().filter((r) => !rerun.has(`${String(r["config"])}|${String(r["N"])}`));

@@ -18,19 +18,13 @@ import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.t
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
 import { createModel } from "../../node/training/architectures.ts";
-import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import { flag, isQuick, numberListOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
-  const only = process.argv.indexOf("--nodes");
-  const fanInOnly = process.argv.includes("--fan-in");
-  const sizes = fanInOnly
-    ? []
-    : only >= 0
-      ? (process.argv[only + 1] ?? "8").split(",").map(Number)
-      : isQuick()
-        ? [8]
-        : [8, 32, 128];
+  const only = option("nodes") !== undefined;
+  const fanInOnly = flag("fan-in");
+  const sizes = fanInOnly ? [] : numberListOption("nodes", isQuick() ? [8] : [8, 32, 128]);
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
   for (const n of sizes) {
@@ -111,7 +105,7 @@ runBenchmark(async () => {
   // Hierarchical aggregation on the real protocol: the contract's largest round (16 trainers), flat (the
   // aggregator receives all 16 updates) against a tree with fan-in 4 (sub-aggregators, spot-checked partials).
   const fanInRows: Row[] = [];
-  if (fanInOnly || (!isQuick() && only < 0)) {
+  if (fanInOnly || (!isQuick() && !only)) {
     for (const maxFanIn of [16, 4]) {
       const net = await startLocalVainNetwork({
         nodes: 16,
