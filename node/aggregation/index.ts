@@ -20,12 +20,13 @@ export { screenedMeanAggregator } from "./rules/screened-mean.ts";
 export { guardedMeanAggregator } from "./rules/guarded-mean.ts";
 export { GUARDED_MEAN_DEFAULTS, guardUpdates } from "./guarded-mean.ts";
 export type { GuardReason, GuardResult, GuardedMeanOptions, GuardedUpdate } from "./guarded-mean.ts";
+export { bucketSizeFor, bucketingAggregator } from "./rules/bucketed-centered-clipping.ts";
+export { screenUpdates } from "./screening.ts";
 export {
   DEFAULT_BUCKET_SIZE,
-  bucketSizeFor,
-  bucketingAggregator,
-} from "./rules/bucketed-centered-clipping.ts";
-export { SAMPLE_COUNT_FLAG_FACTOR, SAMPLE_COUNT_WEIGHT_CAP_FACTOR, screenUpdates } from "./screening.ts";
+  SAMPLE_COUNT_FLAG_FACTOR,
+  SAMPLE_COUNT_WEIGHT_CAP_FACTOR,
+} from "./constants.ts";
 export type { ScreeningResult } from "./screening.ts";
 export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./update-scores.ts";
 export type { UpdateScore } from "./update-scores.ts";

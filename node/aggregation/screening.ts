@@ -18,21 +18,7 @@ import type { UpdateScore } from "./update-scores.ts";
 import { AggregationInputError, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { medianAggregator } from "./rules/median.ts";
-
-/**
- * A self-reported sample count above this multiple of the median count is implausible and flagged (it
- * feeds reputation). Honest non-IID nodes differ in data size (Dirichlet 0.5 over 10 nodes: ~0.5–1.2 ×
- * the median), so the factor is loose.
- */
-export const SAMPLE_COUNT_FLAG_FACTOR = 3;
-
-/**
- * No update weighs more than the median sample count: counts are unverifiable claims, so a larger claim
- * (inflated or real) buys no more influence or reward than a typical node's. Flagged counts are thereby
- * down-weighted to the median. Costs honest large nodes a little weight on non-IID data (measured in
- * bench:robust's clean rows).
- */
-export const SAMPLE_COUNT_WEIGHT_CAP_FACTOR = 1;
+import { SAMPLE_COUNT_FLAG_FACTOR, SAMPLE_COUNT_WEIGHT_CAP_FACTOR } from "./constants.ts";
 
 /** The outcome of screening: per-update scores, which sample counts were implausible, and final weights. */
 export interface ScreeningResult {

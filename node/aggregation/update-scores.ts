@@ -4,6 +4,7 @@
  */
 import { l2norm } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
+import { SAMPLE_COUNT_FLAG_FACTOR } from "./constants.ts";
 
 export interface UpdateScore {
   /** Norm divided by the median norm (1 = typical). */
@@ -70,7 +71,7 @@ export function scoreUpdates(updates: readonly WeightedUpdate[], reference: Floa
  */
 export function capSampleCounts(
   weights: readonly number[],
-  factor = 3,
+  factor = SAMPLE_COUNT_FLAG_FACTOR,
 ): { weights: number[]; flagged: boolean[] } {
   const sorted = [...weights].sort((a, b) => a - b);
   const cap = (sorted[Math.floor(sorted.length / 2)] ?? 0) * factor;

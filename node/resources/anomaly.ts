@@ -8,6 +8,16 @@
  *   a few outliers in the window do not inflate the baseline the way they inflate a mean and variance, so an
  *   attacker cannot "train" the detector with a burst of extreme values.
  */
+import {
+  EWMA_ALPHA,
+  EWMA_THRESHOLD_STD,
+  EWMA_WARMUP_SAMPLES,
+  MESSAGE_RATE_WINDOW_MS,
+  MIN_RELATIVE_SCALE,
+  ROBUST_Z_MIN_SAMPLES,
+  ROBUST_Z_THRESHOLD,
+  ROBUST_Z_WINDOW_SAMPLES,
+} from "./constants.ts";
 
 /** Who the series is about. */
 export type AnomalySubject =
@@ -81,10 +91,10 @@ export class EwmaDetector {
   private count = 0;
 
   constructor(options: EwmaOptions = {}) {
-    this.alpha = options.alpha ?? 0.1;
-    this.threshold = options.threshold ?? 4;
-    this.warmup = options.warmup ?? 20;
-    this.minRelativeStd = options.minRelativeStd ?? 0.01;
+    this.alpha = options.alpha ?? EWMA_ALPHA;
+    this.threshold = options.threshold ?? EWMA_THRESHOLD_STD;
+    this.warmup = options.warmup ?? EWMA_WARMUP_SAMPLES;
+    this.minRelativeStd = options.minRelativeStd ?? MIN_RELATIVE_SCALE;
     this.minStd = options.minStd ?? 0;
     if (!(this.alpha > 0 && this.alpha <= 1))
       throw new RangeError(`alpha must be in (0, 1], got ${this.alpha}`);
@@ -152,10 +162,10 @@ export class RobustZScoreDetector {
   private readonly values: number[] = [];
 
   constructor(options: RobustZOptions = {}) {
-    this.window = options.window ?? 60;
-    this.threshold = options.threshold ?? 3.5;
-    this.minSamples = options.minSamples ?? 20;
-    this.minRelativeMad = options.minRelativeMad ?? 0.01;
+    this.window = options.window ?? ROBUST_Z_WINDOW_SAMPLES;
+    this.threshold = options.threshold ?? ROBUST_Z_THRESHOLD;
+    this.minSamples = options.minSamples ?? ROBUST_Z_MIN_SAMPLES;
+    this.minRelativeMad = options.minRelativeMad ?? MIN_RELATIVE_SCALE;
     this.minMad = options.minMad ?? 0;
     if (!(this.window >= 3)) throw new RangeError(`window must be >= 3, got ${this.window}`);
   }
@@ -313,7 +323,7 @@ export class MessageRateTracker {
   private readonly windowMs: number;
   private readonly counts = new Map<string, { subject: AnomalySubject; start: number; count: number }>();
 
-  constructor(detector: AnomalyDetector, windowMs = 10_000) {
+  constructor(detector: AnomalyDetector, windowMs = MESSAGE_RATE_WINDOW_MS) {
     if (!(windowMs > 0)) throw new RangeError(`windowMs must be > 0, got ${windowMs}`);
     this.detector = detector;
     this.windowMs = windowMs;

@@ -33,3 +33,20 @@ export const LOW_POWER_BANDWIDTH_BYTES_PER_SEC = 2 ** 20;
 
 /** Rate limiter burst when none is given: one second of traffic, so short messages are never delayed. */
 export const DEFAULT_BURST_SECONDS = 1;
+
+/** EWMA detector: weight of the newest value; 0.1 is a memory of about ten samples (a minute at the monitor's period). */
+export const EWMA_ALPHA = 0.1;
+/** EWMA detector: a score beyond 4 standard deviations is anomalous (rare for a stable series, obvious spikes pass it). */
+export const EWMA_THRESHOLD_STD = 4;
+/** EWMA detector: samples before scores count; the variance estimate is meaningless before. */
+export const EWMA_WARMUP_SAMPLES = 20;
+/** Floor on a detector's scale relative to |centre| (1%), so a perfectly flat series does not flag noise. */
+export const MIN_RELATIVE_SCALE = 0.01;
+/** Robust z detector: sliding window of 60 samples (five minutes at the monitor's period). */
+export const ROBUST_Z_WINDOW_SAMPLES = 60;
+/** Robust z detector: |modified z| above 3.5 is anomalous, Iglewicz & Hoaglin's recommendation. */
+export const ROBUST_Z_THRESHOLD = 3.5;
+/** Robust z detector: samples in the window before scores count. */
+export const ROBUST_Z_MIN_SAMPLES = 20;
+/** Message-rate tracking window: 10 s, long enough to count a burst, short enough to react within a round. */
+export const MESSAGE_RATE_WINDOW_MS = 10_000;

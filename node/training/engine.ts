@@ -11,6 +11,7 @@ import type { Model, ModelSpec } from "./architectures.ts";
 import { Rng } from "../core/rng.ts";
 import { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from "./train-graph.ts";
 import type { OptimizerSpec, ResolvedOptimizerSpec, TrainStepGraph } from "./train-graph.ts";
+import { DEFAULT_SEED } from "./constants.ts";
 
 /** One thread per session: measured 2-3x faster than onnxruntime's default here (FACTS.md). */
 export const SESSION_THREADS = 1;
@@ -125,7 +126,7 @@ export class LocalTrainer {
     const batch = Math.min(options.batchSize, data.count);
     const stepsPerEpoch = Math.max(1, Math.floor(data.count / batch));
     const totalSteps = options.steps ?? stepsPerEpoch * (options.epochs ?? 1);
-    const rng = new Rng(options.seed ?? 1);
+    const rng = new Rng(options.seed ?? DEFAULT_SEED);
     // Output tensors of one step feed the next step directly; parameters are copied out once at the end.
     let paramTensors = this.paramFeeds("param", Float32Array.from(initial));
     let stateTensors: Record<string, ort.Tensor> = {};

@@ -15,6 +15,7 @@ import { createModel } from "./architectures.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
+import { DEFAULT_SEED } from "./constants.ts";
 
 export interface SimulationConfig {
   readonly model: ModelSpec;
@@ -73,7 +74,7 @@ export async function runSimulation(
   signal?: AbortSignal,
 ): Promise<SimulationResult> {
   const model = createModel(config.model);
-  const seed = config.seed ?? 1;
+  const seed = config.seed ?? DEFAULT_SEED;
   const partitioned = partition(data.train, config.nodes, config.partition, seed);
   const nodeData = hooks.transformNodeData?.(partitioned) ?? partitioned;
   const server = createServerOptimizer(config.server);

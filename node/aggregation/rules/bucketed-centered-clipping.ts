@@ -10,12 +10,7 @@ import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import type { WeightedUpdate } from "../../core/updates.ts";
 import { CENTERED_CLIPPING_CITATION, centeredClippingAggregator } from "./centered-clipping.ts";
 import type { AggregationRule, Aggregator } from "./types.ts";
-
-/**
- * Bucket size for the bucketed rules: 2, the paper's usual choice (larger buckets average away more
- * heterogeneity but contaminate more buckets).
- */
-export const DEFAULT_BUCKET_SIZE = 2;
+import { DEFAULT_BUCKET_SIZE, DEFAULT_BUCKETING_SEED } from "../constants.ts";
 
 /**
  * The bucket size actually used: at most `n / (2f)` rounded down (at least 1), so that fewer than half of the
@@ -35,7 +30,11 @@ export function bucketSizeFor(n: number, f: number): number {
  * count. A bucket's weight is the sum of its members' weights; a member's accepted weight is its own weight
  * when its bucket was accepted, else 0.
  */
-export function bucketingAggregator(inner: Aggregator, bucketSize: number, seed = 1): Aggregator {
+export function bucketingAggregator(
+  inner: Aggregator,
+  bucketSize: number,
+  seed = DEFAULT_BUCKETING_SEED,
+): Aggregator {
   if (!(Number.isInteger(bucketSize) && bucketSize >= 1))
     throw new AggregationInputError(`bucket size must be a positive integer, got ${bucketSize}`);
   const rng = new Rng(seed);

@@ -6,9 +6,7 @@ import { clipToNorm, l2norm } from "../../core/updates.ts";
 import { medianAggregator } from "./median.ts";
 import { checkUpdates } from "./types.ts";
 import type { AggregationRule, Aggregator } from "./types.ts";
-
-/** Clipping iterations from the median centre: Karimireddy et al. find a few suffice when the centre starts close. */
-export const CENTERED_CLIPPING_ITERATIONS = 3;
+import { CENTERED_CLIPPING_ITERATIONS } from "../constants.ts";
 
 /**
  * Centered clipping: starting from a robust centre (coordinate-wise median), repeatedly moves the centre by

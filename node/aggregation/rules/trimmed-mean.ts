@@ -5,9 +5,7 @@
 import { AggregationInputError } from "../../core/updates.ts";
 import { checkUpdates } from "./types.ts";
 import type { AggregationRule, Aggregator } from "./types.ts";
-
-/** The largest trim fraction the registry configures: below one half, so at least one value remains. */
-export const MAX_TRIM_FRACTION = 0.49;
+import { MAX_TRIM_FRACTION } from "../constants.ts";
 
 /** Coordinate-wise trimmed mean: drops the `trim` largest and smallest values of each coordinate. */
 export function trimmedMeanAggregator(trimFraction: number): Aggregator {

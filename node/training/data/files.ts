@@ -8,6 +8,7 @@ import { gunzipSync } from "node:zlib";
 
 import { DataValidationError, validateDataset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
+import { DEFAULT_IDX_CLASSES } from "../constants.ts";
 
 const IDX_UBYTE = 0x08;
 
@@ -44,7 +45,11 @@ function parseIdx(path: string, bytes: Buffer, expectedDims: number): { dims: nu
 }
 
 /** Loads an IDX image file and its IDX label file (optionally gzipped); pixels scaled to [0, 1]. */
-export async function loadIdx(imagesPath: string, labelsPath: string, classes = 10): Promise<Dataset> {
+export async function loadIdx(
+  imagesPath: string,
+  labelsPath: string,
+  classes = DEFAULT_IDX_CLASSES,
+): Promise<Dataset> {
   const images = parseIdx(imagesPath, await readMaybeGzip(imagesPath), 3);
   const labels = parseIdx(labelsPath, await readMaybeGzip(labelsPath), 1);
   const [count, rows, cols] = images.dims as [number, number, number];
@@ -111,7 +116,7 @@ export async function loadDataDirectory(dir: string, options: { classes?: number
   const images = names.find((n) => /images/i.test(n) && /idx/i.test(n));
   const labels = names.find((n) => /labels/i.test(n) && /idx/i.test(n));
   if (images !== undefined && labels !== undefined)
-    return loadIdx(join(dir, images), join(dir, labels), options.classes ?? 10);
+    return loadIdx(join(dir, images), join(dir, labels), options.classes ?? DEFAULT_IDX_CLASSES);
   const csv = names.filter((n) => /\.csv(\.gz)?$/i.test(n));
   if (csv.length === 1) return loadCsv(join(dir, csv[0]!), options);
   throw new DataValidationError(

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { Rng } from "../../core/rng.ts";
 import { subset, validateDataset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
+import { DEFAULT_SEED, DEFAULT_TEST_FRACTION } from "../constants.ts";
 
 const require = createRequire(import.meta.url);
 const MNIST_SIDE = 28;
@@ -44,7 +45,7 @@ export function loadMnist(options: { seed?: number; testFraction?: number } = {}
   test: Dataset;
 } {
   const all = loadMnistAll();
-  const order = new Rng(options.seed ?? 1).shuffle(Array.from({ length: all.count }, (_, i) => i));
-  const testCount = Math.round(all.count * (options.testFraction ?? 0.2));
+  const order = new Rng(options.seed ?? DEFAULT_SEED).shuffle(Array.from({ length: all.count }, (_, i) => i));
+  const testCount = Math.round(all.count * (options.testFraction ?? DEFAULT_TEST_FRACTION));
   return { test: subset(all, order.slice(0, testCount)), train: subset(all, order.slice(testCount)) };
 }

@@ -2,6 +2,12 @@
  * FedAdam and FedYogi: Reddi et al., "Adaptive Federated Optimization", ICLR 2021 (Algorithm 2), the two
  * registry entries of one adaptive server.
  */
+import {
+  ADAPTIVE_SERVER_BETA1,
+  ADAPTIVE_SERVER_BETA2,
+  ADAPTIVE_SERVER_LR,
+  ADAPTIVE_SERVER_TAU,
+} from "../constants.ts";
 import type { ServerOptimizer, ServerOptimizerDescriptor } from "./types.ts";
 
 const CITATION = "Reddi et al., Adaptive Federated Optimization, ICLR 2021";
@@ -21,12 +27,10 @@ export class AdaptiveServer implements ServerOptimizer {
     options: { lr?: number; beta1?: number; beta2?: number; tau?: number } = {},
   ) {
     this.name = kind;
-    // Reddi et al.'s defaults: server lr 1e-2, beta1 0.9, beta2 0.99.
-    this.lr = options.lr ?? 0.01;
-    this.beta1 = options.beta1 ?? 0.9;
-    this.beta2 = options.beta2 ?? 0.99;
-    // tau bounds the adaptivity; Reddi et al. tune it in [1e-3, 1e-1] for image tasks.
-    this.tau = options.tau ?? 1e-3;
+    this.lr = options.lr ?? ADAPTIVE_SERVER_LR;
+    this.beta1 = options.beta1 ?? ADAPTIVE_SERVER_BETA1;
+    this.beta2 = options.beta2 ?? ADAPTIVE_SERVER_BETA2;
+    this.tau = options.tau ?? ADAPTIVE_SERVER_TAU;
   }
 
   step(global: Float32Array, update: Float32Array): Float32Array {

@@ -2,6 +2,7 @@
  * DiLoCo's outer step: Douillard et al., "DiLoCo: Distributed Low-Communication Training", 2023 (Nesterov
  * momentum on the pseudo-gradient).
  */
+import { DILOCO_OUTER_LR, DILOCO_OUTER_MOMENTUM } from "../constants.ts";
 import type { ServerOptimizer, ServerOptimizerDescriptor } from "./types.ts";
 
 /** DiLoCo outer optimizer: Nesterov momentum on the outer gradient (−averaged update). */
@@ -12,9 +13,8 @@ export class DiLoCoServer implements ServerOptimizer {
   private velocity: Float32Array | undefined;
 
   constructor(options: { lr?: number; momentum?: number } = {}) {
-    // Douillard et al. use outer lr 0.7 and Nesterov momentum 0.9.
-    this.lr = options.lr ?? 0.7;
-    this.momentum = options.momentum ?? 0.9;
+    this.lr = options.lr ?? DILOCO_OUTER_LR;
+    this.momentum = options.momentum ?? DILOCO_OUTER_MOMENTUM;
   }
 
   step(global: Float32Array, update: Float32Array): Float32Array {
