@@ -115,6 +115,24 @@ function dot(a: Float32Array | Float64Array, b: Float32Array | Float64Array): nu
   return s;
 }
 
+/** Coordinate-wise median of the `members` rows. */
+function coordinateMedian(rows: readonly Float32Array[], members: readonly number[]): Float64Array {
+  const size = rows[0]!.length;
+  const m = members.length;
+  const out = new Float64Array(size);
+  const column = new Float64Array(m);
+  for (let j = 0; j < size; j++) {
+    for (let k = 0; k < m; k++) {
+      const x = rows[members[k]!]![j]!;
+      let p = k;
+      for (; p > 0 && column[p - 1]! > x; p--) column[p] = column[p - 1]!;
+      column[p] = x;
+    }
+    out[j] = m % 2 === 1 ? column[(m - 1) / 2]! : (column[m / 2 - 1]! + column[m / 2]!) / 2;
+  }
+  return out;
+}
+
 /**
  * Screens updates (weights are self-reported sample counts). Deterministic in its inputs: anyone with the
  * revealed updates and counts recomputes the same weights.
@@ -139,7 +157,6 @@ export function guardUpdates(
 
   const rows = updates.map((u) => u.update);
   const trim = Math.min(Math.floor(o.byzantineFraction * n), Math.floor((n - 1) / 2));
-  const centre = new Float64Array(size);
   const outside = new Float64Array(n);
   const silent = new Float64Array(n);
   const column = new Float64Array(n);
@@ -151,7 +168,6 @@ export function guardUpdates(
       for (; k > 0 && column[k - 1]! > x; k--) column[k] = column[k - 1]!;
       column[k] = x;
     }
-    centre[j] = n % 2 === 1 ? column[(n - 1) / 2]! : (column[n / 2 - 1]! + column[n / 2]!) / 2;
     const low = column[trim]!;
     const high = column[n - 1 - trim]!;
     if (low === 0 && high === 0) {
@@ -171,30 +187,40 @@ export function guardUpdates(
   const energies = updates.map((u) => dot(u.update, u.update));
   const typicalEnergy = median(energies);
   const typicalNorm = Math.sqrt(typicalEnergy);
-  const centreNorm = Math.sqrt(dot(centre, centre));
   const excessRatios = outside.map((x) => (typicalEnergy === 0 ? 0 : x / typicalEnergy));
   const silentRatios = silent.map((x) => (typicalEnergy === 0 ? 0 : x / typicalEnergy));
   const maxExcess = o.maxExcessFactor * median([...excessRatios]);
   const maxSilent = Math.max(o.maxSilentRatio, o.maxExcessFactor * median([...silentRatios]));
+  const normRatios = energies.map((e) => (typicalNorm === 0 ? 0 : Math.sqrt(e) / typicalNorm));
+  // Magnitude evidence first: bounds, silent coordinates, norm.
+  const reasons = updates.map((_, i) => {
+    const found: GuardReason[] = [];
+    if (n >= MIN_UPDATES_FOR_RELATIVE_CHECKS) {
+      if (excessRatios[i]! > maxExcess) found.push("outside-bounds");
+      if (silentRatios[i]! > maxSilent) found.push("silent-coordinates");
+    }
+    if (normRatios[i]! > o.maxNormRatio || normRatios[i]! < o.minNormRatio) found.push("norm");
+    return found;
+  });
+  // The direction reference is the coordinate-wise median of the updates that passed so far: a median of
+  // everyone lets three large shared vectors drag it until honest cosines turn negative and every update is
+  // rejected (measured with the adaptive attack at 10x the honest norm). A median, unlike the mean the
+  // screened mean re-screened against, moves little with a minority that passed.
+  const passed = reasons.flatMap((r, i) => (r.length === 0 ? [i] : []));
+  const centre = coordinateMedian(rows, passed.length > 0 ? passed : rows.map((_, i) => i));
+  const centreNorm = Math.sqrt(dot(centre, centre));
   const cosines = rows.map((row, i) => {
     const norm = Math.sqrt(energies[i]!);
     return norm === 0 || centreNorm === 0 ? 0 : dot(row, centre) / (norm * centreNorm);
   });
-  const medianCosine = median(cosines);
+  const medianCosine = median(passed.length > 0 ? passed.map((i) => cosines[i]!) : cosines);
   const relative = n >= MIN_UPDATES_FOR_RELATIVE_CHECKS && medianCosine >= o.minMedianCosineForRelative;
   const minCosine = Math.max(o.minCosine, relative ? o.minRelativeCosine * medianCosine : -Infinity);
-  const evidence = updates.map((_, i) => {
-    const normRatio = typicalNorm === 0 ? 0 : Math.sqrt(energies[i]!) / typicalNorm;
-    const cosine = cosines[i]!;
-    const reasons: GuardReason[] = [];
-    if (n >= MIN_UPDATES_FOR_RELATIVE_CHECKS) {
-      if (excessRatios[i]! > maxExcess) reasons.push("outside-bounds");
-      if (silentRatios[i]! > maxSilent) reasons.push("silent-coordinates");
-    }
-    if (normRatio > o.maxNormRatio || normRatio < o.minNormRatio) reasons.push("norm");
-    if (cosine < minCosine) reasons.push("direction");
-    return { normRatio, cosine, reasons };
-  });
+  const evidence = updates.map((_, i) => ({
+    normRatio: normRatios[i]!,
+    cosine: cosines[i]!,
+    reasons: cosines[i]! < minCosine ? [...reasons[i]!, "direction" as const] : reasons[i]!,
+  }));
   // Near-duplicates among the updates that pass everything else: a rejected update (say, a boosted copy of
   // an honest one) must not take an honest update down with it.
   const deviations = rows.map((row) => {

@@ -10,8 +10,8 @@
  * nodes alone: what a perfect filter achieves, since the attackers' data is lost to any rule). The goal
  * (issue #20): within 2 points of honest-only for every attack, backdoor success at most 10%.
  */
-import { AGGREGATOR_NAMES, createAggregator } from "../../node/aggregation/index.ts";
-import type { AggregatorName } from "../../node/aggregation/index.ts";
+import { AGGREGATOR_NAMES, AggregationInputError, createAggregator } from "../../node/aggregation/index.ts";
+import type { AggregatorName, Aggregator } from "../../node/aggregation/index.ts";
 import { ALL_ATTACKS, BACKDOOR_ATTACKS, prepareAttack } from "../../node/adversary/catalog.ts";
 import type { AnyAttackName } from "../../node/adversary/catalog.ts";
 import { triggeredTestSet } from "../../node/adversary/backdoor.ts";
@@ -40,6 +40,25 @@ const MODEL: ModelSpec = { kind: "mlp", hidden: [64] };
 
 type Setting = { name: string; scheme: PartitionScheme };
 type Outcome = { accuracy: number; backdoor: number };
+
+/**
+ * The rule's result, or (when it rejects every update) a zero aggregate and zero weights: the node skips
+ * such a round, so the model stays where it was.
+ */
+function aggregateOrSkip(
+  rule: Aggregator,
+  updates: readonly WeightedUpdate[],
+): { aggregate: Float32Array; acceptedWeights: readonly number[] } {
+  try {
+    return rule.aggregate(updates);
+  } catch (error) {
+    if (!(error instanceof AggregationInputError)) throw error;
+    return {
+      aggregate: new Float32Array(updates[0]!.update.length),
+      acceptedWeights: updates.map(() => 0),
+    };
+  }
+}
 
 function option(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -187,8 +206,8 @@ runBenchmark(async () => {
                 seed,
                 f,
                 attackName,
-                (u) => ruleInstance.aggregate(u),
-                (u) => oracle.aggregate(u).acceptedWeights,
+                (u) => aggregateOrSkip(ruleInstance, u),
+                (u) => aggregateOrSkip(oracle, u).acceptedWeights,
               ),
             );
           }
