@@ -180,6 +180,15 @@ describe("zk proofs of aggregation on chain", function () {
     return roundId;
   }
 
+  async function slashableStake(account: Address): Promise<bigint> {
+    return publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [account],
+    });
+  }
+
   async function pendingChunk(roundId: bigint, numChunks: number): Promise<bigint> {
     for (let i = 0n; i < BigInt(numChunks); i++) {
       const ch = await publicClient.readContract({
@@ -343,12 +352,7 @@ describe("zk proofs of aggregation on chain", function () {
   it("closes a round with all-zero weights at once: nothing to prove, nobody slashed or paid", async () => {
     const roundId = await openRound();
     const zero = await commitEncoded(aggregateFixedPoint(updates, [1, 1, 1]).aggregate.map(() => 32_768));
-    const before = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const before = await slashableStake(aggregatorWallet.account.address);
     await send(
       aggregatorWallet.writeContract({
         address: rounds,
@@ -366,12 +370,7 @@ describe("zk proofs of aggregation on chain", function () {
     expect(round.state).to.equal(RoundState.Failed);
     expect(round.pendingChallenges).to.equal(0);
     expect(round.proven).to.equal(true, "the task's rule, even with nothing to prove");
-    const after = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const after = await slashableStake(aggregatorWallet.account.address);
     expect(after).to.equal(before);
   });
 
@@ -381,12 +380,7 @@ describe("zk proofs of aggregation on chain", function () {
     // The honest proof opens the honest aggregate chunk, which is not in the posted commitment.
     const proof = await proveChunk(roundId, Number(chunk), updates, weights);
     const calldata = encodeChunkProofCalldata(proof, cheatedCommitment);
-    const before = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const before = await slashableStake(aggregatorWallet.account.address);
     await send(
       aggregatorWallet.writeContract({
         address: rounds,
@@ -395,12 +389,7 @@ describe("zk proofs of aggregation on chain", function () {
         args: [roundId, chunk, calldata],
       }),
     );
-    const after = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const after = await slashableStake(aggregatorWallet.account.address);
     expect(after).to.equal(before / 2n);
     const round = await publicClient.readContract({
       address: rounds,
@@ -440,12 +429,7 @@ describe("zk proofs of aggregation on chain", function () {
     const statement = answered[0]?.args.statement;
     if (statement === undefined) throw new Error("no ChallengeAnswered event");
     expect(BigInt(statement.slice(0, 66))).to.equal(await statementHash(fake.statement)); // the false H
-    const before = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const before = await slashableStake(aggregatorWallet.account.address);
     const disputeHash = await watcher.writeContract({
       address: rounds,
       abi: trainingRoundsAbi,
@@ -454,12 +438,7 @@ describe("zk proofs of aggregation on chain", function () {
     });
     const disputeReceipt = await publicClient.waitForTransactionReceipt({ hash: disputeHash });
     expect(disputeReceipt.status).to.equal("success");
-    const after = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const after = await slashableStake(aggregatorWallet.account.address);
     expect(after).to.equal(before / 2n);
     const round = await publicClient.readContract({
       address: rounds,
@@ -502,12 +481,7 @@ describe("zk proofs of aggregation on chain", function () {
         args: [roundId, chunk, statement, evidence],
       });
     await expectRevertName(dispute("0x"), "StatementCorrect"); // the Poseidon part holds
-    const before = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const before = await slashableStake(aggregatorWallet.account.address);
     // Trainer 1 holds its update: its opening shows the chunk hash it really committed.
     const { request } = await dispute(encodeTrainerOpening(1, commitments[1]!, Number(chunk)));
     const disputed = await publicClient.waitForTransactionReceipt({
@@ -520,12 +494,7 @@ describe("zk proofs of aggregation on chain", function () {
       eventName: "StatementDisputed",
     });
     expect(disputes[0]?.args.reporter.toLowerCase()).to.equal(trainers[1]!.account.address.toLowerCase());
-    const after = await publicClient.readContract({
-      address: registry,
-      abi: stakeRegistryAbi,
-      functionName: "slashableStake",
-      args: [aggregatorWallet.account.address],
-    });
+    const after = await slashableStake(aggregatorWallet.account.address);
     expect(after).to.equal(before / 2n);
   });
 });
