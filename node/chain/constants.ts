@@ -38,16 +38,18 @@ export const DEFAULT_ROUND_PARAMS = {
 export const PERMIT_VALIDITY_S = 3_600n;
 
 /**
- * Default windows of a new task, in chain seconds: a local round takes about 45 s (commit 20 + aggregate 15
- * + challenge 10; a sampled chunk's answer and its dispute window fit inside aggregate + challenge). Commit:
- * one local epoch of the default MLP with room on a loaded machine. Answer: a Groth16 chunk proof takes
- * 3–6 s here; each challenge gets its own answer window (deadlines are spaced), so 15 s is a full window per
- * proof. Public chains with 12 s blocks need minutes: pass larger windows there.
+ * Default windows of a new task, in chain seconds: a local round takes just under a minute on a quiet machine
+ * (commit 15 + select and post ~2 + a sampled chunk's proof ~5 + its 30 s dispute window; the challenge
+ * deadline, 35 s after opening, comes first). Commit: one local epoch of the default model with room to spare.
+ * Aggregate: at least the aggregator's 15 s deadline margin (AGGREGATE_MARGIN_SECONDS). Answer: each challenge
+ * gets its own window (deadlines are spaced), and a Groth16 chunk proof took 3–6 s here quiet and 20 s on a
+ * saturated 2-core machine (bench:zk, 2026-12-04), so 30 s keeps an honest aggregator safe under load; the
+ * answered statement stays disputable for the same 30 s. Public chains with 12 s blocks need minutes.
  */
-export const DEFAULT_COMMIT_WINDOW_S = 20n;
+export const DEFAULT_COMMIT_WINDOW_S = 15n;
 export const DEFAULT_AGGREGATE_WINDOW_S = 15n;
-export const DEFAULT_CHALLENGE_WINDOW_S = 10n;
-export const DEFAULT_ANSWER_WINDOW_S = 15n;
+export const DEFAULT_CHALLENGE_WINDOW_S = 5n;
+export const DEFAULT_ANSWER_WINDOW_S = 30n;
 /** Rounds may follow each other immediately by default; set an interval to pace emission. */
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */
