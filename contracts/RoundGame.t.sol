@@ -329,6 +329,47 @@ contract RoundGameTest is RoundsFixture {
         assertEq(rounds.getTask(t).rewardPool, 0, "pool emptied");
     }
 
+    /// Refund edge cases: only a closed task refunds, a task closes once, a funder's share is paid once.
+    function test_refundRules() public {
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.TaskNotClosed.selector, taskId));
+        rounds.withdrawTaskRefund(taskId);
+        assertEq(rounds.contributionOf(taskId, address(this)), 10 * REWARD, "recorded");
+        rounds.closeTask(taskId);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.ClosedTask.selector, taskId));
+        rounds.closeTask(taskId);
+        vm.prank(WATCHER);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToRefund.selector, taskId));
+        rounds.withdrawTaskRefund(taskId);
+        assertEq(rounds.withdrawTaskRefund(taskId), 10 * REWARD, "all of it: the only funder");
+        assertEq(rounds.contributionOf(taskId, address(this)), 0, "paid once");
+    }
+
+    /// A queued change not yet in force is visible, and queuing again replaces it and restarts the delay.
+    function test_queuedChangeReplacedAndVisible() public {
+        ITrainingRounds.Params memory p = _defaultParams();
+        p.challengeBond = 2;
+        rounds.queueParams(p);
+        (ITrainingRounds.Params memory queued, uint64 first) = rounds.pendingParams();
+        assertEq(queued.challengeBond, 2, "visible");
+        vm.warp(block.timestamp + 100);
+        p.challengeBond = 3;
+        rounds.queueParams(p);
+        (queued, ) = rounds.pendingParams();
+        (, uint64 second) = rounds.pendingParams();
+        assertEq(queued.challengeBond, 3, "replaced");
+        assertEq(second, first + 100, "delay restarted");
+        rounds.queueVerifier(IAggregationVerifier(address(0xCAFE)));
+        (IAggregationVerifier pending, uint64 at) = rounds.pendingVerifier();
+        assertTrue(address(pending) == address(0xCAFE) && at == second, "verifier queued");
+        vm.warp(second);
+        assertEq(rounds.params().challengeBond, 3, "in force");
+        (, uint64 none) = rounds.pendingParams();
+        assertEq(none, 0, "nothing queued");
+        uint256 roundId = rounds.openRound(taskId);
+        assertTrue(address(rounds.getRound(roundId).verifier) == address(0xCAFE), "new rounds use it");
+        assertEq(rounds.roundParams(roundId).challengeBond, 3, "new rounds use them");
+    }
+
     /// One signature against the chain: a trainer that signed a commitment other than the one it committed,
     /// an aggregator that signed an aggregate other than the one it posted.
     function test_signedConflictWithChain() public {
