@@ -84,6 +84,19 @@ describe("guarded mean (the node's rule)", () => {
     for (let j = 0; j < SIZE; j++) assert.ok(Math.abs(aggregate[j]! - expected[j]!) < 1e-6);
   });
 
+  it("with cosine weighting, scales accepted weights by relative cosine (integers, at most the capped count)", () => {
+    const updates = weighted(group(9, 10));
+    const plain = guardUpdates(updates);
+    const scaled = guardUpdates(updates, { cosineWeighting: 1 });
+    assert.deepEqual(plain.acceptedWeights, new Array(10).fill(100));
+    const median = [...plain.updates.map((g) => g.cosine)].sort((a, b) => a - b)[5]!;
+    scaled.acceptedWeights.forEach((w, i) => {
+      assert.ok(Number.isInteger(w) && w >= 1 && w <= 100);
+      if (plain.updates[i]!.cosine >= median) assert.equal(w, 100);
+    });
+    assert.ok(scaled.acceptedWeights.some((w) => w < 100));
+  });
+
   it("is a weighted mean with public weights: provable, registered, and refused under secure aggregation", () => {
     assert.equal(guardedMeanAggregator().provable, true);
     assert.equal(createAggregator("guarded-mean", { n: 10, f: 3 }).name, "guarded-mean");

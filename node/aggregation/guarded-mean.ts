@@ -71,6 +71,12 @@ export const GUARDED_MEAN_DEFAULTS = {
    * share few coordinates, their cosines to the coordinate-wise median are all near 0 and say nothing.
    */
   minMedianCosineForRelative: 0.1,
+  /**
+   * 1: an accepted update's weight is also scaled by min(1, cosine / median cosine), FLTrust-like (Cao et al.,
+   * "FLTrust", NDSS 2021), so an update accepted near the direction bound counts for less. 0 (default): whole
+   * weights. Either way the weights are public integers and the output a provable weighted mean.
+   */
+  cosineWeighting: 0,
 } as const;
 
 /**
@@ -252,6 +258,11 @@ export function guardUpdates(
   return {
     updates: guarded,
     rejected,
-    acceptedWeights: weights.map((w, i) => (rejected[i] ? 0 : w)),
+    acceptedWeights: weights.map((w, i) => {
+      if (rejected[i]) return 0;
+      if (o.cosineWeighting === 0 || !(medianCosine > 0)) return w;
+      const share = Math.min(1, Math.max(0, guarded[i]!.cosine / medianCosine));
+      return Math.max(1, Math.floor(w * share));
+    }),
   };
 }

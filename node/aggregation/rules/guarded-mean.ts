@@ -14,7 +14,7 @@ import type { AggregationResult, AggregationRule, Aggregator } from "./types.ts"
 /** The guarded mean as an `Aggregator` (the node's rule; used by the simulator and bench:robust). */
 export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggregator {
   return {
-    name: "guarded-mean",
+    name: options.cosineWeighting === 1 ? "guarded-mean-weighted" : "guarded-mean",
     provable: true,
     aggregate(updates): AggregationResult {
       const { acceptedWeights } = guardUpdates(updates, options);
@@ -35,4 +35,14 @@ export const guardedMeanRule: AggregationRule<"guarded-mean"> = {
   provable: () => true,
   screensSingleUpdates: () => true,
   create: () => guardedMeanAggregator(),
+};
+
+/** Benchmark-only variant: accepted weights also scaled by relative cosine (`cosineWeighting: 1`). */
+export const guardedMeanWeightedRule: AggregationRule<"guarded-mean-weighted"> = {
+  name: "guarded-mean-weighted",
+  citation: "the guarded mean with FLTrust-like cosine weights (Cao et al., NDSS 2021)",
+  taskMode: false,
+  provable: () => true,
+  screensSingleUpdates: () => true,
+  create: () => guardedMeanAggregator({ cosineWeighting: 1 }),
 };

@@ -6,7 +6,7 @@
 import { bucketedCenteredClippingRule } from "./bucketed-centered-clipping.ts";
 import { centeredClippingRule } from "./centered-clipping.ts";
 import { fedAvgRule } from "./fedavg.ts";
-import { guardedMeanRule } from "./guarded-mean.ts";
+import { guardedMeanRule, guardedMeanWeightedRule } from "./guarded-mean.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -27,6 +27,7 @@ export const AGGREGATION_RULES = [
   bucketedCenteredClippingRule,
   // Appended: a task's on-chain rule id is its index among the task rules, so existing ids stay.
   guardedMeanRule,
+  guardedMeanWeightedRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];
