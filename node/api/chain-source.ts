@@ -46,6 +46,8 @@ export interface ChainStatusSourceOptions {
   readonly fromBlock?: bigint;
   readonly pollIntervalMs?: number;
   readonly metrics?: Registry;
+  /** A reward credited to this node's operator was read from the chain (for the operator's log). */
+  readonly onReward?: (roundId: bigint, amountWei: bigint) => void;
 }
 
 /** Per-peer facts only the node's runtime knows (mesh connectivity, latency, reputation). */
@@ -232,6 +234,7 @@ export class ChainStatusSource extends MemoryStatusSource {
         ) {
           const key = log.args.roundId.toString();
           this.#rewards.set(key, (this.#rewards.get(key) ?? 0n) + log.args.amount);
+          this.#options.onReward?.(log.args.roundId, log.args.amount);
         } else if (log.eventName === "AggregatePosted" && log.args.proven) {
           this.#provenRounds.add(log.args.roundId.toString());
         } else if (log.eventName === "ChallengeFailed" || log.eventName === "AggregationMissed") {

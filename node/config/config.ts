@@ -61,6 +61,11 @@ export const nodeConfigSchema = z
       .default({}),
     /** Blocks behind the chain head the node acts on (reorg safety); 0 suits local automining chains. */
     confirmations: z.number().int().min(0).max(64).default(0),
+    /**
+     * Open the task's next round when none is active and it is due (any node may; the last round's trainers
+     * first, the others back off), so a network of default nodes trains with nobody running `round open`.
+     */
+    openRounds: z.boolean().default(true),
     /** How often the node reads the chain for round progress. */
     pollIntervalMs: durationMs.default(1_000),
   })

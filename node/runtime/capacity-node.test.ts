@@ -144,6 +144,7 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
           resources: index === 1 ? { profile: "low-power" } : {},
           attestation: { intervalMs: "3s" },
           pollIntervalMs: 500,
+          openRounds: false, // the test opens each round itself
           logLevel: "debug",
         }),
       );

@@ -175,6 +175,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
           data: { kind: "mnist", shard: index, shards: NODES, seed: 3 },
           aggregator: index === AGGREGATOR,
           pollIntervalMs: 300,
+          openRounds: false, // the test opens each round itself
           logLevel: "info",
         }),
       );

@@ -36,6 +36,7 @@ import { CapacityManager } from "./capacity.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { DataDirLock } from "./data-dir-lock.ts";
+import { EventLog } from "./event-log.ts";
 import { HistoryFile } from "./history-file.ts";
 import { checkOperator } from "./operator-checks.ts";
 import { DiskQuotaGuard } from "./disk-quota.ts";
@@ -94,6 +95,7 @@ export class VainNode {
   private lock: DataDirLock | undefined;
   private chainWatch: ChainResetWatch | undefined;
   private history: HistoryFile | undefined;
+  private eventLog: EventLog | undefined;
   /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
   private readonly paused = new Set<string>();
   apiUrl: string | undefined;
@@ -222,6 +224,7 @@ export class VainNode {
       train: config.train,
       pollIntervalMs: config.pollIntervalMs,
       confirmations: config.confirmations,
+      openRounds: config.openRounds,
       store: new RoundStore(config.dataDir),
       behaviour: this.options.behaviour,
       events: {
@@ -278,8 +281,12 @@ export class VainNode {
       operator: this.options.account.address,
       fromBlock: BigInt(deployment.deploymentBlock),
       metrics: this.metrics,
+      onReward: (roundId, amountWei) => this.eventLog?.reward(roundId, amountWei),
     });
+    this.eventLog = new EventLog({ source: this.status, operator: this.options.account.address, log });
+    this.eventLog.start();
     await this.status.start();
+    this.eventLog.live(); // the first poll replayed history; what follows is news
     this.diskQuota.start();
     this.history = new HistoryFile(config.dataDir);
     for (const row of await this.history.load()) {
@@ -343,6 +350,7 @@ export class VainNode {
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
     this.chainWatch?.stop();
+    this.eventLog?.stop();
     this.diskQuota?.stop();
     await this.server?.stop().catch(() => undefined);
     await this.participant?.stop();

@@ -68,6 +68,12 @@ export interface ParticipantOptions {
   readonly store?: RoundStore;
   /** Share of the committed weight the aggregator waits for before it drops stragglers (default 0.6). */
   readonly quorum?: number;
+  /**
+   * Open the task's next round when none is active and it is due (keeper). On in `vain-node start` (config
+   * `openRounds`, default true); off by default here so harnesses that open rounds themselves (the demo, tests)
+   * keep control of when a round starts.
+   */
+  readonly openRounds?: boolean;
 }
 
 export interface RoundOutcome {

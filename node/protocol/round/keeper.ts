@@ -1,5 +1,6 @@
 /**
- * The permissionless duties that keep rounds moving: select the aggregator after the commit deadline,
+ * The permissionless duties that keep rounds moving: open the task's next round when it is due, select the
+ * aggregator after the commit deadline,
  * report a missed aggregation, resolve a challenge left unanswered (which slashes the aggregator), finalize
  * after the challenge and dispute windows. Any node may do each; `dutyDue` staggers them so one does.
  */
@@ -7,9 +8,12 @@ import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import { DEFAULT_DUTY_BACKOFF_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { DutyWork } from "./round-work.ts";
+import type { TaskView } from "./rounds-gateway.ts";
 
 export class Keeper {
   private readonly ctx: RoundContext;
+  /** Back-off clock for opening the round after `roundCount` (no round exists yet to hold it). */
+  private readonly opening: DutyWork = { dueSince: new Map() } as unknown as DutyWork;
 
   constructor(ctx: RoundContext) {
     this.ctx = ctx;
@@ -27,6 +31,21 @@ export class Keeper {
     const delay =
       trainerIndex >= 0 ? trainerIndex * step : (PROOF_TRAINERS + 1) * step + Math.random() * step;
     return Date.now() - since >= delay;
+  }
+
+  /**
+   * No round is active: open the next one once the task is due and funded, so a network of default nodes
+   * trains round after round with nobody running `round open`. Order as for the other duties: the previous
+   * round's trainers by position (one of them acts at once), every other node after them; the chain refuses
+   * all openings but the first (`RoundStillActive`), and `sendIfValid` simulates before it sends.
+   */
+  async openRoundIfDue(task: TaskView, now: bigint, previousTrainers: readonly string[]): Promise<void> {
+    if (!task.exists || task.closed || task.rewardPoolWei === 0n || now < task.nextOpenTime) return;
+    const key = `open-${task.roundCount}`;
+    if (!this.opening.dueSince.has(key)) this.opening.dueSince.clear();
+    const index = previousTrainers.findIndex((t) => t.toLowerCase() === this.ctx.me);
+    if (this.dutyDue(this.opening, key, index))
+      await this.ctx.chain.sendIfValid("openRound", [this.ctx.options.taskId]);
   }
 
   /** After the commit deadline: pick the round's aggregator. */

@@ -55,6 +55,9 @@ export class RoundParticipant {
   private readonly delivery: Delivery;
   private readonly initialModel: Float32Array;
   private specMismatchLogged = false;
+  private waitingForTaskLogged = false;
+  /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
+  private lastTrainers: readonly string[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private ticking = false;
   /** Replaced on each start; the roles see the current signal through the context. */
@@ -166,6 +169,17 @@ export class RoundParticipant {
       // act on state that disappears (0 on automining local chains, where no further block may come).
       const blockNumber = await this.chain.actionableBlock(this.options.confirmations ?? 0);
       const task = await this.chain.readTask(blockNumber);
+      if (!task.exists) {
+        // Not a mismatch: nobody created the task yet (the chain returns an all-zero task).
+        if (!this.waitingForTaskLogged) {
+          this.waitingForTaskLogged = true;
+          this.options.log.info(
+            { taskId: this.options.taskId.toString() },
+            "waiting for the task to be created (vain-node task create)",
+          );
+        }
+        return;
+      }
       const paramSize = this.ctx.paramSize;
       if (task.numChunks !== chunkCount(paramSize)) {
         // Another model than this node's spec: its updates could not be committed, checked or proven.
@@ -179,9 +193,13 @@ export class RoundParticipant {
         return;
       }
       void this.modelSync.ensureModel(task.modelRef);
-      if (task.activeRound === 0n) return;
-      const round = await this.chain.readRound(task.activeRound, blockNumber);
       const now = await this.chain.blockTimestamp(blockNumber);
+      if (task.activeRound === 0n) {
+        if (this.options.openRounds === true) await this.keeper.openRoundIfDue(task, now, this.lastTrainers);
+        return;
+      }
+      const round = await this.chain.readRound(task.activeRound, blockNumber);
+      this.lastTrainers = round.trainers;
       await this.advance(task.activeRound, round, now);
     } catch (error) {
       this.options.log.debug({ err: error }, "round tick failed; retrying");

@@ -34,7 +34,8 @@ export type RoundsWrite =
   | "resolveUnansweredChallenge"
   | "disputeStatement"
   | "reportMissedAggregation"
-  | "finalizeRound";
+  | "finalizeRound"
+  | "openRound";
 
 /** The arguments of a `RoundsWrite`, typed from the ABI. */
 export type RoundsWriteArgs<F extends RoundsWrite> = ContractFunctionArgs<
@@ -56,6 +57,12 @@ export interface TaskView {
   readonly numChunks: number;
   readonly activeRound: bigint;
   readonly roundCount: bigint;
+  /** False for a task ID nobody created yet (the chain returns an all-zero task). */
+  readonly exists: boolean;
+  readonly closed: boolean;
+  readonly rewardPoolWei: bigint;
+  /** Unix seconds from which the next round may open. */
+  readonly nextOpenTime: bigint;
 }
 
 export class RoundsGateway {
@@ -91,6 +98,10 @@ export class RoundsGateway {
       numChunks: task.numChunks,
       activeRound: task.activeRound,
       roundCount: task.roundCount,
+      exists: task.numChunks !== 0,
+      closed: task.closed,
+      rewardPoolWei: task.rewardPool,
+      nextOpenTime: BigInt(task.nextOpenTime),
     };
   }
 
