@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import pino from "pino";
 
-import { sampleStatus } from "../api/test-support.ts";
+import { sampleStatus } from "../../test/support/status-api.ts";
 import { MemoryStatusSource } from "../api/memory-source.ts";
 import type { RoundStatus } from "../api/status.ts";
 import { EventLog } from "./event-log.ts";
