@@ -16,7 +16,7 @@ import {
 } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
-import { taskConfig } from "../../node/chain/actions/index.ts";
+import { PERMIT_TYPES, taskConfig } from "../../node/chain/actions/index.ts";
 import {
   ChallengeStatus,
   stakeRegistryAbi,
@@ -107,15 +107,7 @@ describe("vAIn protocol with viem", function () {
         chainId: await publicClient.getChainId(),
         verifyingContract: token,
       },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      types: PERMIT_TYPES,
       primaryType: "Permit",
       message: { owner: wallet.account.address, spender: registry, value, nonce, deadline },
     });
