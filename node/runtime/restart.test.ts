@@ -18,20 +18,27 @@ import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import {
+  OPERATOR_GAS_ETH,
+  actionClient,
   fundOperator,
-  send,
   stakeAndBind,
   startLocalNetwork,
   walletFor,
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
-import { RoundState, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
+import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { runNodeScript } from "../chain/hardhat-process.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
-import { taskConfig } from "../chain/actions/index.ts";
+import {
+  createTask,
+  fundTask,
+  openRound as openRoundAction,
+  sendEther,
+  transferTokens,
+} from "../chain/actions/index.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/architectures.ts";
@@ -151,15 +158,11 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
       const funded = await fundOperator(net, parseEther("500"));
       // Move the funded operator's tokens and gas to the key the process will use.
       const fundedWallet = await walletFor(net, funded);
-      await send(net, () =>
-        fundedWallet.writeContract({
-          address: net.addresses.token,
-          abi: vainTokenAbi,
-          functionName: "transfer",
-          args: [account.address, parseEther("500")],
-        }),
-      );
-      await send(net, () => net.deployer.sendTransaction({ to: account.address, value: parseEther("10") }));
+      await transferTokens(actionClient(net, fundedWallet), {
+        to: account.address,
+        amountWei: parseEther("500"),
+      });
+      await sendEther(actionClient(net, net.deployer), { to: account.address, amountWei: OPERATOR_GAS_ETH });
       await stakeAndBind(net, account, parseEther("200"), peerIdBytes(peerId));
       const bootstrap = index === 0 ? [] : [`/ip4/127.0.0.1/tcp/${P2P_BASE}/p2p/${nodes[0]!.peerId}`];
       await writeFile(
@@ -182,41 +185,18 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
       nodes.push({ index, dataDir, privateKey, peerId, output: "" });
     }
     const initial = modelRef(paramsToBytes(createModel(spec.model).init(spec.initSeed)));
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "createTask",
-        args: [
-          taskConfig({
-            modelRef: initial,
-            parameters: createModel(spec.model).layout.size,
-            rewardPerRoundWei: parseEther("100"),
-            commitWindowS: WINDOW,
-            aggregateWindowS: WINDOW,
-            challengeWindowS: WINDOW,
-            answerWindowS: WINDOW,
-            roundIntervalS: 0n,
-          }),
-        ],
-      }),
-    );
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.token,
-        abi: vainTokenAbi,
-        functionName: "approve",
-        args: [net.addresses.rounds, parseEther("1000")],
-      }),
-    );
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "fundTask",
-        args: [1n, parseEther("1000")],
-      }),
-    );
+    const treasury = actionClient(net, net.deployer);
+    const { taskId } = await createTask(treasury, {
+      modelRef: initial,
+      parameters: createModel(spec.model).layout.size,
+      rewardPerRoundWei: parseEther("100"),
+      commitWindowS: WINDOW,
+      aggregateWindowS: WINDOW,
+      challengeWindowS: WINDOW,
+      answerWindowS: WINDOW,
+      roundIntervalS: 0n,
+    });
+    await fundTask(treasury, { taskId, amountWei: parseEther("1000") });
     for (const node of nodes) await launch(node);
   });
 
@@ -239,20 +219,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
   });
 
   async function openRound(): Promise<bigint> {
-    await send(net, () =>
-      net.deployer.writeContract({
-        address: net.addresses.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "openRound",
-        args: [1n],
-      }),
-    );
-    const [, roundId] = await net.publicClient.readContract({
-      address: net.addresses.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "counts",
-    });
-    return roundId;
+    return (await openRoundAction(actionClient(net, net.deployer), { taskId: 1n })).roundId;
   }
 
   async function finishRound(roundId: bigint, killAggregatorAfterPost = false): Promise<number> {
