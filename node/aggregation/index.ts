@@ -1,4 +1,4 @@
-/** Aggregation rules, anomaly scores, differential privacy, secure aggregation and mode validation. */
+/** Aggregation rules, update scores, secure aggregation and mode validation (trainer-side DP: node/privacy/). */
 export { AggregationInputError, clipToNorm, l2norm } from "../core/updates.ts";
 export type { WeightedUpdate } from "../core/updates.ts";
 export type {
@@ -30,7 +30,6 @@ export {
 export type { ScreeningResult } from "./screening.ts";
 export { ANOMALY_THRESHOLDS, capSampleCounts, scoreUpdates } from "./update-scores.ts";
 export type { UpdateScore } from "./update-scores.ts";
-export { DEFAULT_ORDERS, RdpAccountant, privatizeUpdate, sampledGaussianRdp } from "./privacy.ts";
 export {
   SECAGG_MAX_TOTAL_WEIGHT,
   SECAGG_RING_BITS,

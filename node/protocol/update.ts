@@ -7,8 +7,8 @@
  */
 import { randomInt } from "node:crypto";
 
-import { privatizeUpdate } from "../aggregation/privacy.ts";
-import type { DpOptions } from "../aggregation/privacy.ts";
+import { privatizeUpdate } from "../privacy/differential-privacy.ts";
+import type { DpOptions } from "../privacy/differential-privacy.ts";
 import { UpdateDecodeError, decodeUpdate, densify } from "../compression/index.ts";
 import { commitEncoded, encodeFixedPoint } from "../proofs/index.ts";
 import type { UpdateCommitment } from "../proofs/index.ts";

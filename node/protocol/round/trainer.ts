@@ -6,7 +6,7 @@
  */
 import type { Address, Hex } from "viem";
 
-import { RdpAccountant } from "../../aggregation/privacy.ts";
+import { RdpAccountant } from "../../privacy/differential-privacy.ts";
 import { TopKCompressor, encodeUpdate } from "../../compression/index.ts";
 import { MAX_WEIGHT } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
