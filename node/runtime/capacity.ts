@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
-import type { PrivateKey } from "@libp2p/interface";
+import type { PeerId, PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import type { Registry } from "prom-client";
@@ -38,6 +38,15 @@ export const ATTEST_FIRST_DELAY_MS = 30_000;
  * prover look slow. A single short stall (a resource sample) costs a ~1 s workload little and is tolerated.
  */
 export const BUSY_LOOP_LAG_MS = 100;
+/**
+ * A peer that was busy (it refused: training or loaded), or whose stream failed or timed out (on a loaded
+ * machine a busy peer's stream is closed before it answers), is tried again this much later, up to
+ * `ATTEST_BUSY_RETRIES` times, instead of waiting a whole sweep interval: busy is "later", not "unreachable".
+ */
+export const ATTEST_BUSY_RETRY_MS = 15_000;
+export const ATTEST_BUSY_RETRIES = 3;
+/** Outcomes that mean "try later", not a verdict on the peer. */
+const RETRY_LATER = new Set<AttestationOutcome["status"]>(["refused", "unreachable", "timeout"]);
 /** Window of the event-loop lag watch. */
 const LAG_WINDOW_MS = 5_000;
 /** Receipts arriving close together are published in one record. */
@@ -123,6 +132,8 @@ export class CapacityManager implements CapacitySource {
   private readonly detach: (() => void)[] = [];
   private readonly lag = monitorEventLoopDelay({ resolution: 20 });
   private lagTimer: ReturnType<typeof setInterval> | undefined;
+  /** Peers to attest again soon (they were busy), with the retries left. */
+  private readonly retries = new Map<string, { timer: ReturnType<typeof setTimeout>; left: number }>();
   private lastWindowP99Ms = 0;
   private readonly outcomes: Counter<"status"> | undefined;
   private readonly gauges:
@@ -223,6 +234,8 @@ export class CapacityManager implements CapacitySource {
     this.lag.disable();
     clearTimeout(this.sweepTimer);
     clearTimeout(this.republishTimer);
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    this.retries.clear();
     for (const d of this.detach.splice(0)) d();
     this.topic?.stop();
   }
@@ -297,10 +310,7 @@ export class CapacityManager implements CapacitySource {
       if (this.controller.signal.aborted) break;
       const target = mesh.libp2p.getPeers().find((p) => p.toString() === peer.peerId);
       if (target === undefined) continue;
-      for (const attestor of this.options.attestors ?? [mesh.attestation]) {
-        if (this.controller.signal.aborted) break;
-        outcomes.push(await attestor.attest(target, { signal: this.controller.signal }));
-      }
+      outcomes.push(...(await this.attestPeer(target)));
     }
     this.book.prune((p) => mesh.admission.isAdmitted(p));
     this.refreshMetrics();
@@ -357,6 +367,38 @@ export class CapacityManager implements CapacitySource {
       );
     }, delayMs);
     this.republishTimer.unref();
+  }
+
+  /** Runs every attestor on one peer; a busy or unreachable outcome schedules a retry of that peer. */
+  private async attestPeer(target: PeerId): Promise<AttestationOutcome[]> {
+    const outcomes: AttestationOutcome[] = [];
+    for (const attestor of this.options.attestors ?? [this.options.mesh.attestation]) {
+      if (this.controller.signal.aborted) break;
+      outcomes.push(await attestor.attest(target, { signal: this.controller.signal }));
+    }
+    const key = target.toString();
+    const previous = this.retries.get(key);
+    if (outcomes.some((o) => RETRY_LATER.has(o.status))) {
+      const left = (previous?.left ?? ATTEST_BUSY_RETRIES) - 1;
+      if (left >= 0 && !this.controller.signal.aborted) {
+        const timer = setTimeout(
+          () => {
+            if (this.loopLagging() || !this.options.mesh.admission.isAdmitted(key)) return;
+            void this.attestPeer(target).catch((error: unknown) =>
+              this.options.log.debug({ err: error }, "attestation retry failed"),
+            );
+          },
+          ATTEST_BUSY_RETRY_MS * (0.5 + Math.random()),
+        );
+        timer.unref();
+        this.retries.set(key, { timer, left });
+        this.options.log.debug(
+          { peerId: key, retriesLeft: left },
+          "peer busy or unreachable: attesting it again later",
+        );
+      } else this.retries.delete(key);
+    } else this.retries.delete(key);
+    return outcomes;
   }
 
   private scheduleSweep(baseMs: number): void {
