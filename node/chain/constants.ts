@@ -56,3 +56,6 @@ export const DEFAULT_ROUND_INTERVAL_S = 0n;
 export const MIN_WINDOW_S = 5n;
 /** The rule a task uses by default: the node's guarded mean (a weighted mean of accepted updates), which the circuit proves. */
 export const DEFAULT_TASK_RULE = "guarded-mean";
+
+/** How long a spawned `hardhat node` may take to answer JSON-RPC: ~5 s normally, a loaded 2-core machine much more. */
+export const HARDHAT_STARTUP_TIMEOUT_MS = 60_000;

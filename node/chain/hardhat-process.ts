@@ -5,9 +5,9 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { HARDHAT_STARTUP_TIMEOUT_MS } from "./constants.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const STARTUP_TIMEOUT_MS = 60_000;
 
 export interface HardhatNodeProcess {
   readonly rpcUrl: string;
@@ -27,7 +27,7 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  const deadline = Date.now() + HARDHAT_STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
     try {
@@ -44,7 +44,9 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   }
   if (Date.now() >= deadline) {
     child.kill("SIGKILL");
-    throw new Error(`hardhat node did not answer on ${rpcUrl} within ${STARTUP_TIMEOUT_MS} ms:\n${output}`);
+    throw new Error(
+      `hardhat node did not answer on ${rpcUrl} within ${HARDHAT_STARTUP_TIMEOUT_MS} ms:\n${output}`,
+    );
   }
   return {
     rpcUrl,

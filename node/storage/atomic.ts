@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { DEFAULT_FILE_MODE } from "./constants.ts";
 
 /** Suffix of temp files; stores sweep leftovers with this suffix on open (a crash between write and rename). */
 export const TEMP_SUFFIX = ".tmp";
@@ -30,7 +31,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
-  const handle = await open(temp, "wx", options.mode ?? 0o644);
+  const handle = await open(temp, "wx", options.mode ?? DEFAULT_FILE_MODE);
   try {
     await handle.writeFile(data);
     if (options.noSync !== true) await handle.sync();

@@ -8,6 +8,7 @@ import type { z } from "zod";
 
 import { writeFileAtomic } from "./atomic.ts";
 import { StorageError } from "./errors.ts";
+import { STATE_FILE_MODE } from "./constants.ts";
 
 export interface JsonStateFileOptions {
   /** File mode (default 0o600: state may reveal what the node is doing). */
@@ -71,7 +72,7 @@ export class JsonStateFile<S extends z.ZodTypeAny> {
         );
       }
       await writeFileAtomic(this.path, `${JSON.stringify(parsed.data, null, 2)}\n`, {
-        mode: this.options.mode ?? 0o600,
+        mode: this.options.mode ?? STATE_FILE_MODE,
         noSync: this.options.noSync,
       });
     };
@@ -90,7 +91,7 @@ export class JsonStateFile<S extends z.ZodTypeAny> {
         throw new StorageError("STATE_INVALID", `refusing to write invalid state to ${this.path}`);
       }
       await writeFileAtomic(this.path, `${JSON.stringify(parsed.data, null, 2)}\n`, {
-        mode: this.options.mode ?? 0o600,
+        mode: this.options.mode ?? STATE_FILE_MODE,
         noSync: this.options.noSync,
       });
     };
