@@ -101,6 +101,10 @@ function renderBanner(): void {
   } else if (state.chainDown && status !== undefined) {
     kind = "error";
     text = `The chain at ${status.rpcUrl} is not answering: start it (npx hardhat node) or check the node's --rpc. Retrying…`;
+  } else if (status !== undefined && (status.alerts ?? []).length > 0) {
+    // The node stopped acting (chain reset, disk full): what it shows is stale until the operator acts.
+    kind = "error";
+    text = (status.alerts ?? []).map((alert) => alert.message).join(" · ");
   } else if (state.account !== undefined && status !== undefined && !onRightChain()) {
     kind = "warning";
     text = `Wrong network: your wallet is on ${chainName(state.walletChainId ?? 0)} but this node uses ${chainName(status.chainId)}.`;
@@ -200,7 +204,15 @@ function renderNetwork(): void {
   setText("node-peer-id", status.peerId);
   setText("node-version", status.version);
   setText("node-chain", `${chainName(status.chainId)} at ${status.rpcUrl}`);
-  setText("node-ready", status.ready ? "ready" : "starting / not ready");
+  const alerts = status.alerts ?? [];
+  setText(
+    "node-ready",
+    status.ready
+      ? "ready"
+      : alerts.length > 0
+        ? `not ready: ${alerts.map((a) => a.code.toLowerCase().replace("_", " ")).join(", ")}`
+        : "starting / not ready",
+  );
   setText("total-stake", state.totalStake === undefined ? "—" : formatVain(state.totalStake));
 
   const round = status.round;
@@ -481,8 +493,16 @@ function renderAll(): void {
   renderAccount();
   renderNetwork();
   const live = byId("live-indicator");
-  live.dataset["state"] = state.nodeDown ? "down" : state.live ? "live" : "connecting";
-  live.textContent = state.nodeDown ? "Node offline" : state.live ? "Live" : "Connecting…";
+  // A paused node (chain reset, full disk) still streams, but what it shows is stale: never call it live.
+  const paused = (state.status?.alerts ?? []).length > 0;
+  live.dataset["state"] = state.nodeDown || paused ? "down" : state.live ? "live" : "connecting";
+  live.textContent = state.nodeDown
+    ? "Node offline"
+    : paused
+      ? "Stale (node paused)"
+      : state.live
+        ? "Live"
+        : "Connecting…";
 }
 
 async function loadStatus(): Promise<void> {
