@@ -2,7 +2,8 @@
  * `npm run bench:robust`: final accuracy and backdoor success of aggregation rules under every attack in
  * node/adversary (classic and adaptive), at 20% and 30% Byzantine, IID and non-IID (Dirichlet 0.5), over
  * several seeds, on the MLP. Options: `--quick` (the node's rule, 30%, one seed, 4 rounds: under 2 minutes),
- * `--seeds=<n>`, `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones).
+ * `--seeds=<n>`, `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones),
+ * `--partitions=iid,non-iid(0.5)`, `--attacks=a,b` (default: all).
  *
  * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
  * acceptance test) and every Byzantine node claims `SAMPLE_INFLATION` × its real sample count. References
@@ -72,10 +73,13 @@ runBenchmark(async () => {
   const fractions = option("fractions")?.split(",").map(Number) ?? (quick ? [0.3] : [0.2, 0.3]);
   const rules = (option("rules")?.split(",") ?? (quick ? [RECOMMENDED] : DEFAULT_RULES)) as AggregatorName[];
   for (const r of rules) if (!AGGREGATOR_NAMES.includes(r)) throw new Error(`unknown rule ${r}`);
-  const partitions: Setting[] = [
+  const allPartitions: Setting[] = [
     { name: "iid", scheme: { kind: "iid" } },
     { name: "non-iid(0.5)", scheme: { kind: "dirichlet", alpha: 0.5 } },
   ];
+  const partitions = allPartitions.filter((p) => option("partitions")?.split(",").includes(p.name) ?? true);
+  const attacks = (option("attacks")?.split(",") ?? ALL_ATTACKS) as AnyAttackName[];
+  for (const a of attacks) if (!ALL_ATTACKS.includes(a)) throw new Error(`unknown attack ${a}`);
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 1 });
   const triggered = triggeredTestSet(data.test);
@@ -92,7 +96,7 @@ runBenchmark(async () => {
   process.stdout.write(
     `bench:robust ${quick ? "(quick) " : ""}${NODES} nodes, ${rounds} rounds, ${seeds} seed(s), MLP 784-64-10, ` +
       `Byzantine ${fractions.map((f) => `${f * 100}%`).join("/")}, rules ${rules.join(", ")}, ` +
-      `${ALL_ATTACKS.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers\n`,
+      `${attacks.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers\n`,
   );
 
   /** One run: `attack` by the first `f` nodes, `rule` (or a reference aggregation) on what arrives. */
@@ -193,7 +197,7 @@ runBenchmark(async () => {
       const f = Math.round(NODES * fraction);
       const reference = honestOnly.get(`${partition.name} ${fraction}`)!;
       for (const rule of rules) {
-        for (const attackName of ALL_ATTACKS) {
+        for (const attackName of attacks) {
           const outcomes: Outcome[] = [];
           for (const seed of seedList) {
             // Fresh rules per run (bucketing's permutation stream restarts); the oracle is a second instance.
@@ -263,37 +267,42 @@ runBenchmark(async () => {
       (r) => r["rule"] === RECOMMENDED && r["partition"] === partition && r["byzantine"] === byzantine,
     );
   const recommended = runs.filter((r) => r["rule"] === RECOMMENDED);
-  const cleanIid = clean.get("iid")!;
+  // A figure whose runs were not part of this run (filtered out by an option) is -1.
+  const orMissing = (values: readonly number[], pick: (xs: number[]) => number) =>
+    values.length === 0 ? -1 : pick([...values]);
+  const worst = (xs: number[]) => Math.min(...xs);
+  const largest = (xs: number[]) => Math.max(...xs);
+  const column = (rows: readonly Row[], key: string) => rows.map((r) => r[key] as number);
+  const accuracies = (partition: string) => (clean.get(partition) ?? []).map((o) => o.accuracy);
   await writeResults(
     "robust",
-    recommended.length === 0
-      ? { cleanAccuracy: mean(cleanIid.map((o) => o.accuracy)), rounds, seeds }
-      : {
-          cleanAccuracy: mean(cleanIid.map((o) => o.accuracy)),
-          cleanAccuracyNonIid: mean(clean.get("non-iid(0.5)")!.map((o) => o.accuracy)),
-          cleanBackdoorRate: Math.max(...cleanIid.map((o) => o.backdoor)),
-          worstAccuracyAt30: Math.min(...mineAt("iid", "30%").map((r) => r["accuracyWorst"] as number)),
-          honestOnlyAccuracyAt30: mean(honestOnly.get("iid 0.3")!),
-          worstGapToHonestAt30Pts: Math.max(...mineAt("iid", "30%").map((r) => r["worstGapPts"] as number)),
-          honestOnlyAccuracyAt30NonIid: mean(honestOnly.get("non-iid(0.5) 0.3")!),
-          worstAccuracyAt30NonIid: Math.min(
-            ...mineAt("non-iid(0.5)", "30%").map((r) => r["accuracyWorst"] as number),
-          ),
-          worstGapToHonestAt30NonIidPts: Math.max(
-            ...mineAt("non-iid(0.5)", "30%").map((r) => r["worstGapPts"] as number),
-          ),
-          worstGapToHonestPts: Math.max(...recommended.map((r) => r["worstGapPts"] as number)),
-          worstBackdoorSuccess: Math.max(
-            ...recommended
-              .filter((r) => BACKDOOR_ATTACKS.includes(r["attack"] as AnyAttackName))
-              .map((r) => r["backdoorWorst"] as number),
-          ),
-          recommendedIndex: AGGREGATOR_NAMES.indexOf(RECOMMENDED),
-          attacks: ALL_ATTACKS.length,
-          rounds,
-          seeds,
-          samplesInflation: SAMPLE_INFLATION,
-        },
+    {
+      cleanAccuracy: orMissing(accuracies("iid"), mean),
+      cleanAccuracyNonIid: orMissing(accuracies("non-iid(0.5)"), mean),
+      cleanBackdoorRate: orMissing(
+        [...clean.values()].flat().map((o) => o.backdoor),
+        largest,
+      ),
+      worstAccuracyAt30: orMissing(column(mineAt("iid", "30%"), "accuracyWorst"), worst),
+      honestOnlyAccuracyAt30: orMissing(honestOnly.get("iid 0.3") ?? [], mean),
+      worstGapToHonestAt30Pts: orMissing(column(mineAt("iid", "30%"), "worstGapPts"), largest),
+      honestOnlyAccuracyAt30NonIid: orMissing(honestOnly.get("non-iid(0.5) 0.3") ?? [], mean),
+      worstAccuracyAt30NonIid: orMissing(column(mineAt("non-iid(0.5)", "30%"), "accuracyWorst"), worst),
+      worstGapToHonestAt30NonIidPts: orMissing(column(mineAt("non-iid(0.5)", "30%"), "worstGapPts"), largest),
+      worstGapToHonestPts: orMissing(column(recommended, "worstGapPts"), largest),
+      worstBackdoorSuccess: orMissing(
+        column(
+          recommended.filter((r) => BACKDOOR_ATTACKS.includes(r["attack"] as AnyAttackName)),
+          "backdoorWorst",
+        ),
+        largest,
+      ),
+      recommendedIndex: AGGREGATOR_NAMES.indexOf(RECOMMENDED),
+      attacks: attacks.length,
+      rounds,
+      seeds,
+      samplesInflation: SAMPLE_INFLATION,
+    },
     table,
   );
 });
