@@ -88,7 +88,9 @@ export async function ensureDashboardBuilt(
       `no built dashboard in ${dir} and no web/ sources to build it`,
     );
   }
-  params.onProgress?.(`building the dashboard into ${dir} (first --ui start or changed sources; 10-30 s)…`);
+  params.onProgress?.(
+    `building the dashboard into ${dir} (first --ui start or changed sources; a few seconds)…`,
+  );
   const started = Date.now();
   try {
     await build({ root: WEB, configFile: join(WEB, "vite.config.ts"), logLevel: "warn" });
