@@ -292,12 +292,16 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       await cli(["task", "create", "--model-ref", "mnist-mlp-v1", "--reward-per-round", "1", ...signer]),
       /--model-ref mnist-mlp-v1 is not the initial model of the task spec .*no node could train it/,
     );
+    userError(
+      await cli(["task", "create", "--reward-per-round", "1", "--fund", "100000", ...signer]),
+      /--fund 100000\.0 VAIN is more than the .* this account holds: nothing was created/,
+    );
     const [tasksAfter] = await publicClient.readContract({
       address: protocolAddresses(deployment).rounds,
       abi: trainingRoundsAbi,
       functionName: "counts",
     });
-    assert.equal(tasksAfter, 1n, "a refused task create sends nothing");
+    assert.equal(tasksAfter, 1n, "a refused task create creates nothing");
 
     const funded = await cli(["task", "fund", "1", "5", ...signer]);
     assert.equal(funded.code, 0, funded.stderr);

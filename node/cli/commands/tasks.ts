@@ -13,6 +13,7 @@ import {
   DEFAULT_COMMIT_WINDOW_S,
   MIN_WINDOW_S,
 } from "../../chain/constants.ts";
+import { vainTokenAbi } from "../../chain/contracts.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { parseId, parseModelRef } from "../../chain/ids.ts";
 import { parseDurationMs } from "../../config/duration.ts";
@@ -121,6 +122,20 @@ export function registerTaskCommands(program: Command): void {
         );
       }
       const { modelRef, parameters } = initial;
+      if (fundWei !== undefined) {
+        // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
+        const balance = await ctx.publicClient.readContract({
+          address: ctx.contracts.token,
+          abi: vainTokenAbi,
+          functionName: "balanceOf",
+          args: [ctx.walletClient.account.address],
+        });
+        if (balance < fundWei) {
+          throw new InvalidArgumentError(
+            `--fund ${formatTokens(fundWei)} is more than the ${formatTokens(balance)} this account holds: nothing was created`,
+          );
+        }
+      }
       const created = await createTask(ctx, { modelRef, parameters, rewardPerRoundWei, ...windows });
       let funded: FundTaskReturnType | undefined;
       if (fundWei !== undefined) funded = await fundTask(ctx, { taskId: created.taskId, amountWei: fundWei });
