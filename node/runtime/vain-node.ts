@@ -319,10 +319,19 @@ export class VainNode {
     this.timer = setInterval(() => {
       const admitted = mesh.admission.admitted();
       peersGauge.set(admitted.length);
+      const connected = new Set(admitted.map((peer) => peer.peerId));
       for (const peer of admitted) {
         this.status?.setPeerDetails(peer.peerId, {
           connected: true,
           reputation: this.reputation?.score(peer.operator) ?? 0.5,
+        });
+      }
+      // Known but not (yet) connected peers keep the reputation this node saved for them, also after a restart.
+      for (const peer of this.status?.status().peers ?? []) {
+        if (connected.has(peer.peerId)) continue;
+        this.status?.setPeerDetails(peer.peerId, {
+          connected: false,
+          reputation: this.reputation?.score(lower(peer.operator)) ?? 0.5,
         });
       }
       const resources = this.monitor?.snapshot();
