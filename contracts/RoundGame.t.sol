@@ -310,7 +310,7 @@ contract RoundGameTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundStillActive.selector, roundId));
         rounds.closeTask(t);
         vm.warp(block.timestamp + 61);
-        rounds.selectAggregator(roundId); // nobody committed: closes, emission back
+        _select(roundId); // nobody committed: closes, emission back
         vm.prank(WATCHER);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotTaskCreator.selector, WATCHER));
         rounds.closeTask(t);

@@ -7,6 +7,7 @@ import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
 import {TrainingRounds} from "./TrainingRounds.sol";
 import {RoundsFixture} from "./TrainingRounds.t.sol";
+import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestBase} from "./test/Vm.sol";
 
 /// @notice An adversarial operator (trainer and aggregator candidate, holding its signing key), the owner and a
@@ -208,7 +209,7 @@ contract RoundGameHandler is TestBase {
             ITrainingRounds.Round memory r = rounds.getRound(roundId);
             _snap();
             if (r.state == ITrainingRounds.RoundState.Open && block.timestamp > r.commitDeadline) {
-                rounds.selectAggregator(roundId);
+                RoundDriver.select(rounds, roundId, keccak256(abi.encode("mix", roundId, block.timestamp)));
             } else if (r.state == ITrainingRounds.RoundState.Aggregating) {
                 if (r.aggregator == honestAgg && block.timestamp <= r.aggregateDeadline) {
                     uint256[] memory w = new uint256[](r.trainers.length);
@@ -220,6 +221,7 @@ contract RoundGameHandler is TestBase {
                     rounds.reportMissedAggregation(roundId);
                 }
             } else if (r.state == ITrainingRounds.RoundState.Challenging) {
+                RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
                 _challengeDuties(roundId, r);
             }
             _checkFailedPayouts(roundId);
@@ -336,7 +338,7 @@ contract RoundGameInvariantTest is RoundsFixture {
         vm.prank(WATCHER);
         token.approve(address(rounds), type(uint256).max);
         vm.prank(t3);
-        rounds.setAggregatorOptIn(true); // the adversary competes for aggregator duty
+        selection.setAggregatorOptIn(true); // the adversary competes for aggregator duty
         rounds.transferOwnership(address(handler));
         vm.prank(address(handler));
         rounds.acceptOwnership();

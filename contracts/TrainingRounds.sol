@@ -8,12 +8,12 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
-import {RoundCandidates} from "./rounds/RoundCandidates.sol";
 import {RoundChallenges} from "./rounds/RoundChallenges.sol";
 import {RoundFaults} from "./rounds/RoundFaults.sol";
 import {RoundParams} from "./rounds/RoundParams.sol";
 import {RoundRewards} from "./rounds/RoundRewards.sol";
 import {RoundsBase} from "./rounds/RoundsBase.sol";
+import {RoundsExtension} from "./rounds/RoundsExtension.sol";
 import {RoundTasks} from "./rounds/RoundTasks.sol";
 
 /// @title TrainingRounds
@@ -23,9 +23,13 @@ import {RoundTasks} from "./rounds/RoundTasks.sol";
 /// pull-based rewards. See docs/protocol.md §3 for the lifecycle.
 /// @dev This contract holds the round's main line (open, commit, post, finalize) and composes the
 /// concerns: RoundTasks (tasks, funding, closing), RoundParams (owner), RoundRewards (close, credit, claim),
-/// RoundCandidates (aggregator selection), RoundChallenges (the challenge game) and RoundFaults (missed
-/// deadlines, equivocation).
-contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundCandidates, RoundChallenges, RoundFaults {
+/// RoundChallenges (the challenge game) and RoundFaults (missed deadlines, equivocation). Aggregator
+/// candidates and the selection (IRoundSelection) run in RoundsExtension, delegatecalled from the fallback
+/// on this contract's storage: with them this contract would exceed the 24 KiB code limit.
+contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenges, RoundFaults {
+    /// @notice The code this contract's fallback runs by delegatecall (IRoundSelection), created here.
+    address public immutable extension;
+
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; this contract must be set as its slasher
     /// @param verifier_ the aggregation proof verifier for new rounds
@@ -39,6 +43,22 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundCandidate
         Params memory params_
     ) RoundsBase(token_, registry_) Ownable(owner_) EIP712("vAIn TrainingRounds", "1") {
         _initParams(params_, verifier_);
+        extension = address(new RoundsExtension(token_, registry_));
+    }
+
+    /// @notice Serves IRoundSelection (candidates, lockSelection, selectAggregator) from RoundsExtension on
+    /// this contract's storage, with the caller as `msg.sender`.
+    fallback() external {
+        address target = extension;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) {
+                revert(0, returndatasize())
+            }
+            return(0, returndatasize())
+        }
     }
 
     // ================================================================ round lifecycle
@@ -73,6 +93,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundCandidate
         round.commitDeadline = uint64(block.timestamp + task.commitWindow);
         round.aggregateDeadline = round.commitDeadline + task.aggregateWindow;
         round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
+        _draws[roundId].selectionDeadline = round.aggregateDeadline; // commit deadline + aggregateWindow
         emit RoundOpened(
             roundId,
             taskId,
@@ -152,21 +173,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundCandidate
             _close(roundId, round, RoundState.Failed);
             return;
         }
-        if (proven) _openSampledChallenges(roundId, round);
-    }
-
-    /// @dev Challenges the round's sampled chunks (no bond), drawn from on-chain randomness.
-    function _openSampledChallenges(uint256 roundId, Round storage round) private {
-        uint32 numChunks = round.numChunks;
-        uint256 sampled = _paramsOf(round).sampledChunks;
-        uint256 samples = sampled < numChunks ? sampled : numChunks;
-        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, roundId, round.aggregateCommitment)));
-        for (uint256 i = 0; i < samples; ++i) {
-            uint256 chunk = uint256(keccak256(abi.encode(seed, i))) % numChunks;
-            if (_challenges[roundId][chunk].status == ChallengeStatus.None) {
-                _openChallenge(roundId, round, chunk, address(0), 0);
-            }
-        }
+        if (proven) _scheduleSamples(roundId);
     }
 
     /// @notice Finalizes a round after its challenge window and its dispute deadline with every challenge
@@ -180,6 +187,8 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundCandidate
         if (block.timestamp <= round.challengeDeadline) revert DeadlineNotReached(round.challengeDeadline);
         if (block.timestamp <= round.disputeDeadline) revert DeadlineNotReached(round.disputeDeadline);
         if (round.pendingChallenges != 0) revert PendingChallenges(round.pendingChallenges);
+        RoundDraws storage draws = _draws[roundId];
+        if (draws.sampleSeedBlock != 0 && !draws.samplesDrawn) revert SamplesNotDrawn(roundId);
         if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) {
             _close(roundId, round, RoundState.Failed);
             return;

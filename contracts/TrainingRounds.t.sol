@@ -7,6 +7,7 @@ import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {TrainingRounds} from "./TrainingRounds.sol";
 import {Fixture} from "./test/Fixture.sol";
+import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestBase} from "./test/Vm.sol";
 
 /// @dev Chunks of the fixture task's model (every test round can be challenged at 0..3).
@@ -43,7 +44,7 @@ abstract contract RoundsFixture is Fixture {
         _fundAndStake(WATCHER, 200e18);
         token.transfer(WATCHER, 100e18);
         vm.prank(agg);
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
         taskId = rounds.createTask(_taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
         ITrainingRounds.TaskConfig memory unproven = _taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0);
         unproven.proven = false;
@@ -53,6 +54,12 @@ abstract contract RoundsFixture is Fixture {
         token.approve(address(rounds), 20 * REWARD);
         rounds.fundTask(taskId, 10 * REWARD);
         rounds.fundTask(unprovenTaskId, 10 * REWARD);
+        vm.roll(block.number + 1); // stakes are history before the first round opens
+    }
+
+    /// Locks and selects with a round-specific prevrandao; the aggregator (zero if the round closed).
+    function _select(uint256 roundId) internal returns (address) {
+        return RoundDriver.select(rounds, roundId, keccak256(abi.encode("mix", roundId)));
     }
 
     function _openAndCommit() internal returns (uint256 roundId) {
@@ -64,7 +71,7 @@ abstract contract RoundsFixture is Fixture {
         vm.prank(t3);
         rounds.commitUpdate(roundId, bytes32("c3"), 600);
         vm.warp(block.timestamp + 61);
-        rounds.selectAggregator(roundId);
+        _select(roundId);
     }
 
     function _weights(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory w) {
@@ -77,6 +84,7 @@ abstract contract RoundsFixture is Fixture {
     function _post(uint256 roundId, uint256[] memory weights) internal {
         vm.prank(agg);
         rounds.postAggregate(roundId, bytes32("agg"), bytes32("model1"), weights);
+        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
     }
 
     function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
@@ -400,7 +408,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.AlreadyCommitted.selector, t1));
         rounds.commitUpdate(roundId, bytes32("y"), 10);
         vm.expectRevert();
-        rounds.selectAggregator(roundId); // commit window still open
+        selection.lockSelection(roundId); // commit window still open
         vm.warp(block.timestamp + 61);
         vm.prank(t2);
         vm.expectRevert();
@@ -440,37 +448,36 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_emptyRoundReturnsEmission() public {
         uint256 roundId = rounds.openRound(taskId);
         vm.warp(block.timestamp + 61);
-        assertTrue(rounds.selectAggregator(roundId) == address(0), "no aggregator");
+        assertTrue(_select(roundId) == address(0), "no aggregator");
         assertEq(rounds.getTask(taskId).rewardPool, 10 * REWARD, "emission returned");
     }
 
-    function test_noCandidatesReverts() public {
+    function test_noCandidatesBootstrapsFromTrainers() public {
         vm.prank(agg);
-        rounds.setAggregatorOptIn(false);
+        selection.setAggregatorOptIn(false);
         uint256 roundId = rounds.openRound(taskId);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("c"), 1);
         vm.warp(block.timestamp + 61);
-        vm.expectRevert(ITrainingRounds.NoCandidates.selector);
-        rounds.selectAggregator(roundId);
+        assertTrue(_select(roundId) == t1, "the only trainer aggregates");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Aggregating), "state");
     }
 
     function test_stakeWeightedSelection() public {
         vm.prank(t1);
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
         vm.prank(t1);
-        rounds.setAggregatorOptIn(true); // idempotent
+        selection.setAggregatorOptIn(true); // idempotent
         taskId = unprovenTaskId; // no sampled challenge to answer in each round
         token.approve(address(rounds), 40 * REWARD);
         rounds.fundTask(taskId, 40 * REWARD);
         uint256 aggWins;
         for (uint256 i = 0; i < 40; ++i) {
-            vm.prevrandao(keccak256(abi.encode(i)));
             uint256 roundId = rounds.openRound(taskId);
             vm.prank(t2);
             rounds.commitUpdate(roundId, bytes32(i), 1);
             vm.warp(block.timestamp + 61);
-            if (rounds.selectAggregator(roundId) == agg) ++aggWins;
+            if (RoundDriver.select(rounds, roundId, keccak256(abi.encode(i))) == agg) ++aggWins;
             address chosen = rounds.getRound(roundId).aggregator;
             uint256[] memory w = _oneWeight();
             vm.prank(chosen);
@@ -540,7 +547,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(t1);
         rounds.commitUpdate(first, bytes32("x"), 1);
         vm.warp(block.timestamp + 61);
-        rounds.selectAggregator(first);
+        _select(first);
         vm.warp(block.timestamp + 61);
         rounds.reportMissedAggregation(first);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundNotDue.selector, uint64(1 hours + 1)));
@@ -594,14 +601,14 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_optInRules() public {
         vm.prank(address(0xDEAD));
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
         vm.prank(t1);
-        rounds.setAggregatorOptIn(false); // not a candidate: no-op
+        selection.setAggregatorOptIn(false); // not a candidate: no-op
         vm.prank(t1);
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
         vm.prank(agg);
-        rounds.setAggregatorOptIn(false);
-        address[] memory candidates = rounds.aggregatorCandidates();
+        selection.setAggregatorOptIn(false);
+        address[] memory candidates = selection.aggregatorCandidates();
         assertEq(candidates.length, 1, "one left");
         assertTrue(candidates[0] == t1, "t1 moved into agg's slot");
         (uint256 tasks, uint256 roundsOpened) = rounds.counts();
@@ -726,7 +733,7 @@ contract RoundsHandler is TestBase {
         if (current == 0) return;
         ITrainingRounds.Round memory r = rounds.getRound(current);
         if (r.state == ITrainingRounds.RoundState.Open && block.timestamp > r.commitDeadline) {
-            rounds.selectAggregator(current);
+            RoundDriver.select(rounds, current, bytes32(seed));
         } else if (r.state == ITrainingRounds.RoundState.Aggregating && block.timestamp <= r.aggregateDeadline) {
             uint256[] memory w = new uint256[](r.trainers.length);
             for (uint256 i = 0; i < w.length; ++i) w[i] = (seed >> i) % (r.sampleCounts[i] + 1);
@@ -735,6 +742,7 @@ contract RoundsHandler is TestBase {
         } else if (r.state == ITrainingRounds.RoundState.Aggregating) {
             rounds.reportMissedAggregation(current);
         } else if (r.state == ITrainingRounds.RoundState.Challenging) {
+            RoundDriver.draw(rounds, current, bytes32(seed));
             for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
                 ITrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
                 if (ch.status == ITrainingRounds.ChallengeStatus.Pending && block.timestamp > ch.answerDeadline) {
@@ -769,11 +777,11 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
         vm.prank(WATCHER);
         token.approve(address(rounds), type(uint256).max);
         vm.prank(agg);
-        rounds.setAggregatorOptIn(false);
+        selection.setAggregatorOptIn(false);
         vm.prank(t1);
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
         vm.prank(t2);
-        rounds.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(true);
     }
 
     function targetContracts() public view returns (address[] memory targets) {

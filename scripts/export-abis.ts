@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 export const EXPORTED_CONTRACTS = [
   { name: "VainToken", source: "contracts/VainToken.sol" },
   { name: "StakeRegistry", source: "contracts/StakeRegistry.sol" },
+  // Its ABI includes what its fallback serves from RoundsExtension (IRoundSelection): see `exportedAbi`.
   { name: "TrainingRounds", source: "contracts/TrainingRounds.sol" },
   { name: "TestAggregationVerifier", source: "contracts/test/TestAggregationVerifier.sol" },
   { name: "Groth16Verifier", source: "contracts/verifier/Groth16Verifier.sol" },
@@ -22,6 +23,39 @@ export const GENERATED_FILE = `${ROOT}node/chain/generated/contracts.ts`;
 interface Artifact {
   readonly abi: unknown;
   readonly bytecode: string;
+}
+
+/** Contracts whose fallback serves another contract's functions by delegatecall: name -> that contract. */
+const DELEGATED: Readonly<Record<string, { name: string; source: string }>> = {
+  TrainingRounds: { name: "RoundsExtension", source: "contracts/rounds/RoundsExtension.sol" },
+};
+
+interface AbiItem {
+  readonly type: string;
+  readonly name?: string;
+  readonly inputs?: readonly { readonly type: string }[];
+}
+
+function abiKey(item: AbiItem): string {
+  return `${item.type} ${item.name ?? ""}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;
+}
+
+/**
+ * The ABI a client uses at a contract's address: its own, plus the functions, events and errors of the
+ * contract its fallback delegates to (RoundsExtension for TrainingRounds) that it does not have itself.
+ */
+export async function exportedAbi(name: string, source: string): Promise<unknown[]> {
+  const own = (JSON.parse(await readFile(`${ROOT}artifacts/${source}/${name}.json`, "utf8")) as Artifact)
+    .abi as AbiItem[];
+  const delegated = DELEGATED[name];
+  if (delegated === undefined) return own;
+  const extra = (
+    JSON.parse(
+      await readFile(`${ROOT}artifacts/${delegated.source}/${delegated.name}.json`, "utf8"),
+    ) as Artifact
+  ).abi as AbiItem[];
+  const seen = new Set(own.map(abiKey));
+  return [...own, ...extra.filter((item) => item.type !== "constructor" && !seen.has(abiKey(item)))];
 }
 
 function constName(name: string, suffix: string): string {
@@ -39,7 +73,8 @@ export async function renderContractsModule(): Promise<string> {
     const artifact = JSON.parse(
       await readFile(`${ROOT}artifacts/${source}/${name}.json`, "utf8"),
     ) as Artifact;
-    parts.push(`export const ${constName(name, "Abi")} = ${JSON.stringify(artifact.abi)} as const;`, "");
+    const abi = await exportedAbi(name, source);
+    parts.push(`export const ${constName(name, "Abi")} = ${JSON.stringify(abi)} as const;`, "");
     parts.push(`export const ${constName(name, "Bytecode")} = "${artifact.bytecode}" as const;`, "");
   }
   // The on-chain Poseidon of the statement hash: generated segment contracts, deployed last to first.

@@ -5,7 +5,9 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 
 /// @title ITrainingRounds
 /// @notice The types, events and errors of the round contract, and the functions a node, a dashboard or
-/// another contract calls. The lifecycle is in docs/protocol.md §3.
+/// another contract calls. Candidates and selection (`setAggregatorOptIn`, `pruneCandidates`,
+/// `aggregatorCandidates`, `lockSelection`, `selectAggregator`, `drawSamples`, `getDraws`) are served by RoundsExtension through
+/// TrainingRounds' fallback: IRoundSelection. The lifecycle is in docs/protocol.md §3.
 interface ITrainingRounds {
     /// @notice Round states (ABI: uint8). Open: trainers commit. Aggregating: aggregator chosen, waiting for
     /// the aggregate. Challenging: aggregate posted, chunks may be challenged. Finalized: rewards credited.
@@ -116,6 +118,19 @@ interface ITrainingRounds {
         uint64[] weights; // accepted sample counts, <= sampleCounts
     }
 
+    /// @notice Where a round's randomness comes from and which inputs were fixed before it (docs §3).
+    /// Selection: `lockSelection` fixes the candidate list (`candidatesHash`) and the stakes (at `lockBlock`);
+    /// the seed is the `prevrandao` of `seedBlock`, a later block. Sampling: posting the aggregate fixes
+    /// `sampleSeedBlock`; `drawSamples` opens the sampled challenges from its `prevrandao`.
+    struct RoundDraws {
+        uint64 selectionDeadline; // commit deadline + aggregateWindow: later, the round fails unpaid
+        uint64 lockBlock; // candidate list and selection stakes as of the end of this block
+        uint64 seedBlock; // its prevrandao seeds the selection (0: not locked)
+        uint64 sampleSeedBlock; // its prevrandao seeds the sampled chunks (0: nothing to draw)
+        bool samplesDrawn;
+        bytes32 candidatesHash; // keccak of the packed candidate list at the lock
+    }
+
     /// @notice A chunk challenge.
     /// @dev Two slots. The answer writes only the first (status and digest, already non-zero), so it pays
     /// no fresh-slot SSTORE. The digest is keccak truncated to 184 bits: a dispute must present bytes with
@@ -159,6 +174,18 @@ interface ITrainingRounds {
     event UpdateCommitted(uint256 indexed roundId, address indexed trainer, bytes32 commitment, uint256 sampleCount);
     /// @notice The round's aggregator was chosen.
     event AggregatorSelected(uint256 indexed roundId, address indexed aggregator, uint256 seed);
+    /// @notice The selection's inputs were fixed: `candidates` and stakes at `lockBlock`; the seed will be the
+    /// `prevrandao` of `seedBlock`.
+    event SelectionLocked(uint256 indexed roundId, uint64 lockBlock, uint64 seedBlock, address[] candidates);
+    /// @notice Nobody selected an aggregator within the selection window (or nobody had stake): the round
+    /// failed, nobody was slashed or paid, and the emission went back to the task pool.
+    event SelectionExpired(uint256 indexed roundId);
+    /// @notice A candidate left the list without opting out: evicted by a newcomer or pruned as inactive.
+    event CandidateRemoved(address indexed candidate, address indexed by);
+    /// @notice The sampled chunks will be drawn from the `prevrandao` of `sampleSeedBlock`.
+    event SamplesScheduled(uint256 indexed roundId, uint64 sampleSeedBlock);
+    /// @notice The sampled chunks were drawn from `seed` and their challenges opened.
+    event SamplesDrawn(uint256 indexed roundId, uint256 seed);
     /// @notice The aggregator posted its aggregate.
     event AggregatePosted(
         uint256 indexed roundId,
@@ -272,6 +299,16 @@ interface ITrainingRounds {
     error NothingToClaim();
     /// @notice The candidate list is full (MAX_AGGREGATOR_CANDIDATES).
     error TooManyCandidates();
+    /// @notice The selection is locked and its seed block is still usable.
+    error SelectionAlreadyLocked(uint64 seedBlock);
+    /// @notice `lockSelection` has not been called for this round (or its seed expired: lock again).
+    error SelectionNotLocked(uint256 roundId);
+    /// @notice The candidate list passed is not the one fixed at the lock.
+    error InvalidCandidates();
+    /// @notice The round has no sampled chunks left to draw.
+    error NothingToDraw(uint256 roundId);
+    /// @notice The round's sampled chunks have not been drawn yet (`drawSamples`).
+    error SamplesNotDrawn(uint256 roundId);
     /// @notice Parameters outside their hard bounds.
     error ParamsOutOfBounds();
     /// @notice The dispute's evidence does not show the statement false.
@@ -297,8 +334,6 @@ interface ITrainingRounds {
     /// @notice Commits the caller's update for `roundId`.
     function commitUpdate(uint256 roundId, bytes32 commitment, uint256 sampleCount) external;
 
-    /// @notice Chooses the round's aggregator after the commit deadline; returns it (zero if nobody committed).
-    function selectAggregator(uint256 roundId) external returns (address aggregator);
 
     /// @notice The aggregator posts the round's aggregate.
     function postAggregate(
@@ -358,8 +393,6 @@ interface ITrainingRounds {
     /// @notice Transfers everything credited to the caller; returns the amount.
     function claim() external returns (uint256 amount);
 
-    /// @notice Opts the caller in or out of aggregator selection.
-    function setAggregatorOptIn(bool optIn) external;
 
     /// @notice Queues new parameters (owner); they apply to rounds opened after the delay.
     function queueParams(Params calldata params_) external;
@@ -394,8 +427,6 @@ interface ITrainingRounds {
     /// @notice What `account` can claim now.
     function claimable(address account) external view returns (uint256);
 
-    /// @notice Opted-in aggregator candidates.
-    function aggregatorCandidates() external view returns (address[] memory);
 
     /// @notice Number of tasks and rounds created so far.
     function counts() external view returns (uint256 tasks, uint256 rounds);

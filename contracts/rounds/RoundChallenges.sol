@@ -162,26 +162,6 @@ abstract contract RoundChallenges is RoundsBase {
         if (ch.bond != 0) _credit(roundId, ch.challenger, ch.bond, true);
     }
 
-    /// @dev Opens a pending challenge on `chunk`; `bond` is already counted as held. Its answer deadline is
-    /// one answer window after the later of now and the round's last answer deadline: the aggregator proves
-    /// one chunk at a time and always has a full window for each, however many arrive at once.
-    function _openChallenge(uint256 roundId, Round storage round, uint256 chunk, address challenger, uint256 bond)
-        internal
-    {
-        uint64 start = round.lastAnswerDeadline > block.timestamp ? round.lastAnswerDeadline : uint64(block.timestamp);
-        uint64 deadline = start + round.answerWindow;
-        round.lastAnswerDeadline = deadline;
-        Challenge storage ch = _challenges[roundId][chunk];
-        ch.challenger = challenger;
-        ch.answerDeadline = deadline;
-        ch.status = ChallengeStatus.Pending;
-        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_checkParams)
-        round.pendingChallenges += 1;
-        round.challengeCount += 1;
-        emit ChunkChallenged(roundId, chunk, challenger, deadline);
-        if (round.challengeCount == MAX_CHALLENGES_PER_ROUND) emit RoundContested(roundId);
-    }
-
     /// @dev Fails a challenge that is no longer counted in `pendingChallenges` (callers decrement it).
     function _failChallenge(
         uint256 roundId,

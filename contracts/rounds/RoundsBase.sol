@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
 import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
+import {RoundsStorage} from "./RoundsStorage.sol";
 
 /// @title RoundsBase
 /// @notice What every concern of the round contract shares: hard limits, the token and registry, tasks,
 /// rounds and challenges in storage, and the small checks and hooks the concerns call each other through.
-/// @dev The concerns (RoundParams, RoundRewards, RoundCandidates, RoundChallenges, RoundFaults) each extend
-/// this contract; TrainingRounds composes them. `_close` and `_credit` are implemented by RoundRewards.
-abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, ReentrancyGuardTransient {
+/// @dev The concerns (RoundTasks, RoundParams, RoundRewards, RoundChallenges, RoundFaults) each extend
+/// this contract; TrainingRounds composes them. The state is in RoundsStorage, shared with RoundsExtension. `_close` and `_credit` are implemented by RoundRewards.
+abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
     /// @notice Hard cap on trainers per round: the zk circuit's fan-in. Bounds every loop over trainers.
@@ -39,10 +36,6 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
     uint256 public constant MAX_PROVEN_TRAINERS = 8;
     /// @notice Largest accepted weight (and sample count cap): the circuit packs weights in 16 bits.
     uint256 public constant MAX_WEIGHT = 65_535;
-    /// @notice Most challenges (sampled and bonded) a round takes. Each gets a full answer window of its own
-    /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
-    /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
-    uint256 public constant MAX_CHALLENGES_PER_ROUND = 16;
     /// @notice Most a failed round pays its trainers, as a share of the stake slashed from its aggregator.
     /// With the registry's reporter share capped at 10% (StakeRegistry.MAX_REPORTER_REWARD_BPS), an
     /// aggregator that fails its own round (with sybil trainers and a sybil reporter) gets back at most 60%
@@ -55,30 +48,9 @@ abstract contract RoundsBase is ITrainingRounds, Ownable2Step, Pausable, Reentra
     uint8 public constant REASON_AGGREGATOR_EQUIVOCATION = 3;
     uint8 public constant REASON_TRAINER_EQUIVOCATION = 4;
 
-    /// @notice The staking/reward token.
-    IERC20 public immutable token;
-    /// @notice The stake registry that this contract slashes through.
-    IStakeRegistry public immutable registry;
-
-    /// @dev Parameter versions: round `r` reads `_paramsAt[r.paramsVersion]` (RoundParams).
-    mapping(uint32 version => Params) internal _paramsAt;
-    uint256 internal _taskCount;
-    uint256 internal _roundCount;
-    uint256 internal _totalFunded;
-    uint256 internal _totalBonds;
-
-    mapping(uint256 taskId => Task) internal _tasks;
-    mapping(uint256 roundId => Round) internal _rounds;
-    mapping(uint256 roundId => mapping(address trainer => uint256 indexPlusOne)) internal _trainerIndex;
-    mapping(uint256 roundId => mapping(uint256 chunk => Challenge)) internal _challenges;
-
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; the composing contract must be set as its slasher
-    constructor(IERC20 token_, IStakeRegistry registry_) {
-        if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
-        token = token_;
-        registry = registry_;
-    }
+    constructor(IERC20 token_, IStakeRegistry registry_) RoundsStorage(token_, registry_) {}
 
     /// @dev Closes a round in `state` (Finalized or Failed) and credits its emission (RoundRewards). A round
     /// failed this way pays its trainers nothing (nothing delivered, or nobody slashed to pay them from).

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
+import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
 import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
 import {StakeRegistry} from "../StakeRegistry.sol";
@@ -23,6 +24,8 @@ abstract contract Fixture is TestBase {
     VainToken internal token;
     StakeRegistry internal registry;
     TrainingRounds internal rounds;
+    /// @dev `rounds` seen through IRoundSelection (candidates and selection, served by its extension).
+    IRoundSelection internal selection;
     TestAggregationVerifier internal verifier;
 
     function _deploy() internal {
@@ -36,6 +39,7 @@ abstract contract Fixture is TestBase {
             address(this),
             _defaultParams()
         );
+        selection = IRoundSelection(address(rounds));
         registry.setSlasher(address(rounds));
     }
 

@@ -15,6 +15,9 @@ interface Vm {
     function addr(uint256 privateKey) external returns (address);
     function sign(uint256 privateKey, bytes32 digest) external returns (uint8 v, bytes32 r, bytes32 s);
     function prevrandao(bytes32 value) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 }
 
 /// @notice Shared helpers for the Solidity tests.

@@ -25,6 +25,7 @@ import {
 import { connectChain } from "./clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "./contracts.ts";
 import { deployProtocol } from "./deploy.ts";
+import { lockAndSelect } from "./draws.ts";
 import type { Deployment } from "./deployment.ts";
 import type { OperatorContext, TxProgress } from "./operator.ts";
 import { protocolAddresses } from "./operator.ts";
@@ -366,7 +367,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     assert.equal(opted.optedIn, true);
     const rounds = protocolAddresses(deployment).rounds;
     const send = async (
-      functionName: "commitUpdate" | "selectAggregator" | "postAggregate" | "finalizeRound",
+      functionName: "commitUpdate" | "postAggregate" | "finalizeRound",
       args: readonly unknown[],
     ) => {
       const hash = await ctx.walletClient.writeContract({
@@ -380,7 +381,15 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     };
     await send("commitUpdate", [opened.roundId, keccak256(stringToBytes("update")), 100n]);
     await advance(61);
-    await send("selectAggregator", [opened.roundId]);
+    await lockAndSelect(
+      {
+        publicClient,
+        walletClient: ctx.walletClient,
+        rounds,
+        mine: () => rpc("evm_mine").then(() => undefined),
+      },
+      opened.roundId,
+    );
     await send("postAggregate", [
       opened.roundId,
       keccak256(stringToBytes("agg")),

@@ -19,7 +19,8 @@ import {
   decodeFixedPoint,
   encodeFixedPoint,
 } from "../proofs/index.ts";
-import { advancePast, setAggregators, startLocalVainNetwork } from "../demo/network.ts";
+import { lockAndSelect } from "../chain/draws.ts";
+import { advanceChainTime, advancePast, setAggregators, startLocalVainNetwork } from "../demo/network.ts";
 import type { LocalVainNetwork } from "../demo/network.ts";
 import { runRound } from "../demo/rounds.ts";
 import {
@@ -274,14 +275,15 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
         for (const node of net.nodes) await node.participant.stop();
         const open = await readRound(roundId);
         await advancePast(net, open.commitDeadline);
-        await net.publicClient.waitForTransactionReceipt({
-          hash: await net.treasury.writeContract({
-            address: net.contracts.rounds,
-            abi: trainingRoundsAbi,
-            functionName: "selectAggregator",
-            args: [roundId],
-          }),
-        });
+        await lockAndSelect(
+          {
+            publicClient: net.publicClient,
+            walletClient: net.treasury,
+            rounds: net.contracts.rounds,
+            mine: () => advanceChainTime(net, 0n),
+          },
+          roundId,
+        );
         const tree = await roundTreeFromChain(
           net.publicClient,
           net.contracts.rounds,

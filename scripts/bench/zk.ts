@@ -29,6 +29,7 @@ import {
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
+import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
 import {
   CHUNK_SIZE,
   PROOF_TRAINERS,
@@ -325,14 +326,8 @@ runBenchmark(async () => {
     );
   }
   await networkHelpers.time.increase(61);
-  await send(
-    deployer.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "selectAggregator",
-      args: [1n],
-    }),
-  );
+  const drawDriver = { publicClient, walletClient: deployer, rounds, mine: () => networkHelpers.mine() };
+  await lockAndSelect(drawDriver, 1n);
   const { aggregate } = aggregateFixedPoint(big, weights);
   const aggCommitment = await commitEncoded(aggregate);
   const numChunks = chunkCount(modelSize);
@@ -344,6 +339,7 @@ runBenchmark(async () => {
       args: [1n, aggCommitment.root, ("0x" + "22".repeat(32)) as Hex, weights.map(BigInt)],
     }),
   );
+  await drawSamplesWhenDue(drawDriver, 1n);
   let sampled = 0;
   for (let i = 0; i < numChunks; i++) {
     const ch = await publicClient.readContract({

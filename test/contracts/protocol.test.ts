@@ -24,6 +24,7 @@ import {
   vainTokenAbi,
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
+import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
 import type { Deployment } from "../../node/chain/deployment.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
@@ -235,15 +236,13 @@ describe("vAIn protocol with viem", function () {
       }),
     );
     await networkHelpers.time.increase(61);
-    await send(
-      watcherWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "selectAggregator",
-        args: [1n],
-      }),
-    );
+    await lockAndSelect(drawDriver(), 1n);
     return 1n;
+  }
+
+  /** Locks/selects and draws as the watcher, mining the seed blocks on this in-process chain. */
+  function drawDriver() {
+    return { publicClient, walletClient: watcherWallet, rounds, mine: () => networkHelpers.mine() };
   }
 
   async function round(roundId: bigint) {
@@ -300,6 +299,7 @@ describe("vAIn protocol with viem", function () {
         args: [roundId, ("0x" + "aa".repeat(32)) as Hex, ("0x" + "bb".repeat(32)) as Hex, weights],
       }),
     );
+    await drawSamplesWhenDue(drawDriver(), roundId);
   }
 
   it("runs a round end to end with a proven sampled chunk and exact rewards", async () => {

@@ -19,6 +19,7 @@ import {
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
+import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
 import {
   FIELD_ORDER,
   aggregateFixedPoint,
@@ -169,14 +170,7 @@ describe("zk proofs of aggregation on chain", function () {
       );
     }
     await networkHelpers.time.increase(61);
-    await send(
-      watcher.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "selectAggregator",
-        args: [roundId],
-      }),
-    );
+    await lockAndSelect(drawDriver(), roundId);
     return roundId;
   }
 
@@ -189,7 +183,14 @@ describe("zk proofs of aggregation on chain", function () {
     });
   }
 
+  /** Locks/selects and draws as the watcher, mining the seed blocks on this in-process chain. */
+  function drawDriver() {
+    return { publicClient, walletClient: watcher, rounds, mine: () => networkHelpers.mine() };
+  }
+
+  /** Draws the posted round's samples (once their seed block is mined) and returns the first pending one. */
   async function pendingChunk(roundId: bigint, numChunks: number): Promise<bigint> {
+    await drawSamplesWhenDue(drawDriver(), roundId);
     for (let i = 0n; i < BigInt(numChunks); i++) {
       const ch = await publicClient.readContract({
         address: rounds,

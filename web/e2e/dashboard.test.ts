@@ -43,6 +43,7 @@ import {
   vainTokenAbi,
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
+import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
 import { startHardhatNode } from "../../test/support/hardhat-node.ts";
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 import { ensureDashboardBuilt } from "./build-dashboard.ts";
@@ -132,6 +133,16 @@ describe("dashboard in a real browser", () => {
   async function advance(seconds: number): Promise<void> {
     await testClient.increaseTime({ seconds });
     await testClient.mine({ blocks: 1 });
+  }
+
+  /** Locks and selects (or draws) as the deployer, mining the seed blocks. */
+  function drawDriver() {
+    return {
+      publicClient,
+      walletClient: deployer,
+      rounds: contracts.trainingRounds,
+      mine: () => testClient.mine({ blocks: 1 }),
+    };
   }
 
   const read = {
@@ -408,7 +419,7 @@ describe("dashboard in a real browser", () => {
     );
     await waitText(page, "#round-trainers", /^1$/);
     await advance(61);
-    await send(deployer.writeContract({ ...rounds, functionName: "selectAggregator", args: [1n] }));
+    await lockAndSelect(drawDriver(), 1n);
     await waitText(page, "#round-phase", /^aggregating$/);
     await waitText(page, "#round-aggregator", new RegExp(aggregator.account.address, "i"));
     await send(
@@ -418,6 +429,7 @@ describe("dashboard in a real browser", () => {
         args: [1n, `0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`, [100n]],
       }),
     );
+    await drawSamplesWhenDue(drawDriver(), 1n);
     await waitText(page, "#round-phase", /^challenging$/);
     const round = await publicClient.readContract({ ...rounds, functionName: "getRound", args: [1n] });
     let sampled: bigint | undefined;
@@ -495,7 +507,7 @@ describe("dashboard in a real browser", () => {
       }),
     );
     await advance(61);
-    await send(deployer.writeContract({ ...rounds, functionName: "selectAggregator", args: [2n] }));
+    await lockAndSelect(drawDriver(), 2n);
     await advance(61);
     await send(deployer.writeContract({ ...rounds, functionName: "reportMissedAggregation", args: [2n] }));
     await waitText(page, "#slashes-body", /500 VAIN\s*missed aggregation deadline/);

@@ -1,6 +1,7 @@
 /**
- * The permissionless duties that keep rounds moving: open the task's next round when it is due, select the
- * aggregator after the commit deadline,
+ * The permissionless duties that keep rounds moving: open the task's next round when it is due, lock, then
+ * select the aggregator after the commit deadline (the seed is a later block's prevrandao), draw a proven
+ * aggregate's samples once their seed block is mined,
  * report a missed aggregation, resolve a challenge left unanswered (which slashes the aggregator), finalize
  * after the challenge and dispute windows. Any node may do each; `dutyDue` staggers them so one does.
  */
@@ -48,10 +49,28 @@ export class Keeper {
       await this.ctx.chain.sendIfValid("openRound", [this.ctx.options.taskId]);
   }
 
-  /** After the commit deadline: pick the round's aggregator. */
-  async selectAggregator(roundId: bigint, work: DutyWork, myIndex: number): Promise<void> {
-    if (this.dutyDue(work, "select", myIndex))
-      await this.ctx.chain.sendIfValid("selectAggregator", [roundId]);
+  /**
+   * After the commit deadline: lock the selection (which also closes a round past its selection window),
+   * then, once the seed block is mined, select with its header and the locked candidate list.
+   */
+  async selectAggregator(roundId: bigint, now: bigint, work: DutyWork, myIndex: number): Promise<void> {
+    const step = await this.ctx.chain.nextSelectionStep(roundId, now);
+    if (step.kind === "lock") {
+      if (this.dutyDue(work, "lock", myIndex)) await this.ctx.chain.sendIfValid("lockSelection", [roundId]);
+    } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex)) {
+      await this.ctx.chain.sendIfValid("selectAggregator", step.args);
+    }
+  }
+
+  /**
+   * A proven aggregate's samples, once their seed block is mined. The aggregator draws at once (it must
+   * answer them; a late draw only delays its reward); the others back off as for every duty.
+   */
+  async drawSamples(roundId: bigint, work: DutyWork, myIndex: number, isAggregator: boolean): Promise<void> {
+    const args = await this.ctx.chain.nextDrawArgs(roundId);
+    if (args === undefined) return;
+    if (isAggregator || this.dutyDue(work, "draw", myIndex))
+      await this.ctx.chain.sendIfValid("drawSamples", args);
   }
 
   /** After the aggregation deadline with nothing posted: the round fails and the aggregator is slashed. */

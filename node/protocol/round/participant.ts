@@ -3,13 +3,15 @@
  * mesh. Each tick reads the task and its active round and hands what is due to the roles:
  *
  * OPEN         trainer: train from the round's base model, compress, commit (commitment + sample count)
- *              keeper, after the commit deadline: selectAggregator
+ *              keeper, after the commit deadline: lockSelection, then selectAggregator with the seed
+ *              block's header once it is mined
  * AGGREGATING  trainer: push the compressed update to the aggregator's peer over a stream
  *              aggregator: verify each update against its commitment, reject anomalous ones (weight 0),
  *              aggregate in fixed point, post the aggregate commitment and the new model's hash
  *              (sub-aggregator: the same through a tree of partial aggregates in hierarchical rounds)
  *              keeper, after the aggregate deadline: reportMissedAggregation
- * CHALLENGING  aggregator: prove the challenged chunks and answer; watcher: check answered statements
+ * CHALLENGING  aggregator (else keeper): drawSamples once the sample seed block is mined
+ *              aggregator: prove the challenged chunks and answer; watcher: check answered statements
  *              keeper: resolve challenges past their answer deadline (slashes), finalize after the window
  *
  * Every chain call is simulated first (rounds-gateway.ts), so races between nodes cost no gas; a failure is
@@ -228,7 +230,7 @@ export class RoundParticipant {
               work,
               Number(round.commitDeadline - now) * 1000,
             );
-        } else await this.keeper.selectAggregator(roundId, work, myIndex);
+        } else await this.keeper.selectAggregator(roundId, now, work, myIndex);
         return;
       }
       case RoundState.Aggregating: {
@@ -257,6 +259,7 @@ export class RoundParticipant {
         void this.modelSync.ensureModel(round.modelRef, round.aggregator);
         const challenges = await this.chain.pendingChallenges(roundId);
         const aggregator = round.aggregator.toLowerCase() === me;
+        await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
         if (aggregator) this.aggregator.answerChallenges(roundId, challenges, work);
         for (const challenge of challenges)
           await this.keeper.resolveUnansweredChallenge(roundId, challenge, now, work, myIndex);

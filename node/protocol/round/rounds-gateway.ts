@@ -22,14 +22,18 @@ import type { SendClient } from "../../chain/actions/write.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
+import { nextDrawArgs, nextSelectionStep } from "../../chain/draws.ts";
+import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
 
 /** The TrainingRounds functions a node calls. */
 export type RoundsWrite =
   | "commitUpdate"
+  | "lockSelection"
   | "selectAggregator"
   | "postAggregate"
+  | "drawSamples"
   | "answerChallenge"
   | "resolveUnansweredChallenge"
   | "disputeStatement"
@@ -113,6 +117,16 @@ export class RoundsGateway {
       args: [roundId],
       blockNumber,
     });
+  }
+
+  /** What the selection of an Open round past its commit deadline needs next (lock, wait, or select). */
+  nextSelectionStep(roundId: bigint, nowS: bigint): Promise<SelectionStep> {
+    return nextSelectionStep(this.init.publicClient, this.init.contracts.rounds, roundId, nowS);
+  }
+
+  /** The `drawSamples` arguments once a posted round's sample seed block is mined (undefined: none due). */
+  nextDrawArgs(roundId: bigint): Promise<readonly [bigint, Hex] | undefined> {
+    return nextDrawArgs(this.init.publicClient, this.init.contracts.rounds, roundId);
   }
 
   /** A round's aggregation tree, from its trainers, commitments and selection seed (`roundTreeFromChain`). */

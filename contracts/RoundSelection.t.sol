@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
+import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
+import {StakeRegistry} from "./StakeRegistry.sol";
+import {TrainingRounds} from "./TrainingRounds.sol";
+import {VainToken} from "./VainToken.sol";
+import {BlockHeader} from "./rounds/BlockHeader.sol";
+import {BlockHeaders} from "./test/BlockHeaders.sol";
+import {RoundDriver} from "./test/RoundDriver.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+
+/// @notice A contract candidate that tops up its stake and retries the selection inside one transaction
+/// until the draw lands on itself (the attack that won every round against the one-step selection).
+contract GrindingCandidate {
+    IRoundSelection internal immutable rounds;
+    StakeRegistry internal immutable registry;
+
+    constructor(TrainingRounds rounds_, StakeRegistry registry_, VainToken token_) {
+        rounds = IRoundSelection(address(rounds_));
+        registry = registry_;
+        token_.approve(address(registry_), type(uint256).max);
+    }
+
+    function join(uint256 amount) external {
+        registry.stake(amount);
+        rounds.setAggregatorOptIn(true);
+    }
+
+    /// Tops up 1 wei and retries up to `tries` times; returns whether it won.
+    function grind(uint256 roundId, address[] calldata candidates, bytes calldata header, uint256 tries)
+        external
+        returns (bool)
+    {
+        for (uint256 i = 0; i < tries; ++i) {
+            try this.selectSelf(roundId, candidates, header) {
+                return true;
+            } catch {
+                registry.stake(1);
+            }
+        }
+        return false;
+    }
+
+    function selectSelf(uint256 roundId, address[] calldata candidates, bytes calldata header) external {
+        require(msg.sender == address(this), "self only");
+        if (rounds.selectAggregator(roundId, candidates, header) != address(this)) revert("not me");
+    }
+}
+
+/// @notice Header parsing: the RANDAO value read from real-shaped headers and nothing else.
+contract BlockHeaderTest is RoundsFixture {
+    function parse(bytes calldata header, uint256 blockNumber) external view returns (bytes32) {
+        return BlockHeader.prevrandao(header, blockNumber);
+    }
+
+    function testFuzz_readsMixHashNotADecoy(bytes32 mix, uint64 number) public {
+        number = uint64(bound(number, 1, 1e12));
+        vm.roll(uint256(number) + 1);
+        bytes memory header = BlockHeaders.header(mix, number);
+        vm.setBlockhash(number, keccak256(header));
+        assertTrue(this.parse(header, number) == mix, "mixHash");
+    }
+
+    function test_rejectsWrongBlockStaleBlockAndMalformedHeaders() public {
+        vm.roll(1_000);
+        bytes memory header = BlockHeaders.header(bytes32("mix"), 990);
+        vm.setBlockhash(990, keccak256(header));
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.HeaderMismatch.selector, 991));
+        this.parse(header, 991);
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.BlockHashUnavailable.selector, 1_000));
+        this.parse(header, 1_000);
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.BlockHashUnavailable.selector, 700));
+        this.parse(header, 700);
+        // A list that is too short: hashes like a block, but has no 14th item.
+        bytes memory short = BlockHeaders.encodeList(abi.encodePacked(BlockHeaders.encodeUint(1)));
+        vm.setBlockhash(995, keccak256(short));
+        vm.expectRevert(BlockHeader.MalformedHeader.selector);
+        this.parse(short, 995);
+        // Not a list at all.
+        bytes memory notList = BlockHeaders.encodeBytes(abi.encodePacked(bytes32("x")));
+        vm.setBlockhash(996, keccak256(notList));
+        vm.expectRevert(BlockHeader.MalformedHeader.selector);
+        this.parse(notList, 996);
+    }
+}
+
+/// @notice The selection, sampling, slot and candidate attacks of issue #18, each failing to profit.
+contract RoundSelectionTest is RoundsFixture {
+    function setUp() public {
+        _setUpRounds();
+    }
+
+    /// A round of the unproven task (no samples to answer) with t1 as its only trainer, past its commit deadline.
+    function _openWithOneTrainer(bytes32 commitment) internal returns (uint256 roundId) {
+        roundId = rounds.openRound(unprovenTaskId);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, commitment, 1);
+        vm.warp(block.timestamp + 61);
+    }
+
+    /// The stake-weighted pick from the state fixed at the lock, computed independently of the contract.
+    function _expected(uint256 roundId, address[] memory candidates, bytes32 mix) internal view returns (address) {
+        ITrainingRounds.RoundDraws memory d = selection.getDraws(roundId);
+        uint256 seed = uint256(keccak256(abi.encode(mix, roundId)));
+        uint256 total;
+        for (uint256 i = 0; i < candidates.length; ++i) total += registry.activeStakeAt(candidates[i], d.lockBlock);
+        uint256 target = seed % total;
+        for (uint256 i = 0; i < candidates.length; ++i) {
+            uint256 s = registry.activeStakeAt(candidates[i], d.lockBlock);
+            if (target < s) return candidates[i];
+            target -= s;
+        }
+        return address(0);
+    }
+
+    function _finishRound(uint256 roundId) internal {
+        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        uint256[] memory w = new uint256[](r.trainers.length);
+        w[0] = 1;
+        vm.prank(r.aggregator);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w);
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        rounds.finalizeRound(roundId);
+    }
+
+    /// Grinding in one transaction: the candidate wins exactly the rounds the fair draw gives it.
+    function test_grindingInOneTransactionWinsNothingExtra() public {
+        GrindingCandidate grinder = new GrindingCandidate(rounds, registry, token);
+        token.transfer(address(grinder), 300e18);
+        grinder.join(100e18);
+        token.approve(address(rounds), 10 * REWARD);
+        rounds.fundTask(unprovenTaskId, 10 * REWARD);
+        vm.roll(block.number + 1);
+        uint256 wins;
+        uint256 fair;
+        for (uint256 i = 0; i < 12; ++i) {
+            uint256 roundId = _openWithOneTrainer(bytes32(i + 1));
+            address[] memory candidates = selection.aggregatorCandidates();
+            selection.lockSelection(roundId);
+            bytes32 mix = keccak256(abi.encode("grind", i));
+            bytes memory header = RoundDriver.prepare(selection.getDraws(roundId).seedBlock, mix);
+            if (_expected(roundId, candidates, mix) == address(grinder)) ++fair;
+            if (grinder.grind(roundId, candidates, header, 50)) ++wins;
+            else selection.selectAggregator(roundId, candidates, header);
+            _finishRound(roundId);
+            vm.roll(block.number + 1);
+        }
+        assertEq(wins, fair, "grinding changes nothing");
+        assertTrue(wins < 12, "and does not win every round");
+    }
+
+    /// Stake, opt-in and opt-out changes after the lock (even once the seed block is public) change nothing.
+    function testFuzz_selectionIgnoresChangesAfterLock(bytes32 mix, uint96 topUp, bool aggLeaves, bool t2Joins) public {
+        uint256 roundId = _openWithOneTrainer(bytes32("c"));
+        vm.prank(t1);
+        selection.setAggregatorOptIn(true);
+        address[] memory candidates = selection.aggregatorCandidates();
+        selection.lockSelection(roundId);
+        bytes memory header = RoundDriver.prepare(selection.getDraws(roundId).seedBlock, mix);
+        address expected = _expected(roundId, candidates, mix);
+        // Everyone now knows the seed; they move stake and membership.
+        uint256 amount = bound(uint256(topUp), 1, 1_000_000e18);
+        token.transfer(t1, amount);
+        vm.startPrank(t1);
+        token.approve(address(registry), amount);
+        registry.stake(amount);
+        vm.stopPrank();
+        vm.prank(agg);
+        registry.requestUnstake(900e18);
+        if (aggLeaves) {
+            vm.prank(agg);
+            selection.setAggregatorOptIn(false);
+        }
+        if (t2Joins) {
+            vm.prank(t2);
+            selection.setAggregatorOptIn(true);
+        }
+        // Passing today's list instead of the locked one is refused.
+        if (aggLeaves || t2Joins) {
+            address[] memory today = selection.aggregatorCandidates();
+            vm.expectRevert(ITrainingRounds.InvalidCandidates.selector);
+            selection.selectAggregator(roundId, today, header);
+        }
+        assertTrue(selection.selectAggregator(roundId, candidates, header) == expected, "fixed at the lock");
+    }
+
+    /// The caller cannot pick its block: selecting later (within the seed's 256 blocks) gives the same result.
+    function test_selectionDoesNotDependOnTheSelectingBlock() public {
+        uint256 roundId = _openWithOneTrainer(bytes32("c"));
+        vm.prank(t1);
+        selection.setAggregatorOptIn(true);
+        address[] memory candidates = selection.aggregatorCandidates();
+        selection.lockSelection(roundId);
+        uint64 seedBlock = selection.getDraws(roundId).seedBlock;
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.BlockHashUnavailable.selector, seedBlock));
+        selection.selectAggregator(roundId, candidates, BlockHeaders.header(bytes32("x"), seedBlock));
+        bytes memory header = RoundDriver.prepare(seedBlock, bytes32("seed"));
+        address expected = _expected(roundId, candidates, bytes32("seed"));
+        vm.roll(seedBlock + 200);
+        vm.prevrandao(bytes32("another block's randao"));
+        assertTrue(selection.selectAggregator(roundId, candidates, header) == expected, "same pick");
+    }
+
+    /// A seed that expired unused can be replaced by a new lock; a live one cannot.
+    function test_relockOnlyAfterTheSeedExpired() public {
+        uint256 roundId = _openWithOneTrainer(bytes32("c"));
+        selection.lockSelection(roundId);
+        uint64 seedBlock = selection.getDraws(roundId).seedBlock;
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.SelectionAlreadyLocked.selector, seedBlock));
+        selection.lockSelection(roundId);
+        vm.roll(seedBlock + 257);
+        selection.lockSelection(roundId);
+        assertEq(selection.getDraws(roundId).seedBlock, block.number + 2, "new seed block");
+        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(), "m") == agg, "selects");
+    }
+
+    /// Late selection: the operator selected at the end of the window still gets a full aggregate window,
+    /// and cannot be reported missed in the same block.
+    function test_lateSelectionNeverSlashes() public {
+        uint256 roundId = _openWithOneTrainer(bytes32("c"));
+        uint64 selectionDeadline = selection.getDraws(roundId).selectionDeadline;
+        vm.warp(selectionDeadline);
+        assertTrue(_select(roundId) == agg, "selected at the last second");
+        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        assertEq(r.aggregateDeadline, block.timestamp + 60, "a full aggregate window from selection");
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, r.aggregateDeadline));
+        rounds.reportMissedAggregation(roundId);
+        vm.warp(r.aggregateDeadline);
+        uint256[] memory w = new uint256[](1);
+        vm.prank(agg);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w);
+        assertEq(registry.slashableStake(agg), 1_000e18, "not slashed");
+    }
+
+    /// Nobody selects within the window: the round fails, nobody is slashed or paid, the emission returns.
+    function test_selectionWindowExpiresUnpaidAndUnslashed() public {
+        uint256 poolBefore = rounds.getTask(unprovenTaskId).rewardPool;
+        uint256 roundId = _openWithOneTrainer(bytes32("c"));
+        selection.lockSelection(roundId);
+        vm.warp(selection.getDraws(roundId).selectionDeadline + 1);
+        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(), "m") == address(0), "none");
+        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(rounds.getTask(unprovenTaskId).rewardPool, poolBefore, "emission back");
+        assertEq(rounds.claimable(t1), 0, "self-reported samples earn nothing");
+        assertEq(registry.slashableStake(agg), 1_000e18, "nobody slashed");
+        rounds.openRound(unprovenTaskId); // the task moves on
+    }
+
+    /// Every round leaves Open within commit + selection window, whatever the candidates did.
+    function testFuzz_everyRoundLeavesOpenInBoundedTime(uint8 trainers, bool aggUnstakes, uint32 lateness) public {
+        if (aggUnstakes) {
+            vm.prank(agg);
+            registry.requestUnstake(1_000e18);
+        }
+        uint256 roundId = rounds.openRound(taskId);
+        address[3] memory ts = [t1, t2, t3];
+        for (uint256 i = 0; i < trainers % 4; ++i) {
+            vm.prank(ts[i]);
+            rounds.commitUpdate(roundId, bytes32(i + 1), 1);
+        }
+        vm.roll(block.number + 1);
+        uint64 selectionDeadline = selection.getDraws(roundId).selectionDeadline;
+        vm.warp(rounds.getRound(roundId).commitDeadline + 1 + (uint256(lateness) % 200));
+        address chosen = _select(roundId);
+        ITrainingRounds.RoundState state = rounds.getRound(roundId).state;
+        if (block.timestamp > selectionDeadline || trainers % 4 == 0) {
+            assertEq(uint8(state), uint8(ITrainingRounds.RoundState.Failed), "closed");
+        } else {
+            assertEq(uint8(state), uint8(ITrainingRounds.RoundState.Aggregating), "selected");
+            assertTrue(chosen != address(0), "someone aggregates");
+        }
+    }
+
+    /// A young network: no candidate has stake, a trainer is drawn (stake-weighted among the trainers).
+    function test_bootstrapsFromTrainersWhenCandidatesAreStale() public {
+        vm.prank(agg);
+        registry.requestUnstake(1_000e18); // the only candidate leaves, but stays listed
+        uint256 roundId = rounds.openRound(taskId);
+        vm.prank(t2);
+        rounds.commitUpdate(roundId, bytes32("2"), 1);
+        vm.prank(t3);
+        rounds.commitUpdate(roundId, bytes32("3"), 1);
+        vm.roll(block.number + 1);
+        vm.warp(block.timestamp + 61);
+        address chosen = _select(roundId);
+        assertTrue(chosen == t2 || chosen == t3, "a trainer aggregates");
+    }
+
+    /// The aggregator cannot steer the sampled chunks: they do not depend on its commitment, and are not
+    /// known when it posts.
+    function testFuzz_samplesIgnoreTheAggregateCommitment(bytes32 commitmentA, bytes32 commitmentB, bytes32 mix) public {
+        uint256 roundId = _openAndCommit();
+        uint256 snapshot = vm.snapshotState();
+        bool[NUM_CHUNKS] memory sampledA = _postAndDraw(roundId, commitmentA, mix);
+        vm.revertToState(snapshot);
+        bool[NUM_CHUNKS] memory sampledB = _postAndDraw(roundId, commitmentB, mix);
+        for (uint256 i = 0; i < NUM_CHUNKS; ++i) assertTrue(sampledA[i] == sampledB[i], "same chunks");
+    }
+
+    function _postAndDraw(uint256 roundId, bytes32 commitment, bytes32 mix) internal returns (bool[NUM_CHUNKS] memory s) {
+        vm.prank(agg);
+        rounds.postAggregate(roundId, commitment, bytes32("m"), _weights(1, 1, 1));
+        uint64 seedBlock = selection.getDraws(roundId).sampleSeedBlock;
+        assertEq(seedBlock, block.number + 2, "seed block after the post");
+        uint256 posted = vm.snapshotState();
+        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.SamplesNotDrawn.selector, roundId));
+        rounds.finalizeRound(roundId);
+        vm.revertToState(posted);
+        RoundDriver.draw(rounds, roundId, mix);
+        for (uint256 i = 0; i < NUM_CHUNKS; ++i) {
+            s[i] = rounds.getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending;
+        }
+    }
+
+    /// The answer deadline counts from the draw, and a draw cannot repeat.
+    function test_answerDeadlineCountsFromTheDraw() public {
+        uint256 roundId = _openAndCommit();
+        vm.prank(agg);
+        rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1));
+        vm.warp(block.timestamp + 500);
+        RoundDriver.draw(rounds, roundId, bytes32("mix"));
+        uint256 chunk = _sampledChunk(roundId);
+        assertEq(rounds.getChallenge(roundId, chunk).answerDeadline, block.timestamp + 600, "from the draw");
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToDraw.selector, roundId));
+        selection.drawSamples(roundId, "");
+    }
+
+    /// Stale candidates cannot lock the list: a newcomer replaces an inactive one, anyone prunes the rest.
+    function test_staleCandidatesAreEvictedAndPruned() public {
+        address[] memory stale = new address[](63);
+        for (uint256 i = 0; i < 63; ++i) {
+            stale[i] = address(uint160(0x6000 + i));
+            _fundAndStake(stale[i], MIN_STAKE);
+            vm.prank(stale[i]);
+            selection.setAggregatorOptIn(true);
+        }
+        assertEq(selection.aggregatorCandidates().length, 64, "full");
+        for (uint256 i = 0; i < 63; ++i) {
+            vm.prank(stale[i]);
+            registry.requestUnstake(MIN_STAKE);
+        }
+        vm.prank(t1);
+        selection.setAggregatorOptIn(true); // evicts an inactive candidate
+        assertEq(selection.aggregatorCandidates().length, 64, "still full, one stale gone");
+        assertEq(selection.pruneCandidates(stale), 62, "the other stale candidates pruned");
+        assertEq(selection.aggregatorCandidates().length, 2, "agg and t1 remain");
+        address[] memory active = new address[](1);
+        active[0] = agg;
+        assertEq(selection.pruneCandidates(active), 0, "active candidates stay");
+    }
+
+    /// A full list of active candidates admits only a newcomer with more stake than the least-staked one.
+    function test_fullListEvictsTheLeastStakedForARicherNewcomer() public {
+        for (uint256 i = 0; i < 63; ++i) {
+            address c = address(uint160(0x7000 + i));
+            _fundAndStake(c, MIN_STAKE + i + 1);
+            vm.prank(c);
+            selection.setAggregatorOptIn(true);
+        }
+        address poor = address(0x9001);
+        _fundAndStake(poor, MIN_STAKE);
+        vm.prank(poor);
+        vm.expectRevert(ITrainingRounds.TooManyCandidates.selector);
+        selection.setAggregatorOptIn(true);
+        vm.prank(t1); // 200 staked: more than the least (MIN_STAKE + 1)
+        selection.setAggregatorOptIn(true);
+        address[] memory list = selection.aggregatorCandidates();
+        for (uint256 i = 0; i < list.length; ++i) assertTrue(list[i] != address(0x7000), "least-staked evicted");
+    }
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ITrainingRounds} from "./ITrainingRounds.sol";
+
+/// @title IRoundSelection
+/// @notice Aggregator candidates, the two-step unbiasable selection and the sample draw (docs/protocol.md §3). Served at
+/// TrainingRounds' address by RoundsExtension (delegatecall from TrainingRounds' fallback); the ABI exported
+/// for TrainingRounds includes these functions.
+interface IRoundSelection {
+    /// @notice Opts the caller in or out of aggregator selection (needs active stake to opt in; a full list
+    /// drops an inactive candidate, else the least-staked one for a newcomer with more stake).
+    function setAggregatorOptIn(bool optIn) external;
+
+    /// @notice Drops the listed candidates that are no longer active operators; returns how many.
+    function pruneCandidates(address[] calldata candidates) external returns (uint256 removed);
+
+    /// @notice Opted-in aggregator candidates, in list order.
+    function aggregatorCandidates() external view returns (address[] memory);
+
+    /// @notice Fixes the selection's inputs after the commit deadline and names its seed block.
+    function lockSelection(uint256 roundId) external;
+
+    /// @notice Chooses the round's aggregator from the seed block's `prevrandao`; returns it (zero if the
+    /// round failed instead).
+    function selectAggregator(
+        uint256 roundId,
+        address[] calldata candidates,
+        bytes calldata seedBlockHeader
+    ) external returns (address aggregator);
+
+    /// @notice Opens a posted proven round's sampled chunk challenges from the `prevrandao` of its sample
+    /// seed block (named when the aggregate was posted), proven by the block's RLP-encoded header.
+    function drawSamples(uint256 roundId, bytes calldata sampleBlockHeader) external;
+
+    /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
+    function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
+
+    /// @notice The seed of a draw for `roundId` from block `seedBlock`'s `prevrandao`, read from its header.
+    function seedFrom(bytes calldata header, uint256 seedBlock, uint256 roundId) external view returns (uint256);
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
+import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
+import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
+import {BlockHeader} from "./BlockHeader.sol";
+import {RoundsStorage} from "./RoundsStorage.sol";
+
+/// @title RoundsExtension
+/// @notice Aggregator candidates and the unbiasable two-step selection, run at TrainingRounds' address:
+/// TrainingRounds' fallback delegatecalls here, so this code acts on its storage with the caller as
+/// `msg.sender` (TrainingRounds alone would exceed the 24 KiB code limit). Called directly, it acts on its
+/// own empty storage and holds nothing. It also draws a proven aggregate's sampled chunks.
+/// @dev Selection: after the commit deadline `lockSelection` fixes the candidate list (hashed, emitted in
+/// full) and the stakes that weigh it (registry checkpoints at the lock block) and names a seed block
+/// SEED_BLOCK_DELAY blocks later; once it is mined, `selectAggregator` draws stake-weighted from that block's
+/// `prevrandao`, proven by its header. Everything the draw reads was fixed before its randomness existed.
+/// Bootstrapping: if no candidate had stake at the lock, the draw runs over the round's own trainers. Bounded:
+/// without a selection by the selection deadline (commit deadline + aggregateWindow) the next lock or select
+/// fails the round unpaid, slashing nobody. The candidate list lives in a namespaced slot (ERC-7201) so it
+/// never meets TrainingRounds' own layout.
+contract RoundsExtension is RoundsStorage, IRoundSelection {
+    /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
+    uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
+
+    /// @custom:storage-location erc7201:vain.storage.RoundCandidates
+    struct CandidatesStorage {
+        address[] list;
+        mapping(address candidate => uint256 indexPlusOne) indexOf;
+    }
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.RoundCandidates")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant CANDIDATES_SLOT = 0x42a99d49972baa650145fe887cc11b9597d8423b06c033647a7396cd82875c00;
+
+    /// @param token_ the reward token (as TrainingRounds')
+    /// @param registry_ the stake registry (as TrainingRounds')
+    constructor(IERC20 token_, IStakeRegistry registry_) RoundsStorage(token_, registry_) Ownable(msg.sender) {}
+
+    // ================================================================ candidates
+
+    /// @inheritdoc IRoundSelection
+    function setAggregatorOptIn(bool optIn) external {
+        CandidatesStorage storage c = _candidates();
+        uint256 index = c.indexOf[msg.sender];
+        if (optIn) {
+            if (index != 0) return;
+            if (!registry.isActiveOperator(msg.sender)) revert ITrainingRounds.NotActiveOperator(msg.sender);
+            if (c.list.length >= MAX_AGGREGATOR_CANDIDATES) _makeRoomFor(c, msg.sender);
+            c.list.push(msg.sender);
+            c.indexOf[msg.sender] = c.list.length;
+        } else {
+            if (index == 0) return;
+            _remove(c, msg.sender, index);
+        }
+        emit ITrainingRounds.AggregatorOptIn(msg.sender, optIn);
+    }
+
+    /// @inheritdoc IRoundSelection
+    function pruneCandidates(address[] calldata candidates) external returns (uint256 removed) {
+        CandidatesStorage storage c = _candidates();
+        for (uint256 i = 0; i < candidates.length; ++i) {
+            address candidate = candidates[i];
+            uint256 index = c.indexOf[candidate];
+            if (index == 0 || registry.isActiveOperator(candidate)) continue;
+            _remove(c, candidate, index);
+            emit ITrainingRounds.CandidateRemoved(candidate, msg.sender);
+            ++removed;
+        }
+    }
+
+    /// @inheritdoc IRoundSelection
+    function aggregatorCandidates() external view returns (address[] memory) {
+        return _candidates().list;
+    }
+
+    // ================================================================ selection
+
+    /// @inheritdoc IRoundSelection
+    /// @dev Anyone, after the commit deadline; again only once the seed block's hash expired (256 blocks)
+    /// without a selection. A round nobody committed to closes at once; past the selection deadline the round
+    /// fails unpaid.
+    function lockSelection(uint256 roundId) external {
+        ITrainingRounds.Round storage round = _openRound(roundId);
+        if (block.timestamp <= round.commitDeadline) revert ITrainingRounds.DeadlineNotReached(round.commitDeadline);
+        ITrainingRounds.RoundDraws storage draws = _draws[roundId];
+        if (round.trainers.length == 0 || _selectionExpired(roundId, round, draws)) {
+            _closeUnpaid(roundId, round);
+            return;
+        }
+        uint64 seedBlock = draws.seedBlock;
+        if (seedBlock != 0 && block.number <= seedBlock + 256) revert ITrainingRounds.SelectionAlreadyLocked(seedBlock);
+        address[] memory candidates = _candidates().list;
+        draws.lockBlock = uint64(block.number);
+        draws.seedBlock = uint64(block.number + SEED_BLOCK_DELAY);
+        draws.candidatesHash = keccak256(abi.encodePacked(candidates));
+        emit ITrainingRounds.SelectionLocked(roundId, draws.lockBlock, draws.seedBlock, candidates);
+    }
+
+    /// @inheritdoc IRoundSelection
+    /// @dev Stake-weighted (stakes at the lock block) among the candidates fixed at the lock, or among the
+    /// round's trainers if none of them had stake. The aggregator gets a full aggregateWindow from now (the
+    /// challenge deadline follows), so a late selection can never make a missed aggregation.
+    function selectAggregator(
+        uint256 roundId,
+        address[] calldata candidates,
+        bytes calldata seedBlockHeader
+    ) external returns (address aggregator) {
+        ITrainingRounds.Round storage round = _openRound(roundId);
+        ITrainingRounds.RoundDraws storage draws = _draws[roundId];
+        if (draws.seedBlock == 0) revert ITrainingRounds.SelectionNotLocked(roundId);
+        if (_selectionExpired(roundId, round, draws)) {
+            _closeUnpaid(roundId, round);
+            return address(0);
+        }
+        if (keccak256(abi.encodePacked(candidates)) != draws.candidatesHash) revert ITrainingRounds.InvalidCandidates();
+        uint256 seed = _seed(seedBlockHeader, draws.seedBlock, roundId);
+        aggregator = _drawByStake(candidates, draws.lockBlock, seed);
+        if (aggregator == address(0)) aggregator = _drawByStake(round.trainers, draws.lockBlock, seed);
+        if (aggregator == address(0)) {
+            // Nobody, not even a trainer, had stake at the lock: nobody can be held to the duty.
+            emit ITrainingRounds.SelectionExpired(roundId);
+            _closeUnpaid(roundId, round);
+            return address(0);
+        }
+        ITrainingRounds.Task storage task = _tasks[round.taskId];
+        round.aggregator = aggregator;
+        round.state = ITrainingRounds.RoundState.Aggregating;
+        round.aggregateDeadline = uint64(block.timestamp + task.aggregateWindow);
+        round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
+        emit ITrainingRounds.AggregatorSelected(roundId, aggregator, seed);
+    }
+
+    /// @inheritdoc IRoundSelection
+    /// @dev Reverts (BlockHeader errors) unless `header` is block `seedBlock`'s and that block is one of the
+    /// 256 most recent.
+    function seedFrom(bytes calldata header, uint256 seedBlock, uint256 roundId) external view returns (uint256) {
+        return _seed(header, seedBlock, roundId);
+    }
+
+    // ================================================================ sampling
+
+    /// @inheritdoc IRoundSelection
+    /// @dev The aggregate was fixed before the seed block's randomness existed, so the aggregator cannot
+    /// steer the samples; each answer deadline counts from the draw; a late draw moves only time, and if the
+    /// seed block's hash expired (256 blocks) undrawn, a new seed block is named instead.
+    function drawSamples(uint256 roundId, bytes calldata sampleBlockHeader) external {
+        ITrainingRounds.Round storage round = _rounds[roundId];
+        if (round.state != ITrainingRounds.RoundState.Challenging) {
+            revert ITrainingRounds.WrongState(roundId, round.state);
+        }
+        ITrainingRounds.RoundDraws storage draws = _draws[roundId];
+        uint256 seedBlock = draws.sampleSeedBlock;
+        if (seedBlock == 0 || draws.samplesDrawn) revert ITrainingRounds.NothingToDraw(roundId);
+        if (block.number > seedBlock + 256) return _scheduleSamples(roundId);
+        uint256 seed = _seed(sampleBlockHeader, seedBlock, roundId);
+        draws.samplesDrawn = true;
+        emit ITrainingRounds.SamplesDrawn(roundId, seed);
+        uint32 numChunks = round.numChunks;
+        uint256 sampled = _paramsAt[round.paramsVersion].sampledChunks;
+        uint256 samples = sampled < numChunks ? sampled : numChunks;
+        for (uint256 i = 0; i < samples; ++i) {
+            uint256 chunk = uint256(keccak256(abi.encode(seed, i))) % numChunks;
+            if (_challenges[roundId][chunk].status == ITrainingRounds.ChallengeStatus.None) {
+                _openChallenge(roundId, round, chunk, address(0), 0);
+            }
+        }
+    }
+
+    /// @inheritdoc IRoundSelection
+    function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory) {
+        return _draws[roundId];
+    }
+
+    // ================================================================ internal
+
+    /// @dev keccak(prevrandao of `seedBlock`, roundId): rounds sharing a seed block draw independently.
+    function _seed(bytes calldata header, uint256 seedBlock, uint256 roundId) private view returns (uint256) {
+        return uint256(keccak256(abi.encode(BlockHeader.prevrandao(header, seedBlock), roundId)));
+    }
+
+    function _candidates() private pure returns (CandidatesStorage storage c) {
+        bytes32 slot = CANDIDATES_SLOT;
+        assembly {
+            c.slot := slot
+        }
+    }
+
+    /// @dev The round, which must be Open.
+    function _openRound(uint256 roundId) private view returns (ITrainingRounds.Round storage round) {
+        round = _rounds[roundId];
+        if (round.state != ITrainingRounds.RoundState.Open) revert ITrainingRounds.WrongState(roundId, round.state);
+    }
+
+    /// @dev True (and `SelectionExpired` emitted) once the selection deadline has passed.
+    function _selectionExpired(
+        uint256 roundId,
+        ITrainingRounds.Round storage round,
+        ITrainingRounds.RoundDraws storage draws
+    ) private returns (bool) {
+        if (block.timestamp <= draws.selectionDeadline || round.trainers.length == 0) return false;
+        emit ITrainingRounds.SelectionExpired(roundId);
+        return true;
+    }
+
+    /// @dev Fails a round that never had an aggregator: nobody delivered anything the chain can check, so the
+    /// whole emission returns to the pool (what RoundRewards' `_close(Failed)` does for an unposted round).
+    function _closeUnpaid(uint256 roundId, ITrainingRounds.Round storage round) private {
+        round.state = ITrainingRounds.RoundState.Failed;
+        ITrainingRounds.Task storage task = _tasks[round.taskId];
+        task.activeRound = 0;
+        uint256 emission = round.emission;
+        task.rewardPool += emission;
+        emit ITrainingRounds.RoundClosed(roundId, ITrainingRounds.RoundState.Failed, 0, 0, emission);
+    }
+
+    /// @dev The operator of `list` whose cumulative-stake interval holds `seed % total`, stakes at the end of
+    /// block `atBlock`; zero when nobody in `list` had stake.
+    function _drawByStake(address[] memory list, uint256 atBlock, uint256 seed) private view returns (address) {
+        uint256 n = list.length;
+        uint256[] memory stakes = new uint256[](n);
+        uint256 total;
+        for (uint256 i = 0; i < n; ++i) {
+            stakes[i] = registry.activeStakeAt(list[i], atBlock);
+            total += stakes[i];
+        }
+        if (total == 0) return address(0);
+        uint256 target = seed % total;
+        for (uint256 i = 0; i < n; ++i) {
+            if (target < stakes[i]) return list[i];
+            target -= stakes[i];
+        }
+        return address(0); // unreachable: target < total
+    }
+
+    /// @dev Drops the first inactive candidate, else the least-staked one if `newcomer` has more stake.
+    function _makeRoomFor(CandidatesStorage storage c, address newcomer) private {
+        uint256 n = c.list.length;
+        uint256 lowestIndex;
+        uint256 lowestStake = type(uint256).max;
+        for (uint256 i = 0; i < n; ++i) {
+            address candidate = c.list[i];
+            if (!registry.isActiveOperator(candidate)) {
+                lowestIndex = i;
+                lowestStake = 0;
+                break;
+            }
+            uint256 stake = registry.activeStake(candidate);
+            if (stake < lowestStake) {
+                lowestStake = stake;
+                lowestIndex = i;
+            }
+        }
+        if (lowestStake != 0 && registry.activeStake(newcomer) <= lowestStake) {
+            revert ITrainingRounds.TooManyCandidates();
+        }
+        address evicted = c.list[lowestIndex];
+        _remove(c, evicted, lowestIndex + 1);
+        emit ITrainingRounds.CandidateRemoved(evicted, newcomer);
+    }
+
+    /// @dev Swap-and-pop removal of `candidate` at `indexPlusOne`.
+    function _remove(CandidatesStorage storage c, address candidate, uint256 indexPlusOne) private {
+        address last = c.list[c.list.length - 1];
+        c.list[indexPlusOne - 1] = last;
+        c.indexOf[last] = indexPlusOne;
+        c.list.pop();
+        delete c.indexOf[candidate];
+    }
+}

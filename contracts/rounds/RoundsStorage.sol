@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
+import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
+
+/// @title RoundsStorage
+/// @notice The round contract's shared state, first in its storage layout: TrainingRounds (through
+/// RoundsBase) and RoundsExtension (run by delegatecall on TrainingRounds' storage) both start with exactly
+/// this, so the extension reads and writes the same tasks, rounds, challenges and draws. Nothing with storage
+/// may come before it in either contract; the extension keeps its own state in a namespaced slot (ERC-7201).
+abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransient {
+    /// @notice Blocks between fixing a draw's inputs and the block whose `prevrandao` seeds it. Two, not one:
+    /// `prevrandao` of block N+1 already includes block N's RANDAO reveal, which N's proposer knows while
+    /// building N; with two, the inputs fixed in block N meet a reveal first made in block N+1. What remains is
+    /// RANDAO's own bias: N+1's proposer may withhold its block (losing its reward) for a second try.
+    uint256 public constant SEED_BLOCK_DELAY = 2;
+    /// @notice Most challenges (sampled and bonded) a round takes. Each gets a full answer window of its own
+    /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
+    /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
+    uint256 public constant MAX_CHALLENGES_PER_ROUND = 16;
+
+    /// @notice The staking/reward token.
+    IERC20 public immutable token;
+    /// @notice The stake registry that this contract slashes through.
+    IStakeRegistry public immutable registry;
+
+    /// @dev Parameter versions: round `r` reads `_paramsAt[r.paramsVersion]` (RoundParams).
+    mapping(uint32 version => ITrainingRounds.Params) internal _paramsAt;
+    uint256 internal _taskCount;
+    uint256 internal _roundCount;
+    uint256 internal _totalFunded;
+    uint256 internal _totalBonds;
+
+    mapping(uint256 taskId => ITrainingRounds.Task) internal _tasks;
+    mapping(uint256 roundId => ITrainingRounds.Round) internal _rounds;
+    mapping(uint256 roundId => mapping(address trainer => uint256 indexPlusOne)) internal _trainerIndex;
+    mapping(uint256 roundId => mapping(uint256 chunk => ITrainingRounds.Challenge)) internal _challenges;
+    /// @dev Where each round's randomness comes from (RoundsExtension locks and selects, TrainingRounds draws).
+    mapping(uint256 roundId => ITrainingRounds.RoundDraws) internal _draws;
+
+    /// @param token_ the reward token (same as the staked token)
+    /// @param registry_ the stake registry; the composing contract must be set as its slasher
+    constructor(IERC20 token_, IStakeRegistry registry_) {
+        if (address(token_) == address(0) || address(registry_) == address(0)) revert ITrainingRounds.ZeroAddress();
+        token = token_;
+        registry = registry_;
+    }
+
+    /// @dev Opens a pending challenge on `chunk`; `bond` is already counted as held. Its answer deadline is
+    /// one answer window after the later of now and the round's last answer deadline: the aggregator proves
+    /// one chunk at a time and always has a full window for each, however many arrive at once.
+    function _openChallenge(
+        uint256 roundId,
+        ITrainingRounds.Round storage round,
+        uint256 chunk,
+        address challenger,
+        uint256 bond
+    ) internal {
+        uint64 start = round.lastAnswerDeadline > block.timestamp ? round.lastAnswerDeadline : uint64(block.timestamp);
+        uint64 deadline = start + round.answerWindow;
+        round.lastAnswerDeadline = deadline;
+        ITrainingRounds.Challenge storage ch = _challenges[roundId][chunk];
+        ch.challenger = challenger;
+        ch.answerDeadline = deadline;
+        ch.status = ITrainingRounds.ChallengeStatus.Pending;
+        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_checkParams)
+        round.pendingChallenges += 1;
+        round.challengeCount += 1;
+        emit ITrainingRounds.ChunkChallenged(roundId, chunk, challenger, deadline);
+        if (round.challengeCount == MAX_CHALLENGES_PER_ROUND) emit ITrainingRounds.RoundContested(roundId);
+    }
+
+    /// @dev Names the sample seed block of a just-posted proven aggregate (or after an expired one).
+    function _scheduleSamples(uint256 roundId) internal {
+        uint64 seedBlock = uint64(block.number + SEED_BLOCK_DELAY);
+        _draws[roundId].sampleSeedBlock = seedBlock;
+        emit ITrainingRounds.SamplesScheduled(roundId, seedBlock);
+    }
+}
