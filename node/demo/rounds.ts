@@ -6,6 +6,7 @@
 import type { Address, Hex } from "viem";
 
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { readDraws } from "../chain/draws.ts";
 import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 
@@ -127,9 +128,12 @@ export async function runRound(
 
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
   if (posted.state === RoundState.Challenging) {
-    const answered = await waitFor("challenge answers", answerWaitMs, async () =>
-      (await read(roundId)).pendingChallenges === 0 ? true : undefined,
-    ).catch(() => false);
+    // The sampled chunks are drawn a couple of blocks after the post (docs §3): wait for the draw first.
+    const answered = await waitFor("challenge answers", answerWaitMs, async () => {
+      const draws = await readDraws(publicClient, contracts.rounds, roundId);
+      if (draws.sampleSeedBlock !== 0n && !draws.samplesDrawn) return undefined;
+      return (await read(roundId)).pendingChallenges === 0 ? true : undefined;
+    }).catch(() => false);
     if (answered !== true) {
       await advanceChainTime(net, DEMO_WINDOW_S + 1n);
       await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
