@@ -62,10 +62,10 @@ export const GUARDED_MEAN_DEFAULTS = {
   minCosine: 0,
   /**
    * Below this share of the group's median cosine an update is far less aligned than the typical one (groups
-   * of at least 5). Sign-flipped non-IID updates sit near 0 (measured 0.01–0.12 when the honest median is
-   * 0.2–0.3); honest Dirichlet-0.5 updates stay above 0.5 × the median.
+   * of at least 5). Off (0) by default: with three identical attackers among the survivors the median
+   * cosine is theirs, and skewed honest Dirichlet-0.5 trainers fell below half of it (bench:robust, seeds 2-3).
    */
-  minRelativeCosine: 0.5,
+  minRelativeCosine: 0,
   /**
    * The relative cosine bound applies only when the median cosine is at least this: sparse (top-k) updates
    * share few coordinates, their cosines to the coordinate-wise median are all near 0 and say nothing.
@@ -236,23 +236,29 @@ export function guardUpdates(
   });
   const deviationNorms = deviations.map((d) => Math.sqrt(dot(d, d)));
   const maxDuplicate = new Array<number>(n).fill(-1);
+  const pairCosines: number[] = [];
   for (let a = 0; a < n; a++) {
     if (evidence[a]!.reasons.length > 0) continue;
     for (let b = a + 1; b < n; b++) {
       if (evidence[b]!.reasons.length > 0) continue;
       const denominator = deviationNorms[a]! * deviationNorms[b]!;
       const c = denominator === 0 ? 0 : dot(deviations[a]!, deviations[b]!) / denominator;
+      pairCosines.push(c);
       maxDuplicate[a] = Math.max(maxDuplicate[a]!, c);
       maxDuplicate[b] = Math.max(maxDuplicate[b]!, c);
     }
   }
+  // A pair is a duplicate when it is both above the absolute bound and well above the typical pair (half-way
+  // from the median pair to 1): when the reference sits off the honest mean (a minority of identical
+  // vectors drags the median), every honest deviation shares that offset and honest pairs look alike too.
+  const duplicateBound = Math.max(o.duplicateCosine, (1 + median(pairCosines)) / 2);
   const guarded = evidence.map(({ normRatio, cosine, reasons }, i): GuardedUpdate => ({
     excessRatio: excessRatios[i]!,
     silentRatio: silentRatios[i]!,
     normRatio,
     cosine,
     maxDuplicateCosine: maxDuplicate[i]!,
-    reasons: maxDuplicate[i]! > o.duplicateCosine ? [...reasons, "near-duplicate"] : reasons,
+    reasons: maxDuplicate[i]! > duplicateBound ? [...reasons, "near-duplicate"] : reasons,
   }));
   const rejected = guarded.map((g) => g.reasons.length > 0);
   return {
