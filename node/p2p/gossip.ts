@@ -11,11 +11,26 @@ import type { PeerId } from "@libp2p/interface";
 import { z } from "zod";
 
 import { ENVELOPE_MAX_SKEW_MS, MAX_GOSSIP_PAYLOAD_BYTES, PROTOCOL_PREFIX } from "./constants.ts";
+import { scoreTopic } from "./gossip-scoring.ts";
+import { KeyedRateLimiter } from "./rate-limit.ts";
+import type { RateSpec } from "./rate-limit.ts";
 import type { AdmissionController } from "./admission/admission.ts";
 import type { StakeOracle } from "./admission/stake-oracle.ts";
 
+/**
+ * Messages one author may have validated by us: control traffic is a few messages per round per node, so a
+ * burst of 60 and 10 per second is generous; beyond it messages are ignored (not forwarded), and an author
+ * sending them to us itself is reported (abuse.ts).
+ */
+export const GOSSIP_PER_AUTHOR: RateSpec = { burst: 60, intervalMs: 100 };
+
+/** What an author did wrong on gossip, for abuse accounting. */
+export type GossipViolation = "gossip-invalid" | "gossip-flood";
+
 /** The relayer is admitted but the author is not one of our peers: ask the chain. */
 const AUTHOR_UNKNOWN = Symbol("author-unknown");
+/** The envelope's timestamp is outside the skew window: the author's fault if it sent it itself. */
+const SKEWED = Symbol("skewed");
 
 /** A vAIn gossip topic name, namespaced so it can never collide with another network's topics. */
 export function vainTopic(name: string): string {
@@ -60,6 +75,8 @@ export class MeshGossip {
   private readonly maxSkewMs: number;
 
   private readonly oracle: StakeOracle;
+  private readonly perAuthor = new KeyedRateLimiter(GOSSIP_PER_AUTHOR);
+  private readonly onViolation: ((peerId: string, kind: GossipViolation) => void) | undefined;
 
   constructor(
     pubsub: GossipSub,
@@ -67,7 +84,9 @@ export class MeshGossip {
     oracle: StakeOracle,
     selfId: string,
     maxSkewMs = ENVELOPE_MAX_SKEW_MS,
+    onViolation?: (peerId: string, kind: GossipViolation) => void,
   ) {
+    this.onViolation = onViolation;
     this.oracle = oracle;
     this.pubsub = pubsub;
     this.admission = admission;
@@ -87,6 +106,7 @@ export class MeshGossip {
       entry = { schema, handlers: new Set() };
       this.topics.set(topic, entry);
       this.pubsub.topicValidators.set(topic, (peer, message) => this.validate(peer, message));
+      scoreTopic(this.pubsub, topic);
       this.pubsub.subscribe(topic);
     }
     const typed = handler as (message: GossipMessage<unknown>) => void | Promise<void>;
@@ -125,8 +145,24 @@ export class MeshGossip {
   }
 
   private async validate(propagationSource: PeerId, message: Message): Promise<TopicValidatorResult> {
-    let verdict = this.check(propagationSource, message);
+    let verdict: TopicValidatorResult | typeof AUTHOR_UNKNOWN | typeof SKEWED = this.check(
+      propagationSource,
+      message,
+    );
     if (verdict === AUTHOR_UNKNOWN) verdict = await this.checkDistantAuthor(propagationSource, message);
+    // An author sending its own messages to us answers for them: skewed clocks and floods are rejected (its
+    // gossip score drops) and reported; relayed copies of them are only ignored (the relayer did no wrong).
+    const direct = message.type === "signed" && message.from.equals(propagationSource);
+    if (verdict === TopicValidatorResult.Accept && message.type === "signed") {
+      if (!this.perAuthor.take(message.from.toString())) {
+        if (direct) this.onViolation?.(propagationSource.toString(), "gossip-flood");
+        verdict = direct ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+      }
+    } else if (verdict === SKEWED) {
+      verdict = direct ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+    }
+    if (verdict === TopicValidatorResult.Reject && direct)
+      this.onViolation?.(propagationSource.toString(), "gossip-invalid");
     if (verdict === TopicValidatorResult.Reject) this.counters.rejected += 1;
     if (verdict === TopicValidatorResult.Ignore) this.counters.ignored += 1;
     return verdict;
@@ -149,14 +185,15 @@ export class MeshGossip {
     }
     // The relayer is checked again (not the author, who is not our peer): it may have left meanwhile.
     const verdict = this.check(propagationSource, message, true);
-    return verdict === AUTHOR_UNKNOWN ? TopicValidatorResult.Ignore : verdict;
+    if (verdict === AUTHOR_UNKNOWN) return TopicValidatorResult.Ignore;
+    return verdict === SKEWED ? TopicValidatorResult.Ignore : verdict;
   }
 
   private check(
     propagationSource: PeerId,
     message: Message,
     authorChecked = false,
-  ): TopicValidatorResult | typeof AUTHOR_UNKNOWN {
+  ): TopicValidatorResult | typeof AUTHOR_UNKNOWN | typeof SKEWED {
     const source = propagationSource.toString();
     if (source !== this.selfId && !this.admission.isAdmitted(source)) {
       return this.admission.isPending(source) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
@@ -175,7 +212,7 @@ export class MeshGossip {
     }
     const wire = wireSchema.safeParse(raw);
     if (!wire.success) return TopicValidatorResult.Reject;
-    if (Math.abs(Date.now() - wire.data.ts) > this.maxSkewMs) return TopicValidatorResult.Ignore;
+    if (Math.abs(Date.now() - wire.data.ts) > this.maxSkewMs) return SKEWED;
     const body = entry.schema.safeParse(wire.data.body);
     if (!body.success) return TopicValidatorResult.Reject;
     this.parsed.set(message.data, { from, topic: message.topic, timestampMs: wire.data.ts, body: body.data });

@@ -19,6 +19,7 @@ import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";
 import { BLOB_FETCH_PROTOCOL, BLOB_PUSH_PROTOCOL } from "./blobs.ts";
+import { vainTopic } from "./gossip.ts";
 import { DHT_PROTOCOL, Mesh } from "./mesh.ts";
 import type { MeshOptions } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";
@@ -341,5 +342,57 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
     assert.ok(
       target.admission.isAdmitted(spammer.peerId) || target.admission.isRefused(spammer.peerId.toString()),
     );
+  });
+
+  it("abuse has a price: a staked peer flooding invalid gossip is evicted, turned away, and counted against its operator", async () => {
+    const target = await victim();
+    const topic = vainTopic("abuse-test");
+    const delivered: number[] = [];
+    target.gossip.subscribe(
+      topic,
+      z.object({ n: z.number() }),
+      (message) => void delivered.push(message.body.n),
+    );
+    const spammerOp = await testOperator(net, stake);
+    const spammer = await start(spammerOp, {
+      profile: HONEST_PROFILE,
+      listen: [],
+      transports: [tcpFrom("127.56.0.1")],
+    });
+    await spammer.connect(target.multiaddrs()[0]!);
+    const pubsub = spammer.libp2p.services.pubsub;
+    await until(
+      () => pubsub.getSubscribers(topic).some((peer) => peer.equals(target.peerId)),
+      10_000,
+      "the spammer to see the victim's subscription",
+    );
+    const evicted = new Promise<string>((resolve) =>
+      target.admission.addEventListener("evicted", (event) => {
+        if (event.detail.peerId === spammer.peerId.toString()) resolve(event.detail.code);
+      }),
+    );
+    const encoder = new TextEncoder();
+    // Garbage, wrong schemas and a clock ten minutes off, as the spammer sent.
+    for (let i = 0; i < 200 && target.admission.isAdmitted(spammer.peerId); i++) {
+      const data =
+        i % 3 === 0
+          ? crypto.getRandomValues(new Uint8Array(64))
+          : i % 3 === 1
+            ? encoder.encode(JSON.stringify({ v: 1, ts: Date.now(), body: { wrong: true } }))
+            : encoder.encode(JSON.stringify({ v: 1, ts: Date.now() - 600_000, body: { n: i } }));
+      await pubsub.publish(topic, data).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(await evicted, "ABUSIVE");
+    await until(
+      () => target.libp2p.getConnections(spammer.peerId).length === 0,
+      10_000,
+      "the spammer to be cut off",
+    );
+    assert.ok(target.admission.isRefused(spammer.peerId.toString()), "turned away when it comes back");
+    const record = target.abuse.byOperator().get(spammerOp.account.address.toLowerCase());
+    assert.ok(record !== undefined && record.refusals === 1, JSON.stringify(record));
+    assert.ok((record.violations["gossip-invalid"] ?? 0) >= 10, JSON.stringify(record));
+    assert.deepEqual(delivered, [], "nothing invalid reached the application");
   });
 });

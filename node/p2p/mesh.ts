@@ -4,18 +4,12 @@
  * every vAIn protocol refuses peers that are not admitted.
  */
 import { yamux } from "@chainsafe/libp2p-yamux";
-import { autoNAT } from "@libp2p/autonat";
 import { bootstrap } from "@libp2p/bootstrap";
-import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
-import { dcutr } from "@libp2p/dcutr";
-import { gossipsub } from "@libp2p/gossipsub";
+import { circuitRelayTransport } from "@libp2p/circuit-relay-v2";
 import type { GossipSub } from "@libp2p/gossipsub";
-import { identify } from "@libp2p/identify";
 import type { Connection, Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from "@libp2p/kad-dht";
 import { mdns } from "@libp2p/mdns";
 import { memory } from "@libp2p/memory";
-import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -25,19 +19,20 @@ import type { Libp2pOptions } from "libp2p";
 import type { Address, Chain, PublicClient, Transport } from "viem";
 
 import { createRateLimiter } from "../resources/limits.ts";
+import { ABUSE_REFUSAL_MS, AbuseLedger } from "./abuse.ts";
+import type { AbuseKind } from "./abuse.ts";
 import { AdmissionController } from "./admission/admission.ts";
 import { StakeOracle } from "./admission/stake-oracle.ts";
 import { AttestationService } from "./attest.ts";
 import type { AttestationServiceInit } from "./attest.ts";
 import { BlobService } from "./blobs.ts";
-import { DHT_MAX_INBOUND_STREAMS, PROTOCOL_PREFIX, SERVICE_STREAM_RATES } from "./constants.ts";
 import { MeshGossip } from "./gossip.ts";
 import { MeshError } from "./errors.ts";
-import { fastMessageId } from "./gossip-ids.ts";
+import { gossipScore, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
+import { meshServices } from "./services.ts";
+import type { GateCounters } from "./protocol-gate.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
-import { gateService } from "./protocol-gate.ts";
-import type { GateCounters, ProtocolGateInit } from "./protocol-gate.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
@@ -46,8 +41,7 @@ const NEUTRAL_RANK = 0.5;
 /** Peers below this reputation are dropped when the node has more neighbours than it needs. */
 export const PRUNE_BELOW_RANK = 0.3;
 
-/** The DHT protocol: vAIn's own, so a node never joins the public IPFS DHT. */
-export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`;
+export { DHT_PROTOCOL } from "./services.ts";
 
 /** A dial made to fill the target degree gives up after this long (Noise + identify take well under 1 s). */
 const DEGREE_DIAL_TIMEOUT_MS = 10_000;
@@ -115,7 +109,6 @@ export interface MeshProtocol {
   stop(): Promise<void>;
 }
 
-type ServiceFactory = NonNullable<Libp2pOptions["services"]>[string];
 type PeerDiscoveryFactory = NonNullable<Libp2pOptions["peerDiscovery"]>[number];
 
 interface MeshServices extends Record<string, unknown> {
@@ -129,6 +122,8 @@ export class Mesh {
   readonly pex: PeerExchange;
   readonly attestation: AttestationService;
   readonly profile: MeshProfile;
+  /** Protocol violations per peer and operator; past the threshold a peer is evicted (abuse.ts). */
+  readonly abuse: AbuseLedger;
   /** Streams of libp2p services refused to unadmitted peers or over their rate (protocol-gate.ts). */
   readonly gateCounters: GateCounters = { refusedNotAllowed: 0, refusedRate: 0 };
   private gossipLayer: MeshGossip | undefined;
@@ -160,8 +155,21 @@ export class Mesh {
       slots: this.profile.slots,
       rates: this.profile.admissionRates,
     });
+    this.abuse = new AbuseLedger({ operatorOf: (peerId) => this.admission.peer(peerId)?.operator });
+    this.abuse.addEventListener("abusive", (event) =>
+      this.admission.evictForAbuse(
+        event.detail.peerId,
+        `protocol violations reached ${Math.round(event.detail.points)} points (last: ${event.detail.kind})`,
+        ABUSE_REFUSAL_MS,
+      ),
+    );
     const isAdmitted = (peer: PeerId | string): boolean => this.admission.isAdmitted(peer);
+    const onViolation = (peerId: string, kind: AbuseKind): void => {
+      // Only admitted peers have a record worth keeping; the others are refused by their budgets anyway.
+      if (this.admission.isAdmitted(peerId)) this.abuse.report(peerId, kind);
+    };
     this.blobs = new BlobService({
+      onViolation,
       maxBytes: options.blobLimits ?? DEFAULT_BLOB_LIMITS,
       isAllowed: isAdmitted,
       timeoutMs: options.streamTimeoutMs ?? 60_000,
@@ -175,6 +183,7 @@ export class Mesh {
       privateKey: options.privateKey,
     });
     this.pex = new PeerExchange({
+      onViolation,
       isAdmitted,
       admittedPeers: () => this.admission.admitted().map((p) => p.peerId),
     });
@@ -206,61 +215,12 @@ export class Mesh {
       peerDiscovery.push(bootstrap({ list: [...this.options.bootstrap] }));
     }
     if (profile.services.mdns) peerDiscovery.push(mdns({ serviceTag: "vain-mesh" }));
-    // Every service but identify is behind admission (protocol-gate.ts); identify is bounded by libp2p itself
-    // and gossipsub needs it. Streams of a peer still being checked wait for the verdict.
-    const admitted = (streamsPerPeer: ProtocolGateInit["streamsPerPeer"], maxInboundStreams?: number) => ({
-      allow: (peer: PeerId, signal: AbortSignal) => this.admission.settled(peer.toString(), signal),
-      waitMs: this.admission.timeoutMs,
-      streamsPerPeer,
-      ...(maxInboundStreams === undefined ? {} : { maxInboundStreams }),
+    const services = meshServices(profile, {
+      admission: this.admission,
+      abuse: this.abuse,
+      gateCounters: this.gateCounters,
+      relayServer: this.options.relayServer === true,
     });
-    const gate = <F extends ServiceFactory>(factory: F, init: ProtocolGateInit): ServiceFactory =>
-      gateService(factory as (components: object) => unknown, init, this.gateCounters) as ServiceFactory;
-    const services: NonNullable<Libp2pOptions["services"]> = {
-      identify: identify(),
-      pubsub: gate(
-        gossipsub({
-          D: profile.gossip.D,
-          Dlo: profile.gossip.Dlo,
-          Dhi: profile.gossip.Dhi,
-          Dlazy: profile.gossip.Dlazy,
-          heartbeatInterval: profile.gossip.heartbeatIntervalMs,
-          allowPublishToZeroTopicPeers: true,
-          fastMsgIdFn: fastMessageId,
-          emitSelf: false,
-          scoreParams: {
-            IPColocationFactorWeight: profile.ipColocationPenalty ? -35 : 0,
-            appSpecificWeight: 1,
-            // A peer whose admission is still running is not graylisted: its first RPC carries its topic
-            // subscriptions, and gossipsub drops a graylisted peer's RPC for good (the validator still ignores
-            // its messages until it is admitted).
-            appSpecificScore: (peer: string) =>
-              this.admission.isAdmitted(peer) || this.admission.isPending(peer) ? 0 : -1_000,
-          },
-          scoreThresholds: { gossipThreshold: -500, publishThreshold: -800, graylistThreshold: -900 },
-        }) as ServiceFactory,
-        admitted(SERVICE_STREAM_RATES.pubsub),
-      ),
-    };
-    // kad-dht depends on the ping service.
-    const occasional = admitted(SERVICE_STREAM_RATES.occasional);
-    if (profile.services.ping || profile.services.dht) services["ping"] = gate(ping(), occasional);
-    if (profile.services.dht) {
-      // Only admitted peers reach the DHT: unadmitted ones used to store provider records without limit.
-      services["dht"] = gate(
-        kadDHT({
-          protocol: DHT_PROTOCOL,
-          clientMode: false,
-          peerInfoMapper: profile.keepLoopbackAddresses ? passthroughMapper : removePrivateAddressesMapper,
-        }) as unknown as ServiceFactory,
-        admitted(SERVICE_STREAM_RATES.dht, DHT_MAX_INBOUND_STREAMS),
-      );
-    }
-    if (profile.services.nat) {
-      services["autonat"] = gate(autoNAT(), occasional);
-      services["dcutr"] = gate(dcutr(), occasional);
-    }
-    if (this.options.relayServer === true) services["relay"] = gate(circuitRelayServer(), occasional);
     const transports = this.options.transports ?? [tcp(), webSockets(), memory(), circuitRelayTransport()];
     this.node = (await createLibp2p({
       privateKey: this.options.privateKey,
@@ -289,6 +249,8 @@ export class Mesh {
       this.admission,
       this.oracle,
       node.peerId.toString(),
+      undefined,
+      (peerId, kind) => this.abuse.report(peerId, kind),
     );
     // libp2p refuses inbound connections over the cap, but counts only established ones: dials racing in at once
     // all pass. The operator's cap is a limit, so the newest connection over it is closed.
@@ -410,6 +372,12 @@ export class Mesh {
     this.maintaining = true;
     try {
       const admitted = this.admission.admitted();
+      // A peer whose gossip score fell below the graylist threshold is evicted for abuse: gossipsub already
+      // ignores it, and it should not keep a slot either.
+      for (const peer of admitted) {
+        if (gossipScore(node.services.pubsub, peer.peerId) < SCORE_THRESHOLDS.graylistThreshold)
+          this.abuse.report(peer.peerId, "gossip-graylisted");
+      }
       // Every open connection counts toward the target, admitted or still being checked: counting only
       // admitted peers made a node whose admissions were queued (formation under load) dial again every
       // interval, and inbound peers are as good as outbound ones for gossip. This kept a target of 6 at a

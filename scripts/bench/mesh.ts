@@ -13,7 +13,8 @@
  * Options: `--quick` (N = 10 and 100 only), `--sizes=500,1000` (tuned sizes), `--no-baseline`, `--merge` (keep
  * the last results' rows for the scenarios not run now; every row carries `measuredAt`), `--semi-space=<MiB>`,
  * `--gossip=D,Dlo,Dhi` / `--heartbeat=<ms>` / `--dlazy=<n>` (another degree, heartbeat or IHAVE fan-out on top of local-scale, its own row), `--processes=1|2` (processes for N = 1,000), `--messages=<n>` (measured gossip messages, default 30), `--dials=<k>` (random dials per node; default half the
- * target degree, the rest comes from inbound dials and PEX maintenance).
+ * target degree, the rest comes from inbound dials and PEX maintenance), `--attack` (the abuse benchmark,
+ * scripts/bench/mesh-attack.ts: join time, ping and gossip p99, RSS and chain reads under floods).
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -27,6 +28,7 @@ import type { MeshProfile } from "../../node/p2p/profiles.ts";
 import { minStake, startLocalNetwork } from "../support/local-network.ts";
 import type { LocalNetwork } from "../support/local-network.ts";
 import { flag, isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import { runAttackBench } from "./mesh-attack.ts";
 import type { Row } from "./common.ts";
 import { stakeOperators } from "./mesh-operators.ts";
 import type { BenchOperator } from "./mesh-operators.ts";
@@ -463,6 +465,11 @@ async function runScenario(
 }
 
 runBenchmark(async () => {
+  // `--attack`: the abuse benchmark (mesh-attack.ts), its own results file.
+  if (process.argv.includes("--attack")) {
+    await runAttackBench();
+    return;
+  }
   const quick = isQuick();
   const sizes = (option("sizes") ?? (quick ? "10,100" : "10,100,500,1000")).split(",").map(Number);
   const processesAt1000 = Number(option("processes") ?? 2);
