@@ -21,9 +21,14 @@ import { minStake, startLocalNetwork } from "../support/local-network.ts";
 import { isQuick, option, printTable, writeResults } from "./common.ts";
 
 const CHAIN_PORT = 18642;
-/** Samples per phase: enough for a p99 that is not just the maximum of a handful. */
-const PINGS = 100;
-const GOSSIP_MESSAGES = 100;
+/**
+ * Samples per phase, paced within the honest rates the victim enforces (ping streams 2/s after a burst of 16,
+ * gossip 10/s per author after 60): the friend must stay an honest peer while it measures.
+ */
+const PINGS = 30;
+const PING_INTERVAL_MS = 520;
+const GOSSIP_MESSAGES = 60;
+const GOSSIP_INTERVAL_MS = 120;
 const JOINS = 3;
 
 type Row = Record<string, string | number>;
@@ -112,17 +117,24 @@ export async function runAttackBench(): Promise<void> {
       const ping = (friend.libp2p.services as { ping?: { ping(p: unknown, o: object): Promise<number> } })
         .ping;
       const pings: number[] = [];
-      for (let i = 0; i < PINGS && ping !== undefined; i++) {
-        pings.push(
-          await ping.ping(victim.peerId, { signal: AbortSignal.timeout(10_000) }).catch(() => 10_000),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
       const first = messageNo;
-      for (let i = 0; i < GOSSIP_MESSAGES; i++) {
-        await friend.gossip.publish(topic, { n: messageNo++, sentAt: performance.now() });
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      // Pings and gossip side by side: one phase takes ~16 s instead of ~23 s.
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < PINGS && ping !== undefined; i++) {
+            pings.push(
+              await ping.ping(victim.peerId, { signal: AbortSignal.timeout(10_000) }).catch(() => 10_000),
+            );
+            await new Promise((resolve) => setTimeout(resolve, PING_INTERVAL_MS));
+          }
+        })(),
+        (async () => {
+          for (let i = 0; i < GOSSIP_MESSAGES; i++) {
+            await friend.gossip.publish(topic, { n: messageNo++, sentAt: performance.now() });
+            await new Promise((resolve) => setTimeout(resolve, GOSSIP_INTERVAL_MS));
+          }
+        })(),
+      ]);
       const deadline = performance.now() + 10_000;
       while (
         performance.now() < deadline &&
