@@ -23,31 +23,21 @@ import { vainTopic } from "./gossip.ts";
 import { DHT_PROTOCOL, Mesh } from "./mesh.ts";
 import type { MeshOptions } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";
-import { DEFAULT_PROFILE, LOCAL_SIMULATION_PROFILE } from "./profiles.ts";
-import type { MeshProfile } from "./profiles.ts";
-import { loopbackSources, silentSockets, tcpFrom, unstakedFlood } from "./testing/attackers.ts";
+import {
+  LOOPBACK_HONEST_PROFILE,
+  LOOPBACK_VICTIM_PROFILE,
+  loopbackSources,
+  silentSockets,
+  tcpFrom,
+  unstakedFlood,
+} from "./testing/attackers.ts";
 import { testOperator, until } from "./testing/fixtures.ts";
 import type { TestOperator } from "./testing/fixtures.ts";
 
 const PORT = 18760;
 
-/**
- * The default profile's budgets and rates, on loopback: attackers come from many hosts in reality, so libp2p's
- * per-host connection rate is lifted here (it is not what these tests are about) and loopback addresses are kept.
- */
-const VICTIM_PROFILE: MeshProfile = {
-  ...DEFAULT_PROFILE,
-  inboundConnectionThreshold: 1_000,
-  ipColocationPenalty: false,
-  keepLoopbackAddresses: true,
-  services: { dht: true, mdns: false, ping: true, nat: false, connectionMonitor: false },
-};
-
-/** Honest peers dialing the victim: the local profile (they are not under attack), with ping. */
-const HONEST_PROFILE: MeshProfile = {
-  ...LOCAL_SIMULATION_PROFILE,
-  services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false, ping: true },
-};
+const VICTIM_PROFILE = LOOPBACK_VICTIM_PROFILE;
+const HONEST_PROFILE = LOOPBACK_HONEST_PROFILE;
 
 describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300_000 }, () => {
   let net: LocalNetwork;

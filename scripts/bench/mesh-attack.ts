@@ -12,9 +12,14 @@ import { z } from "zod";
 import { vainTopic } from "../../node/p2p/gossip.ts";
 import { Mesh } from "../../node/p2p/mesh.ts";
 import type { MeshOptions } from "../../node/p2p/mesh.ts";
-import { DEFAULT_PROFILE, LOCAL_SIMULATION_PROFILE } from "../../node/p2p/profiles.ts";
-import type { MeshProfile } from "../../node/p2p/profiles.ts";
-import { loopbackSources, silentSockets, tcpFrom, unstakedFlood } from "../../node/p2p/testing/attackers.ts";
+import {
+  LOOPBACK_HONEST_PROFILE,
+  LOOPBACK_VICTIM_PROFILE,
+  loopbackSources,
+  silentSockets,
+  tcpFrom,
+  unstakedFlood,
+} from "../../node/p2p/testing/attackers.ts";
 import { testOperator } from "../../node/p2p/testing/fixtures.ts";
 import type { TestOperator } from "../../node/p2p/testing/fixtures.ts";
 import { minStake, startLocalNetwork } from "../support/local-network.ts";
@@ -33,18 +38,8 @@ const JOINS = 3;
 
 type Row = Record<string, string | number>;
 
-/** The default profile on loopback: attackers would come from many hosts, so libp2p's per-host rate is lifted. */
-const VICTIM_PROFILE: MeshProfile = {
-  ...DEFAULT_PROFILE,
-  inboundConnectionThreshold: 1_000,
-  ipColocationPenalty: false,
-  keepLoopbackAddresses: true,
-  services: { dht: true, mdns: false, ping: true, nat: false, connectionMonitor: false },
-};
-const HONEST_PROFILE: MeshProfile = {
-  ...LOCAL_SIMULATION_PROFILE,
-  services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false, ping: true },
-};
+const VICTIM_PROFILE = LOOPBACK_VICTIM_PROFILE;
+const HONEST_PROFILE = LOOPBACK_HONEST_PROFILE;
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return -1;

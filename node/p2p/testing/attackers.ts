@@ -16,6 +16,26 @@ import { createLibp2p } from "libp2p";
 
 import { ADMISSION_PROTOCOL } from "../admission/admission.ts";
 import { leanNoise } from "../noise-framing.ts";
+import { DEFAULT_PROFILE, LOCAL_SIMULATION_PROFILE } from "../profiles.ts";
+import type { MeshProfile } from "../profiles.ts";
+
+/**
+ * A victim with the default profile's budgets and rates, on loopback: attackers would come from many hosts, so
+ * libp2p's per-host connection rate is lifted (it is not what is measured) and loopback addresses are kept.
+ */
+export const LOOPBACK_VICTIM_PROFILE: MeshProfile = {
+  ...DEFAULT_PROFILE,
+  inboundConnectionThreshold: 1_000,
+  ipColocationPenalty: false,
+  keepLoopbackAddresses: true,
+  services: { dht: true, mdns: false, ping: true, nat: false, connectionMonitor: false },
+};
+
+/** Honest peers dialing the victim: the local profile (they are not under attack), with ping. */
+export const LOOPBACK_HONEST_PROFILE: MeshProfile = {
+  ...LOCAL_SIMULATION_PROFILE,
+  services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false, ping: true },
+};
 
 /** A TCP transport whose outbound sockets leave from `localAddress` (a loopback alias such as 127.0.3.7). */
 export function tcpFrom(localAddress: string): ReturnType<typeof tcp> {
