@@ -17,7 +17,12 @@ import { Registry } from "prom-client";
 import type { LocalAccount } from "viem";
 import { z } from "zod";
 
-import { fundOperator, minStake, stakeAndBind, startLocalNetwork } from "../../scripts/support/local-network.ts";
+import {
+  fundOperator,
+  minStake,
+  stakeAndBind,
+  startLocalNetwork,
+} from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { nodeConfigSchema } from "../config/config.ts";
 import { ReputationBook } from "../reputation/index.ts";

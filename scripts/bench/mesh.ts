@@ -466,7 +466,7 @@ async function runScenario(
 
 runBenchmark(async () => {
   // `--attack`: the abuse benchmark (mesh-attack.ts), its own results file.
-  if (process.argv.includes("--attack")) {
+  if (flag("attack")) {
     await runAttackBench();
     return;
   }
