@@ -10,16 +10,24 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import pino from "pino";
 import type { Logger } from "pino";
-import type { Account, Address, Chain, Hex, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
+import type { Account, Address, Chain, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
 import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
 import { connectChain } from "../chain/clients.ts";
-import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
+import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
 import { protocolAddresses } from "../chain/operator.ts";
-import { bindPeerId, createTask, fundTask, setAggregatorOptIn, stake } from "../chain/actions/index.ts";
+import {
+  bindPeerId,
+  createTask,
+  fundTask,
+  sendEther,
+  setAggregatorOptIn,
+  stake,
+  transferTokens,
+} from "../chain/actions/index.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
@@ -85,11 +93,6 @@ export interface LocalVainNetwork {
   stop(): Promise<void>;
 }
 
-async function send(client: PublicClient<Transport, Chain>, hash: Promise<Hex>): Promise<void> {
-  const receipt = await client.waitForTransactionReceipt({ hash: await hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
-}
-
 /** Starts chain, contracts, operators and nodes. */
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
   const log = options.log ?? pino({ level: "silent" });
@@ -125,16 +128,9 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const nodes: DemoNode[] = [];
     for (let index = 0; index < options.nodes; index++) {
       const account = privateKeyToAccount(generatePrivateKey());
-      await send(publicClient, treasury.sendTransaction({ to: account.address, value: parseEther("10") }));
-      await send(
-        publicClient,
-        treasury.writeContract({
-          address: contracts.token,
-          abi: vainTokenAbi,
-          functionName: "transfer",
-          args: [account.address, minStake * 3n],
-        }),
-      );
+      const funder = { publicClient, walletClient: treasury, contracts };
+      await sendEther(funder, { to: account.address, amountWei: parseEther("10") });
+      await transferTokens(funder, { to: account.address, amountWei: minStake * 3n });
       const wallet = (await connectChain(chain.rpcUrl, account)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
       // The operator's own path: one permit signature to stake, then bind the node's peer ID.

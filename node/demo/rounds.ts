@@ -9,6 +9,7 @@ import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contra
 import { readDraws } from "../chain/draws.ts";
 import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
+import { openRound } from "../chain/actions/open-round.ts";
 
 export interface RoundReport {
   readonly round: number;
@@ -97,18 +98,10 @@ export async function runRound(
       args: [roundId],
     });
 
-  const hash = await treasury.writeContract({
-    address: contracts.rounds,
-    abi: trainingRoundsAbi,
-    functionName: "openRound",
-    args: [net.taskId],
-  });
-  await publicClient.waitForTransactionReceipt({ hash });
-  const [, roundId] = await publicClient.readContract({
-    address: contracts.rounds,
-    abi: trainingRoundsAbi,
-    functionName: "counts",
-  });
+  const { roundId } = await openRound(
+    { publicClient, walletClient: treasury, contracts },
+    { taskId: net.taskId },
+  );
 
   // Training: every node commits (or the window would close on the stragglers).
   const committed = await waitFor("all commitments", timeoutMs, async () => {

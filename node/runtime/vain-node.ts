@@ -43,6 +43,9 @@ import { DiskQuotaGuard } from "./disk-quota.ts";
 import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
 import type { CapacitySource } from "../scheduling/capacity-book.ts";
+import { setAggregatorOptIn } from "../chain/actions/set-aggregator-opt-in.ts";
+import type { ProtocolAddresses } from "../chain/actions/client.ts";
+import { protocolAddresses } from "../chain/operator.ts";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -140,11 +143,7 @@ export class VainNode {
     });
     this.deployment = deployment;
     log.info({ chainId: clients.chain.id, deployment: path }, "chain and deployment verified");
-    const contracts = {
-      token: deployment.contracts.VainToken.address as Address,
-      registry: deployment.contracts.StakeRegistry.address as Address,
-      rounds: deployment.contracts.TrainingRounds.address as Address,
-    };
+    const contracts = protocolAddresses(deployment);
 
     // Operator limits: threads, batch cap, connection cap, upload budget, disk quota, low-power profile.
     const settings = runtimeSettings(config, await hostInfo(config.dataDir));
@@ -239,11 +238,11 @@ export class VainNode {
           this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
-    await this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds, this.aggregatorOptIn());
+    await this.ensureAggregatorOptIn(publicClient, wallet, contracts, this.aggregatorOptIn());
     if (config.aggregator === "auto") {
       // Receipts and reputation change over time: re-decide at the attestation pace (a transaction only on change).
       this.optInTimer = setInterval(() => {
-        void this.ensureAggregatorOptIn(publicClient, wallet, contracts.rounds, this.aggregatorOptIn()).catch(
+        void this.ensureAggregatorOptIn(publicClient, wallet, contracts, this.aggregatorOptIn()).catch(
           (error: unknown) => log.warn({ err: error }, "aggregator opt-in update failed"),
         );
       }, config.attestation.intervalMs);
@@ -419,23 +418,17 @@ export class VainNode {
   private async ensureAggregatorOptIn(
     publicClient: PublicClient<Transport, Chain>,
     wallet: Wallet,
-    rounds: Address,
+    contracts: ProtocolAddresses,
     optIn: boolean,
   ): Promise<void> {
     const candidates = await publicClient.readContract({
-      address: rounds,
+      address: contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "aggregatorCandidates",
     });
     const optedIn = candidates.some((c) => c.toLowerCase() === wallet.account.address.toLowerCase());
     if (optedIn === optIn) return;
-    const hash = await wallet.writeContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "setAggregatorOptIn",
-      args: [optIn],
-    });
-    await publicClient.waitForTransactionReceipt({ hash });
+    await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { optIn });
     this.options.log.info({ aggregator: optIn }, "aggregator opt-in updated");
   }
 
