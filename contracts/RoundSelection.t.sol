@@ -7,6 +7,7 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 import {TrainingRounds} from "./TrainingRounds.sol";
 import {VainToken} from "./VainToken.sol";
 import {BlockHeader} from "./rounds/BlockHeader.sol";
+import {RoundsExtension} from "./rounds/RoundsExtension.sol";
 import {BlockHeaders} from "./test/BlockHeaders.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
@@ -326,6 +327,49 @@ contract RoundSelectionTest is RoundsFixture {
         assertEq(rounds.getChallenge(roundId, chunk).answerDeadline, block.timestamp + 600, "from the draw");
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToDraw.selector, roundId));
         selection.drawSamples(roundId, "");
+    }
+
+    /// Sixteen minimum-stake sybils fill a round at its opening; honest trainers with more stake still get in,
+    /// and stake moved in after the round opened does not count.
+    function test_sybilsCannotShutOutRicherTrainers() public {
+        address[16] memory sybils;
+        for (uint256 i = 0; i < 16; ++i) {
+            sybils[i] = address(uint160(0x5000 + i));
+            _fundAndStake(sybils[i], MIN_STAKE);
+        }
+        address late = address(0x1A7E);
+        vm.roll(block.number + 1);
+        uint256 roundId = rounds.openRound(unprovenTaskId);
+        for (uint256 i = 0; i < 16; ++i) {
+            vm.prank(sybils[i]);
+            rounds.commitUpdate(roundId, bytes32(i + 1), 1);
+        }
+        vm.prank(agg); // 1,000 staked before the round opened
+        rounds.commitUpdate(roundId, bytes32("honest"), 1);
+        vm.prank(t1); // 200
+        rounds.commitUpdate(roundId, bytes32("honest1"), 1);
+        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        assertEq(r.trainers.length, 16, "still full");
+        bool aggIn;
+        bool t1In;
+        for (uint256 i = 0; i < 16; ++i) {
+            if (r.trainers[i] == agg) aggIn = true;
+            if (r.trainers[i] == t1) t1In = true;
+            assertTrue(r.commitments[i] != bytes32(0), "commitments follow their trainers");
+        }
+        assertTrue(aggIn && t1In, "richer trainers took two sybils' slots");
+        // An evicted sybil cannot come back with equal stake; stake staked after the opening does not count.
+        vm.prank(sybils[0]);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundFull.selector, 16));
+        rounds.commitUpdate(roundId, bytes32("back"), 1);
+        _fundAndStake(late, 10_000e18);
+        vm.prank(late);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundFull.selector, 16));
+        rounds.commitUpdate(roundId, bytes32("late"), 1);
+        // The eviction runs only inside commitUpdate, never through the fallback.
+        vm.prank(agg);
+        vm.expectRevert(RoundsExtension.SlotOnlyFromCommit.selector);
+        RoundsExtension(address(rounds)).takeSlot(roundId, 16);
     }
 
     /// Stale candidates cannot lock the list: a newcomer replaces an inactive one, anyone prunes the rest.

@@ -93,7 +93,9 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         round.commitDeadline = uint64(block.timestamp + task.commitWindow);
         round.aggregateDeadline = round.commitDeadline + task.aggregateWindow;
         round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
-        _draws[roundId].selectionDeadline = round.aggregateDeadline; // commit deadline + aggregateWindow
+        RoundDraws storage draws = _draws[roundId];
+        draws.selectionDeadline = round.aggregateDeadline; // commit deadline + aggregateWindow
+        draws.openBlock = uint64(block.number);
         emit RoundOpened(
             roundId,
             taskId,
@@ -109,7 +111,8 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// self-reported sample count, capped by `maxSamplesPerTrainer`.
     /// @dev Requirements: the caller is an active operator; the round is open; before the commit deadline;
     /// one commitment per trainer; at most `maxTrainersPerRound` trainers, and in a proven task's round at
-    /// most MAX_PROVEN_TRAINERS (the verifier's fan-in: a larger round could not be proven).
+    /// most MAX_PROVEN_TRAINERS (the verifier's fan-in: a larger round could not be proven); a full round
+    /// admits the caller only in place of the least-staked trainer, if the caller has more (`takeSlot`).
     /// @param roundId the open round
     /// @param commitment the update's commitment
     /// @param sampleCount the trainer's sample count, 1..maxSamplesPerTrainer
@@ -122,15 +125,33 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         Params storage p = _paramsOf(round);
         uint256 maxTrainers = p.maxTrainersPerRound;
         if (round.proven && maxTrainers > MAX_PROVEN_TRAINERS) maxTrainers = MAX_PROVEN_TRAINERS;
-        if (round.trainers.length >= maxTrainers) revert RoundFull(maxTrainers);
         if (sampleCount == 0 || sampleCount > p.maxSamplesPerTrainer) {
             revert InvalidSampleCount(sampleCount, p.maxSamplesPerTrainer);
         }
+        if (round.trainers.length >= maxTrainers) _takeSlot(roundId, maxTrainers);
         round.trainers.push(msg.sender);
         round.commitments.push(commitment);
         round.sampleCounts.push(uint64(sampleCount)); // <= maxSamplesPerTrainer (checked above)
         _trainerIndex[roundId][msg.sender] = round.trainers.length;
         emit UpdateCommitted(roundId, msg.sender, commitment, sampleCount);
+    }
+
+    /// @dev A full round's slots go to stake (RoundsExtension.takeSlot, run here by delegatecall): the caller
+    /// takes the least-staked trainer's slot if it had more stake, else `RoundFull`. The transient flag lets the
+    /// extension accept the call from here only, never through the fallback.
+    function _takeSlot(uint256 roundId, uint256 maxTrainers) private {
+        bytes memory data = abi.encodeCall(RoundsExtension.takeSlot, (roundId, maxTrainers));
+        address target = extension;
+        bytes32 guard = SLOT_GUARD;
+        assembly {
+            tstore(guard, 1)
+            let ok := delegatecall(gas(), target, add(data, 32), mload(data), 0, 0)
+            tstore(guard, 0)
+            if iszero(ok) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+        }
     }
 
     /// @notice The aggregator posts the aggregate's commitment, the new model's content hash and the accepted

@@ -128,6 +128,7 @@ interface ITrainingRounds {
         uint64 seedBlock; // its prevrandao seeds the selection (0: not locked)
         uint64 sampleSeedBlock; // its prevrandao seeds the sampled chunks (0: nothing to draw)
         bool samplesDrawn;
+        uint64 openBlock; // round slots compare trainers' active stake at openBlock - 1
         bytes32 candidatesHash; // keccak of the packed candidate list at the lock
     }
 
@@ -182,6 +183,8 @@ interface ITrainingRounds {
     event SelectionExpired(uint256 indexed roundId);
     /// @notice A candidate left the list without opting out: evicted by a newcomer or pruned as inactive.
     event CandidateRemoved(address indexed candidate, address indexed by);
+    /// @notice A trainer with more stake took the slot of `trainer`, the lowest-staked one, in a full round.
+    event TrainerEvicted(uint256 indexed roundId, address indexed trainer, address indexed by);
     /// @notice The sampled chunks will be drawn from the `prevrandao` of `sampleSeedBlock`.
     event SamplesScheduled(uint256 indexed roundId, uint64 sampleSeedBlock);
     /// @notice The sampled chunks were drawn from `seed` and their challenges opened.

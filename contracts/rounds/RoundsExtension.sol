@@ -27,6 +27,9 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
 
+    /// @notice `takeSlot` was called other than from TrainingRounds.commitUpdate.
+    error SlotOnlyFromCommit();
+
     /// @custom:storage-location erc7201:vain.storage.RoundCandidates
     struct CandidatesStorage {
         address[] list;
@@ -173,6 +176,49 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @inheritdoc IRoundSelection
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory) {
         return _draws[roundId];
+    }
+
+    // ================================================================ round slots
+
+    /// @notice A full round's slots go to stake: the committer (`msg.sender`) takes the slot of the trainer
+    /// with the least active stake at the block before the round opened, if it had strictly more
+    /// (`TrainerEvicted`); else reverts `RoundFull`. Callable only from TrainingRounds.commitUpdate (a
+    /// transient flag it sets around the delegatecall), never through the fallback.
+    /// @dev Stakes fixed before the round existed cannot be moved in to push trainers out (or topped up to
+    /// defend a slot) during the commit window: holding all N slots costs N stakes each above the N-th largest
+    /// honest trainer's, staked before the opening and locked for the unbonding delay.
+    /// @param roundId the open round
+    /// @param maxTrainers the round's cap (for the `RoundFull` error)
+    function takeSlot(uint256 roundId, uint256 maxTrainers) external {
+        bytes32 guard = SLOT_GUARD;
+        uint256 entered;
+        assembly {
+            entered := tload(guard)
+        }
+        if (entered != 1) revert SlotOnlyFromCommit();
+        ITrainingRounds.Round storage round = _rounds[roundId];
+        uint256 atBlock = _draws[roundId].openBlock - 1;
+        uint256 last = round.trainers.length - 1;
+        uint256 lowest;
+        uint256 lowestStake = type(uint256).max;
+        for (uint256 i = 0; i <= last; ++i) {
+            uint256 stake = registry.activeStakeAt(round.trainers[i], atBlock);
+            if (stake < lowestStake) (lowest, lowestStake) = (i, stake);
+        }
+        if (registry.activeStakeAt(msg.sender, atBlock) <= lowestStake) {
+            revert ITrainingRounds.RoundFull(maxTrainers);
+        }
+        address evicted = round.trainers[lowest];
+        address moved = round.trainers[last];
+        round.trainers[lowest] = moved;
+        round.commitments[lowest] = round.commitments[last];
+        round.sampleCounts[lowest] = round.sampleCounts[last];
+        _trainerIndex[roundId][moved] = lowest + 1;
+        round.trainers.pop();
+        round.commitments.pop();
+        round.sampleCounts.pop();
+        delete _trainerIndex[roundId][evicted];
+        emit ITrainingRounds.TrainerEvicted(roundId, evicted, msg.sender);
     }
 
     // ================================================================ internal

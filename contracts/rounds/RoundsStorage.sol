@@ -20,6 +20,8 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// building N; with two, the inputs fixed in block N meet a reveal first made in block N+1. What remains is
     /// RANDAO's own bias: N+1's proposer may withhold its block (losing its reward) for a second try.
     uint256 public constant SEED_BLOCK_DELAY = 2;
+    /// @dev Transient flag: set by TrainingRounds.commitUpdate around its delegatecall to takeSlot.
+    bytes32 internal constant SLOT_GUARD = keccak256("vain.transient.takeSlot");
     /// @notice Most challenges (sampled and bonded) a round takes. Each gets a full answer window of its own
     /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
     /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
