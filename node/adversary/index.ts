@@ -4,9 +4,12 @@
  */
 import { cheatAggregate } from "./cheat-aggregate.ts";
 import { cheatPartial } from "./cheat-partial.ts";
+import { corruptChunk } from "./corrupt-chunk.ts";
+import { equivocate } from "./equivocate.ts";
 import { lieInProof } from "./lie-in-proof.ts";
 import { poisonUpdate } from "./poison-update.ts";
 import { HONEST_ADVERSARY } from "./round-adversary.ts";
+import { withholdUpdate } from "./withhold-update.ts";
 import type { AdversarialBehaviour, RoundAdversary } from "./round-adversary.ts";
 
 export { HONEST_ADVERSARY } from "./round-adversary.ts";
@@ -21,16 +24,24 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
   const cheat = cheatAggregate();
   const liar = lieInProof();
   const partial = cheatPartial();
+  const withhold = withholdUpdate();
+  const equivocation = equivocate();
   return {
     transformUpdate: (delta) =>
       switches.poison === undefined ? delta : poisonUpdate(switches.poison).transformUpdate(delta),
-    transformAggregate: (aggregate) =>
-      switches.cheatAggregate === true ? cheat.transformAggregate(aggregate) : aggregate,
+    transformAggregate: (aggregate) => {
+      if (switches.corruptChunk !== undefined)
+        corruptChunk(switches.corruptChunk).transformAggregate(aggregate);
+      return switches.cheatAggregate === true ? cheat.transformAggregate(aggregate) : aggregate;
+    },
     transformPartial: (p) => (switches.cheatPartial === true ? partial.transformPartial(p) : p),
     answersChallenges: () =>
       switches.cheatAggregate !== true ||
       (switches.lieInProof === true ? liar.answersChallenges() : cheat.answersChallenges()),
     proofWitness: (updates, aggregate) =>
       switches.lieInProof === true ? liar.proofWitness(updates, aggregate) : updates,
+    withholdsUpdate: () => switches.withholdUpdate === true && withhold.withholdsUpdate(),
+    equivocation: (commitment) =>
+      switches.equivocate === true ? equivocation.equivocation(commitment) : undefined,
   };
 }

@@ -4,6 +4,8 @@
  * hooks are identities (`HONEST_ADVERSARY`). Each behaviour is one file in this folder; `index.ts` composes
  * the ones a node's switches turn on.
  */
+import type { Hex } from "viem";
+
 import type { PartialAggregate } from "../protocol/hierarchy.ts";
 
 /** The switches the demo and the tests set per node (read at every call, so a test may flip one mid-run). */
@@ -16,6 +18,12 @@ export interface AdversarialBehaviour {
   readonly lieInProof?: boolean;
   /** As a sub-aggregator, send biased partial aggregates (hierarchical rounds). */
   readonly cheatPartial?: boolean;
+  /** As aggregator, bias only this chunk of the aggregate and answer the other chunks' challenges honestly. */
+  readonly corruptChunk?: number;
+  /** As a trainer, commit and never deliver the update (nor announce or replicate it). */
+  readonly withholdUpdate?: boolean;
+  /** As a trainer, also sign and announce a second, different commitment for the same round. */
+  readonly equivocate?: boolean;
 }
 
 /** The points of the round protocol where an adversary acts. */
@@ -30,6 +38,10 @@ export interface RoundAdversary {
   answersChallenges(): boolean;
   /** The trainer values an answer's zk proof is computed over (the honest node proves the real ones). */
   proofWitness(updates: readonly Uint16Array[], aggregate: Uint16Array): readonly Uint16Array[];
+  /** Whether the trainer keeps its committed update to itself. */
+  withholdsUpdate(): boolean;
+  /** A second commitment the trainer signs besides `commitment` for the same round, if it equivocates. */
+  equivocation(commitment: Hex): Hex | undefined;
 }
 
 /** The honest node: every hook leaves the protocol's values as they are. */
@@ -39,4 +51,6 @@ export const HONEST_ADVERSARY: RoundAdversary = {
   transformPartial: (partial) => partial,
   answersChallenges: () => true,
   proofWitness: (updates) => updates,
+  withholdsUpdate: () => false,
+  equivocation: () => undefined,
 };

@@ -119,6 +119,20 @@ export async function runRound(
   });
   const aggregated = performance.now();
 
+  const watchWaitMs = 60_000;
+  // Watchers recompute a proven aggregate from the round's updates and challenge its wrong chunks before the
+  // clock moves (in real time they would have the whole challenge window).
+  if (posted.state === RoundState.Challenging && posted.proven) {
+    const aggregator = posted.aggregator.toLowerCase();
+    // A watcher that cannot get the data gives up nothing but its own check: the round goes on after a while.
+    await waitFor("the watchers to recompute the aggregate", watchWaitMs, async () =>
+      net.nodes.every(
+        (n) => n.account.address.toLowerCase() === aggregator || n.participant.aggregateChecked(roundId),
+      )
+        ? true
+        : undefined,
+    ).catch(() => false);
+  }
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
   if (posted.state === RoundState.Challenging) {
     // The sampled chunks are drawn a couple of blocks after the post (docs §3): wait for the draw first.

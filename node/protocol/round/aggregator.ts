@@ -24,12 +24,14 @@ import { commitUpdateBytes } from "../update.ts";
 import { AGGREGATE_MARGIN_SECONDS, DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { ModelSync } from "./model-sync.ts";
+import type { RoundData } from "./round-data.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
   readonly modelSync: ModelSync;
+  readonly data: RoundData;
 }
 
 export class Aggregator {
@@ -46,7 +48,10 @@ export class Aggregator {
     return this.ctx.options.aggregateWaitMs ?? DEFAULT_AGGREGATE_WAIT_MS;
   }
 
-  /** Blob handler: an update pushed to us, accepted only if it matches the sender's on-chain commitment. */
+  /**
+   * Blob handler: an update pushed to us, accepted only if it matches the sender's on-chain commitment. A
+   * replica (`meta.replica`) is only kept and served to watchers; the trainer delivers to its aggregator itself.
+   */
   async receiveUpdate(
     from: string,
     bytes: Uint8Array,
@@ -55,6 +60,13 @@ export class Aggregator {
     const roundId = roundOf(meta);
     const operator = this.ctx.options.mesh.admission.peer(from)?.operator;
     if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    if (meta["replica"] === true) {
+      // A trainer's own replica, or the aggregator handing out the updates it used (naming their trainer).
+      const trainer = typeof meta["trainer"] === "string" ? (meta["trainer"] as Address) : operator;
+      await this.keepReplica(roundId, trainer, bytes);
+      this.ctx.stats.bytesReceived += bytes.length;
+      return;
+    }
     await this.acceptUpdate(roundId, operator, bytes);
     this.ctx.stats.bytesReceived += bytes.length;
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
@@ -65,6 +77,29 @@ export class Aggregator {
     const operator = this.ctx.options.wallet.account.address;
     await this.acceptUpdate(roundId, operator, bytes);
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
+  }
+
+  /** A replica of `operator`'s update: kept (and served) only if it is the update that trainer committed. */
+  private async keepReplica(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
+    const round = await this.ctx.chain.readRound(roundId);
+    const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
+    if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
+    await this.verify(bytes, round.commitments[index]!);
+    this.components.data.keep(roundId, bytes);
+  }
+
+  /** Decodes an update and checks it against the trainer's on-chain commitment `root`. */
+  private async verify(bytes: Uint8Array, root: Hex): Promise<Awaited<ReturnType<typeof commitUpdateBytes>>> {
+    let update: Awaited<ReturnType<typeof commitUpdateBytes>>;
+    try {
+      update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    } catch (error) {
+      if (!(error instanceof UpdateDecodeError)) throw error;
+      throw new MeshError("BLOB_REJECTED", `undecodable update: ${error.message}`);
+    }
+    if (update.commitment.root.toLowerCase() !== root.toLowerCase())
+      throw new MeshError("BLOB_REJECTED", "update does not match the on-chain commitment");
+    return update;
   }
 
   /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
@@ -81,20 +116,14 @@ export class Aggregator {
       (await treeOf(this.ctx, work, roundId, round)).plan.parentOf.get(operator.toLowerCase()) !== me
     )
       throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
-    let update: Awaited<ReturnType<typeof commitUpdateBytes>>;
-    try {
-      update = await commitUpdateBytes(bytes, this.ctx.paramSize);
-    } catch (error) {
-      if (!(error instanceof UpdateDecodeError)) throw error;
-      throw new MeshError("BLOB_REJECTED", `undecodable update: ${error.message}`);
-    }
-    if (update.commitment.root.toLowerCase() !== round.commitments[index]!.toLowerCase())
-      throw new MeshError("BLOB_REJECTED", "update does not match the on-chain commitment");
+    const update = await this.verify(bytes, round.commitments[index]!);
     work.received.set(operator.toLowerCase(), {
       encoded: update.encoded,
       commitment: update.commitment,
       dense: decodeFixedPoint(update.encoded),
       bytes: bytes.length,
+      // Served to watchers from now on (docs/protocol.md §5, data availability).
+      sha256: this.components.data.keep(roundId, bytes),
     });
   }
 
@@ -177,7 +206,7 @@ export class Aggregator {
       round.trainers.map((t) => t.toLowerCase()),
     );
     const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
-    const rejected = round.trainers.filter((t) => screened.get(t.toLowerCase()) === 0);
+    const rejected = round.trainers.filter((_, i) => weights[i] === 0 && present[i] !== undefined);
     if (weights.every((w) => w === 0)) {
       // Nothing usable arrived (every trainer withheld or was rejected): all-zero weights close the round at
       // once, nobody slashed or paid (docs/protocol.md §3). Not posting would cost this node the missed-deadline
@@ -196,9 +225,6 @@ export class Aggregator {
       base,
       aggregateFixedPoint(encoded, weights).aggregate,
     );
-    // Whether the round is proven is the task's rule, fixed on chain. A proven task's round holds at most the
-    // circuit's fan-in and its weights fit the circuit's slots (the contract's bounds); a trainer whose update
-    // never arrived has weight 0 and its slot carries the padding hash, so the round stays provable.
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
@@ -207,6 +233,23 @@ export class Aggregator {
     ]);
     if (!posted) return;
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
+    // Signed only once posted: a node killed between signing and posting, or whose post failed, could
+    // otherwise sign a second, different aggregate on the next attempt (equivocation against its own stake).
+    await this.components.data
+      .announceAggregate(
+        roundId,
+        aggregateCommitment.root,
+        ref,
+        aggregate,
+        present.map((p) => p?.sha256),
+      )
+      .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
+    void this.components.data.distribute(
+      roundId,
+      round.trainers,
+      aggregate,
+      present.map((p) => p?.sha256),
+    );
     this.ctx.options.events?.onAggregated?.(
       roundId,
       round.trainers.filter((_, i) => weights[i]! > 0),

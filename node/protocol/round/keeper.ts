@@ -10,6 +10,8 @@ import { DEFAULT_DUTY_BACKOFF_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { DutyWork } from "./round-work.ts";
 import type { TaskView } from "./rounds-gateway.ts";
+import { commitmentPair, samePair } from "./signatures.ts";
+import type { Equivocation, SignedPair, SignedValue } from "./signatures.ts";
 
 export class Keeper {
   private readonly ctx: RoundContext;
@@ -113,4 +115,76 @@ export class Keeper {
     )
       await this.ctx.chain.sendIfValid("finalizeRound", [roundId]);
   }
+
+  /**
+   * Reports each equivocation this node holds both signatures of (never its own: a node does not act
+   * against its own stake). A report another node made first fails its simulation and is dropped.
+   */
+  async reportEquivocations(
+    roundId: bigint,
+    equivocations: readonly Equivocation[],
+    work: DutyWork,
+    myIndex: number,
+  ): Promise<void> {
+    for (const { signer, kind, a, b } of equivocations) {
+      const key = `${signer}/${kind}`;
+      if (signer === this.ctx.me || work.reported.has(key)) continue;
+      if (!this.dutyDue(work, `equivocation-${key}`, myIndex)) continue;
+      work.reported.add(key);
+      const reported = await this.ctx.chain.sendIfValid("reportEquivocation", [
+        roundId,
+        kind === "Aggregate",
+        a.pair,
+        a.signature,
+        b.pair,
+        b.signature,
+      ]);
+      if (reported)
+        this.ctx.log.warn({ roundId, signer, kind }, "reported an equivocation: the signer is slashed");
+    }
+  }
+
+  /**
+   * Reports each signed value that differs from what its signer put on chain in this round (a trainer's
+   * commitment or sample count, the posted aggregate): one signature is enough evidence
+   * (`reportSignedConflict`). Shares the once-per-signer bookkeeping with `reportEquivocations`.
+   */
+  async reportSignedConflicts(
+    roundId: bigint,
+    round: RoundView,
+    signed: readonly { signer: string; value: SignedValue }[],
+    work: DutyWork,
+    myIndex: number,
+  ): Promise<void> {
+    for (const { signer, value } of signed) {
+      const key = `${signer}/${value.kind}`;
+      if (signer === this.ctx.me || work.reported.has(key)) continue;
+      const onChain = onChainPair(round, signer, value.kind);
+      if (onChain === undefined || samePair(onChain, value.pair)) continue;
+      if (!this.dutyDue(work, `conflict-${key}`, myIndex)) continue;
+      work.reported.add(key);
+      const reported = await this.ctx.chain.sendIfValid("reportSignedConflict", [
+        roundId,
+        value.kind === "Aggregate",
+        value.pair,
+        value.signature,
+      ]);
+      if (reported)
+        this.ctx.log.warn(
+          { roundId, signer, kind: value.kind },
+          "reported a signature that contradicts the chain",
+        );
+    }
+  }
+}
+
+/** What `signer` put on chain in `round` for a message of `kind`, if it did. */
+function onChainPair(round: RoundView, signer: string, kind: SignedValue["kind"]): SignedPair | undefined {
+  if (kind === "Aggregate") {
+    if (!round.posted || round.aggregator.toLowerCase() !== signer) return undefined;
+    return [round.aggregateCommitment, round.modelRef];
+  }
+  const index = round.trainers.findIndex((t) => t.toLowerCase() === signer);
+  if (index < 0) return undefined;
+  return commitmentPair(round.commitments[index]!, BigInt(round.sampleCounts[index]!));
 }

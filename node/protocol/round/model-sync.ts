@@ -9,16 +9,17 @@ import type { Address, Hex } from "viem";
 
 import { bytesToParams } from "../models.ts";
 import type { RoundContext } from "./context.ts";
+import type { RoundData } from "./round-data.ts";
 
 export class ModelSync {
   private readonly ctx: RoundContext;
   /** Models being fetched (a tick does not start a second fetch of the same one). */
   private readonly fetching = new Set<string>();
 
-  constructor(ctx: RoundContext) {
+  constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
-    // Peers fetch models from us by hash.
-    ctx.options.mesh.blobs.serve((sha) => ctx.models.bytesBySha256(sha));
+    // Peers fetch models, and the round data this node holds (updates, aggregates), by content hash.
+    ctx.options.mesh.blobs.serve((sha) => ctx.models.bytesBySha256(sha) ?? data.bytes(sha));
   }
 
   /** Fetches `ref` from peers (`preferred` first) unless we have it; verifies the hash. */

@@ -27,12 +27,14 @@ import type { Dataset } from "../../training/data/dataset.ts";
 import { createModel } from "../../training/architectures.ts";
 import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
+import { AggregateWatcher } from "./aggregate-watcher.ts";
 import { Aggregator } from "./aggregator.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, TransferStats } from "./context.ts";
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { ModelSync } from "./model-sync.ts";
+import { RoundData } from "./round-data.ts";
 import { RoundWorkStore, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
@@ -55,6 +57,8 @@ export class RoundParticipant {
   private readonly watcher: Watcher;
   private readonly keeper: Keeper;
   private readonly delivery: Delivery;
+  private readonly data: RoundData;
+  private readonly aggregateWatcher: AggregateWatcher;
   private readonly initialModel: Float32Array;
   private specMismatchLogged = false;
   private waitingForTaskLogged = false;
@@ -86,14 +90,16 @@ export class RoundParticipant {
       },
     };
     const work = this.work;
-    this.modelSync = new ModelSync(this.ctx);
+    this.data = new RoundData(this.ctx);
+    this.modelSync = new ModelSync(this.ctx, this.data);
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.keeper = new Keeper(this.ctx);
-    this.aggregator = new Aggregator(this.ctx, { work, modelSync: this.modelSync });
+    this.aggregator = new Aggregator(this.ctx, { work, modelSync: this.modelSync, data: this.data });
     this.trainer = new Trainer(this.ctx, {
       modelSync: this.modelSync,
       delivery,
+      data: this.data,
       acceptOwn: (roundId, bytes) => this.aggregator.acceptOwn(roundId, bytes),
     });
     this.subAggregator = new SubAggregator(this.ctx, {
@@ -103,8 +109,16 @@ export class RoundParticipant {
       modelSync: this.modelSync,
     });
     this.watcher = new Watcher(this.ctx, { keeper: this.keeper, trainer: this.trainer });
+    this.aggregateWatcher = new AggregateWatcher(this.ctx, {
+      data: this.data,
+      modelSync: this.modelSync,
+      keeper: this.keeper,
+    });
     options.mesh.blobs.onBlob("update", (blob) =>
       this.aggregator.receiveUpdate(blob.from, blob.bytes, blob.meta),
+    );
+    options.mesh.blobs.onBlob("aggregate", (blob) =>
+      this.data.receiveAggregate(blob.from, blob.bytes, blob.meta),
     );
     options.mesh.blobs.onBlob("partial", (blob) => this.subAggregator.receivePartial(blob.from, blob.bytes));
     void options.mesh.register(this.subAggregator.openings).catch((error: unknown) => {
@@ -200,6 +214,7 @@ export class RoundParticipant {
         if (this.options.openRounds === true) await this.keeper.openRoundIfDue(task, now, this.lastTrainers);
         return;
       }
+      this.data.setActiveRound(task.activeRound);
       const round = await this.chain.readRound(task.activeRound, blockNumber);
       this.lastTrainers = round.trainers;
       await this.advance(task.activeRound, round, now);
@@ -219,6 +234,8 @@ export class RoundParticipant {
       work.restored = true;
       await this.restore(roundId, round, work, myIndex >= 0);
     }
+    await this.keeper.reportEquivocations(roundId, this.data.equivocations(roundId), work, myIndex);
+    await this.keeper.reportSignedConflicts(roundId, round, this.data.signedValues(roundId), work, myIndex);
     switch (round.state) {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
@@ -263,7 +280,10 @@ export class RoundParticipant {
         if (aggregator) this.aggregator.answerChallenges(roundId, challenges, work);
         for (const challenge of challenges)
           await this.keeper.resolveUnansweredChallenge(roundId, challenge, now, work, myIndex);
-        if (!aggregator) await this.watcher.watchStatements(roundId, round, work, myIndex);
+        if (!aggregator) {
+          await this.aggregateWatcher.watch(roundId, round, work, myIndex, now);
+          await this.watcher.watchStatements(roundId, round, work, myIndex);
+        }
         await this.keeper.finalizeRound(roundId, round, now, work, myIndex);
         return;
       }
@@ -296,6 +316,12 @@ export class RoundParticipant {
   /** How many answered challenges of a round this node has checked (and found true or disputed). */
   statementsChecked(roundId: bigint): number {
     return this.work.get(roundId)?.statementsChecked.size ?? 0;
+  }
+
+  /** Whether this node has recomputed a round's posted aggregate (and challenged what was wrong). */
+  aggregateChecked(roundId: bigint): boolean {
+    const work = this.work.get(roundId);
+    return work !== undefined && this.aggregateWatcher.checked(work);
   }
 
   /** The compressed update this node committed in a round, if it trained in it. */

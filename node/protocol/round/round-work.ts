@@ -15,6 +15,8 @@ export interface ReceivedUpdate {
   readonly commitment: UpdateCommitment;
   readonly dense: Float32Array;
   readonly bytes: number;
+  /** Content hash of the update's bytes (served to watchers under it). */
+  readonly sha256: string;
 }
 
 /** What answering challenges needs: the trainers' encoded updates, weights and commitments, and the aggregate. */
@@ -67,11 +69,18 @@ export interface HierarchyWork {
 export interface WatcherWork {
   /** Answered chunks whose statement this node found true (or could no longer dispute). */
   statementsChecked: Set<bigint>;
+  /** The recomputed aggregate's verdict: the chunks whose posted commitment is wrong (empty: all right). */
+  wrongChunks?: number[];
+  checkingAggregate: boolean;
+  /** Wrong chunks this node challenged, or found challenged by someone else. */
+  challenged: Set<number>;
 }
 
 export interface DutyWork {
   /** When each permissionless duty (select, finalize, …) was first seen due. */
   dueSince: Map<string, number>;
+  /** Equivocations (signer/kind) reported, by this node or, as its simulation showed, by another. */
+  reported: Set<string>;
 }
 
 /** Everything one node keeps about one round. */
@@ -102,7 +111,10 @@ function emptyWork(): RoundWork {
     partialRetryAt: new Map(),
     refusedChildren: new Set(),
     statementsChecked: new Set(),
+    checkingAggregate: false,
+    challenged: new Set(),
     dueSince: new Map(),
+    reported: new Set(),
     restored: false,
   };
 }

@@ -17,6 +17,7 @@ import type {
   WalletClient,
 } from "viem";
 
+import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
 import { writeContractAndWait } from "../../chain/actions/write.ts";
 import type { SendClient } from "../../chain/actions/write.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
@@ -39,7 +40,10 @@ export type RoundsWrite =
   | "disputeStatement"
   | "reportMissedAggregation"
   | "finalizeRound"
-  | "openRound";
+  | "openRound"
+  | "challenge"
+  | "reportEquivocation"
+  | "reportSignedConflict";
 
 /** The arguments of a `RoundsWrite`, typed from the ABI. */
 export type RoundsWriteArgs<F extends RoundsWrite> = ContractFunctionArgs<
@@ -198,24 +202,80 @@ export class RoundsGateway {
    * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
    */
   sendIfValid<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
-    const run = async (): Promise<boolean> => {
-      try {
-        await writeContractAndWait(this.writeClient(), {
-          action: functionName,
-          address: this.init.contracts.rounds,
+    return this.enqueue(functionName, () => this.send(functionName, args));
+  }
+
+  /**
+   * Challenges `chunk` of a round's aggregate with the round's bond (`roundParams`): approves the bond when the allowance
+   * is short, then simulates and sends (false when the chunk is challenged already or the window closed).
+   */
+  challenge(roundId: bigint, chunk: number): Promise<boolean> {
+    return this.enqueue("challenge", async () => {
+      if (!(await this.challengeOpen(roundId, chunk))) return false;
+      const { publicClient, wallet, contracts } = this.init;
+      const [params, token] = await Promise.all([
+        publicClient.readContract({
+          address: contracts.rounds,
           abi: trainingRoundsAbi,
-          functionName,
-          args,
-        } as Parameters<typeof writeContractAndWait<typeof trainingRoundsAbi, F>>[1]);
-        return true;
+          functionName: "roundParams",
+          args: [roundId],
+        }),
+        publicClient.readContract({
+          address: contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "token",
+        }),
+      ]);
+      if (params.challengeBond > 0n)
+        await ensureAllowance(
+          { publicClient, walletClient: wallet, contracts: { ...contracts, token } },
+          { spender: contracts.rounds, amountWei: params.challengeBond },
+        );
+      return this.send("challenge", [roundId, BigInt(chunk)]);
+    });
+  }
+
+  /** Whether `chunk` of a proven round can still be challenged (nobody did, the window is open). */
+  private async challengeOpen(roundId: bigint, chunk: number): Promise<boolean> {
+    const { publicClient, contracts } = this.init;
+    const [round, existing, block] = await Promise.all([
+      this.readRound(roundId),
+      publicClient.readContract({
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [roundId, BigInt(chunk)],
+      }),
+      publicClient.getBlock(),
+    ]);
+    return existing.status === ChallengeStatus.None && block.timestamp <= round.challengeDeadline;
+  }
+
+  /** Runs one transaction of this node after the ones queued before it (one nonce sequence); false on failure. */
+  private enqueue(functionName: string, run: () => Promise<boolean>): Promise<boolean> {
+    const guarded = async (): Promise<boolean> => {
+      try {
+        return await run();
       } catch (error) {
         this.init.log.debug({ err: error, functionName }, "chain call skipped");
         return false;
       }
     };
-    const next = this.txQueue.then(run, run);
+    const next = this.txQueue.then(guarded, guarded);
     this.txQueue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Simulates, sends and waits for one write; throws what the simulation or the chain says. */
+  private async send<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
+    await writeContractAndWait(this.writeClient(), {
+      action: functionName,
+      address: this.init.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName,
+      args,
+    } as Parameters<typeof writeContractAndWait<typeof trainingRoundsAbi, F>>[1]);
+    return true;
   }
 
   /** Whether a TrainingRounds call would succeed now (an eth_call as this node's account; no transaction). */

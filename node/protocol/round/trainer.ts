@@ -17,6 +17,7 @@ import { UPLOAD_ATTEMPTS_BEFORE_FALLBACK } from "./context.ts";
 import type { RoundContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
+import type { RoundData } from "./round-data.ts";
 import type { AggregatorWork, TrainerWork } from "./round-work.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
@@ -25,6 +26,7 @@ const SPEED_EWMA_WEIGHT = 0.3;
 export interface TrainerComponents {
   readonly modelSync: ModelSync;
   readonly delivery: Delivery;
+  readonly data: RoundData;
   /** Takes this node's own update when it aggregates it itself. */
   readonly acceptOwn: (roundId: bigint, bytes: Uint8Array) => Promise<void>;
 }
@@ -139,6 +141,11 @@ export class Trainer {
       this.privateRounds += 1;
     }
     events?.onCommitted?.(roundId, samples, bytes.length);
+    // The signed commitment and the update's content hash go to every node (watchers recompute from it).
+    if (!this.ctx.adversary.withholdsUpdate())
+      await this.components.data
+        .announceUpdate(roundId, commitment.root, BigInt(samples), bytes)
+        .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "update announcement failed"));
     this.ctx.log.info(
       { roundId, samples, bytes: bytes.length, loss: result.meanLoss, privacy: this.privacySpent() },
       "update committed",
@@ -153,6 +160,7 @@ export class Trainer {
     waitMs: number,
   ): Promise<void> {
     if (work.delivered || work.pushing || work.updateBytes === undefined) return;
+    if (this.ctx.adversary.withholdsUpdate()) return;
     const target = this.uploadTarget(tree, work, waitMs);
     if (target === this.ctx.me) {
       await this.components.acceptOwn(roundId, work.updateBytes);

@@ -1,0 +1,240 @@
+/**
+ * Watching posted aggregates (docs/protocol.md §5): a node that is not the round's aggregator fetches every
+ * weighted update of a proven round (from the trainer, the aggregator, or any peer holding a replica),
+ * checks each against its on-chain commitment, recomputes the aggregate in fixed point exactly as the
+ * aggregator does (the posted weights), and challenges, with the bond, every chunk whose posted commitment
+ * differs. However few chunks a cheater corrupts, one honest watcher with the data finds all of them.
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { PeerId } from "@libp2p/interface";
+
+import {
+  aggregateFixedPoint,
+  chunkCount,
+  commitEncoded,
+  decodeFixedPoint,
+  encodeFixedPoint,
+} from "../../proofs/index.ts";
+import { CHUNK_SIZE } from "../../proofs/constants.ts";
+import { commitUpdateBytes } from "../update.ts";
+import type { RoundContext, RoundView } from "./context.ts";
+import type { Keeper } from "./keeper.ts";
+import type { ModelSync } from "./model-sync.ts";
+import type { RoundData } from "./round-data.ts";
+import type { RoundWork } from "./round-work.ts";
+
+/**
+ * Wrong chunks one watcher challenges per round: one unanswerable challenge already slashes the aggregator
+ * and fails the round, and each challenge locks a bond, so a wholesale forgery (every chunk wrong) must not
+ * drain the watcher; a few more than one cover a challenge lost to a race.
+ */
+const MAX_CHALLENGES_PER_ROUND = 3;
+/** Largest update a watcher fetches (the mesh's own limit for update blobs). */
+const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
+
+export interface AggregateWatcherComponents {
+  readonly data: RoundData;
+  readonly modelSync: ModelSync;
+  readonly keeper: Keeper;
+}
+
+export class AggregateWatcher {
+  private readonly ctx: RoundContext;
+  private readonly components: AggregateWatcherComponents;
+
+  constructor(ctx: RoundContext, components: AggregateWatcherComponents) {
+    this.ctx = ctx;
+    this.components = components;
+  }
+
+  /**
+   * CHALLENGING, proven rounds, not the aggregator: recompute once (in the background; retried each tick
+   * while data is missing), then challenge each wrong chunk, one watcher per chunk by the duty back-off.
+   */
+  async watch(
+    roundId: bigint,
+    round: RoundView,
+    work: RoundWork,
+    myIndex: number,
+    now: bigint,
+  ): Promise<void> {
+    if (!round.proven || now > round.challengeDeadline) return;
+    if (work.wrongChunks === undefined) {
+      if (work.checkingAggregate) return;
+      work.checkingAggregate = true;
+      void this.recompute(roundId, round, work)
+        .then((wrong) => {
+          if (wrong === undefined) return;
+          work.wrongChunks = wrong;
+          if (wrong.length > 0)
+            this.ctx.log.warn({ roundId, chunks: wrong }, "the posted aggregate is wrong in these chunks");
+        })
+        .catch((error: unknown) => this.ctx.log.debug({ err: error, roundId }, "aggregate recompute failed"))
+        .finally(() => (work.checkingAggregate = false));
+      return;
+    }
+    for (const chunk of work.wrongChunks.slice(0, MAX_CHALLENGES_PER_ROUND)) {
+      if (work.challenged.has(chunk) || !this.components.keeper.dutyDue(work, `challenge-${chunk}`, myIndex))
+        continue;
+      // Marked either way (ticks do not overlap): false means someone else challenged it first, or the window closed.
+      const sent = await this.ctx.chain.challenge(roundId, chunk);
+      work.challenged.add(chunk);
+      if (sent) this.ctx.log.warn({ roundId, chunk }, "challenged a wrong chunk of the posted aggregate");
+    }
+  }
+
+  /**
+   * Whether this node has finished with a round's posted aggregate: recomputed it and seen each wrong chunk
+   * it would challenge challenged (tests and the demo wait on it before moving the clock).
+   */
+  checked(work: RoundWork): boolean {
+    const wrong = work.wrongChunks;
+    return (
+      wrong !== undefined && wrong.slice(0, MAX_CHALLENGES_PER_ROUND).every((c) => work.challenged.has(c))
+    );
+  }
+
+  /** The chunks whose posted commitment differs from the recomputed aggregate; undefined while data is missing. */
+  private async recompute(roundId: bigint, round: RoundView, work: RoundWork): Promise<number[] | undefined> {
+    const { paramSize } = this.ctx;
+    const weights = round.weights.map(Number);
+    const zero = encodeFixedPoint(new Float32Array(paramSize));
+    const encoded: Uint16Array[] = [];
+    for (let i = 0; i < round.trainers.length; i++) {
+      if (weights[i] === 0) {
+        encoded.push(zero);
+        continue;
+      }
+      const update = await this.fetchUpdate(roundId, round, i, work);
+      if (update === undefined) {
+        this.ctx.log.debug(
+          { roundId, trainer: round.trainers[i] },
+          "an update to recompute from is not available yet",
+        );
+        return undefined;
+      }
+      encoded.push(update);
+    }
+    const { aggregate } = aggregateFixedPoint(encoded, weights);
+    const mine = await commitEncoded(aggregate);
+    if (mine.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return [];
+    const posted = await this.fetchAggregate(roundId, round);
+    if (posted !== undefined) {
+      return mine.chunkHashes.flatMap((hash, c) => (hash === posted.chunkHashes[c] ? [] : [c]));
+    }
+    // The aggregator withholds its aggregate: the model it posted shows where it differs.
+    return this.wrongModelChunks(roundId, round, aggregate);
+  }
+
+  /** A weighted trainer's update, fetched by the content hash it (or the aggregator) announced and checked. */
+  private async fetchUpdate(
+    roundId: bigint,
+    round: RoundView,
+    index: number,
+    work: RoundWork,
+  ): Promise<Uint16Array | undefined> {
+    const trainer = round.trainers[index]!;
+    const root = round.commitments[index]!.toLowerCase();
+    const received = work.received.get(trainer.toLowerCase())?.encoded;
+    if (received !== undefined) return received;
+    const candidates = [trainer.toLowerCase() === this.ctx.me ? work.updateBytes : undefined];
+    const sha = this.components.data.updateSha(roundId, trainer, index, round.aggregator);
+    if (sha !== undefined) candidates.push(this.components.data.bytes(sha));
+    for (const bytes of candidates) {
+      if (bytes === undefined) continue;
+      const update = await commitUpdateBytes(bytes, this.ctx.paramSize).catch(() => undefined);
+      if (update?.commitment.root.toLowerCase() === root) return update.encoded;
+    }
+    if (sha === undefined) return undefined;
+    for (const peer of await this.sources(trainer, round)) {
+      try {
+        const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, MAX_UPDATE_BYTES, this.ctx.signal);
+        const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+        if (update.commitment.root.toLowerCase() !== root) continue;
+        this.components.data.keep(roundId, bytes);
+        this.ctx.stats.bytesReceived += bytes.length;
+        return update.encoded;
+      } catch (error) {
+        this.ctx.log.debug(
+          { err: error, roundId, peer: peer.toString() },
+          "update fetch failed; next source",
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** The encoded aggregate the aggregator announced, if it serves it and it matches the posted commitment. */
+  private async fetchAggregate(
+    roundId: bigint,
+    round: RoundView,
+  ): Promise<{ chunkHashes: readonly bigint[] } | undefined> {
+    const sha = this.components.data.aggregateSha(roundId, round.aggregator);
+    if (sha === undefined) return undefined;
+    const held = this.components.data.bytes(sha);
+    if (held !== undefined) {
+      const commitment = await commitEncoded(
+        new Uint16Array(held.buffer.slice(held.byteOffset, held.byteOffset + held.byteLength)),
+      );
+      if (commitment.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return commitment;
+    }
+    for (const peer of await this.sources(round.aggregator, round)) {
+      try {
+        const bytes = await this.ctx.options.mesh.blobs.fetch(
+          peer,
+          sha,
+          this.ctx.paramSize * 2,
+          this.ctx.signal,
+        );
+        if (bytes.length !== this.ctx.paramSize * 2) continue;
+        const values = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+        const commitment = await commitEncoded(values);
+        if (commitment.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return commitment;
+      } catch {
+        // the next source
+      }
+    }
+    return undefined;
+  }
+
+  /** Chunks where the posted model differs from `base + decode(aggregate)` (what the aggregator must post). */
+  private async wrongModelChunks(
+    roundId: bigint,
+    round: RoundView,
+    aggregate: Uint16Array,
+  ): Promise<number[] | undefined> {
+    const { modelSync } = this.components;
+    const base = await modelSync.ensureModel(round.baseModelRef);
+    const posted = await modelSync.ensureModel(round.modelRef, round.aggregator);
+    if (base === undefined || posted === undefined) return undefined;
+    const delta = decodeFixedPoint(aggregate);
+    const expected = Float32Array.from(base, (value, i) => value + delta[i]!);
+    const wrong: number[] = [];
+    for (let c = 0; c < chunkCount(this.ctx.paramSize); c++) {
+      for (let j = c * CHUNK_SIZE; j < Math.min(expected.length, (c + 1) * CHUNK_SIZE); j++) {
+        if (expected[j] !== posted[j]) {
+          wrong.push(c);
+          break;
+        }
+      }
+    }
+    if (wrong.length === 0)
+      this.ctx.log.warn({ roundId }, "the aggregate commitment is wrong but its chunks are withheld");
+    return wrong;
+  }
+
+  /** Who may serve a trainer's data: the trainer, the aggregator, then every admitted peer (replicas). */
+  private async sources(owner: string, round: RoundView): Promise<PeerId[]> {
+    const peers: PeerId[] = [];
+    for (const operator of [owner, round.aggregator]) {
+      if (operator.toLowerCase() === this.ctx.me) continue;
+      const peer = await this.ctx.chain.peerOf(operator as `0x${string}`).catch(() => undefined);
+      if (peer !== undefined && !peers.some((p) => p.equals(peer))) peers.push(peer);
+    }
+    for (const admitted of this.ctx.options.mesh.admission.admitted()) {
+      const peer = peerIdFromString(admitted.peerId);
+      if (!peers.some((p) => p.equals(peer))) peers.push(peer);
+    }
+    return peers;
+  }
+}

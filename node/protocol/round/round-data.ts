@@ -1,0 +1,339 @@
+/**
+ * Data availability of a round (docs/protocol.md §5): every update that enters an aggregate can be fetched
+ * by anyone who wants to recompute it. A trainer announces its update's content hash with its signed
+ * `Commitment` and pushes a replica to `REPLICAS_PER_UPDATE` random admitted peers; the aggregator announces
+ * its signed `Aggregate` (with the content hashes of the encoded aggregate and of every update it used)
+ * before posting, and serves all of them over the blob protocol. Announcements are gossip; the bytes are
+ * checked against the on-chain commitments by whoever fetches them, so a wrong announcement costs only a
+ * failed fetch. Every announced signature goes into the round's `SignedLedger` (equivocation evidence).
+ */
+import { randomInt } from "node:crypto";
+
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { Address, Hex } from "viem";
+import { z } from "zod";
+
+import { vainTopic } from "../../p2p/gossip.ts";
+import { sha256 } from "../../p2p/blobs.ts";
+import { MeshError } from "../../p2p/errors.ts";
+import { ROUNDS_KEPT } from "./context.ts";
+import type { RoundContext } from "./context.ts";
+import { SignedLedger, commitmentPair, signRoundMessage, signerOf } from "./signatures.ts";
+import type { Equivocation, RoundsDomain, SignedValue } from "./signatures.ts";
+
+/** Gossip topic of update and aggregate announcements. */
+export const ROUND_DATA_TOPIC = vainTopic("round-data");
+/** Random admitted peers each trainer pushes its update to, so it stays available if trainer and aggregator leave. */
+export const REPLICAS_PER_UPDATE = 2;
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+const roundNumber = z.string().regex(/^\d{1,20}$/);
+const announcementSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("update"),
+    roundId: roundNumber,
+    commitment: hex32,
+    sampleCount: z.string().regex(/^\d{1,20}$/),
+    sha256: sha,
+    signature,
+  }),
+  z.object({
+    kind: z.literal("aggregate"),
+    roundId: roundNumber,
+    aggregateCommitment: hex32,
+    modelRef: hex32,
+    sha256: sha,
+    /** Content hash of each trainer's update in commit order, "" for updates the aggregator did not have. */
+    updates: z.array(z.union([sha, z.literal("")])).max(256),
+    signature,
+  }),
+]);
+type Announcement = z.output<typeof announcementSchema>;
+
+interface RoundEntry {
+  readonly ledger: SignedLedger;
+  /** Content hash of each trainer's update, from its own announcement (by lower-case operator). */
+  readonly updateShas: Map<string, string>;
+  /** What each announcing aggregator said (by lower-case operator). */
+  readonly aggregates: Map<string, { sha256: string; updates: readonly string[] }>;
+  /** Bytes this node serves for the round, by content hash. */
+  readonly blobs: Map<string, Uint8Array>;
+}
+
+export class RoundData {
+  private readonly ctx: RoundContext;
+  private readonly rounds = new Map<bigint, RoundEntry>();
+  private readonly domain: RoundsDomain;
+  private activeRound = 0n;
+
+  constructor(ctx: RoundContext) {
+    this.ctx = ctx;
+    const { options } = ctx;
+    this.domain = { chainId: options.publicClient.chain.id, verifyingContract: options.contracts.rounds };
+    options.mesh.gossip.subscribe(ROUND_DATA_TOPIC, announcementSchema, async (message) => {
+      try {
+        // Only the author's own signatures count (the operator its peer ID is bound to): the ledger stays
+        // bounded by the staked operators, and nobody can file values under another's name.
+        const standing = await options.mesh.oracle.standing(message.from);
+        if (standing.active) await this.receive(message.body, standing.operator);
+      } catch (error) {
+        ctx.log.debug({ err: error }, "round-data announcement ignored");
+      }
+    });
+  }
+
+  /**
+   * The task's active round: announcements are kept for it, the next one and the `ROUNDS_KEPT` before it
+   * (a far-future round number cannot evict the current rounds).
+   */
+  setActiveRound(roundId: bigint): void {
+    this.activeRound = roundId;
+  }
+
+  /** Bytes of this round data with content hash `hash`, if this node holds them. */
+  bytes(hash: string): Uint8Array | undefined {
+    for (const entry of this.rounds.values()) {
+      const found = entry.blobs.get(hash);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Keeps `bytes` to serve for `roundId`; returns their content hash. */
+  keep(roundId: bigint, bytes: Uint8Array): string {
+    const hash = sha256(bytes);
+    this.entry(roundId).blobs.set(hash, bytes);
+    return hash;
+  }
+
+  /** The content hash a trainer announced for its update, or the one the aggregator listed for it. */
+  updateSha(roundId: bigint, trainer: Address, index: number, aggregator: Address): string | undefined {
+    const entry = this.rounds.get(roundId);
+    if (entry === undefined) return undefined;
+    const own = entry.updateShas.get(trainer.toLowerCase());
+    if (own !== undefined) return own;
+    const listed = entry.aggregates.get(aggregator.toLowerCase())?.updates[index];
+    return listed === undefined || listed === "" ? undefined : listed;
+  }
+
+  /** The content hash of the encoded aggregate `aggregator` announced. */
+  aggregateSha(roundId: bigint, aggregator: Address): string | undefined {
+    return this.rounds.get(roundId)?.aggregates.get(aggregator.toLowerCase())?.sha256;
+  }
+
+  /** Every signed value held for `roundId`, with its signer. */
+  signedValues(roundId: bigint): { signer: string; value: SignedValue }[] {
+    return this.rounds.get(roundId)?.ledger.signed() ?? [];
+  }
+
+  /** Pairs of conflicting signed values seen in `roundId`. */
+  equivocations(roundId: bigint): Equivocation[] {
+    return this.rounds.get(roundId)?.ledger.equivocations() ?? [];
+  }
+
+  /**
+   * Trainer, after its commit: keeps and announces its update with the signed `Commitment`, and pushes
+   * replicas to random admitted peers (in the background).
+   */
+  async announceUpdate(
+    roundId: bigint,
+    commitment: Hex,
+    sampleCount: bigint,
+    bytes: Uint8Array,
+  ): Promise<void> {
+    const hash = this.keep(roundId, bytes);
+    const signed = await this.sign("Commitment", roundId, commitment, sampleCount);
+    await this.publish({
+      kind: "update",
+      roundId: roundId.toString(),
+      commitment,
+      sampleCount: sampleCount.toString(),
+      sha256: hash,
+      signature: signed.signature,
+    });
+    // The demo's equivocating trainer also signs a second, different commitment for the same round.
+    const other = this.ctx.adversary.equivocation(commitment);
+    if (other !== undefined) {
+      const forged = await this.sign("Commitment", roundId, other, sampleCount);
+      await this.publish({
+        kind: "update",
+        roundId: roundId.toString(),
+        commitment: other,
+        sampleCount: sampleCount.toString(),
+        sha256: hash,
+        signature: forged.signature,
+      });
+    }
+    void this.pushReplicas(roundId, bytes);
+  }
+
+  /** Aggregator, before posting: keeps the encoded aggregate and announces it with the signed `Aggregate`. */
+  async announceAggregate(
+    roundId: bigint,
+    aggregateCommitment: Hex,
+    modelRef: Hex,
+    aggregate: Uint16Array,
+    updateShas: readonly (string | undefined)[],
+  ): Promise<void> {
+    const hash = this.keep(roundId, aggregateBytesOf(aggregate));
+    const shas = updateShas.map((u) => u ?? "");
+    const signed = await this.sign("Aggregate", roundId, aggregateCommitment, modelRef);
+    await this.publish({
+      kind: "aggregate",
+      roundId: roundId.toString(),
+      aggregateCommitment,
+      modelRef,
+      sha256: hash,
+      updates: shas,
+      signature: signed.signature,
+    });
+  }
+
+  private async sign(kind: "Commitment", roundId: bigint, a: Hex, b: bigint): Promise<SignedValue>;
+  private async sign(kind: "Aggregate", roundId: bigint, a: Hex, b: Hex): Promise<SignedValue>;
+  private async sign(
+    kind: "Commitment" | "Aggregate",
+    roundId: bigint,
+    a: Hex,
+    b: bigint | Hex,
+  ): Promise<SignedValue> {
+    const pair = kind === "Commitment" ? commitmentPair(a, b as bigint) : ([a, b as Hex] as const);
+    return signRoundMessage(this.ctx.options.wallet, this.domain, kind, roundId, pair);
+  }
+
+  /** Publishes an announcement and records it as if received (gossip does not deliver our own messages). */
+  private async publish(announcement: Announcement): Promise<void> {
+    await this.receive(announcement, this.ctx.options.wallet.account.address);
+    await this.ctx.options.mesh.gossip.publish(ROUND_DATA_TOPIC, announcement).catch(() => 0);
+  }
+
+  private async receive(announcement: Announcement, sender: Address): Promise<void> {
+    const roundId = BigInt(announcement.roundId);
+    if (roundId > this.activeRound + 1n || roundId + ROUNDS_KEPT < this.activeRound) return;
+    const value: SignedValue =
+      announcement.kind === "update"
+        ? {
+            kind: "Commitment",
+            roundId,
+            pair: commitmentPair(announcement.commitment as Hex, BigInt(announcement.sampleCount)),
+            signature: announcement.signature as Hex,
+          }
+        : {
+            kind: "Aggregate",
+            roundId,
+            pair: [announcement.aggregateCommitment as Hex, announcement.modelRef as Hex],
+            signature: announcement.signature as Hex,
+          };
+    const signer = await signerOf(this.domain, value);
+    if (signer === undefined || signer.toLowerCase() !== sender.toLowerCase()) return;
+    const entry = this.entry(roundId);
+    const equivocation = entry.ledger.record(signer, value);
+    if (equivocation !== undefined)
+      this.ctx.log.warn(
+        { roundId, signer, kind: value.kind },
+        "a peer signed two different values for one round",
+      );
+    const operator = signer.toLowerCase();
+    if (announcement.kind === "update") {
+      if (!entry.updateShas.has(operator)) entry.updateShas.set(operator, announcement.sha256);
+    } else if (!entry.aggregates.has(operator)) {
+      entry.aggregates.set(operator, { sha256: announcement.sha256, updates: announcement.updates });
+    }
+  }
+
+  /**
+   * Aggregator, after posting: pushes the encoded aggregate and every update it used to each admitted peer,
+   * so watchers hold what they recompute from without asking (each update named by its trainer and checked
+   * by the receiver against that trainer's commitment; the aggregate against the posted root).
+   */
+  async distribute(
+    roundId: bigint,
+    trainers: readonly Address[],
+    aggregate: Uint16Array,
+    updateShas: readonly (string | undefined)[],
+  ): Promise<void> {
+    const { mesh } = this.ctx.options;
+    const aggregateBytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
+    for (const admitted of mesh.admission.admitted()) {
+      const peer = peerIdFromString(admitted.peerId);
+      const owner = admitted.operator.toLowerCase();
+      const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = [
+        { kind: "aggregate", bytes: aggregateBytes },
+        ...trainers.map((trainer, i) => ({
+          kind: "update",
+          trainer,
+          bytes: updateShas[i] === undefined ? undefined : this.bytes(updateShas[i]!),
+        })),
+      ];
+      for (const { kind, bytes, trainer } of blobs) {
+        if (bytes === undefined || trainer?.toLowerCase() === owner) continue;
+        const meta: Record<string, string | boolean> =
+          trainer === undefined
+            ? { round: roundId.toString() }
+            : { round: roundId.toString(), replica: true, trainer };
+        await mesh.blobs
+          .push(peer, kind, bytes, meta, this.ctx.signal)
+          .then(() => (this.ctx.stats.bytesSent += bytes.length))
+          .catch((error: unknown) =>
+            this.ctx.log.debug({ err: error, roundId, kind }, "round data push failed"),
+          );
+      }
+    }
+  }
+
+  /** Blob handler: the round's aggregator hands out its encoded aggregate (checked by the watcher before use). */
+  async receiveAggregate(
+    from: string,
+    bytes: Uint8Array,
+    meta: Readonly<Record<string, string | number | boolean>>,
+  ): Promise<void> {
+    const roundText = meta["round"];
+    if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
+      throw new MeshError("BLOB_REJECTED", "aggregate without a round number");
+    const roundId = BigInt(roundText);
+    const sender = this.ctx.options.mesh.admission.peer(from)?.operator?.toLowerCase();
+    const round = await this.ctx.chain.readRound(roundId);
+    if (sender === undefined || sender !== round.aggregator.toLowerCase())
+      throw new MeshError("BLOB_REJECTED", "only the round's aggregator hands out its aggregate");
+    if (bytes.length !== this.ctx.paramSize * 2) throw new MeshError("BLOB_REJECTED", "wrong aggregate size");
+    this.keep(roundId, bytes);
+  }
+
+  private async pushReplicas(roundId: bigint, bytes: Uint8Array): Promise<void> {
+    const { mesh } = this.ctx.options;
+    const peers = mesh.admission.admitted().map((p) => p.peerId);
+    for (let k = 0; k < REPLICAS_PER_UPDATE && peers.length > 0; k++) {
+      const [peer] = peers.splice(randomInt(peers.length), 1);
+      if (peer === undefined) continue;
+      await mesh.blobs
+        .push(
+          peerIdFromString(peer),
+          "update",
+          bytes,
+          { round: roundId.toString(), replica: true },
+          this.ctx.signal,
+        )
+        .then(() => (this.ctx.stats.bytesSent += bytes.length))
+        .catch((error: unknown) => this.ctx.log.debug({ err: error, roundId, peer }, "replica push failed"));
+    }
+  }
+
+  private entry(roundId: bigint): RoundEntry {
+    let entry = this.rounds.get(roundId);
+    if (entry === undefined) {
+      entry = { ledger: new SignedLedger(), updateShas: new Map(), aggregates: new Map(), blobs: new Map() };
+      this.rounds.set(roundId, entry);
+      for (const old of this.rounds.keys()) if (old < roundId - ROUNDS_KEPT) this.rounds.delete(old);
+    }
+    return entry;
+  }
+}
+
+/** The encoded aggregate's bytes as served: paramSize × u16, little-endian (the platform order here). */
+export function aggregateBytesOf(aggregate: Uint16Array): Uint8Array {
+  return new Uint8Array(
+    aggregate.buffer.slice(aggregate.byteOffset, aggregate.byteOffset + aggregate.byteLength),
+  );
+}
