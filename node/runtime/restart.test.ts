@@ -28,6 +28,7 @@ import {
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { writeDeployment } from "../chain/deployment.ts";
+import { readDraws } from "../chain/draws.ts";
 import { runNodeScript } from "../chain/hardhat-process.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { peerIdBytes } from "../p2p/admission/stake-oracle.ts";
@@ -244,9 +245,12 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
       aggregator.output = "";
       await launch(aggregator);
     }
-    await until("challenge answers (zk proofs)", 120_000, async () =>
-      (await readRound(roundId)).pendingChallenges === 0 ? true : undefined,
-    );
+    // The sampled chunks are drawn a couple of blocks after the post (docs §3): answers count only after the draw.
+    await until("challenge answers (zk proofs)", 120_000, async () => {
+      const draws = await readDraws(net.publicClient, net.addresses.rounds, roundId);
+      if (draws.sampleSeedBlock !== 0n && !draws.samplesDrawn) return undefined;
+      return (await readRound(roundId)).pendingChallenges === 0 ? true : undefined;
+    });
     const answered = await readRound(roundId); // answers set the dispute deadline
     await advancePast(
       answered.challengeDeadline > answered.disputeDeadline
