@@ -20,8 +20,8 @@ import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";
 import { BLOB_FETCH_PROTOCOL, BLOB_PUSH_PROTOCOL } from "./blobs.ts";
 import { vainTopic } from "./gossip.ts";
-import { DHT_PROTOCOL, Mesh } from "./mesh.ts";
-import type { MeshOptions } from "./mesh.ts";
+import { DHT_PROTOCOL } from "./mesh.ts";
+import type { MeshOptions, Mesh } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";
 import {
   LOOPBACK_HONEST_PROFILE,
@@ -31,7 +31,7 @@ import {
   tcpFrom,
   unstakedFlood,
 } from "./testing/attackers.ts";
-import { testOperator, until } from "./testing/fixtures.ts";
+import { startTestMesh, testOperator, until } from "./testing/fixtures.ts";
 import type { TestOperator } from "./testing/fixtures.ts";
 
 const PORT = 18760;
@@ -59,16 +59,12 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
   });
 
   async function start(op: TestOperator, extra: Partial<MeshOptions> = {}): Promise<Mesh> {
-    const mesh = new Mesh({
-      privateKey: op.key,
-      operator: op.account.address,
-      chain: { client: net.publicClient, chainId: net.chainId, stakeRegistry: net.addresses.registry },
+    const mesh = await startTestMesh(net, op, {
       listen: ["/ip4/127.0.0.1/tcp/0"],
       eventPollingIntervalMs: 200,
       admissionTimeoutMs: 5_000,
       ...extra,
     });
-    await mesh.start();
     meshes.push(mesh);
     return mesh;
   }

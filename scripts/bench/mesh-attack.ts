@@ -10,7 +10,7 @@
 import { z } from "zod";
 
 import { vainTopic } from "../../node/p2p/gossip.ts";
-import { Mesh } from "../../node/p2p/mesh.ts";
+import type { Mesh } from "../../node/p2p/mesh.ts";
 import type { MeshOptions } from "../../node/p2p/mesh.ts";
 import {
   LOOPBACK_HONEST_PROFILE,
@@ -20,7 +20,7 @@ import {
   tcpFrom,
   unstakedFlood,
 } from "../../node/p2p/testing/attackers.ts";
-import { testOperator } from "../../node/p2p/testing/fixtures.ts";
+import { startTestMesh, testOperator } from "../../node/p2p/testing/fixtures.ts";
 import type { TestOperator } from "../../node/p2p/testing/fixtures.ts";
 import { minStake, startLocalNetwork } from "../support/local-network.ts";
 import { isQuick, option, printTable, writeResults } from "./common.ts";
@@ -56,15 +56,7 @@ export async function runAttackBench(): Promise<void> {
   try {
     const stake = await minStake(net);
     const start = async (op: TestOperator, extra: Partial<MeshOptions>): Promise<Mesh> => {
-      const mesh = new Mesh({
-        privateKey: op.key,
-        operator: op.account.address,
-        chain: { client: net.publicClient, chainId: net.chainId, stakeRegistry: net.addresses.registry },
-        listen: [],
-        eventPollingIntervalMs: 500,
-        ...extra,
-      });
-      await mesh.start();
+      const mesh = await startTestMesh(net, op, { eventPollingIntervalMs: 500, ...extra });
       meshes.push(mesh);
       return mesh;
     };

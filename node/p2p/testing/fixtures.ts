@@ -10,6 +10,8 @@ import type { LocalAccount } from "viem";
 import { fundOperator, stakeAndBind } from "../../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../../scripts/support/local-network.ts";
 import { peerIdBytes } from "../admission/stake-oracle.ts";
+import { Mesh } from "../mesh.ts";
+import type { MeshOptions } from "../mesh.ts";
 
 export interface TestOperator {
   readonly key: PrivateKey;
@@ -37,4 +39,21 @@ export async function until(predicate: () => boolean, timeoutMs: number, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Starts a mesh node for `op` on `net`'s chain (no listen address unless `extra` gives one). */
+export async function startTestMesh(
+  net: LocalNetwork,
+  op: TestOperator,
+  extra: Partial<MeshOptions> = {},
+): Promise<Mesh> {
+  const mesh = new Mesh({
+    privateKey: op.key,
+    operator: op.account.address,
+    chain: { client: net.publicClient, chainId: net.chainId, stakeRegistry: net.addresses.registry },
+    listen: [],
+    ...extra,
+  });
+  await mesh.start();
+  return mesh;
 }
