@@ -49,7 +49,7 @@ type Outcome = { accuracy: number; backdoor: number };
 function aggregateOrSkip(
   rule: Aggregator,
   updates: readonly WeightedUpdate[],
-): { aggregate: Float32Array; acceptedWeights: readonly number[] } {
+): { aggregate: Float32Array; acceptedWeights: readonly number[]; reasons?: readonly (readonly string[])[] } {
   try {
     return rule.aggregate(updates);
   } catch (error) {
@@ -65,6 +65,25 @@ function option(name: string): string | undefined {
   const prefix = `--${name}=`;
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
+
+/**
+ * `--log`: one line per round with each trainer's decision (B = Byzantine, H = honest; the weight, or the
+ * rejection reasons), to see which honest trainers a rule turns away and why.
+ */
+function logDecision(
+  round: number,
+  f: number,
+  result: { acceptedWeights?: readonly number[]; reasons?: readonly (readonly string[])[] },
+): void {
+  const cells = (result.acceptedWeights ?? []).map((w, i) => {
+    const who = `${i < f ? "B" : "H"}${i}`;
+    const why = result.reasons?.[i] ?? [];
+    return w > 0 ? `${who}:${w}` : `${who}:x(${why.join("+") || "0"})`;
+  });
+  process.stdout.write(`  round ${round}: ${cells.join(" ")}\n`);
+}
+
+const log = process.argv.includes("--log");
 
 runBenchmark(async () => {
   const quick = isQuick();
@@ -108,6 +127,7 @@ runBenchmark(async () => {
     aggregate: (updates: readonly WeightedUpdate[]) => {
       aggregate: Float32Array;
       acceptedWeights?: readonly number[];
+      reasons?: readonly (readonly string[])[];
     },
     oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
   ): Promise<Outcome> => {
@@ -144,7 +164,11 @@ runBenchmark(async () => {
           });
           return send(bad);
         },
-        aggregate: (updates) => aggregate(updates).aggregate,
+        aggregate: (updates, round) => {
+          const result = aggregate(updates);
+          if (log && result.acceptedWeights !== undefined) logDecision(round, f, result);
+          return result.aggregate;
+        },
       },
     );
     const backdoor = await pool.evaluate(MODEL, params, triggered);

@@ -17,12 +17,12 @@ export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggrega
     name: options.cosineWeighting === 1 ? "guarded-mean-weighted" : "guarded-mean",
     provable: true,
     aggregate(updates): AggregationResult {
-      const { acceptedWeights } = guardUpdates(updates, options);
+      const { acceptedWeights, updates: evidence } = guardUpdates(updates, options);
       const kept = updates.flatMap((u, i) =>
         acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
-      return { aggregate: fedAvg(kept), acceptedWeights };
+      return { aggregate: fedAvg(kept), acceptedWeights, reasons: evidence.map((e) => e.reasons) };
     },
   };
 }

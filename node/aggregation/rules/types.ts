@@ -7,6 +7,8 @@ export interface AggregationResult {
   readonly aggregate: Float32Array;
   /** Effective weight of each update (0 = rejected); feeds rewards (on-chain weights) and reputation. */
   readonly acceptedWeights: readonly number[];
+  /** Per input, why it was rejected or down-weighted (empty when accepted; absent for rules that do not say). */
+  readonly reasons?: readonly (readonly string[])[];
 }
 
 /** An aggregation rule. `provable` rules are covered by the zk circuit (weighted mean with clipping). */
