@@ -9,6 +9,8 @@ export type MeshErrorCode =
   | "BLOB_REJECTED"
   | "BLOB_NOT_FOUND"
   | "NOT_ADMITTED"
+  /** The peer asked more often than its own rate allows (docs/protocol.md §6). */
+  | "RATE_LIMITED"
   | "PEER_UNREACHABLE";
 
 /** A mesh protocol failure caused by a peer or the network, never by a bug of ours. */

@@ -164,10 +164,7 @@ export class Mesh {
       ),
     );
     const isAdmitted = (peer: PeerId | string): boolean => this.admission.isAdmitted(peer);
-    const onViolation = (peerId: string, kind: AbuseKind): void => {
-      // Only admitted peers have a record worth keeping; the others are refused by their budgets anyway.
-      if (this.admission.isAdmitted(peerId)) this.abuse.report(peerId, kind);
-    };
+    const onViolation = (peerId: string, kind: AbuseKind): void => this.reportViolation(peerId, kind);
     this.blobs = new BlobService({
       onViolation,
       maxBytes: options.blobLimits ?? DEFAULT_BLOB_LIMITS,
@@ -187,6 +184,15 @@ export class Mesh {
       isAdmitted,
       admittedPeers: () => this.admission.admitted().map((p) => p.peerId),
     });
+  }
+
+  /**
+   * Charges a protocol violation to an admitted peer (abuse.ts), for the mesh's own services and the protocols
+   * of other concerns run on it (openings, round data). Only admitted peers have a record worth keeping; the
+   * others are refused by their budgets anyway.
+   */
+  reportViolation(peerId: string, kind: AbuseKind): void {
+    if (this.admission.isAdmitted(peerId)) this.abuse.report(peerId, kind);
   }
 
   get libp2p(): Libp2p<MeshServices> {

@@ -2,7 +2,8 @@
  * `/vain/1/openings/1.0.0`: a parent aggregator asks the sub-aggregator that sent it a partial aggregate to
  * open one chunk of it: request frame {v, round, chunk} → header frame {ok, count | reason} → `count` opening
  * frames (one trainer's chunk values and Merkle path each; hierarchy.ts verifies them). Only admitted peers
- * may ask; every frame is bounded and schema-checked, every stream has a deadline.
+ * may ask, each within its own request rate (`OPENINGS_REQUESTS_PER_PEER`); every frame is bounded and
+ * schema-checked, every stream has a deadline.
  */
 import type { Libp2p, PeerId, Stream, Connection } from "@libp2p/interface";
 import { z } from "zod";
@@ -10,6 +11,8 @@ import { z } from "zod";
 import { PROTOCOL_PREFIX } from "../p2p/constants.ts";
 import { MeshError } from "../p2p/errors.ts";
 import { frameStream, toMeshError } from "../p2p/frames.ts";
+import { KeyedRateLimiter } from "../p2p/rate-limit.ts";
+import type { RateSpec } from "../p2p/rate-limit.ts";
 import { openingSchema } from "./hierarchy.ts";
 import type { Opening } from "./hierarchy.ts";
 
@@ -17,6 +20,13 @@ export const OPENINGS_PROTOCOL = `${PROTOCOL_PREFIX}/openings/1.0.0`;
 /** More trainers than any round holds (the contract caps commits far below). */
 export const MAX_OPENINGS = 4_096;
 const TIMEOUT_MS = 30_000;
+/**
+ * Opening requests one peer may make. A parent asks each child for `spotChecks` chunks per round (at most 64,
+ * default 4), one after the other; a grandparent's request is forwarded down the tree, so one request can cost
+ * a child and each of its children work: the burst covers a round's largest spot check, the refill two
+ * requests a second, and a peer asking faster is refused (and charged a `stream-rate` violation).
+ */
+export const OPENINGS_REQUESTS_PER_PEER: RateSpec = { burst: 64, intervalMs: 500 };
 
 const requestSchema = z
   .object({
@@ -47,14 +57,22 @@ export interface OpeningsServiceOptions {
   readonly isAllowed: (peer: PeerId) => boolean;
   readonly provider: OpeningsProvider;
   readonly timeoutMs?: number;
+  /** Requests one peer may make (default OPENINGS_REQUESTS_PER_PEER). */
+  readonly requestsPerPeer?: RateSpec;
+  /** Told when a peer asks over its rate (the mesh's abuse ledger). */
+  readonly onViolation?: (peerId: string, kind: "stream-rate") => void;
 }
 
 export class OpeningsService {
   private readonly options: OpeningsServiceOptions;
   private node: Libp2p | undefined;
+  private readonly requests: KeyedRateLimiter;
+  /** Requests refused because their peer was over its rate. */
+  refusedRate = 0;
 
   constructor(options: OpeningsServiceOptions) {
     this.options = options;
+    this.requests = new KeyedRateLimiter(options.requestsPerPeer ?? OPENINGS_REQUESTS_PER_PEER);
   }
 
   async start(node: Libp2p): Promise<void> {
@@ -102,6 +120,13 @@ export class OpeningsService {
   private async serve(stream: Stream, connection: Connection): Promise<void> {
     if (!this.options.isAllowed(connection.remotePeer)) {
       stream.abort(new MeshError("NOT_ADMITTED", "peer is not admitted"));
+      return;
+    }
+    const peerId = connection.remotePeer.toString();
+    if (!this.requests.take(peerId)) {
+      this.refusedRate += 1;
+      this.options.onViolation?.(peerId, "stream-rate");
+      stream.abort(new MeshError("RATE_LIMITED", "too many opening requests"));
       return;
     }
     const signal = AbortSignal.timeout(this.options.timeoutMs ?? TIMEOUT_MS);

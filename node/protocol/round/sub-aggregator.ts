@@ -59,6 +59,7 @@ export class SubAggregator {
     this.openings = new OpeningsService({
       isAllowed: (peer) => mesh.admission.isAdmitted(peer),
       provider: (from, roundId, chunk, signal) => this.openingsForParent(from, roundId, chunk, signal),
+      onViolation: (peerId, kind) => mesh.reportViolation(peerId, kind),
     });
   }
 
@@ -193,7 +194,7 @@ export class SubAggregator {
       throw new MeshError("BLOB_REJECTED", (error as Error).message);
     }
     const { roundId, level, partial } = decoded;
-    const round = await this.ctx.chain.readRound(roundId);
+    const round = await this.ctx.chain.roundForPush(roundId, from, (r) => r.state === RoundState.Aggregating);
     if (round.state !== RoundState.Aggregating)
       throw new MeshError("BLOB_REJECTED", "round is not aggregating");
     const work = this.components.work.for(roundId);
