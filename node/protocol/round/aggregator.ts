@@ -81,8 +81,8 @@ export class Aggregator {
 
   /** A replica of `operator`'s update: kept (and served) only if it is the update that trainer committed. */
   private async keepReplica(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
-    const round = await this.ctx.chain.readRound(roundId);
-    const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
+    const round = await this.ctx.chain.roundForPush(roundId, operator, (r) => trainerIndex(r, operator) >= 0);
+    const index = trainerIndex(round, operator);
     if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
     await this.verify(bytes, round.commitments[index]!);
     this.components.data.keep(roundId, bytes);
@@ -104,8 +104,14 @@ export class Aggregator {
 
   /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
   async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
-    const round = await this.ctx.chain.readRound(roundId);
-    const index = round.trainers.findIndex((t) => t.toLowerCase() === operator.toLowerCase());
+    // Cached per phase (no chain read per push): the trainers and commitments are fixed once the aggregator
+    // is selected, so a cached round that names both is what the chain says.
+    const round = await this.ctx.chain.roundForPush(
+      roundId,
+      operator,
+      (r) => trainerIndex(r, operator) >= 0 && !/^0x0{40}$/i.test(r.aggregator),
+    );
+    const index = trainerIndex(round, operator);
     if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
     const work = this.components.work.for(roundId);
     // The round's aggregator takes any trainer's update (flat rounds, and the fallback of hierarchical ones);
@@ -325,4 +331,10 @@ export function roundOf(meta: Readonly<Record<string, string | number | boolean>
   if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
     throw new MeshError("BLOB_REJECTED", "update without a round number");
   return BigInt(roundText);
+}
+
+/** Where `operator` is among the round's trainers (-1: it did not commit). */
+function trainerIndex(round: RoundView, operator: Address): number {
+  const wanted = operator.toLowerCase();
+  return round.trainers.findIndex((t) => t.toLowerCase() === wanted);
 }

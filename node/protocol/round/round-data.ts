@@ -294,8 +294,13 @@ export class RoundData {
       throw new MeshError("BLOB_REJECTED", "aggregate without a round number");
     const roundId = BigInt(roundText);
     const sender = this.ctx.options.mesh.admission.peer(from)?.operator?.toLowerCase();
-    const round = await this.ctx.chain.readRound(roundId);
-    if (sender === undefined || sender !== round.aggregator.toLowerCase())
+    if (sender === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
+    const round = await this.ctx.chain.roundForPush(
+      roundId,
+      from,
+      (r) => r.aggregator.toLowerCase() === sender,
+    );
+    if (sender !== round.aggregator.toLowerCase())
       throw new MeshError("BLOB_REJECTED", "only the round's aggregator hands out its aggregate");
     if (bytes.length !== this.ctx.paramSize * 2) throw new MeshError("BLOB_REJECTED", "wrong aggregate size");
     this.keep(roundId, bytes);

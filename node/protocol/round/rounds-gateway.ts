@@ -27,6 +27,7 @@ import { nextDrawArgs, nextSelectionStep } from "../../chain/draws.ts";
 import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
+import { RoundCache } from "./round-cache.ts";
 
 /** The TrainingRounds functions a node calls. */
 export type RoundsWrite =
@@ -77,9 +78,24 @@ export class RoundsGateway {
   private readonly init: RoundsGatewayInit;
   /** This node's transactions, serialised (one nonce sequence). */
   private txQueue: Promise<unknown> = Promise.resolve();
+  /** Rounds as peers' pushes see them: one chain read per phase, not per push (round-cache.ts). */
+  readonly pushRounds: RoundCache<Awaited<ReturnType<RoundsGateway["readRound"]>>>;
 
   constructor(init: RoundsGatewayInit) {
     this.init = init;
+    this.pushRounds = new RoundCache((roundId) => this.readRound(roundId));
+  }
+
+  /**
+   * The round a peer's push is checked against, cached per phase: re-read from the chain only when the cached
+   * round does not `fits` the push, within the pushing `requester`'s budget (round-cache.ts).
+   */
+  roundForPush(
+    roundId: bigint,
+    requester: string,
+    fits: (round: Awaited<ReturnType<RoundsGateway["readRound"]>>) => boolean,
+  ): Promise<Awaited<ReturnType<RoundsGateway["readRound"]>>> {
+    return this.pushRounds.get(roundId, requester, fits);
   }
 
   /** The block the node acts on: `confirmations` behind the head, so a reorg cannot undo what it saw. */
