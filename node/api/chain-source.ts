@@ -51,7 +51,7 @@ export interface ChainStatusSourceOptions {
 }
 
 /** Per-peer facts only the node's runtime knows (mesh connectivity, latency, reputation). */
-export type PeerDetails = Pick<PeerStatus, "connected" | "reputation" | "latencyMs">;
+export type PeerDetails = Pick<PeerStatus, "connected" | "reputation" | "latencyMs" | "abusePoints">;
 
 /** Training figures of a finished round, recorded by the runtime; the chain adds reward, slashes and proof. */
 export type RoundTrainingFigures = Pick<
@@ -276,6 +276,7 @@ export class ChainStatusSource extends MemoryStatusSource {
         reputation: details?.reputation ?? 0.5,
         connected: details?.connected ?? peerId === this.#options.peerId,
         ...(details?.latencyMs === undefined ? {} : { latencyMs: details.latencyMs }),
+        ...(details?.abusePoints === undefined ? {} : { abusePoints: details.abusePoints }),
       };
     });
     this.#peersGauge.set(peers.length);

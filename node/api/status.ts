@@ -19,6 +19,8 @@ export interface PeerStatus {
   readonly reputation: number;
   readonly connected: boolean;
   readonly latencyMs?: number;
+  /** The peer's protocol-violation points now (decaying; refused at `AbuseSnapshot.thresholdPoints`). */
+  readonly abusePoints?: number;
 }
 
 export interface RoundStatus {
@@ -91,6 +93,26 @@ export interface CapacitySnapshot {
   }[];
 }
 
+/** Mesh abuse as this node recorded it (docs/protocol.md §6, node/p2p/abuse.ts). */
+export interface AbuseSnapshot {
+  /** Points at which a peer is evicted and refused for a while. */
+  readonly thresholdPoints: number;
+  /** Peers with points now (decaying), most first. */
+  readonly peers: readonly {
+    readonly peerId: string;
+    readonly operator?: Address;
+    readonly points: number;
+  }[];
+  /** Per operator since the node started: violations by kind and refusals of its peers for abuse. */
+  readonly operators: readonly {
+    readonly operator: Address;
+    readonly violations: Readonly<Record<string, number>>;
+    readonly refusals: number;
+  }[];
+  /** Streams of libp2p services refused: from unadmitted peers, over a peer's rate. */
+  readonly refusedStreams: { readonly notAdmitted: number; readonly overRate: number };
+}
+
 /** A condition that keeps the node from acting (`/ready` is false while any is raised), for the operator. */
 export interface NodeAlert {
   /** `CHAIN_RESET`, `DISK_FULL`, …: stable, for the dashboard's banner and tests. */
@@ -120,6 +142,7 @@ export interface NodeStatus {
   readonly slashes: readonly SlashEvent[];
   readonly resources?: ResourceSnapshot;
   readonly capacity?: CapacitySnapshot;
+  readonly abuse?: AbuseSnapshot;
 }
 
 export type NodeEvent =

@@ -71,7 +71,8 @@ export class AbuseLedger extends TypedEventEmitter<AbuseEvents> {
   private readonly peers = new Map<string, Record_>();
   private readonly operators = new Map<string, OperatorAbuse>();
   private readonly init: AbuseLedgerInit;
-  private readonly thresholdPoints: number;
+  /** Points at which a peer is refused. */
+  readonly thresholdPoints: number;
   private readonly halfLifeMs: number;
   private readonly now: () => number;
 
@@ -117,6 +118,17 @@ export class AbuseLedger extends TypedEventEmitter<AbuseEvents> {
   points(peerId: string): number {
     const record = this.peers.get(peerId);
     return record === undefined ? 0 : this.decayed(record, this.now());
+  }
+
+  /** Peers with points now (decayed, at least one), most first: the status API and metrics per peer. */
+  peersWithPoints(): { peerId: string; points: number }[] {
+    const now = this.now();
+    const out: { peerId: string; points: number }[] = [];
+    for (const [peerId, record] of this.peers) {
+      const points = this.decayed(record, now);
+      if (points >= 1) out.push({ peerId, points });
+    }
+    return out.sort((a, b) => b.points - a.points);
   }
 
   /** Violations per operator, for the status API and metrics. */

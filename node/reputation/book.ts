@@ -24,6 +24,8 @@ import {
   WEIGHT_DEADLINE_MISSED,
   WEIGHT_PROOF_ANSWERED,
   WEIGHT_PROOF_FAILED,
+  WEIGHT_PROTOCOL_VIOLATIONS,
+  WEIGHT_ABUSE_REFUSAL,
   WEIGHT_REJECTED,
   WEIGHT_SLASHED,
 } from "./constants.ts";
@@ -55,6 +57,20 @@ export type ReputationEvent =
   | { readonly kind: "attestation-failed"; readonly operator: Operator; readonly atMs?: number }
   /** The operator claims more speed than this node measured. */
   | { readonly kind: "attestation-overclaim"; readonly operator: Operator; readonly atMs?: number }
+  /**
+   * A protocol violation of one of the operator's peers on the mesh (node/p2p/abuse.ts): `severity` is its
+   * points as a share of the abuse threshold, so the violations that get a peer refused weigh one
+   * `WEIGHT_PROTOCOL_VIOLATIONS` together.
+   */
+  | {
+      readonly kind: "protocol-violation";
+      readonly operator: Operator;
+      /** In [0, 1]. */
+      readonly severity: number;
+      readonly atMs?: number;
+    }
+  /** One of the operator's peers crossed the abuse threshold and was refused (ABUSIVE). */
+  | { readonly kind: "abuse-refusal"; readonly operator: Operator; readonly atMs?: number }
   | {
       readonly kind: "anomaly";
       readonly operator: Operator;
@@ -77,6 +93,8 @@ const KINDS = [
   "attestation-passed",
   "attestation-failed",
   "attestation-overclaim",
+  "protocol-violation",
+  "abuse-refusal",
 ] as const satisfies readonly ReputationEventKind[];
 
 /** Typed error for malformed events (a bad operator address or a score out of range). */
@@ -246,6 +264,15 @@ export class ReputationBook {
         break;
       case "attestation-overclaim":
         r.bad += WEIGHT_ATTESTATION_OVERCLAIM;
+        break;
+      case "protocol-violation":
+        if (!(event.severity >= 0 && event.severity <= 1)) {
+          throw new ReputationError(`severity must be in [0, 1], got ${event.severity}`);
+        }
+        r.bad += WEIGHT_PROTOCOL_VIOLATIONS * event.severity;
+        break;
+      case "abuse-refusal":
+        r.bad += WEIGHT_ABUSE_REFUSAL;
         break;
       case "anomaly":
         if (!(event.severity >= 0 && event.severity <= 1)) {

@@ -25,6 +25,20 @@ export const WEIGHT_SLASHED = 20;
 /** A behavioural anomaly (latency, message rate, norm jump) is weak evidence: at most half a round. */
 export const WEIGHT_ANOMALY = 0.5;
 
+/**
+ * Mesh protocol violations (node/p2p/abuse.ts) worth the abuse threshold together (100 points: the peer is
+ * refused) cost as much as a failed proof's half: they are checked facts (invalid gossip it authored, blobs
+ * failing their hash, streams over its rates), but only about traffic, not about the model.
+ */
+export const WEIGHT_PROTOCOL_VIOLATIONS = 5;
+/**
+ * A peer refused for abuse (ABUSIVE) costs as much again: with its violations, a newcomer operator ends at
+ * (0 + 1) / (10 + 2) ≈ 0.08 — below `MIN_SCHEDULING_REPUTATION` and the mesh's prune rank (0.3), so its
+ * other peers yield their slots first and are dropped above the target degree, for as long as the evidence
+ * lasts (weeks), while the admission refusal itself lasts 10 minutes.
+ */
+export const WEIGHT_ABUSE_REFUSAL = 5;
+
 /** A passed capacity attestation is weak good evidence: it costs the prover little and proves only speed. */
 export const WEIGHT_ATTESTATION_PASSED = 0.25;
 /**

@@ -21,12 +21,13 @@ import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { loadDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { NodeConfig } from "../config/config.ts";
+import { abuseSnapshot, registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
 import { RoundStore } from "../protocol/round-store.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
-import { ReputationBook } from "../reputation/index.ts";
+import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
 import type { Dataset } from "../training/data/dataset.ts";
 import { loadDataDirectory } from "../training/data/files.ts";
 import { loadMnist } from "../training/data/mnist.ts";
@@ -196,6 +197,9 @@ export class VainNode {
     this.test = data.test;
     this.pool = new TrainingPool({ size: settings.trainingThreads });
     this.reputation = await ReputationBook.open({ file: join(config.dataDir, "reputation.json") });
+    // Protocol violations on the mesh are evidence against the peer's operator (docs/protocol.md §6).
+    feedAbuseToReputation(mesh.abuse, this.reputation);
+    registerAbuseMetrics(this.metrics, mesh);
     this.capacity = new CapacityManager({
       mesh,
       reputation: this.reputation,
@@ -323,8 +327,10 @@ export class VainNode {
         this.status?.setPeerDetails(peer.peerId, {
           connected: true,
           reputation: this.reputation?.score(peer.operator) ?? 0.5,
+          abusePoints: Math.round(mesh.abuse.points(peer.peerId) * 10) / 10,
         });
       }
+      this.status?.update({ abuse: abuseSnapshot(mesh) });
       // Known but not (yet) connected peers keep the reputation this node saved for them, also after a restart.
       for (const peer of this.status?.status().peers ?? []) {
         if (connected.has(peer.peerId)) continue;
