@@ -33,6 +33,11 @@ export const ADMISSION_PROTOCOL = `${PROTOCOL_PREFIX}/admission/1.0.0`;
 
 /** Time a refused peer's connection stays open so the verdict can be read. */
 const VERDICT_GRACE_MS = 300;
+/**
+ * How long a peer evicted because its operator's newer peer ID was just admitted is refused: long enough to
+ * stop it from reconnecting at once, short enough that a binding we misread (a stale cache) heals in seconds.
+ */
+const REBOUND_REFUSAL_MS = 5_000;
 
 /** Refusals that say nothing about the peer (our chain or budget): retried soon, never held against it. */
 const TEMPORARY_REFUSALS: ReadonlySet<RefusalCode> = new Set([
@@ -366,6 +371,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       stream.abort(new Error("admission stream closed"));
     }
     if (verdict.ok) {
+      this.evictRebound(verdict.admitted);
       this.admittedPeers.set(peerId, verdict.admitted);
       this.slots.release(peerId);
       this.safeDispatch("admitted", verdict.admitted);
@@ -468,6 +474,29 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       await stream.close({ signal });
     } catch {
       stream.abort(new Error("admission answer failed"));
+    }
+  }
+
+  /**
+   * One admitted peer ID per operator, always. The chain binds one peer ID per operator, so when `admitted`
+   * was just verified as `operator`'s, an older admitted peer of the same operator holds a stale binding (the
+   * operator rebound its key). It goes now, in the same tick as the newcomer is admitted, instead of when the
+   * registry's event is polled (a window of ~0.6 s with both admitted, issue #19). Its cached standing is
+   * dropped and it is refused only briefly: if the chain still names it, it is admitted again (and the other
+   * one goes).
+   */
+  private evictRebound(admitted: AdmittedPeer): void {
+    const operator = admitted.operator.toLowerCase();
+    for (const other of [...this.admittedPeers.values()]) {
+      if (other.peerId === admitted.peerId || other.operator.toLowerCase() !== operator) continue;
+      this.options.oracle.invalidatePeer(other.peerId);
+      this.refuse(
+        other.peerId,
+        "REVOKED",
+        `operator ${admitted.operator} is now bound to ${admitted.peerId}`,
+        "evicted",
+        REBOUND_REFUSAL_MS,
+      );
     }
   }
 
