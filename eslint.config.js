@@ -12,6 +12,7 @@ export default tseslint.config(
       "circuits/build/**",
       "circuits/artifacts/**",
       "web/dist/**",
+      "node/dist/**",
       "bench/results/**",
       "test-output/**",
       "node/chain/generated/**",

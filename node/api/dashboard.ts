@@ -1,8 +1,9 @@
 /**
  * Where the built dashboard lives, for `createStatusServer({ uiDir: dashboardDir() })` (`vain-node start --ui`,
- * the demo and the browser test). The files come from Vite (web/ → web/dist) and are not committed, so
- * `ensureDashboardBuilt` builds them when missing or older than their sources: `--ui` works right after
- * `npm install`, and tests never serve a stale bundle.
+ * the demo and the browser test). In a checkout the files come from Vite (web/ → web/dist) and are not
+ * committed, so `ensureDashboardBuilt` builds them when missing or older than their sources: `--ui` works right
+ * after `npm install`, and tests never serve a stale bundle. The installed package ships the build made when
+ * it was packed (runtime/assets.ts) and serves it as it is.
  */
 import { existsSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
@@ -11,28 +12,31 @@ import { fileURLToPath } from "node:url";
 
 import type { build as viteBuild } from "vite";
 
+import { dashboardBuildDir, dashboardSourcesDir } from "../runtime/assets.ts";
 import { StatusServerError } from "./errors.ts";
 
 type ViteBuild = typeof viteBuild;
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const WEB = join(ROOT, "web");
+const WEB = dashboardSourcesDir();
 
-/** Everything the bundle is made from. */
-const SOURCES = [
-  join(WEB, "index.html"),
-  join(WEB, "vite.config.ts"),
-  join(WEB, "src"),
-  join(ROOT, "node/api/status.ts"),
-  join(ROOT, "node/chain/generated/contracts.ts"),
-];
+/** Everything the bundle is made from (none in the installed package). */
+const SOURCES =
+  WEB === undefined
+    ? []
+    : [
+        join(WEB, "index.html"),
+        join(WEB, "vite.config.ts"),
+        join(WEB, "src"),
+        fileURLToPath(new URL("./status.ts", import.meta.url)),
+        fileURLToPath(new URL("../chain/generated/contracts.ts", import.meta.url)),
+      ];
 
-/** Absolute path of web/dist in this checkout. */
+/** Absolute path of the built dashboard: web/dist in a checkout, the shipped build in the package. */
 export function dashboardDir(): string {
-  return join(WEB, "dist");
+  return dashboardBuildDir();
 }
 
-/** True when web/dist holds a build (its index.html). */
+/** True when the dashboard directory holds a build (its index.html). */
 export function isDashboardBuilt(dir: string = dashboardDir()): boolean {
   return existsSync(join(dir, "index.html"));
 }
@@ -57,7 +61,8 @@ export interface EnsureDashboardBuiltReturnType {
 }
 
 /**
- * Returns web/dist, building it with Vite first when it is missing or older than its sources. Throws a
+ * Returns the dashboard's directory; in a checkout, builds web/dist with Vite first when it is missing or older
+ * than its sources. Throws a
  * one-line `StatusServerError` (code UI_DIR_MISSING) when there is no build and none can be made (no web/
  * sources or no Vite, as in an installation without development dependencies) or the build fails.
  */
@@ -66,8 +71,16 @@ export async function ensureDashboardBuilt(
 ): Promise<EnsureDashboardBuiltReturnType> {
   const dir = dashboardDir();
   const builtAt = isDashboardBuilt(dir) ? (await stat(join(dir, "index.html"))).mtimeMs : 0;
+  if (WEB === undefined) {
+    // The installed package: the build made when it was packed, never rebuilt.
+    if (builtAt > 0) return { dir, built: false };
+    throw new StatusServerError(
+      "UI_DIR_MISSING",
+      `this vain-node package has no dashboard build in ${dir}: reinstall it, or start without --ui`,
+    );
+  }
   const hasSources = SOURCES.every((path) => existsSync(path));
-  // A shipped build without sources is served as it is.
+  // A build without its sources is served as it is.
   if (builtAt > 0 && !hasSources) return { dir, built: false };
   if (hasSources && builtAt > Math.max(...(await Promise.all(SOURCES.map(newestMtimeMs))))) {
     return { dir, built: false };

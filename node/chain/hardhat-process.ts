@@ -3,6 +3,7 @@
  * wrapper would hold a different PID), and stops it by PID.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HARDHAT_STARTUP_TIMEOUT_MS } from "./constants.ts";
@@ -20,6 +21,13 @@ export interface HardhatNodeProcess {
 /** Spawns `hardhat node --port <port>` and resolves once it answers JSON-RPC. */
 export async function startHardhatNode(port: number): Promise<HardhatNodeProcess> {
   const bin = `${ROOT}node_modules/.bin`;
+  // The installed vain-node package has no Hardhat (a development tool of the repository): say so, instead
+  // of a spawn error.
+  if (!existsSync(`${bin}/hardhat`)) {
+    throw new Error(
+      `no Hardhat in ${bin}: a local chain (the demo, tests) runs from the vAIn repository after \`npm install\``,
+    );
+  }
   const child = spawn(`${bin}/hardhat`, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },

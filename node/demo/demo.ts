@@ -189,7 +189,7 @@ async function startDashboard(
   let uiDir: string | undefined;
   try {
     // Vite is a development dependency: an installation without it still gets the status API.
-    const { ensureDashboardBuilt } = await import("../../web/e2e/build-dashboard.ts");
+    const { ensureDashboardBuilt } = await import("../api/dashboard.ts");
     uiDir = (await ensureDashboardBuilt()).dir;
   } catch {
     uiDir = undefined;

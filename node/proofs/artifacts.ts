@@ -1,19 +1,23 @@
 /**
- * Loads the committed proving artifacts (circuits/artifacts) and checks their SHA-256 hashes against the
- * manifest, so a stale zkey never silently pairs with a changed circuit.
+ * Loads the committed proving artifacts (circuits/artifacts; in the installed package, the copy it ships:
+ * runtime/assets.ts) and checks their SHA-256 hashes against the manifest, so a stale zkey never silently
+ * pairs with a changed circuit.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 
-export const ARTIFACTS_DIR = fileURLToPath(new URL("../../circuits/artifacts/", import.meta.url));
+import { circuitArtifactsDir, circuitSourceFiles } from "../runtime/assets.ts";
+
+export const ARTIFACTS_DIR = circuitArtifactsDir();
 /** The circuit's sources: the main file and the templates it includes (their hash pins the artifacts). */
-const CIRCUIT_FILES = ["aggregate.circom", "aggregate-chunk.circom"].map((name) =>
-  fileURLToPath(new URL(`../../circuits/${name}`, import.meta.url)),
-);
+const CIRCUIT_FILES = circuitSourceFiles();
 
-/** SHA-256 over the circuit's source files, in order (what the manifest records as `circuitSha256`). */
-export async function circuitSourcesSha256(): Promise<string> {
+/**
+ * SHA-256 over the circuit's source files, in order (what the manifest records as `circuitSha256`);
+ * undefined in the installed package, which ships the artifacts without the circuit.
+ */
+export async function circuitSourcesSha256(): Promise<string | undefined> {
+  if (CIRCUIT_FILES.length === 0) return undefined;
   const hash = createHash("sha256");
   for (const file of CIRCUIT_FILES) hash.update(await readFile(file));
   return hash.digest("hex");
@@ -49,7 +53,8 @@ async function load(dir: string): Promise<ProofArtifacts> {
       `cannot read ${dir}manifest.json (run \`npm run zk:setup\`): ${(error as Error).message}`,
     );
   }
-  if ((await circuitSourcesSha256()) !== manifest.circuitSha256) {
+  const sourcesSha256 = await circuitSourcesSha256();
+  if (sourcesSha256 !== undefined && sourcesSha256 !== manifest.circuitSha256) {
     throw new ArtifactIntegrityError(
       "circuits/aggregate*.circom changed since the artifacts were built: run `npm run zk:setup`",
     );

@@ -14,6 +14,7 @@ import { fieldToBytes32, merklePath } from "./commitment.ts";
 import type { UpdateCommitment } from "./commitment.ts";
 import { MAX_WEIGHT, PROOF_TRAINERS, WEIGHT_BITS } from "./constants.ts";
 import { buildChunkWitness, publicSignals } from "./witness.ts";
+import { siblingModule } from "../runtime/assets.ts";
 import type { ChunkStatement } from "./witness.ts";
 
 /** Proving failed or was cancelled. */
@@ -61,7 +62,7 @@ export async function proveChunk(
     weights,
   );
   if (options.signal?.aborted) throw cancelled(); // aborted while the witness was built: no worker
-  const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
+  const worker = new Worker(siblingModule(import.meta.url, "./prover-worker"), {
     // snarkjs loads the `web-worker` package, which treats any worker thread as one of its own and loads
     // `workerData.mod`: an empty data URL keeps it quiet; the job travels beside it.
     workerData: {
@@ -105,7 +106,7 @@ export async function proveChunk(
 export async function verifyChunkProof(proof: Groth16Proof, statement: ChunkStatement): Promise<boolean> {
   const { verificationKey } = await loadProofArtifacts();
   const signals = (await publicSignals(statement)).map(String);
-  const worker = new Worker(new URL("./prover-worker.ts", import.meta.url), {
+  const worker = new Worker(siblingModule(import.meta.url, "./prover-worker"), {
     workerData: {
       mod: "data:text/javascript,",
       name: "vain-verifier",

@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 
 import type { AttestationChallenge, AttestationResponse } from "./attestation.ts";
 import { SchedulingError } from "./errors.ts";
+import { siblingModule } from "../runtime/assets.ts";
 
 export interface AttestationWorkerRequest {
   readonly id: number;
@@ -41,7 +42,7 @@ export class AttestationRunner {
 
   private spawn(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(new URL("./attestation-worker.ts", import.meta.url));
+    const worker = new Worker(siblingModule(import.meta.url, "./attestation-worker"));
     worker.unref();
     this.worker = worker;
     return worker;

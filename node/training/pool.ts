@@ -10,6 +10,7 @@ import type { Dataset } from "./data/dataset.ts";
 import type { TrainResult } from "./engine.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
+import { siblingModule } from "../runtime/assets.ts";
 
 export interface PoolTrainOptions {
   readonly epochs?: number;
@@ -108,7 +109,7 @@ export class TrainingPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url));
+    const worker = new Worker(siblingModule(import.meta.url, "./worker"));
     const slot: Slot = { worker, job: undefined };
     worker.on("message", (response: WorkerResponse) => {
       const job = slot.job;
