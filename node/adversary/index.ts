@@ -5,6 +5,7 @@
 import { cheatAggregate } from "./cheat-aggregate.ts";
 import { cheatPartial } from "./cheat-partial.ts";
 import { corruptChunk } from "./corrupt-chunk.ts";
+import { corruptChunks } from "./corrupt-chunks.ts";
 import { equivocate } from "./equivocate.ts";
 import { lieInProof } from "./lie-in-proof.ts";
 import { poisonUpdate } from "./poison-update.ts";
@@ -32,6 +33,8 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
     transformAggregate: (aggregate) => {
       if (switches.corruptChunk !== undefined)
         corruptChunk(switches.corruptChunk).transformAggregate(aggregate);
+      if (switches.corruptFraction !== undefined)
+        corruptChunks(switches.corruptFraction).transformAggregate(aggregate);
       return switches.cheatAggregate === true ? cheat.transformAggregate(aggregate) : aggregate;
     },
     transformPartial: (p) => (switches.cheatPartial === true ? partial.transformPartial(p) : p),

@@ -20,6 +20,8 @@ export interface AdversarialBehaviour {
   readonly cheatPartial?: boolean;
   /** As aggregator, bias only this chunk of the aggregate and answer the other chunks' challenges honestly. */
   readonly corruptChunk?: number;
+  /** As aggregator, bias this fraction (0–1] of the aggregate's chunks, chosen at random per aggregate. */
+  readonly corruptFraction?: number;
   /** As a trainer, commit and never deliver the update (nor announce or replicate it). */
   readonly withholdUpdate?: boolean;
   /** As a trainer, also sign and announce a second, different commitment for the same round. */

@@ -1,0 +1,213 @@
+/**
+ * Node-level attacks of `bench:attacks` (issue #18): real nodes (node/demo/network.ts: a `hardhat node`, the
+ * real Groth16 verifier, libp2p over TCP, MNIST MLP training) with node/adversary/ behaviours switched on per
+ * round. Two nodes: node 0 is honest (trainer, watcher, aggregator when chosen) and node 1 the attacker.
+ *
+ * - a cheating aggregator against ONE honest watcher, rotating over corrupting 1 random chunk, 50% of the
+ *   chunks, and 1 chunk with its own poisoned update weighted in (paid by a failed round only from its own
+ *   slash): detection rate = rounds that failed with the cheater slashed / cheating rounds;
+ * - a trainer that commits and withholds its update.
+ *
+ * Profit is the attacker's change in worth minus what it would have earned playing honestly in the same
+ * round (its aggregator share and its trainer share by sample count); a slashed cheater's stake is topped
+ * back up from the treasury between rounds (the top-up is not counted as profit).
+ */
+import pino from "pino";
+import type { Address } from "viem";
+import { parseEther } from "viem";
+
+import type { AdversarialBehaviour } from "../../node/adversary/index.ts";
+import { stake, transferTokens } from "../../node/chain/actions/index.ts";
+import { stakeRegistryAbi, trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { freePort } from "../../node/demo/demo.ts";
+import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
+import type { LocalVainNetwork } from "../../node/demo/network.ts";
+import { runRound } from "../../node/demo/rounds.ts";
+import { vain, worth } from "./attacks-harness.ts";
+import type { AttackRow } from "./attacks-harness.ts";
+
+type Switches = { -readonly [K in keyof AdversarialBehaviour]: AdversarialBehaviour[K] };
+
+const REWARD = parseEther("100");
+/** Aggregator share of the emission (DEFAULT_ROUND_PARAMS.aggregatorRewardBps = 10%). */
+const AGGREGATOR_BPS = 1_000n;
+/** The cheater's configurations, rotated round by round. */
+const CHEATS = ["corrupt 1 chunk", "corrupt 50% of chunks", "poison own update + corrupt 1 chunk"] as const;
+type Cheat = (typeof CHEATS)[number];
+
+interface RoundScore {
+  readonly profitWei: bigint;
+  readonly honestLostWei: bigint;
+  readonly corrupted: boolean;
+  readonly detected: boolean;
+}
+
+export interface NodeAttackResult {
+  readonly rows: AttackRow[];
+  /** Cheating rounds that failed with the cheater slashed, over all cheating rounds (-1 if none ran). */
+  readonly detectionRate: number;
+  readonly detectionRounds: number;
+}
+
+const CHAIN_READS = (net: LocalVainNetwork) => ({
+  token: net.contracts.token,
+  registry: net.contracts.registry,
+  rounds: net.contracts.rounds,
+});
+
+/** Restores `address`'s slashable stake to `target` from the treasury (after a slash). */
+async function restoreStake(net: LocalVainNetwork, node: number, target: bigint): Promise<void> {
+  const n = net.nodes[node]!;
+  const staked = await net.publicClient.readContract({
+    address: net.contracts.registry,
+    abi: stakeRegistryAbi,
+    functionName: "slashableStake",
+    args: [n.account.address],
+  });
+  if (staked >= target) return;
+  const ctx = (wallet: typeof net.treasury) => ({
+    publicClient: net.publicClient,
+    walletClient: wallet,
+    contracts: net.contracts,
+  });
+  await transferTokens(ctx(net.treasury), { to: n.account.address, amountWei: target - staked });
+  await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
+}
+
+/** What `who` would have earned in `roundId` following the protocol: its shares by sample count. */
+async function honestShare(net: LocalVainNetwork, roundId: bigint, who: Address, aggregates: boolean) {
+  const r = await net.publicClient.readContract({
+    address: net.contracts.rounds,
+    abi: trainingRoundsAbi,
+    functionName: "getRound",
+    args: [roundId],
+  });
+  const aggregatorShare = (r.emission * AGGREGATOR_BPS) / 10_000n;
+  const total = r.sampleCounts.reduce((a, b) => a + b, 0n);
+  const i = r.trainers.findIndex((t) => t.toLowerCase() === who.toLowerCase());
+  const trainerShare =
+    i < 0 || total === 0n ? 0n : ((r.emission - aggregatorShare) * r.sampleCounts[i]!) / total;
+  return trainerShare + (aggregates ? aggregatorShare : 0n);
+}
+
+/** Plays one round with the attacker's switches and scores it. */
+async function playRound(
+  net: LocalVainNetwork,
+  round: number,
+  aggregator: number,
+  attackerAggregates: boolean,
+): Promise<RoundScore> {
+  const attacker = net.nodes[1]!.account.address;
+  const honest = net.nodes[0]!.account.address;
+  const reads = CHAIN_READS(net);
+  const before = await worth(net.publicClient, reads, [attacker]);
+  const honestBefore = await worth(net.publicClient, reads, [honest]);
+  await setAggregators(net, [aggregator]);
+  const report = await runRound(net, round, 240_000, 5_000);
+  const after = await worth(net.publicClient, reads, [attacker]);
+  const honestAfter = await worth(net.publicClient, reads, [honest]);
+  const share = await honestShare(net, report.roundId, attacker, attackerAggregates);
+  const slashed = report.slashed.get(attacker) ?? 0n;
+  return {
+    profitWei: after.total - before.total - share,
+    honestLostWei: honestBefore.stake > honestAfter.stake ? honestBefore.stake - honestAfter.stake : 0n,
+    corrupted: attackerAggregates && report.state === "finalized",
+    detected: report.state === "failed" && slashed > 0n,
+  };
+}
+
+/** Sets the cheater's switches for `cheat` (a fresh random chunk each round). */
+function arm(switches: Switches, cheat: Cheat, chunks: number): void {
+  switches.corruptChunk = cheat === "corrupt 50% of chunks" ? undefined : Math.floor(Math.random() * chunks);
+  switches.corruptFraction = cheat === "corrupt 50% of chunks" ? 0.5 : undefined;
+  switches.poison = cheat === "poison own update + corrupt 1 chunk" ? "sign-flip" : undefined;
+}
+
+function disarm(switches: Switches): void {
+  for (const key of Object.keys(switches) as (keyof Switches)[]) delete switches[key];
+}
+
+/** Runs the node-level strategies: `detectionRounds` cheating rounds and `withholdRounds` withholding ones. */
+export async function runNodeStrategies(
+  detectionRounds: number,
+  withholdRounds: number,
+  onRound: (line: string) => void = () => undefined,
+): Promise<NodeAttackResult> {
+  const switches: Switches = {};
+  const net = await startLocalVainNetwork({
+    nodes: 2,
+    port: await freePort(),
+    rewardPerRound: REWARD,
+    log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
+    behaviours: { 1: switches },
+    spec: { train: { epochs: 1, batchSize: 32, learningRate: 0.1 } },
+  });
+  const rows: AttackRow[] = [];
+  try {
+    const target = await net.publicClient.readContract({
+      address: net.contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [net.nodes[1]!.account.address],
+    });
+    const chunks = Math.ceil(net.nodes[0]!.participant.parameterCount / 64);
+    let round = 0;
+    // Warm-up: an honest round (JIT, Poseidon tables, proof artifacts) that every node checks.
+    await runRound(net, ++round, 240_000, 60_000);
+    const byCheat = new Map<Cheat, { scores: RoundScore[]; seconds: number }>();
+    for (let i = 0; i < detectionRounds; i++) {
+      const cheat = CHEATS[i % CHEATS.length]!;
+      arm(switches, cheat, chunks);
+      const started = performance.now();
+      const score = await playRound(net, ++round, 1, true).finally(() => disarm(switches));
+      const entry = byCheat.get(cheat) ?? { scores: [], seconds: 0 };
+      entry.scores.push(score);
+      entry.seconds += (performance.now() - started) / 1000;
+      byCheat.set(cheat, entry);
+      onRound(
+        `  round ${round} (${cheat}): ${score.detected ? "caught" : "MISSED"}, attacker ${vain(score.profitWei)} VAIN`,
+      );
+      await restoreStake(net, 1, target);
+    }
+    for (const [cheat, { scores, seconds }] of byCheat)
+      rows.push(row(`aggregator: ${cheat}`, scores, seconds));
+    const withheld: RoundScore[] = [];
+    const started = performance.now();
+    for (let i = 0; i < withholdRounds; i++) {
+      switches.withholdUpdate = true;
+      withheld.push(await playRound(net, ++round, 0, false).finally(() => disarm(switches)));
+      onRound(`  round ${round} (withhold update): attacker ${vain(withheld.at(-1)!.profitWei)} VAIN`);
+    }
+    if (withholdRounds > 0)
+      rows.push(
+        row(
+          "trainer: withhold update",
+          withheld,
+          (performance.now() - started) / 1000,
+          "real nodes; profit counts the trainer share it gave up (weight 0, paid nothing)",
+        ),
+      );
+    const cheating = [...byCheat.values()].flatMap((e) => e.scores);
+    return {
+      rows,
+      detectionRounds: cheating.length,
+      detectionRate: cheating.length === 0 ? -1 : cheating.filter((s) => s.detected).length / cheating.length,
+    };
+  } finally {
+    await net.stop();
+  }
+}
+
+function row(attack: string, scores: readonly RoundScore[], seconds: number, note?: string): AttackRow {
+  const sum = (f: (s: RoundScore) => bigint) => scores.reduce((a, s) => a + f(s), 0n);
+  const caught = scores.filter((s) => s.detected).length;
+  return {
+    attack,
+    attackerProfitVain: vain(sum((s) => s.profitWei)) / Math.max(1, scores.length),
+    honestStakeLostVain: vain(sum((s) => s.honestLostWei)),
+    modelCorrupted: scores.some((s) => s.corrupted) ? 1 : 0,
+    rounds: scores.length,
+    seconds: Math.round(seconds * 10) / 10,
+    note: note ?? `real nodes; caught ${caught}/${scores.length} (failed, cheater slashed)`,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:attacks` (issue #18, ../shared/BENCHMARKS.md `attacks` row): every attack strategy on the
+ * round game, each on a real `hardhat node` with the real Groth16 verifier. Contract-level strategies are the
+ * attacker's real transactions against scripted honest operators (attacks-selection.ts, attacks-faults.ts,
+ * attacks-proofs.ts); node-level strategies run real nodes with node/adversary/ behaviours
+ * (attacks-nodes.ts), including a cheating aggregator against one honest watcher over ≥ 20 rounds. For each:
+ * the attacker's net profit in VAIN per round (gas valued at 0), the honest operators' stake lost, and
+ * whether the task's model was corrupted.
+ *
+ * Usage: npm run bench:attacks [-- --quick] [-- --only=<substring>] [-- --detection-rounds=20]
+ */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { freePort } from "../../node/demo/demo.ts";
+import { brokenRow, scoreStrategy } from "./attacks-harness.ts";
+import type { AttackRow, Strategy } from "./attacks-harness.ts";
+import { equivocationSelfReport, selfReportMissedDeadline, sybilSlots } from "./attacks-faults.ts";
+import { bondFlood, rerollCommitment, wrongModelRef } from "./attacks-proofs.ts";
+import { grindSelection, lateSelection, staleCandidates } from "./attacks-selection.ts";
+import { runNodeStrategies } from "./attacks-nodes.ts";
+import { AttackWorld } from "./attacks-world.ts";
+import { isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
+
+/** The contract-level strategies, in the order they run. */
+export const CHAIN_STRATEGIES: readonly Strategy<AttackWorld>[] = [
+  grindSelection,
+  lateSelection,
+  selfReportMissedDeadline,
+  equivocationSelfReport,
+  sybilSlots,
+  staleCandidates,
+  bondFlood,
+  rerollCommitment,
+  wrongModelRef,
+];
+
+/** Runs `strategies` on one chain, `rounds` rounds each; a strategy that cannot run gets a broken row. */
+export async function runChainStrategies(
+  strategies: readonly Strategy<AttackWorld>[],
+  rounds: number,
+  onRow: (row: AttackRow) => void = () => undefined,
+): Promise<AttackRow[]> {
+  const world = await AttackWorld.start(await freePort());
+  const rows: AttackRow[] = [];
+  try {
+    for (const strategy of strategies) {
+      const row = await scoreStrategy(strategy, world, rounds, {
+        publicClient: world.net.publicClient,
+        contracts: world.net.addresses,
+      }).catch((error: unknown) => brokenRow(strategy.name, error));
+      await world.clearCandidates();
+      rows.push(row);
+      onRow(row);
+    }
+  } finally {
+    await world.stop();
+  }
+  return rows;
+}
+
+/** The figures of the `attacks` row from its table (-1 for a figure no row could measure). */
+export function attackFigures(rows: readonly AttackRow[], detectionRate: number): Record<string, number> {
+  const measured = rows.filter((r) => Number.isFinite(r.attackerProfitVain));
+  return {
+    maxAttackerProfitVain:
+      measured.length === 0 ? -1 : Math.max(...measured.map((r) => r.attackerProfitVain)),
+    honestStakeLostVain: measured.reduce((sum, r) => sum + r.honestStakeLostVain, 0),
+    cheaterDetectionRate: detectionRate,
+    modelsCorrupted: measured.reduce((sum, r) => sum + r.modelCorrupted, 0),
+    strategies: rows.length,
+    strategiesNotRun: rows.length - measured.length,
+  };
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1]);
+if (isMain) {
+  runBenchmark(async () => {
+    const quick = isQuick();
+    const only = option("only");
+    const pick = <T extends { name: string }>(list: readonly T[]) =>
+      only === undefined ? list : list.filter((s) => s.name.includes(only));
+    const progress = (row: AttackRow) =>
+      process.stdout.write(
+        `  ${row.attack}: profit ${row.attackerProfitVain} VAIN/round, honest lost ${row.honestStakeLostVain}, corrupted ${row.modelCorrupted} (${row.seconds} s) — ${row.note}\n`,
+      );
+    process.stdout.write(
+      "contract-level strategies (real chain, real verifier, scripted honest operators)\n",
+    );
+    const rows = await runChainStrategies(pick(CHAIN_STRATEGIES), quick ? 1 : 2, progress);
+    let detectionRate = -1;
+    const detectionRounds = numberOption("detection-rounds", quick ? 2 : 21);
+    if (only === undefined || "real nodes".includes(only)) {
+      process.stdout.write(
+        `node-level strategies (real nodes; cheating aggregator vs one honest watcher, ${detectionRounds} rounds)\n`,
+      );
+      const nodes = await runNodeStrategies(detectionRounds, 1, (line) => process.stdout.write(`${line}\n`));
+      for (const row of nodes.rows) progress(row);
+      rows.push(...nodes.rows);
+      detectionRate = nodes.detectionRate;
+    }
+    process.stdout.write("\n");
+    printTable(rows);
+    await writeResults("attacks", attackFigures(rows, detectionRate), rows);
+  });
+}
