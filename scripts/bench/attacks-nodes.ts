@@ -17,7 +17,7 @@ import type { Address } from "viem";
 import { parseEther } from "viem";
 
 import type { AdversarialBehaviour } from "../../node/adversary/index.ts";
-import { stake, transferTokens } from "../../node/chain/actions/index.ts";
+import { claim, stake, transferTokens } from "../../node/chain/actions/index.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { freePort } from "../../node/demo/demo.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
@@ -47,6 +47,8 @@ export interface NodeAttackResult {
   /** Cheating rounds that failed with the cheater slashed, over all cheating rounds (-1 if none ran). */
   readonly detectionRate: number;
   readonly detectionRounds: number;
+  /** Why the node-level part stopped early, if it did. */
+  readonly aborted?: string;
 }
 
 const CHAIN_READS = (net: LocalVainNetwork) => ({
@@ -72,6 +74,22 @@ async function restoreStake(net: LocalVainNetwork, node: number, target: bigint)
   });
   await transferTokens(ctx(net.treasury), { to: n.account.address, amountWei: target - staked });
   await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
+}
+
+/**
+ * The honest watcher claims what it was credited (its bonds come back as claimable, not to its wallet): the node
+ * does not claim by itself, and a watcher whose spare VAIN sits in `claimable` cannot bond its next challenge.
+ */
+async function claimFor(net: LocalVainNetwork, node: number): Promise<void> {
+  const n = net.nodes[node]!;
+  const owed = await net.publicClient.readContract({
+    address: net.contracts.rounds,
+    abi: trainingRoundsAbi,
+    functionName: "claimable",
+    args: [n.account.address],
+  });
+  if (owed > 0n)
+    await claim({ publicClient: net.publicClient, walletClient: n.wallet, contracts: net.contracts });
 }
 
 /** What `who` would have earned in `roundId` following the protocol: its shares by sample count. */
@@ -153,27 +171,35 @@ export async function runNodeStrategies(
     const chunks = Math.ceil(net.nodes[0]!.participant.parameterCount / 64);
     let round = 0;
     // Warm-up: an honest round (JIT, Poseidon tables, proof artifacts) that every node checks.
-    await runRound(net, ++round, 240_000, 60_000);
+    if (detectionRounds > 0) await runRound(net, ++round, 240_000, 60_000);
     const byCheat = new Map<Cheat, { scores: RoundScore[]; seconds: number }>();
-    for (let i = 0; i < detectionRounds; i++) {
+    let aborted: string | undefined;
+    for (let i = 0; i < detectionRounds && aborted === undefined; i++) {
       const cheat = CHEATS[i % CHEATS.length]!;
       arm(switches, cheat, chunks);
       const started = performance.now();
-      const score = await playRound(net, ++round, 1, true).finally(() => disarm(switches));
-      const entry = byCheat.get(cheat) ?? { scores: [], seconds: 0 };
-      entry.scores.push(score);
-      entry.seconds += (performance.now() - started) / 1000;
-      byCheat.set(cheat, entry);
-      onRound(
-        `  round ${round} (${cheat}): ${score.detected ? "caught" : "MISSED"}, attacker ${vain(score.profitWei)} VAIN`,
-      );
-      await restoreStake(net, 1, target);
+      try {
+        const score = await playRound(net, ++round, 1, true).finally(() => disarm(switches));
+        const entry = byCheat.get(cheat) ?? { scores: [], seconds: 0 };
+        entry.scores.push(score);
+        entry.seconds += (performance.now() - started) / 1000;
+        byCheat.set(cheat, entry);
+        onRound(
+          `  round ${round} (${cheat}): ${score.detected ? "caught" : "MISSED"}, attacker ${vain(score.profitWei)} VAIN`,
+        );
+        await restoreStake(net, 1, target);
+        await claimFor(net, 0);
+      } catch (error) {
+        // A round that never closed leaves the task's round active: the rounds after it cannot open.
+        aborted = `round ${round} (${cheat}) did not close: ${error instanceof Error ? error.message : String(error)}`;
+        onRound(`  ${aborted}`);
+      }
     }
     for (const [cheat, { scores, seconds }] of byCheat)
       rows.push(row(`aggregator: ${cheat}`, scores, seconds));
     const withheld: RoundScore[] = [];
     const started = performance.now();
-    for (let i = 0; i < withholdRounds; i++) {
+    for (let i = 0; i < withholdRounds && aborted === undefined; i++) {
       switches.withholdUpdate = true;
       withheld.push(await playRound(net, ++round, 0, false).finally(() => disarm(switches)));
       onRound(`  round ${round} (withhold update): attacker ${vain(withheld.at(-1)!.profitWei)} VAIN`);
@@ -190,6 +216,7 @@ export async function runNodeStrategies(
     const cheating = [...byCheat.values()].flatMap((e) => e.scores);
     return {
       rows,
+      aborted,
       detectionRounds: cheating.length,
       detectionRate: cheating.length === 0 ? -1 : cheating.filter((s) => s.detected).length / cheating.length,
     };

@@ -96,6 +96,7 @@ if (isMain) {
       );
       const nodes = await runNodeStrategies(detectionRounds, 1, (line) => process.stdout.write(`${line}\n`));
       for (const row of nodes.rows) progress(row);
+      if (nodes.aborted !== undefined) process.stdout.write(`  stopped early: ${nodes.aborted}\n`);
       rows.push(...nodes.rows);
       detectionRate = nodes.detectionRate;
     }

@@ -4,7 +4,7 @@
  * commits and withholds its update cannot get an honest aggregator slashed for a missed deadline.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 
 import type { Address } from "viem";
 
@@ -51,5 +51,23 @@ describe("Aggregator.ready", () => {
     assert.equal(aggregator.ready(round, work(TRAINERS), 0n, 0.5), true);
     assert.equal(aggregator.ready(round, work([TRAINERS[1]!]), 0n, 0.5), false);
     assert.equal(aggregator.ready(round, work([TRAINERS[1]!]), DEADLINE, 0.5), true);
+  });
+
+  it("judges the margin by the clock, not a stale head: a withholder below quorum cannot run it out", () => {
+    // A chain that mines only on transactions keeps its head's timestamp while the clock runs (bench:attacks).
+    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    try {
+      const fresh = new Aggregator(
+        { options: { aggregateWaitMs: 600_000 } } as unknown as RoundContext,
+        {} as AggregatorComponents,
+      );
+      const head = DEADLINE - AGGREGATE_MARGIN_SECONDS - 10n;
+      const partial = work([TRAINERS[0]!]); // 100 of 400 committed: below the quorum
+      assert.equal(fresh.ready(round, partial, head, 0.5), false);
+      mock.timers.tick(11_000);
+      assert.equal(fresh.ready(round, partial, head, 0.5), true, "posts once the clock reaches the margin");
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

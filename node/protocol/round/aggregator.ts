@@ -43,6 +43,20 @@ export class Aggregator {
     this.components = components;
   }
 
+  /** The chain head's timestamp last seen and when (wall clock, ms): see `estimatedNow`. */
+  private head = { timestamp: -1n, seenAt: 0 };
+
+  /**
+   * The time the next block will carry, estimated: the head's timestamp plus the wall time since this node first
+   * saw that head. The head alone lags on a chain that mines only on transactions (a local `hardhat node`) or
+   * with slow blocks; judging the deadline margin by it let a trainer that withholds more than the quorum's
+   * missing share keep an honest aggregator waiting until its deadline had passed, slashed (bench:attacks).
+   */
+  private estimatedNow(now: bigint): bigint {
+    if (now !== this.head.timestamp) this.head = { timestamp: now, seenAt: Date.now() };
+    return now + BigInt(Math.floor((Date.now() - this.head.seenAt) / 1000));
+  }
+
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
   get waitMs(): number {
     return this.ctx.options.aggregateWaitMs ?? DEFAULT_AGGREGATE_WAIT_MS;
@@ -147,7 +161,7 @@ export class Aggregator {
       committed += weight;
       if (work.received.has(t.toLowerCase())) received += weight;
     });
-    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
+    const nearDeadline = round.aggregateDeadline - this.estimatedNow(now) <= AGGREGATE_MARGIN_SECONDS;
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;
