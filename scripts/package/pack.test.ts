@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { lstat, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -112,25 +112,17 @@ describe(
     let nodeOutput = "";
 
     // A cancelled run may never reach `after`: never leave the node holding its ports.
-    const killNode = (signal: NodeJS.Signals) => {
-      if (node?.pid !== undefined && node.exitCode === null && node.signalCode === null) {
-        try {
-          process.kill(-node.pid, signal); // npx, its shell and the node: one process group
-        } catch {
-          // already gone
-        }
-      }
-    };
-    process.once("exit", () => killNode("SIGKILL"));
+    process.once("exit", () => node?.kill("SIGKILL"));
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), "vain-package-"));
       install = join(dir, "operator");
-      const packed = JSON.parse(
-        await mustRun("npm", ["pack", "--json", "--pack-destination", dir], join(ROOT, "node"), childEnv()),
-      ) as { filename: string }[];
-      tarball = join(dir, packed[0]!.filename);
-      await mustRun("mkdir", ["-p", install], dir, process.env);
+      // The tarball's name from the directory, not from `npm pack --json`: prepack's output shares its stdout.
+      await mustRun("npm", ["pack", "--pack-destination", dir], join(ROOT, "node"), childEnv());
+      const packed = (await readdir(dir)).filter((name) => name.endsWith(".tgz"));
+      assert.equal(packed.length, 1, `one tarball in ${dir}: ${packed.join(", ")}`);
+      tarball = join(dir, packed[0]!);
+      await mkdir(install);
       await writeFile(join(install, "package.json"), JSON.stringify({ name: "operator", private: true }));
       await mustRun(
         "npm",
@@ -143,9 +135,9 @@ describe(
     after(async () => {
       if (node !== undefined && node.exitCode === null && node.signalCode === null) {
         const exited = new Promise((resolve) => node!.once("exit", resolve));
-        killNode("SIGTERM");
+        node.kill("SIGTERM");
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-        killNode("SIGKILL");
+        node.kill("SIGKILL");
       }
       await chain?.stop();
       await rm(dir, { recursive: true, force: true });
@@ -190,10 +182,11 @@ describe(
       ) as { address: string };
       assert.match(init.address, /^0x[0-9a-fA-F]{40}$/);
 
+      // The installed bin itself rather than `npx` (which ran --help and init above): its PID is the node's, so
+      // the test stops exactly the process it started.
       node = spawn(
-        "npx",
+        join(install, "node_modules/.bin/vain-node"),
         [
-          "vain-node",
           "start",
           "--data-dir",
           dataDir,
@@ -205,7 +198,7 @@ describe(
           String(API_PORT),
           "--ui",
         ],
-        { cwd: install, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+        { cwd: install, env, stdio: ["ignore", "pipe", "pipe"] },
       );
       node.stdout?.on("data", (chunk: Buffer) => (nodeOutput += chunk.toString()));
       node.stderr?.on("data", (chunk: Buffer) => (nodeOutput += chunk.toString()));
