@@ -5,14 +5,15 @@
  *    types under node_modules, so the installed package cannot run the sources as a checkout does;
  *  - node/dist/assets/circuits: the proving artifacts (wasm, zkey, verification key, manifest), copied from
  *    circuits/artifacts and checked against their manifest;
- *  - node/dist/assets/web: the dashboard, built by Vite from web/.
+ *  - node/dist/assets/web: the dashboard, built by Vite from web/;
+ *  - node/npm-shrinkwrap.json: the run-time dependency tree at the root lockfile's versions (shrinkwrap.ts).
  * Where the node looks for them: node/runtime/assets.ts. `--clean` (the `postpack` script) removes node/dist
- * again, so the checkout keeps running its sources.
+ * and the shrinkwrap again, so the checkout keeps running its sources under the root lockfile.
  *
  * Usage: node scripts/package/build.ts [--clean]
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,10 +23,13 @@ import { build as viteBuild } from "vite";
 
 import { loadProofArtifacts } from "../../node/proofs/artifacts.ts";
 import { PACKAGED_ASSETS } from "../../node/runtime/assets.ts";
+import { shrinkwrapFromLock } from "./shrinkwrap.ts";
+import type { Lockfile } from "./shrinkwrap.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE = join(ROOT, "node");
 const DIST = join(NODE, "dist");
+const SHRINKWRAP = join(NODE, "npm-shrinkwrap.json");
 const require = createRequire(import.meta.url);
 
 function run(command: string, args: readonly string[]): Promise<void> {
@@ -53,6 +57,7 @@ async function copyCircuitArtifacts(): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { clean: { type: "boolean", default: false } } });
   await rm(DIST, { recursive: true, force: true });
+  await rm(SHRINKWRAP, { force: true });
   if (values.clean) return;
   const started = Date.now();
   await run(process.execPath, [
@@ -68,6 +73,11 @@ async function main(): Promise<void> {
     logLevel: "warn",
     build: { outDir: join(DIST, PACKAGED_ASSETS.dashboard), emptyOutDir: true },
   });
+  const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as Lockfile;
+  const manifest = JSON.parse(await readFile(join(NODE, "package.json"), "utf8")) as Parameters<
+    typeof shrinkwrapFromLock
+  >[2];
+  await writeFile(SHRINKWRAP, `${JSON.stringify(shrinkwrapFromLock(lock, "node", manifest), null, 2)}\n`);
   process.stdout.write(
     `vain-node package built into ${DIST} in ${Math.round((Date.now() - started) / 1000)} s\n`,
   );

@@ -10,6 +10,9 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
+import { ShrinkwrapError, shrinkwrapFromLock } from "./shrinkwrap.ts";
+import type { Lockfile } from "./shrinkwrap.ts";
+
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE = join(ROOT, "node");
 
@@ -103,7 +106,7 @@ test("node/package.json declares exactly the node's run-time imports, at the roo
 
 test("the package ships its bin and compiled dist/, built at pack time and removed after", async () => {
   const pkg = JSON.parse(await readFile(join(NODE, "package.json"), "utf8")) as NodePackage;
-  assert.deepEqual([...pkg.files].sort(), ["bin/", "dist/"]);
+  assert.deepEqual([...pkg.files].sort(), ["bin/", "dist/", "npm-shrinkwrap.json"]);
   assert.equal(pkg.bin["vain-node"], "./bin/vain-node.js");
   assert.match(pkg.scripts["prepack"] ?? "", /scripts\/package\/build\.ts$/);
   assert.match(pkg.scripts["postpack"] ?? "", /scripts\/package\/build\.ts --clean$/);
@@ -133,4 +136,28 @@ test("the run-time import scan sees static, dynamic and required packages but no
     "viem",
     "zod",
   ]);
+});
+
+test("the package's shrinkwrap is the root lockfile's run-time tree, closed and without development tools", async () => {
+  const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as Lockfile;
+  const manifest = JSON.parse(await readFile(join(NODE, "package.json"), "utf8")) as Parameters<
+    typeof shrinkwrapFromLock
+  >[2];
+  const wrap = shrinkwrapFromLock(lock, "node", manifest);
+  const paths = Object.keys(wrap.packages).filter((path) => path !== "");
+  for (const [name, version] of Object.entries(manifest.dependencies)) {
+    assert.equal(wrap.packages[`node_modules/${name}`]?.version, version, name);
+  }
+  for (const tool of ["hardhat", "vite", "typescript", "circom2", "node", "playwright-core"]) {
+    assert.ok(!paths.includes(`node_modules/${tool}`), `${tool} is a development tool, not shipped`);
+  }
+  for (const path of paths) {
+    const entry = wrap.packages[path]!;
+    assert.equal(entry.version, lock.packages[path]?.version, path);
+    assert.equal(entry["dev"], undefined, `${path} carries the repository's dev flag`);
+  }
+  assert.throws(
+    () => shrinkwrapFromLock(lock, "node", { ...manifest, dependencies: { "no-such-package": "1.0.0" } }),
+    ShrinkwrapError,
+  );
 });
