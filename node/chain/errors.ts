@@ -19,7 +19,8 @@ export type ChainErrorCode =
   | "TX_FAILED"
   | "INSUFFICIENT_GAS_FUNDS"
   | "NOTHING_TO_WITHDRAW"
-  | "ALLOWANCE_LEFT";
+  | "ALLOWANCE_LEFT"
+  | "LOCAL_CHAIN_UNAVAILABLE";
 
 /** Base class of every chain error. */
 export class ChainError extends Error {
@@ -31,6 +32,17 @@ export class ChainError extends Error {
     super(shortMessage, options);
     this.code = code;
     this.shortMessage = shortMessage;
+  }
+}
+
+/** No Hardhat to start a local chain with: the installed vain-node package (Hardhat is a repository tool). */
+export class LocalChainUnavailableError extends ChainError {
+  override readonly name = "LocalChainUnavailableError";
+  constructor(binDir: string) {
+    super(
+      "LOCAL_CHAIN_UNAVAILABLE",
+      `no Hardhat in ${binDir}: a local chain (the demo, tests) runs from the vAIn repository after \`npm install\`; an installed node joins a running chain (\`vain-node start --rpc <url>\`)`,
+    );
   }
 }
 

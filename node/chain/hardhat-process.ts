@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HARDHAT_STARTUP_TIMEOUT_MS } from "./constants.ts";
+import { LocalChainUnavailableError } from "./errors.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Interval mining on test chains (ms): one block a second, like `vain-node deploy --block-interval` on local chains. */
@@ -21,13 +22,9 @@ export interface HardhatNodeProcess {
 /** Spawns `hardhat node --port <port>` and resolves once it answers JSON-RPC. */
 export async function startHardhatNode(port: number): Promise<HardhatNodeProcess> {
   const bin = `${ROOT}node_modules/.bin`;
-  // The installed vain-node package has no Hardhat (a development tool of the repository): say so, instead
-  // of a spawn error.
-  if (!existsSync(`${bin}/hardhat`)) {
-    throw new Error(
-      `no Hardhat in ${bin}: a local chain (the demo, tests) runs from the vAIn repository after \`npm install\``,
-    );
-  }
+  // The installed vain-node package has no Hardhat (a development tool of the repository): say so, in one
+  // line, instead of a spawn error.
+  if (!existsSync(`${bin}/hardhat`)) throw new LocalChainUnavailableError(bin);
   const child = spawn(`${bin}/hardhat`, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },

@@ -159,10 +159,15 @@ describe(
       assert.ok(zkeyBytes > 1_000_000, `zkey of ${zkeyBytes} bytes`);
     });
 
-    it("runs `npx vain-node --help`", async () => {
+    it("runs `npx vain-node --help`; `demo` says in one line that it needs the repository", async () => {
       const help = await mustRun("npx", ["vain-node", "--help"], install, childEnv());
       for (const command of ["init", "start", "stake", "fund"])
         assert.match(help, new RegExp(`\\b${command}\\b`));
+      // The demo needs the repository's Hardhat: one line that says so, no stack trace.
+      const demo = await run("npx", ["vain-node", "demo"], install, childEnv());
+      assert.notEqual(demo.code, 0);
+      assert.match(demo.stderr, /no Hardhat in .*runs from the vAIn repository/);
+      assert.doesNotMatch(demo.stderr, /^\s+at /m);
     });
 
     it("inits a data directory and starts a node that becomes ready and serves the dashboard", async () => {
