@@ -2,6 +2,7 @@
 export { AggregationInputError, clipToNorm, l2norm } from "../core/updates.ts";
 export type { WeightedUpdate } from "../core/updates.ts";
 export type {
+  AggregationContext,
   AggregationResult,
   AggregationRule,
   AggregationRuleOptions,
@@ -18,6 +19,9 @@ export { normClippingAggregator } from "./rules/norm-clipping.ts";
 export { centeredClippingAggregator } from "./rules/centered-clipping.ts";
 export { screenedMeanAggregator } from "./rules/screened-mean.ts";
 export { guardedMeanAggregator } from "./rules/guarded-mean.ts";
+export { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
+export { TRAINER_TRUST_DEFAULTS, alignmentScores, updateTrust } from "./trainer-trust.ts";
+export type { TrainerRecord, TrainerTrustOptions, TrustRound } from "./trainer-trust.ts";
 export { GUARDED_MEAN_DEFAULTS, guardUpdates } from "./guarded-mean.ts";
 export type { GuardReason, GuardResult, GuardedMeanOptions, GuardedUpdate } from "./guarded-mean.ts";
 export { bucketSizeFor, bucketingAggregator } from "./rules/bucketed-centered-clipping.ts";

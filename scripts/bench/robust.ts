@@ -12,7 +12,7 @@
  * (issue #20): within 2 points of honest-only for every attack, backdoor success at most 10%.
  */
 import { AGGREGATOR_NAMES, AggregationInputError, createAggregator } from "../../node/aggregation/index.ts";
-import type { AggregatorName, Aggregator } from "../../node/aggregation/index.ts";
+import type { AggregationContext, AggregatorName, Aggregator } from "../../node/aggregation/index.ts";
 import { ALL_ATTACKS, BACKDOOR_ATTACKS, prepareAttack } from "../../node/adversary/catalog.ts";
 import type { AnyAttackName } from "../../node/adversary/catalog.ts";
 import { triggeredTestSet } from "../../node/adversary/backdoor.ts";
@@ -26,7 +26,10 @@ import type { Row } from "./common.ts";
 const NODES = 10;
 /** Factor by which Byzantine nodes inflate their self-reported sample counts. */
 const SAMPLE_INFLATION = 10;
-/** The node's rule (node/aggregation/guarded-mean.ts), fixed before the run, not picked from the table. */
+/**
+ * The node's rule (node/aggregation/guarded-mean.ts with trainer history, trainer-trust.ts), fixed before the
+ * run, not picked from the table. Trainers are identified by node index, stable across rounds.
+ */
 const RECOMMENDED: AggregatorName = "guarded-mean";
 /** Default rules of the full grid: the node's rule, its predecessor and the strongest classic ones. */
 const DEFAULT_RULES: readonly AggregatorName[] = [
@@ -35,6 +38,7 @@ const DEFAULT_RULES: readonly AggregatorName[] = [
   "trimmed-mean",
   "centered-clipping",
   "screened-mean",
+  "guarded-mean-memoryless",
   "guarded-mean",
 ];
 const MODEL: ModelSpec = { kind: "mlp", hidden: [64] };
@@ -49,9 +53,10 @@ type Outcome = { accuracy: number; backdoor: number };
 function aggregateOrSkip(
   rule: Aggregator,
   updates: readonly WeightedUpdate[],
+  context: AggregationContext = {},
 ): { aggregate: Float32Array; acceptedWeights: readonly number[]; reasons?: readonly (readonly string[])[] } {
   try {
-    return rule.aggregate(updates);
+    return rule.aggregate(updates, context);
   } catch (error) {
     if (!(error instanceof AggregationInputError)) throw error;
     return {
@@ -78,7 +83,9 @@ function logDecision(
   const cells = (result.acceptedWeights ?? []).map((w, i) => {
     const who = `${i < f ? "B" : "H"}${i}`;
     const why = result.reasons?.[i] ?? [];
-    return w > 0 ? `${who}:${w}` : `${who}:x(${why.join("+") || "0"})`;
+    return w > 0
+      ? `${who}:${w}${why.length > 0 ? `(${why.join("+")})` : ""}`
+      : `${who}:x(${why.join("+") || "0"})`;
   });
   process.stdout.write(`  round ${round}: ${cells.join(" ")}\n`);
 }
@@ -224,18 +231,24 @@ runBenchmark(async () => {
         for (const attackName of attacks) {
           const outcomes: Outcome[] = [];
           for (const seed of seedList) {
-            // Fresh rules per run (bucketing's permutation stream restarts); the oracle is a second instance.
+            // Fresh rules per run (bucketing's permutation stream restarts). The oracle is a second instance
+            // that also sees every real round, so a rule with per-trainer history answers the attacker's
+            // what-if queries (record: false) from the same history as the real one.
             const options = { n: NODES, f: Math.max(f, 1), seed: 7 };
             const ruleInstance = createAggregator(rule, options);
             const oracle = createAggregator(rule, options);
+            const trainers = Array.from({ length: NODES }, (_, i) => `trainer-${i}`);
             outcomes.push(
               await simulate(
                 partition,
                 seed,
                 f,
                 attackName,
-                (u) => aggregateOrSkip(ruleInstance, u),
-                (u) => aggregateOrSkip(oracle, u).acceptedWeights,
+                (u) => {
+                  aggregateOrSkip(oracle, u, { trainers });
+                  return aggregateOrSkip(ruleInstance, u, { trainers });
+                },
+                (u) => aggregateOrSkip(oracle, u, { trainers, record: false }).acceptedWeights,
               ),
             );
           }

@@ -1,5 +1,6 @@
 /**
- * The node's rule, the guarded mean (../guarded-mean.ts): each update is accepted or rejected from
+ * The node's rule, the guarded mean (../guarded-mean.ts, with trainer history from guarded-mean-trust.ts):
+ * each update is accepted or rejected from
  * per-coordinate bounds, silent-coordinate energy, near-duplicate deviations, norm and direction, then the
  * accepted ones are averaged by capped sample count. Ideas from Yin et al. 2018 (trimmed per-coordinate
  * ranges), FLAME (Nguyen et al., USENIX Security 2022) and FoolsGold (Fung et al., RAID 2020), used as
@@ -9,9 +10,10 @@
 import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import type { GuardedMeanOptions } from "../guarded-mean.ts";
+import { guardedMeanTrustAggregator } from "./guarded-mean-trust.ts";
 import type { AggregationResult, AggregationRule, Aggregator } from "./types.ts";
 
-/** The guarded mean as an `Aggregator` (the node's rule; used by the simulator and bench:robust). */
+/** The memoryless guarded mean as an `Aggregator` (one round's guard, no trainer history). */
 export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggregator {
   return {
     name: options.cosineWeighting === 1 ? "guarded-mean-weighted" : "guarded-mean",
@@ -27,14 +29,19 @@ export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggrega
   };
 }
 
+/**
+ * The node's rule: the guard below each round, and weights lowered by each trainer's trust across rounds
+ * (guarded-mean-trust.ts). Its on-chain id (8) is unchanged: the proven statement (a weighted mean of the
+ * committed updates with the posted weights) is the same.
+ */
 export const guardedMeanRule: AggregationRule<"guarded-mean"> = {
   name: "guarded-mean",
   citation:
-    "Yin et al., ICML 2018; Nguyen et al., FLAME, USENIX Security 2022; Fung et al., FoolsGold, RAID 2020 (as whole-update evidence)",
+    "Yin et al., ICML 2018; Nguyen et al., FLAME, USENIX Security 2022; Fung et al., FoolsGold, RAID 2020 (as whole-update evidence); Karimireddy, He, Jaggi, ICML 2021 and Cao et al., FLTrust, NDSS 2021 (trainer history)",
   taskMode: true,
   provable: () => true,
   screensSingleUpdates: () => true,
-  create: () => guardedMeanAggregator(),
+  create: () => guardedMeanTrustAggregator(),
 };
 
 /** Benchmark-only variant: accepted weights also scaled by relative cosine (`cosineWeighting: 1`). */

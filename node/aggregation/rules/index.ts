@@ -7,6 +7,7 @@ import { bucketedCenteredClippingRule } from "./bucketed-centered-clipping.ts";
 import { centeredClippingRule } from "./centered-clipping.ts";
 import { fedAvgRule } from "./fedavg.ts";
 import { guardedMeanRule, guardedMeanWeightedRule } from "./guarded-mean.ts";
+import { guardedMeanMemorylessRule } from "./guarded-mean-memoryless.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -28,6 +29,7 @@ export const AGGREGATION_RULES = [
   // Appended: a task's on-chain rule id is its index among the task rules, so existing ids stay.
   guardedMeanRule,
   guardedMeanWeightedRule,
+  guardedMeanMemorylessRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];

@@ -11,11 +11,19 @@ export interface AggregationResult {
   readonly reasons?: readonly (readonly string[])[];
 }
 
+/** What the round knows beyond the updates themselves (rules with per-trainer history use it). */
+export interface AggregationContext {
+  /** Stable identity of each update's trainer, in order (operator addresses in rounds, node index in the simulator). */
+  readonly trainers?: readonly string[];
+  /** false: a what-if evaluation (an adaptive attacker querying the rule); a rule keeps no history of it. */
+  readonly record?: boolean;
+}
+
 /** An aggregation rule. `provable` rules are covered by the zk circuit (weighted mean with clipping). */
 export interface Aggregator {
   readonly name: string;
   readonly provable: boolean;
-  aggregate(updates: readonly WeightedUpdate[]): AggregationResult;
+  aggregate(updates: readonly WeightedUpdate[], context?: AggregationContext): AggregationResult;
 }
 
 /** What a rule is configured with: the group size, the assumed Byzantine count, an optional fixed bound. */

@@ -71,3 +71,40 @@ describe("Aggregator.ready", () => {
     }
   });
 });
+
+describe("Aggregator.screen", () => {
+  const SIZE = 300;
+  const trainers = Array.from(
+    { length: 7 },
+    (_, i) => `0x00000000000000000000000000000000000000b${i}` as Address,
+  );
+  const screening = { trainers, sampleCounts: trainers.map(() => 100n) } as unknown as RoundView;
+  /** An honest-looking update: a shared signal and a trainer-specific part (non-IID data), deterministic. */
+  const honest = (i: number, round: number) =>
+    Float32Array.from(
+      { length: SIZE },
+      (_, j) => 0.01 * Math.sin(j) + 0.006 * Math.sin(j * (i + 2) * 0.37) + 0.001 * Math.cos(j * round),
+    );
+  const received = (updates: readonly Float32Array[]) =>
+    ({
+      received: new Map(trainers.map((t, i) => [t.toLowerCase(), { dense: updates[i]! }])),
+    }) as unknown as AggregatorWork;
+
+  it("keeps a trainer that pointed away from the majority at weight 0 in the next round, even when it then looks honest", () => {
+    const screener = new Aggregator({} as RoundContext, {} as AggregatorComponents);
+    const operators = trainers.map((t) => t.toLowerCase());
+    const first = trainers.map((_, i) => (i === 0 ? honest(0, 1).map((x) => -x) : honest(i, 1)));
+    const one = screener.screen(screening, received(first), operators);
+    assert.deepEqual([...one.values()], [0, 100, 100, 100, 100, 100, 100]);
+    const second = screener.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
+    assert.deepEqual(
+      [...second.values()],
+      [0, 100, 100, 100, 100, 100, 100],
+      "distrusted, not only rejected",
+    );
+    // A node that has not aggregated this trainer before applies the memoryless guard: it accepts it.
+    const fresh = new Aggregator({} as RoundContext, {} as AggregatorComponents);
+    const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
+    assert.equal(memoryless.get(operators[0]!), 100);
+  });
+});

@@ -7,6 +7,8 @@ import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
 import { guardUpdates } from "../../aggregation/guarded-mean.ts";
+import { updateTrust } from "../../aggregation/trainer-trust.ts";
+import type { TrainerRecord } from "../../aggregation/trainer-trust.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
@@ -37,6 +39,12 @@ export interface AggregatorComponents {
 export class Aggregator {
   private readonly ctx: RoundContext;
   private readonly components: AggregatorComponents;
+  /**
+   * Each trainer's trust from the rounds this node aggregated for this task (aggregation/trainer-trust.ts):
+   * it only lowers the guard's weights, so a node that never aggregated a trainer before applies the
+   * memoryless guard.
+   */
+  private trust = new Map<string, TrainerRecord>();
 
   constructor(ctx: RoundContext, components: AggregatorComponents) {
     this.ctx = ctx;
@@ -170,7 +178,8 @@ export class Aggregator {
 
   /**
    * Robust screening of the received updates of `operators` (the guarded mean, aggregation/guarded-mean.ts): each gets its weight
-   * (sample count, capped at the group's median count), or 0 when it is anomalous (no reward, no influence).
+   * (sample count, capped at the group's median count, lowered by the trainer's trust from earlier rounds),
+   * or 0 when it is anomalous or distrusted (no reward, no influence).
    * Operators without a received update are absent from the result.
    */
   screen(round: RoundView, work: AggregatorWork, operators: readonly string[]): Map<string, number> {
@@ -192,9 +201,16 @@ export class Aggregator {
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
     }));
-    const { acceptedWeights } = guardUpdates(weighted);
+    const guard = guardUpdates(weighted);
+    const scored = updateTrust(
+      this.trust,
+      available.map(({ operator }) => operator),
+      weighted,
+      guard,
+    );
+    this.trust = scored.records;
     available.forEach(({ operator }, k) => {
-      out.set(operator, Math.min(acceptedWeights[k]!, MAX_WEIGHT));
+      out.set(operator, Math.min(scored.weights[k]!, MAX_WEIGHT));
     });
     return out;
   }

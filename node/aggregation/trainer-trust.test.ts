@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Rng } from "../core/rng.ts";
+import { createAggregator, guardUpdates, guardedMeanTrustAggregator, updateTrust } from "./index.ts";
+
+const SIZE = 400;
+
+/**
+ * A skewed honest-looking update: a shared signal plus a trainer-specific direction as large as the signal
+ * (non-IID data) plus minibatch noise.
+ */
+function skewedUpdate(rng: Rng, trainer: number): Float32Array {
+  return Float32Array.from(
+    { length: SIZE },
+    (_, j) => 0.01 * Math.sin(j) + 0.01 * Math.sin(j * (trainer + 2) * 0.37) + 0.004 * rng.normal(),
+  );
+}
+
+describe("trainer trust (the guarded mean with history)", () => {
+  it("keeps honest trainers at full weight and gives 0 to a trainer that is rejected or barely aligned in turn", () => {
+    const rng = new Rng(11);
+    const rule = guardedMeanTrustAggregator();
+    const trainers = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    for (let round = 0; round < 6; round++) {
+      const honest = Array.from({ length: 9 }, (_, i) => skewedUpdate(rng, i));
+      // A sign flipper with skewed data: its flipped update points away from the majority in some rounds
+      // (rejected) and is near-orthogonal in others (accepted by the per-round guard).
+      const skew = Float32Array.from({ length: SIZE }, (_, j) => 0.008 * Math.cos(j * 1.7));
+      const flipped = Float32Array.from(skew, (x, j) =>
+        round % 2 === 0 ? x - 0.01 * Math.sin(j) : x + 0.001 * Math.sin(j) + 0.004 * rng.normal(),
+      );
+      const updates = [flipped, ...honest].map((update) => ({ update, weight: 100 }));
+      const memoryless = guardUpdates(updates).rejected[0];
+      assert.equal(memoryless, round % 2 === 0, `round ${round}: the memoryless guard alternates`);
+      const { acceptedWeights } = rule.aggregate(updates, { trainers });
+      assert.deepEqual(acceptedWeights.slice(1), new Array(9).fill(100), `round ${round}`);
+      assert.equal(acceptedWeights[0], 0, `round ${round}: ${JSON.stringify(acceptedWeights)}`);
+    }
+  });
+
+  it("gives 0 to a trainer whose deviation from the mean is fresh noise every round (no persistence)", () => {
+    const rng = new Rng(13);
+    const rule = guardedMeanTrustAggregator();
+    const trainers = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const weights: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const honest = Array.from({ length: 9 }, (_, i) => skewedUpdate(rng, i));
+      // Inside the honest spread, but its spread is new each round (the adaptive attacker's noise).
+      const hiding = Float32Array.from(
+        { length: SIZE },
+        (_, j) => 0.008 * Math.sin(j) + 0.007 * rng.normal(),
+      );
+      const updates = [hiding, ...honest].map((update) => ({ update, weight: 100 }));
+      assert.equal(
+        guardUpdates(updates).rejected[0],
+        false,
+        `round ${round}: the memoryless guard accepts it`,
+      );
+      const result = rule.aggregate(updates, { trainers });
+      assert.deepEqual(result.acceptedWeights.slice(1), new Array(9).fill(100), `round ${round}`);
+      weights.push(result.acceptedWeights[0]!);
+    }
+    assert.equal(weights[0], 100, "no history yet: the guard's weight");
+    assert.deepEqual(weights.slice(1), [0, 0, 0, 0], JSON.stringify(weights));
+  });
+
+  it("only lowers weights, and a what-if query (record: false) leaves the history unchanged", () => {
+    const rng = new Rng(12);
+    const trainers = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const updates = Array.from({ length: 8 }, (_, i) => ({ update: skewedUpdate(rng, i), weight: 50 }));
+    const guard = guardUpdates(updates);
+    const { weights, records } = updateTrust(new Map(), trainers, updates, guard);
+    weights.forEach((w, i) => assert.ok(Number.isInteger(w) && w <= guard.acceptedWeights[i]!));
+    assert.equal(records.size, 8);
+    const rule = guardedMeanTrustAggregator();
+    const flipped = updates.map((u, i) => (i === 0 ? { ...u, update: u.update.map((x) => -x) } : u));
+    rule.aggregate(flipped, { trainers, record: false });
+    rule.aggregate(flipped, { trainers, record: false });
+    assert.deepEqual(
+      rule.aggregate(updates, { trainers }).acceptedWeights,
+      createAggregator("guarded-mean", { n: 8, f: 2 }).aggregate(updates).acceptedWeights,
+      "no history recorded by the what-if queries: the first real round is the memoryless guard's",
+    );
+  });
+
+  it("refuses trainer ids that do not match the updates", () => {
+    const rule = guardedMeanTrustAggregator();
+    const updates = [1, 2, 3].map(() => ({ update: new Float32Array(4).fill(1), weight: 1 }));
+    assert.throws(() => rule.aggregate(updates, { trainers: ["a"] }), { name: "AggregationInputError" });
+  });
+});
