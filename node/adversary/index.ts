@@ -2,6 +2,7 @@
  * The one attack system: update-level attacks for the simulator (`attacks.ts`) and the behaviours a node in
  * the demo or the tests plays in real rounds (one file each), composed from the node's switches.
  */
+import { poisonWithTrigger } from "./backdoor.ts";
 import { cheatAggregate } from "./cheat-aggregate.ts";
 import { cheatPartial } from "./cheat-partial.ts";
 import { corruptChunk } from "./corrupt-chunk.ts";
@@ -28,6 +29,7 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
   const withhold = withholdUpdate();
   const equivocation = equivocate();
   return {
+    trainingData: (data) => (switches.poisonData === "backdoor" ? poisonWithTrigger(data) : data),
     transformUpdate: (delta) =>
       switches.poison === undefined ? delta : poisonUpdate(switches.poison).transformUpdate(delta),
     transformAggregate: (aggregate) => {

@@ -7,11 +7,17 @@
 import type { Hex } from "viem";
 
 import type { PartialAggregate } from "../protocol/hierarchy.ts";
+import type { Dataset } from "../training/data/dataset.ts";
 
 /** The switches the demo and the tests set per node (read at every call, so a test may flip one mid-run). */
 export interface AdversarialBehaviour {
   /** Post a biased aggregate and never answer its challenges. */
   readonly cheatAggregate?: boolean;
+  /**
+   * Train on poisoned data: `backdoor` adds copies of part of the local data carrying a trigger patch relabelled
+   * to the target class (backdoor.ts), so the update it sends is an honestly computed one on poisoned data.
+   */
+  readonly poisonData?: "backdoor";
   /** Send a poisoned update: the sign flipped (×−4, the demo's magnitude) or boosted (×10). */
   readonly poison?: "sign-flip" | "scaled";
   /** With `cheatAggregate`: answer challenges with a proof over made-up trainer values (a false statement). */
@@ -30,6 +36,8 @@ export interface AdversarialBehaviour {
 
 /** The points of the round protocol where an adversary acts. */
 export interface RoundAdversary {
+  /** The data a trainer trains on this round (data poisoning). */
+  trainingData(data: Dataset): Dataset;
   /** A trainer's raw update (local − base), before privacy noise, clipping and compression. */
   transformUpdate(delta: Float32Array): Float32Array;
   /** The flat fixed-point aggregate, before it is applied to the model and committed. May change it in place. */
@@ -48,6 +56,7 @@ export interface RoundAdversary {
 
 /** The honest node: every hook leaves the protocol's values as they are. */
 export const HONEST_ADVERSARY: RoundAdversary = {
+  trainingData: (data) => data,
   transformUpdate: (delta) => delta,
   transformAggregate: (aggregate) => aggregate,
   transformPartial: (partial) => partial,

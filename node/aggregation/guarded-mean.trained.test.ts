@@ -1,11 +1,13 @@
 /**
  * The guarded mean on real updates: MLPs trained on MNIST in onnxruntime workers, three of ten trainers
  * backdoored (trigger patch relabelled to the target, norm kept at the honest median), and the node's
- * compressed updates (top-k 5%) with the demo's sign-flip poisoner.
+ * compressed updates (top-k 5%) with the demo's sign-flip poisoner and with a trainer whose node trains on
+ * triggered data (the round adversary's data-poisoning hook).
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { backdoorAttack, poisonWithTrigger, triggeredTestSet } from "../adversary/backdoor.ts";
+import { roundAdversary } from "../adversary/index.ts";
 import { signFlip } from "../adversary/poison-update.ts";
 import { TopKCompressor, densify } from "../compression/index.ts";
 import { difference, fedAvg } from "../core/updates.ts";
@@ -13,7 +15,7 @@ import type { WeightedUpdate } from "../core/updates.ts";
 import { TrainingPool, loadMnist, partition, runSimulation, subset } from "../training/index.ts";
 import type { ModelSpec } from "../training/index.ts";
 import { createModel } from "../training/index.ts";
-import { guardUpdates, guardedMeanAggregator } from "./index.ts";
+import { guardUpdates, guardedMeanAggregator, guardedMeanTrustAggregator } from "./index.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [32] };
 const NODES = 10;
@@ -107,5 +109,48 @@ describe("guarded mean on trained MNIST updates", { timeout: 300_000 }, () => {
     });
     const result = guardUpdates(sent);
     assert.deepEqual(result.rejected, [false, false, false, false, true], JSON.stringify(result.updates));
+  });
+
+  it("on the node's top-k updates, a trainer training on triggered data gets weight 0 every round and no backdoor", async () => {
+    const trainers = 5;
+    const parts = partition(data.train, trainers, { kind: "iid" }, 1);
+    // What the node's trainer role trains on: `adversary.trainingData(local)` (node/protocol/round/trainer.ts).
+    const adversaries = parts.map((_, i) => roundAdversary(i === 0 ? { poisonData: "backdoor" } : {}));
+    const ids = parts.map((_, i) => `trainer-${i}`);
+    const run = async (screened: boolean) => {
+      const rule = guardedMeanTrustAggregator();
+      let global = createModel(MODEL).init(1);
+      for (let round = 1; round <= 3; round++) {
+        const base = global;
+        const sent = await Promise.all(
+          parts.map(async (local, i) => {
+            const { params } = await pool.train({
+              model: MODEL,
+              params: base,
+              data: adversaries[i]!.trainingData(local),
+              options: { epochs: 1, batchSize: 32, learningRate: 0.1, seed: round * 10 + i },
+            });
+            const compressor = new TopKCompressor({ ratio: 0.05, seed: i + 1 });
+            return { update: densify(compressor.compress(difference(params, base))), weight: local.count };
+          }),
+        );
+        let aggregate = fedAvg(sent);
+        if (screened) {
+          const result = rule.aggregate(sent, { trainers: ids });
+          assert.equal(result.acceptedWeights[0], 0, `round ${round}: ${JSON.stringify(result.reasons)}`);
+          assert.ok(
+            result.acceptedWeights.slice(1).every((w) => w > 0),
+            JSON.stringify(result.reasons),
+          );
+          aggregate = result.aggregate;
+        }
+        global = Float32Array.from(base, (x, j) => x + aggregate[j]!);
+      }
+      return (await pool.evaluate(MODEL, global, triggeredTestSet(data.test))).accuracy;
+    };
+    const guarded = await run(true);
+    const plain = await run(false);
+    assert.ok(guarded <= 0.1, `backdoor success under the node's rule ${guarded}`);
+    assert.ok(plain >= 0.3, `the poisoned trainer implants the backdoor under FedAvg (${plain})`);
   });
 });

@@ -52,11 +52,17 @@ export const GUARDED_MEAN_DEFAULTS = {
   maxExcessFactor: 10,
   /**
    * Largest energy in silent coordinates, as a share of the median update energy, unless the group's
-   * median is higher (then `maxExcessFactor` × that median: sparse, top-k compressed updates leave most
+   * median is higher (then `maxSilentFactor` × that median: sparse, top-k compressed updates leave most
    * coordinates silent for the majority). Measured: honest dense updates at most 1.4e-3, a 3×3-pixel
    * backdoor 1e-2–0.3.
    */
   maxSilentRatio: 5e-3,
+  /**
+   * The silent bound relative to the group's median silent energy (sparse updates). 3, not the excess factor:
+   * on top-k 5% updates a backdoor trainer's silent energy was 1.1–6.4 × the typical energy against honest
+   * medians of 0.11–0.33 (guarded-mean.trained.test.ts), so at 10× the median its first round passed.
+   */
+  maxSilentFactor: 3,
   /** Deviation cosine above which two updates count as one sender's copies. */
   duplicateCosine: 0.6,
   maxNormRatio: 3,
@@ -199,7 +205,7 @@ export function guardUpdates(
   const excessRatios = outside.map((x) => (typicalEnergy === 0 ? 0 : x / typicalEnergy));
   const silentRatios = silent.map((x) => (typicalEnergy === 0 ? 0 : x / typicalEnergy));
   const maxExcess = o.maxExcessFactor * median([...excessRatios]);
-  const maxSilent = Math.max(o.maxSilentRatio, o.maxExcessFactor * median([...silentRatios]));
+  const maxSilent = Math.max(o.maxSilentRatio, o.maxSilentFactor * median([...silentRatios]));
   const normRatios = energies.map((e) => (typicalNorm === 0 ? 0 : Math.sqrt(e) / typicalNorm));
   // Magnitude evidence first: bounds, silent coordinates, norm.
   const reasons = updates.map((_, i) => {

@@ -106,7 +106,7 @@ export class Trainer {
       {
         model: spec.model,
         params: base,
-        data,
+        data: this.ctx.adversary.trainingData(data),
         options: { ...spec.train, steps, seed: Number(roundId % 1_000_000n) + spec.initSeed },
       },
       { signal: this.ctx.signal },
