@@ -13,13 +13,14 @@ import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 
 import { byteStream } from "@libp2p/utils";
+import type { ByteStream } from "@libp2p/utils";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { z } from "zod";
 
 import type { RateLimiter } from "../resources/limits.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshError } from "./errors.ts";
-import { frameStream, toMeshError } from "./frames.ts";
+import { MAX_FRAME_BYTES, frameStream, toMeshError } from "./frames.ts";
 import { KeyedRateLimiter } from "./rate-limit.ts";
 import type { RateSpec } from "./rate-limit.ts";
 
@@ -205,7 +206,9 @@ export class BlobService {
     const deadline = this.deadline(signal);
     const stream = await this.open(peer, BLOB_FETCH_PROTOCOL, deadline);
     try {
-      const frames = frameStream(stream);
+      // The server may send header and body at once and close its end before we read a byte: the body is
+      // read from the same reader as the header, sized for what we accept.
+      const frames = frameStream(stream, MAX_FRAME_BYTES, maxBytes + READ_CHUNK_BYTES);
       await frames.write({ v: 1, sha256: hash }, deadline);
       await stream.close({ signal: deadline });
       const header = await frames.read(fetchHeaderSchema, deadline);
@@ -217,7 +220,7 @@ export class BlobService {
       if (header.size > maxBytes)
         throw new MeshError("BLOB_TOO_LARGE", `peer announced ${header.size} B > ${maxBytes} B`);
       const hasher = createHash("sha256");
-      const bytes = await readBody(frames.lp.unwrap(), header.size, deadline, hasher);
+      const bytes = await readBody(frames.bytes, header.size, deadline, hasher);
       if (hasher.digest("hex") !== hash)
         throw new MeshError("BLOB_HASH_MISMATCH", "fetched bytes do not match the requested hash");
       this.stats.bytesReceived += bytes.length;
@@ -297,7 +300,14 @@ export class BlobService {
         let bytes: Uint8Array;
         const hasher = createHash("sha256");
         try {
-          bytes = await readBody(frames.lp.unwrap(), header.size, signal, hasher);
+          // The pusher waits for our ack, so its stream stays open: hand the unread bytes to a reader sized
+          // for this body (the frame reader's bound is for frames, and the muxer does not wait for us).
+          const body = byteStream(frames.bytes.unwrap(), { maxBufferSize: header.size + READ_CHUNK_BYTES });
+          try {
+            bytes = await readBody(body, header.size, signal, hasher);
+          } finally {
+            body.unwrap();
+          }
         } finally {
           this.release(sender, header.size);
         }
@@ -368,16 +378,14 @@ async function writeBody(
   }
 }
 
-/** Reads exactly `size` bytes into one preallocated buffer, hashing them as they arrive. */
+/** Reads exactly `size` bytes from `reader` into one preallocated buffer, hashing them as they arrive. */
 async function readBody(
-  stream: Stream,
+  reader: ByteStream<Stream>,
   size: number,
   signal: AbortSignal,
   hasher: Hash,
 ): Promise<Uint8Array> {
   const out = new Uint8Array(size);
-  // The muxer does not wait for us to read, so the reader may hold up to the whole announced body.
-  const reader = byteStream(stream, { maxBufferSize: size + READ_CHUNK_BYTES });
   let offset = 0;
   while (offset < size) {
     const chunk = await reader.read({ bytes: Math.min(READ_CHUNK_BYTES, size - offset), signal });
@@ -386,6 +394,5 @@ async function readBody(
     hasher.update(bytes);
     offset += bytes.byteLength;
   }
-  reader.unwrap();
   return out;
 }

@@ -3,8 +3,8 @@
  * zod schema and turned into a typed {@link MeshError} on any defect, so a peer's bytes can never throw
  * an untyped error into a protocol handler.
  */
-import { lpStream } from "@libp2p/utils";
-import type { LengthPrefixedStream } from "@libp2p/utils";
+import { byteStream } from "@libp2p/utils";
+import type { ByteStream } from "@libp2p/utils";
 import type { Stream } from "@libp2p/interface";
 import type { z } from "zod";
 
@@ -12,14 +12,24 @@ import { MeshError } from "./errors.ts";
 
 /** Control frames are small; anything bigger is an attack or a bug. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Bytes a stream's reader may hold unread. The muxer does not wait for us to read, so this bounds what a
+ * peer can make us buffer before we look at its frames; raw bodies that follow a frame may need more (the
+ * caller passes its own bound, known before the stream is opened).
+ */
+export const DEFAULT_READ_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface FrameStream {
   read<S extends z.ZodTypeAny>(schema: S, signal: AbortSignal): Promise<z.output<S>>;
   write(value: unknown, signal: AbortSignal): Promise<void>;
-  readonly lp: LengthPrefixedStream<Stream>;
+  /**
+   * The byte reader under the frames. Raw bytes that follow a frame (a blob body) are read from it, so bytes
+   * that arrived together with the frame are never lost, even when the peer has already closed its end.
+   */
+  readonly bytes: ByteStream<Stream>;
 }
 
-/** The bytes a length decoder sees (a Uint8ArrayList as lpStream passes it). */
+/** The bytes a length decoder sees: the prefix read so far. */
 export interface ByteList {
   readonly byteLength: number;
   get(index: number): number;
@@ -34,7 +44,7 @@ function varintBytes(max: number): number {
  * A varint length decoder that fails as soon as the prefix cannot be valid: at the first byte that makes the
  * length exceed `maxFrameBytes`, or once it is longer than any allowed length needs. lpStream's own decoder
  * checks only complete prefixes, so a 2^62 prefix or an endless run of continuation bytes was read (and
- * buffered) until the protocol's deadline. Throws RangeError only for "need more bytes", as lpStream expects.
+ * buffered) until the protocol's deadline. Throws RangeError only for "need more bytes".
  */
 export function boundedLengthDecoder(maxFrameBytes: number): (buf: ByteList) => number {
   const maxBytes = varintBytes(maxFrameBytes);
@@ -53,28 +63,62 @@ export function boundedLengthDecoder(maxFrameBytes: number): (buf: ByteList) => 
   };
 }
 
-/** Wraps a stream for frame I/O; the same length-prefix reader must be used for every frame of the stream. */
-export function frameStream(stream: Stream, maxFrameBytes = MAX_FRAME_BYTES): FrameStream {
-  const lp = lpStream(stream, {
-    maxDataLength: maxFrameBytes,
-    lengthDecoder: boundedLengthDecoder(maxFrameBytes),
-  });
-  return {
-    lp,
-    async read(schema, signal) {
-      let bytes: Uint8Array;
+/** The unsigned varint (LEB128) length prefix of a frame. */
+function encodeLength(length: number): Uint8Array {
+  const out: number[] = [];
+  let rest = length;
+  while (rest >= 0x80) {
+    out.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  out.push(rest);
+  return Uint8Array.from(out);
+}
+
+/**
+ * Wraps a stream for frame I/O. One reader serves every frame and any raw body after them; `maxBufferBytes`
+ * bounds what it may hold unread.
+ */
+export function frameStream(
+  stream: Stream,
+  maxFrameBytes = MAX_FRAME_BYTES,
+  maxBufferBytes = DEFAULT_READ_BUFFER_BYTES,
+): FrameStream {
+  const bytes = byteStream(stream, { maxBufferSize: Math.max(maxBufferBytes, maxFrameBytes + 16) });
+  const decodeLength = boundedLengthDecoder(maxFrameBytes);
+  const readLength = async (signal: AbortSignal): Promise<number> => {
+    const prefix: number[] = [];
+    for (;;) {
+      prefix.push((await bytes.read({ bytes: 1, signal })).get(0));
       try {
-        bytes = (await lp.read({ signal })).subarray();
+        return decodeLength({ byteLength: prefix.length, get: (index) => prefix[index] ?? 0 });
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+      }
+    }
+  };
+  return {
+    bytes,
+    async read(schema, signal) {
+      let payload: Uint8Array;
+      try {
+        const length = await readLength(signal);
+        payload = (await bytes.read({ bytes: length, signal })).subarray();
       } catch (error) {
         throw toMeshError(error, signal);
       }
-      return decodeFrame(bytes, schema);
+      return decodeFrame(payload, schema);
     },
     async write(value, signal) {
-      const bytes = new TextEncoder().encode(JSON.stringify(value));
-      if (bytes.length > maxFrameBytes) throw new MeshError("FRAME_TOO_LARGE", `frame of ${bytes.length} B`);
+      const payload = new TextEncoder().encode(JSON.stringify(value));
+      if (payload.length > maxFrameBytes)
+        throw new MeshError("FRAME_TOO_LARGE", `frame of ${payload.length} B`);
+      const prefix = encodeLength(payload.length);
+      const frame = new Uint8Array(prefix.length + payload.length);
+      frame.set(prefix);
+      frame.set(payload, prefix.length);
       try {
-        await lp.write(bytes, { signal });
+        await bytes.write(frame, { signal });
       } catch (error) {
         throw toMeshError(error, signal);
       }

@@ -369,6 +369,31 @@ describe(
       assert.equal(got.length, 2);
     });
 
+    it("fetches blobs of every size by hash, whole or not at all", async () => {
+      const server = await start(await operator(net, stake));
+      const client = await start(await operator(net, stake));
+      const peer = await client.connect(server.multiaddrs()[0]!);
+      await until(() => server.admission.isAdmitted(client.peerId), 5_000, "admission");
+      const held = new Map<string, Uint8Array>();
+      server.blobs.serve(async (hash) => held.get(hash));
+      // Small blobs arrive with their header in one read and the server closes at once: the case that used to
+      // fail with StreamStateError. Large ones span many reads.
+      for (const size of [0, 1, 100, 64 * 1024, 5 * 1024 * 1024]) {
+        const blob = new Uint8Array(size);
+        for (let i = 0; i < size; i++) blob[i] = (i * 2654435761 + size) >>> 24;
+        const hash = sha256(blob);
+        held.set(hash, blob);
+        const fetched = await client.blobs.fetch(peer, hash, size);
+        assert.equal(fetched.length, size, `size ${size}`);
+        assert.equal(sha256(fetched), hash, `size ${size}`);
+      }
+      const code = (expected: string) => (error: unknown) => (error as { code?: string }).code === expected;
+      await assert.rejects(client.blobs.fetch(peer, "ab".repeat(32), 1024), code("BLOB_NOT_FOUND"));
+      const big = new Uint8Array(2048).fill(7);
+      held.set(sha256(big), big);
+      await assert.rejects(client.blobs.fetch(peer, sha256(big), 1024), code("BLOB_TOO_LARGE"));
+    });
+
     it("survives malformed admission input: random bytes and a 2^40 length prefix", async () => {
       const gate = await start(await operator(net, stake));
       const prober = await start(await operator(net, "none"));
