@@ -274,6 +274,39 @@ contract RoundSelectionTest is RoundsFixture {
         }
     }
 
+    /// The round's bounded lifetime counts the selection window: for any schedule createTask accepts, a round
+    /// selected at the last second of its selection window, posted at the last second of its full aggregate
+    /// window and then taking every challenge (spaced answer windows and the last dispute window) is judged
+    /// within MAX_ROUND_DURATION of opening. (Against the old check, which counted one aggregate window, a
+    /// schedule filling MAX_ROUND_DURATION exactly outlived it by a whole aggregate window.)
+    function testFuzz_roundLifetimeCountsTheSelectionWindow(uint32 commitW, uint32 aggregateW, uint32 challengeW) public {
+        uint256 spare = rounds.MAX_ROUND_DURATION() - 17 * uint256(ANSWER_WINDOW) - 3 * rounds.MIN_WINDOW();
+        commitW = uint32(bound(commitW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
+        aggregateW = uint32(bound(aggregateW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
+        challengeW = uint32(bound(challengeW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
+        ITrainingRounds.TaskConfig memory config = _taskConfig(bytes32("m"), NUM_CHUNKS, 1, commitW, aggregateW, challengeW, 0);
+        config.proven = false;
+        config.ruleId = 1;
+        try rounds.createTask(config) returns (uint256 id) {
+            token.approve(address(rounds), 1);
+            rounds.fundTask(id, 1);
+            uint256 openedAt = block.timestamp;
+            uint256 roundId = rounds.openRound(id);
+            vm.prank(t1);
+            rounds.commitUpdate(roundId, bytes32("c"), 1);
+            vm.roll(block.number + 1);
+            vm.warp(selection.getDraws(roundId).selectionDeadline); // selected at the last second
+            assertTrue(_select(roundId) != address(0), "selected");
+            uint256 judgedBy = rounds.getRound(roundId).challengeDeadline +
+                (rounds.MAX_CHALLENGES_PER_ROUND() + 1) * uint256(ANSWER_WINDOW);
+            assertTrue(judgedBy - openedAt <= rounds.MAX_ROUND_DURATION(), "judged within MAX_ROUND_DURATION");
+        } catch (bytes memory reason) {
+            assertTrue(bytes4(reason) == ITrainingRounds.InvalidSchedule.selector, "only the schedule is refused");
+            uint256 worst = uint256(commitW) + 2 * uint256(aggregateW) + challengeW + 17 * uint256(ANSWER_WINDOW);
+            assertTrue(worst > rounds.MAX_ROUND_DURATION(), "refused only when it could outlive the bound");
+        }
+    }
+
     /// A young network: no candidate has stake, a trainer is drawn (stake-weighted among the trainers).
     function test_bootstrapsFromTrainersWhenCandidatesAreStale() public {
         vm.prank(agg);

@@ -21,9 +21,10 @@ abstract contract RoundTasks is RoundsBase {
     /// `numChunks` is the model's chunk count in the commitment scheme (docs §4: ceil(parameters / 64)): it
     /// decides which chunks can be sampled and how deep every Merkle opening of the task's commitments is.
     /// @dev Requirements: not paused; `rewardPerRound > 0`; `numChunks > 0`; every window >= MIN_WINDOW;
-    /// commit + aggregate + challenge + (MAX_CHALLENGES_PER_ROUND + 1) answer windows (each challenge's spaced
-    /// answer window and the last answer's dispute window) <= MAX_ROUND_DURATION; `roundInterval <=
-    /// MAX_ROUND_INTERVAL`.
+    /// commit + 2 aggregate (the selection window, then the selected aggregator's full window) + challenge +
+    /// (MAX_CHALLENGES_PER_ROUND + 1) answer windows (each challenge's spaced answer window and the last
+    /// answer's dispute window) <= MAX_ROUND_DURATION, the longest a round can run with every step at its last
+    /// second; `roundInterval <= MAX_ROUND_INTERVAL`.
     /// @param config the task's model, rules and schedule
     /// @return taskId the new task's ID
     function createTask(TaskConfig calldata config) external whenNotPaused returns (uint256 taskId) {
@@ -36,7 +37,8 @@ abstract contract RoundTasks is RoundsBase {
             config.answerWindow < MIN_WINDOW ||
             config.roundInterval > MAX_ROUND_INTERVAL ||
             uint256(config.commitWindow) +
-                config.aggregateWindow +
+                2 *
+                uint256(config.aggregateWindow) +
                 config.challengeWindow +
                 (MAX_CHALLENGES_PER_ROUND + 1) *
                 uint256(config.answerWindow) >

@@ -19,7 +19,8 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     uint256 public constant MAX_TRAINERS_PER_ROUND = 16;
     /// @notice Hard cap on opted-in aggregator candidates: bounds the selection loop.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
-    /// @notice Hard cap on a round's total duration: commit + aggregate + challenge windows, then
+    /// @notice Hard cap on a round's total duration: the commit window, the selection window and the selected
+    /// aggregator's full window (an aggregate window each), the challenge window, then
     /// MAX_CHALLENGES_PER_ROUND spaced answer windows and the last answer's dispute window. Kept below
     /// StakeRegistry.MIN_UNBONDING_DELAY (1 day) so stake cannot leave before its round is judged.
     uint256 public constant MAX_ROUND_DURATION = 12 hours;
