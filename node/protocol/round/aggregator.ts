@@ -26,6 +26,7 @@ import { commitUpdateBytes } from "../update.ts";
 import { AGGREGATE_MARGIN_SECONDS, DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { ModelSync } from "./model-sync.ts";
+import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
@@ -34,6 +35,8 @@ export interface AggregatorComponents {
   readonly work: RoundWorkStore;
   readonly modelSync: ModelSync;
   readonly data: RoundData;
+  /** This node's proving time (proving-budget.ts): every proof counts, and a too-slow one warns. */
+  readonly provingBudget: ProvingBudget;
 }
 
 export class Aggregator {
@@ -322,8 +325,19 @@ export class Aggregator {
     const ms = performance.now() - started;
     work.proofMs = (work.proofMs ?? 0) + ms;
     this.ctx.options.events?.onProof?.(roundId, chunk, ms);
+    const fits = this.components.provingBudget.record(proof.proveMs);
     await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]);
     this.ctx.log.info({ roundId, chunk, proofMs: Math.round(ms) }, "challenge answered with a zk proof");
+    if (!fits)
+      this.ctx.log.warn(
+        {
+          roundId,
+          chunk,
+          proofMs: Math.round(proof.proveMs),
+          neededMs: this.components.provingBudget.neededMs(),
+        },
+        "this proof took longer than the task's answer window allows: a slower one would be slashed",
+      );
   }
 
   /**

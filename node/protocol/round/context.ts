@@ -40,6 +40,15 @@ export const MIN_SCREENED_UPDATES = 3;
 export const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
 export const AGGREGATE_MARGIN_SECONDS = 15n;
+/**
+ * This node's proving time assumed before it has proven anything: one chunk proof measured 20.5 s on the
+ * project's 2-core machine under a load of ~19 (about 3 s unloaded). A proven task whose answer window cannot
+ * hold a proof plus its transaction is refused at join (proving-budget.ts); override it with the node's own
+ * `bench:zk` figure (`provingEstimateMs`).
+ */
+export const DEFAULT_PROVING_ESTIMATE_MS = 20_500;
+/** Time to simulate, send and mine an answer transaction after its proof: a few blocks on a loaded chain. */
+export const ANSWER_TX_MARGIN_MS = 4_000;
 /** Rounds of work kept behind the newest one (status and late challenges; older ones are dropped). */
 export const ROUNDS_KEPT = 4n;
 
@@ -74,6 +83,11 @@ export interface ParticipantOptions {
    * keep control of when a round starts.
    */
   readonly openRounds?: boolean;
+  /**
+   * This node's time to prove one chunk (default DEFAULT_PROVING_ESTIMATE_MS): a proven task whose answer
+   * window is shorter than it plus ANSWER_TX_MARGIN_MS is refused at join.
+   */
+  readonly provingEstimateMs?: number;
 }
 
 export interface RoundOutcome {

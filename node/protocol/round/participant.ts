@@ -34,6 +34,7 @@ import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, Transfe
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { ModelSync } from "./model-sync.ts";
+import { AnswerWindowTooShortError, ProvingBudget } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
 import { RoundWorkStore, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
@@ -61,6 +62,10 @@ export class RoundParticipant {
   private readonly aggregateWatcher: AggregateWatcher;
   private readonly initialModel: Float32Array;
   private specMismatchLogged = false;
+  /** This node's proving time against a proven task's answer window, decided once at join. */
+  private readonly provingBudget: ProvingBudget;
+  private joinRefusal: AnswerWindowTooShortError | undefined;
+  private joinChecked = false;
   private waitingForTaskLogged = false;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
   private lastTrainers: readonly string[] = [];
@@ -75,6 +80,7 @@ export class RoundParticipant {
     this.initialModel = model.init(options.spec.initSeed);
     this.models.put(this.initialModel);
     this.chain = new RoundsGateway(options);
+    this.provingBudget = new ProvingBudget(options.provingEstimateMs);
     const lifecycle = this.lifecycle;
     this.ctx = {
       options,
@@ -95,7 +101,12 @@ export class RoundParticipant {
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.keeper = new Keeper(this.ctx);
-    this.aggregator = new Aggregator(this.ctx, { work, modelSync: this.modelSync, data: this.data });
+    this.aggregator = new Aggregator(this.ctx, {
+      work,
+      modelSync: this.modelSync,
+      data: this.data,
+      provingBudget: this.provingBudget,
+    });
     this.trainer = new Trainer(this.ctx, {
       modelSync: this.modelSync,
       delivery,
@@ -208,6 +219,7 @@ export class RoundParticipant {
         }
         return;
       }
+      if (!this.joins(task)) return;
       void this.modelSync.ensureModel(task.modelRef);
       const now = await this.chain.blockTimestamp(blockNumber);
       if (task.activeRound === 0n) {
@@ -223,6 +235,33 @@ export class RoundParticipant {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * Task join: a proven task whose answer window cannot hold this node's proof and answer transaction is
+   * refused for good (logged once with the typed error): as its aggregator the node would be slashed for the
+   * first sampled chunk it could not answer in time. Decided once, so a slow proof later only warns.
+   */
+  private joins(task: TaskView): boolean {
+    if (!this.joinChecked) {
+      this.joinChecked = true;
+      try {
+        this.provingBudget.check(task);
+      } catch (error) {
+        if (!(error instanceof AnswerWindowTooShortError)) throw error;
+        this.joinRefusal = error;
+        this.options.log.error(
+          { err: error, answerWindowMs: error.answerWindowMs, neededMs: error.neededMs },
+          "refusing the task: its answer window is shorter than this node's proving time",
+        );
+      }
+    }
+    return this.joinRefusal === undefined;
+  }
+
+  /** Why this node refused the task at join (undefined: it takes part, or has not seen the task yet). */
+  get refusal(): AnswerWindowTooShortError | undefined {
+    return this.joinRefusal;
   }
 
   /** The phase switch: what each role does in the round's current state. */

@@ -72,6 +72,10 @@ export interface TaskView {
   readonly rewardPoolWei: bigint;
   /** Unix seconds from which the next round may open. */
   readonly nextOpenTime: bigint;
+  /** The task's rule: its rounds are proven (challenged chunks are answered with zk proofs). */
+  readonly proven: boolean;
+  /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
+  readonly answerWindowS: bigint;
 }
 
 export class RoundsGateway {
@@ -126,6 +130,8 @@ export class RoundsGateway {
       closed: task.closed,
       rewardPoolWei: task.rewardPool,
       nextOpenTime: BigInt(task.nextOpenTime),
+      proven: task.proven,
+      answerWindowS: BigInt(task.answerWindow),
     };
   }
 
