@@ -161,3 +161,14 @@ test("the package's shrinkwrap is the root lockfile's run-time tree, closed and 
     ShrinkwrapError,
   );
 });
+
+test("workers start through siblingModule, whose extension follows the caller's (.ts here, .js packed)", async () => {
+  for (const file of await shippedSources()) {
+    const source = await readFile(file, "utf8");
+    assert.doesNotMatch(
+      source,
+      /new Worker\(\s*new URL\(\s*["'`][^"'`]+\.ts["'`]/,
+      `${relative(ROOT, file)}: a literal .ts worker URL is not rewritten by the compiler, so the packed node cannot start it; use siblingModule (node/runtime/assets.ts)`,
+    );
+  }
+});
