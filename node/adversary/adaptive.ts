@@ -62,12 +62,17 @@ export function searchAccepted(
 
 /**
  * Sends `base + scale · medianNorm · direction + noise · std · ξ_i` per attacker, with the largest scale
- * (over the noise levels) the rule accepts. Shared by the adaptive, slow-poisoning and sleeper attacks.
+ * (over the noise levels) the rule accepts. Shared by the adaptive, slow-poisoning and sleeper attacks. ξ is
+ * drawn from `noiseSeed` (fresh each round by default; a fixed seed gives each attacker a persistent one).
  */
-export function craftAgainstRule(round: AttackRound, direction: Float32Array): Float32Array[] {
+export function craftAgainstRule(
+  round: AttackRound,
+  direction: Float32Array,
+  noiseSeed = round.seed * 7919 + round.round,
+): Float32Array[] {
   const { mean, std } = meanAndStd(round.honest);
   const unit = medianNorm(round.honest);
-  const rng = new Rng(round.seed * 7919 + round.round);
+  const rng = new Rng(noiseSeed);
   const noises = round.own.map(() => Float32Array.from(std, (s) => s * rng.normal()));
   const build = (noise: number) => (scale: number) =>
     noises.map((xi) => Float32Array.from(mean, (m, i) => m + scale * unit * direction[i]! + noise * xi[i]!));

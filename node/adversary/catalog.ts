@@ -5,6 +5,7 @@
  */
 import type { Dataset } from "../training/data/dataset.ts";
 import { adaptiveAttack } from "./adaptive.ts";
+import { adaptivePersistentAttack } from "./adaptive-persistent.ts";
 import { ATTACKS, flipLabels, maliciousUpdates } from "./attacks.ts";
 import { backdoorAttack, poisonWithTrigger } from "./backdoor.ts";
 import { SLEEPER_HONEST_SHARE, sleeperAttack } from "./sleeper.ts";
@@ -18,6 +19,7 @@ export const ALL_ATTACKS = [
   "sybil",
   "adaptive-ipm",
   "adaptive-alie",
+  "adaptive-persistent",
   "slow-poison",
   "sleeper",
 ] as const;
@@ -46,6 +48,8 @@ export function prepareAttack(name: AnyAttackName, rounds: number): PreparedAtta
       return { name, poisonData: same, updates: adaptiveAttack("inverse-mean") };
     case "adaptive-alie":
       return { name, poisonData: same, updates: adaptiveAttack("inverse-std") };
+    case "adaptive-persistent":
+      return { name, poisonData: same, updates: adaptivePersistentAttack };
     case "slow-poison":
       return { name, poisonData: same, updates: createSlowPoisonAttack() };
     case "sleeper":
