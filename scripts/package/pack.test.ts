@@ -159,6 +159,33 @@ describe(
       assert.ok(zkeyBytes > 1_000_000, `zkey of ${zkeyBytes} bytes`);
     });
 
+    it("trains in the package's own worker thread (compiled worker, onnxruntime-node, bundled MNIST)", async () => {
+      // A file, not `-e`: worker threads inherit the parent's flags, and `--input-type` refuses a file.
+      const probe = join(install, "probe-training.mjs");
+      await writeFile(
+        probe,
+        [
+          'const dist = new URL("./node_modules/vain-node/dist/", import.meta.url);',
+          'const { TrainingPool } = await import(new URL("training/pool.js", dist));',
+          'const { createModel } = await import(new URL("training/architectures.js", dist));',
+          'const { loadMnist } = await import(new URL("training/data/mnist.js", dist));',
+          "const { test } = loadMnist({ seed: 3, testFraction: 0.1 });",
+          "const pool = new TrainingPool({ size: 1 });",
+          'const result = await pool.evaluate({ kind: "mlp" }, createModel({ kind: "mlp" }).init(1), test);',
+          "await pool.close();",
+          "console.log(JSON.stringify(result));",
+        ].join("\n"),
+      );
+      const result = JSON.parse(await mustRun(process.execPath, [probe], install, childEnv())) as {
+        accuracy: number;
+        loss: number;
+      };
+      assert.ok(
+        result.accuracy >= 0 && result.accuracy <= 1 && Number.isFinite(result.loss),
+        JSON.stringify(result),
+      );
+    });
+
     it("runs `npx vain-node --help`; `demo` says in one line that it needs the repository", async () => {
       const help = await mustRun("npx", ["vain-node", "--help"], install, childEnv());
       for (const command of ["init", "start", "stake", "fund"])
