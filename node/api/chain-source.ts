@@ -7,11 +7,12 @@
  */
 import { Gauge, Registry } from "prom-client";
 import { getAddress } from "viem";
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, GetContractEventsReturnType, Hex, PublicClient } from "viem";
 
 import { RoundState, SLASH_REASON, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { peerIdFromChainBytes } from "../chain/peer-id.ts";
 import { MemoryStatusSource } from "./memory-source.ts";
+import { FAILURE_TEXT, RoundTimeline } from "./round-timeline.ts";
 import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } from "./status.ts";
 
 /** Default poll interval: about one block on a local chain, cheap enough for public RPCs. */
@@ -59,6 +60,22 @@ export type RoundTrainingFigures = Pick<
   "roundId" | "accuracy" | "loss" | "bytesSent" | "bytesReceived" | "proofMs"
 >;
 
+function withDetails(peer: PeerStatus, details: PeerDetails): PeerStatus {
+  const { latencyMs: _latency, abusePoints: _abuse, ...rest } = peer;
+  return {
+    ...rest,
+    reputation: details.reputation,
+    connected: details.connected,
+    ...(details.latencyMs === undefined ? {} : { latencyMs: details.latencyMs }),
+    ...(details.abusePoints === undefined ? {} : { abusePoints: details.abusePoints }),
+  };
+}
+
+/** Round events whose block time the timeline shows (when a round opened and when it closed). */
+const TIMED_EVENTS: ReadonlySet<string> = new Set(["RoundOpened", "RoundClosed", "SelectionExpired"]);
+
+type RoundsLog = GetContractEventsReturnType<typeof trainingRoundsAbi, undefined, true>[number];
+
 export class ChainStatusSource extends MemoryStatusSource {
   readonly #options: ChainStatusSourceOptions;
   readonly #operators = new Map<Address, Hex>();
@@ -66,6 +83,7 @@ export class ChainStatusSource extends MemoryStatusSource {
   readonly #rewards = new Map<string, bigint>();
   readonly #slashesPerRound = new Map<string, number>();
   readonly #provenRounds = new Set<string>();
+  readonly #timeline: RoundTimeline;
   readonly #peersGauge: Gauge;
   readonly #blockGauge: Gauge;
   #nextBlock: bigint;
@@ -93,6 +111,7 @@ export class ChainStatusSource extends MemoryStatusSource {
       metrics,
     );
     this.#options = options;
+    this.#timeline = new RoundTimeline(options.operator);
     this.#nextBlock = options.fromBlock ?? 0n;
     this.#peersGauge = new Gauge({
       name: "vain_status_staked_peers",
@@ -140,9 +159,22 @@ export class ChainStatusSource extends MemoryStatusSource {
     this.update({ alerts });
   }
 
-  /** Merges runtime facts about a peer into the next peers event. */
+  /**
+   * Merges runtime facts about a peer into the peers list, emitting a peers event when they change: the chain
+   * alone re-lists peers only on registry events, so after a restart the saved reputation and the reconnected
+   * mesh would otherwise wait for the next stake or bind to show.
+   */
   setPeerDetails(peerId: string, details: PeerDetails): void {
+    const before = this.#details.get(peerId);
     this.#details.set(peerId, details);
+    const same =
+      before !== undefined &&
+      before.connected === details.connected &&
+      before.reputation === details.reputation &&
+      before.latencyMs === details.latencyMs;
+    const peers = this.status().peers;
+    if (same || !peers.some((peer) => peer.peerId === peerId)) return;
+    this.setPeers(peers.map((peer) => (peer.peerId === peerId ? withDetails(peer, details) : peer)));
   }
 
   /** Adds a finished round to the history, with the operator's reward and the slashes the chain recorded. */
@@ -226,8 +258,12 @@ export class ChainStatusSource extends MemoryStatusSource {
             break;
         }
       }
+      const blockTimes = await this.#blockTimes(
+        roundEvents.filter((log) => TIMED_EVENTS.has(log.eventName)).map((log) => log.blockNumber),
+      );
       for (const log of roundEvents) {
         roundChanged = true;
+        this.#applyToTimeline(log, blockTimes.get(log.blockNumber));
         if (
           log.eventName === "RewardCredited" &&
           getAddress(log.args.account) === getAddress(this.#options.operator)
@@ -246,9 +282,53 @@ export class ChainStatusSource extends MemoryStatusSource {
         }
       }
       this.#nextBlock = latest + 1n;
+      for (const entry of this.#timeline.takeChanged()) this.upsertTimeline(entry);
     }
     if (peersChanged) await this.#refreshPeers();
     if (roundChanged) await this.#refreshRound();
+  }
+
+  /** Chain time (unix ms) of each distinct block, read in parallel. */
+  async #blockTimes(blockNumbers: readonly bigint[]): Promise<Map<bigint, number>> {
+    const distinct = [...new Set(blockNumbers)];
+    const blocks = await Promise.all(
+      distinct.map((blockNumber) => this.#options.publicClient.getBlock({ blockNumber })),
+    );
+    return new Map(blocks.map((block) => [block.number, Number(block.timestamp) * 1000]));
+  }
+
+  #applyToTimeline(log: RoundsLog, atMs: number | undefined): void {
+    const timeline = this.#timeline;
+    switch (log.eventName) {
+      case "RoundOpened":
+        return timeline.opened(log.args.roundId, log.args.taskId, atMs);
+      case "UpdateCommitted":
+        return timeline.committed(log.args.roundId, log.args.trainer);
+      case "AggregatorSelected":
+        return timeline.selected(log.args.roundId, log.args.aggregator);
+      case "AggregatePosted":
+        return timeline.posted(log.args.roundId);
+      case "SelectionExpired":
+        timeline.failing(log.args.roundId, FAILURE_TEXT.selectionExpired);
+        return timeline.closed(log.args.roundId, false, atMs);
+      case "AggregationMissed":
+        return timeline.failing(log.args.roundId, FAILURE_TEXT.aggregationMissed);
+      case "ChallengeFailed":
+        return timeline.failing(log.args.roundId, FAILURE_TEXT.challengeFailed);
+      case "StatementDisputed":
+        return timeline.failing(log.args.roundId, FAILURE_TEXT.statementDisputed);
+      case "RoundContested":
+        return timeline.failing(log.args.roundId, FAILURE_TEXT.contested);
+      case "EquivocationProven":
+        if (log.args.aggregator) timeline.failing(log.args.roundId, FAILURE_TEXT.aggregatorEquivocation);
+        return;
+      case "RoundClosed":
+        return timeline.closed(log.args.roundId, log.args.state === RoundState.Finalized, atMs);
+      case "RewardCredited":
+        return timeline.rewarded(log.args.roundId, log.args.account, log.args.amount);
+      default:
+        return;
+    }
   }
 
   async #refreshPeers(): Promise<void> {
@@ -268,16 +348,15 @@ export class ChainStatusSource extends MemoryStatusSource {
       // Entries come from bound peer IDs, so the bytes are never empty.
       const peerId = peerIdFromChainBytes(bytes) ?? bytes;
       const details = this.#details.get(peerId);
-      return {
+      const peer: PeerStatus = {
         peerId,
         operator,
         stake: (stakes[index] ?? 0n).toString(),
         // Unknown until the node has worked with the peer: neutral.
-        reputation: details?.reputation ?? 0.5,
-        connected: details?.connected ?? peerId === this.#options.peerId,
-        ...(details?.latencyMs === undefined ? {} : { latencyMs: details.latencyMs }),
-        ...(details?.abusePoints === undefined ? {} : { abusePoints: details.abusePoints }),
+        reputation: 0.5,
+        connected: peerId === this.#options.peerId,
       };
+      return details === undefined ? peer : withDetails(peer, details);
     });
     this.#peersGauge.set(peers.length);
     this.setPeers(peers);

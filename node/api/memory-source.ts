@@ -13,6 +13,7 @@ import type {
   PeerStatus,
   RoundMetrics,
   RoundStatus,
+  RoundTimelineEntry,
   SlashEvent,
 } from "./status.ts";
 
@@ -48,7 +49,7 @@ export class MemoryStatusSource implements NodeStatusSource {
   }
 
   /** Replaces fields that have no event of their own (readiness, resources, identity). */
-  update(patch: Partial<Omit<NodeStatus, "peers" | "round" | "history" | "slashes">>): void {
+  update(patch: Partial<Omit<NodeStatus, "peers" | "round" | "history" | "slashes" | "timeline">>): void {
     this.#status = { ...this.#status, ...patch };
   }
 
@@ -67,6 +68,16 @@ export class MemoryStatusSource implements NodeStatusSource {
     const others = this.#status.history.filter((entry) => entry.roundId !== metrics.roundId);
     this.#status = { ...this.#status, history: [...others, metrics].slice(-STATUS_HISTORY_LIMIT) };
     this.#emit({ type: "metrics", metrics });
+  }
+
+  /** Adds or replaces (same `roundId`) a round of the timeline, which stays sorted by round. */
+  upsertTimeline(entry: RoundTimelineEntry): void {
+    const others = (this.#status.timeline ?? []).filter((e) => e.roundId !== entry.roundId);
+    const timeline = [...others, entry]
+      .sort((a, b) => Number(BigInt(a.roundId) - BigInt(b.roundId)))
+      .slice(-STATUS_HISTORY_LIMIT);
+    this.#status = { ...this.#status, timeline };
+    this.#emit({ type: "timeline", entry });
   }
 
   addSlash(slash: SlashEvent): void {

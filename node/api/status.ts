@@ -36,8 +36,12 @@ export interface RoundStatus {
 /** One finished round, for the history plots. */
 export interface RoundMetrics {
   readonly roundId: string;
-  readonly accuracy: number;
-  readonly loss: number;
+  /**
+   * Held-out accuracy of the round's model; null when the node could not evaluate it (it no longer held the
+   * model, e.g. the round finished while the node was down): unknown, never a 0 that would plot as a collapse.
+   */
+  readonly accuracy: number | null;
+  readonly loss: number | null;
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly proofMs?: number;
@@ -46,6 +50,30 @@ export interface RoundMetrics {
   readonly slashes: number;
   readonly proven: boolean;
   readonly finishedAt: number;
+}
+
+/**
+ * One round as the chain saw it, for the dashboard's timeline and earnings history. Built from the contracts'
+ * events (replayed at every start), so it is the same after a node restart.
+ */
+export interface RoundTimelineEntry {
+  readonly roundId: string;
+  readonly taskId: string;
+  /** The phase the round's events reached; "finalized" or "failed" once it closed. */
+  readonly phase: RoundPhase;
+  /** Chain time of the block that opened the round, unix ms. */
+  readonly openedAt?: number;
+  /** Chain time of the block that finalized or failed it, unix ms. */
+  readonly closedAt?: number;
+  readonly aggregator?: Address;
+  /** The aggregator selected is this node's operator. */
+  readonly ownAggregator?: boolean;
+  /** Why the round failed (absent unless it failed, or is failing: a slash was recorded before it closed). */
+  readonly failure?: string;
+  /** Rewards credited to this node's operator for the round (trainer share, aggregator share, bonds), wei. */
+  readonly reward: string;
+  /** This node's operator committed an update in the round. */
+  readonly trained: boolean;
 }
 
 export interface SlashEvent {
@@ -139,6 +167,8 @@ export interface NodeStatus {
   readonly peers: readonly PeerStatus[];
   readonly round: RoundStatus | null;
   readonly history: readonly RoundMetrics[];
+  /** Recent rounds, oldest first (absent: the source keeps no timeline). */
+  readonly timeline?: readonly RoundTimelineEntry[];
   readonly slashes: readonly SlashEvent[];
   readonly resources?: ResourceSnapshot;
   readonly capacity?: CapacitySnapshot;
@@ -149,7 +179,8 @@ export type NodeEvent =
   | { readonly type: "round"; readonly round: RoundStatus | null }
   | { readonly type: "peers"; readonly peers: readonly PeerStatus[] }
   | { readonly type: "metrics"; readonly metrics: RoundMetrics }
-  | { readonly type: "slash"; readonly slash: SlashEvent };
+  | { readonly type: "slash"; readonly slash: SlashEvent }
+  | { readonly type: "timeline"; readonly entry: RoundTimelineEntry };
 
 /** What the status API needs from a running node. */
 export interface NodeStatusSource {

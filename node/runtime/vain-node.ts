@@ -459,12 +459,13 @@ export class VainNode {
       const params = participant.models.get(
         round.state === RoundState.Finalized ? round.modelRef : round.baseModelRef,
       );
+      // Without the round's model (it finished while this node was down) the figures are unknown: null, which
+      // the dashboard leaves out of the plots, not 0, which it would draw as a collapse.
+      const unknown = { accuracy: null, loss: null };
       const evaluation =
         params === undefined || this.pool === undefined || this.test === undefined
-          ? { accuracy: 0, loss: 0 }
-          : await this.pool
-              .evaluate(this.options.config.task.model, params, this.test)
-              .catch(() => ({ accuracy: 0, loss: 0 }));
+          ? unknown
+          : await this.pool.evaluate(this.options.config.task.model, params, this.test).catch(() => unknown);
       const row = this.status?.recordRoundMetrics({
         roundId: key,
         accuracy: evaluation.accuracy,
