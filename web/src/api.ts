@@ -45,10 +45,15 @@ export function applyEvent(status: NodeStatus, event: NodeEvent): NodeStatus {
       };
     case "slash":
       return { ...status, slashes: [...status.slashes, event.slash] };
+    case "timeline": {
+      const others = (status.timeline ?? []).filter((e) => e.roundId !== event.entry.roundId);
+      const timeline = [...others, event.entry].sort((a, b) => Number(BigInt(a.roundId) - BigInt(b.roundId)));
+      return { ...status, timeline };
+    }
   }
 }
 
-const EVENT_TYPES: readonly NodeEvent["type"][] = ["round", "peers", "metrics", "slash"];
+const EVENT_TYPES: readonly NodeEvent["type"][] = ["round", "peers", "metrics", "slash", "timeline"];
 
 export interface EventSubscription {
   close(): void;

@@ -1,6 +1,8 @@
 /**
  * Small inline-SVG charts (a line per series, bars for bytes): a few dozen points need no chart library.
  * Each chart gets an accessible name that states the latest value, since screen readers cannot read a path.
+ * A failed round is drawn apart (a cross off the line, a hatched red bar) and counted in the name: plotting it
+ * like a finalized round would claim a model the network never accepted.
  */
 const SVG_NS = "http://www.w3.org/2000/svg";
 const WIDTH = 320;
@@ -12,6 +14,17 @@ const MAX_BAR_WIDTH = 36;
 export interface ChartPoint {
   readonly label: string;
   readonly value: number;
+  /** The round failed. */
+  readonly failed?: boolean;
+}
+
+function failedNote(points: readonly ChartPoint[]): string {
+  const failed = points.filter((p) => p.failed === true).length;
+  return failed === 0 ? "" : `, ${failed} failed`;
+}
+
+function pointTitle(p: ChartPoint, format: (v: number) => string): string {
+  return `round ${p.label}${p.failed === true ? " (failed)" : ""}: ${format(p.value)}`;
 }
 
 function el(name: string, attrs: Record<string, string | number>, text?: string): SVGElement {
@@ -72,15 +85,24 @@ export function renderLineChart(
   const coords = finite.map((p, i) => [xOf(i, finite.length), yOf(p.value)] as const);
   svg.append(
     el("polyline", {
-      points: coords.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "),
+      points: coords
+        .filter((_, i) => finite[i]?.failed !== true)
+        .map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`)
+        .join(" "),
       class: "series",
     }),
   );
   finite.forEach((p, i) => {
     const [x, y] = coords[i] ?? [0, 0];
-    const dot = el("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 3, class: "dot" });
-    dot.append(el("title", {}, `round ${p.label}: ${format(p.value)}`));
-    svg.append(dot);
+    const mark =
+      p.failed === true
+        ? el("path", {
+            d: `M${(x - 4).toFixed(1)},${(y - 4).toFixed(1)}l8,8m0,-8l-8,8`,
+            class: "failed-mark",
+          })
+        : el("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 3, class: "dot" });
+    mark.append(el("title", {}, pointTitle(p, format)));
+    svg.append(mark);
   });
   const first = finite[0];
   const last = finite.at(-1);
@@ -96,7 +118,7 @@ export function renderLineChart(
       );
     svg.setAttribute(
       "aria-label",
-      `${name}: ${finite.length} rounds, latest ${format(last.value)} in round ${last.label}`,
+      `${name}: ${finite.length} rounds${failedNote(finite)}, latest ${format(last.value)} in round ${last.label}`,
     );
   }
 }
@@ -116,21 +138,22 @@ export function renderBarChart(
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
   const barWidth = Math.min(slot * 0.7, MAX_BAR_WIDTH);
   points.forEach((p, i) => {
-    const h = (p.value / max) * plotHeight;
+    // A failed round with nothing to show still gets a sliver, so it is not mistaken for a missing round.
+    const h = Math.max((p.value / max) * plotHeight, p.failed === true ? 2 : 0);
     const bar = el("rect", {
       x: (PAD.left + i * slot + (slot - barWidth) / 2).toFixed(1),
       y: (PAD.top + plotHeight - h).toFixed(1),
       width: barWidth.toFixed(1),
       height: h.toFixed(1),
-      class: "bar",
+      class: p.failed === true ? "bar failed" : "bar",
     });
-    bar.append(el("title", {}, `round ${p.label}: ${format(p.value)}`));
+    bar.append(el("title", {}, pointTitle(p, format)));
     svg.append(bar);
   });
   const last = points.at(-1);
   if (last !== undefined)
     svg.setAttribute(
       "aria-label",
-      `${name}: ${points.length} rounds, latest ${format(last.value)} in round ${last.label}`,
+      `${name}: ${points.length} rounds${failedNote(points)}, latest ${format(last.value)} in round ${last.label}`,
     );
 }

@@ -36,6 +36,8 @@ export interface Position {
   readonly releaseTime: bigint;
   readonly claimable: bigint;
   readonly peerId: Hex;
+  /** The registry's minimum stake (binding a peer ID needs it). */
+  readonly minStake: bigint;
   /** Chain time of the latest block, unix milliseconds (the unbonding countdown runs on chain time). */
   readonly chainTimeMs: number;
 }
@@ -61,7 +63,7 @@ export async function readPosition(
   account: Address,
 ): Promise<Position> {
   const registry = { address: contracts.stakeRegistry, abi: stakeRegistryAbi } as const;
-  const [balance, active, unbonding, releaseTime, claimable, peerId, block] = await Promise.all([
+  const [balance, active, unbonding, releaseTime, claimable, peerId, minStake, block] = await Promise.all([
     publicClient.readContract({
       address: contracts.token,
       abi: vainTokenAbi,
@@ -78,6 +80,7 @@ export async function readPosition(
       args: [account],
     }),
     publicClient.readContract({ ...registry, functionName: "peerIdOf", args: [account] }),
+    publicClient.readContract({ ...registry, functionName: "minStake" }),
     publicClient.getBlock({ blockTag: "latest" }),
   ]);
   return {
@@ -87,6 +90,7 @@ export async function readPosition(
     releaseTime: BigInt(releaseTime),
     claimable,
     peerId,
+    minStake,
     chainTimeMs: Number(block.timestamp) * 1000,
   };
 }

@@ -9,6 +9,8 @@ import { BaseError, ContractFunctionRevertedError, encodeErrorResult, parseEther
 import { stakeRegistryAbi, vainTokenAbi } from "../../node/chain/generated/contracts.ts";
 import { sampleStatus } from "../../test/support/status-api.ts";
 import { applyEvent } from "./api.ts";
+import { actionAvailability } from "./availability.ts";
+import type { AvailabilityInput } from "./availability.ts";
 import { decodeRevert, describeError, isUserRejection } from "./errors.ts";
 import { formatBytes, formatDuration, formatVain } from "./format.ts";
 import { base58btcDecode, peerIdFromChainBytes, peerIdToChainBytes, PeerIdFormatError } from "./peer-id.ts";
@@ -71,6 +73,94 @@ describe("dashboard: live events", () => {
     assert.equal(replaced.history[0]?.accuracy, 0.9);
     assert.equal(applyEvent(status, { type: "round", round: null }).round, null);
     assert.equal(status.history.length, 0, "the input snapshot is not mutated");
+  });
+
+  it("upserts timeline entries in round order", () => {
+    const entry = (roundId: string, phase: "committing" | "finalized" | "failed") => ({
+      roundId,
+      taskId: "1",
+      phase,
+      reward: "0",
+      trained: false,
+    });
+    let status = sampleStatus();
+    status = applyEvent(status, { type: "timeline", entry: entry("2", "committing") });
+    status = applyEvent(status, { type: "timeline", entry: entry("1", "finalized") });
+    status = applyEvent(status, { type: "timeline", entry: entry("2", "failed") });
+    assert.deepEqual(
+      status.timeline?.map((e) => `${e.roundId}:${e.phase}`),
+      ["1:finalized", "2:failed"],
+    );
+  });
+});
+
+describe("dashboard: action availability", () => {
+  const position = {
+    balance: parseEther("10"),
+    active: parseEther("100"),
+    unbonding: 0n,
+    releaseTime: 0n,
+    claimable: 0n,
+    peerId: "0x" as const,
+    minStake: parseEther("100"),
+    chainTimeMs: 0,
+  };
+  const ready: AvailabilityInput = {
+    connected: true,
+    chainDown: false,
+    chainReset: false,
+    busy: false,
+    position,
+    nowMs: 1_000_000,
+    peerIdInput: "0x0a01",
+  };
+
+  it("disables every action with one reason until the wallet can act", () => {
+    const cases: [Partial<AvailabilityInput>, RegExp][] = [
+      [{ connected: false }, /Connect a wallet/],
+      [{ wrongChain: "Hardhat (31337)" }, /Switch your wallet to Hardhat/],
+      [{ chainDown: true }, /chain is not answering/],
+      [{ chainReset: true, chainDown: true }, /chain was reset/],
+      [{ busy: true }, /pending transaction/],
+    ];
+    for (const [patch, reason] of cases) {
+      const availability = actionAvailability({ ...ready, ...patch });
+      for (const value of Object.values(availability)) assert.match(value ?? "", reason);
+    }
+  });
+
+  it("names why Claim, Bind, Unstake, Withdraw and Stake cannot act", () => {
+    const a = actionAvailability(ready);
+    assert.match(a.claim ?? "", /Nothing to claim yet/);
+    assert.equal(a.bind, undefined, "a new peer ID can be bound");
+    assert.equal(a.stake, undefined);
+    assert.equal(a.unstake, undefined);
+    assert.match(a.withdraw ?? "", /Nothing is unbonding/);
+    const bound = actionAvailability({ ...ready, position: { ...position, peerId: "0x0a01" } });
+    assert.match(bound.bind ?? "", /already bound/);
+    const under = actionAvailability({ ...ready, position: { ...position, active: parseEther("5") } });
+    assert.match(under.bind ?? "", /needs at least 100 VAIN staked \(you have 5 VAIN\)/);
+    assert.match(actionAvailability({ ...ready, peerIdInput: "nope!" }).bind ?? "", /not a peer ID/);
+    const poor = actionAvailability({
+      ...ready,
+      position: { ...position, balance: 0n, active: 0n, claimable: 1n },
+    });
+    assert.match(poor.stake ?? "", /no VAIN/);
+    assert.match(poor.unstake ?? "", /Nothing is staked/);
+    assert.equal(poor.claim, undefined);
+    const unbonding = actionAvailability({
+      ...ready,
+      position: { ...position, unbonding: 1n, releaseTime: 1_060n },
+    });
+    assert.match(unbonding.withdraw ?? "", /withdrawable in 1 min/);
+    assert.equal(
+      actionAvailability({
+        ...ready,
+        nowMs: 1_060_000,
+        position: { ...position, unbonding: 1n, releaseTime: 1_060n },
+      }).withdraw,
+      undefined,
+    );
   });
 });
 
