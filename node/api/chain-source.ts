@@ -15,6 +15,12 @@ import { MemoryStatusSource } from "./memory-source.ts";
 import { FAILURE_TEXT, RoundTimeline } from "./round-timeline.ts";
 import type { NodeStatus, PeerStatus, RoundMetrics, RoundPhase, RoundStatus } from "./status.ts";
 
+/**
+ * The smallest reputation change worth a peers event: reputation decays continuously and the runtime re-reads it
+ * every 2 s, so exact comparison would stream a peers event per tick; the dashboard shows whole percents.
+ */
+export const REPUTATION_CHANGE_SHOWN = 0.001;
+
 /** Default poll interval: about one block on a local chain, cheap enough for public RPCs. */
 export const CHAIN_POLL_INTERVAL_MS = 2_000;
 
@@ -170,7 +176,7 @@ export class ChainStatusSource extends MemoryStatusSource {
     const same =
       before !== undefined &&
       before.connected === details.connected &&
-      before.reputation === details.reputation &&
+      Math.abs(before.reputation - details.reputation) < REPUTATION_CHANGE_SHOWN &&
       before.latencyMs === details.latencyMs;
     const peers = this.status().peers;
     if (same || !peers.some((peer) => peer.peerId === peerId)) return;
