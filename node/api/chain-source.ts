@@ -171,15 +171,18 @@ export class ChainStatusSource extends MemoryStatusSource {
    * mesh would otherwise wait for the next stake or bind to show.
    */
   setPeerDetails(peerId: string, details: PeerDetails): void {
-    const before = this.#details.get(peerId);
     this.#details.set(peerId, details);
-    const same =
-      before !== undefined &&
-      before.connected === details.connected &&
-      Math.abs(before.reputation - details.reputation) < REPUTATION_CHANGE_SHOWN &&
-      before.latencyMs === details.latencyMs;
+    // Compared with what is shown (not the last details), so slow drifts still show once they add up.
     const peers = this.status().peers;
-    if (same || !peers.some((peer) => peer.peerId === peerId)) return;
+    const shown = peers.find((peer) => peer.peerId === peerId);
+    if (
+      shown === undefined ||
+      (shown.connected === details.connected &&
+        shown.latencyMs === details.latencyMs &&
+        Math.abs(shown.reputation - details.reputation) < REPUTATION_CHANGE_SHOWN)
+    ) {
+      return;
+    }
     this.setPeers(peers.map((peer) => (peer.peerId === peerId ? withDetails(peer, details) : peer)));
   }
 
