@@ -50,7 +50,12 @@ export class MemoryStatusSource implements NodeStatusSource {
 
   /** Replaces fields that have no event of their own (readiness, resources, identity). */
   update(patch: Partial<Omit<NodeStatus, "peers" | "round" | "history" | "slashes" | "timeline">>): void {
-    this.#status = { ...this.#status, ...patch };
+    const before = this.#status;
+    this.#status = { ...before, ...patch };
+    // Readiness and alerts are news for a watching dashboard (a paused node must not look live): an event.
+    if (before.ready !== this.#status.ready || before.alerts !== this.#status.alerts) {
+      this.#emit({ type: "health", ready: this.#status.ready, alerts: this.#status.alerts ?? [] });
+    }
   }
 
   setPeers(peers: readonly PeerStatus[]): void {

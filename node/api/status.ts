@@ -180,7 +180,9 @@ export type NodeEvent =
   | { readonly type: "peers"; readonly peers: readonly PeerStatus[] }
   | { readonly type: "metrics"; readonly metrics: RoundMetrics }
   | { readonly type: "slash"; readonly slash: SlashEvent }
-  | { readonly type: "timeline"; readonly entry: RoundTimelineEntry };
+  | { readonly type: "timeline"; readonly entry: RoundTimelineEntry }
+  /** Readiness or alerts changed (a chain reset, a full disk, the chain down or back). */
+  | { readonly type: "health"; readonly ready: boolean; readonly alerts: readonly NodeAlert[] };
 
 /** What the status API needs from a running node. */
 export interface NodeStatusSource {

@@ -256,7 +256,7 @@ describe("dashboard in a real browser", () => {
     await assertFitsWidth(page, PHONE.width);
     // Each stacked cell names its column.
     const label = await page.$eval(
-      '#timeline-body tr[data-round="1"] td:nth-child(6)',
+      '#timeline-body tr[data-round="1"] td:nth-child(5)',
       (td) => getComputedStyle(td, "::before").content,
     );
     assert.match(label, /Aggregator/);

@@ -45,6 +45,8 @@ export function applyEvent(status: NodeStatus, event: NodeEvent): NodeStatus {
       };
     case "slash":
       return { ...status, slashes: [...status.slashes, event.slash] };
+    case "health":
+      return { ...status, ready: event.ready, alerts: event.alerts };
     case "timeline": {
       const others = (status.timeline ?? []).filter((e) => e.roundId !== event.entry.roundId);
       const timeline = [...others, event.entry].sort((a, b) => Number(BigInt(a.roundId) - BigInt(b.roundId)));
@@ -53,7 +55,14 @@ export function applyEvent(status: NodeStatus, event: NodeEvent): NodeStatus {
   }
 }
 
-const EVENT_TYPES: readonly NodeEvent["type"][] = ["round", "peers", "metrics", "slash", "timeline"];
+const EVENT_TYPES: readonly NodeEvent["type"][] = [
+  "round",
+  "peers",
+  "metrics",
+  "slash",
+  "timeline",
+  "health",
+];
 
 export interface EventSubscription {
   close(): void;

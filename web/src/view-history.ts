@@ -105,10 +105,12 @@ function renderTimeline(timeline: readonly TimelineEntry[]): void {
               `#${entry.roundId}`,
               {
                 text: entry.phase === "failed" ? `failed: ${entry.failure ?? "unknown reason"}` : entry.phase,
-                className: `outcome-${entry.phase}`,
+                className: `outcome outcome-${entry.phase}`,
               },
-              timeOf(entry.openedAt),
-              entry.closedAt === undefined ? "—" : timeOf(entry.closedAt),
+              {
+                text: entry.closedAt === undefined ? "—" : new Date(entry.closedAt).toLocaleTimeString(),
+                title: `opened ${timeOf(entry.openedAt)}, closed ${timeOf(entry.closedAt)} (chain time)`,
+              },
               entry.openedAt === undefined || entry.closedAt === undefined
                 ? "—"
                 : formatDuration(entry.closedAt - entry.openedAt),

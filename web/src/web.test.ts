@@ -75,6 +75,13 @@ describe("dashboard: live events", () => {
     assert.equal(status.history.length, 0, "the input snapshot is not mutated");
   });
 
+  it("applies readiness and alerts, so a paused node stops looking live", () => {
+    const alert = { code: "CHAIN_RESET", message: "chain reset detected", sinceMs: 1 };
+    const paused = applyEvent(sampleStatus(), { type: "health", ready: false, alerts: [alert] });
+    assert.equal(paused.ready, false);
+    assert.deepEqual(paused.alerts, [alert]);
+  });
+
   it("upserts timeline entries in round order", () => {
     const entry = (roundId: string, phase: "committing" | "finalized" | "failed") => ({
       roundId,
