@@ -179,6 +179,7 @@ export class ChainStatusSource extends MemoryStatusSource {
       shown === undefined ||
       (shown.connected === details.connected &&
         shown.latencyMs === details.latencyMs &&
+        shown.abusePoints === details.abusePoints &&
         Math.abs(shown.reputation - details.reputation) < REPUTATION_CHANGE_SHOWN)
     ) {
       return;
