@@ -1,10 +1,9 @@
 /**
- * A finding of `bench:attacks` (issue #18), kept as its test: on a chain that mines only on transactions, a
- * trainer holding half of a 2-trainer round's weight commits and withholds its update. The honest aggregator
- * stayed below quorum, judged its deadline by the stale head, never posted, and the withholder's own node
- * reported the miss: the honest operator lost half its stake and the attacker took the reporter share. Real
- * nodes (chain process, libp2p, training, zk): the honest aggregator posts weight 0 for the withholder in time,
- * keeps its stake, and the withholder earns nothing (its forgone trainer share makes its profit negative).
+ * The issue's withholding attack (#18) on real nodes (chain process, libp2p, training, zk): a trainer holding half
+ * of a 2-trainer round's weight commits and never delivers, which keeps the honest aggregator below its quorum
+ * until the deadline margin. The aggregator must still post in time (weight 0 for the withholder) and answer its
+ * sampled chunk, keep its stake, and the withholder earns nothing (its forgone trainer share makes its profit
+ * negative).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

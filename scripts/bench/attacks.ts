@@ -94,7 +94,13 @@ if (isMain) {
       process.stdout.write(
         `node-level strategies (real nodes; cheating aggregator vs one honest watcher, ${detectionRounds} rounds)\n`,
       );
-      const nodes = await runNodeStrategies(detectionRounds, 1, (line) => process.stdout.write(`${line}\n`));
+      // Quick: no warm-up and no withholding round (attacks-nodes.test.ts plays that one).
+      const nodes = await runNodeStrategies(
+        detectionRounds,
+        quick ? 0 : 1,
+        (line) => process.stdout.write(`${line}\n`),
+        !quick,
+      );
       for (const row of nodes.rows) progress(row);
       if (nodes.aborted !== undefined) process.stdout.write(`  stopped early: ${nodes.aborted}\n`);
       rows.push(...nodes.rows);

@@ -54,7 +54,7 @@ describe("Aggregator.ready", () => {
   });
 
   it("judges the margin by the clock, not a stale head: a withholder below quorum cannot run it out", () => {
-    // A chain that mines only on transactions keeps its head's timestamp while the clock runs (bench:attacks).
+    // A chain that mines only on transactions keeps its head's timestamp while the clock runs.
     mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
     try {
       const fresh = new Aggregator(

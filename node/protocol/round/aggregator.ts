@@ -60,8 +60,8 @@ export class Aggregator {
   /**
    * The time the next block will carry, estimated: the head's timestamp plus the wall time since this node first
    * saw that head. The head alone lags on a chain that mines only on transactions (a local `hardhat node`) or
-   * with slow blocks; judging the deadline margin by it let a trainer that withholds more than the quorum's
-   * missing share keep an honest aggregator waiting until its deadline had passed, slashed (bench:attacks).
+   * with slow blocks; judged by it, a trainer that withholds more than the quorum's missing share keeps an honest
+   * aggregator waiting until the first block after its deadline, whose miss anyone can then report.
    */
   private estimatedNow(now: bigint): bigint {
     if (now !== this.head.timestamp) this.head = { timestamp: now, seenAt: Date.now() };
