@@ -30,6 +30,8 @@ export interface CapacityAdvert {
   readonly aggregatorOptIn: boolean;
   readonly lowPower: boolean;
   readonly receipts: readonly AttestationReceipt[];
+  /** The training data's fingerprint (node/runtime/data-fingerprint.ts), when the node trains. */
+  readonly dataFingerprint?: string;
 }
 
 export interface CapacityTopicInit {
@@ -41,6 +43,8 @@ export interface CapacityTopicInit {
   readonly advert: () => CapacityAdvert | undefined;
   readonly republishIntervalMs?: number;
   readonly log?: Logger;
+  /** Called with every record accepted from a peer (after the book verified it). */
+  readonly onRecord?: (record: SignedCapacityRecord) => void;
 }
 
 export interface CapacityTopicCounters {
@@ -70,8 +74,10 @@ export class CapacityTopic {
       async (message) => {
         try {
           const replaced = await this.init.book.ingest(message.body, message.from);
-          if (replaced) this.counters.accepted += 1;
-          else this.counters.stale += 1;
+          if (replaced) {
+            this.counters.accepted += 1;
+            this.init.onRecord?.(message.body);
+          } else this.counters.stale += 1;
         } catch (error) {
           this.counters.invalid += 1;
           this.init.log?.debug({ err: error, from: message.from }, "capacity record refused");
@@ -113,6 +119,7 @@ export class CapacityTopic {
       aggregatorOptIn: advert.aggregatorOptIn,
       lowPower: advert.lowPower,
       receipts: [...advert.receipts].sort((a, b) => b.atMs - a.atMs).slice(0, MAX_RECEIPTS),
+      ...(advert.dataFingerprint === undefined ? {} : { dataFingerprint: advert.dataFingerprint }),
     });
     this.current = record;
     await this.init.gossip.publish(CAPACITY_TOPIC, record);

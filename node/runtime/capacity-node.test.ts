@@ -2,7 +2,8 @@
  * Capacity attestation in the running node: two real `vain-node start` processes (one standard, one low-power)
  * on a real `hardhat node` attest each other on their own timers, publish their records on gossip, and show it on
  * the status API and in Prometheus metrics; the aggregator opt-in follows `auto` (a newcomer and a low-power node
- * do not volunteer).
+ * do not volunteer). Both are (mis)configured with the same explicit data shard: each warns that the other trains
+ * its data (the start-up check only sees the shared default shard).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -139,8 +140,9 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
           apiPort: API_BASE + index,
           taskId: 1,
           task: spec,
-          data: { kind: "mnist", shard: index, shards: 2, seed: 3 },
-          train: false,
+          // The same explicit shard on both: a misconfiguration they must detect from each other's records.
+          data: { kind: "mnist", shard: 1, shards: 2, seed: 3 },
+          train: true,
           resources: index === 1 ? { profile: "low-power" } : {},
           attestation: { intervalMs: "3s" },
           pollIntervalMs: 500,
@@ -230,5 +232,24 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
     const metrics = await (await fetch(`http://127.0.0.1:${API_BASE}/metrics`)).text();
     assert.match(metrics, /vain_attestations_total\{status="(passed|overclaim)"\} [1-9]/);
     assert.match(metrics, /vain_capacity_attested_samples_per_second [1-9]/);
+  });
+
+  it("warns on both nodes that the peer trains the same data shard", async () => {
+    for (const [self, other] of [
+      [nodes[0]!, nodes[1]!],
+      [nodes[1]!, nodes[0]!],
+    ] as const) {
+      await until(`node ${self.index} to warn that node ${other.index} trains its data`, 60_000, () =>
+        Promise.resolve(
+          self.output
+            .split("\n")
+            .some((line) => line.includes('"check":"SAME_DATA_AS_PEER"') && line.includes(other.peerId))
+            ? true
+            : undefined,
+        ),
+      );
+    }
+    const warnings = nodes[0]!.output.split("\n").filter((l) => l.includes("SAME_DATA_AS_PEER"));
+    assert.equal(warnings.length, 1, "said once per peer, not on every record");
   });
 });

@@ -23,6 +23,7 @@ import type { ResolvedLimits } from "../resources/limits.ts";
 import type { Operator, ReputationBook, ReputationEvent } from "../reputation/index.ts";
 import { CapacityBook } from "../scheduling/capacity-book.ts";
 import type { CapacitySource, NodeCapacity } from "../scheduling/capacity-book.ts";
+import type { SignedCapacityRecord } from "../scheduling/capacity-records.ts";
 import { shouldOptInAsAggregator } from "../scheduling/opt-in.ts";
 import type { OptInDecision } from "../scheduling/opt-in.ts";
 
@@ -75,6 +76,8 @@ export interface CapacityManagerOptions {
   /** Off: never challenge others (still answers challenges and publishes its record). */
   readonly attest?: boolean;
   readonly republishIntervalMs?: number;
+  /** Our training data's fingerprint (node/runtime/data-fingerprint.ts); undefined when the node does not train. */
+  readonly dataFingerprint?: string;
 }
 
 /** What the status API shows about capacity. */
@@ -124,6 +127,7 @@ export class CapacityManager implements CapacitySource {
   readonly book: CapacityBook;
   private readonly options: CapacityManagerOptions;
   private topic: CapacityTopic | undefined;
+  private readonly sharedData = new Set<string>();
   private sweepTimer: ReturnType<typeof setTimeout> | undefined;
   private republishTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly controller = new AbortController();
@@ -199,6 +203,7 @@ export class CapacityManager implements CapacitySource {
       advert: () => this.advert(),
       republishIntervalMs: this.options.republishIntervalMs,
       log,
+      onRecord: (record) => this.checkSharedData(record),
     });
     this.topic.start();
     const onReceipt = (): void => this.scheduleRepublish();
@@ -349,7 +354,31 @@ export class CapacityManager implements CapacitySource {
       aggregatorOptIn: this.optIn?.optIn ?? false,
       lowPower: limits.profile === "low-power",
       receipts: mesh.attestation.receipts(),
+      ...(this.options.dataFingerprint === undefined
+        ? {}
+        : { dataFingerprint: this.options.dataFingerprint }),
     };
+  }
+
+  /**
+   * A peer that advertises our data fingerprint trains the same data as we do: its updates add nothing the
+   * round does not already have from us (and the default shard check at start cannot see an explicit shard
+   * given to two nodes). Said once per peer, as a warning the operator can act on.
+   */
+  private checkSharedData(record: SignedCapacityRecord): void {
+    const own = this.options.dataFingerprint;
+    if (own === undefined || record.dataFingerprint !== own) return;
+    if (record.peerId === this.options.mesh.peerId.toString() || this.sharedData.has(record.peerId)) return;
+    this.sharedData.add(record.peerId);
+    this.options.log.warn(
+      { check: "SAME_DATA_AS_PEER", peerId: record.peerId, operator: record.operator, dataFingerprint: own },
+      `peer ${record.peerId}${record.operator === undefined ? "" : ` (operator ${record.operator})`} trains the same data as this node (fingerprint ${own}): give each node its own shard (config "data": { "shard": i, "shards": n }, or \`vain-node init --shard i --shards n\`)`,
+    );
+  }
+
+  /** Peers seen training our data (peer IDs), for the status API and tests. */
+  sharedDataPeers(): readonly string[] {
+    return [...this.sharedData];
   }
 
   /** Re-publishes with a new opt-in decision (the runtime calls it after applying the decision on chain). */

@@ -40,6 +40,7 @@ import type { DataDirLock } from "./data-dir-lock.ts";
 import { EventLog } from "./event-log.ts";
 import { HistoryFile } from "./history-file.ts";
 import { checkOperator } from "./operator-checks.ts";
+import { dataFingerprint } from "./data-fingerprint.ts";
 import { DiskQuotaGuard } from "./disk-quota.ts";
 import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
@@ -212,6 +213,8 @@ export class VainNode {
       isTraining: () => (this.pool?.pending ?? 0) > 0,
       attestIntervalMs: config.attestation.intervalMs,
       attestPeersPerSweep: config.attestation.peersPerSweep,
+      // Peers with the same fingerprint train the same shard: they warn, we warn (explicit shards included).
+      dataFingerprint: config.train ? dataFingerprint(data.train) : undefined,
     });
     await this.capacity.start();
     this.participant = new RoundParticipant({

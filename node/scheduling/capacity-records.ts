@@ -56,6 +56,14 @@ export const capacityRecordBodySchema = z
     aggregatorOptIn: z.boolean(),
     lowPower: z.boolean(),
     receipts: z.array(attestationReceiptSchema).max(MAX_RECEIPTS),
+    /**
+     * Fingerprint of the node's training data (node/runtime/data-fingerprint.ts): two nodes with the same one
+     * train the same shard, a misconfiguration the receivers warn about. Equality only: it says nothing else.
+     */
+    dataFingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/)
+      .optional(),
   })
   .strict();
 export type CapacityRecordBody = z.output<typeof capacityRecordBodySchema>;
