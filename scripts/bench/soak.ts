@@ -1,0 +1,94 @@
+/**
+ * `npm run bench:soak`: chaos and soak (../shared/BENCHMARKS.md `soak` row). A real hardhat chain behind a TCP
+ * proxy and N `vain-node` processes run R rounds unattended while the soak injects faults at random phases:
+ * 30% of the nodes SIGKILLed and restarted, the aggregator killed in each phase, the RPC endpoint unreachable
+ * for 30 s, one node's disk (a tmpfs) filled up, a node restarted with its state wiped.
+ * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
+ *
+ * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
+ *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=30] [--keep-logs]
+ * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
+ */
+import { flag, isQuick, numberOption, printTable, runBenchmark, writeResults } from "./common.ts";
+import type { Row } from "./common.ts";
+import { rssGrowth, runSoak } from "./soak/run.ts";
+
+/** Chain port of the soak's hardhat node (the nodes reach it through a proxy on a free port). */
+const CHAIN_PORT = 18771;
+
+runBenchmark(async () => {
+  const quick = isQuick();
+  const rounds = numberOption("rounds", quick ? 20 : 60);
+  const windows = {
+    commit: numberOption("commit", 8),
+    aggregate: numberOption("aggregate", 8),
+    challenge: numberOption("challenge", 5),
+    answer: numberOption("answer", 30),
+  };
+  const result = await runSoak({
+    nodes: numberOption("nodes", quick ? 4 : 5),
+    rounds,
+    windows,
+    chainPort: numberOption("port", CHAIN_PORT),
+    seed: numberOption("seed", 1),
+    gap: numberOption("gap", 1),
+    budgetMs: numberOption("budget-min", quick ? 10 : rounds * 1.5 + 10) * 60_000,
+    keepLogs: flag("keep-logs"),
+    log: (line) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
+  });
+  const closed = result.rounds.filter((r) => r.closedAt !== undefined);
+  const finalized = closed.filter((r) => r.phase === "finalized");
+  const stuck = result.rounds.filter((r) => r.stuck);
+  const { maxMB, growthMBPerHour } = rssGrowth(result.rss);
+  const durations = finalized.map((r) => (r.closedAt! - r.seenAt) / 1000);
+  const table: Row[] = [
+    ...result.faults.map((f) => {
+      const round = result.rounds.find((r) => r.id === f.round);
+      return {
+        kind: "fault",
+        fault: f.kind,
+        phase: f.phase,
+        round: Number(f.round),
+        nodes: f.targets.join(","),
+        seconds: Number(f.durationS.toFixed(1)),
+        outcome: round?.phase ?? "?",
+        note: f.note,
+      };
+    }),
+    ...result.crashes.map((c) => ({
+      kind: "crash",
+      nodes: String(c.node),
+      note: `exit ${c.code ?? c.signal}: ${c.tail.split("\n").filter(Boolean).slice(-2).join(" | ").slice(0, 300)}`,
+    })),
+    ...result.slashes.map((s) => ({
+      kind: "slash",
+      nodes: String(s.node),
+      note: `reason ${s.reason}, ${s.amountVain} VAIN${s.faulted ? ", after a fault hit it" : ", no fault on it"}`,
+    })),
+    ...result.rounds
+      .filter((r) => r.phase === "failed" || r.stuck)
+      .map((r) => ({
+        kind: "round",
+        round: Number(r.id),
+        outcome: r.stuck ? `stuck (${r.phase}, ${r.maxOverdueS} s overdue)` : r.phase,
+      })),
+  ];
+  printTable(table);
+  const figures = {
+    rounds: closed.length,
+    roundsFinalized: finalized.length,
+    finalizedFraction: closed.length === 0 ? -1 : finalized.length / closed.length,
+    stuckRounds: stuck.length,
+    nodeCrashes: result.crashes.length,
+    honestSlashes: result.slashes.length,
+    slashesWithoutFault: result.slashes.filter((s) => !s.faulted).length,
+    maxRssMB: Math.round(maxMB),
+    rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),
+    faults: result.faults.length,
+    meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,
+    durationMinutes: result.durationMs / 60_000,
+  };
+  await writeResults("soak", figures, table);
+  if (flag("keep-logs")) process.stdout.write(`node logs: ${result.logDir}\n`);
+});
+const t0 = Date.now();

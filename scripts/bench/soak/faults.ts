@@ -1,0 +1,168 @@
+/**
+ * The faults the soak injects, each as an operator's world would deliver it:
+ * - `kill-30pct`: 30% of the nodes SIGKILLed (power cut), restarted right away by their supervisor;
+ * - `kill-aggregator`: the round's aggregator SIGKILLed in a given phase (open: the previous round's
+ *   aggregator, likely a candidate again), restarted right away;
+ * - `rpc-outage`: the RPC endpoint refuses connections for `RPC_OUTAGE_MS`;
+ * - `disk-full`: the tmpfs under one node's data directory filled to `DISK_FULL_LEAVE_MB` free for
+ *   `DISK_FULL_MS`, then freed;
+ * - `wipe-restart`: a node SIGKILLed, its state deleted (keys and config kept), restarted.
+ */
+import { execFile } from "node:child_process";
+import { rm, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+import type { SoakNetwork } from "./network.ts";
+import type { SoakNode } from "./node-process.ts";
+import type { Phase, RoundTrack } from "./observer.ts";
+
+const run = promisify(execFile);
+/** How long the RPC endpoint stays unreachable (ms): the issue's 30 s. */
+export const RPC_OUTAGE_MS = 30_000;
+/** How long the disk stays full (ms): several of the guard's 5 s statfs checks and at least one round phase. */
+export const DISK_FULL_MS = 30_000;
+/** Free space left on the filled tmpfs (MiB): below the node's 64 MiB "disk full" line, above zero. */
+export const DISK_FULL_LEAVE_MB = 16;
+/** Share of the nodes a mass kill takes down (the issue's 30%). */
+export const MASS_KILL_FRACTION = 0.3;
+
+export type FaultKind = "kill-30pct" | "kill-aggregator" | "rpc-outage" | "disk-full" | "wipe-restart";
+
+export interface FaultPlan {
+  readonly kind: FaultKind;
+  /** The phase of the target round in which the fault starts. */
+  readonly phase: Exclude<Phase, "finalized" | "failed">;
+}
+
+export interface FaultRecord {
+  readonly kind: FaultKind;
+  readonly phase: string;
+  readonly round: bigint;
+  readonly targets: number[];
+  readonly at: number;
+  /** Wall-clock seconds until every target node ran again (kills) or the fault was lifted (outage, disk). */
+  durationS: number;
+  note: string;
+}
+
+const LIVE_PHASES = ["open", "aggregating", "challenging"] as const;
+
+/** One pass over every fault, the aggregator kill in each phase; other faults at a random phase. */
+export function faultCycle(random: () => number, withDisk: boolean): FaultPlan[] {
+  const pick = () => LIVE_PHASES[Math.floor(random() * LIVE_PHASES.length)]!;
+  const plans: FaultPlan[] = [
+    { kind: "kill-30pct", phase: pick() },
+    { kind: "kill-aggregator", phase: "open" },
+    { kind: "rpc-outage", phase: pick() },
+    { kind: "kill-aggregator", phase: "aggregating" },
+    { kind: "wipe-restart", phase: pick() },
+    { kind: "kill-aggregator", phase: "challenging" },
+  ];
+  if (withDisk) plans.push({ kind: "disk-full", phase: pick() });
+  return plans;
+}
+
+/** A deterministic PRNG (mulberry32) so a run's fault schedule can be replayed with `--seed`. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultContext {
+  readonly network: SoakNetwork;
+  readonly random: () => number;
+  /** The previous round's aggregator (for a kill in the open phase). */
+  readonly previousAggregator: string | undefined;
+  /** Restarts a node with the running nodes as bootstrap peers; marks it busy for the supervisor meanwhile. */
+  readonly restart: (node: SoakNode) => Promise<void>;
+}
+
+function nodeOf(network: SoakNetwork, address: string | undefined): SoakNode | undefined {
+  if (address === undefined) return undefined;
+  return network.nodes.find((n) => n.address?.toLowerCase() === address.toLowerCase());
+}
+
+/** Injects one fault into `round`; resolves once the fault is over (nodes back, endpoint or disk restored). */
+export async function inject(
+  plan: FaultPlan,
+  round: RoundTrack,
+  context: FaultContext,
+): Promise<FaultRecord> {
+  const { network, random } = context;
+  const started = Date.now();
+  const record: FaultRecord = {
+    kind: plan.kind,
+    phase: plan.phase,
+    round: round.id,
+    targets: [],
+    at: started,
+    durationS: 0,
+    note: "",
+  };
+  const running = network.nodes.filter((n) => n.running);
+  const kill = async (nodes: SoakNode[], wipe: boolean): Promise<void> => {
+    record.targets.push(...nodes.map((n) => n.index));
+    for (const node of nodes) node.note(`fault ${plan.kind} in round ${round.id} (${plan.phase})`);
+    await Promise.all(nodes.map((n) => n.kill()));
+    if (wipe) for (const node of nodes) await node.wipe();
+    await Promise.all(nodes.map((n) => context.restart(n)));
+  };
+  switch (plan.kind) {
+    case "kill-30pct": {
+      const count = Math.max(1, Math.round(network.nodes.length * MASS_KILL_FRACTION));
+      const shuffled = [...running].sort(() => random() - 0.5);
+      await kill(shuffled.slice(0, count), false);
+      break;
+    }
+    case "kill-aggregator": {
+      const target =
+        nodeOf(network, plan.phase === "open" ? context.previousAggregator : round.aggregator) ??
+        running[Math.floor(random() * running.length)];
+      record.note =
+        round.aggregator === undefined && plan.phase !== "open" ? "no aggregator yet: random" : "";
+      if (target !== undefined) await kill([target], false);
+      break;
+    }
+    case "wipe-restart": {
+      const target = running[Math.floor(random() * running.length)];
+      if (target !== undefined) await kill([target], true);
+      break;
+    }
+    case "rpc-outage": {
+      await network.proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, RPC_OUTAGE_MS));
+      await network.proxy.restore();
+      break;
+    }
+    case "disk-full": {
+      const node = network.diskNode;
+      const mount = network.diskMount;
+      if (node === undefined || mount === undefined) {
+        record.note = "skipped: no tmpfs";
+        break;
+      }
+      record.targets.push(node.index);
+      node.note(`fault disk-full in round ${round.id} (${plan.phase})`);
+      const info = await statfs(mount);
+      const free = info.bavail * info.bsize;
+      const fill = Math.max(0, free - DISK_FULL_LEAVE_MB * 2 ** 20);
+      const filler = join(mount, "soak-filler");
+      await run("fallocate", ["-l", String(fill), filler]);
+      const noticed = node.watch(/disk.{0,60}full|ENOSPC/i);
+      await new Promise((resolve) => setTimeout(resolve, DISK_FULL_MS));
+      await rm(filler, { force: true });
+      node.unwatch(noticed);
+      record.note = noticed.seen ? "node logged the full disk" : "node did not log the full disk";
+      break;
+    }
+  }
+  record.durationS = (Date.now() - started) / 1000;
+  return record;
+}

@@ -1,0 +1,163 @@
+/**
+ * The soak's network, set up as an operator would (README walkthrough through the `vain-node` binary): a real
+ * `hardhat node`, a TCP proxy in front of it that the nodes use as their RPC endpoint, then per node init (one
+ * data shard each), fund, stake, bind, and one task with short windows so rounds are fast.
+ * One node's data directory sits on its own small tmpfs (when this process may mount one) so the soak can fill
+ * that disk for real: the node sees ENOSPC and statfs's free space exactly as on a full disk.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+import type { Address } from "viem";
+
+import { runNodeScript, startHardhatNode } from "../../../node/chain/hardhat-process.ts";
+import type { HardhatNodeProcess } from "../../../node/chain/hardhat-process.ts";
+import { readDeployment } from "../../../node/chain/deployment.ts";
+import type { Deployment } from "../../../node/chain/deployment.ts";
+import { RpcProxy } from "./rpc-proxy.ts";
+import { SoakNode } from "./node-process.ts";
+
+const run = promisify(execFile);
+const PASSWORD = "soak";
+/** Size of the tmpfs under the disk-fault node (MiB): the node counts < 64 MiB free as full, 128 MiB as recovered. */
+export const DISK_FAULT_TMPFS_MB = 256;
+
+export interface WindowsSeconds {
+  readonly commit: number;
+  readonly aggregate: number;
+  readonly challenge: number;
+  readonly answer: number;
+}
+
+export interface NetworkOptions {
+  readonly nodes: number;
+  readonly chainPort: number;
+  readonly windows: WindowsSeconds;
+  /** Rounds the task's reward pool must pay for. */
+  readonly rounds: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SoakNetwork {
+  readonly dir: string;
+  readonly chain: HardhatNodeProcess;
+  readonly proxy: RpcProxy;
+  readonly deployment: Deployment;
+  readonly nodes: SoakNode[];
+  /** The node whose data directory is on a tmpfs (undefined: mounting was not possible here). */
+  readonly diskNode: SoakNode | undefined;
+  readonly diskMount: string | undefined;
+  /** Stops everything; the run directory (node logs) is deleted unless `keepDir`. */
+  stop(keepDir?: boolean): Promise<void>;
+}
+
+async function mountTmpfs(path: string, megabytes: number): Promise<boolean> {
+  if (process.getuid?.() !== 0) return false;
+  await mkdir(path, { recursive: true });
+  return run("mount", ["-t", "tmpfs", "-o", `size=${megabytes}m,mode=0700`, "tmpfs", path]).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork> {
+  const say = options.log ?? (() => undefined);
+  const dir = await mkdtemp(join(tmpdir(), "vain-soak-"));
+  const chain = await startHardhatNode(options.chainPort);
+  const proxy = new RpcProxy(Number(new URL(chain.rpcUrl).port));
+  await proxy.start();
+  const deploymentFile = join(dir, "deployment.json");
+  const env: Record<string, string> = {
+    VAIN_RPC_URL: proxy.url,
+    VAIN_DEPLOYMENT: deploymentFile,
+    VAIN_PASSWORD: PASSWORD,
+    VAIN_PRIVATE_KEY: "",
+    VAIN_DATA_DIR: "",
+  };
+  const cli = async (args: readonly string[]): Promise<string> => {
+    const result = await runNodeScript(["node/bin/vain-node.js", ...args], env);
+    if (result.code !== 0)
+      throw new Error(`vain-node ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+  const nodes: SoakNode[] = [];
+  let diskMount: string | undefined;
+  const stop = async (keepDir = false): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    for (const node of nodes) node.close();
+    await proxy.stop();
+    await chain.stop();
+    if (diskMount !== undefined) await run("umount", ["-l", diskMount]).catch(() => undefined);
+    if (!keepDir) await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    say(`deploying on ${chain.rpcUrl} (nodes use the proxy ${proxy.url})`);
+    await cli(["deploy", "--rpc", chain.rpcUrl, "--out", deploymentFile]);
+    for (let index = 0; index < options.nodes; index++) {
+      const dataDir = join(dir, `node${index}`);
+      // The last node's disk is the one the soak fills.
+      if (index === options.nodes - 1 && (await mountTmpfs(dataDir, DISK_FAULT_TMPFS_MB)))
+        diskMount = dataDir;
+      const node = new SoakNode(index, dataDir, dir, env);
+      const init = JSON.parse(
+        await cli([
+          "init",
+          "--data-dir",
+          dataDir,
+          "--shard",
+          String(index),
+          "--shards",
+          String(options.nodes),
+          "--json",
+        ]),
+      ) as { address: Address };
+      node.address = init.address;
+      await cli(["fund", dataDir, "500"]);
+      await cli(["stake", "200", "--data-dir", dataDir]);
+      await cli(["bind", "--data-dir", dataDir]);
+      nodes.push(node);
+      say(`node ${index}: ${init.address}${diskMount === dataDir ? " (data on a tmpfs)" : ""}`);
+    }
+    const { windows } = options;
+    await cli([
+      "task",
+      "create",
+      "--data-dir",
+      nodes[0]!.dataDir,
+      "--reward-per-round",
+      "1",
+      "--fund",
+      String(options.rounds * 2 + 20),
+      "--commit-window",
+      `${windows.commit}s`,
+      "--aggregate-window",
+      `${windows.aggregate}s`,
+      "--challenge-window",
+      `${windows.challenge}s`,
+      "--answer-window",
+      `${windows.answer}s`,
+    ]);
+    const deployment = await readDeployment(deploymentFile);
+    const [first, ...others] = nodes;
+    const addresses = await first!.start([]);
+    await Promise.all(others.map((node) => node.start(addresses)));
+    say(`${nodes.length} nodes running`);
+    return {
+      dir,
+      chain,
+      proxy,
+      deployment,
+      nodes,
+      diskNode: diskMount === undefined ? undefined : nodes.at(-1),
+      diskMount,
+      stop,
+    };
+  } catch (error) {
+    await stop(true);
+    say(`set-up failed; logs kept in ${dir}`);
+    throw error;
+  }
+}

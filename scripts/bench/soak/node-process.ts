@@ -1,0 +1,190 @@
+/**
+ * One `vain-node start` process of the soak, run through the real binary with the config `init` wrote. The soak
+ * is its supervisor: it kills it (SIGKILL, as a power cut or the OOM killer would), restarts it, wipes its state,
+ * and tells an exit it caused from a crash (any other exit). Output goes to `<dir>/node<i>.log` for the report.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import type { WriteStream } from "node:fs";
+import { readFile, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { Address } from "viem";
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+/** Files that make the node who it is; a "wiped" node keeps them (as an operator restoring keys would). */
+const IDENTITY_FILES = new Set(["config.json", "keystore.json", "node.key"]);
+/** Kept in memory per node for failure reports: the end of the log is where a crash explains itself. */
+const OUTPUT_TAIL_CHARS = 20_000;
+/** A node that never says "node running" within this is reported as a crash (ms; under load start takes ~10 s). */
+export const NODE_START_TIMEOUT_MS = 180_000;
+
+export interface NodeCrash {
+  readonly node: number;
+  readonly at: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly tail: string;
+}
+
+export interface RssSample {
+  readonly at: number;
+  readonly mb: number;
+  /** Which process lifetime of this node (increments on every start). */
+  readonly life: number;
+}
+
+export class SoakNode {
+  address: Address | undefined;
+  addresses: string[] = [];
+  child: ChildProcess | undefined;
+  life = 0;
+  readonly crashes: NodeCrash[] = [];
+  readonly rss: RssSample[] = [];
+  private tail = "";
+  private readonly watchers = new Set<{ readonly pattern: RegExp; seen: boolean }>();
+  private expectingExit = false;
+  private readonly log: WriteStream;
+
+  readonly index: number;
+  readonly dataDir: string;
+  private readonly env: Record<string, string>;
+
+  constructor(index: number, dataDir: string, logDir: string, env: Record<string, string>) {
+    this.index = index;
+    this.dataDir = dataDir;
+    this.env = env;
+    this.log = createWriteStream(join(logDir, `node${index}.log`), { flags: "a" });
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  get output(): string {
+    return this.tail;
+  }
+
+  /** Starts the node and resolves with its listen addresses once it logged "node running". */
+  start(bootstrap: readonly string[]): Promise<string[]> {
+    const args = [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", this.dataDir];
+    for (const address of bootstrap) args.push("--bootstrap", address);
+    const child = spawn(join(ROOT, "node_modules/.bin/node"), args, {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env, FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    this.life += 1;
+    this.expectingExit = false;
+    this.write(`\n=== soak: start (life ${this.life}) ${new Date().toISOString()}\n`);
+    return new Promise((resolve, reject) => {
+      let pending = "";
+      const timer = setTimeout(() => {
+        reject(new Error(`node ${this.index} did not start within ${NODE_START_TIMEOUT_MS} ms`));
+        this.kill();
+      }, NODE_START_TIMEOUT_MS);
+      timer.unref();
+      child.stdout?.on("data", (chunk: Buffer) => {
+        const text = chunk.toString();
+        this.write(text);
+        pending += text;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.includes('"msg":"node running"')) continue;
+          this.addresses = (JSON.parse(line) as { addresses: string[] }).addresses;
+          clearTimeout(timer);
+          resolve(this.addresses);
+        }
+      });
+      child.stderr?.on("data", (chunk: Buffer) => this.write(chunk.toString()));
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        this.write(`=== soak: exit code ${code} signal ${signal} ${new Date().toISOString()}\n`);
+        if (!this.expectingExit) {
+          this.crashes.push({
+            node: this.index,
+            at: Date.now(),
+            code,
+            signal,
+            tail: this.tail.slice(-4_000),
+          });
+        }
+        reject(new Error(`node ${this.index} exited with ${code ?? signal} before running`));
+      });
+    });
+  }
+
+  /** SIGKILL (the soak's fault, not a crash); resolves once the process is gone. */
+  kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child;
+    if (child === undefined || !this.running) return Promise.resolve();
+    this.expectingExit = true;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(signal);
+    return exited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`: the clean stop at the end of a run. */
+  async stop(graceMs = 15_000): Promise<void> {
+    const child = this.child;
+    if (child === undefined || !this.running) return;
+    this.expectingExit = true;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Deletes everything but the identity (keys, config): rounds, models, history, reputation, locks. */
+  async wipe(): Promise<void> {
+    if (this.running) throw new Error(`node ${this.index} must be stopped before its data is wiped`);
+    for (const entry of await readdir(this.dataDir)) {
+      if (!IDENTITY_FILES.has(entry)) await rm(join(this.dataDir, entry), { recursive: true, force: true });
+    }
+    this.write(`=== soak: data directory wiped ${new Date().toISOString()}\n`);
+  }
+
+  /** Samples the process's resident set size from /proc (worker threads included). */
+  async sampleRss(): Promise<void> {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    if (match !== null) this.rss.push({ at: Date.now(), mb: Number(match[1]) / 1024, life: this.life });
+  }
+
+  /** Lines of the node's output since the soak started that match `pattern` (for the report). */
+  note(text: string): void {
+    this.write(`=== soak: ${text} ${new Date().toISOString()}\n`);
+  }
+
+  close(): void {
+    this.log.end();
+  }
+
+  /** Starts looking for `pattern` in the output; `seen` turns true on the first match. Stop with `unwatch`. */
+  watch(pattern: RegExp): { readonly pattern: RegExp; seen: boolean } {
+    const watcher = { pattern, seen: false };
+    this.watchers.add(watcher);
+    return watcher;
+  }
+
+  unwatch(watcher: { readonly pattern: RegExp; seen: boolean }): void {
+    this.watchers.delete(watcher);
+  }
+
+  private write(text: string): void {
+    for (const watcher of this.watchers) if (watcher.pattern.test(text)) watcher.seen = true;
+    this.tail = (this.tail + text).slice(-OUTPUT_TAIL_CHARS);
+    this.log.write(text);
+  }
+}

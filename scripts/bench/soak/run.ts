@@ -1,0 +1,236 @@
+/**
+ * The soak itself, shared by `npm run bench:soak` and its short version in `npm test`: start the network, then
+ * round after round inject the next planned fault at its phase (a random moment inside it), supervise the node
+ * processes (an exit the soak did not cause is a crash; the node is restarted as systemd would), sample RSS,
+ * and stop once `rounds` rounds have closed (or the time budget ran out, leaving stuck rounds to count).
+ */
+import { ChainObserver } from "./observer.ts";
+import type { RoundTrack } from "./observer.ts";
+import { faultCycle, inject, seededRandom } from "./faults.ts";
+import type { FaultPlan, FaultRecord } from "./faults.ts";
+import { startNetwork } from "./network.ts";
+import type { WindowsSeconds } from "./network.ts";
+import type { NodeCrash, RssSample, SoakNode } from "./node-process.ts";
+
+/** How often the chain is read and the processes supervised (ms). */
+const TICK_MS = 2_000;
+/** How often each node's RSS is sampled (ms). */
+const RSS_INTERVAL_MS = 10_000;
+/** The first rounds run without faults, so a failure there is the network's, not a fault's. */
+const WARMUP_ROUNDS = 1;
+/** Process lifetimes shorter than this are too short for an RSS trend (ms). */
+const MIN_RSS_SEGMENT_MS = 180_000;
+
+export interface SoakOptions {
+  readonly nodes: number;
+  readonly rounds: number;
+  readonly windows: WindowsSeconds;
+  readonly chainPort: number;
+  readonly seed: number;
+  /** Clean rounds between two faults (0: a fault in every round after the warm-up). */
+  readonly gap: number;
+  /** Wall-clock budget (ms) after which the run stops even if fewer rounds closed. */
+  readonly budgetMs: number;
+  /** Limit the plan to these faults (default: the whole cycle, repeated). */
+  readonly faults?: readonly FaultPlan["kind"][];
+  /** An explicit plan instead of the cycle (each fault once, in order). */
+  readonly only?: readonly FaultPlan[];
+  /** Keep the run's directory (node logs) instead of deleting it. */
+  readonly keepLogs?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface SlashRow {
+  readonly node: number;
+  readonly reason: number;
+  readonly amountVain: number;
+  /** A fault hit this node (down, or the RPC cut) during the two rounds before the slash. */
+  readonly faulted: boolean;
+}
+
+export interface SoakResult {
+  readonly rounds: RoundTrack[];
+  readonly faults: FaultRecord[];
+  readonly crashes: NodeCrash[];
+  readonly slashes: SlashRow[];
+  readonly rss: Map<number, RssSample[]>;
+  readonly durationMs: number;
+  readonly logDir: string;
+}
+
+/** Least-squares slope of RSS over time (MB per hour) for one process lifetime. */
+function slopeMBPerHour(samples: readonly RssSample[]): number {
+  const n = samples.length;
+  if (n < 3) return 0;
+  const xs = samples.map((s) => (s.at - samples[0]!.at) / 3_600_000);
+  const ys = samples.map((s) => s.mb);
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * RSS growth: the largest slope over the process lifetimes long enough to show a trend, each measured after its
+ * first third (start-up: models, workers, caches fill once). 0 when no lifetime was long enough.
+ */
+export function rssGrowth(rss: Map<number, RssSample[]>): { maxMB: number; growthMBPerHour: number } {
+  let maxMB = 0;
+  let growth = 0;
+  for (const samples of rss.values()) {
+    const last = samples.at(-1);
+    if (last !== undefined) maxMB = Math.max(maxMB, last.mb);
+    const lives = new Map<number, RssSample[]>();
+    for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
+    for (const life of lives.values()) {
+      if (life.at(-1)!.at - life[0]!.at < MIN_RSS_SEGMENT_MS) continue;
+      growth = Math.max(growth, slopeMBPerHour(life.slice(Math.floor(life.length / 3))));
+    }
+  }
+  return { maxMB, growthMBPerHour: growth };
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const say = options.log ?? (() => undefined);
+  const network = await startNetwork({ ...options, log: say });
+  const started = Date.now();
+  const random = seededRandom(options.seed);
+  const cycle = (options.only ?? faultCycle(random, network.diskNode !== undefined)).filter(
+    (p) => options.faults === undefined || options.faults.includes(p.kind),
+  );
+  const repeat = options.only === undefined;
+  const observer = new ChainObserver(network.chain.rpcUrl, network.deployment);
+  const faults: FaultRecord[] = [];
+  const busy = new Set<SoakNode>();
+  /** Per node: [from, to] wall-clock windows when a fault had it down or cut off. */
+  const faultedAt = new Map<number, Array<[number, number]>>();
+  let planIndex = 0;
+  let nextFaultRound = BigInt(WARMUP_ROUNDS + 1);
+  let active: Promise<void> | undefined;
+  let firstRound: bigint | undefined;
+  let previousAggregator: string | undefined;
+
+  const restart = async (node: SoakNode): Promise<void> => {
+    busy.add(node);
+    const bootstrap = network.nodes.filter((n) => n !== node && n.running).flatMap((n) => n.addresses);
+    try {
+      await node.start(bootstrap.slice(0, 4));
+    } catch (error) {
+      say(`node ${node.index} failed to restart: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      busy.delete(node);
+    }
+  };
+  const mark = (record: FaultRecord): void => {
+    const targets = record.kind === "rpc-outage" ? network.nodes.map((n) => n.index) : record.targets;
+    for (const index of targets) {
+      faultedAt.set(index, [
+        ...(faultedAt.get(index) ?? []),
+        [record.at, record.at + record.durationS * 1000],
+      ]);
+    }
+  };
+
+  const maybeInject = (round: RoundTrack): void => {
+    if (active !== undefined || cycle.length === 0 || round.id < nextFaultRound) return;
+    if (!repeat && planIndex >= cycle.length) return;
+    const plan = cycle[planIndex % cycle.length]!;
+    if (round.phase !== plan.phase) return;
+    planIndex += 1;
+    nextFaultRound = round.id + 1n + BigInt(options.gap);
+    // A random moment inside the phase: its window, less a margin so the fault lands before the phase ends.
+    const windowS =
+      plan.phase === "open"
+        ? options.windows.commit
+        : plan.phase === "aggregating"
+          ? options.windows.aggregate
+          : options.windows.challenge;
+    const delay = random() * windowS * 0.6 * 1000;
+    const aggregatorBefore = previousAggregator;
+    active = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      say(`round ${round.id}: ${plan.kind} (${plan.phase} +${(delay / 1000).toFixed(1)} s)`);
+      const record = await inject(plan, round, {
+        network,
+        random,
+        previousAggregator: aggregatorBefore,
+        restart,
+      });
+      mark(record);
+      faults.push(record);
+      say(
+        `round ${round.id}: ${plan.kind} over after ${record.durationS.toFixed(1)} s` +
+          `${record.targets.length > 0 ? ` (nodes ${record.targets.join(",")})` : ""}${record.note ? `: ${record.note}` : ""}`,
+      );
+    })()
+      .catch((error: unknown) =>
+        say(`fault failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => (active = undefined));
+  };
+
+  observer.onChange((round) => {
+    firstRound ??= round.id;
+    say(
+      `round ${round.id}: ${round.phase}${round.aggregator ? ` (aggregator ${round.aggregator.slice(0, 10)})` : ""}`,
+    );
+    if (round.phase === "finalized" || round.phase === "failed") {
+      if (round.aggregator !== undefined) previousAggregator = round.aggregator;
+    }
+  });
+
+  const rssTimer = setInterval(
+    () => void Promise.all(network.nodes.map((n) => n.sampleRss())),
+    RSS_INTERVAL_MS,
+  );
+  try {
+    while (Date.now() - started < options.budgetMs) {
+      await observer.poll().catch((error: unknown) => say(`chain poll failed: ${String(error)}`));
+      const latest = observer.latest();
+      if (latest !== undefined && latest.closedAt === undefined) maybeInject(latest);
+      // Supervisor: an exited node the soak is not restarting itself crashed; start it again.
+      for (const node of network.nodes) {
+        if (!node.running && !busy.has(node)) {
+          say(`node ${node.index} is down (crash ${node.crashes.length}): restarting`);
+          void restart(node);
+        }
+      }
+      const closed = observer.closed.filter((r) => firstRound === undefined || r.id >= firstRound);
+      if (closed.length >= options.rounds && active === undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+    }
+    await active;
+    await observer.poll().catch(() => undefined);
+  } finally {
+    clearInterval(rssTimer);
+    await Promise.all(network.nodes.map((n) => n.stop()));
+  }
+  const durationMs = Date.now() - started;
+  const slashes: SlashRow[] = observer.slashes.map((slash) => {
+    const node = network.nodes.find((n) => n.address?.toLowerCase() === slash.operator.toLowerCase());
+    const roundMs = 1000 * (options.windows.commit + options.windows.aggregate + options.windows.challenge);
+    const windows = node === undefined ? [] : (faultedAt.get(node.index) ?? []);
+    return {
+      node: node?.index ?? -1,
+      reason: slash.reason,
+      amountVain: Number(slash.amountWei / 10n ** 15n) / 1000,
+      faulted: windows.some(([from, to]) => from <= slash.at && slash.at <= to + 2 * roundMs + 30_000),
+    };
+  });
+  const result: SoakResult = {
+    rounds: [...observer.rounds.values()].filter((r) => firstRound === undefined || r.id >= firstRound),
+    faults,
+    crashes: network.nodes.flatMap((n) => n.crashes),
+    slashes,
+    rss: new Map(network.nodes.map((n) => [n.index, n.rss])),
+    durationMs,
+    logDir: network.dir,
+  };
+  await network.stop(options.keepLogs === true);
+  return result;
+}
