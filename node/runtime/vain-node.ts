@@ -33,6 +33,7 @@ import { loadDataDirectory } from "../training/data/files.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
+import { OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -45,8 +46,6 @@ import { DiskQuotaGuard } from "./disk-quota.ts";
 import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
 import type { CapacitySource } from "../scheduling/capacity-book.ts";
-import { setAggregatorOptIn } from "../chain/actions/set-aggregator-opt-in.ts";
-import type { ProtocolAddresses } from "../chain/actions/client.ts";
 import { protocolAddresses } from "../chain/operator.ts";
 
 export const NODE_VERSION = "0.1.0";
@@ -245,16 +244,22 @@ export class VainNode {
           this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
-    await this.ensureAggregatorOptIn(publicClient, wallet, contracts, this.aggregatorOptIn());
-    if (config.aggregator === "auto") {
-      // Receipts and reputation change over time: re-decide at the attestation pace (a transaction only on change).
-      this.optInTimer = setInterval(() => {
-        void this.ensureAggregatorOptIn(publicClient, wallet, contracts, this.aggregatorOptIn()).catch(
-          (error: unknown) => log.warn({ err: error }, "aggregator opt-in update failed"),
-        );
-      }, config.attestation.intervalMs);
-      this.optInTimer.unref();
-    }
+    const optInSync = { publicClient, wallet, contracts, log };
+    await syncAggregatorOptIn(optInSync, this.aggregatorOptIn());
+    // Receipts and reputation change over time, and a slash can make the operator inactive (then it must not stay
+    // a candidate): re-decide often (two reads; a transaction only on change).
+    let syncing = false; // one check at a time: a transaction may outlast the interval
+    this.optInTimer = setInterval(
+      () => {
+        if (syncing) return;
+        syncing = true;
+        void syncAggregatorOptIn(optInSync, this.aggregatorOptIn())
+          .catch((error: unknown) => log.warn({ err: error }, "aggregator opt-in update failed"))
+          .finally(() => (syncing = false));
+      },
+      Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
+    );
+    this.optInTimer.unref();
     this.participant.start();
 
     this.monitor = new ResourceMonitor(
@@ -422,23 +427,6 @@ export class VainNode {
       void this.capacity?.setAggregatorOptIn({ optIn, reason }).catch(() => undefined);
     }
     return optIn;
-  }
-
-  private async ensureAggregatorOptIn(
-    publicClient: PublicClient<Transport, Chain>,
-    wallet: Wallet,
-    contracts: ProtocolAddresses,
-    optIn: boolean,
-  ): Promise<void> {
-    const candidates = await publicClient.readContract({
-      address: contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "aggregatorCandidates",
-    });
-    const optedIn = candidates.some((c) => c.toLowerCase() === wallet.account.address.toLowerCase());
-    if (optedIn === optIn) return;
-    await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { optIn });
-    this.options.log.info({ aggregator: optIn }, "aggregator opt-in updated");
   }
 
   /** Adds finished rounds this node took part in to the status history, with the new model's accuracy. */

@@ -6,7 +6,7 @@
  * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
- *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=30] [--keep-logs]
+ *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=15] [--keep-logs]
  * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
  */
 import { flag, isQuick, numberOption, printTable, runBenchmark, writeResults } from "./common.ts";
@@ -23,7 +23,7 @@ runBenchmark(async () => {
     commit: numberOption("commit", 8),
     aggregate: numberOption("aggregate", 8),
     challenge: numberOption("challenge", 5),
-    answer: numberOption("answer", 30),
+    answer: numberOption("answer", 15),
   };
   const result = await runSoak({
     nodes: numberOption("nodes", quick ? 4 : 5),
@@ -64,6 +64,11 @@ runBenchmark(async () => {
       kind: "slash",
       nodes: String(s.node),
       note: `reason ${s.reason}, ${s.amountVain} VAIN${s.faulted ? ", after a fault hit it" : ", no fault on it"}`,
+    })),
+    ...[...result.rss].map(([node, samples]) => ({
+      kind: "rss",
+      nodes: String(node),
+      note: `first ${Math.round(samples[0]?.mb ?? 0)} MB, max ${Math.round(Math.max(0, ...samples.map((x) => x.mb)))} MB, last ${Math.round(samples.at(-1)?.mb ?? 0)} MB over ${samples.at(-1)?.life ?? 0} process lives`,
     })),
     ...result.rounds
       .filter((r) => r.phase === "failed" || r.stuck)

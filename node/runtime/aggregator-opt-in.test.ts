@@ -1,0 +1,64 @@
+/**
+ * The opt-in sync on a real chain: an active operator's wish is applied, and an operator that fell below the
+ * minimum stake (as after a slash) is taken off the candidate list even though the node still wants to aggregate.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import pino from "pino";
+
+import {
+  fundOperator,
+  minStake,
+  requestUnstake,
+  stakeAndBind,
+  startLocalNetwork,
+  walletFor,
+} from "../../scripts/support/local-network.ts";
+import type { LocalNetwork } from "../../scripts/support/local-network.ts";
+import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+
+const CHAIN_PORT = 18791;
+
+describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 }, () => {
+  let net: LocalNetwork;
+  before(async () => {
+    net = await startLocalNetwork(CHAIN_PORT);
+  });
+  after(async () => {
+    await net?.stop();
+  });
+
+  it("opts in while active and withdraws once the stake falls below the minimum", async () => {
+    const minimum = await minStake(net);
+    const account = await fundOperator(net, minimum * 2n);
+    await stakeAndBind(net, account, minimum * 2n);
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const sync = {
+      publicClient: net.publicClient,
+      wallet: await walletFor(net, account),
+      contracts: net.addresses,
+      log,
+    };
+    const candidates = () =>
+      net.publicClient.readContract({
+        address: net.addresses.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "aggregatorCandidates",
+      });
+
+    assert.equal(await syncAggregatorOptIn(sync, true), true);
+    assert.ok((await candidates()).includes(account.address));
+    assert.equal(await syncAggregatorOptIn(sync, true), true, "no change, no transaction");
+
+    await requestUnstake(net, account, minimum + 1n); // active stake now below the minimum
+    assert.equal(await syncAggregatorOptIn(sync, true), false);
+    assert.ok(!(await candidates()).includes(account.address));
+    assert.ok(
+      lines.some((l) => l.includes("below the minimum active stake")),
+      lines.join(""),
+    );
+  });
+});

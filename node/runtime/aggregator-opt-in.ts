@@ -1,0 +1,56 @@
+/**
+ * Keeps the operator's on-chain aggregator opt-in equal to what the node wants, and never on while the operator
+ * is inactive (active stake below the minimum, e.g. after a slash). Peers refuse an inactive operator's node
+ * (admission), so no trainer can deliver an update to it: selected, it could only post an empty aggregate, the
+ * round would fail and the operator be slashed again. Found by the soak (scripts/bench/soak.ts): a node slashed
+ * below the minimum stayed the only candidate and every later round failed, with nobody at fault but it.
+ */
+import type { Logger } from "pino";
+import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
+
+import type { ProtocolAddresses } from "../chain/actions/client.ts";
+import { setAggregatorOptIn } from "../chain/actions/set-aggregator-opt-in.ts";
+import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+
+/** How often the opt-in is re-checked against the operator's stake (ms): a slash must end it within a round. */
+export const OPT_IN_STAKE_CHECK_INTERVAL_MS = 10_000;
+
+export interface OptInSync {
+  readonly publicClient: PublicClient<Transport, Chain>;
+  readonly wallet: WalletClient<Transport, Chain, Account>;
+  readonly contracts: ProtocolAddresses;
+  readonly log: Logger;
+}
+
+/**
+ * Applies `wanted` (false when the operator is inactive) with a transaction only when the chain differs.
+ * Returns the opt-in now on chain.
+ */
+export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Promise<boolean> {
+  const { publicClient, wallet, contracts, log } = sync;
+  const me = wallet.account.address;
+  const [candidates, active] = await Promise.all([
+    publicClient.readContract({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "aggregatorCandidates",
+    }),
+    publicClient.readContract({
+      address: contracts.registry,
+      abi: stakeRegistryAbi,
+      functionName: "isActiveOperator",
+      args: [me],
+    }),
+  ]);
+  const optedIn = candidates.some((c) => c.toLowerCase() === me.toLowerCase());
+  const optIn = wanted && active;
+  if (optedIn === optIn) return optedIn;
+  await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { optIn });
+  if (wanted && !active) {
+    log.warn(
+      { aggregator: false, operator: me },
+      `aggregator opt-in withdrawn: operator ${me} is below the minimum active stake (inactive), peers refuse this node and it could not aggregate; stake the difference to offer again`,
+    );
+  } else log.info({ aggregator: optIn }, "aggregator opt-in updated");
+  return optIn;
+}
