@@ -6,7 +6,7 @@
  * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
- *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=15] [--keep-logs]
+ *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=30] [--keep-logs]
  * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
  */
 import { flag, isQuick, numberOption, printTable, runBenchmark, writeResults } from "./common.ts";
@@ -23,7 +23,7 @@ runBenchmark(async () => {
     commit: numberOption("commit", 8),
     aggregate: numberOption("aggregate", 8),
     challenge: numberOption("challenge", 5),
-    answer: numberOption("answer", 15),
+    answer: numberOption("answer", 30),
   };
   const result = await runSoak({
     nodes: numberOption("nodes", quick ? 4 : 5),
@@ -36,7 +36,8 @@ runBenchmark(async () => {
     keepLogs: flag("keep-logs"),
     log: (line) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
   });
-  const closed = result.rounds.filter((r) => r.closedAt !== undefined);
+  // Judged: every round after the cold-start round (nodes still loading, first training), faults or not.
+  const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
   const finalized = closed.filter((r) => r.phase === "finalized");
   const stuck = result.rounds.filter((r) => r.stuck);
   const { maxMB, growthMBPerHour } = rssGrowth(result.rss);

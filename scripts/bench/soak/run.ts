@@ -50,6 +50,8 @@ export interface SlashRow {
 
 export interface SoakResult {
   readonly rounds: RoundTrack[];
+  /** The fault-free first rounds (cold start: nodes still loading, first training), counted apart. */
+  readonly warmup: readonly bigint[];
   readonly faults: FaultRecord[];
   readonly crashes: NodeCrash[];
   readonly slashes: SlashRow[];
@@ -110,7 +112,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   /** Per node: [from, to] wall-clock windows when a fault had it down or cut off. */
   const faultedAt = new Map<number, Array<[number, number]>>();
   let planIndex = 0;
-  let nextFaultRound = BigInt(WARMUP_ROUNDS + 1);
+  let nextFaultRound: bigint | undefined;
   let active: Promise<void> | undefined;
   let firstRound: bigint | undefined;
   let previousAggregator: string | undefined;
@@ -137,6 +139,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   };
 
   const maybeInject = (round: RoundTrack): void => {
+    nextFaultRound ??= round.id + BigInt(WARMUP_ROUNDS);
     if (active !== undefined || cycle.length === 0 || round.id < nextFaultRound) return;
     if (!repeat && planIndex >= cycle.length) return;
     const plan = cycle[planIndex % cycle.length]!;
@@ -201,7 +204,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         }
       }
       const closed = observer.closed.filter((r) => firstRound === undefined || r.id >= firstRound);
-      if (closed.length >= options.rounds && active === undefined) break;
+      if (closed.length >= options.rounds + WARMUP_ROUNDS && active === undefined) break;
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
     await active;
@@ -224,6 +227,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   });
   const result: SoakResult = {
     rounds: [...observer.rounds.values()].filter((r) => firstRound === undefined || r.id >= firstRound),
+    warmup:
+      firstRound === undefined
+        ? []
+        : Array.from({ length: WARMUP_ROUNDS }, (_, i) => firstRound! + BigInt(i)),
     faults,
     crashes: network.nodes.flatMap((n) => n.crashes),
     slashes,

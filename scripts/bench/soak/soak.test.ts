@@ -18,7 +18,8 @@ describe("short soak: rounds survive node kills", { timeout: 600_000 }, () => {
     const result = await runSoak({
       nodes: 3,
       rounds: ROUNDS,
-      windows: { commit: 10, aggregate: 10, challenge: 5, answer: 30 },
+      // The local defaults of `task create` (README: a local round takes ~45–60 s).
+      windows: { commit: 15, aggregate: 15, challenge: 5, answer: 30 },
       chainPort: CHAIN_PORT,
       seed: 7,
       gap: 0,
@@ -34,9 +35,11 @@ describe("short soak: rounds survive node kills", { timeout: 600_000 }, () => {
       `${log.join("\n")}\n${result.crashes.map((c) => `--- crash of node ${c.node}\n${c.tail}`).join("\n")}`;
     const closed = result.rounds.filter((r) => r.closedAt !== undefined);
     assert.ok(closed.length >= ROUNDS, `only ${closed.length} rounds closed\n${report()}`);
+    // The first round is the cold start (nodes loading, first training): every round after it must finalize.
+    const judged = closed.filter((r) => !result.warmup.includes(r.id));
     assert.equal(result.faults.length, 2, `both faults injected\n${report()}`);
     assert.deepEqual(
-      closed.filter((r) => r.phase !== "finalized").map((r) => Number(r.id)),
+      judged.filter((r) => r.phase !== "finalized").map((r) => Number(r.id)),
       [],
       `rounds that failed\n${report()}`,
     );
