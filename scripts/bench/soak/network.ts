@@ -97,10 +97,14 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
     say(`deploying on ${chain.rpcUrl} (nodes use the proxy ${proxy.url})`);
     await cli(["deploy", "--rpc", chain.rpcUrl, "--out", deploymentFile]);
     for (let index = 0; index < options.nodes; index++) {
-      const dataDir = join(dir, `node${index}`);
-      // The last node's disk is the one the soak fills.
-      if (index === options.nodes - 1 && (await mountTmpfs(dataDir, DISK_FAULT_TMPFS_MB)))
-        diskMount = dataDir;
+      let dataDir = join(dir, `node${index}`);
+      // The last node's disk is the one the soak fills: its data directory is one folder of a tmpfs, so the
+      // filler file sits beside it (the node's quota guard counts only its own directory).
+      const mount = join(dir, "disk");
+      if (index === options.nodes - 1 && (await mountTmpfs(mount, DISK_FAULT_TMPFS_MB))) {
+        diskMount = mount;
+        dataDir = join(mount, `node${index}`);
+      }
       const node = new SoakNode(index, dataDir, dir, env);
       const init = JSON.parse(
         await cli([
@@ -119,7 +123,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       await cli(["stake", "200", "--data-dir", dataDir]);
       await cli(["bind", "--data-dir", dataDir]);
       nodes.push(node);
-      say(`node ${index}: ${init.address}${diskMount === dataDir ? " (data on a tmpfs)" : ""}`);
+      say(`node ${index}: ${init.address}${dataDir.startsWith(mount) ? " (data on a tmpfs)" : ""}`);
     }
     const { windows } = options;
     await cli([
