@@ -7,21 +7,22 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {StakeRegistryParameters} from "./StakeRegistryParameters.sol";
+import {DelegationPools} from "./delegation/DelegationPools.sol";
 
 /// @title StakeRegistry
 /// @notice Operators bond VAIN tokens, bind their libp2p peer ID, and unbond through a delay during which
 /// their stake stays slashable. Only the slasher (the rounds contract, fixed once) can slash; a share of the
 /// slashed amount rewards the reporter and the rest is burned. The owner cannot move or reduce anyone's stake:
 /// it can only queue bounded, delayed parameter changes (`StakeRegistryParameters`) and pause new stake.
+/// Token holders may delegate to an operator (`DelegationPools`): an operator's stake for admission, selection
+/// and slashing is its self-stake plus its counted delegation, and a slash reaches both pro rata.
 /// @dev Peer IDs are the multihash bytes of a libp2p peer ID. The chain cannot check that the operator holds
 /// the peer's Ed25519 key; the mesh's admission handshake proves that off chain (see docs/protocol.md §2).
-contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, ReentrancyGuard {
+contract StakeRegistry is IStakeRegistry, DelegationPools {
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
 
@@ -55,7 +56,7 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
 
     mapping(address operator => Operator) private _operators;
     mapping(bytes32 peerIdHash => address operator) private _peerOwner;
-    /// @dev Active stake per operator after each block that changed it, keyed by block number, so the rounds
+    /// @dev Counted stake (self + counted delegation) per operator after each block that changed it, keyed by block number, so the rounds
     /// contract can read stakes fixed before its randomness is known (selection cannot be ground by top-ups).
     mapping(address operator => Checkpoints.Trace208) private _activeHistory;
 
@@ -176,7 +177,7 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         op.unbonding += amount;
         _totalActive -= amount;
         _totalUnbonding += amount;
-        _checkpointActive(msg.sender, op.active);
+        _backingChanged(msg.sender);
         emit UnstakeRequested(msg.sender, amount, op.unbonding, releaseTime);
     }
 
@@ -216,11 +217,12 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         if (peerId.length == 0 || peerId.length > MAX_PEER_ID_LENGTH) revert InvalidPeerId();
         Operator storage op = _operators[msg.sender];
         uint256 min = minStake();
-        if (op.active < min) revert InsufficientStakeToBind(op.active, min);
+        uint256 counted = _counted(msg.sender);
+        if (counted < min) revert InsufficientStakeToBind(counted, min);
         bytes32 key = keccak256(peerId);
         address owner_ = _peerOwner[key];
         if (owner_ != address(0) && owner_ != msg.sender) {
-            if (_operators[owner_].active >= min) revert PeerIdTaken(owner_);
+            if (_counted(owner_) >= min) revert PeerIdTaken(owner_);
             delete _operators[owner_].peerId;
             emit PeerIdUnbound(owner_, peerId);
         }
@@ -247,9 +249,10 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
     // ---------------------------------------------------------------- slashing
 
     /// @inheritdoc IStakeRegistry
-    /// @dev Takes at most what the operator has: active stake first, then unbonding requests, latest first.
-    /// The reporter's share is rounded down, so rounding never favours the reporter; the rest is burned. A
-    /// report by the offender itself earns nothing (all of it is burned).
+    /// @dev Takes at most what the operator and its delegators have, pro rata: the delegated pools (active and
+    /// unbonding) lose `amount × theirs / slashable`; the self part comes from active stake first, then
+    /// unbonding requests, latest first. The reporter's share is rounded down, so rounding never favours the
+    /// reporter; the rest is burned. A report by the offender itself earns nothing (all of it is burned).
     function slash(address operator, uint256 amount, uint8 reason, bytes32 evidence, address reporter)
         external
         nonReentrant
@@ -257,15 +260,20 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
     {
         if (msg.sender != _slasher) revert NotSlasher(msg.sender);
         Operator storage op = _operators[operator];
-        uint256 fromActive = amount < op.active ? amount : op.active;
-        uint256 fromUnbonding = _slashUnbonding(op.queue, amount - fromActive);
-        slashed = fromActive + fromUnbonding;
-        if (slashed == 0) return 0;
+        uint256 selfSlashable = op.active + op.unbonding;
+        uint256 total = selfSlashable + _delegatedSlashable(operator);
+        if (amount > total) amount = total;
+        if (amount == 0) return 0;
+        uint256 fromDelegated = _slashDelegated(operator, amount, total, selfSlashable);
+        uint256 own = amount - fromDelegated;
+        uint256 fromActive = own < op.active ? own : op.active;
+        uint256 fromUnbonding = _slashUnbonding(op.queue, own - fromActive);
+        slashed = fromActive + fromUnbonding + fromDelegated;
         op.active -= fromActive;
         op.unbonding -= fromUnbonding;
         _totalActive -= fromActive;
         _totalUnbonding -= fromUnbonding;
-        if (fromActive != 0) _checkpointActive(operator, op.active);
+        _backingChanged(operator);
         uint256 reward = reporter == address(0) || reporter == operator
             ? 0
             : (slashed * reporterRewardBps()) / BPS;
@@ -274,17 +282,26 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         ERC20Burnable(address(token)).burn(slashed - reward);
     }
 
+    /// @notice Splits a reward earned by `operator`'s node (delegation): returns the delegators' part, which
+    /// the caller (the slasher, i.e. the rounds contract) transfers here right after; the rest is the
+    /// operator's to credit. Returns 0 for an operator without delegators. Slasher only.
+    function creditRewards(address operator, uint256 amount) external returns (uint256 toDelegators) {
+        if (msg.sender != _slasher) revert NotSlasher(msg.sender);
+        return _creditRewards(operator, amount);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IStakeRegistry
     function isActive(bytes calldata peerId) external view returns (bool) {
         address operator = _peerOwner[keccak256(peerId)];
-        return operator != address(0) && _operators[operator].active >= minStake();
+        return operator != address(0) && _counted(operator) >= minStake();
     }
 
     /// @inheritdoc IStakeRegistry
     function isActiveOperator(address operator) external view returns (bool) {
-        return _operators[operator].active >= minStake() && _operators[operator].active != 0;
+        uint256 counted = _counted(operator);
+        return counted >= minStake() && counted != 0;
     }
 
     /// @notice The operator bound to `peerId`, or zero.
@@ -303,15 +320,20 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         Operator storage op = _operators[operator];
         info = NodeInfo({
             operator: operator,
-            activeStake: op.active,
+            activeStake: _counted(operator),
             unbondingStake: op.unbonding,
             unbondingReleaseTime: _nextRelease(op.queue),
-            active: operator != address(0) && op.active >= minStake()
+            active: operator != address(0) && _counted(operator) >= minStake()
         });
     }
 
     /// @inheritdoc IStakeRegistry
     function activeStake(address operator) external view returns (uint256) {
+        return _counted(operator);
+    }
+
+    /// @notice The operator's own active stake (without delegation).
+    function selfStake(address operator) external view returns (uint256) {
         return _operators[operator].active;
     }
 
@@ -346,15 +368,15 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
 
     /// @inheritdoc IStakeRegistry
     function slashableStake(address operator) external view returns (uint256) {
-        return _operators[operator].active + _operators[operator].unbonding;
+        return _operators[operator].active + _operators[operator].unbonding + _delegatedSlashable(operator);
     }
 
-    /// @notice Sum of all active stake.
+    /// @notice Sum of all active self-stake (delegation: `delegationTotals`).
     function totalActiveStake() external view returns (uint256) {
         return _totalActive;
     }
 
-    /// @notice Sum of all unbonding stake.
+    /// @notice Sum of all unbonding self-stake.
     function totalUnbondingStake() external view returns (uint256) {
         return _totalUnbonding;
     }
@@ -406,16 +428,35 @@ contract StakeRegistry is IStakeRegistry, StakeRegistryParameters, Pausable, Ree
         Operator storage op = _operators[operator];
         op.active += amount;
         _totalActive += amount;
-        _checkpointActive(operator, op.active);
+        _backingChanged(operator);
         emit Staked(operator, amount, op.active);
         token.safeTransferFrom(operator, address(this), amount);
     }
 
-    /// @dev Records `active` as the operator's active stake at the end of this block (a later change in the
-    /// same block overwrites the entry). No history of the total is kept: nothing reads it, and it would cost
-    /// every stake, unstake and slash another storage slot (~22k gas) per block.
-    function _checkpointActive(address operator, uint256 active) private {
-        _activeHistory[operator].push(SafeCast.toUint48(block.number), SafeCast.toUint208(active));
+    /// @dev Records the operator's counted stake at the end of this block (a later change in the same block
+    /// overwrites the entry). No history of the total is kept: nothing reads it, and it would cost every
+    /// stake, unstake and slash another storage slot (~22k gas) per block.
+    function _backingChanged(address operator) internal override {
+        _activeHistory[operator].push(SafeCast.toUint48(block.number), SafeCast.toUint208(_counted(operator)));
+    }
+
+    /// @dev Self-stake plus counted delegation; zero while retired.
+    function _counted(address operator) private view returns (uint256) {
+        if (_isRetired(operator)) return 0;
+        uint256 own = _operators[operator].active;
+        return own + _countedDelegation(operator, own);
+    }
+
+    function _stakeToken() internal view override returns (IERC20) {
+        return token;
+    }
+
+    function _requireStakingOpen() internal view override {
+        if (_slasher == address(0)) revert SlasherNotSet();
+    }
+
+    function _selfActive(address operator) internal view override returns (uint256) {
+        return _operators[operator].active;
     }
 
     /// @dev A block's stakes are final only once the block is over, so lookups take past blocks only.

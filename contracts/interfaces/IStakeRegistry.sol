@@ -29,17 +29,23 @@ interface IStakeRegistry {
         external
         returns (uint256 slashed);
 
+    /// @notice Splits a reward of `amount` earned by `operator`'s node: keeps the delegators' part (commission
+    /// off, pro rata to delegated vs self-stake) and returns it; the caller transfers exactly that much to the
+    /// registry and credits the rest to the operator. 0 when the operator has no delegators. Slasher only.
+    function creditRewards(address operator, uint256 amount) external returns (uint256 toDelegators);
+
     /// @notice True when `peerId` is bound to an operator whose active stake is at least the minimum.
     function isActive(bytes calldata peerId) external view returns (bool);
 
-    /// @notice True when `operator` has at least the minimum active stake.
+    /// @notice True when `operator`'s counted stake (self + counted delegation) is at least the minimum.
     function isActiveOperator(address operator) external view returns (bool);
 
-    /// @notice The operator's stake that is not unbonding.
+    /// @notice The operator's counted stake: active self-stake plus active delegation up to
+    /// MAX_DELEGATION_RATIO × self (0 while retired). Admission, selection and slot eviction read this.
     function activeStake(address operator) external view returns (uint256);
 
-    /// @notice The operator's active stake at the end of block `blockNumber`, from checkpoints written on
-    /// stake, unstake request and slash.
+    /// @notice The operator's counted stake (see `activeStake`) at the end of block `blockNumber`, from
+    /// checkpoints written on every change of self-stake, delegation, retirement and slash.
     /// @dev Requirements: `blockNumber < block.number` (a block's stakes are final only once it is over),
     /// else `FutureLookup`. Costs O(log n) in the operator's number of stake changes, with a fast path for
     /// recent blocks.
@@ -48,7 +54,7 @@ interface IStakeRegistry {
     /// @return the active stake at the end of that block
     function activeStakeAt(address operator, uint256 blockNumber) external view returns (uint256);
 
-    /// @notice Active plus unbonding stake: everything that can still be slashed.
+    /// @notice Active plus unbonding stake, self and delegated: everything that can still be slashed.
     function slashableStake(address operator) external view returns (uint256);
 
     /// @notice The unbonding delay in seconds.

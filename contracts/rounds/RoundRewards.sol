@@ -99,9 +99,18 @@ abstract contract RoundRewards is RoundsBase {
         emit RoundClosed(roundId, state, paidTrainers, paidAggregator, returned);
     }
 
-    /// @dev Credits `amount` to `account`; a bond's amount leaves the held-bonds total.
+    /// @dev Credits `amount` to `account`; a bond's amount leaves the held-bonds total. A round reward (not a
+    /// bond, not a funder's refund) is earned with the operator's delegators' stake too: the registry keeps
+    /// their part (commission off, pro rata) and it is transferred there; the operator is credited the rest.
     function _credit(uint256 roundId, address account, uint256 amount, bool fromBond) internal override {
         if (fromBond) _totalBonds -= amount;
+        else if (roundId != 0) {
+            uint256 toDelegators = registry.creditRewards(account, amount);
+            if (toDelegators != 0) {
+                amount -= toDelegators;
+                token.safeTransfer(address(registry), toDelegators);
+            }
+        }
         _claimable[account] += amount;
         _totalClaimable += amount;
         emit RewardCredited(roundId, account, amount);
