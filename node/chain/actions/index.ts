@@ -16,6 +16,13 @@ export { bindPeerId } from "./bind-peer-id.ts";
 export type { BindPeerIdParameters, BindPeerIdReturnType } from "./bind-peer-id.ts";
 export { claim } from "./claim.ts";
 export type { ClaimReturnType } from "./claim.ts";
+export { claimDelegationRewards } from "./claim-delegation-rewards.ts";
+export type {
+  ClaimDelegationRewardsParameters,
+  ClaimDelegationRewardsReturnType,
+} from "./claim-delegation-rewards.ts";
+export { delegate } from "./delegate.ts";
+export type { DelegateParameters, DelegateReturnType } from "./delegate.ts";
 export { createTask, taskChunkCount, taskConfig, taskRuleId, taskRuleName } from "./create-task.ts";
 export type { CreateTaskParameters, CreateTaskReturnType, TaskConfig, TaskRule } from "./create-task.ts";
 export { ensureAllowance } from "./ensure-allowance.ts";
@@ -25,6 +32,22 @@ export type { FundTaskParameters, FundTaskReturnType } from "./fund-task.ts";
 export { openRound } from "./open-round.ts";
 export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
 export { readActiveStake } from "./read-active-stake.ts";
+export { readCommission } from "./read-commission.ts";
+export type { ReadCommissionParameters, ReadCommissionReturnType } from "./read-commission.ts";
+export { readDelegations } from "./read-delegations.ts";
+export type {
+  DelegationEntry,
+  PoolSlash,
+  ReadDelegationsParameters,
+  ReadDelegationsReturnType,
+} from "./read-delegations.ts";
+export { readOperators } from "./read-operators.ts";
+export type {
+  OperatorEntry,
+  OperatorSlash,
+  ReadOperatorsParameters,
+  ReadOperatorsReturnType,
+} from "./read-operators.ts";
 export type { ReadActiveStakeParameters, ReadActiveStakeReturnType } from "./read-active-stake.ts";
 export { operatorReadinessWarnings, readOperatorReadiness } from "./read-operator-readiness.ts";
 export type {
@@ -38,6 +61,8 @@ export { requestUnstake } from "./request-unstake.ts";
 export type { RequestUnstakeParameters, RequestUnstakeReturnType } from "./request-unstake.ts";
 export { setAggregatorOptIn } from "./set-aggregator-opt-in.ts";
 export type { SetAggregatorOptInParameters, SetAggregatorOptInReturnType } from "./set-aggregator-opt-in.ts";
+export { setCommission } from "./set-commission.ts";
+export type { SetCommissionParameters, SetCommissionReturnType } from "./set-commission.ts";
 export { sendEther } from "./send-ether.ts";
 export type { SendEtherParameters, SendEtherReturnType } from "./send-ether.ts";
 export { transferTokens } from "./transfer-tokens.ts";
@@ -46,5 +71,9 @@ export { PERMIT_TYPES, signPermit } from "./sign-permit.ts";
 export type { SignPermitParameters, SignPermitReturnType } from "./sign-permit.ts";
 export { AllowanceLeftError, isUserRejection, stake } from "./stake.ts";
 export type { StakeMethod, StakeParameters, StakeReturnType } from "./stake.ts";
+export { undelegate } from "./undelegate.ts";
+export type { UndelegateParameters, UndelegateReturnType } from "./undelegate.ts";
 export { NothingToWithdrawError, formatWait, withdraw } from "./withdraw.ts";
 export type { WithdrawReturnType } from "./withdraw.ts";
+export { withdrawDelegation } from "./withdraw-delegation.ts";
+export type { WithdrawDelegationParameters, WithdrawDelegationReturnType } from "./withdraw-delegation.ts";

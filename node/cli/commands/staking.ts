@@ -2,15 +2,17 @@ import { join } from "node:path";
 
 import type { Command } from "commander";
 
-import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
+import { formatTokens, parseAddress, parseTokenAmount } from "../../chain/amounts.ts";
 import { stakeRegistryAbi } from "../../chain/contracts.ts";
 import {
   bindPeerId,
   claim,
+  claimDelegationRewards,
   requestUnstake,
   setAggregatorOptIn,
   stake,
   withdraw,
+  withdrawDelegation,
 } from "../../chain/actions/index.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { loadNodeKey } from "../../keys/keys.ts";
@@ -88,12 +90,21 @@ export function registerStakingCommands(program: Command): void {
 
   addSignerOptions(program.command("withdraw"))
     .description("withdraw all unbonding stake once the unbonding delay has passed")
+    .option("--from <operator>", "as a delegator: withdraw the released undelegation from this operator")
     .addHelpText(
       "after",
-      `${SIGNER_NOTE}\nExamples:\n  npx vain-node withdraw\n  npx vain-node withdraw --json\n`,
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node withdraw\n  npx vain-node withdraw --json\n  npx vain-node withdraw --from 0xOperator\n`,
     )
-    .action(async (flags: SignerFlags) => {
+    .action(async (flags: SignerFlags & { from?: string }) => {
       const ctx = await openOperatorContext(flags);
+      if (flags.from !== undefined) {
+        const d = await withdrawDelegation(ctx, { operator: parseAddress(flags.from) });
+        printResult(flags, { action: "withdraw", ...d }, [
+          `withdrew ${formatTokens(d.amountWei)} of delegation from ${d.operator} to ${d.delegator}`,
+          `  tx  ${d.transactionHash}`,
+        ]);
+        return;
+      }
       const result = await withdraw(ctx);
       printResult(flags, { action: "withdraw", ...result }, [
         `withdrew ${formatTokens(result.amountWei)} to ${result.operator}`,
@@ -103,9 +114,21 @@ export function registerStakingCommands(program: Command): void {
 
   addSignerOptions(program.command("claim"))
     .description("claim the rewards and challenge bonds credited to the operator")
-    .addHelpText("after", `${SIGNER_NOTE}\nExamples:\n  npx vain-node claim\n  npx vain-node claim --json\n`)
-    .action(async (flags: SignerFlags) => {
+    .option("--from <operator>", "as a delegator: claim the rewards earned through this operator")
+    .addHelpText(
+      "after",
+      `${SIGNER_NOTE}\nExamples:\n  npx vain-node claim\n  npx vain-node claim --json\n  npx vain-node claim --from 0xOperator\n`,
+    )
+    .action(async (flags: SignerFlags & { from?: string }) => {
       const ctx = await openOperatorContext(flags);
+      if (flags.from !== undefined) {
+        const d = await claimDelegationRewards(ctx, { operator: parseAddress(flags.from) });
+        printResult(flags, { action: "claim", ...d }, [
+          `claimed ${formatTokens(d.amountWei)} of delegation rewards from ${d.operator} to ${d.delegator}`,
+          `  tx  ${d.transactionHash}`,
+        ]);
+        return;
+      }
       const result = await claim(ctx);
       printResult(flags, { action: "claim", ...result }, [
         `claimed ${formatTokens(result.amountWei)} to ${result.account}`,
