@@ -72,7 +72,8 @@ async function switchNetwork(): Promise<void> {
   hooks.render();
 }
 
-function stakingContext(): StakingContext | undefined {
+/** The wallet's signing context, or undefined without a connected wallet (also used by delegation.ts). */
+export function stakingContext(): StakingContext | undefined {
   const { wallet, account, chain, publicClient, status } = state;
   if (wallet === undefined || account === undefined || chain === undefined || publicClient === undefined)
     return undefined;
@@ -81,7 +82,8 @@ function stakingContext(): StakingContext | undefined {
   return { publicClient, walletClient, account, contracts: status.contracts };
 }
 
-async function runAction(
+/** Runs one wallet action with the page's status line (also used by delegation.ts). */
+export async function runAction(
   label: string,
   action: (ctx: StakingContext, onProgress: (p: ActionProgress) => void) => Promise<bigint>,
 ): Promise<void> {

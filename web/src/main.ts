@@ -7,9 +7,10 @@
 import { createPublicClient, defineChain, http } from "viem";
 
 import { stakeRegistryAbi } from "../../node/chain/generated/contracts.ts";
-import { connect, wireActions } from "./actions.ts";
+import { connect, runAction, stakingContext, wireActions } from "./actions.ts";
 import { applyEvent, fetchStatus, subscribeEvents } from "./api.ts";
 import type { NodeStatus } from "./api.ts";
+import { mountDelegation } from "./delegation.ts";
 import { byId } from "./dom.ts";
 import { readPosition } from "./staking.ts";
 import { chainName, hooks, state } from "./state.ts";
@@ -90,6 +91,17 @@ async function main(): Promise<void> {
   hooks.render = renderAll;
   hooks.refreshChain = refreshChain;
   wireActions();
+  // The delegation section (web/src/delegation.ts): directory, delegate, the account's delegations.
+  const refreshDelegation = mountDelegation({
+    context: stakingContext,
+    reader: () =>
+      state.publicClient === undefined || state.status === undefined
+        ? undefined
+        : { publicClient: state.publicClient, contracts: state.status.contracts },
+    runAction,
+    reputation: () => new Map((state.status?.peers ?? []).map((p) => [p.peerId, p.reputation])),
+  });
+  setInterval(() => void refreshDelegation().catch(() => undefined), CHAIN_REFRESH_MS);
   discoverWallets((wallets) => {
     state.wallets = wallets;
     renderAll();
