@@ -119,6 +119,16 @@ export function explainRevert(revert: DecodedRevert): string | undefined {
         : `nothing to withdraw yet: the next unbonding request is released at ${isoTime(a["releaseTime"])}`;
     case "TooManyUnbondingEntries":
       return `${formatArg(a["max"])} unstake requests are already pending: withdraw the released ones first (\`vain-node withdraw\`)`;
+    case "DelegationNotReleased":
+      return a["releaseTime"] === 0n
+        ? "nothing to withdraw: nothing is undelegating from this operator (start with `vain-node undelegate`)"
+        : `nothing to withdraw yet: the undelegation is released at ${isoTime(a["releaseTime"])}`;
+    case "NoDelegationRewards":
+      return "no delegation rewards to claim from this operator yet";
+    case "CommissionAboveLimit":
+      return `the operator's commission (now or queued) is ${formatArg(a["commissionBps"])} bps, above your limit of ${formatArg(a["maxCommissionBps"])} bps`;
+    case "DelegationCapExceeded":
+      return `the operator can take only ${tokens(a["available"])} more delegation (at most 9 x its self-stake)`;
     case "PeerIdTaken":
       return `this peer ID is already bound to operator ${String(a["owner"])}, which holds the minimum stake (generate a new node key)`;
     case "InsufficientStakeToBind":
