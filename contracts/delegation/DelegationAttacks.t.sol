@@ -132,6 +132,17 @@ contract DelegationAttacksTest is DelegationFixture {
         attacker.delegateAndClaim(OP, 1e18);
     }
 
+    /// A pool left with rounding dust and no shares (its last delegator left) must not block the rounds
+    /// contract's reward credit: the operator keeps the reward.
+    function test_attack_dustPoolCannotBlockRewards() public {
+        _delegate(ALICE, OP, 100e18 + 1);
+        _slash(OP, 3e18 + 7); // an uneven share price leaves rounding dust behind
+        vm.prank(ALICE);
+        registry.undelegate(OP, type(uint256).max);
+        assertEq(registry.poolOf(OP).activeShares, 0, "no shares left");
+        assertEq(registry.creditRewards(OP, 10e18), 0, "credit goes through, operator keeps it");
+    }
+
     /// The slash never takes more than the operator and its delegators have, even when asked for more.
     function test_attack_slashCappedAtTotal() public {
         _delegate(ALICE, OP, 900e18);

@@ -223,7 +223,9 @@ abstract contract DelegationPools is IDelegation, StakeRegistryParameters, Pausa
     function _creditRewards(address operator, uint256 amount) internal returns (uint256 toDelegators) {
         Pool storage pool = _pools[operator];
         uint256 delegated = pool.activeAmount;
-        if (delegated == 0 || amount == 0) return 0;
+        // No shares: at most rounding dust left by the last delegator; the operator keeps the reward (and
+        // a division by zero here would block the round's settlement).
+        if (delegated == 0 || amount == 0 || pool.activeShares == 0) return 0;
         _settleCommission(operator, pool);
         uint256 commission = (amount * pool.commissionBps) / _BPS;
         toDelegators = Math.mulDiv(amount - commission, delegated, _selfActive(operator) + delegated);
@@ -353,6 +355,7 @@ abstract contract DelegationPools is IDelegation, StakeRegistryParameters, Pausa
         _settle(pool, pos);
         if (_isEmpty(pos)) pool.delegators += 1;
         uint256 shares = Math.mulDiv(amount, pool.activeShares + SHARE_OFFSET, pool.activeAmount + 1);
+        if (shares == 0) revert ZeroDelegation();
         pool.activeShares += shares;
         pool.activeAmount += amount;
         _totalDelegated += amount;
