@@ -21,9 +21,18 @@ contract DelegationHandler is TestBase {
     mapping(address operator => uint256) public raiseAllowedAt;
     mapping(address operator => uint256) public raiseTo;
 
+    bool internal _initialised;
+
     constructor(VainToken token_, StakeRegistry registry_) {
         token = token_;
         registry = registry_;
+    }
+
+    /// @notice Funds and stakes the operators and funds the delegators (once; the test calls it after making
+    /// this handler the slasher and giving it tokens).
+    function init() external {
+        if (_initialised) return;
+        _initialised = true;
         for (uint256 i = 0; i < 2; ++i) {
             token.transfer(operators[i], 1_000e18);
             vm.startPrank(operators[i]);
@@ -136,6 +145,7 @@ contract DelegationInvariantTest is TestBase {
         handler = new DelegationHandler(token, registry);
         registry.setSlasher(address(handler));
         token.transfer(address(handler), 1_000_000e18);
+        handler.init();
     }
 
     function targetContracts() public view returns (address[] memory targets) {
