@@ -52,8 +52,9 @@ contract DelegationAttacksTest is DelegationFixture {
     function test_attack_commissionBaitAndSwitch() public {
         _delegate(ALICE, OP, 400e18);
         _delegate(BOB, OP, 400e18);
+        uint256 max = registry.MAX_COMMISSION_BPS();
         vm.prank(OP);
-        registry.setCommission(registry.MAX_COMMISSION_BPS());
+        registry.setCommission(max);
         (, , uint64 effectiveAt) = registry.commissionOf(OP);
         // Alice notices the queued raise and leaves in the same block.
         vm.prank(ALICE);
@@ -70,7 +71,7 @@ contract DelegationAttacksTest is DelegationFixture {
         vm.prank(OP);
         registry.setCommission(0);
         vm.prank(OP);
-        registry.setCommission(registry.MAX_COMMISSION_BPS());
+        registry.setCommission(max);
         (uint256 current, , uint64 again) = registry.commissionOf(OP);
         assertEq(current, 0, "still 0%");
         assertEq(again, block.timestamp + registry.parameterChangeDelay(), "a fresh full delay");

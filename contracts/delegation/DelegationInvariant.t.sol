@@ -117,6 +117,7 @@ contract DelegationHandler is TestBase {
         address operator = operators[op % 2];
         bps = bound(bps, 0, registry.MAX_COMMISSION_BPS());
         (uint256 current, , ) = registry.commissionOf(operator);
+        lastCommission[operator] = current; // what applies now (a raise may have fallen due since the last credit)
         vm.prank(operator);
         registry.setCommission(bps);
         if (bps > current) raiseAllowedAt[operator] = block.timestamp + registry.parameterChangeDelay();
