@@ -192,7 +192,7 @@ describe("delegation on a live network (chain process + 3 nodes + zk)", { timeou
     const fromUnbonding = (amount * p.unbondingAmount) / total;
     assert.equal(hit.args.fromActive, fromActive, "active delegation loses its share");
     assert.equal(hit.args.fromUnbonding, fromUnbonding, "unbonding delegation loses its share");
-    const after = await pool(slashed.blockNumber);
+    const after = await pool(await net.publicClient.getBlockNumber());
     for (const who of [alice, bob]) {
       const position = await net.publicClient.readContract({
         address: net.contracts.registry,
