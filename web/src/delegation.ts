@@ -70,8 +70,11 @@ function readClient(publicClient: PublicClient<Transport, Chain>, contracts: Con
   };
 }
 
+/** A cell labelled with its column's header (`data-label`: the phone-width stylesheet stacks the table). */
 function cell(row: HTMLTableRowElement, text: string, className?: string): HTMLTableCellElement {
   const td = row.insertCell();
+  const header = row.closest("table")?.tHead?.rows[0]?.cells[td.cellIndex]?.textContent?.trim();
+  if (header !== undefined && header !== "") td.dataset["label"] = header;
   td.textContent = text;
   if (className !== undefined) td.className = className;
   return td;
@@ -146,7 +149,7 @@ export function mountDelegation(deps: DelegationDeps): () => Promise<void> {
       cell(row, String(o.roundsServed));
       cell(row, String(o.slashes.length));
       cell(row, o.reputation === null ? "—" : o.reputation.toFixed(2));
-      const pick = row.insertCell();
+      const pick = cell(row, "");
       button(pick, "Choose", () => {
         byId<HTMLInputElement>("delegate-operator").value = o.operator;
       });
@@ -179,7 +182,7 @@ export function mountDelegation(deps: DelegationDeps): () => Promise<void> {
               .map((s) => `block ${s.blockNumber}: pool −${formatVain(s.fromActiveWei + s.fromUnbondingWei)}`)
               .join("; "),
       );
-      const actions = row.insertCell();
+      const actions = cell(row, "");
       button(actions, "Undelegate", () => act("Undelegate", (c) => undelegate(c, { operator: d.operator })));
       button(actions, "Withdraw", () =>
         act("Withdraw delegation", (c) => withdrawDelegation(c, { operator: d.operator })),
