@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     runAction,
     reputation: () => new Map((state.status?.peers ?? []).map((p) => [p.peerId, p.reputation])),
   });
-  setInterval(() => void refreshDelegation().catch(() => undefined), CHAIN_REFRESH_MS);
+  // The directory scans events: every third chain refresh is fresh enough for a list that changes per round.
+  setInterval(() => void refreshDelegation().catch(() => undefined), CHAIN_REFRESH_MS * 3);
   discoverWallets((wallets) => {
     state.wallets = wallets;
     renderAll();
