@@ -208,7 +208,7 @@ export async function runNodeStrategies(
       withheld.push(await playRound(net, ++round, 0, false).finally(() => disarm(switches)));
       onRound(`  round ${round} (withhold update): attacker ${vain(withheld.at(-1)!.profitWei)} VAIN`);
     }
-    if (withholdRounds > 0)
+    if (withheld.length > 0)
       rows.push(
         row(
           "trainer: withhold update",

@@ -46,7 +46,8 @@ export const grindSelection: Strategy<AttackWorld> = {
   name: "grind selection (stake top-ups)",
   async setup(world, rounds): Promise<Scenario> {
     const honest = await world.operators(4, parseEther("300"));
-    const attacker = await world.operator(world.minStakeWei, parseEther("10"));
+    // Enough spare VAIN for every top-up it may try.
+    const attacker = await world.operator(world.minStakeWei, parseEther(String(TOP_UPS * rounds + 1)));
     const taskId = await world.task({ parameters: 64 });
     return {
       attackers: [attacker.address],
