@@ -56,18 +56,17 @@ export class RpcProxy {
   }
 
   private listen(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
+    // Half-open on both sides: a client that ends its request still gets the whole reply.
+    const server = createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = connect({ port: this.targetPort, host: this.targetHost, allowHalfOpen: true });
       this.sockets.add(client);
       this.sockets.add(upstream);
       const drop = (): void => {
         client.destroy();
         upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
       };
-      client.on("error", drop).on("close", drop);
-      upstream.on("error", drop).on("close", drop);
+      client.on("error", drop).on("close", () => this.sockets.delete(client));
+      upstream.on("error", drop).on("close", () => this.sockets.delete(upstream));
       client.pipe(upstream);
       upstream.pipe(client);
     });
