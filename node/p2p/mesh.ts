@@ -28,6 +28,7 @@ import type { AttestationServiceInit } from "./attest.ts";
 import { BlobService } from "./blobs.ts";
 import { MeshGossip } from "./gossip.ts";
 import { MeshError } from "./errors.ts";
+import { QuotaDatastore } from "./dht-quota.ts";
 import { gossipScore, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
 import { meshServices } from "./services.ts";
 import type { GateCounters } from "./protocol-gate.ts";
@@ -72,6 +73,8 @@ export interface MeshOptions {
     readonly client: PublicClient<Transport, Chain>;
     readonly chainId: number;
     readonly stakeRegistry: Address;
+    /** The registry's deployment block, where the stake oracle's binding mirror starts (default 0). */
+    readonly deploymentBlock?: bigint;
   };
   readonly listen: readonly string[];
   readonly bootstrap?: readonly string[];
@@ -124,6 +127,8 @@ export class Mesh {
   readonly profile: MeshProfile;
   /** Protocol violations per peer and operator; past the threshold a peer is evicted (abuse.ts). */
   readonly abuse: AbuseLedger;
+  /** libp2p's datastore, where the DHT keeps peers' records: quotas per provider peer and in total (dht-quota.ts). */
+  readonly dhtRecords = new QuotaDatastore();
   /** Streams of libp2p services refused to unadmitted peers or over their rate (protocol-gate.ts). */
   readonly gateCounters: GateCounters = { refusedNotAllowed: 0, refusedRate: 0 };
   private gossipLayer: MeshGossip | undefined;
@@ -144,6 +149,7 @@ export class Mesh {
       client: options.chain.client,
       registry: options.chain.stakeRegistry,
       pollingIntervalMs: options.eventPollingIntervalMs ?? 1_000,
+      ...(options.chain.deploymentBlock === undefined ? {} : { fromBlock: options.chain.deploymentBlock }),
     });
     this.admission = new AdmissionController({
       oracle: this.oracle,
@@ -236,6 +242,7 @@ export class Mesh {
       connectionEncrypters: [leanNoise()],
       streamMuxers: [yamux()],
       connectionGater: this.admission.gater(),
+      datastore: this.dhtRecords,
       connectionManager: {
         // Admission owns the slots (admission/gater.ts): libp2p's own caps sit above ours so that a full
         // budget makes its oldest holder yield to the newcomer instead of libp2p refusing the newcomer.

@@ -153,7 +153,12 @@ export class VainNode {
     const mesh = new Mesh({
       privateKey: this.options.nodeKey,
       operator: this.options.account.address,
-      chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
+      chain: {
+        client: publicClient,
+        chainId: clients.chain.id,
+        stakeRegistry: contracts.registry,
+        deploymentBlock: BigInt(deployment.deploymentBlock),
+      },
       listen: config.listen,
       bootstrap: config.bootstrap,
       profile: settings.meshProfile,

@@ -83,6 +83,8 @@ export async function runAttackBench(): Promise<void> {
     let messageNo = 0;
     const measure = async (phase: string, extra: Row = {}): Promise<Row> => {
       const lookups0 = victim.oracle.lookupCount;
+      const polls0 = victim.oracle.mirror?.polls ?? 0;
+      const mirrored0 = victim.oracle.mirrorAnswers;
       const t0 = performance.now();
       const joins: number[] = [];
       for (let i = 0; i < JOINS; i++) {
@@ -138,6 +140,9 @@ export async function runAttackBench(): Promise<void> {
         gossipDeliveredPct: Math.round((latencies.filter((l) => l < 10_000).length / GOSSIP_MESSAGES) * 100),
         rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
         rpcPerSec: Number(((victim.oracle.lookupCount - lookups0) / seconds).toFixed(2)),
+        // The binding mirror's polls (1-3 chain requests each) and the lookups it answered without one.
+        mirrorPollsPerSec: Number((((victim.oracle.mirror?.polls ?? 0) - polls0) / seconds).toFixed(2)),
+        mirrorAnswers: victim.oracle.mirrorAnswers - mirrored0,
         friendAdmitted: victim.admission.isAdmitted(friend.peerId) ? 1 : 0,
         ...extra,
       };

@@ -26,6 +26,7 @@ import type { ConnectionSlotLimits } from "./gater.ts";
 import type { StakeOracle } from "./stake-oracle.ts";
 import { challengeSchema, REFUSAL_CODES, Refused, responseSchema, toRefusal, verdictSchema } from "./wire.ts";
 import type { RefusalCode } from "./wire.ts";
+import { mutualAdmission, settledAdmission } from "./waits.ts";
 
 export type { RefusalCode } from "./wire.ts";
 
@@ -38,6 +39,11 @@ const VERDICT_GRACE_MS = 300;
  * stop it from reconnecting at once, short enough that a binding we misread (a stale cache) heals in seconds.
  */
 const REBOUND_REFUSAL_MS = 5_000;
+/**
+ * How long a peer the binding mirror found unbound is refused: the mirror lags the chain by up to one polling
+ * interval, so a peer that bound just now is let in again within seconds (a chain read refuses for a minute).
+ */
+const MIRRORED_REFUSAL_MS = 5_000;
 
 /** Refusals that say nothing about the peer (our chain or budget): retried soon, never held against it. */
 const TEMPORARY_REFUSALS: ReadonlySet<RefusalCode> = new Set([
@@ -204,27 +210,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
    * Resolves true once `peerId` is admitted (at once if it is), false when it is refused or `signal` aborts.
    * Protocol gates wait on it: a peer's services open streams before its admission round trip is over.
    */
-  async settled(peerId: string, signal: AbortSignal): Promise<boolean> {
-    if (this.admittedPeers.has(peerId)) return true;
-    if (this.isRefused(peerId) || signal.aborted) return false;
-    return new Promise<boolean>((resolve) => {
-      const done = (result: boolean): void => {
-        this.removeEventListener("admitted", onAdmitted);
-        this.removeEventListener("refused", onRefused);
-        signal.removeEventListener("abort", onAbort);
-        resolve(result);
-      };
-      const onAdmitted = (event: CustomEvent<AdmittedPeer>): void => {
-        if (event.detail.peerId === peerId) done(true);
-      };
-      const onRefused = (event: CustomEvent<Refusal>): void => {
-        if (event.detail.peerId === peerId && event.detail.side === "local") done(false);
-      };
-      const onAbort = (): void => done(false);
-      this.addEventListener("admitted", onAdmitted);
-      this.addEventListener("refused", onRefused);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+  settled(peerId: string, signal: AbortSignal): Promise<boolean> {
+    return settledAdmission(this, peerId, signal);
   }
 
   admitted(): AdmittedPeer[] {
@@ -249,42 +236,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
    * Resolves once admission is mutual (we admitted `peerId` and it admitted us); rejects with the
    * reason as soon as either side refuses.
    */
-  async waitForAdmission(peerId: string, signal: AbortSignal): Promise<AdmittedPeer> {
-    return new Promise<AdmittedPeer>((resolve, reject) => {
-      const cleanup = (): void => {
-        this.removeEventListener("admitted", check);
-        this.removeEventListener("accepted", check);
-        this.removeEventListener("refused", onRefused);
-        signal.removeEventListener("abort", onAbort);
-      };
-      const check = (): void => {
-        const admitted = this.admittedPeers.get(peerId);
-        if (admitted === undefined || !this.acceptedBy.has(peerId)) return;
-        cleanup();
-        resolve(admitted);
-      };
-      const onRefused = (event: CustomEvent<Refusal>): void => {
-        if (event.detail.peerId !== peerId) return;
-        cleanup();
-        reject(
-          new MeshError(
-            "NOT_ADMITTED",
-            `${event.detail.side === "local" ? "we refused the peer" : "the peer refused us"}: ${event.detail.code}: ${event.detail.reason}`,
-          ),
-        );
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(new MeshError("STREAM_TIMEOUT", `admission with ${peerId} did not finish in time`));
-      };
-      this.addEventListener("admitted", check);
-      this.addEventListener("accepted", check);
-      this.addEventListener("refused", onRefused);
-      signal.addEventListener("abort", onAbort, { once: true });
-      const refusal = this.remoteRefusals.get(peerId);
-      if (refusal !== undefined) onRefused(new CustomEvent("refused", { detail: refusal }));
-      else check();
-    });
+  waitForAdmission(peerId: string, signal: AbortSignal): Promise<AdmittedPeer> {
+    return mutualAdmission(this, peerId, signal);
   }
 
   isRefused(peerId: string): boolean {
@@ -377,7 +330,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       this.safeDispatch("admitted", verdict.admitted);
       return;
     }
-    this.refuse(peerId, verdict.refusal.code, verdict.refusal.message, "refused");
+    this.refuse(peerId, verdict.refusal.code, verdict.refusal.message, "refused", verdict.refusal.ttlMs);
   }
 
   private async verifyAnswer(
@@ -402,7 +355,13 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     });
     const standing = await this.options.oracle.standing(connection.remotePeer.toString());
     if (/^0x0{40}$/i.test(standing.operator))
-      throw new Refused("NOT_BOUND", "peer ID is not bound to any operator on chain");
+      throw standing.unboundAsOfBlock === undefined
+        ? new Refused("NOT_BOUND", "peer ID is not bound to any operator on chain")
+        : new Refused(
+            "NOT_BOUND",
+            `peer ID was not bound to any operator at block ${standing.unboundAsOfBlock}`,
+            MIRRORED_REFUSAL_MS,
+          );
     if (standing.operator.toLowerCase() !== claim.operator.toLowerCase())
       throw new Refused("WRONG_OPERATOR", `peer ID is bound to ${standing.operator}, not ${claim.operator}`);
     if (!standing.active)

@@ -2,13 +2,17 @@
  * The chain's view of a peer: which operator its peer ID is bound to and whether that operator has the
  * minimum active stake. Answers are cached (positive and negative, with TTLs), concurrent lookups for one
  * peer share one RPC call, and RPC calls are rate-limited, so a flood of unknown peers costs a bounded
- * number of chain requests. StakeRegistry events invalidate the cache within one polling interval.
+ * number of chain requests. A local mirror of the registry's bindings (binding-mirror.ts) answers for peer IDs
+ * nobody bound without any chain request: a flood of fresh unstaked identities spends none of the budget, which
+ * stays for staked peers. StakeRegistry events (polled by the mirror) invalidate the cache within one polling
+ * interval.
  */
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Address, Chain, Log, PublicClient, Transport } from "viem";
 import { bytesToHex } from "viem";
 
 import { stakeRegistryAbi } from "../../chain/contracts.ts";
+import { BindingMirror } from "./binding-mirror.ts";
 
 /** The registry events after which an operator's standing may have changed. */
 const STANDING_EVENTS = [
@@ -37,6 +41,11 @@ export interface PeerStanding {
   readonly activeStake: bigint;
   /** Bound and at least the minimum active stake. */
   readonly active: boolean;
+  /**
+   * Set when the answer is the binding mirror's "nobody bound this peer ID" as of this block, not a chain read:
+   * a peer that bound in the last polling interval is not in it yet, so a refusal on it is short.
+   */
+  readonly unboundAsOfBlock?: bigint;
 }
 
 export type StakeLookupErrorCode = "CHAIN_UNAVAILABLE" | "RATE_LIMITED";
@@ -63,6 +72,10 @@ export interface StakeOracleOptions {
   readonly lookupBurst?: number;
   /** Event polling interval on HTTP transports. */
   readonly pollingIntervalMs?: number;
+  /** The registry's deployment block: where the binding mirror starts reading events (default 0). */
+  readonly fromBlock?: bigint;
+  /** Answer unbound peer IDs from the local binding mirror (default true). */
+  readonly mirror?: boolean;
   readonly now?: () => number;
 }
 
@@ -71,13 +84,21 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
+const UNBOUND: PeerStanding = {
+  operator: "0x0000000000000000000000000000000000000000",
+  activeStake: 0n,
+  active: false,
+};
+
 /** Multihash bytes of a peer ID as the StakeRegistry stores them (docs/protocol.md §2). */
 export function peerIdBytes(peerId: string): `0x${string}` {
   return bytesToHex(peerIdFromString(peerId).toMultihash().bytes);
 }
 
 export class StakeOracle {
-  private readonly options: Required<Omit<StakeOracleOptions, "client" | "registry">>;
+  private readonly options: Required<
+    Omit<StakeOracleOptions, "client" | "registry" | "fromBlock" | "mirror">
+  >;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<PeerStanding>>();
   private readonly listeners = new Set<(operator: Address) => void>();
@@ -85,6 +106,10 @@ export class StakeOracle {
   private lastRefill: number;
   private unwatch: (() => void) | undefined;
   private lookups = 0;
+  /** The registry's bindings, followed from its events (undefined with `mirror: false`). */
+  readonly mirror: BindingMirror | undefined;
+  /** Lookups the mirror answered (unbound peer IDs) without a chain request. */
+  mirrorAnswers = 0;
 
   private readonly deps: StakeOracleOptions;
 
@@ -100,6 +125,20 @@ export class StakeOracle {
     };
     this.tokens = this.options.lookupBurst;
     this.lastRefill = this.options.now();
+    this.mirror =
+      deps.mirror === false
+        ? undefined
+        : new BindingMirror({
+            client: deps.client,
+            registry: deps.registry,
+            pollingIntervalMs: this.options.pollingIntervalMs,
+            ...(deps.fromBlock === undefined ? {} : { fromBlock: deps.fromBlock }),
+            onLogs: (logs) => {
+              for (const log of logs) this.onLog(log);
+            },
+            // After a reorg or reset any cached standing may be stale: ask the chain again.
+            onResync: () => this.cache.clear(),
+          });
   }
 
   /** Total chain lookups made, for metrics and tests of the rate limit. */
@@ -110,6 +149,13 @@ export class StakeOracle {
   /** Starts following registry events; each one drops the cached standing of the operator it names. */
   start(): void {
     if (this.unwatch !== undefined) return;
+    if (this.mirror !== undefined) {
+      // The mirror's poll brings the registry's logs: one poll serves both.
+      this.mirror.start();
+      const mirror = this.mirror;
+      this.unwatch = () => mirror.stop();
+      return;
+    }
     this.unwatch = this.deps.client.watchContractEvent({
       address: this.deps.registry,
       abi: stakeRegistryAbi,
@@ -141,7 +187,23 @@ export class StakeOracle {
     if (cached !== undefined && cached.expiresAt > now) return cached.standing;
     const pending = this.inflight.get(peerId);
     if (pending !== undefined) return pending;
-    if (!this.takeToken(now)) {
+    const mirror = this.mirror;
+    if (mirror?.ready === true && mirror.ownerOf(peerIdBytes(peerId)) === undefined) {
+      // Unbound as of the last poll: wait for a poll that started after this lookup (shared by every lookup,
+      // a few a second in all), so a peer that bound a moment ago is seen. Still unbound: refused from the
+      // mirror, at no chain read of its own. If the poll fails, the chain is asked below as before.
+      const polled = await mirror.pollAfterNow().then(
+        () => true,
+        () => false,
+      );
+      if (polled && mirror.ownerOf(peerIdBytes(peerId)) === undefined) {
+        this.mirrorAnswers += 1;
+        return { ...UNBOUND, unboundAsOfBlock: mirror.syncedBlock ?? 0n };
+      }
+      const started = this.inflight.get(peerId);
+      if (started !== undefined) return started;
+    }
+    if (!this.takeToken(this.options.now())) {
       throw new StakeLookupError("RATE_LIMITED", "too many unknown peers: chain lookup budget exhausted");
     }
     const lookup = this.lookup(peerId).finally(() => this.inflight.delete(peerId));

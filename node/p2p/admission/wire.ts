@@ -62,9 +62,12 @@ export const REFUSAL_CODES: ReadonlySet<string> = new Set<RefusalCode>([
 
 export class Refused extends Error {
   readonly code: RefusalCode;
-  constructor(code: RefusalCode, message: string) {
+  /** How long the peer is turned away, when not the code's default. */
+  readonly ttlMs: number | undefined;
+  constructor(code: RefusalCode, message: string, ttlMs?: number) {
     super(message);
     this.code = code;
+    this.ttlMs = ttlMs;
   }
 }
 
