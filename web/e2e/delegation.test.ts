@@ -5,7 +5,7 @@
  * delegations show the value, a reward credited through a real round's `_credit` path is claimed; the user
  * undelegates. Screenshots land in test-output/delegation/.
  *
- * Ports: 18780 (hardhat node), 18781 (status server).
+ * Ports: 18796 (hardhat node), 18797 (status server); 18781 is the short soak's chain.
  */
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
@@ -32,8 +32,8 @@ import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 import { ensureDashboardBuilt } from "./build-dashboard.ts";
 import { TestWallet } from "./test-wallet.ts";
 
-const HARDHAT_PORT = 18780;
-const API_PORT = 18781;
+const HARDHAT_PORT = 18796;
+const API_PORT = 18797;
 const OUT = fileURLToPath(new URL("../../test-output/delegation/", import.meta.url));
 /** Hardhat's development keys #1 (the delegating user), #2 and #3 (operators). */
 const USER_KEY: Hex = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
