@@ -21,8 +21,8 @@ import { startHardhatNode } from "../../test/support/hardhat-node.ts";
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CHAIN_PORT = 18781;
-const API_PORT = 18782;
+const CHAIN_PORT = 18811;
+const API_PORT = 18812;
 const PASSWORD = "package-test";
 /** Bounds a broken run only; every wait below polls for a state. */
 const STEP_TIMEOUT_MS = 600_000;
