@@ -105,6 +105,18 @@ abstract contract RoundsFixture is Fixture {
         return rounds.getTask(provenTaskId).rewardPool + rounds.getTask(unprovenTaskId).rewardPool;
     }
 
+    /// Sends `report` as `who` the front-running-proof way: commits hash(who, salt, report), then reveals it
+    /// a block later (the only way a report pays its reporter).
+    function _commitAndReveal(address who, bytes memory report) internal {
+        bytes32 salt = keccak256(abi.encode(who, report));
+        bytes32 commitHash = selection.reportCommitHash(who, salt, report); // before the prank: a call of its own
+        vm.prank(who);
+        selection.commitReport(commitHash);
+        vm.roll(block.number + 1);
+        vm.prank(who);
+        selection.revealReport(salt, report);
+    }
+
     function _sign(uint256 key, bytes32 digest) internal returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
@@ -244,8 +256,10 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.disputeStatement(roundId, (chunk + 1) % 4, abi.encodePacked(bytes32(uint256(7))), "");
         uint256 before = registry.slashableStake(agg);
         uint256 reporterBefore = token.balanceOf(t1);
-        vm.prank(t1);
-        rounds.disputeStatement(roundId, chunk, abi.encodePacked(bytes32(uint256(7))), "");
+        _commitAndReveal(
+            t1,
+            abi.encodeCall(ITrainingRounds.disputeStatement, (roundId, chunk, abi.encodePacked(bytes32(uint256(7))), ""))
+        );
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
         assertEq(token.balanceOf(t1) - reporterBefore, (before / 2) / 10, "reporter share");
         assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
@@ -322,9 +336,10 @@ contract TrainingRoundsTest is RoundsFixture {
         _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
         uint256 chunk = (sampled + 1) % 4;
-        vm.startPrank(WATCHER);
+        vm.prank(WATCHER);
         token.approve(address(rounds), BOND);
-        rounds.challenge(roundId, chunk);
+        _commitAndReveal(WATCHER, abi.encodeCall(ITrainingRounds.challenge, (roundId, chunk)));
+        vm.startPrank(WATCHER);
         vm.expectRevert();
         rounds.resolveUnansweredChallenge(roundId, chunk); // too early
         vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1); // spaced after the sampled one's

@@ -33,6 +33,23 @@ interface IRoundSelection {
     /// seed block (named when the aggregate was posted), proven by the block's RLP-encoded header.
     function drawSamples(uint256 roundId, bytes calldata sampleBlockHeader) external;
 
+    /// @notice Commits to a reward-bearing report without showing it: `commitHash` = `reportCommitHash(reporter,
+    /// salt, report)`. Revealed in a later block with `revealReport`; only a report revealed so pays its reporter.
+    function commitReport(bytes32 commitHash) external;
+
+    /// @notice Runs a report committed in an earlier block by the caller, as the caller, with the caller as its
+    /// reporter (the reporter share, or the challenger's share for `challenge`). `report` is the ABI-encoded call
+    /// of one of: reportMissedAggregation, reportEquivocation, reportSignedConflict, resolveUnansweredChallenge,
+    /// disputeStatement, challenge. The commitment is spent; the call's own revert is passed on.
+    function revealReport(bytes32 salt, bytes calldata report) external returns (bytes memory result);
+
+    /// @notice The commitment of `reporter` to `report` with `salt`: keccak256(abi.encode(reporter, salt,
+    /// keccak256(report))). It names the reporter, so a copied reveal cannot pay anyone else.
+    function reportCommitHash(address reporter, bytes32 salt, bytes calldata report) external pure returns (bytes32);
+
+    /// @notice The block `commitHash` was committed in (0: none, or spent).
+    function reportCommitBlock(bytes32 commitHash) external view returns (uint256);
+
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 

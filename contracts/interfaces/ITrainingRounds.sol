@@ -143,6 +143,7 @@ interface ITrainingRounds {
         bytes23 statementDigest; // truncated keccak of the answer's disputable statement (zero: none)
         address challenger; // zero for chunks sampled by the contract
         uint96 bond; // held until the round closes (an answer can still be disputed until then)
+        bool revealed; // opened through revealReport: only then does a failed chunk pay its challenger a share
     }
 
     /// @notice A task was created.
@@ -212,6 +213,10 @@ interface ITrainingRounds {
     event AggregationMissed(uint256 indexed roundId, address indexed aggregator, address reporter);
     /// @notice Equivocation by `signer` in `role` was proven (two signatures, or one against the chain).
     event EquivocationProven(uint256 indexed roundId, address indexed signer, bool aggregator, address reporter);
+    /// @notice A reporter committed to a report it will reveal in a later block (`revealReport`).
+    event ReportCommitted(bytes32 indexed commitHash, address indexed reporter);
+    /// @notice A committed report was revealed and run, its reporter eligible for the reporter share.
+    event ReportRevealed(bytes32 indexed commitHash, address indexed reporter, bytes4 report);
     /// @notice The round reached MAX_CHALLENGES_PER_ROUND: it fails without a slash once its challenges settle.
     event RoundContested(uint256 indexed roundId);
     /// @notice The round finalized (or failed) and rewards were credited.
@@ -298,6 +303,12 @@ interface ITrainingRounds {
     error InvalidEvidence();
     /// @notice `signer` was already slashed for equivocation in this round and role.
     error AlreadySlashed(address signer);
+    /// @notice No commitment `commitHash` from an earlier block (never made, spent, or made in this block).
+    error ReportNotCommitted(bytes32 commitHash);
+    /// @notice `commitHash` was committed already.
+    error ReportAlreadyCommitted(bytes32 commitHash);
+    /// @notice `revealReport` runs reward-bearing reports only; `selector` is not one.
+    error NotAReport(bytes4 selector);
     /// @notice The caller has nothing credited.
     error NothingToClaim();
     /// @notice The candidate list is full (MAX_AGGREGATOR_CANDIDATES).

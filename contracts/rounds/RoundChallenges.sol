@@ -17,8 +17,9 @@ abstract contract RoundChallenges is RoundsBase {
     using SafeERC20 for IERC20;
 
     /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking the round's
-    /// `challengeBond` (approve first). A failed answer returns the bond plus the reporter's share of the
-    /// slash; an answered challenge forfeits it (to the aggregator if the round finalizes, to the task pool if
+    /// `challengeBond` (approve first). Sent through `revealReport` (committed a block earlier), a failed answer
+    /// returns the bond plus the reporter's share of the slash; sent directly, the bond only, so a challenge
+    /// copied from the mempool earns nothing. An answered challenge forfeits the bond (to the aggregator if the round finalizes, to the task pool if
     /// it fails). The answer deadline is one answer window after the later of now and the round's last answer
     /// deadline. Never paused: the challenge window runs on during a pause.
     /// @param roundId the round, in Challenging before its challenge deadline
@@ -35,6 +36,7 @@ abstract contract RoundChallenges is RoundsBase {
         uint256 bond = _paramsOf(round).challengeBond;
         _totalBonds += bond;
         _openChallenge(roundId, round, chunkIndex, msg.sender, bond);
+        if (_revealedReporter() == msg.sender) _challenges[roundId][chunkIndex].revealed = true;
         token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
@@ -106,7 +108,7 @@ abstract contract RoundChallenges is RoundsBase {
             revert StatementCorrect();
         }
         emit StatementDisputed(roundId, chunkIndex, msg.sender);
-        _failChallenge(roundId, round, chunkIndex, ch, msg.sender);
+        _failChallenge(roundId, round, chunkIndex, ch, _reporter(round.aggregator));
     }
 
     /// @notice Pays out an answered challenge's bond once its round closed. The answer stood, so the bond is
@@ -134,7 +136,8 @@ abstract contract RoundChallenges is RoundsBase {
     }
 
     /// @notice After a challenge's answer deadline passed without an answer, slashes the aggregator and fails
-    /// the round. Anyone may call; the challenger (or, for sampled chunks, the caller) is the reporter, never
+    /// the round. Anyone may call; the reporter is the challenger if it revealed its challenge, or for a sampled
+    /// chunk a caller revealing this report (`revealReport`), never
     /// the aggregator itself.
     /// @param roundId the round
     /// @param chunkIndex the pending chunk past its answer deadline
@@ -145,7 +148,11 @@ abstract contract RoundChallenges is RoundsBase {
         if (ch.status != ChallengeStatus.Pending) revert NoPendingChallenge(chunkIndex);
         if (block.timestamp <= ch.answerDeadline) revert DeadlineNotReached(ch.answerDeadline);
         round.pendingChallenges -= 1;
-        _failChallenge(roundId, round, chunkIndex, ch, ch.challenger == address(0) ? msg.sender : ch.challenger);
+        // A bonded chunk's share is its challenger's if it revealed the challenge (a copied challenge earns
+        // none); a sampled chunk's goes to a caller revealing this report.
+        address reporter = ch.challenger == address(0) ? _reporter(round.aggregator) : address(0);
+        if (ch.revealed) reporter = ch.challenger;
+        _failChallenge(roundId, round, chunkIndex, ch, reporter);
     }
 
     /// @notice Returns the bond of a challenge left pending when its round failed through another chunk's

@@ -66,9 +66,11 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
         return _paramsAt[round.paramsVersion];
     }
 
-    /// @dev The reporter to pass to the registry: nobody when the offender reports itself.
+    /// @dev The reporter to pass to the registry: the caller only when it is revealing this report after
+    /// committing to it in an earlier block (`revealReport`) and is not the offender; nobody otherwise. A report
+    /// copied from the mempool and sent directly still slashes the offender but pays its sender nothing.
     function _reporter(address offender) internal view returns (address) {
-        return msg.sender == offender ? address(0) : msg.sender;
+        return msg.sender == offender || _revealedReporter() != msg.sender ? address(0) : msg.sender;
     }
 
     /// @dev Credits `amount` to `account`'s claimable balance, from a held bond if `fromBond` (RoundRewards).

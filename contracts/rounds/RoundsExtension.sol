@@ -39,6 +39,14 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.RoundCandidates")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant CANDIDATES_SLOT = 0x42a99d49972baa650145fe887cc11b9597d8423b06c033647a7396cd82875c00;
 
+    /// @custom:storage-location erc7201:vain.storage.ReportCommits
+    struct ReportCommitsStorage {
+        mapping(bytes32 commitHash => uint256 blockNumber) committedAt;
+    }
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.ReportCommits")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant REPORT_COMMITS_SLOT = 0x9280de4aa74514d7c539d0db80ab8c996bb916aba9ace78d0522ae8026435400;
+
     /// @param token_ the reward token (as TrainingRounds')
     /// @param registry_ the stake registry (as TrainingRounds')
     constructor(IERC20 token_, IStakeRegistry registry_) RoundsStorage(token_, registry_) Ownable(msg.sender) {}
@@ -78,6 +86,66 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @inheritdoc IRoundSelection
     function aggregatorCandidates() external view returns (address[] memory) {
         return _candidates().list;
+    }
+
+    // ================================================================ reports (commit-reveal)
+
+    /// @inheritdoc IRoundSelection
+    /// @dev Anyone. The hash shows neither the report nor the offender: a watcher of the mempool learns only
+    /// that something will be reported.
+    function commitReport(bytes32 commitHash) external {
+        ReportCommitsStorage storage r = _reportCommits();
+        if (r.committedAt[commitHash] != 0) revert ITrainingRounds.ReportAlreadyCommitted(commitHash);
+        r.committedAt[commitHash] = block.number;
+        emit ITrainingRounds.ReportCommitted(commitHash, msg.sender);
+    }
+
+    /// @inheritdoc IRoundSelection
+    /// @dev At least one block after the commitment, so the reporter fixed its claim before the report was
+    /// visible; whoever copies the revealed report can only send it directly, which pays no reporter. Runs the
+    /// report by delegatecall on this address (TrainingRounds' code and storage, `msg.sender` kept) with the
+    /// transient REVEALED_REPORTER set to the caller, which is what makes the report pay it.
+    function revealReport(bytes32 salt, bytes calldata report) external returns (bytes memory result) {
+        bytes4 selector = bytes4(report);
+        if (
+            selector != ITrainingRounds.reportMissedAggregation.selector &&
+            selector != ITrainingRounds.reportEquivocation.selector &&
+            selector != ITrainingRounds.reportSignedConflict.selector &&
+            selector != ITrainingRounds.resolveUnansweredChallenge.selector &&
+            selector != ITrainingRounds.disputeStatement.selector &&
+            selector != ITrainingRounds.challenge.selector
+        ) revert ITrainingRounds.NotAReport(selector);
+        bytes32 commitHash = _reportCommitHash(msg.sender, salt, report);
+        ReportCommitsStorage storage r = _reportCommits();
+        uint256 committedAt = r.committedAt[commitHash];
+        if (committedAt == 0 || committedAt >= block.number) revert ITrainingRounds.ReportNotCommitted(commitHash);
+        delete r.committedAt[commitHash];
+        emit ITrainingRounds.ReportRevealed(commitHash, msg.sender, selector);
+        bytes32 slot = REVEALED_REPORTER;
+        address reporter = msg.sender;
+        assembly {
+            tstore(slot, reporter)
+        }
+        bool ok;
+        (ok, result) = address(this).delegatecall(report);
+        assembly {
+            tstore(slot, 0)
+        }
+        if (!ok) {
+            assembly {
+                revert(add(result, 32), mload(result))
+            }
+        }
+    }
+
+    /// @inheritdoc IRoundSelection
+    function reportCommitHash(address reporter, bytes32 salt, bytes calldata report) external pure returns (bytes32) {
+        return _reportCommitHash(reporter, salt, report);
+    }
+
+    /// @inheritdoc IRoundSelection
+    function reportCommitBlock(bytes32 commitHash) external view returns (uint256) {
+        return _reportCommits().committedAt[commitHash];
     }
 
     // ================================================================ selection
@@ -226,6 +294,17 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @dev keccak(prevrandao of `seedBlock`, roundId): rounds sharing a seed block draw independently.
     function _seed(bytes calldata header, uint256 seedBlock, uint256 roundId) private view returns (uint256) {
         return uint256(keccak256(abi.encode(BlockHeader.prevrandao(header, seedBlock), roundId)));
+    }
+
+    function _reportCommitHash(address reporter, bytes32 salt, bytes calldata report) private pure returns (bytes32) {
+        return keccak256(abi.encode(reporter, salt, keccak256(report)));
+    }
+
+    function _reportCommits() private pure returns (ReportCommitsStorage storage r) {
+        bytes32 slot = REPORT_COMMITS_SLOT;
+        assembly {
+            r.slot := slot
+        }
     }
 
     function _candidates() private pure returns (CandidatesStorage storage c) {

@@ -22,6 +22,8 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     uint256 public constant SEED_BLOCK_DELAY = 2;
     /// @dev Transient flag: set by TrainingRounds.commitUpdate around its delegatecall to takeSlot.
     bytes32 internal constant SLOT_GUARD = keccak256("vain.transient.takeSlot");
+    /// @dev Transient: the reporter whose committed report `revealReport` is running (zero otherwise).
+    bytes32 internal constant REVEALED_REPORTER = keccak256("vain.transient.revealedReporter");
     /// @notice Most challenges (sampled and bonded) a round takes. Each gets a full answer window of its own
     /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
     /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
@@ -76,6 +78,14 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         round.challengeCount += 1;
         emit ITrainingRounds.ChunkChallenged(roundId, chunk, challenger, deadline);
         if (round.challengeCount == MAX_CHALLENGES_PER_ROUND) emit ITrainingRounds.RoundContested(roundId);
+    }
+
+    /// @dev The reporter whose committed report is being revealed in this call (zero outside `revealReport`).
+    function _revealedReporter() internal view returns (address reporter) {
+        bytes32 slot = REVEALED_REPORTER;
+        assembly {
+            reporter := tload(slot)
+        }
     }
 
     /// @dev Names the sample seed block of a just-posted proven aggregate (or after an expired one).

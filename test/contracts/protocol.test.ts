@@ -6,12 +6,14 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   encodeAbiParameters,
+  encodeFunctionData,
   keccak256,
   getAddress,
   parseAbi,
   parseAbiParameters,
   parseEther,
   parseSignature,
+  toHex,
   zeroAddress,
 } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
@@ -387,12 +389,33 @@ describe("vAIn protocol with viem", function () {
         args: [rounds, parseEther("10")],
       }),
     );
+    // Committed a block before it is revealed, so the challenger's share cannot be taken from the mempool.
+    const report = encodeFunctionData({
+      abi: trainingRoundsAbi,
+      functionName: "challenge",
+      args: [roundId, chunk],
+    });
+    const salt = keccak256(toHex("watcher's salt"));
+    const commitHash = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "reportCommitHash",
+      args: [watcherWallet.account.address, salt, report],
+    });
     await send(
       watcherWallet.writeContract({
         address: rounds,
         abi: trainingRoundsAbi,
-        functionName: "challenge",
-        args: [roundId, chunk],
+        functionName: "commitReport",
+        args: [commitHash],
+      }),
+    );
+    await send(
+      watcherWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "revealReport",
+        args: [salt, report],
       }),
     );
     // Answer deadlines are spaced one window apart: the bonded challenge is due after the sampled one.
