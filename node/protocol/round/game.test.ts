@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import pino from "pino";
-import { parseEther } from "viem";
+import { parseEther, zeroAddress } from "viem";
 
 import type { AdversarialBehaviour } from "../../adversary/index.ts";
 import { trainingRoundsAbi } from "../../chain/contracts.ts";
@@ -95,6 +95,8 @@ describe("nodes play the round game (chain process + 5 nodes + zk)", { timeout: 
     assert.equal(proven[0]!.args.signer!.toLowerCase(), address(EQUIVOCATOR).toLowerCase());
     assert.equal(proven[0]!.args.aggregator, false);
     assert.notEqual(proven[0]!.args.reporter!.toLowerCase(), address(EQUIVOCATOR).toLowerCase());
+    // Committed, then revealed: the reporting node is named and paid its share (a direct call names nobody).
+    assert.notEqual(proven[0]!.args.reporter, zeroAddress, "the report was committed and revealed");
     assert.ok((report.slashed.get(address(EQUIVOCATOR)) ?? 0n) > 0n, "the equivocator is slashed");
     for (const i of [HONEST, CHEATER, 2, WITHHOLDER])
       assert.equal(report.slashed.get(address(i)) ?? 0n, 0n, `node ${i} keeps its stake`);
@@ -118,6 +120,17 @@ describe("nodes play the round game (chain process + 5 nodes + zk)", { timeout: 
     );
     for (const c of byWatchers)
       assert.equal(c.args.chunkIndex, BigInt(CORRUPTED_CHUNK), "watchers challenge only the wrong chunk");
+    if (byWatchers.length > 0) {
+      // A watcher's challenge was committed and revealed, so the challenger holds the reporter share.
+      const wrong = await net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [report.roundId, BigInt(CORRUPTED_CHUNK)],
+      });
+      if (wrong.challenger !== zeroAddress)
+        assert.equal(wrong.revealed, true, "the watcher's challenge was revealed");
+    }
     for (const i of [HONEST, 2, EQUIVOCATOR, WITHHOLDER])
       assert.equal(report.slashed.get(address(i)) ?? 0n, 0n, `node ${i} keeps its stake`);
   });

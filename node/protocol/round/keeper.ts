@@ -84,7 +84,7 @@ export class Keeper {
     myIndex: number,
   ): Promise<void> {
     if (now > round.aggregateDeadline && this.dutyDue(work, "missed", myIndex))
-      await this.ctx.chain.sendIfValid("reportMissedAggregation", [roundId]);
+      await this.ctx.chain.report("reportMissedAggregation", [roundId]);
   }
 
   /** A challenge past its answer deadline slashes the aggregator. */
@@ -96,7 +96,7 @@ export class Keeper {
     myIndex: number,
   ): Promise<void> {
     if (now > challenge.answerDeadline && this.dutyDue(work, `resolve-${challenge.chunk}`, myIndex))
-      await this.ctx.chain.sendIfValid("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
+      await this.ctx.chain.report("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
   }
 
   /** After the challenge window, with answers' statements past their dispute window and nothing pending. */
@@ -131,7 +131,7 @@ export class Keeper {
       if (signer === this.ctx.me || work.reported.has(key)) continue;
       if (!this.dutyDue(work, `equivocation-${key}`, myIndex)) continue;
       work.reported.add(key);
-      const reported = await this.ctx.chain.sendIfValid("reportEquivocation", [
+      const reported = await this.ctx.chain.report("reportEquivocation", [
         roundId,
         kind === "Aggregate",
         a.pair,
@@ -163,7 +163,7 @@ export class Keeper {
       if (onChain === undefined || samePair(onChain, value.pair)) continue;
       if (!this.dutyDue(work, `conflict-${key}`, myIndex)) continue;
       work.reported.add(key);
-      const reported = await this.ctx.chain.sendIfValid("reportSignedConflict", [
+      const reported = await this.ctx.chain.report("reportSignedConflict", [
         roundId,
         value.kind === "Aggregate",
         value.pair,

@@ -2,11 +2,16 @@
  * Every chain read and write the round roles make, in one place: the task and round views, pending
  * challenges, answered statements, the operator → peer binding; writes go through the chain actions' one
  * write helper (`writeContractAndWait`: simulate, send, wait, decoded custom errors), serialised here.
+ * Reward-bearing reports are sent committed, then revealed a block later (`report`), so a copy of the
+ * report taken from the mempool earns its sender nothing (docs/protocol.md §3).
  */
+import { randomBytes } from "node:crypto";
+
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Logger } from "pino";
 import type {
+  Abi,
   Account,
   Address,
   Chain,
@@ -16,9 +21,10 @@ import type {
   Transport,
   WalletClient,
 } from "viem";
+import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256 } from "viem";
 
 import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
-import { writeContractAndWait } from "../../chain/actions/write.ts";
+import { sendAndWait, writeContractAndWait } from "../../chain/actions/write.ts";
 import type { SendClient } from "../../chain/actions/write.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
@@ -44,7 +50,18 @@ export type RoundsWrite =
   | "openRound"
   | "challenge"
   | "reportEquivocation"
-  | "reportSignedConflict";
+  | "reportSignedConflict"
+  | "commitReport"
+  | "revealReport";
+
+/** The reports that pay a reporter (or a challenger's share): sent committed, then revealed (`report`). */
+export type RoundsReport =
+  | "reportMissedAggregation"
+  | "reportEquivocation"
+  | "reportSignedConflict"
+  | "resolveUnansweredChallenge"
+  | "disputeStatement"
+  | "challenge";
 
 /** The arguments of a `RoundsWrite`, typed from the ABI. */
 export type RoundsWriteArgs<F extends RoundsWrite> = ContractFunctionArgs<
@@ -228,6 +245,74 @@ export class RoundsGateway {
   }
 
   /**
+   * Sends a reward-bearing report the front-running-proof way: simulates it (nothing is spent on a report
+   * that would fail now, e.g. because another node was first), commits keccak(me, salt, report), and once
+   * that is mined reveals it (`revealReport`), which runs the report with this node as its reporter. A
+   * copier that sends the revealed report first gets no share; this node's reveal then fails and costs gas
+   * only. Returns false when the report would fail or another node's report landed first.
+   */
+  report<F extends RoundsReport>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
+    return this.enqueue(functionName, () => this.commitAndReveal(functionName, args));
+  }
+
+  private async commitAndReveal<F extends RoundsReport>(
+    functionName: F,
+    args: RoundsWriteArgs<F>,
+  ): Promise<boolean> {
+    if (!(await this.wouldSucceed(functionName, args))) return false;
+    // `args` is typed from the ABI for `functionName` by RoundsWriteArgs; the generic call cannot see that.
+    const report = encodeFunctionData({
+      abi: trainingRoundsAbi as Abi,
+      functionName: functionName as string,
+      args: args as readonly unknown[],
+    });
+    const salt = bytesToHex(randomBytes(32));
+    const commitHash = keccak256(
+      encodeAbiParameters(
+        [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
+        [this.init.wallet.account.address, salt, keccak256(report)],
+      ),
+    );
+    // A copier that front-runs this very commitment (same hash) only commits it for us: it still names this
+    // node, so go on to the reveal whenever the commitment is on chain, whoever sent it.
+    await this.send("commitReport", [commitHash]).catch(async (error: unknown) => {
+      if ((await this.reportCommitBlock(commitHash)) === 0n) throw error;
+    });
+    return this.reveal(salt, report);
+  }
+
+  /**
+   * Sends `revealReport`, simulated and gas-estimated against the pending block: a call at "latest" runs in the
+   * commitment's own block (block.number = the commit block), where the reveal is refused by design (at least
+   * one block later); the transaction itself is mined in a later block.
+   */
+  private async reveal(salt: Hex, report: Hex): Promise<boolean> {
+    const { publicClient, wallet, contracts } = this.init;
+    const call = {
+      account: wallet.account,
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "revealReport",
+      args: [salt, report],
+    } as const;
+    await sendAndWait(this.writeClient(), "revealReport", async () => {
+      const { request } = await publicClient.simulateContract({ ...call, blockTag: "pending" });
+      const gas = await publicClient.estimateContractGas({ ...call, blockTag: "pending" });
+      return wallet.writeContract({ ...request, gas });
+    });
+    return true;
+  }
+
+  private reportCommitBlock(commitHash: Hex): Promise<bigint> {
+    return this.init.publicClient.readContract({
+      address: this.init.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "reportCommitBlock",
+      args: [commitHash],
+    });
+  }
+
+  /**
    * Challenges `chunk` of a round's aggregate with the round's bond (`roundParams`): approves the bond when the allowance
    * is short, then simulates and sends (false when the chunk is challenged already or the window closed).
    */
@@ -253,7 +338,7 @@ export class RoundsGateway {
           { publicClient, walletClient: wallet, contracts: { ...contracts, token } },
           { spender: contracts.rounds, amountWei: params.challengeBond },
         );
-      return this.send("challenge", [roundId, BigInt(chunk)]);
+      return this.commitAndReveal("challenge", [roundId, BigInt(chunk)]);
     });
   }
 

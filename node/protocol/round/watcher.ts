@@ -50,7 +50,7 @@ export class Watcher {
         continue;
       }
       if (evidence === "0x" && !this.components.keeper.dutyDue(work, `dispute-${chunk}`, myIndex)) continue;
-      if (await chain.sendIfValid("disputeStatement", [roundId, chunk, statement, evidence])) {
+      if (await chain.report("disputeStatement", [roundId, chunk, statement, evidence])) {
         work.statementsChecked.add(chunk);
         this.ctx.log.warn(
           { roundId, chunk, evidence: evidence === "0x" ? "poseidon" : "trainer opening" },
