@@ -61,7 +61,9 @@ const SUITES: readonly Suite[] = [
       "--test",
       "--test-reporter=spec",
       "--test-concurrency=2",
-      "--test-timeout=300000",
+      // Per test file as well as per test (files run isolated): the short soak runs three unattended rounds
+      // with kills in ~5 min on a quiet machine.
+      "--test-timeout=600000",
       // A file whose tests all finished must not hang on a leaked handle (e.g. a socket libp2p left open).
       "--test-force-exit",
       "node/**/*.test.ts",
