@@ -11,7 +11,7 @@ import type { ChainReadClient, ChainWriteClient, TxProgress } from "../../node/c
 import { delegate } from "../../node/chain/actions/delegate.ts";
 import { readDelegations } from "../../node/chain/actions/read-delegations.ts";
 import type { DelegationEntry } from "../../node/chain/actions/read-delegations.ts";
-import { readOperators } from "../../node/chain/actions/read-operators.ts";
+import { OPERATOR_SORTS, readOperators } from "../../node/chain/actions/read-operators.ts";
 import type { OperatorEntry } from "../../node/chain/actions/read-operators.ts";
 import { undelegate } from "../../node/chain/actions/undelegate.ts";
 import { withdrawDelegation } from "../../node/chain/actions/withdraw-delegation.ts";
@@ -35,20 +35,8 @@ export interface DelegationDeps {
   readonly reputation: () => ReadonlyMap<string, number>;
 }
 
-/** Directory columns and their order (largest first, except commission and slashes: smallest first). */
-export const DIRECTORY_SORTS: Readonly<Record<string, (a: OperatorEntry, b: OperatorEntry) => number>> = {
-  stake: (a, b) => cmp(b.countedStakeWei, a.countedStakeWei),
-  self: (a, b) => cmp(b.selfStakeWei, a.selfStakeWei),
-  delegated: (a, b) => cmp(b.delegatedStakeWei, a.delegatedStakeWei),
-  commission: (a, b) => cmp(a.commissionBps, b.commissionBps),
-  rounds: (a, b) => b.roundsServed - a.roundsServed,
-  slashes: (a, b) => a.slashes.length - b.slashes.length,
-  reputation: (a, b) => (b.reputation ?? -1) - (a.reputation ?? -1),
-};
-
-function cmp(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Directory columns and their order: the CLI's `operators --sort` table. */
+export const DIRECTORY_SORTS = OPERATOR_SORTS;
 
 /** Sorts a copy of `list` by `key` (falls back to stake for an unknown key). */
 export function sortOperators(list: readonly OperatorEntry[], key: string): OperatorEntry[] {

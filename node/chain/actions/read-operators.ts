@@ -140,3 +140,21 @@ export async function readOperators(
     }),
   );
 }
+
+/**
+ * How the operator directory sorts by each column, shared by `vain-node operators --sort` and the dashboard:
+ * largest first, except the commission and the slashes (smallest first).
+ */
+export const OPERATOR_SORTS: Readonly<Record<string, (a: OperatorEntry, b: OperatorEntry) => number>> = {
+  stake: (a, b) => compareWei(b.countedStakeWei, a.countedStakeWei),
+  self: (a, b) => compareWei(b.selfStakeWei, a.selfStakeWei),
+  delegated: (a, b) => compareWei(b.delegatedStakeWei, a.delegatedStakeWei),
+  commission: (a, b) => compareWei(a.commissionBps, b.commissionBps),
+  rounds: (a, b) => b.roundsServed - a.roundsServed,
+  slashes: (a, b) => a.slashes.length - b.slashes.length,
+  reputation: (a, b) => (b.reputation ?? -1) - (a.reputation ?? -1),
+};
+
+function compareWei(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

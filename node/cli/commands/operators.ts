@@ -1,26 +1,11 @@
 import type { Command } from "commander";
 
 import { formatTokens, parseAddress } from "../../chain/amounts.ts";
+import { OPERATOR_SORTS } from "../../chain/actions/read-operators.ts";
 import { readDelegations, readOperators } from "../../chain/actions/index.ts";
-import type { OperatorEntry } from "../../chain/actions/index.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { addChainOptions, isoFromSeconds, openReadContext, printResult } from "../chain-context.ts";
 import type { ChainFlags } from "../chain-context.ts";
-
-/** Directory columns `--sort` accepts, and how each orders (largest first, except the commission). */
-const SORTS: Readonly<Record<string, (a: OperatorEntry, b: OperatorEntry) => number>> = {
-  stake: (a, b) => cmp(b.countedStakeWei, a.countedStakeWei),
-  self: (a, b) => cmp(b.selfStakeWei, a.selfStakeWei),
-  delegated: (a, b) => cmp(b.delegatedStakeWei, a.delegatedStakeWei),
-  commission: (a, b) => cmp(a.commissionBps, b.commissionBps),
-  rounds: (a, b) => b.roundsServed - a.roundsServed,
-  slashes: (a, b) => a.slashes.length - b.slashes.length,
-  reputation: (a, b) => (b.reputation ?? -1) - (a.reputation ?? -1),
-};
-
-function cmp(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Reputation by peer ID from a running node's status API (`/api/peers`), or undefined when unreachable. */
 async function reputationFrom(statusUrl: string | undefined): Promise<Map<string, number> | undefined> {
@@ -45,14 +30,14 @@ export function registerOperatorsCommand(program: Command): void {
     .description(
       "operator directory: peer ID, self/delegated stake, commission, rounds served, slashes, reputation",
     )
-    .option(`--sort <column>`, `sort by ${Object.keys(SORTS).join(" | ")}`, "stake")
+    .option(`--sort <column>`, `sort by ${Object.keys(OPERATOR_SORTS).join(" | ")}`, "stake")
     .option("--status-url <url>", "a running node's status API, for reputation as that node sees it")
     .addHelpText(
       "after",
       "\nExamples:\n  npx vain-node operators\n  npx vain-node operators --sort commission --json\n",
     )
     .action(async (flags: ChainFlags & { sort: string; statusUrl?: string }) => {
-      const order = SORTS[flags.sort];
+      const order = OPERATOR_SORTS[flags.sort];
       if (order === undefined) throw new InvalidArgumentError(`invalid --sort "${flags.sort}"`);
       const ctx = await openReadContext(flags);
       const reputation = await reputationFrom(flags.statusUrl);
