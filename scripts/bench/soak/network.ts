@@ -5,7 +5,7 @@
  * One node's data directory sits on its own small tmpfs (when this process may mount one) so the soak can fill
  * that disk for real: the node sees ENOSPC and statfs's free space exactly as on a full disk.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,7 +85,15 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
   };
   const nodes: SoakNode[] = [];
   let diskMount: string | undefined;
+  // A soak cut short (a test's timeout ends it without `stop`) must not leave processes or a mount behind.
+  const onExit = (): void => {
+    for (const node of nodes) node.child?.kill("SIGKILL");
+    chain.process.kill("SIGKILL");
+    if (diskMount !== undefined) spawnSync("umount", ["-l", diskMount]);
+  };
+  process.once("exit", onExit);
   const stop = async (keepDir = false): Promise<void> => {
+    process.off("exit", onExit);
     await Promise.all(nodes.map((node) => node.stop()));
     for (const node of nodes) node.close();
     await proxy.stop();
