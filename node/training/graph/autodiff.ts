@@ -21,7 +21,7 @@ export class GraphBuildError extends Error {
   readonly code = "GRAPH_BUILD";
 }
 
-type Backward = (gradOut: Tensor) => readonly (Tensor | undefined)[];
+export type Backward = (gradOut: Tensor) => readonly (Tensor | undefined)[];
 
 interface TapeEntry {
   readonly inputs: readonly Tensor[];
@@ -125,6 +125,22 @@ export class GraphBuilder {
     return this.emit(op, inputs, shape, attrs);
   }
 
+  /**
+   * Emits a differentiable op: `backward` maps the output's gradient to one gradient per tape input. Ops in
+   * graph/ops/ use this; `tapeInputs` are the tensors the gradient flows to when they differ from `inputs`
+   * (an op computed by several raw nodes and closed by this one).
+   */
+  op(
+    op: string,
+    inputs: readonly Tensor[],
+    shape: readonly number[],
+    attrs: Record<string, number | number[] | string>,
+    backward: Backward,
+    tapeInputs: readonly Tensor[] = inputs,
+  ): Tensor {
+    return this.emit(op, inputs, shape, attrs, backward, tapeInputs);
+  }
+
   // ------------------------------------------------------------------ differentiable ops
 
   /** 2-D matrix product [m,k]·[k,n]. */
@@ -140,17 +156,21 @@ export class GraphBuilder {
     ]);
   }
 
-  /** Elementwise sum; `b` may be a vector broadcast over the last axis of `a`. */
+  /**
+   * Elementwise sum (residual connections); `b` may have the trailing shape of `a` and is then broadcast
+   * over `a`'s leading axes (a bias vector, or a [T, C] position table over [N, T, C]).
+   */
   add(a: Tensor, b: Tensor): Tensor {
     const broadcast = !sameShape(a.shape, b.shape);
-    if (broadcast && !(b.shape.length === 1 && b.shape[0] === a.shape[a.shape.length - 1])) {
+    const lead = a.shape.length - b.shape.length;
+    if (broadcast && (lead <= 0 || b.shape.some((d, i) => d !== a.shape[lead + i]))) {
       throw new GraphBuildError(`add shapes [${a.shape}] + [${b.shape}] do not broadcast`);
     }
     return this.emit("Add", [a, b], a.shape, {}, (g) => [
       a.requiresGrad ? g : undefined,
       b.requiresGrad
         ? broadcast
-          ? this.raw("ReduceSum", [g, this.constantInt64(a.shape.slice(0, -1).map((_, i) => i))], b.shape, {
+          ? this.raw("ReduceSum", [g, this.constantInt64(a.shape.slice(0, lead).map((_, i) => i))], b.shape, {
               keepdims: 0,
             })
           : g
