@@ -68,6 +68,14 @@ export class Aggregator {
     return now + BigInt(Math.floor((Date.now() - this.head.seenAt) / 1000));
   }
 
+  /**
+   * Whether `deadline` is within AGGREGATE_MARGIN_SECONDS of the estimated time of the next block (`now` is the
+   * head's timestamp). Flat aggregation and every level of a hierarchical round (sub-aggregator.ts) use it.
+   */
+  nearDeadline(deadline: bigint, now: bigint): boolean {
+    return deadline - this.estimatedNow(now) <= AGGREGATE_MARGIN_SECONDS;
+  }
+
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
   get waitMs(): number {
     return this.ctx.options.aggregateWaitMs ?? DEFAULT_AGGREGATE_WAIT_MS;
@@ -172,7 +180,7 @@ export class Aggregator {
       committed += weight;
       if (work.received.has(t.toLowerCase())) received += weight;
     });
-    const nearDeadline = round.aggregateDeadline - this.estimatedNow(now) <= AGGREGATE_MARGIN_SECONDS;
+    const nearDeadline = this.nearDeadline(round.aggregateDeadline, now);
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;

@@ -32,7 +32,7 @@ import {
 import type { Opening, PartialAggregate, RoundTree } from "../hierarchy.ts";
 import { OpeningsService } from "../openings.ts";
 import type { Aggregator } from "./aggregator.ts";
-import { AGGREGATE_MARGIN_SECONDS, PARTIAL_RETRY_MS } from "./context.ts";
+import { PARTIAL_RETRY_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -76,13 +76,10 @@ export class SubAggregator {
     now: bigint,
   ): Promise<void> {
     const me = this.ctx.me;
-    const waitMs = this.components.aggregator.waitMs;
-    const elapsed = Date.now() - (work.aggregatingSince ?? Date.now());
-    const nearDeadline = round.aggregateDeadline - now <= AGGREGATE_MARGIN_SECONDS;
     const groups = groupsLedBy(tree, me);
     for (const group of groups) {
       if (work.built.has(group.level)) continue;
-      const due = nearDeadline || elapsed >= (waitMs * group.level) / tree.plan.depth;
+      const due = this.levelDue(round, work, group.level, tree.plan.depth, now);
       const built = this.buildGroup(round, work, tree, group, due);
       if (built === undefined) break; // a level waits for the one below it
       work.built.set(group.level, built);
@@ -106,6 +103,20 @@ export class SubAggregator {
       const partial = work.built.get(topGroup(tree).level);
       if (partial !== undefined) await this.postHierarchical(roundId, round, work, partial);
     }
+  }
+
+  /**
+   * Whether level `level` of `depth` must be built now: its share of the wait is over (level L waits L/D of
+   * `aggregateWaitMs`), or the aggregate deadline is near by the clock (`Aggregator.nearDeadline`: the head's
+   * timestamp plus the wall time since it was seen). Judged by the head alone, a chain that mines only on
+   * transactions would keep the head's old time while the deadline passes.
+   */
+  levelDue(round: RoundView, work: RoundWork, level: number, depth: number, now: bigint): boolean {
+    const { aggregator } = this.components;
+    const elapsed = Date.now() - (work.aggregatingSince ?? Date.now());
+    return (
+      aggregator.nearDeadline(round.aggregateDeadline, now) || elapsed >= (aggregator.waitMs * level) / depth
+    );
   }
 
   /** PartialAggregate of screened raw updates (a level-1 group, or the root's fallback updates). */
