@@ -8,23 +8,41 @@ import { createLayout } from "../core/params.ts";
 import type { ParamLayout } from "../core/params.ts";
 import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
 import { Rng } from "../core/rng.ts";
+import {
+  transformerForward,
+  transformerInit,
+  transformerLayout,
+  transformerLoss,
+  transformerSpecSchema,
+} from "./transformer.ts";
 
-export const modelSpecSchema = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("mlp"),
-    inputSize: z.number().int().positive().default(784),
-    hidden: z.array(z.number().int().positive()).default([128]),
-    classes: z.number().int().min(2).default(10),
-  }),
-  z.object({
-    kind: z.literal("cnn"),
-    /** Square input side (28 for MNIST); one input channel. */
-    side: z.number().int().min(6).default(28),
-    kernel: z.number().int().min(2).default(5),
-    channels: z.number().int().positive().default(8),
-    classes: z.number().int().min(2).default(10),
-  }),
-]);
+export const modelSpecSchema = z
+  .discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("mlp"),
+      inputSize: z.number().int().positive().default(784),
+      hidden: z.array(z.number().int().positive()).default([128]),
+      classes: z.number().int().min(2).default(10),
+    }),
+    z.object({
+      kind: z.literal("cnn"),
+      /** Square input side (28 for MNIST); one input channel. */
+      side: z.number().int().min(6).default(28),
+      kernel: z.number().int().min(2).default(5),
+      channels: z.number().int().positive().default(8),
+      classes: z.number().int().min(2).default(10),
+    }),
+    transformerSpecSchema,
+  ])
+  .superRefine((spec, ctx) => {
+    if (spec.kind === "transformer" && spec.width % spec.heads !== 0) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["width"],
+        message: `width ${spec.width} is not a multiple of heads ${spec.heads}`,
+      });
+    }
+  });
 
 export type ModelSpec = z.input<typeof modelSpecSchema>;
 export type ResolvedModelSpec = z.output<typeof modelSpecSchema>;
@@ -39,6 +57,11 @@ export interface Model {
   init(seed: number): Float32Array;
   /** Logits [N, classes] from inputs x [N, inputSize] and named parameters. */
   forward(g: GraphBuilder, x: Tensor, params: ReadonlyMap<string, Tensor>): Tensor;
+  /**
+   * The training loss (scalar) when it is not softmax cross-entropy of `forward` against the one-hot `y`
+   * (the transformer predicts at every position, not only the last).
+   */
+  loss?(g: GraphBuilder, x: Tensor, y: Tensor, params: ReadonlyMap<string, Tensor>): Tensor;
 }
 
 function param(params: ReadonlyMap<string, Tensor>, name: string): Tensor {
@@ -129,8 +152,22 @@ function cnn(spec: Extract<ResolvedModelSpec, { kind: "cnn" }>): Model {
   };
 }
 
+function transformer(spec: Extract<ResolvedModelSpec, { kind: "transformer" }>): Model {
+  const layout = transformerLayout(spec);
+  return {
+    spec,
+    layout,
+    inputSize: spec.context,
+    classes: spec.vocab,
+    init: (seed) => transformerInit(spec, layout, seed),
+    forward: (g, x, params) => transformerForward(g, spec, x, params),
+    loss: (g, x, y, params) => transformerLoss(g, spec, x, y, params),
+  };
+}
+
 /** Creates a model from its (validated) spec. */
 export function createModel(spec: ModelSpec): Model {
   const resolved = modelSpecSchema.parse(spec);
+  if (resolved.kind === "transformer") return transformer(resolved);
   return resolved.kind === "mlp" ? mlp(resolved) : cnn(resolved);
 }

@@ -19,3 +19,18 @@ export const ADAPTIVE_SERVER_TAU = 1e-3;
 export const DILOCO_OUTER_LR = 0.7;
 /** DiLoCo outer Nesterov momentum: Douillard et al. 2023 use 0.9. */
 export const DILOCO_OUTER_MOMENTUM = 0.9;
+
+/** Character vocabulary of the text task: padding, space, a–z, 0–9 and punctuation fit in 64 (text/alphabet.ts). */
+export const TRANSFORMER_VOCAB = 64;
+/** Context length in characters: 64 covers most of a WordNet gloss's words; attention cost grows as T². */
+export const TRANSFORMER_CONTEXT = 64;
+/** Model width: 128 is the bench's goal width (≥ 40% of SGEMM peak) and trains in minutes on one core. */
+export const TRANSFORMER_WIDTH = 128;
+/** Decoder blocks: two already learn word shapes from characters; each adds ~12·width² parameters. */
+export const TRANSFORMER_LAYERS = 2;
+/** Attention heads: 4 heads of 32 at width 128. */
+export const TRANSFORMER_HEADS = 4;
+/** MLP hidden width as a multiple of the model width: GPT-2's 4. */
+export const TRANSFORMER_MLP_RATIO = 4;
+/** Std of initial weights: GPT-2's 0.02. */
+export const TRANSFORMER_INIT_STD = 0.02;

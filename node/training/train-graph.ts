@@ -75,7 +75,10 @@ export function buildTrainStepGraph(
   const states = stateNames.map((s) => slots.map((t) => g.input(`${s}/${t.name}`, t.shape)));
   const globals = proxMu > 0 ? slots.map((t) => g.input(`global/${t.name}`, t.shape)) : undefined;
 
-  const loss = g.softmaxCrossEntropy(model.forward(g, x, paramMap), y);
+  const loss =
+    model.loss !== undefined
+      ? model.loss(g, x, y, paramMap)
+      : g.softmaxCrossEntropy(model.forward(g, x, paramMap), y);
   g.output(loss, "loss");
   const grads = g.gradients(loss, params);
 

@@ -9,6 +9,8 @@ export interface Dataset {
   readonly count: number;
   readonly featureSize: number;
   readonly classes: number;
+  /** Optional group of each row (a text's topic or source file): `partition` can split by group. */
+  readonly groups?: Uint16Array;
 }
 
 /** A data file or row is malformed; the message names the file and the (1-based) row. */
@@ -55,9 +57,19 @@ export function subset(dataset: Dataset, rows: readonly number[]): Dataset {
   const { featureSize } = dataset;
   const features = new Float32Array(rows.length * featureSize);
   const labels = new Uint8Array(rows.length);
+  const source = dataset.groups;
+  const groups = source === undefined ? undefined : new Uint16Array(rows.length);
   rows.forEach((row, i) => {
     features.set(dataset.features.subarray(row * featureSize, (row + 1) * featureSize), i * featureSize);
     labels[i] = dataset.labels[row]!;
+    if (groups !== undefined) groups[i] = source![row]!;
   });
-  return { features, labels, count: rows.length, featureSize, classes: dataset.classes };
+  return {
+    features,
+    labels,
+    count: rows.length,
+    featureSize,
+    classes: dataset.classes,
+    ...(groups === undefined ? {} : { groups }),
+  };
 }

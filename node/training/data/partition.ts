@@ -1,13 +1,17 @@
 /**
- * Splits a dataset across simulated nodes: IID, label shards (McMahan et al. 2017) and Dirichlet(alpha)
- * label skew (Hsu et al. 2019). All seeded.
+ * Splits a dataset across simulated nodes: IID, label shards (McMahan et al. 2017), Dirichlet(alpha)
+ * label skew (Hsu et al. 2019) and whole groups per node (a text topic, like LEAF's Shakespeare roles).
+ * All seeded.
  */
 import { Rng } from "../../core/rng.ts";
 import { subset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
 
 export type PartitionScheme =
-  { kind: "iid" } | { kind: "shards"; shardsPerNode: number } | { kind: "dirichlet"; alpha: number };
+  | { kind: "iid" }
+  | { kind: "shards"; shardsPerNode: number }
+  | { kind: "dirichlet"; alpha: number }
+  | { kind: "group" };
 
 /** Raised for impossible partition requests. */
 export class PartitionError extends Error {
@@ -19,6 +23,29 @@ function byLabel(data: Dataset, rng: Rng): number[][] {
   const groups: number[][] = Array.from({ length: data.classes }, () => []);
   for (let i = 0; i < data.count; i++) groups[data.labels[i]!]!.push(i);
   return groups.map((g) => rng.shuffle(g));
+}
+
+/**
+ * Whole groups per node: groups in decreasing size each go to the node holding the fewest rows so far
+ * (greedy balancing), so no group is split and node sizes stay within one group of each other.
+ */
+function byGroup(data: Dataset, nodes: number): number[][] {
+  if (data.groups === undefined) throw new PartitionError("the dataset has no groups to partition by");
+  const rowsOf = new Map<number, number[]>();
+  for (let i = 0; i < data.count; i++) {
+    const group = data.groups[i]!;
+    let rows = rowsOf.get(group);
+    if (rows === undefined) rowsOf.set(group, (rows = []));
+    rows.push(i);
+  }
+  if (rowsOf.size < nodes) throw new PartitionError(`${rowsOf.size} groups cannot cover ${nodes} nodes`);
+  const parts: number[][] = Array.from({ length: nodes }, () => []);
+  const bySize = [...rowsOf.entries()].sort((a, b) => b[1].length - a[1].length || a[0] - b[0]);
+  for (const [, rows] of bySize) {
+    const smallest = parts.reduce((a, b) => (b.length < a.length ? b : a));
+    for (const row of rows) smallest.push(row);
+  }
+  return parts;
 }
 
 /** Row indices of each node's share. */
@@ -39,6 +66,7 @@ export function partitionIndices(
       .forEach((row, i) => parts[i % nodes]!.push(row));
     return parts;
   }
+  if (scheme.kind === "group") return byGroup(data, nodes);
   if (scheme.kind === "shards") {
     const shards = nodes * scheme.shardsPerNode;
     if (shards > data.count) throw new PartitionError(`${shards} shards exceed ${data.count} rows`);

@@ -17,7 +17,6 @@ export function layerNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
   }
   const s = x.shape;
   const keep = [...s.slice(0, -1), 1];
-  const leading = g.constantInt64(s.slice(0, -1).map((_, i) => i));
   return g.op("LayerNormalization", [x, gamma, beta], s, { axis: -1 }, (grad) => {
     const mean = (t: Tensor) => g.raw("ReduceMean", [t], keep, { axes: [-1], keepdims: 1 });
     const xc = g.raw("Sub", [x, mean(x)], s);
@@ -32,6 +31,7 @@ export function layerNorm(g: GraphBuilder, x: Tensor, gamma: Tensor, beta: Tenso
       [inv, g.raw("Sub", [centred, g.raw("Mul", [xhat, mean(g.raw("Mul", [gx, xhat], s))], s)], s)],
       s,
     );
+    const leading = g.constantInt64(s.slice(0, -1).map((_, i) => i));
     const rowSum = (t: Tensor) => g.raw("ReduceSum", [t, leading], [c], { keepdims: 0 });
     return [
       x.requiresGrad ? dx : undefined,
