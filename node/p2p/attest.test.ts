@@ -34,8 +34,8 @@ import { attestationChallengeSchema, challengeSamples, resultHashOf } from "../s
 import { verifyReceipt } from "../scheduling/capacity-records.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { peerIdBytes } from "./admission/stake-oracle.ts";
-import { ATTEST_PROTOCOL } from "./attest.ts";
-import type { AttestationServiceInit } from "./attest.ts";
+import { ATTEST_PROTOCOL } from "./attest/index.ts";
+import type { AttestationServiceInit } from "./attest/index.ts";
 import { CAPACITY_TOPIC } from "./capacity-topic.ts";
 import { frameStream } from "./frames.ts";
 import { Mesh } from "./mesh.ts";

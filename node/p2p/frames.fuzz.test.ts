@@ -12,7 +12,7 @@ import fc from "fast-check";
 import type { z } from "zod";
 
 import { challengeSchema, responseSchema, verdictSchema } from "./admission/wire.ts";
-import { ATTEST_FRAME_SCHEMAS } from "./attest.ts";
+import { ATTEST_FRAME_SCHEMAS } from "./attest/index.ts";
 import { ackSchema, fetchHeaderSchema, fetchRequestSchema, pushHeaderSchema } from "./blobs.ts";
 import { MeshError } from "./errors.ts";
 import { boundedLengthDecoder, decodeFrame, frameStream, MAX_FRAME_BYTES } from "./frames.ts";

@@ -51,7 +51,7 @@ export type ReputationEvent =
   | { readonly kind: "slashed"; readonly operator: Operator; readonly reason: number; readonly atMs?: number }
   | { readonly kind: "proof-answered"; readonly operator: Operator; readonly atMs?: number }
   | { readonly kind: "proof-failed"; readonly operator: Operator; readonly atMs?: number }
-  /** This node attested the operator's capacity (node/p2p/attest.ts): result right, claim consistent. */
+  /** This node attested the operator's capacity (node/p2p/attest/): result right, claim consistent. */
   | { readonly kind: "attestation-passed"; readonly operator: Operator; readonly atMs?: number }
   /** The operator answered an attestation challenge with a wrong result. */
   | { readonly kind: "attestation-failed"; readonly operator: Operator; readonly atMs?: number }

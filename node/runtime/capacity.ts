@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 
-import type { AttestationOutcome, CapabilityAttestor } from "../p2p/attest.ts";
+import type { AttestationOutcome, CapabilityAttestor } from "../p2p/attest/index.ts";
 import { CapacityTopic } from "../p2p/capacity-topic.ts";
 import type { CapacityAdvert } from "../p2p/capacity-topic.ts";
 import type { Mesh } from "../p2p/mesh.ts";

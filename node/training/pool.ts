@@ -94,7 +94,7 @@ export class TrainingPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
 
-  /** Jobs running or waiting: the node is training (capacity attestation is refused meanwhile, see p2p/attest.ts). */
+  /** Jobs running or waiting: the node is training (capacity attestation is refused meanwhile, see p2p/attest/service.ts). */
   get pending(): number {
     return this.slots.filter((slot) => slot.job !== undefined).length + this.queue.length;
   }
