@@ -10,7 +10,17 @@ import type { ChainFlags } from "../chain-context.ts";
 
 interface ExportFlags extends ChainFlags {
   task?: string;
-  out: string;
+  out?: string;
+  format?: string;
+}
+
+interface PredictFlags {
+  model: string;
+  input?: string;
+  prompt?: string;
+  chars: string;
+  temperature: string;
+  json?: boolean;
 }
 
 /** Registers `vain-node model export | evaluate | predict`: use what the network trained. */
@@ -24,15 +34,25 @@ export function registerModelCommands(program: Command): void {
         "write the task's current global model (as named on chain) from this node's store to a file",
       )
       .option("--task <id>", "task ID (default: the config's taskId)")
-      .option("--out <file>", "output file", "model.vain.json"),
+      .option(
+        "--format <format>",
+        "onnx (standard, loads in any ONNX runtime; the default) or vain (default when --out ends in .json)",
+      )
+      .option("--out <file>", "output file (default: model.onnx or model.vain.json)"),
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  npx vain-node model export --data-dir ./node1 --out mnist.vain.json\n",
+      "\nExamples:\n  npx vain-node model export --data-dir ./node1 --out mnist.onnx\n  npx vain-node model export --data-dir ./node1 --format vain --out mnist.vain.json\n",
     )
     .action(async (flags: ExportFlags) => {
       const { RoundStore } = await import("../../protocol/round-store.ts");
-      const { serializeModel, ModelFileError } = await import("../../protocol/model-file.ts");
+      const { ModelFileError } = await import("../../protocol/model-file.ts");
+      const { encodeExport } = await import("./model-files.ts");
+      const format = flags.format ?? (flags.out?.endsWith(".json") === true ? "vain" : "onnx");
+      if (format !== "onnx" && format !== "vain") {
+        throw new ModelFileError(`--format must be onnx or vain, got ${format}`);
+      }
+      const out = flags.out ?? (format === "onnx" ? "model.onnx" : "model.vain.json");
       const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
       const { createModel } = await import("../../training/architectures.ts");
       const ctx = await openReadContext(flags);
@@ -55,9 +75,9 @@ export function registerModelCommands(program: Command): void {
           `model ${task.modelRef.slice(0, 12)}… of task ${taskId} is not in ${ctx.dataDir}/models: run the node until it fetched it`,
         );
       }
-      await writeFile(flags.out, serializeModel({ taskId, modelRef: task.modelRef, spec, params }));
-      printResult(flags, { out: flags.out, modelRef: task.modelRef, parameters: params.length }, [
-        `wrote ${flags.out}: task ${taskId}, model ${task.modelRef}, ${params.length} parameters`,
+      await writeFile(out, await encodeExport({ taskId, modelRef: task.modelRef, spec, params }, format));
+      printResult(flags, { out, format, modelRef: task.modelRef, parameters: params.length }, [
+        `wrote ${out} (${format}): task ${taskId}, model ${task.modelRef}, ${params.length} parameters`,
       ]);
     });
 
@@ -71,11 +91,11 @@ export function registerModelCommands(program: Command): void {
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  npx vain-node model evaluate --model mnist.vain.json\n")
     .action(async (flags: { model: string; data?: string; json?: boolean }) => {
-      const { readModelFile } = await import("../../protocol/model-file.ts");
+      const { readExport } = await import("./model-files.ts");
       const { LocalTrainer } = await import("../../training/engine.ts");
       const { loadMnist } = await import("../../training/data/mnist.ts");
       const { loadDataDirectory } = await import("../../training/data/files.ts");
-      const exported = await readModelFile(flags.model);
+      const exported = await readExport(flags.model);
       const data =
         flags.data === undefined ? loadMnist({ seed: 7 }).test : await loadDataDirectory(flags.data);
       const trainer = await LocalTrainer.create(exported.spec.model);
@@ -97,19 +117,41 @@ export function registerModelCommands(program: Command): void {
     .description(
       "predict classes for the rows of a CSV file (features in [0, 1]; a trailing label column is ignored)",
     )
-    .requiredOption("--model <file>", "file from `model export`")
-    .requiredOption("--input <file>", "CSV file: f1,…,fk[,label] per row")
+    .requiredOption("--model <file>", "file from `model export` (.onnx or .vain.json)")
+    .option("--input <file>", "CSV file: f1,…,fk[,label] per row")
+    .option("--prompt <text>", "text to complete (transformer models)")
+    .option("--chars <n>", "characters to add to --prompt", "80")
+    .option("--temperature <t>", "0: most likely character; > 0: sample", "0")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  npx vain-node model predict --model mnist.vain.json --input digits.csv\n",
+      '\nExamples:\n  npx vain-node model predict --model mnist.onnx --input digits.csv\n  npx vain-node model predict --model glosses.onnx --prompt "a small domesticated "\n',
     )
-    .action(async (flags: { model: string; input: string; json?: boolean }) => {
-      const { readModelFile } = await import("../../protocol/model-file.ts");
+    .action(async (flags: PredictFlags) => {
+      const { ModelFileError } = await import("../../protocol/model-file.ts");
+      const { readExport } = await import("./model-files.ts");
       const { LocalTrainer } = await import("../../training/engine.ts");
-      const exported = await readModelFile(flags.model);
+      const exported = await readExport(flags.model);
       const trainer = await LocalTrainer.create(exported.spec.model);
       try {
+        if (flags.prompt !== undefined) {
+          if (exported.spec.model.kind !== "transformer")
+            throw new ModelFileError(
+              `--prompt needs a transformer model, ${flags.model} is a ${exported.spec.model.kind}`,
+            );
+          const { completePrompt } = await import("../../training/text/complete.ts");
+          const completion = await completePrompt(trainer, exported.params, flags.prompt, {
+            chars: Number(flags.chars),
+            temperature: Number(flags.temperature),
+          });
+          process.stdout.write(
+            flags.json === true
+              ? `${toJson({ prompt: flags.prompt, completion })}\n`
+              : `${flags.prompt}${completion}\n`,
+          );
+          return;
+        }
+        if (flags.input === undefined) throw new ModelFileError("give --input <csv> or --prompt <text>");
         const data = await readFeatureRows(flags.input, trainer.model.inputSize);
         const logits = await trainer.logits(exported.params, data.features, data.count);
         const classes = trainer.model.classes;

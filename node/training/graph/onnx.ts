@@ -80,11 +80,14 @@ export function encodeModel(graph: {
   inputs: readonly OnnxValueInfo[];
   outputs: readonly OnnxValueInfo[];
   initializers: readonly OnnxTensor[];
+  /** Key/value strings stored in the model's metadata_props (what the file is, how to feed it). */
+  metadata?: Readonly<Record<string, string>>;
 }): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: "vain",
     opsetImport: [{ domain: "", version: OPSET_VERSION }],
+    metadataProps: Object.entries(graph.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: graph.name,
       node: [...graph.nodes],

@@ -1,0 +1,72 @@
+/**
+ * `model export` formats and `model predict --prompt`: an exported ONNX file reads back to the same spec
+ * and parameters, a tampered one is refused, and the CLI completes a prompt from it (its own process).
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+
+import { runNodeScript } from "../../chain/hardhat-process.ts";
+import { ModelFileError } from "../../protocol/model-file.ts";
+import { modelRef, paramsToBytes } from "../../protocol/models.ts";
+import { taskSpecSchema } from "../../protocol/task-spec.ts";
+import { LocalTrainer } from "../../training/engine.ts";
+import { textWindows } from "../../training/text/windows.ts";
+import { encodeExport, readExport } from "./model-files.ts";
+
+describe("model files", () => {
+  it("ONNX export reads back, refuses tampering, and completes a prompt from the CLI", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vain-model-files-"));
+    const spec = taskSpecSchema.parse({
+      model: { kind: "transformer", context: 16, width: 32, heads: 2, layers: 1 },
+    });
+    const trainer = await LocalTrainer.create(spec.model, { kind: "adam" });
+    try {
+      // A model that has learned one sentence: its completion of a prefix is the sentence's rest.
+      const data = textWindows([{ group: 0, texts: Array(40).fill("the cat sat on the mat") }], 16);
+      const trained = await trainer.train(trainer.model.init(1), data, {
+        epochs: 40,
+        batchSize: 16,
+        learningRate: 0.01,
+      });
+      const params = trained.params;
+      const exported = { taskId: 3n, modelRef: modelRef(paramsToBytes(params)), spec, params };
+      const path = join(dir, "glosses.onnx");
+      await writeFile(path, await encodeExport(exported, "onnx"));
+      const back = await readExport(path);
+      assert.deepEqual(back.params, params);
+      assert.deepEqual(back.spec, spec);
+      assert.equal(back.taskId, 3n);
+
+      const forged = join(dir, "forged.onnx");
+      const other = Float32Array.from(params, (v, i) => (i === 0 ? v + 1 : v));
+      await writeFile(forged, await encodeExport({ ...exported, params: other }, "onnx"));
+      await assert.rejects(readExport(forged), ModelFileError);
+
+      const vain = join(dir, "glosses.vain.json");
+      await writeFile(vain, await encodeExport(exported, "vain"));
+      assert.deepEqual((await readExport(vain)).params, params);
+
+      const run = await runNodeScript([
+        "node/bin/vain-node.js",
+        "model",
+        "predict",
+        "--model",
+        path,
+        "--prompt",
+        "the cat s",
+        "--chars",
+        "13",
+        "--json",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const { completion } = JSON.parse(run.stdout) as { completion: string };
+      assert.equal(completion, "at on the mat");
+    } finally {
+      await trainer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
