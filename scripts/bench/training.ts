@@ -1,14 +1,16 @@
 /**
  * `npm run bench:training`: local training throughput of the MLP 784-128-10 (batch 128, one thread)
  * against a pure-TypeScript baseline in the same run, achieved FLOP/s against a large single-thread MatMul
- * (the practical ceiling), the CNN's throughput and a training worker's memory.
+ * (the practical ceiling), the CNN's throughput and a training worker's memory; then the character
+ * transformer's tokens/s per thread (training-transformer.ts). `--only transformer` runs only those rows.
  */
 import * as ort from "onnxruntime-node";
 
 import { GraphBuilder } from "../../node/training/graph/autodiff.ts";
 import { encodeModel } from "../../node/training/graph/onnx.ts";
 import { LocalTrainer, TrainingPool, createModel, loadMnist } from "../../node/training/index.ts";
-import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import { isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import { transformerRows } from "./training-transformer.ts";
 import { ReferenceMlp } from "./reference-mlp.ts";
 import type { Row } from "./common.ts";
 
@@ -84,6 +86,19 @@ async function workerMemoryMb(): Promise<number> {
 
 runBenchmark(async () => {
   const quick = isQuick();
+  if (option("only") === "transformer") {
+    const peak = await peakGflops(quick ? 1024 : 2048, quick ? 3 : 5);
+    const t = await transformerRows(quick, peak);
+    t.rows.push({
+      implementation: "single-thread MatMul peak",
+      samplesPerSec: 0,
+      gflops: peak,
+      peakFraction: 1,
+    });
+    printTable(t.rows);
+    await writeResults("training-transformer", { peakGflops: peak, ...t.figures }, t.rows);
+    return;
+  }
   const steps = quick ? 300 : 1000;
   process.stdout.write(
     `bench:training (${quick ? "quick" : "full"}): MLP 784-128-10, batch ${BATCH}, one thread\n`,
@@ -104,6 +119,8 @@ runBenchmark(async () => {
     { implementation: "onnxruntime CNN (vAIn)", samplesPerSec: Math.round(cnnSamplesPerSec), gflops: 0 },
     { implementation: "single-thread MatMul peak", samplesPerSec: 0, gflops: peak },
   ];
+  const transformer = await transformerRows(quick, peak);
+  table.push(...transformer.rows);
   printTable(table);
   await writeResults(
     "training",
@@ -116,6 +133,7 @@ runBenchmark(async () => {
       peakFraction: gflops / peak,
       cnnSamplesPerSec,
       workerMemMB,
+      ...transformer.figures,
     },
     table,
   );
