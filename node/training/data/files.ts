@@ -9,6 +9,8 @@ import { gunzipSync } from "node:zlib";
 import { DataValidationError, validateDataset } from "./dataset.ts";
 import type { Dataset } from "./dataset.ts";
 import { DEFAULT_IDX_CLASSES } from "../constants.ts";
+import { isImageDirectory, loadImageDirectory } from "./images.ts";
+import { isTextDirectory, loadTextDirectory } from "./text-files.ts";
 
 const IDX_UBYTE = 0x08;
 
@@ -103,10 +105,14 @@ export async function loadCsv(path: string, options: { classes?: number } = {}):
 }
 
 /**
- * Loads a node's own data directory: an IDX pair (`*images*` and `*labels*` files, optionally `.gz`) or a
- * single `.csv` file. Raises `DataValidationError` naming the directory when neither is there.
+ * Loads a node's own data directory: an IDX pair (`*images*` and `*labels*` files, optionally `.gz`), a
+ * single `.csv` file, class folders of PNG/JPEG images (images.ts) or `.txt` files (text-files.ts, rows of
+ * `context` characters). Raises `DataValidationError` naming the directory when none is there.
  */
-export async function loadDataDirectory(dir: string, options: { classes?: number } = {}): Promise<Dataset> {
+export async function loadDataDirectory(
+  dir: string,
+  options: { classes?: number; context?: number; side?: number } = {},
+): Promise<Dataset> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
@@ -119,11 +125,13 @@ export async function loadDataDirectory(dir: string, options: { classes?: number
     return loadIdx(join(dir, images), join(dir, labels), options.classes ?? DEFAULT_IDX_CLASSES);
   const csv = names.filter((n) => /\.csv(\.gz)?$/i.test(n));
   if (csv.length === 1) return loadCsv(join(dir, csv[0]!), options);
+  if (csv.length === 0 && (await isImageDirectory(dir))) return loadImageDirectory(dir, options);
+  if (csv.length === 0 && (await isTextDirectory(dir))) return loadTextDirectory(dir, options);
   throw new DataValidationError(
     dir,
     undefined,
     csv.length > 1
       ? "more than one CSV file: keep one per data directory"
-      : "no IDX image/label pair and no CSV file found",
+      : "no IDX image/label pair, CSV file, image class folders or .txt files found",
   );
 }
