@@ -8,6 +8,8 @@ import { createLayout } from "../core/params.ts";
 import type { ParamLayout } from "../core/params.ts";
 import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
 import { Rng } from "../core/rng.ts";
+import { ONNX_SPEC_MAX_BASE64 } from "./constants.ts";
+import { importOnnx } from "./onnx-import.ts";
 import {
   transformerForward,
   transformerInit,
@@ -33,6 +35,17 @@ export const modelSpecSchema = z
       classes: z.number().int().min(2).default(10),
     }),
     transformerSpecSchema,
+    z.object({
+      kind: z.literal("onnx"),
+      /**
+       * A user's ONNX classifier, base64: its graph and its initial weights (the task's initial model), so
+       * every node builds the same model from the spec alone. Ops: onnx-import.ts.
+       */
+      model: z
+        .string()
+        .max(ONNX_SPEC_MAX_BASE64)
+        .regex(/^[A-Za-z0-9+/]*={0,2}$/),
+    }),
   ])
   .superRefine((spec, ctx) => {
     if (spec.kind === "transformer" && spec.width % spec.heads !== 0) {
@@ -165,9 +178,23 @@ function transformer(spec: Extract<ResolvedModelSpec, { kind: "transformer" }>):
   };
 }
 
+function onnxModel(spec: Extract<ResolvedModelSpec, { kind: "onnx" }>): Model {
+  const imported = importOnnx(Buffer.from(spec.model, "base64"));
+  return {
+    spec,
+    layout: imported.layout,
+    inputSize: imported.inputSize,
+    classes: imported.classes,
+    // The user's weights are the initial model; the seed has nothing to draw.
+    init: () => Float32Array.from(imported.initial),
+    forward: imported.forward,
+  };
+}
+
 /** Creates a model from its (validated) spec. */
 export function createModel(spec: ModelSpec): Model {
   const resolved = modelSpecSchema.parse(spec);
   if (resolved.kind === "transformer") return transformer(resolved);
+  if (resolved.kind === "onnx") return onnxModel(resolved);
   return resolved.kind === "mlp" ? mlp(resolved) : cnn(resolved);
 }

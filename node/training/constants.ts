@@ -34,3 +34,8 @@ export const TRANSFORMER_HEADS = 4;
 export const TRANSFORMER_MLP_RATIO = 4;
 /** Std of initial weights: GPT-2's 0.02. */
 export const TRANSFORMER_INIT_STD = 0.02;
+/**
+ * Largest user ONNX model a task spec may embed, in base64 characters (16 MiB ≈ 3M float parameters): the
+ * spec travels with the task and every node decodes it; bigger models need a content-addressed fetch.
+ */
+export const ONNX_SPEC_MAX_BASE64 = 16 * 2 ** 20;

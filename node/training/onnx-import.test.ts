@@ -1,0 +1,122 @@
+/**
+ * Standard ONNX in: a user's ONNX classifier (Gemm with transposed weights, ReLU, MatMul, Add, Softmax)
+ * trains as a task model from its own initial weights; vAIn's own export imports back; an op outside the
+ * set is refused with a typed error naming it.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import * as ort from "onnxruntime-node";
+
+import { Rng } from "../core/rng.ts";
+import { createModel } from "./architectures.ts";
+import { LocalTrainer } from "./engine.ts";
+import { encodeModel, floatTensor, node, valueInfo } from "./graph/onnx.ts";
+import { UnsupportedOnnxOpError } from "./onnx-import.ts";
+import { exportOnnx } from "./onnx-model.ts";
+
+const rng = new Rng(4);
+const W1 = Float32Array.from({ length: 8 * 4 }, () => rng.normal() * 0.5); // [8, 4], used transposed
+const B1 = new Float32Array(8);
+const W2 = Float32Array.from({ length: 8 * 3 }, () => rng.normal() * 0.5);
+const B2 = new Float32Array(3);
+
+function userModel(extra: ReturnType<typeof node>[] = []): Uint8Array {
+  return encodeModel({
+    name: "user",
+    nodes: [
+      node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["h"], { transB: 1 }),
+      node("Relu", ["h"], ["a"]),
+      ...extra,
+      node("MatMul", ["a", "fc2.weight"], ["z"]),
+      node("Add", ["z", "fc2.bias"], ["logits"]),
+      node("Softmax", ["logits"], ["probs"], { axis: 1 }),
+    ],
+    inputs: [valueInfo("input", ["batch", 4])],
+    outputs: [valueInfo("probs", ["batch", 3])],
+    initializers: [
+      floatTensor("fc1.weight", [8, 4], W1),
+      floatTensor("fc1.bias", [8], B1),
+      floatTensor("fc2.weight", [8, 3], W2),
+      floatTensor("fc2.bias", [3], B2),
+    ],
+  });
+}
+
+/** Three separable classes: the label is the argmax of the first three features. */
+function data(count: number) {
+  const features = Float32Array.from({ length: count * 4 }, () => rng.next());
+  const labels = Uint8Array.from({ length: count }, (_, i) => {
+    const row = features.subarray(i * 4, i * 4 + 3);
+    return row.indexOf(Math.max(...row));
+  });
+  return { features, labels, count, featureSize: 4, classes: 3 };
+}
+
+describe("ONNX import", () => {
+  it("trains a user's ONNX classifier from its own weights", async () => {
+    const bytes = userModel();
+    const spec = { kind: "onnx" as const, model: Buffer.from(bytes).toString("base64") };
+    const model = createModel(spec);
+    assert.equal(model.inputSize, 4);
+    assert.equal(model.classes, 3);
+    assert.deepEqual(
+      model.layout.tensors.map((t) => t.name),
+      ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"],
+    );
+    const trainer = await LocalTrainer.create(spec, { kind: "adam" });
+    const user = await ort.InferenceSession.create(bytes);
+    try {
+      const test = data(300);
+      // Before training, the imported model is the user's: same outputs (its Softmax applied to our logits).
+      const ours = await trainer.logits(model.init(1), test.features.subarray(0, 20), 5);
+      const theirs = (
+        await user.run({ input: new ort.Tensor("float32", test.features.subarray(0, 20), [5, 4]) })
+      )["probs"]!.data as Float32Array;
+      for (let r = 0; r < 5; r++) {
+        const row = ours.subarray(r * 3, r * 3 + 3);
+        const max = Math.max(...row);
+        const sum = row.reduce((a, v) => a + Math.exp(v - max), 0);
+        for (let c = 0; c < 3; c++)
+          assert.ok(Math.abs(Math.exp(row[c]! - max) / sum - theirs[r * 3 + c]!) < 1e-5);
+      }
+      const before = await trainer.evaluate(model.init(1), test);
+      const trained = await trainer.train(model.init(1), data(600), {
+        epochs: 20,
+        batchSize: 32,
+        learningRate: 0.01,
+      });
+      const after = await trainer.evaluate(trained.params, test);
+      assert.ok(
+        after.accuracy > 0.85 && after.accuracy > before.accuracy,
+        `${before.accuracy} → ${after.accuracy}`,
+      );
+    } finally {
+      await trainer.close();
+      await user.release();
+    }
+  });
+
+  it("imports vAIn's own export back to the same logits", async () => {
+    const mlp = createModel({ kind: "mlp", inputSize: 4, hidden: [6], classes: 3 });
+    const params = mlp.init(2);
+    const spec = { kind: "onnx" as const, model: Buffer.from(exportOnnx(mlp, params)).toString("base64") };
+    const a = await LocalTrainer.create({ kind: "mlp", inputSize: 4, hidden: [6], classes: 3 });
+    const b = await LocalTrainer.create(spec);
+    try {
+      const x = data(4).features;
+      assert.deepEqual(await b.logits(createModel(spec).init(1), x, 4), await a.logits(params, x, 4));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("names the first op it cannot differentiate", () => {
+    const bytes = userModel([node("Sigmoid", ["a"], ["s"], {}), node("Conv", ["s"], ["a2"])]);
+    assert.throws(
+      () => createModel({ kind: "onnx", model: Buffer.from(bytes).toString("base64") }),
+      (error: unknown) => error instanceof UnsupportedOnnxOpError && error.op === "Sigmoid",
+    );
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Standard ONNX in: a user's ONNX classifier becomes a trainable model when every op of its graph is one
+ * the engine differentiates (the MLP / CNN / transformer op set below). Its float initializers are the
+ * parameters (their values are the initial model); int64 initializers are constants (shapes); the one
+ * other graph input is `x` [N, features], the output logits [N, classes]. A final Softmax / LogSoftmax is
+ * dropped: training takes logits. The first op outside the set raises `UnsupportedOnnxOpError` naming it.
+ */
+import onnxProto from "onnx-proto";
+
+import { createLayout } from "../core/params.ts";
+import type { ParamLayout } from "../core/params.ts";
+import { GraphBuildError } from "./graph/autodiff.ts";
+import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
+import { batchedMatmul, gelu, layerNorm, transpose } from "./graph/ops/index.ts";
+import { OnnxModelError, readOnnxModel } from "./onnx-model.ts";
+
+const { onnx } = onnxProto;
+type NodeProto = onnxProto.onnx.INodeProto;
+type ValueInfo = onnxProto.onnx.IValueInfoProto;
+
+/** Ops an imported graph may use (each maps to a differentiable builder op). */
+export const IMPORTABLE_OPS = [
+  "MatMul",
+  "Gemm",
+  "Add",
+  "Sub",
+  "Mul",
+  "Relu",
+  "Tanh",
+  "Gelu",
+  "Identity",
+  "Reshape",
+  "Flatten",
+  "Transpose",
+  "LayerNormalization",
+] as const;
+
+/** The graph uses an op the engine cannot differentiate. */
+export class UnsupportedOnnxOpError extends Error {
+  override readonly name = "UnsupportedOnnxOpError";
+  readonly code = "ONNX_UNSUPPORTED_OP";
+  readonly op: string;
+  readonly node: string;
+  constructor(op: string, node: string, index: number) {
+    super(
+      `ONNX op ${op} (node ${index}${node === "" ? "" : ` "${node}"`}) cannot be trained: supported ops are ${IMPORTABLE_OPS.join(", ")}`,
+    );
+    this.op = op;
+    this.node = node;
+  }
+}
+
+/** What the engine needs of an imported graph. */
+export interface ImportedOnnx {
+  readonly layout: ParamLayout;
+  readonly initial: Float32Array;
+  readonly inputSize: number;
+  readonly classes: number;
+  forward(g: GraphBuilder, x: Tensor, params: ReadonlyMap<string, Tensor>): Tensor;
+}
+
+function attr(node: NodeProto, name: string): number | number[] | undefined {
+  const a = node.attribute?.find((x) => x.name === name);
+  if (a == null) return undefined;
+  if (a.ints != null && a.ints.length > 0) return a.ints.map(Number);
+  if (a.type === onnx.AttributeProto.AttributeType.FLOAT) return a.f ?? 0;
+  return Number(a.i ?? 0);
+}
+
+function staticDims(info: ValueInfo): number[] {
+  return (info.type?.tensorType?.shape?.dim ?? []).map((d) =>
+    d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1,
+  );
+}
+
+/** Parses and checks a user's ONNX model; throws `UnsupportedOnnxOpError` at the first unsupported op. */
+export function importOnnx(bytes: Uint8Array): ImportedOnnx {
+  const decoded = onnx.ModelProto.decode(bytes);
+  const graph = decoded.graph;
+  if (graph == null) throw new OnnxModelError("the ONNX file has no graph");
+  const { initializers: floats } = readOnnxModel(bytes);
+  const ints = new Map<string, number[]>();
+  const dimsOf = new Map<string, number[]>();
+  for (const t of graph.initializer ?? []) {
+    dimsOf.set(t.name ?? "", (t.dims ?? []).map(Number));
+    if (t.dataType === onnx.TensorProto.DataType.INT64)
+      ints.set(t.name ?? "", (t.int64Data ?? []).map(Number));
+  }
+  const paramNames = [...floats.keys()];
+  const layout = createLayout(paramNames.map((name) => ({ name, shape: dimsOf.get(name)! })));
+  const initial = new Float32Array(layout.size);
+  for (const slot of layout.tensors) initial.set(floats.get(slot.name)!, slot.offset);
+  const inputs = (graph.input ?? []).filter((i) => !dimsOf.has(i.name ?? ""));
+  if (inputs.length !== 1) throw new OnnxModelError(`expected one data input, found ${inputs.length}`);
+  const inputDims = staticDims(inputs[0]!);
+  if (inputDims.length !== 2 || inputDims[1]! < 1) {
+    throw new OnnxModelError(`the data input must be [N, features], found [${inputDims}]`);
+  }
+  let nodes = [...(graph.node ?? [])];
+  const last = nodes.at(-1);
+  if (last !== undefined && (last.opType === "Softmax" || last.opType === "LogSoftmax"))
+    nodes = nodes.slice(0, -1);
+  const logitsName = nodes.at(-1)?.output?.[0];
+  nodes.forEach((n, i) => {
+    if (!(IMPORTABLE_OPS as readonly string[]).includes(n.opType ?? ""))
+      throw new UnsupportedOnnxOpError(n.opType ?? "?", n.name ?? "", i);
+  });
+  const outDims = staticDims((graph.output ?? [])[0] ?? {});
+  const classes = outDims.at(-1) ?? -1;
+  const inputName = inputs[0]!.name ?? "";
+
+  const forward = (g: GraphBuilder, x: Tensor, params: ReadonlyMap<string, Tensor>): Tensor => {
+    const values = new Map<string, Tensor>([[inputName, x], ...params]);
+    const get = (name: string) => {
+      const t = values.get(name);
+      if (t === undefined) throw new GraphBuildError(`ONNX value ${name} is not computed before use`);
+      return t;
+    };
+    nodes.forEach((n, i) => {
+      const ins = (n.input ?? []).filter((name) => name !== "");
+      const out = n.output?.[0] ?? "";
+      const op = n.opType ?? "";
+      let y: Tensor;
+      if (op === "MatMul") {
+        const [a, b] = [get(ins[0]!), get(ins[1]!)];
+        y = a.shape.length === 2 ? g.matmul(a, b) : batchedMatmul(g, a, b);
+      } else if (op === "Gemm") {
+        if ((attr(n, "alpha") ?? 1) !== 1 || (attr(n, "beta") ?? 1) !== 1 || (attr(n, "transA") ?? 0) !== 0) {
+          throw new UnsupportedOnnxOpError("Gemm with alpha/beta ≠ 1 or transA", n.name ?? "", i);
+        }
+        let b = get(ins[1]!);
+        if (attr(n, "transB") === 1) b = transpose(g, b, [1, 0]);
+        y = g.matmul(get(ins[0]!), b);
+        if (ins[2] !== undefined) y = g.add(y, get(ins[2]));
+      } else if (op === "Add") y = g.add(get(ins[0]!), get(ins[1]!));
+      else if (op === "Sub") y = g.sub(get(ins[0]!), get(ins[1]!));
+      else if (op === "Mul") y = g.mul(get(ins[0]!), get(ins[1]!));
+      else if (op === "Relu") y = g.relu(get(ins[0]!));
+      else if (op === "Tanh") y = g.tanh(get(ins[0]!));
+      else if (op === "Gelu") y = gelu(g, get(ins[0]!));
+      else if (op === "Identity") y = get(ins[0]!);
+      else if (op === "Transpose") y = transpose(g, get(ins[0]!), attr(n, "perm") as number[]);
+      else if (op === "LayerNormalization") y = layerNorm(g, get(ins[0]!), get(ins[1]!), get(ins[2]!));
+      else if (op === "Flatten") {
+        const s = get(ins[0]!).shape;
+        y = g.reshape(get(ins[0]!), [-1, s.slice(1).reduce((a, b) => a * b, 1)]);
+      } else {
+        // Reshape: the target shape must be a constant; 0 copies the input's dimension.
+        const shape = ints.get(ins[1] ?? "");
+        if (shape === undefined)
+          throw new UnsupportedOnnxOpError("Reshape with a computed shape", n.name ?? "", i);
+        const source = get(ins[0]!);
+        y = g.reshape(
+          source,
+          shape.map((d, j) => (d === 0 ? (source.shape[j] ?? -1) : d)),
+        );
+      }
+      values.set(out, y);
+    });
+    return get(logitsName ?? inputName);
+  };
+  return { layout, initial, inputSize: inputDims[1]!, classes, forward };
+}
