@@ -7,7 +7,9 @@
  *   and `t` smallest (t = the assumed Byzantine count), widened by a margin of that range. An update's
  *   energy outside the bounds, relative to the typical update's energy, is its excess. Where the trimmed
  *   range is a single zero the coordinate is *silent*: the honest majority never moves it (MNIST's blank
- *   pixels give zero gradient), and any energy there is what a backdoor trigger needs. This is the
+ *   pixels give zero gradient), and any energy there is what a backdoor trigger needs. Given the model's
+ *   layout the test is per input row instead (coordinate-groups.ts): a row at most `t` updates touch at all,
+ *   which holds on the node's top-k compressed updates where almost every single coordinate is. This is the
  *   per-coordinate idea of trimmed mean and median (Yin et al., ICML 2018) used as evidence for a
  *   whole-update decision instead of as the output, and FLAME's point (Nguyen et al., "FLAME: Taming
  *   Backdoors in Federated Learning", USENIX Security 2022) that backdoors live where benign updates differ
@@ -149,12 +151,42 @@ function coordinateMedian(rows: readonly Float32Array[], members: readonly numbe
 }
 
 /**
- * Screens updates (weights are self-reported sample counts). Deterministic in its inputs: anyone with the
+ * Adds to `silent[i]` update i's energy in the groups (coordinate-groups.ts) that at most `trim` updates touch
+ * at all: the honest majority leaves the whole group at exactly zero, so whatever is there is a minority's.
+ */
+function silentGroupEnergy(
+  rows: readonly Float32Array[],
+  groups: Uint32Array,
+  trim: number,
+  silent: Float64Array,
+): void {
+  const n = rows.length;
+  const energy = new Float64Array(n);
+  for (let g = 0; g + 1 < groups.length; g++) {
+    const start = groups[g]!;
+    const end = groups[g + 1]!;
+    let touching = 0;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]!;
+      let e = 0;
+      for (let j = start; j < end; j++) e += row[j]! ** 2;
+      energy[i] = e;
+      if (e > 0) touching++;
+    }
+    if (touching > 0 && touching <= trim) for (let i = 0; i < n; i++) silent[i]! += energy[i]!;
+  }
+}
+
+/**
+ * Screens updates (weights are self-reported sample counts). `groups` (coordinate-groups.ts, from the model's
+ * layout) makes the silent-coordinate evidence count whole input rows the majority never touches, which holds
+ * on top-k compressed updates; without it each coordinate is judged alone (dense updates only). Deterministic in its inputs: anyone with the
  * revealed updates and counts recomputes the same weights.
  */
 export function guardUpdates(
   updates: readonly WeightedUpdate[],
   options: GuardedMeanOptions = {},
+  groups?: Uint32Array,
 ): GuardResult {
   const o = { ...GUARDED_MEAN_DEFAULTS, ...options };
   const n = updates.length;
@@ -166,6 +198,8 @@ export function guardUpdates(
     if (!(Number.isFinite(u.weight) && u.weight >= 0))
       throw new AggregationInputError(`sample count ${u.weight} is not a non-negative number`);
   }
+  if (groups !== undefined && (groups.length < 1 || groups[groups.length - 1] !== size || groups[0] !== 0))
+    throw new AggregationInputError(`coordinate groups do not cover ${size} coordinates`);
   const counts = updates.map((u) => Math.floor(u.weight));
   const cap = Math.floor(median(counts));
   const weights = counts.map((c) => Math.min(c, cap));
@@ -186,7 +220,7 @@ export function guardUpdates(
     const low = column[trim]!;
     const high = column[n - 1 - trim]!;
     if (low === 0 && high === 0) {
-      for (let i = 0; i < n; i++) silent[i]! += rows[i]![j]! ** 2;
+      if (groups === undefined) for (let i = 0; i < n; i++) silent[i]! += rows[i]![j]! ** 2;
       continue;
     }
     const margin = o.coordinateMargin * (high - low);
@@ -198,6 +232,8 @@ export function guardUpdates(
       else if (x < lower) outside[i]! += (lower - x) ** 2;
     }
   }
+
+  if (groups !== undefined) silentGroupEnergy(rows, groups, trim, silent);
 
   const energies = updates.map((u) => dot(u.update, u.update));
   const typicalEnergy = median(energies);

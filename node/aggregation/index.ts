@@ -9,6 +9,7 @@ export type {
   Aggregator,
   RuleModeOptions,
 } from "./rules/types.ts";
+export { inputGroups, singletonGroups } from "./coordinate-groups.ts";
 export { AGGREGATION_RULES, AGGREGATOR_NAMES, aggregationRule, createAggregator } from "./rules/index.ts";
 export type { AggregatorName } from "./rules/index.ts";
 export { fedAvgAggregator } from "./rules/fedavg.ts";

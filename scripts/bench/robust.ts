@@ -11,12 +11,17 @@
  * nodes alone: what a perfect filter achieves, since the attackers' data is lost to any rule). The goal
  * (issue #20): within 2 points of honest-only for every attack, backdoor success at most 10%.
  */
-import { AGGREGATOR_NAMES, AggregationInputError, createAggregator } from "../../node/aggregation/index.ts";
+import {
+  AGGREGATOR_NAMES,
+  AggregationInputError,
+  createAggregator,
+  inputGroups,
+} from "../../node/aggregation/index.ts";
 import type { AggregationContext, AggregatorName, Aggregator } from "../../node/aggregation/index.ts";
 import { ALL_ATTACKS, BACKDOOR_ATTACKS, prepareAttack } from "../../node/adversary/catalog.ts";
 import type { AnyAttackName } from "../../node/adversary/catalog.ts";
 import { triggeredTestSet } from "../../node/adversary/backdoor.ts";
-import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
+import { TrainingPool, createModel, loadMnist, runSimulation } from "../../node/training/index.ts";
 import type { ModelSpec, PartitionScheme, SimulationConfig } from "../../node/training/index.ts";
 import type { WeightedUpdate } from "../../node/core/updates.ts";
 import { fedAvg } from "../../node/core/updates.ts";
@@ -109,6 +114,8 @@ runBenchmark(async () => {
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 1 });
   const triggered = triggeredTestSet(data.test);
+  // The node's rule groups coordinates by the model's input rows (aggregation/coordinate-groups.ts).
+  const groups = inputGroups(createModel(MODEL).layout);
   const base: Omit<SimulationConfig, "partition" | "seed"> = {
     model: MODEL,
     optimizer: { kind: "sgd", momentum: 0.9 },
@@ -234,7 +241,7 @@ runBenchmark(async () => {
             // Fresh rules per run (bucketing's permutation stream restarts). The oracle is a second instance
             // that also sees every real round, so a rule with per-trainer history answers the attacker's
             // what-if queries (record: false) from the same history as the real one.
-            const options = { n: NODES, f: Math.max(f, 1), seed: 7 };
+            const options = { n: NODES, f: Math.max(f, 1), seed: 7, groups };
             const ruleInstance = createAggregator(rule, options);
             const oracle = createAggregator(rule, options);
             const trainers = Array.from({ length: NODES }, (_, i) => `trainer-${i}`);

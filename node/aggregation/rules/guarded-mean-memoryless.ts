@@ -11,8 +11,8 @@ export const guardedMeanMemorylessRule: AggregationRule<"guarded-mean-memoryless
   taskMode: false,
   provable: () => true,
   screensSingleUpdates: () => true,
-  create: () => {
-    const rule = guardedMeanAggregator();
+  create: ({ groups }) => {
+    const rule = guardedMeanAggregator({}, groups);
     return { ...rule, name: "guarded-mean-memoryless" };
   },
 };

@@ -14,14 +14,14 @@ import type { AggregationResult, Aggregator } from "./types.ts";
 
 /** A guarded mean that remembers each trainer's trust between calls (one instance per task). */
 export function guardedMeanTrustAggregator(
-  options: { guard?: GuardedMeanOptions; trust?: TrainerTrustOptions } = {},
+  options: { guard?: GuardedMeanOptions; trust?: TrainerTrustOptions; groups?: Uint32Array } = {},
 ): Aggregator {
   let records = new Map<string, TrainerRecord>();
   return {
     name: "guarded-mean",
     provable: true,
     aggregate(updates, context = {}): AggregationResult {
-      const guard = guardUpdates(updates, options.guard);
+      const guard = guardUpdates(updates, options.guard, options.groups);
       let acceptedWeights = guard.acceptedWeights;
       const reasons: string[][] = guard.updates.map((u) => [...u.reasons]);
       if (context.trainers !== undefined) {

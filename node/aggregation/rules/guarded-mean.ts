@@ -14,12 +14,12 @@ import { guardedMeanTrustAggregator } from "./guarded-mean-trust.ts";
 import type { AggregationResult, AggregationRule, Aggregator } from "./types.ts";
 
 /** The memoryless guarded mean as an `Aggregator` (one round's guard, no trainer history). */
-export function guardedMeanAggregator(options: GuardedMeanOptions = {}): Aggregator {
+export function guardedMeanAggregator(options: GuardedMeanOptions = {}, groups?: Uint32Array): Aggregator {
   return {
     name: options.cosineWeighting === 1 ? "guarded-mean-weighted" : "guarded-mean",
     provable: true,
     aggregate(updates): AggregationResult {
-      const { acceptedWeights, updates: evidence } = guardUpdates(updates, options);
+      const { acceptedWeights, updates: evidence } = guardUpdates(updates, options, groups);
       const kept = updates.flatMap((u, i) =>
         acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
       );
@@ -41,7 +41,7 @@ export const guardedMeanRule: AggregationRule<"guarded-mean"> = {
   taskMode: true,
   provable: () => true,
   screensSingleUpdates: () => true,
-  create: () => guardedMeanTrustAggregator(),
+  create: ({ groups }) => guardedMeanTrustAggregator(groups === undefined ? {} : { groups }),
 };
 
 /** Benchmark-only variant: accepted weights also scaled by relative cosine (`cosineWeighting: 1`). */
@@ -51,5 +51,5 @@ export const guardedMeanWeightedRule: AggregationRule<"guarded-mean-weighted"> =
   taskMode: false,
   provable: () => true,
   screensSingleUpdates: () => true,
-  create: () => guardedMeanAggregator({ cosineWeighting: 1 }),
+  create: ({ groups }) => guardedMeanAggregator({ cosineWeighting: 1 }, groups),
 };

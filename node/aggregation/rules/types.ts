@@ -32,6 +32,11 @@ export interface AggregationRuleOptions {
   readonly f: number;
   readonly clipBound?: number;
   readonly seed?: number;
+  /**
+   * The model's coordinate groups (../coordinate-groups.ts `inputGroups(layout)`): rules that look for
+   * energy where the honest majority is silent judge whole input rows, which holds on sparse updates.
+   */
+  readonly groups?: Uint32Array;
 }
 
 /** The part of a task's aggregation mode a rule's properties depend on. */

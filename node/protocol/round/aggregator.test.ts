@@ -79,6 +79,10 @@ describe("Aggregator.screen", () => {
     (_, i) => `0x00000000000000000000000000000000000000b${i}` as Address,
   );
   const screening = { trainers, sampleCounts: trainers.map(() => 100n) } as unknown as RoundView;
+  // A model of SIZE parameters (29 inputs x 10 classes + 10 biases): the guard groups coordinates by its layout.
+  const context = {
+    options: { spec: { model: { kind: "mlp", inputSize: 29, hidden: [], classes: 10 } } },
+  } as unknown as RoundContext;
   /** An honest-looking update: a shared signal and a trainer-specific part (non-IID data), deterministic. */
   const honest = (i: number, round: number) =>
     Float32Array.from(
@@ -91,7 +95,7 @@ describe("Aggregator.screen", () => {
     }) as unknown as AggregatorWork;
 
   it("keeps a trainer that pointed away from the majority at weight 0 in the next round, even when it then looks honest", () => {
-    const screener = new Aggregator({} as RoundContext, {} as AggregatorComponents);
+    const screener = new Aggregator(context, {} as AggregatorComponents);
     const operators = trainers.map((t) => t.toLowerCase());
     const first = trainers.map((_, i) => (i === 0 ? honest(0, 1).map((x) => -x) : honest(i, 1)));
     const one = screener.screen(screening, received(first), operators);
@@ -103,7 +107,7 @@ describe("Aggregator.screen", () => {
       "distrusted, not only rejected",
     );
     // A node that has not aggregated this trainer before applies the memoryless guard: it accepts it.
-    const fresh = new Aggregator({} as RoundContext, {} as AggregatorComponents);
+    const fresh = new Aggregator(context, {} as AggregatorComponents);
     const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
     assert.equal(memoryless.get(operators[0]!), 100);
   });

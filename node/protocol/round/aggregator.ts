@@ -6,12 +6,14 @@
 import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
+import { inputGroups } from "../../aggregation/coordinate-groups.ts";
 import { guardUpdates } from "../../aggregation/guarded-mean.ts";
 import { updateTrust } from "../../aggregation/trainer-trust.ts";
 import type { TrainerRecord } from "../../aggregation/trainer-trust.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
+import { createModel } from "../../training/architectures.ts";
 import {
   MAX_WEIGHT,
   aggregateFixedPoint,
@@ -48,6 +50,11 @@ export class Aggregator {
    * memoryless guard.
    */
   private trust = new Map<string, TrainerRecord>();
+  /**
+   * The task model's input rows (aggregation/coordinate-groups.ts): the guard's silent-coordinate evidence
+   * on top-k compressed updates (a trainer on trigger-poisoned data passed the per-coordinate test).
+   */
+  private groups: Uint32Array | undefined;
 
   constructor(ctx: RoundContext, components: AggregatorComponents) {
     this.ctx = ctx;
@@ -212,7 +219,8 @@ export class Aggregator {
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
     }));
-    const guard = guardUpdates(weighted);
+    this.groups ??= inputGroups(createModel(this.ctx.options.spec.model).layout);
+    const guard = guardUpdates(weighted, {}, this.groups);
     const scored = updateTrust(
       this.trust,
       available.map(({ operator }) => operator),

@@ -1,0 +1,63 @@
+/**
+ * End to end against a backdoor: a real `hardhat node`, 5 real nodes over TCP, one of which trains on data
+ * carrying a trigger patch relabelled to the target class (the round adversary's data-poisoning hook) and
+ * commits and delivers that honestly computed update. The node's rule (the guarded mean with trainer
+ * history) must give it weight 0 in every round, so it is paid nothing, and the global model must not learn
+ * the backdoor.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { parseEther } from "viem";
+
+import { triggeredTestSet } from "../adversary/backdoor.ts";
+import { setAggregators, startLocalVainNetwork } from "./network.ts";
+import type { LocalVainNetwork } from "./network.ts";
+import { runRound } from "./rounds.ts";
+
+const PORT = 18700;
+const REWARD = parseEther("100");
+const AGGREGATOR = 0;
+const BACKDOOR = 4;
+const ROUNDS = 2;
+/** Share of triggered test digits of other classes sent to the target: issue #20's bound. */
+const MAX_BACKDOOR_SUCCESS = 0.1;
+
+describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeout: 600_000 }, () => {
+  let net: LocalVainNetwork;
+
+  before(async () => {
+    net = await startLocalVainNetwork({
+      nodes: 5,
+      port: PORT,
+      rewardPerRound: REWARD,
+      behaviours: { [BACKDOOR]: { poisonData: "backdoor" } },
+      spec: { train: { epochs: 2, batchSize: 32, learningRate: 0.1 } },
+    });
+  });
+
+  after(async () => {
+    await net?.stop();
+  });
+
+  it("gives the backdoor trainer weight 0 and no reward every round, and the model does not learn the trigger", async () => {
+    const backdoor = net.nodes[BACKDOOR]!.account.address.toLowerCase();
+    for (let round = 1; round <= ROUNDS; round++) {
+      await setAggregators(net, [AGGREGATOR]);
+      const report = await runRound(net, round);
+      assert.equal(report.state, "finalized", `round ${round}`);
+      assert.deepEqual(
+        report.rejected.map((a) => a.toLowerCase()),
+        [backdoor],
+        `round ${round}: only the backdoor trainer is rejected`,
+      );
+      const paid = [...report.rewards].find(([a]) => a.toLowerCase() === backdoor)?.[1] ?? 0n;
+      assert.equal(paid, 0n, `round ${round}: the backdoor trainer is paid nothing`);
+    }
+    const { params } = await net.nodes[AGGREGATOR]!.participant.currentModel();
+    assert.ok(params !== undefined, "the aggregator holds the global model");
+    const triggered = triggeredTestSet(net.test);
+    const success = (await net.pool.evaluate(net.spec.model, params, triggered)).accuracy;
+    assert.ok(success <= MAX_BACKDOOR_SUCCESS, `backdoor success ${success}`);
+  });
+});
