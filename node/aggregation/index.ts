@@ -60,3 +60,5 @@ export {
   isProvable,
   validateAggregationMode,
 } from "./modes.ts";
+export { foldPublicOutcome } from "./public-outcomes.ts";
+export type { PublicRoundOutcome } from "./public-outcomes.ts";

@@ -71,8 +71,15 @@ export const TRAINER_TRUST_DEFAULTS = {
    * in the rounds after one the guard rejected for direction.
    */
   minTrust: 0.6,
-  /** Trust of a trainer never seen before (the reputation prior; 1 = the memoryless guarded mean's weight). */
+  /** Trust of a trainer never seen before (1 = the memoryless guarded mean's weight). */
   prior: 1,
+  /**
+   * A trainer's record is dropped once it has not been scored (here or from a public outcome, public-outcomes.ts)
+   * for this many rounds: memory stays bounded by the trainers of the last rounds, and a trainer back after
+   * that long starts from the prior. 16: twice the slow trust's reach in bench:robust's 8-round runs (a sign
+   * flipper's distrust lasts about as many rounds as it spent rejected), so no distrust it measures is forgotten.
+   */
+  forgetAfterRounds: 16,
 } as const;
 
 export type TrainerTrustOptions = { -readonly [K in keyof typeof TRAINER_TRUST_DEFAULTS]?: number };
@@ -86,8 +93,61 @@ export interface TrainerRecord {
   /** Sum of its scores and its scored rounds (the slow trust is their mean with the prior). */
   readonly scoreSum: number;
   readonly rounds: number;
-  /** Its last update minus that round's accepted mean. */
-  readonly deviation: Float32Array;
+  /** The round it was last scored in (the caller's round numbering: the chain's round id in the node). */
+  readonly lastRound: number;
+  /**
+   * Its update minus the accepted mean, of the last round scored here; kept only for the trainers of the latest
+   * round scored (one model-sized vector per trainer of one round, not per trainer ever seen).
+   */
+  readonly deviation?: Float32Array;
+}
+
+/**
+ * The record after one more score (`deviation` only when this node saw the update): the fast trust drops to a
+ * lower score at once and climbs back half-way, the slow trust is the mean of every score with the prior.
+ */
+export function scoredRecord(
+  before: TrainerRecord | undefined,
+  score: number,
+  round: number,
+  o: Required<TrainerTrustOptions>,
+  deviation?: Float32Array,
+): TrainerRecord {
+  const fastBefore = before?.fast ?? o.prior;
+  const fast = score < fastBefore ? score : o.memory * fastBefore + (1 - o.memory) * score;
+  const scoreSum = (before?.scoreSum ?? 0) + score;
+  const rounds = (before?.rounds ?? 0) + 1;
+  const slow = (o.priorRounds * o.prior + scoreSum) / (o.priorRounds + rounds);
+  const trust = Math.min(fast, slow);
+  return deviation === undefined
+    ? { trust, fast, scoreSum, rounds, lastRound: round }
+    : { trust, fast, scoreSum, rounds, lastRound: round, deviation };
+}
+
+/**
+ * Drops the records of trainers not scored in the last `forgetAfterRounds` rounds, and the deviation vectors
+ * of trainers not scored in `round` (persistence then compares with nothing, as for a new trainer).
+ */
+export function pruneRecords(
+  records: Map<string, TrainerRecord>,
+  round: number,
+  forgetAfterRounds: number,
+): Map<string, TrainerRecord> {
+  for (const [trainer, record] of records) {
+    if (record.lastRound <= round - forgetAfterRounds) records.delete(trainer);
+    else if (record.lastRound !== round && record.deviation !== undefined) {
+      const { deviation: _, ...scalars } = record;
+      records.set(trainer, scalars);
+    }
+  }
+  return records;
+}
+
+/** The round after the latest one `records` holds (callers without their own round numbering). */
+export function nextRound(records: ReadonlyMap<string, TrainerRecord>): number {
+  let latest = 0;
+  for (const r of records.values()) latest = Math.max(latest, r.lastRound);
+  return latest + 1;
 }
 
 function median(values: readonly number[]): number {
@@ -140,7 +200,8 @@ export interface TrustRound {
 
 /**
  * Scores this round and updates the records: `previous` holds each trainer's record before the round,
- * `trainers` names `updates` in order and `guard` is the guarded mean's verdict on them.
+ * `trainers` names `updates` in order and `guard` is the guarded mean's verdict on them. `round` numbers the
+ * round (default: the one after the latest in `previous`); records are pruned to it (`pruneRecords`).
  */
 export function updateTrust(
   previous: ReadonlyMap<string, TrainerRecord>,
@@ -148,6 +209,7 @@ export function updateTrust(
   updates: readonly WeightedUpdate[],
   guard: GuardResult,
   options: TrainerTrustOptions = {},
+  round: number = nextRound(previous),
 ): TrustRound {
   const o = { ...TRAINER_TRUST_DEFAULTS, ...options };
   const accepted = updates.flatMap((u, i) =>
@@ -179,16 +241,10 @@ export function updateTrust(
   });
   const records = new Map(previous);
   const weights = trainers.map((t, i) => {
-    const before = previous.get(t);
-    const score = scores[i]!;
-    const fastBefore = before?.fast ?? o.prior;
-    const fast = score < fastBefore ? score : o.memory * fastBefore + (1 - o.memory) * score;
-    const scoreSum = (before?.scoreSum ?? 0) + score;
-    const rounds = (before?.rounds ?? 0) + 1;
-    const slow = (o.priorRounds * o.prior + scoreSum) / (o.priorRounds + rounds);
-    const trust = Math.min(fast, slow);
-    records.set(t, { trust, fast, scoreSum, rounds, deviation: deviations[i]! });
+    const record = scoredRecord(previous.get(t), scores[i]!, round, o, deviations[i]!);
+    records.set(t, record);
+    const { trust } = record;
     return trust < o.minTrust ? 0 : Math.floor(guard.acceptedWeights[i]! * Math.min(1, trust));
   });
-  return { records, weights, scores, persistence };
+  return { records: pruneRecords(records, round, o.forgetAfterRounds), weights, scores, persistence };
 }

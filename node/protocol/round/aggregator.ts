@@ -8,6 +8,7 @@ import type { Address, Hex } from "viem";
 
 import { inputGroups } from "../../aggregation/coordinate-groups.ts";
 import { guardUpdates } from "../../aggregation/guarded-mean.ts";
+import { foldPublicOutcome } from "../../aggregation/public-outcomes.ts";
 import { updateTrust } from "../../aggregation/trainer-trust.ts";
 import type { TrainerRecord } from "../../aggregation/trainer-trust.ts";
 import { RoundState } from "../../chain/contracts.ts";
@@ -25,7 +26,12 @@ import {
 } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
-import { AGGREGATE_MARGIN_SECONDS, DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
+import {
+  AGGREGATE_MARGIN_SECONDS,
+  DEFAULT_AGGREGATE_WAIT_MS,
+  MIN_SCREENED_UPDATES,
+  TRUST_FOLD_ROUNDS,
+} from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
@@ -45,11 +51,14 @@ export class Aggregator {
   private readonly ctx: RoundContext;
   private readonly components: AggregatorComponents;
   /**
-   * Each trainer's trust from the rounds this node aggregated for this task (aggregation/trainer-trust.ts):
-   * it only lowers the guard's weights, so a node that never aggregated a trainer before applies the
-   * memoryless guard.
+   * Each trainer's trust (aggregation/trainer-trust.ts): scored from the revealed updates of the rounds this
+   * node aggregated for this task, and from the posted weights of the rounds others aggregated
+   * (aggregation/public-outcomes.ts, `foldPastRounds`). It only lowers the guard's weights; records of trainers
+   * absent for 16 rounds are dropped.
    */
   private trust = new Map<string, TrainerRecord>();
+  /** Chain round ids below this were folded into `trust` (or skipped). */
+  private foldedBelow = 0n;
   /**
    * The task model's input rows (aggregation/coordinate-groups.ts): the guard's silent-coordinate evidence
    * on top-k compressed updates (a trainer on trigger-poisoned data passed the per-coordinate test).
@@ -200,7 +209,12 @@ export class Aggregator {
    * or 0 when it is anomalous or distrusted (no reward, no influence).
    * Operators without a received update are absent from the result.
    */
-  screen(round: RoundView, work: AggregatorWork, operators: readonly string[]): Map<string, number> {
+  screen(
+    round: RoundView,
+    work: AggregatorWork,
+    operators: readonly string[],
+    roundId?: bigint,
+  ): Map<string, number> {
     const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
     const available = operators.flatMap((operator) => {
       const update = work.received.get(operator);
@@ -226,12 +240,37 @@ export class Aggregator {
       available.map(({ operator }) => operator),
       weighted,
       guard,
+      {},
+      roundId === undefined ? undefined : Number(roundId),
     );
     this.trust = scored.records;
     available.forEach(({ operator }, k) => {
       out.set(operator, Math.min(scored.weights[k]!, MAX_WEIGHT));
     });
     return out;
+  }
+
+  /**
+   * Folds into the trust records the posted weights of this task's finalized rounds that another node
+   * aggregated, since the last round folded and at most TRUST_FOLD_ROUNDS back: public data, so every node
+   * folds them alike, and a trainer distrusted by the previous aggregator is not trusted afresh after a
+   * rotation. A round not finalized yet when this runs is skipped.
+   */
+  private async foldPastRounds(roundId: bigint, taskId: bigint): Promise<void> {
+    let id = roundId - TRUST_FOLD_ROUNDS;
+    if (id < this.foldedBelow) id = this.foldedBelow;
+    if (id < 1n) id = 1n;
+    for (; id < roundId; id++) {
+      const past = await this.ctx.chain.readRound(id);
+      if (past.taskId !== taskId || past.state !== RoundState.Finalized) continue;
+      if (past.aggregator.toLowerCase() === this.ctx.me) continue;
+      this.trust = foldPublicOutcome(this.trust, {
+        round: Number(id),
+        trainers: past.trainers,
+        weights: past.weights,
+      });
+    }
+    if (roundId > this.foldedBelow) this.foldedBelow = roundId;
   }
 
   /**
@@ -255,10 +294,12 @@ export class Aggregator {
     if (base === undefined) return;
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
+    await this.foldPastRounds(roundId, round.taskId);
     const screened = this.screen(
       round,
       work,
       round.trainers.map((t) => t.toLowerCase()),
+      roundId,
     );
     const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
     const rejected = round.trainers.filter((_, i) => weights[i] === 0 && present[i] !== undefined);

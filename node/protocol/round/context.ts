@@ -36,6 +36,12 @@ export const DEFAULT_DUTY_BACKOFF_MS = 2_000;
 export const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
 /** Fewer updates than this are not screened (no meaningful median). */
 export const MIN_SCREENED_UPDATES = 3;
+/**
+ * How many past rounds an aggregator reads to fold other aggregators' posted weights into its trainer trust
+ * (aggregation/public-outcomes.ts): 16, the trust records' own memory (TRAINER_TRUST_DEFAULTS.forgetAfterRounds),
+ * at most 16 `getRound` reads the first time and one per round after.
+ */
+export const TRUST_FOLD_ROUNDS = 16n;
 /** Pause before re-sending a partial after a transport failure. */
 export const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */

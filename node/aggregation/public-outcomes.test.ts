@@ -1,0 +1,73 @@
+/**
+ * Trust across aggregator rotation and its memory bound: posted weights of rounds another node aggregated are
+ * folded into the records (public-outcomes.ts), and records are pruned (trainer-trust.ts `pruneRecords`).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { Rng } from "../core/rng.ts";
+import { TRAINER_TRUST_DEFAULTS, foldPublicOutcome, guardUpdates, updateTrust } from "./index.ts";
+import type { TrainerRecord } from "./index.ts";
+
+const SIZE = 200;
+const trainers = Array.from({ length: 6 }, (_, i) => `0x${i}`);
+
+function honestRound(rng: Rng): { update: Float32Array; weight: number }[] {
+  return trainers.map((_, t) => ({
+    update: Float32Array.from(
+      { length: SIZE },
+      (_, j) => 0.01 * Math.sin(j) + 0.005 * Math.sin(j * (t + 2) * 0.37) + 0.002 * rng.normal(),
+    ),
+    weight: 100,
+  }));
+}
+
+/** One round this node aggregates: the guard and the trust update, numbered `round`. */
+function scoreRound(records: ReadonlyMap<string, TrainerRecord>, rng: Rng, round: number) {
+  const updates = honestRound(rng);
+  return updateTrust(records, trainers, updates, guardUpdates(updates), {}, round);
+}
+
+describe("trainer trust across rotation (public outcomes) and its memory bound", () => {
+  it("a trainer another aggregator gave weight 0 starts distrusted here; an accepted one keeps full weight", () => {
+    const folded = foldPublicOutcome(new Map(), {
+      round: 1,
+      trainers,
+      weights: [0n, 100n, 100n, 100n, 100n, 100n],
+    });
+    assert.equal(folded.get("0x0")!.trust, 0);
+    assert.equal(folded.get("0x1")!.trust, 1);
+    const next = scoreRound(folded, new Rng(1), 2);
+    assert.equal(next.weights[0], 0, "distrusted for the round after (fast trust 0.5 < 0.6)");
+    assert.deepEqual(next.weights.slice(1), [100, 100, 100, 100, 100]);
+    const after = scoreRound(next.records, new Rng(2), 3);
+    assert.equal(after.weights[0], 75, "climbs back: fast trust 0.75");
+  });
+
+  it("does not fold a round this node already scored, and folds alike for anyone (a pure function)", () => {
+    const own = scoreRound(new Map(), new Rng(3), 4).records;
+    const outcome = { round: 4, trainers, weights: [0n, 0n, 0n, 0n, 0n, 0n] };
+    assert.deepEqual(foldPublicOutcome(own, outcome), own);
+    const a = foldPublicOutcome(new Map(), { ...outcome, round: 5 });
+    const b = foldPublicOutcome(new Map(), { ...outcome, round: 5 });
+    assert.deepEqual(a, b);
+  });
+
+  it("keeps deviation vectors only for the latest round's trainers and forgets trainers gone for 16 rounds", () => {
+    let records = scoreRound(new Map(), new Rng(4), 1).records;
+    assert.ok([...records.values()].every((r) => r.deviation?.length === SIZE));
+    // Round 2 without trainer 0x5: its record stays, its model-sized vector goes.
+    const updates = honestRound(new Rng(5)).slice(0, 5);
+    records = updateTrust(records, trainers.slice(0, 5), updates, guardUpdates(updates), {}, 2).records;
+    assert.equal(records.get("0x5")!.deviation, undefined);
+    assert.equal(records.get("0x4")!.deviation?.length, SIZE);
+    records = foldPublicOutcome(records, {
+      round: 1 + TRAINER_TRUST_DEFAULTS.forgetAfterRounds,
+      trainers: trainers.slice(0, 5),
+      weights: [1n, 1n, 1n, 1n, 1n],
+    });
+    assert.equal(records.has("0x5"), false, "absent since round 1: forgotten");
+    assert.equal(records.size, 5);
+    assert.ok([...records.values()].every((r) => r.deviation === undefined));
+  });
+});
