@@ -3,7 +3,7 @@
  * and parameters, a tampered one is refused, and the CLI completes a prompt from it (its own process).
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -12,6 +12,9 @@ import { runNodeScript } from "../../chain/hardhat-process.ts";
 import { ModelFileError } from "../../protocol/model-file.ts";
 import { modelRef, paramsToBytes } from "../../protocol/models.ts";
 import { taskSpecSchema } from "../../protocol/task-spec.ts";
+import type { TaskSpec } from "../../protocol/task-spec.ts";
+import { createModel } from "../../training/architectures.ts";
+import { exportOnnx } from "../../training/onnx-model.ts";
 import { LocalTrainer } from "../../training/engine.ts";
 import { textWindows } from "../../training/text/windows.ts";
 import { encodeExport, readExport } from "./model-files.ts";
@@ -64,6 +67,39 @@ describe("model files", () => {
       assert.equal(run.code, 0, run.stderr);
       const { completion } = JSON.parse(run.stdout) as { completion: string };
       assert.equal(completion, "at on the mat");
+
+      // ONNX in from the CLI: the export above (a transformer uses Gather, Cast, Softmax…) is refused with
+      // the first op the importer cannot train; a plain MLP export becomes the task's model.
+      const dataDir = join(dir, "node");
+      await mkdir(dataDir);
+      const refused = await runNodeScript([
+        "node/bin/vain-node.js",
+        "model",
+        "import",
+        "--onnx",
+        path,
+        "--data-dir",
+        dataDir,
+      ]);
+      assert.equal(refused.code, 2); // a user error: one line, no stack
+      assert.match(refused.stderr, /ONNX op Cast .*cannot be trained/);
+      const mlp = createModel({ kind: "mlp", inputSize: 6, hidden: [5], classes: 2 });
+      const mlpPath = join(dir, "mlp.onnx");
+      await writeFile(mlpPath, exportOnnx(mlp, mlp.init(4)));
+      const imported = await runNodeScript([
+        "node/bin/vain-node.js",
+        "model",
+        "import",
+        "--onnx",
+        mlpPath,
+        "--data-dir",
+        dataDir,
+        "--json",
+      ]);
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.equal((JSON.parse(imported.stdout) as { parameters: number }).parameters, mlp.layout.size);
+      const config = JSON.parse(await readFile(join(dataDir, "config.json"), "utf8")) as { task: TaskSpec };
+      assert.deepEqual(createModel(config.task.model).init(9), mlp.init(4));
     } finally {
       await trainer.close();
       await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { trainingRoundsAbi } from "../../chain/contracts.ts";
 import { parseId } from "../../chain/ids.ts";
 import { addChainOptions, openReadContext, printResult, toJson } from "../chain-context.ts";
+import { registerModelImportCommand } from "./model-import.ts";
 import type { ChainFlags } from "../chain-context.ts";
 
 interface ExportFlags extends ChainFlags {
@@ -26,6 +27,7 @@ interface PredictFlags {
 /** Registers `vain-node model export | evaluate | predict`: use what the network trained. */
 export function registerModelCommands(program: Command): void {
   const model = program.command("model").description("use the model the network trained");
+  registerModelImportCommand(model);
 
   addChainOptions(
     model
