@@ -59,3 +59,14 @@ export const DEFAULT_TASK_RULE = "guarded-mean";
 
 /** How long a spawned `hardhat node` may take to answer JSON-RPC: ~5 s normally, a loaded 2-core machine much more. */
 export const HARDHAT_STARTUP_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a node keeps retrying one round transaction through an RPC outage (ms): longer than the 30 s outage
+ * the soak injects (issue #25), shorter than any phase a retry could still serve. Each retry simulates again, so a
+ * call whose phase deadline passed meanwhile ends with the contract's revert, not with a late transaction.
+ */
+export const CHAIN_WRITE_RETRY_BUDGET_MS = 45_000;
+/** First pause between retries of a write through an outage (ms); doubles up to CHAIN_WRITE_RETRY_MAX_DELAY_MS. */
+export const CHAIN_WRITE_RETRY_DELAY_MS = 500;
+/** Longest pause between two retries (ms): a restored endpoint is used within this. */
+export const CHAIN_WRITE_RETRY_MAX_DELAY_MS = 4_000;

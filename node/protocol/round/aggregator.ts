@@ -383,7 +383,13 @@ export class Aggregator {
     work.proofMs = (work.proofMs ?? 0) + ms;
     this.ctx.options.events?.onProof?.(roundId, chunk, ms);
     const fits = this.components.provingBudget.record(proof.proveMs);
-    await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]);
+    if (!(await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]))) {
+      // Not landed (an outage longer than the retry budget, a lost race): the next tick answers again while
+      // the chain still lists the challenge as pending; an answer that did land is no longer pending.
+      work.answering.delete(chunk);
+      this.ctx.log.warn({ roundId, chunk }, "challenge answer not accepted; retrying while it is pending");
+      return;
+    }
     this.ctx.log.info({ roundId, chunk, proofMs: Math.round(ms) }, "challenge answered with a zk proof");
     if (!fits)
       this.ctx.log.warn(

@@ -1,7 +1,7 @@
 /**
  * Every chain read and write the round roles make, in one place: the task and round views, pending
- * challenges, answered statements, the operator → peer binding; writes go through the chain actions' one
- * write helper (`writeContractAndWait`: simulate, send, wait, decoded custom errors), serialised here.
+ * challenges, answered statements, the operator → peer binding. Writes are serialised here (one nonce
+ * sequence): simulate, send, wait, decoded custom errors, and an RPC outage ridden out (`transact`).
  * Reward-bearing reports are sent committed, then revealed a block later (`report`), so a copy of the
  * report taken from the mempool earns its sender nothing (docs/protocol.md §3).
  */
@@ -18,15 +18,16 @@ import type {
   ContractFunctionArgs,
   Hex,
   PublicClient,
+  TransactionReceipt,
   Transport,
   WalletClient,
 } from "viem";
 import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256 } from "viem";
 
 import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
-import { sendAndWait, writeContractAndWait } from "../../chain/actions/write.ts";
-import type { SendClient } from "../../chain/actions/write.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
+import { TransactionFailedError, toChainError } from "../../chain/revert.ts";
+import { withTransportRetry } from "../../chain/transport-retry.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { nextDrawArgs, nextSelectionStep } from "../../chain/draws.ts";
@@ -76,6 +77,8 @@ export interface RoundsGatewayInit {
   readonly contracts: { readonly rounds: Address; readonly registry: Address };
   readonly taskId: bigint;
   readonly log: Logger;
+  /** Aborted when the node stops: a write retrying through an RPC outage gives up at once. */
+  readonly signal?: () => AbortSignal;
 }
 
 export interface TaskView {
@@ -295,7 +298,7 @@ export class RoundsGateway {
       functionName: "revealReport",
       args: [salt, report],
     } as const;
-    await sendAndWait(this.writeClient(), "revealReport", async () => {
+    await this.transact("revealReport", async () => {
       const { request } = await publicClient.simulateContract({ ...call, blockTag: "pending" });
       const gas = await publicClient.estimateContractGas({ ...call, blockTag: "pending" });
       return wallet.writeContract({ ...request, gas });
@@ -375,14 +378,49 @@ export class RoundsGateway {
 
   /** Simulates, sends and waits for one write; throws what the simulation or the chain says. */
   private async send<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
-    await writeContractAndWait(this.writeClient(), {
-      action: functionName,
-      address: this.init.contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName,
-      args,
-    } as Parameters<typeof writeContractAndWait<typeof trainingRoundsAbi, F>>[1]);
+    const { publicClient, wallet, contracts } = this.init;
+    await this.transact(functionName, async () => {
+      const { request } = await publicClient.simulateContract({
+        account: wallet.account,
+        address: contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName,
+        args,
+      } as Parameters<typeof publicClient.simulateContract>[0]);
+      return wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
+    });
     return true;
+  }
+
+  /**
+   * Sends one transaction (`submit` simulates, signs and sends it) and waits for its receipt, riding out an RPC
+   * outage (transport-retry.ts): until a hash exists every attempt simulates again, so a call whose phase passed
+   * during the outage ends with the contract's revert; once the hash exists the node only waits for that
+   * transaction's receipt and never sends a second one, which would take the next nonce for a duplicate.
+   */
+  private async transact(action: string, submit: () => Promise<Hex>): Promise<TransactionReceipt> {
+    const retry = {
+      rpcUrl: this.rpcUrl,
+      signal: this.init.signal?.(),
+      onRetry: (attempt: number) =>
+        this.init.log.debug({ action, attempt }, "chain unreachable; retrying the transaction"),
+    };
+    try {
+      const hash = await withTransportRetry(submit, retry);
+      const receipt = await withTransportRetry(
+        () => this.init.publicClient.waitForTransactionReceipt({ hash }),
+        retry,
+      );
+      if (receipt.status !== "success") throw new TransactionFailedError(action, hash);
+      return receipt;
+    } catch (error) {
+      throw toChainError(action, error, this.rpcUrl);
+    }
+  }
+
+  /** The endpoint this node's client uses (named in a ChainUnreachableError). */
+  private get rpcUrl(): string {
+    return (this.init.publicClient.transport as { url?: string }).url ?? "the configured RPC endpoint";
   }
 
   /** Whether a TrainingRounds call would succeed now (an eth_call as this node's account; no transaction). */
@@ -400,11 +438,6 @@ export class RoundsGateway {
     } catch {
       return false;
     }
-  }
-
-  /** The send client of this node's wallet. */
-  private writeClient(): SendClient {
-    return { publicClient: this.init.publicClient, walletClient: this.init.wallet };
   }
 
   /** Resolves once every transaction queued so far has settled. */
