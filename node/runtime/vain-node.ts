@@ -49,6 +49,8 @@ import type { CapacitySource } from "../scheduling/capacity-book.ts";
 import { protocolAddresses } from "../chain/operator.ts";
 
 export const NODE_VERSION = "0.1.0";
+/** How often a node whose proofs were too slow for the answer window measures again (ms): about a round. */
+const PROVING_REMEASURE_INTERVAL_MS = 60_000;
 
 export interface VainNodeOptions {
   readonly config: NodeConfig;
@@ -95,6 +97,8 @@ export class VainNode {
   private capacity: CapacityManager | undefined;
   private settings: RuntimeSettings | undefined;
   private optInTimer: ReturnType<typeof setInterval> | undefined;
+  private provingTimer: ReturnType<typeof setInterval> | undefined;
+  private measuringProof = false;
   private diskQuota: DiskQuotaGuard | undefined;
   private lock: DataDirLock | undefined;
   private chainWatch: ChainResetWatch | undefined;
@@ -186,18 +190,6 @@ export class VainNode {
       log.info({ peerId: event.detail.peerId, operator: event.detail.operator }, "peer admitted"),
     );
     log.info({ peerId: mesh.peerId.toString(), addresses: this.multiaddrs() }, "mesh started");
-    // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
-    const findings = await checkOperator(
-      { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
-      this.options.account.address,
-      mesh.peerId.toString(),
-      config,
-    ).catch((error: unknown) => {
-      log.warn({ err: error }, "could not check the operator's stake and binding");
-      return [];
-    });
-    for (const finding of findings) log.warn({ check: finding.code }, finding.message);
-
     const data = await loadNodeData(config);
     this.test = data.test;
     this.pool = new TrainingPool({ size: settings.trainingThreads });
@@ -205,22 +197,6 @@ export class VainNode {
     // Protocol violations on the mesh are evidence against the peer's operator (docs/protocol.md §6).
     feedAbuseToReputation(mesh.abuse, this.reputation);
     registerAbuseMetrics(this.metrics, mesh);
-    this.capacity = new CapacityManager({
-      mesh,
-      reputation: this.reputation,
-      limits: settings.limits,
-      privateKey: this.options.nodeKey,
-      operator: lower(this.options.account.address),
-      log: log.child({ component: "capacity" }),
-      metrics: this.metrics,
-      attest: config.attestation.enabled,
-      isTraining: () => (this.pool?.pending ?? 0) > 0,
-      attestIntervalMs: config.attestation.intervalMs,
-      attestPeersPerSweep: config.attestation.peersPerSweep,
-      // Peers with the same fingerprint train the same shard: they warn, we warn (explicit shards included).
-      dataFingerprint: config.train ? dataFingerprint(data.train) : undefined,
-    });
-    await this.capacity.start();
     this.participant = new RoundParticipant({
       mesh,
       publicClient,
@@ -249,6 +225,46 @@ export class VainNode {
           this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
+    // The round participant starts before the slow start-up work (the capacity measurement, the operator checks,
+    // the opt-in transaction): a node restarted mid-round resumes from its persisted round state (own update,
+    // received updates) and a restarted aggregator posts within its aggregation window (the soak measured
+    // 7-14 s to the first tick with it last, past an 8 s window: slashed for a missed aggregation).
+    this.participant.start();
+    // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
+    const findings = await checkOperator(
+      { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
+      this.options.account.address,
+      mesh.peerId.toString(),
+      config,
+    ).catch((error: unknown) => {
+      log.warn({ err: error }, "could not check the operator's stake and binding");
+      return [];
+    });
+    for (const finding of findings) log.warn({ check: finding.code }, finding.message);
+
+    this.capacity = new CapacityManager({
+      mesh,
+      reputation: this.reputation,
+      limits: settings.limits,
+      privateKey: this.options.nodeKey,
+      operator: lower(this.options.account.address),
+      log: log.child({ component: "capacity" }),
+      metrics: this.metrics,
+      attest: config.attestation.enabled,
+      isTraining: () => (this.pool?.pending ?? 0) > 0,
+      attestIntervalMs: config.attestation.intervalMs,
+      attestPeersPerSweep: config.attestation.peersPerSweep,
+      // Peers with the same fingerprint train the same shard: they warn, we warn (explicit shards included).
+      dataFingerprint: config.train ? dataFingerprint(data.train) : undefined,
+    });
+    await this.capacity.start();
+    // This machine's proving time under its current load, before the first opt-in decision; measured again
+    // while it does not fit the task's answer window, so the node takes duties again once its proofs are fast.
+    await this.measureProving();
+    this.provingTimer = setInterval(() => {
+      if (this.participant?.canAnswerInTime() === false) void this.measureProving();
+    }, PROVING_REMEASURE_INTERVAL_MS);
+    this.provingTimer.unref();
     const optInSync = { publicClient, wallet, contracts, log };
     await syncAggregatorOptIn(optInSync, this.aggregatorOptIn());
     // Receipts and reputation change over time, and a slash can make the operator inactive (then it must not stay
@@ -265,7 +281,6 @@ export class VainNode {
       Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
     );
     this.optInTimer.unref();
-    this.participant.start();
 
     this.monitor = new ResourceMonitor(
       {
@@ -376,6 +391,7 @@ export class VainNode {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
+    clearInterval(this.provingTimer);
     this.chainWatch?.stop();
     this.eventLog?.stop();
     this.diskQuota?.stop();
@@ -412,6 +428,16 @@ export class VainNode {
     if (this.paused.size === 0) this.participant?.start();
   }
 
+  /** One synthetic proof at a time (participant.measureProving); a failure leaves the budget as it was. */
+  private async measureProving(): Promise<void> {
+    if (this.measuringProof || this.participant === undefined) return;
+    this.measuringProof = true;
+    await this.participant
+      .measureProving()
+      .catch((error: unknown) => this.options.log.warn({ err: error }, "could not measure the proving time"))
+      .finally(() => (this.measuringProof = false));
+  }
+
   /**
    * The aggregator opt-in to apply: the operator's explicit setting, else the capacity/reputation decision; never
    * on without aggregation duty (low-power profile or `resources.aggregatorDuty: false`).
@@ -420,9 +446,15 @@ export class VainNode {
     const { config, log } = this.options;
     const decision = this.capacity?.decideAggregatorOptIn();
     const duty = this.settings?.limits.aggregatorDuty ?? true;
-    const optIn = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
-    const reason =
-      config.aggregator === "auto" ? (decision?.reason ?? "no capacity measured") : "set by the operator";
+    // Whatever the setting: never a candidate while this node's recent proofs would miss the answer window.
+    const inTime = this.participant?.canAnswerInTime() ?? true;
+    const wanted = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
+    const optIn = wanted && inTime;
+    const reason = !inTime
+      ? `recent proofs need ${Math.ceil((this.participant?.answerNeedsMs() ?? 0) / 1000)} s with the answer transaction, more than the task's answer window`
+      : config.aggregator === "auto"
+        ? (decision?.reason ?? "no capacity measured")
+        : "set by the operator";
     const previous = this.capacity?.status().aggregator;
     if (previous?.optIn !== optIn || previous.reason !== reason) {
       log.info(

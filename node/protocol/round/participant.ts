@@ -21,7 +21,7 @@ import type { Address, Hex } from "viem";
 
 import { roundAdversary } from "../../adversary/index.ts";
 import { RoundState } from "../../chain/contracts.ts";
-import { chunkCount } from "../../proofs/index.ts";
+import { chunkCount, encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
 import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
 import { createModel } from "../../training/architectures.ts";
@@ -44,6 +44,9 @@ import { SubAggregator } from "./sub-aggregator.ts";
 import { Trainer } from "./trainer.ts";
 import { Watcher } from "./watcher.ts";
 
+/** At most one "not committing: proofs too slow" warning per this interval (ms). */
+const SLOW_NOTICE_INTERVAL_MS = 60_000;
+
 export class RoundParticipant {
   readonly models = new ModelStore();
   readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0 };
@@ -62,10 +65,12 @@ export class RoundParticipant {
   private readonly aggregateWatcher: AggregateWatcher;
   private readonly initialModel: Float32Array;
   private specMismatchLogged = false;
-  /** This node's proving time against a proven task's answer window, decided once at join. */
+  /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
   private joinRefusal: AnswerWindowTooShortError | undefined;
   private joinChecked = false;
+  /** The last "sitting out: proofs too slow" notice (ms), so a long slow spell is said once a minute. */
+  private slowNoticeAt = 0;
   private waitingForTaskLogged = false;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
   private lastTrainers: readonly string[] = [];
@@ -79,7 +84,7 @@ export class RoundParticipant {
     const model = createModel(options.spec.model);
     this.initialModel = model.init(options.spec.initSeed);
     this.models.put(this.initialModel);
-    this.chain = new RoundsGateway(options);
+    this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
     const lifecycle = this.lifecycle;
     this.ctx = {
@@ -239,24 +244,62 @@ export class RoundParticipant {
 
   /**
    * Task join: a proven task whose answer window cannot hold this node's proof and answer transaction is
-   * refused for good (logged once with the typed error): as its aggregator the node would be slashed for the
-   * first sampled chunk it could not answer in time. Decided once, so a slow proof later only warns.
+   * refused (logged with the typed error): as its aggregator the node would be slashed for the first sampled
+   * chunk it could not answer in time. Checked again on every tick while refused, so a node whose measured
+   * proofs (the start-up measurement, `measureProving`) fit after all joins then.
    */
   private joins(task: TaskView): boolean {
-    if (!this.joinChecked) {
-      this.joinChecked = true;
-      try {
-        this.provingBudget.check(task);
-      } catch (error) {
-        if (!(error instanceof AnswerWindowTooShortError)) throw error;
-        this.joinRefusal = error;
+    if (this.joinChecked && this.joinRefusal === undefined) return true;
+    const first = !this.joinChecked;
+    this.joinChecked = true;
+    try {
+      this.provingBudget.check(task);
+      if (this.joinRefusal !== undefined)
+        this.options.log.info(
+          { neededMs: Math.round(this.provingBudget.neededMs()) },
+          "joining the task: this node's measured proving time fits its answer window",
+        );
+      this.joinRefusal = undefined;
+    } catch (error) {
+      if (!(error instanceof AnswerWindowTooShortError)) throw error;
+      this.joinRefusal = error;
+      if (first)
         this.options.log.error(
           { err: error, answerWindowMs: error.answerWindowMs, neededMs: error.neededMs },
           "refusing the task: its answer window is shorter than this node's proving time",
         );
-      }
     }
     return this.joinRefusal === undefined;
+  }
+
+  /**
+   * Whether this node can take a duty that may end in a proof now: its slowest recent proof plus the answer
+   * transaction fits the task's answer window. False while contention makes its proofs slow: the node then
+   * withdraws its aggregator opt-in (vain-node.ts) and does not commit (`advance`).
+   */
+  canAnswerInTime(): boolean {
+    return this.joinRefusal === undefined && this.provingBudget.fits();
+  }
+
+  /** What an answer takes this node now (slowest recent proof plus the transaction margin, ms). */
+  answerNeedsMs(): number {
+    return this.provingBudget.neededMs();
+  }
+
+  /**
+   * Proves one synthetic chunk (an all-zero update of the task's model, weight 1) and counts its time, so the
+   * budget holds a figure measured on this machine under its current load before the node takes any duty,
+   * and the first real proof does not pay the cold start (artifact integrity check, first worker).
+   */
+  async measureProving(): Promise<number> {
+    const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
+    const proof = await proveChunk(0n, 0, [zero], [1], { signal: this.ctx.signal });
+    this.provingBudget.record(proof.proveMs);
+    this.options.log.info(
+      { proofMs: Math.round(proof.proveMs), neededMs: Math.round(this.provingBudget.neededMs()) },
+      "proving time measured",
+    );
+    return proof.proveMs;
   }
 
   /** Why this node refused the task at join (undefined: it takes part, or has not seen the task yet). */
@@ -279,7 +322,8 @@ export class RoundParticipant {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
-          if (myIndex < 0)
+          if (myIndex < 0 && !this.provingBudget.fits()) this.sitOutSlow(roundId);
+          else if (myIndex < 0)
             this.trainer.startTraining(
               roundId,
               round.baseModelRef,
@@ -329,6 +373,16 @@ export class RoundParticipant {
       default:
         return;
     }
+  }
+
+  /** A committed trainer can be drawn as aggregator (when no candidate had stake): too slow to prove, it sits out. */
+  private sitOutSlow(roundId: bigint): void {
+    if (Date.now() - this.slowNoticeAt < SLOW_NOTICE_INTERVAL_MS) return;
+    this.slowNoticeAt = Date.now();
+    this.options.log.warn(
+      { roundId: roundId.toString(), neededMs: Math.round(this.provingBudget.neededMs()) },
+      "not committing: this node's recent proofs plus the answer transaction exceed the task's answer window (it could be drawn to aggregate and be slashed); it takes part again once its proofs are fast",
+    );
   }
 
   /** After a restart: reload our committed update and, as the round's aggregator, what we received. */

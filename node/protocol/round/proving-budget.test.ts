@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
-import { AnswerWindowTooShortError, ProvingBudget } from "./proving-budget.ts";
+import { AnswerWindowTooShortError, ProvingBudget, RECENT_PROOFS_WINDOW_MS } from "./proving-budget.ts";
 
 describe("proving budget (a proven task's answer window against this node's proving time)", () => {
   it("refuses a proven task whose answer window is shorter than a proof plus its transaction", () => {
@@ -36,5 +36,23 @@ describe("proving budget (a proven task's answer window against this node's prov
     const fast = new ProvingBudget(2_000);
     fast.check({ proven: true, answerWindowS: 10n });
     assert.throws(() => new ProvingBudget(Number.NaN), RangeError);
+  });
+
+  it("tracks contention: a slow proof counts for RECENT_PROOFS_WINDOW_MS, then the node fits again", () => {
+    let now = 1_000_000;
+    const budget = new ProvingBudget(DEFAULT_PROVING_ESTIMATE_MS, () => now);
+    budget.check({ proven: true, answerWindowS: 30n });
+    assert.equal(budget.record(4_000), true, "a quiet 4 s proof fits a 30 s window");
+    now += 60_000;
+    assert.equal(budget.record(51_000), false, "the soak's 51 s proof under contention does not");
+    assert.equal(budget.fits(), false);
+    now += 60_000;
+    assert.equal(budget.record(5_000), false, "one fast proof does not hide a recent slow one");
+    now += RECENT_PROOFS_WINDOW_MS - 30_000;
+    assert.equal(budget.fits(), true, "the slow proof aged out; the fast one counts");
+    assert.equal(budget.neededMs(), 5_000 + ANSWER_TX_MARGIN_MS);
+    now += RECENT_PROOFS_WINDOW_MS;
+    assert.equal(budget.neededMs(), 5_000 + ANSWER_TX_MARGIN_MS, "no recent proof: the last one measured");
+    assert.equal(new ProvingBudget().fits(), true, "nothing checked yet: nothing to miss");
   });
 });

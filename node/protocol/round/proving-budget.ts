@@ -1,12 +1,22 @@
 /**
  * Whether this node can answer a proven task's challenges in time. An answer is one Groth16 proof plus its
  * transaction, and it must land within the task's answer window (fixed on chain when the task was created);
- * a node that cannot would be slashed for the first sampled chunk it fails to answer. So the node refuses, at
- * task join, a proven task whose answer window is shorter than its proving time plus a transaction margin,
- * and keeps its figure honest with every proof it makes (the slowest one counts: challenges arrive when they
- * arrive, not when the machine is idle).
+ * a node that cannot would be slashed for the first sampled chunk it fails to answer. So the node refuses a
+ * proven task whose answer window is shorter than its proving time plus a transaction margin, and while its
+ * figure does not fit it takes no duty that could end in a proof: it withdraws its aggregator opt-in and does
+ * not commit (a trainer can be drawn as aggregator when no candidate had stake).
+ *
+ * The figure tracks contention: it is the slowest proof of the last `RECENT_PROOFS_WINDOW_MS` (challenges
+ * arrive when they arrive, not when the machine is idle), measured on real answers and on a start-up proof
+ * of a synthetic chunk; older proofs age out, so a node slowed by a burst of load takes duties again once its
+ * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
  */
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
+
+/** Proofs older than this no longer count (ms): long enough to span several rounds of a contention burst. */
+export const RECENT_PROOFS_WINDOW_MS = 10 * 60_000;
+/** At most this many recent proofs are kept (the slowest of them counts). */
+export const RECENT_PROOFS_KEPT = 16;
 
 /** A proven task's answer window cannot hold this node's proof and its answer transaction. */
 export class AnswerWindowTooShortError extends Error {
@@ -33,37 +43,56 @@ export interface ProvenTaskRules {
 }
 
 export class ProvingBudget {
-  private slowestMs: number;
+  /** Proofs of the recent window: wall time (ms) and when they ended (epoch ms). */
+  private recent: { readonly ms: number; readonly at: number }[] = [];
+  /** What counts with no recent proof: the estimate, then the last proof measured. */
+  private baselineMs: number;
   /** The answer window of the task last checked (ms); undefined before a check or for an unproven task. */
   private answerWindowMs: number | undefined;
+  private readonly now: () => number;
 
-  /** @param estimateMs this node's time to prove one chunk before it has measured one */
-  constructor(estimateMs: number = DEFAULT_PROVING_ESTIMATE_MS) {
+  /**
+   * @param estimateMs this node's time to prove one chunk before it has measured one
+   * @param now the clock (tests move it)
+   */
+  constructor(estimateMs: number = DEFAULT_PROVING_ESTIMATE_MS, now: () => number = Date.now) {
     if (!Number.isFinite(estimateMs) || estimateMs < 0)
       throw new RangeError(`proving estimate must be a non-negative number of ms, got ${estimateMs}`);
-    this.slowestMs = estimateMs;
+    this.baselineMs = estimateMs;
+    this.now = now;
   }
 
   /**
    * Counts a proof this node made (its wall time, as `proveChunk` measured it). Returns false when an answer
-   * no longer fits the checked task's answer window with it (the caller warns: the join decision stands).
+   * no longer fits the checked task's answer window with it.
    */
   record(proveMs: number): boolean {
-    if (Number.isFinite(proveMs) && proveMs > this.slowestMs) this.slowestMs = proveMs;
+    if (Number.isFinite(proveMs) && proveMs >= 0) {
+      this.recent.push({ ms: proveMs, at: this.now() });
+      this.recent = this.recent.slice(-RECENT_PROOFS_KEPT);
+      this.baselineMs = proveMs;
+    }
+    return this.fits();
+  }
+
+  /** What an answer takes: the slowest recent proof (or the baseline) plus the transaction margin. */
+  neededMs(): number {
+    const since = this.now() - RECENT_PROOFS_WINDOW_MS;
+    this.recent = this.recent.filter((proof) => proof.at >= since);
+    const slowest = this.recent.length === 0 ? this.baselineMs : Math.max(...this.recent.map((p) => p.ms));
+    return slowest + ANSWER_TX_MARGIN_MS;
+  }
+
+  /** Whether an answer fits the checked task's answer window now (true before a check, or when unproven). */
+  fits(): boolean {
     return this.answerWindowMs === undefined || this.neededMs() <= this.answerWindowMs;
   }
 
-  /** What an answer takes: the slowest proof (estimated or measured) plus the transaction margin. */
-  neededMs(): number {
-    return this.slowestMs + ANSWER_TX_MARGIN_MS;
-  }
-
-  /** Throws AnswerWindowTooShortError for a proven task whose answer window cannot hold an answer. */
+  /** Throws AnswerWindowTooShortError for a proven task whose answer window cannot hold an answer now. */
   check(task: ProvenTaskRules): void {
-    if (!task.proven) return;
-    const answerWindowMs = Number(task.answerWindowS) * 1000;
-    this.answerWindowMs = answerWindowMs;
+    this.answerWindowMs = task.proven ? Number(task.answerWindowS) * 1000 : undefined;
+    if (this.answerWindowMs === undefined) return;
     const needed = this.neededMs();
-    if (answerWindowMs < needed) throw new AnswerWindowTooShortError(answerWindowMs, needed);
+    if (this.answerWindowMs < needed) throw new AnswerWindowTooShortError(this.answerWindowMs, needed);
   }
 }
