@@ -5,7 +5,8 @@
  * One node's data directory sits on its own small tmpfs (when this process may mount one) so the soak can fill
  * that disk for real: the node sees ENOSPC and statfs's free space exactly as on a full disk.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,6 +64,40 @@ async function mountTmpfs(path: string, megabytes: number): Promise<boolean> {
   );
 }
 
+/**
+ * A detached shell that waits for this process to end, then SIGKILLs the chain and lazily unmounts the tmpfs:
+ * the clean-up a SIGKILLed soak cannot do itself. `stop` ends it first on a normal stop (so it never acts on a
+ * PID the system reused); `watchMount` restarts it to cover a mount made after it started.
+ */
+function startWatchdog(
+  chainPid: number | undefined,
+  mount: () => string | undefined,
+): { stop(): void; watchMount(path: string): void } {
+  let child: ChildProcess | undefined;
+  const start = (): void => {
+    const path = mount();
+    const script =
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+      (chainPid === undefined ? "" : `kill -9 ${chainPid} 2>/dev/null; `) +
+      (path === undefined ? "" : `umount -l '${path.replaceAll("'", "")}' 2>/dev/null; `) +
+      "exit 0";
+    child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+    child.unref();
+  };
+  const stop = (): void => {
+    child?.kill("SIGKILL");
+    child = undefined;
+  };
+  start();
+  return {
+    stop,
+    watchMount: () => {
+      stop();
+      start();
+    },
+  };
+}
+
 export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork> {
   const say = options.log ?? (() => undefined);
   const dir = await mkdtemp(join(tmpdir(), "vain-soak-"));
@@ -92,8 +127,12 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
     if (diskMount !== undefined) spawnSync("umount", ["-l", diskMount]);
   };
   process.once("exit", onExit);
+  // SIGKILL runs no exit handler: the nodes die with the soak (setpriv --pdeathsig), the chain and the mount
+  // would not. A detached watchdog outlives the soak, then kills the chain and unmounts the tmpfs.
+  const watchdog = startWatchdog(chain.process.pid, () => diskMount);
   const stop = async (keepDir = false): Promise<void> => {
     process.off("exit", onExit);
+    watchdog.stop();
     await Promise.all(nodes.map((node) => node.stop()));
     for (const node of nodes) node.close();
     await proxy.stop();
@@ -111,6 +150,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       const mount = join(dir, "disk");
       if (index === options.nodes - 1 && (await mountTmpfs(mount, DISK_FAULT_TMPFS_MB))) {
         diskMount = mount;
+        watchdog.watchMount(mount);
         dataDir = join(mount, `node${index}`);
       }
       const node = new SoakNode(index, dataDir, dir, env);
