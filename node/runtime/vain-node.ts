@@ -51,6 +51,8 @@ import { protocolAddresses } from "../chain/operator.ts";
 export const NODE_VERSION = "0.1.0";
 /** How often a node whose proofs were too slow for the answer window measures again (ms): about a round. */
 const PROVING_REMEASURE_INTERVAL_MS = 60_000;
+/** How often the node looks whether its proving figure fits the answer window (ms): a tick of a few reads. */
+const PROVING_CHECK_INTERVAL_MS = 5_000;
 
 export interface VainNodeOptions {
   readonly config: NodeConfig;
@@ -258,12 +260,17 @@ export class VainNode {
       dataFingerprint: config.train ? dataFingerprint(data.train) : undefined,
     });
     await this.capacity.start();
-    // This machine's proving time under its current load, before the first opt-in decision; measured again
-    // while it does not fit the task's answer window, so the node takes duties again once its proofs are fast.
-    await this.measureProving();
+    // While this node's proving figure (the estimate, or its slowest recent proof) does not fit the task's answer
+    // window it takes no duty; it then measures a synthetic proof under its current load, again every
+    // PROVING_REMEASURE_INTERVAL_MS, and takes duties again once its proofs fit. Not measured when the figure
+    // fits: nodes (re)started together would all prove at once, the very contention that slows proofs.
+    let measuredAt = 0;
     this.provingTimer = setInterval(() => {
-      if (this.participant?.canAnswerInTime() === false) void this.measureProving();
-    }, PROVING_REMEASURE_INTERVAL_MS);
+      if (this.participant?.canAnswerInTime() !== false) return;
+      if (Date.now() - measuredAt < PROVING_REMEASURE_INTERVAL_MS) return;
+      measuredAt = Date.now();
+      void this.measureProving();
+    }, PROVING_CHECK_INTERVAL_MS);
     this.provingTimer.unref();
     const optInSync = { publicClient, wallet, contracts, log };
     await syncAggregatorOptIn(optInSync, this.aggregatorOptIn());

@@ -287,9 +287,9 @@ export class RoundParticipant {
   }
 
   /**
-   * Proves one synthetic chunk (an all-zero update of the task's model, weight 1) and counts its time, so the
-   * budget holds a figure measured on this machine under its current load before the node takes any duty,
-   * and the first real proof does not pay the cold start (artifact integrity check, first worker).
+   * Proves one synthetic chunk (an all-zero update of the task's model, weight 1) and counts its time: the
+   * figure measured on this machine under its current load, for a node whose estimate or recent proofs do not
+   * fit the answer window (vain-node.ts measures then, and again every minute until they fit).
    */
   async measureProving(): Promise<number> {
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));

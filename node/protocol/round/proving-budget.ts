@@ -7,8 +7,8 @@
  * not commit (a trainer can be drawn as aggregator when no candidate had stake).
  *
  * The figure tracks contention: it is the slowest proof of the last `RECENT_PROOFS_WINDOW_MS` (challenges
- * arrive when they arrive, not when the machine is idle), measured on real answers and on a start-up proof
- * of a synthetic chunk; older proofs age out, so a node slowed by a burst of load takes duties again once its
+ * arrive when they arrive, not when the machine is idle), measured on real answers and, while the figure does
+ * not fit, on a synthetic chunk (`RoundParticipant.measureProving`); older proofs age out, so a node slowed by a burst of load takes duties again once its
  * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
  */
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
