@@ -19,11 +19,15 @@ const CHAIN_PORT = 18771;
 runBenchmark(async () => {
   const quick = isQuick();
   const rounds = numberOption("rounds", quick ? 20 : 60);
+  // `--quick`: the shortest windows the nodes can honestly meet. A proven round lasts about commit + selection
+  // (lock, seed block, select: ~3 s) + post (~1 s) + sample draw (~3 s) + one chunk proof (3-8 s here) + the
+  // answered statement's dispute window (= the answer window) + finalize, so the answer window dominates; it
+  // must hold a proof plus the answer transaction (4 s), or the nodes sit out (proving-budget.ts).
   const windows = {
-    commit: numberOption("commit", 8),
-    aggregate: numberOption("aggregate", 8),
+    commit: numberOption("commit", quick ? 5 : 8),
+    aggregate: numberOption("aggregate", quick ? 6 : 8),
     challenge: numberOption("challenge", 5),
-    answer: numberOption("answer", 30),
+    answer: numberOption("answer", quick ? 15 : 30),
   };
   const result = await runSoak({
     nodes: numberOption("nodes", quick ? 4 : 5),
@@ -42,6 +46,19 @@ runBenchmark(async () => {
   const stuck = result.rounds.filter((r) => r.stuck);
   const { maxMB, growthMBPerHour } = rssGrowth(result.rss);
   const durations = finalized.map((r) => (r.closedAt! - r.seenAt) / 1000);
+  // Where a finalized round's time goes (observer wall clock, 2 s polls): open (commit window, then selection),
+  // aggregating (updates pushed, aggregate posted), challenging (challenge window, draw, proof, dispute window).
+  const phaseMean = (
+    from: "open" | "aggregating" | "challenging",
+    to: "aggregating" | "challenging" | "finalized",
+  ) => {
+    const spans = finalized.flatMap((r) => {
+      const a = r.phaseAt[from];
+      const b = r.phaseAt[to];
+      return a === undefined || b === undefined ? [] : [(b - a) / 1000];
+    });
+    return spans.length === 0 ? -1 : Number((spans.reduce((x, y) => x + y, 0) / spans.length).toFixed(1));
+  };
   const table: Row[] = [
     ...result.faults.map((f) => {
       const round = result.rounds.find((r) => r.id === f.round);
@@ -92,6 +109,9 @@ runBenchmark(async () => {
     rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),
     faults: result.faults.length,
     meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,
+    meanOpenSeconds: phaseMean("open", "aggregating"),
+    meanAggregatingSeconds: phaseMean("aggregating", "challenging"),
+    meanChallengingSeconds: phaseMean("challenging", "finalized"),
     durationMinutes: result.durationMs / 60_000,
   };
   await writeResults("soak", figures, table);
