@@ -44,7 +44,7 @@ runBenchmark(async () => {
   const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
   const finalized = closed.filter((r) => r.phase === "finalized");
   const stuck = result.rounds.filter((r) => r.stuck);
-  const { maxMB, growthMBPerHour } = rssGrowth(result.rss);
+  const { maxMB, growthMBPerHour, longestLifeMinutes } = rssGrowth(result.rss);
   const durations = finalized.map((r) => (r.closedAt! - r.seenAt) / 1000);
   // Where a finalized round's time goes (observer wall clock, 2 s polls): open (commit window, then selection),
   // aggregating (updates pushed, aggregate posted), challenging (challenge window, draw, proof, dispute window).
@@ -107,6 +107,7 @@ runBenchmark(async () => {
     slashesWithoutFault: result.slashes.filter((s) => !s.faulted).length,
     maxRssMB: Math.round(maxMB),
     rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),
+    longestProcessLifeMinutes: Number(longestLifeMinutes.toFixed(1)),
     faults: result.faults.length,
     meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,
     meanOpenSeconds: phaseMean("open", "aggregating"),

@@ -81,20 +81,27 @@ function slopeMBPerHour(samples: readonly RssSample[]): number {
  * RSS growth: the largest slope over the process lifetimes long enough to show a trend, each measured after its
  * first third (start-up: models, workers, caches fill once). 0 when no lifetime was long enough.
  */
-export function rssGrowth(rss: Map<number, RssSample[]>): { maxMB: number; growthMBPerHour: number } {
+export function rssGrowth(rss: Map<number, RssSample[]>): {
+  maxMB: number;
+  growthMBPerHour: number;
+  /** The longest process lifetime sampled (minutes): how long the growth figure could watch one process. */
+  longestLifeMinutes: number;
+} {
   let maxMB = 0;
   let growth = 0;
+  let longest = 0;
   for (const samples of rss.values()) {
     const last = samples.at(-1);
     if (last !== undefined) maxMB = Math.max(maxMB, last.mb);
     const lives = new Map<number, RssSample[]>();
     for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
     for (const life of lives.values()) {
+      longest = Math.max(longest, (life.at(-1)!.at - life[0]!.at) / 60_000);
       if (life.at(-1)!.at - life[0]!.at < MIN_RSS_SEGMENT_MS) continue;
       growth = Math.max(growth, slopeMBPerHour(life.slice(Math.floor(life.length / 3))));
     }
   }
-  return { maxMB, growthMBPerHour: growth };
+  return { maxMB, growthMBPerHour: growth, longestLifeMinutes: longest };
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
