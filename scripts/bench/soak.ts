@@ -7,10 +7,12 @@
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
  *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=30] [--keep-logs]
+ *   [--only=kill-aggregator:aggregating,rpc-outage:open] (these faults once each, in order, instead of the cycle)
  * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
  */
-import { flag, isQuick, numberOption, printTable, runBenchmark, writeResults } from "./common.ts";
+import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
+import { parseFaultPlans } from "./soak/faults.ts";
 import { rssGrowth, runSoak } from "./soak/run.ts";
 
 /** Chain port of the soak's hardhat node (the nodes reach it through a proxy on a free port). */
@@ -38,6 +40,7 @@ runBenchmark(async () => {
     gap: numberOption("gap", 1),
     budgetMs: numberOption("budget-min", quick ? 10 : rounds * 1.5 + 10) * 60_000,
     keepLogs: flag("keep-logs"),
+    only: parseFaultPlans(option("only")),
     log: (line) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
   });
   // Judged: every round after the cold-start round (nodes still loading, first training), faults or not.

@@ -63,6 +63,29 @@ export function faultCycle(random: () => number, withDisk: boolean): FaultPlan[]
   return plans;
 }
 
+const FAULT_KINDS: readonly FaultKind[] = [
+  "kill-30pct",
+  "kill-aggregator",
+  "rpc-outage",
+  "disk-full",
+  "wipe-restart",
+];
+
+/** `--only=kind:phase,...` (e.g. `kill-aggregator:aggregating`); undefined when not given. */
+export function parseFaultPlans(text: string | undefined): FaultPlan[] | undefined {
+  if (text === undefined || text === "") return undefined;
+  return text.split(",").map((item) => {
+    const [kind, phase] = item.split(":");
+    const known = FAULT_KINDS.find((k) => k === kind);
+    const live = LIVE_PHASES.find((p) => p === phase);
+    if (known === undefined || live === undefined)
+      throw new RangeError(
+        `--only: "${item}" is not <fault>:<phase> with a fault of ${FAULT_KINDS.join(", ")} and a phase of ${LIVE_PHASES.join(", ")}`,
+      );
+    return { kind: known, phase: live };
+  });
+}
+
 /** A deterministic PRNG (mulberry32) so a run's fault schedule can be replayed with `--seed`. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
