@@ -6,10 +6,16 @@
  * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
- *   [--commit=8] [--aggregate=8] [--challenge=5] [--answer=30] [--keep-logs]
+ *   [--commit=15] [--aggregate=15] [--challenge=5] [--answer=30] [--keep-logs]
  *   [--only=kill-aggregator:aggregating,rpc-outage:open] (these faults once each, in order, instead of the cycle)
  * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
  */
+import {
+  DEFAULT_AGGREGATE_WINDOW_S,
+  DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_CHALLENGE_WINDOW_S,
+  DEFAULT_COMMIT_WINDOW_S,
+} from "../../node/chain/constants.ts";
 import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { parseFaultPlans } from "./soak/faults.ts";
@@ -25,11 +31,14 @@ runBenchmark(async () => {
   // (lock, seed block, select: ~3 s) + post (~1 s) + sample draw (~3 s) + one chunk proof (3-8 s here) + the
   // answered statement's dispute window (= the answer window) + finalize, so the answer window dominates; it
   // must hold a proof plus the answer transaction (4 s), or the nodes sit out (proving-budget.ts).
+  // The full run uses `task create`'s local defaults (node/chain/constants.ts): the node plans for an aggregation
+  // window of at least its 15 s posting margin, and a SIGKILLed aggregator's restart (process start 2.5-17 s here
+  // at load 8-12, most of it module loading) does not fit the 8 s the soak used before.
   const windows = {
-    commit: numberOption("commit", quick ? 5 : 8),
-    aggregate: numberOption("aggregate", quick ? 6 : 8),
-    challenge: numberOption("challenge", 5),
-    answer: numberOption("answer", quick ? 15 : 30),
+    commit: numberOption("commit", quick ? 5 : Number(DEFAULT_COMMIT_WINDOW_S)),
+    aggregate: numberOption("aggregate", quick ? 6 : Number(DEFAULT_AGGREGATE_WINDOW_S)),
+    challenge: numberOption("challenge", Number(DEFAULT_CHALLENGE_WINDOW_S)),
+    answer: numberOption("answer", quick ? 15 : Number(DEFAULT_ANSWER_WINDOW_S)),
   };
   const result = await runSoak({
     nodes: numberOption("nodes", quick ? 4 : 5),
