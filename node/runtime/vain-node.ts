@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { PrivateKey } from "@libp2p/interface";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { BaseError } from "viem";
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 
 import { ChainStatusSource } from "../api/chain-source.ts";
@@ -282,7 +283,14 @@ export class VainNode {
         if (syncing) return;
         syncing = true;
         void syncAggregatorOptIn(optInSync, this.aggregatorOptIn())
-          .catch((error: unknown) => log.warn({ err: error }, "aggregator opt-in update failed"))
+          // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
+          // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
+          .catch((error: unknown) =>
+            log.warn(
+              { reason: error instanceof BaseError ? error.shortMessage : String(error) },
+              "aggregator opt-in update failed",
+            ),
+          )
           .finally(() => (syncing = false));
       },
       Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
