@@ -41,6 +41,10 @@ import { taskSpecSchema } from "../protocol/task-spec.ts";
 import type { TaskSpec } from "../protocol/task-spec.ts";
 import type { Dataset } from "../training/data/dataset.ts";
 import { loadMnist } from "../training/data/mnist.ts";
+import { loadWordnetTask } from "../training/data/wordnet.ts";
+
+/** Glosses per WordNet topic in a transformer demo: ~2,900 rows, a round of local training in seconds. */
+const DEMO_GLOSSES_PER_TOPIC = 40;
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 
@@ -115,13 +119,17 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       abi: stakeRegistryAbi,
       functionName: "minStake",
     });
-    const { train, test } = loadMnist({ seed: 7, testFraction: 0.2 });
+    // A transformer task trains on WordNet glosses, each node holding whole topics (non-IID, #23).
+    const text = spec.model.kind === "transformer" ? spec.model : undefined;
+    const { train, test } = text
+      ? loadWordnetTask({ context: text.context, maxGlossesPerTopic: DEMO_GLOSSES_PER_TOPIC, seed: 7 })
+      : loadMnist({ seed: 7, testFraction: 0.2 });
     const trainers = Math.min(
       options.trainers ?? options.nodes,
       options.nodes,
       options.maxTrainersPerRound ?? 8,
     );
-    const shards = partition(train, trainers, { kind: "iid" }, 7);
+    const shards = partition(train, trainers, text ? { kind: "group" } : { kind: "iid" }, 7);
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());
 

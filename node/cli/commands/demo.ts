@@ -7,7 +7,7 @@ interface DemoFlags {
   rounds: string;
   attack: "sign-flip" | "scaled" | "none";
   cheatRound: string;
-  model: "mlp" | "cnn";
+  model: "mlp" | "cnn" | "transformer";
   port?: string;
   json?: boolean;
   verbose?: boolean;
@@ -41,7 +41,9 @@ export function registerDemoCommand(program: Command): void {
         .default("sign-flip"),
     )
     .option("--cheat-round <n>", "round whose aggregator cheats (0: none)", "2")
-    .addOption(new Option("--model <kind>", "model to train").choices(["mlp", "cnn"]).default("mlp"))
+    .addOption(
+      new Option("--model <kind>", "model to train").choices(["mlp", "cnn", "transformer"]).default("mlp"),
+    )
     .option("--port <port>", "port of the local chain (default: a free one)")
     .option("--keep-running", "leave the network up after the rounds (Ctrl-C stops it)")
     .option("--no-ui", "do not serve the dashboard")
@@ -50,7 +52,7 @@ export function registerDemoCommand(program: Command): void {
     .option("--json", "print the results as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  npx vain-node demo\n  npx vain-node demo --nodes 5 --rounds 3 --attack scaled\n  npx vain-node demo --cheat-round 0 --json\n",
+      "\nExamples:\n  npx vain-node demo\n  npx vain-node demo --nodes 5 --rounds 3 --attack scaled\n  npx vain-node demo --cheat-round 0 --json\n  npx vain-node demo --model transformer --nodes 4 --rounds 2\n",
     )
     .action(async (flags: DemoFlags) => {
       const nodes = positiveInt("nodes", flags.nodes, 8);
