@@ -4,6 +4,7 @@
  *
  *   npm run simulate -- --nodes 10 --rounds 20 --model cnn --algorithm fedavg --partition dirichlet --alpha 0.1
  *   npm run simulate -- --model transformer --partition topic --rounds 10 --lr 0.003
+ *   npm run simulate -- --model mlp --partition dirichlet --alpha 0.5 --rule guarded-mean
  *
  * `--model transformer` trains the character transformer on WordNet glosses (local Adam; `--width`,
  * `--layers`, `--context` size it, `--glosses` caps glosses per topic); `--partition topic` gives each node
@@ -14,6 +15,8 @@ import { parseArgs } from "node:util";
 
 import { z } from "zod";
 
+import { AGGREGATOR_NAMES } from "../node/aggregation/index.ts";
+import type { AggregatorName } from "../node/aggregation/index.ts";
 import { TrainingPool, loadMnist, loadWordnetTask, runSimulation } from "../node/training/index.ts";
 import type { ModelSpec, OptimizerSpec, PartitionScheme, RoundRecord } from "../node/training/index.ts";
 
@@ -23,6 +26,8 @@ const optionsSchema = z.object({
   model: z.enum(["mlp", "cnn", "transformer"]),
   algorithm: z.enum(["fedavg", "fedsgd", "fedprox", "fedadam", "fedyogi", "diloco", "reptile"]),
   partition: z.enum(["iid", "shards", "dirichlet", "topic"]),
+  /** The server's aggregation rule, by registry name (node/aggregation/rules). */
+  rule: z.enum(AGGREGATOR_NAMES as [AggregatorName, ...AggregatorName[]]),
   alpha: z.coerce.number().positive(),
   epochs: z.coerce.number().int().min(1),
   lr: z.coerce.number().positive(),
@@ -75,6 +80,7 @@ async function main(): Promise<void> {
       model: { type: "string", default: "cnn" },
       algorithm: { type: "string", default: "fedavg" },
       partition: { type: "string", default: "iid" },
+      rule: { type: "string", default: "fedavg" },
       alpha: { type: "string", default: "0.1" },
       epochs: { type: "string", default: "1" },
       lr: { type: "string", default: "0.05" },
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
     : loadMnist({ seed: o.seed });
   const server = o.algorithm === "fedsgd" || o.algorithm === "fedprox" ? "fedavg" : o.algorithm;
   process.stdout.write(
-    `simulating ${o.nodes} nodes × ${o.rounds} rounds, ${o.model}, ${o.algorithm}, ${o.partition}\n`,
+    `simulating ${o.nodes} nodes × ${o.rounds} rounds, ${o.model}, ${o.algorithm}, ${o.partition}, rule ${o.rule}\n`,
   );
   const result = await runSimulation(
     pool,
@@ -138,6 +144,7 @@ async function main(): Promise<void> {
       localSteps: o.algorithm === "fedsgd" ? 1 : undefined,
       batchSize: o.algorithm === "fedsgd" ? 100_000 : o.batch,
       learningRate: o.lr,
+      rule: o.rule,
       seed: o.seed,
     },
     data,

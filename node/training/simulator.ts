@@ -16,6 +16,8 @@ import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 import { DEFAULT_SEED } from "./constants.ts";
+import { inputGroups } from "../aggregation/coordinate-groups.ts";
+import { aggregationRule } from "../aggregation/rules/index.ts";
 
 export interface SimulationConfig {
   readonly model: ModelSpec;
@@ -32,6 +34,11 @@ export interface SimulationConfig {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed?: number;
+  /**
+   * Aggregation rule by registry name (node/aggregation/rules), one instance for the run so rules with
+   * trainer history keep it (trainers are the node indices); FedAvg when absent. The `aggregate` hook wins.
+   */
+  readonly rule?: string;
 }
 
 export interface RoundRecord {
@@ -78,6 +85,16 @@ export async function runSimulation(
   const partitioned = partition(data.train, config.nodes, config.partition, seed);
   const nodeData = hooks.transformNodeData?.(partitioned) ?? partitioned;
   const server = createServerOptimizer(config.server);
+  const rule =
+    config.rule === undefined
+      ? undefined
+      : aggregationRule(config.rule).create({
+          n: config.nodes,
+          f: 0,
+          seed,
+          groups: inputGroups(model.layout),
+        });
+  const trainers = Array.from({ length: config.nodes }, (_, i) => `node-${i}`);
   let global = model.init(seed);
   const history: RoundRecord[] = [];
   for (let round = 1; round <= config.rounds; round++) {
@@ -110,7 +127,10 @@ export async function runSimulation(
       weight: nodeData[node]!.count,
     }));
     if (hooks.transformUpdates !== undefined) updates = await hooks.transformUpdates(round, updates, global);
-    const aggregated = (hooks.aggregate ?? fedAvg)(updates, round);
+    const aggregated =
+      hooks.aggregate?.(updates, round) ??
+      rule?.aggregate(updates, { trainers, round }).aggregate ??
+      fedAvg(updates);
     global = server.step(global, aggregated);
     const metrics = await pool.evaluate(config.model, global, data.test);
     const record: RoundRecord = {

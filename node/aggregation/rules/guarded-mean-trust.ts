@@ -8,6 +8,7 @@
 import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import type { GuardedMeanOptions } from "../guarded-mean.ts";
+import { foldPublicOutcome } from "../public-outcomes.ts";
 import { updateTrust } from "../trainer-trust.ts";
 import type { TrainerRecord, TrainerTrustOptions } from "../trainer-trust.ts";
 import type { AggregationResult, Aggregator } from "./types.ts";
@@ -29,7 +30,7 @@ export function guardedMeanTrustAggregator(
           throw new AggregationInputError(
             `${context.trainers.length} trainer ids for ${updates.length} updates`,
           );
-        const round = updateTrust(records, context.trainers, updates, guard, options.trust);
+        const round = updateTrust(records, context.trainers, updates, guard, options.trust, context.round);
         acceptedWeights = round.weights;
         if (context.record !== false) records = round.records;
         round.weights.forEach((w, i) => {
@@ -42,6 +43,9 @@ export function guardedMeanTrustAggregator(
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       return { aggregate: fedAvg(kept), acceptedWeights, reasons };
+    },
+    observeOutcome(outcome) {
+      records = foldPublicOutcome(records, outcome, options.trust);
     },
   };
 }

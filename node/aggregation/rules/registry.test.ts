@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { Rng } from "../../core/rng.ts";
+import { TrainingPool, loadMnist, runSimulation, subset } from "../../training/index.ts";
+import type { SimulationConfig } from "../../training/index.ts";
 import { IncompatibleModesError, isProvable, validateAggregationMode } from "../modes.ts";
 import { AGGREGATION_RULES, AGGREGATOR_NAMES, aggregationRule, createAggregator } from "./index.ts";
 
@@ -41,6 +43,48 @@ describe("aggregation rule registry", () => {
           rule.name,
         );
       }
+    }
+  });
+
+  it("is what the simulator aggregates with, by name (one instance per run)", async () => {
+    const mnist = loadMnist({ seed: 5, testFraction: 0.2 });
+    const data = {
+      train: subset(
+        mnist.train,
+        Array.from({ length: 600 }, (_, i) => i),
+      ),
+      test: subset(
+        mnist.test,
+        Array.from({ length: 200 }, (_, i) => i),
+      ),
+    };
+    const config: SimulationConfig = {
+      model: { kind: "mlp", hidden: [16] },
+      server: "fedavg",
+      nodes: 5,
+      rounds: 2,
+      partition: { kind: "iid" },
+      localEpochs: 1,
+      batchSize: 32,
+      learningRate: 0.05,
+      seed: 2,
+    };
+    const pool = new TrainingPool({ size: 1 });
+    try {
+      const plain = await runSimulation(pool, config, data);
+      const fedavg = await runSimulation(pool, { ...config, rule: "fedavg" }, data);
+      const median = await runSimulation(pool, { ...config, rule: "median" }, data);
+      const guarded = await runSimulation(pool, { ...config, rule: "guarded-mean" }, data);
+      assert.deepEqual(fedavg.params, plain.params, "the registry's fedavg is the default");
+      assert.notDeepEqual(median.params, plain.params, "the median is used");
+      const last = (r: typeof plain) => r.history.at(-1)!.accuracy;
+      assert.ok(
+        last(guarded) > last(plain) - 0.1,
+        `the node's rule trains: ${last(guarded)} vs ${last(plain)}`,
+      );
+      await assert.rejects(runSimulation(pool, { ...config, rule: "no-such-rule" }, data), RangeError);
+    } finally {
+      await pool.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 /** What an aggregation rule is (`Aggregator`), and how the registry (index.ts) describes one. */
 import { AggregationInputError } from "../../core/updates.ts";
 import type { WeightedUpdate } from "../../core/updates.ts";
+import type { PublicRoundOutcome } from "../public-outcomes.ts";
 
 /** The outcome of one aggregation: the aggregate and, per input, the weight it finally received. */
 export interface AggregationResult {
@@ -17,6 +18,8 @@ export interface AggregationContext {
   readonly trainers?: readonly string[];
   /** false: a what-if evaluation (an adaptive attacker querying the rule); a rule keeps no history of it. */
   readonly record?: boolean;
+  /** The round's number for rules with history (the chain's round id in the node); default: the next one. */
+  readonly round?: number;
 }
 
 /** An aggregation rule. `provable` rules are covered by the zk circuit (weighted mean with clipping). */
@@ -24,6 +27,11 @@ export interface Aggregator {
   readonly name: string;
   readonly provable: boolean;
   aggregate(updates: readonly WeightedUpdate[], context?: AggregationContext): AggregationResult;
+  /**
+   * Rules with per-trainer history: take in a round another node aggregated, from its public outcome (the
+   * posted weights, ../public-outcomes.ts). Rules without history do not define it.
+   */
+  observeOutcome?(outcome: PublicRoundOutcome): void;
 }
 
 /** What a rule is configured with: the group size, the assumed Byzantine count, an optional fixed bound. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
 
+import { pino } from "pino";
 import type { Address } from "viem";
 
 import { Aggregator } from "./aggregator.ts";
@@ -82,6 +83,7 @@ describe("Aggregator.screen", () => {
   // A model of SIZE parameters (29 inputs x 10 classes + 10 biases): the guard groups coordinates by its layout.
   const context = {
     options: { spec: { model: { kind: "mlp", inputSize: 29, hidden: [], classes: 10 } } },
+    log: pino({ level: "silent" }),
   } as unknown as RoundContext;
   /** An honest-looking update: a shared signal and a trainer-specific part (non-IID data), deterministic. */
   const honest = (i: number, round: number) =>

@@ -7,14 +7,14 @@ import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
 import { inputGroups } from "../../aggregation/coordinate-groups.ts";
-import { guardUpdates } from "../../aggregation/guarded-mean.ts";
-import { foldPublicOutcome } from "../../aggregation/public-outcomes.ts";
-import { updateTrust } from "../../aggregation/trainer-trust.ts";
-import type { TrainerRecord } from "../../aggregation/trainer-trust.ts";
+import { aggregationRule } from "../../aggregation/rules/index.ts";
+import type { Aggregator as AggregationRuleInstance } from "../../aggregation/rules/types.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { createModel } from "../../training/architectures.ts";
+import { AggregationInputError } from "../../core/updates.ts";
+import { AGGREGATION_RULE } from "../task-spec.ts";
 import {
   MAX_WEIGHT,
   aggregateFixedPoint,
@@ -29,6 +29,7 @@ import { commitUpdateBytes } from "../update.ts";
 import {
   AGGREGATE_MARGIN_SECONDS,
   DEFAULT_AGGREGATE_WAIT_MS,
+  ASSUMED_BYZANTINE_SHARE,
   MIN_SCREENED_UPDATES,
   TRUST_FOLD_ROUNDS,
 } from "./context.ts";
@@ -51,19 +52,15 @@ export class Aggregator {
   private readonly ctx: RoundContext;
   private readonly components: AggregatorComponents;
   /**
-   * Each trainer's trust (aggregation/trainer-trust.ts): scored from the revealed updates of the rounds this
-   * node aggregated for this task, and from the posted weights of the rounds others aggregated
-   * (aggregation/public-outcomes.ts, `foldPastRounds`). It only lowers the guard's weights; records of trainers
-   * absent for 16 rounds are dropped.
+   * The task's rule from the registry (aggregation/rules, AGGREGATION_RULE: the guarded mean with trainer
+   * trust), one instance per task so its history carries over: trust scored from the revealed updates of the
+   * rounds this node aggregated, and from the posted weights of the rounds others aggregated
+   * (aggregation/public-outcomes.ts, `foldPastRounds`). Trust only lowers the guard's weights; records of
+   * trainers absent for 16 rounds are dropped.
    */
-  private trust = new Map<string, TrainerRecord>();
-  /** Chain round ids below this were folded into `trust` (or skipped). */
+  private ruleInstance: AggregationRuleInstance | undefined;
+  /** Chain round ids below this were folded into the rule's history (or skipped). */
   private foldedBelow = 0n;
-  /**
-   * The task model's input rows (aggregation/coordinate-groups.ts): the guard's silent-coordinate evidence
-   * on top-k compressed updates (a trainer on trigger-poisoned data passed the per-coordinate test).
-   */
-  private groups: Uint32Array | undefined;
 
   constructor(ctx: RoundContext, components: AggregatorComponents) {
     this.ctx = ctx;
@@ -233,21 +230,42 @@ export class Aggregator {
       update: update.dense,
       weight: Number(round.sampleCounts[i]!),
     }));
-    this.groups ??= inputGroups(createModel(this.ctx.options.spec.model).layout);
-    const guard = guardUpdates(weighted, {}, this.groups);
-    const scored = updateTrust(
-      this.trust,
-      available.map(({ operator }) => operator),
-      weighted,
-      guard,
-      {},
-      roundId === undefined ? undefined : Number(roundId),
-    );
-    this.trust = scored.records;
+    const trainers = available.map(({ operator }) => operator);
+    let weights: readonly number[];
+    try {
+      const result = this.rule(available.length).aggregate(weighted, {
+        trainers,
+        ...(roundId === undefined ? {} : { round: Number(roundId) }),
+      });
+      weights = result.acceptedWeights;
+      const rejected = trainers.flatMap((t, k) =>
+        (result.reasons?.[k]?.length ?? 0) > 0 ? [`${t}: ${result.reasons![k]!.join(",")}`] : [],
+      );
+      if (rejected.length > 0) this.ctx.log.info({ roundId, rejected }, "updates rejected or down-weighted");
+    } catch (error) {
+      // Every update rejected: all weights 0 (the caller posts all-zero weights, docs/protocol.md §3).
+      if (!(error instanceof AggregationInputError)) throw error;
+      this.ctx.log.warn({ roundId, err: error }, "no update accepted");
+      weights = trainers.map(() => 0);
+    }
     available.forEach(({ operator }, k) => {
-      out.set(operator, Math.min(scored.weights[k]!, MAX_WEIGHT));
+      out.set(operator, Math.min(weights[k]!, MAX_WEIGHT));
     });
     return out;
+  }
+
+  /**
+   * The task's rule instance, made at first use: `n` and the assumed Byzantine share only configure rules
+   * that need them fixed (the guarded mean sizes its trimming from each round's group), and the groups are the
+   * task model's input rows (aggregation/coordinate-groups.ts: the silent-coordinate evidence on top-k updates).
+   */
+  private rule(n: number): AggregationRuleInstance {
+    this.ruleInstance ??= aggregationRule(AGGREGATION_RULE).create({
+      n,
+      f: Math.floor(n * ASSUMED_BYZANTINE_SHARE),
+      groups: inputGroups(createModel(this.ctx.options.spec.model).layout),
+    });
+    return this.ruleInstance;
   }
 
   /**
@@ -264,7 +282,7 @@ export class Aggregator {
       const past = await this.ctx.chain.readRound(id);
       if (past.taskId !== taskId || past.state !== RoundState.Finalized) continue;
       if (past.aggregator.toLowerCase() === this.ctx.me) continue;
-      this.trust = foldPublicOutcome(this.trust, {
+      this.rule(past.trainers.length).observeOutcome?.({
         round: Number(id),
         trainers: past.trainers,
         weights: past.weights,

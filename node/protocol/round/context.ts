@@ -42,6 +42,11 @@ export const MIN_SCREENED_UPDATES = 3;
  * at most 16 `getRound` reads the first time and one per round after.
  */
 export const TRUST_FOLD_ROUNDS = 16n;
+/**
+ * Share of a round's trainers the aggregation rule is configured to tolerate as Byzantine (rules that take `f`
+ * fixed, e.g. Krum): 0.3, the share bench:robust measures and the guarded mean's own default.
+ */
+export const ASSUMED_BYZANTINE_SHARE = 0.3;
 /** Pause before re-sending a partial after a transport failure. */
 export const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
