@@ -3,7 +3,9 @@
  * carrying a trigger patch relabelled to the target class (the round adversary's data-poisoning hook) and
  * commits and delivers that honestly computed update. The node's rule (the guarded mean with trainer
  * history) must give it weight 0 in every round, so it is paid nothing, and the global model must not learn
- * the backdoor.
+ * the backdoor. The aggregator rotates (node 0, then node 1): the second folds the first round's posted
+ * weights into its trainer trust from the chain (aggregation/public-outcomes.ts), and no honest trainer may
+ * lose weight for it.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -17,7 +19,8 @@ import { runRound } from "./rounds.ts";
 
 const PORT = 18700;
 const REWARD = parseEther("100");
-const AGGREGATOR = 0;
+/** The aggregator of round 1, 2, ...: rotated, as the chain's stake-weighted draw would. */
+const AGGREGATORS = [0, 1];
 const BACKDOOR = 4;
 const ROUNDS = 2;
 /** Share of triggered test digits of other classes sent to the target: issue #20's bound. */
@@ -43,9 +46,14 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
   it("gives the backdoor trainer weight 0 and no reward every round, and the model does not learn the trigger", async () => {
     const backdoor = net.nodes[BACKDOOR]!.account.address.toLowerCase();
     for (let round = 1; round <= ROUNDS; round++) {
-      await setAggregators(net, [AGGREGATOR]);
+      await setAggregators(net, [AGGREGATORS[round - 1]!]);
       const report = await runRound(net, round);
       assert.equal(report.state, "finalized", `round ${round}`);
+      assert.equal(
+        report.aggregator.toLowerCase(),
+        net.nodes[AGGREGATORS[round - 1]!]!.account.address.toLowerCase(),
+        `round ${round}: the chosen aggregator`,
+      );
       assert.deepEqual(
         report.rejected.map((a) => a.toLowerCase()),
         [backdoor],
@@ -54,7 +62,7 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       const paid = [...report.rewards].find(([a]) => a.toLowerCase() === backdoor)?.[1] ?? 0n;
       assert.equal(paid, 0n, `round ${round}: the backdoor trainer is paid nothing`);
     }
-    const { params } = await net.nodes[AGGREGATOR]!.participant.currentModel();
+    const { params } = await net.nodes[AGGREGATORS[ROUNDS - 1]!]!.participant.currentModel();
     assert.ok(params !== undefined, "the aggregator holds the global model");
     const triggered = triggeredTestSet(net.test);
     const success = (await net.pool.evaluate(net.spec.model, params, triggered)).accuracy;
