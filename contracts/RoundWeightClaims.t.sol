@@ -152,6 +152,27 @@ contract RoundWeightClaimsTest is TestBase {
         assertEq(h.sweep(ROUND), POOL - (POOL * 20) / 100, "returned");
     }
 
+    function test_zeroRootTotalAndWeightAreRefused() public {
+        _commit(2);
+        uint256[] memory w = new uint256[](2);
+        (w[0], w[1]) = (0, 40);
+        Tree memory t = _honest(2, 2, w);
+        (bytes32 root, uint256 total) = _root(t);
+        vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.InvalidWeightsRoot.selector, ROUND));
+        h.postWeights(ROUND, bytes32(0), total);
+        vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.InvalidWeightsRoot.selector, ROUND));
+        h.postWeights(ROUND, root, 0);
+        h.postWeights(ROUND, root, total);
+        vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.WeightsAlreadyPosted.selector, ROUND));
+        h.postWeights(ROUND, root, total);
+        h.close(ROUND, POOL, uint64(block.timestamp + 100));
+        vm.prank(_trainer(0));
+        vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.ZeroWeight.selector, ROUND, 0));
+        h.claim(ROUND, 0, 0, _path(t, 0)); // a rejected trainer's leaf pays nothing
+        vm.prank(_trainer(1));
+        assertEq(h.claim(ROUND, 1, 40, _path(t, 1)), POOL, "the only weight takes the pool");
+    }
+
     function test_indexMustFitTheOpeningsDepth() public {
         _commit(4);
         uint256[] memory w = new uint256[](4);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import {WeightSumTree} from "./WeightSumTree.sol";
 
 /// @title RoundWeightClaims
@@ -39,6 +41,10 @@ abstract contract RoundWeightClaims {
 
     /// @notice The weights root was already posted for this round.
     error WeightsAlreadyPosted(uint256 roundId);
+    /// @notice A zero root (it would mark the round as not posted) or a zero total (nothing to share).
+    error InvalidWeightsRoot(uint256 roundId);
+    /// @notice A weight-0 leaf earns nothing: there is nothing to claim.
+    error ZeroWeight(uint256 roundId, uint256 index);
     /// @notice The round's pool is not fixed yet (not closed), or was already fixed or swept.
     error ClaimsNotOpen(uint256 roundId);
     /// @notice The trainer at `index` already claimed.
@@ -57,9 +63,11 @@ abstract contract RoundWeightClaims {
     function _postWeightsRoot(uint256 roundId, bytes32 root, uint256 totalWeight, uint256 trainers) internal {
         RoundClaims storage c = _claims(roundId);
         if (c.root != bytes32(0)) revert WeightsAlreadyPosted(roundId);
+        // All-zero weights close a round without a tree (TrainingRounds: nothing delivered, nobody paid).
+        if (root == bytes32(0) || totalWeight == 0) revert InvalidWeightsRoot(roundId);
         c.root = root;
-        c.totalWeight = uint128(totalWeight); // caller bounds it: <= trainers · max sample count
-        c.trainers = uint32(trainers);
+        c.totalWeight = SafeCast.toUint128(totalWeight);
+        c.trainers = SafeCast.toUint32(trainers);
         emit WeightsRootPosted(roundId, root, totalWeight, trainers);
     }
 
@@ -68,7 +76,7 @@ abstract contract RoundWeightClaims {
         RoundClaims storage c = _claims(roundId);
         if (c.funded) revert ClaimsNotOpen(roundId);
         c.funded = true;
-        c.pool = uint128(pool);
+        c.pool = SafeCast.toUint128(pool);
         c.claimDeadline = claimDeadline;
         emit ClaimsFunded(roundId, pool, claimDeadline);
     }
@@ -85,6 +93,7 @@ abstract contract RoundWeightClaims {
         RoundClaims storage c = _claims(roundId);
         if (!c.funded || c.swept) revert ClaimsNotOpen(roundId);
         if (block.timestamp > c.claimDeadline) revert ClaimWindow(c.claimDeadline);
+        if (weight == 0) revert ZeroWeight(roundId, index);
         uint256 bit = 1 << (index & 255);
         if (c.claimed[index >> 8] & bit != 0) revert AlreadyClaimed(roundId, index);
         uint256 total = c.totalWeight;
@@ -92,8 +101,8 @@ abstract contract RoundWeightClaims {
             revert NotInWeightTree(roundId, index);
         }
         c.claimed[index >> 8] |= bit;
-        share = (uint256(c.pool) * weight) / total; // total >= weight > 0 for a leaf with weight
-        c.paid += uint128(share); // <= pool by the sum tree; checked arithmetic anyway
+        share = (uint256(c.pool) * weight) / total; // total >= weight > 0
+        c.paid += uint128(share); // share <= pool < 2^128; paid <= pool by the sum tree, checked anyway
         emit TrainerShareClaimed(roundId, index, trainer, share);
     }
 
