@@ -18,8 +18,12 @@ const TICK_MS = 2_000;
 const RSS_INTERVAL_MS = 10_000;
 /** The first rounds run without faults, so a failure there is the network's, not a fault's. */
 const WARMUP_ROUNDS = 1;
-/** Process lifetimes shorter than this are too short for an RSS trend (ms). */
-const MIN_RSS_SEGMENT_MS = 180_000;
+/**
+ * Process lifetimes shorter than this are too short for an RSS trend (ms). A node's RSS swings by ~50-100 MB with
+ * its garbage collections and worker threads (training, each proof), so a 3-5 minute life gave slopes of
+ * ±1,000 MB/h on a flat process (targeted soak runs, 2026-12-05); ten minutes and more gives a usable figure.
+ */
+const MIN_RSS_SEGMENT_MS = 600_000;
 
 export interface SoakOptions {
   readonly nodes: number;
