@@ -385,7 +385,14 @@ export class VainNode {
       const resources = this.monitor?.snapshot();
       if (resources !== undefined) this.status?.update({ resources });
       if (this.capacity !== undefined) this.status?.update({ capacity: this.capacity.status() });
-      void this.recordFinishedRounds();
+      // Chain reads fail while the RPC endpoint is down or overloaded: the next tick tries again. Unhandled, the
+      // rejection ended the process (the soak's node 4, exit 1 on a failed `counts()` read, 2026-12-05).
+      void this.recordFinishedRounds().catch((error: unknown) =>
+        log.debug(
+          { reason: error instanceof BaseError ? error.shortMessage : String(error) },
+          "round history not updated; retrying",
+        ),
+      );
     }, 2_000);
     this.timer.unref();
     if (config.apiPort !== 0 || config.ui) {
