@@ -11,7 +11,7 @@ import type { Address } from "viem";
 
 import { Aggregator } from "./aggregator.ts";
 import type { AggregatorComponents } from "./aggregator.ts";
-import { AGGREGATE_MARGIN_SECONDS } from "./context.ts";
+import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { AggregatorWork } from "./round-work.ts";
 
@@ -32,10 +32,12 @@ const round = {
   aggregateDeadline: DEADLINE,
 } as unknown as RoundView;
 
-function work(received: readonly Address[]): AggregatorWork {
+/** Work that first looked with `windowLeftS` to the deadline (default: a long window, the plain margin applies). */
+function work(received: readonly Address[], windowLeftS: bigint = 60n): AggregatorWork {
   return {
     received: new Map(received.map((t) => [t.toLowerCase(), {}])),
     aggregatingSince: Date.now(),
+    windowLeftS,
   } as unknown as AggregatorWork;
 }
 
@@ -46,6 +48,16 @@ describe("Aggregator.ready", () => {
 
   it("posts near the deadline even with nothing received (all-zero weights, no slash)", () => {
     assert.equal(aggregator.ready(round, work([]), DEADLINE - AGGREGATE_MARGIN_SECONDS, 0.5), true);
+  });
+
+  it("in a window shorter than twice the margin, waits half of it for the first update (not all-zero at once)", () => {
+    const fresh = { received: new Map(), aggregatingSince: Date.now() } as unknown as AggregatorWork;
+    assert.equal(aggregator.ready(round, fresh, DEADLINE - 15n, 0.5), false, "selected with 15 s left");
+    assert.equal(fresh.windowLeftS, 15n);
+    assert.equal(aggregator.ready(round, fresh, DEADLINE - 8n, 0.5), false);
+    assert.equal(aggregator.ready(round, fresh, DEADLINE - 7n, 0.5), true, "half the window left: posts");
+    const late = work([], 3n); // a restarted aggregator with 3 s left keeps its MIN_AGGREGATE_MARGIN_SECONDS
+    assert.equal(aggregator.ready(round, late, DEADLINE - MIN_AGGREGATE_MARGIN_SECONDS, 0.5), true);
   });
 
   it("posts at once when every update is in, and waits for a missing one while there is time", () => {

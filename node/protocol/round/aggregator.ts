@@ -28,6 +28,7 @@ import type { UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
 import {
   AGGREGATE_MARGIN_SECONDS,
+  MIN_AGGREGATE_MARGIN_SECONDS,
   DEFAULT_AGGREGATE_WAIT_MS,
   ASSUMED_BYZANTINE_SHARE,
   MIN_SCREENED_UPDATES,
@@ -85,8 +86,8 @@ export class Aggregator {
    * Whether `deadline` is within AGGREGATE_MARGIN_SECONDS of the estimated time of the next block (`now` is the
    * head's timestamp). Flat aggregation and every level of a hierarchical round (sub-aggregator.ts) use it.
    */
-  nearDeadline(deadline: bigint, now: bigint): boolean {
-    return deadline - this.estimatedNow(now) <= AGGREGATE_MARGIN_SECONDS;
+  nearDeadline(deadline: bigint, now: bigint, windowLeftS?: bigint): boolean {
+    return deadline - this.estimatedNow(now) <= postMargin(windowLeftS);
   }
 
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
@@ -193,7 +194,10 @@ export class Aggregator {
       committed += weight;
       if (work.received.has(t.toLowerCase())) received += weight;
     });
-    const nearDeadline = this.nearDeadline(round.aggregateDeadline, now);
+    // The window this node saw when it first looked: in a window of twice the margin or less, the margin is half
+    // of it, so the aggregator waits for the first updates instead of posting all-zero weights at selection.
+    work.windowLeftS ??= round.aggregateDeadline - this.estimatedNow(now);
+    const nearDeadline = this.nearDeadline(round.aggregateDeadline, now, work.windowLeftS);
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;
@@ -448,6 +452,19 @@ export class Aggregator {
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
     this.ctx.log.info({ roundId }, "restored aggregation state after restart");
   }
+}
+
+/**
+ * Seconds before the aggregation deadline at which the aggregator posts what it has: AGGREGATE_MARGIN_SECONDS,
+ * or half the window it saw (at least MIN_AGGREGATE_MARGIN_SECONDS) when that window is shorter than twice the
+ * margin. With a 15 s window and the 15 s margin the aggregator posted at selection, before any trainer could
+ * deliver: all-zero weights and a failed round whenever the trainers' next tick came late (soak, load 14).
+ */
+function postMargin(windowLeftS: bigint | undefined): bigint {
+  if (windowLeftS === undefined || windowLeftS >= 2n * AGGREGATE_MARGIN_SECONDS)
+    return AGGREGATE_MARGIN_SECONDS;
+  const half = windowLeftS / 2n;
+  return half > MIN_AGGREGATE_MARGIN_SECONDS ? half : MIN_AGGREGATE_MARGIN_SECONDS;
 }
 
 /** The round number a blob's metadata names. */

@@ -51,6 +51,8 @@ export const ASSUMED_BYZANTINE_SHARE = 0.3;
 export const PARTIAL_RETRY_MS = 2_000;
 /** Chain seconds before the aggregation deadline at which the aggregator posts whatever it has. */
 export const AGGREGATE_MARGIN_SECONDS = 15n;
+/** The least an aggregator keeps for its post in a short window (chain s): a transaction on a loaded local chain. */
+export const MIN_AGGREGATE_MARGIN_SECONDS = 4n;
 /**
  * This node's proving time assumed before it has proven anything: one chunk proof measured 20.5 s on the
  * project's 2-core machine under a load of ~19 (about 3 s unloaded). A proven task whose answer window cannot

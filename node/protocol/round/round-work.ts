@@ -42,6 +42,8 @@ export interface TrainerWork {
 export interface AggregatorWork {
   /** When this node first saw the round aggregating (the aggregation waits count from here). */
   aggregatingSince?: number;
+  /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
+  windowLeftS?: bigint;
   posted: boolean;
   aggregating: boolean;
   /** Updates received for aggregation (flat aggregator, sub-aggregator of level-1 groups), by operator. */
