@@ -48,7 +48,15 @@ describe("proving budget (a proven task's answer window against this node's prov
     assert.equal(budget.fits(), false);
     now += 60_000;
     assert.equal(budget.record(5_000), false, "one fast proof does not hide a recent slow one");
+    now += 60_000;
+    assert.equal(budget.record(4_500), false, "two fast proofs do not either");
+    now += 60_000;
+    assert.equal(budget.record(4_000), true, "three fast proofs in a row outweigh it");
+    assert.equal(budget.neededMs(), 5_000 + ANSWER_TX_MARGIN_MS);
+    assert.equal(budget.record(51_000), false);
     now += RECENT_PROOFS_WINDOW_MS - 30_000;
+    budget.record(5_000);
+    now += 60_000;
     assert.equal(budget.fits(), true, "the slow proof aged out; the fast one counts");
     assert.equal(budget.neededMs(), 5_000 + ANSWER_TX_MARGIN_MS);
     now += RECENT_PROOFS_WINDOW_MS;

@@ -6,7 +6,8 @@
  * figure does not fit it takes no duty that could end in a proof: it withdraws its aggregator opt-in and does
  * not commit (a trainer can be drawn as aggregator when no candidate had stake).
  *
- * The figure tracks contention: it is the slowest proof of the last `RECENT_PROOFS_WINDOW_MS` (challenges
+ * The figure tracks contention: it is the slowest of the last `RECENT_PROOFS_KEPT` proofs of the last
+ * `RECENT_PROOFS_WINDOW_MS` (challenges
  * arrive when they arrive, not when the machine is idle), measured on real answers and, while the figure does
  * not fit, on a synthetic chunk (`RoundParticipant.measureProving`); older proofs age out, so a node slowed by a burst of load takes duties again once its
  * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
@@ -15,8 +16,12 @@ import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
 
 /** Proofs older than this no longer count (ms): long enough to span several rounds of a contention burst. */
 export const RECENT_PROOFS_WINDOW_MS = 10 * 60_000;
-/** At most this many recent proofs are kept (the slowest of them counts). */
-export const RECENT_PROOFS_KEPT = 16;
+/**
+ * At most this many recent proofs are kept (the slowest of them counts): three fast proofs in a row (real ones, or
+ * the minute-apart measurements of a node sitting out) outweigh one slow one. With 16 kept, one 38 s proof kept
+ * soak nodes (3-4 s proofs since) out of every round for ten minutes on a machine whose load swung from 8 to 19.
+ */
+export const RECENT_PROOFS_KEPT = 3;
 
 /** A proven task's answer window cannot hold this node's proof and its answer transaction. */
 export class AnswerWindowTooShortError extends Error {
