@@ -154,21 +154,23 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         }
     }
 
-    /// @notice The aggregator posts the aggregate's commitment, the new model's content hash and the accepted
+    /// @notice The aggregator posts the aggregate's commitment, where its bytes can be fetched and the accepted
     /// sample weight of each trainer (0 = not received, or rejected by robust aggregation: earns nothing; a
     /// weight > 0 is the aggregator's statement that it received and used the update). Whether the round is
     /// proven is the task's rule, not the aggregator's choice: a proven task's round gets `sampledChunks` chunks
     /// challenged at once from on-chain randomness and can be challenged further; an unproven task's cannot.
     /// All-zero weights (nothing delivered) close the round at once as Failed: nobody is paid or slashed and
-    /// the emission returns to the pool.
+    /// the emission returns to the pool. The new model is not the aggregator's to name: its ref is derived
+    /// here from the base model and the aggregate (`_modelRefOf`), and nodes compute its weights from them.
     /// @param roundId the round, Aggregating before its aggregate deadline; only its aggregator may call
     /// @param aggregateCommitment the aggregate's commitment (docs §4)
-    /// @param modelRef the new global model's content hash
+    /// @param aggregateData sha256 of the encoded aggregate's bytes: the blob name nodes fetch it by (docs §5);
+    /// emitted only. A wrong one withholds data (the bytes are checked against the commitment), nothing more.
     /// @param weights each trainer's accepted sample count, in commit order, <= its sample count
     function postAggregate(
         uint256 roundId,
         bytes32 aggregateCommitment,
-        bytes32 modelRef,
+        bytes32 aggregateData,
         uint256[] calldata weights
     ) external {
         Round storage round = _rounds[roundId];
@@ -184,17 +186,16 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
             totalWeight += weights[i];
         }
         round.aggregateCommitment = aggregateCommitment;
+        bytes32 modelRef = _modelRefOf(round.baseModelRef, aggregateCommitment, roundId);
         round.modelRef = modelRef;
         round.posted = true;
         round.state = RoundState.Challenging;
-        uint32 numChunks = round.numChunks;
-        bool proven = round.proven;
-        emit AggregatePosted(roundId, msg.sender, aggregateCommitment, modelRef, numChunks, proven);
+        emit AggregatePosted(roundId, msg.sender, aggregateCommitment, modelRef, aggregateData, round.proven);
         if (totalWeight == 0) {
             _close(roundId, round, RoundState.Failed);
             return;
         }
-        if (proven) _scheduleSamples(roundId);
+        if (round.proven) _scheduleSamples(roundId);
     }
 
     /// @notice Finalizes a round after its challenge window and its dispute deadline with every challenge

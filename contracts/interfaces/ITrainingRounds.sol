@@ -74,7 +74,7 @@ interface ITrainingRounds {
         uint8 ruleId;
         bool proven;
         bool closed; // closed by its creator: no more rounds or funding; funders withdraw their share
-        bytes32 modelRef; // content hash of the current global model
+        bytes32 modelRef; // the current global model: the initial model's content hash, then derived per round (docs §3)
         bytes32 specHash;
         uint256 rewardPool; // unreserved funding
         uint256 rewardPerRound;
@@ -191,12 +191,14 @@ interface ITrainingRounds {
     /// @notice The sampled chunks were drawn from `seed` and their challenges opened.
     event SamplesDrawn(uint256 indexed roundId, uint256 seed);
     /// @notice The aggregator posted its aggregate.
+    /// `modelRef` is derived by the contract from the base model and the aggregate (docs/protocol.md §3);
+    /// `aggregateData` is the sha256 of the encoded aggregate's bytes, the blob name nodes fetch it by.
     event AggregatePosted(
         uint256 indexed roundId,
         address indexed aggregator,
         bytes32 aggregateCommitment,
         bytes32 modelRef,
-        uint32 numChunks,
+        bytes32 aggregateData,
         bool proven
     );
     /// @notice A chunk was challenged (`challenger` zero: sampled by the contract).
@@ -353,7 +355,7 @@ interface ITrainingRounds {
     function postAggregate(
         uint256 roundId,
         bytes32 aggregateCommitment,
-        bytes32 modelRef,
+        bytes32 aggregateData,
         uint256[] calldata weights
     ) external;
 

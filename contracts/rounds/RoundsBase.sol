@@ -95,4 +95,13 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
         uint256 amount = (registry.slashableStake(operator) * bps) / BPS;
         slashed = registry.slash(operator, amount, reason, evidence, reporter);
     }
+
+    /// @dev The model a posted aggregate makes: keccak256(abi.encode(baseModelRef, aggregateCommitment, roundId))
+    /// with its low 64 bits replaced by `roundId`, so a ref alone names the round whose base and aggregate derive
+    /// it (docs/protocol.md §3). Every node computes the weights as base + decode(aggregate) and stores them
+    /// under this ref; a proven or watched aggregate thus fixes the model, whatever the aggregator claims.
+    function _modelRefOf(bytes32 baseModelRef, bytes32 aggregateCommitment, uint256 roundId) internal pure returns (bytes32) {
+        uint256 h = uint256(keccak256(abi.encode(baseModelRef, aggregateCommitment, roundId)));
+        return bytes32(((h >> 64) << 64) | uint64(roundId)); // round IDs count up from 1: far below 2^64
+    }
 }

@@ -20,7 +20,13 @@ import {
   encodeFixedPoint,
 } from "../proofs/index.ts";
 import { lockAndSelect } from "../chain/draws.ts";
-import { advanceChainTime, advancePast, setAggregators, startLocalVainNetwork } from "../demo/network.ts";
+import {
+  advanceChainTime,
+  advancePast,
+  setAggregators,
+  startLocalVainNetwork,
+  waitFor,
+} from "../demo/network.ts";
 import type { LocalVainNetwork } from "../demo/network.ts";
 import { runRound } from "../demo/rounds.ts";
 import {
@@ -39,7 +45,7 @@ import {
   verifyOpenings,
 } from "./hierarchy.ts";
 import type { Opening } from "./hierarchy.ts";
-import { modelRef } from "./models.ts";
+import { modelRefOf } from "./round/next-model.ts";
 
 const PORT = 18680;
 const FAN_IN = 2;
@@ -240,7 +246,19 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
     const base = net.nodes[0]!.participant.models.get(round.baseModelRef)!;
     const delta = decodeFixedPoint(aggregate);
     const next = Float32Array.from(base, (v, i) => v + delta[i]!);
-    assert.equal(round.modelRef, modelRef(new Uint8Array(next.buffer)), "posted model = flat aggregate");
+    const commitment = await commitEncoded(aggregate);
+    assert.equal(round.aggregateCommitment, commitment.root, "posted aggregate = flat aggregate");
+    assert.equal(
+      round.modelRef,
+      modelRefOf(round.baseModelRef, commitment.root, roundId),
+      "model ref derived on chain",
+    );
+    // Every node derives the model from the aggregate the root handed out (never a name the root chose).
+    await waitFor("every node's derived model", 60_000, async () =>
+      net.nodes.every((n) => n.participant.models.get(round.modelRef) !== undefined) ? true : undefined,
+    );
+    for (const n of net.nodes)
+      assert.deepEqual(n.participant.models.get(round.modelRef), next, "base + aggregate");
     assert.equal(round.proven, false, "hierarchical rounds are posted unproven");
     return round.weights;
   }

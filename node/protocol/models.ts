@@ -1,6 +1,7 @@
 /**
- * Global models as content: parameters travel as little-endian float32 bytes and are named on chain by
- * `modelRef = sha256(bytes)` (docs/protocol.md §7). A store keeps the models this node can serve.
+ * Global models as content: parameters travel as little-endian float32 bytes. A task's initial model is named
+ * on chain by `modelRef = sha256(bytes)` (docs/protocol.md §7); each round's model by the ref the chain derives
+ * from its base and aggregate (round/next-model.ts). A store keeps the models this node can serve.
  */
 import { createHash } from "node:crypto";
 
@@ -35,34 +36,43 @@ export function modelRef(bytes: Uint8Array): Hex {
   return `0x${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** Models by modelRef, served to peers that fetch them. Bounded: old models are dropped first. */
+/**
+ * Models by modelRef, served to peers by content hash. A task's initial model is named by its content hash; a
+ * round's model by the ref the chain derived (round/next-model.ts), under which `put` files it. Bounded: old
+ * models are dropped first.
+ */
 export class ModelStore {
-  private readonly models = new Map<string, { params: Float32Array; bytes: Uint8Array }>();
+  private readonly models = new Map<string, { params: Float32Array; bytes: Uint8Array; sha: string }>();
   private readonly limit: number;
 
   constructor(limit = 8) {
     this.limit = limit;
   }
 
-  put(params: Float32Array): Hex {
+  /** Keeps `params` under `ref` (default: their content hash); returns the ref. */
+  put(params: Float32Array, ref?: Hex): Hex {
     const bytes = paramsToBytes(params);
-    const ref = modelRef(bytes);
-    this.models.delete(ref);
-    this.models.set(ref, { params, bytes });
+    const sha = modelRef(bytes);
+    const key = (ref ?? sha).toLowerCase() as Hex;
+    this.models.delete(key);
+    this.models.set(key, { params, bytes, sha: sha.slice(2) });
     while (this.models.size > this.limit) {
       const oldest = this.models.keys().next().value;
       if (oldest === undefined) break;
       this.models.delete(oldest);
     }
-    return ref;
+    return key;
   }
 
   get(ref: Hex): Float32Array | undefined {
     return this.models.get(ref.toLowerCase())?.params;
   }
 
-  /** Bytes by sha256 hex without 0x (the blob layer's naming). */
+  /** Bytes by sha256 hex without 0x (the blob layer's naming), whatever ref the model is kept under. */
   bytesBySha256(sha256: string): Uint8Array | undefined {
-    return this.models.get(`0x${sha256}`)?.bytes;
+    const direct = this.models.get(`0x${sha256}`);
+    if (direct !== undefined) return direct.bytes;
+    for (const entry of this.models.values()) if (entry.sha === sha256) return entry.bytes;
+    return undefined;
   }
 }

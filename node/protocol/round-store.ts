@@ -6,7 +6,7 @@
  * so a torn or corrupted file is dropped, never used.
  *
  * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
- * under `<dataDir>/models/`: `<modelRef without 0x>.f32`.
+ * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
@@ -62,19 +62,32 @@ export class RoundStore {
     return out;
   }
 
-  async saveModel(params: Float32Array): Promise<Hex> {
+  /**
+   * Saves `params` as `<sha256>.f32`; a round's model (named by its derived `ref`, round/next-model.ts) also
+   * gets `<ref>.ref`, holding the content hash, so it loads by either name.
+   */
+  async saveModel(params: Float32Array, ref?: Hex): Promise<Hex> {
     const bytes = paramsToBytes(params);
-    const ref = modelRef(bytes);
+    const sha = modelRef(bytes);
     await mkdir(this.modelsDir, { recursive: true });
-    await writeFileAtomic(join(this.modelsDir, `${ref.slice(2)}.f32`), bytes);
-    return ref;
+    await writeFileAtomic(join(this.modelsDir, `${sha.slice(2)}.f32`), bytes);
+    if (ref !== undefined && ref.toLowerCase() !== sha)
+      await writeFileAtomic(
+        join(this.modelsDir, `${ref.slice(2).toLowerCase()}.ref`),
+        new TextEncoder().encode(sha.slice(2)),
+      );
+    return ref ?? sha;
   }
 
+  /** The model named `ref` (its content hash, or a derived ref through its `.ref` file), checked by content. */
   async loadModel(ref: Hex, size: number): Promise<Float32Array | undefined> {
-    const path = join(this.modelsDir, `${ref.slice(2).toLowerCase()}.f32`);
+    const name = ref.slice(2).toLowerCase();
+    const pointer = await readFile(join(this.modelsDir, `${name}.ref`), "utf8").catch(() => undefined);
+    const sha = pointer !== undefined && /^[0-9a-f]{64}$/.test(pointer) ? pointer : name;
+    const path = join(this.modelsDir, `${sha}.f32`);
     const bytes = await readFile(path).catch(() => undefined);
     if (bytes === undefined) return undefined;
-    if (modelRef(bytes) !== ref.toLowerCase()) {
+    if (modelRef(bytes) !== `0x${sha}`) {
       await rm(path, { force: true });
       return undefined;
     }

@@ -19,6 +19,7 @@ import {
   proveChunk,
 } from "../../node/proofs/index.ts";
 import type { UpdateCommitment } from "../../node/proofs/index.ts";
+import { modelRefOf } from "../../node/protocol/round/next-model.ts";
 import type { Scenario, Strategy } from "./attacks-harness.ts";
 import type { AttackWorld, Operator } from "./attacks-world.ts";
 
@@ -113,7 +114,8 @@ export const bondFlood: Strategy<AttackWorld> = {
             if (r.ok) flooded++;
           }
           answered += await answerAll(world, roundId, aggregator, data);
-          states.push(await world.finish(roundId));
+          const state = await world.finish(roundId);
+          states.push(state);
           for (let chunk = 0; chunk < CHUNKS; chunk++)
             await world.attempt(world.net.deployer, "settleBond", [roundId, BigInt(chunk)]);
         }
@@ -128,9 +130,11 @@ export const bondFlood: Strategy<AttackWorld> = {
 };
 
 /**
- * Wrong model hash: the attacker aggregates honestly (so every sampled or challenged chunk proves) but posts
- * a model hash of its own choosing. The proofs bind the aggregate commitment, not the model hash: if the
- * round finalizes, the task's model is the attacker's. Its aggregator share is its honest earning.
+ * Wrong model hash: the attacker aggregates honestly (so every sampled or challenged chunk proves) and posts
+ * a hash of its own choosing where the model used to be named (now the aggregate's blob name). The chain
+ * derives the model's ref from the base and the proven aggregate commitment (next-model.ts): the model is
+ * corrupted if the task's ref is the attacker's or anything but the derived one. Its aggregator share is its
+ * honest earning.
  */
 export const wrongModelRef: Strategy<AttackWorld> = {
   name: "wrong modelRef with honest aggregate",
@@ -160,16 +164,28 @@ export const wrongModelRef: Strategy<AttackWorld> = {
           await world.drawSamples(roundId);
           await answerAll(world, roundId, attacker, data);
           const before = await claimable(world, attacker);
-          states.push(await world.finish(roundId));
+          const state = await world.finish(roundId);
+          states.push(state);
           honestEarningsWei += (await claimable(world, attacker)) - before;
           const task = await world.task$(taskId);
-          if (task.modelRef.toLowerCase() === evil.toLowerCase()) corrupted = true;
+          const round = await world.net.publicClient.readContract({
+            address: world.rounds,
+            abi: trainingRoundsAbi,
+            functionName: "getRound",
+            args: [roundId],
+          });
+          // A finalized round's model is the one its proven aggregate derives; a failed round keeps its base.
+          const expected =
+            state === "finalized"
+              ? modelRefOf(round.baseModelRef, data.commitment.root, roundId)
+              : round.baseModelRef;
+          if (task.modelRef.toLowerCase() !== expected.toLowerCase()) corrupted = true;
         }
         return {
           rounds,
           modelCorrupted: corrupted,
           honestEarningsWei,
-          note: `rounds ${[...new Set(states)].join(", ")}; task model ${corrupted ? "IS the attacker's" : "unchanged"}`,
+          note: `rounds ${[...new Set(states)].join(", ")}; task model ${corrupted ? "IS the attacker's" : "derived from the proven aggregate"}`,
         };
       },
     };

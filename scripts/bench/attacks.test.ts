@@ -3,13 +3,14 @@
  * verifier: an aggregator that misses its deadline and has its sybil report it, an operator that equivocates
  * in both roles and has its sybil report the cheaper fault first, and a flood of bonded challenges at an
  * honest aggregator that answers them with real proofs. Each must cost the attacker (profit < 0), cost no
- * honest operator any stake, and leave the model alone. `npm run bench:attacks` runs every strategy.
+ * honest operator any stake, and leave the model alone; an aggregator naming its own model with an honest
+ * aggregate leaves the task on the derived model. `npm run bench:attacks` runs every strategy.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { equivocationSelfReport, selfReportMissedDeadline } from "./attacks-faults.ts";
-import { bondFlood } from "./attacks-proofs.ts";
+import { bondFlood, wrongModelRef } from "./attacks-proofs.ts";
 import { runChainStrategies } from "./attacks.ts";
 
 describe("bench:attacks harness (chain process + zk)", { timeout: 300_000 }, () => {
@@ -25,5 +26,14 @@ describe("bench:attacks harness (chain process + zk)", { timeout: 300_000 }, () 
       assert.equal(row.honestStakeLostVain, 0, `${row.attack}: no honest stake lost`);
       assert.equal(row.modelCorrupted, 0, `${row.attack}: model intact`);
     }
+  });
+
+  it("an aggregator naming its own model with an honest aggregate cannot change the model", async () => {
+    // The chain derives the ref from the base and the proven aggregate (next-model.ts, RoundModelRef.t.sol).
+    const [row] = await runChainStrategies([wrongModelRef], 1);
+    assert.ok(row !== undefined && Number.isFinite(row.attackerProfitVain), `ran: ${row?.note}`);
+    assert.equal(row.modelCorrupted, 0, `model derived from the proven aggregate: ${row.note}`);
+    assert.ok(row.attackerProfitVain <= 0, `no gain: ${row.attackerProfitVain} VAIN`);
+    assert.equal(row.honestStakeLostVain, 0);
   });
 });

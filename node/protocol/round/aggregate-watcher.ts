@@ -8,19 +8,13 @@
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 
-import {
-  aggregateFixedPoint,
-  chunkCount,
-  commitEncoded,
-  decodeFixedPoint,
-  encodeFixedPoint,
-} from "../../proofs/index.ts";
-import { CHUNK_SIZE } from "../../proofs/constants.ts";
+import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
+import { aggregateBytesOf } from "./round-data.ts";
 import type { RoundWork } from "./round-work.ts";
 
 /**
@@ -117,13 +111,21 @@ export class AggregateWatcher {
     }
     const { aggregate } = aggregateFixedPoint(encoded, weights);
     const mine = await commitEncoded(aggregate);
-    if (mine.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return [];
-    const posted = await this.fetchAggregate(roundId, round);
-    if (posted !== undefined) {
-      return mine.chunkHashes.flatMap((hash, c) => (hash === posted.chunkHashes[c] ? [] : [c]));
+    if (mine.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) {
+      // The posted aggregate is right: the new model follows from it (and from nothing the aggregator names),
+      // so this node has it, and serves the aggregate, even if the aggregator withholds it.
+      this.components.data.keep(roundId, aggregateBytesOf(aggregate));
+      await this.components.modelSync.adopt(roundId, round, aggregate);
+      return [];
     }
-    // The aggregator withholds its aggregate: the model it posted shows where it differs.
-    return this.wrongModelChunks(roundId, round, aggregate);
+    const posted = await this.components.modelSync.aggregateOf(roundId, round);
+    if (posted !== undefined) {
+      return mine.chunkHashes.flatMap((hash, c) => (hash === posted.commitment.chunkHashes[c] ? [] : [c]));
+    }
+    // The aggregator withholds the aggregate it committed to: nobody can derive its model, and the wrong chunks
+    // cannot be located from here (the sampled chunks are still challenged). Retried each tick.
+    this.ctx.log.warn({ roundId }, "the posted aggregate is wrong and its bytes are withheld");
+    return undefined;
   }
 
   /** A weighted trainer's update, fetched by the content hash it (or the aggregator) announced and checked. */
@@ -162,65 +164,6 @@ export class AggregateWatcher {
       }
     }
     return undefined;
-  }
-
-  /** The encoded aggregate the aggregator announced, if it serves it and it matches the posted commitment. */
-  private async fetchAggregate(
-    roundId: bigint,
-    round: RoundView,
-  ): Promise<{ chunkHashes: readonly bigint[] } | undefined> {
-    const sha = this.components.data.aggregateSha(roundId, round.aggregator);
-    if (sha === undefined) return undefined;
-    const held = this.components.data.bytes(sha);
-    if (held !== undefined) {
-      const commitment = await commitEncoded(
-        new Uint16Array(held.buffer.slice(held.byteOffset, held.byteOffset + held.byteLength)),
-      );
-      if (commitment.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return commitment;
-    }
-    for (const peer of await this.sources(round.aggregator, round)) {
-      try {
-        const bytes = await this.ctx.options.mesh.blobs.fetch(
-          peer,
-          sha,
-          this.ctx.paramSize * 2,
-          this.ctx.signal,
-        );
-        if (bytes.length !== this.ctx.paramSize * 2) continue;
-        const values = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-        const commitment = await commitEncoded(values);
-        if (commitment.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) return commitment;
-      } catch {
-        // the next source
-      }
-    }
-    return undefined;
-  }
-
-  /** Chunks where the posted model differs from `base + decode(aggregate)` (what the aggregator must post). */
-  private async wrongModelChunks(
-    roundId: bigint,
-    round: RoundView,
-    aggregate: Uint16Array,
-  ): Promise<number[] | undefined> {
-    const { modelSync } = this.components;
-    const base = await modelSync.ensureModel(round.baseModelRef);
-    const posted = await modelSync.ensureModel(round.modelRef, round.aggregator);
-    if (base === undefined || posted === undefined) return undefined;
-    const delta = decodeFixedPoint(aggregate);
-    const expected = Float32Array.from(base, (value, i) => value + delta[i]!);
-    const wrong: number[] = [];
-    for (let c = 0; c < chunkCount(this.ctx.paramSize); c++) {
-      for (let j = c * CHUNK_SIZE; j < Math.min(expected.length, (c + 1) * CHUNK_SIZE); j++) {
-        if (expected[j] !== posted[j]) {
-          wrong.push(c);
-          break;
-        }
-      }
-    }
-    if (wrong.length === 0)
-      this.ctx.log.warn({ roundId }, "the aggregate commitment is wrong but its chunks are withheld");
-    return wrong;
   }
 
   /** Who may serve a trainer's data: the trainer, the aggregator, then every admitted peer (replicas). */

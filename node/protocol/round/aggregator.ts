@@ -1,7 +1,7 @@
 /**
  * The flat aggregator's part of a round: receive each trainer's update and verify it against the trainer's
  * on-chain commitment, screen anomalous updates (weight 0), aggregate in fixed point, post the aggregate's
- * commitment and the new model's hash, and answer challenges with zk proofs of the challenged chunks.
+ * commitment (the chain derives the new model's ref from it), and answer challenges with zk proofs of the challenged chunks.
  */
 import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
@@ -38,6 +38,8 @@ import type { RoundContext, RoundView } from "./context.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
+import { aggregateBytesOf } from "./round-data.ts";
+import { modelRefOf, nextModel } from "./next-model.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
@@ -296,19 +298,29 @@ export class Aggregator {
   }
 
   /**
-   * The new model `base + decode(aggregate)`, kept and stored for peers to fetch, and the aggregate's
-   * commitment. A cheating aggregator (node/adversary) biases the aggregate here (and cannot prove it).
+   * The aggregate (a cheating aggregator, node/adversary, biases it here and cannot prove it), its commitment,
+   * the blob name it is served under, and the new model `base + decode(aggregate)` kept under the ref the chain
+   * will derive from them (next-model.ts).
    */
   async applyAggregate(
+    roundId: bigint,
+    baseModelRef: Hex,
     base: Float32Array,
     raw: Uint16Array,
-  ): Promise<{ ref: Hex; aggregate: Uint16Array; aggregateCommitment: UpdateCommitment }> {
+  ): Promise<{
+    ref: Hex;
+    aggregate: Uint16Array;
+    aggregateCommitment: UpdateCommitment;
+    aggregateData: Hex;
+  }> {
     const aggregate = this.ctx.adversary.transformAggregate(raw);
-    const delta = decodeFixedPoint(aggregate);
-    const next = Float32Array.from(base, (value, i) => value + delta[i]!);
-    const ref = this.ctx.models.put(next);
-    await this.ctx.options.store?.saveModel(next);
-    return { ref, aggregate, aggregateCommitment: await commitEncoded(aggregate) };
+    const aggregateCommitment = await commitEncoded(aggregate);
+    const ref = modelRefOf(baseModelRef, aggregateCommitment.root, roundId);
+    const next = nextModel(base, aggregate);
+    this.ctx.models.put(next, ref);
+    await this.ctx.options.store?.saveModel(next, ref);
+    const aggregateData: Hex = `0x${this.components.data.keep(roundId, aggregateBytesOf(aggregate))}`;
+    return { ref, aggregate, aggregateCommitment, aggregateData };
   }
 
   async aggregateAndPost(roundId: bigint, round: RoundView, work: AggregatorWork): Promise<void> {
@@ -332,21 +344,23 @@ export class Aggregator {
       const posted = await this.ctx.chain.sendIfValid("postAggregate", [
         roundId,
         zeroHash,
-        round.baseModelRef,
+        zeroHash,
         weights.map(BigInt),
       ]);
       if (posted) this.ctx.log.warn({ roundId, rejected }, "no usable update: posted all-zero weights");
       return;
     }
     const encoded = present.map((p) => p?.encoded ?? zero);
-    const { ref, aggregate, aggregateCommitment } = await this.applyAggregate(
+    const { ref, aggregate, aggregateCommitment, aggregateData } = await this.applyAggregate(
+      roundId,
+      round.baseModelRef,
       base,
       aggregateFixedPoint(encoded, weights).aggregate,
     );
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
-      ref,
+      aggregateData,
       weights.map(BigInt),
     ]);
     if (!posted) return;
@@ -377,6 +391,22 @@ export class Aggregator {
       { roundId, weights, rejected, proven: round.proven, modelRef: ref },
       "aggregate posted",
     );
+  }
+
+  /**
+   * Hierarchical root, after posting: announces the aggregate (signed `Aggregate`) and pushes it to every
+   * admitted peer, each of which derives the new model from it (the root holds partials, not updates, so only
+   * the aggregate goes out).
+   */
+  async handOut(roundId: bigint, round: RoundView, aggregate: Uint16Array): Promise<void> {
+    const { data } = this.components;
+    const commitment = await commitEncoded(aggregate);
+    const ref = modelRefOf(round.baseModelRef, commitment.root, roundId);
+    const none = round.trainers.map(() => undefined);
+    await data
+      .announceAggregate(roundId, commitment.root, ref, aggregate, none)
+      .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
+    await data.distribute(roundId, round.trainers, aggregate, none);
   }
 
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */

@@ -53,7 +53,9 @@ export type RoundsWrite =
   | "reportEquivocation"
   | "reportSignedConflict"
   | "commitReport"
-  | "revealReport";
+  | "revealReport"
+  | "reclaimBond"
+  | "claim";
 
 /** The reports that pay a reporter (or a challenger's share): sent committed, then revealed (`report`). */
 export type RoundsReport =
@@ -163,6 +165,28 @@ export class RoundsGateway {
       args: [roundId],
       blockNumber,
     });
+  }
+
+  /**
+   * The blob name (sha256 hex, no 0x) the aggregator posted for a round's encoded aggregate (`AggregatePosted`'s
+   * `aggregateData`), searched from the round's opening block; undefined before it was posted.
+   */
+  async aggregateData(roundId: bigint): Promise<string | undefined> {
+    const { publicClient, contracts } = this.init;
+    const draws = await publicClient.readContract({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getDraws",
+      args: [roundId],
+    });
+    const events = await publicClient.getContractEvents({
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "AggregatePosted",
+      args: { roundId },
+      fromBlock: draws.openBlock,
+    });
+    return events[0]?.args.aggregateData?.slice(2).toLowerCase();
   }
 
   /** What the selection of an Open round past its commit deadline needs next (lock, wait, or select). */

@@ -333,30 +333,30 @@ export class SubAggregator {
       // Nothing usable reached the root: all-zero weights close the round unslashed (as in flat rounds,
       // `Aggregator.aggregateAndPost`), where staying silent would be slashed for the missed deadline.
       const zero = round.trainers.map(() => 0n);
-      const posted = await this.ctx.chain.sendIfValid("postAggregate", [
-        roundId,
-        zeroHash,
-        round.baseModelRef,
-        zero,
-      ]);
+      const posted = await this.ctx.chain.sendIfValid("postAggregate", [roundId, zeroHash, zeroHash, zero]);
       if (posted) work.posted = true;
       return;
     }
-    const { ref, aggregateCommitment } = await this.components.aggregator.applyAggregate(
-      base,
-      aggregateOfPartial(partial),
-    );
+    const { ref, aggregate, aggregateCommitment, aggregateData } =
+      await this.components.aggregator.applyAggregate(
+        roundId,
+        round.baseModelRef,
+        base,
+        aggregateOfPartial(partial),
+      );
     const weights = round.trainers.map((t) => partial.weights.get(t.toLowerCase()) ?? 0);
     // The root holds partials, not updates, so it cannot prove: only an unproven task's round is hierarchical
     // (a proven task's round holds at most the circuit's fan-in and is planned flat, `treeOf`).
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
-      ref,
+      aggregateData,
       weights.map(BigInt),
     ]);
     if (!posted) return;
     work.posted = true;
+    // Every node derives the new model from this aggregate (next-model.ts): it must reach them.
+    void this.components.aggregator.handOut(roundId, round, aggregate);
     const rejected = round.trainers.filter((t) => partial.weights.get(t.toLowerCase()) === 0);
     this.ctx.options.events?.onAggregated?.(
       roundId,
