@@ -17,7 +17,7 @@ import type { Address } from "viem";
 import { parseEther } from "viem";
 
 import type { AdversarialBehaviour } from "../../node/adversary/index.ts";
-import { claim, stake, transferTokens } from "../../node/chain/actions/index.ts";
+import { stake, transferTokens } from "../../node/chain/actions/index.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { freePort } from "../../node/demo/demo.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
@@ -74,22 +74,6 @@ async function restoreStake(net: LocalVainNetwork, node: number, target: bigint)
   });
   await transferTokens(ctx(net.treasury), { to: n.account.address, amountWei: target - staked });
   await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
-}
-
-/**
- * The honest watcher claims what it was credited (its bonds come back as claimable, not to its wallet): the node
- * does not claim by itself, and a watcher whose spare VAIN sits in `claimable` cannot bond its next challenge.
- */
-async function claimFor(net: LocalVainNetwork, node: number): Promise<void> {
-  const n = net.nodes[node]!;
-  const owed = await net.publicClient.readContract({
-    address: net.contracts.rounds,
-    abi: trainingRoundsAbi,
-    functionName: "claimable",
-    args: [n.account.address],
-  });
-  if (owed > 0n)
-    await claim({ publicClient: net.publicClient, walletClient: n.wallet, contracts: net.contracts });
 }
 
 /** What `who` would have earned in `roundId` following the protocol: its shares by sample count. */
@@ -191,8 +175,8 @@ export async function runNodeStrategies(
         onRound(
           `  round ${round} (${cheat}): ${score.detected ? "caught" : "MISSED"}, attacker ${vain(score.profitWei)} VAIN`,
         );
+        // The honest watcher's bonds come back as credit; its node claims them itself (round/claims.ts).
         await restoreStake(net, 1, target);
-        await claimFor(net, 0);
       } catch (error) {
         // A round that never closed leaves the task's round active: the rounds after it cannot open.
         aborted = `round ${round} (${cheat}) did not close: ${error instanceof Error ? error.message : String(error)}`;

@@ -41,6 +41,7 @@ import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
+import { Claims } from "./claims.ts";
 import { Trainer } from "./trainer.ts";
 import { Watcher } from "./watcher.ts";
 
@@ -60,6 +61,8 @@ export class RoundParticipant {
   private readonly subAggregator: SubAggregator;
   private readonly watcher: Watcher;
   private readonly keeper: Keeper;
+  /** Reclaims stranded bonds and claims credits once per closed round (claims.ts). */
+  private readonly claims: Claims;
   private readonly delivery: Delivery;
   private readonly data: RoundData;
   private readonly aggregateWatcher: AggregateWatcher;
@@ -106,6 +109,7 @@ export class RoundParticipant {
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.keeper = new Keeper(this.ctx);
+    this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
       work,
       modelSync: this.modelSync,
@@ -225,6 +229,7 @@ export class RoundParticipant {
         return;
       }
       if (!this.joins(task)) return;
+      this.claims.onTask(task);
       void this.modelSync.ensureModel(task.modelRef);
       const now = await this.chain.blockTimestamp(blockNumber);
       if (task.activeRound === 0n) {

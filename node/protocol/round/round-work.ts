@@ -139,6 +139,11 @@ export class RoundWorkStore {
     return this.rounds.get(roundId);
   }
 
+  /** The rounds kept (the newest `ROUNDS_KEPT` + 1), oldest first. */
+  kept(): [bigint, RoundWork][] {
+    return [...this.rounds.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   /** Latest state of this node's work in a round, for status and the demo's table. */
   outcome(roundId: bigint): RoundOutcome | undefined {
     const work = this.rounds.get(roundId);
