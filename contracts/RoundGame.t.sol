@@ -194,9 +194,11 @@ contract RoundGameTest is RoundsFixture {
         assertEq(rounds.claimable(WATCHER), 0, "not back to the challenger");
     }
 
-    /// Filling a round's challenge slots cannot hide a wrong chunk: a round that reaches the limit fails,
-    /// unslashed and unpaid, and the fillers' bonds go to the pool.
-    function test_contestedRoundFailsUnslashed() public {
+    /// Griefing with answered challenges (issue #18): filling a round's challenge slots cannot hide a wrong
+    /// chunk (the contested round's model does not advance), but it costs the griefer its bonds, each at least
+    /// emission / 8 (15 here: more than the round emits), and costs no honest operator anything: nobody is
+    /// slashed, and the trainers and the aggregator are paid as if the round finalized.
+    function test_griefingWithAnsweredChallengesCostsOnlyTheGriefer() public {
         uint32 chunks = 32;
         uint256 t = rounds.createTask(_taskConfig(bytes32("wide"), chunks, REWARD, 60, 60, 120, 0));
         token.approve(address(rounds), REWARD);
@@ -205,7 +207,9 @@ contract RoundGameTest is RoundsFixture {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
+        assertEq(selection.challengeBondOf(roundId), REWARD / 8, "bond floor: emission / 8");
         token.transfer(WATCHER, 16 * BOND);
+        uint256 griefer = token.balanceOf(WATCHER);
         vm.startPrank(WATCHER);
         token.approve(address(rounds), 16 * BOND);
         uint256 opened = 1;
@@ -225,10 +229,38 @@ contract RoundGameTest is RoundsFixture {
         }
         vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
-        assertTrue(rounds.getRound(roundId).state == ITrainingRounds.RoundState.Failed, "contested: failed");
+        assertTrue(rounds.getRound(roundId).state == ITrainingRounds.RoundState.Failed, "contested: not finalized");
         assertTrue(rounds.getTask(taskId).modelRef == bytes32("wide"), "model not advanced");
         assertEq(registry.slashableStake(agg), 1_000e18, "aggregator not slashed");
-        assertEq(rounds.claimable(agg) + rounds.claimable(t1), 0, "nobody paid");
+        assertEq(rounds.claimable(agg), 100e18, "aggregator paid its share");
+        assertEq(rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3), 900e18, "trainers paid");
+        for (uint256 c = 0; c < chunks; ++c) {
+            if (rounds.getChallenge(roundId, c).bond != 0) rounds.settleBond(roundId, c);
+        }
+        uint256 lost = griefer - token.balanceOf(WATCHER) - rounds.claimable(WATCHER);
+        assertEq(lost, 15 * BOND, "every answered bond forfeited");
+        assertTrue(lost > REWARD, "griefing cost more than the round emits");
+    }
+
+    /// The bond floor follows the emission: a round emitting 4,000 locks 500 per challenge, above the parameter.
+    function test_bondFloorIsAnEighthOfTheEmission() public {
+        uint256 reward = 4_000e18;
+        uint256 t = rounds.createTask(_taskConfig(bytes32("rich"), NUM_CHUNKS, reward, 60, 60, 120, 0));
+        token.approve(address(rounds), reward);
+        rounds.fundTask(t, reward);
+        taskId = t;
+        uint256 roundId = _openAndCommit();
+        _post(roundId, _weights(100, 300, 600));
+        uint256 chunk = (_sampledChunk(roundId) + 1) % NUM_CHUNKS;
+        assertEq(selection.challengeBondOf(roundId), 500e18, "emission / 8 above the 125 parameter");
+        token.transfer(WATCHER, 500e18);
+        uint256 before = token.balanceOf(WATCHER);
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), 500e18);
+        rounds.challenge(roundId, chunk);
+        vm.stopPrank();
+        assertEq(before - token.balanceOf(WATCHER), 500e18, "locked the floor");
+        assertEq(rounds.getChallenge(roundId, chunk).bond, 500e18, "held");
     }
 
     /// Owner changes are bounded, wait longer than the unbonding delay, and apply only to rounds opened after

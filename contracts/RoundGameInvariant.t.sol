@@ -365,7 +365,7 @@ contract RoundGameInvariantTest is RoundsFixture {
         }
         assertEq(handler.equivocations(), 8, "slashed in both roles, any order");
         assertEq(handler.violations(), 0, "no violation");
-        (uint256 tasks, uint256 opened) = rounds.counts();
+        (uint256 tasks, uint256 opened) = selection.counts();
         assertEq(tasks, 2, "tasks");
         assertEq(opened, 4, "rounds");
         for (uint256 id = 1; id <= opened; ++id) {

@@ -16,7 +16,7 @@ contract RoundReportsTest is RoundsFixture {
     function setUp() public {
         _setUpRounds();
         _fundAndStake(COPIER, 200e18);
-        token.transfer(COPIER, 100e18);
+        token.transfer(COPIER, 1_000e18);
     }
 
     /// A round whose aggregator missed its deadline: anyone may report it.

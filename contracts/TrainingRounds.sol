@@ -200,8 +200,9 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
 
     /// @notice Finalizes a round after its challenge window and its dispute deadline with every challenge
     /// answered: credits rewards and advances the task's model. Anyone may call. A contested round (one that
-    /// took MAX_CHALLENGES_PER_ROUND challenges) fails instead, unslashed and unpaid: with its challenge slots
-    /// full, a wrong chunk might have gone unchallenged, so its model must not be accepted.
+    /// took MAX_CHALLENGES_PER_ROUND challenges, all answered) fails instead, unslashed: with its challenge slots
+    /// full, a wrong chunk might have gone unchallenged, so its model must not be accepted; its trainers and
+    /// aggregator are paid as if it finalized (the fillers' bonds paid for the griefing).
     /// @param roundId the round, Challenging past its challenge and dispute deadlines
     function finalizeRound(uint256 roundId) external nonReentrant {
         Round storage round = _rounds[roundId];
@@ -212,7 +213,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         RoundDraws storage draws = _draws[roundId];
         if (draws.sampleSeedBlock != 0 && !draws.samplesDrawn) revert SamplesNotDrawn(roundId);
         if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) {
-            _close(roundId, round, RoundState.Failed);
+            _closeContested(roundId, round);
             return;
         }
         _tasks[round.taskId].modelRef = round.modelRef;
@@ -241,12 +242,5 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// @return the challenge (status None if never challenged)
     function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (Challenge memory) {
         return _challenges[roundId][chunkIndex];
-    }
-
-    /// @notice Number of tasks and rounds created so far.
-    /// @return tasks tasks created
-    /// @return rounds rounds opened
-    function counts() external view returns (uint256 tasks, uint256 rounds) {
-        return (_taskCount, _roundCount);
     }
 }

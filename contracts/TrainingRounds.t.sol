@@ -42,7 +42,7 @@ abstract contract RoundsFixture is Fixture {
         _fundAndStake(t2, 200e18);
         _fundAndStake(t3, 200e18);
         _fundAndStake(WATCHER, 200e18);
-        token.transfer(WATCHER, 100e18);
+        token.transfer(WATCHER, 1_000e18);
         vm.prank(agg);
         selection.setAggregatorOptIn(true);
         taskId = rounds.createTask(_taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
@@ -627,7 +627,7 @@ contract TrainingRoundsTest is RoundsFixture {
         address[] memory candidates = selection.aggregatorCandidates();
         assertEq(candidates.length, 1, "one left");
         assertTrue(candidates[0] == t1, "t1 moved into agg's slot");
-        (uint256 tasks, uint256 roundsOpened) = rounds.counts();
+        (uint256 tasks, uint256 roundsOpened) = selection.counts();
         assertEq(tasks, 2, "tasks");
         assertEq(roundsOpened, 0, "rounds");
     }

@@ -50,6 +50,12 @@ interface IRoundSelection {
     /// @notice The block `commitHash` was committed in (0: none, or spent).
     function reportCommitBlock(bytes32 commitHash) external view returns (uint256);
 
+    /// @notice Number of tasks and rounds created so far.
+    function counts() external view returns (uint256 tasks, uint256 rounds);
+
+    /// @notice What a bonded challenge of `roundId` locks: max(`challengeBond`, emission / 8).
+    function challengeBondOf(uint256 roundId) external view returns (uint256);
+
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 

@@ -444,9 +444,6 @@ interface ITrainingRounds {
     function claimable(address account) external view returns (uint256);
 
 
-    /// @notice Number of tasks and rounds created so far.
-    function counts() external view returns (uint256 tasks, uint256 rounds);
-
     /// @notice Accounting totals: all funding ever received, rewards credited but unclaimed, bonds locked.
     function totals() external view returns (uint256 funded, uint256 unclaimed, uint256 bonds);
 

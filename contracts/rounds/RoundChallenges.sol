@@ -11,13 +11,14 @@ import {RoundsBase} from "./RoundsBase.sol";
 /// checked by the round's verifier, disputes of answered statements, and the bonds' settlement. A failed
 /// challenge slashes the aggregator and fails the round. Every challenge gets a full answer window of its
 /// own (deadlines are spaced one window apart), so a flood cannot make an honest aggregator miss; an
-/// answered challenge forfeits its bond, so a flood costs the flooder; at most MAX_CHALLENGES_PER_ROUND
-/// challenges per round, and a round that reaches it fails unslashed (contested). None of it is paused.
+/// answered challenge forfeits its bond (at least emission / 8), so a flood costs the flooder; at most
+/// MAX_CHALLENGES_PER_ROUND challenges per round: a round that reaches it is contested, its model does not
+/// advance, nobody is slashed, and its trainers and aggregator are paid as if it finalized. None of it is paused.
 abstract contract RoundChallenges is RoundsBase {
     using SafeERC20 for IERC20;
 
-    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking the round's
-    /// `challengeBond` (approve first). Sent through `revealReport` (committed a block earlier), a failed answer
+    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking the round's bond,
+    /// max(`challengeBond`, emission / 8) (`challengeBondOf`; approve first). Sent through `revealReport` (committed a block earlier), a failed answer
     /// returns the bond plus the reporter's share of the slash; sent directly, the bond only, so a challenge
     /// copied from the mempool earns nothing. An answered challenge forfeits the bond (to the aggregator if the round finalizes, to the task pool if
     /// it fails). The answer deadline is one answer window after the later of now and the round's last answer
@@ -33,7 +34,7 @@ abstract contract RoundChallenges is RoundsBase {
         if (_challenges[roundId][chunkIndex].status != ChallengeStatus.None) revert AlreadyChallenged(chunkIndex);
         if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) revert ChallengeLimit(roundId);
         if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);
-        uint256 bond = _paramsOf(round).challengeBond;
+        uint256 bond = _challengeBondOf(round);
         _totalBonds += bond;
         _openChallenge(roundId, round, chunkIndex, msg.sender, bond);
         if (_revealedReporter() == msg.sender) _challenges[roundId][chunkIndex].revealed = true;

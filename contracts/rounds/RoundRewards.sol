@@ -47,7 +47,14 @@ abstract contract RoundRewards is RoundsBase {
     /// round, or one whose aggregate was empty) and paying trainers would let an aggregator with sybil
     /// trainers earn from a round it made fail.
     function _close(uint256 roundId, Round storage round, RoundState state) internal override {
-        _settle(roundId, round, state, 0);
+        _settle(roundId, round, state, 0, state == RoundState.Finalized);
+    }
+
+    /// @dev A contested round (its challenge slots filled, every challenge answered in time): its model must
+    /// not advance (a wrong chunk might have gone unchallenged), but nobody provably cheated, so it pays as a
+    /// finalized round would. A griefer who filled the slots paid bonds of up to twice the emission for nothing.
+    function _closeContested(uint256 roundId, Round storage round) internal {
+        _settle(roundId, round, RoundState.Failed, 0, true);
     }
 
     /// @inheritdoc RoundsBase
@@ -57,12 +64,19 @@ abstract contract RoundRewards is RoundsBase {
     /// weight for its own sybils and then fails the round: they get at most FAILED_ROUND_PAYOUT_BPS of what
     /// it lost.
     function _closeFailedAfterSlash(uint256 roundId, Round storage round, uint256 slashed) internal override {
-        _settle(roundId, round, RoundState.Failed, (slashed * FAILED_ROUND_PAYOUT_BPS) / BPS);
+        _settle(roundId, round, RoundState.Failed, (slashed * FAILED_ROUND_PAYOUT_BPS) / BPS, false);
     }
 
-    /// @dev Closes a round and credits its emission exactly; trainers of a failed round share at most
+    /// @dev Closes a round and credits its emission exactly; `paid` pays trainers by weight and the aggregator
+    /// its share (finalized and contested rounds); otherwise trainers of a failed round share at most
     /// `failedTrainerCap` by posted weight. Floor-division dust and unpaid shares go back to the task's pool.
-    function _settle(uint256 roundId, Round storage round, RoundState state, uint256 failedTrainerCap) private {
+    function _settle(
+        uint256 roundId,
+        Round storage round,
+        RoundState state,
+        uint256 failedTrainerCap,
+        bool paid
+    ) private {
         round.state = state;
         Task storage task = _tasks[round.taskId];
         task.activeRound = 0;
@@ -70,7 +84,7 @@ abstract contract RoundRewards is RoundsBase {
         uint256 n = round.trainers.length;
         uint256 aggregatorShare = n == 0 ? 0 : (emission * _paramsOf(round).aggregatorRewardBps) / BPS;
         uint256 trainerPool = n == 0 ? 0 : emission - aggregatorShare;
-        if (state == RoundState.Failed) {
+        if (!paid) {
             if (!round.posted) trainerPool = 0;
             else if (failedTrainerCap < trainerPool) trainerPool = failedTrainerCap;
         }
@@ -90,7 +104,7 @@ abstract contract RoundRewards is RoundsBase {
             }
         }
         uint256 paidAggregator;
-        if (state == RoundState.Finalized && aggregatorShare != 0) {
+        if (paid && aggregatorShare != 0) {
             paidAggregator = aggregatorShare;
             _credit(roundId, round.aggregator, aggregatorShare, false);
         }

@@ -242,6 +242,17 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     }
 
     /// @inheritdoc IRoundSelection
+    /// @dev Here rather than in TrainingRounds, which is at the code size limit.
+    function counts() external view returns (uint256 tasks, uint256 rounds) {
+        return (_taskCount, _roundCount);
+    }
+
+    /// @inheritdoc IRoundSelection
+    function challengeBondOf(uint256 roundId) external view returns (uint256) {
+        return _challengeBondOf(_rounds[roundId]);
+    }
+
+    /// @inheritdoc IRoundSelection
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory) {
         return _draws[roundId];
     }

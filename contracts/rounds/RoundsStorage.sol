@@ -28,6 +28,11 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// (deadlines are spaced), so this bounds the round's length; a round that reaches it is contested and
     /// fails without a slash, so filling it cannot hide a wrong chunk (docs/protocol.md §5).
     uint256 public constant MAX_CHALLENGES_PER_ROUND = 16;
+    /// @notice A bonded challenge locks at least the round's emission / this (and at least `challengeBond`):
+    /// the bonded challenges that fill a round's slots (16 less the sampled ones) then cost up to twice what
+    /// the round emits, and a round filled with answered challenges still pays its trainers and aggregator
+    /// (RoundRewards), so griefing one costs the griefer more than it costs anyone else.
+    uint256 public constant CHALLENGE_BOND_EMISSION_DIVISOR = 8;
 
     /// @notice The staking/reward token.
     IERC20 public immutable token;
@@ -73,11 +78,18 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         ch.challenger = challenger;
         ch.answerDeadline = deadline;
         ch.status = ITrainingRounds.ChallengeStatus.Pending;
-        if (bond != 0) ch.bond = uint96(bond); // challengeBond <= type(uint96).max (_checkParams)
+        if (bond != 0) ch.bond = uint96(bond); // <= type(uint96).max (_challengeBondOf)
         round.pendingChallenges += 1;
         round.challengeCount += 1;
         emit ITrainingRounds.ChunkChallenged(roundId, chunk, challenger, deadline);
         if (round.challengeCount == MAX_CHALLENGES_PER_ROUND) emit ITrainingRounds.RoundContested(roundId);
+    }
+
+    /// @dev The bond a challenge of `round` locks: max(`challengeBond`, emission / 8), within uint96.
+    function _challengeBondOf(ITrainingRounds.Round storage round) internal view returns (uint256 bond) {
+        bond = _paramsAt[round.paramsVersion].challengeBond;
+        uint256 floor = round.emission / CHALLENGE_BOND_EMISSION_DIVISOR;
+        if (floor > bond) bond = floor < type(uint96).max ? floor : type(uint96).max;
     }
 
     /// @dev The reporter whose committed report is being revealed in this call (zero outside `revealReport`).

@@ -340,18 +340,18 @@ export class RoundsGateway {
   }
 
   /**
-   * Challenges `chunk` of a round's aggregate with the round's bond (`roundParams`): approves the bond when the allowance
+   * Challenges `chunk` of a round's aggregate with the round's bond (`challengeBondOf`: at least emission / 8): approves it when the allowance
    * is short, then simulates and sends (false when the chunk is challenged already or the window closed).
    */
   challenge(roundId: bigint, chunk: number): Promise<boolean> {
     return this.enqueue("challenge", async () => {
       if (!(await this.challengeOpen(roundId, chunk))) return false;
       const { publicClient, wallet, contracts } = this.init;
-      const [params, token] = await Promise.all([
+      const [bond, token] = await Promise.all([
         publicClient.readContract({
           address: contracts.rounds,
           abi: trainingRoundsAbi,
-          functionName: "roundParams",
+          functionName: "challengeBondOf",
           args: [roundId],
         }),
         publicClient.readContract({
@@ -360,10 +360,10 @@ export class RoundsGateway {
           functionName: "token",
         }),
       ]);
-      if (params.challengeBond > 0n)
+      if (bond > 0n)
         await ensureAllowance(
           { publicClient, walletClient: wallet, contracts: { ...contracts, token } },
-          { spender: contracts.rounds, amountWei: params.challengeBond },
+          { spender: contracts.rounds, amountWei: bond },
         );
       return this.commitAndReveal("challenge", [roundId, BigInt(chunk)]);
     });
