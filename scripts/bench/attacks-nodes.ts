@@ -138,6 +138,8 @@ export async function runNodeStrategies(
   onRound: (line: string) => void = () => undefined,
   /** Play an honest round first (JIT, Poseidon tables, proof artifacts) so the first cheating round is not the slow one. */
   warmUp = detectionRounds > 0,
+  /** Wall-clock time (ms since the epoch) after which no further round starts (the bench's total cap). */
+  until = Number.POSITIVE_INFINITY,
 ): Promise<NodeAttackResult> {
   const switches: Switches = {};
   const net = await startLocalVainNetwork({
@@ -163,6 +165,11 @@ export async function runNodeStrategies(
     const byCheat = new Map<Cheat, { scores: RoundScore[]; seconds: number }>();
     let aborted: string | undefined;
     for (let i = 0; i < detectionRounds && aborted === undefined; i++) {
+      if (Date.now() > until) {
+        aborted = `the time cap was reached after ${i} cheating round(s)`;
+        onRound(`  ${aborted}`);
+        break;
+      }
       const cheat = CHEATS[i % CHEATS.length]!;
       arm(switches, cheat, chunks);
       const started = performance.now();
@@ -187,7 +194,7 @@ export async function runNodeStrategies(
       rows.push(row(`aggregator: ${cheat}`, scores, seconds));
     const withheld: RoundScore[] = [];
     const started = performance.now();
-    for (let i = 0; i < withholdRounds && aborted === undefined; i++) {
+    for (let i = 0; i < withholdRounds && aborted === undefined && Date.now() <= until; i++) {
       switches.withholdUpdate = true;
       withheld.push(await playRound(net, ++round, 0, false).finally(() => disarm(switches)));
       onRound(`  round ${round} (withhold update): attacker ${vain(withheld.at(-1)!.profitWei)} VAIN`);

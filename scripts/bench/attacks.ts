@@ -8,6 +8,7 @@
  * whether the task's model was corrupted.
  *
  * Usage: npm run bench:attacks [-- --quick] [-- --only=<substring>] [-- --detection-rounds=20]
+ *   [-- --max-minutes=N] (no round starts after N minutes: quick 2, full 36; results are always written)
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,9 +74,19 @@ export function attackFigures(rows: readonly AttackRow[], detectionRate: number)
   };
 }
 
+/**
+ * Total wall time the bench may take before its node part stops starting rounds (`--max-minutes`): a quick run
+ * is a smoke test for CI; a full run must end inside the long lock's 40-minute cap with its results written.
+ */
+const QUICK_CAP_MINUTES = 2;
+const FULL_CAP_MINUTES = 36;
+/** How long the process may outlive its written results before the watchdog names the leak and exits. */
+const EXIT_GRACE_MS = 30_000;
+
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1]);
 if (isMain) {
   runBenchmark(async () => {
+    const started = Date.now();
     const quick = isQuick();
     const only = option("only");
     const pick = <T extends { name: string }>(list: readonly T[]) =>
@@ -100,6 +111,7 @@ if (isMain) {
         quick ? 0 : 1,
         (line) => process.stdout.write(`${line}\n`),
         !quick,
+        started + numberOption("max-minutes", quick ? QUICK_CAP_MINUTES : FULL_CAP_MINUTES) * 60_000,
       );
       for (const row of nodes.rows) progress(row);
       if (nodes.aborted !== undefined) process.stdout.write(`  stopped early: ${nodes.aborted}\n`);
@@ -109,5 +121,20 @@ if (isMain) {
     process.stdout.write("\n");
     printTable(rows);
     await writeResults("attacks", attackFigures(rows, detectionRate), rows);
+    exitWatchdog();
   });
+}
+
+/**
+ * Everything the bench started (chain process, nodes, timers) is stopped by now, so the process should exit by
+ * itself. If something leaked, it would keep the bench alive (CI's cut then hides the results): after
+ * EXIT_GRACE_MS this names what is still open and exits. Unref'd, so it never holds a clean process.
+ */
+function exitWatchdog(): void {
+  setTimeout(() => {
+    process.stderr.write(
+      `bench:attacks: still running ${EXIT_GRACE_MS / 1000} s after its results: ${process.getActiveResourcesInfo().join(", ")}; exiting\n`,
+    );
+    process.exit(2);
+  }, EXIT_GRACE_MS).unref();
 }
