@@ -79,7 +79,7 @@ async function approveBonds(world: AttackWorld, who: Operator, amountWei: bigint
 
 /**
  * Bond flood: after the sampled chunk is drawn, the attacker challenges every other chunk of an honest
- * aggregate with the round's bond (10 VAIN). Each challenge gets its own answer window, the honest aggregator
+ * aggregate with the round's bond (12.5 VAIN: emission / 8). Each challenge gets its own answer window, the honest aggregator
  * answers all with proofs, and every answered bond is forfeited to it.
  */
 export const bondFlood: Strategy<AttackWorld> = {

@@ -381,12 +381,20 @@ describe("vAIn protocol with viem", function () {
     await postAggregate(roundId, [100n, 300n]);
     const sampled = await pendingChunk(roundId);
     const chunk = (sampled + 1n) % 4n;
+    // The bond is max(challengeBond, emission / 8): 125 VAIN of this round's 1,000.
+    const bond = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "challengeBondOf",
+      args: [roundId],
+    });
+    expect(bond).to.equal(parseEther("125"));
     await send(
       watcherWallet.writeContract({
         address: token,
         abi: vainTokenAbi,
         functionName: "approve",
-        args: [rounds, parseEther("10")],
+        args: [rounds, bond],
       }),
     );
     // Committed a block before it is revealed, so the challenger's share cannot be taken from the mempool.
