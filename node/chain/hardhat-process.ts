@@ -8,6 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HARDHAT_STARTUP_TIMEOUT_MS } from "./constants.ts";
 import { LocalChainUnavailableError } from "./errors.ts";
+import { devRpc } from "./dev-rpc.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Interval mining on test chains (ms): one block a second, like `vain-node deploy --block-interval` on local chains. */
@@ -57,16 +58,7 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   }
   // A block every second besides automining, as `vain-node deploy` sets on local chains: the rounds' draws
   // wait for a seed block after their lock (docs/protocol.md §3), which a chain without traffic never makes.
-  await fetch(rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 2,
-      method: "evm_setIntervalMining",
-      params: [BLOCK_INTERVAL_MS],
-    }),
-  });
+  await devRpc(rpcUrl, "evm_setIntervalMining", [BLOCK_INTERVAL_MS]);
   return {
     rpcUrl,
     process: child,

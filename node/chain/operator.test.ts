@@ -47,6 +47,7 @@ import {
 } from "./actions/index.ts";
 import { ChainError, InvalidArgumentError } from "./errors.ts";
 import { parseId, parseModelRef } from "./ids.ts";
+import { devRpc } from "./dev-rpc.ts";
 
 const PORT = 18600;
 const OPERATOR_KEYS: readonly Hex[] = [
@@ -119,12 +120,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
   const progress: TxProgress[] = [];
 
   async function rpc(method: string, params: unknown[] = []): Promise<unknown> {
-    const response = await fetch(chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    return ((await response.json()) as { result: unknown }).result;
+    return devRpc(chain.rpcUrl, method, params);
   }
 
   async function advance(seconds: number): Promise<void> {

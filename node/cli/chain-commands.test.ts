@@ -34,6 +34,7 @@ import { createStatusServer } from "../api/server.ts";
 import { sampleStatus } from "../../test/support/status-api.ts";
 import { progressReporter } from "./chain-context.ts";
 import { fetchNodeApiSummary } from "./commands/status.ts";
+import { devRpc } from "../chain/dev-rpc.ts";
 
 const PORT = 18601;
 /** Nothing listens here (inside the test's port range): a chain that is down. */
@@ -116,11 +117,7 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
   }
 
   async function rpc(method: string, params: unknown[] = []): Promise<void> {
-    await fetch(chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
+    await devRpc(chain.rpcUrl, method, params);
   }
 
   async function send(hash: Promise<Hex>): Promise<void> {

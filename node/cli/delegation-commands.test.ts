@@ -21,6 +21,7 @@ import { connectChain } from "../chain/clients.ts";
 import { deployProtocol } from "../chain/deploy.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { EXIT_USER_ERROR } from "./main.ts";
+import { devRpc } from "../chain/dev-rpc.ts";
 
 const PORT = 18775;
 /** Hardhat's well-known dev accounts #1 (operator) and #2 (delegator). */
@@ -57,11 +58,7 @@ describe("vain-node delegation commands against a real hardhat node", { timeout:
   }
 
   async function rpc(method: string, params: unknown[] = []): Promise<void> {
-    await fetch(chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
+    await devRpc(chain.rpcUrl, method, params);
   }
 
   before(async () => {

@@ -47,6 +47,7 @@ import { loadWordnetTask } from "../training/data/wordnet.ts";
 const DEMO_GLOSSES_PER_TOPIC = 40;
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
+import { devRpc } from "../chain/dev-rpc.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -256,16 +257,8 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
 
 /** Moves the chain's clock forward and mines a block. */
 export async function advanceChainTime(net: LocalVainNetwork, seconds: bigint): Promise<void> {
-  const rpc = async (method: string, params: unknown[]): Promise<void> => {
-    const response = await fetch(net.chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    if (!response.ok) throw new Error(`${method} failed: HTTP ${response.status}`);
-  };
-  await rpc("evm_increaseTime", [Number(seconds)]);
-  await rpc("evm_mine", []);
+  await devRpc(net.chain.rpcUrl, "evm_increaseTime", [Number(seconds)]);
+  await devRpc(net.chain.rpcUrl, "evm_mine");
 }
 
 /** Advances the chain's clock just past `timestamp` (no-op if it is already past). */

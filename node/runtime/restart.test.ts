@@ -43,6 +43,7 @@ import {
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/architectures.ts";
+import { devRpc } from "../chain/dev-rpc.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18635;
@@ -72,11 +73,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
   const nodes: NodeProcess[] = [];
 
   async function rpc(method: string, params: unknown[]): Promise<void> {
-    await fetch(net.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
+    await devRpc(net.rpcUrl, method, params);
   }
 
   async function advancePast(timestamp: bigint): Promise<void> {

@@ -28,6 +28,7 @@ import {
   walletFor,
 } from "../support/local-network.ts";
 import type { LocalNetwork } from "../support/local-network.ts";
+import { devRpc } from "../../node/chain/dev-rpc.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -189,15 +190,7 @@ export class AttackWorld {
   // ------------------------------------------------------------------ clock
 
   async rpc(method: string, params: unknown[] = []): Promise<unknown> {
-    const response = await fetch(this.net.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    if (!response.ok) throw new Error(`${method} failed: HTTP ${response.status}`);
-    const body = (await response.json()) as { result?: unknown; error?: { message: string } };
-    if (body.error !== undefined) throw new Error(`${method} failed: ${body.error.message}`);
-    return body.result;
+    return devRpc(this.net.rpcUrl, method, params);
   }
 
   mine(): Promise<unknown> {

@@ -27,6 +27,7 @@ import {
   withdraw,
 } from "./index.ts";
 import type { ChainWriteClient } from "./index.ts";
+import { devRpc } from "../dev-rpc.ts";
 
 const PORT = 18650;
 
@@ -55,12 +56,7 @@ describe("staking rules an operator meets (real hardhat node)", { timeout: 240_0
   }
 
   async function rpc(method: string, params: unknown[] = []): Promise<void> {
-    const response = await fetch(net.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    assert.equal(response.ok, true, method);
+    await devRpc(net.rpcUrl, method, params);
   }
 
   /** Moves the chain clock forward by `seconds` and mines a block at the new time. */

@@ -34,20 +34,51 @@ export async function readExport(path: string): Promise<ExportedModel> {
     throw new ModelFileError(`cannot read model file ${path}: ${(error as Error).message}`);
   }
   if (bytes[0] === "{".charCodeAt(0)) return readModelFile(path);
-  const { ONNX_METADATA, paramsFromOnnx, readOnnxModel } = await import("../../training/onnx-model.ts");
+  const { ONNX_METADATA, OnnxModelError, paramsFromOnnx, readOnnxModel } =
+    await import("../../training/onnx-model.ts");
   const { createModel } = await import("../../training/architectures.ts");
   const { taskSpecSchema } = await import("../../protocol/task-spec.ts");
   const { modelRef, paramsToBytes } = await import("../../protocol/models.ts");
-  const { metadata, initializers } = readOnnxModel(bytes);
+  // Whatever the bytes are (a CSV, a truncated download, another tool's ONNX), the user sees one line naming the
+  // file, never a stack trace.
+  const notOurs: (why: string) => never = (why) => {
+    throw new ModelFileError(`${path} is not a vAIn model file (neither .vain.json nor vAIn's ONNX): ${why}`);
+  };
+  let read: ReturnType<typeof readOnnxModel>;
+  try {
+    read = readOnnxModel(bytes);
+  } catch (error) {
+    if (error instanceof OnnxModelError) notOurs(error.message);
+    throw error;
+  }
+  const { metadata, initializers } = read;
   const specText = metadata[ONNX_METADATA.spec];
   if (specText === undefined) {
     throw new ModelFileError(`${path} is an ONNX model without vAIn metadata (${ONNX_METADATA.spec})`);
   }
-  const spec = taskSpecSchema.parse(JSON.parse(specText));
-  const params = paramsFromOnnx(createModel(spec.model), initializers);
+  let spec: ReturnType<typeof taskSpecSchema.parse>;
+  try {
+    spec = taskSpecSchema.parse(JSON.parse(specText));
+  } catch (error) {
+    notOurs(
+      `its ${ONNX_METADATA.spec} metadata is not a task spec (${(error as Error).message.slice(0, 200)})`,
+    );
+  }
+  let params: Float32Array;
+  try {
+    params = paramsFromOnnx(createModel(spec.model), initializers);
+  } catch (error) {
+    if (error instanceof OnnxModelError) notOurs(error.message);
+    throw error;
+  }
   const ref = metadata[ONNX_METADATA.modelRef];
   if (ref !== modelRef(paramsToBytes(params))) {
     throw new ModelFileError(`${path}: parameters do not match modelRef`);
   }
-  return { taskId: BigInt(metadata[ONNX_METADATA.taskId] ?? "0"), modelRef: ref as Hex, spec, params };
+  return {
+    taskId: BigInt(metadata[ONNX_METADATA.taskId] ?? "0"),
+    modelRef: ref as Hex,
+    spec: spec!,
+    params: params!,
+  };
 }

@@ -415,10 +415,15 @@ export class Aggregator {
     for (const { chunk } of challenges) {
       if (work.answering.has(chunk)) continue;
       work.answering.add(chunk);
-      void this.answer(roundId, chunk, work).catch((error: unknown) => {
-        work.answering.delete(chunk);
-        this.ctx.log.warn({ err: error, roundId, chunk }, "answering a challenge failed");
-      });
+      work.answersInFlight += 1;
+      void this.answer(roundId, chunk, work)
+        .catch((error: unknown) => {
+          work.answering.delete(chunk);
+          this.ctx.log.warn({ err: error, roundId, chunk }, "answering a challenge failed");
+        })
+        .finally(() => {
+          work.answersInFlight -= 1;
+        });
     }
   }
 

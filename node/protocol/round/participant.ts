@@ -416,6 +416,11 @@ export class RoundParticipant {
     return this.work.get(roundId)?.statementsChecked.size ?? 0;
   }
 
+  /** Whether this node, as a round's aggregator, is proving or sending a challenge answer right now. */
+  answeringChallenges(roundId: bigint): boolean {
+    return (this.work.get(roundId)?.answersInFlight ?? 0) > 0;
+  }
+
   /** Whether this node has recomputed a round's posted aggregate (and challenged what was wrong). */
   aggregateChecked(roundId: bigint): boolean {
     const work = this.work.get(roundId);

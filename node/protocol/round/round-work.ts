@@ -49,7 +49,10 @@ export interface AggregatorWork {
   /** Updates received for aggregation (flat aggregator, sub-aggregator of level-1 groups), by operator. */
   received: Map<string, ReceivedUpdate>;
   aggregation?: AggregationRecord;
+  /** Chunks whose challenge this node answered or is answering (each is answered once). */
   answering: Set<number>;
+  /** Answers being proven or sent right now (how long a proof takes depends on this machine's load). */
+  answersInFlight: number;
   proofMs?: number;
   announcedAt?: number;
 }
@@ -106,6 +109,7 @@ function emptyWork(): RoundWork {
     aggregating: false,
     received: new Map(),
     answering: new Set(),
+    answersInFlight: 0,
     partials: new Map(),
     built: new Map(),
     sentLevels: new Set(),
