@@ -343,12 +343,19 @@ describe("capacity attestation over the mesh (real chain, real libp2p)", { timeo
     const speed = await target.attestation.measureLocal();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
+    const servedBefore = target.attestation.counters.challengesServed;
     const started = performance.now();
     const outcome = await honest.attestation.attest(target.peerId, { expectedSamplesPerSec: speed * 4 });
     const tookMs = performance.now() - started;
     lag.disable();
     assert.equal(outcome.status, "passed", JSON.stringify(outcome));
-    assert.ok(tookMs > 500, `workload took ${tookMs.toFixed(0)} ms`);
+    // The target ran the workload (its length in ms depends on how busy the machine is between the speed
+    // measurement and now: 373 ms to 4 s seen, so it is not asserted), and the loop never stalled for a third of it.
+    assert.equal(
+      target.attestation.counters.challengesServed,
+      servedBefore + 1,
+      "the target ran the workload",
+    );
     assert.ok(lag.max / 1e6 < tookMs / 3, `event loop stalled ${(lag.max / 1e6).toFixed(0)} ms of ${tookMs}`);
   });
 

@@ -320,9 +320,11 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
         .catch(() => undefined);
       if (stream === undefined) continue;
       opened += 1;
-      await frameStream(stream)
-        .write({ v: 1, sha256: "1".repeat(64) }, AbortSignal.timeout(5_000))
-        .catch(() => undefined);
+      const frames = frameStream(stream);
+      await frames.write({ v: 1, sha256: "1".repeat(64) }, AbortSignal.timeout(5_000)).catch(() => undefined);
+      // Wait for the target's verdict (a "not found" reply, or the stream aborted over the rate): a stream reset
+      // before the target's handler ran would be neither served nor refused, and a busy target runs it late.
+      await frames.read(z.unknown(), AbortSignal.timeout(5_000)).catch(() => undefined);
       stream.abort(new Error("done"));
     }
     const elapsedMs = performance.now() - started;
