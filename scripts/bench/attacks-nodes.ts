@@ -73,7 +73,20 @@ async function restoreStake(net: LocalVainNetwork, node: number, target: bigint)
     contracts: net.contracts,
   });
   await transferTokens(ctx(net.treasury), { to: n.account.address, amountWei: target - staked });
-  await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
+  // The node sends from the same account meanwhile (it claims its credits after each round, round/claims.ts):
+  // a nonce taken by the node's transaction is retried with the next one, never given up on.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
+      return;
+    } catch (error) {
+      const nonceRace = /nonce/i.test(
+        error instanceof Error ? `${error.message} ${String(error.cause)}` : "",
+      );
+      if (!nonceRace || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
 
 /** What `who` would have earned in `roundId` following the protocol: its shares by sample count. */
