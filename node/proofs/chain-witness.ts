@@ -135,7 +135,8 @@ export async function buildChainWitnesses(
     const sumOutHash = await sumsHash(sums, shape);
     const aggregateChunkHash = await hashChunk(Uint16Array.from(aggregate, Number));
     const rc = roundChunk(roundId, chunkIndex);
-    const statement = await linkStatementHash({
+    // What the link's statement commits to, shared by the hash and the statement kept beside the input.
+    const committed = {
       trainerChunkHashes: hashes,
       sumInHash,
       sumOutHash,
@@ -143,9 +144,8 @@ export async function buildChainWitnesses(
       weights: w,
       wIn,
       wOut,
-      roundChunk: rc,
-      link,
-    });
+    };
+    const statement = await linkStatementHash({ ...committed, roundChunk: rc, link });
     links.push({
       input: {
         statement: String(statement),
@@ -159,17 +159,7 @@ export async function buildChainWitnesses(
         agg: aggregate.map(String),
         rem: remainders.map(String),
       },
-      statement: {
-        link,
-        trainerChunkHashes: hashes,
-        sumInHash,
-        sumOutHash,
-        aggregateChunkHash,
-        weights: w,
-        wIn,
-        wOut,
-        statement,
-      },
+      statement: { link, ...committed, statement },
     });
     wIn = wOut;
   }
