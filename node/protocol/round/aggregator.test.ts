@@ -66,6 +66,19 @@ describe("Aggregator.ready", () => {
     assert.equal(aggregator.ready(round, work([TRAINERS[1]!]), DEADLINE, 0.5), true);
   });
 
+  it("with a quorum in, waits until no update arrived for the wait, counting from the latest arrival", () => {
+    const trickling = { ...work([TRAINERS[1]!]), aggregatingSince: Date.now() - 61_000 }; // 300 of 400: a quorum
+    assert.equal(
+      aggregator.ready(round, { ...trickling, lastArrivalAt: Date.now() - 1_000 }, 0n, 0.5),
+      false,
+    );
+    assert.equal(
+      aggregator.ready(round, { ...trickling, lastArrivalAt: Date.now() - 61_000 }, 0n, 0.5),
+      true,
+    );
+    assert.equal(aggregator.ready(round, trickling, 0n, 0.5), true, "nothing since the start of the wait");
+  });
+
   it("judges the margin by the clock, not a stale head: a withholder below quorum cannot run it out", () => {
     // A chain that mines only on transactions keeps its head's timestamp while the clock runs.
     mock.timers.enable({ apis: ["Date"], now: 1_000_000 });

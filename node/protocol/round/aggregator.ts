@@ -180,11 +180,13 @@ export class Aggregator {
       // Served to watchers from now on (docs/protocol.md §5, data availability).
       sha256: this.components.data.keep(roundId, bytes),
     });
+    work.lastArrivalAt = Date.now();
   }
 
   /**
-   * Flat rounds: aggregate when every update is in; or, after `aggregateWaitMs`, once a quorum of the committed
-   * weight is in; or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
+   * Flat rounds: aggregate when every update is in; or, once a quorum of the committed weight is in and no update
+   * arrived for `aggregateWaitMs` (counting from the latest arrival: at load, honest uploads trickle in over more
+   * than the wait, and a trainer dropped for being slow loses its reward for nothing it did wrong); or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
    * waited for past the point where this node would miss its own deadline) — even with nothing received: the
    * all-zero post then closes the round without a slash, where staying silent would be slashed.
    */
@@ -202,7 +204,8 @@ export class Aggregator {
     const nearDeadline = this.nearDeadline(round.aggregateDeadline, now, work.windowLeftS);
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
-    const waited = Date.now() - (work.aggregatingSince ?? Date.now()) >= this.waitMs;
+    const quietSince = Math.max(work.aggregatingSince ?? Date.now(), work.lastArrivalAt ?? 0);
+    const waited = Date.now() - quietSince >= this.waitMs;
     return (waited && received >= quorum * committed) || nearDeadline;
   }
 

@@ -42,6 +42,9 @@ export interface TrainerWork {
 export interface AggregatorWork {
   /** When this node first saw the round aggregating (the aggregation waits count from here). */
   aggregatingSince?: number;
+  /** When the latest input arrived (wall clock, ms): the quorum wait counts from here, so trickling uploads are
+   * waited for (an honest trainer on a busy machine delivers late, not never). */
+  lastArrivalAt?: number;
   /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
   windowLeftS?: bigint;
   posted: boolean;
