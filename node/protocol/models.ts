@@ -38,8 +38,10 @@ export function modelRef(bytes: Uint8Array): Hex {
 
 /**
  * Models by modelRef, served to peers by content hash. A task's initial model is named by its content hash; a
- * round's model by the ref the chain derived (round/next-model.ts), under which `put` files it. Bounded: old
- * models are dropped first.
+ * round's model by the ref the chain derived (round/next-model.ts), under which `put` files it. Bounded: the
+ * least recently used model is dropped first. Insertion order alone dropped the task's current model in a run of
+ * failed rounds (each derives its would-be model while it is challenged), and a node without a store could then no
+ * longer train (bench:attacks stopped after 8 cheating rounds waiting for the global model).
  */
 export class ModelStore {
   private readonly models = new Map<string, { params: Float32Array; bytes: Uint8Array; sha: string }>();
@@ -65,7 +67,13 @@ export class ModelStore {
   }
 
   get(ref: Hex): Float32Array | undefined {
-    return this.models.get(ref.toLowerCase())?.params;
+    const key = ref.toLowerCase();
+    const entry = this.models.get(key);
+    if (entry === undefined) return undefined;
+    // Most recently used last: the next eviction takes the model nobody asked for longest.
+    this.models.delete(key);
+    this.models.set(key, entry);
+    return entry.params;
   }
 
   /** Bytes by sha256 hex without 0x (the blob layer's naming), whatever ref the model is kept under. */
