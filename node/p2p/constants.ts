@@ -1,4 +1,4 @@
-import type { AdmissionRates } from "./admission/admission.ts";
+import type { AdmissionRates } from "./admission/types.ts";
 import type { ConnectionSlotLimits } from "./admission/gater.ts";
 import type { RateSpec } from "./rate-limit.ts";
 

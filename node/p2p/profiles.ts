@@ -1,5 +1,5 @@
 import type { ConnectionSlotLimits } from "./admission/gater.ts";
-import type { AdmissionRates } from "./admission/admission.ts";
+import type { AdmissionRates } from "./admission/types.ts";
 import { DEFAULT_ADMISSION_RATES, DEFAULT_SLOT_LIMITS } from "./constants.ts";
 
 /**
