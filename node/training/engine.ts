@@ -30,6 +30,19 @@ export interface TrainOptions {
   /** Checked between batches; return true to stop (cancellation). */
   readonly shouldStop?: () => boolean;
   readonly onProgress?: (progress: { step: number; totalSteps: number; loss: number }) => void;
+  /**
+   * Optimizer state to continue from (a node's own Adam moments or momentum from its previous round); fresh
+   * zero state when absent. The state's step count continues Adam's bias correction.
+   */
+  readonly state?: OptimizerState;
+  /** Return the optimizer state after training (`TrainResult.state`), to pass to the next call. */
+  readonly keepState?: boolean;
+}
+
+/** An optimizer's state: one tensor per state name (layout-sized, in `stateNames` order) and its step count. */
+export interface OptimizerState {
+  readonly tensors: readonly Float32Array[];
+  readonly steps: number;
 }
 
 export interface TrainResult {
@@ -38,6 +51,8 @@ export interface TrainResult {
   readonly steps: number;
   readonly meanLoss: number;
   readonly cancelled: boolean;
+  /** The optimizer state after the last step, when asked for (`keepState`). */
+  readonly state?: OptimizerState;
 }
 
 function oneHot(labels: Uint8Array, rows: readonly number[], classes: number): Float32Array {
@@ -129,10 +144,23 @@ export class LocalTrainer {
     const rng = new Rng(options.seed ?? DEFAULT_SEED);
     // Output tensors of one step feed the next step directly; parameters are copied out once at the end.
     let paramTensors = this.paramFeeds("param", Float32Array.from(initial));
+    const names = this.trainStep.stateNames;
+    if (options.state !== undefined && options.state.tensors.length !== names.length)
+      throw new RangeError(
+        `expected ${names.length} optimizer state tensors, got ${options.state.tensors.length}`,
+      );
     let stateTensors: Record<string, ort.Tensor> = {};
-    for (const name of this.trainStep.stateNames) {
-      Object.assign(stateTensors, this.paramFeeds(name, new Float32Array(layout.size)));
-    }
+    names.forEach((name, i) => {
+      const initialState = options.state?.tensors[i];
+      if (initialState !== undefined && initialState.length !== layout.size)
+        throw new RangeError(
+          `optimizer state ${name} has ${initialState.length} values, expected ${layout.size}`,
+        );
+      const values =
+        initialState === undefined ? new Float32Array(layout.size) : Float32Array.from(initialState);
+      Object.assign(stateTensors, this.paramFeeds(name, values));
+    });
+    const priorSteps = options.state?.steps ?? 0;
     const globalFeeds =
       options.globalParams === undefined ? {} : this.paramFeeds("global", options.globalParams);
     const lr = new ort.Tensor("float32", new Float32Array([options.learningRate]), []);
@@ -156,7 +184,7 @@ export class LocalTrainer {
         ...globalFeeds,
       };
       if (this.optimizer.kind === "adam") {
-        const t = step + 1;
+        const t = priorSteps + step + 1;
         const { beta1, beta2 } = this.optimizer;
         const lrT = (options.learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
         feeds["lr_t"] = new ort.Tensor("float32", new Float32Array([lrT]), []);
@@ -178,8 +206,21 @@ export class LocalTrainer {
     const params = new Float32Array(layout.size);
     for (const slot of layout.tensors)
       params.set(paramTensors[`param/${slot.name}`]!.data as Float32Array, slot.offset);
+    const state =
+      options.keepState === true
+        ? {
+            steps: priorSteps + step,
+            tensors: names.map((name) => {
+              const values = new Float32Array(layout.size);
+              for (const slot of layout.tensors)
+                values.set(stateTensors[`${name}/${slot.name}`]!.data as Float32Array, slot.offset);
+              return values;
+            }),
+          }
+        : undefined;
     return {
       params,
+      state,
       samples: step * batch,
       steps: step,
       meanLoss: step === 0 ? Number.NaN : lossSum / step,

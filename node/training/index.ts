@@ -6,7 +6,7 @@ export type { Model, ModelSpec } from "./architectures.ts";
 export { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from "./train-graph.ts";
 export type { OptimizerSpec } from "./train-graph.ts";
 export { LocalTrainer } from "./engine.ts";
-export type { TrainOptions, TrainResult } from "./engine.ts";
+export type { OptimizerState, TrainOptions, TrainResult } from "./engine.ts";
 export { PoolClosedError, TrainingPool, TrainingWorkerError } from "./pool.ts";
 export type { TrainJob } from "./pool.ts";
 export { DataValidationError, subset, validateDataset } from "./data/dataset.ts";

@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 import type { Dataset } from "./data/dataset.ts";
-import type { TrainResult } from "./engine.ts";
+import type { OptimizerState, TrainResult } from "./engine.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 import { siblingModule } from "../runtime/assets.ts";
@@ -18,6 +18,8 @@ export interface PoolTrainOptions {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed?: number;
+  /** Return the optimizer state after training (a simulated node keeps it for its next round). */
+  readonly keepState?: boolean;
 }
 
 export type WorkerRequest =
@@ -29,6 +31,7 @@ export type WorkerRequest =
       proxMu: number;
       params: Float32Array;
       globalParams?: Float32Array;
+      state?: OptimizerState;
       data: Dataset;
       options: PoolTrainOptions;
       cancel: SharedArrayBuffer;
@@ -84,6 +87,8 @@ export interface TrainJob {
   readonly proxMu?: number;
   readonly params: Float32Array;
   readonly globalParams?: Float32Array;
+  /** Optimizer state to continue from (`TrainResult.state` of this node's previous job). */
+  readonly state?: OptimizerState;
   readonly data: Dataset;
   readonly options: PoolTrainOptions;
 }
@@ -177,6 +182,7 @@ export class TrainingPool {
           proxMu: job.proxMu ?? 0,
           params: job.params,
           globalParams: job.globalParams,
+          state: job.state,
           data: job.data,
           options: job.options,
           cancel,

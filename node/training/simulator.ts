@@ -14,6 +14,7 @@ import type { ServerOptimizerName } from "./server/index.ts";
 import { createModel } from "./architectures.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
+import type { OptimizerState } from "./engine.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 import { DEFAULT_SEED } from "./constants.ts";
 import { inputGroups } from "../aggregation/coordinate-groups.ts";
@@ -39,6 +40,11 @@ export interface SimulationConfig {
    * trainer history keep it (trainers are the node indices); FedAvg when absent. The `aggregate` hook wins.
    */
   readonly rule?: string;
+  /**
+   * Each node keeps its local optimizer state (Adam moments, SGD momentum) from round to round instead of
+   * restarting it, as a node of the network does between its rounds.
+   */
+  readonly keepLocalState?: boolean;
 }
 
 export interface RoundRecord {
@@ -96,6 +102,7 @@ export async function runSimulation(
         });
   const trainers = Array.from({ length: config.nodes }, (_, i) => `node-${i}`);
   let global = model.init(seed);
+  const localStates: (OptimizerState | undefined)[] = nodeData.map(() => undefined);
   const history: RoundRecord[] = [];
   for (let round = 1; round <= config.rounds; round++) {
     signal?.throwIfAborted();
@@ -109,6 +116,7 @@ export async function runSimulation(
             proxMu: config.proxMu,
             params: global,
             globalParams: (config.proxMu ?? 0) > 0 ? global : undefined,
+            state: localStates[node],
             data: local,
             options: {
               epochs: config.localEpochs,
@@ -116,12 +124,14 @@ export async function runSimulation(
               batchSize: config.batchSize,
               learningRate: config.learningRate,
               seed: seed * 1_000_003 + round * 1009 + node,
+              keepState: config.keepLocalState,
             },
           },
           { signal },
         ),
       ),
     );
+    results.forEach((r, node) => (localStates[node] = r.state));
     let updates: WeightedUpdate[] = results.map((r, node) => ({
       update: difference(r.params, global),
       weight: nodeData[node]!.count,

@@ -39,6 +39,7 @@ port.on("message", (request: WorkerRequest) => {
       const result = await trainer.train(request.params, request.data, {
         ...request.options,
         globalParams: request.globalParams,
+        state: request.state,
         shouldStop: () => Atomics.load(cancel, 0) !== 0,
         onProgress: (progress) => {
           const now = Date.now();
@@ -49,6 +50,7 @@ port.on("message", (request: WorkerRequest) => {
       });
       reply({ id: request.id, kind: "trained", result, rssBytes: process.memoryUsage().rss }, [
         result.params.buffer as ArrayBuffer,
+        ...(result.state?.tensors.map((t) => t.buffer as ArrayBuffer) ?? []),
       ]);
     } catch (error) {
       reply({
