@@ -41,6 +41,7 @@ import { frameStream } from "./frames.ts";
 import { Mesh } from "./mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
+import { stopMeshesAndChain } from "./testing/fixtures.ts";
 
 const PORT = 18730;
 const log = pino({ level: "silent" });
@@ -75,11 +76,7 @@ describe("capacity attestation over the mesh (real chain, real libp2p)", { timeo
 
   after(async () => {
     await Promise.allSettled(managers.map((m) => m.stop()));
-    await Promise.race([
-      Promise.allSettled(meshes.map((mesh) => mesh.stop())),
-      new Promise((resolve) => setTimeout(resolve, 15_000).unref()),
-    ]);
-    await net?.stop();
+    await stopMeshesAndChain(meshes, net);
   });
 
   async function operator(): Promise<Op> {

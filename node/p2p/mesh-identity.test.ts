@@ -20,7 +20,7 @@ import { BindingMirror } from "./admission/binding-mirror.ts";
 import { peerIdBytes } from "./admission/stake-oracle.ts";
 import type { Mesh, MeshOptions } from "./mesh.ts";
 import { LOOPBACK_HONEST_PROFILE, LOOPBACK_VICTIM_PROFILE, tcpFrom } from "./testing/attackers.ts";
-import { startTestMesh, testOperator, until } from "./testing/fixtures.ts";
+import { startTestMesh, stopMeshesAndChain, testOperator, until } from "./testing/fixtures.ts";
 import type { TestOperator } from "./testing/fixtures.ts";
 
 const PORT = 18805;
@@ -36,11 +36,7 @@ describe("identity and request floods (real chain, real libp2p)", { timeout: 300
   });
 
   after(async () => {
-    await Promise.race([
-      Promise.allSettled(meshes.map((mesh) => mesh.stop())),
-      new Promise((resolve) => setTimeout(resolve, 15_000).unref()),
-    ]);
-    await net?.stop();
+    await stopMeshesAndChain(meshes, net);
   });
 
   async function start(op: TestOperator, extra: Partial<MeshOptions> = {}): Promise<Mesh> {

@@ -17,7 +17,7 @@ import { BLOB_PUSH_PROTOCOL, sha256 } from "./blobs.ts";
 import { MeshError } from "./errors.ts";
 import { vainTopic } from "./gossip.ts";
 import { Mesh } from "./mesh.ts";
-import { testOperator, until } from "./testing/fixtures.ts";
+import { stopMeshesAndChain, testOperator, until } from "./testing/fixtures.ts";
 import type { TestOperator } from "./testing/fixtures.ts";
 import { LOCAL_SIMULATION_PROFILE } from "./profiles.ts";
 
@@ -76,12 +76,7 @@ describe(
     });
 
     after(async () => {
-      // Bounded: one wedged libp2p stop must not hold the test file open.
-      await Promise.race([
-        Promise.allSettled(meshes.map((mesh) => mesh.stop())),
-        new Promise((resolve) => setTimeout(resolve, 15_000).unref()),
-      ]);
-      await net?.stop();
+      await stopMeshesAndChain(meshes, net);
     });
 
     async function start(op: Operator): Promise<Mesh> {

@@ -57,3 +57,20 @@ export async function startTestMesh(
   await mesh.start();
   return mesh;
 }
+
+/** How long stopping a test's meshes may take before the chain is stopped anyway. */
+const MESH_STOP_BOUND_MS = 15_000;
+
+/**
+ * Stops `meshes`, bounded (one wedged libp2p stop must not hold the test file open), then `net`'s chain.
+ */
+export async function stopMeshesAndChain(
+  meshes: readonly Mesh[],
+  net: LocalNetwork | undefined,
+): Promise<void> {
+  await Promise.race([
+    Promise.allSettled(meshes.map((mesh) => mesh.stop())),
+    new Promise((resolve) => setTimeout(resolve, MESH_STOP_BOUND_MS).unref()),
+  ]);
+  await net?.stop();
+}
