@@ -3,7 +3,8 @@
  * before play, their worth (wallet VAIN + slashable stake + claimable rewards and bonds) is read from the chain
  * before and after, and the attacker's net profit is its change in worth minus what the same accounts would
  * have earned by following the protocol in the same rounds (a strategy that earns only its honest share
- * profits 0). Gas is valued at 0 VAIN and reported apart. Honest stake lost is the drop of the honest
+ * profits 0). Gas is valued at 0 VAIN and reported apart (`attackerGasEth`: the native coin the attacker's
+ * accounts spent per round, so an attack that fails without losing VAIN still shows what it cost). Honest stake lost is the drop of the honest
  * operators' slashable stake, whatever the reason.
  */
 import type { Address, PublicClient, Chain, Transport } from "viem";
@@ -41,6 +42,8 @@ export interface Strategy<W> {
 export interface AttackRow extends Row {
   attack: string;
   attackerProfitVain: number;
+  /** Native coin (ETH) the attacker's accounts spent on gas per round. */
+  attackerGasEth: number;
   honestStakeLostVain: number;
   modelCorrupted: 0 | 1;
   rounds: number;
@@ -89,6 +92,15 @@ export async function worth(
   return { total, stake };
 }
 
+/** The accounts' native coin together (what gas is paid in). */
+async function nativeBalance(
+  client: PublicClient<Transport, Chain>,
+  accounts: readonly Address[],
+): Promise<bigint> {
+  const balances = await Promise.all(accounts.map((address) => client.getBalance({ address })));
+  return balances.reduce((sum, b) => sum + b, 0n);
+}
+
 /** Wei as a VAIN number (4 decimals are plenty for a table). */
 export const vain = (wei: bigint): number => Number(Number(formatEther(wei)).toFixed(4));
 
@@ -102,15 +114,18 @@ export async function scoreStrategy<W>(
   const started = performance.now();
   const scenario = await strategy.setup(world, rounds);
   const attackerBefore = await worth(chain.publicClient, chain.contracts, scenario.attackers);
+  const coinBefore = await nativeBalance(chain.publicClient, scenario.attackers);
   const honestBefore = await worth(chain.publicClient, chain.contracts, scenario.honest);
   const outcome = await scenario.play();
   const attackerAfter = await worth(chain.publicClient, chain.contracts, scenario.attackers);
+  const gasWei = coinBefore - (await nativeBalance(chain.publicClient, scenario.attackers));
   const honestAfter = await worth(chain.publicClient, chain.contracts, scenario.honest);
   const gained = attackerAfter.total - attackerBefore.total - (outcome.honestEarningsWei ?? 0n);
   const lost = honestBefore.stake - honestAfter.stake;
   return {
     attack: strategy.name,
     attackerProfitVain: vain(gained) / Math.max(1, outcome.rounds),
+    attackerGasEth: Number(formatEther(gasWei > 0n ? gasWei : 0n)) / Math.max(1, outcome.rounds),
     honestStakeLostVain: vain(lost > 0n ? lost : 0n),
     modelCorrupted: outcome.modelCorrupted ? 1 : 0,
     rounds: outcome.rounds,
@@ -124,6 +139,7 @@ export function brokenRow(name: string, error: unknown): AttackRow {
   return {
     attack: name,
     attackerProfitVain: Number.NaN,
+    attackerGasEth: Number.NaN,
     honestStakeLostVain: Number.NaN,
     modelCorrupted: 0,
     rounds: 0,

@@ -14,7 +14,7 @@
  */
 import pino from "pino";
 import type { Address } from "viem";
-import { parseEther } from "viem";
+import { formatEther, parseEther } from "viem";
 
 import type { AdversarialBehaviour } from "../../node/adversary/index.ts";
 import { stake, transferTokens } from "../../node/chain/actions/index.ts";
@@ -38,6 +38,8 @@ type Cheat = (typeof CHEATS)[number];
 interface RoundScore {
   readonly profitWei: bigint;
   readonly honestLostWei: bigint;
+  /** Native coin the attacker's node spent on gas in the round (its ordinary duties included). */
+  readonly gasWei: bigint;
   readonly corrupted: boolean;
   readonly detected: boolean;
 }
@@ -116,18 +118,21 @@ async function playRound(
   const honest = net.nodes[0]!.account.address;
   const reads = CHAIN_READS(net);
   const before = await worth(net.publicClient, reads, [attacker]);
+  const coinBefore = await net.publicClient.getBalance({ address: attacker });
   const honestBefore = await worth(net.publicClient, reads, [honest]);
   await setAggregators(net, [aggregator]);
   // An honest aggregator gets its whole answer time (a proof takes 5–20 s here); a cheater's unanswerable
   // challenge is let expire after a short wait.
   const report = await runRound(net, round, 240_000, attackerAggregates ? 5_000 : 120_000);
   const after = await worth(net.publicClient, reads, [attacker]);
+  const gasWei = coinBefore - (await net.publicClient.getBalance({ address: attacker }));
   const honestAfter = await worth(net.publicClient, reads, [honest]);
   const share = await honestShare(net, report.roundId, attacker, attackerAggregates);
   const slashed = report.slashed.get(attacker) ?? 0n;
   return {
     profitWei: after.total - before.total - share,
     honestLostWei: honestBefore.stake > honestAfter.stake ? honestBefore.stake - honestAfter.stake : 0n,
+    gasWei: gasWei > 0n ? gasWei : 0n,
     corrupted: attackerAggregates && report.state === "finalized",
     detected: report.state === "failed" && slashed > 0n,
   };
@@ -239,6 +244,7 @@ function row(attack: string, scores: readonly RoundScore[], seconds: number, not
   return {
     attack,
     attackerProfitVain: vain(sum((s) => s.profitWei)) / Math.max(1, scores.length),
+    attackerGasEth: Number(formatEther(sum((s) => s.gasWei))) / Math.max(1, scores.length),
     honestStakeLostVain: vain(sum((s) => s.honestLostWei)),
     modelCorrupted: scores.some((s) => s.corrupted) ? 1 : 0,
     rounds: scores.length,
