@@ -111,6 +111,49 @@ describe("guarded mean on trained MNIST updates", { timeout: 300_000 }, () => {
     assert.deepEqual(result.rejected, [false, false, false, false, true], JSON.stringify(result.updates));
   });
 
+  it("on the node's top-k updates keeps a slow node that trained one step and claims that work, rejects the same update claiming the full count", async () => {
+    const model = createModel(MODEL);
+    const global = model.init(1);
+    const parts = partition(data.train, 5, { kind: "iid" }, 1);
+    // The demo's local work (2 epochs, lr 0.1); node 4 is too slow for it and trains one step
+    // (protocol/round/trainer.ts plannedSteps), claiming the samples it processed.
+    const trained = await Promise.all(
+      parts.map(async (local, i) => {
+        const { params, samples } = await pool.train({
+          model: MODEL,
+          params: global,
+          data: local,
+          options: {
+            epochs: 4,
+            batchSize: 32,
+            learningRate: 0.1,
+            seed: i + 1,
+            ...(i === 4 ? { steps: 1 } : {}),
+          },
+        });
+        const update = densify(
+          new TopKCompressor({ ratio: 0.05, seed: i + 1 }).compress(difference(params, global)),
+        );
+        return { update, samples: Math.min(samples, local.count) };
+      }),
+    );
+    const honest = trained.map((t) => ({ update: t.update, weight: t.samples }));
+    const slow = guardUpdates(honest);
+    assert.ok(
+      slow.updates[4]!.normRatio < 0.05,
+      `the premise: a one-step update is tiny (${slow.updates[4]!.normRatio})`,
+    );
+    assert.deepEqual(slow.rejected, [false, false, false, false, false], JSON.stringify(slow.updates));
+    assert.ok(slow.acceptedWeights[4]! <= 32, "it weighs what it claims");
+    const node = guardedMeanTrustAggregator().aggregate(honest, { trainers: honest.map((_, i) => `t${i}`) });
+    assert.ok(
+      node.acceptedWeights.every((w) => w > 0),
+      JSON.stringify(node.reasons),
+    );
+    const freeRider = guardUpdates(honest.map((u, i) => (i === 4 ? { ...u, weight: honest[0]!.weight } : u)));
+    assert.deepEqual(freeRider.updates[4]!.reasons, ["norm"]);
+  });
+
   it("on the node's top-k updates, a trainer training on triggered data gets weight 0 every round and no backdoor", async () => {
     const trainers = 5;
     const parts = partition(data.train, trainers, { kind: "iid" }, 1);

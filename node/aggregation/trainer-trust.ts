@@ -188,6 +188,19 @@ export function alignmentScores(guard: GuardResult, fullTrustShare: number): num
   );
 }
 
+/**
+ * A score's shortfall below 1 counts in proportion to the update's claimed work (`workShare`): a slow node
+ * that trained a few steps of the local work (protocol/round/trainer.ts, plannedSteps) sends a small update
+ * whose direction is one minibatch's, less aligned with the group's than a full update (measured: one step of
+ * 52 had cosine 0.21 against 0.72–0.78, so alignment alone gave it trust 0.55, weight 0). Its influence on the
+ * aggregate is its weight, at most its share of the median count, so discounting its evidence by the same
+ * share gives an attacker nothing: claiming little work to escape the score buys as little influence.
+ * An update rejected for pointing away from the group keeps its full score.
+ */
+function workScaled(score: number, update: GuardResult["updates"][number]): number {
+  return update.reasons.includes("direction") ? score : 1 - (1 - score) * update.workShare;
+}
+
 export interface TrustRound {
   /** Each trainer's record after this round (trainers of earlier rounds that were absent keep theirs). */
   readonly records: Map<string, TrainerRecord>;
@@ -223,7 +236,8 @@ export function updateTrust(
   });
   const typical = median(persistence.filter((p, i) => !Number.isNaN(p) && !guard.rejected[i]));
   const alignment = alignmentScores(guard, o.fullTrustShare);
-  const scores = alignment.map((a, i) => {
+  const scores = alignment.map((a, i) => workScaled(scoreOf(a, i), guard.updates[i]!));
+  function scoreOf(a: number, i: number): number {
     const p = persistence[i]!;
     if (
       Number.isNaN(p) ||
@@ -238,7 +252,7 @@ export function updateTrust(
       1,
     );
     return Math.min(a, persistent);
-  });
+  }
   const records = new Map(previous);
   const weights = trainers.map((t, i) => {
     const record = scoredRecord(previous.get(t), scores[i]!, round, o, deviations[i]!);
