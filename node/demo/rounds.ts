@@ -20,6 +20,7 @@ export interface RoundReport {
   readonly loss: number;
   readonly bytesSent: number;
   readonly proofMs: number;
+  /** What the chain credited each node during the round (RewardCredited events), whether or not claimed since. */
   readonly rewards: ReadonlyMap<Address, bigint>;
   readonly slashed: ReadonlyMap<Address, bigint>;
   readonly rejected: readonly Address[];
@@ -56,15 +57,24 @@ async function perOperator(
   return out;
 }
 
-const claimables = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
-  perOperator(net, (operator) =>
-    net.publicClient.readContract({
-      address: net.contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "claimable",
-      args: [operator],
-    }),
+/**
+ * What the chain credited each node operator since `fromBlock` (its `RewardCredited` events: round rewards net of
+ * delegators' part, returned bonds, reporter shares). Read from events, not as a change of `claimable`: the nodes
+ * claim their credit after each round (round/claims.ts), which raced the driver's read and showed 0.
+ */
+async function credited(net: LocalVainNetwork, fromBlock: bigint): Promise<Map<Address, bigint>> {
+  const events = await net.publicClient.getContractEvents({
+    address: net.contracts.rounds,
+    abi: trainingRoundsAbi,
+    eventName: "RewardCredited",
+    fromBlock,
+  });
+  return perOperator(net, async (operator) =>
+    events
+      .filter((e) => e.args.account?.toLowerCase() === operator.toLowerCase())
+      .reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n),
   );
+}
 
 const stakes = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
   perOperator(net, (operator) =>
@@ -86,7 +96,7 @@ export async function runRound(
   hooks: RoundHooks = {},
 ): Promise<RoundReport> {
   const started = performance.now();
-  const before = await claimables(net);
+  const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
   const stakeBefore = await stakes(net);
   const bytesBefore = net.nodes.reduce((sum, n) => sum + n.participant.stats.bytesSent, 0);
   const { publicClient, contracts, treasury } = net;
@@ -204,13 +214,13 @@ export async function runRound(
   });
   const finalized = performance.now();
 
-  const after = await claimables(net);
+  const rewardsCredited = await credited(net, fromBlock);
   const stakeAfter = await stakes(net);
   const rewards = new Map<Address, bigint>();
   const slashed = new Map<Address, bigint>();
   for (const node of net.nodes) {
     const a = node.account.address;
-    rewards.set(a, (after.get(a) ?? 0n) - (before.get(a) ?? 0n));
+    rewards.set(a, rewardsCredited.get(a) ?? 0n);
     const lost = (stakeBefore.get(a) ?? 0n) - (stakeAfter.get(a) ?? 0n);
     if (lost > 0n) slashed.set(a, lost);
   }
