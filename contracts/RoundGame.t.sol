@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice Issue #18's attacks on the challenge game, rewards and owner powers, each written as the attacker
 /// would (each was first shown working against the code before the fix) and now shown to fail.
@@ -16,9 +17,9 @@ contract RoundGameTest is RoundsFixture {
     /// and a wrong aggregate there is slashed; only an unproven task's round cannot be challenged.
     function test_attack_unprovenEscapeFails() public {
         uint256 roundId = _openAndCommit();
-        assertTrue(rounds.getRound(roundId).proven, "the task's rule");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).proven, "the task's rule");
         _post(roundId, _weights(100, 300, 600));
-        assertEq(rounds.getRound(roundId).pendingChallenges, 1, "sampled at once");
+        assertEq(IRoundSelection(address(rounds)).getRound(roundId).pendingChallenges, 1, "sampled at once");
         vm.startPrank(WATCHER);
         token.approve(address(rounds), BOND);
         rounds.challenge(roundId, (_sampledChunk(roundId) + 1) % NUM_CHUNKS);
@@ -45,8 +46,8 @@ contract RoundGameTest is RoundsFixture {
             vm.prank(trainer);
             rounds.commitUpdate(roundId, bytes32(i), 1);
         }
-        assertEq(rounds.getRound(roundId).trainers.length, 8, "proven: fan-in");
-        assertEq(rounds.getRound(unproven).trainers.length, 9, "unproven: maxTrainersPerRound");
+        assertEq(IRoundSelection(address(rounds)).getRound(roundId).trainers.length, 8, "proven: fan-in");
+        assertEq(IRoundSelection(address(rounds)).getRound(unproven).trainers.length, 9, "unproven: maxTrainersPerRound");
     }
 
     /// An aggregator that also trained equivocates in both roles. Whatever order the reports come in, and
@@ -85,7 +86,7 @@ contract RoundGameTest is RoundsFixture {
     /// The aggregator reporting its own missed deadline gets no reporter share.
     function test_attack_selfReportRebateFails() public {
         uint256 roundId = _openAndCommit();
-        vm.warp(rounds.getRound(roundId).aggregateDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).aggregateDeadline + 1);
         vm.prank(agg);
         rounds.reportMissedAggregation(roundId);
         assertEq(token.balanceOf(agg), 0, "no rebate");
@@ -96,17 +97,17 @@ contract RoundGameTest is RoundsFixture {
     /// paid when it fails after one; trainers with posted weight share at most half the slash.
     function test_attack_failedRoundPaysOnlyDelivered() public {
         uint256 roundId = _openAndCommit(); // t3 claims 600 samples and withholds
-        vm.warp(rounds.getRound(roundId).aggregateDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).aggregateDeadline + 1);
         vm.prank(t3);
         rounds.reportMissedAggregation(roundId);
         assertEq(rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3), 0, "nothing delivered");
-        assertEq(rounds.getTask(taskId).rewardPool, 10 * REWARD, "emission back in the pool");
+        assertEq(IRoundSelection(address(rounds)).getTask(taskId).rewardPool, 10 * REWARD, "emission back in the pool");
 
         roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 0)); // t3 rejected as a poisoner
         uint256 chunk = _sampledChunk(roundId);
         uint256 before = registry.slashableStake(agg);
-        vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline + 1);
         rounds.resolveUnansweredChallenge(roundId, chunk);
         uint256 slashed = before - registry.slashableStake(agg);
         assertEq(rounds.claimable(t3), 0, "rejected trainer unpaid");
@@ -126,7 +127,7 @@ contract RoundGameTest is RoundsFixture {
         uint256 before = _coalitionWealth();
         _post(roundId, _weights(100, 300, 600));
         uint256 chunk = _sampledChunk(roundId);
-        vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline + 1);
         vm.prank(WATCHER);
         rounds.resolveUnansweredChallenge(roundId, chunk);
         assertTrue(_coalitionWealth() < before, "cheating loses");
@@ -148,19 +149,19 @@ contract RoundGameTest is RoundsFixture {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
-        uint64 first = rounds.getChallenge(roundId, sampled).answerDeadline;
+        uint64 first = IRoundSelection(address(rounds)).getChallenge(roundId, sampled).answerDeadline;
         vm.startPrank(WATCHER);
         token.approve(address(rounds), 3 * BOND);
         for (uint256 k = 1; k < NUM_CHUNKS; ++k) rounds.challenge(roundId, (sampled + k) % NUM_CHUNKS);
         vm.stopPrank();
         for (uint256 k = 1; k < NUM_CHUNKS; ++k) {
             uint256 chunk = (sampled + k) % NUM_CHUNKS;
-            assertEq(rounds.getChallenge(roundId, chunk).answerDeadline, first + k * ANSWER_WINDOW, "spaced");
+            assertEq(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline, first + k * ANSWER_WINDOW, "spaced");
         }
         for (uint256 k = 0; k < NUM_CHUNKS; ++k) {
             uint256 chunk = (sampled + k) % NUM_CHUNKS;
             // The aggregator starts each proof only when the previous window has run out (worst case).
-            vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline);
+            vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline);
             bytes memory proof = _proof(roundId, chunk);
             vm.prank(agg);
             rounds.answerChallenge(roundId, chunk, proof);
@@ -186,11 +187,11 @@ contract RoundGameTest is RoundsFixture {
         bytes memory proof = _proof(roundId, other);
         vm.prank(agg);
         rounds.answerChallenge(roundId, other, proof);
-        vm.warp(rounds.getChallenge(roundId, sampled).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, sampled).answerDeadline + 1);
         rounds.resolveUnansweredChallenge(roundId, sampled);
-        uint256 pool = rounds.getTask(taskId).rewardPool;
+        uint256 pool = IRoundSelection(address(rounds)).getTask(taskId).rewardPool;
         rounds.settleBond(roundId, other);
-        assertEq(rounds.getTask(taskId).rewardPool, pool + BOND, "to the pool");
+        assertEq(IRoundSelection(address(rounds)).getTask(taskId).rewardPool, pool + BOND, "to the pool");
         assertEq(rounds.claimable(WATCHER), 0, "not back to the challenger");
     }
 
@@ -222,20 +223,20 @@ contract RoundGameTest is RoundsFixture {
         rounds.challenge(roundId, 31);
         vm.stopPrank();
         for (uint256 c = 0; c < chunks; ++c) {
-            if (rounds.getChallenge(roundId, c).status != ITrainingRounds.ChallengeStatus.Pending) continue;
+            if (IRoundSelection(address(rounds)).getChallenge(roundId, c).status != ITrainingRounds.ChallengeStatus.Pending) continue;
             bytes memory proof = _proof(roundId, c);
             vm.prank(agg);
             rounds.answerChallenge(roundId, c, proof);
         }
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
-        assertTrue(rounds.getRound(roundId).state == ITrainingRounds.RoundState.Failed, "contested: not finalized");
-        assertTrue(rounds.getTask(taskId).modelRef == bytes32("wide"), "model not advanced");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).state == ITrainingRounds.RoundState.Failed, "contested: not finalized");
+        assertTrue(IRoundSelection(address(rounds)).getTask(taskId).modelRef == bytes32("wide"), "model not advanced");
         assertEq(registry.slashableStake(agg), 1_000e18, "aggregator not slashed");
         assertEq(rounds.claimable(agg), 100e18, "aggregator paid its share");
         assertEq(rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3), 900e18, "trainers paid");
         for (uint256 c = 0; c < chunks; ++c) {
-            if (rounds.getChallenge(roundId, c).bond != 0) rounds.settleBond(roundId, c);
+            if (IRoundSelection(address(rounds)).getChallenge(roundId, c).bond != 0) rounds.settleBond(roundId, c);
         }
         uint256 lost = griefer - token.balanceOf(WATCHER) - rounds.claimable(WATCHER);
         assertEq(lost, 15 * BOND, "every answered bond forfeited");
@@ -260,7 +261,7 @@ contract RoundGameTest is RoundsFixture {
         rounds.challenge(roundId, chunk);
         vm.stopPrank();
         assertEq(before - token.balanceOf(WATCHER), 500e18, "locked the floor");
-        assertEq(rounds.getChallenge(roundId, chunk).bond, 500e18, "held");
+        assertEq(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).bond, 500e18, "held");
     }
 
     /// Owner changes are bounded, wait longer than the unbonding delay, and apply only to rounds opened after
@@ -294,13 +295,13 @@ contract RoundGameTest is RoundsFixture {
         registry.withdraw();
         assertTrue(block.timestamp < effective, "out before it applies");
         // The running round keeps its parameters and verifier.
-        assertTrue(address(rounds.getRound(roundId).verifier) == address(verifier), "verifier kept");
+        assertTrue(address(IRoundSelection(address(rounds)).getRound(roundId).verifier) == address(verifier), "verifier kept");
         assertEq(rounds.roundParams(roundId).challengeBond, BOND, "params kept");
         vm.warp(effective);
         assertEq(rounds.roundParams(roundId).challengeBond, BOND, "still the old version");
         assertEq(rounds.params().challengeBond, 1, "new rounds use the new version");
         assertTrue(address(rounds.verifier()) == address(0xBAD), "new rounds use the new verifier");
-        assertTrue(address(rounds.getRound(roundId).verifier) == address(verifier), "this one keeps its own");
+        assertTrue(address(IRoundSelection(address(rounds)).getRound(roundId).verifier) == address(verifier), "this one keeps its own");
         assertEq(registry.slashableStake(agg), 1_000e18, "owner reduced nobody's stake");
     }
 
@@ -317,9 +318,9 @@ contract RoundGameTest is RoundsFixture {
         token.approve(address(rounds), BOND);
         rounds.challenge(roundId, (sampled + 1) % NUM_CHUNKS);
         vm.stopPrank();
-        vm.warp(rounds.getChallenge(roundId, (sampled + 1) % NUM_CHUNKS).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, (sampled + 1) % NUM_CHUNKS).answerDeadline + 1);
         rounds.resolveUnansweredChallenge(roundId, (sampled + 1) % NUM_CHUNKS);
-        assertTrue(rounds.getRound(roundId).state == ITrainingRounds.RoundState.Failed, "challenged while paused");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).state == ITrainingRounds.RoundState.Failed, "challenged while paused");
     }
 
     /// A round interval that would wrap `nextOpenTime` is refused.
@@ -358,7 +359,7 @@ contract RoundGameTest is RoundsFixture {
         assertEq(rounds.claimable(address(this)), 300e18, "three quarters");
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToRefund.selector, t));
         rounds.withdrawTaskRefund(t);
-        assertEq(rounds.getTask(t).rewardPool, 0, "pool emptied");
+        assertEq(IRoundSelection(address(rounds)).getTask(t).rewardPool, 0, "pool emptied");
     }
 
     /// Refund edge cases: only a closed task refunds, a task closes once, a funder's share is paid once.
@@ -398,7 +399,7 @@ contract RoundGameTest is RoundsFixture {
         (, uint64 none) = rounds.pendingParams();
         assertEq(none, 0, "nothing queued");
         uint256 roundId = rounds.openRound(taskId);
-        assertTrue(address(rounds.getRound(roundId).verifier) == address(0xCAFE), "new rounds use it");
+        assertTrue(address(IRoundSelection(address(rounds)).getRound(roundId).verifier) == address(0xCAFE), "new rounds use it");
         assertEq(rounds.roundParams(roundId).challengeBond, 3, "new rounds use them");
     }
 
@@ -431,9 +432,9 @@ contract RoundGameTest is RoundsFixture {
     function test_allZeroWeightsCloseUnslashed() public {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(0, 0, 0));
-        assertTrue(rounds.getRound(roundId).state == ITrainingRounds.RoundState.Failed, "failed");
-        assertEq(rounds.getRound(roundId).pendingChallenges, 0, "nothing to prove");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).state == ITrainingRounds.RoundState.Failed, "failed");
+        assertEq(IRoundSelection(address(rounds)).getRound(roundId).pendingChallenges, 0, "nothing to prove");
         assertEq(registry.slashableStake(agg), 1_000e18, "not slashed");
-        assertEq(rounds.getTask(taskId).rewardPool, 10 * REWARD, "emission back");
+        assertEq(IRoundSelection(address(rounds)).getTask(taskId).rewardPool, 10 * REWARD, "emission back");
     }
 }

@@ -9,6 +9,7 @@ import {TrainingRounds} from "./TrainingRounds.sol";
 import {RoundsFixture} from "./TrainingRounds.t.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestBase} from "./test/Vm.sol";
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice An adversarial operator (trainer and aggregator candidate, holding its signing key), the owner and a
 /// flooding challenger against honest operators, over two tasks (proven and unproven) at once. Honest duties
@@ -62,7 +63,7 @@ contract RoundGameHandler is TestBase {
 
     function open(uint256 which) external {
         uint256 t = taskIds[which % 2];
-        ITrainingRounds.Task memory task = rounds.getTask(t);
+        ITrainingRounds.Task memory task = IRoundSelection(address(rounds)).getTask(t);
         if (rounds.paused() || task.activeRound != 0 || task.rewardPool == 0) return;
         current[which % 2] = rounds.openRound(t);
     }
@@ -70,7 +71,7 @@ contract RoundGameHandler is TestBase {
     function commit(uint256 which, uint256 who, uint256 samples) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0 || rounds.paused()) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Open || block.timestamp > r.commitDeadline) return;
         address trainer = who % 3 == 2 ? adversary : honestTrainers[who % 2];
         for (uint256 i = 0; i < r.trainers.length; ++i) if (r.trainers[i] == trainer) return;
@@ -97,7 +98,7 @@ contract RoundGameHandler is TestBase {
     function adversaryPost(uint256 which, uint256 seed) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Aggregating || r.aggregator != adversary) return;
         if (block.timestamp > r.aggregateDeadline) return;
         uint256[] memory w = new uint256[](r.trainers.length);
@@ -112,10 +113,10 @@ contract RoundGameHandler is TestBase {
     function adversaryAnswer(uint256 which, uint256 chunk, uint256 mode) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Challenging || r.aggregator != adversary) return;
         chunk %= r.numChunks;
-        ITrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+        ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(roundId, chunk);
         if (ch.status != ITrainingRounds.ChallengeStatus.Pending || block.timestamp > ch.answerDeadline) return;
         bytes32 binding = keccak256(abi.encode(roundId, chunk, r.numChunks, r.weights, r.aggregateCommitment));
         bytes memory proof;
@@ -157,7 +158,7 @@ contract RoundGameHandler is TestBase {
     function signedConflict(uint256 which, uint256 salt) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         bool committed;
         for (uint256 i = 0; i < r.trainers.length; ++i) if (r.trainers[i] == adversary) committed = true;
         if (!committed || rounds.equivocationSlashed(roundId, adversary, ITrainingRounds.Role.Trainer)) return;
@@ -172,11 +173,11 @@ contract RoundGameHandler is TestBase {
     function challenge(uint256 which, uint256 chunk) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Challenging || !r.proven) return;
         if (block.timestamp > r.challengeDeadline || r.challengeCount >= 16) return;
         chunk %= r.numChunks;
-        if (rounds.getChallenge(roundId, chunk).status != ITrainingRounds.ChallengeStatus.None) return;
+        if (IRoundSelection(address(rounds)).getChallenge(roundId, chunk).status != ITrainingRounds.ChallengeStatus.None) return;
         vm.prank(watcher);
         rounds.challenge(roundId, chunk);
         bondsIn += rounds.roundParams(roundId).challengeBond;
@@ -206,7 +207,7 @@ contract RoundGameHandler is TestBase {
         for (uint256 k = 0; k < 2; ++k) {
             uint256 roundId = current[k];
             if (roundId == 0) continue;
-            ITrainingRounds.Round memory r = rounds.getRound(roundId);
+            ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
             _snap();
             if (r.state == ITrainingRounds.RoundState.Open && block.timestamp > r.commitDeadline) {
                 RoundDriver.select(rounds, roundId, keccak256(abi.encode("mix", roundId, block.timestamp)));
@@ -230,7 +231,7 @@ contract RoundGameHandler is TestBase {
 
     function _challengeDuties(uint256 roundId, ITrainingRounds.Round memory r) internal {
         for (uint256 chunk = 0; chunk < r.numChunks; ++chunk) {
-            ITrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+            ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(roundId, chunk);
             if (ch.status == ITrainingRounds.ChallengeStatus.Pending) {
                 if (r.aggregator == honestAgg) {
                     bytes32 binding = keccak256(
@@ -251,7 +252,7 @@ contract RoundGameHandler is TestBase {
                 }
             }
         }
-        r = rounds.getRound(roundId);
+        r = IRoundSelection(address(rounds)).getRound(roundId);
         if (
             block.timestamp > r.challengeDeadline &&
             block.timestamp > r.disputeDeadline &&
@@ -268,7 +269,7 @@ contract RoundGameHandler is TestBase {
     /// A round that just failed credited nothing to a trainer that did not provably deliver (weight 0, or
     /// nothing posted).
     function _checkFailedPayouts(uint256 roundId) internal {
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Failed) return;
         for (uint256 i = 0; i < r.trainers.length; ++i) {
             bool delivered = r.posted && r.weights[i] > 0;
@@ -296,10 +297,10 @@ contract RoundGameHandler is TestBase {
     function settle(uint256 which) external {
         uint256 roundId = current[which % 2];
         if (roundId == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         if (r.state != ITrainingRounds.RoundState.Finalized && r.state != ITrainingRounds.RoundState.Failed) return;
         for (uint256 chunk = 0; chunk < r.numChunks; ++chunk) {
-            ITrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+            ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(roundId, chunk);
             if (ch.bond == 0) continue;
             if (ch.status == ITrainingRounds.ChallengeStatus.Answered) rounds.settleBond(roundId, chunk);
             else if (ch.status == ITrainingRounds.ChallengeStatus.Pending && r.state == ITrainingRounds.RoundState.Failed) {
@@ -311,8 +312,8 @@ contract RoundGameHandler is TestBase {
     /// The tasks' reserved emissions (active rounds).
     function reserved() external view returns (uint256 sum) {
         for (uint256 k = 0; k < 2; ++k) {
-            uint256 active = rounds.getTask(taskIds[k]).activeRound;
-            if (active != 0) sum += rounds.getRound(active).emission;
+            uint256 active = IRoundSelection(address(rounds)).getTask(taskIds[k]).activeRound;
+            if (active != 0) sum += IRoundSelection(address(rounds)).getRound(active).emission;
         }
     }
 }
@@ -369,7 +370,7 @@ contract RoundGameInvariantTest is RoundsFixture {
         assertEq(tasks, 2, "tasks");
         assertEq(opened, 4, "rounds");
         for (uint256 id = 1; id <= opened; ++id) {
-            ITrainingRounds.RoundState state = rounds.getRound(id).state;
+            ITrainingRounds.RoundState state = IRoundSelection(address(rounds)).getRound(id).state;
             assertTrue(
                 state == ITrainingRounds.RoundState.Finalized || state == ITrainingRounds.RoundState.Failed,
                 "every round closed"

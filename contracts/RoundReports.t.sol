@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice Reporter front-running (issue #18): a reward-bearing report seen in the mempool and sent first by a
 /// copier. The reporter share goes only to a report revealed after a commitment made in an earlier block
@@ -22,7 +23,7 @@ contract RoundReportsTest is RoundsFixture {
     /// A round whose aggregator missed its deadline: anyone may report it.
     function _missedRound() internal returns (uint256 roundId) {
         roundId = _openAndCommit();
-        vm.warp(rounds.getRound(roundId).aggregateDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).aggregateDeadline + 1);
     }
 
     /// The mempool copier sends the honest reporter's report first, directly: the offender is slashed, the
@@ -98,7 +99,7 @@ contract RoundReportsTest is RoundsFixture {
         token.approve(address(rounds), BOND);
         rounds.challenge(roundId, copied); // sent directly, ahead of the watcher's reveal
         vm.stopPrank();
-        vm.warp(rounds.getChallenge(roundId, copied).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, copied).answerDeadline + 1);
         uint256 before = token.balanceOf(COPIER);
         rounds.resolveUnansweredChallenge(roundId, copied);
         assertEq(token.balanceOf(COPIER), before, "no reporter share for a copied challenge");
@@ -114,8 +115,8 @@ contract RoundReportsTest is RoundsFixture {
         vm.prank(WATCHER);
         token.approve(address(rounds), BOND);
         _commitAndReveal(WATCHER, abi.encodeCall(ITrainingRounds.challenge, (roundId, chunk)));
-        assertTrue(rounds.getChallenge(roundId, chunk).revealed, "revealed");
-        vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1);
+        assertTrue(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).revealed, "revealed");
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline + 1);
         uint256 before = token.balanceOf(WATCHER);
         vm.prank(COPIER);
         rounds.resolveUnansweredChallenge(roundId, chunk);

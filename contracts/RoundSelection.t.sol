@@ -117,12 +117,12 @@ contract RoundSelectionTest is RoundsFixture {
     }
 
     function _finishRound(uint256 roundId) internal {
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         uint256[] memory w = new uint256[](r.trainers.length);
         w[0] = 1;
         vm.prank(r.aggregator);
         rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w);
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
     }
 
@@ -224,7 +224,7 @@ contract RoundSelectionTest is RoundsFixture {
         uint64 selectionDeadline = selection.getDraws(roundId).selectionDeadline;
         vm.warp(selectionDeadline);
         assertTrue(_select(roundId) == agg, "selected at the last second");
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         assertEq(r.aggregateDeadline, block.timestamp + 60, "a full aggregate window from selection");
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, r.aggregateDeadline));
         rounds.reportMissedAggregation(roundId);
@@ -237,13 +237,13 @@ contract RoundSelectionTest is RoundsFixture {
 
     /// Nobody selects within the window: the round fails, nobody is slashed or paid, the emission returns.
     function test_selectionWindowExpiresUnpaidAndUnslashed() public {
-        uint256 poolBefore = rounds.getTask(unprovenTaskId).rewardPool;
+        uint256 poolBefore = IRoundSelection(address(rounds)).getTask(unprovenTaskId).rewardPool;
         uint256 roundId = _openWithOneTrainer(bytes32("c"));
         selection.lockSelection(roundId);
         vm.warp(selection.getDraws(roundId).selectionDeadline + 1);
         assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(), "m") == address(0), "none");
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
-        assertEq(rounds.getTask(unprovenTaskId).rewardPool, poolBefore, "emission back");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(IRoundSelection(address(rounds)).getTask(unprovenTaskId).rewardPool, poolBefore, "emission back");
         assertEq(rounds.claimable(t1), 0, "self-reported samples earn nothing");
         assertEq(registry.slashableStake(agg), 1_000e18, "nobody slashed");
         rounds.openRound(unprovenTaskId); // the task moves on
@@ -263,9 +263,9 @@ contract RoundSelectionTest is RoundsFixture {
         }
         vm.roll(block.number + 1);
         uint64 selectionDeadline = selection.getDraws(roundId).selectionDeadline;
-        vm.warp(rounds.getRound(roundId).commitDeadline + 1 + (uint256(lateness) % 200));
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).commitDeadline + 1 + (uint256(lateness) % 200));
         address chosen = _select(roundId);
-        ITrainingRounds.RoundState state = rounds.getRound(roundId).state;
+        ITrainingRounds.RoundState state = IRoundSelection(address(rounds)).getRound(roundId).state;
         if (block.timestamp > selectionDeadline || trainers % 4 == 0) {
             assertEq(uint8(state), uint8(ITrainingRounds.RoundState.Failed), "closed");
         } else {
@@ -297,7 +297,7 @@ contract RoundSelectionTest is RoundsFixture {
             vm.roll(block.number + 1);
             vm.warp(selection.getDraws(roundId).selectionDeadline); // selected at the last second
             assertTrue(_select(roundId) != address(0), "selected");
-            uint256 judgedBy = rounds.getRound(roundId).challengeDeadline +
+            uint256 judgedBy = IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline +
                 (rounds.MAX_CHALLENGES_PER_ROUND() + 1) * uint256(ANSWER_WINDOW);
             assertTrue(judgedBy - openedAt <= rounds.MAX_ROUND_DURATION(), "judged within MAX_ROUND_DURATION");
         } catch (bytes memory reason) {
@@ -339,13 +339,13 @@ contract RoundSelectionTest is RoundsFixture {
         uint64 seedBlock = selection.getDraws(roundId).sampleSeedBlock;
         assertEq(seedBlock, block.number + 2, "seed block after the post");
         uint256 posted = vm.snapshotState();
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.SamplesNotDrawn.selector, roundId));
         rounds.finalizeRound(roundId);
         vm.revertToState(posted);
         RoundDriver.draw(rounds, roundId, mix);
         for (uint256 i = 0; i < NUM_CHUNKS; ++i) {
-            s[i] = rounds.getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending;
+            s[i] = IRoundSelection(address(rounds)).getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending;
         }
     }
 
@@ -357,7 +357,7 @@ contract RoundSelectionTest is RoundsFixture {
         vm.warp(block.timestamp + 500);
         RoundDriver.draw(rounds, roundId, bytes32("mix"));
         uint256 chunk = _sampledChunk(roundId);
-        assertEq(rounds.getChallenge(roundId, chunk).answerDeadline, block.timestamp + 600, "from the draw");
+        assertEq(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline, block.timestamp + 600, "from the draw");
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToDraw.selector, roundId));
         selection.drawSamples(roundId, "");
     }
@@ -381,7 +381,7 @@ contract RoundSelectionTest is RoundsFixture {
         rounds.commitUpdate(roundId, bytes32("honest"), 1);
         vm.prank(t1); // 200
         rounds.commitUpdate(roundId, bytes32("honest1"), 1);
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         assertEq(r.trainers.length, 16, "still full");
         bool aggIn;
         bool t1In;

@@ -219,28 +219,4 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         _tasks[round.taskId].modelRef = round.modelRef;
         _close(roundId, round, RoundState.Finalized);
     }
-
-    // ================================================================ views
-
-    /// @notice A task.
-    /// @param taskId the task
-    /// @return the task (zero-valued if unknown)
-    function getTask(uint256 taskId) external view returns (Task memory) {
-        return _tasks[taskId];
-    }
-
-    /// @notice A round, with its trainers, commitments, sample counts and accepted weights.
-    /// @param roundId the round
-    /// @return the round (zero-valued if unknown)
-    function getRound(uint256 roundId) external view returns (Round memory) {
-        return _rounds[roundId];
-    }
-
-    /// @notice A chunk challenge.
-    /// @param roundId the round
-    /// @param chunkIndex the chunk
-    /// @return the challenge (status None if never challenged)
-    function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (Challenge memory) {
-        return _challenges[roundId][chunkIndex];
-    }
 }

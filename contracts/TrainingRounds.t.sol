@@ -9,6 +9,7 @@ import {TrainingRounds} from "./TrainingRounds.sol";
 import {Fixture} from "./test/Fixture.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestBase} from "./test/Vm.sol";
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @dev Chunks of the fixture task's model (every test round can be challenged at 0..3).
 uint32 constant NUM_CHUNKS = 4;
@@ -88,21 +89,21 @@ abstract contract RoundsFixture is Fixture {
     }
 
     function _proof(uint256 roundId, uint256 chunk) internal view returns (bytes memory) {
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         return abi.encode(keccak256(abi.encode(roundId, chunk, r.numChunks, r.weights, r.aggregateCommitment)));
     }
 
     function _sampledChunk(uint256 roundId) internal view returns (uint256) {
-        ITrainingRounds.Round memory r = rounds.getRound(roundId);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
         for (uint256 i = 0; i < r.numChunks; ++i) {
-            if (rounds.getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending) return i;
+            if (IRoundSelection(address(rounds)).getChallenge(roundId, i).status == ITrainingRounds.ChallengeStatus.Pending) return i;
         }
         revert("no sampled chunk");
     }
 
     /// @dev Both fixture tasks' pools.
     function _pools() internal view returns (uint256) {
-        return rounds.getTask(provenTaskId).rewardPool + rounds.getTask(unprovenTaskId).rewardPool;
+        return IRoundSelection(address(rounds)).getTask(provenTaskId).rewardPool + IRoundSelection(address(rounds)).getTask(unprovenTaskId).rewardPool;
     }
 
     /// Sends `report` as `who` the front-running-proof way: commits hash(who, salt, report), then reveals it
@@ -130,21 +131,21 @@ contract TrainingRoundsTest is RoundsFixture {
 
     function test_fullRoundPaysExactly() public {
         uint256 roundId = _openAndCommit();
-        assertTrue(rounds.getRound(roundId).aggregator == agg, "only candidate selected");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).aggregator == agg, "only candidate selected");
         _post(roundId, _weights(100, 300, 0)); // t3 rejected by robust aggregation
         uint256 chunk = _sampledChunk(roundId);
         bytes memory proof = _proof(roundId, chunk);
         vm.prank(agg);
         rounds.answerChallenge(roundId, chunk, proof);
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         // 10% to the aggregator; 900 split 100:300 between t1 and t2; t3 earns nothing.
         assertEq(rounds.claimable(agg), 100e18, "aggregator");
         assertEq(rounds.claimable(t1), 225e18, "t1");
         assertEq(rounds.claimable(t2), 675e18, "t2");
         assertEq(rounds.claimable(t3), 0, "rejected trainer");
-        assertTrue(rounds.getTask(taskId).modelRef == rounds.getRound(roundId).modelRef, "model advanced");
-        assertTrue(rounds.getRound(roundId).modelRef != bytes32("model1"), "derived, not the posted pointer");
+        assertTrue(IRoundSelection(address(rounds)).getTask(taskId).modelRef == IRoundSelection(address(rounds)).getRound(roundId).modelRef, "model advanced");
+        assertTrue(IRoundSelection(address(rounds)).getRound(roundId).modelRef != bytes32("model1"), "derived, not the posted pointer");
         vm.prank(t1);
         rounds.claim();
         assertEq(token.balanceOf(t1), 225e18, "claimed");
@@ -157,7 +158,7 @@ contract TrainingRoundsTest is RoundsFixture {
         taskId = unprovenTaskId;
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(1, 1, 1)); // 900e18 / 3 divides; use odd emission below
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         (uint256 funded, uint256 unclaimed, ) = rounds.totals();
         assertEq(funded, unclaimed + _pools(), "exact");
@@ -184,8 +185,8 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(agg);
         rounds.answerChallenge(roundId, chunk, wrongProof);
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
-        assertTrue(rounds.getTask(taskId).modelRef == bytes32("model0"), "model did not advance");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertTrue(IRoundSelection(address(rounds)).getTask(taskId).modelRef == bytes32("model0"), "model did not advance");
         // Trainers are paid by posted weight (their delivery proof), at most half the 500 slashed: 250 of 900.
         assertEq(rounds.claimable(t3), 150e18, "t3 paid by posted weight, capped");
         assertEq(rounds.claimable(agg), 0, "aggregator unpaid");
@@ -215,7 +216,7 @@ contract TrainingRoundsTest is RoundsFixture {
             abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Challenging)
         );
         rounds.settleBond(roundId, chunk);
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         assertEq(rounds.claimable(agg), 100e18, "reward");
         rounds.settleBond(roundId, chunk);
@@ -237,16 +238,16 @@ contract TrainingRoundsTest is RoundsFixture {
         token.approve(address(rounds), BOND);
         rounds.challenge(roundId, chunk);
         vm.stopPrank();
-        vm.warp(rounds.getRound(roundId).challengeDeadline - 10); // answer late: dispute window outlasts it
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline - 10); // answer late: dispute window outlasts it
         bytes memory honest = abi.encodePacked(_proof(roundId, sampled), bytes32(0));
         bytes memory lying = abi.encodePacked(_proof(roundId, chunk), bytes32(uint256(7)));
         vm.startPrank(agg);
         rounds.answerChallenge(roundId, sampled, honest);
         rounds.answerChallenge(roundId, chunk, lying);
         vm.stopPrank();
-        uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
+        uint64 disputeDeadline = IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline;
         assertEq(disputeDeadline, block.timestamp + 600, "dispute window = answer window");
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, disputeDeadline));
         rounds.finalizeRound(roundId);
         vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
@@ -263,9 +264,9 @@ contract TrainingRoundsTest is RoundsFixture {
         );
         assertEq(registry.slashableStake(agg), before / 2, "50% slashed");
         assertEq(token.balanceOf(t1) - reporterBefore, (before / 2) / 10, "reporter share");
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         assertEq(
-            uint8(rounds.getChallenge(roundId, chunk).status),
+            uint8(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).status),
             uint8(ITrainingRounds.ChallengeStatus.Failed),
             "challenge failed"
         );
@@ -282,12 +283,12 @@ contract TrainingRoundsTest is RoundsFixture {
         bytes memory lying = abi.encodePacked(_proof(roundId, sampled), bytes32(uint256(1)));
         vm.prank(agg);
         rounds.answerChallenge(roundId, sampled, lying);
-        uint64 disputeDeadline = rounds.getRound(roundId).disputeDeadline;
+        uint64 disputeDeadline = IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline;
         vm.warp(disputeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, disputeDeadline));
         rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))), "");
         rounds.finalizeRound(roundId);
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Finalized), "finalized");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Finalized), "finalized");
     }
 
     /// Fuzz: a bonded challenge's money ends in exactly one place whatever happens to the answer
@@ -314,7 +315,7 @@ contract TrainingRoundsTest is RoundsFixture {
                 vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
                 rounds.disputeStatement(roundId, chunk, statement, "");
             }
-            vm.warp(rounds.getRound(roundId).disputeDeadline + 1);
+            vm.warp(IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline + 1);
             rounds.finalizeRound(roundId);
             rounds.settleBond(roundId, chunk);
         }
@@ -322,7 +323,7 @@ contract TrainingRoundsTest is RoundsFixture {
         ITrainingRounds.RoundState expected = failed
             ? ITrainingRounds.RoundState.Failed
             : ITrainingRounds.RoundState.Finalized;
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(expected), "state");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(expected), "state");
         assertEq(rounds.claimable(WATCHER), failed ? BOND : 0, "challenger");
         assertEq(rounds.claimable(agg), failed ? 0 : BOND + 100e18, "aggregator");
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NothingToSettle.selector, chunk));
@@ -343,7 +344,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.startPrank(WATCHER);
         vm.expectRevert();
         rounds.resolveUnansweredChallenge(roundId, chunk); // too early
-        vm.warp(rounds.getChallenge(roundId, chunk).answerDeadline + 1); // spaced after the sampled one's
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, chunk).answerDeadline + 1); // spaced after the sampled one's
         uint256 before = token.balanceOf(WATCHER);
         rounds.resolveUnansweredChallenge(roundId, chunk);
         vm.stopPrank();
@@ -361,7 +362,7 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_finalizeBlockedByPendingChallenge() public {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.PendingChallenges.selector, uint32(1)));
         rounds.finalizeRound(roundId);
     }
@@ -374,7 +375,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(WATCHER);
         rounds.reportMissedAggregation(roundId);
         assertEq(registry.slashableStake(agg), 500e18, "slashed");
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         vm.prank(agg);
         vm.expectRevert(
             abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Failed)
@@ -465,7 +466,7 @@ contract TrainingRoundsTest is RoundsFixture {
         uint256 roundId = rounds.openRound(taskId);
         vm.warp(block.timestamp + 61);
         assertTrue(_select(roundId) == address(0), "no aggregator");
-        assertEq(rounds.getTask(taskId).rewardPool, 10 * REWARD, "emission returned");
+        assertEq(IRoundSelection(address(rounds)).getTask(taskId).rewardPool, 10 * REWARD, "emission returned");
     }
 
     function test_noCandidatesBootstrapsFromTrainers() public {
@@ -476,7 +477,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.commitUpdate(roundId, bytes32("c"), 1);
         vm.warp(block.timestamp + 61);
         assertTrue(_select(roundId) == t1, "the only trainer aggregates");
-        assertEq(uint8(rounds.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Aggregating), "state");
+        assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Aggregating), "state");
     }
 
     function test_stakeWeightedSelection() public {
@@ -494,11 +495,11 @@ contract TrainingRoundsTest is RoundsFixture {
             rounds.commitUpdate(roundId, bytes32(i), 1);
             vm.warp(block.timestamp + 61);
             if (RoundDriver.select(rounds, roundId, keccak256(abi.encode(i))) == agg) ++aggWins;
-            address chosen = rounds.getRound(roundId).aggregator;
+            address chosen = IRoundSelection(address(rounds)).getRound(roundId).aggregator;
             uint256[] memory w = _oneWeight();
             vm.prank(chosen);
             rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), w);
-            vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+            vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
             rounds.finalizeRound(roundId);
         }
         // agg has 1000 of 1200 stake: expect ~33 of 40; both must win sometimes.
@@ -570,7 +571,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.openRound(slow);
 
         uint256 roundId = _openAndCommit();
-        uint64 aggregateDeadline = rounds.getRound(roundId).aggregateDeadline;
+        uint64 aggregateDeadline = IRoundSelection(address(rounds)).getRound(roundId).aggregateDeadline;
         vm.warp(aggregateDeadline + 1);
         vm.prank(agg);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, aggregateDeadline));
@@ -604,11 +605,11 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(agg);
         vm.expectRevert();
         rounds.answerChallenge(roundId, sampled, proof); // answer deadline passed
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         vm.prank(WATCHER);
         vm.expectRevert();
         rounds.challenge(roundId, free); // challenge window closed
-        vm.warp(rounds.getChallenge(roundId, sampled).answerDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getChallenge(roundId, sampled).answerDeadline + 1);
         rounds.resolveUnansweredChallenge(roundId, sampled);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NoPendingChallenge.selector, sampled));
         rounds.reclaimBond(roundId, sampled);
@@ -642,12 +643,12 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.fundTask(t, reward);
         taskId = t;
         uint256 roundId = _openAndCommit();
-        assertTrue(!rounds.getRound(roundId).proven, "unproven task");
+        assertTrue(!IRoundSelection(address(rounds)).getRound(roundId).proven, "unproven task");
         _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)));
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         rounds.finalizeRound(roundId);
         uint256 paid = rounds.claimable(agg) + rounds.claimable(t1) + rounds.claimable(t2) + rounds.claimable(t3);
-        assertEq(paid + rounds.getTask(t).rewardPool, reward, "exact split");
+        assertEq(paid + IRoundSelection(address(rounds)).getTask(t).rewardPool, reward, "exact split");
     }
 }
 
@@ -674,11 +675,11 @@ contract RoundsHandler is TestBase {
     /// A bonded challenge of a proven round's other chunk.
     function challenge(uint256 chunk) external {
         if (current == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(current);
         chunk %= r.numChunks;
         if (r.state != ITrainingRounds.RoundState.Challenging || !r.proven) return;
         if (block.timestamp > r.challengeDeadline) return;
-        if (rounds.getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.None) return;
+        if (IRoundSelection(address(rounds)).getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.None) return;
         vm.prank(challenger);
         rounds.challenge(current, chunk);
         bondsIn += rounds.params().challengeBond;
@@ -688,9 +689,9 @@ contract RoundsHandler is TestBase {
     /// The aggregator answers a pending chunk in time, with a true or a false (disputable) statement.
     function answer(uint256 chunk, bool lie) external {
         if (current == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(current);
         chunk %= r.numChunks;
-        ITrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+        ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(current, chunk);
         if (r.state != ITrainingRounds.RoundState.Challenging) return;
         if (ch.status != ITrainingRounds.ChallengeStatus.Pending || block.timestamp > ch.answerDeadline) return;
         bytes32 binding = keccak256(abi.encode(current, chunk, r.numChunks, r.weights, r.aggregateCommitment));
@@ -702,10 +703,10 @@ contract RoundsHandler is TestBase {
     /// A watcher disputes a false statement within the dispute window.
     function dispute(uint256 chunk) external {
         if (current == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(current);
         chunk %= r.numChunks;
         if (r.state != ITrainingRounds.RoundState.Challenging || !lied[current][chunk]) return;
-        if (rounds.getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.Answered) return;
+        if (IRoundSelection(address(rounds)).getChallenge(current, chunk).status != ITrainingRounds.ChallengeStatus.Answered) return;
         if (block.timestamp > r.disputeDeadline) return;
         rounds.disputeStatement(current, chunk, abi.encodePacked(bytes32(uint256(1))), "");
     }
@@ -714,10 +715,10 @@ contract RoundsHandler is TestBase {
     function settle(uint256 index) external {
         if (bondedRounds.length == 0) return;
         uint256 roundId = bondedRounds[index % bondedRounds.length];
-        ITrainingRounds.RoundState state = rounds.getRound(roundId).state;
+        ITrainingRounds.RoundState state = IRoundSelection(address(rounds)).getRound(roundId).state;
         if (state != ITrainingRounds.RoundState.Finalized && state != ITrainingRounds.RoundState.Failed) return;
         for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
-            ITrainingRounds.Challenge memory ch = rounds.getChallenge(roundId, chunk);
+            ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(roundId, chunk);
             if (ch.bond == 0) continue;
             if (ch.status == ITrainingRounds.ChallengeStatus.Answered) rounds.settleBond(roundId, chunk);
             else if (ch.status == ITrainingRounds.ChallengeStatus.Pending && state == ITrainingRounds.RoundState.Failed) {
@@ -727,13 +728,13 @@ contract RoundsHandler is TestBase {
     }
 
     function open() external {
-        if (rounds.getTask(taskId).activeRound != 0 || rounds.getTask(taskId).rewardPool == 0) return;
+        if (IRoundSelection(address(rounds)).getTask(taskId).activeRound != 0 || IRoundSelection(address(rounds)).getTask(taskId).rewardPool == 0) return;
         current = rounds.openRound(taskId);
     }
 
     function commit(uint256 who, uint256 samples) external {
-        if (current == 0 || rounds.getRound(current).state != ITrainingRounds.RoundState.Open) return;
-        ITrainingRounds.Round memory r = rounds.getRound(current);
+        if (current == 0 || IRoundSelection(address(rounds)).getRound(current).state != ITrainingRounds.RoundState.Open) return;
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(current);
         if (block.timestamp > r.commitDeadline) return;
         address trainer = trainers[who % 3];
         for (uint256 i = 0; i < r.trainers.length; ++i) if (r.trainers[i] == trainer) return;
@@ -747,7 +748,7 @@ contract RoundsHandler is TestBase {
 
     function progress(uint256 seed) external {
         if (current == 0) return;
-        ITrainingRounds.Round memory r = rounds.getRound(current);
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(current);
         if (r.state == ITrainingRounds.RoundState.Open && block.timestamp > r.commitDeadline) {
             RoundDriver.select(rounds, current, bytes32(seed));
         } else if (r.state == ITrainingRounds.RoundState.Aggregating && block.timestamp <= r.aggregateDeadline) {
@@ -760,7 +761,7 @@ contract RoundsHandler is TestBase {
         } else if (r.state == ITrainingRounds.RoundState.Challenging) {
             RoundDriver.draw(rounds, current, bytes32(seed));
             for (uint256 chunk = 0; chunk < NUM_CHUNKS; ++chunk) {
-                ITrainingRounds.Challenge memory ch = rounds.getChallenge(current, chunk);
+                ITrainingRounds.Challenge memory ch = IRoundSelection(address(rounds)).getChallenge(current, chunk);
                 if (ch.status == ITrainingRounds.ChallengeStatus.Pending && block.timestamp > ch.answerDeadline) {
                     rounds.resolveUnansweredChallenge(current, chunk);
                     return;
@@ -810,8 +811,8 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
     /// answers, disputes, unanswered challenges and bond settlement.
     function invariant_rewardsAreConserved() public view {
         (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
-        ITrainingRounds.Task memory task = rounds.getTask(taskId);
-        uint256 reserved = task.activeRound == 0 ? 0 : rounds.getRound(task.activeRound).emission;
+        ITrainingRounds.Task memory task = IRoundSelection(address(rounds)).getTask(taskId);
+        uint256 reserved = task.activeRound == 0 ? 0 : IRoundSelection(address(rounds)).getRound(task.activeRound).emission;
         uint256 claimedByTrainers = token.balanceOf(t1) + token.balanceOf(t2) + token.balanceOf(t3);
         // Bonds paid in are either held, or credited (to the aggregator, a trainer, or back to the challenger).
         assertEq(

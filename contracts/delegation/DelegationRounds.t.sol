@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {RoundsFixture} from "../TrainingRounds.t.sol";
+import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 
 /// @notice Delegation through the real rounds contract: a delegated trainer's round reward is split in
 /// `_credit`, and a delegated aggregator's slash reaches its delegators pro rata.
@@ -33,7 +34,7 @@ contract DelegationRoundsTest is RoundsFixture {
         bytes memory proof = _proof(roundId, chunk);
         vm.prank(agg);
         rounds.answerChallenge(roundId, chunk, proof);
-        vm.warp(rounds.getRound(roundId).challengeDeadline + 1);
+        vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         uint256 registryBefore = token.balanceOf(address(registry));
         rounds.finalizeRound(roundId);
         // t1 earned 900 × 100/400 = 225; commission 22.5; delegators 202.5 × 600/800 = 151.875.

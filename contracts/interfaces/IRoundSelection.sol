@@ -59,6 +59,15 @@ interface IRoundSelection {
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 
+    /// @notice A task (zero-valued if unknown).
+    function getTask(uint256 taskId) external view returns (ITrainingRounds.Task memory);
+
+    /// @notice A round, with its trainers, commitments, sample counts and accepted weights (zero-valued if unknown).
+    function getRound(uint256 roundId) external view returns (ITrainingRounds.Round memory);
+
+    /// @notice A chunk challenge (status None if never challenged).
+    function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (ITrainingRounds.Challenge memory);
+
     /// @notice The seed of a draw for `roundId` from block `seedBlock`'s `prevrandao`, read from its header.
     function seedFrom(bytes calldata header, uint256 seedBlock, uint256 roundId) external view returns (uint256);
 }

@@ -6,8 +6,8 @@ import {IAggregationVerifier} from "./IAggregationVerifier.sol";
 /// @title ITrainingRounds
 /// @notice The types, events and errors of the round contract, and the functions a node, a dashboard or
 /// another contract calls. Candidates and selection (`setAggregatorOptIn`, `pruneCandidates`,
-/// `aggregatorCandidates`, `lockSelection`, `selectAggregator`, `drawSamples`, `getDraws`) are served by RoundsExtension through
-/// TrainingRounds' fallback: IRoundSelection. The lifecycle is in docs/protocol.md §3.
+/// `aggregatorCandidates`, `lockSelection`, `selectAggregator`, `drawSamples`, `getDraws`) and the `getTask`, `getRound`, `getChallenge` views are served by
+/// RoundsExtension through TrainingRounds' fallback: IRoundSelection. The lifecycle is in docs/protocol.md §3.
 interface ITrainingRounds {
     /// @notice Round states (ABI: uint8). Open: trainers commit. Aggregating: aggregator chosen, waiting for
     /// the aggregate. Challenging: aggregate posted, chunks may be challenged. Finalized: rewards credited.
@@ -430,15 +430,6 @@ interface ITrainingRounds {
 
     /// @notice A queued verifier and when it takes effect (zero address: none queued).
     function pendingVerifier() external view returns (IAggregationVerifier, uint64 effectiveTime);
-
-    /// @notice A task.
-    function getTask(uint256 taskId) external view returns (Task memory);
-
-    /// @notice A round.
-    function getRound(uint256 roundId) external view returns (Round memory);
-
-    /// @notice A chunk challenge.
-    function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (Challenge memory);
 
     /// @notice What `account` can claim now.
     function claimable(address account) external view returns (uint256);

@@ -257,6 +257,23 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         return _draws[roundId];
     }
 
+    /// @inheritdoc IRoundSelection
+    /// @dev The three views are here rather than in TrainingRounds: their ABI encoders (a round carries four
+    /// arrays) took room the round game needs under the 24 KiB code limit.
+    function getTask(uint256 taskId) external view returns (ITrainingRounds.Task memory) {
+        return _tasks[taskId];
+    }
+
+    /// @inheritdoc IRoundSelection
+    function getRound(uint256 roundId) external view returns (ITrainingRounds.Round memory) {
+        return _rounds[roundId];
+    }
+
+    /// @inheritdoc IRoundSelection
+    function getChallenge(uint256 roundId, uint256 chunkIndex) external view returns (ITrainingRounds.Challenge memory) {
+        return _challenges[roundId][chunkIndex];
+    }
+
     // ================================================================ round slots
 
     /// @notice A full round's slots go to stake: the committer (`msg.sender`) takes the slot of the trainer
