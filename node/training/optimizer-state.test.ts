@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { LocalTrainer, TrainingPool, createModel, loadMnist, subset } from "./index.ts";
+import { LocalTrainer, TrainingPool, createModel, loadMnist, runSimulation, subset } from "./index.ts";
 import type { ModelSpec, OptimizerSpec } from "./index.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [8] };
@@ -71,6 +71,40 @@ describe("local optimizer state across training calls", () => {
         options: { ...options, steps: 1 },
       });
       assert.ok(maxDifference(resumed.params, once.params) < 1e-6);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("a simulated node keeps its state between rounds: 2 rounds of 1 step = 2 steps at once", async () => {
+    const pool = new TrainingPool({ size: 1 });
+    try {
+      const config = {
+        model: MODEL,
+        optimizer: { kind: "adam" } as const,
+        server: "fedavg" as const,
+        nodes: 1,
+        partition: { kind: "iid" } as const,
+        localSteps: 1,
+        batchSize: 64,
+        learningRate: 0.01,
+        seed: 4,
+      };
+      const twoRounds = await runSimulation(
+        pool,
+        { ...config, rounds: 2, keepLocalState: true },
+        { train: data, test: data },
+      );
+      const restarted = await runSimulation(pool, { ...config, rounds: 2 }, { train: data, test: data });
+      const once = await pool.train({
+        model: MODEL,
+        optimizer: { kind: "adam" },
+        params: createModel(MODEL).init(4),
+        data,
+        options: { ...options, steps: 2 },
+      });
+      assert.ok(maxDifference(twoRounds.params, once.params) < 1e-6, "kept state: as if never interrupted");
+      assert.ok(maxDifference(restarted.params, once.params) > 1e-5, "restarted state differs");
     } finally {
       await pool.close();
     }
