@@ -32,6 +32,8 @@ const sizeOptimized = {
 };
 const overrides = {
   "contracts/verifier/PoseidonStatement.sol": unoptimized,
+  "contracts/verifier/PoseidonLinkTrainers.sol": unoptimized,
+  "contracts/verifier/PoseidonLinkStatement.sol": unoptimized,
   "contracts/TrainingRounds.sol": sizeOptimized,
 };
 

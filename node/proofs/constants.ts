@@ -20,3 +20,9 @@ export const MAX_WEIGHT = 2 ** WEIGHT_BITS - 1;
 export const VALUES_PER_FIELD = Math.floor(253 / VALUE_BITS);
 /** BN254 scalar field order. */
 export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+/** Trainers per link of a chained proof (circuits/aggregate-link.circom K, LinkAggregationVerifier): rounds
+ * of a proven task with more trainers than PROOF_TRAINERS are proven in ceil(N / 4) links per chunk. K = 4
+ * (14,558 constraints) fits the committed 2^14 powers of tau; K = 8 at C = 64 (20,149) would need 2^15. */
+export const LINK_TRAINERS = 4;
+/** A chain has fewer than 2^10 = 1,024 trainers (bounds its running sums and total weight). */
+export const LINK_COUNT_BITS = 10;
