@@ -19,19 +19,43 @@ import { modelRef, paramsToBytes, bytesToParams } from "./models.ts";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
+export interface RoundStoreOptions {
+  /**
+   * A write the node can go on without failed (ENOSPC on a full disk, EIO): a received update or a model, which
+   * the node also holds in memory. With this handler the store reports it and returns, so an aggregator whose
+   * disk fills mid-round still aggregates, posts and proves from memory (a failed write must not become a
+   * slashable missed aggregation); only a crash in that round loses what was not written. Without it, it throws.
+   * The node's own update is never covered: it is written before the commit, so a failed write means no commit.
+   */
+  readonly onWriteError?: (path: string, error: unknown) => void;
+}
+
 export class RoundStore {
   private readonly roundsDir: string;
   private readonly modelsDir: string;
+  private readonly options: RoundStoreOptions;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: RoundStoreOptions = {}) {
     this.roundsDir = join(dataDir, "rounds");
     this.modelsDir = join(dataDir, "models");
+    this.options = options;
   }
 
+  /** The update this node is about to commit; throws on any failure, so nothing is committed that is not on disk. */
   async saveOwnUpdate(roundId: bigint, bytes: Uint8Array): Promise<void> {
     const dir = join(this.roundsDir, roundId.toString());
     await mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, `own-${sha256(bytes)}.update`), bytes);
+  }
+
+  /** Runs a write the node can do without; a failure goes to `onWriteError` when there is one. */
+  private async optional(path: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (this.options.onWriteError === undefined) throw error;
+      this.options.onWriteError(path, error);
+    }
   }
 
   async loadOwnUpdate(roundId: bigint): Promise<Uint8Array | undefined> {
@@ -47,8 +71,11 @@ export class RoundStore {
 
   async saveReceived(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
     const dir = join(this.roundsDir, roundId.toString());
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, `from-${operator.toLowerCase()}-${sha256(bytes)}.update`), bytes);
+    const path = join(dir, `from-${operator.toLowerCase()}-${sha256(bytes)}.update`);
+    await this.optional(path, async () => {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(path, bytes);
+    });
   }
 
   async loadReceived(roundId: bigint): Promise<{ operator: Address; bytes: Uint8Array }[]> {
@@ -69,13 +96,16 @@ export class RoundStore {
   async saveModel(params: Float32Array, ref?: Hex): Promise<Hex> {
     const bytes = paramsToBytes(params);
     const sha = modelRef(bytes);
-    await mkdir(this.modelsDir, { recursive: true });
-    await writeFileAtomic(join(this.modelsDir, `${sha.slice(2)}.f32`), bytes);
-    if (ref !== undefined && ref.toLowerCase() !== sha)
-      await writeFileAtomic(
-        join(this.modelsDir, `${ref.slice(2).toLowerCase()}.ref`),
-        new TextEncoder().encode(sha.slice(2)),
-      );
+    const path = join(this.modelsDir, `${sha.slice(2)}.f32`);
+    await this.optional(path, async () => {
+      await mkdir(this.modelsDir, { recursive: true });
+      await writeFileAtomic(path, bytes);
+      if (ref !== undefined && ref.toLowerCase() !== sha)
+        await writeFileAtomic(
+          join(this.modelsDir, `${ref.slice(2).toLowerCase()}.ref`),
+          new TextEncoder().encode(sha.slice(2)),
+        );
+    });
     return ref ?? sha;
   }
 

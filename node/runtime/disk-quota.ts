@@ -11,8 +11,9 @@
  *
  * Separately, the guard watches the free space of the file system under the data directory (every 5 s, one
  * `statfs`): below `minFreeBytes` the disk is full whatever the quota says, writes fail with ENOSPC, and a node
- * that kept going would retrain and fail in a loop. The guard then reports `onDiskFull` (the node stops taking
- * part and turns not ready) and `onDiskRecovered` once twice that much is free again. It deletes nothing for it.
+ * that kept going would retrain and fail in a loop. The guard then reports `onDiskFull` (the node takes no new
+ * work, finishes duties it holds from memory, and turns not ready) and `onDiskRecovered` once twice that much is
+ * free again. It deletes nothing for it.
  */
 import { readdir, rm, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
@@ -132,7 +133,7 @@ export class DiskQuotaGuard {
     if (free === undefined) return undefined;
     if (!this.full && free < min) {
       this.full = true;
-      const message = `disk full: ${free} bytes free under ${dataDir} (needs ${min}); this node stopped training and aggregating until space is freed (nothing was deleted for it)`;
+      const message = `disk full: ${free} bytes free under ${dataDir} (needs ${min}); this node takes no new work (no training, aggregator opt-in withdrawn) until space is freed; a duty it already holds ends from memory (nothing was deleted for it)`;
       log?.error({ dataDir, freeBytes: free, minFreeBytes: min }, message);
       this.options.onDiskFull?.(message);
     } else if (this.full && free >= 2 * min) {

@@ -8,6 +8,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { PrivateKey } from "@libp2p/interface";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { BaseError } from "viem";
@@ -17,9 +18,7 @@ import { ChainStatusSource } from "../api/chain-source.ts";
 import { ensureDashboardBuilt } from "../api/dashboard.ts";
 import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
-import { connectChain } from "../chain/clients.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
-import { loadDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { NodeConfig } from "../config/config.ts";
 import { abuseSnapshot, registerAbuseMetrics } from "../p2p/abuse-report.ts";
@@ -35,8 +34,10 @@ import { loadMnist } from "../training/data/mnist.ts";
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+import type { OptInSync } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
+import { connectWhenReachable, waitForChain } from "./chain-wait.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import type { DataDirLock } from "./data-dir-lock.ts";
 import { EventLog } from "./event-log.ts";
@@ -100,15 +101,19 @@ export class VainNode {
   private capacity: CapacityManager | undefined;
   private settings: RuntimeSettings | undefined;
   private optInTimer: ReturnType<typeof setInterval> | undefined;
+  private optInSync: OptInSync | undefined;
+  private optInSyncing: Promise<void> | undefined;
   private provingTimer: ReturnType<typeof setInterval> | undefined;
   private measuringProof = false;
   private diskQuota: DiskQuotaGuard | undefined;
   private lock: DataDirLock | undefined;
   private chainWatch: ChainResetWatch | undefined;
+  /** Aborts the start-up wait for the chain when the node is stopped meanwhile. */
+  private connecting: AbortController | undefined;
   private history: HistoryFile | undefined;
   private eventLog: EventLog | undefined;
   /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
-  private readonly paused = new Set<string>();
+  private readonly paused = new Map<string, string>();
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -141,14 +146,18 @@ export class VainNode {
       );
     }
     collectDefaultMetrics({ register: this.metrics, prefix: "vain_process_" });
-    const clients = await connectChain(config.rpcUrl, this.options.account);
+    this.connecting = new AbortController();
+    const { clients, deployment, path } = await connectWhenReachable({
+      config,
+      account: this.options.account,
+      peerId: peerIdFromPrivateKey(this.options.nodeKey).toString(),
+      version: NODE_VERSION,
+      log,
+      signal: this.connecting.signal,
+    });
     const publicClient = clients.publicClient;
     const wallet = clients.walletClient as Wallet;
     this.publicClient = publicClient;
-    const { deployment, path } = await loadDeployment(publicClient, {
-      path: config.deployment,
-      rpcUrl: config.rpcUrl,
-    });
     this.deployment = deployment;
     log.info({ chainId: clients.chain.id, deployment: path }, "chain and deployment verified");
     const contracts = protocolAddresses(deployment);
@@ -214,7 +223,16 @@ export class VainNode {
       pollIntervalMs: config.pollIntervalMs,
       confirmations: config.confirmations,
       openRounds: config.openRounds,
-      store: new RoundStore(config.dataDir),
+      store: new RoundStore(config.dataDir, {
+        onWriteError: (path, error) => {
+          log.error(
+            { path, code: (error as NodeJS.ErrnoException).code, reason: String(error) },
+            "could not write round state: the round goes on from memory (a crash before the round ends loses it)",
+          );
+          // Do not wait for the next 5 s statfs: take no new work now.
+          void this.diskQuota?.checkSpace();
+        },
+      }),
       behaviour: this.options.behaviour,
       events: {
         onAggregated: (_roundId, accepted, rejected) => {
@@ -273,26 +291,13 @@ export class VainNode {
       void this.measureProving();
     }, PROVING_CHECK_INTERVAL_MS);
     this.provingTimer.unref();
-    const optInSync = { publicClient, wallet, contracts, log };
-    await syncAggregatorOptIn(optInSync, this.aggregatorOptIn());
+    this.optInSync = { publicClient, wallet, contracts, log };
+    // A chain outage during start-up must not end the node: the timer below applies the opt-in once it answers.
+    await this.syncOptIn();
     // Receipts and reputation change over time, and a slash can make the operator inactive (then it must not stay
     // a candidate): re-decide often (two reads; a transaction only on change).
-    let syncing = false; // one check at a time: a transaction may outlast the interval
     this.optInTimer = setInterval(
-      () => {
-        if (syncing) return;
-        syncing = true;
-        void syncAggregatorOptIn(optInSync, this.aggregatorOptIn())
-          // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
-          // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
-          .catch((error: unknown) =>
-            log.warn(
-              { reason: error instanceof BaseError ? error.shortMessage : String(error) },
-              "aggregator opt-in update failed",
-            ),
-          )
-          .finally(() => (syncing = false));
-      },
+      () => void this.syncOptIn(),
       Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
     );
     this.optInTimer.unref();
@@ -356,7 +361,13 @@ export class VainNode {
         );
       },
     });
-    await this.chainWatch.start();
+    const watch = this.chainWatch;
+    await waitForChain(() => watch.start(), {
+      rpcUrl: config.rpcUrl,
+      log,
+      signal: this.connecting?.signal,
+      what: "the chain-reset watch",
+    });
     const peersGauge = new Gauge({
       name: "vain_mesh_admitted_peers",
       help: "Admitted peers",
@@ -411,6 +422,7 @@ export class VainNode {
 
   /** Leaves the mesh and flushes state; safe to call twice. */
   async stop(): Promise<void> {
+    this.connecting?.abort(new Error("the node was stopped while waiting for the chain"));
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
     clearInterval(this.provingTimer);
@@ -434,20 +446,52 @@ export class VainNode {
 
   /** Why the node is paused (alert codes), for tests and the status API. */
   get pausedFor(): readonly string[] {
-    return [...this.paused];
+    return [...this.paused.keys()];
   }
 
-  /** Stops taking part in rounds (no training, commits or duties) and turns not ready until `resume(code)`. */
+  /**
+   * Turns not ready until `resume(code)`. A chain reset stops the round participant (its state belongs to the old
+   * chain). A full disk only holds new work (no training, aggregator opt-in withdrawn): a duty the node already
+   * holds ends from memory, since a stopped aggregator would be slashed for a missed aggregation.
+   */
   private pause(code: string, message: string): void {
     this.status?.raiseAlert(code, message);
-    if (this.paused.size === 0) void this.participant?.stop();
-    this.paused.add(code);
+    this.paused.set(code, message);
+    this.applyPause();
   }
 
   private resume(code: string): void {
     if (!this.paused.delete(code)) return;
     this.status?.clearAlert(code);
-    if (this.paused.size === 0) this.participant?.start();
+    this.applyPause();
+  }
+
+  private applyPause(): void {
+    if (this.paused.has("CHAIN_RESET")) {
+      void this.participant?.stop();
+      return;
+    }
+    this.participant?.hold(this.paused.get("DISK_FULL"));
+    this.participant?.start();
+    void this.syncOptIn();
+  }
+
+  /** Applies the wanted aggregator opt-in on chain, one check at a time (a transaction may outlast the interval). */
+  private syncOptIn(): Promise<void> {
+    const sync = this.optInSync;
+    if (sync === undefined || this.paused.has("CHAIN_RESET")) return Promise.resolve();
+    this.optInSyncing ??= syncAggregatorOptIn(sync, this.aggregatorOptIn())
+      .then(() => undefined)
+      // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
+      // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
+      .catch((error: unknown) =>
+        sync.log.warn(
+          { reason: error instanceof BaseError ? error.shortMessage : String(error) },
+          "aggregator opt-in update failed",
+        ),
+      )
+      .finally(() => (this.optInSyncing = undefined));
+    return this.optInSyncing;
   }
 
   /** One synthetic proof at a time (participant.measureProving); a failure leaves the budget as it was. */
@@ -471,12 +515,16 @@ export class VainNode {
     // Whatever the setting: never a candidate while this node's recent proofs would miss the answer window.
     const inTime = this.participant?.canAnswerInTime() ?? true;
     const wanted = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
-    const optIn = wanted && inTime;
-    const reason = !inTime
-      ? `recent proofs need ${Math.ceil((this.participant?.answerNeedsMs() ?? 0) / 1000)} s with the answer transaction, more than the task's answer window`
-      : config.aggregator === "auto"
-        ? (decision?.reason ?? "no capacity measured")
-        : "set by the operator";
+    const diskFull = this.paused.get("DISK_FULL");
+    const optIn = wanted && inTime && diskFull === undefined;
+    const reason =
+      diskFull !== undefined
+        ? diskFull
+        : !inTime
+          ? `recent proofs need ${Math.ceil((this.participant?.answerNeedsMs() ?? 0) / 1000)} s with the answer transaction, more than the task's answer window`
+          : config.aggregator === "auto"
+            ? (decision?.reason ?? "no capacity measured")
+            : "set by the operator";
     const previous = this.capacity?.status().aggregator;
     if (previous?.optIn !== optIn || previous.reason !== reason) {
       log.info(

@@ -99,7 +99,10 @@ export function registerStartCommand(program: Command): void {
         node.start().then(
           () =>
             log.info({ peerId: node.peerId, addresses: node.multiaddrs(), api: node.apiUrl }, "node running"),
-          (error: unknown) => void node.stop().finally(() => reject(error)),
+          // Stopped while starting (SIGINT while it waits for the chain): the stop above ends the run, exit 0.
+          (error: unknown) => {
+            if (stopping === undefined) void node.stop().finally(() => reject(error));
+          },
         );
       });
     });

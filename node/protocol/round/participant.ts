@@ -75,6 +75,9 @@ export class RoundParticipant {
   /** The last "sitting out: proofs too slow" notice (ms), so a long slow spell is said once a minute. */
   private slowNoticeAt = 0;
   private waitingForTaskLogged = false;
+  /** Why this node takes no new work now (its disk is full); duties it already holds go on (`hold`). */
+  private holdReason: string | undefined;
+  private holdNoticeAt = 0;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
   private lastTrainers: readonly string[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -182,6 +185,16 @@ export class RoundParticipant {
   async currentModel(): Promise<{ ref: Hex; params: Float32Array | undefined }> {
     const task = await this.readTask();
     return { ref: task.modelRef, params: this.models.get(task.modelRef) };
+  }
+
+  /**
+   * Takes no new work while `reason` is set (undefined: takes part again): no training, so no commitment that
+   * could get this node drawn as a fallback aggregator. What it already holds (an aggregation it was selected
+   * for, challenges to answer, its committed update to deliver, keeper calls) goes on, from memory where a write
+   * fails: stopping would turn a full disk into a missed aggregation or an unanswered challenge, both slashed.
+   */
+  hold(reason: string | undefined): void {
+    this.holdReason = reason;
   }
 
   /** Fetches `ref` from peers (`preferred` first) unless we have it; verifies the hash. */
@@ -327,7 +340,8 @@ export class RoundParticipant {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
-          if (myIndex < 0 && !this.provingBudget.fits()) this.sitOutSlow(roundId);
+          if (myIndex < 0 && this.holdReason !== undefined) this.sitOutHeld(roundId, this.holdReason);
+          else if (myIndex < 0 && !this.provingBudget.fits()) this.sitOutSlow(roundId);
           else if (myIndex < 0)
             this.trainer.startTraining(
               roundId,
@@ -387,6 +401,15 @@ export class RoundParticipant {
     this.options.log.warn(
       { roundId: roundId.toString(), neededMs: Math.round(this.provingBudget.neededMs()) },
       "not committing: this node's recent proofs plus the answer transaction exceed the task's answer window (it could be drawn to aggregate and be slashed); it takes part again once its proofs are fast",
+    );
+  }
+
+  private sitOutHeld(roundId: bigint, reason: string): void {
+    if (Date.now() - this.holdNoticeAt < SLOW_NOTICE_INTERVAL_MS) return;
+    this.holdNoticeAt = Date.now();
+    this.options.log.warn(
+      { roundId: roundId.toString(), reason },
+      "not training this round: this node takes no new work until the reason is gone",
     );
   }
 
