@@ -53,6 +53,13 @@ type Wallet = WalletClient<Transport, Chain, Account>;
 
 /** Every window at the contract's minimum: the demo advances the clock itself. */
 export const DEMO_WINDOW_S = 30n;
+/**
+ * The answer window of a driven network's task. Nodes take no duty whose proof plus answer transaction would
+ * not fit it (proving-budget.ts), and a proof takes 4 s quiet but 50 s at load 20 on 2 cores: with the minimum
+ * (30 s) every node of a loaded CI machine sat out and no round got its commitments. The driver moves the clock
+ * past the window itself (rounds.ts), so a long window costs no wall time.
+ */
+export const DRIVEN_ANSWER_WINDOW_S = 600n;
 
 export interface DemoNode {
   readonly index: number;
@@ -80,6 +87,8 @@ export interface NetworkOptions {
   readonly windowS?: bigint;
   /** How long aggregators wait for missing inputs (default 15 s). */
   readonly aggregateWaitMs?: number;
+  /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_ANSWER_WINDOW_S). */
+  readonly answerWindowS?: bigint;
 }
 
 export interface LocalVainNetwork {
@@ -95,6 +104,8 @@ export interface LocalVainNetwork {
   readonly test: Dataset;
   /** How many nodes commit updates each round. */
   readonly trainers: number;
+  /** The task's answer window (chain seconds). */
+  readonly answerWindowS: bigint;
   stop(): Promise<void>;
 }
 
@@ -198,6 +209,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
     const treasuryCtx = { publicClient, walletClient: treasury, contracts };
+    const answerWindowS = options.answerWindowS ?? DRIVEN_ANSWER_WINDOW_S;
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
       parameters: nodes[0]!.participant.parameterCount,
@@ -205,7 +217,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       commitWindowS: options.windowS ?? DEMO_WINDOW_S,
       aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
       challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
-      answerWindowS: DEMO_WINDOW_S,
+      answerWindowS,
       // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
       // networks with larger or hierarchical rounds run an unproven task.
       proven: trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers,
@@ -225,6 +237,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       pool,
       test,
       trainers,
+      answerWindowS,
       stop: async () => {
         for (const node of nodes) await node.participant.stop();
         for (const step of cleanup.reverse()) await step().catch(() => undefined);

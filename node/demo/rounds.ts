@@ -7,7 +7,7 @@ import type { Address, Hex } from "viem";
 
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDraws } from "../chain/draws.ts";
-import { DEMO_WINDOW_S, advanceChainTime, advancePast, waitFor } from "./network.ts";
+import { advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { openRound } from "../chain/actions/open-round.ts";
 
@@ -86,6 +86,12 @@ const stakes = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
     }),
   );
 
+/**
+ * How long no watcher may be working on a posted aggregate before the driver moves on (ms): a watcher starts on
+ * its next tick (300 ms, seconds at load) and retries a missing update every tick, flagged as missing data.
+ */
+const WATCHER_IDLE_MS = 30_000;
+
 /** Runs one round to its end and reports it. */
 export async function runRound(
   net: LocalVainNetwork,
@@ -129,21 +135,25 @@ export async function runRound(
   });
   const aggregated = performance.now();
 
-  // The chain's clock waits for the watchers (the test moves it), so this cap only ends a wait for a watcher
-  // that has given up; a loaded machine (load 16) needed more than 60 s to recompute ~1,600 chunks.
-  const watchWaitMs = 240_000;
+  // The chain's clock waits for the watchers and the aggregator while they work (the test moves it); this cap
+  // only ends a wait on one that keeps working without end.
+  const watchWaitMs = 900_000;
   // Watchers recompute a proven aggregate from the round's updates and challenge its wrong chunks before the
   // clock moves (in real time they would have the whole challenge window).
   if (posted.state === RoundState.Challenging && posted.proven) {
     const aggregator = posted.aggregator.toLowerCase();
-    // A watcher that cannot get the data gives up nothing but its own check: the round goes on after a while.
-    await waitFor("the watchers to recompute the aggregate", watchWaitMs, async () =>
-      net.nodes.every(
-        (n) => n.account.address.toLowerCase() === aggregator || n.participant.aggregateChecked(roundId),
-      )
-        ? true
-        : undefined,
-    ).catch(() => false);
+    const watchers = net.nodes.filter((n) => n.account.address.toLowerCase() !== aggregator);
+    // As long as one watcher is still recomputing or challenging, the clock waits (at load 20 a recompute took
+    // over 240 s, the old fixed cap, and a corrupted chunk went unchallenged). A watcher that cannot get the
+    // data only gives up its own check: once none has worked for WATCHER_IDLE_MS, the round goes on.
+    const giveUpAt = performance.now() + watchWaitMs;
+    let idleSince = performance.now();
+    while (performance.now() < giveUpAt) {
+      if (watchers.every((n) => n.participant.aggregateChecked(roundId))) break;
+      if (watchers.some((n) => n.participant.checkingAggregate(roundId))) idleSince = performance.now();
+      else if (performance.now() - idleSince > WATCHER_IDLE_MS) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
   if (posted.state === RoundState.Challenging) {
@@ -169,7 +179,7 @@ export async function runRound(
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     if (answered !== true) {
-      await advanceChainTime(net, DEMO_WINDOW_S + 1n);
+      await advanceChainTime(net, net.answerWindowS + 1n);
       await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
         (await read(roundId)).state === RoundState.Failed ? true : undefined,
       );

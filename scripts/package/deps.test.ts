@@ -106,7 +106,8 @@ test("node/package.json declares exactly the node's run-time imports, at the roo
 
 test("the package ships its bin and compiled dist/, built at pack time and removed after", async () => {
   const pkg = JSON.parse(await readFile(join(NODE, "package.json"), "utf8")) as NodePackage;
-  assert.deepEqual([...pkg.files].sort(), ["bin/", "dist/", "npm-shrinkwrap.json"]);
+  // NOTICE: the WordNet 3.1 licence the text task's data comes under (README, data).
+  assert.deepEqual([...pkg.files].sort(), ["NOTICE", "bin/", "dist/", "npm-shrinkwrap.json"]);
   assert.equal(pkg.bin["vain-node"], "./bin/vain-node.js");
   assert.match(pkg.scripts["prepack"] ?? "", /scripts\/package\/build\.ts$/);
   assert.match(pkg.scripts["postpack"] ?? "", /scripts\/package\/build\.ts --clean$/);

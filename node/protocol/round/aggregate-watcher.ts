@@ -58,6 +58,7 @@ export class AggregateWatcher {
       work.checkingAggregate = true;
       void this.recompute(roundId, round, work)
         .then((wrong) => {
+          work.aggregateDataMissing = wrong === undefined;
           if (wrong === undefined) return;
           work.wrongChunks = wrong;
           if (wrong.length > 0)
@@ -86,6 +87,16 @@ export class AggregateWatcher {
     return (
       wrong !== undefined && wrong.slice(0, MAX_CHALLENGES_PER_ROUND).every((c) => work.challenged.has(c))
     );
+  }
+
+  /**
+   * Whether this node is still working on a round's posted aggregate and can finish: recomputing with the data
+   * it has so far, or challenging the wrong chunks it found. False once checked, and while data is missing.
+   */
+  busy(work: RoundWork): boolean {
+    if (this.checked(work)) return false;
+    if (work.wrongChunks !== undefined) return true;
+    return work.checkingAggregate && work.aggregateDataMissing !== true;
   }
 
   /** The chunks whose posted commitment differs from the recomputed aggregate; undefined while data is missing. */

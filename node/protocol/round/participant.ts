@@ -450,6 +450,12 @@ export class RoundParticipant {
     return work !== undefined && this.aggregateWatcher.checked(work);
   }
 
+  /** Whether this node is still recomputing a round's posted aggregate, or challenging what it found wrong. */
+  checkingAggregate(roundId: bigint): boolean {
+    const work = this.work.get(roundId);
+    return work !== undefined && this.aggregateWatcher.busy(work);
+  }
+
   /** The compressed update this node committed in a round, if it trained in it. */
   ownUpdate(roundId: bigint): Uint8Array | undefined {
     return this.work.get(roundId)?.updateBytes;

@@ -80,6 +80,8 @@ export interface WatcherWork {
   /** The recomputed aggregate's verdict: the chunks whose posted commitment is wrong (empty: all right). */
   wrongChunks?: number[];
   checkingAggregate: boolean;
+  /** The last recompute lacked an update or the aggregate's bytes (retried each tick; a check that is stuck). */
+  aggregateDataMissing?: boolean;
   /** Wrong chunks this node challenged, or found challenged by someone else. */
   challenged: Set<number>;
 }
