@@ -58,6 +58,12 @@ export function topKIndices(values: Float32Array, k: number): Uint32Array {
   return picked.sort();
 }
 
+/** A compressor's memory between updates. */
+export interface CompressorState {
+  readonly residual: Float32Array;
+  readonly velocity?: Float32Array;
+}
+
 /** Stateful per-trainer compressor (keeps residual and momentum between rounds). */
 export class TopKCompressor {
   private readonly options: TopKOptions;
@@ -70,6 +76,26 @@ export class TopKCompressor {
       throw new RangeError(`top-k ratio must be in (0, 1], got ${options.ratio}`);
     this.options = options;
     this.rng = new Rng(options.seed ?? 1);
+  }
+
+  /**
+   * What this compressor remembers between updates (error-feedback residual, DGC velocity), for saving across
+   * a restart; undefined before the first update.
+   */
+  state(): CompressorState | undefined {
+    if (this.residual === undefined) return undefined;
+    return {
+      residual: this.residual.slice(),
+      ...(this.velocity === undefined ? {} : { velocity: this.velocity.slice() }),
+    };
+  }
+
+  /** Resumes from a saved state (the next update adds the residual it held). */
+  restore(state: CompressorState): void {
+    if (state.velocity !== undefined && state.velocity.length !== state.residual.length)
+      throw new RangeError("residual and velocity sizes differ");
+    this.residual = state.residual.slice();
+    this.velocity = (this.options.momentum ?? 0) > 0 ? state.velocity?.slice() : undefined;
   }
 
   /** Compresses one update; what is not sent is remembered for the next call. */

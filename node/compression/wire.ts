@@ -19,7 +19,8 @@ export const WIRE_VERSION = 1;
 /** Largest model a decoder accepts by default (elements); an announced dimension above it is refused. */
 export const DEFAULT_MAX_DIMENSION = 50_000_000;
 
-function writeVarint(out: number[], value: number): void {
+/** Appends `value` (a non-negative integer below 2^53) as an LEB128 varint. */
+export function writeVarint(out: number[], value: number): void {
   let v = value;
   while (v >= 0x80) {
     out.push((v & 0x7f) | 0x80);
@@ -72,7 +73,7 @@ export function encodeUpdate(update: SparseUpdate): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -82,7 +83,8 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-class Reader {
+/** A bounds-checked reader over an encoded blob (every overrun is an `UpdateDecodeError`). */
+export class Reader {
   offset = 0;
   private readonly bytes: Uint8Array;
 

@@ -6,6 +6,7 @@
  * so a torn or corrupted file is dropped, never used.
  *
  * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
+ * `<dataDir>/rounds/compressor.state` (the trainer's error-feedback residual, compression/state-file.ts);
  * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model.
  */
 import { createHash } from "node:crypto";
@@ -16,6 +17,9 @@ import type { Address, Hex } from "viem";
 
 import { writeFileAtomic } from "../storage/atomic.ts";
 import { modelRef, paramsToBytes, bytesToParams } from "./models.ts";
+
+/** Not a round number, so `prune` keeps it. */
+const COMPRESSOR_STATE_FILE = "compressor.state";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -127,6 +131,22 @@ export class RoundStore {
       await rm(path, { force: true });
       return undefined;
     }
+  }
+
+  /** The trainer's compressor state (error-feedback residual, momentum), replaced after every update. */
+  async saveCompressorState(bytes: Uint8Array): Promise<void> {
+    // Optional: a lost residual only delays what it held (the next updates carry the error again).
+    const path = join(this.roundsDir, COMPRESSOR_STATE_FILE);
+    await this.optional(path, async () => {
+      await mkdir(this.roundsDir, { recursive: true });
+      await writeFileAtomic(path, bytes);
+    });
+  }
+
+  /** The last saved compressor state (checked by its own checksum when decoded), if any. */
+  async loadCompressorState(): Promise<Uint8Array | undefined> {
+    const bytes = await readFile(join(this.roundsDir, COMPRESSOR_STATE_FILE)).catch(() => undefined);
+    return bytes === undefined ? undefined : new Uint8Array(bytes);
   }
 
   /** Drops state of rounds older than `keepFrom`. */

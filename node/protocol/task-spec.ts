@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
+import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
 
 /**
@@ -21,10 +22,17 @@ export const taskSpecSchema = z
         learningRate: z.number().positive().default(0.1),
       })
       .default({}),
+    /**
+     * Update compression (node/compression): top-k share `ratio` with error feedback, each sent value quantized
+     * to `quantizeBits` (QSGD; 32 = float32), optional DGC momentum correction. Defaults in compression/constants.ts.
+     */
     compression: z
       .object({
-        ratio: z.number().gt(0).max(1).default(0.05),
-        quantizeBits: z.union([z.literal(2), z.literal(4), z.literal(8)]).optional(),
+        ratio: z.number().gt(0).max(1).default(DEFAULT_TOPK_RATIO),
+        quantizeBits: z
+          .union([z.literal(2), z.literal(4), z.literal(8), z.literal(32)])
+          .default(DEFAULT_VALUE_BITS),
+        momentum: z.number().min(0).lt(1).default(DEFAULT_DGC_MOMENTUM),
       })
       .default({}),
     /**

@@ -8,8 +8,14 @@
  * A second table runs the contract's largest round (16 trainers) flat and as a tree with fan-in 4 (hierarchical
  * aggregation, §7): inputs and bytes into the busiest node, aggregation time.
  *
+ * A third table (round-bytes.ts) runs R rounds of the node's default task and of bench:compression's most
+ * compressed scheme on 8 nodes: update, download and total bytes per node per round against dense fp32 FedAvg,
+ * and accuracy after R rounds against dense FedAvg's in the same run.
+ *
  * Usage: npm run bench:round [-- --quick | --nodes 8,32]   (quick: N = 8 only; --nodes skips the fan-in table)
  *        npm run bench:round -- --fan-in   (only the fan-in table, into bench/results/round-hierarchy.json)
+ *        npm run bench:round -- --compression [--rounds R] [--configs 0,1]   (only the compression table, R rounds
+ *        (quick 3, else 10), into bench/results/round-compression.json)
  */
 import pino from "pino";
 
@@ -18,13 +24,25 @@ import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.t
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
 import { createModel } from "../../node/training/architectures.ts";
-import { flag, isQuick, numberListOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import {
+  BenchArgumentError,
+  flag,
+  isQuick,
+  numberListOption,
+  numberOption,
+  option,
+  printTable,
+  runBenchmark,
+  writeResults,
+} from "./common.ts";
+import { COMPRESSION_CONFIGS, measureCompression } from "./round-bytes.ts";
 import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
   const only = option("nodes") !== undefined;
   const fanInOnly = flag("fan-in");
-  const sizes = fanInOnly ? [] : numberListOption("nodes", isQuick() ? [8] : [8, 32, 128]);
+  const compressionOnly = flag("compression");
+  const sizes = fanInOnly || compressionOnly ? [] : numberListOption("nodes", isQuick() ? [8] : [8, 32, 128]);
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
   for (const n of sizes) {
@@ -88,7 +106,7 @@ runBenchmark(async () => {
         "aggregate s": report.phaseMs.aggregate / 1000,
         "prove s": report.phaseMs.prove / 1000,
         "finalize s": report.phaseMs.finalize / 1000,
-        "update bytes": report.bytesSent,
+        "bytes sent, all nodes": report.bytesSent,
         "dense update bytes": denseBytes,
         "bytes/node": Math.round((sent + received) / n),
         "baseline s": baselineMs / 1000,
@@ -105,7 +123,7 @@ runBenchmark(async () => {
   // Hierarchical aggregation on the real protocol: the contract's largest round (16 trainers), flat (the
   // aggregator receives all 16 updates) against a tree with fan-in 4 (sub-aggregators, spot-checked partials).
   const fanInRows: Row[] = [];
-  if (fanInOnly || (!isQuick() && !only)) {
+  if (fanInOnly || (!isQuick() && !only && !compressionOnly)) {
     for (const maxFanIn of [16, 4]) {
       const net = await startLocalVainNetwork({
         nodes: 16,
@@ -153,9 +171,29 @@ runBenchmark(async () => {
       }
     }
   }
+  const compressionRows: Row[] = [];
+  if (compressionOnly || (!fanInOnly && !only)) {
+    const rounds = numberOption("rounds", isQuick() ? 3 : 10);
+    const picked = numberListOption(
+      "configs",
+      COMPRESSION_CONFIGS.map((_, i) => i),
+    );
+    for (const index of picked) {
+      const config = COMPRESSION_CONFIGS[index];
+      if (config === undefined) throw new BenchArgumentError(`--configs: no config ${index}`);
+      const row = await measureCompression(config, 8, rounds, (line) => process.stdout.write(`${line}\n`));
+      compressionRows.push(row);
+      const key = index === 0 ? "" : `_${index}`;
+      figures[`updateCompressionRatio${key}`] = row["update ×"] as number;
+      figures[`totalBytesRatio${key}`] = row["total ×"] as number;
+      figures[`accuracyLossPts${key}`] = row["loss pts"] as number;
+    }
+  }
   if (rows.length > 0) printTable(rows);
   if (fanInRows.length > 0) printTable(fanInRows);
-  await writeResults(fanInOnly ? "round-hierarchy" : "round", figures, [...rows, ...fanInRows]);
+  if (compressionRows.length > 0) printTable(compressionRows);
+  const name = fanInOnly ? "round-hierarchy" : compressionOnly ? "round-compression" : "round";
+  await writeResults(name, figures, [...rows, ...fanInRows, ...compressionRows]);
   process.stdout.write(
     "\nphases: train+commit = open → all commitments; aggregate = commit deadline → aggregate posted (streams, verification, screening);\n" +
       "prove = posted → sampled chunk answered with a Groth16 proof; finalize = → closed. Chain time is advanced between phases.\n",

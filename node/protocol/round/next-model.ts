@@ -7,6 +7,8 @@
 import { encodeAbiParameters, keccak256 } from "viem";
 import type { Hex } from "viem";
 
+import { decodeSparseCodes, isSparseCodes } from "../../compression/aggregate-wire.ts";
+import { UpdateDecodeError } from "../../compression/errors.ts";
 import { decodeFixedPoint } from "../../proofs/index.ts";
 
 const LOW_64 = (1n << 64n) - 1n;
@@ -42,8 +44,20 @@ export function nextModel(base: Float32Array, aggregate: Uint16Array): Float32Ar
   return Float32Array.from(base, (value, i) => value + delta[i]!);
 }
 
-/** An encoded aggregate from its served bytes (paramSize × u16, little-endian), or undefined if mis-sized. */
+/**
+ * An encoded aggregate from its served bytes (the sparse form of compression/aggregate-wire.ts, or paramSize ×
+ * u16 little-endian), or undefined if they are neither for this model's size. Callers still check the decoded
+ * codes against the posted commitment.
+ */
 export function aggregateFromBytes(bytes: Uint8Array, paramSize: number): Uint16Array | undefined {
+  if (isSparseCodes(bytes) && bytes.length < paramSize * 2) {
+    try {
+      return decodeSparseCodes(bytes, paramSize);
+    } catch (error) {
+      if (error instanceof UpdateDecodeError) return undefined;
+      throw error;
+    }
+  }
   if (bytes.length !== paramSize * 2) return undefined;
   return new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }

@@ -13,10 +13,13 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Address, Hex } from "viem";
 import { z } from "zod";
 
+import { encodeSparseCodes } from "../../compression/aggregate-wire.ts";
 import { vainTopic } from "../../p2p/gossip.ts";
 import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
+import { VALUE_OFFSET } from "../../proofs/constants.ts";
 import { ROUNDS_KEPT } from "./context.ts";
+import { aggregateFromBytes } from "./next-model.ts";
 import type { RoundContext } from "./context.ts";
 import { SignedLedger, commitmentPair, signRoundMessage, signerOf } from "./signatures.ts";
 import type { Equivocation, RoundsDomain, SignedValue } from "./signatures.ts";
@@ -302,7 +305,8 @@ export class RoundData {
     );
     if (sender !== round.aggregator.toLowerCase())
       throw new MeshError("BLOB_REJECTED", "only the round's aggregator hands out its aggregate");
-    if (bytes.length !== this.ctx.paramSize * 2) throw new MeshError("BLOB_REJECTED", "wrong aggregate size");
+    if (aggregateFromBytes(bytes, this.ctx.paramSize) === undefined)
+      throw new MeshError("BLOB_REJECTED", "not an encoded aggregate of this model's size");
     this.keep(roundId, bytes);
   }
 
@@ -336,8 +340,14 @@ export class RoundData {
   }
 }
 
-/** The encoded aggregate's bytes as served: paramSize × u16, little-endian (the platform order here). */
+/**
+ * The encoded aggregate's bytes as served: the sparse form (only codes other than the code of 0,
+ * compression/aggregate-wire.ts), or paramSize × u16 little-endian when that is not smaller. Deterministic, so
+ * a watcher that recomputes the aggregate serves it under the name its aggregator posted.
+ */
 export function aggregateBytesOf(aggregate: Uint16Array): Uint8Array {
+  const sparse = encodeSparseCodes(aggregate, VALUE_OFFSET);
+  if (sparse.length < aggregate.byteLength) return sparse;
   return new Uint8Array(
     aggregate.buffer.slice(aggregate.byteOffset, aggregate.byteOffset + aggregate.byteLength),
   );

@@ -7,7 +7,13 @@
 import type { Address, Hex } from "viem";
 
 import { RdpAccountant } from "../../privacy/differential-privacy.ts";
-import { TopKCompressor, encodeUpdate } from "../../compression/index.ts";
+import {
+  TopKCompressor,
+  UpdateDecodeError,
+  decodeCompressorState,
+  encodeCompressorState,
+  encodeUpdate,
+} from "../../compression/index.ts";
 import { MAX_WEIGHT } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK } from "../../scheduling/constants.ts";
@@ -40,16 +46,37 @@ export class Trainer {
   /** Privacy spent by this trainer's DP updates so far (one Gaussian mechanism per committed round). */
   private readonly privacy = new RdpAccountant();
   private privateRounds = 0;
+  private compressorRestored = false;
 
   constructor(ctx: RoundContext, components: TrainerComponents) {
     this.ctx = ctx;
     this.components = components;
     const { spec } = ctx.options;
+    const { ratio, quantizeBits, momentum } = spec.compression;
     this.compressor = new TopKCompressor({
-      ratio: spec.compression.ratio,
-      quantizeBits: spec.compression.quantizeBits,
+      ratio,
+      ...(quantizeBits === 32 ? {} : { quantizeBits }),
+      momentum,
       seed: spec.initSeed,
     });
+  }
+
+  /**
+   * The compressor's residual (and velocity) from before a restart, once: what this trainer had not yet sent is
+   * still owed to the model. A missing or torn state file means starting from zero.
+   */
+  private async restoreCompressor(): Promise<void> {
+    if (this.compressorRestored) return;
+    this.compressorRestored = true;
+    const saved = await this.ctx.options.store?.loadCompressorState();
+    if (saved === undefined) return;
+    try {
+      this.compressor.restore(decodeCompressorState(saved, this.ctx.paramSize));
+      this.ctx.log.info("restored the compressor's error-feedback residual");
+    } catch (error) {
+      if (!(error instanceof UpdateDecodeError)) throw error;
+      this.ctx.log.warn({ err: error }, "compressor state unreadable; starting from zero");
+    }
   }
 
   /** OPEN, before the commit deadline: train and commit once per round (a failure is retried next tick). */
@@ -121,7 +148,10 @@ export class Trainer {
       transform: (raw) => this.ctx.adversary.transformUpdate(raw),
       ...(dp === undefined ? {} : { dp }),
     });
+    await this.restoreCompressor();
     const bytes = encodeUpdate(this.compressor.compress(delta));
+    const state = this.compressor.state();
+    if (state !== undefined) await store?.saveCompressorState(encodeCompressorState(state));
     const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
     // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
     const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));

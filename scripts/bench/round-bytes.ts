@@ -1,0 +1,137 @@
+/**
+ * bench:round's compression table (#22): R rounds of a task on the real network (chain, libp2p over TCP,
+ * proofs), with the bytes every node moved on the blob protocol (updates, replicas, the aggregate it derives
+ * the next model from, and the copies watchers recompute from), against dense fp32 FedAvg: each node uploads
+ * its dense update and downloads the dense model (2 × 4 bytes per parameter per round). Dense FedAvg's accuracy
+ * is measured in the same run, in process, from the same initial model, shards and local training.
+ *
+ * Gossip (announcements, heartbeats) and chain RPC are not counted: both are per message, not per parameter.
+ */
+import pino from "pino";
+
+import { fedAvg } from "../../node/core/updates.ts";
+import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
+import type { LocalVainNetwork } from "../../node/demo/network.ts";
+import { runRound } from "../../node/demo/rounds.ts";
+import { freePort } from "../../node/demo/demo.ts";
+import type { TaskSpec } from "../../node/protocol/task-spec.ts";
+import { createModel } from "../../node/training/architectures.ts";
+import type { Row } from "./common.ts";
+
+export interface CompressionConfig {
+  readonly name: string;
+  /** Overrides of the default task spec (none: the node's default task). */
+  readonly spec: Partial<TaskSpec>;
+}
+
+/** The node's default task, and bench:compression's most compressed scheme within a point of dense. */
+export const COMPRESSION_CONFIGS: readonly CompressionConfig[] = [
+  { name: "default task", spec: {} },
+  {
+    name: "top-k 0.25%, 2-bit, 3 epochs",
+    spec: {
+      compression: { ratio: 0.0025, quantizeBits: 2, momentum: 0 },
+      train: { epochs: 3, batchSize: 32, learningRate: 0.1 },
+    },
+  },
+];
+
+/** Dense FedAvg over the same trainers' shards for `rounds` rounds, from the task's initial model. */
+async function denseFedAvgAccuracy(net: LocalVainNetwork, rounds: number): Promise<number> {
+  const model = createModel(net.spec.model);
+  let params = model.init(net.spec.initSeed);
+  for (let round = 1; round <= rounds; round++) {
+    const base = params;
+    const trained = await Promise.all(
+      net.nodes.slice(0, net.trainers).map((node) =>
+        net.pool.train({
+          model: net.spec.model,
+          params: base,
+          data: node.participant.dataset,
+          options: { ...net.spec.train, seed: round + net.spec.initSeed },
+        }),
+      ),
+    );
+    const mean = fedAvg(
+      trained.map((t) => ({
+        update: Float32Array.from(t.params, (v, i) => v - base[i]!),
+        weight: t.samples,
+      })),
+    );
+    params = Float32Array.from(base, (v, i) => v + mean[i]!);
+  }
+  return (await net.pool.evaluate(net.spec.model, params, net.test)).accuracy;
+}
+
+const blobBytes = (net: LocalVainNetwork) =>
+  net.nodes.map((node) => ({
+    sent: node.mesh.blobs.stats.bytesSent,
+    received: node.mesh.blobs.stats.bytesReceived,
+  }));
+
+/** One row: R rounds of `config` on `nodes` real nodes (the first round also warms up JIT and proof artifacts). */
+export async function measureCompression(
+  config: CompressionConfig,
+  nodes: number,
+  rounds: number,
+  progress: (line: string) => void,
+): Promise<Row> {
+  const net = await startLocalVainNetwork({
+    nodes,
+    port: await freePort(),
+    log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
+    spec: config.spec,
+    pollIntervalMs: 300,
+    // Proofs take 4 s on a quiet machine and over 50 s at load 15; the demo's 30 s windows then close on an
+    // honest aggregator's answer (the clock is advanced past each phase anyway once its work is done).
+    windowS: 120n,
+  });
+  try {
+    await setAggregators(net, [0]);
+    const paramSize = createModel(net.spec.model).layout.size;
+    const updateBytes: number[] = [];
+    let sent = 0;
+    let received = 0;
+    let finalized = 0;
+    let accuracy = 0;
+    for (let round = 1; round <= rounds; round++) {
+      const before = blobBytes(net);
+      const report = await runRound(net, round, 300_000, 180_000);
+      const after = blobBytes(net);
+      // Bytes of round 1 include no model download either (every node builds the initial model from its seed).
+      sent += after.reduce((sum, b, i) => sum + b.sent - before[i]!.sent, 0);
+      received += after.reduce((sum, b, i) => sum + b.received - before[i]!.received, 0);
+      for (const node of net.nodes) {
+        const own = node.participant.ownUpdate(report.roundId);
+        if (own !== undefined) updateBytes.push(own.length);
+      }
+      if (report.state === "finalized") finalized += 1;
+      accuracy = report.accuracy;
+      progress(
+        `${config.name}: round ${round}/${rounds} ${report.state}, accuracy ${(report.accuracy * 100).toFixed(2)}%`,
+      );
+    }
+    const denseAccuracy = await denseFedAvgAccuracy(net, rounds);
+    const denseUpdate = paramSize * 4;
+    const meanUpdate = updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length);
+    const perNodeRound = (sent + received) / (nodes * rounds);
+    const downPerNodeRound = received / (nodes * rounds);
+    return {
+      config: config.name,
+      nodes,
+      rounds,
+      finalized,
+      "update bytes": Math.round(meanUpdate),
+      "update ×": denseUpdate / Math.max(1, meanUpdate),
+      "download bytes/node": Math.round(downPerNodeRound),
+      "total bytes/node": Math.round(perNodeRound),
+      "dense FedAvg bytes/node": 2 * denseUpdate,
+      "total ×": (2 * denseUpdate) / Math.max(1, perNodeRound),
+      accuracy,
+      "dense FedAvg accuracy": denseAccuracy,
+      "loss pts": (denseAccuracy - accuracy) * 100,
+    };
+  } finally {
+    await net.stop();
+  }
+}
