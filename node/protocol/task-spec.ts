@@ -3,6 +3,7 @@ import { z } from "zod";
 import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
 import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
+import { TASK_SERVER_OPTIMIZERS } from "../training/server/index.ts";
 
 /**
  * The rule the round protocol aggregates with: accept or reject each update from per-coordinate, pairwise,
@@ -51,6 +52,19 @@ export const taskSpecSchema = z
           .strict()
           .optional(),
         secureAggregation: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    /**
+     * The server step every node recomputes from the proven aggregate (round/server-step.ts): FedAvg (lr 1:
+     * base + aggregate), FedAdam, FedYogi or DiLoCo's outer Nesterov step (node/training/server); `lr` and
+     * `momentum` override the optimizer's defaults (node/training/constants.ts).
+     */
+    server: z
+      .object({
+        optimizer: z.enum(TASK_SERVER_OPTIMIZERS).default("fedavg"),
+        lr: z.number().positive().max(10).optional(),
+        momentum: z.number().min(0).lt(1).optional(),
       })
       .strict()
       .default({}),

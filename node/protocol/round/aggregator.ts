@@ -39,7 +39,7 @@ import type { ModelSync } from "./model-sync.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
-import { modelRefOf, nextModel } from "./next-model.ts";
+import { modelRefOf } from "./next-model.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
@@ -319,9 +319,7 @@ export class Aggregator {
     const aggregate = this.ctx.adversary.transformAggregate(raw);
     const aggregateCommitment = await commitEncoded(aggregate);
     const ref = modelRefOf(baseModelRef, aggregateCommitment.root, roundId);
-    const next = nextModel(base, aggregate);
-    this.ctx.models.put(next, ref);
-    await this.ctx.options.store?.saveModel(next, ref);
+    await this.components.modelSync.advance(ref, baseModelRef, aggregate);
     const aggregateData: Hex = `0x${this.components.data.keep(roundId, aggregateBytesOf(aggregate))}`;
     return { ref, aggregate, aggregateCommitment, aggregateData };
   }

@@ -14,8 +14,10 @@ import { commitEncoded } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { bytesToParams } from "../models.ts";
 import type { RoundContext, RoundView } from "./context.ts";
-import { aggregateFromBytes, modelRefOf, nextModel, roundOfModelRef } from "./next-model.ts";
+import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
 import type { RoundData } from "./round-data.ts";
+import { serverStateKey, serverStateVectors, serverStep } from "./server-step.ts";
+import type { ModelState } from "./server-step.ts";
 
 /**
  * Rounds back a node derives models through before giving up: peers keep a round's aggregate only for the
@@ -73,12 +75,55 @@ export class ModelSync {
    * own, or a watcher's recomputation that matched): kept under the ref the chain derived.
    */
   async adopt(roundId: bigint, round: RoundView, aggregate: Uint16Array): Promise<Hex | undefined> {
-    const base = await this.ensureModel(round.baseModelRef);
+    const ref = modelRefOf(round.baseModelRef, round.aggregateCommitment, roundId);
+    return (await this.advance(ref, round.baseModelRef, aggregate)) === undefined ? undefined : ref;
+  }
+
+  /**
+   * The task's server step (server-step.ts) from the model `baseRef` and an aggregate checked against its
+   * commitment, kept under `ref` (the ref the chain derives from them) with the optimizer's state.
+   */
+  async advance(ref: Hex, baseRef: Hex, aggregate: Uint16Array, preferred?: Address, depth = 0) {
+    const base = await this.withState(baseRef, preferred, depth + 1);
     if (base === undefined) return undefined;
-    return this.keep(
-      modelRefOf(round.baseModelRef, round.aggregateCommitment, roundId),
-      nextModel(base, aggregate),
-    );
+    const next = serverStep(this.ctx.options.spec.server, base, aggregate);
+    await this.keep(ref, next);
+    return next.params;
+  }
+
+  /**
+   * The model `ref` with the server optimizer's state after it: none for a task's initial model or a stateless
+   * optimizer; else held beside the model, or derived again from the round that made it.
+   */
+  private async withState(
+    ref: Hex,
+    preferred: Address | undefined,
+    depth: number,
+  ): Promise<ModelState | undefined> {
+    const params = await this.ensureModel(ref, preferred, depth);
+    if (params === undefined) return undefined;
+    const vectors = serverStateVectors(this.ctx.options.spec.server);
+    if (vectors === 0) return { params, server: [] };
+    const producer = await this.producerOf(ref);
+    if (producer === undefined) return { params, server: [] };
+    const server: Float32Array[] = [];
+    for (let k = 0; k < vectors; k++) {
+      const key = serverStateKey(ref, k);
+      const held =
+        this.ctx.models.get(key) ?? (await this.ctx.options.store?.loadModel(key, this.ctx.paramSize));
+      if (held === undefined) break;
+      server.push(held);
+    }
+    if (server.length === vectors) return { params, server };
+    // The model without its state (e.g. evicted from memory before it was saved): derive both again.
+    if (depth >= MAX_DERIVE_DEPTH) return undefined;
+    const checked = await this.aggregateOf(producer.roundId, producer.round, preferred);
+    if (checked === undefined) return undefined;
+    const base = await this.withState(producer.round.baseModelRef, preferred, depth + 1);
+    if (base === undefined) return undefined;
+    const next = serverStep(this.ctx.options.spec.server, base, checked.aggregate);
+    await this.keep(ref, next);
+    return next;
   }
 
   /** The encoded aggregate of a posted round whose bytes match its commitment, from what we hold or from peers. */
@@ -137,19 +182,21 @@ export class ModelSync {
     preferred: Address | undefined,
     depth: number,
   ): Promise<Float32Array | undefined> {
-    const base = await this.ensureModel(round.baseModelRef, preferred, depth + 1);
-    if (base === undefined) return undefined;
     const checked = await this.aggregateOf(roundId, round, preferred);
     if (checked === undefined) return undefined;
-    const next = nextModel(base, checked.aggregate);
-    await this.keep(ref, next);
-    return next;
+    return this.advance(ref, round.baseModelRef, checked.aggregate, preferred, depth);
   }
 
-  private async keep(ref: Hex, params: Float32Array): Promise<Hex> {
-    this.ctx.models.put(params, ref);
-    await this.ctx.options.store?.saveModel(params, ref);
-    return ref;
+  /** Keeps a model and its server state (state first: a model on disk without its state is derived again). */
+  private async keep(ref: Hex, model: ModelState): Promise<void> {
+    const { models, options } = this.ctx;
+    for (const [k, vector] of model.server.entries()) {
+      const key = serverStateKey(ref, k);
+      models.put(vector, key);
+      await options.store?.saveModel(vector, key);
+    }
+    models.put(model.params, ref);
+    await options.store?.saveModel(model.params, ref);
   }
 
   /** `bytes` as an encoded aggregate, if they are one and match the round's posted commitment. */

@@ -86,6 +86,7 @@ describe("ModelSync: a round's model by recomputation", () => {
         },
         options: {
           store,
+          spec: { server: { optimizer: "fedavg" } },
           mesh: {
             blobs: {
               serve: () => undefined,

@@ -51,16 +51,31 @@ export class AdaptiveServer implements ServerOptimizer {
     }
     return out;
   }
+
+  /** [first moment, second moment] after a step. */
+  state(): Float32Array[] {
+    return this.m === undefined || this.v === undefined ? [] : [this.m.slice(), this.v.slice()];
+  }
+
+  restore(state: readonly Float32Array[]): void {
+    if (state.length !== 0 && state.length !== 2) throw new RangeError(`${this.name} state has 2 vectors`);
+    this.m = state[0]?.slice();
+    this.v = state[1]?.slice();
+  }
 }
 
 export const fedAdamOptimizer: ServerOptimizerDescriptor<"fedadam"> = {
   name: "fedadam",
   citation: CITATION,
-  create: () => new AdaptiveServer("fedadam"),
+  taskOption: true,
+  stateVectors: 2,
+  create: (options = {}) => new AdaptiveServer("fedadam", options),
 };
 
 export const fedYogiOptimizer: ServerOptimizerDescriptor<"fedyogi"> = {
   name: "fedyogi",
   citation: CITATION,
-  create: () => new AdaptiveServer("fedyogi"),
+  taskOption: true,
+  stateVectors: 2,
+  create: (options = {}) => new AdaptiveServer("fedyogi", options),
 };

@@ -27,10 +27,22 @@ export class DiLoCoServer implements ServerOptimizer {
     }
     return out;
   }
+
+  /** [velocity] after a step. */
+  state(): Float32Array[] {
+    return this.velocity === undefined ? [] : [this.velocity.slice()];
+  }
+
+  restore(state: readonly Float32Array[]): void {
+    if (state.length > 1) throw new RangeError("diloco state has 1 vector");
+    this.velocity = state[0]?.slice();
+  }
 }
 
 export const dilocoOptimizer: ServerOptimizerDescriptor<"diloco"> = {
   name: "diloco",
   citation: "Douillard et al., DiLoCo: Distributed Low-Communication Training, 2023",
-  create: () => new DiLoCoServer(),
+  taskOption: true,
+  stateVectors: 1,
+  create: (options = {}) => new DiLoCoServer(options),
 };

@@ -16,10 +16,19 @@ export class FedAvgServer implements ServerOptimizer {
     for (let i = 0; i < global.length; i++) out[i] = global[i]! + this.serverLr * update[i]!;
     return out;
   }
+
+  /** Stateless: a step depends on the model and the update only. */
+  state(): Float32Array[] {
+    return [];
+  }
+
+  restore(): void {}
 }
 
 export const fedAvgOptimizer: ServerOptimizerDescriptor<"fedavg"> = {
   name: "fedavg",
   citation: "McMahan et al., Communication-Efficient Learning of Deep Networks from Decentralized Data, 2017",
-  create: () => new FedAvgServer(),
+  taskOption: true,
+  stateVectors: 0,
+  create: (options = {}) => new FedAvgServer(options.lr ?? 1),
 };

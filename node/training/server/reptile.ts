@@ -16,5 +16,8 @@ export function reptileServer(epsilon: number): ServerOptimizer {
 export const reptileOptimizer: ServerOptimizerDescriptor<"reptile"> = {
   name: "reptile",
   citation: "Nichol et al., On First-Order Meta-Learning Algorithms, 2018",
-  create: () => reptileServer(REPTILE_EPSILON),
+  // A personalization step for the simulator; a task's FedAvg with `lr` < 1 is the same step.
+  taskOption: false,
+  stateVectors: 0,
+  create: (options = {}) => reptileServer(options.lr ?? REPTILE_EPSILON),
 };
