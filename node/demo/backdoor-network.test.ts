@@ -35,7 +35,12 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       port: PORT,
       rewardPerRound: REWARD,
       behaviours: { [BACKDOOR]: { poisonData: "backdoor" } },
-      spec: { train: { epochs: 2, batchSize: 32, learningRate: 0.1 } },
+      spec: {
+        train: { epochs: 2, batchSize: 32, learningRate: 0.1 },
+        // The pre-#22 compression (top-k 5%, float32) this test's bars were set on: the default's 0.5% 4-bit
+        // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
+        compression: { ratio: 0.05, quantizeBits: 32, momentum: 0 },
+      },
     });
   });
 

@@ -145,7 +145,13 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     });
     const deploymentPath = join(dir, "deployment.json");
     await writeDeployment(deploymentPath, net.deployment);
-    const spec = taskSpecSchema.parse({ model: { kind: "mlp", hidden: [32] }, train: { epochs: 1 } });
+    const spec = taskSpecSchema.parse({
+      model: { kind: "mlp", hidden: [32] },
+      train: { epochs: 1 },
+      // The pre-#22 compression (top-k 5%, float32) this test's bars were set on: the default's 0.5% 4-bit
+      // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
+      compression: { ratio: 0.05, quantizeBits: 32 },
+    });
     for (let index = 0; index < NODES; index++) {
       const dataDir = join(dir, `node${index}`);
       await rm(dataDir, { recursive: true, force: true });
