@@ -53,6 +53,9 @@ describe("server optimizers on a real network", { timeout: 900_000 }, () => {
       net = await startLocalVainNetwork({
         nodes: 3,
         port: PORT,
+        // Proofs take 4 s quiet and over 50 s at load 15: phases long enough for a loaded CI machine (the clock
+        // is moved past each phase once its work is done).
+        windowS: 120n,
         spec: { train: { epochs: 1, batchSize: 32, learningRate: 0.1 }, server: { optimizer } },
       });
       try {
