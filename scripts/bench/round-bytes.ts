@@ -82,8 +82,7 @@ export async function measureCompression(
     log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
     spec: config.spec,
     pollIntervalMs: 300,
-    // Proofs take 4 s on a quiet machine and over 50 s at load 15; the demo's 30 s windows then close on an
-    // honest aggregator's answer (the clock is advanced past each phase anyway once its work is done).
+    // Phases long enough for a loaded machine (the driver moves the clock past each once its work is done).
     windowS: 120n,
   });
   try {
