@@ -106,8 +106,12 @@ export async function measureCompression(
       }
       if (report.state === "finalized") finalized += 1;
       accuracy = report.accuracy;
+      // Bytes so far on each line, so a run cut by its time cap still reports them.
       progress(
-        `${config.name}: round ${round}/${rounds} ${report.state}, accuracy ${(report.accuracy * 100).toFixed(2)}%`,
+        `${config.name}: round ${round}/${rounds} ${report.state}, accuracy ${(report.accuracy * 100).toFixed(2)}%, ` +
+          `mean update ${Math.round(updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length))} B, ` +
+          `per node per round: received ${Math.round(received / (nodes * round))} B, ` +
+          `sent + received ${Math.round((sent + received) / (nodes * round))} B`,
       );
     }
     const denseAccuracy = await denseFedAvgAccuracy(net, rounds);
