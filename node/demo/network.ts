@@ -54,12 +54,14 @@ type Wallet = WalletClient<Transport, Chain, Account>;
 /** Every window at the contract's minimum: the demo advances the clock itself. */
 export const DEMO_WINDOW_S = 30n;
 /**
- * The answer window of a driven network's task. Nodes take no duty whose proof plus answer transaction would
- * not fit it (proving-budget.ts), and a proof takes 4 s quiet but 50 s at load 20 on 2 cores: with the minimum
- * (30 s) every node of a loaded CI machine sat out and no round got its commitments. The driver moves the clock
- * past the window itself (rounds.ts), so a long window costs no wall time.
+ * The challenge and answer windows of a driven network's task (chain seconds). The local chain mines a block a
+ * second, so its clock runs in real time between the driver's jumps: watchers must recompute a posted aggregate
+ * inside the challenge window (over 30 s at load 20: a corrupted chunk went unchallenged and the cheater's round
+ * finalized), and nodes take no duty whose proof plus answer would not fit the answer window (proving-budget.ts;
+ * a proof takes 50 s at load 20, so against 30 s every node sat out and no round got its commitments). The driver
+ * moves the clock past both windows itself (rounds.ts), so long windows cost no wall time.
  */
-export const DRIVEN_ANSWER_WINDOW_S = 600n;
+export const DRIVEN_PROOF_WINDOW_S = 600n;
 
 export interface DemoNode {
   readonly index: number;
@@ -83,11 +85,11 @@ export interface NetworkOptions {
   readonly pollIntervalMs?: number;
   /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
   readonly maxTrainersPerRound?: number;
-  /** Chain seconds of each round phase (default DEMO_WINDOW_S). */
+  /** Chain seconds of the commit and aggregate windows (default DEMO_WINDOW_S) and the challenge window (default DRIVEN_PROOF_WINDOW_S). */
   readonly windowS?: bigint;
   /** How long aggregators wait for missing inputs (default 15 s). */
   readonly aggregateWaitMs?: number;
-  /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_ANSWER_WINDOW_S). */
+  /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_PROOF_WINDOW_S). */
   readonly answerWindowS?: bigint;
 }
 
@@ -209,14 +211,14 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
     const treasuryCtx = { publicClient, walletClient: treasury, contracts };
-    const answerWindowS = options.answerWindowS ?? DRIVEN_ANSWER_WINDOW_S;
+    const answerWindowS = options.answerWindowS ?? DRIVEN_PROOF_WINDOW_S;
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
       parameters: nodes[0]!.participant.parameterCount,
       rewardPerRoundWei: reward,
       commitWindowS: options.windowS ?? DEMO_WINDOW_S,
       aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
-      challengeWindowS: options.windowS ?? DEMO_WINDOW_S,
+      challengeWindowS: options.windowS ?? DRIVEN_PROOF_WINDOW_S,
       answerWindowS,
       // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
       // networks with larger or hierarchical rounds run an unproven task.
@@ -250,6 +252,25 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
 }
 
 /** Sets which operators are aggregator candidates (the chain picks among them, stake-weighted). */
+/**
+ * Sends with a node's account while the node itself may send from it (it claims its credits after each round,
+ * round/claims.ts): a nonce its transaction took is retried with the next one (the robust helper saw "Nonce too
+ * low" from setAggregators at load), up to 5 attempts; any other error is thrown at once.
+ */
+export async function sendBesideNode<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const nonceRace = /nonce/i.test(
+        error instanceof Error ? `${error.message} ${String(error.cause)}` : "",
+      );
+      if (!nonceRace || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 export async function setAggregators(net: LocalVainNetwork, indices: readonly number[]): Promise<void> {
   for (const node of net.nodes) {
     const wanted = indices.includes(node.index);
@@ -261,9 +282,11 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
       })
     ).some((a) => a.toLowerCase() === node.account.address.toLowerCase());
     if (current === wanted) continue;
-    await setAggregatorOptIn(
-      { publicClient: net.publicClient, walletClient: node.wallet, contracts: net.contracts },
-      { optIn: wanted },
+    await sendBesideNode(() =>
+      setAggregatorOptIn(
+        { publicClient: net.publicClient, walletClient: node.wallet, contracts: net.contracts },
+        { optIn: wanted },
+      ),
     );
   }
 }

@@ -150,6 +150,8 @@ export async function runRound(
     let idleSince = performance.now();
     while (performance.now() < giveUpAt) {
       if (watchers.every((n) => n.participant.aggregateChecked(roundId))) break;
+      // A watcher stops once the round leaves the challenge phase (a disputed statement already failed it).
+      if ((await read(roundId)).state !== RoundState.Challenging) break;
       if (watchers.some((n) => n.participant.checkingAggregate(roundId))) idleSince = performance.now();
       else if (performance.now() - idleSince > WATCHER_IDLE_MS) break;
       await new Promise((resolve) => setTimeout(resolve, 250));

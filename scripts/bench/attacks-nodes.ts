@@ -20,7 +20,7 @@ import type { AdversarialBehaviour } from "../../node/adversary/index.ts";
 import { stake, transferTokens } from "../../node/chain/actions/index.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { freePort } from "../../node/demo/demo.ts";
-import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
+import { sendBesideNode, setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
 import type { LocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { vain, worth } from "./attacks-harness.ts";
@@ -75,20 +75,7 @@ async function restoreStake(net: LocalVainNetwork, node: number, target: bigint)
     contracts: net.contracts,
   });
   await transferTokens(ctx(net.treasury), { to: n.account.address, amountWei: target - staked });
-  // The node sends from the same account meanwhile (it claims its credits after each round, round/claims.ts):
-  // a nonce taken by the node's transaction is retried with the next one, never given up on.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false });
-      return;
-    } catch (error) {
-      const nonceRace = /nonce/i.test(
-        error instanceof Error ? `${error.message} ${String(error.cause)}` : "",
-      );
-      if (!nonceRace || attempt >= 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
+  await sendBesideNode(() => stake(ctx(n.wallet), { amountWei: target - staked, usePermit: false }));
 }
 
 /** What `who` would have earned in `roundId` following the protocol: its shares by sample count. */
