@@ -51,17 +51,15 @@ import { devRpc } from "../chain/dev-rpc.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
-/** Every window at the contract's minimum: the demo advances the clock itself. */
-export const DEMO_WINDOW_S = 30n;
 /**
- * The challenge and answer windows of a driven network's task (chain seconds). The local chain mines a block a
- * second, so its clock runs in real time between the driver's jumps: watchers must recompute a posted aggregate
- * inside the challenge window (over 30 s at load 20: a corrupted chunk went unchallenged and the cheater's round
- * finalized), and nodes take no duty whose proof plus answer would not fit the answer window (proving-budget.ts;
- * a proof takes 50 s at load 20, so against 30 s every node sat out and no round got its commitments). The driver
- * moves the clock past both windows itself (rounds.ts), so long windows cost no wall time.
+ * Every window of a driven network's task (chain seconds). The local chain mines a block a second, so its clock
+ * runs in real time between the driver's jumps, and at load 20 on 2 cores 30 s windows (the contract's minimum)
+ * were too short for honest work: trainers planned a few local steps for the commit window and were rejected as
+ * free riders, watchers recomputed a posted aggregate after its challenge window (a corrupted chunk went
+ * unchallenged), and against a 30 s answer window every node sat out (proving-budget.ts: a proof took 50 s). The
+ * driver moves the clock past each deadline itself (rounds.ts), so long windows cost no wall time.
  */
-export const DRIVEN_PROOF_WINDOW_S = 600n;
+export const DRIVEN_WINDOW_S = 600n;
 
 export interface DemoNode {
   readonly index: number;
@@ -85,11 +83,11 @@ export interface NetworkOptions {
   readonly pollIntervalMs?: number;
   /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
   readonly maxTrainersPerRound?: number;
-  /** Chain seconds of the commit and aggregate windows (default DEMO_WINDOW_S) and the challenge window (default DRIVEN_PROOF_WINDOW_S). */
+  /** Chain seconds of the commit, aggregate and challenge windows (default DRIVEN_WINDOW_S). */
   readonly windowS?: bigint;
   /** How long aggregators wait for missing inputs (default 15 s). */
   readonly aggregateWaitMs?: number;
-  /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_PROOF_WINDOW_S). */
+  /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_WINDOW_S). */
   readonly answerWindowS?: bigint;
 }
 
@@ -211,14 +209,14 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
     const treasuryCtx = { publicClient, walletClient: treasury, contracts };
-    const answerWindowS = options.answerWindowS ?? DRIVEN_PROOF_WINDOW_S;
+    const answerWindowS = options.answerWindowS ?? DRIVEN_WINDOW_S;
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
       parameters: nodes[0]!.participant.parameterCount,
       rewardPerRoundWei: reward,
-      commitWindowS: options.windowS ?? DEMO_WINDOW_S,
-      aggregateWindowS: options.windowS ?? DEMO_WINDOW_S,
-      challengeWindowS: options.windowS ?? DRIVEN_PROOF_WINDOW_S,
+      commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,
+      aggregateWindowS: options.windowS ?? DRIVEN_WINDOW_S,
+      challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
       // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
       // networks with larger or hierarchical rounds run an unproven task.
