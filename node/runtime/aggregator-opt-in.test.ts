@@ -17,7 +17,7 @@ import {
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
-import { syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+import { decideOptIn, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 
 const CHAIN_PORT = 18791;
 
@@ -60,5 +60,33 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
       lines.some((l) => l.includes("below the minimum active stake")),
       lines.join(""),
     );
+  });
+});
+
+describe("decideOptIn", () => {
+  const base = { setting: "auto", capacity: { optIn: true, reason: "capacity fits" }, duty: true } as const;
+
+  it("follows the capacity decision under `auto`, and the operator's explicit setting within its duty", () => {
+    assert.deepEqual(decideOptIn({ ...base, answerNeedsMs: undefined, diskFull: undefined }), {
+      optIn: true,
+      reason: "capacity fits",
+    });
+    const none = decideOptIn({ ...base, capacity: undefined, answerNeedsMs: undefined, diskFull: undefined });
+    assert.deepEqual(none, { optIn: false, reason: "no capacity measured" });
+    const noDuty = { ...base, setting: true, duty: false, answerNeedsMs: undefined, diskFull: undefined };
+    assert.equal(decideOptIn(noDuty).optIn, false, "no aggregation duty in this profile");
+  });
+
+  it("is off while proofs miss the answer window or the disk is full, and says which", () => {
+    const slow = decideOptIn({ ...base, setting: true, answerNeedsMs: 34_500, diskFull: undefined });
+    assert.equal(slow.optIn, false);
+    assert.match(slow.reason, /recent proofs need 35 s/);
+    const full = decideOptIn({
+      ...base,
+      setting: true,
+      answerNeedsMs: 34_500,
+      diskFull: "disk full: 3 MiB free",
+    });
+    assert.deepEqual(full, { optIn: false, reason: "disk full: 3 MiB free" });
   });
 });

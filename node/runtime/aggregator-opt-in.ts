@@ -15,6 +15,40 @@ import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 /** How often the opt-in is re-checked against the operator's stake (ms): a slash must end it within a round. */
 export const OPT_IN_STAKE_CHECK_INTERVAL_MS = 10_000;
 
+/** What the node's aggregator opt-in depends on. */
+export interface OptInInputs {
+  /** The operator's config: `auto`, or an explicit choice. */
+  readonly setting: boolean | "auto";
+  /** The capacity/reputation decision (`auto`); undefined before any capacity was measured. */
+  readonly capacity: { readonly optIn: boolean; readonly reason: string } | undefined;
+  /** Whether this node's profile allows aggregation duty at all. */
+  readonly duty: boolean;
+  /** Set while the node's recent proofs plus the answer transaction miss the task's answer window (ms needed). */
+  readonly answerNeedsMs: number | undefined;
+  /** Why the disk counts as full, while it does. */
+  readonly diskFull: string | undefined;
+}
+
+/**
+ * The opt-in to apply and why: the operator's explicit setting, else the capacity/reputation decision; never on
+ * without aggregation duty (low-power profile or `resources.aggregatorDuty: false`), while recent proofs would
+ * miss the answer window, or while the disk is full.
+ */
+export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: string } {
+  const { setting, capacity, duty, answerNeedsMs, diskFull } = inputs;
+  const wanted = setting === "auto" ? (capacity?.optIn ?? false) : setting && duty;
+  const optIn = wanted && answerNeedsMs === undefined && diskFull === undefined;
+  const reason =
+    diskFull !== undefined
+      ? diskFull
+      : answerNeedsMs !== undefined
+        ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
+        : setting === "auto"
+          ? (capacity?.reason ?? "no capacity measured")
+          : "set by the operator";
+  return { optIn, reason };
+}
+
 export interface OptInSync {
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly wallet: WalletClient<Transport, Chain, Account>;

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 
 import { nodeConfigSchema } from "../config/config.ts";
 import { dataFingerprint } from "./data-fingerprint.ts";
-import { loadNodeData } from "./vain-node.ts";
+import { loadNodeData } from "./node-data.ts";
 
 describe("data fingerprint", () => {
   const config = (shard: number, shards: number) =>

@@ -18,8 +18,6 @@ import { ChainStatusSource } from "../api/chain-source.ts";
 import { ensureDashboardBuilt } from "../api/dashboard.ts";
 import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
-import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
-import type { Deployment } from "../chain/deployment.ts";
 import type { NodeConfig } from "../config/config.ts";
 import { abuseSnapshot, registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import { Mesh } from "../p2p/mesh.ts";
@@ -28,20 +26,18 @@ import { RoundParticipant } from "../protocol/round/index.ts";
 import { RoundStore } from "../protocol/round-store.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
 import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
-import type { Dataset } from "../training/data/dataset.ts";
-import { loadDataDirectory } from "../training/data/files.ts";
-import { loadMnist } from "../training/data/mnist.ts";
-import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
-import { OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 import type { OptInSync } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
 import { connectWhenReachable, waitForChain } from "./chain-wait.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { loadNodeData } from "./node-data.ts";
 import type { DataDirLock } from "./data-dir-lock.ts";
 import { EventLog } from "./event-log.ts";
 import { HistoryFile } from "./history-file.ts";
+import { RoundHistoryRecorder } from "./round-history.ts";
 import { checkOperator } from "./operator-checks.ts";
 import { dataFingerprint } from "./data-fingerprint.ts";
 import { DiskQuotaGuard } from "./disk-quota.ts";
@@ -69,20 +65,6 @@ type Wallet = WalletClient<Transport, Chain, Account>;
 
 const lower = (address: Address): `0x${string}` => address.toLowerCase() as `0x${string}`;
 
-/** The node's training data as configured. */
-export async function loadNodeData(config: NodeConfig): Promise<{ train: Dataset; test: Dataset }> {
-  if (config.data.kind === "directory") {
-    const all = await loadDataDirectory(config.data.path);
-    return { train: all, test: all };
-  }
-  const { train, test } = loadMnist({ seed: config.data.seed, testFraction: 0.2 });
-  const shards = partition(train, config.data.shards, { kind: "iid" }, config.data.seed);
-  const shard = shards[config.data.shard];
-  if (shard === undefined)
-    throw new RangeError(`data shard ${config.data.shard} of ${config.data.shards} does not exist`);
-  return { train: shard, test };
-}
-
 export class VainNode {
   private readonly options: VainNodeOptions;
   readonly metrics = new Registry();
@@ -94,10 +76,6 @@ export class VainNode {
   private monitor: ResourceMonitor | undefined;
   private reputation: ReputationBook | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private publicClient: PublicClient<Transport, Chain> | undefined;
-  private deployment: Deployment | undefined;
-  private test: Dataset | undefined;
-  private recorded = new Set<string>();
   private capacity: CapacityManager | undefined;
   private settings: RuntimeSettings | undefined;
   private optInTimer: ReturnType<typeof setInterval> | undefined;
@@ -110,7 +88,7 @@ export class VainNode {
   private chainWatch: ChainResetWatch | undefined;
   /** Aborts the start-up wait for the chain when the node is stopped meanwhile. */
   private connecting: AbortController | undefined;
-  private history: HistoryFile | undefined;
+  private roundHistory: RoundHistoryRecorder | undefined;
   private eventLog: EventLog | undefined;
   /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
   private readonly paused = new Map<string, string>();
@@ -157,8 +135,6 @@ export class VainNode {
     });
     const publicClient = clients.publicClient;
     const wallet = clients.walletClient as Wallet;
-    this.publicClient = publicClient;
-    this.deployment = deployment;
     log.info({ chainId: clients.chain.id, deployment: path }, "chain and deployment verified");
     const contracts = protocolAddresses(deployment);
 
@@ -203,7 +179,6 @@ export class VainNode {
     );
     log.info({ peerId: mesh.peerId.toString(), addresses: this.multiaddrs() }, "mesh started");
     const data = await loadNodeData(config);
-    this.test = data.test;
     this.pool = new TrainingPool({ size: settings.trainingThreads });
     this.reputation = await ReputationBook.open({ file: join(config.dataDir, "reputation.json") });
     // Protocol violations on the mesh are evidence against the peer's operator (docs/protocol.md §6).
@@ -339,11 +314,17 @@ export class VainNode {
     await this.status.start();
     this.eventLog.live(); // the first poll replayed history; what follows is news
     this.diskQuota.start();
-    this.history = new HistoryFile(config.dataDir);
-    for (const row of await this.history.load()) {
-      this.status.addRoundMetrics(row);
-      this.recorded.add(row.roundId);
-    }
+    const pool = this.pool;
+    this.roundHistory = new RoundHistoryRecorder({
+      participant: this.participant,
+      publicClient,
+      rounds: contracts.rounds,
+      status: this.status,
+      history: new HistoryFile(config.dataDir),
+      evaluate: (params) => pool.evaluate(config.task.model, params, data.test),
+      log,
+    });
+    await this.roundHistory.load();
     this.chainWatch = new ChainResetWatch({
       publicClient: publicClient as unknown as PublicClient,
       deployment,
@@ -398,12 +379,14 @@ export class VainNode {
       if (this.capacity !== undefined) this.status?.update({ capacity: this.capacity.status() });
       // Chain reads fail while the RPC endpoint is down or overloaded: the next tick tries again. Unhandled, the
       // rejection ended the process (the soak's node 4, exit 1 on a failed `counts()` read, 2026-12-05).
-      void this.recordFinishedRounds().catch((error: unknown) =>
-        log.debug(
-          { reason: error instanceof BaseError ? error.shortMessage : String(error) },
-          "round history not updated; retrying",
-        ),
-      );
+      void this.roundHistory
+        ?.recordFinishedRounds()
+        .catch((error: unknown) =>
+          log.debug(
+            { reason: error instanceof BaseError ? error.shortMessage : String(error) },
+            "round history not updated; retrying",
+          ),
+        );
     }, 2_000);
     this.timer.unref();
     if (config.apiPort !== 0 || config.ui) {
@@ -510,21 +493,15 @@ export class VainNode {
    */
   private aggregatorOptIn(): boolean {
     const { config, log } = this.options;
-    const decision = this.capacity?.decideAggregatorOptIn();
     const duty = this.settings?.limits.aggregatorDuty ?? true;
-    // Whatever the setting: never a candidate while this node's recent proofs would miss the answer window.
-    const inTime = this.participant?.canAnswerInTime() ?? true;
-    const wanted = config.aggregator === "auto" ? (decision?.optIn ?? false) : config.aggregator && duty;
-    const diskFull = this.paused.get("DISK_FULL");
-    const optIn = wanted && inTime && diskFull === undefined;
-    const reason =
-      diskFull !== undefined
-        ? diskFull
-        : !inTime
-          ? `recent proofs need ${Math.ceil((this.participant?.answerNeedsMs() ?? 0) / 1000)} s with the answer transaction, more than the task's answer window`
-          : config.aggregator === "auto"
-            ? (decision?.reason ?? "no capacity measured")
-            : "set by the operator";
+    const { optIn, reason } = decideOptIn({
+      setting: config.aggregator,
+      capacity: this.capacity?.decideAggregatorOptIn(),
+      duty,
+      answerNeedsMs:
+        this.participant?.canAnswerInTime() === false ? this.participant.answerNeedsMs() : undefined,
+      diskFull: this.paused.get("DISK_FULL"),
+    });
     const previous = this.capacity?.status().aggregator;
     if (previous?.optIn !== optIn || previous.reason !== reason) {
       log.info(
@@ -534,51 +511,5 @@ export class VainNode {
       void this.capacity?.setAggregatorOptIn({ optIn, reason }).catch(() => undefined);
     }
     return optIn;
-  }
-
-  /** Adds finished rounds this node took part in to the status history, with the new model's accuracy. */
-  private async recordFinishedRounds(): Promise<void> {
-    const participant = this.participant;
-    if (participant === undefined || this.publicClient === undefined || this.deployment === undefined) return;
-    const task = await participant.readTask().catch(() => undefined);
-    if (task === undefined || task.roundCount === 0n) return;
-    const [, latest] = await this.publicClient.readContract({
-      address: this.deployment.contracts.TrainingRounds.address as Address,
-      abi: trainingRoundsAbi,
-      functionName: "counts",
-    });
-    for (let id = latest > 3n ? latest - 3n : 1n; id <= latest; id++) {
-      const key = id.toString();
-      if (this.recorded.has(key)) continue;
-      const round = await participant.readRound(id);
-      if (round.state < 4) continue;
-      this.recorded.add(key);
-      const outcome = participant.outcome(id);
-      const params = participant.models.get(
-        round.state === RoundState.Finalized ? round.modelRef : round.baseModelRef,
-      );
-      // Without the round's model (it finished while this node was down) the figures are unknown: null, which
-      // the dashboard leaves out of the plots, not 0, which it would draw as a collapse.
-      const unknown = { accuracy: null, loss: null };
-      const evaluation =
-        params === undefined || this.pool === undefined || this.test === undefined
-          ? unknown
-          : await this.pool.evaluate(this.options.config.task.model, params, this.test).catch(() => unknown);
-      const row = this.status?.recordRoundMetrics({
-        roundId: key,
-        accuracy: evaluation.accuracy,
-        loss: evaluation.loss,
-        bytesSent: outcome?.bytesSent ?? 0,
-        bytesReceived: outcome?.bytesReceived ?? 0,
-        proofMs: outcome?.proofMs,
-      });
-      if (row !== undefined) {
-        await this.history
-          ?.record(row)
-          .catch((error: unknown) =>
-            this.options.log.warn({ err: error }, "could not save the round history"),
-          );
-      }
-    }
   }
 }
