@@ -76,15 +76,7 @@ export function decodeSparseCodes(bytes: Uint8Array, dimension: number): Uint16A
   if (count > dimension)
     throw new UpdateDecodeError("MALFORMED", `${count} entries for dimension ${dimension}`);
   const codes = new Uint16Array(dimension).fill(background);
-  const indices = new Uint32Array(count);
-  let previous = -1;
-  for (let i = 0; i < count; i++) {
-    const index = previous + 1 + reader.varint();
-    if (index >= dimension)
-      throw new UpdateDecodeError("MALFORMED", `index ${index} outside dimension ${dimension}`);
-    indices[i] = index;
-    previous = index;
-  }
+  const indices = reader.ascendingIndices(count, dimension);
   for (const index of indices) {
     const zigzag = reader.varint();
     const code = background + (zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2);

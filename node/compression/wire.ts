@@ -113,6 +113,20 @@ export class Reader {
     }
     throw new UpdateDecodeError("MALFORMED", "varint longer than 8 bytes");
   }
+
+  /** `count` strictly ascending indices below `dimension`, each written as its gap to the previous one less 1. */
+  ascendingIndices(count: number, dimension: number): Uint32Array {
+    const indices = new Uint32Array(count);
+    let previous = -1;
+    for (let i = 0; i < count; i++) {
+      const index = previous + 1 + this.varint();
+      if (index >= dimension)
+        throw new UpdateDecodeError("MALFORMED", `index ${index} outside dimension ${dimension}`);
+      indices[i] = index;
+      previous = index;
+    }
+    return indices;
+  }
 }
 
 /** Parses and validates an encoded update. */
@@ -145,15 +159,7 @@ export function decodeUpdate(bytes: Uint8Array, options: { maxDimension?: number
     reader.offset += 4;
     if (!Number.isFinite(norm) || norm < 0) throw new UpdateDecodeError("MALFORMED", "bad norm");
   }
-  const indices = new Uint32Array(count);
-  let previous = -1;
-  for (let i = 0; i < count; i++) {
-    const index = previous + 1 + reader.varint();
-    if (index >= dimension)
-      throw new UpdateDecodeError("MALFORMED", `index ${index} outside dimension ${dimension}`);
-    indices[i] = index;
-    previous = index;
-  }
+  const indices = reader.ascendingIndices(count, dimension);
   const valueBytes = kind === 0 ? count * 4 : Math.ceil((count * kind) / 8);
   reader.need(valueBytes);
   if (reader.offset + valueBytes !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
