@@ -39,3 +39,16 @@ export const TRANSFORMER_INIT_STD = 0.02;
  * spec travels with the task and every node decodes it; bigger models need a content-addressed fetch.
  */
 export const ONNX_SPEC_MAX_BASE64 = 16 * 2 ** 20;
+/**
+ * FedBuff buffer size K: the server steps once K updates arrived. Nguyen et al. 2022 use K = 10 of 100s of
+ * concurrent clients; with 10 simulated nodes a buffer of 3 steps about 3× as often as a synchronous round
+ * would with the fastest nodes, and still averages over more than one node.
+ */
+export const FEDBUFF_BUFFER_SIZE = 3;
+/** FedBuff server learning rate: 1 applies the buffer's mean update as FedAvg would (the paper tunes it near 1). */
+export const FEDBUFF_SERVER_LR = 1;
+/**
+ * FedBuff staleness exponent a in the update weight (1 + τ)^-a, τ = server steps since the update's base model:
+ * Nguyen et al. 2022's 1/sqrt(1 + τ).
+ */
+export const FEDBUFF_STALENESS_EXPONENT = 0.5;

