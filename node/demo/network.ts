@@ -96,6 +96,11 @@ export interface NetworkOptions {
   readonly aggregateWaitMs?: number;
   /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_WINDOW_S). */
   readonly answerWindowS?: bigint;
+  /**
+   * The initial weights of a spec that names them by content hash (an imported ONNX model), held by node 0 only:
+   * the others fetch them from it by that hash, as from the importing operator's node.
+   */
+  readonly initialModel?: Float32Array;
 }
 
 export interface LocalVainNetwork {
@@ -202,6 +207,8 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         behaviour,
         aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
       });
+      if (index === 0 && options.initialModel !== undefined)
+        nodes[0]!.participant.models.put(options.initialModel);
     }
     // Every node dials one earlier node (a random tree), then PEX and maintenance fill in the degree.
     await Promise.all(

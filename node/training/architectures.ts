@@ -2,13 +2,14 @@
  * Model definitions: each model is a parameter layout, an initialiser and a forward pass written with the
  * autodiff builder. Adding a model is adding one entry here.
  */
+import type { Hex } from "viem";
 import { z } from "zod";
 
 import { createLayout } from "../core/params.ts";
 import type { ParamLayout } from "../core/params.ts";
 import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
 import { Rng } from "../core/rng.ts";
-import { ONNX_SPEC_MAX_BASE64 } from "./constants.ts";
+import { ONNX_GRAPH_MAX_BASE64 } from "./constants.ts";
 import { importOnnx } from "./onnx-import.ts";
 import {
   transformerForward,
@@ -38,13 +39,21 @@ export const modelSpecSchema = z
     z.object({
       kind: z.literal("onnx"),
       /**
-       * A user's ONNX classifier, base64: its graph and its initial weights (the task's initial model), so
-       * every node builds the same model from the spec alone. Ops: onnx-import.ts.
+       * A user's ONNX classifier without its weights, base64 (`splitOnnxWeights`: the float initializers keep
+       * names, types and dims, which make the layout). Ops: onnx-import.ts.
        */
-      model: z
+      graph: z
         .string()
-        .max(ONNX_SPEC_MAX_BASE64)
+        .max(ONNX_GRAPH_MAX_BASE64)
         .regex(/^[A-Za-z0-9+/]*={0,2}$/),
+      /**
+       * The initial weights by content: the modelRef (sha256 of the float32 little-endian parameter vector) of
+       * the task's initial model, fetched from peers and checked like any model. The spec hash binds it, so the
+       * weights are bound too.
+       */
+      initialRef: z.string().regex(/^0x[0-9a-f]{64}$/, "initialRef is 0x and 64 lowercase hex digits"),
+      /** The embedded form of earlier versions (graph and weights in one base64 string) is refused. */
+      model: z.undefined({ errorMap: () => ({ message: EMBEDDED_ONNX_REFUSED }) }).optional(),
     }),
   ])
   .superRefine((spec, ctx) => {
@@ -57,6 +66,22 @@ export const modelSpecSchema = z
     }
   });
 
+/** Why an embedded ONNX spec (`model`: graph and weights in base64) no longer loads, and what to do. */
+export const EMBEDDED_ONNX_REFUSED =
+  "an ONNX spec with embedded weights (model) is no longer read: run `vain-node model import --onnx <file>` " +
+  "again, which writes the graph and the weights' content hash (graph, initialRef)";
+
+/** The model's initial weights are a blob named by their content hash (an imported ONNX model), not a seed. */
+export class InitialModelByRefError extends Error {
+  override readonly name = "InitialModelByRefError";
+  readonly code = "INITIAL_MODEL_BY_REF";
+  readonly ref: Hex;
+  constructor(ref: Hex) {
+    super(`the initial model is fetched by its content hash ${ref}, not drawn from a seed`);
+    this.ref = ref;
+  }
+}
+
 export type ModelSpec = z.input<typeof modelSpecSchema>;
 export type ResolvedModelSpec = z.output<typeof modelSpecSchema>;
 
@@ -66,6 +91,11 @@ export interface Model {
   readonly layout: ParamLayout;
   readonly inputSize: number;
   readonly classes: number;
+  /**
+   * The initial model's content hash when its weights come as a blob (an imported ONNX model): `init` then
+   * throws `InitialModelByRefError` and a node fetches the weights by this ref like any model.
+   */
+  readonly initialRef?: Hex;
   /** He-initialised parameters, reproducible from `seed`. */
   init(seed: number): Float32Array;
   /** Logits [N, classes] from inputs x [N, inputSize] and named parameters. */
@@ -179,14 +209,18 @@ function transformer(spec: Extract<ResolvedModelSpec, { kind: "transformer" }>):
 }
 
 function onnxModel(spec: Extract<ResolvedModelSpec, { kind: "onnx" }>): Model {
-  const imported = importOnnx(Buffer.from(spec.model, "base64"));
+  const imported = importOnnx(Buffer.from(spec.graph, "base64"));
+  const initialRef = spec.initialRef as Hex;
   return {
     spec,
     layout: imported.layout,
     inputSize: imported.inputSize,
     classes: imported.classes,
-    // The user's weights are the initial model; the seed has nothing to draw.
-    init: () => Float32Array.from(imported.initial),
+    initialRef,
+    // The user's weights are the initial model, fetched by initialRef; the seed has nothing to draw.
+    init: () => {
+      throw new InitialModelByRefError(initialRef);
+    },
     forward: imported.forward,
   };
 }

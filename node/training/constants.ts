@@ -35,10 +35,10 @@ export const TRANSFORMER_MLP_RATIO = 4;
 /** Std of initial weights: GPT-2's 0.02. */
 export const TRANSFORMER_INIT_STD = 0.02;
 /**
- * Largest user ONNX model a task spec may embed, in base64 characters (16 MiB ≈ 3M float parameters): the
- * spec travels with the task and every node decodes it; bigger models need a content-addressed fetch.
+ * Largest ONNX graph (weights split off, by content hash) a task spec may carry, in base64 characters: 1 MiB
+ * holds thousands of nodes (an op is ~100 bytes), and every node parses the spec on start.
  */
-export const ONNX_SPEC_MAX_BASE64 = 16 * 2 ** 20;
+export const ONNX_GRAPH_MAX_BASE64 = 2 ** 20;
 /**
  * FedBuff buffer size K: the server steps once K updates arrived. Nguyen et al. 2022 use K = 10 of 100s of
  * concurrent clients; with 10 simulated nodes a buffer of 3 steps about 3× as often as a synchronous round

@@ -1,7 +1,8 @@
 /**
  * Standard ONNX in: a user's ONNX classifier (Gemm with transposed weights, ReLU, MatMul, Add, Softmax)
  * trains as a task model from its own initial weights; vAIn's own export imports back; an op outside the
- * set is refused with a typed error naming it.
+ * set is refused with a typed error naming it. The task spec carries the graph without its weights and the
+ * weights' content hash: small whatever the model's size, and bound to the weights.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -9,11 +10,28 @@ import { describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
 
 import { Rng } from "../core/rng.ts";
-import { createModel } from "./architectures.ts";
+import { modelRef, paramsToBytes } from "../protocol/models.ts";
+import { taskSpecSchema } from "../protocol/task-spec.ts";
+import {
+  EMBEDDED_ONNX_REFUSED,
+  InitialModelByRefError,
+  createModel,
+  modelSpecSchema,
+} from "./architectures.ts";
 import { LocalTrainer } from "./engine.ts";
 import { encodeModel, floatTensor, node, valueInfo } from "./graph/onnx.ts";
-import { UnsupportedOnnxOpError } from "./onnx-import.ts";
-import { exportOnnx } from "./onnx-model.ts";
+import { UnsupportedOnnxOpError, splitOnnxWeights } from "./onnx-import.ts";
+import { OnnxModelError, exportOnnx } from "./onnx-model.ts";
+
+/** A task's model spec for an ONNX file, as `model import` writes it, and the weights it names. */
+function specOf(bytes: Uint8Array) {
+  const { graph, initial } = splitOnnxWeights(bytes);
+  const initialRef = modelRef(paramsToBytes(initial));
+  return {
+    spec: { kind: "onnx" as const, graph: Buffer.from(graph).toString("base64"), initialRef },
+    initial,
+  };
+}
 
 const rng = new Rng(4);
 const W1 = Float32Array.from({ length: 8 * 4 }, () => rng.normal() * 0.5); // [8, 4], used transposed
@@ -56,8 +74,10 @@ function data(count: number) {
 describe("ONNX import", () => {
   it("trains a user's ONNX classifier from its own weights", async () => {
     const bytes = userModel();
-    const spec = { kind: "onnx" as const, model: Buffer.from(bytes).toString("base64") };
+    const { spec, initial } = specOf(bytes);
     const model = createModel(spec);
+    assert.equal(model.initialRef, spec.initialRef);
+    assert.throws(() => model.init(1), InitialModelByRefError);
     assert.equal(model.inputSize, 4);
     assert.equal(model.classes, 3);
     assert.deepEqual(
@@ -69,7 +89,7 @@ describe("ONNX import", () => {
     try {
       const test = data(300);
       // Before training, the imported model is the user's: same outputs (its Softmax applied to our logits).
-      const ours = await trainer.logits(model.init(1), test.features.subarray(0, 20), 5);
+      const ours = await trainer.logits(initial, test.features.subarray(0, 20), 5);
       const theirs = (
         await user.run({ input: new ort.Tensor("float32", test.features.subarray(0, 20), [5, 4]) })
       )["probs"]!.data as Float32Array;
@@ -80,8 +100,8 @@ describe("ONNX import", () => {
         for (let c = 0; c < 3; c++)
           assert.ok(Math.abs(Math.exp(row[c]! - max) / sum - theirs[r * 3 + c]!) < 1e-5);
       }
-      const before = await trainer.evaluate(model.init(1), test);
-      const trained = await trainer.train(model.init(1), data(600), {
+      const before = await trainer.evaluate(initial, test);
+      const trained = await trainer.train(initial, data(600), {
         epochs: 20,
         batchSize: 32,
         learningRate: 0.01,
@@ -100,12 +120,13 @@ describe("ONNX import", () => {
   it("imports vAIn's own export back to the same logits", async () => {
     const mlp = createModel({ kind: "mlp", inputSize: 4, hidden: [6], classes: 3 });
     const params = mlp.init(2);
-    const spec = { kind: "onnx" as const, model: Buffer.from(exportOnnx(mlp, params)).toString("base64") };
+    const { spec, initial } = specOf(exportOnnx(mlp, params));
+    assert.deepEqual(initial, params);
     const a = await LocalTrainer.create({ kind: "mlp", inputSize: 4, hidden: [6], classes: 3 });
     const b = await LocalTrainer.create(spec);
     try {
       const x = data(4).features;
-      assert.deepEqual(await b.logits(createModel(spec).init(1), x, 4), await a.logits(params, x, 4));
+      assert.deepEqual(await b.logits(initial, x, 4), await a.logits(params, x, 4));
     } finally {
       await a.close();
       await b.close();
@@ -115,8 +136,46 @@ describe("ONNX import", () => {
   it("names the first op it cannot differentiate", () => {
     const bytes = userModel([node("Sigmoid", ["a"], ["s"], {}), node("Conv", ["s"], ["a2"])]);
     assert.throws(
-      () => createModel({ kind: "onnx", model: Buffer.from(bytes).toString("base64") }),
+      () => splitOnnxWeights(bytes),
       (error: unknown) => error instanceof UnsupportedOnnxOpError && error.op === "Sigmoid",
     );
+  });
+
+  it("keeps the weights out of the spec, bound by their content hash", () => {
+    // 256 -> 512 -> 10: 2.1 MB of weights, a graph of a few hundred bytes.
+    const big = createModel({ kind: "mlp", inputSize: 256, hidden: [512], classes: 10 });
+    const params = big.init(3);
+    const file = exportOnnx(big, params);
+    const { spec, initial } = specOf(file);
+    assert.deepEqual(initial, params);
+    const specBytes = JSON.stringify(taskSpecSchema.parse({ model: spec }).model).length;
+    assert.ok(file.length > 500_000 && specBytes < 4_000, `file ${file.length} B, spec ${specBytes} B`);
+    assert.equal(createModel(spec).layout.size, big.layout.size);
+    // Other weights, same graph: another initialRef, so another spec (and spec hash).
+    const other = specOf(exportOnnx(big, big.init(4))).spec;
+    assert.equal(other.graph, spec.graph);
+    assert.notEqual(other.initialRef, spec.initialRef);
+  });
+
+  it("refuses an embedded spec, a malformed ref and a file with only some weights", () => {
+    const embedded = modelSpecSchema.safeParse({
+      kind: "onnx",
+      model: Buffer.from(userModel()).toString("base64"),
+    });
+    assert.ok(!embedded.success);
+    assert.ok(embedded.error.issues.some((i) => i.message === EMBEDDED_ONNX_REFUSED));
+    const { spec } = specOf(userModel());
+    assert.ok(!modelSpecSchema.safeParse({ ...spec, initialRef: spec.initialRef.toUpperCase() }).success);
+    const partial = encodeModel({
+      name: "partial",
+      nodes: [node("MatMul", ["input", "w"], ["z"]), node("Add", ["z", "b"], ["logits"])],
+      inputs: [valueInfo("input", ["batch", 4])],
+      outputs: [valueInfo("logits", ["batch", 3])],
+      initializers: [
+        floatTensor("w", [4, 3], new Float32Array(12).fill(0.1)),
+        floatTensor("b", [3], new Float32Array(0)),
+      ],
+    });
+    assert.throws(() => splitOnnxWeights(partial), OnnxModelError);
   });
 });

@@ -4,6 +4,10 @@
  * parameters (their values are the initial model); int64 initializers are constants (shapes); the one
  * other graph input is `x` [N, features], the output logits [N, classes]. A final Softmax / LogSoftmax is
  * dropped: training takes logits. The first op outside the set raises `UnsupportedOnnxOpError` naming it.
+ *
+ * A task spec carries the graph without its weights (`splitOnnxWeights`): the float initializers keep their
+ * names, types and dims (the layout) but no values, and the weights travel as a model blob named by their
+ * content hash, so the spec stays small whatever the model's size.
  */
 import onnxProto from "onnx-proto";
 
@@ -53,7 +57,8 @@ export class UnsupportedOnnxOpError extends Error {
 /** What the engine needs of an imported graph. */
 export interface ImportedOnnx {
   readonly layout: ParamLayout;
-  readonly initial: Float32Array;
+  /** The file's weights in layout order; undefined for a graph whose weights were split off. */
+  readonly initial: Float32Array | undefined;
   readonly inputSize: number;
   readonly classes: number;
   forward(g: GraphBuilder, x: Tensor, params: ReadonlyMap<string, Tensor>): Tensor;
@@ -81,15 +86,22 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
   const { initializers: floats } = readOnnxModel(bytes);
   const ints = new Map<string, number[]>();
   const dimsOf = new Map<string, number[]>();
+  const paramNames: string[] = [];
   for (const t of graph.initializer ?? []) {
     dimsOf.set(t.name ?? "", (t.dims ?? []).map(Number));
     if (t.dataType === onnx.TensorProto.DataType.INT64)
       ints.set(t.name ?? "", (t.int64Data ?? []).map(Number));
+    if (t.dataType === onnx.TensorProto.DataType.FLOAT) paramNames.push(t.name ?? "");
   }
-  const paramNames = [...floats.keys()];
   const layout = createLayout(paramNames.map((name) => ({ name, shape: dimsOf.get(name)! })));
-  const initial = new Float32Array(layout.size);
-  for (const slot of layout.tensors) initial.set(floats.get(slot.name)!, slot.offset);
+  const initial = floats.size === 0 ? undefined : new Float32Array(layout.size);
+  for (const slot of initial === undefined ? [] : layout.tensors) {
+    const values = floats.get(slot.name);
+    // All weights or none (a split graph): a graph with some of them would train from zeros unnoticed.
+    if (values?.length !== slot.size)
+      throw new OnnxModelError(`initializer ${slot.name} has ${values?.length ?? 0} of ${slot.size} values`);
+    initial!.set(values, slot.offset);
+  }
   const inputs = (graph.input ?? []).filter((i) => !dimsOf.has(i.name ?? ""));
   if (inputs.length !== 1) throw new OnnxModelError(`expected one data input, found ${inputs.length}`);
   const inputDims = staticDims(inputs[0]!);
@@ -160,4 +172,21 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
     return get(logitsName ?? inputName);
   };
   return { layout, initial, inputSize: inputDims[1]!, classes, forward };
+}
+
+/**
+ * A user's ONNX model split for a task spec: the graph with every float initializer emptied (name, type and
+ * dims kept, so the layout is the same) and the weights as one parameter vector in layout order. Checks the
+ * model first (`importOnnx`), so an unsupported op is refused before anything is written.
+ */
+export function splitOnnxWeights(bytes: Uint8Array): { graph: Uint8Array; initial: Float32Array } {
+  const imported = importOnnx(bytes);
+  if (imported.initial === undefined) throw new OnnxModelError("the ONNX file has no weights to split off");
+  const decoded = onnx.ModelProto.decode(bytes);
+  for (const t of decoded.graph?.initializer ?? []) {
+    if (t.dataType !== onnx.TensorProto.DataType.FLOAT) continue;
+    t.floatData = [];
+    t.rawData = new Uint8Array(0);
+  }
+  return { graph: onnx.ModelProto.encode(decoded).finish(), initial: imported.initial };
 }

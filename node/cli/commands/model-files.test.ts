@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 
 import { runNodeScript } from "../../chain/hardhat-process.ts";
 import { ModelFileError } from "../../protocol/model-file.ts";
+import { RoundStore } from "../../protocol/round-store.ts";
 import { modelRef, paramsToBytes } from "../../protocol/models.ts";
 import { taskSpecSchema } from "../../protocol/task-spec.ts";
 import type { TaskSpec } from "../../protocol/task-spec.ts";
@@ -98,8 +99,11 @@ describe("model files", () => {
       ]);
       assert.equal(imported.code, 0, imported.stderr);
       assert.equal((JSON.parse(imported.stdout) as { parameters: number }).parameters, mlp.layout.size);
+      // The spec keeps the graph and the weights' content hash; the weights wait in the store, to be served.
       const config = JSON.parse(await readFile(join(dataDir, "config.json"), "utf8")) as { task: TaskSpec };
-      assert.deepEqual(createModel(config.task.model).init(9), mlp.init(4));
+      const ref = modelRef(paramsToBytes(mlp.init(4)));
+      assert.equal(createModel(config.task.model).initialRef, ref);
+      assert.deepEqual(await new RoundStore(dataDir).loadModel(ref, mlp.layout.size), mlp.init(4));
     } finally {
       await trainer.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 /**
  * `vain-node model import --onnx <file>`: starts a task from the user's own ONNX classifier. The file is
- * checked (every op differentiable, one [N, features] input) and embedded as the task spec's model in
- * `<data-dir>/config.json`; its weights become the task's initial model, so `task create` with that data
- * dir derives the matching modelRef.
+ * checked (every op differentiable, one [N, features] input) and split: the graph without its weights goes
+ * into the task spec of `<data-dir>/config.json` with the weights' content hash (`initialRef`), and the
+ * weights into the data dir's model store, from where this node serves them to peers by that hash. `task
+ * create` with that data dir names the same initial model.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -40,12 +41,21 @@ export function registerModelImportCommand(model: Command): void {
       } catch (error) {
         throw new ModelFileError(`cannot read ${flags.onnx}: ${(error as Error).message}`);
       }
-      const spec = { kind: "onnx" as const, model: bytes.toString("base64") };
       const { OnnxModelError } = await import("../../training/onnx-model.ts");
-      const { UnsupportedOnnxOpError } = await import("../../training/onnx-import.ts");
+      const { UnsupportedOnnxOpError, splitOnnxWeights } = await import("../../training/onnx-import.ts");
       const { GraphBuildError } = await import("../../training/graph/autodiff.ts");
+      const { RoundStore } = await import("../../protocol/round-store.ts");
       let model: ReturnType<typeof createModel>;
+      let initial: Float32Array;
+      let spec: { kind: "onnx"; graph: string; initialRef: string };
       try {
+        const split = splitOnnxWeights(bytes);
+        initial = split.initial;
+        spec = {
+          kind: "onnx",
+          graph: Buffer.from(split.graph).toString("base64"),
+          initialRef: modelRef(paramsToBytes(initial)),
+        };
         model = createModel(spec);
       } catch (error) {
         // The first op it cannot train, a malformed file or a graph that does not fit: one line for the user.
@@ -56,6 +66,7 @@ export function registerModelImportCommand(model: Command): void {
         throw new ModelFileError(`${flags.onnx}: ${(error as Error).message}`);
       }
       const dataDir = flags.dataDir ?? ".vain";
+      await new RoundStore(dataDir).saveModel(initial);
       const path = join(dataDir, "config.json");
       const config = await Promise.resolve()
         .then(() => readConfigFile(path))
@@ -69,7 +80,8 @@ export function registerModelImportCommand(model: Command): void {
         parameters: model.layout.size,
         inputSize: model.inputSize,
         classes: model.classes,
-        modelRef: modelRef(paramsToBytes(model.init(1))),
+        modelRef: spec.initialRef,
+        specBytes: JSON.stringify(spec).length,
       };
       process.stdout.write(
         flags.json === true

@@ -40,7 +40,8 @@ function parsePositiveInteger(text: string, flag: string): number {
 /**
  * The model a task starts from, as every node derives it: the data dir's task spec (the default spec without a
  * config file) gives the model and its init seed, and the initial model's reference is the sha256 of its bytes
- * (node/protocol/models.ts). A task naming any other reference can never be trained: no node can produce it.
+ * (node/protocol/models.ts), or the spec's `initialRef` for an imported ONNX model (its weights' content hash).
+ * A task naming any other reference can never be trained: no node can produce it.
  */
 async function specInitialModel(dataDir: string): Promise<{ modelRef: `0x${string}`; parameters: number }> {
   const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
@@ -50,7 +51,8 @@ async function specInitialModel(dataDir: string): Promise<{ modelRef: `0x${strin
   const file = existsSync(configPath) ? readConfigFile(configPath) : {};
   const spec = resolveConfig({ file }).task;
   const model = createModel(spec.model);
-  return { modelRef: modelRef(paramsToBytes(model.init(spec.initSeed))), parameters: model.layout.size };
+  const ref = model.initialRef ?? modelRef(paramsToBytes(model.init(spec.initSeed)));
+  return { modelRef: ref, parameters: model.layout.size };
 }
 
 interface TaskCreateFlags extends SignerFlags {

@@ -66,7 +66,8 @@ export class RoundParticipant {
   private readonly delivery: Delivery;
   private readonly data: RoundData;
   private readonly aggregateWatcher: AggregateWatcher;
-  private readonly initialModel: Float32Array;
+  /** The task's first model, by content hash: drawn from the spec's seed, or a blob (an imported ONNX model's weights). */
+  private readonly initialRef: Hex;
   private specMismatchLogged = false;
   /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
@@ -88,8 +89,16 @@ export class RoundParticipant {
   constructor(options: ParticipantOptions) {
     this.options = options;
     const model = createModel(options.spec.model);
-    this.initialModel = model.init(options.spec.initSeed);
-    this.models.put(this.initialModel);
+    this.initialRef = model.initialRef ?? this.models.put(model.init(options.spec.initSeed));
+    if (model.initialRef !== undefined) {
+      // Weights by content hash: served from memory once loaded (the importing node's store has them), else
+      // fetched from peers and checked against the ref like any model (model-sync.ts).
+      const ref = model.initialRef;
+      void options.store
+        ?.loadModel(ref, model.layout.size)
+        .then((params) => params !== undefined && this.models.put(params, ref))
+        .catch((error: unknown) => options.log.warn({ err: error }, "initial model not readable from disk"));
+    }
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
     const lifecycle = this.lifecycle;
@@ -161,7 +170,7 @@ export class RoundParticipant {
 
   /** The model this task starts from: every node derives it from the spec, and its hash is the task's first modelRef. */
   get initialModelRef(): Hex {
-    return this.models.put(this.initialModel);
+    return this.initialRef;
   }
 
   get operator(): Address {
