@@ -33,7 +33,8 @@ contract RoundGameTest is RoundsFixture {
         rounds.challenge(roundId, 0);
     }
 
-    /// A proven task's round holds at most the verifier's fan-in (8 trainers), so it can always be proven.
+    /// Without a link verifier (the test verifier has none), a proven task's round holds at most the flat fan-in
+    /// (8 trainers), so it can always be proven (above 8: chained proofs, contracts/RoundLinks.t.sol).
     function test_provenRoundCappedAtFanIn() public {
         uint256 roundId = rounds.openRound(taskId);
         uint256 unproven = rounds.openRound(unprovenTaskId);

@@ -111,8 +111,9 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// self-reported sample count, capped by `maxSamplesPerTrainer`.
     /// @dev Requirements: the caller is an active operator; the round is open; before the commit deadline;
     /// one commitment per trainer; at most `maxTrainersPerRound` trainers, and in a proven task's round at
-    /// most MAX_PROVEN_TRAINERS (the verifier's fan-in: a larger round could not be proven); a full round
-    /// admits the caller only in place of the least-staked trainer, if the caller has more (`takeSlot`).
+    /// most MAX_PROVEN_TRAINERS (the flat verifier's fan-in) unless its verifier has a link verifier (chained
+    /// proofs); a full round admits the caller only in place of the least-staked trainer, if the caller has
+    /// more (`takeSlot`).
     /// @param roundId the open round
     /// @param commitment the update's commitment
     /// @param sampleCount the trainer's sample count, 1..maxSamplesPerTrainer
@@ -124,11 +125,15 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (_trainerIndex[roundId][msg.sender] != 0) revert AlreadyCommitted(msg.sender);
         Params storage p = _paramsOf(round);
         uint256 maxTrainers = p.maxTrainersPerRound;
-        if (round.proven && maxTrainers > MAX_PROVEN_TRAINERS) maxTrainers = MAX_PROVEN_TRAINERS;
+        uint256 n = round.trainers.length;
+        if (round.proven && n >= MAX_PROVEN_TRAINERS && maxTrainers > MAX_PROVEN_TRAINERS) {
+            // Without chained proofs a larger proven round could not be proven: it stays at the flat fan-in.
+            if (address(round.verifier.linkVerifier()) == address(0)) maxTrainers = MAX_PROVEN_TRAINERS;
+        }
         if (sampleCount == 0 || sampleCount > p.maxSamplesPerTrainer) {
             revert InvalidSampleCount(sampleCount, p.maxSamplesPerTrainer);
         }
-        if (round.trainers.length >= maxTrainers) _takeSlot(roundId, maxTrainers);
+        if (n >= maxTrainers) _takeSlot(roundId, maxTrainers);
         round.trainers.push(msg.sender);
         round.commitments.push(commitment);
         round.sampleCounts.push(uint64(sampleCount)); // <= maxSamplesPerTrainer (checked above)
@@ -162,6 +167,8 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// All-zero weights (nothing delivered) close the round at once as Failed: nobody is paid or slashed and
     /// the emission returns to the pool. The new model is not the aggregator's to name: its ref is derived
     /// here from the base model and the aggregate (`_modelRefOf`), and nodes compute its weights from them.
+    /// A proven round of more than MAX_PROVEN_TRAINERS trainers is proven by chained proofs and needs its
+    /// link root posted first (`postLinkRoot`), else `LinkRootMissing`: it cannot post without being provable.
     /// @param roundId the round, Aggregating before its aggregate deadline; only its aggregator may call
     /// @param aggregateCommitment the aggregate's commitment (docs §4)
     /// @param aggregateData sha256 of the encoded aggregate's bytes: the blob name nodes fetch it by (docs §5);
@@ -179,6 +186,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (block.timestamp > round.aggregateDeadline) revert DeadlinePassed(round.aggregateDeadline);
         uint256 n = round.trainers.length;
         if (weights.length != n) revert InvalidWeights();
+        if (round.proven && n > MAX_PROVEN_TRAINERS && round.linkRoot == bytes32(0)) revert LinkRootMissing(roundId);
         uint256 totalWeight;
         for (uint256 i = 0; i < n; ++i) {
             if (weights[i] > round.sampleCounts[i]) revert InvalidWeights();

@@ -15,6 +15,15 @@ export const EXPORTED_CONTRACTS = [
   { name: "TestAggregationVerifier", source: "contracts/test/TestAggregationVerifier.sol" },
   { name: "Groth16Verifier", source: "contracts/verifier/Groth16Verifier.sol" },
   { name: "AggregationVerifier", source: "contracts/verifier/AggregationVerifier.sol" },
+  { name: "LinkGroth16Verifier", source: "contracts/verifier/LinkGroth16Verifier.sol" },
+  { name: "LinkAggregationVerifier", source: "contracts/verifier/LinkAggregationVerifier.sol" },
+] as const;
+
+/** Generated Poseidon hashes, each split into segment contracts deployed last to first: file -> export name. */
+const POSEIDON_SEGMENTS = [
+  { name: "PoseidonStatement", exportName: "poseidonStatementSegments" },
+  { name: "PoseidonLinkTrainers", exportName: "poseidonLinkTrainersSegments" },
+  { name: "PoseidonLinkStatement", exportName: "poseidonLinkStatementSegments" },
 ] as const;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -77,17 +86,20 @@ export async function renderContractsModule(): Promise<string> {
     parts.push(`export const ${constName(name, "Abi")} = ${JSON.stringify(abi)} as const;`, "");
     parts.push(`export const ${constName(name, "Bytecode")} = "${artifact.bytecode}" as const;`, "");
   }
-  // The on-chain Poseidon of the statement hash: generated segment contracts, deployed last to first.
-  const poseidonDir = `${ROOT}artifacts/contracts/verifier/PoseidonStatement.sol/`;
-  const segments = (await readdir(poseidonDir))
-    .filter((f) => /^PoseidonStatementSegment\d+\.json$/.test(f))
-    .sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
-  const rendered: string[] = [];
-  for (const file of segments) {
-    const artifact = JSON.parse(await readFile(`${poseidonDir}${file}`, "utf8")) as Artifact;
-    rendered.push(`{ abi: ${JSON.stringify(artifact.abi)}, bytecode: "${artifact.bytecode}" }`);
+  // The on-chain Poseidon hashes of the statements: generated segment contracts, deployed last to first.
+  for (const { name, exportName } of POSEIDON_SEGMENTS) {
+    const dir = `${ROOT}artifacts/contracts/verifier/${name}.sol/`;
+    const pattern = new RegExp(`^${name}Segment\\d+\\.json$`);
+    const segments = (await readdir(dir))
+      .filter((f) => pattern.test(f))
+      .sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]));
+    const rendered: string[] = [];
+    for (const file of segments) {
+      const artifact = JSON.parse(await readFile(`${dir}${file}`, "utf8")) as Artifact;
+      rendered.push(`{ abi: ${JSON.stringify(artifact.abi)}, bytecode: "${artifact.bytecode}" }`);
+    }
+    parts.push(`export const ${exportName} = [${rendered.join(", ")}] as const;`, "");
   }
-  parts.push(`export const poseidonStatementSegments = [${rendered.join(", ")}] as const;`, "");
   return parts.join("\n");
 }
 

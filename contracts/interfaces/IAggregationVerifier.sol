@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ILinkVerifier} from "./ILinkVerifier.sol";
+
 /// @title IAggregationVerifier
 /// @notice Checks a proof that one chunk of a round's aggregate is the correct (floor) weighted average of
 /// the same chunk of the trainers' committed updates. `TrainingRounds` calls it when an aggregator answers a
@@ -27,6 +29,12 @@ interface IAggregationVerifier {
         bytes32 aggregateCommitment,
         bytes calldata proof
     ) external view returns (bool valid, bytes memory statement);
+
+    /// @notice The verifier of chained proofs that goes with this one: a proven round of more trainers than
+    /// this verifier's fan-in (TrainingRounds.MAX_PROVEN_TRAINERS) is proven link by link through it. Fixed with
+    /// this verifier, so queuing a verifier (RoundParams, delayed) changes both at once.
+    /// @return the link verifier; zero if there is none (proven rounds then stay at the flat fan-in)
+    function linkVerifier() external view returns (ILinkVerifier);
 
     /// @notice True iff `evidence` shows `statement` (bytes returned by an accepted `verifyChunk`) false.
     /// Only called when an answer is disputed.

@@ -22,6 +22,10 @@ interface ILinkVerifier {
         bytes32 aggregateCommitment; // posted with the aggregate
     }
 
+    /// @notice Trainers per link (the circuit's K): a round of N trainers has ceil(N / K) links per chunk.
+    /// @return the fan-in of one link
+    function LINK_TRAINERS() external view returns (uint256); // solhint-disable-line func-name-mixedcase
+
     /// @notice Checks `proof` for one cell. As for flat answers (IAggregationVerifier), part of the check is
     /// left optimistic: the trainers' claimed chunk hashes and the Poseidon statement hash come back as
     /// `statement`, which anyone may dispute with `statementMismatch`.

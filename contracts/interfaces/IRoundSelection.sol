@@ -33,6 +33,14 @@ interface IRoundSelection {
     /// seed block (named when the aggregate was posted), proven by the block's RLP-encoded header.
     function drawSamples(uint256 roundId, bytes calldata sampleBlockHeader) external;
 
+    /// @notice The aggregator of a proven round with more than MAX_PROVEN_TRAINERS trainers commits its link
+    /// root (ILinkVerifier: one leaf per (chunk, link) cell) before posting the aggregate, which refuses to go
+    /// without it (`LinkRootMissing`). It may replace it until then. The round's links per chunk become
+    /// ceil(trainers / K) and its challenges name cells, `chunk * numLinks + link`.
+    /// @param roundId the round, Aggregating before its aggregate deadline; only its aggregator may call
+    /// @param linkRoot the keccak Merkle root over the cells' leaves, non-zero
+    function postLinkRoot(uint256 roundId, bytes32 linkRoot) external;
+
     /// @notice Commits to a reward-bearing report without showing it: `commitHash` = `reportCommitHash(reporter,
     /// salt, report)`. Revealed in a later block with `revealReport`; only a report revealed so pays its reporter.
     function commitReport(bytes32 commitHash) external;

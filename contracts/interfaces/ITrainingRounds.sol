@@ -43,7 +43,7 @@ interface ITrainingRounds {
     /// @notice Governance parameters, each bounded by the contract's hard limits. Changes are queued
     /// (`queueParams`) and apply to rounds opened after they take effect; a round keeps the version it opened with.
     struct Params {
-        uint32 maxTrainersPerRound; // 1..MAX_TRAINERS_PER_ROUND (proven tasks: also <= MAX_PROVEN_TRAINERS)
+        uint32 maxTrainersPerRound; // 1..MAX_TRAINERS_PER_ROUND
         uint64 maxSamplesPerTrainer; // cap on a trainer's self-reported sample count, <= MAX_WEIGHT (circuit)
         uint16 aggregatorRewardBps; // aggregator's share of a round's emission, <= 50%
         uint16 aggregatorSlashBps; // share of an aggregator's slashable stake taken on a fault, trainer rate..50%
@@ -58,7 +58,7 @@ interface ITrainingRounds {
         bytes32 specHash; // content address of the task spec (model, data, training recipe)
         uint32 numChunks; // chunks of the model's commitments (docs §4)
         uint8 ruleId; // the aggregation rule (docs/protocol.md §8: index in the node's rule list)
-        bool proven; // rounds must be proven: challengeable, at most MAX_PROVEN_TRAINERS trainers
+        bool proven; // rounds must be proven: challengeable; above MAX_PROVEN_TRAINERS by chained proofs
         uint256 rewardPerRound; // tokens emitted per round (less if the pool holds less)
         uint64 commitWindow; // seconds trainers have to commit after a round opens
         uint64 aggregateWindow; // seconds the aggregator has after the commit deadline
@@ -108,10 +108,12 @@ interface ITrainingRounds {
         uint32 challengeCount; // challenges ever opened, sampled and bonded (<= MAX_CHALLENGES_PER_ROUND)
         uint64 lastAnswerDeadline; // answer deadlines are spaced one answer window apart
         uint32 paramsVersion; // the parameters in force when the round opened
+        uint32 numLinks; // chained proofs: links per chunk, ceil(trainers / K) (0: one flat proof per chunk)
         uint256 emission;
         bytes32 baseModelRef;
         bytes32 aggregateCommitment;
         bytes32 modelRef;
+        bytes32 linkRoot; // chained proofs: root over the (chunk, link) cells (ILinkVerifier; 0: flat)
         address[] trainers;
         bytes32[] commitments;
         uint64[] sampleCounts; // packed 4 per slot: <= maxSamplesPerTrainer (a uint64)
@@ -201,7 +203,11 @@ interface ITrainingRounds {
         bytes32 aggregateData,
         bool proven
     );
-    /// @notice A chunk was challenged (`challenger` zero: sampled by the contract).
+    /// @notice The aggregator of a round proven by chained proofs committed its link root (ILinkVerifier): one
+    /// leaf per (chunk, link) cell; its challenges then name cells, `chunkIndex * numLinks + link`.
+    event LinkRootPosted(uint256 indexed roundId, bytes32 linkRoot, uint32 numLinks);
+    /// @notice A chunk was challenged (`challenger` zero: sampled by the contract). In a round proven by chained
+    /// proofs (`numLinks` > 0), `chunkIndex` names a cell, `chunk * numLinks + link`.
     event ChunkChallenged(uint256 indexed roundId, uint256 indexed chunkIndex, address challenger, uint64 answerDeadline);
     /// @notice The aggregator answered a challenge with a valid proof.
     event ChallengeAnswered(uint256 indexed roundId, uint256 indexed chunkIndex, bytes statement);
@@ -331,6 +337,10 @@ interface ITrainingRounds {
     error StatementCorrect();
     /// @notice The chunk's challenge has no bond to pay out.
     error NothingToSettle(uint256 chunkIndex);
+    /// @notice A proven round of more than MAX_PROVEN_TRAINERS trainers posts its link root before its aggregate.
+    error LinkRootMissing(uint256 roundId);
+    /// @notice The round is not proven by chained proofs (unproven, or at most MAX_PROVEN_TRAINERS trainers).
+    error NotChained(uint256 roundId);
 
     /// @notice Registers a training task; returns its ID.
     function createTask(TaskConfig calldata config) external returns (uint256 taskId);

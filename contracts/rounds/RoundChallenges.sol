@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
+import {ILinkVerifier} from "../interfaces/ILinkVerifier.sol";
 import {RoundsBase} from "./RoundsBase.sol";
 
 /// @title RoundChallenges
@@ -24,13 +25,14 @@ abstract contract RoundChallenges is RoundsBase {
     /// it fails). The answer deadline is one answer window after the later of now and the round's last answer
     /// deadline. Never paused: the challenge window runs on during a pause.
     /// @param roundId the round, in Challenging before its challenge deadline
-    /// @param chunkIndex the chunk, below the round's chunk count and not challenged yet
+    /// @param chunkIndex the chunk, below the round's chunk count and not challenged yet (chained proofs: the
+    /// (chunk, link) cell `chunk * numLinks + link`, below chunks * links)
     function challenge(uint256 roundId, uint256 chunkIndex) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, RoundState.Challenging);
         if (!round.proven) revert UnprovenRound(roundId);
         if (block.timestamp > round.challengeDeadline) revert DeadlinePassed(round.challengeDeadline);
-        if (chunkIndex >= round.numChunks) revert InvalidChunk(chunkIndex, round.numChunks);
+        if (chunkIndex >= _cellCount(round)) revert InvalidChunk(chunkIndex, round.numChunks);
         if (_challenges[roundId][chunkIndex].status != ChallengeStatus.None) revert AlreadyChallenged(chunkIndex);
         if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) revert ChallengeLimit(roundId);
         if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);
@@ -58,14 +60,16 @@ abstract contract RoundChallenges is RoundsBase {
         Challenge storage ch = _challenges[roundId][chunkIndex];
         if (ch.status != ChallengeStatus.Pending) revert NoPendingChallenge(chunkIndex);
         if (block.timestamp > ch.answerDeadline) revert DeadlinePassed(ch.answerDeadline);
-        (bool valid, bytes memory statement) = round.verifier.verifyChunk(
-            roundId,
-            chunkIndex,
-            round.numChunks,
-            round.weights,
-            round.aggregateCommitment,
-            proof
-        );
+        (bool valid, bytes memory statement) = round.numLinks == 0
+            ? round.verifier.verifyChunk(
+                roundId,
+                chunkIndex,
+                round.numChunks,
+                round.weights,
+                round.aggregateCommitment,
+                proof
+            )
+            : _verifyLink(roundId, round, chunkIndex, proof);
         round.pendingChallenges -= 1;
         if (!valid) {
             _failChallenge(roundId, round, chunkIndex, ch, ch.challenger);
@@ -105,9 +109,7 @@ abstract contract RoundChallenges is RoundsBase {
         }
         if (block.timestamp > round.disputeDeadline) revert DeadlinePassed(round.disputeDeadline);
         if (bytes23(keccak256(statement)) != ch.statementDigest) revert InvalidEvidence();
-        if (!round.verifier.statementMismatch(statement, round.commitments, round.numChunks, evidence)) {
-            revert StatementCorrect();
-        }
+        if (!_mismatch(round, chunkIndex, statement, evidence)) revert StatementCorrect();
         emit StatementDisputed(roundId, chunkIndex, msg.sender);
         _failChallenge(roundId, round, chunkIndex, ch, _reporter(round.aggregator));
     }
@@ -168,6 +170,62 @@ abstract contract RoundChallenges is RoundsBase {
         ch.status = ChallengeStatus.Failed;
         round.pendingChallenges -= 1;
         if (ch.bond != 0) _credit(roundId, ch.challenger, ch.bond, true);
+    }
+
+    /// @dev A link answer (chained proofs): the round's verifier's link verifier checks the cell
+    /// `chunk * numLinks + link` against the posted link root and aggregate, with the link's weights.
+    function _verifyLink(
+        uint256 roundId,
+        Round storage round,
+        uint256 cell,
+        bytes calldata proof
+    ) private view returns (bool, bytes memory) {
+        ILinkVerifier linkVerifier = round.verifier.linkVerifier();
+        uint256 numLinks = round.numLinks;
+        uint256 link = cell % numLinks;
+        (uint256 from, uint256 to) = _linkSlice(round, linkVerifier, link);
+        uint64[] memory weights = new uint64[](to - from);
+        for (uint256 i = from; i < to; ++i) weights[i - from] = round.weights[i];
+        ILinkVerifier.LinkCell memory at = ILinkVerifier.LinkCell(
+            roundId,
+            cell / numLinks,
+            link,
+            round.numChunks,
+            numLinks,
+            round.linkRoot,
+            round.aggregateCommitment
+        );
+        return linkVerifier.verifyLink(at, weights, proof);
+    }
+
+    /// @dev Whether `evidence` shows an answered statement false: against all commitments for a flat answer,
+    /// against the link's own for a link answer.
+    function _mismatch(
+        Round storage round,
+        uint256 cell,
+        bytes calldata statement,
+        bytes calldata evidence
+    ) private view returns (bool) {
+        if (round.numLinks == 0) {
+            return round.verifier.statementMismatch(statement, round.commitments, round.numChunks, evidence);
+        }
+        ILinkVerifier linkVerifier = round.verifier.linkVerifier();
+        (uint256 from, uint256 to) = _linkSlice(round, linkVerifier, cell % round.numLinks);
+        bytes32[] memory commitments = new bytes32[](to - from);
+        for (uint256 i = from; i < to; ++i) commitments[i - from] = round.commitments[i];
+        return linkVerifier.statementMismatch(statement, commitments, round.numChunks, evidence);
+    }
+
+    /// @dev The trainers of link `link`, in commit order: [link * K, min(trainers, link * K + K)).
+    function _linkSlice(
+        Round storage round,
+        ILinkVerifier linkVerifier,
+        uint256 link
+    ) private view returns (uint256 from, uint256 to) {
+        uint256 k = linkVerifier.LINK_TRAINERS();
+        from = link * k;
+        to = from + k;
+        if (to > round.trainers.length) to = round.trainers.length;
     }
 
     /// @dev Fails a challenge that is no longer counted in `pendingChallenges` (callers decrement it).

@@ -33,8 +33,6 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     uint256 public constant MAX_ROUND_INTERVAL = 365 days;
     /// @notice Most chunks sampled for proof automatically when an aggregate is posted.
     uint256 public constant MAX_SAMPLED_CHUNKS = 8;
-    /// @notice Most trainers in a proven task's round: the verifier's fan-in (circuit K = 8).
-    uint256 public constant MAX_PROVEN_TRAINERS = 8;
     /// @notice Largest accepted weight (and sample count cap): the circuit packs weights in 16 bits.
     uint256 public constant MAX_WEIGHT = 65_535;
     /// @notice Most a failed round pays its trainers, as a share of the stake slashed from its aggregator.

@@ -212,6 +212,29 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         return _seed(header, seedBlock, roundId);
     }
 
+    // ================================================================ chained proofs
+
+    /// @inheritdoc IRoundSelection
+    /// @dev Here rather than in TrainingRounds, which is near the code size limit. Refused for a round that
+    /// is proven flat (at most MAX_PROVEN_TRAINERS trainers) or unproven: its challenges name chunks.
+    function postLinkRoot(uint256 roundId, bytes32 linkRoot) external {
+        ITrainingRounds.Round storage round = _rounds[roundId];
+        if (round.state != ITrainingRounds.RoundState.Aggregating) {
+            revert ITrainingRounds.WrongState(roundId, round.state);
+        }
+        if (msg.sender != round.aggregator) revert ITrainingRounds.NotAggregator(msg.sender);
+        if (block.timestamp > round.aggregateDeadline) revert ITrainingRounds.DeadlinePassed(round.aggregateDeadline);
+        uint256 n = round.trainers.length;
+        if (!round.proven || n <= MAX_PROVEN_TRAINERS) revert ITrainingRounds.NotChained(roundId);
+        if (linkRoot == bytes32(0)) revert ITrainingRounds.LinkRootMissing(roundId);
+        // Commits above the flat fan-in are admitted only when the round's verifier has a link verifier.
+        uint256 k = round.verifier.linkVerifier().LINK_TRAINERS();
+        uint32 numLinks = uint32((n + k - 1) / k); // n <= MAX_TRAINERS_PER_ROUND
+        round.linkRoot = linkRoot;
+        round.numLinks = numLinks;
+        emit ITrainingRounds.LinkRootPosted(roundId, linkRoot, numLinks);
+    }
+
     // ================================================================ sampling
 
     /// @inheritdoc IRoundSelection
@@ -230,11 +253,12 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         uint256 seed = _seed(sampleBlockHeader, seedBlock, roundId);
         draws.samplesDrawn = true;
         emit ITrainingRounds.SamplesDrawn(roundId, seed);
-        uint32 numChunks = round.numChunks;
+        // A round proven by chained proofs samples (chunk, link) cells: a lie sits in one link of a chunk.
+        uint256 cells = _cellCount(round);
         uint256 sampled = _paramsAt[round.paramsVersion].sampledChunks;
-        uint256 samples = sampled < numChunks ? sampled : numChunks;
+        uint256 samples = sampled < cells ? sampled : cells;
         for (uint256 i = 0; i < samples; ++i) {
-            uint256 chunk = uint256(keccak256(abi.encode(seed, i))) % numChunks;
+            uint256 chunk = uint256(keccak256(abi.encode(seed, i))) % cells;
             if (_challenges[roundId][chunk].status == ITrainingRounds.ChallengeStatus.None) {
                 _openChallenge(roundId, round, chunk, address(0), 0);
             }

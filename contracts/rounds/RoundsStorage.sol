@@ -33,6 +33,10 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// the round emits, and a round filled with answered challenges still pays its trainers and aggregator
     /// (RoundRewards), so griefing one costs the griefer more than it costs anyone else.
     uint256 public constant CHALLENGE_BOND_EMISSION_DIVISOR = 8;
+    /// @notice Most trainers a proven round proves flat, one proof per chunk: the flat verifier's fan-in
+    /// (circuit K = 8). A larger proven round is proven by chained proofs, one per (chunk, link) cell
+    /// (ILinkVerifier), and admits trainers above this only if its verifier has a link verifier.
+    uint256 public constant MAX_PROVEN_TRAINERS = 8;
 
     /// @notice The staking/reward token.
     IERC20 public immutable token;
@@ -98,6 +102,12 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         assembly {
             reporter := tload(slot)
         }
+    }
+
+    /// @dev What a challenge of `round` names: its chunks, or for chained proofs its (chunk, link) cells.
+    function _cellCount(ITrainingRounds.Round storage round) internal view returns (uint256) {
+        uint256 links = round.numLinks;
+        return links == 0 ? round.numChunks : round.numChunks * links;
     }
 
     /// @dev Names the sample seed block of a just-posted proven aggregate (or after an expired one).

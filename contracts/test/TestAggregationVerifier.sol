@@ -2,12 +2,23 @@
 pragma solidity ^0.8.28;
 
 import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
+import {ILinkVerifier} from "../interfaces/ILinkVerifier.sol";
 
 /// @title TestAggregationVerifier
 /// @notice TEST ONLY. Accepts a "proof" equal to the keccak binding of every public input, so round logic can
 /// be tested (right proof, wrong chunk, wrong round, wrong weights) without Groth16 proofs.
 /// It proves nothing about the aggregate and must never be deployed outside tests.
 contract TestAggregationVerifier is IAggregationVerifier {
+    /// @inheritdoc IAggregationVerifier
+    /// @dev Zero unless a test sets one: proven rounds then stay at the flat fan-in, as on a chain without
+    /// chained proofs.
+    ILinkVerifier public linkVerifier;
+
+    /// @notice Test-only: the link verifier rounds opened from now on use (zero: none).
+    function setLinkVerifier(ILinkVerifier linkVerifier_) external {
+        linkVerifier = linkVerifier_;
+    }
+
     /// @inheritdoc IAggregationVerifier
     function verifyChunk(
         uint256 roundId,

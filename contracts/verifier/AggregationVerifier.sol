@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAggregationVerifier} from "../interfaces/IAggregationVerifier.sol";
+import {ILinkVerifier} from "../interfaces/ILinkVerifier.sol";
 
 /// @notice The generated Groth16 verifier of circuits/aggregate.circom (one public input).
 interface IGroth16Verifier {
@@ -57,14 +58,18 @@ contract AggregationVerifier is IAggregationVerifier {
     address public immutable poseidon;
     /// @notice Poseidon hash of a chunk of encoded zeros, used for unused and weight-0 trainer slots.
     uint256 public immutable paddingChunkHash;
+    /// @inheritdoc IAggregationVerifier
+    ILinkVerifier public immutable linkVerifier;
 
     /// @param groth16_ the generated verifier
     /// @param poseidon_ the first PoseidonStatement segment
     /// @param paddingChunkHash_ Poseidon hash of a padding chunk (node/proofs `paddingChunkHash()`)
-    constructor(IGroth16Verifier groth16_, address poseidon_, uint256 paddingChunkHash_) {
+    /// @param linkVerifier_ the chained-proof verifier for rounds above the flat fan-in (zero: none)
+    constructor(IGroth16Verifier groth16_, address poseidon_, uint256 paddingChunkHash_, ILinkVerifier linkVerifier_) {
         groth16 = groth16_;
         poseidon = poseidon_;
         paddingChunkHash = paddingChunkHash_;
+        linkVerifier = linkVerifier_;
     }
 
     /// @inheritdoc IAggregationVerifier

@@ -2,7 +2,7 @@
  * Deploys the whole protocol (token, registry, verifier, rounds), wires the slasher, and returns the
  * deployment record (docs/protocol.md §1). Used by scripts/deploy.ts, `vain-node deploy`, the demo and tests.
  */
-import { getAddress, keccak256 } from "viem";
+import { getAddress, keccak256, zeroAddress } from "viem";
 import type { Abi, Account, Address, Chain, Hash, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -18,6 +18,12 @@ import {
   aggregationVerifierBytecode,
   groth16VerifierAbi,
   groth16VerifierBytecode,
+  linkAggregationVerifierAbi,
+  linkAggregationVerifierBytecode,
+  linkGroth16VerifierAbi,
+  linkGroth16VerifierBytecode,
+  poseidonLinkStatementSegments,
+  poseidonLinkTrainersSegments,
   poseidonStatementSegments,
   stakeRegistryAbi,
   stakeRegistryBytecode,
@@ -83,19 +89,43 @@ async function deployOne(
   return { address: getAddress(receipt.contractAddress), codeHash: keccak256(code ?? "0x"), transactionHash };
 }
 
+/** A generated Poseidon hash's segment contracts, as scripts/export-abis.ts writes them. */
+type PoseidonSegments = readonly { readonly abi: unknown; readonly bytecode: Hex }[];
+
 /**
- * Deploys the on-chain Poseidon of the statement hash: segment contracts (each under the size limit),
- * last to first, each pointing at the next. Returns the first segment's address.
+ * Deploys an on-chain Poseidon hash: segment contracts (each under the size limit), last to first, each
+ * pointing at the next. Returns the first segment's address.
  */
-async function deployPoseidonStatement(options: DeployOptions): Promise<Address> {
+async function deployPoseidon(options: DeployOptions, segments: PoseidonSegments): Promise<Address> {
   let next: Address | undefined;
-  for (let i = poseidonStatementSegments.length - 1; i >= 0; i--) {
-    const segment = poseidonStatementSegments[i]!;
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const segment = segments[i]!;
     const args = next === undefined ? [] : [next];
     next = (await deployOne(options, segment.abi as Abi, segment.bytecode, args)).address;
   }
   if (next === undefined) throw new Error("no Poseidon segments in the generated contracts");
   return next;
+}
+
+/**
+ * The chained-proof verifier (LinkAggregationVerifier, K = 4) that lets proven rounds exceed the flat fan-in
+ * of 8, or the zero address when the deployment does not chain proofs (proven rounds then stay at 8).
+ */
+async function deployLinkVerifier(
+  options: DeployOptions,
+  zeroSumsHash: bigint | undefined,
+): Promise<Address> {
+  const choice = options.verifier;
+  if (zeroSumsHash === undefined || choice === undefined || choice.kind !== "groth16") return zeroAddress;
+  const groth16 = await deployOne(options, linkGroth16VerifierAbi, linkGroth16VerifierBytecode, []);
+  const link = await deployOne(options, linkAggregationVerifierAbi, linkAggregationVerifierBytecode, [
+    groth16.address,
+    await deployPoseidon(options, poseidonLinkTrainersSegments),
+    await deployPoseidon(options, poseidonLinkStatementSegments),
+    choice.paddingChunkHash,
+    zeroSumsHash,
+  ]);
+  return link.address;
 }
 
 /** Deploys and wires the protocol; returns the deployment record to write with `writeDeployment`. */
@@ -123,8 +153,9 @@ export async function deployProtocol(options: DeployOptions): Promise<Deployment
       ? await deployOne(options, testAggregationVerifierAbi, testAggregationVerifierBytecode, [])
       : await deployOne(options, aggregationVerifierAbi, aggregationVerifierBytecode, [
           (await deployOne(options, groth16VerifierAbi, groth16VerifierBytecode, [])).address,
-          await deployPoseidonStatement(options),
+          await deployPoseidon(options, poseidonStatementSegments),
           verifierChoice.paddingChunkHash,
+          await deployLinkVerifier(options, verifierChoice.zeroSumsHash),
         ]);
   const params: RoundParams = { ...DEFAULT_ROUND_PARAMS, ...options.roundParams };
   const rounds = await deployOne(options, trainingRoundsAbi, trainingRoundsBytecode, [
