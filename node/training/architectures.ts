@@ -39,6 +39,11 @@ export const modelSpecSchema = z
     z.object({
       kind: z.literal("onnx"),
       /**
+       * The embedded form of earlier versions (graph and weights in one base64 string) is refused; first, so a
+       * config error names it rather than the missing graph.
+       */
+      model: z.undefined({ errorMap: () => ({ message: EMBEDDED_ONNX_REFUSED }) }).optional(),
+      /**
        * A user's ONNX classifier without its weights, base64 (`splitOnnxWeights`: the float initializers keep
        * names, types and dims, which make the layout). Ops: onnx-import.ts.
        */
@@ -52,8 +57,6 @@ export const modelSpecSchema = z
        * weights are bound too.
        */
       initialRef: z.string().regex(/^0x[0-9a-f]{64}$/, "initialRef is 0x and 64 lowercase hex digits"),
-      /** The embedded form of earlier versions (graph and weights in one base64 string) is refused. */
-      model: z.undefined({ errorMap: () => ({ message: EMBEDDED_ONNX_REFUSED }) }).optional(),
     }),
   ])
   .superRefine((spec, ctx) => {
