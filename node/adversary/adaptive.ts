@@ -1,12 +1,19 @@
 /**
- * The omniscient adaptive attacker: every attacker sends one shared vector `honest mean + λ · p` (plus, if
- * that is what passes, a little independent noise each so they do not look identical), with λ found by
- * bisection as the largest value the rule's own acceptance test still accepts. `p` is the direction that
- * hurts most for a given distance: against the honest mean (inner-product manipulation, Xie et al. 2020) or
- * against the per-coordinate spread (A Little Is Enough, Baruch et al. 2019). This is the AGR-tailored
- * attack of Shejwalkar & Houmansadr, "Manipulating the Byzantine: Optimizing Model Poisoning Attacks and
- * Defenses for Federated Learning", NDSS 2021: a defence is only as good as the worst point inside its
- * acceptance region.
+ * The omniscient adaptive attacker: every attacker sends `base_i + λ · p`, where `p` is the direction that
+ * hurts most for a given distance, against the honest mean (inner-product manipulation, Xie et al. 2020) or
+ * against the per-coordinate spread (A Little Is Enough, Baruch et al. 2019), and λ is found by bisection as
+ * the largest value the rule's own acceptance test still accepts. This is the AGR-tailored attack of
+ * Shejwalkar & Houmansadr, "Manipulating the Byzantine: Optimizing Model Poisoning Attacks and Defenses for
+ * Federated Learning", NDSS 2021: a defence is only as good as the worst point inside its acceptance region.
+ *
+ * The search is over the bases as well as λ, and it keeps the candidates that move the rule's *output*
+ * furthest along `p` (the attackers' weights as the rule sets them, honest updates it rejects included), not
+ * the largest accepted λ: against a rule with trust weights a smaller push at full weight can beat a larger
+ * one at reduced weight. Bases:
+ * - the honest mean plus independent noise per attacker at several levels of the honest per-coordinate
+ *   spread (0: one shared vector): the noise is what keeps sybils below a near-duplicate test;
+ * - each attacker's own honestly trained update: its deviation from the mean is as persistent from round
+ *   to round as an honest trainer's (the attackers keep their data), against history-based trust.
  */
 import { Rng } from "../core/rng.ts";
 import { meanAndStd, medianNorm, norm } from "./update-attack.ts";
@@ -16,8 +23,16 @@ import type { AttackRound, UpdateAttack } from "./update-attack.ts";
 export const ADAPTIVE_MAX_SCALE = 10;
 /** Bisection steps (1/64 of the range: finer gains the attacker nothing measurable). */
 export const ADAPTIVE_SEARCH_STEPS = 6;
-/** Independent noise levels tried, in units of the honest per-coordinate spread (0: identical vectors). */
-export const ADAPTIVE_NOISE_LEVELS = [0, 1] as const;
+/**
+ * Independent noise levels tried, in units of the honest per-coordinate spread. 0.5 and 2 besides 0 and 1:
+ * the smallest noise that passes a near-duplicate test leaves the most room for λ under a norm bound.
+ */
+export const ADAPTIVE_NOISE_LEVELS = [0, 0.5, 1, 2] as const;
+/**
+ * Shares of the largest accepted λ also tried per base: trust weights fall with misalignment, so the push
+ * that moves the weighted output most can lie inside the acceptance boundary.
+ */
+export const ADAPTIVE_BACKOFF = [1, 0.6, 0.3] as const;
 /** Scale used when no acceptance test is known (the honest median norm). */
 const BLIND_SCALE = 1;
 
@@ -33,37 +48,36 @@ export function harmDirection(round: AttackRound, direction: AdaptiveDirection):
 }
 
 /**
- * The largest `scale` in [0, ADAPTIVE_MAX_SCALE] whose candidates the rule accepts (all of them), and those
- * candidates; `undefined` when even scale 0 is rejected.
+ * The largest `scale` in [0, ADAPTIVE_MAX_SCALE] whose candidates the rule accepts (all of them);
+ * `undefined` when even scale 0 is rejected.
  */
-export function searchAccepted(
+export function largestAcceptedScale(
   build: (scale: number) => Float32Array[],
-  accepts: (candidates: readonly Float32Array[]) => readonly boolean[],
-): { scale: number; candidates: Float32Array[] } | undefined {
-  const passes = (c: Float32Array[]) => accepts(c).every(Boolean);
-  let best: { scale: number; candidates: Float32Array[] } | undefined;
-  const zero = build(0);
-  if (passes(zero)) best = { scale: 0, candidates: zero };
-  else return undefined;
-  const top = build(ADAPTIVE_MAX_SCALE);
-  if (passes(top)) return { scale: ADAPTIVE_MAX_SCALE, candidates: top };
+  accepts: (candidates: readonly Float32Array[]) => boolean,
+): number | undefined {
+  if (!accepts(build(0))) return undefined;
+  if (accepts(build(ADAPTIVE_MAX_SCALE))) return ADAPTIVE_MAX_SCALE;
   let low = 0;
   let high = ADAPTIVE_MAX_SCALE;
   for (let step = 0; step < ADAPTIVE_SEARCH_STEPS; step++) {
     const mid = (low + high) / 2;
-    const candidates = build(mid);
-    if (passes(candidates)) {
-      low = mid;
-      best = { scale: mid, candidates };
-    } else high = mid;
+    if (accepts(build(mid))) low = mid;
+    else high = mid;
   }
-  return best;
+  return low;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
 }
 
 /**
- * Sends `base + scale · medianNorm · direction + noise · std · ξ_i` per attacker, with the largest scale
- * (over the noise levels) the rule accepts. Shared by the adaptive, slow-poisoning and sleeper attacks. ξ is
- * drawn from `noiseSeed` (fresh each round by default; a fixed seed gives each attacker a persistent one).
+ * Sends `base_i + scale · medianNorm · direction` per attacker, with the base and scale (see the module
+ * comment) that move the rule's weighted output furthest along `direction`. Shared by the adaptive,
+ * slow-poisoning and sleeper attacks. The noise ξ is drawn from `noiseSeed` (fresh each round by default; a
+ * fixed seed gives each attacker a persistent one).
  */
 export function craftAgainstRule(
   round: AttackRound,
@@ -74,16 +88,42 @@ export function craftAgainstRule(
   const unit = medianNorm(round.honest);
   const rng = new Rng(noiseSeed);
   const noises = round.own.map(() => Float32Array.from(std, (s) => s * rng.normal()));
-  const build = (noise: number) => (scale: number) =>
+  const aroundMean = (noise: number) => (scale: number) =>
     noises.map((xi) => Float32Array.from(mean, (m, i) => m + scale * unit * direction[i]! + noise * xi[i]!));
-  if (round.accepts === undefined) return build(0)(BLIND_SCALE);
-  let best: { scale: number; candidates: Float32Array[] } | undefined;
-  for (const noise of ADAPTIVE_NOISE_LEVELS) {
-    const found = searchAccepted(build(noise), round.accepts);
-    if (found !== undefined && (best === undefined || found.scale > best.scale)) best = found;
-  }
+  const aroundOwn = (scale: number) =>
+    round.own.map((u) => Float32Array.from(u, (x, i) => x + scale * unit * direction[i]!));
+  const { weigh } = round;
+  if (weigh === undefined) return aroundMean(0)(BLIND_SCALE);
+  const f = round.own.length;
+  const meanAlong = dot(mean, direction);
+  const honestAlong = round.honest.map((h) => dot(h, direction) - meanAlong);
+  // How far the rule's output moves along `direction` from the honest mean with these candidates.
+  const pull = (candidates: readonly Float32Array[]): number => {
+    const weights = weigh(candidates);
+    let total = 0;
+    let moved = 0;
+    weights.forEach((w, i) => {
+      total += w;
+      moved += w * (i < f ? dot(candidates[i]!, direction) - meanAlong : honestAlong[i - f]!);
+    });
+    return total === 0 ? 0 : moved / total;
+  };
+  const accepts = (candidates: readonly Float32Array[]) =>
+    weigh(candidates)
+      .slice(0, f)
+      .every((w) => w > 0);
   // Nothing passes (the rule rejects even the honest mean from these senders): send the mean, lose nothing.
-  return best?.candidates ?? build(0)(0);
+  let best = { pull: -Infinity, candidates: aroundMean(0)(0) };
+  for (const build of [...ADAPTIVE_NOISE_LEVELS.map(aroundMean), aroundOwn]) {
+    const largest = largestAcceptedScale(build, accepts);
+    if (largest === undefined) continue;
+    for (const share of ADAPTIVE_BACKOFF) {
+      const candidates = build(largest * share);
+      const moved = pull(candidates);
+      if (moved > best.pull) best = { pull: moved, candidates };
+    }
+  }
+  return best.candidates;
 }
 
 /** The adaptive omniscient attack along one direction of harm. */

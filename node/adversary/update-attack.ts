@@ -20,10 +20,11 @@ export interface AttackRound {
   readonly f: number;
   readonly seed: number;
   /**
-   * The rule's own acceptance test, for adaptive attackers: true for each candidate attacker update the rule
-   * would give a non-zero weight when sent alongside the honest updates. Absent when the rule is not known.
+   * The rule's own decision, for adaptive attackers: the weight it would give each update of the round if
+   * the attackers sent `candidates` (one per attacker) alongside the honest updates; the attackers' weights
+   * first, then the honest ones in `honest` order (0: rejected). Absent when the rule is not known.
    */
-  readonly accepts?: (candidates: readonly Float32Array[]) => readonly boolean[];
+  readonly weigh?: (candidates: readonly Float32Array[]) => readonly number[];
 }
 
 /** An update-level attack: the updates the `f` attackers send this round (one per attacker). */

@@ -168,13 +168,7 @@ runBenchmark(async () => {
             n: NODES,
             f,
             seed,
-            accepts:
-              oracle === undefined
-                ? undefined
-                : (c) =>
-                    oracle(send(c))
-                      .slice(0, f)
-                      .map((w) => w > 0),
+            weigh: oracle === undefined ? undefined : (c) => oracle(send(c)),
           });
           return send(bad);
         },
