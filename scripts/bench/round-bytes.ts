@@ -36,10 +36,14 @@ export const COMPRESSION_CONFIGS: readonly CompressionConfig[] = [
   },
 ];
 
-/** Dense FedAvg over the same trainers' shards for `rounds` rounds, from the task's initial model. */
-async function denseFedAvgAccuracy(net: LocalVainNetwork, rounds: number): Promise<number> {
+/**
+ * Dense FedAvg over the same trainers' shards for `rounds` rounds, from the task's initial model: its accuracy
+ * after each round (computed before the network's rounds, so a run cut by its time cap still compares).
+ */
+async function denseFedAvgAccuracies(net: LocalVainNetwork, rounds: number): Promise<number[]> {
   const model = createModel(net.spec.model);
   let params = model.init(net.spec.initSeed);
+  const accuracies: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     const base = params;
     const trained = await Promise.all(
@@ -59,8 +63,9 @@ async function denseFedAvgAccuracy(net: LocalVainNetwork, rounds: number): Promi
       })),
     );
     params = Float32Array.from(base, (v, i) => v + mean[i]!);
+    accuracies.push((await net.pool.evaluate(net.spec.model, params, net.test)).accuracy);
   }
-  return (await net.pool.evaluate(net.spec.model, params, net.test)).accuracy;
+  return accuracies;
 }
 
 const blobBytes = (net: LocalVainNetwork) =>
@@ -87,6 +92,7 @@ export async function measureCompression(
   });
   try {
     await setAggregators(net, [0]);
+    const dense = await denseFedAvgAccuracies(net, rounds);
     const paramSize = createModel(net.spec.model).layout.size;
     const updateBytes: number[] = [];
     let sent = 0;
@@ -111,10 +117,11 @@ export async function measureCompression(
         `${config.name}: round ${round}/${rounds} ${report.state}, accuracy ${(report.accuracy * 100).toFixed(2)}%, ` +
           `mean update ${Math.round(updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length))} B, ` +
           `per node per round: received ${Math.round(received / (nodes * round))} B, ` +
-          `sent + received ${Math.round((sent + received) / (nodes * round))} B`,
+          `sent + received ${Math.round((sent + received) / (nodes * round))} B; ` +
+          `dense FedAvg after ${round} rounds ${(dense[round - 1]! * 100).toFixed(2)}%`,
       );
     }
-    const denseAccuracy = await denseFedAvgAccuracy(net, rounds);
+    const denseAccuracy = dense[rounds - 1]!;
     const denseUpdate = paramSize * 4;
     const meanUpdate = updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length);
     const perNodeRound = (sent + received) / (nodes * rounds);
