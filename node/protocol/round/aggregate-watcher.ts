@@ -5,6 +5,8 @@
  * aggregator does (the posted weights), and challenges, with the bond, every chunk whose posted commitment
  * differs. However few chunks a cheater corrupts, one honest watcher with the data finds all of them.
  */
+import { setTimeout as delay } from "node:timers/promises";
+
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 
@@ -23,6 +25,15 @@ import type { RoundWork } from "./round-work.ts";
  * drain the watcher; a few more than one cover a challenge lost to a race.
  */
 const MAX_CHALLENGES_PER_ROUND = 3;
+/**
+ * How long a watcher waits for the aggregator's pushes (round-data.ts `distribute`) before fetching a missing
+ * update itself (ms): the aggregator pushes each weighted update to every peer right after posting, one stream
+ * at a time (7 peers × 7 updates in an 8-trainer round, under 5 s at load), and a watcher that sees the posted
+ * round first and fetches on its own receives each update twice. Small against any challenge window (≥ 30 s).
+ */
+const PUSH_GRACE_MS = 15_000;
+/** Interval at which a waiting watcher looks for pushed updates (ms). */
+const PUSH_POLL_MS = 250;
 /** Largest update a watcher fetches (the mesh's own limit for update blobs). */
 const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 
@@ -53,6 +64,7 @@ export class AggregateWatcher {
     now: bigint,
   ): Promise<void> {
     if (!round.proven || now > round.challengeDeadline) return;
+    work.aggregateSeenAt ??= Date.now();
     if (work.wrongChunks === undefined) {
       if (work.checkingAggregate) return;
       work.checkingAggregate = true;
@@ -159,6 +171,11 @@ export class AggregateWatcher {
       if (update?.commitment.root.toLowerCase() === root) return update.encoded;
     }
     if (sha === undefined) return undefined;
+    const pushed = await this.awaitPush(sha, work);
+    if (pushed !== undefined) {
+      const update = await commitUpdateBytes(pushed, this.ctx.paramSize).catch(() => undefined);
+      if (update?.commitment.root.toLowerCase() === root) return update.encoded;
+    }
     for (const peer of await this.sources(trainer, round)) {
       try {
         const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, MAX_UPDATE_BYTES, this.ctx.signal);
@@ -175,6 +192,16 @@ export class AggregateWatcher {
       }
     }
     return undefined;
+  }
+
+  /** The bytes named `sha` once pushed to this node, waiting at most `PUSH_GRACE_MS` from the posted aggregate. */
+  private async awaitPush(sha: string, work: RoundWork): Promise<Uint8Array | undefined> {
+    const until = (work.aggregateSeenAt ?? 0) + PUSH_GRACE_MS;
+    for (;;) {
+      const held = this.components.data.bytes(sha);
+      if (held !== undefined || Date.now() >= until || this.ctx.signal.aborted) return held;
+      await delay(PUSH_POLL_MS, undefined, { signal: this.ctx.signal }).catch(() => undefined);
+    }
   }
 
   /** Who may serve a trainer's data: the trainer, the aggregator, then every admitted peer (replicas). */

@@ -379,7 +379,8 @@ export class Aggregator {
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
     void this.components.data.distribute(
       roundId,
-      round.trainers,
+      round,
+      weights,
       aggregate,
       present.map((p) => p?.sha256),
     );
@@ -407,7 +408,7 @@ export class Aggregator {
     await data
       .announceAggregate(roundId, commitment.root, ref, aggregate, none)
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
-    await data.distribute(roundId, round.trainers, aggregate, none);
+    await data.distribute(roundId, { trainers: round.trainers, proven: false }, [], aggregate, none);
   }
 
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */

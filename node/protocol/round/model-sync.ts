@@ -3,8 +3,8 @@
  * initial model is named by its content hash and fetched from peers by it. A round's model is named by the ref
  * the chain derived from its base and its aggregate (next-model.ts), never by a hash its aggregator chose: this
  * node computes it as `base + decode(aggregate)` from the encoded aggregate whose bytes match the posted
- * commitment (the aggregator pushes them to every admitted peer; else they are fetched by the announced or
- * posted blob name), and keeps it under that ref. A round's model is never taken from a peer by its name.
+ * commitment (recomputed by a watcher from the updates pushed to it in proven rounds, pushed by the aggregator in
+ * unproven ones; else fetched by the announced or posted blob name), and keeps it under that ref. A round's model is never taken from a peer by its name.
  */
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";

@@ -247,31 +247,40 @@ export class RoundData {
   }
 
   /**
-   * Aggregator, after posting: pushes the encoded aggregate and every update it used to each admitted peer,
-   * so watchers hold what they recompute from without asking (each update named by its trainer and checked
-   * by the receiver against that trainer's commitment; the aggregate against the posted root).
+   * Aggregator, after posting: hands each admitted peer what it derives the next model from, checked by the
+   * receiver (each update against its trainer's commitment, the aggregate against the posted root).
+   * - Proven round, every weighted update held: those updates (not the peer's own, nor rejected ones), and not
+   *   the aggregate. Every watcher recomputes the whole aggregate from them (a check of every chunk) and keeps
+   *   the model that follows, so the aggregate's bytes would be a second copy: top-k updates of a proven round
+   *   (at most 8) together are about as large as their aggregate (1.7 B per sent entry each, against 2.5 B per
+   *   entry of the union), and pushing both cost a third of a node's round bytes (#22).
+   * - Otherwise (unproven rounds, whose nodes do not recompute; a hierarchical root, which holds partials): the
+   *   encoded aggregate only.
+   * Either way every update and the aggregate stay announced and served on demand (data availability, §5).
    */
   async distribute(
     roundId: bigint,
-    trainers: readonly Address[],
+    round: { readonly trainers: readonly Address[]; readonly proven: boolean },
+    weights: readonly number[],
     aggregate: Uint16Array,
     updateShas: readonly (string | undefined)[],
   ): Promise<void> {
     const { mesh } = this.ctx.options;
+    const weighted = round.trainers.flatMap((trainer, i) =>
+      (weights[i] ?? 0) > 0
+        ? [{ trainer, bytes: updateShas[i] === undefined ? undefined : this.bytes(updateShas[i]!) }]
+        : [],
+    );
+    const updatesSuffice = round.proven && weighted.every((u) => u.bytes !== undefined);
     const aggregateBytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
     for (const admitted of mesh.admission.admitted()) {
       const peer = peerIdFromString(admitted.peerId);
       const owner = admitted.operator.toLowerCase();
-      const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = [
-        { kind: "aggregate", bytes: aggregateBytes },
-        ...trainers.map((trainer, i) => ({
-          kind: "update",
-          trainer,
-          bytes: updateShas[i] === undefined ? undefined : this.bytes(updateShas[i]!),
-        })),
-      ];
+      const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = updatesSuffice
+        ? weighted.filter((u) => u.trainer.toLowerCase() !== owner).map((u) => ({ kind: "update", ...u }))
+        : [{ kind: "aggregate", bytes: aggregateBytes }];
       for (const { kind, bytes, trainer } of blobs) {
-        if (bytes === undefined || trainer?.toLowerCase() === owner) continue;
+        if (bytes === undefined) continue;
         const meta: Record<string, string | boolean> =
           trainer === undefined
             ? { round: roundId.toString() }
