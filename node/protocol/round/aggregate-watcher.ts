@@ -76,7 +76,10 @@ export class AggregateWatcher {
           if (wrong.length > 0)
             this.ctx.log.warn({ roundId, chunks: wrong }, "the posted aggregate is wrong in these chunks");
         })
-        .catch((error: unknown) => this.ctx.log.debug({ err: error, roundId }, "aggregate recompute failed"))
+        .catch((error: unknown) => {
+          work.aggregateDataMissing = true;
+          this.ctx.log.debug({ err: error, roundId }, "aggregate recompute failed");
+        })
         .finally(() => (work.checkingAggregate = false));
       return;
     }
@@ -88,6 +91,20 @@ export class AggregateWatcher {
       work.challenged.add(chunk);
       if (sent) this.ctx.log.warn({ roundId, chunk }, "challenged a wrong chunk of the posted aggregate");
     }
+  }
+
+  /**
+   * Whether this node's own recompute is to derive the round's model: a proven round in its challenge window,
+   * no verdict yet, no data missing. Meanwhile the model is not fetched as the aggregate's bytes (the
+   * aggregator no longer pushes them in proven rounds, and fetching them anyway cost every node ~9 KB a round).
+   */
+  derivesModel(round: RoundView, work: RoundWork, now: bigint): boolean {
+    return (
+      round.proven &&
+      now <= round.challengeDeadline &&
+      work.wrongChunks === undefined &&
+      work.aggregateDataMissing !== true
+    );
   }
 
   /**

@@ -384,9 +384,11 @@ export class RoundParticipant {
         return;
       }
       case RoundState.Challenging: {
-        void this.modelSync.ensureModel(round.modelRef, round.aggregator);
-        const challenges = await this.chain.pendingChallenges(roundId);
         const aggregator = round.aggregator.toLowerCase() === me;
+        // A watcher derives the model from its own recompute (round-data.ts pushes it the updates, not the aggregate).
+        if (aggregator || !this.aggregateWatcher.derivesModel(round, work, now))
+          void this.modelSync.ensureModel(round.modelRef, round.aggregator);
+        const challenges = await this.chain.pendingChallenges(roundId);
         await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
         if (aggregator) this.aggregator.answerChallenges(roundId, challenges, work);
         for (const challenge of challenges)
