@@ -4,11 +4,13 @@
  * Updates really go through the wire format (encode → decode) each round. Bytes to a target are reported
  * twice: to dense FedAvg's final accuracy (FedSGD may never get there: -1) and to a common target every
  * scheme reaches (the lowest of the schemes' best accuracies), so FedSGD gets a real figure too.
+ * `--only task [--rounds R]`: the node's default task against dense over R rounds (compression-task.ts).
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
 import type { RoundRecord, SimulationConfig } from "../../node/training/index.ts";
-import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
+import { isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
+import { taskCompressionRows } from "./compression-task.ts";
 import type { Row } from "./common.ts";
 
 interface Scheme {
@@ -21,6 +23,12 @@ interface Scheme {
 }
 
 runBenchmark(async () => {
+  if (option("only") === "task") {
+    const { rows, metrics } = await taskCompressionRows(numberOption("rounds", 30));
+    printTable(rows);
+    await writeResults("compression-task", metrics, rows);
+    return;
+  }
   const quick = isQuick();
   const rounds = quick ? 8 : 20;
   const pool = new TrainingPool();

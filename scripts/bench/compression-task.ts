@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:compression -- --only task [--rounds R]` (#22): the node's default task in simulation, dense
+ * fp32 FedAvg against the task's default compression (the `taskSpecSchema` defaults: top-k share, QSGD bits,
+ * error feedback, local SGD), on the demo network's data (MNIST split seed 7, 8 IID trainers), from the same
+ * initial model and local training. It answers how many rounds the compressed default needs to come within a
+ * point of dense, which bench:round (real network, ~1-2 min a round) cannot run that long.
+ */
+import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
+import { taskSpecSchema } from "../../node/protocol/task-spec.ts";
+import { TrainingPool, createModel, loadMnist, runSimulation } from "../../node/training/index.ts";
+import type { SimulationConfig } from "../../node/training/index.ts";
+import type { Row } from "./common.ts";
+
+/** Trainers of the demo network's flat rounds (the circuit's fan-in). */
+const TRAINERS = 8;
+/** Rounds whose accuracies are averaged for the gap at the end (one round moves accuracy by ±0.3 pt). */
+const TAIL_ROUNDS = 3;
+
+export async function taskCompressionRows(
+  rounds: number,
+): Promise<{ rows: Row[]; metrics: Record<string, number> }> {
+  const spec = taskSpecSchema.parse({ model: { kind: "mlp" } });
+  const pool = new TrainingPool();
+  const data = loadMnist({ seed: 7, testFraction: 0.2 });
+  const config: SimulationConfig = {
+    model: spec.model,
+    server: "fedavg",
+    nodes: TRAINERS,
+    rounds,
+    partition: { kind: "iid" },
+    localEpochs: spec.train.epochs,
+    batchSize: spec.train.batchSize,
+    learningRate: spec.train.learningRate,
+    seed: spec.initSeed,
+  };
+  const denseBytes = createModel(spec.model).layout.size * 4;
+  const run = async (compressed: boolean) => {
+    const { ratio, quantizeBits, momentum } = spec.compression;
+    const compressors = Array.from(
+      { length: TRAINERS },
+      (_, i) =>
+        new TopKCompressor({
+          ratio,
+          ...(quantizeBits === 32 ? {} : { quantizeBits }),
+          momentum,
+          seed: i + 1,
+        }),
+    );
+    const bytes: number[] = [];
+    const { history } = await runSimulation(pool, config, data, {
+      transformUpdates: (_round, updates) =>
+        compressed
+          ? updates.map((u, node) => {
+              const wire = encodeUpdate(compressors[node]!.compress(u.update));
+              bytes.push(wire.length);
+              return { update: densify(decodeUpdate(wire)), weight: u.weight };
+            })
+          : updates,
+      onRound: (r) =>
+        process.stdout.write(
+          `${compressed ? "default task" : "dense fp32"}: round ${r.round}/${rounds} ${(r.accuracy * 100).toFixed(2)}%\n`,
+        ),
+    });
+    const meanBytes = compressed ? bytes.reduce((a, b) => a + b, 0) / bytes.length : denseBytes;
+    return { accuracies: history.map((h) => h.accuracy), meanBytes };
+  };
+  try {
+    const dense = await run(false);
+    const task = await run(true);
+    const tail = (a: readonly number[]) => a.slice(-TAIL_ROUNDS).reduce((s, v) => s + v, 0) / TAIL_ROUNDS;
+    const rows: Row[] = [10, 20, 30, 40, rounds]
+      .filter((r, i, all) => r <= rounds && all.indexOf(r) === i)
+      .map((r) => ({
+        rounds: r,
+        "dense accuracy": dense.accuracies[r - 1]!,
+        "default task accuracy": task.accuracies[r - 1]!,
+        "gap pts": (dense.accuracies[r - 1]! - task.accuracies[r - 1]!) * 100,
+        [`gap pts, mean of last ${TAIL_ROUNDS}`]:
+          (tail(dense.accuracies.slice(0, r)) - tail(task.accuracies.slice(0, r))) * 100,
+        "update bytes": Math.round(task.meanBytes),
+        "update ×": denseBytes / task.meanBytes,
+      }));
+    const last = rows.at(-1)!;
+    return {
+      rows,
+      metrics: {
+        taskUpdateRatio: denseBytes / task.meanBytes,
+        taskGapPts: last["gap pts"] as number,
+        taskGapPtsTail: last[`gap pts, mean of last ${TAIL_ROUNDS}`] as number,
+        taskRounds: rounds,
+      },
+    };
+  } finally {
+    await pool.close();
+  }
+}
