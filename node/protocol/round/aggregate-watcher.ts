@@ -27,11 +27,13 @@ import type { RoundWork } from "./round-work.ts";
 const MAX_CHALLENGES_PER_ROUND = 3;
 /**
  * How long a watcher waits for the aggregator's pushes (round-data.ts `distribute`) before fetching a missing
- * update itself (ms): the aggregator pushes each weighted update to every peer right after posting, one stream
- * at a time (7 peers × 7 updates in an 8-trainer round, under 5 s at load), and a watcher that sees the posted
- * round first and fetches on its own receives each update twice. Small against any challenge window (≥ 30 s).
+ * update itself (ms): the aggregator pushes each weighted update to every peer right after posting, and a
+ * watcher that sees the posted round first and fetches on its own receives each update twice. At most
+ * `PUSH_GRACE_SHARE` of the challenge window left when the watcher first sees the round, so a short window
+ * (task create's local 5 s) still leaves the recompute and a challenge their time.
  */
 const PUSH_GRACE_MS = 15_000;
+const PUSH_GRACE_SHARE = 0.25;
 /** Interval at which a waiting watcher looks for pushed updates (ms). */
 const PUSH_POLL_MS = 250;
 /** Largest update a watcher fetches (the mesh's own limit for update blobs). */
@@ -64,7 +66,8 @@ export class AggregateWatcher {
     now: bigint,
   ): Promise<void> {
     if (!round.proven || now > round.challengeDeadline) return;
-    work.aggregateSeenAt ??= Date.now();
+    work.pushesDueBy ??=
+      Date.now() + Math.min(PUSH_GRACE_MS, Number(round.challengeDeadline - now) * 1000 * PUSH_GRACE_SHARE);
     if (work.wrongChunks === undefined) {
       if (work.checkingAggregate) return;
       work.checkingAggregate = true;
@@ -211,9 +214,9 @@ export class AggregateWatcher {
     return undefined;
   }
 
-  /** The bytes named `sha` once pushed to this node, waiting at most `PUSH_GRACE_MS` from the posted aggregate. */
+  /** The bytes named `sha` once pushed to this node, waiting until `work.pushesDueBy` at most. */
   private async awaitPush(sha: string, work: RoundWork): Promise<Uint8Array | undefined> {
-    const until = (work.aggregateSeenAt ?? 0) + PUSH_GRACE_MS;
+    const until = work.pushesDueBy ?? 0;
     for (;;) {
       const held = this.components.data.bytes(sha);
       if (held !== undefined || Date.now() >= until || this.ctx.signal.aborted) return held;

@@ -28,6 +28,11 @@ import type { Equivocation, RoundsDomain, SignedValue } from "./signatures.ts";
 export const ROUND_DATA_TOPIC = vainTopic("round-data");
 /** Random admitted peers each trainer pushes its update to, so it stays available if trainer and aggregator leave. */
 export const REPLICAS_PER_UPDATE = 2;
+/**
+ * Peers an aggregator hands round data to at once (each peer's blobs go one after another): 7 peers × 7 updates
+ * one stream at a time took over 15 s at load, and watchers that gave up waiting fetched each update twice.
+ */
+const DISTRIBUTE_PARALLEL_PEERS = 8;
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
@@ -40,6 +45,8 @@ const announcementSchema = z.discriminatedUnion("kind", [
     commitment: hex32,
     sampleCount: z.string().regex(/^\d{1,20}$/),
     sha256: sha,
+    /** Peer IDs the trainer pushes replicas to: the aggregator does not push them this update again. */
+    replicas: z.array(z.string().max(128)).max(REPLICAS_PER_UPDATE).optional(),
     signature,
   }),
   z.object({
@@ -63,6 +70,8 @@ interface RoundEntry {
   readonly aggregates: Map<string, { sha256: string; updates: readonly string[] }>;
   /** Bytes this node serves for the round, by content hash. */
   readonly blobs: Map<string, Uint8Array>;
+  /** Peers each update's trainer said it pushed replicas to (by the update's content hash). */
+  readonly replicaHolders: Map<string, ReadonlySet<string>>;
 }
 
 export class RoundData {
@@ -148,12 +157,17 @@ export class RoundData {
   ): Promise<void> {
     const hash = this.keep(roundId, bytes);
     const signed = await this.sign("Commitment", roundId, commitment, sampleCount);
+    const peers = this.ctx.options.mesh.admission.admitted().map((p) => p.peerId);
+    const holders: string[] = [];
+    while (holders.length < REPLICAS_PER_UPDATE && peers.length > 0)
+      holders.push(...peers.splice(randomInt(peers.length), 1));
     await this.publish({
       kind: "update",
       roundId: roundId.toString(),
       commitment,
       sampleCount: sampleCount.toString(),
       sha256: hash,
+      replicas: holders,
       signature: signed.signature,
     });
     // The demo's equivocating trainer also signs a second, different commitment for the same round.
@@ -169,7 +183,7 @@ export class RoundData {
         signature: forged.signature,
       });
     }
-    void this.pushReplicas(roundId, bytes);
+    void this.pushReplicas(roundId, bytes, holders);
   }
 
   /** Aggregator, before posting: keeps the encoded aggregate and announces it with the signed `Aggregate`. */
@@ -240,7 +254,10 @@ export class RoundData {
       );
     const operator = signer.toLowerCase();
     if (announcement.kind === "update") {
-      if (!entry.updateShas.has(operator)) entry.updateShas.set(operator, announcement.sha256);
+      if (!entry.updateShas.has(operator)) {
+        entry.updateShas.set(operator, announcement.sha256);
+        entry.replicaHolders.set(announcement.sha256, new Set(announcement.replicas ?? []));
+      }
     } else if (!entry.aggregates.has(operator)) {
       entry.aggregates.set(operator, { sha256: announcement.sha256, updates: announcement.updates });
     }
@@ -266,18 +283,26 @@ export class RoundData {
     updateShas: readonly (string | undefined)[],
   ): Promise<void> {
     const { mesh } = this.ctx.options;
-    const weighted = round.trainers.flatMap((trainer, i) =>
-      (weights[i] ?? 0) > 0
-        ? [{ trainer, bytes: updateShas[i] === undefined ? undefined : this.bytes(updateShas[i]!) }]
-        : [],
-    );
+    const holders = this.rounds.get(roundId)?.replicaHolders;
+    const weighted = round.trainers.flatMap((trainer, i) => {
+      const sha = updateShas[i];
+      if ((weights[i] ?? 0) === 0) return [];
+      return [{ trainer, bytes: sha === undefined ? undefined : this.bytes(sha), sha }];
+    });
     const updatesSuffice = round.proven && weighted.every((u) => u.bytes !== undefined);
     const aggregateBytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
-    for (const admitted of mesh.admission.admitted()) {
+    const handOut = async (admitted: { peerId: string; operator: string }) => {
       const peer = peerIdFromString(admitted.peerId);
       const owner = admitted.operator.toLowerCase();
+      // Not the peer's own update, nor one its trainer already pushed it as a replica.
       const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = updatesSuffice
-        ? weighted.filter((u) => u.trainer.toLowerCase() !== owner).map((u) => ({ kind: "update", ...u }))
+        ? weighted
+            .filter(
+              (u) =>
+                u.trainer.toLowerCase() !== owner &&
+                !(u.sha !== undefined && holders?.get(u.sha)?.has(admitted.peerId) === true),
+            )
+            .map((u) => ({ kind: "update", trainer: u.trainer, bytes: u.bytes }))
         : [{ kind: "aggregate", bytes: aggregateBytes }];
       for (const { kind, bytes, trainer } of blobs) {
         if (bytes === undefined) continue;
@@ -292,7 +317,10 @@ export class RoundData {
             this.ctx.log.debug({ err: error, roundId, kind }, "round data push failed"),
           );
       }
-    }
+    };
+    const peers = mesh.admission.admitted();
+    for (let i = 0; i < peers.length; i += DISTRIBUTE_PARALLEL_PEERS)
+      await Promise.all(peers.slice(i, i + DISTRIBUTE_PARALLEL_PEERS).map(handOut));
   }
 
   /** Blob handler: the round's aggregator hands out its encoded aggregate (checked by the watcher before use). */
@@ -319,12 +347,9 @@ export class RoundData {
     this.keep(roundId, bytes);
   }
 
-  private async pushReplicas(roundId: bigint, bytes: Uint8Array): Promise<void> {
+  private async pushReplicas(roundId: bigint, bytes: Uint8Array, holders: readonly string[]): Promise<void> {
     const { mesh } = this.ctx.options;
-    const peers = mesh.admission.admitted().map((p) => p.peerId);
-    for (let k = 0; k < REPLICAS_PER_UPDATE && peers.length > 0; k++) {
-      const [peer] = peers.splice(randomInt(peers.length), 1);
-      if (peer === undefined) continue;
+    for (const peer of holders) {
       await mesh.blobs
         .push(
           peerIdFromString(peer),
@@ -341,7 +366,13 @@ export class RoundData {
   private entry(roundId: bigint): RoundEntry {
     let entry = this.rounds.get(roundId);
     if (entry === undefined) {
-      entry = { ledger: new SignedLedger(), updateShas: new Map(), aggregates: new Map(), blobs: new Map() };
+      entry = {
+        ledger: new SignedLedger(),
+        updateShas: new Map(),
+        aggregates: new Map(),
+        blobs: new Map(),
+        replicaHolders: new Map(),
+      };
       this.rounds.set(roundId, entry);
       for (const old of this.rounds.keys()) if (old < roundId - ROUNDS_KEPT) this.rounds.delete(old);
     }

@@ -80,8 +80,8 @@ export interface WatcherWork {
   /** The recomputed aggregate's verdict: the chunks whose posted commitment is wrong (empty: all right). */
   wrongChunks?: number[];
   checkingAggregate: boolean;
-  /** When this node first saw the round's aggregate posted (ms; the aggregator's pushes are due from then). */
-  aggregateSeenAt?: number;
+  /** Until when (wall clock, ms) a watcher waits for the aggregator's pushes before fetching updates itself. */
+  pushesDueBy?: number;
   /** The last recompute lacked an update or the aggregate's bytes (retried each tick; a check that is stuck). */
   aggregateDataMissing?: boolean;
   /** Wrong chunks this node challenged, or found challenged by someone else. */
