@@ -268,8 +268,8 @@ export class RoundData {
    * receiver (each update against its trainer's commitment, the aggregate against the posted root).
    * - Proven round, every weighted update held: those updates (not the peer's own, nor rejected ones), and not
    *   the aggregate. Every watcher recomputes the whole aggregate from them (a check of every chunk) and keeps
-   *   the model that follows, so the aggregate's bytes would be a second copy: top-k updates of a proven round
-   *   (at most 8) together are about as large as their aggregate (1.7 B per sent entry each, against 2.5 B per
+   *   the model that follows, so the aggregate's bytes would be a second copy: a flat proven round's 8 top-k
+   *   updates together are about as large as their aggregate (1.7 B per sent entry each, against 2.5 B per
    *   entry of the union), and pushing both cost a third of a node's round bytes (#22).
    * - Otherwise (unproven rounds, whose nodes do not recompute; a hierarchical root, which holds partials): the
    *   encoded aggregate only.
