@@ -280,7 +280,7 @@ contract RoundSelectionTest is RoundsFixture {
     /// within MAX_ROUND_DURATION of opening. (Against the old check, which counted one aggregate window, a
     /// schedule filling MAX_ROUND_DURATION exactly outlived it by a whole aggregate window.)
     function testFuzz_roundLifetimeCountsTheSelectionWindow(uint32 commitW, uint32 aggregateW, uint32 challengeW) public {
-        uint256 spare = rounds.MAX_ROUND_DURATION() - 17 * uint256(ANSWER_WINDOW) - 3 * rounds.MIN_WINDOW();
+        uint256 spare = rounds.MAX_ROUND_DURATION() - 16 * uint256(ANSWER_WINDOW) - DISPUTE_WINDOW - 3 * rounds.MIN_WINDOW();
         commitW = uint32(bound(commitW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
         aggregateW = uint32(bound(aggregateW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
         challengeW = uint32(bound(challengeW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
@@ -298,11 +298,13 @@ contract RoundSelectionTest is RoundsFixture {
             vm.warp(selection.getDraws(roundId).selectionDeadline); // selected at the last second
             assertTrue(_select(roundId) != address(0), "selected");
             uint256 judgedBy = IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline +
-                (rounds.MAX_CHALLENGES_PER_ROUND() + 1) * uint256(ANSWER_WINDOW);
+                rounds.MAX_CHALLENGES_PER_ROUND() *
+                uint256(ANSWER_WINDOW) +
+                DISPUTE_WINDOW;
             assertTrue(judgedBy - openedAt <= rounds.MAX_ROUND_DURATION(), "judged within MAX_ROUND_DURATION");
         } catch (bytes memory reason) {
             assertTrue(bytes4(reason) == ITrainingRounds.InvalidSchedule.selector, "only the schedule is refused");
-            uint256 worst = uint256(commitW) + 2 * uint256(aggregateW) + challengeW + 17 * uint256(ANSWER_WINDOW);
+            uint256 worst = uint256(commitW) + 2 * uint256(aggregateW) + challengeW + 16 * uint256(ANSWER_WINDOW) + DISPUTE_WINDOW;
             assertTrue(worst > rounds.MAX_ROUND_DURATION(), "refused only when it could outlive the bound");
         }
     }

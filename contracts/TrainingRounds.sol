@@ -89,6 +89,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         round.paramsVersion = _currentParamsVersion();
         round.proven = task.proven;
         round.answerWindow = task.answerWindow;
+        round.disputeWindow = task.disputeWindow;
         round.numChunks = task.numChunks;
         round.commitDeadline = uint64(block.timestamp + task.commitWindow);
         round.aggregateDeadline = round.commitDeadline + task.aggregateWindow;

@@ -246,7 +246,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.answerChallenge(roundId, chunk, lying);
         vm.stopPrank();
         uint64 disputeDeadline = IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline;
-        assertEq(disputeDeadline, block.timestamp + 600, "dispute window = answer window");
+        assertEq(disputeDeadline, block.timestamp + DISPUTE_WINDOW, "dispute window: the task's, not the answer window");
         vm.warp(IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, disputeDeadline));
         rounds.finalizeRound(roundId);
@@ -276,6 +276,14 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.settleBond(roundId, chunk);
     }
 
+    /// @dev Past both the challenge and the dispute deadline (the dispute window may end before the challenge
+    /// window, which it does not extend).
+    function _warpPastJudgement(uint256 roundId) internal {
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
+        uint64 last = r.challengeDeadline > r.disputeDeadline ? r.challengeDeadline : r.disputeDeadline;
+        if (block.timestamp <= last) vm.warp(last + 1);
+    }
+
     function test_disputeAfterDeadlineReverts() public {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
@@ -287,6 +295,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.warp(disputeDeadline + 1);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, disputeDeadline));
         rounds.disputeStatement(roundId, sampled, abi.encodePacked(bytes32(uint256(1))), "");
+        _warpPastJudgement(roundId);
         rounds.finalizeRound(roundId);
         assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Finalized), "finalized");
     }
@@ -315,7 +324,7 @@ contract TrainingRoundsTest is RoundsFixture {
                 vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
                 rounds.disputeStatement(roundId, chunk, statement, "");
             }
-            vm.warp(IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline + 1);
+            _warpPastJudgement(roundId);
             rounds.finalizeRound(roundId);
             rounds.settleBond(roundId, chunk);
         }

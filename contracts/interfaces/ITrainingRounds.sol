@@ -63,7 +63,8 @@ interface ITrainingRounds {
         uint64 commitWindow; // seconds trainers have to commit after a round opens
         uint64 aggregateWindow; // seconds the aggregator has after the commit deadline
         uint64 challengeWindow; // seconds chunks may be challenged after the aggregate deadline
-        uint64 answerWindow; // seconds the aggregator has per challenge, and statements stay disputable
+        uint64 answerWindow; // seconds the aggregator has per challenge (its proving time plus a transaction)
+        uint64 disputeWindow; // seconds an answered statement stays disputable (a watcher's check plus a transaction)
         uint64 roundInterval; // minimum seconds between round openings, <= MAX_ROUND_INTERVAL
     }
 
@@ -82,6 +83,7 @@ interface ITrainingRounds {
         uint64 aggregateWindow;
         uint64 challengeWindow;
         uint64 answerWindow;
+        uint64 disputeWindow;
         uint64 roundInterval; // minimum seconds between round openings
         uint64 nextOpenTime;
         uint256 activeRound; // 0 when none
@@ -109,6 +111,7 @@ interface ITrainingRounds {
         uint64 lastAnswerDeadline; // answer deadlines are spaced one answer window apart
         uint32 paramsVersion; // the parameters in force when the round opened
         uint32 numLinks; // chained proofs: links per chunk, ceil(trainers / K) (0: one flat proof per chunk)
+        uint64 disputeWindow; // the task's, fixed at opening
         uint256 emission;
         bytes32 baseModelRef;
         bytes32 aggregateCommitment;

@@ -47,7 +47,9 @@ abstract contract RoundChallenges is RoundsBase {
     /// proof settles the challenge, except for the statement the verifier leaves optimistic (for Groth16: the
     /// trainers' chunk hashes and the Poseidon public input): its digest is stored, the statement is emitted,
     /// and anyone holding evidence may `disputeStatement` it until the round's dispute deadline (answer time +
-    /// `answerWindow`), which `finalizeRound` waits for.
+    /// the task's `disputeWindow`), which `finalizeRound` waits for. The dispute window is the task's own: a
+    /// watcher's check is a hash and a Merkle opening, far shorter than the proof the answer window must hold,
+    /// so a round is not made longer by the aggregator's proving headroom.
     /// An invalid proof slashes the aggregator and fails the round. The challenger's bond stays held until
     /// the round closes (`settleBond`).
     /// @param roundId the round
@@ -78,7 +80,7 @@ abstract contract RoundChallenges is RoundsBase {
         ch.status = ChallengeStatus.Answered;
         if (statement.length != 0) {
             ch.statementDigest = bytes23(keccak256(statement));
-            uint64 disputeDeadline = uint64(block.timestamp + round.answerWindow);
+            uint64 disputeDeadline = uint64(block.timestamp + round.disputeWindow);
             if (disputeDeadline > round.disputeDeadline) round.disputeDeadline = disputeDeadline;
         }
         emit ChallengeAnswered(roundId, chunkIndex, statement);

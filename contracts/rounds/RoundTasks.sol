@@ -22,8 +22,8 @@ abstract contract RoundTasks is RoundsBase {
     /// decides which chunks can be sampled and how deep every Merkle opening of the task's commitments is.
     /// @dev Requirements: not paused; `rewardPerRound > 0`; `numChunks > 0`; every window >= MIN_WINDOW;
     /// commit + 2 aggregate (the selection window, then the selected aggregator's full window) + challenge +
-    /// (MAX_CHALLENGES_PER_ROUND + 1) answer windows (each challenge's spaced answer window and the last
-    /// answer's dispute window) <= MAX_ROUND_DURATION, the longest a round can run with every step at its last
+    /// MAX_CHALLENGES_PER_ROUND answer windows (each challenge's spaced answer window) + the dispute window
+    /// (the last answer's statement stays disputable) <= MAX_ROUND_DURATION, the longest a round can run with every step at its last
     /// second; `roundInterval <= MAX_ROUND_INTERVAL`.
     /// @param config the task's model, rules and schedule
     /// @return taskId the new task's ID
@@ -35,13 +35,15 @@ abstract contract RoundTasks is RoundsBase {
             config.aggregateWindow < MIN_WINDOW ||
             config.challengeWindow < MIN_WINDOW ||
             config.answerWindow < MIN_WINDOW ||
+            config.disputeWindow < MIN_WINDOW ||
             config.roundInterval > MAX_ROUND_INTERVAL ||
             uint256(config.commitWindow) +
                 2 *
                 uint256(config.aggregateWindow) +
                 config.challengeWindow +
-                (MAX_CHALLENGES_PER_ROUND + 1) *
-                uint256(config.answerWindow) >
+                MAX_CHALLENGES_PER_ROUND *
+                uint256(config.answerWindow) +
+                config.disputeWindow >
             MAX_ROUND_DURATION
         ) revert InvalidSchedule();
         taskId = ++_taskCount;
@@ -57,6 +59,7 @@ abstract contract RoundTasks is RoundsBase {
         task.aggregateWindow = config.aggregateWindow;
         task.challengeWindow = config.challengeWindow;
         task.answerWindow = config.answerWindow;
+        task.disputeWindow = config.disputeWindow;
         task.roundInterval = config.roundInterval;
         task.nextOpenTime = uint64(block.timestamp);
         emit TaskCreated(taskId, msg.sender, config.modelRef, config.numChunks, config.rewardPerRound);

@@ -21,6 +21,8 @@ abstract contract Fixture is TestBase {
     /// @dev Fixture tasks emit 1,000 per round: the bond floor (emission / 8) is 125.
     uint256 internal constant BOND = 125e18;
     uint64 internal constant ANSWER_WINDOW = 600;
+    /// @dev Shorter than the answer window on purpose: tests tell the two apart.
+    uint64 internal constant DISPUTE_WINDOW = 120;
 
     VainToken internal token;
     StakeRegistry internal registry;
@@ -57,7 +59,7 @@ abstract contract Fixture is TestBase {
             });
     }
 
-    /// @dev A task config with the fixture's defaults: proven, rule 0, a 600 s answer window.
+    /// @dev A task config with the fixture's defaults: proven, rule 0, a 600 s answer window, a 120 s dispute window.
     function _taskConfig(
         bytes32 modelRef,
         uint32 numChunks,
@@ -79,6 +81,7 @@ abstract contract Fixture is TestBase {
                 aggregateWindow: aggregateWindow,
                 challengeWindow: challengeWindow,
                 answerWindow: ANSWER_WINDOW,
+                disputeWindow: DISPUTE_WINDOW,
                 roundInterval: roundInterval
             });
     }

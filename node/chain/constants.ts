@@ -38,18 +38,23 @@ export const DEFAULT_ROUND_PARAMS = {
 export const PERMIT_VALIDITY_S = 3_600n;
 
 /**
- * Default windows of a new task, in chain seconds: a local round takes just under a minute on a quiet machine
- * (commit 15 + select and post ~2 + a sampled chunk's proof ~5 + its 30 s dispute window; the challenge
+ * Default windows of a new task, in chain seconds: a local round takes about 40 s on a quiet machine
+ * (commit 15 + select and post ~2 + a sampled chunk's proof ~5 + its 15 s dispute window; the challenge
  * deadline, 35 s after opening, comes first). Commit: one local epoch of the default model with room to spare.
- * Aggregate: at least the aggregator's 15 s deadline margin (AGGREGATE_MARGIN_SECONDS). Answer: each challenge
- * gets its own window (deadlines are spaced), and a Groth16 chunk proof took 3–6 s here quiet and 20 s on a
- * saturated 2-core machine (bench:zk, 2026-12-04), so 30 s keeps an honest aggregator safe under load; the
- * answered statement stays disputable for the same 30 s. Public chains with 12 s blocks need minutes.
+ * Aggregate: at least the aggregator's 15 s deadline margin (AGGREGATE_MARGIN_SECONDS).
+ * Answer: each challenge gets its own window (deadlines are spaced). A Groth16 chunk proof took 3–6 s here
+ * quiet, 20 s on a saturated 2-core machine and 30 s at load 28 (bench:zk, soak, 2026-12), and a node takes a
+ * duty only while its slowest recent proof times PROVING_HEADROOM plus the transaction fits (proving-budget.ts):
+ * 60 s holds a 37 s proof. The answer window does not lengthen a round: the aggregator answers when its proof is
+ * done, and only a missed answer waits the window out.
+ * Dispute: the answered statement stays disputable this long; a watcher's check is a hash and a Merkle opening
+ * plus one transaction, a few blocks of a 1 s local chain even at load. Public chains with 12 s blocks need minutes.
  */
 export const DEFAULT_COMMIT_WINDOW_S = 15n;
 export const DEFAULT_AGGREGATE_WINDOW_S = 15n;
 export const DEFAULT_CHALLENGE_WINDOW_S = 5n;
-export const DEFAULT_ANSWER_WINDOW_S = 30n;
+export const DEFAULT_ANSWER_WINDOW_S = 60n;
+export const DEFAULT_DISPUTE_WINDOW_S = 15n;
 /** Rounds may follow each other immediately by default; set an interval to pace emission. */
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */

@@ -101,6 +101,8 @@ export interface NetworkOptions {
    * the others fetch them from it by that hash, as from the importing operator's node.
    */
   readonly initialModel?: Float32Array;
+  /** Chain seconds an answered statement stays disputable (default DRIVEN_WINDOW_S: the driver moves past it). */
+  readonly disputeWindowS?: bigint;
 }
 
 export interface LocalVainNetwork {
@@ -232,6 +234,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       aggregateWindowS: options.windowS ?? DRIVEN_AGGREGATE_WINDOW_S,
       challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
+      disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
       // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
       // networks with larger or hierarchical rounds run an unproven task.
       proven: trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers,

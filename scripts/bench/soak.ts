@@ -15,6 +15,7 @@ import {
   DEFAULT_ANSWER_WINDOW_S,
   DEFAULT_CHALLENGE_WINDOW_S,
   DEFAULT_COMMIT_WINDOW_S,
+  DEFAULT_DISPUTE_WINDOW_S,
 } from "../../node/chain/constants.ts";
 import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
@@ -29,8 +30,8 @@ runBenchmark(async () => {
   const rounds = numberOption("rounds", quick ? 20 : 60);
   // `--quick`: the shortest windows the nodes can honestly meet. A proven round lasts about commit + selection
   // (lock, seed block, select: ~3 s) + post (~1 s) + sample draw (~3 s) + one chunk proof (3-8 s here) + the
-  // answered statement's dispute window (= the answer window) + finalize, so the answer window dominates; it
-  // must hold a proof plus the answer transaction (4 s), or the nodes sit out (proving-budget.ts).
+  // answered statement's dispute window + finalize. The answer window only bounds a missed answer, but it must
+  // hold a proof with headroom plus the answer transaction, or the nodes sit out (proving-budget.ts).
   // The full run uses `task create`'s local defaults (node/chain/constants.ts): the node plans for an aggregation
   // window of at least its 15 s posting margin, and a SIGKILLed aggregator's restart (process start 2.5-17 s here
   // at load 8-12, most of it module loading) does not fit the 8 s the soak used before.
@@ -38,7 +39,8 @@ runBenchmark(async () => {
     commit: numberOption("commit", quick ? 5 : Number(DEFAULT_COMMIT_WINDOW_S)),
     aggregate: numberOption("aggregate", quick ? 6 : Number(DEFAULT_AGGREGATE_WINDOW_S)),
     challenge: numberOption("challenge", Number(DEFAULT_CHALLENGE_WINDOW_S)),
-    answer: numberOption("answer", quick ? 15 : Number(DEFAULT_ANSWER_WINDOW_S)),
+    answer: numberOption("answer", quick ? 20 : Number(DEFAULT_ANSWER_WINDOW_S)),
+    dispute: numberOption("dispute", quick ? 5 : Number(DEFAULT_DISPUTE_WINDOW_S)),
   };
   const result = await runSoak({
     nodes: numberOption("nodes", quick ? 4 : 5),

@@ -8,6 +8,7 @@ import { CHUNK_SIZE } from "../../proofs/constants.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
   DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_DISPUTE_WINDOW_S,
   DEFAULT_CHALLENGE_WINDOW_S,
   DEFAULT_COMMIT_WINDOW_S,
   DEFAULT_ROUND_INTERVAL_S,
@@ -51,8 +52,10 @@ export interface CreateTaskParameters {
   readonly commitWindowS?: bigint;
   readonly aggregateWindowS?: bigint;
   readonly challengeWindowS?: bigint;
-  /** Seconds the aggregator has per challenge; also how long an answered statement stays disputable. */
+  /** Seconds the aggregator has per challenge: its proving time with headroom, plus a transaction. */
   readonly answerWindowS?: bigint;
+  /** Seconds an answered statement stays disputable: a watcher's check plus a transaction. */
+  readonly disputeWindowS?: bigint;
   readonly roundIntervalS?: bigint;
 }
 
@@ -90,6 +93,7 @@ export type TaskConfig = {
   aggregateWindow: bigint;
   challengeWindow: bigint;
   answerWindow: bigint;
+  disputeWindow: bigint;
   roundInterval: bigint;
 };
 
@@ -116,13 +120,14 @@ export function taskConfig(parameters: CreateTaskParameters): TaskConfig {
     aggregateWindow: parameters.aggregateWindowS ?? DEFAULT_AGGREGATE_WINDOW_S,
     challengeWindow: parameters.challengeWindowS ?? DEFAULT_CHALLENGE_WINDOW_S,
     answerWindow: parameters.answerWindowS ?? DEFAULT_ANSWER_WINDOW_S,
+    disputeWindow: parameters.disputeWindowS ?? DEFAULT_DISPUTE_WINDOW_S,
     roundInterval: parameters.roundIntervalS ?? DEFAULT_ROUND_INTERVAL_S,
   };
 }
 
 /**
- * Creates a task; the contract checks the schedule (each window >= 5 s; commit + aggregate + challenge + 17
- * answer windows <= 12 h). The result is read from the contract's `TaskCreated` event, so the caller sees
+ * Creates a task; the contract checks the schedule (each window >= 5 s; commit + 2 aggregate + challenge + 16
+ * answer windows + the dispute window <= 12 h). The result is read from the contract's `TaskCreated` event, so the caller sees
  * exactly what the chain recorded.
  */
 export async function createTask(

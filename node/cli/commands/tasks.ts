@@ -9,6 +9,7 @@ import type { FundTaskReturnType } from "../../chain/actions/index.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
   DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_DISPUTE_WINDOW_S,
   DEFAULT_CHALLENGE_WINDOW_S,
   DEFAULT_COMMIT_WINDOW_S,
   MIN_WINDOW_S,
@@ -64,6 +65,7 @@ interface TaskCreateFlags extends SignerFlags {
   aggregateWindow?: string;
   challengeWindow?: string;
   answerWindow?: string;
+  disputeWindow?: string;
   roundInterval?: string;
 }
 
@@ -93,10 +95,14 @@ export function registerTaskCommands(program: Command): void {
       "--answer-window <duration>",
       `time a challenged aggregator has to answer with a proof (default ${DEFAULT_ANSWER_WINDOW_S}s)`,
     )
+    .option(
+      "--dispute-window <duration>",
+      `time an answered proof's statement stays disputable by watchers (default ${DEFAULT_DISPUTE_WINDOW_S}s)`,
+    )
     .option("--round-interval <duration>", "minimum time between round openings (default 0s)")
     .addHelpText(
       "after",
-      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --json\n",
+      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --dispute-window 5m --json\n",
     )
     .action(async (flags: TaskCreateFlags) => {
       const rewardPerRoundWei = parseTokenAmount(flags.rewardPerRound);
@@ -106,6 +112,7 @@ export function registerTaskCommands(program: Command): void {
         aggregateWindowS: parseWindowS(flags.aggregateWindow, "--aggregate-window"),
         challengeWindowS: parseWindowS(flags.challengeWindow, "--challenge-window"),
         answerWindowS: parseWindowS(flags.answerWindow, "--answer-window"),
+        disputeWindowS: parseWindowS(flags.disputeWindow, "--dispute-window"),
         roundIntervalS: parseWindowS(flags.roundInterval, "--round-interval"),
       };
       const parametersFlag =

@@ -6,6 +6,11 @@
  * figure does not fit it takes no duty that could end in a proof: it withdraws its aggregator opt-in and does
  * not commit (a trainer can be drawn as aggregator when no candidate had stake).
  *
+ * The figure has headroom: the next proof can be slower than any recent one (a neighbour starts training, the
+ * machine's load doubles), so the node counts its slowest recent proof times `PROVING_HEADROOM`. Without it, an
+ * honest aggregator whose proofs had measured 20.5 s took a 30 s window at load 28, proved in 30 s, and was
+ * slashed for a missed answer (soak, 2026-12-05).
+ *
  * The figure tracks contention: it is the slowest of the last `RECENT_PROOFS_KEPT` proofs of the last
  * `RECENT_PROOFS_WINDOW_MS` (challenges
  * arrive when they arrive, not when the machine is idle), measured on real answers and, while the figure does
@@ -13,6 +18,13 @@
  * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
  */
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
+
+/**
+ * How much slower than its slowest recent proof the next one may be and still be answered in time: the soak saw
+ * a 20.5 s proof become 30 s (×1.46) when the load rose from 19 to 28. Windows are chosen with this in mind
+ * (DEFAULT_ANSWER_WINDOW_S: 60 s holds a 37 s proof).
+ */
+export const PROVING_HEADROOM = 1.5;
 
 /** Proofs older than this no longer count (ms): long enough to span several rounds of a contention burst. */
 export const RECENT_PROOFS_WINDOW_MS = 10 * 60_000;
@@ -80,12 +92,15 @@ export class ProvingBudget {
     return this.fits();
   }
 
-  /** What an answer takes: the slowest recent proof (or the baseline) plus the transaction margin. */
+  /**
+   * What an answer must be given: the slowest recent proof (or the baseline) with PROVING_HEADROOM, plus the
+   * transaction margin.
+   */
   neededMs(): number {
     const since = this.now() - RECENT_PROOFS_WINDOW_MS;
     this.recent = this.recent.filter((proof) => proof.at >= since);
     const slowest = this.recent.length === 0 ? this.baselineMs : Math.max(...this.recent.map((p) => p.ms));
-    return slowest + ANSWER_TX_MARGIN_MS;
+    return slowest * PROVING_HEADROOM + ANSWER_TX_MARGIN_MS;
   }
 
   /** Whether an answer fits the checked task's answer window now (true before a check, or when unproven). */

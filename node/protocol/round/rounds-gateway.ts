@@ -98,6 +98,8 @@ export interface TaskView {
   readonly proven: boolean;
   /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
   readonly answerWindowS: bigint;
+  /** Seconds an answered statement stays disputable (fixed at task creation). */
+  readonly disputeWindowS: bigint;
 }
 
 export class RoundsGateway {
@@ -154,6 +156,7 @@ export class RoundsGateway {
       nextOpenTime: BigInt(task.nextOpenTime),
       proven: task.proven,
       answerWindowS: BigInt(task.answerWindow),
+      disputeWindowS: BigInt(task.disputeWindow),
     };
   }
 

@@ -31,6 +31,7 @@ export interface WindowsSeconds {
   readonly aggregate: number;
   readonly challenge: number;
   readonly answer: number;
+  readonly dispute: number;
 }
 
 export interface NetworkOptions {
@@ -191,6 +192,8 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       `${windows.challenge}s`,
       "--answer-window",
       `${windows.answer}s`,
+      "--dispute-window",
+      `${windows.dispute}s`,
     ]);
     const deployment = await readDeployment(deploymentFile);
     const [first, ...others] = nodes;

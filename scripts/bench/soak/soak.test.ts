@@ -9,6 +9,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import {
+  DEFAULT_AGGREGATE_WINDOW_S,
+  DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_CHALLENGE_WINDOW_S,
+  DEFAULT_COMMIT_WINDOW_S,
+  DEFAULT_DISPUTE_WINDOW_S,
+} from "../../../node/chain/constants.ts";
 import { runSoak } from "./run.ts";
 
 const CHAIN_PORT = 18781;
@@ -20,8 +27,14 @@ describe("short soak: rounds survive node kills", { timeout: 600_000 }, () => {
     const result = await runSoak({
       nodes: 3,
       rounds: ROUNDS,
-      // The local defaults of `task create` (README: a local round takes ~45–60 s).
-      windows: { commit: 15, aggregate: 15, challenge: 5, answer: 30 },
+      // The local defaults of `task create` (node/chain/constants.ts).
+      windows: {
+        commit: Number(DEFAULT_COMMIT_WINDOW_S),
+        aggregate: Number(DEFAULT_AGGREGATE_WINDOW_S),
+        challenge: Number(DEFAULT_CHALLENGE_WINDOW_S),
+        answer: Number(DEFAULT_ANSWER_WINDOW_S),
+        dispute: Number(DEFAULT_DISPUTE_WINDOW_S),
+      },
       chainPort: CHAIN_PORT,
       seed: 7,
       gap: 0,
