@@ -177,7 +177,7 @@ contract RoundLinksTest is RoundsFixture {
             vm.expectRevert(ITrainingRounds.StatementCorrect.selector);
             rounds.disputeStatement(roundId, cells[i], abi.encode(truthful), "");
         }
-        vm.warp(selection.getRound(roundId).disputeDeadline + 1);
+        _warpPastJudgement(roundId);
         rounds.finalizeRound(roundId);
         assertEq(uint8(selection.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Finalized), "state");
         for (uint256 i = 0; i < TRAINERS; ++i) assertTrue(rounds.claimable(trainers[i]) > 0, "every trainer paid");

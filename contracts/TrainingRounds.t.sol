@@ -276,14 +276,6 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.settleBond(roundId, chunk);
     }
 
-    /// @dev Past both the challenge and the dispute deadline (the dispute window may end before the challenge
-    /// window, which it does not extend).
-    function _warpPastJudgement(uint256 roundId) internal {
-        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
-        uint64 last = r.challengeDeadline > r.disputeDeadline ? r.challengeDeadline : r.disputeDeadline;
-        if (block.timestamp <= last) vm.warp(last + 1);
-    }
-
     function test_disputeAfterDeadlineReverts() public {
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));

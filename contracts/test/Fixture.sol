@@ -86,6 +86,14 @@ abstract contract Fixture is TestBase {
             });
     }
 
+    /// @dev Past both the challenge and the dispute deadline (the dispute window may end before the challenge
+    /// window, which it does not extend).
+    function _warpPastJudgement(uint256 roundId) internal {
+        ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
+        uint64 last = r.challengeDeadline > r.disputeDeadline ? r.challengeDeadline : r.disputeDeadline;
+        if (block.timestamp <= last) vm.warp(last + 1);
+    }
+
     function _fundAndStake(address who, uint256 amount) internal {
         token.transfer(who, amount);
         vm.startPrank(who);
