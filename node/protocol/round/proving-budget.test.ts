@@ -26,7 +26,10 @@ describe("proving budget (a proven task's answer window against this node's prov
         error.answerWindowMs === 30_000 &&
         error.neededMs === needs(DEFAULT_PROVING_ESTIMATE_MS),
     );
-    assert.ok(needs(DEFAULT_PROVING_ESTIMATE_MS) >= 30_000 + ANSWER_TX_MARGIN_MS, "the slow proof would have fit");
+    assert.ok(
+      needs(DEFAULT_PROVING_ESTIMATE_MS) >= 30_000 + ANSWER_TX_MARGIN_MS,
+      "the slow proof would have fit",
+    );
     // The default 60 s window holds the estimate with headroom and its transaction margin.
     budget.check({ proven: true, answerWindowS: DEFAULT_ANSWER_WINDOW_S });
   });
