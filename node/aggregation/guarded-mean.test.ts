@@ -77,17 +77,35 @@ describe("guarded mean (the node's rule)", () => {
       { update: boosted, weight: 100 },
       ...honest.map((update, i) => ({ update, weight: i === 0 ? 10_000 : 100 })),
     ];
-    const rule = guardedMeanAggregator();
+    // Whole weights (no norm weighting, tested below): the mean of the survivors by capped count.
+    const rule = guardedMeanAggregator({ normWeighting: 0 });
     const { aggregate, acceptedWeights } = rule.aggregate(updates);
     assert.deepEqual(acceptedWeights, [0, 0, 100, 100, 100, 100, 100, 100, 100]);
     const expected = fedAvg(weighted(honest));
     for (let j = 0; j < SIZE; j++) assert.ok(Math.abs(aggregate[j]! - expected[j]!) < 1e-6);
   });
 
+  it("weighs an accepted update longer than the median by median norm / its norm (clipping through public weights)", () => {
+    const honest = group(9, 10);
+    const long = Float32Array.from(honest[0]!, (x) => 1.8 * x);
+    const updates = weighted([long, ...honest.slice(1)]);
+    const result = guardUpdates(updates);
+    assert.deepEqual(result.updates[0]!.reasons, [], "inside the norm bound (3x) and the coordinate bounds");
+    const ratio = result.updates[0]!.normRatio;
+    assert.ok(ratio > 1.5 && ratio < 3, `norm ratio ${ratio}`);
+    assert.equal(result.acceptedWeights[0], Math.floor(100 / ratio));
+    result.updates.forEach((g, i) => {
+      const w = result.acceptedWeights[i]!;
+      assert.ok(Number.isInteger(w));
+      assert.equal(w, g.normRatio <= 1 ? 100 : Math.max(1, Math.floor(100 / g.normRatio)));
+    });
+    assert.deepEqual(guardUpdates(updates, { normWeighting: 0 }).acceptedWeights, new Array(10).fill(100));
+  });
+
   it("with cosine weighting, scales accepted weights by relative cosine (integers, at most the capped count)", () => {
     const updates = weighted(group(9, 10));
-    const plain = guardUpdates(updates);
-    const scaled = guardUpdates(updates, { cosineWeighting: 1 });
+    const plain = guardUpdates(updates, { normWeighting: 0 });
+    const scaled = guardUpdates(updates, { cosineWeighting: 1, normWeighting: 0 });
     assert.deepEqual(plain.acceptedWeights, new Array(10).fill(100));
     const median = [...plain.updates.map((g) => g.cosine)].sort((a, b) => a - b)[5]!;
     scaled.acceptedWeights.forEach((w, i) => {

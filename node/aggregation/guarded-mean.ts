@@ -97,6 +97,17 @@ export const GUARDED_MEAN_DEFAULTS = {
    * weights. Either way the weights are public integers and the output a provable weighted mean.
    */
   cosineWeighting: 0,
+  /**
+   * 1: an accepted update longer than the median update counts with its weight times median norm / its norm,
+   * so no update moves the mean by more than a median-length update of its weight would: norm clipping
+   * (Sun et al., "Can You Really Backdoor Federated Learning?", 2019) done through the public weights, so the
+   * output stays the provable weighted mean of the committed vectors. Measured against the adaptive attack
+   * (bench:robust, Dirichlet 0.5, 30%): the attackers' best push sat at 1.4-2.3x the median norm, inside the
+   * 3x norm bound, while honest updates ranged 0.4-2.4x (so a tighter bound would reject honest skewed
+   * trainers outright). Worst gap to honest-only, 30% Dirichlet 0.5, 3 seeds: 16.55 pt with whole weights,
+   * 2.85 with these. 0: whole weights.
+   */
+  normWeighting: 1,
 } as const;
 
 /**
@@ -127,7 +138,10 @@ export interface GuardedUpdate {
 export interface GuardResult {
   readonly updates: readonly GuardedUpdate[];
   readonly rejected: readonly boolean[];
-  /** Sample count capped at the median count for accepted updates, 0 for rejected ones. Integers. */
+  /**
+   * Sample count capped at the median count for accepted updates (times median norm / norm for those longer
+   * than the median, `normWeighting`), 0 for rejected ones. Integers.
+   */
   readonly acceptedWeights: readonly number[];
 }
 
@@ -353,9 +367,12 @@ export function guardUpdates(
     rejected,
     acceptedWeights: weights.map((w, i) => {
       if (rejected[i]) return 0;
-      if (o.cosineWeighting === 0 || !(medianCosine > 0)) return w;
-      const share = Math.min(1, Math.max(0, guarded[i]!.cosine / medianCosine));
-      return Math.max(1, Math.floor(w * share));
+      const normShare = o.normWeighting === 0 ? 1 : Math.min(1, 1 / normRatios[i]!);
+      const cosineShare =
+        o.cosineWeighting === 0 || !(medianCosine > 0)
+          ? 1
+          : Math.min(1, Math.max(0, guarded[i]!.cosine / medianCosine));
+      return normShare * cosineShare === 1 ? w : Math.max(1, Math.floor(w * normShare * cosineShare));
     }),
   };
 }

@@ -39,9 +39,11 @@ describe("trainer trust across rotation (public outcomes) and its memory bound",
     assert.equal(folded.get("0x1")!.trust, 1);
     const next = scoreRound(folded, new Rng(1), 2);
     assert.equal(next.weights[0], 0, "distrusted for the round after (fast trust 0.5 < 0.6)");
-    assert.deepEqual(next.weights.slice(1), [100, 100, 100, 100, 100]);
+    // Full weight, less the guard's norm weighting of updates longer than the median (a few percent here).
+    for (const w of next.weights.slice(1)) assert.ok(w >= 95 && w <= 100, `${next.weights}`);
     const after = scoreRound(next.records, new Rng(2), 3);
-    assert.equal(after.weights[0], 75, "climbs back: fast trust 0.75");
+    const guardWeight = after.weights[0]! / 0.75;
+    assert.ok(guardWeight >= 95 && guardWeight <= 101, `climbs back: fast trust 0.75 (${after.weights})`);
   });
 
   it("does not fold a round this node already scored, and folds alike for anyone (a pure function)", () => {

@@ -16,6 +16,14 @@ function skewedUpdate(rng: Rng, trainer: number): Float32Array {
   );
 }
 
+/**
+ * Full trust: each weight is the capped count (100) less the guard's norm weighting of updates longer than
+ * the median (guarded-mean.ts normWeighting; at most a few percent for these honest updates).
+ */
+function assertFullWeights(weights: readonly number[], message: string): void {
+  for (const w of weights) assert.ok(w >= 90 && w <= 100, `${message}: ${JSON.stringify(weights)}`);
+}
+
 describe("trainer trust (the guarded mean with history)", () => {
   it("keeps honest trainers at full weight and gives 0 to a trainer that is rejected or barely aligned in turn", () => {
     const rng = new Rng(11);
@@ -33,7 +41,7 @@ describe("trainer trust (the guarded mean with history)", () => {
       const memoryless = guardUpdates(updates).rejected[0];
       assert.equal(memoryless, round % 2 === 0, `round ${round}: the memoryless guard alternates`);
       const { acceptedWeights } = rule.aggregate(updates, { trainers });
-      assert.deepEqual(acceptedWeights.slice(1), new Array(9).fill(100), `round ${round}`);
+      assertFullWeights(acceptedWeights.slice(1), `round ${round}`);
       assert.equal(acceptedWeights[0], 0, `round ${round}: ${JSON.stringify(acceptedWeights)}`);
     }
   });
@@ -57,7 +65,7 @@ describe("trainer trust (the guarded mean with history)", () => {
         `round ${round}: the memoryless guard accepts it`,
       );
       const result = rule.aggregate(updates, { trainers });
-      assert.deepEqual(result.acceptedWeights.slice(1), new Array(9).fill(100), `round ${round}`);
+      assertFullWeights(result.acceptedWeights.slice(1), `round ${round}`);
       weights.push(result.acceptedWeights[0]!);
     }
     assert.equal(weights[0], 100, "no history yet: the guard's weight");
