@@ -104,8 +104,8 @@ export const GUARDED_MEAN_DEFAULTS = {
    * output stays the provable weighted mean of the committed vectors. Measured against the adaptive attack
    * (bench:robust, Dirichlet 0.5, 30%): the attackers' best push sat at 1.4-2.3x the median norm, inside the
    * 3x norm bound, while honest updates ranged 0.4-2.4x (so a tighter bound would reject honest skewed
-   * trainers outright). Worst gap to honest-only, 30% Dirichlet 0.5, 3 seeds: 16.55 pt with whole weights,
-   * 2.85 with these. 0: whole weights.
+   * trainers outright). Worst gap to honest-only, adaptive-persistent, 30% Dirichlet 0.5, 3 seeds: 16.55 pt
+   * with whole weights, 8.85 with these (the full grid; issue #20's goal is 2). 0: whole weights.
    */
   normWeighting: 1,
 } as const;
