@@ -103,6 +103,11 @@ export interface NetworkOptions {
   readonly initialModel?: Float32Array;
   /** Chain seconds an answered statement stays disputable (default DRIVEN_WINDOW_S: the driver moves past it). */
   readonly disputeWindowS?: bigint;
+  /**
+   * Deploy the chained-proof verifier too: a proven task's round of more than 8 trainers is then proven link by
+   * link (docs/protocol.md §5 "Chained links"), and the task is proven at any size.
+   */
+  readonly chained?: boolean;
 }
 
 export interface LocalVainNetwork {
@@ -136,7 +141,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const deployment = await deployProtocol({
       publicClient,
       walletClient: treasury,
-      verifier: await groth16VerifierChoice(),
+      verifier: await groth16VerifierChoice({ chained: options.chained === true }),
       roundParams: { maxTrainersPerRound: options.maxTrainersPerRound ?? 8 },
     });
     const contracts = protocolAddresses(deployment);
@@ -235,9 +240,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
       disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
-      // A proven task's round holds at most the circuit's fan-in, and only flat rounds are proven: demo
-      // networks with larger or hierarchical rounds run an unproven task.
-      proven: trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers,
+      // Without chained proofs a proven task's round holds at most the circuit's fan-in, and only flat rounds
+      // are proven: demo networks with larger or hierarchical rounds run an unproven task.
+      proven:
+        options.chained === true || (trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers),
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });

@@ -39,3 +39,15 @@ export {
   verifyChunkProof,
 } from "./prover.ts";
 export type { AnswerStatement, ChunkProof, ProofProgress } from "./prover.ts";
+export {
+  LINK_SHAPE,
+  buildLinkTree,
+  buildRoundChains,
+  encodeLinkProofCalldata,
+  encodeLinkStatement,
+  linkCount,
+  proveLink,
+  zeroSumsHash,
+} from "./link-proof.ts";
+export type { LinkProof, LinkTree } from "./link-proof.ts";
+export type { ChainLink, LinkStatement } from "./chain-witness.ts";

@@ -18,6 +18,7 @@ import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import type { RoundWork } from "./round-work.ts";
+import { cellsOfChunks } from "./link-answers.ts";
 
 /**
  * Wrong chunks one watcher challenges per round: one unanswerable challenge already slashes the aggregator
@@ -36,6 +37,17 @@ const PUSH_GRACE_MS = 15_000;
 const PUSH_GRACE_SHARE = 0.25;
 /** Interval at which a waiting watcher looks for pushed updates (ms). */
 const PUSH_POLL_MS = 250;
+/**
+ * What a watcher challenges for the wrong chunks it found: the first MAX_CHALLENGES_PER_ROUND of them, or in a
+ * chained round (`numLinks` > 0) every (chunk, link) cell of the first one. Which link of a wrong chunk lies is
+ * known only to the aggregator (its link tree is not published), and its chain from zero sums to the posted
+ * chunk must break in at least one of them, so all of one chunk's links are enough.
+ */
+export function challengeTargets(wrongChunks: readonly number[], numLinks: number): number[] {
+  if (numLinks === 0) return wrongChunks.slice(0, MAX_CHALLENGES_PER_ROUND);
+  return cellsOfChunks(wrongChunks.slice(0, 1), numLinks);
+}
+
 /** Largest update a watcher fetches (the mesh's own limit for update blobs). */
 const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 
@@ -75,7 +87,7 @@ export class AggregateWatcher {
         .then((wrong) => {
           work.aggregateDataMissing = wrong === undefined;
           if (wrong === undefined) return;
-          work.wrongChunks = wrong;
+          work.wrongChunks = challengeTargets(wrong, round.numLinks);
           if (wrong.length > 0)
             this.ctx.log.warn({ roundId, chunks: wrong }, "the posted aggregate is wrong in these chunks");
         })
@@ -86,7 +98,7 @@ export class AggregateWatcher {
         .finally(() => (work.checkingAggregate = false));
       return;
     }
-    for (const chunk of work.wrongChunks.slice(0, MAX_CHALLENGES_PER_ROUND)) {
+    for (const chunk of work.wrongChunks) {
       if (work.challenged.has(chunk) || !this.components.keeper.dutyDue(work, `challenge-${chunk}`, myIndex))
         continue;
       // Marked either way (ticks do not overlap): false means someone else challenged it first, or the window closed.
@@ -116,9 +128,7 @@ export class AggregateWatcher {
    */
   checked(work: RoundWork): boolean {
     const wrong = work.wrongChunks;
-    return (
-      wrong !== undefined && wrong.slice(0, MAX_CHALLENGES_PER_ROUND).every((c) => work.challenged.has(c))
-    );
+    return wrong !== undefined && wrong.every((c) => work.challenged.has(c));
   }
 
   /**

@@ -35,13 +35,14 @@ import {
   TRUST_FOLD_ROUNDS,
 } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
+import { buildLinks, isChained, proveCell } from "./link-answers.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import { modelRefOf } from "./next-model.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
-import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+import type { AggregationRecord, AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
@@ -358,6 +359,20 @@ export class Aggregator {
       base,
       aggregateFixedPoint(encoded, weights).aggregate,
     );
+    // A chained round's link root goes first: the chain refuses its aggregate without one (LinkRootMissing).
+    const links = isChained(round)
+      ? await buildLinks(
+          roundId,
+          round.numChunks,
+          this.ctx.adversary.proofWitness(encoded, aggregate),
+          weights,
+        )
+      : undefined;
+    if (
+      links !== undefined &&
+      !(await this.ctx.chain.sendIfValid("postLinkRoot", [roundId, links.tree.root]))
+    )
+      return;
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
@@ -365,7 +380,7 @@ export class Aggregator {
       weights.map(BigInt),
     ]);
     if (!posted) return;
-    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
     // Signed only once posted: a node killed between signing and posting, or whose post failed, could
     // otherwise sign a second, different aggregate on the next attempt (equivocation against its own stake).
     await this.components.data
@@ -433,15 +448,11 @@ export class Aggregator {
     const aggregation = work.aggregation;
     if (aggregation === undefined) return;
     const started = performance.now();
-    const witness = this.ctx.adversary.proofWitness(aggregation.encoded, aggregation.aggregate);
-    const proof = await proveChunk(roundId, chunk, [...witness], aggregation.weights, {
-      signal: this.ctx.signal,
-    });
-    const calldata = encodeChunkProofCalldata(proof, aggregation.aggregateCommitment);
+    const { calldata, proveMs } = await this.prove(roundId, chunk, aggregation);
     const ms = performance.now() - started;
     work.proofMs = (work.proofMs ?? 0) + ms;
     this.ctx.options.events?.onProof?.(roundId, chunk, ms);
-    const fits = this.components.provingBudget.record(proof.proveMs);
+    const fits = this.components.provingBudget.record(proveMs);
     if (!(await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]))) {
       // Not landed (an outage longer than the retry budget, a lost race): the next tick answers again while
       // the chain still lists the challenge as pending; an answer that did land is no longer pending.
@@ -455,11 +466,29 @@ export class Aggregator {
         {
           roundId,
           chunk,
-          proofMs: Math.round(proof.proveMs),
+          proofMs: Math.round(proveMs),
           neededMs: this.components.provingBudget.neededMs(),
         },
         "this proof took longer than the task's answer window allows: a slower one would be slashed",
       );
+  }
+
+  /** The answer bytes for a challenged chunk (flat round) or (chunk, link) cell (chained round). */
+  private async prove(
+    roundId: bigint,
+    chunkOrCell: number,
+    aggregation: AggregationRecord,
+  ): Promise<{ calldata: Hex; proveMs: number }> {
+    if (aggregation.links !== undefined)
+      return proveCell(aggregation.links, chunkOrCell, aggregation.aggregateCommitment);
+    const witness = this.ctx.adversary.proofWitness(aggregation.encoded, aggregation.aggregate);
+    const proof = await proveChunk(roundId, chunkOrCell, [...witness], aggregation.weights, {
+      signal: this.ctx.signal,
+    });
+    return {
+      calldata: encodeChunkProofCalldata(proof, aggregation.aggregateCommitment),
+      proveMs: proof.proveMs,
+    };
   }
 
   /**
@@ -486,7 +515,16 @@ export class Aggregator {
       );
       return;
     }
-    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment });
+    const links =
+      round.numLinks > 0 ? await buildLinks(roundId, round.numChunks, encoded, weights) : undefined;
+    if (links !== undefined && links.tree.root.toLowerCase() !== round.linkRoot.toLowerCase()) {
+      this.ctx.log.warn(
+        { roundId },
+        "stored updates do not reproduce the posted link root; cannot answer challenges",
+      );
+      return;
+    }
+    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
     this.ctx.log.info({ roundId }, "restored aggregation state after restart");
   }
 }

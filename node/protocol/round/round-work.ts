@@ -3,6 +3,7 @@
  * functions take only the part they use; the participant keeps one `RoundWork` (all parts) per round and
  * drops rounds older than `ROUNDS_KEPT`.
  */
+import type { LinkRecord } from "./link-answers.ts";
 import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import type { PartialAggregate, RoundTree } from "../hierarchy.ts";
@@ -26,6 +27,8 @@ export interface AggregationRecord {
   readonly commitments: UpdateCommitment[];
   readonly aggregate: Uint16Array;
   readonly aggregateCommitment: UpdateCommitment;
+  /** A chained round's links and posted link tree (link-answers.ts); undefined for a flat round. */
+  readonly links?: LinkRecord;
 }
 
 export interface TrainerWork {
@@ -179,6 +182,7 @@ export function rememberAggregation(
     present: readonly ({ commitment: UpdateCommitment } | undefined)[];
     aggregate: Uint16Array;
     aggregateCommitment: UpdateCommitment;
+    links?: LinkRecord;
   },
 ): void {
   work.posted = true;
@@ -189,12 +193,14 @@ export function rememberAggregation(
     commitments: done.present.map((p) => p?.commitment ?? done.aggregateCommitment),
     aggregate: done.aggregate,
     aggregateCommitment: done.aggregateCommitment,
+    ...(done.links === undefined ? {} : { links: done.links }),
   };
 }
 
 /**
  * The round's aggregation tree (see `roundTreeFromChain`), read once per round. A proven task's round is
- * always flat: the chain caps it at the circuit's fan-in, and only a flat round's aggregator can prove.
+ * always flat: only a flat round's aggregator can prove (up to the circuit's fan-in of 8 one proof per chunk,
+ * above it by chained link proofs, link-answers.ts).
  */
 export async function treeOf(
   ctx: RoundContext,
@@ -206,7 +212,7 @@ export async function treeOf(
   work.tree ??= await ctx.chain.readTree(
     roundId,
     round,
-    round.proven ? Math.max(maxFanIn, PROOF_TRAINERS) : maxFanIn,
+    round.proven ? Math.max(maxFanIn, PROOF_TRAINERS, round.trainers.length) : maxFanIn,
   );
   return work.tree;
 }

@@ -41,6 +41,7 @@ export type RoundsWrite =
   | "commitUpdate"
   | "lockSelection"
   | "selectAggregator"
+  | "postLinkRoot"
   | "postAggregate"
   | "drawSamples"
   | "answerChallenge"

@@ -9,6 +9,7 @@ import { decodeAnswerStatement, encodeTrainerOpening } from "../../proofs/index.
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
+import { decodeLinkClaims } from "./link-answers.ts";
 import type { RoundWork } from "./round-work.ts";
 import type { Trainer } from "./trainer.ts";
 
@@ -78,6 +79,7 @@ export class Watcher {
       const index = round.trainers.findIndex((t) => t.toLowerCase() === operator);
       if (index >= 0 && index !== myIndex) held.push({ index, commitment: received.commitment });
     }
+    if (round.numLinks > 0) return linkMisquotes(held, round, chunk, statement);
     const claims = decodeAnswerStatement(statement);
     return held
       .filter(({ index, commitment }) => {
@@ -87,4 +89,26 @@ export class Watcher {
       })
       .map(({ index, commitment }) => encodeTrainerOpening(index, commitment, chunk));
   }
+}
+
+/**
+ * A chained round's answer names a (chunk, link) cell: the openings of held updates of that link whose chunk hash
+ * differs from the one the link statement claims (slot k of the link, evidence against the link's commitments).
+ */
+function linkMisquotes(
+  held: readonly { index: number; commitment: UpdateCommitment }[],
+  round: RoundView,
+  cell: number,
+  statement: Hex,
+): Hex[] {
+  const claims = decodeLinkClaims(statement, round.trainers.length);
+  const chunk = Math.floor(cell / round.numLinks);
+  return claims.slots.flatMap((slot, k) => {
+    const mine = held.find((h) => h.index === slot.trainer);
+    if (mine === undefined || slot.weight === 0) return [];
+    const committed = mine.commitment.chunkHashes[chunk];
+    return committed !== undefined && committed !== slot.chunkHash
+      ? [encodeTrainerOpening(k, mine.commitment, chunk)]
+      : [];
+  });
 }
