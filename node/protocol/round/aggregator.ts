@@ -20,9 +20,7 @@ import {
   aggregateFixedPoint,
   commitEncoded,
   decodeFixedPoint,
-  encodeChunkProofCalldata,
   encodeFixedPoint,
-  proveChunk,
 } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
@@ -35,14 +33,14 @@ import {
   TRUST_FOLD_ROUNDS,
 } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
-import { buildLinks, isChained, proveCell } from "./link-answers.ts";
+import { buildLinks, isChained } from "./link-answers.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import { modelRefOf } from "./next-model.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
-import type { AggregationRecord, AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
@@ -424,71 +422,6 @@ export class Aggregator {
       .announceAggregate(roundId, commitment.root, ref, aggregate, none)
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
     await data.distribute(roundId, { trainers: round.trainers, proven: false }, [], aggregate, none);
-  }
-
-  /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */
-  answerChallenges(roundId: bigint, challenges: readonly { chunk: number }[], work: AggregatorWork): void {
-    if (!this.ctx.adversary.answersChallenges()) return;
-    for (const { chunk } of challenges) {
-      if (work.answering.has(chunk)) continue;
-      work.answering.add(chunk);
-      work.answersInFlight += 1;
-      void this.answer(roundId, chunk, work)
-        .catch((error: unknown) => {
-          work.answering.delete(chunk);
-          this.ctx.log.warn({ err: error, roundId, chunk }, "answering a challenge failed");
-        })
-        .finally(() => {
-          work.answersInFlight -= 1;
-        });
-    }
-  }
-
-  private async answer(roundId: bigint, chunk: number, work: AggregatorWork): Promise<void> {
-    const aggregation = work.aggregation;
-    if (aggregation === undefined) return;
-    const started = performance.now();
-    const { calldata, proveMs } = await this.prove(roundId, chunk, aggregation);
-    const ms = performance.now() - started;
-    work.proofMs = (work.proofMs ?? 0) + ms;
-    this.ctx.options.events?.onProof?.(roundId, chunk, ms);
-    const fits = this.components.provingBudget.record(proveMs);
-    if (!(await this.ctx.chain.sendIfValid("answerChallenge", [roundId, BigInt(chunk), calldata]))) {
-      // Not landed (an outage longer than the retry budget, a lost race): the next tick answers again while
-      // the chain still lists the challenge as pending; an answer that did land is no longer pending.
-      work.answering.delete(chunk);
-      this.ctx.log.warn({ roundId, chunk }, "challenge answer not accepted; retrying while it is pending");
-      return;
-    }
-    this.ctx.log.info({ roundId, chunk, proofMs: Math.round(ms) }, "challenge answered with a zk proof");
-    if (!fits)
-      this.ctx.log.warn(
-        {
-          roundId,
-          chunk,
-          proofMs: Math.round(proveMs),
-          neededMs: this.components.provingBudget.neededMs(),
-        },
-        "this proof took longer than the task's answer window allows: a slower one would be slashed",
-      );
-  }
-
-  /** The answer bytes for a challenged chunk (flat round) or (chunk, link) cell (chained round). */
-  private async prove(
-    roundId: bigint,
-    chunkOrCell: number,
-    aggregation: AggregationRecord,
-  ): Promise<{ calldata: Hex; proveMs: number }> {
-    if (aggregation.links !== undefined)
-      return proveCell(aggregation.links, chunkOrCell, aggregation.aggregateCommitment);
-    const witness = this.ctx.adversary.proofWitness(aggregation.encoded, aggregation.aggregate);
-    const proof = await proveChunk(roundId, chunkOrCell, [...witness], aggregation.weights, {
-      signal: this.ctx.signal,
-    });
-    return {
-      calldata: encodeChunkProofCalldata(proof, aggregation.aggregateCommitment),
-      proveMs: proof.proveMs,
-    };
   }
 
   /**

@@ -29,6 +29,7 @@ import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
 import { AggregateWatcher } from "./aggregate-watcher.ts";
 import { Aggregator } from "./aggregator.ts";
+import { ChallengeAnswers } from "./challenge-answers.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, TransferStats } from "./context.ts";
 import { Delivery } from "./delivery.ts";
@@ -58,6 +59,7 @@ export class RoundParticipant {
   private readonly modelSync: ModelSync;
   private readonly trainer: Trainer;
   private readonly aggregator: Aggregator;
+  private readonly answers: ChallengeAnswers;
   private readonly subAggregator: SubAggregator;
   private readonly watcher: Watcher;
   private readonly keeper: Keeper;
@@ -128,6 +130,7 @@ export class RoundParticipant {
       data: this.data,
       provingBudget: this.provingBudget,
     });
+    this.answers = new ChallengeAnswers(this.ctx, { provingBudget: this.provingBudget });
     this.trainer = new Trainer(this.ctx, {
       modelSync: this.modelSync,
       delivery,
@@ -390,7 +393,7 @@ export class RoundParticipant {
           void this.modelSync.ensureModel(round.modelRef, round.aggregator);
         const challenges = await this.chain.pendingChallenges(roundId);
         await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
-        if (aggregator) this.aggregator.answerChallenges(roundId, challenges, work);
+        if (aggregator) this.answers.answerChallenges(roundId, challenges, work);
         for (const challenge of challenges)
           await this.keeper.resolveUnansweredChallenge(roundId, challenge, now, work, myIndex);
         if (!aggregator) {
