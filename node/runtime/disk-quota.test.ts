@@ -66,6 +66,24 @@ describe("disk quota guard", () => {
     assert.match(await metrics.metrics(), /vain_data_dir_over_quota 0/);
   });
 
+  it("never deletes a pinned model (the task's initial model, maybe the only copy of imported weights)", async () => {
+    const dir = await dataDir();
+    const guard = new DiskQuotaGuard({ dataDir: dir, quotaBytes: 65 * KiB, pinnedModels: () => ["0xA"] });
+    await guard.check();
+    assert.deepEqual(
+      (await readdir(join(dir, "models"))).sort(),
+      ["a.f32", "b.f32", "c.f32"],
+      "the oldest model is pinned (its 0x-prefixed, upper-case ref names it); the others are the newest two",
+    );
+    const over = await new DiskQuotaGuard({
+      dataDir: dir,
+      quotaBytes: 10 * KiB,
+      pinnedModels: () => ["0xa"],
+    }).check();
+    assert.equal(over.overQuota, true, "a quota only met by deleting the pinned model is reported, not met");
+    assert.ok((await readdir(join(dir, "models"))).includes("a.f32"));
+  });
+
   it("reports a quota it cannot meet without deleting state the node must keep", async () => {
     const dir = await dataDir();
     const guard = new DiskQuotaGuard({ dataDir: dir, quotaBytes: 10 * KiB });

@@ -4,7 +4,9 @@
  * model; when the directory is over its quota the guard deletes what the node can do without, oldest first:
  * 1. round directories except the newest `keepRounds` (a round's updates are needed until it is judged, and a
  *    round lasts at most 12 h, far less than the time it takes to become one of the oldest);
- * 2. model files except the newest `keepModels` (models are named by content hash and re-fetched from peers).
+ * 2. model files except the newest `keepModels` (models are named by content hash and re-fetched from peers),
+ *    never a pinned one (`pinnedModels`: the task's initial model, which an importing operator's node may be
+ *    the only holder of: an imported ONNX model's weights exist nowhere else).
  * Keys, the keystore, config, reputation and checkpoints are never touched. If the quota is still exceeded, the
  * guard says so (gauge and log) rather than deleting state the node must not lose. Every deletion is logged
  * with its path and size.
@@ -38,6 +40,8 @@ export interface DiskQuotaGuardOptions {
   readonly quotaBytes: number;
   readonly keepRounds?: number;
   readonly keepModels?: number;
+  /** Content hashes (0x-prefixed sha256) of models never deleted, read at each sweep. */
+  readonly pinnedModels?: () => readonly string[];
   readonly intervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: Registry;
@@ -202,8 +206,11 @@ export class DiskQuotaGuard {
       .map((name) => join(roundsDir, name));
     const modelsDir = join(this.options.dataDir, "models");
     const models: { path: string; mtimeMs: number }[] = [];
+    const pinned = new Set(
+      (this.options.pinnedModels?.() ?? []).map((ref) => `${ref.replace(/^0x/i, "").toLowerCase()}.f32`),
+    );
     for (const name of await readdir(modelsDir).catch((): string[] => [])) {
-      if (!name.endsWith(".f32")) continue;
+      if (!name.endsWith(".f32") || pinned.has(name)) continue;
       const path = join(modelsDir, name);
       const info = await stat(path).catch(() => undefined);
       if (info !== undefined) models.push({ path, mtimeMs: info.mtimeMs });

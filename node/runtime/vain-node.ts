@@ -45,12 +45,9 @@ import { hostInfo, runtimeSettings } from "./limits.ts";
 import type { RuntimeSettings } from "./limits.ts";
 import type { CapacitySource } from "../scheduling/capacity-book.ts";
 import { protocolAddresses } from "../chain/operator.ts";
+import { ProvingRemeasure } from "./proving-remeasure.ts";
 
 export const NODE_VERSION = "0.1.0";
-/** How often a node whose proofs were too slow for the answer window measures again (ms): about a round. */
-const PROVING_REMEASURE_INTERVAL_MS = 60_000;
-/** How often the node looks whether its proving figure fits the answer window (ms): a tick of a few reads. */
-const PROVING_CHECK_INTERVAL_MS = 5_000;
 
 export interface VainNodeOptions {
   readonly config: NodeConfig;
@@ -81,8 +78,7 @@ export class VainNode {
   private optInTimer: ReturnType<typeof setInterval> | undefined;
   private optInSync: OptInSync | undefined;
   private optInSyncing: Promise<void> | undefined;
-  private provingTimer: ReturnType<typeof setInterval> | undefined;
-  private measuringProof = false;
+  private provingRemeasure: ProvingRemeasure | undefined;
   private diskQuota: DiskQuotaGuard | undefined;
   private lock: DataDirLock | undefined;
   private chainWatch: ChainResetWatch | undefined;
@@ -254,18 +250,8 @@ export class VainNode {
       dataFingerprint: config.train ? dataFingerprint(data.train) : undefined,
     });
     await this.capacity.start();
-    // While this node's proving figure (the estimate, or its slowest recent proof) does not fit the task's answer
-    // window it takes no duty; it then measures a synthetic proof under its current load, again every
-    // PROVING_REMEASURE_INTERVAL_MS, and takes duties again once its proofs fit. Not measured when the figure
-    // fits: nodes (re)started together would all prove at once, the very contention that slows proofs.
-    let measuredAt = 0;
-    this.provingTimer = setInterval(() => {
-      if (this.participant?.canAnswerInTime() !== false) return;
-      if (Date.now() - measuredAt < PROVING_REMEASURE_INTERVAL_MS) return;
-      measuredAt = Date.now();
-      void this.measureProving();
-    }, PROVING_CHECK_INTERVAL_MS);
-    this.provingTimer.unref();
+    this.provingRemeasure = new ProvingRemeasure(() => this.participant, log);
+    this.provingRemeasure.start();
     this.optInSync = { publicClient, wallet, contracts, log };
     // A chain outage during start-up must not end the node: the timer below applies the opt-in once it answers.
     await this.syncOptIn();
@@ -288,6 +274,8 @@ export class VainNode {
     this.diskQuota = new DiskQuotaGuard({
       dataDir: config.dataDir,
       quotaBytes: settings.limits.diskBytes,
+      // The task's initial model: an importing operator's node may hold the only copy of its weights.
+      pinnedModels: () => (this.participant === undefined ? [] : [this.participant.initialModelRef]),
       log,
       metrics: this.metrics,
       onDiskFull: (message) => this.pause("DISK_FULL", message),
@@ -408,7 +396,7 @@ export class VainNode {
     this.connecting?.abort(new Error("the node was stopped while waiting for the chain"));
     clearInterval(this.timer);
     clearInterval(this.optInTimer);
-    clearInterval(this.provingTimer);
+    this.provingRemeasure?.stop();
     this.chainWatch?.stop();
     this.eventLog?.stop();
     this.diskQuota?.stop();
@@ -475,16 +463,6 @@ export class VainNode {
       )
       .finally(() => (this.optInSyncing = undefined));
     return this.optInSyncing;
-  }
-
-  /** One synthetic proof at a time (participant.measureProving); a failure leaves the budget as it was. */
-  private async measureProving(): Promise<void> {
-    if (this.measuringProof || this.participant === undefined) return;
-    this.measuringProof = true;
-    await this.participant
-      .measureProving()
-      .catch((error: unknown) => this.options.log.warn({ err: error }, "could not measure the proving time"))
-      .finally(() => (this.measuringProof = false));
   }
 
   /**
