@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IAggregationVerifier} from "./interfaces/IAggregationVerifier.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice Issue #18's attacks on the challenge game, rewards and owner powers, each written as the attacker

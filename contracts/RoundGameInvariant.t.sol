@@ -6,7 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
 import {TrainingRounds} from "./TrainingRounds.sol";
-import {RoundsFixture} from "./TrainingRounds.t.sol";
+import {RoundsFixture} from "./test/RoundsFixture.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestBase} from "./test/Vm.sol";
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";

@@ -6,7 +6,7 @@ import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {TestLinkVerifier} from "./test/TestLinkVerifier.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
 
 /// @notice Issues #18 and #21: a proven task's round of any size is proven. Above the flat fan-in (8) it is
 /// proven by chained proofs: the aggregator posts a link root, challenges name (chunk, link) cells, and each

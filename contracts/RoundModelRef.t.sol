@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice The new model is bound to the proven aggregate (issue #18, bench:attacks "wrong modelRef"): the chain

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 
 /// @notice Reporter front-running (issue #18): a reward-bearing report seen in the mempool and sent first by a

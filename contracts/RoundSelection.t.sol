@@ -10,7 +10,7 @@ import {BlockHeader} from "./rounds/BlockHeader.sol";
 import {RoundsExtension} from "./rounds/RoundsExtension.sol";
 import {BlockHeaders} from "./test/BlockHeaders.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./TrainingRounds.t.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
 
 /// @notice A contract candidate that tops up its stake and retries the selection inside one transaction
 /// until the draw lands on itself (the attack that won every round against the one-step selection).

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {RoundsFixture} from "../TrainingRounds.t.sol";
+import {RoundsFixture} from "../test/RoundsFixture.sol";
 import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 
 /// @notice Delegation through the real rounds contract: a delegated trainer's round reward is split in
