@@ -125,17 +125,23 @@ describe("Aggregator.screen", () => {
     const screener = new Aggregator(context, {} as AggregatorComponents);
     const operators = trainers.map((t) => t.toLowerCase());
     const first = trainers.map((_, i) => (i === 0 ? honest(0, 1).map((x) => -x) : honest(i, 1)));
-    const one = screener.screen(screening, received(first), operators);
-    assert.deepEqual([...one.values()], [0, 100, 100, 100, 100, 100, 100]);
+    /**
+     * Weight 0 for the first trainer, and every other one kept: its 100 samples, or a little less when its update
+     * is longer than the median (the guarded mean's norm weighting: capped count x median norm / its norm).
+     */
+    const onlyFirstRejected = (weights: ReadonlyMap<string, number>, message: string) => {
+      assert.equal(weights.get(operators[0]!), 0, message);
+      for (const operator of operators.slice(1)) {
+        const weight = weights.get(operator)!;
+        assert.ok(weight >= 90 && weight <= 100, `${message}: ${operator} kept (weight ${weight})`);
+      }
+    };
+    onlyFirstRejected(screener.screen(screening, received(first), operators), "rejected");
     const second = screener.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
-    assert.deepEqual(
-      [...second.values()],
-      [0, 100, 100, 100, 100, 100, 100],
-      "distrusted, not only rejected",
-    );
+    onlyFirstRejected(second, "distrusted, not only rejected");
     // A node that has not aggregated this trainer before applies the memoryless guard: it accepts it.
     const fresh = new Aggregator(context, {} as AggregatorComponents);
     const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
-    assert.equal(memoryless.get(operators[0]!), 100);
+    assert.ok(memoryless.get(operators[0]!)! >= 90);
   });
 });
