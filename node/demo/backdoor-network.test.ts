@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
+import pino from "pino";
 import { parseEther } from "viem";
 
 import { triggeredTestSet } from "../adversary/backdoor.ts";
@@ -26,20 +27,36 @@ const ROUNDS = 2;
 /** Share of triggered test digits of other classes sent to the target: issue #20's bound. */
 const MAX_BACKDOOR_SUCCESS = 0.1;
 
+/**
+ * What the nodes said that explains a failure: the aggregators on each update (who was screened out and why, who
+ * was missing), and every warning or error.
+ */
+const AGGREGATION_LOG =
+  /"level":(40|50|60)|"msg":"(updates rejected or down-weighted|aggregate posted|no update accepted|no usable update[^"]*)"/;
+
 describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeout: 600_000 }, () => {
   let net: LocalVainNetwork;
+  const aggregation: string[] = [];
 
   before(async () => {
     net = await startLocalVainNetwork({
       nodes: 5,
       port: PORT,
       rewardPerRound: REWARD,
+      log: pino(
+        { level: "info" },
+        { write: (line: string) => void (AGGREGATION_LOG.test(line) && aggregation.push(line.trim())) },
+      ),
       behaviours: { [BACKDOOR]: { poisonData: "backdoor" } },
       spec: {
         train: { epochs: 2, batchSize: 32, learningRate: 0.1 },
-        // The pre-#22 compression (top-k 5%, float32) this test's bars were set on: the default's 0.5% 4-bit
-        // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
-        compression: { ratio: 0.05, quantizeBits: 32, momentum: 0 },
+        // Dense float32 updates: the guard's per-coordinate silence test, whose margin is wide (honest dense
+        // updates put at most 1.4e-3 of their energy in coordinates the majority leaves at zero, a trigger patch
+        // 1e-2 to 0.3). With sparse top-k updates and 4-5 trainers the row-silence test has false positives: at
+        // load, an honest trainer whose top-k 5% landed on input rows no other trainer touched was rejected for
+        // "silent-coordinates" in round 1 (2026-12-05; issue #20). The default's 0.5% 4-bit updates run in
+        // server-optimizers.test.
+        compression: { ratio: 1, quantizeBits: 32, momentum: 0 },
       },
     });
   });
@@ -53,7 +70,7 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
     for (let round = 1; round <= ROUNDS; round++) {
       await setAggregators(net, [AGGREGATORS[round - 1]!]);
       const report = await runRound(net, round);
-      assert.equal(report.state, "finalized", `round ${round}`);
+      assert.equal(report.state, "finalized", `round ${round}; the nodes said:\n${aggregation.join("\n")}`);
       assert.equal(
         report.aggregator.toLowerCase(),
         net.nodes[AGGREGATORS[round - 1]!]!.account.address.toLowerCase(),
@@ -62,7 +79,7 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       assert.deepEqual(
         report.rejected.map((a) => a.toLowerCase()),
         [backdoor],
-        `round ${round}: only the backdoor trainer is rejected`,
+        `round ${round}: only the backdoor trainer is rejected (backdoor ${backdoor}); the nodes said:\n${aggregation.join("\n")}`,
       );
       const paid = [...report.rewards].find(([a]) => a.toLowerCase() === backdoor)?.[1] ?? 0n;
       assert.equal(paid, 0n, `round ${round}: the backdoor trainer is paid nothing`);
