@@ -29,7 +29,7 @@ import {
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
-import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
+import { drawSamplesWhenDue } from "../../node/chain/draws.ts";
 import {
   CHUNK_SIZE,
   PROOF_TRAINERS,
@@ -50,7 +50,7 @@ import type { CircuitShape } from "../../node/proofs/index.ts";
 import { poseidonContract } from "circomlibjs";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
-import { fundStakeAndOpenRound } from "../support/round-fixture.ts";
+import { commitAndSelect, fundStakeAndOpenRound } from "../support/round-fixture.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { r1csConstraints } from "../zk/r1cs.ts";
 import { compileVariant, readVariantSetup, requiredPtauPower, variantPaths } from "../zk/variant.ts";
@@ -287,26 +287,24 @@ runBenchmark(async () => {
   });
   const rounds = deployment.contracts.TrainingRounds.address as Address;
   const send = async (hash: Promise<Hex>) => publicClient.waitForTransactionReceipt({ hash: await hash });
-  await fundStakeAndOpenRound(
-    { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) },
-    {
-      operators: [aggregator, ...trainers],
-      tokensWei: parseEther("1000"),
-      stakeWei: parseEther("500"),
-      aggregators: [aggregator],
-      task: {
-        modelRef: ("0x" + "11".repeat(32)) as Hex,
-        parameters: MODEL_SIZE,
-        rewardPerRoundWei: parseEther("10"),
-        commitWindowS: 60n,
-        aggregateWindowS: 60n,
-        challengeWindowS: 600n,
-        answerWindowS: 600n,
-        roundIntervalS: 0n,
-      },
-      fundWei: parseEther("100"),
+  const fixtureChain = { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) };
+  await fundStakeAndOpenRound(fixtureChain, {
+    operators: [aggregator, ...trainers],
+    tokensWei: parseEther("1000"),
+    stakeWei: parseEther("500"),
+    aggregators: [aggregator],
+    task: {
+      modelRef: ("0x" + "11".repeat(32)) as Hex,
+      parameters: MODEL_SIZE,
+      rewardPerRoundWei: parseEther("10"),
+      commitWindowS: 60n,
+      aggregateWindowS: 60n,
+      challengeWindowS: 600n,
+      answerWindowS: 600n,
+      roundIntervalS: 0n,
     },
-  );
+    fundWei: parseEther("100"),
+  });
   // A 100k-parameter-sized commitment tree, so Merkle paths have the depth of a real model (11).
   const modelSize = MODEL_SIZE;
   const big = updates.map((u) => {
@@ -315,19 +313,18 @@ runBenchmark(async () => {
     return out;
   });
   const commitments = await Promise.all(big.map(commitEncoded));
-  for (const [i, t] of trainers.entries()) {
-    await send(
-      t.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "commitUpdate",
-        args: [1n, commitments[i]!.root, BigInt(weights[i]!)],
-      }),
-    );
-  }
-  await networkHelpers.time.increase(61);
   const drawDriver = { publicClient, walletClient: deployer, rounds, mine: () => networkHelpers.mine() };
-  await lockAndSelect(drawDriver, 1n);
+  await commitAndSelect(fixtureChain, {
+    roundId: 1n,
+    commits: trainers.map((trainer, i) => ({
+      trainer,
+      root: commitments[i]!.root,
+      samples: BigInt(weights[i]!),
+    })),
+    advanceTime: (seconds) => networkHelpers.time.increase(seconds),
+    secondsPastCommit: 61,
+    draws: drawDriver,
+  });
   const { aggregate } = aggregateFixedPoint(big, weights);
   const aggCommitment = await commitEncoded(aggregate);
   const numChunks = chunkCount(modelSize);

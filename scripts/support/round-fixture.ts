@@ -4,7 +4,7 @@
  * node's chain actions (node/chain/actions/), so a contract change is fixed in one place. Works on any
  * viem clients: a `hardhat node` process (local-network.ts) or Hardhat's in-process network.
  */
-import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
+import type { Account, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
   createTask,
@@ -15,6 +15,9 @@ import {
   transferTokens,
 } from "../../node/chain/actions/index.ts";
 import type { CreateTaskParameters, ProtocolAddresses } from "../../node/chain/actions/index.ts";
+import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { lockAndSelect } from "../../node/chain/draws.ts";
+import type { DrawDriver } from "../../node/chain/draws.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -69,4 +72,37 @@ export async function fundStakeAndOpenRound(
   if (parameters.open === false) return { taskId, roundId: undefined };
   const { roundId } = await openRound(treasury, { taskId });
   return { taskId, roundId };
+}
+
+export interface CommitAndSelectParameters {
+  readonly roundId: bigint;
+  /** Each trainer's commitment root and sample count, committed in this order. */
+  readonly commits: readonly { readonly trainer: Wallet; readonly root: Hex; readonly samples: bigint }[];
+  /** Moves the chain clock this many seconds (tests: Hardhat's `time.increase`): past the commit window. */
+  readonly advanceTime: (seconds: number) => Promise<unknown>;
+  readonly secondsPastCommit: number;
+  /** Locks the selection and selects the aggregator (its transactions, and a block miner on a test chain). */
+  readonly draws: DrawDriver;
+}
+
+/**
+ * Commits every trainer's update to `roundId`, moves the clock past the commit window and selects the
+ * aggregator: what every proof test does between opening a round and posting its aggregate.
+ */
+export async function commitAndSelect(
+  chain: RoundFixtureChain,
+  parameters: CommitAndSelectParameters,
+): Promise<void> {
+  for (const { trainer, root, samples } of parameters.commits) {
+    const hash = await trainer.writeContract({
+      address: chain.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "commitUpdate",
+      args: [parameters.roundId, root, samples],
+    });
+    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`commitUpdate of ${trainer.account.address} reverted`);
+  }
+  await parameters.advanceTime(parameters.secondsPastCommit);
+  await lockAndSelect(parameters.draws, parameters.roundId);
 }

@@ -18,8 +18,9 @@ import {
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
-import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
-import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
+import { commitAndSelect, fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
+import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
+import { drawSamplesWhenDue } from "../../node/chain/draws.ts";
 import {
   FIELD_ORDER,
   aggregateFixedPoint,
@@ -65,6 +66,8 @@ async function send(hash: Promise<Hex>): Promise<void> {
 describe("zk proofs of aggregation on chain", function () {
   this.timeout(300_000);
   let rounds: Address;
+  /** The deployed protocol, for the shared round fixture. */
+  let fixtureChain: RoundFixtureChain;
   let registry: Address;
   const rng = new Rng(21);
   const updates = trainers.map(() =>
@@ -81,28 +84,26 @@ describe("zk proofs of aggregation on chain", function () {
     expect(deployment.verifierKind).to.equal("groth16");
     rounds = deployment.contracts.TrainingRounds.address as Address;
     registry = deployment.contracts.StakeRegistry.address as Address;
-    await fundStakeAndOpenRound(
-      { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) },
-      {
-        operators: [aggregatorWallet, ...trainers, watcher],
-        tokensWei: parseEther("1000"),
-        stakeWei: parseEther("500"),
-        aggregators: [aggregatorWallet],
-        task: {
-          modelRef: ("0x" + "11".repeat(32)) as Hex,
-          parameters: 200,
-          rewardPerRoundWei: parseEther("100"),
-          commitWindowS: 60n,
-          aggregateWindowS: 60n,
-          challengeWindowS: 600n,
-          answerWindowS: 600n,
-          roundIntervalS: 0n,
-        },
-        fundWei: parseEther("1000"),
-        // Each test opens its own round.
-        open: false,
+    fixtureChain = { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) };
+    await fundStakeAndOpenRound(fixtureChain, {
+      operators: [aggregatorWallet, ...trainers, watcher],
+      tokensWei: parseEther("1000"),
+      stakeWei: parseEther("500"),
+      aggregators: [aggregatorWallet],
+      task: {
+        modelRef: ("0x" + "11".repeat(32)) as Hex,
+        parameters: 200,
+        rewardPerRoundWei: parseEther("100"),
+        commitWindowS: 60n,
+        aggregateWindowS: 60n,
+        challengeWindowS: 600n,
+        answerWindowS: 600n,
+        roundIntervalS: 0n,
       },
-    );
+      fundWei: parseEther("1000"),
+      // Each test opens its own round.
+      open: false,
+    });
     commitments = await Promise.all(updates.map(commitEncoded));
   });
 
@@ -159,18 +160,17 @@ describe("zk proofs of aggregation on chain", function () {
       abi: trainingRoundsAbi,
       functionName: "counts",
     });
-    for (const [i, t] of trainers.entries()) {
-      await send(
-        t.writeContract({
-          address: rounds,
-          abi: trainingRoundsAbi,
-          functionName: "commitUpdate",
-          args: [roundId, commitments[i]!.root, 100n + BigInt(i)],
-        }),
-      );
-    }
-    await networkHelpers.time.increase(61);
-    await lockAndSelect(drawDriver(), roundId);
+    await commitAndSelect(fixtureChain, {
+      roundId,
+      commits: trainers.map((trainer, i) => ({
+        trainer,
+        root: commitments[i]!.root,
+        samples: 100n + BigInt(i),
+      })),
+      advanceTime: (seconds) => networkHelpers.time.increase(seconds),
+      secondsPastCommit: 61,
+      draws: drawDriver(),
+    });
     return roundId;
   }
 

@@ -21,7 +21,7 @@ import {
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
-import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
+import { drawSamplesWhenDue } from "../../node/chain/draws.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { commitEncoded } from "../../node/proofs/commitment.ts";
@@ -38,7 +38,8 @@ import {
 import type { LinkTree } from "../../node/proofs/link-proof.ts";
 import type { ChainLink } from "../../node/proofs/chain-witness.ts";
 import { encodeTrainerOpening } from "../../node/proofs/prover.ts";
-import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
+import { commitAndSelect, fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
+import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -64,6 +65,8 @@ async function send(hash: Promise<Hex>): Promise<bigint> {
 describe("chained proofs through TrainingRounds: a 9-trainer proven round (real K = 4 link proofs)", function () {
   this.timeout(600_000);
   let rounds: Address;
+  /** The deployed protocol, for the shared round fixture. */
+  let fixtureChain: RoundFixtureChain;
   let registry: Address;
   const rng = new Rng(18);
   const updates = trainers.map(() =>
@@ -83,27 +86,25 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
     });
     rounds = deployment.contracts.TrainingRounds.address as Address;
     registry = deployment.contracts.StakeRegistry.address as Address;
-    await fundStakeAndOpenRound(
-      { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) },
-      {
-        operators: [aggregatorWallet, watcher, ...trainers],
-        tokensWei: parseEther("1000"),
-        stakeWei: parseEther("500"),
-        aggregators: [aggregatorWallet],
-        task: {
-          modelRef: ("0x" + "11".repeat(32)) as Hex,
-          parameters: NUM_CHUNKS * LINK_SHAPE.chunkSize,
-          rewardPerRoundWei: parseEther("100"),
-          commitWindowS: 60n,
-          aggregateWindowS: 60n,
-          challengeWindowS: 600n,
-          answerWindowS: 600n,
-          roundIntervalS: 0n,
-        },
-        fundWei: parseEther("1000"),
-        open: false,
+    fixtureChain = { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) };
+    await fundStakeAndOpenRound(fixtureChain, {
+      operators: [aggregatorWallet, watcher, ...trainers],
+      tokensWei: parseEther("1000"),
+      stakeWei: parseEther("500"),
+      aggregators: [aggregatorWallet],
+      task: {
+        modelRef: ("0x" + "11".repeat(32)) as Hex,
+        parameters: NUM_CHUNKS * LINK_SHAPE.chunkSize,
+        rewardPerRoundWei: parseEther("100"),
+        commitWindowS: 60n,
+        aggregateWindowS: 60n,
+        challengeWindowS: 600n,
+        answerWindowS: 600n,
+        roundIntervalS: 0n,
       },
-    );
+      fundWei: parseEther("1000"),
+      open: false,
+    });
     commitments = await Promise.all(updates.map((u) => commitEncoded(u)));
   });
 
@@ -125,18 +126,13 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
       abi: trainingRoundsAbi,
       functionName: "counts",
     });
-    for (const [i, t] of trainers.entries()) {
-      await send(
-        t.writeContract({
-          address: rounds,
-          abi: trainingRoundsAbi,
-          functionName: "commitUpdate",
-          args: [roundId, commitments[i]!.root, 100n],
-        }),
-      );
-    }
-    await networkHelpers.time.increase(61);
-    await lockAndSelect(drawDriver(), roundId);
+    await commitAndSelect(fixtureChain, {
+      roundId,
+      commits: trainers.map((trainer, i) => ({ trainer, root: commitments[i]!.root, samples: 100n })),
+      advanceTime: (seconds) => networkHelpers.time.increase(seconds),
+      secondsPastCommit: 61,
+      draws: drawDriver(),
+    });
     return roundId;
   }
 
