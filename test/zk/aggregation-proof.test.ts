@@ -16,6 +16,7 @@ import {
   stakeRegistryAbi,
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
+import { openRound as openRoundAction } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import { commitAndSelect, fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
@@ -147,19 +148,10 @@ describe("zk proofs of aggregation on chain", function () {
   });
 
   async function openRound(): Promise<bigint> {
-    await send(
-      deployer.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "openRound",
-        args: [1n],
-      }),
+    const { roundId } = await openRoundAction(
+      { publicClient, walletClient: deployer, contracts: fixtureChain.contracts },
+      { taskId: 1n },
     );
-    const [, roundId] = await publicClient.readContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "counts",
-    });
     await commitAndSelect(fixtureChain, {
       roundId,
       commits: trainers.map((trainer, i) => ({

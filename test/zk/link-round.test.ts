@@ -20,6 +20,7 @@ import {
   stakeRegistryAbi,
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
+import { openRound as openRoundAction } from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { drawSamplesWhenDue } from "../../node/chain/draws.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
@@ -113,19 +114,10 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
   }
 
   async function openRound(): Promise<bigint> {
-    await send(
-      deployer.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "openRound",
-        args: [1n],
-      }),
+    const { roundId } = await openRoundAction(
+      { publicClient, walletClient: deployer, contracts: fixtureChain.contracts },
+      { taskId: 1n },
     );
-    const [, roundId] = await publicClient.readContract({
-      address: rounds,
-      abi: trainingRoundsAbi,
-      functionName: "counts",
-    });
     await commitAndSelect(fixtureChain, {
       roundId,
       commits: trainers.map((trainer, i) => ({ trainer, root: commitments[i]!.root, samples: 100n })),
