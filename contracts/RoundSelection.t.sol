@@ -274,12 +274,13 @@ contract RoundSelectionTest is RoundsFixture {
         }
     }
 
-    /// The round's bounded lifetime counts the selection window: for any schedule createTask accepts, a round
-    /// selected at the last second of its selection window, posted at the last second of its full aggregate
+    /// The round's bounded lifetime counts the selection window and the backup's takeover: for any schedule
+    /// createTask accepts, a round selected at the last second of its selection window, whose aggregator misses
+    /// and whose backup takes over at the last second it may, posted at the last second of the backup's full
     /// window and then taking every challenge (spaced answer windows and the last dispute window) is judged
     /// within MAX_ROUND_DURATION of opening. (Against the old check, which counted one aggregate window, a
     /// schedule filling MAX_ROUND_DURATION exactly outlived it by a whole aggregate window.)
-    function testFuzz_roundLifetimeCountsTheSelectionWindow(uint32 commitW, uint32 aggregateW, uint32 challengeW) public {
+    function testFuzz_roundLifetimeCountsSelectionAndTakeover(uint32 commitW, uint32 aggregateW, uint32 challengeW) public {
         uint256 spare = rounds.MAX_ROUND_DURATION() - 16 * uint256(ANSWER_WINDOW) - DISPUTE_WINDOW - 3 * rounds.MIN_WINDOW();
         commitW = uint32(bound(commitW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
         aggregateW = uint32(bound(aggregateW, rounds.MIN_WINDOW(), rounds.MIN_WINDOW() + spare));
@@ -287,6 +288,9 @@ contract RoundSelectionTest is RoundsFixture {
         ITrainingRounds.TaskConfig memory config = _taskConfig(bytes32("m"), NUM_CHUNKS, 1, commitW, aggregateW, challengeW, 0);
         config.proven = false;
         config.ruleId = 1;
+        vm.prank(t1);
+        selection.setAggregatorOptIn(true); // a second candidate: the round has a backup
+        vm.roll(block.number + 1);
         try rounds.createTask(config) returns (uint256 id) {
             token.approve(address(rounds), 1);
             rounds.fundTask(id, 1);
@@ -297,14 +301,15 @@ contract RoundSelectionTest is RoundsFixture {
             vm.roll(block.number + 1);
             vm.warp(selection.getDraws(roundId).selectionDeadline); // selected at the last second
             assertTrue(_select(roundId) != address(0), "selected");
-            uint256 judgedBy = IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline +
-                rounds.MAX_CHALLENGES_PER_ROUND() *
-                uint256(ANSWER_WINDOW) +
-                DISPUTE_WINDOW;
+            vm.warp(IRoundSelection(address(rounds)).getRound(roundId).aggregateDeadline + aggregateW); // the last takeover second
+            rounds.reportMissedAggregation(roundId);
+            ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
+            assertEq(uint8(r.state), uint8(ITrainingRounds.RoundState.Aggregating), "the backup took over");
+            uint256 judgedBy = r.challengeDeadline + rounds.MAX_CHALLENGES_PER_ROUND() * uint256(ANSWER_WINDOW) + DISPUTE_WINDOW;
             assertTrue(judgedBy - openedAt <= rounds.MAX_ROUND_DURATION(), "judged within MAX_ROUND_DURATION");
         } catch (bytes memory reason) {
             assertTrue(bytes4(reason) == ITrainingRounds.InvalidSchedule.selector, "only the schedule is refused");
-            uint256 worst = uint256(commitW) + 2 * uint256(aggregateW) + challengeW + 16 * uint256(ANSWER_WINDOW) + DISPUTE_WINDOW;
+            uint256 worst = uint256(commitW) + 4 * uint256(aggregateW) + challengeW + 16 * uint256(ANSWER_WINDOW) + DISPUTE_WINDOW;
             assertTrue(worst > rounds.MAX_ROUND_DURATION(), "refused only when it could outlive the bound");
         }
     }

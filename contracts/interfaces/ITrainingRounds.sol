@@ -135,6 +135,8 @@ interface ITrainingRounds {
         bool samplesDrawn;
         uint64 openBlock; // round slots compare trainers' active stake at openBlock - 1
         bytes32 candidatesHash; // keccak of the packed candidate list at the lock
+        address backup; // drawn with the aggregator (same list, stakes and seed, never the aggregator itself);
+        // takes over a missed aggregation (`reportMissedAggregation`); zero once it did, or if nobody else had stake
     }
 
     /// @notice A chunk challenge.
@@ -181,6 +183,10 @@ interface ITrainingRounds {
     event UpdateCommitted(uint256 indexed roundId, address indexed trainer, bytes32 commitment, uint256 sampleCount);
     /// @notice The round's aggregator was chosen.
     event AggregatorSelected(uint256 indexed roundId, address indexed aggregator, uint256 seed);
+    /// @notice `backup` will take over round `roundId`'s aggregation if the selected aggregator misses it.
+    event BackupSelected(uint256 indexed roundId, address indexed backup);
+    /// @notice The aggregator missed its deadline and `backup` took over with a full aggregate window.
+    event AggregatorReplaced(uint256 indexed roundId, address indexed missed, address indexed backup);
     /// @notice The selection's inputs were fixed: `candidates` and stakes at `lockBlock`; the seed will be the
     /// `prevrandao` of `seedBlock`.
     event SelectionLocked(uint256 indexed roundId, uint64 lockBlock, uint64 seedBlock, address[] candidates);

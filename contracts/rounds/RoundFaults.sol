@@ -19,18 +19,35 @@ abstract contract RoundFaults is RoundsBase, EIP712 {
     /// trainer fault reported first cannot shield the same operator's aggregator fault.
     mapping(uint256 roundId => mapping(address signer => mapping(Role role => bool))) private _slashedAs;
 
-    /// @notice After the aggregation deadline passed without an aggregate, slashes the aggregator and fails
-    /// the round; nothing was posted, so no trainer provably delivered and none is paid. Anyone may call and
-    /// is the reporter, except the aggregator itself (no rebate for reporting yourself).
+    /// @notice After the aggregation deadline passed without an aggregate, slashes the aggregator. The round's
+    /// backup (drawn with it, `RoundDraws.backup`) then takes over with a full aggregate window from now, if
+    /// this report comes within one aggregate window of the missed deadline (a later report finds the round
+    /// already past the bounded schedule and the backup never held the duty: it is not slashed). Without a
+    /// backup the round fails; nothing was posted, so no trainer provably delivered and none is paid. Anyone
+    /// may call (the backup itself has every reason to); the reporter share goes only to a revealed report
+    /// (`revealReport`) by someone other than the aggregator.
     /// @param roundId the round, still Aggregating past its aggregate deadline
     function reportMissedAggregation(uint256 roundId) external nonReentrant {
         Round storage round = _rounds[roundId];
         _requireState(roundId, round, RoundState.Aggregating);
-        if (block.timestamp <= round.aggregateDeadline) revert DeadlineNotReached(round.aggregateDeadline);
+        uint64 deadline = round.aggregateDeadline;
+        if (block.timestamp <= deadline) revert DeadlineNotReached(deadline);
         address aggregator = round.aggregator;
         address reporter = _reporter(aggregator);
         emit AggregationMissed(roundId, aggregator, reporter);
-        _close(roundId, round, RoundState.Failed);
+        RoundDraws storage draws = _draws[roundId];
+        address backup = draws.backup;
+        uint64 window = _tasks[round.taskId].aggregateWindow;
+        if (backup != address(0) && block.timestamp <= uint256(deadline) + window) {
+            draws.backup = address(0);
+            round.aggregator = backup;
+            round.linkRoot = bytes32(0); // the missed aggregator's, if it posted one
+            round.aggregateDeadline = uint64(block.timestamp) + window;
+            round.challengeDeadline = round.aggregateDeadline + _tasks[round.taskId].challengeWindow;
+            emit AggregatorReplaced(roundId, aggregator, backup);
+        } else {
+            _close(roundId, round, RoundState.Failed);
+        }
         _slashShare(
             aggregator,
             _paramsOf(round).aggregatorSlashBps,

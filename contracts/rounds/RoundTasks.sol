@@ -21,7 +21,8 @@ abstract contract RoundTasks is RoundsBase {
     /// `numChunks` is the model's chunk count in the commitment scheme (docs §4: ceil(parameters / 64)): it
     /// decides which chunks can be sampled and how deep every Merkle opening of the task's commitments is.
     /// @dev Requirements: not paused; `rewardPerRound > 0`; `numChunks > 0`; every window >= MIN_WINDOW;
-    /// commit + 2 aggregate (the selection window, then the selected aggregator's full window) + challenge +
+    /// commit + 4 aggregate (the selection window, the selected aggregator's full window, the window in which its
+    /// backup may take over a miss, then the backup's full window) + challenge +
     /// MAX_CHALLENGES_PER_ROUND answer windows (each challenge's spaced answer window) + the dispute window
     /// (the last answer's statement stays disputable) <= MAX_ROUND_DURATION, the longest a round can run with every step at its last
     /// second; `roundInterval <= MAX_ROUND_INTERVAL`.
@@ -38,7 +39,7 @@ abstract contract RoundTasks is RoundsBase {
             config.disputeWindow < MIN_WINDOW ||
             config.roundInterval > MAX_ROUND_INTERVAL ||
             uint256(config.commitWindow) +
-                2 *
+                4 *
                 uint256(config.aggregateWindow) +
                 config.challengeWindow +
                 MAX_CHALLENGES_PER_ROUND *

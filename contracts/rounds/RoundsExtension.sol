@@ -27,6 +27,9 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
     /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
 
+    /// @dev Domain separator of the backup's draw from the selection seed.
+    bytes32 private constant BACKUP_DRAW = keccak256("vain.backup-aggregator");
+
     /// @notice `takeSlot` was called other than from TrainingRounds.commitUpdate.
     error SlotOnlyFromCommit();
 
@@ -189,13 +192,28 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         }
         if (keccak256(abi.encodePacked(candidates)) != draws.candidatesHash) revert ITrainingRounds.InvalidCandidates();
         uint256 seed = _seed(seedBlockHeader, draws.seedBlock, roundId);
-        aggregator = _drawByStake(candidates, draws.lockBlock, seed);
-        if (aggregator == address(0)) aggregator = _drawByStake(round.trainers, draws.lockBlock, seed);
-        if (aggregator == address(0)) {
+        address[] memory pool = candidates;
+        (uint256[] memory stakes, uint256 total) = _stakesAt(pool, draws.lockBlock);
+        if (total == 0) {
+            pool = round.trainers;
+            (stakes, total) = _stakesAt(pool, draws.lockBlock);
+        }
+        if (total == 0) {
             // Nobody, not even a trainer, had stake at the lock: nobody can be held to the duty.
             emit ITrainingRounds.SelectionExpired(roundId);
             _closeUnpaid(roundId, round);
             return address(0);
+        }
+        uint256 picked = _pick(stakes, seed % total);
+        aggregator = pool[picked];
+        // The backup comes from the same draw's inputs, so it is as unbiasable as the aggregator; it is never
+        // the aggregator itself (its stake is left out of the second draw).
+        total -= stakes[picked];
+        stakes[picked] = 0;
+        if (total != 0) {
+            address backup = pool[_pick(stakes, uint256(keccak256(abi.encode(seed, BACKUP_DRAW))) % total)];
+            draws.backup = backup;
+            emit ITrainingRounds.BackupSelected(roundId, backup);
         }
         ITrainingRounds.Task storage task = _tasks[round.taskId];
         round.aggregator = aggregator;
@@ -394,23 +412,27 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         emit ITrainingRounds.RoundClosed(roundId, ITrainingRounds.RoundState.Failed, 0, 0, emission);
     }
 
-    /// @dev The operator of `list` whose cumulative-stake interval holds `seed % total`, stakes at the end of
-    /// block `atBlock`; zero when nobody in `list` had stake.
-    function _drawByStake(address[] memory list, uint256 atBlock, uint256 seed) private view returns (address) {
+    /// @dev Each operator's active stake at the end of block `atBlock`, and their sum.
+    function _stakesAt(
+        address[] memory list,
+        uint256 atBlock
+    ) private view returns (uint256[] memory stakes, uint256 total) {
         uint256 n = list.length;
-        uint256[] memory stakes = new uint256[](n);
-        uint256 total;
+        stakes = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) {
             stakes[i] = registry.activeStakeAt(list[i], atBlock);
             total += stakes[i];
         }
-        if (total == 0) return address(0);
-        uint256 target = seed % total;
+    }
+
+    /// @dev The index whose cumulative-stake interval holds `target` (< the sum of `stakes`).
+    function _pick(uint256[] memory stakes, uint256 target) private pure returns (uint256) {
+        uint256 n = stakes.length;
         for (uint256 i = 0; i < n; ++i) {
-            if (target < stakes[i]) return list[i];
+            if (target < stakes[i]) return i;
             target -= stakes[i];
         }
-        return address(0); // unreachable: target < total
+        return n; // unreachable: target < total
     }
 
     /// @dev Drops the first inactive candidate, else the least-staked one if `newcomer` has more stake.

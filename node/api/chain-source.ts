@@ -323,6 +323,8 @@ export class ChainStatusSource extends MemoryStatusSource {
         return timeline.closed(log.args.roundId, false, atMs);
       case "AggregationMissed":
         return timeline.failing(log.args.roundId, FAILURE_TEXT.aggregationMissed);
+      case "AggregatorReplaced":
+        return timeline.replaced(log.args.roundId, log.args.backup);
       case "ChallengeFailed":
         return timeline.failing(log.args.roundId, FAILURE_TEXT.challengeFailed);
       case "StatementDisputed":

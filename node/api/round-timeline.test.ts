@@ -49,6 +49,21 @@ describe("round timeline", () => {
     assert.equal(entry?.reward, "0");
   });
 
+  it("shows the backup as the aggregator once it took over a missed aggregation, and no failure", () => {
+    const timeline = new RoundTimeline(ME);
+    timeline.opened(3n, 1n, 5_000);
+    timeline.selected(3n, OTHER);
+    timeline.failing(3n, FAILURE_TEXT.aggregationMissed);
+    timeline.replaced(3n, ME);
+    timeline.posted(3n);
+    timeline.closed(3n, true, 9_000);
+    const [entry] = timeline.takeChanged();
+    assert.equal(entry?.phase, "finalized");
+    assert.equal(entry?.failure, undefined);
+    assert.equal(entry?.aggregator, ME);
+    assert.equal(entry?.ownAggregator, true);
+  });
+
   it("returns changed rounds oldest first", () => {
     const timeline = new RoundTimeline(ME);
     timeline.opened(10n, 1n, 3);

@@ -64,6 +64,12 @@ export class RoundTimeline {
     this.#advance(entry, "aggregating");
   }
 
+  /** The backup took over a missed aggregation: the miss is no longer the round's fate. */
+  replaced(roundId: bigint, backup: Address): void {
+    delete this.#entry(roundId).failure;
+    this.selected(roundId, backup);
+  }
+
   posted(roundId: bigint): void {
     this.#advance(this.#entry(roundId), "challenging");
   }

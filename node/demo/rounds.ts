@@ -45,6 +45,8 @@ export interface RoundHooks {
     trainers: readonly Address[],
     commitments: readonly Hex[],
   ): void | Promise<void>;
+  /** An aggregator was selected (the round is Aggregating); the driver then waits for its aggregate. */
+  onAggregating?(roundId: bigint, aggregator: Address, aggregateDeadline: bigint): void | Promise<void>;
 }
 
 /** One figure per node operator, read from the chain. */
@@ -128,6 +130,14 @@ export async function runRound(
   await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);
   await advancePast(net, committed.commitDeadline);
 
+  if (hooks.onAggregating !== undefined) {
+    const selected = await waitFor("the aggregator's selection", timeoutMs, async () => {
+      const r = await read(roundId);
+      return r.state === RoundState.Open ? undefined : r;
+    });
+    if (selected.state === RoundState.Aggregating)
+      await hooks.onAggregating(roundId, selected.aggregator, selected.aggregateDeadline);
+  }
   // Aggregation: the selected aggregator collects updates over streams and posts (or misses the deadline).
   const posted = await waitFor("the aggregate", timeoutMs, async () => {
     const r = await read(roundId);
@@ -142,7 +152,10 @@ export async function runRound(
   // clock moves (in real time they would have the whole challenge window).
   if (posted.state === RoundState.Challenging && posted.proven) {
     const aggregator = posted.aggregator.toLowerCase();
-    const watchers = net.nodes.filter((n) => n.account.address.toLowerCase() !== aggregator);
+    // A stopped node (a test killed it) watches nothing.
+    const watchers = net.nodes.filter(
+      (n) => n.account.address.toLowerCase() !== aggregator && n.participant.running,
+    );
     // As long as one watcher is still recomputing or challenging, the clock waits (at load 20 a recompute took
     // over 240 s, the old fixed cap, and a corrupted chunk went unchallenged). A watcher that cannot get the
     // data only gives up its own check: once none has worked for WATCHER_IDLE_MS, the round goes on.
@@ -206,6 +219,7 @@ export async function runRound(
       return net.nodes.every(
         (n) =>
           n.account.address.toLowerCase() === aggregator ||
+          !n.participant.running ||
           n.participant.statementsChecked(roundId) >= answeredChunks,
       )
         ? true

@@ -75,7 +75,13 @@ export class Keeper {
       await this.ctx.chain.sendIfValid("drawSamples", args);
   }
 
-  /** After the aggregation deadline with nothing posted: the round fails and the aggregator is slashed. */
+  /**
+   * After the aggregation deadline with nothing posted, the aggregator is slashed and its backup takes over
+   * with a full window (the round fails when there is no backup). The backup reports at once, directly: it
+   * wants the duty, not the reporter share, and every second it waits is taken from the bounded schedule.
+   * Other keepers report the front-running-proof way, one back-off step later than usual so the backup
+   * usually wins; a report that lost the race fails its simulation and costs nothing.
+   */
   async reportMissedAggregation(
     roundId: bigint,
     round: RoundView,
@@ -83,8 +89,15 @@ export class Keeper {
     work: DutyWork,
     myIndex: number,
   ): Promise<void> {
-    if (now > round.aggregateDeadline && this.dutyDue(work, "missed", myIndex))
-      await this.ctx.chain.report("reportMissedAggregation", [roundId]);
+    if (now <= round.aggregateDeadline) return;
+    const duty = `missed-${round.aggregator.toLowerCase()}`;
+    const backup = await this.ctx.chain.backupOf(roundId);
+    if (backup === this.ctx.me) {
+      if (this.dutyDue(work, duty, 0)) await this.ctx.chain.sendIfValid("reportMissedAggregation", [roundId]);
+      return;
+    }
+    const order = backup === undefined || myIndex < 0 ? myIndex : myIndex + 1;
+    if (this.dutyDue(work, duty, order)) await this.ctx.chain.report("reportMissedAggregation", [roundId]);
   }
 
   /** A challenge past its answer deadline slashes the aggregator. */

@@ -37,7 +37,7 @@ import { Keeper } from "./keeper.ts";
 import { ModelSync } from "./model-sync.ts";
 import { AnswerWindowTooShortError, ProvingBudget } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
-import { RoundWorkStore, treeOf } from "./round-work.ts";
+import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
@@ -178,6 +178,11 @@ export class RoundParticipant {
 
   get operator(): Address {
     return this.options.wallet.account.address;
+  }
+
+  /** Whether the participant is running (between `start` and `stop`). */
+  get running(): boolean {
+    return this.timer !== undefined;
   }
 
   start(): void {
@@ -365,6 +370,13 @@ export class RoundParticipant {
         return;
       }
       case RoundState.Aggregating: {
+        if (restartForNewAggregator(work, round.aggregator.toLowerCase()))
+          this.ctx.log.warn(
+            { roundId: roundId.toString(), aggregator: round.aggregator, trainer: myIndex >= 0 },
+            round.aggregator.toLowerCase() === me
+              ? `took over round ${roundId} as its backup aggregator: its aggregator missed the deadline`
+              : `round ${roundId}'s aggregator missed the deadline; its backup ${round.aggregator} took over`,
+          );
         const tree = await treeOf(this.ctx, work, roundId, round);
         work.aggregatingSince ??= Date.now();
         if (myIndex >= 0) await this.trainer.deliver(roundId, tree, work, this.aggregator.waitMs);

@@ -43,6 +43,10 @@ export interface TrainerWork {
 }
 
 export interface AggregatorWork {
+  /** The round's aggregator as this node last saw it (a backup takes over a missed aggregation). */
+  aggregatorSeen?: string;
+  /** How many times the round's aggregator changed since this node first saw it (0 or 1: one backup). */
+  takeovers: number;
   /** When this node first saw the round aggregating (the aggregation waits count from here). */
   aggregatingSince?: number;
   /** When the latest input arrived (wall clock, ms): the quorum wait counts from here, so trickling uploads are
@@ -115,6 +119,7 @@ function emptyWork(): RoundWork {
     delivered: false,
     pushing: false,
     pushFailures: 0,
+    takeovers: 0,
     posted: false,
     aggregating: false,
     received: new Map(),
@@ -171,6 +176,34 @@ export class RoundWorkStore {
       inputs: work.received.size + work.partials.size,
     };
   }
+}
+
+/**
+ * The round's aggregator changed (its backup took over a missed aggregation): everything that was addressed
+ * to the old one starts again for the new one. Trainers deliver again, the aggregation waits count from the
+ * takeover, and a hierarchical round's tree (rooted at the aggregator) is planned again. Updates this node
+ * received stay: they are checked against on-chain commitments, whoever aggregates.
+ */
+export function restartForNewAggregator(work: RoundWork, aggregator: string): boolean {
+  const seen = work.aggregatorSeen;
+  work.aggregatorSeen = aggregator;
+  if (seen === undefined || seen === aggregator) return false;
+  work.takeovers += 1;
+  work.delivered = false;
+  work.pushing = false; // a push still hanging on the old aggregator must not hold back the new one
+  work.pushFailures = 0;
+  work.aggregatingSince = undefined;
+  work.lastArrivalAt = undefined;
+  work.windowLeftS = undefined;
+  work.announcedAt = undefined;
+  work.tree = undefined;
+  work.partials.clear();
+  work.built.clear();
+  work.sentLevels.clear();
+  work.sendingLevels.clear();
+  work.partialRetryAt.clear();
+  work.refusedChildren.clear();
+  return true;
 }
 
 /** Keeps what answering challenges needs once the aggregate is posted. */

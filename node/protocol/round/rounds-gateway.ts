@@ -22,7 +22,7 @@ import type {
   Transport,
   WalletClient,
 } from "viem";
-import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256 } from "viem";
+import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256, zeroAddress } from "viem";
 
 import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
@@ -30,7 +30,7 @@ import { TransactionFailedError, toChainError } from "../../chain/revert.ts";
 import { withTransportRetry } from "../../chain/transport-retry.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
-import { nextDrawArgs, nextSelectionStep } from "../../chain/draws.ts";
+import { nextDrawArgs, nextSelectionStep, readDraws } from "../../chain/draws.ts";
 import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
@@ -191,6 +191,15 @@ export class RoundsGateway {
       fromBlock: draws.openBlock,
     });
     return events[0]?.args.aggregateData?.slice(2).toLowerCase();
+  }
+
+  /**
+   * The operator that takes over the round if its aggregator misses (`RoundDraws.backup`, drawn with it);
+   * undefined when there is none, or once it took over.
+   */
+  async backupOf(roundId: bigint): Promise<string | undefined> {
+    const draws = await readDraws(this.init.publicClient, this.init.contracts.rounds, roundId);
+    return draws.backup === zeroAddress ? undefined : draws.backup.toLowerCase();
   }
 
   /** What the selection of an Open round past its commit deadline needs next (lock, wait, or select). */

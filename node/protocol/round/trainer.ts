@@ -182,11 +182,14 @@ export class Trainer {
     );
   }
 
-  /** AGGREGATING: deliver the committed update once (to ourselves when we aggregate it). */
+  /**
+   * AGGREGATING: deliver the committed update once (to ourselves when we aggregate it), and once more to a
+   * backup that took over (`restartForNewAggregator` clears `delivered`).
+   */
   async deliver(
     roundId: bigint,
     tree: RoundTree,
-    work: TrainerWork & Pick<AggregatorWork, "aggregatingSince">,
+    work: TrainerWork & Pick<AggregatorWork, "aggregatingSince" | "takeovers">,
     waitMs: number,
   ): Promise<void> {
     if (work.delivered || work.pushing || work.updateBytes === undefined) return;
@@ -218,12 +221,18 @@ export class Trainer {
   }
 
   /** Sends our committed update to `target` (the aggregator, or our sub-aggregator in hierarchical rounds). */
-  private async pushUpdate(roundId: bigint, target: Address, work: TrainerWork): Promise<void> {
+  private async pushUpdate(
+    roundId: bigint,
+    target: Address,
+    work: TrainerWork & Pick<AggregatorWork, "takeovers">,
+  ): Promise<void> {
     const bytes = work.updateBytes;
     if (bytes === undefined) return;
+    const takeovers = work.takeovers;
     try {
       await this.components.delivery.pushTo(target, "update", bytes, roundId);
-      work.delivered = true;
+      // A push to an aggregator that was replaced meanwhile delivered nothing that counts.
+      if (work.takeovers === takeovers) work.delivered = true;
       this.ctx.stats.bytesSent += bytes.length;
       this.ctx.log.info({ roundId, to: target, bytes: bytes.length }, "update delivered");
     } catch (error) {
