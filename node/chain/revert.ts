@@ -160,7 +160,7 @@ export function explainRevert(revert: DecodedRevert): string | undefined {
     case "EmptyRewardPool":
       return `task ${formatArg(a["taskId"])} has no funds left: fund it with \`vain-node task fund\``;
     case "InvalidSchedule":
-      return "invalid windows: each must be >= 30 s and commit + aggregate + challenge + answer <= 12 h";
+      return "invalid windows: each must be >= 5 s, and commit + 4 × aggregate (selection, aggregator, backup takeover, backup) + challenge + 16 × answer + dispute <= 12 h, the longest a round may run";
     case "NotActiveOperator":
       return `${String(a["account"])} is not an active operator (stake at least the minimum first)`;
     case "TooManyCandidates":
