@@ -130,6 +130,42 @@ describe("guarded mean (the node's rule)", () => {
     assert.deepEqual(guardUpdates(weighted(sparse)).rejected, new Array(10).fill(false));
   });
 
+  it("rejects an update pointing back against the previous round's public step, though every in-round test passes it", () => {
+    // The previous step moved along the shared signal and along a second direction this round's group has
+    // stopped pushing (cos(3j) is orthogonal to sin(j) over the coordinates).
+    const previous = Float32Array.from({ length: SIZE }, (_, j) =>
+      j < SILENT_FROM ? 0.01 * Math.sin(j) + 0.02 * Math.cos(3 * j) : 0,
+    );
+    const honest = group(11, 9);
+    const rng = new Rng(12);
+    // Honest-looking along the group's direction, but undoing the previous step's second direction.
+    const back = Float32Array.from(honestUpdate(rng), (x, j) =>
+      j < SILENT_FROM ? x - 0.02 * Math.cos(3 * j) : 0,
+    );
+    const updates = weighted([back, ...honest]);
+    const without = guardUpdates(updates);
+    assert.deepEqual(without.rejected, new Array(10).fill(false), "the premise: in-round tests pass it");
+    assert.ok(Number.isNaN(without.updates[0]!.historyCosine), "no history given, none measured");
+    const withHistory = guardUpdates(updates, {}, undefined, previous);
+    assert.ok(withHistory.updates[0]!.historyCosine < 0, JSON.stringify(withHistory.updates[0]));
+    assert.deepEqual(withHistory.updates[0]!.reasons, ["history"]);
+    assert.deepEqual(
+      withHistory.rejected.slice(1),
+      new Array(9).fill(false),
+      JSON.stringify(withHistory.updates),
+    );
+    // Through the rule's context, as the node passes it (aggregator.ts).
+    assert.equal(
+      guardedMeanAggregator().aggregate(updates, { previousUpdate: previous }).acceptedWeights[0],
+      0,
+    );
+    // A previous step of another length is refused; an all-zero one (a round that changed nothing) judges nothing.
+    assert.throws(() => guardUpdates(updates, {}, undefined, new Float32Array(3)), {
+      name: "AggregationInputError",
+    });
+    assert.equal(guardUpdates(updates, {}, undefined, new Float32Array(SIZE)).rejected[0], false);
+  });
+
   it("refuses mismatched lengths and bad sample counts with a typed error", () => {
     assert.throws(() => guardUpdates([]), { name: "AggregationInputError" });
     assert.throws(

@@ -239,6 +239,8 @@ runBenchmark(async () => {
             const ruleInstance = createAggregator(rule, options);
             const oracle = createAggregator(rule, options);
             const trainers = Array.from({ length: NODES }, (_, i) => `trainer-${i}`);
+            // The last global update the network took (public in the node: next model minus current).
+            let previousUpdate: Float32Array | undefined;
             outcomes.push(
               await simulate(
                 partition,
@@ -246,10 +248,13 @@ runBenchmark(async () => {
                 f,
                 attackName,
                 (u) => {
-                  aggregateOrSkip(oracle, u, { trainers });
-                  return aggregateOrSkip(ruleInstance, u, { trainers });
+                  aggregateOrSkip(oracle, u, { trainers, previousUpdate });
+                  const result = aggregateOrSkip(ruleInstance, u, { trainers, previousUpdate });
+                  if (result.aggregate.some((x) => x !== 0)) previousUpdate = result.aggregate;
+                  return result;
                 },
-                (u) => aggregateOrSkip(oracle, u, { trainers, record: false }).acceptedWeights,
+                (u) =>
+                  aggregateOrSkip(oracle, u, { trainers, record: false, previousUpdate }).acceptedWeights,
               ),
             );
           }

@@ -22,7 +22,7 @@ export function guardedMeanTrustAggregator(
     name: "guarded-mean",
     provable: true,
     aggregate(updates, context = {}): AggregationResult {
-      const guard = guardUpdates(updates, options.guard, options.groups);
+      const guard = guardUpdates(updates, options.guard, options.groups, context.previousUpdate);
       let acceptedWeights = guard.acceptedWeights;
       const reasons: string[][] = guard.updates.map((u) => [...u.reasons]);
       if (context.trainers !== undefined) {

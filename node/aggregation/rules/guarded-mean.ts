@@ -18,8 +18,13 @@ export function guardedMeanAggregator(options: GuardedMeanOptions = {}, groups?:
   return {
     name: options.cosineWeighting === 1 ? "guarded-mean-weighted" : "guarded-mean",
     provable: true,
-    aggregate(updates): AggregationResult {
-      const { acceptedWeights, updates: evidence } = guardUpdates(updates, options, groups);
+    aggregate(updates, context = {}): AggregationResult {
+      const { acceptedWeights, updates: evidence } = guardUpdates(
+        updates,
+        options,
+        groups,
+        context.previousUpdate,
+      );
       const kept = updates.flatMap((u, i) =>
         acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
       );

@@ -20,6 +20,11 @@ export interface AggregationContext {
   readonly record?: boolean;
   /** The round's number for rules with history (the chain's round id in the node); default: the next one. */
   readonly round?: number;
+  /**
+   * The previous round's global update (the public model step: next model minus current), for rules that
+   * judge this round's updates against the direction the network last took; absent in a task's first round.
+   */
+  readonly previousUpdate?: Float32Array;
 }
 
 /** An aggregation rule. `provable` rules are covered by the zk circuit (weighted mean with clipping). */

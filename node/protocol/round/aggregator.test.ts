@@ -144,4 +144,28 @@ describe("Aggregator.screen", () => {
     const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
     assert.ok(memoryless.get(operators[0]!)! >= 90);
   });
+
+  it("hands the previous round's model step to the rule: an update undoing it gets weight 0, none without it", () => {
+    const operators = trainers.map((t) => t.toLowerCase());
+    // The previous step: the shared signal plus a direction this round's group no longer pushes.
+    const step = Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.05 * Math.cos(3 * j));
+    const updates = trainers.map((_, i) =>
+      i === 0 ? honest(0, 3).map((x, j) => x - 0.006 * Math.cos(3 * j)) : honest(i, 3),
+    );
+    const without = new Aggregator(context, {} as AggregatorComponents).screen(
+      screening,
+      received(updates),
+      operators,
+    );
+    assert.ok(without.get(operators[0]!)! > 0, "the premise: the round's own evidence passes it");
+    const withStep = new Aggregator(context, {} as AggregatorComponents).screen(
+      screening,
+      received(updates),
+      operators,
+      3n,
+      step,
+    );
+    assert.equal(withStep.get(operators[0]!), 0);
+    for (const operator of operators.slice(1)) assert.ok(withStep.get(operator)! > 0, operator);
+  });
 });

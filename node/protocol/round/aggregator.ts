@@ -39,6 +39,7 @@ import type { ProvingBudget } from "./proving-budget.ts";
 import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import { modelRefOf } from "./next-model.ts";
+import { previousModelStep } from "./previous-step.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
@@ -212,13 +213,15 @@ export class Aggregator {
    * Robust screening of the received updates of `operators` (the guarded mean, aggregation/guarded-mean.ts): each gets its weight
    * (sample count, capped at the group's median count, lowered by the trainer's trust from earlier rounds),
    * or 0 when it is anomalous or distrusted (no reward, no influence).
-   * Operators without a received update are absent from the result.
+   * Operators without a received update are absent from the result. `previousUpdate`: the previous round's
+   * public model step (previous-step.ts), the reference of the guard's history test; absent in a first round.
    */
   screen(
     round: RoundView,
     work: AggregatorWork,
     operators: readonly string[],
     roundId?: bigint,
+    previousUpdate?: Float32Array,
   ): Map<string, number> {
     const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
     const available = operators.flatMap((operator) => {
@@ -244,6 +247,7 @@ export class Aggregator {
       const result = this.rule(available.length).aggregate(weighted, {
         trainers,
         ...(roundId === undefined ? {} : { round: Number(roundId) }),
+        ...(previousUpdate === undefined ? {} : { previousUpdate }),
       });
       weights = result.acceptedWeights;
       const rejected = trainers.flatMap((t, k) =>
@@ -329,11 +333,13 @@ export class Aggregator {
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     await this.foldPastRounds(roundId, round.taskId);
+    const step = await previousModelStep(this.ctx, this.components.modelSync, round.baseModelRef, base);
     const screened = this.screen(
       round,
       work,
       round.trainers.map((t) => t.toLowerCase()),
       roundId,
+      step,
     );
     const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
     const rejected = round.trainers.filter((_, i) => weights[i] === 0 && present[i] !== undefined);
