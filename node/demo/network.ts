@@ -108,6 +108,11 @@ export interface NetworkOptions {
    * link (docs/protocol.md §5 "Chained links"), and the task is proven at any size.
    */
   readonly chained?: boolean;
+  /**
+   * Slow nodes, by index: each of the node's training runs returns only once its gate resolves (a device that
+   * trains slower than the rounds go; the test decides when, so it waits on events, not on wall time).
+   */
+  readonly trainingGates?: Readonly<Record<number, () => Promise<void>>>;
 }
 
 export interface LocalVainNetwork {
@@ -126,6 +131,18 @@ export interface LocalVainNetwork {
   /** The task's answer window (chain seconds). */
   readonly answerWindowS: bigint;
   stop(): Promise<void>;
+}
+
+/** `pool`'s training, each run held until `gate` resolves (a slow node), or `pool` itself. */
+function gated(pool: TrainingPool, gate: (() => Promise<void>) | undefined): Pick<TrainingPool, "train"> {
+  if (gate === undefined) return pool;
+  return {
+    train: async (job, options) => {
+      const result = await pool.train(job, options);
+      await gate();
+      return result;
+    },
+  };
 }
 
 /** Starts chain, contracts, operators and nodes. */
@@ -209,7 +226,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         data: shards[index % trainers]!,
         train: index < trainers,
         pollIntervalMs: options.pollIntervalMs ?? 300,
-        pool,
+        pool: gated(pool, options.trainingGates?.[index]),
         log: log.child({ node: index }),
         behaviour,
         aggregateWaitMs: options.aggregateWaitMs ?? 15_000,

@@ -39,6 +39,8 @@ export interface RoundReport {
 
 /** Test and demo hooks into a round's timeline. */
 export interface RoundHooks {
+  /** Commitments the driver waits for before closing the commit window (default: every trainer's). */
+  commits?: number;
   /** Every trainer has committed; the commit window is about to be closed. */
   afterCommits?(
     roundId: bigint,
@@ -124,7 +126,7 @@ export async function runRound(
   // Training: every node commits (or the window would close on the stragglers).
   const committed = await waitFor("all commitments", timeoutMs, async () => {
     const r = await read(roundId);
-    return r.trainers.length >= net.trainers ? r : undefined;
+    return r.trainers.length >= (hooks.commits ?? net.trainers) ? r : undefined;
   });
   const trained = performance.now();
   await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);

@@ -4,6 +4,11 @@ import { IncompatibleModesError, validateAggregationMode } from "../aggregation/
 import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
 import { TASK_SERVER_OPTIMIZERS } from "../training/server/index.ts";
+import {
+  FEDBUFF_BUFFER_SIZE,
+  FEDBUFF_MAX_STALENESS,
+  FEDBUFF_STALENESS_EXPONENT,
+} from "../training/constants.ts";
 
 /**
  * The rule the round protocol aggregates with: accept or reject each update from per-coordinate, pairwise,
@@ -68,6 +73,24 @@ export const taskSpecSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * How trainers meet rounds. `sync`: each trainer trains from the round's base model inside its commit window.
+     * `fedbuff` (buffered asynchronous rounds, Nguyen et al. 2022; docs/protocol.md §7, "Buffered rounds"): a
+     * trainer trains from the latest model it holds whenever it is free, and commits into whichever round is open when it finishes, at
+     * most `bufferSize` trainers a round (the buffer); the aggregator weighs each update by its accepted sample
+     * count times (1 + τ)^-`stalenessExponent`, τ being the model steps between the base the update names and
+     * the round's base, through the round's posted weights (so the proof binds the discounted mean). An update
+     * more than `maxStaleness` steps old weighs 0.
+     */
+    rounds: z
+      .object({
+        mode: z.enum(["sync", "fedbuff"]).default("sync"),
+        bufferSize: z.number().int().min(1).max(16).default(FEDBUFF_BUFFER_SIZE),
+        stalenessExponent: z.number().min(0).max(4).default(FEDBUFF_STALENESS_EXPONENT),
+        maxStaleness: z.number().int().min(0).max(FEDBUFF_MAX_STALENESS).default(FEDBUFF_MAX_STALENESS),
+      })
+      .strict()
+      .default({}),
     /** Hierarchical aggregation: most inputs per aggregator, and chunks a parent spot-checks per partial. */
     aggregation: z
       .object({
@@ -77,6 +100,13 @@ export const taskSpecSchema = z
       .default({}),
   })
   .superRefine((spec, ctx) => {
+    // Staleness weights are applied by a flat aggregator (it receives the updates and the bases they name).
+    if (spec.rounds.mode === "fedbuff" && spec.rounds.bufferSize > spec.aggregation.maxFanIn)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["rounds", "bufferSize"],
+        message: `a FedBuff buffer of ${spec.rounds.bufferSize} exceeds aggregation.maxFanIn ${spec.aggregation.maxFanIn}: buffered rounds are aggregated flat`,
+      });
     // The node aggregates with the guarded mean; refuse privacy modes it cannot combine with (docs §8).
     try {
       validateAggregationMode({

@@ -52,3 +52,8 @@ export const FEDBUFF_SERVER_LR = 1;
  * Nguyen et al. 2022's 1/sqrt(1 + τ).
  */
 export const FEDBUFF_STALENESS_EXPONENT = 0.5;
+/**
+ * Oldest base a FedBuff update may name on the network, in model steps: nodes keep a round's data for the last
+ * few rounds (ROUNDS_KEPT) and derive models at most 8 rounds back, and at τ = 8 the weight is already 1/3.
+ */
+export const FEDBUFF_MAX_STALENESS = 8;

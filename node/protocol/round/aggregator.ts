@@ -40,6 +40,7 @@ import type { RoundData } from "./round-data.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import { modelRefOf } from "./next-model.ts";
 import { previousModelStep } from "./previous-step.ts";
+import { discountStaleWeights } from "./staleness.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 
@@ -116,15 +117,15 @@ export class Aggregator {
       this.ctx.stats.bytesReceived += bytes.length;
       return;
     }
-    await this.acceptUpdate(roundId, operator, bytes);
+    await this.acceptUpdate(roundId, operator, bytes, baseOf(meta));
     this.ctx.stats.bytesReceived += bytes.length;
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
   }
 
-  /** This node's own update, when it aggregates it itself. */
-  async acceptOwn(roundId: bigint, bytes: Uint8Array): Promise<void> {
+  /** This node's own update, when it aggregates it itself (`base`: the model it trained from). */
+  async acceptOwn(roundId: bigint, bytes: Uint8Array, base?: Hex): Promise<void> {
     const operator = this.ctx.options.wallet.account.address;
-    await this.acceptUpdate(roundId, operator, bytes);
+    await this.acceptUpdate(roundId, operator, bytes, base);
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
   }
 
@@ -152,7 +153,7 @@ export class Aggregator {
   }
 
   /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
-  async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
+  async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array, base?: Hex): Promise<void> {
     // Cached per phase (no chain read per push): the trainers and commitments are fixed once the aggregator
     // is selected, so a cached round that names both is what the chain says.
     const round = await this.ctx.chain.roundForPush(
@@ -179,6 +180,7 @@ export class Aggregator {
       bytes: bytes.length,
       // Served to watchers from now on (docs/protocol.md §5, data availability).
       sha256: this.components.data.keep(roundId, bytes),
+      ...(base === undefined ? {} : { base }),
     });
     work.lastArrivalAt = Date.now();
   }
@@ -341,7 +343,9 @@ export class Aggregator {
       roundId,
       step,
     );
-    const weights = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
+    // Buffered tasks: each accepted weight discounted for its update's staleness (staleness.ts).
+    const accepted = round.trainers.map((t) => screened.get(t.toLowerCase()) ?? 0);
+    const { weights } = await discountStaleWeights(this.ctx, round, present, accepted);
     const rejected = round.trainers.filter((_, i) => weights[i] === 0 && present[i] !== undefined);
     if (weights.every((w) => w === 0)) {
       // Nothing usable arrived (every trainer withheld or was rejected): all-zero weights close the round at
@@ -487,6 +491,12 @@ export function roundOf(meta: Readonly<Record<string, string | number | boolean>
   if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
     throw new MeshError("BLOB_REJECTED", "update without a round number");
   return BigInt(roundText);
+}
+
+/** The base model a pushed update names (buffered tasks), if its metadata names one. */
+function baseOf(meta: Readonly<Record<string, string | number | boolean>>): Hex | undefined {
+  const base = meta["base"];
+  return typeof base === "string" && /^0x[0-9a-fA-F]{64}$/.test(base) ? (base as Hex) : undefined;
 }
 
 /** Where `operator` is among the round's trainers (-1: it did not commit). */

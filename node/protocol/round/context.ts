@@ -73,7 +73,8 @@ export interface ParticipantOptions {
   readonly taskId: bigint;
   readonly spec: TaskSpec;
   readonly data: Dataset;
-  readonly pool: TrainingPool;
+  /** Local training (only `train`: a driven test network wraps it to make a node slow, node/demo/network.ts). */
+  readonly pool: Pick<TrainingPool, "train">;
   readonly log: Logger;
   readonly train?: boolean;
   /** How long the aggregator waits for missing updates before aggregating what it has. */

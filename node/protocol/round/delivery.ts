@@ -3,7 +3,7 @@
  * chain, reached through the mesh (dialing the addresses it announced when we never met it). Aggregators
  * announce where they listen on `AGGREGATOR_TOPIC`; every node keeps the latest announcement per peer.
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
 import { AGGREGATOR_TOPIC, ANNOUNCE_INTERVAL_MS, aggregatorAnnouncementSchema } from "./context.ts";
 import type { RoundContext } from "./context.ts";
@@ -31,11 +31,14 @@ export class Delivery {
     kind: "update" | "partial",
     bytes: Uint8Array,
     roundId: bigint,
+    /** The base model an update was trained from (buffered tasks: the aggregator counts its staleness). */
+    base?: Hex,
   ): Promise<void> {
     const { mesh } = this.ctx.options;
     const peer = await this.ctx.chain.peerOf(operator);
     await mesh.reach(peer, this.announced.get(peer.toString()) ?? []);
-    await mesh.blobs.push(peer, kind, bytes, { round: roundId.toString() }, this.ctx.signal);
+    const meta = { round: roundId.toString(), ...(base === undefined ? {} : { base }) };
+    await mesh.blobs.push(peer, kind, bytes, meta, this.ctx.signal);
   }
 
   /** An aggregator (or sub-aggregator) re-announces its addresses every `ANNOUNCE_INTERVAL_MS` until it posts. */

@@ -28,6 +28,7 @@ import { createModel } from "../../training/architectures.ts";
 import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
 import { AggregateWatcher } from "./aggregate-watcher.ts";
+import { BufferedTrainer } from "./buffered-trainer.ts";
 import { Aggregator } from "./aggregator.ts";
 import { ChallengeAnswers } from "./challenge-answers.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
@@ -58,6 +59,8 @@ export class RoundParticipant {
   private readonly chain: RoundsGateway;
   private readonly modelSync: ModelSync;
   private readonly trainer: Trainer;
+  /** Buffered tasks (FedBuff): trains whenever free, commits into the open round (buffered-trainer.ts). */
+  private readonly buffered: BufferedTrainer;
   private readonly aggregator: Aggregator;
   private readonly answers: ChallengeAnswers;
   private readonly subAggregator: SubAggregator;
@@ -135,8 +138,9 @@ export class RoundParticipant {
       modelSync: this.modelSync,
       delivery,
       data: this.data,
-      acceptOwn: (roundId, bytes) => this.aggregator.acceptOwn(roundId, bytes),
+      acceptOwn: (roundId, bytes, base) => this.aggregator.acceptOwn(roundId, bytes, base),
     });
+    this.buffered = new BufferedTrainer(this.ctx, this.trainer);
     this.subAggregator = new SubAggregator(this.ctx, {
       work,
       aggregator: this.aggregator,
@@ -261,6 +265,7 @@ export class RoundParticipant {
       if (!this.joins(task)) return;
       this.claims.onTask(task);
       void this.modelSync.ensureModel(task.modelRef);
+      if (this.buffering && this.holdReason === undefined) this.buffered.trainLatest(task.modelRef);
       const now = await this.chain.blockTimestamp(blockNumber);
       if (task.activeRound === 0n) {
         if (this.options.openRounds === true) await this.keeper.openRoundIfDue(task, now, this.lastTrainers);
@@ -359,6 +364,7 @@ export class RoundParticipant {
         if (now <= round.commitDeadline) {
           if (myIndex < 0 && this.holdReason !== undefined) this.sitOutHeld(roundId, this.holdReason);
           else if (myIndex < 0 && !this.provingBudget.fits()) this.sitOutSlow(roundId);
+          else if (myIndex < 0 && this.buffering) this.buffered.commitInto(roundId, round, work, now);
           else if (myIndex < 0)
             this.trainer.startTraining(
               roundId,
@@ -418,6 +424,16 @@ export class RoundParticipant {
       default:
         return;
     }
+  }
+
+  /** Whether the task's rounds are buffered (FedBuff) rather than synchronous. */
+  private get buffering(): boolean {
+    return this.options.spec.rounds.mode === "fedbuff";
+  }
+
+  /** Whether a buffered task's finished update waits for a round with room. */
+  get bufferedUpdateReady(): boolean {
+    return this.buffered.ready;
   }
 
   /** A committed trainer can be drawn as aggregator (when no candidate had stake): too slow to prove, it sits out. */

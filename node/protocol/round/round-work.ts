@@ -3,6 +3,8 @@
  * functions take only the part they use; the participant keeps one `RoundWork` (all parts) per round and
  * drops rounds older than `ROUNDS_KEPT`.
  */
+import type { Hex } from "viem";
+
 import type { LinkRecord } from "./link-answers.ts";
 import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
@@ -18,6 +20,8 @@ export interface ReceivedUpdate {
   readonly bytes: number;
   /** Content hash of the update's bytes (served to watchers under it). */
   readonly sha256: string;
+  /** The base model the trainer named (buffered tasks: its staleness counts from there). */
+  readonly base?: Hex;
 }
 
 /** What answering challenges needs: the trainers' encoded updates, weights and commitments, and the aggregate. */
@@ -37,6 +41,8 @@ export interface TrainerWork {
   updateBytes?: Uint8Array;
   /** The commitment of `updateBytes` (for disputing a statement that misquotes it). */
   ownCommitment?: UpdateCommitment;
+  /** The model `updateBytes` was trained from (named to the aggregator in buffered tasks). */
+  baseRef?: Hex;
   delivered: boolean;
   pushing: boolean;
   pushFailures: number;

@@ -34,7 +34,18 @@ export interface TrainerComponents {
   readonly delivery: Delivery;
   readonly data: RoundData;
   /** Takes this node's own update when it aggregates it itself. */
-  readonly acceptOwn: (roundId: bigint, bytes: Uint8Array) => Promise<void>;
+  readonly acceptOwn: (roundId: bigint, bytes: Uint8Array, base?: Hex) => Promise<void>;
+}
+
+/** A local training run's result, before it is compressed and committed. */
+export interface TrainedUpdate {
+  /** The model it was trained from. */
+  readonly baseRef: Hex;
+  /** local − base (DP-noised when the task says so). */
+  readonly delta: Float32Array;
+  /** Its weight: samples processed, at most the local dataset and MAX_WEIGHT. */
+  readonly samples: number;
+  readonly meanLoss: number;
 }
 
 export class Trainer {
@@ -120,21 +131,31 @@ export class Trainer {
     work: TrainerWork,
     windowMs: number,
   ): Promise<void> {
-    const base = await this.components.modelSync.ensureModel(baseRef);
-    if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
-    const { spec, data, pool, store, events } = this.ctx.options;
     const steps = this.plannedSteps(windowMs);
     if (steps === undefined) {
       this.ctx.log.info({ roundId, windowMs }, "too slow for this round's commit window; sitting it out");
       return;
     }
+    const trained = await this.trainFrom(baseRef, steps, Number(roundId % 1_000_000n));
+    await this.commitTrained(roundId, work, trained);
+  }
+
+  /**
+   * Local training from the model `baseRef` (`steps` optimizer steps, default the task's full local work): the
+   * update (local − base, DP-noised where the task says so) and the samples it processed. Buffered tasks keep
+   * it until a round has room (buffered-trainer.ts).
+   */
+  async trainFrom(baseRef: Hex, steps: number | undefined, seed: number): Promise<TrainedUpdate> {
+    const base = await this.components.modelSync.ensureModel(baseRef);
+    if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
+    const { spec, data, pool } = this.ctx.options;
     const started = performance.now();
     const result = await pool.train(
       {
         model: spec.model,
         params: base,
         data: this.ctx.adversary.trainingData(data),
-        options: { ...spec.train, steps, seed: Number(roundId % 1_000_000n) + spec.initSeed },
+        options: { ...spec.train, ...(steps === undefined ? {} : { steps }), seed: seed + spec.initSeed },
       },
       { signal: this.ctx.signal },
     );
@@ -148,13 +169,20 @@ export class Trainer {
       transform: (raw) => this.ctx.adversary.transformUpdate(raw),
       ...(dp === undefined ? {} : { dp }),
     });
+    // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
+    const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));
+    return { baseRef, delta, samples, meanLoss: result.meanLoss };
+  }
+
+  /** Compresses a trained update, commits it into round `roundId` and announces it (once per round). */
+  async commitTrained(roundId: bigint, work: TrainerWork, trained: TrainedUpdate): Promise<void> {
+    const { spec, store, events } = this.ctx.options;
+    const { samples } = trained;
     await this.restoreCompressor();
-    const bytes = encodeUpdate(this.compressor.compress(delta));
+    const bytes = encodeUpdate(this.compressor.compress(trained.delta));
     const state = this.compressor.state();
     if (state !== undefined) await store?.saveCompressorState(encodeCompressorState(state));
     const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
-    // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
-    const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));
     await store?.saveOwnUpdate(roundId, bytes);
     const sent = await this.ctx.chain.sendIfValid("commitUpdate", [
       roundId,
@@ -164,8 +192,10 @@ export class Trainer {
     if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
     work.ownCommitment = commitment;
+    work.baseRef = trained.baseRef;
     work.committed = true;
     // Every committed round releases one Gaussian-noised update of the whole local dataset (q = 1).
+    const dp = spec.privacy.dp;
     if (dp !== undefined) {
       this.privacy.compose(1, dp.noiseMultiplier, 1);
       this.privateRounds += 1;
@@ -177,7 +207,14 @@ export class Trainer {
         .announceUpdate(roundId, commitment.root, BigInt(samples), bytes)
         .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "update announcement failed"));
     this.ctx.log.info(
-      { roundId, samples, bytes: bytes.length, loss: result.meanLoss, privacy: this.privacySpent() },
+      {
+        roundId,
+        samples,
+        bytes: bytes.length,
+        loss: trained.meanLoss,
+        base: trained.baseRef,
+        privacy: this.privacySpent(),
+      },
       "update committed",
     );
   }
@@ -196,7 +233,7 @@ export class Trainer {
     if (this.ctx.adversary.withholdsUpdate()) return;
     const target = this.uploadTarget(tree, work, waitMs);
     if (target === this.ctx.me) {
-      await this.components.acceptOwn(roundId, work.updateBytes);
+      await this.components.acceptOwn(roundId, work.updateBytes, this.namedBase(work));
       work.delivered = true;
       return;
     }
@@ -230,7 +267,7 @@ export class Trainer {
     if (bytes === undefined) return;
     const takeovers = work.takeovers;
     try {
-      await this.components.delivery.pushTo(target, "update", bytes, roundId);
+      await this.components.delivery.pushTo(target, "update", bytes, roundId, this.namedBase(work));
       // A push to an aggregator that was replaced meanwhile delivered nothing that counts.
       if (work.takeovers === takeovers) work.delivered = true;
       this.ctx.stats.bytesSent += bytes.length;
@@ -239,6 +276,11 @@ export class Trainer {
       work.pushFailures += 1;
       this.ctx.log.debug({ err: error, roundId, to: target }, "update push failed; will retry");
     }
+  }
+
+  /** The base an update names to its aggregator: only in buffered tasks (a synchronous one trains from the round's). */
+  private namedBase(work: TrainerWork): Hex | undefined {
+    return this.ctx.options.spec.rounds.mode === "fedbuff" ? work.baseRef : undefined;
   }
 
   /** The commitment of this node's own update in a round (computed once, from the bytes it committed). */
