@@ -16,7 +16,9 @@
  * batches (more local steps per round, the FedAvg batch-4 row) narrow that gap only a little.
  * Each simulated node keeps its Adam moments between rounds, as a network node does.
  *
- * `--text-rounds <R>` sets the budget (default 10, quick 3).
+ * `--text-rounds <R>` sets the budget (default 10, quick 3), `--text-glosses <G>` the glosses per topic
+ * (default 200, quick 40), `--text-arms a,b` runs only the named arms (TEXT_ARMS; FedAvg always runs, the
+ * gaps need it): the full task's every arm takes hours on two shared cores.
  */
 import { createModel, loadWordnetTask, runSimulation } from "../../node/training/index.ts";
 import type {
@@ -42,6 +44,27 @@ const NODES = 10;
 const DATA_PARALLEL_LR = 0.0015;
 /** The FedAvg row with more local steps per round: local batch 4 (8x the steps of batch 32, same tokens). */
 const SMALL_LOCAL_BATCH = 4;
+/** Every arm `--text-arms` may name. */
+const TEXT_ARMS = [
+  "fedavg",
+  "fedadam",
+  "fedyogi",
+  "diloco",
+  "small-batch",
+  "parallel",
+  "sequential",
+] as const;
+type TextArm = (typeof TEXT_ARMS)[number];
+
+function chosenArms(): ReadonlySet<TextArm> {
+  const named = option("text-arms");
+  if (named === undefined) return new Set(TEXT_ARMS);
+  const arms = named.split(",").map((a) => a.trim());
+  const unknown = arms.filter((a) => !(TEXT_ARMS as readonly string[]).includes(a));
+  if (unknown.length > 0)
+    throw new RangeError(`--text-arms: unknown ${unknown.join(", ")} (${TEXT_ARMS.join(", ")})`);
+  return new Set(["fedavg", ...arms] as TextArm[]);
+}
 
 export interface TextFigures {
   readonly rows: Row[];
@@ -51,7 +74,10 @@ export interface TextFigures {
 export async function textRows(pool: TrainingPool, quick: boolean): Promise<TextFigures> {
   const rounds = Number(option("text-rounds") ?? (quick ? 3 : 10));
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--text-rounds must be >= 1`);
-  const data = loadWordnetTask({ context: 32, maxGlossesPerTopic: quick ? 40 : 200, seed: 1 });
+  const glosses = Number(option("text-glosses") ?? (quick ? 40 : 200));
+  if (!Number.isInteger(glosses) || glosses < 1) throw new RangeError(`--text-glosses must be >= 1`);
+  const arms = chosenArms();
+  const data = loadWordnetTask({ context: 32, maxGlossesPerTopic: glosses, seed: 1 });
   const rows: Row[] = [];
   const tokens = data.train.count * 32;
   const base: SimulationConfig = {
@@ -90,9 +116,9 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
       seconds: (performance.now() - started) / 1000,
     });
   };
-  for (const server of ["fedavg", "fedadam", "fedyogi", "diloco"] as const) await federated(server);
-
-  await federated("fedavg", SMALL_LOCAL_BATCH);
+  for (const server of ["fedavg", "fedadam", "fedyogi", "diloco"] as const)
+    if (arms.has(server)) await federated(server);
+  if (arms.has("small-batch")) await federated("fedavg", SMALL_LOCAL_BATCH);
 
   // Centralized: the pooled data, one epoch per call with the Adam state kept, evaluated after every epoch;
   // data-parallel on the 10 workers (batch 10 x 32) and one worker alone (batch 32).
@@ -128,45 +154,59 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
     });
     return curve;
   };
-  const parallel = await centralized(`data-parallel ${NODES}x${BATCH}`, NODES * BATCH, DATA_PARALLEL_LR);
-  const sequential = await centralized(`one worker, batch ${BATCH}`, BATCH, LOCAL_LR);
+  const parallel = arms.has("parallel")
+    ? await centralized(`data-parallel ${NODES}x${BATCH}`, NODES * BATCH, DATA_PARALLEL_LR)
+    : [];
+  const sequential = arms.has("sequential")
+    ? await centralized(`one worker, batch ${BATCH}`, BATCH, LOCAL_LR)
+    : [];
 
-  // The gap at every budget: centralized after r epochs minus the best federated model after r rounds.
+  // The gap at every budget: centralized after r epochs minus the best federated model after r rounds (an
+  // arm left out by --text-arms leaves its columns out).
   const bestAt = (r: number) => Math.max(...[...curves.values()].map((c) => c[r - 1]!));
+  const bestWithSmallAt = (r: number) => Math.max(bestAt(r), smallBatch[r - 1] ?? 0);
   for (let r = 1; r <= rounds; r++) {
+    const p = parallel[r - 1];
+    const q = sequential[r - 1];
     rows.push({
       run: `same tokens: ${r} rounds = ${r} epochs`,
       rounds: r,
-      federatedAccuracy: bestAt(r),
-      dataParallelAccuracy: parallel[r - 1]!,
-      gapPoints: (parallel[r - 1]! - bestAt(r)) * 100,
-      oneWorkerAccuracy: sequential[r - 1]!,
-      oneWorkerGapPoints: (sequential[r - 1]! - Math.max(bestAt(r), smallBatch[r - 1]!)) * 100,
+      federatedAccuracy: bestWithSmallAt(r),
+      ...(p === undefined ? {} : { dataParallelAccuracy: p, gapPoints: (p - bestAt(r)) * 100 }),
+      ...(q === undefined
+        ? {}
+        : { oneWorkerAccuracy: q, oneWorkerGapPoints: (q - bestWithSmallAt(r)) * 100 }),
     });
   }
   const fedAvg = curves.get("fedavg")!.at(-1)!;
-  const bestServer = Math.max(
-    ...[...curves.entries()].filter(([name]) => name !== "fedavg").map(([, c]) => c.at(-1)!),
-  );
-  const bestFederated = Math.max(fedAvg, bestServer);
-  const centralFinal = parallel.at(-1)!;
-  const smallBatchFinal = smallBatch.at(-1)!;
+  const servers = [...curves.entries()].filter(([name]) => name !== "fedavg").map(([, c]) => c.at(-1)!);
+  const bestFederated = Math.max(fedAvg, ...servers);
+  const smallBatchFinal = smallBatch.at(-1);
+  const bestOverall = Math.max(bestFederated, smallBatchFinal ?? 0);
+  const centralFinal = parallel.at(-1);
+  const sequentialFinal = sequential.at(-1);
   return {
     rows,
     metrics: {
       textTrainTokens: tokens,
       textRounds: rounds,
+      textGlossesPerTopic: glosses,
       textCentralSequentialSteps: rounds * Math.floor(data.train.count / BATCH),
       textDataParallelSteps: rounds * Math.floor(data.train.count / NODES / BATCH),
       textFederatedSequentialSteps: rounds * Math.floor(data.train.count / NODES / BATCH),
       textFedAvgAccuracy: fedAvg,
-      textBestServerAccuracy: bestServer,
+      ...(servers.length === 0 ? {} : { textBestServerAccuracy: Math.max(...servers) }),
       textFedAccuracy: bestFederated,
-      textCentralAccuracy: centralFinal,
-      textGapPts: (centralFinal - bestFederated) * 100,
-      textSmallBatchFedAvgAccuracy: smallBatchFinal,
-      textSequentialAccuracy: sequential.at(-1)!,
-      textSequentialGapPts: (sequential.at(-1)! - Math.max(bestFederated, smallBatchFinal)) * 100,
+      ...(centralFinal === undefined
+        ? {}
+        : { textCentralAccuracy: centralFinal, textGapPts: (centralFinal - bestFederated) * 100 }),
+      ...(smallBatchFinal === undefined ? {} : { textSmallBatchFedAvgAccuracy: smallBatchFinal }),
+      ...(sequentialFinal === undefined
+        ? {}
+        : {
+            textSequentialAccuracy: sequentialFinal,
+            textSequentialGapPts: (sequentialFinal - bestOverall) * 100,
+          }),
     },
   };
 }

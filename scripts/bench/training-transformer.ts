@@ -1,7 +1,8 @@
 /**
  * bench:training's transformer rows: tokens per second of one thread for the character transformer's
  * training step (forward, backward, Adam) on WordNet glosses, its FLOPs per token and the fraction of the
- * single-thread MatMul peak measured in the same run; against a pure-TypeScript baseline that runs only the
+ * single-thread SGEMM peak measured right after it in the same run (the higher of onnxruntime's MatMul and
+ * OpenBLAS's, blas-peak.ts: on a shared machine the load changes within minutes); against a pure-TypeScript baseline that runs only the
  * step's matrix products (same shapes, forward + both backward products, plain loops) — optimistic for
  * TypeScript, since it leaves out every elementwise op.
  */
@@ -11,6 +12,13 @@ import type { TransformerSpec } from "../../node/training/transformer.ts";
 import type { Row } from "./common.ts";
 
 const BATCH = 32;
+
+/** A single-thread peak measurement: onnxruntime's MatMul, OpenBLAS's SGEMM when present, and the higher. */
+export interface Ceiling {
+  readonly onnx: number;
+  readonly blas: number | undefined;
+  readonly peak: number;
+}
 const CONTEXT = 64;
 
 function spec(width: number): TransformerSpec {
@@ -75,7 +83,7 @@ function baselineTokensPerSec(s: TransformerSpec, batch: number): number {
 /** Rows and figures for the transformer at widths 64 and 128 (256 too in a full run). */
 export async function transformerRows(
   quick: boolean,
-  peakGflops: number,
+  ceiling: () => Promise<Ceiling>,
 ): Promise<{ rows: Row[]; figures: Record<string, number> }> {
   const rows: Row[] = [];
   const figures: Record<string, number> = {};
@@ -83,23 +91,29 @@ export async function transformerRows(
     const s = spec(width);
     const flops = transformerFlopsPerToken(s);
     const tokens = await onnxTokensPerSec(s, quick ? 8 : 30);
+    const { onnx, blas, peak } = await ceiling();
     const gflops = (tokens * flops) / 1e9;
     rows.push({
       implementation: `onnxruntime transformer w${width} L${s.layers} T${s.context}, ${createModel(s).layout.size} params [tokens/s]`,
       samplesPerSec: Math.round(tokens),
       gflops,
-      peakFraction: gflops / peakGflops,
+      peakGflops: peak,
+      peakFraction: gflops / peak,
+      onnxPeakGflops: onnx,
+      blasPeakGflops: blas ?? 0,
     });
     figures[`transformerW${width}TokensPerSec`] = tokens;
     figures[`transformerW${width}FlopsPerToken`] = flops;
-    figures[`transformerW${width}PeakFraction`] = gflops / peakGflops;
+    figures[`transformerW${width}PeakGflops`] = peak;
+    figures[`transformerW${width}PeakFraction`] = gflops / peak;
     if (width === 128) {
       const baseline = baselineTokensPerSec(s, 1);
       rows.push({
         implementation: `pure TypeScript transformer w${width}, GEMMs only (baseline) [tokens/s]`,
         samplesPerSec: Math.round(baseline),
         gflops: (baseline * flops) / 1e9,
-        peakFraction: (baseline * flops) / 1e9 / peakGflops,
+        peakGflops: peak,
+        peakFraction: (baseline * flops) / 1e9 / peak,
       });
       figures.transformerBaselineTokensPerSec = baseline;
       figures.transformerSpeedup = tokens / baseline;
