@@ -72,8 +72,8 @@ async function peakGflops(n: number, repeats: number): Promise<number> {
 }
 
 /**
- * The transformer's ceiling, measured right after each width's run so both see the same load on a shared
- * machine: the higher of onnxruntime's MatMul peak and OpenBLAS's SGEMM (when numpy is there).
+ * One reading of the transformer's ceiling, taken after each width's run: the higher of onnxruntime's MatMul
+ * peak and OpenBLAS's SGEMM (when numpy is there); the transformer rows divide by the run's highest reading.
  */
 function sgemmCeiling(quick: boolean): () => Promise<Ceiling> {
   return async () => {
