@@ -50,13 +50,10 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       behaviours: { [BACKDOOR]: { poisonData: "backdoor" } },
       spec: {
         train: { epochs: 2, batchSize: 32, learningRate: 0.1 },
-        // Dense float32 updates: the guard's per-coordinate silence test, whose margin is wide (honest dense
-        // updates put at most 1.4e-3 of their energy in coordinates the majority leaves at zero, a trigger patch
-        // 1e-2 to 0.3). With sparse top-k updates and 4-5 trainers the row-silence test has false positives: at
-        // load, an honest trainer whose top-k 5% landed on input rows no other trainer touched was rejected for
-        // "silent-coordinates" in round 1 (2026-12-05; issue #20). The default's 0.5% 4-bit updates run in
-        // server-optimizers.test.
-        compression: { ratio: 1, quantizeBits: 32, momentum: 0 },
+        // The task's default compressed updates (top-k 0.5%, 4 bits): the guard's silent evidence counts input
+        // rows. Dense updates ran here while its relative bounds had false positives at 4-5 trainers (an honest
+        // trainer rejected for "silent-coordinates" in round 1 at top-k 5%, 2026-12-05; issue #20), fixed with
+        // guarded-mean.sparse.test.ts.
       },
     });
   });
