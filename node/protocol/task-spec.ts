@@ -3,6 +3,7 @@ import { z } from "zod";
 import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
 import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
+import { optimizerSpecSchema } from "../training/train-graph.ts";
 import { TASK_SERVER_OPTIMIZERS } from "../training/server/index.ts";
 import {
   FEDBUFF_BUFFER_SIZE,
@@ -26,6 +27,13 @@ export const taskSpecSchema = z
         epochs: z.number().int().positive().default(1),
         batchSize: z.number().int().positive().default(32),
         learningRate: z.number().positive().default(0.1),
+        /**
+         * The local optimizer (node/training/train-graph.ts). Absent: SGD with momentum 0.9, restarted every
+         * round (what the MLP figures were measured with). Named, e.g. `{ kind: "adam" }` for the transformer
+         * (bench:simulate trains it with Adam 0.003): each node also continues its own optimizer state
+         * (moments) from its previous round, as the simulations' nodes do.
+         */
+        optimizer: optimizerSpecSchema.optional(),
       })
       .default({}),
     /**

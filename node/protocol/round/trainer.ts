@@ -6,6 +6,7 @@
  */
 import type { Address, Hex } from "viem";
 
+import type { OptimizerState } from "../../training/engine.ts";
 import { RdpAccountant } from "../../privacy/differential-privacy.ts";
 import {
   TopKCompressor,
@@ -25,6 +26,7 @@ import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
 import type { AggregatorWork, TrainerWork } from "./round-work.ts";
+import { roundTrainingJob } from "./training-job.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
 const SPEED_EWMA_WEIGHT = 0.3;
@@ -58,6 +60,11 @@ export class Trainer {
   private readonly privacy = new RdpAccountant();
   private privateRounds = 0;
   private compressorRestored = false;
+  /**
+   * This node's local optimizer state (Adam moments, momentum) after its last training run, continued in its
+   * next round when the task names its optimizer; in memory only (a restarted node starts it from zero).
+   */
+  private optimizerState: OptimizerState | undefined;
 
   constructor(ctx: RoundContext, components: TrainerComponents) {
     this.ctx = ctx;
@@ -151,14 +158,14 @@ export class Trainer {
     const { spec, data, pool } = this.ctx.options;
     const started = performance.now();
     const result = await pool.train(
-      {
-        model: spec.model,
-        params: base,
-        data: this.ctx.adversary.trainingData(data),
-        options: { ...spec.train, ...(steps === undefined ? {} : { steps }), seed: seed + spec.initSeed },
-      },
+      roundTrainingJob(spec, base, this.ctx.adversary.trainingData(data), {
+        steps,
+        seed: seed + spec.initSeed,
+        state: this.optimizerState,
+      }),
       { signal: this.ctx.signal },
     );
+    this.optimizerState = result.state;
     const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
     this.measuredSamplesPerSec =
       this.measuredSamplesPerSec === undefined
