@@ -290,6 +290,10 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       /--model-ref mnist-mlp-v1 is not the initial model of the task spec .*no node could train it/,
     );
     userError(
+      await cli(["task", "create", "--reward-per-round", "1", "--aggregate-window", "6s", ...signer]),
+      /--aggregate-window 6s is shorter than the 15s an aggregator needs .* could miss it and be slashed/,
+    );
+    userError(
       await cli(["task", "create", "--reward-per-round", "1", "--fund", "100000", ...signer]),
       /--fund 100000\.0 VAIN is more than the .* this account holds: nothing was created/,
     );

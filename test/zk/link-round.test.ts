@@ -264,7 +264,9 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
     // Leave the round posted honestly so the next tests open their own.
     const posted = await post(roundId, updates);
     for (const cell of await pendingCells(roundId)) {
-      expect((await answer(roundId, cell, await answerFor(posted, cell))).status).to.equal("success");
+      const receipt = await answer(roundId, cell, await answerFor(posted, cell));
+      expect(receipt.status).to.equal("success");
+      expect(receipt.gasUsed <= ANSWER_GAS_BUDGET).to.equal(true); // every honest answer, sampled or bonded
     }
     await networkHelpers.time.increase(2_000);
     await send(
@@ -337,6 +339,8 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
     await challengeCell(roundId, cell);
     const before = await slashable(aggregatorWallet.account.address);
     const receipt = await answer(roundId, cell, await answerFor(posted, 0 * LINKS + 1)); // link 1's for link 2
+    // Not an honest answer: it pays for the slash too (the gas table's max for answerChallenge).
+    console.log(`      answerChallenge gas, a refused answer that slashes: ${receipt.gasUsed}`);
     const failed = parseEventLogs({
       abi: trainingRoundsAbi,
       logs: receipt.logs,

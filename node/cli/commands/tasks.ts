@@ -18,6 +18,7 @@ import { vainTokenAbi } from "../../chain/contracts.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { parseId, parseModelRef } from "../../chain/ids.ts";
 import { parseDurationMs } from "../../config/duration.ts";
+import { AGGREGATE_MARGIN_SECONDS } from "../../protocol/round/context.ts";
 import { addSignerOptions, isoFromSeconds, openOperatorContext, printResult } from "../chain-context.ts";
 import type { SignerFlags } from "../chain-context.ts";
 
@@ -115,6 +116,12 @@ export function registerTaskCommands(program: Command): void {
         disputeWindowS: parseWindowS(flags.disputeWindow, "--dispute-window"),
         roundIntervalS: parseWindowS(flags.roundInterval, "--round-interval"),
       };
+      // Checked before anything is signed: every node of the task would carry this trap.
+      if (windows.aggregateWindowS !== undefined && windows.aggregateWindowS < AGGREGATE_MARGIN_SECONDS) {
+        throw new InvalidArgumentError(
+          `--aggregate-window ${windows.aggregateWindowS}s is shorter than the ${AGGREGATE_MARGIN_SECONDS}s an aggregator needs to notice its selection, collect the updates and post on a loaded machine: an honest node could miss it and be slashed (use at least ${AGGREGATE_MARGIN_SECONDS}s; the window only bounds a miss, an aggregator posts as soon as the updates are in)`,
+        );
+      }
       const parametersFlag =
         flags.parameters === undefined ? undefined : parsePositiveInteger(flags.parameters, "--parameters");
       const ctx = await openOperatorContext(flags);
