@@ -21,14 +21,7 @@ contract RoundFailoverTest is RoundsFixture {
 
     /// A round of the unproven task with all three trainers committed, selected with prevrandao `mix`.
     function _selected(bytes32 mix) internal returns (uint256 roundId, address aggregator, address backup) {
-        roundId = rounds.openRound(unprovenTaskId);
-        vm.prank(t1);
-        rounds.commitUpdate(roundId, bytes32("c1"), 100);
-        vm.prank(t2);
-        rounds.commitUpdate(roundId, bytes32("c2"), 300);
-        vm.prank(t3);
-        rounds.commitUpdate(roundId, bytes32("c3"), 600);
-        vm.warp(block.timestamp + 61);
+        roundId = _openAndCommitTo(unprovenTaskId);
         aggregator = RoundDriver.select(rounds, roundId, mix);
         backup = selection.getDraws(roundId).backup;
     }
@@ -149,15 +142,30 @@ contract RoundFailoverTest is RoundsFixture {
         rounds.postAggregate(roundId, bytes32("a"), bytes32("m"), _weights(1, 1, 1));
     }
 
-    /// With a single operator to draw from there is no backup, and a miss fails the round as before.
+    /// A young network with one volunteer: the backup is drawn among the round's trainers (staked, and online
+    /// since they just committed), as the bootstrapping rule draws an aggregator; never the aggregator itself.
+    function testFuzz_oneVolunteerGetsATrainerAsBackup(bytes32 mix) public {
+        vm.prank(t1);
+        selection.setAggregatorOptIn(false);
+        vm.prank(t2);
+        selection.setAggregatorOptIn(false);
+        (, address aggregator, address backup) = _selected(mix);
+        assertTrue(aggregator == agg, "the only candidate aggregates");
+        assertTrue(backup == t1 || backup == t2 || backup == t3, "a trainer is the backup");
+    }
+
+    /// Nobody else had stake (the only candidate is also the only trainer): no backup, and a miss fails the round.
     function test_noBackupWhenNobodyElseHadStake() public {
         vm.prank(t1);
         selection.setAggregatorOptIn(false);
         vm.prank(t2);
         selection.setAggregatorOptIn(false);
-        (uint256 roundId, address aggregator, address backup) = _selected("alone");
-        assertTrue(aggregator == agg, "the only candidate");
-        assertTrue(backup == address(0), "no backup");
+        uint256 roundId = rounds.openRound(unprovenTaskId);
+        vm.prank(agg);
+        rounds.commitUpdate(roundId, bytes32("a"), 100);
+        vm.warp(block.timestamp + 61);
+        assertTrue(RoundDriver.select(rounds, roundId, "alone") == agg, "the only candidate");
+        assertTrue(selection.getDraws(roundId).backup == address(0), "no backup");
         vm.warp(selection.getRound(roundId).aggregateDeadline + 1);
         rounds.reportMissedAggregation(roundId);
         assertEq(uint8(selection.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");

@@ -58,6 +58,11 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.prank(WATCHER);
         rounds.reportMissedAggregation(roundId);
         assertEq(registry.slashableStake(agg), 500e18, "slashed");
+        // Its backup (a trainer: agg is the only candidate) took over; it misses too, and the round fails.
+        address backup = IRoundSelection(address(rounds)).getRound(roundId).aggregator;
+        assertTrue(backup == t1 || backup == t2 || backup == t3, "a trainer took over");
+        _missUntilFailed(roundId, WATCHER);
+        assertEq(registry.slashableStake(backup), 100e18, "the backup's own miss is slashed");
         assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         vm.prank(agg);
         vm.expectRevert(
@@ -248,8 +253,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.commitUpdate(first, bytes32("x"), 1);
         vm.warp(block.timestamp + 61);
         _select(first);
-        vm.warp(block.timestamp + 61);
-        rounds.reportMissedAggregation(first);
+        _missUntilFailed(first, address(this));
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundNotDue.selector, uint64(1 hours + 1)));
         rounds.openRound(slow);
 

@@ -192,28 +192,12 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         }
         if (keccak256(abi.encodePacked(candidates)) != draws.candidatesHash) revert ITrainingRounds.InvalidCandidates();
         uint256 seed = _seed(seedBlockHeader, draws.seedBlock, roundId);
-        address[] memory pool = candidates;
-        (uint256[] memory stakes, uint256 total) = _stakesAt(pool, draws.lockBlock);
-        if (total == 0) {
-            pool = round.trainers;
-            (stakes, total) = _stakesAt(pool, draws.lockBlock);
-        }
-        if (total == 0) {
+        aggregator = _drawAggregatorAndBackup(roundId, round, draws.lockBlock, candidates, seed);
+        if (aggregator == address(0)) {
             // Nobody, not even a trainer, had stake at the lock: nobody can be held to the duty.
             emit ITrainingRounds.SelectionExpired(roundId);
             _closeUnpaid(roundId, round);
             return address(0);
-        }
-        uint256 picked = _pick(stakes, seed % total);
-        aggregator = pool[picked];
-        // The backup comes from the same draw's inputs, so it is as unbiasable as the aggregator; it is never
-        // the aggregator itself (its stake is left out of the second draw).
-        total -= stakes[picked];
-        stakes[picked] = 0;
-        if (total != 0) {
-            address backup = pool[_pick(stakes, uint256(keccak256(abi.encode(seed, BACKUP_DRAW))) % total)];
-            draws.backup = backup;
-            emit ITrainingRounds.BackupSelected(roundId, backup);
         }
         ITrainingRounds.Task storage task = _tasks[round.taskId];
         round.aggregator = aggregator;
@@ -410,6 +394,47 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         uint256 emission = round.emission;
         task.rewardPool += emission;
         emit ITrainingRounds.RoundClosed(roundId, ITrainingRounds.RoundState.Failed, 0, 0, emission);
+    }
+
+    /// @dev The stake-weighted draw (stakes at `lockBlock`) among the candidates, or among the round's trainers if
+    /// no candidate had stake; zero if nobody had. The backup comes from the same inputs and a domain-separated
+    /// seed, so it is as unbiasable as the aggregator, and never the aggregator itself (its stake is left out of
+    /// the second draw). With no other staked candidate (a young network with one volunteer) the backup is drawn
+    /// among the round's trainers, as the bootstrapping rule draws an aggregator: staked, and online since they
+    /// just committed. Stored in `RoundDraws.backup` (zero: none).
+    function _drawAggregatorAndBackup(
+        uint256 roundId,
+        ITrainingRounds.Round storage round,
+        uint64 lockBlock,
+        address[] memory candidates,
+        uint256 seed
+    ) private returns (address aggregator) {
+        address[] memory pool = candidates;
+        (uint256[] memory stakes, uint256 total) = _stakesAt(pool, lockBlock);
+        bool fromTrainers = total == 0;
+        if (fromTrainers) {
+            pool = round.trainers;
+            (stakes, total) = _stakesAt(pool, lockBlock);
+        }
+        if (total == 0) return address(0);
+        uint256 picked = _pick(stakes, seed % total);
+        aggregator = pool[picked];
+        total -= stakes[picked];
+        stakes[picked] = 0;
+        if (total == 0 && !fromTrainers) {
+            pool = round.trainers;
+            (stakes, total) = _stakesAt(pool, lockBlock);
+            for (uint256 i = 0; i < pool.length; ++i) {
+                if (pool[i] == aggregator) {
+                    total -= stakes[i];
+                    stakes[i] = 0;
+                }
+            }
+        }
+        if (total == 0) return aggregator;
+        address backup = pool[_pick(stakes, uint256(keccak256(abi.encode(seed, BACKUP_DRAW))) % total)];
+        _draws[roundId].backup = backup;
+        emit ITrainingRounds.BackupSelected(roundId, backup);
     }
 
     /// @dev Each operator's active stake at the end of block `atBlock`, and their sum.

@@ -59,7 +59,13 @@ abstract contract RoundsFixture is Fixture {
     }
 
     function _openAndCommit() internal returns (uint256 roundId) {
-        roundId = rounds.openRound(taskId);
+        roundId = _openAndCommitTo(taskId);
+        _select(roundId);
+    }
+
+    /// Opens a round of `task`, commits t1, t2 and t3 (100, 300 and 600 samples) and closes the commit window.
+    function _openAndCommitTo(uint256 task) internal returns (uint256 roundId) {
+        roundId = rounds.openRound(task);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("c1"), 100);
         vm.prank(t2);
@@ -67,7 +73,18 @@ abstract contract RoundsFixture is Fixture {
         vm.prank(t3);
         rounds.commitUpdate(roundId, bytes32("c3"), 600);
         vm.warp(block.timestamp + 61);
-        _select(roundId);
+    }
+
+    /// Lets the round's aggregator miss its deadline and reports it as `reporter`; if its backup took over, lets
+    /// the backup miss too and reports that: the round fails with nothing posted.
+    function _missUntilFailed(uint256 roundId, address reporter) internal {
+        for (uint256 i = 0; i < 2; ++i) {
+            ITrainingRounds.Round memory r = IRoundSelection(address(rounds)).getRound(roundId);
+            if (r.state != ITrainingRounds.RoundState.Aggregating) return;
+            if (block.timestamp <= r.aggregateDeadline) vm.warp(r.aggregateDeadline + 1);
+            vm.prank(reporter);
+            rounds.reportMissedAggregation(roundId);
+        }
     }
 
     function _weights(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory w) {

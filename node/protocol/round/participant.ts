@@ -436,7 +436,7 @@ export class RoundParticipant {
     return this.buffered.ready;
   }
 
-  /** A committed trainer can be drawn as aggregator (when no candidate had stake): too slow to prove, it sits out. */
+  /** A committed trainer can be drawn as aggregator (no candidate had stake) or as its backup: too slow to prove, it sits out. */
   private sitOutSlow(roundId: bigint): void {
     if (Date.now() - this.slowNoticeAt < SLOW_NOTICE_INTERVAL_MS) return;
     this.slowNoticeAt = Date.now();

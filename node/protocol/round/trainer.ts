@@ -30,6 +30,8 @@ import { roundTrainingJob } from "./training-job.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
 const SPEED_EWMA_WEIGHT = 0.3;
+/** Commit transactions remembered for the commit-time estimate (the slowest of them counts). */
+const COMMIT_TX_SAMPLES = 5;
 
 export interface TrainerComponents {
   readonly modelSync: ModelSync;
@@ -56,6 +58,12 @@ export class Trainer {
   private readonly compressor: TopKCompressor;
   /** Samples per second of this node's own earlier training runs (EWMA), for sizing the next one. */
   private measuredSamplesPerSec: number | undefined;
+  /**
+   * How long this node's latest commit transactions took to be mined (ms, the slowest of the last few): the
+   * window must hold them too, and on a loaded machine with a busy transaction queue (a claim ahead of the
+   * commit) they took 3–5 s, more than a short commit window left after training (quick soak, 2026-12-05).
+   */
+  private readonly commitTxMs: number[] = [];
   /** Privacy spent by this trainer's DP updates so far (one Gaussian mechanism per committed round). */
   private readonly privacy = new RdpAccountant();
   private privateRounds = 0;
@@ -109,7 +117,8 @@ export class Trainer {
 
   /**
    * Local optimizer steps for this round: the task's full local work, or as much of it as this node's speed
-   * finishes inside the commit window (with slack and a fixed overhead for compression and the commit), so a
+   * finishes inside the commit window (with slack, a fixed overhead for compression, and the time its recent
+   * commit transactions took), so a
    * slow node contributes less instead of missing the deadline. `undefined` means "too slow to contribute".
    */
   plannedSteps(windowMs: number): number | undefined {
@@ -117,8 +126,10 @@ export class Trainer {
     const full = Math.ceil(data.count / spec.train.batchSize) * spec.train.epochs;
     const speed = this.measuredSamplesPerSec;
     if (speed === undefined || !(speed > 0)) return full;
+    const commitMs = Math.max(0, ...this.commitTxMs);
     const affordable = Math.floor(
-      (speed * Math.max(0, windowMs - DEADLINE_OVERHEAD_MS)) / (DEADLINE_SLACK * 1000 * spec.train.batchSize),
+      (speed * Math.max(0, windowMs - DEADLINE_OVERHEAD_MS - commitMs)) /
+        (DEADLINE_SLACK * 1000 * spec.train.batchSize),
     );
     const steps = Math.min(full, affordable);
     return steps >= 1 ? steps : undefined;
@@ -191,11 +202,14 @@ export class Trainer {
     if (state !== undefined) await store?.saveCompressorState(encodeCompressorState(state));
     const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
     await store?.saveOwnUpdate(roundId, bytes);
+    const sending = performance.now();
     const sent = await this.ctx.chain.sendIfValid("commitUpdate", [
       roundId,
       commitment.root,
       BigInt(samples),
     ]);
+    this.commitTxMs.push(performance.now() - sending);
+    if (this.commitTxMs.length > COMMIT_TX_SAMPLES) this.commitTxMs.shift();
     if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
     work.ownCommitment = commitment;
