@@ -39,6 +39,19 @@ describe("resolveConfig", () => {
     assert.equal(config.logLevel, "info");
     assert.equal(config.dataDir, ".vain");
   });
+  it("personalization: off by default, steps from the flag layer, refused when negative", () => {
+    assert.equal(resolveConfig({}).personalization.steps, 0);
+    const config = resolveConfig({
+      file: { personalization: { learningRate: 0.05 } },
+      flags: { personalization: { learningRate: 0.05, steps: 20 } },
+    });
+    assert.deepEqual(config.personalization, { steps: 20, learningRate: 0.05 });
+    assert.throws(
+      () => resolveConfig({ flags: { personalization: { steps: -1 } } }),
+      (e: unknown) => e instanceof ConfigError && /personalization\.steps/.test(e.message),
+    );
+  });
+
   it("names the bad key in a one-line error", () => {
     assert.throws(
       () => resolveConfig({ file: { apiPort: 70_000 } }),

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 import { taskSpecSchema } from "../protocol/task-spec.ts";
+import { personalizationSchema } from "../training/personalization.ts";
 import { resourceLimitsSchema } from "../resources/limits.ts";
 import { parseDurationMs } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
@@ -43,6 +44,11 @@ export const nodeConfigSchema = z
       .default({ kind: "mnist" }),
     /** Train in rounds (off: only validate, serve models and do protocol duties). */
     train: z.boolean().default(true),
+    /**
+     * Personalization (node/training/personalization.ts): fine-tune each new global model for `steps` local steps
+     * on this node's data and keep it local (`<dataDir>/personal-model.bin`); 0 (default) is off.
+     */
+    personalization: personalizationSchema.default({}),
     /**
      * Offer to aggregate (the chain picks among candidates, stake-weighted). `auto`: decided from attested
      * capacity, reputation and resource limits (node/scheduling/opt-in.ts); a boolean is the operator's choice.

@@ -4,7 +4,7 @@
  * monitoring, Prometheus metrics and the status API (with the dashboard when asked). Start/stop lifecycle;
  * `stop()` leaves the mesh and flushes state.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { PrivateKey } from "@libp2p/interface";
@@ -27,6 +27,8 @@ import { RoundStore } from "../protocol/round-store.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
 import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
 import { TrainingPool } from "../training/pool.ts";
+import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
+import { paramsToBytes } from "../protocol/models.ts";
 import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 import type { OptInSync } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
@@ -180,6 +182,16 @@ export class VainNode {
     // Protocol violations on the mesh are evidence against the peer's operator (docs/protocol.md §6).
     feedAbuseToReputation(mesh.abuse, this.reputation);
     registerAbuseMetrics(this.metrics, mesh);
+    // The operator's personalized model: fine-tuned from each new global model, kept in the data directory only.
+    const personalizer = new Personalizer({
+      pool: this.pool,
+      model: settings.task.model,
+      train: settings.task.train,
+      data: data.train,
+      settings: config.personalization,
+      log: log.child({ component: "personalization" }),
+      onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
+    });
     this.participant = new RoundParticipant({
       mesh,
       publicClient,
@@ -194,6 +206,7 @@ export class VainNode {
       pollIntervalMs: config.pollIntervalMs,
       confirmations: config.confirmations,
       openRounds: config.openRounds,
+      onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
       store: new RoundStore(config.dataDir, {
         onWriteError: (path, error) => {
           log.error(

@@ -57,3 +57,11 @@ export const FEDBUFF_STALENESS_EXPONENT = 0.5;
  * few rounds (ROUNDS_KEPT) and derive models at most 8 rounds back, and at τ = 8 the weight is already 1/3.
  */
 export const FEDBUFF_MAX_STALENESS = 8;
+/**
+ * Local fine-tuning steps of the operator's personalized model: 0, off, because it helps only under strong label
+ * skew (bench:simulate --only personalization measures 20 steps, about one pass over a 600-row MNIST shard at
+ * batch 32); an operator whose data is skewed turns it on.
+ */
+export const PERSONALIZATION_DEFAULT_STEPS = 0;
+/** Share of the node's rows held out to score the personalized model against the global one (0.2: 1 in 5). */
+export const PERSONALIZATION_HOLDOUT_SHARE = 0.2;

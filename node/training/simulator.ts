@@ -4,7 +4,6 @@
  * plug in without copying the loop.
  */
 import type { Dataset } from "./data/dataset.ts";
-import { subset } from "./data/dataset.ts";
 import { partition } from "./data/partition.ts";
 import type { PartitionScheme } from "./data/partition.ts";
 import { difference, fedAvg } from "../core/updates.ts";
@@ -16,7 +15,8 @@ import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
 import type { OptimizerState } from "./engine.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
-import { DEFAULT_SEED } from "./constants.ts";
+import { DEFAULT_SEED, PERSONALIZATION_HOLDOUT_SHARE } from "./constants.ts";
+import { holdOutSplit } from "./personalization.ts";
 import { inputGroups } from "../aggregation/coordinate-groups.ts";
 import { aggregationRule } from "../aggregation/rules/index.ts";
 
@@ -156,8 +156,8 @@ export async function runSimulation(
 }
 
 /**
- * Per-node personalization: each node fine-tunes the global model for `steps` on 80% of its data and is
- * evaluated on its own held-out 20%. Returns the mean global and personalized accuracy over nodes.
+ * Per-node personalization: each node fine-tunes the global model for `steps` on a random 80% of its data and
+ * is evaluated on its own held-out 20%. Returns the mean global and personalized accuracy over nodes.
  */
 export async function personalize(
   pool: TrainingPool,
@@ -170,11 +170,9 @@ export async function personalize(
   let personalSum = 0;
   let counted = 0;
   for (const local of nodeData) {
-    const cut = Math.floor(local.count * 0.8);
-    if (cut < 1 || cut >= local.count) continue;
-    const rows = Array.from({ length: local.count }, (_, i) => i);
-    const fit = subset(local, rows.slice(0, cut));
-    const held = subset(local, rows.slice(cut));
+    if (local.count < 2) continue;
+    // A random 20% held out: the first 80% of a Dirichlet shard (ordered by class) held out its last classes.
+    const { fit, held } = holdOutSplit(local, PERSONALIZATION_HOLDOUT_SHARE, counted + 1);
     const tuned = await pool.train({
       model: config.model,
       optimizer: config.optimizer,

@@ -3,13 +3,14 @@
  * 95% (McMahan et al. 2017) with the CNN on 10 IID nodes, the non-IID (Dirichlet alpha 0.1) figures with
  * FedAvg, FedProx, FedAdam and FedYogi, and per-node personalization; then the transformer rows
  * (simulate-text.ts): next-character accuracy on WordNet glosses, 10 nodes by topic; then synchronous FedAvg
- * against FedBuff on nodes of 1-8× speeds in virtual time (simulate-fedbuff.ts). `--only text` or
- * `--only fedbuff` runs only those rows.
+ * against FedBuff on nodes of 1-8× speeds in virtual time (simulate-fedbuff.ts); then personalization's gain by
+ * Dirichlet α (simulate-personal.ts). `--only text`, `--only fedbuff` or `--only personalization` runs only those rows.
  */
 import { TrainingPool, loadMnist, personalize, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
 import { isQuick, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import { fedBuffRows } from "./simulate-fedbuff.ts";
+import { personalizationRows } from "./simulate-personal.ts";
 import { textRows } from "./simulate-text.ts";
 import type { Row } from "./common.ts";
 
@@ -36,6 +37,14 @@ runBenchmark(async () => {
     await pool.close();
     printTable(rows);
     await writeResults("simulate-fedbuff", fedBuffMetrics(rows), rows);
+    return;
+  }
+  const personalRows = () => personalizationRows(pool, data, quick ? 5 : 10);
+  if (option("only") === "personalization") {
+    const personal = await personalRows();
+    await pool.close();
+    printTable(personal.rows);
+    await writeResults("simulate-personalization", personal.metrics, personal.rows);
     return;
   }
   const table: Row[] = [];
@@ -102,6 +111,8 @@ runBenchmark(async () => {
   table.push(...text.rows);
   const fedBuff = await asyncRows();
   table.push(...fedBuff);
+  const personalByAlpha = await personalRows();
+  table.push(...personalByAlpha.rows);
   await pool.close();
   printTable(table);
   await writeResults(
@@ -116,6 +127,7 @@ runBenchmark(async () => {
       personalizedGlobalAccuracy: personal.globalAccuracy,
       ...text.metrics,
       ...fedBuffMetrics(fedBuff),
+      ...personalByAlpha.metrics,
     },
     table,
   );

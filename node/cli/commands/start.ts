@@ -24,6 +24,7 @@ interface StartFlags {
   passwordFile?: string;
   aggregator?: boolean;
   train?: boolean;
+  personalizeSteps?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -45,6 +46,10 @@ export function registerStartCommand(program: Command): void {
     .option("--profile <name>", "mesh profile: default | low-power | local-simulation")
     .option("--no-aggregator", "do not offer to aggregate")
     .option("--no-train", "do not train (validate and serve only)")
+    .option(
+      "--personalize-steps <n>",
+      "fine-tune each new global model for n local steps and keep it local (0: off; helps under strong label skew)",
+    )
     .option("--private-key <hex>", "operator key (prefer VAIN_PRIVATE_KEY or the keystore)")
     .option("--password-file <file>", "keystore password file (else VAIN_PASSWORD)")
     .addHelpText(
@@ -71,6 +76,10 @@ export function registerStartCommand(program: Command): void {
           profile: flags.profile,
           aggregator: flags.aggregator === false ? false : undefined,
           train: flags.train === false ? false : undefined,
+          personalization:
+            flags.personalizeSteps === undefined
+              ? undefined
+              : { ...(file["personalization"] ?? {}), steps: Number(flags.personalizeSteps) },
         },
       });
       const log = pino(

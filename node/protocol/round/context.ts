@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import type { AdversarialBehaviour, RoundAdversary } from "../../adversary/index.ts";
 import type { Mesh } from "../../p2p/mesh.ts";
@@ -73,6 +73,8 @@ export interface ParticipantOptions {
   readonly taskId: bigint;
   readonly spec: TaskSpec;
   readonly data: Dataset;
+  /** Each global model this node holds, as it moves (the operator's personalization, training/personalization.ts). */
+  readonly onGlobalModel?: (ref: Hex, params: Float32Array) => void;
   /** Local training (only `train`: a driven test network wraps it to make a node slow, node/demo/network.ts). */
   readonly pool: Pick<TrainingPool, "train">;
   readonly log: Logger;

@@ -265,6 +265,8 @@ export class RoundParticipant {
       if (!this.joins(task)) return;
       this.claims.onTask(task);
       void this.modelSync.ensureModel(task.modelRef);
+      const global = this.models.get(task.modelRef);
+      if (global !== undefined) this.options.onGlobalModel?.(task.modelRef, global);
       if (this.buffering && this.holdReason === undefined) this.buffered.trainLatest(task.modelRef);
       const now = await this.chain.blockTimestamp(blockNumber);
       if (task.activeRound === 0n) {
