@@ -9,7 +9,7 @@ import type { PartitionScheme } from "./data/partition.ts";
 import { difference, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { createServerOptimizer } from "./server/index.ts";
-import type { ServerOptimizerName } from "./server/index.ts";
+import type { ServerOptimizerName, ServerOptimizerOptions } from "./server/index.ts";
 import { createModel } from "./architectures.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
@@ -26,6 +26,8 @@ export interface SimulationConfig {
   /** FedProx proximal coefficient (0 = plain local SGD). */
   readonly proxMu?: number;
   readonly server: ServerOptimizerName;
+  /** The server optimizer's lr and momentum (default: its own, node/training/constants.ts). */
+  readonly serverOptions?: ServerOptimizerOptions;
   readonly nodes: number;
   readonly rounds: number;
   readonly partition: PartitionScheme;
@@ -90,7 +92,7 @@ export async function runSimulation(
   const seed = config.seed ?? DEFAULT_SEED;
   const partitioned = partition(data.train, config.nodes, config.partition, seed);
   const nodeData = hooks.transformNodeData?.(partitioned) ?? partitioned;
-  const server = createServerOptimizer(config.server);
+  const server = createServerOptimizer(config.server, config.serverOptions);
   const rule =
     config.rule === undefined
       ? undefined
