@@ -130,6 +130,8 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (round.proven && n >= MAX_PROVEN_TRAINERS && maxTrainers > MAX_PROVEN_TRAINERS) {
             // Without chained proofs a larger proven round could not be proven: it stays at the flat fan-in.
             if (address(round.verifier.linkVerifier()) == address(0)) maxTrainers = MAX_PROVEN_TRAINERS;
+            // Proofs read the posted weights array, which only rounds up to MAX_WEIGHTS_ARRAY post.
+            else if (maxTrainers > MAX_WEIGHTS_ARRAY) maxTrainers = MAX_WEIGHTS_ARRAY;
         }
         if (sampleCount == 0 || sampleCount > p.maxSamplesPerTrainer) {
             revert InvalidSampleCount(sampleCount, p.maxSamplesPerTrainer);
@@ -174,7 +176,11 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// @param aggregateCommitment the aggregate's commitment (docs §4)
     /// @param aggregateData sha256 of the encoded aggregate's bytes: the blob name nodes fetch it by (docs §5);
     /// emitted only. A wrong one withholds data (the bytes are checked against the commitment), nothing more.
-    /// @param weights each trainer's accepted sample count, in commit order, <= its sample count
+    /// A round of more than MAX_WEIGHTS_ARRAY trainers (never proven: see commitUpdate) posts no array: its
+    /// aggregator first posts a weight sum tree root and total (`postWeightsRoot`, RoundClaimsExtension) and
+    /// each trainer claims its share against it; without a root its total is 0 and the round fails unpaid.
+    /// @param weights each trainer's accepted sample count, in commit order, <= its sample count (empty for a
+    /// round above MAX_WEIGHTS_ARRAY trainers)
     function postAggregate(
         uint256 roundId,
         bytes32 aggregateCommitment,
@@ -186,13 +192,20 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (msg.sender != round.aggregator) revert NotAggregator(msg.sender);
         if (block.timestamp > round.aggregateDeadline) revert DeadlinePassed(round.aggregateDeadline);
         uint256 n = round.trainers.length;
-        if (weights.length != n) revert InvalidWeights();
-        if (round.proven && n > MAX_PROVEN_TRAINERS && round.linkRoot == bytes32(0)) revert LinkRootMissing(roundId);
         uint256 totalWeight;
-        for (uint256 i = 0; i < n; ++i) {
-            if (weights[i] > round.sampleCounts[i]) revert InvalidWeights();
-            round.weights.push(uint64(weights[i])); // <= a uint64 sample count
-            totalWeight += weights[i];
+        if (n > MAX_WEIGHTS_ARRAY) {
+            if (weights.length != 0) revert InvalidWeights();
+            totalWeight = _weightsTotal(roundId);
+        } else {
+            if (weights.length != n) revert InvalidWeights();
+            if (round.proven && n > MAX_PROVEN_TRAINERS && round.linkRoot == bytes32(0)) {
+                revert LinkRootMissing(roundId);
+            }
+            for (uint256 i = 0; i < n; ++i) {
+                if (weights[i] > round.sampleCounts[i]) revert InvalidWeights();
+                round.weights.push(uint64(weights[i])); // <= a uint64 sample count
+                totalWeight += weights[i];
+            }
         }
         round.aggregateCommitment = aggregateCommitment;
         bytes32 modelRef = _modelRefOf(round.baseModelRef, aggregateCommitment, roundId);

@@ -206,7 +206,7 @@ contract TrainingRoundsTest is RoundsFixture {
         rounds.unpause();
         vm.expectRevert(ITrainingRounds.ParamsOutOfBounds.selector);
         ITrainingRounds.Params memory p = _defaultParams();
-        p.maxTrainersPerRound = 17;
+        p.maxTrainersPerRound = 1025;
         rounds.queueParams(p);
         p = _defaultParams();
         p.challengeBond = uint256(type(uint96).max) + 1; // bonds are held in 96 bits

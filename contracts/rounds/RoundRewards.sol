@@ -4,12 +4,13 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
+import {RoundWeightClaims} from "./RoundWeightClaims.sol";
 import {RoundsBase} from "./RoundsBase.sol";
 
 /// @title RoundRewards
 /// @notice Exact, pull-based payouts: closing a round credits its emission to trainers and the aggregator,
 /// bonds and rewards accumulate per account, and `claim` transfers them.
-abstract contract RoundRewards is RoundsBase {
+abstract contract RoundRewards is RoundsBase, RoundWeightClaims {
     using SafeERC20 for IERC20;
 
     uint256 private _totalClaimable;
@@ -70,6 +71,9 @@ abstract contract RoundRewards is RoundsBase {
     /// @dev Closes a round and credits its emission exactly; `paid` pays trainers by weight and the aggregator
     /// its share (finalized and contested rounds); otherwise trainers of a failed round share at most
     /// `failedTrainerCap` by posted weight. Floor-division dust and unpaid shares go back to the task's pool.
+    /// A round above MAX_WEIGHTS_ARRAY trainers posted a weight tree instead: its trainers' pool is held for
+    /// their claims (RoundClaimsExtension; counted as paid to trainers in `RoundClosed`), and what they leave
+    /// returns to the pool at the sweep, so no loop runs over them here.
     function _settle(
         uint256 roundId,
         Round storage round,
@@ -89,7 +93,12 @@ abstract contract RoundRewards is RoundsBase {
             else if (failedTrainerCap < trainerPool) trainerPool = failedTrainerCap;
         }
         uint256 paidTrainers;
-        if (trainerPool != 0) {
+        if (trainerPool != 0 && n > MAX_WEIGHTS_ARRAY) {
+            if (_weightsTotal(roundId) != 0) {
+                _fundClaims(roundId, trainerPool, uint64(block.timestamp + CLAIM_WINDOW));
+                paidTrainers = trainerPool;
+            }
+        } else if (trainerPool != 0) {
             uint64[] storage weights = round.weights;
             uint256 totalWeight;
             for (uint256 i = 0; i < n; ++i) totalWeight += weights[i];

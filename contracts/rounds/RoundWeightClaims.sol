@@ -21,6 +21,7 @@ abstract contract RoundWeightClaims {
     /// @custom:storage-location erc7201:vain.storage.RoundWeightClaims
     struct ClaimsStorage {
         mapping(uint256 roundId => RoundClaims) rounds;
+        uint256 held; // every funded, unswept round's pool - paid: tokens the contract holds for claims
     }
 
     /// @notice One round's claims. `pool` is set once, when the round closes (0 before: nothing claimable).
@@ -55,7 +56,6 @@ abstract contract RoundWeightClaims {
     error ClaimWindow(uint64 claimDeadline);
 
     event WeightsRootPosted(uint256 indexed roundId, bytes32 root, uint256 totalWeight, uint256 trainers);
-    event ClaimsFunded(uint256 indexed roundId, uint256 pool, uint64 claimDeadline);
     event TrainerShareClaimed(uint256 indexed roundId, uint256 indexed index, address trainer, uint256 share);
     event ClaimsSwept(uint256 indexed roundId, uint256 returned);
 
@@ -71,14 +71,15 @@ abstract contract RoundWeightClaims {
         emit WeightsRootPosted(roundId, root, totalWeight, trainers);
     }
 
-    /// @dev Fixes the round's trainer pool (the round closed); claims run until `claimDeadline`.
+    /// @dev Fixes the round's trainer pool (the round closed, once: its state leaves Open for good); claims run
+    /// until `claimDeadline`. Lean on purpose: TrainingRounds runs it, near the 24 KiB code limit; `pool` is at
+    /// most the round's emission, so below 2^128 for any token whose supply is (VainToken's cap is far below).
     function _fundClaims(uint256 roundId, uint256 pool, uint64 claimDeadline) internal {
         RoundClaims storage c = _claims(roundId);
-        if (c.funded) revert ClaimsNotOpen(roundId);
         c.funded = true;
-        c.pool = SafeCast.toUint128(pool);
-        c.claimDeadline = claimDeadline;
-        emit ClaimsFunded(roundId, pool, claimDeadline);
+        c.pool = uint128(pool);
+        c.claimDeadline = claimDeadline; // no event: the round's RoundClosed says it
+        _store().held += pool;
     }
 
     /// @dev Pays the leaf (index, trainer, weight) its share once; the caller checked who may claim it
@@ -103,6 +104,7 @@ abstract contract RoundWeightClaims {
         c.claimed[index >> 8] |= bit;
         share = (uint256(c.pool) * weight) / total; // total >= weight > 0
         c.paid += uint128(share); // share <= pool < 2^128; paid <= pool by the sum tree, checked anyway
+        _store().held -= share;
         emit TrainerShareClaimed(roundId, index, trainer, share);
     }
 
@@ -114,6 +116,7 @@ abstract contract RoundWeightClaims {
         if (block.timestamp <= c.claimDeadline) revert ClaimWindow(c.claimDeadline);
         c.swept = true;
         returned = c.pool - c.paid;
+        _store().held -= returned;
         emit ClaimsSwept(roundId, returned);
     }
 
@@ -150,12 +153,24 @@ abstract contract RoundWeightClaims {
         return _claims(roundId).claimed[index >> 8] & (1 << (index & 255)) != 0;
     }
 
+    /// @dev Tokens held for claims across rounds (funded, not yet claimed or swept): part of the solvency sum.
+    function _claimsHeld() internal view returns (uint256) {
+        return _store().held;
+    }
+
+    /// @dev The round's posted total weight (zero: no root posted).
+    function _weightsTotal(uint256 roundId) internal view returns (uint256) {
+        return _claims(roundId).totalWeight;
+    }
+
     function _claims(uint256 roundId) private view returns (RoundClaims storage) {
-        ClaimsStorage storage s;
+        return _store().rounds[roundId];
+    }
+
+    function _store() private pure returns (ClaimsStorage storage s) {
         bytes32 slot = CLAIMS_SLOT;
         assembly {
             s.slot := slot
         }
-        return s.rounds[roundId];
     }
 }

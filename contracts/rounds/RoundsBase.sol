@@ -15,8 +15,17 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
-    /// @notice Hard cap on trainers per round: the zk circuit's fan-in. Bounds every loop over trainers.
-    uint256 public constant MAX_TRAINERS_PER_ROUND = 16;
+    /// @notice Hard cap on trainers per round (issue #21: rounds as large as the mesh's 1,000 nodes). Only
+    /// the full-round eviction scan (RoundsExtension.takeSlot) and the stakeless bootstrap draw loop up to it;
+    /// weights and rewards of a round above MAX_WEIGHTS_ARRAY go through a weight tree and never loop.
+    uint256 public constant MAX_TRAINERS_PER_ROUND = 1024;
+    /// @notice Most trainers whose weights are posted as an array (`postAggregate`) and paid in a loop at the
+    /// close; a larger round posts a weight sum tree root (`postAggregateRoot`) and each trainer claims
+    /// (RoundClaimsExtension). Proven rounds stay within it: their proofs read the posted weights array.
+    uint256 public constant MAX_WEIGHTS_ARRAY = 16;
+    /// @notice How long a large round's trainers may claim after it closes; then `sweepClaims` returns the
+    /// rest to the task's pool. A week: a node down for days still collects, and a pool is not locked long.
+    uint256 public constant CLAIM_WINDOW = 7 days;
     /// @notice Hard cap on opted-in aggregator candidates: bounds the selection loop.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
     /// @notice Hard cap on a round's total duration: the commit window, the selection window and the selected

@@ -8,6 +8,7 @@ import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
 import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
 import {BlockHeader} from "./BlockHeader.sol";
+import {RoundClaimsExtension} from "./RoundClaimsExtension.sol";
 import {RoundsStorage} from "./RoundsStorage.sol";
 
 /// @title RoundsExtension
@@ -23,7 +24,7 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 /// without a selection by the selection deadline (commit deadline + aggregateWindow) the next lock or select
 /// fails the round unpaid, slashing nobody. The candidate list lives in a namespaced slot (ERC-7201) so it
 /// never meets TrainingRounds' own layout.
-contract RoundsExtension is RoundsStorage, IRoundSelection {
+contract RoundsExtension is RoundsStorage, RoundClaimsExtension, IRoundSelection {
     /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
 
@@ -231,7 +232,7 @@ contract RoundsExtension is RoundsStorage, IRoundSelection {
         if (linkRoot == bytes32(0)) revert ITrainingRounds.LinkRootMissing(roundId);
         // Commits above the flat fan-in are admitted only when the round's verifier has a link verifier.
         uint256 k = round.verifier.linkVerifier().LINK_TRAINERS();
-        uint32 numLinks = uint32((n + k - 1) / k); // n <= MAX_TRAINERS_PER_ROUND
+        uint32 numLinks = uint32((n + k - 1) / k); // n <= MAX_WEIGHTS_ARRAY (proven rounds)
         round.linkRoot = linkRoot;
         round.numLinks = numLinks;
         emit ITrainingRounds.LinkRootPosted(roundId, linkRoot, numLinks);

@@ -7,7 +7,7 @@ import {WeightSumTree} from "../rounds/WeightSumTree.sol";
 /// @notice Test and gas harness for RoundWeightClaims: the round's commit accumulator as TrainingRounds keeps
 /// it (trainer and sample count per commit index, pushed in O(1)), the aggregator's root, the close that fixes
 /// the pool, claims credited to an internal balance, fraud checks and the sweep. Not deployed by the protocol:
-/// TrainingRounds does not call RoundWeightClaims yet (docs/scaling.md says what wiring remains).
+/// TrainingRounds runs RoundWeightClaims through RoundRewards and RoundClaimsExtension (contracts/RoundWeightRoots.t.sol).
 contract WeightClaimsHarness is RoundWeightClaims {
     mapping(uint256 roundId => address[]) public trainers;
     mapping(uint256 roundId => uint64[]) public sampleCounts;
