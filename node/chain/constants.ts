@@ -16,6 +16,13 @@ export const UNBONDING_DELAY_S = 24n * 60n * 60n;
 /** Reporter's share of a slash: 10%, enough to pay for watching, small enough not to invite griefing. */
 export const REPORTER_REWARD_BPS = 1_000n;
 
+/**
+ * Most trainers whose accepted weights a round posts as an array (TrainingRounds `MAX_WEIGHTS_ARRAY`): 16, so
+ * closing pays them in one bounded loop. A larger round (unproven: proofs read the array) posts a weight sum
+ * tree root and its trainers claim (node/protocol/round/weight-claims.ts).
+ */
+export const MAX_WEIGHTS_ARRAY = 16;
+
 /** Default `TrainingRounds.Params`. */
 export const DEFAULT_ROUND_PARAMS = {
   /** The zk circuit's fan-in. */

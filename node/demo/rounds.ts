@@ -10,6 +10,7 @@ import { readDraws } from "../chain/draws.ts";
 import { advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { openRound } from "../chain/actions/open-round.ts";
+import { postedWeights } from "../protocol/round/weight-claims.ts";
 
 export interface RoundReport {
   readonly round: number;
@@ -252,8 +253,10 @@ export async function runRound(
     const lost = (stakeBefore.get(a) ?? 0n) - (stakeAfter.get(a) ?? 0n);
     if (lost > 0n) slashed.set(a, lost);
   }
+  // A round above the weights array published its weights as leaves (weight-claims.ts), not in `weights`.
+  const weights = await postedWeights(publicClient, contracts.rounds, roundId, final);
   const rejected =
-    final.state === RoundState.Finalized ? final.trainers.filter((_, i) => final.weights[i] === 0n) : [];
+    final.state === RoundState.Finalized ? final.trainers.filter((_, i) => weights[i] === 0n) : [];
   // Accuracy of the task's global model after the round (unchanged when the round failed).
   const model = await waitFor("the global model", 30_000, async () => {
     for (const node of net.nodes) {
@@ -279,7 +282,7 @@ export async function runRound(
     slashed,
     rejected,
     proven: final.proven,
-    included: final.weights.filter((w) => w > 0n).length,
+    included: weights.filter((w) => w > 0n).length,
     durationMs: finalized - started,
     phaseMs: {
       train: trained - started,

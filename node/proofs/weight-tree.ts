@@ -122,3 +122,30 @@ export function verifyWeightOpening(
   }
   return hash === tree.root && sum === tree.totalWeight;
 }
+
+/** Bytes a published leaf weight takes (`postWeightsRoot`'s `weights`): weights are at most MAX_WEIGHT, 16 bits. */
+const PACKED_WEIGHT_BYTES = 2;
+
+/**
+ * A large round's leaves as the aggregator publishes them with the root (RoundClaimsExtension
+ * `postWeightsRoot`, event `WeightLeaves`): each weight in commit order, 2 bytes big-endian.
+ */
+export function packWeights(weights: readonly bigint[]): Hex {
+  let hex = "0x";
+  for (const w of weights) {
+    if (w < 0n || w > 0xffffn) throw new WeightTreeError(`weight ${w} does not fit 16 bits`);
+    hex += w.toString(16).padStart(PACKED_WEIGHT_BYTES * 2, "0");
+  }
+  return hex as Hex;
+}
+
+/** The weights `packWeights` packed; a length that is not whole weights is refused. */
+export function unpackWeights(packed: Hex): bigint[] {
+  const digits = packed.slice(2);
+  if (digits.length % (PACKED_WEIGHT_BYTES * 2) !== 0)
+    throw new WeightTreeError(`${digits.length / 2} bytes are not whole 2-byte weights`);
+  const out: bigint[] = [];
+  for (let i = 0; i < digits.length; i += PACKED_WEIGHT_BYTES * 2)
+    out.push(BigInt(`0x${digits.slice(i, i + PACKED_WEIGHT_BYTES * 2)}`));
+  return out;
+}

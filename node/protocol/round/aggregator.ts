@@ -43,6 +43,7 @@ import { previousModelStep } from "./previous-step.ts";
 import { discountStaleWeights } from "./staleness.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+import { weightsForPost } from "./weight-claims.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
@@ -351,12 +352,10 @@ export class Aggregator {
       // Nothing usable arrived (every trainer withheld or was rejected): all-zero weights close the round at
       // once, nobody slashed or paid (docs/protocol.md §3). Not posting would cost this node the missed-deadline
       // slash: a trainer that commits and withholds must not be able to do that to an honest aggregator.
-      const posted = await this.ctx.chain.sendIfValid("postAggregate", [
-        roundId,
-        zeroHash,
-        zeroHash,
-        weights.map(BigInt),
-      ]);
+      const zeros = await weightsForPost(this.ctx, roundId, round.trainers, weights);
+      const posted =
+        zeros !== undefined &&
+        (await this.ctx.chain.sendIfValid("postAggregate", [roundId, zeroHash, zeroHash, zeros]));
       if (posted) this.ctx.log.warn({ roundId, rejected }, "no usable update: posted all-zero weights");
       return;
     }
@@ -381,11 +380,14 @@ export class Aggregator {
       !(await this.ctx.chain.sendIfValid("postLinkRoot", [roundId, links.tree.root]))
     )
       return;
+    // A round above the weights array posts its weight tree root first (weight-claims.ts).
+    const posting = await weightsForPost(this.ctx, roundId, round.trainers, weights);
+    if (posting === undefined) return;
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       aggregateData,
-      weights.map(BigInt),
+      posting,
     ]);
     if (!posted) return;
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });

@@ -29,6 +29,7 @@ function world(claimable: bigint) {
     chain: {
       readRound: async (roundId: bigint) => ({
         state: roundId === 7n ? RoundState.Failed : RoundState.Finalized,
+        trainers: [ME, OTHER], // a round within the weights array: paid at its close, nothing to claim by opening
       }),
       sendIfValid: async (name: string, args: readonly bigint[]) => {
         sent.push(`${name}(${args.join(",")})`);

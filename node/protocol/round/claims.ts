@@ -3,11 +3,13 @@
  * once per closed round it reclaims the bonds of its own challenges left pending when their round failed
  * through another chunk (`reclaimBond`; anyone may call it, nobody else has a reason to), then transfers
  * everything credited to it (`claim`: round rewards, bonds of challenges that failed the aggregator, reporter
- * shares). A bond comes back as a credit, not to the wallet, and the next challenge is paid from the wallet.
+ * shares). A round above the contract's weights array pays its trainers by claim instead: the node claims its
+ * share of each closed one it kept (weight-claims.ts). A bond comes back as a credit, not to the wallet, and the next challenge is paid from the wallet.
  */
 import { ChallengeStatus, RoundState, trainingRoundsAbi } from "../../chain/contracts.ts";
 import type { RoundContext } from "./context.ts";
 import type { RoundWorkStore } from "./round-work.ts";
+import { claimShare } from "./weight-claims.ts";
 
 export class Claims {
   private readonly ctx: RoundContext;
@@ -57,6 +59,12 @@ export class Claims {
             "reclaimed a challenge bond",
           );
       }
+    }
+    // A large round's trainers claim their shares against its weight tree (weight-claims.ts); paid at once.
+    for (const [roundId] of this.work.kept()) {
+      const round = await chain.readRound(roundId);
+      if (round.state === RoundState.Finalized || round.state === RoundState.Failed)
+        await claimShare(this.ctx, roundId, round);
     }
     const owed = await options.publicClient.readContract({
       address: options.contracts.rounds,

@@ -35,6 +35,7 @@ import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
 import { RoundCache } from "./round-cache.ts";
+import { postedWeights, postsWeightTree } from "./weight-claims.ts";
 
 /** The TrainingRounds functions a node calls. */
 export type RoundsWrite =
@@ -56,7 +57,9 @@ export type RoundsWrite =
   | "commitReport"
   | "revealReport"
   | "reclaimBond"
-  | "claim";
+  | "claim"
+  | "postWeightsRoot"
+  | "claimTrainerShare";
 
 /** The reports that pay a reporter (or a challenger's share): sent committed, then revealed (`report`). */
 export type RoundsReport =
@@ -162,13 +165,17 @@ export class RoundsGateway {
   }
 
   async readRound(roundId: bigint, blockNumber?: bigint) {
-    return this.init.publicClient.readContract({
+    const round = await this.init.publicClient.readContract({
       address: this.init.contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "getRound",
       args: [roundId],
       blockNumber,
     });
+    // A large round's weights are published leaves, not storage: every reader sees them as `weights` alike.
+    if (!round.posted || !postsWeightTree(round.trainers.length)) return round;
+    const { publicClient, contracts } = this.init;
+    return { ...round, weights: await postedWeights(publicClient, contracts.rounds, roundId, round) };
   }
 
   /**

@@ -38,6 +38,7 @@ import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
 import { treeOf } from "./round-work.ts";
 import type { AggregatorWork, HierarchyWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+import { weightsForPost } from "./weight-claims.ts";
 
 export interface SubAggregatorComponents {
   readonly work: RoundWorkStore;
@@ -332,8 +333,15 @@ export class SubAggregator {
     if (![...partial.weights.values()].some((w) => w > 0)) {
       // Nothing usable reached the root: all-zero weights close the round unslashed (as in flat rounds,
       // `Aggregator.aggregateAndPost`), where staying silent would be slashed for the missed deadline.
-      const zero = round.trainers.map(() => 0n);
-      const posted = await this.ctx.chain.sendIfValid("postAggregate", [roundId, zeroHash, zeroHash, zero]);
+      const zero = await weightsForPost(
+        this.ctx,
+        roundId,
+        round.trainers,
+        round.trainers.map(() => 0),
+      );
+      const posted =
+        zero !== undefined &&
+        (await this.ctx.chain.sendIfValid("postAggregate", [roundId, zeroHash, zeroHash, zero]));
       if (posted) work.posted = true;
       return;
     }
@@ -347,11 +355,14 @@ export class SubAggregator {
     const weights = round.trainers.map((t) => partial.weights.get(t.toLowerCase()) ?? 0);
     // The root holds partials, not updates, so it cannot prove: only an unproven task's round is hierarchical
     // (a proven task's round holds at most the circuit's fan-in and is planned flat, `treeOf`).
+    // Above the weights array (a hierarchical round of more than 16 trainers) a weight tree root goes first.
+    const posting = await weightsForPost(this.ctx, roundId, round.trainers, weights);
+    if (posting === undefined) return;
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       aggregateData,
-      weights.map(BigInt),
+      posting,
     ]);
     if (!posted) return;
     work.posted = true;
