@@ -242,10 +242,14 @@ contract RoundWeightRootsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.InvalidWeightsRoot.selector, roundId));
         claims.postWeightsRoot(roundId, bytes32(0), total, "");
         vm.startPrank(agg);
-        claims.postWeightsRoot(roundId, root, total, "");
-        vm.expectRevert(abi.encodeWithSelector(RoundWeightClaims.WeightsAlreadyPosted.selector, roundId));
+        claims.postWeightsRoot(roundId, bytes32("an earlier tree"), total + 1, "");
+        claims.postWeightsRoot(roundId, root, total, ""); // replaceable until the aggregate is posted
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("data"), new uint256[](0));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.WrongState.selector, roundId, ITrainingRounds.RoundState.Challenging));
         claims.postWeightsRoot(roundId, root, total + 1, "");
         vm.stopPrank();
+        (bytes32 posted, uint256 postedTotal, , , , ) = claims.weightClaims(roundId);
+        assertTrue(posted == root && postedTotal == total, "the last root before the post stands");
         // A small round posts its array, never a root.
         uint256 small = rounds.openRound(taskId);
         vm.prank(t1);

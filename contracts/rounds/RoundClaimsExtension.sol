@@ -41,7 +41,8 @@ abstract contract RoundClaimsExtension is RoundsStorage, RoundWeightClaims {
     /// before posting its aggregate (`postAggregate` with an empty weights array, which takes `totalWeight`
     /// from here): a WeightSumTree root over (roundId, commit index, trainer, weight) for every committed
     /// index, padded with (index, address(0), 0) leaves to a power of two, and the leaves' sum. O(1) gas
-    /// whatever the round's size but for the leaves' publication (`weights`: 2 bytes a trainer). Once per round.
+    /// whatever the round's size but for the leaves' publication (`weights`: 2 bytes a trainer). The round's
+    /// aggregator may replace it until it posts the aggregate (the last `WeightLeaves` is the posted tree's).
     /// @param roundId the round, Aggregating before its aggregate deadline; only its aggregator may call
     /// @param weightsRoot the tree's root (node/proofs/weight-tree.ts), non-zero
     /// @param totalWeight the sum of the leaves' weights, non-zero (nothing accepted: post no root)
@@ -60,6 +61,9 @@ abstract contract RoundClaimsExtension is RoundsStorage, RoundWeightClaims {
         if (block.timestamp > round.aggregateDeadline) revert ITrainingRounds.DeadlinePassed(round.aggregateDeadline);
         uint256 n = round.trainers.length;
         if (n <= MAX_WEIGHTS_ARRAY) revert ITrainingRounds.InvalidWeights(); // small rounds post the array
+        // Replaceable until the aggregate is posted: a backup aggregator that took the round over
+        // (RoundFaults.reportMissedAggregation) posts its own tree over the missed aggregator's.
+        _clearWeightsRoot(roundId);
         _postWeightsRoot(roundId, weightsRoot, totalWeight, n);
         emit WeightLeaves(roundId, weights);
     }

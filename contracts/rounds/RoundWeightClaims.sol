@@ -71,6 +71,14 @@ abstract contract RoundWeightClaims {
         emit WeightsRootPosted(roundId, root, totalWeight, trainers);
     }
 
+    /// @dev Forgets a round's unfunded root, so its aggregator can post another (before its aggregate: a backup
+    /// aggregator that took the round over replaces the missed one's).
+    function _clearWeightsRoot(uint256 roundId) internal {
+        RoundClaims storage c = _claims(roundId);
+        if (c.funded) revert ClaimsNotOpen(roundId);
+        (c.root, c.totalWeight, c.trainers) = (bytes32(0), 0, 0);
+    }
+
     /// @dev Fixes the round's trainer pool (the round closed, once: its state leaves Open for good); claims run
     /// until `claimDeadline`. Lean on purpose: TrainingRounds runs it, near the 24 KiB code limit; `pool` is at
     /// most the round's emission, so below 2^128 for any token whose supply is (VainToken's cap is far below).

@@ -20,9 +20,10 @@ export function postsWeightTree(trainers: number): boolean {
 
 /**
  * The aggregator's side: the `weights` argument of `postAggregate`. A small round's is the array itself; a
- * large round's is empty, after this posts the root and leaves (unless a root is already on chain, e.g. from
- * before a restart: it cannot be replaced, so the post goes ahead on it). All-zero weights post no root: the
- * round then fails unpaid, as an all-zero array does. Undefined if the root's transaction failed.
+ * large round's is empty, after this posts the root and leaves (unless this very root is on chain already).
+ * All-zero weights post no root: the round then fails unpaid, as an all-zero array does (a root a missed
+ * aggregator left would then stand: its tree pays nobody more than its leaves allow). Undefined if the root's
+ * transaction failed.
  */
 export async function weightsForPost(
   ctx: RoundContext,
@@ -34,14 +35,16 @@ export async function weightsForPost(
   if (!postsWeightTree(trainers.length)) return big;
   if (big.every((w) => w === 0n)) return [];
   const { publicClient, contracts } = ctx.options;
+  const tree = buildWeightTree(roundId, trainers, big);
   const [postedRoot] = await publicClient.readContract({
     address: contracts.rounds,
     abi: trainingRoundsAbi,
     functionName: "weightClaims",
     args: [roundId],
   });
-  if (BigInt(postedRoot) !== 0n) return [];
-  const tree = buildWeightTree(roundId, trainers, big);
+  // Already posted (a retry after a failed aggregate transaction): post the aggregate on it. Another root (a
+  // missed aggregator's, before this node took the round over as its backup) is replaced.
+  if (postedRoot.toLowerCase() === tree.root.toLowerCase()) return [];
   const posted = await ctx.chain.sendIfValid("postWeightsRoot", [
     roundId,
     tree.root,
