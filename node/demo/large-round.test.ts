@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
+import pino from "pino";
 import { parseEther } from "viem";
 
 import { trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
@@ -28,7 +29,12 @@ describe("a round of 18 trainers posts a weight tree and its trainers claim", { 
       maxTrainersPerRound: NODES,
       rewardPerRound: parseEther("100"),
       pollIntervalMs: 800,
-      spec: { train: { epochs: 1, batchSize: 32, learningRate: 0.1 } },
+      // Flat (fan-in above the round): this test is about the chain's weight tree, not sub-aggregators.
+      spec: {
+        train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
+        aggregation: { maxFanIn: 32, spotChecks: 4 },
+      },
+      log: pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2)),
     });
   });
 

@@ -158,6 +158,8 @@ describe("rounds of 16, 256 and 1,000 trainers on TrainingRounds: gas per traine
                 ...onRounds,
                 functionName: "commitUpdate",
                 args: [roundId, keccak256(toHex(`update ${roundId} ${i + j}`)), 100n],
+                // Sent 50 at once: an estimate made before the others land may miss a new packed slot's store.
+                gas: 400_000n,
               }),
             );
             if (i + j === n - 1) commit = gas;
@@ -170,6 +172,7 @@ describe("rounds of 16, 256 and 1,000 trainers on TrainingRounds: gas per traine
             ...onRounds,
             functionName: "commitUpdate",
             args: [roundId, keccak256(toHex("newcomer")), 100n],
+            gas: 29_000_000n,
           }),
         );
       }
