@@ -261,6 +261,28 @@ contract RoundWeightRootsTest is RoundsFixture {
         claims.postWeightsRoot(small, root, total, "");
     }
 
+    /// A missed aggregator's root does not outlive its duty: the takeover clears it, so a backup that received
+    /// nothing and posts no root fails the round unpaid instead of paying by leaves it never saw.
+    function test_takeoverClearsTheMissedAggregatorsRoot() public {
+        uint256 roundId = _commitAll();
+        (address[] memory who, uint256[] memory weights) = _honest(100);
+        (bytes32 root, uint256 total) = _root(_tree(roundId, who, weights));
+        vm.prank(agg);
+        claims.postWeightsRoot(roundId, root, total, "");
+        vm.warp(selection.getRound(roundId).aggregateDeadline + 1);
+        rounds.reportMissedAggregation(roundId);
+        address backup = selection.getRound(roundId).aggregator;
+        assertTrue(backup != agg, "the backup took over");
+        (bytes32 kept, , , , , ) = claims.weightClaims(roundId);
+        assertTrue(kept == bytes32(0), "the missed aggregator's root is gone");
+        uint256 poolsBefore = _pools();
+        vm.prank(backup);
+        rounds.postAggregate(roundId, bytes32("agg"), bytes32("data"), new uint256[](0));
+        assertEq(uint8(selection.getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
+        assertEq(_pools() - poolsBefore, REWARD, "the emission returns");
+        _assertSolvent();
+    }
+
     function test_noRootFailsTheRoundUnpaid() public {
         uint256 roundId = _commitAll();
         uint256 poolsBefore = _pools();

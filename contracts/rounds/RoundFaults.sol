@@ -5,11 +5,12 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {RoundsBase} from "./RoundsBase.sol";
+import {RoundWeightClaims} from "./RoundWeightClaims.sol";
 
 /// @title RoundFaults
 /// @notice Faults proven without a challenge: an aggregator that missed its deadline, and operators that
 /// signed (EIP-712) two different results for one round. Anyone may report.
-abstract contract RoundFaults is RoundsBase, EIP712 {
+abstract contract RoundFaults is RoundsBase, RoundWeightClaims, EIP712 {
     bytes32 private constant COMMITMENT_TYPEHASH =
         keccak256("Commitment(uint256 roundId,bytes32 commitment,uint256 sampleCount)");
     bytes32 private constant AGGREGATE_TYPEHASH =
@@ -42,6 +43,7 @@ abstract contract RoundFaults is RoundsBase, EIP712 {
             draws.backup = address(0);
             round.aggregator = backup;
             round.linkRoot = bytes32(0); // the missed aggregator's, if it posted one
+            _clearWeightsRoot(roundId); // likewise: the backup's own weights decide the round
             round.aggregateDeadline = uint64(block.timestamp) + window;
             round.challengeDeadline = round.aggregateDeadline + _tasks[round.taskId].challengeWindow;
             emit AggregatorReplaced(roundId, aggregator, backup);
