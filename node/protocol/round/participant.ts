@@ -42,13 +42,11 @@ import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
+import { SitOutNotices } from "./sit-out-notices.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
 import { Claims } from "./claims.ts";
 import { Trainer } from "./trainer.ts";
 import { Watcher } from "./watcher.ts";
-
-/** At most one "not committing: proofs too slow" warning per this interval (ms). */
-const SLOW_NOTICE_INTERVAL_MS = 60_000;
 
 export class RoundParticipant {
   readonly models = new ModelStore();
@@ -78,12 +76,11 @@ export class RoundParticipant {
   private readonly provingBudget: ProvingBudget;
   private joinRefusal: AnswerWindowTooShortError | undefined;
   private joinChecked = false;
-  /** The last "sitting out: proofs too slow" notice (ms), so a long slow spell is said once a minute. */
-  private slowNoticeAt = 0;
+  /** "Not committing" notices, once a minute per reason. */
+  private readonly sitOut: SitOutNotices;
   private waitingForTaskLogged = false;
   /** Why this node takes no new work now (its disk is full); duties it already holds go on (`hold`). */
   private holdReason: string | undefined;
-  private holdNoticeAt = 0;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
   private lastTrainers: readonly string[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -106,6 +103,7 @@ export class RoundParticipant {
     }
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
+    this.sitOut = new SitOutNotices(options.log);
     const lifecycle = this.lifecycle;
     this.ctx = {
       options,
@@ -364,8 +362,9 @@ export class RoundParticipant {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
-          if (myIndex < 0 && this.holdReason !== undefined) this.sitOutHeld(roundId, this.holdReason);
-          else if (myIndex < 0 && !this.provingBudget.fits()) this.sitOutSlow(roundId);
+          if (myIndex < 0 && this.holdReason !== undefined) this.sitOut.held(roundId, this.holdReason);
+          else if (myIndex < 0 && !this.provingBudget.fits())
+            this.sitOut.slow(roundId, this.provingBudget.neededMs());
           else if (myIndex < 0 && this.buffering) this.buffered.commitInto(roundId, round, work, now);
           else if (myIndex < 0)
             this.trainer.startTraining(
@@ -436,25 +435,6 @@ export class RoundParticipant {
   /** Whether a buffered task's finished update waits for a round with room. */
   get bufferedUpdateReady(): boolean {
     return this.buffered.ready;
-  }
-
-  /** A committed trainer can be drawn as aggregator (no candidate had stake) or as its backup: too slow to prove, it sits out. */
-  private sitOutSlow(roundId: bigint): void {
-    if (Date.now() - this.slowNoticeAt < SLOW_NOTICE_INTERVAL_MS) return;
-    this.slowNoticeAt = Date.now();
-    this.options.log.warn(
-      { roundId: roundId.toString(), neededMs: Math.round(this.provingBudget.neededMs()) },
-      "not committing: this node's recent proofs plus the answer transaction exceed the task's answer window (it could be drawn to aggregate and be slashed); it takes part again once its proofs are fast",
-    );
-  }
-
-  private sitOutHeld(roundId: bigint, reason: string): void {
-    if (Date.now() - this.holdNoticeAt < SLOW_NOTICE_INTERVAL_MS) return;
-    this.holdNoticeAt = Date.now();
-    this.options.log.warn(
-      { roundId: roundId.toString(), reason },
-      "not training this round: this node takes no new work until the reason is gone",
-    );
   }
 
   /** After a restart: reload our committed update and, as the round's aggregator, what we received. */
