@@ -64,9 +64,8 @@ export class RoundTimeline {
     this.#advance(entry, "aggregating");
   }
 
-  /** The backup took over a missed aggregation: the miss is no longer the round's fate. */
+  /** The backup took over a missed aggregation (the miss stays the reason if the round still fails). */
   replaced(roundId: bigint, backup: Address): void {
-    delete this.#entry(roundId).failure;
     this.selected(roundId, backup);
   }
 
@@ -83,7 +82,9 @@ export class RoundTimeline {
   closed(roundId: bigint, finalized: boolean, atMs: number | undefined): void {
     const entry = this.#entry(roundId);
     entry.phase = finalized ? "finalized" : "failed";
-    if (!finalized) entry.failure ??= "failed";
+    if (finalized)
+      delete entry.failure; // a backup aggregator finalized a round whose first aggregator missed
+    else entry.failure ??= "failed";
     if (atMs !== undefined) entry.closedAt = atMs;
   }
 

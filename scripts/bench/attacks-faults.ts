@@ -7,7 +7,7 @@
 import type { Address } from "viem";
 import { keccak256, parseEther, toHex } from "viem";
 
-import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { RoundState, trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { commitmentPair, signRoundMessage } from "../../node/protocol/round/signatures.ts";
 import type { Scenario, Strategy } from "./attacks-harness.ts";
 import type { AttackWorld, Operator } from "./attacks-world.ts";
@@ -17,8 +17,8 @@ const commitmentOf = (roundId: bigint, who: Address, salt = "") =>
   keccak256(toHex(`${roundId}:${who}${salt}`));
 
 /**
- * Self-report of a missed deadline: the attacker is the only candidate, is selected, never posts, and its
- * own sybil reports the miss first (the reporter share is the only thing it could gain back). Each round uses
+ * Self-report of a missed deadline: the attacker is the only candidate, is selected, never posts (its backup,
+ * the honest trainer, takes the round over and closes it), and its own sybil reports the miss first (the reporter share is the only thing it could gain back). Each round uses
  * a fresh attacker (a slashed one is below the minimum). No rebate: it loses the aggregator rate less 10%.
  */
 export const selfReportMissedDeadline: Strategy<AttackWorld> = {
@@ -48,6 +48,15 @@ export const selfReportMissedDeadline: Strategy<AttackWorld> = {
           const reporter = i % 2 === 0 ? sybil : attacker;
           const r = await world.attempt(reporter, "reportMissedAggregation", [roundId]);
           outcomes.push(r.ok ? (reporter === sybil ? "sybil reported" : "self-reported") : r.error);
+          // The round's backup, the honest trainer, took it over. Nothing was delivered in this scripted round, so
+          // it posts all-zero weights: the round fails at once, nobody else slashed or paid.
+          if ((await world.round(roundId)).state === RoundState.Aggregating)
+            await world.send(trainer, "postAggregate", [
+              roundId,
+              keccak256(toHex(`aggregate:${roundId}`)),
+              keccak256(toHex(`data:${roundId}`)),
+              [0n],
+            ]);
           await world.optIn(attacker, false);
         }
         return { rounds, modelCorrupted: false, note: [...new Set(outcomes)].join(", ") };

@@ -251,6 +251,15 @@ export async function ownMissedRound(fx: DashboardFixture, page: Page): Promise<
   await shot(page, "09-own-aggregator-duty");
   await fx.advance(61);
   await fx.send(deployer.writeContract({ ...rounds, functionName: "reportMissedAggregation", args: [3n] }));
+  // Its backup, the round's one trainer, took the round over; it received no update and posts all-zero weights,
+  // which fail the round at once (nobody else slashed or paid).
+  await fx.send(
+    aggregator.writeContract({
+      ...rounds,
+      functionName: "postAggregate",
+      args: [3n, `0x${"a3".repeat(32)}`, `0x${"d3".repeat(32)}`, [0n]],
+    }),
+  );
   // Half of the user's 200 VAIN stake.
   await waitText(page, "#slashes-body tr:first-child", /\(you\)\s*100 VAIN\s*missed aggregation deadline/);
   assert.equal(await page.getAttribute("#slashes-body tr:first-child", "class"), "own");
