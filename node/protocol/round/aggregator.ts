@@ -44,6 +44,8 @@ import { discountStaleWeights } from "./staleness.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
 import { weightsForPost } from "./weight-claims.ts";
+import { baseOf, roundOf } from "./blob-meta.ts";
+import type { BlobMeta } from "./blob-meta.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
@@ -103,11 +105,7 @@ export class Aggregator {
    * Blob handler: an update pushed to us, accepted only if it matches the sender's on-chain commitment. A
    * replica (`meta.replica`) is only kept and served to watchers; the trainer delivers to its aggregator itself.
    */
-  async receiveUpdate(
-    from: string,
-    bytes: Uint8Array,
-    meta: Readonly<Record<string, string | number | boolean>>,
-  ): Promise<void> {
+  async receiveUpdate(from: string, bytes: Uint8Array, meta: BlobMeta): Promise<void> {
     const roundId = roundOf(meta);
     const operator = this.ctx.options.mesh.admission.peer(from)?.operator;
     if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
@@ -485,20 +483,6 @@ function postMargin(windowLeftS: bigint | undefined): bigint {
     return AGGREGATE_MARGIN_SECONDS;
   const half = windowLeftS / 2n;
   return half > MIN_AGGREGATE_MARGIN_SECONDS ? half : MIN_AGGREGATE_MARGIN_SECONDS;
-}
-
-/** The round number a blob's metadata names. */
-export function roundOf(meta: Readonly<Record<string, string | number | boolean>>): bigint {
-  const roundText = meta["round"];
-  if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText))
-    throw new MeshError("BLOB_REJECTED", "update without a round number");
-  return BigInt(roundText);
-}
-
-/** The base model a pushed update names (buffered tasks), if its metadata names one. */
-function baseOf(meta: Readonly<Record<string, string | number | boolean>>): Hex | undefined {
-  const base = meta["base"];
-  return typeof base === "string" && /^0x[0-9a-fA-F]{64}$/.test(base) ? (base as Hex) : undefined;
 }
 
 /** Where `operator` is among the round's trainers (-1: it did not commit). */

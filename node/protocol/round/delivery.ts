@@ -5,6 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 
+import { blobMeta } from "./blob-meta.ts";
 import { AGGREGATOR_TOPIC, ANNOUNCE_INTERVAL_MS, aggregatorAnnouncementSchema } from "./context.ts";
 import type { RoundContext } from "./context.ts";
 import type { AggregatorWork } from "./round-work.ts";
@@ -37,8 +38,7 @@ export class Delivery {
     const { mesh } = this.ctx.options;
     const peer = await this.ctx.chain.peerOf(operator);
     await mesh.reach(peer, this.announced.get(peer.toString()) ?? []);
-    const meta = { round: roundId.toString(), ...(base === undefined ? {} : { base }) };
-    await mesh.blobs.push(peer, kind, bytes, meta, this.ctx.signal);
+    await mesh.blobs.push(peer, kind, bytes, blobMeta(roundId, base), this.ctx.signal);
   }
 
   /** An aggregator (or sub-aggregator) re-announces its addresses every `ANNOUNCE_INTERVAL_MS` until it posts. */
