@@ -19,7 +19,7 @@ import { ensureDashboardBuilt } from "../api/dashboard.ts";
 import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
 import type { NodeConfig } from "../config/config.ts";
-import { abuseSnapshot, registerAbuseMetrics } from "../p2p/abuse-report.ts";
+import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
@@ -32,6 +32,7 @@ import { paramsToBytes } from "../protocol/models.ts";
 import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 import type { OptInSync } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
+import { publishPeerStatus } from "./peer-status.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
 import { connectWhenReachable, waitForChain } from "./chain-wait.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -356,25 +357,7 @@ export class VainNode {
       registers: [this.metrics],
     });
     this.timer = setInterval(() => {
-      const admitted = mesh.admission.admitted();
-      peersGauge.set(admitted.length);
-      const connected = new Set(admitted.map((peer) => peer.peerId));
-      for (const peer of admitted) {
-        this.status?.setPeerDetails(peer.peerId, {
-          connected: true,
-          reputation: this.reputation?.score(peer.operator) ?? 0.5,
-          abusePoints: Math.round(mesh.abuse.points(peer.peerId) * 10) / 10,
-        });
-      }
-      this.status?.update({ abuse: abuseSnapshot(mesh) });
-      // Known but not (yet) connected peers keep the reputation this node saved for them, also after a restart.
-      for (const peer of this.status?.status().peers ?? []) {
-        if (connected.has(peer.peerId)) continue;
-        this.status?.setPeerDetails(peer.peerId, {
-          connected: false,
-          reputation: this.reputation?.score(lower(peer.operator)) ?? 0.5,
-        });
-      }
+      if (this.status !== undefined) peersGauge.set(publishPeerStatus(this.status, mesh, this.reputation));
       const resources = this.monitor?.snapshot();
       if (resources !== undefined) this.status?.update({ resources });
       if (this.capacity !== undefined) this.status?.update({ capacity: this.capacity.status() });
