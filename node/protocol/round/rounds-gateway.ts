@@ -184,12 +184,7 @@ export class RoundsGateway {
    */
   async aggregateData(roundId: bigint): Promise<string | undefined> {
     const { publicClient, contracts } = this.init;
-    const draws = await publicClient.readContract({
-      address: contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "getDraws",
-      args: [roundId],
-    });
+    const draws = await readDraws(publicClient, contracts.rounds, roundId);
     const events = await publicClient.getContractEvents({
       address: contracts.rounds,
       abi: trainingRoundsAbi,
