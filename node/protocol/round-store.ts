@@ -7,6 +7,7 @@
  *
  * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
  * `<dataDir>/rounds/compressor.state` (the trainer's error-feedback residual, compression/state-file.ts);
+ * `<dataDir>/rounds/optimizer.state` (its local optimizer's state, training/optimizer-state-file.ts);
  * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model.
  */
 import { createHash } from "node:crypto";
@@ -20,6 +21,7 @@ import { modelRef, paramsToBytes, bytesToParams } from "./models.ts";
 
 /** Not a round number, so `prune` keeps it. */
 const COMPRESSOR_STATE_FILE = "compressor.state";
+const OPTIMIZER_STATE_FILE = "optimizer.state";
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -146,6 +148,22 @@ export class RoundStore {
   /** The last saved compressor state (checked by its own checksum when decoded), if any. */
   async loadCompressorState(): Promise<Uint8Array | undefined> {
     const bytes = await readFile(join(this.roundsDir, COMPRESSOR_STATE_FILE)).catch(() => undefined);
+    return bytes === undefined ? undefined : new Uint8Array(bytes);
+  }
+
+  /** The trainer's local optimizer state (moments, step count), replaced after every training run. */
+  async saveOptimizerState(bytes: Uint8Array): Promise<void> {
+    // Optional: a lost state only restarts the moments from zero, as every round did before train.optimizer.
+    const path = join(this.roundsDir, OPTIMIZER_STATE_FILE);
+    await this.optional(path, async () => {
+      await mkdir(this.roundsDir, { recursive: true });
+      await writeFileAtomic(path, bytes);
+    });
+  }
+
+  /** The last saved optimizer state (checked by its own checksum when decoded), if any. */
+  async loadOptimizerState(): Promise<Uint8Array | undefined> {
+    const bytes = await readFile(join(this.roundsDir, OPTIMIZER_STATE_FILE)).catch(() => undefined);
     return bytes === undefined ? undefined : new Uint8Array(bytes);
   }
 

@@ -147,7 +147,8 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     await writeDeployment(deploymentPath, net.deployment);
     const spec = taskSpecSchema.parse({
       model: { kind: "mlp", hidden: [32] },
-      train: { epochs: 1 },
+      // The pool's default SGD (momentum 0.9), named so each node keeps its velocity and must resume it.
+      train: { epochs: 1, optimizer: { kind: "sgd" } },
       // The pre-#22 compression (top-k 5%, float32) this test's bars were set on: the default's 0.5% 4-bit
       // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
       compression: { ratio: 0.05, quantizeBits: 32 },
@@ -283,6 +284,8 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
     const second = await openRound();
     // Kill the aggregator again right after it posted: the restarted process must prove from what it stored.
     assert.equal(await finishRound(second, true), RoundState.Finalized);
+    // The killed trainer trained round 2 from the optimizer state it saved in round 1, not from zero.
+    assert.match(nodes[TRAINER]!.output, /restored the local optimizer state after restart/);
     assert.match(nodes[AGGREGATOR]!.output, /restored aggregation state after restart/);
 
     // Use what the network trained: export from a node's store, evaluate, predict.

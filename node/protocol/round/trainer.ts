@@ -7,6 +7,12 @@
 import type { Address, Hex } from "viem";
 
 import type { OptimizerState } from "../../training/engine.ts";
+import {
+  OptimizerStateFileError,
+  decodeOptimizerState,
+  encodeOptimizerState,
+} from "../../training/optimizer-state-file.ts";
+import { optimizerSpecSchema, optimizerStateNames } from "../../training/train-graph.ts";
 import { RdpAccountant } from "../../privacy/differential-privacy.ts";
 import {
   TopKCompressor,
@@ -70,9 +76,11 @@ export class Trainer {
   private compressorRestored = false;
   /**
    * This node's local optimizer state (Adam moments, momentum) after its last training run, continued in its
-   * next round when the task names its optimizer; in memory only (a restarted node starts it from zero).
+   * next round when the task names its optimizer; saved in the round store after every run, so a restarted
+   * node resumes it (`restoreOptimizer`).
    */
   private optimizerState: OptimizerState | undefined;
+  private optimizerRestored = false;
 
   constructor(ctx: RoundContext, components: TrainerComponents) {
     this.ctx = ctx;
@@ -102,6 +110,32 @@ export class Trainer {
     } catch (error) {
       if (!(error instanceof UpdateDecodeError)) throw error;
       this.ctx.log.warn({ err: error }, "compressor state unreadable; starting from zero");
+    }
+  }
+
+  /**
+   * The local optimizer's state from before a restart, once, when the task names its optimizer. A missing, torn
+   * or foreign state file (another model or optimizer) means starting the moments from zero.
+   */
+  private async restoreOptimizer(): Promise<void> {
+    if (this.optimizerRestored) return;
+    this.optimizerRestored = true;
+    const optimizer = this.ctx.options.spec.train.optimizer;
+    if (optimizer === undefined || this.optimizerState !== undefined) return;
+    const saved = await this.ctx.options.store?.loadOptimizerState();
+    if (saved === undefined) return;
+    try {
+      this.optimizerState = decodeOptimizerState(saved, {
+        dimension: this.ctx.paramSize,
+        vectors: optimizerStateNames(optimizerSpecSchema.parse(optimizer)).length,
+      });
+      this.ctx.log.info(
+        { steps: this.optimizerState.steps },
+        "restored the local optimizer state after restart",
+      );
+    } catch (error) {
+      if (!(error instanceof OptimizerStateFileError)) throw error;
+      this.ctx.log.warn({ err: error }, "optimizer state unreadable; starting from zero");
     }
   }
 
@@ -166,7 +200,8 @@ export class Trainer {
   async trainFrom(baseRef: Hex, steps: number | undefined, seed: number): Promise<TrainedUpdate> {
     const base = await this.components.modelSync.ensureModel(baseRef);
     if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
-    const { spec, data, pool } = this.ctx.options;
+    const { spec, data, pool, store } = this.ctx.options;
+    await this.restoreOptimizer();
     const started = performance.now();
     const result = await pool.train(
       roundTrainingJob(spec, base, this.ctx.adversary.trainingData(data), {
@@ -177,6 +212,8 @@ export class Trainer {
       { signal: this.ctx.signal },
     );
     this.optimizerState = result.state;
+    if (result.state !== undefined && spec.train.optimizer !== undefined)
+      await store?.saveOptimizerState(encodeOptimizerState(result.state));
     const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
     this.measuredSamplesPerSec =
       this.measuredSamplesPerSec === undefined
