@@ -25,7 +25,8 @@ import {RoundTasks} from "./rounds/RoundTasks.sol";
 /// concerns: RoundTasks (tasks, funding, closing), RoundParams (owner), RoundRewards (close, credit, claim),
 /// RoundChallenges (the challenge game) and RoundFaults (missed deadlines, equivocation). Aggregator
 /// candidates and the selection (IRoundSelection) run in RoundsExtension, delegatecalled from the fallback
-/// on this contract's storage: with them this contract would exceed the 24 KiB code limit.
+/// on this contract's storage: with them this contract would exceed the 24 KiB code limit. So do
+/// `createTask` and `challenge`, whose entry points stay here (ITrainingRounds) and delegatecall too.
 contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenges, RoundFaults {
     /// @notice The code this contract's fallback runs by delegatecall (IRoundSelection), created here.
     address public immutable extension;
@@ -49,6 +50,25 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// @notice Serves IRoundSelection (candidates, lockSelection, selectAggregator) from RoundsExtension on
     /// this contract's storage, with the caller as `msg.sender`.
     fallback() external {
+        _delegateToExtension();
+    }
+
+    /// @notice Registers a training task (ITrainingRounds.createTask); runs in RoundsExtension
+    /// (CreateTaskExtension) on this contract's storage, to keep this contract under the code limit.
+    /// @return the new task's ID (returned by the extension)
+    function createTask(TaskConfig calldata) external returns (uint256) {
+        _delegateToExtension();
+    }
+
+    /// @notice Opens a bonded chunk challenge (ITrainingRounds.challenge); runs in RoundsExtension
+    /// (ChallengeExtension) on this contract's storage, to keep this contract under the code limit.
+    function challenge(uint256, uint256) external {
+        _delegateToExtension();
+    }
+
+    /// @dev Runs the call's own calldata in RoundsExtension by delegatecall and returns or reverts with its
+    /// result; never returns to the caller's code.
+    function _delegateToExtension() private {
         address target = extension;
         assembly {
             calldatacopy(0, 0, calldatasize())

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-
 import {ILinkVerifier} from "../interfaces/ILinkVerifier.sol";
 import {RoundsBase} from "./RoundsBase.sol";
 
 /// @title RoundChallenges
-/// @notice The challenge game on a proven round's aggregate: sampled and bonded chunk challenges, answers
+/// @notice The challenge game on a proven round's aggregate: sampled and bonded chunk challenges (opened by
+/// `challenge`, which runs in RoundsExtension: ChallengeExtension), answers
 /// checked by the round's verifier, disputes of answered statements, and the bonds' settlement. A failed
 /// challenge slashes the aggregator and fails the round. Every challenge gets a full answer window of its
 /// own (deadlines are spaced one window apart), so a flood cannot make an honest aggregator miss; an
@@ -16,33 +14,6 @@ import {RoundsBase} from "./RoundsBase.sol";
 /// MAX_CHALLENGES_PER_ROUND challenges per round: a round that reaches it is contested, its model does not
 /// advance, nobody is slashed, and its trainers and aggregator are paid as if it finalized. None of it is paused.
 abstract contract RoundChallenges is RoundsBase {
-    using SafeERC20 for IERC20;
-
-    /// @notice Challenges chunk `chunkIndex` of a proven round's aggregate, locking the round's bond,
-    /// max(`challengeBond`, emission / 8) (`challengeBondOf`; approve first). Sent through `revealReport` (committed a block earlier), a failed answer
-    /// returns the bond plus the reporter's share of the slash; sent directly, the bond only, so a challenge
-    /// copied from the mempool earns nothing. An answered challenge forfeits the bond (to the aggregator if the round finalizes, to the task pool if
-    /// it fails). The answer deadline is one answer window after the later of now and the round's last answer
-    /// deadline. Never paused: the challenge window runs on during a pause.
-    /// @param roundId the round, in Challenging before its challenge deadline
-    /// @param chunkIndex the chunk, below the round's chunk count and not challenged yet (chained proofs: the
-    /// (chunk, link) cell `chunk * numLinks + link`, below chunks * links)
-    function challenge(uint256 roundId, uint256 chunkIndex) external nonReentrant {
-        Round storage round = _rounds[roundId];
-        _requireState(roundId, round, RoundState.Challenging);
-        if (!round.proven) revert UnprovenRound(roundId);
-        if (block.timestamp > round.challengeDeadline) revert DeadlinePassed(round.challengeDeadline);
-        if (chunkIndex >= _cellCount(round)) revert InvalidChunk(chunkIndex, round.numChunks);
-        if (_challenges[roundId][chunkIndex].status != ChallengeStatus.None) revert AlreadyChallenged(chunkIndex);
-        if (round.challengeCount >= MAX_CHALLENGES_PER_ROUND) revert ChallengeLimit(roundId);
-        if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);
-        uint256 bond = _challengeBondOf(round);
-        _totalBonds += bond;
-        _openChallenge(roundId, round, chunkIndex, msg.sender, bond);
-        if (_revealedReporter() == msg.sender) _challenges[roundId][chunkIndex].revealed = true;
-        token.safeTransferFrom(msg.sender, address(this), bond);
-    }
-
     /// @notice The aggregator answers a chunk challenge with a proof checked by the round's verifier. A valid
     /// proof settles the challenge, except for the statement the verifier leaves optimistic (for Groth16: the
     /// trainers' chunk hashes and the Poseidon public input): its digest is stored, the statement is emitted,

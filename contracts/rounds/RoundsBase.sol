@@ -28,18 +28,6 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     uint256 public constant CLAIM_WINDOW = 7 days;
     /// @notice Hard cap on opted-in aggregator candidates: bounds the selection loop.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
-    /// @notice Hard cap on a round's total duration: the commit window, the selection window and the selected
-    /// aggregator's full window (an aggregate window each), the challenge window, then
-    /// MAX_CHALLENGES_PER_ROUND spaced answer windows and the last answer's dispute window. Kept below
-    /// StakeRegistry.MIN_UNBONDING_DELAY (1 day) so stake cannot leave before its round is judged.
-    uint256 public constant MAX_ROUND_DURATION = 12 hours;
-    /// @notice Shortest allowed window. Windows are the task's own choice, fixed at creation, and only slow
-    /// or speed its rounds; the answer window is the one an aggregator must meet, and an operator decides
-    /// whether to serve a task knowing it (the node refuses to aggregate a task whose answer window is shorter
-    /// than its proving time). 5 s lets a local chain run a round in well under a minute.
-    uint256 public constant MIN_WINDOW = 5 seconds;
-    /// @notice Longest round interval: keeps `block.timestamp + roundInterval` far inside uint64.
-    uint256 public constant MAX_ROUND_INTERVAL = 365 days;
     /// @notice Most chunks sampled for proof automatically when an aggregate is posted.
     uint256 public constant MAX_SAMPLED_CHUNKS = 8;
     /// @notice Largest accepted weight (and sample count cap): the circuit packs weights in 16 bits.

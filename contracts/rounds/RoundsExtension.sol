@@ -8,6 +8,8 @@ import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
 import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
 import {BlockHeader} from "./BlockHeader.sol";
+import {ChallengeExtension} from "./ChallengeExtension.sol";
+import {CreateTaskExtension} from "./CreateTaskExtension.sol";
 import {RoundClaimsExtension} from "./RoundClaimsExtension.sol";
 import {RoundsStorage} from "./RoundsStorage.sol";
 
@@ -15,7 +17,8 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 /// @notice Aggregator candidates and the unbiasable two-step selection, run at TrainingRounds' address:
 /// TrainingRounds' fallback delegatecalls here, so this code acts on its storage with the caller as
 /// `msg.sender` (TrainingRounds alone would exceed the 24 KiB code limit). Called directly, it acts on its
-/// own empty storage and holds nothing. It also draws a proven aggregate's sampled chunks.
+/// own empty storage and holds nothing. It also draws a proven aggregate's sampled chunks, and runs
+/// `createTask` and `challenge` for TrainingRounds' entry points of the same name.
 /// @dev Selection: after the commit deadline `lockSelection` fixes the candidate list (hashed, emitted in
 /// full) and the stakes that weigh it (registry checkpoints at the lock block) and names a seed block
 /// SEED_BLOCK_DELAY blocks later; once it is mined, `selectAggregator` draws stake-weighted from that block's
@@ -24,7 +27,13 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 /// without a selection by the selection deadline (commit deadline + aggregateWindow) the next lock or select
 /// fails the round unpaid, slashing nobody. The candidate list lives in a namespaced slot (ERC-7201) so it
 /// never meets TrainingRounds' own layout.
-contract RoundsExtension is RoundsStorage, RoundClaimsExtension, IRoundSelection {
+contract RoundsExtension is
+    RoundsStorage,
+    RoundClaimsExtension,
+    CreateTaskExtension,
+    ChallengeExtension,
+    IRoundSelection
+{
     /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
 

@@ -38,6 +38,19 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// (ILinkVerifier), and admits trainers above this only if its verifier has a link verifier.
     uint256 public constant MAX_PROVEN_TRAINERS = 8;
 
+    /// @notice Hard cap on a round's total duration: the commit window, the selection window and the selected
+    /// aggregator's full window (an aggregate window each), the challenge window, then
+    /// MAX_CHALLENGES_PER_ROUND spaced answer windows and the last answer's dispute window. Kept below
+    /// StakeRegistry.MIN_UNBONDING_DELAY (1 day) so stake cannot leave before its round is judged.
+    uint256 public constant MAX_ROUND_DURATION = 12 hours;
+    /// @notice Shortest allowed window. Windows are the task's own choice, fixed at creation, and only slow
+    /// or speed its rounds; the answer window is the one an aggregator must meet, and an operator decides
+    /// whether to serve a task knowing it (the node refuses to aggregate a task whose answer window is shorter
+    /// than its proving time). 5 s lets a local chain run a round in well under a minute.
+    uint256 public constant MIN_WINDOW = 5 seconds;
+    /// @notice Longest round interval: keeps `block.timestamp + roundInterval` far inside uint64.
+    uint256 public constant MAX_ROUND_INTERVAL = 365 days;
+
     /// @notice The staking/reward token.
     IERC20 public immutable token;
     /// @notice The stake registry that this contract slashes through.

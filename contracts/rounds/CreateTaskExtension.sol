@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
+import {RoundsStorage} from "./RoundsStorage.sol";
+
+/// @title CreateTaskExtension
+/// @notice `createTask`, run at TrainingRounds' address as part of RoundsExtension: TrainingRounds keeps the
+/// entry point (its ABI is ITrainingRounds) and delegatecalls here, so this acts on its storage with the
+/// caller as `msg.sender`, exactly as when the function was TrainingRounds' own. Moved out because the checks
+/// and the packed writes of a task's 14 fields are among the largest code in the round contract, which
+/// must stay under the 24 KiB code limit, and task creation is rare and not on any deadline's path.
+abstract contract CreateTaskExtension is RoundsStorage {
+    /// @notice Registers a training task, funded later via `fundTask`. Everything in `config` is fixed for
+    /// the task's life: operators decide whether to serve it knowing its rule, whether its rounds must be
+    /// proven and its windows, and nobody (the aggregator, the creator, the owner) changes them afterwards.
+    /// `numChunks` is the model's chunk count in the commitment scheme (docs §4: ceil(parameters / 64)): it
+    /// decides which chunks can be sampled and how deep every Merkle opening of the task's commitments is.
+    /// @dev Requirements: not paused; `rewardPerRound > 0`; `numChunks > 0`; every window >= MIN_WINDOW;
+    /// commit + 4 aggregate (the selection window, the selected aggregator's full window, the window in which its
+    /// backup may take over a miss, then the backup's full window) + challenge +
+    /// MAX_CHALLENGES_PER_ROUND answer windows (each challenge's spaced answer window) + the dispute window
+    /// (the last answer's statement stays disputable) <= MAX_ROUND_DURATION, the longest a round can run with every step at its last
+    /// second; `roundInterval <= MAX_ROUND_INTERVAL`.
+    /// @param config the task's model, rules and schedule
+    /// @return taskId the new task's ID
+    function createTask(ITrainingRounds.TaskConfig calldata config) external whenNotPaused returns (uint256 taskId) {
+        if (config.rewardPerRound == 0) revert ITrainingRounds.ZeroAmount();
+        if (config.numChunks == 0) revert ITrainingRounds.InvalidChunkCount();
+        if (
+            config.commitWindow < MIN_WINDOW ||
+            config.aggregateWindow < MIN_WINDOW ||
+            config.challengeWindow < MIN_WINDOW ||
+            config.answerWindow < MIN_WINDOW ||
+            config.disputeWindow < MIN_WINDOW ||
+            config.roundInterval > MAX_ROUND_INTERVAL ||
+            uint256(config.commitWindow) +
+                4 *
+                uint256(config.aggregateWindow) +
+                config.challengeWindow +
+                MAX_CHALLENGES_PER_ROUND *
+                uint256(config.answerWindow) +
+                config.disputeWindow >
+            MAX_ROUND_DURATION
+        ) revert ITrainingRounds.InvalidSchedule();
+        taskId = ++_taskCount;
+        ITrainingRounds.Task storage task = _tasks[taskId];
+        task.creator = msg.sender;
+        task.modelRef = config.modelRef;
+        task.specHash = config.specHash;
+        task.numChunks = config.numChunks;
+        task.ruleId = config.ruleId;
+        task.proven = config.proven;
+        task.rewardPerRound = config.rewardPerRound;
+        task.commitWindow = config.commitWindow;
+        task.aggregateWindow = config.aggregateWindow;
+        task.challengeWindow = config.challengeWindow;
+        task.answerWindow = config.answerWindow;
+        task.disputeWindow = config.disputeWindow;
+        task.roundInterval = config.roundInterval;
+        task.nextOpenTime = uint64(block.timestamp);
+        emit ITrainingRounds.TaskCreated(taskId, msg.sender, config.modelRef, config.numChunks, config.rewardPerRound);
+        emit ITrainingRounds.TaskRules(taskId, config.specHash, config.ruleId, config.proven, config.answerWindow);
+    }
+}
