@@ -27,7 +27,9 @@ runBenchmark(async () => {
     const text = await textRows(pool, quick);
     await pool.close();
     printTable(text.rows);
-    await writeResults("simulate-text", text.metrics, text.rows);
+    // One results file per seed (`--text-seed`), so runs of several seeds side by side keep all their figures.
+    const seed = text.metrics["textSeed"] ?? 1;
+    await writeResults(seed === 1 ? "simulate-text" : `simulate-text-seed${seed}`, text.metrics, text.rows);
     return;
   }
   const data = loadMnist({ seed: 1 });
