@@ -147,7 +147,8 @@ function gated(pool: TrainingPool, gate: (() => Promise<void>) | undefined): Pic
 
 /** Starts chain, contracts, operators and nodes. */
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
-  const log = options.log ?? pino({ level: "silent" });
+  // VAIN_TEST_LOG=info shows the nodes' logs on stderr when a network test fails.
+  const log = options.log ?? pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2));
   const spec = taskSpecSchema.parse({ model: { kind: "mlp" }, ...options.spec });
   const chain = await startHardhatNode(options.port);
   const cleanup: Array<() => Promise<void>> = [() => chain.stop()];

@@ -3,7 +3,9 @@
  * up are dropped silently), so they travel point to point:
  *
  * push  `/vain/1/blob/push/1.0.0`: header frame {kind, size, sha256, meta} → `size` raw bytes → ack frame.
- * fetch `/vain/1/blob/fetch/1.0.0`: request frame {sha256} → header frame {ok, size} → raw bytes.
+ * fetch `/vain/1/blob/fetch/1.0.0`: request frame {sha256} or {commitment} → header frame {ok, size} → raw bytes.
+ *   By content hash the fetcher checks the bytes itself; by commitment (an update's on-chain commitment root,
+ *   for a node that lost the content hashes with its state) the caller checks them against the commitment.
  *
  * Both sides enforce a per-kind size limit before reading a byte of the body, hash while reading, honour
  * backpressure when writing and give every stream a deadline. A receiver never buffers more than the
@@ -56,7 +58,10 @@ export const ackSchema = z.object({
   code: z.string().max(32).optional(),
   reason: z.string().max(256).optional(),
 });
-export const fetchRequestSchema = z.object({ v: z.literal(1), sha256: sha256Hex });
+export const fetchRequestSchema = z.union([
+  z.object({ v: z.literal(1), sha256: sha256Hex }),
+  z.object({ v: z.literal(1), commitment: sha256Hex }),
+]);
 export const fetchHeaderSchema = z.object({
   ok: z.boolean(),
   size: z.number().int().nonnegative().optional(),
@@ -82,6 +87,8 @@ export interface ReceivedBlob {
 export type BlobHandler = (blob: ReceivedBlob) => Promise<void> | void;
 /** Returns the bytes with this hash when we serve them, else undefined. */
 export type BlobProvider = (sha256: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+/** Returns the update committed as `root` (64 hex digits, no 0x) when we serve it, else undefined. */
+export type CommittedBlobProvider = (root: string) => Uint8Array | undefined;
 
 export interface BlobServiceOptions {
   /** Size limit per kind; kinds not listed are refused. */
@@ -118,6 +125,7 @@ export interface BlobTransferStats {
 export class BlobService {
   private readonly handlers = new Map<string, BlobHandler>();
   private provider: BlobProvider | undefined;
+  private committedProvider: CommittedBlobProvider | undefined;
   private node: Libp2p | undefined;
   private readonly timeoutMs: number;
   private readonly requests: KeyedRateLimiter;
@@ -169,6 +177,11 @@ export class BlobService {
     this.provider = provider;
   }
 
+  /** Serves fetch requests by commitment root from `provider`. */
+  serveCommitted(provider: CommittedBlobProvider): void {
+    this.committedProvider = provider;
+  }
+
   /** Pushes `bytes` to `peer`; resolves when the receiver verified and accepted them. */
   async push(
     peer: PeerId,
@@ -203,26 +216,51 @@ export class BlobService {
 
   /** Fetches the blob with `hash` from `peer` and checks it; at most `maxBytes` are accepted. */
   async fetch(peer: PeerId, hash: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const hasher = createHash("sha256");
+    const bytes = await this.request(peer, { v: 1, sha256: hash }, maxBytes, signal, hasher);
+    if (hasher.digest("hex") !== hash)
+      throw new MeshError("BLOB_HASH_MISMATCH", "fetched bytes do not match the requested hash");
+    return bytes;
+  }
+
+  /**
+   * Fetches the update `peer` holds under commitment `root` (64 hex digits, no 0x); at most `maxBytes` are
+   * accepted. Unchecked here: the caller verifies the bytes against the commitment (the blob layer cannot).
+   */
+  async fetchCommitted(
+    peer: PeerId,
+    root: string,
+    maxBytes: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    return this.request(peer, { v: 1, commitment: root }, maxBytes, signal, createHash("sha256"));
+  }
+
+  private async request(
+    peer: PeerId,
+    request: z.input<typeof fetchRequestSchema>,
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+    hasher: Hash,
+  ): Promise<Uint8Array> {
     const deadline = this.deadline(signal);
     const stream = await this.open(peer, BLOB_FETCH_PROTOCOL, deadline);
+    const name = "sha256" in request ? request.sha256 : request.commitment;
     try {
       // The server may send header and body at once and close its end before we read a byte: the body is
       // read from the same reader as the header, sized for what we accept.
       const frames = frameStream(stream, MAX_FRAME_BYTES, maxBytes + READ_CHUNK_BYTES);
-      await frames.write({ v: 1, sha256: hash }, deadline);
+      await frames.write(request, deadline);
       await stream.close({ signal: deadline });
       const header = await frames.read(fetchHeaderSchema, deadline);
       if (!header.ok || header.size === undefined)
         throw new MeshError(
           "BLOB_NOT_FOUND",
-          `peer does not serve ${hash.slice(0, 12)}…: ${header.reason ?? ""}`,
+          `peer does not serve ${name.slice(0, 12)}…: ${header.reason ?? ""}`,
         );
       if (header.size > maxBytes)
         throw new MeshError("BLOB_TOO_LARGE", `peer announced ${header.size} B > ${maxBytes} B`);
-      const hasher = createHash("sha256");
       const bytes = await readBody(frames.bytes, header.size, deadline, hasher);
-      if (hasher.digest("hex") !== hash)
-        throw new MeshError("BLOB_HASH_MISMATCH", "fetched bytes do not match the requested hash");
       this.stats.bytesReceived += bytes.length;
       return bytes;
     } catch (error) {
@@ -345,7 +383,10 @@ export class BlobService {
     const frames = frameStream(stream);
     try {
       const request = await frames.read(fetchRequestSchema, signal);
-      const bytes = this.provider === undefined ? undefined : await this.provider(request.sha256);
+      const bytes =
+        "sha256" in request
+          ? await this.provider?.(request.sha256)
+          : this.committedProvider?.(request.commitment);
       if (bytes === undefined) {
         await frames.write({ ok: false, reason: "not found" }, signal);
       } else {

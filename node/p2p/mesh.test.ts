@@ -364,7 +364,7 @@ describe(
       assert.equal(got.length, 2);
     });
 
-    it("fetches blobs of every size by hash, whole or not at all", async () => {
+    it("fetches blobs of every size by hash or commitment, whole or not at all", async () => {
       const server = await start(await operator(net, stake));
       const client = await start(await operator(net, stake));
       const peer = await client.connect(server.multiaddrs()[0]!);
@@ -387,6 +387,15 @@ describe(
       const big = new Uint8Array(2048).fill(7);
       held.set(sha256(big), big);
       await assert.rejects(client.blobs.fetch(peer, sha256(big), 1024), code("BLOB_TOO_LARGE"));
+      // A server that answers a hash with other bytes is caught by the fetcher.
+      held.set("cd".repeat(32), big);
+      await assert.rejects(client.blobs.fetch(peer, "cd".repeat(32), 4096), code("BLOB_HASH_MISMATCH"));
+      // By commitment root (an aggregator that lost its content hashes): served as held, checked by the caller.
+      const root = "ef".repeat(32);
+      server.blobs.serveCommitted((wanted) => (wanted === root ? big : undefined));
+      assert.deepEqual(await client.blobs.fetchCommitted(peer, root, 4096), big);
+      await assert.rejects(client.blobs.fetchCommitted(peer, "01".repeat(32), 4096), code("BLOB_NOT_FOUND"));
+      await assert.rejects(client.blobs.fetchCommitted(peer, root, 1024), code("BLOB_TOO_LARGE"));
     });
 
     it("survives malformed admission input: random bytes and a 2^40 length prefix", async () => {

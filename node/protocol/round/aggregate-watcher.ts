@@ -7,11 +7,9 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 
-import { peerIdFromString } from "@libp2p/peer-id";
-import type { PeerId } from "@libp2p/interface";
-
 import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
+import { MAX_UPDATE_BYTES, updateSources } from "./aggregation-recovery.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -47,9 +45,6 @@ export function challengeTargets(wrongChunks: readonly number[], numLinks: numbe
   if (numLinks === 0) return wrongChunks.slice(0, MAX_CHALLENGES_PER_ROUND);
   return cellsOfChunks(wrongChunks.slice(0, 1), numLinks);
 }
-
-/** Largest update a watcher fetches (the mesh's own limit for update blobs). */
-const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 
 export interface AggregateWatcherComponents {
   readonly data: RoundData;
@@ -206,12 +201,12 @@ export class AggregateWatcher {
       const update = await commitUpdateBytes(pushed, this.ctx.paramSize).catch(() => undefined);
       if (update?.commitment.root.toLowerCase() === root) return update.encoded;
     }
-    for (const peer of await this.sources(trainer, round)) {
+    for (const peer of await updateSources(this.ctx, trainer, round)) {
       try {
         const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, MAX_UPDATE_BYTES, this.ctx.signal);
         const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
         if (update.commitment.root.toLowerCase() !== root) continue;
-        this.components.data.keep(roundId, bytes);
+        this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
         this.ctx.stats.bytesReceived += bytes.length;
         return update.encoded;
       } catch (error) {
@@ -232,20 +227,5 @@ export class AggregateWatcher {
       if (held !== undefined || Date.now() >= until || this.ctx.signal.aborted) return held;
       await delay(PUSH_POLL_MS, undefined, { signal: this.ctx.signal }).catch(() => undefined);
     }
-  }
-
-  /** Who may serve a trainer's data: the trainer, the aggregator, then every admitted peer (replicas). */
-  private async sources(owner: string, round: RoundView): Promise<PeerId[]> {
-    const peers: PeerId[] = [];
-    for (const operator of [owner, round.aggregator]) {
-      if (operator.toLowerCase() === this.ctx.me) continue;
-      const peer = await this.ctx.chain.peerOf(operator as `0x${string}`).catch(() => undefined);
-      if (peer !== undefined && !peers.some((p) => p.equals(peer))) peers.push(peer);
-    }
-    for (const admitted of this.ctx.options.mesh.admission.admitted()) {
-      const peer = peerIdFromString(admitted.peerId);
-      if (!peers.some((p) => p.equals(peer))) peers.push(peer);
-    }
-    return peers;
   }
 }

@@ -42,7 +42,7 @@ import { modelRefOf } from "./next-model.ts";
 import { previousModelStep } from "./previous-step.ts";
 import { discountStaleWeights } from "./staleness.ts";
 import { rememberAggregation, treeOf } from "./round-work.ts";
-import type { AggregatorWork, RoundWork, RoundWorkStore } from "./round-work.ts";
+import type { AggregatorWork, RoundWorkStore } from "./round-work.ts";
 import { weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
 import type { BlobMeta } from "./blob-meta.ts";
@@ -134,7 +134,7 @@ export class Aggregator {
     const index = trainerIndex(round, operator);
     if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
     await this.verify(bytes, round.commitments[index]!);
-    this.components.data.keep(roundId, bytes);
+    this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
   }
 
   /** Decodes an update and checks it against the trainer's on-chain commitment `root`. */
@@ -178,7 +178,7 @@ export class Aggregator {
       dense: decodeFixedPoint(update.encoded),
       bytes: bytes.length,
       // Served to watchers from now on (docs/protocol.md §5, data availability).
-      sha256: this.components.data.keep(roundId, bytes),
+      sha256: this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes),
       ...(base === undefined ? {} : { base }),
     });
     work.lastArrivalAt = Date.now();
@@ -432,43 +432,6 @@ export class Aggregator {
       .announceAggregate(roundId, commitment.root, ref, aggregate, none)
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
     await data.distribute(roundId, { trainers: round.trainers, proven: false }, [], aggregate, none);
-  }
-
-  /**
-   * After a restart: reload the updates we received as aggregator and, if we already posted, rebuild what
-   * answering challenges needs from them and the on-chain weights.
-   */
-  async restore(roundId: bigint, round: RoundView, work: RoundWork): Promise<void> {
-    const store = this.ctx.options.store;
-    if (store === undefined || round.aggregator.toLowerCase() !== this.ctx.me) return;
-    for (const { operator, bytes } of await store.loadReceived(roundId)) {
-      await this.acceptUpdate(roundId, operator, bytes).catch(() => undefined);
-    }
-    if (round.state !== RoundState.Challenging || work.aggregation !== undefined) return;
-    const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
-    const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
-    const weights = round.weights.map(Number);
-    const encoded = present.map((p) => p?.encoded ?? zero);
-    const { aggregate } = aggregateFixedPoint(encoded, weights);
-    const aggregateCommitment = await commitEncoded(aggregate);
-    if (aggregateCommitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) {
-      this.ctx.log.warn(
-        { roundId },
-        "stored updates do not reproduce the posted aggregate; cannot answer challenges",
-      );
-      return;
-    }
-    const links =
-      round.numLinks > 0 ? await buildLinks(roundId, round.numChunks, encoded, weights) : undefined;
-    if (links !== undefined && links.tree.root.toLowerCase() !== round.linkRoot.toLowerCase()) {
-      this.ctx.log.warn(
-        { roundId },
-        "stored updates do not reproduce the posted link root; cannot answer challenges",
-      );
-      return;
-    }
-    rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
-    this.ctx.log.info({ roundId }, "restored aggregation state after restart");
   }
 }
 

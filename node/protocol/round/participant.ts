@@ -30,6 +30,7 @@ import { ModelStore } from "../models.ts";
 import { AggregateWatcher } from "./aggregate-watcher.ts";
 import { BufferedTrainer } from "./buffered-trainer.ts";
 import { Aggregator } from "./aggregator.ts";
+import { AggregationRecovery } from "./aggregation-recovery.ts";
 import { ChallengeAnswers } from "./challenge-answers.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, TransferStats } from "./context.ts";
@@ -60,6 +61,7 @@ export class RoundParticipant {
   /** Buffered tasks (FedBuff): trains whenever free, commits into the open round (buffered-trainer.ts). */
   private readonly buffered: BufferedTrainer;
   private readonly aggregator: Aggregator;
+  private readonly recovery: AggregationRecovery;
   private readonly answers: ChallengeAnswers;
   private readonly subAggregator: SubAggregator;
   private readonly watcher: Watcher;
@@ -130,6 +132,9 @@ export class RoundParticipant {
       modelSync: this.modelSync,
       data: this.data,
       provingBudget: this.provingBudget,
+    });
+    this.recovery = new AggregationRecovery(this.ctx, {
+      accept: (roundId, operator, bytes) => this.aggregator.acceptUpdate(roundId, operator, bytes),
     });
     this.answers = new ChallengeAnswers(this.ctx, { provingBudget: this.provingBudget });
     this.trainer = new Trainer(this.ctx, {
@@ -354,7 +359,7 @@ export class RoundParticipant {
     const myIndex = round.trainers.findIndex((t) => t.toLowerCase() === me);
     if (!work.restored) {
       work.restored = true;
-      await this.restore(roundId, round, work, myIndex >= 0);
+      await this.restore(roundId, round, work, myIndex);
     }
     await this.keeper.reportEquivocations(roundId, this.data.equivocations(roundId), work, myIndex);
     await this.keeper.reportSignedConflicts(roundId, round, this.data.signedValues(roundId), work, myIndex);
@@ -393,11 +398,11 @@ export class RoundParticipant {
           work.aggregating = true;
           try {
             if (tree.hierarchical) await this.subAggregator.advance(roundId, round, work, tree, now);
-            else if (
-              aggregator === me &&
-              this.aggregator.ready(round, work, now, this.options.quorum ?? DEFAULT_QUORUM)
-            )
-              await this.aggregator.aggregateAndPost(roundId, round, work);
+            else if (aggregator === me) {
+              this.recovery.pullStragglers(roundId, round, work, this.aggregator.waitMs);
+              if (this.aggregator.ready(round, work, now, this.options.quorum ?? DEFAULT_QUORUM))
+                await this.aggregator.aggregateAndPost(roundId, round, work);
+            }
           } finally {
             work.aggregating = false;
           }
@@ -410,6 +415,7 @@ export class RoundParticipant {
         // A watcher derives the model from its own recompute (round-data.ts pushes it the updates, not the aggregate).
         if (aggregator || !this.aggregateWatcher.derivesModel(round, work, now))
           void this.modelSync.ensureModel(round.modelRef, round.aggregator);
+        if (aggregator) await this.recovery.rebuild(roundId, round, work);
         const challenges = await this.chain.pendingChallenges(roundId);
         await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
         if (aggregator) this.answers.answerChallenges(roundId, challenges, work);
@@ -437,15 +443,12 @@ export class RoundParticipant {
     return this.buffered.ready;
   }
 
-  /** After a restart: reload our committed update and, as the round's aggregator, what we received. */
-  private async restore(
-    roundId: bigint,
-    round: RoundView,
-    work: RoundWork,
-    committed: boolean,
-  ): Promise<void> {
-    if (committed) await this.trainer.restoreOwnUpdate(roundId, work);
-    await this.aggregator.restore(roundId, round, work);
+  /** After a restart: reload (and serve again) our committed update and, as aggregator, what we received. */
+  private async restore(roundId: bigint, round: RoundView, work: RoundWork, myIndex: number): Promise<void> {
+    if (myIndex >= 0) await this.trainer.restoreOwnUpdate(roundId, work);
+    if (myIndex >= 0 && work.updateBytes !== undefined)
+      this.data.keepUpdate(roundId, round.commitments[myIndex]!, work.updateBytes);
+    await this.recovery.restore(roundId, round, work);
   }
 
   /** Latest state of this node's work in a round, for status and the demo's table. */

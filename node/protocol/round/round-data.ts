@@ -72,6 +72,8 @@ interface RoundEntry {
   readonly blobs: Map<string, Uint8Array>;
   /** Peers each update's trainer said it pushed replicas to (by the update's content hash). */
   readonly replicaHolders: Map<string, ReadonlySet<string>>;
+  /** Content hash of each update this node holds and checked, by its on-chain commitment root (lower case, no 0x). */
+  readonly committed: Map<string, string>;
 }
 
 export class RoundData {
@@ -84,6 +86,8 @@ export class RoundData {
     this.ctx = ctx;
     const { options } = ctx;
     this.domain = { chainId: options.publicClient.chain.id, verifyingContract: options.contracts.rounds };
+    // By commitment: an aggregator that lost its state (and the content hashes with it) pulls the updates back.
+    options.mesh.blobs.serveCommitted((root) => this.committedBytes(root));
     options.mesh.gossip.subscribe(ROUND_DATA_TOPIC, announcementSchema, async (message) => {
       try {
         // Only the author's own signatures count (the operator its peer ID is bound to): the ledger stays
@@ -118,6 +122,25 @@ export class RoundData {
     const hash = sha256(bytes);
     this.entry(roundId).blobs.set(hash, bytes);
     return hash;
+  }
+
+  /**
+   * Keeps an update checked against its on-chain commitment `root` to serve for `roundId`, by content hash and
+   * by commitment; returns its content hash.
+   */
+  keepUpdate(roundId: bigint, root: Hex, bytes: Uint8Array): string {
+    const hash = this.keep(roundId, bytes);
+    this.entry(roundId).committed.set(root.slice(2).toLowerCase(), hash);
+    return hash;
+  }
+
+  /** Bytes of the update committed as `root` (lower-case hex, no 0x), if this node holds it. */
+  committedBytes(root: string): Uint8Array | undefined {
+    for (const entry of this.rounds.values()) {
+      const hash = entry.committed.get(root);
+      if (hash !== undefined) return entry.blobs.get(hash);
+    }
+    return undefined;
   }
 
   /** The content hash a trainer announced for its update, or the one the aggregator listed for it. */
@@ -155,7 +178,7 @@ export class RoundData {
     sampleCount: bigint,
     bytes: Uint8Array,
   ): Promise<void> {
-    const hash = this.keep(roundId, bytes);
+    const hash = this.keepUpdate(roundId, commitment, bytes);
     const signed = await this.sign("Commitment", roundId, commitment, sampleCount);
     const peers = this.ctx.options.mesh.admission.admitted().map((p) => p.peerId);
     const holders: string[] = [];
@@ -372,6 +395,7 @@ export class RoundData {
         aggregates: new Map(),
         blobs: new Map(),
         replicaHolders: new Map(),
+        committed: new Map(),
       };
       this.rounds.set(roundId, entry);
       for (const old of this.rounds.keys()) if (old < roundId - ROUNDS_KEPT) this.rounds.delete(old);

@@ -6,7 +6,9 @@
  * - `rpc-outage`: the RPC endpoint refuses connections for `RPC_OUTAGE_MS`;
  * - `disk-full`: the tmpfs under one node's data directory filled to `DISK_FULL_LEAVE_MB` free for
  *   `DISK_FULL_MS`, then freed;
- * - `wipe-restart`: a node SIGKILLed, its state deleted (keys and config kept), restarted.
+ * - `wipe-restart`: a node SIGKILLed, its state deleted (keys and config kept), restarted;
+ * - `wipe-aggregator`: the same to the round's aggregator (challenging: it must pull the updates back from its
+ *   peers to answer the sampled challenges, aggregation-recovery.ts).
  */
 import { execFile } from "node:child_process";
 import { rm, statfs } from "node:fs/promises";
@@ -27,7 +29,8 @@ export const DISK_FULL_LEAVE_MB = 16;
 /** Share of the nodes a mass kill takes down (the issue's 30%). */
 export const MASS_KILL_FRACTION = 0.3;
 
-export type FaultKind = "kill-30pct" | "kill-aggregator" | "rpc-outage" | "disk-full" | "wipe-restart";
+export type FaultKind =
+  "kill-30pct" | "kill-aggregator" | "rpc-outage" | "disk-full" | "wipe-restart" | "wipe-aggregator";
 
 export interface FaultPlan {
   readonly kind: FaultKind;
@@ -58,6 +61,7 @@ export function faultCycle(random: () => number, withDisk: boolean): FaultPlan[]
     { kind: "kill-aggregator", phase: "aggregating" },
     { kind: "wipe-restart", phase: pick() },
     { kind: "kill-aggregator", phase: "challenging" },
+    { kind: "wipe-aggregator", phase: "challenging" },
   ];
   if (withDisk) plans.push({ kind: "disk-full", phase: pick() });
   return plans;
@@ -69,6 +73,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   "rpc-outage",
   "disk-full",
   "wipe-restart",
+  "wipe-aggregator",
 ];
 
 /** `--only=kind:phase,...` (e.g. `kill-aggregator:aggregating`); undefined when not given. */
@@ -144,13 +149,14 @@ export async function inject(
       await kill(shuffled.slice(0, count), false);
       break;
     }
-    case "kill-aggregator": {
+    case "kill-aggregator":
+    case "wipe-aggregator": {
       const target =
         nodeOf(network, plan.phase === "open" ? context.previousAggregator : round.aggregator) ??
         running[Math.floor(random() * running.length)];
       record.note =
         round.aggregator === undefined && plan.phase !== "open" ? "no aggregator yet: random" : "";
-      if (target !== undefined) await kill([target], false);
+      if (target !== undefined) await kill([target], plan.kind === "wipe-aggregator");
       break;
     }
     case "wipe-restart": {

@@ -67,7 +67,14 @@ describe("soak parts", () => {
     );
     assert.deepEqual(
       new Set(plans.map((p) => p.kind)),
-      new Set(["kill-30pct", "kill-aggregator", "rpc-outage", "wipe-restart", "disk-full"]),
+      new Set([
+        "kill-30pct",
+        "kill-aggregator",
+        "rpc-outage",
+        "wipe-restart",
+        "wipe-aggregator",
+        "disk-full",
+      ]),
     );
     assert.deepEqual(faultCycle(seededRandom(9), false), faultCycle(seededRandom(9), false));
     assert.ok(!faultCycle(seededRandom(1), false).some((p) => p.kind === "disk-full"));

@@ -1,8 +1,9 @@
 /**
  * The short soak (the full one is `npm run bench:soak`): a real chain behind a TCP proxy and three `vain-node`
  * processes run rounds unattended while a node is SIGKILLed and restarted in one round and the round's
- * aggregator is SIGKILLed and restarted while its round is challenged in another (it must restore its aggregation
- * from disk and answer the sampled challenges). Asserts the soak's goals, so it fails when they are missed: every
+ * aggregator is SIGKILLed, its data directory wiped (keys kept), and restarted while its round is challenged in
+ * another (it must pull the updates back from its peers, rebuild its aggregation and answer the sampled
+ * challenges). Asserts the soak's goals, so it fails when they are missed: every
  * round after the cold start finalizes, none is stuck, no node crashes, no node is slashed. (An aggregator killed
  * before it posts misses its deadline and is slashed by design: the full soak reports that case.)
  */
@@ -21,7 +22,7 @@ import { runSoak } from "./run.ts";
 const CHAIN_PORT = 18781;
 const ROUNDS = 3;
 
-describe("short soak: rounds survive node kills", { timeout: 600_000 }, () => {
+describe("short soak: rounds survive node kills and a wiped aggregator", { timeout: 600_000 }, () => {
   it(`finalizes ${ROUNDS} rounds with a node and the aggregator killed on the way`, async () => {
     const log: string[] = [];
     const result = await runSoak({
@@ -39,10 +40,10 @@ describe("short soak: rounds survive node kills", { timeout: 600_000 }, () => {
       seed: 7,
       gap: 0,
       budgetMs: 420_000,
-      faults: ["kill-30pct", "kill-aggregator"],
+      faults: ["kill-30pct", "wipe-aggregator"],
       only: [
         { kind: "kill-30pct", phase: "open" },
-        { kind: "kill-aggregator", phase: "challenging" },
+        { kind: "wipe-aggregator", phase: "challenging" },
       ],
       log: (line) => log.push(line),
     });
