@@ -22,6 +22,7 @@ export class ChallengeAnswers {
 
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */
   answerChallenges(roundId: bigint, challenges: readonly { chunk: number }[], work: AggregatorWork): void {
+    if (challenges.length > 0) work.challengesSeenAt ??= Date.now();
     if (!this.ctx.adversary.answersChallenges()) return;
     for (const { chunk } of challenges) {
       if (work.answering.has(chunk)) continue;

@@ -466,9 +466,10 @@ export class RoundParticipant {
     return this.work.get(roundId)?.statementsChecked.size ?? 0;
   }
 
-  /** Whether this node, as a round's aggregator, is proving or sending a challenge answer right now. */
+  /** Whether this node, as a round's aggregator, is proving or sending an answer, or has not seen the challenges. */
   answeringChallenges(roundId: bigint): boolean {
-    return (this.work.get(roundId)?.answersInFlight ?? 0) > 0;
+    const work = this.work.get(roundId);
+    return work !== undefined && (work.answersInFlight > 0 || work.challengesSeenAt === undefined);
   }
 
   /** Whether this node has recomputed a round's posted aggregate (and challenged what was wrong). */

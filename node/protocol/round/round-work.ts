@@ -67,6 +67,8 @@ export interface AggregatorWork {
   aggregation?: AggregationRecord;
   /** Chunks whose challenge this node answered or is answering (each is answered once). */
   answering: Set<number>;
+  /** When this node, as aggregator, first saw drawn challenges (wall clock, ms): until then a driver waits for it. */
+  challengesSeenAt?: number;
   /** Answers being proven or sent right now (how long a proof takes depends on this machine's load). */
   answersInFlight: number;
   proofMs?: number;
