@@ -281,7 +281,8 @@ export class RoundParticipant {
       this.lastTrainers = round.trainers;
       await this.advance(task.activeRound, round, now);
     } catch (error) {
-      this.options.log.debug({ err: error }, "round tick failed; retrying");
+      // Warn (the node's log limiter keeps one line a minute): a tick failing every time is a node doing nothing.
+      this.options.log.warn({ err: error }, "round tick failed; retrying");
     } finally {
       this.ticking = false;
     }
