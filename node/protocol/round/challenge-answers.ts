@@ -23,7 +23,9 @@ export class ChallengeAnswers {
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */
   answerChallenges(roundId: bigint, challenges: readonly { chunk: number }[], work: AggregatorWork): void {
     if (challenges.length > 0) work.challengesSeenAt ??= Date.now();
-    if (!this.ctx.adversary.answersChallenges()) return;
+    // Nothing to prove from yet (a restarted aggregator still rebuilding): a chunk marked answering now would
+    // never be answered once the rebuild is done.
+    if (!this.ctx.adversary.answersChallenges() || work.aggregation === undefined) return;
     for (const { chunk } of challenges) {
       if (work.answering.has(chunk)) continue;
       work.answering.add(chunk);
