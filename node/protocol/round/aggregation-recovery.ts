@@ -119,10 +119,7 @@ export class AggregationRecovery {
       return;
     }
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
-    this.ctx.log.info(
-      { roundId, pulled: missing.length },
-      "rebuilt the posted aggregation: challenges can be answered",
-    );
+    this.ctx.log.info({ roundId }, "rebuilt the posted aggregation: challenges can be answered");
   }
 
   /**
