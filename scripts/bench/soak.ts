@@ -64,6 +64,9 @@ runBenchmark(async () => {
   // Judged: every round after the cold-start round (nodes still loading, first training), faults or not.
   const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
   const finalized = closed.filter((r) => r.phase === "finalized");
+  // Closed with nobody committed (e.g. the RPC outage spanned the whole commit window): no work was done or
+  // lost and nobody was paid or slashed. Counted as failed in finalizedFraction; reported apart as well.
+  const empty = closed.filter((r) => r.phase === "failed" && r.trainers === 0);
   const stuck = result.rounds.filter((r) => r.stuck);
   const { maxMB, growthMBPerHour, longestLifeMinutes } = rssGrowth(result.rss);
   const durations = finalized.map((r) => (r.closedAt! - r.seenAt) / 1000);
@@ -114,7 +117,9 @@ runBenchmark(async () => {
       .map((r) => ({
         kind: "round",
         round: Number(r.id),
-        outcome: r.stuck ? `stuck (${r.phase}, ${r.maxOverdueS} s overdue)` : r.phase,
+        outcome: r.stuck
+          ? `stuck (${r.phase}, ${r.maxOverdueS} s overdue)`
+          : `${r.phase}${r.trainers === 0 ? " (nobody committed)" : ""}`,
       })),
   ];
   printTable(table);
@@ -122,6 +127,9 @@ runBenchmark(async () => {
     rounds: closed.length,
     roundsFinalized: finalized.length,
     finalizedFraction: closed.length === 0 ? -1 : finalized.length / closed.length,
+    roundsNobodyCommitted: empty.length,
+    finalizedFractionOfCommittedRounds:
+      closed.length === empty.length ? -1 : finalized.length / (closed.length - empty.length),
     stuckRounds: stuck.length,
     nodeCrashes: result.crashes.length,
     honestSlashes: result.slashes.length,

@@ -30,6 +30,8 @@ export interface RoundTrack {
   readonly seenAt: number;
   closedAt?: number;
   aggregator?: Address;
+  /** Trainers that committed (0 on a round that closed with nobody committed: no work done or lost). */
+  trainers: number;
   /** Largest chain-time overstay past the current phase's deadline (s). */
   maxOverdueS: number;
   stuck: boolean;
@@ -97,6 +99,7 @@ export class ChainObserver {
         id,
         phase,
         seenAt: Date.now(),
+        trainers: 0,
         maxOverdueS: 0,
         stuck: false,
         phaseAt: { [phase]: Date.now() },
@@ -104,6 +107,7 @@ export class ChainObserver {
       this.rounds.set(id, track);
       if (round.aggregator !== "0x0000000000000000000000000000000000000000")
         track.aggregator = round.aggregator;
+      track.trainers = round.trainers.length;
       const changed = known === undefined || known.phase !== phase;
       track.phase = phase;
       if (changed) track.phaseAt[phase] ??= Date.now();
