@@ -54,6 +54,9 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
         // rows. Dense updates ran here while its relative bounds had false positives at 4-5 trainers (an honest
         // trainer rejected for "silent-coordinates" in round 1 at top-k 5%, 2026-12-05; issue #20), fixed with
         // guarded-mean.sparse.test.ts.
+        // McMahan's FedAvg step (base + aggregate), which this test's bars were set on; the default's lr 2
+        // (TASK_FEDAVG_SERVER_LR) runs in server-optimizers.test and bench:round --compression.
+        server: { optimizer: "fedavg", lr: 1 },
       },
     });
   });

@@ -41,6 +41,9 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
         // The pre-#22 compression (top-k 5%, float32) this test's bars were set on: the default's 0.5% 4-bit
         // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
         compression: { ratio: 0.05, quantizeBits: 32, momentum: 0 },
+        // McMahan's FedAvg step (base + aggregate), which this test's bars were set on; the default's lr 2
+        // (TASK_FEDAVG_SERVER_LR) runs in server-optimizers.test and bench:round --compression.
+        server: { optimizer: "fedavg", lr: 1 },
       },
     });
   });

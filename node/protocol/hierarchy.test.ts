@@ -215,6 +215,9 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
         // updates learn more slowly in early rounds (bench:round --compression); server-optimizers.test runs it.
         compression: { ratio: 0.05, quantizeBits: 32, momentum: 0 },
         aggregation: { maxFanIn: FAN_IN, spotChecks: 2 },
+        // McMahan's FedAvg step (base + aggregate), which this test recomputes below; the default's lr 2
+        // (TASK_FEDAVG_SERVER_LR) runs in server-optimizers.test and bench:round --compression.
+        server: { optimizer: "fedavg", lr: 1 },
       },
     });
     await setAggregators(net, [0]);

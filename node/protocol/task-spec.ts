@@ -9,6 +9,7 @@ import {
   FEDBUFF_BUFFER_SIZE,
   FEDBUFF_MAX_STALENESS,
   FEDBUFF_STALENESS_EXPONENT,
+  TASK_FEDAVG_SERVER_LR,
 } from "../training/constants.ts";
 
 /**
@@ -69,9 +70,11 @@ export const taskSpecSchema = z
       .strict()
       .default({}),
     /**
-     * The server step every node recomputes from the proven aggregate (round/server-step.ts): FedAvg (lr 1:
-     * base + aggregate), FedAdam, FedYogi or DiLoCo's outer Nesterov step (node/training/server); `lr` and
-     * `momentum` override the optimizer's defaults (node/training/constants.ts).
+     * The server step every node recomputes from the proven aggregate (round/server-step.ts): FedAvg
+     * (base + lr · aggregate), FedAdam, FedYogi or DiLoCo's outer Nesterov step (node/training/server); `lr` and
+     * `momentum` override the optimizer's defaults (node/training/constants.ts). A FedAvg task that names no lr
+     * steps with TASK_FEDAVG_SERVER_LR (2: it makes up for what top-k compression holds back); `lr: 1` is
+     * McMahan's base + aggregate.
      */
     server: z
       .object({
@@ -80,6 +83,11 @@ export const taskSpecSchema = z
         momentum: z.number().min(0).lt(1).optional(),
       })
       .strict()
+      .transform((server) =>
+        server.optimizer === "fedavg" && server.lr === undefined
+          ? { ...server, lr: TASK_FEDAVG_SERVER_LR }
+          : server,
+      )
       .default({}),
     /**
      * How trainers meet rounds. `sync`: each trainer trains from the round's base model inside its commit window.

@@ -4,13 +4,14 @@
  * error feedback, local SGD), on the demo network's data (MNIST split seed 7, 8 IID trainers), from the same
  * initial model and local training. It answers how many rounds the compressed default needs to come within a
  * point of dense, which bench:round (real network, ~1-2 min a round) cannot run that long; `--server`,
- * `--server-lr` and `--server-momentum` try a server step on the compressed run (a faster-converging default).
+ * `--server-lr` and `--server-momentum` try another server step on the compressed run, `--rule` the node's
+ * aggregation rule (guarded-mean), `--seed` another seed.
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { taskSpecSchema } from "../../node/protocol/task-spec.ts";
+import type { TaskSpec } from "../../node/protocol/task-spec.ts";
 import { TrainingPool, createModel, loadMnist, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
-import type { ServerOptimizerName, ServerOptimizerOptions } from "../../node/training/server/index.ts";
 import type { Row } from "./common.ts";
 
 /** Trainers of the demo network's flat rounds (the circuit's fan-in). */
@@ -18,16 +19,32 @@ const TRAINERS = 8;
 /** Rounds whose accuracies are averaged for the gap at the end (one round moves accuracy by ±0.3 pt). */
 const TAIL_ROUNDS = 3;
 
-export async function taskCompressionRows(
-  rounds: number,
+export interface TaskCompressionOptions {
+  readonly rounds: number;
   /**
-   * The compressed run's server optimizer and its lr / momentum (`--server`, `--server-lr`, `--server-momentum`);
-   * dense fp32 stays plain FedAvg, the goal's baseline.
+   * Overrides of the task's server step on the compressed run (`--server`, `--server-lr`, `--server-momentum`;
+   * default the task's own, FedAvg lr 2); dense fp32 stays McMahan's FedAvg (lr 1), the goal's baseline.
    */
-  server: ServerOptimizerName = "fedavg",
-  serverOptions: ServerOptimizerOptions = {},
+  readonly server?: Partial<TaskSpec["server"]>;
+  /** The simulation's seed (initial model, IID split, local shuffles; `--seed`), shared by both runs. */
+  readonly seed?: number;
+  /**
+   * The compressed run's aggregation rule by registry name (`--rule`, e.g. the node's guarded-mean, which may
+   * reject honest updates); default the plain weighted mean.
+   */
+  readonly rule?: string;
+}
+
+export async function taskCompressionRows(
+  options: TaskCompressionOptions,
 ): Promise<{ rows: Row[]; metrics: Record<string, number> }> {
-  const spec = taskSpecSchema.parse({ model: { kind: "mlp" } });
+  const { rounds } = options;
+  const spec = taskSpecSchema.parse({
+    model: { kind: "mlp" },
+    ...(options.server === undefined ? {} : { server: options.server }),
+  });
+  const { optimizer: server, ...serverOptions } = spec.server;
+  const label = `${server}${serverOptions.lr === undefined ? "" : ` lr ${serverOptions.lr}`}${options.rule === undefined ? "" : `, ${options.rule}`}`;
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 7, testFraction: 0.2 });
   const config: SimulationConfig = {
@@ -39,7 +56,7 @@ export async function taskCompressionRows(
     localEpochs: spec.train.epochs,
     batchSize: spec.train.batchSize,
     learningRate: spec.train.learningRate,
-    seed: spec.initSeed,
+    seed: options.seed ?? spec.initSeed,
   };
   const denseBytes = createModel(spec.model).layout.size * 4;
   const run = async (compressed: boolean) => {
@@ -57,7 +74,9 @@ export async function taskCompressionRows(
     const bytes: number[] = [];
     const { history } = await runSimulation(
       pool,
-      compressed ? { ...config, server, serverOptions } : config,
+      compressed
+        ? { ...config, server, serverOptions, ...(options.rule === undefined ? {} : { rule: options.rule }) }
+        : config,
       data,
       {
         transformUpdates: (_round, updates) =>
@@ -70,7 +89,7 @@ export async function taskCompressionRows(
             : updates,
         onRound: (r) =>
           process.stdout.write(
-            `${compressed ? `default task (${server})` : "dense fp32"}: round ${r.round}/${rounds} ${(r.accuracy * 100).toFixed(2)}%\n`,
+            `${compressed ? `default task (${label})` : "dense fp32"}: round ${r.round}/${rounds} ${(r.accuracy * 100).toFixed(2)}%\n`,
           ),
       },
     );

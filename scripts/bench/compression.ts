@@ -4,13 +4,13 @@
  * Updates really go through the wire format (encode → decode) each round. Bytes to a target are reported
  * twice: to dense FedAvg's final accuracy (FedSGD may never get there: -1) and to a common target every
  * scheme reaches (the lowest of the schemes' best accuracies), so FedSGD gets a real figure too.
- * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M]`: the node's default task against
- * dense over R rounds (compression-task.ts).
+ * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M] [--rule NAME] [--seed S]`: the
+ * node's default task against dense over R rounds (compression-task.ts).
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
 import type { RoundRecord, SimulationConfig } from "../../node/training/index.ts";
-import { SERVER_OPTIMIZER_NAMES } from "../../node/training/server/index.ts";
+import { TASK_SERVER_OPTIMIZERS } from "../../node/training/server/index.ts";
 import type { ServerOptimizerName } from "../../node/training/server/index.ts";
 import {
   BenchArgumentError,
@@ -35,17 +35,23 @@ interface Scheme {
 
 runBenchmark(async () => {
   if (option("only") === "task") {
-    const server = option("server") ?? "fedavg";
-    if (!SERVER_OPTIMIZER_NAMES.includes(server as ServerOptimizerName))
-      throw new BenchArgumentError(`--server: one of ${SERVER_OPTIMIZER_NAMES.join(", ")}`);
-    const { rows, metrics } = await taskCompressionRows(
-      numberOption("rounds", 30),
-      server as ServerOptimizerName,
-      {
-        ...(option("server-lr") === undefined ? {} : { lr: numberOption("server-lr", 1) }),
-        ...(option("server-momentum") === undefined ? {} : { momentum: numberOption("server-momentum", 0) }),
-      },
-    );
+    const server = option("server");
+    if (server !== undefined && !TASK_SERVER_OPTIMIZERS.includes(server as ServerOptimizerName))
+      throw new BenchArgumentError(`--server: one of ${TASK_SERVER_OPTIMIZERS.join(", ")}`);
+    const lr = option("server-lr") === undefined ? undefined : numberOption("server-lr", 1);
+    const momentum = option("server-momentum") === undefined ? undefined : numberOption("server-momentum", 0);
+    const overrides = {
+      ...(server === undefined ? {} : { optimizer: server as ServerOptimizerName }),
+      ...(lr === undefined ? {} : { lr }),
+      ...(momentum === undefined ? {} : { momentum }),
+    };
+    const rule = option("rule");
+    const { rows, metrics } = await taskCompressionRows({
+      rounds: numberOption("rounds", 30),
+      ...(Object.keys(overrides).length === 0 ? {} : { server: overrides }),
+      ...(option("seed") === undefined ? {} : { seed: numberOption("seed", 1) }),
+      ...(rule === undefined ? {} : { rule }),
+    });
     printTable(rows);
     await writeResults("compression-task", metrics, rows);
     return;

@@ -2,7 +2,7 @@
  * Model sync: a node needs each round's base model to train and the round's new model to go on. A task's
  * initial model is named by its content hash and fetched from peers by it. A round's model is named by the ref
  * the chain derived from its base and its aggregate (next-model.ts), never by a hash its aggregator chose: this
- * node computes it as `base + decode(aggregate)` from the encoded aggregate whose bytes match the posted
+ * node computes it with the task's server step (server-step.ts) from the encoded aggregate whose bytes match the posted
  * commitment (recomputed by a watcher from the updates pushed to it in proven rounds, pushed by the aggregator in
  * unproven ones; else fetched by the announced or posted blob name), and keeps it under that ref. A round's model is never taken from a peer by its name.
  */

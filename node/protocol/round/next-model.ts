@@ -1,7 +1,7 @@
 /**
  * The model a round makes (docs/protocol.md §3): the chain names it `modelRefOf(base, aggregateCommitment,
- * roundId)`, never the aggregator; every node computes its weights as `base + decode(aggregate)` from the
- * round's base model and the encoded aggregate whose commitment was posted (and proven or watched), and keeps
+ * roundId)`, never the aggregator; every node computes its weights with the task's server step
+ * (server-step.ts; FedAvg: `base + lr · decode(aggregate)`) from the round's base model and the encoded aggregate whose commitment was posted (and proven or watched), and keeps
  * them under that ref. A model is thus checked by recomputation, not by a name its aggregator chose.
  */
 import { encodeAbiParameters, keccak256 } from "viem";

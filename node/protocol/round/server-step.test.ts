@@ -106,9 +106,14 @@ describe("server step: every node recomputes the task's optimizer from the prove
       for (const [k, vector] of second.server.entries())
         assert.deepEqual(partial.get(serverStateKey(world.refs[1]!, k)), vector, `state vector ${k} kept`);
 
+      // Every task default differs from base + aggregate, FedAvg's included (its lr 2, TASK_FEDAVG_SERVER_LR).
       const plain = nextModel(first.params, world.aggregates[1]!);
-      if (optimizer === "fedavg") assert.deepEqual(second.params, plain, "FedAvg is base + aggregate");
-      else assert.notDeepEqual(second.params, plain, `${optimizer} is not FedAvg`);
+      assert.notDeepEqual(second.params, plain, `${optimizer} is not McMahan's FedAvg`);
+      if (optimizer === "fedavg") {
+        const mcMahan = { optimizer, lr: 1 } as const;
+        const viaLr1 = serverStep(mcMahan, { params: first.params, server: [] }, world.aggregates[1]!);
+        assert.deepEqual(viaLr1.params, plain, "FedAvg at lr 1 is base + aggregate");
+      }
     });
   }
 });

@@ -2,8 +2,8 @@
  * The task's server step (docs/protocol.md §3): the next model is a public function of the round's base model,
  * the server optimizer's state after the base, and the proven aggregate. Every node recomputes it; the chain
  * names the result `modelRefOf(base, aggregateCommitment, roundId)`, so a task's spec (which names the
- * optimizer, content-addressed on chain) and the chain's rounds fix every model. FedAvg with lr 1 is
- * `base + decode(aggregate)`; FedAdam, FedYogi and DiLoCo's outer Nesterov step carry state (moments,
+ * optimizer, content-addressed on chain) and the chain's rounds fix every model. FedAvg is
+ * `base + lr · decode(aggregate)` (lr 2 in a task that names none); FedAdam, FedYogi and DiLoCo's outer Nesterov step carry state (moments,
  * velocity), which starts empty at the task's initial model and is kept beside each model it belongs to.
  */
 import { encodeAbiParameters, keccak256 } from "viem";
