@@ -27,6 +27,7 @@ import { peerIdToChainBytes } from "../chain/peer-id.ts";
 import { resolveConfig } from "../config/config.ts";
 import { createKeystore, createNodeKey } from "../keys/keys.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
+import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import { createModel } from "../training/architectures.ts";
 import { EXIT_USER_ERROR, buildProgram, main } from "./main.ts";
 import { MemoryStatusSource } from "../api/memory-source.ts";
@@ -285,6 +286,15 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     const expectedRef = modelRef(paramsToBytes(model.init(resolveConfig({}).task.initSeed)));
     assert.equal(task.modelRef, expectedRef);
     assert.equal(created["modelRef"], expectedRef);
+    // The spec's content address is registered: a node with another spec refuses the task (spec-check.test).
+    assert.equal(task.specHash, taskSpecHash(resolveConfig({}).task));
+    assert.equal(created["specHash"], task.specHash);
+    const badSpec = join(dataDir, "bad-spec.json");
+    await writeFile(badSpec, JSON.stringify({ model: { kind: "mlp" }, server: { optimizer: "sgd" } }));
+    userError(
+      await cli(["task", "create", "--spec", badSpec, "--reward-per-round", "1", ...signer]),
+      /--spec .*bad-spec\.json is not a valid task spec, nothing was signed: server\.optimizer: Invalid enum value/,
+    );
     userError(
       await cli(["task", "create", "--model-ref", "mnist-mlp-v1", "--reward-per-round", "1", ...signer]),
       /--model-ref mnist-mlp-v1 is not the initial model of the task spec .*no node could train it/,

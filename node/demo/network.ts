@@ -39,6 +39,7 @@ import { PROOF_TRAINERS } from "../proofs/constants.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import type { TaskSpec } from "../protocol/task-spec.ts";
+import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import type { Dataset } from "../training/data/dataset.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { loadWordnetTask } from "../training/data/wordnet.ts";
@@ -251,6 +252,8 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const answerWindowS = options.answerWindowS ?? DRIVEN_WINDOW_S;
     const { taskId } = await createTask(treasuryCtx, {
       modelRef,
+      // The spec's content address on chain: a node started with another spec refuses the task (spec-check.ts).
+      specHash: taskSpecHash(spec),
       parameters: nodes[0]!.participant.parameterCount,
       rewardPerRoundWei: reward,
       commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,

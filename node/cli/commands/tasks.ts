@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Command } from "commander";
@@ -40,24 +40,50 @@ function parsePositiveInteger(text: string, flag: string): number {
 }
 
 /**
- * The model a task starts from, as every node derives it: the data dir's task spec (the default spec without a
- * config file) gives the model and its init seed, and the initial model's reference is the sha256 of its bytes
- * (node/protocol/models.ts), or the spec's `initialRef` for an imported ONNX model (its weights' content hash).
- * A task naming any other reference can never be trained: no node can produce it.
+ * The model a task starts from, as every node derives it: the task spec (`--spec <file>`, else the data dir's
+ * config.json `task`, else the default spec) gives the model and its init seed, and the initial model's
+ * reference is the sha256 of its bytes (node/protocol/models.ts), or the spec's `initialRef` for an imported
+ * ONNX model (its weights' content hash). A task naming any other reference can never be trained: no node can
+ * produce it. The spec's content address (protocol/task-spec-hash.ts) is registered with the task, so a node
+ * running another spec refuses the task. A spec file is validated (zod) here, before anything is signed.
  */
-async function specInitialModel(dataDir: string): Promise<{ modelRef: `0x${string}`; parameters: number }> {
+async function specInitialModel(
+  dataDir: string,
+  specPath: string | undefined,
+): Promise<{ modelRef: `0x${string}`; parameters: number; specHash: `0x${string}` }> {
   const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
   const { createModel } = await import("../../training/architectures.ts");
   const { modelRef, paramsToBytes } = await import("../../protocol/models.ts");
-  const configPath = join(dataDir, "config.json");
-  const file = existsSync(configPath) ? readConfigFile(configPath) : {};
-  const spec = resolveConfig({ file }).task;
+  const { taskSpecSchema } = await import("../../protocol/task-spec.ts");
+  const { taskSpecHash } = await import("../../protocol/task-spec-hash.ts");
+  let spec;
+  if (specPath !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(specPath, "utf8"));
+    } catch (error) {
+      throw new InvalidArgumentError(`--spec ${specPath}: not a readable JSON file (${String(error)})`);
+    }
+    const parsed = taskSpecSchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(spec)"}: ${i.message}`);
+      throw new InvalidArgumentError(
+        `--spec ${specPath} is not a valid task spec, nothing was signed: ${issues.join("; ")}`,
+      );
+    }
+    spec = parsed.data;
+  } else {
+    const configPath = join(dataDir, "config.json");
+    const file = existsSync(configPath) ? readConfigFile(configPath) : {};
+    spec = resolveConfig({ file }).task;
+  }
   const model = createModel(spec.model);
   const ref = model.initialRef ?? modelRef(paramsToBytes(model.init(spec.initSeed)));
-  return { modelRef: ref, parameters: model.layout.size };
+  return { modelRef: ref, parameters: model.layout.size, specHash: taskSpecHash(spec) };
 }
 
 interface TaskCreateFlags extends SignerFlags {
+  spec?: string;
   modelRef?: string;
   rewardPerRound: string;
   parameters?: string;
@@ -76,6 +102,10 @@ export function registerTaskCommands(program: Command): void {
 
   addSignerOptions(task.command("create"))
     .description("create a training task (and optionally fund it)")
+    .option(
+      "--spec <file>",
+      "the task spec (JSON, node/protocol/task-spec.ts; default: the task in <data-dir>/config.json), validated before anything is signed; its hash is registered with the task and every node must run the same spec",
+    )
     .option(
       "--model-ref <hex32>",
       "initial model reference (default: derived from the task spec in <data-dir>/config.json; any other value is refused, no node could train it)",
@@ -125,7 +155,7 @@ export function registerTaskCommands(program: Command): void {
       const parametersFlag =
         flags.parameters === undefined ? undefined : parsePositiveInteger(flags.parameters, "--parameters");
       const ctx = await openOperatorContext(flags);
-      const initial = await specInitialModel(ctx.dataDir);
+      const initial = await specInitialModel(ctx.dataDir, flags.spec);
       // Checked before anything is signed: a task with a model no node derives would never train a round.
       if (flags.modelRef !== undefined && parseModelRef(flags.modelRef) !== initial.modelRef) {
         throw new InvalidArgumentError(
@@ -137,7 +167,7 @@ export function registerTaskCommands(program: Command): void {
           `--parameters ${flags.parameters} does not match the task spec's model (${initial.parameters} parameters)`,
         );
       }
-      const { modelRef, parameters } = initial;
+      const { modelRef, parameters, specHash } = initial;
       if (fundWei !== undefined) {
         // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
         const balance = await ctx.publicClient.readContract({
@@ -152,12 +182,19 @@ export function registerTaskCommands(program: Command): void {
           );
         }
       }
-      const created = await createTask(ctx, { modelRef, parameters, rewardPerRoundWei, ...windows });
+      const created = await createTask(ctx, {
+        modelRef,
+        specHash,
+        parameters,
+        rewardPerRoundWei,
+        ...windows,
+      });
       let funded: FundTaskReturnType | undefined;
       if (fundWei !== undefined) funded = await fundTask(ctx, { taskId: created.taskId, amountWei: fundWei });
-      printResult(flags, { action: "task create", ...created, funded: funded ?? null }, [
+      printResult(flags, { action: "task create", ...created, specHash, funded: funded ?? null }, [
         `created task ${created.taskId}`,
         `  model ref         ${created.modelRef} (the spec's initial model)`,
+        `  spec hash         ${specHash} (nodes with another spec refuse the task)`,
         `  chunks            ${created.numChunks} (${parameters} parameters)`,
         `  reward per round  ${formatTokens(created.rewardPerRoundWei)}`,
         ...(funded === undefined ? [] : [`  reward pool       ${formatTokens(funded.rewardPoolWei)}`]),

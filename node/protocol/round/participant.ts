@@ -21,12 +21,13 @@ import type { Address, Hex } from "viem";
 
 import { roundAdversary } from "../../adversary/index.ts";
 import { RoundState } from "../../chain/contracts.ts";
-import { chunkCount, encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
+import { encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
 import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
 import { createModel } from "../../training/architectures.ts";
 import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
+import { taskSpecHash } from "../task-spec-hash.ts";
 import { AggregateWatcher } from "./aggregate-watcher.ts";
 import { BufferedTrainer } from "./buffered-trainer.ts";
 import { Aggregator } from "./aggregator.ts";
@@ -44,6 +45,7 @@ import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
 import { SitOutNotices } from "./sit-out-notices.ts";
+import { specRefusal } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
 import { Claims } from "./claims.ts";
 import { Trainer } from "./trainer.ts";
@@ -73,6 +75,8 @@ export class RoundParticipant {
   private readonly aggregateWatcher: AggregateWatcher;
   /** The task's first model, by content hash: drawn from the spec's seed, or a blob (an imported ONNX model's weights). */
   private readonly initialRef: Hex;
+  /** The content address of this node's task spec (task-spec-hash.ts), checked against the task's on chain. */
+  private readonly specHash: Hex;
   private specMismatchLogged = false;
   /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
@@ -93,6 +97,7 @@ export class RoundParticipant {
   constructor(options: ParticipantOptions) {
     this.options = options;
     const model = createModel(options.spec.model);
+    this.specHash = taskSpecHash(options.spec);
     this.initialRef = model.initialRef ?? this.models.put(model.init(options.spec.initSeed));
     if (model.initialRef !== undefined) {
       // Weights by content hash: served from memory once loaded (the importing node's store has them), else
@@ -253,16 +258,11 @@ export class RoundParticipant {
         }
         return;
       }
-      const paramSize = this.ctx.paramSize;
-      if (task.numChunks !== chunkCount(paramSize)) {
-        // Another model than this node's spec: its updates could not be committed, checked or proven.
-        if (!this.specMismatchLogged) {
-          this.specMismatchLogged = true;
-          this.options.log.error(
-            { taskChunks: task.numChunks, specChunks: chunkCount(paramSize), parameters: paramSize },
-            "the task's chunk count on chain does not match this node's model spec: not taking part",
-          );
-        }
+      // Another spec than the task's (model size or registered hash): not taking part (spec-check.ts).
+      const refusal = specRefusal(task, { parameters: this.ctx.paramSize, specHash: this.specHash });
+      if (refusal !== undefined) {
+        if (!this.specMismatchLogged) this.options.log.error(refusal.fields, refusal.message);
+        this.specMismatchLogged = true;
         return;
       }
       if (!this.joins(task)) return;

@@ -104,6 +104,8 @@ export interface TaskView {
   readonly answerWindowS: bigint;
   /** Seconds an answered statement stays disputable (fixed at task creation). */
   readonly disputeWindowS: bigint;
+  /** The task spec's content address (task-spec-hash.ts); zero when the creator registered none. */
+  readonly specHash: Hex;
 }
 
 export class RoundsGateway {
@@ -161,6 +163,7 @@ export class RoundsGateway {
       proven: task.proven,
       answerWindowS: BigInt(task.answerWindow),
       disputeWindowS: BigInt(task.disputeWindow),
+      specHash: task.specHash,
     };
   }
 
