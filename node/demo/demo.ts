@@ -90,10 +90,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
               optimizer: optimizerSpecSchema.parse({ kind: "adam" }),
             }
           : { epochs: 2, batchSize: 32, learningRate: 0.1 },
-      // The transformer's demo keeps top-k 5% float32: the default's 0.5% 4-bit updates (#22) are measured on
-      // the MLP only (bench:round --compression), and a one-round text demo would show little learning with them.
+      // The transformer's demo keeps top-k 5% float32 and McMahan's FedAvg step (lr 1): the default's 0.5% 4-bit
+      // updates and server lr 2 (#22) are measured on the MLP only (bench:round --compression), and a one-round
+      // text demo would show little learning with them.
       ...(options.model === "transformer"
-        ? { compression: { ratio: 0.05, quantizeBits: 32 as const, momentum: 0 } }
+        ? {
+            compression: { ratio: 0.05, quantizeBits: 32 as const, momentum: 0 },
+            server: { optimizer: "fedavg" as const, lr: 1 },
+          }
         : {}),
     },
     behaviours: {

@@ -54,8 +54,9 @@ describe(
             learningRate: 0.003,
             optimizer: optimizerSpecSchema.parse({ kind: "adam" }),
           },
-          // The demo transformer's compression (top-k 5%, float32).
+          // The demo transformer's compression (top-k 5%, float32) and server step (FedAvg lr 1).
           compression: { ratio: 0.05, quantizeBits: 32, momentum: 0 },
+          server: { optimizer: "fedavg", lr: 1 },
           aggregation: { maxFanIn: FAN_IN, spotChecks: 2 },
         },
       });
