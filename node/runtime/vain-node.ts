@@ -29,6 +29,7 @@ import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
 import { paramsToBytes } from "../protocol/models.ts";
+import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 import type { OptInSync } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
@@ -200,6 +201,8 @@ export class VainNode {
       contracts,
       taskId: BigInt(config.taskId),
       spec: settings.task,
+      // The task's spec as configured, before this node's own caps (the batch limit): the one the task registered.
+      specHash: taskSpecHash(config.task),
       data: data.train,
       pool: this.pool,
       log: log.child({ component: "rounds" }),

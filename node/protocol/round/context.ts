@@ -72,6 +72,12 @@ export interface ParticipantOptions {
   readonly contracts: { readonly rounds: Address; readonly registry: Address };
   readonly taskId: bigint;
   readonly spec: TaskSpec;
+  /**
+   * The content address of the task spec as configured (protocol/task-spec-hash.ts), checked against the task's
+   * on chain; default the hash of `spec`. A node's local caps (a low-power batch limit, runtime/limits.ts) change
+   * how it trains, not which task it runs.
+   */
+  readonly specHash?: Hex;
   readonly data: Dataset;
   /** Each global model this node holds, as it moves (the operator's personalization, training/personalization.ts). */
   readonly onGlobalModel?: (ref: Hex, params: Float32Array) => void;

@@ -97,7 +97,7 @@ export class RoundParticipant {
   constructor(options: ParticipantOptions) {
     this.options = options;
     const model = createModel(options.spec.model);
-    this.specHash = taskSpecHash(options.spec);
+    this.specHash = options.specHash ?? taskSpecHash(options.spec);
     this.initialRef = model.initialRef ?? this.models.put(model.init(options.spec.initSeed));
     if (model.initialRef !== undefined) {
       // Weights by content hash: served from memory once loaded (the importing node's store has them), else
