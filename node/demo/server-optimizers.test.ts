@@ -2,7 +2,8 @@
  * Every server optimizer a task may choose (FedAvg at the task default's lr 2, FedAdam, FedYogi, DiLoCo's outer
  * step) on a real chain with real nodes: two rounds finalize, and every node holds exactly the model a direct
  * recomputation gives from the task's initial model and the two posted aggregates (fetched by the blob name the
- * chain emitted and checked against the posted commitments), which is not base + aggregate.
+ * chain emitted and checked against the posted commitments), which is not base + aggregate. Trainers train
+ * locally with FedProx (`train.proxMu`).
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -56,7 +57,8 @@ describe("server optimizers on a real network", { timeout: 900_000 }, () => {
         // Proofs take 4 s quiet and over 50 s at load 15: phases long enough for a loaded CI machine (the clock
         // is moved past each phase once its work is done).
         windowS: 120n,
-        spec: { train: { epochs: 1, batchSize: 32, learningRate: 0.1 }, server: { optimizer } },
+        // Trainers run FedProx (μ 0.01, the task's train.proxMu) on the way: a local strategy on a real network.
+        spec: { train: { epochs: 1, batchSize: 32, learningRate: 0.1, proxMu: 0.01 }, server: { optimizer } },
       });
       try {
         await setAggregators(net, [0]);

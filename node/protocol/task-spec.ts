@@ -35,6 +35,11 @@ export const taskSpecSchema = z
          * (moments) from its previous round, as the simulations' nodes do.
          */
         optimizer: optimizerSpecSchema.optional(),
+        /**
+         * FedProx's proximal coefficient μ (Li et al. 2020): each trainer adds (μ/2)·‖w − w_base‖² to its local
+         * loss, pulling its model toward the round's base on non-IID data. Absent (or 0): plain local training.
+         */
+        proxMu: z.number().min(0).max(10).optional(),
       })
       .default({}),
     /**

@@ -38,6 +38,32 @@ describe("roundTrainingJob", () => {
     });
   });
 
+  it("with FedProx μ: the proximal term toward the base model, which holds the update closer to it", async () => {
+    const base = createModel(model).init(1);
+    const plainSpec = taskSpecSchema.parse({ model, train: { batchSize: 16, learningRate: 0.1 } });
+    const proxSpec = taskSpecSchema.parse({ model, train: { batchSize: 16, learningRate: 0.1, proxMu: 5 } });
+    const job = roundTrainingJob(proxSpec, base, data, { steps: undefined, seed: 7, state: undefined });
+    assert.equal(job.proxMu, 5);
+    assert.equal(job.globalParams, base, "the proximal anchor is the round's base model");
+    assert.equal("proxMu" in job.options, false, "μ is not a training option");
+    const pool = new TrainingPool({ size: 1 });
+    try {
+      const distance = async (spec: typeof plainSpec) => {
+        const { params } = await pool.train(
+          roundTrainingJob(spec, base, data, { steps: undefined, seed: 7, state: undefined }),
+        );
+        let sum = 0;
+        for (let i = 0; i < params.length; i++) sum += (params[i]! - base[i]!) ** 2;
+        return Math.sqrt(sum);
+      };
+      const plain = await distance(plainSpec);
+      const prox = await distance(proxSpec);
+      assert.ok(prox < plain, `FedProx update norm ${prox} < plain ${plain}`);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("with Adam: the state of one round goes into the next through the worker pool", async () => {
     const spec = taskSpecSchema.parse({
       model,

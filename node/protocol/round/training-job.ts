@@ -20,12 +20,14 @@ export function roundTrainingJob(
     readonly state: OptimizerState | undefined;
   },
 ): TrainJob {
-  const { optimizer, ...train } = spec.train;
+  const { optimizer, proxMu, ...train } = spec.train;
   return {
     model: spec.model,
     params: base,
     data,
     ...(optimizer === undefined ? {} : { optimizer, state: run.state }),
+    // FedProx: the proximal term pulls toward the round's base model, the one this job trains from.
+    ...(proxMu === undefined || proxMu === 0 ? {} : { proxMu, globalParams: base }),
     options: {
       ...train,
       ...(run.steps === undefined ? {} : { steps: run.steps }),
