@@ -16,6 +16,8 @@
  *        npm run bench:round -- --fan-in   (only the fan-in table, into bench/results/round-hierarchy.json)
  *        npm run bench:round -- --compression [--rounds R] [--configs 0,1]   (only the compression table, R rounds
  *        (quick 3, else 10), into bench/results/round-compression.json)
+ *        npm run bench:round -- --scale 32,64   (only the round-scale table: every node trains, commits and is
+ *        paid, round-scale.ts; into bench/results/round-scale.json)
  */
 import pino from "pino";
 
@@ -36,9 +38,23 @@ import {
   writeResults,
 } from "./common.ts";
 import { COMPRESSION_CONFIGS, measureCompression } from "./round-bytes.ts";
+import { measureRoundScale } from "./round-scale.ts";
 import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
+  if (option("scale") !== undefined) {
+    const rows: Row[] = [];
+    const figures: Record<string, number> = {};
+    for (const n of numberListOption("scale", [])) {
+      const measured = await measureRoundScale(n);
+      rows.push(measured.row);
+      Object.assign(figures, measured.figures);
+      printTable([measured.row]); // each size as it finishes: a larger one may not
+    }
+    printTable(rows);
+    await writeResults("round-scale", figures, rows);
+    return;
+  }
   const only = option("nodes") !== undefined;
   const fanInOnly = flag("fan-in");
   const compressionOnly = flag("compression");

@@ -1,0 +1,153 @@
+/**
+ * bench:round's round-scale rows (issue #21): one round in which EVERY node trains, commits and is paid, at
+ * N nodes (`npm run bench:round -- --scale 32,64`). Each node has its own key, stake, commitment and update;
+ * training runs in the network's shared worker pool. Above MAX_WEIGHTS_ARRAY (16) trainers the round posts a
+ * weight sum tree root and every trainer claims its share (RoundClaimsExtension): the round is unproven
+ * (proofs read the weights array). Flat aggregation: the aggregator receives every update, which is the cost
+ * this measures.
+ *
+ * Reported per N: round time (open → finalized), the busiest node's bytes uploaded and received, bytes per
+ * node (round protocol streams: updates and model fetches; gossip not counted), the gas of each contract call
+ * in the round (per-trainer calls as a mean: commit, claim), the share of trainers whose update was accepted
+ * (weight > 0), and the process's peak RSS. All N nodes run in this one process over TCP on 127.0.0.1.
+ */
+import pino from "pino";
+import { decodeFunctionData } from "viem";
+import type { Hash } from "viem";
+
+import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { setAggregators, startLocalVainNetwork, waitFor } from "../../node/demo/network.ts";
+import type { LocalVainNetwork } from "../../node/demo/network.ts";
+import { runRound } from "../../node/demo/rounds.ts";
+import { freePort } from "../../node/demo/demo.ts";
+import { postedWeights } from "../../node/protocol/round/weight-claims.ts";
+import type { Row } from "./common.ts";
+
+/** How long the claims of a measured round may take after it finalizes: each node claims on its own poll. */
+const CLAIMS_WAIT_MS = 180_000;
+
+/** One round with all `n` nodes training; returns its row and figures. */
+export async function measureRoundScale(n: number): Promise<{ row: Row; figures: Record<string, number> }> {
+  const setupStarted = performance.now();
+  const net = await startLocalVainNetwork({
+    nodes: n,
+    port: await freePort(),
+    maxTrainersPerRound: n,
+    // Every node trains on two shared cores: the driver moves the chain clock, so long windows cost nothing.
+    aggregateWaitMs: Math.max(60_000, n * 2_000),
+    pollIntervalMs: n <= 32 ? 800 : 2_000,
+    spec: {
+      train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
+      aggregation: { maxFanIn: Math.max(32, n), spotChecks: 4 },
+    },
+    log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
+  });
+  const setupMs = performance.now() - setupStarted;
+  try {
+    await setAggregators(net, [0]);
+    const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
+    const before = net.nodes.map((node) => ({ ...node.participant.stats }));
+    const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000);
+    const sent = net.nodes.map((node, i) => node.participant.stats.bytesSent - before[i]!.bytesSent);
+    const received = net.nodes.map(
+      (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
+    );
+    const round = await net.publicClient.readContract({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [report.roundId],
+    });
+    const trainers = round.trainers.length;
+    const weights = await postedWeights(net.publicClient, net.contracts.rounds, report.roundId, round);
+    const accepted = weights.filter((w) => w > 0n).length;
+    if (report.state === "finalized" && round.weights.length === 0)
+      await waitForClaims(net, report.roundId, weights);
+    const gas = await gasByCall(net, fromBlock);
+    const mean = (name: string) => {
+      const g = gas.get(name);
+      return g === undefined ? 0 : Math.round(g.total / g.count);
+    };
+    const row: Row = {
+      nodes: n,
+      trainers,
+      state: report.state,
+      "accepted %": trainers === 0 ? 0 : (100 * accepted) / trainers,
+      "setup s": setupMs / 1000,
+      "round s": report.durationMs / 1000,
+      "train+commit s": report.phaseMs.train / 1000,
+      "aggregate s": report.phaseMs.aggregate / 1000,
+      "max bytes up/node": Math.max(...sent),
+      "max bytes in/node": Math.max(...received),
+      "bytes/node": Math.round(sent.reduce((a, b) => a + b, 0) / n + received.reduce((a, b) => a + b, 0) / n),
+      "commit gas": mean("commitUpdate"),
+      "weights root gas": mean("postWeightsRoot"),
+      "post gas": mean("postAggregate"),
+      "finalize gas": mean("finalizeRound"),
+      "claim gas": mean("claimTrainerShare"),
+      claims: gas.get("claimTrainerShare")?.count ?? 0,
+      "peak RSS MB": Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    const figures: Record<string, number> = {
+      [`scale_round_s_${n}`]: report.durationMs / 1000,
+      [`scale_max_up_bytes_${n}`]: Math.max(...sent),
+      [`scale_bytes_per_node_${n}`]: row["bytes/node"] as number,
+      [`scale_accepted_share_${n}`]: trainers === 0 ? 0 : accepted / trainers,
+      [`scale_commit_gas_${n}`]: mean("commitUpdate"),
+      [`scale_claim_gas_${n}`]: mean("claimTrainerShare"),
+      [`scale_peak_rss_mb_${n}`]: row["peak RSS MB"] as number,
+    };
+    return { row, figures };
+  } finally {
+    await net.stop();
+  }
+}
+
+/** Waits until every accepted trainer's node has claimed its share (or CLAIMS_WAIT_MS passes: counted as is). */
+async function waitForClaims(
+  net: LocalVainNetwork,
+  roundId: bigint,
+  weights: readonly bigint[],
+): Promise<void> {
+  await waitFor("the accepted trainers' claims", CLAIMS_WAIT_MS, async () => {
+    for (const [i, w] of weights.entries()) {
+      if (w === 0n) continue;
+      const claimed = await net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "isShareClaimed",
+        args: [roundId, BigInt(i)],
+      });
+      if (!claimed) return undefined;
+    }
+    return true;
+  }).catch(() => undefined);
+}
+
+/** Gas used by each TrainingRounds function called from `fromBlock` on: total and count per function name. */
+async function gasByCall(
+  net: LocalVainNetwork,
+  fromBlock: bigint,
+): Promise<Map<string, { total: number; count: number }>> {
+  const out = new Map<string, { total: number; count: number }>();
+  const toBlock = await net.publicClient.getBlockNumber();
+  const rounds = net.contracts.rounds.toLowerCase();
+  for (let b = fromBlock; b <= toBlock; b++) {
+    const block = await net.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+    for (const tx of block.transactions) {
+      if (tx.to?.toLowerCase() !== rounds) continue;
+      let name: string;
+      try {
+        name = decodeFunctionData({ abi: trainingRoundsAbi, data: tx.input }).functionName;
+      } catch {
+        continue; // not a TrainingRounds call this ABI knows
+      }
+      const receipt = await net.publicClient.getTransactionReceipt({ hash: tx.hash as Hash });
+      const entry = out.get(name) ?? { total: 0, count: 0 };
+      entry.total += Number(receipt.gasUsed);
+      entry.count += 1;
+      out.set(name, entry);
+    }
+  }
+  return out;
+}
