@@ -24,7 +24,7 @@ import { postedWeights } from "../../node/protocol/round/weight-claims.ts";
 import type { Row } from "./common.ts";
 
 /** How long the claims of a measured round may take after it finalizes: each node claims on its own poll. */
-const CLAIMS_WAIT_MS = 180_000;
+const CLAIMS_WAIT_MS = 120_000;
 
 /** One round with all `n` nodes training; returns its row and figures. */
 export async function measureRoundScale(n: number): Promise<{ row: Row; figures: Record<string, number> }> {
