@@ -8,13 +8,19 @@
  *   `DISK_FULL_MS`, then freed;
  * - `wipe-restart`: a node SIGKILLed, its state deleted (keys and config kept), restarted;
  * - `wipe-aggregator`: the same to the round's aggregator (challenging: it must pull the updates back from its
- *   peers to answer the sampled challenges, aggregation-recovery.ts).
+ *   peers to answer the sampled challenges, aggregation-recovery.ts);
+ * - `freeze-aggregator`: the selected aggregator SIGSTOPped before it posts (a hung process) for `FREEZE_MS`,
+ *   past its aggregate window: its backup reports the miss, takes the round over and finalizes it.
  */
 import { execFile } from "node:child_process";
 import { rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+import { createPublicClient, http } from "viem";
+import type { Address } from "viem";
+
+import { RoundState, trainingRoundsAbi } from "../../../node/chain/contracts.ts";
 import type { SoakNetwork } from "./network.ts";
 import type { SoakNode } from "./node-process.ts";
 import type { Phase, RoundTrack } from "./observer.ts";
@@ -26,11 +32,19 @@ export const RPC_OUTAGE_MS = 30_000;
 export const DISK_FULL_MS = 30_000;
 /** Free space left on the filled tmpfs (MiB): below the node's 64 MiB "disk full" line, above zero. */
 export const DISK_FULL_LEAVE_MB = 16;
+/** How long a frozen aggregator stays stopped (ms): past the 15 s aggregate window and its backup's report. */
+export const FREEZE_MS = 30_000;
 /** Share of the nodes a mass kill takes down (the issue's 30%). */
 export const MASS_KILL_FRACTION = 0.3;
 
 export type FaultKind =
-  "kill-30pct" | "kill-aggregator" | "rpc-outage" | "disk-full" | "wipe-restart" | "wipe-aggregator";
+  | "kill-30pct"
+  | "kill-aggregator"
+  | "rpc-outage"
+  | "disk-full"
+  | "wipe-restart"
+  | "wipe-aggregator"
+  | "freeze-aggregator";
 
 export interface FaultPlan {
   readonly kind: FaultKind;
@@ -62,6 +76,7 @@ export function faultCycle(random: () => number, withDisk: boolean): FaultPlan[]
     { kind: "wipe-restart", phase: pick() },
     { kind: "kill-aggregator", phase: "challenging" },
     { kind: "wipe-aggregator", phase: "challenging" },
+    { kind: "freeze-aggregator", phase: "aggregating" },
   ];
   if (withDisk) plans.push({ kind: "disk-full", phase: pick() });
   return plans;
@@ -74,6 +89,7 @@ const FAULT_KINDS: readonly FaultKind[] = [
   "disk-full",
   "wipe-restart",
   "wipe-aggregator",
+  "freeze-aggregator",
 ];
 
 /** `--only=kind:phase,...` (e.g. `kill-aggregator:aggregating`); undefined when not given. */
@@ -164,6 +180,19 @@ export async function inject(
       if (target !== undefined) await kill([target], true);
       break;
     }
+    case "freeze-aggregator": {
+      const target = nodeOf(network, round.aggregator);
+      // Only a freeze before the post makes a takeover; after it the node would merely answer late.
+      if (target === undefined || !(await stillAggregating(network, round.id))) {
+        record.note =
+          target === undefined ? "no aggregator yet: skipped" : "posted before the freeze: skipped";
+        break;
+      }
+      record.targets.push(target.index);
+      target.note(`fault freeze-aggregator in round ${round.id} (${plan.phase})`);
+      await target.freeze(FREEZE_MS);
+      break;
+    }
     case "rpc-outage": {
       await network.proxy.cut();
       await new Promise((resolve) => setTimeout(resolve, RPC_OUTAGE_MS));
@@ -194,4 +223,16 @@ export async function inject(
   }
   record.durationS = (Date.now() - started) / 1000;
   return record;
+}
+
+/** Whether round `id` is still waiting for its aggregate (read from the chain directly, not the cut proxy). */
+async function stillAggregating(network: SoakNetwork, id: bigint): Promise<boolean> {
+  const client = createPublicClient({ transport: http(network.chain.rpcUrl) });
+  const round = await client.readContract({
+    address: network.deployment.contracts.TrainingRounds.address as Address,
+    abi: trainingRoundsAbi,
+    functionName: "getRound",
+    args: [id],
+  });
+  return round.state === RoundState.Aggregating;
 }

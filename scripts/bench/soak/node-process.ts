@@ -139,6 +139,19 @@ export class SoakNode {
     return exited;
   }
 
+  /** SIGSTOP for `ms`, then SIGCONT: a hung process (swap storm, frozen VM), not a crash. */
+  async freeze(ms: number): Promise<void> {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      // Gone meanwhile (the run ended): nothing to resume.
+      if (this.pid === pid) process.kill(pid, "SIGCONT");
+    }
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`: the clean stop at the end of a run. */
   async stop(graceMs = 15_000): Promise<void> {
     const child = this.child;

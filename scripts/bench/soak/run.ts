@@ -164,7 +164,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         : plan.phase === "aggregating"
           ? options.windows.aggregate
           : options.windows.challenge;
-    const delay = random() * windowS * 0.6 * 1000;
+    // A freeze must land before the aggregator posts (a few seconds after its selection): at once.
+    const delay = plan.kind === "freeze-aggregator" ? 0 : random() * windowS * 0.6 * 1000;
     const aggregatorBefore = previousAggregator;
     active = (async () => {
       await new Promise((resolve) => setTimeout(resolve, delay));

@@ -73,6 +73,7 @@ describe("soak parts", () => {
         "rpc-outage",
         "wipe-restart",
         "wipe-aggregator",
+        "freeze-aggregator",
         "disk-full",
       ]),
     );
