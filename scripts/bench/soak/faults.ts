@@ -126,6 +126,12 @@ export interface FaultContext {
   readonly previousAggregator: string | undefined;
   /** Restarts a node with the running nodes as bootstrap peers; marks it busy for the supervisor meanwhile. */
   readonly restart: (node: SoakNode) => Promise<void>;
+  /**
+   * Nodes a fault has down on purpose: the supervisor does not restart them. A fault marks its targets before it
+   * kills them (restart clears the mark): the supervisor once started a wiped node a second time while the fault
+   * was still deleting its data, and the second start exited 2 on the data-directory lock.
+   */
+  readonly busy: Set<SoakNode>;
 }
 
 function nodeOf(network: SoakNetwork, address: string | undefined): SoakNode | undefined {
@@ -153,6 +159,7 @@ export async function inject(
   const running = network.nodes.filter((n) => n.running);
   const kill = async (nodes: SoakNode[], wipe: boolean): Promise<void> => {
     record.targets.push(...nodes.map((n) => n.index));
+    for (const node of nodes) context.busy.add(node);
     for (const node of nodes) node.note(`fault ${plan.kind} in round ${round.id} (${plan.phase})`);
     await Promise.all(nodes.map((n) => n.kill()));
     if (wipe) for (const node of nodes) await node.wipe();

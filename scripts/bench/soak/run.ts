@@ -175,6 +175,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         random,
         previousAggregator: aggregatorBefore,
         restart,
+        busy,
       });
       mark(record);
       faults.push(record);
