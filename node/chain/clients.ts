@@ -39,13 +39,28 @@ export function localChain(chainId: number, rpcUrl: string): Chain {
   });
 }
 
+/** How patient the clients are with a slow endpoint. */
+export interface ConnectOptions {
+  /** One request's deadline (default RPC_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** Retries of a failed request (default 1). */
+  readonly retryCount?: number;
+}
+
 /**
  * Connects to `rpcUrl`: validates it, asks the chain ID (so a down chain fails here with a clear message)
  * and returns a public client, plus a wallet client when `account` is given.
  */
-export async function connectChain(rpcUrl: string, account?: Account): Promise<ChainClients> {
+export async function connectChain(
+  rpcUrl: string,
+  account?: Account,
+  options: ConnectOptions = {},
+): Promise<ChainClients> {
   assertRpcUrl(rpcUrl);
-  const transport = http(rpcUrl, { timeout: RPC_TIMEOUT_MS, retryCount: 1 });
+  const transport = http(rpcUrl, {
+    timeout: options.timeoutMs ?? RPC_TIMEOUT_MS,
+    retryCount: options.retryCount ?? 1,
+  });
   let chainId: number;
   try {
     chainId = await createPublicClient({ transport }).getChainId();

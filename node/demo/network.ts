@@ -146,6 +146,12 @@ function gated(pool: TrainingPool, gate: (() => Promise<void>) | undefined): Pic
   };
 }
 
+/**
+ * The driver's and its nodes' RPC patience: the chain is a local process that is slow, not gone, when the test
+ * machine is loaded (a 10 s timeout ended a 12-round bench:round at round 5 with "request took too long").
+ */
+const DRIVEN_RPC = { timeoutMs: 60_000, retryCount: 3 } as const;
+
 /** Starts chain, contracts, operators and nodes. */
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
   // VAIN_TEST_LOG=info shows the nodes' logs on stderr when a network test fails.
@@ -154,7 +160,11 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
   const chain = await startHardhatNode(options.port);
   const cleanup: Array<() => Promise<void>> = [() => chain.stop()];
   try {
-    const clients = await connectChain(chain.rpcUrl, privateKeyToAccount(HARDHAT_DEV_PRIVATE_KEY));
+    const clients = await connectChain(
+      chain.rpcUrl,
+      privateKeyToAccount(HARDHAT_DEV_PRIVATE_KEY),
+      DRIVEN_RPC,
+    );
     const publicClient = clients.publicClient;
     const treasury = clients.walletClient as Wallet;
     const deployment = await deployProtocol({
@@ -189,7 +199,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       const funder = { publicClient, walletClient: treasury, contracts };
       await sendEther(funder, { to: account.address, amountWei: parseEther("10") });
       await transferTokens(funder, { to: account.address, amountWei: minStake * 3n });
-      const wallet = (await connectChain(chain.rpcUrl, account)).walletClient as Wallet;
+      const wallet = (await connectChain(chain.rpcUrl, account, DRIVEN_RPC)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
       // The operator's own path: one permit signature to stake, then bind the node's peer ID.
       const operatorCtx = { publicClient, walletClient: wallet, contracts };
