@@ -86,6 +86,7 @@ export class AggregationRecovery {
     // Only proven rounds are challenged (a hierarchical or unproven round has nothing to answer).
     if (round.state !== RoundState.Challenging || work.aggregation !== undefined || !round.proven) return;
     if (round.aggregator.toLowerCase() !== this.ctx.me || this.unreproducible.has(roundId)) return;
+    for (const old of this.unreproducible) if (old < roundId) this.unreproducible.delete(old);
     const weights = round.weights.map(Number);
     const missing = round.trainers.flatMap((t, i) =>
       weights[i]! > 0 && !work.received.has(t.toLowerCase()) ? [i] : [],
