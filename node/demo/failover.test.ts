@@ -3,7 +3,7 @@
  * The selected aggregator's node is stopped (participant and mesh) as soon as it is selected; once its deadline
  * passes, the backup drawn with it reports the miss itself, takes over with a full window, the trainers deliver
  * their updates again to it, and the round finalizes proven. The killed operator is slashed for its miss and
- * paid nothing; nobody else loses stake.
+ * paid less than it loses (at most a trainer's share for its update); nobody else loses stake.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -52,7 +52,13 @@ describe("aggregator failover", { timeout: 900_000 }, () => {
       [killedAddress.toLowerCase()],
       "only the operator that missed its deadline is slashed",
     );
-    assert.equal(report.rewards.get(killedAddress) ?? 0n, 0n, "the missed aggregator earns nothing");
+    // Its own update may still count (the backup pulls an update whose push never came from the peers holding a
+    // replica, aggregation-recovery.ts), but the miss costs it more than that update earns.
+    const earned = report.rewards.get(killedAddress) ?? 0n;
+    assert.ok(
+      earned < (report.slashed.get(killedAddress) ?? 0n),
+      `the missed aggregator nets a loss (${earned})`,
+    );
     const paid = net.nodes.filter((n) => n !== killed && (report.rewards.get(n.account.address) ?? 0n) > 0n);
     assert.equal(paid.length, 3, "the three live trainers are paid");
   });
