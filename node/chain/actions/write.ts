@@ -62,6 +62,9 @@ export interface WriteContractAndWaitReturnType<
   readonly event: eventName extends ContractEventName<abi> ? DecodedEvent<abi, eventName> : undefined;
 }
 
+/** Gas limit as a share of the estimate (%): headroom for a block that differs from the estimated one. */
+export const GAS_HEADROOM_PERCENT = 125n;
+
 /** A mined transaction lacks the event its action must emit (a contract/ABI mismatch, not a user error). */
 export class MissingEventError extends ChainError {
   override readonly name = "MissingEventError";
@@ -116,7 +119,11 @@ export async function writeContractAndWait<
       functionName,
       args,
     } as unknown as SimulateContractParameters<Abi, string, readonly unknown[], Chain>);
-    return client.walletClient.writeContract(request);
+    // Headroom over the estimate: the block that includes the transaction is not the one it was estimated on
+    // (a later timestamp, another transaction first), and an estimate that fits one block exactly ran out of
+    // gas in the next (openRound in a fresh-clone CI at load 12).
+    const estimate = await client.publicClient.estimateContractGas(request);
+    return client.walletClient.writeContract({ ...request, gas: (estimate * GAS_HEADROOM_PERCENT) / 100n });
   });
   let event: unknown = undefined;
   if (eventName !== undefined) {
