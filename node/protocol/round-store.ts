@@ -138,32 +138,37 @@ export class RoundStore {
   /** The trainer's compressor state (error-feedback residual, momentum), replaced after every update. */
   async saveCompressorState(bytes: Uint8Array): Promise<void> {
     // Optional: a lost residual only delays what it held (the next updates carry the error again).
-    const path = join(this.roundsDir, COMPRESSOR_STATE_FILE);
-    await this.optional(path, async () => {
-      await mkdir(this.roundsDir, { recursive: true });
-      await writeFileAtomic(path, bytes);
-    });
+    await this.saveStateFile(COMPRESSOR_STATE_FILE, bytes);
   }
 
   /** The last saved compressor state (checked by its own checksum when decoded), if any. */
   async loadCompressorState(): Promise<Uint8Array | undefined> {
-    const bytes = await readFile(join(this.roundsDir, COMPRESSOR_STATE_FILE)).catch(() => undefined);
-    return bytes === undefined ? undefined : new Uint8Array(bytes);
+    return this.loadStateFile(COMPRESSOR_STATE_FILE);
   }
 
   /** The trainer's local optimizer state (moments, step count), replaced after every training run. */
   async saveOptimizerState(bytes: Uint8Array): Promise<void> {
     // Optional: a lost state only restarts the moments from zero, as every round did before train.optimizer.
-    const path = join(this.roundsDir, OPTIMIZER_STATE_FILE);
+    await this.saveStateFile(OPTIMIZER_STATE_FILE, bytes);
+  }
+
+  /** The last saved optimizer state (checked by its own checksum when decoded), if any. */
+  async loadOptimizerState(): Promise<Uint8Array | undefined> {
+    return this.loadStateFile(OPTIMIZER_STATE_FILE);
+  }
+
+  /** Replaces one of the trainer's optional state files (a lost one only costs what it held). */
+  private async saveStateFile(name: string, bytes: Uint8Array): Promise<void> {
+    const path = join(this.roundsDir, name);
     await this.optional(path, async () => {
       await mkdir(this.roundsDir, { recursive: true });
       await writeFileAtomic(path, bytes);
     });
   }
 
-  /** The last saved optimizer state (checked by its own checksum when decoded), if any. */
-  async loadOptimizerState(): Promise<Uint8Array | undefined> {
-    const bytes = await readFile(join(this.roundsDir, OPTIMIZER_STATE_FILE)).catch(() => undefined);
+  /** One of the trainer's state files, if any (each format checks its own checksum when decoded). */
+  private async loadStateFile(name: string): Promise<Uint8Array | undefined> {
+    const bytes = await readFile(join(this.roundsDir, name)).catch(() => undefined);
     return bytes === undefined ? undefined : new Uint8Array(bytes);
   }
 
