@@ -11,7 +11,7 @@ import { AGGREGATION_RULES, aggregationRule } from "./rules/index.ts";
 import type { AggregatorName } from "./rules/index.ts";
 
 /** The rules a task may choose (the registry's `taskMode` entries). */
-const TASK_RULE_NAMES = AGGREGATION_RULES.filter((r) => r.taskMode).map((r) => r.name) as [
+export const TASK_RULE_NAMES = AGGREGATION_RULES.filter((r) => r.taskMode).map((r) => r.name) as [
   AggregatorName,
   ...AggregatorName[],
 ];

@@ -17,6 +17,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { runNodeScript, startHardhatNode } from "../../test/support/hardhat-node.ts";
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
+import { taskRuleId } from "../chain/actions/create-task.ts";
 import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
@@ -295,6 +296,21 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       await cli(["task", "create", "--spec", badSpec, "--reward-per-round", "1", ...signer]),
       /--spec .*bad-spec\.json is not a valid task spec, nothing was signed: server\.optimizer: Invalid enum value/,
     );
+    // The rule is a spec field, checked with the proof mode before anything is signed (task-aggregation.ts).
+    assert.equal(task.ruleId, taskRuleId("guarded-mean"), "the default spec's rule");
+    assert.equal(task.proven, true, "the default spec's proof mode");
+    const medianSpec = join(dataDir, "median-spec.json");
+    await writeFile(medianSpec, JSON.stringify({ model: { kind: "mlp" }, aggregation: { rule: "median" } }));
+    userError(
+      await cli(["task", "create", "--spec", medianSpec, "--reward-per-round", "1", ...signer]),
+      /nothing was signed: aggregation\.rule: the zk circuit cannot prove "median"/,
+    );
+    const unknownRule = join(dataDir, "unknown-rule-spec.json");
+    await writeFile(unknownRule, JSON.stringify({ model: { kind: "mlp" }, aggregation: { rule: "mean" } }));
+    userError(
+      await cli(["task", "create", "--spec", unknownRule, "--reward-per-round", "1", ...signer]),
+      /nothing was signed: aggregation\.rule: Invalid enum value/,
+    );
     userError(
       await cli(["task", "create", "--model-ref", "mnist-mlp-v1", "--reward-per-round", "1", ...signer]),
       /--model-ref mnist-mlp-v1 is not the initial model of the task spec .*no node could train it/,
@@ -313,6 +329,24 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       functionName: "counts",
     });
     assert.equal(tasksAfter, 1n, "a refused task create creates nothing");
+    // A spec's rule and proof mode are what the chain records.
+    const fedAvgSpec = join(dataDir, "fedavg-spec.json");
+    await writeFile(
+      fedAvgSpec,
+      JSON.stringify({ model: { kind: "mlp" }, aggregation: { rule: "fedavg", proven: false } }),
+    );
+    const fedAvgTask = json(
+      await cli(["task", "create", "--spec", fedAvgSpec, "--reward-per-round", "1", ...signer, "--json"]),
+    );
+    assert.equal(fedAvgTask["rule"], "fedavg");
+    const second = await publicClient.readContract({
+      address: protocolAddresses(deployment).rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getTask",
+      args: [BigInt(fedAvgTask["taskId"] as string)],
+    });
+    assert.equal(second.ruleId, taskRuleId("fedavg"));
+    assert.equal(second.proven, false);
 
     const funded = await cli(["task", "fund", "1", "5", ...signer]);
     assert.equal(funded.code, 0, funded.stderr);

@@ -38,7 +38,7 @@ import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { PROOF_TRAINERS } from "../proofs/constants.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
-import type { TaskSpec } from "../protocol/task-spec.ts";
+import type { TaskSpec, TaskSpecInput } from "../protocol/task-spec.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import type { Dataset } from "../training/data/dataset.ts";
 import { loadMnist } from "../training/data/mnist.ts";
@@ -81,7 +81,7 @@ export interface DemoNode {
 export interface NetworkOptions {
   readonly nodes: number;
   readonly port: number;
-  readonly spec?: Partial<TaskSpec>;
+  readonly spec?: Partial<TaskSpecInput>;
   /** Node indices with adversarial behaviour. */
   readonly behaviours?: Readonly<Record<number, AdversarialBehaviour>>;
   readonly log?: Logger;
@@ -271,10 +271,14 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
       disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
+      // The spec's rule (nodes refuse a task with another, spec-check.ts).
+      rule: spec.aggregation.rule,
       // Without chained proofs a proven task's round holds at most the circuit's fan-in, and only flat rounds
-      // are proven: demo networks with larger or hierarchical rounds run an unproven task.
+      // are proven: demo networks with larger or hierarchical rounds run an unproven task, as does a spec
+      // that asks for none.
       proven:
-        options.chained === true || (trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers),
+        spec.aggregation.proven &&
+        (options.chained === true || (trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers)),
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });

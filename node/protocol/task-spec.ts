@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-import { IncompatibleModesError, validateAggregationMode } from "../aggregation/modes.ts";
+import { IncompatibleModesError } from "../aggregation/modes.ts";
+import { DEFAULT_TASK_RULE } from "../chain/constants.ts";
 import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
 import { optimizerSpecSchema } from "../training/train-graph.ts";
@@ -11,12 +12,7 @@ import {
   FEDBUFF_STALENESS_EXPONENT,
   TASK_FEDAVG_SERVER_LR,
 } from "../training/constants.ts";
-
-/**
- * The rule the round protocol aggregates with: accept or reject each update from per-coordinate, pairwise,
- * norm and direction evidence, then a weighted mean (node/aggregation/guarded-mean.ts; provable).
- */
-export const AGGREGATION_RULE = "guarded-mean";
+import { TASK_RULE_NAMES, UnsupportedTaskRuleError, checkTaskAggregation } from "./task-aggregation.ts";
 
 /** What the network trains; every node of a task runs the same spec. */
 export const taskSpecSchema = z
@@ -58,7 +54,8 @@ export const taskSpecSchema = z
     /**
      * Privacy. `dp`: every trainer clips its update to L2 `clipNorm` and adds Gaussian noise of standard deviation
      * `noiseMultiplier · clipNorm` before it commits (so the aggregate stays provable), and reports the (epsilon,
-     * delta) spent. `secureAggregation` is refused: the round protocol screens individual updates.
+     * delta) spent. `secureAggregation` is refused: the node's rounds have no masked aggregation
+     * (task-aggregation.ts says why for each combination).
      */
     privacy: z
       .object({
@@ -112,9 +109,18 @@ export const taskSpecSchema = z
       })
       .strict()
       .default({}),
-    /** Hierarchical aggregation: most inputs per aggregator, and chunks a parent spot-checks per partial. */
+    /**
+     * How rounds aggregate. `rule`: the aggregation rule by registry name (aggregation/rules; the chain records
+     * its id with the task, and a node refuses a task whose rule is not its spec's); only rules whose output is
+     * the weighted mean a round posts run in the node (task-aggregation.ts: fedavg, screened-mean, and the
+     * default guarded-mean). `proven`: the task's rounds are sampled, challengeable and answered with zk proofs
+     * (`task create` registers it). Hierarchical aggregation: `maxFanIn` most inputs per aggregator, and
+     * `spotChecks` chunks a parent spot-checks per partial.
+     */
     aggregation: z
       .object({
+        rule: z.enum(TASK_RULE_NAMES).default(DEFAULT_TASK_RULE),
+        proven: z.boolean().default(true),
         maxFanIn: z.number().int().min(2).max(1024).default(16),
         spotChecks: z.number().int().min(1).max(64).default(4),
       })
@@ -128,18 +134,25 @@ export const taskSpecSchema = z
         path: ["rounds", "bufferSize"],
         message: `a FedBuff buffer of ${spec.rounds.bufferSize} exceeds aggregation.maxFanIn ${spec.aggregation.maxFanIn}: buffered rounds are aggregated flat`,
       });
-    // The node aggregates with the guarded mean; refuse privacy modes it cannot combine with (docs §8).
+    // The task's rule with its proof and privacy modes: refused here, before anything is signed, when no node
+    // could run the combination (task-aggregation.ts).
     try {
-      validateAggregationMode({
-        rule: AGGREGATION_RULE,
+      checkTaskAggregation({
+        rule: spec.aggregation.rule,
+        proven: spec.aggregation.proven,
         secureAggregation: spec.privacy.secureAggregation,
         ...(spec.privacy.dp === undefined ? {} : { dp: spec.privacy.dp }),
       });
     } catch (error) {
       // Invalid fields were already reported by the object schema (refinements still run on dirty data).
       if (error instanceof z.ZodError) return;
-      if (!(error instanceof IncompatibleModesError)) throw error;
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privacy"], message: error.message });
+      if (error instanceof UnsupportedTaskRuleError)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...error.path], message: error.message });
+      else if (error instanceof IncompatibleModesError)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privacy"], message: error.message });
+      else throw error;
     }
   });
 export type TaskSpec = z.output<typeof taskSpecSchema>;
+/** A spec as written (defaults may be left out): what `taskSpecSchema` parses. */
+export type TaskSpecInput = z.input<typeof taskSpecSchema>;

@@ -14,14 +14,14 @@ import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.t
 import type { LocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
-import type { TaskSpec } from "../../node/protocol/task-spec.ts";
+import type { TaskSpecInput } from "../../node/protocol/task-spec.ts";
 import { createModel } from "../../node/training/architectures.ts";
 import type { Row } from "./common.ts";
 
 export interface CompressionConfig {
   readonly name: string;
   /** Overrides of the default task spec (none: the node's default task). */
-  readonly spec: Partial<TaskSpec>;
+  readonly spec: Partial<TaskSpecInput>;
 }
 
 /** The node's default task, and bench:compression's most compressed scheme within a point of dense. */

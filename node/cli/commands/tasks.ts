@@ -5,7 +5,7 @@ import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
 import { createTask, fundTask, openRound } from "../../chain/actions/index.ts";
-import type { FundTaskReturnType } from "../../chain/actions/index.ts";
+import type { FundTaskReturnType, TaskRule } from "../../chain/actions/index.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
   DEFAULT_ANSWER_WINDOW_S,
@@ -45,12 +45,20 @@ function parsePositiveInteger(text: string, flag: string): number {
  * reference is the sha256 of its bytes (node/protocol/models.ts), or the spec's `initialRef` for an imported
  * ONNX model (its weights' content hash). A task naming any other reference can never be trained: no node can
  * produce it. The spec's content address (protocol/task-spec-hash.ts) is registered with the task, so a node
- * running another spec refuses the task. A spec file is validated (zod) here, before anything is signed.
+ * running another spec refuses the task, as does one with another aggregation rule (registered with its proof
+ * mode). A spec file is validated (zod) here, before anything is signed: an unknown rule, or one that the proof
+ * or privacy mode rules out (protocol/task-aggregation.ts), is refused with the reason.
  */
 async function specInitialModel(
   dataDir: string,
   specPath: string | undefined,
-): Promise<{ modelRef: `0x${string}`; parameters: number; specHash: `0x${string}` }> {
+): Promise<{
+  modelRef: `0x${string}`;
+  parameters: number;
+  specHash: `0x${string}`;
+  rule: TaskRule;
+  proven: boolean;
+}> {
   const { resolveConfig, readConfigFile } = await import("../../config/config.ts");
   const { createModel } = await import("../../training/architectures.ts");
   const { modelRef, paramsToBytes } = await import("../../protocol/models.ts");
@@ -79,7 +87,13 @@ async function specInitialModel(
   }
   const model = createModel(spec.model);
   const ref = model.initialRef ?? modelRef(paramsToBytes(model.init(spec.initSeed)));
-  return { modelRef: ref, parameters: model.layout.size, specHash: taskSpecHash(spec) };
+  return {
+    modelRef: ref,
+    parameters: model.layout.size,
+    specHash: taskSpecHash(spec),
+    rule: spec.aggregation.rule,
+    proven: spec.aggregation.proven,
+  };
 }
 
 interface TaskCreateFlags extends SignerFlags {
@@ -167,7 +181,7 @@ export function registerTaskCommands(program: Command): void {
           `--parameters ${flags.parameters} does not match the task spec's model (${initial.parameters} parameters)`,
         );
       }
-      const { modelRef, parameters, specHash } = initial;
+      const { modelRef, parameters, specHash, rule, proven } = initial;
       if (fundWei !== undefined) {
         // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
         const balance = await ctx.publicClient.readContract({
@@ -187,6 +201,9 @@ export function registerTaskCommands(program: Command): void {
         specHash,
         parameters,
         rewardPerRoundWei,
+        // The spec's rule and proof mode, already checked together by the spec's schema (task-aggregation.ts).
+        rule,
+        proven,
         ...windows,
       });
       let funded: FundTaskReturnType | undefined;
@@ -196,6 +213,7 @@ export function registerTaskCommands(program: Command): void {
         `  model ref         ${created.modelRef} (the spec's initial model)`,
         `  spec hash         ${specHash} (nodes with another spec refuse the task)`,
         `  chunks            ${created.numChunks} (${parameters} parameters)`,
+        `  aggregation       ${created.rule}${created.proven ? ", proven" : ", unproven"}`,
         `  reward per round  ${formatTokens(created.rewardPerRoundWei)}`,
         ...(funded === undefined ? [] : [`  reward pool       ${formatTokens(funded.rewardPoolWei)}`]),
         `  tx                ${created.transactionHash}`,

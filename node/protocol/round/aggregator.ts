@@ -14,7 +14,6 @@ import { UpdateDecodeError } from "../../compression/index.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { createModel } from "../../training/architectures.ts";
 import { AggregationInputError } from "../../core/updates.ts";
-import { AGGREGATION_RULE } from "../task-spec.ts";
 import {
   MAX_WEIGHT,
   aggregateFixedPoint,
@@ -59,8 +58,8 @@ export class Aggregator {
   private readonly ctx: RoundContext;
   private readonly components: AggregatorComponents;
   /**
-   * The task's rule from the registry (aggregation/rules, AGGREGATION_RULE: the guarded mean with trainer
-   * trust), one instance per task so its history carries over: trust scored from the revealed updates of the
+   * The task's rule from the registry (aggregation/rules, the spec's `aggregation.rule`; by default the guarded
+   * mean with trainer trust), one instance per task so its history carries over: trust scored from the revealed updates of the
    * rounds this node aggregated, and from the posted weights of the rounds others aggregated
    * (aggregation/public-outcomes.ts, `foldPastRounds`). Trust only lowers the guard's weights; records of
    * trainers absent for 16 rounds are dropped.
@@ -211,7 +210,8 @@ export class Aggregator {
   }
 
   /**
-   * Robust screening of the received updates of `operators` (the guarded mean, aggregation/guarded-mean.ts): each gets its weight
+   * Robust screening of the received updates of `operators` by the task's rule (by default the guarded mean,
+   * aggregation/guarded-mean.ts; fedavg screens nothing): each gets its weight
    * (sample count, capped at the group's median count, lowered by the trainer's trust from earlier rounds),
    * or 0 when it is anomalous or distrusted (no reward, no influence).
    * Operators without a received update are absent from the result. `previousUpdate`: the previous round's
@@ -273,7 +273,7 @@ export class Aggregator {
    * task model's input rows (aggregation/coordinate-groups.ts: the silent-coordinate evidence on top-k updates).
    */
   private rule(n: number): AggregationRuleInstance {
-    this.ruleInstance ??= aggregationRule(AGGREGATION_RULE).create({
+    this.ruleInstance ??= aggregationRule(this.ctx.options.spec.aggregation.rule).create({
       n,
       f: Math.floor(n * ASSUMED_BYZANTINE_SHARE),
       groups: inputGroups(createModel(this.ctx.options.spec.model).layout),

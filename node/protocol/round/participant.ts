@@ -259,7 +259,11 @@ export class RoundParticipant {
         return;
       }
       // Another spec than the task's (model size or registered hash): not taking part (spec-check.ts).
-      const refusal = specRefusal(task, { parameters: this.ctx.paramSize, specHash: this.specHash });
+      const refusal = specRefusal(task, {
+        parameters: this.ctx.paramSize,
+        specHash: this.specHash,
+        rule: this.options.spec.aggregation.rule,
+      });
       if (refusal !== undefined) {
         if (!this.specMismatchLogged) this.options.log.error(refusal.fields, refusal.message);
         this.specMismatchLogged = true;

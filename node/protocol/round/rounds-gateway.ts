@@ -100,6 +100,8 @@ export interface TaskView {
   readonly nextOpenTime: bigint;
   /** The task's rule: its rounds are proven (challenged chunks are answered with zk proofs). */
   readonly proven: boolean;
+  /** The task's aggregation rule's on-chain id (chain/actions/create-task.ts `taskRuleId`). */
+  readonly ruleId: number;
   /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
   readonly answerWindowS: bigint;
   /** Seconds an answered statement stays disputable (fixed at task creation). */
@@ -161,6 +163,7 @@ export class RoundsGateway {
       rewardPoolWei: task.rewardPool,
       nextOpenTime: BigInt(task.nextOpenTime),
       proven: task.proven,
+      ruleId: task.ruleId,
       answerWindowS: BigInt(task.answerWindow),
       disputeWindowS: BigInt(task.disputeWindow),
       specHash: task.specHash,
