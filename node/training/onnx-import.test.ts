@@ -1,6 +1,7 @@
 /**
  * Standard ONNX in: a user's ONNX classifier (Gemm with transposed weights, ReLU, MatMul, Add, Softmax)
- * trains as a task model from its own initial weights; vAIn's own export imports back; an op outside the
+ * trains as a task model from its own initial weights; vAIn's own exports (MLP, CNN, transformer) import
+ * back, and an imported transformer trains; an op outside the
  * set is refused with a typed error naming it. The task spec carries the graph without its weights and the
  * weights' content hash: small whatever the model's size, and bound to the weights.
  */
@@ -22,6 +23,7 @@ import { LocalTrainer } from "./engine.ts";
 import { encodeModel, floatTensor, node, valueInfo } from "./graph/onnx.ts";
 import { UnsupportedOnnxOpError, splitOnnxWeights } from "./onnx-import.ts";
 import { OnnxModelError, exportOnnx } from "./onnx-model.ts";
+import { textWindows } from "./text/windows.ts";
 
 /** A task's model spec for an ONNX file, as `model import` writes it, and the weights it names. */
 function specOf(bytes: Uint8Array) {
@@ -130,6 +132,45 @@ describe("ONNX import", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("imports vAIn's CNN and transformer exports to the same logits, and trains the transformer", async () => {
+    const sentence = textWindows([{ group: 0, texts: Array(12).fill("the cat sat on the mat") }], 8);
+    const cases = [
+      { spec: { kind: "cnn" as const }, rows: Float32Array.from({ length: 3 * 784 }, () => rng.next()) },
+      {
+        spec: { kind: "transformer" as const, context: 8, width: 16, heads: 2, layers: 1 },
+        rows: sentence.features.slice(0, 3 * 8),
+      },
+    ];
+    for (const { spec: native, rows } of cases) {
+      const model = createModel(native);
+      const params = model.init(5);
+      const { spec, initial } = specOf(exportOnnx(model, params));
+      // The float initializers are the parameters, nothing else (the export writes constants as nodes).
+      assert.deepEqual(initial, params);
+      const a = await LocalTrainer.create(native);
+      const b = await LocalTrainer.create(spec, { kind: "adam" });
+      try {
+        const mine = await a.logits(params, rows, 3);
+        const imported = await b.logits(initial, rows, 3);
+        for (let i = 0; i < mine.length; i++)
+          assert.ok(Math.abs(mine[i]! - imported[i]!) < 1e-4, `${native.kind} logit ${i}`);
+        if (native.kind !== "transformer") continue;
+        // Through the embedding, attention, GELU and the last-position Gather: the imported graph learns
+        // the sentence's next characters from the last position alone.
+        const before = await b.evaluate(initial, sentence);
+        const trained = await b.train(initial, sentence, { epochs: 30, batchSize: 16, learningRate: 0.01 });
+        const after = await b.evaluate(trained.params, sentence);
+        assert.ok(
+          after.accuracy > 0.9 && after.accuracy > before.accuracy + 0.5,
+          `${before.accuracy} → ${after.accuracy}`,
+        );
+      } finally {
+        await a.close();
+        await b.close();
+      }
     }
   });
 

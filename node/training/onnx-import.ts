@@ -1,9 +1,10 @@
 /**
  * Standard ONNX in: a user's ONNX classifier becomes a trainable model when every op of its graph is one
- * the engine differentiates (the MLP / CNN / transformer op set below). Its float initializers are the
- * parameters (their values are the initial model); int64 initializers are constants (shapes); the one
- * other graph input is `x` [N, features], the output logits [N, classes]. A final Softmax / LogSoftmax is
- * dropped: training takes logits. The first op outside the set raises `UnsupportedOnnxOpError` naming it.
+ * the engine differentiates (the MLP / CNN / transformer op set below; vAIn's own exports of all three import).
+ * Its float initializers are the parameters (their values are the initial model); `Constant` nodes and int64
+ * initializers are constants (masks, scalars, shapes, indices); the one other graph input is `x`
+ * [N, features], the output logits [N, classes]. A final Softmax / LogSoftmax is dropped: training takes
+ * logits. The first op outside the set raises `UnsupportedOnnxOpError` naming it.
  *
  * A task spec carries the graph without its weights (`splitOnnxWeights`): the float initializers keep their
  * names, types and dims (the layout) but no values, and the weights travel as a model blob named by their
@@ -15,7 +16,16 @@ import { createLayout } from "../core/params.ts";
 import type { ParamLayout } from "../core/params.ts";
 import { GraphBuildError } from "./graph/autodiff.ts";
 import type { GraphBuilder, Tensor } from "./graph/autodiff.ts";
-import { batchedMatmul, gelu, layerNorm, transpose } from "./graph/ops/index.ts";
+import {
+  batchedMatmul,
+  embedding,
+  erf,
+  gelu,
+  layerNorm,
+  select,
+  softmax,
+  transpose,
+} from "./graph/ops/index.ts";
 import { OnnxModelError, readOnnxModel } from "./onnx-model.ts";
 
 const { onnx } = onnxProto;
@@ -37,6 +47,12 @@ export const IMPORTABLE_OPS = [
   "Flatten",
   "Transpose",
   "LayerNormalization",
+  "Constant",
+  "Cast",
+  "Gather",
+  "Softmax",
+  "Erf",
+  "ReduceMax",
 ] as const;
 
 /** The graph uses an op the engine cannot differentiate. */
@@ -70,6 +86,22 @@ function attr(node: NodeProto, name: string): number | number[] | undefined {
   if (a.ints != null && a.ints.length > 0) return a.ints.map(Number);
   if (a.type === onnx.AttributeProto.AttributeType.FLOAT) return a.f ?? 0;
   return Number(a.i ?? 0);
+}
+
+/** A constant tensor's values (float or int64), from its typed field or its raw bytes. */
+function tensorValues(t: onnxProto.onnx.ITensorProto): { float: boolean; values: number[] } {
+  const float = t.dataType === onnx.TensorProto.DataType.FLOAT;
+  if (float && (t.floatData?.length ?? 0) > 0) return { float, values: t.floatData!.map(Number) };
+  if (!float && (t.int64Data?.length ?? 0) > 0) return { float, values: t.int64Data!.map(Number) };
+  const raw = t.rawData ?? new Uint8Array(0);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const width = float ? 4 : 8;
+  return {
+    float,
+    values: Array.from({ length: raw.byteLength / width }, (_, i) =>
+      float ? view.getFloat32(i * 4, true) : Number(view.getBigInt64(i * 8, true)),
+    ),
+  };
 }
 
 function staticDims(info: ValueInfo): number[] {
@@ -117,6 +149,21 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
     if (!(IMPORTABLE_OPS as readonly string[]).includes(n.opType ?? ""))
       throw new UnsupportedOnnxOpError(n.opType ?? "?", n.name ?? "", i);
   });
+  const constants = new Map<string, { dims: number[]; float: boolean; values: number[] }>();
+  nodes.forEach((n, i) => {
+    if (n.opType !== "Constant") return;
+    const value = n.attribute?.find((a) => a.name === "value")?.t;
+    const kind = value?.dataType;
+    if (
+      value == null ||
+      (kind !== onnx.TensorProto.DataType.FLOAT && kind !== onnx.TensorProto.DataType.INT64)
+    )
+      throw new UnsupportedOnnxOpError("Constant other than a float or int64 tensor", n.name ?? "", i);
+    const { float, values } = tensorValues(value);
+    const out = n.output?.[0] ?? "";
+    constants.set(out, { dims: (value.dims ?? []).map(Number), float, values });
+    if (!float) ints.set(out, values);
+  });
   const outDims = staticDims((graph.output ?? [])[0] ?? {});
   const classes = outDims.at(-1) ?? -1;
   const inputName = inputs[0]!.name ?? "";
@@ -128,12 +175,57 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
       if (t === undefined) throw new GraphBuildError(`ONNX value ${name} is not computed before use`);
       return t;
     };
+    const intConstant = (name: string, dims: readonly number[]) => {
+      const made = g.constantInt64(ints.get(name)!, dims);
+      values.set(name, made);
+      return made;
+    };
     nodes.forEach((n, i) => {
       const ins = (n.input ?? []).filter((name) => name !== "");
       const out = n.output?.[0] ?? "";
       const op = n.opType ?? "";
+      const unsupported = (what: string) => new UnsupportedOnnxOpError(`${op} ${what}`, n.name ?? "", i);
       let y: Tensor;
-      if (op === "MatMul") {
+      if (op === "Constant") {
+        const c = constants.get(out)!;
+        y = c.float ? g.constant(c.values, c.dims) : g.constantInt64(c.values, c.dims);
+      } else if (op === "Cast") {
+        // Only of the data (token ids to int64, as a language model's input): a cast value has no gradient.
+        const source = get(ins[0]!);
+        if (source.requiresGrad) throw unsupported("of a trained value");
+        y = g.raw("Cast", [source], source.shape, { to: Number(attr(n, "to") ?? 1) });
+      } else if (op === "Gather") {
+        const axis = Number(attr(n, "axis") ?? 0);
+        const indexDims = dimsOf.get(ins[1]!) ?? constants.get(ins[1]!)?.dims;
+        const source = get(ins[0]!);
+        if (!source.requiresGrad) {
+          // Columns of the data (a CNN's im2col): constant indices, nothing to differentiate.
+          const index = values.get(ins[1]!) ?? intConstant(ins[1]!, indexDims ?? []);
+          const r = source.shape.length;
+          const a = axis < 0 ? axis + r : axis;
+          y = g.raw(
+            "Gather",
+            [source, index],
+            [...source.shape.slice(0, a), ...index.shape, ...source.shape.slice(a + 1)],
+            {
+              axis: a,
+            },
+          );
+        } else if (ints.has(ins[1]!) && indexDims?.length === 0)
+          y = select(g, source, axis, ints.get(ins[1]!)![0]!);
+        else if (axis === 0 && source.shape.length === 2 && !ints.has(ins[1]!))
+          y = embedding(g, source, get(ins[1]!));
+        else throw unsupported("of a trained value other than an embedding lookup or one constant index");
+      } else if (op === "Softmax") {
+        const rank = get(ins[0]!).shape.length;
+        const axis = Number(attr(n, "axis") ?? -1);
+        if (axis !== -1 && axis !== rank - 1) throw unsupported("over an axis other than the last");
+        y = softmax(g, get(ins[0]!));
+      } else if (op === "Erf") y = erf(g, get(ins[0]!));
+      else if (op === "ReduceMax") {
+        if (Number(attr(n, "keepdims") ?? 1) !== 1) throw unsupported("without keepdims");
+        y = g.reduceMax(get(ins[0]!), attr(n, "axes") as number[]);
+      } else if (op === "MatMul") {
         const [a, b] = [get(ins[0]!), get(ins[1]!)];
         y = a.shape.length === 2 ? g.matmul(a, b) : batchedMatmul(g, a, b);
       } else if (op === "Gemm") {
@@ -144,9 +236,24 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
         if (attr(n, "transB") === 1) b = transpose(g, b, [1, 0]);
         y = g.matmul(get(ins[0]!), b);
         if (ins[2] !== undefined) y = g.add(y, get(ins[2]));
-      } else if (op === "Add") y = g.add(get(ins[0]!), get(ins[1]!));
-      else if (op === "Sub") y = g.sub(get(ins[0]!), get(ins[1]!));
-      else if (op === "Mul") y = g.mul(get(ins[0]!), get(ins[1]!));
+      } else if (op === "Add" || op === "Mul") {
+        const [a, b] = [get(ins[0]!), get(ins[1]!)];
+        if (a.shape.length === b.shape.length && a.shape.every((d, j) => d === b.shape[j]))
+          y = op === "Add" ? g.add(a, b) : g.mul(a, b);
+        else {
+          // Broadcasting, as exporters write a bias, a position table, an attention mask or a scalar: the
+          // smaller side is trailing-shaped; a trained one is only ever added (a bias), so g.add sums its
+          // gradient over the leading axes, and a constant one takes none.
+          const [big, small] = a.shape.length >= b.shape.length ? [a, b] : [b, a];
+          if (op === "Add" && small.requiresGrad) y = g.add(big, small);
+          else if (small.requiresGrad) throw unsupported("broadcasting a trained value");
+          else
+            y = g.op(op, [big, small], big.shape, {}, (grad) => [
+              op === "Add" ? grad : g.raw("Mul", [grad, small], big.shape),
+              undefined,
+            ]);
+        }
+      } else if (op === "Sub") y = g.sub(get(ins[0]!), get(ins[1]!));
       else if (op === "Relu") y = g.relu(get(ins[0]!));
       else if (op === "Tanh") y = g.tanh(get(ins[0]!));
       else if (op === "Gelu") y = gelu(g, get(ins[0]!));

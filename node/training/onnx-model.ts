@@ -52,12 +52,23 @@ export function exportOnnx(
     named.set(slot.name, { name, shape: slot.shape, requiresGrad: false });
   }
   g.output(model.forward(g, x, named), "logits");
+  // Float constants (an attention mask, GELU's ½ and 1/√2) become Constant nodes, so the file's float
+  // initializers are exactly the parameters: what an importer, vAIn's included, takes as trainable.
+  const isConstant = (t: (typeof g.initializers)[number]) =>
+    t.dataType === onnx.TensorProto.DataType.FLOAT && !(t.name ?? "").startsWith("param/");
+  const constants = g.initializers.filter(isConstant).map((t) =>
+    onnx.NodeProto.create({
+      opType: "Constant",
+      output: [t.name ?? ""],
+      attribute: [{ name: "value", type: onnx.AttributeProto.AttributeType.TENSOR, t }],
+    }),
+  );
   return encodeModel({
     name: `vain-${model.spec.kind}`,
-    nodes: g.nodes,
+    nodes: [...constants, ...g.nodes],
     inputs: g.inputs,
     outputs: g.outputs,
-    initializers: g.initializers,
+    initializers: g.initializers.filter((t) => !isConstant(t)),
     metadata: { [ONNX_METADATA.inputs]: inputNote(model), ...metadata },
   });
 }

@@ -15,7 +15,7 @@ import { modelRef, paramsToBytes } from "../../protocol/models.ts";
 import { taskSpecSchema } from "../../protocol/task-spec.ts";
 import type { TaskSpec } from "../../protocol/task-spec.ts";
 import { createModel } from "../../training/architectures.ts";
-import { exportOnnx } from "../../training/onnx-model.ts";
+import { encodeModel, floatTensor, node, valueInfo } from "../../training/graph/onnx.ts";
 import { LocalTrainer } from "../../training/engine.ts";
 import { textWindows } from "../../training/text/windows.ts";
 import { encodeExport, readExport } from "./model-files.ts";
@@ -69,11 +69,33 @@ describe("model files", () => {
       const { completion } = JSON.parse(run.stdout) as { completion: string };
       assert.equal(completion, "at on the mat");
 
-      // ONNX in from the CLI: the export above (a transformer uses Gather, Cast, Softmax…) is refused with
-      // the first op the importer cannot train; a plain MLP export becomes the task's model.
+      // ONNX in from the CLI: a graph with an op the engine cannot differentiate is refused, naming it; the
+      // transformer exported above becomes the task's model, its weights in the store by content hash.
       const dataDir = join(dir, "node");
       await mkdir(dataDir);
+      const sigmoidPath = join(dir, "sigmoid.onnx");
+      await writeFile(
+        sigmoidPath,
+        encodeModel({
+          name: "sigmoid",
+          nodes: [node("MatMul", ["x", "w"], ["z"]), node("Sigmoid", ["z"], ["logits"])],
+          inputs: [valueInfo("x", ["N", 2])],
+          outputs: [valueInfo("logits", ["N", 2])],
+          initializers: [floatTensor("w", [2, 2], [1, 0, 0, 1])],
+        }),
+      );
       const refused = await runNodeScript([
+        "node/bin/vain-node.js",
+        "model",
+        "import",
+        "--onnx",
+        sigmoidPath,
+        "--data-dir",
+        dataDir,
+      ]);
+      assert.equal(refused.code, 2); // a user error: one line, no stack
+      assert.match(refused.stderr, /ONNX op Sigmoid .*cannot be trained/);
+      const imported = await runNodeScript([
         "node/bin/vain-node.js",
         "model",
         "import",
@@ -81,29 +103,15 @@ describe("model files", () => {
         path,
         "--data-dir",
         dataDir,
-      ]);
-      assert.equal(refused.code, 2); // a user error: one line, no stack
-      assert.match(refused.stderr, /ONNX op Cast .*cannot be trained/);
-      const mlp = createModel({ kind: "mlp", inputSize: 6, hidden: [5], classes: 2 });
-      const mlpPath = join(dir, "mlp.onnx");
-      await writeFile(mlpPath, exportOnnx(mlp, mlp.init(4)));
-      const imported = await runNodeScript([
-        "node/bin/vain-node.js",
-        "model",
-        "import",
-        "--onnx",
-        mlpPath,
-        "--data-dir",
-        dataDir,
         "--json",
       ]);
       assert.equal(imported.code, 0, imported.stderr);
-      assert.equal((JSON.parse(imported.stdout) as { parameters: number }).parameters, mlp.layout.size);
+      assert.equal((JSON.parse(imported.stdout) as { parameters: number }).parameters, params.length);
       // The spec keeps the graph and the weights' content hash; the weights wait in the store, to be served.
       const config = JSON.parse(await readFile(join(dataDir, "config.json"), "utf8")) as { task: TaskSpec };
-      const ref = modelRef(paramsToBytes(mlp.init(4)));
+      const ref = modelRef(paramsToBytes(params));
       assert.equal(createModel(config.task.model).initialRef, ref);
-      assert.deepEqual(await new RoundStore(dataDir).loadModel(ref, mlp.layout.size), mlp.init(4));
+      assert.deepEqual(await new RoundStore(dataDir).loadModel(ref, params.length), params);
     } finally {
       await trainer.close();
       await rm(dir, { recursive: true, force: true });

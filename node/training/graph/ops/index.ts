@@ -7,3 +7,6 @@ export { LAYER_NORM_EPSILON, layerNorm } from "./layer-norm.ts";
 export { scale } from "./scale.ts";
 export { transpose } from "./transpose.ts";
 export { vocabCrossEntropy } from "./vocab-cross-entropy.ts";
+export { erf } from "./erf.ts";
+export { select } from "./select.ts";
+export { softmax } from "./softmax.ts";

@@ -16,9 +16,12 @@ import {
   batchedMatmul,
   causalSoftmax,
   embedding,
+  erf,
   gelu,
   layerNorm,
   scale,
+  select,
+  softmax,
   transpose,
   vocabCrossEntropy,
 } from "./index.ts";
@@ -50,6 +53,10 @@ const CASES: Case[] = [
   },
   { name: "causalSoftmax", inputs: [[2, 4, 4]], build: (g, [a]) => causalSoftmax(g, a!) },
   { name: "gelu", inputs: [[3, 5]], build: (g, [a]) => gelu(g, a!) },
+  // The ops an imported ONNX graph spells the same blocks with (onnx-import.ts).
+  { name: "softmax (last axis)", inputs: [[2, 3, 4]], build: (g, [a]) => softmax(g, a!) },
+  { name: "erf", inputs: [[3, 5]], build: (g, [a]) => erf(g, a!) },
+  { name: "select (last position)", inputs: [[2, 4, 3]], build: (g, [a]) => select(g, a!, 1, -1) },
   {
     name: "layerNorm",
     inputs: [[2, 3, 5], [5], [5]],
