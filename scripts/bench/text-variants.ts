@@ -12,6 +12,11 @@
  *   --steps S        local steps per round instead of one local epoch (more rounds for the same tokens)
  *   --warmup W --cosine F   linear warmup over W rounds, then cosine decay to F × lr by the last round
  *   --reset-first-moment    zero each node's Adam first moment between rounds (the second is kept)
+ *   --moments average | average-second | average-first
+ *     the server averages the nodes' Adam moments (weighted by rows, as the parameters) and every node starts
+ *     the next round from the averaged state instead of its own (FedAvg of the optimizer state, as "Local Adam"
+ *     analyses assume); average-second / -first average one moment and leave the other local. The step count
+ *     for the bias correction is the weighted mean of the nodes' counts.
  *
  * One thread (`nice -n 19`, no lock: 20 rounds take 3–5 minutes at load 8). Prints one JSON line.
  */
@@ -44,6 +49,36 @@ const warmup = number("warmup", 0);
 const cosineFloor = number("cosine", 1);
 const steps = option("steps") === undefined ? undefined : number("steps", 0);
 const resetFirstMoment = flag("reset-first-moment");
+const MOMENTS = ["local", "average", "average-second", "average-first"] as const;
+const moments = (option("moments") ?? "local") as (typeof MOMENTS)[number];
+if (!MOMENTS.includes(moments)) throw new RangeError(`--moments: one of ${MOMENTS.join(", ")}`);
+
+/**
+ * The row-weighted mean of the nodes' Adam states; tensor k is replaced only where `which` says so, so a node
+ * keeps its own copy of a moment that is not averaged.
+ */
+function averageStates(
+  own: readonly OptimizerState[],
+  weights: readonly number[],
+  which: readonly boolean[],
+): OptimizerState[] {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const mean = own[0]!.tensors.map((tensor, k) => {
+    if (which[k] !== true) return undefined;
+    const out = new Float32Array(tensor.length);
+    own.forEach((state, i) => {
+      const w = weights[i]! / total;
+      const t = state.tensors[k]!;
+      for (let j = 0; j < out.length; j++) out[j]! += w * t[j]!;
+    });
+    return out;
+  });
+  const steps = Math.round(own.reduce((a, state, i) => a + (weights[i]! / total) * state.steps, 0));
+  return own.map((state) => ({
+    steps: which.some(Boolean) ? steps : state.steps,
+    tensors: state.tensors.map((tensor, k) => (mean[k] === undefined ? tensor : mean[k]!.slice())),
+  }));
+}
 
 /** The local learning rate of round r (1-based): warmup, then cosine to cosineFloor × lr (1: constant). */
 function learningRate(r: number): number {
@@ -96,6 +131,16 @@ try {
       states[i] = result.state;
       if (resetFirstMoment) result.state?.tensors[0]?.fill(0);
     });
+    if (moments !== "local") {
+      // Adam's state tensors are [m, v] (train-graph.ts's optimizerStateNames).
+      const which = [moments !== "average-second", moments !== "average-first"];
+      const averaged = averageStates(
+        states.map((state) => state!),
+        nodes.map((local) => local.count),
+        which,
+      );
+      averaged.forEach((state, i) => (states[i] = state));
+    }
     const updates = results.map((result, i) => ({
       update: difference(result.params, global),
       weight: nodes[i]!.count,
