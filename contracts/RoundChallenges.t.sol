@@ -74,6 +74,37 @@ contract RoundChallengesTest is RoundsFixture {
         rounds.settleBond(roundId, sampled); // sampled: no bond
     }
 
+    /// The challenge window runs from the post, not from the aggregate deadline: an aggregator that posts at once
+    /// does not hold its round (and the task's next one) for the unused rest of its aggregate window, and a
+    /// bonded challenge after that window is refused.
+    function test_challengeWindowRunsFromThePost() public {
+        uint256 roundId = _openAndCommit();
+        ITrainingRounds.Round memory before = IRoundSelection(address(rounds)).getRound(roundId);
+        uint64 window = before.challengeDeadline - before.aggregateDeadline;
+        vm.warp(block.timestamp + 3); // well inside the aggregate window
+        uint256 postedAt = block.timestamp;
+        _post(roundId, _weights(100, 300, 600));
+        uint64 deadline = IRoundSelection(address(rounds)).getRound(roundId).challengeDeadline;
+        assertEq(deadline, postedAt + window, "one challenge window from the post");
+        assertTrue(deadline < before.challengeDeadline, "earlier than the aggregate deadline's window");
+        uint256 sampled = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, sampled);
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, sampled, proof);
+        vm.warp(uint256(deadline) + 1);
+        vm.startPrank(WATCHER);
+        token.approve(address(rounds), BOND);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlinePassed.selector, deadline));
+        rounds.challenge(roundId, (sampled + 1) % 4);
+        vm.stopPrank();
+        uint64 disputeDeadline = IRoundSelection(address(rounds)).getRound(roundId).disputeDeadline;
+        if (disputeDeadline >= block.timestamp) vm.warp(uint256(disputeDeadline) + 1);
+        assertTrue(block.timestamp < before.challengeDeadline, "finalized before the old deadline");
+        rounds.finalizeRound(roundId);
+        ITrainingRounds.RoundState state = IRoundSelection(address(rounds)).getRound(roundId).state;
+        assertTrue(state == ITrainingRounds.RoundState.Finalized, "finalized");
+    }
+
     /// An answer whose optimistic statement is false: disputable until the dispute deadline, which delays
     /// finalization; the dispute slashes the aggregator, fails the round and returns the bond.
     function test_disputedStatementSlashesAndFailsRound() public {

@@ -228,6 +228,10 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
             }
         }
         round.aggregateCommitment = aggregateCommitment;
+        // The challenge window runs from the post: an early post must not hold its round for the unused rest of
+        // the aggregate window (40 s of a 60 s round in the quick soak). Watchers get the full window either way;
+        // a late post already left them only that. Deadlines are always set as aggregate + challenge window.
+        round.challengeDeadline = uint64(block.timestamp) + (round.challengeDeadline - round.aggregateDeadline);
         bytes32 modelRef = _modelRefOf(round.baseModelRef, aggregateCommitment, roundId);
         round.modelRef = modelRef;
         round.posted = true;

@@ -100,7 +100,7 @@ interface ITrainingRounds {
         bool posted; // an aggregate was posted (its weights are the trainers' proof of delivery)
         uint64 commitDeadline;
         uint64 aggregateDeadline;
-        uint64 challengeDeadline;
+        uint64 challengeDeadline; // aggregateDeadline + the challenge window; from the post once posted
         uint32 numChunks;
         uint32 pendingChallenges;
         address aggregator;
