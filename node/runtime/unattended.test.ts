@@ -196,6 +196,12 @@ describe(
         );
       }
       for (const node of nodes) assert.equal(node.child?.exitCode, null, `node ${node.index} still running`);
+      // A finalized round's model was trained from before the next round opened (trainer.ts head start), so
+      // some node committed the moment a round opened instead of spending its commit window training.
+      assert.ok(
+        nodes.some((n) => n.output.includes("committing the update trained before the round opened")),
+        `no node committed a head-start update\n${nodes.map((n) => `--- node ${n.index}\n${n.output.slice(-3000)}`).join("\n")}`,
+      );
     });
   },
 );

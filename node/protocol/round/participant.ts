@@ -89,6 +89,8 @@ export class RoundParticipant {
   private holdReason: string | undefined;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
   private lastTrainers: readonly string[] = [];
+  /** The task's commit window (ms), as of the latest tick: what a head start's work is sized for. */
+  private commitWindowMs = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private ticking = false;
   /** Replaced on each start; the roles see the current signal through the context. */
@@ -271,6 +273,7 @@ export class RoundParticipant {
       }
       if (!this.joins(task)) return;
       this.claims.onTask(task);
+      this.commitWindowMs = Number(task.commitWindowS) * 1000;
       void this.modelSync.ensureModel(task.modelRef);
       const global = this.models.get(task.modelRef);
       if (global !== undefined) this.options.onGlobalModel?.(task.modelRef, global);
@@ -430,6 +433,15 @@ export class RoundParticipant {
           await this.aggregateWatcher.watch(roundId, round, work, myIndex, now);
           await this.watcher.watchStatements(roundId, round, work, myIndex);
         }
+        // Nothing left to prove or challenge: train for the next round from this round's model (a head start).
+        if (
+          now > round.challengeDeadline &&
+          challenges.length === 0 &&
+          !this.buffering &&
+          this.holdReason === undefined &&
+          this.provingBudget.fits()
+        )
+          this.trainer.startHeadStart(round.modelRef, this.commitWindowMs, Number((roundId + 1n) % 1_000_000n));
         await this.keeper.finalizeRound(roundId, round, now, work, myIndex);
         return;
       }

@@ -102,6 +102,8 @@ export interface TaskView {
   readonly proven: boolean;
   /** The task's aggregation rule's on-chain id (chain/actions/create-task.ts `taskRuleId`). */
   readonly ruleId: number;
+  /** Seconds trainers have to train and commit in each round (fixed at task creation). */
+  readonly commitWindowS: bigint;
   /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
   readonly answerWindowS: bigint;
   /** Seconds an answered statement stays disputable (fixed at task creation). */
@@ -164,6 +166,7 @@ export class RoundsGateway {
       nextOpenTime: BigInt(task.nextOpenTime),
       proven: task.proven,
       ruleId: task.ruleId,
+      commitWindowS: BigInt(task.commitWindow),
       answerWindowS: BigInt(task.answerWindow),
       disputeWindowS: BigInt(task.disputeWindow),
       specHash: task.specHash,

@@ -58,6 +58,13 @@ export interface TrainedUpdate {
   readonly meanLoss: number;
 }
 
+/** A head start (`Trainer.startHeadStart`): the base it trains from, its result, the optimizer state before it. */
+interface HeadStart {
+  readonly baseRef: Hex;
+  readonly result: Promise<TrainedUpdate | undefined>;
+  readonly optimizerBefore: OptimizerState | undefined;
+}
+
 export class Trainer {
   private readonly ctx: RoundContext;
   private readonly components: TrainerComponents;
@@ -81,6 +88,11 @@ export class Trainer {
    */
   private optimizerState: OptimizerState | undefined;
   private optimizerRestored = false;
+  /**
+   * Training for the task's next round, started from a round's posted model before that round finalized
+   * (`startHeadStart`): the next round commits it at once if it opens on that base, else it is discarded.
+   */
+  private headStart: HeadStart | undefined;
 
   constructor(ctx: RoundContext, components: TrainerComponents) {
     this.ctx = ctx;
@@ -177,12 +189,67 @@ export class Trainer {
     return { epsilon, delta: dp.delta, rounds: this.privateRounds };
   }
 
+  /**
+   * CHALLENGING, every sampled challenge answered and the challenge window over: unless a dispute fails the
+   * round in its last seconds, its posted model `baseRef` is the next round's base. Training from it now, during
+   * the dispute window, finalization and the next opening, lets this node commit the moment the next round opens
+   * instead of spending that round's commit window training: the rounds' training overlaps the previous round's
+   * tail (it set the quick soak's round time). The work is sized as for a commit window of `windowMs` (the
+   * task's), so the update and its weight are what the node would have trained in the round itself. Once per base.
+   */
+  startHeadStart(baseRef: Hex, windowMs: number, seed: number): void {
+    if (this.ctx.options.train === false || this.headStart?.baseRef === baseRef) return;
+    if (this.ctx.models.get(baseRef) === undefined) return; // not derived or fetched yet: a later tick
+    const steps = this.plannedSteps(windowMs);
+    if (steps === undefined) return;
+    const optimizerBefore = this.optimizerState;
+    // Its optimizer state is saved only once a round commits it (`takeHeadStart`).
+    const result = this.trainFrom(baseRef, steps, seed, { persistOptimizer: false }).catch((error: unknown) => {
+      this.ctx.log.debug({ err: error, base: baseRef }, "head-start training failed; training in the round");
+      return undefined;
+    });
+    this.headStart = { baseRef, result, optimizerBefore };
+  }
+
+  /**
+   * The head start's update if it was trained from `baseRef` (consumed: a round commits it once). One trained
+   * from another base (its round failed, or the next round opened on another model) is discarded, and the local
+   * optimizer state goes back to what it was before it, so the moments only ever hold committed work.
+   */
+  private async takeHeadStart(roundId: bigint, baseRef: Hex): Promise<TrainedUpdate | undefined> {
+    const head = this.headStart;
+    if (head === undefined) return undefined;
+    this.headStart = undefined;
+    const trained = await head.result; // settled before anything else trains (one optimizer state)
+    if (head.baseRef === baseRef) {
+      await this.saveOptimizer();
+      return trained;
+    }
+    if (trained !== undefined) {
+      this.optimizerState = head.optimizerBefore;
+      this.ctx.log.info(
+        { roundId, trainedFrom: head.baseRef, base: baseRef },
+        "discarded the head-start update: the round opened on another model",
+      );
+    }
+    return undefined;
+  }
+
   private async trainAndCommit(
     roundId: bigint,
     baseRef: Hex,
     work: TrainerWork,
     windowMs: number,
   ): Promise<void> {
+    const head = await this.takeHeadStart(roundId, baseRef);
+    if (head !== undefined) {
+      this.ctx.log.info(
+        { roundId, base: baseRef, samples: head.samples },
+        "committing the update trained before the round opened (head start)",
+      );
+      await this.commitTrained(roundId, work, head);
+      return;
+    }
     const steps = this.plannedSteps(windowMs);
     if (steps === undefined) {
       this.ctx.log.info({ roundId, windowMs }, "too slow for this round's commit window; sitting it out");
@@ -197,10 +264,15 @@ export class Trainer {
    * update (local − base, DP-noised where the task says so) and the samples it processed. Buffered tasks keep
    * it until a round has room (buffered-trainer.ts).
    */
-  async trainFrom(baseRef: Hex, steps: number | undefined, seed: number): Promise<TrainedUpdate> {
+  async trainFrom(
+    baseRef: Hex,
+    steps: number | undefined,
+    seed: number,
+    { persistOptimizer = true }: { persistOptimizer?: boolean } = {},
+  ): Promise<TrainedUpdate> {
     const base = await this.components.modelSync.ensureModel(baseRef);
     if (base === undefined) throw new Error(`base model ${baseRef} not available yet`);
-    const { spec, data, pool, store } = this.ctx.options;
+    const { spec, data, pool } = this.ctx.options;
     await this.restoreOptimizer();
     const started = performance.now();
     const result = await pool.train(
@@ -212,8 +284,7 @@ export class Trainer {
       { signal: this.ctx.signal },
     );
     this.optimizerState = result.state;
-    if (result.state !== undefined && spec.train.optimizer !== undefined)
-      await store?.saveOptimizerState(encodeOptimizerState(result.state));
+    if (persistOptimizer) await this.saveOptimizer();
     const speed = (result.samples * 1000) / Math.max(1, performance.now() - started);
     this.measuredSamplesPerSec =
       this.measuredSamplesPerSec === undefined
@@ -227,6 +298,13 @@ export class Trainer {
     // The weight is the work done: samples processed, at most the local dataset (one epoch's worth).
     const samples = Math.max(1, Math.min(result.samples, data.count, MAX_WEIGHT));
     return { baseRef, delta, samples, meanLoss: result.meanLoss };
+  }
+
+  /** The local optimizer's state, saved in the round store so a restarted node resumes it (`restoreOptimizer`). */
+  private async saveOptimizer(): Promise<void> {
+    const state = this.optimizerState;
+    if (state !== undefined && this.ctx.options.spec.train.optimizer !== undefined)
+      await this.ctx.options.store?.saveOptimizerState(encodeOptimizerState(state));
   }
 
   /** Compresses a trained update, commits it into round `roundId` and announces it (once per round). */
