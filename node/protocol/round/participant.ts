@@ -441,7 +441,11 @@ export class RoundParticipant {
           this.holdReason === undefined &&
           this.provingBudget.fits()
         )
-          this.trainer.startHeadStart(round.modelRef, this.commitWindowMs, Number((roundId + 1n) % 1_000_000n));
+          this.trainer.startHeadStart(
+            round.modelRef,
+            this.commitWindowMs,
+            Number((roundId + 1n) % 1_000_000n),
+          );
         await this.keeper.finalizeRound(roundId, round, now, work, myIndex);
         return;
       }

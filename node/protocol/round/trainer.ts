@@ -204,10 +204,15 @@ export class Trainer {
     if (steps === undefined) return;
     const optimizerBefore = this.optimizerState;
     // Its optimizer state is saved only once a round commits it (`takeHeadStart`).
-    const result = this.trainFrom(baseRef, steps, seed, { persistOptimizer: false }).catch((error: unknown) => {
-      this.ctx.log.debug({ err: error, base: baseRef }, "head-start training failed; training in the round");
-      return undefined;
-    });
+    const result = this.trainFrom(baseRef, steps, seed, { persistOptimizer: false }).catch(
+      (error: unknown) => {
+        this.ctx.log.debug(
+          { err: error, base: baseRef },
+          "head-start training failed; training in the round",
+        );
+        return undefined;
+      },
+    );
     this.headStart = { baseRef, result, optimizerBefore };
   }
 
