@@ -1,9 +1,9 @@
 /**
  * Which aggregation and privacy modes combine. Secure aggregation hides individual updates, so rules that
  * screen single updates (median, trimmed mean, Krum, centered clipping, the screened mean) cannot run on
- * it; with secure aggregation robustness comes from trainer-side norm clipping (checked by the circuit),
- * and DP noise is added by trainers before masking. Every property is read from the rule registry
- * (rules/index.ts).
+ * it; with secure aggregation robustness comes from trainer-side norm clipping (unchecked today: no circuit
+ * proves a norm bound, docs §8), and DP noise is added by trainers before masking. Every property is read from
+ * the rule registry (rules/index.ts).
  */
 import { z } from "zod";
 

@@ -27,7 +27,8 @@ export const normClippingRule: AggregationRule<"norm-clipping"> = {
   name: "norm-clipping",
   citation: "Sun et al., Can You Really Backdoor Federated Learning?, 2019",
   taskMode: true,
-  // With a fixed bound trainers clip themselves (the circuit checks it); the median norm needs every update.
+  // With a fixed bound trainers clip themselves (no circuit checks the norm yet: docs §8); the median norm
+  // needs every update.
   provable: ({ clipBound }) => clipBound !== undefined,
   screensSingleUpdates: ({ clipBound }) => clipBound === undefined,
   create: ({ clipBound }) => normClippingAggregator(clipBound),
