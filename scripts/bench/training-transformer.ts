@@ -4,8 +4,10 @@
  * single-thread SGEMM peak (the higher of onnxruntime's MatMul and OpenBLAS's, blas-peak.ts), measured after
  * every width and taken at its highest in the run (the load of a shared machine changes within minutes); against a pure-TypeScript baseline that runs only the
  * step's matrix products (same shapes, forward + both backward products, plain loops) — optimistic for
- * TypeScript, since it leaves out every elementwise op.
+ * TypeScript, since it leaves out every elementwise op. Each row also gives the model's commitment chunks: a
+ * bigger model is more chunks, each sampled one proven at the same cost (docs/protocol.md §7).
  */
+import { chunkCount } from "../../node/proofs/commitment.ts";
 import { LocalTrainer, createModel, loadWordnetTask, modelSpecSchema } from "../../node/training/index.ts";
 import { transformerFlopsPerToken } from "../../node/training/transformer.ts";
 import type { TransformerSpec } from "../../node/training/transformer.ts";
@@ -99,8 +101,11 @@ export async function transformerRows(
     const row: Row = {
       implementation: `onnxruntime transformer w${width} L${s.layers} T${s.context}, ${createModel(s).layout.size} params [tokens/s]`,
       samplesPerSec: Math.round(tokens),
+      flopsPerToken: flops,
       gflops,
       peakAfterGflops: peak,
+      // The commitment's chunks (one Merkle leaf and, when sampled, one chunk proof of the same fixed cost).
+      chunks: chunkCount(createModel(s).layout.size),
       onnxPeakGflops: onnx,
       blasPeakGflops: blas ?? 0,
     };
@@ -109,6 +114,7 @@ export async function transformerRows(
     figures[`transformerW${width}TokensPerSec`] = tokens;
     figures[`transformerW${width}FlopsPerToken`] = flops;
     figures[`transformerW${width}PeakAfterGflops`] = peak;
+    figures[`transformerW${width}Chunks`] = chunkCount(createModel(s).layout.size);
     if (width === 128) {
       const baseline = baselineTokensPerSec(s, 1);
       const row: Row = {
