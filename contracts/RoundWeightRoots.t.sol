@@ -308,4 +308,59 @@ contract RoundWeightRootsTest is RoundsFixture {
         rounds.commitUpdate(roundId, bytes32("17"), 100);
         assertEq(IRoundSelection(address(rounds)).getRound(roundId).trainers.length, 16, "16 trainers");
     }
+
+    /// Evictions in a round above EVICTION_SAMPLE slots (sampled) keep claims exact: richer trainers take two
+    /// slots of a full round, commitments and sample counts move with their trainers, every trainer left in
+    /// the round claims at its final index, the evicted are paid nothing, and pool = paid + returned.
+    function test_evictionsKeepClaimsExact() public {
+        uint256 cap = 18; // above RoundsExtension.EVICTION_SAMPLE (16): the slot taken is drawn
+        ITrainingRounds.Params memory p = _defaultParams();
+        p.maxTrainersPerRound = uint32(cap);
+        rounds.queueParams(p);
+        vm.warp(block.timestamp + rounds.changeDelay());
+        uint256 roundId = rounds.openRound(unprovenTaskId);
+        for (uint256 i = 0; i < cap; ++i) {
+            vm.prank(trainers[i]); // 100 staked each, the minimum
+            rounds.commitUpdate(roundId, keccak256(abi.encode(i)), 10 + i);
+        }
+        vm.prank(t1); // 200 staked
+        rounds.commitUpdate(roundId, bytes32("t1"), 100);
+        vm.prank(t2);
+        rounds.commitUpdate(roundId, bytes32("t2"), 100);
+        vm.warp(block.timestamp + 61);
+        assertTrue(_select(roundId) == agg, "selected");
+        ITrainingRounds.Round memory r = selection.getRound(roundId);
+        assertEq(r.trainers.length, cap, "full");
+        address[] memory who = new address[](WIDTH);
+        uint256[] memory weights = new uint256[](WIDTH);
+        uint256 evicted;
+        for (uint256 i = 0; i < cap; ++i) {
+            (who[i], weights[i]) = (r.trainers[i], r.sampleCounts[i]);
+            if (r.trainers[i] == t1 || r.trainers[i] == t2) continue;
+            uint256 k = uint160(r.trainers[i]) - 0xD000;
+            assertTrue(r.commitments[i] == keccak256(abi.encode(k)), "commitment follows its trainer");
+            assertEq(r.sampleCounts[i], 10 + k, "sample count follows its trainer");
+        }
+        Tree memory t = _tree(roundId, who, weights);
+        (, uint256 total) = _root(t);
+        _postRoot(roundId, t, total);
+        _finalize(roundId);
+        (, , uint256 pool, , , ) = claims.weightClaims(roundId);
+        uint256[] memory before = new uint256[](cap);
+        for (uint256 i = 0; i < cap; ++i) before[i] = token.balanceOf(trainers[i]);
+        uint256 paid;
+        for (uint256 i = 0; i < cap; ++i) paid += claims.claimTrainerShare(roundId, i, weights[i], _path(t, i));
+        for (uint256 i = 0; i < cap; ++i) {
+            bool inRound;
+            for (uint256 j = 0; j < cap; ++j) if (r.trainers[j] == trainers[i]) inRound = true;
+            if (!inRound) {
+                ++evicted;
+                assertEq(token.balanceOf(trainers[i]), before[i], "an evicted trainer is paid nothing");
+            }
+        }
+        assertEq(evicted, 2, "two slots taken");
+        vm.warp(block.timestamp + rounds.CLAIM_WINDOW() + 1);
+        assertEq(paid + claims.sweepClaims(roundId), pool, "pool = paid + returned");
+        _assertSolvent();
+    }
 }

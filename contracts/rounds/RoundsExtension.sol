@@ -36,6 +36,9 @@ contract RoundsExtension is
 {
     /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
+    /// @notice Slots a commit into a full round draws to find the one it takes (`takeSlot`): bounds the
+    /// eviction at 16 stake reads (~141k gas) whatever the round's size. 16 draws of 16 bits are one hash.
+    uint256 public constant EVICTION_SAMPLE = 16;
 
     /// @dev Domain separator of the backup's draw from the selection seed.
     bytes32 private constant BACKUP_DRAW = keccak256("vain.backup-aggregator");
@@ -313,12 +316,22 @@ contract RoundsExtension is
     // ================================================================ round slots
 
     /// @notice A full round's slots go to stake: the committer (`msg.sender`) takes the slot of the trainer
-    /// with the least active stake at the block before the round opened, if it had strictly more
-    /// (`TrainerEvicted`); else reverts `RoundFull`. Callable only from TrainingRounds.commitUpdate (a
-    /// transient flag it sets around the delegatecall), never through the fallback.
+    /// with the least active stake at the block before the round opened among EVICTION_SAMPLE slots drawn at
+    /// random (every slot when the round has no more), if it had strictly more (`TrainerEvicted`); else
+    /// reverts `RoundFull`. Callable only from TrainingRounds.commitUpdate (a transient flag it sets around the
+    /// delegatecall), never through the fallback.
     /// @dev Stakes fixed before the round existed cannot be moved in to push trainers out (or topped up to
     /// defend a slot) during the commit window: holding all N slots costs N stakes each above the N-th largest
     /// honest trainer's, staked before the opening and locked for the unbonding delay.
+    /// Why a sample and not the least-staked of all: a scan reads every trainer's checkpointed stake (~8.8k
+    /// gas each), so a sybil that fills a 1,000-slot round with minimum stakes made every honest commit after
+    /// it cost ~8.85M gas. The sample bounds the eviction at EVICTION_SAMPLE reads whatever N. What it gives
+    /// up: the evicted slot is the least-staked of the sample, not of the round, and a committer that beats
+    /// only a few slots may miss them (`RoundFull`; the next block draws anew). Against the sybil fill every
+    /// sampled slot is a sybil's. The draw (prevrandao, round, committer, round size) can be waited for, so a
+    /// committer can aim at one trainer staked below it rather than the round's least; that trainer may take
+    /// a slot back the same way, and the aim costs the committer a stake above its target's, as any eviction.
+    /// Indices are 16-bit draws mod N: a bias below 2% between slots at N <= MAX_TRAINERS_PER_ROUND.
     /// @param roundId the open round
     /// @param maxTrainers the round's cap (for the `RoundFull` error)
     function takeSlot(uint256 roundId, uint256 maxTrainers) external {
@@ -330,16 +343,11 @@ contract RoundsExtension is
         if (entered != 1) revert SlotOnlyFromCommit();
         ITrainingRounds.Round storage round = _rounds[roundId];
         uint256 atBlock = _draws[roundId].openBlock - 1;
-        uint256 last = round.trainers.length - 1;
-        uint256 lowest;
-        uint256 lowestStake = type(uint256).max;
-        for (uint256 i = 0; i <= last; ++i) {
-            uint256 stake = registry.activeStakeAt(round.trainers[i], atBlock);
-            if (stake < lowestStake) (lowest, lowestStake) = (i, stake);
-        }
+        (uint256 lowest, uint256 lowestStake) = _leastStakedDrawn(roundId, round.trainers, atBlock);
         if (registry.activeStakeAt(msg.sender, atBlock) <= lowestStake) {
             revert ITrainingRounds.RoundFull(maxTrainers);
         }
+        uint256 last = round.trainers.length - 1;
         address evicted = round.trainers[lowest];
         address moved = round.trainers[last];
         round.trainers[lowest] = moved;
@@ -354,6 +362,25 @@ contract RoundsExtension is
     }
 
     // ================================================================ internal
+
+    /// @dev The least-staked (at `atBlock`) of EVICTION_SAMPLE slots drawn from (prevrandao, round, committer,
+    /// size), or of all of them in a round no larger (`takeSlot`); its index and stake.
+    function _leastStakedDrawn(
+        uint256 roundId,
+        address[] storage trainers,
+        uint256 atBlock
+    ) private view returns (uint256 lowest, uint256 lowestStake) {
+        uint256 n = trainers.length;
+        bool sampled = n > EVICTION_SAMPLE;
+        uint256 draw = sampled ? uint256(keccak256(abi.encode(block.prevrandao, roundId, msg.sender, n))) : 0;
+        lowestStake = type(uint256).max;
+        for (uint256 j = 0; j < (sampled ? EVICTION_SAMPLE : n); ++j) {
+            // 16 draws of 16 bits use the 256-bit hash exactly once.
+            uint256 i = sampled ? uint16(draw >> (16 * j)) % n : j;
+            uint256 stake = registry.activeStakeAt(trainers[i], atBlock);
+            if (stake < lowestStake) (lowest, lowestStake) = (i, stake);
+        }
+    }
 
     /// @dev keccak(prevrandao of `seedBlock`, roundId): rounds sharing a seed block draw independently.
     function _seed(bytes calldata header, uint256 seedBlock, uint256 roundId) private view returns (uint256) {
