@@ -5,7 +5,10 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
+import {StakeRegistry} from "./StakeRegistry.sol";
+import {TrainingRounds} from "./TrainingRounds.sol";
 import {RoundsFixture} from "./test/RoundsFixture.sol";
+import {TestBase} from "./test/Vm.sol";
 
 /// @notice Issue #21, written as the attacker plays it: a sybil fills a large round with minimum-stake
 /// identities at its opening so that every honest committer after it must take a slot in a full round. With a
@@ -113,5 +116,141 @@ contract RoundEvictionTest is RoundsFixture {
         vm.prank(equal);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.RoundFull.selector, 1_000));
         rounds.commitUpdate(roundId, bytes32("equal"), 1);
+    }
+}
+
+/// @notice Commits by 24 operators of mixed stakes into one round capped at 17 (above EVICTION_SAMPLE, so each
+/// slot taken is drawn), in any order, across blocks with different `prevrandao`.
+contract EvictionHandler is TestBase {
+    TrainingRounds internal immutable rounds;
+    StakeRegistry internal immutable registry;
+    uint256 public immutable roundId;
+    uint256 internal immutable atBlock;
+    address[] internal operators;
+
+    /// @notice Violations found inside actions (0 when every checked property held).
+    uint256 public violations;
+    /// @notice Slots taken from a full round.
+    uint256 public evictions;
+    /// @notice The sample count each operator last committed (ghost of the round's array).
+    mapping(address trainer => uint256 samples) public samplesOf;
+
+    constructor(TrainingRounds rounds_, StakeRegistry registry_, address[] memory operators_, uint256 roundId_) {
+        rounds = rounds_;
+        registry = registry_;
+        operators = operators_;
+        roundId = roundId_;
+        atBlock = IRoundSelection(address(rounds_)).getDraws(roundId_).openBlock - 1;
+    }
+
+    /// A new block with its own randomness: the next evictions draw other slots.
+    function nextBlock(bytes32 randomness) external {
+        vm.roll(block.number + 1);
+        vm.prevrandao(randomness);
+    }
+
+    /// `who` commits. Present: must revert AlreadyCommitted. Absent: joins if the round has room, else takes a
+    /// slot only from a trainer with strictly less stake (at the block before the opening), else RoundFull.
+    function commit(uint256 who, uint256 samples) external {
+        address trainer = operators[who % operators.length];
+        address[] memory before = IRoundSelection(address(rounds)).getRound(roundId).trainers;
+        bool present;
+        for (uint256 i = 0; i < before.length; ++i) if (before[i] == trainer) present = true;
+        uint256 count = 1 + (samples % 1_000);
+        uint256 cap = rounds.roundParams(roundId).maxTrainersPerRound;
+        vm.prank(trainer);
+        try rounds.commitUpdate(roundId, keccak256(abi.encode(roundId, trainer)), count) {
+            if (present) ++violations; // a second commitment
+            samplesOf[trainer] = count;
+            address[] memory afterCommit = IRoundSelection(address(rounds)).getRound(roundId).trainers;
+            if (before.length < cap) {
+                if (afterCommit.length != before.length + 1) ++violations;
+                return;
+            }
+            if (afterCommit.length != cap) ++violations;
+            ++evictions;
+            uint256 gone;
+            for (uint256 i = 0; i < before.length; ++i) {
+                bool kept;
+                for (uint256 j = 0; j < afterCommit.length; ++j) if (afterCommit[j] == before[i]) kept = true;
+                if (kept) continue;
+                ++gone;
+                // Slots go to stake: only a strictly larger stake takes one.
+                if (registry.activeStakeAt(before[i], atBlock) >= registry.activeStakeAt(trainer, atBlock)) ++violations;
+            }
+            if (gone != 1) ++violations;
+        } catch (bytes memory reason) {
+            bytes4 selector = bytes4(reason);
+            if (present) {
+                if (selector != ITrainingRounds.AlreadyCommitted.selector) ++violations;
+            } else if (before.length < cap || selector != ITrainingRounds.RoundFull.selector) {
+                ++violations; // only a full round turns an active operator away
+            }
+        }
+    }
+}
+
+contract EvictionInvariantTest is RoundsFixture {
+    uint256 internal constant OPERATORS = 24;
+    uint256 internal constant CAP = 17; // above EVICTION_SAMPLE (16): slots taken are drawn
+    EvictionHandler internal handler;
+    uint256 internal roundId;
+
+    function setUp() public {
+        _setUpRounds();
+        ITrainingRounds.Params memory p = _defaultParams();
+        p.maxTrainersPerRound = uint32(CAP);
+        rounds.queueParams(p);
+        vm.warp(block.timestamp + rounds.changeDelay());
+        address[] memory operators = new address[](OPERATORS);
+        for (uint256 i = 0; i < OPERATORS; ++i) {
+            operators[i] = address(uint160(0xE000 + i));
+            _fundAndStake(operators[i], MIN_STAKE + (i % 8) * 25e18); // eight stake levels, ties within each
+        }
+        vm.roll(block.number + 1);
+        roundId = rounds.openRound(unprovenTaskId);
+        handler = new EvictionHandler(rounds, registry, operators, roundId);
+        // Full from the start (the operators in stake order 0..7 repeating), so every fuzzed commit meets a
+        // full round: a slot taken, RoundFull, or AlreadyCommitted.
+        for (uint256 i = 0; i < CAP; ++i) handler.commit(i, i);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// The handler really evicts: after the 17 slots are filled, the other operators' commits take some.
+    function test_handlerEvicts() public {
+        for (uint256 i = CAP; i < OPERATORS; ++i) {
+            handler.commit(i, i);
+            if (i % 5 == 0) handler.nextBlock(keccak256(abi.encode(i)));
+        }
+        assertTrue(handler.evictions() > 0, "slots were taken");
+        invariant_evictionsGoToStake();
+        invariant_slotsStayConsistent();
+    }
+
+    /// No check inside an action failed: one commitment per trainer, a full round's slot taken only by a
+    /// strictly larger stake and exactly one trainer evicted per taken slot, only a full round says RoundFull.
+    function invariant_evictionsGoToStake() public view {
+        assertEq(handler.violations(), 0, "violations");
+    }
+
+    /// Whatever the order of commits and evictions: at most CAP trainers, none twice, and each slot's
+    /// commitment and sample count are its own trainer's (the swap on eviction moves all three together).
+    /// Commits move no tokens: the contract holds exactly the pools and the open round's emission.
+    function invariant_slotsStayConsistent() public view {
+        ITrainingRounds.Round memory r = selection.getRound(roundId);
+        assertTrue(r.trainers.length <= CAP, "within the cap");
+        assertEq(r.commitments.length, r.trainers.length, "a commitment per trainer");
+        assertEq(r.sampleCounts.length, r.trainers.length, "a sample count per trainer");
+        for (uint256 i = 0; i < r.trainers.length; ++i) {
+            for (uint256 j = i + 1; j < r.trainers.length; ++j) assertTrue(r.trainers[i] != r.trainers[j], "no duplicate");
+            assertTrue(r.commitments[i] == keccak256(abi.encode(roundId, r.trainers[i])), "own commitment");
+            assertEq(r.sampleCounts[i], handler.samplesOf(r.trainers[i]), "own sample count");
+        }
+        (, uint256 unclaimed, uint256 bonds) = rounds.totals();
+        assertEq(token.balanceOf(address(rounds)), _pools() + r.emission + unclaimed + bonds, "solvent");
     }
 }
