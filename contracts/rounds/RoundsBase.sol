@@ -16,7 +16,8 @@ abstract contract RoundsBase is ITrainingRounds, RoundsStorage {
     /// @notice Basis-point denominator.
     uint256 public constant BPS = 10_000;
     /// @notice Hard cap on trainers per round (issue #21: rounds as large as the mesh's 1,000 nodes). Only
-    /// the full-round eviction scan (RoundsExtension.takeSlot) and the stakeless bootstrap draw loop up to it;
+    /// the stakeless bootstrap draw loops up to it (a full round's eviction reads at most 16 drawn slots,
+    /// RoundsExtension.takeSlot);
     /// weights and rewards of a round above MAX_WEIGHTS_ARRAY go through a weight tree and never loop.
     uint256 public constant MAX_TRAINERS_PER_ROUND = 1024;
     /// @notice Most trainers whose weights are posted as an array (`postAggregate`) and paid in a loop at the
