@@ -38,6 +38,12 @@ import { roundTrainingJob } from "./training-job.ts";
 const SPEED_EWMA_WEIGHT = 0.3;
 /** Commit transactions remembered for the commit-time estimate (the slowest of them counts). */
 const COMMIT_TX_SAMPLES = 5;
+/**
+ * Rounds in a row a node sits out on its own speed and commit-time estimates before it trains anyway (one step
+ * at least). The estimates are refreshed only by training and committing, so without a cap one bad measurement
+ * (a commit that took 30 s through an RPC outage) kept every node of the quick soak out of every later round.
+ */
+const MAX_CONSECUTIVE_SIT_OUTS = 2;
 
 export interface TrainerComponents {
   readonly modelSync: ModelSync;
@@ -77,6 +83,8 @@ export class Trainer {
    * commit) they took 3–5 s, more than a short commit window left after training (quick soak, 2026-12-05).
    */
   private readonly commitTxMs: number[] = [];
+  /** Rounds sat out in a row as too slow (`MAX_CONSECUTIVE_SIT_OUTS`). */
+  private sitOuts = 0;
   /** Privacy spent by this trainer's DP updates so far (one Gaussian mechanism per committed round). */
   private readonly privacy = new RdpAccountant();
   private privateRounds = 0;
@@ -255,11 +263,15 @@ export class Trainer {
       await this.commitTrained(roundId, work, head);
       return;
     }
-    const steps = this.plannedSteps(windowMs);
-    if (steps === undefined) {
+    const planned = this.plannedSteps(windowMs);
+    if (planned === undefined && this.sitOuts < MAX_CONSECUTIVE_SIT_OUTS) {
+      this.sitOuts += 1;
       this.ctx.log.info({ roundId, windowMs }, "too slow for this round's commit window; sitting it out");
       return;
     }
+    // After MAX_CONSECUTIVE_SIT_OUTS, one step at least: it measures this node's speed and commit time again.
+    const steps = planned ?? 1;
+    this.sitOuts = 0;
     const trained = await this.trainFrom(baseRef, steps, Number(roundId % 1_000_000n));
     await this.commitTrained(roundId, work, trained);
   }
@@ -328,9 +340,10 @@ export class Trainer {
       commitment.root,
       BigInt(samples),
     ]);
+    if (!sent) throw new Error("commit not accepted");
+    // Only included commits: a failed send measures an outage or a revert, not the chain's inclusion time.
     this.commitTxMs.push(performance.now() - sending);
     if (this.commitTxMs.length > COMMIT_TX_SAMPLES) this.commitTxMs.shift();
-    if (!sent) throw new Error("commit not accepted");
     work.updateBytes = bytes;
     work.ownCommitment = commitment;
     work.baseRef = trained.baseRef;

@@ -19,6 +19,12 @@ const RSS_INTERVAL_MS = 10_000;
 /** The first rounds run without faults, so a failure there is the network's, not a fault's. */
 const WARMUP_ROUNDS = 1;
 /**
+ * Longest random delay (s) of a fault planned for the aggregating phase. The phase ends when the aggregator posts,
+ * 2-8 s after its selection at load 8-12, not at its window's end (40 s in `--quick`): a delay drawn from the
+ * window landed most "aggregating" faults in the next round (quick soak 2026-12-05).
+ */
+const AGGREGATING_FAULT_DELAY_S = 2;
+/**
  * Process lifetimes shorter than this are too short for an RSS trend (ms). A node's RSS swings by ~50-100 MB with
  * its garbage collections and worker threads (training, each proof), so a 3-5 minute life gave slopes of
  * ±1,000 MB/h on a flat process (targeted soak runs, 2026-12-05); ten minutes and more gives a usable figure.
@@ -162,13 +168,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       plan.phase === "open"
         ? options.windows.commit
         : plan.phase === "aggregating"
-          ? options.windows.aggregate
+          ? Math.min(options.windows.aggregate, AGGREGATING_FAULT_DELAY_S / 0.6)
           : options.windows.challenge;
     // A freeze must land before the aggregator posts (a few seconds after its selection): at once.
     const delay = plan.kind === "freeze-aggregator" ? 0 : random() * windowS * 0.6 * 1000;
     const aggregatorBefore = previousAggregator;
     active = (async () => {
       await new Promise((resolve) => setTimeout(resolve, delay));
+      // A fault whose phase ended first would hit another phase (or round) than planned: re-armed instead.
+      const now = observer.latest();
+      if (now?.id !== round.id || now.phase !== plan.phase) {
+        planIndex -= 1;
+        nextFaultRound = (now?.id ?? round.id) + 1n;
+        say(`round ${round.id}: ${plan.kind} re-armed: the ${plan.phase} phase ended within its delay`);
+        return;
+      }
       say(`round ${round.id}: ${plan.kind} (${plan.phase} +${(delay / 1000).toFixed(1)} s)`);
       const record = await inject(plan, round, {
         network,
