@@ -29,16 +29,19 @@ runBenchmark(async () => {
   const quick = isQuick();
   const rounds = numberOption("rounds", quick ? 20 : 60);
   // `--quick`: the shortest windows the nodes can honestly meet. A proven round lasts about commit + selection
-  // (lock, seed block, select: ~3 s) + post (~1 s) + sample draw (~3 s) + one chunk proof (3-8 s here) + the
-  // answered statement's dispute window + finalize. The answer window only bounds a missed answer, but it must
+  // (lock, seed block, select: ~3 s) + post (~1 s) + sample draw (~3 s) + one chunk proof (3-8 s here, 9-13 s at
+  // load 13) + the answered statement's dispute window + finalize: 33 s at load 13. The challenge window runs
+  // from the post, so the aggregate window only bounds a miss. The answer window only bounds a missed answer, but it must
   // hold a proof with headroom plus the answer transaction, or the nodes sit out (proving-budget.ts).
   // The full run uses `task create`'s local defaults (node/chain/constants.ts): the node plans for an aggregation
   // window of at least its 15 s posting margin, and a SIGKILLed aggregator's restart (process start 2.5-17 s here
   // at load 8-12, most of it module loading) does not fit the 8 s the soak used before.
   const windows = {
-    // 10 s, not 5: a trainer notices the round (a tick, a block), fetches the new model, trains, compresses and
-    // commits; at load 8-10 a 5 s window left three rounds in a row with no commit (quick soak, 2026-12-05).
-    commit: numberOption("commit", quick ? 10 : Number(DEFAULT_COMMIT_WINDOW_S)),
+    // 6 s: nodes train the next round's update before it opens (trainer.ts head start) and commit at once; the
+    // window holds a commit transaction at load, and the training of a node without a head start (restarted, or
+    // the previous round failed), sized to fit. At load 8-10 a 5 s window without head starts left three rounds
+    // in a row with no commit (quick soak, 2026-12-05); 6 s with them finalized 13 of 13 at load 13 (2026-12-05).
+    commit: numberOption("commit", quick ? 6 : Number(DEFAULT_COMMIT_WINDOW_S)),
     // The task's default (15 s), not less: the selected node learns of its selection by polling, and at load 7 it
     // noticed 3.5 s and 15 ms before a 6 s window closed and was slashed for a missed aggregation (quick soak,
     // 2026-12-05). The window bounds only a miss: an aggregator posts as soon as the updates are in.
