@@ -152,6 +152,27 @@ function gated(pool: TrainingPool, gate: (() => Promise<void>) | undefined): Pic
  */
 const DRIVEN_RPC = { timeoutMs: 60_000, retryCount: 3 } as const;
 
+/**
+ * Formation dials in flight at once, and tries per node. At 128 nodes in one process (bench:round --scale 128,
+ * load 12-15) all 127 dials at once left one Noise handshake past Mesh.connect's 15 s deadline and the whole
+ * network failed (docs/scaling.md); 16 at a time is what a 16-node network always did in one go.
+ */
+const FORMATION_DIAL_BATCH = 16;
+const FORMATION_DIAL_ATTEMPTS = 3;
+
+/** Connects `node` to a random earlier node, another one on each failed try (FORMATION_DIAL_ATTEMPTS). */
+async function dialEarlier(node: DemoNode, nodes: readonly DemoNode[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const target = nodes[Math.floor(Math.random() * node.index)]!;
+    try {
+      await node.mesh.connect(target.mesh.multiaddrs()[0]!);
+      return;
+    } catch (error) {
+      if (attempt >= FORMATION_DIAL_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** Starts chain, contracts, operators and nodes. */
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
   // VAIN_TEST_LOG=info shows the nodes' logs on stderr when a network test fails.
@@ -247,13 +268,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         nodes[0]!.participant.models.put(options.initialModel);
     }
     // Every node dials one earlier node (a random tree), then PEX and maintenance fill in the degree.
-    await Promise.all(
-      nodes
-        .slice(1)
-        .map((node) =>
-          node.mesh.connect(nodes[Math.floor(Math.random() * node.index)]!.mesh.multiaddrs()[0]!),
-        ),
-    );
+    for (let start = 1; start < nodes.length; start += FORMATION_DIAL_BATCH)
+      await Promise.all(
+        nodes.slice(start, start + FORMATION_DIAL_BATCH).map((node) => dialEarlier(node, nodes)),
+      );
     await Promise.all(nodes.map((node) => node.mesh.maintain()));
 
     const modelRef = nodes[0]!.participant.initialModelRef;
