@@ -61,9 +61,12 @@ describe(
       // Every trainer is honest, so each should count. Two fresh-clone CI runs (2026-12-05, two test files at once)
       // gave 8 of 9: the guarded mean rejected one honest update, the open false positive of issue #20 (notes-s7);
       // never in five runs alone. One such rejection costs that trainer its reward, not the round or its proof.
+      // Which it was, rule or delivery: the aggregator's fan-in says whether the weight-0 update ever arrived.
+      const aggregatorNode = net.nodes.find((n) => n.account.address === honest.aggregator);
+      const inputs = aggregatorNode?.participant.outcome(honest.roundId)?.inputs;
       assert.ok(
         honest.included >= NODES - 1,
-        `${honest.included} of ${NODES} included; rejected ${honest.rejected.join(", ")}`,
+        `${honest.included} of ${NODES} included; weight 0: ${honest.rejected.join(", ")}; the aggregator received ${inputs} of ${NODES} updates`,
       );
       const [posted] = await net.publicClient.getContractEvents({
         ...range(honest.roundId),
@@ -86,7 +89,18 @@ describe(
         ...range(cheated.roundId),
         eventName: "ChallengeFailed",
       });
-      assert.equal(failed.length, 1);
+      if (failed.length !== 1) {
+        // Which path failed the round instead (a missed deadline, an equivocation, a disputed statement): named.
+        const events = await net.publicClient.getContractEvents({
+          address: net.contracts.rounds,
+          abi: trainingRoundsAbi,
+          fromBlock: 0n,
+        });
+        const ofRound = events.filter((e) => (e.args as { roundId?: bigint }).roundId === cheated.roundId);
+        assert.fail(
+          `${failed.length} ChallengeFailed in the cheated round; its events: ${ofRound.map((e) => e.eventName).join(", ")}`,
+        );
+      }
       for (const node of net.nodes)
         if (node.index !== CHEATER) assert.equal(cheated.slashed.get(node.account.address) ?? 0n, 0n);
     });
