@@ -107,7 +107,12 @@ describe("Aggregator.screen", () => {
   const screening = { trainers, sampleCounts: trainers.map(() => 100n) } as unknown as RoundView;
   // A model of SIZE parameters (29 inputs x 10 classes + 10 biases): the guard groups coordinates by its layout.
   const context = {
-    options: { spec: { model: { kind: "mlp", inputSize: 29, hidden: [], classes: 10 } } },
+    options: {
+      spec: {
+        model: { kind: "mlp", inputSize: 29, hidden: [], classes: 10 },
+        aggregation: { rule: "guarded-mean" }, // the task spec's rule (the node's default)
+      },
+    },
     log: pino({ level: "silent" }),
   } as unknown as RoundContext;
   /** An honest-looking update: a shared signal and a trainer-specific part (non-IID data), deterministic. */

@@ -487,6 +487,11 @@ export class RoundParticipant {
     return this.work.get(roundId)?.statementsChecked.size ?? 0;
   }
 
+  /** Whether this node is screening, aggregating or posting a round's updates now (its aggregator's work). */
+  aggregatingNow(roundId: bigint): boolean {
+    return this.work.get(roundId)?.aggregating === true;
+  }
+
   /** Whether this node, as a round's aggregator, is proving or sending an answer, or has not seen the challenges. */
   answeringChallenges(roundId: bigint): boolean {
     const work = this.work.get(roundId);
