@@ -38,12 +38,14 @@ import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, Transfe
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { ModelSync } from "./model-sync.ts";
-import { AnswerWindowTooShortError, ProvingBudget } from "./proving-budget.ts";
+import { ProvingBudget } from "./proving-budget.ts";
+import type { AnswerWindowTooShortError } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
 import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
+import { TaskJoin } from "./task-join.ts";
 import { SitOutNotices } from "./sit-out-notices.ts";
 import { specRefusal } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
@@ -80,8 +82,8 @@ export class RoundParticipant {
   private specMismatchLogged = false;
   /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
-  private joinRefusal: AnswerWindowTooShortError | undefined;
-  private joinChecked = false;
+  /** Whether this node takes part in the task: its proofs fit the task's answer window (task-join.ts). */
+  private readonly taskJoin: TaskJoin;
   /** "Not committing" notices, once a minute per reason. */
   private readonly sitOut: SitOutNotices;
   private waitingForTaskLogged = false;
@@ -112,6 +114,7 @@ export class RoundParticipant {
     }
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
+    this.taskJoin = new TaskJoin(this.provingBudget, options.log);
     this.sitOut = new SitOutNotices(options.log);
     const lifecycle = this.lifecycle;
     this.ctx = {
@@ -271,7 +274,7 @@ export class RoundParticipant {
         this.specMismatchLogged = true;
         return;
       }
-      if (!this.joins(task)) return;
+      if (!this.taskJoin.joins(task)) return;
       this.claims.onTask(task);
       this.commitWindowMs = Number(task.commitWindowS) * 1000;
       void this.modelSync.ensureModel(task.modelRef);
@@ -296,42 +299,12 @@ export class RoundParticipant {
   }
 
   /**
-   * Task join: a proven task whose answer window cannot hold this node's proof and answer transaction is
-   * refused (logged with the typed error): as its aggregator the node would be slashed for the first sampled
-   * chunk it could not answer in time. Checked again on every tick while refused, so a node whose measured
-   * proofs (the start-up measurement, `measureProving`) fit after all joins then.
-   */
-  private joins(task: TaskView): boolean {
-    if (this.joinChecked && this.joinRefusal === undefined) return true;
-    const first = !this.joinChecked;
-    this.joinChecked = true;
-    try {
-      this.provingBudget.check(task);
-      if (this.joinRefusal !== undefined)
-        this.options.log.info(
-          { neededMs: Math.round(this.provingBudget.neededMs()) },
-          "joining the task: this node's measured proving time fits its answer window",
-        );
-      this.joinRefusal = undefined;
-    } catch (error) {
-      if (!(error instanceof AnswerWindowTooShortError)) throw error;
-      this.joinRefusal = error;
-      if (first)
-        this.options.log.error(
-          { err: error, answerWindowMs: error.answerWindowMs, neededMs: error.neededMs },
-          "refusing the task: its answer window is shorter than this node's proving time",
-        );
-    }
-    return this.joinRefusal === undefined;
-  }
-
-  /**
    * Whether this node can take a duty that may end in a proof now: its slowest recent proof plus the answer
    * transaction fits the task's answer window. False while contention makes its proofs slow: the node then
    * withdraws its aggregator opt-in (vain-node.ts) and does not commit (`advance`).
    */
   canAnswerInTime(): boolean {
-    return this.joinRefusal === undefined && this.provingBudget.fits();
+    return this.taskJoin.refusal === undefined && this.provingBudget.fits();
   }
 
   /** What an answer takes this node now (slowest recent proof plus the transaction margin, ms). */
@@ -357,7 +330,7 @@ export class RoundParticipant {
 
   /** Why this node refused the task at join (undefined: it takes part, or has not seen the task yet). */
   get refusal(): AnswerWindowTooShortError | undefined {
-    return this.joinRefusal;
+    return this.taskJoin.refusal;
   }
 
   /** The phase switch: what each role does in the round's current state. */
