@@ -11,6 +11,7 @@ import { equivocate } from "./equivocate.ts";
 import { lieInProof } from "./lie-in-proof.ts";
 import { poisonUpdate } from "./poison-update.ts";
 import { HONEST_ADVERSARY } from "./round-adversary.ts";
+import { withholdAggregate } from "./withhold-aggregate.ts";
 import { withholdUpdate } from "./withhold-update.ts";
 import type { AdversarialBehaviour, RoundAdversary } from "./round-adversary.ts";
 
@@ -28,6 +29,7 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
   const partial = cheatPartial();
   const withhold = withholdUpdate();
   const equivocation = equivocate();
+  const withholdBlob = withholdAggregate();
   return {
     trainingData: (data) => (switches.poisonData === "backdoor" ? poisonWithTrigger(data) : data),
     transformUpdate: (delta) =>
@@ -48,5 +50,6 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
     withholdsUpdate: () => switches.withholdUpdate === true && withhold.withholdsUpdate(),
     equivocation: (commitment) =>
       switches.equivocate === true ? equivocation.equivocation(commitment) : undefined,
+    withholdsAggregate: () => switches.withholdAggregate === true && withholdBlob.withholdsAggregate(),
   };
 }

@@ -32,6 +32,8 @@ export interface AdversarialBehaviour {
   readonly withholdUpdate?: boolean;
   /** As a trainer, also sign and announce a second, different commitment for the same round. */
   readonly equivocate?: boolean;
+  /** As aggregator, post the aggregate and never serve, announce or push its bytes. */
+  readonly withholdAggregate?: boolean;
 }
 
 /** The points of the round protocol where an adversary acts. */
@@ -52,6 +54,8 @@ export interface RoundAdversary {
   withholdsUpdate(): boolean;
   /** A second commitment the trainer signs besides `commitment` for the same round, if it equivocates. */
   equivocation(commitment: Hex): Hex | undefined;
+  /** Whether the aggregator keeps its posted aggregate's bytes to itself. */
+  withholdsAggregate(): boolean;
 }
 
 /** The honest node: every hook leaves the protocol's values as they are. */
@@ -64,4 +68,5 @@ export const HONEST_ADVERSARY: RoundAdversary = {
   proofWitness: (updates) => updates,
   withholdsUpdate: () => false,
   equivocation: () => undefined,
+  withholdsAggregate: () => false,
 };

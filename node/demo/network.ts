@@ -6,6 +6,10 @@
  * The chain only moves its clock when blocks are mined, so the network's clock is advanced explicitly once
  * the work a phase waits for is done (the deadlines still bind: nothing is accepted after them).
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import pino from "pino";
@@ -49,6 +53,7 @@ const DEMO_GLOSSES_PER_TOPIC = 40;
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { devRpc } from "../chain/dev-rpc.ts";
+import { RoundStore } from "../protocol/round-store.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -76,6 +81,8 @@ export interface DemoNode {
   readonly mesh: Mesh;
   readonly participant: RoundParticipant;
   readonly behaviour: AdversarialBehaviour;
+  /** The node's data directory, with `stores`. */
+  readonly dataDir?: string;
 }
 
 export interface NetworkOptions {
@@ -114,6 +121,11 @@ export interface NetworkOptions {
    * trains slower than the rounds go; the test decides when, so it waits on events, not on wall time).
    */
   readonly trainingGates?: Readonly<Record<number, () => Promise<void>>>;
+  /**
+   * Give every node a data directory (a temporary one, removed at stop) for its round store, as `vain-node
+   * start` does: models, received updates and the task's aggregate history survive in it and are served.
+   */
+  readonly stores?: boolean;
 }
 
 export interface LocalVainNetwork {
@@ -131,6 +143,11 @@ export interface LocalVainNetwork {
   readonly trainers: number;
   /** The task's answer window (chain seconds). */
   readonly answerWindowS: bigint;
+  /**
+   * A new operator joins the running task: funded, staked, bound, its node connected and started with nothing
+   * held. It validates and serves (it does not train: the trainer set is fixed at start). Resolves once it runs.
+   */
+  join(behaviour?: AdversarialBehaviour): Promise<DemoNode>;
   stop(): Promise<void>;
 }
 
@@ -215,7 +232,8 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     cleanup.push(async () => pool.close());
 
     const nodes: DemoNode[] = [];
-    for (let index = 0; index < options.nodes; index++) {
+    /** One operator: funded, staked with a permit, its peer ID bound, its node's mesh started (not its rounds). */
+    const addNode = async (index: number, behaviour: AdversarialBehaviour): Promise<DemoNode> => {
       const account = privateKeyToAccount(generatePrivateKey());
       const funder = { publicClient, walletClient: treasury, contracts };
       await sendEther(funder, { to: account.address, amountWei: parseEther("10") });
@@ -240,16 +258,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       });
       await mesh.start();
       cleanup.push(() => mesh.stop());
-      const behaviour = options.behaviours?.[index] ?? {};
-      nodes.push({
-        index,
-        account,
-        wallet,
-        mesh,
-        behaviour,
-        participant: undefined as unknown as RoundParticipant,
-      });
-      (nodes[index] as { participant: RoundParticipant }).participant = new RoundParticipant({
+      const dataDir =
+        options.stores === true ? await mkdtemp(join(tmpdir(), `vain-node${index}-`)) : undefined;
+      if (dataDir !== undefined) cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+      const participant = new RoundParticipant({
         mesh,
         publicClient,
         wallet,
@@ -263,7 +275,12 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         log: log.child({ node: index }),
         behaviour,
         aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
+        store: dataDir === undefined ? undefined : new RoundStore(dataDir),
       });
+      return { index, account, wallet, mesh, behaviour, participant, dataDir };
+    };
+    for (let index = 0; index < options.nodes; index++) {
+      nodes.push(await addNode(index, options.behaviours?.[index] ?? {}));
       if (index === 0 && options.initialModel !== undefined)
         nodes[0]!.participant.models.put(options.initialModel);
     }
@@ -314,6 +331,14 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       test,
       trainers,
       answerWindowS,
+      join: async (behaviour = {}) => {
+        const node = await addNode(nodes.length, behaviour);
+        nodes.push(node);
+        await dialEarlier(node, nodes);
+        await node.mesh.maintain();
+        node.participant.start();
+        return node;
+      },
       stop: async () => {
         for (const node of nodes) await node.participant.stop();
         for (const step of cleanup.reverse()) await step().catch(() => undefined);

@@ -2,11 +2,11 @@
  * The round store on a disk that is really full: a 4 MiB tmpfs filled to its last block (the soak fills disks the
  * same way). Writes the node can do without (a received update, a model) are reported and the round goes on from
  * memory; the node's own update, written before its commit, still throws, so nothing is committed that is not on
- * disk. Skipped where this process may not mount a tmpfs (not root).
+ * disk. Skipped where this process may not mount a tmpfs (not root). Also: the aggregate history, by content hash.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -76,5 +76,24 @@ describe("RoundStore on a full disk", () => {
     await assert.rejects(new RoundStore(join(mount, "node")).saveReceived(3n, TRAINER, update), {
       code: "ENOSPC",
     });
+  });
+});
+
+describe("RoundStore's aggregate history", () => {
+  it("keeps an aggregate by its content hash and drops a torn file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vain-round-store-"));
+    try {
+      const store = new RoundStore(dir);
+      const bytes = new Uint8Array(300).map((_, i) => i % 251);
+      const sha = await store.saveAggregate(bytes);
+      assert.deepEqual(await store.loadAggregate(sha), bytes);
+      assert.equal(await store.loadAggregate("ab".repeat(32)), undefined, "an unknown name");
+      assert.equal(await store.loadAggregate("../models"), undefined, "not a content hash");
+      await writeFile(join(dir, "aggregates", `${sha}.agg`), bytes.subarray(0, 100));
+      assert.equal(await store.loadAggregate(sha), undefined, "a torn file is not served");
+      assert.deepEqual(await readdir(join(dir, "aggregates")), [], "and is removed");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

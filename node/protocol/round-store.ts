@@ -8,7 +8,9 @@
  * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
  * `<dataDir>/rounds/compressor.state` (the trainer's error-feedback residual, compression/state-file.ts);
  * `<dataDir>/rounds/optimizer.state` (its local optimizer's state, training/optimizer-state-file.ts);
- * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model.
+ * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model;
+ * under `<dataDir>/aggregates/`: `<sha256>.agg`, each round's encoded aggregate this node checked against its posted
+ * commitment (the task's history: a node that joins late or lost its disk replays it, round/model-sync.ts).
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
@@ -39,11 +41,13 @@ export interface RoundStoreOptions {
 export class RoundStore {
   private readonly roundsDir: string;
   private readonly modelsDir: string;
+  private readonly aggregatesDir: string;
   private readonly options: RoundStoreOptions;
 
   constructor(dataDir: string, options: RoundStoreOptions = {}) {
     this.roundsDir = join(dataDir, "rounds");
     this.modelsDir = join(dataDir, "models");
+    this.aggregatesDir = join(dataDir, "aggregates");
     this.options = options;
   }
 
@@ -133,6 +137,33 @@ export class RoundStore {
       await rm(path, { force: true });
       return undefined;
     }
+  }
+
+  /**
+   * Keeps a round's encoded aggregate (its served bytes, round-data.ts `aggregateBytesOf`) as `<sha256>.agg`,
+   * for peers that replay the task's history. Optional: a lost one is fetched from another holder.
+   */
+  async saveAggregate(bytes: Uint8Array): Promise<string> {
+    const sha = sha256(bytes);
+    const path = join(this.aggregatesDir, `${sha}.agg`);
+    await this.optional(path, async () => {
+      await mkdir(this.aggregatesDir, { recursive: true });
+      await writeFileAtomic(path, bytes);
+    });
+    return sha;
+  }
+
+  /** The aggregate bytes named `sha` (64 hex digits), checked by content; a torn file is dropped. */
+  async loadAggregate(sha: string): Promise<Uint8Array | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(sha)) return undefined;
+    const path = join(this.aggregatesDir, `${sha}.agg`);
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes === undefined) return undefined;
+    if (sha256(bytes) !== sha) {
+      await rm(path, { force: true });
+      return undefined;
+    }
+    return new Uint8Array(bytes);
   }
 
   /** The trainer's compressor state (error-feedback residual, momentum), replaced after every update. */

@@ -66,6 +66,27 @@ describe("disk quota guard", () => {
     assert.match(await metrics.metrics(), /vain_data_dir_over_quota 0/);
   });
 
+  it("evicts old round aggregates (the task's history) last, oldest first, keeping the newest", async () => {
+    const dir = await dataDir();
+    await mkdir(join(dir, "aggregates"));
+    for (const [i, name] of ["x", "y", "z"].entries()) {
+      const path = join(dir, "aggregates", `${name}.agg`);
+      await fill(path, 5 * KiB);
+      const t = new Date(Date.now() - (10 - i) * 60_000);
+      await utimes(path, t, t);
+    }
+    // Rounds and models down to what is kept (2 rounds, 2 models: 62 KiB with the keys) leave 15 KiB of history:
+    // a 72 KiB quota takes the oldest aggregate only.
+    const report = await new DiskQuotaGuard({
+      dataDir: dir,
+      quotaBytes: 72 * KiB,
+      keepAggregates: 1,
+    }).check();
+    assert.equal(report.overQuota, false);
+    assert.deepEqual((await readdir(join(dir, "aggregates"))).sort(), ["y.agg", "z.agg"]);
+    assert.deepEqual((await readdir(join(dir, "rounds"))).sort(), ["10", "3"], "rounds went first");
+  });
+
   it("never deletes a pinned model (the task's initial model, maybe the only copy of imported weights)", async () => {
     const dir = await dataDir();
     const guard = new DiskQuotaGuard({ dataDir: dir, quotaBytes: 65 * KiB, pinnedModels: () => ["0xA"] });

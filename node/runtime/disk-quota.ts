@@ -6,7 +6,9 @@
  *    round lasts at most 12 h, far less than the time it takes to become one of the oldest);
  * 2. model files except the newest `keepModels` (models are named by content hash and re-fetched from peers),
  *    never a pinned one (`pinnedModels`: the task's initial model, which an importing operator's node may be
- *    the only holder of: an imported ONNX model's weights exist nowhere else).
+ *    the only holder of: an imported ONNX model's weights exist nowhere else);
+ * 3. round aggregates (`aggregates/`, the task's history peers replay to derive models) except the newest
+ *    `keepAggregates`, oldest first: each is a few KiB, so they go last, and another holder serves a lost one.
  * Keys, the keystore, config, reputation and checkpoints are never touched. If the quota is still exceeded, the
  * guard says so (gauge and log) rather than deleting state the node must not lose. Every deletion is logged
  * with its path and size.
@@ -30,6 +32,8 @@ export const DISK_QUOTA_CHECK_INTERVAL_MS = 60_000;
 export const DISK_QUOTA_KEEP_ROUNDS = 2;
 /** Newest models always kept: the current global model and its base. */
 export const DISK_QUOTA_KEEP_MODELS = 2;
+/** Newest round aggregates always kept: the last hour of 1-minute rounds, a few KiB each. */
+export const DISK_QUOTA_KEEP_AGGREGATES = 64;
 /** How often free space is read: one statfs call, and a full disk must stop a retrain loop within seconds. */
 export const DISK_SPACE_CHECK_INTERVAL_MS = 5_000;
 /** Below this much free space the disk counts as full: a round's state (updates, a model) is a few MiB. */
@@ -40,6 +44,7 @@ export interface DiskQuotaGuardOptions {
   readonly quotaBytes: number;
   readonly keepRounds?: number;
   readonly keepModels?: number;
+  readonly keepAggregates?: number;
   /** Content hashes (0x-prefixed sha256) of models never deleted, read at each sweep. */
   readonly pinnedModels?: () => readonly string[];
   readonly intervalMs?: number;
@@ -195,7 +200,28 @@ export class DiskQuotaGuard {
     }
   }
 
-  /** What may be deleted, in order: old rounds (oldest first), then old models (least recently written first). */
+  /** Files of `dir` ending in `suffix`, least recently written first, except `skip` and the newest `keep`. */
+  private async oldestFiles(
+    dir: string,
+    suffix: string,
+    keep: number,
+    skip = new Set<string>(),
+  ): Promise<string[]> {
+    const files: { path: string; mtimeMs: number }[] = [];
+    for (const name of await readdir(dir).catch((): string[] => [])) {
+      if (!name.endsWith(suffix) || skip.has(name)) continue;
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info !== undefined) files.push({ path, mtimeMs: info.mtimeMs });
+    }
+    files.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    return files.slice(0, Math.max(0, files.length - keep)).map((f) => f.path);
+  }
+
+  /**
+   * What may be deleted, in order: old rounds (oldest first), then old models, then old aggregates (least
+   * recently written first).
+   */
   private async candidates(): Promise<string[]> {
     const roundsDir = join(this.options.dataDir, "rounds");
     const rounds = (await readdir(roundsDir).catch((): string[] => []))
@@ -204,21 +230,20 @@ export class DiskQuotaGuard {
     const oldRounds = rounds
       .slice(0, Math.max(0, rounds.length - (this.options.keepRounds ?? DISK_QUOTA_KEEP_ROUNDS)))
       .map((name) => join(roundsDir, name));
-    const modelsDir = join(this.options.dataDir, "models");
-    const models: { path: string; mtimeMs: number }[] = [];
     const pinned = new Set(
       (this.options.pinnedModels?.() ?? []).map((ref) => `${ref.replace(/^0x/i, "").toLowerCase()}.f32`),
     );
-    for (const name of await readdir(modelsDir).catch((): string[] => [])) {
-      if (!name.endsWith(".f32") || pinned.has(name)) continue;
-      const path = join(modelsDir, name);
-      const info = await stat(path).catch(() => undefined);
-      if (info !== undefined) models.push({ path, mtimeMs: info.mtimeMs });
-    }
-    models.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    const oldModels = models
-      .slice(0, Math.max(0, models.length - (this.options.keepModels ?? DISK_QUOTA_KEEP_MODELS)))
-      .map((m) => m.path);
-    return [...oldRounds, ...oldModels];
+    const oldModels = await this.oldestFiles(
+      join(this.options.dataDir, "models"),
+      ".f32",
+      this.options.keepModels ?? DISK_QUOTA_KEEP_MODELS,
+      pinned,
+    );
+    const oldAggregates = await this.oldestFiles(
+      join(this.options.dataDir, "aggregates"),
+      ".agg",
+      this.options.keepAggregates ?? DISK_QUOTA_KEEP_AGGREGATES,
+    );
+    return [...oldRounds, ...oldModels, ...oldAggregates];
   }
 }

@@ -36,6 +36,12 @@ const PULL_PARALLEL = 4;
 export interface AggregationRecoveryComponents {
   /** Checks an update against its trainer's commitment and keeps it as received (aggregator.ts). */
   readonly accept: (roundId: bigint, operator: Address, bytes: Uint8Array) => Promise<void>;
+  /**
+   * Derives and keeps the round's model from a rebuilt aggregate and serves the aggregate (model-sync.ts
+   * `adopt`): a rebuild that kept only what answering needs left a 1-trainer round's model with no holder
+   * when its watchers were down, and the task stalled (soak 8f).
+   */
+  readonly adopt: (roundId: bigint, round: RoundView, aggregate: Uint16Array) => Promise<unknown>;
 }
 
 /** Who may hold a trainer's update: the trainer, the round's aggregator, then admitted peers (replicas). */
@@ -120,6 +126,7 @@ export class AggregationRecovery {
       return;
     }
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
+    await this.components.adopt(roundId, round, aggregate);
     this.ctx.log.info({ roundId }, "rebuilt the posted aggregation: challenges can be answered");
   }
 

@@ -11,6 +11,7 @@ import { aggregationRule } from "../../aggregation/rules/index.ts";
 import type { Aggregator as AggregationRuleInstance } from "../../aggregation/rules/types.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
+import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { createModel } from "../../training/architectures.ts";
 import { AggregationInputError } from "../../core/updates.ts";
@@ -324,7 +325,9 @@ export class Aggregator {
     const aggregateCommitment = await commitEncoded(aggregate);
     const ref = modelRefOf(baseModelRef, aggregateCommitment.root, roundId);
     await this.components.modelSync.advance(ref, baseModelRef, aggregate);
-    const aggregateData: Hex = `0x${this.components.data.keep(roundId, aggregateBytesOf(aggregate))}`;
+    const bytes = aggregateBytesOf(aggregate);
+    const withheld = this.ctx.adversary.withholdsAggregate();
+    const aggregateData: Hex = `0x${withheld ? sha256(bytes) : this.components.data.keep(roundId, bytes)}`;
     return { ref, aggregate, aggregateCommitment, aggregateData };
   }
 
@@ -389,24 +392,28 @@ export class Aggregator {
     ]);
     if (!posted) return;
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
-    // Signed only once posted: a node killed between signing and posting, or whose post failed, could
-    // otherwise sign a second, different aggregate on the next attempt (equivocation against its own stake).
-    await this.components.data
-      .announceAggregate(
+    if (!this.ctx.adversary.withholdsAggregate()) {
+      // Signed only once posted: a node killed between signing and posting, or whose post failed, could
+      // otherwise sign a second, different aggregate on the next attempt (equivocation against its own stake).
+      await this.components.data
+        .announceAggregate(
+          roundId,
+          aggregateCommitment.root,
+          ref,
+          aggregate,
+          present.map((p) => p?.sha256),
+        )
+        .catch((error: unknown) =>
+          this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"),
+        );
+      void this.components.data.distribute(
         roundId,
-        aggregateCommitment.root,
-        ref,
+        round,
+        weights,
         aggregate,
         present.map((p) => p?.sha256),
-      )
-      .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
-    void this.components.data.distribute(
-      roundId,
-      round,
-      weights,
-      aggregate,
-      present.map((p) => p?.sha256),
-    );
+      );
+    }
     this.ctx.options.events?.onAggregated?.(
       roundId,
       round.trainers.filter((_, i) => weights[i]! > 0),

@@ -11,24 +11,45 @@ import type { PeerId } from "@libp2p/interface";
 import type { Address, Hex } from "viem";
 
 import { commitEncoded } from "../../proofs/index.ts";
-import type { UpdateCommitment } from "../../proofs/index.ts";
 import { bytesToParams } from "../models.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
+import { aggregateFromUpdates } from "./aggregate-from-updates.ts";
+import type { CheckedAggregate } from "./aggregate-from-updates.ts";
 import type { RoundData } from "./round-data.ts";
+import { aggregateBytesOf } from "./round-data.ts";
 import { serverStateKey, serverStateVectors, serverStep } from "./server-step.ts";
 import type { ModelState } from "./server-step.ts";
 
 /**
- * Rounds back a node derives models through before giving up: peers keep a round's aggregate only for the
- * last few rounds (ROUNDS_KEPT), and each step costs a commitment over the whole model.
+ * Rounds replayed inline, in the caller's tick (deriving this round's model from the held base is one); a
+ * longer replay (a node that joined late or lost its disk: a task's whole history, 0.4 s of commitment per
+ * round for the 101,770-parameter MLP) runs beside the tick, which keeps up its other duties meanwhile.
  */
-const MAX_DERIVE_DEPTH = 8;
+const INLINE_REPLAY_ROUNDS = 2;
+/** Wait before a failed background replay is tried again (ms): its missing aggregate may be served later. */
+const REPLAY_RETRY_MS = 10_000;
+/**
+ * Wait before a round's aggregate is rebuilt from its updates again after a try failed (ms): each try fetches
+ * the round's weighted updates and commits to each, and the tick asks every second.
+ */
+const REBUILD_RETRY_MS = 10_000;
+/** Replayed models also kept on disk every this many rounds, so a replay cut short resumes from near there. */
+const REPLAY_CHECKPOINT_ROUNDS = 64;
 
-/** An encoded aggregate whose commitment is the round's posted one. */
-export interface CheckedAggregate {
-  readonly aggregate: Uint16Array;
-  readonly commitment: UpdateCommitment;
+export type { CheckedAggregate } from "./aggregate-from-updates.ts";
+
+/** A round that derived a model: the model's ref names it in its low 64 bits (next-model.ts). */
+interface Producer {
+  readonly roundId: bigint;
+  readonly round: RoundView;
+}
+
+/** The rounds whose aggregates lead from a model this node can start from (`anchor`) to the one asked for. */
+interface ReplayPath {
+  readonly anchor: Hex;
+  /** Oldest first. */
+  readonly rounds: readonly Producer[];
 }
 
 export class ModelSync {
@@ -36,22 +57,31 @@ export class ModelSync {
   private readonly data: RoundData;
   /** Models being fetched or derived (a tick does not start a second one of the same). */
   private readonly fetching = new Set<string>();
+  /** Background replays under way, and when a failed one may be tried again (wall clock, ms), by model ref. */
+  private readonly replays = new Map<string, number>();
+  /** When a round's aggregate may next be rebuilt from its updates (wall clock, ms), after a failed try. */
+  private readonly rebuildAfter = new Map<bigint, number>();
 
   constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
     this.data = data;
-    // Peers fetch models, and the round data this node holds (updates, aggregates), by content hash.
-    ctx.options.mesh.blobs.serve((sha) => ctx.models.bytesBySha256(sha) ?? data.bytes(sha));
+    // Peers fetch models, the round data this node holds (updates, aggregates), and the task's aggregate history
+    // (to replay it) by content hash.
+    ctx.options.mesh.blobs.serve(
+      (sha) => ctx.models.bytesBySha256(sha) ?? data.bytes(sha) ?? ctx.options.store?.loadAggregate(sha),
+    );
   }
 
   /**
-   * The model named `ref`, from memory, disk, derivation (a round's model) or peers (the initial model, checked
-   * by its content hash); undefined while it cannot be had. `preferred` is asked first for blobs.
+   * The model named `ref`, from memory, disk, derivation (a round's model: replayed from the newest model this
+   * node holds through the rounds' checked aggregates) or peers (the initial model, checked by its content
+   * hash); undefined while it cannot be had. `preferred` is asked first for blobs.
    */
-  async ensureModel(ref: Hex, preferred?: Address, depth = 0): Promise<Float32Array | undefined> {
+  async ensureModel(ref: Hex, preferred?: Address): Promise<Float32Array | undefined> {
     const { models, options, paramSize } = this.ctx;
     const have = models.get(ref);
     if (have !== undefined || /^0x0{64}$/.test(ref) || this.fetching.has(ref)) return have;
+    if ((this.replays.get(ref) ?? 0) > Date.now()) return undefined;
     this.fetching.add(ref);
     try {
       const stored = await options.store?.loadModel(ref, paramSize);
@@ -59,12 +89,11 @@ export class ModelSync {
         models.put(stored, ref);
         return stored;
       }
-      const producer = await this.producerOf(ref);
-      if (producer !== undefined) {
-        if (depth >= MAX_DERIVE_DEPTH) return undefined;
-        return await this.derive(ref, producer.roundId, producer.round, preferred, depth);
-      }
-      return await this.fetchByContent(ref, preferred);
+      const path = await this.replayPath(ref);
+      if (path === undefined) return await this.fetchByContent(ref, preferred);
+      if (path.rounds.length <= INLINE_REPLAY_ROUNDS) return (await this.replay(path, preferred))?.params;
+      this.replayInBackground(ref, path, preferred);
+      return undefined;
     } finally {
       this.fetching.delete(ref);
     }
@@ -81,49 +110,117 @@ export class ModelSync {
 
   /**
    * The task's server step (server-step.ts) from the model `baseRef` and an aggregate checked against its
-   * commitment, kept under `ref` (the ref the chain derives from them) with the optimizer's state.
+   * commitment, kept under `ref` (the ref the chain derives from them) with the optimizer's state; the aggregate
+   * joins the history this node serves.
    */
-  async advance(ref: Hex, baseRef: Hex, aggregate: Uint16Array, preferred?: Address, depth = 0) {
-    const base = await this.withState(baseRef, preferred, depth + 1);
+  async advance(ref: Hex, baseRef: Hex, aggregate: Uint16Array, preferred?: Address) {
+    const base = await this.stateOf(baseRef, preferred);
     if (base === undefined) return undefined;
     const next = serverStep(this.ctx.options.spec.server, base, aggregate);
+    await this.keepAggregate(roundOfModelRef(ref), aggregate);
     await this.keep(ref, next);
     return next.params;
   }
 
+  /** The model `ref` with the server optimizer's state after it, held or replayed (inline). */
+  private async stateOf(ref: Hex, preferred: Address | undefined): Promise<ModelState | undefined> {
+    const held = await this.heldState(ref);
+    if (held !== undefined) return held;
+    const path = await this.replayPath(ref);
+    if (path !== undefined) return this.replay(path, preferred);
+    const params = await this.ensureModel(ref, preferred);
+    return params === undefined ? undefined : { params, server: [] };
+  }
+
   /**
-   * The model `ref` with the server optimizer's state after it: none for a task's initial model or a stateless
-   * optimizer; else held beside the model, or derived again from the round that made it.
+   * The model `ref` with its server state if this node holds both (memory or disk): a task's initial model
+   * and a stateless optimizer's models have none.
    */
-  private async withState(
-    ref: Hex,
-    preferred: Address | undefined,
-    depth: number,
-  ): Promise<ModelState | undefined> {
-    const params = await this.ensureModel(ref, preferred, depth);
+  private async heldState(ref: Hex): Promise<ModelState | undefined> {
+    const { models, options, paramSize } = this.ctx;
+    const params = models.get(ref) ?? (await options.store?.loadModel(ref, paramSize));
     if (params === undefined) return undefined;
-    const vectors = serverStateVectors(this.ctx.options.spec.server);
-    if (vectors === 0) return { params, server: [] };
-    const producer = await this.producerOf(ref);
-    if (producer === undefined) return { params, server: [] };
+    models.put(params, ref);
+    const vectors = serverStateVectors(options.spec.server);
+    if (vectors === 0 || (await this.producerOf(ref)) === undefined) return { params, server: [] };
     const server: Float32Array[] = [];
     for (let k = 0; k < vectors; k++) {
       const key = serverStateKey(ref, k);
-      const held =
-        this.ctx.models.get(key) ?? (await this.ctx.options.store?.loadModel(key, this.ctx.paramSize));
-      if (held === undefined) break;
-      server.push(held);
+      const vector = models.get(key) ?? (await options.store?.loadModel(key, paramSize));
+      if (vector === undefined) return undefined;
+      server.push(vector);
     }
-    if (server.length === vectors) return { params, server };
-    // The model without its state (e.g. evicted from memory before it was saved): derive both again.
-    if (depth >= MAX_DERIVE_DEPTH) return undefined;
-    const checked = await this.aggregateOf(producer.roundId, producer.round, preferred);
-    if (checked === undefined) return undefined;
-    const base = await this.withState(producer.round.baseModelRef, preferred, depth + 1);
-    if (base === undefined) return undefined;
-    const next = serverStep(this.ctx.options.spec.server, base, checked.aggregate);
-    await this.keep(ref, next);
-    return next;
+    return { params, server };
+  }
+
+  /**
+   * Walks back from `ref` through the rounds that derived each model to the newest one this node holds with its
+   * state, or to the task's initial model; undefined when `ref` is not a posted round's model.
+   */
+  private async replayPath(ref: Hex): Promise<ReplayPath | undefined> {
+    const rounds: Producer[] = [];
+    let current = ref;
+    for (;;) {
+      const producer = await this.producerOf(current);
+      if (producer === undefined) break;
+      rounds.push(producer);
+      current = producer.round.baseModelRef;
+      if ((await this.heldState(current)) !== undefined) break;
+    }
+    return rounds.length === 0 ? undefined : { anchor: current, rounds: rounds.reverse() };
+  }
+
+  /**
+   * Derives each model of `path` in turn from its round's checked aggregate (held, fetched by its blob name, or
+   * rebuilt from the round's committed updates); the last one, and every REPLAY_CHECKPOINT_ROUNDS-th, is kept.
+   */
+  private async replay(path: ReplayPath, preferred: Address | undefined): Promise<ModelState | undefined> {
+    let state = await this.heldState(path.anchor);
+    if (state === undefined) {
+      // The task's initial model (a held round model ends the walk only with its state).
+      const params = await this.ensureModel(path.anchor, preferred);
+      if (params === undefined) return undefined;
+      state = { params, server: [] };
+    }
+    for (const [i, { roundId, round }] of path.rounds.entries()) {
+      const checked = await this.aggregateOf(roundId, round, preferred);
+      if (checked === undefined) {
+        this.ctx.log.debug({ roundId }, "a round's aggregate is not available yet; cannot derive its model");
+        return undefined;
+      }
+      state = serverStep(this.ctx.options.spec.server, state, checked.aggregate);
+      const last = i === path.rounds.length - 1;
+      if (last || (i + 1) % REPLAY_CHECKPOINT_ROUNDS === 0) await this.keep(round.modelRef, state);
+    }
+    return state;
+  }
+
+  /** A long replay beside the tick; the model is in memory and on disk when it ends. */
+  private replayInBackground(ref: Hex, path: ReplayPath, preferred: Address | undefined): void {
+    this.replays.set(ref, Number.POSITIVE_INFINITY);
+    const from = path.rounds[0]!.roundId;
+    const to = path.rounds[path.rounds.length - 1]!.roundId;
+    this.ctx.log.info(
+      { fromRound: from, toRound: to, rounds: path.rounds.length },
+      "syncing the task's model: replaying its rounds' aggregates",
+    );
+    void this.replay(path, preferred)
+      .then((state) => {
+        if (state === undefined) {
+          this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
+          this.ctx.log.warn(
+            { fromRound: from, toRound: to },
+            "model sync stopped: a round's aggregate is not served by any peer yet; retrying",
+          );
+          return;
+        }
+        this.replays.delete(ref);
+        this.ctx.log.info({ round: to, rounds: path.rounds.length }, "model synced");
+      })
+      .catch((error: unknown) => {
+        this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
+        this.ctx.log.warn({ err: error }, "model sync failed; retrying");
+      });
   }
 
   /** The encoded aggregate of a posted round whose bytes match its commitment, from what we hold or from peers. */
@@ -138,7 +235,7 @@ export class ModelSync {
     const posted = await this.ctx.chain.aggregateData(roundId).catch(() => undefined);
     if (posted !== undefined) names.add(posted);
     for (const sha of names) {
-      const held = this.data.bytes(sha);
+      const held = this.data.bytes(sha) ?? (await this.ctx.options.store?.loadAggregate(sha));
       const aggregate = held === undefined ? undefined : await this.checked(held, round);
       if (aggregate !== undefined) return aggregate;
     }
@@ -154,15 +251,32 @@ export class ModelSync {
           );
           const aggregate = await this.checked(bytes, round);
           if (aggregate === undefined) continue;
-          this.data.keep(roundId, bytes);
           this.ctx.stats.bytesReceived += bytes.length;
+          await this.keepAggregate(roundId, aggregate.aggregate);
           return aggregate;
         } catch {
           // the next peer
         }
       }
     }
-    return undefined;
+    // Nobody serves it: the aggregate follows from the round's committed updates, if they can still be had.
+    if ((this.rebuildAfter.get(roundId) ?? 0) > Date.now()) return undefined;
+    const rebuilt = await aggregateFromUpdates(this.ctx, this.data, roundId, round);
+    if (rebuilt === undefined) {
+      if (this.rebuildAfter.size >= 64) this.rebuildAfter.clear();
+      this.rebuildAfter.set(roundId, Date.now() + REBUILD_RETRY_MS);
+      return undefined;
+    }
+    await this.keepAggregate(roundId, rebuilt.aggregate);
+    return rebuilt;
+  }
+
+  /** Keeps a checked aggregate to serve: in memory with its round's data, and on disk as the task's history. */
+  private async keepAggregate(roundId: bigint | undefined, aggregate: Uint16Array): Promise<void> {
+    if (this.ctx.adversary.withholdsAggregate()) return;
+    const bytes = aggregateBytesOf(aggregate);
+    if (roundId !== undefined) this.data.keep(roundId, bytes);
+    await this.ctx.options.store?.saveAggregate(bytes);
   }
 
   /** The round that derived `ref` (named in its low 64 bits), if `ref` is that round's posted model. */
@@ -173,18 +287,6 @@ export class ModelSync {
     if (round === undefined || !round.posted || round.modelRef.toLowerCase() !== ref.toLowerCase())
       return undefined;
     return { roundId, round };
-  }
-
-  private async derive(
-    ref: Hex,
-    roundId: bigint,
-    round: RoundView,
-    preferred: Address | undefined,
-    depth: number,
-  ): Promise<Float32Array | undefined> {
-    const checked = await this.aggregateOf(roundId, round, preferred);
-    if (checked === undefined) return undefined;
-    return this.advance(ref, round.baseModelRef, checked.aggregate, preferred, depth);
   }
 
   /** Keeps a model and its server state (state first: a model on disk without its state is derived again). */

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 
+import pino from "pino";
 import { encodeAbiParameters, keccak256 } from "viem";
 import type { Address, Hex } from "viem";
 
@@ -65,6 +66,10 @@ describe("ModelSync: a round's model by recomputation", () => {
         baseModelRef: BASE_REF,
         aggregateCommitment: root,
         aggregator: AGGREGATOR,
+        // One trainer whose update nobody serves: the aggregate cannot be rebuilt from updates either.
+        trainers: [AGGREGATOR],
+        weights: [1n],
+        commitments: [root],
       } as unknown as RoundView;
       const requested: string[] = [];
       const models = new ModelStore();
@@ -76,6 +81,7 @@ describe("ModelSync: a round's model by recomputation", () => {
         models,
         stats: { bytesSent: 0, bytesReceived: 0 },
         signal: new AbortController().signal,
+        log: pino({ level: "silent" }),
         chain: {
           readRound: async (id: bigint) =>
             id === roundId ? round : ({ posted: false } as unknown as RoundView),
@@ -95,6 +101,9 @@ describe("ModelSync: a round's model by recomputation", () => {
                 requested.push(name);
                 return name === "11".repeat(32) ? aggregateBytes : evil;
               },
+              fetchCommitted: async () => {
+                throw new Error("not served");
+              },
             },
             admission: {
               admitted: () => [{ peerId: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN" }],
@@ -105,6 +114,7 @@ describe("ModelSync: a round's model by recomputation", () => {
       const data = {
         aggregateSha: () => undefined,
         bytes: () => undefined,
+        committedBytes: () => undefined,
         keep: () => "",
       } as unknown as RoundData;
       const sync = new ModelSync(ctx, data);

@@ -145,6 +145,7 @@ export class RoundParticipant {
     });
     this.recovery = new AggregationRecovery(this.ctx, {
       accept: (roundId, operator, bytes) => this.aggregator.acceptUpdate(roundId, operator, bytes),
+      adopt: (roundId, round, aggregate) => this.modelSync.adopt(roundId, round, aggregate),
     });
     this.answers = new ChallengeAnswers(this.ctx, { provingBudget: this.provingBudget });
     this.trainer = new Trainer(this.ctx, {

@@ -68,7 +68,8 @@ export interface TrainedUpdate {
 interface HeadStart {
   readonly baseRef: Hex;
   readonly result: Promise<TrainedUpdate | undefined>;
-  readonly optimizerBefore: OptimizerState | undefined;
+  /** After a restart, the state restored from disk (restored before it is read, or a discard would lose it). */
+  readonly optimizerBefore: Promise<OptimizerState | undefined>;
 }
 
 export class Trainer {
@@ -210,17 +211,17 @@ export class Trainer {
     if (this.ctx.models.get(baseRef) === undefined) return; // not derived or fetched yet: a later tick
     const steps = this.plannedSteps(windowMs);
     if (steps === undefined) return;
-    const optimizerBefore = this.optimizerState;
+    const optimizerBefore = this.restoreOptimizer().then(() => this.optimizerState);
     // Its optimizer state is saved only once a round commits it (`takeHeadStart`).
-    const result = this.trainFrom(baseRef, steps, seed, { persistOptimizer: false }).catch(
-      (error: unknown) => {
+    const result = optimizerBefore
+      .then(() => this.trainFrom(baseRef, steps, seed, { persistOptimizer: false }))
+      .catch((error: unknown) => {
         this.ctx.log.debug(
           { err: error, base: baseRef },
           "head-start training failed; training in the round",
         );
         return undefined;
-      },
-    );
+      });
     this.headStart = { baseRef, result, optimizerBefore };
   }
 
@@ -239,7 +240,7 @@ export class Trainer {
       return trained;
     }
     if (trained !== undefined) {
-      this.optimizerState = head.optimizerBefore;
+      this.optimizerState = await head.optimizerBefore;
       this.ctx.log.info(
         { roundId, trainedFrom: head.baseRef, base: baseRef },
         "discarded the head-start update: the round opened on another model",

@@ -1,0 +1,102 @@
+/**
+ * A posted aggregate rebuilt from the round's committed updates, for when nobody serves its bytes: an aggregator
+ * that withholds them, or one that lost them (wiped in CHALLENGING, soak 8f) while every watcher that had
+ * recomputed them was down. A finalized round's model then still follows from data the protocol already keeps
+ * available (each weighted update is held by its trainer, its replica holders and, after a proven post, by
+ * every watcher), so one withheld blob cannot stall a task. Every update is checked against its on-chain
+ * commitment and the result against the posted aggregate commitment: peers can only fail to help, never mislead.
+ */
+import type { PeerId } from "@libp2p/interface";
+
+import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
+import type { UpdateCommitment } from "../../proofs/index.ts";
+import { commitUpdateBytes } from "../update.ts";
+import { MAX_UPDATE_BYTES, updateSources } from "./aggregation-recovery.ts";
+import type { RoundContext, RoundView } from "./context.ts";
+import type { RoundData } from "./round-data.ts";
+
+/** Sources asked for one update (its trainer, the aggregator, replica holders): bounded like a pull. */
+const SOURCES_PER_UPDATE = 8;
+/** Deadline of one fetch (ms): a dead source must not hold the rebuild for long. */
+const FETCH_TIMEOUT_MS = 8_000;
+
+/** An encoded aggregate whose commitment is the round's posted one. */
+export interface CheckedAggregate {
+  readonly aggregate: Uint16Array;
+  readonly commitment: UpdateCommitment;
+}
+
+/**
+ * The round's aggregate recomputed in fixed point from its weighted updates with the posted weights (the
+ * flat rule every proven round follows); undefined when an update cannot be had or the result is not the
+ * posted aggregate (e.g. a round whose aggregate is not a weighted mean of its on-chain updates).
+ */
+export async function aggregateFromUpdates(
+  ctx: RoundContext,
+  data: RoundData,
+  roundId: bigint,
+  round: RoundView,
+): Promise<CheckedAggregate | undefined> {
+  const weights = round.weights.map(Number);
+  if (!weights.some((w) => w > 0)) return undefined;
+  const zero = encodeFixedPoint(new Float32Array(ctx.paramSize));
+  const encoded: Uint16Array[] = [];
+  for (let i = 0; i < round.trainers.length; i++) {
+    if (weights[i] === 0) {
+      encoded.push(zero);
+      continue;
+    }
+    const update = await committedUpdate(ctx, data, roundId, round, i);
+    if (update === undefined) {
+      ctx.log.debug(
+        { roundId, trainer: round.trainers[i] },
+        "an update to rebuild the aggregate from is missing",
+      );
+      return undefined;
+    }
+    encoded.push(update);
+  }
+  const { aggregate } = aggregateFixedPoint(encoded, weights);
+  const commitment = await commitEncoded(aggregate);
+  if (commitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) return undefined;
+  ctx.log.info({ roundId }, "rebuilt a posted aggregate nobody served from the round's committed updates");
+  return { aggregate, commitment };
+}
+
+/** Trainer `i`'s update, held or fetched by its on-chain commitment, checked against it and kept to serve. */
+async function committedUpdate(
+  ctx: RoundContext,
+  data: RoundData,
+  roundId: bigint,
+  round: RoundView,
+  i: number,
+): Promise<Uint16Array | undefined> {
+  const commitment = round.commitments[i]!;
+  const root = commitment.slice(2).toLowerCase();
+  const check = async (bytes: Uint8Array | undefined) => {
+    if (bytes === undefined) return undefined;
+    const update = await commitUpdateBytes(bytes, ctx.paramSize).catch(() => undefined);
+    return update?.commitment.root.toLowerCase() === `0x${root}` ? update.encoded : undefined;
+  };
+  const held = await check(data.committedBytes(root));
+  if (held !== undefined) return held;
+  const sources: PeerId[] = (await updateSources(ctx, round.trainers[i]!, round)).slice(
+    0,
+    SOURCES_PER_UPDATE,
+  );
+  for (const peer of sources) {
+    if (ctx.signal.aborted) return undefined;
+    try {
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
+      const bytes = await ctx.options.mesh.blobs.fetchCommitted(peer, root, MAX_UPDATE_BYTES, signal);
+      const encoded = await check(bytes);
+      if (encoded === undefined) continue;
+      data.keepUpdate(roundId, commitment, bytes);
+      ctx.stats.bytesReceived += bytes.length;
+      return encoded;
+    } catch (error) {
+      ctx.log.debug({ err: error, roundId, peer: peer.toString() }, "update fetch failed; next source");
+    }
+  }
+  return undefined;
+}
