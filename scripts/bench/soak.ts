@@ -113,6 +113,15 @@ runBenchmark(async () => {
       nodes: String(s.node),
       note: `reason ${s.reason}, ${s.amountVain} VAIN${s.faulted ? ", after a fault hit it" : ", no fault on it"}`,
     })),
+    ...result.rejoins.map((r) => ({
+      kind: "rejoin",
+      nodes: String(r.node),
+      round: Number(r.wipedInRound),
+      note:
+        r.trainedAgainIn === undefined
+          ? "wiped; never trained again"
+          : `wiped; trained again in round ${r.trainedAgainIn}`,
+    })),
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",
       nodes: String(node),
@@ -139,6 +148,9 @@ runBenchmark(async () => {
     stuckRounds: stuck.length,
     nodeCrashes: result.crashes.length,
     honestSlashes: result.slashes.length,
+    /** Nodes restarted with a wiped data directory that committed again (they replayed the task's model). */
+    wipedNodesTrainingAgain: result.rejoins.filter((r) => r.trainedAgainIn !== undefined).length,
+    wipedNodes: result.rejoins.length,
     slashesWithoutFault: result.slashes.filter((s) => !s.faulted).length,
     maxRssMB: Math.round(maxMB),
     rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),

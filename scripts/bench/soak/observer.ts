@@ -32,6 +32,8 @@ export interface RoundTrack {
   aggregator?: Address;
   /** Trainers that committed (0 on a round that closed with nobody committed: no work done or lost). */
   trainers: number;
+  /** Their operators (lower case). */
+  committers: string[];
   /** Largest chain-time overstay past the current phase's deadline (s). */
   maxOverdueS: number;
   stuck: boolean;
@@ -100,6 +102,7 @@ export class ChainObserver {
         phase,
         seenAt: Date.now(),
         trainers: 0,
+        committers: [],
         maxOverdueS: 0,
         stuck: false,
         phaseAt: { [phase]: Date.now() },
@@ -108,6 +111,7 @@ export class ChainObserver {
       if (round.aggregator !== "0x0000000000000000000000000000000000000000")
         track.aggregator = round.aggregator;
       track.trainers = round.trainers.length;
+      track.committers = round.trainers.map((t) => t.toLowerCase());
       const changed = known === undefined || known.phase !== phase;
       track.phase = phase;
       if (changed) track.phaseAt[phase] ??= Date.now();

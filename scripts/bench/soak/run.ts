@@ -58,6 +58,14 @@ export interface SlashRow {
   readonly faulted: boolean;
 }
 
+/** A node restarted with its data directory wiped, and whether it trained again (a round committed after). */
+export interface RejoinRow {
+  readonly node: number;
+  readonly wipedInRound: bigint;
+  /** The first later round it committed to; undefined if it never did (it could not get the model back). */
+  readonly trainedAgainIn: bigint | undefined;
+}
+
 export interface SoakResult {
   readonly rounds: RoundTrack[];
   /** The fault-free first rounds (cold start: nodes still loading, first training), counted apart. */
@@ -65,6 +73,7 @@ export interface SoakResult {
   readonly faults: FaultRecord[];
   readonly crashes: NodeCrash[];
   readonly slashes: SlashRow[];
+  readonly rejoins: RejoinRow[];
   readonly rss: Map<number, RssSample[]>;
   readonly durationMs: number;
   readonly logDir: string;
@@ -252,6 +261,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       faulted: windows.some(([from, to]) => from <= slash.at && slash.at <= to + 2 * roundMs + 30_000),
     };
   });
+  const rounds = [...observer.rounds.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const rejoins: RejoinRow[] = faults
+    .filter((f) => f.kind.startsWith("wipe"))
+    .flatMap((f) =>
+      f.targets.map((index) => {
+        const operator = network.nodes[index]?.address?.toLowerCase();
+        const again = rounds.find(
+          (r) => r.id > f.round && operator !== undefined && r.committers.includes(operator),
+        );
+        return { node: index, wipedInRound: f.round, trainedAgainIn: again?.id };
+      }),
+    );
   const result: SoakResult = {
     rounds: [...observer.rounds.values()].filter((r) => firstRound === undefined || r.id >= firstRound),
     warmup:
@@ -261,6 +282,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     faults,
     crashes: network.nodes.flatMap((n) => n.crashes),
     slashes,
+    rejoins,
     rss: new Map(network.nodes.map((n) => [n.index, n.rss])),
     durationMs,
     logDir: network.dir,
