@@ -7,6 +7,7 @@ export { buildInferenceGraph, buildTrainStepGraph, optimizerSpecSchema } from ".
 export type { OptimizerSpec } from "./train-graph.ts";
 export { LocalTrainer } from "./engine.ts";
 export type { OptimizerState, TrainOptions, TrainResult } from "./engine.ts";
+export { OptimizerStateMismatchError, averageOptimizerStates } from "./optimizer-state-average.ts";
 export { PoolClosedError, TrainingPool, TrainingWorkerError } from "./pool.ts";
 export type { TrainJob } from "./pool.ts";
 export { DataValidationError, subset, validateDataset } from "./data/dataset.ts";

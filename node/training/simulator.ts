@@ -14,6 +14,7 @@ import { createModel } from "./architectures.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { TrainingPool } from "./pool.ts";
 import type { OptimizerState } from "./engine.ts";
+import { averageOptimizerStates } from "./optimizer-state-average.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 import { DEFAULT_SEED, PERSONALIZATION_HOLDOUT_SHARE } from "./constants.ts";
 import { holdOutSplit } from "./personalization.ts";
@@ -47,6 +48,12 @@ export interface SimulationConfig {
    * restarting it, as a node of the network does between its rounds.
    */
   readonly keepLocalState?: boolean;
+  /**
+   * With `keepLocalState`: the server also averages the nodes' optimizer states (row-weighted, as the
+   * parameters) and every node starts the next round from the average (optimizer-state-average.ts). A network
+   * node does not do this: its update would carry the state too (3x the bytes for Adam).
+   */
+  readonly averageLocalState?: boolean;
 }
 
 export interface RoundRecord {
@@ -88,6 +95,8 @@ export async function runSimulation(
   hooks: SimulationHooks = {},
   signal?: AbortSignal,
 ): Promise<SimulationResult> {
+  if (config.averageLocalState === true && config.keepLocalState !== true)
+    throw new RangeError("averageLocalState averages the kept local states: set keepLocalState too");
   const model = createModel(config.model);
   const seed = config.seed ?? DEFAULT_SEED;
   const partitioned = partition(data.train, config.nodes, config.partition, seed);
@@ -134,6 +143,13 @@ export async function runSimulation(
       ),
     );
     results.forEach((r, node) => (localStates[node] = r.state));
+    if (config.averageLocalState === true) {
+      const averaged = averageOptimizerStates(
+        results.map((r) => r.state!),
+        nodeData.map((local) => local.count),
+      );
+      averaged.forEach((state, node) => (localStates[node] = state));
+    }
     let updates: WeightedUpdate[] = results.map((r, node) => ({
       update: difference(r.params, global),
       weight: nodeData[node]!.count,

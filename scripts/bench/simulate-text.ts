@@ -16,6 +16,11 @@
  * batches (more local steps per round, the FedAvg batch-4 row) narrow that gap only a little.
  * Each simulated node keeps its Adam moments between rounds, as a network node does.
  *
+ * The `short-rounds` arm closes it (session 9): rounds of SHORT_ROUND_STEPS local steps at batch 4 instead of
+ * a local epoch, so R epochs of tokens take ~8.5 R rounds on the quick task (every node processes the same 40
+ * rows a round), with the nodes' Adam moments averaged by the server (optimizer-state-average.ts; a network node
+ * keeps its own). Its budget row r is the round at which it has processed r epochs of tokens.
+ *
  * `--text-rounds <R>` sets the budget (default 10, quick 3), `--text-glosses <G>` the glosses per topic
  * (default 200, quick 40), `--text-arms a,b` runs only the named arms (TEXT_ARMS; FedAvg always runs, the
  * gaps need it): the full task's every arm takes hours on two shared cores. `--text-seed <s>` (default 1) seeds
@@ -46,6 +51,9 @@ const NODES = 10;
 const DATA_PARALLEL_LR = 0.0015;
 /** The FedAvg row with more local steps per round: local batch 4 (8x the steps of batch 32, same tokens). */
 const SMALL_LOCAL_BATCH = 4;
+/** The short-rounds arm's local steps per round and local batch: 40 rows per node per round. */
+const SHORT_ROUND_STEPS = 10;
+const SHORT_ROUND_BATCH = 4;
 /** Every arm `--text-arms` may name. */
 const TEXT_ARMS = [
   "fedavg",
@@ -53,6 +61,7 @@ const TEXT_ARMS = [
   "fedyogi",
   "diloco",
   "small-batch",
+  "short-rounds",
   "parallel",
   "sequential",
 ] as const;
@@ -124,6 +133,44 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
     if (arms.has(server)) await federated(server);
   if (arms.has("small-batch")) await federated("fedavg", SMALL_LOCAL_BATCH);
 
+  // Short rounds: the same tokens in rounds of SHORT_ROUND_STEPS local steps, Adam moments averaged.
+  const rowsPerRound = NODES * SHORT_ROUND_STEPS * SHORT_ROUND_BATCH;
+  const roundsAtEpoch = (r: number) => Math.max(1, Math.round((r * data.train.count) / rowsPerRound));
+  let shortRounds: number[] = [];
+  if (arms.has("short-rounds")) {
+    const started = performance.now();
+    const total = roundsAtEpoch(rounds);
+    const result = await runSimulation(
+      pool,
+      {
+        ...base,
+        rounds: total,
+        localEpochs: undefined,
+        localSteps: SHORT_ROUND_STEPS,
+        batchSize: SHORT_ROUND_BATCH,
+        averageLocalState: true,
+      },
+      data,
+      {
+        onRound: (r) =>
+          process.stdout.write(
+            `\rtext short rounds: round ${r.round}/${total} accuracy ${(r.accuracy * 100).toFixed(2)}%   `,
+          ),
+      },
+    );
+    process.stdout.write("\n");
+    const curve = result.history.map((r) => r.accuracy);
+    shortRounds = Array.from({ length: rounds }, (_, i) => curve[roundsAtEpoch(i + 1) - 1]!);
+    rows.push({
+      run: `transformer fedavg, ${NODES} nodes by topic, ${total} rounds of ${SHORT_ROUND_STEPS} steps at batch ${SHORT_ROUND_BATCH}, Adam moments averaged`,
+      rounds: total,
+      finalAccuracy: curve.at(-1)!,
+      bestAccuracy: Math.max(...curve),
+      roundsToTarget: -1,
+      seconds: (performance.now() - started) / 1000,
+    });
+  }
+
   // Centralized: the pooled data, one epoch per call with the Adam state kept, evaluated after every epoch;
   // data-parallel on the 10 workers (batch 10 x 32) and one worker alone (batch 32).
   const centralized = async (label: string, batchSize: number, learningRate: number) => {
@@ -175,12 +222,12 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
   // The gap at every budget: centralized after r epochs minus the best federated model after r rounds (an
   // arm left out by --text-arms leaves its columns out).
   const bestAt = (r: number) => Math.max(...[...curves.values()].map((c) => c[r - 1]!));
-  const bestWithSmallAt = (r: number) => Math.max(bestAt(r), smallBatch[r - 1] ?? 0);
+  const bestWithSmallAt = (r: number) => Math.max(bestAt(r), smallBatch[r - 1] ?? 0, shortRounds[r - 1] ?? 0);
   for (let r = 1; r <= rounds; r++) {
     const p = parallel[r - 1];
     const q = sequential[r - 1];
     rows.push({
-      run: `same tokens: ${r} rounds = ${r} epochs`,
+      run: `same tokens: ${r} rounds = ${r} epochs${shortRounds.length > 0 ? ` (short rounds: ${roundsAtEpoch(r)})` : ""}`,
       rounds: r,
       federatedAccuracy: bestWithSmallAt(r),
       ...(p === undefined ? {} : { dataParallelAccuracy: p, gapPoints: (p - bestAt(r)) * 100 }),
@@ -193,7 +240,8 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
   const servers = [...curves.entries()].filter(([name]) => name !== "fedavg").map(([, c]) => c.at(-1)!);
   const bestFederated = Math.max(fedAvg, ...servers);
   const smallBatchFinal = smallBatch.at(-1);
-  const bestOverall = Math.max(bestFederated, smallBatchFinal ?? 0);
+  const shortRoundsFinal = shortRounds.at(-1);
+  const bestOverall = Math.max(bestFederated, smallBatchFinal ?? 0, shortRoundsFinal ?? 0);
   const centralFinal = parallel.at(-1);
   const sequentialFinal = sequential.at(-1);
   return {
@@ -213,6 +261,9 @@ export async function textRows(pool: TrainingPool, quick: boolean): Promise<Text
         ? {}
         : { textCentralAccuracy: centralFinal, textGapPts: (centralFinal - bestFederated) * 100 }),
       ...(smallBatchFinal === undefined ? {} : { textSmallBatchFedAvgAccuracy: smallBatchFinal }),
+      ...(shortRoundsFinal === undefined
+        ? {}
+        : { textShortRoundsAccuracy: shortRoundsFinal, textShortRoundsRounds: roundsAtEpoch(rounds) }),
       ...(sequentialFinal === undefined
         ? {}
         : {

@@ -22,7 +22,13 @@
  */
 import { difference, fedAvg } from "../../node/core/updates.ts";
 import type { WeightedUpdate } from "../../node/core/updates.ts";
-import { TrainingPool, createModel, loadWordnetTask, partition } from "../../node/training/index.ts";
+import {
+  TrainingPool,
+  averageOptimizerStates,
+  createModel,
+  loadWordnetTask,
+  partition,
+} from "../../node/training/index.ts";
 import type { ModelSpec, OptimizerState } from "../../node/training/index.ts";
 import { flag, option } from "./common.ts";
 
@@ -52,33 +58,6 @@ const resetFirstMoment = flag("reset-first-moment");
 const MOMENTS = ["local", "average", "average-second", "average-first"] as const;
 const moments = (option("moments") ?? "local") as (typeof MOMENTS)[number];
 if (!MOMENTS.includes(moments)) throw new RangeError(`--moments: one of ${MOMENTS.join(", ")}`);
-
-/**
- * The row-weighted mean of the nodes' Adam states; tensor k is replaced only where `which` says so, so a node
- * keeps its own copy of a moment that is not averaged.
- */
-function averageStates(
-  own: readonly OptimizerState[],
-  weights: readonly number[],
-  which: readonly boolean[],
-): OptimizerState[] {
-  const total = weights.reduce((a, b) => a + b, 0);
-  const mean = own[0]!.tensors.map((tensor, k) => {
-    if (which[k] !== true) return undefined;
-    const out = new Float32Array(tensor.length);
-    own.forEach((state, i) => {
-      const w = weights[i]! / total;
-      const t = state.tensors[k]!;
-      for (let j = 0; j < out.length; j++) out[j]! += w * t[j]!;
-    });
-    return out;
-  });
-  const steps = Math.round(own.reduce((a, state, i) => a + (weights[i]! / total) * state.steps, 0));
-  return own.map((state) => ({
-    steps: which.some(Boolean) ? steps : state.steps,
-    tensors: state.tensors.map((tensor, k) => (mean[k] === undefined ? tensor : mean[k]!.slice())),
-  }));
-}
 
 /** The local learning rate of round r (1-based): warmup, then cosine to cosineFloor × lr (1: constant). */
 function learningRate(r: number): number {
@@ -134,7 +113,7 @@ try {
     if (moments !== "local") {
       // Adam's state tensors are [m, v] (train-graph.ts's optimizerStateNames).
       const which = [moments !== "average-second", moments !== "average-first"];
-      const averaged = averageStates(
+      const averaged = averageOptimizerStates(
         states.map((state) => state!),
         nodes.map((local) => local.count),
         which,
