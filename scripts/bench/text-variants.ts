@@ -10,6 +10,7 @@
  *       (default 0.7) and --momentum (0.9); one-worker: the pooled data on one worker, one epoch per "round".
  *   --rounds R (20)  --batch B (4)  --lr (0.003)  --seed (1)  --server-lr (1; fedexp multiplies it)
  *   --steps S        local steps per round instead of one local epoch (more rounds for the same tokens)
+ *   --glosses G      glosses per topic (default 40, the quick task; bench:simulate's full task is 200)
  *   --eval-every N   evaluate the held-out set after every N-th round and the last only (default 1): with
  *     short rounds the evaluations cost ~40% of the run
  *   --warmup W --cosine F   linear warmup over W rounds, then cosine decay to F × lr by the last round
@@ -80,7 +81,7 @@ function fedExpStep(updates: readonly WeightedUpdate[], mean: Float32Array): num
 }
 
 const pool = new TrainingPool({ size: 1 });
-const data = loadWordnetTask({ context: 32, maxGlossesPerTopic: 40, seed: 1 });
+const data = loadWordnetTask({ context: 32, maxGlossesPerTopic: number("glosses", 40), seed: 1 });
 const nodes = server === "one-worker" ? [data.train] : partition(data.train, NODES, { kind: "group" }, seed);
 let global = createModel(MODEL).init(seed);
 const states: (OptimizerState | undefined)[] = nodes.map(() => undefined);
