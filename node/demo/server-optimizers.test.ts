@@ -2,8 +2,8 @@
  * Every server optimizer a task may choose (FedAvg at the task default's lr 2, FedAdam, FedYogi, DiLoCo's outer
  * step) on a real chain with real nodes: two rounds finalize, and every node holds exactly the model a direct
  * recomputation gives from the task's initial model and the two posted aggregates (fetched by the blob name the
- * chain emitted and checked against the posted commitments), which is not base + aggregate. Trainers train
- * locally with FedProx (`train.proxMu`).
+ * chain emitted and checked against the posted commitments), which is not base + aggregate; so does a node that
+ * joins afterwards, replaying both rounds. Trainers train locally with FedProx (`train.proxMu`).
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { serverStep } from "../protocol/round/server-step.ts";
 import type { ModelState } from "../protocol/round/server-step.ts";
 import { createModel } from "../training/architectures.ts";
 import { TASK_SERVER_OPTIMIZERS } from "../training/server/index.ts";
-import { setAggregators, startLocalVainNetwork } from "./network.ts";
+import { setAggregators, startLocalVainNetwork, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { runRound } from "./rounds.ts";
 
@@ -84,6 +84,13 @@ describe("server optimizers on a real network", { timeout: 900_000 }, () => {
           const held = await node.participant.ensureModel(ref);
           assert.deepEqual(held, expected.params, `node ${node.index} holds the recomputed model`);
         }
+        // A node that joins now replays both rounds from the initial model, the optimizer's state with them.
+        const late = await net.join();
+        const { ref } = await net.nodes[0]!.participant.currentModel();
+        const replayed = await waitFor("the late node's model", 120_000, () =>
+          late.participant.ensureModel(ref),
+        );
+        assert.deepEqual(replayed, expected.params, "the late node replayed the same model");
       } finally {
         await net.stop();
         net = undefined;
