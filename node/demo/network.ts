@@ -50,6 +50,8 @@ import { loadWordnetTask } from "../training/data/wordnet.ts";
 
 /** Glosses per WordNet topic in a transformer demo: ~2,900 rows, a round of local training in seconds. */
 const DEMO_GLOSSES_PER_TOPIC = 40;
+/** Seed of a demo network's data split unless told otherwise (every demo test's thresholds were set on it). */
+const DEMO_DATA_SEED = 7;
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
 import { devRpc } from "../chain/dev-rpc.ts";
@@ -126,6 +128,8 @@ export interface NetworkOptions {
    * start` does: models, received updates and the task's aggregate history survive in it and are served.
    */
   readonly stores?: boolean;
+  /** Seed of the data split: which rows are held out for testing and which shard each trainer gets (default 7). */
+  readonly dataSeed?: number;
 }
 
 export interface LocalVainNetwork {
@@ -219,15 +223,16 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     });
     // A transformer task trains on WordNet glosses, each node holding whole topics (non-IID, #23).
     const text = spec.model.kind === "transformer" ? spec.model : undefined;
+    const dataSeed = options.dataSeed ?? DEMO_DATA_SEED;
     const { train, test } = text
-      ? loadWordnetTask({ context: text.context, maxGlossesPerTopic: DEMO_GLOSSES_PER_TOPIC, seed: 7 })
-      : loadMnist({ seed: 7, testFraction: 0.2 });
+      ? loadWordnetTask({ context: text.context, maxGlossesPerTopic: DEMO_GLOSSES_PER_TOPIC, seed: dataSeed })
+      : loadMnist({ seed: dataSeed, testFraction: 0.2 });
     const trainers = Math.min(
       options.trainers ?? options.nodes,
       options.nodes,
       options.maxTrainersPerRound ?? 8,
     );
-    const shards = partition(train, trainers, text ? { kind: "group" } : { kind: "iid" }, 7);
+    const shards = partition(train, trainers, text ? { kind: "group" } : { kind: "iid" }, dataSeed);
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());
 

@@ -74,18 +74,24 @@ const blobBytes = (net: LocalVainNetwork) =>
     received: node.mesh.blobs.stats.bytesReceived,
   }));
 
-/** One row: R rounds of `config` on `nodes` real nodes (the first round also warms up JIT and proof artifacts). */
+/**
+ * One row: R rounds of `config` on `nodes` real nodes (the first round also warms up JIT and proof artifacts).
+ * `seed` S sets the task's initSeed (initial model, every local training's shuffles) to S and the data split's
+ * seed to 6 + S, so seed 1 is the run the earlier figures came from (initSeed 1, split 7).
+ */
 export async function measureCompression(
   config: CompressionConfig,
   nodes: number,
   rounds: number,
   progress: (line: string) => void,
+  seed = 1,
 ): Promise<Row> {
   const net = await startLocalVainNetwork({
     nodes,
     port: await freePort(),
     log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
-    spec: config.spec,
+    spec: { ...config.spec, initSeed: seed },
+    dataSeed: 6 + seed,
     pollIntervalMs: 300,
     // Phases long enough for a loaded machine (the driver moves the clock past each once its work is done).
     windowS: 120n,
@@ -128,6 +134,7 @@ export async function measureCompression(
     const downPerNodeRound = received / (nodes * rounds);
     return {
       config: config.name,
+      seed,
       nodes,
       rounds,
       finalized,

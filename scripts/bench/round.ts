@@ -14,8 +14,9 @@
  *
  * Usage: npm run bench:round [-- --quick | --nodes 8,32]   (quick: N = 8 only; --nodes skips the fan-in table)
  *        npm run bench:round -- --fan-in   (only the fan-in table, into bench/results/round-hierarchy.json)
- *        npm run bench:round -- --compression [--rounds R] [--configs 0,1]   (only the compression table, R rounds
- *        (quick 3, else 10), into bench/results/round-compression.json)
+ *        npm run bench:round -- --compression [--rounds R] [--configs 0,1] [--seed S]   (only the compression table,
+ *        R rounds (quick 3, else 10), seed S (default 1, round-bytes.ts), into bench/results/round-compression.json,
+ *        written after each configuration so a run cut by its time cap keeps the finished ones)
  *        npm run bench:round -- --scale 32,64   (only the round-scale table: every node trains, commits and is
  *        paid, round-scale.ts; into bench/results/round-scale.json)
  */
@@ -194,15 +195,23 @@ runBenchmark(async () => {
       "configs",
       COMPRESSION_CONFIGS.map((_, i) => i),
     );
+    const seed = numberOption("seed", 1);
     for (const index of picked) {
       const config = COMPRESSION_CONFIGS[index];
       if (config === undefined) throw new BenchArgumentError(`--configs: no config ${index}`);
-      const row = await measureCompression(config, 8, rounds, (line) => process.stdout.write(`${line}\n`));
+      const row = await measureCompression(
+        config,
+        8,
+        rounds,
+        (line) => process.stdout.write(`${line}\n`),
+        seed,
+      );
       compressionRows.push(row);
       const key = index === 0 ? "" : `_${index}`;
       figures[`updateCompressionRatio${key}`] = row["update ×"] as number;
       figures[`totalBytesRatio${key}`] = row["total ×"] as number;
       figures[`accuracyLossPts${key}`] = row["loss pts"] as number;
+      if (compressionOnly) await writeResults("round-compression", figures, compressionRows);
     }
   }
   if (rows.length > 0) printTable(rows);
