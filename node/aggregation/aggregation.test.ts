@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { Rng } from "../core/rng.ts";
+import { fedAvg } from "../core/updates.ts";
 import { FixedPointError, aggregateFixedPoint, encodeFixedPoint } from "../proofs/fixed-point.ts";
 import {
   IncompatibleModesError,
@@ -15,6 +16,7 @@ import {
   fedAvgAggregator,
   generateKeyPair,
   isProvable,
+  krumByzantineCount,
   krumScores,
   maskUpdate,
   medianAggregator,
@@ -27,6 +29,7 @@ import {
   unmaskSum,
   validateAggregationMode,
 } from "./index.ts";
+import { createAggregator } from "./rules/index.ts";
 
 const u = (...values: number[]) => ({ update: Float32Array.from(values), weight: 1 });
 const arr = (v: Float32Array) => Array.from(v, (x) => Math.round(x * 1e6) / 1e6);
@@ -66,6 +69,43 @@ describe("aggregation rules on hand-computed vectors", () => {
     assert.deepEqual(arr(multi.aggregate), [0.5, 0.5]);
     assert.deepEqual(multi.acceptedWeights, [1, 1, 1, 1, 0]);
     assert.throws(() => krumScores(five.slice(0, 4), 1), /n >= 2f \+ 3/);
+  });
+
+  it("Krum and Multi-Krum as node rules: the posted weighted mean of the selection, f scaled to the group", () => {
+    // Counts are claims: the outlier's is ignored (weight 0), and the large honest claim is capped at the median.
+    const counted = [
+      { update: Float32Array.of(0, 0), weight: 10 },
+      { update: Float32Array.of(1, 0), weight: 40 },
+      { update: Float32Array.of(0, 1), weight: 10 },
+      { update: Float32Array.of(1, 1), weight: 20 },
+      { update: Float32Array.of(50, 50), weight: 1_000 },
+    ];
+    const multi = createAggregator("multi-krum", { n: 5, f: 1 }).aggregate(counted);
+    assert.deepEqual(multi.acceptedWeights, [10, 20, 10, 20, 0], "40 capped at the median count, 20");
+    assert.deepEqual(multi.reasons, [[], [], [], [], ["krum-score"]]);
+    // What the round posts and the circuit proves: the mean under the accepted weights, equal to the output.
+    const posted = fedAvg(counted.map((c, i) => ({ update: c.update, weight: multi.acceptedWeights[i]! })));
+    assert.deepEqual(arr(multi.aggregate), arr(posted));
+    const krum = createAggregator("krum", { n: 5, f: 1 }).aggregate(counted);
+    assert.equal(krum.acceptedWeights.filter((w) => w > 0).length, 1, "Krum keeps one update");
+    assert.equal(krum.acceptedWeights[4], 0);
+    const kept = krum.acceptedWeights.findIndex((w) => w > 0);
+    assert.deepEqual(arr(krum.aggregate), arr(counted[kept]!.update));
+    // f = 3 assumed for 10 updates: 1 in a group of 5, 0 in a group of 4 (n >= 2f + 3), 2 in a group of 8.
+    assert.equal(krumByzantineCount(5, 3, 10), 1);
+    assert.equal(krumByzantineCount(4, 3, 10), 0);
+    assert.equal(krumByzantineCount(8, 3, 10), 2);
+    assert.equal(krumByzantineCount(10, 3, 10), 3);
+    const smaller = createAggregator("multi-krum", { n: 10, f: 3 }).aggregate(counted.slice(0, 4));
+    assert.deepEqual(smaller.acceptedWeights, [10, 20, 10, 20], "a group of 4 assumes no attacker");
+    for (const rule of ["krum", "multi-krum"] as const) {
+      assert.equal(isProvable(validateAggregationMode({ rule })), true, rule);
+      assert.throws(
+        () => validateAggregationMode({ rule, secureAggregation: true }),
+        IncompatibleModesError,
+        `${rule} needs every update in the clear`,
+      );
+    }
   });
 
   it("norm clipping scales large updates to the bound", () => {

@@ -15,7 +15,7 @@ export type { AggregatorName } from "./rules/index.ts";
 export { fedAvgAggregator } from "./rules/fedavg.ts";
 export { medianAggregator } from "./rules/median.ts";
 export { trimmedMeanAggregator } from "./rules/trimmed-mean.ts";
-export { krumScores, multiKrumAggregator } from "./rules/krum.ts";
+export { krumByzantineCount, krumScores, multiKrumAggregator } from "./rules/krum.ts";
 export { normClippingAggregator } from "./rules/norm-clipping.ts";
 export { centeredClippingAggregator } from "./rules/centered-clipping.ts";
 export { screenedMeanAggregator } from "./rules/screened-mean.ts";

@@ -2,8 +2,9 @@
  * Every aggregation rule a task may run in the node (protocol/task-aggregation.ts `NODE_RULE_NAMES`, issue #22:
  * the rule is a task spec field) on a real chain with 5 real nodes, one of which sends a sign-flipped update
  * (×−4): the task records the spec's rule, the round finalizes proven, and the posted weights are the rule's.
- * A rule that screens single updates (the registry's `screensSingleUpdates`) gives the poisoner weight 0; FedAvg
- * posts every trainer's sample count, the poisoner's too, which is what choosing it means.
+ * A rule that screens single updates (the registry's `screensSingleUpdates`) gives the poisoner weight 0: the
+ * screened and guarded means and Multi-Krum (f = 1 of 5, so it keeps 4) reject it alone, Krum keeps one honest
+ * update. FedAvg posts every trainer's sample count, the poisoner's too, which is what choosing it means.
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -67,7 +68,11 @@ describe(
           const at = round.trainers.findIndex((t) => t.toLowerCase() === poisoner);
           assert.ok(at >= 0, "the poisoner committed");
           assert.equal(round.trainers.length, 5, "every node trained");
-          if (aggregationRule(rule).screensSingleUpdates({})) {
+          if (rule === "krum") {
+            assert.equal(round.weights[at], 0n, "Krum does not select the sign-flipped update");
+            assert.equal(round.weights.filter((w) => w > 0n).length, 1, "Krum selects one update");
+            assert.equal(report.rejected.length, 4, "the other four get weight 0");
+          } else if (aggregationRule(rule).screensSingleUpdates({})) {
             assert.equal(round.weights[at], 0n, `${rule} gives the sign-flipped update weight 0`);
             assert.deepEqual(
               report.rejected.map((a) => a.toLowerCase()),

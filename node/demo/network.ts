@@ -198,7 +198,25 @@ async function dialEarlier(node: DemoNode, nodes: readonly DemoNode[]): Promise<
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
   // VAIN_TEST_LOG=info shows the nodes' logs on stderr when a network test fails.
   const log = options.log ?? pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2));
-  const spec = taskSpecSchema.parse({ model: { kind: "mlp" }, ...options.spec });
+  const trainers = Math.min(
+    options.trainers ?? options.nodes,
+    options.nodes,
+    options.maxTrainersPerRound ?? 8,
+  );
+  const asked = taskSpecSchema.parse({ model: { kind: "mlp" }, ...options.spec });
+  // Without chained proofs a proven task's round holds at most the circuit's fan-in, and only flat rounds are
+  // proven: demo networks with larger or hierarchical rounds run an unproven task. The nodes' spec says so too,
+  // since a node refuses a task whose proof mode is not its spec's (spec-check.ts).
+  const provable =
+    options.chained === true || (trainers <= PROOF_TRAINERS && asked.aggregation.maxFanIn >= trainers);
+  const spec =
+    asked.aggregation.proven && !provable
+      ? taskSpecSchema.parse({
+          model: { kind: "mlp" },
+          ...options.spec,
+          aggregation: { ...options.spec?.aggregation, proven: false },
+        })
+      : asked;
   const chain = await startHardhatNode(options.port);
   const cleanup: Array<() => Promise<void>> = [() => chain.stop()];
   try {
@@ -227,11 +245,6 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const { train, test } = text
       ? loadWordnetTask({ context: text.context, maxGlossesPerTopic: DEMO_GLOSSES_PER_TOPIC, seed: dataSeed })
       : loadMnist({ seed: dataSeed, testFraction: 0.2 });
-    const trainers = Math.min(
-      options.trainers ?? options.nodes,
-      options.nodes,
-      options.maxTrainersPerRound ?? 8,
-    );
     const shards = partition(train, trainers, text ? { kind: "group" } : { kind: "iid" }, dataSeed);
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());
@@ -311,14 +324,9 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
       disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
-      // The spec's rule (nodes refuse a task with another, spec-check.ts).
+      // The spec's rule and proof mode (nodes refuse a task with another, spec-check.ts).
       rule: spec.aggregation.rule,
-      // Without chained proofs a proven task's round holds at most the circuit's fan-in, and only flat rounds
-      // are proven: demo networks with larger or hierarchical rounds run an unproven task, as does a spec
-      // that asks for none.
-      proven:
-        spec.aggregation.proven &&
-        (options.chained === true || (trainers <= PROOF_TRAINERS && spec.aggregation.maxFanIn >= trainers)),
+      proven: spec.aggregation.proven,
       roundIntervalS: 0n,
     });
     await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });

@@ -10,7 +10,7 @@ import { zeroHash } from "viem";
 
 import { AGGREGATION_RULES } from "../aggregation/rules/index.ts";
 import { taskConfig, taskRuleId } from "../chain/actions/create-task.ts";
-import { specRefusal } from "./round/spec-check.ts";
+import { TaskSpecMismatchError, specRefusal } from "./round/spec-check.ts";
 import { NODE_RULE_NAMES, TASK_RULE_NAMES } from "./task-aggregation.ts";
 import { taskSpecHash } from "./task-spec-hash.ts";
 import { taskSpecSchema } from "./task-spec.ts";
@@ -33,7 +33,11 @@ describe("the task spec's aggregation rule", () => {
   });
 
   it("runs in the node only the registry's task rules whose output is the weighted mean a round posts", () => {
-    assert.deepEqual([...NODE_RULE_NAMES].sort(), ["fedavg", "guarded-mean", "screened-mean"]);
+    assert.deepEqual(
+      [...NODE_RULE_NAMES].sort(),
+      ["fedavg", "guarded-mean", "krum", "multi-krum", "screened-mean"],
+      "Krum and Multi-Krum post the weighted mean of the updates they select",
+    );
     for (const rule of AGGREGATION_RULES) {
       const nodeRule = NODE_RULE_NAMES.includes(rule.name);
       assert.equal(nodeRule, rule.taskMode && rule.provable({}), rule.name);
@@ -50,7 +54,10 @@ describe("the task spec's aggregation rule", () => {
               ? /the zk circuit cannot prove/
               : /does not output a weighted mean of the committed updates/,
           );
-          assert.match(found[0]!.message, /choose one of fedavg, screened-mean, guarded-mean/);
+          assert.match(
+            found[0]!.message,
+            /choose one of fedavg, krum, multi-krum, screened-mean, guarded-mean/,
+          );
         }
       }
     }
@@ -98,11 +105,26 @@ describe("the task spec's aggregation rule", () => {
     });
     assert.equal(config.ruleId, taskRuleId("screened-mean"));
     assert.equal(config.proven, false);
-    const own = { parameters: 101_770, specHash: taskSpecHash(spec), rule: spec.aggregation.rule };
-    const task = { numChunks: config.numChunks, specHash: zeroHash, ruleId: config.ruleId };
+    const own = {
+      parameters: 101_770,
+      specHash: taskSpecHash(spec),
+      rule: spec.aggregation.rule,
+      proven: spec.aggregation.proven,
+    };
+    const task = {
+      numChunks: config.numChunks,
+      specHash: zeroHash,
+      ruleId: config.ruleId,
+      proven: config.proven,
+    };
     assert.equal(specRefusal(task, own), undefined, "the spec's own rule joins");
     const refusal = specRefusal({ ...task, ruleId: taskRuleId("fedavg") }, own);
-    assert.match(refusal?.message ?? "", /aggregation rule on chain is not this node's task spec's/);
-    assert.deepEqual(refusal?.fields, { taskRule: "fedavg", specRule: "screened-mean" });
+    assert.ok(refusal instanceof TaskSpecMismatchError);
+    assert.equal(refusal.field, "rule");
+    assert.match(refusal.message, /aggregation rule on chain is not this node's task spec's/);
+    assert.deepEqual(refusal.fields, { taskRule: "fedavg", specRule: "screened-mean" });
+    const proven = specRefusal({ ...task, proven: true }, own);
+    assert.equal(proven?.field, "proven", "a task proven on chain is not this unproven spec's");
+    assert.deepEqual(proven?.fields, { taskProven: true, specProven: false });
   });
 });

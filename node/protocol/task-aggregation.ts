@@ -7,8 +7,9 @@
  * the weights it posts (rewards are paid by those weights, watchers recompute the mean from them, and a proven
  * round's circuit proves it chunk by chunk). A rule therefore runs in the node only if its output is such a
  * mean: the registry's `provable` rules (no fixed clip bound: trainers do not clip to one, and the circuit does
- * not check norms). The median, trimmed mean, Krum and centered clipping output something else and stay in the
- * simulator and benches; norm clipping needs a bound the spec does not carry.
+ * not check norms): fedavg, the screened and guarded means, Krum and Multi-Krum (the weighted mean of the updates
+ * they select). The median, trimmed mean and centered clipping output something else and stay in the simulator
+ * and benches; norm clipping needs a bound the spec does not carry.
  */
 import { AGGREGATION_RULES } from "../aggregation/rules/index.ts";
 import type { AggregatorName } from "../aggregation/rules/index.ts";

@@ -112,9 +112,9 @@ export const taskSpecSchema = z
     /**
      * How rounds aggregate. `rule`: the aggregation rule by registry name (aggregation/rules; the chain records
      * its id with the task, and a node refuses a task whose rule is not its spec's); only rules whose output is
-     * the weighted mean a round posts run in the node (task-aggregation.ts: fedavg, screened-mean, and the
-     * default guarded-mean). `proven`: the task's rounds are sampled, challengeable and answered with zk proofs
-     * (`task create` registers it). Hierarchical aggregation: `maxFanIn` most inputs per aggregator, and
+     * the weighted mean a round posts run in the node (task-aggregation.ts: fedavg, screened-mean, krum,
+     * multi-krum and the default guarded-mean). `proven`: the task's rounds are sampled, challengeable and answered with zk proofs
+     * (`task create` registers it, and a node refuses a task whose proof mode is not its spec's). Hierarchical aggregation: `maxFanIn` most inputs per aggregator, and
      * `spotChecks` chunks a parent spot-checks per partial.
      */
     aggregation: z

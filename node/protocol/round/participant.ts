@@ -48,6 +48,7 @@ import type { TaskView } from "./rounds-gateway.ts";
 import { TaskJoin } from "./task-join.ts";
 import { SitOutNotices } from "./sit-out-notices.ts";
 import { specRefusal } from "./spec-check.ts";
+import type { TaskSpecMismatchError } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
 import { Claims } from "./claims.ts";
 import { Trainer } from "./trainer.ts";
@@ -79,7 +80,8 @@ export class RoundParticipant {
   private readonly initialRef: Hex;
   /** The content address of this node's task spec (task-spec-hash.ts), checked against the task's on chain. */
   private readonly specHash: Hex;
-  private specMismatchLogged = false;
+  /** Why this node's spec is not the task's (spec-check.ts), logged once; undefined once it matches. */
+  private specMismatch: TaskSpecMismatchError | undefined;
   /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
   /** Whether this node takes part in the task: its proofs fit the task's answer window (task-join.ts). */
@@ -264,17 +266,20 @@ export class RoundParticipant {
         }
         return;
       }
-      // Another spec than the task's (model size or registered hash): not taking part (spec-check.ts).
+      // Another spec than the task's (model size, rule, proof mode or registered hash): not taking part
+      // (spec-check.ts).
       const refusal = specRefusal(task, {
         parameters: this.ctx.paramSize,
         specHash: this.specHash,
         rule: this.options.spec.aggregation.rule,
+        proven: this.options.spec.aggregation.proven,
       });
       if (refusal !== undefined) {
-        if (!this.specMismatchLogged) this.options.log.error(refusal.fields, refusal.message);
-        this.specMismatchLogged = true;
+        if (this.specMismatch === undefined) this.options.log.error(refusal.fields, refusal.message);
+        this.specMismatch = refusal;
         return;
       }
+      this.specMismatch = undefined;
       if (!this.taskJoin.joins(task)) return;
       this.claims.onTask(task);
       this.commitWindowMs = Number(task.commitWindowS) * 1000;
@@ -329,9 +334,9 @@ export class RoundParticipant {
     return proof.proveMs;
   }
 
-  /** Why this node refused the task at join (undefined: it takes part, or has not seen the task yet). */
-  get refusal(): AnswerWindowTooShortError | undefined {
-    return this.taskJoin.refusal;
+  /** Why this node refused the task: its spec, or at join (undefined: it takes part, or has not seen it yet). */
+  get refusal(): TaskSpecMismatchError | AnswerWindowTooShortError | undefined {
+    return this.specMismatch ?? this.taskJoin.refusal;
   }
 
   /** The phase switch: what each role does in the round's current state. */

@@ -1,8 +1,9 @@
 /**
  * Whether this node's task spec is the task's (issue #22): every node of a task must run the same spec, or its
  * updates could not be committed, checked, proven or averaged with the others'. The chain fixes the model's
- * chunk count, the aggregation rule and, when the creator registered one, the spec's content address
- * (task-spec-hash.ts); a node whose spec differs refuses the task and says which value differs and what to do.
+ * chunk count, the aggregation rule, whether rounds are proven and, when the creator registered one, the spec's
+ * content address (task-spec-hash.ts); a node whose spec differs refuses the task and says which value differs
+ * and what to do.
  */
 import { zeroHash } from "viem";
 import type { Hex } from "viem";
@@ -11,40 +12,76 @@ import { taskRuleId, taskRuleName } from "../../chain/actions/create-task.ts";
 import type { TaskRule } from "../../chain/actions/create-task.ts";
 import { chunkCount } from "../../proofs/index.ts";
 
-/** Why this node does not take part in the task (a log message and its fields), or undefined if it may. */
-export interface SpecRefusal {
-  readonly message: string;
-  readonly fields: Record<string, string | number>;
+/** Which value of the task on chain differs from this node's spec. */
+export type SpecMismatchField = "chunks" | "rule" | "proven" | "specHash";
+
+/**
+ * Why this node does not take part in the task: the field that differs, a log message saying what to do, and
+ * the two values (log fields). Returned, not thrown: the node keeps watching the chain and logs it once.
+ */
+export class TaskSpecMismatchError extends Error {
+  override readonly name = "TaskSpecMismatchError";
+  readonly code = "TASK_SPEC_MISMATCH";
+  readonly field: SpecMismatchField;
+  readonly fields: Record<string, string | number | boolean>;
+
+  constructor(field: SpecMismatchField, message: string, fields: Record<string, string | number | boolean>) {
+    super(message);
+    this.field = field;
+    this.fields = fields;
+  }
 }
 
-export function specRefusal(
-  task: { readonly numChunks: number; readonly specHash: Hex; readonly ruleId: number },
-  own: { readonly parameters: number; readonly specHash: Hex; readonly rule: TaskRule },
-): SpecRefusal | undefined {
+/** What the chain holds about the task (rounds-gateway.ts `TaskView`). */
+export interface TaskOnChain {
+  readonly numChunks: number;
+  readonly specHash: Hex;
+  readonly ruleId: number;
+  readonly proven: boolean;
+}
+
+/** What this node's spec says about the same. */
+export interface OwnTaskSpec {
+  readonly parameters: number;
+  readonly specHash: Hex;
+  readonly rule: TaskRule;
+  readonly proven: boolean;
+}
+
+/** The first value of `task` that differs from this node's spec, or undefined if the node may take part. */
+export function specRefusal(task: TaskOnChain, own: OwnTaskSpec): TaskSpecMismatchError | undefined {
   if (task.numChunks !== chunkCount(own.parameters))
-    return {
-      message:
-        "the task's chunk count on chain does not match this node's model spec: not taking part (run the node with the task's spec)",
-      fields: {
+    return new TaskSpecMismatchError(
+      "chunks",
+      "the task's chunk count on chain does not match this node's model spec: not taking part (run the node with the task's spec)",
+      {
         taskChunks: task.numChunks,
         specChunks: chunkCount(own.parameters),
         parameters: own.parameters,
       },
-    };
-  // Checked apart from the hash: a task created without a spec hash, or with a rule other than its spec's,
-  // still fixes the rule every aggregator of the task must apply.
+    );
+  // Rule and proof mode are checked apart from the hash: a task created without a spec hash, or with a rule or
+  // proof mode other than its spec's, still fixes what every aggregator of the task must do.
   if (task.ruleId !== taskRuleId(own.rule))
-    return {
-      message:
-        "the task's aggregation rule on chain is not this node's task spec's: not taking part (run the node with the task's spec, aggregation.rule)",
-      fields: { taskRule: taskRuleName(task.ruleId) ?? `unknown id ${task.ruleId}`, specRule: own.rule },
-    };
+    return new TaskSpecMismatchError(
+      "rule",
+      "the task's aggregation rule on chain is not this node's task spec's: not taking part (run the node with the task's spec, aggregation.rule)",
+      { taskRule: taskRuleName(task.ruleId) ?? `unknown id ${task.ruleId}`, specRule: own.rule },
+    );
+  // A node expecting unproven rounds might take a rule or a window it cannot prove in (and be slashed for an
+  // unanswered challenge); one expecting proven rounds would hold its proving budget for nothing.
+  if (task.proven !== own.proven)
+    return new TaskSpecMismatchError(
+      "proven",
+      `the task's rounds are ${task.proven ? "proven" : "unproven"} on chain, this node's task spec says ${own.proven ? "proven" : "unproven"}: not taking part (run the node with the task's spec, aggregation.proven)`,
+      { taskProven: task.proven, specProven: own.proven },
+    );
   // A zero hash: the creator registered no spec (tasks created before #22, or by a bare createTask call).
   if (task.specHash !== zeroHash && task.specHash.toLowerCase() !== own.specHash.toLowerCase())
-    return {
-      message:
-        "the task's spec hash on chain is not this node's task spec: not taking part (every node of a task must run the spec it was created with; put that spec in config.json's task)",
-      fields: { taskSpecHash: task.specHash, nodeSpecHash: own.specHash },
-    };
+    return new TaskSpecMismatchError(
+      "specHash",
+      "the task's spec hash on chain is not this node's task spec: not taking part (every node of a task must run the spec it was created with; put that spec in config.json's task)",
+      { taskSpecHash: task.specHash, nodeSpecHash: own.specHash },
+    );
   return undefined;
 }
