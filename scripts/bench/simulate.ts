@@ -1,10 +1,12 @@
 /**
  * `npm run bench:simulate`: federated accuracy on the packaged MNIST split. FedAvg vs FedSGD rounds to
  * 95% (McMahan et al. 2017) with the CNN on 10 IID nodes, the non-IID (Dirichlet alpha 0.1) figures with
- * FedAvg, FedProx, FedAdam and FedYogi, and per-node personalization; then the transformer rows
+ * FedAvg, FedProx, FedAdam, FedYogi and DiLoCo's outer Nesterov step, and per-node personalization; then the transformer rows
  * (simulate-text.ts): next-character accuracy on WordNet glosses, 10 nodes by topic; then synchronous FedAvg
  * against FedBuff on nodes of 1-8× speeds in virtual time (simulate-fedbuff.ts); then personalization's gain by
- * Dirichlet α (simulate-personal.ts). `--only text`, `--only fedbuff` or `--only personalization` runs only those rows.
+ * Dirichlet α (simulate-personal.ts). `--only text`, `--only fedbuff` or `--only personalization` runs only those rows;
+ * `--only server` only the non-IID server steps a task may choose (FedAvg, FedAdam, DiLoCo, FedYogi), into
+ * bench/results/simulate-server.json.
  */
 import { TrainingPool, loadMnist, personalize, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
@@ -96,10 +98,32 @@ runBenchmark(async () => {
     learningRate: 0.5,
   });
   const nonIid = { ...base, partition: { kind: "dirichlet" as const, alpha: 0.1 } };
+  if (option("only") === "server") {
+    // Each task server step on the same shards and local training: FedAvg (McMahan's lr 1), FedAdam, DiLoCo's
+    // outer Nesterov step and FedYogi at their defaults (node/training/constants.ts).
+    const runs = [];
+    for (const server of ["fedavg", "fedadam", "diloco", "fedyogi"] as const)
+      runs.push(await run(`${server} non-IID a=0.1`, { ...nonIid, server }));
+    await pool.close();
+    printTable(table);
+    const [avg, adam, diloco, yogi] = runs;
+    await writeResults(
+      "simulate-server",
+      {
+        nonIidFedAvgFinal: avg!.final,
+        nonIidFedAdamFinal: adam!.final,
+        nonIidFedYogiFinal: yogi!.final,
+        nonIidDiLoCoFinal: diloco!.final,
+      },
+      table,
+    );
+    return;
+  }
   const nonIidAvg = await run("FedAvg non-IID a=0.1", nonIid);
   const prox = await run("FedProx non-IID a=0.1 (mu=0.01)", { ...nonIid, proxMu: 0.01 });
   const adam = await run("FedAdam non-IID a=0.1", { ...nonIid, server: "fedadam" });
   const yogi = await run("FedYogi non-IID a=0.1", { ...nonIid, server: "fedyogi" });
+  const diloco = await run("DiLoCo non-IID a=0.1", { ...nonIid, server: "diloco" });
   const personal = await personalize(pool, nonIid, nonIidAvg.result.params, nonIidAvg.result.nodeData, 20);
   table.push({
     run: "personalized (20 local steps from FedAvg non-IID)",
@@ -124,7 +148,7 @@ runBenchmark(async () => {
       roundsToTarget: fedAvg.roundsToTarget,
       fedSgdRoundsToTarget: fedSgd.roundsToTarget,
       nonIidFinalAccuracy: nonIidAvg.final,
-      nonIidBestAccuracy: Math.max(prox.final, adam.final, yogi.final),
+      nonIidBestAccuracy: Math.max(prox.final, adam.final, yogi.final, diloco.final),
       personalizedAccuracy: personal.personalizedAccuracy,
       personalizedGlobalAccuracy: personal.globalAccuracy,
       ...text.metrics,
