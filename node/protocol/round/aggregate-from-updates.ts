@@ -37,30 +37,43 @@ export async function aggregateFromUpdates(
   roundId: bigint,
   round: RoundView,
 ): Promise<CheckedAggregate | undefined> {
+  if (!round.weights.some((w) => w > 0n)) return undefined;
+  const recomputed = await recomputeAggregate(ctx, roundId, round, (i) =>
+    committedUpdate(ctx, data, roundId, round, i),
+  );
+  if (recomputed === undefined) return undefined;
+  const { aggregate, commitment } = recomputed;
+  if (commitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) return undefined;
+  ctx.log.info({ roundId }, "rebuilt a posted aggregate nobody served from the round's committed updates");
+  return { aggregate, commitment };
+}
+
+/**
+ * The aggregate of a round's updates in fixed point with its posted weights, and its commitment, as its
+ * aggregator computes it (a weight-0 trainer counts as zeros); undefined while an update cannot be had.
+ */
+export async function recomputeAggregate(
+  ctx: RoundContext,
+  roundId: bigint,
+  round: RoundView,
+  updateOf: (index: number) => Promise<Uint16Array | undefined>,
+): Promise<CheckedAggregate | undefined> {
   const weights = round.weights.map(Number);
-  if (!weights.some((w) => w > 0)) return undefined;
   const zero = encodeFixedPoint(new Float32Array(ctx.paramSize));
   const encoded: Uint16Array[] = [];
   for (let i = 0; i < round.trainers.length; i++) {
-    if (weights[i] === 0) {
-      encoded.push(zero);
-      continue;
-    }
-    const update = await committedUpdate(ctx, data, roundId, round, i);
+    const update = weights[i] === 0 ? zero : await updateOf(i);
     if (update === undefined) {
       ctx.log.debug(
         { roundId, trainer: round.trainers[i] },
-        "an update to rebuild the aggregate from is missing",
+        "an update to recompute from is not available yet",
       );
       return undefined;
     }
     encoded.push(update);
   }
   const { aggregate } = aggregateFixedPoint(encoded, weights);
-  const commitment = await commitEncoded(aggregate);
-  if (commitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) return undefined;
-  ctx.log.info({ roundId }, "rebuilt a posted aggregate nobody served from the round's committed updates");
-  return { aggregate, commitment };
+  return { aggregate, commitment: await commitEncoded(aggregate) };
 }
 
 /** Trainer `i`'s update, held or fetched by its on-chain commitment, checked against it and kept to serve. */

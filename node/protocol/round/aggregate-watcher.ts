@@ -7,8 +7,8 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 
-import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
+import { recomputeAggregate } from "./aggregate-from-updates.ts";
 import { MAX_UPDATE_BYTES, updateSources } from "./aggregation-recovery.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
@@ -138,27 +138,11 @@ export class AggregateWatcher {
 
   /** The chunks whose posted commitment differs from the recomputed aggregate; undefined while data is missing. */
   private async recompute(roundId: bigint, round: RoundView, work: RoundWork): Promise<number[] | undefined> {
-    const { paramSize } = this.ctx;
-    const weights = round.weights.map(Number);
-    const zero = encodeFixedPoint(new Float32Array(paramSize));
-    const encoded: Uint16Array[] = [];
-    for (let i = 0; i < round.trainers.length; i++) {
-      if (weights[i] === 0) {
-        encoded.push(zero);
-        continue;
-      }
-      const update = await this.fetchUpdate(roundId, round, i, work);
-      if (update === undefined) {
-        this.ctx.log.debug(
-          { roundId, trainer: round.trainers[i] },
-          "an update to recompute from is not available yet",
-        );
-        return undefined;
-      }
-      encoded.push(update);
-    }
-    const { aggregate } = aggregateFixedPoint(encoded, weights);
-    const mine = await commitEncoded(aggregate);
+    const recomputed = await recomputeAggregate(this.ctx, roundId, round, (i) =>
+      this.fetchUpdate(roundId, round, i, work),
+    );
+    if (recomputed === undefined) return undefined;
+    const { aggregate, commitment: mine } = recomputed;
     if (mine.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) {
       // The posted aggregate is right: the new model follows from it (and from nothing the aggregator names),
       // so this node has it, and serves the aggregate, even if the aggregator withholds it.
