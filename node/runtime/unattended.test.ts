@@ -3,12 +3,14 @@
  * `vain-node` binary (deploy, init with a shard each, fund, stake, bind, task create, start) for three nodes
  * with the configs `init` writes. Nobody calls `round open`: the nodes open rounds themselves (keeper), select
  * an aggregator, train, aggregate, prove and finalize, round after round, on a chain whose clock `deploy` set
- * moving. Passes when two rounds finalized, each opened by one of the nodes.
+ * moving. Passes when two rounds finalized, each opened by one of the nodes. The last node's operator also turns
+ * on personalization (`--personalize-steps`, issue #22): it fine-tunes each new global model on its own rows and
+ * keeps the result in its data directory, and the others do not.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,6 +24,7 @@ import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
 import { connectChain } from "../chain/clients.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDeployment } from "../chain/deployment.ts";
+import { PERSONAL_MODEL_FILE } from "../training/personalization.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18751;
@@ -29,6 +32,9 @@ const NODES = 3;
 const PASSWORD = "unattended-test";
 /** Rounds that must finalize with nobody opening them. */
 const ROUNDS = 2;
+/** The last node's personalization: a few fine-tuning steps, so it costs the round little CPU. */
+const PERSONALIZE_STEPS = 5;
+const PERSONALIZED = NODES - 1;
 
 interface NodeProcess {
   readonly index: number;
@@ -56,6 +62,7 @@ describe(
     function start(node: NodeProcess, bootstrap: readonly string[]): Promise<string[]> {
       const args = [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir];
       for (const address of bootstrap) args.push("--bootstrap", address);
+      if (node.index === PERSONALIZED) args.push("--personalize-steps", String(PERSONALIZE_STEPS));
       const child = spawn(join(ROOT, "node_modules/.bin/node"), args, {
         cwd: ROOT,
         env: { ...process.env, ...env, FORCE_COLOR: "0" },
@@ -196,6 +203,26 @@ describe(
         );
       }
       for (const node of nodes) assert.equal(node.child?.exitCode, null, `node ${node.index} still running`);
+      // Personalization follows the new global models; waits on the node's log, bounded only for a broken run.
+      const personal = nodes[PERSONALIZED]!;
+      const ready = /"msg":"personalized model ready/;
+      const until = Date.now() + 120_000;
+      while (!ready.test(personal.output)) {
+        if (Date.now() > until)
+          assert.fail(`node ${PERSONALIZED} personalized no model\n${personal.output.slice(-4000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const line = JSON.parse(personal.output.split("\n").find((l) => ready.test(l))!) as {
+        steps: number;
+        heldOutRows: number;
+        globalAccuracy: number;
+        personalAccuracy: number;
+      };
+      assert.equal(line.steps, PERSONALIZE_STEPS);
+      assert.ok(line.heldOutRows > 0 && line.globalAccuracy >= 0 && line.personalAccuracy >= 0);
+      await access(join(personal.dataDir, PERSONAL_MODEL_FILE));
+      for (const node of nodes.filter((n) => n.index !== PERSONALIZED))
+        assert.doesNotMatch(node.output, ready, `node ${node.index} did not ask for personalization`);
       // A finalized round's model was trained from before the next round opened (trainer.ts head start), so
       // some node committed the moment a round opened instead of spending its commit window training.
       assert.ok(
