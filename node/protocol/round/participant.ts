@@ -266,8 +266,7 @@ export class RoundParticipant {
         }
         return;
       }
-      // Another spec than the task's (model size, rule, proof mode or registered hash): not taking part
-      // (spec-check.ts).
+      // Another spec than the task's (chunks, rule, proof mode or hash): not taking part (spec-check.ts).
       const refusal = specRefusal(task, {
         parameters: this.ctx.paramSize,
         specHash: this.specHash,
