@@ -88,5 +88,14 @@ describe("decideOptIn", () => {
       diskFull: "disk full: 3 MiB free",
     });
     assert.deepEqual(full, { optIn: false, reason: "disk full: 3 MiB free" });
+    const syncing = decideOptIn({
+      ...base,
+      setting: true,
+      answerNeedsMs: undefined,
+      diskFull: undefined,
+      modelSyncing: true,
+    });
+    assert.equal(syncing.optIn, false, "a node replaying the task's history cannot aggregate yet");
+    assert.match(syncing.reason, /syncing the task's model/);
   });
 });

@@ -27,25 +27,32 @@ export interface OptInInputs {
   readonly answerNeedsMs: number | undefined;
   /** Why the disk counts as full, while it does. */
   readonly diskFull: string | undefined;
+  /**
+   * Whether the node is replaying the task's history to get its current model (joined late, or lost its disk):
+   * drawn as aggregator without the base model it could not post, and would be slashed for a missed aggregation.
+   */
+  readonly modelSyncing?: boolean;
 }
 
 /**
  * The opt-in to apply and why: the operator's explicit setting, else the capacity/reputation decision; never on
  * without aggregation duty (low-power profile or `resources.aggregatorDuty: false`), while recent proofs would
- * miss the answer window, or while the disk is full.
+ * miss the answer window, while the disk is full, or while the task's model is being synced.
  */
 export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: string } {
-  const { setting, capacity, duty, answerNeedsMs, diskFull } = inputs;
+  const { setting, capacity, duty, answerNeedsMs, diskFull, modelSyncing = false } = inputs;
   const wanted = setting === "auto" ? (capacity?.optIn ?? false) : setting && duty;
-  const optIn = wanted && answerNeedsMs === undefined && diskFull === undefined;
+  const optIn = wanted && answerNeedsMs === undefined && diskFull === undefined && !modelSyncing;
   const reason =
     diskFull !== undefined
       ? diskFull
-      : answerNeedsMs !== undefined
-        ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
-        : setting === "auto"
-          ? (capacity?.reason ?? "no capacity measured")
-          : "set by the operator";
+      : modelSyncing
+        ? "syncing the task's model (replaying its rounds); a drawn aggregator without it could not post"
+        : answerNeedsMs !== undefined
+          ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
+          : setting === "auto"
+            ? (capacity?.reason ?? "no capacity measured")
+            : "set by the operator";
   return { optIn, reason };
 }
 

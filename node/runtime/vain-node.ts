@@ -478,6 +478,7 @@ export class VainNode {
       answerNeedsMs:
         this.participant?.canAnswerInTime() === false ? this.participant.answerNeedsMs() : undefined,
       diskFull: this.paused.get("DISK_FULL"),
+      modelSyncing: this.participant?.modelSync.syncing() === true,
     });
     const previous = this.capacity?.status().aggregator;
     if (previous?.optIn !== optIn || previous.reason !== reason) {

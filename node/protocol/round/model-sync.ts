@@ -34,6 +34,8 @@ const REPLAY_RETRY_MS = 10_000;
  * the round's weighted updates and commits to each, and the tick asks every second.
  */
 const REBUILD_RETRY_MS = 10_000;
+/** How long after a failed background replay the node still counts as syncing (ms): its retry is due. */
+const SYNC_FAILED_HOLD_MS = 60_000;
 /** Replayed models also kept on disk every this many rounds, so a replay cut short resumes from near there. */
 const REPLAY_CHECKPOINT_ROUNDS = 64;
 
@@ -59,6 +61,9 @@ export class ModelSync {
   private readonly fetching = new Set<string>();
   /** Background replays under way, and when a failed one may be tried again (wall clock, ms), by model ref. */
   private readonly replays = new Map<string, number>();
+  /** Background replays running, and when the last one failed (wall clock, ms). */
+  private backgroundReplays = 0;
+  private replayFailedAt = 0;
   /** When a round's aggregate may next be rebuilt from its updates (wall clock, ms), after a failed try. */
   private readonly rebuildAfter = new Map<bigint, number>();
 
@@ -195,6 +200,14 @@ export class ModelSync {
     return state;
   }
 
+  /**
+   * Whether this node is replaying the task's history (a long replay runs, or one failed less than a minute
+   * ago and is retried): it holds no current model to train or aggregate from yet.
+   */
+  syncing(): boolean {
+    return this.backgroundReplays > 0 || Date.now() - this.replayFailedAt < SYNC_FAILED_HOLD_MS;
+  }
+
   /** A long replay beside the tick; the model is in memory and on disk when it ends. */
   private replayInBackground(ref: Hex, path: ReplayPath, preferred: Address | undefined): void {
     this.replays.set(ref, Number.POSITIVE_INFINITY);
@@ -204,9 +217,11 @@ export class ModelSync {
       { fromRound: from, toRound: to, rounds: path.rounds.length },
       "syncing the task's model: replaying its rounds' aggregates",
     );
+    this.backgroundReplays += 1;
     void this.replay(path, preferred)
       .then((state) => {
         if (state === undefined) {
+          this.replayFailedAt = Date.now();
           this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
           this.ctx.log.warn(
             { fromRound: from, toRound: to },
@@ -215,12 +230,15 @@ export class ModelSync {
           return;
         }
         this.replays.delete(ref);
+        this.replayFailedAt = 0;
         this.ctx.log.info({ round: to, rounds: path.rounds.length }, "model synced");
       })
       .catch((error: unknown) => {
+        this.replayFailedAt = Date.now();
         this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
         this.ctx.log.warn({ err: error }, "model sync failed; retrying");
-      });
+      })
+      .finally(() => (this.backgroundReplays -= 1));
   }
 
   /** The encoded aggregate of a posted round whose bytes match its commitment, from what we hold or from peers. */

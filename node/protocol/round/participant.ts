@@ -61,7 +61,8 @@ export class RoundParticipant {
   private readonly ctx: RoundContext;
   private readonly work = new RoundWorkStore();
   private readonly chain: RoundsGateway;
-  private readonly modelSync: ModelSync;
+  /** Models by ref: derived, replayed or fetched (`syncing()`: replaying the task's history). */
+  readonly modelSync: ModelSync;
   private readonly trainer: Trainer;
   /** Buffered tasks (FedBuff): trains whenever free, commits into the open round (buffered-trainer.ts). */
   private readonly buffered: BufferedTrainer;
