@@ -59,10 +59,11 @@ export class ModelSync {
   private readonly data: RoundData;
   /** Models being fetched or derived (a tick does not start a second one of the same). */
   private readonly fetching = new Set<string>();
-  /** Background replays under way, and when a failed one may be tried again (wall clock, ms), by model ref. */
-  private readonly replays = new Map<string, number>();
-  /** Background replays running, and when the last one failed (wall clock, ms). */
-  private backgroundReplays = 0;
+  /**
+   * The one background replay at a time (a second, for the next round's model, would walk the same history:
+   * the next tick after it ends derives that one inline), and when the last one failed (wall clock, ms).
+   */
+  private replaying = false;
   private replayFailedAt = 0;
   /** When a round's aggregate may next be rebuilt from its updates (wall clock, ms), after a failed try. */
   private readonly rebuildAfter = new Map<bigint, number>();
@@ -86,7 +87,6 @@ export class ModelSync {
     const { models, options, paramSize } = this.ctx;
     const have = models.get(ref);
     if (have !== undefined || /^0x0{64}$/.test(ref) || this.fetching.has(ref)) return have;
-    if ((this.replays.get(ref) ?? 0) > Date.now()) return undefined;
     this.fetching.add(ref);
     try {
       const stored = await options.store?.loadModel(ref, paramSize);
@@ -94,11 +94,11 @@ export class ModelSync {
         models.put(stored, ref);
         return stored;
       }
+      // The history is being replayed: walking it again (a chain read per round) would only find that out.
+      if (this.replaying) return undefined;
       const path = await this.replayPath(ref);
       if (path === undefined) return await this.fetchByContent(ref, preferred);
-      if (path.rounds.length <= INLINE_REPLAY_ROUNDS) return (await this.replay(path, preferred))?.params;
-      this.replayInBackground(ref, path, preferred);
-      return undefined;
+      return (await this.derive(path, preferred))?.params;
     } finally {
       this.fetching.delete(ref);
     }
@@ -130,9 +130,9 @@ export class ModelSync {
   /** The model `ref` with the server optimizer's state after it, held or replayed (inline). */
   private async stateOf(ref: Hex, preferred: Address | undefined): Promise<ModelState | undefined> {
     const held = await this.heldState(ref);
-    if (held !== undefined) return held;
+    if (held !== undefined || this.replaying) return held;
     const path = await this.replayPath(ref);
-    if (path !== undefined) return this.replay(path, preferred);
+    if (path !== undefined) return this.derive(path, preferred);
     const params = await this.ensureModel(ref, preferred);
     return params === undefined ? undefined : { params, server: [] };
   }
@@ -182,8 +182,8 @@ export class ModelSync {
   private async replay(path: ReplayPath, preferred: Address | undefined): Promise<ModelState | undefined> {
     let state = await this.heldState(path.anchor);
     if (state === undefined) {
-      // The task's initial model (a held round model ends the walk only with its state).
-      const params = await this.ensureModel(path.anchor, preferred);
+      // The task's initial model, from peers (a held round model ends the walk only with its state).
+      const params = await this.fetchByContent(path.anchor, preferred);
       if (params === undefined) return undefined;
       state = { params, server: [] };
     }
@@ -200,45 +200,49 @@ export class ModelSync {
     return state;
   }
 
+  /** A short path replayed now; a long one started beside the tick (undefined until it ends). */
+  private async derive(path: ReplayPath, preferred: Address | undefined): Promise<ModelState | undefined> {
+    if (path.rounds.length <= INLINE_REPLAY_ROUNDS) return this.replay(path, preferred);
+    if (!this.replaying && Date.now() - this.replayFailedAt >= REPLAY_RETRY_MS)
+      this.replayInBackground(path, preferred);
+    return undefined;
+  }
+
   /**
    * Whether this node is replaying the task's history (a long replay runs, or one failed less than a minute
    * ago and is retried): it holds no current model to train or aggregate from yet.
    */
   syncing(): boolean {
-    return this.backgroundReplays > 0 || Date.now() - this.replayFailedAt < SYNC_FAILED_HOLD_MS;
+    return this.replaying || Date.now() - this.replayFailedAt < SYNC_FAILED_HOLD_MS;
   }
 
   /** A long replay beside the tick; the model is in memory and on disk when it ends. */
-  private replayInBackground(ref: Hex, path: ReplayPath, preferred: Address | undefined): void {
-    this.replays.set(ref, Number.POSITIVE_INFINITY);
+  private replayInBackground(path: ReplayPath, preferred: Address | undefined): void {
+    this.replaying = true;
     const from = path.rounds[0]!.roundId;
     const to = path.rounds[path.rounds.length - 1]!.roundId;
     this.ctx.log.info(
       { fromRound: from, toRound: to, rounds: path.rounds.length },
       "syncing the task's model: replaying its rounds' aggregates",
     );
-    this.backgroundReplays += 1;
     void this.replay(path, preferred)
       .then((state) => {
         if (state === undefined) {
           this.replayFailedAt = Date.now();
-          this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
           this.ctx.log.warn(
             { fromRound: from, toRound: to },
             "model sync stopped: a round's aggregate is not served by any peer yet; retrying",
           );
           return;
         }
-        this.replays.delete(ref);
         this.replayFailedAt = 0;
         this.ctx.log.info({ round: to, rounds: path.rounds.length }, "model synced");
       })
       .catch((error: unknown) => {
         this.replayFailedAt = Date.now();
-        this.replays.set(ref, Date.now() + REPLAY_RETRY_MS);
         this.ctx.log.warn({ err: error }, "model sync failed; retrying");
       })
-      .finally(() => (this.backgroundReplays -= 1));
+      .finally(() => (this.replaying = false));
   }
 
   /** The encoded aggregate of a posted round whose bytes match its commitment, from what we hold or from peers. */

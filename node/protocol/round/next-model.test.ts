@@ -15,6 +15,7 @@ import pino from "pino";
 import { encodeAbiParameters, keccak256 } from "viem";
 import type { Address, Hex } from "viem";
 
+import { HONEST_ADVERSARY } from "../../adversary/index.ts";
 import { commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { ModelStore, modelRef, paramsToBytes } from "../models.ts";
 import { RoundStore } from "../round-store.ts";
@@ -82,6 +83,7 @@ describe("ModelSync: a round's model by recomputation", () => {
         stats: { bytesSent: 0, bytesReceived: 0 },
         signal: new AbortController().signal,
         log: pino({ level: "silent" }),
+        adversary: HONEST_ADVERSARY,
         chain: {
           readRound: async (id: bigint) =>
             id === roundId ? round : ({ posted: false } as unknown as RoundView),
