@@ -95,9 +95,17 @@ export interface NetworkOptions {
   readonly behaviours?: Readonly<Record<number, AdversarialBehaviour>>;
   readonly log?: Logger;
   readonly rewardPerRound?: bigint;
-  /** Nodes that train (the first ones); the rest validate and serve. Default: all, at most the circuit's 8. */
+  /**
+   * Nodes that train (the first ones); the rest validate and serve. Default: all, at most `maxTrainersPerRound`
+   * (8). A count above the cap leaves the last committers to the full round's eviction draw.
+   */
   readonly trainers?: number;
   readonly pollIntervalMs?: number;
+  /**
+   * How often each node's mesh polls the StakeRegistry's events (ms, default 500). Every node polls the one local
+   * chain process: at 128 nodes every 500 ms that process fell a minute behind (bench:round, 2026-12-06).
+   */
+  readonly meshEventPollingMs?: number;
   /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
   readonly maxTrainersPerRound?: number;
   /** Chain seconds of every round window (default DRIVEN_WINDOW_S; DRIVEN_AGGREGATE_WINDOW_S to aggregate). */
@@ -198,11 +206,9 @@ async function dialEarlier(node: DemoNode, nodes: readonly DemoNode[]): Promise<
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
   // VAIN_TEST_LOG=info shows the nodes' logs on stderr when a network test fails.
   const log = options.log ?? pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2));
-  const trainers = Math.min(
-    options.trainers ?? options.nodes,
-    options.nodes,
-    options.maxTrainersPerRound ?? 8,
-  );
+  // By default as many trainers as a round holds; an explicit count may exceed the cap (a full round's eviction
+  // draw, round-full-resend.test.ts).
+  const trainers = Math.min(options.trainers ?? options.maxTrainersPerRound ?? 8, options.nodes);
   const asked = taskSpecSchema.parse({ model: { kind: "mlp" }, ...options.spec });
   // Without chained proofs a proven task's round holds at most the circuit's fan-in, and only flat rounds are
   // proven: demo networks with larger or hierarchical rounds run an unproven task. The nodes' spec says so too,
@@ -272,7 +278,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
           ...LOCAL_SIMULATION_PROFILE,
           services: { ...LOCAL_SIMULATION_PROFILE.services, dht: false },
         },
-        eventPollingIntervalMs: 500,
+        eventPollingIntervalMs: options.meshEventPollingMs ?? 500,
       });
       await mesh.start();
       cleanup.push(() => mesh.stop());

@@ -33,6 +33,8 @@ import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
 import type { AggregatorWork, TrainerWork } from "./round-work.ts";
 import { roundTrainingJob } from "./training-job.ts";
+import { CommitNotAcceptedError } from "./unsent-commit.ts";
+import type { UnsentCommit } from "./unsent-commit.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
 const SPEED_EWMA_WEIGHT = 0.3;
@@ -102,6 +104,12 @@ export class Trainer {
    * (`startHeadStart`): the next round commits it at once if it opens on that base, else it is discarded.
    */
   private headStart: HeadStart | undefined;
+  /**
+   * The last update compressed for a commit the chain did not take. Training it again on the next tick redid the
+   * work on every tick of a full round's commit window, and each compression moved the error-feedback residual
+   * (and each run the local optimizer) for an update that was never committed.
+   */
+  private unsent: UnsentCommit | undefined;
 
   constructor(ctx: RoundContext, components: TrainerComponents) {
     this.ctx = ctx;
@@ -166,7 +174,8 @@ export class Trainer {
     work.trainingStarted = true;
     void this.trainAndCommit(roundId, baseRef, work, windowMs).catch((error: unknown) => {
       work.trainingStarted = false;
-      this.ctx.log.warn({ err: error, roundId }, "training/commit failed");
+      const commitment = error instanceof CommitNotAcceptedError ? error.commitment : undefined;
+      this.ctx.log.warn({ err: error, roundId, commitment }, "training/commit failed");
     });
   }
 
@@ -255,6 +264,12 @@ export class Trainer {
     work: TrainerWork,
     windowMs: number,
   ): Promise<void> {
+    // Turned away before (a full round): the same update again, which a larger stake or a later draw may admit.
+    const unsent = this.unsent;
+    if (unsent?.roundId === roundId && unsent.trained.baseRef === baseRef) {
+      await this.commitTrained(roundId, work, unsent.trained);
+      return;
+    }
     const head = await this.takeHeadStart(roundId, baseRef);
     if (head !== undefined) {
       this.ctx.log.info(
@@ -318,6 +333,18 @@ export class Trainer {
     return { baseRef, delta, samples, meanLoss: result.meanLoss };
   }
 
+  /** Compresses a trained update (advancing the error-feedback residual, saved) and commits to its bytes. */
+  private async compressForCommit(
+    trained: TrainedUpdate,
+  ): Promise<{ bytes: Uint8Array; commitment: UpdateCommitment }> {
+    await this.restoreCompressor();
+    const bytes = encodeUpdate(this.compressor.compress(trained.delta));
+    const state = this.compressor.state();
+    if (state !== undefined) await this.ctx.options.store?.saveCompressorState(encodeCompressorState(state));
+    const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    return { bytes, commitment };
+  }
+
   /** The local optimizer's state, saved in the round store so a restarted node resumes it (`restoreOptimizer`). */
   private async saveOptimizer(): Promise<void> {
     const state = this.optimizerState;
@@ -325,15 +352,16 @@ export class Trainer {
       await this.ctx.options.store?.saveOptimizerState(encodeOptimizerState(state));
   }
 
-  /** Compresses a trained update, commits it into round `roundId` and announces it (once per round). */
+  /**
+   * Compresses a trained update, commits it into round `roundId` and announces it (once per round). A commit the
+   * chain turned away is kept (`unsent`): called again with the same `trained`, it resends those bytes.
+   */
   async commitTrained(roundId: bigint, work: TrainerWork, trained: TrainedUpdate): Promise<void> {
     const { spec, store, events } = this.ctx.options;
     const { samples } = trained;
-    await this.restoreCompressor();
-    const bytes = encodeUpdate(this.compressor.compress(trained.delta));
-    const state = this.compressor.state();
-    if (state !== undefined) await store?.saveCompressorState(encodeCompressorState(state));
-    const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    const { bytes, commitment } =
+      this.unsent?.trained === trained ? this.unsent : await this.compressForCommit(trained);
+    this.unsent = { roundId, trained, bytes, commitment };
     await store?.saveOwnUpdate(roundId, bytes);
     const sending = performance.now();
     const sent = await this.ctx.chain.sendIfValid("commitUpdate", [
@@ -341,7 +369,8 @@ export class Trainer {
       commitment.root,
       BigInt(samples),
     ]);
-    if (!sent) throw new Error("commit not accepted");
+    if (!sent) throw new CommitNotAcceptedError(roundId, commitment.root);
+    this.unsent = undefined;
     // Only included commits: a failed send measures an outage or a revert, not the chain's inclusion time.
     this.commitTxMs.push(performance.now() - sending);
     if (this.commitTxMs.length > COMMIT_TX_SAMPLES) this.commitTxMs.shift();
