@@ -13,6 +13,7 @@ import { Aggregator } from "./aggregator.ts";
 import type { AggregatorComponents } from "./aggregator.ts";
 import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
+import { noteArrival } from "./round-work.ts";
 import type { AggregatorWork } from "./round-work.ts";
 
 const TRAINERS: Address[] = [
@@ -77,6 +78,33 @@ describe("Aggregator.ready", () => {
       true,
     );
     assert.equal(aggregator.ready(round, trickling, 0n, 0.5), true, "nothing since the start of the wait");
+  });
+
+  it("sizes the quorum wait from the round's measured arrivals: a trickle slower than the wait is waited for", () => {
+    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    try {
+      const quick = new Aggregator(
+        { options: { aggregateWaitMs: 2_000 } } as unknown as RoundContext,
+        {} as AggregatorComponents,
+      );
+      const trickle = { ...work([]), aggregatingSince: Date.now() };
+      mock.timers.tick(20_000); // the first update, 20 s after aggregating began
+      noteArrival(trickle, Date.now());
+      trickle.received.set(TRAINERS[1]!.toLowerCase(), {} as never); // 300 of 400: a quorum
+      assert.equal(trickle.longestGapMs, 20_000);
+      mock.timers.tick(10_000); // past the configured 2 s, short of one more delivery at the measured rate
+      assert.equal(quick.ready(round, trickle, 0n, 0.5), false, "the next update may still come");
+      // deadlineFor at one delivery per 20 s: 1.5 x 20 s + 2 s overhead = 32 s after the latest arrival.
+      mock.timers.tick(21_000);
+      assert.equal(quick.ready(round, trickle, 0n, 0.5), false, "31 s since the last arrival");
+      mock.timers.tick(1_000);
+      assert.equal(quick.ready(round, trickle, 0n, 0.5), true, "32 s: the straggler is dropped");
+      // Without a measured gap the configured wait applies as before.
+      const measuredNothing = { ...trickle, longestGapMs: undefined, lastArrivalAt: Date.now() - 2_000 };
+      assert.equal(quick.ready(round, measuredNothing, 0n, 0.5), true);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("judges the margin by the clock, not a stale head: a withholder below quorum cannot run it out", () => {

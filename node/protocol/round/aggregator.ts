@@ -41,7 +41,8 @@ import { aggregateBytesOf } from "./round-data.ts";
 import { modelRefOf } from "./next-model.ts";
 import { previousModelStep } from "./previous-step.ts";
 import { discountStaleWeights } from "./staleness.ts";
-import { rememberAggregation, treeOf } from "./round-work.ts";
+import { deadlineFor } from "../../scheduling/deadline.ts";
+import { noteArrival, rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWorkStore } from "./round-work.ts";
 import { weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
@@ -99,6 +100,17 @@ export class Aggregator {
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
   get waitMs(): number {
     return this.ctx.options.aggregateWaitMs ?? DEFAULT_AGGREGATE_WAIT_MS;
+  }
+
+  /**
+   * A flat round's quorum wait, from its measured deliveries: the configured wait, or longer when this round's
+   * updates came further apart, as long as `deadlineFor` gives one more delivery at the slowest rate seen (the
+   * longest gap, with slack and overhead). A fixed 15 s dropped 3 of 8 honest trainers of a loaded 128-node
+   * round whose uploads trickled in (issue #21); the chain deadline still ends the wait (`ready`).
+   */
+  waitMsFor(work: AggregatorWork): number {
+    const gap = work.longestGapMs;
+    return gap === undefined || gap <= 0 ? this.waitMs : Math.max(this.waitMs, deadlineFor(1000 / gap, 1));
   }
 
   /**
@@ -181,12 +193,12 @@ export class Aggregator {
       sha256: this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes),
       ...(base === undefined ? {} : { base }),
     });
-    work.lastArrivalAt = Date.now();
+    noteArrival(work, Date.now());
   }
 
   /**
    * Flat rounds: aggregate when every update is in; or, once a quorum of the committed weight is in and no update
-   * arrived for `aggregateWaitMs` (counting from the latest arrival: at load, honest uploads trickle in over more
+   * arrived for the wait (`waitMsFor`: `aggregateWaitMs`, longer when this round's updates arrived further apart; counting from the latest arrival: at load, honest uploads trickle in over more
    * than the wait, and a trainer dropped for being slow loses its reward for nothing it did wrong); or regardless when the chain's aggregation deadline is near (stragglers are dropped, never
    * waited for past the point where this node would miss its own deadline) — even with nothing received: the
    * all-zero post then closes the round without a slash, where staying silent would be slashed.
@@ -206,7 +218,7 @@ export class Aggregator {
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const quietSince = Math.max(work.aggregatingSince ?? Date.now(), work.lastArrivalAt ?? 0);
-    const waited = Date.now() - quietSince >= this.waitMs;
+    const waited = Date.now() - quietSince >= this.waitMsFor(work);
     return (waited && received >= quorum * committed) || nearDeadline;
   }
 

@@ -58,6 +58,11 @@ export interface AggregatorWork {
   /** When the latest input arrived (wall clock, ms): the quorum wait counts from here, so trickling uploads are
    * waited for (an honest trainer on a busy machine delivers late, not never). */
   lastArrivalAt?: number;
+  /**
+   * The longest time this round went without an update arriving (ms): from the start of aggregating to the first
+   * arrival, then between arrivals. The quorum wait is sized from it (`Aggregator.waitMsFor`).
+   */
+  longestGapMs?: number;
   /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
   windowLeftS?: bigint;
   posted: boolean;
@@ -192,6 +197,13 @@ export class RoundWorkStore {
  * takeover, and a hierarchical round's tree (rooted at the aggregator) is planned again. Updates this node
  * received stay: they are checked against on-chain commitments, whoever aggregates.
  */
+/** An update arrived at wall-clock `at` (ms): the latest arrival, and the longest gap without one so far. */
+export function noteArrival(work: AggregatorWork, at: number): void {
+  const since = work.lastArrivalAt ?? work.aggregatingSince;
+  if (since !== undefined) work.longestGapMs = Math.max(work.longestGapMs ?? 0, at - since);
+  work.lastArrivalAt = at;
+}
+
 export function restartForNewAggregator(work: RoundWork, aggregator: string): boolean {
   const seen = work.aggregatorSeen;
   work.aggregatorSeen = aggregator;
@@ -202,6 +214,7 @@ export function restartForNewAggregator(work: RoundWork, aggregator: string): bo
   work.pushFailures = 0;
   work.aggregatingSince = undefined;
   work.lastArrivalAt = undefined;
+  work.longestGapMs = undefined;
   work.windowLeftS = undefined;
   work.announcedAt = undefined;
   work.tree = undefined;

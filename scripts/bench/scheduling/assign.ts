@@ -13,6 +13,11 @@ import {
   MAX_SHARE,
 } from "../../../node/scheduling/constants.ts";
 import { SchedulingError } from "../../../node/scheduling/errors.ts";
+import { deadlineFor } from "../../../node/scheduling/deadline.ts";
+import type { DeadlineOptions } from "../../../node/scheduling/deadline.ts";
+
+export { deadlineFor };
+export type { DeadlineOptions };
 
 /** A candidate trainer as scheduling sees it. */
 export interface SchedulableNode {
@@ -21,13 +26,6 @@ export interface SchedulableNode {
   readonly samplesPerSec: number;
   /** Reputation in [0, 1] (node/reputation). */
   readonly reputation: number;
-}
-
-export interface DeadlineOptions {
-  /** Multiplier on the expected compute time (noise margin). */
-  readonly slack?: number;
-  /** Fixed time for model download, compression and upload. */
-  readonly overheadMs?: number;
 }
 
 export interface AssignOptions extends DeadlineOptions {
@@ -66,15 +64,6 @@ export interface Assignment {
   readonly excluded: readonly { readonly peerId: string; readonly reason: string }[];
   readonly slack: number;
   readonly overheadMs: number;
-}
-
-/** Time budget, in ms, for a node of speed `stepsPerSec` to run `steps` steps and deliver its update. */
-export function deadlineFor(stepsPerSec: number, steps: number, options: DeadlineOptions = {}): number {
-  if (!(stepsPerSec > 0))
-    throw new SchedulingError("SCHEDULING_INVALID_INPUT", `speed must be > 0, got ${stepsPerSec}`);
-  const slack = options.slack ?? DEADLINE_SLACK;
-  const overhead = options.overheadMs ?? DEADLINE_OVERHEAD_MS;
-  return overhead + (slack * steps * 1000) / stepsPerSec;
 }
 
 /**
