@@ -7,6 +7,11 @@
  * fails with "other side closed" (UND_ERR_SOCKET) — it failed the demo's network test and the hierarchy test at
  * load 16–21. Retrying is not safe (`evm_increaseTime` may have been applied once already); a fresh connection
  * per call cannot meet a closing one, and these calls are rare.
+ *
+ * One answer is retried: HTTP 408. Node's HTTP server (the `hardhat node`'s) sends it only for a request it had
+ * not finished reading when its headers timeout (60 s) passed, i.e. before any handler ran, so the call was not
+ * applied. bench:round at 128 nodes met it: the chain process, serving 128 nodes' polls, read the driver's
+ * `evm_increaseTime` too late (2026-12-06).
  */
 import { request } from "node:http";
 
@@ -16,14 +21,35 @@ import { ChainUnreachableError } from "./errors.ts";
 export class DevRpcError extends Error {
   override readonly name = "DevRpcError";
   readonly method: string;
-  constructor(method: string, detail: string) {
+  /** The HTTP status, when the chain answered with one other than 200. */
+  readonly status: number | undefined;
+  constructor(method: string, detail: string, status?: number) {
     super(`${method} failed: ${detail}`);
     this.method = method;
+    this.status = status;
   }
 }
 
+/** Sends of one call that the chain answered 408 (not read in time, not applied) before the 408 is thrown. */
+const NOT_READ_ATTEMPTS = 3;
+
 /** Calls `method` on the chain at `rpcUrl` (http://) over a fresh connection; resolves with the result. */
-export function devRpc(rpcUrl: string, method: string, params: readonly unknown[] = []): Promise<unknown> {
+export async function devRpc(
+  rpcUrl: string,
+  method: string,
+  params: readonly unknown[] = [],
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await devRpcOnce(rpcUrl, method, params);
+    } catch (error) {
+      if (!(error instanceof DevRpcError && error.status === 408) || attempt >= NOT_READ_ATTEMPTS)
+        throw error;
+    }
+  }
+}
+
+function devRpcOnce(rpcUrl: string, method: string, params: readonly unknown[]): Promise<unknown> {
   const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
   return new Promise((resolve, reject) => {
     const req = request(
@@ -44,7 +70,13 @@ export function devRpc(rpcUrl: string, method: string, params: readonly unknown[
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           if (response.statusCode !== 200) {
-            reject(new DevRpcError(method, `HTTP ${response.statusCode}: ${text.slice(0, 200)}`));
+            reject(
+              new DevRpcError(
+                method,
+                `HTTP ${response.statusCode}: ${text.slice(0, 200)}`,
+                response.statusCode,
+              ),
+            );
             return;
           }
           try {

@@ -23,6 +23,10 @@ import { freePort } from "../../node/demo/demo.ts";
 import { postedWeights } from "../../node/protocol/round/weight-claims.ts";
 import type { Row } from "./common.ts";
 
+/** Each node's round poll is this many ms per node in the network (64 nodes: 2 s, as served before; 512: 16 s). */
+const CHAIN_POLL_MS_PER_NODE = 32;
+/** Mesh event polling at 64 nodes and more (bench:mesh polls every 10 s from 500 nodes on). */
+const MESH_EVENT_POLL_AT_SCALE_MS = 10_000;
 /** How long the claims of a measured round may take after it finalizes: each node claims on its own poll. */
 const CLAIMS_WAIT_MS = 120_000;
 
@@ -35,7 +39,10 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     maxTrainersPerRound: n,
     // Every node trains on two shared cores: the driver moves the chain clock, so long windows cost nothing.
     aggregateWaitMs: Math.max(60_000, n * 2_000),
-    pollIntervalMs: n <= 32 ? 800 : 2_000,
+    // Every node polls the one chain process (hardhat node): its total rate is held near the 64-node run's, which
+    // it served; at 128 nodes with 2 s / 500 ms polls it fell a minute behind (HTTP 408, 2026-12-06).
+    pollIntervalMs: n <= 32 ? 800 : Math.max(2_000, n * CHAIN_POLL_MS_PER_NODE),
+    meshEventPollingMs: n < 64 ? 500 : MESH_EVENT_POLL_AT_SCALE_MS,
     spec: {
       train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
       aggregation: { maxFanIn: Math.max(32, n), spotChecks: 4 },
