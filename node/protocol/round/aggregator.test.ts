@@ -88,8 +88,11 @@ describe("Aggregator.ready", () => {
         {} as AggregatorComponents,
       );
       const trickle = { ...work([]), aggregatingSince: Date.now() };
-      mock.timers.tick(20_000); // the first update, 20 s after aggregating began
-      noteArrival(trickle, Date.now());
+      mock.timers.tick(5_000);
+      noteArrival(trickle, Date.now()); // the first update: the wait before it is not a gap between arrivals
+      assert.equal(trickle.longestGapMs, undefined);
+      mock.timers.tick(20_000);
+      noteArrival(trickle, Date.now()); // the second, 20 s later
       trickle.received.set(TRAINERS[1]!.toLowerCase(), {} as never); // 300 of 400: a quorum
       assert.equal(trickle.longestGapMs, 20_000);
       mock.timers.tick(10_000); // past the configured 2 s, short of one more delivery at the measured rate

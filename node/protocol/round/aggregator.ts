@@ -105,7 +105,7 @@ export class Aggregator {
   /**
    * A flat round's quorum wait, from its measured deliveries: the configured wait, or longer when this round's
    * updates came further apart, as long as `deadlineFor` gives one more delivery at the slowest rate seen (the
-   * longest gap, with slack and overhead). A fixed 15 s dropped 3 of 8 honest trainers of a loaded 128-node
+   * longest gap between two arrivals, with slack and overhead). A fixed 15 s dropped 3 of 8 honest trainers of a loaded 128-node
    * round whose uploads trickled in (issue #21); the chain deadline still ends the wait (`ready`).
    */
   waitMsFor(work: AggregatorWork): number {

@@ -59,8 +59,9 @@ export interface AggregatorWork {
    * waited for (an honest trainer on a busy machine delivers late, not never). */
   lastArrivalAt?: number;
   /**
-   * The longest time this round went without an update arriving (ms): from the start of aggregating to the first
-   * arrival, then between arrivals. The quorum wait is sized from it (`Aggregator.waitMsFor`).
+   * The longest time between two consecutive arrivals of this round's updates (ms); the quorum wait is sized from
+   * it (`Aggregator.waitMsFor`). The wait before the first arrival is not counted: it is the trainers' polls and
+   * dials, not the rate at which their updates come in.
    */
   longestGapMs?: number;
   /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
@@ -199,7 +200,7 @@ export class RoundWorkStore {
  */
 /** An update arrived at wall-clock `at` (ms): the latest arrival, and the longest gap without one so far. */
 export function noteArrival(work: AggregatorWork, at: number): void {
-  const since = work.lastArrivalAt ?? work.aggregatingSince;
+  const since = work.lastArrivalAt;
   if (since !== undefined) work.longestGapMs = Math.max(work.longestGapMs ?? 0, at - since);
   work.lastArrivalAt = at;
 }
