@@ -10,12 +10,10 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 
 import { signFlip } from "../adversary/poison-update.ts";
-import { DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
-import { TopKCompressor, densify } from "../compression/index.ts";
-import { difference } from "../core/updates.ts";
 import { TrainingPool, createModel, loadMnist, partition } from "../training/index.ts";
 import type { ModelSpec } from "../training/index.ts";
 import { guardedMeanTrustAggregator, inputGroups } from "./index.ts";
+import { runCompressedRounds } from "./testing/compressed-rounds.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [128] };
 const TRAINERS = 8;
@@ -31,49 +29,23 @@ describe(
     const ids = Array.from({ length: TRAINERS }, (_, i) => `trainer-${i}`);
 
     /**
-     * ROUNDS rounds as the node runs them: each trainer keeps its compressor's residual, the aggregator passes
-     * the previous round's step as history, the model moves by the rule's aggregate. `flipper` (an index) sends
-     * its update sign-flipped. Returns, per round, the trainers with weight 0 and the rule's reasons.
+     * ROUNDS rounds as the node runs them (testing/compressed-rounds.ts), the trust rule given the trainers'
+     * ids and the previous step. `flipper` (an index) sends its update sign-flipped. Returns, per round, the
+     * trainers with weight 0 and the rule's reasons.
      */
     const run = async (seed: number, flipper?: number) => {
       const { train } = loadMnist({ seed, testFraction: 0.2 });
-      const parts = partition(train, TRAINERS, { kind: "iid" }, seed);
-      const compressors = parts.map(
-        (_, i) =>
-          new TopKCompressor({
-            ratio: DEFAULT_TOPK_RATIO,
-            quantizeBits: DEFAULT_VALUE_BITS,
-            seed: seed * 7 + i + 1,
-          }),
-      );
       const rule = guardedMeanTrustAggregator({ groups });
-      let global = createModel(MODEL).init(seed);
-      let previousUpdate: Float32Array | undefined;
-      const excluded: string[][] = [];
-      for (let round = 1; round <= ROUNDS; round++) {
-        const base = global;
-        const sent = await Promise.all(
-          parts.map(async (local, i) => {
-            const { params } = await pool.train({
-              model: MODEL,
-              params: base,
-              data: local,
-              options: { epochs: 2, batchSize: 32, learningRate: 0.1, seed: seed + round * 10 + i },
-            });
-            const delta = difference(params, base);
-            const update = densify(compressors[i]!.compress(i === flipper ? signFlip(delta, 1) : delta));
-            return { update, weight: local.count };
-          }),
-        );
-        const result = rule.aggregate(sent, { trainers: ids, round, previousUpdate });
-        excluded.push(
-          result.acceptedWeights.flatMap((w, i) =>
-            w === 0 ? [`${i}:${(result.reasons?.[i] ?? []).join("+")}`] : [],
-          ),
-        );
-        previousUpdate = result.aggregate;
-        global = Float32Array.from(base, (x, j) => x + result.aggregate[j]!);
-      }
+      const { excluded } = await runCompressedRounds({
+        pool,
+        model: MODEL,
+        parts: partition(train, TRAINERS, { kind: "iid" }, seed),
+        rounds: ROUNDS,
+        seed,
+        poison: (i, delta) => (i === flipper ? signFlip(delta, 1) : delta),
+        screen: (sent, round, previousUpdate) =>
+          rule.aggregate(sent, { trainers: ids, round, previousUpdate }),
+      });
       return excluded;
     };
 

@@ -10,12 +10,10 @@ import { after, describe, it } from "node:test";
 
 import { roundAdversary } from "../adversary/index.ts";
 import { triggeredTestSet } from "../adversary/backdoor.ts";
-import { DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
-import { TopKCompressor, densify } from "../compression/index.ts";
-import { difference, fedAvg } from "../core/updates.ts";
 import { TrainingPool, createModel, loadMnist, partition } from "../training/index.ts";
 import type { ModelSpec } from "../training/index.ts";
-import { guardUpdates, inputGroups } from "./index.ts";
+import { inputGroups } from "./index.ts";
+import { guardStep, runCompressedRounds } from "./testing/compressed-rounds.ts";
 
 /** The demo network's model (task-spec default) and local work (node/demo backdoor-network.test.ts). */
 const MODEL: ModelSpec = { kind: "mlp", hidden: [128] };
@@ -28,9 +26,8 @@ describe("guarded mean on the node's default compressed updates, 5 trainers", { 
   const groups = inputGroups(createModel(MODEL).layout);
 
   /**
-   * ROUNDS rounds from the same initial model: each trainer's compressor keeps its residual across rounds, as
-   * the node's does; the model moves by the mean of the accepted updates. Returns each round's rejected
-   * trainers (with reasons) and the final backdoor success.
+   * ROUNDS rounds (testing/compressed-rounds.ts); the model moves by the mean of the accepted updates. Returns
+   * each round's rejected trainers (with reasons) and the final backdoor success.
    */
   const run = async (seed: number, backdoor: boolean) => {
     const { train, test } = loadMnist({ seed, testFraction: 0.2 });
@@ -38,36 +35,15 @@ describe("guarded mean on the node's default compressed updates, 5 trainers", { 
     const adversaries = parts.map((_, i) =>
       roundAdversary(backdoor && i === TRAINERS - 1 ? { poisonData: "backdoor" } : {}),
     );
-    const compressors = parts.map(
-      (_, i) =>
-        new TopKCompressor({
-          ratio: DEFAULT_TOPK_RATIO,
-          quantizeBits: DEFAULT_VALUE_BITS,
-          seed: seed * 7 + i + 1,
-        }),
-    );
-    let global = createModel(MODEL).init(seed);
-    const rejected: string[][] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const base = global;
-      const sent = await Promise.all(
-        parts.map(async (local, i) => {
-          const { params } = await pool.train({
-            model: MODEL,
-            params: base,
-            data: adversaries[i]!.trainingData(local),
-            options: { epochs: 2, batchSize: 32, learningRate: 0.1, seed: seed + round * 10 + i },
-          });
-          return { update: densify(compressors[i]!.compress(difference(params, base))), weight: local.count };
-        }),
-      );
-      const guard = guardUpdates(sent, {}, groups);
-      rejected.push(
-        guard.updates.flatMap((g, i) => (g.reasons.length > 0 ? [`${i}:${g.reasons.join("+")}`] : [])),
-      );
-      const step = fedAvg(sent.filter((_, i) => !guard.rejected[i]));
-      global = Float32Array.from(base, (x, j) => x + step[j]!);
-    }
+    const { excluded: rejected, global } = await runCompressedRounds({
+      pool,
+      model: MODEL,
+      parts,
+      rounds: ROUNDS,
+      seed,
+      trainingData: (i, local) => adversaries[i]!.trainingData(local),
+      screen: guardStep(groups),
+    });
     const success = (await pool.evaluate(MODEL, global, triggeredTestSet(test))).accuracy;
     return { rejected, success };
   };

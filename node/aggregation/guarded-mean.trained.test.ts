@@ -16,6 +16,7 @@ import { TrainingPool, loadMnist, partition, runSimulation, subset } from "../tr
 import type { ModelSpec } from "../training/index.ts";
 import { createModel } from "../training/index.ts";
 import { guardUpdates, guardedMeanAggregator, guardedMeanTrustAggregator } from "./index.ts";
+import { runCompressedRounds } from "./testing/compressed-rounds.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [32] };
 const NODES = 10;
@@ -162,33 +163,27 @@ describe("guarded mean on trained MNIST updates", { timeout: 300_000 }, () => {
     const ids = parts.map((_, i) => `trainer-${i}`);
     const run = async (screened: boolean) => {
       const rule = guardedMeanTrustAggregator();
-      let global = createModel(MODEL).init(1);
-      for (let round = 1; round <= 3; round++) {
-        const base = global;
-        const sent = await Promise.all(
-          parts.map(async (local, i) => {
-            const { params } = await pool.train({
-              model: MODEL,
-              params: base,
-              data: adversaries[i]!.trainingData(local),
-              options: { epochs: 1, batchSize: 32, learningRate: 0.1, seed: round * 10 + i },
-            });
-            const compressor = new TopKCompressor({ ratio: 0.05, seed: i + 1 });
-            return { update: densify(compressor.compress(difference(params, base))), weight: local.count };
-          }),
-        );
-        let aggregate = fedAvg(sent);
-        if (screened) {
-          const result = rule.aggregate(sent, { trainers: ids });
-          assert.equal(result.acceptedWeights[0], 0, `round ${round}: ${JSON.stringify(result.reasons)}`);
-          assert.ok(
-            result.acceptedWeights.slice(1).every((w) => w > 0),
-            JSON.stringify(result.reasons),
+      const { excluded, global } = await runCompressedRounds({
+        pool,
+        model: MODEL,
+        parts,
+        rounds: 3,
+        seed: 1,
+        compression: { ratio: 0.05 },
+        epochs: 1,
+        trainingData: (i, local) => adversaries[i]!.trainingData(local),
+        screen: (sent) =>
+          screened
+            ? rule.aggregate(sent, { trainers: ids })
+            : { aggregate: fedAvg(sent), acceptedWeights: [] },
+      });
+      if (screened)
+        for (const [r, names] of excluded.entries())
+          assert.deepEqual(
+            names.map((s) => s.split(":")[0]),
+            ["0"],
+            `round ${r + 1}: ${names.join(" ")}`,
           );
-          aggregate = result.aggregate;
-        }
-        global = Float32Array.from(base, (x, j) => x + aggregate[j]!);
-      }
       return (await pool.evaluate(MODEL, global, triggeredTestSet(data.test))).accuracy;
     };
     const guarded = await run(true);
