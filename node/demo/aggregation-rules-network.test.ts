@@ -18,7 +18,7 @@ import { setAggregators, startLocalVainNetwork } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { runRound } from "./rounds.ts";
 
-const PORT = 18871;
+const PORT = 18873;
 const POISONER = 4;
 
 describe(

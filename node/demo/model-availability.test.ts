@@ -21,7 +21,7 @@ import { setAggregators, startLocalVainNetwork, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
 import { runRound } from "./rounds.ts";
 
-const PORT = 18897;
+const PORT = 18899;
 const WITHHOLDER = 0;
 const HONEST = 1;
 /** Rounds before the late node joins: more than peers keep in memory, so old aggregates come from disk. */

@@ -18,7 +18,12 @@ const SCANNED = ["node", "scripts", "web", "test"];
 const SKIPPED_DIRS = new Set(["node_modules", "dist", "artifacts", "cache", ".git"]);
 /** Fixed test ports live in 10000–65535; lower numbers in these patterns are not ports the tests bind. */
 const MIN_PORT = 10_000;
-const DECLARATIONS = [/\bconst\s+[A-Z0-9_]*PORT[A-Z0-9_]*\s*=\s*(\d{5})\b/g, /\bport:\s*(\d{5})\b/g];
+/** A five-digit literal, with or without a numeric separator (`18_871` hid a clash with `18871` for a session). */
+const NUMBER = String.raw`(\d{2}_?\d{3})`;
+const DECLARATIONS = [
+  new RegExp(String.raw`\bconst\s+[A-Z0-9_]*PORT[A-Z0-9_]*\s*=\s*${NUMBER}\b`, "g"),
+  new RegExp(String.raw`\bport:\s*${NUMBER}\b`, "g"),
+];
 
 async function* typeScriptFiles(dir: string): AsyncGenerator<string> {
   let entries;
@@ -41,7 +46,7 @@ export function declaredPorts(source: string): Map<number, number> {
   const ports = new Map<number, number>();
   for (const pattern of DECLARATIONS) {
     for (const match of source.matchAll(pattern)) {
-      const port = Number(match[1]);
+      const port = Number(match[1]!.replace("_", ""));
       if (port < MIN_PORT || port > 65_535) continue;
       const line = source.slice(0, match.index).split("\n").length;
       if (!ports.has(port)) ports.set(port, line);
@@ -54,12 +59,13 @@ describe("fixed test ports", () => {
   it("finds declarations and ignores references", () => {
     const source = [
       "const CHAIN_PORT = 18781;",
+      "const OTHER_PORT = 18_871;",
       "const server = createStatusServer({ source, port: 18602 });",
       'const url = "http://127.0.0.1:18609"; // a dead RPC, never bound',
       "const TIMEOUT = 60000;",
       "const PORT = 8545;",
     ].join("\n");
-    assert.deepEqual([...declaredPorts(source).keys()].sort(), [18602, 18781]);
+    assert.deepEqual([...declaredPorts(source).keys()].sort(), [18602, 18781, 18871]);
   });
 
   it("no port is declared by two files", async () => {
