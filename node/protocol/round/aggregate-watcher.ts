@@ -14,7 +14,6 @@ import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
-import { aggregateBytesOf } from "./round-data.ts";
 import type { RoundWork } from "./round-work.ts";
 import { cellsOfChunks } from "./link-answers.ts";
 
@@ -145,8 +144,7 @@ export class AggregateWatcher {
     const { aggregate, commitment: mine } = recomputed;
     if (mine.root.toLowerCase() === round.aggregateCommitment.toLowerCase()) {
       // The posted aggregate is right: the new model follows from it (and from nothing the aggregator names),
-      // so this node has it, and serves the aggregate, even if the aggregator withholds it.
-      this.components.data.keep(roundId, aggregateBytesOf(aggregate));
+      // so this node has it, and serves the aggregate (adopt keeps it), even if the aggregator withholds it.
       await this.components.modelSync.adopt(roundId, round, aggregate);
       return [];
     }

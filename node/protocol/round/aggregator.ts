@@ -336,10 +336,9 @@ export class Aggregator {
     const aggregate = this.ctx.adversary.transformAggregate(raw);
     const aggregateCommitment = await commitEncoded(aggregate);
     const ref = modelRefOf(baseModelRef, aggregateCommitment.root, roundId);
+    // advance() keeps the aggregate to serve (unless this node withholds it); the chain gets its blob name.
     await this.components.modelSync.advance(ref, baseModelRef, aggregate);
-    const bytes = aggregateBytesOf(aggregate);
-    const withheld = this.ctx.adversary.withholdsAggregate();
-    const aggregateData: Hex = `0x${withheld ? sha256(bytes) : this.components.data.keep(roundId, bytes)}`;
+    const aggregateData: Hex = `0x${sha256(aggregateBytesOf(aggregate))}`;
     return { ref, aggregate, aggregateCommitment, aggregateData };
   }
 

@@ -119,10 +119,11 @@ export class ModelSync {
    * joins the history this node serves.
    */
   async advance(ref: Hex, baseRef: Hex, aggregate: Uint16Array, preferred?: Address) {
+    // Served even while the base is missing: the aggregate is checked, and peers may need it sooner.
+    await this.keepAggregate(roundOfModelRef(ref), aggregate);
     const base = await this.stateOf(baseRef, preferred);
     if (base === undefined) return undefined;
     const next = serverStep(this.ctx.options.spec.server, base, aggregate);
-    await this.keepAggregate(roundOfModelRef(ref), aggregate);
     await this.keep(ref, next);
     return next.params;
   }
@@ -133,7 +134,8 @@ export class ModelSync {
     if (held !== undefined || this.replaying) return held;
     const path = await this.replayPath(ref);
     if (path !== undefined) return this.derive(path, preferred);
-    const params = await this.ensureModel(ref, preferred);
+    // No round made `ref`: the task's initial model, which has no server state.
+    const params = await this.fetchByContent(ref, preferred);
     return params === undefined ? undefined : { params, server: [] };
   }
 

@@ -21,7 +21,6 @@ import type { Address, Hex } from "viem";
 
 import { roundAdversary } from "../../adversary/index.ts";
 import { RoundState } from "../../chain/contracts.ts";
-import { encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
 import { DEFAULT_QUORUM } from "../../scheduling/constants.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
 import { createModel } from "../../training/architectures.ts";
@@ -324,14 +323,12 @@ export class RoundParticipant {
    * fit the answer window (vain-node.ts measures then, and again every minute until they fit).
    */
   async measureProving(): Promise<number> {
-    const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
-    const proof = await proveChunk(0n, 0, [zero], [1], { signal: this.ctx.signal });
-    this.provingBudget.record(proof.proveMs);
+    const proveMs = await this.provingBudget.measure(this.ctx.paramSize, this.ctx.signal);
     this.options.log.info(
-      { proofMs: Math.round(proof.proveMs), neededMs: Math.round(this.provingBudget.neededMs()) },
+      { proofMs: Math.round(proveMs), neededMs: Math.round(this.provingBudget.neededMs()) },
       "proving time measured",
     );
-    return proof.proveMs;
+    return proveMs;
   }
 
   /** Why this node refused the task: its spec, or at join (undefined: it takes part, or has not seen it yet). */

@@ -17,6 +17,7 @@
  * not fit, on a synthetic chunk (`RoundParticipant.measureProving`); older proofs age out, so a node slowed by a burst of load takes duties again once its
  * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
  */
+import { encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
 
 /**
@@ -77,6 +78,17 @@ export class ProvingBudget {
       throw new RangeError(`proving estimate must be a non-negative number of ms, got ${estimateMs}`);
     this.baselineMs = estimateMs;
     this.now = now;
+  }
+
+  /**
+   * Proves one synthetic chunk (an all-zero update of `paramSize` parameters, weight 1) and records its time:
+   * the figure measured on this machine under its current load (RoundParticipant.measureProving).
+   */
+  async measure(paramSize: number, signal: AbortSignal): Promise<number> {
+    const zero = encodeFixedPoint(new Float32Array(paramSize));
+    const proof = await proveChunk(0n, 0, [zero], [1], { signal });
+    this.record(proof.proveMs);
+    return proof.proveMs;
   }
 
   /**
