@@ -6,19 +6,12 @@
  * every watcher), so one withheld blob cannot stall a task. Every update is checked against its on-chain
  * commitment and the result against the posted aggregate commitment: peers can only fail to help, never mislead.
  */
-import type { PeerId } from "@libp2p/interface";
-
 import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
-import { MAX_UPDATE_BYTES, updateSources } from "./aggregation-recovery.ts";
+import { fetchCommittedUpdate } from "./aggregation-recovery.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { RoundData } from "./round-data.ts";
-
-/** Sources asked for one update (its trainer, the aggregator, replica holders): bounded like a pull. */
-const SOURCES_PER_UPDATE = 8;
-/** Deadline of one fetch (ms): a dead source must not hold the rebuild for long. */
-const FETCH_TIMEOUT_MS = 8_000;
 
 /** An encoded aggregate whose commitment is the round's posted one. */
 export interface CheckedAggregate {
@@ -93,23 +86,9 @@ async function committedUpdate(
   };
   const held = await check(data.committedBytes(root));
   if (held !== undefined) return held;
-  const sources: PeerId[] = (await updateSources(ctx, round.trainers[i]!, round)).slice(
-    0,
-    SOURCES_PER_UPDATE,
-  );
-  for (const peer of sources) {
-    if (ctx.signal.aborted) return undefined;
-    try {
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
-      const bytes = await ctx.options.mesh.blobs.fetchCommitted(peer, root, MAX_UPDATE_BYTES, signal);
-      const encoded = await check(bytes);
-      if (encoded === undefined) continue;
-      data.keepUpdate(roundId, commitment, bytes);
-      ctx.stats.bytesReceived += bytes.length;
-      return encoded;
-    } catch (error) {
-      ctx.log.debug({ err: error, roundId, peer: peer.toString() }, "update fetch failed; next source");
-    }
-  }
-  return undefined;
+  return fetchCommittedUpdate(ctx, roundId, round, i, { root }, async (bytes) => {
+    const encoded = await check(bytes);
+    if (encoded !== undefined) data.keepUpdate(roundId, commitment, bytes);
+    return encoded;
+  });
 }

@@ -9,7 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 
 import { commitUpdateBytes } from "../update.ts";
 import { recomputeAggregate } from "./aggregate-from-updates.ts";
-import { MAX_UPDATE_BYTES, updateSources } from "./aggregation-recovery.ts";
+import { fetchCommittedUpdate } from "./aggregation-recovery.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -183,22 +183,12 @@ export class AggregateWatcher {
       const update = await commitUpdateBytes(pushed, this.ctx.paramSize).catch(() => undefined);
       if (update?.commitment.root.toLowerCase() === root) return update.encoded;
     }
-    for (const peer of await updateSources(this.ctx, trainer, round)) {
-      try {
-        const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, MAX_UPDATE_BYTES, this.ctx.signal);
-        const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
-        if (update.commitment.root.toLowerCase() !== root) continue;
-        this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
-        this.ctx.stats.bytesReceived += bytes.length;
-        return update.encoded;
-      } catch (error) {
-        this.ctx.log.debug(
-          { err: error, roundId, peer: peer.toString() },
-          "update fetch failed; next source",
-        );
-      }
-    }
-    return undefined;
+    return fetchCommittedUpdate(this.ctx, roundId, round, index, { sha }, async (bytes) => {
+      const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+      if (update.commitment.root.toLowerCase() !== root) return undefined;
+      this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
+      return update.encoded;
+    });
   }
 
   /** The bytes named `sha` once pushed to this node, waiting until `work.pushesDueBy` at most. */

@@ -21,15 +21,15 @@ import type { AggregatorWork, RoundWork } from "./round-work.ts";
 /** Largest update a node fetches (the mesh's own limit for update blobs). */
 export const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 /**
- * Peers asked for one missing update besides its trainer and the aggregator (replica holders are 2 random
- * peers, and after a post every watcher holds the weighted updates): enough for a small mesh to find a copy,
- * bounded so a round of dead trainers costs a few "not found" answers each, not one per admitted peer.
+ * Sources asked for one missing update: its trainer, the aggregator, then admitted peers (replica holders are 2
+ * random peers, and after a post every watcher holds the weighted updates). Enough for a small mesh to find a
+ * copy, bounded so a round of dead trainers costs a few "not found" answers each, not one per admitted peer.
  */
-const PULL_PEERS_PER_UPDATE = 8;
+const SOURCES_PER_UPDATE = 9;
 /** Interval between two pulls of the same round (ms): a rebuild waits for the mesh to re-admit peers. */
 const PULL_RETRY_MS = 5_000;
-/** Deadline of one fetch (ms): a dead source must not hold the pull past the aggregate or answer window. */
-const PULL_FETCH_TIMEOUT_MS = 8_000;
+/** Deadline of one fetch (ms): a dead source must not hold a pull past the aggregate or answer window. */
+const FETCH_TIMEOUT_MS = 8_000;
 /** Updates pulled at once. */
 const PULL_PARALLEL = 4;
 
@@ -45,7 +45,7 @@ export interface AggregationRecoveryComponents {
 }
 
 /** Who may hold a trainer's update: the trainer, the round's aggregator, then admitted peers (replicas). */
-export async function updateSources(ctx: RoundContext, owner: string, round: RoundView): Promise<PeerId[]> {
+async function updateSources(ctx: RoundContext, owner: string, round: RoundView): Promise<PeerId[]> {
   const peers: PeerId[] = [];
   for (const operator of [owner, round.aggregator]) {
     if (operator.toLowerCase() === ctx.me) continue;
@@ -57,6 +57,44 @@ export async function updateSources(ctx: RoundContext, owner: string, round: Rou
     if (!peers.some((p) => p.equals(peer))) peers.push(peer);
   }
   return peers;
+}
+
+/** How a fetched update is named: by its content hash (as pushed and announced) or by its on-chain commitment. */
+export type UpdateName = { readonly sha: string } | { readonly root: string };
+
+/**
+ * Trainer `index`'s update from the first of its sources (`updateSources`, at most SOURCES_PER_UPDATE) whose
+ * bytes `accept` takes: `accept` checks them against the on-chain commitment and keeps them, and returns
+ * undefined (or throws) to refuse them, so a peer can only fail to help, never mislead. Undefined when no
+ * source gave an accepted copy. Shared by the aggregator's pull, the watcher's recompute and the rebuild.
+ */
+export async function fetchCommittedUpdate<T>(
+  ctx: RoundContext,
+  roundId: bigint,
+  round: RoundView,
+  index: number,
+  name: UpdateName,
+  accept: (bytes: Uint8Array) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const sources = (await updateSources(ctx, round.trainers[index]!, round)).slice(0, SOURCES_PER_UPDATE);
+  for (const peer of sources) {
+    if (ctx.signal.aborted) return undefined;
+    try {
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
+      const blobs = ctx.options.mesh.blobs;
+      const bytes =
+        "sha" in name
+          ? await blobs.fetch(peer, name.sha, MAX_UPDATE_BYTES, signal)
+          : await blobs.fetchCommitted(peer, name.root, MAX_UPDATE_BYTES, signal);
+      const accepted = await accept(bytes);
+      if (accepted === undefined) continue;
+      ctx.stats.bytesReceived += bytes.length;
+      return accepted;
+    } catch (error) {
+      ctx.log.debug({ err: error, roundId, peer: peer.toString() }, "update fetch failed; next source");
+    }
+  }
+  return undefined;
 }
 
 export class AggregationRecovery {
@@ -189,23 +227,11 @@ export class AggregationRecovery {
     const trainer = round.trainers[i]!;
     if (work.received.has(trainer.toLowerCase())) return false;
     const root = round.commitments[i]!.slice(2).toLowerCase();
-    const sources = (await updateSources(this.ctx, trainer, round)).slice(0, PULL_PEERS_PER_UPDATE + 1);
-    for (const peer of sources) {
-      if (this.ctx.signal.aborted) return false;
-      try {
-        const signal = AbortSignal.any([this.ctx.signal, AbortSignal.timeout(PULL_FETCH_TIMEOUT_MS)]);
-        const bytes = await this.ctx.options.mesh.blobs.fetchCommitted(peer, root, MAX_UPDATE_BYTES, signal);
-        await this.components.accept(roundId, trainer, bytes);
-        await this.ctx.options.store?.saveReceived(roundId, trainer, bytes);
-        this.ctx.stats.bytesReceived += bytes.length;
-        return true;
-      } catch (error) {
-        this.ctx.log.debug(
-          { err: error, roundId, trainer, peer: peer.toString() },
-          "update pull failed; next source",
-        );
-      }
-    }
-    return false;
+    const pulled = await fetchCommittedUpdate(this.ctx, roundId, round, i, { root }, async (bytes) => {
+      await this.components.accept(roundId, trainer, bytes);
+      await this.ctx.options.store?.saveReceived(roundId, trainer, bytes);
+      return true;
+    });
+    return pulled === true;
   }
 }
