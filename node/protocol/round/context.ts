@@ -139,6 +139,8 @@ export type RoundView = Awaited<ReturnType<RoundsGateway["readRound"]>>;
 export interface TransferStats {
   bytesSent: number;
   bytesReceived: number;
+  /** Times this node handed out a round's encoded aggregate, pushed or served to a fetch (#21: flat in N). */
+  aggregatesServed: number;
 }
 
 /** What the participant hands each role: its dependencies, built once. */

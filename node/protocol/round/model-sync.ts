@@ -73,9 +73,15 @@ export class ModelSync {
     this.data = data;
     // Peers fetch models, the round data this node holds (updates, aggregates), and the task's aggregate history
     // (to replay it) by content hash.
-    ctx.options.mesh.blobs.serve(
-      (sha) => ctx.models.bytesBySha256(sha) ?? data.bytes(sha) ?? ctx.options.store?.loadAggregate(sha),
-    );
+    // What it serves counts as its round upload, as its pushes do (the busiest node's upload is #21's measure).
+    ctx.options.mesh.blobs.serve(async (sha) => {
+      const held = ctx.models.bytesBySha256(sha) ?? data.bytes(sha);
+      const bytes = held ?? (await ctx.options.store?.loadAggregate(sha));
+      if (bytes === undefined) return undefined;
+      ctx.stats.bytesSent += bytes.length;
+      if (held === undefined || data.isAggregate(sha)) ctx.stats.aggregatesServed += 1;
+      return bytes;
+    });
   }
 
   /**
@@ -299,7 +305,7 @@ export class ModelSync {
   private async keepAggregate(roundId: bigint | undefined, aggregate: Uint16Array): Promise<void> {
     if (this.ctx.adversary.withholdsAggregate()) return;
     const bytes = aggregateBytesOf(aggregate);
-    if (roundId !== undefined) this.data.keep(roundId, bytes);
+    if (roundId !== undefined) this.data.keepAggregate(roundId, bytes);
     await this.ctx.options.store?.saveAggregate(bytes);
   }
 

@@ -33,6 +33,13 @@ export const REPLICAS_PER_UPDATE = 2;
  * one stream at a time took over 15 s at load, and watchers that gave up waiting fetched each update twice.
  */
 const DISTRIBUTE_PARALLEL_PEERS = 8;
+/**
+ * Random admitted peers an aggregator pushes its encoded aggregate to after posting: the seeds. Every other
+ * node fetches it from admitted peers in random order, the aggregator last (model-sync.ts `aggregateOf`), so the
+ * nodes that hold it serve it and the aggregator's upload stays flat in N (pushing it to every peer cost the
+ * aggregator 70.8 / 200.0 / 567.0 KB at 16 / 32 / 64 nodes, session 9). Three: one seed lost still leaves two.
+ */
+export const AGGREGATE_SEED_PEERS = 3;
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
@@ -70,6 +77,8 @@ interface RoundEntry {
   readonly aggregates: Map<string, { sha256: string; updates: readonly string[] }>;
   /** Bytes this node serves for the round, by content hash. */
   readonly blobs: Map<string, Uint8Array>;
+  /** Which of `blobs` are encoded aggregates (the aggregator's, pushed to us, or checked by us). */
+  readonly aggregateShas: Set<string>;
   /** Peers each update's trainer said it pushed replicas to (by the update's content hash). */
   readonly replicaHolders: Map<string, ReadonlySet<string>>;
   /** Content hash of each update this node holds and checked, by its on-chain commitment root (lower case, no 0x). */
@@ -122,6 +131,19 @@ export class RoundData {
     const hash = sha256(bytes);
     this.entry(roundId).blobs.set(hash, bytes);
     return hash;
+  }
+
+  /** Keeps an encoded aggregate's bytes to serve for `roundId`; returns their content hash. */
+  keepAggregate(roundId: bigint, bytes: Uint8Array): string {
+    const hash = this.keep(roundId, bytes);
+    this.entry(roundId).aggregateShas.add(hash);
+    return hash;
+  }
+
+  /** Whether `hash` names an encoded aggregate this node holds for a round. */
+  isAggregate(hash: string): boolean {
+    for (const entry of this.rounds.values()) if (entry.aggregateShas.has(hash)) return true;
+    return false;
   }
 
   /**
@@ -217,7 +239,7 @@ export class RoundData {
     aggregate: Uint16Array,
     updateShas: readonly (string | undefined)[],
   ): Promise<void> {
-    const hash = this.keep(roundId, aggregateBytesOf(aggregate));
+    const hash = this.keepAggregate(roundId, aggregateBytesOf(aggregate));
     const shas = updateShas.map((u) => u ?? "");
     const signed = await this.sign("Aggregate", roundId, aggregateCommitment, modelRef);
     await this.publish({
@@ -335,7 +357,10 @@ export class RoundData {
             : { round: roundId.toString(), replica: true, trainer };
         await mesh.blobs
           .push(peer, kind, bytes, meta, this.ctx.signal)
-          .then(() => (this.ctx.stats.bytesSent += bytes.length))
+          .then(() => {
+            this.ctx.stats.bytesSent += bytes.length;
+            if (kind === "aggregate") this.ctx.stats.aggregatesServed += 1;
+          })
           .catch((error: unknown) =>
             this.ctx.log.debug({ err: error, roundId, kind }, "round data push failed"),
           );
@@ -367,7 +392,7 @@ export class RoundData {
       throw new MeshError("BLOB_REJECTED", "only the round's aggregator hands out its aggregate");
     if (aggregateFromBytes(bytes, this.ctx.paramSize) === undefined)
       throw new MeshError("BLOB_REJECTED", "not an encoded aggregate of this model's size");
-    this.keep(roundId, bytes);
+    this.keepAggregate(roundId, bytes);
   }
 
   private async pushReplicas(roundId: bigint, bytes: Uint8Array, holders: readonly string[]): Promise<void> {
@@ -394,6 +419,7 @@ export class RoundData {
         updateShas: new Map(),
         aggregates: new Map(),
         blobs: new Map(),
+        aggregateShas: new Set(),
         replicaHolders: new Map(),
         committed: new Map(),
       };
