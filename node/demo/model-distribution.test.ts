@@ -41,7 +41,7 @@ describe("a round's aggregate spreads from the nodes that hold it", { timeout: 6
     await net?.stop();
   });
 
-  it(`the aggregator hands its aggregate to at most ${AGGREGATE_SEED_PEERS} peers; the rest get it from holders`, async () => {
+  it(`the aggregator hands its aggregate to at most ${AGGREGATE_SEED_PEERS} peers; the rest get it from holders`, async (t) => {
     await setAggregators(net, [AGGREGATOR]);
     const served = () => net.nodes.map((node) => node.participant.stats.aggregatesServed);
     const before = served();
@@ -63,6 +63,7 @@ describe("a round's aggregate spreads from the nodes that hold it", { timeout: 6
     }
     const handed = served().map((count, i) => count - before[i]!);
     const total = handed.reduce((a, b) => a + b, 0);
+    t.diagnostic(`aggregates handed out per node: ${handed.join(", ")}`);
     assert.ok(
       handed[AGGREGATOR]! <= AGGREGATE_SEED_PEERS,
       `the aggregator handed its aggregate out ${handed[AGGREGATOR]} times (per node: ${handed.join(", ")})`,

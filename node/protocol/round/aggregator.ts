@@ -437,9 +437,9 @@ export class Aggregator {
   }
 
   /**
-   * Hierarchical root, after posting: announces the aggregate (signed `Aggregate`) and pushes it to every
-   * admitted peer, each of which derives the new model from it (the root holds partials, not updates, so only
-   * the aggregate goes out).
+   * Hierarchical root, after posting: announces the aggregate (signed `Aggregate`) and pushes it to a few
+   * seed peers, from which every node fetches it and derives the new model (the root holds partials, not updates,
+   * so only the aggregate goes out).
    */
   async handOut(roundId: bigint, round: RoundView, aggregate: Uint16Array): Promise<void> {
     const { data } = this.components;

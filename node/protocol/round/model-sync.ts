@@ -2,10 +2,13 @@
  * Model sync: a node needs each round's base model to train and the round's new model to go on. A task's
  * initial model is named by its content hash and fetched from peers by it. A round's model is named by the ref
  * the chain derived from its base and its aggregate (next-model.ts), never by a hash its aggregator chose: this
- * node computes it with the task's server step (server-step.ts) from the encoded aggregate whose bytes match the posted
- * commitment (recomputed by a watcher from the updates pushed to it in proven rounds, pushed by the aggregator in
- * unproven ones; else fetched by the announced or posted blob name), and keeps it under that ref. A round's model is never taken from a peer by its name.
+ * node computes it with the task's server step (server-step.ts) from the encoded aggregate whose bytes match the
+ * posted commitment (recomputed by a watcher from the updates pushed to it in proven rounds, pushed by the
+ * aggregator to a few seeds in unproven ones; else fetched by the announced or posted blob name from any peer,
+ * the aggregator last), and keeps it under that ref. A round's model is never taken from a peer by its name.
  */
+import { randomInt } from "node:crypto";
+
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Address, Hex } from "viem";
@@ -38,6 +41,15 @@ const REBUILD_RETRY_MS = 10_000;
 const SYNC_FAILED_HOLD_MS = 60_000;
 /** Replayed models also kept on disk every this many rounds, so a replay cut short resumes from near there. */
 const REPLAY_CHECKPOINT_ROUNDS = 64;
+/**
+ * How long a node looks for an unproven round's aggregate among its peers before it asks the aggregator (ms):
+ * the aggregator pushes it to a few seeds right after posting (round-data.ts `distribute`), and a node that saw
+ * the post before them would otherwise fetch it from the aggregator (one fetch per such node, growing with N).
+ * A few of the node's ticks; it also delays a rebuild from the updates when the aggregator withholds it.
+ */
+const AGGREGATOR_FETCH_GRACE_MS = 5_000;
+/** Deadline of one aggregate fetch from one peer (ms): a peer that stalls must not hold up the next. */
+const AGGREGATE_FETCH_TIMEOUT_MS = 15_000;
 
 export type { CheckedAggregate } from "./aggregate-from-updates.ts";
 
@@ -67,6 +79,8 @@ export class ModelSync {
   private replayFailedAt = 0;
   /** When a round's aggregate may next be rebuilt from its updates (wall clock, ms), after a failed try. */
   private readonly rebuildAfter = new Map<bigint, number>();
+  /** When this node first found none of its peers but the aggregator serving a round's aggregate (ms). */
+  private readonly missedSince = new Map<bigint, number>();
 
   constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
@@ -269,16 +283,13 @@ export class ModelSync {
       const aggregate = held === undefined ? undefined : await this.checked(held, round);
       if (aggregate !== undefined) return aggregate;
     }
-    const peers = await this.peers(preferred ?? round.aggregator);
+    const due = this.aggregatorDue(roundId, round);
+    const peers = await this.aggregateSources(round, preferred, due);
     for (const sha of names) {
       for (const peer of peers) {
         try {
-          const bytes = await this.ctx.options.mesh.blobs.fetch(
-            peer,
-            sha,
-            this.ctx.paramSize * 2,
-            this.ctx.signal,
-          );
+          const signal = AbortSignal.any([this.ctx.signal, AbortSignal.timeout(AGGREGATE_FETCH_TIMEOUT_MS)]);
+          const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, this.ctx.paramSize * 2, signal);
           const aggregate = await this.checked(bytes, round);
           if (aggregate === undefined) continue;
           this.ctx.stats.bytesReceived += bytes.length;
@@ -288,6 +299,12 @@ export class ModelSync {
           // the next peer
         }
       }
+    }
+    if (!due) {
+      // Its seeds are spreading it: the aggregator (and a rebuild) only after the grace.
+      if (this.missedSince.size >= 64) this.missedSince.clear();
+      if (!this.missedSince.has(roundId)) this.missedSince.set(roundId, Date.now());
+      return undefined;
     }
     // Nobody serves it: the aggregate follows from the round's committed updates, if they can still be had.
     if ((this.rebuildAfter.get(roundId) ?? 0) > Date.now()) return undefined;
@@ -299,6 +316,44 @@ export class ModelSync {
     }
     await this.keepAggregate(roundId, rebuilt.aggregate);
     return rebuilt;
+  }
+
+  /**
+   * Whether a round's aggregate may be asked of its aggregator now: at once in an old round (a replay) or a
+   * proven one (whose watchers adopt it from their recompute, and the aggregator pushes it to nobody), and in a
+   * recent unproven round once AGGREGATOR_FETCH_GRACE_MS passed since the node first missed it among its peers.
+   */
+  private aggregatorDue(roundId: bigint, round: RoundView): boolean {
+    if (round.proven || roundId + 1n < this.data.activeRoundId) return true;
+    const since = this.missedSince.get(roundId);
+    return since !== undefined && Date.now() - since >= AGGREGATOR_FETCH_GRACE_MS;
+  }
+
+  /**
+   * Where to fetch a round's aggregate: every admitted peer but its aggregator, in random order, so each node
+   * that holds it serves a few others and the aggregator's upload stays flat in N (#21); then the aggregator
+   * and `preferred`, last, when `aggregatorDue`. Whoever serves it, the bytes are checked against the commitment.
+   */
+  private async aggregateSources(
+    round: RoundView,
+    preferred: Address | undefined,
+    aggregatorDue: boolean,
+  ): Promise<PeerId[]> {
+    const last: PeerId[] = [];
+    for (const operator of [round.aggregator, preferred]) {
+      if (operator === undefined || operator.toLowerCase() === this.ctx.me) continue;
+      const peer = await this.ctx.chain.peerOf(operator).catch(() => undefined);
+      if (peer !== undefined && !last.some((p) => p.equals(peer))) last.push(peer);
+    }
+    const others = this.ctx.options.mesh.admission
+      .admitted()
+      .map((admitted) => peerIdFromString(admitted.peerId))
+      .filter((peer) => !last.some((p) => p.equals(peer)));
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = randomInt(i + 1);
+      [others[i], others[j]] = [others[j]!, others[i]!];
+    }
+    return aggregatorDue ? [...others, ...last] : others;
   }
 
   /** Keeps a checked aggregate to serve: in memory with its round's data, and on disk as the task's history. */

@@ -118,6 +118,9 @@ describe("ModelSync: a round's model by recomputation", () => {
         bytes: () => undefined,
         committedBytes: () => undefined,
         keep: () => "",
+        keepAggregate: () => "",
+        isAggregate: () => false,
+        activeRoundId: 5n,
       } as unknown as RoundData;
       const sync = new ModelSync(ctx, data);
       const got = await sync.ensureModel(ref, AGGREGATOR);

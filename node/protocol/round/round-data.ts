@@ -117,6 +117,11 @@ export class RoundData {
     this.activeRound = roundId;
   }
 
+  /** The task's active round, as last set. */
+  get activeRoundId(): bigint {
+    return this.activeRound;
+  }
+
   /** Bytes of this round data with content hash `hash`, if this node holds them. */
   bytes(hash: string): Uint8Array | undefined {
     for (const entry of this.rounds.values()) {
@@ -317,7 +322,7 @@ export class RoundData {
    *   updates together are about as large as their aggregate (1.7 B per sent entry each, against 2.5 B per
    *   entry of the union), and pushing both cost a third of a node's round bytes (#22).
    * - Otherwise (unproven rounds, whose nodes do not recompute; a hierarchical root, which holds partials): the
-   *   encoded aggregate only.
+   *   encoded aggregate only, to AGGREGATE_SEED_PEERS random peers; the others fetch it from whoever holds it.
    * Either way every update and the aggregate stay announced and served on demand (data availability, §5).
    */
   async distribute(
@@ -366,7 +371,9 @@ export class RoundData {
           );
       }
     };
+    // The aggregate goes to a few random seeds only: the other nodes fetch it from whoever holds it (model-sync.ts).
     const peers = mesh.admission.admitted();
+    if (!updatesSuffice) while (peers.length > AGGREGATE_SEED_PEERS) peers.splice(randomInt(peers.length), 1);
     for (let i = 0; i < peers.length; i += DISTRIBUTE_PARALLEL_PEERS)
       await Promise.all(peers.slice(i, i + DISTRIBUTE_PARALLEL_PEERS).map(handOut));
   }

@@ -79,6 +79,9 @@ function syncFor(
     aggregateSha: () => undefined,
     bytes: (sha: string) => world.blobs.get(sha),
     keep: () => "",
+    keepAggregate: () => "",
+    isAggregate: () => false,
+    activeRoundId: 0n,
   } as unknown as RoundData;
   return new ModelSync(ctx, data);
 }
