@@ -6,8 +6,9 @@
  * (proofs read the weights array). Flat aggregation: the aggregator receives every update, which is the cost
  * this measures.
  *
- * Reported per N: round time (open → finalized), the busiest node's bytes uploaded and received, bytes per
- * node (round protocol streams: updates and model fetches; gossip not counted), the gas of each contract call
+ * Reported per N: round time (open → finalized), the aggregator's bytes uploaded and how many times it handed
+ * out its aggregate (pushed or served to a fetch), the busiest node's bytes uploaded and received, bytes per
+ * node (round protocol streams: pushes, and fetches served and made; gossip not counted), the gas of each contract call
  * in the round (per-trainer calls as a mean: commit, claim), the share of trainers whose update was accepted
  * (weight > 0), and the process's peak RSS. All N nodes run in this one process over TCP on 127.0.0.1.
  */
@@ -59,6 +60,12 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const received = net.nodes.map(
       (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
     );
+    const handedOut = net.nodes.map(
+      (node, i) => node.participant.stats.aggregatesServed - before[i]!.aggregatesServed,
+    );
+    const aggregator = net.nodes.findIndex(
+      (node) => node.account.address.toLowerCase() === report.aggregator.toLowerCase(),
+    );
     const round = await net.publicClient.readContract({
       address: net.contracts.rounds,
       abi: trainingRoundsAbi,
@@ -84,6 +91,9 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       "round s": report.durationMs / 1000,
       "train+commit s": report.phaseMs.train / 1000,
       "aggregate s": report.phaseMs.aggregate / 1000,
+      "aggregator bytes up": aggregator < 0 ? 0 : sent[aggregator]!,
+      "aggregator's aggregate copies": aggregator < 0 ? 0 : handedOut[aggregator]!,
+      "max aggregate copies/node": Math.max(...handedOut),
       "max bytes up/node": Math.max(...sent),
       "max bytes in/node": Math.max(...received),
       "bytes/node": Math.round(sent.reduce((a, b) => a + b, 0) / n + received.reduce((a, b) => a + b, 0) / n),
@@ -98,6 +108,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const figures: Record<string, number> = {
       [`scale_round_s_${n}`]: report.durationMs / 1000,
       [`scale_max_up_bytes_${n}`]: Math.max(...sent),
+      [`scale_aggregator_up_bytes_${n}`]: aggregator < 0 ? 0 : sent[aggregator]!,
+      [`scale_aggregator_aggregate_copies_${n}`]: aggregator < 0 ? 0 : handedOut[aggregator]!,
       [`scale_bytes_per_node_${n}`]: row["bytes/node"] as number,
       [`scale_accepted_share_${n}`]: trainers === 0 ? 0 : accepted / trainers,
       [`scale_commit_gas_${n}`]: mean("commitUpdate"),

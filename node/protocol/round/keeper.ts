@@ -57,10 +57,17 @@ export class Keeper {
    */
   async selectAggregator(roundId: bigint, now: bigint, work: DutyWork, myIndex: number): Promise<void> {
     const step = await this.ctx.chain.nextSelectionStep(roundId, now);
+    // Logged at info: at 128 nodes the time from the last commit to the first delivery (4 min) was not split
+    // between selection and delivery (#21).
     if (step.kind === "lock") {
-      if (this.dutyDue(work, "lock", myIndex)) await this.ctx.chain.sendIfValid("lockSelection", [roundId]);
+      if (
+        this.dutyDue(work, "lock", myIndex) &&
+        (await this.ctx.chain.sendIfValid("lockSelection", [roundId]))
+      )
+        this.ctx.log.info({ roundId }, "selection locked");
     } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex)) {
-      await this.ctx.chain.sendIfValid("selectAggregator", step.args);
+      if (await this.ctx.chain.sendIfValid("selectAggregator", step.args))
+        this.ctx.log.info({ roundId }, "aggregator selected");
     }
   }
 

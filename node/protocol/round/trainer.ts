@@ -450,15 +450,23 @@ export class Trainer {
     const bytes = work.updateBytes;
     if (bytes === undefined) return;
     const takeovers = work.takeovers;
+    const started = Date.now();
     try {
       await this.components.delivery.pushTo(target, "update", bytes, roundId, this.namedBase(work));
       // A push to an aggregator that was replaced meanwhile delivered nothing that counts.
       if (work.takeovers === takeovers) work.delivered = true;
       this.ctx.stats.bytesSent += bytes.length;
-      this.ctx.log.info({ roundId, to: target, bytes: bytes.length }, "update delivered");
+      this.ctx.log.info(
+        { roundId, to: target, bytes: bytes.length, ms: Date.now() - started },
+        "update delivered",
+      );
     } catch (error) {
       work.pushFailures += 1;
-      this.ctx.log.debug({ err: error, roundId, to: target }, "update push failed; will retry");
+      // Info, not debug: a delivery that takes retries is where a large round's time goes (#21, 128 nodes).
+      this.ctx.log.info(
+        { err: error, roundId, to: target, failures: work.pushFailures, ms: Date.now() - started },
+        "update push failed; will retry",
+      );
     }
   }
 
