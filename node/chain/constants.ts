@@ -48,7 +48,10 @@ export const PERMIT_VALIDITY_S = 3_600n;
  * Default windows of a new task, in chain seconds: a local round takes about 40 s on a quiet machine
  * (commit 15 + select and post ~2 + a sampled chunk's proof ~5 + its 15 s dispute window; the challenge
  * deadline, 35 s after opening, comes first). Commit: one local epoch of the default model with room to spare.
- * Aggregate: at least the aggregator's 15 s deadline margin (AGGREGATE_MARGIN_SECONDS).
+ * Aggregate: 30 s, twice the aggregator's 15 s deadline margin (AGGREGATE_MARGIN_SECONDS). The window bounds only
+ * a miss (an aggregator posts as soon as the updates are in), and a drawn aggregator must notice its selection by
+ * polling: in a soak at load 7-15 every node noticed 14-23 s late and three honest aggregators missed 15 s windows
+ * and were slashed (2026-12-06). Nodes whose ticks could not post in time sit out (reaction-budget.ts).
  * Answer: each challenge gets its own window (deadlines are spaced). A Groth16 chunk proof took 3–6 s here
  * quiet, 20 s on a saturated 2-core machine and 30 s at load 28 (bench:zk, soak, 2026-12), and a node takes a
  * duty only while its slowest recent proof times PROVING_HEADROOM plus the transaction fits (proving-budget.ts):
@@ -58,7 +61,7 @@ export const PERMIT_VALIDITY_S = 3_600n;
  * plus one transaction, a few blocks of a 1 s local chain even at load. Public chains with 12 s blocks need minutes.
  */
 export const DEFAULT_COMMIT_WINDOW_S = 15n;
-export const DEFAULT_AGGREGATE_WINDOW_S = 15n;
+export const DEFAULT_AGGREGATE_WINDOW_S = 30n;
 export const DEFAULT_CHALLENGE_WINDOW_S = 5n;
 export const DEFAULT_ANSWER_WINDOW_S = 60n;
 export const DEFAULT_DISPUTE_WINDOW_S = 15n;

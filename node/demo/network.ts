@@ -15,7 +15,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import pino from "pino";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
-import { parseEther } from "viem";
+import { createPublicClient, custom, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
@@ -110,6 +110,13 @@ export interface NetworkOptions {
   readonly maxTrainersPerRound?: number;
   /** Chain seconds of every round window (default DRIVEN_WINDOW_S; DRIVEN_AGGREGATE_WINDOW_S to aggregate). */
   readonly windowS?: bigint;
+  /** The task's aggregate window alone (chain seconds; default as `windowS` says). */
+  readonly aggregateWindowS?: bigint;
+  /**
+   * Milliseconds added before each chain read of node `index`, asked per read (0: none): a node behind an
+   * overloaded machine or RPC endpoint, whose round ticks take seconds. Its transactions are not delayed.
+   */
+  readonly rpcDelayMs?: (index: number) => number;
   /** How long aggregators wait for missing inputs (default 15 s). */
   readonly aggregateWaitMs?: number;
   /** Chain seconds an aggregator has to answer a challenge (default DRIVEN_WINDOW_S). */
@@ -161,6 +168,23 @@ export interface LocalVainNetwork {
    */
   join(behaviour?: AdversarialBehaviour): Promise<DemoNode>;
   stop(): Promise<void>;
+}
+
+/** A client of the same chain whose every request waits `delayMs()` first (a node behind a slow endpoint). */
+function delayedReads(
+  client: PublicClient<Transport, Chain>,
+  delayMs: () => number,
+): PublicClient<Transport, Chain> {
+  return createPublicClient({
+    chain: client.chain,
+    transport: custom({
+      request: async ({ method, params }: { method: string; params?: unknown }) => {
+        const ms = delayMs();
+        if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+        return client.request({ method, params } as Parameters<typeof client.request>[0]);
+      },
+    }),
+  });
 }
 
 /** `pool`'s training, each run held until `gate` resolves (a slow node), or `pool` itself. */
@@ -285,9 +309,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       const dataDir =
         options.stores === true ? await mkdtemp(join(tmpdir(), `vain-node${index}-`)) : undefined;
       if (dataDir !== undefined) cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+      const delayMs = options.rpcDelayMs;
       const participant = new RoundParticipant({
         mesh,
-        publicClient,
+        publicClient: delayMs === undefined ? publicClient : delayedReads(publicClient, () => delayMs(index)),
         wallet,
         contracts,
         taskId: 1n,
@@ -326,7 +351,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       parameters: nodes[0]!.participant.parameterCount,
       rewardPerRoundWei: reward,
       commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,
-      aggregateWindowS: options.windowS ?? DRIVEN_AGGREGATE_WINDOW_S,
+      aggregateWindowS: options.aggregateWindowS ?? options.windowS ?? DRIVEN_AGGREGATE_WINDOW_S,
       challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
       answerWindowS,
       disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,

@@ -118,7 +118,7 @@ async function waitWhileAggregating<R extends { readonly state: number; readonly
     if (r.state === RoundState.Challenging || r.state === RoundState.Failed) return r;
     const aggregator = net.nodes.find((n) => n.account.address.toLowerCase() === r.aggregator.toLowerCase());
     const received = aggregator?.participant.outcome(roundId)?.inputs ?? 0;
-    if (received !== inputs || aggregator?.participant.aggregatingNow(roundId) === true) {
+    if (received !== inputs || aggregator?.participant.progress(roundId).aggregating === true) {
       inputs = received;
       progressAt = performance.now();
     }
@@ -195,10 +195,11 @@ export async function runRound(
     const giveUpAt = performance.now() + watchWaitMs;
     let idleSince = performance.now();
     while (performance.now() < giveUpAt) {
-      if (watchers.every((n) => n.participant.aggregateChecked(roundId))) break;
+      if (watchers.every((n) => n.participant.progress(roundId).aggregateChecked)) break;
       // A watcher stops once the round leaves the challenge phase (a disputed statement already failed it).
       if ((await read(roundId)).state !== RoundState.Challenging) break;
-      if (watchers.some((n) => n.participant.checkingAggregate(roundId))) idleSince = performance.now();
+      if (watchers.some((n) => n.participant.progress(roundId).checkingAggregate))
+        idleSince = performance.now();
       else if (performance.now() - idleSince > WATCHER_IDLE_MS) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -226,7 +227,7 @@ export async function runRound(
       // in one process its first look came over 20 s after the draw, and the clock moved past an honest answer.
       const aggregatorBusy =
         aggregatorNode?.participant.running === true &&
-        aggregatorNode.participant.answeringChallenges(roundId);
+        aggregatorNode.participant.progress(roundId).answering;
       if (!drawn || aggregatorBusy) idleSince = performance.now();
       else if (performance.now() - idleSince > answerWaitMs) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -258,7 +259,7 @@ export async function runRound(
         (n) =>
           n.account.address.toLowerCase() === aggregator ||
           !n.participant.running ||
-          n.participant.statementsChecked(roundId) >= answeredChunks,
+          n.participant.progress(roundId).statementsChecked >= answeredChunks,
       )
         ? true
         : undefined;

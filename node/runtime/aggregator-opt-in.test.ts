@@ -97,5 +97,14 @@ describe("decideOptIn", () => {
     });
     assert.equal(syncing.optIn, false, "a node replaying the task's history cannot aggregate yet");
     assert.match(syncing.reason, /syncing the task's model/);
+    const sluggish = decideOptIn({
+      ...base,
+      setting: true,
+      answerNeedsMs: undefined,
+      reactionNeedsMs: 41_200,
+      diskFull: undefined,
+    });
+    assert.equal(sluggish.optIn, false, "a node whose ticks could not post in time does not volunteer");
+    assert.match(sluggish.reason, /round ticks need 42 s .* aggregate window/);
   });
 });

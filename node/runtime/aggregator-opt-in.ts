@@ -25,6 +25,11 @@ export interface OptInInputs {
   readonly duty: boolean;
   /** Set while the node's recent proofs plus the answer transaction miss the task's answer window (ms needed). */
   readonly answerNeedsMs: number | undefined;
+  /**
+   * Set while the node's recent round ticks are too slow to notice a selection and post within the task's
+   * aggregate window (ms needed; reaction-budget.ts).
+   */
+  readonly reactionNeedsMs?: number | undefined;
   /** Why the disk counts as full, while it does. */
   readonly diskFull: string | undefined;
   /**
@@ -37,12 +42,18 @@ export interface OptInInputs {
 /**
  * The opt-in to apply and why: the operator's explicit setting, else the capacity/reputation decision; never on
  * without aggregation duty (low-power profile or `resources.aggregatorDuty: false`), while recent proofs would
- * miss the answer window, while the disk is full, or while the task's model is being synced.
+ * miss the answer window or recent ticks the aggregate window, while the disk is full, or while the task's model
+ * is being synced.
  */
 export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: string } {
-  const { setting, capacity, duty, answerNeedsMs, diskFull, modelSyncing = false } = inputs;
+  const { setting, capacity, duty, answerNeedsMs, reactionNeedsMs, diskFull, modelSyncing = false } = inputs;
   const wanted = setting === "auto" ? (capacity?.optIn ?? false) : setting && duty;
-  const optIn = wanted && answerNeedsMs === undefined && diskFull === undefined && !modelSyncing;
+  const optIn =
+    wanted &&
+    answerNeedsMs === undefined &&
+    reactionNeedsMs === undefined &&
+    diskFull === undefined &&
+    !modelSyncing;
   const reason =
     diskFull !== undefined
       ? diskFull
@@ -50,9 +61,11 @@ export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: stri
         ? "syncing the task's model (replaying its rounds); a drawn aggregator without it could not post"
         : answerNeedsMs !== undefined
           ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
-          : setting === "auto"
-            ? (capacity?.reason ?? "no capacity measured")
-            : "set by the operator";
+          : reactionNeedsMs !== undefined
+            ? `recent round ticks need ${Math.ceil(reactionNeedsMs / 1000)} s to notice a selection and post, more than the task's aggregate window`
+            : setting === "auto"
+              ? (capacity?.reason ?? "no capacity measured")
+              : "set by the operator";
   return { optIn, reason };
 }
 

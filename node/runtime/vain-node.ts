@@ -475,8 +475,7 @@ export class VainNode {
       setting: config.aggregator,
       capacity: this.capacity?.decideAggregatorOptIn(),
       duty,
-      answerNeedsMs:
-        this.participant?.canAnswerInTime() === false ? this.participant.answerNeedsMs() : undefined,
+      ...(this.participant?.shortfall() ?? { answerNeedsMs: undefined }),
       diskFull: this.paused.get("DISK_FULL"),
       modelSyncing: this.participant?.modelSync.syncing() === true,
     });

@@ -112,6 +112,20 @@ export interface ParticipantOptions {
   readonly provingEstimateMs?: number;
 }
 
+/** What a node is doing in a round now (RoundParticipant.progress). */
+export interface RoundProgress {
+  /** Screening, aggregating or posting the round's updates (its aggregator's work). */
+  readonly aggregating: boolean;
+  /** As the round's aggregator: proving or sending an answer, or has not seen the challenges yet. */
+  readonly answering: boolean;
+  /** Has recomputed the posted aggregate (and challenged what was wrong). */
+  readonly aggregateChecked: boolean;
+  /** Still recomputing the posted aggregate, or challenging what it found wrong. */
+  readonly checkingAggregate: boolean;
+  /** Answered challenges it has checked (and found true or disputed). */
+  readonly statementsChecked: number;
+}
+
 export interface RoundOutcome {
   readonly roundId: bigint;
   readonly role: "trainer" | "aggregator" | "observer";

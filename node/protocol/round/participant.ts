@@ -33,7 +33,14 @@ import { Aggregator } from "./aggregator.ts";
 import { AggregationRecovery } from "./aggregation-recovery.ts";
 import { ChallengeAnswers } from "./challenge-answers.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
-import type { ParticipantOptions, RoundContext, RoundOutcome, RoundView, TransferStats } from "./context.ts";
+import type {
+  ParticipantOptions,
+  RoundContext,
+  RoundOutcome,
+  RoundProgress,
+  RoundView,
+  TransferStats,
+} from "./context.ts";
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { ModelSync } from "./model-sync.ts";
@@ -45,7 +52,8 @@ import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
 import { TaskJoin } from "./task-join.ts";
-import { SitOutNotices } from "./sit-out-notices.ts";
+import { ReactionBudget } from "./reaction-budget.ts";
+import { SitOut } from "./sit-out.ts";
 import { specRefusal } from "./spec-check.ts";
 import type { TaskSpecMismatchError } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
@@ -86,8 +94,10 @@ export class RoundParticipant {
   private readonly provingBudget: ProvingBudget;
   /** Whether this node takes part in the task: its proofs fit the task's answer window (task-join.ts). */
   private readonly taskJoin: TaskJoin;
-  /** "Not committing" notices, once a minute per reason. */
-  private readonly sitOut: SitOutNotices;
+  /** This node's recent round ticks against the task's aggregate window (reaction-budget.ts). */
+  private readonly reaction: ReactionBudget;
+  /** Whether it takes new work now (proofs, ticks, a held reason), with notices once a minute (sit-out.ts). */
+  private readonly sitOut: SitOut;
   private waitingForTaskLogged = false;
   /** Why this node takes no new work now (its disk is full); duties it already holds go on (`hold`). */
   private holdReason: string | undefined;
@@ -117,7 +127,8 @@ export class RoundParticipant {
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
     this.taskJoin = new TaskJoin(this.provingBudget, options.log);
-    this.sitOut = new SitOutNotices(options.log);
+    this.reaction = new ReactionBudget(options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+    this.sitOut = new SitOut({ log: options.log, proving: this.provingBudget, reaction: this.reaction });
     const lifecycle = this.lifecycle;
     this.ctx = {
       options,
@@ -250,6 +261,7 @@ export class RoundParticipant {
   async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
+    const started = Date.now();
     try {
       // Decisions follow the chain `confirmations` blocks behind its head, so a reorg cannot make the node
       // act on state that disappears (0 on automining local chains, where no further block may come).
@@ -281,6 +293,7 @@ export class RoundParticipant {
       this.specMismatch = undefined;
       if (!this.taskJoin.joins(task)) return;
       this.claims.onTask(task);
+      this.reaction.setWindow(task.aggregateWindowS);
       this.commitWindowMs = Number(task.commitWindowS) * 1000;
       void this.modelSync.ensureModel(task.modelRef);
       const global = this.models.get(task.modelRef);
@@ -300,6 +313,7 @@ export class RoundParticipant {
       this.options.log.warn({ err: error }, "round tick failed; retrying");
     } finally {
       this.ticking = false;
+      this.reaction.record(Date.now() - started);
     }
   }
 
@@ -312,9 +326,12 @@ export class RoundParticipant {
     return this.taskJoin.refusal === undefined && this.provingBudget.fits();
   }
 
-  /** What an answer takes this node now (slowest recent proof plus the transaction margin, ms). */
-  answerNeedsMs(): number {
-    return this.provingBudget.neededMs();
+  /** What a duty takes this node now where it does not fit (ms; undefined: fits): an answer, a post in time. */
+  shortfall(): { answerNeedsMs: number | undefined; reactionNeedsMs: number | undefined } {
+    return {
+      answerNeedsMs: this.canAnswerInTime() ? undefined : this.provingBudget.neededMs(),
+      reactionNeedsMs: this.reaction.fits() ? undefined : this.reaction.neededMs(),
+    };
   }
 
   /**
@@ -351,11 +368,9 @@ export class RoundParticipant {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
-          if (myIndex < 0 && this.holdReason !== undefined) this.sitOut.held(roundId, this.holdReason);
-          else if (myIndex < 0 && !this.provingBudget.fits())
-            this.sitOut.slow(roundId, this.provingBudget.neededMs());
-          else if (myIndex < 0 && this.buffering) this.buffered.commitInto(roundId, round, work, now);
-          else if (myIndex < 0)
+          if (myIndex >= 0 || this.sitOut.check(roundId, this.holdReason)) return;
+          if (this.buffering) this.buffered.commitInto(roundId, round, work, now);
+          else
             this.trainer.startTraining(
               roundId,
               round.baseModelRef,
@@ -414,8 +429,7 @@ export class RoundParticipant {
           now > round.challengeDeadline &&
           challenges.length === 0 &&
           !this.buffering &&
-          this.holdReason === undefined &&
-          this.provingBudget.fits()
+          !this.sitOut.blocks(this.holdReason)
         )
           this.trainer.startHeadStart(
             round.modelRef,
@@ -458,32 +472,16 @@ export class RoundParticipant {
     return this.trainer.privacySpent();
   }
 
-  /** How many answered challenges of a round this node has checked (and found true or disputed). */
-  statementsChecked(roundId: bigint): number {
-    return this.work.get(roundId)?.statementsChecked.size ?? 0;
-  }
-
-  /** Whether this node is screening, aggregating or posting a round's updates now (its aggregator's work). */
-  aggregatingNow(roundId: bigint): boolean {
-    return this.work.get(roundId)?.aggregating === true;
-  }
-
-  /** Whether this node, as a round's aggregator, is proving or sending an answer, or has not seen the challenges. */
-  answeringChallenges(roundId: bigint): boolean {
+  /** What this node is doing in a round now, for drivers that wait for it to be done (demo/rounds.ts). */
+  progress(roundId: bigint): RoundProgress {
     const work = this.work.get(roundId);
-    return work !== undefined && (work.answersInFlight > 0 || work.challengesSeenAt === undefined);
-  }
-
-  /** Whether this node has recomputed a round's posted aggregate (and challenged what was wrong). */
-  aggregateChecked(roundId: bigint): boolean {
-    const work = this.work.get(roundId);
-    return work !== undefined && this.aggregateWatcher.checked(work);
-  }
-
-  /** Whether this node is still recomputing a round's posted aggregate, or challenging what it found wrong. */
-  checkingAggregate(roundId: bigint): boolean {
-    const work = this.work.get(roundId);
-    return work !== undefined && this.aggregateWatcher.busy(work);
+    return {
+      aggregating: work?.aggregating === true,
+      answering: work !== undefined && (work.answersInFlight > 0 || work.challengesSeenAt === undefined),
+      aggregateChecked: work !== undefined && this.aggregateWatcher.checked(work),
+      checkingAggregate: work !== undefined && this.aggregateWatcher.busy(work),
+      statementsChecked: work?.statementsChecked.size ?? 0,
+    };
   }
 
   /** The compressed update this node committed in a round, if it trained in it. */

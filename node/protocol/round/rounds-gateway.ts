@@ -104,6 +104,8 @@ export interface TaskView {
   readonly ruleId: number;
   /** Seconds trainers have to train and commit in each round (fixed at task creation). */
   readonly commitWindowS: bigint;
+  /** Seconds a selected aggregator (or its backup, from its takeover) has to post (fixed at task creation). */
+  readonly aggregateWindowS: bigint;
   /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
   readonly answerWindowS: bigint;
   /** Seconds an answered statement stays disputable (fixed at task creation). */
@@ -167,6 +169,7 @@ export class RoundsGateway {
       proven: task.proven,
       ruleId: task.ruleId,
       commitWindowS: BigInt(task.commitWindow),
+      aggregateWindowS: BigInt(task.aggregateWindow),
       answerWindowS: BigInt(task.answerWindow),
       disputeWindowS: BigInt(task.disputeWindow),
       specHash: task.specHash,
