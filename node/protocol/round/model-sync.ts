@@ -15,6 +15,7 @@ import type { Address, Hex } from "viem";
 
 import { commitEncoded } from "../../proofs/index.ts";
 import { bytesToParams } from "../models.ts";
+import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
 import { aggregateFromUpdates } from "./aggregate-from-updates.ts";
@@ -42,12 +43,15 @@ const SYNC_FAILED_HOLD_MS = 60_000;
 /** Replayed models also kept on disk every this many rounds, so a replay cut short resumes from near there. */
 const REPLAY_CHECKPOINT_ROUNDS = 64;
 /**
- * How long a node looks for an unproven round's aggregate among its peers before it asks the aggregator (ms):
- * the aggregator pushes it to a few seeds right after posting (round-data.ts `distribute`), and a node that saw
- * the post before them would otherwise fetch it from the aggregator (one fetch per such node, growing with N).
- * A few of the node's ticks; it also delays a rebuild from the updates when the aggregator withholds it.
+ * How long a node looks for an unproven round's aggregate among its peers before it asks the aggregator: the
+ * aggregator pushes it to a few seeds right after posting (round-data.ts `distribute`), and a node that saw
+ * the post before them, or whose mesh neighbours (degree 6-8) get it a hop or two later, would otherwise fetch
+ * it from the aggregator (one fetch per such node, growing with N). At least 5 s, and AGGREGATOR_FETCH_GRACE_TICKS
+ * of the node's ticks (each tick asks every neighbour once: one hop of the spread). It also delays a rebuild from
+ * the updates when the aggregator withholds the aggregate.
  */
 const AGGREGATOR_FETCH_GRACE_MS = 5_000;
+const AGGREGATOR_FETCH_GRACE_TICKS = 4;
 /** Deadline of one aggregate fetch from one peer (ms): a peer that stalls must not hold up the next. */
 const AGGREGATE_FETCH_TIMEOUT_MS = 15_000;
 
@@ -321,12 +325,14 @@ export class ModelSync {
   /**
    * Whether a round's aggregate may be asked of its aggregator now: at once in an old round (a replay) or a
    * proven one (whose watchers adopt it from their recompute, and the aggregator pushes it to nobody), and in a
-   * recent unproven round once AGGREGATOR_FETCH_GRACE_MS passed since the node first missed it among its peers.
+   * recent unproven round once its grace (AGGREGATOR_FETCH_GRACE_MS) passed since the node first missed it among its peers.
    */
   private aggregatorDue(roundId: bigint, round: RoundView): boolean {
     if (round.proven || roundId + 1n < this.data.activeRoundId) return true;
     const since = this.missedSince.get(roundId);
-    return since !== undefined && Date.now() - since >= AGGREGATOR_FETCH_GRACE_MS;
+    const tickMs = this.ctx.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    const graceMs = Math.max(AGGREGATOR_FETCH_GRACE_MS, AGGREGATOR_FETCH_GRACE_TICKS * tickMs);
+    return since !== undefined && Date.now() - since >= graceMs;
   }
 
   /**
