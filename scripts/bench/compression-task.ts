@@ -33,6 +33,12 @@ export interface TaskCompressionOptions {
    * reject honest updates); default the plain weighted mean.
    */
   readonly rule?: string;
+  /**
+   * Overrides of the task's compression and local epochs (`--ratio`, `--bits`, `--epochs`), to screen a candidate
+   * default before the real network runs it; local epochs apply to dense fp32 too (the same local training).
+   */
+  readonly compression?: Partial<TaskSpec["compression"]>;
+  readonly epochs?: number;
 }
 
 export async function taskCompressionRows(
@@ -42,9 +48,14 @@ export async function taskCompressionRows(
   const spec = taskSpecSchema.parse({
     model: { kind: "mlp" },
     ...(options.server === undefined ? {} : { server: options.server }),
+    ...(options.compression === undefined ? {} : { compression: options.compression }),
+    ...(options.epochs === undefined ? {} : { train: { epochs: options.epochs } }),
   });
   const { optimizer: server, ...serverOptions } = spec.server;
-  const label = `${server}${serverOptions.lr === undefined ? "" : ` lr ${serverOptions.lr}`}${options.rule === undefined ? "" : `, ${options.rule}`}`;
+  const { ratio, quantizeBits } = spec.compression;
+  const label =
+    `top-k ${ratio * 100}%, ${quantizeBits}-bit, ${spec.train.epochs} epoch(s), ` +
+    `${server}${serverOptions.lr === undefined ? "" : ` lr ${serverOptions.lr}`}${options.rule === undefined ? "" : `, ${options.rule}`}`;
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 7, testFraction: 0.2 });
   const config: SimulationConfig = {
@@ -60,7 +71,7 @@ export async function taskCompressionRows(
   };
   const denseBytes = createModel(spec.model).layout.size * 4;
   const run = async (compressed: boolean) => {
-    const { ratio, quantizeBits, momentum } = spec.compression;
+    const { momentum } = spec.compression;
     const compressors = Array.from(
       { length: TRAINERS },
       (_, i) =>

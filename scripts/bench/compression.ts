@@ -4,8 +4,9 @@
  * Updates really go through the wire format (encode → decode) each round. Bytes to a target are reported
  * twice: to dense FedAvg's final accuracy (FedSGD may never get there: -1) and to a common target every
  * scheme reaches (the lowest of the schemes' best accuracies), so FedSGD gets a real figure too.
- * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M] [--rule NAME] [--seed S]`: the
- * node's default task against dense over R rounds (compression-task.ts).
+ * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M] [--rule NAME] [--seed S]
+ * [--ratio K --bits B --epochs E]`: the node's default task (or a candidate default) against dense over R rounds
+ * (compression-task.ts).
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
@@ -33,6 +34,9 @@ interface Scheme {
   readonly fedSgd?: boolean;
 }
 
+/** Bits per sent value a task spec accepts (`--bits`). */
+const VALUE_BITS = [2, 4, 8, 32] as const;
+
 runBenchmark(async () => {
   if (option("only") === "task") {
     const server = option("server");
@@ -46,7 +50,16 @@ runBenchmark(async () => {
       ...(momentum === undefined ? {} : { momentum }),
     };
     const rule = option("rule");
+    const bitsOption = option("bits") === undefined ? undefined : numberOption("bits", 4);
+    const bits = VALUE_BITS.find((b) => b === bitsOption);
+    if (bitsOption !== undefined && bits === undefined) throw new BenchArgumentError("--bits: 2, 4, 8 or 32");
+    const compression = {
+      ...(option("ratio") === undefined ? {} : { ratio: numberOption("ratio", 0.005) }),
+      ...(bits === undefined ? {} : { quantizeBits: bits }),
+    };
     const { rows, metrics } = await taskCompressionRows({
+      ...(Object.keys(compression).length === 0 ? {} : { compression }),
+      ...(option("epochs") === undefined ? {} : { epochs: numberOption("epochs", 1) }),
       rounds: numberOption("rounds", 30),
       ...(Object.keys(overrides).length === 0 ? {} : { server: overrides }),
       ...(option("seed") === undefined ? {} : { seed: numberOption("seed", 1) }),
