@@ -10,7 +10,7 @@
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { taskSpecSchema } from "../../node/protocol/task-spec.ts";
 import type { TaskSpec } from "../../node/protocol/task-spec.ts";
-import { TrainingPool, createModel, loadMnist, runSimulation } from "../../node/training/index.ts";
+import { TrainingPool, createModel, loadMnist, partition, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
 import type { Row } from "./common.ts";
 
@@ -39,6 +39,12 @@ export interface TaskCompressionOptions {
    */
   readonly compression?: Partial<TaskSpec["compression"]>;
   readonly epochs?: number;
+  /**
+   * bench:round's data for seed S (`--network-split`): MNIST split by seed 6 + S and 8 IID shards by the same
+   * seed, as its network's nodes hold them (round-bytes.ts), instead of split 7 and shards by S. The initial model
+   * is S's either way; local shuffles stay the simulator's.
+   */
+  readonly networkSplit?: boolean;
 }
 
 export async function taskCompressionRows(
@@ -57,7 +63,11 @@ export async function taskCompressionRows(
     `top-k ${ratio * 100}%, ${quantizeBits}-bit, ${spec.train.epochs} epoch(s), ` +
     `${server}${serverOptions.lr === undefined ? "" : ` lr ${serverOptions.lr}`}${options.rule === undefined ? "" : `, ${options.rule}`}`;
   const pool = new TrainingPool();
-  const data = loadMnist({ seed: 7, testFraction: 0.2 });
+  const seed = options.seed ?? spec.initSeed;
+  const dataSeed = options.networkSplit === true ? 6 + seed : 7;
+  const data = loadMnist({ seed: dataSeed, testFraction: 0.2 });
+  const networkShards =
+    options.networkSplit === true ? partition(data.train, TRAINERS, { kind: "iid" }, dataSeed) : undefined;
   const config: SimulationConfig = {
     model: spec.model,
     server: "fedavg",
@@ -67,7 +77,7 @@ export async function taskCompressionRows(
     localEpochs: spec.train.epochs,
     batchSize: spec.train.batchSize,
     learningRate: spec.train.learningRate,
-    seed: options.seed ?? spec.initSeed,
+    seed,
   };
   const denseBytes = createModel(spec.model).layout.size * 4;
   const run = async (compressed: boolean) => {
@@ -90,6 +100,7 @@ export async function taskCompressionRows(
         : config,
       data,
       {
+        ...(networkShards === undefined ? {} : { transformNodeData: () => networkShards }),
         transformUpdates: (_round, updates) =>
           compressed
             ? updates.map((u, node) => {

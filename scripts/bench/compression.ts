@@ -5,8 +5,8 @@
  * twice: to dense FedAvg's final accuracy (FedSGD may never get there: -1) and to a common target every
  * scheme reaches (the lowest of the schemes' best accuracies), so FedSGD gets a real figure too.
  * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M] [--rule NAME] [--seed S]
- * [--ratio K --bits B --epochs E]`: the node's default task (or a candidate default) against dense over R rounds
- * (compression-task.ts).
+ * [--ratio K --bits B --epochs E] [--network-split]`: the node's default task (or a candidate default) against dense
+ * over R rounds (compression-task.ts; `--network-split`: bench:round's data split and shards for the seed).
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
 import { TrainingPool, loadMnist, runSimulation } from "../../node/training/index.ts";
@@ -15,6 +15,7 @@ import { TASK_SERVER_OPTIMIZERS } from "../../node/training/server/index.ts";
 import type { ServerOptimizerName } from "../../node/training/server/index.ts";
 import {
   BenchArgumentError,
+  flag,
   isQuick,
   numberOption,
   option,
@@ -60,6 +61,7 @@ runBenchmark(async () => {
     const { rows, metrics } = await taskCompressionRows({
       ...(Object.keys(compression).length === 0 ? {} : { compression }),
       ...(option("epochs") === undefined ? {} : { epochs: numberOption("epochs", 1) }),
+      ...(flag("network-split") ? { networkSplit: true } : {}),
       rounds: numberOption("rounds", 30),
       ...(Object.keys(overrides).length === 0 ? {} : { server: overrides }),
       ...(option("seed") === undefined ? {} : { seed: numberOption("seed", 1) }),
