@@ -21,8 +21,8 @@ const PORT = 18915;
 const SLUGGISH = 2;
 /** The task's aggregate window (chain s): a drawn aggregator has this long to post. */
 const AGGREGATE_WINDOW_S = 20n;
-/** Added to each of the sluggish node's chain reads (ms): a tick of several reads then takes well over 20 s / 3. */
-const READ_DELAY_MS = 2_500;
+/** Added to each of the sluggish node's chain reads (ms): a tick makes at least two rounds of reads, so over 20 s / 3. */
+const READ_DELAY_MS = 4_000;
 
 describe("a node too slow to post in time sits rounds out", { timeout: 600_000 }, () => {
   let net: LocalVainNetwork;

@@ -266,7 +266,12 @@ export class RoundParticipant {
       // Decisions follow the chain `confirmations` blocks behind its head, so a reorg cannot make the node
       // act on state that disappears (0 on automining local chains, where no further block may come).
       const blockNumber = await this.chain.actionableBlock(this.options.confirmations ?? 0);
-      const task = await this.chain.readTask(blockNumber);
+      // Independent reads of one block, side by side: a tick's reads are sequential round trips, and on a loaded
+      // chain each one takes long (a tick's length is how late the node notices a selection, reaction-budget.ts).
+      const [task, now] = await Promise.all([
+        this.chain.readTask(blockNumber),
+        this.chain.blockTimestamp(blockNumber),
+      ]);
       if (!task.exists) {
         // Not a mismatch: nobody created the task yet (the chain returns an all-zero task).
         if (!this.waitingForTaskLogged) {
@@ -299,7 +304,6 @@ export class RoundParticipant {
       const global = this.models.get(task.modelRef);
       if (global !== undefined) this.options.onGlobalModel?.(task.modelRef, global);
       if (this.buffering && this.holdReason === undefined) this.buffered.trainLatest(task.modelRef);
-      const now = await this.chain.blockTimestamp(blockNumber);
       if (task.activeRound === 0n) {
         if (this.options.openRounds === true) await this.keeper.openRoundIfDue(task, now, this.lastTrainers);
         return;
