@@ -37,6 +37,7 @@ import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
+import { sharedReads } from "../chain/shared-reads.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { PROOF_TRAINERS } from "../proofs/constants.ts";
@@ -106,6 +107,12 @@ export interface NetworkOptions {
    * chain process: at 128 nodes every 500 ms that process fell a minute behind (bench:round, 2026-12-06).
    */
   readonly meshEventPollingMs?: number;
+  /**
+   * One chain view for all nodes (node/chain/shared-reads.ts): identical reads within this many ms are asked of
+   * the chain once (default: each node asks its own). For 64 nodes and more, whose polls of the one chain
+   * process are the same calls on the same block (#21).
+   */
+  readonly sharedReadsMs?: number;
   /** The rounds contract's per-round trainer cap (default 8, the circuit's fan-in; the contract allows 16). */
   readonly maxTrainersPerRound?: number;
   /** Chain seconds of every round window (default DRIVEN_WINDOW_S; DRIVEN_AGGREGATE_WINDOW_S to aggregate). */
@@ -279,6 +286,10 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const pool = new TrainingPool({ size: 2 });
     cleanup.push(async () => pool.close());
 
+    // The nodes' chain reads: their own each, or one shared view (the driver keeps its own client either way).
+    const shared =
+      options.sharedReadsMs === undefined ? undefined : sharedReads(publicClient, options.sharedReadsMs);
+    const nodeReads = shared?.client ?? publicClient;
     const nodes: DemoNode[] = [];
     /** One operator: funded, staked with a permit, its peer ID bound, its node's mesh started (not its rounds). */
     const addNode = async (index: number, behaviour: AdversarialBehaviour): Promise<DemoNode> => {
@@ -295,7 +306,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       const mesh = new Mesh({
         privateKey: key,
         operator: account.address,
-        chain: { client: publicClient, chainId: clients.chain.id, stakeRegistry: contracts.registry },
+        chain: { client: nodeReads, chainId: clients.chain.id, stakeRegistry: contracts.registry },
         listen: ["/ip4/127.0.0.1/tcp/0"],
         // No DHT: the aggregator announces its addresses on gossip, which is cheaper for hundreds of nodes here.
         profile: {
@@ -312,7 +323,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
       const delayMs = options.rpcDelayMs;
       const participant = new RoundParticipant({
         mesh,
-        publicClient: delayMs === undefined ? publicClient : delayedReads(publicClient, () => delayMs(index)),
+        publicClient: delayMs === undefined ? nodeReads : delayedReads(nodeReads, () => delayMs(index)),
         wallet,
         contracts,
         taskId: 1n,

@@ -28,6 +28,13 @@ import type { Row } from "./common.ts";
 const CHAIN_POLL_MS_PER_NODE = 32;
 /** Mesh event polling at 64 nodes and more (bench:mesh polls every 10 s from 500 nodes on). */
 const MESH_EVENT_POLL_AT_SCALE_MS = 10_000;
+/**
+ * From this many nodes on, the nodes share one chain view (node/chain/shared-reads.ts): their polls are the same
+ * calls on the same block, and at 128 nodes the one chain process fell behind them (session 9). Identical reads
+ * within SHARED_READS_MS (half the local chain's 1 s block interval) are asked once.
+ */
+const SHARED_READS_FROM_NODES = 64;
+const SHARED_READS_MS = 500;
 /** How long the claims of a measured round may take after it finalizes: each node claims on its own poll. */
 const CLAIMS_WAIT_MS = 120_000;
 
@@ -44,6 +51,7 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     // it served; at 128 nodes with 2 s / 500 ms polls it fell a minute behind (HTTP 408, 2026-12-06).
     pollIntervalMs: n <= 32 ? 800 : Math.max(2_000, n * CHAIN_POLL_MS_PER_NODE),
     meshEventPollingMs: n < 64 ? 500 : MESH_EVENT_POLL_AT_SCALE_MS,
+    sharedReadsMs: n < SHARED_READS_FROM_NODES ? undefined : SHARED_READS_MS,
     spec: {
       train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
       aggregation: { maxFanIn: Math.max(32, n), spotChecks: 4 },
