@@ -215,10 +215,11 @@ const DRIVEN_RPC = { timeoutMs: 60_000, retryCount: 3 } as const;
 /**
  * Formation dials in flight at once, and tries per node. At 128 nodes in one process (bench:round --scale 128,
  * load 12-15) all 127 dials at once left one Noise handshake past Mesh.connect's 15 s deadline and the whole
- * network failed (docs/scaling.md); 16 at a time is what a 16-node network always did in one go.
+ * network failed (docs/scaling.md); 16 at a time is what a 16-node network always did in one go. Six tries: with
+ * three, one node's three handshakes all timed out at 128 nodes, load 10 (2026-12-06 04:40, 2.4 min into setup).
  */
 const FORMATION_DIAL_BATCH = 16;
-const FORMATION_DIAL_ATTEMPTS = 3;
+const FORMATION_DIAL_ATTEMPTS = 6;
 
 /** Connects `node` to a random earlier node, another one on each failed try (FORMATION_DIAL_ATTEMPTS). */
 async function dialEarlier(node: DemoNode, nodes: readonly DemoNode[]): Promise<void> {
