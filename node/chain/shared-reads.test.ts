@@ -32,6 +32,9 @@ describe("shared chain reads", { timeout: 120_000 }, () => {
   it("asks the chain once for identical reads, again after the TTL, and never shares a simulation", async () => {
     const { publicClient } = await connectChain(chain!.rpcUrl, privateKeyToAccount(HARDHAT_DEV_PRIVATE_KEY));
     const { client, stats } = sharedReads(publicClient, TTL_MS);
+    // Receipts and cached block numbers on the nodes' own schedule, not viem's 4 s default.
+    assert.equal(client.pollingInterval, publicClient.pollingInterval);
+    assert.equal(client.cacheTime, publicClient.cacheTime);
 
     // A read of the head block (eth_getBlockByNumber "latest"), 16 nodes at once.
     const heads = await Promise.all(Array.from({ length: 16 }, () => client.getBlock()));

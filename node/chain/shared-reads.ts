@@ -50,6 +50,10 @@ export function sharedReads(
   };
   const shared = createPublicClient({
     chain: client.chain,
+    // The wrapped client's timings: viem's default for a custom transport (4 s) polled each transaction's receipt
+    // 16 times slower than the nodes' own client (250 ms), and a 64-node round failed its selection window.
+    pollingInterval: client.pollingInterval,
+    cacheTime: client.cacheTime,
     transport: custom({
       request: async ({ method, params }: { method: string; params?: unknown }) => {
         if (!SHARED_METHODS.has(method) || fromAnAccount(method, params)) return ask(method, params);
