@@ -98,13 +98,12 @@ describe("vAIn network end to end (chain process + 5 nodes + zk)", { timeout: 60
 
     // Rewards: trainers share 90% of the emission by weight, the aggregator gets 10%; the poisoner gets 0.
     for (const report of [first, third]) {
-      const rejected = report.rejected.map((a) => a.toLowerCase());
-      assert.ok(rejected.includes(address(POISONER).toLowerCase()), "the poisoner gets weight 0");
-      // Every other trainer is honest and should count. A fresh-clone CI at load 10 (2026-12-06) rejected one of
-      // them in one round: the guarded mean's open false positive on short (partial-work) updates in small rounds
-      // (issue #20; 10 of 30 simulated 9-trainer first rounds). It costs that trainer its reward, not the round;
-      // the rewards below stay exact by weight either way.
-      assert.ok(rejected.length <= 2, `weight 0: ${rejected.join(", ")} (poisoner ${address(POISONER)})`);
+      // Exactly the poisoner: every other trainer is honest and counts, the slow ones of a loaded machine too
+      // (guarded-mean.small-rounds.test.ts; a fresh-clone CI at load 10 once rejected one of them, issue #20).
+      assert.deepEqual(
+        report.rejected.map((a) => a.toLowerCase()),
+        [address(POISONER).toLowerCase()],
+      );
       const round = await net.publicClient.readContract({
         address: net.contracts.rounds,
         abi: trainingRoundsAbi,
