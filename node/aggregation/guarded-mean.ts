@@ -78,6 +78,8 @@ export interface GuardResult {
   readonly acceptedWeights: readonly number[];
   /** The bound the silent ratios were held to (a multiple of the typical energy). */
   readonly silentBound: number;
+  /** The deviation cosine above which two compared updates counted as copies. */
+  readonly duplicateBound: number;
 }
 
 function median(values: readonly number[]): number {
@@ -147,6 +149,38 @@ function medianDensity(updates: readonly WeightedUpdate[]): number {
       return u.update.length === 0 ? 0 : nonZero / u.update.length;
     }),
   );
+}
+
+/**
+ * How high the largest of the honest pairs' deviation cosines goes by chance among `members`: with pair cosines
+ * about normal around a typical value m with spread s, the largest of P pairs exceeds m + s·√(2 ln(P / α)) with
+ * probability at most α (the Gaussian tail e^(-z²/2), union over the pairs). m and s are the medians over the
+ * members (of `n` updates; the key of pair (a, b) is a·n + b) of each one's median pair cosine and its 1.4826 × median absolute deviation: an honest member's pairs
+ * are mostly with honest members, so the attackers (who take part in half the pairs at 30%) move neither much.
+ * At most `cap`. Pairs exempt from the comparison (both partial work) are not in `cosines`.
+ */
+function honestPairMaximum(
+  cosines: ReadonlyMap<number, number>,
+  n: number,
+  members: readonly number[],
+  falseAlarm: number,
+  cap: number,
+): number {
+  const centres: number[] = [];
+  const spreads: number[] = [];
+  for (const a of members) {
+    const own = members.flatMap((b) => {
+      const c = b === a ? undefined : cosines.get(a * n + b);
+      return c === undefined ? [] : [c];
+    });
+    if (own.length < 2) continue;
+    const m = median(own);
+    centres.push(m);
+    spreads.push(1.4826 * median(own.map((c) => Math.abs(c - m))));
+  }
+  if (centres.length === 0) return -1;
+  const pairs = (centres.length * (centres.length - 1)) / 2;
+  return Math.min(cap, median(centres) + median(spreads) * Math.sqrt(2 * Math.log(pairs / falseAlarm)));
 }
 
 /**
@@ -317,6 +351,7 @@ export function guardUpdates(
   const deviationNorms = deviations.map((d) => Math.sqrt(dot(d, d)));
   const maxDuplicate = new Array<number>(n).fill(-1);
   const pairCosines: number[] = [];
+  const cosineMatrix = new Map<number, number>();
   const partial = normRatios.map(
     (r, i) => r < o.duplicateExemptShare && workShares[i]! < o.duplicateExemptShare,
   );
@@ -326,6 +361,8 @@ export function guardUpdates(
       const denominator = deviationNorms[a]! * deviationNorms[b]!;
       const c = denominator === 0 ? 0 : dot(deviations[a]!, deviations[b]!) / denominator;
       pairCosines.push(c);
+      cosineMatrix.set(a * n + b, c);
+      cosineMatrix.set(b * n + a, c);
       maxDuplicate[a] = Math.max(maxDuplicate[a]!, c);
       maxDuplicate[b] = Math.max(maxDuplicate[b]!, c);
     }
@@ -333,7 +370,11 @@ export function guardUpdates(
   // A pair is a duplicate when it is both above the absolute bound and well above the typical pair (half-way
   // from the median pair to 1): when the reference sits off the honest mean (a minority of identical
   // vectors drags the median), every honest deviation shares that offset and honest pairs look alike too.
-  const duplicateBound = Math.max(o.duplicateCosine, (1 + median(pairCosines)) / 2);
+  const duplicateBound = Math.max(
+    o.duplicateCosine,
+    (1 + median(pairCosines)) / 2,
+    honestPairMaximum(cosineMatrix, n, passed, o.duplicateFalseAlarm, o.maxDuplicateCosine),
+  );
   const duplicate = maxDuplicate.map((c) => c > duplicateBound);
   // The direction reference is the coordinate-wise median of the updates that passed so far, copies left
   // out: a median of everyone lets three large shared vectors drag it until honest cosines turn negative and
@@ -383,6 +424,7 @@ export function guardUpdates(
   const rejected = guarded.map((g) => g.reasons.length > 0);
   return {
     silentBound: maxSilent,
+    duplicateBound,
     updates: guarded,
     rejected,
     acceptedWeights: weights.map((w, i) => {

@@ -101,9 +101,17 @@ export async function runCompressedRounds(o: CompressedRoundsOptions): Promise<C
   return { excluded, global };
 }
 
-/** The guard alone (no trust) as a round's rule: the model moves by the plain mean of the accepted updates. */
-export function guardStep(groups: Uint32Array): CompressedRoundsOptions["screen"] {
-  return (sent) => {
+/**
+ * The guard alone (no trust) as a round's rule: the model moves by the plain mean of the accepted updates.
+ * `replace`: what arrives instead of the trained updates (an update attack that needs the whole round, e.g.
+ * sybils pooling theirs); default they arrive as sent.
+ */
+export function guardStep(
+  groups: Uint32Array,
+  replace: (sent: readonly WeightedUpdate[]) => readonly WeightedUpdate[] = (sent) => sent,
+): CompressedRoundsOptions["screen"] {
+  return (trained) => {
+    const sent = replace(trained);
     const guard = guardUpdates(sent, {}, groups);
     return {
       aggregate: fedAvg(sent.filter((_, i) => !guard.rejected[i])),
