@@ -125,7 +125,7 @@ runBenchmark(async () => {
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",
       nodes: String(node),
-      note: `first ${Math.round(samples[0]?.mb ?? 0)} MB, max ${Math.round(Math.max(0, ...samples.map((x) => x.mb)))} MB, last ${Math.round(samples.at(-1)?.mb ?? 0)} MB over ${samples.at(-1)?.life ?? 0} process lives`,
+      note: `first ${Math.round(samples[0]?.mb ?? 0)} MB, max ${Math.round(Math.max(0, ...samples.map((x) => x.mb)))} MB, last ${Math.round(samples.at(-1)?.mb ?? 0)} MB over ${samples.at(-1)?.life ?? 0} process lives; growth ${rssGrowth(new Map([[node, samples]])).growthMBPerHour.toFixed(1)} MB/h`,
     })),
     ...result.rounds
       .filter((r) => r.phase === "failed" || r.stuck)

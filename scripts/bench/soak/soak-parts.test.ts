@@ -57,6 +57,11 @@ describe("soak parts", () => {
     );
     assert.ok(Math.abs(both.growthMBPerHour - 60) < 1e-6, String(both.growthMBPerHour));
     assert.equal(both.maxMB, 600); // the last sample of each node: 600 and 229
+    // Garbage-collection swings of 200 MB on a flat process are not growth; the same swings on a leak still show it.
+    const swinging = life(40, (i) => 400 + (i % 4 === 3 ? 200 : 0), 1);
+    assert.ok(Math.abs(rssGrowth(new Map([[0, swinging]])).growthMBPerHour) < 1);
+    const swingingLeak = life(40, (i) => 400 + i + (i % 4 === 3 ? 200 : 0), 1);
+    assert.ok(Math.abs(rssGrowth(new Map([[0, swingingLeak]])).growthMBPerHour - 60) < 5);
   });
 
   it("the fault cycle kills the aggregator in every phase and is replayable from its seed", () => {
