@@ -17,6 +17,8 @@ import {
   DEFAULT_COMMIT_WINDOW_S,
   DEFAULT_DISPUTE_WINDOW_S,
 } from "../../node/chain/constants.ts";
+import { writeFile } from "node:fs/promises";
+
 import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { parseFaultPlans } from "./soak/faults.ts";
@@ -162,7 +164,12 @@ runBenchmark(async () => {
     meanChallengingSeconds: phaseMean("challenging", "finalized"),
     durationMinutes: result.durationMs / 60_000,
   };
-  await writeResults("soak", figures, table);
+  const written = await writeResults("soak", figures, table);
+  // The raw RSS samples beside the figures, so a growth figure can be checked or recomputed later (the 60-minute
+  // soak of 2026-12-06 printed a least-squares slope that its own first/last samples contradicted, and its samples
+  // were gone).
+  const samples = Object.fromEntries([...result.rss].map(([node, rss]) => [node, rss]));
+  await writeFile(written.replace(/\.json$/, "-rss.json"), `${JSON.stringify(samples)}\n`);
   if (flag("keep-logs")) process.stdout.write(`node logs: ${result.logDir}\n`);
 });
 const t0 = Date.now();
