@@ -48,35 +48,45 @@ export function sharedReads(
     stats.asked += 1;
     return client.request({ method, params } as Parameters<typeof client.request>[0]);
   };
-  const shared = createPublicClient({
+  const shared = interceptRequests(client, async (method, params) => {
+    if (!SHARED_METHODS.has(method) || fromAnAccount(method, params)) return ask(method, params);
+    const key = `${method}:${JSON.stringify(params ?? [])}`;
+    const now = Date.now();
+    const held = entries.get(key);
+    if (held !== undefined && now - held.at < ttlMs) {
+      stats.shared += 1;
+      return held.answer;
+    }
+    if (entries.size >= MAX_ENTRIES) for (const [k, e] of entries) if (now - e.at >= ttlMs) entries.delete(k);
+    const entry: Entry = { at: now, answer: ask(method, params) };
+    entries.set(key, entry);
+    // A failed read is not shared: the next asker tries again.
+    entry.answer.catch(() => {
+      if (entries.get(key) === entry) entries.delete(key);
+    });
+    return entry.answer;
+  });
+  return { client: shared, stats };
+}
+
+/**
+ * A client of `client`'s chain whose every JSON-RPC request goes through `request` (which may forward it to
+ * `client.request`), with `client`'s own timings: viem's default for a custom transport (4 s) polled each
+ * transaction's receipt 16 times slower than the nodes' own client (250 ms), and a 64-node round failed its
+ * selection window.
+ */
+export function interceptRequests(
+  client: PublicClient<Transport, Chain>,
+  request: (method: string, params: unknown) => Promise<unknown>,
+): PublicClient<Transport, Chain> {
+  return createPublicClient({
     chain: client.chain,
-    // The wrapped client's timings: viem's default for a custom transport (4 s) polled each transaction's receipt
-    // 16 times slower than the nodes' own client (250 ms), and a 64-node round failed its selection window.
     pollingInterval: client.pollingInterval,
     cacheTime: client.cacheTime,
     transport: custom({
-      request: async ({ method, params }: { method: string; params?: unknown }) => {
-        if (!SHARED_METHODS.has(method) || fromAnAccount(method, params)) return ask(method, params);
-        const key = `${method}:${JSON.stringify(params ?? [])}`;
-        const now = Date.now();
-        const held = entries.get(key);
-        if (held !== undefined && now - held.at < ttlMs) {
-          stats.shared += 1;
-          return held.answer;
-        }
-        if (entries.size >= MAX_ENTRIES)
-          for (const [k, e] of entries) if (now - e.at >= ttlMs) entries.delete(k);
-        const entry: Entry = { at: now, answer: ask(method, params) };
-        entries.set(key, entry);
-        // A failed read is not shared: the next asker tries again.
-        entry.answer.catch(() => {
-          if (entries.get(key) === entry) entries.delete(key);
-        });
-        return entry.answer;
-      },
+      request: ({ method, params }: { method: string; params?: unknown }) => request(method, params),
     }),
   });
-  return { client: shared, stats };
 }
 
 /** Whether an `eth_call` names a sender: a transaction's simulation, which must see the chain as it is now. */

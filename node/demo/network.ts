@@ -15,7 +15,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import pino from "pino";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, LocalAccount, PublicClient, Transport, WalletClient } from "viem";
-import { createPublicClient, custom, parseEther } from "viem";
+import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
@@ -37,7 +37,7 @@ import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
-import { sharedReads } from "../chain/shared-reads.ts";
+import { interceptRequests, sharedReads } from "../chain/shared-reads.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { PROOF_TRAINERS } from "../proofs/constants.ts";
@@ -182,15 +182,10 @@ function delayedReads(
   client: PublicClient<Transport, Chain>,
   delayMs: () => number,
 ): PublicClient<Transport, Chain> {
-  return createPublicClient({
-    chain: client.chain,
-    transport: custom({
-      request: async ({ method, params }: { method: string; params?: unknown }) => {
-        const ms = delayMs();
-        if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
-        return client.request({ method, params } as Parameters<typeof client.request>[0]);
-      },
-    }),
+  return interceptRequests(client, async (method, params) => {
+    const ms = delayMs();
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    return client.request({ method, params } as Parameters<typeof client.request>[0]);
   });
 }
 
