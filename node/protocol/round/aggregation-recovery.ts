@@ -7,7 +7,6 @@
  * fail to help, never mislead. Posted rounds are then rebuilt exactly from the on-chain weights: without it an
  * aggregator that lost its disk after posting cannot answer a challenge and is slashed (soak, session 6).
  */
-import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Address } from "viem";
 
@@ -15,6 +14,7 @@ import { RoundState } from "../../chain/contracts.ts";
 import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks } from "./link-answers.ts";
+import { peerSources } from "./peer-sources.ts";
 import { rememberAggregation } from "./round-work.ts";
 import type { AggregatorWork, RoundWork } from "./round-work.ts";
 
@@ -46,17 +46,8 @@ export interface AggregationRecoveryComponents {
 
 /** Who may hold a trainer's update: the trainer, the round's aggregator, then admitted peers (replicas). */
 async function updateSources(ctx: RoundContext, owner: string, round: RoundView): Promise<PeerId[]> {
-  const peers: PeerId[] = [];
-  for (const operator of [owner, round.aggregator]) {
-    if (operator.toLowerCase() === ctx.me) continue;
-    const peer = await ctx.chain.peerOf(operator as Address).catch(() => undefined);
-    if (peer !== undefined && !peers.some((p) => p.equals(peer))) peers.push(peer);
-  }
-  for (const admitted of ctx.options.mesh.admission.admitted()) {
-    const peer = peerIdFromString(admitted.peerId);
-    if (!peers.some((p) => p.equals(peer))) peers.push(peer);
-  }
-  return peers;
+  const { named, others } = await peerSources(ctx, [owner, round.aggregator]);
+  return [...named, ...others];
 }
 
 /** How a fetched update is named: by its content hash (as pushed and announced) or by its on-chain commitment. */

@@ -9,7 +9,6 @@
  */
 import { randomInt } from "node:crypto";
 
-import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Address, Hex } from "viem";
 
@@ -18,6 +17,7 @@ import { bytesToParams } from "../models.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
+import { peerSources } from "./peer-sources.ts";
 import { aggregateFromUpdates } from "./aggregate-from-updates.ts";
 import type { CheckedAggregate } from "./aggregate-from-updates.ts";
 import type { RoundData } from "./round-data.ts";
@@ -345,21 +345,12 @@ export class ModelSync {
     preferred: Address | undefined,
     aggregatorDue: boolean,
   ): Promise<PeerId[]> {
-    const last: PeerId[] = [];
-    for (const operator of [round.aggregator, preferred]) {
-      if (operator === undefined || operator.toLowerCase() === this.ctx.me) continue;
-      const peer = await this.ctx.chain.peerOf(operator).catch(() => undefined);
-      if (peer !== undefined && !last.some((p) => p.equals(peer))) last.push(peer);
-    }
-    const others = this.ctx.options.mesh.admission
-      .admitted()
-      .map((admitted) => peerIdFromString(admitted.peerId))
-      .filter((peer) => !last.some((p) => p.equals(peer)));
+    const { named, others } = await peerSources(this.ctx, [round.aggregator, preferred]);
     for (let i = others.length - 1; i > 0; i--) {
       const j = randomInt(i + 1);
       [others[i], others[j]] = [others[j]!, others[i]!];
     }
-    return aggregatorDue ? [...others, ...last] : others;
+    return aggregatorDue ? [...others, ...named] : others;
   }
 
   /** Keeps a checked aggregate to serve: in memory with its round's data, and on disk as the task's history. */
@@ -422,15 +413,7 @@ export class ModelSync {
 
   /** `preferred` first (unless it is us), then every admitted peer. */
   private async peers(preferred?: Address): Promise<PeerId[]> {
-    const peers: PeerId[] = [];
-    if (preferred !== undefined && preferred.toLowerCase() !== this.ctx.me) {
-      const peer = await this.ctx.chain.peerOf(preferred).catch(() => undefined);
-      if (peer !== undefined) peers.push(peer);
-    }
-    for (const admitted of this.ctx.options.mesh.admission.admitted()) {
-      const peer = peerIdFromString(admitted.peerId);
-      if (!peers.some((p) => p.equals(peer))) peers.push(peer);
-    }
-    return peers;
+    const { named, others } = await peerSources(this.ctx, [preferred]);
+    return [...named, ...others];
   }
 }
