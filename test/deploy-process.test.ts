@@ -40,7 +40,7 @@ describe("deployment to a real `hardhat node` process", function () {
     const deployment = await readDeployment(out);
     expect(deployment.chainId).to.equal(31337);
     expect(result.stdout).to.match(/VAIN supply held by 0x[0-9a-fA-F]{40} \(the deployer\)/);
-    expect(result.stdout).to.contain("a block is mined every 1s");
+    expect(result.stdout).to.contain("a block is mined every 500ms");
     const { publicClient } = await connectChain(chain.rpcUrl);
     await loadDeployment(publicClient, { path: out, rpcUrl: chain.rpcUrl });
     // On a local chain deploy turns on interval mining: the clock moves with nobody sending transactions.

@@ -80,6 +80,17 @@ export const DEFAULT_TASK_RULE = "guarded-mean";
 export const HARDHAT_STARTUP_TIMEOUT_MS = 180_000;
 
 /**
+ * Interval mining on local chains (ms), set by `vain-node deploy` (its `--block-interval`) and by the test chains:
+ * a plain `hardhat node` mines only when a transaction arrives, so without it the chain's clock stands still and
+ * deadlines never pass. Half a second, not one: every round draws twice from a seed block two blocks after its
+ * lock (SEED_BLOCK_DELAY: the aggregator's selection, then the samples), and waiting for three blocks took 2.5-3 s
+ * of each draw at one block a second, about 6 s of a 25-30 s local round (soak timelines, 2026-12-06). The
+ * chain's clock stays on the wall clock (same-second blocks, hardhat.config.ts); 256 blocks (the EVM's blockhash
+ * window, which bounds how late a draw may be) are still over two minutes.
+ */
+export const LOCAL_BLOCK_INTERVAL_MS = 500;
+
+/**
  * How long a node keeps retrying one round transaction through an RPC outage (ms): longer than the 30 s outage
  * the soak injects (issue #25), shorter than any phase a retry could still serve. Each retry simulates again, so a
  * call whose phase deadline passed meanwhile ends with the contract's revert, not with a late transaction.

@@ -117,24 +117,30 @@ export async function nextSelectionStep(
   roundId: bigint,
   nowS: bigint,
 ): Promise<SelectionStep> {
-  const draws = await readDraws(publicClient, rounds, roundId);
-  const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+  // Side by side: each read is a round trip, and the selection waits on this call once per tick.
+  const [draws, head] = await Promise.all([
+    readDraws(publicClient, rounds, roundId),
+    publicClient.getBlockNumber({ cacheTime: 0 }),
+  ]);
   const seedBlock = draws.seedBlock;
   if (seedBlock === 0n || head > seedBlock + BLOCKHASH_WINDOW || nowS > draws.selectionDeadline)
     return { kind: "lock" };
   if (head <= seedBlock) return { kind: "wait", seedBlock };
-  const locked = await publicClient.getContractEvents({
-    address: rounds,
-    abi: trainingRoundsAbi,
-    eventName: "SelectionLocked",
-    args: { roundId },
-    fromBlock: draws.lockBlock,
-    toBlock: draws.lockBlock,
-  });
+  const [locked, header] = await Promise.all([
+    publicClient.getContractEvents({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      eventName: "SelectionLocked",
+      args: { roundId },
+      fromBlock: draws.lockBlock,
+      toBlock: draws.lockBlock,
+    }),
+    readBlockHeader(publicClient, seedBlock),
+  ]);
   const candidates = locked.at(-1)?.args.candidates;
   if (candidates === undefined)
     throw new ChainError("CHAIN_UNREACHABLE", `no SelectionLocked event for round ${roundId}`);
-  return { kind: "select", args: [roundId, candidates, await readBlockHeader(publicClient, seedBlock)] };
+  return { kind: "select", args: [roundId, candidates, header] };
 }
 
 /** The `drawSamples` arguments of a posted round, once its sample seed block is mined; undefined if none due. */
@@ -143,10 +149,11 @@ export async function nextDrawArgs(
   rounds: Address,
   roundId: bigint,
 ): Promise<readonly [bigint, Hex] | undefined> {
-  const draws = await readDraws(publicClient, rounds, roundId);
-  if (draws.sampleSeedBlock === 0n || draws.samplesDrawn) return undefined;
-  const head = await publicClient.getBlockNumber({ cacheTime: 0 });
-  if (head <= draws.sampleSeedBlock) return undefined;
+  const [draws, head] = await Promise.all([
+    readDraws(publicClient, rounds, roundId),
+    publicClient.getBlockNumber({ cacheTime: 0 }),
+  ]);
+  if (draws.sampleSeedBlock === 0n || draws.samplesDrawn || head <= draws.sampleSeedBlock) return undefined;
   // Expired: the contract names a new seed block; the header is not read.
   if (head > draws.sampleSeedBlock + BLOCKHASH_WINDOW) return [roundId, "0x"];
   return [roundId, await readBlockHeader(publicClient, draws.sampleSeedBlock)];

@@ -6,13 +6,11 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { HARDHAT_STARTUP_TIMEOUT_MS } from "./constants.ts";
+import { HARDHAT_STARTUP_TIMEOUT_MS, LOCAL_BLOCK_INTERVAL_MS } from "./constants.ts";
 import { LocalChainUnavailableError } from "./errors.ts";
 import { devRpc } from "./dev-rpc.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Interval mining on test chains (ms): one block a second, like `vain-node deploy --block-interval` on local chains. */
-const BLOCK_INTERVAL_MS = 1_000;
 
 export interface HardhatNodeProcess {
   readonly rpcUrl: string;
@@ -56,9 +54,9 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
       `hardhat node did not answer on ${rpcUrl} within ${HARDHAT_STARTUP_TIMEOUT_MS} ms:\n${output}`,
     );
   }
-  // A block every second besides automining, as `vain-node deploy` sets on local chains: the rounds' draws
-  // wait for a seed block after their lock (docs/protocol.md §3), which a chain without traffic never makes.
-  await devRpc(rpcUrl, "evm_setIntervalMining", [BLOCK_INTERVAL_MS]);
+  // Interval mining besides automining, as `vain-node deploy` sets on local chains: the rounds' draws wait for a
+  // seed block after their lock (docs/protocol.md §3), which a chain without traffic never makes.
+  await devRpc(rpcUrl, "evm_setIntervalMining", [LOCAL_BLOCK_INTERVAL_MS]);
   return {
     rpcUrl,
     process: child,

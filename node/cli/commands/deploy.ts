@@ -7,14 +7,11 @@ import { LOCAL_CHAIN_IDS, deployerAccount } from "../../chain/accounts.ts";
 import { DEFAULT_RPC_URL, connectChain } from "../../chain/clients.ts";
 import { deployProtocol } from "../../chain/deploy.ts";
 import { resolveDeploymentPath, writeDeployment } from "../../chain/deployment.ts";
+import { LOCAL_BLOCK_INTERVAL_MS } from "../../chain/constants.ts";
 import { parseDurationMs } from "../../config/duration.ts";
 
-/**
- * Block interval set on a local chain after deploying: a plain `hardhat node` mines only when a transaction
- * arrives, so without traffic its clock stands still and round deadlines never pass. One second keeps
- * deadlines honest to the wall clock without flooding the node with empty blocks.
- */
-const LOCAL_BLOCK_INTERVAL = "1s";
+/** Block interval set on a local chain after deploying (LOCAL_BLOCK_INTERVAL_MS says why). */
+const LOCAL_BLOCK_INTERVAL = `${LOCAL_BLOCK_INTERVAL_MS}ms`;
 
 interface DeployFlags {
   rpc: string;
@@ -74,7 +71,8 @@ export function registerDeployCommand(program: Command): void {
       if (local && blockIntervalMs > 0) {
         // evm_setIntervalMining (Hardhat, Anvil): automining stays on, so transactions still mine at once.
         const test = createTestClient({ mode: "hardhat", chain: probe.chain, transport: http(flags.rpc) });
-        await test.setIntervalMining({ interval: Math.max(1, Math.round(blockIntervalMs / 1000)) });
+        // viem takes seconds and sends Hardhat milliseconds: fractions of a second stay exact.
+        await test.setIntervalMining({ interval: blockIntervalMs / 1000 });
       }
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify({ path, ...deployment }, null, 2)}\n`);

@@ -53,6 +53,7 @@ import { RoundsGateway } from "./rounds-gateway.ts";
 import type { TaskView } from "./rounds-gateway.ts";
 import { TaskJoin } from "./task-join.ts";
 import { ReactionBudget } from "./reaction-budget.ts";
+import { scheduleTicks } from "./tick-schedule.ts";
 import { SitOut } from "./sit-out.ts";
 import { specRefusal } from "./spec-check.ts";
 import type { TaskSpecMismatchError } from "./spec-check.ts";
@@ -105,7 +106,7 @@ export class RoundParticipant {
   private lastTrainers: readonly string[] = [];
   /** The task's commit window (ms), as of the latest tick: what a head start's work is sized for. */
   private commitWindowMs = 0;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private started = false;
   private ticking = false;
   /** Replaced on each start; the roles see the current signal through the context. */
   private readonly lifecycle = { abort: new AbortController() };
@@ -213,18 +214,19 @@ export class RoundParticipant {
 
   /** Whether the participant is running (between `start` and `stop`). */
   get running(): boolean {
-    return this.timer !== undefined;
+    return this.started;
   }
 
   start(): void {
-    if (this.timer !== undefined) return;
+    if (this.started) return;
+    this.started = true;
     this.lifecycle.abort = new AbortController();
-    this.timer = setInterval(() => void this.tick(), this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+    const intervalMs = this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    scheduleTicks(() => this.tick(), intervalMs, this.lifecycle.abort.signal);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.started = false;
     this.lifecycle.abort.abort();
     await this.chain.settled();
   }
