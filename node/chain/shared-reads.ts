@@ -7,7 +7,7 @@
  * an account: a transaction's dry run) always go to the chain.
  *
  * A shared read may be up to `ttlMs` old: the view is for harnesses whose nodes poll every few seconds on a chain
- * that mines a block a second (the local networks of node/demo), not for a node's own client.
+ * that mines a block every half second (the local networks of node/demo), not for a node's own client.
  */
 import { createPublicClient, custom } from "viem";
 import type { Chain, PublicClient, Transport } from "viem";
