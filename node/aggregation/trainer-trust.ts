@@ -178,9 +178,15 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 const clamp = (x: number, low: number, high: number) => Math.max(low, Math.min(high, x));
 
+/** Rejected for pointing against the majority's direction, or (sparse updates) against the last step. */
+function pointsAway(update: GuardResult["updates"][number]): boolean {
+  return update.reasons.includes("direction") || update.reasons.includes("history-evidence");
+}
+
 /**
  * This round's alignment score per update (see the module comment); -1 for an update the guard rejected
- * for pointing away from the majority, the strongest evidence a round gives.
+ * for pointing away from the majority or (sparse updates) against the last step on many coordinates, the
+ * strongest evidence a round gives.
  */
 export function alignmentScores(guard: GuardResult, fullTrustShare: number): number[] {
   const reference = median(guard.updates.flatMap((u, i) => (guard.rejected[i] ? [] : [u.cosine])));
@@ -191,9 +197,7 @@ export function alignmentScores(guard: GuardResult, fullTrustShare: number): num
     guard.updates.length >= MIN_UPDATES_FOR_RELATIVE_CHECKS &&
     reference >= GUARDED_MEAN_DEFAULTS.minMedianCosineForRelative;
   const full = fullTrustShare * reference;
-  return guard.updates.map((u) =>
-    u.reasons.includes("direction") ? -1 : relative ? clamp(u.cosine / full, -1, 1) : 1,
-  );
+  return guard.updates.map((u) => (pointsAway(u) ? -1 : relative ? clamp(u.cosine / full, -1, 1) : 1));
 }
 
 /**
@@ -206,7 +210,7 @@ export function alignmentScores(guard: GuardResult, fullTrustShare: number): num
  * An update rejected for pointing away from the group keeps its full score.
  */
 function workScaled(score: number, update: GuardResult["updates"][number], slowWorkShare: number): number {
-  if (update.reasons.includes("direction")) return score;
+  if (pointsAway(update)) return score;
   return 1 - (1 - score) * Math.min(1, update.workShare / slowWorkShare);
 }
 
