@@ -42,6 +42,21 @@ describe("top-k with error feedback", () => {
     assert.deepEqual(Array.from(densify(second)), [0, 2, 0, 1]);
   });
 
+  it("sends its warm-up shares first, then its ratio, and skips the warm-up after a restore", () => {
+    const update = Float32Array.from({ length: 100 }, (_, i) => i + 1);
+    const c = new TopKCompressor({ ratio: 0.05, warmupRatios: [0.2, 0.1] });
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => c.compress(update).indices.length),
+      [20, 10, 5, 5],
+    );
+    const restarted = new TopKCompressor({ ratio: 0.05, warmupRatios: [0.2, 0.1] });
+    restarted.restore(c.state()!);
+    assert.equal(restarted.compress(update).indices.length, 5);
+    assert.throws(() => new TopKCompressor({ ratio: 0.05, warmupRatios: [0] }), RangeError);
+    // A warm-up below the ratio (a task that raised its ratio above the default warm-up) sends the ratio.
+    assert.equal(new TopKCompressor({ ratio: 0.3, warmupRatios: [0.2] }).compress(update).indices.length, 30);
+  });
+
   it("conserves the total: everything sent plus the residual equals everything given", () => {
     const rng = new Rng(3);
     const c = new TopKCompressor({ ratio: 0.1, quantizeBits: 4, seed: 5 });

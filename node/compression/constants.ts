@@ -17,3 +17,8 @@ export const DEFAULT_VALUE_BITS = 4;
  * has momentum, and bench:compression shows no gain from it at 0.5%.
  */
 export const DEFAULT_DGC_MOMENTUM = 0;
+/**
+ * Sparsity warm-up: the top-k shares of a trainer's first updates, one per update, before DEFAULT_TOPK_RATIO
+ * holds (DGC's warm-up, Lin et al. 2018). Empty: none.
+ */
+export const DEFAULT_TOPK_WARMUP_RATIOS: readonly number[] = [];

@@ -2,7 +2,12 @@ import { z } from "zod";
 
 import { IncompatibleModesError } from "../aggregation/modes.ts";
 import { DEFAULT_TASK_RULE } from "../chain/constants.ts";
-import { DEFAULT_DGC_MOMENTUM, DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../compression/constants.ts";
+import {
+  DEFAULT_DGC_MOMENTUM,
+  DEFAULT_TOPK_RATIO,
+  DEFAULT_TOPK_WARMUP_RATIOS,
+  DEFAULT_VALUE_BITS,
+} from "../compression/constants.ts";
 import { modelSpecSchema } from "../training/architectures.ts";
 import { optimizerSpecSchema } from "../training/train-graph.ts";
 import { TASK_SERVER_OPTIMIZERS } from "../training/server/index.ts";
@@ -40,11 +45,17 @@ export const taskSpecSchema = z
       .default({}),
     /**
      * Update compression (node/compression): top-k share `ratio` with error feedback, each sent value quantized
-     * to `quantizeBits` (QSGD; 32 = float32), optional DGC momentum correction. Defaults in compression/constants.ts.
+     * to `quantizeBits` (QSGD; 32 = float32), optional DGC momentum correction; `warmupRatios`: the shares of
+     * each trainer's first updates, one per update, before `ratio` holds (sparsity warm-up). Defaults in
+     * compression/constants.ts.
      */
     compression: z
       .object({
         ratio: z.number().gt(0).max(1).default(DEFAULT_TOPK_RATIO),
+        warmupRatios: z
+          .array(z.number().gt(0).max(1))
+          .max(16)
+          .default([...DEFAULT_TOPK_WARMUP_RATIOS]),
         quantizeBits: z
           .union([z.literal(2), z.literal(4), z.literal(8), z.literal(32)])
           .default(DEFAULT_VALUE_BITS),

@@ -58,9 +58,11 @@ export async function taskCompressionRows(
     ...(options.epochs === undefined ? {} : { train: { epochs: options.epochs } }),
   });
   const { optimizer: server, ...serverOptions } = spec.server;
-  const { ratio, quantizeBits } = spec.compression;
+  const { ratio, quantizeBits, warmupRatios } = spec.compression;
+  const warmup =
+    warmupRatios.length === 0 ? "" : ` after ${warmupRatios.map((r) => `${r * 100}%`).join(", ")}`;
   const label =
-    `top-k ${ratio * 100}%, ${quantizeBits}-bit, ${spec.train.epochs} epoch(s), ` +
+    `top-k ${ratio * 100}%${warmup}, ${quantizeBits}-bit, ${spec.train.epochs} epoch(s), ` +
     `${server}${serverOptions.lr === undefined ? "" : ` lr ${serverOptions.lr}`}${options.rule === undefined ? "" : `, ${options.rule}`}`;
   const pool = new TrainingPool();
   const seed = options.seed ?? spec.initSeed;
@@ -81,18 +83,20 @@ export async function taskCompressionRows(
   };
   const denseBytes = createModel(spec.model).layout.size * 4;
   const run = async (compressed: boolean) => {
-    const { momentum } = spec.compression;
+    const { momentum, warmupRatios } = spec.compression;
     const compressors = Array.from(
       { length: TRAINERS },
       (_, i) =>
         new TopKCompressor({
           ratio,
+          warmupRatios,
           ...(quantizeBits === 32 ? {} : { quantizeBits }),
           momentum,
           seed: i + 1,
         }),
     );
     const bytes: number[] = [];
+    const aggregateEntries: number[] = [];
     const { history } = await runSimulation(
       pool,
       compressed
@@ -101,14 +105,21 @@ export async function taskCompressionRows(
       data,
       {
         ...(networkShards === undefined ? {} : { transformNodeData: () => networkShards }),
-        transformUpdates: (_round, updates) =>
-          compressed
-            ? updates.map((u, node) => {
-                const wire = encodeUpdate(compressors[node]!.compress(u.update));
-                bytes.push(wire.length);
-                return { update: densify(decodeUpdate(wire)), weight: u.weight };
-              })
-            : updates,
+        transformUpdates: (_round, updates) => {
+          if (!compressed) return updates;
+          const union = new Set<number>();
+          const sent = updates.map((u, node) => {
+            const wire = encodeUpdate(compressors[node]!.compress(u.update));
+            bytes.push(wire.length);
+            const decoded = decodeUpdate(wire);
+            for (const i of decoded.indices) union.add(i);
+            return { update: densify(decoded), weight: u.weight };
+          });
+          // The served aggregate lists the union of the trainers' supports (aggregate-wire.ts): its size sets
+          // what every node downloads.
+          aggregateEntries.push(union.size);
+          return sent;
+        },
         onRound: (r) =>
           process.stdout.write(
             `${compressed ? `default task (${label})` : "dense fp32"}: round ${r.round}/${rounds} ${(r.accuracy * 100).toFixed(2)}%\n`,
@@ -116,7 +127,8 @@ export async function taskCompressionRows(
       },
     );
     const meanBytes = compressed ? bytes.reduce((a, b) => a + b, 0) / bytes.length : denseBytes;
-    return { accuracies: history.map((h) => h.accuracy), meanBytes };
+    const meanEntries = aggregateEntries.reduce((a, b) => a + b, 0) / Math.max(1, aggregateEntries.length);
+    return { accuracies: history.map((h) => h.accuracy), meanBytes, meanEntries };
   };
   try {
     const dense = await run(false);
@@ -133,6 +145,7 @@ export async function taskCompressionRows(
           (tail(dense.accuracies.slice(0, r)) - tail(task.accuracies.slice(0, r))) * 100,
         "update bytes": Math.round(task.meanBytes),
         "update ×": denseBytes / task.meanBytes,
+        "aggregate entries": Math.round(task.meanEntries),
       }));
     const last = rows.at(-1)!;
     return {

@@ -5,7 +5,11 @@
  * node's does), trains from the round's model on what its adversary hook hands it, sends the compressed
  * difference; the rule's aggregate moves the model, and the previous step is passed to the next round.
  */
-import { DEFAULT_TOPK_RATIO, DEFAULT_VALUE_BITS } from "../../compression/constants.ts";
+import {
+  DEFAULT_TOPK_RATIO,
+  DEFAULT_TOPK_WARMUP_RATIOS,
+  DEFAULT_VALUE_BITS,
+} from "../../compression/constants.ts";
 import { TopKCompressor, densify } from "../../compression/index.ts";
 import type { TopKOptions } from "../../compression/index.ts";
 import { difference, fedAvg } from "../../core/updates.ts";
@@ -28,8 +32,8 @@ export interface CompressedRoundsOptions {
   readonly parts: readonly Dataset[];
   readonly rounds: number;
   readonly seed: number;
-  /** Top-k share and value bits (none: float32); default the node's (compression/constants.ts). */
-  readonly compression?: Pick<TopKOptions, "ratio" | "quantizeBits">;
+  /** Top-k share, its warm-up and value bits (none: float32); default the node's (compression/constants.ts). */
+  readonly compression?: Pick<TopKOptions, "ratio" | "warmupRatios" | "quantizeBits">;
   /** Local work; default the demo's: 2 epochs, batch 32, lr 0.1. */
   readonly epochs?: number;
   readonly learningRate?: number;
@@ -59,7 +63,11 @@ export async function runCompressedRounds(o: CompressedRoundsOptions): Promise<C
   const compressors = o.parts.map(
     (_, i) =>
       new TopKCompressor({
-        ...(o.compression ?? { ratio: DEFAULT_TOPK_RATIO, quantizeBits: DEFAULT_VALUE_BITS }),
+        ...(o.compression ?? {
+          ratio: DEFAULT_TOPK_RATIO,
+          warmupRatios: DEFAULT_TOPK_WARMUP_RATIOS,
+          quantizeBits: DEFAULT_VALUE_BITS,
+        }),
         seed: o.seed * 7 + i + 1,
       }),
   );

@@ -115,9 +115,10 @@ export class Trainer {
     this.ctx = ctx;
     this.components = components;
     const { spec } = ctx.options;
-    const { ratio, quantizeBits, momentum } = spec.compression;
+    const { ratio, warmupRatios, quantizeBits, momentum } = spec.compression;
     this.compressor = new TopKCompressor({
       ratio,
+      warmupRatios,
       ...(quantizeBits === 32 ? {} : { quantizeBits }),
       momentum,
       seed: spec.initSeed,
