@@ -112,6 +112,16 @@ export interface MeshProtocol {
   stop(): Promise<void>;
 }
 
+/** Connections opened over `maxConnections`, by what made room (or did not). */
+export interface CapCounters {
+  /** An older connection still waiting for admission was aborted for the newcomer. */
+  yieldedUnadmitted: number;
+  /** The worst-ranked admitted peer (below neutral) was hung up on for the newcomer. */
+  evictedWorst: number;
+  /** Nothing could yield: the newcomer was closed. */
+  closedNewcomers: number;
+}
+
 type PeerDiscoveryFactory = NonNullable<Libp2pOptions["peerDiscovery"]>[number];
 
 interface MeshServices extends Record<string, unknown> {
@@ -131,6 +141,8 @@ export class Mesh {
   readonly dhtRecords = new QuotaDatastore();
   /** Streams of libp2p services refused to unadmitted peers or over their rate (protocol-gate.ts). */
   readonly gateCounters: GateCounters = { refusedNotAllowed: 0, refusedRate: 0 };
+  /** What the connection cap did to connections opened over it (status, bench:round's aggregator figures). */
+  readonly capCounters: CapCounters = { yieldedUnadmitted: 0, evictedWorst: 0, closedNewcomers: 0 };
   private gossipLayer: MeshGossip | undefined;
   private node: Libp2p<MeshServices> | undefined;
   private maintenance: ReturnType<typeof setInterval> | undefined;
@@ -270,13 +282,18 @@ export class Mesh {
     node.addEventListener("connection:open", (event) => {
       if (node.getConnections().length <= profile.maxConnections) return;
       // A connection still waiting for admission holds no slot of an admitted peer: the oldest one yields.
-      if (this.admission.slots.yieldOldestUnadmitted(event.detail)) return;
+      if (this.admission.slots.yieldOldestUnadmitted(event.detail)) {
+        this.capCounters.yieldedUnadmitted += 1;
+        return;
+      }
       // Admission priority: a badly reputed peer gives its place to the newcomer; otherwise the newcomer waits.
       const worst = this.worstRanked();
       if (worst !== undefined && worst.rank < NEUTRAL_RANK && !event.detail.remotePeer.equals(worst.peer)) {
+        this.capCounters.evictedWorst += 1;
         void node.hangUp(worst.peer).catch(() => undefined);
         return;
       }
+      this.capCounters.closedNewcomers += 1;
       void event.detail.close().catch(() => event.detail.abort(new Error("connection cap")));
     });
     node.addEventListener("peer:discovery", (event) => {
@@ -376,6 +393,30 @@ export class Mesh {
       peer.toString(),
       signal === undefined ? admissionSignal : AbortSignal.any([signal, admissionSignal]),
     );
+  }
+
+  /**
+   * Runs `send` with `peer` reached (`reach`), and closes the connection afterwards when this call opened it:
+   * a connection dialed only for one transfer holds one of the receiver's `maxConnections` slots until it is
+   * closed. A round's aggregator receives an update from every trainer, most of which are not its neighbours:
+   * when each kept its delivery connection, the aggregator of a 128-node round was full at its 64-connection cap
+   * and every later trainer's dial was closed or yielded (docs/scaling.md, session 11). Closed, the aggregator
+   * needs as many slots as deliveries in flight, not as trainers. Closed on failure too: a half-admitted
+   * connection would hold its slot until the receiver's admission timeout.
+   */
+  async transfer<T>(
+    peer: PeerId,
+    hints: readonly string[],
+    send: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const connectedBefore = this.libp2p.getConnections(peer).length > 0;
+    try {
+      await this.reach(peer, hints, signal);
+      return await send();
+    } finally {
+      if (!connectedBefore) await this.libp2p.hangUp(peer).catch(() => undefined);
+    }
   }
 
   /** Keeps the target number of peers: asks an admitted peer for others (PEX) and dials the missing ones. */

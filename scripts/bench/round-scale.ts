@@ -12,6 +12,8 @@
  * in the round (per-trainer calls as a mean: commit, claim), the share of trainers whose update was accepted
  * (weight > 0), and the process's peak RSS. All N nodes run in this one process over TCP on 127.0.0.1.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+
 import pino from "pino";
 import { decodeFunctionData } from "viem";
 import type { Hash } from "viem";
@@ -21,6 +23,7 @@ import { setAggregators, startLocalVainNetwork, waitFor } from "../../node/demo/
 import type { LocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
+import type { CapCounters } from "../../node/p2p/mesh.ts";
 import { postedWeights } from "../../node/protocol/round/weight-claims.ts";
 import type { Row } from "./common.ts";
 
@@ -44,6 +47,7 @@ const CLAIMS_WAIT_MS = 120_000;
 export async function measureRoundScale(n: number): Promise<{ row: Row; figures: Record<string, number> }> {
   const setupStarted = performance.now();
   const aggregateWaitMs = Math.max(60_000, n * 2_000);
+  const log = pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2));
   const net = await startLocalVainNetwork({
     nodes: n,
     port: await freePort(),
@@ -63,14 +67,15 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
       aggregation: { maxFanIn: Math.max(32, n), spotChecks: 4 },
     },
-    log: pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2)),
+    log,
   });
   const setupMs = performance.now() - setupStarted;
   try {
-    await setAggregators(net, [0]);
+    await setAggregators(net, [AGGREGATOR_NODE]);
     const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
     const before = net.nodes.map((node) => ({ ...node.participant.stats }));
-    const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000);
+    const caps = new CapWatch(net, log, AGGREGATOR_NODE);
+    const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000).finally(() => caps.stop());
     const sent = net.nodes.map((node, i) => node.participant.stats.bytesSent - before[i]!.bytesSent);
     const received = net.nodes.map(
       (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
@@ -109,6 +114,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       "aggregator bytes up": aggregator < 0 ? 0 : sent[aggregator]!,
       "aggregator's aggregate copies": aggregator < 0 ? 0 : handedOut[aggregator]!,
       "max aggregate copies/node": Math.max(...handedOut),
+      "max conns/node": caps.peakConnections,
+      "closed at cap": caps.closedAtCap(),
       "max bytes up/node": Math.max(...sent),
       "max bytes in/node": Math.max(...received),
       "bytes/node": Math.round(sent.reduce((a, b) => a + b, 0) / n + received.reduce((a, b) => a + b, 0) / n),
@@ -134,6 +141,72 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     return { row, figures };
   } finally {
     await net.stop();
+  }
+}
+
+/** The node opted in as the round's aggregator (the only candidate, so the one selected). */
+const AGGREGATOR_NODE = 0;
+/** How often the bench samples every node's connection count (and logs the busiest at info). */
+const CAP_SAMPLE_MS = 5_000;
+
+/**
+ * The nodes' connections against their cap during the round (issue #21: at 128 nodes deliveries stalled at 64,
+ * the mesh's `maxConnections`): the most any node held at a sample, and what the cap did to connections opened
+ * over it (mesh.ts `capCounters`), logged at info every CAP_SAMPLE_MS for the node holding the most.
+ */
+class CapWatch {
+  peakConnections = 0;
+  private readonly net: LocalVainNetwork;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly start: number[];
+  /** The process's event-loop delay between samples: every node's tick and stream handler waits behind a stall. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor(net: LocalVainNetwork, log: pino.Logger, aggregator: number) {
+    this.net = net;
+    this.start = net.nodes.map((node) => this.overCap(node.mesh.capCounters));
+    this.loopDelay.enable();
+    this.timer = setInterval(() => {
+      const maxStallMs = Math.round(this.loopDelay.max / 1e6);
+      this.loopDelay.reset();
+      const counts = net.nodes.map((node) => node.mesh.libp2p.getConnections().length);
+      const busiest = counts.indexOf(Math.max(...counts));
+      this.peakConnections = Math.max(this.peakConnections, counts[busiest] ?? 0);
+      const mesh = net.nodes[busiest]?.mesh;
+      const aggregatorMesh = net.nodes[aggregator]?.mesh;
+      log.info(
+        {
+          node: busiest,
+          connections: counts[busiest],
+          cap: mesh?.profile.maxConnections,
+          ...mesh?.capCounters,
+          maxStallMs,
+          // Seconds since the process started, about where `node --cpu-prof` starts: cpuprofile-top.ts --from/--to.
+          uptimeS: Math.round(process.uptime()),
+          aggregatorConnections: counts[aggregator],
+          aggregatorClosedAtCap: aggregatorMesh === undefined ? 0 : this.overCap(aggregatorMesh.capCounters),
+        },
+        "bench: busiest node's connections",
+      );
+    }, CAP_SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  /** Connections the round's nodes closed or aborted because they were over their cap. */
+  closedAtCap(): number {
+    return this.net.nodes.reduce(
+      (sum, node, i) => sum + this.overCap(node.mesh.capCounters) - (this.start[i] ?? 0),
+      0,
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.loopDelay.disable();
+  }
+
+  private overCap(c: CapCounters): number {
+    return c.yieldedUnadmitted + c.evictedWorst + c.closedNewcomers;
   }
 }
 

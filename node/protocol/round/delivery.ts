@@ -1,7 +1,8 @@
 /**
  * Moving a round's blobs between operators: an update or partial goes to the node an operator bound on
- * chain, reached through the mesh (dialing the addresses it announced when we never met it). Aggregators
- * announce where they listen on `AGGREGATOR_TOPIC`; every node keeps the latest announcement per peer.
+ * chain, reached through the mesh (dialing the addresses it announced when we never met it, and closing that
+ * connection once the push is acknowledged). Aggregators announce where they listen on `AGGREGATOR_TOPIC`;
+ * every node keeps the latest announcement per peer.
  */
 import type { Address, Hex } from "viem";
 
@@ -37,8 +38,11 @@ export class Delivery {
   ): Promise<void> {
     const { mesh } = this.ctx.options;
     const peer = await this.ctx.chain.peerOf(operator);
-    await mesh.reach(peer, this.announced.get(peer.toString()) ?? []);
-    await mesh.blobs.push(peer, kind, bytes, blobMeta(roundId, base), this.ctx.signal);
+    // A connection dialed only to deliver is closed once the push is acknowledged (`transfer`): the aggregator
+    // then holds a slot per delivery in flight, not per trainer (#21: stalled at its cap of 64 at 128 nodes).
+    await mesh.transfer(peer, this.announced.get(peer.toString()) ?? [], () =>
+      mesh.blobs.push(peer, kind, bytes, blobMeta(roundId, base), this.ctx.signal),
+    );
   }
 
   /** An aggregator (or sub-aggregator) re-announces its addresses every `ANNOUNCE_INTERVAL_MS` until it posts. */
