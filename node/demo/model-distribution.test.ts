@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 
 import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { AGGREGATE_COPIES_PER_HOLDER } from "../protocol/round/copy-budget.ts";
 import { AGGREGATE_SEED_PEERS } from "../protocol/round/round-data.ts";
 import { setAggregators, startLocalVainNetwork, waitFor } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
@@ -68,6 +69,10 @@ describe("a round's aggregate spreads from the nodes that hold it", { timeout: 6
       handed[AGGREGATOR]! <= AGGREGATE_SEED_PEERS,
       `the aggregator handed its aggregate out ${handed[AGGREGATOR]} times (per node: ${handed.join(", ")})`,
     );
+    // A holder hands out each aggregate a bounded number of times (copy-budget.ts).
+    for (const [i, count] of handed.entries())
+      if (i !== AGGREGATOR)
+        assert.ok(count <= AGGREGATE_COPIES_PER_HOLDER, `node ${i} handed out ${count} copies`);
     // Every other node got it pushed or fetched from someone: the peers served the rest.
     assert.ok(total >= NODES - 1, `aggregates handed out in all: ${total} (per node: ${handed.join(", ")})`);
   });

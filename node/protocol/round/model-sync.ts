@@ -17,6 +17,7 @@ import { bytesToParams } from "../models.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
+import { CopyBudget } from "./copy-budget.ts";
 import { peerSources } from "./peer-sources.ts";
 import { aggregateFromUpdates } from "./aggregate-from-updates.ts";
 import type { CheckedAggregate } from "./aggregate-from-updates.ts";
@@ -85,6 +86,8 @@ export class ModelSync {
   private readonly rebuildAfter = new Map<bigint, number>();
   /** When this node first found none of its peers but the aggregator serving a round's aggregate (ms). */
   private readonly missedSince = new Map<bigint, number>();
+  /** Copies of each aggregate this node handed out lately (a holder's budget, copy-budget.ts). */
+  private readonly copies = new CopyBudget();
 
   constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
@@ -92,12 +95,16 @@ export class ModelSync {
     // Peers fetch models, the round data this node holds (updates, aggregates), and the task's aggregate history
     // (to replay it) by content hash.
     // What it serves counts as its round upload, as its pushes do (the busiest node's upload is #21's measure).
+    // A holder hands out each aggregate at most AGGREGATE_COPIES_PER_HOLDER times a window (copy-budget.ts): a
+    // refused asker tries its next peer. Not the round's aggregator: it is the askers' last resort after a grace.
     ctx.options.mesh.blobs.serve(async (sha) => {
       const held = ctx.models.bytesBySha256(sha) ?? data.bytes(sha);
       const bytes = held ?? (await ctx.options.store?.loadAggregate(sha));
       if (bytes === undefined) return undefined;
+      const aggregate = held === undefined || data.isAggregate(sha);
+      if (aggregate && !data.isOwnAggregate(sha) && !this.copies.take(sha)) return undefined;
       ctx.stats.bytesSent += bytes.length;
-      if (held === undefined || data.isAggregate(sha)) ctx.stats.aggregatesServed += 1;
+      if (aggregate) ctx.stats.aggregatesServed += 1;
       return bytes;
     });
   }

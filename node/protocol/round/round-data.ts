@@ -151,6 +151,13 @@ export class RoundData {
     return false;
   }
 
+  /** Whether `hash` names an aggregate this node announced as a round's aggregator. */
+  isOwnAggregate(hash: string): boolean {
+    for (const entry of this.rounds.values())
+      if (entry.aggregates.get(this.ctx.me)?.sha256 === hash) return true;
+    return false;
+  }
+
   /**
    * Keeps an update checked against its on-chain commitment `root` to serve for `roundId`, by content hash and
    * by commitment; returns its content hash.
