@@ -1,7 +1,9 @@
 /**
- * `node scripts/bench/cpuprofile-top.ts <file.cpuprofile> [--by=package|function] [--top=25]`: where the CPU
- * went in a V8 CPU profile (as `bench:mesh --profile-idle=<dir>` writes them), as self time per npm package
- * (or per function), so docs/scaling.md can say what a node spends its time on without opening DevTools.
+ * `node scripts/bench/cpuprofile-top.ts <file.cpuprofile> [--by=package|function] [--top=25] [--from=S --to=S]`:
+ * where the CPU went in a V8 CPU profile (as `bench:mesh --profile-idle=<dir>` or `node --cpu-prof` write them), as
+ * self time per npm package (or per function), so docs/scaling.md can say what a node spends its time on without
+ * opening DevTools. `--from` / `--to` keep the samples of one stretch (seconds since the profile started), e.g.
+ * one phase of a round that the logs' timestamps place.
  */
 import { readFileSync } from "node:fs";
 
@@ -16,6 +18,8 @@ const profileSchema = z.object({
       callFrame: z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() }),
     }),
   ),
+  startTime: z.number(),
+  endTime: z.number(),
   samples: z.array(z.number()),
   timeDeltas: z.array(z.number()),
 });
@@ -36,7 +40,9 @@ export function packageOf(url: string): string {
 function main(): void {
   const file = process.argv[2];
   if (file === undefined) {
-    process.stderr.write("usage: cpuprofile-top.ts <file.cpuprofile> [--by=package|function] [--top=25]\n");
+    process.stderr.write(
+      "usage: cpuprofile-top.ts <file.cpuprofile> [--by=package|function] [--top=25] [--from=S --to=S]\n",
+    );
     process.exit(2);
   }
   const by = option("by") ?? "package";
@@ -55,10 +61,15 @@ function main(): void {
           : packageOf(frame.url),
     );
   }
+  const fromMicros = numberOption("from", 0) * 1e6;
+  const toMicros = numberOption("to", Number.POSITIVE_INFINITY) * 1e6;
   const selfMicros = new Map<string, number>();
   let total = 0;
+  let at = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < fromMicros || at > toMicros) return;
     const key = keyOf.get(id) ?? "?";
     selfMicros.set(key, (selfMicros.get(key) ?? 0) + dt);
     total += dt;
@@ -66,7 +77,7 @@ function main(): void {
   const idle = selfMicros.get("(idle)") ?? 0;
   const busy = total - idle;
   process.stdout.write(
-    `${file}: ${(total / 1e6).toFixed(1)} s sampled, busy ${(busy / 1e6).toFixed(1)} s (${((busy / total) * 100).toFixed(0)}%)\n`,
+    `${file}: ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s profiled, ${(total / 1e6).toFixed(1)} s sampled, busy ${(busy / 1e6).toFixed(1)} s (${((busy / total) * 100).toFixed(0)}%)\n`,
   );
   const rows = [...selfMicros.entries()].filter(([k]) => k !== "(idle)").sort((a, b) => b[1] - a[1]);
   for (const [key, micros] of rows.slice(0, top)) {
