@@ -9,6 +9,7 @@ import { buildPoseidon } from "circomlibjs";
 import { keccak256, concatHex, numberToHex } from "viem";
 import type { Hex } from "viem";
 
+import { commitOffThread } from "./commit-pool.ts";
 import { CHUNK_SIZE, VALUE_BITS, VALUE_OFFSET, VALUES_PER_FIELD } from "./constants.ts";
 
 type Poseidon = Awaited<ReturnType<typeof buildPoseidon>>;
@@ -107,8 +108,16 @@ export interface UpdateCommitment {
   readonly levels: readonly Hex[][];
 }
 
-/** Commits to an encoded update. */
+/**
+ * Commits to an encoded update: in the process's commitment worker (commit-pool.ts), so the event loop stays free
+ * for the node's ticks and streams, or on this thread when there is none.
+ */
 export async function commitEncoded(encoded: Uint16Array): Promise<UpdateCommitment> {
+  return (await commitOffThread(encoded)) ?? commitEncodedHere(encoded);
+}
+
+/** Commits to an encoded update on the calling thread (the commitment worker's own computation). */
+export async function commitEncodedHere(encoded: Uint16Array): Promise<UpdateCommitment> {
   const chunkHashes: bigint[] = [];
   for (let c = 0; c < chunkCount(encoded.length); c++)
     chunkHashes.push(await hashChunk(chunkValues(encoded, c)));
