@@ -21,7 +21,7 @@ export { centeredClippingAggregator } from "./rules/centered-clipping.ts";
 export { screenedMeanAggregator } from "./rules/screened-mean.ts";
 export { guardedMeanAggregator } from "./rules/guarded-mean.ts";
 export { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
-export { TRAINER_TRUST_DEFAULTS, alignmentScores, updateTrust } from "./trainer-trust.ts";
+export { DISTRUSTED_WEIGHT, TRAINER_TRUST_DEFAULTS, alignmentScores, updateTrust } from "./trainer-trust.ts";
 export type { TrainerRecord, TrainerTrustOptions, TrustRound } from "./trainer-trust.ts";
 export { GUARDED_MEAN_DEFAULTS, guardUpdates } from "./guarded-mean.ts";
 export type { GuardReason, GuardResult, GuardedMeanOptions, GuardedUpdate } from "./guarded-mean.ts";

@@ -4,12 +4,14 @@
  * The trust records (trainer-trust.ts) are scored from the revealed updates of the rounds this node
  * aggregated. When the aggregator rotates, the rounds another node aggregated would otherwise be lost to it.
  * Their outcome is public: every finalized round's trainers and accepted weights are on chain (`getRound`),
- * so anyone folds them in the same way. A posted weight of 0 for a committed trainer (rejected, distrusted or
- * withheld) scores 0; any positive weight scores 1. 0, not the -1 a direction rejection scores here: the
- * chain does not say why, and a lying aggregator can zero honest trainers. What that costs an honest trainer
- * is bounded: its fast trust drops to 0 and climbs back half-way per round, so a later honest aggregator gives
- * it weight 0 for one more round (trust 0.5 < 0.6) and full weight from the next; the slow trust of a trainer
- * with k good rounds only falls to (k + 1) / (k + 2).
+ * so anyone folds them in the same way. A posted weight of 0 for a committed trainer (its update rejected by the
+ * guard, or withheld) scores 0; any positive weight scores 1: the update passed the round's guard, including the
+ * token weight 1 of a distrusted trainer (trainer-trust.ts `DISTRUSTED_WEIGHT`), so distrust is not posted as
+ * fresh evidence and cannot feed itself from aggregator to aggregator. 0, not the -1 a direction rejection scores
+ * here: the chain does not say why, and a lying aggregator can zero honest trainers. What that costs an honest
+ * trainer is bounded: its fast trust drops to 0 and climbs back half-way per round, so the next honest aggregator
+ * gives it the token weight for one round (trust 0.5 < 0.6), which the one after folds as 1, and full weight from
+ * the round after; the slow trust of a trainer with k good rounds only falls to (k + 1) / (k + 2).
  * A round this node already scored itself (it aggregated it) is not folded again.
  */
 import { TRAINER_TRUST_DEFAULTS, pruneRecords, scoredRecord } from "./trainer-trust.ts";

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
-import { createAggregator, guardUpdates, guardedMeanTrustAggregator, updateTrust } from "./index.ts";
+import {
+  DISTRUSTED_WEIGHT,
+  createAggregator,
+  guardUpdates,
+  guardedMeanTrustAggregator,
+  updateTrust,
+} from "./index.ts";
 
 const SIZE = 400;
 
@@ -25,7 +31,7 @@ function assertFullWeights(weights: readonly number[], message: string): void {
 }
 
 describe("trainer trust (the guarded mean with history)", () => {
-  it("keeps honest trainers at full weight and gives 0 to a trainer that is rejected or barely aligned in turn", () => {
+  it("keeps honest trainers at full weight and gives 0 or the token weight to a trainer rejected or barely aligned in turn", () => {
     const rng = new Rng(11);
     const rule = guardedMeanTrustAggregator();
     const trainers = Array.from({ length: 10 }, (_, i) => `t${i}`);
@@ -42,11 +48,13 @@ describe("trainer trust (the guarded mean with history)", () => {
       assert.equal(memoryless, round % 2 === 0, `round ${round}: the memoryless guard alternates`);
       const { acceptedWeights } = rule.aggregate(updates, { trainers });
       assertFullWeights(acceptedWeights.slice(1), `round ${round}`);
-      assert.equal(acceptedWeights[0], 0, `round ${round}: ${JSON.stringify(acceptedWeights)}`);
+      // Rejected by the guard: 0; passed it but distrusted: the token weight (trainer-trust.ts DISTRUSTED_WEIGHT).
+      const expected = memoryless ? 0 : DISTRUSTED_WEIGHT;
+      assert.equal(acceptedWeights[0], expected, `round ${round}: ${JSON.stringify(acceptedWeights)}`);
     }
   });
 
-  it("gives 0 to a trainer whose deviation from the mean is fresh noise every round (no persistence)", () => {
+  it("gives the token weight to a trainer whose deviation from the mean is fresh noise every round (no persistence)", () => {
     const rng = new Rng(13);
     const rule = guardedMeanTrustAggregator();
     const trainers = Array.from({ length: 10 }, (_, i) => `t${i}`);
@@ -69,7 +77,7 @@ describe("trainer trust (the guarded mean with history)", () => {
       weights.push(result.acceptedWeights[0]!);
     }
     assert.equal(weights[0], 100, "no history yet: the guard's weight");
-    assert.deepEqual(weights.slice(1), [0, 0, 0, 0], JSON.stringify(weights));
+    assert.deepEqual(weights.slice(1), Array(4).fill(DISTRUSTED_WEIGHT), JSON.stringify(weights));
   });
 
   it("only lowers weights, and a what-if query (record: false) leaves the history unchanged", () => {

@@ -16,7 +16,8 @@
  * and climbs back half-way per round (distrust fast, trust slowly, as reputation systems do); the slow one is
  * the mean of every score so far, so a trainer that spent its first rounds pointing away from the majority
  * stays distrusted for about as long. An accepted update's weight is its capped sample count times its trust (at most 1),
- * and 0 below `minTrust`: trust only ever lowers the weight the per-round guard gave, so a trainer that behaved
+ * and a token 1 below `minTrust` (0 only when the guard rejected the update itself; `updateTrust` says why):
+ * trust only ever lowers the weight the per-round guard gave, so a trainer that behaved
  * well for many rounds (a sleeper building reputation) gets no more influence than the memoryless rule gives.
  * The alignment score is FLTrust's cosine trust (Cao et al., NDSS 2021) with the honest majority's median
  * in place of a server dataset.
@@ -65,7 +66,7 @@ export const TRAINER_TRUST_DEFAULTS = {
    */
   priorRounds: 1,
   /**
-   * Below this trust an update gets weight 0 (it is still scored, so it can climb back). 0.6: sign flippers
+   * Below this trust an update gets the token weight 1 (it is still scored, so it can climb back). 0.6: sign flippers
    * with skewed data climb back to 0.3–0.55 by round 8 while passing every per-round test (bench:robust
    * sign-flip, Dirichlet 0.5: worst gap 10 pt at 0.25, 2.8 pt at 0.6); honest trainers sit at 0.65–1 except
    * in the rounds after one the guard rejected for direction.
@@ -89,6 +90,9 @@ export const TRAINER_TRUST_DEFAULTS = {
    */
   forgetAfterRounds: 16,
 } as const;
+
+/** Weight of an update that passed the round's guard from a trainer trusted below `minTrust` (see `updateTrust`). */
+export const DISTRUSTED_WEIGHT = 1;
 
 export type TrainerTrustOptions = { -readonly [K in keyof typeof TRAINER_TRUST_DEFAULTS]?: number };
 
@@ -270,8 +274,17 @@ export function updateTrust(
   const weights = trainers.map((t, i) => {
     const record = scoredRecord(previous.get(t), scores[i]!, round, o, deviations[i]!);
     records.set(t, record);
-    const { trust } = record;
-    return trust < o.minTrust ? 0 : Math.floor(guard.acceptedWeights[i]! * Math.min(1, trust));
+    const guardWeight = guard.acceptedWeights[i]!;
+    if (guardWeight === 0) return 0;
+    // Distrusted, but this round's update passed the guard: a token weight, not 0. A posted weight is evidence
+    // the next aggregators fold (public-outcomes.ts: 0 scores 0), and a 0 that only carried old distrust was
+    // folded as new evidence: with a rotating aggregator one zero (a lying aggregator's, or an honest trainer's
+    // push lost) kept an honest trainer at weight 0 in every later round (two of five honest trainers of the
+    // 60-minute soak, 2026-12-06; public-outcomes.test.ts). Weight 1 says "passed the guard" at 1/count of a
+    // full weight's influence and reward.
+    return record.trust < o.minTrust
+      ? DISTRUSTED_WEIGHT
+      : Math.max(DISTRUSTED_WEIGHT, Math.floor(guardWeight * Math.min(1, record.trust)));
   });
   return { records: pruneRecords(records, round, o.forgetAfterRounds), weights, scores, persistence };
 }

@@ -17,6 +17,7 @@ import type { WeightedUpdate } from "../../core/updates.ts";
 import { createModel } from "../../training/index.ts";
 import type { Dataset, ModelSpec, TrainingPool } from "../../training/index.ts";
 import { guardUpdates } from "../guarded-mean.ts";
+import { DISTRUSTED_WEIGHT } from "../trainer-trust.ts";
 
 /** What the rule decided in one round: the model step and, per trainer, its weight and reasons. */
 export interface ScreenedStep {
@@ -52,7 +53,7 @@ export interface CompressedRoundsOptions {
 }
 
 export interface CompressedRoundsResult {
-  /** Per round, the trainers given weight 0, as `index:reasons`. */
+  /** Per round, the trainers given weight 0 or the token weight of a distrusted trainer, as `index:reasons`. */
   readonly excluded: readonly (readonly string[])[];
   /** The model after the last round. */
   readonly global: Float32Array;
@@ -100,7 +101,7 @@ export async function runCompressedRounds(o: CompressedRoundsOptions): Promise<C
     const step = o.screen(sent, round, previousUpdate);
     excluded.push(
       step.acceptedWeights.flatMap((w, i) =>
-        w === 0 ? [`${i}:${(step.reasons?.[i] ?? []).join("+")}`] : [],
+        w <= DISTRUSTED_WEIGHT ? [`${i}:${(step.reasons?.[i] ?? []).join("+")}`] : [],
       ),
     );
     previousUpdate = step.aggregate;

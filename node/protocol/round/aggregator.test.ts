@@ -9,6 +9,7 @@ import { describe, it, mock } from "node:test";
 import { pino } from "pino";
 import type { Address } from "viem";
 
+import { DISTRUSTED_WEIGHT } from "../../aggregation/index.ts";
 import { Aggregator } from "./aggregator.ts";
 import type { AggregatorComponents } from "./aggregator.ts";
 import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./context.ts";
@@ -157,24 +158,25 @@ describe("Aggregator.screen", () => {
       received: new Map(trainers.map((t, i) => [t.toLowerCase(), { dense: updates[i]! }])),
     }) as unknown as AggregatorWork;
 
-  it("keeps a trainer that pointed away from the majority at weight 0 in the next round, even when it then looks honest", () => {
+  it("keeps a trainer that pointed away from the majority at the token weight in the next round, even when it then looks honest", () => {
     const screener = new Aggregator(context, {} as AggregatorComponents);
     const operators = trainers.map((t) => t.toLowerCase());
     const first = trainers.map((_, i) => (i === 0 ? honest(0, 1).map((x) => -x) : honest(i, 1)));
     /**
-     * Weight 0 for the first trainer, and every other one kept: its 100 samples, or a little less when its update
-     * is longer than the median (the guarded mean's norm weighting: capped count x median norm / its norm).
+     * `first` for the first trainer (0 when rejected, the token weight when distrusted), and every other one
+     * kept: its 100 samples, or a little less when its update is longer than the median (the guarded mean's norm
+     * weighting: capped count x median norm / its norm).
      */
-    const onlyFirstRejected = (weights: ReadonlyMap<string, number>, message: string) => {
-      assert.equal(weights.get(operators[0]!), 0, message);
+    const onlyFirstRejected = (weights: ReadonlyMap<string, number>, first: number, message: string) => {
+      assert.equal(weights.get(operators[0]!), first, message);
       for (const operator of operators.slice(1)) {
         const weight = weights.get(operator)!;
         assert.ok(weight >= 90 && weight <= 100, `${message}: ${operator} kept (weight ${weight})`);
       }
     };
-    onlyFirstRejected(screener.screen(screening, received(first), operators), "rejected");
+    onlyFirstRejected(screener.screen(screening, received(first), operators), 0, "rejected");
     const second = screener.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
-    onlyFirstRejected(second, "distrusted, not only rejected");
+    onlyFirstRejected(second, DISTRUSTED_WEIGHT, "distrusted, not only rejected");
     // A node that has not aggregated this trainer before applies the memoryless guard: it accepts it.
     const fresh = new Aggregator(context, {} as AggregatorComponents);
     const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
