@@ -124,6 +124,12 @@ runBenchmark(async () => {
           ? "wiped; never trained again"
           : `wiped; trained again in round ${r.trainedAgainIn}`,
     })),
+    ...result.uncounted.map((u) => ({
+      kind: "uncounted",
+      round: Number(u.round),
+      nodes: String(u.node),
+      note: `weight ${u.weight}${u.faulted ? ", a fault hit it this round" : ", no fault on it: an honest update rejected"}`,
+    })),
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",
       nodes: String(node),
@@ -154,6 +160,13 @@ runBenchmark(async () => {
     wipedNodesTrainingAgain: result.rejoins.filter((r) => r.trainedAgainIn !== undefined).length,
     wipedNodes: result.rejoins.length,
     slashesWithoutFault: result.slashes.filter((s) => !s.faulted).length,
+    /**
+     * Committed updates of finalized rounds not counted (weight 0 or the distrusted token weight) whose node no
+     * fault hit in that round: honest work rejected, an operator unpaid. The goal is 0.
+     */
+    uncountedWithoutFault: result.uncounted.filter((u) => !u.faulted).length,
+    uncountedUpdates: result.uncounted.length,
+    committedUpdates: finalized.reduce((sum, r) => sum + r.trainers, 0),
     maxRssMB: Math.round(maxMB),
     rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),
     longestProcessLifeMinutes: Number(longestLifeMinutes.toFixed(1)),

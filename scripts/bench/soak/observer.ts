@@ -34,6 +34,8 @@ export interface RoundTrack {
   trainers: number;
   /** Their operators (lower case). */
   committers: string[];
+  /** Posted weights, in the order of `committers` (empty until an aggregate is posted). */
+  weights: bigint[];
   /** Largest chain-time overstay past the current phase's deadline (s). */
   maxOverdueS: number;
   stuck: boolean;
@@ -103,6 +105,7 @@ export class ChainObserver {
         seenAt: Date.now(),
         trainers: 0,
         committers: [],
+        weights: [],
         maxOverdueS: 0,
         stuck: false,
         phaseAt: { [phase]: Date.now() },
@@ -112,6 +115,7 @@ export class ChainObserver {
         track.aggregator = round.aggregator;
       track.trainers = round.trainers.length;
       track.committers = round.trainers.map((t) => t.toLowerCase());
+      track.weights = [...round.weights];
       const changed = known === undefined || known.phase !== phase;
       track.phase = phase;
       if (changed) track.phaseAt[phase] ??= Date.now();

@@ -4,6 +4,7 @@
  * processes (an exit the soak did not cause is a crash; the node is restarted as systemd would), sample RSS,
  * and stop once `rounds` rounds have closed (or the time budget ran out, leaving stuck rounds to count).
  */
+import { DISTRUSTED_WEIGHT } from "../../../node/aggregation/trainer-trust.ts";
 import { ChainObserver } from "./observer.ts";
 import type { RoundTrack } from "./observer.ts";
 import { faultCycle, inject, seededRandom } from "./faults.ts";
@@ -66,6 +67,19 @@ export interface RejoinRow {
   readonly trainedAgainIn: bigint | undefined;
 }
 
+/**
+ * A committed update of a finalized round that was not counted: weight 0, or the token weight of a distrusted
+ * trainer (DISTRUSTED_WEIGHT). Every soak node is honest, so one a fault did not hit (its node down or cut off
+ * during the round) is a false rejection: an honest operator unpaid.
+ */
+export interface UncountedRow {
+  readonly round: bigint;
+  readonly node: number;
+  readonly weight: bigint;
+  /** A fault hit this node during the round (its update may never have reached the aggregator). */
+  readonly faulted: boolean;
+}
+
 export interface SoakResult {
   readonly rounds: RoundTrack[];
   /** The fault-free first rounds (cold start: nodes still loading, first training), counted apart. */
@@ -74,6 +88,7 @@ export interface SoakResult {
   readonly crashes: NodeCrash[];
   readonly slashes: SlashRow[];
   readonly rejoins: RejoinRow[];
+  readonly uncounted: UncountedRow[];
   readonly rss: Map<number, RssSample[]>;
   readonly durationMs: number;
   readonly logDir: string;
@@ -277,6 +292,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         return { node: index, wipedInRound: f.round, trainedAgainIn: again?.id };
       }),
     );
+  const uncounted: UncountedRow[] = rounds
+    .filter((r) => r.phase === "finalized" && (firstRound === undefined || r.id >= firstRound))
+    .flatMap((r) =>
+      r.committers.flatMap((operator, i) => {
+        const weight = r.weights[i] ?? 0n;
+        if (weight > BigInt(DISTRUSTED_WEIGHT)) return [];
+        const node = network.nodes.find((n) => n.address?.toLowerCase() === operator);
+        const windows = node === undefined ? [] : (faultedAt.get(node.index) ?? []);
+        const end = r.closedAt ?? Date.now();
+        const faulted = windows.some(([from, to]) => from <= end && r.seenAt <= to);
+        return [{ round: r.id, node: node?.index ?? -1, weight, faulted }];
+      }),
+    );
   const result: SoakResult = {
     rounds: [...observer.rounds.values()].filter((r) => firstRound === undefined || r.id >= firstRound),
     warmup:
@@ -287,6 +315,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     crashes: network.nodes.flatMap((n) => n.crashes),
     slashes,
     rejoins,
+    uncounted,
     rss: new Map(network.nodes.map((n) => [n.index, n.rss])),
     durationMs,
     logDir: network.dir,
