@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { craftAgainstRule, harmDirection } from "./adaptive.ts";
+import { adaptiveBackdoorAttack } from "./adaptive-backdoor.ts";
 import { norm } from "./update-attack.ts";
 import type { AttackRound } from "./update-attack.ts";
 
@@ -61,5 +62,38 @@ describe("the adaptive attack (search against the rule's own decision)", () => {
     const sent = craftAgainstRule(round, harmDirection(round, "inverse-mean"));
     assert.equal(sent.length, 2);
     assert.deepEqual(sent[0], sent[1]);
+  });
+});
+
+describe("the adaptive backdoor (tunes its push into silent coordinates to the rule's bound)", () => {
+  /** Honest updates that never move the last SILENT coordinates; the attackers' own updates do. */
+  const SILENT = 20;
+  const silentEnergy = (u: Float32Array) => {
+    let e = 0;
+    for (let j = SIZE - SILENT; j < SIZE; j++) e += u[j]! ** 2;
+    return e;
+  };
+
+  it("sends as much trigger energy as the rule accepts, not what it trained", () => {
+    const rng = new Rng(7);
+    const honest = honestUpdates(rng, 7).map((u) => u.map((x, j) => (j >= SIZE - SILENT ? 0 : x)));
+    const own = honestUpdates(rng, 3).map((u) => u.map((x, j) => (j >= SIZE - SILENT ? x + 0.02 : x)));
+    const typical = [...honest.map((u) => norm(u) ** 2)].sort((a, b) => a - b)[3]!;
+    // A silent-coordinate test: at most 1% of the typical energy where the honest majority is silent.
+    const bound = 0.01 * typical;
+    const rule = (candidates: readonly Float32Array[]) => [
+      ...candidates.map((c) => (silentEnergy(c) <= bound ? 1 : 0)),
+      ...honest.map(() => 1),
+    ];
+    const round: AttackRound = { round: 1, own, honest, n: 10, f: 3, seed: 1 };
+    assert.ok(
+      own.every((u) => silentEnergy(u) > bound),
+      "the plain backdoor would be rejected",
+    );
+    const sent = adaptiveBackdoorAttack.craft({ ...round, weigh: rule });
+    assert.deepEqual(rule(sent).slice(0, 3), [1, 1, 1], "every attacker passes");
+    for (const s of sent)
+      assert.ok(silentEnergy(s) > 0.9 * bound, `silent energy ${silentEnergy(s) / bound} of the bound`);
+    assert.deepEqual(adaptiveBackdoorAttack.craft(round).length, 3, "blind: the plain backdoor");
   });
 });

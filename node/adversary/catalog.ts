@@ -5,6 +5,7 @@
  */
 import type { Dataset } from "../training/data/dataset.ts";
 import { adaptiveAttack } from "./adaptive.ts";
+import { adaptiveBackdoorAttack } from "./adaptive-backdoor.ts";
 import { adaptivePersistentAttack } from "./adaptive-persistent.ts";
 import { ATTACKS, flipLabels, maliciousUpdates } from "./attacks.ts";
 import { backdoorAttack, poisonWithTrigger } from "./backdoor.ts";
@@ -16,6 +17,7 @@ import type { UpdateAttack } from "./update-attack.ts";
 export const ALL_ATTACKS = [
   ...ATTACKS,
   "backdoor",
+  "adaptive-backdoor",
   "sybil",
   "adaptive-ipm",
   "adaptive-alie",
@@ -26,7 +28,7 @@ export const ALL_ATTACKS = [
 export type AnyAttackName = (typeof ALL_ATTACKS)[number];
 
 /** Attacks whose success is the backdoor metric (triggered images classified as the target). */
-export const BACKDOOR_ATTACKS: readonly AnyAttackName[] = ["backdoor"];
+export const BACKDOOR_ATTACKS: readonly AnyAttackName[] = ["backdoor", "adaptive-backdoor"];
 
 /** One attack ready for one simulation of `rounds` rounds. */
 export interface PreparedAttack {
@@ -42,6 +44,8 @@ export function prepareAttack(name: AnyAttackName, rounds: number): PreparedAtta
   switch (name) {
     case "backdoor":
       return { name, poisonData: poisonWithTrigger, updates: backdoorAttack };
+    case "adaptive-backdoor":
+      return { name, poisonData: poisonWithTrigger, updates: adaptiveBackdoorAttack };
     case "sybil":
       return { name, poisonData: flipLabels, updates: sybilAttack };
     case "adaptive-ipm":
