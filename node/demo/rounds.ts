@@ -5,6 +5,7 @@
  */
 import type { Address, Hex } from "viem";
 
+import { DISTRUSTED_WEIGHT } from "../aggregation/trainer-trust.ts";
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDraws } from "../chain/draws.ts";
 import { advanceChainTime, advancePast, waitFor } from "./network.ts";
@@ -24,6 +25,7 @@ export interface RoundReport {
   /** What the chain credited each node during the round (RewardCredited events), whether or not claimed since. */
   readonly rewards: ReadonlyMap<Address, bigint>;
   readonly slashed: ReadonlyMap<Address, bigint>;
+  /** Trainers not counted: weight 0 (rejected) or the token weight of a distrusted trainer (DISTRUSTED_WEIGHT). */
   readonly rejected: readonly Address[];
   /** Whether the aggregate was posted as provable (every update arrived, at most 8 trainers). */
   readonly proven: boolean;
@@ -292,7 +294,9 @@ export async function runRound(
   // A round above the weights array published its weights as leaves (weight-claims.ts), not in `weights`.
   const weights = await postedWeights(publicClient, contracts.rounds, roundId, final);
   const rejected =
-    final.state === RoundState.Finalized ? final.trainers.filter((_, i) => weights[i] === 0n) : [];
+    final.state === RoundState.Finalized
+      ? final.trainers.filter((_, i) => (weights[i] ?? 0n) <= BigInt(DISTRUSTED_WEIGHT))
+      : [];
   // Accuracy of the task's global model after the round (unchanged when the round failed).
   const model = await waitFor("the global model", 30_000, async () => {
     for (const node of net.nodes) {

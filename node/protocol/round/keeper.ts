@@ -119,7 +119,12 @@ export class Keeper {
       await this.ctx.chain.report("resolveUnansweredChallenge", [roundId, BigInt(challenge.chunk)]);
   }
 
-  /** After the challenge window, with answers' statements past their dispute window and nothing pending. */
+  /**
+   * After the challenge window, with answers' statements past their dispute window and nothing pending. A node
+   * that opens rounds and finalized this one opens the next at once when it is due (a task without a round
+   * interval): otherwise every node saw "no active round" a tick later and the first in line opened it then, one
+   * tick of every round spent between two rounds. A next round not due yet fails its simulation and costs nothing.
+   */
   async finalizeRound(
     roundId: bigint,
     round: RoundView,
@@ -131,9 +136,11 @@ export class Keeper {
       now > round.challengeDeadline &&
       now > round.disputeDeadline && // answers' statements stay disputable until then
       round.pendingChallenges === 0 &&
-      this.dutyDue(work, "finalize", myIndex)
+      this.dutyDue(work, "finalize", myIndex) &&
+      (await this.ctx.chain.sendIfValid("finalizeRound", [roundId])) &&
+      this.ctx.options.openRounds === true
     )
-      await this.ctx.chain.sendIfValid("finalizeRound", [roundId]);
+      await this.ctx.chain.sendIfValid("openRound", [this.ctx.options.taskId]);
   }
 
   /**
