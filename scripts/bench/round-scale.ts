@@ -95,6 +95,25 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const trainers = round.trainers.length;
     const weights = await postedWeights(net.publicClient, net.contracts.rounds, report.roundId, round);
     const accepted = weights.filter((w) => w > 0n).length;
+    // The round's own figures before the claims and the gas scan, which take minutes at 128 nodes: a run cut by
+    // its time cap there still has them (session 10's 128-node run ended without any).
+    log.info(
+      {
+        nodes: n,
+        state: report.state,
+        accepted,
+        trainers,
+        roundS: report.durationMs / 1000,
+        trainS: report.phaseMs.train / 1000,
+        aggregateS: report.phaseMs.aggregate / 1000,
+        aggregatorBytesUp: aggregator < 0 ? 0 : sent[aggregator],
+        maxBytesUp: Math.max(...sent),
+        maxCopies: Math.max(...handedOut),
+        peakConnections: caps.peakConnections,
+        closedAtCap: caps.closedAtCap(),
+      },
+      "bench: round done",
+    );
     if (report.state === "finalized" && round.weights.length === 0)
       await waitForClaims(net, report.roundId, weights);
     const gas = await gasByCall(net, fromBlock);
