@@ -396,9 +396,10 @@ export class RoundParticipant {
           );
         const tree = await treeOf(this.ctx, work, roundId, round);
         work.aggregatingSince ??= Date.now();
-        if (myIndex >= 0) await this.trainer.deliver(roundId, tree, work, this.aggregator.waitMs);
         const aggregator = round.aggregator.toLowerCase();
+        // Announced first: our own delivery awaits its commitment check, queued behind others' (30 s at 32 nodes).
         if (aggregator === me || groupsLedBy(tree, me).length > 0) this.delivery.announce(roundId, work);
+        if (myIndex >= 0) await this.trainer.deliver(roundId, tree, work, this.aggregator.waitMs);
         if (!work.aggregating && !work.posted) {
           work.aggregating = true;
           try {
