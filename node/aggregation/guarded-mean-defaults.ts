@@ -84,6 +84,15 @@ export const GUARDED_MEAN_DEFAULTS = {
    */
   duplicateFalseAlarm: 0.01,
   /**
+   * The pair-count term applies only when at least this many updates are compared. In a 10-trainer round
+   * √(2 ln(45 / 0.01)) is already 4.1 spreads above the typical pair, and on the bench's dense updates the term
+   * lifted the bound above 0.6, which is where the adaptive attackers' copies sit (they bisect the noise they add
+   * against the rule's own bound): adaptive-alie cost 0.65 pt at 30% Dirichlet 0.5 (3 seeds) before the term,
+   * 1.15 with it. Honest pairs of 10 trainers measured at most 0.25, far under the fixed 0.6; false alarms of the
+   * fixed bound grow with the k(k-1)/2 pairs and were seen at 64 trainers (above). 20: 190 pairs.
+   */
+  minUpdatesForPairBound: 20,
+  /**
    * The pair-count term never lifts the bound above this: copies of one vector with a small independent jitter
    * (the `sybil` adversary: 1% of the honest spread) sit at 0.99 and above.
    */

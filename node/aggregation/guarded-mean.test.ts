@@ -166,6 +166,32 @@ describe("guarded mean (the node's rule)", () => {
     assert.equal(guardUpdates(updates, {}, undefined, new Float32Array(SIZE)).rejected[0], false);
   });
 
+  it("keeps the near-duplicate bound at 0.6 in a 10-update round, where pair spreads are wide", () => {
+    // Deviations in 25 dimensions: honest pair cosines spread about ±0.2, so the pair-count term
+    // (m + s·√(2 ln(45 / 0.01))) would lift the bound to 0.69-0.8 and let three noisy copies of one push, at
+    // pair cosines 0.61-0.9, through (seeds 1, 3, 4, 5), as the adaptive attackers tune their noise to the bound.
+    const size = 25;
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const rng = new Rng(seed);
+      const mean = Float32Array.from({ length: size }, () => 1 + 0.2 * rng.normal());
+      const shared = Float32Array.from({ length: size }, () => rng.normal());
+      const honest = Array.from({ length: 7 }, () =>
+        Float32Array.from(mean, (m, j) => m + 0.5 * shared[j]! + rng.normal()),
+      );
+      const push = Float32Array.from({ length: size }, () => rng.normal());
+      const copies = Array.from({ length: 3 }, () =>
+        Float32Array.from(mean, (m, j) => m + 1.2 * push[j]! + 0.6 * rng.normal()),
+      );
+      const guard = guardUpdates(weighted([...copies, ...honest]));
+      assert.equal(guard.duplicateBound, 0.6, `seed ${seed}`);
+      assert.deepEqual(
+        guard.updates.map((u) => u.reasons.includes("near-duplicate")),
+        [true, true, true, false, false, false, false, false, false, false],
+        `seed ${seed}: ${guard.updates.map((u) => u.maxDuplicateCosine.toFixed(2)).join(" ")}`,
+      );
+    }
+  });
+
   it("refuses mismatched lengths and bad sample counts with a typed error", () => {
     assert.throws(() => guardUpdates([]), { name: "AggregationInputError" });
     assert.throws(

@@ -382,7 +382,9 @@ export function guardUpdates(
   const duplicateBound = Math.max(
     o.duplicateCosine,
     (1 + median(pairCosines)) / 2,
-    honestPairMaximum(cosineMatrix, n, passed, o.duplicateFalseAlarm, o.maxDuplicateCosine),
+    passed.length < o.minUpdatesForPairBound
+      ? -1
+      : honestPairMaximum(cosineMatrix, n, passed, o.duplicateFalseAlarm, o.maxDuplicateCosine),
   );
   const duplicate = maxDuplicate.map((c) => c > duplicateBound);
   // The direction reference is the coordinate-wise median of the updates that passed so far, copies left
