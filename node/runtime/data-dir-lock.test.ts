@@ -90,6 +90,42 @@ describe("data directory lock", () => {
     await lock.release();
   });
 
+  // Linux: the lock records its owner's start time and boot (/proc). PIDs are reused: on a busy machine a
+  // killed node's PID soon belongs to another process, and a check by PID alone kept the directory locked for
+  // good (a restarted node refused it 101 times in a row in the 60-minute soak, 2026-12-06).
+  const linux = existsSync("/proc/self/stat");
+  it(
+    "takes over a lock whose PID now runs another process, or ran in an earlier boot",
+    { skip: !linux },
+    async () => {
+      const other = spawn("sleep", ["60"]);
+      children.push(other);
+      const { hostname } = await import("node:os");
+      const bootId = (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim();
+      const stale = [
+        { pid: other.pid, host: hostname(), startedAt: "then", processStart: "1", bootId }, // PID reused
+        { pid: other.pid, host: hostname(), startedAt: "then", bootId: "an-earlier-boot" }, // rebooted
+      ];
+      for (const owner of stale) {
+        const dir = await dataDir();
+        await writeFile(join(dir, DATA_DIR_LOCK_FILE), JSON.stringify(owner));
+        const lock = await lockDataDir(dir);
+        assert.equal(lock.tookOverFrom?.pid, other.pid, JSON.stringify(owner));
+        await lock.release();
+      }
+      // The same PID with its real start time is its live owner: refused.
+      const stat = await readFile(`/proc/${other.pid}/stat`, "utf8");
+      const processStart = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+      const dir = await dataDir();
+      await writeFile(
+        join(dir, DATA_DIR_LOCK_FILE),
+        JSON.stringify({ pid: other.pid, host: hostname(), startedAt: "now", processStart, bootId }),
+      );
+      await assert.rejects(lockDataDir(dir), DataDirLockedError);
+      other.kill("SIGKILL");
+    },
+  );
+
   it("lets exactly one of several processes racing for a stale lock win", async () => {
     const dir = await dataDir();
     // A stale lock: a PID that does not run (a process that exited).

@@ -2,7 +2,10 @@
  * One node per data directory. Two processes on one directory would share a peer ID (admitted twice, evicting
  * each other) and write the same round state. The lock is a file created exclusively (`wx`) holding the
  * owner's PID; a second node refuses with the owner's PID. A lock left by a killed process (SIGKILL, power
- * loss) is stale when its PID no longer runs. Only the holder of a second, short-lived exclusive file
+ * loss) is stale when its PID no longer runs, or (Linux) when that PID is now another process: the lock also
+ * holds the owner's start time since boot and the boot's id, because PIDs are reused. A stale lock whose PID a
+ * busy machine had handed to another process made a restarted node refuse its own directory 101 times in a row
+ * (60-minute soak, 2026-12-06), and a reboot does the same to a pidfile-style lock. Only the holder of a second, short-lived exclusive file
  * (`node.lock.takeover`) may remove a stale lock, and it re-reads the lock under it, so of two nodes racing for
  * a stale lock exactly one removes it and neither removes the other's fresh lock.
  */
@@ -21,6 +24,10 @@ export interface DataDirLockOwner {
   readonly pid: number;
   readonly host: string;
   readonly startedAt: string;
+  /** Linux: the owner's start time in clock ticks since boot (/proc/<pid>/stat field 22). */
+  readonly processStart?: string;
+  /** Linux: the id of the boot it ran in (/proc/sys/kernel/random/boot_id). */
+  readonly bootId?: string;
 }
 
 /** The data directory is in use by a running node. */
@@ -38,21 +45,50 @@ export class DataDirLockedError extends Error {
   }
 }
 
-/** True while `pid` runs (signal 0 checks existence; EPERM means it exists but is someone else's). */
-function isRunning(pid: number): boolean {
+/** The start time of process `pid` in clock ticks since boot (Linux), undefined where /proc cannot say. */
+async function processStart(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  // Fields after the command name, which is in parentheses and may itself hold spaces or parentheses.
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields?.[19]; // field 22 of the whole line; the rest starts at field 3
+}
+
+async function bootId(): Promise<string | undefined> {
+  return (await readFile("/proc/sys/kernel/random/boot_id", "utf8").catch(() => undefined))?.trim();
+}
+
+/**
+ * True while the lock's owner runs: its PID exists (signal 0; EPERM means it exists but is someone else's) and,
+ * where the lock recorded them, in the same boot with the same start time (otherwise the PID was reused).
+ */
+async function isRunning(owner: DataDirLockOwner): Promise<boolean> {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(owner.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  if (owner.bootId !== undefined) {
+    const boot = await bootId();
+    if (boot !== undefined && boot !== owner.bootId) return false;
+  }
+  if (owner.processStart !== undefined) {
+    const start = await processStart(owner.pid);
+    if (start !== undefined && start !== owner.processStart) return false;
+  }
+  return true;
 }
 
 async function readOwner(path: string): Promise<DataDirLockOwner | undefined> {
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as Partial<DataDirLockOwner>;
     if (typeof parsed.pid !== "number") return undefined;
-    return { pid: parsed.pid, host: parsed.host ?? "?", startedAt: parsed.startedAt ?? "?" };
+    return {
+      pid: parsed.pid,
+      host: parsed.host ?? "?",
+      startedAt: parsed.startedAt ?? "?",
+      ...(typeof parsed.processStart === "string" ? { processStart: parsed.processStart } : {}),
+      ...(typeof parsed.bootId === "string" ? { bootId: parsed.bootId } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -71,7 +107,14 @@ export interface DataDirLock {
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const path = join(dataDir, DATA_DIR_LOCK_FILE);
-  const me: DataDirLockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const [start, boot] = await Promise.all([processStart(process.pid), bootId()]);
+  const me: DataDirLockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    ...(start === undefined ? {} : { processStart: start }),
+    ...(boot === undefined ? {} : { bootId: boot }),
+  };
   let tookOverFrom: DataDirLockOwner | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -88,7 +131,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const owner = await readOwner(path);
-    if (owner !== undefined && (owner.host !== me.host || isRunning(owner.pid))) {
+    if (owner !== undefined && (owner.host !== me.host || (await isRunning(owner)))) {
       throw new DataDirLockedError(dataDir, owner);
     }
     if (owner === undefined) {
@@ -116,7 +159,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     }
     try {
       const again = await readOwner(path);
-      if (again === undefined || (again.host === me.host && !isRunning(again.pid))) {
+      if (again === undefined || (again.host === me.host && !(await isRunning(again)))) {
         tookOverFrom = again ?? owner ?? { pid: 0, host: me.host, startedAt: "?" };
         await rm(path, { force: true });
       }
