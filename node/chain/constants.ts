@@ -54,16 +54,19 @@ export const PERMIT_VALIDITY_S = 3_600n;
  * and were slashed (2026-12-06). Nodes whose ticks could not post in time sit out (reaction-budget.ts).
  * Answer: each challenge gets its own window (deadlines are spaced). A Groth16 chunk proof took 3–6 s here
  * quiet, 20 s on a saturated 2-core machine and 30 s at load 28 (bench:zk, soak, 2026-12), and a node takes a
- * duty only while its slowest recent proof times PROVING_HEADROOM plus the transaction fits (proving-budget.ts):
- * 60 s holds a 37 s proof. The answer window does not lengthen a round: the aggregator answers when its proof is
- * done, and only a missed answer waits the window out.
+ * duty only while its slowest recent proof times PROVING_HEADROOM plus the transaction fits (proving-budget.ts).
+ * 120 s, not 60: an aggregator whose recent proofs took 10-17 s took 62 s for the next one when the machine's
+ * load jumped to 15, missed a 60 s window and was slashed 50 VAIN for an unanswered challenge (60-minute soak,
+ * 2026-12-06): a proof's time on a shared machine swings 4x within a minute, after the budget was checked.
+ * 120 s holds a 77 s proof by the budget, and more in fact. The answer window does not lengthen a round: the
+ * aggregator answers when its proof is done, and only a missed answer waits the window out.
  * Dispute: the answered statement stays disputable this long; a watcher's check is a hash and a Merkle opening
- * plus one transaction, a few blocks of a 1 s local chain even at load. Public chains with 12 s blocks need minutes.
+ * plus one transaction, a few blocks of a local chain even at load. Public chains with 12 s blocks need minutes.
  */
 export const DEFAULT_COMMIT_WINDOW_S = 15n;
 export const DEFAULT_AGGREGATE_WINDOW_S = 30n;
 export const DEFAULT_CHALLENGE_WINDOW_S = 5n;
-export const DEFAULT_ANSWER_WINDOW_S = 60n;
+export const DEFAULT_ANSWER_WINDOW_S = 120n;
 export const DEFAULT_DISPUTE_WINDOW_S = 15n;
 /** Rounds may follow each other immediately by default; set an interval to pace emission. */
 export const DEFAULT_ROUND_INTERVAL_S = 0n;

@@ -23,7 +23,7 @@ import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
 /**
  * How much slower than its slowest recent proof the next one may be and still be answered in time: the soak saw
  * a 20.5 s proof become 30 s (×1.46) when the load rose from 19 to 28. Windows are chosen with this in mind
- * (DEFAULT_ANSWER_WINDOW_S: 60 s holds a 37 s proof).
+ * (DEFAULT_ANSWER_WINDOW_S: 120 s holds a 77 s proof).
  */
 export const PROVING_HEADROOM = 1.5;
 
