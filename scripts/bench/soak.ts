@@ -128,7 +128,7 @@ runBenchmark(async () => {
       kind: "uncounted",
       round: Number(u.round),
       nodes: String(u.node),
-      note: `weight ${u.weight}${u.faulted ? ", a fault hit it this round" : ", no fault on it: an honest update rejected"}`,
+      note: `weight ${u.weight}${u.faulted ? ", a fault hit it or the aggregator this round" : ", no fault on it or the aggregator: an honest update rejected"}`,
     })),
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",

@@ -76,7 +76,7 @@ export interface UncountedRow {
   readonly round: bigint;
   readonly node: number;
   readonly weight: bigint;
-  /** A fault hit this node during the round (its update may never have reached the aggregator). */
+  /** A fault hit this node or the round's aggregator during the round (the update may never have arrived). */
   readonly faulted: boolean;
 }
 
@@ -298,10 +298,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       r.committers.flatMap((operator, i) => {
         const weight = r.weights[i] ?? 0n;
         if (weight > BigInt(DISTRUSTED_WEIGHT)) return [];
-        const node = network.nodes.find((n) => n.address?.toLowerCase() === operator);
-        const windows = node === undefined ? [] : (faultedAt.get(node.index) ?? []);
+        const nodeOf = (address: string | undefined) =>
+          network.nodes.find((n) => n.address?.toLowerCase() === address?.toLowerCase());
+        const node = nodeOf(operator);
+        // A fault on the trainer, or on the round's aggregator (a frozen or killed aggregator that must post
+        // before its deadline counts only the updates it holds by then).
         const end = r.closedAt ?? Date.now();
-        const faulted = windows.some(([from, to]) => from <= end && r.seenAt <= to);
+        const hit = (n: SoakNode | undefined) =>
+          n !== undefined &&
+          (faultedAt.get(n.index) ?? []).some(([from, to]) => from <= end && r.seenAt <= to);
+        const faulted = hit(node) || hit(nodeOf(r.aggregator));
         return [{ round: r.id, node: node?.index ?? -1, weight, faulted }];
       }),
     );
