@@ -422,8 +422,9 @@ export class RoundParticipant {
         if (aggregator || !this.aggregateWatcher.derivesModel(round, work, now))
           void this.modelSync.ensureModel(round.modelRef, round.aggregator);
         if (aggregator) await this.recovery.rebuild(roundId, round, work);
-        const challenges = await this.chain.pendingChallenges(roundId);
+        // Draw first: the aggregator's own draw challenges the sampled chunks, and it proves them in this tick.
         await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
+        const challenges = await this.chain.pendingChallenges(roundId);
         if (aggregator) this.answers.answerChallenges(roundId, challenges, work);
         for (const challenge of challenges)
           await this.keeper.resolveUnansweredChallenge(roundId, challenge, now, work, myIndex);
