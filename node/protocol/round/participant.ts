@@ -55,7 +55,7 @@ import { TaskJoin } from "./task-join.ts";
 import { ReactionBudget } from "./reaction-budget.ts";
 import { scheduleTicks } from "./tick-schedule.ts";
 import { SitOut } from "./sit-out.ts";
-import { specRefusal } from "./spec-check.ts";
+import { SpecGate } from "./spec-check.ts";
 import type { TaskSpecMismatchError } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
 import { Claims } from "./claims.ts";
@@ -87,10 +87,8 @@ export class RoundParticipant {
   private readonly aggregateWatcher: AggregateWatcher;
   /** The task's first model, by content hash: drawn from the spec's seed, or a blob (an imported ONNX model's weights). */
   private readonly initialRef: Hex;
-  /** The content address of this node's task spec (task-spec-hash.ts), checked against the task's on chain. */
-  private readonly specHash: Hex;
-  /** Why this node's spec is not the task's (spec-check.ts), logged once; undefined once it matches. */
-  private specMismatch: TaskSpecMismatchError | undefined;
+  /** This node's spec (its content address, task-spec-hash.ts) against the task's on chain (spec-check.ts). */
+  private readonly specGate: SpecGate;
   /** This node's recent proving time against a proven task's answer window (proving-budget.ts). */
   private readonly provingBudget: ProvingBudget;
   /** Whether this node takes part in the task: its proofs fit the task's answer window (task-join.ts). */
@@ -99,7 +97,6 @@ export class RoundParticipant {
   private readonly reaction: ReactionBudget;
   /** Whether it takes new work now (proofs, ticks, a held reason), with notices once a minute (sit-out.ts). */
   private readonly sitOut: SitOut;
-  private waitingForTaskLogged = false;
   /** Why this node takes no new work now (its disk is full); duties it already holds go on (`hold`). */
   private holdReason: string | undefined;
   /** Trainers of the last round seen: they open the next round first, in their order (keeper). */
@@ -114,7 +111,16 @@ export class RoundParticipant {
   constructor(options: ParticipantOptions) {
     this.options = options;
     const model = createModel(options.spec.model);
-    this.specHash = options.specHash ?? taskSpecHash(options.spec);
+    this.specGate = new SpecGate(
+      {
+        parameters: model.layout.size,
+        specHash: options.specHash ?? taskSpecHash(options.spec),
+        rule: options.spec.aggregation.rule,
+        proven: options.spec.aggregation.proven,
+      },
+      options.log,
+      options.taskId,
+    );
     this.initialRef = model.initialRef ?? this.models.put(model.init(options.spec.initSeed));
     if (model.initialRef !== undefined) {
       // Weights by content hash: served from memory once loaded (the importing node's store has them), else
@@ -274,31 +280,8 @@ export class RoundParticipant {
         this.chain.readTask(blockNumber),
         this.chain.blockTimestamp(blockNumber),
       ]);
-      if (!task.exists) {
-        // Not a mismatch: nobody created the task yet (the chain returns an all-zero task).
-        if (!this.waitingForTaskLogged) {
-          this.waitingForTaskLogged = true;
-          this.options.log.info(
-            { taskId: this.options.taskId.toString() },
-            "waiting for the task to be created (vain-node task create)",
-          );
-        }
-        return;
-      }
-      // Another spec than the task's (chunks, rule, proof mode or hash): not taking part (spec-check.ts).
-      const refusal = specRefusal(task, {
-        parameters: this.ctx.paramSize,
-        specHash: this.specHash,
-        rule: this.options.spec.aggregation.rule,
-        proven: this.options.spec.aggregation.proven,
-      });
-      if (refusal !== undefined) {
-        if (this.specMismatch === undefined) this.options.log.error(refusal.fields, refusal.message);
-        this.specMismatch = refusal;
-        return;
-      }
-      this.specMismatch = undefined;
-      if (!this.taskJoin.joins(task)) return;
+      // No task yet, or another spec than the task's (chunks, rule, proof mode or hash): not taking part.
+      if (!this.specGate.admits(task) || !this.taskJoin.joins(task)) return;
       this.claims.onTask(task);
       this.reaction.setWindow(task.aggregateWindowS);
       this.commitWindowMs = Number(task.commitWindowS) * 1000;
@@ -356,7 +339,7 @@ export class RoundParticipant {
 
   /** Why this node refused the task: its spec, or at join (undefined: it takes part, or has not seen it yet). */
   get refusal(): TaskSpecMismatchError | AnswerWindowTooShortError | undefined {
-    return this.specMismatch ?? this.taskJoin.refusal;
+    return this.specGate.mismatch ?? this.taskJoin.refusal;
   }
 
   /** The phase switch: what each role does in the round's current state. */

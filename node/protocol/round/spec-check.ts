@@ -5,6 +5,7 @@
  * content address (task-spec-hash.ts); a node whose spec differs refuses the task and says which value differs
  * and what to do.
  */
+import type { Logger } from "pino";
 import { zeroHash } from "viem";
 import type { Hex } from "viem";
 
@@ -84,4 +85,41 @@ export function specRefusal(task: TaskOnChain, own: OwnTaskSpec): TaskSpecMismat
       { taskSpecHash: task.specHash, nodeSpecHash: own.specHash },
     );
   return undefined;
+}
+
+/**
+ * The round tick's gate on the task it read: closed while nobody has created the task yet (said once: waiting for
+ * `vain-node task create`) or while its spec on chain is not this node's (each new mismatch logged once).
+ */
+export class SpecGate {
+  /** Why this node's spec is not the task's; undefined once it matches. */
+  mismatch: TaskSpecMismatchError | undefined;
+  private waitingLogged = false;
+  private readonly own: OwnTaskSpec;
+  private readonly log: Logger;
+  private readonly taskId: bigint;
+
+  constructor(own: OwnTaskSpec, log: Logger, taskId: bigint) {
+    this.own = own;
+    this.log = log;
+    this.taskId = taskId;
+  }
+
+  /** Whether the node takes part in `task` as read this tick. */
+  admits(task: TaskOnChain & { readonly exists: boolean }): boolean {
+    if (!task.exists) {
+      // Not a mismatch: nobody created the task yet (the chain returns an all-zero task).
+      if (!this.waitingLogged)
+        this.log.info(
+          { taskId: this.taskId.toString() },
+          "waiting for the task to be created (vain-node task create)",
+        );
+      this.waitingLogged = true;
+      return false;
+    }
+    const refusal = specRefusal(task, this.own);
+    if (refusal !== undefined && this.mismatch === undefined) this.log.error(refusal.fields, refusal.message);
+    this.mismatch = refusal;
+    return refusal === undefined;
+  }
 }
