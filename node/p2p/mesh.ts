@@ -27,6 +27,8 @@ import { AttestationService } from "./attest/index.ts";
 import type { AttestationServiceInit } from "./attest/index.ts";
 import { BlobService } from "./blobs.ts";
 import { MeshGossip } from "./gossip.ts";
+import { enforceConnectionCap } from "./connection-cap.ts";
+import type { CapCounters } from "./connection-cap.ts";
 import { MeshError } from "./errors.ts";
 import { QuotaDatastore } from "./dht-quota.ts";
 import { gossipScore, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
@@ -37,12 +39,11 @@ import { PeerExchange } from "./pex.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
-/** Reputation of a peer nothing is known about (node/reputation's prior). */
-const NEUTRAL_RANK = 0.5;
 /** Peers below this reputation are dropped when the node has more neighbours than it needs. */
 export const PRUNE_BELOW_RANK = 0.3;
 
 export { DHT_PROTOCOL } from "./services.ts";
+export type { CapCounters } from "./connection-cap.ts";
 
 /** A dial made to fill the target degree gives up after this long (Noise + identify take well under 1 s). */
 const DEGREE_DIAL_TIMEOUT_MS = 10_000;
@@ -110,16 +111,6 @@ export interface MeshOptions {
 export interface MeshProtocol {
   start(node: Libp2p): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Connections opened over `maxConnections`, by what made room (or did not). */
-export interface CapCounters {
-  /** An older connection still waiting for admission was aborted for the newcomer. */
-  yieldedUnadmitted: number;
-  /** The worst-ranked admitted peer (below neutral) was hung up on for the newcomer. */
-  evictedWorst: number;
-  /** Nothing could yield: the newcomer was closed. */
-  closedNewcomers: number;
 }
 
 type PeerDiscoveryFactory = NonNullable<Libp2pOptions["peerDiscovery"]>[number];
@@ -277,25 +268,15 @@ export class Mesh {
       undefined,
       (peerId, kind) => this.abuse.report(peerId, kind),
     );
-    // libp2p refuses inbound connections over the cap, but counts only established ones: dials racing in at once
-    // all pass. The operator's cap is a limit, so the newest connection over it is closed.
-    node.addEventListener("connection:open", (event) => {
-      if (node.getConnections().length <= profile.maxConnections) return;
-      // A connection still waiting for admission holds no slot of an admitted peer: the oldest one yields.
-      if (this.admission.slots.yieldOldestUnadmitted(event.detail)) {
-        this.capCounters.yieldedUnadmitted += 1;
-        return;
-      }
-      // Admission priority: a badly reputed peer gives its place to the newcomer; otherwise the newcomer waits.
-      const worst = this.worstRanked();
-      if (worst !== undefined && worst.rank < NEUTRAL_RANK && !event.detail.remotePeer.equals(worst.peer)) {
-        this.capCounters.evictedWorst += 1;
-        void node.hangUp(worst.peer).catch(() => undefined);
-        return;
-      }
-      this.capCounters.closedNewcomers += 1;
-      void event.detail.close().catch(() => event.detail.abort(new Error("connection cap")));
-    });
+    enforceConnectionCap(
+      node,
+      profile.maxConnections,
+      {
+        yieldOldestUnadmitted: (newcomer) => this.admission.slots.yieldOldestUnadmitted(newcomer),
+        worstRanked: () => this.worstRanked(),
+      },
+      this.capCounters,
+    );
     node.addEventListener("peer:discovery", (event) => {
       if (this.degreeShortfall() > 0) this.dialForDegree(event.detail.id);
     });
