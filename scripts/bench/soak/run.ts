@@ -269,15 +269,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await Promise.all(network.nodes.map((n) => n.stop()));
   }
   const durationMs = Date.now() - started;
+  const nodeOf = (address: string | undefined) =>
+    network.nodes.find((n) => address !== undefined && n.address?.toLowerCase() === address.toLowerCase());
+  /** Whether a fault had `node` down or cut off at some time in [start, end], its effects lasting `graceMs`. */
+  const faultedDuring = (node: SoakNode | undefined, start: number, end: number, graceMs = 0) =>
+    node !== undefined &&
+    (faultedAt.get(node.index) ?? []).some(([from, to]) => from <= end && start <= to + graceMs);
+  const roundMs = 1000 * (options.windows.commit + options.windows.aggregate + options.windows.challenge);
   const slashes: SlashRow[] = observer.slashes.map((slash) => {
-    const node = network.nodes.find((n) => n.address?.toLowerCase() === slash.operator.toLowerCase());
-    const roundMs = 1000 * (options.windows.commit + options.windows.aggregate + options.windows.challenge);
-    const windows = node === undefined ? [] : (faultedAt.get(node.index) ?? []);
+    const node = nodeOf(slash.operator);
     return {
       node: node?.index ?? -1,
       reason: slash.reason,
       amountVain: Number(slash.amountWei / 10n ** 15n) / 1000,
-      faulted: windows.some(([from, to]) => from <= slash.at && slash.at <= to + 2 * roundMs + 30_000),
+      faulted: faultedDuring(node, slash.at, slash.at, 2 * roundMs + 30_000),
     };
   });
   const rounds = [...observer.rounds.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -298,16 +303,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       r.committers.flatMap((operator, i) => {
         const weight = r.weights[i] ?? 0n;
         if (weight > BigInt(DISTRUSTED_WEIGHT)) return [];
-        const nodeOf = (address: string | undefined) =>
-          network.nodes.find((n) => n.address?.toLowerCase() === address?.toLowerCase());
         const node = nodeOf(operator);
         // A fault on the trainer, or on the round's aggregator (a frozen or killed aggregator that must post
         // before its deadline counts only the updates it holds by then).
         const end = r.closedAt ?? Date.now();
-        const hit = (n: SoakNode | undefined) =>
-          n !== undefined &&
-          (faultedAt.get(n.index) ?? []).some(([from, to]) => from <= end && r.seenAt <= to);
-        const faulted = hit(node) || hit(nodeOf(r.aggregator));
+        const faulted =
+          faultedDuring(node, r.seenAt, end) || faultedDuring(nodeOf(r.aggregator), r.seenAt, end);
         return [{ round: r.id, node: node?.index ?? -1, weight, faulted }];
       }),
     );
