@@ -6,8 +6,8 @@
  * holds the owner's start time since boot and the boot's id, because PIDs are reused. A stale lock whose PID a
  * busy machine had handed to another process made a restarted node refuse its own directory 101 times in a row
  * (60-minute soak, 2026-12-06), and a reboot does the same to a pidfile-style lock. Only the holder of a second,
- * short-lived exclusive file (`node.lock.takeover`) may remove a stale lock, and it re-reads the lock under it, so of two nodes racing for
- * a stale lock exactly one removes it and neither removes the other's fresh lock.
+ * short-lived exclusive file (`node.lock.takeover`) may remove a stale lock, and it re-reads the lock under it,
+ * so of two nodes racing for a stale lock exactly one removes it and neither removes the other's fresh lock.
  */
 import { hostname } from "node:os";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
