@@ -106,7 +106,9 @@ export async function ensureDashboardBuilt(
   );
   const started = Date.now();
   try {
-    await build({ root: WEB, configFile: join(WEB, "vite.config.ts"), logLevel: "warn" });
+    // Errors only: Vite's warnings (e.g. the bundle size) are for developers, who see them in `npm run build:web`;
+    // printed here they broke the node's JSON log stream with plain text an operator cannot act on.
+    await build({ root: WEB, configFile: join(WEB, "vite.config.ts"), logLevel: "error" });
   } catch (error) {
     throw new StatusServerError(
       "UI_DIR_MISSING",

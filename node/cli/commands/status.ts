@@ -5,7 +5,7 @@ import type { NodeStatus } from "../../api/status.ts";
 import { formatTokens } from "../../chain/amounts.ts";
 import { InvalidRpcUrlError } from "../../chain/errors.ts";
 import { readOperatorStatus } from "../../chain/operator-status.ts";
-import type { OperatorStatus } from "../../chain/operator-status.ts";
+import type { LatestRound, OperatorStatus } from "../../chain/operator-status.ts";
 import { formatWait } from "../../chain/actions/withdraw.ts";
 import {
   addSignerOptions,
@@ -61,6 +61,25 @@ export async function fetchNodeApiSummary(apiUrl: string): Promise<NodeApiSummar
   }
 }
 
+/**
+ * The deadline that matters in the round's state, against the chain's clock: a round shown "challenging" next to
+ * its long-passed commit deadline read as stuck. A passed deadline says what the round waits for instead.
+ */
+export function roundDeadline(r: LatestRound, now: bigint): string {
+  const at = (label: string, deadline: bigint, after: string): string =>
+    deadline > now ? `, ${label} ${isoFromSeconds(deadline)}` : `, ${after}`;
+  switch (r.state) {
+    case "open":
+      return at("commit by", r.commitDeadline, "commit window closed: aggregator selection next");
+    case "aggregating":
+      return at("aggregate by", r.aggregateDeadline, "aggregate deadline passed: a missed aggregation (the backup takes over, or the round fails)");
+    case "challenging":
+      return at("challenges until", r.challengeDeadline, "challenge window over: answers and disputes, then finalize");
+    default:
+      return "";
+  }
+}
+
 function humanStatus(s: OperatorStatus, node: NodeApiSummary | undefined): string[] {
   // Each unstake request has its own release time: say what withdraws now and when the next part does.
   const locked = s.unbondingRequests.filter((r) => r.releaseTime > s.blockTimestamp + 1n);
@@ -92,7 +111,7 @@ function humanStatus(s: OperatorStatus, node: NodeApiSummary | undefined): strin
     `  tasks / rounds   ${s.network.tasks} / ${s.network.rounds}`,
     r === null
       ? `  latest round     none`
-      : `  latest round     ${r.roundId} (task ${r.taskId}) ${r.state}, ${r.trainers} trainer(s), commit by ${isoFromSeconds(r.commitDeadline)}`,
+      : `  latest round     ${r.roundId} (task ${r.taskId}) ${r.state}, ${r.trainers} trainer(s)${roundDeadline(r, s.blockTimestamp)}`,
   ];
   if (node !== undefined) {
     lines.push("node");
