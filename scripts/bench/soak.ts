@@ -22,7 +22,7 @@ import { writeFile } from "node:fs/promises";
 import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { parseFaultPlans } from "./soak/faults.ts";
-import { rssGrowth, runSoak } from "./soak/run.ts";
+import { LONG_RSS_LIFE_MS, rssGrowth, runSoak } from "./soak/run.ts";
 
 /** Chain port of the soak's hardhat node (the nodes reach it through a proxy on a free port). */
 const CHAIN_PORT = 18771;
@@ -169,6 +169,8 @@ runBenchmark(async () => {
     committedUpdates: finalized.reduce((sum, r) => sum + r.trainers, 0),
     maxRssMB: Math.round(maxMB),
     rssGrowthMBPerHour: Number(growthMBPerHour.toFixed(1)),
+    /** The same over process lives of 30 minutes and more only (0 when none lived that long). */
+    rssGrowthMBPerHourLongLives: Number(rssGrowth(result.rss, LONG_RSS_LIFE_MS).growthMBPerHour.toFixed(1)),
     longestProcessLifeMinutes: Number(longestLifeMinutes.toFixed(1)),
     faults: result.faults.length,
     meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,

@@ -31,6 +31,12 @@ const AGGREGATING_FAULT_DELAY_S = 2;
  * ±1,000 MB/h on a flat process (targeted soak runs, 2026-12-05); ten minutes and more gives a usable figure.
  */
 const MIN_RSS_SEGMENT_MS = 600_000;
+/**
+ * Lives at least this long give the headline trend beside the 10-minute one (ms): in the 60-minute soak of
+ * 2026-12-06 lives of 10-20 minutes ranged from -168 to +1,166 MB/h while the two longest (33 and 42 minutes)
+ * measured 6.0 and 3.1 MB/h; a leak shows in both, a collection cycle only in the short ones.
+ */
+export const LONG_RSS_LIFE_MS = 1_800_000;
 
 export interface SoakOptions {
   readonly nodes: number;
@@ -116,10 +122,13 @@ function slopeMBPerHour(samples: readonly RssSample[]): number {
 }
 
 /**
- * RSS growth: the largest slope over the process lifetimes long enough to show a trend, each measured after its
- * first third (start-up: models, workers, caches fill once). 0 when no lifetime was long enough.
+ * RSS growth: the largest slope over the process lifetimes of at least `minLifeMs`, each measured after its first
+ * third (start-up: models, workers, caches fill once). 0 when no lifetime was long enough.
  */
-export function rssGrowth(rss: Map<number, RssSample[]>): {
+export function rssGrowth(
+  rss: Map<number, RssSample[]>,
+  minLifeMs: number = MIN_RSS_SEGMENT_MS,
+): {
   maxMB: number;
   growthMBPerHour: number;
   /** The longest process lifetime sampled (minutes): how long the growth figure could watch one process. */
@@ -135,7 +144,7 @@ export function rssGrowth(rss: Map<number, RssSample[]>): {
     for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
     for (const life of lives.values()) {
       longest = Math.max(longest, (life.at(-1)!.at - life[0]!.at) / 60_000);
-      if (life.at(-1)!.at - life[0]!.at < MIN_RSS_SEGMENT_MS) continue;
+      if (life.at(-1)!.at - life[0]!.at < minLifeMs) continue;
       growth = Math.max(growth, slopeMBPerHour(life.slice(Math.floor(life.length / 3))));
     }
   }

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { faultCycle, seededRandom } from "./faults.ts";
 import type { RssSample } from "./node-process.ts";
 import { RpcProxy } from "./rpc-proxy.ts";
-import { rssGrowth } from "./run.ts";
+import { LONG_RSS_LIFE_MS, rssGrowth } from "./run.ts";
 
 /** Sends `text` through 127.0.0.1:`port` and resolves with the echo, or rejects with the socket error. */
 function roundTrip(port: number, text: string): Promise<string> {
@@ -62,6 +62,14 @@ describe("soak parts", () => {
     assert.ok(Math.abs(rssGrowth(new Map([[0, swinging]])).growthMBPerHour) < 1);
     const swingingLeak = life(40, (i) => 400 + i + (i % 4 === 3 ? 200 : 0), 1);
     assert.ok(Math.abs(rssGrowth(new Map([[0, swingingLeak]])).growthMBPerHour - 60) < 5);
+    // The long-lives figure skips a 30-minute-short life that climbs and keeps a 40-minute one.
+    const climbingShort = life(20, (i) => 300 + 10 * i, 1);
+    const twoNodes = new Map([
+      [0, climbingShort],
+      [1, swinging],
+    ]);
+    assert.ok(rssGrowth(twoNodes).growthMBPerHour > 500);
+    assert.ok(Math.abs(rssGrowth(twoNodes, LONG_RSS_LIFE_MS).growthMBPerHour) < 1);
   });
 
   it("the fault cycle kills the aggregator in every phase and is replayable from its seed", () => {
