@@ -1,11 +1,14 @@
 /**
- * Commitments off the event loop (commit-pool.ts): the worker's commitment is the one this thread computes, for
- * an update of the MLP's size and for a one-chunk vector, and many asked at once each get their own.
+ * Commitments off the event loop (commit-pool.ts): a worker's commitment is the one this thread computes, for an
+ * update of the MLP's size and for a one-chunk vector; many asked at once each get their own; the pool starts up
+ * to its size of workers at once; and an urgent commitment asked after background ones starts before every
+ * background one still waiting (first come, first served, it would finish last).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { commitOffThread } from "./commit-pool.ts";
+import { commitOffThread, commitPoolStats, commitWorkerCount, configureCommitPool } from "./commit-pool.ts";
+import type { CommitPriority } from "./commit-pool.ts";
 import { commitEncoded, commitEncodedHere } from "./commitment.ts";
 
 /** Parameters of the task's MLP (the size whose commitment stalled the event loop). */
@@ -21,24 +24,71 @@ function randomEncoded(length: number, seed: number): Uint16Array {
   return out;
 }
 
-describe("commitments in the commitment worker", () => {
+/** Asks for four background commitments, then an urgent one, all at once; the order their answers came in. */
+async function finishOrder(): Promise<string[]> {
+  const asked: [string, CommitPriority][] = [
+    ["b0", "background"],
+    ["b1", "background"],
+    ["b2", "background"],
+    ["b3", "background"],
+    ["u", "urgent"],
+  ];
+  const order: string[] = [];
+  await Promise.all(
+    asked.map(async ([name, priority], i) => {
+      const encoded = randomEncoded(20_000, 10 + i);
+      const commitment = await commitEncoded(encoded, priority);
+      order.push(name);
+      // Same commitment as this thread's, whatever the queue did.
+      assert.equal(commitment.root, (await commitEncodedHere(encoded)).root, name);
+    }),
+  );
+  return order;
+}
+
+describe("commitments in the commitment pool", () => {
+  it("is sized to the cores, bounded", () => {
+    assert.equal(commitWorkerCount(1), 1);
+    assert.equal(commitWorkerCount(2), 2);
+    assert.equal(commitWorkerCount(64), 4);
+  });
+
+  it("starts up to its size of workers at once, each answer the caller's", async () => {
+    configureCommitPool({ workers: 2, prioritized: true });
+    const inputs = [3, 4, 5, 6].map((seed) => randomEncoded(5_000, seed));
+    const answers = await Promise.all(inputs.map((encoded) => commitEncoded(encoded)));
+    for (const [i, encoded] of inputs.entries())
+      assert.equal(answers[i]!.root, (await commitEncodedHere(encoded)).root, `input ${i}`);
+    assert.equal(new Set(answers.map((a) => a.root)).size, inputs.length);
+    assert.equal(commitPoolStats().maxBusy, 2);
+    assert.equal(commitPoolStats().spawned, 2);
+  });
+
   it("the worker's commitment equals this thread's, for the MLP's size and for one chunk", async () => {
     for (const [length, seed] of [
       [MLP_PARAMS, 1],
       [7, 2],
     ] as const) {
       const encoded = randomEncoded(length, seed);
-      const offThread = await commitOffThread(encoded);
+      const offThread = await commitOffThread(encoded, "urgent");
       assert.ok(offThread !== undefined, "the worker answered");
       assert.deepEqual(offThread, await commitEncodedHere(encoded));
     }
   });
 
-  it("commitments asked at once each get their own answer", async () => {
-    const inputs = [3, 4, 5, 6].map((seed) => randomEncoded(5_000, seed));
-    const answers = await Promise.all(inputs.map((encoded) => commitEncoded(encoded)));
-    for (const [i, encoded] of inputs.entries())
-      assert.equal(answers[i]!.root, (await commitEncodedHere(encoded)).root, `input ${i}`);
-    assert.equal(new Set(answers.map((a) => a.root)).size, inputs.length);
+  it("an urgent commitment starts before every background one still waiting", async () => {
+    configureCommitPool({ workers: 1, prioritized: true });
+    const before = commitPoolStats().done;
+    // b0 is in the one worker when the others are asked; u overtakes b1..b3.
+    assert.deepEqual(await finishOrder(), ["b0", "u", "b1", "b2", "b3"]);
+    const after = commitPoolStats().done;
+    assert.equal(after.urgent - before.urgent, 1);
+    assert.equal(after.background - before.background, 4);
+  });
+
+  it("first come, first served (the old single worker) finishes the urgent one last", async () => {
+    configureCommitPool({ workers: 1, prioritized: false });
+    assert.deepEqual(await finishOrder(), ["b0", "b1", "b2", "b3", "u"]);
+    configureCommitPool({ workers: commitWorkerCount(), prioritized: true });
   });
 });

@@ -1,83 +1,194 @@
 /**
- * Update commitments off the event loop. One commitment of the 101,770-parameter MLP is about 0.3 s of Poseidon
+ * Update commitments off the event loop. One commitment of the 101,770-parameter MLP is about 0.35 s of Poseidon
  * (circomlibjs' wasm field arithmetic), and a node commits often: its own update, every update it aggregates,
- * every replica it keeps, every aggregate it derives a model from. On the event loop each one stalled the node's
- * round ticks, streams and admissions: in bench:round --scale 64 commitments were 63% of the main thread from the
- * last commit to the lock (58 s, the lock waiting behind them), and at 128 nodes deliveries took 33 s and 469
- * dials or admissions timed out (docs/scaling.md, session 11). A worker thread computes them instead; the caller
- * falls back to its own thread when there is none (inside a worker, or the worker failed).
+ * every replica it keeps, every update it recomputes as a watcher, every aggregate it derives a model from. On
+ * the event loop each one stalled the node's round ticks, streams and admissions (bench:round --scale 64: 63% of
+ * the main thread from the last commit to the lock, docs/scaling.md, session 11), so worker threads compute them.
+ *
+ * A pool of workers sized to the cores (`commitWorkerCount`), fed from one queue on this thread in two
+ * priorities: a round waits on the `urgent` ones (a trainer's own commitment before it can commit on chain, the
+ * aggregator's checks of the updates it aggregates and of its aggregate), not on the `background` ones (replicas
+ * kept, watchers' recomputations, models derived). With one worker and a first-come queue, an aggregator's N
+ * checks waited behind every replica check of the process (at 64 nodes a push's ack took 19 s, docs/scaling.md).
+ * Each worker holds one job at a time, so a job queued later at higher priority overtakes everything not yet
+ * started. The caller falls back to its own thread when there is no worker (inside a worker, or it failed).
  */
+import { availableParallelism } from "node:os";
 import { isMainThread, Worker } from "node:worker_threads";
 
 import { siblingModule } from "../runtime/assets.ts";
 import type { UpdateCommitment } from "./commitment.ts";
 
-/** A commitment asked of the worker. */
+/** Which queue a commitment waits in: `urgent` ones start before any `background` one still waiting. */
+export type CommitPriority = "urgent" | "background";
+
+/**
+ * Most commitment workers in one process: each holds its own Poseidon tables and module graph (tens of MB), and
+ * past a few the event loop that feeds them and handles their callers' streams is the bound, not the hashing.
+ */
+export const MAX_COMMIT_WORKERS = 4;
+
+/**
+ * Workers for `cores` cores: one per core, at most MAX_COMMIT_WORKERS. Not cores − 1: the event loop mostly
+ * waits on sockets and the chain while commitments queue, and on this project's 2-core machines the aggregator's
+ * N checks are the round's critical path (the OS still schedules the event loop between the workers' slices).
+ */
+export function commitWorkerCount(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(MAX_COMMIT_WORKERS, Math.floor(cores)));
+}
+
+/** A commitment asked of a worker. */
 export interface CommitRequest {
   readonly id: number;
   readonly encoded: Uint16Array;
 }
 
-/** The worker's answer: the commitment, or why it has none. */
+/** A worker's answer: the commitment, or why it has none. */
 export type CommitResponse =
   | { readonly id: number; readonly commitment: UpdateCommitment }
   | { readonly id: number; readonly error: string };
 
-interface Pending {
+interface Job {
+  readonly id: number;
+  readonly encoded: Uint16Array;
+  readonly priority: CommitPriority;
   readonly resolve: (commitment: UpdateCommitment | undefined) => void;
 }
 
-/**
- * One worker per process, shared by every node in it (bench:round runs hundreds in one process): the machines
- * this runs on have 2 cores, one of them the event loop's; the jobs queue in the worker, first come first served.
- */
-let worker: Worker | undefined;
-const pending = new Map<number, Pending>();
-let nextId = 1;
-
-/** Resolves every job still waiting with undefined (its caller commits on its own thread). */
-function abandon(from: Worker): void {
-  if (worker === from) worker = undefined;
-  for (const job of pending.values()) job.resolve(undefined);
-  pending.clear();
+interface PoolWorker {
+  readonly thread: Worker;
+  /** The job this worker computes now (one at a time: the queue, not the worker's inbox, orders the rest). */
+  job: Job | undefined;
 }
 
-function spawn(): Worker {
-  const spawned = new Worker(siblingModule(import.meta.url, "./commit-worker"), {
+/** How the pool runs: its size, and whether priorities order the queue (false: first come, first served). */
+export interface CommitPoolConfig {
+  readonly workers: number;
+  readonly prioritized: boolean;
+}
+
+/** The pool's counters since the process started (bench:round prints them; the tests read them). */
+export interface CommitPoolStats {
+  /** Jobs finished by a worker, per priority. */
+  readonly done: { urgent: number; background: number };
+  /** The most jobs in workers at once. */
+  readonly maxBusy: number;
+  /** Workers started (a failed worker is replaced by the next job that finds none idle). */
+  readonly spawned: number;
+}
+
+let config: CommitPoolConfig = { workers: commitWorkerCount(), prioritized: true };
+const workers: PoolWorker[] = [];
+const queues: Record<CommitPriority, Job[]> = { urgent: [], background: [] };
+const stats = { done: { urgent: 0, background: 0 }, maxBusy: 0, spawned: 0 };
+let nextId = 1;
+
+/**
+ * Sets the pool's size and ordering for the jobs asked from now on (bench:round --commit-workers /
+ * --commit-fifo measures the old single first-come worker against the pool in one checkout); a smaller size
+ * retires idle workers beyond it.
+ */
+export function configureCommitPool(next: Partial<CommitPoolConfig>): CommitPoolConfig {
+  config = {
+    workers: next.workers === undefined ? config.workers : Math.max(1, Math.floor(next.workers)),
+    prioritized: next.prioritized ?? config.prioritized,
+  };
+  for (const w of workers.filter((w) => w.job === undefined).slice(config.workers)) retire(w);
+  return config;
+}
+
+export function commitPoolStats(): CommitPoolStats {
+  return { done: { ...stats.done }, maxBusy: stats.maxBusy, spawned: stats.spawned };
+}
+
+function retire(w: PoolWorker): void {
+  const i = workers.indexOf(w);
+  if (i >= 0) workers.splice(i, 1);
+  void w.thread.terminate();
+}
+
+/** A worker failed or exited: its job falls back to its caller, and with no worker left so does every queued one. */
+function lost(w: PoolWorker): void {
+  const i = workers.indexOf(w);
+  if (i < 0) return;
+  workers.splice(i, 1);
+  w.job?.resolve(undefined);
+  w.job = undefined;
+  if (workers.length === 0) abandonQueued();
+}
+
+/** Every queued job falls back to its caller (no worker is left to take it; the next job tries to start one). */
+function abandonQueued(): void {
+  for (const queue of Object.values(queues)) for (const job of queue.splice(0)) job.resolve(undefined);
+}
+
+function spawn(): PoolWorker {
+  const thread = new Worker(siblingModule(import.meta.url, "./commit-worker"), {
     // circomlibjs loads the `web-worker` package, which takes any worker thread for one of its own and loads
     // `workerData.mod`: an empty data URL keeps it quiet (as for the prover's worker, prover.ts).
     workerData: { mod: "data:text/javascript,", name: "vain-commit" },
   });
-  spawned.on("message", (response: CommitResponse) => {
-    const job = pending.get(response.id);
-    if (job === undefined) return;
-    pending.delete(response.id);
-    // An idle worker does not hold the process open; one with jobs does (their callers are waiting).
-    if (pending.size === 0) spawned.unref();
+  const w: PoolWorker = { thread, job: undefined };
+  thread.on("message", (response: CommitResponse) => {
+    const job = w.job;
+    if (job === undefined || job.id !== response.id) return;
+    w.job = undefined;
+    stats.done[job.priority] += 1;
     job.resolve("commitment" in response ? response.commitment : undefined);
+    dispatch();
   });
-  spawned.on("error", () => abandon(spawned));
-  spawned.on("exit", () => abandon(spawned));
-  spawned.unref();
-  return spawned;
+  thread.on("error", () => lost(w));
+  thread.on("exit", () => lost(w));
+  // An idle worker does not hold the process open; one with a job does (its caller is waiting).
+  thread.unref();
+  stats.spawned += 1;
+  return w;
+}
+
+/** The next job to start: the oldest urgent one, else the oldest background one (or the oldest of all, FIFO). */
+function nextJob(): Job | undefined {
+  if (config.prioritized) return queues.urgent.shift() ?? queues.background.shift();
+  const [u, b] = [queues.urgent[0], queues.background[0]];
+  if (u === undefined || b === undefined) return queues.urgent.shift() ?? queues.background.shift();
+  return u.id < b.id ? queues.urgent.shift() : queues.background.shift();
+}
+
+/** Starts queued jobs on idle workers, starting workers up to the pool's size. */
+function dispatch(): void {
+  for (;;) {
+    if (queues.urgent.length === 0 && queues.background.length === 0) break;
+    let w = workers.find((candidate) => candidate.job === undefined);
+    if (w === undefined) {
+      if (workers.length >= config.workers) break;
+      try {
+        w = spawn();
+      } catch {
+        if (workers.length === 0) abandonQueued();
+        break;
+      }
+      workers.push(w);
+    }
+    const job = nextJob()!;
+    w.job = job;
+    w.thread.ref();
+    w.thread.postMessage({ id: job.id, encoded: job.encoded } satisfies CommitRequest);
+    stats.maxBusy = Math.max(stats.maxBusy, workers.filter((x) => x.job !== undefined).length);
+  }
+  for (const w of workers) if (w.job === undefined) w.thread.unref();
 }
 
 /**
- * The commitment of `encoded`, computed in the process's commitment worker; undefined when there is no worker to
- * ask (called from a worker thread, or it could not start or failed), and the caller computes it itself.
+ * The commitment of `encoded`, computed in the process's commitment pool at `priority`; undefined when there is
+ * no worker to ask (called from a worker thread, or none could start or it failed), and the caller computes it
+ * itself.
  */
-export async function commitOffThread(encoded: Uint16Array): Promise<UpdateCommitment | undefined> {
+export async function commitOffThread(
+  encoded: Uint16Array,
+  priority: CommitPriority = "background",
+): Promise<UpdateCommitment | undefined> {
   if (!isMainThread) return undefined;
-  let target: Worker;
-  try {
-    target = worker ??= spawn();
-  } catch {
-    return undefined;
-  }
-  const id = nextId++;
   return new Promise((resolve) => {
-    pending.set(id, { resolve });
-    target.ref();
-    target.postMessage({ id, encoded } satisfies CommitRequest);
+    queues[priority].push({ id: nextId++, encoded, priority, resolve });
+    dispatch();
   });
 }

@@ -10,6 +10,7 @@ import { keccak256, concatHex, numberToHex } from "viem";
 import type { Hex } from "viem";
 
 import { commitOffThread } from "./commit-pool.ts";
+import type { CommitPriority } from "./commit-pool.ts";
 import { CHUNK_SIZE, VALUE_BITS, VALUE_OFFSET, VALUES_PER_FIELD } from "./constants.ts";
 
 type Poseidon = Awaited<ReturnType<typeof buildPoseidon>>;
@@ -109,11 +110,15 @@ export interface UpdateCommitment {
 }
 
 /**
- * Commits to an encoded update: in the process's commitment worker (commit-pool.ts), so the event loop stays free
- * for the node's ticks and streams, or on this thread when there is none.
+ * Commits to an encoded update: in the process's commitment pool (commit-pool.ts) at `priority` (`urgent` when a
+ * round waits on it: a trainer's own update, the aggregator's inputs and aggregate), so the event loop stays free
+ * for the node's ticks and streams, or on this thread when there is no worker.
  */
-export async function commitEncoded(encoded: Uint16Array): Promise<UpdateCommitment> {
-  return (await commitOffThread(encoded)) ?? commitEncodedHere(encoded);
+export async function commitEncoded(
+  encoded: Uint16Array,
+  priority: CommitPriority = "background",
+): Promise<UpdateCommitment> {
+  return (await commitOffThread(encoded, priority)) ?? commitEncodedHere(encoded);
 }
 
 /** Commits to an encoded update on the calling thread (the commitment worker's own computation). */

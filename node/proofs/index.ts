@@ -14,6 +14,7 @@ export {
   packChunk,
 } from "./commitment.ts";
 export type { UpdateCommitment } from "./commitment.ts";
+export type { CommitPriority } from "./commit-pool.ts";
 export {
   DEFAULT_CIRCUIT_SHAPE,
   ProofInputError,

@@ -11,7 +11,7 @@ import { privatizeUpdate } from "../privacy/differential-privacy.ts";
 import type { DpOptions } from "../privacy/differential-privacy.ts";
 import { UpdateDecodeError, decodeUpdate, densify } from "../compression/index.ts";
 import { commitEncoded, encodeFixedPoint } from "../proofs/index.ts";
-import type { UpdateCommitment } from "../proofs/index.ts";
+import type { CommitPriority, UpdateCommitment } from "../proofs/index.ts";
 import { Rng } from "../core/rng.ts";
 
 /** Fixed point covers (-8, 8): larger values are clipped before compression so the commitment is exact. */
@@ -45,12 +45,17 @@ export interface CommittedUpdate {
 
 /**
  * Decodes an update's wire bytes, densifies and encodes them in fixed point, and commits to the result.
- * Throws `UpdateDecodeError` for bytes that are not an update of exactly `dimension` parameters.
+ * Throws `UpdateDecodeError` for bytes that are not an update of exactly `dimension` parameters. `priority`: the
+ * commitment pool's queue (`urgent` when a round waits on this check, commit-pool.ts).
  */
-export async function commitUpdateBytes(bytes: Uint8Array, dimension: number): Promise<CommittedUpdate> {
+export async function commitUpdateBytes(
+  bytes: Uint8Array,
+  dimension: number,
+  priority: CommitPriority = "background",
+): Promise<CommittedUpdate> {
   const dense = densify(decodeUpdate(bytes, { maxDimension: dimension }));
   if (dense.length !== dimension)
     throw new UpdateDecodeError("MALFORMED", `dimension ${dense.length} != ${dimension}`);
   const encoded = encodeFixedPoint(dense);
-  return { encoded, commitment: await commitEncoded(encoded) };
+  return { encoded, commitment: await commitEncoded(encoded, priority) };
 }

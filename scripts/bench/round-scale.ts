@@ -11,6 +11,8 @@
  * node (round protocol streams: pushes, and fetches served and made; gossip not counted), the gas of each contract call
  * in the round (per-trainer calls as a mean: commit, claim), the share of trainers whose update was accepted
  * (weight > 0), and the process's peak RSS. All N nodes run in this one process over TCP on 127.0.0.1.
+ * Also the seconds from the last commit to the aggregator's selection (the lock and the draw: at 64 nodes they
+ * once waited 58 s behind the nodes' commitments) and the commitments the process's pool computed, per priority.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
@@ -24,6 +26,7 @@ import type { LocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
 import type { CapCounters } from "../../node/p2p/mesh.ts";
+import { commitPoolStats } from "../../node/proofs/commit-pool.ts";
 import { postedWeights } from "../../node/protocol/round/weight-claims.ts";
 import type { Row } from "./common.ts";
 
@@ -75,7 +78,14 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
     const before = net.nodes.map((node) => ({ ...node.participant.stats }));
     const caps = new CapWatch(net, log, AGGREGATOR_NODE);
-    const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000).finally(() => caps.stop());
+    const commitsBefore = commitPoolStats().done;
+    let lastCommitAt = 0;
+    let selectedAt = 0;
+    const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000, {
+      afterCommits: () => void (lastCommitAt = performance.now()),
+      onAggregating: () => void (selectedAt = performance.now()),
+    }).finally(() => caps.stop());
+    const commits = commitPoolStats().done;
     const sent = net.nodes.map((node, i) => node.participant.stats.bytesSent - before[i]!.bytesSent);
     const received = net.nodes.map(
       (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
@@ -106,6 +116,7 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
         roundS: report.durationMs / 1000,
         trainS: report.phaseMs.train / 1000,
         aggregateS: report.phaseMs.aggregate / 1000,
+        commitsToSelectionS: (selectedAt - lastCommitAt) / 1000,
         aggregatorBytesUp: aggregator < 0 ? 0 : sent[aggregator],
         maxBytesUp: Math.max(...sent),
         maxCopies: Math.max(...handedOut),
@@ -130,6 +141,9 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       "round s": report.durationMs / 1000,
       "train+commit s": report.phaseMs.train / 1000,
       "aggregate s": report.phaseMs.aggregate / 1000,
+      // The driver sees the last commit on its poll (800 ms to 2 s late) and the selection on its 250 ms poll.
+      "last commit → selection s": selectedAt === 0 ? 0 : (selectedAt - lastCommitAt) / 1000,
+      "urgent / background commitments": `${commits.urgent - commitsBefore.urgent} / ${commits.background - commitsBefore.background}`,
       "aggregator bytes up": aggregator < 0 ? 0 : sent[aggregator]!,
       "aggregator's aggregate copies": aggregator < 0 ? 0 : handedOut[aggregator]!,
       "max aggregate copies/node": Math.max(...handedOut),

@@ -18,7 +18,9 @@
  *        R rounds (quick 3, else 10), seed S (default 1, round-bytes.ts), into bench/results/round-compression.json,
  *        written after each configuration so a run cut by its time cap keeps the finished ones)
  *        npm run bench:round -- --scale 32,64   (only the round-scale table: every node trains, commits and is
- *        paid, round-scale.ts; into bench/results/round-scale.json)
+ *        paid, round-scale.ts; into bench/results/round-scale.json) [--commit-workers W] [--commit-fifo]
+ *        (the process's commitment pool: W workers instead of one per core; first come, first served instead of
+ *        the round's waits first: --commit-workers 1 --commit-fifo is the single worker of session 11)
  */
 import pino from "pino";
 
@@ -26,6 +28,7 @@ import { fedAvg } from "../../node/core/updates.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
+import { commitWorkerCount, configureCommitPool } from "../../node/proofs/commit-pool.ts";
 import { createModel } from "../../node/training/architectures.ts";
 import {
   BenchArgumentError,
@@ -44,6 +47,13 @@ import type { Row } from "./common.ts";
 
 runBenchmark(async () => {
   if (option("scale") !== undefined) {
+    const pool = configureCommitPool({
+      workers: numberOption("commit-workers", commitWorkerCount()),
+      prioritized: !flag("commit-fifo"),
+    });
+    console.error(
+      `commitment pool: ${pool.workers} workers, ${pool.prioritized ? "prioritized" : "first come"}`,
+    );
     const rows: Row[] = [];
     const figures: Record<string, number> = {};
     for (const n of numberListOption("scale", [])) {

@@ -135,7 +135,7 @@ runBenchmark(async () => {
     out.set(u);
     return out;
   });
-  const commitments = await Promise.all(big.map(commitEncoded));
+  const commitments = await Promise.all(big.map((u) => commitEncoded(u)));
   const drawDriver = { publicClient, walletClient: deployer, rounds, mine: () => networkHelpers.mine() };
   await commitAndSelect(fixtureChain, {
     roundId: 1n,

@@ -105,7 +105,7 @@ describe("zk proofs of aggregation on chain", function () {
       // Each test opens its own round.
       open: false,
     });
-    commitments = await Promise.all(updates.map(commitEncoded));
+    commitments = await Promise.all(updates.map((u) => commitEncoded(u)));
   });
 
   it("computes the statement hash on chain exactly as circomlibjs (and the circuit) do", async () => {

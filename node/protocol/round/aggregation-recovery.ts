@@ -135,7 +135,7 @@ export class AggregationRecovery {
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     const encoded = present.map((p) => p?.encoded ?? zero);
     const { aggregate } = aggregateFixedPoint(encoded, weights);
-    const aggregateCommitment = await commitEncoded(aggregate);
+    const aggregateCommitment = await commitEncoded(aggregate, "urgent");
     if (aggregateCommitment.root.toLowerCase() !== round.aggregateCommitment.toLowerCase()) {
       this.unreproducible.add(roundId);
       this.ctx.log.warn(

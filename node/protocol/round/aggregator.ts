@@ -22,7 +22,7 @@ import {
   decodeFixedPoint,
   encodeFixedPoint,
 } from "../../proofs/index.ts";
-import type { UpdateCommitment } from "../../proofs/index.ts";
+import type { CommitPriority, UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
 import {
   AGGREGATE_MARGIN_SECONDS,
@@ -145,15 +145,23 @@ export class Aggregator {
     const round = await this.ctx.chain.roundForPush(roundId, operator, (r) => trainerIndex(r, operator) >= 0);
     const index = trainerIndex(round, operator);
     if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
-    await this.verify(bytes, round.commitments[index]!);
+    await this.verify(bytes, round.commitments[index]!, "background");
     this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
   }
 
-  /** Decodes an update and checks it against the trainer's on-chain commitment `root`. */
-  private async verify(bytes: Uint8Array, root: Hex): Promise<Awaited<ReturnType<typeof commitUpdateBytes>>> {
+  /**
+   * Decodes an update and checks it against the trainer's on-chain commitment `root`; `priority`: urgent for an
+   * update this node aggregates (its trainer's push waits for the ack, the post for all of them), background for a
+   * replica it only keeps.
+   */
+  private async verify(
+    bytes: Uint8Array,
+    root: Hex,
+    priority: CommitPriority,
+  ): Promise<Awaited<ReturnType<typeof commitUpdateBytes>>> {
     let update: Awaited<ReturnType<typeof commitUpdateBytes>>;
     try {
-      update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+      update = await commitUpdateBytes(bytes, this.ctx.paramSize, priority);
     } catch (error) {
       if (!(error instanceof UpdateDecodeError)) throw error;
       throw new MeshError("BLOB_REJECTED", `undecodable update: ${error.message}`);
@@ -183,7 +191,7 @@ export class Aggregator {
       (await treeOf(this.ctx, work, roundId, round)).plan.parentOf.get(operator.toLowerCase()) !== me
     )
       throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
-    const update = await this.verify(bytes, round.commitments[index]!);
+    const update = await this.verify(bytes, round.commitments[index]!, "urgent");
     work.received.set(operator.toLowerCase(), {
       encoded: update.encoded,
       commitment: update.commitment,
@@ -334,7 +342,7 @@ export class Aggregator {
     aggregateData: Hex;
   }> {
     const aggregate = this.ctx.adversary.transformAggregate(raw);
-    const aggregateCommitment = await commitEncoded(aggregate);
+    const aggregateCommitment = await commitEncoded(aggregate, "urgent");
     const ref = modelRefOf(baseModelRef, aggregateCommitment.root, roundId);
     // advance() keeps the aggregate to serve (unless this node withholds it); the chain gets its blob name.
     await this.components.modelSync.advance(ref, baseModelRef, aggregate);
@@ -443,7 +451,7 @@ export class Aggregator {
    */
   async handOut(roundId: bigint, round: RoundView, aggregate: Uint16Array): Promise<void> {
     const { data } = this.components;
-    const commitment = await commitEncoded(aggregate);
+    const commitment = await commitEncoded(aggregate, "urgent");
     const ref = modelRefOf(round.baseModelRef, commitment.root, roundId);
     const none = round.trainers.map(() => undefined);
     await data

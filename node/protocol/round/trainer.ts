@@ -342,7 +342,8 @@ export class Trainer {
     const bytes = encodeUpdate(this.compressor.compress(trained.delta));
     const state = this.compressor.state();
     if (state !== undefined) await this.ctx.options.store?.saveCompressorState(encodeCompressorState(state));
-    const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize);
+    // Urgent: the trainer's commit transaction waits on it (and the round's lock on every trainer's commit).
+    const { commitment } = await commitUpdateBytes(bytes, this.ctx.paramSize, "urgent");
     return { bytes, commitment };
   }
 
@@ -479,7 +480,7 @@ export class Trainer {
   /** The commitment of this node's own update in a round (computed once, from the bytes it committed). */
   async ownCommitment(work: TrainerWork): Promise<UpdateCommitment | undefined> {
     if (work.ownCommitment !== undefined || work.updateBytes === undefined) return work.ownCommitment;
-    work.ownCommitment = (await commitUpdateBytes(work.updateBytes, this.ctx.paramSize)).commitment;
+    work.ownCommitment = (await commitUpdateBytes(work.updateBytes, this.ctx.paramSize, "urgent")).commitment;
     return work.ownCommitment;
   }
 
