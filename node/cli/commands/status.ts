@@ -72,9 +72,17 @@ export function roundDeadline(r: LatestRound, now: bigint): string {
     case "open":
       return at("commit by", r.commitDeadline, "commit window closed: aggregator selection next");
     case "aggregating":
-      return at("aggregate by", r.aggregateDeadline, "aggregate deadline passed: a missed aggregation (the backup takes over, or the round fails)");
+      return at(
+        "aggregate by",
+        r.aggregateDeadline,
+        "aggregate deadline passed: a missed aggregation (the backup takes over, or the round fails)",
+      );
     case "challenging":
-      return at("challenges until", r.challengeDeadline, "challenge window over: answers and disputes, then finalize");
+      return at(
+        "challenges until",
+        r.challengeDeadline,
+        "challenge window over: answers and disputes, then finalize",
+      );
     default:
       return "";
   }
