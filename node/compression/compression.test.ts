@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { crc32 } from "node:zlib";
 
 import { Rng } from "../core/rng.ts";
 import {
@@ -12,6 +13,28 @@ import {
   topKIndices,
 } from "./index.ts";
 import { levelCount } from "./sparse.ts";
+import type { SparseUpdate } from "./sparse.ts";
+import { WIRE_VERSION, concat, writeVarint } from "./wire.ts";
+
+/** Version 1 of the wire format (LEB128 index gaps, packed levels), as nodes before version 2 wrote it. */
+function encodeVersion1(update: SparseUpdate): Uint8Array {
+  if (update.values instanceof Float32Array) throw new Error("quantized updates only");
+  const { bits, levels, norm } = update.values;
+  const header: number[] = [0x56, 0x55, 1, bits];
+  writeVarint(header, update.dimension);
+  writeVarint(header, update.indices.length);
+  const scale = new Uint8Array(4);
+  new DataView(scale.buffer).setFloat32(0, norm, true);
+  const gaps: number[] = [];
+  update.indices.forEach((index, i) => writeVarint(gaps, index - (i === 0 ? 0 : update.indices[i - 1]! + 1)));
+  const packed = new Uint8Array(Math.ceil((levels.length * bits) / 8));
+  levels.forEach((level, i) => (packed[(i * bits) >> 3]! |= (level & ((1 << bits) - 1)) << ((i * bits) & 7)));
+  const body = concat([Uint8Array.from(header), scale, Uint8Array.from(gaps), packed]);
+  const out = new Uint8Array(body.length + 4);
+  out.set(body);
+  new DataView(out.buffer).setUint32(body.length, crc32(body), true);
+  return out;
+}
 
 describe("top-k with error feedback", () => {
   it("picks the largest magnitudes", () => {
@@ -126,5 +149,66 @@ describe("wire format", () => {
       const garbage = Uint8Array.from({ length: rng2.int(64) }, () => rng2.int(256));
       assert.throws(() => decodeUpdate(garbage), UpdateDecodeError);
     }
+  });
+
+  it("never fails but with UpdateDecodeError on a mutated body whose checksum was fixed", () => {
+    const withCrc = (body: Uint8Array) => {
+      const out = new Uint8Array(body.length + 4);
+      out.set(body);
+      new DataView(out.buffer).setUint32(body.length, crc32(body), true);
+      return out;
+    };
+    const rng2 = new Rng(6);
+    for (const bits of [undefined, 8, 4, 2] as const) {
+      const bytes = encodeUpdate(new TopKCompressor({ ratio: 0.01, quantizeBits: bits }).compress(dense));
+      const body = bytes.subarray(0, bytes.length - 4);
+      for (let t = 0; t < 300; t++) {
+        const mutated = Uint8Array.from(t % 3 === 0 ? body.subarray(0, rng2.int(body.length)) : body);
+        if (t % 3 !== 0) mutated[rng2.int(mutated.length)]! ^= 1 << rng2.int(8);
+        try {
+          const update = decodeUpdate(withCrc(mutated));
+          update.indices.forEach((index, i) => {
+            assert.ok(index < update.dimension && (i === 0 || index > update.indices[i - 1]!));
+          });
+        } catch (e) {
+          assert.ok(e instanceof UpdateDecodeError, String(e));
+        }
+      }
+    }
+  });
+
+  it("codes a default-task update ~16% smaller than version 1, and still reads version 1", () => {
+    // 4-bit levels bunch just above the top-k threshold: Huffman codes take them in fewer than 4 bits.
+    const update = new TopKCompressor({ ratio: 0.0045, quantizeBits: 4 }).compress(
+      Float32Array.from({ length: 101_770 }, () => rng.normal()),
+    );
+    const v2 = encodeUpdate(update);
+    assert.equal(v2[2], WIRE_VERSION);
+    const v1 = encodeVersion1(update);
+    assert.ok(v2.length < v1.length * 0.9, `${v2.length} vs ${v1.length} bytes`);
+    for (const bytes of [v1, v2]) {
+      const back = decodeUpdate(bytes);
+      assert.deepEqual(Array.from(back.indices), Array.from(update.indices));
+      assert.deepEqual(Array.from(densify(back)), Array.from(densify(update)));
+    }
+  });
+
+  it("picks packed levels when Huffman codes would not save bits, and encodes an empty update", () => {
+    const levels = Int8Array.from({ length: 30 }, (_, i) => (i % 15) - 7);
+    const spread = {
+      dimension: 100,
+      indices: Uint32Array.from({ length: 30 }, (_, i) => i * 3),
+      values: { bits: 4 as const, levels, norm: 1 },
+    };
+    const bytes = encodeUpdate(spread);
+    // magic 2, version, kind, dimension 1, count 1, scale 4, Rice parameter: then the level coding, 0 = packed.
+    assert.equal(bytes[11], 0);
+    assert.deepEqual(Array.from(densify(decodeUpdate(bytes))), Array.from(densify(spread)));
+    const empty = {
+      dimension: 10,
+      indices: new Uint32Array(0),
+      values: { bits: 4 as const, levels: new Int8Array(0), norm: 0 },
+    };
+    assert.equal(decodeUpdate(encodeUpdate(empty)).indices.length, 0);
   });
 });

@@ -1,25 +1,47 @@
 /**
- * The compact wire format of a compressed update (docs/protocol.md §7):
+ * The compact wire format of a compressed update (docs/protocol.md §8), version 2:
  *
- *   magic "VU" | version u8 (1) | value kind u8 (0 = float32, 2/4/8 = QSGD bits) | dimension varint |
- *   count varint | [norm f32 LE, when quantized] | index deltas varint × count |
- *   values: float32 LE × count, or levels packed `bits` per value (two's complement, little-endian bit order) |
+ *   magic "VU" | version u8 (2) | value kind u8 (0 = float32, 2/4/8 = QSGD bits) | dimension varint |
+ *   count varint | [norm f32 LE, when quantized] | Rice parameter u8 | [level coding u8, when quantized:
+ *   0 = packed, 1 = Huffman] | bit stream, least significant bit first: [Huffman code lengths, 4 bits per level
+ *   from -(2^(bits-1) - 1) up] | index gaps Rice-coded × count | [levels: a Huffman code each, most significant
+ *   bit first, or `bits` each in two's complement] | zero bits to the byte | [float32 LE × count, when float] |
  *   crc32 u32 LE over everything before it
  *
- * Indices are strictly increasing; the first delta is the index itself. The decoder refuses anything
- * truncated, oversized, out of range or with a bad checksum with an `UpdateDecodeError`.
+ * A gap is an index less the previous one less 1 (the first: the index itself). The encoder picks the Rice
+ * parameter and the level coding that take the fewest bits (entropy.ts says why they beat version 1).
+ * Version 1 (index gaps as LEB128 varints, levels packed from the next byte) is still decoded: updates stored on
+ * disk before an upgrade, and peers not yet upgraded, stay readable. The decoder refuses anything truncated,
+ * oversized, out of range, with non-zero padding or a bad checksum with an `UpdateDecodeError`.
  */
 import { crc32 } from "node:zlib";
 
+import {
+  BitReader,
+  BitWriter,
+  HuffmanDecoder,
+  MAX_RICE_PARAMETER,
+  canonicalCodes,
+  huffmanLengths,
+  readRice,
+  riceParameter,
+  writeHuffman,
+  writeRice,
+} from "./entropy.ts";
 import { UpdateDecodeError } from "./errors.ts";
-import type { SparseUpdate } from "./sparse.ts";
+import { levelCount } from "./sparse.ts";
+import type { QuantizedValues, SparseUpdate } from "./sparse.ts";
 
 export const WIRE_MAGIC = [0x56, 0x55] as const; // "VU"
-export const WIRE_VERSION = 1;
+/** The version `encodeUpdate` writes; `decodeUpdate` reads it and version 1. */
+export const WIRE_VERSION = 2;
 /** Largest model a decoder accepts by default (elements); an announced dimension above it is refused. */
 export const DEFAULT_MAX_DIMENSION = 50_000_000;
+/** Bits of one Huffman code length in the level table. */
+const CODE_LENGTH_BITS = 4;
+const LEVELS_PACKED = 0;
+const LEVELS_HUFFMAN = 1;
 
-/** Appends `value` (a non-negative integer below 2^53) as an LEB128 varint. */
 export function writeVarint(out: number[], value: number): void {
   let v = value;
   while (v >= 0x80) {
@@ -29,42 +51,57 @@ export function writeVarint(out: number[], value: number): void {
   out.push(v);
 }
 
-/** Serializes a sparse update. */
+/** Serializes a sparse update (version 2). */
 export function encodeUpdate(update: SparseUpdate): Uint8Array {
   const header: number[] = [...WIRE_MAGIC, WIRE_VERSION];
   const quantized = !(update.values instanceof Float32Array);
-  header.push(quantized ? (update.values as { bits: number }).bits : 0);
+  header.push(quantized ? (update.values as QuantizedValues).bits : 0);
   writeVarint(header, update.dimension);
   writeVarint(header, update.indices.length);
   const parts: Uint8Array[] = [Uint8Array.from(header)];
   if (quantized) {
     const norm = new Uint8Array(4);
-    new DataView(norm.buffer).setFloat32(0, (update.values as { norm: number }).norm, true);
+    new DataView(norm.buffer).setFloat32(0, (update.values as QuantizedValues).norm, true);
     parts.push(norm);
   }
-  const deltas: number[] = [];
+  const gaps: number[] = [];
   let previous = -1;
   for (const index of update.indices) {
     if (index <= previous || index >= update.dimension)
       throw new RangeError("indices must be increasing and in range");
-    writeVarint(deltas, index - previous - 1);
+    gaps.push(index - previous - 1);
     previous = index;
   }
-  parts.push(Uint8Array.from(deltas));
+  const parameter = riceParameter(gaps);
+  const stream = new BitWriter();
   if (update.values instanceof Float32Array) {
+    parts.push(Uint8Array.of(parameter));
+    for (const gap of gaps) writeRice(stream, gap, parameter);
+    parts.push(stream.finish());
     const bytes = new Uint8Array(update.values.length * 4);
     const view = new DataView(bytes.buffer);
     update.values.forEach((v, i) => view.setFloat32(i * 4, v, true));
     parts.push(bytes);
   } else {
     const { bits, levels } = update.values;
-    const packed = new Uint8Array(Math.ceil((levels.length * bits) / 8));
-    const mask = (1 << bits) - 1;
-    levels.forEach((level, i) => {
-      const bit = i * bits;
-      packed[bit >> 3]! |= (level & mask) << (bit & 7);
-    });
-    parts.push(packed);
+    const limit = levelCount(bits);
+    const counts = Array.from({ length: 2 * limit + 1 }, () => 0);
+    for (const level of levels) counts[level + limit]!++;
+    const lengths = levels.length === 0 ? counts : huffmanLengths(counts);
+    const huffmanBits =
+      counts.length * CODE_LENGTH_BITS + counts.reduce((n, c, symbol) => n + c * lengths[symbol]!, 0);
+    const huffman = levels.length > 0 && huffmanBits < levels.length * bits;
+    parts.push(Uint8Array.of(parameter, huffman ? LEVELS_HUFFMAN : LEVELS_PACKED));
+    if (huffman) for (const length of lengths) stream.bits(length, CODE_LENGTH_BITS);
+    for (const gap of gaps) writeRice(stream, gap, parameter);
+    if (huffman) {
+      const codes = canonicalCodes(lengths);
+      for (const level of levels) writeHuffman(stream, codes[level + limit]!, lengths[level + limit]!);
+    } else {
+      const mask = (1 << bits) - 1;
+      for (const level of levels) stream.bits(level & mask, bits);
+    }
+    parts.push(stream.finish());
   }
   const body = concat(parts);
   const out = new Uint8Array(body.length + 4);
@@ -129,7 +166,7 @@ export class Reader {
   }
 }
 
-/** Parses and validates an encoded update. */
+/** Parses and validates an encoded update (version 2 or 1). */
 export function decodeUpdate(bytes: Uint8Array, options: { maxDimension?: number } = {}): SparseUpdate {
   const maxDimension = options.maxDimension ?? DEFAULT_MAX_DIMENSION;
   if (bytes.length < 4 + 4) throw new UpdateDecodeError("TRUNCATED", `only ${bytes.length} bytes`);
@@ -142,7 +179,8 @@ export function decodeUpdate(bytes: Uint8Array, options: { maxDimension?: number
   const reader = new Reader(body);
   reader.offset = 2;
   const version = reader.u8();
-  if (version !== WIRE_VERSION) throw new UpdateDecodeError("UNSUPPORTED_VERSION", `version ${version}`);
+  if (version !== WIRE_VERSION && version !== 1)
+    throw new UpdateDecodeError("UNSUPPORTED_VERSION", `version ${version}`);
   const kind = reader.u8();
   if (kind !== 0 && kind !== 2 && kind !== 4 && kind !== 8)
     throw new UpdateDecodeError("MALFORMED", `value kind ${kind}`);
@@ -159,28 +197,81 @@ export function decodeUpdate(bytes: Uint8Array, options: { maxDimension?: number
     reader.offset += 4;
     if (!Number.isFinite(norm) || norm < 0) throw new UpdateDecodeError("MALFORMED", "bad norm");
   }
-  const indices = reader.ascendingIndices(count, dimension);
-  const valueBytes = kind === 0 ? count * 4 : Math.ceil((count * kind) / 8);
-  reader.need(valueBytes);
-  if (reader.offset + valueBytes !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
-  const start = body.byteOffset + reader.offset;
+  const read = version === 1 ? readVersion1 : readVersion2;
+  const { indices, levels, floatsAt } = read(body, reader, { kind, dimension, count });
   if (kind === 0) {
-    const view = new DataView(body.buffer, start, valueBytes);
+    const valueBytes = count * 4;
+    if (floatsAt + valueBytes > body.length) throw new UpdateDecodeError("TRUNCATED", "values cut short");
+    if (floatsAt + valueBytes !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
+    const view = new DataView(body.buffer, body.byteOffset + floatsAt, valueBytes);
     const values = Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
     if (values.some((v) => !Number.isFinite(v))) throw new UpdateDecodeError("MALFORMED", "non-finite value");
     return { dimension, indices, values };
   }
-  const bits = kind as 2 | 4 | 8;
-  const packed = body.subarray(reader.offset);
+  return { dimension, indices, values: { bits: kind as 2 | 4 | 8, levels: levels!, norm } };
+}
+
+interface Header {
+  readonly kind: number;
+  readonly dimension: number;
+  readonly count: number;
+}
+
+/** What a version's body holds: indices, quantized levels, and where float32 values start (float kind). */
+interface Body {
+  readonly indices: Uint32Array;
+  readonly levels?: Int8Array;
+  readonly floatsAt: number;
+}
+
+/** Version 1: LEB128 index gaps, then levels packed from the next byte, up to the checksum. */
+function readVersion1(body: Uint8Array, reader: Reader, { kind, dimension, count }: Header): Body {
+  const indices = reader.ascendingIndices(count, dimension);
+  if (kind === 0) return { indices, floatsAt: reader.offset };
+  const valueBytes = Math.ceil((count * kind) / 8);
+  reader.need(valueBytes);
+  if (reader.offset + valueBytes !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
   const levels = new Int8Array(count);
-  const mask = (1 << bits) - 1;
-  const limit = 2 ** (bits - 1) - 1;
-  for (let i = 0; i < count; i++) {
-    const bit = i * bits;
-    let raw = (packed[bit >> 3]! >> (bit & 7)) & mask;
-    if (raw > limit) raw -= 1 << bits;
-    if (raw < -limit) throw new UpdateDecodeError("MALFORMED", `level ${raw} outside ±${limit}`);
-    levels[i] = raw;
+  const bits = new BitReader(body, reader.offset, body.length);
+  for (let i = 0; i < count; i++) levels[i] = signedLevel(bits.bits(kind), kind);
+  return { indices, levels, floatsAt: body.length };
+}
+
+/** Version 2: the Rice parameter, the level coding, then one bit stream (see the format above). */
+function readVersion2(body: Uint8Array, reader: Reader, { kind, dimension, count }: Header): Body {
+  const parameter = reader.u8();
+  if (parameter > MAX_RICE_PARAMETER) throw new UpdateDecodeError("MALFORMED", `Rice parameter ${parameter}`);
+  const coding = kind === 0 ? LEVELS_PACKED : reader.u8();
+  if (coding !== LEVELS_PACKED && coding !== LEVELS_HUFFMAN)
+    throw new UpdateDecodeError("MALFORMED", `level coding ${coding}`);
+  const stream = new BitReader(body, reader.offset, body.length);
+  let decoder: HuffmanDecoder | undefined;
+  if (coding === LEVELS_HUFFMAN) {
+    const symbols = 2 * levelCount(kind as 2 | 4 | 8) + 1;
+    decoder = new HuffmanDecoder(Array.from({ length: symbols }, () => stream.bits(CODE_LENGTH_BITS)));
   }
-  return { dimension, indices, values: { bits, levels, norm } };
+  const indices = new Uint32Array(count);
+  let previous = -1;
+  for (let i = 0; i < count; i++) {
+    const index = previous + 1 + readRice(stream, parameter, dimension);
+    if (index >= dimension)
+      throw new UpdateDecodeError("MALFORMED", `index ${index} outside dimension ${dimension}`);
+    indices[i] = index;
+    previous = index;
+  }
+  if (kind === 0) return { indices, floatsAt: stream.finish() };
+  const levels = new Int8Array(count);
+  const limit = levelCount(kind as 2 | 4 | 8);
+  for (let i = 0; i < count; i++)
+    levels[i] = decoder === undefined ? signedLevel(stream.bits(kind), kind) : decoder.read(stream) - limit;
+  if (stream.finish() !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
+  return { indices, levels, floatsAt: body.length };
+}
+
+/** A packed two's-complement level of `bits` bits, refused outside ±(2^(bits-1) − 1). */
+function signedLevel(raw: number, bits: number): number {
+  const limit = 2 ** (bits - 1) - 1;
+  const level = raw > limit ? raw - 2 ** bits : raw;
+  if (level < -limit) throw new UpdateDecodeError("MALFORMED", `level ${level} outside ±${limit}`);
+  return level;
 }
