@@ -12,7 +12,8 @@
  * in the round (per-trainer calls as a mean: commit, claim), the share of trainers whose update was accepted
  * (weight > 0), and the process's peak RSS. All N nodes run in this one process over TCP on 127.0.0.1.
  * Also the seconds from the last commit to the aggregator's selection (the lock and the draw: at 64 nodes they
- * once waited 58 s behind the nodes' commitments) and the commitments the process's pool computed, per priority.
+ * once waited 58 s behind the nodes' commitments), the process's CPU seconds over the round (all its threads)
+ * and the commitments the process's pool computed, per priority.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 
@@ -43,6 +44,14 @@ const SHARED_READS_FROM_NODES = 64;
 const SHARED_READS_MS = 500;
 /** Chain seconds of the aggregate window besides the aggregator's wait: selection (~35 s at 64 nodes) and the post. */
 const SELECTION_AND_POST_S = 90n;
+/**
+ * Commit (and challenge) window per node above 128 nodes, chain seconds. The driven 600 s closed on 44 of 256
+ * trainers (2026-12-06, niced beside a soak: 212 commits in 600 s, 2.8 s a node, every node training through the
+ * process's shared pool), and the driver, waiting for every commit, never saw the round. The driver moves the
+ * chain clock once all have committed, so a longer window costs nothing.
+ */
+const COMMIT_WINDOW_S_PER_NODE = 6;
+const DRIVEN_WINDOW_UP_TO_NODES = 128;
 /** How long the claims of a measured round may take after it finalizes: each node claims on its own poll. */
 const CLAIMS_WAIT_MS = 120_000;
 
@@ -61,6 +70,7 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     // second): the driven 90 s held 64 nodes' 74 s (2026-12-06) but not a round that needs more; and the
     // aggregator's wait above is cut by this deadline.
     aggregateWindowS: BigInt(Math.ceil(aggregateWaitMs / 1000)) + SELECTION_AND_POST_S,
+    ...(n <= DRIVEN_WINDOW_UP_TO_NODES ? {} : { windowS: BigInt(n * COMMIT_WINDOW_S_PER_NODE) }),
     // Every node polls the one chain process (hardhat node): its total rate is held near the 64-node run's, which
     // it served; at 128 nodes with 2 s / 500 ms polls it fell a minute behind (HTTP 408, 2026-12-06).
     pollIntervalMs: n <= 32 ? 800 : Math.max(2_000, n * CHAIN_POLL_MS_PER_NODE),
@@ -79,6 +89,7 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const before = net.nodes.map((node) => ({ ...node.participant.stats }));
     const caps = new CapWatch(net, log, AGGREGATOR_NODE);
     const commitsBefore = commitPoolStats().done;
+    const cpuBefore = process.cpuUsage();
     let lastCommitAt = 0;
     let selectedAt = 0;
     const report = await runRound(net, 1, Math.max(600_000, n * 10_000), 180_000, {
@@ -86,6 +97,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       onAggregating: () => void (selectedAt = performance.now()),
     }).finally(() => caps.stop());
     const commits = commitPoolStats().done;
+    // Every thread of this process (event loop, commitment and training workers; not the chain's process).
+    const cpu = process.cpuUsage(cpuBefore);
     const sent = net.nodes.map((node, i) => node.participant.stats.bytesSent - before[i]!.bytesSent);
     const received = net.nodes.map(
       (node, i) => node.participant.stats.bytesReceived - before[i]!.bytesReceived,
@@ -143,6 +156,7 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       "aggregate s": report.phaseMs.aggregate / 1000,
       // The driver sees the last commit on its poll (800 ms to 2 s late) and the selection on its 250 ms poll.
       "last commit → selection s": selectedAt === 0 ? 0 : (selectedAt - lastCommitAt) / 1000,
+      "CPU s": Math.round((cpu.user + cpu.system) / 1e6),
       "urgent / background commitments": `${commits.urgent - commitsBefore.urgent} / ${commits.background - commitsBefore.background}`,
       "aggregator bytes up": aggregator < 0 ? 0 : sent[aggregator]!,
       "aggregator's aggregate copies": aggregator < 0 ? 0 : handedOut[aggregator]!,
