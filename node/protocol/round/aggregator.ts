@@ -46,6 +46,7 @@ import { noteArrival, rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWorkStore } from "./round-work.ts";
 import { weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
+import { CheckOnce } from "./check-once.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
 export interface AggregatorComponents {
@@ -69,6 +70,8 @@ export class Aggregator {
   private ruleInstance: AggregationRuleInstance | undefined;
   /** Chain round ids below this were folded into the rule's history (or skipped). */
   private foldedBelow = 0n;
+  /** Checks of pushed updates under way, by round, trainer and content (check-once.ts). */
+  private readonly checks = new CheckOnce<Awaited<ReturnType<typeof commitUpdateBytes>>>();
 
   constructor(ctx: RoundContext, components: AggregatorComponents) {
     this.ctx = ctx;
@@ -191,7 +194,15 @@ export class Aggregator {
       (await treeOf(this.ctx, work, roundId, round)).plan.parentOf.get(operator.toLowerCase()) !== me
     )
       throw new MeshError("BLOB_REJECTED", "this node does not aggregate this trainer's update");
-    const update = await this.verify(bytes, round.commitments[index]!, "urgent");
+    // A push repeated because its ack came late (same bytes) is checked once: it joins the check under way, or is
+    // acknowledged at once when that check already passed.
+    const sha = sha256(bytes);
+    const held = () => work.received.get(operator.toLowerCase())?.sha256 === sha;
+    if (held()) return;
+    const update = await this.checks.run(`${roundId}:${operator.toLowerCase()}:${sha}`, () =>
+      this.verify(bytes, round.commitments[index]!, "urgent"),
+    );
+    if (held()) return;
     work.received.set(operator.toLowerCase(), {
       encoded: update.encoded,
       commitment: update.commitment,
