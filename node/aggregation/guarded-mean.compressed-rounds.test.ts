@@ -1,6 +1,6 @@
 /**
  * The node's rule over many rounds of the default compressed updates (compression/constants.ts: one 2% update,
- * then top-k 0.45%, 4-bit values, error feedback), eight honest IID MNIST trainers and no attacker (issue #20, #18's "no honest
+ * then top-k 0.6%, 4-bit values, error feedback), eight honest IID MNIST trainers and no attacker (issue #20, #18's "no honest
  * operator earns nothing"). From round 7-10 on the coordinate-wise median of eight such updates is non-zero in
  * at most a handful of coordinates, so an honest update's cosine to it rests on one or two shared values. One
  * shared value of opposite sign made the cosine negative (-0.047) and the update was rejected for "direction",

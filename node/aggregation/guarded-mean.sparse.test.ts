@@ -1,6 +1,6 @@
 /**
  * The guarded mean on the node's default compressed updates (compression/constants.ts: one 2% update, then
- * top-k 0.45%, 4-bit values, error feedback across rounds) in a small round: five MNIST trainers on the demo's MLP, as in the
+ * top-k 0.6%, 4-bit values, error feedback across rounds) in a small round: five MNIST trainers on the demo's MLP, as in the
  * real network tests. Found there (issue #20): honest trainers were rejected when the group's evidence is
  * near zero (most sent coordinates are unshared), so a bound set as a multiple of the group's median rejected
  * any honest trainer with a little evidence.

@@ -1,13 +1,15 @@
 /** Defaults of node/compression and of a task's `compression` spec, each with its unit and reason. */
 
 /**
- * Share of an update's entries a trainer sends (top-k), in (0, 1], once its warm-up (below) is over. 0.45%
- * with 4-bit values and the 2% first update: ~1 KB an update on average over 12 rounds (405× below dense fp32)
- * and 15.2 KB per node per round up and down (53× below dense FedAvg) on the real network (bench:round; every
- * watcher receives every update, so a node's bytes are ~15 updates' and grow with k: 0.75% gave 43×, under the
- * 50× goal). 5% (the first default) gave only 18×.
+ * Share of an update's entries a trainer sends (top-k), in (0, 1], once its warm-up (below) is over. 0.6% with
+ * 4-bit values and the 2% first update: ~1 KB an update on average over 12 rounds (~400× below dense fp32) in
+ * wire version 2, the bytes 0.45% took in version 1. The bound is the total: every watcher receives every
+ * update, so a node's bytes are ~15 updates' a round and ≥ 50× below dense FedAvg holds while an update averages
+ * under ~1,070 B (0.75% in version 1 gave 43×; 0.65% in version 2 averages 1,070 B). In simulation (seeds 1-5,
+ * bench:round's data) 0.6% ends 0.15-0.85 pt below dense, mean of the last 3 rounds 0.42-0.80, where 0.45% gave
+ * 0.20-0.70 and 0.77-0.92 (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
  */
-export const DEFAULT_TOPK_RATIO = 0.0045;
+export const DEFAULT_TOPK_RATIO = 0.006;
 /**
  * Bits per sent value (QSGD levels plus sign; 32 = float32, unquantized). 4 bits: quantization noise is
  * unbiased and error feedback carries its remainder, so it costs no accuracy in bench:compression, and values
