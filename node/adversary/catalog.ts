@@ -9,6 +9,7 @@ import { adaptiveBackdoorAttack } from "./adaptive-backdoor.ts";
 import { adaptivePersistentAttack } from "./adaptive-persistent.ts";
 import { ATTACKS, flipLabels, maliciousUpdates } from "./attacks.ts";
 import { backdoorAttack, poisonWithTrigger } from "./backdoor.ts";
+import { guardEdgeAttack } from "./guard-edge.ts";
 import { SLEEPER_HONEST_SHARE, sleeperAttack } from "./sleeper.ts";
 import { createSlowPoisonAttack } from "./slow-poison.ts";
 import { sybilAttack } from "./sybil.ts";
@@ -22,6 +23,7 @@ export const ALL_ATTACKS = [
   "adaptive-ipm",
   "adaptive-alie",
   "adaptive-persistent",
+  "guard-edge",
   "slow-poison",
   "sleeper",
 ] as const;
@@ -54,6 +56,8 @@ export function prepareAttack(name: AnyAttackName, rounds: number): PreparedAtta
       return { name, poisonData: same, updates: adaptiveAttack("inverse-std") };
     case "adaptive-persistent":
       return { name, poisonData: same, updates: adaptivePersistentAttack };
+    case "guard-edge":
+      return { name, poisonData: same, updates: guardEdgeAttack };
     case "slow-poison":
       return { name, poisonData: same, updates: createSlowPoisonAttack() };
     case "sleeper":

@@ -25,6 +25,11 @@ export interface AttackRound {
    * first, then the honest ones in `honest` order (0: rejected). Absent when the rule is not known.
    */
   readonly weigh?: (candidates: readonly Float32Array[]) => readonly number[];
+  /**
+   * The same question asked of the rule's per-round guard alone, without its trainer history (for rules
+   * without history, the rule itself). Absent when the rule is not known.
+   */
+  readonly guard?: (candidates: readonly Float32Array[]) => readonly number[];
 }
 
 /** An update-level attack: the updates the `f` attackers send this round (one per attacker). */

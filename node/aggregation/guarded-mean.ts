@@ -35,6 +35,7 @@ import { AggregationInputError } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 
 import { GUARDED_MEAN_DEFAULTS } from "./guarded-mean-defaults.ts";
+import { honestGroupMaximum, honestPairMaximum } from "./pair-bounds.ts";
 
 export { GUARDED_MEAN_DEFAULTS };
 
@@ -52,6 +53,7 @@ export type GuardReason =
   | "outside-bounds"
   | "silent-coordinates"
   | "near-duplicate"
+  | "coordinated"
   | "norm"
   | "direction"
   | "history"
@@ -73,6 +75,8 @@ export interface GuardedUpdate {
   readonly workShare: number;
   /** Largest deviation cosine with another update that passed the magnitude checks (-1 when not compared). */
   readonly maxDuplicateCosine: number;
+  /** Its `groupPartners`-th largest deviation cosine with the others that passed (-1 when fewer compared). */
+  readonly groupCosine: number;
   readonly reasons: readonly GuardReason[];
 }
 
@@ -88,6 +92,8 @@ export interface GuardResult {
   readonly silentBound: number;
   /** The deviation cosine above which two compared updates counted as copies. */
   readonly duplicateBound: number;
+  /** The bound on each update's `groupPartners`-th largest deviation cosine (Infinity when not applied). */
+  readonly groupBound: number;
 }
 
 function median(values: readonly number[]): number {
@@ -157,38 +163,6 @@ function medianDensity(updates: readonly WeightedUpdate[]): number {
       return u.update.length === 0 ? 0 : nonZero / u.update.length;
     }),
   );
-}
-
-/**
- * How high the largest of the honest pairs' deviation cosines goes by chance among `members`: with pair cosines
- * about normal around a typical value m with spread s, the largest of P pairs exceeds m + s·√(2 ln(P / α)) with
- * probability at most α (the Gaussian tail e^(-z²/2), union over the pairs). m and s are the medians over the
- * members (of `n` updates; the key of pair (a, b) is a·n + b) of each one's median pair cosine and its 1.4826 × median absolute deviation: an honest member's pairs
- * are mostly with honest members, so the attackers (who take part in half the pairs at 30%) move neither much.
- * At most `cap`. Pairs exempt from the comparison (both partial work) are not in `cosines`.
- */
-function honestPairMaximum(
-  cosines: ReadonlyMap<number, number>,
-  n: number,
-  members: readonly number[],
-  falseAlarm: number,
-  cap: number,
-): number {
-  const centres: number[] = [];
-  const spreads: number[] = [];
-  for (const a of members) {
-    const own = members.flatMap((b) => {
-      const c = b === a ? undefined : cosines.get(a * n + b);
-      return c === undefined ? [] : [c];
-    });
-    if (own.length < 2) continue;
-    const m = median(own);
-    centres.push(m);
-    spreads.push(1.4826 * median(own.map((c) => Math.abs(c - m))));
-  }
-  if (centres.length === 0) return -1;
-  const pairs = (centres.length * (centres.length - 1)) / 2;
-  return Math.min(cap, median(centres) + median(spreads) * Math.sqrt(2 * Math.log(pairs / falseAlarm)));
 }
 
 /**
@@ -387,11 +361,42 @@ export function guardUpdates(
       : honestPairMaximum(cosineMatrix, n, passed, o.duplicateFalseAlarm, o.maxDuplicateCosine),
   );
   const duplicate = maxDuplicate.map((c) => c > duplicateBound);
+  // COORDINATION. Attackers that share one push hide it under independent noise so that each pair of them stays
+  // below the near-duplicate bound (adaptive-persistent searched its noise against it: pair cosines 0.58 under
+  // 0.6, honest trainers then rejected against the reference they dragged, 21.80 pt at 30% Dirichlet 0.5). Two
+  // honest trainers with the same classes also point alike, so a pair says nothing; a group does: each member
+  // of a push group of three points like two others at once. Such an update is weighed down in proportion to
+  // how far its `groupPartners`-th cosine sits between the group bound and the near-duplicate bound (zero
+  // there), and it does not vote in the direction reference. Weighed down, not rejected: three honest
+  // trainers with similar data also form a group (0.20-0.37 in one bench seed), and an attacker that keeps its
+  // cosines under the bound pushes at most √bound of a median-length update each (norm weights), against √0.6.
+  const groupBound =
+    passed.length < MIN_UPDATES_FOR_RELATIVE_CHECKS || o.groupPartners === 0
+      ? Infinity
+      : Math.min(
+          duplicateBound,
+          Math.max(
+            o.groupCosine,
+            passed.length < o.minUpdatesForPairBound
+              ? -1
+              : honestGroupMaximum(cosineMatrix, n, passed, o.groupPartners, o.groupFalseAlarm),
+          ),
+        );
+  const partnerCosines = rows.map((_, a) =>
+    passed.flatMap((b) => {
+      const c = b === a ? undefined : cosineMatrix.get(a * n + b);
+      return c === undefined ? [] : [c];
+    }),
+  );
+  const groupCosines = partnerCosines.map((cs) =>
+    cs.length < o.groupPartners ? -1 : [...cs].sort((x, y) => y - x)[o.groupPartners - 1]!,
+  );
+  const coordinated = groupCosines.map((c, i) => !duplicate[i] && c > groupBound);
   // The direction reference is the coordinate-wise median of the updates that passed so far, copies left
   // out: a median of everyone lets three large shared vectors drag it until honest cosines turn negative and
   // every update is rejected (measured with the adaptive attack at 10x the honest norm). A median, unlike
   // the mean the screened mean re-screened against, moves little with a minority that passed.
-  const distinct = passed.filter((i) => !duplicate[i]);
+  const distinct = passed.filter((i) => !duplicate[i] && !coordinated[i]);
   const voters = distinct.length > 0 ? distinct : passed.length > 0 ? passed : everyone;
   const centre = coordinateMedian(rows, voters);
   const centreNorm = Math.sqrt(dot(centre, centre));
@@ -448,6 +453,7 @@ export function guardUpdates(
       historyCosine: historyCosines[i]!,
       historyEvidence: historyEvidence[i]!,
       maxDuplicateCosine: maxDuplicate[i]!,
+      groupCosine: groupCosines[i]!,
       reasons: all,
     };
   });
@@ -455,6 +461,7 @@ export function guardUpdates(
   return {
     silentBound: maxSilent,
     duplicateBound,
+    groupBound,
     updates: guarded,
     rejected,
     acceptedWeights: weights.map((w, i) => {
@@ -464,7 +471,11 @@ export function guardUpdates(
         o.cosineWeighting === 0 || !(medianCosine > 0)
           ? 1
           : Math.min(1, Math.max(0, guarded[i]!.cosine / medianCosine));
-      return normShare * cosineShare === 1 ? w : Math.max(1, Math.floor(w * normShare * cosineShare));
+      const groupShare = coordinated[i]
+        ? Math.min(1, Math.max(0, (duplicateBound - groupCosines[i]!) / (duplicateBound - groupBound)))
+        : 1;
+      const share = normShare * cosineShare * groupShare;
+      return share === 1 ? w : Math.max(1, Math.floor(w * share));
     }),
   };
 }

@@ -108,7 +108,12 @@ runBenchmark(async () => {
     { name: "iid", scheme: { kind: "iid" } },
     { name: "non-iid(0.5)", scheme: { kind: "dirichlet", alpha: 0.5 } },
   ];
-  const partitions = allPartitions.filter((p) => option("partitions")?.split(",").includes(p.name) ?? true);
+  // In the order given (a long run puts the rows it needs most first; each row is printed as it finishes).
+  const partitions =
+    option("partitions")
+      ?.split(",")
+      .map((name) => allPartitions.find((p) => p.name === name))
+      .filter((p) => p !== undefined) ?? allPartitions;
   const attacks = (option("attacks")?.split(",") ?? ALL_ATTACKS) as AnyAttackName[];
   for (const a of attacks) if (!ALL_ATTACKS.includes(a)) throw new Error(`unknown attack ${a}`);
   const pool = new TrainingPool();
@@ -144,6 +149,7 @@ runBenchmark(async () => {
       reasons?: readonly (readonly string[])[];
     },
     oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
+    guardOracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
   ): Promise<Outcome> => {
     const attack = attackName === "none" ? undefined : prepareAttack(attackName, rounds);
     const { history, params } = await runSimulation(
@@ -169,6 +175,7 @@ runBenchmark(async () => {
             f,
             seed,
             weigh: oracle === undefined ? undefined : (c) => oracle(send(c)),
+            guard: guardOracle === undefined ? undefined : (c) => guardOracle(send(c)),
           });
           return send(bad);
         },
@@ -255,6 +262,8 @@ runBenchmark(async () => {
                 },
                 (u) =>
                   aggregateOrSkip(oracle, u, { trainers, record: false, previousUpdate }).acceptedWeights,
+                // Without trainer ids a rule with history is its per-round guard (guarded-mean-trust.ts).
+                (u) => aggregateOrSkip(oracle, u, { record: false, previousUpdate }).acceptedWeights,
               ),
             );
           }
