@@ -64,6 +64,16 @@ describe("commitments in the commitment pool", () => {
     assert.equal(commitPoolStats().spawned, 2);
   });
 
+  it("made smaller while its workers are busy, retires the extra one when its job is done", async () => {
+    configureCommitPool({ workers: 2, prioritized: true });
+    const jobs = [7, 8].map((seed) => commitEncoded(randomEncoded(5_000, seed)));
+    assert.equal(commitPoolStats().live, 2, "both workers busy");
+    configureCommitPool({ workers: 1 });
+    await Promise.all(jobs);
+    assert.equal(commitPoolStats().live, 1);
+    configureCommitPool({ workers: 2 });
+  });
+
   it("the worker's commitment equals this thread's, for the MLP's size and for one chunk", async () => {
     for (const [length, seed] of [
       [MLP_PARAMS, 1],

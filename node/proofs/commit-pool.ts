@@ -75,6 +75,8 @@ export interface CommitPoolStats {
   readonly maxBusy: number;
   /** Workers started (a failed worker is replaced by the next job that finds none idle). */
   readonly spawned: number;
+  /** Workers alive now. */
+  readonly live: number;
 }
 
 let config: CommitPoolConfig = { workers: commitWorkerCount(), prioritized: true };
@@ -86,19 +88,19 @@ let nextId = 1;
 /**
  * Sets the pool's size and ordering for the jobs asked from now on (bench:round --commit-workers /
  * --commit-fifo measures the old single first-come worker against the pool in one checkout); a smaller size
- * retires idle workers beyond it.
+ * retires the workers beyond it, idle ones at once, busy ones when their job is done.
  */
 export function configureCommitPool(next: Partial<CommitPoolConfig>): CommitPoolConfig {
   config = {
     workers: next.workers === undefined ? config.workers : Math.max(1, Math.floor(next.workers)),
     prioritized: next.prioritized ?? config.prioritized,
   };
-  for (const w of workers.filter((w) => w.job === undefined).slice(config.workers)) retire(w);
+  for (const w of workers.filter((w) => w.job === undefined)) if (workers.length > config.workers) retire(w);
   return config;
 }
 
 export function commitPoolStats(): CommitPoolStats {
-  return { done: { ...stats.done }, maxBusy: stats.maxBusy, spawned: stats.spawned };
+  return { done: { ...stats.done }, maxBusy: stats.maxBusy, spawned: stats.spawned, live: workers.length };
 }
 
 function retire(w: PoolWorker): void {
@@ -135,6 +137,8 @@ function spawn(): PoolWorker {
     w.job = undefined;
     stats.done[job.priority] += 1;
     job.resolve("commitment" in response ? response.commitment : undefined);
+    // A pool made smaller while this worker was busy retires it now.
+    if (workers.length > config.workers) retire(w);
     dispatch();
   });
   thread.on("error", () => lost(w));
