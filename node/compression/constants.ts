@@ -7,7 +7,8 @@
  * update, so a node's bytes are ~15 updates' a round and ≥ 50× below dense FedAvg holds while an update averages
  * under ~1,070 B (0.75% in version 1 gave 43×; 0.65% in version 2 averages 1,070 B). In simulation (seeds 1-5,
  * bench:round's data) 0.6% ends 0.15-0.85 pt below dense, mean of the last 3 rounds 0.42-0.80, where 0.45% gave
- * 0.20-0.70 and 0.77-0.92 (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
+ * 0.20-0.70 and 0.77-0.92. On the real network (bench:round, 12 rounds, seeds 1-3): 402-404× per update, 54-55× per
+ * node per round, -0.70, -1.05 and -0.55 pt (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
  */
 export const DEFAULT_TOPK_RATIO = 0.006;
 /**
