@@ -17,7 +17,7 @@ import {
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
-import { decideOptIn, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+import { decideOptIn, InactiveHold, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 
 const CHAIN_PORT = 18791;
 
@@ -49,16 +49,39 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
         functionName: "aggregatorCandidates",
       });
 
-    assert.equal(await syncAggregatorOptIn(sync, true), true);
+    assert.deepEqual(await syncAggregatorOptIn(sync, true), { optedIn: true, active: true });
     assert.ok((await candidates()).includes(account.address));
-    assert.equal(await syncAggregatorOptIn(sync, true), true, "no change, no transaction");
+    assert.deepEqual(
+      await syncAggregatorOptIn(sync, true),
+      { optedIn: true, active: true },
+      "no change, no transaction",
+    );
 
     await requestUnstake(net, account, minimum + 1n); // active stake now below the minimum
-    assert.equal(await syncAggregatorOptIn(sync, true), false);
+    assert.deepEqual(await syncAggregatorOptIn(sync, true), { optedIn: false, active: false });
     assert.ok(!(await candidates()).includes(account.address));
     assert.ok(
       lines.some((l) => l.includes("below the minimum active stake")),
       lines.join(""),
+    );
+  });
+
+  it("holds new work while the operator is inactive, saying so once per change", () => {
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const operator = "0x00000000000000000000000000000000000000aa";
+    const hold = new InactiveHold();
+    assert.equal(hold.update(true, operator, log), false, "active from the start: nothing to hold");
+    assert.equal(hold.reason, undefined);
+    assert.equal(hold.update(false, operator, log), true);
+    assert.match(hold.reason ?? "", /below the minimum active stake .* takes no new work/);
+    assert.equal(hold.update(false, operator, log), false, "still inactive: no second warning");
+    assert.equal(hold.update(true, operator, log), true);
+    assert.equal(hold.reason, undefined);
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { level: number }).level),
+      [40, 30],
+      "one warning when it turned inactive, one line when active again",
     );
   });
 });

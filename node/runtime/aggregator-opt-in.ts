@@ -76,11 +76,39 @@ export interface OptInSync {
   readonly log: Logger;
 }
 
+/** What a sync found: the opt-in now on chain, and whether the operator is active (stake at the minimum or more). */
+export interface OptInState {
+  readonly optedIn: boolean;
+  readonly active: boolean;
+}
+
+/**
+ * Whether an inactive operator's node holds new work (no training): the chain refuses its commitments and peers
+ * its pushes, so training only burned CPU and repeated "commit not accepted" and "base model not available" every
+ * round (an operator slashed below the minimum in the 60-minute soak, 2026-12-06). Not an alert (`/ready` stays
+ * as it is): a node waiting for its operator's stake is not broken. Each change is logged once.
+ */
+export class InactiveHold {
+  /** The hold reason while the operator is inactive. */
+  reason: string | undefined;
+
+  /** Records what a sync found; true when the hold changed (the caller re-applies it). */
+  update(active: boolean, operator: string, log: Logger): boolean {
+    if (active === (this.reason === undefined)) return false;
+    this.reason = active
+      ? undefined
+      : `operator ${operator} is below the minimum active stake (inactive): the chain refuses its commitments and peers refuse this node, so it takes no new work until it stakes the difference (vain-node stake)`;
+    if (this.reason === undefined) log.info({ operator }, "operator active again: taking new work");
+    else log.warn({ operator }, this.reason);
+    return true;
+  }
+}
+
 /**
  * Applies `wanted` (false when the operator is inactive) with a transaction only when the chain differs.
- * Returns the opt-in now on chain.
+ * Returns the opt-in now on chain and whether the operator is active.
  */
-export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Promise<boolean> {
+export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Promise<OptInState> {
   const { publicClient, wallet, contracts, log } = sync;
   const me = wallet.account.address;
   const [candidates, active] = await Promise.all([
@@ -98,7 +126,7 @@ export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Pro
   ]);
   const optedIn = candidates.some((c) => c.toLowerCase() === me.toLowerCase());
   const optIn = wanted && active;
-  if (optedIn === optIn) return optedIn;
+  if (optedIn === optIn) return { optedIn, active };
   await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { optIn });
   if (wanted && !active) {
     log.warn(
@@ -106,5 +134,5 @@ export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Pro
       `aggregator opt-in withdrawn: operator ${me} is below the minimum active stake (inactive), peers refuse this node and it could not aggregate; stake the difference to offer again`,
     );
   } else log.info({ aggregator: optIn }, "aggregator opt-in updated");
-  return optIn;
+  return { optedIn: optIn, active };
 }

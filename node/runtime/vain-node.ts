@@ -30,8 +30,13 @@ import { TrainingPool } from "../training/pool.ts";
 import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
 import { paramsToBytes } from "../protocol/models.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
-import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
-import type { OptInSync } from "./aggregator-opt-in.ts";
+import {
+  decideOptIn,
+  InactiveHold,
+  OPT_IN_STAKE_CHECK_INTERVAL_MS,
+  syncAggregatorOptIn,
+  type OptInSync,
+} from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { publishPeerStatus } from "./peer-status.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
@@ -92,6 +97,7 @@ export class VainNode {
   private eventLog: EventLog | undefined;
   /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
   private readonly paused = new Map<string, string>();
+  private readonly inactive = new InactiveHold();
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -441,7 +447,7 @@ export class VainNode {
       void this.participant?.stop();
       return;
     }
-    this.participant?.hold(this.paused.get("DISK_FULL"));
+    this.participant?.hold(this.paused.get("DISK_FULL") ?? this.inactive.reason);
     this.participant?.start();
     void this.syncOptIn();
   }
@@ -451,7 +457,10 @@ export class VainNode {
     const sync = this.optInSync;
     if (sync === undefined || this.paused.has("CHAIN_RESET")) return Promise.resolve();
     this.optInSyncing ??= syncAggregatorOptIn(sync, this.aggregatorOptIn())
-      .then(() => undefined)
+      .then(({ active }) => {
+        if (this.inactive.update(active, sync.wallet.account.address, sync.log))
+          this.participant?.hold(this.paused.get("DISK_FULL") ?? this.inactive.reason);
+      })
       // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
       // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
       .catch((error: unknown) =>
