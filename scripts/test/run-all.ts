@@ -19,6 +19,8 @@ interface SuiteResult {
   readonly passed: number;
   readonly failed: number;
   readonly exitCode: number;
+  /** Wall time (s). */
+  readonly seconds: number;
 }
 
 interface Suite {
@@ -60,14 +62,17 @@ const SUITES: readonly Suite[] = [
     args: [
       "--test",
       "--test-reporter=spec",
+      // Two files at a time. Three was tried (2026-12-06): at load 13-15 from other jobs the CPU-bound 16-round
+      // guarded-mean file (142 s at load 1-4) passed its 600 s file timeout; untried on a quiet machine.
       "--test-concurrency=2",
       // Per test file as well as per test (files run isolated): the short soak runs three unattended rounds
       // with kills in ~5 min on a quiet machine.
       "--test-timeout=600000",
       // A file whose tests all finished must not hang on a leaked handle (e.g. a socket libp2p left open).
       "--test-force-exit",
-      "node/**/*.test.ts",
+      // scripts/ first: it holds the longest file (the short soak, ~4 minutes), which must not start last.
       "scripts/**/*.test.ts",
+      "node/**/*.test.ts",
       "web/**/*.test.ts",
     ],
     parse: parseNodeTest,
@@ -75,6 +80,8 @@ const SUITES: readonly Suite[] = [
 ];
 
 function runSuite(suite: Suite): Promise<SuiteResult> {
+  const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
   return new Promise((resolve) => {
     process.stdout.write(`\n=== ${suite.name}: ${suite.command} ${suite.args.join(" ")}\n`);
     const child = spawn(suite.command, suite.args, {
@@ -92,18 +99,24 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
     });
     child.on("error", (error) => {
       process.stderr.write(`could not start ${suite.name}: ${error.message}\n`);
-      resolve({ name: suite.name, passed: 0, failed: 1, exitCode: 1 });
+      resolve({ name: suite.name, passed: 0, failed: 1, exitCode: 1, seconds: seconds() });
     });
     child.on("close", (code) => {
       const exitCode = code ?? 1;
       const counts = suite.parse(output.replace(ANSI_PATTERN, ""));
       if (counts === undefined) {
         // A suite that crashed before its summary still counts as a failure, never as silence.
-        resolve({ name: suite.name, passed: 0, failed: exitCode === 0 ? 0 : 1, exitCode });
+        resolve({
+          name: suite.name,
+          passed: 0,
+          failed: exitCode === 0 ? 0 : 1,
+          exitCode,
+          seconds: seconds(),
+        });
         return;
       }
       const failed = exitCode !== 0 && counts.failed === 0 ? 1 : counts.failed;
-      resolve({ name: suite.name, passed: counts.passed, failed, exitCode });
+      resolve({ name: suite.name, passed: counts.passed, failed, exitCode, seconds: seconds() });
     });
   });
 }
@@ -122,7 +135,9 @@ for (const suite of selected) results.push(await runSuite(suite));
 
 process.stdout.write("\n");
 for (const result of results) {
-  process.stdout.write(`${result.name}: ${result.passed} passed, ${result.failed} failed\n`);
+  process.stdout.write(
+    `${result.name}: ${result.passed} passed, ${result.failed} failed (${result.seconds} s)\n`,
+  );
 }
 const passed = results.reduce((sum, r) => sum + r.passed, 0);
 const failed = results.reduce((sum, r) => sum + r.failed, 0);
