@@ -396,7 +396,15 @@ export function guardUpdates(
   // out: a median of everyone lets three large shared vectors drag it until honest cosines turn negative and
   // every update is rejected (measured with the adaptive attack at 10x the honest norm). A median, unlike
   // the mean the screened mean re-screened against, moves little with a minority that passed.
-  const distinct = passed.filter((i) => !duplicate[i] && !coordinated[i]);
+  // Coordinated updates leave the reference too, highest group cosine first, but never more than `trim` updates
+  // leave it in all: at most `trim` are attackers, and three honest trainers with similar data dropped beside three
+  // rejected copies (ipm, seed 1) left four voters and cost 6.20 pt, against 0.35 with the group test off.
+  const dropped = new Set(passed.filter((i) => duplicate[i]));
+  for (const i of passed.filter((i) => coordinated[i]).sort((a, b) => groupCosines[b]! - groupCosines[a]!)) {
+    if (dropped.size >= trim) break;
+    dropped.add(i);
+  }
+  const distinct = passed.filter((i) => !dropped.has(i));
   const voters = distinct.length > 0 ? distinct : passed.length > 0 ? passed : everyone;
   const centre = coordinateMedian(rows, voters);
   const centreNorm = Math.sqrt(dot(centre, centre));
