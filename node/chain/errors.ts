@@ -46,6 +46,17 @@ export class LocalChainUnavailableError extends ChainError {
   }
 }
 
+/** A local chain was to start on a port where something already answers (another demo or test run). */
+export class LocalChainPortInUseError extends ChainError {
+  override readonly name = "LocalChainPortInUseError";
+  constructor(port: number) {
+    super(
+      "LOCAL_CHAIN_PORT_IN_USE",
+      `port ${port} on 127.0.0.1 already answers JSON-RPC (another demo or test run?): stop it or choose another port`,
+    );
+  }
+}
+
 /** The RPC endpoint did not answer. */
 export class ChainUnreachableError extends ChainError {
   override readonly name = "ChainUnreachableError";

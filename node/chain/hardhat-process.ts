@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HARDHAT_STARTUP_TIMEOUT_MS, LOCAL_BLOCK_INTERVAL_MS } from "./constants.ts";
-import { LocalChainUnavailableError } from "./errors.ts";
+import { LocalChainPortInUseError, LocalChainUnavailableError } from "./errors.ts";
 import { devRpc } from "./dev-rpc.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -24,6 +24,10 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   // The installed vain-node package has no Hardhat (a development tool of the repository): say so, in one
   // line, instead of a spawn error.
   if (!existsSync(`${bin}/hardhat`)) throw new LocalChainUnavailableError(bin);
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  // A chain already on the port would answer the start-up poll below in place of ours (whose own start fails):
+  // two runs then deployed onto one chain and failed on "nonce too low" (a CI run beside a helper's test run).
+  if (await answersRpc(rpcUrl)) throw new LocalChainPortInUseError(port);
   const child = spawn(`${bin}/hardhat`, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
@@ -32,20 +36,10 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const rpcUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + HARDHAT_STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
-    try {
-      const response = await fetch(rpcUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
+    if (await answersRpc(rpcUrl)) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   if (Date.now() >= deadline) {
@@ -68,6 +62,20 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
         setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
       }),
   };
+}
+
+/** Whether a JSON-RPC endpoint answers `eth_chainId` at `rpcUrl` now. */
+async function answersRpc(rpcUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    });
+    return response.ok;
+  } catch {
+    return false; // not listening (yet)
+  }
 }
 
 /** Runs a TypeScript entry point in a separate Node 22 process; resolves with its exit code and output. */
