@@ -20,7 +20,8 @@ export type ChainErrorCode =
   | "INSUFFICIENT_GAS_FUNDS"
   | "NOTHING_TO_WITHDRAW"
   | "ALLOWANCE_LEFT"
-  | "LOCAL_CHAIN_UNAVAILABLE";
+  | "LOCAL_CHAIN_UNAVAILABLE"
+  | "LOCAL_CHAIN_PORT_IN_USE";
 
 /** Base class of every chain error. */
 export class ChainError extends Error {
