@@ -42,7 +42,11 @@ export function guardedMeanTrustAggregator(
         acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
-      return { aggregate: fedAvg(kept), acceptedWeights, reasons };
+      const evidence = guard.updates.map(
+        (u) =>
+          `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}`,
+      );
+      return { aggregate: fedAvg(kept), acceptedWeights, reasons, evidence };
     },
     observeOutcome(outcome) {
       records = foldPublicOutcome(records, outcome, options.trust);

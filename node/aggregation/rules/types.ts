@@ -10,6 +10,12 @@ export interface AggregationResult {
   readonly acceptedWeights: readonly number[];
   /** Per input, why it was rejected or down-weighted (empty when accepted; absent for rules that do not say). */
   readonly reasons?: readonly (readonly string[])[];
+  /**
+   * Per input, the measurements its verdict rests on, for the operator's log (e.g. "norm 3.40x, cosine 0.12"):
+   * a reason alone did not tell whether an honest update rejected for its norm was too long or too short (the
+   * 60-minute soak, 2026-12-06). Absent for rules that do not measure.
+   */
+  readonly evidence?: readonly string[];
 }
 
 /** What the round knows beyond the updates themselves (rules with per-trainer history use it). */

@@ -284,7 +284,9 @@ export class Aggregator {
       });
       weights = result.acceptedWeights;
       const rejected = trainers.flatMap((t, k) =>
-        (result.reasons?.[k]?.length ?? 0) > 0 ? [`${t}: ${result.reasons![k]!.join(",")}`] : [],
+        (result.reasons?.[k]?.length ?? 0) > 0
+          ? [`${t}: ${result.reasons![k]!.join(",")}${result.evidence ? ` (${result.evidence[k]})` : ""}`]
+          : [],
       );
       if (rejected.length > 0) this.ctx.log.info({ roundId, rejected }, "updates rejected or down-weighted");
     } catch (error) {
