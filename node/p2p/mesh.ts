@@ -356,7 +356,7 @@ export class Mesh {
    * announced (e.g. on gossip) for peers the node never met, merged into the peer store first.
    */
   async reach(peer: PeerId, hints: readonly string[] = [], signal?: AbortSignal): Promise<void> {
-    if (this.admission.isAdmitted(peer)) return;
+    if (this.admission.isAdmitted(peer) && this.libp2p.getConnections(peer).length > 0) return;
     const multiaddrs = hints.flatMap((text) => {
       try {
         return [multiaddr(text)];

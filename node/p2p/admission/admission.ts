@@ -273,9 +273,13 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       stream.abort(new Error("admission stream closed"));
     }
     if (verdict.ok) {
+      this.slots.release(peerId);
+      // The peer may have left while the verdict was sent (`peer:disconnect` already ran): a record set now said
+      // "admitted" with no connection, `Mesh.reach` skipped admission on the next dial, and a trainer failed every
+      // later delivery to that aggregator (transfer-connections.test: one sender 0 of 12 tries, 2026-12-06).
+      if (connection.status !== "open") return;
       this.evictRebound(verdict.admitted);
       this.admittedPeers.set(peerId, verdict.admitted);
-      this.slots.release(peerId);
       this.safeDispatch("admitted", verdict.admitted);
       return;
     }
