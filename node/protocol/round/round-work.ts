@@ -46,6 +46,8 @@ export interface TrainerWork {
   delivered: boolean;
   pushing: boolean;
   pushFailures: number;
+  /** Wall clock (ms) before which a failed push is not retried (push-backoff.ts). */
+  pushAgainAt?: number;
 }
 
 export interface AggregatorWork {
@@ -213,6 +215,7 @@ export function restartForNewAggregator(work: RoundWork, aggregator: string): bo
   work.delivered = false;
   work.pushing = false; // a push still hanging on the old aggregator must not hold back the new one
   work.pushFailures = 0;
+  work.pushAgainAt = undefined;
   work.aggregatingSince = undefined;
   work.lastArrivalAt = undefined;
   work.longestGapMs = undefined;

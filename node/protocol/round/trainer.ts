@@ -27,6 +27,7 @@ import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK } from "../../scheduling/constants
 import type { RoundTree } from "../hierarchy.ts";
 import { commitUpdateBytes, trainerDelta } from "../update.ts";
 import { UPLOAD_ATTEMPTS_BEFORE_FALLBACK } from "./context.ts";
+import { pushRetryDelayMs } from "./push-backoff.ts";
 import type { RoundContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -416,7 +417,7 @@ export class Trainer {
     waitMs: number,
   ): Promise<void> {
     if (work.delivered || work.pushing || work.updateBytes === undefined) return;
-    if (this.ctx.adversary.withholdsUpdate()) return;
+    if (this.ctx.adversary.withholdsUpdate() || Date.now() < (work.pushAgainAt ?? 0)) return;
     const target = this.uploadTarget(tree, work, waitMs);
     if (target === this.ctx.me) {
       await this.components.acceptOwn(roundId, work.updateBytes, this.namedBase(work));
@@ -424,7 +425,7 @@ export class Trainer {
       return;
     }
     work.pushing = true;
-    void this.pushUpdate(roundId, target as Address, work).finally(() => (work.pushing = false));
+    void this.pushUpdate(roundId, target as Address, work, waitMs).finally(() => (work.pushing = false));
   }
 
   /**
@@ -448,6 +449,7 @@ export class Trainer {
     roundId: bigint,
     target: Address,
     work: TrainerWork & Pick<AggregatorWork, "takeovers">,
+    waitMs: number,
   ): Promise<void> {
     const bytes = work.updateBytes;
     if (bytes === undefined) return;
@@ -464,6 +466,7 @@ export class Trainer {
       );
     } catch (error) {
       work.pushFailures += 1;
+      work.pushAgainAt = Date.now() + pushRetryDelayMs(work.pushFailures, waitMs);
       // Info, not debug: a delivery that takes retries is where a large round's time goes (#21, 128 nodes).
       this.ctx.log.info(
         { err: error, roundId, to: target, failures: work.pushFailures, ms: Date.now() - started },
