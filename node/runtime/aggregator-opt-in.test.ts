@@ -17,7 +17,7 @@ import {
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
-import { decideOptIn, InactiveHold, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
+import { decideOptIn, InactiveHold, OptInKeeper, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 
 const CHAIN_PORT = 18791;
 
@@ -64,6 +64,55 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
       lines.some((l) => l.includes("below the minimum active stake")),
       lines.join(""),
     );
+  });
+
+  it("keeps the opt-in in a running node: one check at a time, a hold change reported once, none while suspended", async () => {
+    const minimum = await minStake(net);
+    const account = await fundOperator(net, minimum * 2n);
+    await stakeAndBind(net, account, minimum * 2n);
+    const log = pino({ level: "silent" });
+    const sync = {
+      publicClient: net.publicClient,
+      wallet: await walletFor(net, account),
+      contracts: net.addresses,
+      log,
+    };
+    let wantedCalls = 0;
+    let changes = 0;
+    let suspended = false;
+    const keeper = new OptInKeeper({
+      sync,
+      wanted: () => (wantedCalls++, true),
+      suspended: () => suspended,
+      onActiveChange: () => void changes++,
+      intervalMs: 3_600_000, // the test drives every check itself
+    });
+    await keeper.start();
+    assert.equal(keeper.inactiveReason, undefined);
+    assert.equal(changes, 0, "active from the start: no hold change");
+    const [first, second] = [keeper.sync(), keeper.sync()];
+    assert.equal(first, second, "a check under way is joined, not repeated");
+    await first;
+    assert.equal(wantedCalls, 2, "start's check and one joined check");
+
+    await requestUnstake(net, account, minimum + 1n);
+    await keeper.sync();
+    assert.equal(changes, 1, "the node re-applies its hold once");
+    assert.match(keeper.inactiveReason ?? "", /below the minimum active stake/);
+    const candidates = await net.publicClient.readContract({
+      address: net.addresses.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "aggregatorCandidates",
+    });
+    assert.ok(!candidates.includes(account.address), "an inactive operator is no candidate");
+    await keeper.sync();
+    assert.equal(changes, 1, "still inactive: no second change");
+
+    suspended = true; // e.g. a chain reset: the chain is not the one the node knows
+    const before = wantedCalls;
+    await keeper.sync();
+    assert.equal(wantedCalls, before, "a suspended keeper does not decide or touch the chain");
+    keeper.stop();
   });
 
   it("holds new work while the operator is inactive, saying so once per change", () => {

@@ -6,6 +6,7 @@
  * below the minimum stayed the only candidate and every later round failed, with nobody at fault but it.
  */
 import type { Logger } from "pino";
+import { BaseError } from "viem";
 import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
 
 import type { ProtocolAddresses } from "../chain/actions/client.ts";
@@ -135,4 +136,73 @@ export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Pro
     );
   } else log.info({ aggregator: optIn }, "aggregator opt-in updated");
   return { optedIn: optIn, active };
+}
+
+/** What an `OptInKeeper` needs from its node. */
+export interface OptInKeeperOptions {
+  readonly sync: OptInSync;
+  /** The opt-in the node wants now (its `decideOptIn` over live inputs). */
+  readonly wanted: () => boolean;
+  /** True while the keeper must not touch the chain (a reset chain is not the one the node knows). */
+  readonly suspended: () => boolean;
+  /** Called when the operator turns inactive or active again, so the node re-applies its hold. */
+  readonly onActiveChange: () => void;
+  /** Re-check interval (ms): receipts, reputation and stake change over time. */
+  readonly intervalMs: number;
+}
+
+/**
+ * Keeps the on-chain opt-in equal to what the node wants, one check at a time (a transaction may outlast the
+ * interval), and tracks whether the operator is active (`inactiveReason`). Start/stop lifecycle.
+ */
+export class OptInKeeper {
+  private readonly options: OptInKeeperOptions;
+  private readonly inactive = new InactiveHold();
+  private syncing: Promise<void> | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(options: OptInKeeperOptions) {
+    this.options = options;
+  }
+
+  /** Why the operator's node holds new work, while it is inactive. */
+  get inactiveReason(): string | undefined {
+    return this.inactive.reason;
+  }
+
+  /** Syncs once (a chain outage is logged, not thrown), then on the interval. */
+  async start(): Promise<void> {
+    await this.sync();
+    // Stopped during the first check (the node was stopped while starting): no timer may outlive it.
+    if (this.stopped) return;
+    this.timer ??= setInterval(() => void this.sync(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Applies the wanted opt-in now; joins a check already under way. */
+  sync(): Promise<void> {
+    const { sync, wanted, suspended, onActiveChange } = this.options;
+    if (suspended()) return Promise.resolve();
+    this.syncing ??= syncAggregatorOptIn(sync, wanted())
+      .then(({ active }) => {
+        if (this.inactive.update(active, sync.wallet.account.address, sync.log)) onActiveChange();
+      })
+      // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
+      // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
+      .catch((error: unknown) =>
+        sync.log.warn(
+          { reason: error instanceof BaseError ? error.shortMessage : String(error) },
+          "aggregator opt-in update failed",
+        ),
+      )
+      .finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
 }

@@ -30,13 +30,7 @@ import { TrainingPool } from "../training/pool.ts";
 import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
 import { paramsToBytes } from "../protocol/models.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
-import {
-  decideOptIn,
-  InactiveHold,
-  OPT_IN_STAKE_CHECK_INTERVAL_MS,
-  syncAggregatorOptIn,
-  type OptInSync,
-} from "./aggregator-opt-in.ts";
+import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, OptInKeeper } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { publishPeerStatus } from "./peer-status.ts";
 import { ChainResetWatch } from "./chain-watch.ts";
@@ -84,9 +78,7 @@ export class VainNode {
   private timer: ReturnType<typeof setInterval> | undefined;
   private capacity: CapacityManager | undefined;
   private settings: RuntimeSettings | undefined;
-  private optInTimer: ReturnType<typeof setInterval> | undefined;
-  private optInSync: OptInSync | undefined;
-  private optInSyncing: Promise<void> | undefined;
+  private optIn: OptInKeeper | undefined;
   private provingRemeasure: ProvingRemeasure | undefined;
   private diskQuota: DiskQuotaGuard | undefined;
   private lock: DataDirLock | undefined;
@@ -97,7 +89,6 @@ export class VainNode {
   private eventLog: EventLog | undefined;
   /** Why the node does not take part in rounds right now (chain reset, disk full); empty: it does. */
   private readonly paused = new Map<string, string>();
-  private readonly inactive = new InactiveHold();
   apiUrl: string | undefined;
 
   constructor(options: VainNodeOptions) {
@@ -275,16 +266,17 @@ export class VainNode {
     await this.capacity.start();
     this.provingRemeasure = new ProvingRemeasure(() => this.participant, log);
     this.provingRemeasure.start();
-    this.optInSync = { publicClient, wallet, contracts, log };
-    // A chain outage during start-up must not end the node: the timer below applies the opt-in once it answers.
-    await this.syncOptIn();
     // Receipts and reputation change over time, and a slash can make the operator inactive (then it must not stay
-    // a candidate): re-decide often (two reads; a transaction only on change).
-    this.optInTimer = setInterval(
-      () => void this.syncOptIn(),
-      Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
-    );
-    this.optInTimer.unref();
+    // a candidate): re-decide often (two reads; a transaction only on change). A chain outage during start-up
+    // must not end the node: the next check applies the opt-in once the chain answers.
+    this.optIn = new OptInKeeper({
+      sync: { publicClient, wallet, contracts, log },
+      wanted: () => this.aggregatorOptIn(),
+      suspended: () => this.paused.has("CHAIN_RESET"),
+      onActiveChange: () => this.applyHold(),
+      intervalMs: Math.min(config.attestation.intervalMs, OPT_IN_STAKE_CHECK_INTERVAL_MS),
+    });
+    await this.optIn.start();
 
     this.monitor = new ResourceMonitor(
       {
@@ -346,7 +338,7 @@ export class VainNode {
           { reason, dataDir: config.dataDir },
           `chain reset detected: ${reason}. This node stopped taking part. Redeploy (vain-node deploy), fund, stake and bind again, then restart the node; its round state under ${config.dataDir}/rounds belongs to the old chain`,
         );
-        clearInterval(this.optInTimer);
+        this.optIn?.stop();
         this.pause(
           "CHAIN_RESET",
           `chain reset detected: ${reason}; redeploy, stake, bind and restart the node`,
@@ -400,7 +392,7 @@ export class VainNode {
   async stop(): Promise<void> {
     this.connecting?.abort(new Error("the node was stopped while waiting for the chain"));
     clearInterval(this.timer);
-    clearInterval(this.optInTimer);
+    this.optIn?.stop();
     this.provingRemeasure?.stop();
     this.chainWatch?.stop();
     this.eventLog?.stop();
@@ -447,30 +439,14 @@ export class VainNode {
       void this.participant?.stop();
       return;
     }
-    this.participant?.hold(this.paused.get("DISK_FULL") ?? this.inactive.reason);
+    this.applyHold();
     this.participant?.start();
-    void this.syncOptIn();
+    void this.optIn?.sync();
   }
 
-  /** Applies the wanted aggregator opt-in on chain, one check at a time (a transaction may outlast the interval). */
-  private syncOptIn(): Promise<void> {
-    const sync = this.optInSync;
-    if (sync === undefined || this.paused.has("CHAIN_RESET")) return Promise.resolve();
-    this.optInSyncing ??= syncAggregatorOptIn(sync, this.aggregatorOptIn())
-      .then(({ active }) => {
-        if (this.inactive.update(active, sync.wallet.account.address, sync.log))
-          this.participant?.hold(this.paused.get("DISK_FULL") ?? this.inactive.reason);
-      })
-      // viem's own message, not the error object: during an RPC outage this repeats every 10 s, and the
-      // serialized error carries the whole contract ABI (~10 KB a line in the soak's logs).
-      .catch((error: unknown) =>
-        sync.log.warn(
-          { reason: error instanceof BaseError ? error.shortMessage : String(error) },
-          "aggregator opt-in update failed",
-        ),
-      )
-      .finally(() => (this.optInSyncing = undefined));
-    return this.optInSyncing;
+  /** New work waits while the disk is full or the operator is inactive (the first reason is shown). */
+  private applyHold(): void {
+    this.participant?.hold(this.paused.get("DISK_FULL") ?? this.optIn?.inactiveReason);
   }
 
   /**
