@@ -56,7 +56,7 @@ describe("commitments in the commitment pool", () => {
   it("starts up to its size of workers at once, each answer the caller's", async () => {
     configureCommitPool({ workers: 2, prioritized: true });
     const inputs = [3, 4, 5, 6].map((seed) => randomEncoded(5_000, seed));
-    const answers = await Promise.all(inputs.map((encoded) => commitEncoded(encoded)));
+    const answers = await Promise.all(inputs.map((encoded) => commitEncoded(encoded, "urgent")));
     for (const [i, encoded] of inputs.entries())
       assert.equal(answers[i]!.root, (await commitEncodedHere(encoded)).root, `input ${i}`);
     assert.equal(new Set(answers.map((a) => a.root)).size, inputs.length);
@@ -66,7 +66,7 @@ describe("commitments in the commitment pool", () => {
 
   it("made smaller while its workers are busy, retires the extra one when its job is done", async () => {
     configureCommitPool({ workers: 2, prioritized: true });
-    const jobs = [7, 8].map((seed) => commitEncoded(randomEncoded(5_000, seed)));
+    const jobs = [7, 8].map((seed) => commitEncoded(randomEncoded(5_000, seed), "urgent"));
     assert.equal(commitPoolStats().live, 2, "both workers busy");
     configureCommitPool({ workers: 1 });
     await Promise.all(jobs);
@@ -94,6 +94,18 @@ describe("commitments in the commitment pool", () => {
     const after = commitPoolStats().done;
     assert.equal(after.urgent - before.urgent, 1);
     assert.equal(after.background - before.background, 4);
+  });
+
+  it("background jobs leave one worker free for urgent ones (and the event loop its core)", async () => {
+    configureCommitPool({ workers: 2, prioritized: true });
+    // Both workers started first (a worker's start-up, not the queue, would decide the order otherwise).
+    await Promise.all([11, 12].map((seed) => commitEncoded(randomEncoded(5_000, seed), "urgent")));
+    const before = commitPoolStats();
+    // b0 takes one worker, b1..b3 wait although the other is idle; u starts on it at once and overtakes them.
+    const order = await finishOrder();
+    assert.equal(commitPoolStats().maxBackgroundBusy, 1, "one background job at a time with two workers");
+    assert.ok(order.indexOf("u") <= 1, `urgent finished ${order.indexOf("u") + 1}th: ${order.join(",")}`);
+    assert.equal(commitPoolStats().done.background - before.done.background, 4);
   });
 
   it("first come, first served (the old single worker) finishes the urgent one last", async () => {

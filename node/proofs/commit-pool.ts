@@ -29,9 +29,9 @@ export type CommitPriority = "urgent" | "background";
 export const MAX_COMMIT_WORKERS = 4;
 
 /**
- * Workers for `cores` cores: one per core, at most MAX_COMMIT_WORKERS. Not cores − 1: the event loop mostly
- * waits on sockets and the chain while commitments queue, and on this project's 2-core machines the aggregator's
- * N checks are the round's critical path (the OS still schedules the event loop between the workers' slices).
+ * Workers for `cores` cores: one per core, at most MAX_COMMIT_WORKERS. Not cores − 1: on this project's 2-core
+ * machines the aggregator's N checks are the round's critical path, and urgent jobs may use every worker. Jobs
+ * the round does not wait on leave one core to the event loop (`backgroundLimit`).
  */
 export function commitWorkerCount(cores: number = availableParallelism()): number {
   return Math.max(1, Math.min(MAX_COMMIT_WORKERS, Math.floor(cores)));
@@ -73,6 +73,8 @@ export interface CommitPoolStats {
   readonly done: { urgent: number; background: number };
   /** The most jobs in workers at once. */
   readonly maxBusy: number;
+  /** The most background jobs in workers at once. */
+  readonly maxBackgroundBusy: number;
   /** Workers started (a failed worker is replaced by the next job that finds none idle). */
   readonly spawned: number;
   /** Workers alive now. */
@@ -82,7 +84,7 @@ export interface CommitPoolStats {
 let config: CommitPoolConfig = { workers: commitWorkerCount(), prioritized: true };
 const workers: PoolWorker[] = [];
 const queues: Record<CommitPriority, Job[]> = { urgent: [], background: [] };
-const stats = { done: { urgent: 0, background: 0 }, maxBusy: 0, spawned: 0 };
+const stats = { done: { urgent: 0, background: 0 }, maxBusy: 0, maxBackgroundBusy: 0, spawned: 0 };
 let nextId = 1;
 
 /**
@@ -100,7 +102,8 @@ export function configureCommitPool(next: Partial<CommitPoolConfig>): CommitPool
 }
 
 export function commitPoolStats(): CommitPoolStats {
-  return { done: { ...stats.done }, maxBusy: stats.maxBusy, spawned: stats.spawned, live: workers.length };
+  const { maxBusy, maxBackgroundBusy, spawned } = stats;
+  return { done: { ...stats.done }, maxBusy, maxBackgroundBusy, spawned, live: workers.length };
 }
 
 function retire(w: PoolWorker): void {
@@ -149,9 +152,32 @@ function spawn(): PoolWorker {
   return w;
 }
 
+/**
+ * Most background jobs in workers at once: one worker fewer than the pool (at least one). With every worker on
+ * background jobs (replica checks: two a trainer) the event loop had no core of its own: at 256 nodes in one
+ * process it ran on 0.41 of a core and 3,497 delivery dials timed out at 5 s (docs/scaling.md, session 12). The
+ * first-come mode (the session-11 reference) has no such limit.
+ */
+function backgroundLimit(): number {
+  return Math.max(1, config.workers - 1);
+}
+
+function backgroundBusy(): number {
+  return workers.filter((w) => w.job?.priority === "background").length;
+}
+
+/** Whether a queued job may start now (an urgent one always; a background one within `backgroundLimit`). */
+function startable(): boolean {
+  if (queues.urgent.length > 0) return true;
+  return queues.background.length > 0 && (!config.prioritized || backgroundBusy() < backgroundLimit());
+}
+
 /** The next job to start: the oldest urgent one, else the oldest background one (or the oldest of all, FIFO). */
 function nextJob(): Job | undefined {
-  if (config.prioritized) return queues.urgent.shift() ?? queues.background.shift();
+  if (config.prioritized)
+    return (
+      queues.urgent.shift() ?? (backgroundBusy() < backgroundLimit() ? queues.background.shift() : undefined)
+    );
   const [u, b] = [queues.urgent[0], queues.background[0]];
   if (u === undefined || b === undefined) return queues.urgent.shift() ?? queues.background.shift();
   return u.id < b.id ? queues.urgent.shift() : queues.background.shift();
@@ -160,7 +186,7 @@ function nextJob(): Job | undefined {
 /** Starts queued jobs on idle workers, starting workers up to the pool's size. */
 function dispatch(): void {
   for (;;) {
-    if (queues.urgent.length === 0 && queues.background.length === 0) break;
+    if (!startable()) break;
     let w = workers.find((candidate) => candidate.job === undefined);
     if (w === undefined) {
       if (workers.length >= config.workers) break;
@@ -177,6 +203,7 @@ function dispatch(): void {
     w.thread.ref();
     w.thread.postMessage({ id: job.id, encoded: job.encoded } satisfies CommitRequest);
     stats.maxBusy = Math.max(stats.maxBusy, workers.filter((x) => x.job !== undefined).length);
+    stats.maxBackgroundBusy = Math.max(stats.maxBackgroundBusy, backgroundBusy());
   }
   for (const w of workers) if (w.job === undefined) w.thread.unref();
 }
