@@ -146,6 +146,10 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     this.node = undefined;
   }
 
+  private isConnected(peer: PeerId): boolean {
+    return this.node?.getConnections(peer).some((c) => c.status === "open") === true;
+  }
+
   isAdmitted(peerId: PeerId | string): boolean {
     return this.admittedPeers.has(peerId.toString());
   }
@@ -277,7 +281,9 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       // The peer may have left while the verdict was sent (`peer:disconnect` already ran): a record set now said
       // "admitted" with no connection, `Mesh.reach` skipped admission on the next dial, and a trainer failed every
       // later delivery to that aggregator (transfer-connections.test: one sender 0 of 12 tries, 2026-12-06).
-      if (connection.status !== "open") return;
+      // Any open connection of the peer counts: the checked one may be a duplicate libp2p closed meanwhile, and
+      // the peer's other connections are not checked again (`pending`), so they would be cut by the admission timer.
+      if (!this.isConnected(connection.remotePeer)) return;
       this.evictRebound(verdict.admitted);
       this.admittedPeers.set(peerId, verdict.admitted);
       this.safeDispatch("admitted", verdict.admitted);
