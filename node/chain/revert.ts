@@ -163,6 +163,10 @@ export function explainRevert(revert: DecodedRevert): string | undefined {
       return "invalid windows: each must be >= 5 s, and commit + 4 × aggregate (selection, aggregator, backup takeover, backup) + challenge + 16 × answer + dispute <= 12 h, the longest a round may run";
     case "NotActiveOperator":
       return `${String(a["account"])} is not an active operator (stake at least the minimum first)`;
+    case "RoundFull":
+      return `the round already has its ${formatArg(a["maxTrainers"])} trainers and this operator's stake outweighs none of them`;
+    case "DeadlinePassed":
+      return `too late: the deadline passed at ${isoTime(a["deadline"])}`;
     case "TooManyCandidates":
       return "the aggregator candidate list is full (64)";
     default:

@@ -28,6 +28,7 @@ interface LogRecord {
   readonly node?: number;
   readonly msg?: string;
   readonly commitment?: Hex;
+  readonly err?: { readonly message?: string };
 }
 
 describe("a trainer turned away by a full round resends its update", { timeout: 600_000 }, () => {
@@ -80,5 +81,11 @@ describe("a trainer turned away by a full round resends its update", { timeout: 
     const tried = new Set(refused().map((r) => r.commitment));
     assert.equal(tried.size, 1, "every retry sent the same commitment");
     assert.match(String([...tried][0]), /^0x[0-9a-f]{64}$/, "the refused commit names its commitment");
+    // The operator is told why: the contract's decoded revert, not only "not accepted".
+    for (const record of refused())
+      assert.match(
+        record.err?.message ?? "",
+        /not accepted in round \d+: commitUpdate failed: the round already has its 2 trainers .* \(RoundFull\)/,
+      );
   });
 });

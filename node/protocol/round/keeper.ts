@@ -9,7 +9,7 @@ import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import { DEFAULT_DUTY_BACKOFF_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { DutyWork } from "./round-work.ts";
-import type { TaskView } from "./rounds-gateway.ts";
+import type { TaskView } from "./rounds-gateway-types.ts";
 import { commitmentPair, samePair } from "./signatures.ts";
 import type { Equivocation, SignedPair, SignedValue } from "./signatures.ts";
 

@@ -50,7 +50,7 @@ import { RoundData } from "./round-data.ts";
 import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
-import type { TaskView } from "./rounds-gateway.ts";
+import type { TaskView } from "./rounds-gateway-types.ts";
 import { TaskJoin } from "./task-join.ts";
 import { ReactionBudget } from "./reaction-budget.ts";
 import { scheduleTicks } from "./tick-schedule.ts";

@@ -9,19 +9,7 @@ import { randomBytes } from "node:crypto";
 
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
-import type { Logger } from "pino";
-import type {
-  Abi,
-  Account,
-  Address,
-  Chain,
-  ContractFunctionArgs,
-  Hex,
-  PublicClient,
-  TransactionReceipt,
-  Transport,
-  WalletClient,
-} from "viem";
+import type { Abi, Address, Hex, TransactionReceipt } from "viem";
 import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256, zeroAddress } from "viem";
 
 import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
@@ -36,83 +24,14 @@ import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
 import { RoundCache } from "./round-cache.ts";
 import { postedWeights, postsWeightTree } from "./weight-claims.ts";
-
-/** The TrainingRounds functions a node calls. */
-export type RoundsWrite =
-  | "commitUpdate"
-  | "lockSelection"
-  | "selectAggregator"
-  | "postLinkRoot"
-  | "postAggregate"
-  | "drawSamples"
-  | "answerChallenge"
-  | "resolveUnansweredChallenge"
-  | "disputeStatement"
-  | "reportMissedAggregation"
-  | "finalizeRound"
-  | "openRound"
-  | "challenge"
-  | "reportEquivocation"
-  | "reportSignedConflict"
-  | "commitReport"
-  | "revealReport"
-  | "reclaimBond"
-  | "claim"
-  | "postWeightsRoot"
-  | "claimTrainerShare";
-
-/** The reports that pay a reporter (or a challenger's share): sent committed, then revealed (`report`). */
-export type RoundsReport =
-  | "reportMissedAggregation"
-  | "reportEquivocation"
-  | "reportSignedConflict"
-  | "resolveUnansweredChallenge"
-  | "disputeStatement"
-  | "challenge";
-
-/** The arguments of a `RoundsWrite`, typed from the ABI. */
-export type RoundsWriteArgs<F extends RoundsWrite> = ContractFunctionArgs<
-  typeof trainingRoundsAbi,
-  "nonpayable",
-  F
->;
-
-export interface RoundsGatewayInit {
-  readonly publicClient: PublicClient<Transport, Chain>;
-  readonly wallet: WalletClient<Transport, Chain, Account>;
-  readonly contracts: { readonly rounds: Address; readonly registry: Address };
-  readonly taskId: bigint;
-  readonly log: Logger;
-  /** Aborted when the node stops: a write retrying through an RPC outage gives up at once. */
-  readonly signal?: () => AbortSignal;
-}
-
-export interface TaskView {
-  readonly modelRef: Hex;
-  readonly numChunks: number;
-  readonly activeRound: bigint;
-  readonly roundCount: bigint;
-  /** False for a task ID nobody created yet (the chain returns an all-zero task). */
-  readonly exists: boolean;
-  readonly closed: boolean;
-  readonly rewardPoolWei: bigint;
-  /** Unix seconds from which the next round may open. */
-  readonly nextOpenTime: bigint;
-  /** The task's rule: its rounds are proven (challenged chunks are answered with zk proofs). */
-  readonly proven: boolean;
-  /** The task's aggregation rule's on-chain id (chain/actions/create-task.ts `taskRuleId`). */
-  readonly ruleId: number;
-  /** Seconds trainers have to train and commit in each round (fixed at task creation). */
-  readonly commitWindowS: bigint;
-  /** Seconds a selected aggregator (or its backup, from its takeover) has to post (fixed at task creation). */
-  readonly aggregateWindowS: bigint;
-  /** Seconds an aggregator has to answer each challenge with a proof (fixed at task creation). */
-  readonly answerWindowS: bigint;
-  /** Seconds an answered statement stays disputable (fixed at task creation). */
-  readonly disputeWindowS: bigint;
-  /** The task spec's content address (task-spec-hash.ts); zero when the creator registered none. */
-  readonly specHash: Hex;
-}
+import type {
+  RoundsGatewayInit,
+  RoundsReport,
+  RoundsWrite,
+  RoundsWriteArgs,
+  SendOutcome,
+  TaskView,
+} from "./rounds-gateway-types.ts";
 
 export class RoundsGateway {
   private readonly init: RoundsGatewayInit;
@@ -295,7 +214,12 @@ export class RoundsGateway {
    * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
    */
   sendIfValid<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
-    return this.enqueue(functionName, () => this.send(functionName, args));
+    return this.trySend(functionName, args).then((outcome) => outcome.sent);
+  }
+
+  /** As `sendIfValid`, with the contract's or the transport's reason when nothing was sent (for the operator). */
+  trySend<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<SendOutcome> {
+    return this.enqueueOutcome(functionName, () => this.send(functionName, args));
   }
 
   /**
@@ -414,12 +338,16 @@ export class RoundsGateway {
 
   /** Runs one transaction of this node after the ones queued before it (one nonce sequence); false on failure. */
   private enqueue(functionName: string, run: () => Promise<boolean>): Promise<boolean> {
-    const guarded = async (): Promise<boolean> => {
+    return this.enqueueOutcome(functionName, run).then((outcome) => outcome.sent);
+  }
+
+  private enqueueOutcome(functionName: string, run: () => Promise<boolean>): Promise<SendOutcome> {
+    const guarded = async (): Promise<SendOutcome> => {
       try {
-        return await run();
+        return (await run()) ? { sent: true } : { sent: false, reason: "the call would revert now" };
       } catch (error) {
         this.init.log.debug({ err: error, functionName }, "chain call skipped");
-        return false;
+        return { sent: false, reason: error instanceof Error ? error.message : String(error) };
       }
     };
     const next = this.txQueue.then(guarded, guarded);

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 
 import { AnswerWindowTooShortError } from "./proving-budget.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
-import type { TaskView } from "./rounds-gateway.ts";
+import type { TaskView } from "./rounds-gateway-types.ts";
 
 export class TaskJoin {
   private readonly budget: ProvingBudget;

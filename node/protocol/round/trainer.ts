@@ -367,12 +367,8 @@ export class Trainer {
     this.unsent = { roundId, trained, bytes, commitment };
     await store?.saveOwnUpdate(roundId, bytes);
     const sending = performance.now();
-    const sent = await this.ctx.chain.sendIfValid("commitUpdate", [
-      roundId,
-      commitment.root,
-      BigInt(samples),
-    ]);
-    if (!sent) throw new CommitNotAcceptedError(roundId, commitment.root);
+    const sent = await this.ctx.chain.trySend("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
+    if (!sent.sent) throw new CommitNotAcceptedError(roundId, commitment.root, sent.reason);
     this.unsent = undefined;
     // Only included commits: a failed send measures an outage or a revert, not the chain's inclusion time.
     this.commitTxMs.push(performance.now() - sending);

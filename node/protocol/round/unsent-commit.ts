@@ -23,11 +23,14 @@ export interface UnsentCommit {
 export class CommitNotAcceptedError extends Error {
   readonly roundId: bigint;
   readonly commitment: Hex;
+  /** Why, as the gateway decoded it (e.g. "commitUpdate failed: ... (RoundFull)"). */
+  readonly reason: string;
 
-  constructor(roundId: bigint, commitment: Hex) {
-    super(`commit ${commitment} not accepted in round ${roundId}`);
+  constructor(roundId: bigint, commitment: Hex, reason: string) {
+    super(`commit ${commitment} not accepted in round ${roundId}: ${reason}`);
     this.name = "CommitNotAcceptedError";
     this.roundId = roundId;
     this.commitment = commitment;
+    this.reason = reason;
   }
 }
