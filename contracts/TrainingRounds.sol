@@ -104,7 +104,11 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         round.taskId = taskId;
         round.state = RoundState.Open;
         round.emission = emission;
+        // A group task trains from its parent's model: its round's aggregate is a partial of the parent's.
+        uint256 parent = _parentTask[taskId];
+        if (parent != 0) task.modelRef = _tasks[parent].modelRef;
         round.baseModelRef = task.modelRef;
+        round.partialsOnly = task.partialsOnly;
         round.verifier = _currentVerifier();
         round.paramsVersion = _currentParamsVersion();
         round.proven = task.proven;
@@ -140,6 +144,44 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// @param sampleCount the trainer's sample count, 1..maxSamplesPerTrainer
     function commitUpdate(uint256 roundId, bytes32 commitment, uint256 sampleCount) external whenNotPaused {
         Round storage round = _rounds[roundId];
+        if (round.partialsOnly) revert PartialsOnly(roundId);
+        _commit(roundId, round, commitment, sampleCount);
+    }
+
+    /// @notice Commits a group round's partial into its parent task's open round (docs §7): the group round's
+    /// aggregator commits that round's aggregate commitment as its own update, with the sum of the round's
+    /// posted weights, shifted right until it fits `maxSamplesPerTrainer`, as its sample count. The group round
+    /// was proven and finalized (its challenges answered, or its aggregator slashed and the round failed, and
+    /// then there is nothing to commit), so the parent's aggregate over the partials, proven by the parent's
+    /// own challenges, is proven at every level.
+    /// @dev Requirements: as `commitUpdate`, and: the round's task is a parent task; the group round is
+    /// Finalized, of a child task of the round's task, opened on the round's base model, not committed before;
+    /// the caller is its aggregator.
+    /// @param roundId the parent task's open round
+    /// @param groupRoundId the child task's finalized round
+    function commitPartial(uint256 roundId, uint256 groupRoundId) external whenNotPaused {
+        Round storage round = _rounds[roundId];
+        if (!round.partialsOnly) revert NotPartialsRound(roundId);
+        Round storage group = _rounds[groupRoundId];
+        _requireState(groupRoundId, group, RoundState.Finalized);
+        if (msg.sender != group.aggregator) revert NotAggregator(msg.sender);
+        if (_parentTask[group.taskId] != round.taskId || group.baseModelRef != round.baseModelRef) {
+            revert NotGroupOf(groupRoundId, roundId);
+        }
+        if (_partialTaken[groupRoundId]) revert PartialTaken(groupRoundId);
+        _partialTaken[groupRoundId] = true;
+        uint256 weight;
+        uint256 n = group.weights.length; // a proven round posts its weights array (<= MAX_WEIGHTS_ARRAY)
+        for (uint256 i; i < n; ++i) weight += group.weights[i];
+        uint256 maxSamples = _paramsOf(round).maxSamplesPerTrainer;
+        uint8 shift;
+        while (weight >> shift > maxSamples) ++shift;
+        emit PartialCommitted(roundId, groupRoundId, msg.sender, weight, shift);
+        _commit(roundId, round, group.aggregateCommitment, weight >> shift);
+    }
+
+    /// @dev Appends the caller's commitment to an open round (`commitUpdate`, `commitPartial`).
+    function _commit(uint256 roundId, Round storage round, bytes32 commitment, uint256 sampleCount) private {
         _requireState(roundId, round, RoundState.Open);
         if (block.timestamp > round.commitDeadline) revert DeadlinePassed(round.commitDeadline);
         if (!registry.isActiveOperator(msg.sender)) revert NotActiveOperator(msg.sender);

@@ -75,6 +75,7 @@ interface ITrainingRounds {
         uint8 ruleId;
         bool proven;
         bool closed; // closed by its creator: no more rounds or funding; funders withdraw their share
+        bool partialsOnly; // a parent task (`linkTask`): its rounds take only its child tasks' partials (docs §7)
         bytes32 modelRef; // the current global model: the initial model's content hash, then derived per round (docs §3)
         bytes32 specHash;
         uint256 rewardPool; // unreserved funding
@@ -98,6 +99,7 @@ interface ITrainingRounds {
         RoundState state;
         bool proven; // the task's rule: set at opening, never by the aggregator
         bool posted; // an aggregate was posted (its weights are the trainers' proof of delivery)
+        bool partialsOnly; // the task's, fixed at opening: only `commitPartial` commits (docs §7)
         uint64 commitDeadline;
         uint64 aggregateDeadline;
         uint64 challengeDeadline; // aggregateDeadline + the challenge window; from the post once posted
@@ -236,6 +238,17 @@ interface ITrainingRounds {
     event ReportRevealed(bytes32 indexed commitHash, address indexed reporter, bytes4 report);
     /// @notice The round reached MAX_CHALLENGES_PER_ROUND: it fails without a slash once its challenges settle.
     event RoundContested(uint256 indexed roundId);
+    /// @notice `childTaskId`'s finalized rounds may be committed as partials into `parentTaskId`'s rounds.
+    event TaskLinked(uint256 indexed childTaskId, uint256 indexed parentTaskId);
+    /// @notice A group round's aggregate was committed into its parent task's round as the trainer `leader`
+    /// (the group round's aggregator), with sample count `groupWeight >> shift` (docs §7).
+    event PartialCommitted(
+        uint256 indexed roundId,
+        uint256 indexed groupRoundId,
+        address indexed leader,
+        uint256 groupWeight,
+        uint8 shift
+    );
     /// @notice The round finalized (or failed) and rewards were credited.
     event RoundClosed(
         uint256 indexed roundId,
@@ -350,6 +363,16 @@ interface ITrainingRounds {
     error LinkRootMissing(uint256 roundId);
     /// @notice The round is not proven by chained proofs (unproven, or at most MAX_PROVEN_TRAINERS trainers).
     error NotChained(uint256 roundId);
+    /// @notice The round belongs to a parent task: it takes partials (`commitPartial`), not updates.
+    error PartialsOnly(uint256 roundId);
+    /// @notice The round does not take partials (its task is no parent task).
+    error NotPartialsRound(uint256 roundId);
+    /// @notice The group round is not a round of a child of this round's task on this round's base model.
+    error NotGroupOf(uint256 groupRoundId, uint256 roundId);
+    /// @notice The group round's partial was already committed.
+    error PartialTaken(uint256 groupRoundId);
+    /// @notice The tasks cannot be linked (see `linkTask`).
+    error InvalidLink(uint256 childTaskId, uint256 parentTaskId);
 
     /// @notice Registers a training task; returns its ID.
     function createTask(TaskConfig calldata config) external returns (uint256 taskId);
@@ -368,6 +391,10 @@ interface ITrainingRounds {
 
     /// @notice Commits the caller's update for `roundId`.
     function commitUpdate(uint256 roundId, bytes32 commitment, uint256 sampleCount) external;
+
+    /// @notice Commits a finalized round of a child task (the group round) into its parent task's open round:
+    /// its aggregate commitment as the caller's update, its posted weights' sum as the sample count (docs §7).
+    function commitPartial(uint256 roundId, uint256 groupRoundId) external;
 
 
     /// @notice The aggregator posts the round's aggregate.

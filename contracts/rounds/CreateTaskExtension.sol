@@ -62,4 +62,33 @@ abstract contract CreateTaskExtension is RoundsStorage {
         emit ITrainingRounds.TaskCreated(taskId, msg.sender, config.modelRef, config.numChunks, config.rewardPerRound);
         emit ITrainingRounds.TaskRules(taskId, config.specHash, config.ruleId, config.proven, config.answerWindow);
     }
+
+    /// @notice Makes `childTaskId` a group task of `parentTaskId` (docs §7, hierarchical rounds): from now on
+    /// a finalized round of the child, opened on the parent's current model, can be committed into the
+    /// parent's open round by the aggregator that finalized it (`commitPartial`), and the parent's rounds take
+    /// nothing else. Every level is then an ordinary round: each child round's aggregate is proven and its
+    /// aggregator slashed for a wrong one by the child round's own challenge game, and the parent's aggregate
+    /// over the partials by the parent round's.
+    /// @dev Requirements: the caller created both tasks; both open, distinct, the same chunk count (one model);
+    /// the child proven (an unproven partial could lie unslashed) and not linked before. A task may be the
+    /// child of one parent and the parent of many; a parent may itself be a child (more levels).
+    /// @param childTaskId the group task
+    /// @param parentTaskId the task its partials go to
+    function linkTask(uint256 childTaskId, uint256 parentTaskId) external whenNotPaused {
+        ITrainingRounds.Task storage child = _tasks[childTaskId];
+        ITrainingRounds.Task storage parent = _tasks[parentTaskId];
+        if (
+            childTaskId == parentTaskId ||
+            child.creator != msg.sender ||
+            parent.creator != msg.sender ||
+            child.closed ||
+            parent.closed ||
+            !child.proven ||
+            child.numChunks != parent.numChunks ||
+            _parentTask[childTaskId] != 0
+        ) revert ITrainingRounds.InvalidLink(childTaskId, parentTaskId);
+        _parentTask[childTaskId] = parentTaskId;
+        parent.partialsOnly = true;
+        emit ITrainingRounds.TaskLinked(childTaskId, parentTaskId);
+    }
 }

@@ -69,6 +69,10 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     mapping(uint256 roundId => mapping(uint256 chunk => ITrainingRounds.Challenge)) internal _challenges;
     /// @dev Where each round's randomness comes from (RoundsExtension locks and selects, TrainingRounds draws).
     mapping(uint256 roundId => ITrainingRounds.RoundDraws) internal _draws;
+    /// @dev Hierarchical rounds (docs §7): each child task's parent (`linkTask`, 0: none), and the group rounds
+    /// already committed as a partial (`commitPartial`, once each).
+    mapping(uint256 childTaskId => uint256 parentTaskId) internal _parentTask;
+    mapping(uint256 groupRoundId => bool) internal _partialTaken;
 
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; the composing contract must be set as its slasher

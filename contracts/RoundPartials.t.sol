@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
+import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
+import {RoundsExtension} from "./rounds/RoundsExtension.sol";
+import {RoundDriver} from "./test/RoundDriver.sol";
+import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
+
+/// @notice Hierarchical rounds proven at every level (docs/protocol.md §7, issue #21): group rounds of child
+/// tasks are ordinary proven rounds; a finalized one is committed by its aggregator (the group's leader) into
+/// the parent task's round as that round's trainer (`commitPartial`), and the parent's aggregate is proven over
+/// the partials. A leader that posts a wrong partial is slashed by its group round's challenge and its partial
+/// can never reach the parent; nobody commits a plain update into a parent round; the weights conserve.
+contract RoundPartialsTest is RoundsFixture {
+    uint256 internal constant LEADER2_KEY = 0x1EAD2;
+    address internal leader2;
+    uint256 internal parentTask;
+    uint256 internal childA;
+    uint256 internal childB;
+    RoundsExtension internal ext;
+
+    function setUp() public {
+        _setUpRounds();
+        ext = RoundsExtension(address(rounds));
+        leader2 = vm.addr(LEADER2_KEY);
+        _fundAndStake(leader2, 1_000e18);
+        // The parent's commit window holds its groups' whole rounds (commit, selection, post, challenges).
+        parentTask = rounds.createTask(_taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 20_000, 60, 120, 0));
+        childA = rounds.createTask(_taskConfig(bytes32("childA0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        childB = rounds.createTask(_taskConfig(bytes32("childB0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        token.approve(address(rounds), 30 * REWARD);
+        rounds.fundTask(parentTask, 10 * REWARD);
+        rounds.fundTask(childA, 10 * REWARD);
+        rounds.fundTask(childB, 10 * REWARD);
+        ext.linkTask(childA, parentTask);
+        ext.linkTask(childB, parentTask);
+    }
+
+    /// Runs a round of `task` with t1..t3 (100, 300, 600 samples) aggregated by `leader` (the only candidate):
+    /// posts `weights`, answers the sampled chunk (a proof of another chunk if `lies`: slashed), finalizes.
+    function _groupRound(uint256 task, address leader, uint256[] memory weights, bool lies)
+        internal
+        returns (uint256 roundId)
+    {
+        _onlyCandidate(leader);
+        roundId = _openAndCommitTo(task);
+        assertTrue(_select(roundId) == leader, "leader selected");
+        vm.prank(leader);
+        rounds.postAggregate(roundId, keccak256(abi.encode("partial", roundId)), bytes32("data"), weights);
+        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
+        uint256 chunk = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, lies ? (chunk + 1) % NUM_CHUNKS : chunk); // a call: before the prank
+        vm.prank(leader);
+        rounds.answerChallenge(roundId, chunk, proof);
+        if (lies) return roundId;
+        _warpPastJudgement(roundId);
+        rounds.finalizeRound(roundId);
+    }
+
+    function _onlyCandidate(address who) internal {
+        address[2] memory all = [agg, leader2];
+        for (uint256 i; i < all.length; ++i) {
+            bool on = all[i] == who;
+            address[] memory now_ = selection.aggregatorCandidates();
+            bool listed;
+            for (uint256 j; j < now_.length; ++j) listed = listed || now_[j] == all[i];
+            if (listed == on) continue;
+            vm.prank(all[i]);
+            selection.setAggregatorOptIn(on);
+        }
+    }
+
+    function _round(uint256 roundId) internal view returns (ITrainingRounds.Round memory) {
+        return IRoundSelection(address(rounds)).getRound(roundId);
+    }
+
+    /// The two-level round end to end: an honest group's partial is committed and proven in the parent; the
+    /// lying leader of the other group is slashed by its group round and its partial refused.
+    function test_honestPartialProvenInParent_lyingLeaderSlashed() public {
+        uint256 parentRound = rounds.openRound(parentTask);
+        uint256 honest = _groupRound(childA, agg, _weights(100, 300, 600), false);
+        assertTrue(_round(honest).baseModelRef == _round(parentRound).baseModelRef, "group trains the parent's model");
+
+        uint256 stakeBefore = registry.slashableStake(leader2);
+        uint256 lying = _groupRound(childB, leader2, _weights(100, 300, 600), true);
+        assertEq(registry.slashableStake(leader2), stakeBefore / 2, "lying leader slashed");
+        assertEq(uint8(_round(lying).state), uint8(ITrainingRounds.RoundState.Failed), "its group round failed");
+        vm.expectRevert(
+            abi.encodeWithSelector(ITrainingRounds.WrongState.selector, lying, ITrainingRounds.RoundState.Failed)
+        );
+        vm.prank(leader2);
+        rounds.commitPartial(parentRound, lying);
+
+        // Only the group's own aggregator commits its partial, once.
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotAggregator.selector, t1));
+        vm.prank(t1);
+        rounds.commitPartial(parentRound, honest);
+        vm.prank(agg);
+        rounds.commitPartial(parentRound, honest);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.PartialTaken.selector, honest));
+        vm.prank(agg);
+        rounds.commitPartial(parentRound, honest);
+        // Nobody commits a plain update into a parent round.
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.PartialsOnly.selector, parentRound));
+        vm.prank(t1);
+        rounds.commitUpdate(parentRound, bytes32("c1"), 100);
+
+        ITrainingRounds.Round memory p = _round(parentRound);
+        assertEq(p.trainers.length, 1, "one partial");
+        assertTrue(p.trainers[0] == agg, "the leader is the parent's trainer");
+        assertTrue(p.commitments[0] == _round(honest).aggregateCommitment, "its commitment is the group's aggregate");
+        assertEq(p.sampleCounts[0], 1_000, "its weight is the group's posted weight");
+
+        // The parent round is an ordinary proven round over its partials.
+        vm.warp(p.commitDeadline + 1);
+        _onlyCandidate(agg);
+        assertTrue(_select(parentRound) == agg, "parent aggregator");
+        uint256[] memory one = new uint256[](1);
+        one[0] = 1_000;
+        uint256 claimableBefore = rounds.claimable(agg);
+        vm.prank(agg);
+        rounds.postAggregate(parentRound, bytes32("top"), bytes32("data"), one);
+        RoundDriver.draw(rounds, parentRound, keccak256(abi.encode("samples", parentRound)));
+        uint256 chunk = _sampledChunk(parentRound);
+        bytes memory proof = _proof(parentRound, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(parentRound, chunk, proof);
+        _warpPastJudgement(parentRound);
+        rounds.finalizeRound(parentRound);
+        assertEq(uint8(_round(parentRound).state), uint8(ITrainingRounds.RoundState.Finalized), "parent finalized");
+        assertEq(rounds.claimable(agg) - claimableBefore, REWARD, "leader paid as trainer and aggregator");
+        assertTrue(IRoundSelection(address(rounds)).getTask(parentTask).modelRef != bytes32("model0"), "model advanced");
+    }
+
+    /// A partial is bound to its parent task and to the model its parent round trains.
+    function test_partialOnlyIntoItsParentOnItsBaseModel() public {
+        // A group round finalized before the parent's model moved cannot join a later parent round.
+        uint256 first = rounds.openRound(parentTask);
+        uint256 stale = _groupRound(childA, agg, _weights(100, 300, 600), false);
+        uint256 fresh = _groupRound(childB, agg, _weights(100, 300, 600), false);
+        vm.prank(agg);
+        rounds.commitPartial(first, fresh);
+        vm.warp(_round(first).commitDeadline + 1);
+        assertTrue(_select(first) == agg, "parent aggregator");
+        uint256[] memory one = new uint256[](1);
+        one[0] = 1_000;
+        vm.prank(agg);
+        rounds.postAggregate(first, bytes32("top"), bytes32("data"), one);
+        RoundDriver.draw(rounds, first, keccak256(abi.encode("samples", first)));
+        uint256 chunk = _sampledChunk(first);
+        bytes memory proof = _proof(first, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(first, chunk, proof);
+        _warpPastJudgement(first);
+        rounds.finalizeRound(first);
+        uint256 second = rounds.openRound(parentTask);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupOf.selector, stale, second));
+        vm.prank(agg);
+        rounds.commitPartial(second, stale);
+        // The next group round trains the parent's new model, and joins.
+        uint256 next = _groupRound(childA, agg, _weights(100, 300, 600), false);
+        assertTrue(_round(next).baseModelRef == IRoundSelection(address(rounds)).getTask(parentTask).modelRef, "new base");
+        vm.prank(agg);
+        rounds.commitPartial(second, next);
+
+        // A round of an unlinked task is no group; a round of a plain task takes no partials.
+        uint256 parentNow = second;
+        uint256 plain = _groupRound(taskId, agg, _weights(100, 300, 600), false);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupOf.selector, plain, parentNow));
+        vm.prank(agg);
+        rounds.commitPartial(parentNow, plain);
+        uint256 plainOpen = rounds.openRound(unprovenTaskId);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotPartialsRound.selector, plainOpen));
+        vm.prank(agg);
+        rounds.commitPartial(plainOpen, next);
+    }
+
+    function test_linkTaskChecks() public {
+        uint256 other = rounds.createTask(_taskConfig(bytes32("o"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        uint256 otherChunks = rounds.createTask(_taskConfig(bytes32("o"), NUM_CHUNKS + 1, REWARD, 60, 60, 120, 0));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, childA, other));
+        ext.linkTask(childA, other); // linked before
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, unprovenTaskId, parentTask));
+        ext.linkTask(unprovenTaskId, parentTask); // an unproven partial could lie unslashed
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, otherChunks, parentTask));
+        ext.linkTask(otherChunks, parentTask); // another model
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, other, other));
+        ext.linkTask(other, other);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, other, parentTask));
+        vm.prank(t1); // not the creator of both
+        ext.linkTask(other, parentTask);
+        ext.linkTask(other, parentTask);
+    }
+
+    /// Fuzzed group weights: the partial's weight is the group's posted weight shifted to fit the sample cap,
+    /// and every token is accounted for after both levels close (pools + claimable + bonds = funded).
+    function testFuzz_partialWeightAndConservation(uint16 a, uint16 b, uint16 c) public {
+        uint256[] memory w = _weights(bound(a, 0, 100), bound(b, 0, 300), bound(c, 1, 600));
+        uint256 parentRound = rounds.openRound(parentTask);
+        uint256 group = _groupRound(childA, agg, w, false);
+        vm.prank(agg);
+        rounds.commitPartial(parentRound, group);
+        assertEq(_round(parentRound).sampleCounts[0], w[0] + w[1] + w[2], "group weight (below the cap: no shift)");
+        vm.warp(_round(parentRound).commitDeadline + 1);
+        _onlyCandidate(agg);
+        _select(parentRound);
+        uint256[] memory one = new uint256[](1);
+        one[0] = w[0] + w[1] + w[2];
+        vm.prank(agg);
+        rounds.postAggregate(parentRound, bytes32("top"), bytes32("data"), one);
+        RoundDriver.draw(rounds, parentRound, keccak256(abi.encode("samples", parentRound)));
+        uint256 chunk = _sampledChunk(parentRound);
+        bytes memory proof = _proof(parentRound, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(parentRound, chunk, proof);
+        _warpPastJudgement(parentRound);
+        rounds.finalizeRound(parentRound);
+        (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
+        uint256 pools;
+        for (uint256 id = 1; id <= childB; ++id) pools += IRoundSelection(address(rounds)).getTask(id).rewardPool;
+        assertEq(funded, pools + unclaimed + bonds, "conservation");
+        assertEq(token.balanceOf(address(rounds)), pools + unclaimed + bonds, "solvent");
+    }
+
+    /// A group heavier than the sample cap enters with its weight shifted right until it fits.
+    function test_heavyGroupShiftedToTheCap() public {
+        uint256 parentRound = rounds.openRound(parentTask);
+        // Commits of 10,000 samples each (the fixture's cap), all accepted: 30,000 > 10,000, shift 2 -> 7,500.
+        _onlyCandidate(agg);
+        uint256 group = rounds.openRound(childA);
+        address[3] memory ts = [t1, t2, t3];
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(ts[i]);
+            rounds.commitUpdate(group, bytes32(i), 10_000);
+        }
+        vm.warp(block.timestamp + 61);
+        _select(group);
+        vm.prank(agg);
+        rounds.postAggregate(group, bytes32("heavy"), bytes32("data"), _weights(10_000, 10_000, 10_000));
+        RoundDriver.draw(rounds, group, keccak256(abi.encode("samples", group)));
+        uint256 chunk = _sampledChunk(group);
+        bytes memory proof = _proof(group, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(group, chunk, proof);
+        _warpPastJudgement(group);
+        rounds.finalizeRound(group);
+        vm.prank(agg);
+        rounds.commitPartial(parentRound, group);
+        assertEq(_round(parentRound).sampleCounts[0], 7_500, "30,000 >> 2");
+    }
+}
