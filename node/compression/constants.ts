@@ -1,16 +1,16 @@
 /** Defaults of node/compression and of a task's `compression` spec, each with its unit and reason. */
 
 /**
- * Share of an update's entries a trainer sends (top-k), in (0, 1], once its warm-up (below) is over. 0.6% with
- * 4-bit values and the 2% first update: ~1 KB an update on average over 12 rounds (~400× below dense fp32) in
- * wire version 2, the bytes 0.45% took in version 1. The bound is the total: every watcher receives every
- * update, so a node's bytes are ~15 updates' a round and ≥ 50× below dense FedAvg holds while an update averages
- * under ~1,070 B (0.75% in version 1 gave 43×; 0.65% in version 2 averages 1,070 B). In simulation (seeds 1-5,
- * bench:round's data) 0.6% ends 0.15-0.85 pt below dense, mean of the last 3 rounds 0.42-0.80, where 0.45% gave
- * 0.20-0.70 and 0.77-0.92. On the real network (bench:round, 12 rounds, seeds 1-3): 402-404× per update, 54-55× per
- * node per round, -0.70, -1.05 and -0.55 pt (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
+ * Share of an update's entries a trainer sends (top-k), in (0, 1], once its warm-up (below) is over. 0.65% with
+ * 4-bit values and the 2% first update: ~1,070 B an update on average over 12 rounds (~380× below dense fp32) in
+ * wire version 2. The bound is the total: every watcher receives every update, so a node's bytes are ~15
+ * updates' a round, and ≥ 50× below dense FedAvg holds while an update averages under ~1,100 B (0.75% in
+ * version 1 gave 43×; 0.7% in version 2 averages 1,127 B, about 49×). In simulation (seeds 1-5, bench:round's
+ * data, 12 rounds) 0.65% ends -0.10-0.60 pt below dense, mean of the last 3 rounds 0.32-0.80; 0.6% (session 12's
+ * default) 0.15-0.85 and 0.42-0.80, and on the real network -0.70, -1.05 and -0.55 pt on seeds 1-3 at 54-55× per
+ * node per round (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
  */
-export const DEFAULT_TOPK_RATIO = 0.006;
+export const DEFAULT_TOPK_RATIO = 0.0065;
 /**
  * Bits per sent value (QSGD levels plus sign; 32 = float32, unquantized). 4 bits: quantization noise is
  * unbiased and error feedback carries its remainder, so it costs no accuracy in bench:compression, and values
