@@ -35,14 +35,20 @@ describe(
      * ids and the previous step. `flipper` (an index) sends its update sign-flipped. Returns, per round, the
      * trainers with weight 0 and the rule's reasons.
      */
-    const run = async (seed: number, flipper?: number, ratio?: number, guardOnly = false) => {
+    const run = async (
+      seed: number,
+      flipper?: number,
+      ratio?: number,
+      guardOnly = false,
+      rounds = ROUNDS,
+    ) => {
       const { train } = loadMnist({ seed, testFraction: 0.2 });
       const rule = guardedMeanTrustAggregator({ groups });
       const { excluded } = await runCompressedRounds({
         pool,
         model: MODEL,
         parts: partition(train, TRAINERS, { kind: "iid" }, seed),
-        rounds: ROUNDS,
+        rounds,
         seed,
         ...(ratio === undefined ? {} : { compression: { ratio, quantizeBits: DEFAULT_VALUE_BITS } }),
         poison: (i, delta) => (i === flipper ? signFlip(delta, 1) : delta),
@@ -89,8 +95,9 @@ describe(
     it("rejects a sign flipper by the guard alone while honest updates agree with the last step (rounds 1-8)", async () => {
       for (const ratio of [0.005, 0.0075])
         for (const seed of [2, 4]) {
-          const excluded = await run(seed, flipper, ratio, true);
-          for (const [r, names] of excluded.slice(0, 8).entries())
+          // Only rounds 1-8 are asserted, so only they run (rounds 9-16 cost a sixth of this file's CPU time).
+          const excluded = await run(seed, flipper, ratio, true, 8);
+          for (const [r, names] of excluded.entries())
             assert.deepEqual(
               names.map((s) => s.split(":")[0]),
               [String(flipper)],
