@@ -1,0 +1,296 @@
+/**
+ * A two-level round proven at every level with real Groth16 proofs on a Hardhat chain (docs/protocol.md §7,
+ * issue #21): two group tasks linked to a parent task; in each group round three trainers commit real
+ * updates and the group's leader (its round's aggregator) posts their weighted mean and proves the sampled
+ * chunk. The honest group's round finalizes and its leader commits the group aggregate into the parent round
+ * (`commitPartial`); the other leader posts a biased partial, cannot prove it, is slashed, and its partial is
+ * refused by the parent. The parent's aggregator then proves its aggregate over the partials with the same
+ * circuit: the mean of the group means, bit for bit what the TypeScript aggregator computes.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { keccak256 } from "viem";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  ChallengeStatus,
+  RoundState,
+  stakeRegistryAbi,
+  trainingRoundsAbi,
+} from "../../node/chain/contracts.ts";
+import { createTask, fundTask, openRound, setAggregatorOptIn } from "../../node/chain/actions/index.ts";
+import { deployProtocol } from "../../node/chain/deploy.ts";
+import { protocolAddresses } from "../../node/chain/operator.ts";
+import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
+import {
+  aggregateFixedPoint,
+  chunkCount,
+  commitEncoded,
+  encodeChunkProofCalldata,
+  encodeFixedPoint,
+  proveChunk,
+} from "../../node/proofs/index.ts";
+import { Rng } from "../../node/core/rng.ts";
+import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
+import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+const { viem, networkHelpers } = await network.create();
+const publicClient = (await viem.getPublicClient()) as unknown as PublicClient<Transport, Chain>;
+const wallets = (await viem.getWalletClients()) as unknown as Wallet[];
+const [deployer, honestLeader, lyingLeader, otherLeader, t1, t2, t3, watcher] = wallets as [
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+  Wallet,
+];
+const trainers = [t1, t2, t3];
+const leaders = [honestLeader, lyingLeader, otherLeader];
+const PARAMETERS = 200;
+const NUM_CHUNKS = chunkCount(PARAMETERS);
+/** Every trainer's committed sample count: at least any weight its leader posts. */
+const SAMPLES = 300n;
+
+describe("a two-level round proven at every level (group tasks and partials)", function () {
+  this.timeout(600_000);
+  let chain: RoundFixtureChain;
+  let rounds: Address;
+  let registry: Address;
+  const rng = new Rng(42);
+  const updates = trainers.map(() =>
+    encodeFixedPoint(Float32Array.from({ length: PARAMETERS }, () => rng.normal() * 0.05)),
+  );
+
+  const client = (wallet: Wallet) => ({ publicClient, walletClient: wallet, contracts: chain.contracts });
+  const draws = () => ({ publicClient, walletClient: watcher, rounds, mine: () => networkHelpers.mine() });
+
+  async function write(wallet: Wallet, functionName: string, args: readonly unknown[]): Promise<void> {
+    const hash = await wallet.writeContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: functionName as "commitUpdate",
+      args: args as [bigint, Hex, bigint],
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status, functionName).to.equal("success");
+  }
+
+  async function revertName(wallet: Wallet, functionName: string, args: readonly unknown[]): Promise<string> {
+    try {
+      await publicClient.simulateContract({
+        account: wallet.account,
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: functionName as "commitUpdate",
+        args: args as [bigint, Hex, bigint],
+      });
+    } catch (error) {
+      const text = String(error);
+      const match = /reverted with the following reason:\s*\n?\s*(\w+)|Error: (\w+)\(/.exec(text);
+      return match?.[1] ?? match?.[2] ?? text;
+    }
+    return "no revert";
+  }
+
+  const getRound = (roundId: bigint) =>
+    publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+
+  const slashable = (account: Address) =>
+    publicClient.readContract({
+      address: registry,
+      abi: stakeRegistryAbi,
+      functionName: "slashableStake",
+      args: [account],
+    });
+
+  /** Makes `leader` the only aggregator candidate (the selection is stake-weighted among candidates). */
+  async function onlyCandidate(leader: Wallet): Promise<void> {
+    for (const w of leaders) await setAggregatorOptIn(client(w), { optIn: w === leader });
+  }
+
+  /** The first sampled (pending) chunk of a posted round, once its samples are drawn. */
+  async function sampledChunk(roundId: bigint): Promise<bigint> {
+    await drawSamplesWhenDue(draws(), roundId);
+    for (let i = 0n; i < BigInt(NUM_CHUNKS); i++) {
+      const ch = await publicClient.readContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getChallenge",
+        args: [roundId, i],
+      });
+      if (ch.status === ChallengeStatus.Pending) return i;
+    }
+    throw new Error("no sampled chunk");
+  }
+
+  /**
+   * Runs a round of `taskId` led by `leader` over `inputs` (committed by `committers`) with `weights`: the
+   * leader posts their weighted mean (biased by `bias` units when it lies) and answers the sampled chunk with
+   * a real proof of the honest mean. Returns the round and the posted aggregate.
+   */
+  async function provenRound(
+    taskId: bigint,
+    leader: Wallet,
+    committers: readonly Wallet[],
+    inputs: readonly Uint16Array[],
+    weights: readonly number[],
+    bias = 0,
+  ): Promise<{ roundId: bigint; aggregate: Uint16Array }> {
+    await onlyCandidate(leader);
+    const { roundId } = await openRound(client(deployer), { taskId });
+    return proveOpenRound(roundId, leader, committers, inputs, weights, bias, true);
+  }
+
+  async function proveOpenRound(
+    roundId: bigint,
+    leader: Wallet,
+    committers: readonly Wallet[],
+    inputs: readonly Uint16Array[],
+    weights: readonly number[],
+    bias: number,
+    commit: boolean,
+  ): Promise<{ roundId: bigint; aggregate: Uint16Array }> {
+    if (commit) {
+      for (const [i, trainer] of committers.entries())
+        await write(trainer, "commitUpdate", [roundId, (await commitEncoded(inputs[i]!)).root, SAMPLES]);
+    }
+    const round = await getRound(roundId);
+    await networkHelpers.time.increaseTo(round.commitDeadline + 1n);
+    await lockAndSelect(draws(), roundId);
+    expect((await getRound(roundId)).aggregator.toLowerCase()).to.equal(leader.account.address.toLowerCase());
+    const honest = aggregateFixedPoint(inputs, [...weights]).aggregate;
+    const posted = honest.map((v) => Math.min(65_535, Math.max(0, v + bias)));
+    const postedCommitment = await commitEncoded(posted);
+    await write(leader, "postAggregate", [
+      roundId,
+      postedCommitment.root,
+      keccak256(postedCommitment.root),
+      weights.map(BigInt),
+    ]);
+    const chunk = await sampledChunk(roundId);
+    const proof = await proveChunk(roundId, Number(chunk), inputs, [...weights]);
+    await write(leader, "answerChallenge", [
+      roundId,
+      chunk,
+      encodeChunkProofCalldata(proof, postedCommitment),
+    ]);
+    return { roundId, aggregate: posted };
+  }
+
+  async function finalize(roundId: bigint): Promise<void> {
+    const round = await getRound(roundId);
+    const last =
+      round.challengeDeadline > round.disputeDeadline ? round.challengeDeadline : round.disputeDeadline;
+    await networkHelpers.time.increaseTo(last + 1n);
+    await write(watcher, "finalizeRound", [roundId]);
+    expect((await getRound(roundId)).state).to.equal(RoundState.Finalized);
+  }
+
+  before(async () => {
+    const deployment = await deployProtocol({
+      publicClient,
+      walletClient: deployer,
+      verifier: await groth16VerifierChoice(),
+    });
+    expect(deployment.verifierKind).to.equal("groth16");
+    rounds = deployment.contracts.TrainingRounds.address as Address;
+    registry = deployment.contracts.StakeRegistry.address as Address;
+    chain = { publicClient, treasury: deployer, contracts: protocolAddresses(deployment) };
+  });
+
+  it("the honest partial is proven in the parent; the lying leader is slashed and its partial refused", async () => {
+    const task = {
+      modelRef: ("0x" + "11".repeat(32)) as Hex,
+      parameters: PARAMETERS,
+      rewardPerRoundWei: 100n * 10n ** 18n,
+      commitWindowS: 60n,
+      aggregateWindowS: 60n,
+      challengeWindowS: 120n,
+      answerWindowS: 600n,
+      roundIntervalS: 0n,
+    };
+    // The parent task (1): its commit window holds its groups' whole rounds.
+    const { taskId: parentTask } = await fundStakeAndOpenRound(chain, {
+      operators: [...leaders, ...trainers, watcher],
+      tokensWei: 1_000n * 10n ** 18n,
+      stakeWei: 500n * 10n ** 18n,
+      task: { ...task, commitWindowS: 20_000n },
+      fundWei: 1_000n * 10n ** 18n,
+      open: false,
+    });
+    const groups: bigint[] = [];
+    for (let g = 0; g < 3; g++) {
+      const { taskId } = await createTask(client(deployer), task);
+      await fundTask(client(deployer), { taskId, amountWei: 1_000n * 10n ** 18n });
+      await write(deployer, "linkTask", [taskId, parentTask]);
+      groups.push(taskId);
+    }
+    const { roundId: parentRound } = await openRound(client(deployer), { taskId: parentTask });
+
+    const weights = [100, 101, 102];
+    const groupA = await provenRound(groups[0]!, honestLeader, trainers, updates, weights);
+    await finalize(groupA.roundId);
+    // The lying leader's group: a biased partial it cannot prove. Slashed; its round fails.
+    const before = await slashable(lyingLeader.account.address);
+    const groupB = await provenRound(groups[1]!, lyingLeader, trainers, updates, weights, 40);
+    expect(await slashable(lyingLeader.account.address)).to.equal(before / 2n);
+    expect((await getRound(groupB.roundId)).state).to.equal(RoundState.Failed);
+    expect(await revertName(lyingLeader, "commitPartial", [parentRound, groupB.roundId])).to.equal(
+      "WrongState",
+    );
+    // A third group with other weights.
+    const weightsC = [50, 0, 200];
+    const groupC = await provenRound(groups[2]!, otherLeader, trainers, updates, weightsC);
+    await finalize(groupC.roundId);
+
+    // Trainers cannot commit into the parent; leaders commit their finalized group's partial.
+    expect(await revertName(t1, "commitUpdate", [parentRound, ("0x" + "01".repeat(32)) as Hex, 1n])).to.equal(
+      "PartialsOnly",
+    );
+    await write(honestLeader, "commitPartial", [parentRound, groupA.roundId]);
+    await write(otherLeader, "commitPartial", [parentRound, groupC.roundId]);
+    const parent = await getRound(parentRound);
+    expect(parent.trainers.map((t) => t.toLowerCase())).to.deep.equal(
+      [honestLeader, otherLeader].map((w) => w.account.address.toLowerCase()),
+    );
+    expect(parent.commitments).to.deep.equal([
+      (await getRound(groupA.roundId)).aggregateCommitment,
+      (await getRound(groupC.roundId)).aggregateCommitment,
+    ]);
+    expect(parent.sampleCounts).to.deep.equal([303n, 250n]);
+
+    // The parent round: its aggregator proves the weighted mean of the partials with the same circuit.
+    await onlyCandidate(honestLeader);
+    const top = await proveOpenRound(
+      parentRound,
+      honestLeader,
+      [],
+      [groupA.aggregate, groupC.aggregate],
+      [303, 250],
+      0,
+      false,
+    );
+    await finalize(top.roundId);
+    const parentTaskNow = await publicClient.readContract({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getTask",
+      args: [parentTask],
+    });
+    expect(parentTaskNow.modelRef).to.equal(
+      (await getRound(parentRound)).modelRef,
+      "the parent's model advanced",
+    );
+  });
+});
