@@ -67,10 +67,12 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     encodeFixedPoint(Float32Array.from({ length: PARAMETERS }, () => rng.normal() * 0.05)),
   );
 
+  /** Gas of the last group round's commits, by commit index (a partial's commit is compared with them). */
+  const commitGas: bigint[] = [];
   const client = (wallet: Wallet) => ({ publicClient, walletClient: wallet, contracts: chain.contracts });
   const draws = () => ({ publicClient, walletClient: watcher, rounds, mine: () => networkHelpers.mine() });
 
-  async function write(wallet: Wallet, functionName: string, args: readonly unknown[]): Promise<void> {
+  async function write(wallet: Wallet, functionName: string, args: readonly unknown[]): Promise<bigint> {
     const hash = await wallet.writeContract({
       address: rounds,
       abi: trainingRoundsAbi,
@@ -79,6 +81,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status, functionName).to.equal("success");
+    return receipt.gasUsed;
   }
 
   async function revertName(wallet: Wallet, functionName: string, args: readonly unknown[]): Promise<string> {
@@ -163,7 +166,11 @@ describe("a two-level round proven at every level (group tasks and partials)", f
   ): Promise<{ roundId: bigint; aggregate: Uint16Array }> {
     if (commit) {
       for (const [i, trainer] of committers.entries())
-        await write(trainer, "commitUpdate", [roundId, (await commitEncoded(inputs[i]!)).root, SAMPLES]);
+        commitGas[i] = await write(trainer, "commitUpdate", [
+          roundId,
+          (await commitEncoded(inputs[i]!)).root,
+          SAMPLES,
+        ]);
     }
     const round = await getRound(roundId);
     await networkHelpers.time.increaseTo(round.commitDeadline + 1n);
@@ -258,8 +265,16 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect(await revertName(t1, "commitUpdate", [parentRound, ("0x" + "01".repeat(32)) as Hex, 1n])).to.equal(
       "PartialsOnly",
     );
-    await write(honestLeader, "commitPartial", [parentRound, groupA.roundId]);
-    await write(otherLeader, "commitPartial", [parentRound, groupC.roundId]);
+    const gas = [
+      await write(honestLeader, "commitPartial", [parentRound, groupA.roundId]),
+      await write(otherLeader, "commitPartial", [parentRound, groupC.roundId]),
+    ];
+    // A trainer's commit at the same index plus the group's weight sum and the once-only mark: flat in N.
+    console.log(
+      `      commitPartial gas ${gas.join(", ")}; commitUpdate at the same index ${commitGas.slice(0, 2).join(", ")}`,
+    );
+    for (const [i, g] of gas.entries())
+      expect(g - commitGas[i]! < 60_000n, `commitPartial gas ${g}`).to.equal(true);
     const parent = await getRound(parentRound);
     expect(parent.trainers.map((t) => t.toLowerCase())).to.deep.equal(
       [honestLeader, otherLeader].map((w) => w.account.address.toLowerCase()),
