@@ -18,7 +18,14 @@ import {
   stakeRegistryAbi,
   trainingRoundsAbi,
 } from "../../node/chain/contracts.ts";
-import { createTask, fundTask, openRound, setAggregatorOptIn } from "../../node/chain/actions/index.ts";
+import {
+  commitPartial,
+  createTask,
+  fundTask,
+  linkTask,
+  openRound,
+  setAggregatorOptIn,
+} from "../../node/chain/actions/index.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import { drawSamplesWhenDue, lockAndSelect } from "../../node/chain/draws.ts";
@@ -240,7 +247,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     for (let g = 0; g < 3; g++) {
       const { taskId } = await createTask(client(deployer), task);
       await fundTask(client(deployer), { taskId, amountWei: 1_000n * 10n ** 18n });
-      await write(deployer, "linkTask", [taskId, parentTask]);
+      await linkTask(client(deployer), { childTaskId: taskId, parentTaskId: parentTask });
       groups.push(taskId);
     }
     const { roundId: parentRound } = await openRound(client(deployer), { taskId: parentTask });
@@ -265,10 +272,16 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect(await revertName(t1, "commitUpdate", [parentRound, ("0x" + "01".repeat(32)) as Hex, 1n])).to.equal(
       "PartialsOnly",
     );
-    const gas = [
-      await write(honestLeader, "commitPartial", [parentRound, groupA.roundId]),
-      await write(otherLeader, "commitPartial", [parentRound, groupC.roundId]),
-    ];
+    const gas: bigint[] = [];
+    for (const [leader, group] of [
+      [honestLeader, groupA],
+      [otherLeader, groupC],
+    ] as const) {
+      const done = await commitPartial(client(leader), { roundId: parentRound, groupRoundId: group.roundId });
+      expect([done.groupWeight, done.shift]).to.deep.equal([group === groupA ? 303n : 250n, 0]);
+      const receipt = await publicClient.getTransactionReceipt({ hash: done.transactionHash });
+      gas.push(receipt.gasUsed);
+    }
     // A trainer's commit at the same index plus the group's weight sum and the once-only mark: flat in N.
     console.log(
       `      commitPartial gas ${gas.join(", ")}; commitUpdate at the same index ${commitGas.slice(0, 2).join(", ")}`,
