@@ -65,3 +65,41 @@ describe("guarded mean against a coordinated push", () => {
     });
   }
 });
+
+/**
+ * Sign flippers whose data resembles an honest triple's: each sends minus its honest update, and the triple
+ * (same skew, own minibatch noise) forms a coordinated group. Every flipper points against the previous step
+ * (the shared gradient), which makes it the stronger evidence for leaving the direction reference: when the
+ * triple left it instead, the flippers voted and the median leaned their way far enough to reject the triple for
+ * direction (seed 2; the mechanism of bench:robust sign-flip, Dirichlet 0.5, 30%, seed 1, rounds 4-8).
+ */
+function flipperRound(seed: number): { updates: Float32Array[]; step: Float32Array } {
+  const rng = new Rng(seed);
+  const step = Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j / 7) + 0.0025);
+  const shared = noise(rng, 0.02);
+  const skews = Array.from({ length: 4 }, () => noise(rng, 0.02));
+  const sum = (...parts: Float32Array[]) =>
+    Float32Array.from(step, (_, j) => parts.reduce((s, p) => s + p[j]!, 0));
+  const triple = [0, 1, 2].map(() => sum(step, shared, noise(rng, 0.03)));
+  const others = skews.map((skew) => sum(step, skew, noise(rng, 0.03)));
+  const flippers = [0, 1, 2].map(() => sum(step, shared, noise(rng, 0.02), noise(rng, 0.03)).map((x) => -x));
+  return { updates: [...flippers, ...triple, ...others], step };
+}
+
+describe("guarded mean: sign flippers beside an honest similar-data triple", () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`rejects the flippers and keeps the triple (seed ${seed})`, () => {
+      const { updates, step } = flipperRound(seed);
+      const guard = guardUpdates(weighted(updates), {}, undefined, step);
+      const detail = guard.updates
+        .map(
+          (u, i) =>
+            `${i}: ${guard.acceptedWeights[i]} ${u.reasons.join("+")} group ${u.groupCosine.toFixed(2)}`,
+        )
+        .join("; ");
+      assert.deepEqual(guard.acceptedWeights.slice(0, 3), [0, 0, 0], detail);
+      for (const w of guard.acceptedWeights.slice(3, 6)) assert.ok(w >= 0.7 * FULL, detail);
+      for (const w of guard.acceptedWeights.slice(6)) assert.ok(w >= 0.9 * FULL, detail);
+    });
+  }
+});

@@ -2,7 +2,7 @@
  * `npm run bench:robust`: final accuracy and backdoor success of aggregation rules under every attack in
  * node/adversary (classic and adaptive), at 20% and 30% Byzantine, IID and non-IID (Dirichlet 0.5), over
  * several seeds, on the MLP. Options: `--quick` (the node's rule, 30%, one seed, 3 rounds: 85 s measured at load 5 on 2 cores, 4 rounds took 130 s),
- * `--seeds=<n>`, `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones),
+ * `--seeds=<n>` (seeds 1..n; `--first-seed=<k>` starts at k, to rerun one seed with `--log`), `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones),
  * `--partitions=iid,non-iid(0.5)`, `--attacks=a,b` (default: all).
  *
  * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
@@ -191,7 +191,8 @@ runBenchmark(async () => {
   };
 
   const table: Row[] = [];
-  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const firstSeed = Number(option("first-seed") ?? 1);
+  const seedList = Array.from({ length: seeds }, (_, i) => i + firstSeed);
   const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const clean = new Map<string, Outcome[]>();
   const honestOnly = new Map<string, number[]>();
