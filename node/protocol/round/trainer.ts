@@ -34,7 +34,7 @@ import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
 import type { AggregatorWork, TrainerWork } from "./round-work.ts";
 import { roundTrainingJob } from "./training-job.ts";
-import { CommitNotAcceptedError } from "./unsent-commit.ts";
+import { CommitNotAcceptedError, committedOnChain } from "./unsent-commit.ts";
 import type { UnsentCommit } from "./unsent-commit.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
@@ -368,7 +368,9 @@ export class Trainer {
     await store?.saveOwnUpdate(roundId, bytes);
     const sending = performance.now();
     const sent = await this.ctx.chain.trySend("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
-    if (!sent.sent) throw new CommitNotAcceptedError(roundId, commitment.root, sent.reason);
+    const read = (id: bigint) => this.ctx.chain.readRound(id);
+    if (!sent.sent && !(await committedOnChain(read, roundId, this.ctx.me, commitment.root)))
+      throw new CommitNotAcceptedError(roundId, commitment.root, sent.reason);
     this.unsent = undefined;
     // Only included commits: a failed send measures an outage or a revert, not the chain's inclusion time.
     this.commitTxMs.push(performance.now() - sending);

@@ -2,7 +2,7 @@
  * A trainer's commit that the chain turned away (issue #21): the update is kept compressed and resent as is on the
  * next tick, so a full round's retries neither train nor compress again (trainer.ts `commitTrained`).
  */
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import type { TrainedUpdate } from "./trainer.ts";
@@ -33,4 +33,27 @@ export class CommitNotAcceptedError extends Error {
     this.commitment = commitment;
     this.reason = reason;
   }
+}
+
+/** What `committedOnChain` reads: the round's trainers and their commitments, in commit order. */
+export type ReadRoundCommits = (
+  roundId: bigint,
+) => Promise<{ readonly trainers: readonly Address[]; readonly commitments: readonly Hex[] }>;
+
+/**
+ * Whether round `roundId` already holds `commitment` as `me`'s (lower-case address). A commit transaction can be
+ * mined after its sender stopped waiting for the receipt (a loaded chain); the retry is then refused
+ * (`AlreadyCommitted`) although the commit is in. At 256 nodes two trainers took every refusal for a failure and
+ * never delivered their committed updates (2026-12-06, docs/scaling.md). A read that fails counts as not held.
+ */
+export async function committedOnChain(
+  readRound: ReadRoundCommits,
+  roundId: bigint,
+  me: string,
+  commitment: Hex,
+): Promise<boolean> {
+  const round = await readRound(roundId).catch(() => undefined);
+  if (round === undefined) return false;
+  const index = round.trainers.findIndex((t) => t.toLowerCase() === me.toLowerCase());
+  return index >= 0 && round.commitments[index]?.toLowerCase() === commitment.toLowerCase();
 }
