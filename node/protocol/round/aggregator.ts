@@ -25,8 +25,6 @@ import {
 import type { CommitPriority, UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
 import {
-  AGGREGATE_MARGIN_SECONDS,
-  MIN_AGGREGATE_MARGIN_SECONDS,
   DEFAULT_AGGREGATE_WAIT_MS,
   ASSUMED_BYZANTINE_SHARE,
   MIN_SCREENED_UPDATES,
@@ -47,6 +45,7 @@ import type { AggregatorWork, RoundWorkStore } from "./round-work.ts";
 import { weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
 import { CheckOnce } from "./check-once.ts";
+import { AggregationTime } from "./post-margin.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
 export interface AggregatorComponents {
@@ -80,6 +79,8 @@ export class Aggregator {
 
   /** The chain head's timestamp last seen and when (wall clock, ms): see `estimatedNow`. */
   private head = { timestamp: -1n, seenAt: 0 };
+  /** This node's measured aggregation time: how much earlier than the fixed margin it must start (post-margin.ts). */
+  private readonly aggregationTime = new AggregationTime();
 
   /**
    * The time the next block will carry, estimated: the head's timestamp plus the wall time since this node first
@@ -96,8 +97,8 @@ export class Aggregator {
    * Whether `deadline` is within AGGREGATE_MARGIN_SECONDS of the estimated time of the next block (`now` is the
    * head's timestamp). Flat aggregation and every level of a hierarchical round (sub-aggregator.ts) use it.
    */
-  nearDeadline(deadline: bigint, now: bigint, windowLeftS?: bigint): boolean {
-    return deadline - this.estimatedNow(now) <= postMargin(windowLeftS);
+  nearDeadline(deadline: bigint, now: bigint, windowLeftS?: bigint, inputs = 0): boolean {
+    return deadline - this.estimatedNow(now) <= this.aggregationTime.marginS(windowLeftS, inputs);
   }
 
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
@@ -233,7 +234,12 @@ export class Aggregator {
     // The window this node saw when it first looked: in a window of twice the margin or less, the margin is half
     // of it, so the aggregator waits for the first updates instead of posting all-zero weights at selection.
     work.windowLeftS ??= round.aggregateDeadline - this.estimatedNow(now);
-    const nearDeadline = this.nearDeadline(round.aggregateDeadline, now, work.windowLeftS);
+    const nearDeadline = this.nearDeadline(
+      round.aggregateDeadline,
+      now,
+      work.windowLeftS,
+      work.received.size,
+    );
     if (received === 0) return nearDeadline;
     if (received === committed) return true;
     const quietSince = Math.max(work.aggregatingSince ?? Date.now(), work.lastArrivalAt ?? 0);
@@ -364,6 +370,7 @@ export class Aggregator {
   }
 
   async aggregateAndPost(roundId: bigint, round: RoundView, work: AggregatorWork): Promise<void> {
+    const started = performance.now();
     const base = await this.components.modelSync.ensureModel(round.baseModelRef);
     if (base === undefined) return;
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
@@ -423,6 +430,7 @@ export class Aggregator {
       posting,
     ]);
     if (!posted) return;
+    this.aggregationTime.record(performance.now() - started, work.received.size);
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
     if (!this.ctx.adversary.withholdsAggregate()) {
       // Signed only once posted: a node killed between signing and posting, or whose post failed, could
@@ -472,19 +480,6 @@ export class Aggregator {
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
     await data.distribute(roundId, { trainers: round.trainers, proven: false }, [], aggregate, none);
   }
-}
-
-/**
- * Seconds before the aggregation deadline at which the aggregator posts what it has: AGGREGATE_MARGIN_SECONDS,
- * or half the window it saw (at least MIN_AGGREGATE_MARGIN_SECONDS) when that window is shorter than twice the
- * margin. With a 15 s window and the 15 s margin the aggregator posted at selection, before any trainer could
- * deliver: all-zero weights and a failed round whenever the trainers' next tick came late (soak, load 14).
- */
-function postMargin(windowLeftS: bigint | undefined): bigint {
-  if (windowLeftS === undefined || windowLeftS >= 2n * AGGREGATE_MARGIN_SECONDS)
-    return AGGREGATE_MARGIN_SECONDS;
-  const half = windowLeftS / 2n;
-  return half > MIN_AGGREGATE_MARGIN_SECONDS ? half : MIN_AGGREGATE_MARGIN_SECONDS;
 }
 
 /** Where `operator` is among the round's trainers (-1: it did not commit). */

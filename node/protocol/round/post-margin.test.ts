@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./context.ts";
+import {
+  AGGREGATION_TIME_SLACK,
+  AggregationTime,
+  DEFAULT_AGGREGATION_MS_PER_INPUT,
+  postMargin,
+} from "./post-margin.ts";
+
+describe("the aggregator's deadline margin", () => {
+  it("keeps the fixed margin for the post, or half a short window", () => {
+    assert.equal(postMargin(undefined), AGGREGATE_MARGIN_SECONDS);
+    assert.equal(postMargin(600n), AGGREGATE_MARGIN_SECONDS);
+    assert.equal(postMargin(20n), 10n);
+    assert.equal(postMargin(3n), MIN_AGGREGATE_MARGIN_SECONDS);
+  });
+
+  it("adds the time its aggregation of the held inputs takes, measured", () => {
+    const time = new AggregationTime();
+    assert.equal(time.marginS(600n, 0), AGGREGATE_MARGIN_SECONDS, "nothing held: nothing to compute");
+    // Before any measurement: the default per input, with slack.
+    const assumed = BigInt(
+      Math.ceil((254 * DEFAULT_AGGREGATION_MS_PER_INPUT * AGGREGATION_TIME_SLACK) / 1000),
+    );
+    assert.equal(time.marginS(600n, 254), AGGREGATE_MARGIN_SECONDS + assumed);
+    // The 256-node round: 254 updates aggregated and posted in about 45 s (180 ms an input).
+    time.record(45_000, 254);
+    assert.equal(time.marginS(600n, 254), AGGREGATE_MARGIN_SECONDS + 90n, "45 s doubled");
+    assert.equal(
+      time.marginS(600n, 16),
+      AGGREGATE_MARGIN_SECONDS + 6n,
+      "16 inputs: 2.8 s doubled, rounded up",
+    );
+    // A fast machine measured lower: the margin shrinks back.
+    time.record(1_600, 16);
+    assert.equal(time.marginS(600n, 16), AGGREGATE_MARGIN_SECONDS + 4n);
+  });
+
+  it("never spends more than a quarter of the window on the aggregation's share", () => {
+    const time = new AggregationTime();
+    time.record(60_000, 10); // 6 s an input
+    assert.equal(time.marginS(100n, 10), AGGREGATE_MARGIN_SECONDS + 25n);
+    assert.equal(time.marginS(20n, 10), 10n + 5n, "a short window: half of it, plus a quarter");
+  });
+});
