@@ -8,20 +8,44 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
+import pino from "pino";
 import type { Address } from "viem";
 
 import { readDraws } from "../chain/draws.ts";
-import { advancePast, startLocalVainNetwork } from "./network.ts";
+import { PUSH_BACKOFF_FIRST_MS, PUSH_TRIES_WITHIN_WAIT } from "../protocol/round/push-backoff.ts";
+import { advancePast, startLocalVainNetwork, waitFor } from "./network.ts";
 import type { DemoNode, LocalVainNetwork } from "./network.ts";
 import { runRound } from "./rounds.ts";
 
 const PORT = 18747;
+/** Failed pushes to the killed aggregator one trainer makes before the test lets the backup take over. */
+const FAILED_PUSHES = 3;
+/** The aggregator's wait, named here because it caps the trainers' back-off (an eighth of it). */
+const AGGREGATE_WAIT_MS = 15_000;
+
+/** The nodes' info records the test reads: each failed update push, with its node and its count. */
+interface PushRecord {
+  readonly node?: number;
+  readonly msg?: string;
+  readonly failures?: number;
+  readonly time: number;
+}
 
 describe("aggregator failover", { timeout: 900_000 }, () => {
   let net: LocalVainNetwork;
+  const failedPushes: PushRecord[] = [];
 
   before(async () => {
-    net = await startLocalVainNetwork({ nodes: 4, port: PORT });
+    const log = pino(
+      { level: "info" },
+      {
+        write: (line: string) => {
+          const record = JSON.parse(line) as PushRecord;
+          if (record.msg === "update push failed; will retry") failedPushes.push(record);
+        },
+      },
+    );
+    net = await startLocalVainNetwork({ nodes: 4, port: PORT, log, aggregateWaitMs: AGGREGATE_WAIT_MS });
   });
 
   after(async () => {
@@ -38,6 +62,10 @@ describe("aggregator failover", { timeout: 900_000 }, () => {
         assert.ok(killed !== undefined, "the aggregator is one of the nodes");
         await killed.participant.stop();
         await killed.mesh.stop();
+        // The trainers' pushes to the dead aggregator fail at once: they must back off, not retry every tick.
+        await waitFor("a trainer's failed pushes", 120_000, async () =>
+          failedPushes.some((r) => (r.failures ?? 0) >= FAILED_PUSHES) ? true : undefined,
+        );
         await advancePast(net, aggregateDeadline);
       },
     });
@@ -61,5 +89,25 @@ describe("aggregator failover", { timeout: 900_000 }, () => {
     );
     const paid = net.nodes.filter((n) => n !== killed && (report.rewards.get(n.account.address) ?? 0n) > 0n);
     assert.equal(paid.length, 3, "the three live trainers are paid");
+    // Each retry waited at least half its back-off ceiling (push-backoff.ts) after the failure before it; a retry
+    // on the next tick (the old behaviour: a dead peer's dial fails at once) came within a poll interval.
+    const ceilingMs = (failures: number) =>
+      Math.min(PUSH_BACKOFF_FIRST_MS * 2 ** (failures - 1), AGGREGATE_WAIT_MS / PUSH_TRIES_WITHIN_WAIT);
+    let gaps = 0;
+    for (const node of new Set(failedPushes.map((r) => r.node))) {
+      const mine = failedPushes.filter((r) => r.node === node).sort((a, b) => a.time - b.time);
+      for (let i = 1; i < mine.length; i++) {
+        const previous = mine[i - 1]!;
+        if (mine[i]!.failures !== (previous.failures ?? 0) + 1) continue; // a takeover reset the count
+        gaps += 1;
+        const gap = mine[i]!.time - previous.time;
+        const least = ceilingMs(previous.failures ?? 1) / 2;
+        assert.ok(
+          gap >= least,
+          `node ${node} retried ${gap} ms after failure ${previous.failures} (< ${least})`,
+        );
+      }
+    }
+    assert.ok(gaps >= FAILED_PUSHES - 1, `retries measured: ${gaps}`);
   });
 });
