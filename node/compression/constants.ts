@@ -7,8 +7,10 @@
  * updates' a round, and ≥ 50× below dense FedAvg holds while an update averages under ~1,100 B (0.75% in
  * version 1 gave 43×; 0.7% in version 2 averages 1,127 B, about 49×). In simulation (seeds 1-5, bench:round's
  * data, 12 rounds) 0.65% ends -0.10-0.60 pt below dense, mean of the last 3 rounds 0.32-0.80; 0.6% (session 12's
- * default) 0.15-0.85 and 0.42-0.80, and on the real network -0.70, -1.05 and -0.55 pt on seeds 1-3 at 54-55× per
- * node per round (docs/federated-toolbox.md). 5% (the first default) gave only 18×.
+ * default) 0.15-0.85 and 0.42-0.80. On the real network (bench:round, 12 rounds): -0.25 and -0.30 pt on seeds 1 and
+ * 2 at 381× per update, 51.8× and 49.8× per node per round (seed 2's watchers fetched four rounds' updates twice
+ * under load); 0.6% lost 0.70, 1.05 and 0.55 pt on seeds 1-3 (docs/federated-toolbox.md). 5% (the first default)
+ * gave only 18×.
  */
 export const DEFAULT_TOPK_RATIO = 0.0065;
 /**
