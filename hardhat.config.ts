@@ -7,6 +7,8 @@ import hardhatViem from "@nomicfoundation/hardhat-viem";
 import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
 import { defineConfig } from "hardhat/config";
 
+import { LOCAL_CHAIN_NETWORK } from "./hardhat.network.ts";
+
 // solc comes from the pinned npm package so compiling never downloads a compiler.
 const require = createRequire(import.meta.url);
 const solcVersion: string = (require("solc/package.json") as { version: string }).version;
@@ -62,16 +64,8 @@ export default defineConfig({
     },
   },
   networks: {
-    // `hardhat node` (the local chain of the README and of the process tests). Same-second blocks keep the
-    // chain's clock on the wall clock: otherwise every automined transaction pushes the next block's timestamp
-    // one second further, and under the nodes' traffic (commits, duties, answers) chain time ran 111 s ahead of
-    // the wall clock within 8 minutes of a soak, so a task's 8 s commit window closed in well under a second of
-    // real time and every round failed (scripts/bench/soak.ts).
-    node: {
-      type: "edr-simulated",
-      chainType: "l1",
-      allowBlocksWithSameTimestamp: true,
-    },
+    // `hardhat node` (the local chain of the README and of the process tests): hardhat.network.ts.
+    node: LOCAL_CHAIN_NETWORK,
     localhost: {
       type: "http",
       chainType: "l1",

@@ -28,7 +28,17 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
   // A chain already on the port would answer the start-up poll below in place of ours (whose own start fails):
   // two runs then deployed onto one chain and failed on "nonce too low" (a CI run beside a helper's test run).
   if (await answersRpc(rpcUrl)) throw new LocalChainPortInUseError(port);
-  const child = spawn(`${bin}/hardhat`, ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  // The chain-only config: no plugins, compiler or build info to load (hardhat.chain.config.ts says what it saves).
+  const args = [
+    "--config",
+    `${ROOT}hardhat.chain.config.ts`,
+    "node",
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    String(port),
+  ];
+  const child = spawn(`${bin}/hardhat`, args, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
     stdio: ["ignore", "pipe", "pipe"],
