@@ -12,6 +12,7 @@
  * Usage: node scripts/test/run-all.ts [--only hardhat|node]
  */
 import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 interface SuiteResult {
@@ -29,6 +30,9 @@ interface Suite {
   readonly args: readonly string[];
   readonly parse: (output: string) => { passed: number; failed: number } | undefined;
 }
+
+/** Under the repository's (ignored) cache/ directory. */
+const COMPILE_CACHE_DIR = fileURLToPath(new URL("../../cache/node-compile-cache", import.meta.url));
 
 // eslint-disable-next-line no-control-regex
 const ANSI_PATTERN = /\x1b\[[0-9;]*m/g;
@@ -86,7 +90,14 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
     process.stdout.write(`\n=== ${suite.name}: ${suite.command} ${suite.args.join(" ")}\n`);
     const child = spawn(suite.command, suite.args, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0" },
+      env: {
+        ...process.env,
+        // V8's compiled code of every module, kept across the suite's ~200 test files and ~250 node and chain
+        // processes (each inherits the variable): importing the node runtime took 1.2 CPU s instead of 1.56 once
+        // cached (2026-12-06). Node checks each entry against its source, so an edit never runs stale code.
+        NODE_COMPILE_CACHE: process.env["NODE_COMPILE_CACHE"] ?? COMPILE_CACHE_DIR,
+        FORCE_COLOR: process.stdout.isTTY ? "1" : "0",
+      },
     });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
