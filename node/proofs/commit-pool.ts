@@ -75,6 +75,8 @@ export interface CommitPoolStats {
   readonly maxBusy: number;
   /** The most background jobs in workers at once. */
   readonly maxBackgroundBusy: number;
+  /** Jobs in workers now, per priority. */
+  readonly busy: { urgent: number; background: number };
   /** Workers started (a failed worker is replaced by the next job that finds none idle). */
   readonly spawned: number;
   /** Workers alive now. */
@@ -103,7 +105,9 @@ export function configureCommitPool(next: Partial<CommitPoolConfig>): CommitPool
 
 export function commitPoolStats(): CommitPoolStats {
   const { maxBusy, maxBackgroundBusy, spawned } = stats;
-  return { done: { ...stats.done }, maxBusy, maxBackgroundBusy, spawned, live: workers.length };
+  const urgent = workers.filter((w) => w.job?.priority === "urgent").length;
+  const busy = { urgent, background: backgroundBusy() };
+  return { done: { ...stats.done }, maxBusy, maxBackgroundBusy, busy, spawned, live: workers.length };
 }
 
 function retire(w: PoolWorker): void {
