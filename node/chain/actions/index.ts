@@ -29,13 +29,10 @@ export { ensureAllowance } from "./ensure-allowance.ts";
 export type { EnsureAllowanceParameters, EnsureAllowanceReturnType } from "./ensure-allowance.ts";
 export { fundTask } from "./fund-task.ts";
 export type { FundTaskParameters, FundTaskReturnType } from "./fund-task.ts";
-export { commitPartial, linkTask } from "./group-tasks.ts";
-export type {
-  CommitPartialParameters,
-  CommitPartialReturnType,
-  LinkTaskParameters,
-  LinkTaskReturnType,
-} from "./group-tasks.ts";
+export { commitPartial } from "./commit-partial.ts";
+export type { CommitPartialParameters, CommitPartialReturnType } from "./commit-partial.ts";
+export { linkTask } from "./link-task.ts";
+export type { LinkTaskParameters, LinkTaskReturnType } from "./link-task.ts";
 export { openRound } from "./open-round.ts";
 export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
 export { readActiveStake } from "./read-active-stake.ts";

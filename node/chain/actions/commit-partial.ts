@@ -1,45 +1,12 @@
 /**
- * Hierarchical rounds proven at every level (docs/protocol.md §3 "Group tasks and partials", §7): a creator
- * links a proven group task to a parent task, and the aggregator of a finalized group round commits its
- * aggregate into the parent's open round as that round's trainer.
+ * Hierarchical rounds proven at every level (docs/protocol.md §3 "Group tasks and partials", §7): the aggregator
+ * of a finalized group round commits its aggregate into the parent task's open round as that round's trainer.
  */
 import type { Address, Hex } from "viem";
 
 import { trainingRoundsAbi } from "../contracts.ts";
 import type { ChainWriteClient } from "./client.ts";
 import { writeContractAndWait } from "./write.ts";
-
-export interface LinkTaskParameters {
-  /** The group task (proven, same chunk count as the parent, not linked before). */
-  readonly childTaskId: bigint;
-  readonly parentTaskId: bigint;
-}
-
-export interface LinkTaskReturnType {
-  readonly childTaskId: bigint;
-  readonly parentTaskId: bigint;
-  readonly transactionHash: Hex;
-}
-
-/** Makes `childTaskId` a group task of `parentTaskId`; the caller created both (`InvalidLink` otherwise). */
-export async function linkTask(
-  client: ChainWriteClient,
-  { childTaskId, parentTaskId }: LinkTaskParameters,
-): Promise<LinkTaskReturnType> {
-  const { hash, event } = await writeContractAndWait(client, {
-    action: "task link",
-    address: client.contracts.rounds,
-    abi: trainingRoundsAbi,
-    functionName: "linkTask",
-    args: [childTaskId, parentTaskId],
-    eventName: "TaskLinked",
-  });
-  return {
-    childTaskId: event.args.childTaskId,
-    parentTaskId: event.args.parentTaskId,
-    transactionHash: hash,
-  };
-}
 
 export interface CommitPartialParameters {
   /** The parent task's open round. */
