@@ -66,9 +66,11 @@ const SUITES: readonly Suite[] = [
     args: [
       "--test",
       "--test-reporter=spec",
-      // Two files at a time. Three was tried (2026-12-06): at load 13-15 from other jobs the CPU-bound 16-round
-      // guarded-mean file (142 s at load 1-4) passed its 600 s file timeout; untried on a quiet machine.
-      "--test-concurrency=2",
+      // Three files at a time: at two the whole CI used 1.47 of the 2 cores (1,923 CPU s over 1,312 s; its network
+      // files wait on chain windows), and three took the node suite from 1,086 to 968 s, all green (fresh clones
+      // on a quiet machine, 2026-12-06). At load 13-16 from other jobs three let CPU-bound files pass their 600 s
+      // budget: CI needs the machine to itself.
+      "--test-concurrency=3",
       // Per test file as well as per test (files run isolated): the short soak runs three unattended rounds
       // with kills in ~5 min on a quiet machine.
       "--test-timeout=600000",
