@@ -5,7 +5,7 @@
  * is the keccak256 Merkle root over the chunk hashes (as bytes32, big-endian), padded with zero leaves to a
  * power of two. Poseidon inside the circuit, keccak on chain: each side uses the hash that is cheap for it.
  */
-import { buildPoseidon } from "circomlibjs";
+import type { buildPoseidon } from "circomlibjs";
 import { keccak256, concatHex, numberToHex } from "viem";
 import type { Hex } from "viem";
 
@@ -16,9 +16,13 @@ import { CHUNK_SIZE, VALUE_BITS, VALUE_OFFSET, VALUES_PER_FIELD } from "./consta
 type Poseidon = Awaited<ReturnType<typeof buildPoseidon>>;
 let poseidonPromise: Promise<Poseidon> | undefined;
 
-/** The circomlibjs Poseidon instance (built once; it compiles its constants). */
+/**
+ * The circomlibjs Poseidon instance (built once; it compiles its constants). Imported on first use: circomlibjs
+ * loads ethers and ffjavascript (~130 modules, 0.33 of the 1.4 CPU s a node process spent importing its runtime,
+ * 2026-12-06), which a starting node, the CLI and every restart would otherwise pay before they need a hash.
+ */
 export function getPoseidon(): Promise<Poseidon> {
-  poseidonPromise ??= buildPoseidon();
+  poseidonPromise ??= import("circomlibjs").then((circomlib) => circomlib.buildPoseidon());
   return poseidonPromise;
 }
 
