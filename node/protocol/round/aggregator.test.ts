@@ -158,7 +158,7 @@ describe("Aggregator.screen", () => {
       received: new Map(trainers.map((t, i) => [t.toLowerCase(), { dense: updates[i]! }])),
     }) as unknown as AggregatorWork;
 
-  it("keeps a trainer that pointed away from the majority at the token weight in the next round, even when it then looks honest", () => {
+  it("keeps a trainer that pointed away from the majority at the token weight in the next round, even when it then looks honest", async () => {
     const screener = new Aggregator(context, {} as AggregatorComponents);
     const operators = trainers.map((t) => t.toLowerCase());
     const first = trainers.map((_, i) => (i === 0 ? honest(0, 1).map((x) => -x) : honest(i, 1)));
@@ -174,29 +174,37 @@ describe("Aggregator.screen", () => {
         assert.ok(weight >= 90 && weight <= 100, `${message}: ${operator} kept (weight ${weight})`);
       }
     };
-    onlyFirstRejected(screener.screen(screening, received(first), operators), 0, "rejected");
-    const second = screener.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
+    onlyFirstRejected(await screener.screen(screening, received(first), operators), 0, "rejected");
+    const second = await screener.screen(
+      screening,
+      received(trainers.map((_, i) => honest(i, 2))),
+      operators,
+    );
     onlyFirstRejected(second, DISTRUSTED_WEIGHT, "distrusted, not only rejected");
     // A node that has not aggregated this trainer before applies the memoryless guard: it accepts it.
     const fresh = new Aggregator(context, {} as AggregatorComponents);
-    const memoryless = fresh.screen(screening, received(trainers.map((_, i) => honest(i, 2))), operators);
+    const memoryless = await fresh.screen(
+      screening,
+      received(trainers.map((_, i) => honest(i, 2))),
+      operators,
+    );
     assert.ok(memoryless.get(operators[0]!)! >= 90);
   });
 
-  it("hands the previous round's model step to the rule: an update undoing it gets weight 0, none without it", () => {
+  it("hands the previous round's model step to the rule: an update undoing it gets weight 0, none without it", async () => {
     const operators = trainers.map((t) => t.toLowerCase());
     // The previous step: the shared signal plus a direction this round's group no longer pushes.
     const step = Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.05 * Math.cos(3 * j));
     const updates = trainers.map((_, i) =>
       i === 0 ? honest(0, 3).map((x, j) => x - 0.006 * Math.cos(3 * j)) : honest(i, 3),
     );
-    const without = new Aggregator(context, {} as AggregatorComponents).screen(
+    const without = await new Aggregator(context, {} as AggregatorComponents).screen(
       screening,
       received(updates),
       operators,
     );
     assert.ok(without.get(operators[0]!)! > 0, "the premise: the round's own evidence passes it");
-    const withStep = new Aggregator(context, {} as AggregatorComponents).screen(
+    const withStep = await new Aggregator(context, {} as AggregatorComponents).screen(
       screening,
       received(updates),
       operators,

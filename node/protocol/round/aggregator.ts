@@ -7,8 +7,14 @@ import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
 import { inputGroups } from "../../aggregation/coordinate-groups.ts";
+import { OffThreadRule, RuleWorkerError } from "../../aggregation/rule-worker.ts";
 import { aggregationRule } from "../../aggregation/rules/index.ts";
-import type { Aggregator as AggregationRuleInstance } from "../../aggregation/rules/types.ts";
+import type {
+  AggregationContext,
+  AggregationResult,
+  AggregationRuleOptions,
+} from "../../aggregation/rules/types.ts";
+import type { WeightedUpdate } from "../../core/updates.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { sha256 } from "../../p2p/blobs.ts";
@@ -64,11 +70,14 @@ export class Aggregator {
    * mean with trainer trust), one instance per task so its history carries over: trust scored from the revealed updates of the
    * rounds this node aggregated, and from the posted weights of the rounds others aggregated
    * (aggregation/public-outcomes.ts, `foldPastRounds`). Trust only lowers the guard's weights; records of
-   * trainers absent for 16 rounds are dropped.
+   * trainers absent for 16 rounds are dropped. It runs in a worker thread (aggregation/rule-worker.ts): screening
+   * 254 updates held a 256-node bench's event loop for 47 s.
    */
-  private ruleInstance: AggregationRuleInstance | undefined;
+  private ruleInstance: OffThreadRule | undefined;
   /** Chain round ids below this were folded into the rule's history (or skipped). */
   private foldedBelow = 0n;
+  /** The rule worker's `resets` when its history was last folded: a worker lost since needs it folded afresh. */
+  private foldedResets = 0;
   /** Checks of pushed updates under way, by round, trainer and content (check-once.ts). */
   private readonly checks = new CheckOnce<Awaited<ReturnType<typeof commitUpdateBytes>>>();
 
@@ -255,13 +264,13 @@ export class Aggregator {
    * Operators without a received update are absent from the result. `previousUpdate`: the previous round's
    * public model step (previous-step.ts), the reference of the guard's history test; absent in a first round.
    */
-  screen(
+  async screen(
     round: RoundView,
     work: AggregatorWork,
     operators: readonly string[],
     roundId?: bigint,
     previousUpdate?: Float32Array,
-  ): Map<string, number> {
+  ): Promise<Map<string, number>> {
     const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
     const available = operators.flatMap((operator) => {
       const update = work.received.get(operator);
@@ -283,7 +292,7 @@ export class Aggregator {
     const trainers = available.map(({ operator }) => operator);
     let weights: readonly number[];
     try {
-      const result = this.rule(available.length).aggregate(weighted, {
+      const result = await this.runRule(roundId, weighted, {
         trainers,
         ...(roundId === undefined ? {} : { round: Number(roundId) }),
         ...(previousUpdate === undefined ? {} : { previousUpdate }),
@@ -308,16 +317,42 @@ export class Aggregator {
   }
 
   /**
+   * The task's rule on `updates`, in its worker. A failed worker costs the rule its history, not the round: this
+   * round is screened on this thread by a fresh rule (the event loop stalls as it did before the worker, the
+   * round posts), and the next one in a fresh worker, after the public outcomes are folded again
+   * (`foldPastRounds`, as after a restart). An abort (the node stopping) is passed on.
+   */
+  private async runRule(
+    roundId: bigint | undefined,
+    updates: readonly WeightedUpdate[],
+    context: AggregationContext,
+  ): Promise<AggregationResult> {
+    const rule = this.rule(updates.length);
+    try {
+      return await rule.aggregate(updates, context, this.ctx.signal);
+    } catch (error) {
+      if (!(error instanceof RuleWorkerError)) throw error;
+      this.ctx.log.warn(
+        { roundId, err: error },
+        "the aggregation rule's worker failed: screening on this thread",
+      );
+      return aggregationRule(rule.spec.name).create(rule.spec.options).aggregate(updates, context);
+    }
+  }
+
+  /**
    * The task's rule instance, made at first use: `n` and the assumed Byzantine share only configure rules
    * that need them fixed (the guarded mean sizes its trimming from each round's group), and the groups are the
    * task model's input rows (aggregation/coordinate-groups.ts: the silent-coordinate evidence on top-k updates).
    */
-  private rule(n: number): AggregationRuleInstance {
-    this.ruleInstance ??= aggregationRule(this.ctx.options.spec.aggregation.rule).create({
+  private rule(n: number): OffThreadRule {
+    if (this.ruleInstance !== undefined) return this.ruleInstance;
+    const options: AggregationRuleOptions = {
       n,
       f: Math.floor(n * ASSUMED_BYZANTINE_SHARE),
       groups: inputGroups(createModel(this.ctx.options.spec.model).layout),
-    });
+    };
+    this.ruleInstance = new OffThreadRule({ name: this.ctx.options.spec.aggregation.rule, options });
     return this.ruleInstance;
   }
 
@@ -328,6 +363,8 @@ export class Aggregator {
    * rotation. A round not finalized yet when this runs is skipped.
    */
   private async foldPastRounds(roundId: bigint, taskId: bigint): Promise<void> {
+    const resets = this.ruleInstance?.resets ?? 0;
+    if (resets !== this.foldedResets) [this.foldedBelow, this.foldedResets] = [0n, resets];
     let id = roundId - TRUST_FOLD_ROUNDS;
     if (id < this.foldedBelow) id = this.foldedBelow;
     if (id < 1n) id = 1n;
@@ -335,7 +372,7 @@ export class Aggregator {
       const past = await this.ctx.chain.readRound(id);
       if (past.taskId !== taskId || past.state !== RoundState.Finalized) continue;
       if (past.aggregator.toLowerCase() === this.ctx.me) continue;
-      this.rule(past.trainers.length).observeOutcome?.({
+      this.rule(past.trainers.length).observeOutcome({
         round: Number(id),
         trainers: past.trainers,
         weights: past.weights,
@@ -377,10 +414,12 @@ export class Aggregator {
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     await this.foldPastRounds(roundId, round.taskId);
     const step = await previousModelStep(this.ctx, this.components.modelSync, round.baseModelRef, base);
-    const screened = this.screen(
+    // Only the updates in `present`: one arriving during the awaits above (or the screening, which no longer
+    // holds the event loop) would otherwise get a weight while its zeros went into the aggregate.
+    const screened = await this.screen(
       round,
       work,
-      round.trainers.map((t) => t.toLowerCase()),
+      round.trainers.flatMap((t, i) => (present[i] === undefined ? [] : [t.toLowerCase()])),
       roundId,
       step,
     );

@@ -81,7 +81,7 @@ export class SubAggregator {
     for (const group of groups) {
       if (work.built.has(group.level)) continue;
       const due = this.levelDue(round, work, group.level, tree.plan.depth, now);
-      const built = this.buildGroup(round, work, tree, group, due);
+      const built = await this.buildGroup(round, work, tree, group, due);
       if (built === undefined) break; // a level waits for the one below it
       work.built.set(group.level, built);
       this.ctx.log.info(
@@ -121,8 +121,12 @@ export class SubAggregator {
   }
 
   /** PartialAggregate of screened raw updates (a level-1 group, or the root's fallback updates). */
-  private rawPartial(round: RoundView, work: AggregatorWork, operators: readonly string[]): PartialAggregate {
-    const weights = this.components.aggregator.screen(round, work, operators);
+  private async rawPartial(
+    round: RoundView,
+    work: AggregatorWork,
+    operators: readonly string[],
+  ): Promise<PartialAggregate> {
+    const weights = await this.components.aggregator.screen(round, work, operators);
     return partialOf(
       this.ctx.paramSize,
       [...weights].map(([operator, weight]) => ({
@@ -134,19 +138,19 @@ export class SubAggregator {
   }
 
   /** One group's partial, or undefined while its inputs are still expected. */
-  private buildGroup(
+  private async buildGroup(
     round: RoundView,
     work: RoundWork,
     tree: RoundTree,
     group: AggregationGroup,
     due: boolean,
-  ): PartialAggregate | undefined {
+  ): Promise<PartialAggregate | undefined> {
     const me = this.ctx.me;
     const adversary = this.ctx.adversary;
     if (group.level === 1) {
       const complete = group.members.every((m) => work.received.has(m));
       return complete || due
-        ? adversary.transformPartial(this.rawPartial(round, work, group.members))
+        ? adversary.transformPartial(await this.rawPartial(round, work, group.members))
         : undefined;
     }
     const inputs = group.members.map((member) =>
@@ -160,7 +164,7 @@ export class SubAggregator {
       // The root also takes updates sent to it directly by trainers whose sub-aggregator failed them.
       const covered = new Set(parts.flatMap((p) => [...p.weights.keys()]));
       const direct = [...work.received.keys()].filter((operator) => !covered.has(operator));
-      if (direct.length > 0) parts.push(this.rawPartial(round, work, direct));
+      if (direct.length > 0) parts.push(await this.rawPartial(round, work, direct));
     }
     return adversary.transformPartial(mergePartials(this.ctx.paramSize, parts));
   }
