@@ -2,7 +2,11 @@
  * Direct streams for large payloads (model updates, models). Gossip cannot carry them (FACTS: 4 MiB and
  * up are dropped silently), so they travel point to point:
  *
- * push  `/vain/1/blob/push/1.0.0`: header frame {kind, size, sha256, meta} → `size` raw bytes → ack frame.
+ * push  `/vain/1/blob/push/2.0.0`: header frame {kind, size, sha256, meta} → reply frame: send, held or refused →
+ *   (send only) `size` raw bytes → ack frame. The receiver answers before a body byte moves, so a blob it already
+ *   holds (a watcher that fetched an update itself before the aggregator's push came) or would refuse anyway
+ *   costs a header and a reply, not its body. `/vain/1/blob/push/1.0.0` (body right after the header, no reply
+ *   before it) is still received, and used towards peers that do not speak 2.0.0.
  * fetch `/vain/1/blob/fetch/1.0.0`: request frame {sha256} or {commitment} → header frame {ok, size} → raw bytes.
  *   By content hash the fetcher checks the bytes itself; by commitment (an update's on-chain commitment root,
  *   for a node that lost the content hashes with its state) the caller checks them against the commitment.
@@ -15,24 +19,22 @@ import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 
 import { byteStream } from "@libp2p/utils";
-import type { ByteStream } from "@libp2p/utils";
 import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { z } from "zod";
 
 import type { RateLimiter } from "../resources/limits.ts";
+import { READ_CHUNK_BYTES, readBody, writeBody } from "./blob-body.ts";
 import { PROTOCOL_PREFIX } from "./constants.ts";
 import { MeshError } from "./errors.ts";
 import { MAX_FRAME_BYTES, frameStream, toMeshError } from "./frames.ts";
 import { KeyedRateLimiter } from "./rate-limit.ts";
 import type { RateSpec } from "./rate-limit.ts";
 
-export const BLOB_PUSH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/push/1.0.0`;
+export const BLOB_PUSH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/push/2.0.0`;
+/** The first push protocol (the body follows the header unasked): received from, and used towards, older nodes. */
+export const BLOB_PUSH_PROTOCOL_V1 = `${PROTOCOL_PREFIX}/blob/push/1.0.0`;
 export const BLOB_FETCH_PROTOCOL = `${PROTOCOL_PREFIX}/blob/fetch/1.0.0`;
 
-/** Bytes handed to the muxer per write; small enough to interleave with other streams. */
-const WRITE_CHUNK_BYTES = 256 * 1024;
-/** Bytes read per step on the receiving side. */
-const READ_CHUNK_BYTES = 1024 * 1024;
 /**
  * Push and fetch streams one peer may open: a round needs a handful per peer (one update or partial, a model
  * or two, a few retries), so a burst of 16 and 4 per second is ample and a flood is cut at once.
@@ -57,6 +59,10 @@ export const ackSchema = z.object({
   ok: z.boolean(),
   code: z.string().max(32).optional(),
   reason: z.string().max(256).optional(),
+  /** Push 2.0.0's reply to the header: send the body. */
+  send: z.boolean().optional(),
+  /** Push 2.0.0's reply to the header: the receiver holds these bytes already; no body, nothing more follows. */
+  held: z.boolean().optional(),
 });
 export const fetchRequestSchema = z.union([
   z.object({ v: z.literal(1), sha256: sha256Hex }),
@@ -89,6 +95,13 @@ export type BlobHandler = (blob: ReceivedBlob) => Promise<void> | void;
 export type BlobProvider = (sha256: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 /** Returns the update committed as `root` (64 hex digits, no 0x) when we serve it, else undefined. */
 export type CommittedBlobProvider = (root: string) => Uint8Array | undefined;
+/**
+ * Whether a pushed blob, named by its header, would add nothing to what we hold: true declines it before its body
+ * is sent (push 2.0.0), and the push counts as delivered. Only for kinds whose handler merely keeps the bytes.
+ */
+export type HeldCheck = (header: { kind: string; sha256: string; meta: BlobMeta }) => boolean;
+/** How a push ended: its body sent and accepted, or not needed because the receiver held the bytes. */
+export type PushOutcome = "sent" | "held";
 
 export interface BlobServiceOptions {
   /** Size limit per kind; kinds not listed are refused. */
@@ -120,12 +133,19 @@ export interface BlobTransferStats {
   refusedRate: number;
   /** Pushes refused because the peer's (or everyone's) in-flight bytes were spent. */
   refusedBusy: number;
+  /** Pushes to us declined before their body because we held the bytes (`HeldCheck`). */
+  declinedHeld: number;
+  /** Our pushes whose body we did not send because the receiver held the bytes. */
+  skippedHeld: number;
 }
 
 export class BlobService {
   private readonly handlers = new Map<string, BlobHandler>();
   private provider: BlobProvider | undefined;
   private committedProvider: CommittedBlobProvider | undefined;
+  private heldCheck: HeldCheck | undefined;
+  /** Content hashes of push bodies being received now, with how many pushes carry each. */
+  private readonly incoming = new Map<string, number>();
   private node: Libp2p | undefined;
   private readonly timeoutMs: number;
   private readonly requests: KeyedRateLimiter;
@@ -133,7 +153,14 @@ export class BlobService {
   private inFlightTotal = 0;
   private readonly maxInFlightPerPeer: number;
   private readonly maxInFlight: number;
-  readonly stats: BlobTransferStats = { bytesSent: 0, bytesReceived: 0, refusedRate: 0, refusedBusy: 0 };
+  readonly stats: BlobTransferStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    refusedRate: 0,
+    refusedBusy: 0,
+    declinedHeld: 0,
+    skippedHeld: 0,
+  };
 
   private readonly options: BlobServiceOptions;
 
@@ -149,10 +176,15 @@ export class BlobService {
   async start(node: Libp2p): Promise<void> {
     this.node = node;
     const outbound = this.options.maxConcurrentStreams ?? 32;
-    await node.handle(BLOB_PUSH_PROTOCOL, (stream, connection) => this.receivePush(stream, connection), {
-      maxInboundStreams: Math.min(outbound, BLOB_MAX_INBOUND_PUSHES),
-      maxOutboundStreams: outbound,
-    });
+    for (const [protocol, asks] of [
+      [BLOB_PUSH_PROTOCOL, true],
+      [BLOB_PUSH_PROTOCOL_V1, false],
+    ] as const) {
+      await node.handle(protocol, (stream, connection) => this.receivePush(stream, connection, asks), {
+        maxInboundStreams: Math.min(outbound, BLOB_MAX_INBOUND_PUSHES),
+        maxOutboundStreams: outbound,
+      });
+    }
     await node.handle(BLOB_FETCH_PROTOCOL, (stream, connection) => this.serveFetch(stream, connection), {
       maxInboundStreams: Math.min(outbound, BLOB_MAX_INBOUND_FETCHES),
       maxOutboundStreams: outbound,
@@ -164,6 +196,7 @@ export class BlobService {
     this.node = undefined;
     if (node === undefined) return;
     await node.unhandle(BLOB_PUSH_PROTOCOL).catch(() => undefined);
+    await node.unhandle(BLOB_PUSH_PROTOCOL_V1).catch(() => undefined);
     await node.unhandle(BLOB_FETCH_PROTOCOL).catch(() => undefined);
   }
 
@@ -182,32 +215,54 @@ export class BlobService {
     this.committedProvider = provider;
   }
 
-  /** Pushes `bytes` to `peer`; resolves when the receiver verified and accepted them. */
+  /** Declines pushes of blobs `check` says we hold, before their body is sent (push 2.0.0 senders). */
+  holds(check: HeldCheck): void {
+    this.heldCheck = check;
+  }
+
+  /**
+   * Whether a push of the blob with this content hash is arriving now: body on its way or its handler at work
+   * (a fetch of it would be a second copy).
+   */
+  receiving(hash: string): boolean {
+    return this.incoming.has(hash);
+  }
+
+  /**
+   * Pushes `bytes` to `peer`; resolves when the receiver verified and accepted them ("sent"), or, before the body
+   * was sent, said it holds them already ("held", push 2.0.0).
+   */
   async push(
     peer: PeerId,
     kind: string,
     bytes: Uint8Array,
     meta: BlobMeta = {},
     signal?: AbortSignal,
-  ): Promise<void> {
+  ): Promise<PushOutcome> {
     const limit = this.options.maxBytes[kind];
     if (limit === undefined || bytes.length > limit)
       throw new MeshError("BLOB_TOO_LARGE", `${kind} of ${bytes.length} B exceeds the ${limit ?? 0} B limit`);
     const deadline = this.deadline(signal);
-    const stream = await this.open(peer, BLOB_PUSH_PROTOCOL, deadline);
+    const stream = await this.open(peer, [BLOB_PUSH_PROTOCOL, BLOB_PUSH_PROTOCOL_V1], deadline);
     try {
       const frames = frameStream(stream);
       await frames.write({ v: 1, kind, size: bytes.length, sha256: sha256(bytes), meta }, deadline);
+      if (stream.protocol === BLOB_PUSH_PROTOCOL) {
+        const reply = await frames.read(ackSchema, deadline);
+        if (!reply.ok) throw refusal(kind, reply);
+        if (reply.held === true) {
+          this.stats.skippedHeld += 1;
+          await stream.close({ signal: deadline });
+          return "held";
+        }
+        if (reply.send !== true) throw new MeshError("FRAME_MALFORMED", "push reply neither sends nor holds");
+      }
       await writeBody(stream, bytes, deadline, this.options.uploadLimiter);
       this.stats.bytesSent += bytes.length;
       await stream.close({ signal: deadline });
       const ack = await frames.read(ackSchema, deadline);
-      if (!ack.ok) {
-        throw new MeshError(
-          "BLOB_REJECTED",
-          `peer refused the ${kind}: ${ack.code ?? "?"}: ${ack.reason ?? ""}`,
-        );
-      }
+      if (!ack.ok) throw refusal(kind, ack);
+      return "sent";
     } catch (error) {
       stream.abort(error instanceof Error ? error : new Error(String(error)));
       throw toMeshError(error, deadline);
@@ -274,7 +329,7 @@ export class BlobService {
     return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   }
 
-  private async open(peer: PeerId, protocol: string, signal: AbortSignal): Promise<Stream> {
+  private async open(peer: PeerId, protocol: string | string[], signal: AbortSignal): Promise<Stream> {
     const node = this.node;
     if (node === undefined) throw new MeshError("PEER_UNREACHABLE", "mesh is not running");
     try {
@@ -315,7 +370,8 @@ export class BlobService {
     this.inFlightTotal -= size;
   }
 
-  private async receivePush(stream: Stream, connection: Connection): Promise<void> {
+  /** `asks`: push 2.0.0, whose sender waits for our reply to the header before it sends the body. */
+  private async receivePush(stream: Stream, connection: Connection, asks: boolean): Promise<void> {
     if (this.refuseStream(stream, connection)) return;
     const signal = AbortSignal.timeout(this.timeoutMs);
     const frames = frameStream(stream);
@@ -331,38 +387,51 @@ export class BlobService {
         ack = { ok: false, code: "BLOB_REJECTED", reason: `kind ${header.kind} not accepted` };
       } else if (header.size > limit) {
         ack = { ok: false, code: "BLOB_TOO_LARGE", reason: `${header.size} B exceeds ${limit} B` };
+      } else if (asks && this.heldCheck?.(header) === true) {
+        this.stats.declinedHeld += 1;
+        ack = { ok: true, held: true };
       } else if (!this.reserve(sender, header.size)) {
         this.stats.refusedBusy += 1;
         ack = { ok: false, code: "BLOB_REJECTED", reason: "busy: too many bytes in flight" };
       } else {
-        let bytes: Uint8Array;
-        const hasher = createHash("sha256");
+        // Counted from the first body byte until the handler is done (checks and keeps them): a watcher waiting
+        // for these bytes keeps waiting instead of fetching a second copy (`receiving`).
+        this.incoming.set(header.sha256, (this.incoming.get(header.sha256) ?? 0) + 1);
         try {
-          // The pusher waits for our ack, so its stream stays open: hand the unread bytes to a reader sized
-          // for this body (the frame reader's bound is for frames, and the muxer does not wait for us).
-          const body = byteStream(frames.bytes.unwrap(), { maxBufferSize: header.size + READ_CHUNK_BYTES });
+          let bytes: Uint8Array;
+          const hasher = createHash("sha256");
           try {
-            bytes = await readBody(body, header.size, signal, hasher);
+            if (asks) await frames.write({ ok: true, send: true }, signal);
+            // The pusher waits for our ack, so its stream stays open: hand the unread bytes to a reader sized
+            // for this body (the frame reader's bound is for frames, and the muxer does not wait for us).
+            const body = byteStream(frames.bytes.unwrap(), { maxBufferSize: header.size + READ_CHUNK_BYTES });
+            try {
+              bytes = await readBody(body, header.size, signal, hasher);
+            } finally {
+              body.unwrap();
+            }
           } finally {
-            body.unwrap();
+            this.release(sender, header.size);
+          }
+          replies = frameStream(stream);
+          this.stats.bytesReceived += bytes.length;
+          if (hasher.digest("hex") !== header.sha256) {
+            this.options.onViolation?.(sender, "blob-hash-mismatch");
+            ack = { ok: false, code: "BLOB_HASH_MISMATCH", reason: "bytes do not match the announced hash" };
+          } else {
+            await handler({
+              from: connection.remotePeer.toString(),
+              kind: header.kind,
+              bytes,
+              sha256: header.sha256,
+              meta: header.meta,
+            });
+            ack = { ok: true };
           }
         } finally {
-          this.release(sender, header.size);
-        }
-        replies = frameStream(stream);
-        this.stats.bytesReceived += bytes.length;
-        if (hasher.digest("hex") !== header.sha256) {
-          this.options.onViolation?.(sender, "blob-hash-mismatch");
-          ack = { ok: false, code: "BLOB_HASH_MISMATCH", reason: "bytes do not match the announced hash" };
-        } else {
-          await handler({
-            from: connection.remotePeer.toString(),
-            kind: header.kind,
-            bytes,
-            sha256: header.sha256,
-            meta: header.meta,
-          });
-          ack = { ok: true };
+          const left = (this.incoming.get(header.sha256) ?? 1) - 1;
+          if (left > 0) this.incoming.set(header.sha256, left);
+          else this.incoming.delete(header.sha256);
         }
       }
     } catch (error) {
@@ -401,39 +470,6 @@ export class BlobService {
   }
 }
 
-/**
- * Writes `bytes` in chunks, waiting for the muxer to drain whenever it asks us to, and for the upload budget
- * (when the operator set one) before each chunk.
- */
-async function writeBody(
-  stream: Stream,
-  bytes: Uint8Array,
-  signal: AbortSignal,
-  limiter?: RateLimiter,
-): Promise<void> {
-  for (let offset = 0; offset < bytes.length; offset += WRITE_CHUNK_BYTES) {
-    signal.throwIfAborted();
-    const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + WRITE_CHUNK_BYTES));
-    if (limiter !== undefined) await limiter.take(chunk.byteLength, signal);
-    if (!stream.send(chunk)) await stream.onDrain({ signal });
-  }
-}
-
-/** Reads exactly `size` bytes from `reader` into one preallocated buffer, hashing them as they arrive. */
-async function readBody(
-  reader: ByteStream<Stream>,
-  size: number,
-  signal: AbortSignal,
-  hasher: Hash,
-): Promise<Uint8Array> {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  while (offset < size) {
-    const chunk = await reader.read({ bytes: Math.min(READ_CHUNK_BYTES, size - offset), signal });
-    const bytes = chunk.subarray();
-    out.set(bytes, offset);
-    hasher.update(bytes);
-    offset += bytes.byteLength;
-  }
-  return out;
+function refusal(kind: string, ack: z.output<typeof ackSchema>): MeshError {
+  return new MeshError("BLOB_REJECTED", `peer refused the ${kind}: ${ack.code ?? "?"}: ${ack.reason ?? ""}`);
 }

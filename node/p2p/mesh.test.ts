@@ -13,7 +13,7 @@ import { minStake, requestUnstake, startLocalNetwork } from "../../scripts/suppo
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import type { Refusal } from "./admission/admission.ts";
-import { BLOB_PUSH_PROTOCOL, sha256 } from "./blobs.ts";
+import { BLOB_PUSH_PROTOCOL_V1, sha256 } from "./blobs.ts";
 import { MeshError } from "./errors.ts";
 import { vainTopic } from "./gossip.ts";
 import { Mesh } from "./mesh.ts";
@@ -323,9 +323,10 @@ describe(
         sender.blobs.push(peer, "update", new Uint8Array(17 * 1024 * 1024)),
         /BLOB_TOO_LARGE|exceeds/,
       );
-      // Raw protocol abuse: header lies about the hash, then about the size, then garbage.
+      // Raw protocol abuse (push 1.0.0, body unasked; 2.0.0's in blob-held.test.ts): header lies about the hash,
+      // then about the size, then garbage.
       const abuse = async (frames: Uint8Array[], body?: Uint8Array): Promise<string> => {
-        const stream = await sender.libp2p.dialProtocol(peer, BLOB_PUSH_PROTOCOL);
+        const stream = await sender.libp2p.dialProtocol(peer, BLOB_PUSH_PROTOCOL_V1);
         const lp = lpStream(stream);
         for (const frame of frames) await lp.write(frame);
         if (body !== undefined) stream.send(body);

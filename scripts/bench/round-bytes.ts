@@ -75,6 +75,18 @@ const blobBytes = (net: LocalVainNetwork) =>
   }));
 
 /**
+ * Second copies, summed over the nodes: updates watchers fetched because the aggregator's push had not come
+ * within the grace, and pushes declined before their body because the receiver held the bytes by then (push
+ * 2.0.0). Late fetches minus declined pushes bounds the updates a node still downloaded twice.
+ */
+const copies = (net: LocalVainNetwork) => ({
+  lateFetches: net.nodes.reduce((sum, node) => sum + node.participant.stats.lateFetches, 0),
+  declinedHeld: net.nodes.reduce((sum, node) => sum + node.mesh.blobs.stats.declinedHeld, 0),
+  /** Encoded aggregates handed out (pushed or served): in a proven round every one is a node that did not recompute. */
+  aggregatesServed: net.nodes.reduce((sum, node) => sum + node.participant.stats.aggregatesServed, 0),
+});
+
+/**
  * One row: R rounds of `config` on `nodes` real nodes (the first round also warms up JIT and proof artifacts).
  * `seed` S sets the task's initSeed (initial model, every local training's shuffles) to S and the data split's
  * seed to 6 + S, so seed 1 is the run the earlier figures came from (initSeed 1, split 7).
@@ -118,12 +130,15 @@ export async function measureCompression(
       }
       if (report.state === "finalized") finalized += 1;
       accuracy = report.accuracy;
+      const twice = copies(net);
       // Bytes so far on each line, so a run cut by its time cap still reports them.
       progress(
         `${config.name}: round ${round}/${rounds} ${report.state}, accuracy ${(report.accuracy * 100).toFixed(2)}%, ` +
           `mean update ${Math.round(updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length))} B, ` +
           `per node per round: received ${Math.round(received / (nodes * round))} B, ` +
           `sent + received ${Math.round((sent + received) / (nodes * round))} B; ` +
+          `late fetches ${twice.lateFetches}, held pushes declined ${twice.declinedHeld}, ` +
+          `aggregates served ${twice.aggregatesServed} (all nodes, so far); ` +
           `dense FedAvg after ${round} rounds ${(dense[round - 1]! * 100).toFixed(2)}%`,
       );
     }
@@ -132,6 +147,7 @@ export async function measureCompression(
     const meanUpdate = updateBytes.reduce((a, b) => a + b, 0) / Math.max(1, updateBytes.length);
     const perNodeRound = (sent + received) / (nodes * rounds);
     const downPerNodeRound = received / (nodes * rounds);
+    const twice = copies(net);
     return {
       config: config.name,
       seed,
@@ -144,6 +160,9 @@ export async function measureCompression(
       "total bytes/node": Math.round(perNodeRound),
       "dense FedAvg bytes/node": 2 * denseUpdate,
       "total ×": (2 * denseUpdate) / Math.max(1, perNodeRound),
+      "late fetches": twice.lateFetches,
+      "held pushes declined": twice.declinedHeld,
+      "aggregates served": twice.aggregatesServed,
       accuracy,
       "dense FedAvg accuracy": denseAccuracy,
       "loss pts": (denseAccuracy - accuracy) * 100,

@@ -155,6 +155,11 @@ export interface TransferStats {
   bytesReceived: number;
   /** Times this node handed out a round's encoded aggregate, pushed or served to a fetch (#21: flat in N). */
   aggregatesServed: number;
+  /**
+   * Updates this node fetched as a watcher because the aggregator's push had not come within the grace
+   * (aggregate-watcher.ts): each risks a second copy when the push comes after all (#22).
+   */
+  lateFetches: number;
 }
 
 /** What the participant hands each role: its dependencies, built once. */

@@ -64,7 +64,7 @@ import { Watcher } from "./watcher.ts";
 
 export class RoundParticipant {
   readonly models = new ModelStore();
-  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0 };
+  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0 };
   private readonly options: ParticipantOptions;
   private readonly ctx: RoundContext;
   private readonly work = new RoundWorkStore();
@@ -194,6 +194,13 @@ export class RoundParticipant {
       this.data.receiveAggregate(blob.from, blob.bytes, blob.meta),
     );
     options.mesh.blobs.onBlob("partial", (blob) => this.subAggregator.receivePartial(blob.from, blob.bytes));
+    // A late push of round data this node already holds is declined before its body (push 2.0.0, #22).
+    options.mesh.blobs.holds(({ kind, sha256, meta }) => {
+      const held = this.data.holdsPushed(kind, sha256, meta);
+      if (held)
+        options.log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of round data already held");
+      return held;
+    });
     void options.mesh.register(this.subAggregator.openings).catch((error: unknown) => {
       options.log.error({ err: error }, "openings protocol failed to start");
     });

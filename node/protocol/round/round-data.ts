@@ -90,6 +90,8 @@ export class RoundData {
   private readonly rounds = new Map<bigint, RoundEntry>();
   private readonly domain: RoundsDomain;
   private activeRound = 0n;
+  /** Content hashes of fetched updates being checked against their commitment now (`whileChecking`). */
+  private readonly checking = new Map<string, number>();
 
   constructor(ctx: RoundContext) {
     this.ctx = ctx;
@@ -166,6 +168,40 @@ export class RoundData {
     const hash = this.keep(roundId, bytes);
     this.entry(roundId).committed.set(root.slice(2).toLowerCase(), hash);
     return hash;
+  }
+
+  /**
+   * Whether a pushed blob adds nothing (blobs.ts `HeldCheck`: declined before its body): a replica of an update
+   * held for that round and checked (a watcher fetched it when the push was late), or an aggregate held for it.
+   * Never an update pushed for aggregating: its handler must run even when the bytes are held.
+   */
+  holdsPushed(
+    kind: string,
+    hash: string,
+    meta: Readonly<Record<string, string | number | boolean>>,
+  ): boolean {
+    const roundText = meta["round"];
+    if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText)) return false;
+    // Fetched, the same bytes (same sha256) as the push, and being checked: the push's copy would check the same.
+    if (kind === "update" && meta["replica"] === true && this.checking.has(hash)) return true;
+    const entry = this.rounds.get(BigInt(roundText));
+    if (entry === undefined || !entry.blobs.has(hash)) return false;
+    if (kind === "aggregate") return entry.aggregateShas.has(hash);
+    if (kind !== "update" || meta["replica"] !== true) return false;
+    for (const checked of entry.committed.values()) if (checked === hash) return true;
+    return false;
+  }
+
+  /** Runs `check` on fetched update bytes named `hash`; meanwhile a pushed replica of them is declined as held. */
+  async whileChecking<T>(hash: string, check: () => Promise<T>): Promise<T> {
+    this.checking.set(hash, (this.checking.get(hash) ?? 0) + 1);
+    try {
+      return await check();
+    } finally {
+      const left = (this.checking.get(hash) ?? 1) - 1;
+      if (left > 0) this.checking.set(hash, left);
+      else this.checking.delete(hash);
+    }
   }
 
   /** Bytes of the update committed as `root` (lower-case hex, no 0x), if this node holds it. */
@@ -369,7 +405,11 @@ export class RoundData {
             : { round: roundId.toString(), replica: true, trainer };
         await mesh.blobs
           .push(peer, kind, bytes, meta, this.ctx.signal)
-          .then(() => {
+          .then((outcome) => {
+            if (outcome === "held") {
+              this.ctx.log.debug({ roundId, kind, peer: admitted.peerId }, "peer held the blob: not pushed");
+              return;
+            }
             this.ctx.stats.bytesSent += bytes.length;
             if (kind === "aggregate") this.ctx.stats.aggregatesServed += 1;
           })
@@ -420,7 +460,9 @@ export class RoundData {
           { round: roundId.toString(), replica: true },
           this.ctx.signal,
         )
-        .then(() => (this.ctx.stats.bytesSent += bytes.length))
+        .then((outcome) => {
+          if (outcome === "sent") this.ctx.stats.bytesSent += bytes.length;
+        })
         .catch((error: unknown) => this.ctx.log.debug({ err: error, roundId, peer }, "replica push failed"));
     }
   }
