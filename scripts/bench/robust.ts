@@ -3,7 +3,8 @@
  * node/adversary (classic and adaptive), at 20% and 30% Byzantine, IID and non-IID (Dirichlet 0.5), over
  * several seeds, on the MLP. Options: `--quick` (the node's rule, 30%, one seed, 3 rounds: 85 s measured at load 5 on 2 cores, 4 rounds took 130 s),
  * `--seeds=<n>` (seeds 1..n; `--first-seed=<k>` starts at k, to rerun one seed with `--log`), `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones),
- * `--partitions=iid,non-iid(0.5)`, `--attacks=a,b` (default: all).
+ * `--partitions=iid,non-iid(0.5)`, `--attacks=a,b` (default: all), `--log` (each round's weights and reasons),
+ * `--evidence` (with `--log`: each update's norm, cosines to the round's reference and the previous step, group cosine).
  *
  * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
  * acceptance test) and every Byzantine node claims `SAMPLE_INFLATION` × its real sample count. References
@@ -59,7 +60,12 @@ function aggregateOrSkip(
   rule: Aggregator,
   updates: readonly WeightedUpdate[],
   context: AggregationContext = {},
-): { aggregate: Float32Array; acceptedWeights: readonly number[]; reasons?: readonly (readonly string[])[] } {
+): {
+  aggregate: Float32Array;
+  acceptedWeights: readonly number[];
+  reasons?: readonly (readonly string[])[];
+  evidence?: readonly string[];
+} {
   try {
     return rule.aggregate(updates, context);
   } catch (error) {
@@ -78,12 +84,17 @@ function option(name: string): string | undefined {
 
 /**
  * `--log`: one line per round with each trainer's decision (B = Byzantine, H = honest; the weight, or the
- * rejection reasons), to see which honest trainers a rule turns away and why.
+ * rejection reasons), to see which honest trainers a rule turns away and why; `--evidence` adds the
+ * measurements each decision rests on (how far an attacker sits from each bound).
  */
 function logDecision(
   round: number,
   f: number,
-  result: { acceptedWeights?: readonly number[]; reasons?: readonly (readonly string[])[] },
+  result: {
+    acceptedWeights?: readonly number[];
+    reasons?: readonly (readonly string[])[];
+    evidence?: readonly string[];
+  },
 ): void {
   const cells = (result.acceptedWeights ?? []).map((w, i) => {
     const who = `${i < f ? "B" : "H"}${i}`;
@@ -93,6 +104,8 @@ function logDecision(
       : `${who}:x(${why.join("+") || "0"})`;
   });
   process.stdout.write(`  round ${round}: ${cells.join(" ")}\n`);
+  if (process.argv.includes("--evidence"))
+    result.evidence?.forEach((e, i) => process.stdout.write(`    ${i < f ? "B" : "H"}${i}: ${e}\n`));
 }
 
 const log = process.argv.includes("--log");
@@ -147,6 +160,7 @@ runBenchmark(async () => {
       aggregate: Float32Array;
       acceptedWeights?: readonly number[];
       reasons?: readonly (readonly string[])[];
+      evidence?: readonly string[];
     },
     oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
     guardOracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
