@@ -84,6 +84,7 @@ const copies = (net: LocalVainNetwork) => ({
   declinedHeld: net.nodes.reduce((sum, node) => sum + node.mesh.blobs.stats.declinedHeld, 0),
   /** Encoded aggregates handed out (pushed or served): in a proven round every one is a node that did not recompute. */
   aggregatesServed: net.nodes.reduce((sum, node) => sum + node.participant.stats.aggregatesServed, 0),
+  aggregatesFetched: net.nodes.reduce((sum, node) => sum + node.participant.stats.aggregatesFetched, 0),
 });
 
 /**
@@ -138,7 +139,7 @@ export async function measureCompression(
           `per node per round: received ${Math.round(received / (nodes * round))} B, ` +
           `sent + received ${Math.round((sent + received) / (nodes * round))} B; ` +
           `late fetches ${twice.lateFetches}, held pushes declined ${twice.declinedHeld}, ` +
-          `aggregates served ${twice.aggregatesServed} (all nodes, so far); ` +
+          `aggregates served ${twice.aggregatesServed}, fetched ${twice.aggregatesFetched} (all nodes, so far); ` +
           `dense FedAvg after ${round} rounds ${(dense[round - 1]! * 100).toFixed(2)}%`,
       );
     }
@@ -163,6 +164,7 @@ export async function measureCompression(
       "late fetches": twice.lateFetches,
       "held pushes declined": twice.declinedHeld,
       "aggregates served": twice.aggregatesServed,
+      "aggregates fetched": twice.aggregatesFetched,
       accuracy,
       "dense FedAvg accuracy": denseAccuracy,
       "loss pts": (denseAccuracy - accuracy) * 100,

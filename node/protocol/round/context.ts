@@ -160,6 +160,8 @@ export interface TransferStats {
    * (aggregate-watcher.ts): each risks a second copy when the push comes after all (#22).
    */
   lateFetches: number;
+  /** Encoded aggregates this node downloaded from peers (model-sync.ts `aggregateOf`). */
+  aggregatesFetched: number;
 }
 
 /** What the participant hands each role: its dependencies, built once. */

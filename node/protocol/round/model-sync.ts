@@ -304,6 +304,13 @@ export class ModelSync {
           const aggregate = await this.checked(bytes, round);
           if (aggregate === undefined) continue;
           this.ctx.stats.bytesReceived += bytes.length;
+          // Counted and logged: in a proven round every watcher derives the model from its own recompute, so a
+          // download here is a second copy of that round's bytes unless this node missed the recompute (#22).
+          this.ctx.stats.aggregatesFetched += 1;
+          this.ctx.log.info(
+            { roundId, bytes: bytes.length, proven: round.proven },
+            "fetched a round's aggregate",
+          );
           await this.keepAggregate(roundId, aggregate.aggregate);
           return aggregate;
         } catch {

@@ -80,7 +80,7 @@ describe("ModelSync: a round's model by recomputation", () => {
         me: "0x00000000000000000000000000000000000000b1",
         paramSize: SIZE,
         models,
-        stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0 },
+        stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 },
         signal: new AbortController().signal,
         log: pino({ level: "silent" }),
         adversary: HONEST_ADVERSARY,

@@ -64,7 +64,13 @@ import { Watcher } from "./watcher.ts";
 
 export class RoundParticipant {
   readonly models = new ModelStore();
-  readonly stats: TransferStats = { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0 };
+  readonly stats: TransferStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    aggregatesServed: 0,
+    lateFetches: 0,
+    aggregatesFetched: 0,
+  };
   private readonly options: ParticipantOptions;
   private readonly ctx: RoundContext;
   private readonly work = new RoundWorkStore();

@@ -60,7 +60,7 @@ function syncFor(
     me: "0x00000000000000000000000000000000000000b1",
     paramSize: SIZE,
     models,
-    stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0 },
+    stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 },
     signal: new AbortController().signal,
     chain: {
       readRound: async (id: bigint) => world.rounds.get(id) ?? ({ posted: false } as unknown as RoundView),
