@@ -152,6 +152,8 @@ export interface NetworkOptions {
   readonly stores?: boolean;
   /** Seed of the data split: which rows are held out for testing and which shard each trainer gets (default 7). */
   readonly dataSeed?: number;
+  /** Per node index: how long its transactions' receipts are waited for (ms; default viem's 180 s). */
+  readonly receiptTimeoutMs?: Readonly<Record<number, number>>;
 }
 
 export interface LocalVainNetwork {
@@ -332,6 +334,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         behaviour,
         aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
         store: dataDir === undefined ? undefined : new RoundStore(dataDir),
+        receiptTimeoutMs: options.receiptTimeoutMs?.[index],
       });
       return { index, account, wallet, mesh, behaviour, participant, dataDir };
     };

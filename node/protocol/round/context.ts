@@ -110,6 +110,8 @@ export interface ParticipantOptions {
    * window is shorter than it plus ANSWER_TX_MARGIN_MS is refused at join.
    */
   readonly provingEstimateMs?: number;
+  /** How long a transaction's receipt is waited for (ms; default viem's 180 s): rounds-gateway-types.ts. */
+  readonly receiptTimeoutMs?: number;
 }
 
 /** What a node is doing in a round now (RoundParticipant.progress). */

@@ -364,6 +364,8 @@ export class RoundParticipant {
       work.restored = true;
       await this.restore(roundId, round, work, myIndex);
     }
+    // A commit whose receipt this node missed, found in the round (its retries may never have asked the chain).
+    if (myIndex >= 0) await this.trainer.adoptLandedCommit(roundId, round.commitments[myIndex]!, work);
     await this.keeper.reportEquivocations(roundId, this.data.equivocations(roundId), work, myIndex);
     await this.keeper.reportSignedConflicts(roundId, round, this.data.signedValues(roundId), work, myIndex);
     switch (round.state) {

@@ -64,6 +64,11 @@ export interface RoundsGatewayInit {
   readonly log: Logger;
   /** Aborted when the node stops: a write retrying through an RPC outage gives up at once. */
   readonly signal?: () => AbortSignal;
+  /**
+   * How long a write waits for its receipt before the node stops waiting (ms; default viem's 180 s). A commit
+   * mined after that is still found on chain (unsent-commit.ts `committedOnChain`); a test shortens it.
+   */
+  readonly receiptTimeoutMs?: number;
 }
 
 export interface TaskView {

@@ -387,7 +387,11 @@ export class RoundsGateway {
     try {
       const hash = await withTransportRetry(submit, retry);
       const receipt = await withTransportRetry(
-        () => this.init.publicClient.waitForTransactionReceipt({ hash }),
+        () =>
+          this.init.publicClient.waitForTransactionReceipt({
+            hash,
+            ...(this.init.receiptTimeoutMs === undefined ? {} : { timeout: this.init.receiptTimeoutMs }),
+          }),
         retry,
       );
       if (receipt.status !== "success") throw new TransactionFailedError(action, hash);

@@ -360,21 +360,44 @@ export class Trainer {
    * chain turned away is kept (`unsent`): called again with the same `trained`, it resends those bytes.
    */
   async commitTrained(roundId: bigint, work: TrainerWork, trained: TrainedUpdate): Promise<void> {
-    const { spec, store, events } = this.ctx.options;
     const { samples } = trained;
     const { bytes, commitment } =
       this.unsent?.trained === trained ? this.unsent : await this.compressForCommit(trained);
-    this.unsent = { roundId, trained, bytes, commitment };
-    await store?.saveOwnUpdate(roundId, bytes);
+    const unsent = { roundId, trained, bytes, commitment };
+    this.unsent = unsent;
+    await this.ctx.options.store?.saveOwnUpdate(roundId, bytes);
     const sending = performance.now();
     const sent = await this.ctx.chain.trySend("commitUpdate", [roundId, commitment.root, BigInt(samples)]);
     const read = (id: bigint) => this.ctx.chain.readRound(id);
     if (!sent.sent && !(await committedOnChain(read, roundId, this.ctx.me, commitment.root)))
       throw new CommitNotAcceptedError(roundId, commitment.root, sent.reason);
-    this.unsent = undefined;
     // Only included commits: a failed send measures an outage or a revert, not the chain's inclusion time.
     this.commitTxMs.push(performance.now() - sending);
     if (this.commitTxMs.length > COMMIT_TX_SAMPLES) this.commitTxMs.shift();
+    await this.committed(work, unsent);
+  }
+
+  /**
+   * The round holds this node's commitment although its commit seemed to fail: the transaction was mined after
+   * the node stopped waiting for the receipt, and the commit window closed before a retry asked the chain
+   * (`committedOnChain`). Taken as committed with the bytes kept unsent, so the update is delivered; without
+   * this the trainer never delivered and the aggregator dropped it (late-receipt.test.ts). `onChain`: the
+   * round's commitment of this node. Not while a commit of this round is under way (`trainingStarted`).
+   */
+  async adoptLandedCommit(roundId: bigint, onChain: Hex, work: TrainerWork): Promise<void> {
+    const unsent = this.unsent;
+    if (work.updateBytes !== undefined || work.trainingStarted || unsent?.roundId !== roundId) return;
+    if (unsent.commitment.root.toLowerCase() !== onChain.toLowerCase()) return;
+    this.ctx.log.info({ roundId }, "own commit found on chain after its receipt was missed");
+    await this.committed(work, unsent);
+  }
+
+  /** A commit the round holds: kept for delivery, counted against the privacy budget, announced. */
+  private async committed(work: TrainerWork, commit: UnsentCommit): Promise<void> {
+    const { spec, events } = this.ctx.options;
+    const { roundId, trained, bytes, commitment } = commit;
+    const { samples } = trained;
+    this.unsent = undefined;
     work.updateBytes = bytes;
     work.ownCommitment = commitment;
     work.baseRef = trained.baseRef;
