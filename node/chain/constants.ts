@@ -99,6 +99,19 @@ export const LOCAL_BLOCK_INTERVAL_MS = 500;
  * call whose phase deadline passed meanwhile ends with the contract's revert, not with a late transaction.
  */
 export const CHAIN_WRITE_RETRY_BUDGET_MS = 45_000;
+/**
+ * Gas a node's round transaction gets above its estimate, in percent. An estimate holds for the state it was made
+ * on, and other nodes' transactions mined before it move the cost: a commit's sample count is packed four to a
+ * storage slot, so a commit that lands as every fourth trainer opens a slot and costs 17.1k more than one
+ * estimated a commit earlier (test/contracts/gas-margin.test.ts). Without a margin 40 of 64 commits of
+ * bench:round --scale 64 ran out of gas on their first try (2026-12-06); 25 % of a 141k commit is 35k.
+ */
+export const GAS_MARGIN_PERCENT = 25n;
+
+/** `estimate` with GAS_MARGIN_PERCENT on top (unused gas is refunded). */
+export function withGasMargin(estimate: bigint): bigint {
+  return estimate + (estimate * GAS_MARGIN_PERCENT) / 100n;
+}
 /** First pause between retries of a write through an outage (ms); doubles up to CHAIN_WRITE_RETRY_MAX_DELAY_MS. */
 export const CHAIN_WRITE_RETRY_DELAY_MS = 500;
 /** Longest pause between two retries (ms): a restored endpoint is used within this. */

@@ -14,6 +14,7 @@ import { bytesToHex, encodeAbiParameters, encodeFunctionData, keccak256, zeroAdd
 
 import { ensureAllowance } from "../../chain/actions/ensure-allowance.ts";
 import { ChallengeStatus, stakeRegistryAbi, trainingRoundsAbi } from "../../chain/contracts.ts";
+import { withGasMargin } from "../../chain/constants.ts";
 import { TransactionFailedError, toChainError } from "../../chain/revert.ts";
 import { withTransportRetry } from "../../chain/transport-retry.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
@@ -358,15 +359,22 @@ export class RoundsGateway {
   /** Simulates, sends and waits for one write; throws what the simulation or the chain says. */
   private async send<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
     const { publicClient, wallet, contracts } = this.init;
+    const call = {
+      account: wallet.account,
+      address: contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName,
+      args,
+    } as Parameters<typeof publicClient.simulateContract>[0];
     await this.transact(functionName, async () => {
-      const { request } = await publicClient.simulateContract({
-        account: wallet.account,
-        address: contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName,
-        args,
-      } as Parameters<typeof publicClient.simulateContract>[0]);
-      return wallet.writeContract(request as Parameters<typeof wallet.writeContract>[0]);
+      const { request } = await publicClient.simulateContract(call);
+      // With a margin: other nodes' transactions mined first can make this one dearer (GAS_MARGIN_PERCENT).
+      const gas = withGasMargin(
+        await publicClient.estimateContractGas(
+          call as Parameters<typeof publicClient.estimateContractGas>[0],
+        ),
+      );
+      return wallet.writeContract({ ...request, gas } as Parameters<typeof wallet.writeContract>[0]);
     });
     return true;
   }
