@@ -158,60 +158,74 @@ export class AggregateWatcher {
     return undefined;
   }
 
-  /** A weighted trainer's update, fetched by the content hash it (or the aggregator) announced and checked. */
+  /**
+   * A weighted trainer's update: held (its own, pushed by the aggregator or a replica, found by content hash or by
+   * its commitment: a push can land before the announcement naming its hash), else fetched by the content hash
+   * announced for it, or by its commitment when no announcement came; checked against the commitment either way.
+   */
   private async fetchUpdate(
     roundId: bigint,
     round: RoundView,
     index: number,
     work: RoundWork,
   ): Promise<Uint16Array | undefined> {
+    const { data } = this.components;
     const trainer = round.trainers[index]!;
     const root = round.commitments[index]!.toLowerCase();
     const received = work.received.get(trainer.toLowerCase())?.encoded;
     if (received !== undefined) return received;
-    const candidates = [trainer.toLowerCase() === this.ctx.me ? work.updateBytes : undefined];
-    const sha = this.components.data.updateSha(roundId, trainer, index, round.aggregator);
-    if (sha !== undefined) candidates.push(this.components.data.bytes(sha));
-    for (const bytes of candidates) {
-      if (bytes === undefined) continue;
+    const shaOf = () => data.updateSha(roundId, trainer, index, round.aggregator);
+    const held = (): Uint8Array | undefined => {
+      const sha = shaOf();
+      return data.committedBytes(root.slice(2)) ?? (sha === undefined ? undefined : data.bytes(sha));
+    };
+    const check = async (bytes: Uint8Array | undefined) => {
+      if (bytes === undefined) return undefined;
       const update = await commitUpdateBytes(bytes, this.ctx.paramSize).catch(() => undefined);
-      if (update?.commitment.root.toLowerCase() === root) return update.encoded;
-    }
-    if (sha === undefined) return undefined;
-    const pushed = await this.awaitPush(sha, work);
-    if (pushed !== undefined) {
-      const update = await commitUpdateBytes(pushed, this.ctx.paramSize).catch(() => undefined);
-      if (update?.commitment.root.toLowerCase() === root) return update.encoded;
-    }
+      return update?.commitment.root.toLowerCase() === root ? update.encoded : undefined;
+    };
+    const own = trainer.toLowerCase() === this.ctx.me ? await check(work.updateBytes) : undefined;
+    if (own !== undefined) return own;
+    const pushed = await check(await this.awaitPush(held, shaOf, work));
+    if (pushed !== undefined) return pushed;
+    const sha = shaOf();
     // Counted and logged: each one is a second copy of that update if the aggregator's push still comes in full
     // (push 2.0.0 lets this node decline it once the fetch is done; bench:round's compression table counts both).
     this.ctx.stats.lateFetches += 1;
     this.ctx.log.info(
-      { roundId, index, sha: sha.slice(0, 12) },
+      { roundId, index, sha: sha?.slice(0, 12) },
       "update not pushed within the grace: fetching it",
     );
-    // Fetched by sha, so these are the very bytes the aggregator pushes: a push of them meanwhile is declined.
-    return fetchCommittedUpdate(this.ctx, roundId, round, index, { sha }, (bytes) =>
-      this.components.data.whileChecking(sha, async () => {
-        const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
-        if (update.commitment.root.toLowerCase() !== root) return undefined;
-        this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
-        return update.encoded;
-      }),
-    );
+    const accept = async (bytes: Uint8Array) => {
+      const update = await commitUpdateBytes(bytes, this.ctx.paramSize);
+      if (update.commitment.root.toLowerCase() !== root) return undefined;
+      data.keepUpdate(roundId, round.commitments[index]!, bytes);
+      return update.encoded;
+    };
+    // By sha, these are the very bytes the aggregator pushes: a push of them meanwhile is declined as held.
+    if (sha !== undefined)
+      return fetchCommittedUpdate(this.ctx, roundId, round, index, { sha }, (bytes) =>
+        data.whileChecking(sha, () => accept(bytes)),
+      );
+    return fetchCommittedUpdate(this.ctx, roundId, round, index, { root: root.slice(2) }, accept);
   }
 
   /**
-   * The bytes named `sha` once pushed to this node, waiting until `work.pushesDueBy` at most, or longer while a push
-   * of them is arriving (its body is on its way: fetching now would take a second copy; a push that fails ends
-   * the wait, and the blob deadline bounds it).
+   * The update's bytes once pushed to this node (`held`), waiting until `work.pushesDueBy` at most, or longer while
+   * a push of them is arriving (its body is on its way: fetching now would take a second copy; a push that fails
+   * ends the wait, and the blob deadline bounds it).
    */
-  private async awaitPush(sha: string, work: RoundWork): Promise<Uint8Array | undefined> {
+  private async awaitPush(
+    held: () => Uint8Array | undefined,
+    shaOf: () => string | undefined,
+    work: RoundWork,
+  ): Promise<Uint8Array | undefined> {
     const until = work.pushesDueBy ?? 0;
     for (;;) {
-      const held = this.components.data.bytes(sha);
-      const arriving = this.ctx.options.mesh.blobs.receiving(sha);
-      if (held !== undefined || (Date.now() >= until && !arriving) || this.ctx.signal.aborted) return held;
+      const bytes = held();
+      const sha = shaOf();
+      const arriving = sha !== undefined && this.ctx.options.mesh.blobs.receiving(sha);
+      if (bytes !== undefined || (Date.now() >= until && !arriving) || this.ctx.signal.aborted) return bytes;
       await delay(PUSH_POLL_MS, undefined, { signal: this.ctx.signal }).catch(() => undefined);
     }
   }
