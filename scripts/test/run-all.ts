@@ -2,9 +2,11 @@
  * Runs every test suite of the repository and prints the closing line CI reads:
  * `N passed, N failed`.
  *
- * Suites:
+ * Suites, run side by side (the node suite's files wait on chain windows and left 0.3 of the 2 cores idle, which
+ * the Hardhat suite's compile and proofs use instead of running first for 146 s):
  *  - `hardhat`: Solidity tests (`contracts/**\/*.t.sol`) and mocha tests (`test/**\/*.test.ts`) in one
- *    Hardhat process, so contracts compile once.
+ *    Hardhat process, so contracts compile once. Its output is held and printed whole when it ends, so the two
+ *    suites' lines do not interleave.
  *  - `node`: node:test unit tests beside the code (`node/**\/*.test.ts`, `scripts/**\/*.test.ts`) and the
  *    dashboard's tests (`web/**\/*.test.ts`, including its end-to-end test in headless Chromium), run by
  *    Node's own runner with type stripping.
@@ -26,6 +28,8 @@ interface SuiteResult {
 
 interface Suite {
   readonly name: string;
+  /** Print the output as it comes (one suite does), or hold it and print it whole at the end. */
+  readonly stream: boolean;
   readonly command: string;
   readonly args: readonly string[];
   readonly parse: (output: string) => { passed: number; failed: number } | undefined;
@@ -59,9 +63,10 @@ function parseNodeTest(output: string): { passed: number; failed: number } | und
 }
 
 const SUITES: readonly Suite[] = [
-  { name: "hardhat", command: "hardhat", args: ["test"], parse: parseHardhat },
+  { name: "hardhat", stream: false, command: "hardhat", args: ["test"], parse: parseHardhat },
   {
     name: "node",
+    stream: true,
     command: process.execPath,
     args: [
       "--test",
@@ -88,8 +93,10 @@ const SUITES: readonly Suite[] = [
 function runSuite(suite: Suite): Promise<SuiteResult> {
   const started = Date.now();
   const seconds = () => Math.round((Date.now() - started) / 1000);
+  const header = `\n=== ${suite.name}: ${suite.command} ${suite.args.join(" ")}\n`;
+  const print = (text: string) => process.stdout.write(text);
+  if (suite.stream) print(header);
   return new Promise((resolve) => {
-    process.stdout.write(`\n=== ${suite.name}: ${suite.command} ${suite.args.join(" ")}\n`);
     const child = spawn(suite.command, suite.args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
@@ -104,12 +111,14 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8");
-      process.stdout.write(chunk);
+      if (suite.stream) process.stdout.write(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8");
-      process.stderr.write(chunk);
+      if (suite.stream) process.stderr.write(chunk);
     });
+    // A held suite's stdout and stderr come out together, in the order they arrived.
+    if (!suite.stream) child.on("close", () => print(`${header}${output}\n=== ${suite.name} ended\n`));
     child.on("error", (error) => {
       process.stderr.write(`could not start ${suite.name}: ${error.message}\n`);
       resolve({ name: suite.name, passed: 0, failed: 1, exitCode: 1, seconds: seconds() });
@@ -143,8 +152,7 @@ if (selected.length === 0) {
   process.exit(2);
 }
 
-const results: SuiteResult[] = [];
-for (const suite of selected) results.push(await runSuite(suite));
+const results = await Promise.all(selected.map((suite) => runSuite(suite)));
 
 process.stdout.write("\n");
 for (const result of results) {
