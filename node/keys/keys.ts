@@ -3,7 +3,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { Wallet, encryptKeystoreJson } from "ethers";
+import type { Wallet } from "ethers";
+
+/**
+ * ethers, imported when a keystore is made or opened: it is ~160 modules, a fifth of what every CLI command
+ * loaded before it ran (2026-12-06), and only `init` and keystore-signed commands use it.
+ */
+const loadEthers = () => import("ethers");
 
 /** A key problem the user can fix (wrong password, missing or corrupt file). */
 export class KeyError extends Error {
@@ -44,6 +50,7 @@ export async function createKeystore(
   password: string,
   scryptN?: number,
 ): Promise<{ address: string }> {
+  const { Wallet, encryptKeystoreJson } = await loadEthers();
   const wallet = Wallet.createRandom();
   const json = await encryptKeystoreJson(
     { address: wallet.address, privateKey: wallet.privateKey },
@@ -62,6 +69,7 @@ export async function unlockKeystore(path: string, password: string): Promise<Wa
   } catch (error) {
     throw new KeyError("KEY_FILE_UNREADABLE", `cannot read keystore ${path}: ${(error as Error).message}`);
   }
+  const { Wallet } = await loadEthers();
   try {
     const wallet = await Wallet.fromEncryptedJson(json, password);
     return wallet instanceof Wallet ? wallet : new Wallet(wallet.privateKey);
