@@ -16,7 +16,7 @@ import type {
   SignedCapacityRecord,
 } from "../scheduling/capacity-records.ts";
 import { MAX_RECEIPTS } from "../scheduling/constants.ts";
-import { vainTopic } from "./gossip.ts";
+import { vainTopic } from "./topics.ts";
 import type { MeshGossip } from "./gossip.ts";
 
 export const CAPACITY_TOPIC = vainTopic("capacity");

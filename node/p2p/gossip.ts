@@ -10,7 +10,7 @@ import type { GossipSub, Message } from "@libp2p/gossipsub";
 import type { PeerId } from "@libp2p/interface";
 import { z } from "zod";
 
-import { ENVELOPE_MAX_SKEW_MS, MAX_GOSSIP_PAYLOAD_BYTES, PROTOCOL_PREFIX } from "./constants.ts";
+import { ENVELOPE_MAX_SKEW_MS, MAX_GOSSIP_PAYLOAD_BYTES } from "./constants.ts";
 import { scoreTopic } from "./gossip-scoring.ts";
 import { KeyedRateLimiter } from "./rate-limit.ts";
 import type { RateSpec } from "./rate-limit.ts";
@@ -31,11 +31,6 @@ export type GossipViolation = "gossip-invalid" | "gossip-flood";
 const AUTHOR_UNKNOWN = Symbol("author-unknown");
 /** The envelope's timestamp is outside the skew window: the author's fault if it sent it itself. */
 const SKEWED = Symbol("skewed");
-
-/** A vAIn gossip topic name, namespaced so it can never collide with another network's topics. */
-export function vainTopic(name: string): string {
-  return `${PROTOCOL_PREFIX}/${name}`;
-}
 
 /** The envelope every gossip message carries around its topic-specific body. */
 export const wireSchema = z.object({

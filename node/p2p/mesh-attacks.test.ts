@@ -19,7 +19,7 @@ import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import { DEFAULT_SLOT_LIMITS } from "./constants.ts";
 import { frameStream } from "./frames.ts";
 import { BLOB_FETCH_PROTOCOL, BLOB_PUSH_PROTOCOL, BLOB_REQUESTS_PER_PEER } from "./blobs.ts";
-import { vainTopic } from "./gossip.ts";
+import { vainTopic } from "./topics.ts";
 import { DHT_PROTOCOL } from "./mesh.ts";
 import type { MeshOptions, Mesh } from "./mesh.ts";
 import { leanNoise } from "./noise-framing.ts";

@@ -15,7 +15,7 @@ import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import type { Refusal } from "./admission/admission.ts";
 import { BLOB_PUSH_PROTOCOL_V1, sha256 } from "./blobs.ts";
 import { MeshError } from "./errors.ts";
-import { vainTopic } from "./gossip.ts";
+import { vainTopic } from "./topics.ts";
 import { Mesh } from "./mesh.ts";
 import { stopMeshesAndChain, testOperator, until } from "./testing/fixtures.ts";
 import type { TestOperator } from "./testing/fixtures.ts";

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-import { vainTopic } from "../../node/p2p/gossip.ts";
+import { vainTopic } from "../../node/p2p/topics.ts";
 import type { Mesh } from "../../node/p2p/mesh.ts";
 import type { MeshOptions } from "../../node/p2p/mesh.ts";
 import {

@@ -21,7 +21,7 @@ import { createPublicClient, http } from "viem";
 import { z } from "zod";
 
 import { localChain } from "../../node/chain/clients.ts";
-import { vainTopic } from "../../node/p2p/gossip.ts";
+import { vainTopic } from "../../node/p2p/topics.ts";
 import { Mesh } from "../../node/p2p/mesh.ts";
 import type { MeshProfile } from "../../node/p2p/profiles.ts";
 

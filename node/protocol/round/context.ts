@@ -9,7 +9,7 @@ import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClien
 
 import type { AdversarialBehaviour, RoundAdversary } from "../../adversary/index.ts";
 import type { Mesh } from "../../p2p/mesh.ts";
-import { vainTopic } from "../../p2p/gossip.ts";
+import { vainTopic } from "../../p2p/topics.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
 import type { TrainingPool } from "../../training/pool.ts";
 import type { ModelStore } from "../models.ts";

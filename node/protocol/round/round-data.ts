@@ -14,7 +14,7 @@ import type { Address, Hex } from "viem";
 import { z } from "zod";
 
 import { encodeSparseCodes } from "../../compression/aggregate-wire.ts";
-import { vainTopic } from "../../p2p/gossip.ts";
+import { vainTopic } from "../../p2p/topics.ts";
 import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import { VALUE_OFFSET } from "../../proofs/constants.ts";
