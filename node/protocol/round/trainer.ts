@@ -26,8 +26,6 @@ import type { UpdateCommitment } from "../../proofs/index.ts";
 import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK } from "../../scheduling/constants.ts";
 import type { RoundTree } from "../hierarchy.ts";
 import { commitUpdateBytes, trainerDelta } from "../update.ts";
-import { UPLOAD_ATTEMPTS_BEFORE_FALLBACK } from "./context.ts";
-import { pushRetryDelayMs } from "./push-backoff.ts";
 import type { RoundContext } from "./context.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -35,6 +33,7 @@ import type { RoundData } from "./round-data.ts";
 import type { AggregatorWork, TrainerWork } from "./round-work.ts";
 import { roundTrainingJob } from "./training-job.ts";
 import { CommitNotAcceptedError, committedOnChain } from "./unsent-commit.ts";
+import { pushUpdate, uploadTarget } from "./update-push.ts";
 import type { UnsentCommit } from "./unsent-commit.ts";
 
 /** Weight of the newest training run in the speed estimate (an EWMA: recent load matters most). */
@@ -439,61 +438,20 @@ export class Trainer {
   ): Promise<void> {
     if (work.delivered || work.pushing || work.updateBytes === undefined) return;
     if (this.ctx.adversary.withholdsUpdate() || Date.now() < (work.pushAgainAt ?? 0)) return;
-    const target = this.uploadTarget(tree, work, waitMs);
+    const target = uploadTarget(this.ctx.me, tree, work, waitMs);
     if (target === this.ctx.me) {
       await this.components.acceptOwn(roundId, work.updateBytes, this.namedBase(work));
       work.delivered = true;
       return;
     }
     work.pushing = true;
-    void this.pushUpdate(roundId, target as Address, work, waitMs).finally(() => (work.pushing = false));
-  }
-
-  /**
-   * Where our update goes: the aggregator in flat rounds, our sub-aggregator in hierarchical ones, and the
-   * round's aggregator itself when the sub-aggregator cannot be reached in time (it accepts any trainer).
-   */
-  private uploadTarget(
-    tree: RoundTree,
-    work: TrainerWork & Pick<AggregatorWork, "aggregatingSince">,
-    waitMs: number,
-  ): string {
-    const parent = tree.plan.parentOf.get(this.ctx.me) ?? tree.root;
-    const stuck =
-      work.pushFailures >= UPLOAD_ATTEMPTS_BEFORE_FALLBACK ||
-      Date.now() - (work.aggregatingSince ?? Date.now()) > waitMs / 2;
-    return parent !== tree.root && stuck ? tree.root : parent;
-  }
-
-  /** Sends our committed update to `target` (the aggregator, or our sub-aggregator in hierarchical rounds). */
-  private async pushUpdate(
-    roundId: bigint,
-    target: Address,
-    work: TrainerWork & Pick<AggregatorWork, "takeovers">,
-    waitMs: number,
-  ): Promise<void> {
-    const bytes = work.updateBytes;
-    if (bytes === undefined) return;
-    const takeovers = work.takeovers;
-    const started = Date.now();
-    try {
-      await this.components.delivery.pushTo(target, "update", bytes, roundId, this.namedBase(work));
-      // A push to an aggregator that was replaced meanwhile delivered nothing that counts.
-      if (work.takeovers === takeovers) work.delivered = true;
-      this.ctx.stats.bytesSent += bytes.length;
-      this.ctx.log.info(
-        { roundId, to: target, bytes: bytes.length, ms: Date.now() - started },
-        "update delivered",
-      );
-    } catch (error) {
-      work.pushFailures += 1;
-      work.pushAgainAt = Date.now() + pushRetryDelayMs(work.pushFailures, waitMs);
-      // Info, not debug: a delivery that takes retries is where a large round's time goes (#21, 128 nodes).
-      this.ctx.log.info(
-        { err: error, roundId, to: target, failures: work.pushFailures, ms: Date.now() - started },
-        "update push failed; will retry",
-      );
-    }
+    void pushUpdate(this.ctx, this.components.delivery, {
+      roundId,
+      target: target as Address,
+      work,
+      waitMs,
+      base: this.namedBase(work),
+    }).finally(() => (work.pushing = false));
   }
 
   /** The base an update names to its aggregator: only in buffered tasks (a synchronous one trains from the round's). */
