@@ -6,20 +6,9 @@
 import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
-import { inputGroups } from "../../aggregation/coordinate-groups.ts";
-import { OffThreadRule, RuleWorkerError } from "../../aggregation/rule-worker.ts";
-import { aggregationRule } from "../../aggregation/rules/index.ts";
-import type {
-  AggregationContext,
-  AggregationResult,
-  AggregationRuleOptions,
-} from "../../aggregation/rules/types.ts";
-import type { WeightedUpdate } from "../../core/updates.ts";
-import { RoundState } from "../../chain/contracts.ts";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
-import { createModel } from "../../training/architectures.ts";
 import { AggregationInputError } from "../../core/updates.ts";
 import {
   MAX_WEIGHT,
@@ -30,12 +19,7 @@ import {
 } from "../../proofs/index.ts";
 import type { CommitPriority, UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
-import {
-  DEFAULT_AGGREGATE_WAIT_MS,
-  ASSUMED_BYZANTINE_SHARE,
-  MIN_SCREENED_UPDATES,
-  TRUST_FOLD_ROUNDS,
-} from "./context.ts";
+import { DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks, isChained } from "./link-answers.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -52,6 +36,7 @@ import { weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
 import { CheckOnce } from "./check-once.ts";
 import { AggregationTime } from "./post-margin.ts";
+import { TaskRule } from "./task-rule.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
 export interface AggregatorComponents {
@@ -65,25 +50,15 @@ export interface AggregatorComponents {
 export class Aggregator {
   private readonly ctx: RoundContext;
   private readonly components: AggregatorComponents;
-  /**
-   * The task's rule from the registry (aggregation/rules, the spec's `aggregation.rule`; by default the guarded
-   * mean with trainer trust), one instance per task so its history carries over: trust scored from the revealed updates of the
-   * rounds this node aggregated, and from the posted weights of the rounds others aggregated
-   * (aggregation/public-outcomes.ts, `foldPastRounds`). Trust only lowers the guard's weights; records of
-   * trainers absent for 16 rounds are dropped. It runs in a worker thread (aggregation/rule-worker.ts): screening
-   * 254 updates held a 256-node bench's event loop for 47 s.
-   */
-  private ruleInstance: OffThreadRule | undefined;
-  /** Chain round ids below this were folded into the rule's history (or skipped). */
-  private foldedBelow = 0n;
-  /** The rule worker's `resets` when its history was last folded: a worker lost since needs it folded afresh. */
-  private foldedResets = 0;
+  /** The task's aggregation rule, with its history, in a worker (task-rule.ts). */
+  private readonly taskRule: TaskRule;
   /** Checks of pushed updates under way, by round, trainer and content (check-once.ts). */
   private readonly checks = new CheckOnce<Awaited<ReturnType<typeof commitUpdateBytes>>>();
 
   constructor(ctx: RoundContext, components: AggregatorComponents) {
     this.ctx = ctx;
     this.components = components;
+    this.taskRule = new TaskRule(ctx);
   }
 
   /** The chain head's timestamp last seen and when (wall clock, ms): see `estimatedNow`. */
@@ -292,7 +267,7 @@ export class Aggregator {
     const trainers = available.map(({ operator }) => operator);
     let weights: readonly number[];
     try {
-      const result = await this.runRule(roundId, weighted, {
+      const result = await this.taskRule.aggregate(roundId, weighted, {
         trainers,
         ...(roundId === undefined ? {} : { round: Number(roundId) }),
         ...(previousUpdate === undefined ? {} : { previousUpdate }),
@@ -314,71 +289,6 @@ export class Aggregator {
       out.set(operator, Math.min(weights[k]!, MAX_WEIGHT));
     });
     return out;
-  }
-
-  /**
-   * The task's rule on `updates`, in its worker. A failed worker costs the rule its history, not the round: this
-   * round is screened on this thread by a fresh rule (the event loop stalls as it did before the worker, the
-   * round posts), and the next one in a fresh worker, after the public outcomes are folded again
-   * (`foldPastRounds`, as after a restart). An abort (the node stopping) is passed on.
-   */
-  private async runRule(
-    roundId: bigint | undefined,
-    updates: readonly WeightedUpdate[],
-    context: AggregationContext,
-  ): Promise<AggregationResult> {
-    const rule = this.rule(updates.length);
-    try {
-      return await rule.aggregate(updates, context, this.ctx.signal);
-    } catch (error) {
-      if (!(error instanceof RuleWorkerError)) throw error;
-      this.ctx.log.warn(
-        { roundId, err: error },
-        "the aggregation rule's worker failed: screening on this thread",
-      );
-      return aggregationRule(rule.spec.name).create(rule.spec.options).aggregate(updates, context);
-    }
-  }
-
-  /**
-   * The task's rule instance, made at first use: `n` and the assumed Byzantine share only configure rules
-   * that need them fixed (the guarded mean sizes its trimming from each round's group), and the groups are the
-   * task model's input rows (aggregation/coordinate-groups.ts: the silent-coordinate evidence on top-k updates).
-   */
-  private rule(n: number): OffThreadRule {
-    if (this.ruleInstance !== undefined) return this.ruleInstance;
-    const options: AggregationRuleOptions = {
-      n,
-      f: Math.floor(n * ASSUMED_BYZANTINE_SHARE),
-      groups: inputGroups(createModel(this.ctx.options.spec.model).layout),
-    };
-    this.ruleInstance = new OffThreadRule({ name: this.ctx.options.spec.aggregation.rule, options });
-    return this.ruleInstance;
-  }
-
-  /**
-   * Folds into the trust records the posted weights of this task's finalized rounds that another node
-   * aggregated, since the last round folded and at most TRUST_FOLD_ROUNDS back: public data, so every node
-   * folds them alike, and a trainer distrusted by the previous aggregator is not trusted afresh after a
-   * rotation. A round not finalized yet when this runs is skipped.
-   */
-  private async foldPastRounds(roundId: bigint, taskId: bigint): Promise<void> {
-    const resets = this.ruleInstance?.resets ?? 0;
-    if (resets !== this.foldedResets) [this.foldedBelow, this.foldedResets] = [0n, resets];
-    let id = roundId - TRUST_FOLD_ROUNDS;
-    if (id < this.foldedBelow) id = this.foldedBelow;
-    if (id < 1n) id = 1n;
-    for (; id < roundId; id++) {
-      const past = await this.ctx.chain.readRound(id);
-      if (past.taskId !== taskId || past.state !== RoundState.Finalized) continue;
-      if (past.aggregator.toLowerCase() === this.ctx.me) continue;
-      this.rule(past.trainers.length).observeOutcome({
-        round: Number(id),
-        trainers: past.trainers,
-        weights: past.weights,
-      });
-    }
-    if (roundId > this.foldedBelow) this.foldedBelow = roundId;
   }
 
   /**
@@ -412,7 +322,7 @@ export class Aggregator {
     if (base === undefined) return;
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
-    await this.foldPastRounds(roundId, round.taskId);
+    await this.taskRule.foldPastRounds(roundId, round.taskId);
     const step = await previousModelStep(this.ctx, this.components.modelSync, round.baseModelRef, base);
     // Only the updates in `present`: one arriving during the awaits above (or the screening, which no longer
     // holds the event loop) would otherwise get a weight while its zeros went into the aggregate.
