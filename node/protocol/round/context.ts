@@ -166,6 +166,11 @@ export interface TransferStats {
   aggregatesFetched: number;
 }
 
+/** A node's transfer counters before it moved anything. */
+export function emptyTransferStats(): TransferStats {
+  return { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 };
+}
+
 /** What the participant hands each role: its dependencies, built once. */
 export interface RoundContext {
   readonly options: ParticipantOptions;

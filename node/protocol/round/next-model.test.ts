@@ -19,6 +19,7 @@ import { HONEST_ADVERSARY } from "../../adversary/index.ts";
 import { commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { ModelStore, modelRef, paramsToBytes } from "../models.ts";
 import { RoundStore } from "../round-store.ts";
+import { emptyTransferStats } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { ModelSync } from "./model-sync.ts";
 import { aggregateBytesOf } from "./round-data.ts";
@@ -80,7 +81,7 @@ describe("ModelSync: a round's model by recomputation", () => {
         me: "0x00000000000000000000000000000000000000b1",
         paramSize: SIZE,
         models,
-        stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 },
+        stats: emptyTransferStats(),
         signal: new AbortController().signal,
         log: pino({ level: "silent" }),
         adversary: HONEST_ADVERSARY,

@@ -32,7 +32,7 @@ import { BufferedTrainer } from "./buffered-trainer.ts";
 import { Aggregator } from "./aggregator.ts";
 import { AggregationRecovery } from "./aggregation-recovery.ts";
 import { ChallengeAnswers } from "./challenge-answers.ts";
-import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
+import { DEFAULT_POLL_INTERVAL_MS, emptyTransferStats } from "./context.ts";
 import type {
   ParticipantOptions,
   RoundContext,
@@ -64,13 +64,7 @@ import { Watcher } from "./watcher.ts";
 
 export class RoundParticipant {
   readonly models = new ModelStore();
-  readonly stats: TransferStats = {
-    bytesSent: 0,
-    bytesReceived: 0,
-    aggregatesServed: 0,
-    lateFetches: 0,
-    aggregatesFetched: 0,
-  };
+  readonly stats: TransferStats = emptyTransferStats();
   private readonly options: ParticipantOptions;
   private readonly ctx: RoundContext;
   private readonly work = new RoundWorkStore();

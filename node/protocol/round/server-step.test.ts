@@ -13,6 +13,7 @@ import { commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import { TASK_SERVER_OPTIMIZERS } from "../../training/server/index.ts";
 import { ModelStore } from "../models.ts";
 import { taskSpecSchema } from "../task-spec.ts";
+import { emptyTransferStats } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { ModelSync } from "./model-sync.ts";
 import { modelRefOf, nextModel } from "./next-model.ts";
@@ -60,7 +61,7 @@ function syncFor(
     me: "0x00000000000000000000000000000000000000b1",
     paramSize: SIZE,
     models,
-    stats: { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 },
+    stats: emptyTransferStats(),
     signal: new AbortController().signal,
     chain: {
       readRound: async (id: bigint) => world.rounds.get(id) ?? ({ posted: false } as unknown as RoundView),
