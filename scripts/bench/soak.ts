@@ -6,8 +6,10 @@
  * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
- *   [--commit=15] [--aggregate=15] [--challenge=5] [--answer=30] [--keep-logs]
+ *   [--commit=15] [--aggregate=15] [--challenge=5] [--answer=30] [--keep-logs] [--spare=1]
  *   [--only=kill-aggregator:aggregating,rpc-outage:open] (these faults once each, in order, instead of the cycle)
+ * `--spare=K`: the first K nodes are never a fault's target, so their RSS is one process life as long as the run
+ *   (`rssGrowthMBPerHourSpared`); the disk node (the last) and at least one more stay targets.
  * `--quick`: 20 rounds (at least), 4 nodes, budget 10 minutes.
  */
 import {
@@ -57,8 +59,13 @@ runBenchmark(async () => {
     answer: numberOption("answer", quick ? 40 : Number(DEFAULT_ANSWER_WINDOW_S)),
     dispute: numberOption("dispute", quick ? 5 : Number(DEFAULT_DISPUTE_WINDOW_S)),
   };
+  const nodes = numberOption("nodes", quick ? 4 : 5);
+  const spare = numberOption("spare", 0);
+  if (!Number.isInteger(spare) || spare < 0 || spare > nodes - 2)
+    throw new RangeError(`--spare must be an integer from 0 to ${nodes - 2} (nodes - 2), got ${spare}`);
   const result = await runSoak({
-    nodes: numberOption("nodes", quick ? 4 : 5),
+    nodes,
+    spare,
     rounds,
     windows,
     chainPort: numberOption("port", CHAIN_PORT),
@@ -172,6 +179,16 @@ runBenchmark(async () => {
     /** The same over process lives of 30 minutes and more only (0 when none lived that long). */
     rssGrowthMBPerHourLongLives: Number(rssGrowth(result.rss, LONG_RSS_LIFE_MS).growthMBPerHour.toFixed(1)),
     longestProcessLifeMinutes: Number(longestLifeMinutes.toFixed(1)),
+    /** The same over the spared nodes (`--spare`), each one life as long as the run; -1 without `--spare`. */
+    rssGrowthMBPerHourSpared:
+      spare === 0
+        ? -1
+        : Number(
+            rssGrowth(
+              new Map([...result.rss].filter(([node]) => node < spare)),
+              LONG_RSS_LIFE_MS,
+            ).growthMBPerHour.toFixed(1),
+          ),
     faults: result.faults.length,
     meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,
     meanOpenSeconds: phaseMean("open", "aggregating"),

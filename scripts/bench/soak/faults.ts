@@ -132,6 +132,12 @@ export interface FaultContext {
    * was still deleting its data, and the second start exited 2 on the data-directory lock.
    */
   readonly busy: Set<SoakNode>;
+  /**
+   * Nodes no fault targets (`--spare`): they live the whole run, so their RSS over one process lifetime of hours
+   * tells a slow leak from collection cycles, which the other nodes' lives (minutes, between kills) cannot. A fault
+   * aimed at a spared aggregator is skipped (the cycle comes round again).
+   */
+  readonly spared: ReadonlySet<SoakNode>;
 }
 
 function nodeOf(network: SoakNetwork, address: string | undefined): SoakNode | undefined {
@@ -156,7 +162,12 @@ export async function inject(
     durationS: 0,
     note: "",
   };
-  const running = network.nodes.filter((n) => n.running);
+  const running = network.nodes.filter((n) => n.running && !context.spared.has(n));
+  const spared = (target: SoakNode | undefined): boolean => {
+    if (target === undefined || !context.spared.has(target)) return false;
+    record.note = "the aggregator is spared (--spare): skipped";
+    return true;
+  };
   const kill = async (nodes: SoakNode[], wipe: boolean): Promise<void> => {
     record.targets.push(...nodes.map((n) => n.index));
     for (const node of nodes) context.busy.add(node);
@@ -179,7 +190,7 @@ export async function inject(
         running[Math.floor(random() * running.length)];
       record.note =
         round.aggregator === undefined && plan.phase !== "open" ? "no aggregator yet: random" : "";
-      if (target !== undefined) await kill([target], plan.kind === "wipe-aggregator");
+      if (target !== undefined && !spared(target)) await kill([target], plan.kind === "wipe-aggregator");
       break;
     }
     case "wipe-restart": {
@@ -189,6 +200,7 @@ export async function inject(
     }
     case "freeze-aggregator": {
       const target = nodeOf(network, round.aggregator);
+      if (spared(target)) break;
       // Only a freeze before the post makes a takeover; after it the node would merely answer late.
       if (target === undefined || !(await stillAggregating(network, round.id))) {
         record.note =

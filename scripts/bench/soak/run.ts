@@ -52,6 +52,8 @@ export interface SoakOptions {
   readonly faults?: readonly FaultPlan["kind"][];
   /** An explicit plan instead of the cycle (each fault once, in order). */
   readonly only?: readonly FaultPlan[];
+  /** The first `spare` nodes are never a fault's target (FaultContext.spared): RSS witnesses over the whole run. */
+  readonly spare?: number;
   /** Keep the run's directory (node logs) instead of deleting it. */
   readonly keepLogs?: boolean;
   readonly log?: (line: string) => void;
@@ -138,8 +140,7 @@ export function rssGrowth(
   let growth = 0;
   let longest = 0;
   for (const samples of rss.values()) {
-    const last = samples.at(-1);
-    if (last !== undefined) maxMB = Math.max(maxMB, last.mb);
+    for (const s of samples) maxMB = Math.max(maxMB, s.mb);
     const lives = new Map<number, RssSample[]>();
     for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
     for (const life of lives.values()) {
@@ -163,6 +164,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const observer = new ChainObserver(network.chain.rpcUrl, network.deployment);
   const faults: FaultRecord[] = [];
   const busy = new Set<SoakNode>();
+  const spared = new Set(network.nodes.slice(0, options.spare ?? 0));
   /** Per node: [from, to] wall-clock windows when a fault had it down or cut off. */
   const faultedAt = new Map<number, Array<[number, number]>>();
   let planIndex = 0;
@@ -227,6 +229,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         previousAggregator: aggregatorBefore,
         restart,
         busy,
+        spared,
       });
       mark(record);
       faults.push(record);
