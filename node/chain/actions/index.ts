@@ -30,9 +30,23 @@ export type { EnsureAllowanceParameters, EnsureAllowanceReturnType } from "./ens
 export { fundTask } from "./fund-task.ts";
 export type { FundTaskParameters, FundTaskReturnType } from "./fund-task.ts";
 export { commitPartial } from "./commit-partial.ts";
+export {
+  MAX_GROUPS,
+  PARTIAL_COMMIT_MARGIN_S,
+  createGroupTasks,
+  longestRoundS,
+  parentCommitWindowS,
+} from "./create-group-tasks.ts";
+export type {
+  CreateGroupTasksParameters,
+  CreateGroupTasksReturnType,
+  GroupSchedule,
+} from "./create-group-tasks.ts";
 export type { CommitPartialParameters, CommitPartialReturnType } from "./commit-partial.ts";
 export { linkTask } from "./link-task.ts";
 export type { LinkTaskParameters, LinkTaskReturnType } from "./link-task.ts";
+export { readGroupTasks, readParentTask } from "./read-task-links.ts";
+export type { ReadTaskLinksParameters } from "./read-task-links.ts";
 export { openRound } from "./open-round.ts";
 export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
 export { readActiveStake } from "./read-active-stake.ts";

@@ -1,0 +1,218 @@
+/**
+ * The node side of group tasks, first piece (docs/protocol.md §7, hierarchical rounds proven at every level,
+ * issue #21), on Hardhat's simulated chain: one parent task and G proven group tasks created and linked from
+ * one description (`createGroupTasks`), read back from `TaskLinked` (`readGroupTasks`, `readParentTask`), and
+ * every operator's group (`readGroupView`). A parent takes no trainer's update; a group round trains the
+ * parent's model; a stranger cannot link its own task under someone else's parent; a description the chain
+ * would refuse, or whose parent cannot hold a group round, creates nothing.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { getAddress, keccak256, toHex } from "viem";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+
+import {
+  createGroupTasks,
+  createTask,
+  fundTask,
+  linkTask,
+  openRound,
+  parentCommitWindowS,
+  readGroupTasks,
+  readParentTask,
+  stake,
+  transferTokens,
+} from "../../node/chain/actions/index.ts";
+import type { CreateTaskParameters } from "../../node/chain/actions/index.ts";
+import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { deployProtocol } from "../../node/chain/deploy.ts";
+import { InvalidArgumentError } from "../../node/chain/errors.ts";
+import { protocolAddresses } from "../../node/chain/operator.ts";
+import { groupCountFor, groupIndexOf, readGroupView } from "../../node/protocol/group-tasks.ts";
+
+type Wallet = WalletClient<Transport, Chain, Account>;
+
+const { viem } = await network.create();
+const publicClient = (await viem.getPublicClient()) as unknown as PublicClient<Transport, Chain>;
+const [creator, stranger, trainer] = (await viem.getWalletClients()) as unknown as [Wallet, Wallet, Wallet];
+
+const TASK: CreateTaskParameters = {
+  modelRef: ("0x" + "11".repeat(32)) as Hex,
+  parameters: 200,
+  rewardPerRoundWei: 10n ** 18n,
+};
+const GROUP_SCHEDULE = {
+  commitWindowS: 20n,
+  aggregateWindowS: 30n,
+  challengeWindowS: 5n,
+  answerWindowS: 60n,
+  disputeWindowS: 10n,
+};
+
+describe("group tasks: created and linked from one description, read back by every node", () => {
+  const deployment = deployProtocol({ publicClient, walletClient: creator });
+  const client = async (wallet: Wallet) => ({
+    publicClient,
+    walletClient: wallet,
+    contracts: protocolAddresses(await deployment),
+  });
+  const getTask = async (taskId: bigint) =>
+    publicClient.readContract({
+      address: (await client(creator)).contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getTask",
+      args: [taskId],
+    });
+  const taskCount = async () =>
+    (
+      await publicClient.readContract({
+        address: (await client(creator)).contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "counts",
+      })
+    )[0];
+
+  it("creates a parent and 3 proven groups, linked; the parent's commit window holds a group round", async () => {
+    const c = await client(creator);
+    const created = await createGroupTasks(c, {
+      groups: 3,
+      parent: { ...TASK, proven: true, aggregateWindowS: 40n },
+      group: { rewardPerRoundWei: 10n ** 17n, ...GROUP_SCHEDULE },
+    });
+    expect(created.groupTaskIds).to.have.length(3);
+    // 1 parent + 3 groups + 3 links.
+    expect(created.transactionHashes).to.have.length(7);
+    expect(await readGroupTasks(c, { parentTaskId: created.parentTaskId })).to.deep.equal(
+      created.groupTaskIds,
+    );
+    for (const groupTaskId of created.groupTaskIds) {
+      expect(await readParentTask(c, { childTaskId: groupTaskId })).to.equal(created.parentTaskId);
+      const group = await getTask(groupTaskId);
+      expect(group.proven).to.equal(true);
+      expect(group.partialsOnly).to.equal(false);
+      expect(group.rewardPerRound).to.equal(10n ** 17n);
+      expect(group.commitWindow).to.equal(20n);
+      expect(group.modelRef).to.equal(TASK.modelRef);
+    }
+    expect(await readParentTask(c, { childTaskId: created.parentTaskId })).to.equal(undefined);
+    const parent = await getTask(created.parentTaskId);
+    expect(parent.partialsOnly).to.equal(true);
+    expect(parent.proven).to.equal(true);
+    expect(parent.aggregateWindow).to.equal(40n);
+    // commit 20 + 4 × 30 aggregate + 5 challenge + 16 × 60 answers + 10 dispute, + 60 s for the partial commit.
+    expect(parent.commitWindow).to.equal(parentCommitWindowS(GROUP_SCHEDULE));
+    expect(parent.commitWindow).to.equal(20n + 120n + 5n + 960n + 10n + 60n);
+  });
+
+  it("refuses a trainer's update in the parent's round; a group round trains the parent's model", async () => {
+    const c = await client(creator);
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 2, parent: TASK });
+    await transferTokens(c, { to: trainer.account.address, amountWei: 1_000n * 10n ** 18n });
+    await stake(await client(trainer), { amountWei: 500n * 10n ** 18n, usePermit: false });
+    for (const taskId of [parentTaskId, ...groupTaskIds])
+      await fundTask(c, { taskId, amountWei: 10n ** 20n });
+    const { roundId: parentRound } = await openRound(c, { taskId: parentTaskId });
+    const refused = await publicClient
+      .simulateContract({
+        account: trainer.account,
+        address: c.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "commitUpdate",
+        args: [parentRound, ("0x" + "ab".repeat(32)) as Hex, 100n],
+      })
+      .then(
+        () => "accepted",
+        (error: unknown) => String(error),
+      );
+    expect(refused).to.contain("PartialsOnly");
+    const { roundId: groupRound } = await openRound(c, { taskId: groupTaskIds[0]! });
+    const [parentView, groupView] = await Promise.all(
+      [parentRound, groupRound].map((roundId) =>
+        publicClient.readContract({
+          address: c.contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "getRound",
+          args: [roundId],
+        }),
+      ),
+    );
+    expect(groupView!.baseModelRef).to.equal(parentView!.baseModelRef);
+    expect(groupView!.partialsOnly).to.equal(false);
+    expect(parentView!.partialsOnly).to.equal(true);
+  });
+
+  it("a stranger cannot link its own task under someone else's parent: the groups read back unchanged", async () => {
+    const c = await client(creator);
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 2, parent: TASK });
+    const s = await client(stranger);
+    const own = await createTask(s, TASK);
+    const linked = await linkTask(s, { childTaskId: own.taskId, parentTaskId }).then(
+      () => "linked",
+      (error: unknown) => String(error),
+    );
+    expect(linked).to.contain("InvalidLink");
+    expect(await readGroupTasks(c, { parentTaskId })).to.deep.equal(groupTaskIds);
+    expect(await readParentTask(c, { childTaskId: own.taskId })).to.equal(undefined);
+  });
+
+  it("refuses, before any transaction, a description the chain or the schedule would not hold", async () => {
+    const c = await client(creator);
+    const before = await taskCount();
+    const refusals: [string, Promise<unknown>][] = [
+      ["one group", createGroupTasks(c, { groups: 1, parent: TASK })],
+      ["17 groups", createGroupTasks(c, { groups: 17, parent: TASK })],
+      ["an unproven parent", createGroupTasks(c, { groups: 2, parent: { ...TASK, proven: false } })],
+      [
+        "a parent commit window shorter than a group round",
+        createGroupTasks(c, { groups: 2, parent: { ...TASK, commitWindowS: 600n } }),
+      ],
+    ];
+    for (const [what, attempt] of refusals) {
+      const error = await attempt.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, what).to.be.instanceOf(InvalidArgumentError);
+    }
+    expect(await taskCount()).to.equal(before);
+  });
+
+  it("puts every operator in exactly one group, the same for every node, spread over all groups", async () => {
+    const c = await client(creator);
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 4, parent: TASK });
+    const operators: Address[] = Array.from({ length: 400 }, (_, i) =>
+      getAddress(keccak256(toHex(`operator ${i}`)).slice(0, 42)),
+    );
+    const sizes = [0, 0, 0, 0];
+    for (const operator of operators) sizes[groupIndexOf(operator, parentTaskId, 4)]! += 1;
+    // 400 over 4: 100 each in expectation, each within 5 standard deviations (√75 ≈ 8.7).
+    for (const size of sizes) expect(size).to.be.within(57, 143);
+    // Case does not move an operator, and the view from the parent and from any of its groups is the same.
+    const me = operators[7]!;
+    const index = groupIndexOf(me, parentTaskId, 4);
+    expect(groupIndexOf(me.toLowerCase() as Address, parentTaskId, 4)).to.equal(index);
+    for (const taskId of [parentTaskId, ...groupTaskIds]) {
+      const view = await readGroupView(c, { taskId, operator: me });
+      expect(view).to.deep.equal({
+        parentTaskId,
+        groupTaskIds,
+        groupIndex: index,
+        groupTaskId: groupTaskIds[index],
+      });
+    }
+    // Another parent spreads the same operators differently (a group is not a fixed clique across tasks).
+    const moved = operators.filter(
+      (o) => groupIndexOf(o, parentTaskId + 1n, 4) !== groupIndexOf(o, parentTaskId, 4),
+    );
+    expect(moved.length).to.be.greaterThan(200);
+    const flat = await createTask(c, TASK);
+    expect(await readGroupView(c, { taskId: flat.taskId, operator: me })).to.equal(undefined);
+    expect([
+      groupCountFor(10),
+      groupCountFor(24),
+      groupCountFor(25),
+      groupCountFor(512),
+      groupCountFor(1_000),
+    ]).to.deep.equal([2, 2, 3, 16, 16]);
+  });
+});
