@@ -5,7 +5,7 @@
  * stake before the task exists), and a node's group stays the same from round to round (its replicas, its
  * leader's view of it). The spread is even in expectation only: with a mean of m trainers a group, a group holds
  * about m ± √m; a group round over its cap takes a newcomer only in place of a less-staked trainer (the
- * contract's `takeSlot`), so `groupCountFor` aims below the cap.
+ * contract's `takeSlot`; else the commit is refused), so `groupCountFor` aims below the cap.
  */
 import { encodeAbiParameters, hexToBigInt, keccak256 } from "viem";
 import type { Address } from "viem";
@@ -15,10 +15,13 @@ import { MAX_GROUPS } from "../chain/actions/create-group-tasks.ts";
 import { readGroupTasks, readParentTask } from "../chain/actions/read-task-links.ts";
 
 /**
- * Trainers a group is sized for: 12 under a proven round's 16, so that a group of mean 12 is over 16 only at
- * more than one standard deviation (√12 ≈ 3.5) above it: about 1 group in 10 (Poisson(12) ≥ 17 = 0.10).
+ * Share of a group round's trainer cap a group is sized for: 3/4, so that a group of mean 12 under a cap of 16
+ * (a chained verifier's proven round) is over it at about one standard deviation (√12 ≈ 3.5) above: 1 group in
+ * 10 (Poisson(12) ≥ 17 = 0.10); under the flat verifier's 8, mean 6: 1 in 6.5 (Poisson(6) ≥ 9 = 0.15).
  */
-export const GROUP_TARGET_TRAINERS = 12;
+export const GROUP_FILL = 0.75;
+/** A proven round's trainer cap with a link verifier (chained proofs; MAX_PROVEN_TRAINERS = 8 without). */
+export const PROVEN_ROUND_CAP = 16;
 
 /** The group (0..groups-1) `operator` trains in under `parentTaskId`. */
 export function groupIndexOf(operator: Address, parentTaskId: bigint, groups: number): number {
@@ -30,11 +33,13 @@ export function groupIndexOf(operator: Address, parentTaskId: bigint, groups: nu
 }
 
 /**
- * How many group tasks a parent task of `trainers` expected trainers needs (2..MAX_GROUPS). Past MAX_GROUPS ×
- * GROUP_TARGET_TRAINERS (192) the groups run over their target: more trainers need a third level.
+ * How many group tasks a parent task of `trainers` expected trainers needs (2..MAX_GROUPS), for group rounds
+ * capped at `groupCap` trainers. Past MAX_GROUPS × GROUP_FILL × `groupCap` (192 at 16) the groups run over their
+ * target: more trainers need a third level.
  */
-export function groupCountFor(trainers: number): number {
-  return Math.min(MAX_GROUPS, Math.max(2, Math.ceil(trainers / GROUP_TARGET_TRAINERS)));
+export function groupCountFor(trainers: number, groupCap: number = PROVEN_ROUND_CAP): number {
+  const target = Math.max(1, Math.floor(groupCap * GROUP_FILL));
+  return Math.min(MAX_GROUPS, Math.max(2, Math.ceil(trainers / target)));
 }
 
 /** A node's place in a parent task: the group it trains in, and the parent its group's leader commits to. */
@@ -61,4 +66,46 @@ export async function readGroupView(
   if (groupTaskIds.length === 0) return undefined;
   const groupIndex = groupIndexOf(operator, parentTaskId, groupTaskIds.length);
   return { parentTaskId, groupTaskIds, groupIndex, groupTaskId: groupTaskIds[groupIndex]! };
+}
+
+/** Where `trainingTaskOf` says what it chose (a pino logger). */
+export interface GroupLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * The task this node trains in when its config names `taskId`: its own group task when `taskId` is a parent
+ * task or one of its groups (a parent's rounds take only partials, and nobody picks its group), else `taskId`
+ * itself. Read once at start; a chain that cannot be read leaves the configured task (and says so).
+ */
+export async function trainingTaskOf(
+  client: ChainReadClient,
+  {
+    taskId,
+    operator,
+    fromBlock,
+    log,
+  }: { taskId: bigint; operator: Address; fromBlock?: bigint; log: GroupLog },
+): Promise<{ taskId: bigint; view: GroupView | undefined }> {
+  try {
+    const view = await readGroupView(client, { taskId, operator, fromBlock });
+    if (view === undefined) return { taskId, view };
+    log.info(
+      {
+        configuredTaskId: String(taskId),
+        parentTaskId: String(view.parentTaskId),
+        groupTaskId: String(view.groupTaskId),
+        group: `${view.groupIndex + 1} of ${view.groupTaskIds.length}`,
+      },
+      "the configured task has group tasks: training in this operator's group",
+    );
+    return { taskId: view.groupTaskId, view };
+  } catch (error) {
+    log.warn(
+      { err: error, taskId: String(taskId) },
+      "could not read the task's groups: running the configured task",
+    );
+    return { taskId, view: undefined };
+  }
 }

@@ -30,6 +30,7 @@ import { TrainingPool } from "../training/pool.ts";
 import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
 import { paramsToBytes } from "../protocol/models.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
+import { trainingTaskOf } from "../protocol/group-tasks.ts";
 import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, OptInKeeper } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { publishPeerStatus } from "./peer-status.ts";
@@ -191,12 +192,22 @@ export class VainNode {
       log: log.child({ component: "personalization" }),
       onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
     });
+    // A parent task's rounds take only its groups' partials: this operator trains in its group (§7).
+    const { taskId } = await trainingTaskOf(
+      { publicClient, contracts },
+      {
+        taskId: BigInt(config.taskId),
+        operator: this.options.account.address,
+        fromBlock: BigInt(deployment.deploymentBlock),
+        log,
+      },
+    );
     this.participant = new RoundParticipant({
       mesh,
       publicClient,
       wallet,
       contracts,
-      taskId: BigInt(config.taskId),
+      taskId,
       spec: settings.task,
       // The task's spec as configured, before this node's own caps (the batch limit): the one the task registered.
       specHash: taskSpecHash(config.task),

@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, keccak256, toHex } from "viem";
+import { createPublicClient, getAddress, http, keccak256, toHex } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -28,7 +28,12 @@ import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { InvalidArgumentError } from "../../node/chain/errors.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
-import { groupCountFor, groupIndexOf, readGroupView } from "../../node/protocol/group-tasks.ts";
+import {
+  groupCountFor,
+  groupIndexOf,
+  readGroupView,
+  trainingTaskOf,
+} from "../../node/protocol/group-tasks.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -207,12 +212,37 @@ describe("group tasks: created and linked from one description, read back by eve
     expect(moved.length).to.be.greaterThan(200);
     const flat = await createTask(c, TASK);
     expect(await readGroupView(c, { taskId: flat.taskId, operator: me })).to.equal(undefined);
-    expect([
-      groupCountFor(10),
-      groupCountFor(24),
-      groupCountFor(25),
-      groupCountFor(512),
-      groupCountFor(1_000),
-    ]).to.deep.equal([2, 2, 3, 16, 16]);
+    expect([10, 24, 25, 192, 193, 1_000].map((n) => groupCountFor(n))).to.deep.equal([2, 2, 3, 16, 16, 16]);
+    // Under the flat verifier's cap of 8, groups of 6.
+    expect([12, 13, 96].map((n) => groupCountFor(n, 8))).to.deep.equal([2, 3, 16]);
+  });
+
+  it("runs a node configured with a parent (or any of its groups) in its own group, a flat task as it is", async () => {
+    const c = await client(creator);
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 3, parent: TASK });
+    const flat = await createTask(c, TASK);
+    const me = trainer.account.address;
+    const mine = groupTaskIds[groupIndexOf(me, parentTaskId, 3)]!;
+    const notMine = groupTaskIds.find((id) => id !== mine)!;
+    const logged: string[] = [];
+    const log = {
+      info: (_: object, m: string) => logged.push(m),
+      warn: (_: object, m: string) => logged.push(m),
+    };
+    for (const configured of [parentTaskId, notMine, mine])
+      expect((await trainingTaskOf(c, { taskId: configured, operator: me, log })).taskId).to.equal(mine);
+    expect((await trainingTaskOf(c, { taskId: flat.taskId, operator: me, log })).taskId).to.equal(
+      flat.taskId,
+    );
+    expect(logged.filter((m) => m.includes("training in this operator's group"))).to.have.length(3);
+    // A chain that cannot be read: the configured task, with a warning (the node still starts).
+    const down = {
+      publicClient: createPublicClient({ transport: http("http://127.0.0.1:1", { retryCount: 0 }) }),
+      contracts: c.contracts,
+    } as unknown as typeof c;
+    expect((await trainingTaskOf(down, { taskId: parentTaskId, operator: me, log })).taskId).to.equal(
+      parentTaskId,
+    );
+    expect(logged.at(-1)).to.contain("could not read the task's groups");
   });
 });
