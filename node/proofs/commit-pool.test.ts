@@ -2,12 +2,20 @@
  * Commitments off the event loop (commit-pool.ts): a worker's commitment is the one this thread computes, for an
  * update of the MLP's size and for a one-chunk vector; many asked at once each get their own; the pool starts up
  * to its size of workers at once; and an urgent commitment asked after background ones starts before every
- * background one still waiting (first come, first served, it would finish last).
+ * background one still waiting (first come, first served, it would finish last). Callers asking for one vector
+ * share one job (raised to urgent when an urgent caller joins) and later ones are answered from the kept
+ * commitments, within their bound.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { commitOffThread, commitPoolStats, commitWorkerCount, configureCommitPool } from "./commit-pool.ts";
+import {
+  COMMIT_MEMO_CHUNKS,
+  commitOffThread,
+  commitPoolStats,
+  commitWorkerCount,
+  configureCommitPool,
+} from "./commit-pool.ts";
 import type { CommitPriority } from "./commit-pool.ts";
 import { commitEncoded, commitEncodedHere } from "./commitment.ts";
 
@@ -24,8 +32,11 @@ function randomEncoded(length: number, seed: number): Uint16Array {
   return out;
 }
 
-/** Asks for four background commitments, then an urgent one, all at once; the order their answers came in. */
-async function finishOrder(): Promise<string[]> {
+/**
+ * Asks for four background commitments, then an urgent one, all at once (vectors from `seed` on, not asked
+ * before: a kept commitment would answer at once); the order their answers came in.
+ */
+async function finishOrder(seed: number): Promise<string[]> {
   const asked: [string, CommitPriority][] = [
     ["b0", "background"],
     ["b1", "background"],
@@ -36,7 +47,7 @@ async function finishOrder(): Promise<string[]> {
   const order: string[] = [];
   await Promise.all(
     asked.map(async ([name, priority], i) => {
-      const encoded = randomEncoded(20_000, 10 + i);
+      const encoded = randomEncoded(20_000, seed + i);
       const commitment = await commitEncoded(encoded, priority);
       order.push(name);
       // Same commitment as this thread's, whatever the queue did.
@@ -109,7 +120,7 @@ describe("commitments in the commitment pool", () => {
     configureCommitPool({ workers: 1, prioritized: true });
     const before = commitPoolStats().done;
     // b0 is in the one worker when the others are asked; u overtakes b1..b3.
-    assert.deepEqual(await finishOrder(), ["b0", "u", "b1", "b2", "b3"]);
+    assert.deepEqual(await finishOrder(100), ["b0", "u", "b1", "b2", "b3"]);
     const after = commitPoolStats().done;
     assert.equal(after.urgent - before.urgent, 1);
     assert.equal(after.background - before.background, 4);
@@ -117,7 +128,63 @@ describe("commitments in the commitment pool", () => {
 
   it("first come, first served (the old single worker) finishes the urgent one last", async () => {
     configureCommitPool({ workers: 1, prioritized: false });
-    assert.deepEqual(await finishOrder(), ["b0", "b1", "b2", "b3", "u"]);
+    assert.deepEqual(await finishOrder(200), ["b0", "b1", "b2", "b3", "u"]);
     configureCommitPool({ workers: commitWorkerCount(), prioritized: true });
+  });
+
+  it("callers asking for one vector share one job, and later ones get the kept commitment", async () => {
+    configureCommitPool({ workers: 2, prioritized: true });
+    const encoded = randomEncoded(MLP_PARAMS, 300);
+    const before = commitPoolStats();
+    // Five nodes of one process recomputing one update: one job; the copies are other arrays of equal values.
+    const answers = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => commitEncoded(encoded.slice(), i === 0 ? "urgent" : "background")),
+    );
+    const after = commitPoolStats();
+    assert.equal(after.done.urgent + after.done.background - before.done.urgent - before.done.background, 1);
+    assert.equal(after.joined - before.joined, 4);
+    const here = await commitEncodedHere(encoded);
+    for (const answer of answers) assert.deepEqual(answer, here);
+    assert.deepEqual(await commitEncoded(encoded.slice()), here, "asked again: the kept one");
+    assert.equal(commitPoolStats().memoHits - after.memoHits, 1);
+    // One value changed is another vector: its own job, its own commitment.
+    const other = encoded.slice();
+    other[MLP_PARAMS - 1] = other[MLP_PARAMS - 1]! ^ 1;
+    const changed = await commitEncoded(other);
+    assert.notEqual(changed.root, here.root);
+    assert.equal(commitPoolStats().memoHits - after.memoHits, 1);
+  });
+
+  it("an urgent caller joining a waiting background job moves it ahead of the other background ones", async () => {
+    configureCommitPool({ workers: 1, prioritized: true });
+    const order: string[] = [];
+    const ask = (name: string, seed: number) =>
+      commitEncoded(randomEncoded(20_000, seed), "background").then(() => order.push(name));
+    // b0 runs; b1..b3 wait; then a round waits on b3's vector.
+    const asked = [ask("b0", 400), ask("b1", 401), ask("b2", 402), ask("b3", 403)];
+    asked.push(commitEncoded(randomEncoded(20_000, 403), "urgent").then(() => order.push("u")));
+    await Promise.all(asked);
+    assert.deepEqual(order, ["b0", "b3", "u", "b1", "b2"]);
+    configureCommitPool({ workers: commitWorkerCount() });
+  });
+
+  it("keeps no more chunks than its bound, the least recently used dropped first", async () => {
+    configureCommitPool({ memoChunks: 2 * Math.ceil(20_000 / 64) });
+    const [a, b, c] = [500, 501, 502].map((seed) => randomEncoded(20_000, seed));
+    for (const encoded of [a, b]) await commitEncoded(encoded!);
+    await commitEncoded(a!); // a used last: b is the oldest
+    await commitEncoded(c!); // over the bound: b dropped
+    const hits = commitPoolStats().memoHits;
+    await commitEncoded(a!);
+    await commitEncoded(c!);
+    assert.equal(commitPoolStats().memoHits - hits, 2, "a and c kept");
+    const done = commitPoolStats().done.background;
+    await commitEncoded(b!);
+    assert.equal(commitPoolStats().done.background - done, 1, "b computed again");
+    configureCommitPool({ memoChunks: 0 });
+    const none = commitPoolStats().memoHits;
+    await commitEncoded(c!);
+    assert.equal(commitPoolStats().memoHits - none, 0, "none kept at a bound of 0");
+    configureCommitPool({ memoChunks: COMMIT_MEMO_CHUNKS });
   });
 });

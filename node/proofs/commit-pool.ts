@@ -12,7 +12,15 @@
  * checks waited behind every replica check of the process (at 64 nodes a push's ack took 19 s, docs/scaling.md).
  * Each worker holds one job at a time, so a job queued later at higher priority overtakes everything not yet
  * started. The caller falls back to its own thread when there is no worker (inside a worker, or it failed).
+ *
+ * Jobs are content-addressed (sha256 of the encoded values): a commitment is a pure function of them, and one
+ * process commits the same vector many times: a node's replica check and its watcher's recomputation of one update,
+ * every node of a process recomputing the round's aggregate, a history replay. A vector asked while a job for it
+ * waits or runs joins that job (raising it to `urgent` if the new caller's round waits on it), and the last
+ * commitments computed are kept (`memoChunks`). One round of a 5-node test network committed ~30 vectors of which 6
+ * were distinct: 21 of its 30 CPU s were Poseidon (2026-12-06).
  */
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { isMainThread, Worker } from "node:worker_threads";
 
@@ -27,6 +35,13 @@ export type CommitPriority = "urgent" | "background";
  * past a few the event loop that feeds them and handles their callers' streams is the bound, not the hashing.
  */
 export const MAX_COMMIT_WORKERS = 4;
+
+/**
+ * Chunks of the commitments kept after they were computed (each chunk a hash and its share of the Merkle levels,
+ * ~270 bytes): 65,536 chunks are ~17 MB, 41 commitments of the 101,770-parameter MLP (1,591 chunks), more than
+ * a round of 16 trainers asks again. The oldest used are dropped first.
+ */
+export const COMMIT_MEMO_CHUNKS = 65_536;
 
 /**
  * Workers for `cores` cores: one per core, at most MAX_COMMIT_WORKERS. Not cores − 1: on this project's 2-core
@@ -51,8 +66,12 @@ export type CommitResponse =
 interface Job {
   readonly id: number;
   readonly encoded: Uint16Array;
-  readonly priority: CommitPriority;
-  readonly resolve: (commitment: UpdateCommitment | undefined) => void;
+  /** sha256 of the encoded values: callers asking for the same vector share the job. */
+  readonly key: string;
+  /** Raised to `urgent` when an urgent caller joins a waiting background job. */
+  priority: CommitPriority;
+  /** Every caller waiting for this vector's commitment. */
+  readonly waiters: Array<(commitment: UpdateCommitment | undefined) => void>;
 }
 
 interface PoolWorker {
@@ -65,6 +84,8 @@ interface PoolWorker {
 export interface CommitPoolConfig {
   readonly workers: number;
   readonly prioritized: boolean;
+  /** Chunks of computed commitments kept for callers asking again (0: none kept; joining a pending job still holds). */
+  readonly memoChunks: number;
 }
 
 /** The pool's counters since the process started (bench:round prints them; the tests read them). */
@@ -81,12 +102,32 @@ export interface CommitPoolStats {
   readonly spawned: number;
   /** Workers alive now. */
   readonly live: number;
+  /** Callers that joined a job already waiting or running for the same vector. */
+  readonly joined: number;
+  /** Callers answered from the kept commitments, without a job. */
+  readonly memoHits: number;
 }
 
-let config: CommitPoolConfig = { workers: commitWorkerCount(), prioritized: true };
+let config: CommitPoolConfig = {
+  workers: commitWorkerCount(),
+  prioritized: true,
+  memoChunks: COMMIT_MEMO_CHUNKS,
+};
 const workers: PoolWorker[] = [];
 const queues: Record<CommitPriority, Job[]> = { urgent: [], background: [] };
-const stats = { done: { urgent: 0, background: 0 }, maxBusy: 0, maxBackgroundBusy: 0, spawned: 0 };
+/** Jobs waiting or running, by content key. */
+const pending = new Map<string, Job>();
+/** Computed commitments by content key, least recently used first. */
+const memo = new Map<string, UpdateCommitment>();
+let memoChunks = 0;
+const stats = {
+  done: { urgent: 0, background: 0 },
+  maxBusy: 0,
+  maxBackgroundBusy: 0,
+  spawned: 0,
+  joined: 0,
+  memoHits: 0,
+};
 let nextId = 1;
 
 /**
@@ -98,16 +139,50 @@ export function configureCommitPool(next: Partial<CommitPoolConfig>): CommitPool
   config = {
     workers: next.workers === undefined ? config.workers : Math.max(1, Math.floor(next.workers)),
     prioritized: next.prioritized ?? config.prioritized,
+    memoChunks: next.memoChunks === undefined ? config.memoChunks : Math.max(0, Math.floor(next.memoChunks)),
   };
+  trimMemo();
   for (const w of workers.filter((w) => w.job === undefined)) if (workers.length > config.workers) retire(w);
   return config;
 }
 
 export function commitPoolStats(): CommitPoolStats {
-  const { maxBusy, maxBackgroundBusy, spawned } = stats;
+  const { maxBusy, maxBackgroundBusy, spawned, joined, memoHits } = stats;
   const urgent = workers.filter((w) => w.job?.priority === "urgent").length;
   const busy = { urgent, background: backgroundBusy() };
-  return { done: { ...stats.done }, maxBusy, maxBackgroundBusy, busy, spawned, live: workers.length };
+  return {
+    done: { ...stats.done },
+    maxBusy,
+    maxBackgroundBusy,
+    busy,
+    spawned,
+    live: workers.length,
+    joined,
+    memoHits,
+  };
+}
+
+/** Drops the least recently used commitments until the kept ones fit `memoChunks`. */
+function trimMemo(): void {
+  for (const [key, commitment] of memo) {
+    if (memoChunks <= config.memoChunks) break;
+    memo.delete(key);
+    memoChunks -= commitment.chunkHashes.length;
+  }
+}
+
+function remember(key: string, commitment: UpdateCommitment): void {
+  if (commitment.chunkHashes.length > config.memoChunks || memo.has(key)) return;
+  memo.set(key, commitment);
+  memoChunks += commitment.chunkHashes.length;
+  trimMemo();
+}
+
+/** Answers every caller of `job` and forgets it as pending (a commitment is kept for callers asking again). */
+function settle(job: Job, commitment: UpdateCommitment | undefined): void {
+  pending.delete(job.key);
+  if (commitment !== undefined) remember(job.key, commitment);
+  for (const resolve of job.waiters) resolve(commitment);
 }
 
 function retire(w: PoolWorker): void {
@@ -121,14 +196,14 @@ function lost(w: PoolWorker): void {
   const i = workers.indexOf(w);
   if (i < 0) return;
   workers.splice(i, 1);
-  w.job?.resolve(undefined);
+  if (w.job !== undefined) settle(w.job, undefined);
   w.job = undefined;
   if (workers.length === 0) abandonQueued();
 }
 
 /** Every queued job falls back to its caller (no worker is left to take it; the next job tries to start one). */
 function abandonQueued(): void {
-  for (const queue of Object.values(queues)) for (const job of queue.splice(0)) job.resolve(undefined);
+  for (const queue of Object.values(queues)) for (const job of queue.splice(0)) settle(job, undefined);
 }
 
 function spawn(): PoolWorker {
@@ -143,7 +218,7 @@ function spawn(): PoolWorker {
     if (job === undefined || job.id !== response.id) return;
     w.job = undefined;
     stats.done[job.priority] += 1;
-    job.resolve("commitment" in response ? response.commitment : undefined);
+    settle(job, "commitment" in response ? response.commitment : undefined);
     // A pool made smaller while this worker was busy retires it now.
     if (workers.length > config.workers) retire(w);
     dispatch();
@@ -222,8 +297,36 @@ export async function commitOffThread(
   priority: CommitPriority = "background",
 ): Promise<UpdateCommitment | undefined> {
   if (!isMainThread) return undefined;
+  const key = createHash("sha256")
+    .update(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength))
+    .digest("base64");
+  const kept = memo.get(key);
+  if (kept !== undefined) {
+    // Most recently used last: the trim drops the oldest first.
+    memo.delete(key);
+    memo.set(key, kept);
+    stats.memoHits += 1;
+    return kept;
+  }
   return new Promise((resolve) => {
-    queues[priority].push({ id: nextId++, encoded, priority, resolve });
+    const joined = pending.get(key);
+    if (joined !== undefined) {
+      stats.joined += 1;
+      joined.waiters.push(resolve);
+      // A round now waits on a job still queued as background: it moves to the urgent queue, in its order.
+      const at = queues.background.indexOf(joined);
+      if (priority === "urgent" && at >= 0) {
+        queues.background.splice(at, 1);
+        joined.priority = "urgent";
+        queues.urgent.push(joined);
+        queues.urgent.sort((a, b) => a.id - b.id);
+        dispatch();
+      }
+      return;
+    }
+    const job: Job = { id: nextId++, encoded, key, priority, waiters: [resolve] };
+    pending.set(key, job);
+    queues[priority].push(job);
     dispatch();
   });
 }

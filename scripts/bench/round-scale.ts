@@ -88,7 +88,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
     const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
     const before = net.nodes.map((node) => ({ ...node.participant.stats }));
     const caps = new CapWatch(net, log, AGGREGATOR_NODE);
-    const commitsBefore = commitPoolStats().done;
+    const poolBefore = commitPoolStats();
+    const commitsBefore = poolBefore.done;
     const cpuBefore = process.cpuUsage();
     let lastCommitAt = 0;
     let selectedAt = 0;
@@ -96,7 +97,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       afterCommits: () => void (lastCommitAt = performance.now()),
       onAggregating: () => void (selectedAt = performance.now()),
     }).finally(() => caps.stop());
-    const commits = commitPoolStats().done;
+    const pool = commitPoolStats();
+    const commits = pool.done;
     // Every thread of this process (event loop, commitment and training workers; not the chain's process).
     const cpu = process.cpuUsage(cpuBefore);
     const sent = net.nodes.map((node, i) => node.participant.stats.bytesSent - before[i]!.bytesSent);
@@ -158,6 +160,8 @@ export async function measureRoundScale(n: number): Promise<{ row: Row; figures:
       "last commit → selection s": selectedAt === 0 ? 0 : (selectedAt - lastCommitAt) / 1000,
       "CPU s": Math.round((cpu.user + cpu.system) / 1e6),
       "urgent / background commitments": `${commits.urgent - commitsBefore.urgent} / ${commits.background - commitsBefore.background}`,
+      // Commitments asked again: shared with a pending job, or answered from the kept ones (commit-pool.ts).
+      "joined / kept commitments": `${pool.joined - poolBefore.joined} / ${pool.memoHits - poolBefore.memoHits}`,
       "aggregator bytes up": aggregator < 0 ? 0 : sent[aggregator]!,
       "aggregator's aggregate copies": aggregator < 0 ? 0 : handedOut[aggregator]!,
       "max aggregate copies/node": Math.max(...handedOut),

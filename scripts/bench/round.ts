@@ -21,6 +21,9 @@
  *        paid, round-scale.ts; into bench/results/round-scale.json) [--commit-workers W] [--commit-fifo]
  *        (the process's commitment pool: W workers instead of one per core; first come, first served instead of
  *        the round's waits first: --commit-workers 1 --commit-fifo is the single worker of session 11)
+ *        [--commit-memo-chunks C] (chunks of computed commitments the pool keeps for nodes asking again: the
+ *        nodes of one process share them; 0 keeps none, closer to one process per node, though callers asking
+ *        for one vector at once still share its job)
  */
 import pino from "pino";
 
@@ -28,7 +31,7 @@ import { fedAvg } from "../../node/core/updates.ts";
 import { setAggregators, startLocalVainNetwork } from "../../node/demo/network.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
-import { commitWorkerCount, configureCommitPool } from "../../node/proofs/commit-pool.ts";
+import { COMMIT_MEMO_CHUNKS, commitWorkerCount, configureCommitPool } from "../../node/proofs/commit-pool.ts";
 import { createModel } from "../../node/training/architectures.ts";
 import {
   BenchArgumentError,
@@ -50,9 +53,10 @@ runBenchmark(async () => {
     const pool = configureCommitPool({
       workers: numberOption("commit-workers", commitWorkerCount()),
       prioritized: !flag("commit-fifo"),
+      memoChunks: numberOption("commit-memo-chunks", COMMIT_MEMO_CHUNKS),
     });
     console.error(
-      `commitment pool: ${pool.workers} workers, ${pool.prioritized ? "prioritized" : "first come"}`,
+      `commitment pool: ${pool.workers} workers, ${pool.prioritized ? "prioritized" : "first come"}, ${pool.memoChunks} chunks kept`,
     );
     const rows: Row[] = [];
     const figures: Record<string, number> = {};
