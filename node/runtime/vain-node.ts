@@ -193,7 +193,7 @@ export class VainNode {
       onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
     });
     // A parent task's rounds take only its groups' partials: this operator trains in its group (§7).
-    const { taskId } = await trainingTaskOf(
+    const { taskId, view } = await trainingTaskOf(
       { publicClient, contracts },
       {
         taskId: BigInt(config.taskId),
@@ -208,6 +208,7 @@ export class VainNode {
       wallet,
       contracts,
       taskId,
+      parentTaskId: view?.parentTaskId,
       spec: settings.task,
       // The task's spec as configured, before this node's own caps (the batch limit): the one the task registered.
       specHash: taskSpecHash(config.task),

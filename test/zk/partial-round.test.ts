@@ -5,9 +5,13 @@
  * chunk. The honest group's round finalizes and its leader commits the group aggregate into the parent round
  * (`commitPartial`); the other leader posts a biased partial, cannot prove it, is slashed, and its partial is
  * refused by the parent. The parent's aggregator then proves its aggregate over the partials with the same
- * circuit: the mean of the group means, bit for bit what the TypeScript aggregator computes.
+ * circuit: the mean of the group means, bit for bit what the TypeScript aggregator computes. The honest
+ * leader's partial is committed by the node's own leader (node/protocol/round/partial-commit.ts): it waits
+ * while its group round is challengeable and commits once after it finalizes; the lying leader's node and a
+ * trainer's node send nothing.
  */
 import { expect } from "chai";
+import pino from "pino";
 import { network } from "hardhat";
 import { keccak256 } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
@@ -39,6 +43,8 @@ import {
 } from "../../node/proofs/index.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { PartialLeader } from "../../node/protocol/round/partial-commit.ts";
+import { RoundsGateway } from "../../node/protocol/round/rounds-gateway.ts";
 import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
 import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
 
@@ -211,6 +217,25 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect((await getRound(roundId)).state).to.equal(RoundState.Finalized);
   }
 
+  /** A node's partial leader for `wallet` in `groupTaskId` under `parentTaskId`, on this chain (partial-commit.ts). */
+  function partialLeader(wallet: Wallet, groupTaskId: bigint, parentTaskId: bigint): PartialLeader {
+    const log = pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" });
+    const chainGateway = new RoundsGateway({
+      publicClient,
+      wallet,
+      contracts: { rounds, registry },
+      taskId: groupTaskId,
+      log,
+    });
+    return new PartialLeader({ chain: chainGateway, me: wallet.account.address, parentTaskId, log });
+  }
+
+  /** Runs one leader pass at the chain's head. */
+  async function leaderTick(leader: PartialLeader): Promise<void> {
+    const block = await publicClient.getBlock();
+    await leader.tick(block.number, block.timestamp);
+  }
+
   before(async () => {
     const deployment = await deployProtocol({
       publicClient,
@@ -254,7 +279,20 @@ describe("a two-level round proven at every level (group tasks and partials)", f
 
     const weights = [100, 101, 102];
     const groupA = await provenRound(groups[0]!, honestLeader, trainers, updates, weights);
+    // The node's leader (partial-commit.ts): nothing before its group round finalizes, then the partial, once.
+    const honestNode = partialLeader(honestLeader, groups[0]!, parentTask);
+    honestNode.led(groupA.roundId);
+    await leaderTick(honestNode);
+    expect(honestNode.waiting, "waits while the group round is challengeable").to.deep.equal([
+      groupA.roundId,
+    ]);
+    expect((await getRound(parentRound)).trainers).to.deep.equal([]);
+    // A trainer of the group (not its aggregator) has no partial to commit.
+    const trainerNode = partialLeader(t1, groups[0]!, parentTask);
+    trainerNode.led(groupA.roundId);
     await finalize(groupA.roundId);
+    await leaderTick(trainerNode);
+    expect(trainerNode.waiting).to.deep.equal([]);
     // The lying leader's group: a biased partial it cannot prove. Slashed; its round fails.
     const before = await slashable(lyingLeader.account.address);
     const groupB = await provenRound(groups[1]!, lyingLeader, trainers, updates, weights, 40);
@@ -262,6 +300,15 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect((await getRound(groupB.roundId)).state).to.equal(RoundState.Failed);
     expect(await revertName(lyingLeader, "commitPartial", [parentRound, groupB.roundId])).to.equal(
       "WrongState",
+    );
+    // The lying leader's node gives its failed round up without a transaction.
+    const lyingNode = partialLeader(lyingLeader, groups[1]!, parentTask);
+    lyingNode.led(groupB.roundId);
+    const lyingNonce = await publicClient.getTransactionCount({ address: lyingLeader.account.address });
+    await leaderTick(lyingNode);
+    expect(lyingNode.waiting).to.deep.equal([]);
+    expect(await publicClient.getTransactionCount({ address: lyingLeader.account.address })).to.equal(
+      lyingNonce,
     );
     // A third group with other weights.
     const weightsC = [50, 0, 200];
@@ -272,16 +319,31 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect(await revertName(t1, "commitUpdate", [parentRound, ("0x" + "01".repeat(32)) as Hex, 1n])).to.equal(
       "PartialsOnly",
     );
-    const gas: bigint[] = [];
-    for (const [leader, group] of [
-      [honestLeader, groupA],
-      [otherLeader, groupC],
-    ] as const) {
-      const done = await commitPartial(client(leader), { roundId: parentRound, groupRoundId: group.roundId });
-      expect([done.groupWeight, done.shift]).to.deep.equal([group === groupA ? 303n : 250n, 0]);
-      const receipt = await publicClient.getTransactionReceipt({ hash: done.transactionHash });
-      gas.push(receipt.gasUsed);
-    }
+    // The honest node's leader commits its partial (groupA finalized above) on its next pass, and only once.
+    await leaderTick(honestNode);
+    await leaderTick(honestNode);
+    expect(honestNode.waiting).to.deep.equal([]);
+    const [committedA] = await publicClient.getContractEvents({
+      address: rounds,
+      abi: trainingRoundsAbi,
+      eventName: "PartialCommitted",
+      args: { roundId: parentRound },
+      fromBlock: 0n,
+    });
+    expect([
+      committedA!.args.groupRoundId,
+      committedA!.args.groupWeight,
+      committedA!.args.shift,
+    ]).to.deep.equal([groupA.roundId, 303n, 0]);
+    const gas: bigint[] = [
+      (await publicClient.getTransactionReceipt({ hash: committedA!.transactionHash })).gasUsed,
+    ];
+    const done = await commitPartial(client(otherLeader), {
+      roundId: parentRound,
+      groupRoundId: groupC.roundId,
+    });
+    expect([done.groupWeight, done.shift]).to.deep.equal([250n, 0]);
+    gas.push((await publicClient.getTransactionReceipt({ hash: done.transactionHash })).gasUsed);
     // A trainer's commit at the same index plus the group's weight sum and the once-only mark: flat in N.
     console.log(
       `      commitPartial gas ${gas.join(", ")}; commitUpdate at the same index ${commitGas.slice(0, 2).join(", ")}`,

@@ -71,6 +71,8 @@ export interface ParticipantOptions {
   readonly wallet: WalletClient<Transport, Chain, Account>;
   readonly contracts: { readonly rounds: Address; readonly registry: Address };
   readonly taskId: bigint;
+  /** When `taskId` is a group task: its parent, into whose rounds this node commits the partials it led (§7). */
+  readonly parentTaskId?: bigint;
   readonly spec: TaskSpec;
   /**
    * The content address of the task spec as configured (protocol/task-spec-hash.ts), checked against the task's

@@ -43,6 +43,7 @@ import type {
 } from "./context.ts";
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
+import { PartialLeader } from "./partial-commit.ts";
 import { ModelSync } from "./model-sync.ts";
 import { ProvingBudget } from "./proving-budget.ts";
 import type { AnswerWindowTooShortError } from "./proving-budget.ts";
@@ -80,6 +81,8 @@ export class RoundParticipant {
   private readonly subAggregator: SubAggregator;
   private readonly watcher: Watcher;
   private readonly keeper: Keeper;
+  /** A group task's leader: commits its finalized group rounds into the parent's round (partial-commit.ts). */
+  private readonly partials: PartialLeader;
   /** Reclaims stranded bonds and claims credits once per closed round (claims.ts). */
   private readonly claims: Claims;
   private readonly delivery: Delivery;
@@ -156,6 +159,12 @@ export class RoundParticipant {
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.keeper = new Keeper(this.ctx);
+    this.partials = new PartialLeader({
+      chain: this.chain,
+      me: options.wallet.account.address,
+      parentTaskId: options.parentTaskId,
+      log: options.log,
+    });
     this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
       work,
@@ -296,6 +305,10 @@ export class RoundParticipant {
       const global = this.models.get(task.modelRef);
       if (global !== undefined) this.options.onGlobalModel?.(task.modelRef, global);
       if (this.buffering && this.holdReason === undefined) this.buffered.trainLatest(task.modelRef);
+      // Beside the round's duties, not before them: a slow parent read must not delay this round's.
+      void this.partials.tick(blockNumber, now).catch((error: unknown) => {
+        this.options.log.warn({ err: error }, "partial commit pass failed; retrying");
+      });
       if (task.activeRound === 0n) {
         if (this.options.openRounds === true) await this.keeper.openRoundIfDue(task, now, this.lastTrainers);
         return;
@@ -414,6 +427,7 @@ export class RoundParticipant {
         if (aggregator || !this.aggregateWatcher.derivesModel(round, work, now))
           void this.modelSync.ensureModel(round.modelRef, round.aggregator);
         if (aggregator) await this.recovery.rebuild(roundId, round, work);
+        if (aggregator) this.partials.led(roundId);
         // Draw first: the aggregator's own draw challenges the sampled chunks, and it proves them in this tick.
         await this.keeper.drawSamples(roundId, work, myIndex, aggregator);
         const challenges = await this.chain.pendingChallenges(roundId);

@@ -30,6 +30,7 @@ export type RoundsWrite =
   | "reportMissedAggregation"
   | "finalizeRound"
   | "openRound"
+  | "commitPartial"
   | "challenge"
   | "reportEquivocation"
   | "reportSignedConflict"

@@ -69,12 +69,17 @@ export class RoundsGateway {
     return (await this.init.publicClient.getBlock({ blockNumber })).timestamp;
   }
 
-  async readTask(blockNumber?: bigint): Promise<TaskView> {
+  readTask(blockNumber?: bigint): Promise<TaskView> {
+    return this.readTaskById(this.init.taskId, blockNumber);
+  }
+
+  /** Any task's view (a group leader reads its parent task's, partial-commit.ts). */
+  async readTaskById(taskId: bigint, blockNumber?: bigint): Promise<TaskView> {
     const task = await this.init.publicClient.readContract({
       address: this.init.contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "getTask",
-      args: [this.init.taskId],
+      args: [taskId],
       blockNumber,
     });
     return {

@@ -1,0 +1,149 @@
+/**
+ * The group leader's partial (docs/protocol.md §7, hierarchical rounds proven at every level): the aggregator
+ * of a group task's round, once that round has finalized (its aggregate proven by the round's own challenge
+ * game, or its aggregator slashed and the round failed), commits the round's aggregate commitment into the
+ * parent task's open round as its update (`commitPartial`). The chain checks everything again; this decides
+ * when to try, so a leader neither spends gas on a call that must revert nor gives up on one that can still land.
+ *
+ * Waits while the group round is not closed, while the parent has no round open, and while the parent's round is
+ * past its commit deadline (a parent round that fails leaves the parent's model as it was, so the next parent
+ * round has the same base and takes the partial). Gives up for good when this node is not the group round's
+ * aggregator, the group round failed, the parent's model moved on from the one the group trained (no later
+ * parent round can take it), or this node already committed into the parent's round (one per address).
+ */
+import type { Address } from "viem";
+
+import { RoundState } from "../../chain/contracts.ts";
+import type { SendOutcome, TaskView } from "./rounds-gateway-types.ts";
+import type { RoundView } from "./context.ts";
+
+export type PartialStep =
+  | { readonly kind: "commit"; readonly parentRoundId: bigint }
+  | { readonly kind: "wait"; readonly reason: string }
+  | { readonly kind: "done"; readonly reason: string };
+
+export interface PartialInputs {
+  /** This node's operator address, lower case. */
+  readonly me: string;
+  readonly groupRound: Pick<RoundView, "state" | "aggregator" | "baseModelRef">;
+  readonly parentTask: Pick<TaskView, "modelRef" | "activeRound">;
+  /** The parent's active round, undefined when none is active. */
+  readonly parentRound: Pick<RoundView, "state" | "baseModelRef" | "commitDeadline" | "trainers"> | undefined;
+  /** The chain's time (seconds) at the block the rounds were read at. */
+  readonly now: bigint;
+}
+
+/** What a leader does next with its group round's partial (pure: the inputs are chain reads of one block). */
+export function nextPartialStep({
+  me,
+  groupRound,
+  parentTask,
+  parentRound,
+  now,
+}: PartialInputs): PartialStep {
+  if (groupRound.aggregator.toLowerCase() !== me)
+    return { kind: "done", reason: "not the group round's aggregator" };
+  if (groupRound.state === RoundState.Failed)
+    return { kind: "done", reason: "the group round failed: it has no proven aggregate to commit" };
+  if (groupRound.state !== RoundState.Finalized)
+    return { kind: "wait", reason: "the group round has not finalized" };
+  if (parentTask.modelRef !== groupRound.baseModelRef)
+    return { kind: "done", reason: "the parent's model moved on from the one the group trained" };
+  if (parentRound === undefined || parentTask.activeRound === 0n)
+    return { kind: "wait", reason: "the parent task has no round open" };
+  if (parentRound.trainers.some((t) => t.toLowerCase() === me))
+    return { kind: "done", reason: "this node already committed into the parent's round (one per address)" };
+  if (parentRound.state !== RoundState.Open || now > parentRound.commitDeadline)
+    return {
+      kind: "wait",
+      reason: "the parent's round is past its commit phase; the next one has the same base",
+    };
+  return { kind: "commit", parentRoundId: parentTask.activeRound };
+}
+
+/** The chain calls the leader makes (RoundsGateway's). */
+export interface PartialChain {
+  readTaskById(taskId: bigint, blockNumber?: bigint): Promise<TaskView>;
+  readRound(roundId: bigint, blockNumber?: bigint): Promise<RoundView>;
+  trySend(functionName: "commitPartial", args: readonly [bigint, bigint]): Promise<SendOutcome>;
+}
+
+export interface PartialLeaderInit {
+  readonly chain: PartialChain;
+  /** This node's operator address. */
+  readonly me: Address;
+  /** The parent of the task this node runs (undefined: not a group task; the leader does nothing). */
+  readonly parentTaskId: bigint | undefined;
+  readonly log: {
+    info(fields: object, message: string): void;
+    debug(fields: object, message: string): void;
+  };
+  readonly onCommitted?: (groupRoundId: bigint, parentRoundId: bigint) => void;
+}
+
+/** Reverts after which a partial is never tried again: the group round's partial, or this address, is in. */
+const FINAL_REVERTS = ["PartialTaken", "AlreadyCommitted"];
+
+/**
+ * Commits the partials of the group rounds this node aggregated (`led`), each when `nextPartialStep` says so;
+ * called on every participant tick. Held in memory: a leader restarted between its group round's post and
+ * the partial commit does not commit it (not yet persisted).
+ */
+export class PartialLeader {
+  private readonly init: PartialLeaderInit;
+  private readonly pending = new Set<bigint>();
+  private readonly me: string;
+  private busy = false;
+
+  constructor(init: PartialLeaderInit) {
+    this.init = init;
+    this.me = init.me.toLowerCase();
+  }
+
+  /** This node aggregated `groupRoundId` (posted its aggregate): commit its partial once it finalizes. */
+  led(groupRoundId: bigint): void {
+    if (this.init.parentTaskId !== undefined) this.pending.add(groupRoundId);
+  }
+
+  /** Group rounds whose partial this node still means to commit. */
+  get waiting(): readonly bigint[] {
+    return [...this.pending];
+  }
+
+  /** One pass over the pending partials at the chain's `blockNumber` (time `now`); one pass at a time. */
+  async tick(blockNumber: bigint, now: bigint): Promise<void> {
+    const parentTaskId = this.init.parentTaskId;
+    if (parentTaskId === undefined || this.pending.size === 0 || this.busy) return;
+    this.busy = true;
+    try {
+      const { chain, log } = this.init;
+      const parentTask = await chain.readTaskById(parentTaskId, blockNumber);
+      const parentRound =
+        parentTask.activeRound === 0n
+          ? undefined
+          : await chain.readRound(parentTask.activeRound, blockNumber);
+      for (const groupRoundId of [...this.pending]) {
+        const groupRound = await chain.readRound(groupRoundId, blockNumber);
+        const step = nextPartialStep({ me: this.me, groupRound, parentTask, parentRound, now });
+        const fields = { groupRoundId: String(groupRoundId), parentTaskId: String(parentTaskId) };
+        if (step.kind === "wait") continue;
+        if (step.kind === "done") {
+          this.pending.delete(groupRoundId);
+          log.info({ ...fields, reason: step.reason }, "no partial to commit for this group round");
+          continue;
+        }
+        const outcome = await chain.trySend("commitPartial", [step.parentRoundId, groupRoundId]);
+        if (outcome.sent) {
+          this.pending.delete(groupRoundId);
+          log.info({ ...fields, parentRoundId: String(step.parentRoundId) }, "committed the group's partial");
+          this.init.onCommitted?.(groupRoundId, step.parentRoundId);
+        } else if (FINAL_REVERTS.some((name) => outcome.reason.includes(name))) {
+          this.pending.delete(groupRoundId);
+          log.info({ ...fields, reason: outcome.reason }, "the parent's round already holds this partial");
+        } else log.debug({ ...fields, reason: outcome.reason }, "partial commit not sent; retrying");
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
