@@ -3,8 +3,8 @@
  * Prometheus gauges on an injected registry, and hands every sample to listeners (anomaly detection, the status
  * API's `resources` field via {@link ResourceMonitor.snapshot}).
  *
- * Process figures come from `process.cpuUsage`/`memoryUsage` (exact, free); host figures from
- * `systeminformation`; disk from `statfs` on the data directory; mesh traffic from a callback reading libp2p's
+ * Process figures come from `process.cpuUsage`/`memoryUsage` (exact, free); host figures from the kernel's
+ * counters (host-counters.ts: no process spawned per sample); disk from `statfs` on the data directory; mesh traffic from a callback reading libp2p's
  * own byte counters (the node wires it; the host's interfaces also carry non-mesh traffic).
  */
 import { statfs } from "node:fs/promises";
@@ -13,11 +13,12 @@ import { cpus } from "node:os";
 import type { Logger } from "pino";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import si from "systeminformation";
 
 import type { ResourceSnapshot } from "../api/status.ts";
 import type { AnomalyDetector, AnomalyEvent } from "./anomaly.ts";
 import { MONITOR_INTERVAL_MS } from "./constants.ts";
+import { hostCpuPercent, readHostCounters } from "./host-counters.ts";
+import type { HostCounters } from "./host-counters.ts";
 
 /** Cumulative mesh byte counters (libp2p's), read at every sample to derive rates. */
 export interface MeshByteCounters {
@@ -69,8 +70,7 @@ interface Counters {
   /** performance.now() at the sample: rates need sub-millisecond intervals to be right. */
   readonly atPerfMs: number;
   readonly cpu: NodeJS.CpuUsage;
-  readonly netRx?: number;
-  readonly netTx?: number;
+  readonly host: HostCounters;
   readonly mesh?: MeshByteCounters;
 }
 
@@ -216,10 +216,8 @@ export class ResourceMonitor {
   }
 
   private async takeSample(): Promise<ResourceSample> {
-    const [load, mem, net, disk] = await Promise.all([
-      si.currentLoad(),
-      si.mem(),
-      si.networkStats("*").catch(() => []),
+    const [host, disk] = await Promise.all([
+      readHostCounters(),
       this.init.dataDir === undefined ? Promise.resolve(undefined) : statfs(this.init.dataDir),
     ]);
     // Counters are read together after the host probes, so they share one timestamp.
@@ -228,9 +226,6 @@ export class ResourceMonitor {
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     const hostCpus = cpus().length;
-    const external = net.filter((n) => n.iface !== "lo" && !n.iface.startsWith("lo"));
-    const netRx = external.length === 0 ? undefined : external.reduce((s, n) => s + n.rx_bytes, 0);
-    const netTx = external.length === 0 ? undefined : external.reduce((s, n) => s + n.tx_bytes, 0);
     const mesh = this.components.meshBytes?.();
 
     const prev = this.previous;
@@ -243,7 +238,7 @@ export class ResourceMonitor {
       prev === undefined || dtSec <= 0
         ? (100 * (cpu.user + cpu.system)) / 1e6 / Math.max(process.uptime(), 1e-3) / hostCpus
         : (100 * (cpu.user - prev.cpu.user + cpu.system - prev.cpu.system)) / 1e6 / dtSec / hostCpus;
-    this.previous = { atPerfMs, cpu, netRx, netTx, mesh };
+    this.previous = { atPerfMs, cpu, host, mesh };
 
     const diskInfo =
       disk === undefined
@@ -271,11 +266,11 @@ export class ResourceMonitor {
       },
       host: {
         cpus: hostCpus,
-        cpuPercent: load.currentLoad,
-        memoryTotalBytes: mem.total,
-        memoryAvailableBytes: mem.available,
-        netRxBytesPerSec: rate(netRx, prev?.netRx),
-        netTxBytesPerSec: rate(netTx, prev?.netTx),
+        cpuPercent: hostCpuPercent(host, prev?.host),
+        memoryTotalBytes: host.memoryTotalBytes,
+        memoryAvailableBytes: host.memoryAvailableBytes,
+        netRxBytesPerSec: rate(host.net?.rxBytes, prev?.host.net?.rxBytes),
+        netTxBytesPerSec: rate(host.net?.txBytes, prev?.host.net?.txBytes),
       },
       disk: diskInfo,
       mesh:
