@@ -65,6 +65,29 @@ describe("top-k with error feedback", () => {
     assert.deepEqual(Array.from(densify(second)), [0, 2, 0, 1]);
   });
 
+  it("bounds what it sends by its own update's top-k, and its residual by its own update (age bounds)", () => {
+    const c = new TopKCompressor({ ratio: 0.25, sentNormCap: 2, residualNormCap: 4 });
+    // Top-1 of 4: the 3 is sent, the residual is [0, 2, 2, 2].
+    assert.deepEqual(Array.from(densify(c.compress(Float32Array.of(3, 2, 2, 2)))), [3, 0, 0, 0]);
+    // Residual + update = [0, 3, 2, 2]: its top-1 (3) is over 2 × the update's own top-1 (1), so 2 is sent
+    // and 1 stays; the residual [0, 1, 2, 2] (norm 3) is under 4 × the update's norm.
+    assert.deepEqual(Array.from(densify(c.compress(Float32Array.of(0, 1, 0, 0)))), [0, 2, 0, 0]);
+    assert.deepEqual(Array.from(c.state()!.residual), [0, 1, 2, 2]);
+    // [0, 1, 2, 2.1]: 0.2 of the 2.1 is sent, and the residual [0, 1, 2, 1.9] (norm 2.93) is scaled down to
+    // 4 × 0.1, its direction kept.
+    assert.deepEqual(Array.from(densify(c.compress(Float32Array.of(0, 0, 0, 0.1)))), [
+      0,
+      0,
+      0,
+      Math.fround(0.2),
+    ]);
+    const residual = Array.from(c.state()!.residual);
+    const norm = Math.hypot(...residual);
+    assert.ok(Math.abs(norm - 0.4) < 1e-6, `residual norm ${norm}`);
+    for (const [i, v] of [0, 1, 2, 1.9].entries())
+      assert.ok(Math.abs(residual[i]! - (v * 0.4) / 2.934) < 1e-3);
+  });
+
   it("sends its warm-up shares first, then its ratio, and skips the warm-up after a restore", () => {
     const update = Float32Array.from({ length: 100 }, (_, i) => i + 1);
     const c = new TopKCompressor({ ratio: 0.05, warmupRatios: [0.2, 0.1] });

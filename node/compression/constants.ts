@@ -32,3 +32,23 @@ export const DEFAULT_DGC_MOMENTUM = 0;
  * per trainer.
  */
 export const DEFAULT_TOPK_WARMUP_RATIOS: readonly number[] = [0.02];
+/**
+ * Age bound on what a trainer sends (TopKOptions.sentNormCap): at most this multiple of the norm of the top-k of its
+ * own update this round, the rest waiting in the residual. Without it the sent norm grew with the trainer's age:
+ * over the top-k of its own update, 3.0-3.5× after 12 rounds, 4.4-4.6× after 20 and 11-14× after 40
+ * (bench:compression --only task --network-split, seeds 1-3), while a trainer without a residual sends 1× (its
+ * first update, at the warm-up's 2%, more), and the guarded mean rejects an update above 3× the round's median
+ * norm (the session-14 soak lost 5 honest updates so). 2: inside that test with room for trainers whose own
+ * updates differ, and at 12 rounds its cost is within a round's noise (mean of the last 3 rounds 0.53 / 0.72 / 0.53
+ * pt below dense on seeds 1-3, against 0.58 / 0.53 / 0.77 unbounded); at 40 rounds 0.78 / 0.75 / 0.33 against
+ * 0.68 / 0.47 / -0.08. 1.5 lost more (seed 2, 40 rounds: 0.85 vs 0.47).
+ */
+export const DEFAULT_SENT_NORM_CAP = 2;
+/**
+ * Age bound on the residual (TopKOptions.residualNormCap): after sending, its norm is at most this multiple of the
+ * norm of the trainer's own update this round. The sent cap holds back what a grown residual would send, so
+ * without a bound the residual would keep growing and what is sent turn stale; it also scales down a residual
+ * saved by a node from before the sent cap. 8: no cost measured against no bound (40 rounds, seeds 1-3: 0.78 /
+ * 0.75 / 0.33 pt against 0.85 / – / 0.20), where 4 lost more (seed 2: 0.95).
+ */
+export const DEFAULT_RESIDUAL_NORM_CAP = 8;

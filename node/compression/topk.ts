@@ -24,6 +24,25 @@ export interface TopKOptions {
   /** QSGD bit width for the sent values; float32 when absent. */
   readonly quantizeBits?: 2 | 4 | 8;
   readonly seed?: number;
+  /**
+   * Age bound, part 1: the sent values' L2 norm is at most this multiple of the norm of the top-k of this call's
+   * own update (what a trainer without a residual would send); larger values are scaled down and the rest stays
+   * in the residual. Without it the top-k of a residual that grew over many rounds made a long-lived trainer's
+   * update several times a fresh one's, which a norm test rejects. Absent: no bound.
+   */
+  readonly sentNormCap?: number;
+  /**
+   * Age bound, part 2: after sending, the residual's L2 norm is at most this multiple of the norm of this call's
+   * own update; a larger residual is scaled down (that part of the owed movement is dropped). Without it a
+   * residual the sent cap holds back grows without end and what is sent turns stale. Absent: no bound.
+   */
+  readonly residualNormCap?: number;
+}
+
+function l2(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return Math.sqrt(sum);
 }
 
 /** The k-th largest value of `a` (1-based), by in-place quickselect: O(n) on average, no full sort. */
@@ -114,21 +133,29 @@ export class TopKCompressor {
     const n = update.length;
     this.residual ??= new Float32Array(n);
     const momentum = this.options.momentum ?? 0;
+    // What this call adds to the residual: the update, or with momentum correction its velocity.
+    let added = update;
     if (momentum > 0) {
       this.velocity ??= new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        this.velocity[i] = momentum * this.velocity[i]! + update[i]!;
-        this.residual[i]! += this.velocity[i]!;
-      }
-    } else {
-      for (let i = 0; i < n; i++) this.residual[i]! += update[i]!;
+      for (let i = 0; i < n; i++) this.velocity[i] = momentum * this.velocity[i]! + update[i]!;
+      added = this.velocity;
     }
+    for (let i = 0; i < n; i++) this.residual[i]! += added[i]!;
+    // Before the velocity's sent entries are cleared below.
+    const residualBound =
+      this.options.residualNormCap === undefined ? Infinity : this.options.residualNormCap * l2(added);
     // A warm-up share below `ratio` (a task that raised its ratio) sends `ratio`: the warm-up only adds.
     const ratio = Math.max(this.options.warmupRatios?.[this.compressed] ?? 0, this.options.ratio);
     this.compressed += 1;
     const k = Math.max(1, Math.round(n * ratio));
     const indices = topKIndices(this.residual, k);
     const picked = Float32Array.from(indices, (i) => this.residual![i]!);
+    const { sentNormCap } = this.options;
+    if (sentNormCap !== undefined) {
+      const own = l2(Float32Array.from(topKIndices(added, k), (i) => added[i]!));
+      const norm = l2(picked);
+      if (norm > sentNormCap * own) picked.forEach((v, j) => (picked[j] = (v * sentNormCap * own) / norm));
+    }
     const values =
       this.options.quantizeBits === undefined
         ? picked
@@ -140,6 +167,9 @@ export class TopKCompressor {
       this.residual[i]! -= sent[i]!;
       if (this.velocity !== undefined) this.velocity[i] = 0;
     }
+    const residualNorm = l2(this.residual);
+    if (residualNorm > residualBound)
+      this.residual.forEach((v, i, r) => (r[i] = (v * residualBound) / residualNorm));
     return sparse;
   }
 }

@@ -7,9 +7,16 @@
  * `--server-lr` and `--server-momentum` try another server step on the compressed run, `--rule` the node's
  * aggregation rule (guarded-mean), `--seed` another seed.
  */
-import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
+import {
+  decodeUpdate,
+  densify,
+  encodeUpdate,
+  taskCompressor,
+  topKIndices,
+} from "../../node/compression/index.ts";
 import { taskSpecSchema } from "../../node/protocol/task-spec.ts";
 import type { TaskSpec } from "../../node/protocol/task-spec.ts";
+import type { TopKOptions } from "../../node/compression/index.ts";
 import { TrainingPool, createModel, loadMnist, partition, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
 import type { Row } from "./common.ts";
@@ -45,7 +52,16 @@ export interface TaskCompressionOptions {
    * is S's either way; local shuffles stay the simulator's.
    */
   readonly networkSplit?: boolean;
+  /** The compressor's age bounds (`--sent-cap`, `--residual-cap`; topk.ts); default the node's (constants.ts). */
+  readonly age?: Pick<TopKOptions, "sentNormCap" | "residualNormCap">;
 }
+
+function norm(v: Float32Array): number {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  return Math.sqrt(sum);
+}
+const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
 export async function taskCompressionRows(
   options: TaskCompressionOptions,
@@ -83,18 +99,12 @@ export async function taskCompressionRows(
   };
   const denseBytes = createModel(spec.model).layout.size * 4;
   const run = async (compressed: boolean) => {
-    const { momentum, warmupRatios } = spec.compression;
-    const compressors = Array.from(
-      { length: TRAINERS },
-      (_, i) =>
-        new TopKCompressor({
-          ratio,
-          warmupRatios,
-          ...(quantizeBits === 32 ? {} : { quantizeBits }),
-          momentum,
-          seed: i + 1,
-        }),
+    const compressors = Array.from({ length: TRAINERS }, (_, i) =>
+      taskCompressor(spec.compression, i + 1, options.age),
     );
+    // Per round, each trainer's sent norm over what a trainer without a residual would send (the top-k of its
+    // own update at the task's share): how much a trainer's age lifts its update against a fresh one's.
+    const ageRatios: number[][] = [];
     const bytes: number[] = [];
     const aggregateEntries: number[] = [];
     const { history } = await runSimulation(
@@ -108,16 +118,21 @@ export async function taskCompressionRows(
         transformUpdates: (_round, updates) => {
           if (!compressed) return updates;
           const union = new Set<number>();
+          const ratios: number[] = [];
           const sent = updates.map((u, node) => {
             const wire = encodeUpdate(compressors[node]!.compress(u.update));
             bytes.push(wire.length);
             const decoded = decodeUpdate(wire);
+            const own = topKIndices(u.update, Math.max(1, Math.round(u.update.length * ratio)));
+            const update = densify(decoded);
+            ratios.push(norm(update) / norm(Float32Array.from(own, (i) => u.update[i]!)));
             for (const i of decoded.indices) union.add(i);
-            return { update: densify(decoded), weight: u.weight };
+            return { update, weight: u.weight };
           });
           // The served aggregate lists the union of the trainers' supports (aggregate-wire.ts): its size sets
           // what every node downloads.
           aggregateEntries.push(union.size);
+          ageRatios.push(ratios);
           return sent;
         },
         onRound: (r) =>
@@ -128,13 +143,17 @@ export async function taskCompressionRows(
     );
     const meanBytes = compressed ? bytes.reduce((a, b) => a + b, 0) / bytes.length : denseBytes;
     const meanEntries = aggregateEntries.reduce((a, b) => a + b, 0) / Math.max(1, aggregateEntries.length);
-    return { accuracies: history.map((h) => h.accuracy), meanBytes, meanEntries };
+    return { accuracies: history.map((h) => h.accuracy), meanBytes, meanEntries, ageRatios };
   };
   try {
     const dense = await run(false);
     const task = await run(true);
     const tail = (a: readonly number[]) => a.slice(-TAIL_ROUNDS).reduce((s, v) => s + v, 0) / TAIL_ROUNDS;
-    const rows: Row[] = [10, 20, 30, 40, rounds]
+    const rows: Row[] = [
+      5,
+      ...Array.from({ length: Math.floor(rounds / 10) }, (_, i) => (i + 1) * 10),
+      rounds,
+    ]
       .filter((r, i, all) => r <= rounds && all.indexOf(r) === i)
       .map((r) => ({
         rounds: r,
@@ -146,6 +165,9 @@ export async function taskCompressionRows(
         "update bytes": Math.round(task.meanBytes),
         "update ×": denseBytes / task.meanBytes,
         "aggregate entries": Math.round(task.meanEntries),
+        // From the second round on (the first is every trainer's warm-up): mean and largest.
+        "sent / own top-k, mean": mean(task.ageRatios[r - 1]!),
+        "sent / own top-k, max": Math.max(...task.ageRatios[r - 1]!),
       }));
     const last = rows.at(-1)!;
     return {

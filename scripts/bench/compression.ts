@@ -5,7 +5,7 @@
  * twice: to dense FedAvg's final accuracy (FedSGD may never get there: -1) and to a common target every
  * scheme reaches (the lowest of the schemes' best accuracies), so FedSGD gets a real figure too.
  * `--only task [--rounds R] [--server NAME --server-lr X --server-momentum M] [--rule NAME] [--seed S]
- * [--ratio K --bits B --epochs E --warmup K1,K2] [--network-split]`: the node's default task (or a candidate default) against dense
+ * [--ratio K --bits B --epochs E --warmup K1,K2] [--network-split] [--sent-cap C --residual-cap B]`: the node's default task (or a candidate default) against dense
  * over R rounds (compression-task.ts; `--network-split`: bench:round's data split and shards for the seed).
  */
 import { TopKCompressor, decodeUpdate, densify, encodeUpdate } from "../../node/compression/index.ts";
@@ -60,7 +60,12 @@ runBenchmark(async () => {
       ...(bits === undefined ? {} : { quantizeBits: bits }),
       ...(option("warmup") === undefined ? {} : { warmupRatios: numberListOption("warmup", []) }),
     };
+    const age = {
+      ...(option("sent-cap") === undefined ? {} : { sentNormCap: numberOption("sent-cap", 2) }),
+      ...(option("residual-cap") === undefined ? {} : { residualNormCap: numberOption("residual-cap", 1) }),
+    };
     const { rows, metrics } = await taskCompressionRows({
+      ...(Object.keys(age).length === 0 ? {} : { age }),
       ...(Object.keys(compression).length === 0 ? {} : { compression }),
       ...(option("epochs") === undefined ? {} : { epochs: numberOption("epochs", 1) }),
       ...(flag("network-split") ? { networkSplit: true } : {}),

@@ -6,11 +6,12 @@
  * difference; the rule's aggregate moves the model, and the previous step is passed to the next round.
  */
 import {
+  DEFAULT_DGC_MOMENTUM,
   DEFAULT_TOPK_RATIO,
   DEFAULT_TOPK_WARMUP_RATIOS,
   DEFAULT_VALUE_BITS,
 } from "../../compression/constants.ts";
-import { TopKCompressor, densify } from "../../compression/index.ts";
+import { TopKCompressor, densify, taskCompressor } from "../../compression/index.ts";
 import type { TopKOptions } from "../../compression/index.ts";
 import { difference, fedAvg } from "../../core/updates.ts";
 import type { WeightedUpdate } from "../../core/updates.ts";
@@ -33,7 +34,10 @@ export interface CompressedRoundsOptions {
   readonly parts: readonly Dataset[];
   readonly rounds: number;
   readonly seed: number;
-  /** Top-k share, its warm-up and value bits (none: float32); default the node's (compression/constants.ts). */
+  /**
+   * Top-k share, its warm-up and value bits (none: float32), without the age bounds; default the node's
+   * compressor (compression/task-compressor.ts).
+   */
   readonly compression?: Pick<TopKOptions, "ratio" | "warmupRatios" | "quantizeBits">;
   /** Local work; default the demo's: 2 epochs, batch 32, lr 0.1. */
   readonly epochs?: number;
@@ -44,6 +48,11 @@ export interface CompressedRoundsOptions {
   readonly trainingData?: (trainer: number, local: Dataset) => Dataset;
   /** What trainer i compresses instead of its honest difference (update poisoning); default the difference. */
   readonly poison?: (trainer: number, delta: Float32Array) => Float32Array;
+  /**
+   * Whether trainer i starts this round with a new compressor, as a node whose data directory was wiped (no
+   * residual, the warm-up again); default never.
+   */
+  readonly freshCompressor?: (round: number, trainer: number) => boolean;
   /** The rule: the round's updates in, the step out. */
   readonly screen: (
     updates: readonly WeightedUpdate[],
@@ -61,22 +70,27 @@ export interface CompressedRoundsResult {
 
 /** Runs `rounds` rounds from the model's seeded initial parameters. */
 export async function runCompressedRounds(o: CompressedRoundsOptions): Promise<CompressedRoundsResult> {
-  const compressors = o.parts.map(
-    (_, i) =>
-      new TopKCompressor({
-        ...(o.compression ?? {
-          ratio: DEFAULT_TOPK_RATIO,
-          warmupRatios: DEFAULT_TOPK_WARMUP_RATIOS,
-          quantizeBits: DEFAULT_VALUE_BITS,
-        }),
-        seed: o.seed * 7 + i + 1,
-      }),
-  );
+  // The node's own compressor (its age bounds too) unless a test sets the compression.
+  const newCompressor = (i: number) =>
+    o.compression === undefined
+      ? taskCompressor(
+          {
+            ratio: DEFAULT_TOPK_RATIO,
+            warmupRatios: DEFAULT_TOPK_WARMUP_RATIOS,
+            quantizeBits: DEFAULT_VALUE_BITS,
+            momentum: DEFAULT_DGC_MOMENTUM,
+          },
+          o.seed * 7 + i + 1,
+        )
+      : new TopKCompressor({ ...o.compression, seed: o.seed * 7 + i + 1 });
+  const compressors = o.parts.map((_, i) => newCompressor(i));
   let global = createModel(o.model).init(o.seed);
   let previousUpdate: Float32Array | undefined;
   const excluded: string[][] = [];
   for (let round = 1; round <= o.rounds; round++) {
     const base = global;
+    for (let i = 0; i < compressors.length; i++)
+      if (o.freshCompressor?.(round, i) === true) compressors[i] = newCompressor(i);
     const sent = await Promise.all(
       o.parts.map(async (local, i): Promise<WeightedUpdate> => {
         const steps = o.steps?.(round, i);

@@ -15,12 +15,13 @@ import {
 import { optimizerSpecSchema, optimizerStateNames } from "../../training/train-graph.ts";
 import { RdpAccountant } from "../../privacy/differential-privacy.ts";
 import {
-  TopKCompressor,
   UpdateDecodeError,
   decodeCompressorState,
   encodeCompressorState,
   encodeUpdate,
+  taskCompressor,
 } from "../../compression/index.ts";
+import type { TopKCompressor } from "../../compression/index.ts";
 import { MAX_WEIGHT } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import { DEADLINE_OVERHEAD_MS, DEADLINE_SLACK } from "../../scheduling/constants.ts";
@@ -115,14 +116,7 @@ export class Trainer {
     this.ctx = ctx;
     this.components = components;
     const { spec } = ctx.options;
-    const { ratio, warmupRatios, quantizeBits, momentum } = spec.compression;
-    this.compressor = new TopKCompressor({
-      ratio,
-      warmupRatios,
-      ...(quantizeBits === 32 ? {} : { quantizeBits }),
-      momentum,
-      seed: spec.initSeed,
-    });
+    this.compressor = taskCompressor(spec.compression, spec.initSeed);
   }
 
   /**
