@@ -18,6 +18,8 @@ import { runNodeScript, startHardhatNode } from "../../test/support/hardhat-node
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
 import { taskRuleId } from "../chain/actions/create-task.ts";
+import { parentCommitWindowS } from "../chain/actions/create-group-tasks.ts";
+import { readGroupTasks } from "../chain/actions/read-task-links.ts";
 import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
@@ -360,6 +362,93 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       /round open failed: round 1 of this task is still active/,
     );
     userError(await cli(["claim", ...signer]), /^vain-node: claim failed: nothing to claim/);
+  });
+
+  it("creates a parent task and its proven group tasks, linked and funded, with --groups", async () => {
+    const signer = ["--data-dir", dataDir, "--password-file", passwordFile];
+    const rounds = protocolAddresses(deployment).rounds;
+    const counts = async () =>
+      (
+        await publicClient.readContract({ address: rounds, abi: trainingRoundsAbi, functionName: "counts" })
+      )[0];
+    const before = await counts();
+    const created = json(
+      await cli([
+        "task",
+        "create",
+        "--groups",
+        "3",
+        "--reward-per-round",
+        "2",
+        "--fund",
+        "4",
+        "--commit-window",
+        "20s",
+        "--answer-window",
+        "60s",
+        ...signer,
+        "--json",
+      ]),
+    );
+    const parentTaskId = BigInt(created["parentTaskId"] as string);
+    const groupTaskIds = (created["groupTaskIds"] as string[]).map(BigInt);
+    assert.equal(groupTaskIds.length, 3);
+    assert.equal(await counts(), before + 4n);
+    const client = { publicClient, contracts: protocolAddresses(deployment) };
+    assert.deepEqual(await readGroupTasks(client, { parentTaskId }), groupTaskIds);
+    const read = (taskId: bigint) =>
+      publicClient.readContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getTask",
+        args: [taskId],
+      });
+    const parent = await read(parentTaskId);
+    assert.equal(parent.partialsOnly, true);
+    assert.equal(parent.proven, true);
+    // The windows are the groups'; the parent's commit window holds a whole group round and the partial commit.
+    assert.equal(parent.commitWindow, parentCommitWindowS({ commitWindowS: 20n, answerWindowS: 60n }));
+    assert.equal(parent.answerWindow, 60n);
+    assert.equal(parent.rewardPool, parseEther("4"));
+    for (const groupTaskId of groupTaskIds) {
+      const group = await read(groupTaskId);
+      assert.deepEqual(
+        [
+          group.proven,
+          group.partialsOnly,
+          group.commitWindow,
+          group.answerWindow,
+          group.rewardPool,
+          group.specHash,
+        ],
+        [true, false, 20n, 60n, parseEther("4"), parent.specHash],
+      );
+    }
+    // Refused before anything is signed: a group count out of range, an unproven spec.
+    userError(
+      await cli(["task", "create", "--groups", "1", "--reward-per-round", "1", ...signer]),
+      /--groups 1: a parent task takes 2 to 16 group tasks/,
+    );
+    const unproven = join(dataDir, "unproven-groups-spec.json");
+    await writeFile(
+      unproven,
+      JSON.stringify({ model: { kind: "mlp" }, aggregation: { rule: "fedavg", proven: false } }),
+    );
+    userError(
+      await cli([
+        "task",
+        "create",
+        "--spec",
+        unproven,
+        "--groups",
+        "2",
+        "--reward-per-round",
+        "1",
+        ...signer,
+      ]),
+      /--groups: group tasks are proven at every level/,
+    );
+    assert.equal(await counts(), before + 4n, "a refused --groups creates nothing");
   });
 
   it("signs with VAIN_PRIVATE_KEY and opts in as aggregator", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
-import { createTask, fundTask, openRound } from "../../chain/actions/index.ts";
+import { MAX_GROUPS, createGroupTasks, createTask, fundTask, openRound } from "../../chain/actions/index.ts";
 import type { FundTaskReturnType, TaskRule } from "../../chain/actions/index.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
@@ -108,6 +108,7 @@ interface TaskCreateFlags extends SignerFlags {
   answerWindow?: string;
   disputeWindow?: string;
   roundInterval?: string;
+  groups?: string;
 }
 
 /** Registers `task create`, `task fund` and `round open`. */
@@ -145,9 +146,13 @@ export function registerTaskCommands(program: Command): void {
       `time an answered proof's statement stays disputable by watchers (default ${DEFAULT_DISPUTE_WINDOW_S}s)`,
     )
     .option("--round-interval <duration>", "minimum time between round openings (default 0s)")
+    .option(
+      "--groups <count>",
+      `create a parent task and this many (2-${MAX_GROUPS}) proven group tasks linked to it (docs/protocol.md §7): nodes configured with the parent train in their group; the windows are the groups', the parent's commit window holds a whole group round; --fund funds each task`,
+    )
     .addHelpText(
       "after",
-      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --dispute-window 5m --json\n",
+      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --dispute-window 5m --json\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --groups 4 --fund 100\n",
     )
     .action(async (flags: TaskCreateFlags) => {
       const rewardPerRoundWei = parseTokenAmount(flags.rewardPerRound);
@@ -168,6 +173,11 @@ export function registerTaskCommands(program: Command): void {
       }
       const parametersFlag =
         flags.parameters === undefined ? undefined : parsePositiveInteger(flags.parameters, "--parameters");
+      const groups = flags.groups === undefined ? undefined : parsePositiveInteger(flags.groups, "--groups");
+      if (groups !== undefined && (groups < 2 || groups > MAX_GROUPS))
+        throw new InvalidArgumentError(
+          `--groups ${groups}: a parent task takes 2 to ${MAX_GROUPS} group tasks`,
+        );
       const ctx = await openOperatorContext(flags);
       const initial = await specInitialModel(ctx.dataDir, flags.spec);
       // Checked before anything is signed: a task with a model no node derives would never train a round.
@@ -182,6 +192,12 @@ export function registerTaskCommands(program: Command): void {
         );
       }
       const { modelRef, parameters, specHash, rule, proven } = initial;
+      if (groups !== undefined && !proven)
+        throw new InvalidArgumentError(
+          "--groups: group tasks are proven at every level, and the task spec's aggregation.proven is false: nothing was signed",
+        );
+      // --fund funds each task: the parent and every group emit their own rewards.
+      const tasksFunded = BigInt(groups === undefined ? 1 : groups + 1);
       if (fundWei !== undefined) {
         // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
         const balance = await ctx.publicClient.readContract({
@@ -190,11 +206,43 @@ export function registerTaskCommands(program: Command): void {
           functionName: "balanceOf",
           args: [ctx.walletClient.account.address],
         });
-        if (balance < fundWei) {
+        if (balance < fundWei * tasksFunded) {
           throw new InvalidArgumentError(
-            `--fund ${formatTokens(fundWei)} is more than the ${formatTokens(balance)} this account holds: nothing was created`,
+            `--fund ${formatTokens(fundWei)}${tasksFunded > 1n ? ` for each of ${tasksFunded} tasks` : ""} is more than the ${formatTokens(balance)} this account holds: nothing was created`,
           );
         }
+      }
+      if (groups !== undefined) {
+        const { commitWindowS, roundIntervalS, ...groupWindows } = windows;
+        const linked = await createGroupTasks(ctx, {
+          groups,
+          parent: {
+            modelRef,
+            specHash,
+            parameters,
+            rewardPerRoundWei,
+            rule,
+            proven,
+            roundIntervalS,
+            ...groupWindows,
+          },
+          group: { rewardPerRoundWei, commitWindowS, roundIntervalS, ...groupWindows },
+        });
+        const taskIds = [linked.parentTaskId, ...linked.groupTaskIds];
+        const pools: bigint[] = [];
+        if (fundWei !== undefined)
+          for (const taskId of taskIds)
+            pools.push((await fundTask(ctx, { taskId, amountWei: fundWei })).rewardPoolWei);
+        printResult(flags, { action: "task create", ...linked, specHash, fundedEachWei: fundWei ?? null }, [
+          `created parent task ${linked.parentTaskId} with ${groups} group tasks: ${linked.groupTaskIds.join(", ")}`,
+          `  nodes configured with task ${linked.parentTaskId} train in their group (keccak(parent, operator) mod ${groups})`,
+          `  model ref         ${modelRef} (the spec's initial model)`,
+          `  spec hash         ${specHash}`,
+          `  reward per round  ${formatTokens(rewardPerRoundWei)} for each task`,
+          ...(fundWei === undefined ? [] : [`  reward pool       ${formatTokens(pools[0]!)} each`]),
+          ...linked.transactionHashes.map((h) => `  tx                ${h}`),
+        ]);
+        return;
       }
       const created = await createTask(ctx, {
         modelRef,
