@@ -14,7 +14,7 @@
  *              aggregator: prove the challenged chunks and answer; watcher: check answered statements
  *              keeper: resolve challenges past their answer deadline (slashes), finalize after the window
  *
- * Every chain call is simulated first (rounds-gateway.ts), so races between nodes cost no gas; a failure is
+ * Every chain call is checked first (rounds-gateway.ts), so races between nodes cost no gas; a failure is
  * logged and retried on the next tick, never thrown out of the loop.
  */
 import type { Address, Hex } from "viem";

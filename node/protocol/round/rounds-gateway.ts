@@ -216,8 +216,8 @@ export class RoundsGateway {
   }
 
   /**
-   * Simulates, then sends, one TrainingRounds call; transactions of this node are serialised (one nonce
-   * sequence). Returns false when the call would revert (another node was first, or it is not due yet).
+   * Checks (eth_estimateGas), then sends, one TrainingRounds call; transactions of this node are serialised
+   * (one nonce sequence). Returns false when the call would revert (another node was first, or not due yet).
    */
   sendIfValid<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
     return this.trySend(functionName, args).then((outcome) => outcome.sent);
@@ -361,7 +361,7 @@ export class RoundsGateway {
     return next;
   }
 
-  /** Simulates, sends and waits for one write; throws what the simulation or the chain says. */
+  /** Checks (eth_estimateGas), sends and waits for one write; throws what the estimate or the chain says. */
   private async send<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
     const { publicClient, wallet, contracts } = this.init;
     const call = {
@@ -372,14 +372,15 @@ export class RoundsGateway {
       args,
     } as Parameters<typeof publicClient.simulateContract>[0];
     await this.transact(functionName, async () => {
-      const { request } = await publicClient.simulateContract(call);
+      // One round trip checks and prices the call: eth_estimateGas reverts with the contract's error as the
+      // eth_call of a simulation does (viem decodes it with the ABI either way), so no simulation before it.
       // With a margin: other nodes' transactions mined first can make this one dearer (GAS_MARGIN_PERCENT).
       const gas = withGasMargin(
         await publicClient.estimateContractGas(
           call as Parameters<typeof publicClient.estimateContractGas>[0],
         ),
       );
-      return wallet.writeContract({ ...request, gas } as Parameters<typeof wallet.writeContract>[0]);
+      return wallet.writeContract({ ...call, gas } as Parameters<typeof wallet.writeContract>[0]);
     });
     return true;
   }
