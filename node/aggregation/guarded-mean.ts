@@ -72,7 +72,7 @@ export interface GuardedUpdate {
   readonly historyCosine: number;
   /** Its direction evidence against the previous round's global update (NaN when none was given). */
   readonly historyEvidence: number;
-  /** Its claimed work: sample count over the group's median count, at most 1 (a slow node's is below 1). */
+  /** Its claimed work: sample count over the capped count, at most 1 (a slow node's is below 1). */
   readonly workShare: number;
   /** Largest deviation cosine with another update that passed the magnitude checks (-1 when not compared). */
   readonly maxDuplicateCosine: number;
@@ -85,8 +85,8 @@ export interface GuardResult {
   readonly updates: readonly GuardedUpdate[];
   readonly rejected: readonly boolean[];
   /**
-   * Sample count capped at the median count for accepted updates (times median norm / norm for those longer
-   * than the median, `normWeighting`), 0 for rejected ones. Integers.
+   * Sample count capped at the median count of all but the `trim` largest claims for accepted updates (times
+   * median norm / norm for those longer than the median, `normWeighting`), 0 for rejected ones. Integers.
    */
   readonly acceptedWeights: readonly number[];
   /** The bound the silent ratios were held to (a multiple of the typical energy). */
@@ -173,7 +173,13 @@ export function guardUpdates(
   const sparse = medianDensity(updates) < MAX_DENSITY_FOR_ROWS;
   const byRows = groups !== undefined && sparse ? groups : undefined;
   const counts = updates.map((u) => Math.floor(u.weight));
-  const cap = Math.floor(median(counts));
+  const trim = Math.min(Math.floor(o.byzantineFraction * n), Math.floor((n - 1) / 2));
+  // Counts are claims, capped at the median of those left after dropping the `trim` largest: at most `trim`
+  // inflated claims cannot lift it. The median of all let three attackers claiming 10x at 30% Dirichlet 0.5 take
+  // the 6th largest count each, 39% of the weight with 30% of the trainers, in every round (bench:robust --log,
+  // adaptive-persistent, seed 3: 998 each against honest 328-998); measured after (--rules=guarded-mean
+  // --partitions=non-iid(0.5) --fractions=0.3, seeds 1-3): adaptive-persistent 3.00 -> 1.70 pt worst gap.
+  const cap = Math.floor(median([...counts].sort((a, b) => a - b).slice(0, n - trim)));
   const weights = counts.map((c) => Math.min(c, cap));
 
   const rows = updates.map((u) => u.update);
@@ -187,7 +193,6 @@ export function guardUpdates(
   const typicalEnergy = median(energies);
   const typicalNorm = Math.sqrt(typicalEnergy);
   const unit = energies.map((e) => (e > typicalEnergy ? typicalNorm / Math.sqrt(e) : 1));
-  const trim = Math.min(Math.floor(o.byzantineFraction * n), Math.floor((n - 1) / 2));
   const outside = new Float64Array(n);
   const silent = new Float64Array(n);
   const column = new Float64Array(n);
