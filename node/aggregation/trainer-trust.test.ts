@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import {
   DISTRUSTED_WEIGHT,
+  TRAINER_TRUST_DEFAULTS,
+  alignmentScores,
   createAggregator,
   guardUpdates,
   guardedMeanTrustAggregator,
@@ -97,6 +99,42 @@ describe("trainer trust (the guarded mean with history)", () => {
       createAggregator("guarded-mean", { n: 8, f: 2 }).aggregate(updates).acceptedWeights,
       "no history recorded by the what-if queries: the first real round is the memoryless guard's",
     );
+  });
+
+  it("scores as aligned a trainer that follows the previous step, though a coordinated minority dragged the round's median from it", () => {
+    // Round 7 of bench:robust guard-edge, 30% Dirichlet 0.5, seed 3 (--log --evidence): three attackers sharing
+    // one push (cosine -0.36 to the honest trainers' median) dragged the round's median their way, and an honest
+    // skewed trainer (index 5) sat at cosine 0.015 to it (0.22 to the honest median). Scored on that alone its
+    // trust fell to 0.23 (the token weight), the step left its classes out, and next round the history test
+    // rejected it: one wrong score became two lost rounds (4.85 pt). Its cosine to the previous step, fixed before
+    // this round's senders spoke, was 0.150, as typical as anyone's.
+    const cosines = [0.094, 0.131, 0.108, 0.223, 0.14, 0.015, 0.289, 0.111, 0.144, 0.147];
+    const steps = [0.108, 0.143, 0.119, 0.123, 0.26, 0.15, 0.036, 0.177, 0.225, 0.14];
+    // A sign flipper with skewed data in the same round: low against both references.
+    cosines.push(0.01);
+    steps.push(-0.1);
+    const guard = guardUpdates(
+      cosines.map((_, i) => ({ update: Float32Array.from({ length: 4 }, (_, j) => i + j + 1), weight: 100 })),
+    );
+    const round = {
+      ...guard,
+      updates: guard.updates.map((u, i) => ({
+        ...u,
+        cosine: cosines[i]!,
+        historyCosine: steps[i]!,
+        reasons: [],
+      })),
+      rejected: cosines.map(() => false),
+    };
+    const scores = alignmentScores(round, TRAINER_TRUST_DEFAULTS.fullTrustShare);
+    assert.equal(scores[5], 1, JSON.stringify(scores));
+    assert.ok(scores[10]! < 0.3, JSON.stringify(scores));
+    // Without a previous step only the round's median scores.
+    const alone = alignmentScores(
+      { ...round, updates: round.updates.map((u) => ({ ...u, historyCosine: NaN })) },
+      TRAINER_TRUST_DEFAULTS.fullTrustShare,
+    );
+    assert.ok(alone[5]! < 0.3, JSON.stringify(alone));
   });
 
   it("refuses trainer ids that do not match the updates", () => {

@@ -3,8 +3,10 @@
  *
  * Each round every trainer gets a score in [-1, 1], the smaller of two pieces of evidence:
  * - Alignment: its cosine to the guarded mean's direction reference relative to the group's median cosine
- *   (1 from `fullTrustShare` of the median up). A sign flipper with skewed data is rejected in some rounds and
- *   barely aligned in the others; an honest skewed trainer stays positively aligned.
+ *   (1 from `fullTrustShare` of the median up), or its cosine to the previous step relative to the group's
+ *   median of those when that is higher (the step is fixed before the round's senders speak; the round's median
+ *   is not). A sign flipper with skewed data is rejected in some rounds and barely aligned in the others; an
+ *   honest skewed trainer stays positively aligned.
  * - Persistence: the cosine between its deviation from this round's accepted mean and its deviation of the
  *   previous round, relative to the group's median. Honest trainers keep their data, so what sets them apart
  *   from the mean persists from round to round (measured in bench:robust: 0.6–0.8, IID and Dirichlet 0.5);
@@ -201,7 +203,31 @@ export function alignmentScores(guard: GuardResult, fullTrustShare: number): num
     guard.updates.length >= MIN_UPDATES_FOR_RELATIVE_CHECKS &&
     reference >= GUARDED_MEAN_DEFAULTS.minMedianCosineForRelative;
   const full = fullTrustShare * reference;
-  return guard.updates.map((u) => (pointsAway(u) ? -1 : relative ? clamp(u.cosine / full, -1, 1) : 1));
+  // The previous step is a second reference, public and fixed before this round's senders speak: a trainer aligned
+  // with it (relative to the accepted updates' median cosine to it) scores as aligned, whatever its cosine to a
+  // median this round's senders can drag. Measured (bench:robust guard-edge, 30% Dirichlet 0.5, seed 3, --log
+  // --evidence): three attackers just under the group bound (group cosines 0.23, so they voted) dragged round 7's
+  // median until an honest skewed trainer sat at cosine 0.015 to it (0.22 to the honest trainers' median, 0.15 to
+  // the step, as typical as anyone's); scored 0.2, its trust fell to the token weight, the step left its classes
+  // out and round 8's history test rejected it too: 4.85 pt, -1.45 with this score (count cap on). A sign flipper
+  // gains nothing: its flipped update points back against the step.
+  const steps = guard.updates.flatMap((u, i) =>
+    guard.rejected[i] || Number.isNaN(u.historyCosine) ? [] : [u.historyCosine],
+  );
+  const stepReference = median(steps);
+  const byStep =
+    steps.length > 0 &&
+    guard.updates.length >= MIN_UPDATES_FOR_RELATIVE_CHECKS &&
+    stepReference >= GUARDED_MEAN_DEFAULTS.minMedianCosineForRelative;
+  const fullStep = fullTrustShare * stepReference;
+  return guard.updates.map((u) => {
+    if (pointsAway(u)) return -1;
+    if (!relative) return 1;
+    const score = clamp(u.cosine / full, -1, 1);
+    return byStep && !Number.isNaN(u.historyCosine)
+      ? Math.max(score, clamp(u.historyCosine / fullStep, -1, 1))
+      : score;
+  });
 }
 
 /**
