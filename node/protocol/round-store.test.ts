@@ -96,4 +96,21 @@ describe("RoundStore's aggregate history", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("keeps a leader's pending partials across a restart and reads a torn list as none", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vain-round-store-"));
+    try {
+      assert.deepEqual(await new RoundStore(dir).loadPendingPartials(), [], "nothing saved yet");
+      await new RoundStore(dir).savePendingPartials([5n, 12n]);
+      assert.deepEqual(await new RoundStore(dir).loadPendingPartials(), [5n, 12n]);
+      await new RoundStore(dir).prune(1_000n);
+      assert.deepEqual(await new RoundStore(dir).loadPendingPartials(), [5n, 12n], "prune keeps it");
+      for (const torn of ['["5", "1', '["5", -1]', '{"5": 1}', '["0x5"]'])
+        await writeFile(join(dir, "rounds", "pending-partials.json"), torn).then(async () =>
+          assert.deepEqual(await new RoundStore(dir).loadPendingPartials(), [], torn),
+        );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

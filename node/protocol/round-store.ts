@@ -8,6 +8,7 @@
  * Layout under `<dataDir>/rounds/`: `<roundId>/own-<sha256>.update`, `<roundId>/from-<operator>-<sha256>.update`;
  * `<dataDir>/rounds/compressor.state` (the trainer's error-feedback residual, compression/state-file.ts);
  * `<dataDir>/rounds/optimizer.state` (its local optimizer's state, training/optimizer-state-file.ts);
+ * `<dataDir>/rounds/pending-partials.json` (a group leader's partials not yet committed, round/partial-commit.ts);
  * under `<dataDir>/models/`: `<sha256>.f32`, and `<derived ref without 0x>.ref` (the content hash) for a round's model;
  * under `<dataDir>/aggregates/`: `<sha256>.agg`, each round's encoded aggregate this node checked against its posted
  * commitment (the task's history: a node that joins late or lost its disk replays it, round/model-sync.ts).
@@ -24,6 +25,9 @@ import { modelRef, paramsToBytes, bytesToParams } from "./models.ts";
 /** Not a round number, so `prune` keeps it. */
 const COMPRESSOR_STATE_FILE = "compressor.state";
 const OPTIMIZER_STATE_FILE = "optimizer.state";
+const PENDING_PARTIALS_FILE = "pending-partials.json";
+/** More pending partials than a leader can have (one per group round it led, committed within a parent round). */
+const MAX_PENDING_PARTIALS = 64;
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -186,6 +190,30 @@ export class RoundStore {
   /** The last saved optimizer state (checked by its own checksum when decoded), if any. */
   async loadOptimizerState(): Promise<Uint8Array | undefined> {
     return this.loadStateFile(OPTIMIZER_STATE_FILE);
+  }
+
+  /** The group rounds whose partial this node, their aggregator, has yet to commit (round/partial-commit.ts). */
+  async savePendingPartials(roundIds: readonly bigint[]): Promise<void> {
+    // Optional: a lost list costs the partials it named (their group rounds are paid; the parent takes fewer).
+    await this.saveStateFile(
+      PENDING_PARTIALS_FILE,
+      new TextEncoder().encode(JSON.stringify(roundIds.map(String))),
+    );
+  }
+
+  /** The pending partials saved last; none when the file is missing or not a list of round IDs. */
+  async loadPendingPartials(): Promise<bigint[]> {
+    const bytes = await this.loadStateFile(PENDING_PARTIALS_FILE);
+    if (bytes === undefined) return [];
+    try {
+      const ids: unknown = JSON.parse(new TextDecoder().decode(bytes));
+      if (!Array.isArray(ids) || ids.length > MAX_PENDING_PARTIALS) return [];
+      return ids.every((id) => typeof id === "string" && /^\d{1,20}$/.test(id))
+        ? ids.map((id) => BigInt(id as string))
+        : [];
+    } catch {
+      return []; // a torn write: JSON that does not parse
+    }
   }
 
   /** Replaces one of the trainer's optional state files (a lost one only costs what it held). */

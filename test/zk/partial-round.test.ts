@@ -7,9 +7,13 @@
  * refused by the parent. The parent's aggregator then proves its aggregate over the partials with the same
  * circuit: the mean of the group means, bit for bit what the TypeScript aggregator computes. The honest
  * leader's partial is committed by the node's own leader (node/protocol/round/partial-commit.ts): it waits
- * while its group round is challengeable and commits once after it finalizes; the lying leader's node and a
- * trainer's node send nothing.
+ * while its group round is challengeable, keeps it pending across a restart (its round store) and commits once
+ * after it finalizes; the lying leader's node and a trainer's node send nothing.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { expect } from "chai";
 import pino from "pino";
 import { network } from "hardhat";
@@ -45,6 +49,7 @@ import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import { PartialLeader } from "../../node/protocol/round/partial-commit.ts";
 import { RoundsGateway } from "../../node/protocol/round/rounds-gateway.ts";
+import { RoundStore } from "../../node/protocol/round-store.ts";
 import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
 import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
 
@@ -218,7 +223,12 @@ describe("a two-level round proven at every level (group tasks and partials)", f
   }
 
   /** A node's partial leader for `wallet` in `groupTaskId` under `parentTaskId`, on this chain (partial-commit.ts). */
-  function partialLeader(wallet: Wallet, groupTaskId: bigint, parentTaskId: bigint): PartialLeader {
+  function partialLeader(
+    wallet: Wallet,
+    groupTaskId: bigint,
+    parentTaskId: bigint,
+    store?: RoundStore,
+  ): PartialLeader {
     const log = pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" });
     const chainGateway = new RoundsGateway({
       publicClient,
@@ -227,7 +237,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
       taskId: groupTaskId,
       log,
     });
-    return new PartialLeader({ chain: chainGateway, me: wallet.account.address, parentTaskId, log });
+    return new PartialLeader({ chain: chainGateway, me: wallet.account.address, parentTaskId, log, store });
   }
 
   /** Runs one leader pass at the chain's head. */
@@ -280,12 +290,18 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     const weights = [100, 101, 102];
     const groupA = await provenRound(groups[0]!, honestLeader, trainers, updates, weights);
     // The node's leader (partial-commit.ts): nothing before its group round finalizes, then the partial, once.
-    const honestNode = partialLeader(honestLeader, groups[0]!, parentTask);
-    honestNode.led(groupA.roundId);
-    await leaderTick(honestNode);
-    expect(honestNode.waiting, "waits while the group round is challengeable").to.deep.equal([
+    const storeDir = await mkdtemp(join(tmpdir(), "vain-partial-leader-"));
+    const beforeRestart = partialLeader(honestLeader, groups[0]!, parentTask, new RoundStore(storeDir));
+    beforeRestart.led(groupA.roundId);
+    await leaderTick(beforeRestart);
+    expect(beforeRestart.waiting, "waits while the group round is challengeable").to.deep.equal([
       groupA.roundId,
     ]);
+    // The leader's node restarts: its pending partial comes back from its round store.
+    await beforeRestart.saved();
+    const honestNode = partialLeader(honestLeader, groups[0]!, parentTask, new RoundStore(storeDir));
+    await leaderTick(honestNode);
+    expect(honestNode.waiting, "restored after a restart").to.deep.equal([groupA.roundId]);
     expect((await getRound(parentRound)).trainers).to.deep.equal([]);
     // A trainer of the group (not its aggregator) has no partial to commit.
     const trainerNode = partialLeader(t1, groups[0]!, parentTask);
@@ -323,6 +339,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     await leaderTick(honestNode);
     await leaderTick(honestNode);
     expect(honestNode.waiting).to.deep.equal([]);
+    await rm(storeDir, { recursive: true, force: true });
     const [committedA] = await publicClient.getContractEvents({
       address: rounds,
       abi: trainingRoundsAbi,

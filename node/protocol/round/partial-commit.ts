@@ -15,6 +15,7 @@ import type { Address } from "viem";
 
 import { RoundState } from "../../chain/contracts.ts";
 import type { SendOutcome, TaskView } from "./rounds-gateway-types.ts";
+import type { RoundStore } from "../round-store.ts";
 import type { RoundView } from "./context.ts";
 
 export type PartialStep =
@@ -79,6 +80,8 @@ export interface PartialLeaderInit {
     debug(fields: object, message: string): void;
   };
   readonly onCommitted?: (groupRoundId: bigint, parentRoundId: bigint) => void;
+  /** Where the pending partials survive a restart (the node's RoundStore); without it they are in memory only. */
+  readonly store?: Pick<RoundStore, "savePendingPartials" | "loadPendingPartials">;
 }
 
 /** Reverts after which a partial is never tried again: the group round's partial, or this address, is in. */
@@ -86,14 +89,17 @@ const FINAL_REVERTS = ["PartialTaken", "AlreadyCommitted"];
 
 /**
  * Commits the partials of the group rounds this node aggregated (`led`), each when `nextPartialStep` says so;
- * called on every participant tick. Held in memory: a leader restarted between its group round's post and
- * the partial commit does not commit it (not yet persisted).
+ * called on every participant tick. The pending ones are saved in the node's round store, so a leader restarted
+ * between its group round's post and the partial commit still commits it.
  */
 export class PartialLeader {
   private readonly init: PartialLeaderInit;
   private readonly pending = new Set<bigint>();
   private readonly me: string;
   private busy = false;
+  /** The pending partials a previous run saved, read on the first tick. */
+  private restored: Promise<void> | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(init: PartialLeaderInit) {
     this.init = init;
@@ -102,7 +108,24 @@ export class PartialLeader {
 
   /** This node aggregated `groupRoundId` (posted its aggregate): commit its partial once it finalizes. */
   led(groupRoundId: bigint): void {
-    if (this.init.parentTaskId !== undefined) this.pending.add(groupRoundId);
+    if (this.init.parentTaskId === undefined || this.pending.has(groupRoundId)) return;
+    this.pending.add(groupRoundId);
+    this.save();
+  }
+
+  /** Saves the pending list after the saves before it (one at a time: an older list never lands last). */
+  private save(): void {
+    const store = this.init.store;
+    if (store === undefined) return;
+    const ids = [...this.pending];
+    this.saving = this.saving
+      .then(() => store.savePendingPartials(ids))
+      .catch((error: unknown) => this.init.log.debug({ err: error }, "pending partials not saved"));
+  }
+
+  /** Resolves once every save so far has been written (or failed). */
+  saved(): Promise<void> {
+    return this.saving;
   }
 
   /** Group rounds whose partial this node still means to commit. */
@@ -113,9 +136,14 @@ export class PartialLeader {
   /** One pass over the pending partials at the chain's `blockNumber` (time `now`); one pass at a time. */
   async tick(blockNumber: bigint, now: bigint): Promise<void> {
     const parentTaskId = this.init.parentTaskId;
-    if (parentTaskId === undefined || this.pending.size === 0 || this.busy) return;
+    if (parentTaskId === undefined || this.busy) return;
     this.busy = true;
     try {
+      this.restored ??= this.init.store?.loadPendingPartials().then((ids) => {
+        for (const id of ids) this.pending.add(id);
+      });
+      await this.restored;
+      if (this.pending.size === 0) return;
       const { chain, log } = this.init;
       const parentTask = await chain.readTaskById(parentTaskId, blockNumber);
       const parentRound =
@@ -128,22 +156,27 @@ export class PartialLeader {
         const fields = { groupRoundId: String(groupRoundId), parentTaskId: String(parentTaskId) };
         if (step.kind === "wait") continue;
         if (step.kind === "done") {
-          this.pending.delete(groupRoundId);
+          this.forget(groupRoundId);
           log.info({ ...fields, reason: step.reason }, "no partial to commit for this group round");
           continue;
         }
         const outcome = await chain.trySend("commitPartial", [step.parentRoundId, groupRoundId]);
         if (outcome.sent) {
-          this.pending.delete(groupRoundId);
+          this.forget(groupRoundId);
           log.info({ ...fields, parentRoundId: String(step.parentRoundId) }, "committed the group's partial");
           this.init.onCommitted?.(groupRoundId, step.parentRoundId);
         } else if (FINAL_REVERTS.some((name) => outcome.reason.includes(name))) {
-          this.pending.delete(groupRoundId);
+          this.forget(groupRoundId);
           log.info({ ...fields, reason: outcome.reason }, "the parent's round already holds this partial");
         } else log.debug({ ...fields, reason: outcome.reason }, "partial commit not sent; retrying");
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  private forget(groupRoundId: bigint): void {
+    this.pending.delete(groupRoundId);
+    this.save();
   }
 }

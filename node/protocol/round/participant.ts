@@ -164,6 +164,7 @@ export class RoundParticipant {
       me: options.wallet.account.address,
       parentTaskId: options.parentTaskId,
       log: options.log,
+      store: options.store,
     });
     this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
