@@ -48,6 +48,8 @@ import {
 import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import { PartialLeader } from "../../node/protocol/round/partial-commit.ts";
+import { partialUpdateBytes } from "../../node/protocol/round/partial-update.ts";
+import { commitUpdateBytes } from "../../node/protocol/update.ts";
 import { RoundsGateway } from "../../node/protocol/round/rounds-gateway.ts";
 import { RoundStore } from "../../node/protocol/round-store.ts";
 import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
@@ -376,6 +378,12 @@ describe("a two-level round proven at every level (group tasks and partials)", f
       (await getRound(groupC.roundId)).aggregateCommitment,
     ]);
     expect(parent.sampleCounts).to.deep.equal([303n, 250n]);
+    // What each leader delivers to the parent's aggregator (partial-update.ts) checks, as any trainer's update
+    // does, against the commitment the parent round recorded for it.
+    for (const [i, group] of [groupA, groupC].entries()) {
+      const checked = await commitUpdateBytes(partialUpdateBytes(group.aggregate), PARAMETERS);
+      expect(checked.commitment.root).to.equal(parent.commitments[i]);
+    }
 
     // The parent round: its aggregator proves the weighted mean of the partials with the same circuit.
     await onlyCandidate(honestLeader);
