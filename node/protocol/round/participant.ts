@@ -48,6 +48,7 @@ import { ModelSync } from "./model-sync.ts";
 import { ProvingBudget } from "./proving-budget.ts";
 import type { AnswerWindowTooShortError } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
+import { routeRoundMesh } from "./round-mesh.ts";
 import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
@@ -197,23 +198,11 @@ export class RoundParticipant {
       modelSync: this.modelSync,
       keeper: this.keeper,
     });
-    options.mesh.blobs.onBlob("update", (blob) =>
-      this.aggregator.receiveUpdate(blob.from, blob.bytes, blob.meta),
+    routeRoundMesh(
+      options.mesh,
+      { aggregator: this.aggregator, data: this.data, subAggregator: this.subAggregator },
+      options.log,
     );
-    options.mesh.blobs.onBlob("aggregate", (blob) =>
-      this.data.receiveAggregate(blob.from, blob.bytes, blob.meta),
-    );
-    options.mesh.blobs.onBlob("partial", (blob) => this.subAggregator.receivePartial(blob.from, blob.bytes));
-    // A late push of round data this node already holds is declined before its body (push 2.0.0, #22).
-    options.mesh.blobs.holds(({ kind, sha256, meta }) => {
-      const held = this.data.holdsPushed(kind, sha256, meta);
-      if (held)
-        options.log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of round data already held");
-      return held;
-    });
-    void options.mesh.register(this.subAggregator.openings).catch((error: unknown) => {
-      options.log.error({ err: error }, "openings protocol failed to start");
-    });
   }
 
   /** The local training data. */
