@@ -60,11 +60,11 @@ describe("a long-lived trainer beside fresh ones, default compressed updates", {
     return { excluded, normRatios };
   };
 
-  // Measured (seed 2): 1.21x the median in round AGE with the bounds, 25.8x without.
-  it("accepts the old trainer and the two fresh ones; its norm stays under 2x the median", async () => {
+  // Measured (seed 2): 1.86x the median in round AGE with the default bounds (1.21x at a sent cap of 2), 25.8x without.
+  it("accepts the old trainer and the two fresh ones; its norm stays under 2.5x the median", async () => {
     const { excluded, normRatios } = await run();
     assert.deepEqual(excluded, new Array(AGE).fill([]));
-    assert.ok(normRatios[AGE - 1]![0]! < 2, `old trainer at ${normRatios[AGE - 1]![0]} x the median`);
+    assert.ok(normRatios[AGE - 1]![0]! < 2.5, `old trainer at ${normRatios[AGE - 1]![0]} x the median`);
   });
 
   it("without the age bounds the old trainer's norm passes 3x the median and it is rejected", async () => {
