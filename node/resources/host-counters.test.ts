@@ -4,6 +4,7 @@
  * readings, and real readings of this machine that move forward.
  */
 import assert from "node:assert/strict";
+import { cpus } from "node:os";
 import { describe, it } from "node:test";
 
 import { hostCpuPercent, parseMemAvailable, parseNetDev, readHostCounters } from "./host-counters.ts";
@@ -30,6 +31,7 @@ describe("host counters", () => {
 
   it("derives CPU load from two readings, or since boot from one", () => {
     const at = (busy: number, total: number) => ({
+      cpus: 2,
       cpuBusyMs: busy,
       cpuTotalMs: total,
       memoryTotalBytes: 1,
@@ -46,6 +48,7 @@ describe("host counters", () => {
     for (let i = 0; i < 2e7; i++) spin += i % 3;
     assert.ok(spin > 0);
     const second = await readHostCounters();
+    assert.equal(first.cpus, cpus().length);
     assert.ok(first.memoryTotalBytes > first.memoryAvailableBytes && first.memoryAvailableBytes > 0);
     assert.ok(second.cpuBusyMs >= first.cpuBusyMs && second.cpuTotalMs > first.cpuTotalMs);
     const load = hostCpuPercent(second, first);

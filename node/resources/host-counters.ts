@@ -11,6 +11,8 @@ import { cpus, freemem, totalmem } from "node:os";
 
 /** Cumulative counters of the host at one moment (rates come from two of them). */
 export interface HostCounters {
+  /** Logical CPUs (the monitor's per-core share divides by it; read with the times, one `os.cpus()` a sample). */
+  readonly cpus: number;
   /** CPU time every core spent busy (not idle) since boot, ms. */
   readonly cpuBusyMs: number;
   /** CPU time of every core since boot, ms. */
@@ -64,13 +66,15 @@ export async function readHostCounters(): Promise<HostCounters> {
   const [meminfo, netDev] = await Promise.all([readOptional("/proc/meminfo"), readOptional("/proc/net/dev")]);
   let cpuBusyMs = 0;
   let cpuTotalMs = 0;
-  for (const { times } of cpus()) {
+  const cores = cpus();
+  for (const { times } of cores) {
     const total = times.user + times.nice + times.sys + times.idle + times.irq;
     cpuTotalMs += total;
     cpuBusyMs += total - times.idle;
   }
   const net = netDev === undefined ? undefined : parseNetDev(netDev);
   return {
+    cpus: cores.length,
     cpuBusyMs,
     cpuTotalMs,
     memoryTotalBytes: totalmem(),

@@ -4,11 +4,11 @@
  * API's `resources` field via {@link ResourceMonitor.snapshot}).
  *
  * Process figures come from `process.cpuUsage`/`memoryUsage` (exact, free); host figures from the kernel's
- * counters (host-counters.ts: no process spawned per sample); disk from `statfs` on the data directory; mesh traffic from a callback reading libp2p's
- * own byte counters (the node wires it; the host's interfaces also carry non-mesh traffic).
+ * counters (host-counters.ts: no process spawned per sample); disk from `statfs` on the data directory; mesh
+ * traffic from a callback reading libp2p's own byte counters (the node wires it; the host's interfaces also carry
+ * non-mesh traffic).
  */
 import { statfs } from "node:fs/promises";
-import { cpus } from "node:os";
 
 import type { Logger } from "pino";
 import { Gauge } from "prom-client";
@@ -225,7 +225,7 @@ export class ResourceMonitor {
     const atPerfMs = performance.now();
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
-    const hostCpus = cpus().length;
+    const hostCpus = host.cpus;
     const mesh = this.components.meshBytes?.();
 
     const prev = this.previous;
