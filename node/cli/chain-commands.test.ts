@@ -374,9 +374,9 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
         "--groups",
         "3",
         "--reward-per-round",
-        "2",
+        "13",
         "--fund",
-        "4",
+        "26",
         "--commit-window",
         "20s",
         "--answer-window",
@@ -404,7 +404,9 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     // The windows are the groups'; the parent's commit window holds a whole group round and the partial commit.
     assert.equal(parent.commitWindow, parentCommitWindowS({ commitWindowS: 20n, answerWindowS: 60n }));
     assert.equal(parent.answerWindow, 60n);
-    assert.equal(parent.rewardPool, parseEther("4"));
+    // One budget over the 4 pools (group-budget.ts): the parent 1/13 of the fund and of the round's reward.
+    assert.equal(parent.rewardPool, parseEther("2"));
+    assert.equal(parent.rewardPerRound, parseEther("1"));
     for (const groupTaskId of groupTaskIds) {
       const group = await read(groupTaskId);
       assert.deepEqual(
@@ -414,9 +416,10 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
           group.commitWindow,
           group.answerWindow,
           group.rewardPool,
+          group.rewardPerRound,
           group.specHash,
         ],
-        [true, false, 20n, 60n, parseEther("4"), parent.specHash],
+        [true, false, 20n, 60n, parseEther("8"), parseEther("4"), parent.specHash],
       );
     }
     // Refused before anything is signed: a group count out of range, an unproven spec.

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
 import { MAX_GROUPS, createGroupTasks, createTask, fundTask, openRound } from "../../chain/actions/index.ts";
+import { splitGroupBudget } from "../../protocol/group-budget.ts";
 import type { FundTaskReturnType, TaskRule } from "../../chain/actions/index.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
@@ -148,7 +149,7 @@ export function registerTaskCommands(program: Command): void {
     .option("--round-interval <duration>", "minimum time between round openings (default 0s)")
     .option(
       "--groups <count>",
-      `create a parent task and this many (2-${MAX_GROUPS}) proven group tasks linked to it (docs/protocol.md §7): nodes configured with the parent train in their group; the windows are the groups', the parent's commit window holds a whole group round; --fund funds each task`,
+      `create a parent task and this many (2-${MAX_GROUPS}) proven group tasks linked to it (docs/protocol.md §7): nodes configured with the parent train in their group; the windows are the groups', the parent's commit window holds a whole group round; --reward-per-round and --fund are the whole hierarchy's, split over the G + 1 pools (the parent 1/13, the groups equal parts)`,
     )
     .addHelpText(
       "after",
@@ -196,8 +197,6 @@ export function registerTaskCommands(program: Command): void {
         throw new InvalidArgumentError(
           "--groups: group tasks are proven at every level, and the task spec's aggregation.proven is false: nothing was signed",
         );
-      // --fund funds each task: the parent and every group emit their own rewards.
-      const tasksFunded = BigInt(groups === undefined ? 1 : groups + 1);
       if (fundWei !== undefined) {
         // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
         const balance = await ctx.publicClient.readContract({
@@ -206,13 +205,15 @@ export function registerTaskCommands(program: Command): void {
           functionName: "balanceOf",
           args: [ctx.walletClient.account.address],
         });
-        if (balance < fundWei * tasksFunded) {
+        if (balance < fundWei) {
           throw new InvalidArgumentError(
-            `--fund ${formatTokens(fundWei)}${tasksFunded > 1n ? ` for each of ${tasksFunded} tasks` : ""} is more than the ${formatTokens(balance)} this account holds: nothing was created`,
+            `--fund ${formatTokens(fundWei)} is more than the ${formatTokens(balance)} this account holds: nothing was created`,
           );
         }
       }
       if (groups !== undefined) {
+        // One budget and one hierarchical round's reward, over the parent's pool and the groups' (group-budget.ts).
+        const budget = splitGroupBudget(fundWei ?? 0n, rewardPerRoundWei, groups);
         const { commitWindowS, roundIntervalS, ...groupWindows } = windows;
         const linked = await createGroupTasks(ctx, {
           groups,
@@ -220,26 +221,46 @@ export function registerTaskCommands(program: Command): void {
             modelRef,
             specHash,
             parameters,
-            rewardPerRoundWei,
+            rewardPerRoundWei: budget.parent.rewardPerRoundWei,
             rule,
             proven,
             roundIntervalS,
             ...groupWindows,
           },
-          group: { rewardPerRoundWei, commitWindowS, roundIntervalS, ...groupWindows },
+          group: {
+            rewardPerRoundWei: budget.group.rewardPerRoundWei,
+            commitWindowS,
+            roundIntervalS,
+            ...groupWindows,
+          },
         });
         const taskIds = [linked.parentTaskId, ...linked.groupTaskIds];
         const pools: bigint[] = [];
         if (fundWei !== undefined)
-          for (const taskId of taskIds)
-            pools.push((await fundTask(ctx, { taskId, amountWei: fundWei })).rewardPoolWei);
-        printResult(flags, { action: "task create", ...linked, specHash, fundedEachWei: fundWei ?? null }, [
+          for (const [i, taskId] of taskIds.entries()) {
+            const amountWei = i === 0 ? budget.parent.fundWei : budget.group.fundWei;
+            pools.push((await fundTask(ctx, { taskId, amountWei })).rewardPoolWei);
+          }
+        const result = {
+          action: "task create",
+          ...linked,
+          specHash,
+          parentRewardPerRoundWei: budget.parent.rewardPerRoundWei,
+          groupRewardPerRoundWei: budget.group.rewardPerRoundWei,
+          parentFundWei: fundWei === undefined ? null : budget.parent.fundWei,
+          groupFundWei: fundWei === undefined ? null : budget.group.fundWei,
+        };
+        printResult(flags, result, [
           `created parent task ${linked.parentTaskId} with ${groups} group tasks: ${linked.groupTaskIds.join(", ")}`,
           `  nodes configured with task ${linked.parentTaskId} train in their group (keccak(parent, operator) mod ${groups})`,
           `  model ref         ${modelRef} (the spec's initial model)`,
           `  spec hash         ${specHash}`,
-          `  reward per round  ${formatTokens(rewardPerRoundWei)} for each task`,
-          ...(fundWei === undefined ? [] : [`  reward pool       ${formatTokens(pools[0]!)} each`]),
+          `  reward per round  ${formatTokens(budget.parent.rewardPerRoundWei)} parent, ${formatTokens(budget.group.rewardPerRoundWei)} each group`,
+          ...(fundWei === undefined
+            ? []
+            : [
+                `  reward pool       ${formatTokens(pools[0]!)} parent, ${formatTokens(pools[1]!)} each group`,
+              ]),
           ...linked.transactionHashes.map((h) => `  tx                ${h}`),
         ]);
         return;
