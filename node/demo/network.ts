@@ -42,6 +42,7 @@ import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { PROOF_TRAINERS } from "../proofs/constants.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
+import type { ParticipantOptions } from "../protocol/round/context.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import type { TaskSpec, TaskSpecInput } from "../protocol/task-spec.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
@@ -77,6 +78,9 @@ export const DRIVEN_WINDOW_S = 600n;
  */
 export const DRIVEN_AGGREGATE_WINDOW_S = 90n;
 
+/** A group task's participant: its parent, and where the partials it leads go (docs/protocol.md §7). */
+export type TaskRoles = Pick<ParticipantOptions, "parentTaskId" | "onPartial">;
+
 export interface DemoNode {
   readonly index: number;
   readonly account: LocalAccount;
@@ -84,6 +88,11 @@ export interface DemoNode {
   readonly mesh: Mesh;
   readonly participant: RoundParticipant;
   readonly behaviour: AdversarialBehaviour;
+  /**
+   * A participant of another task on this node's mesh, wallet and data (not started): a node running two tasks,
+   * e.g. a group task and its parent (docs/protocol.md §7); `group-network.ts`.
+   */
+  readonly participantFor: (taskId: bigint, roles?: TaskRoles) => RoundParticipant;
   /** The node's data directory, with `stores`. */
   readonly dataDir?: string;
 }
@@ -324,24 +333,35 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         options.stores === true ? await mkdtemp(join(tmpdir(), `vain-node${index}-`)) : undefined;
       if (dataDir !== undefined) cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
       const delayMs = options.rpcDelayMs;
-      const participant = new RoundParticipant({
-        mesh,
-        publicClient: delayMs === undefined ? nodeReads : delayedReads(nodeReads, () => delayMs(index)),
-        wallet,
-        contracts,
-        taskId: 1n,
-        spec,
-        data: shards[index % trainers]!,
-        train: index < trainers,
-        pollIntervalMs: options.pollIntervalMs ?? 300,
-        pool: gated(pool, options.trainingGates?.[index]),
-        log: log.child({ node: index }),
-        behaviour,
-        aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
-        store: dataDir === undefined ? undefined : new RoundStore(dataDir),
-        receiptTimeoutMs: options.receiptTimeoutMs?.[index],
-      });
-      return { index, account, wallet, mesh, behaviour, participant, dataDir };
+      const participantFor = (taskId: bigint, roles: TaskRoles = {}): RoundParticipant => {
+        const first = taskId === 1n;
+        const participant = new RoundParticipant({
+          mesh,
+          publicClient: delayMs === undefined ? nodeReads : delayedReads(nodeReads, () => delayMs(index)),
+          wallet,
+          contracts,
+          taskId,
+          ...roles,
+          spec,
+          data: shards[index % trainers]!,
+          train: index < trainers,
+          pollIntervalMs: options.pollIntervalMs ?? 300,
+          pool: gated(pool, options.trainingGates?.[index]),
+          log: log.child(first ? { node: index } : { node: index, task: taskId.toString() }),
+          behaviour,
+          aggregateWaitMs: options.aggregateWaitMs ?? 15_000,
+          store:
+            dataDir === undefined
+              ? undefined
+              : new RoundStore(first ? dataDir : join(dataDir, `task-${taskId}`)),
+          receiptTimeoutMs: options.receiptTimeoutMs?.[index],
+        });
+        // The first task's participant is stopped with the nodes; another task's before its node's mesh.
+        if (!first) cleanup.push(() => participant.stop());
+        return participant;
+      };
+      const participant = participantFor(1n);
+      return { index, account, wallet, mesh, behaviour, participant, participantFor, dataDir };
     };
     for (let index = 0; index < options.nodes; index++) {
       nodes.push(await addNode(index, options.behaviours?.[index] ?? {}));

@@ -42,6 +42,11 @@ export interface RoundReport {
 
 /** Test and demo hooks into a round's timeline. */
 export interface RoundHooks {
+  /**
+   * The round is open, before the driver waits for its commitments: a parent task's round (§7) runs its groups'
+   * rounds here, whose leaders commit their partials into it.
+   */
+  afterOpen?(roundId: bigint): void | Promise<void>;
   /** Commitments the driver waits for before closing the commit window (default: every trainer's). */
   commits?: number;
   /** Every trainer has committed; the commit window is about to be closed. */
@@ -156,6 +161,7 @@ export async function runRound(
     { publicClient, walletClient: treasury, contracts },
     { taskId: net.taskId },
   );
+  await hooks.afterOpen?.(roundId);
 
   // Training: every node commits (or the window would close on the stragglers).
   const committed = await waitFor("all commitments", timeoutMs, async () => {

@@ -73,6 +73,11 @@ export interface ParticipantOptions {
   readonly taskId: bigint;
   /** When `taskId` is a group task: its parent, into whose rounds this node commits the partials it led (§7). */
   readonly parentTaskId?: bigint;
+  /**
+   * A partial this node led was committed into the parent's round `parentRoundId`: `bytes` (the group aggregate as
+   * update bytes) go to this node's participant of the parent task (`adoptPartial`), which delivers them there.
+   */
+  readonly onPartial?: (parentRoundId: bigint, bytes: Uint8Array) => void;
   readonly spec: TaskSpec;
   /**
    * The content address of the task spec as configured (protocol/task-spec-hash.ts), checked against the task's

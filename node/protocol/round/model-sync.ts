@@ -92,21 +92,25 @@ export class ModelSync {
   constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
     this.data = data;
-    // Peers fetch models, the round data this node holds (updates, aggregates), and the task's aggregate history
-    // (to replay it) by content hash.
-    // What it serves counts as its round upload, as its pushes do (the busiest node's upload is #21's measure).
-    // A holder hands out each aggregate at most AGGREGATE_COPIES_PER_HOLDER times a window (copy-budget.ts): a
-    // refused asker tries its next peer. Not the round's aggregator: it is the askers' last resort after a grace.
-    ctx.options.mesh.blobs.serve(async (sha) => {
-      const held = ctx.models.bytesBySha256(sha) ?? data.bytes(sha);
-      const bytes = held ?? (await ctx.options.store?.loadAggregate(sha));
-      if (bytes === undefined) return undefined;
-      const aggregate = held === undefined || data.isAggregate(sha);
-      if (aggregate && !data.isOwnAggregate(sha) && !this.copies.take(sha)) return undefined;
-      ctx.stats.bytesSent += bytes.length;
-      if (aggregate) ctx.stats.aggregatesServed += 1;
-      return bytes;
-    });
+  }
+
+  /**
+   * Bytes peers fetch by content hash: models, the round data this node holds (updates, aggregates), and the task's
+   * aggregate history (to replay it); the mesh's round router (round-mesh.ts) asks each task's in turn.
+   * What it serves counts as its round upload, as its pushes do (the busiest node's upload is #21's measure).
+   * A holder hands out each aggregate at most AGGREGATE_COPIES_PER_HOLDER times a window (copy-budget.ts): a
+   * refused asker tries its next peer. Not the round's aggregator: it is the askers' last resort after a grace.
+   */
+  async serve(sha: string): Promise<Uint8Array | undefined> {
+    const { ctx, data } = this;
+    const held = ctx.models.bytesBySha256(sha) ?? data.bytes(sha);
+    const bytes = held ?? (await ctx.options.store?.loadAggregate(sha));
+    if (bytes === undefined) return undefined;
+    const aggregate = held === undefined || data.isAggregate(sha);
+    if (aggregate && !data.isOwnAggregate(sha) && !this.copies.take(sha)) return undefined;
+    ctx.stats.bytesSent += bytes.length;
+    if (aggregate) ctx.stats.aggregatesServed += 1;
+    return bytes;
   }
 
   /**

@@ -44,11 +44,12 @@ import type {
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { PartialLeader } from "./partial-commit.ts";
+import { adoptPartial, handOffPartial } from "./partial-delivery.ts";
 import { ModelSync } from "./model-sync.ts";
 import { ProvingBudget } from "./proving-budget.ts";
 import type { AnswerWindowTooShortError } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
-import { routeRoundMesh } from "./round-mesh.ts";
+import { RoundMeshRouter } from "./round-mesh.ts";
 import { RoundWorkStore, restartForNewAggregator, treeOf } from "./round-work.ts";
 import type { RoundWork } from "./round-work.ts";
 import { RoundsGateway } from "./rounds-gateway.ts";
@@ -166,6 +167,8 @@ export class RoundParticipant {
       parentTaskId: options.parentTaskId,
       log: options.log,
       store: options.store,
+      onCommitted: (groupRoundId, parentRoundId) =>
+        handOffPartial(this.ctx, this.work.get(groupRoundId), groupRoundId, parentRoundId),
     });
     this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
@@ -198,11 +201,15 @@ export class RoundParticipant {
       modelSync: this.modelSync,
       keeper: this.keeper,
     });
-    routeRoundMesh(
-      options.mesh,
-      { aggregator: this.aggregator, data: this.data, subAggregator: this.subAggregator },
-      options.log,
-    );
+    // One router per mesh: a node running a group task and its parent has two participants on one mesh (§7).
+    RoundMeshRouter.of(options.mesh, options.log).attach({
+      taskId: options.taskId,
+      aggregator: this.aggregator,
+      data: this.data,
+      subAggregator: this.subAggregator,
+      serve: (sha) => this.modelSync.serve(sha),
+      roundTask: async (roundId) => (await this.chain.readRound(roundId)).taskId,
+    });
   }
 
   /** The local training data. */
@@ -369,7 +376,8 @@ export class RoundParticipant {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
         if (now <= round.commitDeadline) {
-          if (myIndex >= 0 || this.sitOut.check(roundId, this.holdReason)) return;
+          // A parent task's round takes partials only (§7): its trainers are group leaders, nobody trains here.
+          if (myIndex >= 0 || round.partialsOnly || this.sitOut.check(roundId, this.holdReason)) return;
           if (this.buffering) this.buffered.commitInto(roundId, round, work, now);
           else
             this.trainer.startTraining(
@@ -433,6 +441,7 @@ export class RoundParticipant {
           now > round.challengeDeadline &&
           challenges.length === 0 &&
           !this.buffering &&
+          !round.partialsOnly &&
           !this.sitOut.blocks(this.holdReason)
         )
           this.trainer.startHeadStart(
@@ -456,6 +465,17 @@ export class RoundParticipant {
   /** Whether a buffered task's finished update waits for a round with room. */
   get bufferedUpdateReady(): boolean {
     return this.buffered.ready;
+  }
+
+  /** Holds a group's partial as this node's update in the parent task's round `roundId` (partial-delivery.ts). */
+  adoptPartial(roundId: bigint, bytes: Uint8Array): Promise<void> {
+    const components = { data: this.data, trainer: this.trainer, workFor: (id: bigint) => this.work.for(id) };
+    return adoptPartial(this.ctx, components, roundId, bytes).catch((error: unknown) => {
+      this.options.log.warn(
+        { err: error, roundId },
+        "the group's partial is not delivered to the parent round",
+      );
+    });
   }
 
   /** After a restart: reload (and serve again) our committed update and, as aggregator, what we received. */

@@ -97,8 +97,6 @@ export class RoundData {
     this.ctx = ctx;
     const { options } = ctx;
     this.domain = { chainId: options.publicClient.chain.id, verifyingContract: options.contracts.rounds };
-    // By commitment: an aggregator that lost its state (and the content hashes with it) pulls the updates back.
-    options.mesh.blobs.serveCommitted((root) => this.committedBytes(root));
     options.mesh.gossip.subscribe(ROUND_DATA_TOPIC, announcementSchema, async (message) => {
       try {
         // Only the author's own signatures count (the operator its peer ID is bound to): the ledger stays
@@ -204,7 +202,10 @@ export class RoundData {
     }
   }
 
-  /** Bytes of the update committed as `root` (lower-case hex, no 0x), if this node holds it. */
+  /**
+   * Bytes of the update committed as `root` (lower-case hex, no 0x), if this node holds it: served by commitment
+   * (round-mesh.ts), so an aggregator that lost its state (and the content hashes with it) pulls the updates back.
+   */
   committedBytes(root: string): Uint8Array | undefined {
     for (const entry of this.rounds.values()) {
       const hash = entry.committed.get(root);

@@ -34,15 +34,24 @@ import type {
   TaskView,
 } from "./rounds-gateway-types.ts";
 
+/**
+ * Each wallet's transaction queue: a node running a group task and its parent (docs/protocol.md §7) has a gateway
+ * per task and one account, whose nonces two queues would race for.
+ */
+const TX_QUEUES = new WeakMap<object, { tail: Promise<unknown> }>();
+
 export class RoundsGateway {
   private readonly init: RoundsGatewayInit;
-  /** This node's transactions, serialised (one nonce sequence). */
-  private txQueue: Promise<unknown> = Promise.resolve();
+  /** This node's transactions, serialised (one nonce sequence), shared by every gateway of its wallet. */
+  private readonly txQueue: { tail: Promise<unknown> };
   /** Rounds as peers' pushes see them: one chain read per phase, not per push (round-cache.ts). */
   readonly pushRounds: RoundCache<Awaited<ReturnType<RoundsGateway["readRound"]>>>;
 
   constructor(init: RoundsGatewayInit) {
     this.init = init;
+    let queue = TX_QUEUES.get(init.wallet);
+    if (queue === undefined) TX_QUEUES.set(init.wallet, (queue = { tail: Promise.resolve() }));
+    this.txQueue = queue;
     this.pushRounds = new RoundCache((roundId) => this.readRound(roundId));
   }
 
@@ -356,8 +365,8 @@ export class RoundsGateway {
         return { sent: false, reason: error instanceof Error ? error.message : String(error) };
       }
     };
-    const next = this.txQueue.then(guarded, guarded);
-    this.txQueue = next.catch(() => undefined);
+    const next = this.txQueue.tail.then(guarded, guarded);
+    this.txQueue.tail = next.catch(() => undefined);
     return next;
   }
 
@@ -439,6 +448,6 @@ export class RoundsGateway {
 
   /** Resolves once every transaction queued so far has settled. */
   async settled(): Promise<void> {
-    await this.txQueue.catch(() => undefined);
+    await this.txQueue.tail.catch(() => undefined);
   }
 }

@@ -1,0 +1,137 @@
+/**
+ * Hierarchical rounds proven at every level, run by the nodes (issue #21, docs/protocol.md §7): two group tasks of
+ * three nodes and their parent task on a real chain, real meshes, real training and real Groth16 proofs. Each
+ * group round is an ordinary proven round drawn among its own trainers; its aggregator commits the group's
+ * aggregate into the parent's open round (`commitPartial`) and delivers it there as its update; the parent's round,
+ * which nobody trains in, is aggregated by one of the leaders, challenged and answered with proofs like any proven
+ * round. Every node runs its group's task and the parent's on one mesh (and the network's first task, idle): the
+ * mesh's round router (round-mesh.ts) hands each push to the task whose round it names. Before the router, the
+ * last participant built on a mesh took over its blob handlers, and the other tasks' rounds never got their updates.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import pino from "pino";
+
+import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { MeshError } from "../p2p/errors.ts";
+import { blobMeta } from "../protocol/round/blob-meta.ts";
+import { addGroupTasks } from "./group-network.ts";
+import type { GroupNetwork } from "./group-network.ts";
+import { setAggregators, startLocalVainNetwork } from "./network.ts";
+import type { LocalVainNetwork } from "./network.ts";
+import { runRound } from "./rounds.ts";
+import type { RoundReport } from "./rounds.ts";
+
+const PORT = 18963;
+const MEMBERS = [
+  [0, 1, 2],
+  [3, 4, 5],
+];
+
+describe("group rounds and their parent, proven at both levels", { timeout: 900_000 }, () => {
+  let net: LocalVainNetwork;
+  let tasks: GroupNetwork;
+
+  before(async () => {
+    net = await startLocalVainNetwork({
+      nodes: MEMBERS.flat().length,
+      port: PORT,
+      pollIntervalMs: 800,
+      spec: {
+        train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
+        // The plain weighted mean: a parent round of two partials is no sample to screen outliers in.
+        aggregation: { rule: "fedavg", proven: true },
+      },
+      log: pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2)),
+    });
+    // No aggregator candidates: each round's aggregator is drawn among its own trainers (a group's members, the
+    // parent's leaders), who run its task.
+    await setAggregators(net, []);
+    tasks = await addGroupTasks(net, MEMBERS);
+  });
+
+  after(async () => {
+    await net?.stop();
+  });
+
+  it("each group round is proven and committed into the parent's round, which is proven over the partials", async () => {
+    const groupReports: RoundReport[] = [];
+    const parent = await runRound(tasks.parent, 1, 600_000, 180_000, {
+      // The groups' rounds run inside the parent's commit window; their leaders commit into it.
+      afterOpen: async () => {
+        for (const group of tasks.groups) groupReports.push(await runRound(group, 1, 600_000, 180_000));
+      },
+      commits: MEMBERS.length,
+    });
+    const read = (roundId: bigint) =>
+      net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getRound",
+        args: [roundId],
+      });
+    const leaders: string[] = [];
+    for (const [g, report] of groupReports.entries()) {
+      assert.equal(report.state, "finalized", `group ${g}'s round`);
+      assert.ok(report.proven, `group ${g}'s round is proven`);
+      assert.equal(report.included, MEMBERS[g]!.length, `group ${g}: every member's update accepted`);
+      assert.deepEqual([...report.slashed.keys()], [], `group ${g}: nobody slashed`);
+      leaders.push(report.aggregator.toLowerCase());
+    }
+    assert.equal(parent.state, "finalized", "the parent's round");
+    assert.ok(parent.proven, "the parent's round is proven");
+    assert.equal(parent.included, MEMBERS.length, "both partials accepted");
+    assert.deepEqual([...parent.slashed.keys()], [], "nobody slashed in the parent's round");
+    const parentRound = await read(parent.roundId);
+    assert.ok(parentRound.partialsOnly);
+    // The parent's trainers are the groups' leaders, each committing its group round's aggregate.
+    assert.deepEqual(parentRound.trainers.map((t) => t.toLowerCase()).sort(), [...leaders].sort());
+    for (const [g, report] of groupReports.entries()) {
+      const groupRound = await read(report.roundId);
+      const i = parentRound.trainers.findIndex((t) => t.toLowerCase() === leaders[g]);
+      assert.equal(parentRound.commitments[i], groupRound.aggregateCommitment, `group ${g}'s partial`);
+    }
+    // Paid from each round's own pool: every group member in its group's round, each leader in the parent's.
+    const creditedIn = async (roundId: bigint) => {
+      const events = await net.publicClient.getContractEvents({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        eventName: "RewardCredited",
+        args: { roundId },
+        fromBlock: 0n,
+      });
+      return new Set(
+        events.filter((e) => (e.args.amount ?? 0n) > 0n).map((e) => e.args.account!.toLowerCase()),
+      );
+    };
+    assert.ok(leaders.includes(parent.aggregator.toLowerCase()), "the parent's aggregator is a leader");
+    const parentPaid = await creditedIn(parent.roundId);
+    for (const leader of leaders)
+      assert.ok(parentPaid.has(leader), `leader ${leader} paid in the parent's round`);
+    for (const [g, report] of groupReports.entries()) {
+      const paid = await creditedIn(report.roundId);
+      for (const index of MEMBERS[g]!)
+        assert.ok(
+          paid.has(net.nodes[index]!.account.address.toLowerCase()),
+          `node ${index} paid in group ${g}`,
+        );
+    }
+    // Every node runs three tasks on one mesh (the network's first, its group's, the parent's): a push names its
+    // round, and the mesh's router refuses one of none of them before any task's handler sees it.
+    const aggregatorPeer = net.nodes[0]!.mesh.libp2p.peerId;
+    await assert.rejects(
+      net.nodes[1]!.mesh.blobs.push(aggregatorPeer, "update", new Uint8Array(64), blobMeta(10_000n)),
+      (error: unknown) =>
+        error instanceof MeshError &&
+        error.code === "BLOB_REJECTED" &&
+        /not a round of this node's tasks/.test(error.message),
+    );
+    // The parent's model moved from the base the groups trained: every node derives the same one.
+    assert.notEqual(parentRound.modelRef, parentRound.baseModelRef);
+    for (const node of tasks.parent.nodes) {
+      const model = await node.participant.ensureModel(parentRound.modelRef);
+      assert.ok(model !== undefined, `node ${node.index} holds the parent's new model`);
+    }
+  });
+});
