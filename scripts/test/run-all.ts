@@ -9,7 +9,7 @@
  *    suites' lines do not interleave.
  *  - `node`: node:test unit tests beside the code (`node/**\/*.test.ts`, `scripts/**\/*.test.ts`) and the
  *    dashboard's tests (`web/**\/*.test.ts`, including its end-to-end test in headless Chromium), run by
- *    Node's own runner with type stripping.
+ *    Node's own runner with type stripping, longest files first (scripts/test/node-suite.ts).
  *
  * Usage: node scripts/test/run-all.ts [--only hardhat|node]
  */
@@ -68,24 +68,8 @@ const SUITES: readonly Suite[] = [
     name: "node",
     stream: true,
     command: process.execPath,
-    args: [
-      "--test",
-      "--test-reporter=spec",
-      // Three files at a time: at two the whole CI used 1.47 of the 2 cores (1,923 CPU s over 1,312 s; its network
-      // files wait on chain windows), and three took the node suite from 1,086 to 968 s, all green (fresh clones
-      // on a quiet machine, 2026-12-06). At load 13-16 from other jobs three let CPU-bound files pass their 600 s
-      // budget: CI needs the machine to itself.
-      "--test-concurrency=3",
-      // Per test file as well as per test (files run isolated): the short soak runs three unattended rounds
-      // with kills in ~5 min on a quiet machine.
-      "--test-timeout=600000",
-      // A file whose tests all finished must not hang on a leaked handle (e.g. a socket libp2p left open).
-      "--test-force-exit",
-      // scripts/ first: it holds the longest file (the short soak, ~4 minutes), which must not start last.
-      "scripts/**/*.test.ts",
-      "node/**/*.test.ts",
-      "web/**/*.test.ts",
-    ],
+    // Its own runner (node-suite.ts says why): longest files first, three at a time, 600 s per file.
+    args: [fileURLToPath(new URL("node-suite.ts", import.meta.url))],
     parse: parseNodeTest,
   },
 ];
