@@ -2,13 +2,13 @@
  * Starts a real `hardhat node` process on 127.0.0.1 for tests, spawned directly (not through npx, whose
  * wrapper would hold a different PID), and stops it by PID.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HARDHAT_STARTUP_TIMEOUT_MS, LOCAL_BLOCK_INTERVAL_MS } from "./constants.ts";
 import { LocalChainPortInUseError, LocalChainUnavailableError } from "./errors.ts";
 import { devRpc } from "./dev-rpc.ts";
+import { spawnTied } from "../runtime/tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -38,7 +38,7 @@ export async function startHardhatNode(port: number): Promise<HardhatNodeProcess
     "--port",
     String(port),
   ];
-  const child = spawn(`${bin}/hardhat`, args, {
+  const child = spawnTied(`${bin}/hardhat`, args, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
     stdio: ["ignore", "pipe", "pipe"],
@@ -94,15 +94,15 @@ export function runNodeScript(
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...args], {
+    const child = spawnTied(process.execPath, [...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }

@@ -7,10 +7,10 @@
  * The CLI runs as its own process group, so a cancelled or failed test ends it and the chain it started.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnTied } from "../runtime/tied-spawn.ts";
 
 /** The chain's port: unused by every other test (grep 187xx/188xx before changing it). */
 const CHAIN_PORT = 18_871;
@@ -61,7 +61,7 @@ describe("vain-node demo --model transformer", { timeout: RUN_TIMEOUT_MS + STOP_
   });
 
   it("runs a round of the WordNet task on 3 nodes: finalized, proven, the poisoner rejected", async (t) => {
-    const cli = spawn(
+    const cli = spawnTied(
       process.execPath,
       [
         "node/bin/vain-node.js",
@@ -92,8 +92,8 @@ describe("vain-node demo --model transformer", { timeout: RUN_TIMEOUT_MS + STOP_
     });
     let stdout = "";
     let stderr = "";
-    cli.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    cli.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    cli.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`demo still running after ${RUN_TIMEOUT_MS} ms:\n${stderr}`)),

@@ -6,7 +6,6 @@
  * its data (the start-up check only sees the shared default shard).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -35,6 +34,7 @@ import { taskConfig } from "../chain/actions/index.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/architectures.ts";
+import { spawnTied } from "./tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18738;
@@ -56,7 +56,7 @@ describe("capacity attestation in running nodes (processes, real chain)", { time
   const nodes: NodeProcess[] = [];
 
   function launch(node: NodeProcess): Promise<void> {
-    const child = spawn(
+    const child = spawnTied(
       join(ROOT, "node_modules/.bin/node"),
       [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir],
       {

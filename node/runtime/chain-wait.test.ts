@@ -5,7 +5,6 @@
  * answers. Stopped while it waits, it exits 0.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +19,7 @@ import { startLocalNetwork } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { writeDeployment } from "../chain/deployment.ts";
 import { createNodeKey } from "../keys/keys.ts";
+import { spawnTied } from "./tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18643;
@@ -32,7 +32,7 @@ interface Started {
 }
 
 function launch(dataDir: string): Started {
-  const child = spawn(
+  const child = spawnTied(
     join(ROOT, "node_modules/.bin/node"),
     [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", dataDir],
     {

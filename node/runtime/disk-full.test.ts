@@ -40,6 +40,7 @@ import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/architectures.ts";
+import { spawnTied } from "./tied-spawn.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -106,7 +107,7 @@ describe("disk full: the aggregator finishes its round from memory", { timeout: 
     ).map((a) => a.toLowerCase());
 
   function launch(node: NodeProcess): Promise<void> {
-    const child = spawn(
+    const child = spawnTied(
       join(ROOT, "node_modules/.bin/node"),
       [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir],
       {

@@ -4,7 +4,6 @@
  * nothing on disk is left half-written.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -44,6 +43,7 @@ import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import { createModel } from "../training/architectures.ts";
 import { devRpc } from "../chain/dev-rpc.ts";
+import { spawnTied } from "./tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18635;
@@ -105,7 +105,7 @@ describe("restart: SIGKILL a trainer and the aggregator mid-round", { timeout: 6
   }
 
   function launch(node: NodeProcess): Promise<void> {
-    const child = spawn(
+    const child = spawnTied(
       join(ROOT, "node_modules/.bin/node"),
       [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir],
       {

@@ -8,7 +8,6 @@
  * keeps the result in its data directory, and the others do not.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +24,7 @@ import { connectChain } from "../chain/clients.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDeployment } from "../chain/deployment.ts";
 import { PERSONAL_MODEL_FILE } from "../training/personalization.ts";
+import { spawnTied } from "./tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN_PORT = 18751;
@@ -63,7 +63,7 @@ describe(
       const args = [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", node.dataDir];
       for (const address of bootstrap) args.push("--bootstrap", address);
       if (node.index === PERSONALIZED) args.push("--personalize-steps", String(PERSONALIZE_STEPS));
-      const child = spawn(join(ROOT, "node_modules/.bin/node"), args, {
+      const child = spawnTied(join(ROOT, "node_modules/.bin/node"), args, {
         cwd: ROOT,
         env: { ...process.env, ...env, FORCE_COLOR: "0" },
         stdio: ["ignore", "pipe", "pipe"],

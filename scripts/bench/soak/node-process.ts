@@ -3,23 +3,21 @@
  * is its supervisor: it kills it (SIGKILL, as a power cut or the OOM killer would), restarts it, wipes its state,
  * and tells an exit it caused from a crash (any other exit). Output goes to `<dir>/node<i>.log` for the report.
  */
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import type { WriteStream } from "node:fs";
 import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { Address } from "viem";
+import { spawnTied } from "../../../node/runtime/tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** Files that make the node who it is; a "wiped" node keeps them (as an operator restoring keys would). */
 const IDENTITY_FILES = new Set(["config.json", "keystore.json", "node.key"]);
 /** Kept in memory per node for failure reports: the end of the log is where a crash explains itself. */
 const OUTPUT_TAIL_CHARS = 20_000;
-/** `setpriv` (util-linux) execs the node in place, so the PID the soak holds is the node's. */
-const PDEATHSIG = process.platform === "linux" && existsSync("/usr/bin/setpriv");
 /** A node that never says "node running" within this is reported as a crash (ms; under load start takes ~10 s). */
 export const NODE_START_TIMEOUT_MS = 180_000;
 
@@ -77,12 +75,8 @@ export class SoakNode {
   start(bootstrap: readonly string[]): Promise<string[]> {
     const args = [join(ROOT, "node/bin/vain-node.js"), "start", "--data-dir", this.dataDir];
     for (const address of bootstrap) args.push("--bootstrap", address);
-    // Under `setpriv --pdeathsig KILL` (Linux) the kernel kills the node when the soak dies, however it dies
-    // (a test runner's timeout, SIGKILL): a cut soak must not leave nodes running.
-    const [command, argv] = PDEATHSIG
-      ? ["setpriv", ["--pdeathsig", "KILL", join(ROOT, "node_modules/.bin/node"), ...args]]
-      : [join(ROOT, "node_modules/.bin/node"), args];
-    const child = spawn(command, argv, {
+    // Tied: the node dies with the soak, however the soak dies (a test runner's timeout, SIGKILL).
+    const child = spawnTied(join(ROOT, "node_modules/.bin/node"), args, {
       cwd: ROOT,
       env: { ...process.env, ...this.env, FORCE_COLOR: "0" },
       stdio: ["ignore", "pipe", "pipe"],
