@@ -144,14 +144,16 @@ function silentGroupEnergy(
 /**
  * Screens updates (weights are self-reported sample counts). `groups` (coordinate-groups.ts, from the model's
  * layout) makes the silent-coordinate evidence count whole input rows the majority never touches, which holds
- * on top-k compressed updates; without it each coordinate is judged alone (dense updates only). Deterministic in its inputs: anyone with the
- * revealed updates and counts recomputes the same weights.
+ * on top-k compressed updates; without it each coordinate is judged alone (dense updates only). `distrusted`
+ * (indices, lowest trust first; trainer-trust.ts) leave the direction reference before any other. Deterministic
+ * in its inputs: anyone with the revealed updates, counts and trust recomputes the same weights.
  */
 export function guardUpdates(
   updates: readonly WeightedUpdate[],
   options: GuardedMeanOptions = {},
   groups?: Uint32Array,
   history?: Float32Array,
+  distrusted: readonly number[] = [],
 ): GuardResult {
   const o = { ...GUARDED_MEAN_DEFAULTS, ...options };
   const n = updates.length;
@@ -413,9 +415,14 @@ export function guardUpdates(
   const grouped = candidates
     .filter((i) => coordinated[i])
     .sort((a, b) => groupCosines[b]! - groupCosines[a]!);
+  // Updates of trainers distrusted before this round (`distrusted`, lowest trust first) leave first: a sign flipper
+  // that points against the step passes the per-round direction test once the honest updates turn (cosine 0.24-0.43
+  // to the median in round 7 of bench:robust sign-flip, 30% Dirichlet 0.5, seed 3), and three of them voting
+  // dragged the median until an honest skewed trainer sat at -0.14 and was rejected for direction (2.00 pt).
   const leaving = (order: readonly number[]) => {
     const out = new Set(passed.filter((i) => duplicate[i]));
-    for (const i of order) if (out.size < trim) out.add(i);
+    for (const i of [...distrusted.filter((d) => candidates.includes(d)), ...order])
+      if (out.size < trim) out.add(i);
     return out;
   };
   /** The direction test (and the history test, judged by the voters) against the median of those not `dropped`. */

@@ -137,6 +137,46 @@ describe("trainer trust (the guarded mean with history)", () => {
     assert.ok(alone[5]! < 0.3, JSON.stringify(alone));
   });
 
+  it("keeps trainers it distrusts out of the direction reference: three flippers voting there got an honest skewed trainer rejected", () => {
+    // Round 7 of bench:robust sign-flip, 30% Dirichlet 0.5, seed 3 (--log --evidence), small: three sign flippers,
+    // distrusted since their rejections in rounds 1-5, passed the direction test once the honest updates turned
+    // (cosine 0.24-0.43 to the round's median) and voted in it; the median leaned their way on the classes of an
+    // honest skewed trainer, which fell to cosine -0.14 and was rejected for direction (2.00 pt lost). Here: a shared
+    // block the flippers also push, the skewed trainer's own block they push down, and noise.
+    const BLOCK = 20;
+    const roundOf = (flipped: boolean) => {
+      const rng = new Rng(5);
+      return Array.from({ length: 10 }, (_, i) => ({
+        weight: 100,
+        update: Float32Array.from({ length: 4 * BLOCK }, (_, j) => {
+          const flipper = i < 3;
+          if (j < BLOCK) return flipper ? (flipped ? -0.8 : 0.8) : i === 5 ? 0.1 : 1 + 0.1 * rng.normal();
+          if (j < 2 * BLOCK) return flipper ? -1.2 : i === 5 ? 1.5 : 0.5 * rng.normal();
+          return (flipper ? 1.4 : 0.5) * rng.normal();
+        }),
+      }));
+    };
+    const trainers = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const rule = guardedMeanTrustAggregator();
+    const first = rule.aggregate(roundOf(true), { trainers });
+    assert.deepEqual(first.acceptedWeights.slice(0, 3), [0, 0, 0], "round 1: the flippers point away");
+    const updates = roundOf(false);
+    const memoryless = guardUpdates(updates);
+    assert.deepEqual(
+      memoryless.updates[5]!.reasons,
+      ["direction"],
+      "the flippers voting: the skewed trainer rejected",
+    );
+    assert.deepEqual(memoryless.rejected.slice(0, 3), [false, false, false]);
+    const { acceptedWeights, reasons } = rule.aggregate(updates, { trainers });
+    // Accepted by the guard (its trust, low for an update this skewed, may still give it the token weight).
+    assert.ok(!reasons![5]!.includes("direction") && acceptedWeights[5]! > 0, JSON.stringify(reasons));
+    for (const w of acceptedWeights.slice(0, 3))
+      assert.ok(w <= DISTRUSTED_WEIGHT, JSON.stringify(acceptedWeights));
+    for (const [i, w] of acceptedWeights.entries())
+      if (i > 2 && i !== 5) assert.ok(w > 50, JSON.stringify(acceptedWeights));
+  });
+
   it("refuses trainer ids that do not match the updates", () => {
     const rule = guardedMeanTrustAggregator();
     const updates = [1, 2, 3].map(() => ({ update: new Float32Array(4).fill(1), weight: 1 }));

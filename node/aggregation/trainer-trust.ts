@@ -21,6 +21,8 @@
  * and a token 1 below `minTrust` (0 only when the guard rejected the update itself; `updateTrust` says why):
  * trust only ever lowers the weight the per-round guard gave, so a trainer that behaved
  * well for many rounds (a sleeper building reputation) gets no more influence than the memoryless rule gives.
+ * Besides weights, distrust takes a trainer's update out of the guard's direction reference
+ * (rules/guarded-mean-trust.ts): full trust only keeps the vote every update has in the memoryless guard.
  * The alignment score is FLTrust's cosine trust (Cao et al., NDSS 2021) with the honest majority's median
  * in place of a server dataset.
  *

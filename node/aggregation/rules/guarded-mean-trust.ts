@@ -9,7 +9,7 @@ import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import type { GuardedMeanOptions } from "../guarded-mean.ts";
 import { foldPublicOutcome } from "../public-outcomes.ts";
-import { updateTrust } from "../trainer-trust.ts";
+import { TRAINER_TRUST_DEFAULTS, updateTrust } from "../trainer-trust.ts";
 import type { TrainerRecord, TrainerTrustOptions } from "../trainer-trust.ts";
 import type { AggregationResult, Aggregator } from "./types.ts";
 
@@ -22,7 +22,14 @@ export function guardedMeanTrustAggregator(
     name: "guarded-mean",
     provable: true,
     aggregate(updates, context = {}): AggregationResult {
-      const guard = guardUpdates(updates, options.guard, options.groups, context.previousUpdate);
+      // Trainers distrusted before this round (trust below `minTrust`, lowest first) do not vote in the guard's
+      // direction reference (guarded-mean.ts): their updates may pass, but the reference stays the trusted majority's.
+      const minTrust = options.trust?.minTrust ?? TRAINER_TRUST_DEFAULTS.minTrust;
+      const trustOf = (i: number) => records.get(context.trainers?.[i] ?? "")?.trust ?? Infinity;
+      const distrusted = updates
+        .flatMap((_, i) => (trustOf(i) < minTrust ? [i] : []))
+        .sort((a, b) => trustOf(a) - trustOf(b));
+      const guard = guardUpdates(updates, options.guard, options.groups, context.previousUpdate, distrusted);
       let acceptedWeights = guard.acceptedWeights;
       const reasons: string[][] = guard.updates.map((u) => [...u.reasons]);
       if (context.trainers !== undefined) {
