@@ -53,6 +53,28 @@ describe("guarded mean (the node's rule)", () => {
     }
   });
 
+  it("counts a coordinate as silent while at most t updates move it each way: a trigger in pixels one honest trainer lights the other way is still caught", () => {
+    // Why t per side and not t in all (docs/protocol.md §8, silent coordinates): with t in all, the t attackers plus
+    // one honest trainer touching a trigger pixel make it not silent, and the bounds test judges it against a zero
+    // range under the relative excess bound instead; this trigger (4% of the typical energy, against an honest
+    // trainer at 1/20 of its value the other way) then passed on all three seeds.
+    for (const seed of [1, 2, 3]) {
+      const updates = group(seed, 10);
+      const energy = updates[5]!.reduce((sum, x) => sum + x * x, 0);
+      const trigger = Math.sqrt((0.04 * energy) / (SIZE - SILENT_FROM));
+      for (let j = SILENT_FROM; j < SIZE; j++) {
+        for (const attacker of [0, 1, 2]) updates[attacker]![j] = trigger;
+        updates[9]![j] = -trigger / 20;
+      }
+      const result = guardUpdates(weighted(updates));
+      assert.deepEqual(
+        result.updates.map((u) => u.reasons.join("+")),
+        ["silent-coordinates", "silent-coordinates", "silent-coordinates", ...Array(7).fill("")],
+        `seed ${seed}`,
+      );
+    }
+  });
+
   it("rejects sybils that send one shared vector with a small jitter, and keeps the honest ones", () => {
     const rng = new Rng(4);
     const honest = group(5, 7);

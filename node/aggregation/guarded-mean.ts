@@ -208,6 +208,8 @@ export function guardUpdates(
     }
     const low = column[trim]!;
     const high = column[n - 1 - trim]!;
+    // Silent: at most t updates move it each way. Not "t in all": t attackers plus one honest trainer lighting the
+    // trigger pixel the other way would then be judged against a zero range by the looser excess bound (test).
     if (low === 0 && high === 0) {
       if (byRows === undefined) for (let i = 0; i < n; i++) silent[i]! += rows[i]![j]! ** 2;
       continue;
