@@ -14,6 +14,7 @@ import { ADAPTIVE_BACKOFF, ADAPTIVE_MAX_SCALE } from "./adaptive.ts";
 import { backdoorAttack } from "./backdoor.ts";
 import { medianNorm, withNormAtMost } from "./update-attack.ts";
 import type { UpdateAttack } from "./update-attack.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /**
  * Bisection steps on γ in [0, 1]: the accepted γ is small (a 0.005 share of the typical energy against a trained
@@ -81,7 +82,7 @@ export const adaptiveBackdoorAttack: UpdateAttack = {
     const build = (gamma: number) =>
       own.map((u, i) =>
         withNormAtMost(
-          Float32Array.from(u, (x, j) => (silent[j] === 1 ? gamma * level[i]! * x : x)),
+          mapFloat32(u, (x, j) => (silent[j] === 1 ? gamma * level[i]! * x : x)),
           bound,
         ),
       );

@@ -5,12 +5,13 @@ import { craftAgainstRule, harmDirection } from "./adaptive.ts";
 import { adaptiveBackdoorAttack } from "./adaptive-backdoor.ts";
 import { norm } from "./update-attack.ts";
 import type { AttackRound } from "./update-attack.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 200;
 
 function honestUpdates(rng: Rng, count: number): Float32Array[] {
   return Array.from({ length: count }, () =>
-    Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.006 * rng.normal()),
+    mapFloat32({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.006 * rng.normal()),
   );
 }
 

@@ -18,6 +18,7 @@
 import { Rng } from "../core/rng.ts";
 import { meanAndStd, medianNorm, norm } from "./update-attack.ts";
 import type { AttackRound, UpdateAttack } from "./update-attack.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /** Largest multiple of the honest median norm searched (10×: far outside any sane acceptance region). */
 export const ADAPTIVE_MAX_SCALE = 10;
@@ -42,10 +43,9 @@ export type AdaptiveDirection = "inverse-mean" | "inverse-std";
 /** A unit-norm direction of harm for this round. */
 export function harmDirection(round: AttackRound, direction: AdaptiveDirection): Float32Array {
   const { mean, std } = meanAndStd(round.honest);
-  const p =
-    direction === "inverse-mean" ? Float32Array.from(mean, (m) => -m) : Float32Array.from(std, (s) => -s);
+  const p = direction === "inverse-mean" ? mapFloat32(mean, (m) => -m) : mapFloat32(std, (s) => -s);
   const length = norm(p);
-  return length === 0 ? p : Float32Array.from(p, (x) => x / length);
+  return length === 0 ? p : mapFloat32(p, (x) => x / length);
 }
 
 /**
@@ -88,11 +88,11 @@ export function craftAgainstRule(
   const { mean, std } = meanAndStd(round.honest);
   const unit = medianNorm(round.honest);
   const rng = new Rng(noiseSeed);
-  const noises = round.own.map(() => Float32Array.from(std, (s) => s * rng.normal()));
+  const noises = round.own.map(() => mapFloat32(std, (s) => s * rng.normal()));
   const aroundMean = (noise: number) => (scale: number) =>
-    noises.map((xi) => Float32Array.from(mean, (m, i) => m + scale * unit * direction[i]! + noise * xi[i]!));
+    noises.map((xi) => mapFloat32(mean, (m, i) => m + scale * unit * direction[i]! + noise * xi[i]!));
   const aroundOwn = (scale: number) =>
-    round.own.map((u) => Float32Array.from(u, (x, i) => x + scale * unit * direction[i]!));
+    round.own.map((u) => mapFloat32(u, (x, i) => x + scale * unit * direction[i]!));
   const { weigh } = round;
   if (weigh === undefined) return aroundMean(0)(BLIND_SCALE);
   const f = round.own.length;

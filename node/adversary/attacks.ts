@@ -13,6 +13,7 @@ import type { Dataset } from "../training/data/dataset.ts";
 import { Rng } from "../core/rng.ts";
 import { scaleUpdate, signFlip } from "./poison-update.ts";
 import { meanAndStd } from "./update-attack.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 export type AttackName = "label-flip" | "sign-flip" | "scaled" | "gaussian" | "alie" | "ipm" | "free-ride";
 
@@ -68,16 +69,16 @@ export function maliciousUpdates(
     case "gaussian": {
       const { std } = meanAndStd(honest);
       const sigma = 10 * Math.max(...std);
-      return own.map((u) => Float32Array.from(u, () => sigma * rng.normal()));
+      return own.map((u) => mapFloat32(u, () => sigma * rng.normal()));
     }
     case "alie": {
       const { mean, std } = meanAndStd(honest);
       const z = alieZ(options.n, options.f);
-      return own.map(() => Float32Array.from(mean, (m, i) => m - z * std[i]!));
+      return own.map(() => mapFloat32(mean, (m, i) => m - z * std[i]!));
     }
     case "ipm": {
       const { mean } = meanAndStd(honest);
-      return own.map(() => Float32Array.from(mean, (m) => -0.5 * m));
+      return own.map(() => mapFloat32(mean, (m) => -0.5 * m));
     }
     case "free-ride":
       return own.map((u, i) => options.previous?.[i] ?? new Float32Array(u.length));

@@ -4,6 +4,7 @@
  * sign flip is the textbook ×−1, the demo's poisoner ×−4 so one poisoner visibly moves an unscreened mean).
  */
 import type { RoundAdversary } from "./round-adversary.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /** The demo's sign-flip magnitude: the update is multiplied by −4. */
 export const DEMO_SIGN_FLIP_MAGNITUDE = 4;
@@ -12,12 +13,12 @@ export const SCALED_UPDATE_FACTOR = 10;
 
 /** `update × −magnitude`. */
 export function signFlip(update: Float32Array, magnitude = 1): Float32Array {
-  return Float32Array.from(update, (x) => -magnitude * x);
+  return mapFloat32(update, (x) => -magnitude * x);
 }
 
 /** `update × factor`. */
 export function scaleUpdate(update: Float32Array, factor = SCALED_UPDATE_FACTOR): Float32Array {
-  return Float32Array.from(update, (x) => x * factor);
+  return mapFloat32(update, (x) => x * factor);
 }
 
 /** A trainer that poisons its update before privacy, clipping and commitment (what it commits is what it sends). */

@@ -8,6 +8,7 @@
 import { Rng } from "../core/rng.ts";
 import { meanAndStd, medianNorm, withNormAtMost } from "./update-attack.ts";
 import type { UpdateAttack } from "./update-attack.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /** Jitter in units of the honest per-coordinate spread: enough that no two updates are bit-identical. */
 export const SYBIL_JITTER = 0.01;
@@ -18,6 +19,6 @@ export const sybilAttack: UpdateAttack = {
     const pooled = withNormAtMost(meanAndStd(own).mean, medianNorm(honest));
     const { std } = meanAndStd(honest);
     const rng = new Rng(seed * 104_729 + round);
-    return own.map(() => Float32Array.from(pooled, (x, i) => x + SYBIL_JITTER * std[i]! * rng.normal()));
+    return own.map(() => mapFloat32(pooled, (x, i) => x + SYBIL_JITTER * std[i]! * rng.normal()));
   },
 };

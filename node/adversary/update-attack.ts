@@ -4,6 +4,7 @@
  * ones. One attack per file in this folder; `attacks.ts` holds the classic fixed attacks.
  */
 import { l2norm } from "../core/updates.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 export { clipToNorm as withNormAtMost, l2norm as norm } from "../core/updates.ts";
 
@@ -46,7 +47,7 @@ export function meanAndStd(updates: readonly Float32Array[]): { mean: Float32Arr
   const variance = new Float64Array(size);
   for (const u of updates) for (let i = 0; i < size; i++) mean[i]! += u[i]! / n;
   for (const u of updates) for (let i = 0; i < size; i++) variance[i]! += (u[i]! - mean[i]!) ** 2 / n;
-  return { mean: Float32Array.from(mean), std: Float32Array.from(variance, Math.sqrt) };
+  return { mean: Float32Array.from(mean), std: mapFloat32(variance, Math.sqrt) };
 }
 
 /** The median of the L2 norms of `updates` (the benign range's typical norm). */

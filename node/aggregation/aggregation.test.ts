@@ -30,6 +30,7 @@ import {
   validateAggregationMode,
 } from "./index.ts";
 import { createAggregator } from "./rules/index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const u = (...values: number[]) => ({ update: Float32Array.from(values), weight: 1 });
 const arr = (v: Float32Array) => Array.from(v, (x) => Math.round(x * 1e6) / 1e6);
@@ -137,7 +138,7 @@ describe("secure aggregation on the proofs' fixed-point encoding", () => {
   const rng = new Rng(11);
   const n = 5;
   const size = 64;
-  const updates = Array.from({ length: n }, () => Float32Array.from({ length: size }, () => rng.normal()));
+  const updates = Array.from({ length: n }, () => mapFloat32({ length: size }, () => rng.normal()));
   // Public on-chain weights (capped sample counts), up to the circuit's 16-bit maximum.
   const weights = [812, 65_535, 1, 433, 2_048];
   const keys = Array.from({ length: n }, generateKeyPair);

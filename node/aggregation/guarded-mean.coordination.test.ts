@@ -9,13 +9,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { guardUpdates } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 1000;
 const FULL = 100;
 
 /** `scale` × a standard normal vector (one coordinate each). */
 function noise(rng: Rng, scale: number): Float32Array {
-  return Float32Array.from({ length: SIZE }, () => scale * rng.normal());
+  return mapFloat32({ length: SIZE }, () => scale * rng.normal());
 }
 
 /**
@@ -25,16 +26,16 @@ function noise(rng: Rng, scale: number): Float32Array {
  */
 function round(seed: number): Float32Array[] {
   const rng = new Rng(seed);
-  const gradient = Float32Array.from({ length: SIZE }, (_, j) => 0.02 * Math.sin(j / 7) + 0.005);
+  const gradient = mapFloat32({ length: SIZE }, (_, j) => 0.02 * Math.sin(j / 7) + 0.005);
   const skews = Array.from({ length: 6 }, () => noise(rng, 0.01));
   const honest = [0, 0, 1, 2, 3, 4, 5].map((k) => {
     const own = noise(rng, 0.01);
-    return Float32Array.from(gradient, (g, j) => g + skews[k]![j]! + own[j]!);
+    return mapFloat32(gradient, (g, j) => g + skews[k]![j]! + own[j]!);
   });
   const push = noise(rng, 0.013);
   const attackers = Array.from({ length: 3 }, () => {
     const own = noise(rng, 0.01);
-    return Float32Array.from(gradient, (g, j) => 0.5 * g + push[j]! + own[j]!);
+    return mapFloat32(gradient, (g, j) => 0.5 * g + push[j]! + own[j]!);
   });
   return [...attackers, ...honest];
 }
@@ -75,11 +76,10 @@ describe("guarded mean against a coordinated push", () => {
  */
 function flipperRound(seed: number): { updates: Float32Array[]; step: Float32Array } {
   const rng = new Rng(seed);
-  const step = Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j / 7) + 0.0025);
+  const step = mapFloat32({ length: SIZE }, (_, j) => 0.01 * Math.sin(j / 7) + 0.0025);
   const shared = noise(rng, 0.02);
   const skews = Array.from({ length: 4 }, () => noise(rng, 0.02));
-  const sum = (...parts: Float32Array[]) =>
-    Float32Array.from(step, (_, j) => parts.reduce((s, p) => s + p[j]!, 0));
+  const sum = (...parts: Float32Array[]) => mapFloat32(step, (_, j) => parts.reduce((s, p) => s + p[j]!, 0));
   const triple = [0, 1, 2].map(() => sum(step, shared, noise(rng, 0.03)));
   const others = skews.map((skew) => sum(step, skew, noise(rng, 0.03)));
   const flippers = [0, 1, 2].map(() => sum(step, shared, noise(rng, 0.02), noise(rng, 0.03)).map((x) => -x));

@@ -17,6 +17,7 @@ import type { WeightedUpdate } from "../core/updates.ts";
 import { TrainingPool, createModel, loadMnist, partition } from "../training/index.ts";
 import type { ModelSpec } from "../training/index.ts";
 import { guardedMeanTrustAggregator, inputGroups } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const MODEL: ModelSpec = { kind: "mlp", hidden: [128] };
 const POISONER = 4;
@@ -55,7 +56,7 @@ describe("guarded mean at load: slow honest trainers beside full-work ones", { t
                 steps: steps[i]!,
               },
             });
-            const delta = Float32Array.from(result.params, (x, j) => x - base[j]!);
+            const delta = mapFloat32(result.params, (x, j) => x - base[j]!);
             const sent = i === POISONER ? signFlip(delta, 4) : delta;
             // The node's weight: samples processed, at most one epoch's (trainer.ts).
             const weight = Math.max(1, Math.min(result.samples, data.count));
@@ -78,7 +79,7 @@ describe("guarded mean at load: slow honest trainers beside full-work ones", { t
         onlyPoisoner,
         JSON.stringify(first.reasons),
       );
-      const model = Float32Array.from(init, (x, j) => x + first.aggregate[j]!);
+      const model = mapFloat32(init, (x, j) => x + first.aggregate[j]!);
       // Round 2 (failed): the trainers' residuals move on; round 3 starts from round 1's model again.
       await trainRound(model, 2, steps2);
       const sent = await trainRound(model, 3, steps3);

@@ -9,6 +9,7 @@ import {
   isProvable,
   validateAggregationMode,
 } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 1000;
 /** Coordinates honest trainers never move (like MNIST's blank corner pixels). */
@@ -16,7 +17,7 @@ const SILENT_FROM = 950;
 
 /** An honest-looking update: a shared signal plus per-trainer noise on the active coordinates. */
 function honestUpdate(rng: Rng): Float32Array {
-  return Float32Array.from({ length: SIZE }, (_, j) =>
+  return mapFloat32({ length: SIZE }, (_, j) =>
     j < SILENT_FROM ? 0.01 * Math.sin(j) + 0.01 * rng.normal() : 0,
   );
 }
@@ -78,12 +79,10 @@ describe("guarded mean (the node's rule)", () => {
   it("rejects sybils that send one shared vector with a small jitter, and keeps the honest ones", () => {
     const rng = new Rng(4);
     const honest = group(5, 7);
-    const shared = Float32Array.from(honestUpdate(rng), (x, j) =>
+    const shared = mapFloat32(honestUpdate(rng), (x, j) =>
       j < SILENT_FROM ? x + 0.01 * Math.cos(3 * j) : 0,
     );
-    const sybils = Array.from({ length: 3 }, () =>
-      Float32Array.from(shared, (x) => x + 0.0005 * rng.normal()),
-    );
+    const sybils = Array.from({ length: 3 }, () => mapFloat32(shared, (x) => x + 0.0005 * rng.normal()));
     const result = guardUpdates(weighted([...sybils, ...honest]));
     assert.deepEqual(result.rejected.slice(0, 3), [true, true, true]);
     for (const g of result.updates.slice(0, 3)) assert.ok(g.reasons.includes("near-duplicate"));
@@ -92,8 +91,8 @@ describe("guarded mean (the node's rule)", () => {
 
   it("rejects sign-flipped and boosted updates, caps sample counts, and averages the rest by capped count", () => {
     const honest = group(6, 7);
-    const flipped = Float32Array.from(honest[0]!, (x) => -x);
-    const boosted = Float32Array.from(honest[1]!, (x) => 10 * x);
+    const flipped = mapFloat32(honest[0]!, (x) => -x);
+    const boosted = mapFloat32(honest[1]!, (x) => 10 * x);
     const updates = [
       { update: flipped, weight: 100 },
       { update: boosted, weight: 100 },
@@ -130,7 +129,7 @@ describe("guarded mean (the node's rule)", () => {
 
   it("weighs an accepted update longer than the median by median norm / its norm (clipping through public weights)", () => {
     const honest = group(9, 10);
-    const long = Float32Array.from(honest[0]!, (x) => 1.8 * x);
+    const long = mapFloat32(honest[0]!, (x) => 1.8 * x);
     const updates = weighted([long, ...honest.slice(1)]);
     const result = guardUpdates(updates);
     assert.deepEqual(result.updates[0]!.reasons, [], "inside the norm bound (3x) and the coordinate bounds");
@@ -169,22 +168,20 @@ describe("guarded mean (the node's rule)", () => {
 
   it("does not flag honest sparse (top-k) updates whose coordinates the majority leaves at zero", () => {
     const rng = new Rng(7);
-    const sparse = group(8, 10).map((u) => Float32Array.from(u, (x) => (rng.next() < 0.2 ? x : 0)));
+    const sparse = group(8, 10).map((u) => mapFloat32(u, (x) => (rng.next() < 0.2 ? x : 0)));
     assert.deepEqual(guardUpdates(weighted(sparse)).rejected, new Array(10).fill(false));
   });
 
   it("rejects an update pointing back against the previous round's public step, though every in-round test passes it", () => {
     // The previous step moved along the shared signal and along a second direction this round's group has
     // stopped pushing (cos(3j) is orthogonal to sin(j) over the coordinates).
-    const previous = Float32Array.from({ length: SIZE }, (_, j) =>
+    const previous = mapFloat32({ length: SIZE }, (_, j) =>
       j < SILENT_FROM ? 0.01 * Math.sin(j) + 0.02 * Math.cos(3 * j) : 0,
     );
     const honest = group(11, 9);
     const rng = new Rng(12);
     // Honest-looking along the group's direction, but undoing the previous step's second direction.
-    const back = Float32Array.from(honestUpdate(rng), (x, j) =>
-      j < SILENT_FROM ? x - 0.02 * Math.cos(3 * j) : 0,
-    );
+    const back = mapFloat32(honestUpdate(rng), (x, j) => (j < SILENT_FROM ? x - 0.02 * Math.cos(3 * j) : 0));
     const updates = weighted([back, ...honest]);
     const without = guardUpdates(updates);
     assert.deepEqual(without.rejected, new Array(10).fill(false), "the premise: in-round tests pass it");
@@ -216,14 +213,14 @@ describe("guarded mean (the node's rule)", () => {
     const size = 25;
     for (const seed of [1, 2, 3, 4, 5]) {
       const rng = new Rng(seed);
-      const mean = Float32Array.from({ length: size }, () => 1 + 0.2 * rng.normal());
-      const shared = Float32Array.from({ length: size }, () => rng.normal());
+      const mean = mapFloat32({ length: size }, () => 1 + 0.2 * rng.normal());
+      const shared = mapFloat32({ length: size }, () => rng.normal());
       const honest = Array.from({ length: 7 }, () =>
-        Float32Array.from(mean, (m, j) => m + 0.5 * shared[j]! + rng.normal()),
+        mapFloat32(mean, (m, j) => m + 0.5 * shared[j]! + rng.normal()),
       );
-      const push = Float32Array.from({ length: size }, () => rng.normal());
+      const push = mapFloat32({ length: size }, () => rng.normal());
       const copies = Array.from({ length: 3 }, () =>
-        Float32Array.from(mean, (m, j) => m + 1.2 * push[j]! + 0.6 * rng.normal()),
+        mapFloat32(mean, (m, j) => m + 1.2 * push[j]! + 0.6 * rng.normal()),
       );
       const guard = guardUpdates(weighted([...copies, ...honest]));
       assert.equal(guard.duplicateBound, 0.6, `seed ${seed}`);

@@ -37,6 +37,7 @@ import type { WeightedUpdate } from "../core/updates.ts";
 import { coordinateMedian, directionEvidence, dot, median, upperHonest } from "./guard-statistics.ts";
 import { GUARDED_MEAN_DEFAULTS } from "./guarded-mean-defaults.ts";
 import { honestGroupMaximum, honestPairMaximum } from "./pair-bounds.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 export { GUARDED_MEAN_DEFAULTS };
 
@@ -281,7 +282,7 @@ export function guardUpdates(
   const scaled = rows.map((row, i) => {
     const norm = Math.sqrt(energies[i]!);
     const s = norm === 0 ? 0 : typicalNorm / norm;
-    return Float32Array.from(row, (x) => x * s);
+    return mapFloat32(row, (x) => x * s);
   });
   const firstCentre = coordinateMedian(scaled, passed.length > 0 ? passed : everyone);
   const deviations = scaled.map((row) => {

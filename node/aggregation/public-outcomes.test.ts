@@ -8,13 +8,14 @@ import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { TRAINER_TRUST_DEFAULTS, foldPublicOutcome, guardUpdates, updateTrust } from "./index.ts";
 import type { TrainerRecord } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 200;
 const trainers = Array.from({ length: 6 }, (_, i) => `0x${i}`);
 
 function honestRound(rng: Rng): { update: Float32Array; weight: number }[] {
   return trainers.map((_, t) => ({
-    update: Float32Array.from(
+    update: mapFloat32(
       { length: SIZE },
       (_, j) => 0.01 * Math.sin(j) + 0.005 * Math.sin(j * (t + 2) * 0.37) + 0.002 * rng.normal(),
     ),

@@ -11,6 +11,7 @@ import { Rng } from "../core/rng.ts";
 import { AggregationInputError } from "../core/updates.ts";
 import { OffThreadRule, RULE_WORKER_BATCH, RuleWorkerError } from "./rule-worker.ts";
 import { aggregationRule } from "./rules/index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 400;
 const TRAINERS = Array.from({ length: 7 }, (_, i) => `trainer-${i}`);
@@ -20,7 +21,7 @@ const OPTIONS = { n: TRAINERS.length, f: 2 };
 function round(seed: number, flipFirst: boolean) {
   const rng = new Rng(seed);
   return TRAINERS.map((_, i) => ({
-    update: Float32Array.from(
+    update: mapFloat32(
       { length: SIZE },
       (_, j) => (flipFirst && i === 0 ? -1 : 1) * 0.01 * Math.sin(j) + 0.004 * rng.normal(),
     ),
@@ -72,7 +73,7 @@ describe("OffThreadRule", () => {
     const there = new OffThreadRule({ name: "fedavg", options: OPTIONS });
     try {
       const many = Array.from({ length: 2 * RULE_WORKER_BATCH + 3 }, (_, i) => ({
-        update: Float32Array.from({ length: SIZE }, () => i),
+        update: mapFloat32({ length: SIZE }, () => i),
         weight: 1,
       }));
       const mean = (2 * RULE_WORKER_BATCH + 2) / 2;

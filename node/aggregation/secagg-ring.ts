@@ -12,6 +12,7 @@
  */
 import { MAX_WEIGHT } from "../proofs/constants.ts";
 import { FixedPointError, encodeFixedPoint } from "../proofs/fixed-point.ts";
+import { mapFloat64 } from "../core/vectors.ts";
 
 /** Bits of the secure-aggregation ring Z/2^RING_BITS. */
 export const SECAGG_RING_BITS = 48;
@@ -36,7 +37,7 @@ export function weightedRingVector(values: Float32Array | Uint16Array, weight: n
   if (!Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT)
     throw new FixedPointError(`weight ${weight} outside [0, ${MAX_WEIGHT}]`);
   const encoded = values instanceof Uint16Array ? values : encodeFixedPoint(values);
-  return Float64Array.from(encoded, (u) => u * weight);
+  return mapFloat64(encoded, (u) => u * weight);
 }
 
 /**

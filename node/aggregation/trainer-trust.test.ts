@@ -10,6 +10,7 @@ import {
   guardedMeanTrustAggregator,
   updateTrust,
 } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SIZE = 400;
 
@@ -18,7 +19,7 @@ const SIZE = 400;
  * (non-IID data) plus minibatch noise.
  */
 function skewedUpdate(rng: Rng, trainer: number): Float32Array {
-  return Float32Array.from(
+  return mapFloat32(
     { length: SIZE },
     (_, j) => 0.01 * Math.sin(j) + 0.01 * Math.sin(j * (trainer + 2) * 0.37) + 0.004 * rng.normal(),
   );
@@ -41,8 +42,8 @@ describe("trainer trust (the guarded mean with history)", () => {
       const honest = Array.from({ length: 9 }, (_, i) => skewedUpdate(rng, i));
       // A sign flipper with skewed data: its flipped update points away from the majority in some rounds
       // (rejected) and is near-orthogonal in others (accepted by the per-round guard).
-      const skew = Float32Array.from({ length: SIZE }, (_, j) => 0.008 * Math.cos(j * 1.7));
-      const flipped = Float32Array.from(skew, (x, j) =>
+      const skew = mapFloat32({ length: SIZE }, (_, j) => 0.008 * Math.cos(j * 1.7));
+      const flipped = mapFloat32(skew, (x, j) =>
         round % 2 === 0 ? x - 0.01 * Math.sin(j) : x + 0.001 * Math.sin(j) + 0.004 * rng.normal(),
       );
       const updates = [flipped, ...honest].map((update) => ({ update, weight: 100 }));
@@ -64,10 +65,7 @@ describe("trainer trust (the guarded mean with history)", () => {
     for (let round = 0; round < 5; round++) {
       const honest = Array.from({ length: 9 }, (_, i) => skewedUpdate(rng, i));
       // Inside the honest spread, but its spread is new each round (the adaptive attacker's noise).
-      const hiding = Float32Array.from(
-        { length: SIZE },
-        (_, j) => 0.008 * Math.sin(j) + 0.007 * rng.normal(),
-      );
+      const hiding = mapFloat32({ length: SIZE }, (_, j) => 0.008 * Math.sin(j) + 0.007 * rng.normal());
       const updates = [hiding, ...honest].map((update) => ({ update, weight: 100 }));
       assert.equal(
         guardUpdates(updates).rejected[0],
@@ -114,7 +112,7 @@ describe("trainer trust (the guarded mean with history)", () => {
     cosines.push(0.01);
     steps.push(-0.1);
     const guard = guardUpdates(
-      cosines.map((_, i) => ({ update: Float32Array.from({ length: 4 }, (_, j) => i + j + 1), weight: 100 })),
+      cosines.map((_, i) => ({ update: mapFloat32({ length: 4 }, (_, j) => i + j + 1), weight: 100 })),
     );
     const round = {
       ...guard,
@@ -148,7 +146,7 @@ describe("trainer trust (the guarded mean with history)", () => {
       const rng = new Rng(5);
       return Array.from({ length: 10 }, (_, i) => ({
         weight: 100,
-        update: Float32Array.from({ length: 4 * BLOCK }, (_, j) => {
+        update: mapFloat32({ length: 4 * BLOCK }, (_, j) => {
           const flipper = i < 3;
           if (j < BLOCK) return flipper ? (flipped ? -0.8 : 0.8) : i === 5 ? 0.1 : 1 + 0.1 * rng.normal();
           if (j < 2 * BLOCK) return flipper ? -1.2 : i === 5 ? 1.5 : 0.5 * rng.normal();

@@ -10,6 +10,7 @@ import {
   encodeCompressorState,
   encodeSparseCodes,
 } from "./index.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const BACKGROUND = 32768;
 
@@ -68,7 +69,7 @@ describe("sparse aggregate wire format", () => {
 describe("compressor state file", () => {
   it("a restored compressor sends exactly what the original would have (residual and velocity)", () => {
     const r = new Rng(5);
-    const updates = Array.from({ length: 4 }, () => Float32Array.from({ length: 500 }, () => r.normal()));
+    const updates = Array.from({ length: 4 }, () => mapFloat32({ length: 500 }, () => r.normal()));
     const options = { ratio: 0.02, momentum: 0.5, quantizeBits: 4 as const, seed: 9 };
     const original = new TopKCompressor(options);
     original.compress(updates[0]!);

@@ -7,6 +7,7 @@ import { aggregateFixedPoint, encodeFixedPoint } from "../proofs/fixed-point.ts"
 import { AGGREGATE_WIRE_VERSION, MAX_VALUE_SYMBOLS } from "./aggregate-wire.ts";
 import { TopKCompressor, UpdateDecodeError, decodeSparseCodes, densify, encodeSparseCodes } from "./index.ts";
 import { concat, writeVarint } from "./wire.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const BACKGROUND = 32768;
 /** The default task's MLP (784-128-10). */
@@ -40,7 +41,7 @@ function defaultTaskAggregate(seed: number): Uint16Array {
     const compressor = new TopKCompressor({ ratio: 0.006, quantizeBits: 4, seed: t + 1 });
     const scale = 0.002 * (1 + rng.next());
     return encodeFixedPoint(
-      densify(compressor.compress(Float32Array.from({ length: DIMENSION }, () => rng.normal() * scale))),
+      densify(compressor.compress(mapFloat32({ length: DIMENSION }, () => rng.normal() * scale))),
     );
   });
   const weights = updates.map(() => 6_000 + rng.int(1_000));

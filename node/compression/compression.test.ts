@@ -15,6 +15,7 @@ import {
 import { levelCount } from "./sparse.ts";
 import type { SparseUpdate } from "./sparse.ts";
 import { WIRE_VERSION, concat, writeVarint } from "./wire.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /** Version 1 of the wire format (LEB128 index gaps, packed levels), as nodes before version 2 wrote it. */
 function encodeVersion1(update: SparseUpdate): Uint8Array {
@@ -46,7 +47,7 @@ describe("top-k with error feedback", () => {
     for (let t = 0; t < 200; t++) {
       const n = 1 + r.int(300);
       const k = 1 + r.int(n);
-      const v = Float32Array.from({ length: n }, () => Math.round(r.normal() * 4) / 4);
+      const v = mapFloat32({ length: n }, () => Math.round(r.normal() * 4) / 4);
       const got = Array.from(topKIndices(v, k), (i) => Math.abs(v[i]!)).sort();
       const want = Array.from(v, Math.abs)
         .sort((a, b) => b - a)
@@ -89,7 +90,7 @@ describe("top-k with error feedback", () => {
   });
 
   it("sends its warm-up shares first, then its ratio, and skips the warm-up after a restore", () => {
-    const update = Float32Array.from({ length: 100 }, (_, i) => i + 1);
+    const update = mapFloat32({ length: 100 }, (_, i) => i + 1);
     const c = new TopKCompressor({ ratio: 0.05, warmupRatios: [0.2, 0.1] });
     assert.deepEqual(
       [1, 2, 3, 4].map(() => c.compress(update).indices.length),
@@ -109,7 +110,7 @@ describe("top-k with error feedback", () => {
     const total = new Float64Array(100);
     const sent = new Float64Array(100);
     for (let r = 0; r < 20; r++) {
-      const u = Float32Array.from({ length: 100 }, () => rng.normal());
+      const u = mapFloat32({ length: 100 }, () => rng.normal());
       u.forEach((x, i) => (total[i]! += x));
       densify(c.compress(u)).forEach((x, i) => (sent[i]! += x));
     }
@@ -139,7 +140,7 @@ describe("QSGD", () => {
 
 describe("wire format", () => {
   const rng = new Rng(1);
-  const dense = Float32Array.from({ length: 10_000 }, () => rng.normal());
+  const dense = mapFloat32({ length: 10_000 }, () => rng.normal());
 
   it("round-trips float and quantized updates and is small", () => {
     for (const bits of [undefined, 8, 4, 2] as const) {
@@ -203,7 +204,7 @@ describe("wire format", () => {
   it("codes a default-task update ~16% smaller than version 1, and still reads version 1", () => {
     // 4-bit levels bunch just above the top-k threshold: Huffman codes take them in fewer than 4 bits.
     const update = new TopKCompressor({ ratio: 0.0045, quantizeBits: 4 }).compress(
-      Float32Array.from({ length: 101_770 }, () => rng.normal()),
+      mapFloat32({ length: 101_770 }, () => rng.normal()),
     );
     const v2 = encodeUpdate(update);
     assert.equal(v2[2], WIRE_VERSION);

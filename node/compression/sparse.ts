@@ -1,3 +1,4 @@
+import { mapFloat32 } from "../core/vectors.ts";
 /**
  * The sparse, optionally quantized form of an update that travels on the wire.
  */
@@ -28,7 +29,7 @@ export function sparseValues(update: SparseUpdate): Float32Array {
   if (update.values instanceof Float32Array) return update.values;
   const { levels, norm, bits } = update.values;
   const s = levelCount(bits);
-  return Float32Array.from(levels, (l) => (l / s) * norm);
+  return mapFloat32(levels, (l) => (l / s) * norm);
 }
 
 /** Expands a sparse update to a dense vector. */

@@ -12,6 +12,7 @@ import { crc32 } from "node:zlib";
 
 import { UpdateDecodeError } from "./errors.ts";
 import type { CompressorState } from "./topk.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const MAGIC = [0x56, 0x43] as const; // "VC"
 const VERSION = 1;
@@ -46,7 +47,7 @@ export function decodeCompressorState(bytes: Uint8Array, dimension: number): Com
     throw new UpdateDecodeError("MALFORMED", `${bytes.length} bytes for dimension ${n}`);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== view.getUint32(bytes.length - 4, true))
     throw new UpdateDecodeError("BAD_CHECKSUM", "checksum mismatch");
-  const read = (at: number) => Float32Array.from({ length: n }, (_, i) => view.getFloat32(at + i * 4, true));
+  const read = (at: number) => mapFloat32({ length: n }, (_, i) => view.getFloat32(at + i * 4, true));
   const residual = read(HEADER_BYTES);
   return vectors === 2 ? { residual, velocity: read(HEADER_BYTES + n * 4) } : { residual };
 }

@@ -8,6 +8,7 @@ import { Rng } from "../core/rng.ts";
 import { quantize } from "./qsgd.ts";
 import { densify } from "./sparse.ts";
 import type { SparseUpdate } from "./sparse.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 export interface TopKOptions {
   /** Fraction of entries sent, in (0, 1]. */
@@ -76,7 +77,11 @@ function kthLargest(a: Float32Array, k: number): number {
 export function topKIndices(values: Float32Array, k: number): Uint32Array {
   const n = values.length;
   if (k >= n) return Uint32Array.from({ length: n }, (_, i) => i);
-  const threshold = kthLargest(Float32Array.from(values, Math.abs), k);
+  // A plain loop: `Float32Array.from(values, Math.abs)` calls the map function through the iterator protocol and
+  // took 20 of a call's 25.6 ms on a 101,770-value MLP update (k = 0.65%); the loop takes well under 1 ms.
+  const magnitudes = new Float32Array(n);
+  for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(values[i]!);
+  const threshold = kthLargest(magnitudes, k);
   const picked = new Uint32Array(k);
   let count = 0;
   for (let i = 0; i < n && count < k; i++) if (Math.abs(values[i]!) > threshold) picked[count++] = i;
@@ -149,10 +154,10 @@ export class TopKCompressor {
     this.compressed += 1;
     const k = Math.max(1, Math.round(n * ratio));
     const indices = topKIndices(this.residual, k);
-    const picked = Float32Array.from(indices, (i) => this.residual![i]!);
+    const picked = mapFloat32(indices, (i) => this.residual![i]!);
     const { sentNormCap } = this.options;
     if (sentNormCap !== undefined) {
-      const own = l2(Float32Array.from(topKIndices(added, k), (i) => added[i]!));
+      const own = l2(mapFloat32(topKIndices(added, k), (i) => added[i]!));
       const norm = l2(picked);
       if (norm > sentNormCap * own) picked.forEach((v, j) => (picked[j] = (v * sentNormCap * own) / norm));
     }

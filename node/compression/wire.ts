@@ -31,6 +31,7 @@ import {
 import { UpdateDecodeError } from "./errors.ts";
 import { levelCount } from "./sparse.ts";
 import type { QuantizedValues, SparseUpdate } from "./sparse.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 export const WIRE_MAGIC = [0x56, 0x55] as const; // "VU"
 /** The version `encodeUpdate` writes; `decodeUpdate` reads it and version 1. */
@@ -204,7 +205,7 @@ export function decodeUpdate(bytes: Uint8Array, options: { maxDimension?: number
     if (floatsAt + valueBytes > body.length) throw new UpdateDecodeError("TRUNCATED", "values cut short");
     if (floatsAt + valueBytes !== body.length) throw new UpdateDecodeError("MALFORMED", "trailing bytes");
     const view = new DataView(body.buffer, body.byteOffset + floatsAt, valueBytes);
-    const values = Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
+    const values = mapFloat32({ length: count }, (_, i) => view.getFloat32(i * 4, true));
     if (values.some((v) => !Number.isFinite(v))) throw new UpdateDecodeError("MALFORMED", "non-finite value");
     return { dimension, indices, values };
   }

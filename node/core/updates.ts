@@ -1,3 +1,4 @@
+import { mapFloat32 } from "./vectors.ts";
 /**
  * Arithmetic on flat updates that both server-side training and robust aggregation build on: the weighted
  * mean (FedAvg, McMahan et al., "Communication-Efficient Learning of Deep Networks from Decentralized
@@ -46,7 +47,7 @@ export function clipToNorm(v: Float32Array, bound: number): Float32Array {
   const norm = l2norm(v);
   if (norm <= bound || norm === 0) return Float32Array.from(v);
   const scale = bound / norm;
-  return Float32Array.from(v, (x) => x * scale);
+  return mapFloat32(v, (x) => x * scale);
 }
 
 /** `a - b`, elementwise. */

@@ -5,6 +5,7 @@
  * this form, bit for bit.
  */
 import { FRACTION_BITS, MAX_WEIGHT, VALUE_OFFSET } from "./constants.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const SCALE = 2 ** FRACTION_BITS;
 const MIN_SIGNED = -VALUE_OFFSET;
@@ -29,7 +30,7 @@ export function encodeFixedPoint(values: Float32Array): Uint16Array {
 
 /** Decodes offset fixed point to floats. */
 export function decodeFixedPoint(values: Uint16Array): Float32Array {
-  return Float32Array.from(values, (u) => (u - VALUE_OFFSET) / SCALE);
+  return mapFloat32(values, (u) => (u - VALUE_OFFSET) / SCALE);
 }
 
 /**

@@ -6,10 +6,11 @@ import { Rng } from "../core/rng.ts";
 import { CHUNK_SIZE, PROOF_TRAINERS } from "./constants.ts";
 import { encodeFixedPoint } from "./fixed-point.ts";
 import { ProvingCancelledError, ProvingError, proveChunk } from "./prover.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const rng = new Rng(5);
 const updates = Array.from({ length: PROOF_TRAINERS }, () =>
-  encodeFixedPoint(Float32Array.from({ length: CHUNK_SIZE }, () => rng.normal() * 0.05)),
+  encodeFixedPoint(mapFloat32({ length: CHUNK_SIZE }, () => rng.normal() * 0.05)),
 );
 const weights = updates.map((_, i) => 10 + i);
 

@@ -46,6 +46,7 @@ import {
 } from "./hierarchy.ts";
 import type { Opening } from "./hierarchy.ts";
 import { modelRefOf } from "./round/next-model.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const PORT = 18680;
 const FAN_IN = 2;
@@ -251,7 +252,7 @@ describe("hierarchical rounds on a real network (hardhat + 6 nodes, fan-in 2)", 
     const { aggregate } = aggregateFixedPoint(encoded, round.weights.map(Number));
     const base = net.nodes[0]!.participant.models.get(round.baseModelRef)!;
     const delta = decodeFixedPoint(aggregate);
-    const next = Float32Array.from(base, (v, i) => v + delta[i]!);
+    const next = mapFloat32(base, (v, i) => v + delta[i]!);
     const commitment = await commitEncoded(aggregate);
     assert.equal(round.aggregateCommitment, commitment.root, "posted aggregate = flat aggregate");
     assert.equal(

@@ -11,6 +11,7 @@ import {
   encodeCompressorState,
 } from "../compression/index.ts";
 import { RoundStore } from "./round-store.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 describe("RoundStore: the compressor's state across a restart", () => {
   it("keeps the latest state through prune, and a torn file decodes to a typed error", async () => {
@@ -19,7 +20,7 @@ describe("RoundStore: the compressor's state across a restart", () => {
       const store = new RoundStore(dir);
       assert.equal(await store.loadCompressorState(), undefined);
       const compressor = new TopKCompressor({ ratio: 0.1, momentum: 0.5 });
-      compressor.compress(Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)));
+      compressor.compress(mapFloat32({ length: 100 }, (_, i) => Math.sin(i)));
       await store.saveCompressorState(encodeCompressorState(compressor.state()!));
       await store.saveOwnUpdate(3n, Uint8Array.of(1, 2, 3));
       await store.prune(10n);

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { signFlip } from "../adversary/poison-update.ts";
 import { taskSpecSchema } from "./task-spec.ts";
 import { DELTA_CLIP, trainerDelta } from "./update.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 function norm(values: Float32Array): number {
   let sum = 0;
@@ -26,7 +27,7 @@ describe("trainer updates", () => {
   it("with DP: clips to the L2 bound, adds Gaussian noise of the stated scale, never the same noise twice", () => {
     const n = 20_000;
     const base = new Float32Array(n);
-    const local = Float32Array.from({ length: n }, (_, i) => (i % 7) / 10);
+    const local = mapFloat32({ length: n }, (_, i) => (i % 7) / 10);
     const clipped = trainerDelta(local, base, { dp: { clipNorm: 2, noiseMultiplier: 0 } });
     assert.ok(Math.abs(norm(clipped) - 2) < 1e-3, `norm ${norm(clipped)}`);
 

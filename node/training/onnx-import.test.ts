@@ -24,6 +24,7 @@ import { encodeModel, floatTensor, node, valueInfo } from "./graph/onnx.ts";
 import { UnsupportedOnnxOpError, splitOnnxWeights } from "./onnx-import.ts";
 import { OnnxModelError, exportOnnx } from "./onnx-model.ts";
 import { textWindows } from "./text/windows.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 /** A task's model spec for an ONNX file, as `model import` writes it, and the weights it names. */
 function specOf(bytes: Uint8Array) {
@@ -36,9 +37,9 @@ function specOf(bytes: Uint8Array) {
 }
 
 const rng = new Rng(4);
-const W1 = Float32Array.from({ length: 8 * 4 }, () => rng.normal() * 0.5); // [8, 4], used transposed
+const W1 = mapFloat32({ length: 8 * 4 }, () => rng.normal() * 0.5); // [8, 4], used transposed
 const B1 = new Float32Array(8);
-const W2 = Float32Array.from({ length: 8 * 3 }, () => rng.normal() * 0.5);
+const W2 = mapFloat32({ length: 8 * 3 }, () => rng.normal() * 0.5);
 const B2 = new Float32Array(3);
 
 function userModel(extra: ReturnType<typeof node>[] = []): Uint8Array {
@@ -65,7 +66,7 @@ function userModel(extra: ReturnType<typeof node>[] = []): Uint8Array {
 
 /** Three separable classes: the label is the argmax of the first three features. */
 function data(count: number) {
-  const features = Float32Array.from({ length: count * 4 }, () => rng.next());
+  const features = mapFloat32({ length: count * 4 }, () => rng.next());
   const labels = Uint8Array.from({ length: count }, (_, i) => {
     const row = features.subarray(i * 4, i * 4 + 3);
     return row.indexOf(Math.max(...row));
@@ -138,7 +139,7 @@ describe("ONNX import", () => {
   it("imports vAIn's CNN and transformer exports to the same logits, and trains the transformer", async () => {
     const sentence = textWindows([{ group: 0, texts: Array(12).fill("the cat sat on the mat") }], 8);
     const cases = [
-      { spec: { kind: "cnn" as const }, rows: Float32Array.from({ length: 3 * 784 }, () => rng.next()) },
+      { spec: { kind: "cnn" as const }, rows: mapFloat32({ length: 3 * 784 }, () => rng.next()) },
       {
         spec: { kind: "transformer" as const, context: 8, width: 16, heads: 2, layers: 1 },
         rows: sentence.features.slice(0, 3 * 8),

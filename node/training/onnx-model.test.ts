@@ -14,6 +14,7 @@ import { LocalTrainer } from "./engine.ts";
 import { ONNX_METADATA, exportOnnx, paramsFromOnnx, readOnnxModel } from "./onnx-model.ts";
 import { textWindows } from "./text/windows.ts";
 import type { ModelSpec } from "./architectures.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const TEXT = textWindows([{ group: 0, texts: ["the cat sat on the mat", "a dog ran in the park"] }], 8);
 
@@ -25,7 +26,7 @@ const CASES: { spec: ModelSpec; rows: Float32Array; inputSize: number }[] = [
   },
   {
     spec: { kind: "mlp", inputSize: 12, hidden: [8], classes: 3 },
-    rows: Float32Array.from({ length: 5 * 12 }, (_, i) => (i % 7) / 7),
+    rows: mapFloat32({ length: 5 * 12 }, (_, i) => (i % 7) / 7),
     inputSize: 12,
   },
 ];

@@ -12,6 +12,7 @@
 import { crc32 } from "node:zlib";
 
 import type { OptimizerState } from "./engine.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const MAGIC = [0x56, 0x53] as const; // "VS"
 const VERSION = 1;
@@ -71,7 +72,7 @@ export function decodeOptimizerState(
       `${vectors} × ${n} values, the task's optimizer keeps ${expected.vectors} × ${expected.dimension}`,
     );
   const tensors = Array.from({ length: vectors }, (_, k) =>
-    Float32Array.from({ length: n }, (_, i) => view.getFloat32(HEADER_BYTES + (k * n + i) * 4, true)),
+    mapFloat32({ length: n }, (_, i) => view.getFloat32(HEADER_BYTES + (k * n + i) * 4, true)),
   );
   return { tensors, steps: view.getUint32(8, true) };
 }

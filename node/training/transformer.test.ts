@@ -16,6 +16,7 @@ import { ALPHABET_SIZE, decodeIds, encodeText } from "./text/alphabet.ts";
 import { TRANSFORMER_VOCAB } from "./constants.ts";
 import { textWindows } from "./text/windows.ts";
 import { partitionIndices } from "./data/partition.ts";
+import { mapFloat32 } from "../core/vectors.ts";
 
 const TINY = {
   kind: "transformer",
@@ -49,7 +50,7 @@ describe("transformer", () => {
     );
     const rng = new Rng(5);
     // Larger than the 0.02 init so every path (attention, MLP) carries a visible gradient.
-    const values = Float32Array.from({ length: model.layout.size }, () => rng.normal() * 0.5);
+    const values = mapFloat32({ length: model.layout.size }, () => rng.normal() * 0.5);
     const ids = Float32Array.from([0, 3, 3, 6, 2, 1, 5, 4, 6, 6, 0, 1]);
     const labels = [2, 5, 3];
     const oneHot = new Float32Array(3 * 7);

@@ -22,6 +22,7 @@ import type { UpdateCommitment } from "../../node/proofs/index.ts";
 import { modelRefOf } from "../../node/protocol/round/next-model.ts";
 import type { Scenario, Strategy } from "./attacks-harness.ts";
 import type { AttackWorld, Operator } from "./attacks-world.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 /** Chunks of the scripted model: a few, so a flood covers every unsampled one. */
 const CHUNKS = 4;
@@ -46,7 +47,7 @@ async function commitUpdates(
   const rng = new Rng(seed);
   const updates: Uint16Array[] = [];
   for (const t of trainers) {
-    const update = encodeFixedPoint(Float32Array.from({ length: PARAMETERS }, () => 0.01 * rng.normal()));
+    const update = encodeFixedPoint(mapFloat32({ length: PARAMETERS }, () => 0.01 * rng.normal()));
     updates.push(update);
     await world.send(t, "commitUpdate", [roundId, (await commitEncoded(update)).root, BigInt(SAMPLES)]);
   }

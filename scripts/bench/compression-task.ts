@@ -20,6 +20,7 @@ import type { TopKOptions } from "../../node/compression/index.ts";
 import { TrainingPool, createModel, loadMnist, partition, runSimulation } from "../../node/training/index.ts";
 import type { SimulationConfig } from "../../node/training/index.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 /** Trainers of the demo network's flat rounds (the circuit's fan-in). */
 const TRAINERS = 8;
@@ -125,7 +126,7 @@ export async function taskCompressionRows(
             const decoded = decodeUpdate(wire);
             const own = topKIndices(u.update, Math.max(1, Math.round(u.update.length * ratio)));
             const update = densify(decoded);
-            ratios.push(norm(update) / norm(Float32Array.from(own, (i) => u.update[i]!)));
+            ratios.push(norm(update) / norm(mapFloat32(own, (i) => u.update[i]!)));
             for (const i of decoded.indices) union.add(i);
             return { update, weight: u.weight };
           });

@@ -17,6 +17,7 @@ import { freePort } from "../../node/demo/demo.ts";
 import type { TaskSpecInput } from "../../node/protocol/task-spec.ts";
 import { createModel } from "../../node/training/architectures.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 export interface CompressionConfig {
   readonly name: string;
@@ -58,11 +59,11 @@ async function denseFedAvgAccuracies(net: LocalVainNetwork, rounds: number): Pro
     );
     const mean = fedAvg(
       trained.map((t) => ({
-        update: Float32Array.from(t.params, (v, i) => v - base[i]!),
+        update: mapFloat32(t.params, (v, i) => v - base[i]!),
         weight: t.samples,
       })),
     );
-    params = Float32Array.from(base, (v, i) => v + mean[i]!);
+    params = mapFloat32(base, (v, i) => v + mean[i]!);
     accuracies.push((await net.pool.evaluate(net.spec.model, params, net.test)).accuracy);
   }
   return accuracies;

@@ -47,6 +47,7 @@ import {
 import { COMPRESSION_CONFIGS, measureCompression } from "./round-bytes.ts";
 import { measureRoundScale } from "./round-scale.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 runBenchmark(async () => {
   if (option("scale") !== undefined) {
@@ -117,7 +118,7 @@ runBenchmark(async () => {
       );
       fedAvg(
         trained.map((t) => ({
-          update: Float32Array.from(t.params, (v, i) => v - base[i]!),
+          update: mapFloat32(t.params, (v, i) => v - base[i]!),
           weight: t.samples,
         })),
       );

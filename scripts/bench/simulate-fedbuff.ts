@@ -17,6 +17,7 @@ import { FedBuffServer } from "../../node/training/fedbuff.ts";
 import { createModel, partition } from "../../node/training/index.ts";
 import type { Dataset, ModelSpec, TrainingPool } from "../../node/training/index.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const NODES = 10;
 /** Slowest node's slowdown against the fastest (an order of magnitude is common across phones and laptops). */
@@ -87,7 +88,7 @@ async function synchronous(world: World, deadline: boolean, init: Float32Array):
       })),
     );
     const mean = fedAvg(updates);
-    params = Float32Array.from(base, (v, j) => v + mean[j]!);
+    params = mapFloat32(base, (v, j) => v + mean[j]!);
     t += Math.min(roundS, Math.max(...included.map((i) => world.duration[i]!)));
     // Every node trained an epoch this round; a dropped node's arrives after the cut and never counts.
     trace.finished += NODES;

@@ -12,6 +12,7 @@ import { LocalTrainer, createModel, loadWordnetTask, modelSpecSchema } from "../
 import { transformerFlopsPerToken } from "../../node/training/transformer.ts";
 import type { TransformerSpec } from "../../node/training/transformer.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const BATCH = 32;
 
@@ -70,8 +71,8 @@ function baselineTokensPerSec(s: TransformerSpec, batch: number): number {
   }
   shapes.push([m, s.width, s.vocab, 1]);
   const buffers = shapes.map(([mm, k, n]) => ({
-    a: Float32Array.from({ length: mm * k }, (_, i) => (i % 13) / 13),
-    b: Float32Array.from({ length: k * n }, (_, i) => (i % 7) / 7),
+    a: mapFloat32({ length: mm * k }, (_, i) => (i % 13) / 13),
+    b: mapFloat32({ length: k * n }, (_, i) => (i % 7) / 7),
     c: new Float32Array(mm * n),
   }));
   const started = performance.now();

@@ -15,6 +15,7 @@ import type { Ceiling } from "./training-transformer.ts";
 import { blasPeakGflops } from "./blas-peak.ts";
 import { ReferenceMlp } from "./reference-mlp.ts";
 import type { Row } from "./common.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const BATCH = 128;
 /**
@@ -61,7 +62,7 @@ async function peakGflops(n: number, repeats: number): Promise<number> {
     initializers: g.initializers,
   });
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const data = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000);
+  const data = mapFloat32({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000);
   const feeds = { a: new ort.Tensor("float32", data, [n, n]), b: new ort.Tensor("float32", data, [n, n]) };
   await session.run(feeds);
   const started = performance.now();

@@ -23,6 +23,7 @@ import { requiredPtauPower } from "../zk/variant.ts";
 import { isQuick, numberOption, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import type { VariantProveJob, VariantProveResult } from "./zk-variant-worker.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIR = "circuits/build/link";
@@ -122,7 +123,7 @@ runBenchmark(async () => {
   const setup = await setupLink(shape);
   const rng = new Rng(11);
   const updates = Array.from({ length: chain }, () =>
-    encodeFixedPoint(Float32Array.from({ length: shape.chunkSize * 2 }, () => rng.normal() * 0.05)),
+    encodeFixedPoint(mapFloat32({ length: shape.chunkSize * 2 }, () => rng.normal() * 0.05)),
   );
   const weights = updates.map((_, i) => (i % 7 === 3 ? 0 : 100 + i));
   const links = await buildChainWitnesses(1n, 1, updates, weights, shape);

@@ -13,6 +13,7 @@ import { r1csConstraints } from "../zk/r1cs.ts";
 import { compileVariant, readVariantSetup, requiredPtauPower, variantPaths } from "../zk/variant.ts";
 import type { Row } from "./common.ts";
 import type { VariantProveJob, VariantProveResult } from "./zk-variant-worker.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -66,7 +67,7 @@ async function measureShape(
 ): Promise<{ witnessSeconds: number; proveSeconds: number }> {
   const rng = new Rng(17);
   const updates = Array.from({ length: shape.trainers }, () =>
-    encodeFixedPoint(Float32Array.from({ length: shape.chunkSize * 8 }, () => rng.normal() * 0.05)),
+    encodeFixedPoint(mapFloat32({ length: shape.chunkSize * 8 }, () => rng.normal() * 0.05)),
   );
   const weights = updates.map((_, k) => 100 + k);
   let witnessSeconds = 0;

@@ -54,6 +54,7 @@ import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { VARIANT_SHAPES, variantFigures, variantKeys, variantRows } from "./zk-variants.ts";
 import type { VariantFigures } from "./zk-variants.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -79,7 +80,7 @@ runBenchmark(async () => {
   const rng = new Rng(3);
   const size = CHUNK_SIZE * 4;
   const updates = Array.from({ length: PROOF_TRAINERS }, () =>
-    encodeFixedPoint(Float32Array.from({ length: size }, () => rng.normal() * 0.05)),
+    encodeFixedPoint(mapFloat32({ length: size }, () => rng.normal() * 0.05)),
   );
   const weights = updates.map((_, i) => 100 + i);
 

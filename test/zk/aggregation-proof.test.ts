@@ -43,6 +43,7 @@ import {
 import type { UpdateCommitment } from "../../node/proofs/index.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -72,7 +73,7 @@ describe("zk proofs of aggregation on chain", function () {
   let registry: Address;
   const rng = new Rng(21);
   const updates = trainers.map(() =>
-    encodeFixedPoint(Float32Array.from({ length: 200 }, () => rng.normal() * 0.05)),
+    encodeFixedPoint(mapFloat32({ length: 200 }, () => rng.normal() * 0.05)),
   );
   let commitments: UpdateCommitment[];
 

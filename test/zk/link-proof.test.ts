@@ -32,6 +32,7 @@ import {
 import type { LinkProof, LinkTree } from "../../node/proofs/link-proof.ts";
 import { encodeTrainerOpening } from "../../node/proofs/prover.ts";
 import { paddingChunkHash, roundChunk } from "../../node/proofs/witness.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 const { viem } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -77,9 +78,7 @@ const verifier = getContract({
 
 const rng = new Rng(21);
 const updates = Array.from({ length: TRAINERS }, () =>
-  encodeFixedPoint(
-    Float32Array.from({ length: NUM_CHUNKS * LINK_SHAPE.chunkSize }, () => rng.normal() * 0.05),
-  ),
+  encodeFixedPoint(mapFloat32({ length: NUM_CHUNKS * LINK_SHAPE.chunkSize }, () => rng.normal() * 0.05)),
 );
 // Trainer 6 was rejected (weight 0): its slot proves the padding chunk.
 const weights = updates.map((_, i) => (i === 6 ? 0 : 10 + 7 * i));

@@ -41,6 +41,7 @@ import type { ChainLink } from "../../node/proofs/chain-witness.ts";
 import { encodeTrainerOpening } from "../../node/proofs/prover.ts";
 import { commitAndSelect, fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
 import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -71,9 +72,7 @@ describe("chained proofs through TrainingRounds: a 9-trainer proven round (real 
   let registry: Address;
   const rng = new Rng(18);
   const updates = trainers.map(() =>
-    encodeFixedPoint(
-      Float32Array.from({ length: NUM_CHUNKS * LINK_SHAPE.chunkSize }, () => rng.normal() * 0.05),
-    ),
+    encodeFixedPoint(mapFloat32({ length: NUM_CHUNKS * LINK_SHAPE.chunkSize }, () => rng.normal() * 0.05)),
   );
   // Trainer 6 was rejected by robust aggregation (weight 0): its slot proves the padding chunk.
   const weights = updates.map((_, i) => (i === 6 ? 0 : 10 + 7 * i));

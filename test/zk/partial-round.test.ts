@@ -54,6 +54,7 @@ import { RoundsGateway } from "../../node/protocol/round/rounds-gateway.ts";
 import { RoundStore } from "../../node/protocol/round-store.ts";
 import { fundStakeAndOpenRound } from "../../scripts/support/round-fixture.ts";
 import type { RoundFixtureChain } from "../../scripts/support/round-fixture.ts";
+import { mapFloat32 } from "../../node/core/vectors.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -84,7 +85,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
   let registry: Address;
   const rng = new Rng(42);
   const updates = trainers.map(() =>
-    encodeFixedPoint(Float32Array.from({ length: PARAMETERS }, () => rng.normal() * 0.05)),
+    encodeFixedPoint(mapFloat32({ length: PARAMETERS }, () => rng.normal() * 0.05)),
   );
 
   /** Gas of the last group round's commits, by commit index (a partial's commit is compared with them). */

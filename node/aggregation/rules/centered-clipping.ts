@@ -7,6 +7,7 @@ import { medianAggregator } from "./median.ts";
 import { checkUpdates } from "./types.ts";
 import type { AggregationRule, Aggregator } from "./types.ts";
 import { CENTERED_CLIPPING_ITERATIONS } from "../constants.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 /**
  * Centered clipping: starting from a robust centre (coordinate-wise median), repeatedly moves the centre by
@@ -23,7 +24,7 @@ export function centeredClippingAggregator(
       const size = checkUpdates(updates);
       let centre = medianAggregator.aggregate(updates).aggregate;
       for (let it = 0; it < iterations; it++) {
-        const diffs = updates.map((u) => Float32Array.from(u.update, (x, i) => x - centre[i]!));
+        const diffs = updates.map((u) => mapFloat32(u.update, (x, i) => x - centre[i]!));
         const norms = diffs.map(l2norm).sort((a, b) => a - b);
         const radius = tau ?? norms[Math.floor(norms.length / 2)]!;
         const step = new Float64Array(size);
@@ -31,7 +32,7 @@ export function centeredClippingAggregator(
           const clipped = clipToNorm(d, radius);
           for (let i = 0; i < size; i++) step[i]! += clipped[i]! / diffs.length;
         }
-        centre = Float32Array.from(centre, (c, i) => c + step[i]!);
+        centre = mapFloat32(centre, (c, i) => c + step[i]!);
       }
       return { aggregate: centre, acceptedWeights: updates.map((u) => u.weight) };
     },

@@ -3,11 +3,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { guardedMeanTrustAggregator } from "./guarded-mean-trust.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 /** Deterministic pseudo-random numbers in [-1, 1). */
 function noise(seed: number, n: number): Float32Array {
   let x = seed;
-  return Float32Array.from({ length: n }, () => {
+  return mapFloat32({ length: n }, () => {
     x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
     return (x / 2_147_483_648) * 2 - 1;
   });
@@ -19,9 +20,9 @@ describe("guarded mean evidence", () => {
     const base = noise(1, dimension);
     const honest = Array.from({ length: 6 }, (_, i) => {
       const jitter = noise(100 + i, dimension);
-      return Float32Array.from(base, (v, j) => v + 0.3 * jitter[j]!);
+      return mapFloat32(base, (v, j) => v + 0.3 * jitter[j]!);
     });
-    const boosted = Float32Array.from(honest[0]!, (v) => v * 10);
+    const boosted = mapFloat32(honest[0]!, (v) => v * 10);
     const updates = [...honest, boosted].map((update) => ({ update, weight: 100 }));
     const trainers = updates.map((_, i) => `t${i}`);
     const result = guardedMeanTrustAggregator().aggregate(updates, { trainers });

@@ -7,13 +7,14 @@ import { TrainingPool, loadMnist, runSimulation, subset } from "../../training/i
 import type { SimulationConfig } from "../../training/index.ts";
 import { IncompatibleModesError, isProvable, validateAggregationMode } from "../modes.ts";
 import { AGGREGATION_RULES, AGGREGATOR_NAMES, aggregationRule, createAggregator } from "./index.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 describe("aggregation rule registry", () => {
   it("names every rule once and configures each into a working aggregator", () => {
     assert.equal(new Set(AGGREGATOR_NAMES).size, AGGREGATION_RULES.length);
     const rng = new Rng(3);
     const updates = Array.from({ length: 7 }, () => ({
-      update: Float32Array.from({ length: 16 }, () => rng.normal()),
+      update: mapFloat32({ length: 16 }, () => rng.normal()),
       weight: 10,
     }));
     for (const rule of AGGREGATION_RULES) {

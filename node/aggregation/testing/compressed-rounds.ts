@@ -19,6 +19,7 @@ import { createModel } from "../../training/index.ts";
 import type { Dataset, ModelSpec, TrainingPool } from "../../training/index.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import { DISTRUSTED_WEIGHT } from "../trainer-trust.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 /** What the rule decided in one round: the model step and, per trainer, its weight and reasons. */
 export interface ScreenedStep {
@@ -119,7 +120,7 @@ export async function runCompressedRounds(o: CompressedRoundsOptions): Promise<C
       ),
     );
     previousUpdate = step.aggregate;
-    global = Float32Array.from(base, (x, j) => x + step.aggregate[j]!);
+    global = mapFloat32(base, (x, j) => x + step.aggregate[j]!);
   }
   return { excluded, global };
 }

@@ -19,6 +19,7 @@ import { encodeModel, floatTensor, node, valueInfo } from "../../training/graph/
 import { LocalTrainer } from "../../training/engine.ts";
 import { textWindows } from "../../training/text/windows.ts";
 import { encodeExport, readExport } from "./model-files.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 describe("model files", () => {
   it("ONNX export reads back, refuses tampering, and completes a prompt from the CLI", async () => {
@@ -45,7 +46,7 @@ describe("model files", () => {
       assert.equal(back.taskId, 3n);
 
       const forged = join(dir, "forged.onnx");
-      const other = Float32Array.from(params, (v, i) => (i === 0 ? v + 1 : v));
+      const other = mapFloat32(params, (v, i) => (i === 0 ? v + 1 : v));
       await writeFile(forged, await encodeExport({ ...exported, params: other }, "onnx"));
       await assert.rejects(readExport(forged), ModelFileError);
 

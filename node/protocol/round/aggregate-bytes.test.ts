@@ -5,6 +5,7 @@ import { Rng } from "../../core/rng.ts";
 import { encodeFixedPoint } from "../../proofs/index.ts";
 import { aggregateFromBytes } from "./next-model.ts";
 import { aggregateBytesOf } from "./round-data.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 describe("the served aggregate", () => {
   it("is sparse when few entries move the model, and decodes to the same codes", () => {
@@ -19,7 +20,7 @@ describe("the served aggregate", () => {
   it("falls back to dense u16 when sparse would not be smaller, and still decodes", () => {
     // Every entry moved, by codes spread over the whole 16-bit range: no coding of them beats 2 bytes each.
     const rng = new Rng(1);
-    const aggregate = encodeFixedPoint(Float32Array.from({ length: 1_000 }, () => rng.next() * 16 - 8));
+    const aggregate = encodeFixedPoint(mapFloat32({ length: 1_000 }, () => rng.next() * 16 - 8));
     const bytes = aggregateBytesOf(aggregate);
     assert.equal(bytes.length, 2_000);
     assert.deepEqual(aggregateFromBytes(bytes, 1_000), aggregate);

@@ -19,6 +19,7 @@ import { Aggregator } from "./aggregator.ts";
 import type { AggregatorComponents } from "./aggregator.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { AggregatorWork } from "./round-work.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 /** The default task's model (101,770 parameters). */
 const MODEL: ModelSpec = { kind: "mlp", inputSize: 784, hidden: [128], classes: 10 };
@@ -32,14 +33,14 @@ describe("Aggregator.screen off the event loop", () => {
   it(`screens ${UPDATES} updates of the default model with the event loop never held ${MAX_LOOP_DELAY_MS} ms`, async () => {
     const size = createModel(MODEL).layout.size;
     const rng = new Rng(7);
-    const shared = Float32Array.from({ length: size }, () => 0.01 * rng.normal());
+    const shared = mapFloat32({ length: size }, () => 0.01 * rng.normal());
     const trainers = Array.from(
       { length: UPDATES },
       (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address,
     );
     const work = {
       received: new Map(
-        trainers.map((t) => [t, { dense: Float32Array.from(shared, (x) => x + 0.004 * rng.normal()) }]),
+        trainers.map((t) => [t, { dense: mapFloat32(shared, (x) => x + 0.004 * rng.normal()) }]),
       ),
     } as unknown as AggregatorWork;
     const round = { trainers, sampleCounts: trainers.map(() => 100n) } as unknown as RoundView;

@@ -19,6 +19,7 @@ import { Aggregator } from "./aggregator.ts";
 import type { AggregatorComponents } from "./aggregator.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { AggregatorWork } from "./round-work.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 const DIMENSION = 5_000;
 const ME: Address = "0x00000000000000000000000000000000000000aa";
@@ -26,7 +27,7 @@ const TRAINER: Address = "0x00000000000000000000000000000000000000a1";
 
 function updateBytes(seed: number): Uint8Array {
   const indices = Uint32Array.from({ length: 50 }, (_, i) => i * 97 + seed);
-  const values = Float32Array.from({ length: 50 }, (_, i) => ((i % 7) - 3) / (10 + seed));
+  const values = mapFloat32({ length: 50 }, (_, i) => ((i % 7) - 3) / (10 + seed));
   return encodeUpdate({ dimension: DIMENSION, indices, values });
 }
 

@@ -16,6 +16,7 @@ import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./contex
 import type { RoundContext, RoundView } from "./context.ts";
 import { noteArrival } from "./round-work.ts";
 import type { AggregatorWork } from "./round-work.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 const TRAINERS: Address[] = [
   "0x00000000000000000000000000000000000000a1",
@@ -149,7 +150,7 @@ describe("Aggregator.screen", () => {
   } as unknown as RoundContext;
   /** An honest-looking update: a shared signal and a trainer-specific part (non-IID data), deterministic. */
   const honest = (i: number, round: number) =>
-    Float32Array.from(
+    mapFloat32(
       { length: SIZE },
       (_, j) => 0.01 * Math.sin(j) + 0.006 * Math.sin(j * (i + 2) * 0.37) + 0.001 * Math.cos(j * round),
     );
@@ -194,7 +195,7 @@ describe("Aggregator.screen", () => {
   it("hands the previous round's model step to the rule: an update undoing it gets weight 0, none without it", async () => {
     const operators = trainers.map((t) => t.toLowerCase());
     // The previous step: the shared signal plus a direction this round's group no longer pushes.
-    const step = Float32Array.from({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.05 * Math.cos(3 * j));
+    const step = mapFloat32({ length: SIZE }, (_, j) => 0.01 * Math.sin(j) + 0.05 * Math.cos(3 * j));
     const updates = trainers.map((_, i) =>
       i === 0 ? honest(0, 3).map((x, j) => x - 0.006 * Math.cos(3 * j)) : honest(i, 3),
     );

@@ -25,6 +25,7 @@ import { ModelSync } from "./model-sync.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import type { RoundData } from "./round-data.ts";
 import { modelRefOf, nextModel, roundOfModelRef } from "./next-model.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 const SIZE = 130; // three chunks of 64 (the last one partial)
 const BASE_REF: Hex = `0x${"ab".repeat(32)}`;
@@ -55,8 +56,8 @@ describe("ModelSync: a round's model by recomputation", () => {
   it("derives base + aggregate and ignores the model a peer serves under any name", async () => {
     const dir = await mkdtemp(join(tmpdir(), "vain-next-model-"));
     try {
-      const base = Float32Array.from({ length: SIZE }, (_, i) => Math.sin(i));
-      const aggregate = encodeFixedPoint(Float32Array.from({ length: SIZE }, (_, i) => (i % 7) / 100));
+      const base = mapFloat32({ length: SIZE }, (_, i) => Math.sin(i));
+      const aggregate = encodeFixedPoint(mapFloat32({ length: SIZE }, (_, i) => (i % 7) / 100));
       const { root } = await commitEncoded(aggregate);
       const roundId = 5n;
       const ref = modelRefOf(BASE_REF, root, roundId);

@@ -10,6 +10,7 @@ import type { Hex } from "viem";
 import { decodeSparseCodes, isSparseCodes } from "../../compression/aggregate-wire.ts";
 import { UpdateDecodeError } from "../../compression/errors.ts";
 import { decodeFixedPoint } from "../../proofs/index.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 const LOW_64 = (1n << 64n) - 1n;
 
@@ -41,7 +42,7 @@ export function roundOfModelRef(ref: Hex): bigint | undefined {
 /** The server rule of every task: the new weights are the base plus the decoded fixed-point aggregate. */
 export function nextModel(base: Float32Array, aggregate: Uint16Array): Float32Array {
   const delta = decodeFixedPoint(aggregate);
-  return Float32Array.from(base, (value, i) => value + delta[i]!);
+  return mapFloat32(base, (value, i) => value + delta[i]!);
 }
 
 /**

@@ -12,6 +12,7 @@ import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proo
 import { VALUE_OFFSET } from "../../proofs/constants.ts";
 import { commitUpdateBytes } from "../update.ts";
 import { partialUpdateBytes } from "./partial-update.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 describe("partialUpdateBytes", () => {
   it("round-trips every code, the range's ends included, to the same commitment", async () => {
@@ -26,9 +27,7 @@ describe("partialUpdateBytes", () => {
   it("round-trips a weighted mean of updates, and an all-zero aggregate", async () => {
     const rng = new Rng(11);
     const updates = [0, 1, 2].map(() =>
-      encodeFixedPoint(
-        Float32Array.from({ length: 300 }, () => (rng.next() < 0.7 ? 0 : rng.normal() * 0.05)),
-      ),
+      encodeFixedPoint(mapFloat32({ length: 300 }, () => (rng.next() < 0.7 ? 0 : rng.normal() * 0.05))),
     );
     const { aggregate } = aggregateFixedPoint(updates, [100, 101, 102]);
     const checked = await commitUpdateBytes(partialUpdateBytes(aggregate), aggregate.length);

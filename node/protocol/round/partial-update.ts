@@ -9,11 +9,12 @@
  */
 import { encodeUpdate } from "../../compression/index.ts";
 import { FRACTION_BITS, VALUE_OFFSET } from "../../proofs/constants.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 /** The wire bytes of an update whose fixed-point encoding is exactly `codes` (a group round's aggregate). */
 export function partialUpdateBytes(codes: Uint16Array): Uint8Array {
   const indices: number[] = [];
   for (let i = 0; i < codes.length; i++) if (codes[i] !== VALUE_OFFSET) indices.push(i);
-  const values = Float32Array.from(indices, (i) => (codes[i]! - VALUE_OFFSET) / 2 ** FRACTION_BITS);
+  const values = mapFloat32(indices, (i) => (codes[i]! - VALUE_OFFSET) / 2 ** FRACTION_BITS);
   return encodeUpdate({ dimension: codes.length, indices: Uint32Array.from(indices), values });
 }

@@ -20,13 +20,14 @@ import { modelRefOf, nextModel } from "./next-model.ts";
 import { aggregateBytesOf } from "./round-data.ts";
 import type { RoundData } from "./round-data.ts";
 import { serverStateKey, serverStep } from "./server-step.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 const SIZE = 130;
 const INITIAL: Hex = `0x${"ab".repeat(32)}`;
 
 async function twoRounds() {
   const aggregates = [1, 2].map((r) =>
-    encodeFixedPoint(Float32Array.from({ length: SIZE }, (_, i) => (((i * r) % 9) - 4) / 256)),
+    encodeFixedPoint(mapFloat32({ length: SIZE }, (_, i) => (((i * r) % 9) - 4) / 256)),
   );
   const rounds = new Map<bigint, RoundView>();
   const blobs = new Map<string, Uint8Array>();
@@ -92,7 +93,7 @@ describe("server step: every node recomputes the task's optimizer from the prove
     it(`${optimizer}: derived from the initial model, and again after losing the state`, async () => {
       const spec = taskSpecSchema.parse({ model: { kind: "mlp" }, server: { optimizer } });
       const world = await twoRounds();
-      const initial = Float32Array.from({ length: SIZE }, (_, i) => Math.cos(i) / 10);
+      const initial = mapFloat32({ length: SIZE }, (_, i) => Math.cos(i) / 10);
       const first = serverStep(spec.server, { params: initial, server: [] }, world.aggregates[0]!);
       const second = serverStep(spec.server, first, world.aggregates[1]!);
 

@@ -11,6 +11,7 @@ import { Rng } from "../../core/rng.ts";
 import { GraphBuildError, GraphBuilder } from "./autodiff.ts";
 import type { Tensor } from "./autodiff.ts";
 import { encodeModel } from "./onnx.ts";
+import { mapFloat32 } from "../../core/vectors.ts";
 
 type OpUnderTest = (g: GraphBuilder, a: Tensor, b: Tensor) => Tensor;
 
@@ -62,12 +63,12 @@ describe("autodiff gradients match finite differences", () => {
     it(testCase.name, async () => {
       const rng = new Rng(7);
       const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
-      const a = Float32Array.from({ length: size(testCase.aShape) }, (_, i) =>
+      const a = mapFloat32({ length: size(testCase.aShape) }, (_, i) =>
         testCase.spread === undefined
           ? rng.normal()
           : i * testCase.spread * (rng.next() > 0.5 ? 1 : -1) + rng.next(),
       );
-      let b = Float32Array.from({ length: size(testCase.bShape) }, () => rng.normal());
+      let b = mapFloat32({ length: size(testCase.bShape) }, () => rng.normal());
       if (testCase.name === "softmaxCrossEntropy") {
         b = new Float32Array(b.length);
         for (let r = 0; r < 3; r++) b[r * 4 + ((r * 3) % 4)] = 1; // one-hot targets

@@ -25,6 +25,7 @@ import {
   transpose,
   vocabCrossEntropy,
 } from "./index.ts";
+import { mapFloat32 } from "../../../core/vectors.ts";
 
 interface Case {
   readonly name: string;
@@ -88,7 +89,7 @@ describe("transformer ops: gradients match finite differences", () => {
   for (const testCase of CASES) {
     it(testCase.name, async () => {
       const rng = new Rng(11);
-      const values = testCase.inputs.map((s) => Float32Array.from({ length: size(s) }, () => rng.normal()));
+      const values = testCase.inputs.map((s) => mapFloat32({ length: size(s) }, () => rng.normal()));
       const g = new GraphBuilder();
       const tensors = testCase.inputs.map((s, i) => g.input(`in${i}`, s, true));
       const y = testCase.build(g, tensors);
@@ -99,7 +100,7 @@ describe("transformer ops: gradients match finite differences", () => {
               g.mul(
                 y,
                 g.constant(
-                  Float32Array.from({ length: size(y.shape) }, () => rng.normal()),
+                  mapFloat32({ length: size(y.shape) }, () => rng.normal()),
                   y.shape,
                 ),
               ),
