@@ -10,7 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { commitUpdateBytes } from "../update.ts";
 import { recomputeAggregate } from "./aggregate-from-updates.ts";
 import { fetchCommittedUpdate } from "./aggregation-recovery.ts";
-import type { RoundContext, RoundView } from "./context.ts";
+import type { RoundContext, RoundProgress, RoundView } from "./context.ts";
 import type { Keeper } from "./keeper.ts";
 import type { ModelSync } from "./model-sync.ts";
 import type { RoundData } from "./round-data.ts";
@@ -133,6 +133,17 @@ export class AggregateWatcher {
     if (this.checked(work)) return false;
     if (work.wrongChunks !== undefined) return true;
     return work.checkingAggregate && work.aggregateDataMissing !== true;
+  }
+
+  /** What this node is doing in a round now, for drivers that wait for it to be done (demo/rounds.ts). */
+  progress(work: RoundWork | undefined): RoundProgress {
+    return {
+      aggregating: work?.aggregating === true,
+      answering: work !== undefined && (work.answersInFlight > 0 || work.challengesSeenAt === undefined),
+      aggregateChecked: work !== undefined && this.checked(work),
+      checkingAggregate: work !== undefined && this.busy(work),
+      statementsChecked: work?.statementsChecked.size ?? 0,
+    };
   }
 
   /** The chunks whose posted commitment differs from the recomputed aggregate; undefined while data is missing. */

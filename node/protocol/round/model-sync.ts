@@ -10,10 +10,14 @@
 import { randomInt } from "node:crypto";
 
 import type { PeerId } from "@libp2p/interface";
+import type { Logger } from "pino";
 import type { Address, Hex } from "viem";
 
 import { commitEncoded } from "../../proofs/index.ts";
+import type { Model as ArchitectureModel } from "../../training/architectures.ts";
 import { bytesToParams } from "../models.ts";
+import type { ModelStore } from "../models.ts";
+import type { RoundStore } from "../round-store.ts";
 import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
@@ -69,6 +73,27 @@ interface ReplayPath {
   readonly anchor: Hex;
   /** Oldest first. */
   readonly rounds: readonly Producer[];
+}
+
+/**
+ * Keeps a task's initial model in `models` and returns its ref. A model made from the seed is kept at once; an
+ * imported model's weights are named by content hash and read from disk if this node has them (the importing
+ * node's store), else fetched from peers and checked against the ref like any model (ModelSync).
+ */
+export function keepInitialModel(
+  model: Pick<ArchitectureModel, "initialRef" | "init" | "layout">,
+  initSeed: number,
+  models: ModelStore,
+  store: RoundStore | undefined,
+  log: Logger,
+): Hex {
+  const ref = model.initialRef;
+  if (ref === undefined) return models.put(model.init(initSeed));
+  void store
+    ?.loadModel(ref, model.layout.size)
+    .then((params) => params !== undefined && models.put(params, ref))
+    .catch((error: unknown) => log.warn({ err: error }, "initial model not readable from disk"));
+  return ref;
 }
 
 export class ModelSync {

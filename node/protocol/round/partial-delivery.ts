@@ -47,7 +47,19 @@ export interface PartialDeliveryComponents {
  * for a restart, checked against the commitment the round recorded for this node, announced to the watchers
  * (who recompute the parent's aggregate from its partials) and served by commitment.
  */
-export async function adoptPartial(
+export function adoptPartial(
+  ctx: RoundContext,
+  components: PartialDeliveryComponents,
+  roundId: bigint,
+  bytes: Uint8Array,
+): Promise<void> {
+  // Never rejects: a partial that cannot be delivered is logged, and the group round's own pay stands.
+  return deliverPartial(ctx, components, roundId, bytes).catch((error: unknown) => {
+    ctx.log.warn({ err: error, roundId }, "the group's partial is not delivered to the parent round");
+  });
+}
+
+async function deliverPartial(
   ctx: RoundContext,
   components: PartialDeliveryComponents,
   roundId: bigint,

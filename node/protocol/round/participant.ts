@@ -45,7 +45,7 @@ import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
 import { PartialLeader } from "./partial-commit.ts";
 import { adoptPartial, handOffPartial } from "./partial-delivery.ts";
-import { ModelSync } from "./model-sync.ts";
+import { ModelSync, keepInitialModel } from "./model-sync.ts";
 import { ProvingBudget } from "./proving-budget.ts";
 import type { AnswerWindowTooShortError } from "./proving-budget.ts";
 import { RoundData } from "./round-data.ts";
@@ -126,16 +126,7 @@ export class RoundParticipant {
       options.log,
       options.taskId,
     );
-    this.initialRef = model.initialRef ?? this.models.put(model.init(options.spec.initSeed));
-    if (model.initialRef !== undefined) {
-      // Weights by content hash: served from memory once loaded (the importing node's store has them), else
-      // fetched from peers and checked against the ref like any model (model-sync.ts).
-      const ref = model.initialRef;
-      void options.store
-        ?.loadModel(ref, model.layout.size)
-        .then((params) => params !== undefined && this.models.put(params, ref))
-        .catch((error: unknown) => options.log.warn({ err: error }, "initial model not readable from disk"));
-    }
+    this.initialRef = keepInitialModel(model, options.spec.initSeed, this.models, options.store, options.log);
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);
     this.taskJoin = new TaskJoin(this.provingBudget, options.log);
@@ -470,12 +461,7 @@ export class RoundParticipant {
   /** Holds a group's partial as this node's update in the parent task's round `roundId` (partial-delivery.ts). */
   adoptPartial(roundId: bigint, bytes: Uint8Array): Promise<void> {
     const components = { data: this.data, trainer: this.trainer, workFor: (id: bigint) => this.work.for(id) };
-    return adoptPartial(this.ctx, components, roundId, bytes).catch((error: unknown) => {
-      this.options.log.warn(
-        { err: error, roundId },
-        "the group's partial is not delivered to the parent round",
-      );
-    });
+    return adoptPartial(this.ctx, components, roundId, bytes);
   }
 
   /** After a restart: reload (and serve again) our committed update and, as aggregator, what we received. */
@@ -498,14 +484,7 @@ export class RoundParticipant {
 
   /** What this node is doing in a round now, for drivers that wait for it to be done (demo/rounds.ts). */
   progress(roundId: bigint): RoundProgress {
-    const work = this.work.get(roundId);
-    return {
-      aggregating: work?.aggregating === true,
-      answering: work !== undefined && (work.answersInFlight > 0 || work.challengesSeenAt === undefined),
-      aggregateChecked: work !== undefined && this.aggregateWatcher.checked(work),
-      checkingAggregate: work !== undefined && this.aggregateWatcher.busy(work),
-      statementsChecked: work?.statementsChecked.size ?? 0,
-    };
+    return this.aggregateWatcher.progress(this.work.get(roundId));
   }
 
   /** The compressed update this node committed in a round, if it trained in it. */
