@@ -31,11 +31,10 @@
  * and deviation from the previous round, themselves recomputable from earlier rounds' revealed updates
  * (docs/protocol.md §8).
  */
-import { fedAvg } from "../core/updates.ts";
+import { difference, fedAvg } from "../core/updates.ts";
 import type { WeightedUpdate } from "../core/updates.ts";
 import { GUARDED_MEAN_DEFAULTS, MIN_UPDATES_FOR_RELATIVE_CHECKS } from "./guarded-mean.ts";
 import type { GuardResult } from "./guarded-mean.ts";
-import { mapFloat32 } from "../core/vectors.ts";
 
 export const TRAINER_TRUST_DEFAULTS = {
   /**
@@ -275,7 +274,7 @@ export function updateTrust(
     guard.acceptedWeights[i]! > 0 ? [{ update: u.update, weight: guard.acceptedWeights[i]! }] : [],
   );
   const centre = accepted.length > 0 ? fedAvg(accepted) : new Float32Array(updates[0]?.update.length ?? 0);
-  const deviations = updates.map((u) => mapFloat32(u.update, (x, j) => x - centre[j]!));
+  const deviations = updates.map((u) => difference(u.update, centre));
   const persistence = trainers.map((t, i) => {
     const before = previous.get(t)?.deviation;
     return before === undefined || before.length !== centre.length ? NaN : cosine(deviations[i]!, before);

@@ -13,7 +13,7 @@ import { UpdateDecodeError, decodeUpdate, densify } from "../compression/index.t
 import { commitEncoded, encodeFixedPoint } from "../proofs/index.ts";
 import type { CommitPriority, UpdateCommitment } from "../proofs/index.ts";
 import { Rng } from "../core/rng.ts";
-import { mapFloat32 } from "../core/vectors.ts";
+import { difference } from "../core/updates.ts";
 
 /** Fixed point covers (-8, 8): larger values are clipped before compression so the commitment is exact. */
 export const DELTA_CLIP = 7.99;
@@ -31,7 +31,7 @@ export function trainerDelta(
 ): Float32Array {
   if (local.length !== base.length)
     throw new RangeError(`model sizes differ: ${local.length} != ${base.length}`);
-  let delta: Float32Array = mapFloat32(local, (value, i) => value - base[i]!);
+  let delta: Float32Array = difference(local, base);
   if (options.transform !== undefined) delta = options.transform(delta);
   if (options.dp !== undefined) delta = privatizeUpdate(delta, options.dp, new Rng(randomInt(2 ** 32)));
   for (let i = 0; i < delta.length; i++) delta[i] = Math.max(-DELTA_CLIP, Math.min(DELTA_CLIP, delta[i]!));

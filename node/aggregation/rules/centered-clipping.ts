@@ -2,7 +2,7 @@
  * Centered clipping: Karimireddy et al., "Learning from History for Byzantine Robust Optimization", ICML
  * 2021.
  */
-import { clipToNorm, l2norm } from "../../core/updates.ts";
+import { clipToNorm, difference, l2norm } from "../../core/updates.ts";
 import { medianAggregator } from "./median.ts";
 import { checkUpdates } from "./types.ts";
 import type { AggregationRule, Aggregator } from "./types.ts";
@@ -24,7 +24,7 @@ export function centeredClippingAggregator(
       const size = checkUpdates(updates);
       let centre = medianAggregator.aggregate(updates).aggregate;
       for (let it = 0; it < iterations; it++) {
-        const diffs = updates.map((u) => mapFloat32(u.update, (x, i) => x - centre[i]!));
+        const diffs = updates.map((u) => difference(u.update, centre));
         const norms = diffs.map(l2norm).sort((a, b) => a - b);
         const radius = tau ?? norms[Math.floor(norms.length / 2)]!;
         const step = new Float64Array(size);

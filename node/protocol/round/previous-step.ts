@@ -10,7 +10,7 @@ import type { Hex } from "viem";
 import type { RoundContext } from "./context.ts";
 import type { ModelSync } from "./model-sync.ts";
 import { roundOfModelRef } from "./next-model.ts";
-import { mapFloat32 } from "../../core/vectors.ts";
+import { difference } from "../../core/updates.ts";
 
 /**
  * `base` (the model named `baseRef`) minus the model the round that derived it started from; undefined when
@@ -31,5 +31,5 @@ export async function previousModelStep(
     return undefined;
   const parent = await modelSync.ensureModel(producer.baseModelRef);
   if (parent === undefined || parent.length !== base.length) return undefined;
-  return mapFloat32(base, (x, j) => x - parent[j]!);
+  return difference(base, parent);
 }
