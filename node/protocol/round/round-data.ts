@@ -11,7 +11,6 @@ import { randomInt } from "node:crypto";
 
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { Address, Hex } from "viem";
-import { z } from "zod";
 
 import { encodeSparseCodes } from "../../compression/aggregate-wire.ts";
 import { vainTopic } from "../../p2p/topics.ts";
@@ -23,11 +22,13 @@ import { aggregateFromBytes } from "./next-model.ts";
 import type { RoundContext } from "./context.ts";
 import { SignedLedger, commitmentPair, signRoundMessage, signerOf } from "./signatures.ts";
 import type { Equivocation, RoundsDomain, SignedValue } from "./signatures.ts";
+import { REPLICAS_PER_UPDATE, announcementSchema } from "./round-announcement.ts";
+import type { Announcement } from "./round-announcement.ts";
+
+export { REPLICAS_PER_UPDATE } from "./round-announcement.ts";
 
 /** Gossip topic of update and aggregate announcements. */
 export const ROUND_DATA_TOPIC = vainTopic("round-data");
-/** Random admitted peers each trainer pushes its update to, so it stays available if trainer and aggregator leave. */
-export const REPLICAS_PER_UPDATE = 2;
 /**
  * Peers an aggregator hands round data to at once (each peer's blobs go one after another): 7 peers × 7 updates
  * one stream at a time took over 15 s at load, and watchers that gave up waiting fetched each update twice.
@@ -40,34 +41,6 @@ const DISTRIBUTE_PARALLEL_PEERS = 8;
  * aggregator 70.8 / 200.0 / 567.0 KB at 16 / 32 / 64 nodes, session 9). Three: one seed lost still leaves two.
  */
 export const AGGREGATE_SEED_PEERS = 3;
-
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/);
-const sha = z.string().regex(/^[0-9a-f]{64}$/);
-const roundNumber = z.string().regex(/^\d{1,20}$/);
-const announcementSchema = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("update"),
-    roundId: roundNumber,
-    commitment: hex32,
-    sampleCount: z.string().regex(/^\d{1,20}$/),
-    sha256: sha,
-    /** Peer IDs the trainer pushes replicas to: the aggregator does not push them this update again. */
-    replicas: z.array(z.string().max(128)).max(REPLICAS_PER_UPDATE).optional(),
-    signature,
-  }),
-  z.object({
-    kind: z.literal("aggregate"),
-    roundId: roundNumber,
-    aggregateCommitment: hex32,
-    modelRef: hex32,
-    sha256: sha,
-    /** Content hash of each trainer's update in commit order, "" for updates the aggregator did not have. */
-    updates: z.array(z.union([sha, z.literal("")])).max(256),
-    signature,
-  }),
-]);
-type Announcement = z.output<typeof announcementSchema>;
 
 interface RoundEntry {
   readonly ledger: SignedLedger;
