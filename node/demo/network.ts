@@ -56,7 +56,7 @@ const DEMO_GLOSSES_PER_TOPIC = 40;
 const DEMO_DATA_SEED = 7;
 import { partition } from "../training/data/partition.ts";
 import { TrainingPool } from "../training/pool.ts";
-import { devRpc } from "../chain/dev-rpc.ts";
+export { advanceChainTime, advancePast, waitFor } from "./network-time.ts";
 import { RoundStore } from "../protocol/round-store.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
@@ -472,31 +472,5 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
         { optIn: wanted },
       ),
     );
-  }
-}
-
-/** Moves the chain's clock forward and mines a block. */
-export async function advanceChainTime(net: LocalVainNetwork, seconds: bigint): Promise<void> {
-  await devRpc(net.chain.rpcUrl, "evm_increaseTime", [Number(seconds)]);
-  await devRpc(net.chain.rpcUrl, "evm_mine");
-}
-
-/** Advances the chain's clock just past `timestamp` (no-op if it is already past). */
-export async function advancePast(net: LocalVainNetwork, timestamp: bigint): Promise<void> {
-  const now = (await net.publicClient.getBlock()).timestamp;
-  if (now <= timestamp) await advanceChainTime(net, timestamp - now + 1n);
-}
-
-export async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
