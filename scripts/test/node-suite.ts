@@ -14,6 +14,7 @@
  */
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { finished } from "node:stream/promises";
 import { run } from "node:test";
 import { spec } from "node:test/reporters";
 import { fileURLToPath } from "node:url";
@@ -97,8 +98,9 @@ async function main(): Promise<void> {
   };
   stream.on("test:pass", addTime);
   stream.on("test:fail", addTime);
-  stream.compose(spec).pipe(process.stdout);
-  await new Promise<void>((resolve) => stream.once("end", () => resolve()));
+  const report = stream.compose(spec);
+  report.pipe(process.stdout);
+  await finished(report);
   if (values.record) {
     const kept = [...measured].filter(([, s]) => s >= RECORDED_MIN_SECONDS).sort((a, b) => b[1] - a[1]);
     const json = Object.fromEntries(kept.map(([file, s]) => [file, Math.round(s * 10) / 10]));
@@ -107,4 +109,10 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  // Every file has ended: exit now, whatever a test file left behind. A leaked process that inherited a file's
+  // stderr keeps our end of that pipe open, and without this the suite never exited (CI then hit its 90-minute
+  // limit with every test done). run-all.ts ends such leftovers with the suite's process group.
+  process.exit();
+}

@@ -13,9 +13,11 @@
  *
  * Usage: node scripts/test/run-all.ts [--only hardhat|node]
  */
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { spawnTied } from "../../node/runtime/tied-spawn.ts";
 
 interface SuiteResult {
   readonly name: string;
@@ -33,6 +35,35 @@ interface Suite {
   readonly command: string;
   readonly args: readonly string[];
   readonly parse: (output: string) => { passed: number; failed: number } | undefined;
+}
+
+/**
+ * A suite still running after this long is killed and counted as failed, so CI always ends with its summary line.
+ * The node suite takes ~16 min on a quiet machine and ~25 min at load 8; CI's hard limit is 90 min. Override with
+ * VAIN_SUITE_BUDGET_MIN.
+ */
+const SUITE_BUDGET_MS = Number(process.env["VAIN_SUITE_BUDGET_MIN"] ?? 60) * 60_000;
+
+/** Every suite runs in its own process group (see `runSuite`), so it can be ended whole. */
+const running = new Set<ChildProcess>();
+
+/** The processes of a suite's group still alive, as `pid command` lines (pgrep), for the log. */
+function groupMembers(pgid: number): string[] {
+  try {
+    return execFileSync("pgrep", ["-a", "-g", String(pgid)], { encoding: "utf8" })
+      .trim()
+      .split("\n");
+  } catch {
+    return []; // pgrep exits 1 when the group is empty
+  }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // the group is already empty
+  }
 }
 
 /** Under the repository's (ignored) cache/ directory. */
@@ -81,7 +112,11 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
   const print = (text: string) => process.stdout.write(text);
   if (suite.stream) print(header);
   return new Promise((resolve) => {
-    const child = spawn(suite.command, suite.args, {
+    // Its own process group (detached), so whatever a test file leaves behind can be found and ended with it: an
+    // orphan that held the suite's stderr pipe once kept `close` from ever firing, and CI hit its 90-minute limit
+    // with every test done. Tied, so a killed run-all takes the suite's leader with it.
+    const child = spawnTied(suite.command, suite.args, {
+      detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
@@ -92,12 +127,35 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
         FORCE_COLOR: process.stdout.isTTY ? "1" : "0",
       },
     });
+    running.add(child);
+    let timedOut = false;
+    const budget = setTimeout(() => {
+      timedOut = true;
+      process.stderr.write(
+        `\n${suite.name} ran past its ${SUITE_BUDGET_MS / 60_000}-minute budget: killed\n`,
+      );
+      if (child.pid !== undefined) killGroup(child.pid);
+    }, SUITE_BUDGET_MS);
+    // The leader's exit ends the suite: whatever of its group is left (a leaked child holding a pipe) is listed and
+    // killed, so `close` follows.
+    child.on("exit", () => {
+      clearTimeout(budget);
+      running.delete(child);
+      if (child.pid === undefined) return;
+      const left = groupMembers(child.pid);
+      if (left.length > 0) {
+        process.stderr.write(
+          `${suite.name} left ${left.length} process(es) running; killed:\n${left.map((l) => `  ${l}\n`).join("")}`,
+        );
+        killGroup(child.pid);
+      }
+    });
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8");
       if (suite.stream) process.stdout.write(chunk);
     });
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8");
       if (suite.stream) process.stderr.write(chunk);
     });
@@ -108,7 +166,7 @@ function runSuite(suite: Suite): Promise<SuiteResult> {
       resolve({ name: suite.name, passed: 0, failed: 1, exitCode: 1, seconds: seconds() });
     });
     child.on("close", (code) => {
-      const exitCode = code ?? 1;
+      const exitCode = timedOut ? 1 : (code ?? 1);
       const counts = suite.parse(output.replace(ANSI_PATTERN, ""));
       if (counts === undefined) {
         // A suite that crashed before its summary still counts as a failure, never as silence.
@@ -134,6 +192,14 @@ if (selected.length === 0) {
     `unknown suite "${values.only}"; choose one of: ${SUITES.map((s) => s.name).join(", ")}\n`,
   );
   process.exit(2);
+}
+
+// Ctrl-C or CI's own stop reaches run-all only (the suites run in groups of their own): end them too.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    for (const child of running) if (child.pid !== undefined) killGroup(child.pid);
+    process.exit(130);
+  });
 }
 
 const results = await Promise.all(selected.map((suite) => runSuite(suite)));
