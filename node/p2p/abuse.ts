@@ -39,6 +39,8 @@ export interface AbuseReport {
   readonly operator?: Address;
   readonly kind: AbuseKind;
   readonly points: number;
+  /** What the reporter saw (e.g. a gossip score's parts), for the eviction's log line. */
+  readonly detail?: string;
 }
 
 export interface AbuseEvents {
@@ -84,8 +86,8 @@ export class AbuseLedger extends TypedEventEmitter<AbuseEvents> {
     this.now = init.now ?? Date.now;
   }
 
-  /** Records a violation by `peerId`; returns its points after it. */
-  report(peerId: string, kind: AbuseKind): number {
+  /** Records a violation by `peerId` (`detail`: what the reporter saw); returns its points after it. */
+  report(peerId: string, kind: AbuseKind, detail?: string): number {
     const now = this.now();
     const record = this.peers.get(peerId) ?? { points: 0, atMs: now };
     record.points = this.decayed(record, now) + ABUSE_POINTS[kind];
@@ -104,6 +106,7 @@ export class AbuseLedger extends TypedEventEmitter<AbuseEvents> {
       kind,
       points: record.points,
       ...(operator === undefined ? {} : { operator }),
+      ...(detail === undefined ? {} : { detail }),
     };
     this.safeDispatch("violation", report);
     if (record.points >= this.thresholdPoints) {

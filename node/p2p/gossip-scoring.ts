@@ -57,9 +57,29 @@ export const BEHAVIOUR_SCORE = {
  */
 interface ScoringInternals {
   readonly score?: {
-    readonly params: { readonly topics: Record<string, TopicScoreParams> };
+    readonly params: {
+      readonly topics: Record<string, TopicScoreParams>;
+      readonly behaviourPenaltyWeight: number;
+      readonly behaviourPenaltyThreshold: number;
+    };
+    readonly peerStats: ReadonlyMap<
+      string,
+      {
+        readonly behaviourPenalty: number;
+        readonly topics: Record<string, { readonly invalidMessageDeliveries: number }>;
+      }
+    >;
     score(peerId: string): number;
   };
+}
+
+/** What a peer's gossip score is made of, for the eviction rule and its log line. */
+export interface GossipScoreParts {
+  readonly total: number;
+  /** Invalid messages (rejected by our validators: provably the peer's fault), over every topic. */
+  readonly invalid: number;
+  /** Behaviour penalties (broken IWANT promises, GRAFT during backoff): our own stall or its restart can cause them. */
+  readonly behaviour: number;
 }
 
 /** Enables topic scoring for `topic` on a running gossipsub (topics are subscribed after start). */
@@ -72,4 +92,30 @@ export function scoreTopic(pubsub: GossipSub, topic: string): void {
 /** `peerId`'s gossipsub score (0 when scoring is unavailable). */
 export function gossipScore(pubsub: GossipSub, peerId: string): number {
   return (pubsub as unknown as ScoringInternals).score?.score(peerId) ?? 0;
+}
+
+/**
+ * `peerId`'s gossip score and its invalid-message and behaviour parts. The invalid part is what our validators
+ * rejected, which is only ever the sender's fault (gossip.ts); the behaviour part is not: an IWANT promise
+ * "breaks" when we read the answer late (a stalled event loop), a GRAFT "during backoff" comes from a peer that
+ * restarted and forgot our PRUNE.
+ */
+export function gossipScoreParts(pubsub: GossipSub, peerId: string): GossipScoreParts {
+  const score = (pubsub as unknown as ScoringInternals).score;
+  const stats = score?.peerStats.get(peerId);
+  if (score === undefined || stats === undefined)
+    return { total: gossipScore(pubsub, peerId), invalid: 0, behaviour: 0 };
+  let invalid = 0;
+  for (const [topic, topicStats] of Object.entries(stats.topics)) {
+    const params = score.params.topics[topic];
+    if (params === undefined) continue;
+    invalid +=
+      params.topicWeight * params.invalidMessageDeliveriesWeight * topicStats.invalidMessageDeliveries ** 2;
+  }
+  const excess = Math.max(0, stats.behaviourPenalty - score.params.behaviourPenaltyThreshold);
+  return {
+    total: score.score(peerId),
+    invalid,
+    behaviour: score.params.behaviourPenaltyWeight * excess ** 2,
+  };
 }

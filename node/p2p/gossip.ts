@@ -2,8 +2,9 @@
  * Small signed control messages over gossipsub (round announcements, commitments, heartbeats). Gossipsub
  * signs every message with the author's node key (StrictSign); on top of that each topic has a validator
  * that checks, before anything is forwarded: size, JSON schema, freshness, and that both the author and
- * the peer that relayed it are admitted. Invalid messages are rejected (the relayer's score drops);
- * messages from peers whose admission is still running are ignored without penalty.
+ * the peer that relayed it are admitted. Only what is provably the sender's fault is rejected (its gossip
+ * score drops); what the receiver could not check (a peer between admission states, the chain unreachable, a
+ * message it read late) is ignored without penalty (`check`).
  */
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { GossipSub, Message } from "@libp2p/gossipsub";
@@ -19,8 +20,8 @@ import type { StakeOracle } from "./admission/stake-oracle.ts";
 
 /**
  * Messages one author may have validated by us: control traffic is a few messages per round per node, so a
- * burst of 60 and 10 per second is generous; beyond it messages are ignored (not forwarded), and an author
- * sending them to us itself is reported (abuse.ts).
+ * burst of 60 and 10 per second is generous; beyond it messages are ignored (not forwarded, never scored), and
+ * an author sending us itself more than twice this budget is reported as flooding (abuse.ts).
  */
 export const GOSSIP_PER_AUTHOR: RateSpec = { burst: 60, intervalMs: 100 };
 
@@ -29,8 +30,9 @@ export type GossipViolation = "gossip-invalid" | "gossip-flood";
 
 /** The relayer is admitted but the author is not one of our peers: ask the chain. */
 const AUTHOR_UNKNOWN = Symbol("author-unknown");
-/** The envelope's timestamp is outside the skew window: the author's fault if it sent it itself. */
-const SKEWED = Symbol("skewed");
+/** The envelope's timestamp is ahead of our clock past the skew window: the author's fault if it sent it itself. */
+const FUTURE = Symbol("future");
+type Verdict = TopicValidatorResult | typeof AUTHOR_UNKNOWN | typeof FUTURE;
 
 /** The envelope every gossip message carries around its topic-specific body. */
 export const wireSchema = z.object({
@@ -71,6 +73,8 @@ export class MeshGossip {
 
   private readonly oracle: StakeOracle;
   private readonly perAuthor = new KeyedRateLimiter(GOSSIP_PER_AUTHOR);
+  /** A second budget past the first: only messages beyond both are reported as flooding (abuse.ts). */
+  private readonly floodTolerance = new KeyedRateLimiter(GOSSIP_PER_AUTHOR);
   private readonly onViolation: ((peerId: string, kind: GossipViolation) => void) | undefined;
 
   constructor(
@@ -140,21 +144,21 @@ export class MeshGossip {
   }
 
   private async validate(propagationSource: PeerId, message: Message): Promise<TopicValidatorResult> {
-    let verdict: TopicValidatorResult | typeof AUTHOR_UNKNOWN | typeof SKEWED = this.check(
-      propagationSource,
-      message,
-    );
+    let verdict: Verdict = this.check(propagationSource, message);
     if (verdict === AUTHOR_UNKNOWN) verdict = await this.checkDistantAuthor(propagationSource, message);
-    // An author sending its own messages to us answers for them: skewed clocks and floods are rejected (its
-    // gossip score drops) and reported; relayed copies of them are only ignored (the relayer did no wrong).
+    // An author sending its own messages to us answers for what only it can cause (a post-dated timestamp);
+    // a relayed copy of such a message is only ignored: the relayer did no wrong.
     const direct = message.type === "signed" && message.from.equals(propagationSource);
+    if (verdict === FUTURE) verdict = direct ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     if (verdict === TopicValidatorResult.Accept && message.type === "signed") {
-      if (!this.perAuthor.take(message.from.toString())) {
-        if (direct) this.onViolation?.(propagationSource.toString(), "gossip-flood");
-        verdict = direct ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+      const author = message.from.toString();
+      if (!this.perAuthor.take(author)) {
+        // Over the budget is dropped, never scored: a restarted peer re-announces what it restored in one
+        // burst. Only an author far past it (a second budget's worth) is reported as flooding.
+        if (direct && !this.floodTolerance.take(author))
+          this.onViolation?.(propagationSource.toString(), "gossip-flood");
+        verdict = TopicValidatorResult.Ignore;
       }
-    } else if (verdict === SKEWED) {
-      verdict = direct ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     }
     if (verdict === TopicValidatorResult.Reject && direct)
       this.onViolation?.(propagationSource.toString(), "gossip-invalid");
@@ -165,7 +169,9 @@ export class MeshGossip {
 
   /**
    * An author we are not connected to (most of a large mesh) is checked on chain instead: its peer ID must be
-   * bound to an active operator. The oracle caches answers and rate-limits lookups.
+   * bound to an active operator. The oracle caches answers and rate-limits lookups. An author that is not
+   * active is ignored, not rejected: the relayer reads the chain a poll interval earlier or later than we do
+   * (a slash, an unstake), so the author's standing is not its fault.
    */
   private async checkDistantAuthor(
     propagationSource: PeerId,
@@ -174,31 +180,34 @@ export class MeshGossip {
     if (message.type !== "signed") return TopicValidatorResult.Reject;
     try {
       const standing = await this.oracle.standing(message.from.toString());
-      if (!standing.active) return TopicValidatorResult.Reject;
+      if (!standing.active) return TopicValidatorResult.Ignore;
     } catch {
       return TopicValidatorResult.Ignore;
     }
     // The relayer is checked again (not the author, who is not our peer): it may have left meanwhile.
     const verdict = this.check(propagationSource, message, true);
-    if (verdict === AUTHOR_UNKNOWN) return TopicValidatorResult.Ignore;
-    return verdict === SKEWED ? TopicValidatorResult.Ignore : verdict;
+    if (verdict === AUTHOR_UNKNOWN || verdict === FUTURE) return TopicValidatorResult.Ignore;
+    return verdict;
   }
 
-  private check(
-    propagationSource: PeerId,
-    message: Message,
-    authorChecked = false,
-  ): TopicValidatorResult | typeof AUTHOR_UNKNOWN | typeof SKEWED {
+  /**
+   * The checks of one message. Reject (the sender's gossip score drops) only what is provably the sender's
+   * fault, from the bytes it signed or relayed: unsigned, oversized, undecodable, off-schema. What we could not
+   * check, or what our own state explains, is ignored without penalty (docs/protocol.md §6): a relayer whose
+   * admission is not settled here (a peer restarting, an admission just ended), a topic we just left, and a
+   * message older than the skew window (we may have read it late: a stalled event loop, a frozen process).
+   */
+  private check(propagationSource: PeerId, message: Message, authorChecked = false): Verdict {
     const source = propagationSource.toString();
-    if (source !== this.selfId && !this.admission.isAdmitted(source)) {
-      return this.admission.isPending(source) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
-    }
+    // Gossipsub already drops the RPCs of a peer that is neither admitted nor pending (its application score
+    // is below the graylist threshold); one that gets here is between states, which is no fault of its own.
+    if (source !== this.selfId && !this.admission.isAdmitted(source)) return TopicValidatorResult.Ignore;
     if (message.type !== "signed") return TopicValidatorResult.Reject;
     const from = message.from.toString();
     if (!authorChecked && from !== this.selfId && !this.admission.isAdmitted(from)) return AUTHOR_UNKNOWN;
     const entry = this.topics.get(message.topic);
-    if (entry === undefined || message.data.length > MAX_GOSSIP_PAYLOAD_BYTES)
-      return TopicValidatorResult.Reject;
+    if (entry === undefined) return TopicValidatorResult.Ignore;
+    if (message.data.length > MAX_GOSSIP_PAYLOAD_BYTES) return TopicValidatorResult.Reject;
     let raw: unknown;
     try {
       raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(message.data));
@@ -207,7 +216,9 @@ export class MeshGossip {
     }
     const wire = wireSchema.safeParse(raw);
     if (!wire.success) return TopicValidatorResult.Reject;
-    if (Math.abs(Date.now() - wire.data.ts) > this.maxSkewMs) return SKEWED;
+    const ageMs = Date.now() - wire.data.ts;
+    if (ageMs > this.maxSkewMs) return TopicValidatorResult.Ignore;
+    if (-ageMs > this.maxSkewMs) return FUTURE;
     const body = entry.schema.safeParse(wire.data.body);
     if (!body.success) return TopicValidatorResult.Reject;
     this.parsed.set(message.data, { from, topic: message.topic, timestampMs: wire.data.ts, body: body.data });

@@ -377,14 +377,15 @@ describe("mesh under attack (real chain, real libp2p attackers)", { timeout: 300
       }),
     );
     const encoder = new TextEncoder();
-    // Garbage, wrong schemas and a clock ten minutes off, as the spammer sent.
+    // Garbage, wrong schemas and a clock ten minutes ahead, as the spammer sent (a clock behind is
+    // ignored, not charged: a message read late looks the same, gossip.ts).
     for (let i = 0; i < 200 && target.admission.isAdmitted(spammer.peerId); i++) {
       const data =
         i % 3 === 0
           ? crypto.getRandomValues(new Uint8Array(64))
           : i % 3 === 1
             ? encoder.encode(JSON.stringify({ v: 1, ts: Date.now(), body: { wrong: true } }))
-            : encoder.encode(JSON.stringify({ v: 1, ts: Date.now() - 600_000, body: { n: i } }));
+            : encoder.encode(JSON.stringify({ v: 1, ts: Date.now() + 600_000, body: { n: i } }));
       await pubsub.publish(topic, data).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -31,11 +31,12 @@ import { enforceConnectionCap } from "./connection-cap.ts";
 import type { CapCounters } from "./connection-cap.ts";
 import { MeshError } from "./errors.ts";
 import { QuotaDatastore } from "./dht-quota.ts";
-import { gossipScore, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
+import { gossipScoreParts, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
 import { meshServices } from "./services.ts";
 import type { GateCounters } from "./protocol-gate.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
+import { redialKnownPeers } from "./redial.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
@@ -102,6 +103,10 @@ export interface MeshOptions {
   readonly uploadBytesPerSec?: number;
   /** Capacity attestation settings (claims, rate limits, challenge size); admission and key come from the mesh. */
   readonly attestation?: Omit<AttestationServiceInit, "isAllowed" | "privateKey">;
+  /** How far a gossip envelope's timestamp may be from our clock (default `ENVELOPE_MAX_SKEW_MS`); tests shorten it. */
+  readonly gossipMaxSkewMs?: number;
+  /** How long a peer evicted for abuse is refused (default `ABUSE_REFUSAL_MS`); tests shorten it. */
+  readonly abuseRefusalMs?: number;
 }
 
 /**
@@ -168,8 +173,9 @@ export class Mesh {
     this.abuse.addEventListener("abusive", (event) =>
       this.admission.evictForAbuse(
         event.detail.peerId,
-        `protocol violations reached ${Math.round(event.detail.points)} points (last: ${event.detail.kind})`,
-        ABUSE_REFUSAL_MS,
+        `protocol violations reached ${Math.round(event.detail.points)} points (last: ${event.detail.kind}` +
+          `${event.detail.detail === undefined ? "" : `, ${event.detail.detail}`})`,
+        options.abuseRefusalMs ?? ABUSE_REFUSAL_MS,
       ),
     );
     const isAdmitted = (peer: PeerId | string): boolean => this.admission.isAdmitted(peer);
@@ -265,7 +271,7 @@ export class Mesh {
       this.admission,
       this.oracle,
       node.peerId.toString(),
-      undefined,
+      this.options.gossipMaxSkewMs,
       (peerId, kind) => this.abuse.report(peerId, kind),
     );
     enforceConnectionCap(
@@ -407,11 +413,28 @@ export class Mesh {
     this.maintaining = true;
     try {
       const admitted = this.admission.admitted();
-      // A peer whose gossip score fell below the graylist threshold is evicted for abuse: gossipsub already
-      // ignores it, and it should not keep a slot either.
+      // A peer whose invalid messages alone took its gossip score below the graylist threshold is evicted for
+      // abuse: our validators reject only what is provably the sender's fault (gossip.ts). Behaviour penalties
+      // (broken IWANT promises, GRAFTs during backoff) are not enough: our own stall or the peer's restart causes
+      // them, gossipsub already ignores the peer while they last, and they decay. Session 16's soak evicted every
+      // honest peer of a long-lived node on the total score.
       for (const peer of admitted) {
-        if (gossipScore(node.services.pubsub, peer.peerId) < SCORE_THRESHOLDS.graylistThreshold)
-          this.abuse.report(peer.peerId, "gossip-graylisted");
+        const parts = gossipScoreParts(node.services.pubsub, peer.peerId);
+        if (parts.invalid < SCORE_THRESHOLDS.graylistThreshold)
+          this.abuse.report(
+            peer.peerId,
+            "gossip-graylisted",
+            `score ${Math.round(parts.total)}: invalid messages ${Math.round(parts.invalid)}, behaviour ${Math.round(parts.behaviour)}`,
+          );
+      }
+      if (admitted.length === 0) {
+        await redialKnownPeers(node, {
+          bootstrap: this.options.bootstrap ?? [],
+          isRefused: (peerId) => this.admission.isRefused(peerId),
+          shortfall: () => this.degreeShortfall(),
+          dial: (peer) => this.dialForDegree(peer),
+        });
+        return;
       }
       // Every open connection counts toward the target, admitted or still being checked: counting only
       // admitted peers made a node whose admissions were queued (formation under load) dial again every
@@ -424,7 +447,7 @@ export class Mesh {
         if (worst !== undefined && worst.rank < PRUNE_BELOW_RANK)
           await node.hangUp(worst.peer).catch(() => undefined);
       }
-      if (this.degreeShortfall() <= 0 || admitted.length === 0) return;
+      if (this.degreeShortfall() <= 0) return;
       const source = admitted[Math.floor(Math.random() * admitted.length)];
       if (source === undefined) return;
       const sourcePeer = node.getPeers().find((p) => p.toString() === source.peerId);
