@@ -12,10 +12,8 @@ contract RoundFailoverTest is RoundsFixture {
     function setUp() public {
         _setUpRounds();
         // Three candidates (agg 1,000, t1 and t2 200 each): every round has a backup.
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        vm.prank(t2);
-        selection.setAggregatorOptIn(true);
+        _setOptIn(t1, true);
+        _setOptIn(t2, true);
         vm.roll(block.number + 1);
     }
 
@@ -29,7 +27,7 @@ contract RoundFailoverTest is RoundsFixture {
     /// Both draws computed independently of the contract: stake-weighted at the lock block, the backup from
     /// a domain-separated second seed with the aggregator's stake left out.
     function _expected(uint256 roundId, bytes32 mix) internal view returns (address primary, address backup) {
-        address[] memory list = selection.aggregatorCandidates();
+        address[] memory list = selection.aggregatorCandidates(selection.getRound(roundId).taskId);
         uint64 lockBlock = selection.getDraws(roundId).lockBlock;
         uint256[] memory stakes = new uint256[](list.length);
         uint256 total;
@@ -145,10 +143,8 @@ contract RoundFailoverTest is RoundsFixture {
     /// A young network with one volunteer: the backup is drawn among the round's trainers (staked, and online
     /// since they just committed), as the bootstrapping rule draws an aggregator; never the aggregator itself.
     function testFuzz_oneVolunteerGetsATrainerAsBackup(bytes32 mix) public {
-        vm.prank(t1);
-        selection.setAggregatorOptIn(false);
-        vm.prank(t2);
-        selection.setAggregatorOptIn(false);
+        _setOptIn(t1, false);
+        _setOptIn(t2, false);
         (, address aggregator, address backup) = _selected(mix);
         assertTrue(aggregator == agg, "the only candidate aggregates");
         assertTrue(backup == t1 || backup == t2 || backup == t3, "a trainer is the backup");
@@ -156,10 +152,8 @@ contract RoundFailoverTest is RoundsFixture {
 
     /// Nobody else had stake (the only candidate is also the only trainer): no backup, and a miss fails the round.
     function test_noBackupWhenNobodyElseHadStake() public {
-        vm.prank(t1);
-        selection.setAggregatorOptIn(false);
-        vm.prank(t2);
-        selection.setAggregatorOptIn(false);
+        _setOptIn(t1, false);
+        _setOptIn(t2, false);
         uint256 roundId = rounds.openRound(unprovenTaskId);
         vm.prank(agg);
         rounds.commitUpdate(roundId, bytes32("a"), 100);

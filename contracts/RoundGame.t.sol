@@ -122,6 +122,7 @@ contract RoundGameTest is RoundsFixture {
         token.approve(address(rounds), reward);
         rounds.fundTask(t, reward);
         taskId = t;
+        _setOptIn(agg, true); // candidates volunteer per task
         uint256 roundId = _openAndCommit(); // coalition: agg, t1, t2, t3 and WATCHER as reporter
         uint256 before = _coalitionWealth();
         _post(roundId, _weights(100, 300, 600));
@@ -204,6 +205,7 @@ contract RoundGameTest is RoundsFixture {
         token.approve(address(rounds), REWARD);
         rounds.fundTask(t, REWARD);
         taskId = t;
+        _setOptIn(agg, true); // candidates volunteer per task
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
         uint256 sampled = _sampledChunk(roundId);
@@ -249,6 +251,7 @@ contract RoundGameTest is RoundsFixture {
         token.approve(address(rounds), reward);
         rounds.fundTask(t, reward);
         taskId = t;
+        _setOptIn(agg, true); // candidates volunteer per task
         uint256 roundId = _openAndCommit();
         _post(roundId, _weights(100, 300, 600));
         uint256 chunk = (_sampledChunk(roundId) + 1) % NUM_CHUNKS;

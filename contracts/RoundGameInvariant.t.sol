@@ -338,8 +338,7 @@ contract RoundGameInvariantTest is RoundsFixture {
         token.transfer(WATCHER, 10_000e18);
         vm.prank(WATCHER);
         token.approve(address(rounds), type(uint256).max);
-        vm.prank(t3);
-        selection.setAggregatorOptIn(true); // the adversary competes for aggregator duty
+        _setOptIn(t3, true); // the adversary competes for aggregator duty
         rounds.transferOwnership(address(handler));
         vm.prank(address(handler));
         rounds.acceptOwnership();

@@ -43,7 +43,7 @@ contract RoundPartialsTest is RoundsFixture {
         internal
         returns (uint256 roundId)
     {
-        _onlyCandidate(leader);
+        _onlyCandidate(task, leader);
         roundId = _openAndCommitTo(task);
         assertTrue(_select(roundId) == leader, "leader selected");
         vm.prank(leader);
@@ -58,16 +58,17 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.finalizeRound(roundId);
     }
 
-    function _onlyCandidate(address who) internal {
+    /// Makes `who` the only candidate of `task` among agg and leader2.
+    function _onlyCandidate(uint256 task, address who) internal {
         address[2] memory all = [agg, leader2];
         for (uint256 i; i < all.length; ++i) {
             bool on = all[i] == who;
-            address[] memory now_ = selection.aggregatorCandidates();
+            address[] memory now_ = selection.aggregatorCandidates(task);
             bool listed;
             for (uint256 j; j < now_.length; ++j) listed = listed || now_[j] == all[i];
             if (listed == on) continue;
             vm.prank(all[i]);
-            selection.setAggregatorOptIn(on);
+            selection.setAggregatorOptIn(task, on);
         }
     }
 
@@ -114,7 +115,7 @@ contract RoundPartialsTest is RoundsFixture {
 
         // The parent round is an ordinary proven round over its partials.
         vm.warp(p.commitDeadline + 1);
-        _onlyCandidate(agg);
+        _onlyCandidate(parentTask, agg);
         assertTrue(_select(parentRound) == agg, "parent aggregator");
         uint256[] memory one = new uint256[](1);
         one[0] = 1_000;
@@ -203,7 +204,7 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.commitPartial(parentRound, group);
         assertEq(_round(parentRound).sampleCounts[0], w[0] + w[1] + w[2], "group weight (below the cap: no shift)");
         vm.warp(_round(parentRound).commitDeadline + 1);
-        _onlyCandidate(agg);
+        _onlyCandidate(parentTask, agg);
         _select(parentRound);
         uint256[] memory one = new uint256[](1);
         one[0] = w[0] + w[1] + w[2];
@@ -227,7 +228,7 @@ contract RoundPartialsTest is RoundsFixture {
     function test_heavyGroupShiftedToTheCap() public {
         uint256 parentRound = rounds.openRound(parentTask);
         // Commits of 10,000 samples each (the fixture's cap), all accepted: 30,000 > 10,000, shift 2 -> 7,500.
-        _onlyCandidate(agg);
+        _onlyCandidate(childA, agg);
         uint256 group = rounds.openRound(childA);
         address[3] memory ts = [t1, t2, t3];
         for (uint256 i; i < 3; ++i) {

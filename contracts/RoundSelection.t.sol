@@ -24,9 +24,9 @@ contract GrindingCandidate {
         token_.approve(address(registry_), type(uint256).max);
     }
 
-    function join(uint256 amount) external {
+    function join(uint256 amount, uint256 taskId) external {
         registry.stake(amount);
-        rounds.setAggregatorOptIn(true);
+        rounds.setAggregatorOptIn(taskId, true);
     }
 
     /// Tops up 1 wei and retries up to `tries` times; returns whether it won.
@@ -130,7 +130,7 @@ contract RoundSelectionTest is RoundsFixture {
     function test_grindingInOneTransactionWinsNothingExtra() public {
         GrindingCandidate grinder = new GrindingCandidate(rounds, registry, token);
         token.transfer(address(grinder), 300e18);
-        grinder.join(100e18);
+        grinder.join(100e18, unprovenTaskId);
         token.approve(address(rounds), 10 * REWARD);
         rounds.fundTask(unprovenTaskId, 10 * REWARD);
         vm.roll(block.number + 1);
@@ -138,7 +138,7 @@ contract RoundSelectionTest is RoundsFixture {
         uint256 fair;
         for (uint256 i = 0; i < 12; ++i) {
             uint256 roundId = _openWithOneTrainer(bytes32(i + 1));
-            address[] memory candidates = selection.aggregatorCandidates();
+            address[] memory candidates = selection.aggregatorCandidates(unprovenTaskId);
             selection.lockSelection(roundId);
             bytes32 mix = keccak256(abi.encode("grind", i));
             bytes memory header = RoundDriver.prepare(selection.getDraws(roundId).seedBlock, mix);
@@ -155,9 +155,8 @@ contract RoundSelectionTest is RoundsFixture {
     /// Stake, opt-in and opt-out changes after the lock (even once the seed block is public) change nothing.
     function testFuzz_selectionIgnoresChangesAfterLock(bytes32 mix, uint96 topUp, bool aggLeaves, bool t2Joins) public {
         uint256 roundId = _openWithOneTrainer(bytes32("c"));
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        address[] memory candidates = selection.aggregatorCandidates();
+        _setOptIn(t1, true);
+        address[] memory candidates = selection.aggregatorCandidates(unprovenTaskId);
         selection.lockSelection(roundId);
         bytes memory header = RoundDriver.prepare(selection.getDraws(roundId).seedBlock, mix);
         address expected = _expected(roundId, candidates, mix);
@@ -171,16 +170,14 @@ contract RoundSelectionTest is RoundsFixture {
         vm.prank(agg);
         registry.requestUnstake(900e18);
         if (aggLeaves) {
-            vm.prank(agg);
-            selection.setAggregatorOptIn(false);
+            _setOptIn(agg, false);
         }
         if (t2Joins) {
-            vm.prank(t2);
-            selection.setAggregatorOptIn(true);
+            _setOptIn(t2, true);
         }
         // Passing today's list instead of the locked one is refused.
         if (aggLeaves || t2Joins) {
-            address[] memory today = selection.aggregatorCandidates();
+            address[] memory today = selection.aggregatorCandidates(unprovenTaskId);
             vm.expectRevert(ITrainingRounds.InvalidCandidates.selector);
             selection.selectAggregator(roundId, today, header);
         }
@@ -190,9 +187,8 @@ contract RoundSelectionTest is RoundsFixture {
     /// The caller cannot pick its block: selecting later (within the seed's 256 blocks) gives the same result.
     function test_selectionDoesNotDependOnTheSelectingBlock() public {
         uint256 roundId = _openWithOneTrainer(bytes32("c"));
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        address[] memory candidates = selection.aggregatorCandidates();
+        _setOptIn(t1, true);
+        address[] memory candidates = selection.aggregatorCandidates(unprovenTaskId);
         selection.lockSelection(roundId);
         uint64 seedBlock = selection.getDraws(roundId).seedBlock;
         vm.expectRevert(abi.encodeWithSelector(BlockHeader.BlockHashUnavailable.selector, seedBlock));
@@ -214,7 +210,7 @@ contract RoundSelectionTest is RoundsFixture {
         vm.roll(seedBlock + 257);
         selection.lockSelection(roundId);
         assertEq(selection.getDraws(roundId).seedBlock, block.number + 2, "new seed block");
-        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(), "m") == agg, "selects");
+        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(unprovenTaskId), "m") == agg, "selects");
     }
 
     /// Late selection: the operator selected at the end of the window still gets a full aggregate window,
@@ -241,7 +237,7 @@ contract RoundSelectionTest is RoundsFixture {
         uint256 roundId = _openWithOneTrainer(bytes32("c"));
         selection.lockSelection(roundId);
         vm.warp(selection.getDraws(roundId).selectionDeadline + 1);
-        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(), "m") == address(0), "none");
+        assertTrue(RoundDriver.selectLocked(rounds, roundId, selection.aggregatorCandidates(unprovenTaskId), "m") == address(0), "none");
         assertEq(uint8(IRoundSelection(address(rounds)).getRound(roundId).state), uint8(ITrainingRounds.RoundState.Failed), "failed");
         assertEq(IRoundSelection(address(rounds)).getTask(unprovenTaskId).rewardPool, poolBefore, "emission back");
         assertEq(rounds.claimable(t1), 0, "self-reported samples earn nothing");
@@ -288,10 +284,11 @@ contract RoundSelectionTest is RoundsFixture {
         ITrainingRounds.TaskConfig memory config = _taskConfig(bytes32("m"), NUM_CHUNKS, 1, commitW, aggregateW, challengeW, 0);
         config.proven = false;
         config.ruleId = 1;
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true); // a second candidate: the round has a backup
+        _setOptIn(t1, true); // a second candidate: the round has a backup
         vm.roll(block.number + 1);
         try rounds.createTask(config) returns (uint256 id) {
+            _optInTo(agg, id);
+            _optInTo(t1, id);
             token.approve(address(rounds), 1);
             rounds.fundTask(id, 1);
             uint256 openedAt = block.timestamp;
@@ -412,28 +409,50 @@ contract RoundSelectionTest is RoundsFixture {
         RoundsExtension(address(rounds)).takeSlot(roundId, 16);
     }
 
+    /// Candidates volunteer per task: a volunteer of other tasks (here agg, with five times t1's stake) is never
+    /// drawn, as aggregator or backup, for a round of a task it does not run, a group task's included. With one
+    /// global list it was, and was slashed for a round it never followed.
+    function testFuzz_aVolunteerIsNeverDrawnForAnotherTasksRound(bytes32 mix, bool groupTask) public {
+        uint256 other = rounds.createTask(_taskConfig(bytes32("other"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        if (groupTask) {
+            uint256 parent = rounds.createTask(_taskConfig(bytes32("parent"), NUM_CHUNKS, REWARD, 20_000, 60, 120, 0));
+            RoundsExtension(address(rounds)).linkTask(other, parent);
+        }
+        token.approve(address(rounds), REWARD);
+        rounds.fundTask(other, REWARD);
+        _optInTo(t1, other);
+        vm.roll(block.number + 1);
+        uint256 roundId = rounds.openRound(other);
+        vm.prank(t1);
+        rounds.commitUpdate(roundId, bytes32("c1"), 100);
+        vm.prank(t2);
+        rounds.commitUpdate(roundId, bytes32("c2"), 100);
+        vm.warp(block.timestamp + 61);
+        assertTrue(RoundDriver.select(rounds, roundId, mix) == t1, "the task's own volunteer");
+        // No other volunteer: the backup comes from the round's own trainers, never from another task's list.
+        assertTrue(selection.getDraws(roundId).backup == t2, "a trainer of the round backs it up");
+    }
+
     /// Stale candidates cannot lock the list: a newcomer replaces an inactive one, anyone prunes the rest.
     function test_staleCandidatesAreEvictedAndPruned() public {
         address[] memory stale = new address[](63);
         for (uint256 i = 0; i < 63; ++i) {
             stale[i] = address(uint160(0x6000 + i));
             _fundAndStake(stale[i], MIN_STAKE);
-            vm.prank(stale[i]);
-            selection.setAggregatorOptIn(true);
+            _setOptIn(stale[i], true);
         }
-        assertEq(selection.aggregatorCandidates().length, 64, "full");
+        assertEq(selection.aggregatorCandidates(taskId).length, 64, "full");
         for (uint256 i = 0; i < 63; ++i) {
             vm.prank(stale[i]);
             registry.requestUnstake(MIN_STAKE);
         }
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true); // evicts an inactive candidate
-        assertEq(selection.aggregatorCandidates().length, 64, "still full, one stale gone");
-        assertEq(selection.pruneCandidates(stale), 62, "the other stale candidates pruned");
-        assertEq(selection.aggregatorCandidates().length, 2, "agg and t1 remain");
+        _setOptIn(t1, true); // evicts an inactive candidate
+        assertEq(selection.aggregatorCandidates(taskId).length, 64, "still full, one stale gone");
+        assertEq(selection.pruneCandidates(taskId, stale), 62, "the other stale candidates pruned");
+        assertEq(selection.aggregatorCandidates(taskId).length, 2, "agg and t1 remain");
         address[] memory active = new address[](1);
         active[0] = agg;
-        assertEq(selection.pruneCandidates(active), 0, "active candidates stay");
+        assertEq(selection.pruneCandidates(taskId, active), 0, "active candidates stay");
     }
 
     /// A full list of active candidates admits only a newcomer with more stake than the least-staked one.
@@ -441,17 +460,16 @@ contract RoundSelectionTest is RoundsFixture {
         for (uint256 i = 0; i < 63; ++i) {
             address c = address(uint160(0x7000 + i));
             _fundAndStake(c, MIN_STAKE + i + 1);
-            vm.prank(c);
-            selection.setAggregatorOptIn(true);
+            _setOptIn(c, true);
         }
         address poor = address(0x9001);
         _fundAndStake(poor, MIN_STAKE);
         vm.prank(poor);
         vm.expectRevert(ITrainingRounds.TooManyCandidates.selector);
-        selection.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(taskId, true);
         vm.prank(t1); // 200 staked: more than the least (MIN_STAKE + 1)
-        selection.setAggregatorOptIn(true);
-        address[] memory list = selection.aggregatorCandidates();
+        selection.setAggregatorOptIn(taskId, true);
+        address[] memory list = selection.aggregatorCandidates(taskId);
         for (uint256 i = 0; i < list.length; ++i) assertTrue(list[i] != address(0x7000), "least-staked evicted");
     }
 }

@@ -158,8 +158,7 @@ contract TrainingRoundsTest is RoundsFixture {
     }
 
     function test_noCandidatesBootstrapsFromTrainers() public {
-        vm.prank(agg);
-        selection.setAggregatorOptIn(false);
+        _setOptIn(agg, false);
         uint256 roundId = rounds.openRound(taskId);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("c"), 1);
@@ -169,10 +168,8 @@ contract TrainingRoundsTest is RoundsFixture {
     }
 
     function test_stakeWeightedSelection() public {
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true); // idempotent
+        _setOptIn(t1, true);
+        _setOptIn(t1, true); // idempotent
         taskId = unprovenTaskId; // no sampled challenge to answer in each round
         token.approve(address(rounds), 40 * REWARD);
         rounds.fundTask(taskId, 40 * REWARD);
@@ -246,6 +243,7 @@ contract TrainingRoundsTest is RoundsFixture {
         vm.expectRevert(ITrainingRounds.ZeroAmount.selector);
         rounds.fundTask(taskId, 0);
         uint256 slow = rounds.createTask(_taskConfig(bytes32("s"), 1, 1, 60, 60, 60, 1 hours));
+        _optInTo(agg, slow);
         token.approve(address(rounds), 10);
         rounds.fundTask(slow, 10);
         uint256 first = rounds.openRound(slow);
@@ -305,14 +303,14 @@ contract TrainingRoundsTest is RoundsFixture {
     function test_optInRules() public {
         vm.prank(address(0xDEAD));
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotActiveOperator.selector, address(0xDEAD)));
-        selection.setAggregatorOptIn(true);
+        selection.setAggregatorOptIn(taskId, true);
         vm.prank(t1);
-        selection.setAggregatorOptIn(false); // not a candidate: no-op
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        vm.prank(agg);
-        selection.setAggregatorOptIn(false);
-        address[] memory candidates = selection.aggregatorCandidates();
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.UnknownTask.selector, 99));
+        selection.setAggregatorOptIn(99, true);
+        _setOptIn(t1, false); // not a candidate: no-op
+        _setOptIn(t1, true);
+        _setOptIn(agg, false);
+        address[] memory candidates = selection.aggregatorCandidates(taskId);
         assertEq(candidates.length, 1, "one left");
         assertTrue(candidates[0] == t1, "t1 moved into agg's slot");
         (uint256 tasks, uint256 roundsOpened) = selection.counts();
@@ -329,6 +327,7 @@ contract TrainingRoundsTest is RoundsFixture {
         token.approve(address(rounds), reward);
         rounds.fundTask(t, reward);
         taskId = t;
+        _setOptIn(agg, true); // candidates volunteer per task
         uint256 roundId = _openAndCommit();
         assertTrue(!IRoundSelection(address(rounds)).getRound(roundId).proven, "unproven task");
         _post(roundId, _weights(bound(w1, 0, 100), bound(w2, 0, 300), bound(w3, 0, 600)));

@@ -149,12 +149,9 @@ contract TrainingRoundsInvariantTest is RoundsFixture {
         handler = new RoundsHandler(rounds, [t1, t2, t3], taskId, WATCHER);
         vm.prank(WATCHER);
         token.approve(address(rounds), type(uint256).max);
-        vm.prank(agg);
-        selection.setAggregatorOptIn(false);
-        vm.prank(t1);
-        selection.setAggregatorOptIn(true);
-        vm.prank(t2);
-        selection.setAggregatorOptIn(true);
+        _setOptIn(agg, false);
+        _setOptIn(t1, true);
+        _setOptIn(t2, true);
     }
 
     function targetContracts() public view returns (address[] memory targets) {

@@ -8,15 +8,23 @@ import {ITrainingRounds} from "./ITrainingRounds.sol";
 /// TrainingRounds' address by RoundsExtension (delegatecall from TrainingRounds' fallback); the ABI exported
 /// for TrainingRounds includes these functions.
 interface IRoundSelection {
-    /// @notice Opts the caller in or out of aggregator selection (needs active stake to opt in; a full list
-    /// drops an inactive candidate, else the least-staked one for a newcomer with more stake).
-    function setAggregatorOptIn(bool optIn) external;
+    /// @notice Opts the caller in or out of aggregator selection for task `taskId`'s rounds (needs active stake
+    /// and an existing task to opt in; a full list drops an inactive candidate, else the least-staked one for a
+    /// newcomer with more stake). A round draws only among its own task's candidates.
+    /// @param taskId the task whose rounds the caller volunteers to aggregate
+    /// @param optIn true to join the task's list, false to leave it
+    function setAggregatorOptIn(uint256 taskId, bool optIn) external;
 
-    /// @notice Drops the listed candidates that are no longer active operators; returns how many.
-    function pruneCandidates(address[] calldata candidates) external returns (uint256 removed);
+    /// @notice Drops the listed candidates of task `taskId` that are no longer active operators.
+    /// @param taskId the task whose list is pruned
+    /// @param candidates the candidates to check
+    /// @return removed how many were dropped
+    function pruneCandidates(uint256 taskId, address[] calldata candidates) external returns (uint256 removed);
 
-    /// @notice Opted-in aggregator candidates, in list order.
-    function aggregatorCandidates() external view returns (address[] memory);
+    /// @notice Task `taskId`'s opted-in aggregator candidates, in list order.
+    /// @param taskId the task
+    /// @return the candidates
+    function aggregatorCandidates(uint256 taskId) external view returns (address[] memory);
 
     /// @notice Fixes the selection's inputs after the commit deadline and names its seed block.
     function lockSelection(uint256 roundId) external;

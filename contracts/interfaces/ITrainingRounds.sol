@@ -195,8 +195,9 @@ interface ITrainingRounds {
     /// @notice Nobody selected an aggregator within the selection window (or nobody had stake): the round
     /// failed, nobody was slashed or paid, and the emission went back to the task pool.
     event SelectionExpired(uint256 indexed roundId);
-    /// @notice A candidate left the list without opting out: evicted by a newcomer or pruned as inactive.
-    event CandidateRemoved(address indexed candidate, address indexed by);
+    /// @notice A candidate left task `taskId`'s list without opting out: evicted by a newcomer or pruned as
+    /// inactive.
+    event CandidateRemoved(address indexed candidate, uint256 indexed taskId, address indexed by);
     /// @notice A trainer with more stake took the slot of `trainer`, the lowest-staked one, in a full round.
     event TrainerEvicted(uint256 indexed roundId, address indexed trainer, address indexed by);
     /// @notice The sampled chunks will be drawn from the `prevrandao` of `sampleSeedBlock`.
@@ -261,8 +262,8 @@ interface ITrainingRounds {
     event RewardCredited(uint256 indexed roundId, address indexed account, uint256 amount);
     /// @notice `account` claimed `amount`.
     event RewardClaimed(address indexed account, uint256 amount);
-    /// @notice An operator opted in or out of aggregator duty.
-    event AggregatorOptIn(address indexed operator, bool optedIn);
+    /// @notice An operator opted in or out of aggregator duty for task `taskId`'s rounds.
+    event AggregatorOptIn(address indexed operator, uint256 indexed taskId, bool optedIn);
     /// @notice Parameters changed (at deployment).
     event ParamsChanged(Params params);
     /// @notice The verifier for future rounds changed (at deployment).

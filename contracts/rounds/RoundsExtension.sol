@@ -25,8 +25,10 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 /// `prevrandao`, proven by its header. Everything the draw reads was fixed before its randomness existed.
 /// Bootstrapping: if no candidate had stake at the lock, the draw runs over the round's own trainers. Bounded:
 /// without a selection by the selection deadline (commit deadline + aggregateWindow) the next lock or select
-/// fails the round unpaid, slashing nobody. The candidate list lives in a namespaced slot (ERC-7201) so it
-/// never meets TrainingRounds' own layout.
+/// fails the round unpaid, slashing nobody. Candidates volunteer per task: a round draws only among its own
+/// task's volunteers, so an operator is never held to aggregate a task it does not run (with one global list,
+/// an honest volunteer of one task was drawn for another's round, or a group task's, and slashed for missing
+/// it). The candidate lists live in a namespaced slot (ERC-7201) so they never meet TrainingRounds' own layout.
 contract RoundsExtension is
     RoundsStorage,
     RoundClaimsExtension,
@@ -34,7 +36,7 @@ contract RoundsExtension is
     ChallengeExtension,
     IRoundSelection
 {
-    /// @notice Hard cap on opted-in aggregator candidates: bounds the lock and eviction loops.
+    /// @notice Hard cap on a task's opted-in aggregator candidates: bounds the lock and eviction loops.
     uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
     /// @notice Slots a commit into a full round draws to find the one it takes (`takeSlot`): bounds the
     /// eviction at 16 stake reads (~141k gas) whatever the round's size. 16 draws of 16 bits are one hash.
@@ -46,14 +48,20 @@ contract RoundsExtension is
     /// @notice `takeSlot` was called other than from TrainingRounds.commitUpdate.
     error SlotOnlyFromCommit();
 
-    /// @custom:storage-location erc7201:vain.storage.RoundCandidates
+    /// @dev One task's candidates.
     struct CandidatesStorage {
         address[] list;
         mapping(address candidate => uint256 indexPlusOne) indexOf;
     }
 
-    /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.RoundCandidates")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant CANDIDATES_SLOT = 0x42a99d49972baa650145fe887cc11b9597d8423b06c033647a7396cd82875c00;
+    /// @custom:storage-location erc7201:vain.storage.RoundCandidatesByTask
+    struct CandidatesByTaskStorage {
+        mapping(uint256 taskId => CandidatesStorage) byTask;
+    }
+
+    /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.RoundCandidatesByTask")) - 1)) &
+    /// ~bytes32(uint256(0xff))
+    bytes32 private constant CANDIDATES_SLOT = 0xb91f4e690ef74b5dc2a8e49a4b1682900170b74a2fcfaeb486c6e93ce3269800;
 
     /// @custom:storage-location erc7201:vain.storage.ReportCommits
     struct ReportCommitsStorage {
@@ -70,38 +78,39 @@ contract RoundsExtension is
     // ================================================================ candidates
 
     /// @inheritdoc IRoundSelection
-    function setAggregatorOptIn(bool optIn) external {
-        CandidatesStorage storage c = _candidates();
+    function setAggregatorOptIn(uint256 taskId, bool optIn) external {
+        CandidatesStorage storage c = _candidates(taskId);
         uint256 index = c.indexOf[msg.sender];
         if (optIn) {
             if (index != 0) return;
+            if (_tasks[taskId].creator == address(0)) revert ITrainingRounds.UnknownTask(taskId);
             if (!registry.isActiveOperator(msg.sender)) revert ITrainingRounds.NotActiveOperator(msg.sender);
-            if (c.list.length >= MAX_AGGREGATOR_CANDIDATES) _makeRoomFor(c, msg.sender);
+            if (c.list.length >= MAX_AGGREGATOR_CANDIDATES) _makeRoomFor(c, taskId, msg.sender);
             c.list.push(msg.sender);
             c.indexOf[msg.sender] = c.list.length;
         } else {
             if (index == 0) return;
             _remove(c, msg.sender, index);
         }
-        emit ITrainingRounds.AggregatorOptIn(msg.sender, optIn);
+        emit ITrainingRounds.AggregatorOptIn(msg.sender, taskId, optIn);
     }
 
     /// @inheritdoc IRoundSelection
-    function pruneCandidates(address[] calldata candidates) external returns (uint256 removed) {
-        CandidatesStorage storage c = _candidates();
+    function pruneCandidates(uint256 taskId, address[] calldata candidates) external returns (uint256 removed) {
+        CandidatesStorage storage c = _candidates(taskId);
         for (uint256 i = 0; i < candidates.length; ++i) {
             address candidate = candidates[i];
             uint256 index = c.indexOf[candidate];
             if (index == 0 || registry.isActiveOperator(candidate)) continue;
             _remove(c, candidate, index);
-            emit ITrainingRounds.CandidateRemoved(candidate, msg.sender);
+            emit ITrainingRounds.CandidateRemoved(candidate, taskId, msg.sender);
             ++removed;
         }
     }
 
     /// @inheritdoc IRoundSelection
-    function aggregatorCandidates() external view returns (address[] memory) {
-        return _candidates().list;
+    function aggregatorCandidates(uint256 taskId) external view returns (address[] memory) {
+        return _candidates(taskId).list;
     }
 
     // ================================================================ reports (commit-reveal)
@@ -180,7 +189,7 @@ contract RoundsExtension is
         }
         uint64 seedBlock = draws.seedBlock;
         if (seedBlock != 0 && block.number <= seedBlock + 256) revert ITrainingRounds.SelectionAlreadyLocked(seedBlock);
-        address[] memory candidates = _candidates().list;
+        address[] memory candidates = _candidates(round.taskId).list;
         draws.lockBlock = uint64(block.number);
         draws.seedBlock = uint64(block.number + SEED_BLOCK_DELAY);
         draws.candidatesHash = keccak256(abi.encodePacked(candidates));
@@ -398,11 +407,14 @@ contract RoundsExtension is
         }
     }
 
-    function _candidates() private pure returns (CandidatesStorage storage c) {
+    /// @dev Task `taskId`'s candidates.
+    function _candidates(uint256 taskId) private view returns (CandidatesStorage storage) {
+        CandidatesByTaskStorage storage s;
         bytes32 slot = CANDIDATES_SLOT;
         assembly {
-            c.slot := slot
+            s.slot := slot
         }
+        return s.byTask[taskId];
     }
 
     /// @dev The round, which must be Open.
@@ -498,7 +510,7 @@ contract RoundsExtension is
     }
 
     /// @dev Drops the first inactive candidate, else the least-staked one if `newcomer` has more stake.
-    function _makeRoomFor(CandidatesStorage storage c, address newcomer) private {
+    function _makeRoomFor(CandidatesStorage storage c, uint256 taskId, address newcomer) private {
         uint256 n = c.list.length;
         uint256 lowestIndex;
         uint256 lowestStake = type(uint256).max;
@@ -520,7 +532,7 @@ contract RoundsExtension is
         }
         address evicted = c.list[lowestIndex];
         _remove(c, evicted, lowestIndex + 1);
-        emit ITrainingRounds.CandidateRemoved(evicted, newcomer);
+        emit ITrainingRounds.CandidateRemoved(evicted, taskId, newcomer);
     }
 
     /// @dev Swap-and-pop removal of `candidate` at `indexPlusOne`.

@@ -15,7 +15,7 @@ library RoundDriver {
     /// closed instead (nobody committed, selection window over).
     function select(TrainingRounds rounds, uint256 roundId, bytes32 mix) internal returns (address) {
         IRoundSelection selection = IRoundSelection(address(rounds));
-        address[] memory candidates = selection.aggregatorCandidates();
+        address[] memory candidates = selection.aggregatorCandidates(selection.getRound(roundId).taskId);
         selection.lockSelection(roundId);
         uint64 seedBlock = IRoundSelection(address(rounds)).getDraws(roundId).seedBlock;
         if (seedBlock == 0) return address(0);

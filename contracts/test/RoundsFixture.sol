@@ -39,18 +39,31 @@ abstract contract RoundsFixture is Fixture {
         _fundAndStake(t3, 200e18);
         _fundAndStake(WATCHER, 200e18);
         token.transfer(WATCHER, 1_000e18);
-        vm.prank(agg);
-        selection.setAggregatorOptIn(true);
         taskId = rounds.createTask(_taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
         ITrainingRounds.TaskConfig memory unproven = _taskConfig(bytes32("model0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0);
         unproven.proven = false;
         unproven.ruleId = 1;
         unprovenTaskId = rounds.createTask(unproven);
         provenTaskId = taskId;
+        _setOptIn(agg, true);
         token.approve(address(rounds), 20 * REWARD);
         rounds.fundTask(taskId, 10 * REWARD);
         rounds.fundTask(unprovenTaskId, 10 * REWARD);
         vm.roll(block.number + 1); // stakes are history before the first round opens
+    }
+
+    /// `operator` opts in or out of aggregator duty for both fixture tasks (candidates volunteer per task).
+    function _setOptIn(address operator, bool optIn) internal {
+        vm.startPrank(operator);
+        selection.setAggregatorOptIn(taskId, optIn);
+        selection.setAggregatorOptIn(unprovenTaskId, optIn);
+        vm.stopPrank();
+    }
+
+    /// `operator` volunteers to aggregate task `task`'s rounds.
+    function _optInTo(address operator, uint256 task) internal {
+        vm.prank(operator);
+        selection.setAggregatorOptIn(task, true);
     }
 
     /// Locks and selects with a round-specific prevrandao; the aggregator (zero if the round closed).

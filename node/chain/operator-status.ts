@@ -49,9 +49,13 @@ export interface OperatorStatus {
   readonly isActive: boolean;
   readonly minStakeWei: bigint;
   readonly unbondingDelayS: bigint;
+  /** The task the aggregator figures are of (candidates volunteer per task). */
+  readonly taskId: bigint;
+  /** Opted in as an aggregator candidate of `taskId`'s rounds. */
   readonly aggregatorOptedIn: boolean;
   readonly network: {
     readonly totalActiveStakeWei: bigint;
+    /** `taskId`'s aggregator candidates. */
     readonly aggregatorCandidates: number;
     readonly tasks: bigint;
     readonly rounds: bigint;
@@ -61,8 +65,12 @@ export interface OperatorStatus {
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
-/** Reads {@link OperatorStatus} for `operator` (no signer needed). */
-export async function readOperatorStatus(ctx: ReadContext, operator: Address): Promise<OperatorStatus> {
+/** Reads {@link OperatorStatus} for `operator` and task `taskId` (no signer needed). */
+export async function readOperatorStatus(
+  ctx: ReadContext,
+  operator: Address,
+  taskId: bigint,
+): Promise<OperatorStatus> {
   const { token, registry, rounds } = ctx.contracts;
   const client = ctx.publicClient;
   return readChain(ctx, "status", async () => {
@@ -160,6 +168,7 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
         address: rounds,
         abi: trainingRoundsAbi,
         functionName: "aggregatorCandidates",
+        args: [taskId],
       }),
       client.readContract({ ...at, address: rounds, abi: trainingRoundsAbi, functionName: "counts" }),
     ]);
@@ -211,6 +220,7 @@ export async function readOperatorStatus(ctx: ReadContext, operator: Address): P
       isActive,
       minStakeWei,
       unbondingDelayS,
+      taskId,
       aggregatorOptedIn: candidates.some((c) => c.toLowerCase() === lower),
       network: {
         totalActiveStakeWei,

@@ -359,7 +359,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     assert.equal((nothing as TransactionRevertedError).errorName, "NothingToClaim");
 
     // Finish the round: operator 0 trains and aggregates alone (an unproven task), so it earns the emission.
-    const opted = await setAggregatorOptIn(ctx, { optIn: true });
+    const opted = await setAggregatorOptIn(ctx, { taskId: created.taskId, optIn: true });
     assert.equal(opted.optedIn, true);
     const rounds = protocolAddresses(deployment).rounds;
     const send = async (
@@ -395,7 +395,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     await advance(121);
     await send("finalizeRound", [opened.roundId]);
 
-    const status = await readOperatorStatus(ctx, operators[0]!.address);
+    const status = await readOperatorStatus(ctx, operators[0]!.address, created.taskId);
     assert.equal(status.claimableWei, parseEther("10"));
     assert.equal(status.network.latestRound?.state, "finalized");
     const before = await tokenBalance(operators[0]!.address);
@@ -410,6 +410,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     const status = await readOperatorStatus(
       { publicClient, deployment, contracts: protocolAddresses(deployment) },
       operator,
+      1n, // the task operator 0 volunteered for above
     );
     assert.equal(
       status.activeStakeWei,
@@ -470,7 +471,7 @@ describe("operator actions on a real hardhat node", { timeout: 240_000 }, () => 
     const error = await stake(ctx, { amountWei: parseEther("1") }).catch((e: unknown) => e);
     assert.ok(error instanceof ChainError, String(error));
     assert.equal(error.code, "CHAIN_UNREACHABLE");
-    const statusError = await readOperatorStatus(ctx, operators[3]!.address).catch((e: unknown) => e);
+    const statusError = await readOperatorStatus(ctx, operators[3]!.address, 1n).catch((e: unknown) => e);
     assert.equal((statusError as ChainError).code, "CHAIN_UNREACHABLE");
   });
 });

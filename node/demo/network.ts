@@ -455,7 +455,12 @@ export async function sendBesideNode<T>(send: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function setAggregators(net: LocalVainNetwork, indices: readonly number[]): Promise<void> {
+/** Makes the nodes at `indices` the aggregator candidates of task `taskId` (the network's first task by default). */
+export async function setAggregators(
+  net: LocalVainNetwork,
+  indices: readonly number[],
+  taskId = 1n,
+): Promise<void> {
   for (const node of net.nodes) {
     const wanted = indices.includes(node.index);
     const current = (
@@ -463,13 +468,14 @@ export async function setAggregators(net: LocalVainNetwork, indices: readonly nu
         address: net.contracts.rounds,
         abi: trainingRoundsAbi,
         functionName: "aggregatorCandidates",
+        args: [taskId],
       })
     ).some((a) => a.toLowerCase() === node.account.address.toLowerCase());
     if (current === wanted) continue;
     await sendBesideNode(() =>
       setAggregatorOptIn(
         { publicClient: net.publicClient, walletClient: node.wallet, contracts: net.contracts },
-        { optIn: wanted },
+        { taskId, optIn: wanted },
       ),
     );
   }

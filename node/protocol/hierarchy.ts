@@ -84,7 +84,7 @@ export function roundTree(input: RoundTreeInput): RoundTree {
 
 /**
  * The tree every node of the round computes: flat when the trainers fit `maxFanIn`; otherwise planned with the
- * on-chain aggregator candidates and randomness of the block that selected the round's aggregator, read at
+ * on-chain aggregator candidates (the round's task's) and randomness of the block that selected the round's aggregator, read at
  * that block, so a later opt-in or opt-out cannot make nodes disagree.
  */
 export async function roundTreeFromChain(
@@ -92,6 +92,7 @@ export async function roundTreeFromChain(
   rounds: Address,
   roundId: bigint,
   round: {
+    readonly taskId: bigint;
     readonly trainers: readonly Address[];
     readonly commitments: readonly Hex[];
     readonly aggregator: Address;
@@ -119,6 +120,7 @@ export async function roundTreeFromChain(
     address: rounds,
     abi: trainingRoundsAbi,
     functionName: "aggregatorCandidates",
+    args: [round.taskId],
     blockNumber: selected.blockNumber,
   });
   return roundTree({

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 
 import {
+  createTestTask,
   fundOperator,
   minStake,
   requestUnstake,
@@ -23,8 +24,10 @@ const CHAIN_PORT = 18791;
 
 describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 }, () => {
   let net: LocalNetwork;
+  let taskId: bigint;
   before(async () => {
     net = await startLocalNetwork(CHAIN_PORT);
+    taskId = await createTestTask(net);
   });
   after(async () => {
     await net?.stop();
@@ -37,6 +40,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
     const sync = {
+      taskId,
       publicClient: net.publicClient,
       wallet: await walletFor(net, account),
       contracts: net.addresses,
@@ -47,6 +51,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
         address: net.addresses.rounds,
         abi: trainingRoundsAbi,
         functionName: "aggregatorCandidates",
+        args: [taskId],
       });
 
     assert.deepEqual(await syncAggregatorOptIn(sync, true), { optedIn: true, active: true });
@@ -72,6 +77,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     await stakeAndBind(net, account, minimum * 2n);
     const log = pino({ level: "silent" });
     const sync = {
+      taskId,
       publicClient: net.publicClient,
       wallet: await walletFor(net, account),
       contracts: net.addresses,
@@ -103,6 +109,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
       address: net.addresses.rounds,
       abi: trainingRoundsAbi,
       functionName: "aggregatorCandidates",
+      args: [taskId],
     });
     assert.ok(!candidates.includes(account.address), "an inactive operator is no candidate");
     await keeper.sync();

@@ -71,6 +71,8 @@ export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: stri
 }
 
 export interface OptInSync {
+  /** The task the node follows: the operator volunteers for its rounds only (candidates are per task). */
+  readonly taskId: bigint;
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly wallet: WalletClient<Transport, Chain, Account>;
   readonly contracts: ProtocolAddresses;
@@ -110,13 +112,14 @@ export class InactiveHold {
  * Returns the opt-in now on chain and whether the operator is active.
  */
 export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Promise<OptInState> {
-  const { publicClient, wallet, contracts, log } = sync;
+  const { taskId, publicClient, wallet, contracts, log } = sync;
   const me = wallet.account.address;
   const [candidates, active] = await Promise.all([
     publicClient.readContract({
       address: contracts.rounds,
       abi: trainingRoundsAbi,
       functionName: "aggregatorCandidates",
+      args: [taskId],
     }),
     publicClient.readContract({
       address: contracts.registry,
@@ -128,7 +131,7 @@ export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Pro
   const optedIn = candidates.some((c) => c.toLowerCase() === me.toLowerCase());
   const optIn = wanted && active;
   if (optedIn === optIn) return { optedIn, active };
-  await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { optIn });
+  await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { taskId, optIn });
   if (wanted && !active) {
     log.warn(
       { aggregator: false, operator: me },

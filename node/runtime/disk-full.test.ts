@@ -103,6 +103,7 @@ describe("disk full: the aggregator finishes its round from memory", { timeout: 
         address: net.addresses.rounds,
         abi: trainingRoundsAbi,
         functionName: "aggregatorCandidates",
+        args: [1n], // the task the nodes follow (config taskId 1)
       })
     ).map((a) => a.toLowerCase());
 

@@ -28,6 +28,7 @@ const ready: OperatorStatus = {
   isActive: true,
   minStakeWei: parseEther("100"),
   unbondingDelayS: 86_400n,
+  taskId: 1n,
   aggregatorOptedIn: false,
   network: { totalActiveStakeWei: 0n, aggregatorCandidates: 0, tasks: 0n, rounds: 0n, latestRound: null },
 };

@@ -75,6 +75,6 @@ export async function checkOperator(
   nodePeerId: string,
   config: NodeConfig,
 ): Promise<OperatorWarning[]> {
-  const status = await readOperatorStatus(ctx, operator);
+  const status = await readOperatorStatus(ctx, operator, BigInt(config.taskId));
   return [...operatorWarnings(status, nodePeerId), ...configWarnings(config)];
 }

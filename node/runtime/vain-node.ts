@@ -282,7 +282,7 @@ export class VainNode {
     // a candidate): re-decide often (two reads; a transaction only on change). A chain outage during start-up
     // must not end the node: the next check applies the opt-in once the chain answers.
     this.optIn = new OptInKeeper({
-      sync: { publicClient, wallet, contracts, log },
+      sync: { taskId: BigInt(config.taskId), publicClient, wallet, contracts, log },
       wanted: () => this.aggregatorOptIn(),
       suspended: () => this.paused.has("CHAIN_RESET"),
       onActiveChange: () => this.applyHold(),

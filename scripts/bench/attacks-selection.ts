@@ -190,7 +190,7 @@ export const staleCandidates: Strategy<AttackWorld> = {
       async play() {
         for (const s of sybils) await world.optIn(s);
         for (const s of sybils) await world.requestUnstake(s, world.minStakeWei);
-        const optIn = await world.attempt(aggregator, "setAggregatorOptIn", [true]);
+        const optIn = await world.attempt(aggregator, "setAggregatorOptIn", [taskId, true]);
         let selected = 0;
         for (let i = 0; i < rounds; i++) {
           const roundId = await world.openRound(taskId);
@@ -204,8 +204,9 @@ export const staleCandidates: Strategy<AttackWorld> = {
           address: world.rounds,
           abi: trainingRoundsAbi,
           functionName: "aggregatorCandidates",
+          args: [taskId],
         });
-        await world.send(world.net.deployer, "pruneCandidates", [left]);
+        await world.send(world.net.deployer, "pruneCandidates", [taskId, left]);
         await world.clearCandidates([aggregator]);
         return {
           rounds,

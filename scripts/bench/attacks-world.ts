@@ -83,8 +83,9 @@ export class AttackWorld {
     return out;
   }
 
-  async optIn(operator: Operator, optIn = true): Promise<void> {
-    await setAggregatorOptIn(actionClient(this.net, operator.wallet), { optIn });
+  /** Opts `operator` in or out as an aggregator candidate of `taskId` (default: the task created last). */
+  async optIn(operator: Operator, optIn = true, taskId = this.latestTask()): Promise<void> {
+    await setAggregatorOptIn(actionClient(this.net, operator.wallet), { taskId, optIn });
     if (optIn) this.optedIn.add(operator);
     else this.optedIn.delete(operator);
   }
@@ -92,16 +93,32 @@ export class AttackWorld {
   /** Operators this world opted in as candidates (strategies share one chain: each starts with none). */
   private readonly optedIn = new Set<Operator>();
 
-  /** Opts `known` out, then every candidate this world opted in, then prunes whatever inactive is left. */
+  /**
+   * Opts `known` out, then every candidate this world opted in, then prunes whatever inactive is left, on the task
+   * created last (candidates are per task; each strategy makes its own task).
+   */
   async clearCandidates(known: readonly Operator[] = []): Promise<void> {
-    for (const op of [...known, ...this.optedIn]) await this.attempt(op, "setAggregatorOptIn", [false]);
+    if (this.tasks.length === 0) return;
+    const taskId = this.latestTask();
+    for (const op of [...known, ...this.optedIn])
+      await this.attempt(op, "setAggregatorOptIn", [taskId, false]);
     this.optedIn.clear();
     const left = await this.net.publicClient.readContract({
       address: this.rounds,
       abi: trainingRoundsAbi,
       functionName: "aggregatorCandidates",
+      args: [taskId],
     });
-    if (left.length > 0) await this.attempt(this.net.deployer, "pruneCandidates", [left]);
+    if (left.length > 0) await this.attempt(this.net.deployer, "pruneCandidates", [taskId, left]);
+  }
+
+  /** Tasks this world created, in order. */
+  private readonly tasks: bigint[] = [];
+
+  private latestTask(): bigint {
+    const last = this.tasks.at(-1);
+    if (last === undefined) throw new Error("no task yet: create one (world.task) before opting in");
+    return last;
   }
 
   /** A funded task with 100 VAIN per round and the minimum windows (the bench moves the clock). */
@@ -119,6 +136,7 @@ export class AttackWorld {
       ...options,
     });
     await fundTask(treasury, { taskId, amountWei: ATTACK_REWARD_WEI * 1_000n });
+    this.tasks.push(taskId);
     return taskId;
   }
 

@@ -10,6 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../../node/chain/accounts.ts";
 import {
   bindPeerId,
+  createTask,
   requestUnstake as requestUnstakeAction,
   sendEther,
   stake,
@@ -145,6 +146,19 @@ export async function minStake(net: Pick<LocalNetwork, "publicClient" | "address
     abi: stakeRegistryAbi,
     functionName: "minStake",
   });
+}
+
+/**
+ * Creates an (unfunded) task as the deployer, for tests that need one to exist, e.g. to volunteer as its
+ * aggregator (candidates are per task). Returns its ID.
+ */
+export async function createTestTask(net: LocalNetwork): Promise<bigint> {
+  const { taskId } = await createTask(actionClient(net, net.deployer), {
+    modelRef: `0x${"11".repeat(32)}`,
+    parameters: 1_000,
+    rewardPerRoundWei: parseEther("1"),
+  });
+  return taskId;
 }
 
 /** Sends a raw transaction and waits for a successful receipt (for calls no chain action covers). */

@@ -1,6 +1,6 @@
 /**
  * The on-chain set-up every round test and benchmark needs, once: fund operators from the treasury, stake
- * them, opt the aggregators in, create and fund a task, open its first round. Every step is one of the
+ * them, create a task, opt the aggregators in for it, fund it, open its first round. Every step is one of the
  * node's chain actions (node/chain/actions/), so a contract change is fixed in one place. Works on any
  * viem clients: a `hardhat node` process (local-network.ts) or Hardhat's in-process network.
  */
@@ -49,7 +49,7 @@ export interface FundStakeAndOpenRoundReturnType {
   readonly roundId: bigint | undefined;
 }
 
-/** Funds and stakes the operators, opts in the aggregators, creates and funds a task and opens its round. */
+/** Funds and stakes the operators, creates a task, opts the aggregators in for it, funds it and opens its round. */
 export async function fundStakeAndOpenRound(
   chain: RoundFixtureChain,
   parameters: FundStakeAndOpenRoundParameters,
@@ -65,9 +65,10 @@ export async function fundStakeAndOpenRound(
     // approve + stake (not a permit): works with any wallet, including Hardhat's in-process accounts.
     await stake(client(operator), { amountWei: parameters.stakeWei, usePermit: false });
   }
-  for (const aggregator of parameters.aggregators ?? [])
-    await setAggregatorOptIn(client(aggregator), { optIn: true });
   const { taskId } = await createTask(treasury, parameters.task);
+  // Candidates volunteer per task: for this task, once it exists.
+  for (const aggregator of parameters.aggregators ?? [])
+    await setAggregatorOptIn(client(aggregator), { taskId, optIn: true });
   await fundTask(treasury, { taskId, amountWei: parameters.fundWei });
   if (parameters.open === false) return { taskId, roundId: undefined };
   const { roundId } = await openRound(treasury, { taskId });

@@ -171,14 +171,6 @@ describe("vAIn protocol with viem", function () {
     await stakeAndBind(t2Wallet, parseEther("200"), "0x0a03");
     await stakeAndBind(watcherWallet, parseEther("200"), "0x0a04");
     await send(
-      aggWallet.writeContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "setAggregatorOptIn",
-        args: [true],
-      }),
-    );
-    await send(
       deployerWallet.writeContract({
         address: rounds,
         abi: trainingRoundsAbi,
@@ -195,6 +187,15 @@ describe("vAIn protocol with viem", function () {
             roundIntervalS: 0n,
           }),
         ],
+      }),
+    );
+    // Candidates volunteer per task: task 1, once it exists.
+    await send(
+      aggWallet.writeContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "setAggregatorOptIn",
+        args: [1n, true],
       }),
     );
     await send(

@@ -120,7 +120,6 @@ describe("rounds of 16, 256 and 1,000 trainers on TrainingRounds: gas per traine
         args: [aggStake],
       }),
     );
-    await gasOf(deployer!.writeContract({ ...onRounds, functionName: "setAggregatorOptIn", args: [true] }));
     const config = taskConfig({
       modelRef: `0x${"11".repeat(32)}`,
       parameters: 4 * 64,
@@ -133,6 +132,9 @@ describe("rounds of 16, 256 and 1,000 trainers on TrainingRounds: gas per traine
       roundIntervalS: 0n,
     });
     await gasOf(deployer!.writeContract({ ...onRounds, functionName: "createTask", args: [config] }));
+    await gasOf(
+      deployer!.writeContract({ ...onRounds, functionName: "setAggregatorOptIn", args: [1n, true] }),
+    );
     await gasOf(
       deployer!.writeContract({
         address: token,

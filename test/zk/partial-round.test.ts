@@ -138,9 +138,9 @@ describe("a two-level round proven at every level (group tasks and partials)", f
       args: [account],
     });
 
-  /** Makes `leader` the only aggregator candidate (the selection is stake-weighted among candidates). */
-  async function onlyCandidate(leader: Wallet): Promise<void> {
-    for (const w of leaders) await setAggregatorOptIn(client(w), { optIn: w === leader });
+  /** Makes `leader` the only aggregator candidate of `taskId` (stake-weighted among its candidates). */
+  async function onlyCandidate(taskId: bigint, leader: Wallet): Promise<void> {
+    for (const w of leaders) await setAggregatorOptIn(client(w), { taskId, optIn: w === leader });
   }
 
   /** The first sampled (pending) chunk of a posted round, once its samples are drawn. */
@@ -171,7 +171,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     weights: readonly number[],
     bias = 0,
   ): Promise<{ roundId: bigint; aggregate: Uint16Array }> {
-    await onlyCandidate(leader);
+    await onlyCandidate(taskId, leader);
     const { roundId } = await openRound(client(deployer), { taskId });
     return proveOpenRound(roundId, leader, committers, inputs, weights, bias, true);
   }
@@ -387,7 +387,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     }
 
     // The parent round: its aggregator proves the weighted mean of the partials with the same circuit.
-    await onlyCandidate(honestLeader);
+    await onlyCandidate(parentTask, honestLeader);
     const top = await proveOpenRound(
       parentRound,
       honestLeader,

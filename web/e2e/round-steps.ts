@@ -45,7 +45,6 @@ export async function otherNodeJoins(fx: DashboardFixture, page: Page): Promise<
       args: [bytesToHex(aggPeer.toMultihash().bytes)],
     }),
   );
-  await fx.send(aggregator.writeContract({ ...fx.rounds, functionName: "setAggregatorOptIn", args: [true] }));
   await waitText(page, "#peers-body", /1,000 VAIN/);
   assert.equal(await page.getAttribute("#peers-body", "data-count"), "2");
   return aggPeer.toString();
@@ -83,6 +82,10 @@ export async function finalizedRound(fx: DashboardFixture, page: Page): Promise<
   );
   await fx.send(
     deployer.writeContract({ ...rounds, functionName: "fundTask", args: [1n, parseEther("5000")] }),
+  );
+  // Candidates volunteer per task: the other node for task 1, once it exists.
+  await fx.send(
+    aggregator.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [1n, true] }),
   );
   await fx.send(deployer.writeContract({ ...rounds, functionName: "openRound", args: [1n] }));
   await waitText(page, "#round-phase", /^committing$/);
@@ -231,8 +234,10 @@ export async function othersMissedRound(fx: DashboardFixture, page: Page): Promi
 export async function ownMissedRound(fx: DashboardFixture, page: Page): Promise<void> {
   const { deployer, user, aggregator } = fx;
   const rounds = fx.rounds;
-  await fx.send(aggregator.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [false] }));
-  await fx.send(user.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [true] }));
+  await fx.send(
+    aggregator.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [1n, false] }),
+  );
+  await fx.send(user.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [1n, true] }));
   await fx.send(deployer.writeContract({ ...rounds, functionName: "openRound", args: [1n] }));
   await waitText(page, "#round-id", /#3/);
   await fx.send(
@@ -265,6 +270,6 @@ export async function ownMissedRound(fx: DashboardFixture, page: Page): Promise<
   assert.equal(await page.getAttribute("#slashes-body tr:first-child", "class"), "own");
   await waitText(page, '#timeline-body tr[data-round="3"]', /failed: the aggregator missed its deadline/);
   await waitText(page, "#active-stake", /^100 VAIN$/);
-  await fx.send(user.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [false] }));
+  await fx.send(user.writeContract({ ...rounds, functionName: "setAggregatorOptIn", args: [1n, false] }));
   await shot(page, "10-own-slash");
 }

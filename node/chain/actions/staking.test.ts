@@ -130,7 +130,7 @@ describe("staking rules an operator meets (real hardhat node)", { timeout: 240_0
     assert.equal(second.releaseTime >= first.releaseTime + 3_600n, true);
     assert.equal(second.unbondingStakeWei, parseEther("150"));
     await advanceTo(first.releaseTime);
-    const status = await readOperatorStatus({ ...client, deployment: net.deployment }, account.address);
+    const status = await readOperatorStatus({ ...client, deployment: net.deployment }, account.address, 1n);
     assert.deepEqual(
       status.unbondingRequests.map((r) => [r.amountWei, r.releaseTime]),
       [

@@ -24,6 +24,7 @@ import {
   printResult,
 } from "../chain-context.ts";
 import type { SignerFlags } from "../chain-context.ts";
+import { resolveTaskId, TASK_OPTION, TASK_OPTION_HELP } from "../task-option.ts";
 
 const SIGNER_NOTE =
   "\nSigner: --private-key or VAIN_PRIVATE_KEY, else <data-dir>/keystore.json unlocked with --password-file or VAIN_PASSWORD.\n";
@@ -157,20 +158,22 @@ export function registerStakingCommands(program: Command): void {
 
   addSignerOptions(program.command("aggregator <choice>"))
     .description(
-      "opt in or out of aggregator selection (choice: opt-in | opt-out; opting in needs active stake)",
+      "opt in or out of aggregator selection for one task's rounds (choice: opt-in | opt-out; opting in needs active stake)",
     )
+    .option(TASK_OPTION, TASK_OPTION_HELP)
     .addHelpText(
       "after",
-      `${SIGNER_NOTE}\nExamples:\n  npx vain-node aggregator opt-in\n  npx vain-node aggregator opt-out --json\n`,
+      `${SIGNER_NOTE}\nCandidates volunteer per task: a round draws its aggregator only among its own task's volunteers.\n\nExamples:\n  npx vain-node aggregator opt-in\n  npx vain-node aggregator opt-out --task 2 --json\n`,
     )
-    .action(async (choice: string, flags: SignerFlags) => {
+    .action(async (choice: string, flags: SignerFlags & { task?: string }) => {
       if (choice !== "opt-in" && choice !== "opt-out") {
         throw new InvalidArgumentError(`invalid choice "${choice}": expected opt-in or opt-out`);
       }
       const ctx = await openOperatorContext(flags);
-      const result = await setAggregatorOptIn(ctx, { optIn: choice === "opt-in" });
+      const taskId = resolveTaskId(flags.task, ctx.dataDir);
+      const result = await setAggregatorOptIn(ctx, { taskId, optIn: choice === "opt-in" });
       printResult(flags, { action: "aggregator", ...result }, [
-        `${result.operator} ${result.optedIn ? "is now an aggregator candidate" : "is no longer an aggregator candidate"}`,
+        `${result.operator} ${result.optedIn ? "is now an aggregator candidate" : "is no longer an aggregator candidate"} for task ${taskId}`,
         `  tx  ${result.transactionHash}`,
       ]);
     });

@@ -4,6 +4,7 @@ import { formatEther } from "viem";
 import type { NodeStatus } from "../../api/status.ts";
 import { formatTokens } from "../../chain/amounts.ts";
 import { InvalidRpcUrlError } from "../../chain/errors.ts";
+import { resolveTaskId, TASK_OPTION, TASK_OPTION_HELP } from "../task-option.ts";
 import { readOperatorStatus } from "../../chain/operator-status.ts";
 import type { LatestRound, OperatorStatus } from "../../chain/operator-status.ts";
 import { formatWait } from "../../chain/actions/withdraw.ts";
@@ -147,14 +148,15 @@ export function registerStatusCommand(program: Command): void {
       "operator to show (default: the key's or the keystore's address; no unlock needed)",
     )
     .option("--api <url>", "also ask a running node's status API for peers, reputation and round phase")
+    .option(TASK_OPTION, `${TASK_OPTION_HELP}: the aggregator opt-in and candidates shown are this task's`)
     .addHelpText(
       "after",
       "\nThe address comes from --address, else --private-key / VAIN_PRIVATE_KEY, else the keystore's address field.\n\nExamples:\n  npx vain-node status\n  npx vain-node status --address 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json\n  npx vain-node status --api http://127.0.0.1:8080\n",
     )
-    .action(async (flags: SignerFlags & { address?: string; api?: string }) => {
+    .action(async (flags: SignerFlags & { address?: string; api?: string; task?: string }) => {
       const ctx = await openReadContext(flags);
       const address = await resolveReadAddress(flags, ctx.dataDir);
-      const status = await readOperatorStatus(ctx, address);
+      const status = await readOperatorStatus(ctx, address, resolveTaskId(flags.task, ctx.dataDir));
       const node = flags.api === undefined ? undefined : await fetchNodeApiSummary(flags.api);
       printResult(flags, { ...status, ...(node === undefined ? {} : { node }) }, humanStatus(status, node));
     });
