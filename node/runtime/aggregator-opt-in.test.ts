@@ -18,6 +18,11 @@ import {
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
+import {
+  CurrentModelWatch,
+  MODEL_LACK_GRACE_MS,
+  MODEL_REGAIN_HOLD_MS,
+} from "../protocol/round/current-model.ts";
 import { decideOptIn, InactiveHold, OptInKeeper, syncAggregatorOptIn } from "./aggregator-opt-in.ts";
 
 const CHAIN_PORT = 18791;
@@ -122,6 +127,73 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     keeper.stop();
   });
 
+  it("a node that lacks the task's current model is off the candidate list within the grace, back only after the regain hold", async () => {
+    // Session 16's soak: the spared node lacked round 42's model from round 43's opening, was drawn aggregator 20 s
+    // later (its opt-in withdrawn only 110 s after the first miss, once a replay started) and slashed 100 VAIN. The
+    // contract draws among the candidates fixed when the selection locks at the commit deadline
+    // (RoundsExtension.lockSelection), so the withdrawal must land before it: at once, on the watch's change.
+    const minimum = await minStake(net);
+    const account = await fundOperator(net, minimum * 2n);
+    await stakeAndBind(net, account, minimum * 2n);
+    const sync = {
+      taskId,
+      publicClient: net.publicClient,
+      wallet: await walletFor(net, account),
+      contracts: net.addresses,
+      log: pino({ level: "silent" }),
+    };
+    let now = 5_000_000;
+    const watch = new CurrentModelWatch(() => now);
+    const keeper = new OptInKeeper({
+      sync,
+      wanted: () =>
+        decideOptIn({
+          setting: true,
+          capacity: undefined,
+          duty: true,
+          answerNeedsMs: undefined,
+          diskFull: undefined,
+          modelMissingMs: watch.missingMs(),
+        }).optIn,
+      suspended: () => false,
+      onActiveChange: () => undefined,
+      intervalMs: 3_600_000, // only the watch's changes (and start) trigger a check here
+    });
+    const candidate = async () =>
+      (
+        await net.publicClient.readContract({
+          address: net.addresses.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "aggregatorCandidates",
+          args: [taskId],
+        })
+      ).includes(account.address);
+    /** One tick of the node: what the participant does with the watch (onModelHeldChange → keeper.sync). */
+    const tick = async (held: boolean) => {
+      if (watch.note(held)) await keeper.sync();
+    };
+    await keeper.start();
+    assert.equal(await candidate(), true, "holding the model: a candidate");
+    await tick(false); // the round finalized; the node has not derived the new model yet
+    now += MODEL_LACK_GRACE_MS - 1;
+    await tick(false);
+    assert.equal(
+      await candidate(),
+      true,
+      "within the grace: still a candidate (no withdrawal for a tick's lag)",
+    );
+    now += 1;
+    await tick(false);
+    assert.equal(await candidate(), false, "past the grace: withdrawn by the same tick, before any lock");
+    now += 2_000;
+    await tick(true);
+    assert.equal(await candidate(), false, "caught up: not a candidate in the round it caught up in");
+    now += MODEL_REGAIN_HOLD_MS;
+    await tick(true);
+    assert.equal(await candidate(), true, "held for the regain hold: a candidate again");
+    keeper.stop();
+  });
+
   it("holds new work while the operator is inactive, saying so once per change", () => {
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
@@ -175,6 +247,24 @@ describe("decideOptIn", () => {
       modelSyncing: true,
     });
     assert.equal(syncing.optIn, false, "a node replaying the task's history cannot aggregate yet");
+    const lacking = decideOptIn({
+      ...base,
+      setting: true,
+      answerNeedsMs: undefined,
+      diskFull: undefined,
+      modelMissingMs: 7_400,
+    });
+    assert.deepEqual(lacking.optIn, false, "a node without the current model cannot aggregate onto it");
+    assert.match(lacking.reason, /lacks the task's current model for 7 s/);
+    const regaining = decideOptIn({
+      ...base,
+      setting: true,
+      answerNeedsMs: undefined,
+      diskFull: undefined,
+      modelMissingMs: 0,
+    });
+    assert.equal(regaining.optIn, false);
+    assert.match(regaining.reason, /again, for less than 60 s/);
     assert.match(syncing.reason, /syncing the task's model/);
     const sluggish = decideOptIn({
       ...base,

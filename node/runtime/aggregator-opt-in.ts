@@ -12,6 +12,7 @@ import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem
 import type { ProtocolAddresses } from "../chain/actions/client.ts";
 import { setAggregatorOptIn } from "../chain/actions/set-aggregator-opt-in.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
+import { MODEL_REGAIN_HOLD_MS } from "../protocol/round/current-model.ts";
 
 /** How often the opt-in is re-checked against the operator's stake (ms): a slash must end it within a round. */
 export const OPT_IN_STAKE_CHECK_INTERVAL_MS = 10_000;
@@ -38,35 +39,46 @@ export interface OptInInputs {
    * drawn as aggregator without the base model it could not post, and would be slashed for a missed aggregation.
    */
   readonly modelSyncing?: boolean;
+  /**
+   * Set while the node counts as lacking the task's current model (current-model.ts): how long it has lacked it
+   * (ms), 0 while it holds it again but not yet for the regain hold.
+   */
+  readonly modelMissingMs?: number | undefined;
 }
 
 /**
  * The opt-in to apply and why: the operator's explicit setting, else the capacity/reputation decision; never on
  * without aggregation duty (low-power profile or `resources.aggregatorDuty: false`), while recent proofs would
- * miss the answer window or recent ticks the aggregate window, while the disk is full, or while the task's model
- * is being synced.
+ * miss the answer window or recent ticks the aggregate window, while the disk is full, while the task's model
+ * is being synced, or while the node lacks the task's current model (and a while after it got it back).
  */
 export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: string } {
   const { setting, capacity, duty, answerNeedsMs, reactionNeedsMs, diskFull, modelSyncing = false } = inputs;
+  const { modelMissingMs } = inputs;
   const wanted = setting === "auto" ? (capacity?.optIn ?? false) : setting && duty;
   const optIn =
     wanted &&
     answerNeedsMs === undefined &&
     reactionNeedsMs === undefined &&
     diskFull === undefined &&
-    !modelSyncing;
+    !modelSyncing &&
+    modelMissingMs === undefined;
   const reason =
     diskFull !== undefined
       ? diskFull
       : modelSyncing
         ? "syncing the task's model (replaying its rounds); a drawn aggregator without it could not post"
-        : answerNeedsMs !== undefined
-          ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
-          : reactionNeedsMs !== undefined
-            ? `recent round ticks need ${Math.ceil(reactionNeedsMs / 1000)} s to notice a selection and post, more than the task's aggregate window`
-            : setting === "auto"
-              ? (capacity?.reason ?? "no capacity measured")
-              : "set by the operator";
+        : modelMissingMs !== undefined
+          ? modelMissingMs > 0
+            ? `lacks the task's current model for ${Math.round(modelMissingMs / 1000)} s; a drawn aggregator without it could not post`
+            : `holds the task's current model again, for less than ${MODEL_REGAIN_HOLD_MS / 1000} s: not a candidate in the round it caught up in`
+          : answerNeedsMs !== undefined
+            ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
+            : reactionNeedsMs !== undefined
+              ? `recent round ticks need ${Math.ceil(reactionNeedsMs / 1000)} s to notice a selection and post, more than the task's aggregate window`
+              : setting === "auto"
+                ? (capacity?.reason ?? "no capacity measured")
+                : "set by the operator";
   return { optIn, reason };
 }
 

@@ -220,6 +220,8 @@ export class VainNode {
       confirmations: config.confirmations,
       openRounds: config.openRounds,
       onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
+      // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
+      onModelHeldChange: () => void this.optIn?.sync(),
       store: new RoundStore(config.dataDir, {
         onWriteError: (path, error) => {
           log.error(

@@ -88,6 +88,8 @@ export interface ParticipantOptions {
   readonly data: Dataset;
   /** Each global model this node holds, as it moves (the operator's personalization, training/personalization.ts). */
   readonly onGlobalModel?: (ref: Hex, params: Float32Array) => void;
+  /** This node started or stopped counting as lacking the task's current model (current-model.ts): re-decide the opt-in now. */
+  readonly onModelHeldChange?: () => void;
   /** Local training (only `train`: a driven test network wraps it to make a node slow, node/demo/network.ts). */
   readonly pool: Pick<TrainingPool, "train">;
   readonly log: Logger;

@@ -113,6 +113,8 @@ export class ModelSync {
   private readonly missedSince = new Map<bigint, number>();
   /** Copies of each aggregate this node handed out lately (a holder's budget, copy-budget.ts). */
   private readonly copies = new CopyBudget();
+  /** Why the last round aggregate this node looked for was not had (for the sync's warning: never silent). */
+  private lastMiss: string | undefined;
 
   constructor(ctx: RoundContext, data: RoundData) {
     this.ctx = ctx;
@@ -292,7 +294,7 @@ export class ModelSync {
         if (state === undefined) {
           this.replayFailedAt = Date.now();
           this.ctx.log.warn(
-            { fromRound: from, toRound: to },
+            { fromRound: from, toRound: to, why: this.lastMiss },
             "model sync stopped: a round's aggregate is not served by any peer yet; retrying",
           );
           return;
@@ -325,13 +327,17 @@ export class ModelSync {
     }
     const due = this.aggregatorDue(roundId, round);
     const peers = await this.aggregateSources(round, preferred, due);
+    const failures: string[] = [];
     for (const sha of names) {
       for (const peer of peers) {
         try {
           const signal = AbortSignal.any([this.ctx.signal, AbortSignal.timeout(AGGREGATE_FETCH_TIMEOUT_MS)]);
           const bytes = await this.ctx.options.mesh.blobs.fetch(peer, sha, this.ctx.paramSize * 2, signal);
           const aggregate = await this.checked(bytes, round);
-          if (aggregate === undefined) continue;
+          if (aggregate === undefined) {
+            failures.push(`${peer.toString().slice(-8)}: bytes do not match the commitment`);
+            continue;
+          }
           this.ctx.stats.bytesReceived += bytes.length;
           // Counted and logged: in a proven round every watcher derives the model from its own recompute, so a
           // download here is a second copy of that round's bytes unless this node missed the recompute (#22).
@@ -341,12 +347,17 @@ export class ModelSync {
             "fetched a round's aggregate",
           );
           await this.keepAggregate(roundId, aggregate.aggregate);
+          this.lastMiss = undefined;
           return aggregate;
-        } catch {
+        } catch (error) {
           // the next peer
+          failures.push(
+            `${peer.toString().slice(-8)}: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       }
     }
+    this.lastMiss = missReason(roundId, names.size, peers.length, due, failures);
     if (!due) {
       // Its seeds are spreading it: the aggregator (and a rebuild) only after the grace.
       if (this.missedSince.size >= 64) this.missedSince.clear();
@@ -459,4 +470,21 @@ export class ModelSync {
     const { named, others } = await peerSources(this.ctx, [preferred]);
     return [...named, ...others];
   }
+}
+
+/** Failures named in a miss's reason, at most (each peer asked adds one). */
+const MISS_REASONS_SHOWN = 4;
+
+/**
+ * Why a round's aggregate was not had, for the sync's warning (session 16's soak logged "not served by any peer
+ * yet" for 80 minutes without a word on why): no blob name known, no peer to ask, or what each peer answered.
+ */
+function missReason(roundId: bigint, names: number, peers: number, due: boolean, failures: string[]): string {
+  if (names === 0)
+    return `round ${roundId}: no blob name for its aggregate (its announcement missed, the chain's record unread)`;
+  if (peers === 0)
+    return `round ${roundId}: no admitted peer to ask${due ? " and its aggregator unbound" : " (the aggregator is asked after a grace)"}`;
+  const shown = failures.slice(0, MISS_REASONS_SHOWN).join("; ");
+  const more = failures.length > MISS_REASONS_SHOWN ? `; ${failures.length - MISS_REASONS_SHOWN} more` : "";
+  return `round ${roundId}: ${peers} peer(s) asked, none served it (${shown}${more})`;
 }

@@ -62,6 +62,7 @@ import { SpecGate } from "./spec-check.ts";
 import type { TaskSpecMismatchError } from "./spec-check.ts";
 import { SubAggregator } from "./sub-aggregator.ts";
 import { Claims } from "./claims.ts";
+import { CurrentModelWatch } from "./current-model.ts";
 import { Trainer } from "./trainer.ts";
 import { Watcher } from "./watcher.ts";
 
@@ -74,6 +75,8 @@ export class RoundParticipant {
   private readonly chain: RoundsGateway;
   /** Models by ref: derived, replayed or fetched (`syncing()`: replaying the task's history). */
   readonly modelSync: ModelSync;
+  /** Whether this node holds the task's current model (an aggregator without it cannot post, current-model.ts). */
+  private readonly modelHeld = new CurrentModelWatch();
   private readonly trainer: Trainer;
   /** Buffered tasks (FedBuff): trains whenever free, commits into the open round (buffered-trainer.ts). */
   private readonly buffered: BufferedTrainer;
@@ -292,6 +295,7 @@ export class RoundParticipant {
       void this.modelSync.ensureModel(task.modelRef);
       const global = this.models.get(task.modelRef);
       if (global !== undefined) this.options.onGlobalModel?.(task.modelRef, global);
+      if (this.modelHeld.note(global !== undefined)) this.options.onModelHeldChange?.();
       if (this.buffering && this.holdReason === undefined) this.buffered.trainLatest(task.modelRef);
       // Beside the round's duties, not before them: a slow parent read must not delay this round's.
       void this.partials.tick(blockNumber, now).catch((error: unknown) => {
@@ -324,10 +328,11 @@ export class RoundParticipant {
   }
 
   /** What a duty takes this node now where it does not fit (ms; undefined: fits): an answer, a post in time. */
-  shortfall(): { answerNeedsMs: number | undefined; reactionNeedsMs: number | undefined } {
+  shortfall(): Record<"answerNeedsMs" | "reactionNeedsMs" | "modelMissingMs", number | undefined> {
     return {
       answerNeedsMs: this.canAnswerInTime() ? undefined : this.provingBudget.neededMs(),
       reactionNeedsMs: this.reaction.fits() ? undefined : this.reaction.neededMs(),
+      modelMissingMs: this.modelHeld.missingMs(),
     };
   }
 
