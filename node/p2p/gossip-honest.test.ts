@@ -160,6 +160,66 @@ describe(
       );
     });
 
+    it("behaviour penalties graylist a peer for gossip but never evict it; invalid messages do, saying why", async () => {
+      const topic = vainTopic("honest-graylist");
+      const told: { peerId: string; evicted: boolean; behaviour: number; invalid: number }[] = [];
+      const a = await start(await testOperator(net, stake), {
+        onGraylisted: (peerId, parts, evicted) =>
+          told.push({
+            peerId,
+            evicted,
+            behaviour: Math.round(parts.behaviour),
+            invalid: Math.round(parts.invalid),
+          }),
+      });
+      const reasons: string[] = [];
+      a.admission.addEventListener("evicted", (event) => reasons.push(event.detail.reason));
+      a.gossip.subscribe(topic, schema, () => undefined);
+      const b = await start(await testOperator(net, stake));
+      b.gossip.subscribe(topic, schema, () => undefined);
+      await joined(a, b, topic);
+      const peer = b.peerId.toString();
+      // 20 broken IWANT promises, as a receiver that validated late would count them: -10 x (20 - 6)^2 = -1,960.
+      const internals = a.libp2p.services.pubsub as unknown as {
+        score: { addPenalty(id: string, n: number, label: string): void };
+      };
+      internals.score.addPenalty(peer, 20, "broken_promise");
+      await new Promise((resolve) => setTimeout(resolve, PROFILE.gossip.heartbeatIntervalMs + 200));
+      await a.maintain();
+      await a.maintain();
+      assert.equal(a.admission.isAdmitted(b.peerId), true, "not evicted for behaviour penalties");
+      assert.deepEqual(
+        told.map((t) => t.evicted),
+        [false],
+        "told once, not evicted",
+      );
+      // Another peer sends invalid messages it authored itself (off-schema): those are its own fault.
+      const c = await start(await testOperator(net, stake));
+      c.gossip.subscribe(topic, schema, () => undefined);
+      await joined(a, c, topic);
+      const encoder = new TextEncoder();
+      for (let i = 0; i < 12; i++)
+        await c.libp2p.services.pubsub
+          .publish(topic, encoder.encode(JSON.stringify({ v: 1, ts: Date.now(), body: { wrong: i } })))
+          .catch(() => undefined);
+      await until(
+        () => a.gossip.counters.rejected >= 12,
+        30_000,
+        "the receiver to reject the invalid messages",
+      );
+      await new Promise((resolve) => setTimeout(resolve, PROFILE.gossip.heartbeatIntervalMs + 200));
+      await a.maintain();
+      await until(() => !a.admission.isAdmitted(c.peerId), 10_000, "the eviction");
+      assert.equal(a.admission.isAdmitted(b.peerId), true, "the peer with behaviour penalties stays");
+      assert.equal(told.at(-1)?.peerId, c.peerId.toString());
+      assert.equal(told.at(-1)?.evicted, true);
+      assert.ok(told.at(-1)!.invalid < -900, JSON.stringify(told));
+      assert.match(
+        reasons.at(-1) ?? "",
+        /gossip-graylisted, score -\d+: invalid messages -\d+, behaviour -?\d+/,
+      );
+    });
+
     it("a node that evicted its only peer dials it again once the refusal ends, and both are admitted", async () => {
       const refusalMs = 3_000;
       const b = await start(await testOperator(net, stake), { abuseRefusalMs: refusalMs });

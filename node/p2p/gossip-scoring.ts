@@ -42,6 +42,14 @@ export const TOPIC_SCORE = {
 } as const;
 
 /**
+ * How long a peer has to deliver a message we asked it for (IWANT) before the promise counts as broken (ms;
+ * gossipsub's default 3 s). A promise is kept only once we validated the message, and our validator may wait on a
+ * chain read for an author that is not our peer (gossip.ts: at most `DISTANT_AUTHOR_LOOKUP_MS`, a loaded or
+ * unreachable chain answers in seconds): a promise "broken" because we validated late is our doing, not the peer's.
+ */
+export const IWANT_FOLLOWUP_MS = 10_000;
+
+/**
  * Peer-level behaviour penalty (broken IWANT promises, GRAFT during backoff, excess IHAVE): -10 per penalty
  * squared above 6 penalties, decaying 1% per second.
  */

@@ -25,6 +25,13 @@ import type { StakeOracle } from "./admission/stake-oracle.ts";
  */
 export const GOSSIP_PER_AUTHOR: RateSpec = { burst: 60, intervalMs: 100 };
 
+/**
+ * How long the validator waits for the chain's answer on an author that is not our peer (ms); past it the message
+ * is ignored (the answer, when it comes, is cached for the author's next message). Below gossipsub's IWANT
+ * follow-up (`IWANT_FOLLOWUP_MS`), so our slow lookup never counts as the relayer's broken promise.
+ */
+export const DISTANT_AUTHOR_LOOKUP_MS = 5_000;
+
 /** What an author did wrong on gossip, for abuse accounting. */
 export type GossipViolation = "gossip-invalid" | "gossip-flood";
 
@@ -178,11 +185,18 @@ export class MeshGossip {
     message: Message,
   ): Promise<TopicValidatorResult> {
     if (message.type !== "signed") return TopicValidatorResult.Reject;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const standing = await this.oracle.standing(message.from.toString());
-      if (!standing.active) return TopicValidatorResult.Ignore;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), DISTANT_AUTHOR_LOOKUP_MS);
+        timer.unref();
+      });
+      const standing = await Promise.race([this.oracle.standing(message.from.toString()), late]);
+      if (standing === undefined || !standing.active) return TopicValidatorResult.Ignore;
     } catch {
       return TopicValidatorResult.Ignore;
+    } finally {
+      clearTimeout(timer);
     }
     // The relayer is checked again (not the author, who is not our peer): it may have left meanwhile.
     const verdict = this.check(propagationSource, message, true);

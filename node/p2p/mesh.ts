@@ -31,7 +31,8 @@ import { enforceConnectionCap } from "./connection-cap.ts";
 import type { CapCounters } from "./connection-cap.ts";
 import { MeshError } from "./errors.ts";
 import { QuotaDatastore } from "./dht-quota.ts";
-import { gossipScoreParts, SCORE_THRESHOLDS } from "./gossip-scoring.ts";
+import type { GossipScoreParts } from "./gossip-scoring.ts";
+import { GraylistRule } from "./graylist.ts";
 import { meshServices } from "./services.ts";
 import type { GateCounters } from "./protocol-gate.ts";
 import { leanNoise } from "./noise-framing.ts";
@@ -107,6 +108,12 @@ export interface MeshOptions {
   readonly gossipMaxSkewMs?: number;
   /** How long a peer evicted for abuse is refused (default `ABUSE_REFUSAL_MS`); tests shorten it. */
   readonly abuseRefusalMs?: number;
+  /**
+   * Told once each time an admitted peer's gossip score falls below the graylist threshold (gossipsub ignores it
+   * meanwhile), with the score's parts and whether it was evicted for it (only when its invalid messages alone
+   * took it there): the node logs it, so a graylisting is never silent.
+   */
+  readonly onGraylisted?: (peerId: string, parts: GossipScoreParts, evicted: boolean) => void;
 }
 
 /**
@@ -145,6 +152,8 @@ export class Mesh {
   private maintaining = false;
   /** Peers we are dialing to fill the target degree (they count toward it until the dial settles). */
   private readonly dialsInFlight = new Set<string>();
+  /** Which graylisted peers are evicted, and telling each graylisting once (graylist.ts). */
+  private readonly graylist: GraylistRule;
   /** Protocols of other concerns registered with `register`, started and stopped with the node. */
   private readonly protocols = new Set<MeshProtocol>();
 
@@ -170,6 +179,7 @@ export class Mesh {
       rates: this.profile.admissionRates,
     });
     this.abuse = new AbuseLedger({ operatorOf: (peerId) => this.admission.peer(peerId)?.operator });
+    this.graylist = new GraylistRule(this.abuse, options.onGraylisted);
     this.abuse.addEventListener("abusive", (event) =>
       this.admission.evictForAbuse(
         event.detail.peerId,
@@ -413,20 +423,11 @@ export class Mesh {
     this.maintaining = true;
     try {
       const admitted = this.admission.admitted();
-      // A peer whose invalid messages alone took its gossip score below the graylist threshold is evicted for
-      // abuse: our validators reject only what is provably the sender's fault (gossip.ts). Behaviour penalties
-      // (broken IWANT promises, GRAFTs during backoff) are not enough: our own stall or the peer's restart causes
-      // them, gossipsub already ignores the peer while they last, and they decay. Session 16's soak evicted every
-      // honest peer of a long-lived node on the total score.
-      for (const peer of admitted) {
-        const parts = gossipScoreParts(node.services.pubsub, peer.peerId);
-        if (parts.invalid < SCORE_THRESHOLDS.graylistThreshold)
-          this.abuse.report(
-            peer.peerId,
-            "gossip-graylisted",
-            `score ${Math.round(parts.total)}: invalid messages ${Math.round(parts.invalid)}, behaviour ${Math.round(parts.behaviour)}`,
-          );
-      }
+      // Graylisted peers: evicted only when their invalid messages alone put them there (graylist.ts).
+      this.graylist.apply(
+        node.services.pubsub,
+        admitted.map((peer) => peer.peerId),
+      );
       if (admitted.length === 0) {
         await redialKnownPeers(node, {
           bootstrap: this.options.bootstrap ?? [],

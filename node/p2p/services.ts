@@ -16,7 +16,12 @@ import type { AbuseLedger } from "./abuse.ts";
 import type { AdmissionController } from "./admission/admission.ts";
 import { DHT_MAX_INBOUND_STREAMS, PROTOCOL_PREFIX, SERVICE_STREAM_RATES } from "./constants.ts";
 import { fastMessageId } from "./gossip-ids.ts";
-import { BEHAVIOUR_SCORE, SCORE_THRESHOLDS, UNADMITTED_APP_SCORE } from "./gossip-scoring.ts";
+import {
+  BEHAVIOUR_SCORE,
+  IWANT_FOLLOWUP_MS,
+  SCORE_THRESHOLDS,
+  UNADMITTED_APP_SCORE,
+} from "./gossip-scoring.ts";
 import { gateService } from "./protocol-gate.ts";
 import type { GateCounters, ProtocolGateInit } from "./protocol-gate.ts";
 import type { MeshProfile } from "./profiles.ts";
@@ -59,6 +64,7 @@ export function meshServices(profile: MeshProfile, deps: MeshServiceDeps): Servi
         Dhi: profile.gossip.Dhi,
         Dlazy: profile.gossip.Dlazy,
         heartbeatInterval: profile.gossip.heartbeatIntervalMs,
+        gossipsubIWantFollowupMs: IWANT_FOLLOWUP_MS,
         allowPublishToZeroTopicPeers: true,
         fastMsgIdFn: fastMessageId,
         emitSelf: false,

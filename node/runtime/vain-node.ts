@@ -21,6 +21,7 @@ import type { StatusServer } from "../api/server.ts";
 import type { NodeConfig } from "../config/config.ts";
 import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import { Mesh } from "../p2p/mesh.ts";
+import { graylistLogLine } from "../p2p/graylist.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { RoundParticipant } from "../protocol/round/index.ts";
 import { RoundStore } from "../protocol/round-store.ts";
@@ -160,6 +161,7 @@ export class VainNode {
       },
       // Reputation decides who keeps a connection slot when the node is full or above its degree.
       peerRank: (operator) => this.reputation?.score(lower(operator)) ?? 0.5,
+      onGraylisted: (peerId, parts, evicted) => log.warn(...graylistLogLine(peerId, parts, evicted)),
     });
     await mesh.start();
     this.mesh = mesh;
