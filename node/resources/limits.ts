@@ -90,6 +90,13 @@ export interface HostInfo {
   readonly totalMemoryBytes: number;
   /** Free space on the data directory's file system, when known. */
   readonly freeDiskBytes?: number;
+  /**
+   * Bytes the data directory already holds. The default quota is a share of the free space plus these: the node's
+   * own files are space it may use. A share of the free space alone shrank at every restart as the directory
+   * grew (a 256 MiB tmpfs in session 16's soak: 134 MB at the first start, 129 MB twelve restarts later), and a
+   * restart while the disk was full gave a quota of a few MiB, which the guard would then enforce by deleting.
+   */
+  readonly dataDirBytes?: number;
 }
 
 /** Concrete settings the node applies. */
@@ -124,7 +131,9 @@ export function resolveLimits(input: unknown, host: HostInfo): ResolvedLimits {
   const cpus = Math.max(1, Math.floor(host.cpus));
   const lowPower = limits.profile === "low-power";
   const diskFromHost = (fraction: number, cap: number) =>
-    host.freeDiskBytes === undefined ? cap : Math.min(cap, Math.floor(host.freeDiskBytes * fraction));
+    host.freeDiskBytes === undefined
+      ? cap
+      : Math.min(cap, Math.floor((host.freeDiskBytes + (host.dataDirBytes ?? 0)) * fraction));
 
   const defaults = lowPower
     ? {

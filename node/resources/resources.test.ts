@@ -24,6 +24,17 @@ describe("resolveLimits", () => {
     assert.equal(l.aggregatorDuty, true);
   });
 
+  it("the default disk quota counts the data directory's own files as usable, so it holds across restarts", () => {
+    const disk = (free: number, held: number) =>
+      resolveLimits({}, { ...host, freeDiskBytes: free * 2 ** 20, dataDirBytes: held * 2 ** 20 }).diskBytes;
+    // A 256 MiB disk: the same quota whether the directory is empty or holds 60 MiB of models.
+    assert.equal(disk(256, 0), 128 * 2 ** 20);
+    assert.equal(disk(196, 60), 128 * 2 ** 20);
+    // A restart while another program filled the disk: half of what the node holds and what is free, not a few MiB.
+    assert.equal(disk(16, 60), 38 * 2 ** 20);
+    assert.equal(resolveLimits({}, { ...host, freeDiskBytes: 16 * 2 ** 20 }).diskBytes, 8 * 2 ** 20);
+  });
+
   it("low-power profile: one thread, small batches, fewer connections, no aggregation duty, capped bandwidth", () => {
     const l = resolveLimits({ profile: "low-power" }, host);
     assert.equal(l.cpuThreads, 1);

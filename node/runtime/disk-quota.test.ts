@@ -171,6 +171,12 @@ describe("disk quota guard", () => {
       assert.equal(guard.diskFull, true);
       assert.equal(events.length, 1);
       assert.match(events[0]!, new RegExp(`^disk full: \\d+ bytes free under ${dir} \\(needs 1048576\\)`));
+      // What holds the space, and what to do: the data directory's 65 KiB (rounds the largest), not the ballast.
+      assert.match(
+        events[0]!,
+        /The data directory holds 0\.1 MiB of its 1024\.0 MiB quota \(largest: rounds 0\.1 MiB, /,
+      );
+      assert.match(events[0]!, /free space on this disk, lower resources\.maxDiskBytes/);
       await guard.checkSpace();
       assert.equal(events.length, 1, "reported once, not at every check");
       assert.ok(existsSync(join(dir, "rounds", "1", "own.update")), "nothing deleted for a full disk");

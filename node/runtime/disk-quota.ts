@@ -17,7 +17,10 @@
  * `statfs`): below `minFreeBytes` the disk is full whatever the quota says, writes fail with ENOSPC, and a node
  * that kept going would retrain and fail in a loop. The guard then reports `onDiskFull` (the node takes no new
  * work, finishes duties it holds from memory, and turns not ready) and `onDiskRecovered` once twice that much is
- * free again. It deletes nothing for it.
+ * free again. It deletes nothing for it (the quota is the operator's bound; a full disk may be other files'
+ * doing), but it says what holds the space: the data directory's size against its quota and its largest entries,
+ * and what the operator can do (free space, lower `resources.maxDiskBytes`, or move the directory). Session 16's
+ * soak read the last "disk full" line of a node as a disk full for good; the next line said it had recovered.
  */
 import { readdir, rm, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
@@ -142,8 +145,18 @@ export class DiskQuotaGuard {
     if (free === undefined) return undefined;
     if (!this.full && free < min) {
       this.full = true;
-      const message = `disk full: ${free} bytes free under ${dataDir} (needs ${min}); this node takes no new work (no training, aggregator opt-in withdrawn) until space is freed; a duty it already holds ends from memory (nothing was deleted for it)`;
-      log?.error({ dataDir, freeBytes: free, minFreeBytes: min }, message);
+      const held = await this.holdings();
+      const message = `disk full: ${free} bytes free under ${dataDir} (needs ${min}); this node takes no new work (no training, aggregator opt-in withdrawn) until space is freed; a duty it already holds ends from memory (nothing was deleted for it). ${held.text}`;
+      log?.error(
+        {
+          dataDir,
+          freeBytes: free,
+          minFreeBytes: min,
+          dataDirBytes: held.bytes,
+          quotaBytes: this.options.quotaBytes,
+        },
+        message,
+      );
       this.options.onDiskFull?.(message);
     } else if (this.full && free >= 2 * min) {
       this.full = false;
@@ -151,6 +164,40 @@ export class DiskQuotaGuard {
       this.options.onDiskRecovered?.();
     }
     return free;
+  }
+
+  /** What the data directory holds (total and largest entries) and what the operator can do, for a full disk. */
+  private async holdings(): Promise<{ bytes: number; text: string }> {
+    const { dataDir, quotaBytes } = this.options;
+    const sizes: Array<[string, number]> = [];
+    for (const name of await readdir(dataDir).catch((): string[] => [])) {
+      const path = join(dataDir, name);
+      const bytes = await directoryBytes(path);
+      sizes.push([
+        name,
+        bytes > 0
+          ? bytes
+          : await stat(path).then(
+              (s) => (s.isFile() ? s.size : 0),
+              () => 0,
+            ),
+      ]);
+    }
+    const bytes = sizes.reduce((sum, [, b]) => sum + b, 0);
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    const largest = sizes
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([name, b]) => `${name} ${mib(b)}`)
+      .join(", ");
+    return {
+      bytes,
+      text:
+        `The data directory holds ${mib(bytes)} of its ${mib(quotaBytes)} quota (largest: ${largest || "nothing"}); ` +
+        `the rest of the disk's used space is other files. To take part again: free space on this disk, ` +
+        `lower resources.maxDiskBytes (the node then deletes its oldest rounds, models and aggregates, each logged), ` +
+        `or move the data directory to a larger disk`,
+    };
   }
 
   /** Measures the directory and evicts what may go until it fits. */

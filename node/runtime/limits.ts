@@ -9,6 +9,7 @@ import { statfs } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 
 import type { NodeConfig } from "../config/config.ts";
+import { directoryBytes } from "./disk-quota.ts";
 import { LOW_POWER_PROFILE, MESH_PROFILES } from "../p2p/profiles.ts";
 import type { MeshProfile } from "../p2p/profiles.ts";
 import { resolveLimits } from "../resources/limits.ts";
@@ -24,7 +25,7 @@ export interface RuntimeSettings {
   readonly trainingThreads: number;
 }
 
-/** The host's CPU count, memory and the free space where the data directory lives. */
+/** The host's CPU count, memory, the free space where the data directory lives and what the directory holds. */
 export async function hostInfo(dataDir: string): Promise<HostInfo> {
   const free = await statfs(dataDir)
     .then((s) => s.bavail * s.bsize)
@@ -32,7 +33,7 @@ export async function hostInfo(dataDir: string): Promise<HostInfo> {
   return {
     cpus: availableParallelism(),
     totalMemoryBytes: totalmem(),
-    ...(free === undefined ? {} : { freeDiskBytes: free }),
+    ...(free === undefined ? {} : { freeDiskBytes: free, dataDirBytes: await directoryBytes(dataDir) }),
   };
 }
 
