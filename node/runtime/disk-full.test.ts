@@ -48,7 +48,7 @@ const CHAIN_PORT = 18647;
 const P2P_BASE = 18685;
 const NODES = 3;
 const AGGREGATOR = 1;
-/** Above twice the node's 64 MiB "full" line, so it starts not full and recovers once the filler goes. */
+/** Above twice the node's "full" line (20 MiB here, an eighth of the disk), so it starts not full and recovers. */
 const TMPFS_MB = 160;
 /** Chain seconds per phase; the test moves the clock past each phase once its work is done. */
 const WINDOW = 120n;

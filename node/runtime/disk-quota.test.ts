@@ -13,7 +13,7 @@ import { after, describe, it } from "node:test";
 import pino from "pino";
 import { Registry } from "prom-client";
 
-import { DiskQuotaGuard, directoryBytes } from "./disk-quota.ts";
+import { DISK_MIN_FREE_BYTES, DiskQuotaGuard, directoryBytes, diskReserveBytes } from "./disk-quota.ts";
 
 const KiB = 1024;
 
@@ -137,6 +137,20 @@ describe("disk quota guard", () => {
       report.removed,
     );
     assert.ok(deletions.every((l) => typeof l["bytes"] === "number" && (l["bytes"] as number) > 0));
+  });
+
+  it("a small disk's reserve is an eighth of it, so it can recover with a quota's worth of state on it", () => {
+    const MiB = 1024 * KiB;
+    assert.equal(diskReserveBytes(undefined), DISK_MIN_FREE_BYTES);
+    assert.equal(diskReserveBytes(100 * 1024 * MiB), DISK_MIN_FREE_BYTES);
+    assert.equal(diskReserveBytes(128 * MiB), 16 * MiB);
+    // The default quota is half the disk: full at the reserve, back at twice it, with the quota still held.
+    const disk = 128 * MiB;
+    assert.ok(
+      disk - disk / 2 >= 2 * diskReserveBytes(disk),
+      "a node at its quota on a 128 MiB disk can recover",
+    );
+    assert.ok(disk - disk / 2 < 2 * DISK_MIN_FREE_BYTES, "with 64 MiB of reserve it could not");
   });
 
   it("on a really full file system: reports the path, deletes nothing, and recovers when space is freed", async (t) => {

@@ -41,6 +41,20 @@ export const DISK_QUOTA_KEEP_AGGREGATES = 64;
 export const DISK_SPACE_CHECK_INTERVAL_MS = 5_000;
 /** Below this much free space the disk counts as full: a round's state (updates, a model) is a few MiB. */
 export const DISK_MIN_FREE_BYTES = 64 * 1024 * 1024;
+/**
+ * On a small disk the reserve is this fraction of its size instead (when smaller). The node takes part again once
+ * twice the reserve is free, so 64 MiB on a 128 MiB disk (a small VM volume, session 16's soak disk) meant a node
+ * that once counted it full could never recover while its data directory held anything: the default quota is half
+ * the disk. An eighth leaves 16 MiB (about 40 MNIST models) on 128 MiB and recovery at 32 MiB free.
+ */
+export const DISK_SMALL_RESERVE_FRACTION = 1 / 8;
+
+/** The free space under which a disk of `totalBytes` counts as full (64 MiB, less on a disk under 512 MiB). */
+export function diskReserveBytes(totalBytes: number | undefined): number {
+  return totalBytes === undefined
+    ? DISK_MIN_FREE_BYTES
+    : Math.min(DISK_MIN_FREE_BYTES, Math.floor(totalBytes * DISK_SMALL_RESERVE_FRACTION));
+}
 
 export interface DiskQuotaGuardOptions {
   readonly dataDir: string;
@@ -53,6 +67,7 @@ export interface DiskQuotaGuardOptions {
   readonly intervalMs?: number;
   readonly log?: Logger;
   readonly metrics?: Registry;
+  /** Default: `diskReserveBytes` of the file system's size. */
   readonly minFreeBytes?: number;
   readonly spaceIntervalMs?: number;
   /** Free bytes of the file system holding `dir` (default: statfs). */
@@ -62,9 +77,9 @@ export interface DiskQuotaGuardOptions {
   readonly onDiskRecovered?: () => void;
 }
 
-async function statfsFreeBytes(dir: string): Promise<number> {
+async function statfsSpace(dir: string): Promise<{ free: number; total: number | undefined }> {
   const info = await statfs(dir);
-  return info.bavail * info.bsize;
+  return { free: info.bavail * info.bsize, total: info.blocks * info.bsize };
 }
 
 export interface DiskQuotaReport {
@@ -140,9 +155,13 @@ export class DiskQuotaGuard {
   /** Reads the free space once and reports a change between full and not full. */
   async checkSpace(): Promise<number | undefined> {
     const { dataDir, log } = this.options;
-    const min = this.options.minFreeBytes ?? DISK_MIN_FREE_BYTES;
-    const free = await (this.options.freeBytes ?? statfsFreeBytes)(dataDir).catch(() => undefined);
-    if (free === undefined) return undefined;
+    const read = this.options.freeBytes;
+    const space = await (
+      read === undefined ? statfsSpace(dataDir) : read(dataDir).then((free) => ({ free, total: undefined }))
+    ).catch(() => undefined);
+    if (space === undefined) return undefined;
+    const { free } = space;
+    const min = this.options.minFreeBytes ?? diskReserveBytes(space.total);
     if (!this.full && free < min) {
       this.full = true;
       const held = await this.holdings();
