@@ -3,7 +3,10 @@
  * proxy and N `vain-node` processes run R rounds unattended while the soak injects faults at random phases:
  * 30% of the nodes SIGKILLed and restarted, the aggregator killed in each phase, the RPC endpoint unreachable
  * for 30 s, one node's disk (a tmpfs) filled up, a node restarted with its state wiped.
- * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat.
+ * Goals: >= 95% of rounds finalize, 0 stuck rounds, 0 node crashes, no honest node slashed, RSS flat, and no
+ * node idle for IDLE_STREAK_ROUNDS rounds with no fault on it: each a PASS/FAIL line on screen and a `goal` row of
+ * the JSON table (soak/figures.ts). An operator whose node is slashed below the minimum stake restakes through the
+ * CLI (soak/operator.ts); every top-up is a `restake` row.
  *
  * Usage: npm run bench:soak [-- --quick] [--nodes=5] [--rounds=60] [--seed=1] [--gap=1]
  *   [--commit=15] [--aggregate=15] [--challenge=5] [--answer=30] [--keep-logs] [--spare=1]
@@ -24,6 +27,7 @@ import { writeFile } from "node:fs/promises";
 import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 import { parseFaultPlans } from "./soak/faults.ts";
+import { IDLE_STREAK_ROUNDS, activity, diskGrowth, goals } from "./soak/figures.ts";
 import { LONG_RSS_LIFE_MS, rssGrowth, runSoak } from "./soak/run.ts";
 
 /** Chain port of the soak's hardhat node (the nodes reach it through a proxy on a free port). */
@@ -78,6 +82,12 @@ runBenchmark(async () => {
   });
   // Judged: every round after the cold-start round (nodes still loading, first training), faults or not.
   const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
+  const judged = [...closed].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const restakedBy = (node: number) =>
+    result.restakes.filter((r) => r.node === node).reduce((sum, r) => sum + r.amountVain, 0);
+  const closedAt = judged.map((r) => r.closedAt!);
+  const growth = [...result.disk].flatMap(([node, samples]) => diskGrowth(node, samples, closedAt) ?? []);
+  const idleNodes = result.idle.filter((i) => i.rounds >= IDLE_STREAK_ROUNDS);
   const finalized = closed.filter((r) => r.phase === "finalized");
   // Closed with nobody committed (e.g. the RPC outage spanned the whole commit window): no work was done or
   // lost and nobody was paid or slashed. Counted as failed in finalizedFraction; reported apart as well.
@@ -137,6 +147,27 @@ runBenchmark(async () => {
       nodes: String(u.node),
       note: `weight ${u.weight}${u.faulted ? ", a fault hit it or the aggregator this round" : ", no fault on it or the aggregator: an honest update rejected"}`,
     })),
+    ...result.restakes.map((r) => ({
+      kind: "restake",
+      nodes: String(r.node),
+      round: Number(r.round),
+      note: `operator restaked ${r.amountVain} VAIN (active stake was ${r.fromVain} VAIN, below the minimum)`,
+    })),
+    ...result.idle.map((i) => {
+      const disk = growth.find((g) => g.node === i.node);
+      return {
+        kind: "node",
+        nodes: String(i.node),
+        note:
+          `committed in ${i.committed} of ${judged.length} rounds; longest idle with no fault on it ${i.rounds} rounds` +
+          `${i.from === undefined ? "" : ` (${i.from}-${i.to})`}; restaked ${restakedBy(i.node)} VAIN` +
+          `; quota deletions ${result.quotaDeletions.get(i.node) ?? 0}` +
+          (disk === undefined
+            ? ""
+            : `; data dir ${disk.firstMB.toFixed(1)} -> ${disk.lastMB.toFixed(1)} MB over ${disk.rounds} rounds without a wipe` +
+              ` (${disk.kibPerRound.toFixed(0)} KiB/round, most: ${disk.topEntry || "-"} +${disk.topEntryGrowthMB.toFixed(1)} MB)`),
+      };
+    }),
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",
       nodes: String(node),
@@ -152,6 +183,29 @@ runBenchmark(async () => {
           : `${r.phase}${r.trainers === 0 ? " (nobody committed)" : ""}`,
       })),
   ];
+  const longLives = rssGrowth(result.rss, LONG_RSS_LIFE_MS);
+  const spareRss = rssGrowth(new Map([...result.rss].filter(([node]) => node < spare)), LONG_RSS_LIFE_MS);
+  // RSS is judged on the spared nodes when there are any (one life as long as the run), else on lives of 30
+  // minutes and more; a run with neither (`--quick`) did not measure it.
+  const rss = spare > 0 ? spareRss : longLives;
+  const verdicts = goals({
+    finalizedFraction: closed.length === 0 ? 0 : finalized.length / closed.length,
+    stuckRounds: stuck.length,
+    nodeCrashes: result.crashes.length,
+    slashesWithoutFault: result.slashes.filter((s) => !s.faulted).length,
+    rssGrowthMBPerHour: Number(rss.growthMBPerHour.toFixed(1)),
+    rssMeasured: rss.longestLifeMinutes * 60_000 >= LONG_RSS_LIFE_MS,
+    nodesIdleWithoutFault: idleNodes.length,
+  });
+  const verdict = (pass: boolean | undefined) =>
+    pass === undefined ? "NOT MEASURED" : pass ? "PASS" : "FAIL";
+  table.push(
+    ...verdicts.map((g) => ({
+      kind: "goal",
+      outcome: verdict(g.pass),
+      note: `${g.goal}: ${Number(g.value.toFixed(3))} (goal ${g.target})`,
+    })),
+  );
   printTable(table);
   const figures = {
     rounds: closed.length,
@@ -189,6 +243,20 @@ runBenchmark(async () => {
               LONG_RSS_LIFE_MS,
             ).growthMBPerHour.toFixed(1),
           ),
+    ...activity(judged),
+    /** Nodes that sat out IDLE_STREAK_ROUNDS judged rounds in a row with no fault on them (the goal is 0). */
+    nodesIdleWithoutFault: idleNodes.length,
+    longestIdleRoundsWithoutFault: Math.max(0, ...result.idle.map((i) => i.rounds)),
+    /** The same for the spared nodes only (-1 without `--spare`): they must never stop. */
+    longestIdleRoundsSpared:
+      spare === 0 ? -1 : Math.max(0, ...result.idle.filter((i) => i.node < spare).map((i) => i.rounds)),
+    restakes: result.restakes.length,
+    restakedVain: result.restakes.reduce((sum, r) => sum + r.amountVain, 0),
+    /** Largest data directory seen, and the steepest growth per round of one without a wipe (KiB). */
+    dataDirMaxMB: Number(Math.max(0, ...growth.map((g) => g.maxMB)).toFixed(1)),
+    dataDirKiBPerRound: Number(Math.max(-1, ...growth.map((g) => g.kibPerRound)).toFixed(1)),
+    /** Deletions the nodes' disk quota guards logged (the disk node's quota is small: soak/network.ts). */
+    quotaDeletions: [...result.quotaDeletions.values()].reduce((a, b) => a + b, 0),
     faults: result.faults.length,
     meanRoundSeconds: durations.length === 0 ? -1 : durations.reduce((a, b) => a + b, 0) / durations.length,
     meanOpenSeconds: phaseMean("open", "aggregating"),
@@ -196,12 +264,27 @@ runBenchmark(async () => {
     meanChallengingSeconds: phaseMean("challenging", "finalized"),
     durationMinutes: result.durationMs / 60_000,
   };
-  const written = await writeResults("soak", figures, table);
+  const written = await writeResults(
+    "soak",
+    {
+      ...figures,
+      goalsPassed: verdicts.filter((g) => g.pass === true).length,
+      goalsFailed: verdicts.filter((g) => g.pass === false).length,
+      goalsNotMeasured: verdicts.filter((g) => g.pass === undefined).length,
+    },
+    table,
+  );
+  process.stdout.write(
+    `\ngoals (issue #25):\n${verdicts.map((g) => `  ${verdict(g.pass).padEnd(12)} ${g.goal}: ${Number(g.value.toFixed(3))} (goal ${g.target})`).join("\n")}\n`,
+  );
   // The raw RSS samples beside the figures, so a growth figure can be checked or recomputed later (the 60-minute
   // soak of 2026-12-06 printed a least-squares slope that its own first/last samples contradicted, and its samples
   // were gone).
   const samples = Object.fromEntries([...result.rss].map(([node, rss]) => [node, rss]));
   await writeFile(written.replace(/\.json$/, "-rss.json"), `${JSON.stringify(samples)}\n`);
+  // The data directories' samples too (entry by entry): what grows, and whether the quota bounds it.
+  const disk = Object.fromEntries([...result.disk].map(([node, d]) => [node, d]));
+  await writeFile(written.replace(/\.json$/, "-disk.json"), `${JSON.stringify(disk)}\n`);
   if (flag("keep-logs")) process.stdout.write(`node logs: ${result.logDir}\n`);
 });
 const t0 = Date.now();

@@ -30,7 +30,7 @@ const run = promisify(execFile);
 export const RPC_OUTAGE_MS = 30_000;
 /** How long the disk stays full (ms): several of the guard's 5 s statfs checks and at least one round phase. */
 export const DISK_FULL_MS = 30_000;
-/** Free space left on the filled tmpfs (MiB): below the node's 64 MiB "disk full" line, above zero. */
+/** Free space left on the filled tmpfs (MiB): below the node's "disk full" line (32 MiB, an eighth of the tmpfs). */
 export const DISK_FULL_LEAVE_MB = 16;
 /** How long a frozen aggregator stays stopped (ms): past the 15 s aggregate window and its backup's report. */
 export const FREEZE_MS = 30_000;

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -23,7 +23,17 @@ import { SoakNode } from "./node-process.ts";
 
 const run = promisify(execFile);
 const PASSWORD = "soak";
-/** Size of the tmpfs under the disk-fault node (MiB): the node counts < 64 MiB free as full, 128 MiB as recovered. */
+/** VAIN each operator stakes at set-up (twice the local minimum of 100: one 50% slash leaves it active). */
+export const STAKE_VAIN = 200;
+/** VAIN each operator is funded with at set-up: its stake and a reserve. */
+const FUND_VAIN = 500;
+/**
+ * The disk node's quota (`resources.maxDiskBytes`): small enough that the guard's retention runs within an hour
+ * (the data directory grows about 410 KiB a round, one 407 KB model file each), so a long soak shows the bound
+ * holding and every deletion logged. Without it the default (half the disk) is reached after ~300 rounds.
+ */
+export const DISK_NODE_QUOTA = "16MiB";
+/** Size of the tmpfs under the disk-fault node (MiB): the node counts < 32 MiB free as full, 64 MiB as recovered. */
 export const DISK_FAULT_TMPFS_MB = 256;
 
 export interface WindowsSeconds {
@@ -52,6 +62,8 @@ export interface SoakNetwork {
   /** The node whose data directory is on a tmpfs (undefined: mounting was not possible here). */
   readonly diskNode: SoakNode | undefined;
   readonly diskMount: string | undefined;
+  /** Runs `vain-node <args>` as an operator would (the nodes' RPC endpoint, their keystores' password). */
+  cli(args: readonly string[]): Promise<string>;
   /** Stops everything; the run directory (node logs) is deleted unless `keepDir`. */
   stop(keepDir?: boolean): Promise<void>;
 }
@@ -172,19 +184,29 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
           ]),
         ) as { address: Address };
         node.address = init.address;
+        if (dataDir.startsWith(mount)) {
+          const file = join(dataDir, "config.json");
+          const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+          await writeFile(
+            file,
+            `${JSON.stringify({ ...config, resources: { maxDiskBytes: DISK_NODE_QUOTA } }, null, 2)}\n`,
+          );
+        }
         return node;
       }),
     );
-    for (const node of planned) await cli(["fund", node.dataDir, "500"]);
+    for (const node of planned) await cli(["fund", node.dataDir, String(FUND_VAIN)]);
     await Promise.all(
       planned.map(async (node) => {
-        await cli(["stake", "200", "--data-dir", node.dataDir]);
+        await cli(["stake", String(STAKE_VAIN), "--data-dir", node.dataDir]);
         await cli(["bind", "--data-dir", node.dataDir]);
       }),
     );
     for (const node of planned) {
       nodes.push(node);
-      say(`node ${node.index}: ${node.address}${node.dataDir.startsWith(mount) ? " (data on a tmpfs)" : ""}`);
+      say(
+        `node ${node.index}: ${node.address}${node.dataDir.startsWith(mount) ? ` (data on a tmpfs, quota ${DISK_NODE_QUOTA})` : ""}`,
+      );
     }
     const { windows } = options;
     await cli([
@@ -220,6 +242,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       nodes,
       diskNode: diskMount === undefined ? undefined : nodes.at(-1),
       diskMount,
+      cli,
       stop,
     };
   } catch (error) {

@@ -6,11 +6,12 @@
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import type { WriteStream } from "node:fs";
-import { readFile, readdir, rm } from "node:fs/promises";
+import { readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { Address } from "viem";
+import { directoryBytes } from "../../../node/runtime/disk-quota.ts";
 import { spawnTied } from "../../../node/runtime/tied-spawn.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -36,6 +37,14 @@ export interface RssSample {
   readonly life: number;
 }
 
+/** The data directory's size, per top-level entry (bytes), at one moment: what grows over a run. */
+export interface DiskSample {
+  readonly at: number;
+  /** How many times the data directory had been wiped (a wipe starts a new series). */
+  readonly wipes: number;
+  readonly entries: Readonly<Record<string, number>>;
+}
+
 export class SoakNode {
   address: Address | undefined;
   addresses: string[] = [];
@@ -43,6 +52,10 @@ export class SoakNode {
   life = 0;
   readonly crashes: NodeCrash[] = [];
   readonly rss: RssSample[] = [];
+  readonly disk: DiskSample[] = [];
+  /** Files and directories the node's disk quota guard deleted (its log lines, disk-quota.ts), over all lives. */
+  quotaDeletions = 0;
+  private wipes = 0;
   private tail = "";
   private readonly watchers = new Set<{ readonly pattern: RegExp; seen: boolean }>();
   private expectingExit = false;
@@ -99,6 +112,7 @@ export class SoakNode {
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
         for (const line of lines) {
+          if (line.includes('"msg":"disk quota: deleted old round state or model"')) this.quotaDeletions += 1;
           if (!line.includes('"msg":"node running"')) continue;
           this.addresses = (JSON.parse(line) as { addresses: string[] }).addresses;
           clearTimeout(timer);
@@ -164,6 +178,7 @@ export class SoakNode {
     for (const entry of await readdir(this.dataDir)) {
       if (!IDENTITY_FILES.has(entry)) await rm(join(this.dataDir, entry), { recursive: true, force: true });
     }
+    this.wipes += 1;
     this.write(`=== soak: data directory wiped ${new Date().toISOString()}\n`);
   }
 
@@ -174,6 +189,23 @@ export class SoakNode {
     const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
     const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
     if (match !== null) this.rss.push({ at: Date.now(), mb: Number(match[1]) / 1024, life: this.life });
+  }
+
+  /** Measures the data directory, entry by entry (a wipe in progress reads as missing entries, not an error). */
+  async sampleDisk(): Promise<void> {
+    const entries: Record<string, number> = {};
+    for (const name of await readdir(this.dataDir).catch((): string[] => [])) {
+      const path = join(this.dataDir, name);
+      const bytes = await directoryBytes(path);
+      entries[name] =
+        bytes > 0
+          ? bytes
+          : await stat(path).then(
+              (s) => (s.isFile() ? s.size : 0),
+              () => 0,
+            );
+    }
+    this.disk.push({ at: Date.now(), wipes: this.wipes, entries });
   }
 
   /** Lines of the node's output since the soak started that match `pattern` (for the report). */

@@ -30,6 +30,11 @@ export interface RoundTrack {
   readonly seenAt: number;
   closedAt?: number;
   aggregator?: Address;
+  /**
+   * Every aggregator the round had (the drawn one, then a backup that took over), each with the wall-clock ms the
+   * observer first saw it: a slash is judged against the moment its duty was drawn.
+   */
+  readonly draws: Array<{ readonly aggregator: string; readonly at: number }>;
   /** Trainers that committed (0 on a round that closed with nobody committed: no work done or lost). */
   trainers: number;
   /** Their operators (lower case). */
@@ -81,6 +86,20 @@ export class ChainObserver {
     return last;
   }
 
+  /** An operator's active stake and the registry's minimum (wei), read directly (not through the cut proxy). */
+  async stakeOf(operator: Address): Promise<{ active: bigint; min: bigint }> {
+    const [active, min] = await Promise.all([
+      this.client.readContract({
+        address: this.registry,
+        abi: stakeRegistryAbi,
+        functionName: "activeStake",
+        args: [operator],
+      }),
+      this.client.readContract({ address: this.registry, abi: stakeRegistryAbi, functionName: "minStake" }),
+    ]);
+    return { active, min };
+  }
+
   async poll(): Promise<void> {
     const block = await this.client.getBlock();
     const now = Number(block.timestamp);
@@ -103,6 +122,7 @@ export class ChainObserver {
         id,
         phase,
         seenAt: Date.now(),
+        draws: [],
         trainers: 0,
         committers: [],
         weights: [],
@@ -111,8 +131,11 @@ export class ChainObserver {
         phaseAt: { [phase]: Date.now() },
       };
       this.rounds.set(id, track);
-      if (round.aggregator !== "0x0000000000000000000000000000000000000000")
+      if (round.aggregator !== "0x0000000000000000000000000000000000000000") {
         track.aggregator = round.aggregator;
+        const drawn = round.aggregator.toLowerCase();
+        if (track.draws.at(-1)?.aggregator !== drawn) track.draws.push({ aggregator: drawn, at: Date.now() });
+      }
       track.trainers = round.trainers.length;
       track.committers = round.trainers.map((t) => t.toLowerCase());
       track.weights = [...round.weights];

@@ -9,14 +9,20 @@ import { ChainObserver } from "./observer.ts";
 import type { RoundTrack } from "./observer.ts";
 import { faultCycle, inject, seededRandom } from "./faults.ts";
 import type { FaultPlan, FaultRecord } from "./faults.ts";
+import { dutyDrawnAt, faultedDuring, idleStreaks } from "./figures.ts";
+import type { FaultWindow, IdleStreak } from "./figures.ts";
 import { startNetwork } from "./network.ts";
 import type { WindowsSeconds } from "./network.ts";
-import type { NodeCrash, RssSample, SoakNode } from "./node-process.ts";
+import type { DiskSample, NodeCrash, RssSample, SoakNode } from "./node-process.ts";
+import { SoakOperators } from "./operator.ts";
+import type { RestakeRow } from "./operator.ts";
 
 /** How often the chain is read and the processes supervised (ms). */
 const TICK_MS = 2_000;
 /** How often each node's RSS is sampled (ms). */
 const RSS_INTERVAL_MS = 10_000;
+/** How often each node's data directory is measured (ms): a walk of a few hundred files, a round or so apart. */
+const DISK_INTERVAL_MS = 60_000;
 /** The first rounds run without faults, so a failure there is the network's, not a fault's. */
 const WARMUP_ROUNDS = 1;
 /**
@@ -63,7 +69,10 @@ export interface SlashRow {
   readonly node: number;
   readonly reason: number;
   readonly amountVain: number;
-  /** A fault hit this node (down, or the RPC cut) during the two rounds before the slash. */
+  /**
+   * A fault hit this node between the moment its duty was drawn and the slash (a kill or wipe with its restart's
+   * grace, faults.ts faultGraceMs); an RPC outage that ended before the draw excuses nothing.
+   */
   readonly faulted: boolean;
 }
 
@@ -98,6 +107,16 @@ export interface SoakResult {
   readonly rejoins: RejoinRow[];
   readonly uncounted: UncountedRow[];
   readonly rss: Map<number, RssSample[]>;
+  /** Each node's data directory, entry by entry, every DISK_INTERVAL_MS. */
+  readonly disk: Map<number, DiskSample[]>;
+  /** Per node, the deletions its disk quota guard logged (each with its path and size in the node's log). */
+  readonly quotaDeletions: Map<number, number>;
+  /** The operators' top-ups after slashes below the minimum stake (operator.ts). */
+  readonly restakes: RestakeRow[];
+  /** Per node, its longest run of judged rounds without a commit and without a fault on it. */
+  readonly idle: IdleStreak[];
+  /** Wall-clock ms one round lasts at its windows' full length (commit + aggregate + challenge). */
+  readonly roundMs: number;
   readonly durationMs: number;
   readonly logDir: string;
 }
@@ -165,8 +184,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const faults: FaultRecord[] = [];
   const busy = new Set<SoakNode>();
   const spared = new Set(network.nodes.slice(0, options.spare ?? 0));
-  /** Per node: [from, to] wall-clock windows when a fault had it down or cut off. */
-  const faultedAt = new Map<number, Array<[number, number]>>();
+  /** Per node: the wall-clock windows when a fault had it down, frozen, cut off or out of disk. */
+  const faultedAt = new Map<number, FaultWindow[]>();
+  const operators = new SoakOperators(network, observer, say);
   let planIndex = 0;
   let nextFaultRound: bigint | undefined;
   let active: Promise<void> | undefined;
@@ -189,7 +209,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (const index of targets) {
       faultedAt.set(index, [
         ...(faultedAt.get(index) ?? []),
-        [record.at, record.at + record.durationS * 1000],
+        { kind: record.kind, from: record.at, to: record.at + record.durationS * 1000 },
       ]);
     }
   };
@@ -258,11 +278,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     () => void Promise.all(network.nodes.map((n) => n.sampleRss())),
     RSS_INTERVAL_MS,
   );
+  const diskTimer = setInterval(
+    () => void Promise.all(network.nodes.map((n) => n.sampleDisk())),
+    DISK_INTERVAL_MS,
+  );
   try {
     while (Date.now() - started < options.budgetMs) {
       await observer.poll().catch((error: unknown) => say(`chain poll failed: ${String(error)}`));
       const latest = observer.latest();
       if (latest !== undefined && latest.closedAt === undefined) maybeInject(latest);
+      operators.tick();
       // Supervisor: an exited node the soak is not restarting itself crashed; start it again.
       for (const node of network.nodes) {
         if (!node.running && !busy.has(node)) {
@@ -275,29 +300,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
     await active;
+    await operators.settle();
     await observer.poll().catch(() => undefined);
+    await Promise.all(network.nodes.map((n) => n.sampleDisk()));
   } finally {
     clearInterval(rssTimer);
+    clearInterval(diskTimer);
     await Promise.all(network.nodes.map((n) => n.stop()));
   }
   const durationMs = Date.now() - started;
   const nodeOf = (address: string | undefined) =>
     network.nodes.find((n) => address !== undefined && n.address?.toLowerCase() === address.toLowerCase());
-  /** Whether a fault had `node` down or cut off at some time in [start, end], its effects lasting `graceMs`. */
-  const faultedDuring = (node: SoakNode | undefined, start: number, end: number, graceMs = 0) =>
-    node !== undefined &&
-    (faultedAt.get(node.index) ?? []).some(([from, to]) => from <= end && start <= to + graceMs);
   const roundMs = 1000 * (options.windows.commit + options.windows.aggregate + options.windows.challenge);
+  /** Whether a fault had `node` down or cut off at some time in [start, end] (with its grace when `roundMs` > 0). */
+  const faulted = (node: SoakNode | undefined, start: number, end: number, graceRoundMs = roundMs) =>
+    node !== undefined && faultedDuring(faultedAt.get(node.index), start, end, graceRoundMs);
+  const rounds = [...observer.rounds.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const slashes: SlashRow[] = observer.slashes.map((slash) => {
     const node = nodeOf(slash.operator);
+    // From the draw of the duty it missed (the observer polls every 2 s, so a draw is seen within a tick);
+    // a slash whose draw the observer missed looks back two rounds, as before.
+    const drawnAt = dutyDrawnAt(rounds, slash.operator, slash.at) ?? slash.at - 2 * roundMs;
     return {
       node: node?.index ?? -1,
       reason: slash.reason,
       amountVain: Number(slash.amountWei / 10n ** 15n) / 1000,
-      faulted: faultedDuring(node, slash.at, slash.at, 2 * roundMs + 30_000),
+      faulted: faulted(node, drawnAt, slash.at),
     };
   });
-  const rounds = [...observer.rounds.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const rejoins: RejoinRow[] = faults
     .filter((f) => f.kind.startsWith("wipe"))
     .flatMap((f) =>
@@ -319,23 +349,39 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         // A fault on the trainer, or on the round's aggregator (a frozen or killed aggregator that must post
         // before its deadline counts only the updates it holds by then).
         const end = r.closedAt ?? Date.now();
-        const faulted =
-          faultedDuring(node, r.seenAt, end) || faultedDuring(nodeOf(r.aggregator), r.seenAt, end);
-        return [{ round: r.id, node: node?.index ?? -1, weight, faulted }];
+        // No grace here (as before): a fault in the round itself, on the trainer or on any aggregator the round
+        // had (a frozen one's backup counts only the updates pushed to it again in time).
+        const aggregators = [r.aggregator, ...r.draws.map((d) => d.aggregator)];
+        const hit =
+          faulted(node, r.seenAt, end, 0) || aggregators.some((a) => faulted(nodeOf(a), r.seenAt, end, 0));
+        return [{ round: r.id, node: node?.index ?? -1, weight, faulted: hit }];
       }),
     );
+  const warmup =
+    firstRound === undefined ? [] : Array.from({ length: WARMUP_ROUNDS }, (_, i) => firstRound! + BigInt(i));
+  const judged = rounds.filter(
+    (r) =>
+      r.closedAt !== undefined && firstRound !== undefined && r.id >= firstRound && !warmup.includes(r.id),
+  );
+  const idle = idleStreaks(
+    judged,
+    new Map(network.nodes.flatMap((n) => (n.address === undefined ? [] : [[n.index, n.address]]))),
+    (index, start, end) => faulted(network.nodes[index], start, end),
+  );
   const result: SoakResult = {
     rounds: [...observer.rounds.values()].filter((r) => firstRound === undefined || r.id >= firstRound),
-    warmup:
-      firstRound === undefined
-        ? []
-        : Array.from({ length: WARMUP_ROUNDS }, (_, i) => firstRound! + BigInt(i)),
+    warmup,
     faults,
     crashes: network.nodes.flatMap((n) => n.crashes),
     slashes,
     rejoins,
     uncounted,
     rss: new Map(network.nodes.map((n) => [n.index, n.rss])),
+    disk: new Map(network.nodes.map((n) => [n.index, n.disk])),
+    quotaDeletions: new Map(network.nodes.map((n) => [n.index, n.quotaDeletions])),
+    restakes: operators.restakes,
+    idle,
+    roundMs,
     durationMs,
     logDir: network.dir,
   };

@@ -1,11 +1,25 @@
-/** The soak's own parts that need no chain: the cuttable RPC proxy, the RSS trend, the fault schedule. */
+/**
+ * The soak's own parts that need no chain: the cuttable RPC proxy, the RSS trend, the fault schedule, and the
+ * judgements of figures.ts (which fault excuses a slash or an idle round, trainers per round, goals, disk growth).
+ */
 import assert from "node:assert/strict";
 import { createServer, connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 
 import { faultCycle, seededRandom } from "./faults.ts";
-import type { RssSample } from "./node-process.ts";
+import {
+  IDLE_STREAK_ROUNDS,
+  activity,
+  diskGrowth,
+  dutyDrawnAt,
+  faultedDuring,
+  goals,
+  idleStreaks,
+} from "./figures.ts";
+import type { FaultWindow } from "./figures.ts";
+import type { DiskSample, RssSample } from "./node-process.ts";
+import type { RoundTrack } from "./observer.ts";
 import { RpcProxy } from "./rpc-proxy.ts";
 import { LONG_RSS_LIFE_MS, rssGrowth } from "./run.ts";
 
@@ -92,5 +106,119 @@ describe("soak parts", () => {
     );
     assert.deepEqual(faultCycle(seededRandom(9), false), faultCycle(seededRandom(9), false));
     assert.ok(!faultCycle(seededRandom(1), false).some((p) => p.kind === "disk-full"));
+  });
+
+  /** A closed round `id` spanning [seenAt, seenAt + 50 s], committed by `committers`. */
+  const round = (id: number, committers: string[], draws: RoundTrack["draws"] = []): RoundTrack => ({
+    id: BigInt(id),
+    phase: committers.length > 0 ? "finalized" : "failed",
+    seenAt: id * 50_000,
+    closedAt: id * 50_000 + 50_000,
+    draws,
+    trainers: committers.length,
+    committers,
+    weights: [],
+    maxOverdueS: 0,
+    stuck: false,
+    phaseAt: {},
+  });
+  const roundMs = 50_000;
+
+  it("an RPC outage that ended before a duty was drawn does not excuse its slash; a kill does, with a grace", () => {
+    // Session 16: the outage ran 2,229-2,259 s, node 0 was drawn at 2,325 s and slashed; the soak excused it.
+    const outage: FaultWindow[] = [{ kind: "rpc-outage", from: 2_229_000, to: 2_259_000 }];
+    const rounds = [round(43, ["0xa"], [{ aggregator: "0xa", at: 2_325_000 }])];
+    const drawn = dutyDrawnAt(rounds, "0xA", 2_357_000);
+    assert.equal(drawn, 2_325_000);
+    assert.equal(faultedDuring(outage, drawn!, 2_357_000, roundMs), false);
+    // Drawn during the outage: excused.
+    assert.equal(faultedDuring(outage, 2_250_000, 2_300_000, roundMs), true);
+    // A kill that ended 40 s before the draw (restart, model sync) excuses it; one two rounds before does not.
+    const kill: FaultWindow[] = [{ kind: "kill-aggregator", from: 2_270_000, to: 2_285_000 }];
+    assert.equal(faultedDuring(kill, 2_325_000, 2_357_000, roundMs), true);
+    assert.equal(faultedDuring(kill, 2_285_000 + 2 * roundMs, 2_400_000, roundMs), false);
+    // A backup taking over is a later draw of another operator; a draw after the slash is not its duty.
+    const takeover = [
+      round(
+        50,
+        ["0xa", "0xb"],
+        [
+          { aggregator: "0xa", at: 100 },
+          { aggregator: "0xb", at: 200 },
+        ],
+      ),
+    ];
+    assert.equal(dutyDrawnAt(takeover, "0xb", 150), undefined);
+    assert.equal(dutyDrawnAt(takeover, "0xa", 300), 100);
+  });
+
+  it("a node that stops committing with no fault on it shows as idle, the rounds nobody committed included", () => {
+    const operators = new Map([
+      [0, "0xA"],
+      [1, "0xb"],
+    ]);
+    // Node 0 commits in rounds 1-2, then never; node 1 commits to 1-4, then nobody commits (the network died).
+    const judged = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((id) =>
+      round(id, [...(id <= 2 ? ["0xa"] : []), ...(id <= 4 ? ["0xb"] : [])]),
+    );
+    const none = idleStreaks(judged, operators, () => false);
+    assert.deepEqual(
+      none.map((i) => [i.node, i.rounds, i.from, i.to, i.committed]),
+      [
+        [0, 8, 3n, 10n, 2],
+        [1, 6, 5n, 10n, 4],
+      ],
+    );
+    assert.ok(none.every((i) => i.rounds >= IDLE_STREAK_ROUNDS));
+    // A fault on node 0 in round 6's span breaks its run: 3-5 and 7-10.
+    const faults: FaultWindow[] = [{ kind: "disk-full", from: 6 * 50_000 + 10_000, to: 6 * 50_000 + 20_000 }];
+    const split = idleStreaks(judged, operators, (node, start, end) =>
+      node === 0 ? faultedDuring(faults, start, end, roundMs) : false,
+    );
+    assert.deepEqual([split[0]!.rounds, split[0]!.from, split[0]!.to], [4, 7n, 10n]);
+    assert.deepEqual(activity(judged), {
+      minTrainers: 0,
+      medianTrainers: 0,
+      minTrainersLast10: 0,
+      medianTrainersLast10: 0,
+      roundsUnder2Trainers: 8,
+    });
+    assert.equal(activity(judged.slice(0, 3)).medianTrainers, 2);
+  });
+
+  it("each goal is a pass or a fail, and RSS unmeasured is neither", () => {
+    const base = {
+      finalizedFraction: 0.99,
+      stuckRounds: 0,
+      nodeCrashes: 0,
+      slashesWithoutFault: 0,
+      rssGrowthMBPerHour: 11.6,
+      rssMeasured: true,
+      nodesIdleWithoutFault: 0,
+    };
+    assert.ok(goals(base).every((g) => g.pass === true));
+    const dead = goals({ ...base, finalizedFraction: 0.76, nodesIdleWithoutFault: 4, rssMeasured: false });
+    assert.deepEqual(
+      dead.map((g) => g.pass),
+      [false, true, true, true, undefined, false],
+    );
+  });
+
+  it("disk growth is measured over a data directory's longest series without a wipe, per round closed in it", () => {
+    const sample = (at: number, wipes: number, rounds: number, models: number): DiskSample => ({
+      at,
+      wipes,
+      entries: { rounds, models, "config.json": 100 },
+    });
+    const samples = [
+      sample(0, 0, 0, 1 << 20),
+      sample(60_000, 0, 512 << 10, 1 << 20),
+      sample(70_000, 1, 0, 0), // wiped: a new, shorter series, not mixed with the first
+    ];
+    const g = diskGrowth(3, samples, [10_000, 30_000, 50_000, 65_000])!;
+    assert.equal(g.rounds, 3);
+    assert.equal(g.topEntry, "rounds");
+    assert.ok(Math.abs(g.kibPerRound - 512 / 3) < 1e-9, String(g.kibPerRound));
+    assert.ok(Math.abs(g.firstMB - (1 + 100 / 2 ** 20)) < 1e-9);
   });
 });
