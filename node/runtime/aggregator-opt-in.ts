@@ -174,6 +174,8 @@ export class OptInKeeper {
   private readonly options: OptInKeeperOptions;
   private readonly inactive = new InactiveHold();
   private syncing: Promise<void> | undefined;
+  /** The check `resync` queued after the one under way. */
+  private rerun: Promise<void> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
@@ -199,6 +201,21 @@ export class OptInKeeper {
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Re-decides now because the wish changed (the node lost the task's current model): a check under way decided
+   * with the old wish, so one more runs after it instead of joining it (a joined check left the withdrawal to the
+   * next interval, 10 s, past a commit deadline).
+   */
+  resync(): Promise<void> {
+    const running = this.syncing;
+    if (running === undefined) return this.sync();
+    this.rerun ??= running.then(() => {
+      this.rerun = undefined;
+      return this.stopped ? undefined : this.sync();
+    });
+    return this.rerun;
   }
 
   /** Applies the wanted opt-in now; joins a check already under way. */

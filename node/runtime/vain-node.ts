@@ -223,7 +223,7 @@ export class VainNode {
       openRounds: config.openRounds,
       onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
       // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
-      onModelHeldChange: () => void this.optIn?.sync(),
+      onModelHeldChange: () => void this.optIn?.resync(),
       store: new RoundStore(config.dataDir, {
         onWriteError: (path, error) => {
           log.error(
