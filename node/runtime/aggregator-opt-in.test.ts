@@ -259,7 +259,7 @@ describe("decideOptIn", () => {
       modelMissingMs: 7_400,
     });
     assert.deepEqual(lacking.optIn, false, "a node without the current model cannot aggregate onto it");
-    assert.match(lacking.reason, /lacks the task's current model for 7 s/);
+    assert.match(lacking.reason, /lacks the task's current model \(over 5 s\)/);
     const regaining = decideOptIn({
       ...base,
       setting: true,

@@ -12,7 +12,7 @@ import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem
 import type { ProtocolAddresses } from "../chain/actions/client.ts";
 import { setAggregatorOptIn } from "../chain/actions/set-aggregator-opt-in.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
-import { MODEL_REGAIN_HOLD_MS } from "../protocol/round/current-model.ts";
+import { MODEL_LACK_GRACE_MS, MODEL_REGAIN_HOLD_MS } from "../protocol/round/current-model.ts";
 
 /** How often the opt-in is re-checked against the operator's stake (ms): a slash must end it within a round. */
 export const OPT_IN_STAKE_CHECK_INTERVAL_MS = 10_000;
@@ -41,7 +41,8 @@ export interface OptInInputs {
   readonly modelSyncing?: boolean;
   /**
    * Set while the node counts as lacking the task's current model (current-model.ts): how long it has lacked it
-   * (ms), 0 while it holds it again but not yet for the regain hold.
+   * (ms), 0 while it holds it again but not yet for the regain hold. The reason does not carry the duration: a
+   * changed reason is logged and re-announced in the capacity record.
    */
   readonly modelMissingMs?: number | undefined;
 }
@@ -70,7 +71,7 @@ export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: stri
         ? "syncing the task's model (replaying its rounds); a drawn aggregator without it could not post"
         : modelMissingMs !== undefined
           ? modelMissingMs > 0
-            ? `lacks the task's current model for ${Math.round(modelMissingMs / 1000)} s; a drawn aggregator without it could not post`
+            ? `lacks the task's current model (over ${MODEL_LACK_GRACE_MS / 1000} s); a drawn aggregator without it could not post`
             : `holds the task's current model again, for less than ${MODEL_REGAIN_HOLD_MS / 1000} s: not a candidate in the round it caught up in`
           : answerNeedsMs !== undefined
             ? `recent proofs need ${Math.ceil(answerNeedsMs / 1000)} s with the answer transaction, more than the task's answer window`
