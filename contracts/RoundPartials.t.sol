@@ -224,6 +224,46 @@ contract RoundPartialsTest is RoundsFixture {
         assertEq(token.balanceOf(address(rounds)), pools + unclaimed + bonds, "solvent");
     }
 
+    /// A parent round's commit window is sized for the slowest group round (16 challenges): once it holds a
+    /// partial from every group of its task it has nothing left to wait for and its commit phase closes at once,
+    /// its later deadlines moving up with it. Two partials of one group are one group: they close nothing.
+    function test_commitPhaseClosesOnceEveryGroupIsIn_oneGroupTwice() public {
+        uint256 parentRound = rounds.openRound(parentTask);
+        uint64 windowEnd = _round(parentRound).commitDeadline;
+        uint256 a1 = _groupRound(childA, agg, _weights(100, 300, 600), false);
+        uint256 a2 = _groupRound(childA, leader2, _weights(100, 300, 600), false);
+        vm.prank(agg);
+        rounds.commitPartial(parentRound, a1);
+        vm.prank(leader2);
+        rounds.commitPartial(parentRound, a2);
+        assertEq(_round(parentRound).commitDeadline, windowEnd, "one group twice: the window stays");
+    }
+
+    /// ... and one from each group closes it.
+    function test_commitPhaseClosesOnceEveryGroupIsIn_bothGroups() public {
+        uint256 next = rounds.openRound(parentTask);
+        uint64 windowEnd = _round(next).commitDeadline;
+        uint256 a = _groupRound(childA, agg, _weights(100, 300, 600), false);
+        uint256 b = _groupRound(childB, leader2, _weights(100, 300, 600), false);
+        vm.prank(agg);
+        rounds.commitPartial(next, a);
+        assertEq(_round(next).commitDeadline, windowEnd, "one group of two: the window stays");
+        vm.expectEmit(address(rounds));
+        emit ITrainingRounds.CommitPhaseClosed(next, uint64(block.timestamp));
+        vm.prank(leader2);
+        rounds.commitPartial(next, b);
+        ITrainingRounds.Round memory closed = _round(next);
+        assertEq(closed.commitDeadline, block.timestamp, "every group in: the commit phase ends now");
+        assertEq(closed.aggregateDeadline, block.timestamp + 60, "the aggregate deadline moved up");
+        assertEq(closed.challengeDeadline, block.timestamp + 180, "the challenge deadline moved up");
+        assertEq(selection.getDraws(next).selectionDeadline, closed.aggregateDeadline, "and the selection's");
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.DeadlineNotReached.selector, block.timestamp));
+        selection.lockSelection(next);
+        vm.warp(block.timestamp + 1);
+        _onlyCandidate(parentTask, agg);
+        assertTrue(_select(next) == agg, "selected at once, not ~5.5 hours later");
+    }
+
     /// A group heavier than the sample cap enters with its weight shifted right until it fits.
     function test_heavyGroupShiftedToTheCap() public {
         uint256 parentRound = rounds.openRound(parentTask);

@@ -178,6 +178,25 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         while (weight >> shift > maxSamples) ++shift;
         emit PartialCommitted(roundId, groupRoundId, msg.sender, weight, shift);
         _commit(roundId, round, group.aggregateCommitment, weight >> shift);
+        if (!_groupIn[roundId][group.taskId]) {
+            _groupIn[roundId][group.taskId] = true;
+            if (++_groupsIn[roundId] == _groupCount[round.taskId]) _closeCommitsEarly(roundId, round);
+        }
+    }
+
+    /// @dev A parent round holding a partial from every group of its task has nothing left to wait for: its
+    /// commit phase ends now and the deadlines after it move up, as if its commit window had ended now. (The
+    /// window is sized for the slowest possible group round, 16 challenges long: ~35 min at the local defaults.)
+    /// A group whose round is still in its challenges is not in yet, so it never closes on a group.
+    function _closeCommitsEarly(uint256 roundId, Round storage round) private {
+        uint64 nowS = uint64(block.timestamp);
+        if (nowS >= round.commitDeadline) return;
+        Task storage task = _tasks[round.taskId];
+        round.commitDeadline = nowS;
+        round.aggregateDeadline = nowS + task.aggregateWindow;
+        round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
+        _draws[roundId].selectionDeadline = round.aggregateDeadline;
+        emit CommitPhaseClosed(roundId, nowS);
     }
 
     /// @dev Appends the caller's commitment to an open round (`commitUpdate`, `commitPartial`).

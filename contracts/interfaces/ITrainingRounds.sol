@@ -241,6 +241,9 @@ interface ITrainingRounds {
     event RoundContested(uint256 indexed roundId);
     /// @notice `childTaskId`'s finalized rounds may be committed as partials into `parentTaskId`'s rounds.
     event TaskLinked(uint256 indexed childTaskId, uint256 indexed parentTaskId);
+    /// @notice Parent round `roundId` holds a partial from every group of its task: its commit phase ended at
+    /// `commitDeadline` (now), its later deadlines moved up with it (docs §7).
+    event CommitPhaseClosed(uint256 indexed roundId, uint64 commitDeadline);
     /// @notice A group round's aggregate was committed into its parent task's round as the trainer `leader`
     /// (the group round's aggregator), with sample count `groupWeight >> shift` (docs §7).
     event PartialCommitted(

@@ -88,6 +88,7 @@ abstract contract CreateTaskExtension is RoundsStorage {
             _parentTask[childTaskId] != 0
         ) revert ITrainingRounds.InvalidLink(childTaskId, parentTaskId);
         _parentTask[childTaskId] = parentTaskId;
+        _groupCount[parentTaskId] += 1;
         parent.partialsOnly = true;
         emit ITrainingRounds.TaskLinked(childTaskId, parentTaskId);
     }

@@ -73,6 +73,11 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// already committed as a partial (`commitPartial`, once each).
     mapping(uint256 childTaskId => uint256 parentTaskId) internal _parentTask;
     mapping(uint256 groupRoundId => bool) internal _partialTaken;
+    /// @dev A parent task's linked group tasks, and per parent round the groups with a partial in it (each
+    /// group counted once): a round holding one from every group closes its commit phase at once.
+    mapping(uint256 parentTaskId => uint256 groups) internal _groupCount;
+    mapping(uint256 parentRoundId => uint256 groups) internal _groupsIn;
+    mapping(uint256 parentRoundId => mapping(uint256 childTaskId => bool)) internal _groupIn;
 
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; the composing contract must be set as its slasher

@@ -45,7 +45,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
     const sync = {
-      taskId,
+      taskIds: [taskId],
       publicClient: net.publicClient,
       wallet: await walletFor(net, account),
       contracts: net.addresses,
@@ -82,7 +82,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     await stakeAndBind(net, account, minimum * 2n);
     const log = pino({ level: "silent" });
     const sync = {
-      taskId,
+      taskIds: [taskId],
       publicClient: net.publicClient,
       wallet: await walletFor(net, account),
       contracts: net.addresses,
@@ -136,7 +136,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     const account = await fundOperator(net, minimum * 2n);
     await stakeAndBind(net, account, minimum * 2n);
     const sync = {
-      taskId,
+      taskIds: [taskId],
       publicClient: net.publicClient,
       wallet: await walletFor(net, account),
       contracts: net.addresses,

@@ -84,8 +84,8 @@ export function decideOptIn(inputs: OptInInputs): { optIn: boolean; reason: stri
 }
 
 export interface OptInSync {
-  /** The task the node follows: the operator volunteers for its rounds only (candidates are per task). */
-  readonly taskId: bigint;
+  /** The tasks the node runs: the operator volunteers for their rounds only (candidates are per task). */
+  readonly taskIds: readonly bigint[];
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly wallet: WalletClient<Transport, Chain, Account>;
   readonly contracts: ProtocolAddresses;
@@ -121,36 +121,43 @@ export class InactiveHold {
 }
 
 /**
- * Applies `wanted` (false when the operator is inactive) with a transaction only when the chain differs.
- * Returns the opt-in now on chain and whether the operator is active.
+ * Applies `wanted` (false when the operator is inactive) to every task of `sync.taskIds`, with a transaction only
+ * where the chain differs. Returns the opt-in now on chain (true only if opted in for every task) and whether the
+ * operator is active.
  */
 export async function syncAggregatorOptIn(sync: OptInSync, wanted: boolean): Promise<OptInState> {
-  const { taskId, publicClient, wallet, contracts, log } = sync;
-  const me = wallet.account.address;
-  const [candidates, active] = await Promise.all([
-    publicClient.readContract({
-      address: contracts.rounds,
-      abi: trainingRoundsAbi,
-      functionName: "aggregatorCandidates",
-      args: [taskId],
-    }),
+  const { taskIds, publicClient, wallet, contracts, log } = sync;
+  const me = wallet.account.address.toLowerCase();
+  const [lists, active] = await Promise.all([
+    Promise.all(
+      taskIds.map((taskId) =>
+        publicClient.readContract({
+          address: contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "aggregatorCandidates",
+          args: [taskId],
+        }),
+      ),
+    ),
     publicClient.readContract({
       address: contracts.registry,
       abi: stakeRegistryAbi,
       functionName: "isActiveOperator",
-      args: [me],
+      args: [wallet.account.address],
     }),
   ]);
-  const optedIn = candidates.some((c) => c.toLowerCase() === me.toLowerCase());
   const optIn = wanted && active;
-  if (optedIn === optIn) return { optedIn, active };
-  await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { taskId, optIn });
+  const stale = taskIds.filter((_, i) => lists[i]!.some((c) => c.toLowerCase() === me) !== optIn);
+  if (stale.length === 0) return { optedIn: optIn, active };
+  for (const taskId of stale)
+    await setAggregatorOptIn({ publicClient, walletClient: wallet, contracts }, { taskId, optIn });
+  const tasks = stale.map(String);
   if (wanted && !active) {
     log.warn(
-      { aggregator: false, operator: me },
-      `aggregator opt-in withdrawn: operator ${me} is below the minimum active stake (inactive), peers refuse this node and it could not aggregate; stake the difference to offer again`,
+      { aggregator: false, operator: wallet.account.address, tasks },
+      `aggregator opt-in withdrawn: operator ${wallet.account.address} is below the minimum active stake (inactive), peers refuse this node and it could not aggregate; stake the difference to offer again`,
     );
-  } else log.info({ aggregator: optIn }, "aggregator opt-in updated");
+  } else log.info({ aggregator: optIn, tasks }, "aggregator opt-in updated");
   return { optedIn: optIn, active };
 }
 

@@ -23,8 +23,8 @@ import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { graylistLogLine } from "../p2p/graylist.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
-import { RoundParticipant } from "../protocol/round/index.ts";
-import { RoundStore } from "../protocol/round-store.ts";
+import type { RoundParticipant } from "../protocol/round/index.ts";
+import { TaskParticipants } from "./task-participants.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
 import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
 import { TrainingPool } from "../training/pool.ts";
@@ -71,6 +71,8 @@ export class VainNode {
   private readonly options: VainNodeOptions;
   readonly metrics = new Registry();
   private mesh: Mesh | undefined;
+  private participants: TaskParticipants | undefined;
+  /** The participant of the task the node trains (`participants.main`). */
   private participant: RoundParticipant | undefined;
   private status: ChainStatusSource | undefined;
   private server: StatusServer | undefined;
@@ -204,54 +206,51 @@ export class VainNode {
         log,
       },
     );
-    this.participant = new RoundParticipant({
-      mesh,
-      publicClient,
-      wallet,
-      contracts,
-      taskId,
+    // The task it trains and, for a group task, its parent (task-participants.ts says why).
+    this.participants = new TaskParticipants({
       parentTaskId: view?.parentTaskId,
-      spec: settings.task,
-      // The task's spec as configured, before this node's own caps (the batch limit): the one the task registered.
-      specHash: taskSpecHash(config.task),
-      data: data.train,
-      pool: this.pool,
-      log: log.child({ component: "rounds" }),
-      train: config.train,
-      pollIntervalMs: config.pollIntervalMs,
-      confirmations: config.confirmations,
-      openRounds: config.openRounds,
-      onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
-      // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
-      onModelHeldChange: () => void this.optIn?.resync(),
-      store: new RoundStore(config.dataDir, {
-        onWriteError: (path, error) => {
-          log.error(
-            { path, code: (error as NodeJS.ErrnoException).code, reason: String(error) },
-            "could not write round state: the round goes on from memory (a crash before the round ends loses it)",
-          );
-          // Do not wait for the next 5 s statfs: take no new work now.
-          void this.diskQuota?.checkSpace();
+      dataDir: config.dataDir,
+      // Round state that could not be written: do not wait for the next 5 s statfs, take no new work now.
+      onWriteError: () => void this.diskQuota?.checkSpace(),
+      main: {
+        mesh,
+        publicClient,
+        wallet,
+        contracts,
+        taskId,
+        spec: settings.task,
+        // The task's spec as configured, before this node's own caps (the batch limit): the one the task registered.
+        specHash: taskSpecHash(config.task),
+        data: data.train,
+        pool: this.pool,
+        log: log.child({ component: "rounds" }),
+        train: config.train,
+        pollIntervalMs: config.pollIntervalMs,
+        confirmations: config.confirmations,
+        openRounds: config.openRounds,
+        onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
+        // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
+        onModelHeldChange: () => void this.optIn?.resync(),
+        behaviour: this.options.behaviour,
+        events: {
+          onAggregated: (_roundId, accepted, rejected) => {
+            for (const operator of accepted)
+              this.reputation?.apply({ kind: "update-accepted", operator: lower(operator) });
+            for (const operator of rejected)
+              this.reputation?.apply({ kind: "update-rejected", operator: lower(operator) });
+          },
+          // A sub-aggregator whose partial aggregate did not open consistently with the commitments lied.
+          onPartialRejected: (_roundId, operator) =>
+            this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
         },
-      }),
-      behaviour: this.options.behaviour,
-      events: {
-        onAggregated: (_roundId, accepted, rejected) => {
-          for (const operator of accepted)
-            this.reputation?.apply({ kind: "update-accepted", operator: lower(operator) });
-          for (const operator of rejected)
-            this.reputation?.apply({ kind: "update-rejected", operator: lower(operator) });
-        },
-        // A sub-aggregator whose partial aggregate did not open consistently with the commitments lied.
-        onPartialRejected: (_roundId, operator) =>
-          this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
       },
     });
+    this.participant = this.participants.main;
     // The round participant starts before the slow start-up work (the capacity measurement, the operator checks,
     // the opt-in transaction): a node restarted mid-round resumes from its persisted round state (own update,
     // received updates) and a restarted aggregator posts within its aggregation window (the soak measured
     // 7-14 s to the first tick with it last, past an 8 s window: slashed for a missed aggregation).
-    this.participant.start();
+    this.participants.start();
     // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
     const findings = await checkOperator(
       { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
@@ -286,7 +285,8 @@ export class VainNode {
     // a candidate): re-decide often (two reads; a transaction only on change). A chain outage during start-up
     // must not end the node: the next check applies the opt-in once the chain answers.
     this.optIn = new OptInKeeper({
-      sync: { taskId: BigInt(config.taskId), publicClient, wallet, contracts, log },
+      // Volunteers for every task it runs: the one it trains and, for a group task, the parent.
+      sync: { taskIds: this.participants.taskIds, publicClient, wallet, contracts, log },
       wanted: () => this.aggregatorOptIn(),
       suspended: () => this.paused.has("CHAIN_RESET"),
       onActiveChange: () => this.applyHold(),
@@ -306,7 +306,7 @@ export class VainNode {
       dataDir: config.dataDir,
       quotaBytes: settings.limits.diskBytes,
       // The task's initial model: an importing operator's node may hold the only copy of its weights.
-      pinnedModels: () => (this.participant === undefined ? [] : [this.participant.initialModelRef]),
+      pinnedModels: () => (this.participants?.all ?? []).map((p) => p.initialModelRef),
       log,
       metrics: this.metrics,
       onDiskFull: (message) => this.pause("DISK_FULL", message),
@@ -414,7 +414,7 @@ export class VainNode {
     this.eventLog?.stop();
     this.diskQuota?.stop();
     await this.server?.stop().catch(() => undefined);
-    await this.participant?.stop();
+    await this.participants?.stop();
     await this.capacity?.stop();
     await this.mesh?.stop().catch(() => undefined);
     await this.status?.stop().catch(() => undefined);
@@ -422,6 +422,7 @@ export class VainNode {
     await this.reputation?.flush().catch(() => undefined);
     await this.pool?.close();
     this.server = undefined;
+    this.participants = undefined;
     this.participant = undefined;
     this.mesh = undefined;
     await this.lock?.release().catch(() => undefined);
@@ -452,17 +453,17 @@ export class VainNode {
 
   private applyPause(): void {
     if (this.paused.has("CHAIN_RESET")) {
-      void this.participant?.stop();
+      void this.participants?.stop();
       return;
     }
     this.applyHold();
-    this.participant?.start();
+    this.participants?.start();
     void this.optIn?.sync();
   }
 
   /** New work waits while the disk is full or the operator is inactive (the first reason is shown). */
   private applyHold(): void {
-    this.participant?.hold(this.paused.get("DISK_FULL") ?? this.optIn?.inactiveReason);
+    this.participants?.hold(this.paused.get("DISK_FULL") ?? this.optIn?.inactiveReason);
   }
 
   /**

@@ -364,12 +364,14 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     });
     expect([done.groupWeight, done.shift]).to.deep.equal([250n, 0]);
     gas.push((await publicClient.getTransactionReceipt({ hash: done.transactionHash })).gasUsed);
-    // A trainer's commit at the same index plus the group's weight sum and the once-only mark: flat in N.
+    // A trainer's commit at the same index plus the group's weight sum, the once-only mark and the group count that
+    // closes the parent's commit phase once every group is in (two storage words, ~44k gas for the first group
+    // of a round, ~27k after): flat in N.
     console.log(
       `      commitPartial gas ${gas.join(", ")}; commitUpdate at the same index ${commitGas.slice(0, 2).join(", ")}`,
     );
     for (const [i, g] of gas.entries())
-      expect(g - commitGas[i]! < 60_000n, `commitPartial gas ${g}`).to.equal(true);
+      expect(g - commitGas[i]! < 100_000n, `commitPartial gas ${g}`).to.equal(true);
     const parent = await getRound(parentRound);
     expect(parent.trainers.map((t) => t.toLowerCase())).to.deep.equal(
       [honestLeader, otherLeader].map((w) => w.account.address.toLowerCase()),

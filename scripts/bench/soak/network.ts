@@ -50,6 +50,11 @@ export interface NetworkOptions {
   readonly windows: WindowsSeconds;
   /** Rounds the task's reward pool must pay for. */
   readonly rounds: number;
+  /**
+   * Create the task as a parent with this many group tasks (`task create --groups`): task 1 is the parent, the
+   * nodes' configured task, and each node trains in its group (docs/protocol.md §7).
+   */
+  readonly groups?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -228,6 +233,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       `${windows.answer}s`,
       "--dispute-window",
       `${windows.dispute}s`,
+      ...(options.groups === undefined ? [] : ["--groups", String(options.groups)]),
     ]);
     const deployment = await readDeployment(deploymentFile);
     const [first, ...others] = nodes;
