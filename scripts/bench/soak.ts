@@ -151,7 +151,11 @@ runBenchmark(async () => {
       kind: "restake",
       nodes: String(r.node),
       round: Number(r.round),
-      note: `operator restaked ${r.amountVain} VAIN (active stake was ${r.fromVain} VAIN, below the minimum)`,
+      note:
+        `operator restaked ${r.amountVain} VAIN (active stake was ${r.fromVain} VAIN, below the minimum); ` +
+        (r.trainedAgainIn === undefined
+          ? "never trained again"
+          : `trained again in round ${r.trainedAgainIn}`),
     })),
     ...result.idle.map((i) => {
       const disk = growth.find((g) => g.node === i.node);
@@ -252,6 +256,8 @@ runBenchmark(async () => {
       spare === 0 ? -1 : Math.max(0, ...result.idle.filter((i) => i.node < spare).map((i) => i.rounds)),
     restakes: result.restakes.length,
     restakedVain: result.restakes.reduce((sum, r) => sum + r.amountVain, 0),
+    /** Topped-up nodes that committed again afterwards (of `restakes`). */
+    restakedNodesTrainingAgain: result.restakes.filter((r) => r.trainedAgainIn !== undefined).length,
     /** Largest data directory seen, and the steepest growth per round of one without a wipe (KiB). */
     dataDirMaxMB: Number(Math.max(0, ...growth.map((g) => g.maxMB)).toFixed(1)),
     dataDirKiBPerRound: Number(Math.max(-1, ...growth.map((g) => g.kibPerRound)).toFixed(1)),

@@ -112,7 +112,7 @@ export interface SoakResult {
   /** Per node, the deletions its disk quota guard logged (each with its path and size in the node's log). */
   readonly quotaDeletions: Map<number, number>;
   /** The operators' top-ups after slashes below the minimum stake (operator.ts). */
-  readonly restakes: RestakeRow[];
+  readonly restakes: Array<RestakeRow & { readonly trainedAgainIn: bigint | undefined }>;
   /** Per node, its longest run of judged rounds without a commit and without a fault on it. */
   readonly idle: IdleStreak[];
   /** Wall-clock ms one round lasts at its windows' full length (commit + aggregate + challenge). */
@@ -379,7 +379,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rss: new Map(network.nodes.map((n) => [n.index, n.rss])),
     disk: new Map(network.nodes.map((n) => [n.index, n.disk])),
     quotaDeletions: new Map(network.nodes.map((n) => [n.index, n.quotaDeletions])),
-    restakes: operators.restakes,
+    // Whether each topped-up node worked again: the first round after the top-up it committed to.
+    restakes: operators.restakes.map((r) => {
+      const operator = network.nodes[r.node]?.address?.toLowerCase();
+      const again = rounds.find(
+        (round) => round.id > r.round && operator !== undefined && round.committers.includes(operator),
+      );
+      return { ...r, trainedAgainIn: again?.id };
+    }),
     idle,
     roundMs,
     durationMs,
