@@ -9,6 +9,8 @@
 import type { Hex } from "viem";
 
 import type { RoundContext } from "./context.ts";
+import type { ModelSync } from "./model-sync.ts";
+import { PartialLeader } from "./partial-commit.ts";
 import { partialUpdateBytes } from "./partial-update.ts";
 import type { RoundData } from "./round-data.ts";
 import type { RoundWork } from "./round-work.ts";
@@ -17,23 +19,55 @@ import type { Trainer } from "./trainer.ts";
 /**
  * The group round `groupRoundId` this node led had its partial committed into the parent's round: its aggregate,
  * as update bytes, goes to this node's participant of the parent task (`onPartial`), which delivers it there.
+ * A leader restarted between its post and the partial commit no longer holds the aggregate it computed: it takes
+ * the group round's posted aggregate as any watcher does (its own store, a peer, or a rebuild from the round's
+ * updates), checked against the posted commitment (`ModelSync.aggregateOf`). Never rejects.
  */
-export function handOffPartial(
+export async function handOffPartial(
   ctx: RoundContext,
+  modelSync: Pick<ModelSync, "aggregateOf">,
   groupWork: RoundWork | undefined,
   groupRoundId: bigint,
   parentRoundId: bigint,
-): void {
-  const codes = groupWork?.aggregation?.aggregate;
+): Promise<void> {
+  const fields = { groupRoundId: String(groupRoundId), parentRoundId: String(parentRoundId) };
   const onPartial = ctx.options.onPartial;
+  let codes = groupWork?.aggregation?.aggregate;
+  if (codes === undefined && onPartial !== undefined) {
+    codes = await ctx.chain
+      .readRound(groupRoundId)
+      .then((round) => modelSync.aggregateOf(groupRoundId, round))
+      .then((checked) => checked?.aggregate)
+      .catch(() => undefined);
+    if (codes !== undefined)
+      ctx.log.info(fields, "the group's aggregate, lost in a restart, taken as posted");
+  }
   if (codes === undefined || onPartial === undefined) {
     ctx.log.warn(
-      { groupRoundId: String(groupRoundId), parentRoundId: String(parentRoundId) },
+      fields,
       "the group's partial is committed but no parent participant or aggregate is here: the parent gets no bytes",
     );
     return;
   }
   onPartial(parentRoundId, partialUpdateBytes(codes));
+}
+
+/** This node's `PartialLeader` (partial-commit.ts): each partial it commits is handed to the parent's participant. */
+export function partialLeaderOf(
+  ctx: RoundContext,
+  modelSync: Pick<ModelSync, "aggregateOf">,
+  workOf: (roundId: bigint) => RoundWork | undefined,
+): PartialLeader {
+  const { options } = ctx;
+  return new PartialLeader({
+    chain: ctx.chain,
+    me: options.wallet.account.address,
+    parentTaskId: options.parentTaskId,
+    log: options.log,
+    store: options.store,
+    onCommitted: (groupRoundId, parentRoundId) =>
+      void handOffPartial(ctx, modelSync, workOf(groupRoundId), groupRoundId, parentRoundId),
+  });
 }
 
 export interface PartialDeliveryComponents {

@@ -43,8 +43,8 @@ import type {
 } from "./context.ts";
 import { Delivery } from "./delivery.ts";
 import { Keeper } from "./keeper.ts";
-import { PartialLeader } from "./partial-commit.ts";
-import { adoptPartial, handOffPartial } from "./partial-delivery.ts";
+import type { PartialLeader } from "./partial-commit.ts";
+import { adoptPartial, partialLeaderOf } from "./partial-delivery.ts";
 import { ModelSync, keepInitialModel } from "./model-sync.ts";
 import { ProvingBudget } from "./proving-budget.ts";
 import type { AnswerWindowTooShortError } from "./proving-budget.ts";
@@ -155,15 +155,7 @@ export class RoundParticipant {
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.keeper = new Keeper(this.ctx);
-    this.partials = new PartialLeader({
-      chain: this.chain,
-      me: options.wallet.account.address,
-      parentTaskId: options.parentTaskId,
-      log: options.log,
-      store: options.store,
-      onCommitted: (groupRoundId, parentRoundId) =>
-        handOffPartial(this.ctx, this.work.get(groupRoundId), groupRoundId, parentRoundId),
-    });
+    this.partials = partialLeaderOf(this.ctx, this.modelSync, (roundId) => this.work.get(roundId));
     this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
       work,
