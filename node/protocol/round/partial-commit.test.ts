@@ -15,12 +15,21 @@ const ME = "0x00000000000000000000000000000000000000aa" as Address;
 const OTHER = "0x00000000000000000000000000000000000000bb" as Address;
 const BASE = ("0x" + "11".repeat(32)) as Hex;
 const NEXT = ("0x" + "22".repeat(32)) as Hex;
+/** The group round's aggregate commitment (what its partial commits), and another commitment. */
+const AGG = ("0x" + "33".repeat(32)) as Hex;
+const ELSE = ("0x" + "44".repeat(32)) as Hex;
 
 const inputs = (patch: Partial<PartialInputs> = {}): PartialInputs => ({
   me: ME,
-  groupRound: { state: RoundState.Finalized, aggregator: ME, baseModelRef: BASE },
+  groupRound: { state: RoundState.Finalized, aggregator: ME, baseModelRef: BASE, aggregateCommitment: AGG },
   parentTask: { modelRef: BASE, activeRound: 9n },
-  parentRound: { state: RoundState.Open, baseModelRef: BASE, commitDeadline: 100n, trainers: [OTHER] },
+  parentRound: {
+    state: RoundState.Open,
+    baseModelRef: BASE,
+    commitDeadline: 100n,
+    trainers: [OTHER],
+    commitments: [ELSE],
+  },
   now: 50n,
   ...patch,
 });
@@ -32,7 +41,14 @@ describe("nextPartialStep", () => {
     const upper = ("0x" + ME.slice(2).toUpperCase()) as Address;
     assert.equal(
       nextPartialStep(
-        inputs({ groupRound: { state: RoundState.Finalized, aggregator: upper, baseModelRef: BASE } }),
+        inputs({
+          groupRound: {
+            state: RoundState.Finalized,
+            aggregator: upper,
+            baseModelRef: BASE,
+            aggregateCommitment: AGG,
+          },
+        }),
       ).kind,
       "commit",
     );
@@ -41,7 +57,9 @@ describe("nextPartialStep", () => {
   it("waits for the group round to close, for a parent round, and for the next parent round", () => {
     for (const state of [RoundState.Open, RoundState.Aggregating, RoundState.Challenging])
       assert.equal(
-        nextPartialStep(inputs({ groupRound: { state, aggregator: ME, baseModelRef: BASE } })).kind,
+        nextPartialStep(
+          inputs({ groupRound: { state, aggregator: ME, baseModelRef: BASE, aggregateCommitment: AGG } }),
+        ).kind,
         "wait",
       );
     assert.equal(
@@ -59,6 +77,7 @@ describe("nextPartialStep", () => {
             baseModelRef: BASE,
             commitDeadline: 100n,
             trainers: [OTHER],
+            commitments: [ELSE],
           },
         }),
       ).kind,
@@ -69,11 +88,25 @@ describe("nextPartialStep", () => {
   it("gives up when it did not lead, the group failed, the parent moved on, or it is in the parent's round", () => {
     const done = (patch: Partial<PartialInputs>) => nextPartialStep(inputs(patch)).kind;
     assert.equal(
-      done({ groupRound: { state: RoundState.Finalized, aggregator: OTHER, baseModelRef: BASE } }),
+      done({
+        groupRound: {
+          state: RoundState.Finalized,
+          aggregator: OTHER,
+          baseModelRef: BASE,
+          aggregateCommitment: AGG,
+        },
+      }),
       "done",
     );
     assert.equal(
-      done({ groupRound: { state: RoundState.Failed, aggregator: ME, baseModelRef: BASE } }),
+      done({
+        groupRound: {
+          state: RoundState.Failed,
+          aggregator: ME,
+          baseModelRef: BASE,
+          aggregateCommitment: AGG,
+        },
+      }),
       "done",
     );
     assert.equal(done({ parentTask: { modelRef: NEXT, activeRound: 9n } }), "done");
@@ -84,9 +117,27 @@ describe("nextPartialStep", () => {
           baseModelRef: BASE,
           commitDeadline: 100n,
           trainers: [OTHER, ME],
+          commitments: [ELSE, ELSE],
         },
       }),
       "done",
+    );
+  });
+
+  it("hands off again a partial it committed before a restart lost the hand-off (this very commitment)", () => {
+    const parentRound = {
+      state: RoundState.Open,
+      baseModelRef: BASE,
+      commitDeadline: 100n,
+      trainers: [OTHER, ME],
+      commitments: [ELSE, AGG],
+    };
+    assert.deepEqual(nextPartialStep(inputs({ parentRound })), { kind: "hand-off", parentRoundId: 9n });
+    // Aggregating or past its deadline: the parent's aggregator still needs the bytes.
+    assert.equal(
+      nextPartialStep(inputs({ parentRound: { ...parentRound, state: RoundState.Aggregating }, now: 200n }))
+        .kind,
+      "hand-off",
     );
   });
 });

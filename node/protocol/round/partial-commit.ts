@@ -20,16 +20,19 @@ import type { RoundView } from "./context.ts";
 
 export type PartialStep =
   | { readonly kind: "commit"; readonly parentRoundId: bigint }
+  /** Committed already (before a restart that lost the hand-off): give it to the parent's participant again. */
+  | { readonly kind: "hand-off"; readonly parentRoundId: bigint }
   | { readonly kind: "wait"; readonly reason: string }
   | { readonly kind: "done"; readonly reason: string };
 
 export interface PartialInputs {
   /** This node's operator address, lower case. */
   readonly me: string;
-  readonly groupRound: Pick<RoundView, "state" | "aggregator" | "baseModelRef">;
+  readonly groupRound: Pick<RoundView, "state" | "aggregator" | "baseModelRef" | "aggregateCommitment">;
   readonly parentTask: Pick<TaskView, "modelRef" | "activeRound">;
   /** The parent's active round, undefined when none is active. */
-  readonly parentRound: Pick<RoundView, "state" | "baseModelRef" | "commitDeadline" | "trainers"> | undefined;
+  readonly parentRound:
+    Pick<RoundView, "state" | "baseModelRef" | "commitDeadline" | "trainers" | "commitments"> | undefined;
   /** The chain's time (seconds) at the block the rounds were read at. */
   readonly now: bigint;
 }
@@ -52,7 +55,11 @@ export function nextPartialStep({
     return { kind: "done", reason: "the parent's model moved on from the one the group trained" };
   if (parentRound === undefined || parentTask.activeRound === 0n)
     return { kind: "wait", reason: "the parent task has no round open" };
-  if (parentRound.trainers.some((t) => t.toLowerCase() === me))
+  const mine = parentRound.trainers.findIndex((t) => t.toLowerCase() === me);
+  // This very partial, committed before a restart between the commit and its hand-off: hand it off again.
+  if (mine >= 0 && parentRound.commitments[mine] === groupRound.aggregateCommitment)
+    return { kind: "hand-off", parentRoundId: parentTask.activeRound };
+  if (mine >= 0)
     return { kind: "done", reason: "this node already committed into the parent's round (one per address)" };
   if (parentRound.state !== RoundState.Open || now > parentRound.commitDeadline)
     return {
@@ -155,6 +162,15 @@ export class PartialLeader {
         const step = nextPartialStep({ me: this.me, groupRound, parentTask, parentRound, now });
         const fields = { groupRoundId: String(groupRoundId), parentTaskId: String(parentTaskId) };
         if (step.kind === "wait") continue;
+        if (step.kind === "hand-off") {
+          this.forget(groupRoundId);
+          log.info(
+            { ...fields, parentRoundId: String(step.parentRoundId) },
+            "the group's partial was committed before a restart: handing it to the parent's participant again",
+          );
+          this.init.onCommitted?.(groupRoundId, step.parentRoundId);
+          continue;
+        }
         if (step.kind === "done") {
           this.forget(groupRoundId);
           log.info({ ...fields, reason: step.reason }, "no partial to commit for this group round");
