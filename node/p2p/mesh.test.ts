@@ -9,7 +9,14 @@ import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
 
-import { minStake, requestUnstake, startLocalNetwork } from "../../scripts/support/local-network.ts";
+import {
+  actionClient,
+  minStake,
+  requestUnstake,
+  stakeAndBind,
+  startLocalNetwork,
+} from "../../scripts/support/local-network.ts";
+import { transferTokens } from "../chain/actions/index.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { ADMISSION_PROTOCOL } from "./admission/admission.ts";
 import type { Refusal } from "./admission/admission.ts";
@@ -131,6 +138,29 @@ describe(
         assert.equal(gate.oracle.lookupCount, lookups);
       });
     }
+
+    it("admits a peer refused for its stake as soon as its operator tops up, not a refusal (60 s) later", async () => {
+      const gate = await start(await operator(net, stake));
+      const op = await operator(net, stake - 1n);
+      const intruder = await start(op);
+      const local = nextRefusal(gate, "refused", "local");
+      await assert.rejects(intruder.connect(gate.multiaddrs()[0]!), (e: unknown) => e instanceof MeshError);
+      assert.equal((await local).code, "INSUFFICIENT_STAKE");
+      assert.ok(gate.admission.isRefused(intruder.peerId.toString()));
+      // The operator stakes the missing wei, as an operator tops up after a slash: the gate hears the registry's
+      // event (its mirror polls every 200 ms here) and lifts the refusal; its TTL would hold it for 60 s.
+      await transferTokens(actionClient(net, net.deployer), { to: op.account.address, amountWei: 1n });
+      await stakeAndBind(net, op.account, 1n);
+      // (An earlier registry event, the set-up's own, may lift it first and a retry be refused again: the top-up's
+      // event lifts that refusal too.) The intruder dials whenever the gate does not refuse it.
+      const deadline = Date.now() + 15_000;
+      while (!gate.admission.isAdmitted(intruder.peerId)) {
+        assert.ok(Date.now() < deadline, "admitted within 15 s of the top-up");
+        if (!gate.admission.isRefused(intruder.peerId.toString()))
+          await intruder.connect(gate.multiaddrs()[0]!).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    });
 
     it("refuses a peer whose ID is bound to a different operator than it claims", async () => {
       const gate = await start(await operator(net, stake));

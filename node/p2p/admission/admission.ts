@@ -21,6 +21,7 @@ import type { HandshakeClaim } from "../handshake.ts";
 import { DEFAULT_ADMISSION_RATES, DEFAULT_SLOT_LIMITS, PROTOCOL_PREFIX } from "../constants.ts";
 import { KeyedRateLimiter } from "../rate-limit.ts";
 import { connectionPrefix, ConnectionSlots } from "./gater.ts";
+import { Refusals } from "./refusals.ts";
 import { challengeSchema, REFUSAL_CODES, Refused, responseSchema, toRefusal, verdictSchema } from "./wire.ts";
 import type { RefusalCode } from "./wire.ts";
 import { mutualAdmission, settledAdmission } from "./waits.ts";
@@ -70,7 +71,7 @@ function isTransportFailure(error: unknown): boolean {
 export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   private readonly admittedPeers = new Map<string, AdmittedPeer>();
   private readonly pending = new Map<string, Promise<void>>();
-  private readonly refusedUntil = new Map<string, number>();
+  private readonly refusals = new Refusals();
   private readonly remoteRefusals = new Map<string, Refusal>();
   private readonly acceptedBy = new Set<string>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -123,6 +124,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     node.addEventListener("connection:open", this.onConnectionOpen);
     node.addEventListener("peer:disconnect", this.onPeerDisconnect);
     this.unsubscribeOracle = this.options.oracle.onStandingChange((operator) => {
+      this.refusals.liftStakeOf(operator);
       void this.revalidateOperator(operator);
     });
     this.revalidateTimer = setInterval(() => void this.revalidateAll(), this.revalidateIntervalMs);
@@ -194,11 +196,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
   }
 
   isRefused(peerId: string): boolean {
-    const until = this.refusedUntil.get(peerId);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.refusedUntil.delete(peerId);
-    return false;
+    return this.refusals.has(peerId);
   }
 
   private readonly onConnectionOpen = (event: CustomEvent<Connection>): void => {
@@ -289,7 +287,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       this.safeDispatch("admitted", verdict.admitted);
       return;
     }
-    this.refuse(peerId, verdict.refusal.code, verdict.refusal.message, "refused", verdict.refusal.ttlMs);
+    const { code, message, ttlMs, operator } = verdict.refusal;
+    this.refuse(peerId, code, message, "refused", ttlMs, operator);
   }
 
   private async verifyAnswer(
@@ -327,6 +326,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       throw new Refused(
         "INSUFFICIENT_STAKE",
         `operator ${standing.operator} has less than the minimum active stake`,
+        undefined,
+        standing.operator,
       );
     return {
       peerId: connection.remotePeer.toString(),
@@ -430,11 +431,13 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     reason: string,
     event: "refused" | "evicted",
     ttlMs?: number,
+    /** The operator whose insufficient stake is the reason (refusals.ts: its next stake change lifts it). */
+    stakeOf?: string,
   ): void {
     this.admittedPeers.delete(peerId);
     const ttl =
       ttlMs ?? (TEMPORARY_REFUSALS.has(code) ? Math.min(5_000, this.refusedTtlMs) : this.refusedTtlMs);
-    this.refusedUntil.set(peerId, Date.now() + ttl);
+    this.refusals.refuse(peerId, ttl, stakeOf);
     this.safeDispatch(event, { peerId, code, reason, side: "local" });
     const node = this.node;
     if (node === undefined) return;
@@ -478,7 +481,14 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     const reason = !standing.active
       ? `operator ${current.operator} fell below the minimum stake or was slashed`
       : `peer ID was rebound to ${standing.operator}`;
-    this.refuse(peerId, "REVOKED", reason, "evicted");
+    this.refuse(
+      peerId,
+      "REVOKED",
+      reason,
+      "evicted",
+      undefined,
+      standing.active ? undefined : current.operator,
+    );
   }
 
   private safeDispatch<K extends keyof AdmissionEvents>(type: K, detail: AdmissionEvents[K]["detail"]): void {

@@ -64,10 +64,13 @@ export class Refused extends Error {
   readonly code: RefusalCode;
   /** How long the peer is turned away, when not the code's default. */
   readonly ttlMs: number | undefined;
-  constructor(code: RefusalCode, message: string, ttlMs?: number) {
+  /** The operator whose standing (stake) the refusal is about: a change of it lifts the refusal. */
+  readonly operator: string | undefined;
+  constructor(code: RefusalCode, message: string, ttlMs?: number, operator?: string) {
     super(message);
     this.code = code;
     this.ttlMs = ttlMs;
+    this.operator = operator;
   }
 }
 
