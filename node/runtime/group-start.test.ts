@@ -13,16 +13,9 @@ import { after, before, describe, it } from "node:test";
 import { createPublicClient, http } from "viem";
 import type { Address } from "viem";
 
-import {
-  DEFAULT_AGGREGATE_WINDOW_S,
-  DEFAULT_ANSWER_WINDOW_S,
-  DEFAULT_CHALLENGE_WINDOW_S,
-  DEFAULT_COMMIT_WINDOW_S,
-  DEFAULT_DISPUTE_WINDOW_S,
-} from "../chain/constants.ts";
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { groupIndexOf } from "../protocol/group-tasks.ts";
-import { startNetwork } from "../../scripts/bench/soak/network.ts";
+import { DEFAULT_WINDOWS, startNetwork } from "../../scripts/bench/soak/network.ts";
 import type { SoakNetwork } from "../../scripts/bench/soak/network.ts";
 
 const CHAIN_PORT = 18967;
@@ -51,13 +44,7 @@ describe("vain-node start on a parent task with groups", { timeout: 720_000 }, (
     startNetwork({
       nodes: NODES,
       chainPort: CHAIN_PORT,
-      windows: {
-        commit: Number(DEFAULT_COMMIT_WINDOW_S),
-        aggregate: Number(DEFAULT_AGGREGATE_WINDOW_S),
-        challenge: Number(DEFAULT_CHALLENGE_WINDOW_S),
-        answer: Number(DEFAULT_ANSWER_WINDOW_S),
-        dispute: Number(DEFAULT_DISPUTE_WINDOW_S),
-      },
+      windows: DEFAULT_WINDOWS,
       rounds: 10,
       groups: GROUPS,
       log: (line) => void logs.push(line),

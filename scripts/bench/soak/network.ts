@@ -14,6 +14,13 @@ import { promisify } from "node:util";
 
 import type { Address } from "viem";
 
+import {
+  DEFAULT_AGGREGATE_WINDOW_S,
+  DEFAULT_ANSWER_WINDOW_S,
+  DEFAULT_CHALLENGE_WINDOW_S,
+  DEFAULT_COMMIT_WINDOW_S,
+  DEFAULT_DISPUTE_WINDOW_S,
+} from "../../../node/chain/constants.ts";
 import { runNodeScript, startHardhatNode } from "../../../node/chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../../../node/chain/hardhat-process.ts";
 import { readDeployment } from "../../../node/chain/deployment.ts";
@@ -43,6 +50,15 @@ export interface WindowsSeconds {
   readonly answer: number;
   readonly dispute: number;
 }
+
+/** The local defaults of `task create` (node/chain/constants.ts). */
+export const DEFAULT_WINDOWS: WindowsSeconds = {
+  commit: Number(DEFAULT_COMMIT_WINDOW_S),
+  aggregate: Number(DEFAULT_AGGREGATE_WINDOW_S),
+  challenge: Number(DEFAULT_CHALLENGE_WINDOW_S),
+  answer: Number(DEFAULT_ANSWER_WINDOW_S),
+  dispute: Number(DEFAULT_DISPUTE_WINDOW_S),
+};
 
 export interface NetworkOptions {
   readonly nodes: number;

@@ -10,13 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import {
-  DEFAULT_AGGREGATE_WINDOW_S,
-  DEFAULT_ANSWER_WINDOW_S,
-  DEFAULT_CHALLENGE_WINDOW_S,
-  DEFAULT_COMMIT_WINDOW_S,
-  DEFAULT_DISPUTE_WINDOW_S,
-} from "../../../node/chain/constants.ts";
+import { DEFAULT_WINDOWS } from "./network.ts";
 import { runSoak } from "./run.ts";
 
 const CHAIN_PORT = 18781;
@@ -28,14 +22,7 @@ describe("short soak: rounds survive node kills and a wiped aggregator", { timeo
     const result = await runSoak({
       nodes: 3,
       rounds: ROUNDS,
-      // The local defaults of `task create` (node/chain/constants.ts).
-      windows: {
-        commit: Number(DEFAULT_COMMIT_WINDOW_S),
-        aggregate: Number(DEFAULT_AGGREGATE_WINDOW_S),
-        challenge: Number(DEFAULT_CHALLENGE_WINDOW_S),
-        answer: Number(DEFAULT_ANSWER_WINDOW_S),
-        dispute: Number(DEFAULT_DISPUTE_WINDOW_S),
-      },
+      windows: DEFAULT_WINDOWS,
       chainPort: CHAIN_PORT,
       seed: 7,
       gap: 0,
