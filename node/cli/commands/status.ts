@@ -114,7 +114,7 @@ function humanStatus(s: OperatorStatus, node: NodeApiSummary | undefined): strin
     `  token balance    ${formatTokens(s.tokenBalanceWei)}`,
     `  ETH balance      ${formatEther(s.ethBalanceWei)} ETH`,
     `  peer ID          ${s.peerId ?? "none bound (run `vain-node bind`)"}`,
-    `  aggregator       ${s.aggregatorOptedIn ? "opted in" : "not opted in"}`,
+    `  aggregator       ${s.aggregatorOptedIn ? "opted in" : "not opted in"} for task ${s.taskId} (${s.network.aggregatorCandidates} candidates)`,
     `network`,
     `  total stake      ${formatTokens(s.network.totalActiveStakeWei)} (min stake ${formatTokens(s.minStakeWei)}, unbonding delay ${formatWait(s.unbondingDelayS)})`,
     `  tasks / rounds   ${s.network.tasks} / ${s.network.rounds}`,
