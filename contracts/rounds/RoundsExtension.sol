@@ -8,13 +8,15 @@ import {IRoundSelection} from "../interfaces/IRoundSelection.sol";
 import {IStakeRegistry} from "../interfaces/IStakeRegistry.sol";
 import {ITrainingRounds} from "../interfaces/ITrainingRounds.sol";
 import {BlockHeader} from "./BlockHeader.sol";
+import {CandidatesExtension} from "./CandidatesExtension.sol";
 import {ChallengeExtension} from "./ChallengeExtension.sol";
 import {CreateTaskExtension} from "./CreateTaskExtension.sol";
 import {RoundClaimsExtension} from "./RoundClaimsExtension.sol";
 import {RoundsStorage} from "./RoundsStorage.sol";
 
 /// @title RoundsExtension
-/// @notice Aggregator candidates and the unbiasable two-step selection, run at TrainingRounds' address:
+/// @notice The unbiasable two-step selection among a task's aggregator candidates (CandidatesExtension), run
+/// at TrainingRounds' address:
 /// TrainingRounds' fallback delegatecalls here, so this code acts on its storage with the caller as
 /// `msg.sender` (TrainingRounds alone would exceed the 24 KiB code limit). Called directly, it acts on its
 /// own empty storage and holds nothing. It also draws a proven aggregate's sampled chunks, and runs
@@ -28,16 +30,14 @@ import {RoundsStorage} from "./RoundsStorage.sol";
 /// fails the round unpaid, slashing nobody. Candidates volunteer per task: a round draws only among its own
 /// task's volunteers, so an operator is never held to aggregate a task it does not run (with one global list,
 /// an honest volunteer of one task was drawn for another's round, or a group task's, and slashed for missing
-/// it). The candidate lists live in a namespaced slot (ERC-7201) so they never meet TrainingRounds' own layout.
+/// it).
 contract RoundsExtension is
     RoundsStorage,
     RoundClaimsExtension,
     CreateTaskExtension,
     ChallengeExtension,
-    IRoundSelection
+    CandidatesExtension
 {
-    /// @notice Hard cap on a task's opted-in aggregator candidates: bounds the lock and eviction loops.
-    uint256 public constant MAX_AGGREGATOR_CANDIDATES = 64;
     /// @notice Slots a commit into a full round draws to find the one it takes (`takeSlot`): bounds the
     /// eviction at 16 stake reads (~141k gas) whatever the round's size. 16 draws of 16 bits are one hash.
     uint256 public constant EVICTION_SAMPLE = 16;
@@ -47,21 +47,6 @@ contract RoundsExtension is
 
     /// @notice `takeSlot` was called other than from TrainingRounds.commitUpdate.
     error SlotOnlyFromCommit();
-
-    /// @dev One task's candidates.
-    struct CandidatesStorage {
-        address[] list;
-        mapping(address candidate => uint256 indexPlusOne) indexOf;
-    }
-
-    /// @custom:storage-location erc7201:vain.storage.RoundCandidatesByTask
-    struct CandidatesByTaskStorage {
-        mapping(uint256 taskId => CandidatesStorage) byTask;
-    }
-
-    /// @dev keccak256(abi.encode(uint256(keccak256("vain.storage.RoundCandidatesByTask")) - 1)) &
-    /// ~bytes32(uint256(0xff))
-    bytes32 private constant CANDIDATES_SLOT = 0xb91f4e690ef74b5dc2a8e49a4b1682900170b74a2fcfaeb486c6e93ce3269800;
 
     /// @custom:storage-location erc7201:vain.storage.ReportCommits
     struct ReportCommitsStorage {
@@ -74,44 +59,6 @@ contract RoundsExtension is
     /// @param token_ the reward token (as TrainingRounds')
     /// @param registry_ the stake registry (as TrainingRounds')
     constructor(IERC20 token_, IStakeRegistry registry_) RoundsStorage(token_, registry_) Ownable(msg.sender) {}
-
-    // ================================================================ candidates
-
-    /// @inheritdoc IRoundSelection
-    function setAggregatorOptIn(uint256 taskId, bool optIn) external {
-        CandidatesStorage storage c = _candidates(taskId);
-        uint256 index = c.indexOf[msg.sender];
-        if (optIn) {
-            if (index != 0) return;
-            if (_tasks[taskId].creator == address(0)) revert ITrainingRounds.UnknownTask(taskId);
-            if (!registry.isActiveOperator(msg.sender)) revert ITrainingRounds.NotActiveOperator(msg.sender);
-            if (c.list.length >= MAX_AGGREGATOR_CANDIDATES) _makeRoomFor(c, taskId, msg.sender);
-            c.list.push(msg.sender);
-            c.indexOf[msg.sender] = c.list.length;
-        } else {
-            if (index == 0) return;
-            _remove(c, msg.sender, index);
-        }
-        emit ITrainingRounds.AggregatorOptIn(msg.sender, taskId, optIn);
-    }
-
-    /// @inheritdoc IRoundSelection
-    function pruneCandidates(uint256 taskId, address[] calldata candidates) external returns (uint256 removed) {
-        CandidatesStorage storage c = _candidates(taskId);
-        for (uint256 i = 0; i < candidates.length; ++i) {
-            address candidate = candidates[i];
-            uint256 index = c.indexOf[candidate];
-            if (index == 0 || registry.isActiveOperator(candidate)) continue;
-            _remove(c, candidate, index);
-            emit ITrainingRounds.CandidateRemoved(candidate, taskId, msg.sender);
-            ++removed;
-        }
-    }
-
-    /// @inheritdoc IRoundSelection
-    function aggregatorCandidates(uint256 taskId) external view returns (address[] memory) {
-        return _candidates(taskId).list;
-    }
 
     // ================================================================ reports (commit-reveal)
 
@@ -407,16 +354,6 @@ contract RoundsExtension is
         }
     }
 
-    /// @dev Task `taskId`'s candidates.
-    function _candidates(uint256 taskId) private view returns (CandidatesStorage storage) {
-        CandidatesByTaskStorage storage s;
-        bytes32 slot = CANDIDATES_SLOT;
-        assembly {
-            s.slot := slot
-        }
-        return s.byTask[taskId];
-    }
-
     /// @dev The round, which must be Open.
     function _openRound(uint256 roundId) private view returns (ITrainingRounds.Round storage round) {
         round = _rounds[roundId];
@@ -507,40 +444,5 @@ contract RoundsExtension is
             target -= stakes[i];
         }
         return n; // unreachable: target < total
-    }
-
-    /// @dev Drops the first inactive candidate, else the least-staked one if `newcomer` has more stake.
-    function _makeRoomFor(CandidatesStorage storage c, uint256 taskId, address newcomer) private {
-        uint256 n = c.list.length;
-        uint256 lowestIndex;
-        uint256 lowestStake = type(uint256).max;
-        for (uint256 i = 0; i < n; ++i) {
-            address candidate = c.list[i];
-            if (!registry.isActiveOperator(candidate)) {
-                lowestIndex = i;
-                lowestStake = 0;
-                break;
-            }
-            uint256 stake = registry.activeStake(candidate);
-            if (stake < lowestStake) {
-                lowestStake = stake;
-                lowestIndex = i;
-            }
-        }
-        if (lowestStake != 0 && registry.activeStake(newcomer) <= lowestStake) {
-            revert ITrainingRounds.TooManyCandidates();
-        }
-        address evicted = c.list[lowestIndex];
-        _remove(c, evicted, lowestIndex + 1);
-        emit ITrainingRounds.CandidateRemoved(evicted, taskId, newcomer);
-    }
-
-    /// @dev Swap-and-pop removal of `candidate` at `indexPlusOne`.
-    function _remove(CandidatesStorage storage c, address candidate, uint256 indexPlusOne) private {
-        address last = c.list[c.list.length - 1];
-        c.list[indexPlusOne - 1] = last;
-        c.indexOf[last] = indexPlusOne;
-        c.list.pop();
-        delete c.indexOf[candidate];
     }
 }
