@@ -37,13 +37,12 @@ import { meshServices } from "./services.ts";
 import type { GateCounters } from "./protocol-gate.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
+import { PRUNE_BELOW_RANK, worstRankedPeer } from "./peer-rank.ts";
 import { redialKnownPeers } from "./redial.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
-/** Peers below this reputation are dropped when the node has more neighbours than it needs. */
-export const PRUNE_BELOW_RANK = 0.3;
-
+export { PRUNE_BELOW_RANK } from "./peer-rank.ts";
 export { DHT_PROTOCOL } from "./services.ts";
 export type { CapCounters } from "./connection-cap.ts";
 
@@ -289,7 +288,7 @@ export class Mesh {
       profile.maxConnections,
       {
         yieldOldestUnadmitted: (newcomer) => this.admission.slots.yieldOldestUnadmitted(newcomer),
-        worstRanked: () => this.worstRanked(),
+        worstRanked: () => this.worstRanked(node.getPeers()),
       },
       this.capCounters,
     );
@@ -441,10 +440,9 @@ export class Mesh {
       // admitted peers made a node whose admissions were queued (formation under load) dial again every
       // interval, and inbound peers are as good as outbound ones for gossip. This kept a target of 6 at a
       // mean of 22 connections in bench:mesh.
-      // Above the target degree, the worst-reputed peer goes if its reputation is bad (a dropped peer can
-      // come back; it is simply not kept when there are better neighbours).
+      // Above the target degree, the worst-reputed peer goes if its reputation is bad (peer-rank.ts).
       if (this.degreeShortfall() < 0) {
-        const worst = this.worstRanked();
+        const worst = this.worstRanked(node.getPeers());
         if (worst !== undefined && worst.rank < PRUNE_BELOW_RANK)
           await node.hangUp(worst.peer).catch(() => undefined);
       }
@@ -463,19 +461,10 @@ export class Mesh {
     }
   }
 
-  /** The connected, admitted peer with the lowest reputation, if the node ranks peers. */
-  private worstRanked(): { peer: PeerId; rank: number } | undefined {
+  /** The connected, admitted peer with the lowest reputation, if the node ranks peers (peer-rank.ts). */
+  private worstRanked(peers: readonly PeerId[]): { peer: PeerId; rank: number } | undefined {
     const rank = this.options.peerRank;
-    const node = this.node;
-    if (rank === undefined || node === undefined) return undefined;
-    let worst: { peer: PeerId; rank: number } | undefined;
-    for (const peer of node.getPeers()) {
-      const operator = this.admission.peer(peer.toString())?.operator;
-      if (operator === undefined) continue;
-      const r = rank(operator);
-      if (worst === undefined || r < worst.rank) worst = { peer, rank: r };
-    }
-    return worst;
+    return rank && worstRankedPeer(peers, (id) => this.admission.peer(id)?.operator, rank);
   }
 
   /**
