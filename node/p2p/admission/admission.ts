@@ -288,7 +288,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       return;
     }
     const { code, message, ttlMs, operator } = verdict.refusal;
-    this.refuse(peerId, code, message, "refused", ttlMs, operator);
+    this.refuse(peerId, code, message, "refused", { ttlMs, stakeOf: operator });
   }
 
   private async verifyAnswer(
@@ -414,14 +414,14 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
         "REVOKED",
         `operator ${admitted.operator} is now bound to ${admitted.peerId}`,
         "evicted",
-        REBOUND_REFUSAL_MS,
+        { ttlMs: REBOUND_REFUSAL_MS },
       );
     }
   }
 
   /** Evicts an abusive peer (abuse.ts): disconnected, and turned away for `ttlMs`. */
   evictForAbuse(peerId: string, reason: string, ttlMs: number): void {
-    this.refuse(peerId, "ABUSIVE", reason, "evicted", ttlMs);
+    this.refuse(peerId, "ABUSIVE", reason, "evicted", { ttlMs });
   }
 
   /** Records the refusal, tells listeners and closes the peer's connections (after the verdict left). */
@@ -430,9 +430,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     code: RefusalCode,
     reason: string,
     event: "refused" | "evicted",
-    ttlMs?: number,
-    /** The operator whose insufficient stake is the reason (refusals.ts: its next stake change lifts it). */
-    stakeOf?: string,
+    /** `ttlMs`: how long, when not the code's default; `stakeOf`: the operator whose stake is the reason (refusals.ts). */
+    { ttlMs, stakeOf }: { ttlMs?: number | undefined; stakeOf?: string | undefined } = {},
   ): void {
     this.admittedPeers.delete(peerId);
     const ttl =
@@ -481,14 +480,9 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     const reason = !standing.active
       ? `operator ${current.operator} fell below the minimum stake or was slashed`
       : `peer ID was rebound to ${standing.operator}`;
-    this.refuse(
-      peerId,
-      "REVOKED",
-      reason,
-      "evicted",
-      undefined,
-      standing.active ? undefined : current.operator,
-    );
+    this.refuse(peerId, "REVOKED", reason, "evicted", {
+      stakeOf: standing.active ? undefined : current.operator,
+    });
   }
 
   private safeDispatch<K extends keyof AdmissionEvents>(type: K, detail: AdmissionEvents[K]["detail"]): void {
