@@ -151,8 +151,8 @@ describe(
       // event (its mirror polls every 200 ms here) and lifts the refusal; its TTL would hold it for 60 s.
       await transferTokens(actionClient(net, net.deployer), { to: op.account.address, amountWei: 1n });
       await stakeAndBind(net, op.account, 1n);
-      // (An earlier registry event, the set-up's own, may lift it first and a retry be refused again: the top-up's
-      // event lifts that refusal too.) The intruder dials whenever the gate does not refuse it.
+      // The set-up's own events (bind, first stake) came before the refused read and lift nothing (the test above);
+      // the top-up's does. The intruder dials whenever the gate does not refuse it.
       const deadline = Date.now() + 15_000;
       while (!gate.admission.isAdmitted(intruder.peerId)) {
         assert.ok(Date.now() < deadline, "admitted within 15 s of the top-up");

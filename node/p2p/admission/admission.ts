@@ -22,6 +22,7 @@ import { DEFAULT_ADMISSION_RATES, DEFAULT_SLOT_LIMITS, PROTOCOL_PREFIX } from ".
 import { KeyedRateLimiter } from "../rate-limit.ts";
 import { connectionPrefix, ConnectionSlots } from "./gater.ts";
 import { Refusals } from "./refusals.ts";
+import type { StakeReason } from "./refusals.ts";
 import { challengeSchema, REFUSAL_CODES, Refused, responseSchema, toRefusal, verdictSchema } from "./wire.ts";
 import type { RefusalCode } from "./wire.ts";
 import { mutualAdmission, settledAdmission } from "./waits.ts";
@@ -123,8 +124,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     });
     node.addEventListener("connection:open", this.onConnectionOpen);
     node.addEventListener("peer:disconnect", this.onPeerDisconnect);
-    this.unsubscribeOracle = this.options.oracle.onStandingChange((operator) => {
-      this.refusals.liftStakeOf(operator);
+    this.unsubscribeOracle = this.options.oracle.onStandingChange((operator, atBlock) => {
+      this.refusals.liftStakeOf(operator, atBlock);
       void this.revalidateOperator(operator);
     });
     this.revalidateTimer = setInterval(() => void this.revalidateAll(), this.revalidateIntervalMs);
@@ -287,8 +288,8 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       this.safeDispatch("admitted", verdict.admitted);
       return;
     }
-    const { code, message, ttlMs, operator } = verdict.refusal;
-    this.refuse(peerId, code, message, "refused", { ttlMs, stakeOf: operator });
+    const { code, message, ttlMs, stakeOf } = verdict.refusal;
+    this.refuse(peerId, code, message, "refused", { ttlMs, stakeOf });
   }
 
   private async verifyAnswer(
@@ -313,13 +314,13 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     });
     const standing = await this.options.oracle.standing(connection.remotePeer.toString());
     if (/^0x0{40}$/i.test(standing.operator))
-      throw standing.unboundAsOfBlock === undefined
-        ? new Refused("NOT_BOUND", "peer ID is not bound to any operator on chain")
-        : new Refused(
+      throw standing.fromMirror === true
+        ? new Refused(
             "NOT_BOUND",
-            `peer ID was not bound to any operator at block ${standing.unboundAsOfBlock}`,
+            `peer ID was not bound to any operator at block ${standing.asOfBlock}`,
             MIRRORED_REFUSAL_MS,
-          );
+          )
+        : new Refused("NOT_BOUND", "peer ID is not bound to any operator on chain");
     if (standing.operator.toLowerCase() !== claim.operator.toLowerCase())
       throw new Refused("WRONG_OPERATOR", `peer ID is bound to ${standing.operator}, not ${claim.operator}`);
     if (!standing.active)
@@ -327,7 +328,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
         "INSUFFICIENT_STAKE",
         `operator ${standing.operator} has less than the minimum active stake`,
         undefined,
-        standing.operator,
+        { operator: standing.operator, asOfBlock: standing.asOfBlock },
       );
     return {
       peerId: connection.remotePeer.toString(),
@@ -431,7 +432,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
     reason: string,
     event: "refused" | "evicted",
     /** `ttlMs`: how long, when not the code's default; `stakeOf`: the operator whose stake is the reason (refusals.ts). */
-    { ttlMs, stakeOf }: { ttlMs?: number | undefined; stakeOf?: string | undefined } = {},
+    { ttlMs, stakeOf }: { ttlMs?: number | undefined; stakeOf?: StakeReason | undefined } = {},
   ): void {
     this.admittedPeers.delete(peerId);
     const ttl =
@@ -481,7 +482,7 @@ export class AdmissionController extends TypedEventEmitter<AdmissionEvents> {
       ? `operator ${current.operator} fell below the minimum stake or was slashed`
       : `peer ID was rebound to ${standing.operator}`;
     this.refuse(peerId, "REVOKED", reason, "evicted", {
-      stakeOf: standing.active ? undefined : current.operator,
+      stakeOf: standing.active ? undefined : { operator: current.operator, asOfBlock: standing.asOfBlock },
     });
   }
 

@@ -42,11 +42,19 @@ export interface PeerStanding {
   /** Bound and at least the minimum active stake. */
   readonly active: boolean;
   /**
-   * Set when the answer is the binding mirror's "nobody bound this peer ID" as of this block, not a chain read:
-   * a peer that bound in the last polling interval is not in it yet, so a refusal on it is short.
+   * The block this answer is as of. A registry event in a later block may change it (and lifts a refusal made on
+   * it, refusals.ts); an event in this block or earlier is already in it.
    */
-  readonly unboundAsOfBlock?: bigint;
+  readonly asOfBlock: bigint;
+  /**
+   * The answer is the binding mirror's "nobody bound this peer ID", not a chain read: a peer that bound in the
+   * last polling interval is not in it yet, so a refusal on it is short.
+   */
+  readonly fromMirror?: true;
 }
+
+/** `operator`'s standing may have changed by a registry event in block `atBlock`. */
+export type StandingListener = (operator: Address, atBlock: bigint) => void;
 
 export type StakeLookupErrorCode = "CHAIN_UNAVAILABLE" | "RATE_LIMITED";
 
@@ -84,11 +92,11 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
-const UNBOUND: PeerStanding = {
+const UNBOUND = {
   operator: "0x0000000000000000000000000000000000000000",
   activeStake: 0n,
   active: false,
-};
+} as const satisfies Omit<PeerStanding, "asOfBlock">;
 
 /** Multihash bytes of a peer ID as the StakeRegistry stores them (docs/protocol.md §2). */
 export function peerIdBytes(peerId: string): `0x${string}` {
@@ -101,7 +109,7 @@ export class StakeOracle {
   >;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<PeerStanding>>();
-  private readonly listeners = new Set<(operator: Address) => void>();
+  private readonly listeners = new Set<StandingListener>();
   private tokens: number;
   private lastRefill: number;
   private unwatch: (() => void) | undefined;
@@ -175,7 +183,7 @@ export class StakeOracle {
   }
 
   /** Called with the operator whose standing may have changed (after its cache entries are dropped). */
-  onStandingChange(listener: (operator: Address) => void): () => void {
+  onStandingChange(listener: StandingListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -198,7 +206,7 @@ export class StakeOracle {
       );
       if (polled && mirror.ownerOf(peerIdBytes(peerId)) === undefined) {
         this.mirrorAnswers += 1;
-        return { ...UNBOUND, unboundAsOfBlock: mirror.syncedBlock ?? 0n };
+        return { ...UNBOUND, asOfBlock: mirror.syncedBlock ?? 0n, fromMirror: true };
       }
       const started = this.inflight.get(peerId);
       if (started !== undefined) return started;
@@ -226,12 +234,16 @@ export class StakeOracle {
   private async lookup(peerId: string): Promise<PeerStanding> {
     this.lookups += 1;
     let info: { operator: Address; activeStake: bigint; active: boolean };
+    let asOfBlock: bigint;
     try {
+      // Read at a known block, so a refusal on this answer knows which registry events came after it.
+      asOfBlock = await this.deps.client.getBlockNumber({ cacheTime: 0 });
       info = await this.deps.client.readContract({
         address: this.deps.registry,
         abi: stakeRegistryAbi,
         functionName: "nodeInfo",
         args: [peerIdBytes(peerId)],
+        blockNumber: asOfBlock,
       });
     } catch (error) {
       throw new StakeLookupError("CHAIN_UNAVAILABLE", "cannot read the StakeRegistry", { cause: error });
@@ -240,6 +252,7 @@ export class StakeOracle {
       operator: info.operator,
       activeStake: info.activeStake,
       active: info.active,
+      asOfBlock,
     };
     // Jitter spreads re-reads: entries filled together (a node's formation, a whole bench mesh) would otherwise
     // all expire in the same second and every admitted peer would be re-read in one burst.
@@ -272,6 +285,8 @@ export class StakeOracle {
     if (decoded.eventName === "PeerIdBound") {
       for (const [peerId, entry] of this.cache) if (!entry.standing.active) this.cache.delete(peerId);
     }
-    for (const listener of this.listeners) listener(operator);
+    // A pending log has no block yet: it is newer than any answer.
+    const atBlock = log.blockNumber ?? BigInt(Number.MAX_SAFE_INTEGER);
+    for (const listener of this.listeners) listener(operator, atBlock);
   }
 }

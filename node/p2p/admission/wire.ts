@@ -7,6 +7,7 @@ import { z } from "zod";
 
 import { MeshError } from "../errors.ts";
 import { HandshakeError } from "../handshake.ts";
+import type { StakeReason } from "./refusals.ts";
 import { StakeLookupError } from "./stake-oracle.ts";
 
 export type RefusalCode =
@@ -64,13 +65,13 @@ export class Refused extends Error {
   readonly code: RefusalCode;
   /** How long the peer is turned away, when not the code's default. */
   readonly ttlMs: number | undefined;
-  /** The operator whose standing (stake) the refusal is about: a change of it lifts the refusal. */
-  readonly operator: string | undefined;
-  constructor(code: RefusalCode, message: string, ttlMs?: number, operator?: string) {
+  /** The operator whose stake (as read at a block) the refusal is about: a later change of it lifts the refusal. */
+  readonly stakeOf: StakeReason | undefined;
+  constructor(code: RefusalCode, message: string, ttlMs?: number, stakeOf?: StakeReason) {
     super(message);
     this.code = code;
     this.ttlMs = ttlMs;
-    this.operator = operator;
+    this.stakeOf = stakeOf;
   }
 }
 
