@@ -8,7 +8,10 @@ describe("Refusals", () => {
   it("a stake refusal is lifted only by the operator's standing change after the block it was read at", () => {
     const refusals = new Refusals();
     refusals.refuse("peer-a", 60_000, { operator: OPERATOR, asOfBlock: 10n });
-    refusals.refuse("peer-b", 60_000, { operator: "0x00000000000000000000000000000000000000bb", asOfBlock: 10n });
+    refusals.refuse("peer-b", 60_000, {
+      operator: "0x00000000000000000000000000000000000000bb",
+      asOfBlock: 10n,
+    });
     refusals.refuse("peer-c", 60_000);
     // The registry's events arrive a poll late: the operator's bind and first stake (blocks 9 and 10) are already
     // in the read that refused it and must not let the peer in to be checked again.

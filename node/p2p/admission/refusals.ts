@@ -22,7 +22,8 @@ export class Refusals {
   refuse(peerId: string, ttlMs: number, stakeOf?: StakeReason): void {
     this.until.set(peerId, Date.now() + ttlMs);
     if (stakeOf === undefined) this.forStake.delete(peerId);
-    else this.forStake.set(peerId, { operator: stakeOf.operator.toLowerCase(), asOfBlock: stakeOf.asOfBlock });
+    else
+      this.forStake.set(peerId, { operator: stakeOf.operator.toLowerCase(), asOfBlock: stakeOf.asOfBlock });
   }
 
   has(peerId: string): boolean {
