@@ -29,6 +29,8 @@ export {
 } from "./witness.ts";
 export type { ChunkStatement, CircuitShape } from "./witness.ts";
 export { ArtifactIntegrityError, loadProofArtifacts } from "./artifacts.ts";
+export { PROOF_SLOTS, ProofQueue, proofQueue } from "./proof-queue.ts";
+export type { ProofSlotOptions } from "./proof-queue.ts";
 export {
   ProvingCancelledError,
   ProvingError,

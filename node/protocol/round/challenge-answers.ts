@@ -1,11 +1,13 @@
 /**
  * The aggregator's answers to challenges (docs/protocol.md §5): each pending challenge answered once, in the
  * background, with a zk proof of the chunk (a flat round) or of the (chunk, link) cell (a chained round,
- * link-answers.ts). Every proof's time counts in this node's proving budget.
+ * link-answers.ts). Proofs take the process's proving slot one at a time, earliest answer deadline first
+ * (proofs/proof-queue.ts: the contract gives each challenge its own window on that assumption). Every proof's
+ * time counts in this node's proving budget.
  */
 import type { Hex } from "viem";
 
-import { encodeChunkProofCalldata, proveChunk } from "../../proofs/index.ts";
+import { encodeChunkProofCalldata, proofQueue, proveChunk } from "../../proofs/index.ts";
 import type { RoundContext } from "./context.ts";
 import { proveCell } from "./link-answers.ts";
 import type { ProvingBudget } from "./proving-budget.ts";
@@ -21,16 +23,21 @@ export class ChallengeAnswers {
   }
 
   /** CHALLENGING: answer each pending challenge once, with a zk proof of the chunk (in the background). */
-  answerChallenges(roundId: bigint, challenges: readonly { chunk: number }[], work: AggregatorWork): void {
+  answerChallenges(
+    roundId: bigint,
+    challenges: readonly { chunk: number; answerDeadline: bigint }[],
+    work: AggregatorWork,
+  ): void {
     if (challenges.length > 0) work.challengesSeenAt ??= Date.now();
     // Nothing to prove from yet (a restarted aggregator still rebuilding): a chunk marked answering now would
     // never be answered once the rebuild is done.
     if (!this.ctx.adversary.answersChallenges() || work.aggregation === undefined) return;
-    for (const { chunk } of challenges) {
+    for (const { chunk, answerDeadline } of challenges) {
       if (work.answering.has(chunk)) continue;
       work.answering.add(chunk);
       work.answersInFlight += 1;
-      void this.answer(roundId, chunk, work)
+      void proofQueue
+        .run(() => this.answer(roundId, chunk, work), { deadline: answerDeadline, signal: this.ctx.signal })
         .catch((error: unknown) => {
           work.answering.delete(chunk);
           this.ctx.log.warn({ err: error, roundId, chunk }, "answering a challenge failed");

@@ -17,7 +17,7 @@
  * not fit, on a synthetic chunk (`RoundParticipant.measureProving`); older proofs age out, so a node slowed by a burst of load takes duties again once its
  * proofs are fast again. The soak (issue #25) saw one proof go from 4 s to 51 s while two neighbours restarted.
  */
-import { encodeFixedPoint, proveChunk } from "../../proofs/index.ts";
+import { encodeFixedPoint, proofQueue, proveChunk } from "../../proofs/index.ts";
 import { ANSWER_TX_MARGIN_MS, DEFAULT_PROVING_ESTIMATE_MS } from "./context.ts";
 
 /**
@@ -86,7 +86,9 @@ export class ProvingBudget {
    */
   async measure(paramSize: number, signal: AbortSignal): Promise<number> {
     const zero = encodeFixedPoint(new Float32Array(paramSize));
-    const proof = await proveChunk(0n, 0, [zero], [1], { signal });
+    // Behind every answer due (proof-queue.ts): a measurement has no deadline, and proving beside an answer
+    // would slow both and measure the sum.
+    const proof = await proofQueue.run(() => proveChunk(0n, 0, [zero], [1], { signal }), { signal });
     this.record(proof.proveMs);
     return proof.proveMs;
   }
