@@ -4,10 +4,10 @@
  * Why one at a time: the contract spaces a round's answer deadlines one answer window apart (RoundsStorage
  * `_openChallenge`: "the aggregator proves one chunk at a time and always has a full window for each"), so a
  * node that proves its challenges one after another in deadline order always has a whole window per proof.
- * Proving them side by side on the same cores makes every proof as slow as all of them together: two
- * challenges that arrived in one block each took twice a proof's time, the first answer missed its window and
- * an honest aggregator was slashed (soak, load 9-19: 75 s against a 40 s window, 2026-12-07). The measured
- * proving time (proving-budget.ts) then also counted the siblings' work and kept the node out of later duties.
+ * Proving them side by side on the same cores makes every proof about as slow as all of them together, so the
+ * first answer can miss a window its proof alone fits (k challenges at once: a deploy with `sampledChunks` > 1,
+ * a chained round's cells, watchers' challenges beside the sample). The measured proving time
+ * (proving-budget.ts) then also counts the siblings' work and keeps the node out of later duties.
  * A node running two tasks (a group and its parent, task-participants.ts) shares this one slot, as it shares
  * the cores.
  *
