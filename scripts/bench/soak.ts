@@ -28,7 +28,7 @@ import { flag, isQuick, numberOption, option, printTable, runBenchmark, writeRes
 import type { Row } from "./common.ts";
 import { parseFaultPlans } from "./soak/faults.ts";
 import { IDLE_STREAK_ROUNDS, activity, diskGrowth, goals } from "./soak/figures.ts";
-import { LONG_RSS_LIFE_MS, rssGrowth, runSoak } from "./soak/run.ts";
+import { LONG_RSS_LIFE_MS, memoryPart, rssGrowth, runSoak } from "./soak/run.ts";
 
 /** Chain port of the soak's hardhat node (the nodes reach it through a proxy on a free port). */
 const CHAIN_PORT = 18771;
@@ -175,7 +175,9 @@ runBenchmark(async () => {
     ...[...result.rss].map(([node, samples]) => ({
       kind: "rss",
       nodes: String(node),
-      note: `first ${Math.round(samples[0]?.mb ?? 0)} MB, max ${Math.round(Math.max(0, ...samples.map((x) => x.mb)))} MB, last ${Math.round(samples.at(-1)?.mb ?? 0)} MB over ${samples.at(-1)?.life ?? 0} process lives; growth ${rssGrowth(new Map([[node, samples]])).growthMBPerHour.toFixed(1)} MB/h`,
+      note:
+        `first ${Math.round(samples[0]?.mb ?? 0)} MB, max ${Math.round(Math.max(0, ...samples.map((x) => x.mb)))} MB, last ${Math.round(samples.at(-1)?.mb ?? 0)} MB over ${samples.at(-1)?.life ?? 0} process lives; growth ${rssGrowth(new Map([[node, samples]])).growthMBPerHour.toFixed(1)} MB/h` +
+        `; of it (MB/h) ${(["heap", "external", "native"] as const).map((part) => `${part} ${rssGrowth(memoryPart(new Map([[node, samples]]), part)).growthMBPerHour.toFixed(1)}`).join(", ")}`,
     })),
     ...result.rounds
       .filter((r) => r.phase === "failed" || r.stuck)
@@ -247,6 +249,24 @@ runBenchmark(async () => {
               LONG_RSS_LIFE_MS,
             ).growthMBPerHour.toFixed(1),
           ),
+    /**
+     * Which part of the spared nodes' memory grew (MB/h, same slope as the RSS figure; -1 without `--spare`): the
+     * main thread's V8 heap in use, its external memory, or native memory (RSS minus both: worker threads, WASM,
+     * onnxruntime, malloc arenas). From the nodes' `/metrics`, sampled with the RSS.
+     */
+    ...Object.fromEntries(
+      (["heap", "external", "native"] as const).map((part) => [
+        `${part}GrowthMBPerHourSpared`,
+        spare === 0
+          ? -1
+          : Number(
+              rssGrowth(
+                memoryPart(new Map([...result.rss].filter(([node]) => node < spare)), part),
+                LONG_RSS_LIFE_MS,
+              ).growthMBPerHour.toFixed(1),
+            ),
+      ]),
+    ),
     ...activity(judged),
     /** Nodes that sat out IDLE_STREAK_ROUNDS judged rounds in a row with no fault on them (the goal is 0). */
     nodesIdleWithoutFault: idleNodes.length,

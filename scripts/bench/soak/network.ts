@@ -25,6 +25,7 @@ import { runNodeScript, startHardhatNode } from "../../../node/chain/hardhat-pro
 import type { HardhatNodeProcess } from "../../../node/chain/hardhat-process.ts";
 import { readDeployment } from "../../../node/chain/deployment.ts";
 import type { Deployment } from "../../../node/chain/deployment.ts";
+import { freePort } from "../../../node/demo/demo.ts";
 import { RpcProxy } from "./rpc-proxy.ts";
 import { SoakNode } from "./node-process.ts";
 
@@ -205,14 +206,23 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
           ]),
         ) as { address: Address };
         node.address = init.address;
-        if (dataDir.startsWith(mount)) {
-          const file = join(dataDir, "config.json");
-          const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-          await writeFile(
-            file,
-            `${JSON.stringify({ ...config, resources: { maxDiskBytes: DISK_NODE_QUOTA } }, null, 2)}\n`,
-          );
-        }
+        // Each node's status API on a port of its own: the soak reads its `/metrics` (V8 heap, external memory)
+        // beside its RSS. The port is in the config, so a restarted or wiped node serves on the same one.
+        node.apiPort = await freePort();
+        const file = join(dataDir, "config.json");
+        const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+        await writeFile(
+          file,
+          `${JSON.stringify(
+            {
+              ...config,
+              apiPort: node.apiPort,
+              ...(dataDir.startsWith(mount) ? { resources: { maxDiskBytes: DISK_NODE_QUOTA } } : {}),
+            },
+            null,
+            2,
+          )}\n`,
+        );
         return node;
       }),
     );

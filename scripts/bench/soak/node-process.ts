@@ -35,6 +35,33 @@ export interface RssSample {
   readonly mb: number;
   /** Which process lifetime of this node (increments on every start). */
   readonly life: number;
+  /**
+   * The main thread's V8 heap in use and allocated, and its external memory (ArrayBuffers, WASM memories of the
+   * main isolate), from the node's `/metrics` at the same moment (MB; absent when the node did not answer, e.g.
+   * frozen). RSS minus heap total minus external is native memory: worker threads, onnxruntime, malloc arenas.
+   */
+  readonly heapMB?: number;
+  readonly heapTotalMB?: number;
+  readonly externalMB?: number;
+}
+
+/** How long the soak waits for a node's `/metrics` (ms): a frozen node never answers. */
+const METRICS_TIMEOUT_MS = 3_000;
+
+/** The prom-client default metrics the node registers (prefix `vain_process_`, node/runtime/vain-node.ts), in MB. */
+export function memoryFromMetrics(text: string): Pick<RssSample, "heapMB" | "heapTotalMB" | "externalMB"> {
+  const read = (name: string): number | undefined => {
+    const match = new RegExp(`^vain_process_${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
+    return match === null ? undefined : Number(match[1]) / 1048576;
+  };
+  const heapMB = read("nodejs_heap_size_used_bytes");
+  const heapTotalMB = read("nodejs_heap_size_total_bytes");
+  const externalMB = read("nodejs_external_memory_bytes");
+  return {
+    ...(heapMB === undefined ? {} : { heapMB }),
+    ...(heapTotalMB === undefined ? {} : { heapTotalMB }),
+    ...(externalMB === undefined ? {} : { externalMB }),
+  };
 }
 
 /** The data directory's size, per top-level entry (bytes), at one moment: what grows over a run. */
@@ -47,6 +74,8 @@ export interface DiskSample {
 
 export class SoakNode {
   address: Address | undefined;
+  /** The port of the node's status API (its config's `apiPort`), where the soak reads `/metrics`. */
+  apiPort: number | undefined;
   addresses: string[] = [];
   child: ChildProcess | undefined;
   life = 0;
@@ -186,9 +215,20 @@ export class SoakNode {
   async sampleRss(): Promise<void> {
     const pid = this.pid;
     if (pid === undefined) return;
-    const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+    const life = this.life;
+    const [status, metrics] = await Promise.all([
+      readFile(`/proc/${pid}/status`, "utf8").catch(() => ""),
+      this.apiPort === undefined
+        ? ""
+        : fetch(`http://127.0.0.1:${this.apiPort}/metrics`, {
+            signal: AbortSignal.timeout(METRICS_TIMEOUT_MS),
+          })
+            .then((res) => (res.ok ? res.text() : ""))
+            .catch(() => ""),
+    ]);
     const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    if (match !== null) this.rss.push({ at: Date.now(), mb: Number(match[1]) / 1024, life: this.life });
+    if (match === null) return;
+    this.rss.push({ at: Date.now(), mb: Number(match[1]) / 1024, life, ...memoryFromMetrics(metrics) });
   }
 
   /** Measures the data directory, entry by entry (a wipe in progress reads as missing entries, not an error). */

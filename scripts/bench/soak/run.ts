@@ -171,6 +171,34 @@ export function rssGrowth(
   return { maxMB, growthMBPerHour: growth, longestLifeMinutes: longest };
 }
 
+/** One part of a node's memory, as samples `rssGrowth` can read (`mb` = that part); samples without it dropped. */
+export type MemoryPart = "heap" | "external" | "native";
+
+/**
+ * The samples of `part`: the main thread's V8 heap in use, its external memory, or what is neither (RSS minus the
+ * heap's allocated size and external memory: worker threads' isolates, WASM and onnxruntime buffers, malloc's
+ * arenas). Which part grows tells a leak of kept JS state from native growth.
+ */
+export function memoryPart(rss: Map<number, RssSample[]>, part: MemoryPart): Map<number, RssSample[]> {
+  const value = (s: RssSample): number | undefined =>
+    part === "heap"
+      ? s.heapMB
+      : part === "external"
+        ? s.externalMB
+        : s.heapTotalMB === undefined || s.externalMB === undefined
+          ? undefined
+          : s.mb - s.heapTotalMB - s.externalMB;
+  return new Map(
+    [...rss].map(([node, samples]) => [
+      node,
+      samples.flatMap((s) => {
+        const mb = value(s);
+        return mb === undefined ? [] : [{ at: s.at, mb, life: s.life }];
+      }),
+    ]),
+  );
+}
+
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const say = options.log ?? (() => undefined);
   const network = await startNetwork({ ...options, log: say });

@@ -18,10 +18,11 @@ import {
   idleStreaks,
 } from "./figures.ts";
 import type { FaultWindow } from "./figures.ts";
+import { memoryFromMetrics } from "./node-process.ts";
 import type { DiskSample, RssSample } from "./node-process.ts";
 import type { RoundTrack } from "./observer.ts";
 import { RpcProxy } from "./rpc-proxy.ts";
-import { LONG_RSS_LIFE_MS, rssGrowth } from "./run.ts";
+import { LONG_RSS_LIFE_MS, memoryPart, rssGrowth } from "./run.ts";
 
 /** Sends `text` through 127.0.0.1:`port` and resolves with the echo, or rejects with the socket error. */
 function roundTrip(port: number, text: string): Promise<string> {
@@ -84,6 +85,33 @@ describe("soak parts", () => {
     ]);
     assert.ok(rssGrowth(twoNodes).growthMBPerHour > 500);
     assert.ok(Math.abs(rssGrowth(twoNodes, LONG_RSS_LIFE_MS).growthMBPerHour) < 1);
+  });
+
+  it("tells heap, external and native growth apart from the nodes' /metrics", () => {
+    const metrics = [
+      "# HELP vain_process_nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.",
+      "# TYPE vain_process_nodejs_heap_size_used_bytes gauge",
+      "vain_process_nodejs_heap_size_used_bytes 134217728",
+      "vain_process_nodejs_heap_size_total_bytes 157286400",
+      'vain_process_nodejs_heap_space_size_used_bytes{space="old"} 999',
+      "vain_process_nodejs_external_memory_bytes 6.8157440e+7",
+    ].join("\n");
+    assert.deepEqual(memoryFromMetrics(metrics), { heapMB: 128, heapTotalMB: 150, externalMB: 65 });
+    assert.deepEqual(memoryFromMetrics(""), {}); // a frozen node did not answer
+    const minute = 60_000;
+    // RSS grows 1 MB a minute, all of it native; the heap is flat; one sample has no metrics.
+    const samples: RssSample[] = Array.from({ length: 40 }, (_, i) => ({
+      at: i * minute,
+      mb: 500 + i,
+      life: 1,
+      ...(i === 7 ? {} : { heapMB: 120 + (i % 2) * 30, heapTotalMB: 150, externalMB: 60 }),
+    }));
+    const rss = new Map([[0, samples]]);
+    assert.equal(memoryPart(rss, "heap").get(0)!.length, 39);
+    assert.ok(rssGrowth(memoryPart(rss, "heap")).growthMBPerHour < 1);
+    assert.ok(rssGrowth(memoryPart(rss, "external")).growthMBPerHour < 1);
+    assert.ok(Math.abs(rssGrowth(memoryPart(rss, "native")).growthMBPerHour - 60) < 1);
+    assert.equal(memoryPart(rss, "native").get(0)![0]!.mb, 500 - 150 - 60);
   });
 
   it("the fault cycle kills the aggregator in every phase and is replayable from its seed", () => {
