@@ -7,6 +7,9 @@
  * round. Every node runs its group's task and the parent's on one mesh (and the network's first task, idle): the
  * mesh's round router (round-mesh.ts) hands each push to the task whose round it names. Before the router, the
  * last participant built on a mesh took over its blob handlers, and the other tasks' rounds never got their updates.
+ * A liar at the parent's level is slashed like one in a flat round: a node in no group that volunteers for the
+ * parent and posts a biased aggregate over the partials is challenged by the watchers (who recompute the parent's
+ * aggregate from the partials pushed to them) and slashed, while the groups' rounds under it stand.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -28,6 +31,8 @@ const MEMBERS = [
   [0, 1, 2],
   [3, 4, 5],
 ];
+/** In no group: it runs the parent's task only, and aggregates it with a biased aggregate when drawn. */
+const LIAR = 6;
 
 describe("group rounds and their parent, proven at both levels", { timeout: 900_000 }, () => {
   let net: LocalVainNetwork;
@@ -35,8 +40,9 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
 
   before(async () => {
     net = await startLocalVainNetwork({
-      nodes: MEMBERS.flat().length,
+      nodes: MEMBERS.flat().length + 1,
       port: PORT,
+      behaviours: { [LIAR]: { cheatAggregate: true } },
       pollIntervalMs: 800,
       spec: {
         train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
@@ -46,7 +52,7 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
       log: pino({ level: process.env["VAIN_TEST_LOG"] ?? "silent" }, pino.destination(2)),
     });
     // No aggregator candidates: each round's aggregator is drawn among its own trainers (a group's members, the
-    // parent's leaders), who run its task.
+    // parent's leaders), who run its task. (The liar volunteers for the parent in the second test only.)
     await setAggregators(net, []);
     tasks = await addGroupTasks(net, MEMBERS);
   });
@@ -133,5 +139,40 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
       const model = await node.participant.ensureModel(parentRound.modelRef);
       assert.ok(model !== undefined, `node ${node.index} holds the parent's new model`);
     }
+  });
+
+  it("a lying parent aggregator is challenged over the partials and slashed; the group rounds under it stand", async () => {
+    const liar = net.nodes[LIAR]!.account.address;
+    await setAggregators(net, [LIAR], tasks.parent.taskId);
+    const groupReports: RoundReport[] = [];
+    // The liar cannot prove its chunk: 30 s without it answering is enough (an answering aggregator is waited for).
+    const parent = await runRound(tasks.parent, 2, 600_000, 30_000, {
+      afterOpen: async () => {
+        for (const group of tasks.groups) groupReports.push(await runRound(group, 2, 600_000, 180_000));
+      },
+      commits: MEMBERS.length,
+    });
+    for (const [g, report] of groupReports.entries()) {
+      assert.equal(report.state, "finalized", `group ${g}'s round`);
+      assert.deepEqual([...report.slashed.keys()], [], `group ${g}: nobody slashed`);
+    }
+    assert.equal(
+      parent.aggregator.toLowerCase(),
+      liar.toLowerCase(),
+      "the volunteer aggregated the parent's round",
+    );
+    assert.equal(parent.state, "failed", "a wrong parent aggregate never finalizes");
+    assert.ok((parent.slashed.get(liar) ?? 0n) > 0n, "the liar is slashed, not only left out");
+    for (const node of net.nodes)
+      if (node.index !== LIAR)
+        assert.equal(parent.slashed.get(node.account.address) ?? 0n, 0n, `node ${node.index} not slashed`);
+    const failed = await net.publicClient.getContractEvents({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      eventName: "ChallengeFailed",
+      args: { roundId: parent.roundId },
+      fromBlock: 0n,
+    });
+    assert.equal(failed.length, 1, "one challenged chunk of the parent's aggregate could not be proven");
   });
 });
