@@ -26,3 +26,15 @@ export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034
 export const LINK_TRAINERS = 4;
 /** A chain has fewer than 2^10 = 1,024 trainers (bounds its running sums and total weight). */
 export const LINK_COUNT_BITS = 10;
+
+/**
+ * The prover thread (prover-thread.ts) is kept between proofs: a thread per proof left each proof's isolate,
+ * WASM engine and malloc arenas behind in the process's RSS. It is replaced after this many jobs anyway, so any
+ * growth inside it (V8 heap, the curve's WASM memory, which never shrinks) stays bounded.
+ */
+export const PROVER_THREAD_MAX_JOBS = 200;
+/**
+ * An idle prover thread ends after this long (ms): a node that proves (an aggregator answers about one challenge
+ * a round, ~45 s in the soak) keeps its thread; one that does not gets back the ~60-100 MB a thread holds.
+ */
+export const PROVER_THREAD_IDLE_MS = 600_000;

@@ -2,14 +2,13 @@
  * Chained proofs on chain (contracts/verifier/LinkAggregationVerifier.sol, docs/protocol.md §5): the link tree
  * an aggregator commits with a chained round's aggregate, the proof bytes of a link answer, the link
  * statement it leaves disputable, and the link prover (the committed K = 4, C = 64 link artifacts in
- * circuits/artifacts/link, proved in the same worker thread as flat chunks).
+ * circuits/artifacts/link, proved on the same prover thread as flat chunks).
  *
  * The link tree has one leaf per (chunk, link) cell, index `chunk * numLinks + link`:
  * keccak256(abi.encode(sumOutHash, wOut)) of that link's running sums and total weight.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { Worker } from "node:worker_threads";
 
 import type { Groth16Proof } from "snarkjs";
 import { concatHex, encodeAbiParameters, keccak256 } from "viem";
@@ -22,7 +21,7 @@ import { fieldToBytes32, merkleLevels, merklePath } from "./commitment.ts";
 import type { UpdateCommitment } from "./commitment.ts";
 import { CHUNK_SIZE, LINK_COUNT_BITS, LINK_TRAINERS, WEIGHT_BITS } from "./constants.ts";
 import { ProvingError, proofPoints } from "./prover.ts";
-import { siblingModule } from "../runtime/assets.ts";
+import { proverThread } from "./prover-thread.ts";
 
 /** The link circuit the chain verifies: AggregateLink(4, 64, 16, 16, 10). */
 export const LINK_SHAPE: LinkShape = {
@@ -114,40 +113,20 @@ export function checkLinkArtifacts(dir: string = LINK_ARTIFACTS_DIR): Promise<vo
   return checked;
 }
 
-/** Proves one link (a `buildChainWitnesses` entry) in a worker thread with the committed link artifacts. */
+/** Proves one link (a `buildChainWitnesses` entry) on the prover thread with the committed link artifacts. */
 export async function proveLink(
   link: ChainLink,
   artifactsDir: string = LINK_ARTIFACTS_DIR,
 ): Promise<LinkProof> {
   await checkLinkArtifacts(artifactsDir);
-  const worker = new Worker(siblingModule(import.meta.url, "./prover-worker"), {
-    // See prover.ts: snarkjs's web-worker package reads `workerData.mod` in any worker thread.
-    workerData: {
-      mod: "data:text/javascript,",
-      name: "vain-link-prover",
-      job: {
-        kind: "prove",
-        input: link.input,
-        wasmPath: `${artifactsDir}link.wasm`,
-        zkeyPath: `${artifactsDir}link.zkey`,
-      },
-    },
+  const reply = await proverThread.run({
+    kind: "prove",
+    input: link.input,
+    wasmPath: `${artifactsDir}link.wasm`,
+    zkeyPath: `${artifactsDir}link.zkey`,
   });
-  const result = await new Promise<{ proof: Groth16Proof; publicSignals: string[] }>((resolve, reject) => {
-    worker.on(
-      "message",
-      (message: { kind: string; proof?: Groth16Proof; publicSignals?: string[]; message?: string }) => {
-        // The worker stays alive after its job (snarkjs's web-worker listens on its port): end it here.
-        if (message.kind === "done" || message.kind === "error") void worker.terminate();
-        if (message.kind === "done")
-          resolve({ proof: message.proof!, publicSignals: message.publicSignals! });
-        if (message.kind === "error") reject(new ProvingError(`link proving failed: ${message.message}`));
-      },
-    );
-    worker.on("error", (error) => reject(new ProvingError(`link prover worker crashed: ${error.message}`)));
-    // Settled promises ignore this: it only ends a wait on a worker that exited without a word.
-    worker.on("exit", (code) => reject(new ProvingError(`link prover worker exited (code ${code})`)));
-  });
+  if (reply.kind !== "done") throw new ProvingError("the prover thread answered a proof with a verification");
+  const result = { proof: reply.proof, publicSignals: reply.publicSignals };
   if (result.publicSignals.length !== 1 || BigInt(result.publicSignals[0]!) !== link.statement.statement)
     throw new ProvingError("the link proof's public signal is not the link's statement hash");
   return { ...result, statement: link.statement };

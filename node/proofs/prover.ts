@@ -1,10 +1,8 @@
 /**
- * Proves one aggregate chunk in a worker thread (progress events, AbortSignal cancellation), verifies
+ * Proves one aggregate chunk on the prover thread (progress events, AbortSignal cancellation), verifies
  * proofs off chain, and encodes a proof with its Merkle openings as the `bytes` that
  * `AggregationVerifier.verifyChunk` decodes.
  */
-import { Worker } from "node:worker_threads";
-
 import type { Groth16Proof } from "snarkjs";
 import { concatHex } from "viem";
 import type { Hex } from "viem";
@@ -14,20 +12,10 @@ import { fieldToBytes32, merklePath } from "./commitment.ts";
 import type { UpdateCommitment } from "./commitment.ts";
 import { MAX_WEIGHT, PROOF_TRAINERS, WEIGHT_BITS } from "./constants.ts";
 import { buildChunkWitness, publicSignals } from "./witness.ts";
-import { siblingModule } from "../runtime/assets.ts";
+import { ProvingCancelledError, ProvingError, proverThread } from "./prover-thread.ts";
 import type { ChunkStatement } from "./witness.ts";
 
-/** Proving failed or was cancelled. */
-export class ProvingError extends Error {
-  override readonly name: string = "ProvingError";
-  readonly code: string = "PROVING";
-}
-
-/** Proving was cancelled through its AbortSignal (the worker has exited when this is raised). */
-export class ProvingCancelledError extends ProvingError {
-  override readonly name = "ProvingCancelledError";
-  override readonly code = "PROVING_CANCELLED";
-}
+export { ProvingCancelledError, ProvingError } from "./prover-thread.ts";
 
 export type ProofProgress = { stage: "witness" | "proving" | "done"; elapsedMs: number };
 
@@ -41,7 +29,7 @@ export interface ChunkProof {
 
 /**
  * Proves that chunk `chunkIndex` of the floor-weighted average of `encodedUpdates` (weights = accepted
- * sample counts) is what it is. Runs snarkjs in a worker; aborting terminates the worker.
+ * sample counts) is what it is. Runs snarkjs on the prover thread (prover-thread.ts); aborting terminates it.
  */
 export async function proveChunk(
   roundId: bigint,
@@ -61,66 +49,34 @@ export async function proveChunk(
     encodedUpdates,
     weights,
   );
-  if (options.signal?.aborted) throw cancelled(); // aborted while the witness was built: no worker
-  const worker = new Worker(siblingModule(import.meta.url, "./prover-worker"), {
-    // snarkjs loads the `web-worker` package, which treats any worker thread as one of its own and loads
-    // `workerData.mod`: an empty data URL keeps it quiet; the job travels beside it.
-    workerData: {
-      mod: "data:text/javascript,",
-      name: "vain-prover",
-      job: {
-        kind: "prove",
-        input,
-        wasmPath: `${ARTIFACTS_DIR}aggregate.wasm`,
-        zkeyPath: `${ARTIFACTS_DIR}aggregate.zkey`,
-      },
+  if (options.signal?.aborted) throw cancelled(); // aborted while the witness was built: no thread touched
+  const reply = await proverThread.run(
+    {
+      kind: "prove",
+      input,
+      wasmPath: `${ARTIFACTS_DIR}aggregate.wasm`,
+      zkeyPath: `${ARTIFACTS_DIR}aggregate.zkey`,
     },
-  });
-  const result = await new Promise<{ proof: Groth16Proof; publicSignals: string[] }>((resolve, reject) => {
-    // Reject only once the worker thread has exited, so a cancelled proof holds no thread or memory.
-    const onAbort = () => {
-      void worker.terminate().finally(() => reject(cancelled()));
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    worker.on(
-      "message",
-      (message: { kind: string; proof?: Groth16Proof; publicSignals?: string[]; message?: string }) => {
-        if (message.kind === "progress")
-          options.onProgress?.({ stage: "proving", elapsedMs: performance.now() - started });
-        // The worker stays alive after its job (snarkjs's web-worker listens on its port): end it here.
-        if (message.kind === "done" || message.kind === "error") void worker.terminate();
-        if (message.kind === "done")
-          resolve({ proof: message.proof!, publicSignals: message.publicSignals! });
-        if (message.kind === "error") reject(new ProvingError(`proving failed: ${message.message}`));
-      },
-    );
-    worker.on("error", (error) => reject(new ProvingError(`prover worker crashed: ${error.message}`)));
-    worker.on("exit", () => options.signal?.removeEventListener("abort", onAbort));
-  });
+    {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onProgress: () => options.onProgress?.({ stage: "proving", elapsedMs: performance.now() - started }),
+    },
+  );
+  if (reply.kind !== "done") throw new ProvingError("the prover thread answered a proof with a verification");
+  const result = { proof: reply.proof, publicSignals: reply.publicSignals };
   const proveMs = performance.now() - started;
   options.onProgress?.({ stage: "done", elapsedMs: proveMs });
   return { ...result, statement, aggregateChunk, proveMs };
 }
 
-/** Off-chain verification (what validators run before deciding to challenge), in a worker thread. */
+/** Off-chain verification (what validators run before deciding to challenge), on the prover thread. */
 export async function verifyChunkProof(proof: Groth16Proof, statement: ChunkStatement): Promise<boolean> {
   const { verificationKey } = await loadProofArtifacts();
   const signals = (await publicSignals(statement)).map(String);
-  const worker = new Worker(siblingModule(import.meta.url, "./prover-worker"), {
-    workerData: {
-      mod: "data:text/javascript,",
-      name: "vain-verifier",
-      job: { kind: "verify", verificationKey, publicSignals: signals, proof },
-    },
-  });
-  return new Promise<boolean>((resolve, reject) => {
-    worker.on("message", (message: { kind: string; valid?: boolean; message?: string }) => {
-      if (message.kind === "verified" || message.kind === "error") void worker.terminate();
-      if (message.kind === "verified") resolve(message.valid === true);
-      if (message.kind === "error") reject(new ProvingError(`verification failed: ${message.message}`));
-    });
-    worker.on("error", (error) => reject(new ProvingError(`verifier worker crashed: ${error.message}`)));
-  });
+  const reply = await proverThread.run({ kind: "verify", verificationKey, publicSignals: signals, proof });
+  if (reply.kind !== "verified")
+    throw new ProvingError("the prover thread answered a verification with a proof");
+  return reply.valid;
 }
 
 /** Groth16 proof points as the Solidity verifier expects them (pB coordinates swapped). */
