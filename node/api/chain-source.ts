@@ -55,6 +55,11 @@ export interface ChainStatusSourceOptions {
   readonly metrics?: Registry;
   /** A reward credited to this node's operator was read from the chain (for the operator's log). */
   readonly onReward?: (roundId: bigint, amountWei: bigint) => void;
+  /**
+   * The tasks this node runs (a group task's node runs its parent's too): `round` is the newest round of one of
+   * them. Default: the newest round of any task.
+   */
+  readonly taskIds?: readonly bigint[];
 }
 
 /** Per-peer facts only the node's runtime knows (mesh connectivity, latency, reputation). */
@@ -63,7 +68,7 @@ export type PeerDetails = Pick<PeerStatus, "connected" | "reputation" | "latency
 /** Training figures of a finished round, recorded by the runtime; the chain adds reward, slashes and proof. */
 export type RoundTrainingFigures = Pick<
   RoundMetrics,
-  "roundId" | "accuracy" | "loss" | "bytesSent" | "bytesReceived" | "proofMs"
+  "roundId" | "taskId" | "accuracy" | "loss" | "bytesSent" | "bytesReceived" | "proofMs"
 >;
 
 function withDetails(peer: PeerStatus, details: PeerDetails): PeerStatus {
@@ -93,6 +98,8 @@ export class ChainStatusSource extends MemoryStatusSource {
   readonly #peersGauge: Gauge;
   readonly #blockGauge: Gauge;
   #nextBlock: bigint;
+  /** The newest round opened for one of `taskIds` (with `taskIds` set). */
+  #newestOwnRound: bigint | undefined;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   #lastError: unknown;
@@ -274,6 +281,8 @@ export class ChainStatusSource extends MemoryStatusSource {
       for (const log of roundEvents) {
         roundChanged = true;
         this.#applyToTimeline(log, blockTimes.get(log.blockNumber));
+        if (log.eventName === "RoundOpened" && this.#options.taskIds?.includes(log.args.taskId) === true)
+          this.#newestOwnRound = log.args.roundId;
         if (
           log.eventName === "RewardCredited" &&
           getAddress(log.args.account) === getAddress(this.#options.operator)
@@ -376,11 +385,16 @@ export class ChainStatusSource extends MemoryStatusSource {
 
   async #refreshRound(): Promise<void> {
     const { publicClient, contracts } = this.#options;
-    const [, roundCount] = await publicClient.readContract({
-      address: contracts.trainingRounds,
-      abi: trainingRoundsAbi,
-      functionName: "counts",
-    });
+    const roundCount =
+      this.#options.taskIds === undefined
+        ? (
+            await publicClient.readContract({
+              address: contracts.trainingRounds,
+              abi: trainingRoundsAbi,
+              functionName: "counts",
+            })
+          )[1]
+        : (this.#newestOwnRound ?? 0n);
     if (roundCount === 0n) return;
     const round = await publicClient.readContract({
       address: contracts.trainingRounds,

@@ -36,6 +36,8 @@ export interface RoundStatus {
 /** One finished round, for the history plots. */
 export interface RoundMetrics {
   readonly roundId: string;
+  /** The round's task (absent in rows saved before it was recorded): a group task's node also runs its parent's. */
+  readonly taskId?: string;
   /**
    * Held-out accuracy of the round's model; null when the node could not evaluate it (it no longer held the
    * model, e.g. the round finished while the node was down): unknown, never a 0 that would plot as a collapse.

@@ -132,6 +132,48 @@ describe("vain-node start on a parent task with groups", { timeout: 720_000 }, (
       );
     }
 
+    // Its status API counts the parent's rounds as its own: the aggregator's history has the parent round, recorded
+    // by its parent participant (with the proof it answered), and every row and the current round are of a task the
+    // node runs. Before, the history took each round's figures from the trained task's participant only.
+    const aggregatorNode = net.nodes.find(
+      (n) => n.address!.toLowerCase() === parentRound.aggregator.toLowerCase(),
+    )!;
+    const groupTaskOf = (address: Address) =>
+      PARENT_TASK + 1n + BigInt(groupIndexOf(address, PARENT_TASK, GROUPS));
+    const ownTasks = new Set([PARENT_TASK.toString(), groupTaskOf(aggregatorNode.address!).toString()]);
+    type Status = {
+      round: { taskId: string } | null;
+      history: { roundId: string; taskId?: string; proofMs?: number }[];
+    };
+    let status: Status | undefined;
+    const historyDeadline = Date.now() + 60_000;
+    for (;;) {
+      const response = await fetch(`http://127.0.0.1:${aggregatorNode.apiPort}/api/status`);
+      status = (await response.json()) as Status;
+      if (status.history.some((row) => row.roundId === parentRoundId.toString())) break;
+      assert.ok(
+        Date.now() < historyDeadline,
+        `parent round ${parentRoundId} not in the aggregator's history`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const parentRow = status.history.find((row) => row.roundId === parentRoundId.toString())!;
+    assert.equal(parentRow.taskId, PARENT_TASK.toString());
+    assert.ok(
+      (parentRow.proofMs ?? 0) > 0,
+      `the parent round's row has the aggregator's proof time: ${JSON.stringify(parentRow)}\n${aggregatorNode.output
+        .split("\n")
+        .filter((line) => /challenge|answer/.test(line))
+        .slice(-10)
+        .join("\n")}`,
+    );
+    for (const row of status.history)
+      assert.ok(ownTasks.has(row.taskId ?? ""), `round ${row.roundId} is of its tasks`);
+    assert.ok(
+      status.round !== null && ownTasks.has(status.round.taskId),
+      "its current round is of its tasks",
+    );
+
     const slashes = await client.getContractEvents({
       address: registry,
       abi: stakeRegistryAbi,

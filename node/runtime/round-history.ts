@@ -1,24 +1,31 @@
 /**
- * The status API's round history: each finished round this node knows of gets one row (the new model's accuracy
- * on the node's test data, bytes, proof time), shown by the dashboard and kept in the data directory, so a
- * restarted node shows the same history (issue #25).
+ * The status API's round history: each finished round of a task this node runs gets one row (the new model's
+ * accuracy on the node's test data, bytes, proof time, the task), shown by the dashboard and kept in the data
+ * directory, so a restarted node shows the same history (issue #25). A node in a group task runs its parent's
+ * task too (task-participants.ts): the parent's rounds, which it may aggregate, get rows from that participant;
+ * rounds of tasks it does not run get none.
  */
 import type { Logger } from "pino";
 import type { Address, Chain, PublicClient, Transport } from "viem";
 
 import type { ChainStatusSource } from "../api/chain-source.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
-import type { RoundParticipant } from "../protocol/round/index.ts";
 import type { HistoryFile } from "./history-file.ts";
+import type { TaskParticipants } from "./task-participants.ts";
 
-/** Rounds behind the newest one looked at on each pass (a node down longer records only these). */
+/**
+ * Rounds behind the newest one looked at when the node starts (a node down longer records only these). After
+ * that every round opened since the last pass is looked at and followed until it finishes: several tasks' rounds
+ * interleave (a group task's and its parent's), and a parent round finishes after rounds opened later.
+ */
 const ROUNDS_LOOKED_BACK = 3n;
 
 /** A model's figures on the node's test data; null where unknown (the dashboard leaves it out, not as a 0). */
 export type RoundEvaluation = { accuracy: number | null; loss: number | null };
 
 export interface RoundHistoryComponents {
-  readonly participant: RoundParticipant;
+  /** The node's participants: which round is whose (`of`), and the chain reads (`main`). */
+  readonly participants: Pick<TaskParticipants, "main" | "of">;
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly rounds: Address;
   readonly status: ChainStatusSource;
@@ -32,6 +39,10 @@ export class RoundHistoryRecorder {
   private readonly components: RoundHistoryComponents;
   /** Round IDs with a row already (from the saved history, or recorded since). */
   private readonly recorded = new Set<string>();
+  /** Rounds of this node's tasks (or not read yet) that had not finished at the last pass. */
+  private readonly unfinished = new Set<bigint>();
+  /** The newest round ID looked at so far. */
+  private newestSeen = 0n;
 
   constructor(components: RoundHistoryComponents) {
     this.components = components;
@@ -47,19 +58,24 @@ export class RoundHistoryRecorder {
 
   /** Adds finished rounds this node took part in to the status history, with the new model's accuracy. */
   async recordFinishedRounds(): Promise<void> {
-    const { participant, publicClient, rounds, status, history, log } = this.components;
-    const task = await participant.readTask().catch(() => undefined);
-    if (task === undefined || task.roundCount === 0n) return;
+    const { participants, publicClient, rounds, status, history, log } = this.components;
     const [, latest] = await publicClient.readContract({
       address: rounds,
       abi: trainingRoundsAbi,
       functionName: "counts",
     });
-    for (let id = latest > ROUNDS_LOOKED_BACK ? latest - ROUNDS_LOOKED_BACK : 1n; id <= latest; id++) {
+    const first = latest > ROUNDS_LOOKED_BACK ? latest - ROUNDS_LOOKED_BACK : 1n;
+    for (let id = this.newestSeen >= first ? this.newestSeen + 1n : first; id <= latest; id++)
+      if (!this.recorded.has(id.toString())) this.unfinished.add(id);
+    if (latest > this.newestSeen) this.newestSeen = latest;
+    for (const id of [...this.unfinished].sort((a, b) => (a < b ? -1 : 1))) {
       const key = id.toString();
-      if (this.recorded.has(key)) continue;
-      const round = await participant.readRound(id);
-      if (round.state < RoundState.Finalized) continue;
+      const round = await participants.main.readRound(id);
+      const participant = participants.of(round.taskId);
+      // Another task's round: not this node's history, and not read again.
+      if (participant === undefined) this.unfinished.delete(id);
+      if (participant === undefined || round.state < RoundState.Finalized) continue;
+      this.unfinished.delete(id);
       this.recorded.add(key);
       const outcome = participant.outcome(id);
       const params = participant.models.get(
@@ -72,6 +88,7 @@ export class RoundHistoryRecorder {
         params === undefined ? unknown : await this.components.evaluate(params).catch(() => unknown);
       const row = status.recordRoundMetrics({
         roundId: key,
+        taskId: round.taskId.toString(),
         accuracy: evaluation.accuracy,
         loss: evaluation.loss,
         bytesSent: outcome?.bytesSent ?? 0,

@@ -77,7 +77,13 @@ export class TaskParticipants {
     });
   }
 
-  /** Every participant, the trained task's first. */
+  /** The participant of task `taskId`, when the node runs that task. */
+  of(taskId: bigint): RoundParticipant | undefined {
+    const at = this.taskIds.indexOf(taskId);
+    return at < 0 ? undefined : this.all[at];
+  }
+
+  /** Every participant, the trained task's first (in `taskIds`' order). */
   get all(): readonly RoundParticipant[] {
     return this.parent === undefined ? [this.main] : [this.main, this.parent];
   }

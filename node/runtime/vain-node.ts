@@ -327,6 +327,7 @@ export class VainNode {
       fromBlock: BigInt(deployment.deploymentBlock),
       metrics: this.metrics,
       onReward: (roundId, amountWei) => this.eventLog?.reward(roundId, amountWei),
+      taskIds: this.participants.taskIds,
     });
     this.eventLog = new EventLog({ source: this.status, operator: this.options.account.address, log });
     this.eventLog.start();
@@ -335,7 +336,7 @@ export class VainNode {
     this.diskQuota.start();
     const pool = this.pool;
     this.roundHistory = new RoundHistoryRecorder({
-      participant: this.participant,
+      participants: this.participants,
       publicClient,
       rounds: contracts.rounds,
       status: this.status,

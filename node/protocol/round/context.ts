@@ -62,8 +62,27 @@ export const MIN_AGGREGATE_MARGIN_SECONDS = 4n;
 export const DEFAULT_PROVING_ESTIMATE_MS = 20_500;
 /** Time to simulate, send and mine an answer transaction after its proof: a few blocks on a loaded chain. */
 export const ANSWER_TX_MARGIN_MS = 4_000;
-/** Rounds of work kept behind the newest one (status and late challenges; older ones are dropped). */
+/**
+ * Rounds of work kept behind the newest one (status and late challenges; older ones are dropped), counted in the
+ * task's own rounds: round IDs are shared by every task, and counted in IDs a group task's node (three tasks'
+ * rounds interleaved) dropped its parent round's work in the block the next parent round opened, before the
+ * status history could read the round's figures.
+ */
 export const ROUNDS_KEPT = 4n;
+
+/**
+ * Drops the oldest rounds of `rounds` (one task's, keyed by round ID) that are older than `newest`, until the newest
+ * `ROUNDS_KEPT` + 1 are left.
+ */
+export function dropOldRounds(rounds: Map<bigint, unknown>, newest: bigint): void {
+  const limit = Number(ROUNDS_KEPT) + 1;
+  if (rounds.size <= limit) return;
+  const older = [...rounds.keys()].filter((id) => id < newest).sort((a, b) => (a < b ? -1 : 1));
+  for (const id of older) {
+    if (rounds.size <= limit) return;
+    rounds.delete(id);
+  }
+}
 
 export interface ParticipantOptions {
   readonly mesh: Mesh;

@@ -9,7 +9,7 @@ import type { LinkRecord } from "./link-answers.ts";
 import { PROOF_TRAINERS } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
 import type { PartialAggregate, RoundTree } from "../hierarchy.ts";
-import { ROUNDS_KEPT } from "./context.ts";
+import { dropOldRounds } from "./context.ts";
 import type { RoundContext, RoundOutcome, RoundView } from "./context.ts";
 
 /** A trainer's update as received and verified against its commitment. */
@@ -159,13 +159,13 @@ function emptyWork(): RoundWork {
 export class RoundWorkStore {
   private readonly rounds = new Map<bigint, RoundWork>();
 
-  /** The round's work, created on first use; creating one drops rounds older than `ROUNDS_KEPT`. */
+  /** The round's work, created on first use; creating one drops the task's rounds beyond `ROUNDS_KEPT` before it. */
   for(roundId: bigint): RoundWork {
     let work = this.rounds.get(roundId);
     if (work === undefined) {
       work = emptyWork();
       this.rounds.set(roundId, work);
-      for (const old of this.rounds.keys()) if (old < roundId - ROUNDS_KEPT) this.rounds.delete(old);
+      dropOldRounds(this.rounds, roundId);
     }
     return work;
   }
