@@ -290,4 +290,88 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.commitPartial(parentRound, group);
         assertEq(_round(parentRound).sampleCounts[0], 7_500, "30,000 >> 2");
     }
+
+    /// A middle level below `parentTask` and a leaf group below it (three levels, MAX_TASK_LEVELS).
+    function _threeLevels() internal returns (uint256 mid, uint256 leaf) {
+        // The middle's commit window holds a whole leaf round; the root's (20,000 s) a whole middle round.
+        mid = rounds.createTask(_taskConfig(bytes32("mid0"), NUM_CHUNKS, REWARD, 10_000, 60, 120, 0));
+        leaf = rounds.createTask(_taskConfig(bytes32("leaf0"), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        token.approve(address(rounds), 20 * REWARD);
+        rounds.fundTask(mid, 10 * REWARD);
+        rounds.fundTask(leaf, 10 * REWARD);
+        ext.linkTask(leaf, mid);
+        ext.linkTask(mid, parentTask);
+    }
+
+    /// Aggregates a partials round whose commit phase is over: `agg` posts one partial of `weight`, answers the
+    /// sampled chunk, and the round finalizes.
+    function _finishPartialsRound(uint256 roundId, uint256 task, uint256 weight) internal {
+        vm.warp(block.timestamp + 1);
+        _onlyCandidate(task, agg);
+        assertTrue(_select(roundId) == agg, "aggregator");
+        uint256[] memory one = new uint256[](1);
+        one[0] = weight;
+        vm.prank(agg);
+        rounds.postAggregate(roundId, keccak256(abi.encode("level", roundId)), bytes32("data"), one);
+        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
+        uint256 chunk = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, chunk, proof);
+        _warpPastJudgement(roundId);
+        rounds.finalizeRound(roundId);
+    }
+
+    /// Three levels: a leaf group round's partial goes into the middle task's round, whose finalized round goes
+    /// into the root's as a partial of partials; every level trains the root's model. A leaf round opened after a
+    /// middle round finalized (which moved the middle task's model to one no level trains) and before the next
+    /// middle round opened still trains the root's model and joins that next middle round.
+    function test_threeLevels_partialOfAPartial_allOnTheRootsModel() public {
+        (uint256 mid, uint256 leaf) = _threeLevels();
+        uint256 topRound = rounds.openRound(parentTask);
+        uint256 midRound = rounds.openRound(mid);
+        uint256 leafRound = _groupRound(leaf, agg, _weights(100, 300, 600), false);
+        bytes32 base = _round(topRound).baseModelRef;
+        assertTrue(_round(midRound).baseModelRef == base, "the middle trains the root's model");
+        assertTrue(_round(leafRound).baseModelRef == base, "the leaf trains the root's model");
+        vm.prank(agg);
+        rounds.commitPartial(midRound, leafRound);
+        _finishPartialsRound(midRound, mid, 1_000);
+        vm.prank(agg);
+        rounds.commitPartial(topRound, midRound);
+        ITrainingRounds.Round memory top = _round(topRound);
+        assertTrue(top.trainers[0] == agg, "the middle round's aggregator is the root round's trainer");
+        assertTrue(top.commitments[0] == _round(midRound).aggregateCommitment, "with the middle's aggregate");
+        assertEq(top.sampleCounts[0], 1_000, "and its weight");
+
+        assertTrue(IRoundSelection(address(rounds)).getTask(mid).modelRef != base, "the middle's model moved");
+        uint256 leaf2 = _groupRound(leaf, agg, _weights(100, 300, 600), false);
+        assertTrue(_round(leaf2).baseModelRef == base, "still the root's model");
+        uint256 midRound2 = rounds.openRound(mid);
+        vm.prank(agg);
+        rounds.commitPartial(midRound2, leaf2);
+        assertEq(_round(midRound2).trainers.length, 1, "joined");
+    }
+
+    /// The creator's own links cannot make a hierarchy no round of which finalizes, or one deeper than
+    /// MAX_TASK_LEVELS whichever order it is built in.
+    function test_linkTaskRefusesCyclesAndAFourthLevel() public {
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, parentTask, childA));
+        ext.linkTask(parentTask, childA); // the root under its own group: a cycle
+        (, uint256 leaf) = _threeLevels();
+        uint256[4] memory t;
+        for (uint256 i; i < 4; ++i)
+            t[i] = rounds.createTask(_taskConfig(bytes32(i), NUM_CHUNKS, REWARD, 60, 60, 120, 0));
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, t[0], leaf));
+        ext.linkTask(t[0], leaf); // a fourth level below
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, parentTask, t[0]));
+        ext.linkTask(parentTask, t[0]); // a fourth level above
+        // Bottom-up: t0 under t1 under t2 is three levels; t2 under t3 would be four.
+        ext.linkTask(t[0], t[1]);
+        ext.linkTask(t[1], t[2]);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, t[2], t[3]));
+        ext.linkTask(t[2], t[3]);
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, t[2], t[0]));
+        ext.linkTask(t[2], t[0]); // a cycle through three tasks
+    }
 }

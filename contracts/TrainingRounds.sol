@@ -104,9 +104,14 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         round.taskId = taskId;
         round.state = RoundState.Open;
         round.emission = emission;
-        // A group task trains from its parent's model: its round's aggregate is a partial of the parent's.
-        uint256 parent = _parentTask[taskId];
-        if (parent != 0) task.modelRef = _tasks[parent].modelRef;
+        // A group task trains from the model of its hierarchy's root: its round's aggregate is a partial of its
+        // parent's, and every level of one global round shares that base (`commitPartial` checks it). Not the
+        // parent's own modelRef: a middle level's finalized round moves it to a model no level trains.
+        uint256 root = _parentTask[taskId];
+        if (root != 0) {
+            for (uint256 up = _parentTask[root]; up != 0; up = _parentTask[up]) root = up; // < MAX_TASK_LEVELS
+            task.modelRef = _tasks[root].modelRef;
+        }
         round.baseModelRef = task.modelRef;
         round.partialsOnly = task.partialsOnly;
         round.verifier = _currentVerifier();

@@ -71,7 +71,9 @@ abstract contract CreateTaskExtension is RoundsStorage {
     /// over the partials by the parent round's.
     /// @dev Requirements: the caller created both tasks; both open, distinct, the same chunk count (one model);
     /// the child proven (an unproven partial could lie unslashed) and not linked before. A task may be the
-    /// child of one parent and the parent of many; a parent may itself be a child (more levels).
+    /// child of one parent and the parent of many; a parent may itself be a child (more levels), up to
+    /// MAX_TASK_LEVELS levels and never its own ancestor (a cycle would take only partials at every level: no
+    /// round of it could ever finalize).
     /// @param childTaskId the group task
     /// @param parentTaskId the task its partials go to
     function linkTask(uint256 childTaskId, uint256 parentTaskId) external whenNotPaused {
@@ -87,6 +89,14 @@ abstract contract CreateTaskExtension is RoundsStorage {
             child.numChunks != parent.numChunks ||
             _parentTask[childTaskId] != 0
         ) revert ITrainingRounds.InvalidLink(childTaskId, parentTaskId);
+        // Walk up from the parent (at most MAX_TASK_LEVELS steps, as every existing chain is within it): the child
+        // must not be found (a cycle), and the levels through the new link must fit.
+        uint256 below = _levelsBelow[childTaskId] + 1; // levels under `up` through the child
+        for (uint256 up = parentTaskId; up != 0; up = _parentTask[up]) {
+            if (up == childTaskId || below >= MAX_TASK_LEVELS) revert ITrainingRounds.InvalidLink(childTaskId, parentTaskId);
+            if (_levelsBelow[up] < below) _levelsBelow[up] = below;
+            ++below;
+        }
         _parentTask[childTaskId] = parentTaskId;
         _groupCount[parentTaskId] += 1;
         parent.partialsOnly = true;

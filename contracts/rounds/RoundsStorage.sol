@@ -50,6 +50,9 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     uint256 public constant MIN_WINDOW = 5 seconds;
     /// @notice Longest round interval: keeps `block.timestamp + roundInterval` far inside uint64.
     uint256 public constant MAX_ROUND_INTERVAL = 365 days;
+    /// @notice Most levels of a task hierarchy (group tasks of group tasks, `linkTask`): three levels of 16 hold
+    /// 4,096 trainers in one global round. Bounds the walks up a task's ancestors (`linkTask`, `openRound`).
+    uint256 public constant MAX_TASK_LEVELS = 3;
 
     /// @notice The staking/reward token.
     IERC20 public immutable token;
@@ -78,6 +81,8 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     mapping(uint256 parentTaskId => uint256 groups) internal _groupCount;
     mapping(uint256 parentRoundId => uint256 groups) internal _groupsIn;
     mapping(uint256 parentRoundId => mapping(uint256 childTaskId => bool)) internal _groupIn;
+    /// @dev Levels of linked tasks below each task (0: no groups), kept by `linkTask` to bound the hierarchy.
+    mapping(uint256 taskId => uint256 levels) internal _levelsBelow;
 
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; the composing contract must be set as its slasher
