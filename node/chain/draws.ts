@@ -104,6 +104,19 @@ export async function readDraws(
   });
 }
 
+/**
+ * The block a round opened in: where its events start. A search for a round's events from block 0 asks the RPC
+ * endpoint for the whole chain's logs of the contract on every tick, which public endpoints refuse past a block
+ * range (often 10,000 blocks) and which grows with the chain.
+ */
+export async function roundOpenBlock(
+  publicClient: PublicClient<Transport, Chain>,
+  rounds: Address,
+  roundId: bigint,
+): Promise<bigint> {
+  return (await readDraws(publicClient, rounds, roundId)).openBlock;
+}
+
 /** What the selection of an Open round past its commit deadline needs next. */
 export type SelectionStep =
   | { readonly kind: "lock" } // not locked, its seed expired, or its window is over (the lock closes it)

@@ -18,6 +18,7 @@ import type { Address, Chain, Hex, PublicClient, Transport } from "viem";
 import { z } from "zod";
 
 import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { roundOpenBlock } from "../chain/draws.ts";
 import { planHierarchy } from "../scheduling/aggregation-plan.ts";
 import type { AggregationGroup, HierarchyPlan } from "../scheduling/aggregation-plan.ts";
 import {
@@ -112,7 +113,7 @@ export async function roundTreeFromChain(
     abi: trainingRoundsAbi,
     eventName: "AggregatorSelected",
     args: { roundId },
-    fromBlock: 0n,
+    fromBlock: await roundOpenBlock(client, rounds, roundId),
   });
   if (selected === undefined || selected.blockNumber === null)
     throw new Error(`no AggregatorSelected event for round ${roundId} yet`);

@@ -19,7 +19,7 @@ import { TransactionFailedError, toChainError } from "../../chain/revert.ts";
 import { withTransportRetry } from "../../chain/transport-retry.ts";
 import { peerIdFromChainBytes } from "../../chain/peer-id.ts";
 import { MeshError } from "../../p2p/errors.ts";
-import { nextDrawArgs, nextSelectionStep, readDraws } from "../../chain/draws.ts";
+import { nextDrawArgs, nextSelectionStep, readDraws, roundOpenBlock } from "../../chain/draws.ts";
 import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
@@ -177,7 +177,7 @@ export class RoundsGateway {
       abi: trainingRoundsAbi,
       eventName: "ChunkChallenged",
       args: { roundId },
-      fromBlock: 0n,
+      fromBlock: await roundOpenBlock(publicClient, contracts.rounds, roundId),
     });
     const out: { chunk: number; answerDeadline: bigint }[] = [];
     for (const log of logs) {
@@ -202,7 +202,7 @@ export class RoundsGateway {
       abi: trainingRoundsAbi,
       eventName: "ChallengeAnswered",
       args: { roundId },
-      fromBlock: 0n,
+      fromBlock: await roundOpenBlock(this.init.publicClient, this.init.contracts.rounds, roundId),
     });
     return answers.flatMap((answer) => {
       const { chunkIndex, statement } = answer.args;
