@@ -72,6 +72,8 @@ export const DEFAULT_DISPUTE_WINDOW_S = 15n;
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */
 export const MIN_WINDOW_S = 5n;
+/** The contract's MAX_TASK_LEVELS: most levels of linked group tasks (three levels of 16 hold 4,096 trainers). */
+export const MAX_TASK_LEVELS = 3;
 /** The rule a task uses by default: the node's guarded mean (a weighted mean of accepted updates), which the circuit proves. */
 export const DEFAULT_TASK_RULE = "guarded-mean";
 

@@ -12,6 +12,7 @@ import type { Address } from "viem";
 
 import type { ChainReadClient } from "../chain/actions/client.ts";
 import { MAX_GROUPS } from "../chain/actions/create-group-tasks.ts";
+import { MAX_TASK_LEVELS } from "../chain/constants.ts";
 import { readGroupTasks, readParentTask } from "../chain/actions/read-task-links.ts";
 
 /**
@@ -52,20 +53,42 @@ export interface GroupView {
   readonly groupTaskId: bigint;
 }
 
+/** Where `operator` trains in a task's hierarchy: its group at each level, the root's first. */
+export interface TaskPath {
+  /** The task it trains in: its group at the lowest level, or the task itself when it has no groups. */
+  readonly trainedTaskId: bigint;
+  /** The tasks above `trainedTaskId`, its parent first, the root last; [] for a flat task. */
+  readonly ancestorTaskIds: readonly bigint[];
+  /** Its group at each level, the root's first. */
+  readonly levels: readonly GroupView[];
+}
+
 /**
- * `operator`'s group view of `taskId`, read from `TaskLinked` events: for a parent task, the group the operator
- * trains in; for a group task, the same view of its parent (the operator's own group, which need not be
- * `taskId`); undefined for a task with no groups and no parent (a flat task).
+ * `operator`'s path through the hierarchy `taskId` is in, read from `TaskLinked` events: up from `taskId` to the
+ * root, then down through the operator's group at each level (at most MAX_TASK_LEVELS levels, as the contract
+ * allows). Configured with any task of a hierarchy (the root, a group, a middle level) a node lands in its own
+ * group, which need not be the configured task.
  */
-export async function readGroupView(
+export async function readTaskPath(
   client: ChainReadClient,
   { taskId, operator, fromBlock }: { taskId: bigint; operator: Address; fromBlock?: bigint },
-): Promise<GroupView | undefined> {
-  const parentTaskId = (await readParentTask(client, { childTaskId: taskId, fromBlock })) ?? taskId;
-  const groupTaskIds = await readGroupTasks(client, { parentTaskId, fromBlock });
-  if (groupTaskIds.length === 0) return undefined;
-  const groupIndex = groupIndexOf(operator, parentTaskId, groupTaskIds.length);
-  return { parentTaskId, groupTaskIds, groupIndex, groupTaskId: groupTaskIds[groupIndex]! };
+): Promise<TaskPath> {
+  let root = taskId;
+  for (let level = 1; level < MAX_TASK_LEVELS; level++) {
+    const parent = await readParentTask(client, { childTaskId: root, fromBlock });
+    if (parent === undefined) break;
+    root = parent;
+  }
+  const levels: GroupView[] = [];
+  let current = root;
+  for (let level = 1; level < MAX_TASK_LEVELS; level++) {
+    const groupTaskIds = await readGroupTasks(client, { parentTaskId: current, fromBlock });
+    if (groupTaskIds.length === 0) break;
+    const groupIndex = groupIndexOf(operator, current, groupTaskIds.length);
+    levels.push({ parentTaskId: current, groupTaskIds, groupIndex, groupTaskId: groupTaskIds[groupIndex]! });
+    current = groupTaskIds[groupIndex]!;
+  }
+  return { trainedTaskId: current, ancestorTaskIds: levels.map((l) => l.parentTaskId).reverse(), levels };
 }
 
 /** Where `trainingTaskOf` says what it chose (a pino logger). */
@@ -87,25 +110,27 @@ export async function trainingTaskOf(
     fromBlock,
     log,
   }: { taskId: bigint; operator: Address; fromBlock?: bigint; log: GroupLog },
-): Promise<{ taskId: bigint; view: GroupView | undefined }> {
+): Promise<TaskPath> {
   try {
-    const view = await readGroupView(client, { taskId, operator, fromBlock });
-    if (view === undefined) return { taskId, view };
+    const path = await readTaskPath(client, { taskId, operator, fromBlock });
+    if (path.levels.length === 0) return path;
     log.info(
       {
         configuredTaskId: String(taskId),
-        parentTaskId: String(view.parentTaskId),
-        groupTaskId: String(view.groupTaskId),
-        group: `${view.groupIndex + 1} of ${view.groupTaskIds.length}`,
+        trainedTaskId: String(path.trainedTaskId),
+        tasksAbove: path.ancestorTaskIds.map(String),
+        groups: path.levels.map(
+          (l) => `task ${l.parentTaskId}: ${l.groupIndex + 1} of ${l.groupTaskIds.length}`,
+        ),
       },
       "the configured task has group tasks: training in this operator's group",
     );
-    return { taskId: view.groupTaskId, view };
+    return path;
   } catch (error) {
     log.warn(
       { err: error, taskId: String(taskId) },
       "could not read the task's groups: running the configured task",
     );
-    return { taskId, view: undefined };
+    return { trainedTaskId: taskId, ancestorTaskIds: [], levels: [] };
   }
 }

@@ -1,12 +1,14 @@
 /**
  * The round participants a node runs (docs/protocol.md §7): one for the task it trains and, when that task is a
- * group task, one for its parent. The parent's rounds take only its groups' partials; its trainers are the groups'
- * leaders and its aggregator is drawn among the parent task's volunteers (every node of its groups runs this
- * participant and volunteers) or its leaders. Without the parent participant a node could lead a group, commit
- * its partial, and never deliver it; or be drawn for a parent round it does not follow and be slashed for the miss.
+ * group task, one for each task above it (its parent, and the parent's parent in a three-level hierarchy). A
+ * parent's rounds take only its groups' partials; its trainers are the groups' leaders and its aggregator is drawn
+ * among the parent task's volunteers (every node below it runs this participant and volunteers) or its leaders.
+ * Without a participant for a task above, a node could lead a group, commit its partial, and never deliver it; or
+ * be drawn for a round it does not follow and be slashed for the miss.
  *
- * Both participants share the node's mesh, wallet (one transaction queue), training pool and chain client; each
- * keeps its own round state, the parent's under `task-<id>/` of the data directory.
+ * The participants share the node's mesh, wallet (one transaction queue), training pool and chain client; each
+ * keeps its own round state, a task above under `task-<id>/` of the data directory. Each hands the partials it
+ * leads to the participant of the task above it.
  */
 import { join } from "node:path";
 
@@ -17,12 +19,12 @@ import { RoundStore } from "../protocol/round-store.ts";
 export interface TaskParticipantsInit {
   /**
    * The options of the participant of the task the node trains (`taskId`: that task); its store is made here, in
-   * `dataDir` (the parent's in `task-<parentTaskId>/`).
+   * `dataDir` (a task above's in `task-<id>/`).
    */
   readonly main: Omit<ParticipantOptions, "store">;
-  /** The parent of `main.taskId` when it is a group task (`trainingTaskOf`). */
-  readonly parentTaskId: bigint | undefined;
-  /** The data directory: the trained task's round state, and the parent's under `task-<parentTaskId>/`. */
+  /** The tasks above `main.taskId`, its parent first, the hierarchy's root last (`readTaskPath`); [] if none. */
+  readonly ancestorTaskIds: readonly bigint[];
+  /** The data directory: the trained task's round state, and each task above's under `task-<id>/`. */
   readonly dataDir: string;
   /** Called after a round-state write failed (logged here), e.g. to re-check the disk at once. */
   readonly onWriteError?: (path: string, error: unknown) => void;
@@ -31,13 +33,13 @@ export interface TaskParticipantsInit {
 export class TaskParticipants {
   /** The participant of the task the node trains. */
   readonly main: RoundParticipant;
-  /** The participant of `main`'s parent task, if it has one. */
-  readonly parent: RoundParticipant | undefined;
-  /** The tasks the node runs (and volunteers to aggregate), the trained task's first. */
+  /** The participants of the tasks above it, its parent's first. */
+  readonly ancestors: readonly RoundParticipant[];
+  /** The tasks the node runs (and volunteers to aggregate), the trained task's first, then upward. */
   readonly taskIds: readonly bigint[];
 
   constructor(init: TaskParticipantsInit) {
-    const { main, parentTaskId } = init;
+    const { main, ancestorTaskIds } = init;
     const store = (dir: string, log: ParticipantOptions["log"]) =>
       new RoundStore(dir, {
         onWriteError: (path, error) => {
@@ -48,32 +50,39 @@ export class TaskParticipants {
           init.onWriteError?.(path, error);
         },
       });
-    this.taskIds = parentTaskId === undefined ? [main.taskId] : [main.taskId, parentTaskId];
-    this.parent =
-      parentTaskId === undefined
-        ? undefined
-        : new RoundParticipant({
-            ...main,
-            taskId: parentTaskId,
-            parentTaskId: undefined,
-            onPartial: undefined,
-            // The personalized model follows the task the node trains; the parent's rounds train nothing here.
-            onGlobalModel: undefined,
-            log: main.log.child({ task: parentTaskId.toString() }),
-            store: store(join(init.dataDir, `task-${parentTaskId}`), main.log),
-          });
-    const parent = this.parent;
-    this.main = new RoundParticipant({
-      ...main,
-      store: store(init.dataDir, main.log),
-      parentTaskId,
-      // A group round this node led: its partial goes to the parent round's aggregator (partial-delivery.ts).
-      ...(parent === undefined
+    // A round this node led: its partial goes to the round of the task above (partial-delivery.ts).
+    const handOffTo = (above: RoundParticipant | undefined) =>
+      above === undefined
         ? {}
         : {
             onPartial: (parentRoundId: bigint, bytes: Uint8Array) =>
-              void parent.adoptPartial(parentRoundId, bytes),
-          }),
+              void above.adoptPartial(parentRoundId, bytes),
+          };
+    this.taskIds = [main.taskId, ...ancestorTaskIds];
+    // Built from the root down, so each one's hand-off target exists.
+    const ancestors: RoundParticipant[] = [];
+    for (let level = ancestorTaskIds.length - 1; level >= 0; level--) {
+      const taskId = ancestorTaskIds[level]!;
+      ancestors.unshift(
+        new RoundParticipant({
+          ...main,
+          taskId,
+          parentTaskId: ancestorTaskIds[level + 1],
+          onPartial: undefined,
+          ...handOffTo(ancestors[0]),
+          // The personalized model follows the task the node trains; the rounds above train nothing here.
+          onGlobalModel: undefined,
+          log: main.log.child({ task: taskId.toString() }),
+          store: store(join(init.dataDir, `task-${taskId}`), main.log),
+        }),
+      );
+    }
+    this.ancestors = ancestors;
+    this.main = new RoundParticipant({
+      ...main,
+      store: store(init.dataDir, main.log),
+      parentTaskId: ancestorTaskIds[0],
+      ...handOffTo(ancestors[0]),
     });
   }
 
@@ -85,7 +94,7 @@ export class TaskParticipants {
 
   /** Every participant, the trained task's first (in `taskIds`' order). */
   get all(): readonly RoundParticipant[] {
-    return this.parent === undefined ? [this.main] : [this.main, this.parent];
+    return [this.main, ...this.ancestors];
   }
 
   start(): void {

@@ -197,7 +197,7 @@ export class VainNode {
       onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
     });
     // A parent task's rounds take only its groups' partials: this operator trains in its group (§7).
-    const { taskId, view } = await trainingTaskOf(
+    const { trainedTaskId: taskId, ancestorTaskIds } = await trainingTaskOf(
       { publicClient, contracts },
       {
         taskId: BigInt(config.taskId),
@@ -208,7 +208,7 @@ export class VainNode {
     );
     // The task it trains and, for a group task, its parent (task-participants.ts says why).
     this.participants = new TaskParticipants({
-      parentTaskId: view?.parentTaskId,
+      ancestorTaskIds,
       dataDir: config.dataDir,
       // Round state that could not be written: do not wait for the next 5 s statfs, take no new work now.
       onWriteError: () => void this.diskQuota?.checkSpace(),

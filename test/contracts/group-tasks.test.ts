@@ -2,7 +2,7 @@
  * The node side of group tasks, first piece (docs/protocol.md §7, hierarchical rounds proven at every level,
  * issue #21), on Hardhat's simulated chain: one parent task and G proven group tasks created and linked from
  * one description (`createGroupTasks`), read back from `TaskLinked` (`readGroupTasks`, `readParentTask`), and
- * every operator's group (`readGroupView`). A parent takes no trainer's update; a group round trains the
+ * every operator's group (`readTaskPath`). A parent takes no trainer's update; a group round trains the
  * parent's model; a stranger cannot link its own task under someone else's parent; a description the chain
  * would refuse, or whose parent cannot hold a group round, creates nothing.
  */
@@ -31,7 +31,7 @@ import { protocolAddresses } from "../../node/chain/operator.ts";
 import {
   groupCountFor,
   groupIndexOf,
-  readGroupView,
+  readTaskPath,
   trainingTaskOf,
 } from "../../node/protocol/group-tasks.ts";
 
@@ -197,12 +197,11 @@ describe("group tasks: created and linked from one description, read back by eve
     const index = groupIndexOf(me, parentTaskId, 4);
     expect(groupIndexOf(me.toLowerCase() as Address, parentTaskId, 4)).to.equal(index);
     for (const taskId of [parentTaskId, ...groupTaskIds]) {
-      const view = await readGroupView(c, { taskId, operator: me });
-      expect(view).to.deep.equal({
-        parentTaskId,
-        groupTaskIds,
-        groupIndex: index,
-        groupTaskId: groupTaskIds[index],
+      const path = await readTaskPath(c, { taskId, operator: me });
+      expect(path).to.deep.equal({
+        trainedTaskId: groupTaskIds[index],
+        ancestorTaskIds: [parentTaskId],
+        levels: [{ parentTaskId, groupTaskIds, groupIndex: index, groupTaskId: groupTaskIds[index] }],
       });
     }
     // Another parent spreads the same operators differently (a group is not a fixed clique across tasks).
@@ -211,7 +210,11 @@ describe("group tasks: created and linked from one description, read back by eve
     );
     expect(moved.length).to.be.greaterThan(200);
     const flat = await createTask(c, TASK);
-    expect(await readGroupView(c, { taskId: flat.taskId, operator: me })).to.equal(undefined);
+    expect(await readTaskPath(c, { taskId: flat.taskId, operator: me })).to.deep.equal({
+      trainedTaskId: flat.taskId,
+      ancestorTaskIds: [],
+      levels: [],
+    });
     expect([10, 24, 25, 192, 193, 1_000].map((n) => groupCountFor(n))).to.deep.equal([2, 2, 3, 16, 16, 16]);
     // Under the flat verifier's cap of 8, groups of 6.
     expect([12, 13, 96].map((n) => groupCountFor(n, 8))).to.deep.equal([2, 3, 16]);
@@ -230,8 +233,10 @@ describe("group tasks: created and linked from one description, read back by eve
       warn: (_: object, m: string) => logged.push(m),
     };
     for (const configured of [parentTaskId, notMine, mine])
-      expect((await trainingTaskOf(c, { taskId: configured, operator: me, log })).taskId).to.equal(mine);
-    expect((await trainingTaskOf(c, { taskId: flat.taskId, operator: me, log })).taskId).to.equal(
+      expect((await trainingTaskOf(c, { taskId: configured, operator: me, log })).trainedTaskId).to.equal(
+        mine,
+      );
+    expect((await trainingTaskOf(c, { taskId: flat.taskId, operator: me, log })).trainedTaskId).to.equal(
       flat.taskId,
     );
     expect(logged.filter((m) => m.includes("training in this operator's group"))).to.have.length(3);
@@ -240,9 +245,44 @@ describe("group tasks: created and linked from one description, read back by eve
       publicClient: createPublicClient({ transport: http("http://127.0.0.1:1", { retryCount: 0 }) }),
       contracts: c.contracts,
     } as unknown as typeof c;
-    expect((await trainingTaskOf(down, { taskId: parentTaskId, operator: me, log })).taskId).to.equal(
+    expect((await trainingTaskOf(down, { taskId: parentTaskId, operator: me, log })).trainedTaskId).to.equal(
       parentTaskId,
     );
     expect(logged.at(-1)).to.contain("could not read the task's groups");
+  });
+
+  it("three levels: a node configured with any task of the hierarchy trains in its group of its group", async () => {
+    const c = await client(creator);
+    const { parentTaskId: root, groupTaskIds: middles } = await createGroupTasks(c, {
+      groups: 2,
+      parent: TASK,
+    });
+    // Two leaf groups under each middle level, linked by the creator (`linkTask`).
+    const leavesOf = new Map<bigint, bigint[]>();
+    for (const middle of middles) {
+      const leaves: bigint[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { taskId } = await createTask(c, TASK);
+        await linkTask(c, { childTaskId: taskId, parentTaskId: middle });
+        leaves.push(taskId);
+      }
+      leavesOf.set(middle, leaves);
+    }
+    const me = trainer.account.address;
+    const middle = middles[groupIndexOf(me, root, 2)]!;
+    const leaf = leavesOf.get(middle)![groupIndexOf(me, middle, 2)]!;
+    const log = { info: () => undefined, warn: () => undefined };
+    for (const configured of [root, ...middles, ...[...leavesOf.values()].flat()]) {
+      const path = await trainingTaskOf(c, { taskId: configured, operator: me, log });
+      expect(path.trainedTaskId, `configured ${configured}`).to.equal(leaf);
+      expect(path.ancestorTaskIds).to.deep.equal([middle, root]);
+    }
+    // A fourth level is refused by the chain (MAX_TASK_LEVELS).
+    const { taskId: deeper } = await createTask(c, TASK);
+    const refused = await linkTask(c, { childTaskId: deeper, parentTaskId: leaf }).then(
+      () => "linked",
+      (error: unknown) => String(error),
+    );
+    expect(refused).to.contain("InvalidLink");
   });
 });
