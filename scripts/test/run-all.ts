@@ -47,12 +47,16 @@ const SUITE_BUDGET_MS = Number(process.env["VAIN_SUITE_BUDGET_MIN"] ?? 60) * 60_
 /** Every suite runs in its own process group (see `runSuite`), so it can be ended whole. */
 const running = new Set<ChildProcess>();
 
-/** The processes of a suite's group still alive, as `pid command` lines (pgrep), for the log. */
+/**
+ * The processes of a suite's group still alive, as `pid command` lines (pgrep), for the log. Zombies are left out:
+ * they hold nothing (the Hardhat suite's exited esbuild service, `[esbuild] <defunct>`, until its parent reaps it).
+ */
 function groupMembers(pgid: number): string[] {
   try {
     return execFileSync("pgrep", ["-a", "-g", String(pgid)], { encoding: "utf8" })
       .trim()
-      .split("\n");
+      .split("\n")
+      .filter((line) => !line.endsWith("<defunct>"));
   } catch {
     return []; // pgrep exits 1 when the group is empty
   }
