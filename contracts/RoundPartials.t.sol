@@ -58,6 +58,25 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.finalizeRound(roundId);
     }
 
+    /// Aggregates a partials round whose commit phase is over: `agg` posts one partial of `weight`, answers the
+    /// sampled chunk, and the round finalizes.
+    function _finishPartialsRound(uint256 roundId, uint256 task, uint256 weight) internal {
+        vm.warp(block.timestamp + 1);
+        _onlyCandidate(task, agg);
+        assertTrue(_select(roundId) == agg, "aggregator");
+        uint256[] memory one = new uint256[](1);
+        one[0] = weight;
+        vm.prank(agg);
+        rounds.postAggregate(roundId, keccak256(abi.encode("level", roundId)), bytes32("data"), one);
+        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
+        uint256 chunk = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, chunk, proof);
+        _warpPastJudgement(roundId);
+        rounds.finalizeRound(roundId);
+    }
+
     /// Makes `who` the only candidate of `task` among agg and leader2.
     function _onlyCandidate(uint256 task, address who) internal {
         address[2] memory all = [agg, leader2];
@@ -114,21 +133,9 @@ contract RoundPartialsTest is RoundsFixture {
         assertEq(p.sampleCounts[0], 1_000, "its weight is the group's posted weight");
 
         // The parent round is an ordinary proven round over its partials.
-        vm.warp(p.commitDeadline + 1);
-        _onlyCandidate(parentTask, agg);
-        assertTrue(_select(parentRound) == agg, "parent aggregator");
-        uint256[] memory one = new uint256[](1);
-        one[0] = 1_000;
+        vm.warp(p.commitDeadline);
         uint256 claimableBefore = rounds.claimable(agg);
-        vm.prank(agg);
-        rounds.postAggregate(parentRound, bytes32("top"), bytes32("data"), one);
-        RoundDriver.draw(rounds, parentRound, keccak256(abi.encode("samples", parentRound)));
-        uint256 chunk = _sampledChunk(parentRound);
-        bytes memory proof = _proof(parentRound, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(parentRound, chunk, proof);
-        _warpPastJudgement(parentRound);
-        rounds.finalizeRound(parentRound);
+        _finishPartialsRound(parentRound, parentTask, 1_000);
         assertEq(uint8(_round(parentRound).state), uint8(ITrainingRounds.RoundState.Finalized), "parent finalized");
         assertEq(rounds.claimable(agg) - claimableBefore, REWARD, "leader paid as trainer and aggregator");
         assertTrue(IRoundSelection(address(rounds)).getTask(parentTask).modelRef != bytes32("model0"), "model advanced");
@@ -142,19 +149,8 @@ contract RoundPartialsTest is RoundsFixture {
         uint256 fresh = _groupRound(childB, agg, _weights(100, 300, 600), false);
         vm.prank(agg);
         rounds.commitPartial(first, fresh);
-        vm.warp(_round(first).commitDeadline + 1);
-        assertTrue(_select(first) == agg, "parent aggregator");
-        uint256[] memory one = new uint256[](1);
-        one[0] = 1_000;
-        vm.prank(agg);
-        rounds.postAggregate(first, bytes32("top"), bytes32("data"), one);
-        RoundDriver.draw(rounds, first, keccak256(abi.encode("samples", first)));
-        uint256 chunk = _sampledChunk(first);
-        bytes memory proof = _proof(first, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(first, chunk, proof);
-        _warpPastJudgement(first);
-        rounds.finalizeRound(first);
+        vm.warp(_round(first).commitDeadline);
+        _finishPartialsRound(first, parentTask, 1_000);
         uint256 second = rounds.openRound(parentTask);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupOf.selector, stale, second));
         vm.prank(agg);
@@ -203,20 +199,8 @@ contract RoundPartialsTest is RoundsFixture {
         vm.prank(agg);
         rounds.commitPartial(parentRound, group);
         assertEq(_round(parentRound).sampleCounts[0], w[0] + w[1] + w[2], "group weight (below the cap: no shift)");
-        vm.warp(_round(parentRound).commitDeadline + 1);
-        _onlyCandidate(parentTask, agg);
-        _select(parentRound);
-        uint256[] memory one = new uint256[](1);
-        one[0] = w[0] + w[1] + w[2];
-        vm.prank(agg);
-        rounds.postAggregate(parentRound, bytes32("top"), bytes32("data"), one);
-        RoundDriver.draw(rounds, parentRound, keccak256(abi.encode("samples", parentRound)));
-        uint256 chunk = _sampledChunk(parentRound);
-        bytes memory proof = _proof(parentRound, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(parentRound, chunk, proof);
-        _warpPastJudgement(parentRound);
-        rounds.finalizeRound(parentRound);
+        vm.warp(_round(parentRound).commitDeadline);
+        _finishPartialsRound(parentRound, parentTask, w[0] + w[1] + w[2]);
         (uint256 funded, uint256 unclaimed, uint256 bonds) = rounds.totals();
         uint256 pools;
         for (uint256 id = 1; id <= childB; ++id) pools += IRoundSelection(address(rounds)).getTask(id).rewardPool;
@@ -301,25 +285,6 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.fundTask(leaf, 10 * REWARD);
         ext.linkTask(leaf, mid);
         ext.linkTask(mid, parentTask);
-    }
-
-    /// Aggregates a partials round whose commit phase is over: `agg` posts one partial of `weight`, answers the
-    /// sampled chunk, and the round finalizes.
-    function _finishPartialsRound(uint256 roundId, uint256 task, uint256 weight) internal {
-        vm.warp(block.timestamp + 1);
-        _onlyCandidate(task, agg);
-        assertTrue(_select(roundId) == agg, "aggregator");
-        uint256[] memory one = new uint256[](1);
-        one[0] = weight;
-        vm.prank(agg);
-        rounds.postAggregate(roundId, keccak256(abi.encode("level", roundId)), bytes32("data"), one);
-        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
-        uint256 chunk = _sampledChunk(roundId);
-        bytes memory proof = _proof(roundId, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(roundId, chunk, proof);
-        _warpPastJudgement(roundId);
-        rounds.finalizeRound(roundId);
     }
 
     /// Three levels: a leaf group round's partial goes into the middle task's round, whose finalized round goes
