@@ -27,7 +27,7 @@ export const ADAPTIVE_BACKDOOR_STEPS = 10;
  * The largest γ the rule accepts for every attacker: doubling from 1 while accepted (up to
  * ADAPTIVE_MAX_SCALE), else bisection in [0, 1]; undefined when even γ = 0 is rejected.
  */
-function largestAcceptedGamma(accepts: (gamma: number) => boolean): number | undefined {
+export function largestAcceptedGamma(accepts: (gamma: number) => boolean): number | undefined {
   if (!accepts(0)) return undefined;
   if (accepts(1)) {
     let gamma = 1;

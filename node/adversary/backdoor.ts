@@ -27,19 +27,24 @@ const SIDE = 28;
  */
 export const BACKDOOR_POISON_FRACTION = 0.5;
 
-/** A copy of `features` (one image) with the trigger patch set to full intensity. */
-function stamp(features: Float32Array, row: number, featureSize: number): void {
-  for (let r = 0; r < BACKDOOR_PATCH_SIDE; r++) {
-    for (let c = 0; c < BACKDOOR_PATCH_SIDE; c++) {
-      const y = SIDE - BACKDOOR_PATCH_MARGIN - BACKDOOR_PATCH_SIDE + r;
-      const x = SIDE - BACKDOOR_PATCH_MARGIN - BACKDOOR_PATCH_SIDE + c;
-      features[row * featureSize + y * SIDE + x] = 1;
-    }
-  }
+/** The corner patch's pixels (row-major indices into a 28×28 image): the default trigger. */
+export const CORNER_TRIGGER: readonly number[] = Array.from({ length: BACKDOOR_PATCH_SIDE ** 2 }, (_, k) => {
+  const y = SIDE - BACKDOOR_PATCH_MARGIN - BACKDOOR_PATCH_SIDE + Math.floor(k / BACKDOOR_PATCH_SIDE);
+  const x = SIDE - BACKDOOR_PATCH_MARGIN - BACKDOOR_PATCH_SIDE + (k % BACKDOOR_PATCH_SIDE);
+  return y * SIDE + x;
+});
+
+/** Sets the trigger's `pixels` of image `row` to full intensity. */
+function stamp(features: Float32Array, row: number, featureSize: number, pixels: readonly number[]): void {
+  for (const p of pixels) features[row * featureSize + p] = 1;
 }
 
 /** The attacker's training set: its clean data followed by triggered copies relabelled to the target. */
-export function poisonWithTrigger(data: Dataset, fraction = BACKDOOR_POISON_FRACTION): Dataset {
+export function poisonWithTrigger(
+  data: Dataset,
+  fraction = BACKDOOR_POISON_FRACTION,
+  pixels: readonly number[] = CORNER_TRIGGER,
+): Dataset {
   const extra = Math.floor(data.count * fraction);
   const count = data.count + extra;
   const features = new Float32Array(count * data.featureSize);
@@ -53,14 +58,14 @@ export function poisonWithTrigger(data: Dataset, fraction = BACKDOOR_POISON_FRAC
       data.features.subarray(source * data.featureSize, (source + 1) * data.featureSize),
       row * data.featureSize,
     );
-    stamp(features, row, data.featureSize);
+    stamp(features, row, data.featureSize, pixels);
     labels[row] = BACKDOOR_TARGET_CLASS;
   }
   return { ...data, features, labels, count };
 }
 
 /** Test images of other classes with the trigger, labelled with the target: accuracy on it = backdoor success. */
-export function triggeredTestSet(test: Dataset): Dataset {
+export function triggeredTestSet(test: Dataset, pixels: readonly number[] = CORNER_TRIGGER): Dataset {
   const rows: number[] = [];
   for (let i = 0; i < test.count; i++) if (test.labels[i] !== BACKDOOR_TARGET_CLASS) rows.push(i);
   const features = new Float32Array(rows.length * test.featureSize);
@@ -69,7 +74,7 @@ export function triggeredTestSet(test: Dataset): Dataset {
       test.features.subarray(source * test.featureSize, (source + 1) * test.featureSize),
       row * test.featureSize,
     );
-    stamp(features, row, test.featureSize);
+    stamp(features, row, test.featureSize, pixels);
   });
   return {
     ...test,

@@ -13,12 +13,14 @@ import { guardEdgeAttack } from "./guard-edge.ts";
 import { SLEEPER_HONEST_SHARE, sleeperAttack } from "./sleeper.ts";
 import { createSlowPoisonAttack } from "./slow-poison.ts";
 import { sybilAttack } from "./sybil.ts";
+import { touchedRowBackdoor } from "./touched-row-backdoor.ts";
 import type { UpdateAttack } from "./update-attack.ts";
 
 export const ALL_ATTACKS = [
   ...ATTACKS,
   "backdoor",
   "adaptive-backdoor",
+  "touched-row-backdoor",
   "sybil",
   "adaptive-ipm",
   "adaptive-alie",
@@ -30,7 +32,11 @@ export const ALL_ATTACKS = [
 export type AnyAttackName = (typeof ALL_ATTACKS)[number];
 
 /** Attacks whose success is the backdoor metric (triggered images classified as the target). */
-export const BACKDOOR_ATTACKS: readonly AnyAttackName[] = ["backdoor", "adaptive-backdoor"];
+export const BACKDOOR_ATTACKS: readonly AnyAttackName[] = [
+  "backdoor",
+  "adaptive-backdoor",
+  "touched-row-backdoor",
+];
 
 /** One attack ready for one simulation of `rounds` rounds. */
 export interface PreparedAttack {
@@ -38,16 +44,30 @@ export interface PreparedAttack {
   /** The attacker's training data (poisoned for data-level attacks, unchanged otherwise). */
   poisonData(data: Dataset): Dataset;
   readonly updates: UpdateAttack;
+  /** The backdoor's triggered test set when its trigger is not backdoor.ts's corner patch. */
+  triggered?(test: Dataset): Dataset;
 }
 
-/** A fresh instance of attack `name` for one simulation. */
-export function prepareAttack(name: AnyAttackName, rounds: number): PreparedAttack {
+/**
+ * A fresh instance of attack `name` for one simulation. `density`: the median share of non-zero coordinates in
+ * the round's updates (1: dense; top-k compressed below), which the touched-row backdoor calibrates its trigger by.
+ */
+export function prepareAttack(name: AnyAttackName, rounds: number, density = 1): PreparedAttack {
   const same = (data: Dataset) => data;
   switch (name) {
     case "backdoor":
       return { name, poisonData: poisonWithTrigger, updates: backdoorAttack };
     case "adaptive-backdoor":
       return { name, poisonData: poisonWithTrigger, updates: adaptiveBackdoorAttack };
+    case "touched-row-backdoor": {
+      const attack = touchedRowBackdoor(density);
+      return {
+        name,
+        poisonData: (d) => attack.poisonData(d),
+        updates: attack.updates,
+        triggered: (t) => attack.triggered(t),
+      };
+    }
     case "sybil":
       return { name, poisonData: flipLabels, updates: sybilAttack };
     case "adaptive-ipm":

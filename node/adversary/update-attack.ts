@@ -14,6 +14,16 @@ export interface AttackRound {
   readonly round: number;
   /** The Byzantine trainers' own honestly trained updates (one per attacker). */
   readonly own: readonly Float32Array[];
+  /**
+   * What the attackers trained before compression, when the round sends top-k compressed updates (`own` is
+   * then what their compressors would send, as an honest node in their place would). Absent on dense rounds.
+   */
+  readonly ownRaw?: readonly Float32Array[];
+  /**
+   * The model's coordinate groups by input row (aggregation/coordinate-groups.ts): public, from the task's
+   * model layout. Absent when the caller does not give them.
+   */
+  readonly groups?: Uint32Array;
   /** The honest trainers' updates of this round (omniscient adversary). */
   readonly honest: readonly Float32Array[];
   /** Group size and Byzantine count. */

@@ -4,7 +4,11 @@
  * several seeds, on the MLP. Options: `--quick` (the node's rule, 30%, one seed, 3 rounds: 85 s measured at load 5 on 2 cores, 4 rounds took 130 s),
  * `--seeds=<n>` (seeds 1..n; `--first-seed=<k>` starts at k, to rerun one seed with `--log`), `--rounds=<n>`, `--fractions=0.2,0.3`, `--rules=a,b` (default: the node's rule and the strongest classic ones),
  * `--partitions=iid,non-iid(0.5)`, `--attacks=a,b` (default: all), `--log` (each round's weights and reasons),
- * `--evidence` (with `--log`: each update's norm, cosines to the round's reference and the previous step, group cosine).
+ * `--evidence` (with `--log`: each update's norm, cosines to the round's reference and the previous step, group cosine),
+ * `--compress` (every trainer sends its update through the node's top-k compressor, compression/task-compressor.ts,
+ * with its error-feedback residual across rounds, as the node does; `--compress=<ratio>[,<bits>]` for another share
+ * and value width, 32 bits = float32; default the node's 0.65% at 4 bits. The references are compressed too, and
+ * attackers craft from what their compressors would send, with their uncompressed updates beside it).
  *
  * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
  * acceptance test) and every Byzantine node claims `SAMPLE_INFLATION` × its real sample count. References
@@ -26,6 +30,14 @@ import { TrainingPool, createModel, loadMnist, runSimulation } from "../../node/
 import type { ModelSpec, PartitionScheme, SimulationConfig } from "../../node/training/index.ts";
 import type { WeightedUpdate } from "../../node/core/updates.ts";
 import { fedAvg } from "../../node/core/updates.ts";
+import {
+  DEFAULT_DGC_MOMENTUM,
+  DEFAULT_TOPK_RATIO,
+  DEFAULT_TOPK_WARMUP_RATIOS,
+  DEFAULT_VALUE_BITS,
+} from "../../node/compression/constants.ts";
+import { densify, taskCompressor } from "../../node/compression/index.ts";
+import type { TaskCompression } from "../../node/compression/index.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
 
@@ -110,6 +122,21 @@ function logDecision(
 
 const log = process.argv.includes("--log");
 
+/** `--compress[=<ratio>[,<bits>]]`: the compression every trainer applies, or undefined (dense updates). */
+function compressionOption(): TaskCompression | undefined {
+  const given = process.argv.find((a) => a === "--compress" || a.startsWith("--compress="));
+  if (given === undefined) return undefined;
+  const [ratio, bits] = (option("compress") ?? "").split(",");
+  const quantizeBits = Number(bits || DEFAULT_VALUE_BITS);
+  if (![2, 4, 8, 32].includes(quantizeBits)) throw new Error(`--compress bits must be 2, 4, 8 or 32`);
+  return {
+    ratio: Number(ratio || DEFAULT_TOPK_RATIO),
+    warmupRatios: DEFAULT_TOPK_WARMUP_RATIOS,
+    quantizeBits: quantizeBits as TaskCompression["quantizeBits"],
+    momentum: DEFAULT_DGC_MOMENTUM,
+  };
+}
+
 runBenchmark(async () => {
   const quick = isQuick();
   const seeds = Number(option("seeds") ?? (quick ? 1 : 3));
@@ -129,6 +156,7 @@ runBenchmark(async () => {
       .filter((p) => p !== undefined) ?? allPartitions;
   const attacks = (option("attacks")?.split(",") ?? ALL_ATTACKS) as AnyAttackName[];
   for (const a of attacks) if (!ALL_ATTACKS.includes(a)) throw new Error(`unknown attack ${a}`);
+  const compression = compressionOption();
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 1 });
   const triggered = triggeredTestSet(data.test);
@@ -147,7 +175,10 @@ runBenchmark(async () => {
   process.stdout.write(
     `bench:robust ${quick ? "(quick) " : ""}${NODES} nodes, ${rounds} rounds, ${seeds} seed(s), MLP 784-64-10, ` +
       `Byzantine ${fractions.map((f) => `${f * 100}%`).join("/")}, rules ${rules.join(", ")}, ` +
-      `${attacks.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers\n`,
+      `${attacks.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers` +
+      (compression === undefined
+        ? ", dense updates\n"
+        : `, top-k ${compression.ratio * 100}% at ${compression.quantizeBits} bits\n`),
   );
 
   /** One run: `attack` by the first `f` nodes, `rule` (or a reference aggregation) on what arrives. */
@@ -165,7 +196,12 @@ runBenchmark(async () => {
     oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
     guardOracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
   ): Promise<Outcome> => {
-    const attack = attackName === "none" ? undefined : prepareAttack(attackName, rounds);
+    const attack =
+      attackName === "none" ? undefined : prepareAttack(attackName, rounds, compression?.ratio ?? 1);
+    // One compressor per trainer for the whole run: its residual carries what top-k held back.
+    const compressors = Array.from({ length: NODES }, (_, i) =>
+      compression === undefined ? undefined : taskCompressor(compression, seed * 1009 + i),
+    );
     const { history, params } = await runSimulation(
       pool,
       { ...base, partition: partition.scheme, seed },
@@ -173,7 +209,11 @@ runBenchmark(async () => {
       {
         transformNodeData: (nodes) =>
           attack === undefined ? nodes : nodes.map((d, i) => (i < f ? attack.poisonData(d) : d)),
-        transformUpdates: (round, updates) => {
+        transformUpdates: (round, raw) => {
+          const updates = raw.map((u, i) => {
+            const compressor = compressors[i];
+            return compressor === undefined ? u : { ...u, update: densify(compressor.compress(u.update)) };
+          });
           if (attack === undefined || f === 0) return updates;
           const honest = updates.slice(f);
           const claimed = updates.slice(0, f).map((u) => u.weight * SAMPLE_INFLATION);
@@ -184,6 +224,8 @@ runBenchmark(async () => {
           const bad = attack.updates.craft({
             round,
             own: updates.slice(0, f).map((u) => u.update),
+            ...(compression === undefined ? {} : { ownRaw: raw.slice(0, f).map((u) => u.update) }),
+            groups,
             honest: honest.map((u) => u.update),
             n: NODES,
             f,
@@ -200,7 +242,7 @@ runBenchmark(async () => {
         },
       },
     );
-    const backdoor = await pool.evaluate(MODEL, params, triggered);
+    const backdoor = await pool.evaluate(MODEL, params, attack?.triggered?.(data.test) ?? triggered);
     return { accuracy: history.at(-1)!.accuracy, backdoor: backdoor.accuracy };
   };
 
@@ -380,6 +422,8 @@ runBenchmark(async () => {
       rounds,
       seeds,
       samplesInflation: SAMPLE_INFLATION,
+      compressRatio: compression?.ratio ?? 0,
+      compressBits: compression?.quantizeBits ?? 0,
     },
     table,
   );

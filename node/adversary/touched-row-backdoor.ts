@@ -1,0 +1,130 @@
+/**
+ * The touched-row backdoor: a backdoor whose trigger sits in input rows that honest *compressed* updates touch
+ * rarely but not never, aimed at the guarded mean's silent test on top-k updates (issue #20).
+ *
+ * The guarded mean counts an input row as silent when at most t updates (t = its assumed Byzantine count) touch
+ * it at all (node/aggregation/guarded-mean.ts, `silentGroupEnergy`). On top-k updates an honest trainer now and
+ * then sends a coordinate in a row near the digit strokes; with the f attackers also in that row the count is
+ * f + 1 > t, the row is no longer silent, and a coordinate only the attackers send has a trimmed range of [0, 0],
+ * which the per-coordinate bounds skip. So the attacker (omniscient: it sees the round's honest updates):
+ * - places its trigger on the pixels inked least often among those whose rows honest compressed updates do
+ *   touch (`minTriggerFrequency`, its calibration of the compressor), and trains on trigger-stamped copies as
+ *   backdoor.ts does;
+ * - each round, in the trigger rows enough honest updates touch to lift the count above t, sends its trained
+ *   values scaled by β, the largest the rule's own decision accepts; in the other trigger rows (silent this
+ *   round) γ times them, the largest accepted (adaptive-backdoor.ts's push under the silent bound); then keeps
+ *   the whole update's norm at most the honest median, as the norm-bounded backdoor does.
+ * Without the rule's decision it is the plain backdoor with this trigger.
+ */
+import type { Dataset } from "../training/data/dataset.ts";
+import { GUARDED_MEAN_DEFAULTS } from "../aggregation/guarded-mean-defaults.ts";
+import { ADAPTIVE_BACKOFF } from "./adaptive.ts";
+import { largestAcceptedGamma } from "./adaptive-backdoor.ts";
+import { BACKDOOR_PATCH_SIDE, backdoorAttack, poisonWithTrigger, triggeredTestSet } from "./backdoor.ts";
+import { medianNorm, withNormAtMost } from "./update-attack.ts";
+import type { UpdateAttack } from "./update-attack.ts";
+
+/** Pixels in the trigger: as many as the corner patch (backdoor.ts). */
+export const TOUCHED_TRIGGER_PIXELS = BACKDOOR_PATCH_SIDE ** 2;
+
+/**
+ * The least share of training images that ink a trigger pixel, by the median density of the round's updates:
+ * the attacker's calibration of which input rows honest compressed updates touch. Measured on bench:robust's
+ * setting (MLP 784-64-10, 10 IID trainers, rounds 2-5, share of pixels whose row at least one of seven honest
+ * updates touched): top-k 0.65% 4-bit (the node's default) never below 3% ink, 2-30% of rounds at 3-10%,
+ * 51-88% at 10-30%; top-k 5% float32 never below 0.1%, 0-33% at 0.3-1%, 12-81% at 1-3%, 71-100% at 3-10%.
+ * Dense updates are judged per coordinate, where any pixel an honest shard inks at all is not silent.
+ */
+export function minTriggerFrequency(density: number): number {
+  if (density >= 0.5) return 0.001;
+  if (density >= 0.02) return 0.01;
+  return 0.1;
+}
+
+/** The `count` pixels inked least often in `data`, among those inked in at least `minFrequency` of its images. */
+export function rarelyInkedPixels(data: Dataset, minFrequency: number, count: number): number[] {
+  const inked = new Float64Array(data.featureSize);
+  for (let i = 0; i < data.count; i++)
+    for (let p = 0; p < data.featureSize; p++) if (data.features[i * data.featureSize + p]! > 0) inked[p]!++;
+  return [...inked.keys()]
+    .filter((p) => inked[p]! >= minFrequency * data.count)
+    .sort((a, b) => inked[a]! - inked[b]! || a - b)
+    .slice(0, count)
+    .sort((a, b) => a - b);
+}
+
+/** One simulation's touched-row backdoor: its trigger is fixed by the first attacker's data. */
+export interface TouchedRowBackdoor {
+  poisonData(data: Dataset): Dataset;
+  /** Test images of other classes carrying this attack's trigger, labelled with the target. */
+  triggered(test: Dataset): Dataset;
+  readonly updates: UpdateAttack;
+}
+
+/** A fresh attack for rounds whose updates have median density `density` (1: dense). */
+export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
+  let trigger: number[] | undefined;
+  const pixels = (data: Dataset) =>
+    (trigger ??= rarelyInkedPixels(data, minTriggerFrequency(density), TOUCHED_TRIGGER_PIXELS));
+  const updates: UpdateAttack = {
+    name: "touched-row-backdoor",
+    craft: (round) => {
+      const { own, honest, weigh, groups, n } = round;
+      if (weigh === undefined || groups === undefined || trigger === undefined || honest.length === 0)
+        return backdoorAttack.craft(round);
+      const f = own.length;
+      const source = round.ownRaw ?? own;
+      const trim = Math.min(Math.floor(GUARDED_MEAN_DEFAULTS.byzantineFraction * n), Math.floor((n - 1) / 2));
+      // The input weight matrix is the first tensor: pixel p's row is group p.
+      const rows = trigger.map((p) => [groups[p]!, groups[p + 1]!] as const);
+      const touching = rows.map(([start, end]) => {
+        let count = 0;
+        for (const u of honest) {
+          let any = false;
+          for (let j = start; j < end && !any; j++) any = u[j] !== 0;
+          if (any) count++;
+        }
+        return count;
+      });
+      const escapes = touching.map((t) => t + f > trim);
+      const bound = medianNorm(honest);
+      const build = (beta: number, gamma: number) =>
+        own.map((u, i) => {
+          const v = Float32Array.from(u);
+          rows.forEach(([start, end], r) => {
+            const scale = escapes[r] ? beta : gamma;
+            for (let j = start; j < end; j++) v[j] = scale * source[i]![j]!;
+          });
+          return withNormAtMost(v, bound);
+        });
+      const accepts = (candidates: readonly Float32Array[]) =>
+        weigh(candidates)
+          .slice(0, f)
+          .every((w) => w > 0);
+      const beta = escapes.some(Boolean) ? largestAcceptedGamma((b) => accepts(build(b, 0))) : 0;
+      if (beta === undefined) return backdoorAttack.craft(round);
+      const gamma = largestAcceptedGamma((g) => accepts(build(beta, g))) ?? 0;
+      // The push: the attackers' summed weight times the energy each puts into the trigger rows.
+      const push = (candidates: readonly Float32Array[]) => {
+        const weights = weigh(candidates);
+        return candidates.reduce((sum, c, i) => {
+          let e = 0;
+          for (const [start, end] of rows) for (let j = start; j < end; j++) e += c[j]! ** 2;
+          return sum + weights[i]! * Math.sqrt(e);
+        }, 0);
+      };
+      let best = { push: -Infinity, candidates: build(beta, gamma) };
+      for (const share of ADAPTIVE_BACKOFF) {
+        const candidates = build(beta * share, gamma * share);
+        const p = push(candidates);
+        if (p > best.push) best = { push: p, candidates };
+      }
+      return best.candidates;
+    },
+  };
+  return {
+    poisonData: (data) => poisonWithTrigger(data, undefined, pixels(data)),
+    triggered: (test) => triggeredTestSet(test, trigger),
+    updates,
+  };
+}
