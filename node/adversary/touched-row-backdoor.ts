@@ -13,7 +13,9 @@
  * - each round, in the trigger rows enough honest updates touch to lift the count above t, sends its trained
  *   values scaled by β, the largest the rule's own decision accepts; in the other trigger rows (silent this
  *   round) γ times them, the largest accepted (adaptive-backdoor.ts's push under the silent bound); then keeps
- *   the whole update's norm at most the honest median, as the norm-bounded backdoor does.
+ *   the whole update's norm at most the honest median, as the norm-bounded backdoor does;
+ * - tries that with every attacker pushing every trigger row, and with the rows split among the attackers (no
+ *   two push the same row), and sends whichever moves the trigger rows further with the weights the rule gives.
  * Without the rule's decision it is the plain backdoor with this trigger.
  */
 import type { Dataset } from "../training/data/dataset.ts";
@@ -86,13 +88,16 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
         }
         return count;
       });
-      const escapes = touching.map((t) => t + f > trim);
+      // With the rows split, one attacker touches each.
+      const escapes = (split: boolean) => touching.map((t) => t + (split ? 1 : f) > trim);
       const bound = medianNorm(honest);
-      const build = (beta: number, gamma: number) =>
+      // Split: attacker i pushes only the trigger rows r with r mod f = i, so no two attackers' pushes share a row
+      // (against a test of several updates' silent energy in the same rows); shared: every attacker every row.
+      const build = (beta: number, gamma: number, split: boolean) =>
         own.map((u, i) => {
           const v = Float32Array.from(u);
           rows.forEach(([start, end], r) => {
-            const scale = escapes[r] ? beta : gamma;
+            const scale = split && r % f !== i ? 0 : escapes(split)[r] ? beta : gamma;
             for (let j = start; j < end; j++) v[j] = scale * source[i]![j]!;
           });
           return withNormAtMost(v, bound);
@@ -101,9 +106,6 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
         weigh(candidates)
           .slice(0, f)
           .every((w) => w > 0);
-      const beta = escapes.some(Boolean) ? largestAcceptedGamma((b) => accepts(build(b, 0))) : 0;
-      if (beta === undefined) return backdoorAttack.craft(round);
-      const gamma = largestAcceptedGamma((g) => accepts(build(beta, g))) ?? 0;
       // The push: the attackers' summed weight times the energy each puts into the trigger rows.
       const push = (candidates: readonly Float32Array[]) => {
         const weights = weigh(candidates);
@@ -113,12 +115,21 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
           return sum + weights[i]! * Math.sqrt(e);
         }, 0);
       };
-      let best = { push: -Infinity, candidates: build(beta, gamma) };
-      for (const share of ADAPTIVE_BACKOFF) {
-        const candidates = build(beta * share, gamma * share);
-        const p = push(candidates);
-        if (p > best.push) best = { push: p, candidates };
+      let best: { push: number; candidates: Float32Array[] } | undefined;
+      for (const split of f > 1 ? [false, true] : [false]) {
+        const beta = escapes(split).some(Boolean)
+          ? largestAcceptedGamma((b) => accepts(build(b, 0, split)))
+          : 0;
+        if (beta === undefined) continue;
+        const gamma = largestAcceptedGamma((g) => accepts(build(beta, g, split))) ?? 0;
+        for (const share of ADAPTIVE_BACKOFF) {
+          const candidates = build(beta * share, gamma * share, split);
+          const p = push(candidates);
+          if (best === undefined || p > best.push) best = { push: p, candidates };
+        }
       }
+      // Even the trigger-free update is rejected: send the plain backdoor (rejected as well, nothing lost).
+      if (best === undefined) return backdoorAttack.craft(round);
       return best.candidates;
     },
   };

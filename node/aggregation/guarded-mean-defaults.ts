@@ -71,6 +71,47 @@ export const GUARDED_MEAN_DEFAULTS = {
    * beyond `maxSilentFactor` × the honest value where honest shares are small and tight.
    */
   maxSilentShareCap: 0.12,
+  /**
+   * On compressed updates (rows) an update's energy in an input row above this multiple of the row's (t + 1)-th
+   * largest energy also counts as silent (silent-rows.ts, silentGroupEnergy; a row at most t updates touch has
+   * reference 0 and counts whole, as before). Why: one honest update in a trigger row lifted its count above t, and
+   * the attackers' coordinates there, which no honest update sent, have a trimmed range of [0, 0] that the bounds
+   * skip (touched-row-backdoor, bench:robust --compress=0.05,32, IID 30%: 0.885 backdoor success). At most t
+   * attackers cannot lift the reference above the largest honest energy in the row, so this holds each to 4× that
+   * (a row many trainers' top-k reach holds honest energies a few times apart). With it alone that run gave 0.505
+   * (seed 1); the rest of what it does is to put those rows in the silent part below.
+   */
+  silentRowFactor: 4,
+  /**
+   * An update whose silent part (its whole rows where some energy counted as silent) has a cosine above this with
+   * the silent parts of `silentPartners` others is rejected ("silent-coordinated"). Honest trainers' silent rows
+   * are the few their own top-k happened to reach, different for each; attackers pushing one trigger put theirs in
+   * the same rows, the same way. Measured on bench:robust --compress (top-k 0.65% 4-bit, 10 trainers, 30%, seed 1,
+   * IID and Dirichlet 0.5, 8 rounds): honest largest pair cosine at most 0.24 (round 1, Dirichlet), mostly under
+   * 0.15; touched-row-backdoor's attackers 0.27-0.89 with a shared trigger, adaptive-backdoor's 0.43-0.82.
+   * Attackers that split the trigger's rows among themselves pass it (the attack tries that), within the silent
+   * bound: on 0.65% updates honest trainers have 0.1-0.25 of the typical energy in rows at most t touch and the
+   * bound is 0.4-0.75; on 5% updates it is the 0.12 cap against honest 0.001-0.03.
+   */
+  silentGroupCosine: 0.3,
+  /**
+   * The silent-coordination test judges only updates whose silent energy is above this share of the silent bound.
+   * Without it, in the first rounds of 9 trainers (guarded-mean.small-rounds.test.ts, top-k 5% float32, MLP
+   * 784-16-10) two to four honest trainers were rejected as silent-coordinated in 14 of 30 seeds: from one initial
+   * model honest gradients in a rare row they share point alike. An attacker pushing a shared trigger keeps half
+   * the silent budget, or splits the rows. Measured with both tests (bench:robust --compress[=0.05,32]
+   * --rules=guarded-mean --fractions=0.3 --seeds=3, worst backdoor success over seeds, before -> after; IID then
+   * Dirichlet 0.5): top-k 0.65% 4-bit: touched-row-backdoor 0.796 -> 0.544 and 0.998 -> 0.990, adaptive-backdoor
+   * 0.448 -> 0.043 and 0.976 -> 0.968, backdoor 0.025 -> 0.008 and 0.885 -> 0.074; top-k 5%: touched-row 0.885 ->
+   * 0.197 and 0.998 -> 0.407, adaptive-backdoor 0.101 -> 0.062 and 0.924 -> 0.577, backdoor 0.008 and 0.007 both.
+   * Worst accuracy gap to honest-only in those runs 0.80 pt (0.65 before). Far from the 10% goal: issue #20.
+   */
+  silentCoordinatedShare: 0.5,
+  /**
+   * How many others an update's silent part must match (`silentGroupCosine`): 1, a pair, since at 20% of 10 two
+   * attackers are all there are. Honest pairs stayed under the bound (above).
+   */
+  silentPartners: 1,
   /** Deviation cosine above which two updates count as one sender's copies (at least; see below). */
   duplicateCosine: 0.6,
   /**

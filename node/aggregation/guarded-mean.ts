@@ -37,6 +37,7 @@ import type { WeightedUpdate } from "../core/updates.ts";
 import { coordinateMedian, directionEvidence, dot, median, upperHonest } from "./guard-statistics.ts";
 import { GUARDED_MEAN_DEFAULTS } from "./guarded-mean-defaults.ts";
 import { honestGroupMaximum, honestPairMaximum } from "./pair-bounds.ts";
+import { silentGroupEnergy, silentPartCosines } from "./silent-rows.ts";
 import { mapFloat32 } from "../core/vectors.ts";
 
 export { GUARDED_MEAN_DEFAULTS };
@@ -54,6 +55,7 @@ export type GuardedMeanOptions = { -readonly [K in keyof typeof GUARDED_MEAN_DEF
 export type GuardReason =
   | "outside-bounds"
   | "silent-coordinates"
+  | "silent-coordinated"
   | "near-duplicate"
   | "coordinated"
   | "norm"
@@ -65,6 +67,8 @@ export type GuardReason =
 export interface GuardedUpdate {
   readonly excessRatio: number;
   readonly silentRatio: number;
+  /** Its `silentPartners`-th largest cosine between its silent part and another update's (-1: dense updates). */
+  readonly silentGroupCosine: number;
   readonly normRatio: number;
   readonly cosine: number;
   /** How many coordinates carry its cosine's sign (`minDirectionEvidence`): about ±1 for one shared value. */
@@ -113,33 +117,6 @@ function medianDensity(updates: readonly WeightedUpdate[]): number {
       return u.update.length === 0 ? 0 : nonZero / u.update.length;
     }),
   );
-}
-
-/**
- * Adds to `silent[i]` update i's energy in the groups (coordinate-groups.ts) that at most `trim` updates touch
- * at all: the honest majority leaves the whole group at exactly zero, so whatever is there is a minority's.
- */
-function silentGroupEnergy(
-  rows: readonly Float32Array[],
-  groups: Uint32Array,
-  trim: number,
-  silent: Float64Array,
-): void {
-  const n = rows.length;
-  const energy = new Float64Array(n);
-  for (let g = 0; g + 1 < groups.length; g++) {
-    const start = groups[g]!;
-    const end = groups[g + 1]!;
-    let touching = 0;
-    for (let i = 0; i < n; i++) {
-      const row = rows[i]!;
-      let e = 0;
-      for (let j = start; j < end; j++) e += row[j]! ** 2;
-      energy[i] = e;
-      if (e > 0) touching++;
-    }
-    if (touching > 0 && touching <= trim) for (let i = 0; i < n; i++) silent[i]! += energy[i]!;
-  }
 }
 
 /**
@@ -227,8 +204,15 @@ export function guardUpdates(
 
   // Silent energy over the update's own energy (rows only): its silent ratio were it the typical length.
   const shares = new Float64Array(n);
+  // Per update, its `silentPartners`-th largest cosine with another's silent part (-1: dense, or too few others).
+  let silentGroupCosines = new Array<number>(n).fill(-1);
   if (byRows !== undefined) {
-    silentGroupEnergy(rows, byRows, trim, silent);
+    const parts = silentGroupEnergy(rows, byRows, trim, unit, o.silentRowFactor, silent);
+    const matrix = silentPartCosines(rows, byRows, parts);
+    silentGroupCosines = rows.map((_, a) => {
+      const others = rows.flatMap((__, b) => (b === a ? [] : [matrix[a * n + b]!])).sort((x, y) => y - x);
+      return others.length < o.silentPartners ? -1 : others[o.silentPartners - 1]!;
+    });
     // Judged at most at the typical length, as the bounds are: an accepted update longer than the median counts
     // in the mean as if it were that long (`normWeighting`), so that is the silent push it can make. Full-work
     // trainers with the largest shards of a 64-trainer Dirichlet-0.5 round send updates 2-3x the median norm,
@@ -261,6 +245,15 @@ export function guardUpdates(
     if (n >= MIN_UPDATES_FOR_RELATIVE_CHECKS) {
       if (excessRatios[i]! > maxExcess) found.push("outside-bounds");
       if (silentRatios[i]! > maxSilent) found.push("silent-coordinates");
+      // Only in rounds under `minUpdatesForPairBound`: in larger ones rows up to t touch are shared by many honest
+      // trainers, whose gradients in a row point alike (not measured). Only for an update that uses a large part of
+      // the silent bound: in first rounds honest trainers' gradients in a shared rare row point alike too.
+      if (
+        n < o.minUpdatesForPairBound &&
+        silentRatios[i]! > o.silentCoordinatedShare * maxSilent &&
+        silentGroupCosines[i]! > o.silentGroupCosine
+      )
+        found.push("silent-coordinated");
     }
     if (normRatios[i]! > o.maxNormRatio || normRatios[i]! <= o.minNormRatio * workShares[i]!)
       found.push("norm");
@@ -463,6 +456,7 @@ export function guardUpdates(
     return {
       excessRatio: excessRatios[i]!,
       silentRatio: silentRatios[i]!,
+      silentGroupCosine: silentGroupCosines[i]!,
       normRatio: normRatios[i]!,
       workShare: workShares[i]!,
       cosine: cosines[i]!,

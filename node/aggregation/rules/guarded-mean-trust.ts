@@ -51,7 +51,7 @@ export function guardedMeanTrustAggregator(
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       const evidence = guard.updates.map(
         (u) =>
-          `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}` +
+          `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}, silent ${u.silentRatio.toFixed(3)} (bound ${guard.silentBound.toFixed(3)}, group cosine ${u.silentGroupCosine.toFixed(2)})` +
           (Number.isNaN(u.historyCosine) ? "" : `, history cosine ${u.historyCosine.toFixed(2)}`),
       );
       return { aggregate: fedAvg(kept), acceptedWeights, reasons, evidence };
