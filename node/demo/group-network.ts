@@ -6,7 +6,13 @@
  * one nonce sequence per wallet (rounds-gateway.ts). Each task's view of the network is what `runRound` drives.
  */
 import { trainingRoundsAbi } from "../chain/contracts.ts";
-import { createGroupTasks, fundTask } from "../chain/actions/index.ts";
+import {
+  createGroupTasks,
+  createTask,
+  fundTask,
+  linkTask,
+  parentCommitWindowS,
+} from "../chain/actions/index.ts";
 import { taskRuleName } from "../chain/actions/create-task.ts";
 import type { CreateTaskParameters } from "../chain/actions/create-task.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
@@ -97,4 +103,74 @@ export async function addGroupTasks(
     return viewOf(net, groupTaskIds[g]!, participants, indices.length);
   });
   return { parent: viewOf(net, parentTaskId, parents, members.length), groups };
+}
+
+/** A three-level hierarchy on `net`: the root, its middle tasks, and the leaf group tasks under each middle. */
+export interface ThreeLevelNetwork {
+  readonly root: LocalVainNetwork;
+  readonly middles: readonly LocalVainNetwork[];
+  /** `leaves[m][l]`: leaf group l under middle m. */
+  readonly leaves: readonly (readonly LocalVainNetwork[])[];
+}
+
+/**
+ * Three levels (MAX_TASK_LEVELS): a root task, one middle task per entry of `members`, and under middle m one leaf
+ * group task per entry of `members[m]` (node indices), each created like `net`'s first task and funded like it.
+ * Each level's commit window holds a whole round of the level below (`parentCommitWindowS`). Every node runs the
+ * root, a node runs the middle above its leaf and its leaf, and each participant hands the partials it leads to
+ * the one above, as `vain-node`'s TaskParticipants does.
+ */
+export async function addThreeLevelTasks(
+  net: LocalVainNetwork,
+  members: readonly (readonly (readonly number[])[])[],
+): Promise<ThreeLevelNetwork> {
+  const parameters = await firstTaskParameters(net);
+  const ctx = { publicClient: net.publicClient, walletClient: net.treasury, contracts: net.contracts };
+  const leaf: CreateTaskParameters = { ...parameters, proven: true };
+  const middleCommitWindowS = parentCommitWindowS(leaf);
+  const { parentTaskId: rootId, groupTaskIds: middleIds } = await createGroupTasks(ctx, {
+    groups: members.length,
+    parent: { ...leaf, commitWindowS: parentCommitWindowS({ ...leaf, commitWindowS: middleCommitWindowS }) },
+    group: { ...leaf, commitWindowS: middleCommitWindowS },
+  });
+  const leafIds: bigint[][] = [];
+  for (const [m, leaves] of members.entries()) {
+    const ids: bigint[] = [];
+    for (let l = 0; l < leaves.length; l++) {
+      const { taskId } = await createTask(ctx, leaf);
+      await linkTask(ctx, { childTaskId: taskId, parentTaskId: middleIds[m]! });
+      ids.push(taskId);
+    }
+    leafIds.push(ids);
+  }
+  for (const taskId of [rootId, ...middleIds, ...leafIds.flat()])
+    await fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS });
+  const roots = new Map(net.nodes.map((node) => [node.index, node.participantFor(rootId)]));
+  const handOff = (above: RoundParticipant) => (roundId: bigint, bytes: Uint8Array) =>
+    void above.adoptPartial(roundId, bytes);
+  const middles = members.map(
+    (leaves, m) =>
+      new Map(
+        leaves.flat().map((index) => {
+          const roles = { parentTaskId: rootId, onPartial: handOff(roots.get(index)!) };
+          return [index, net.nodes[index]!.participantFor(middleIds[m]!, roles)] as const;
+        }),
+      ),
+  );
+  const leafViews = members.map((leaves, m) =>
+    leaves.map((indices, l) => {
+      const participants = new Map(
+        indices.map((index) => {
+          const roles = { parentTaskId: middleIds[m]!, onPartial: handOff(middles[m]!.get(index)!) };
+          return [index, net.nodes[index]!.participantFor(leafIds[m]![l]!, roles)] as const;
+        }),
+      );
+      return viewOf(net, leafIds[m]![l]!, participants, indices.length);
+    }),
+  );
+  return {
+    root: viewOf(net, rootId, roots, members.length),
+    middles: middles.map((participants, m) => viewOf(net, middleIds[m]!, participants, members[m]!.length)),
+    leaves: leafViews,
+  };
 }

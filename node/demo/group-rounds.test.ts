@@ -9,7 +9,8 @@
  * last participant built on a mesh took over its blob handlers, and the other tasks' rounds never got their updates.
  * A liar at the parent's level is slashed like one in a flat round: a node in no group that volunteers for the
  * parent and posts a biased aggregate over the partials is challenged by the watchers (who recompute the parent's
- * aggregate from the partials pushed to them) and slashed, while the groups' rounds under it stand.
+ * aggregate from the partials pushed to them) and slashed, while the groups' rounds under it stand. Three levels
+ * run the same way: leaf rounds into their middle task's round, whose finalized rounds go into the root's.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -19,7 +20,7 @@ import pino from "pino";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
 import { MeshError } from "../p2p/errors.ts";
 import { blobMeta } from "../protocol/round/blob-meta.ts";
-import { addGroupTasks } from "./group-network.ts";
+import { addGroupTasks, addThreeLevelTasks } from "./group-network.ts";
 import type { GroupNetwork } from "./group-network.ts";
 import { setAggregators, startLocalVainNetwork } from "./network.ts";
 import type { LocalVainNetwork } from "./network.ts";
@@ -33,6 +34,11 @@ const MEMBERS = [
 ];
 /** In no group: it runs the parent's task only, and aggregates it with a biased aggregate when drawn. */
 const LIAR = 6;
+/** Three levels: two middle tasks, each over two leaf groups (node indices; the liar in none). */
+const LEVELS = [
+  [[0, 1], [2]],
+  [[3, 4], [5]],
+];
 
 describe("group rounds and their parent, proven at both levels", { timeout: 900_000 }, () => {
   let net: LocalVainNetwork;
@@ -174,5 +180,58 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
       fromBlock: 0n,
     });
     assert.equal(failed.length, 1, "one challenged chunk of the parent's aggregate could not be proven");
+  });
+
+  it("three levels: leaf rounds into middle rounds into the root's, every level proven on the root's model", async () => {
+    const three = await addThreeLevelTasks(net, LEVELS);
+    const leafReports: RoundReport[][] = LEVELS.map(() => []);
+    const middleReports: RoundReport[] = [];
+    const root = await runRound(three.root, 1, 900_000, 180_000, {
+      afterOpen: async () => {
+        for (const [m, middle] of three.middles.entries())
+          middleReports.push(
+            await runRound(middle, 1, 900_000, 180_000, {
+              afterOpen: async () => {
+                for (const leaf of three.leaves[m]!)
+                  leafReports[m]!.push(await runRound(leaf, 1, 600_000, 180_000));
+              },
+              commits: LEVELS[m]!.length,
+            }),
+          );
+      },
+      commits: LEVELS.length,
+    });
+    const read = (roundId: bigint) =>
+      net.publicClient.readContract({
+        address: net.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getRound",
+        args: [roundId],
+      });
+    const rootRound = await read(root.roundId);
+    const levels = [...leafReports.flat(), ...middleReports, root];
+    for (const report of levels) {
+      assert.equal(report.state, "finalized", `round ${report.roundId}`);
+      assert.ok(report.proven, `round ${report.roundId} is proven`);
+      assert.deepEqual([...report.slashed.keys()], [], `round ${report.roundId}: nobody slashed`);
+      assert.equal(
+        (await read(report.roundId)).baseModelRef,
+        rootRound.baseModelRef,
+        "every level trains the root's model",
+      );
+    }
+    // Each level's trainers are the leaders below it, each committing its round's aggregate.
+    const ledBy = async (reports: readonly RoundReport[], above: RoundReport) => {
+      const upper = await read(above.roundId);
+      for (const report of reports) {
+        const i = upper.trainers.findIndex((t) => t.toLowerCase() === report.aggregator.toLowerCase());
+        assert.ok(i >= 0, `round ${report.roundId}'s leader is a trainer of round ${above.roundId}`);
+        assert.equal(upper.commitments[i], (await read(report.roundId)).aggregateCommitment);
+      }
+    };
+    for (const [m, middle] of middleReports.entries()) await ledBy(leafReports[m]!, middle);
+    await ledBy(middleReports, root);
+    assert.equal(root.included, LEVELS.length, "both middle partials accepted at the root");
+    assert.notEqual(rootRound.modelRef, rootRound.baseModelRef, "the root's model moved");
   });
 });
