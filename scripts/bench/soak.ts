@@ -83,6 +83,10 @@ runBenchmark(async () => {
   // Judged: every round after the cold-start round (nodes still loading, first training), faults or not.
   const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
   const judged = [...closed].sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Rounds a node was drawn to aggregate (or took over as backup): an aggregator proves, pulls and posts, so a
+  // spared node that never aggregated leaves that path out of its RSS figure (session 18's soak: it never did).
+  const aggregatedBy = (node: number) =>
+    judged.filter((r) => r.draws.some((d) => d.aggregator === result.operators[node])).length;
   const restakedBy = (node: number) =>
     result.restakes.filter((r) => r.node === node).reduce((sum, r) => sum + r.amountVain, 0);
   const closedAt = judged.map((r) => r.closedAt!);
@@ -163,7 +167,7 @@ runBenchmark(async () => {
         kind: "node",
         nodes: String(i.node),
         note:
-          `committed in ${i.committed} of ${judged.length} rounds; longest idle with no fault on it ${i.rounds} rounds` +
+          `committed in ${i.committed} of ${judged.length} rounds, aggregator of ${aggregatedBy(i.node)}; longest idle with no fault on it ${i.rounds} rounds` +
           `${i.from === undefined ? "" : ` (${i.from}-${i.to})`}; restaked ${restakedBy(i.node)} VAIN` +
           `; quota deletions ${result.quotaDeletions.get(i.node) ?? 0}` +
           (disk === undefined
@@ -254,6 +258,11 @@ runBenchmark(async () => {
      * main thread's V8 heap in use, its external memory, or native memory (RSS minus both: worker threads, WASM,
      * onnxruntime, malloc arenas). From the nodes' `/metrics`, sampled with the RSS.
      */
+    /** Judged rounds the spared nodes aggregated (-1 without `--spare`): their RSS covers that path only if > 0. */
+    roundsAggregatedBySpared:
+      spare === 0
+        ? -1
+        : Array.from({ length: spare }, (_, node) => aggregatedBy(node)).reduce((a, b) => a + b, 0),
     ...Object.fromEntries(
       (["heap", "external", "native"] as const).map((part) => [
         `${part}GrowthMBPerHourSpared`,

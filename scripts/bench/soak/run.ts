@@ -119,6 +119,8 @@ export interface SoakResult {
   readonly roundMs: number;
   readonly durationMs: number;
   readonly logDir: string;
+  /** Each node's operator address (lower case), by node index. */
+  readonly operators: readonly string[];
 }
 
 /**
@@ -419,6 +421,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     roundMs,
     durationMs,
     logDir: network.dir,
+    operators: network.nodes.map((n) => n.address?.toLowerCase() ?? ""),
   };
   await network.stop(options.keepLogs === true);
   return result;
