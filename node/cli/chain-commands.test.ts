@@ -177,6 +177,7 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       ["aggregator"],
       ["task", "create"],
       ["task", "fund"],
+      ["task", "link"],
       ["round", "open"],
     ];
     const program = buildProgram();
@@ -447,6 +448,50 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       /--groups: group tasks are proven at every level/,
     );
     assert.equal(await counts(), before + 4n, "a refused --groups creates nothing");
+
+    // A third level by hand (`task link`): a new root over the parent, refused while the root's commit window
+    // cannot hold a whole round of the parent (its partials would always be late), then linked.
+    const taskSchedule = async (taskId: bigint) => {
+      const t = await read(taskId);
+      return {
+        commitWindowS: t.commitWindow,
+        aggregateWindowS: t.aggregateWindow,
+        challengeWindowS: t.challengeWindow,
+        answerWindowS: t.answerWindow,
+        disputeWindowS: t.disputeWindow,
+      };
+    };
+    const createRoot = async (commitWindow: string) =>
+      BigInt(
+        json(
+          await cli([
+            "task",
+            "create",
+            "--reward-per-round",
+            "1",
+            "--commit-window",
+            commitWindow,
+            "--answer-window",
+            "60s",
+            ...signer,
+            "--json",
+          ]),
+        )["taskId"] as string,
+      );
+    const tooShort = await createRoot("20s");
+    userError(
+      await cli(["task", "link", String(parentTaskId), String(tooShort), ...signer]),
+      /commit window \(20 s\) cannot hold a whole round of task .*nothing was signed/,
+    );
+    const root = await createRoot(`${parentCommitWindowS(await taskSchedule(parentTaskId))}s`);
+    const linked = json(await cli(["task", "link", String(parentTaskId), String(root), ...signer, "--json"]));
+    assert.equal(linked["parentTaskId"], root.toString());
+    assert.deepEqual(await readGroupTasks(client, { parentTaskId: root }), [parentTaskId]);
+    // A fourth level, or a second parent, is the chain's to refuse: one line saying what a link needs.
+    userError(
+      await cli(["task", "link", String(groupTaskIds[0]), String(root), ...signer]),
+      /InvalidLink.*at most 3 levels/,
+    );
   });
 
   it("signs with VAIN_PRIVATE_KEY and opts in as aggregator", async () => {

@@ -22,6 +22,7 @@ import { parseDurationMs } from "../../config/duration.ts";
 import { AGGREGATE_MARGIN_SECONDS } from "../../protocol/round/context.ts";
 import { addSignerOptions, isoFromSeconds, openOperatorContext, printResult } from "../chain-context.ts";
 import type { SignerFlags } from "../chain-context.ts";
+import { addTaskLinkCommand } from "./task-link.ts";
 
 /** A window flag ("10m", "45s") as whole seconds. */
 function parseWindowS(text: string | undefined, flag: string): bigint | undefined {
@@ -114,7 +115,7 @@ interface TaskCreateFlags extends SignerFlags {
 
 /** Registers `task create`, `task fund` and `round open`. */
 export function registerTaskCommands(program: Command): void {
-  const task = program.command("task").description("create and fund training tasks");
+  const task = program.command("task").description("create, fund and link training tasks");
 
   addSignerOptions(task.command("create"))
     .description("create a training task (and optionally fund it)")
@@ -307,6 +308,8 @@ export function registerTaskCommands(program: Command): void {
         ...result.transactionHashes.map((h) => `  tx           ${h}`),
       ]);
     });
+
+  addTaskLinkCommand(task);
 
   const round = program.command("round").description("open training rounds");
   addSignerOptions(round.command("open <taskId>"))
