@@ -84,7 +84,8 @@ runBenchmark(async () => {
   const closed = result.rounds.filter((r) => r.closedAt !== undefined && !result.warmup.includes(r.id));
   const judged = [...closed].sort((a, b) => (a.id < b.id ? -1 : 1));
   // Rounds a node was drawn to aggregate (or took over as backup): an aggregator proves, pulls and posts, so a
-  // spared node that never aggregated leaves that path out of its RSS figure (session 18's soak: it never did).
+  // spared node that never aggregated leaves that path out of its RSS figure (session 18's aggregated none of its
+  // first 50 rounds, and its RSS stepped up with its first aggregation).
   const aggregatedBy = (node: number) =>
     judged.filter((r) => r.draws.some((d) => d.aggregator === result.operators[node])).length;
   const restakedBy = (node: number) =>
