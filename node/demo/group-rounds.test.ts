@@ -67,6 +67,14 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
     await net?.stop();
   });
 
+  const read = (roundId: bigint) =>
+    net.publicClient.readContract({
+      address: net.contracts.rounds,
+      abi: trainingRoundsAbi,
+      functionName: "getRound",
+      args: [roundId],
+    });
+
   it("each group round is proven and committed into the parent's round, which is proven over the partials", async () => {
     const groupReports: RoundReport[] = [];
     const parent = await runRound(tasks.parent, 1, 600_000, 180_000, {
@@ -76,13 +84,6 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
       },
       commits: MEMBERS.length,
     });
-    const read = (roundId: bigint) =>
-      net.publicClient.readContract({
-        address: net.contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "getRound",
-        args: [roundId],
-      });
     const leaders: string[] = [];
     for (const [g, report] of groupReports.entries()) {
       assert.equal(report.state, "finalized", `group ${g}'s round`);
@@ -201,13 +202,6 @@ describe("group rounds and their parent, proven at both levels", { timeout: 900_
       },
       commits: LEVELS.length,
     });
-    const read = (roundId: bigint) =>
-      net.publicClient.readContract({
-        address: net.contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "getRound",
-        args: [roundId],
-      });
     const rootRound = await read(root.roundId);
     const levels = [...leafReports.flat(), ...middleReports, root];
     for (const report of levels) {
