@@ -23,6 +23,7 @@ import { nextDrawArgs, nextSelectionStep, readDraws, roundOpenBlock } from "../.
 import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
+import { dropOldRounds } from "./context.ts";
 import { RoundCache } from "./round-cache.ts";
 import { postedWeights, postsWeightTree } from "./weight-claims.ts";
 import type {
@@ -46,6 +47,8 @@ export class RoundsGateway {
   private readonly txQueue: { tail: Promise<unknown> };
   /** Rounds as peers' pushes see them: one chain read per phase, not per push (round-cache.ts). */
   readonly pushRounds: RoundCache<Awaited<ReturnType<RoundsGateway["readRound"]>>>;
+  /** Each recent round's opening block (fixed once it opened): where its event searches start. */
+  private readonly openBlocks = new Map<bigint, bigint>();
 
   constructor(init: RoundsGatewayInit) {
     this.init = init;
@@ -130,13 +133,12 @@ export class RoundsGateway {
    */
   async aggregateData(roundId: bigint): Promise<string | undefined> {
     const { publicClient, contracts } = this.init;
-    const draws = await readDraws(publicClient, contracts.rounds, roundId);
     const events = await publicClient.getContractEvents({
       address: contracts.rounds,
       abi: trainingRoundsAbi,
       eventName: "AggregatePosted",
       args: { roundId },
-      fromBlock: draws.openBlock,
+      fromBlock: await this.openBlockOf(roundId),
     });
     return events[0]?.args.aggregateData?.slice(2).toLowerCase();
   }
@@ -169,6 +171,22 @@ export class RoundsGateway {
     return roundTreeFromChain(this.init.publicClient, this.init.contracts.rounds, roundId, round, maxFanIn);
   }
 
+  /**
+   * The block `roundId` opened in (roundOpenBlock), read once per round: the event searches of every tick of a
+   * challenged aggregator start there, and it never changes once the round is open.
+   */
+  private async openBlockOf(roundId: bigint): Promise<bigint> {
+    const known = this.openBlocks.get(roundId);
+    if (known !== undefined) return known;
+    const openBlock = await roundOpenBlock(this.init.publicClient, this.init.contracts.rounds, roundId);
+    // A round not opened yet reads 0: not kept, so its real block is read once it opens.
+    if (openBlock !== 0n) {
+      this.openBlocks.set(roundId, openBlock);
+      dropOldRounds(this.openBlocks, roundId);
+    }
+    return openBlock;
+  }
+
   /** Challenges of a round still awaiting their answer. */
   async pendingChallenges(roundId: bigint): Promise<{ chunk: number; answerDeadline: bigint }[]> {
     const { publicClient, contracts } = this.init;
@@ -177,7 +195,7 @@ export class RoundsGateway {
       abi: trainingRoundsAbi,
       eventName: "ChunkChallenged",
       args: { roundId },
-      fromBlock: await roundOpenBlock(publicClient, contracts.rounds, roundId),
+      fromBlock: await this.openBlockOf(roundId),
     });
     const out: { chunk: number; answerDeadline: bigint }[] = [];
     for (const log of logs) {
@@ -202,7 +220,7 @@ export class RoundsGateway {
       abi: trainingRoundsAbi,
       eventName: "ChallengeAnswered",
       args: { roundId },
-      fromBlock: await roundOpenBlock(this.init.publicClient, this.init.contracts.rounds, roundId),
+      fromBlock: await this.openBlockOf(roundId),
     });
     return answers.flatMap((answer) => {
       const { chunkIndex, statement } = answer.args;
