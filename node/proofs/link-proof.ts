@@ -119,14 +119,12 @@ export async function proveLink(
   artifactsDir: string = LINK_ARTIFACTS_DIR,
 ): Promise<LinkProof> {
   await checkLinkArtifacts(artifactsDir);
-  const reply = await proverThread.run({
+  const result = await proverThread.prove({
     kind: "prove",
     input: link.input,
     wasmPath: `${artifactsDir}link.wasm`,
     zkeyPath: `${artifactsDir}link.zkey`,
   });
-  if (reply.kind !== "done") throw new ProvingError("the prover thread answered a proof with a verification");
-  const result = { proof: reply.proof, publicSignals: reply.publicSignals };
   if (result.publicSignals.length !== 1 || BigInt(result.publicSignals[0]!) !== link.statement.statement)
     throw new ProvingError("the link proof's public signal is not the link's statement hash");
   return { ...result, statement: link.statement };

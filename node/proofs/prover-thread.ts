@@ -115,6 +115,25 @@ export class ProverThread {
     });
   }
 
+  /** Proves `job` on the thread: its proof and public signals. */
+  async prove(
+    job: Extract<ProverJob, { kind: "prove" }>,
+    options: ProverJobOptions = {},
+  ): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+    const reply = await this.run(job, options);
+    if (reply.kind !== "done")
+      throw new ProvingError("the prover thread answered a proof with a verification");
+    return { proof: reply.proof, publicSignals: reply.publicSignals };
+  }
+
+  /** Verifies `job` on the thread: whether the proof holds. */
+  async verify(job: Extract<ProverJob, { kind: "verify" }>): Promise<boolean> {
+    const reply = await this.run(job);
+    if (reply.kind !== "verified")
+      throw new ProvingError("the prover thread answered a verification with a proof");
+    return reply.valid;
+  }
+
   /** Ends the thread (idle or not); a running job fails. The next job starts a new one. */
   async close(): Promise<void> {
     const worker = this.worker;

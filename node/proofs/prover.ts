@@ -50,7 +50,7 @@ export async function proveChunk(
     weights,
   );
   if (options.signal?.aborted) throw cancelled(); // aborted while the witness was built: no thread touched
-  const reply = await proverThread.run(
+  const result = await proverThread.prove(
     {
       kind: "prove",
       input,
@@ -62,8 +62,6 @@ export async function proveChunk(
       onProgress: () => options.onProgress?.({ stage: "proving", elapsedMs: performance.now() - started }),
     },
   );
-  if (reply.kind !== "done") throw new ProvingError("the prover thread answered a proof with a verification");
-  const result = { proof: reply.proof, publicSignals: reply.publicSignals };
   const proveMs = performance.now() - started;
   options.onProgress?.({ stage: "done", elapsedMs: proveMs });
   return { ...result, statement, aggregateChunk, proveMs };
@@ -73,10 +71,7 @@ export async function proveChunk(
 export async function verifyChunkProof(proof: Groth16Proof, statement: ChunkStatement): Promise<boolean> {
   const { verificationKey } = await loadProofArtifacts();
   const signals = (await publicSignals(statement)).map(String);
-  const reply = await proverThread.run({ kind: "verify", verificationKey, publicSignals: signals, proof });
-  if (reply.kind !== "verified")
-    throw new ProvingError("the prover thread answered a verification with a proof");
-  return reply.valid;
+  return proverThread.verify({ kind: "verify", verificationKey, publicSignals: signals, proof });
 }
 
 /** Groth16 proof points as the Solidity verifier expects them (pB coordinates swapped). */
