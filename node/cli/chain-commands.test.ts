@@ -18,7 +18,7 @@ import { runNodeScript, startHardhatNode } from "../../test/support/hardhat-node
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
 import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
 import { taskRuleId } from "../chain/actions/create-task.ts";
-import { parentCommitWindowS } from "../chain/actions/create-group-tasks.ts";
+import { parentCommitWindowS, scheduleOf } from "../chain/actions/create-group-tasks.ts";
 import { readGroupTasks } from "../chain/actions/read-task-links.ts";
 import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
@@ -451,16 +451,6 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
 
     // A third level by hand (`task link`): a new root over the parent, refused while the root's commit window
     // cannot hold a whole round of the parent (its partials would always be late), then linked.
-    const taskSchedule = async (taskId: bigint) => {
-      const t = await read(taskId);
-      return {
-        commitWindowS: t.commitWindow,
-        aggregateWindowS: t.aggregateWindow,
-        challengeWindowS: t.challengeWindow,
-        answerWindowS: t.answerWindow,
-        disputeWindowS: t.disputeWindow,
-      };
-    };
     const createRoot = async (commitWindow: string) =>
       BigInt(
         json(
@@ -483,7 +473,7 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       await cli(["task", "link", String(parentTaskId), String(tooShort), ...signer]),
       /commit window \(20 s\) cannot hold a whole round of task .*nothing was signed/,
     );
-    const root = await createRoot(`${parentCommitWindowS(await taskSchedule(parentTaskId))}s`);
+    const root = await createRoot(`${parentCommitWindowS(scheduleOf(await read(parentTaskId)))}s`);
     const linked = json(await cli(["task", "link", String(parentTaskId), String(root), ...signer, "--json"]));
     assert.equal(linked["parentTaskId"], root.toString());
     assert.deepEqual(await readGroupTasks(client, { parentTaskId: root }), [parentTaskId]);

@@ -12,6 +12,7 @@ import {
   fundTask,
   linkTask,
   parentCommitWindowS,
+  scheduleOf,
 } from "../chain/actions/index.ts";
 import { taskRuleName } from "../chain/actions/create-task.ts";
 import type { CreateTaskParameters } from "../chain/actions/create-task.ts";
@@ -36,11 +37,7 @@ async function firstTaskParameters(net: LocalVainNetwork): Promise<CreateTaskPar
     specHash: first.specHash,
     parameters: net.nodes[0]!.participant.parameterCount,
     rewardPerRoundWei: first.rewardPerRound,
-    commitWindowS: first.commitWindow,
-    aggregateWindowS: first.aggregateWindow,
-    challengeWindowS: first.challengeWindow,
-    answerWindowS: first.answerWindow,
-    disputeWindowS: first.disputeWindow,
+    ...scheduleOf(first),
     rule,
     proven: first.proven,
     roundIntervalS: first.roundInterval,

@@ -46,6 +46,23 @@ export interface GroupSchedule {
   readonly disputeWindowS?: bigint;
 }
 
+/** A task's windows as the chain holds them (`getTask`), as a schedule. */
+export function scheduleOf(task: {
+  readonly commitWindow: bigint;
+  readonly aggregateWindow: bigint;
+  readonly challengeWindow: bigint;
+  readonly answerWindow: bigint;
+  readonly disputeWindow: bigint;
+}): Required<GroupSchedule> {
+  return {
+    commitWindowS: task.commitWindow,
+    aggregateWindowS: task.aggregateWindow,
+    challengeWindowS: task.challengeWindow,
+    answerWindowS: task.answerWindow,
+    disputeWindowS: task.disputeWindow,
+  };
+}
+
 /** The longest a group round can run (the contract's bound on any round's windows), seconds. */
 export function longestRoundS(schedule: GroupSchedule): bigint {
   return (

@@ -36,6 +36,7 @@ export {
   createGroupTasks,
   longestRoundS,
   parentCommitWindowS,
+  scheduleOf,
 } from "./create-group-tasks.ts";
 export type {
   CreateGroupTasksParameters,

@@ -9,7 +9,7 @@
  */
 import type { Command } from "commander";
 
-import { linkTask, parentCommitWindowS } from "../../chain/actions/index.ts";
+import { linkTask, parentCommitWindowS, scheduleOf } from "../../chain/actions/index.ts";
 import { trainingRoundsAbi } from "../../chain/contracts.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
 import { parseId } from "../../chain/ids.ts";
@@ -46,13 +46,7 @@ export function addTaskLinkCommand(task: Command): void {
           args: [taskId],
         });
       const [child, parent] = await Promise.all([read(childTaskId), read(parentTaskId)]);
-      const needed = parentCommitWindowS({
-        commitWindowS: child.commitWindow,
-        aggregateWindowS: child.aggregateWindow,
-        challengeWindowS: child.challengeWindow,
-        answerWindowS: child.answerWindow,
-        disputeWindowS: child.disputeWindow,
-      });
+      const needed = parentCommitWindowS(scheduleOf(child));
       if (parent.commitWindow < needed)
         throw new InvalidArgumentError(
           `task ${parentTaskId}'s commit window (${parent.commitWindow} s) cannot hold a whole round of task ${childTaskId} and its partial commit (${needed} s): its partials would always be late; nothing was signed`,
