@@ -93,15 +93,17 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
       const bound = medianNorm(honest);
       // Split: attacker i pushes only the trigger rows r with r mod f = i, so no two attackers' pushes share a row
       // (against a test of several updates' silent energy in the same rows); shared: every attacker every row.
-      const build = (beta: number, gamma: number, split: boolean) =>
-        own.map((u, i) => {
+      const build = (beta: number, gamma: number, split: boolean) => {
+        const escaping = escapes(split);
+        return own.map((u, i) => {
           const v = Float32Array.from(u);
           rows.forEach(([start, end], r) => {
-            const scale = split && r % f !== i ? 0 : escapes(split)[r] ? beta : gamma;
+            const scale = split && r % f !== i ? 0 : escaping[r] ? beta : gamma;
             for (let j = start; j < end; j++) v[j] = scale * source[i]![j]!;
           });
           return withNormAtMost(v, bound);
         });
+      };
       const accepts = (candidates: readonly Float32Array[]) =>
         weigh(candidates)
           .slice(0, f)
