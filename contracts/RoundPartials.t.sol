@@ -68,6 +68,11 @@ contract RoundPartialsTest is RoundsFixture {
         one[0] = weight;
         vm.prank(agg);
         rounds.postAggregate(roundId, keccak256(abi.encode("level", roundId)), bytes32("data"), one);
+        _answerSampleAndFinalize(roundId);
+    }
+
+    /// Draws a posted round's sampled chunk, has `agg` answer it with a valid proof, and finalizes the round.
+    function _answerSampleAndFinalize(uint256 roundId) internal {
         RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
         uint256 chunk = _sampledChunk(roundId);
         bytes memory proof = _proof(roundId, chunk);
@@ -263,13 +268,7 @@ contract RoundPartialsTest is RoundsFixture {
         _select(group);
         vm.prank(agg);
         rounds.postAggregate(group, bytes32("heavy"), bytes32("data"), _weights(10_000, 10_000, 10_000));
-        RoundDriver.draw(rounds, group, keccak256(abi.encode("samples", group)));
-        uint256 chunk = _sampledChunk(group);
-        bytes memory proof = _proof(group, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(group, chunk, proof);
-        _warpPastJudgement(group);
-        rounds.finalizeRound(group);
+        _answerSampleAndFinalize(group);
         vm.prank(agg);
         rounds.commitPartial(parentRound, group);
         assertEq(_round(parentRound).sampleCounts[0], 7_500, "30,000 >> 2");
