@@ -4,8 +4,7 @@
  * exit codes, one-line errors for bad input, and --help examples.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
@@ -14,21 +13,15 @@ import { parseEther } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { runNodeScript, startHardhatNode } from "../../test/support/hardhat-node.ts";
 import type { HardhatNodeProcess } from "../../test/support/hardhat-node.ts";
-import { HARDHAT_DEV_PRIVATE_KEY } from "../chain/accounts.ts";
+import { CLI_PASSWORD, assertUserError, cliJson, startCliChain } from "../../test/support/vain-cli.ts";
+import type { CliChain, CliResult } from "../../test/support/vain-cli.ts";
 import { taskRuleId } from "../chain/actions/create-task.ts";
-import { parentCommitWindowS, scheduleOf } from "../chain/actions/create-group-tasks.ts";
-import { readGroupTasks } from "../chain/actions/read-task-links.ts";
-import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi, vainTokenAbi } from "../chain/contracts.ts";
-import { deployProtocol } from "../chain/deploy.ts";
-import { writeDeployment } from "../chain/deployment.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { protocolAddresses } from "../chain/operator.ts";
 import { peerIdToChainBytes } from "../chain/peer-id.ts";
 import { resolveConfig } from "../config/config.ts";
-import { createKeystore, createNodeKey } from "../keys/keys.ts";
 import { modelRef, paramsToBytes } from "../protocol/models.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import { createModel } from "../training/architectures.ts";
@@ -41,13 +34,7 @@ const DEAD_RPC = "http://127.0.0.1:18609";
 /** An address nobody funds (Hardhat account #9). */
 const emptyOperator: Address = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 const ENV_OPERATOR_KEY: Hex = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
-const PASSWORD = "correct horse";
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const PASSWORD = CLI_PASSWORD;
 
 describe("vain-node chain commands against a real hardhat node", { timeout: 300_000 }, () => {
   let chain: HardhatNodeProcess;
@@ -61,17 +48,6 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
   let deploymentFile: string;
   let operator: Address;
   let nodePeerId: string;
-
-  /** Runs the CLI with a clean environment: only what the test gives it. */
-  function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return runNodeScript(["node/bin/vain-node.js", ...args], {
-      VAIN_DEPLOYMENT: deploymentFile,
-      VAIN_RPC_URL: chain.rpcUrl,
-      VAIN_PRIVATE_KEY: "",
-      VAIN_DATA_DIR: "",
-      ...env,
-    });
-  }
 
   /**
    * Runs `main` in this process with `env` applied and stderr captured (stdout is left alone: the test
@@ -96,24 +72,10 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
     }
   }
 
-  function json(result: CliResult): Record<string, unknown> {
-    assert.equal(result.code, 0, `exit ${result.code}: ${result.stderr}`);
-    const lines = result.stdout.trim().split("\n");
-    assert.equal(lines.length, 1, "one JSON object on one line");
-    return JSON.parse(lines[0]!) as Record<string, unknown>;
-  }
-
-  function userError(result: CliResult, pattern: RegExp): void {
-    assert.equal(
-      result.code,
-      EXIT_USER_ERROR,
-      `expected exit 2, got ${result.code}: ${result.stdout}${result.stderr}`,
-    );
-    const lines = result.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, `one line, got: ${result.stderr}`);
-    assert.match(lines[0]!, pattern);
-    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
-  }
+  let harness: CliChain;
+  const cli = (args: readonly string[], env: Record<string, string> = {}) => harness.cli(args, env);
+  const json = cliJson;
+  const userError = assertUserError;
 
   async function rpc(method: string, params: unknown[] = []): Promise<void> {
     await devRpc(chain.rpcUrl, method, params);
@@ -125,44 +87,24 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
   }
 
   before(async () => {
-    delete process.env["VAIN_PASSWORD"]; // children get only the password a test passes
-    dir = await mkdtemp(join(tmpdir(), "vain-chaincli-"));
-    dataDir = join(dir, "node");
+    harness = await startCliChain(PORT);
+    ({ chain, publicClient, deployerWallet, deployment, dir, dataDir, passwordFile, deploymentFile } =
+      harness);
+    ({ operator, nodePeerId } = harness);
     emptyDir = join(dir, "empty");
-    deploymentFile = join(dir, "deployment.json");
-    passwordFile = join(dir, "password");
-    await writeFile(passwordFile, `${PASSWORD}\n`);
-    await mkdir(dataDir, { recursive: true });
-    nodePeerId = (await createNodeKey(join(dataDir, "node.key"))).peerId;
-    operator = (await createKeystore(join(dataDir, "keystore.json"), PASSWORD, 1024)).address as Address;
-
-    chain = await startHardhatNode(PORT);
-    const connected = await connectChain(chain.rpcUrl, privateKeyToAccount(HARDHAT_DEV_PRIVATE_KEY));
-    publicClient = connected.publicClient;
-    deployerWallet = connected.walletClient!;
-    deployment = await deployProtocol({ publicClient, walletClient: deployerWallet, rpcUrl: chain.rpcUrl });
-    await writeDeployment(deploymentFile, deployment);
-    const { token } = protocolAddresses(deployment);
     const envOperator = privateKeyToAccount(ENV_OPERATOR_KEY).address;
     await send(
       deployerWallet.writeContract({
-        address: token,
+        address: protocolAddresses(deployment).token,
         abi: vainTokenAbi,
         functionName: "transfer",
         args: [envOperator, parseEther("1000")],
       }),
     );
-    // The keystore operator is funded the way the README says: the local faucet, from Hardhat account #0.
-    const funded = json(await cli(["fund", dataDir, "1000", "--eth", "10", "--json"]));
-    assert.equal(funded["to"], operator);
-    assert.equal(funded["from"], deployerWallet.account.address);
-    assert.equal(funded["tokenBalanceWei"], parseEther("1000").toString());
-    assert.equal(await publicClient.getBalance({ address: operator }), parseEther("10"));
   });
 
   after(async () => {
-    await chain?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await harness?.stop();
   });
 
   it("prints --help with examples for every chain command", async () => {
@@ -358,130 +300,6 @@ describe("vain-node chain commands against a real hardhat node", { timeout: 300_
       /round open failed: round 1 of this task is still active/,
     );
     userError(await cli(["claim", ...signer]), /^vain-node: claim failed: nothing to claim/);
-  });
-
-  it("creates a parent task and its proven group tasks, linked and funded, with --groups", async () => {
-    const signer = ["--data-dir", dataDir, "--password-file", passwordFile];
-    const rounds = protocolAddresses(deployment).rounds;
-    const counts = async () =>
-      (
-        await publicClient.readContract({ address: rounds, abi: trainingRoundsAbi, functionName: "counts" })
-      )[0];
-    const before = await counts();
-    const created = json(
-      await cli([
-        "task",
-        "create",
-        "--groups",
-        "3",
-        "--reward-per-round",
-        "13",
-        "--fund",
-        "26",
-        "--commit-window",
-        "20s",
-        "--answer-window",
-        "60s",
-        ...signer,
-        "--json",
-      ]),
-    );
-    const parentTaskId = BigInt(created["parentTaskId"] as string);
-    const groupTaskIds = (created["groupTaskIds"] as string[]).map(BigInt);
-    assert.equal(groupTaskIds.length, 3);
-    assert.equal(await counts(), before + 4n);
-    const client = { publicClient, contracts: protocolAddresses(deployment) };
-    assert.deepEqual(await readGroupTasks(client, { parentTaskId }), groupTaskIds);
-    const read = (taskId: bigint) =>
-      publicClient.readContract({
-        address: rounds,
-        abi: trainingRoundsAbi,
-        functionName: "getTask",
-        args: [taskId],
-      });
-    const parent = await read(parentTaskId);
-    assert.equal(parent.partialsOnly, true);
-    assert.equal(parent.proven, true);
-    // The windows are the groups'; the parent's commit window holds a whole group round and the partial commit.
-    assert.equal(parent.commitWindow, parentCommitWindowS({ commitWindowS: 20n, answerWindowS: 60n }));
-    assert.equal(parent.answerWindow, 60n);
-    // One budget over the 4 pools (group-budget.ts): the parent 1/13 of the fund and of the round's reward.
-    assert.equal(parent.rewardPool, parseEther("2"));
-    assert.equal(parent.rewardPerRound, parseEther("1"));
-    for (const groupTaskId of groupTaskIds) {
-      const group = await read(groupTaskId);
-      assert.deepEqual(
-        [
-          group.proven,
-          group.partialsOnly,
-          group.commitWindow,
-          group.answerWindow,
-          group.rewardPool,
-          group.rewardPerRound,
-          group.specHash,
-        ],
-        [true, false, 20n, 60n, parseEther("8"), parseEther("4"), parent.specHash],
-      );
-    }
-    // Refused before anything is signed: a group count out of range, an unproven spec.
-    userError(
-      await cli(["task", "create", "--groups", "1", "--reward-per-round", "1", ...signer]),
-      /--groups 1: a parent task takes 2 to 16 group tasks/,
-    );
-    const unproven = join(dataDir, "unproven-groups-spec.json");
-    await writeFile(
-      unproven,
-      JSON.stringify({ model: { kind: "mlp" }, aggregation: { rule: "fedavg", proven: false } }),
-    );
-    userError(
-      await cli([
-        "task",
-        "create",
-        "--spec",
-        unproven,
-        "--groups",
-        "2",
-        "--reward-per-round",
-        "1",
-        ...signer,
-      ]),
-      /--groups: group tasks are proven at every level/,
-    );
-    assert.equal(await counts(), before + 4n, "a refused --groups creates nothing");
-
-    // A third level by hand (`task link`): a new root over the parent, refused while the root's commit window
-    // cannot hold a whole round of the parent (its partials would always be late), then linked.
-    const createRoot = async (commitWindow: string) =>
-      BigInt(
-        json(
-          await cli([
-            "task",
-            "create",
-            "--reward-per-round",
-            "1",
-            "--commit-window",
-            commitWindow,
-            "--answer-window",
-            "60s",
-            ...signer,
-            "--json",
-          ]),
-        )["taskId"] as string,
-      );
-    const tooShort = await createRoot("20s");
-    userError(
-      await cli(["task", "link", String(parentTaskId), String(tooShort), ...signer]),
-      /commit window \(20 s\) cannot hold a whole round of task .*nothing was signed/,
-    );
-    const root = await createRoot(`${parentCommitWindowS(scheduleOf(await read(parentTaskId)))}s`);
-    const linked = json(await cli(["task", "link", String(parentTaskId), String(root), ...signer, "--json"]));
-    assert.equal(linked["parentTaskId"], root.toString());
-    assert.deepEqual(await readGroupTasks(client, { parentTaskId: root }), [parentTaskId]);
-    // A fourth level, or a second parent, is the chain's to refuse: one line saying what a link needs.
-    userError(
-      await cli(["task", "link", String(groupTaskIds[0]), String(root), ...signer]),
-      /InvalidLink.*at most 3 levels/,
-    );
   });
 
   it("signs with VAIN_PRIVATE_KEY and opts in as aggregator", async () => {

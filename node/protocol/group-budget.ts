@@ -13,6 +13,11 @@
  * flat round of the same trainers: the level above costs them 1 / (m + 1) (7.7 % at m = 12). Groups share
  * equally, not by size: sizes are equal in expectation (group-tasks.ts) and a group's size is not known when
  * the pools are funded; inside a group, and among the leaders in the parent round, rewards follow weights.
+ *
+ * Three levels (`splitHierarchyBudget`): the same rule at each level, on the subtree below: the root takes
+ * 1 / (m + 1) of the whole, each middle task's subtree an equal part of the rest, of which the middle task takes
+ * 1 / (m + 1) and its leaves equal parts. A leaf trainer then pays 1 / (m + 1) per level above it (14.8 % at
+ * m = 12 for two), and every pool still lasts as many rounds.
  */
 import { GROUP_FILL, PROVEN_ROUND_CAP } from "./group-tasks.ts";
 
@@ -53,4 +58,26 @@ export function splitGroupBudget(
     parent: { fundWei: fund.parent, rewardPerRoundWei: reward.parent },
     group: { fundWei: fund.group, rewardPerRoundWei: reward.group },
   };
+}
+
+/** The pools of a three-level hierarchy: the root's, each middle task's and each leaf task's. */
+export interface HierarchyBudget {
+  readonly root: GroupBudget["parent"];
+  readonly middle: GroupBudget["parent"];
+  readonly leaf: GroupBudget["group"];
+}
+
+/**
+ * The 1 + G + G² pools of one budget for a root over `groups` middle tasks, each over `groups` leaf tasks: the
+ * two-level rule applied at the root, then to each middle task's subtree (the pools sum to `budgetWei` exactly).
+ */
+export function splitHierarchyBudget(
+  budgetWei: bigint,
+  rewardPerRoundWei: bigint,
+  groups: number,
+  groupTrainers: number = GROUP_TRAINERS,
+): HierarchyBudget {
+  const top = splitGroupBudget(budgetWei, rewardPerRoundWei, groups, groupTrainers);
+  const subtree = splitGroupBudget(top.group.fundWei, top.group.rewardPerRoundWei, groups, groupTrainers);
+  return { root: top.parent, middle: subtree.parent, leaf: subtree.group };
 }

@@ -5,6 +5,9 @@
  * aggregate into the parent's open round (`commitPartial`), and the parent's round is an ordinary proven round
  * over the partials. The parent's commit window must hold a whole group round (the partials are committed
  * after their group rounds finalize), so by default it is sized from the groups' schedule (`parentCommitWindowS`).
+ * With `levels: 3` each group task is itself the parent of G leaf groups (the contract's MAX_TASK_LEVELS): the
+ * leaves train, the middle tasks' rounds take the leaves' partials and the root's take the middles'; each level's
+ * commit window holds a whole round of the level below.
  */
 import type { Hex } from "viem";
 
@@ -36,6 +39,8 @@ const MAX_CHALLENGES_PER_ROUND = 16n;
 export const PARTIAL_COMMIT_MARGIN_S = 60n;
 /** How many group tasks one parent task may have: each links with one transaction; a parent round holds 16. */
 export const MAX_GROUPS = 16;
+/** Levels `createGroupTasks` builds: a parent over groups, or a root over middle tasks over leaf groups. */
+export type HierarchyLevels = 2 | 3;
 
 /** The windows of a group task's schedule that bound how long one of its rounds runs (seconds). */
 export interface GroupSchedule {
@@ -80,63 +85,95 @@ export function parentCommitWindowS(schedule: GroupSchedule): bigint {
 }
 
 export interface CreateGroupTasksParameters {
-  /** How many group tasks (2..MAX_GROUPS). */
+  /** How many group tasks (2..MAX_GROUPS) under the parent, and under each middle task with `levels: 3`. */
   readonly groups: number;
+  /** 2 (default): the parent over its groups; 3: the parent over `groups` middle tasks, each over `groups` leaves. */
+  readonly levels?: HierarchyLevels;
   /**
    * The parent task: model, spec, rule and its schedule; its rounds must be proven, like every level (default
    * true; an unproven parent would take proven partials and lie about their mean unslashed). Its commit window
    * defaults to `parentCommitWindowS` of the groups' schedule.
    */
   readonly parent: CreateTaskParameters;
-  /** The group tasks' reward per round and schedule (default: the parent's, except its commit window). */
-  readonly group?: Omit<CreateTaskParameters, "modelRef" | "parameters" | "specHash" | "rule" | "proven">;
+  /**
+   * The group tasks' reward per round and schedule (default: the parent's, except its commit window); with
+   * `levels: 3` the leaves' (the trained level).
+   */
+  readonly group?: GroupTaskParameters;
+  /** With `levels: 3`, the middle tasks' reward per round (default: the leaves'); their windows are the leaves'. */
+  readonly middleRewardPerRoundWei?: bigint;
 }
+
+/** What a group task may set apart from its parent: its reward and schedule. */
+type GroupTaskParameters = Omit<
+  CreateTaskParameters,
+  "modelRef" | "parameters" | "specHash" | "rule" | "proven"
+>;
 
 export interface CreateGroupTasksReturnType {
   readonly parentTaskId: bigint;
-  /** In creation order; group i is `groupTaskIds[i]`. */
+  /** In creation order; group i is `groupTaskIds[i]` (the middle tasks with `levels: 3`). */
   readonly groupTaskIds: readonly bigint[];
+  /** With `levels: 3`, `leafTaskIds[m][l]` is leaf l under middle m; [] with two levels. */
+  readonly leafTaskIds: readonly (readonly bigint[])[];
   readonly transactionHashes: readonly Hex[];
 }
 
 /**
  * Creates the parent task, then `groups` proven group tasks with the parent's model, spec and rule, and links
- * each to the parent (the caller creates all of them, as `linkTask` requires). Typed `InvalidArgumentError`
- * before any transaction for a group count out of range, an unproven parent, or a parent commit window that
- * cannot hold a group round.
+ * each to the parent (the caller creates all of them, as `linkTask` requires); with `levels: 3`, then `groups`
+ * leaf tasks under each group task. Typed `InvalidArgumentError` before any transaction for a group or level
+ * count out of range, an unproven parent, or a parent commit window that cannot hold a round of the level below.
  */
 export async function createGroupTasks(
   client: ChainWriteClient,
-  { groups, parent, group }: CreateGroupTasksParameters,
+  { groups, levels = 2, parent, group, middleRewardPerRoundWei }: CreateGroupTasksParameters,
 ): Promise<CreateGroupTasksReturnType> {
   if (!Number.isInteger(groups) || groups < 2 || groups > MAX_GROUPS)
     throw new InvalidArgumentError(`a parent task takes 2 to ${MAX_GROUPS} group tasks, not ${groups}`);
+  if (levels !== 2 && levels !== 3)
+    throw new InvalidArgumentError(
+      `a hierarchy has 2 or 3 levels (the contract's most), not ${String(levels)}`,
+    );
   if (parent.proven === false)
     throw new InvalidArgumentError("a parent task's rounds must be proven, as every level below it is");
-  const groupParameters: CreateTaskParameters = {
-    ...parent,
-    commitWindowS: undefined,
-    ...group,
-    proven: true,
-  };
-  const needed = parentCommitWindowS(groupParameters);
+  const trained: CreateTaskParameters = { ...parent, commitWindowS: undefined, ...group, proven: true };
+  // Each level's commit window holds a whole round of the level below it and its partial's commit.
+  const middle: CreateTaskParameters | undefined =
+    levels === 3
+      ? {
+          ...trained,
+          rewardPerRoundWei: middleRewardPerRoundWei ?? trained.rewardPerRoundWei,
+          commitWindowS: parentCommitWindowS(trained),
+        }
+      : undefined;
+  const below = middle ?? trained;
+  const needed = parentCommitWindowS(below);
   const commitWindowS = parent.commitWindowS ?? needed;
   if (commitWindowS < needed)
     throw new InvalidArgumentError(
-      `the parent's commit window (${commitWindowS} s) must hold a whole group round and its partial commit (${needed} s)`,
+      `the parent's commit window (${commitWindowS} s) must hold a whole round of the level below and its partial commit (${needed} s)`,
     );
   const hashes: Hex[] = [];
-  const created = await createTask(client, { ...parent, proven: true, commitWindowS });
-  hashes.push(created.transactionHash);
+  const create = async (parameters: CreateTaskParameters): Promise<bigint> => {
+    const created = await createTask(client, parameters);
+    hashes.push(created.transactionHash);
+    return created.taskId;
+  };
+  const link = async (childTaskId: bigint, parentTaskId: bigint): Promise<void> => {
+    hashes.push((await linkTask(client, { childTaskId, parentTaskId })).transactionHash);
+  };
+  const parentTaskId = await create({ ...parent, proven: true, commitWindowS });
   const groupTaskIds: bigint[] = [];
-  for (let i = 0; i < groups; i++) {
-    const child = await createTask(client, groupParameters);
-    hashes.push(child.transactionHash);
-    groupTaskIds.push(child.taskId);
-  }
-  for (const childTaskId of groupTaskIds) {
-    const linked = await linkTask(client, { childTaskId, parentTaskId: created.taskId });
-    hashes.push(linked.transactionHash);
-  }
-  return { parentTaskId: created.taskId, groupTaskIds, transactionHashes: hashes };
+  for (let i = 0; i < groups; i++) groupTaskIds.push(await create(below));
+  for (const childTaskId of groupTaskIds) await link(childTaskId, parentTaskId);
+  const leafTaskIds: bigint[][] = [];
+  if (middle !== undefined)
+    for (const middleTaskId of groupTaskIds) {
+      const leaves: bigint[] = [];
+      for (let i = 0; i < groups; i++) leaves.push(await create(trained));
+      for (const leafTaskId of leaves) await link(leafTaskId, middleTaskId);
+      leafTaskIds.push(leaves);
+    }
+  return { parentTaskId, groupTaskIds, leafTaskIds, transactionHashes: hashes };
 }

@@ -42,6 +42,7 @@ export type {
   CreateGroupTasksParameters,
   CreateGroupTasksReturnType,
   GroupSchedule,
+  HierarchyLevels,
 } from "./create-group-tasks.ts";
 export type { CommitPartialParameters, CommitPartialReturnType } from "./commit-partial.ts";
 export { linkTask } from "./link-task.ts";

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 
 import { formatTokens, parseTokenAmount } from "../../chain/amounts.ts";
-import { MAX_GROUPS, createGroupTasks, createTask, fundTask, openRound } from "../../chain/actions/index.ts";
-import { splitGroupBudget } from "../../protocol/group-budget.ts";
+import { MAX_GROUPS, createTask, fundTask, openRound } from "../../chain/actions/index.ts";
 import type { FundTaskReturnType, TaskRule } from "../../chain/actions/index.ts";
 import {
   DEFAULT_AGGREGATE_WINDOW_S,
@@ -22,6 +21,7 @@ import { parseDurationMs } from "../../config/duration.ts";
 import { AGGREGATE_MARGIN_SECONDS } from "../../protocol/round/context.ts";
 import { addSignerOptions, isoFromSeconds, openOperatorContext, printResult } from "../chain-context.ts";
 import type { SignerFlags } from "../chain-context.ts";
+import { createHierarchy, parseLevels } from "./task-hierarchy.ts";
 import { addTaskLinkCommand } from "./task-link.ts";
 
 /** A window flag ("10m", "45s") as whole seconds. */
@@ -111,6 +111,7 @@ interface TaskCreateFlags extends SignerFlags {
   disputeWindow?: string;
   roundInterval?: string;
   groups?: string;
+  levels?: string;
 }
 
 /** Registers `task create`, `task fund` and `round open`. */
@@ -152,9 +153,13 @@ export function registerTaskCommands(program: Command): void {
       "--groups <count>",
       `create a parent task and this many (2-${MAX_GROUPS}) proven group tasks linked to it (docs/protocol.md §7): nodes configured with the parent train in their group; the windows are the groups', the parent's commit window holds a whole group round; --reward-per-round and --fund are the whole hierarchy's, split over the G + 1 pools (the parent 1/13, the groups equal parts)`,
     )
+    .option(
+      "--levels <2|3>",
+      "with --groups: 3 makes each group task the parent of --groups leaf tasks (up to 16^3 trainers in one proven hierarchical round); nodes train in their leaf, each level's commit window holds a whole round of the level below, and --fund / --reward-per-round split by the same rule at each level",
+    )
     .addHelpText(
       "after",
-      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --dispute-window 5m --json\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --groups 4 --fund 100\n",
+      "\nThe model reference is the sha256 of the initial model every node builds from the task spec (model and\ninitSeed in <data-dir>/config.json, or the defaults): create the task with the data dir your nodes use.\n\nExamples:\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --fund 100\n  npx vain-node task create --reward-per-round 5 --commit-window 10m --aggregate-window 5m --challenge-window 5m --answer-window 10m --dispute-window 5m --json\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --groups 4 --fund 100\n  npx vain-node task create --data-dir ./node1 --reward-per-round 10 --groups 4 --levels 3 --fund 100\n",
     )
     .action(async (flags: TaskCreateFlags) => {
       const rewardPerRoundWei = parseTokenAmount(flags.rewardPerRound);
@@ -180,6 +185,7 @@ export function registerTaskCommands(program: Command): void {
         throw new InvalidArgumentError(
           `--groups ${groups}: a parent task takes 2 to ${MAX_GROUPS} group tasks`,
         );
+      const levels = parseLevels(flags.levels, groups);
       const ctx = await openOperatorContext(flags);
       const initial = await specInitialModel(ctx.dataDir, flags.spec);
       // Checked before anything is signed: a task with a model no node derives would never train a round.
@@ -194,10 +200,6 @@ export function registerTaskCommands(program: Command): void {
         );
       }
       const { modelRef, parameters, specHash, rule, proven } = initial;
-      if (groups !== undefined && !proven)
-        throw new InvalidArgumentError(
-          "--groups: group tasks are proven at every level, and the task spec's aggregation.proven is false: nothing was signed",
-        );
       if (fundWei !== undefined) {
         // Checked before the task exists: a created but unfunded task is a side effect of a failed command.
         const balance = await ctx.publicClient.readContract({
@@ -213,57 +215,14 @@ export function registerTaskCommands(program: Command): void {
         }
       }
       if (groups !== undefined) {
-        // One budget and one hierarchical round's reward, over the parent's pool and the groups' (group-budget.ts).
-        const budget = splitGroupBudget(fundWei ?? 0n, rewardPerRoundWei, groups);
-        const { commitWindowS, roundIntervalS, ...groupWindows } = windows;
-        const linked = await createGroupTasks(ctx, {
+        await createHierarchy(ctx, flags, {
           groups,
-          parent: {
-            modelRef,
-            specHash,
-            parameters,
-            rewardPerRoundWei: budget.parent.rewardPerRoundWei,
-            rule,
-            proven,
-            roundIntervalS,
-            ...groupWindows,
-          },
-          group: {
-            rewardPerRoundWei: budget.group.rewardPerRoundWei,
-            commitWindowS,
-            roundIntervalS,
-            ...groupWindows,
-          },
+          levels,
+          fundWei,
+          rewardPerRoundWei,
+          windows,
+          task: { modelRef, specHash, parameters, rule, proven },
         });
-        const taskIds = [linked.parentTaskId, ...linked.groupTaskIds];
-        const pools: bigint[] = [];
-        if (fundWei !== undefined)
-          for (const [i, taskId] of taskIds.entries()) {
-            const amountWei = i === 0 ? budget.parent.fundWei : budget.group.fundWei;
-            pools.push((await fundTask(ctx, { taskId, amountWei })).rewardPoolWei);
-          }
-        const result = {
-          action: "task create",
-          ...linked,
-          specHash,
-          parentRewardPerRoundWei: budget.parent.rewardPerRoundWei,
-          groupRewardPerRoundWei: budget.group.rewardPerRoundWei,
-          parentFundWei: fundWei === undefined ? null : budget.parent.fundWei,
-          groupFundWei: fundWei === undefined ? null : budget.group.fundWei,
-        };
-        printResult(flags, result, [
-          `created parent task ${linked.parentTaskId} with ${groups} group tasks: ${linked.groupTaskIds.join(", ")}`,
-          `  nodes configured with task ${linked.parentTaskId} train in their group (keccak(parent, operator) mod ${groups})`,
-          `  model ref         ${modelRef} (the spec's initial model)`,
-          `  spec hash         ${specHash}`,
-          `  reward per round  ${formatTokens(budget.parent.rewardPerRoundWei)} parent, ${formatTokens(budget.group.rewardPerRoundWei)} each group`,
-          ...(fundWei === undefined
-            ? []
-            : [
-                `  reward pool       ${formatTokens(pools[0]!)} parent, ${formatTokens(pools[1]!)} each group`,
-              ]),
-          ...linked.transactionHashes.map((h) => `  tx                ${h}`),
-        ]);
         return;
       }
       const created = await createTask(ctx, {
