@@ -67,7 +67,7 @@ export class SubAggregator {
   /**
    * Hierarchical rounds: build each group this node leads once its inputs are in (or its level's share of the
    * wait is over), send the partial up, and, at the root, post the aggregate. Lower levels get earlier cut-offs
-   * (level L of D waits L/D of `aggregateWaitMs`) so the root is never the one that waits for everybody.
+   * (level L of D waits L/D of the round's wait, `levelDue`) so the root is never the one that waits for everybody.
    */
   async advance(
     roundId: bigint,
@@ -108,15 +108,18 @@ export class SubAggregator {
 
   /**
    * Whether level `level` of `depth` must be built now: its share of the wait is over (level L waits L/D of
-   * `aggregateWaitMs`), or the aggregate deadline is near by the clock (`Aggregator.nearDeadline`: the head's
-   * timestamp plus the wall time since it was seen). Judged by the head alone, a chain that mines only on
-   * transactions would keep the head's old time while the deadline passes.
+   * the round's wait, `Aggregator.waitMsFor`: the configured `aggregateWaitMs`, or longer when this round's
+   * updates came further apart, as the flat aggregator's quorum wait), or the aggregate deadline is near by the
+   * clock (`Aggregator.nearDeadline`: the head's timestamp plus the wall time since it was seen). Judged by the
+   * head alone, a chain that mines only on transactions would keep the head's old time while the deadline
+   * passes. A fixed share cut a loaded round's slow but honest uploads off at the first level (issue #21).
    */
   levelDue(round: RoundView, work: RoundWork, level: number, depth: number, now: bigint): boolean {
     const { aggregator } = this.components;
     const elapsed = Date.now() - (work.aggregatingSince ?? Date.now());
     return (
-      aggregator.nearDeadline(round.aggregateDeadline, now) || elapsed >= (aggregator.waitMs * level) / depth
+      aggregator.nearDeadline(round.aggregateDeadline, now) ||
+      elapsed >= (aggregator.waitMsFor(work) * level) / depth
     );
   }
 
