@@ -224,6 +224,29 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     assert.ok(leafIds.flat().includes(path.trainedTaskId));
     assert.deepEqual(path.ancestorTaskIds.at(-1), rootId);
 
+    // Read as a person would: the tree, and what a leaf nobody trains in costs the rounds above it.
+    const human = await cli([
+      "task",
+      "create",
+      "--groups",
+      "2",
+      "--levels",
+      "3",
+      "--reward-per-round",
+      "1",
+      ...signer,
+    ]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stdout,
+      /created root task \d+ over 2 middle tasks \(\d+, \d+\), each over 2 leaf tasks/,
+    );
+    assert.match(
+      human.stdout,
+      /sized for +about 48 trainers \(12 a leaf\); a leaf nobody trains in holds every round above it/,
+    );
+    assert.match(human.stdout, /the root's: \d+ min\)/);
+
     // Refused before anything is signed: --levels without --groups, or a level count the chain cannot hold.
     userError(
       await cli(["task", "create", "--levels", "3", "--reward-per-round", "1", ...signer]),
@@ -233,6 +256,6 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
       await cli(["task", "create", "--groups", "2", "--levels", "4", "--reward-per-round", "1", ...signer]),
       /--levels 4: a hierarchy has 2 or 3 levels/,
     );
-    assert.equal(await counts(), before + 7n, "a refused --levels creates nothing");
+    assert.equal(await counts(), before + 14n, "a refused --levels creates nothing");
   });
 });

@@ -10,7 +10,8 @@ import { formatTokens } from "../../chain/amounts.ts";
 import { createGroupTasks, fundTask } from "../../chain/actions/index.ts";
 import type { CreateTaskParameters, HierarchyLevels } from "../../chain/actions/index.ts";
 import { InvalidArgumentError } from "../../chain/errors.ts";
-import { splitGroupBudget, splitHierarchyBudget } from "../../protocol/group-budget.ts";
+import { GROUP_TRAINERS, splitGroupBudget, splitHierarchyBudget } from "../../protocol/group-budget.ts";
+import { trainingRoundsAbi } from "../../chain/contracts.ts";
 import { printResult } from "../chain-context.ts";
 import type { ChainFlags, openOperatorContext } from "../chain-context.ts";
 
@@ -80,6 +81,13 @@ export async function createHierarchy(
     for (const taskId of linked.leafTaskIds.flat()) await fund(taskId, leaf.fundWei);
   }
   const leafIds = levels === 3 ? linked.leafTaskIds.flat() : linked.groupTaskIds;
+  // A parent round closes early once every group's partial is in; a group nobody trains in holds it to the end.
+  const top = await ctx.publicClient.readContract({
+    address: ctx.contracts.rounds,
+    abi: trainingRoundsAbi,
+    functionName: "getTask",
+    args: [linked.parentTaskId],
+  });
   const pools = (level: LevelPools) =>
     `${formatTokens(level.rewardPerRoundWei)} a round${fundWei === undefined ? "" : `, pool ${formatTokens(level.fundWei)}`}`;
   printResult(
@@ -107,6 +115,7 @@ export async function createHierarchy(
       `  ${levels === 3 ? "root" : "parent"}            ${pools(root)}`,
       ...(middle === undefined ? [] : [`  each middle       ${pools(middle)}`]),
       `  each ${levels === 3 ? "leaf " : "group"}        ${pools(leaf)}`,
+      `  sized for         about ${leafIds.length * GROUP_TRAINERS} trainers (${GROUP_TRAINERS} a ${levels === 3 ? "leaf" : "group"}); a ${levels === 3 ? "leaf" : "group"} nobody trains in holds every round above it to its whole commit window (the ${levels === 3 ? "root" : "parent"}'s: ${Math.round(Number(top.commitWindow) / 60)} min)`,
       ...[...linked.transactionHashes, ...fundHashes].map((h) => `  tx                ${h}`),
     ],
   );
