@@ -134,8 +134,9 @@ export interface FaultContext {
   readonly busy: Set<SoakNode>;
   /**
    * Nodes no fault targets (`--spare`): they live the whole run, so their RSS over one process lifetime of hours
-   * tells a slow leak from collection cycles, which the other nodes' lives (minutes, between kills) cannot. A fault
-   * aimed at a spared aggregator is skipped (the cycle comes round again).
+   * tells a slow leak from collection cycles, which the other nodes' lives (minutes, between kills) cannot. The
+   * soak holds a fault aimed at a spared aggregator for a round with another one (run.ts); one whose target turned
+   * spared during its delay is skipped here.
    */
   readonly spared: ReadonlySet<SoakNode>;
 }

@@ -238,3 +238,23 @@ export function diskGrowth(
     topEntryGrowthMB: topGrowth / MB,
   };
 }
+
+/**
+ * The lowest value of `samples` in each `spanMs` slice from `fromAt` on (one number per slice that has samples):
+ * a node's memory swings with its garbage collections and threads, and its floor per slice shows growth or a
+ * level. Used for the spared nodes' RSS (and heap, external, native) from the start and from their first
+ * aggregation (session 18's one-time step at the first aggregation read as 511 MB/h over the whole run).
+ */
+export function minimaPer(
+  samples: readonly { readonly at: number; readonly mb: number }[],
+  fromAt: number,
+  spanMs: number,
+): number[] {
+  const slices = new Map<number, number>();
+  for (const s of samples) {
+    if (s.at < fromAt) continue;
+    const slice = Math.floor((s.at - fromAt) / spanMs);
+    slices.set(slice, Math.min(slices.get(slice) ?? Infinity, s.mb));
+  }
+  return [...slices].sort((a, b) => a[0] - b[0]).map(([, mb]) => Math.round(mb));
+}

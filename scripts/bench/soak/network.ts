@@ -33,8 +33,17 @@ const run = promisify(execFile);
 const PASSWORD = "soak";
 /** VAIN each operator stakes at set-up (twice the local minimum of 100: one 50% slash leaves it active). */
 export const STAKE_VAIN = 200;
-/** VAIN each operator is funded with at set-up: its stake and a reserve. */
-const FUND_VAIN = 500;
+/** VAIN each operator is funded with at set-up beyond its stake: a reserve (bonds, the operator's top-ups). */
+const RESERVE_VAIN = 300;
+/**
+ * VAIN each spared node (`--spare`) stakes: four times the others', so with 5 nodes the stake-weighted draw
+ * among the candidates names a spared node in about half the rounds (800 of 800 + 4 x 200) and each other node
+ * in about one in eight. Session 18's spared node aggregated no round until its 51st (the first node whose own
+ * reputation reached the auto opt-in's 0.6 stays the only candidate until a fault takes it down, and the spared
+ * node is never taken down), then every round: its RSS figure mixed 38 minutes without the aggregation path
+ * with a one-time step at its first aggregation.
+ */
+export const SPARED_STAKE_VAIN = 800;
 /**
  * The disk node's quota (`resources.maxDiskBytes`): small enough that the guard's retention runs within an hour
  * (the data directory grows about 410 KiB a round, one 407 KB model file each), so a long soak shows the bound
@@ -72,6 +81,13 @@ export interface NetworkOptions {
    * nodes' configured task, and each node trains in its group (docs/protocol.md §7).
    */
   readonly groups?: number;
+  /**
+   * The first `spare` nodes stake SPARED_STAKE_VAIN and every node opts in to aggregation explicitly (config
+   * `aggregator: true`, still withdrawn while it cannot act: disk full, model syncing, proofs too slow), so the
+   * spared nodes aggregate from the first rounds while the others are drawn, and killed as aggregators, in some.
+   * 0 (default): every node stakes STAKE_VAIN and opts in by `auto` (reputation), as a fresh network does.
+   */
+  readonly spare?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -135,6 +151,7 @@ function startWatchdog(
 
 export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork> {
   const say = options.log ?? (() => undefined);
+  const spare = options.spare ?? 0;
   const dir = await mkdtemp(join(tmpdir(), "vain-soak-"));
   const chain = await startHardhatNode(options.chainPort);
   const proxy = new RpcProxy(Number(new URL(chain.rpcUrl).port));
@@ -193,6 +210,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
           dataDir = join(mount, `node${index}`);
         }
         const node = new SoakNode(index, dataDir, dir, env);
+        node.stakeVain = index < spare ? SPARED_STAKE_VAIN : STAKE_VAIN;
         const init = JSON.parse(
           await cli([
             "init",
@@ -217,6 +235,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
             {
               ...config,
               apiPort: node.apiPort,
+              ...(spare > 0 ? { aggregator: true } : {}),
               ...(dataDir.startsWith(mount) ? { resources: { maxDiskBytes: DISK_NODE_QUOTA } } : {}),
             },
             null,
@@ -226,17 +245,17 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
         return node;
       }),
     );
-    for (const node of planned) await cli(["fund", node.dataDir, String(FUND_VAIN)]);
+    for (const node of planned) await cli(["fund", node.dataDir, String(node.stakeVain + RESERVE_VAIN)]);
     await Promise.all(
       planned.map(async (node) => {
-        await cli(["stake", String(STAKE_VAIN), "--data-dir", node.dataDir]);
+        await cli(["stake", String(node.stakeVain), "--data-dir", node.dataDir]);
         await cli(["bind", "--data-dir", node.dataDir]);
       }),
     );
     for (const node of planned) {
       nodes.push(node);
       say(
-        `node ${node.index}: ${node.address}${node.dataDir.startsWith(mount) ? ` (data on a tmpfs, quota ${DISK_NODE_QUOTA})` : ""}`,
+        `node ${node.index}: ${node.address}, ${node.stakeVain} VAIN staked${node.index < spare ? " (spared)" : ""}${node.dataDir.startsWith(mount) ? ` (data on a tmpfs, quota ${DISK_NODE_QUOTA})` : ""}`,
       );
     }
     const { windows } = options;

@@ -76,6 +76,8 @@ export class SoakNode {
   address: Address | undefined;
   /** The port of the node's status API (its config's `apiPort`), where the soak reads `/metrics`. */
   apiPort: number | undefined;
+  /** VAIN its operator stakes at set-up, and tops back up to after a slash below the minimum (operator.ts). */
+  stakeVain = 0;
   addresses: string[] = [];
   child: ChildProcess | undefined;
   life = 0;

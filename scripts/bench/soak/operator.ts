@@ -27,7 +27,7 @@ export interface RestakeRow {
 const WEI_PER_VAIN = 10n ** 18n;
 
 /**
- * Watches the slashed operators and restakes each below the minimum back to its set-up stake (`STAKE_VAIN`), not
+ * Watches the slashed operators and restakes each below the minimum back to its set-up stake (`SoakNode.stakeVain`), not
  * just to the minimum: an operator left at the minimum is one slash from inactive again.
  */
 export class SoakOperators {
@@ -76,7 +76,7 @@ export class SoakOperators {
     const operator = node.address as Address;
     const { active, min } = await this.observer.stakeOf(operator);
     if (active >= min) return;
-    const target = BigInt(STAKE_VAIN) * WEI_PER_VAIN;
+    const target = BigInt(node.stakeVain > 0 ? node.stakeVain : STAKE_VAIN) * WEI_PER_VAIN;
     const missingWei = target - active;
     // Whole VAIN, rounded up: the CLI's amount as an operator types it.
     const amountVain = Number((missingWei + WEI_PER_VAIN - 1n) / WEI_PER_VAIN);

@@ -244,12 +244,29 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
   };
 
+  const sparedAddresses = new Set(
+    [...spared].flatMap((n) => (n.address === undefined ? [] : [n.address.toLowerCase()])),
+  );
+  const aimsAtSpared = (plan: FaultPlan, aggregator: string | undefined): boolean =>
+    (plan.kind === "kill-aggregator" ||
+      plan.kind === "wipe-aggregator" ||
+      plan.kind === "freeze-aggregator") &&
+    aggregator !== undefined &&
+    sparedAddresses.has(aggregator.toLowerCase());
+
   const maybeInject = (round: RoundTrack): void => {
     nextFaultRound ??= round.id + BigInt(WARMUP_ROUNDS);
     if (active !== undefined || cycle.length === 0 || round.id < nextFaultRound) return;
     if (!repeat && planIndex >= cycle.length) return;
     const plan = cycle[planIndex % cycle.length]!;
     if (round.phase !== plan.phase) return;
+    // A fault aimed at a spared aggregator waits for a round with another aggregator (the plan is kept): spared
+    // nodes are drawn in about half the rounds (network.ts, SPARED_STAKE_VAIN), and skipping would drop about
+    // half the aggregator faults. `inject` still skips one whose aggregator changed to a spared node meanwhile.
+    if (aimsAtSpared(plan, plan.phase === "open" ? previousAggregator : round.aggregator)) {
+      nextFaultRound = round.id + 1n;
+      return;
+    }
     planIndex += 1;
     nextFaultRound = round.id + 1n + BigInt(options.gap);
     // A random moment inside the phase: its window, less a margin so the fault lands before the phase ends.

@@ -16,6 +16,7 @@ import {
   faultedDuring,
   goals,
   idleStreaks,
+  minimaPer,
 } from "./figures.ts";
 import type { FaultWindow } from "./figures.ts";
 import { memoryFromMetrics } from "./node-process.ts";
@@ -112,6 +113,29 @@ describe("soak parts", () => {
     assert.ok(rssGrowth(memoryPart(rss, "external")).growthMBPerHour < 1);
     assert.ok(Math.abs(rssGrowth(memoryPart(rss, "native")).growthMBPerHour - 60) < 1);
     assert.equal(memoryPart(rss, "native").get(0)![0]!.mb, 500 - 150 - 60);
+  });
+
+  it("memory floors per slice start where asked: a one-time step shows as a level, not a slope", () => {
+    const minute = 60_000;
+    // 20 minutes at ~600 MB swinging by 100, a step to ~850 MB at minute 20 (first aggregation), flat after.
+    const samples = Array.from({ length: 40 }, (_, i) => ({
+      at: i * minute,
+      mb: (i < 20 ? 600 : 850) + (i % 2) * 100 + 0.4,
+    }));
+    assert.deepEqual(minimaPer(samples, 0, 5 * minute), [600, 600, 600, 600, 850, 850, 850, 850]);
+    assert.deepEqual(minimaPer(samples, 20 * minute, 5 * minute), [850, 850, 850, 850]);
+    // Slices without samples are left out, not read as 0.
+    assert.deepEqual(
+      minimaPer(
+        [
+          { at: 0, mb: 1 },
+          { at: 11 * minute, mb: 2 },
+        ],
+        0,
+        5 * minute,
+      ),
+      [1, 2],
+    );
   });
 
   it("the fault cycle kills the aggregator in every phase and is replayable from its seed", () => {
