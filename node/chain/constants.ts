@@ -72,6 +72,12 @@ export const DEFAULT_DISPUTE_WINDOW_S = 15n;
 export const DEFAULT_ROUND_INTERVAL_S = 0n;
 /** The contract's MIN_WINDOW. */
 export const MIN_WINDOW_S = 5n;
+/**
+ * The contract's MAX_ROUND_DURATION (RoundsStorage): a task's windows with every step at its last second (commit +
+ * 4 aggregate + challenge + 16 answer + dispute) must fit in it, seconds. A hierarchy's upper levels hit it first:
+ * each commit window holds a whole round of the level below.
+ */
+export const MAX_ROUND_DURATION_S = 43_200n;
 /** The contract's MAX_TASK_LEVELS: most levels of linked group tasks (three levels of 16 hold 4,096 trainers). */
 export const MAX_TASK_LEVELS = 3;
 /** The rule a task uses by default: the node's guarded mean (a weighted mean of accepted updates), which the circuit proves. */

@@ -256,6 +256,23 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
       await cli(["task", "create", "--groups", "2", "--levels", "4", "--reward-per-round", "1", ...signer]),
       /--levels 4: a hierarchy has 2 or 3 levels/,
     );
+    // 20-minute answer windows: the root's round (3 x 16 answer windows deep) could outlast the chain's 12 h.
+    userError(
+      await cli([
+        "task",
+        "create",
+        "--groups",
+        "2",
+        "--levels",
+        "3",
+        "--answer-window",
+        "20m",
+        "--reward-per-round",
+        "1",
+        ...signer,
+      ]),
+      /the root's round could run \d+ s, over the contract's 43200 s bound .*or use two levels/,
+    );
     assert.equal(await counts(), before + 14n, "a refused --levels creates nothing");
   });
 });

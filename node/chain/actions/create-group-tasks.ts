@@ -17,6 +17,7 @@ import {
   DEFAULT_CHALLENGE_WINDOW_S,
   DEFAULT_COMMIT_WINDOW_S,
   DEFAULT_DISPUTE_WINDOW_S,
+  MAX_ROUND_DURATION_S,
 } from "../constants.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { ChainWriteClient } from "./client.ts";
@@ -123,7 +124,8 @@ export interface CreateGroupTasksReturnType {
  * Creates the parent task, then `groups` proven group tasks with the parent's model, spec and rule, and links
  * each to the parent (the caller creates all of them, as `linkTask` requires); with `levels: 3`, then `groups`
  * leaf tasks under each group task. Typed `InvalidArgumentError` before any transaction for a group or level
- * count out of range, an unproven parent, or a parent commit window that cannot hold a round of the level below.
+ * count out of range, an unproven parent, a parent commit window that cannot hold a round of the level below, or
+ * a parent round that could outlast the contract's MAX_ROUND_DURATION.
  */
 export async function createGroupTasks(
   client: ChainWriteClient,
@@ -153,6 +155,12 @@ export async function createGroupTasks(
   if (commitWindowS < needed)
     throw new InvalidArgumentError(
       `the parent's commit window (${commitWindowS} s) must hold a whole round of the level below and its partial commit (${needed} s)`,
+    );
+  // The root's round is the longest; refused by the chain, it would fail the command's first transaction.
+  const longest = longestRoundS({ ...parent, commitWindowS });
+  if (longest > MAX_ROUND_DURATION_S)
+    throw new InvalidArgumentError(
+      `the ${levels === 3 ? "root" : "parent"}'s round could run ${longest} s, over the contract's ${MAX_ROUND_DURATION_S} s bound (its commit window holds a whole round of the level below): shorten the answer, aggregate or commit windows${levels === 3 ? ", or use two levels" : ""}`,
     );
   const hashes: Hex[] = [];
   const create = async (parameters: CreateTaskParameters): Promise<bigint> => {
