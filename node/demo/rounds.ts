@@ -57,7 +57,18 @@ export interface RoundHooks {
   ): void | Promise<void>;
   /** An aggregator was selected (the round is Aggregating); the driver then waits for its aggregate. */
   onAggregating?(roundId: bigint, aggregator: Address, aggregateDeadline: bigint): void | Promise<void>;
+  /**
+   * Awaited at each point where the driver may move the chain's clock, whether or not it then does: before
+   * closing the commit window ("commit"), before passing an unanswered challenge's answer window ("answers") and
+   * before passing the challenge and dispute windows ("close"), once each and in that order. Rounds of several
+   * tasks driven at once on one chain (the group rounds of one parent round, lockstep.ts) wait here for each
+   * other: the clock is shared, and one round's jump past its deadline would close the others' windows.
+   */
+  beforeClockMove?(roundId: bigint, phase: ClockPhase): Promise<void>;
 }
+
+/** Where `runRound` may move the chain's clock (RoundHooks.beforeClockMove). */
+export type ClockPhase = "commit" | "answers" | "close";
 
 /** One figure per node operator, read from the chain. */
 async function perOperator(
@@ -170,6 +181,7 @@ export async function runRound(
   });
   const trained = performance.now();
   await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);
+  await hooks.beforeClockMove?.(roundId, "commit");
   await advancePast(net, committed.commitDeadline);
 
   if (hooks.onAggregating !== undefined) {
@@ -213,6 +225,7 @@ export async function runRound(
     }
   }
   // Challenges: honest aggregators answer with proofs; a cheater cannot, and is slashed once its answer window passes.
+  let unanswered = false;
   if (posted.state === RoundState.Challenging) {
     // The sampled chunks are drawn a couple of blocks after the post (docs §3): wait for the draw first. An
     // honest aggregator's proof takes what it takes on this machine (4 s quiet, 50 s at load 20), so the clock
@@ -240,12 +253,14 @@ export async function runRound(
       else if (performance.now() - idleSince > answerWaitMs) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    if (answered !== true) {
-      await advanceChainTime(net, net.answerWindowS + 1n);
-      await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
-        (await read(roundId)).state === RoundState.Failed ? true : undefined,
-      );
-    }
+    unanswered = !answered;
+  }
+  await hooks.beforeClockMove?.(roundId, "answers");
+  if (unanswered) {
+    await advanceChainTime(net, net.answerWindowS + 1n);
+    await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
+      (await read(roundId)).state === RoundState.Failed ? true : undefined,
+    );
   }
   const proved = performance.now();
   // Watchers check each answer's statement before the clock jumps past the dispute window (in real time they
@@ -273,6 +288,7 @@ export async function runRound(
         : undefined;
     });
   }
+  await hooks.beforeClockMove?.(roundId, "close");
   const afterChallenges = await read(roundId);
   if (afterChallenges.state === RoundState.Challenging)
     await advancePast(

@@ -205,7 +205,7 @@ const CAP_SAMPLE_MS = 5_000;
  * the mesh's `maxConnections`): the most any node held at a sample, and what the cap did to connections opened
  * over it (mesh.ts `capCounters`), logged at info every CAP_SAMPLE_MS for the node holding the most.
  */
-class CapWatch {
+export class CapWatch {
   peakConnections = 0;
   private readonly net: LocalVainNetwork;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -283,7 +283,7 @@ async function waitForClaims(
 }
 
 /** Gas used by each TrainingRounds function called from `fromBlock` on: total and count per function name. */
-async function gasByCall(
+export async function gasByCall(
   net: LocalVainNetwork,
   fromBlock: bigint,
 ): Promise<Map<string, { total: number; count: number }>> {

@@ -24,6 +24,9 @@
  *        [--commit-memo-chunks C] (chunks of computed commitments the pool keeps for nodes asking again: the
  *        nodes of one process share them; 0 keeps none, closer to one process per node, though callers asking
  *        for one vector at once still share its job)
+ *        npm run bench:round -- --scale-proven 64,256   (one root round over N trainers proven at every level: leaf
+ *        groups of 16, two levels up to 256, three above; round-scale-proven.ts; into
+ *        bench/results/round-scale-proven.json, written after each size)
  */
 import pino from "pino";
 
@@ -46,10 +49,24 @@ import {
 } from "./common.ts";
 import { COMPRESSION_CONFIGS, measureCompression } from "./round-bytes.ts";
 import { measureRoundScale } from "./round-scale.ts";
+import { measureRoundScaleProven } from "./round-scale-proven.ts";
 import type { Row } from "./common.ts";
 import { mapFloat32 } from "../../node/core/vectors.ts";
 
 runBenchmark(async () => {
+  if (option("scale-proven") !== undefined) {
+    const rows: Row[] = [];
+    const figures: Record<string, number> = {};
+    for (const n of numberListOption("scale-proven", [])) {
+      const measured = await measureRoundScaleProven(n);
+      rows.push(measured.row);
+      Object.assign(figures, measured.figures);
+      printTable([measured.row]); // each size as it finishes: a larger one may not
+      await writeResults("round-scale-proven", figures, rows);
+    }
+    printTable(rows);
+    return;
+  }
   if (option("scale") !== undefined) {
     const pool = configureCommitPool({
       workers: numberOption("commit-workers", commitWorkerCount()),

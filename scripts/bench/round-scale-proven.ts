@@ -1,0 +1,295 @@
+/**
+ * bench:round's proven round-scale rows (issue #21): one root round over N trainers, proven at every level, in
+ * one process (`npm run bench:round -- --scale-proven 64,256`). Every node is a trainer in exactly one leaf group
+ * task of at most 16 (a proven round's cap: more than PROOF_TRAINERS = 8 are proven by chained K = 4 links); two
+ * levels up to 256 trainers (groups → root), three above (leaves → middles → root: 512 = 2 middles × 16 leaves ×
+ * 16). The measured round: the driver opens the root round; inside its commit window it opens and drives every
+ * group round of the level below at once (lockstep.ts: the chain's clock is shared), each an ordinary proven
+ * round (trainers commit, a drawn member aggregates, the sampled chunk is challenged and answered with a
+ * Groth16 proof, the round finalizes) whose aggregator commits the group's aggregate into the round above
+ * (`commitPartial`); the root round aggregates the partials, is challenged, answered with a proof, finalizes.
+ *
+ * The model is the chained-round test's small MLP (784-16-10, 12,730 parameters, 199 chunks) rather than the
+ * flat --scale rows' default (101,770): commitments were most of a node's CPU a round (docs/scaling.md, session
+ * 15) and the work is per node, so the small model is what lets hundreds of nodes share two cores. The rule is
+ * the plain weighted mean (group-rounds.test.ts): a parent round over a few partials is no sample to screen.
+ *
+ * Reported per N, as the --scale rows: round time (root open → root finalized), setup, CPU s, the busiest node's
+ * bytes up and in and bytes per node (every task a node runs, summed), gas per trainer (commit, claim; the
+ * partials' commits and every call of the round divided by N), the share of trainers accepted (weight > 0 in
+ * their group's round), peak RSS; plus the levels, rounds per level and how many finalized proven, the proofs
+ * made (challenge answers on chain) and the root's final state.
+ */
+import pino from "pino";
+
+import { longestRoundS, PARTIAL_COMMIT_MARGIN_S } from "../../node/chain/actions/create-group-tasks.ts";
+import { DRIVEN_WINDOW_S, startLocalVainNetwork } from "../../node/demo/network.ts";
+import type { LocalVainNetwork } from "../../node/demo/network.ts";
+import { addGroupTasks, addThreeLevelTasks } from "../../node/demo/group-network.ts";
+import { Lockstep, OpenTurns, runRoundsInLockstep } from "../../node/demo/lockstep.ts";
+import { runRound } from "../../node/demo/rounds.ts";
+import type { RoundHooks, RoundReport } from "../../node/demo/rounds.ts";
+import { freePort } from "../../node/demo/demo.ts";
+import type { RoundParticipant } from "../../node/protocol/round/index.ts";
+import { BenchArgumentError } from "./common.ts";
+import type { Row } from "./common.ts";
+import { CapWatch, gasByCall } from "./round-scale.ts";
+
+/** Trainers per leaf group: a proven round's cap (MAX_WEIGHTS_ARRAY; chained links above 8). */
+const GROUP_SIZE = 16;
+/** Groups under one parent task (create-group-tasks.ts MAX_GROUPS); three levels at most (MAX_TASK_LEVELS). */
+const FAN_OUT = 16;
+/** The contract's bound on one round's windows (RoundsStorage MAX_ROUND_DURATION, 12 hours), seconds. */
+const MAX_ROUND_DURATION_S = 43_200n;
+/**
+ * Commit and challenge window per node, chain seconds, at least DRIVEN_WINDOW_S: every node trains and commits
+ * inside its leaf round's commit window, in real time (the local chain mines a block a second), all leaves at
+ * once; the driver moves the clock once all have committed, so a long window costs nothing. 4 s a node held the
+ * flat rows' 256 nodes (7 minutes of commits, default model) with room to spare.
+ */
+const WINDOW_S_PER_NODE = 4;
+/** Aggregate window, chain seconds: the groups' aggregators select, receive, aggregate and post at once, in real time. */
+const AGGREGATE_WINDOW_S = 600n;
+/**
+ * Answer window of three levels, chain seconds: the root's commit window holds a middle round that holds a leaf
+ * round, each with 16 answer windows (longestRoundS), and the whole root round must stay within 12 hours; 400 s
+ * leaves the leaf commit window up to ~3,700 s. Two levels keep DRIVEN_WINDOW_S.
+ */
+const THREE_LEVEL_ANSWER_WINDOW_S = 400n;
+/** The small model (chained-round.test.ts): 12,730 parameters. */
+const MODEL = { kind: "mlp", inputSize: 784, hidden: [16], classes: 10 } as const;
+/** How long an aggregator that is not proving gets to start answering (as the flat rows). */
+const ANSWER_WAIT_MS = 180_000;
+
+/** Node indices 0..n-1 split into `parts` runs of near-equal length. */
+function split<T>(items: readonly T[], parts: number): T[][] {
+  const out: T[][] = [];
+  for (let p = 0; p < parts; p++)
+    out.push(
+      items.slice(Math.floor((p * items.length) / parts), Math.floor(((p + 1) * items.length) / parts)),
+    );
+  return out;
+}
+
+/** The hierarchy of `n` trainers: leaf groups of at most GROUP_SIZE, under a root or under middles (three levels). */
+export function hierarchyOf(n: number): { leaves: number[][]; middles?: number[][][] } {
+  const leafCount = Math.max(2, Math.ceil(n / GROUP_SIZE));
+  if (n < 2 * 2 || leafCount > FAN_OUT ** 2)
+    throw new BenchArgumentError(`--scale-proven takes 4 to ${GROUP_SIZE * FAN_OUT ** 2} nodes, not ${n}`);
+  const leaves = split(
+    Array.from({ length: n }, (_, i) => i),
+    leafCount,
+  );
+  if (leafCount <= FAN_OUT) return { leaves };
+  return { leaves, middles: split(leaves, Math.ceil(leafCount / FAN_OUT)) };
+}
+
+/** The windows: the leaf commit window as long as the root round's bound allows (chain seconds). */
+function scheduleFor(n: number, levels: number): { windowS: bigint; answerWindowS: bigint } {
+  const answerWindowS = levels === 2 ? DRIVEN_WINDOW_S : THREE_LEVEL_ANSWER_WINDOW_S;
+  const rootRoundS = (windowS: bigint) => {
+    const schedule = {
+      commitWindowS: windowS,
+      aggregateWindowS: AGGREGATE_WINDOW_S,
+      challengeWindowS: windowS,
+      answerWindowS,
+      disputeWindowS: DRIVEN_WINDOW_S,
+    };
+    let round = longestRoundS(schedule);
+    for (let level = 1; level < levels; level++)
+      round = longestRoundS({ ...schedule, commitWindowS: round + PARTIAL_COMMIT_MARGIN_S });
+    return round;
+  };
+  let windowS = BigInt(Math.max(Number(DRIVEN_WINDOW_S), n * WINDOW_S_PER_NODE));
+  while (windowS > 60n && rootRoundS(windowS) > MAX_ROUND_DURATION_S) windowS -= 60n;
+  return { windowS, answerWindowS };
+}
+
+/** Every task's participants of each node (its leaf's, its middle's, the root's), by node index. */
+function participantsByNode(n: number, views: readonly LocalVainNetwork[]): RoundParticipant[][] {
+  const out: RoundParticipant[][] = Array.from({ length: n }, () => []);
+  for (const view of views) for (const node of view.nodes) out[node.index]!.push(node.participant);
+  return out;
+}
+
+/** The reports of the rounds whose drivers finished (a driver's error is logged as it ends: `ended`). */
+const settled = (results: readonly PromiseSettledResult<RoundReport>[]): RoundReport[] =>
+  results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+
+/** One root round over `n` trainers proven at every level; returns its row and figures. */
+export async function measureRoundScaleProven(
+  n: number,
+): Promise<{ row: Row; figures: Record<string, number> }> {
+  const layout = hierarchyOf(n);
+  const levels = layout.middles === undefined ? 2 : 3;
+  const { windowS, answerWindowS } = scheduleFor(n, levels);
+  const setupStarted = performance.now();
+  const log = pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2));
+  const net = await startLocalVainNetwork({
+    nodes: n,
+    trainers: n,
+    port: await freePort(),
+    maxTrainersPerRound: GROUP_SIZE,
+    chained: true,
+    windowS,
+    aggregateWindowS: AGGREGATE_WINDOW_S,
+    answerWindowS,
+    disputeWindowS: DRIVEN_WINDOW_S,
+    aggregateWaitMs: 60_000,
+    // As the flat rows: every participant polls the one chain process; shared reads from 64 nodes on.
+    pollIntervalMs: n <= 32 ? 800 : Math.max(2_000, n * 32),
+    meshEventPollingMs: n < 64 ? 500 : 10_000,
+    sharedReadsMs: n < 64 ? undefined : 500,
+    spec: {
+      model: { ...MODEL, hidden: [...MODEL.hidden] },
+      train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
+      aggregation: { rule: "fedavg", proven: true },
+    },
+    log,
+  });
+  try {
+    // The network's first task never opens a round here: its idle participants would only poll the chain.
+    await Promise.all(net.nodes.map((node) => node.participant.stop()));
+    const two = layout.middles === undefined ? await addGroupTasks(net, layout.leaves) : undefined;
+    const three = layout.middles === undefined ? undefined : await addThreeLevelTasks(net, layout.middles);
+    const root = two?.parent ?? three!.root;
+    const leafViews = two?.groups ?? three!.leaves.flat();
+    const views = [root, ...(three?.middles ?? []), ...leafViews];
+    const setupMs = performance.now() - setupStarted;
+    log.info(
+      { nodes: n, levels, leaves: leafViews.length, windowS, setupS: setupMs / 1000 },
+      "bench: proven setup",
+    );
+
+    const byNode = participantsByNode(n, views);
+    const sum = (pick: (p: RoundParticipant) => number) =>
+      byNode.map((ps) => ps.reduce((s, p) => s + pick(p), 0));
+    const sentBefore = sum((p) => p.stats.bytesSent);
+    const receivedBefore = sum((p) => p.stats.bytesReceived);
+    const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
+    const caps = new CapWatch(net, log, 0);
+    const cpuBefore = process.cpuUsage();
+    const timeoutMs = Math.max(600_000, n * 10_000);
+    const ended = (level: string, index: number, outcome: unknown) => {
+      if (outcome instanceof Error) {
+        log.error({ err: outcome, level, index }, "bench: a round's driver threw");
+        console.error(`the ${level} round ${index}'s driver threw: ${outcome.message}`);
+      } else log.info({ level, index, state: (outcome as RoundReport).state }, "bench: round ended");
+    };
+    let leafReports: RoundReport[] = [];
+    let middleReports: RoundReport[] = [];
+    const report = await runRound(root, 1, timeoutMs * 4, ANSWER_WAIT_MS, {
+      afterOpen: async () => {
+        const turns = new OpenTurns();
+        const drive = (level: string, hooksOf: (i: number) => RoundHooks = () => ({})) => ({
+          timeoutMs,
+          answerWaitMs: ANSWER_WAIT_MS,
+          turns,
+          hooksOf: (i: number): RoundHooks => ({
+            ...hooksOf(i),
+            beforeClockMove: async (roundId, phase) =>
+              void log.info({ level, index: i, roundId, phase }, "bench: round at a clock move"),
+          }),
+          onEnd: (i: number, outcome: unknown) => ended(level, i, outcome),
+        });
+        if (three === undefined) {
+          leafReports = settled(await runRoundsInLockstep(leafViews, 1, drive("leaf")));
+          return;
+        }
+        // One barrier over every leaf under every middle: they share the chain's clock.
+        const leafStep = new Lockstep(leafViews.length);
+        const opened = three.middles.map(() => false);
+        const middles = await runRoundsInLockstep(three.middles, 1, {
+          ...drive("middle", (m) => ({
+            commits: three.leaves[m]!.length,
+            afterOpen: async () => {
+              opened[m] = true;
+              const leaves = three.leaves[m]!;
+              leafReports.push(
+                ...settled(await runRoundsInLockstep(leaves, 1, { ...drive("leaf"), step: leafStep })),
+              );
+            },
+          })),
+          timeoutMs: timeoutMs * 2,
+          onEnd: (m, outcome) => {
+            ended("middle", m, outcome);
+            // A middle whose round never opened drives none of its leaves: the others stop waiting for them.
+            if (!opened[m]) for (const _ of three.leaves[m]!) leafStep.leave();
+          },
+        });
+        middleReports = settled(middles);
+      },
+      commits: three === undefined ? leafViews.length : three.middles.length,
+    }).finally(() => caps.stop());
+    const cpu = process.cpuUsage(cpuBefore);
+    const sent = sum((p) => p.stats.bytesSent).map((b, i) => b - sentBefore[i]!);
+    const received = sum((p) => p.stats.bytesReceived).map((b, i) => b - receivedBefore[i]!);
+    const provenFinalized = (reports: readonly RoundReport[]) =>
+      reports.filter((r) => r.state === "finalized" && r.proven).length;
+    const accepted = leafReports.reduce((s, r) => s + (r.state === "finalized" ? r.included : 0), 0);
+    log.info(
+      {
+        nodes: n,
+        state: report.state,
+        proven: report.proven,
+        accepted,
+        roundS: report.durationMs / 1000,
+        leavesProven: provenFinalized(leafReports),
+        middlesProven: provenFinalized(middleReports),
+      },
+      "bench: proven root round done",
+    );
+    const gas = await gasByCall(net, fromBlock);
+    const mean = (name: string) => {
+      const g = gas.get(name);
+      return g === undefined ? 0 : Math.round(g.total / g.count);
+    };
+    const allGas = [...gas.values()].reduce((s, g) => s + g.total, 0);
+    const proofs = gas.get("answerChallenge")?.count ?? 0;
+    const rounds = `${leafViews.length}${three === undefined ? "" : ` / ${three.middles.length}`} / 1`;
+    const row: Row = {
+      nodes: n,
+      levels,
+      "rounds (leaf / middle / root)": rounds,
+      "proven finalized": `${provenFinalized(leafReports)}${three === undefined ? "" : ` / ${provenFinalized(middleReports)}`} / ${provenFinalized([report])}`,
+      "root state": `${report.state}${report.proven ? " proven" : ""}`,
+      "accepted %": (100 * accepted) / n,
+      "setup s": setupMs / 1000,
+      "round s": report.durationMs / 1000,
+      "root train+commit s": report.phaseMs.train / 1000,
+      "root aggregate s": report.phaseMs.aggregate / 1000,
+      "CPU s": Math.round((cpu.user + cpu.system) / 1e6),
+      "proofs (answers)": proofs,
+      "max conns/node": caps.peakConnections,
+      "max bytes up/node": Math.max(...sent),
+      "max bytes in/node": Math.max(...received),
+      "bytes/node": Math.round((sent.reduce((a, b) => a + b, 0) + received.reduce((a, b) => a + b, 0)) / n),
+      "commit gas": mean("commitUpdate"),
+      "partial commit gas": mean("commitPartial"),
+      "post gas": mean("postAggregate"),
+      "answer gas": mean("answerChallenge"),
+      "finalize gas": mean("finalizeRound"),
+      "claim gas": mean("claim"),
+      claims: gas.get("claim")?.count ?? 0,
+      "all gas/trainer": Math.round(allGas / n),
+      "window s": Number(windowS),
+      "peak RSS MB": Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    const figures: Record<string, number> = {
+      [`proven_round_s_${n}`]: report.durationMs / 1000,
+      [`proven_root_finalized_proven_${n}`]: report.state === "finalized" && report.proven ? 1 : 0,
+      [`proven_max_up_bytes_${n}`]: Math.max(...sent),
+      [`proven_bytes_per_node_${n}`]: row["bytes/node"] as number,
+      [`proven_accepted_share_${n}`]: accepted / n,
+      [`proven_commit_gas_${n}`]: mean("commitUpdate"),
+      [`proven_claim_gas_${n}`]: mean("claim"),
+      [`proven_gas_per_trainer_${n}`]: Math.round(allGas / n),
+      [`proven_proofs_${n}`]: proofs,
+      [`proven_cpu_s_${n}`]: row["CPU s"] as number,
+      [`proven_peak_rss_mb_${n}`]: row["peak RSS MB"] as number,
+    };
+    return { row, figures };
+  } finally {
+    await net.stop();
+  }
+}
