@@ -15,6 +15,8 @@ export class Lockstep {
   private parties: number;
   private readonly arrived = new Map<ClockPhase, { count: number; release: () => void }>();
   private readonly released = new Map<ClockPhase, Promise<void>>();
+  /** The clock move running now: the next one starts after it (each reads the clock, then jumps). */
+  private moving: Promise<void> = Promise.resolve();
 
   constructor(parties: number) {
     this.parties = parties;
@@ -32,6 +34,14 @@ export class Lockstep {
     this.arrived.get(phase)!.count += 1;
     this.check();
     return gate;
+  }
+
+  /** Waits until every driver still running reached `phase`, then runs `move` once the moves before it ended. */
+  async clockMove(phase: ClockPhase, move: () => Promise<void>): Promise<void> {
+    await this.arrive(phase);
+    const run = this.moving.then(move);
+    this.moving = run.catch(() => undefined);
+    await run;
   }
 
   /** A driver is done (its round ended, or its driver threw): the others no longer wait for it. */
@@ -69,7 +79,7 @@ export interface LockstepOptions {
   readonly timeoutMs: number;
   /** How long an aggregator that is not proving gets to start answering (runRound's `answerWaitMs`). */
   readonly answerWaitMs: number;
-  /** Round `index`'s own hooks (its `beforeClockMove`, if any, runs before the barrier). */
+  /** Round `index`'s own hooks (its `clockMove`, if any, is told of each phase before the barrier; it moves nothing). */
   readonly hooksOf?: (index: number) => RoundHooks;
   /** A barrier shared with rounds driven elsewhere (the leaves under several middle rounds); else one of these. */
   readonly step?: Lockstep;
@@ -99,9 +109,9 @@ export async function runRoundsInLockstep(
             handOn();
             await hooks.afterOpen?.(roundId);
           },
-          beforeClockMove: async (roundId, phase) => {
-            await hooks.beforeClockMove?.(roundId, phase);
-            await step.arrive(phase);
+          clockMove: async (roundId, phase, move) => {
+            await hooks.clockMove?.(roundId, phase, async () => undefined);
+            await step.clockMove(phase, move);
           },
         });
         return outcome as RoundReport;

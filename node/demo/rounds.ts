@@ -58,16 +58,18 @@ export interface RoundHooks {
   /** An aggregator was selected (the round is Aggregating); the driver then waits for its aggregate. */
   onAggregating?(roundId: bigint, aggregator: Address, aggregateDeadline: bigint): void | Promise<void>;
   /**
-   * Awaited at each point where the driver may move the chain's clock, whether or not it then does: before
-   * closing the commit window ("commit"), before passing an unanswered challenge's answer window ("answers") and
-   * before passing the challenge and dispute windows ("close"), once each and in that order. Rounds of several
-   * tasks driven at once on one chain (the group rounds of one parent round, lockstep.ts) wait here for each
-   * other: the clock is shared, and one round's jump past its deadline would close the others' windows.
+   * Runs the driver's clock move `move` (by default it is simply run) at each point where the driver may move the
+   * chain's clock, whether or not it then does: closing the commit window ("commit"), passing an unanswered
+   * challenge's answer window ("answers") and passing the challenge and dispute windows ("close"), once each and in
+   * that order. Rounds of several tasks driven at once on one chain (the group rounds of one parent round,
+   * lockstep.ts) wait here for each other and move the clock one at a time: the clock is shared, one round's jump
+   * past its deadline would close the others' windows, and two drivers reading the time and jumping at once
+   * moved it twice (a 32-node run's group rounds failed, their aggregate windows passed).
    */
-  beforeClockMove?(roundId: bigint, phase: ClockPhase): Promise<void>;
+  clockMove?(roundId: bigint, phase: ClockPhase, move: () => Promise<void>): Promise<void>;
 }
 
-/** Where `runRound` may move the chain's clock (RoundHooks.beforeClockMove). */
+/** Where `runRound` may move the chain's clock (RoundHooks.clockMove). */
 export type ClockPhase = "commit" | "answers" | "close";
 
 /** One figure per node operator, read from the chain. */
@@ -181,8 +183,9 @@ export async function runRound(
   });
   const trained = performance.now();
   await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);
-  await hooks.beforeClockMove?.(roundId, "commit");
-  await advancePast(net, committed.commitDeadline);
+  const clockMove = (phase: ClockPhase, move: () => Promise<void>) =>
+    hooks.clockMove === undefined ? move() : hooks.clockMove(roundId, phase, move);
+  await clockMove("commit", () => advancePast(net, committed.commitDeadline));
 
   if (hooks.onAggregating !== undefined) {
     const selected = await waitFor("the aggregator's selection", timeoutMs, async () => {
@@ -255,9 +258,10 @@ export async function runRound(
     }
     unanswered = !answered;
   }
-  await hooks.beforeClockMove?.(roundId, "answers");
+  await clockMove("answers", async () => {
+    if (unanswered) await advanceChainTime(net, net.answerWindowS + 1n);
+  });
   if (unanswered) {
-    await advanceChainTime(net, net.answerWindowS + 1n);
     await waitFor("the unanswered challenge to be resolved", timeoutMs, async () =>
       (await read(roundId)).state === RoundState.Failed ? true : undefined,
     );
@@ -288,15 +292,16 @@ export async function runRound(
         : undefined;
     });
   }
-  await hooks.beforeClockMove?.(roundId, "close");
-  const afterChallenges = await read(roundId);
-  if (afterChallenges.state === RoundState.Challenging)
-    await advancePast(
-      net,
-      afterChallenges.challengeDeadline > afterChallenges.disputeDeadline
-        ? afterChallenges.challengeDeadline
-        : afterChallenges.disputeDeadline,
-    );
+  await clockMove("close", async () => {
+    const afterChallenges = await read(roundId);
+    if (afterChallenges.state === RoundState.Challenging)
+      await advancePast(
+        net,
+        afterChallenges.challengeDeadline > afterChallenges.disputeDeadline
+          ? afterChallenges.challengeDeadline
+          : afterChallenges.disputeDeadline,
+      );
+  });
   const final = await waitFor("the round to close", timeoutMs, async () => {
     const r = await read(roundId);
     return r.state === RoundState.Finalized || r.state === RoundState.Failed ? r : undefined;

@@ -187,7 +187,7 @@ export async function measureRoundScaleProven(
           turns,
           hooksOf: (i: number): RoundHooks => ({
             ...hooksOf(i),
-            beforeClockMove: async (roundId, phase) =>
+            clockMove: async (roundId, phase) =>
               void log.info({ level, index: i, roundId, phase }, "bench: round at a clock move"),
           }),
           onEnd: (i: number, outcome: unknown) => ended(level, i, outcome),
