@@ -23,6 +23,7 @@
 import pino from "pino";
 
 import { longestRoundS, PARTIAL_COMMIT_MARGIN_S } from "../../node/chain/actions/create-group-tasks.ts";
+import { MAX_ROUND_DURATION_S } from "../../node/chain/constants.ts";
 import { DRIVEN_WINDOW_S, startLocalVainNetwork } from "../../node/demo/network.ts";
 import type { LocalVainNetwork } from "../../node/demo/network.ts";
 import { addGroupTasks, addThreeLevelTasks } from "../../node/demo/group-network.ts";
@@ -39,8 +40,6 @@ import { CapWatch, gasByCall } from "./round-scale.ts";
 const GROUP_SIZE = 16;
 /** Groups under one parent task (create-group-tasks.ts MAX_GROUPS); three levels at most (MAX_TASK_LEVELS). */
 const FAN_OUT = 16;
-/** The contract's bound on one round's windows (RoundsStorage MAX_ROUND_DURATION, 12 hours), seconds. */
-const MAX_ROUND_DURATION_S = 43_200n;
 /**
  * Commit and challenge window per node, chain seconds, at least DRIVEN_WINDOW_S: every node trains and commits
  * inside its leaf round's commit window, in real time (the local chain mines a block a second), all leaves at
