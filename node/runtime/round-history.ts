@@ -10,6 +10,7 @@ import type { Address, Chain, PublicClient, Transport } from "viem";
 
 import type { ChainStatusSource } from "../api/chain-source.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
+import type { RoundOutcome, RoundView } from "../protocol/round/index.ts";
 import type { HistoryFile } from "./history-file.ts";
 import type { TaskParticipants } from "./task-participants.ts";
 
@@ -32,6 +33,12 @@ export interface RoundHistoryComponents {
   readonly history: HistoryFile;
   /** Evaluates a model on the node's test data. */
   evaluate(params: Float32Array): Promise<RoundEvaluation>;
+  /**
+   * Called once for each finished round of this node's tasks (finalized or failed), with the node's role in it
+   * (own-outcome.ts folds the node's own result into its reputation). Not called again for a round already in
+   * the saved history.
+   */
+  onFinished?(roundId: bigint, round: RoundView, role: RoundOutcome["role"] | undefined): Promise<void>;
   readonly log: Logger;
 }
 
@@ -99,6 +106,9 @@ export class RoundHistoryRecorder {
         await history
           .record(row)
           .catch((error: unknown) => log.warn({ err: error }, "could not save the round history"));
+      await this.components
+        .onFinished?.(id, round, outcome?.role)
+        .catch((error: unknown) => log.warn({ err: error, roundId: key }, "round outcome not folded"));
     }
   }
 }

@@ -203,6 +203,42 @@ describe(
         );
       }
       for (const node of nodes) assert.equal(node.child?.exitCode, null, `node ${node.index} still running`);
+      // No monopoly on aggregation: a node whose update a finalized round accepted earns the standing to
+      // volunteer (reputation 0.6), whoever aggregated. Before, only a round's aggregator credited anyone, so the
+      // first node drawn became the only candidate and was drawn every round after, for good (the soak's spared
+      // node aggregated none of 50 rounds), and an operator that opts in by hand held the duty alone. A node may
+      // still stay out for a reason of its own (speed, proofs, disk); not for lack of reputation.
+      const { taskId: task } = await publicClient.readContract({
+        address: rounds,
+        abi: trainingRoundsAbi,
+        functionName: "getRound",
+        args: [done[0]!],
+      });
+      const candidatesBy = Date.now() + 120_000;
+      for (;;) {
+        const candidates = new Set(
+          (
+            await publicClient.readContract({
+              address: rounds,
+              abi: trainingRoundsAbi,
+              functionName: "aggregatorCandidates",
+              args: [task],
+            })
+          ).map((a) => a.toLowerCase()),
+        );
+        const heldBack = nodes.filter((n) => {
+          if (candidates.has(n.address!.toLowerCase())) return false;
+          const decided = n.output.split("\n").filter((l) => l.includes('"msg":"aggregator opt-in decided"'));
+          const last = decided.at(-1);
+          return last === undefined || /"reason":"reputation /.test(last);
+        });
+        if (heldBack.length === 0) break;
+        if (Date.now() > candidatesBy)
+          assert.fail(
+            `nodes ${heldBack.map((n) => n.index).join(", ")} kept out of aggregation by reputation after ${done.length} finalized rounds (candidates: ${[...candidates].join(", ")})`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
       // Personalization follows the new global models; waits on the node's log, bounded only for a broken run.
       const personal = nodes[PERSONALIZED]!;
       const ready = /"msg":"personalized model ready/;

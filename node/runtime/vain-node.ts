@@ -42,6 +42,7 @@ import { loadNodeData } from "./node-data.ts";
 import type { DataDirLock } from "./data-dir-lock.ts";
 import { EventLog } from "./event-log.ts";
 import { HistoryFile } from "./history-file.ts";
+import { ownOutcomeFolder } from "./own-outcome.ts";
 import { RoundHistoryRecorder } from "./round-history.ts";
 import { checkOperator } from "./operator-checks.ts";
 import { dataFingerprint } from "./data-fingerprint.ts";
@@ -342,6 +343,12 @@ export class VainNode {
       status: this.status,
       history: new HistoryFile(config.dataDir),
       evaluate: (params) => pool.evaluate(config.task.model, params, data.test),
+      onFinished: ownOutcomeFolder({
+        publicClient: publicClient as unknown as PublicClient,
+        rounds: contracts.rounds,
+        operator: this.options.account.address,
+        apply: (event) => this.reputation?.apply(event),
+      }),
       log,
     });
     await this.roundHistory.load();
