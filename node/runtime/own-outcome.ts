@@ -8,10 +8,12 @@
  * the weight tree's leaves): a weight above 0 in a finalized round is the round's acceptance of this node's
  * update, whoever aggregated, and credits it like an aggregator's own decision does.
  *
- * Only the node's own entry is fed this way. Other operators' entries stay on facts this node checked itself: a
- * posted weight is an aggregator's word, and a lying aggregator could otherwise raise its sybils' standing (or
- * lower honest trainers') in every node's book. About itself a node risks nothing by believing it: its own score
- * only decides whether it volunteers, and the checks of speed, proofs and disk still apply.
+ * Only the node's own entry is fed this way, and only with credit. Other operators' entries stay on facts this
+ * node checked itself: a posted weight is an aggregator's word, and a lying aggregator could otherwise raise its
+ * sybils' standing in every node's book. A weight of 0 for this node is not taken either: an aggregator that
+ * zeroes honest trainers would then push them out of the candidates one by one, and raise its own share of the
+ * draw with every round it aggregates. A node knows better than any aggregator whether it sent what it trained;
+ * its own score only decides whether it volunteers, and the checks of speed, proofs and disk still apply.
  */
 import type { Address, PublicClient } from "viem";
 
@@ -29,8 +31,8 @@ export interface OwnOutcomeComponents {
 }
 
 /**
- * Credits (weight > 0) or debits (weight 0) this node's operator for finished round `roundId`, if it trained in
- * it and the round finalized; returns the event applied, or undefined when the round says nothing about it.
+ * Credits this node's operator for finished round `roundId` if it trained in it, the round finalized and its
+ * posted weight is above 0; returns the event applied, or undefined when nothing was applied.
  */
 export async function foldOwnOutcome(
   components: OwnOutcomeComponents,
@@ -44,10 +46,8 @@ export async function foldOwnOutcome(
   if (index < 0) return undefined;
   const weights = await postedWeights(components.publicClient, components.rounds, roundId, round);
   const weight = weights[index];
-  if (weight === undefined) return undefined;
-  const operator = me as `0x${string}`;
-  const event: ReputationEvent =
-    weight > 0n ? { kind: "update-accepted", operator } : { kind: "update-rejected", operator };
+  if (weight === undefined || weight === 0n) return undefined;
+  const event: ReputationEvent = { kind: "update-accepted", operator: me as `0x${string}` };
   components.apply(event);
   return event;
 }
