@@ -61,7 +61,9 @@ export type GuardReason =
   | "norm"
   | "direction"
   | "history"
-  | "history-evidence";
+  | "history-evidence"
+  /** Set by the rule with trainer history (silent-history.ts), not by the per-round guard. */
+  | "silent-history";
 
 /** Per-update evidence and the decision. */
 export interface GuardedUpdate {
@@ -100,6 +102,12 @@ export interface GuardResult {
   readonly duplicateBound: number;
   /** The bound on each update's `groupPartners`-th largest deviation cosine (Infinity when not applied). */
   readonly groupBound: number;
+  /**
+   * Per update, its silent part on compressed updates (rows): each group where some of its energy counted as
+   * silent, with that energy as a share of the typical energy at the length it was judged (empty for dense updates).
+   * What silent-history.ts carries across rounds.
+   */
+  readonly silentRows: readonly ReadonlyMap<number, number>[];
 }
 
 /**
@@ -206,8 +214,15 @@ export function guardUpdates(
   const shares = new Float64Array(n);
   // Per update, its `silentPartners`-th largest cosine with another's silent part (-1: dense, or too few others).
   let silentGroupCosines = new Array<number>(n).fill(-1);
+  let silentRows = rows.map(() => new Map<number, number>());
   if (byRows !== undefined) {
-    const parts = silentGroupEnergy(rows, byRows, trim, unit, o.silentRowFactor, silent);
+    const { parts, amounts } = silentGroupEnergy(rows, byRows, trim, unit, o.silentRowFactor, silent);
+    silentRows = parts.map(
+      (p, i) =>
+        new Map(
+          p.map((g, k) => [g, typicalEnergy === 0 ? 0 : (amounts[i]![k]! * unit[i]! ** 2) / typicalEnergy]),
+        ),
+    );
     const matrix = silentPartCosines(rows, byRows, parts);
     silentGroupCosines = rows.map((_, a) => {
       const others = rows.flatMap((__, b) => (b === a ? [] : [matrix[a * n + b]!])).sort((x, y) => y - x);
@@ -473,6 +488,7 @@ export function guardUpdates(
     silentBound: maxSilent,
     duplicateBound,
     groupBound,
+    silentRows,
     updates: guarded,
     rejected,
     acceptedWeights: weights.map((w, i) => {

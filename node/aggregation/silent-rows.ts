@@ -14,7 +14,7 @@
  * per-coordinate bounds skip (touched-row-backdoor: 0.61 backdoor success at top-k 0.65% 4-bit, 0.89 at 5%
  * float32, IID 30%, seed 1). Against the reference an attacker gets at most `factor` times the largest honest
  * energy in such a row, and the silent bound over the rest. Returns, per update, the groups where some of its
- * energy counted (its silent part).
+ * energy counted (its silent part) and, in the same order, the energy that counted there (at its own length).
  */
 export function silentGroupEnergy(
   rows: readonly Float32Array[],
@@ -23,8 +23,9 @@ export function silentGroupEnergy(
   unit: readonly number[],
   factor: number,
   silent: Float64Array,
-): number[][] {
+): { parts: number[][]; amounts: number[][] } {
   const parts: number[][] = rows.map(() => []);
+  const amounts: number[][] = rows.map(() => []);
   const n = rows.length;
   const energy = new Float64Array(n);
   const sorted = new Float64Array(n);
@@ -45,11 +46,13 @@ export function silentGroupEnergy(
     const reference = factor * sorted[n - 1 - trim]!;
     for (let i = 0; i < n; i++) {
       if (energy[i]! <= reference) continue;
-      silent[i]! += (energy[i]! - reference) / unit[i]! ** 2;
+      const counted = (energy[i]! - reference) / unit[i]! ** 2;
+      silent[i]! += counted;
       parts[i]!.push(g);
+      amounts[i]!.push(counted);
     }
   }
-  return parts;
+  return { parts, amounts };
 }
 
 /**

@@ -2,22 +2,31 @@
  * The guarded mean with per-trainer history (../trainer-trust.ts), the node's rule: each round's guard
  * (../guarded-mean.ts) decides accept or reject, and an accepted update's weight is then scaled by its
  * trainer's trust, built from how well its updates aligned with the majority and how persistent its deviation
- * from the mean was over past rounds. Needs stable trainer identities (`AggregationContext.trainers`);
+ * from the mean was over past rounds; an update whose trainer keeps pushing energy into the same silent rows round
+ * after round is rejected (../silent-history.ts). Needs stable trainer identities (`AggregationContext.trainers`);
  * without them it is the memoryless guarded mean.
  */
 import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import type { GuardedMeanOptions } from "../guarded-mean.ts";
 import { foldPublicOutcome } from "../public-outcomes.ts";
-import { TRAINER_TRUST_DEFAULTS, updateTrust } from "../trainer-trust.ts";
+import { updateSilentHistory } from "../silent-history.ts";
+import type { SilentHistoryOptions, SilentRecord } from "../silent-history.ts";
+import { TRAINER_TRUST_DEFAULTS, nextRound, updateTrust } from "../trainer-trust.ts";
 import type { TrainerRecord, TrainerTrustOptions } from "../trainer-trust.ts";
 import type { AggregationResult, Aggregator } from "./types.ts";
 
 /** A guarded mean that remembers each trainer's trust between calls (one instance per task). */
 export function guardedMeanTrustAggregator(
-  options: { guard?: GuardedMeanOptions; trust?: TrainerTrustOptions; groups?: Uint32Array } = {},
+  options: {
+    guard?: GuardedMeanOptions;
+    trust?: TrainerTrustOptions;
+    silent?: SilentHistoryOptions;
+    groups?: Uint32Array;
+  } = {},
 ): Aggregator {
   let records = new Map<string, TrainerRecord>();
+  let silentRecords = new Map<string, SilentRecord>();
   return {
     name: "guarded-mean",
     provable: true,
@@ -29,30 +38,62 @@ export function guardedMeanTrustAggregator(
       const distrusted = updates
         .flatMap((_, i) => (trustOf(i) < minTrust ? [i] : []))
         .sort((a, b) => trustOf(a) - trustOf(b));
-      const guard = guardUpdates(updates, options.guard, options.groups, context.previousUpdate, distrusted);
-      let acceptedWeights = guard.acceptedWeights;
-      const reasons: string[][] = guard.updates.map((u) => [...u.reasons]);
+      const perRound = guardUpdates(
+        updates,
+        options.guard,
+        options.groups,
+        context.previousUpdate,
+        distrusted,
+      );
+      let guard = perRound;
+      let acceptedWeights = perRound.acceptedWeights;
+      let notes: string[] = updates.map(() => "");
+      let trustNotes: string[][] = updates.map(() => []);
       if (context.trainers !== undefined) {
-        if (context.trainers.length !== updates.length)
-          throw new AggregationInputError(
-            `${context.trainers.length} trainer ids for ${updates.length} updates`,
-          );
-        const round = updateTrust(records, context.trainers, updates, guard, options.trust, context.round);
+        const trainers = context.trainers;
+        if (trainers.length !== updates.length)
+          throw new AggregationInputError(`${trainers.length} trainer ids for ${updates.length} updates`);
+        const number = context.round ?? nextRound(records);
+        // Silent rows across rounds (silent-history.ts): an update whose trainer keeps pushing energy into the same
+        // silent rows beyond the bound is rejected as the guard rejects, before trust scores the round.
+        const history = updateSilentHistory(
+          silentRecords,
+          trainers,
+          perRound.silentRows,
+          number,
+          options.silent,
+        );
+        if (context.record !== false) silentRecords = history.records;
+        notes = history.evidence.map(
+          (e, i) =>
+            `, silent recurrent ${history.recurrent[i]!.toFixed(3)}, history ${e.toFixed(3)} (bound ${history.bound.toFixed(3)})`,
+        );
+        if (history.over.some(Boolean))
+          guard = {
+            ...perRound,
+            rejected: perRound.rejected.map((r, i) => r || history.over[i]!),
+            acceptedWeights: perRound.acceptedWeights.map((w, i) => (history.over[i] ? 0 : w)),
+            updates: perRound.updates.map((u, i) =>
+              history.over[i] ? { ...u, reasons: [...u.reasons, "silent-history" as const] } : u,
+            ),
+          };
+        const round = updateTrust(records, trainers, updates, guard, options.trust, number);
         acceptedWeights = round.weights;
         if (context.record !== false) records = round.records;
-        round.weights.forEach((w, i) => {
-          if (w < guard.acceptedWeights[i]!)
-            reasons[i]!.push(`trust ${round.records.get(context.trainers![i]!)!.trust.toFixed(2)}`);
-        });
+        trustNotes = round.weights.map((w, i) =>
+          w < guard.acceptedWeights[i]! ? [`trust ${round.records.get(trainers[i]!)!.trust.toFixed(2)}`] : [],
+        );
       }
+      const reasons: string[][] = guard.updates.map((u, i) => [...u.reasons, ...trustNotes[i]!]);
       const kept = updates.flatMap((u, i) =>
         acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       const evidence = guard.updates.map(
-        (u) =>
+        (u, i) =>
           `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}, silent ${u.silentRatio.toFixed(3)} (bound ${guard.silentBound.toFixed(3)}, group cosine ${u.silentGroupCosine.toFixed(2)})` +
-          (Number.isNaN(u.historyCosine) ? "" : `, history cosine ${u.historyCosine.toFixed(2)}`),
+          (Number.isNaN(u.historyCosine) ? "" : `, history cosine ${u.historyCosine.toFixed(2)}`) +
+          notes[i]!,
       );
       return { aggregate: fedAvg(kept), acceptedWeights, reasons, evidence };
     },

@@ -1,0 +1,126 @@
+/**
+ * Silent rows across rounds (silent-history.ts). The attacker's test: three attackers split a trigger's rows among
+ * themselves (no two push the same row, so the per-round silent-coordination test sees nothing) and keep each
+ * update's silent energy under the per-round bound, round after round. Honest updates each reach a rare row of
+ * their own, a different one each round (their top-k moves with minibatches and the model).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Rng } from "../core/rng.ts";
+import { guardUpdates } from "./guarded-mean.ts";
+import { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
+import { updateSilentHistory } from "./silent-history.ts";
+import type { SilentRecord } from "./silent-history.ts";
+
+const ROWS = 100;
+const WIDTH = 8;
+const SIZE = ROWS * WIDTH;
+/** Rows every trainer's top-k reaches (the digit strokes). */
+const COMMON_ROWS = 40;
+/** Rows honest updates reach now and then, one per update and round. */
+const RARE_ROWS = [40, 90] as const;
+const TRIGGER_ROWS = [91, 92, 93, 94, 95, 96, 97, 98, 99];
+const GROUPS = Uint32Array.from({ length: ROWS + 1 }, (_, g) => g * WIDTH);
+const HONEST = 7;
+const ATTACKERS = 3;
+const TRAINERS = Array.from({ length: ATTACKERS + HONEST }, (_, i) => `t${i}`);
+
+/**
+ * A sparse update: two coordinates in each common row, one in `rareRow` at 1% of its energy, and `trigger` of its
+ * energy spread over `triggerRows` (one coordinate each, a fixed one: a trigger moves the same weights every round).
+ */
+function sparseUpdate(rng: Rng, rareRow: number, triggerRows: readonly number[], trigger: number) {
+  const u = new Float32Array(SIZE);
+  for (let g = 0; g < COMMON_ROWS; g++)
+    for (let k = 0; k < 2; k++) {
+      const j = g * WIDTH + rng.int(WIDTH);
+      u[j] = 0.01 * (1 + Math.sin(j)) + 0.005 * rng.normal();
+    }
+  let energy = 0;
+  for (const x of u) energy += x * x;
+  u[rareRow * WIDTH + rng.int(WIDTH)] = Math.sqrt(0.01 * energy);
+  for (const g of triggerRows) u[g * WIDTH] = Math.sqrt((trigger * energy) / triggerRows.length);
+  return u;
+}
+
+/** One round: attacker i pushes the trigger rows r with r mod 3 = i, at `trigger` of its energy. */
+function round(rng: Rng, trigger: number) {
+  // Distinct rare rows within a round: two honest updates in one rare row is the per-round coordination test's case.
+  const free = Array.from({ length: RARE_ROWS[1] - RARE_ROWS[0] }, (_, k) => RARE_ROWS[0] + k);
+  const rare = () => free.splice(rng.int(free.length), 1)[0]!;
+  const attackers = Array.from({ length: ATTACKERS }, (_, i) =>
+    sparseUpdate(
+      rng,
+      rare(),
+      TRIGGER_ROWS.filter((_, r) => r % ATTACKERS === i),
+      trigger,
+    ),
+  );
+  const honest = Array.from({ length: HONEST }, () => sparseUpdate(rng, rare(), [], 0));
+  return [...attackers, ...honest].map((update) => ({ update, weight: 100 }));
+}
+
+describe("silent rows across rounds", () => {
+  for (const seed of [1, 2, 3]) {
+    it(`rejects attackers that split a trigger's rows and pass every round's guard, and no honest trainer (seed ${seed})`, () => {
+      const rng = new Rng(seed);
+      const rule = guardedMeanTrustAggregator({ groups: GROUPS });
+      const rejectedFrom: number[] = [];
+      for (let r = 1; r <= 8; r++) {
+        // 0.036 of their energy in the trigger: under the per-round silent bound (0.12 here) and its half, where the
+        // coordination test starts to look.
+        const updates = round(rng, 0.036);
+        const perRound = guardUpdates(updates, {}, GROUPS);
+        assert.ok(
+          perRound.rejected.every((x) => !x),
+          `round ${r}: ${perRound.updates.map((u) => u.reasons.join("+")).join(" ")}`,
+        );
+        const { acceptedWeights, reasons } = rule.aggregate(updates, { trainers: TRAINERS, round: r });
+        const rejected = acceptedWeights.map((w) => w === 0);
+        for (let i = ATTACKERS; i < TRAINERS.length; i++)
+          assert.equal(rejected[i], false, `round ${r}, honest ${i}: ${reasons?.[i]?.join("+")}`);
+        if (rejected.slice(0, ATTACKERS).every(Boolean)) rejectedFrom.push(r);
+      }
+      // From the fifth round on, every round: the evidence builds up over the rounds the attackers return.
+      assert.deepEqual(rejectedFrom, [5, 6, 7, 8]);
+    });
+  }
+
+  it("rejects no honest trainer whose rare rows move for its history, over 16 rounds without attackers", () => {
+    for (const seed of [4, 5, 6]) {
+      const rng = new Rng(seed);
+      const rule = guardedMeanTrustAggregator({ groups: GROUPS });
+      for (let r = 1; r <= 16; r++) {
+        const { reasons } = rule.aggregate(round(rng, 0), { trainers: TRAINERS, round: r });
+        // Only this test's reason: the toy's honest updates now and then trip the per-round coordination test.
+        assert.ok(
+          reasons?.every((x) => !x.includes("silent-history")),
+          `seed ${seed} round ${r}: ${reasons?.map((x) => x.join("+")).join(" ")}`,
+        );
+      }
+    }
+  });
+
+  it("counts only energy that returns to the trainer's own rows, decayed per round", () => {
+    const rows = (entries: [number, number][]) => new Map(entries);
+    let records = new Map<string, SilentRecord>();
+    const first = updateSilentHistory(records, ["a", "b"], [rows([[1, 0.2]]), rows([[2, 0.2]])], 1, {
+      minUpdates: 0,
+    });
+    assert.deepEqual(first.recurrent, [0, 0]);
+    records = first.records;
+    // a returns to row 1 (memory 0.2, halved: 0.1); b moves to row 3.
+    const second = updateSilentHistory(records, ["a", "b"], [rows([[1, 0.3]]), rows([[3, 0.2]])], 2, {
+      minUpdates: 0,
+    });
+    assert.deepEqual(second.recurrent, [0.1, 0]);
+    assert.deepEqual(second.evidence, [0.1, 0]);
+    // Two rounds later a is back in row 1 again: memory (0.1 + 0.3) / 4, evidence 0.1 / 4 + 0.1.
+    const fourth = updateSilentHistory(second.records, ["a"], [rows([[1, 0.3]])], 4, { minUpdates: 0 });
+    assert.ok(Math.abs(fourth.recurrent[0]! - 0.1) < 1e-12);
+    assert.ok(Math.abs(fourth.evidence[0]! - 0.125) < 1e-12);
+    // b, not seen for 16 rounds, is forgotten.
+    const later = updateSilentHistory(fourth.records, ["a"], [rows([])], 20, { minUpdates: 0 });
+    assert.equal(later.records.has("b"), false);
+  });
+});
