@@ -33,6 +33,9 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     (
       await h.publicClient.readContract({ address: rounds(), abi: trainingRoundsAbi, functionName: "counts" })
     )[0];
+  /** `task create <flags> --json` signed by the funded keystore: its one JSON line. */
+  const createTask = async (...flags: string[]) =>
+    json(await cli(["task", "create", ...flags, ...signer, "--json"]));
   const read = (taskId: bigint) =>
     h.publicClient.readContract({
       address: rounds(),
@@ -52,23 +55,9 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
 
   it("creates a parent task and its proven group tasks, linked and funded, with --groups", async () => {
     const before = await counts();
-    const created = json(
-      await cli([
-        "task",
-        "create",
-        "--groups",
-        "3",
-        "--reward-per-round",
-        "13",
-        "--fund",
-        "26",
-        "--commit-window",
-        "20s",
-        "--answer-window",
-        "60s",
-        ...signer,
-        "--json",
-      ]),
+    const created = await createTask(
+      ...["--groups", "3", "--reward-per-round", "13", "--fund", "26"],
+      ...["--commit-window", "20s", "--answer-window", "60s"],
     );
     const parentTaskId = BigInt(created["parentTaskId"] as string);
     const groupTaskIds = (created["groupTaskIds"] as string[]).map(BigInt);
@@ -129,19 +118,15 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     // cannot hold a whole round of the parent (its partials would always be late), then linked.
     const createRoot = async (commitWindow: string) =>
       BigInt(
-        json(
-          await cli([
-            "task",
-            "create",
+        (
+          await createTask(
             "--reward-per-round",
             "1",
             "--commit-window",
             commitWindow,
             "--answer-window",
             "60s",
-            ...signer,
-            "--json",
-          ]),
+          )
         )["taskId"] as string,
       );
     const tooShort = await createRoot("20s");
@@ -162,25 +147,9 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
 
   it("creates three levels with --levels 3: leaves under middles under a root, windows and budget per level", async () => {
     const before = await counts();
-    const created = json(
-      await cli([
-        "task",
-        "create",
-        "--groups",
-        "2",
-        "--levels",
-        "3",
-        "--reward-per-round",
-        "169",
-        "--fund",
-        "169",
-        "--commit-window",
-        "20s",
-        "--answer-window",
-        "30s",
-        ...signer,
-        "--json",
-      ]),
+    const created = await createTask(
+      ...["--groups", "2", "--levels", "3", "--reward-per-round", "169", "--fund", "169"],
+      ...["--commit-window", "20s", "--answer-window", "30s"],
     );
     assert.equal(created["levels"], 3);
     const rootId = BigInt(created["parentTaskId"] as string);
