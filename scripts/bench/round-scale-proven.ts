@@ -70,17 +70,21 @@ function split<T>(items: readonly T[], parts: number): T[][] {
   return out;
 }
 
-/** The hierarchy of `n` trainers: leaf groups of at most GROUP_SIZE, under a root or under middles (three levels). */
-export function hierarchyOf(n: number): { leaves: number[][]; middles?: number[][][] } {
-  const leafCount = Math.max(2, Math.ceil(n / GROUP_SIZE));
-  if (n < 2 * 2 || leafCount > FAN_OUT ** 2)
-    throw new BenchArgumentError(`--scale-proven takes 4 to ${GROUP_SIZE * FAN_OUT ** 2} nodes, not ${n}`);
+/**
+ * The hierarchy of `n` trainers: leaf groups of at most GROUP_SIZE, under a root (two levels) or under middle tasks
+ * (three, needed above GROUP_SIZE × FAN_OUT = 256; `levels: 3` forces them at any size of 4 leaves or more, two
+ * middles of half the leaves each, to run the third level's path at a size that fits a bench slot).
+ */
+export function hierarchyOf(n: number, levels?: 2 | 3): { leaves: number[][]; middles?: number[][][] } {
+  const leafCount = Math.max(levels === 3 ? 4 : 2, Math.ceil(n / GROUP_SIZE));
+  if (n < leafCount * 2 || leafCount > FAN_OUT ** 2 || (levels === 2 && leafCount > FAN_OUT))
+    throw new BenchArgumentError(`--scale-proven cannot put ${n} nodes in ${levels ?? "2 or 3"} levels`);
   const leaves = split(
     Array.from({ length: n }, (_, i) => i),
     leafCount,
   );
-  if (leafCount <= FAN_OUT) return { leaves };
-  return { leaves, middles: split(leaves, Math.ceil(leafCount / FAN_OUT)) };
+  if (leafCount <= FAN_OUT && levels !== 3) return { leaves };
+  return { leaves, middles: split(leaves, Math.max(2, Math.ceil(leafCount / FAN_OUT))) };
 }
 
 /** The windows: the leaf commit window as long as the root round's bound allows (chain seconds). */
@@ -118,8 +122,10 @@ const settled = (results: readonly PromiseSettledResult<RoundReport>[]): RoundRe
 /** One root round over `n` trainers proven at every level; returns its row and figures. */
 export async function measureRoundScaleProven(
   n: number,
+  /** Force a level count (default: two up to 256 trainers, three above). */
+  forceLevels?: 2 | 3,
 ): Promise<{ row: Row; figures: Record<string, number> }> {
-  const layout = hierarchyOf(n);
+  const layout = hierarchyOf(n, forceLevels);
   const levels = layout.middles === undefined ? 2 : 3;
   const { windowS, answerWindowS } = scheduleFor(n, levels);
   const setupStarted = performance.now();

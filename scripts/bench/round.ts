@@ -26,7 +26,8 @@
  *        for one vector at once still share its job)
  *        npm run bench:round -- --scale-proven 64,256   (one root round over N trainers proven at every level: leaf
  *        groups of 16, two levels up to 256, three above; round-scale-proven.ts; into
- *        bench/results/round-scale-proven.json, written after each size)
+ *        bench/results/round-scale-proven.json, written after each size) [--levels 3] (three levels at any size
+ *        from 8 nodes: at least 4 leaves, two middles over half of them each)
  */
 import pino from "pino";
 
@@ -57,8 +58,14 @@ runBenchmark(async () => {
   if (option("scale-proven") !== undefined) {
     const rows: Row[] = [];
     const figures: Record<string, number> = {};
+    const levels = option("levels");
+    if (levels !== undefined && levels !== "2" && levels !== "3")
+      throw new BenchArgumentError(`--levels takes 2 or 3, not ${levels}`);
     for (const n of numberListOption("scale-proven", [])) {
-      const measured = await measureRoundScaleProven(n);
+      const measured = await measureRoundScaleProven(
+        n,
+        levels === undefined ? undefined : levels === "2" ? 2 : 3,
+      );
       rows.push(measured.row);
       Object.assign(figures, measured.figures);
       printTable([measured.row]); // each size as it finishes: a larger one may not
