@@ -1,11 +1,14 @@
 /**
  * The opt-in sync on a real chain: an active operator's wish is applied, and an operator that fell below the
  * minimum stake (as after a slash) is taken off the candidate list even though the node still wants to aggregate.
+ * A stopping node takes itself off the list (the draw does not know it is down), and a chain that does not answer
+ * cannot keep it from stopping.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import pino from "pino";
+import { createPublicClient, http } from "viem";
 
 import {
   createTestTask,
@@ -18,6 +21,7 @@ import {
 } from "../../scripts/support/local-network.ts";
 import type { LocalNetwork } from "../../scripts/support/local-network.ts";
 import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { freePort } from "../demo/demo.ts";
 import {
   CurrentModelWatch,
   MODEL_LACK_GRACE_MS,
@@ -125,6 +129,62 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     await keeper.sync();
     assert.equal(wantedCalls, before, "a suspended keeper does not decide or touch the chain");
     keeper.stop();
+  });
+
+  it("a stopping node leaves the candidate list, and a chain that does not answer cannot hold up its stop", async () => {
+    // With every capable node a candidate (own-outcome.ts), a node stopped by its operator stayed drawable: drawn
+    // while down, it misses the aggregation and is slashed.
+    const minimum = await minStake(net);
+    const account = await fundOperator(net, minimum * 2n);
+    await stakeAndBind(net, account, minimum * 2n);
+    const lines: string[] = [];
+    const sync = {
+      taskIds: [taskId],
+      publicClient: net.publicClient,
+      wallet: await walletFor(net, account),
+      contracts: net.addresses,
+      log: pino({ level: "info" }, { write: (line: string) => void lines.push(line) }),
+    };
+    const isCandidate = async () =>
+      (
+        await net.publicClient.readContract({
+          address: net.addresses.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "aggregatorCandidates",
+          args: [taskId],
+        })
+      ).includes(account.address);
+    const keeper = new OptInKeeper({
+      sync,
+      wanted: () => true,
+      suspended: () => false,
+      onActiveChange: () => undefined,
+      intervalMs: 3_600_000,
+    });
+    await keeper.start();
+    assert.ok(await isCandidate());
+    assert.equal(await keeper.withdraw(), true);
+    assert.ok(!(await isCandidate()), "off the list once its node stops");
+
+    // Nothing listens at the RPC URL: the withdrawal gives up within its bound and says what it leaves behind.
+    const dead = createPublicClient({
+      chain: net.publicClient.chain,
+      transport: http(`http://127.0.0.1:${await freePort()}`, { retryCount: 0 }),
+    });
+    const stranded = new OptInKeeper({
+      sync: { ...sync, publicClient: dead },
+      wanted: () => true,
+      suspended: () => false,
+      onActiveChange: () => undefined,
+      intervalMs: 3_600_000,
+    });
+    const started = Date.now();
+    assert.equal(await stranded.withdraw(2_000), false);
+    assert.ok(Date.now() - started < 10_000, `gave up after ${Date.now() - started} ms`);
+    assert.ok(
+      lines.some((l) => l.includes("aggregator opt-in not withdrawn while stopping")),
+      lines.join(""),
+    );
   });
 
   it("a node that lacks the task's current model is off the candidate list within the grace, back only after the regain hold", async () => {

@@ -16,6 +16,11 @@ import { MODEL_LACK_GRACE_MS, MODEL_REGAIN_HOLD_MS } from "../protocol/round/cur
 
 /** How often the opt-in is re-checked against the operator's stake (ms): a slash must end it within a round. */
 export const OPT_IN_STAKE_CHECK_INTERVAL_MS = 10_000;
+/**
+ * How long a stopping node waits for its opt-in's withdrawal (ms): one transaction per task, a few blocks on a
+ * busy chain. Bounded so that a chain that is down cannot keep the node from stopping.
+ */
+export const OPT_IN_WITHDRAW_TIMEOUT_MS = 20_000;
 
 /** What the node's aggregator opt-in depends on. */
 export interface OptInInputs {
@@ -224,6 +229,41 @@ export class OptInKeeper {
       return this.stopped ? undefined : this.sync();
     });
     return this.rerun;
+  }
+
+  /**
+   * Takes the operator off every task's candidate list, for a node that is stopping: the draw does not know a
+   * node is down, and a candidate drawn while its node is stopped misses the aggregation and is slashed (it stays
+   * a candidate only while its node keeps it one). Waits for a check under way first (it may be opting in), at
+   * most `timeoutMs` in all; resolves whether the withdrawal landed. The next start opts in again as it decides.
+   */
+  async withdraw(timeoutMs: number = OPT_IN_WITHDRAW_TIMEOUT_MS): Promise<boolean> {
+    this.stop();
+    const { sync, suspended } = this.options;
+    if (suspended()) return false; // not the chain the node knows
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const notWithdrawn = (reason: string): false => {
+      sync.log.warn(
+        { reason },
+        "aggregator opt-in not withdrawn while stopping: this operator stays a candidate until its node runs again, and is slashed if drawn meanwhile",
+      );
+      return false;
+    };
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(notWithdrawn(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const withdrawal = (async () => {
+      await this.syncing;
+      await syncAggregatorOptIn(sync, false);
+      return true;
+    })().catch((error: unknown) =>
+      notWithdrawn(error instanceof BaseError ? error.shortMessage : String(error)),
+    );
+    try {
+      return await Promise.race([withdrawal, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Applies the wanted opt-in now; joins a check already under way. */

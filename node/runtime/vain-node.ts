@@ -416,7 +416,8 @@ export class VainNode {
   async stop(): Promise<void> {
     this.connecting?.abort(new Error("the node was stopped while waiting for the chain"));
     clearInterval(this.timer);
-    this.optIn?.stop();
+    // First, while the chain is reachable: a stopped node drawn as aggregator would be slashed for the miss.
+    await this.optIn?.withdraw();
     this.provingRemeasure?.stop();
     this.chainWatch?.stop();
     this.eventLog?.stop();
