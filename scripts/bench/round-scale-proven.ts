@@ -231,6 +231,19 @@ export async function measureRoundScaleProven(
     const received = sum((p) => p.stats.bytesReceived).map((b, i) => b - receivedBefore[i]!);
     const provenFinalized = (reports: readonly RoundReport[]) =>
       reports.filter((r) => r.state === "finalized" && r.proven).length;
+    // What the busiest uploader was: which levels' rounds it aggregated (a leader serves its partial above), if any.
+    const busiest = sent.indexOf(Math.max(...sent));
+    const busiestAddress = net.nodes[busiest]!.account.address.toLowerCase();
+    const led = (reports: readonly RoundReport[]) =>
+      reports.filter((r) => r.aggregator.toLowerCase() === busiestAddress).length;
+    const busiestRole =
+      [
+        led(leafReports) > 0 ? "leaf aggregator" : "",
+        led(middleReports) > 0 ? "middle aggregator" : "",
+        led([report]) > 0 ? "root aggregator" : "",
+      ]
+        .filter((role) => role !== "")
+        .join(" + ") || "member";
     const accepted = leafReports.reduce((s, r) => s + (r.state === "finalized" ? r.included : 0), 0);
     log.info(
       {
@@ -267,6 +280,7 @@ export async function measureRoundScaleProven(
       "proofs (answers)": proofs,
       "max conns/node": caps.peakConnections,
       "max bytes up/node": Math.max(...sent),
+      "busiest uploader": `node ${busiest} (${busiestRole})`,
       "max bytes in/node": Math.max(...received),
       "bytes/node": Math.round((sent.reduce((a, b) => a + b, 0) + received.reduce((a, b) => a + b, 0)) / n),
       "commit gas": mean("commitUpdate"),
