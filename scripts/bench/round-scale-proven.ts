@@ -87,24 +87,26 @@ export function hierarchyOf(n: number, levels?: 2 | 3): { leaves: number[][]; mi
   return { leaves, middles: split(leaves, Math.max(2, Math.ceil(leafCount / FAN_OUT))) };
 }
 
-/** The windows: the leaf commit window as long as the root round's bound allows (chain seconds). */
-function scheduleFor(n: number, levels: number): { windowS: bigint; answerWindowS: bigint } {
-  const answerWindowS = levels === 2 ? DRIVEN_WINDOW_S : THREE_LEVEL_ANSWER_WINDOW_S;
-  const rootRoundS = (windowS: bigint) => {
-    const schedule = {
-      commitWindowS: windowS,
-      aggregateWindowS: AGGREGATE_WINDOW_S,
-      challengeWindowS: windowS,
-      answerWindowS,
-      disputeWindowS: DRIVEN_WINDOW_S,
-    };
-    let round = longestRoundS(schedule);
-    for (let level = 1; level < levels; level++)
-      round = longestRoundS({ ...schedule, commitWindowS: round + PARTIAL_COMMIT_MARGIN_S });
-    return round;
+/** How long the root round of `levels` levels can run with these leaf windows (longestRoundS, nested), seconds. */
+export function rootRoundS(windowS: bigint, answerWindowS: bigint, levels: number): bigint {
+  const schedule = {
+    commitWindowS: windowS,
+    aggregateWindowS: AGGREGATE_WINDOW_S,
+    challengeWindowS: windowS,
+    answerWindowS,
+    disputeWindowS: DRIVEN_WINDOW_S,
   };
+  let round = longestRoundS(schedule);
+  for (let level = 1; level < levels; level++)
+    round = longestRoundS({ ...schedule, commitWindowS: round + PARTIAL_COMMIT_MARGIN_S });
+  return round;
+}
+
+/** The windows: the leaf commit window as long as the root round's bound allows (chain seconds). */
+export function scheduleFor(n: number, levels: number): { windowS: bigint; answerWindowS: bigint } {
+  const answerWindowS = levels === 2 ? DRIVEN_WINDOW_S : THREE_LEVEL_ANSWER_WINDOW_S;
   let windowS = BigInt(Math.max(Number(DRIVEN_WINDOW_S), n * WINDOW_S_PER_NODE));
-  while (windowS > 60n && rootRoundS(windowS) > MAX_ROUND_DURATION_S) windowS -= 60n;
+  while (windowS > 60n && rootRoundS(windowS, answerWindowS, levels) > MAX_ROUND_DURATION_S) windowS -= 60n;
   return { windowS, answerWindowS };
 }
 
