@@ -18,7 +18,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // glibc's malloc with a fixed mmap threshold (128 KiB, its initial value): by default a freed mmapped block raises
 // the threshold (up to 32 MiB), after which the node's update and model buffers (100 KB-1 MB) come from malloc's
 // heaps and arenas, which fragment and rarely give memory back. An aggregator's work repeated 60 times in one
-// process levelled off at ~610 MB RSS by default and ~440 MB with the fixed threshold, for ~3% more CPU
+// process levelled off at ~610 MB RSS by default and ~430 MB with the fixed threshold, for 3-6% more CPU
 // (scripts/bench/aggregator-rss.ts, docs/soak.md session 19). The variable is read when the process starts, so the
 // node re-executes itself once with it (same PID: supervisors, signals and the parent-death signal are kept).
 // An operator's own setting wins; VAIN_MALLOC_TUNING=0 turns this off. Other C libraries ignore the variable.
