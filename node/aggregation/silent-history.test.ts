@@ -101,6 +101,21 @@ describe("silent rows across rounds", () => {
     }
   });
 
+  it("keeps no history of a what-if query (record: false), so an attacker probing the bound does not raise it", () => {
+    const rng = new Rng(7);
+    const rounds = Array.from({ length: 6 }, () => round(rng, 0.036));
+    const decide = (probe: boolean) => {
+      const rule = guardedMeanTrustAggregator({ groups: GROUPS });
+      return rounds.map((updates, r) => {
+        // Probes with twice the trigger first, as the adaptive attacks' bisection does.
+        if (probe)
+          rule.aggregate(round(new Rng(r), 0.072), { trainers: TRAINERS, round: r + 1, record: false });
+        return rule.aggregate(updates, { trainers: TRAINERS, round: r + 1 }).acceptedWeights;
+      });
+    };
+    assert.deepEqual(decide(true), decide(false));
+  });
+
   it("counts only energy that returns to the trainer's own rows, decayed per round", () => {
     const rows = (entries: [number, number][]) => new Map(entries);
     let records = new Map<string, SilentRecord>();
