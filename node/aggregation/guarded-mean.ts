@@ -63,7 +63,8 @@ export type GuardReason =
   | "history"
   | "history-evidence"
   /** Set by the rule with trainer history (silent-history.ts), not by the per-round guard. */
-  | "silent-history";
+  | "silent-history"
+  | "silent-direction";
 
 /** Per-update evidence and the decision. */
 export interface GuardedUpdate {

@@ -26,16 +26,13 @@ const ATTACKERS = 3;
 const TRAINERS = Array.from({ length: ATTACKERS + HONEST }, (_, i) => `t${i}`);
 
 /**
- * A sparse update: two coordinates in each common row, one in `rareRow` at 1% of its energy, and `trigger` of its
+ * A sparse update: the common rows, one coordinate in `rareRow` at 1% of its energy, and `trigger` of its
  * energy spread over `triggerRows` (one coordinate each, a fixed one: a trigger moves the same weights every round).
  */
 function sparseUpdate(rng: Rng, rareRow: number, triggerRows: readonly number[], trigger: number) {
   const u = new Float32Array(SIZE);
-  for (let g = 0; g < COMMON_ROWS; g++)
-    for (let k = 0; k < 2; k++) {
-      const j = g * WIDTH + rng.int(WIDTH);
-      u[j] = 0.01 * (1 + Math.sin(j)) + 0.005 * rng.normal();
-    }
+  // Whole common rows, so that no update's energy in one is several times the others' (a common row is not silent).
+  for (let j = 0; j < COMMON_ROWS * WIDTH; j++) u[j] = 0.01 * (1 + Math.sin(j)) + 0.005 * rng.normal();
   let energy = 0;
   for (const x of u) energy += x * x;
   u[rareRow * WIDTH + rng.int(WIDTH)] = Math.sqrt(0.01 * energy);
@@ -61,10 +58,22 @@ function round(rng: Rng, trigger: number) {
 }
 
 describe("silent rows across rounds", () => {
-  for (const seed of [1, 2, 3]) {
-    it(`rejects attackers that split a trigger's rows and pass every round's guard, and no honest trainer (seed ${seed})`, () => {
+  // By energy alone (direction off) from round 5: the evidence builds up over the rounds the attackers return; with
+  // the direction test from round 2: the trigger's values point the same way as the round before.
+  for (const [seed, maxCosine, from] of [
+    [1, Infinity, 5],
+    [2, Infinity, 5],
+    [3, Infinity, 5],
+    [1, undefined, 2],
+    [2, undefined, 2],
+    [3, undefined, 2],
+  ] as const) {
+    it(`rejects attackers that split a trigger's rows and pass every round's guard, and no honest trainer (seed ${seed}, ${maxCosine === undefined ? "with" : "without"} direction)`, () => {
       const rng = new Rng(seed);
-      const rule = guardedMeanTrustAggregator({ groups: GROUPS });
+      const rule = guardedMeanTrustAggregator({
+        groups: GROUPS,
+        ...(maxCosine === undefined ? {} : { silent: { maxCosine } }),
+      });
       const rejectedFrom: number[] = [];
       for (let r = 1; r <= 8; r++) {
         // 0.036 of their energy in the trigger: under the per-round silent bound (0.12 here) and its half, where the
@@ -81,12 +90,14 @@ describe("silent rows across rounds", () => {
           assert.equal(rejected[i], false, `round ${r}, honest ${i}: ${reasons?.[i]?.join("+")}`);
         if (rejected.slice(0, ATTACKERS).every(Boolean)) rejectedFrom.push(r);
       }
-      // From the fifth round on, every round: the evidence builds up over the rounds the attackers return.
-      assert.deepEqual(rejectedFrom, [5, 6, 7, 8]);
+      assert.deepEqual(
+        rejectedFrom,
+        Array.from({ length: 9 - from }, (_, k) => from + k),
+      );
     });
   }
 
-  it("rejects no honest trainer whose rare rows move for its history, over 16 rounds without attackers", () => {
+  it("rejects no honest trainer whose rare rows move for its history or direction, over 16 rounds without attackers", () => {
     for (const seed of [4, 5, 6]) {
       const rng = new Rng(seed);
       const rule = guardedMeanTrustAggregator({ groups: GROUPS });
@@ -94,7 +105,7 @@ describe("silent rows across rounds", () => {
         const { reasons } = rule.aggregate(round(rng, 0), { trainers: TRAINERS, round: r });
         // Only this test's reason: the toy's honest updates now and then trip the per-round coordination test.
         assert.ok(
-          reasons?.every((x) => !x.includes("silent-history")),
+          reasons?.every((x) => !x.includes("silent-history") && !x.includes("silent-direction")),
           `seed ${seed} round ${r}: ${reasons?.map((x) => x.join("+")).join(" ")}`,
         );
       }

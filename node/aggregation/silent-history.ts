@@ -113,3 +113,89 @@ export function updateSilentHistory(
   const bound = n < o.minUpdates ? Infinity : Math.max(o.minEvidence, o.evidenceFactor * median(evidence));
   return { records, recurrent, evidence, over: evidence.map((e) => e > bound), bound };
 }
+
+/**
+ * The direction a trainer keeps pushing: per trainer, a decayed sum of its update's values in each row it sent
+ * (`SILENT_HISTORY_DEFAULTS.memory` per round). A trigger is learned by pushing its rows the same way round after
+ * round; an honest trainer's silent rows carry whatever its minibatches gave there. Energy alone cannot tell them apart
+ * once an adaptive attacker keeps its silent energy in the honest range (touched-row-backdoor at 30% Dirichlet 0.5:
+ * 0.03-0.09 of the typical energy per round, honest up to 0.09, and 0.96 backdoor success), but the cosine between
+ * this round's silent part and the trainer's own decayed past values in the same rows does: attackers 0.35-0.68 from
+ * round 3 on, honest at most 0.26 (round 2-3) and 0.13 after (bench:robust --compress, seed 1, --log --evidence). A
+ * cosine does not shrink with the push: an attacker can only dilute it with energy in other directions, which the
+ * per-round silent bound charges for.
+ */
+export interface DirectionRecord {
+  /** Decayed sum of its values per row it sent (row index → the row's values), as of `lastRound`. */
+  readonly rows: ReadonlyMap<number, Float32Array>;
+  readonly lastRound: number;
+}
+
+export const SILENT_DIRECTION_DEFAULTS = {
+  /** Above this cosine between an update's silent part and its trainer's past values there, it is rejected. */
+  maxCosine: 0.35,
+  /**
+   * ... when its silent energy is at least this share of the typical energy: a silent part of one or two small
+   * values points anywhere by chance. Honest silent energy 0.004-0.25 in the runs above, attackers 0.15-0.35.
+   */
+  minEnergy: 0.02,
+} as const;
+
+export type SilentDirectionOptions = { -readonly [K in keyof typeof SILENT_DIRECTION_DEFAULTS]?: number };
+
+/** Scores one round's silent directions (see `DirectionRecord`); `groups` as the guard's (coordinate-groups.ts). */
+export function updateSilentDirection(
+  previous: ReadonlyMap<string, DirectionRecord>,
+  trainers: readonly string[],
+  updates: readonly Float32Array[],
+  groups: Uint32Array,
+  silentRows: readonly ReadonlyMap<number, number>[],
+  round: number,
+  options: SilentDirectionOptions & SilentHistoryOptions = {},
+): { records: Map<string, DirectionRecord>; cosines: number[]; over: boolean[] } {
+  const o = { ...SILENT_HISTORY_DEFAULTS, ...SILENT_DIRECTION_DEFAULTS, ...options };
+  // Kept for absent trainers too (until forgotten), as the silent history's records are.
+  const records = new Map<string, DirectionRecord>();
+  const cosines = trainers.map((trainer, i) => {
+    const before = previous.get(trainer);
+    const decay = before === undefined ? 0 : o.memory ** Math.max(0, round - before.lastRound);
+    const u = updates[i]!;
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (const g of silentRows[i]!.keys()) {
+      const past = before?.rows.get(g);
+      for (let j = groups[g]!, k = 0; j < groups[g + 1]!; j++, k++) {
+        aa += u[j]! ** 2;
+        if (past !== undefined) {
+          ab += u[j]! * past[k]!;
+          bb += past[k]! ** 2;
+        }
+      }
+    }
+    const rows = new Map<number, Float32Array>();
+    if (decay > 0)
+      for (const [g, v] of before!.rows)
+        rows.set(
+          g,
+          v.map((x) => x * decay),
+        );
+    for (let g = 0; g + 1 < groups.length; g++) {
+      let sent = false;
+      for (let j = groups[g]!; j < groups[g + 1]! && !sent; j++) sent = u[j] !== 0;
+      if (!sent) continue;
+      const row = rows.get(g) ?? new Float32Array(groups[g + 1]! - groups[g]!);
+      for (let j = groups[g]!, k = 0; j < groups[g + 1]!; j++, k++) row[k]! += u[j]!;
+      rows.set(g, row);
+    }
+    records.set(trainer, { rows, lastRound: round });
+    return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+  });
+  for (const [trainer, record] of previous)
+    if (!records.has(trainer) && record.lastRound > round - o.forgetAfterRounds) records.set(trainer, record);
+  const energies = silentRows.map((r) => [...r.values()].reduce((a, b) => a + b, 0));
+  const over = cosines.map(
+    (c, i) => trainers.length >= o.minUpdates && energies[i]! >= o.minEnergy && c > o.maxCosine,
+  );
+  return { records, cosines, over };
+}

@@ -10,8 +10,13 @@ import { AggregationInputError, fedAvg } from "../../core/updates.ts";
 import { guardUpdates } from "../guarded-mean.ts";
 import type { GuardedMeanOptions } from "../guarded-mean.ts";
 import { foldPublicOutcome } from "../public-outcomes.ts";
-import { updateSilentHistory } from "../silent-history.ts";
-import type { SilentHistoryOptions, SilentRecord } from "../silent-history.ts";
+import { updateSilentDirection, updateSilentHistory } from "../silent-history.ts";
+import type {
+  DirectionRecord,
+  SilentDirectionOptions,
+  SilentHistoryOptions,
+  SilentRecord,
+} from "../silent-history.ts";
 import { TRAINER_TRUST_DEFAULTS, nextRound, updateTrust } from "../trainer-trust.ts";
 import type { TrainerRecord, TrainerTrustOptions } from "../trainer-trust.ts";
 import type { AggregationResult, Aggregator } from "./types.ts";
@@ -21,12 +26,13 @@ export function guardedMeanTrustAggregator(
   options: {
     guard?: GuardedMeanOptions;
     trust?: TrainerTrustOptions;
-    silent?: SilentHistoryOptions;
+    silent?: SilentHistoryOptions & SilentDirectionOptions;
     groups?: Uint32Array;
   } = {},
 ): Aggregator {
   let records = new Map<string, TrainerRecord>();
   let silentRecords = new Map<string, SilentRecord>();
+  let directions = new Map<string, DirectionRecord>();
   return {
     name: "guarded-mean",
     provable: true,
@@ -64,17 +70,37 @@ export function guardedMeanTrustAggregator(
           options.silent,
         );
         if (context.record !== false) silentRecords = history.records;
+        // ... or keeps pushing its silent rows the same way (compressed updates, with the model's groups only).
+        const groups = options.groups;
+        const direction =
+          groups === undefined
+            ? undefined
+            : updateSilentDirection(
+                directions,
+                trainers,
+                updates.map((u) => u.update),
+                groups,
+                perRound.silentRows,
+                number,
+                options.silent,
+              );
+        if (direction !== undefined && context.record !== false) directions = direction.records;
         notes = history.evidence.map(
           (e, i) =>
-            `, silent recurrent ${history.recurrent[i]!.toFixed(3)}, history ${e.toFixed(3)} (bound ${history.bound.toFixed(3)})`,
+            `, silent recurrent ${history.recurrent[i]!.toFixed(3)}, history ${e.toFixed(3)} (bound ${history.bound.toFixed(3)})` +
+            (direction === undefined ? "" : `, silent direction ${direction.cosines[i]!.toFixed(2)}`),
         );
-        if (history.over.some(Boolean))
+        const why = trainers.map((_, i) => [
+          ...(history.over[i] ? ["silent-history" as const] : []),
+          ...(direction?.over[i] ? ["silent-direction" as const] : []),
+        ]);
+        if (why.some((w) => w.length > 0))
           guard = {
             ...perRound,
-            rejected: perRound.rejected.map((r, i) => r || history.over[i]!),
-            acceptedWeights: perRound.acceptedWeights.map((w, i) => (history.over[i] ? 0 : w)),
+            rejected: perRound.rejected.map((r, i) => r || why[i]!.length > 0),
+            acceptedWeights: perRound.acceptedWeights.map((w, i) => (why[i]!.length > 0 ? 0 : w)),
             updates: perRound.updates.map((u, i) =>
-              history.over[i] ? { ...u, reasons: [...u.reasons, "silent-history" as const] } : u,
+              why[i]!.length > 0 ? { ...u, reasons: [...u.reasons, ...why[i]!] } : u,
             ),
           };
         const round = updateTrust(records, trainers, updates, guard, options.trust, number);
