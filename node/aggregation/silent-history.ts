@@ -15,6 +15,9 @@
  * to a single trainer's own history, and "Can You Really Backdoor FL?" (Sun et al. 2019): a backdoor needs a
  * sustained push, so bounding what a trainer may sustain bounds the backdoor.
  *
+ * Energy alone stops adaptive attackers only at the honest range, where a trigger still takes (see
+ * `updateSilentDirection` below for the direction evidence that separates them there).
+ *
  * The decision is a rejection (weight 0), so the output stays the weighted mean of committed updates with public
  * weights, and the proof binds it. Recomputing it needs each trainer's earlier revealed updates (their silent
  * parts, recomputed by the guard from those rounds' updates), as trainer-trust.ts's deviation does.

@@ -3,7 +3,7 @@
  * (../guarded-mean.ts) decides accept or reject, and an accepted update's weight is then scaled by its
  * trainer's trust, built from how well its updates aligned with the majority and how persistent its deviation
  * from the mean was over past rounds; an update whose trainer keeps pushing energy into the same silent rows round
- * after round is rejected (../silent-history.ts). Needs stable trainer identities (`AggregationContext.trainers`);
+ * after round, or pushes them the same way as its past values there, is rejected (../silent-history.ts). Needs stable trainer identities (`AggregationContext.trainers`);
  * without them it is the memoryless guarded mean.
  */
 import { AggregationInputError, fedAvg } from "../../core/updates.ts";
