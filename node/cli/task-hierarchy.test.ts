@@ -194,17 +194,8 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     assert.deepEqual(path.ancestorTaskIds.at(-1), rootId);
 
     // Read as a person would: the tree, and what a leaf nobody trains in costs the rounds above it.
-    const human = await cli([
-      "task",
-      "create",
-      "--groups",
-      "2",
-      "--levels",
-      "3",
-      "--reward-per-round",
-      "1",
-      ...signer,
-    ]);
+    const threeLevels = ["task", "create", "--groups", "2", "--levels", "3", "--reward-per-round", "1"];
+    const human = await cli([...threeLevels, ...signer]);
     assert.equal(human.code, 0, human.stderr);
     assert.match(
       human.stdout,
@@ -227,19 +218,7 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     );
     // 20-minute answer windows: the root's round (3 x 16 answer windows deep) could outlast the chain's 12 h.
     userError(
-      await cli([
-        "task",
-        "create",
-        "--groups",
-        "2",
-        "--levels",
-        "3",
-        "--answer-window",
-        "20m",
-        "--reward-per-round",
-        "1",
-        ...signer,
-      ]),
+      await cli([...threeLevels, "--answer-window", "20m", ...signer]),
       /the root's round could run \d+ s, over the contract's 43200 s bound .*or use two levels/,
     );
     assert.equal(await counts(), before + 14n, "a refused --levels creates nothing");

@@ -42,6 +42,17 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
     await net?.stop();
   });
 
+  /** Whether `operator` is on the task's aggregator candidate list now. */
+  const candidateOf = async (operator: string) =>
+    (
+      await net.publicClient.readContract({
+        address: net.addresses.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "aggregatorCandidates",
+        args: [taskId],
+      })
+    ).includes(operator as `0x${string}`);
+
   it("opts in while active and withdraws once the stake falls below the minimum", async () => {
     const minimum = await minStake(net);
     const account = await fundOperator(net, minimum * 2n);
@@ -145,15 +156,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
       contracts: net.addresses,
       log: pino({ level: "info" }, { write: (line: string) => void lines.push(line) }),
     };
-    const isCandidate = async () =>
-      (
-        await net.publicClient.readContract({
-          address: net.addresses.rounds,
-          abi: trainingRoundsAbi,
-          functionName: "aggregatorCandidates",
-          args: [taskId],
-        })
-      ).includes(account.address);
+    const isCandidate = () => candidateOf(account.address);
     const keeper = new OptInKeeper({
       sync,
       wanted: () => true,
@@ -219,15 +222,7 @@ describe("aggregator opt-in follows the operator's stake", { timeout: 180_000 },
       onActiveChange: () => undefined,
       intervalMs: 3_600_000, // only the watch's changes (and start) trigger a check here
     });
-    const candidate = async () =>
-      (
-        await net.publicClient.readContract({
-          address: net.addresses.rounds,
-          abi: trainingRoundsAbi,
-          functionName: "aggregatorCandidates",
-          args: [taskId],
-        })
-      ).includes(account.address);
+    const candidate = () => candidateOf(account.address);
     /** One tick of the node: what the participant does with the watch (onModelHeldChange → keeper.resync). */
     const tick = async (held: boolean) => {
       if (watch.note(held)) await keeper.resync();
