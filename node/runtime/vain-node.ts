@@ -20,8 +20,7 @@ import { createStatusServer } from "../api/server.ts";
 import type { StatusServer } from "../api/server.ts";
 import type { NodeConfig } from "../config/config.ts";
 import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
-import { Mesh } from "../p2p/mesh.ts";
-import { graylistLogLine } from "../p2p/graylist.ts";
+import type { Mesh } from "../p2p/mesh.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
 import { TaskParticipants } from "./task-participants.ts";
@@ -39,11 +38,13 @@ import { ChainResetWatch } from "./chain-watch.ts";
 import { connectWhenReachable, waitForChain } from "./chain-wait.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { loadNodeData } from "./node-data.ts";
+import { startNodeMesh } from "./node-mesh.ts";
 import type { DataDirLock } from "./data-dir-lock.ts";
 import { EventLog } from "./event-log.ts";
 import { HistoryFile } from "./history-file.ts";
 import { ownOutcomeFolder } from "./own-outcome.ts";
 import { RoundHistoryRecorder } from "./round-history.ts";
+import { roundEventsToReputation } from "./round-reputation.ts";
 import { checkOperator } from "./operator-checks.ts";
 import { dataFingerprint } from "./data-fingerprint.ts";
 import { DiskQuotaGuard } from "./disk-quota.ts";
@@ -144,42 +145,31 @@ export class VainNode {
     const settings = runtimeSettings(config, await hostInfo(config.dataDir));
     this.settings = settings;
     log.info({ limits: settings.limits }, "resource limits");
-    const mesh = new Mesh({
-      privateKey: this.options.nodeKey,
-      operator: this.options.account.address,
-      chain: {
-        client: publicClient,
-        chainId: clients.chain.id,
-        stakeRegistry: contracts.registry,
-        deploymentBlock: BigInt(deployment.deploymentBlock),
+    const mesh = await startNodeMesh(
+      {
+        privateKey: this.options.nodeKey,
+        operator: this.options.account.address,
+        chain: {
+          client: publicClient,
+          chainId: clients.chain.id,
+          stakeRegistry: contracts.registry,
+          deploymentBlock: BigInt(deployment.deploymentBlock),
+        },
+        listen: config.listen,
+        bootstrap: config.bootstrap,
+        profile: settings.meshProfile,
+        uploadBytesPerSec: settings.limits.bandwidthBytesPerSec,
+        attestation: {
+          claimedSamplesPerSec: () => this.capacity?.ownSamplesPerSec(),
+          isBusy: () => this.capacity?.busy() ?? true,
+          claimOf: (peerId) => this.capacity?.capacityOf(peerId)?.claimedSamplesPerSec,
+        },
+        // Reputation decides who keeps a connection slot when the node is full or above its degree.
+        peerRank: (operator) => this.reputation?.score(lower(operator)) ?? 0.5,
       },
-      listen: config.listen,
-      bootstrap: config.bootstrap,
-      profile: settings.meshProfile,
-      uploadBytesPerSec: settings.limits.bandwidthBytesPerSec,
-      attestation: {
-        claimedSamplesPerSec: () => this.capacity?.ownSamplesPerSec(),
-        isBusy: () => this.capacity?.busy() ?? true,
-        claimOf: (peerId) => this.capacity?.capacityOf(peerId)?.claimedSamplesPerSec,
-      },
-      // Reputation decides who keeps a connection slot when the node is full or above its degree.
-      peerRank: (operator) => this.reputation?.score(lower(operator)) ?? 0.5,
-      onGraylisted: (peerId, parts, evicted) => log.warn(...graylistLogLine(peerId, parts, evicted)),
-    });
-    await mesh.start();
-    this.mesh = mesh;
-    for (const address of config.bootstrap) {
-      void mesh
-        .connect(address)
-        .catch((error: unknown) =>
-          log.warn({ err: error, address }, "bootstrap peer refused or unreachable"),
-        );
-    }
-    mesh.admission.addEventListener("refused", (event) => log.warn(event.detail, "admission refused"));
-    mesh.admission.addEventListener("evicted", (event) => log.warn(event.detail, "peer evicted"));
-    mesh.admission.addEventListener("admitted", (event) =>
-      log.info({ peerId: event.detail.peerId, operator: event.detail.operator }, "peer admitted"),
+      log,
     );
+    this.mesh = mesh;
     log.info({ peerId: mesh.peerId.toString(), addresses: this.multiaddrs() }, "mesh started");
     const data = await loadNodeData(config);
     this.pool = new TrainingPool({ size: settings.trainingThreads });
@@ -233,17 +223,7 @@ export class VainNode {
         // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
         onModelHeldChange: () => void this.optIn?.resync(),
         behaviour: this.options.behaviour,
-        events: {
-          onAggregated: (_roundId, accepted, rejected) => {
-            for (const operator of accepted)
-              this.reputation?.apply({ kind: "update-accepted", operator: lower(operator) });
-            for (const operator of rejected)
-              this.reputation?.apply({ kind: "update-rejected", operator: lower(operator) });
-          },
-          // A sub-aggregator whose partial aggregate did not open consistently with the commitments lied.
-          onPartialRejected: (_roundId, operator) =>
-            this.reputation?.apply({ kind: "proof-failed", operator: lower(operator) }),
-        },
+        events: roundEventsToReputation((event) => this.reputation?.apply(event)),
       },
     });
     this.participant = this.participants.main;
