@@ -120,8 +120,9 @@ describe("Aggregator.ready", () => {
         { options: { aggregateWaitMs: 600_000 } } as unknown as RoundContext,
         {} as AggregatorComponents,
       );
-      const head = DEADLINE - AGGREGATE_MARGIN_SECONDS - 10n;
       const partial = work([TRAINERS[0]!]); // 100 of 400 committed: below the quorum
+      // The margin for one held input (the fixed 15 s and the default compute before a measurement).
+      const head = DEADLINE - fresh.marginS(partial.windowLeftS, 1) - 10n;
       assert.equal(fresh.ready(round, partial, head, 0.5), false);
       mock.timers.tick(11_000);
       assert.equal(fresh.ready(round, partial, head, 0.5), true, "posts once the clock reaches the margin");

@@ -32,10 +32,11 @@ import { discountStaleWeights } from "./staleness.ts";
 import { deadlineFor } from "../../scheduling/deadline.ts";
 import { noteArrival, rememberAggregation, treeOf } from "./round-work.ts";
 import type { AggregatorWork, RoundWorkStore } from "./round-work.ts";
-import { weightsForPost } from "./weight-claims.ts";
+import { postsWeightTree, weightsForPost } from "./weight-claims.ts";
 import { baseOf, roundOf } from "./blob-meta.ts";
 import { CheckOnce } from "./check-once.ts";
-import { AggregationTime } from "./post-margin.ts";
+import { AggregationTime, NO_PATH_COSTS } from "./post-margin.ts";
+import type { PathCosts } from "./post-margin.ts";
 import { TaskRule } from "./task-rule.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
@@ -45,7 +46,12 @@ export interface AggregatorComponents {
   readonly data: RoundData;
   /** This node's proving time (proving-budget.ts): every proof counts, and a too-slow one warns. */
   readonly provingBudget: ProvingBudget;
+  /** Its tick gap and transaction time, measured (post-margin.ts): what the margin must hold beside compute. */
+  readonly pathCosts?: () => PathCosts;
 }
+
+/** Why an aggregator decided to aggregate, and how early (logged with the post: why the next run posted or not). */
+export type AggregateReason = "all in" | "quorum waited" | "deadline near";
 
 export class Aggregator {
   private readonly ctx: RoundContext;
@@ -81,8 +87,14 @@ export class Aggregator {
    * Whether `deadline` is within AGGREGATE_MARGIN_SECONDS of the estimated time of the next block (`now` is the
    * head's timestamp). Flat aggregation and every level of a hierarchical round (sub-aggregator.ts) use it.
    */
-  nearDeadline(deadline: bigint, now: bigint, windowLeftS?: bigint, inputs = 0): boolean {
-    return deadline - this.estimatedNow(now) <= this.aggregationTime.marginS(windowLeftS, inputs);
+  nearDeadline(deadline: bigint, now: bigint, windowLeftS?: bigint, inputs = 0, txs = 1): boolean {
+    return deadline - this.estimatedNow(now) <= this.marginS(windowLeftS, inputs, txs);
+  }
+
+  /** The post margin (chain seconds) for `inputs` held and `txs` transactions to send (post-margin.ts). */
+  marginS(windowLeftS: bigint | undefined, inputs: number, txs = 1): bigint {
+    const costs = this.components.pathCosts?.() ?? NO_PATH_COSTS;
+    return this.aggregationTime.marginS(windowLeftS, inputs, costs, txs);
   }
 
   /** How long aggregators wait for missing inputs before a quorum (flat) or their level's cut-off (trees). */
@@ -217,18 +229,26 @@ export class Aggregator {
     });
     // The window this node saw when it first looked: in a window of twice the margin or less, the margin is half
     // of it, so the aggregator waits for the first updates instead of posting all-zero weights at selection.
-    work.windowLeftS ??= round.aggregateDeadline - this.estimatedNow(now);
-    const nearDeadline = this.nearDeadline(
-      round.aggregateDeadline,
-      now,
-      work.windowLeftS,
-      work.received.size,
-    );
-    if (received === 0) return nearDeadline;
-    if (received === committed) return true;
+    const leftS = round.aggregateDeadline - this.estimatedNow(now);
+    work.windowLeftS ??= leftS;
+    // Transactions until the post is mined: a chained round's link root, a large round's weight root, the post.
+    const txs =
+      1 + (isChained(round) ? 1 : 0) + (postsWeightTree(round.trainers.length) && received > 0 ? 1 : 0);
+    const marginS = this.marginS(work.windowLeftS, work.received.size, txs);
+    const nearDeadline = leftS <= marginS;
     const quietSince = Math.max(work.aggregatingSince ?? Date.now(), work.lastArrivalAt ?? 0);
     const waited = Date.now() - quietSince >= this.waitMsFor(work);
-    return (waited && received >= quorum * committed) || nearDeadline;
+    const reason: AggregateReason | undefined =
+      received > 0 && received === committed
+        ? "all in"
+        : received > 0 && waited && received >= quorum * committed
+          ? "quorum waited"
+          : nearDeadline
+            ? "deadline near"
+            : undefined;
+    if (reason !== undefined)
+      work.decision = { reason, leftS: Number(leftS), marginS: Number(marginS), at: performance.now() };
+    return reason !== undefined;
   }
 
   /**
@@ -318,8 +338,28 @@ export class Aggregator {
 
   async aggregateAndPost(roundId: bigint, round: RoundView, work: AggregatorWork): Promise<void> {
     const started = performance.now();
+    const decision = work.decision;
+    // Info, not debug: the decision and the inputs held are what says, after a run, why a post came late or not.
+    this.ctx.log.info(
+      {
+        roundId,
+        reason: decision?.reason,
+        inputs: work.received.size,
+        of: round.trainers.length,
+        leftS: decision?.leftS,
+        marginS: decision?.marginS,
+        decidedMsAgo: decision === undefined ? undefined : Math.round(started - decision.at),
+      },
+      "aggregating",
+    );
     const base = await this.components.modelSync.ensureModel(round.baseModelRef);
-    if (base === undefined) return;
+    if (base === undefined) {
+      this.ctx.log.warn(
+        { roundId, base: round.baseModelRef },
+        "aggregate not posted: the base model is missing",
+      );
+      return;
+    }
     const zero = encodeFixedPoint(new Float32Array(this.ctx.paramSize));
     const present = round.trainers.map((t) => work.received.get(t.toLowerCase()));
     await this.taskRule.foldPastRounds(roundId, round.taskId);
@@ -345,7 +385,13 @@ export class Aggregator {
       const posted =
         zeros !== undefined &&
         (await this.ctx.chain.sendIfValid("postAggregate", [roundId, zeroHash, zeroHash, zeros]));
-      if (posted) this.ctx.log.warn({ roundId, rejected }, "no usable update: posted all-zero weights");
+      if (posted)
+        this.ctx.log.warn(
+          { roundId, rejected, totalMs: Math.round(performance.now() - (decision?.at ?? started)) },
+          "no usable update: posted all-zero weights",
+        );
+      else
+        this.ctx.log.warn({ roundId, step: "postAggregate" }, "aggregate not posted: a transaction failed");
       return;
     }
     const encoded = present.map((p) => p?.encoded ?? zero);
@@ -364,22 +410,33 @@ export class Aggregator {
           weights,
         )
       : undefined;
+    const computed = performance.now();
+    const inputs = present.filter((p) => p !== undefined).length;
+    // The compute share alone: the margin adds the transactions at the wallet's measured time (post-margin.ts).
+    this.aggregationTime.record(computed - started, inputs);
+    const timings = () => ({
+      computeMs: Math.round(computed - started),
+      txMs: Math.round(performance.now() - computed),
+      totalMs: Math.round(performance.now() - (decision?.at ?? started)),
+    });
+    const failed = (step: string) =>
+      this.ctx.log.warn({ roundId, step, ...timings() }, "aggregate not posted: a transaction failed");
     if (
       links !== undefined &&
       !(await this.ctx.chain.sendIfValid("postLinkRoot", [roundId, links.tree.root]))
     )
-      return;
+      return failed("postLinkRoot");
     // A round above the weights array posts its weight tree root first (weight-claims.ts).
     const posting = await weightsForPost(this.ctx, roundId, round.trainers, weights);
-    if (posting === undefined) return;
+    if (posting === undefined) return failed("postWeightsRoot");
     const posted = await this.ctx.chain.sendIfValid("postAggregate", [
       roundId,
       aggregateCommitment.root,
       aggregateData,
       posting,
     ]);
-    if (!posted) return;
-    this.aggregationTime.record(performance.now() - started, work.received.size);
+    if (!posted) return failed("postAggregate");
+    const postedTimings = timings();
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });
     if (!this.ctx.adversary.withholdsAggregate()) {
       // Signed only once posted: a node killed between signing and posting, or whose post failed, could
@@ -409,7 +466,7 @@ export class Aggregator {
       rejected,
     );
     this.ctx.log.info(
-      { roundId, weights, rejected, proven: round.proven, modelRef: ref },
+      { roundId, weights, rejected, proven: round.proven, modelRef: ref, ...postedTimings },
       "aggregate posted",
     );
   }

@@ -162,6 +162,7 @@ export class RoundParticipant {
       modelSync: this.modelSync,
       data: this.data,
       provingBudget: this.provingBudget,
+      pathCosts: () => ({ tickGapMs: this.reaction.tickGapMs(), txMs: this.chain.slowTxMs }),
     });
     this.recovery = new AggregationRecovery(this.ctx, {
       accept: (roundId, operator, bytes) => this.aggregator.acceptUpdate(roundId, operator, bytes),

@@ -5,6 +5,7 @@ import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./contex
 import {
   AGGREGATION_TIME_SLACK,
   AggregationTime,
+  DEFAULT_AGGREGATION_FIXED_MS,
   DEFAULT_AGGREGATION_MS_PER_INPUT,
   postMargin,
 } from "./post-margin.ts";
@@ -20,9 +21,12 @@ describe("the aggregator's deadline margin", () => {
   it("adds the time its aggregation of the held inputs takes, measured", () => {
     const time = new AggregationTime();
     assert.equal(time.marginS(600n, 0), AGGREGATE_MARGIN_SECONDS, "nothing held: nothing to compute");
-    // Before any measurement: the default per input, with slack.
+    // Before any measurement: the defaults (fixed and per input), with slack.
     const assumed = BigInt(
-      Math.ceil((254 * DEFAULT_AGGREGATION_MS_PER_INPUT * AGGREGATION_TIME_SLACK) / 1000),
+      Math.ceil(
+        ((DEFAULT_AGGREGATION_FIXED_MS + 254 * DEFAULT_AGGREGATION_MS_PER_INPUT) * AGGREGATION_TIME_SLACK) /
+          1000,
+      ),
     );
     assert.equal(time.marginS(600n, 254), AGGREGATE_MARGIN_SECONDS + assumed);
     // The 256-node round: 254 updates aggregated and posted in about 45 s (180 ms an input).
@@ -36,6 +40,18 @@ describe("the aggregator's deadline margin", () => {
     // A fast machine measured lower: the margin shrinks back.
     time.record(1_600, 16);
     assert.equal(time.marginS(600n, 16), AGGREGATE_MARGIN_SECONDS + 4n);
+  });
+
+  it("holds one tick gap and the transactions before the post, measured", () => {
+    const time = new AggregationTime();
+    time.record(1_600, 16); // 100 ms an input
+    const costs = { tickGapMs: 18_400, txMs: 4_000 };
+    // 15 s + 18.4 s gap + 2 x (1.6 s compute + 2 transactions x 4 s) = 52.6 s, rounded up.
+    assert.equal(time.marginS(600n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 38n);
+    // Nothing held: the all-zero post, one transaction and no compute, still after one tick gap.
+    assert.equal(time.marginS(600n, 0, costs, 2), AGGREGATE_MARGIN_SECONDS + 27n);
+    // A quarter of the window at most: the aggregator still waits most of it for updates.
+    assert.equal(time.marginS(100n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 25n);
   });
 
   it("never spends more than a quarter of the window on the aggregation's share", () => {

@@ -1,9 +1,20 @@
 /**
  * How long before its chain deadline an aggregator stops waiting and aggregates what it has: a fixed margin for
- * the post transaction, plus the time its own aggregation of the inputs it holds takes, measured on its last
- * aggregation (issue #21, "deadlines from measurements"). With the fixed 15 s alone, a 256-node round's
- * aggregator started its guarded mean of 254 updates at the margin, posted about 30 s after the deadline on a
- * loaded machine, and was replaced by its backup (2026-12-06, docs/scaling.md).
+ * the post transaction, plus what the rest of the path from that decision to the mined post costs this node,
+ * measured (issue #21, "deadlines from measurements"):
+ *
+ * - its tick gap: the decision is taken on a round tick, so the tick that sees the margin reached can come one
+ *   whole gap (poll interval plus its slowest recent tick) after the moment it was reached;
+ * - its aggregation compute (screening, the aggregate's commitment, a chained round's link tree), measured on
+ *   its last aggregation per input, a default before the first;
+ * - its transactions before the post is mined (a chained round's link root, the post), each at the slowest
+ *   recent transaction of its wallet (queue wait, send, receipt).
+ *
+ * With the fixed 15 s plus compute alone, 31 of 32 leaf aggregators of the 512-node three-level bench missed their
+ * 600 s deadline (2026-12-07, docs/scaling.md Session 20): their tick came every 16.4 s (the bench polls every
+ * 32 ms a node), and the path from the decision to the mined post held two transactions on a loaded chain. Before,
+ * a 256-node round's aggregator started its guarded mean of 254 updates at the fixed margin and posted about 30 s
+ * late (session 13).
  */
 import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./context.ts";
 
@@ -12,10 +23,27 @@ import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./contex
  * about 180 ms an update at 0.4 of a core; an idle core takes less, so this is the middle of the two.
  */
 export const DEFAULT_AGGREGATION_MS_PER_INPUT = 100;
-/** The measured time is doubled: the next round may hold more inputs, or find the machine busier. */
+/**
+ * Aggregation time that does not grow with the inputs (ms), assumed before the first measurement: the
+ * aggregate's commitment and a chained round's link tree of the bench's small model (199 chunks) took 0.9 and
+ * 1.5 s on an idle core (2026-12-07); a loaded event loop shared by many nodes takes several times that.
+ */
+export const DEFAULT_AGGREGATION_FIXED_MS = 5_000;
+/** The measured times are doubled: the next round may hold more inputs, or find the machine busier. */
 export const AGGREGATION_TIME_SLACK = 2;
-/** The aggregation's share never takes more than this fraction of the window the aggregator saw. */
-const COMPUTE_SHARE_OF_WINDOW = 4n;
+/** The margin's measured share never takes more than this fraction of the window the aggregator saw. */
+const EXTRA_SHARE_OF_WINDOW = 4n;
+
+/** What the path from the decision to a mined post costs this node besides its compute, measured (ms). */
+export interface PathCosts {
+  /** The longest expected time between two of its round ticks: the poll interval plus its slow recent tick. */
+  readonly tickGapMs: number;
+  /** Its wallet's slowest recent transaction, from queued to mined (0 before it sent one). */
+  readonly txMs: number;
+}
+
+/** No measurement (tests, and nodes before their first tick and transaction). */
+export const NO_PATH_COSTS: PathCosts = { tickGapMs: 0, txMs: 0 };
 
 /**
  * Seconds before the aggregation deadline at which the aggregator posts what it has: AGGREGATE_MARGIN_SECONDS,
@@ -30,22 +58,38 @@ export function postMargin(windowLeftS: bigint | undefined): bigint {
   return half > MIN_AGGREGATE_MARGIN_SECONDS ? half : MIN_AGGREGATE_MARGIN_SECONDS;
 }
 
-/** This node's aggregation time per input, measured, and the margin it asks for. */
+/** This node's aggregation time, measured, and the margin it asks for. */
 export class AggregationTime {
-  private msPerInput = DEFAULT_AGGREGATION_MS_PER_INPUT;
+  private measured: { msPerInput: number } | undefined;
 
-  /** One aggregation of `inputs` updates took `ms`, from the decision to aggregate to its post. */
+  /** One aggregation of `inputs` updates computed for `ms` (from the decision to its first transaction). */
   record(ms: number, inputs: number): void {
-    if (inputs > 0 && Number.isFinite(ms) && ms >= 0) this.msPerInput = ms / inputs;
+    if (inputs > 0 && Number.isFinite(ms) && ms >= 0) this.measured = { msPerInput: ms / inputs };
+  }
+
+  /** The compute of aggregating `inputs` (ms, before slack): measured per input, or the defaults. */
+  computeMs(inputs: number): number {
+    if (inputs === 0) return 0;
+    if (this.measured !== undefined) return inputs * this.measured.msPerInput;
+    return DEFAULT_AGGREGATION_FIXED_MS + inputs * DEFAULT_AGGREGATION_MS_PER_INPUT;
   }
 
   /**
-   * The margin (chain seconds) for aggregating `inputs` held updates in a window of `windowLeftS`: `postMargin`
-   * plus the measured time of that many inputs with slack, the latter at most a quarter of the window.
+   * The margin (chain seconds) for aggregating `inputs` held updates and sending `txs` transactions in a window
+   * of `windowLeftS`: `postMargin`, plus one tick gap and, with slack, the compute and the transactions; the
+   * latter share at most a quarter of the window (the aggregator still waits most of it for updates).
    */
-  marginS(windowLeftS: bigint | undefined, inputs: number): bigint {
-    const compute = BigInt(Math.ceil((inputs * this.msPerInput * AGGREGATION_TIME_SLACK) / 1000));
-    const cap = windowLeftS === undefined ? compute : windowLeftS / COMPUTE_SHARE_OF_WINDOW;
-    return postMargin(windowLeftS) + (compute < cap ? compute : cap);
+  marginS(
+    windowLeftS: bigint | undefined,
+    inputs: number,
+    costs: PathCosts = NO_PATH_COSTS,
+    txs = 1,
+  ): bigint {
+    const extraMs =
+      costs.tickGapMs +
+      AGGREGATION_TIME_SLACK * (this.computeMs(inputs) + (inputs === 0 ? 1 : txs) * costs.txMs);
+    const extra = BigInt(Math.ceil(extraMs / 1000));
+    const cap = windowLeftS === undefined ? extra : windowLeftS / EXTRA_SHARE_OF_WINDOW;
+    return postMargin(windowLeftS) + (extra < cap ? extra : cap);
   }
 }

@@ -46,9 +46,21 @@ export class ReactionBudget {
 
   /** What this node needs from a selection to its post now (ms), from its recent ticks. */
   neededMs(): number {
+    return REACTION_TICKS * this.slowTickMs() + this.pollIntervalMs;
+  }
+
+  /**
+   * The longest expected time between two of this node's ticks (ms): the poll interval plus its slow recent tick.
+   * A deadline check runs only on a tick, so an aggregator's post margin holds one such gap (post-margin.ts).
+   */
+  tickGapMs(): number {
+    return this.pollIntervalMs + this.slowTickMs();
+  }
+
+  /** The second slowest of the recent ticks (ms; one outlier such as a start-up restore does not count). */
+  private slowTickMs(): number {
     const sorted = [...this.recent].sort((a, b) => b - a);
-    const slow = sorted[1] ?? sorted[0] ?? 0;
-    return REACTION_TICKS * slow + this.pollIntervalMs;
+    return sorted[1] ?? sorted[0] ?? 0;
   }
 
   /** Whether a drawn aggregator could post in time now (true before the task was seen). */

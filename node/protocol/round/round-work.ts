@@ -68,6 +68,8 @@ export interface AggregatorWork {
   longestGapMs?: number;
   /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
   windowLeftS?: bigint;
+  /** Why and when (performance.now) this node last decided to aggregate, with the chain seconds left and its margin. */
+  decision?: { reason: string; leftS: number; marginS: number; at: number };
   posted: boolean;
   aggregating: boolean;
   /** Updates received for aggregation (flat aggregator, sub-aggregator of level-1 groups), by operator. */

@@ -39,12 +39,20 @@ import type {
  * Each wallet's transaction queue: a node running a group task and its parent (docs/protocol.md §7) has a gateway
  * per task and one account, whose nonces two queues would race for.
  */
-const TX_QUEUES = new WeakMap<object, { tail: Promise<unknown> }>();
+const TX_QUEUES = new WeakMap<object, TxQueue>();
+/** Transactions remembered for the wallet's transaction time (the slowest of them counts). */
+const TX_TIMES_KEPT = 8;
+
+/** One wallet's queue, and how long its latest sent transactions took from queued to mined (ms). */
+interface TxQueue {
+  tail: Promise<unknown>;
+  readonly sentMs: number[];
+}
 
 export class RoundsGateway {
   private readonly init: RoundsGatewayInit;
   /** This node's transactions, serialised (one nonce sequence), shared by every gateway of its wallet. */
-  private readonly txQueue: { tail: Promise<unknown> };
+  private readonly txQueue: TxQueue;
   /** Rounds as peers' pushes see them: one chain read per phase, not per push (round-cache.ts). */
   readonly pushRounds: RoundCache<Awaited<ReturnType<RoundsGateway["readRound"]>>>;
   /** Each recent round's opening block (fixed once it opened): where its event searches start. */
@@ -53,7 +61,7 @@ export class RoundsGateway {
   constructor(init: RoundsGatewayInit) {
     this.init = init;
     let queue = TX_QUEUES.get(init.wallet);
-    if (queue === undefined) TX_QUEUES.set(init.wallet, (queue = { tail: Promise.resolve() }));
+    if (queue === undefined) TX_QUEUES.set(init.wallet, (queue = { tail: Promise.resolve(), sentMs: [] }));
     this.txQueue = queue;
     this.pushRounds = new RoundCache((roundId) => this.readRound(roundId));
   }
@@ -374,10 +382,23 @@ export class RoundsGateway {
     return this.enqueueOutcome(functionName, run).then((outcome) => outcome.sent);
   }
 
+  /**
+   * The slowest of this wallet's recent transactions, from queued to mined (ms; 0 before any): the wait behind
+   * its other transactions, the send and the receipt. An aggregator's post margin counts it (post-margin.ts).
+   */
+  get slowTxMs(): number {
+    return Math.max(0, ...this.txQueue.sentMs);
+  }
+
   private enqueueOutcome(functionName: string, run: () => Promise<boolean>): Promise<SendOutcome> {
+    const queued = performance.now();
+    const times = this.txQueue.sentMs;
     const guarded = async (): Promise<SendOutcome> => {
       try {
-        return (await run()) ? { sent: true } : { sent: false, reason: "the call would revert now" };
+        if (!(await run())) return { sent: false, reason: "the call would revert now" };
+        times.push(performance.now() - queued);
+        if (times.length > TX_TIMES_KEPT) times.shift();
+        return { sent: true };
       } catch (error) {
         this.init.log.debug({ err: error, functionName }, "chain call skipped");
         return { sent: false, reason: error instanceof Error ? error.message : String(error) };
