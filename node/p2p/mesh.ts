@@ -144,7 +144,14 @@ export class Mesh {
   /** Streams of libp2p services refused to unadmitted peers or over their rate (protocol-gate.ts). */
   readonly gateCounters: GateCounters = { refusedNotAllowed: 0, refusedRate: 0 };
   /** What the connection cap did to connections opened over it (status, bench:round's aggregator figures). */
-  readonly capCounters: CapCounters = { yieldedUnadmitted: 0, evictedWorst: 0, closedNewcomers: 0 };
+  readonly capCounters: CapCounters = {
+    yieldedUnadmitted: 0,
+    evictedWorst: 0,
+    closedNewcomers: 0,
+    evictedForHeld: 0,
+  };
+  /** Peers held for a round (`hold`), by peer ID, with when the hold ends (wall clock, ms). */
+  private readonly held = new Map<string, number>();
   private gossipLayer: MeshGossip | undefined;
   private node: Libp2p<MeshServices> | undefined;
   private maintenance: ReturnType<typeof setInterval> | undefined;
@@ -289,6 +296,11 @@ export class Mesh {
       {
         yieldOldestUnadmitted: (newcomer) => this.admission.slots.yieldOldestUnadmitted(newcomer),
         worstRanked: () => this.worstRanked(node.getPeers()),
+        isHeld: (peer) => this.isHeld(peer),
+        unheldPeer: (except) => {
+          const plain = node.getPeers().filter((p) => !p.equals(except) && this.admission.isAdmitted(p));
+          return this.worstRanked(plain)?.peer ?? plain.find((p) => !this.isHeld(p));
+        },
       },
       this.capCounters,
     );
@@ -411,7 +423,8 @@ export class Mesh {
       await this.reach(peer, hints, signal);
       return await send();
     } finally {
-      if (!connectedBefore) await this.libp2p.hangUp(peer).catch(() => undefined);
+      // A held peer (its round's group) keeps the connection: the next push, or its peers' pushes, ride on it.
+      if (!connectedBefore && !this.isHeld(peer)) await this.libp2p.hangUp(peer).catch(() => undefined);
     }
   }
 
@@ -461,10 +474,37 @@ export class Mesh {
     }
   }
 
-  /** The connected, admitted peer with the lowest reputation, if the node ranks peers (peer-rank.ts). */
+  /**
+   * The connected, admitted peer with the lowest reputation, if the node ranks peers (peer-rank.ts); never a
+   * held one: the node keeps its round's group whatever their rank (a rank is earned in gossip, not in a round).
+   */
   private worstRanked(peers: readonly PeerId[]): { peer: PeerId; rank: number } | undefined {
     const rank = this.options.peerRank;
-    return rank && worstRankedPeer(peers, (id) => this.admission.peer(id)?.operator, rank);
+    const unheld = peers.filter((p) => !this.isHeld(p));
+    return rank && worstRankedPeer(unheld, (id) => this.admission.peer(id)?.operator, rank);
+  }
+
+  /**
+   * Holds connections to `peer` until `untilMs` (wall clock): at the connection cap a held newcomer takes the
+   * place of a peer not held, and neither the cap nor the degree upkeep prunes it (group-links.ts).
+   */
+  hold(peer: PeerId, untilMs: number): void {
+    this.held.set(peer.toString(), untilMs);
+  }
+
+  /** Whether connections to `peer` are held now (an ended hold is dropped). */
+  isHeld(peer: PeerId): boolean {
+    const key = peer.toString();
+    const until = this.held.get(key);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    this.held.delete(key);
+    return false;
+  }
+
+  /** Whether this node has an open connection to `peer`. */
+  isConnected(peer: PeerId): boolean {
+    return this.libp2p.getConnections(peer).length > 0;
   }
 
   /**

@@ -115,5 +115,44 @@ describe(
         "the neighbour's own connection stays open",
       );
     });
+
+    it("a held peer (its round's group) gets in at the cap in a plain peer's place, and keeps its connection", async () => {
+      const receiver = await startMesh(["/ip4/127.0.0.1/tcp/0"]);
+      const received = new Set<string>();
+      receiver.blobs.onBlob("update", (blob) => {
+        received.add(blob.from);
+      });
+      const address = receiver.multiaddrs()[0]!.toString();
+      const plain: Mesh[] = [];
+      for (let i = 0; i < CAP; i++) {
+        const peer = await startMesh([]);
+        await peer.connect(address);
+        plain.push(peer);
+      }
+      assert.equal(receiver.libp2p.getConnections().length, CAP, "the receiver is at its cap");
+      // Both ends hold each other, as two members of one small round do (group-links.ts).
+      const member = await startMesh([]);
+      const until = Date.now() + 60_000;
+      receiver.hold(member.peerId, until);
+      member.hold(receiver.peerId, until);
+      let delivered = false;
+      for (let attempt = 1; attempt <= 4 && !delivered; attempt++) {
+        try {
+          await member.transfer(receiver.peerId, [address], () =>
+            member.blobs.push(receiver.peerId, "update", new Uint8Array(1024).fill(7)),
+          );
+          delivered = true;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        }
+      }
+      assert.ok(delivered, `the held member delivers (cap counters ${JSON.stringify(receiver.capCounters)})`);
+      assert.equal(receiver.capCounters.evictedForHeld, 1, "one plain peer gave its place");
+      assert.ok(receiver.libp2p.getConnections().length <= CAP, "the receiver stays within its cap");
+      assert.ok(
+        member.libp2p.getConnections(receiver.peerId).length > 0,
+        "the held connection stays open after the transfer",
+      );
+    });
   },
 );

@@ -1,8 +1,9 @@
 /**
  * Moving a round's blobs between operators: an update or partial goes to the node an operator bound on
  * chain, reached through the mesh (dialing the addresses it announced when we never met it, and closing that
- * connection once the push is acknowledged). Aggregators announce where they listen on `AGGREGATOR_TOPIC`;
- * every node keeps the latest announcement per peer.
+ * connection once the push is acknowledged, unless it is held for the round's group: group-links.ts).
+ * Aggregators, and the members of a small round once they committed, announce where they listen on
+ * `AGGREGATOR_TOPIC`; every node keeps the latest announcement per peer.
  */
 import type { Address, Hex } from "viem";
 
@@ -45,10 +46,24 @@ export class Delivery {
     );
   }
 
+  /** The addresses `peer` last announced (an aggregator, or a small round's member: group-links.ts). */
+  addrsOf(peer: string): readonly string[] {
+    return this.announced.get(peer) ?? [];
+  }
+
+  /** Announces where this node listens, once, as a member of round `roundId`'s group (group-links.ts). */
+  announceMember(roundId: bigint): void {
+    this.publishAddrs(roundId);
+  }
+
   /** An aggregator (or sub-aggregator) re-announces its addresses every `ANNOUNCE_INTERVAL_MS` until it posts. */
   announce(roundId: bigint, work: AggregatorWork): void {
     if (work.posted || Date.now() - (work.announcedAt ?? 0) <= ANNOUNCE_INTERVAL_MS) return;
     work.announcedAt = Date.now();
+    this.publishAddrs(roundId);
+  }
+
+  private publishAddrs(roundId: bigint): void {
     const { mesh } = this.ctx.options;
     const addrs = mesh
       .multiaddrs()

@@ -42,6 +42,7 @@ import type {
   TransferStats,
 } from "./context.ts";
 import { Delivery } from "./delivery.ts";
+import { GroupLinks } from "./group-links.ts";
 import { Keeper } from "./keeper.ts";
 import type { PartialLeader } from "./partial-commit.ts";
 import { adoptPartial, partialLeaderOf } from "./partial-delivery.ts";
@@ -91,6 +92,8 @@ export class RoundParticipant {
   /** Reclaims stranded bonds and claims credits once per closed round (claims.ts). */
   private readonly claims: Claims;
   private readonly delivery: Delivery;
+  /** A small round's members' connections to each other (group-links.ts). */
+  private readonly groupLinks: GroupLinks;
   private readonly data: RoundData;
   private readonly aggregateWatcher: AggregateWatcher;
   /** The task's first model, by content hash: drawn from the spec's seed, or a blob (an imported ONNX model's weights). */
@@ -154,6 +157,7 @@ export class RoundParticipant {
     this.modelSync = new ModelSync(this.ctx, this.data);
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
+    this.groupLinks = new GroupLinks(this.ctx, delivery);
     this.keeper = new Keeper(this.ctx);
     this.partials = partialLeaderOf(this.ctx, this.modelSync, (roundId) => this.work.get(roundId));
     this.claims = new Claims(this.ctx, work);
@@ -364,6 +368,8 @@ export class RoundParticipant {
     switch (round.state) {
       case RoundState.Open: {
         if (myIndex >= 0) work.committed = true;
+        // A small round's members connect while it is open: whoever is drawn, pushes ride held connections.
+        this.groupLinks.tick(roundId, round.trainers);
         if (now <= round.commitDeadline) {
           // A parent task's round takes partials only (§7): its trainers are group leaders, nobody trains here.
           if (myIndex >= 0 || round.partialsOnly || this.sitOut.check(roundId, this.holdReason)) return;
@@ -386,6 +392,7 @@ export class RoundParticipant {
               ? `took over round ${roundId} as its backup aggregator: its aggregator missed the deadline`
               : `round ${roundId}'s aggregator missed the deadline; its backup ${round.aggregator} took over`,
           );
+        this.groupLinks.tick(roundId, round.trainers);
         const tree = await treeOf(this.ctx, work, roundId, round);
         work.aggregatingSince ??= Date.now();
         const aggregator = round.aggregator.toLowerCase();
