@@ -37,10 +37,10 @@ import type { WeightedUpdate } from "../core/updates.ts";
 import { coordinateMedian, directionEvidence, dot, median, upperHonest } from "./guard-statistics.ts";
 import { GUARDED_MEAN_DEFAULTS } from "./guarded-mean-defaults.ts";
 import { honestGroupMaximum, honestPairMaximum } from "./pair-bounds.ts";
-import { silentGroupEnergy, silentPartCosines } from "./silent-rows.ts";
+import { MAX_DENSITY_FOR_ROWS, medianDensity, silentRowParts, silentPartCosines } from "./silent-rows.ts";
 import { mapFloat32 } from "../core/vectors.ts";
 
-export { GUARDED_MEAN_DEFAULTS };
+export { GUARDED_MEAN_DEFAULTS, MAX_DENSITY_FOR_ROWS };
 
 /**
  * Below this many updates one update's own value sets much of a group median: the relative checks (bounds,
@@ -112,23 +112,6 @@ export interface GuardResult {
 }
 
 /**
- * Above this median share of non-zero coordinates updates count as dense and the silent test stays per
- * coordinate; the node's top-k updates carry 5%.
- */
-export const MAX_DENSITY_FOR_ROWS = 0.5;
-
-/** The median share of non-zero coordinates among the updates. */
-function medianDensity(updates: readonly WeightedUpdate[]): number {
-  return median(
-    updates.map((u) => {
-      let nonZero = 0;
-      for (const x of u.update) if (x !== 0) nonZero++;
-      return u.update.length === 0 ? 0 : nonZero / u.update.length;
-    }),
-  );
-}
-
-/**
  * Screens updates (weights are self-reported sample counts). `groups` (coordinate-groups.ts, from the model's
  * layout) makes the silent-coordinate evidence count whole input rows the majority never touches, which holds
  * on top-k compressed updates; without it each coordinate is judged alone (dense updates only). `distrusted`
@@ -159,7 +142,7 @@ export function guardUpdates(
   // Rows only for sparse updates: on dense ones every coordinate an input feeds moves together, and the
   // per-coordinate test held sign flippers on Dirichlet-0.5 data to 0.8 pt where rows gave 2.8 pt
   // (bench:robust sign-flip, 30%, 3 seeds).
-  const sparse = medianDensity(updates) < MAX_DENSITY_FOR_ROWS;
+  const sparse = medianDensity(updates.map((u) => u.update)) < MAX_DENSITY_FOR_ROWS;
   const byRows = groups !== undefined && sparse ? groups : undefined;
   const counts = updates.map((u) => Math.floor(u.weight));
   const trim = Math.min(Math.floor(o.byzantineFraction * n), Math.floor((n - 1) / 2));
@@ -215,16 +198,11 @@ export function guardUpdates(
   const shares = new Float64Array(n);
   // Per update, its `silentPartners`-th largest cosine with another's silent part (-1: dense, or too few others).
   let silentGroupCosines = new Array<number>(n).fill(-1);
-  let silentRows = rows.map(() => new Map<number, number>());
+  let silentRows: Map<number, number>[] = rows.map(() => new Map<number, number>());
   if (byRows !== undefined) {
-    const { parts, amounts } = silentGroupEnergy(rows, byRows, trim, unit, o.silentRowFactor, silent);
-    silentRows = parts.map(
-      (p, i) =>
-        new Map(
-          p.map((g, k) => [g, typicalEnergy === 0 ? 0 : (amounts[i]![k]! * unit[i]! ** 2) / typicalEnergy]),
-        ),
-    );
-    const matrix = silentPartCosines(rows, byRows, parts);
+    const parts = silentRowParts(rows, byRows, trim, unit, typicalEnergy, o.silentRowFactor, silent);
+    silentRows = parts.silentRows;
+    const matrix = silentPartCosines(rows, byRows, parts.groups);
     silentGroupCosines = rows.map((_, a) => {
       const others = rows.flatMap((__, b) => (b === a ? [] : [matrix[a * n + b]!])).sort((x, y) => y - x);
       return others.length < o.silentPartners ? -1 : others[o.silentPartners - 1]!;

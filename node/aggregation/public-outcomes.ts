@@ -24,6 +24,13 @@ export interface PublicRoundOutcome {
   readonly trainers: readonly string[];
   /** Posted accepted weights, in the order of `trainers`. */
   readonly weights: readonly (bigint | number)[];
+  /**
+   * The round's revealed updates, in the order of `trainers`, each checked against its trainer's commitment:
+   * every update the aggregator screened (its announced list), rejected ones included, undefined for a trainer
+   * whose update it did not screen. Absent when the node does not hold them all; rules with memories computed
+   * from the updates (silent-history.ts) then fold only the weights.
+   */
+  readonly updates?: readonly (Float32Array | undefined)[];
 }
 
 /** `records` with `outcome` folded in (a new map; trainers already scored for that round keep theirs). */

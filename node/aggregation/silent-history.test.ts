@@ -150,3 +150,77 @@ describe("silent rows across rounds", () => {
     assert.equal(later.records.has("b"), false);
   });
 });
+
+/**
+ * The aggregator duty rotates over the task's nodes (one round each here, three nodes): a node screens a trainer
+ * only in the rounds it aggregates, and folds the others from their public outcome. The attacker's test: the same
+ * split-trigger attackers as above must be rejected from the same round as under one aggregator, which needs every
+ * node to fold the silent memories from the revealed updates of the rounds it did not aggregate.
+ */
+describe("silent memories under a rotating aggregator", () => {
+  const NODES = 3;
+  /** Per round, which updates got weight 0: one aggregator, or `NODES` taking turns (`revealed`: folding updates). */
+  function rejections(
+    rounds: readonly { update: Float32Array; weight: number }[][],
+    nodes: number,
+    revealed: boolean,
+  ) {
+    const rules = Array.from({ length: nodes }, () => guardedMeanTrustAggregator({ groups: GROUPS }));
+    return rounds.map((updates, r) => {
+      const turn = r % nodes;
+      const { acceptedWeights } = rules[turn]!.aggregate(updates, { trainers: TRAINERS, round: r + 1 });
+      rules.forEach((rule, k) => {
+        if (k === turn) return;
+        rule.observeOutcome?.({
+          round: r + 1,
+          trainers: TRAINERS,
+          weights: acceptedWeights,
+          ...(revealed ? { updates: updates.map((u) => u.update) } : {}),
+        });
+      });
+      return acceptedWeights.map((w) => w === 0);
+    });
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`rejects the attackers from round 2 as one aggregator does, folding revealed rounds (seed ${seed})`, () => {
+      const rng = new Rng(seed);
+      const rounds = Array.from({ length: 8 }, () => round(rng, 0.036));
+      const single = rejections(rounds, 1, true);
+      const rotating = rejections(rounds, NODES, true);
+      assert.deepEqual(rotating, single);
+      for (const [r, rejected] of rotating.entries()) {
+        assert.deepEqual(rejected.slice(ATTACKERS), new Array(HONEST).fill(false), `round ${r + 1}`);
+        assert.equal(rejected.slice(0, ATTACKERS).every(Boolean), r >= 1, `round ${r + 1}`);
+      }
+      // Before: folding only the posted weights, each node's memories start over at its own turns.
+      const weightsOnly = rejections(rounds, NODES, false);
+      assert.ok(
+        weightsOnly.slice(1, NODES).some((rejected) => !rejected.slice(0, ATTACKERS).every(Boolean)),
+        "the attackers were rejected without the revealed rounds",
+      );
+    });
+  }
+
+  it("folds nothing from a malformed or repeated revealed round", () => {
+    const rng = new Rng(9);
+    const [first, second] = [round(rng, 0.036), round(rng, 0.036)];
+    const rule = guardedMeanTrustAggregator({ groups: GROUPS });
+    const outcome = (r: number, updates: readonly (Float32Array | undefined)[]) => ({
+      round: r,
+      trainers: TRAINERS,
+      weights: TRAINERS.map(() => 1),
+      updates,
+    });
+    const bad = first!.map((u) => u.update);
+    bad[4] = new Float32Array(3);
+    rule.observeOutcome?.(outcome(1, bad));
+    rule.observeOutcome?.(outcome(1, [Float32Array.of(NaN, ...new Float32Array(SIZE - 1))]));
+    const fresh = guardedMeanTrustAggregator({ groups: GROUPS });
+    const context = { trainers: TRAINERS, round: 2 };
+    assert.deepEqual(
+      rule.aggregate(second!, context).acceptedWeights,
+      fresh.aggregate(second!, context).acceptedWeights,
+    );
+  });
+});

@@ -22,7 +22,7 @@
  * weights, and the proof binds it. Recomputing it needs each trainer's earlier revealed updates (their silent
  * parts, recomputed by the guard from those rounds' updates), as trainer-trust.ts's deviation does.
  */
-import { median } from "./guard-statistics.ts";
+import { dot, median } from "./guard-statistics.ts";
 
 export const SILENT_HISTORY_DEFAULTS = {
   /**
@@ -142,6 +142,15 @@ export const SILENT_DIRECTION_DEFAULTS = {
    * values points anywhere by chance. Honest silent energy 0.004-0.25 in the runs above, attackers 0.15-0.35.
    */
   minEnergy: 0.02,
+  /**
+   * A trainer's direction memory keeps a row only while its decayed energy is at least this share of the
+   * trainer's latest update's energy, and at most `maxRows` rows, the most energetic: the memory held every row a
+   * trainer ever sent (up to every input row: 400 KB a trainer on the default model), and every node keeps one per
+   * trainer of the task. A row sent once with a top-k coordinate's typical share (1/330 of the update at top-k
+   * 0.65%) falls under the floor two rounds later; a trigger pushed every round keeps its rows.
+   */
+  forgetRowBelow: 1e-3,
+  maxRows: 256,
 } as const;
 
 export type SilentDirectionOptions = { -readonly [K in keyof typeof SILENT_DIRECTION_DEFAULTS]?: number };
@@ -191,7 +200,10 @@ export function updateSilentDirection(
       for (let j = groups[g]!, k = 0; j < groups[g + 1]!; j++, k++) row[k]! += u[j]!;
       rows.set(g, row);
     }
-    records.set(trainer, { rows, lastRound: round });
+    records.set(trainer, {
+      rows: boundedRows(rows, dot(u, u), o.forgetRowBelow, o.maxRows),
+      lastRound: round,
+    });
     return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
   });
   for (const [trainer, record] of previous)
@@ -201,4 +213,16 @@ export function updateSilentDirection(
     (c, i) => trainers.length >= o.minUpdates && energies[i]! >= o.minEnergy && c > o.maxCosine,
   );
   return { records, cosines, over };
+}
+
+/** `rows` without those under `floor` × `energy`, then only the `maxRows` most energetic (see `forgetRowBelow`). */
+function boundedRows(
+  rows: Map<number, Float32Array>,
+  energy: number,
+  floor: number,
+  maxRows: number,
+): Map<number, Float32Array> {
+  const kept = [...rows].map(([g, v]) => ({ g, v, e: dot(v, v) })).filter((r) => r.e >= floor * energy);
+  if (kept.length > maxRows) kept.sort((a, b) => b.e - a.e || a.g - b.g).length = maxRows;
+  return new Map(kept.sort((a, b) => a.g - b.g).map((r) => [r.g, r.v]));
 }

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
-import { guardUpdates } from "./index.ts";
+import { GUARDED_MEAN_DEFAULTS, guardUpdates } from "./index.ts";
+import { revealedSilentRows } from "./silent-rows.ts";
 
 const ROWS = 100;
 const WIDTH = 8;
@@ -77,6 +78,23 @@ describe("silent rows on sparse updates", () => {
         result.rejected.every((r) => !r),
         result.updates.map((u) => u.reasons.join("+")).join(" "),
       );
+    }
+  });
+
+  it("recomputes the guard's silent parts from the updates alone, whatever the counts, trust and previous step", () => {
+    for (const seed of [1, 2, 3]) {
+      const updates = round(seed, 0.08).map((u, i) => ({ ...u, weight: 10 + 97 * i }));
+      const history = round(seed + 10, 0)[5]!.update;
+      const guard = guardUpdates(updates, {}, GROUPS, history, [4, 2]);
+      const { byzantineFraction, silentRowFactor } = GUARDED_MEAN_DEFAULTS;
+      const revealed = revealedSilentRows(
+        updates.map((u) => u.update),
+        GROUPS,
+        byzantineFraction,
+        silentRowFactor,
+      );
+      assert.deepEqual(revealed, guard.silentRows);
+      assert.ok(revealed.slice(0, ATTACKERS).every((r) => r.size > 0));
     }
   });
 });

@@ -2,6 +2,73 @@
  * The guarded mean's silent-row evidence on compressed updates (guarded-mean.ts): how much of each update's energy
  * sits in input rows the honest majority leaves alone, and whether several updates put it in the same rows.
  */
+import { dot, median } from "./guard-statistics.ts";
+
+/**
+ * Above this median share of non-zero coordinates updates count as dense and the silent test stays per
+ * coordinate; the node's top-k updates carry 5%.
+ */
+export const MAX_DENSITY_FOR_ROWS = 0.5;
+
+/** The median share of non-zero coordinates among the updates. */
+export function medianDensity(rows: readonly Float32Array[]): number {
+  return median(
+    rows.map((row) => {
+      let nonZero = 0;
+      for (const x of row) if (x !== 0) nonZero++;
+      return row.length === 0 ? 0 : nonZero / row.length;
+    }),
+  );
+}
+
+/**
+ * The guard's silent part per update (`silentGroupEnergy`), as the guard reports it (guarded-mean.ts
+ * `GuardResult.silentRows`): each group where some of its energy counted, with that energy as a share of
+ * `typicalEnergy` at the length it was judged (`unit`). Also adds each update's counted energy to `silent`.
+ */
+export function silentRowParts(
+  rows: readonly Float32Array[],
+  groups: Uint32Array,
+  trim: number,
+  unit: readonly number[],
+  typicalEnergy: number,
+  factor: number,
+  silent: Float64Array,
+): { groups: number[][]; silentRows: Map<number, number>[] } {
+  const { parts, amounts } = silentGroupEnergy(rows, groups, trim, unit, factor, silent);
+  const silentRows = parts.map(
+    (p, i) =>
+      new Map(
+        p.map((g, k) => [g, typicalEnergy === 0 ? 0 : (amounts[i]![k]! * unit[i]! ** 2) / typicalEnergy]),
+      ),
+  );
+  return { groups: parts, silentRows };
+}
+
+/**
+ * The guard's `silentRows` (guarded-mean.ts) from a round's revealed updates alone, as `guardUpdates` computes
+ * them with `groups`, `byzantineFraction` and `silentRowFactor`: what a node that did not aggregate the round
+ * folds into its silent memories (silent-history.ts). They depend on the updates only, not on the sample counts,
+ * the previous step or anyone's trust, so every node holding the round's updates gets the same ones. Empty
+ * parts for dense updates (the guard judges those per coordinate and keeps no silent rows).
+ */
+export function revealedSilentRows(
+  rows: readonly Float32Array[],
+  groups: Uint32Array,
+  byzantineFraction: number,
+  silentRowFactor: number,
+): Map<number, number>[] {
+  const n = rows.length;
+  const empty = () => rows.map(() => new Map<number, number>());
+  if (n === 0 || medianDensity(rows) >= MAX_DENSITY_FOR_ROWS) return empty();
+  const energies = rows.map((row) => dot(row, row));
+  const typicalEnergy = median(energies);
+  const typicalNorm = Math.sqrt(typicalEnergy);
+  const unit = energies.map((e) => (e > typicalEnergy ? typicalNorm / Math.sqrt(e) : 1));
+  const trim = Math.min(Math.floor(byzantineFraction * n), Math.floor((n - 1) / 2));
+  return silentRowParts(rows, groups, trim, unit, typicalEnergy, silentRowFactor, new Float64Array(n))
+    .silentRows;
+}
 
 /**
  * Adds to `silent[i]` update i's energy in each group (coordinate-groups.ts) above `factor` times the group's

@@ -20,6 +20,9 @@ import type {
 import { TRAINER_TRUST_DEFAULTS, nextRound, updateTrust } from "../trainer-trust.ts";
 import type { TrainerRecord, TrainerTrustOptions } from "../trainer-trust.ts";
 import type { AggregationResult, Aggregator } from "./types.ts";
+import type { PublicRoundOutcome } from "../public-outcomes.ts";
+import { GUARDED_MEAN_DEFAULTS } from "../guarded-mean-defaults.ts";
+import { revealedSilentRows } from "../silent-rows.ts";
 
 /** A guarded mean that remembers each trainer's trust between calls (one instance per task). */
 export function guardedMeanTrustAggregator(
@@ -125,6 +128,64 @@ export function guardedMeanTrustAggregator(
     },
     observeOutcome(outcome) {
       records = foldPublicOutcome(records, outcome, options.trust);
+      // The silent memories from the round's revealed updates, as the round's aggregator folded them: every node
+      // that holds them keeps the same memories whoever aggregated, so a rotating aggregator does not reset them.
+      const folded = foldRevealedRound(silentRecords, directions, outcome, options);
+      if (folded !== undefined) [silentRecords, directions] = folded;
     },
   };
+}
+
+/**
+ * The silent memories after a round another node aggregated, folded from its revealed updates (`outcome.updates`)
+ * exactly as `aggregate` folds a round it screens: the guard's silent parts depend on the updates alone
+ * (silent-rows.ts `revealedSilentRows`). Undefined (nothing folded) without groups or updates, when an update is
+ * malformed (a peer's bad input: the set would not be the one the aggregator screened), or when a trainer of the
+ * round was already folded for it or later (this node screened it itself, or the fold came twice).
+ */
+function foldRevealedRound(
+  silentRecords: ReadonlyMap<string, SilentRecord>,
+  directions: ReadonlyMap<string, DirectionRecord>,
+  outcome: PublicRoundOutcome,
+  options: {
+    guard?: GuardedMeanOptions;
+    silent?: SilentHistoryOptions & SilentDirectionOptions;
+    groups?: Uint32Array;
+  },
+): [Map<string, SilentRecord>, Map<string, DirectionRecord>] | undefined {
+  const { groups } = options;
+  if (groups === undefined || outcome.updates === undefined) return undefined;
+  if (outcome.updates.length !== outcome.trainers.length) return undefined;
+  const size = groups[groups.length - 1]!;
+  const trainers: string[] = [];
+  const updates: Float32Array[] = [];
+  for (const [i, update] of outcome.updates.entries()) {
+    if (update === undefined) continue;
+    if (!(update instanceof Float32Array) || update.length !== size || !update.every(Number.isFinite))
+      return undefined;
+    trainers.push(outcome.trainers[i]!.toLowerCase());
+    updates.push(update);
+  }
+  if (new Set(trainers).size !== trainers.length) return undefined;
+  const seen = (t: string) =>
+    (silentRecords.get(t)?.lastRound ?? -Infinity) >= outcome.round ||
+    (directions.get(t)?.lastRound ?? -Infinity) >= outcome.round;
+  if (updates.length === 0 || trainers.some(seen)) return undefined;
+  const silentRows = revealedSilentRows(
+    updates,
+    groups,
+    options.guard?.byzantineFraction ?? GUARDED_MEAN_DEFAULTS.byzantineFraction,
+    options.guard?.silentRowFactor ?? GUARDED_MEAN_DEFAULTS.silentRowFactor,
+  );
+  const history = updateSilentHistory(silentRecords, trainers, silentRows, outcome.round, options.silent);
+  const direction = updateSilentDirection(
+    directions,
+    trainers,
+    updates,
+    groups,
+    silentRows,
+    outcome.round,
+    options.silent,
+  );
+  return [history.records, direction.records];
 }
