@@ -4,8 +4,9 @@
  * commits and delivers that honestly computed update. The node's rule (the guarded mean with trainer
  * history) must give it weight 0 in every round, so it is paid nothing, and the global model must not learn
  * the backdoor. The aggregator rotates (node 0, then node 1): the second folds the first round's posted
- * weights into its trainer trust from the chain (aggregation/public-outcomes.ts), and no honest trainer may
- * lose weight for it.
+ * weights into its trainer trust from the chain (aggregation/public-outcomes.ts), and the round's revealed updates
+ * (every one node 0 screened, the rejected one included, handed out after posting) into its silent memories
+ * (task-rule.ts `holdRevealed`), and no honest trainer may lose weight for it.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -32,7 +33,7 @@ const MAX_BACKDOOR_SUCCESS = 0.1;
  * was missing), and every warning or error.
  */
 const AGGREGATION_LOG =
-  /"level":(40|50|60)|"msg":"(updates rejected or down-weighted|aggregate posted|no update accepted|no usable update[^"]*)"/;
+  /"level":(40|50|60)|"msg":"(updates rejected or down-weighted|aggregate posted|no update accepted|no usable update[^"]*|folded a past round[^"]*)"/;
 
 describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeout: 600_000 }, () => {
   let net: LocalVainNetwork;
@@ -44,7 +45,7 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       port: PORT,
       rewardPerRound: REWARD,
       log: pino(
-        { level: "info" },
+        { level: "debug" },
         { write: (line: string) => void (AGGREGATION_LOG.test(line) && aggregation.push(line.trim())) },
       ),
       behaviours: { [BACKDOOR]: { poisonData: "backdoor" } },
@@ -84,6 +85,12 @@ describe("backdoor trainer in a real network (chain process + 5 nodes)", { timeo
       const paid = [...report.rewards].find(([a]) => a.toLowerCase() === backdoor)?.[1] ?? 0n;
       assert.equal(paid, 0n, `round ${round}: the backdoor trainer is paid nothing`);
     }
+    // Round 2's aggregator folded round 1 from its revealed updates, not from the posted weights alone.
+    const folds = aggregation.filter((line) => line.includes("folded a past round"));
+    assert.ok(
+      folds.some((line) => line.includes('"revealed":true')),
+      `round 1 folded from its revealed updates; the nodes said:\n${folds.join("\n")}`,
+    );
     const { params } = await net.nodes[AGGREGATORS[ROUNDS - 1]!]!.participant.currentModel();
     assert.ok(params !== undefined, "the aggregator holds the global model");
     const triggered = triggeredTestSet(net.test);

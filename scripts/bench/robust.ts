@@ -8,7 +8,10 @@
  * `--compress` (every trainer sends its update through the node's top-k compressor, compression/task-compressor.ts,
  * with its error-feedback residual across rounds, as the node does; `--compress=<ratio>[,<bits>]` for another share
  * and value width, 32 bits = float32; default the node's 0.65% at 4 bits. The references are compressed too, and
- * attackers craft from what their compressors would send, with their uncompressed updates beside it).
+ * attackers craft from what their compressors would send, with their uncompressed updates beside it),
+ * `--rotate=<k>` (the aggregator duty rotates over k nodes, one round each, as the network's does: each node runs its
+ * own rule instance and folds the rounds others aggregated from their public outcome with the revealed updates,
+ * public-outcomes.ts; `--rotate-fold=weights` folds the posted weights only, as nodes did before session 20).
  *
  * The adversary is omniscient (sees the honest updates; the adaptive attacks also query the rule's own
  * acceptance test) and every Byzantine node claims `SAMPLE_INFLATION` × its real sample count. References
@@ -163,6 +166,9 @@ runBenchmark(async () => {
   const attacks = (option("attacks")?.split(",") ?? ALL_ATTACKS) as AnyAttackName[];
   for (const a of attacks) if (!ALL_ATTACKS.includes(a)) throw new Error(`unknown attack ${a}`);
   const compression = compressionOption();
+  const rotate = Number(option("rotate") ?? 1);
+  if (!(Number.isInteger(rotate) && rotate >= 1)) throw new Error("--rotate needs a whole number of nodes");
+  const foldWeightsOnly = option("rotate-fold") === "weights";
   const pool = new TrainingPool();
   const data = loadMnist({ seed: 1 });
   const triggered = triggeredTestSet(data.test);
@@ -184,7 +190,11 @@ runBenchmark(async () => {
       `${attacks.length} attacks, sample counts inflated x${SAMPLE_INFLATION} by attackers` +
       (compression === undefined
         ? ", dense updates\n"
-        : `, top-k ${compression.ratio * 100}% at ${compression.quantizeBits} bits\n`),
+        : `, top-k ${compression.ratio * 100}% at ${compression.quantizeBits} bits`) +
+      (rotate === 1
+        ? ""
+        : `, aggregator rotating over ${rotate} nodes (folding ${foldWeightsOnly ? "weights only" : "revealed updates"})`) +
+      "\n",
   );
 
   /** One run: `attack` by the first `f` nodes, `rule` (or a reference aggregation) on what arrives. */
@@ -193,14 +203,17 @@ runBenchmark(async () => {
     seed: number,
     f: number,
     attackName: AnyAttackName | "none",
-    aggregate: (updates: readonly WeightedUpdate[]) => {
+    aggregate: (
+      updates: readonly WeightedUpdate[],
+      round: number,
+    ) => {
       aggregate: Float32Array;
       acceptedWeights?: readonly number[];
       reasons?: readonly (readonly string[])[];
       evidence?: readonly string[];
     },
-    oracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
-    guardOracle?: (updates: readonly WeightedUpdate[]) => readonly number[],
+    oracle?: (updates: readonly WeightedUpdate[], round: number) => readonly number[],
+    guardOracle?: (updates: readonly WeightedUpdate[], round: number) => readonly number[],
   ): Promise<Outcome> => {
     const attack =
       attackName === "none" ? undefined : prepareAttack(attackName, rounds, compression?.ratio ?? 1);
@@ -236,13 +249,13 @@ runBenchmark(async () => {
             n: NODES,
             f,
             seed,
-            weigh: oracle === undefined ? undefined : (c) => oracle(send(c)),
-            guard: guardOracle === undefined ? undefined : (c) => guardOracle(send(c)),
+            weigh: oracle === undefined ? undefined : (c) => oracle(send(c), round),
+            guard: guardOracle === undefined ? undefined : (c) => guardOracle(send(c), round),
           });
           return send(bad);
         },
         aggregate: (updates, round) => {
-          const result = aggregate(updates);
+          const result = aggregate(updates, round);
           if (log && result.acceptedWeights !== undefined) logDecision(round, f, result);
           return result.aggregate;
         },
@@ -338,29 +351,53 @@ runBenchmark(async () => {
           for (const seed of seedList) {
             // Fresh rules per run (bucketing's permutation stream restarts). The oracle is a second instance
             // that also sees every real round, so a rule with per-trainer history answers the attacker's
-            // what-if queries (record: false) from the same history as the real one.
+            // what-if queries (record: false) from the same history as the real one. With `--rotate=k`, k of
+            // each: round r's aggregator is node (r - 1) mod k, whose oracle the attacker queries, and the others fold
+            // the round from its outcome.
             const options = { n: NODES, f: Math.max(f, 1), seed: 7, groups };
-            const ruleInstance = createAggregator(rule, options);
-            const oracle = createAggregator(rule, options);
+            const ruleInstances = Array.from({ length: rotate }, () => createAggregator(rule, options));
+            const oracles = Array.from({ length: rotate }, () => createAggregator(rule, options));
+            const turn = (round: number) => (rotate === 1 ? 0 : (round - 1) % rotate);
             const trainers = Array.from({ length: NODES }, (_, i) => `trainer-${i}`);
             // The last global update the network took (public in the node: next model minus current).
             let previousUpdate: Float32Array | undefined;
+            // Rotating nodes number rounds as the chain does; one aggregator numbers them itself, as before.
+            const numbered = (round: number) => (rotate === 1 ? {} : { round });
             outcomes.push(
               await simulate(
                 partition,
                 seed,
                 f,
                 attackName,
-                (u) => {
-                  aggregateOrSkip(oracle, u, { trainers, previousUpdate });
-                  const result = aggregateOrSkip(ruleInstance, u, { trainers, previousUpdate });
+                (u, round) => {
+                  const context = { trainers, previousUpdate, ...numbered(round) };
+                  aggregateOrSkip(oracles[turn(round)]!, u, context);
+                  const result = aggregateOrSkip(ruleInstances[turn(round)]!, u, context);
+                  const outcome = {
+                    round,
+                    trainers,
+                    weights: result.acceptedWeights,
+                    ...(foldWeightsOnly ? {} : { updates: u.map((x) => x.update) }),
+                  };
+                  for (let k = 0; k < rotate; k++) {
+                    if (k === turn(round)) continue;
+                    ruleInstances[k]!.observeOutcome?.(outcome);
+                    oracles[k]!.observeOutcome?.(outcome);
+                  }
                   if (result.aggregate.some((x) => x !== 0)) previousUpdate = result.aggregate;
                   return result;
                 },
-                (u) =>
-                  aggregateOrSkip(oracle, u, { trainers, record: false, previousUpdate }).acceptedWeights,
+                (u, round) =>
+                  aggregateOrSkip(oracles[turn(round)]!, u, {
+                    trainers,
+                    record: false,
+                    previousUpdate,
+                    ...numbered(round),
+                  }).acceptedWeights,
                 // Without trainer ids a rule with history is its per-round guard (guarded-mean-trust.ts).
-                (u) => aggregateOrSkip(oracle, u, { record: false, previousUpdate }).acceptedWeights,
+                (u, round) =>
+                  aggregateOrSkip(oracles[turn(round)]!, u, { record: false, previousUpdate })
+                    .acceptedWeights,
               ),
             );
           }
@@ -454,6 +491,8 @@ runBenchmark(async () => {
       samplesInflation: SAMPLE_INFLATION,
       compressRatio: compression?.ratio ?? 0,
       compressBits: compression?.quantizeBits ?? 0,
+      rotateNodes: rotate,
+      rotateFoldsUpdates: rotate > 1 && !foldWeightsOnly ? 1 : 0,
     },
     table,
   );

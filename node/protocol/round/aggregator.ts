@@ -133,6 +133,33 @@ export class Aggregator {
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
   }
 
+  /**
+   * A round another node aggregated, in its challenge window: once this node holds every update the aggregator
+   * announced it screened (round-data.ts `distribute` hands out rejected ones too), each checked against its
+   * commitment when kept (`ownBytes`: this node's own, by its content hash), the task rule keeps them to fold into
+   * its silent memories when the round is final (task-rule.ts `holdRevealed`). Called each tick until then.
+   */
+  holdRevealed(roundId: bigint, round: RoundView, ownBytes: Uint8Array | undefined): void {
+    if (this.taskRule.holdsRevealed(roundId) || round.aggregator.toLowerCase() === this.ctx.me) return;
+    const { data } = this.components;
+    const listed = data.screenedShas(roundId, round.aggregator);
+    if (listed === undefined || listed.length !== round.trainers.length) return;
+    const own = ownBytes === undefined ? undefined : { sha: sha256(ownBytes), bytes: ownBytes };
+    const held: (Uint8Array | undefined)[] = [];
+    for (const [i, sha] of listed.entries()) {
+      if (sha === "") {
+        held.push(undefined);
+        continue;
+      }
+      const bytes =
+        data.committedBytes(round.commitments[i]!.slice(2).toLowerCase()) ??
+        (own?.sha === sha && round.trainers[i]!.toLowerCase() === this.ctx.me ? own.bytes : undefined);
+      if (bytes === undefined) return;
+      held.push(bytes);
+    }
+    this.taskRule.holdRevealed(roundId, held);
+  }
+
   /** This node's own update, when it aggregates it itself (`base`: the model it trained from). */
   async acceptOwn(roundId: bigint, bytes: Uint8Array, base?: Hex): Promise<void> {
     const operator = this.ctx.options.wallet.account.address;

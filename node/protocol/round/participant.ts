@@ -431,6 +431,7 @@ export class RoundParticipant {
         if (!aggregator) {
           await this.aggregateWatcher.watch(roundId, round, work, myIndex, now);
           await this.watcher.watchStatements(roundId, round, work, myIndex);
+          this.aggregator.holdRevealed(roundId, round, myIndex >= 0 ? work.updateBytes : undefined);
         }
         // Nothing left to prove or challenge: train for the next round from this round's model (a head start).
         if (

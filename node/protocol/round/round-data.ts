@@ -197,6 +197,14 @@ export class RoundData {
     return listed === undefined || listed === "" ? undefined : listed;
   }
 
+  /**
+   * The content hashes `aggregator` announced for the updates it screened, by trainer index ("" for a trainer whose
+   * update it did not have); undefined without its announcement.
+   */
+  screenedShas(roundId: bigint, aggregator: Address): readonly string[] | undefined {
+    return this.rounds.get(roundId)?.aggregates.get(aggregator.toLowerCase())?.updates;
+  }
+
   /** The content hash of the encoded aggregate `aggregator` announced. */
   aggregateSha(roundId: bigint, aggregator: Address): string | undefined {
     return this.rounds.get(roundId)?.aggregates.get(aggregator.toLowerCase())?.sha256;
@@ -333,11 +341,13 @@ export class RoundData {
   /**
    * Aggregator, after posting: hands each admitted peer what it derives the next model from, checked by the
    * receiver (each update against its trainer's commitment, the aggregate against the posted root).
-   * - Proven round, every weighted update held: those updates (not the peer's own, nor rejected ones), and not
-   *   the aggregate. Every watcher recomputes the whole aggregate from them (a check of every chunk) and keeps
+   * - Proven round, every weighted update held: every update it screened (not the peer's own), rejected ones
+   *   included, and not the aggregate. Every watcher recomputes the whole aggregate from them (a check of every chunk) and keeps
    *   the model that follows, so the aggregate's bytes would be a second copy: a flat proven round's 8 top-k
    *   updates together are about as large as their aggregate (default task, top-k 0.6%: 7.0 KB against 6.4 KB
-   *   in aggregate wire version 2), and pushing both would double a node's round bytes (#22).
+   *   in aggregate wire version 2), and pushing both would double a node's round bytes (#22). The rejected ones
+   *   are not needed for the recompute: every node folds them into its rule's silent memories (task-rule.ts
+   *   `holdRevealed`), which must see a trainer's rejected pushes too, whoever aggregated the round.
    * - Otherwise (unproven rounds, whose nodes do not recompute; a hierarchical root, which holds partials): the
    *   encoded aggregate only, to AGGREGATE_SEED_PEERS random peers; the others fetch it from whoever holds it.
    * Either way every update and the aggregate stay announced and served on demand (data availability, §5).
@@ -357,13 +367,18 @@ export class RoundData {
       return [{ trainer, bytes: sha === undefined ? undefined : this.bytes(sha), sha }];
     });
     const updatesSuffice = round.proven && weighted.every((u) => u.bytes !== undefined);
+    const rejected = round.trainers.flatMap((trainer, i) => {
+      const sha = updateShas[i];
+      if ((weights[i] ?? 0) !== 0 || sha === undefined) return [];
+      return [{ trainer, bytes: this.bytes(sha), sha }];
+    });
     const aggregateBytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
     const handOut = async (admitted: { peerId: string; operator: string }) => {
       const peer = peerIdFromString(admitted.peerId);
       const owner = admitted.operator.toLowerCase();
       // Not the peer's own update, nor one its trainer already pushed it as a replica.
       const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = updatesSuffice
-        ? weighted
+        ? [...weighted, ...rejected]
             .filter(
               (u) =>
                 u.trainer.toLowerCase() !== owner &&

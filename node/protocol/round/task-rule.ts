@@ -2,7 +2,8 @@
  * The task's aggregation rule as the aggregator runs it: the registry's rule (aggregation/rules, the spec's
  * `aggregation.rule`; by default the guarded mean with trainer trust), one instance per task so its history carries
  * over: trust scored from the revealed updates of the rounds this node aggregated, and from the posted weights of
- * the rounds others aggregated (aggregation/public-outcomes.ts, `foldPastRounds`). Trust only lowers the guard's
+ * the rounds others aggregated (aggregation/public-outcomes.ts, `foldPastRounds`); the silent memories from every
+ * round's revealed updates, whoever aggregated it (`holdRevealed`). Trust only lowers the guard's
  * weights; records of trainers absent for 16 rounds are dropped. It runs in a worker thread
  * (aggregation/rule-worker.ts): screening 254 updates held a 256-node bench's event loop for 47 s.
  */
@@ -16,6 +17,8 @@ import type {
 } from "../../aggregation/rules/types.ts";
 import { RoundState } from "../../chain/contracts.ts";
 import type { WeightedUpdate } from "../../core/updates.ts";
+import { decodeUpdate, densify } from "../../compression/index.ts";
+import { decodeFixedPoint, encodeFixedPoint } from "../../proofs/index.ts";
 import { createModel } from "../../training/architectures.ts";
 import { ASSUMED_BYZANTINE_SHARE, TRUST_FOLD_ROUNDS } from "./context.ts";
 import type { RoundContext } from "./context.ts";
@@ -27,6 +30,12 @@ export class TaskRule {
   private foldedBelow = 0n;
   /** The rule worker's `resets` when its history was last folded: a worker lost since needs it folded afresh. */
   private foldedResets = 0;
+  /**
+   * Per round another node aggregated, the wire bytes of every update it screened (by trainer index; undefined for
+   * one it did not screen), each checked against its trainer's commitment, until `foldPastRounds` folds the round.
+   * At most TRUST_FOLD_ROUNDS rounds: a few KB per top-k update.
+   */
+  private readonly revealed = new Map<bigint, readonly (Uint8Array | undefined)[]>();
 
   constructor(ctx: RoundContext) {
     this.ctx = ctx;
@@ -88,12 +97,58 @@ export class TaskRule {
       const past = await this.ctx.chain.readRound(id);
       if (past.taskId !== taskId || past.state !== RoundState.Finalized) continue;
       if (past.aggregator.toLowerCase() === this.ctx.me) continue;
+      const updates = revealedUpdates(this.revealed.get(id), past.trainers.length, this.ctx.paramSize);
       this.rule(past.trainers.length).observeOutcome({
         round: Number(id),
         trainers: past.trainers,
         weights: past.weights,
+        ...(updates === undefined ? {} : { updates }),
       });
+      this.ctx.log.debug(
+        { roundId: id, aggregator: past.aggregator, revealed: updates !== undefined },
+        "folded a past round into the rule's history",
+      );
     }
+    for (const held of this.revealed.keys()) if (held < roundId) this.revealed.delete(held);
     if (roundId > this.foldedBelow) this.foldedBelow = roundId;
+  }
+
+  /** Whether this node holds the screened updates of `roundId` (`holdRevealed`). */
+  holdsRevealed(roundId: bigint): boolean {
+    return this.revealed.has(roundId);
+  }
+
+  /**
+   * Keeps the screened updates of a round another node aggregated (`bytes` by trainer index, each checked against
+   * its commitment) for `foldPastRounds`: their silent parts go into the rule's memories as if this node had
+   * screened the round (aggregation/rules/guarded-mean-trust.ts), so a rotating aggregator does not reset them.
+   */
+  holdRevealed(roundId: bigint, bytes: readonly (Uint8Array | undefined)[]): void {
+    this.revealed.set(roundId, bytes);
+    for (const held of this.revealed.keys())
+      if (held < roundId - TRUST_FOLD_ROUNDS || held < this.foldedBelow) this.revealed.delete(held);
+  }
+}
+
+/**
+ * The dense updates of held wire bytes as the aggregator screened them (decoded, through fixed point, as
+ * aggregator.ts `acceptUpdate` holds them); undefined when none are held, the count is not the round's, or one does
+ * not decode (bytes were checked against their commitment when kept, so that is not expected).
+ */
+function revealedUpdates(
+  held: readonly (Uint8Array | undefined)[] | undefined,
+  trainers: number,
+  dimension: number,
+): (Float32Array | undefined)[] | undefined {
+  if (held === undefined || held.length !== trainers) return undefined;
+  try {
+    return held.map((bytes) => {
+      if (bytes === undefined) return undefined;
+      const dense = densify(decodeUpdate(bytes, { maxDimension: dimension }));
+      if (dense.length !== dimension) throw new RangeError(`dimension ${dense.length}`);
+      return decodeFixedPoint(encodeFixedPoint(dense));
+    });
+  } catch {
+    return undefined;
   }
 }
