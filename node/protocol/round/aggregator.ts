@@ -274,7 +274,13 @@ export class Aggregator {
             ? "deadline near"
             : undefined;
     if (reason !== undefined)
-      work.decision = { reason, leftS: Number(leftS), marginS: Number(marginS), at: performance.now() };
+      work.decision = {
+        reason,
+        leftS: Number(leftS),
+        marginS: Number(marginS),
+        at: performance.now(),
+        costs: this.components.pathCosts?.() ?? NO_PATH_COSTS,
+      };
     return reason !== undefined;
   }
 
@@ -375,6 +381,8 @@ export class Aggregator {
         of: round.trainers.length,
         leftS: decision?.leftS,
         marginS: decision?.marginS,
+        tickGapMs: decision === undefined ? undefined : Math.round(decision.costs.tickGapMs),
+        slowTxMs: decision === undefined ? undefined : Math.round(decision.costs.txMs),
         decidedMsAgo: decision === undefined ? undefined : Math.round(started - decision.at),
       },
       "aggregating",

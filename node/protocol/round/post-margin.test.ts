@@ -50,14 +50,14 @@ describe("the aggregator's deadline margin", () => {
     assert.equal(time.marginS(600n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 38n);
     // Nothing held: the all-zero post, one transaction and no compute, still after one tick gap.
     assert.equal(time.marginS(600n, 0, costs, 2), AGGREGATE_MARGIN_SECONDS + 27n);
-    // A quarter of the window at most: the aggregator still waits most of it for updates.
-    assert.equal(time.marginS(100n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 25n);
+    // Half of what the window leaves after the fixed margin at most: the aggregator waits as long for updates.
+    assert.equal(time.marginS(60n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 22n);
   });
 
-  it("never spends more than a quarter of the window on the aggregation's share", () => {
+  it("never spends more than half the window left after the fixed margin on the measured share", () => {
     const time = new AggregationTime();
     time.record(60_000, 10); // 6 s an input
-    assert.equal(time.marginS(100n, 10), AGGREGATE_MARGIN_SECONDS + 25n);
-    assert.equal(time.marginS(20n, 10), 10n + 5n, "a short window: half of it, plus a quarter");
+    assert.equal(time.marginS(100n, 10), AGGREGATE_MARGIN_SECONDS + 42n, "(100 - 15) / 2, rounded down");
+    assert.equal(time.marginS(20n, 10), 10n + 5n, "a short window: half of it, plus half the rest");
   });
 });

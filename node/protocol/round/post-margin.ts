@@ -24,15 +24,22 @@ import { AGGREGATE_MARGIN_SECONDS, MIN_AGGREGATE_MARGIN_SECONDS } from "./contex
  */
 export const DEFAULT_AGGREGATION_MS_PER_INPUT = 100;
 /**
- * Aggregation time that does not grow with the inputs (ms), assumed before the first measurement: the
- * aggregate's commitment and a chained round's link tree of the bench's small model (199 chunks) took 0.9 and
- * 1.5 s on an idle core (2026-12-07); a loaded event loop shared by many nodes takes several times that.
+ * Aggregation time that does not grow with the inputs (ms), assumed before the first measurement. The aggregate's
+ * commitment and a chained round's link tree of the bench's small model (199 chunks) took 0.9 and 1.5 s on an idle
+ * core, but from the decision to the first transaction a leaf aggregator took 3-29 s with 8 aggregating in one
+ * process (128 nodes) and 32-100 s with 32 (512 nodes; 2026-12-07, docs/scaling.md Session 20). Too high costs
+ * a first aggregation some waiting (it posts earlier, with what it holds); too low costs its stake.
  */
-export const DEFAULT_AGGREGATION_FIXED_MS = 5_000;
+export const DEFAULT_AGGREGATION_FIXED_MS = 30_000;
 /** The measured times are doubled: the next round may hold more inputs, or find the machine busier. */
 export const AGGREGATION_TIME_SLACK = 2;
-/** The margin's measured share never takes more than this fraction of the window the aggregator saw. */
-const EXTRA_SHARE_OF_WINDOW = 4n;
+/**
+ * The margin's measured share takes at most this fraction of the window the aggregator saw, less the fixed margin:
+ * it still waits at least as long for updates. A quarter of the window bound the 512-node bench's leaf aggregators
+ * at 164 s of a 600 s window when their path took 153 s after the tick (28 aggregating at once in one process):
+ * 6 of 32 missed their deadline by seconds (2026-12-07, docs/scaling.md Session 20).
+ */
+const EXTRA_SHARE_OF_WINDOW = 2n;
 
 /** What the path from the decision to a mined post costs this node besides its compute, measured (ms). */
 export interface PathCosts {
@@ -77,7 +84,8 @@ export class AggregationTime {
   /**
    * The margin (chain seconds) for aggregating `inputs` held updates and sending `txs` transactions in a window
    * of `windowLeftS`: `postMargin`, plus one tick gap and, with slack, the compute and the transactions; the
-   * latter share at most a quarter of the window (the aggregator still waits most of it for updates).
+   * latter share at most half of what the window leaves after `postMargin` (the aggregator waits as long for
+   * updates).
    */
   marginS(
     windowLeftS: bigint | undefined,
@@ -89,7 +97,9 @@ export class AggregationTime {
       costs.tickGapMs +
       AGGREGATION_TIME_SLACK * (this.computeMs(inputs) + (inputs === 0 ? 1 : txs) * costs.txMs);
     const extra = BigInt(Math.ceil(extraMs / 1000));
-    const cap = windowLeftS === undefined ? extra : windowLeftS / EXTRA_SHARE_OF_WINDOW;
-    return postMargin(windowLeftS) + (extra < cap ? extra : cap);
+    const fixed = postMargin(windowLeftS);
+    const room = windowLeftS === undefined || windowLeftS < fixed ? 0n : windowLeftS - fixed;
+    const cap = windowLeftS === undefined ? extra : room / EXTRA_SHARE_OF_WINDOW;
+    return fixed + (extra < cap ? extra : cap);
   }
 }

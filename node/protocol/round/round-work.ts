@@ -69,7 +69,14 @@ export interface AggregatorWork {
   /** Chain seconds to the aggregation deadline when this node first judged readiness (sets the post margin). */
   windowLeftS?: bigint;
   /** Why and when (performance.now) this node last decided to aggregate, with the chain seconds left and its margin. */
-  decision?: { reason: string; leftS: number; marginS: number; at: number };
+  decision?: {
+    reason: string;
+    leftS: number;
+    marginS: number;
+    at: number;
+    /** The measured tick gap and transaction time the margin held (post-margin.ts). */
+    costs: { tickGapMs: number; txMs: number };
+  };
   posted: boolean;
   aggregating: boolean;
   /** Updates received for aggregation (flat aggregator, sub-aggregator of level-1 groups), by operator. */
