@@ -47,8 +47,11 @@ export interface RoundHooks {
    * rounds here, whose leaders commit their partials into it.
    */
   afterOpen?(roundId: bigint): void | Promise<void>;
-  /** Commitments the driver waits for before closing the commit window (default: every trainer's). */
-  commits?: number;
+  /**
+   * Commitments the driver waits for before closing the commit window (default: every trainer's); a function is
+   * asked after `afterOpen` (a parent round: as many as its groups' rounds that finalized, each leader's partial).
+   */
+  commits?: number | (() => number);
   /** Every trainer has committed; the commit window is about to be closed. */
   afterCommits?(
     roundId: bigint,
@@ -130,12 +133,18 @@ async function waitWhileAggregating<R extends { readonly state: number; readonly
   read: (roundId: bigint) => Promise<R>,
   idleMs: number,
 ): Promise<R> {
-  const giveUpAt = performance.now() + AGGREGATE_WAIT_CAP_MS;
+  let giveUpAt = performance.now() + AGGREGATE_WAIT_CAP_MS;
   let progressAt = performance.now();
   let inputs = -1;
+  let aggregatorSeen: string | undefined;
   for (;;) {
     const r = await read(roundId);
     if (r.state === RoundState.Challenging || r.state === RoundState.Failed) return r;
+    // A backup that took over a missed aggregation has a window of its own: the cap counts from the takeover (the
+    // 512-node bench's drivers of 6 leaf rounds gave up 15 minutes after the selection, in their backups' window).
+    if (aggregatorSeen !== undefined && aggregatorSeen !== r.aggregator.toLowerCase())
+      giveUpAt = performance.now() + AGGREGATE_WAIT_CAP_MS;
+    aggregatorSeen = r.aggregator.toLowerCase();
     const aggregator = net.nodes.find((n) => n.account.address.toLowerCase() === r.aggregator.toLowerCase());
     const received = aggregator?.participant.outcome(roundId)?.inputs ?? 0;
     if (received !== inputs || aggregator?.participant.progress(roundId).aggregating === true) {
@@ -176,10 +185,11 @@ export async function runRound(
   );
   await hooks.afterOpen?.(roundId);
 
+  const wanted = typeof hooks.commits === "function" ? hooks.commits() : (hooks.commits ?? net.trainers);
   // Training: every node commits (or the window would close on the stragglers).
   const committed = await waitFor("all commitments", timeoutMs, async () => {
     const r = await read(roundId);
-    return r.trainers.length >= (hooks.commits ?? net.trainers) ? r : undefined;
+    return r.trainers.length >= wanted ? r : undefined;
   });
   const trained = performance.now();
   await hooks.afterCommits?.(roundId, committed.trainers, committed.commitments);

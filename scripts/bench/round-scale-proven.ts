@@ -206,15 +206,22 @@ export async function measureRoundScaleProven(
         // One barrier over every leaf under every middle: they share the chain's clock.
         const leafStep = new Lockstep(leafViews.length);
         const opened = three.middles.map(() => false);
+        // A parent round waits for the partials of its groups' rounds that finalized (a group whose driver gave up
+        // commits none): waiting for all of them held the 512-node run's middles until the bench's timeout.
+        const finalized = (reports: readonly RoundReport[]) =>
+          reports.filter((r) => r.state === "finalized").length;
+        const leavesFinalized = three.middles.map(() => 0);
         const middles = await runRoundsInLockstep(three.middles, 1, {
           ...drive("middle", (m) => ({
-            commits: three.leaves[m]!.length,
+            commits: () => leavesFinalized[m]!,
             afterOpen: async () => {
               opened[m] = true;
               const leaves = three.leaves[m]!;
-              leafReports.push(
-                ...settled(await runRoundsInLockstep(leaves, 1, { ...drive("leaf"), step: leafStep })),
+              const reports = settled(
+                await runRoundsInLockstep(leaves, 1, { ...drive("leaf"), step: leafStep }),
               );
+              leavesFinalized[m] = finalized(reports);
+              leafReports.push(...reports);
             },
           })),
           timeoutMs: timeoutMs * 2,
@@ -226,7 +233,8 @@ export async function measureRoundScaleProven(
         });
         middleReports = settled(middles);
       },
-      commits: three === undefined ? leafViews.length : three.middles.length,
+      commits: () =>
+        (three === undefined ? leafReports : middleReports).filter((r) => r.state === "finalized").length,
     }).finally(() => caps.stop());
     const cpu = process.cpuUsage(cpuBefore);
     const sent = sum((p) => p.stats.bytesSent).map((b, i) => b - sentBefore[i]!);
