@@ -86,9 +86,18 @@ async function committedUpdate(
   };
   const held = await check(data.committedBytes(root));
   if (held !== undefined) return held;
-  return fetchCommittedUpdate(ctx, roundId, round, i, { root }, async (bytes) => {
-    const encoded = await check(bytes);
-    if (encoded !== undefined) data.keepUpdate(roundId, commitment, bytes);
-    return encoded;
-  });
+  // After the post: the aggregator's peers and the watchers hold it, so they are asked before its trainer.
+  return fetchCommittedUpdate(
+    ctx,
+    roundId,
+    round,
+    i,
+    { root },
+    async (bytes) => {
+      const encoded = await check(bytes);
+      if (encoded !== undefined) data.keepUpdate(roundId, commitment, bytes);
+      return encoded;
+    },
+    "holders",
+  );
 }

@@ -214,11 +214,18 @@ export class AggregateWatcher {
       return update.encoded;
     };
     // By sha, these are the very bytes the aggregator pushes: a push of them meanwhile is declined as held.
+    // Holders first: a trainer (a group's leader, for a partial) would otherwise serve every watcher the push missed.
     if (sha !== undefined)
-      return fetchCommittedUpdate(this.ctx, roundId, round, index, { sha }, (bytes) =>
-        data.whileChecking(sha, () => accept(bytes)),
+      return fetchCommittedUpdate(
+        this.ctx,
+        roundId,
+        round,
+        index,
+        { sha },
+        (bytes) => data.whileChecking(sha, () => accept(bytes)),
+        "holders",
       );
-    return fetchCommittedUpdate(this.ctx, roundId, round, index, { root: root.slice(2) }, accept);
+    return fetchCommittedUpdate(this.ctx, roundId, round, index, { root: root.slice(2) }, accept, "holders");
   }
 
   /**

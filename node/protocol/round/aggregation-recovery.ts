@@ -7,6 +7,8 @@
  * fail to help, never mislead. Posted rounds are then rebuilt exactly from the on-chain weights: without it an
  * aggregator that lost its disk after posting cannot answer a challenge and is slashed (soak, session 6).
  */
+import { randomInt } from "node:crypto";
+
 import type { PeerId } from "@libp2p/interface";
 import type { Address } from "viem";
 
@@ -21,8 +23,9 @@ import type { AggregatorWork, RoundWork } from "./round-work.ts";
 /** Largest update a node fetches (the mesh's own limit for update blobs). */
 export const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 /**
- * Sources asked for one missing update: its trainer, the aggregator, then admitted peers (replica holders are 2
- * random peers, and after a post every watcher holds the weighted updates). Enough for a small mesh to find a
+ * Sources asked for one missing update (`UpdateSourceOrder`: its trainer and the aggregator, and admitted peers;
+ * replica holders are 2 random peers, and after a post the aggregator's peers and every watcher hold the weighted
+ * updates). Enough for a small mesh to find a
  * copy, bounded so a round of dead trainers costs a few "not found" answers each, not one per admitted peer.
  */
 const SOURCES_PER_UPDATE = 9;
@@ -44,18 +47,46 @@ export interface AggregationRecoveryComponents {
   readonly adopt: (roundId: bigint, round: RoundView, aggregate: Uint16Array) => Promise<unknown>;
 }
 
-/** Who may hold a trainer's update: the trainer, the round's aggregator, then admitted peers (replicas). */
-async function updateSources(ctx: RoundContext, owner: string, round: RoundView): Promise<PeerId[]> {
+/**
+ * Where to look for a trainer's update first (`fetchCommittedUpdate`):
+ * - "owner": the trainer, the round's aggregator, then admitted peers. For the aggregator's own pull and its
+ *   rebuild: before a post only the trainer and its replica holders (2 random peers) have the update.
+ * - "holders": HOLDER_TRIES admitted peers in random order, then the trainer and the aggregator. For watchers of a
+ *   posted round: the aggregator pushed every weighted update to its admitted peers (round-data.ts `distribute`),
+ *   and every watcher that fetched one keeps and serves it. Asked owner-first, every watcher the push missed took
+ *   its copy from the trainer, and a group's leader served its partial to every node watching the level above:
+ *   the busiest node's upload grew 34 → 265 → 708 KB from 8 to 64 nodes (docs/scaling.md, session 19, #21).
+ */
+export type UpdateSourceOrder = "owner" | "holders";
+
+/**
+ * Admitted peers a holders-first fetch asks before the trainer: each miss is one "not found" over a connection
+ * the node already holds, and past a few of them the trainer is the quicker source (at 1,000 nodes the pushed
+ * holders are a few dozen).
+ */
+const HOLDER_TRIES = 4;
+
+async function updateSources(
+  ctx: RoundContext,
+  owner: string,
+  round: RoundView,
+  order: UpdateSourceOrder,
+): Promise<PeerId[]> {
   const { named, others } = await peerSources(ctx, [owner, round.aggregator]);
-  return [...named, ...others];
+  if (order === "owner") return [...named, ...others];
+  for (let i = others.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [others[i], others[j]] = [others[j]!, others[i]!];
+  }
+  return [...others.slice(0, HOLDER_TRIES), ...named, ...others.slice(HOLDER_TRIES)];
 }
 
 /** How a fetched update is named: by its content hash (as pushed and announced) or by its on-chain commitment. */
 export type UpdateName = { readonly sha: string } | { readonly root: string };
 
 /**
- * Trainer `index`'s update from the first of its sources (`updateSources`, at most SOURCES_PER_UPDATE) whose
- * bytes `accept` takes: `accept` checks them against the on-chain commitment and keeps them, and returns
+ * Trainer `index`'s update from the first of its sources (`updateSources` in `order`, at most SOURCES_PER_UPDATE)
+ * whose bytes `accept` takes: `accept` checks them against the on-chain commitment and keeps them, and returns
  * undefined (or throws) to refuse them, so a peer can only fail to help, never mislead. Undefined when no
  * source gave an accepted copy. Shared by the aggregator's pull, the watcher's recompute and the rebuild.
  */
@@ -66,8 +97,12 @@ export async function fetchCommittedUpdate<T>(
   index: number,
   name: UpdateName,
   accept: (bytes: Uint8Array) => Promise<T | undefined>,
+  order: UpdateSourceOrder = "owner",
 ): Promise<T | undefined> {
-  const sources = (await updateSources(ctx, round.trainers[index]!, round)).slice(0, SOURCES_PER_UPDATE);
+  const sources = (await updateSources(ctx, round.trainers[index]!, round, order)).slice(
+    0,
+    SOURCES_PER_UPDATE,
+  );
   for (const peer of sources) {
     if (ctx.signal.aborted) return undefined;
     try {
