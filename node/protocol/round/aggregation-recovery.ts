@@ -65,20 +65,36 @@ export type UpdateSourceOrder = "owner" | "holders";
  * holders are a few dozen).
  */
 const HOLDER_TRIES = 4;
+/**
+ * Deadline of one of those tries (ms), shorter than FETCH_TIMEOUT_MS: a peer without the update answers "not
+ * found" at once, so only a busy or dead one runs into it, and the trainer is then 4 × 3 s away at most, not
+ * 4 × 8 s: a watcher's recompute must leave time for a challenge within the challenge window.
+ */
+const HOLDER_FETCH_TIMEOUT_MS = 3_000;
+
+/** A peer to ask for an update, and how long to wait for it (ms). */
+interface UpdateSource {
+  readonly peer: PeerId;
+  readonly timeoutMs: number;
+}
 
 async function updateSources(
   ctx: RoundContext,
   owner: string,
   round: RoundView,
   order: UpdateSourceOrder,
-): Promise<PeerId[]> {
+): Promise<UpdateSource[]> {
   const { named, others } = await peerSources(ctx, [owner, round.aggregator]);
-  if (order === "owner") return [...named, ...others];
+  const source = (timeoutMs: number) => (peer: PeerId) => ({ peer, timeoutMs });
+  if (order === "owner") return [...named, ...others].map(source(FETCH_TIMEOUT_MS));
   for (let i = others.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
     [others[i], others[j]] = [others[j]!, others[i]!];
   }
-  return [...others.slice(0, HOLDER_TRIES), ...named, ...others.slice(HOLDER_TRIES)];
+  return [
+    ...others.slice(0, HOLDER_TRIES).map(source(HOLDER_FETCH_TIMEOUT_MS)),
+    ...[...named, ...others.slice(HOLDER_TRIES)].map(source(FETCH_TIMEOUT_MS)),
+  ];
 }
 
 /** How a fetched update is named: by its content hash (as pushed and announced) or by its on-chain commitment. */
@@ -103,10 +119,10 @@ export async function fetchCommittedUpdate<T>(
     0,
     SOURCES_PER_UPDATE,
   );
-  for (const peer of sources) {
+  for (const { peer, timeoutMs } of sources) {
     if (ctx.signal.aborted) return undefined;
     try {
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
       const blobs = ctx.options.mesh.blobs;
       const bytes =
         "sha" in name
