@@ -7,8 +7,6 @@
  * fail to help, never mislead. Posted rounds are then rebuilt exactly from the on-chain weights: without it an
  * aggregator that lost its disk after posting cannot answer a challenge and is slashed (soak, session 6).
  */
-import { randomInt } from "node:crypto";
-
 import type { PeerId } from "@libp2p/interface";
 import type { Address } from "viem";
 
@@ -16,7 +14,7 @@ import { RoundState } from "../../chain/contracts.ts";
 import { aggregateFixedPoint, commitEncoded, encodeFixedPoint } from "../../proofs/index.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks } from "./link-answers.ts";
-import { peerSources } from "./peer-sources.ts";
+import { peerSources, shuffled } from "./peer-sources.ts";
 import { rememberAggregation } from "./round-work.ts";
 import type { AggregatorWork, RoundWork } from "./round-work.ts";
 
@@ -73,9 +71,27 @@ const HOLDER_TRIES = 4;
 const HOLDER_FETCH_TIMEOUT_MS = 3_000;
 
 /** A peer to ask for an update, and how long to wait for it (ms). */
-interface UpdateSource {
-  readonly peer: PeerId;
+export interface UpdateSource<P = PeerId> {
+  readonly peer: P;
   readonly timeoutMs: number;
+}
+
+/**
+ * The sources of an update in `order`, from the named peers (the trainer's, then the aggregator's) and the other
+ * admitted peers; "holders" asks HOLDER_TRIES of the others, drawn at random, before the named ones.
+ */
+export function orderUpdateSources<P>(
+  named: readonly P[],
+  others: readonly P[],
+  order: UpdateSourceOrder,
+): UpdateSource<P>[] {
+  const source = (timeoutMs: number) => (peer: P) => ({ peer, timeoutMs });
+  if (order === "owner") return [...named, ...others].map(source(FETCH_TIMEOUT_MS));
+  const drawn = shuffled(others);
+  return [
+    ...drawn.slice(0, HOLDER_TRIES).map(source(HOLDER_FETCH_TIMEOUT_MS)),
+    ...[...named, ...drawn.slice(HOLDER_TRIES)].map(source(FETCH_TIMEOUT_MS)),
+  ];
 }
 
 async function updateSources(
@@ -85,16 +101,7 @@ async function updateSources(
   order: UpdateSourceOrder,
 ): Promise<UpdateSource[]> {
   const { named, others } = await peerSources(ctx, [owner, round.aggregator]);
-  const source = (timeoutMs: number) => (peer: PeerId) => ({ peer, timeoutMs });
-  if (order === "owner") return [...named, ...others].map(source(FETCH_TIMEOUT_MS));
-  for (let i = others.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [others[i], others[j]] = [others[j]!, others[i]!];
-  }
-  return [
-    ...others.slice(0, HOLDER_TRIES).map(source(HOLDER_FETCH_TIMEOUT_MS)),
-    ...[...named, ...others.slice(HOLDER_TRIES)].map(source(FETCH_TIMEOUT_MS)),
-  ];
+  return orderUpdateSources(named, others, order);
 }
 
 /** How a fetched update is named: by its content hash (as pushed and announced) or by its on-chain commitment. */

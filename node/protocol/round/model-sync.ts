@@ -7,7 +7,6 @@
  * aggregator to a few seeds in unproven ones; else fetched by the announced or posted blob name from any peer,
  * the aggregator last), and keeps it under that ref. A round's model is never taken from a peer by its name.
  */
-import { randomInt } from "node:crypto";
 
 import type { PeerId } from "@libp2p/interface";
 import type { Logger } from "pino";
@@ -22,7 +21,7 @@ import { DEFAULT_POLL_INTERVAL_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { aggregateFromBytes, modelRefOf, roundOfModelRef } from "./next-model.ts";
 import { CopyBudget } from "./copy-budget.ts";
-import { peerSources } from "./peer-sources.ts";
+import { peerSources, shuffled } from "./peer-sources.ts";
 import { aggregateFromUpdates } from "./aggregate-from-updates.ts";
 import type { CheckedAggregate } from "./aggregate-from-updates.ts";
 import type { RoundData } from "./round-data.ts";
@@ -400,11 +399,8 @@ export class ModelSync {
     aggregatorDue: boolean,
   ): Promise<PeerId[]> {
     const { named, others } = await peerSources(this.ctx, [round.aggregator, preferred]);
-    for (let i = others.length - 1; i > 0; i--) {
-      const j = randomInt(i + 1);
-      [others[i], others[j]] = [others[j]!, others[i]!];
-    }
-    return aggregatorDue ? [...others, ...named] : others;
+    const drawn = shuffled(others);
+    return aggregatorDue ? [...drawn, ...named] : drawn;
   }
 
   /** Keeps a checked aggregate to serve: in memory with its round's data, and on disk as the task's history. */

@@ -3,6 +3,8 @@
  * aggregator, a preferred holder), resolved through their on-chain peer binding, and every other admitted peer.
  * Whoever serves the bytes, the caller checks them against a commitment or a content hash.
  */
+import { randomInt } from "node:crypto";
+
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PeerId } from "@libp2p/interface";
 import type { Address } from "viem";
@@ -32,4 +34,14 @@ export async function peerSources(
     if (!named.some((p) => p.equals(peer)) && !others.some((p) => p.equals(peer))) others.push(peer);
   }
   return { named, others };
+}
+
+/** A copy of `items` in uniformly random order (Fisher-Yates): which peers a node asks first spreads the load. */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
