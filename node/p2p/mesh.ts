@@ -29,25 +29,23 @@ import { BlobService } from "./blobs.ts";
 import { MeshGossip } from "./gossip.ts";
 import { enforceConnectionCap } from "./connection-cap.ts";
 import type { CapCounters } from "./connection-cap.ts";
+import { DegreeUpkeep } from "./degree-upkeep.ts";
 import { MeshError } from "./errors.ts";
 import { QuotaDatastore } from "./dht-quota.ts";
 import type { GossipScoreParts } from "./gossip-scoring.ts";
+import { HeldPeers } from "./held-peers.ts";
 import { GraylistRule } from "./graylist.ts";
 import { meshServices } from "./services.ts";
 import type { GateCounters } from "./protocol-gate.ts";
 import { leanNoise } from "./noise-framing.ts";
 import { PeerExchange } from "./pex.ts";
-import { PRUNE_BELOW_RANK, worstRankedPeer } from "./peer-rank.ts";
-import { redialKnownPeers } from "./redial.ts";
+import { worstRankedPeer } from "./peer-rank.ts";
 import { DEFAULT_PROFILE } from "./profiles.ts";
 import type { MeshProfile } from "./profiles.ts";
 
 export { PRUNE_BELOW_RANK } from "./peer-rank.ts";
 export { DHT_PROTOCOL } from "./services.ts";
 export type { CapCounters } from "./connection-cap.ts";
-
-/** A dial made to fill the target degree gives up after this long (Noise + identify take well under 1 s). */
-const DEGREE_DIAL_TIMEOUT_MS = 10_000;
 
 /** Dialing a peer to reach it for a round's transfer gives up after this long (Noise + identify take well under 1 s). */
 const REACH_DIAL_TIMEOUT_MS = 5_000;
@@ -150,14 +148,13 @@ export class Mesh {
     closedNewcomers: 0,
     evictedForHeld: 0,
   };
-  /** Peers held for a round (`hold`), by peer ID, with when the hold ends (wall clock, ms). */
-  private readonly held = new Map<string, number>();
+  /** Peers held for a round (`hold`), at most half the connection cap (held-peers.ts). */
+  private readonly held: HeldPeers;
   private gossipLayer: MeshGossip | undefined;
   private node: Libp2p<MeshServices> | undefined;
   private maintenance: ReturnType<typeof setInterval> | undefined;
-  private maintaining = false;
-  /** Peers we are dialing to fill the target degree (they count toward it until the dial settles). */
-  private readonly dialsInFlight = new Set<string>();
+  /** The target degree's upkeep: PEX, dials, pruning (degree-upkeep.ts). */
+  private readonly upkeep: DegreeUpkeep;
   /** Which graylisted peers are evicted, and telling each graylisting once (graylist.ts). */
   private readonly graylist: GraylistRule;
   /** Protocols of other concerns registered with `register`, started and stopped with the node. */
@@ -168,6 +165,7 @@ export class Mesh {
   constructor(options: MeshOptions) {
     this.options = options;
     this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.held = new HeldPeers(this.profile.maxConnections);
     this.oracle = new StakeOracle({
       client: options.chain.client,
       registry: options.chain.stakeRegistry,
@@ -214,6 +212,15 @@ export class Mesh {
       onViolation,
       isAdmitted,
       admittedPeers: () => this.admission.admitted().map((p) => p.peerId),
+    });
+    this.upkeep = new DegreeUpkeep({
+      node: () => this.node,
+      admission: this.admission,
+      graylist: this.graylist,
+      pex: this.pex,
+      bootstrap: options.bootstrap ?? [],
+      targetDegree: this.profile.targetDegree,
+      worstRanked: (peers) => this.worstRanked(peers),
     });
   }
 
@@ -304,9 +311,7 @@ export class Mesh {
       },
       this.capCounters,
     );
-    node.addEventListener("peer:discovery", (event) => {
-      if (this.degreeShortfall() > 0) this.dialForDegree(event.detail.id);
-    });
+    node.addEventListener("peer:discovery", (event) => this.upkeep.discovered(event.detail.id));
     this.oracle.start();
     await this.admission.start(node);
     await this.blobs.start(node);
@@ -428,50 +433,9 @@ export class Mesh {
     }
   }
 
-  /** Keeps the target number of peers: asks an admitted peer for others (PEX) and dials the missing ones. */
+  /** Keeps the target number of peers (degree-upkeep.ts). */
   async maintain(): Promise<void> {
-    const node = this.node;
-    if (node === undefined || this.maintaining) return;
-    this.maintaining = true;
-    try {
-      const admitted = this.admission.admitted();
-      // Graylisted peers: evicted only when their invalid messages alone put them there (graylist.ts).
-      this.graylist.apply(
-        node.services.pubsub,
-        admitted.map((peer) => peer.peerId),
-      );
-      if (admitted.length === 0) {
-        await redialKnownPeers(node, {
-          bootstrap: this.options.bootstrap ?? [],
-          isRefused: (peerId) => this.admission.isRefused(peerId),
-          shortfall: () => this.degreeShortfall(),
-          dial: (peer) => this.dialForDegree(peer),
-        });
-        return;
-      }
-      // Every open connection counts toward the target, admitted or still being checked: counting only
-      // admitted peers made a node whose admissions were queued (formation under load) dial again every
-      // interval, and inbound peers are as good as outbound ones for gossip. This kept a target of 6 at a
-      // mean of 22 connections in bench:mesh.
-      // Above the target degree, the worst-reputed peer goes if its reputation is bad (peer-rank.ts).
-      if (this.degreeShortfall() < 0) {
-        const worst = this.worstRanked(node.getPeers());
-        if (worst !== undefined && worst.rank < PRUNE_BELOW_RANK)
-          await node.hangUp(worst.peer).catch(() => undefined);
-      }
-      if (this.degreeShortfall() <= 0) return;
-      const source = admitted[Math.floor(Math.random() * admitted.length)];
-      if (source === undefined) return;
-      const sourcePeer = node.getPeers().find((p) => p.toString() === source.peerId);
-      if (sourcePeer === undefined) return;
-      const learned = await this.pex.ask(sourcePeer).catch((): PeerId[] => []);
-      for (const peer of learned) {
-        if (this.degreeShortfall() <= 0) break;
-        this.dialForDegree(peer);
-      }
-    } finally {
-      this.maintaining = false;
-    }
+    await this.upkeep.maintain();
   }
 
   /**
@@ -486,49 +450,21 @@ export class Mesh {
 
   /**
    * Holds connections to `peer` until `untilMs` (wall clock): at the connection cap a held newcomer takes the
-   * place of a peer not held, and neither the cap nor the degree upkeep prunes it (group-links.ts).
+   * place of a peer not held, and neither the cap nor the degree upkeep prunes it (group-links.ts). False when
+   * half the cap is already held (held-peers.ts): the peer stays a plain connection.
    */
-  hold(peer: PeerId, untilMs: number): void {
-    this.held.set(peer.toString(), untilMs);
+  hold(peer: PeerId, untilMs: number): boolean {
+    return this.held.hold(peer.toString(), untilMs);
   }
 
-  /** Whether connections to `peer` are held now (an ended hold is dropped). */
+  /** Whether connections to `peer` are held now. */
   isHeld(peer: PeerId): boolean {
-    const key = peer.toString();
-    const until = this.held.get(key);
-    if (until === undefined) return false;
-    if (until >= Date.now()) return true;
-    this.held.delete(key);
-    return false;
+    return this.held.has(peer.toString());
   }
 
   /** Whether this node has an open connection to `peer`. */
   isConnected(peer: PeerId): boolean {
     return this.libp2p.getConnections(peer).length > 0;
-  }
-
-  /**
-   * Peers still missing to the target degree: open connections and dials under way both count. Without the
-   * dials, one PEX answer (16 records, each a `peer:discovery` event) started 16 dials before the first
-   * one connected.
-   */
-  private degreeShortfall(): number {
-    const node = this.node;
-    if (node === undefined) return 0;
-    return this.profile.targetDegree - node.getPeers().length - this.dialsInFlight.size;
-  }
-
-  /** Dials `peer` to fill the degree, unless already connected or being dialed. */
-  private dialForDegree(peer: PeerId): void {
-    const node = this.node;
-    const key = peer.toString();
-    if (node === undefined || peer.equals(node.peerId) || this.dialsInFlight.has(key)) return;
-    if (node.getConnections(peer).length > 0) return;
-    this.dialsInFlight.add(key);
-    void node
-      .dial(peer, { signal: AbortSignal.timeout(DEGREE_DIAL_TIMEOUT_MS) })
-      .catch(() => undefined)
-      .finally(() => this.dialsInFlight.delete(key));
   }
 }
 
