@@ -146,10 +146,12 @@ export const SILENT_DIRECTION_DEFAULTS = {
    * A trainer's direction memory keeps a row only while its decayed energy is at least this share of the
    * trainer's latest update's energy, and at most `maxRows` rows, the most energetic: the memory held every row a
    * trainer ever sent (up to every input row: 400 KB a trainer on the default model), and every node keeps one per
-   * trainer of the task. A row sent once with a top-k coordinate's typical share (1/330 of the update at top-k
-   * 0.65%) falls under the floor two rounds later; a trigger pushed every round keeps its rows.
+   * trainer of the task. The cap is the bound (256 of the MLP's 784 input rows; records reached 316-419 rows by round
+   * 8 without it). A floor that forgets faster costs detection: rows an attacker returns to after a few rounds
+   * lose their past, and 1e-3 took touched-row-backdoor from 0.753 to 0.795 (bench:robust --compress, 30% Dirichlet
+   * 0.5, seeds 1-3), while the cap alone measured 0.754 and this floor alone 0.753.
    */
-  forgetRowBelow: 1e-3,
+  forgetRowBelow: 1e-6,
   maxRows: 256,
 } as const;
 
