@@ -28,15 +28,21 @@ function round(state: RoundState, trainers: readonly Address[], weights: readonl
 
 describe("own outcome of a finished round", () => {
   let dir: string;
+  const books: ReputationBook[] = [];
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "vain-own-outcome-"));
   });
   after(async () => {
+    // A book writes its last events after the test returns (one coalesced atomic write): removed under it, the
+    // directory gained that write's temporary file and `rm` failed with ENOTEMPTY (fresh-clone CI, 2026-12-07).
+    await Promise.all(books.map((b) => b.flush()));
     await rm(dir, { recursive: true, force: true });
   });
 
   async function book(name: string): Promise<ReputationBook> {
-    return ReputationBook.open({ file: join(dir, `${name}.json`), noSync: true });
+    const opened = await ReputationBook.open({ file: join(dir, `${name}.json`), noSync: true });
+    books.push(opened);
+    return opened;
   }
 
   function components(reputation: ReputationBook) {
