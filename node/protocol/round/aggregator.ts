@@ -9,9 +9,7 @@ import type { Address, Hex } from "viem";
 import { UpdateDecodeError } from "../../compression/index.ts";
 import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
-import { AggregationInputError } from "../../core/updates.ts";
 import {
-  MAX_WEIGHT,
   aggregateFixedPoint,
   commitEncoded,
   decodeFixedPoint,
@@ -19,7 +17,7 @@ import {
 } from "../../proofs/index.ts";
 import type { CommitPriority, UpdateCommitment } from "../../proofs/index.ts";
 import { commitUpdateBytes } from "../update.ts";
-import { DEFAULT_AGGREGATE_WAIT_MS, MIN_SCREENED_UPDATES } from "./context.ts";
+import { DEFAULT_AGGREGATE_WAIT_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks, isChained } from "./link-answers.ts";
 import type { ModelSync } from "./model-sync.ts";
@@ -37,6 +35,7 @@ import { baseOf, roundOf } from "./blob-meta.ts";
 import { CheckOnce } from "./check-once.ts";
 import { AggregationTime, NO_PATH_COSTS } from "./post-margin.ts";
 import type { PathCosts } from "./post-margin.ts";
+import { screenUpdates } from "./screen-updates.ts";
 import { TaskRule } from "./task-rule.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
@@ -299,49 +298,7 @@ export class Aggregator {
     roundId?: bigint,
     previousUpdate?: Float32Array,
   ): Promise<Map<string, number>> {
-    const index = new Map(round.trainers.map((t, i) => [t.toLowerCase(), i]));
-    const available = operators.flatMap((operator) => {
-      const update = work.received.get(operator);
-      const i = index.get(operator);
-      return update === undefined || i === undefined ? [] : [{ operator, update, i }];
-    });
-    const out = new Map<string, number>();
-    if (available.length === 0) return out;
-    // A median of one or two updates is no robust reference: small groups pass unscreened.
-    if (available.length < MIN_SCREENED_UPDATES) {
-      for (const { operator, i } of available)
-        out.set(operator, Math.min(Number(round.sampleCounts[i]!), MAX_WEIGHT));
-      return out;
-    }
-    const weighted = available.map(({ update, i }) => ({
-      update: update.dense,
-      weight: Number(round.sampleCounts[i]!),
-    }));
-    const trainers = available.map(({ operator }) => operator);
-    let weights: readonly number[];
-    try {
-      const result = await this.taskRule.aggregate(roundId, weighted, {
-        trainers,
-        ...(roundId === undefined ? {} : { round: Number(roundId) }),
-        ...(previousUpdate === undefined ? {} : { previousUpdate }),
-      });
-      weights = result.acceptedWeights;
-      const rejected = trainers.flatMap((t, k) =>
-        (result.reasons?.[k]?.length ?? 0) > 0
-          ? [`${t}: ${result.reasons![k]!.join(",")}${result.evidence ? ` (${result.evidence[k]})` : ""}`]
-          : [],
-      );
-      if (rejected.length > 0) this.ctx.log.info({ roundId, rejected }, "updates rejected or down-weighted");
-    } catch (error) {
-      // Every update rejected: all weights 0 (the caller posts all-zero weights, docs/protocol.md §3).
-      if (!(error instanceof AggregationInputError)) throw error;
-      this.ctx.log.warn({ roundId, err: error }, "no update accepted");
-      weights = trainers.map(() => 0);
-    }
-    available.forEach(({ operator }, k) => {
-      out.set(operator, Math.min(weights[k]!, MAX_WEIGHT));
-    });
-    return out;
+    return screenUpdates(this.ctx, this.taskRule, { round, work, operators, roundId, previousUpdate });
   }
 
   /**
