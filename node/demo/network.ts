@@ -216,7 +216,7 @@ function gated(pool: TrainingPool, gate: (() => Promise<void>) | undefined): Pic
  * The driver's and its nodes' RPC patience: the chain is a local process that is slow, not gone, when the test
  * machine is loaded (a 10 s timeout ended a 12-round bench:round at round 5 with "request took too long").
  */
-const DRIVEN_RPC = { timeoutMs: 60_000, retryCount: 3 } as const;
+export const DRIVEN_RPC = { timeoutMs: 60_000, retryCount: 3 } as const;
 
 /**
  * Formation dials in flight at once, and tries per node. At 128 nodes in one process (bench:round --scale 128,
@@ -244,6 +244,19 @@ async function dialEarlier(node: DemoNode, nodes: readonly DemoNode[]): Promise<
     }
   }
 }
+
+/**
+ * Ether the treasury gives each operator for gas: 10 ETH, less above 900 nodes, where 10 each would exceed the
+ * dev account's 10,000 ETH (the 1,000-node bench row ran out funding its last operators, 2026-12-07). An operator
+ * spends well under 1 ETH on a long run's gas at the local chain's ~1 gwei.
+ */
+export function operatorEtherWei(nodes: number): bigint {
+  return parseEther("10") < OPERATOR_ETHER_POOL_WEI / BigInt(Math.max(1, nodes))
+    ? parseEther("10")
+    : OPERATOR_ETHER_POOL_WEI / BigInt(Math.max(1, nodes));
+}
+/** Of the dev account's 10,000 ETH, what operators may be given in all (the rest: deployment, tasks, rounds). */
+const OPERATOR_ETHER_POOL_WEI = parseEther("9000");
 
 /** Starts chain, contracts, operators and nodes. */
 export async function startLocalVainNetwork(options: NetworkOptions): Promise<LocalVainNetwork> {
@@ -307,7 +320,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const addNode = async (index: number, behaviour: AdversarialBehaviour): Promise<DemoNode> => {
       const account = privateKeyToAccount(generatePrivateKey());
       const funder = { publicClient, walletClient: treasury, contracts };
-      await sendEther(funder, { to: account.address, amountWei: parseEther("10") });
+      await sendEther(funder, { to: account.address, amountWei: operatorEtherWei(options.nodes) });
       await transferTokens(funder, { to: account.address, amountWei: minStake * 3n });
       const wallet = (await connectChain(chain.rpcUrl, account, DRIVEN_RPC)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
