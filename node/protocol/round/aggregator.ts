@@ -15,7 +15,7 @@ import {
   encodeFixedPoint,
 } from "../../proofs/index.ts";
 import type { UpdateCommitment } from "../../proofs/index.ts";
-import { commitUpdateBytes } from "../update.ts";
+import type { commitUpdateBytes } from "../update.ts";
 import { DEFAULT_AGGREGATE_WAIT_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks, isChained } from "./link-answers.ts";

@@ -373,7 +373,7 @@ export class RoundData {
       const blobs = screened.flatMap(({ trainer, sha, bytes }) =>
         bytes === undefined ? [] : [{ trainer, sha, bytes }],
       );
-      await this.relay.seed(roundId, round, blobs);
+      if (this.ctx.adversary.seedsUpdates()) await this.relay.seed(roundId, round, blobs);
       return;
     }
     // The aggregate goes to a few random seeds only: the other nodes fetch it from whoever holds it (model-sync.ts).

@@ -119,7 +119,9 @@ describe("a peer that hands out an update failing its commitment", () => {
     const ctx = {
       paramSize: DIMENSION,
       chain: { roundForPush: async () => round },
-      options: { mesh: { reportViolation: (peer: string, kind: string) => violations.push(`${peer}:${kind}`) } },
+      options: {
+        mesh: { reportViolation: (peer: string, kind: string) => violations.push(`${peer}:${kind}`) },
+      },
     } as unknown as RoundContext;
     const checking: string[] = [];
     const data = {
