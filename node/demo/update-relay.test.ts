@@ -34,7 +34,7 @@ const stats = (net: LocalVainNetwork) => net.nodes.map((node) => ({ ...node.part
 
 /**
  * The update bytes every node holds for the round, asked of it over the blob protocol by each trainer's
- * commitment (from another node's mesh, as any watcher would); throws naming a node that lacks one.
+ * commitment (from one of its admitted peers' mesh, as any watcher would); throws naming a node that lacks one.
  */
 async function heldEverywhere(
   net: LocalVainNetwork,
@@ -44,7 +44,10 @@ async function heldEverywhere(
   const sizes: number[] = [];
   for (const [t, root] of round.commitments.entries()) {
     for (const node of net.nodes) {
-      const asker = net.nodes[node.index === 0 ? 1 : 0]!;
+      // One of its admitted peers (a connection it holds: a node's mesh is not complete).
+      const admitted = new Set(node.mesh.admission.admitted().map((p) => p.peerId));
+      const asker = net.nodes.find((n) => admitted.has(n.mesh.peerId.toString()));
+      if (asker === undefined) throw new Error(`node ${node.index} has no admitted peer`);
       const bytes = await asker.mesh.blobs
         .fetchCommitted(node.mesh.peerId, (root as Hex).slice(2).toLowerCase(), MAX_UPDATE_BYTES)
         .catch((error: unknown) => {
