@@ -58,7 +58,13 @@ export async function keepReplica(
   bytes: Uint8Array,
   relayer?: string,
 ): Promise<RoundView> {
-  const round = await ctx.chain.roundForPush(roundId, operator, (r) => trainerIndex(r, operator) >= 0);
+  // Handed out after the post: the view must name the round's aggregator (its announcement gates the relay), and
+  // one cached in the commit phase (a trainer's replica push) names none yet; a re-read is the relayer's budget.
+  const round = await ctx.chain.roundForPush(
+    roundId,
+    relayer ?? operator,
+    (r) => trainerIndex(r, operator) >= 0 && (relayer === undefined || !/^0x0{40}$/i.test(r.aggregator)),
+  );
   const index = trainerIndex(round, operator);
   if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
   const root = round.commitments[index]!;
