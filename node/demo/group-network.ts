@@ -23,7 +23,10 @@ import type { LocalVainNetwork } from "./network.ts";
 const FUNDED_ROUNDS = 100n;
 
 /** The first task's parameters, from chain: what a task created "like it" is created with. */
-async function firstTaskParameters(net: LocalVainNetwork): Promise<CreateTaskParameters> {
+async function firstTaskParameters(
+  net: TaskTreeChain,
+  parameterCount: number,
+): Promise<CreateTaskParameters> {
   const first = await net.publicClient.readContract({
     address: net.contracts.rounds,
     abi: trainingRoundsAbi,
@@ -35,7 +38,7 @@ async function firstTaskParameters(net: LocalVainNetwork): Promise<CreateTaskPar
   return {
     modelRef: first.modelRef,
     specHash: first.specHash,
-    parameters: net.nodes[0]!.participant.parameterCount,
+    parameters: parameterCount,
     rewardPerRoundWei: first.rewardPerRound,
     ...scheduleOf(first),
     rule,
@@ -58,6 +61,67 @@ function viewOf(
   return { ...net, taskId, nodes, trainers };
 }
 
+/** The chain side of a network whose tasks a tree is created on: the treasury creates and funds them. */
+export type TaskTreeChain = Pick<LocalVainNetwork, "publicClient" | "treasury" | "contracts" | "taskId">;
+
+/**
+ * A task tree's IDs: the root, its middle tasks (none with two levels) and the leaf group tasks, `leaves[m]` under
+ * middle m (two levels: `leaves[0]`, every group under the root).
+ */
+export interface TaskTree {
+  readonly root: bigint;
+  readonly middles: readonly bigint[];
+  readonly leaves: readonly (readonly bigint[])[];
+}
+
+/**
+ * Creates and funds a task tree like `net`'s first task (its spec, model, reward and windows): with `middleLeaves`
+ * all 0, a root over that many group tasks (its commit window holds a whole group round); else a root over one
+ * middle task per entry, with that many leaf tasks under it (each level's commit window holds a whole round of the
+ * level below, `parentCommitWindowS`). Only chain calls: who runs which task is the caller's.
+ */
+export async function createTaskTree(
+  net: TaskTreeChain,
+  parameterCount: number,
+  middleLeaves: readonly number[],
+): Promise<TaskTree> {
+  const parameters = await firstTaskParameters(net, parameterCount);
+  const ctx = { publicClient: net.publicClient, walletClient: net.treasury, contracts: net.contracts };
+  const fund = async (ids: readonly bigint[]) => {
+    for (const taskId of ids)
+      await fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS });
+  };
+  if (middleLeaves.every((leaves) => leaves === 0)) {
+    const { commitWindowS: _, ...schedule } = parameters;
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(ctx, {
+      groups: middleLeaves.length,
+      parent: { ...schedule, proven: true },
+      group: { ...schedule, commitWindowS: parameters.commitWindowS },
+    });
+    await fund([parentTaskId, ...groupTaskIds]);
+    return { root: parentTaskId, middles: [], leaves: [groupTaskIds] };
+  }
+  const leaf: CreateTaskParameters = { ...parameters, proven: true };
+  const middleCommitWindowS = parentCommitWindowS(leaf);
+  const { parentTaskId: root, groupTaskIds: middles } = await createGroupTasks(ctx, {
+    groups: middleLeaves.length,
+    parent: { ...leaf, commitWindowS: parentCommitWindowS({ ...leaf, commitWindowS: middleCommitWindowS }) },
+    group: { ...leaf, commitWindowS: middleCommitWindowS },
+  });
+  const leaves: bigint[][] = [];
+  for (const [m, count] of middleLeaves.entries()) {
+    const ids: bigint[] = [];
+    for (let l = 0; l < count; l++) {
+      const { taskId } = await createTask(ctx, leaf);
+      await linkTask(ctx, { childTaskId: taskId, parentTaskId: middles[m]! });
+      ids.push(taskId);
+    }
+    leaves.push(ids);
+  }
+  await fund([root, ...middles, ...leaves.flat()]);
+  return { root, middles, leaves };
+}
+
 export interface GroupNetwork {
   /** The parent task: every node runs it (selection, watching); its trainers are the groups' leaders. */
   readonly parent: LocalVainNetwork;
@@ -75,29 +139,25 @@ export async function addGroupTasks(
   net: LocalVainNetwork,
   members: readonly (readonly number[])[],
 ): Promise<GroupNetwork> {
-  const parameters = await firstTaskParameters(net);
-  const ctx = { publicClient: net.publicClient, walletClient: net.treasury, contracts: net.contracts };
-  const { commitWindowS: _, ...schedule } = parameters;
-  const { parentTaskId, groupTaskIds } = await createGroupTasks(ctx, {
-    groups: members.length,
-    parent: { ...schedule, proven: true },
-    group: { ...schedule, commitWindowS: parameters.commitWindowS },
-  });
-  for (const taskId of [parentTaskId, ...groupTaskIds])
-    await fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS });
+  const tree = await createTaskTree(
+    net,
+    net.nodes[0]!.participant.parameterCount,
+    members.map(() => 0),
+  );
+  const parentTaskId = tree.root;
   const parents = new Map(net.nodes.map((node) => [node.index, node.participantFor(parentTaskId)]));
   const groups = members.map((indices, g) => {
     const participants = new Map(
       indices.map((index) => {
         const parent = parents.get(index)!;
-        const participant = net.nodes[index]!.participantFor(groupTaskIds[g]!, {
+        const participant = net.nodes[index]!.participantFor(tree.leaves[0]![g]!, {
           parentTaskId,
           onPartial: (parentRoundId, bytes) => void parent.adoptPartial(parentRoundId, bytes),
         });
         return [index, participant] as const;
       }),
     );
-    return viewOf(net, groupTaskIds[g]!, participants, indices.length);
+    return viewOf(net, tree.leaves[0]![g]!, participants, indices.length);
   });
   return { parent: viewOf(net, parentTaskId, parents, members.length), groups };
 }
@@ -121,27 +181,12 @@ export async function addThreeLevelTasks(
   net: LocalVainNetwork,
   members: readonly (readonly (readonly number[])[])[],
 ): Promise<ThreeLevelNetwork> {
-  const parameters = await firstTaskParameters(net);
-  const ctx = { publicClient: net.publicClient, walletClient: net.treasury, contracts: net.contracts };
-  const leaf: CreateTaskParameters = { ...parameters, proven: true };
-  const middleCommitWindowS = parentCommitWindowS(leaf);
-  const { parentTaskId: rootId, groupTaskIds: middleIds } = await createGroupTasks(ctx, {
-    groups: members.length,
-    parent: { ...leaf, commitWindowS: parentCommitWindowS({ ...leaf, commitWindowS: middleCommitWindowS }) },
-    group: { ...leaf, commitWindowS: middleCommitWindowS },
-  });
-  const leafIds: bigint[][] = [];
-  for (const [m, leaves] of members.entries()) {
-    const ids: bigint[] = [];
-    for (let l = 0; l < leaves.length; l++) {
-      const { taskId } = await createTask(ctx, leaf);
-      await linkTask(ctx, { childTaskId: taskId, parentTaskId: middleIds[m]! });
-      ids.push(taskId);
-    }
-    leafIds.push(ids);
-  }
-  for (const taskId of [rootId, ...middleIds, ...leafIds.flat()])
-    await fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS });
+  const tree = await createTaskTree(
+    net,
+    net.nodes[0]!.participant.parameterCount,
+    members.map((leaves) => leaves.length),
+  );
+  const { root: rootId, middles: middleIds, leaves: leafIds } = tree;
   const roots = new Map(net.nodes.map((node) => [node.index, node.participantFor(rootId)]));
   const handOff = (above: RoundParticipant) => (roundId: bigint, bytes: Uint8Array) =>
     void above.adoptPartial(roundId, bytes);

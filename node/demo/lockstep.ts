@@ -8,7 +8,7 @@
  */
 import type { ClockPhase, RoundHooks, RoundReport } from "./rounds.ts";
 import { runRound } from "./rounds.ts";
-import type { LocalVainNetwork } from "./network.ts";
+import type { DrivenNetwork } from "./driven.ts";
 
 /** A barrier per clock phase over a set of round drivers; a driver that ends (or throws) stops being waited for. */
 export class Lockstep {
@@ -91,7 +91,7 @@ export interface LockstepOptions {
 
 /** One round of each of `nets`' tasks at once, in lockstep; each report, or the error its driver threw. */
 export async function runRoundsInLockstep(
-  nets: readonly LocalVainNetwork[],
+  nets: readonly DrivenNetwork[],
   round: number,
   options: LockstepOptions,
 ): Promise<PromiseSettledResult<RoundReport>[]> {

@@ -2,16 +2,22 @@
  * Driving a local test network from outside (tests, the demo): moving the chain's clock and waiting for a state.
  */
 import { devRpc } from "../chain/dev-rpc.ts";
-import type { LocalVainNetwork } from "./network.ts";
+import type { DrivenNetwork } from "./driven.ts";
 
 /** Moves the chain's clock forward and mines a block. */
-export async function advanceChainTime(net: LocalVainNetwork, seconds: bigint): Promise<void> {
+export async function advanceChainTime(
+  net: Pick<DrivenNetwork, "chain" | "publicClient">,
+  seconds: bigint,
+): Promise<void> {
   await devRpc(net.chain.rpcUrl, "evm_increaseTime", [Number(seconds)]);
   await devRpc(net.chain.rpcUrl, "evm_mine");
 }
 
 /** Advances the chain's clock just past `timestamp` (no-op if it is already past). */
-export async function advancePast(net: LocalVainNetwork, timestamp: bigint): Promise<void> {
+export async function advancePast(
+  net: Pick<DrivenNetwork, "chain" | "publicClient">,
+  timestamp: bigint,
+): Promise<void> {
   const now = (await net.publicClient.getBlock()).timestamp;
   if (now <= timestamp) await advanceChainTime(net, timestamp - now + 1n);
 }

@@ -9,7 +9,7 @@ import { DISTRUSTED_WEIGHT } from "../aggregation/trainer-trust.ts";
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDraws } from "../chain/draws.ts";
 import { advanceChainTime, advancePast, waitFor } from "./network.ts";
-import type { LocalVainNetwork } from "./network.ts";
+import type { DrivenNetwork } from "./driven.ts";
 import { openRound } from "../chain/actions/open-round.ts";
 import { postedWeights } from "../protocol/round/weight-claims.ts";
 
@@ -77,7 +77,7 @@ export type ClockPhase = "commit" | "answers" | "close";
 
 /** One figure per node operator, read from the chain. */
 async function perOperator(
-  net: LocalVainNetwork,
+  net: DrivenNetwork,
   read: (operator: Address) => Promise<bigint>,
 ): Promise<Map<Address, bigint>> {
   const out = new Map<Address, bigint>();
@@ -90,7 +90,7 @@ async function perOperator(
  * delegators' part, returned bonds, reporter shares). Read from events, not as a change of `claimable`: the nodes
  * claim their credit after each round (round/claims.ts), which raced the driver's read and showed 0.
  */
-async function credited(net: LocalVainNetwork, fromBlock: bigint): Promise<Map<Address, bigint>> {
+async function credited(net: DrivenNetwork, fromBlock: bigint): Promise<Map<Address, bigint>> {
   const events = await net.publicClient.getContractEvents({
     address: net.contracts.rounds,
     abi: trainingRoundsAbi,
@@ -104,7 +104,7 @@ async function credited(net: LocalVainNetwork, fromBlock: bigint): Promise<Map<A
   );
 }
 
-const stakes = (net: LocalVainNetwork): Promise<Map<Address, bigint>> =>
+const stakes = (net: DrivenNetwork): Promise<Map<Address, bigint>> =>
   perOperator(net, (operator) =>
     net.publicClient.readContract({
       address: net.contracts.registry,
@@ -128,7 +128,7 @@ const AGGREGATE_WAIT_CAP_MS = 900_000;
  * updates keep arriving or it is aggregating; `idleMs` without progress (or 15 minutes in all) is a timeout.
  */
 async function waitWhileAggregating<R extends { readonly state: number; readonly aggregator: Address }>(
-  net: LocalVainNetwork,
+  net: DrivenNetwork,
   roundId: bigint,
   read: (roundId: bigint) => Promise<R>,
   idleMs: number,
@@ -159,7 +159,7 @@ async function waitWhileAggregating<R extends { readonly state: number; readonly
 }
 
 export async function runRound(
-  net: LocalVainNetwork,
+  net: DrivenNetwork,
   round: number,
   timeoutMs = 120_000,
   /** How long an aggregator that is not proving gets to start answering before its answer deadline is passed. */

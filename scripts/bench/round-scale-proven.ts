@@ -24,17 +24,17 @@ import pino from "pino";
 
 import { longestRoundS, PARTIAL_COMMIT_MARGIN_S } from "../../node/chain/actions/create-group-tasks.ts";
 import { MAX_ROUND_DURATION_S } from "../../node/chain/constants.ts";
-import { DRIVEN_WINDOW_S, startLocalVainNetwork } from "../../node/demo/network.ts";
-import type { LocalVainNetwork } from "../../node/demo/network.ts";
-import { addGroupTasks, addThreeLevelTasks } from "../../node/demo/group-network.ts";
+import { DRIVEN_WINDOW_S } from "../../node/demo/network.ts";
+import type { DrivenNetwork, DrivenParticipant } from "../../node/demo/driven.ts";
 import { Lockstep, OpenTurns, runRoundsInLockstep } from "../../node/demo/lockstep.ts";
 import { runRound } from "../../node/demo/rounds.ts";
 import type { RoundHooks, RoundReport } from "../../node/demo/rounds.ts";
 import { freePort } from "../../node/demo/demo.ts";
-import type { RoundParticipant } from "../../node/protocol/round/index.ts";
 import { BenchArgumentError } from "./common.ts";
 import type { Row } from "./common.ts";
-import { CapWatch, gasByCall } from "./round-scale.ts";
+import { gasByCall } from "./round-scale.ts";
+import { hostedWorld, oneProcessWorld } from "./round-scale-worlds.ts";
+import type { ProvenNetworkOptions } from "./round-scale-worlds.ts";
 
 /** Trainers per leaf group: a proven round's cap (MAX_WEIGHTS_ARRAY; chained links above 8). */
 const GROUP_SIZE = 16;
@@ -111,8 +111,8 @@ export function scheduleFor(n: number, levels: number): { windowS: bigint; answe
 }
 
 /** Every task's participants of each node (its leaf's, its middle's, the root's), by node index. */
-function participantsByNode(n: number, views: readonly LocalVainNetwork[]): RoundParticipant[][] {
-  const out: RoundParticipant[][] = Array.from({ length: n }, () => []);
+function participantsByNode(n: number, views: readonly DrivenNetwork[]): DrivenParticipant[][] {
+  const out: DrivenParticipant[][] = Array.from({ length: n }, () => []);
   for (const view of views) for (const node of view.nodes) out[node.index]!.push(node.participant);
   return out;
 }
@@ -126,25 +126,27 @@ export async function measureRoundScaleProven(
   n: number,
   /** Force a level count (default: two up to 256 trainers, three above). */
   forceLevels?: 2 | 3,
+  /** Run the nodes in this many host processes (round-hosts.ts); default: all in this one. */
+  hosts?: number,
 ): Promise<{ row: Row; figures: Record<string, number> }> {
   const layout = hierarchyOf(n, forceLevels);
   const levels = layout.middles === undefined ? 2 : 3;
   const { windowS, answerWindowS } = scheduleFor(n, levels);
+  const perProcess = Math.ceil(n / (hosts ?? 1));
   const setupStarted = performance.now();
   const log = pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2));
-  const net = await startLocalVainNetwork({
+  const options: ProvenNetworkOptions = {
     nodes: n,
-    trainers: n,
     port: await freePort(),
     maxTrainersPerRound: GROUP_SIZE,
-    chained: true,
     windowS,
     aggregateWindowS: AGGREGATE_WINDOW_S,
     answerWindowS,
     disputeWindowS: DRIVEN_WINDOW_S,
     aggregateWaitMs: 60_000,
-    // As the flat rows: every participant polls the one chain process; shared reads from 64 nodes on.
-    pollIntervalMs: n <= 32 ? 800 : Math.max(2_000, n * 32),
+    // As the flat rows: every participant polls the one chain process; shared reads from 64 nodes on (per
+    // process: a host's nodes share one view). The poll interval grows with the nodes one event loop runs.
+    pollIntervalMs: perProcess <= 32 ? 800 : Math.max(2_000, perProcess * 32),
     meshEventPollingMs: n < 64 ? 500 : 10_000,
     sharedReadsMs: n < 64 ? undefined : 500,
     spec: {
@@ -153,33 +155,30 @@ export async function measureRoundScaleProven(
       aggregation: { rule: "fedavg", proven: true },
     },
     log,
-  });
+  };
+  const world =
+    hosts === undefined
+      ? await oneProcessWorld(options, layout.leaves, layout.middles)
+      : await hostedWorld(options, hosts, layout.leaves, layout.middles);
   try {
-    // The network's first task never opens a round here: its idle participants would only poll the chain.
-    await Promise.all(net.nodes.map((node) => node.participant.stop()));
-    const two = layout.middles === undefined ? await addGroupTasks(net, layout.leaves) : undefined;
-    const three = layout.middles === undefined ? undefined : await addThreeLevelTasks(net, layout.middles);
-    const root = two?.parent ?? three!.root;
-    const leafViews = two?.groups ?? three!.leaves.flat();
-    const views = [root, ...(three?.middles ?? []), ...leafViews];
+    const three = world.middles === undefined ? undefined : { middles: world.middles, leaves: world.leaves };
+    const root = world.root;
+    const leafViews = world.leaves.flat();
+    const views = [root, ...(world.middles ?? []), ...leafViews];
     const setupMs = performance.now() - setupStarted;
     log.info(
-      { nodes: n, levels, leaves: leafViews.length, windowS, setupS: setupMs / 1000 },
+      { nodes: n, levels, hosts: hosts ?? 1, leaves: leafViews.length, windowS, setupS: setupMs / 1000 },
       "bench: proven setup",
     );
 
     const byNode = participantsByNode(n, views);
-    const sum = (pick: (p: RoundParticipant) => number) =>
+    const sum = (pick: (p: DrivenParticipant) => number) =>
       byNode.map((ps) => ps.reduce((s, p) => s + pick(p), 0));
     const sentBefore = sum((p) => p.stats.bytesSent);
     const receivedBefore = sum((p) => p.stats.bytesReceived);
-    // How the proven rounds' updates reached their watchers: relayed bodies, and fetches after the push grace.
-    const total = (counts: readonly number[]) => counts.reduce((a, b) => a + b, 0);
-    const relayedBefore = total(sum((p) => p.stats.updatesRelayed));
-    const lateBefore = total(sum((p) => p.stats.lateFetches));
-    const fromBlock = (await net.publicClient.getBlockNumber()) + 1n;
-    const caps = new CapWatch(net, log, 0);
-    const cpuBefore = process.cpuUsage();
+    const fromBlock = (await world.chain.publicClient.getBlockNumber()) + 1n;
+    world.watchConnections();
+    const cpuBefore = await world.cpuMicros();
     const timeoutMs = Math.max(600_000, n * 10_000);
     const ended = (level: string, index: number, outcome: unknown) => {
       if (outcome instanceof Error) {
@@ -239,15 +238,15 @@ export async function measureRoundScaleProven(
       },
       commits: () =>
         (three === undefined ? leafReports : middleReports).filter((r) => r.state === "finalized").length,
-    }).finally(() => caps.stop());
-    const cpu = process.cpuUsage(cpuBefore);
+    }).finally(() => world.stopWatching());
+    const cpuMicros = (await world.cpuMicros()) - cpuBefore;
     const sent = sum((p) => p.stats.bytesSent).map((b, i) => b - sentBefore[i]!);
     const received = sum((p) => p.stats.bytesReceived).map((b, i) => b - receivedBefore[i]!);
     const provenFinalized = (reports: readonly RoundReport[]) =>
       reports.filter((r) => r.state === "finalized" && r.proven).length;
     // What the busiest uploader was: which levels' rounds it aggregated (a leader serves its partial above), if any.
     const busiest = sent.indexOf(Math.max(...sent));
-    const busiestAddress = net.nodes[busiest]!.account.address.toLowerCase();
+    const busiestAddress = world.addresses[busiest]!.toLowerCase();
     const led = (reports: readonly RoundReport[]) =>
       reports.filter((r) => r.aggregator.toLowerCase() === busiestAddress).length;
     const busiestRole =
@@ -271,7 +270,7 @@ export async function measureRoundScaleProven(
       },
       "bench: proven root round done",
     );
-    const gas = await gasByCall(net, fromBlock);
+    const gas = await gasByCall(world.chain, fromBlock);
     const mean = (name: string) => {
       const g = gas.get(name);
       return g === undefined ? 0 : Math.round(g.total / g.count);
@@ -290,15 +289,13 @@ export async function measureRoundScaleProven(
       "round s": report.durationMs / 1000,
       "root train+commit s": report.phaseMs.train / 1000,
       "root aggregate s": report.phaseMs.aggregate / 1000,
-      "CPU s": Math.round((cpu.user + cpu.system) / 1e6),
+      "CPU s": Math.round(cpuMicros / 1e6),
       "proofs (answers)": proofs,
-      "max conns/node": caps.peakConnections,
+      "max conns/node": world.peakConnections(),
       "max bytes up/node": Math.max(...sent),
       "busiest uploader": `node ${busiest} (${busiestRole})`,
       "max bytes in/node": Math.max(...received),
       "bytes/node": Math.round((sent.reduce((a, b) => a + b, 0) + received.reduce((a, b) => a + b, 0)) / n),
-      "updates relayed": total(sum((p) => p.stats.updatesRelayed)) - relayedBefore,
-      "late fetches": total(sum((p) => p.stats.lateFetches)) - lateBefore,
       "commit gas": mean("commitUpdate"),
       "partial commit gas": mean("commitPartial"),
       "post gas": mean("postAggregate"),
@@ -308,7 +305,7 @@ export async function measureRoundScaleProven(
       claims: gas.get("claim")?.count ?? 0,
       "all gas/trainer": Math.round(allGas / n),
       "window s": Number(windowS),
-      "peak RSS MB": Math.round(process.resourceUsage().maxRSS / 1024),
+      "peak RSS MB": Math.round(world.peakRssMb()),
     };
     const figures: Record<string, number> = {
       [`proven_round_s_${n}`]: report.durationMs / 1000,
@@ -325,6 +322,6 @@ export async function measureRoundScaleProven(
     };
     return { row, figures };
   } finally {
-    await net.stop();
+    await world.stop();
   }
 }

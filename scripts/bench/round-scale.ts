@@ -284,7 +284,7 @@ async function waitForClaims(
 
 /** Gas used by each TrainingRounds function called from `fromBlock` on: total and count per function name. */
 export async function gasByCall(
-  net: LocalVainNetwork,
+  net: Pick<LocalVainNetwork, "publicClient" | "contracts">,
   fromBlock: bigint,
 ): Promise<Map<string, { total: number; count: number }>> {
   const out = new Map<string, { total: number; count: number }>();

@@ -27,7 +27,8 @@
  *        npm run bench:round -- --scale-proven 64,256   (one root round over N trainers proven at every level: leaf
  *        groups of 16, two levels up to 256, three above; round-scale-proven.ts; into
  *        bench/results/round-scale-proven.json, written after each size) [--levels 3] (three levels at any size
- *        from 8 nodes: at least 4 leaves, two middles over half of them each)
+ *        from 8 nodes: at least 4 leaves, two middles over half of them each) [--hosts K] (the nodes in K
+ *        host processes, whole nodes each, round-hosts.ts; the chain and the drivers in this one)
  */
 import pino from "pino";
 
@@ -61,10 +62,14 @@ runBenchmark(async () => {
     const levels = option("levels");
     if (levels !== undefined && levels !== "2" && levels !== "3")
       throw new BenchArgumentError(`--levels takes 2 or 3, not ${levels}`);
+    const hosts = option("hosts") === undefined ? undefined : numberOption("hosts", 1);
+    if (hosts !== undefined && (!Number.isInteger(hosts) || hosts < 1))
+      throw new BenchArgumentError(`--hosts takes a whole number of processes, not ${option("hosts")}`);
     for (const n of numberListOption("scale-proven", [])) {
       const measured = await measureRoundScaleProven(
         n,
         levels === undefined ? undefined : levels === "2" ? 2 : 3,
+        hosts,
       );
       rows.push(measured.row);
       Object.assign(figures, measured.figures);
