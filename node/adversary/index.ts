@@ -51,5 +51,6 @@ export function roundAdversary(switches: AdversarialBehaviour | undefined): Roun
     equivocation: (commitment) =>
       switches.equivocate === true ? equivocation.equivocation(commitment) : undefined,
     withholdsAggregate: () => switches.withholdAggregate === true && withholdBlob.withholdsAggregate(),
+    seedsUpdates: () => switches.seedNobody !== true,
   };
 }

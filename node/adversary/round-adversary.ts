@@ -34,6 +34,11 @@ export interface AdversarialBehaviour {
   readonly equivocate?: boolean;
   /** As aggregator, post the aggregate and never serve, announce or push its bytes. */
   readonly withholdAggregate?: boolean;
+  /**
+   * As a proven round's aggregator, post and announce as usual but push none of the round's updates to seeds
+   * (update-relay.ts): the watchers must fetch them from their trainers and holders in time.
+   */
+  readonly seedNobody?: boolean;
 }
 
 /** The points of the round protocol where an adversary acts. */
@@ -56,6 +61,8 @@ export interface RoundAdversary {
   equivocation(commitment: Hex): Hex | undefined;
   /** Whether the aggregator keeps its posted aggregate's bytes to itself. */
   withholdsAggregate(): boolean;
+  /** Whether a proven round's aggregator hands its round's updates to seeds after posting. */
+  seedsUpdates(): boolean;
 }
 
 /** The honest node: every hook leaves the protocol's values as they are. */
@@ -69,4 +76,5 @@ export const HONEST_ADVERSARY: RoundAdversary = {
   withholdsUpdate: () => false,
   equivocation: () => undefined,
   withholdsAggregate: () => false,
+  seedsUpdates: () => true,
 };

@@ -20,6 +20,11 @@ export const ABUSE_POINTS = {
   "frame-malformed": 5,
   /** A pushed blob whose bytes did not match the hash it announced. */
   "blob-hash-mismatch": 10,
+  /**
+   * A round's update handed out or relayed (naming its trainer) whose bytes do not match that trainer's on-chain
+   * commitment: an honest node hands out only updates it checked (update-relay.ts), so this is never a slip.
+   */
+  "blob-uncommitted": 10,
   /** Its gossipsub score fell below the graylist threshold (invalid deliveries, broken IWANT promises). */
   "gossip-graylisted": 100,
 } as const;

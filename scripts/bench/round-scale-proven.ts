@@ -176,6 +176,10 @@ export async function measureRoundScaleProven(
       byNode.map((ps) => ps.reduce((s, p) => s + pick(p), 0));
     const sentBefore = sum((p) => p.stats.bytesSent);
     const receivedBefore = sum((p) => p.stats.bytesReceived);
+    // How the proven rounds' updates reached their watchers: relayed bodies, and fetches after the push grace.
+    const total = (counts: readonly number[]) => counts.reduce((a, b) => a + b, 0);
+    const relayedBefore = total(sum((p) => p.stats.updatesRelayed));
+    const lateBefore = total(sum((p) => p.stats.lateFetches));
     const fromBlock = (await world.chain.publicClient.getBlockNumber()) + 1n;
     world.watchConnections();
     const cpuBefore = await world.cpuMicros();
@@ -296,6 +300,8 @@ export async function measureRoundScaleProven(
       "busiest uploader": `node ${busiest} (${busiestRole})`,
       "max bytes in/node": Math.max(...received),
       "bytes/node": Math.round((sent.reduce((a, b) => a + b, 0) + received.reduce((a, b) => a + b, 0)) / n),
+      "updates relayed": total(sum((p) => p.stats.updatesRelayed)) - relayedBefore,
+      "late fetches": total(sum((p) => p.stats.lateFetches)) - lateBefore,
       "commit gas": mean("commitUpdate"),
       "partial commit gas": mean("commitPartial"),
       "post gas": mean("postAggregate"),

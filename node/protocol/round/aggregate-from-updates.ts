@@ -86,7 +86,7 @@ async function committedUpdate(
   };
   const held = await check(data.committedBytes(root));
   if (held !== undefined) return held;
-  // After the post: the aggregator's peers and the watchers hold it, so they are asked before its trainer.
+  // After the post: its seeds, the nodes they relayed to and the watchers hold it: asked before its trainer.
   return fetchCommittedUpdate(
     ctx,
     roundId,

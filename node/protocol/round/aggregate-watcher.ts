@@ -24,9 +24,10 @@ import { cellsOfChunks } from "./link-answers.ts";
  */
 const MAX_CHALLENGES_PER_ROUND = 3;
 /**
- * How long a watcher waits for the aggregator's pushes (round-data.ts `distribute`) before fetching a missing
- * update itself (ms): the aggregator pushes each weighted update to every peer right after posting, and a
- * watcher that sees the posted round first and fetches on its own receives each update twice. At most
+ * How long a watcher waits for the round's pushes (round-data.ts `distribute`) before fetching a missing update
+ * itself (ms): right after posting the aggregator pushes each screened update to a few seeds, which relay it on
+ * (update-relay.ts, a hop each a check), and a watcher that sees the posted round first and fetches on its own
+ * receives each update twice. At most
  * `PUSH_GRACE_SHARE` of the challenge window left when the watcher first sees the round, so a short window
  * (task create's local 5 s) still leaves the recompute and a challenge their time.
  */

@@ -22,8 +22,8 @@ import type { AggregatorWork, RoundWork } from "./round-work.ts";
 export const MAX_UPDATE_BYTES = 64 * 1024 * 1024;
 /**
  * Sources asked for one missing update (`UpdateSourceOrder`: its trainer and the aggregator, and admitted peers;
- * replica holders are 2 random peers, and after a post the aggregator's peers and every watcher hold the weighted
- * updates). Enough for a small mesh to find a
+ * replica holders are 2 random peers, and after a post the seeds, the nodes they relayed to and every watcher hold
+ * the weighted updates). Enough for a small mesh to find a
  * copy, bounded so a round of dead trainers costs a few "not found" answers each, not one per admitted peer.
  */
 const SOURCES_PER_UPDATE = 9;
@@ -50,8 +50,8 @@ export interface AggregationRecoveryComponents {
  * - "owner": the trainer, the round's aggregator, then admitted peers. For the aggregator's own pull and its
  *   rebuild: before a post only the trainer and its replica holders (2 random peers) have the update.
  * - "holders": HOLDER_TRIES admitted peers in random order, then the trainer and the aggregator. For watchers of a
- *   posted round: the aggregator pushed every weighted update to its admitted peers (round-data.ts `distribute`),
- *   and every watcher that fetched one keeps and serves it. Asked owner-first, every watcher the push missed took
+ *   posted round: the aggregator pushed each screened update to a few seeds that relayed it on (update-relay.ts),
+ *   and every watcher that received or fetched one keeps and serves it. Asked owner-first, every watcher the push missed took
  *   its copy from the trainer, and a group's leader served its partial to every node watching the level above:
  *   the busiest node's upload grew 34 → 265 → 708 KB from 8 to 64 nodes (docs/scaling.md, session 19, #21).
  */

@@ -6,7 +6,6 @@
 import { zeroHash } from "viem";
 import type { Address, Hex } from "viem";
 
-import { UpdateDecodeError } from "../../compression/index.ts";
 import { sha256 } from "../../p2p/blobs.ts";
 import { MeshError } from "../../p2p/errors.ts";
 import {
@@ -15,8 +14,8 @@ import {
   decodeFixedPoint,
   encodeFixedPoint,
 } from "../../proofs/index.ts";
-import type { CommitPriority, UpdateCommitment } from "../../proofs/index.ts";
-import { commitUpdateBytes } from "../update.ts";
+import type { UpdateCommitment } from "../../proofs/index.ts";
+import type { commitUpdateBytes } from "../update.ts";
 import { DEFAULT_AGGREGATE_WAIT_MS } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import { buildLinks, isChained } from "./link-answers.ts";
@@ -36,6 +35,7 @@ import { CheckOnce } from "./check-once.ts";
 import { AggregationTime, NO_PATH_COSTS } from "./post-margin.ts";
 import type { PathCosts } from "./post-margin.ts";
 import { screenUpdates } from "./screen-updates.ts";
+import { keepReplica, trainerIndex, verifyUpdate } from "./replica-intake.ts";
 import { TaskRule } from "./task-rule.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
@@ -121,10 +121,21 @@ export class Aggregator {
     const operator = this.ctx.options.mesh.admission.peer(from)?.operator;
     if (operator === undefined) throw new MeshError("NOT_ADMITTED", "sender is not admitted");
     if (meta["replica"] === true) {
-      // A trainer's own replica, or the aggregator handing out the updates it used (naming their trainer).
-      const trainer = typeof meta["trainer"] === "string" ? (meta["trainer"] as Address) : operator;
-      await this.keepReplica(roundId, trainer, bytes);
+      // A trainer's own replica, or a proven round's update handed out after the post naming its trainer (by the
+      // aggregator to its seeds or by a node that checked it): relayed on in turn (update-relay.ts).
+      const handedOut = typeof meta["trainer"] === "string" && /^0x[0-9a-fA-F]{40}$/.test(meta["trainer"]);
+      const trainer = handedOut ? (meta["trainer"] as Address) : operator;
+      const round = await keepReplica(
+        this.ctx,
+        this.components.data,
+        roundId,
+        trainer,
+        bytes,
+        handedOut ? from : undefined,
+      );
       this.ctx.stats.bytesReceived += bytes.length;
+      if (handedOut && round.proven)
+        void this.components.data.relay.relay(roundId, round, { trainer, bytes, sha: sha256(bytes) }, from);
       return;
     }
     await this.acceptUpdate(roundId, operator, bytes, baseOf(meta));
@@ -166,37 +177,6 @@ export class Aggregator {
     await this.ctx.options.store?.saveReceived(roundId, operator, bytes);
   }
 
-  /** A replica of `operator`'s update: kept (and served) only if it is the update that trainer committed. */
-  private async keepReplica(roundId: bigint, operator: Address, bytes: Uint8Array): Promise<void> {
-    const round = await this.ctx.chain.roundForPush(roundId, operator, (r) => trainerIndex(r, operator) >= 0);
-    const index = trainerIndex(round, operator);
-    if (index < 0) throw new MeshError("BLOB_REJECTED", "sender did not commit in this round");
-    await this.verify(bytes, round.commitments[index]!, "background");
-    this.components.data.keepUpdate(roundId, round.commitments[index]!, bytes);
-  }
-
-  /**
-   * Decodes an update and checks it against the trainer's on-chain commitment `root`; `priority`: urgent for an
-   * update this node aggregates (its trainer's push waits for the ack, the post for all of them), background for a
-   * replica it only keeps.
-   */
-  private async verify(
-    bytes: Uint8Array,
-    root: Hex,
-    priority: CommitPriority,
-  ): Promise<Awaited<ReturnType<typeof commitUpdateBytes>>> {
-    let update: Awaited<ReturnType<typeof commitUpdateBytes>>;
-    try {
-      update = await commitUpdateBytes(bytes, this.ctx.paramSize, priority);
-    } catch (error) {
-      if (!(error instanceof UpdateDecodeError)) throw error;
-      throw new MeshError("BLOB_REJECTED", `undecodable update: ${error.message}`);
-    }
-    if (update.commitment.root.toLowerCase() !== root.toLowerCase())
-      throw new MeshError("BLOB_REJECTED", "update does not match the on-chain commitment");
-    return update;
-  }
-
   /** Verifies an update against its trainer's on-chain commitment and keeps it for aggregation. */
   async acceptUpdate(roundId: bigint, operator: Address, bytes: Uint8Array, base?: Hex): Promise<void> {
     // Cached per phase (no chain read per push): the trainers and commitments are fixed once the aggregator
@@ -223,7 +203,7 @@ export class Aggregator {
     const held = () => work.received.get(operator.toLowerCase())?.sha256 === sha;
     if (held()) return;
     const update = await this.checks.run(`${roundId}:${operator.toLowerCase()}:${sha}`, () =>
-      this.verify(bytes, round.commitments[index]!, "urgent"),
+      verifyUpdate(this.ctx.paramSize, bytes, round.commitments[index]!, "urgent"),
     );
     if (held()) return;
     work.received.set(operator.toLowerCase(), {
@@ -478,10 +458,4 @@ export class Aggregator {
       .catch((error: unknown) => this.ctx.log.warn({ err: error, roundId }, "aggregate announcement failed"));
     await data.distribute(roundId, { trainers: round.trainers, proven: false }, [], aggregate, none);
   }
-}
-
-/** Where `operator` is among the round's trainers (-1: it did not commit). */
-function trainerIndex(round: RoundView, operator: Address): number {
-  const wanted = operator.toLowerCase();
-  return round.trainers.findIndex((t) => t.toLowerCase() === wanted);
 }

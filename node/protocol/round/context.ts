@@ -192,11 +192,20 @@ export interface TransferStats {
   lateFetches: number;
   /** Encoded aggregates this node downloaded from peers (model-sync.ts `aggregateOf`). */
   aggregatesFetched: number;
+  /** Bodies of checked updates this node relayed to peers that did not hold them (update-relay.ts). */
+  updatesRelayed: number;
 }
 
 /** A node's transfer counters before it moved anything. */
 export function emptyTransferStats(): TransferStats {
-  return { bytesSent: 0, bytesReceived: 0, aggregatesServed: 0, lateFetches: 0, aggregatesFetched: 0 };
+  return {
+    bytesSent: 0,
+    bytesReceived: 0,
+    aggregatesServed: 0,
+    lateFetches: 0,
+    aggregatesFetched: 0,
+    updatesRelayed: 0,
+  };
 }
 
 /** What the participant hands each role: its dependencies, built once. */

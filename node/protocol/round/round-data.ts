@@ -24,16 +24,12 @@ import { SignedLedger, commitmentPair, signRoundMessage, signerOf } from "./sign
 import type { Equivocation, RoundsDomain, SignedValue } from "./signatures.ts";
 import { REPLICAS_PER_UPDATE, announcementSchema } from "./round-announcement.ts";
 import type { Announcement } from "./round-announcement.ts";
+import { UpdateRelay } from "./update-relay.ts";
 
 export { REPLICAS_PER_UPDATE } from "./round-announcement.ts";
 
 /** Gossip topic of update and aggregate announcements. */
 export const ROUND_DATA_TOPIC = vainTopic("round-data");
-/**
- * Peers an aggregator hands round data to at once (each peer's blobs go one after another): 7 peers × 7 updates
- * one stream at a time took over 15 s at load, and watchers that gave up waiting fetched each update twice.
- */
-const DISTRIBUTE_PARALLEL_PEERS = 8;
 /**
  * Random admitted peers an aggregator pushes its encoded aggregate to after posting: the seeds. Every other
  * node fetches it from admitted peers in random order, the aggregator last (model-sync.ts `aggregateOf`), so the
@@ -65,9 +61,12 @@ export class RoundData {
   private activeRound = 0n;
   /** Content hashes of fetched updates being checked against their commitment now (`whileChecking`). */
   private readonly checking = new Map<string, number>();
+  /** How a proven round's updates spread: the aggregator's seeds, and this node's relays of what it checked. */
+  readonly relay: UpdateRelay;
 
   constructor(ctx: RoundContext) {
     this.ctx = ctx;
+    this.relay = new UpdateRelay(ctx, this);
     const { options } = ctx;
     this.domain = { chainId: options.publicClient.chain.id, verifyingContract: options.contracts.rounds };
     options.mesh.gossip.subscribe(ROUND_DATA_TOPIC, announcementSchema, async (message) => {
@@ -339,14 +338,16 @@ export class RoundData {
   }
 
   /**
-   * Aggregator, after posting: hands each admitted peer what it derives the next model from, checked by the
-   * receiver (each update against its trainer's commitment, the aggregate against the posted root).
-   * - Proven round, every weighted update held: every update it screened (not the peer's own), rejected ones
-   *   included, and not the aggregate. Every watcher recomputes the whole aggregate from them (a check of every chunk) and keeps
-   *   the model that follows, so the aggregate's bytes would be a second copy: a flat proven round's 8 top-k
-   *   updates together are about as large as their aggregate (default task, top-k 0.6%: 7.0 KB against 6.4 KB
-   *   in aggregate wire version 2), and pushing both would double a node's round bytes (#22). The rejected ones
-   *   are not needed for the recompute: every node folds them into its rule's silent memories (task-rule.ts
+   * Aggregator, after posting: hands out what watchers derive the next model from, checked by each receiver (each
+   * update against its trainer's commitment, the aggregate against the posted root).
+   * - Proven round, every weighted update held: every update it screened, rejected ones included, and not the
+   *   aggregate, each to UPDATE_SEED_PEERS seeds, which relay it on (update-relay.ts): the aggregator's upload is
+   *   seeds × the round's update bytes, not one copy per admitted peer (1.80 / 5.15 / 5.24 MB at 128 / 256 / 512
+   *   nodes, session 20). Every watcher recomputes the whole aggregate from them (a check of every chunk) and
+   *   keeps the model that follows, so the aggregate's bytes would be a second copy: a flat proven round's 8 top-k
+   *   updates together are about as large as their aggregate (default task, top-k 0.6%: 7.0 KB against 6.4 KB in
+   *   aggregate wire version 2), and pushing both would double a node's round bytes (#22). The rejected ones are
+   *   not needed for the recompute: every node folds them into its rule's silent memories (task-rule.ts
    *   `holdRevealed`), which must see a trainer's rejected pushes too, whoever aggregated the round.
    * - Otherwise (unproven rounds, whose nodes do not recompute; a hierarchical root, which holds partials): the
    *   encoded aggregate only, to AGGREGATE_SEED_PEERS random peers; the others fetch it from whoever holds it.
@@ -359,59 +360,54 @@ export class RoundData {
     aggregate: Uint16Array,
     updateShas: readonly (string | undefined)[],
   ): Promise<void> {
+    const screened = round.trainers.flatMap((trainer, i) => {
+      const sha = updateShas[i];
+      const bytes = sha === undefined ? undefined : this.bytes(sha);
+      return sha === undefined ? [] : [{ trainer, sha, bytes, weighted: (weights[i] ?? 0) !== 0 }];
+    });
+    const weightedHeld = round.trainers.every(
+      (_, i) =>
+        (weights[i] ?? 0) === 0 || screened.some((u) => u.sha === updateShas[i] && u.bytes !== undefined),
+    );
+    if (round.proven && weightedHeld) {
+      const blobs = screened.flatMap(({ trainer, sha, bytes }) =>
+        bytes === undefined ? [] : [{ trainer, sha, bytes }],
+      );
+      if (this.ctx.adversary.seedsUpdates()) await this.relay.seed(roundId, round, blobs);
+      return;
+    }
+    // The aggregate goes to a few random seeds only: the other nodes fetch it from whoever holds it (model-sync.ts).
+    const bytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
+    if (bytes === undefined) return;
     const { mesh } = this.ctx.options;
-    const holders = this.rounds.get(roundId)?.replicaHolders;
-    const weighted = round.trainers.flatMap((trainer, i) => {
-      const sha = updateShas[i];
-      if ((weights[i] ?? 0) === 0) return [];
-      return [{ trainer, bytes: sha === undefined ? undefined : this.bytes(sha), sha }];
-    });
-    const updatesSuffice = round.proven && weighted.every((u) => u.bytes !== undefined);
-    const rejected = round.trainers.flatMap((trainer, i) => {
-      const sha = updateShas[i];
-      if ((weights[i] ?? 0) !== 0 || sha === undefined) return [];
-      return [{ trainer, bytes: this.bytes(sha), sha }];
-    });
-    const aggregateBytes = this.bytes(sha256(aggregateBytesOf(aggregate)));
-    const handOut = async (admitted: { peerId: string; operator: string }) => {
-      const peer = peerIdFromString(admitted.peerId);
-      const owner = admitted.operator.toLowerCase();
-      // Not the peer's own update, nor one its trainer already pushed it as a replica.
-      const blobs: { kind: string; bytes: Uint8Array | undefined; trainer?: Address }[] = updatesSuffice
-        ? [...weighted, ...rejected]
-            .filter(
-              (u) =>
-                u.trainer.toLowerCase() !== owner &&
-                !(u.sha !== undefined && holders?.get(u.sha)?.has(admitted.peerId) === true),
-            )
-            .map((u) => ({ kind: "update", trainer: u.trainer, bytes: u.bytes }))
-        : [{ kind: "aggregate", bytes: aggregateBytes }];
-      for (const { kind, bytes, trainer } of blobs) {
-        if (bytes === undefined) continue;
-        const meta: Record<string, string | boolean> =
-          trainer === undefined
-            ? { round: roundId.toString() }
-            : { round: roundId.toString(), replica: true, trainer };
+    const peers = mesh.admission.admitted();
+    while (peers.length > AGGREGATE_SEED_PEERS) peers.splice(randomInt(peers.length), 1);
+    await Promise.all(
+      peers.map(async (admitted) => {
         await mesh.blobs
-          .push(peer, kind, bytes, meta, this.ctx.signal)
+          .push(
+            peerIdFromString(admitted.peerId),
+            "aggregate",
+            bytes,
+            { round: roundId.toString() },
+            this.ctx.signal,
+          )
           .then((outcome) => {
             if (outcome === "held") {
-              this.ctx.log.debug({ roundId, kind, peer: admitted.peerId }, "peer held the blob: not pushed");
+              this.ctx.log.debug({ roundId, peer: admitted.peerId }, "peer held the aggregate: not pushed");
               return;
             }
             this.ctx.stats.bytesSent += bytes.length;
-            if (kind === "aggregate") this.ctx.stats.aggregatesServed += 1;
+            this.ctx.stats.aggregatesServed += 1;
           })
-          .catch((error: unknown) =>
-            this.ctx.log.debug({ err: error, roundId, kind }, "round data push failed"),
-          );
-      }
-    };
-    // The aggregate goes to a few random seeds only: the other nodes fetch it from whoever holds it (model-sync.ts).
-    const peers = mesh.admission.admitted();
-    if (!updatesSuffice) while (peers.length > AGGREGATE_SEED_PEERS) peers.splice(randomInt(peers.length), 1);
-    for (let i = 0; i < peers.length; i += DISTRIBUTE_PARALLEL_PEERS)
-      await Promise.all(peers.slice(i, i + DISTRIBUTE_PARALLEL_PEERS).map(handOut));
+          .catch((error: unknown) => this.ctx.log.debug({ err: error, roundId }, "aggregate push failed"));
+      }),
+    );
+  }
+
+  /** The peers `sha`'s trainer said it pushed replicas to (update-relay.ts does not push it to them). */
+  replicaHolders(roundId: bigint, sha: string): ReadonlySet<string> | undefined {
+    return this.rounds.get(roundId)?.replicaHolders.get(sha);
   }
 
   /** Blob handler: the round's aggregator hands out its encoded aggregate (checked by the watcher before use). */

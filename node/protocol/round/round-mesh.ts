@@ -62,6 +62,10 @@ export class RoundMeshRouter {
     );
     // Content-addressed: bytes any task holds are the bytes the push carries, whichever task it is for.
     mesh.blobs.holds(({ kind, sha256, meta }) => {
+      if (this.foreign(kind, meta)) {
+        log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of another task's round data");
+        return true;
+      }
       for (const roles of this.tasks.values()) {
         if (!roles.data.holdsPushed(kind, sha256, meta)) continue;
         log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of round data already held");
@@ -132,6 +136,21 @@ export class RoundMeshRouter {
     if (roles === undefined)
       throw new MeshError("BLOB_REJECTED", `round ${roundId} is not a round of this node's tasks`);
     return roles;
+  }
+
+  /**
+   * Whether a pushed replica or aggregate is for a round known to belong to a task this node does not run: declined
+   * before its body ("held": this node wants nothing of it) instead of refused after it. Relays and seeds go to
+   * random admitted peers, most of which run other tasks in a hierarchy (update-relay.ts); such a pusher then
+   * tries its next peer. Never an update pushed for aggregating: its sender must learn of a refusal.
+   */
+  private foreign(kind: string, meta: BlobMeta): boolean {
+    if (this.tasks.size <= 1 || !(kind === "aggregate" || (kind === "update" && meta["replica"] === true)))
+      return false;
+    const roundText = meta["round"];
+    if (typeof roundText !== "string" || !/^\d{1,20}$/.test(roundText)) return false;
+    const taskId = this.roundTasks.get(BigInt(roundText));
+    return taskId !== undefined && !this.tasks.has(taskId);
   }
 
   private async taskOf(roundId: bigint): Promise<bigint | undefined> {
