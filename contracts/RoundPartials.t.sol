@@ -3,26 +3,24 @@ pragma solidity ^0.8.28;
 
 import {IRoundSelection} from "./interfaces/IRoundSelection.sol";
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
-import {RoundsExtension} from "./rounds/RoundsExtension.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
-import {NUM_CHUNKS, RoundsFixture} from "./test/RoundsFixture.sol";
+import {GroupsFixture} from "./test/GroupsFixture.sol";
+import {NUM_CHUNKS} from "./test/RoundsFixture.sol";
 
 /// @notice Hierarchical rounds proven at every level (docs/protocol.md §7, issue #21): group rounds of child
 /// tasks are ordinary proven rounds; a finalized one is committed by its aggregator (the group's leader) into
 /// the parent task's round as that round's trainer (`commitPartial`), and the parent's aggregate is proven over
 /// the partials. A leader that posts a wrong partial is slashed by its group round's challenge and its partial
 /// can never reach the parent; nobody commits a plain update into a parent round; the weights conserve.
-contract RoundPartialsTest is RoundsFixture {
+contract RoundPartialsTest is GroupsFixture {
     uint256 internal constant LEADER2_KEY = 0x1EAD2;
     address internal leader2;
     uint256 internal parentTask;
     uint256 internal childA;
     uint256 internal childB;
-    RoundsExtension internal ext;
 
     function setUp() public {
-        _setUpRounds();
-        ext = RoundsExtension(address(rounds));
+        _setUpGroups(24);
         leader2 = vm.addr(LEADER2_KEY);
         _fundAndStake(leader2, 1_000e18);
         // The parent's commit window holds its groups' whole rounds (commit, selection, post, challenges).
@@ -33,18 +31,18 @@ contract RoundPartialsTest is RoundsFixture {
         rounds.fundTask(parentTask, 10 * REWARD);
         rounds.fundTask(childA, 10 * REWARD);
         rounds.fundTask(childB, 10 * REWARD);
-        ext.linkTask(childA, parentTask);
-        ext.linkTask(childB, parentTask);
+        _link(childA, parentTask);
+        _link(childB, parentTask);
     }
 
-    /// Runs a round of `task` with t1..t3 (100, 300, 600 samples) aggregated by `leader` (the only candidate):
+    /// Runs a round of `task` with three of its drawn members (100, 300, 600 samples) aggregated by `leader` (the only candidate):
     /// posts `weights`, answers the sampled chunk (a proof of another chunk if `lies`: slashed), finalizes.
     function _groupRound(uint256 task, address leader, uint256[] memory weights, bool lies)
         internal
         returns (uint256 roundId)
     {
         _onlyCandidate(task, leader);
-        roundId = _openAndCommitTo(task);
+        roundId = _openAndCommitMembers(task);
         assertTrue(_select(roundId) == leader, "leader selected");
         vm.prank(leader);
         rounds.postAggregate(roundId, keccak256(abi.encode("partial", roundId)), bytes32("data"), weights);
@@ -259,7 +257,7 @@ contract RoundPartialsTest is RoundsFixture {
         // Commits of 10,000 samples each (the fixture's cap), all accepted: 30,000 > 10,000, shift 2 -> 7,500.
         _onlyCandidate(childA, agg);
         uint256 group = rounds.openRound(childA);
-        address[3] memory ts = [t1, t2, t3];
+        address[] memory ts = _members(group, childA, 3);
         for (uint256 i; i < 3; ++i) {
             vm.prank(ts[i]);
             rounds.commitUpdate(group, bytes32(i), 10_000);
@@ -282,8 +280,8 @@ contract RoundPartialsTest is RoundsFixture {
         token.approve(address(rounds), 20 * REWARD);
         rounds.fundTask(mid, 10 * REWARD);
         rounds.fundTask(leaf, 10 * REWARD);
-        ext.linkTask(leaf, mid);
-        ext.linkTask(mid, parentTask);
+        _link(leaf, mid);
+        _link(mid, parentTask);
     }
 
     /// Three levels: a leaf group round's partial goes into the middle task's round, whose finalized round goes
@@ -331,8 +329,8 @@ contract RoundPartialsTest is RoundsFixture {
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, parentTask, t[0]));
         ext.linkTask(parentTask, t[0]); // a fourth level above
         // Bottom-up: t0 under t1 under t2 is three levels; t2 under t3 would be four.
-        ext.linkTask(t[0], t[1]);
-        ext.linkTask(t[1], t[2]);
+        _link(t[0], t[1]);
+        _link(t[1], t[2]);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, t[2], t[3]));
         ext.linkTask(t[2], t[3]);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.InvalidLink.selector, t[2], t[0]));

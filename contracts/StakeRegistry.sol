@@ -328,6 +328,11 @@ contract StakeRegistry is IStakeRegistry, DelegationPools {
     }
 
     /// @inheritdoc IStakeRegistry
+    function minStake() public view override(IStakeRegistry, StakeRegistryParameters) returns (uint256) {
+        return super.minStake();
+    }
+
+    /// @inheritdoc IStakeRegistry
     function activeStake(address operator) external view returns (uint256) {
         return _counted(operator);
     }

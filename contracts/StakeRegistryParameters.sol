@@ -116,7 +116,7 @@ abstract contract StakeRegistryParameters is Ownable2Step {
     }
 
     /// @notice Minimum active stake of an active operator.
-    function minStake() public view returns (uint256) {
+    function minStake() public view virtual returns (uint256) {
         return parameterValue(Parameter.MinStake);
     }
 

@@ -107,10 +107,12 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         // A group task trains from the model of its hierarchy's root: its round's aggregate is a partial of its
         // parent's, and every level of one global round shares that base (`commitPartial` checks it). Not the
         // parent's own modelRef: a middle level's finalized round moves it to a model no level trains.
+        RoundDraws storage draws = _draws[roundId];
         uint256 root = _parentTask[taskId];
         if (root != 0) {
             for (uint256 up = _parentTask[root]; up != 0; up = _parentTask[up]) root = up; // < MAX_TASK_LEVELS
             task.modelRef = _tasks[root].modelRef;
+            draws.groupEpoch = _groupEpoch();
         }
         round.baseModelRef = task.modelRef;
         round.partialsOnly = task.partialsOnly;
@@ -123,7 +125,6 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         round.commitDeadline = uint64(block.timestamp + task.commitWindow);
         round.aggregateDeadline = round.commitDeadline + task.aggregateWindow;
         round.challengeDeadline = round.aggregateDeadline + task.challengeWindow;
-        RoundDraws storage draws = _draws[roundId];
         draws.selectionDeadline = round.aggregateDeadline; // commit deadline + aggregateWindow
         draws.openBlock = uint64(block.number);
         emit RoundOpened(
@@ -150,7 +151,27 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     function commitUpdate(uint256 roundId, bytes32 commitment, uint256 sampleCount) external whenNotPaused {
         Round storage round = _rounds[roundId];
         if (round.partialsOnly) revert PartialsOnly(roundId);
+        if (_parentTask[round.taskId] != 0) _requireGroupMember(round.taskId, _draws[roundId].groupEpoch);
         _commit(roundId, round, commitment, sampleCount);
+    }
+
+    /// @dev A group task's round takes updates only from the operators its group epoch's seed draws into it at
+    /// every level up to the root (docs §7: `keccak(seed, parent, operator) mod groups` is the child's link
+    /// index), and only from operators with the minimum stake before the seed was drawn (SEED_BLOCK_DELAY
+    /// blocks before, as the selection's draws): an address ground, or a stake placed, after the seed is known
+    /// waits for the next epoch's draw.
+    function _requireGroupMember(uint256 taskId, uint256 epoch) private view {
+        uint256 seedBlock = _groupSeedBlock[epoch];
+        if (seedBlock == 0) revert NotGroupMember(msg.sender, taskId); // opened before its task was linked
+        if (registry.activeStakeAt(msg.sender, seedBlock - SEED_BLOCK_DELAY) < registry.minStake()) {
+            revert StakeNewerThanGroupSeed(msg.sender, epoch);
+        }
+        bytes32 seed = _groupSeed[epoch];
+        for (uint256 child = taskId; _parentTask[child] != 0; child = _parentTask[child]) {
+            uint256 parent = _parentTask[child];
+            uint256 drawn = uint256(keccak256(abi.encode(seed, parent, msg.sender))) % _groupCount[parent];
+            if (drawn != _groupIndex[child]) revert NotGroupMember(msg.sender, taskId);
+        }
     }
 
     /// @notice Commits a group round's partial into its parent task's open round (docs §7): the group round's
@@ -170,7 +191,11 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         Round storage group = _rounds[groupRoundId];
         _requireState(groupRoundId, group, RoundState.Finalized);
         if (msg.sender != group.aggregator) revert NotAggregator(msg.sender);
-        if (_parentTask[group.taskId] != round.taskId || group.baseModelRef != round.baseModelRef) {
+        if (
+            _parentTask[group.taskId] != round.taskId ||
+            group.baseModelRef != round.baseModelRef ||
+            _draws[groupRoundId].groupEpoch == 0 // opened before its task was linked: its trainers were not drawn
+        ) {
             revert NotGroupOf(groupRoundId, roundId);
         }
         if (_partialTaken[groupRoundId]) revert PartialTaken(groupRoundId);

@@ -75,6 +75,17 @@ interface IRoundSelection {
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 
+    /// @notice Draws the current group epoch's seed if nobody has (the epoch's first group round draws it too),
+    /// so nodes learn their groups before any group round of the epoch opens. Anyone may call; a no-op once drawn.
+    /// @return epoch the current group epoch (`block.timestamp / GROUP_EPOCH + 1`)
+    function drawGroupSeed() external returns (uint256 epoch);
+
+    /// @notice The seed that draws every operator's group in `epoch` (docs §7), and the block it was drawn in.
+    /// @param epoch a group epoch
+    /// @return seed the epoch's seed (zero if not drawn yet)
+    /// @return seedBlock its block (0 if not drawn yet)
+    function groupSeed(uint256 epoch) external view returns (bytes32 seed, uint256 seedBlock);
+
     /// @notice A task (zero-valued if unknown).
     function getTask(uint256 taskId) external view returns (ITrainingRounds.Task memory);
 

@@ -57,6 +57,9 @@ interface IStakeRegistry {
     /// @notice Active plus unbonding stake, self and delegated: everything that can still be slashed.
     function slashableStake(address operator) external view returns (uint256);
 
+    /// @notice The minimum counted stake of an active operator.
+    function minStake() external view returns (uint256);
+
     /// @notice The unbonding delay in seconds.
     function unbondingDelay() external view returns (uint256);
 }

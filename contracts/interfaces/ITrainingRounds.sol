@@ -136,6 +136,7 @@ interface ITrainingRounds {
         uint64 sampleSeedBlock; // its prevrandao seeds the sampled chunks (0: nothing to draw)
         bool samplesDrawn;
         uint64 openBlock; // round slots compare trainers' active stake at openBlock - 1
+        uint64 groupEpoch; // a group task's round: the group epoch it opened in (its seed draws the groups); else 0
         bytes32 candidatesHash; // keccak of the packed candidate list at the lock
         address backup; // drawn with the aggregator (same list, stakes and seed, never the aggregator itself);
         // takes over a missed aggregation (`reportMissedAggregation`); zero once it did, or if nobody else had stake
@@ -181,6 +182,10 @@ interface ITrainingRounds {
         uint64 challengeDeadline,
         uint256 emission
     );
+    /// @notice The seed that draws every operator's group in `epoch` (docs §7): `prevrandao` of `seedBlock`, the
+    /// block of the epoch's first group round. Only operators staked at least the minimum before
+    /// `seedBlock - SEED_BLOCK_DELAY` train in a group round opened in the epoch.
+    event GroupSeedFixed(uint256 indexed epoch, bytes32 seed, uint256 seedBlock);
     /// @notice A trainer committed its update.
     event UpdateCommitted(uint256 indexed roundId, address indexed trainer, bytes32 commitment, uint256 sampleCount);
     /// @notice The round's aggregator was chosen.
@@ -369,6 +374,12 @@ interface ITrainingRounds {
     error NotChained(uint256 roundId);
     /// @notice The round belongs to a parent task: it takes partials (`commitPartial`), not updates.
     error PartialsOnly(uint256 roundId);
+    /// @notice The caller is not in this group task's group under the round's group seed (docs §7), or the
+    /// round opened before its task was linked (then nobody is).
+    error NotGroupMember(address operator, uint256 taskId);
+    /// @notice The caller's stake was below the minimum before the round's group seed was drawn: it trains in
+    /// group rounds from the next group epoch on.
+    error StakeNewerThanGroupSeed(address operator, uint256 epoch);
     /// @notice The round does not take partials (its task is no parent task).
     error NotPartialsRound(uint256 roundId);
     /// @notice The group round is not a round of a child of this round's task on this round's base model.

@@ -70,7 +70,9 @@ abstract contract CreateTaskExtension is RoundsStorage {
     /// aggregator slashed for a wrong one by the child round's own challenge game, and the parent's aggregate
     /// over the partials by the parent round's.
     /// @dev Requirements: the caller created both tasks; both open, distinct, the same chunk count (one model);
-    /// the child proven (an unproven partial could lie unslashed) and not linked before. A task may be the
+    /// the child proven (an unproven partial could lie unslashed) and not linked before. The child's rounds opened
+    /// before the link take no more updates and no partial of theirs is taken (their trainers were not drawn into
+    /// groups: TrainingRounds.commitUpdate, commitPartial). A task may be the
     /// child of one parent and the parent of many; a parent may itself be a child (more levels), up to
     /// MAX_TASK_LEVELS levels and never its own ancestor (a cycle would take only partials at every level: no
     /// round of it could ever finalize).
@@ -98,7 +100,7 @@ abstract contract CreateTaskExtension is RoundsStorage {
             ++below;
         }
         _parentTask[childTaskId] = parentTaskId;
-        _groupCount[parentTaskId] += 1;
+        _groupIndex[childTaskId] = _groupCount[parentTaskId]++;
         parent.partialsOnly = true;
         emit ITrainingRounds.TaskLinked(childTaskId, parentTaskId);
     }

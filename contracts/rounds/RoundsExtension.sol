@@ -253,6 +253,16 @@ contract RoundsExtension is
     }
 
     /// @inheritdoc IRoundSelection
+    function drawGroupSeed() external returns (uint256 epoch) {
+        return _groupEpoch();
+    }
+
+    /// @inheritdoc IRoundSelection
+    function groupSeed(uint256 epoch) external view returns (bytes32 seed, uint256 seedBlock) {
+        return (_groupSeed[epoch], _groupSeedBlock[epoch]);
+    }
+
+    /// @inheritdoc IRoundSelection
     /// @dev The three views are here rather than in TrainingRounds: their ABI encoders (a round carries four
     /// arrays) took room the round game needs under the 24 KiB code limit.
     function getTask(uint256 taskId) external view returns (ITrainingRounds.Task memory) {

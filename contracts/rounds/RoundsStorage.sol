@@ -53,6 +53,11 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     /// @notice Most levels of a task hierarchy (group tasks of group tasks, `linkTask`): three levels of 16 hold
     /// 4,096 trainers in one global round. Bounds the walks up a task's ancestors (`linkTask`, `openRound`).
     uint256 public constant MAX_TASK_LEVELS = 3;
+    /// @notice Length of a group epoch: an operator's group in every hierarchy is drawn anew each epoch from the
+    /// epoch's seed (`GroupSeedFixed`), so sybils cannot gather in one group by grinding addresses or by churn
+    /// (unstaking and restaking under new addresses only re-enters the next draw). One day: the minimum unbonding
+    /// delay, and longer than any round (MAX_ROUND_DURATION), so a node regroups at most once a day.
+    uint256 public constant GROUP_EPOCH = 1 days;
 
     /// @notice The staking/reward token.
     IERC20 public immutable token;
@@ -83,6 +88,11 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     mapping(uint256 parentRoundId => mapping(uint256 childTaskId => bool)) internal _groupIn;
     /// @dev Levels of linked tasks below each task (0: no groups), kept by `linkTask` to bound the hierarchy.
     mapping(uint256 taskId => uint256 levels) internal _levelsBelow;
+    /// @dev A child task's place among its parent's groups (its link order, 0-based; `linkTask`).
+    mapping(uint256 childTaskId => uint256 index) internal _groupIndex;
+    /// @dev Each group epoch's seed and the block it was drawn in (0: not drawn yet; TrainingRounds.openRound).
+    mapping(uint256 epoch => bytes32 seed) internal _groupSeed;
+    mapping(uint256 epoch => uint256 seedBlock) internal _groupSeedBlock;
 
     /// @param token_ the reward token (same as the staked token)
     /// @param registry_ the stake registry; the composing contract must be set as its slasher
@@ -90,6 +100,18 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         if (address(token_) == address(0) || address(registry_) == address(0)) revert ITrainingRounds.ZeroAddress();
         token = token_;
         registry = registry_;
+    }
+
+    /// @dev The group epoch now: `block.timestamp / GROUP_EPOCH + 1` (from 1: a round's 0 means no group round), its seed drawn on first use (the epoch's first group round, or
+    /// anyone's `drawGroupSeed`): `prevrandao` of this block, which nobody sending the transaction knows (RANDAO's
+    /// bias aside: this block's proposer may leave the transaction out).
+    function _groupEpoch() internal returns (uint64 epoch) {
+        epoch = uint64(block.timestamp / GROUP_EPOCH + 1);
+        if (_groupSeedBlock[epoch] == 0) {
+            _groupSeed[epoch] = bytes32(block.prevrandao);
+            _groupSeedBlock[epoch] = block.number;
+            emit ITrainingRounds.GroupSeedFixed(epoch, bytes32(block.prevrandao), block.number);
+        }
     }
 
     /// @dev Opens a pending challenge on `chunk`; `bond` is already counted as held. Its answer deadline is
