@@ -28,8 +28,9 @@ contract RoundGroupMembershipTest is GroupsFixture {
         }
     }
 
-    /// Opens a round of every group (the first draws the epoch's seed); their IDs.
+    /// Draws the epoch's seed and opens a round of every group; their IDs.
     function _openAll() internal returns (uint256[GROUPS] memory roundIds) {
+        selection.drawGroupSeed();
         for (uint256 g; g < GROUPS; ++g) roundIds[g] = rounds.openRound(groups[g]);
     }
 
@@ -47,8 +48,8 @@ contract RoundGroupMembershipTest is GroupsFixture {
         uint256[GROUPS] memory roundIds = _openAll();
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         (bytes32 seed, uint256 seedBlock) = selection.groupSeed(epoch);
-        assertTrue(seed == bytes32(uint256(0xA11CE)), "the seed is the opening block's prevrandao");
-        assertEq(seedBlock, block.number, "drawn in the epoch's first group round's block");
+        assertTrue(seed == bytes32(uint256(0xA11CE)), "the seed is the drawing block's prevrandao");
+        assertEq(seedBlock, block.number, "drawn in this block");
         uint256[GROUPS] memory sizes;
         for (uint256 i; i < pool.length; ++i) {
             address operator = pool[i];
@@ -112,6 +113,24 @@ contract RoundGroupMembershipTest is GroupsFixture {
         );
         vm.prank(ground);
         rounds.commitUpdate(other, bytes32("chosen"), 100);
+    }
+
+    /// Until someone draws the epoch's seed, a group round takes nobody's update (no group is known yet); once
+    /// drawn, the round opened before the draw takes the drawn members.
+    function test_noUpdateBeforeTheSeedIsDrawn() public {
+        vm.warp((block.timestamp / rounds.GROUP_EPOCH() + 1) * rounds.GROUP_EPOCH()); // a fresh epoch
+        uint256 roundId = rounds.openRound(groups[0]);
+        uint256 epoch = selection.getDraws(roundId).groupEpoch;
+        (, uint256 none) = selection.groupSeed(epoch);
+        assertEq(none, 0, "not drawn");
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupMember.selector, pool[0], groups[0]));
+        vm.prank(pool[0]);
+        rounds.commitUpdate(roundId, bytes32("early"), 100);
+        vm.roll(block.number + 1);
+        assertEq(selection.drawGroupSeed(), epoch, "drawn for the round's epoch");
+        address member = _members(roundId, groups[0], 1)[0];
+        vm.prank(member);
+        rounds.commitUpdate(roundId, bytes32("drawn"), 100);
     }
 
     /// A dormant address below the minimum before the seed, topped up after it, is no older stake than a new one.
@@ -186,6 +205,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
         _link(leafB, mid);
         _link(mid, parentTask); // the parent's fifth group
         vm.prevrandao(mix);
+        selection.drawGroupSeed();
         uint256 a = rounds.openRound(leafA);
         uint256 b = rounds.openRound(leafB);
         uint256 epoch = selection.getDraws(a).groupEpoch;

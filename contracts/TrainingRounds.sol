@@ -112,7 +112,9 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (root != 0) {
             for (uint256 up = _parentTask[root]; up != 0; up = _parentTask[up]) root = up; // < MAX_TASK_LEVELS
             task.modelRef = _tasks[root].modelRef;
-            draws.groupEpoch = _groupEpoch();
+            // Its trainers are those the epoch's seed draws (`drawGroupSeed`, RoundsExtension; nobody's update is
+            // taken before it is drawn): see `_requireGroupMember`.
+            draws.groupEpoch = uint64(block.timestamp / GROUP_EPOCH + 1);
         }
         round.baseModelRef = task.modelRef;
         round.partialsOnly = task.partialsOnly;
@@ -162,7 +164,7 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// waits for the next epoch's draw.
     function _requireGroupMember(uint256 taskId, uint256 epoch) private view {
         uint256 seedBlock = _groupSeedBlock[epoch];
-        if (seedBlock == 0) revert NotGroupMember(msg.sender, taskId); // opened before its task was linked
+        if (seedBlock == 0) revert NotGroupMember(msg.sender, taskId); // no seed drawn, or a round opened unlinked
         if (registry.activeStakeAt(msg.sender, seedBlock - SEED_BLOCK_DELAY) < registry.minStake()) {
             revert StakeNewerThanGroupSeed(msg.sender, epoch);
         }

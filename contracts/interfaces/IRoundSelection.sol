@@ -75,8 +75,8 @@ interface IRoundSelection {
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 
-    /// @notice Draws the current group epoch's seed if nobody has (the epoch's first group round draws it too),
-    /// so nodes learn their groups before any group round of the epoch opens. Anyone may call; a no-op once drawn.
+    /// @notice Draws the current group epoch's seed if nobody has: until it is drawn, the epoch's group rounds
+    /// take no update (nodes draw it when they find it missing). Anyone may call; a no-op once drawn.
     /// @return epoch the current group epoch (`block.timestamp / GROUP_EPOCH + 1`)
     function drawGroupSeed() external returns (uint256 epoch);
 

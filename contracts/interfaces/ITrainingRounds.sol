@@ -183,7 +183,7 @@ interface ITrainingRounds {
         uint256 emission
     );
     /// @notice The seed that draws every operator's group in `epoch` (docs §7): `prevrandao` of `seedBlock`, the
-    /// block of the epoch's first group round. Only operators staked at least the minimum before
+    /// block of the epoch's first `drawGroupSeed`. Only operators staked at least the minimum before
     /// `seedBlock - SEED_BLOCK_DELAY` train in a group round opened in the epoch.
     event GroupSeedFixed(uint256 indexed epoch, bytes32 seed, uint256 seedBlock);
     /// @notice A trainer committed its update.
@@ -374,8 +374,8 @@ interface ITrainingRounds {
     error NotChained(uint256 roundId);
     /// @notice The round belongs to a parent task: it takes partials (`commitPartial`), not updates.
     error PartialsOnly(uint256 roundId);
-    /// @notice The caller is not in this group task's group under the round's group seed (docs §7), or the
-    /// round opened before its task was linked (then nobody is).
+    /// @notice The caller is not in this group task's group under the round's group seed (docs §7), the seed of
+    /// the round's epoch is not drawn yet (`drawGroupSeed`), or the round opened before its task was linked.
     error NotGroupMember(address operator, uint256 taskId);
     /// @notice The caller's stake was below the minimum before the round's group seed was drawn: it trains in
     /// group rounds from the next group epoch on.

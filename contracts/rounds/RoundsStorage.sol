@@ -102,9 +102,10 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         registry = registry_;
     }
 
-    /// @dev The group epoch now: `block.timestamp / GROUP_EPOCH + 1` (from 1: a round's 0 means no group round), its seed drawn on first use (the epoch's first group round, or
-    /// anyone's `drawGroupSeed`): `prevrandao` of this block, which nobody sending the transaction knows (RANDAO's
-    /// bias aside: this block's proposer may leave the transaction out).
+    /// @dev The group epoch now: `block.timestamp / GROUP_EPOCH + 1` (from 1: a round's 0 means no group round),
+    /// its seed drawn on first use (anyone's `drawGroupSeed`; nodes draw it when they find it missing):
+    /// `prevrandao` of this block, which nobody sending the transaction knows (RANDAO's bias aside: this block's
+    /// proposer may leave the transaction out).
     function _groupEpoch() internal returns (uint64 epoch) {
         epoch = uint64(block.timestamp / GROUP_EPOCH + 1);
         if (_groupSeedBlock[epoch] == 0) {

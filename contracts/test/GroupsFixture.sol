@@ -59,9 +59,10 @@ abstract contract GroupsFixture is RoundsFixture {
         revert("every pool operator is in the group");
     }
 
-    /// Opens a round of group task `task`, commits three of its drawn members (100, 300 and 600 samples) and
+    /// Draws the epoch's seed if needed, opens a round of group task `task`, commits three of its drawn members (100, 300 and 600 samples) and
     /// closes the commit window.
     function _openAndCommitMembers(uint256 task) internal returns (uint256 roundId) {
+        selection.drawGroupSeed(); // a no-op once the epoch's seed is drawn
         roundId = rounds.openRound(task);
         address[] memory members = _members(roundId, task, 3);
         uint64[3] memory samples = [uint64(100), 300, 600];

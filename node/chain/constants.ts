@@ -80,6 +80,14 @@ export const MIN_WINDOW_S = 5n;
 export const MAX_ROUND_DURATION_S = 43_200n;
 /** The contract's MAX_TASK_LEVELS: most levels of linked group tasks (three levels of 16 hold 4,096 trainers). */
 export const MAX_TASK_LEVELS = 3;
+/**
+ * The contract's GROUP_EPOCH, seconds: every operator's group in every hierarchy is drawn anew each epoch from the
+ * epoch's seed (docs/protocol.md §7), so a node may change group task once a day. Epoch e (from 1) covers chain
+ * time [(e - 1) × GROUP_EPOCH_S, e × GROUP_EPOCH_S).
+ */
+export const GROUP_EPOCH_S = 86_400n;
+/** The contract's SEED_BLOCK_DELAY: an operator's stake counts for a group seed drawn this many blocks later. */
+export const SEED_BLOCK_DELAY = 2n;
 /** The rule a task uses by default: the node's guarded mean (a weighted mean of accepted updates), which the circuit proves. */
 export const DEFAULT_TASK_RULE = "guarded-mean";
 

@@ -1,16 +1,22 @@
 /**
  * Which group task a node trains in (docs/protocol.md §7, hierarchical rounds proven at every level): a parent
- * task's trainers are spread over its G group tasks by a hash of (parent task, operator address), so every node
- * computes every operator's group from chain data alone, nobody picks its group (its address is fixed by its
- * stake before the task exists), and a node's group stays the same from round to round (its replicas, its
- * leader's view of it). The spread is even in expectation only: with a mean of m trainers a group, a group holds
- * about m ± √m; a group round over its cap takes a newcomer only in place of a less-staked trainer (the
- * contract's `takeSlot`; else the commit is refused), so `groupCountFor` aims below the cap.
+ * task's trainers are spread over its G group tasks by a hash of (the group epoch's seed, parent task, operator
+ * address), so every node computes every operator's group from chain data alone and nobody picks its group: the
+ * seed is drawn on chain each day (`GroupSeedFixed`, from `prevrandao`), and only operators staked before it was
+ * drawn train in the epoch's group rounds (the contract refuses the others: `NotGroupMember`,
+ * `StakeNewerThanGroupSeed`). A node's group stays the same through an epoch and is drawn anew the next. The
+ * spread is even in expectation only: with a mean of m trainers a group, a group holds about m ± √m; a group round
+ * over its cap takes a newcomer only in place of a less-staked trainer (the contract's `takeSlot`; else the commit
+ * is refused), so `groupCountFor` aims below the cap.
  */
 import { encodeAbiParameters, hexToBigInt, keccak256 } from "viem";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
-import type { ChainReadClient } from "../chain/actions/client.ts";
+import type { ChainReadClient, ChainWriteClient } from "../chain/actions/client.ts";
+import { drawGroupSeed } from "../chain/actions/draw-group-seed.ts";
+import { groupEpochAt, groupEpochEndS, readGroupSeed, readSeedEligibility } from "../chain/actions/read-group-seed.ts";
+import type { GroupSeed } from "../chain/actions/read-group-seed.ts";
+import { readChain } from "../chain/actions/write.ts";
 import { MAX_GROUPS } from "../chain/actions/create-group-tasks.ts";
 import { MAX_TASK_LEVELS } from "../chain/constants.ts";
 import { readGroupTasks, readParentTask } from "../chain/actions/read-task-links.ts";
@@ -24,13 +30,38 @@ export const GROUP_FILL = 0.75;
 /** A proven round's trainer cap with a link verifier (chained proofs; MAX_PROVEN_TRAINERS = 8 without). */
 export const PROVEN_ROUND_CAP = 16;
 
-/** The group (0..groups-1) `operator` trains in under `parentTaskId`. */
-export function groupIndexOf(operator: Address, parentTaskId: bigint, groups: number): number {
+/** The group (0..groups-1) `operator` trains in under `parentTaskId` in the epoch whose seed is `seed`. */
+export function groupIndexOf(operator: Address, parentTaskId: bigint, groups: number, seed: Hex): number {
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`invalid group count ${groups}`);
   const digest = keccak256(
-    encodeAbiParameters([{ type: "uint256" }, { type: "address" }], [parentTaskId, operator]),
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }],
+      [seed, parentTaskId, operator],
+    ),
   );
   return Number(hexToBigInt(digest) % BigInt(groups));
+}
+
+/** Error: the task has groups and nobody drew the current group epoch's seed (and this reader may not). */
+export class GroupSeedNotDrawnError extends Error {
+  override readonly name = "GroupSeedNotDrawnError";
+  constructor() {
+    super("the task has group tasks and this group epoch's seed is not drawn yet (`drawGroupSeed`)");
+  }
+}
+
+/**
+ * The current group epoch's seed (the epoch of the chain's latest block); drawn with `draw` if nobody has
+ * (one transaction, a no-op if another node's lands first), else undefined.
+ */
+export async function currentGroupSeed(
+  client: ChainReadClient,
+  { draw }: { draw?: ChainWriteClient } = {},
+): Promise<GroupSeed | undefined> {
+  const latest = await readChain(client, "read the chain time", () => client.publicClient.getBlock());
+  const seed = await readGroupSeed(client, { epoch: groupEpochAt(latest.timestamp) });
+  if (seed !== undefined || draw === undefined) return seed;
+  return drawGroupSeed(draw);
 }
 
 /**
@@ -55,6 +86,8 @@ export interface GroupView {
 
 /** Where `operator` trains in a task's hierarchy: its group at each level, the root's first. */
 export interface TaskPath {
+  /** The group epoch whose seed drew the groups (undefined for a flat task: nothing drawn). */
+  readonly seed?: GroupSeed;
   /** The task it trains in: its group at the lowest level, or the task itself when it has no groups. */
   readonly trainedTaskId: bigint;
   /** The tasks above `trainedTaskId`, its parent first, the root last; [] for a flat task. */
@@ -71,7 +104,18 @@ export interface TaskPath {
  */
 export async function readTaskPath(
   client: ChainReadClient,
-  { taskId, operator, fromBlock }: { taskId: bigint; operator: Address; fromBlock?: bigint },
+  {
+    taskId,
+    operator,
+    fromBlock,
+    seed: seedOf,
+  }: {
+    taskId: bigint;
+    operator: Address;
+    fromBlock?: bigint;
+    /** The group seed to draw with, asked only if the task has groups (`currentGroupSeed`). */
+    seed: () => Promise<GroupSeed | undefined>;
+  },
 ): Promise<TaskPath> {
   let root = taskId;
   for (let level = 1; level < MAX_TASK_LEVELS; level++) {
@@ -81,14 +125,18 @@ export async function readTaskPath(
   }
   const levels: GroupView[] = [];
   let current = root;
+  let seed: GroupSeed | undefined;
   for (let level = 1; level < MAX_TASK_LEVELS; level++) {
     const groupTaskIds = await readGroupTasks(client, { parentTaskId: current, fromBlock });
     if (groupTaskIds.length === 0) break;
-    const groupIndex = groupIndexOf(operator, current, groupTaskIds.length);
+    seed ??= await seedOf();
+    if (seed === undefined) throw new GroupSeedNotDrawnError();
+    const groupIndex = groupIndexOf(operator, current, groupTaskIds.length, seed.seed);
     levels.push({ parentTaskId: current, groupTaskIds, groupIndex, groupTaskId: groupTaskIds[groupIndex]! });
     current = groupTaskIds[groupIndex]!;
   }
-  return { trainedTaskId: current, ancestorTaskIds: levels.map((l) => l.parentTaskId).reverse(), levels };
+  const ancestorTaskIds = levels.map((l) => l.parentTaskId).reverse();
+  return { trainedTaskId: current, ancestorTaskIds, levels, ...(seed === undefined ? {} : { seed }) };
 }
 
 /** Where `trainingTaskOf` says what it chose (a pino logger). */
@@ -98,9 +146,11 @@ export interface GroupLog {
 }
 
 /**
- * The task this node trains in when its config names `taskId`: its own group task when `taskId` is a parent
- * task or one of its groups (a parent's rounds take only partials, and nobody picks its group), else `taskId`
- * itself. Read once at start; a chain that cannot be read leaves the configured task (and says so).
+ * The task this node trains in when its config names `taskId`, this group epoch: its own group task when `taskId`
+ * is a parent task or one of its groups (a parent's rounds take only partials, and nobody picks its group), else
+ * `taskId` itself. With `draw`, a node that finds the epoch's seed not drawn draws it. An operator staked after
+ * the seed was drawn trains in no group round this epoch (said here; the round participant skips them). A chain
+ * that cannot be read leaves the configured task (and says so).
  */
 export async function trainingTaskOf(
   client: ChainReadClient,
@@ -109,11 +159,17 @@ export async function trainingTaskOf(
     operator,
     fromBlock,
     log,
-  }: { taskId: bigint; operator: Address; fromBlock?: bigint; log: GroupLog },
+    draw,
+  }: { taskId: bigint; operator: Address; fromBlock?: bigint; log: GroupLog; draw?: ChainWriteClient },
 ): Promise<TaskPath> {
   try {
-    const path = await readTaskPath(client, { taskId, operator, fromBlock });
-    if (path.levels.length === 0) return path;
+    const path = await readTaskPath(client, {
+      taskId,
+      operator,
+      fromBlock,
+      seed: () => currentGroupSeed(client, { draw }),
+    });
+    if (path.levels.length === 0 || path.seed === undefined) return path;
     log.info(
       {
         configuredTaskId: String(taskId),
@@ -122,9 +178,20 @@ export async function trainingTaskOf(
         groups: path.levels.map(
           (l) => `task ${l.parentTaskId}: ${l.groupIndex + 1} of ${l.groupTaskIds.length}`,
         ),
+        groupEpoch: String(path.seed.epoch),
       },
-      "the configured task has group tasks: training in this operator's group",
+      "the configured task has group tasks: training in the group this epoch's seed drew for this operator",
     );
+    if (!(await readSeedEligibility(client, { operator, seed: path.seed })))
+      log.warn(
+        {
+          groupEpoch: String(path.seed.epoch),
+          seedBlock: String(path.seed.seedBlock),
+          nextEpochAt: new Date(Number(groupEpochEndS(path.seed.epoch)) * 1000).toISOString(),
+        },
+        "this operator's stake was below the minimum before this epoch's group seed was drawn: it trains in " +
+          "group rounds from the next group epoch on (a stake placed after a draw never picks its group)",
+      );
     return path;
   } catch (error) {
     log.warn(

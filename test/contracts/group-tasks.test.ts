@@ -29,6 +29,7 @@ import { deployProtocol } from "../../node/chain/deploy.ts";
 import { InvalidArgumentError } from "../../node/chain/errors.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import {
+  currentGroupSeed,
   groupCountFor,
   groupIndexOf,
   readTaskPath,
@@ -144,6 +145,27 @@ describe("group tasks: created and linked from one description, read back by eve
     expect(groupView!.baseModelRef).to.equal(parentView!.baseModelRef);
     expect(groupView!.partialsOnly).to.equal(false);
     expect(parentView!.partialsOnly).to.equal(true);
+    // The group round takes the trainer's update only in the group this epoch's seed drew for it, as the node
+    // computes it (the creator draws the seed here; the trainer staked blocks before).
+    const seed = (await currentGroupSeed(c, { draw: c }))!;
+    const drawn = groupIndexOf(trainer.account.address, parentTaskId, 2, seed.seed);
+    const { roundId: otherRound } = await openRound(c, { taskId: groupTaskIds[1]! });
+    const rounds = [groupRound, otherRound];
+    const attempt = (roundId: bigint) =>
+      publicClient
+        .simulateContract({
+          account: trainer.account,
+          address: c.contracts.rounds,
+          abi: trainingRoundsAbi,
+          functionName: "commitUpdate",
+          args: [roundId, ("0x" + "cd".repeat(32)) as Hex, 100n],
+        })
+        .then(
+          () => "accepted",
+          (error: unknown) => String(error),
+        );
+    expect(await attempt(rounds[drawn]!)).to.equal("accepted");
+    expect(await attempt(rounds[1 - drawn]!)).to.contain("NotGroupMember");
   });
 
   it("a stranger cannot link its own task under someone else's parent: the groups read back unchanged", async () => {
@@ -185,32 +207,49 @@ describe("group tasks: created and linked from one description, read back by eve
   it("puts every operator in exactly one group, the same for every node, spread over all groups", async () => {
     const c = await client(creator);
     const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 4, parent: TASK });
+    const drawn = (await currentGroupSeed(c, { draw: c }))!;
+    const seed = drawn.seed;
     const operators: Address[] = Array.from({ length: 400 }, (_, i) =>
       getAddress(keccak256(toHex(`operator ${i}`)).slice(0, 42)),
     );
     const sizes = [0, 0, 0, 0];
-    for (const operator of operators) sizes[groupIndexOf(operator, parentTaskId, 4)]! += 1;
+    for (const operator of operators) sizes[groupIndexOf(operator, parentTaskId, 4, seed)]! += 1;
     // 400 over 4: 100 each in expectation, each within 5 standard deviations (√75 ≈ 8.7).
     for (const size of sizes) expect(size).to.be.within(57, 143);
     // Case does not move an operator, and the view from the parent and from any of its groups is the same.
     const me = operators[7]!;
-    const index = groupIndexOf(me, parentTaskId, 4);
-    expect(groupIndexOf(me.toLowerCase() as Address, parentTaskId, 4)).to.equal(index);
+    const index = groupIndexOf(me, parentTaskId, 4, seed);
+    expect(groupIndexOf(me.toLowerCase() as Address, parentTaskId, 4, seed)).to.equal(index);
     for (const taskId of [parentTaskId, ...groupTaskIds]) {
-      const path = await readTaskPath(c, { taskId, operator: me });
+      const path = await readTaskPath(c, { taskId, operator: me, seed: async () => drawn });
       expect(path).to.deep.equal({
         trainedTaskId: groupTaskIds[index],
         ancestorTaskIds: [parentTaskId],
         levels: [{ parentTaskId, groupTaskIds, groupIndex: index, groupTaskId: groupTaskIds[index] }],
+        seed: drawn,
       });
     }
-    // Another parent spreads the same operators differently (a group is not a fixed clique across tasks).
+    // Another parent, or the next epoch's seed, spreads the same operators differently (a group is not a fixed
+    // clique across tasks, nor across days: churn cannot gather sybils in one group).
     const moved = operators.filter(
-      (o) => groupIndexOf(o, parentTaskId + 1n, 4) !== groupIndexOf(o, parentTaskId, 4),
+      (o) => groupIndexOf(o, parentTaskId + 1n, 4, seed) !== groupIndexOf(o, parentTaskId, 4, seed),
     );
     expect(moved.length).to.be.greaterThan(200);
+    const nextSeed = keccak256(seed);
+    const regrouped = operators.filter(
+      (o) => groupIndexOf(o, parentTaskId, 4, nextSeed) !== groupIndexOf(o, parentTaskId, 4, seed),
+    );
+    expect(regrouped.length).to.be.greaterThan(200);
+    // Without a drawn seed a path through groups cannot be known, and is not guessed.
+    const unknown = await readTaskPath(c, { taskId: parentTaskId, operator: me, seed: async () => undefined }).then(
+      () => "read",
+      (error: unknown) => (error as Error).name,
+    );
+    expect(unknown).to.equal("GroupSeedNotDrawnError");
     const flat = await createTask(c, TASK);
-    expect(await readTaskPath(c, { taskId: flat.taskId, operator: me })).to.deep.equal({
+    expect(
+      await readTaskPath(c, { taskId: flat.taskId, operator: me, seed: async () => undefined }),
+    ).to.deep.equal({
       trainedTaskId: flat.taskId,
       ancestorTaskIds: [],
       levels: [],
@@ -225,7 +264,8 @@ describe("group tasks: created and linked from one description, read back by eve
     const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 3, parent: TASK });
     const flat = await createTask(c, TASK);
     const me = trainer.account.address;
-    const mine = groupTaskIds[groupIndexOf(me, parentTaskId, 3)]!;
+    const { seed } = (await currentGroupSeed(c, { draw: c }))!;
+    const mine = groupTaskIds[groupIndexOf(me, parentTaskId, 3, seed)]!;
     const notMine = groupTaskIds.find((id) => id !== mine)!;
     const logged: string[] = [];
     const log = {
@@ -239,7 +279,7 @@ describe("group tasks: created and linked from one description, read back by eve
     expect((await trainingTaskOf(c, { taskId: flat.taskId, operator: me, log })).trainedTaskId).to.equal(
       flat.taskId,
     );
-    expect(logged.filter((m) => m.includes("training in this operator's group"))).to.have.length(3);
+    expect(logged.filter((m) => m.includes("training in the group this epoch's seed drew"))).to.have.length(3);
     // A chain that cannot be read: the configured task, with a warning (the node still starts).
     const down = {
       publicClient: createPublicClient({ transport: http("http://127.0.0.1:1", { retryCount: 0 }) }),
@@ -269,8 +309,9 @@ describe("group tasks: created and linked from one description, read back by eve
       leavesOf.set(middle, leaves);
     }
     const me = trainer.account.address;
-    const middle = middles[groupIndexOf(me, root, 2)]!;
-    const leaf = leavesOf.get(middle)![groupIndexOf(me, middle, 2)]!;
+    const { seed } = (await currentGroupSeed(c, { draw: c }))!;
+    const middle = middles[groupIndexOf(me, root, 2, seed)]!;
+    const leaf = leavesOf.get(middle)![groupIndexOf(me, middle, 2, seed)]!;
     const log = { info: () => undefined, warn: () => undefined };
     for (const configured of [root, ...middles, ...[...leavesOf.values()].flat()]) {
       const path = await trainingTaskOf(c, { taskId: configured, operator: me, log });
