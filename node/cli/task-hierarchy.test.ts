@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { parseEther } from "viem";
+import { keccak256, parseEther, toHex } from "viem";
 
 import { assertUserError, cliJson, startCliChain } from "../../test/support/vain-cli.ts";
 import type { CliChain } from "../../test/support/vain-cli.ts";
@@ -188,7 +188,11 @@ describe("vain-node task create --groups / --levels and task link", { timeout: 3
     for (const leaf of leaves)
       assert.deepEqual([leaf.rewardPool, leaf.rewardPerRound], [parseEther("36"), parseEther("36")]);
     // A node configured with the root trains in its own leaf, two levels down.
-    const path = await readTaskPath(client(), { taskId: rootId, operator: h.operator });
+    const path = await readTaskPath(client(), {
+      taskId: rootId,
+      operator: h.operator,
+      seed: async () => ({ epoch: 1n, seed: keccak256(toHex("any seed")), seedBlock: 1n }),
+    });
     assert.equal(path.levels.length, 2);
     assert.ok(leafIds.flat().includes(path.trainedTaskId));
     assert.deepEqual(path.ancestorTaskIds.at(-1), rootId);

@@ -14,7 +14,12 @@ import type { Address, Hex } from "viem";
 
 import type { ChainReadClient, ChainWriteClient } from "../chain/actions/client.ts";
 import { drawGroupSeed } from "../chain/actions/draw-group-seed.ts";
-import { groupEpochAt, groupEpochEndS, readGroupSeed, readSeedEligibility } from "../chain/actions/read-group-seed.ts";
+import {
+  groupEpochAt,
+  groupEpochEndS,
+  readGroupSeed,
+  readSeedEligibility,
+} from "../chain/actions/read-group-seed.ts";
 import type { GroupSeed } from "../chain/actions/read-group-seed.ts";
 import { readChain } from "../chain/actions/write.ts";
 import { MAX_GROUPS } from "../chain/actions/create-group-tasks.ts";

@@ -11,10 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { createPublicClient, http } from "viem";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 
 import { RoundState, stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
-import { groupIndexOf } from "../protocol/group-tasks.ts";
+import type { ChainReadClient } from "../chain/actions/client.ts";
+import { currentGroupSeed, groupIndexOf } from "../protocol/group-tasks.ts";
 import { DEFAULT_WINDOWS, startNetwork } from "../../scripts/bench/soak/network.ts";
 import type { SoakNetwork } from "../../scripts/bench/soak/network.ts";
 
@@ -29,16 +30,29 @@ const PARENT_ROUND_TIMEOUT_MS = 480_000;
 
 describe("vain-node start on a parent task with groups", { timeout: 720_000 }, () => {
   let net: SoakNetwork;
+  let seed: Hex;
   const logs: string[] = [];
 
   before(async () => {
     for (let setup = 1; ; setup++) {
       net = await start();
-      const groups = new Set(net.nodes.map((n) => groupIndexOf(n.address!, PARENT_TASK, GROUPS)));
+      // The nodes drew the group epoch's seed at start (or found it drawn).
+      seed = (await currentGroupSeed(readClient()))!.seed;
+      const groups = new Set(net.nodes.map((n) => groupIndexOf(n.address!, PARENT_TASK, GROUPS, seed)));
       if (groups.size === GROUPS || setup === MAX_SETUPS) break;
       await net.stop();
     }
   });
+
+  const readClient = (): ChainReadClient =>
+    ({
+      publicClient: createPublicClient({ transport: http(net.chain.rpcUrl) }),
+      contracts: {
+        token: net.deployment.contracts.VainToken.address as Address,
+        registry: net.deployment.contracts.StakeRegistry.address as Address,
+        rounds: net.deployment.contracts.TrainingRounds.address as Address,
+      },
+    }) as unknown as ChainReadClient;
 
   const start = (): Promise<SoakNetwork> =>
     startNetwork({
@@ -119,7 +133,7 @@ describe("vain-node start on a parent task with groups", { timeout: 720_000 }, (
     const parentVolunteers = await candidatesOf(PARENT_TASK);
     for (const node of net.nodes) {
       // `task create --groups` creates the parent, then group i as task parent + 1 + i.
-      const groupTask = PARENT_TASK + 1n + BigInt(groupIndexOf(node.address!, PARENT_TASK, GROUPS));
+      const groupTask = PARENT_TASK + 1n + BigInt(groupIndexOf(node.address!, PARENT_TASK, GROUPS, seed));
       const me = node.address!.toLowerCase();
       assert.equal(
         parentVolunteers.has(me),
@@ -139,7 +153,7 @@ describe("vain-node start on a parent task with groups", { timeout: 720_000 }, (
       (n) => n.address!.toLowerCase() === parentRound.aggregator.toLowerCase(),
     )!;
     const groupTaskOf = (address: Address) =>
-      PARENT_TASK + 1n + BigInt(groupIndexOf(address, PARENT_TASK, GROUPS));
+      PARENT_TASK + 1n + BigInt(groupIndexOf(address, PARENT_TASK, GROUPS, seed));
     const ownTasks = new Set([PARENT_TASK.toString(), groupTaskOf(aggregatorNode.address!).toString()]);
     type Status = {
       round: { taskId: string } | null;

@@ -187,7 +187,8 @@ export class VainNode {
       log: log.child({ component: "personalization" }),
       onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
     });
-    // A parent task's rounds take only its groups' partials: this operator trains in its group (§7).
+    // A parent task's rounds take only its groups' partials: this operator trains in the group this epoch's seed
+    // drew for it (§7), the seed drawn here if nobody has.
     const { trainedTaskId: taskId, ancestorTaskIds } = await trainingTaskOf(
       { publicClient, contracts },
       {
@@ -195,6 +196,7 @@ export class VainNode {
         operator: this.options.account.address,
         fromBlock: BigInt(deployment.deploymentBlock),
         log,
+        draw: { publicClient, walletClient: wallet, contracts },
       },
     );
     // The task it trains and, for a group task, its parent (task-participants.ts says why).

@@ -241,7 +241,11 @@ describe("group tasks: created and linked from one description, read back by eve
     );
     expect(regrouped.length).to.be.greaterThan(200);
     // Without a drawn seed a path through groups cannot be known, and is not guessed.
-    const unknown = await readTaskPath(c, { taskId: parentTaskId, operator: me, seed: async () => undefined }).then(
+    const unknown = await readTaskPath(c, {
+      taskId: parentTaskId,
+      operator: me,
+      seed: async () => undefined,
+    }).then(
       () => "read",
       (error: unknown) => (error as Error).name,
     );
@@ -279,7 +283,9 @@ describe("group tasks: created and linked from one description, read back by eve
     expect((await trainingTaskOf(c, { taskId: flat.taskId, operator: me, log })).trainedTaskId).to.equal(
       flat.taskId,
     );
-    expect(logged.filter((m) => m.includes("training in the group this epoch's seed drew"))).to.have.length(3);
+    expect(logged.filter((m) => m.includes("training in the group this epoch's seed drew"))).to.have.length(
+      3,
+    );
     // A chain that cannot be read: the configured task, with a warning (the node still starts).
     const down = {
       publicClient: createPublicClient({ transport: http("http://127.0.0.1:1", { retryCount: 0 }) }),
