@@ -69,6 +69,7 @@ export class TaskParticipants {
           taskId,
           parentTaskId: ancestorTaskIds[level + 1],
           onPartial: undefined,
+          groupGate: undefined, // a task above takes partials only: nobody trains there
           ...handOffTo(ancestors[0]),
           // The personalized model follows the task the node trains; the rounds above train nothing here.
           onGlobalModel: undefined,

@@ -23,6 +23,8 @@ import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import type { Mesh } from "../p2p/mesh.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
+import type { GroupRegroup } from "./group-regroup.ts";
+import { nodeGroups } from "./node-groups.ts";
 import { TaskParticipants } from "./task-participants.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
 import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
@@ -30,7 +32,6 @@ import { TrainingPool } from "../training/pool.ts";
 import { PERSONAL_MODEL_FILE, Personalizer } from "../training/personalization.ts";
 import { paramsToBytes } from "../protocol/models.ts";
 import { taskSpecHash } from "../protocol/task-spec-hash.ts";
-import { trainingTaskOf } from "../protocol/group-tasks.ts";
 import { decideOptIn, OPT_IN_STAKE_CHECK_INTERVAL_MS, OptInKeeper } from "./aggregator-opt-in.ts";
 import { CapacityManager } from "./capacity.ts";
 import { publishPeerStatus } from "./peer-status.ts";
@@ -63,6 +64,12 @@ export interface VainNodeOptions {
   readonly log: Logger;
   /** Demo and tests only: adversarial behaviour (no CLI flag reaches it). */
   readonly behaviour?: AdversarialBehaviour;
+  /**
+   * The group epoch's draw moved this node to another group task and it holds no duty on its old one: stop it and
+   * run a new node with the same options (`vain-node start` does; group-regroup.ts). Without it the node logs the
+   * move and stays in its old group, whose rounds its group gate then skips.
+   */
+  readonly onRegroup?: () => void;
 }
 
 type Wallet = WalletClient<Transport, Chain, Account>;
@@ -74,6 +81,7 @@ export class VainNode {
   readonly metrics = new Registry();
   private mesh: Mesh | undefined;
   private participants: TaskParticipants | undefined;
+  private regroup: GroupRegroup | undefined;
   /** The participant of the task the node trains (`participants.main`). */
   private participant: RoundParticipant | undefined;
   private status: ChainStatusSource | undefined;
@@ -188,17 +196,17 @@ export class VainNode {
       onReady: (model) => writeFile(join(config.dataDir, PERSONAL_MODEL_FILE), paramsToBytes(model.params)),
     });
     // A parent task's rounds take only its groups' partials: this operator trains in the group this epoch's seed
-    // drew for it (§7), the seed drawn here if nobody has.
-    const { trainedTaskId: taskId, ancestorTaskIds } = await trainingTaskOf(
-      { publicClient, contracts },
-      {
-        taskId: BigInt(config.taskId),
-        operator: this.options.account.address,
-        fromBlock: BigInt(deployment.deploymentBlock),
-        log,
-        draw: { publicClient, walletClient: wallet, contracts },
-      },
-    );
+    // drew for it (§7), the seed drawn here if nobody has; a later epoch's draw may move it (`onRegroup`).
+    const groups = await nodeGroups({
+      client: { publicClient, contracts },
+      draw: { publicClient, walletClient: wallet, contracts },
+      operator: this.options.account.address,
+      configuredTaskId: BigInt(config.taskId),
+      fromBlock: BigInt(deployment.deploymentBlock),
+      log: log.child({ component: "groups" }),
+      onRegroup: () => this.options.onRegroup?.(),
+    });
+    const { trainedTaskId: taskId, ancestorTaskIds } = groups.path;
     // The task it trains and, for a group task, its parent (task-participants.ts says why).
     this.participants = new TaskParticipants({
       ancestorTaskIds,
@@ -222,6 +230,7 @@ export class VainNode {
         confirmations: config.confirmations,
         openRounds: config.openRounds,
         onGlobalModel: (ref, params) => personalizer.refresh(ref, params),
+        groupGate: groups.gate,
         // Withdrawn at once, not at the next 10 s check: the selection is locked at the commit deadline.
         onModelHeldChange: () => void this.optIn?.resync(),
         behaviour: this.options.behaviour,
@@ -234,6 +243,8 @@ export class VainNode {
     // received updates) and a restarted aggregator posts within its aggregation window (the soak measured
     // 7-14 s to the first tick with it last, past an 8 s window: slashed for a missed aggregation).
     this.participants.start();
+    this.regroup = groups.regroup;
+    this.regroup.start();
     // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
     const findings = await checkOperator(
       { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
@@ -401,6 +412,7 @@ export class VainNode {
     // First, while the chain is reachable: a stopped node drawn as aggregator would be slashed for the miss.
     await this.optIn?.withdraw();
     this.provingRemeasure?.stop();
+    this.regroup?.stop();
     this.chainWatch?.stop();
     this.eventLog?.stop();
     this.diskQuota?.stop();

@@ -92,27 +92,44 @@ export function registerStartCommand(program: Command): void {
       const { key } = await loadNodeKey(join(dataDir, NODE_KEY_FILE));
       const account = await resolveSigner(flags, dataDir);
       const { VainNode } = await import("../../runtime/vain-node.ts");
-      const node = new VainNode({ config, nodeKey: key, account, log });
-      let stopping: Promise<void> | undefined;
-      const stop = (signal: string): Promise<void> => {
-        stopping ??= (async () => {
-          log.info({ signal }, "shutting down: leaving the mesh and flushing state");
-          await node.stop();
-          log.info("stopped");
-        })();
-        return stopping;
+      // A run ends on SIGINT/SIGTERM (exit), or when a new group epoch's draw moved the node to another group task
+      // of its hierarchy (group-regroup.ts): then a new node runs on the new group, resuming from the data directory.
+      const run = (): Promise<"signal" | "regroup"> => {
+        let stopping: Promise<void> | undefined;
+        let regroup: () => void = () => undefined;
+        const node = new VainNode({ config, nodeKey: key, account, log, onRegroup: () => regroup() });
+        const stop = (reason: string): Promise<void> => {
+          stopping ??= (async () => {
+            log.info({ reason }, "shutting down: leaving the mesh and flushing state");
+            await node.stop();
+            log.info("stopped");
+          })();
+          return stopping;
+        };
+        return new Promise<"signal" | "regroup">((resolveRun, reject) => {
+          const onSignal = (signal: string) => void stop(signal).then(() => resolveRun("signal"), reject);
+          const onInt = () => onSignal("SIGINT");
+          const onTerm = () => onSignal("SIGTERM");
+          process.once("SIGINT", onInt);
+          process.once("SIGTERM", onTerm);
+          regroup = () => {
+            process.off("SIGINT", onInt);
+            process.off("SIGTERM", onTerm);
+            void stop("regroup").then(() => resolveRun("regroup"), reject);
+          };
+          node.start().then(
+            () =>
+              log.info(
+                { peerId: node.peerId, addresses: node.multiaddrs(), api: node.apiUrl },
+                "node running",
+              ),
+            // Stopped while starting (SIGINT while it waits for the chain): the stop above ends the run, exit 0.
+            (error: unknown) => {
+              if (stopping === undefined) void node.stop().finally(() => reject(error));
+            },
+          );
+        });
       };
-      await new Promise<void>((resolveRun, reject) => {
-        process.once("SIGINT", () => void stop("SIGINT").then(resolveRun, reject));
-        process.once("SIGTERM", () => void stop("SIGTERM").then(resolveRun, reject));
-        node.start().then(
-          () =>
-            log.info({ peerId: node.peerId, addresses: node.multiaddrs(), api: node.apiUrl }, "node running"),
-          // Stopped while starting (SIGINT while it waits for the chain): the stop above ends the run, exit 0.
-          (error: unknown) => {
-            if (stopping === undefined) void node.stop().finally(() => reject(error));
-          },
-        );
-      });
+      while ((await run()) === "regroup") log.info("running again, in the group task this epoch's seed drew");
     });
 }

@@ -12,6 +12,7 @@ import type { Mesh } from "../../p2p/mesh.ts";
 import { vainTopic } from "../../p2p/topics.ts";
 import type { Dataset } from "../../training/data/dataset.ts";
 import type { TrainingPool } from "../../training/pool.ts";
+import type { GroupGate } from "../group-gate.ts";
 import type { ModelStore } from "../models.ts";
 import type { RoundStore } from "../round-store.ts";
 import type { TaskSpec } from "../task-spec.ts";
@@ -97,6 +98,11 @@ export interface ParticipantOptions {
    * update bytes) go to this node's participant of the parent task (`adoptPartial`), which delivers them there.
    */
   readonly onPartial?: (parentRoundId: bigint, bytes: Uint8Array) => void;
+  /**
+   * A group task's gate (group-gate.ts): this node trains in a round only where the seed of the round's group
+   * epoch draws it (the contract refuses other commits). Without one, every open round is trained (a flat task).
+   */
+  readonly groupGate?: Pick<GroupGate, "refusal">;
   readonly spec: TaskSpec;
   /**
    * The content address of the task spec as configured (protocol/task-spec-hash.ts), checked against the task's

@@ -373,6 +373,7 @@ export class RoundParticipant {
         if (now <= round.commitDeadline) {
           // A parent task's round takes partials only (§7): its trainers are group leaders, nobody trains here.
           if (myIndex >= 0 || round.partialsOnly || this.sitOut.check(roundId, this.holdReason)) return;
+          if ((await this.options.groupGate?.refusal(this.options.taskId, roundId)) !== undefined) return;
           if (this.buffering) this.buffered.commitInto(roundId, round, work, now);
           else
             this.trainer.startTraining(
