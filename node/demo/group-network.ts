@@ -5,6 +5,8 @@
  * and its parent does (docs/protocol.md §7). Round traffic is routed by round (round-mesh.ts); transactions share
  * one nonce sequence per wallet (rounds-gateway.ts). Each task's view of the network is what `runRound` drives.
  */
+import type { Address, Hex } from "viem";
+
 import { trainingRoundsAbi } from "../chain/contracts.ts";
 import {
   createGroupTasks,
@@ -16,7 +18,9 @@ import {
 } from "../chain/actions/index.ts";
 import { taskRuleName } from "../chain/actions/create-task.ts";
 import type { CreateTaskParameters } from "../chain/actions/create-task.ts";
+import { groupIndexOf } from "../protocol/group-tasks.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
+import { drawGroups } from "./group-draw.ts";
 import type { LocalVainNetwork } from "./network.ts";
 
 /** Rounds of a new task its funding pays for (as the first task's: network.ts funds 100 rounds). */
@@ -127,13 +131,32 @@ export interface GroupNetwork {
   readonly parent: LocalVainNetwork;
   /** Group g's task with the nodes `members[g]`, each training there and committing its partials when it leads. */
   readonly groups: readonly LocalVainNetwork[];
+  /** Each group's nodes as drawn (the composition asked for, when a seed gave it). */
+  readonly members: readonly (readonly number[])[];
+}
+
+/**
+ * The listed nodes of each leaf (`leaves[i].key` as `leafOf` names it) as the chain draws them: the composition
+ * asked for if a seed gives it, else where the drawn seed put each listed node.
+ */
+async function drawnMembers(
+  net: LocalVainNetwork,
+  leafOf: (operator: Address, seed: Hex) => string,
+  leaves: readonly { readonly key: string; readonly indices: readonly number[] }[],
+): Promise<number[][]> {
+  const wanted = new Map(leaves.flatMap(({ key, indices }) => indices.map((i) => [i, key] as const)));
+  const { seed, chosen } = await drawGroups(net, leafOf, wanted);
+  if (chosen) return leaves.map(({ indices }) => [...indices]);
+  const listed = [...wanted.keys()];
+  return leaves.map(({ key }) => listed.filter((i) => leafOf(net.nodes[i]!.account.address, seed) === key));
 }
 
 /**
  * A parent task and one group task per entry of `members` (node indices), created like `net`'s first task with
  * `createGroupTasks` (the parent's commit window holds a whole group round) and each funded like it. Every node
  * runs the parent; a member runs its group too, and hands the partials it leads to its parent participant.
- * Membership is the test's choice here: on chain nothing binds an operator to its hashed group (group-tasks.ts).
+ * Membership is the chain's draw (group-draw.ts): the composition asked for when a seed gives it, else the groups
+ * the seed drew for the listed nodes (`GroupNetwork.members`).
  */
 export async function addGroupTasks(
   net: LocalVainNetwork,
@@ -145,8 +168,15 @@ export async function addGroupTasks(
     members.map(() => 0),
   );
   const parentTaskId = tree.root;
+  const leafOf = (operator: Address, seed: Hex) =>
+    String(groupIndexOf(operator, parentTaskId, members.length, seed));
+  const drawn = await drawnMembers(
+    net,
+    leafOf,
+    members.map((indices, g) => ({ key: String(g), indices })),
+  );
   const parents = new Map(net.nodes.map((node) => [node.index, node.participantFor(parentTaskId)]));
-  const groups = members.map((indices, g) => {
+  const groups = drawn.map((indices, g) => {
     const participants = new Map(
       indices.map((index) => {
         const parent = parents.get(index)!;
@@ -159,7 +189,7 @@ export async function addGroupTasks(
     );
     return viewOf(net, tree.leaves[0]![g]!, participants, indices.length);
   });
-  return { parent: viewOf(net, parentTaskId, parents, members.length), groups };
+  return { parent: viewOf(net, parentTaskId, parents, members.length), groups, members: drawn };
 }
 
 /** A three-level hierarchy on `net`: the root, its middle tasks, and the leaf group tasks under each middle. */
@@ -168,6 +198,8 @@ export interface ThreeLevelNetwork {
   readonly middles: readonly LocalVainNetwork[];
   /** `leaves[m][l]`: leaf group l under middle m. */
   readonly leaves: readonly (readonly LocalVainNetwork[])[];
+  /** `members[m][l]`: leaf l of middle m's nodes as drawn (the composition asked for, when a seed gave it). */
+  readonly members: readonly (readonly (readonly number[])[])[];
 }
 
 /**
@@ -187,10 +219,21 @@ export async function addThreeLevelTasks(
     members.map((leaves) => leaves.length),
   );
   const { root: rootId, middles: middleIds, leaves: leafIds } = tree;
+  const leafOf = (operator: Address, seed: Hex) => {
+    const m = groupIndexOf(operator, rootId, middleIds.length, seed);
+    return `${m}/${groupIndexOf(operator, middleIds[m]!, leafIds[m]!.length, seed)}`;
+  };
+  const flat = await drawnMembers(
+    net,
+    leafOf,
+    members.flatMap((leaves, m) => leaves.map((indices, l) => ({ key: `${m}/${l}`, indices }))),
+  );
+  let at = 0;
+  const drawn = members.map((leaves) => leaves.map(() => flat[at++]!));
   const roots = new Map(net.nodes.map((node) => [node.index, node.participantFor(rootId)]));
   const handOff = (above: RoundParticipant) => (roundId: bigint, bytes: Uint8Array) =>
     void above.adoptPartial(roundId, bytes);
-  const middles = members.map(
+  const middles = drawn.map(
     (leaves, m) =>
       new Map(
         leaves.flat().map((index) => {
@@ -199,7 +242,7 @@ export async function addThreeLevelTasks(
         }),
       ),
   );
-  const leafViews = members.map((leaves, m) =>
+  const leafViews = drawn.map((leaves, m) =>
     leaves.map((indices, l) => {
       const participants = new Map(
         indices.map((index) => {
@@ -212,7 +255,8 @@ export async function addThreeLevelTasks(
   );
   return {
     root: viewOf(net, rootId, roots, members.length),
-    middles: middles.map((participants, m) => viewOf(net, middleIds[m]!, participants, members[m]!.length)),
+    middles: middles.map((participants, m) => viewOf(net, middleIds[m]!, participants, drawn[m]!.length)),
     leaves: leafViews,
+    members: drawn,
   };
 }

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import pino from "pino";
 import { network } from "hardhat";
-import { keccak256 } from "viem";
+import { keccak256, toHex } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
@@ -28,6 +28,7 @@ import {
 } from "../../node/chain/contracts.ts";
 import {
   commitPartial,
+  drawGroupSeed,
   createTask,
   fundTask,
   linkTask,
@@ -47,6 +48,7 @@ import {
 } from "../../node/proofs/index.ts";
 import { Rng } from "../../node/core/rng.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
+import { groupIndexOf } from "../../node/protocol/group-tasks.ts";
 import { PartialLeader } from "../../node/protocol/round/partial-commit.ts";
 import { partialUpdateBytes } from "../../node/protocol/round/partial-update.ts";
 import { commitUpdateBytes } from "../../node/protocol/update.ts";
@@ -72,6 +74,8 @@ const [deployer, honestLeader, lyingLeader, otherLeader, t1, t2, t3, watcher] = 
   Wallet,
 ];
 const trainers = [t1, t2, t3];
+/** Each group's trainers (docs §7: a group round takes only the members the epoch's seed draws into it). */
+const trainerSets = [trainers, wallets.slice(8, 11), wallets.slice(11, 14)];
 const leaders = [honestLeader, lyingLeader, otherLeader];
 const PARAMETERS = 200;
 const NUM_CHUNKS = chunkCount(PARAMETERS);
@@ -274,7 +278,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     };
     // The parent task (1): its commit window holds its groups' whole rounds.
     const { taskId: parentTask } = await fundStakeAndOpenRound(chain, {
-      operators: [...leaders, ...trainers, watcher],
+      operators: [...leaders, ...trainerSets.flat(), watcher],
       tokensWei: 1_000n * 10n ** 18n,
       stakeWei: 500n * 10n ** 18n,
       task: { ...task, commitWindowS: 20_000n },
@@ -289,6 +293,16 @@ describe("a two-level round proven at every level (group tasks and partials)", f
       groups.push(taskId);
     }
     const { roundId: parentRound } = await openRound(client(deployer), { taskId: parentTask });
+    // The group epoch's seed, drawn as the chain draws it, with the drawing block's prevrandao chosen (as
+    // vm.prevrandao in Solidity tests) so that trainer set g falls in group g.
+    const inGroups = (seed: Hex) =>
+      trainerSets.every((set, g) =>
+        set.every((w) => groupIndexOf(w.account.address, parentTask, groups.length, seed) === g),
+      );
+    let seed = keccak256(toHex("group seed 0"));
+    for (let k = 1; !inGroups(seed); k++) seed = keccak256(toHex(`group seed ${k}`));
+    await publicClient.request({ method: "hardhat_setPrevRandao" as never, params: [seed] as never });
+    expect((await drawGroupSeed(client(deployer))).seed).to.equal(seed);
 
     const weights = [100, 101, 102];
     const groupA = await provenRound(groups[0]!, honestLeader, trainers, updates, weights);
@@ -314,7 +328,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     expect(trainerNode.waiting).to.deep.equal([]);
     // The lying leader's group: a biased partial it cannot prove. Slashed; its round fails.
     const before = await slashable(lyingLeader.account.address);
-    const groupB = await provenRound(groups[1]!, lyingLeader, trainers, updates, weights, 40);
+    const groupB = await provenRound(groups[1]!, lyingLeader, trainerSets[1]!, updates, weights, 40);
     expect(await slashable(lyingLeader.account.address)).to.equal(before / 2n);
     expect((await getRound(groupB.roundId)).state).to.equal(RoundState.Failed);
     expect(await revertName(lyingLeader, "commitPartial", [parentRound, groupB.roundId])).to.equal(
@@ -331,7 +345,7 @@ describe("a two-level round proven at every level (group tasks and partials)", f
     );
     // A third group with other weights.
     const weightsC = [50, 0, 200];
-    const groupC = await provenRound(groups[2]!, otherLeader, trainers, updates, weightsC);
+    const groupC = await provenRound(groups[2]!, otherLeader, trainerSets[2]!, updates, weightsC);
     await finalize(groupC.roundId);
 
     // Trainers cannot commit into the parent; leaders commit their finalized group's partial.
