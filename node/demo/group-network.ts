@@ -5,8 +5,6 @@
  * and its parent does (docs/protocol.md §7). Round traffic is routed by round (round-mesh.ts); transactions share
  * one nonce sequence per wallet (rounds-gateway.ts). Each task's view of the network is what `runRound` drives.
  */
-import type { Address, Hex } from "viem";
-
 import { trainingRoundsAbi } from "../chain/contracts.ts";
 import {
   createGroupTasks,
@@ -18,9 +16,8 @@ import {
 } from "../chain/actions/index.ts";
 import { taskRuleName } from "../chain/actions/create-task.ts";
 import type { CreateTaskParameters } from "../chain/actions/create-task.ts";
-import { groupIndexOf } from "../protocol/group-tasks.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
-import { drawGroups } from "./group-draw.ts";
+import { drawChainOf, drawTreeMembers } from "./group-draw.ts";
 import type { LocalVainNetwork } from "./network.ts";
 
 /** Rounds of a new task its funding pays for (as the first task's: network.ts funds 100 rounds). */
@@ -136,22 +133,6 @@ export interface GroupNetwork {
 }
 
 /**
- * The listed nodes of each leaf (`leaves[i].key` as `leafOf` names it) as the chain draws them: the composition
- * asked for if a seed gives it, else where the drawn seed put each listed node.
- */
-async function drawnMembers(
-  net: LocalVainNetwork,
-  leafOf: (operator: Address, seed: Hex) => string,
-  leaves: readonly { readonly key: string; readonly indices: readonly number[] }[],
-): Promise<number[][]> {
-  const wanted = new Map(leaves.flatMap(({ key, indices }) => indices.map((i) => [i, key] as const)));
-  const { seed, chosen } = await drawGroups(net, leafOf, wanted);
-  if (chosen) return leaves.map(({ indices }) => [...indices]);
-  const listed = [...wanted.keys()];
-  return leaves.map(({ key }) => listed.filter((i) => leafOf(net.nodes[i]!.account.address, seed) === key));
-}
-
-/**
  * A parent task and one group task per entry of `members` (node indices), created like `net`'s first task with
  * `createGroupTasks` (the parent's commit window holds a whole group round) and each funded like it. Every node
  * runs the parent; a member runs its group too, and hands the partials it leads to its parent participant.
@@ -168,15 +149,9 @@ export async function addGroupTasks(
     members.map(() => 0),
   );
   const parentTaskId = tree.root;
-  const leafOf = (operator: Address, seed: Hex) =>
-    String(groupIndexOf(operator, parentTaskId, members.length, seed));
-  const drawn = await drawnMembers(
-    net,
-    leafOf,
-    members.map((indices, g) => ({ key: String(g), indices })),
-  );
+  const [drawn] = await drawTreeMembers(drawChainOf(net), tree, [members]);
   const parents = new Map(net.nodes.map((node) => [node.index, node.participantFor(parentTaskId)]));
-  const groups = drawn.map((indices, g) => {
+  const groups = drawn!.map((indices, g) => {
     const participants = new Map(
       indices.map((index) => {
         const parent = parents.get(index)!;
@@ -189,7 +164,7 @@ export async function addGroupTasks(
     );
     return viewOf(net, tree.leaves[0]![g]!, participants, indices.length);
   });
-  return { parent: viewOf(net, parentTaskId, parents, members.length), groups, members: drawn };
+  return { parent: viewOf(net, parentTaskId, parents, members.length), groups, members: drawn! };
 }
 
 /** A three-level hierarchy on `net`: the root, its middle tasks, and the leaf group tasks under each middle. */
@@ -219,17 +194,7 @@ export async function addThreeLevelTasks(
     members.map((leaves) => leaves.length),
   );
   const { root: rootId, middles: middleIds, leaves: leafIds } = tree;
-  const leafOf = (operator: Address, seed: Hex) => {
-    const m = groupIndexOf(operator, rootId, middleIds.length, seed);
-    return `${m}/${groupIndexOf(operator, middleIds[m]!, leafIds[m]!.length, seed)}`;
-  };
-  const flat = await drawnMembers(
-    net,
-    leafOf,
-    members.flatMap((leaves, m) => leaves.map((indices, l) => ({ key: `${m}/${l}`, indices }))),
-  );
-  let at = 0;
-  const drawn = members.map((leaves) => leaves.map(() => flat[at++]!));
+  const drawn = await drawTreeMembers(drawChainOf(net), tree, members);
   const roots = new Map(net.nodes.map((node) => [node.index, node.participantFor(rootId)]));
   const handOff = (above: RoundParticipant) => (roundId: bigint, bytes: Uint8Array) =>
     void above.adoptPartial(roundId, bytes);

@@ -6,6 +6,7 @@
 import type { Address } from "viem";
 
 import type { DrivenNetwork } from "../../node/demo/driven.ts";
+import { drawTreeMembers } from "../../node/demo/group-draw.ts";
 import { addGroupTasks, addThreeLevelTasks, createTaskTree } from "../../node/demo/group-network.ts";
 import { startLocalVainNetwork } from "../../node/demo/network.ts";
 import type { LocalVainNetwork, NetworkOptions } from "../../node/demo/network.ts";
@@ -112,9 +113,21 @@ export async function hostedWorld(
       net.parameterCount,
       middles === undefined ? leaves.map(() => 0) : middles.map((m) => m.length),
     );
+    // Groups are the chain's draw (docs/protocol.md §7): the layout asked for where a seed gives it, else the
+    // groups the epoch's seed drew (group-draw.ts).
+    const groups = await drawTreeMembers(
+      {
+        publicClient: net.publicClient,
+        treasury: net.treasury,
+        contracts: net.contracts,
+        rpcUrl: net.chain.rpcUrl,
+        addresses: net.addresses,
+      },
+      tree,
+      middles ?? [leaves],
+    );
     // Per node: root, its middle (three levels), its leaf.
     const chains = new Map<number, bigint[]>();
-    const groups = middles ?? [leaves];
     for (const [m, groupLeaves] of groups.entries())
       for (const [l, indices] of groupLeaves.entries())
         for (const index of indices)
@@ -131,7 +144,7 @@ export async function hostedWorld(
       middles:
         middles === undefined
           ? undefined
-          : middles.map((m, k) => net.view(tree.middles[k]!, m.flat(), m.length)),
+          : groups.map((m, k) => net.view(tree.middles[k]!, m.flat(), m.length)),
       leaves: groups.map((groupLeaves, m) =>
         groupLeaves.map((indices, l) => net.view(tree.leaves[m]![l]!, indices, indices.length)),
       ),
