@@ -26,7 +26,6 @@ import type { Dataset } from "../../training/data/dataset.ts";
 import { createModel } from "../../training/architectures.ts";
 import { groupsLedBy } from "../hierarchy.ts";
 import { ModelStore } from "../models.ts";
-import { taskSpecHash } from "../task-spec-hash.ts";
 import { AggregateWatcher } from "./aggregate-watcher.ts";
 import { BufferedTrainer } from "./buffered-trainer.ts";
 import { Aggregator } from "./aggregator.ts";
@@ -122,16 +121,7 @@ export class RoundParticipant {
   constructor(options: ParticipantOptions) {
     this.options = options;
     const model = createModel(options.spec.model);
-    this.specGate = new SpecGate(
-      {
-        parameters: model.layout.size,
-        specHash: options.specHash ?? taskSpecHash(options.spec),
-        rule: options.spec.aggregation.rule,
-        proven: options.spec.aggregation.proven,
-      },
-      options.log,
-      options.taskId,
-    );
+    this.specGate = SpecGate.of(options, model.layout.size);
     this.initialRef = keepInitialModel(model, options.spec.initSeed, this.models, options.store, options.log);
     this.chain = new RoundsGateway({ ...options, signal: () => this.lifecycle.abort.signal });
     this.provingBudget = new ProvingBudget(options.provingEstimateMs);

@@ -12,6 +12,8 @@ import type { Hex } from "viem";
 import { taskRuleId, taskRuleName } from "../../chain/actions/create-task.ts";
 import type { TaskRule } from "../../chain/actions/create-task.ts";
 import { chunkCount } from "../../proofs/index.ts";
+import type { TaskSpec } from "../task-spec.ts";
+import { taskSpecHash } from "../task-spec-hash.ts";
 
 /** Which value of the task on chain differs from this node's spec. */
 export type SpecMismatchField = "chunks" | "rule" | "proven" | "specHash";
@@ -103,6 +105,20 @@ export class SpecGate {
     this.own = own;
     this.log = log;
     this.taskId = taskId;
+  }
+
+  /** The gate of a participant of task `taskId` running `spec` (registered as `specHash`, else the spec's own). */
+  static of(
+    { spec, specHash, log, taskId }: { spec: TaskSpec; specHash?: Hex; log: Logger; taskId: bigint },
+    parameters: number,
+  ): SpecGate {
+    const own = {
+      parameters,
+      specHash: specHash ?? taskSpecHash(spec),
+      rule: spec.aggregation.rule,
+      proven: spec.aggregation.proven,
+    };
+    return new SpecGate(own, log, taskId);
   }
 
   /** Whether the node takes part in `task` as read this tick. */
