@@ -19,6 +19,7 @@ import type { CreateTaskParameters } from "../chain/actions/create-task.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
 import { drawChainOf, drawTreeMembers } from "./group-draw.ts";
 import type { LocalVainNetwork } from "./network.ts";
+import { sendAgain } from "./send-again.ts";
 
 /** Rounds of a new task its funding pays for (as the first task's: network.ts funds 100 rounds). */
 const FUNDED_ROUNDS = 100n;
@@ -88,9 +89,15 @@ export async function createTaskTree(
 ): Promise<TaskTree> {
   const parameters = await firstTaskParameters(net, parameterCount);
   const ctx = { publicClient: net.publicClient, walletClient: net.treasury, contracts: net.contracts };
+  // Single transactions sent again if their HTTP request failed before the chain had them (send-again.ts).
+  const again = <T>(send: () => Promise<T>, ifLanded?: () => T) =>
+    sendAgain(net.publicClient, net.treasury.account.address, send, ifLanded);
   const fund = async (ids: readonly bigint[]) => {
     for (const taskId of ids)
-      await fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS });
+      await again(
+        () => fundTask(ctx, { taskId, amountWei: parameters.rewardPerRoundWei * FUNDED_ROUNDS }),
+        () => undefined,
+      );
   };
   if (middleLeaves.every((leaves) => leaves === 0)) {
     const { commitWindowS: _, ...schedule } = parameters;
@@ -113,8 +120,11 @@ export async function createTaskTree(
   for (const [m, count] of middleLeaves.entries()) {
     const ids: bigint[] = [];
     for (let l = 0; l < count; l++) {
-      const { taskId } = await createTask(ctx, leaf);
-      await linkTask(ctx, { childTaskId: taskId, parentTaskId: middles[m]! });
+      const { taskId } = await again(() => createTask(ctx, leaf));
+      await again(
+        () => linkTask(ctx, { childTaskId: taskId, parentTaskId: middles[m]! }),
+        () => undefined,
+      );
       ids.push(taskId);
     }
     leaves.push(ids);

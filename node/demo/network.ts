@@ -38,6 +38,7 @@ import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
 import { interceptRequests, sharedReads } from "../chain/shared-reads.ts";
+import { sendAgain } from "./send-again.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import { PROOF_TRAINERS } from "../proofs/constants.ts";
@@ -320,14 +321,21 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const addNode = async (index: number, behaviour: AdversarialBehaviour): Promise<DemoNode> => {
       const account = privateKeyToAccount(generatePrivateKey());
       const funder = { publicClient, walletClient: treasury, contracts };
-      await sendEther(funder, { to: account.address, amountWei: operatorEtherWei(options.nodes) });
-      await transferTokens(funder, { to: account.address, amountWei: minStake * 3n });
+      // Each setup transaction sent again if its HTTP request failed before the chain had it (send-again.ts).
+      const fromTreasury = (send: () => Promise<unknown>) =>
+        sendAgain(publicClient, treasury.account.address, send, () => undefined);
+      await fromTreasury(() =>
+        sendEther(funder, { to: account.address, amountWei: operatorEtherWei(options.nodes) }),
+      );
+      await fromTreasury(() => transferTokens(funder, { to: account.address, amountWei: minStake * 3n }));
       const wallet = (await connectChain(chain.rpcUrl, account, DRIVEN_RPC)).walletClient as Wallet;
       const key = await generateKeyPair("Ed25519");
       // The operator's own path: one permit signature to stake, then bind the node's peer ID.
       const operatorCtx = { publicClient, walletClient: wallet, contracts };
-      await stake(operatorCtx, { amountWei: minStake * 2n });
-      await bindPeerId(operatorCtx, { peerId: peerIdFromPrivateKey(key).toString() });
+      const fromOperator = (send: () => Promise<unknown>) =>
+        sendAgain(publicClient, account.address, send, () => undefined);
+      await fromOperator(() => stake(operatorCtx, { amountWei: minStake * 2n }));
+      await fromOperator(() => bindPeerId(operatorCtx, { peerId: peerIdFromPrivateKey(key).toString() }));
       const mesh = new Mesh({
         privateKey: key,
         operator: account.address,
@@ -398,23 +406,30 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
     const reward = options.rewardPerRound ?? parseEther("100");
     const treasuryCtx = { publicClient, walletClient: treasury, contracts };
     const answerWindowS = options.answerWindowS ?? DRIVEN_WINDOW_S;
-    const { taskId } = await createTask(treasuryCtx, {
-      modelRef,
-      // The spec's content address on chain: a node started with another spec refuses the task (spec-check.ts).
-      specHash: taskSpecHash(spec),
-      parameters: nodes[0]!.participant.parameterCount,
-      rewardPerRoundWei: reward,
-      commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,
-      aggregateWindowS: options.aggregateWindowS ?? options.windowS ?? DRIVEN_AGGREGATE_WINDOW_S,
-      challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
-      answerWindowS,
-      disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
-      // The spec's rule and proof mode (nodes refuse a task with another, spec-check.ts).
-      rule: spec.aggregation.rule,
-      proven: spec.aggregation.proven,
-      roundIntervalS: 0n,
-    });
-    await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });
+    const { taskId } = await sendAgain(publicClient, treasury.account.address, () =>
+      createTask(treasuryCtx, {
+        modelRef,
+        // The spec's content address on chain: a node started with another spec refuses the task (spec-check.ts).
+        specHash: taskSpecHash(spec),
+        parameters: nodes[0]!.participant.parameterCount,
+        rewardPerRoundWei: reward,
+        commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,
+        aggregateWindowS: options.aggregateWindowS ?? options.windowS ?? DRIVEN_AGGREGATE_WINDOW_S,
+        challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
+        answerWindowS,
+        disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
+        // The spec's rule and proof mode (nodes refuse a task with another, spec-check.ts).
+        rule: spec.aggregation.rule,
+        proven: spec.aggregation.proven,
+        roundIntervalS: 0n,
+      }),
+    );
+    await sendAgain(
+      publicClient,
+      treasury.account.address,
+      () => fundTask(treasuryCtx, { taskId, amountWei: reward * 100n }),
+      () => undefined,
+    );
     for (const node of nodes) node.participant.start();
     return {
       chain,

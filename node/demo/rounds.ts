@@ -12,6 +12,7 @@ import { advanceChainTime, advancePast, waitFor } from "./network.ts";
 import type { DrivenNetwork } from "./driven.ts";
 import { openRound } from "../chain/actions/open-round.ts";
 import { postedWeights } from "../protocol/round/weight-claims.ts";
+import { sendAgain } from "./send-again.ts";
 
 export interface RoundReport {
   readonly round: number;
@@ -179,9 +180,9 @@ export async function runRound(
       args: [roundId],
     });
 
-  const { roundId } = await openRound(
-    { publicClient, walletClient: treasury, contracts },
-    { taskId: net.taskId },
+  // Sent again if its HTTP request failed before the chain had it (send-again.ts): a lost open ends the drive.
+  const { roundId } = await sendAgain(publicClient, treasury.account.address, () =>
+    openRound({ publicClient, walletClient: treasury, contracts }, { taskId: net.taskId }),
   );
   await hooks.afterOpen?.(roundId);
 

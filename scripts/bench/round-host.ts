@@ -19,13 +19,13 @@ import { bindPeerId, sendEther, stake, transferTokens } from "../../node/chain/a
 import { connectChain } from "../../node/chain/clients.ts";
 import { sharedReads } from "../../node/chain/shared-reads.ts";
 import { DRIVEN_RPC } from "../../node/demo/network.ts";
+import { sendAgain } from "../../node/demo/send-again.ts";
 import { Mesh } from "../../node/p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../../node/p2p/profiles.ts";
 import { RoundParticipant } from "../../node/protocol/round/index.ts";
 import { loadMnist } from "../../node/training/data/mnist.ts";
 import { partition } from "../../node/training/data/partition.ts";
 import { TrainingPool } from "../../node/training/pool.ts";
-import { sendOnce } from "./send-once.ts";
 import type {
   HostAnswer,
   HostCommand,
@@ -101,7 +101,8 @@ async function start(options: HostStart): Promise<HostReply> {
   for (const index of options.indices) {
     // The operator's path, as network.ts: funded by the host's account, a permit to stake, its peer ID bound.
     const account = privateKeyToAccount(generatePrivateKey());
-    const fromFunder = (send: () => Promise<unknown>) => sendOnce(publicClient, funderAccount.address, send);
+    const fromFunder = (send: () => Promise<unknown>) =>
+      sendAgain(publicClient, funderAccount.address, send, () => undefined);
     await fromFunder(() =>
       sendEther(funderCtx, { to: account.address, amountWei: options.operatorEtherWei }),
     );
@@ -111,7 +112,8 @@ async function start(options: HostStart): Promise<HostReply> {
     const wallet = (await connectChain(options.rpcUrl, account, DRIVEN_RPC)).walletClient as Wallet;
     const key = await generateKeyPair("Ed25519");
     const operatorCtx = { publicClient, walletClient: wallet, contracts };
-    const fromOperator = (send: () => Promise<unknown>) => sendOnce(publicClient, account.address, send);
+    const fromOperator = (send: () => Promise<unknown>) =>
+      sendAgain(publicClient, account.address, send, () => undefined);
     await fromOperator(() => stake(operatorCtx, { amountWei: options.minStake * 2n }));
     const peerId = peerIdFromPrivateKey(key).toString();
     await fromOperator(() => bindPeerId(operatorCtx, { peerId }));

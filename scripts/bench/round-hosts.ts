@@ -29,6 +29,7 @@ import type { HardhatNodeProcess } from "../../node/chain/hardhat-process.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import type { DrivenNetwork, DrivenNode, DrivenParticipant } from "../../node/demo/driven.ts";
 import { DRIVEN_RPC, operatorEtherWei } from "../../node/demo/network.ts";
+import { sendAgain } from "../../node/demo/send-again.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import type { RoundOutcome, RoundProgress, TransferStats } from "../../node/protocol/round/context.ts";
 import { emptyTransferStats } from "../../node/protocol/round/context.ts";
@@ -36,7 +37,6 @@ import type { TaskSpec } from "../../node/protocol/task-spec.ts";
 import { taskSpecHash } from "../../node/protocol/task-spec-hash.ts";
 import { loadMnist } from "../../node/training/data/mnist.ts";
 import { TrainingPool } from "../../node/training/pool.ts";
-import { sendOnce } from "./send-once.ts";
 import type {
   HostAnswer,
   HostCommand,
@@ -273,7 +273,7 @@ export async function startHostedNetwork(options: HostedNetworkOptions): Promise
       const funderKey = generatePrivateKey();
       const to = privateKeyToAccount(funderKey).address;
       const fromTreasury = (send: () => Promise<unknown>) =>
-        sendOnce(publicClient, treasury.account.address, send);
+        sendAgain(publicClient, treasury.account.address, send, () => undefined);
       await fromTreasury(() =>
         sendEther(treasuryCtx, { to, amountWei: etherEach * BigInt(indices.length) + parseEther("10") }),
       );
@@ -323,21 +323,28 @@ export async function startHostedNetwork(options: HostedNetworkOptions): Promise
     const hostOf = shares.flatMap((indices, h) => indices.map(() => hosts[h]!));
     const { initialModelRef, parameterCount } = started[0]!;
     const reward = parseEther("100");
-    const { taskId } = await createTask(treasuryCtx, {
-      modelRef: initialModelRef,
-      specHash: taskSpecHash(options.spec),
-      parameters: parameterCount,
-      rewardPerRoundWei: reward,
-      commitWindowS: options.windowS,
-      aggregateWindowS: options.aggregateWindowS,
-      challengeWindowS: options.windowS,
-      answerWindowS: options.answerWindowS,
-      disputeWindowS: options.disputeWindowS,
-      rule: options.spec.aggregation.rule,
-      proven: options.spec.aggregation.proven,
-      roundIntervalS: 0n,
-    });
-    await fundTask(treasuryCtx, { taskId, amountWei: reward * 100n });
+    const { taskId } = await sendAgain(publicClient, treasury.account.address, () =>
+      createTask(treasuryCtx, {
+        modelRef: initialModelRef,
+        specHash: taskSpecHash(options.spec),
+        parameters: parameterCount,
+        rewardPerRoundWei: reward,
+        commitWindowS: options.windowS,
+        aggregateWindowS: options.aggregateWindowS,
+        challengeWindowS: options.windowS,
+        answerWindowS: options.answerWindowS,
+        disputeWindowS: options.disputeWindowS,
+        rule: options.spec.aggregation.rule,
+        proven: options.spec.aggregation.proven,
+        roundIntervalS: 0n,
+      }),
+    );
+    await sendAgain(
+      publicClient,
+      treasury.account.address,
+      () => fundTask(treasuryCtx, { taskId, amountWei: reward * 100n }),
+      () => undefined,
+    );
     const { test } = loadMnist({ seed: DATA_SEED, testFraction: 0.2 });
 
     const watched = new Map<bigint, Set<bigint>>();
