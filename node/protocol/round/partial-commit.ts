@@ -184,6 +184,14 @@ export class PartialLeader {
         } else if (FINAL_REVERTS.some((name) => outcome.reason.includes(name))) {
           this.forget(groupRoundId);
           log.info({ ...fields, reason: outcome.reason }, "the parent's round already holds this partial");
+        } else if (outcome.reason.includes("NotGroupOf")) {
+          // Led in a group this node has since left (a new group epoch drew it under another parent, §7): this
+          // parent never takes it; retrying would only estimate a revert every tick until the model moves on.
+          this.forget(groupRoundId);
+          log.info(
+            { ...fields, reason: outcome.reason },
+            "this group round is not a group of the node's parent task",
+          );
         } else log.debug({ ...fields, reason: outcome.reason }, "partial commit not sent; retrying");
       }
     } finally {
