@@ -15,7 +15,7 @@ import { groupEpochAt } from "../chain/actions/read-group-seed.ts";
 import { readChain } from "../chain/actions/write.ts";
 import { RoundState, trainingRoundsAbi } from "../chain/contracts.ts";
 import { readDraws } from "../chain/draws.ts";
-import { trainingTaskOf } from "../protocol/group-tasks.ts";
+import { currentGroupSeed, readTaskPath } from "../protocol/group-tasks.ts";
 import type { GroupLog, TaskPath } from "../protocol/group-tasks.ts";
 
 export interface GroupRegroupInit {
@@ -58,7 +58,9 @@ export class GroupRegroup {
   }
 
   start(): void {
-    if (this.timer !== undefined || this.init.path.levels.length === 0) return; // a flat task never regroups
+    // Flat tasks too: a node whose start could not read or draw its groups runs the configured task, and this
+    // watch is what moves it into its group once the chain answers (a flat task costs a block read a minute).
+    if (this.timer !== undefined) return;
     this.timer = setInterval(() => void this.check(), this.init.intervalMs);
     this.timer.unref();
   }
@@ -77,29 +79,29 @@ export class GroupRegroup {
       const latest = await readChain(client, "read the chain time", () => client.publicClient.getBlock());
       const epoch = groupEpochAt(latest.timestamp);
       if (epoch === this.epoch) return;
-      const next = await trainingTaskOf(client, {
+      // Read, not `trainingTaskOf`: a chain that cannot be read (or a seed that cannot be drawn) throws, and the
+      // next check asks again, rather than looking like a flat task.
+      const next = await readTaskPath(client, {
         taskId: this.init.configuredTaskId,
         operator: this.init.operator,
         fromBlock: this.init.fromBlock,
-        log,
-        draw: this.init.draw,
+        seed: () => currentGroupSeed(client, { draw: this.init.draw }),
       });
-      if (next.seed === undefined) return; // the chain could not be read (said there): asked again next time
       if (tasksOf(next).join() === tasksOf(this.init.path).join()) {
-        this.epoch = next.seed.epoch;
+        this.epoch = epoch;
         return;
       }
       const duty = await this.dutyLeft();
       if (duty !== undefined) {
         log.info(
-          { groupEpoch: String(next.seed.epoch), duty },
+          { groupEpoch: String(epoch), duty },
           "drawn into another group: moving once this duty ends",
         );
         return;
       }
       log.info(
         {
-          groupEpoch: String(next.seed.epoch),
+          groupEpoch: String(epoch),
           from: String(this.init.path.trainedTaskId),
           to: String(next.trainedTaskId),
         },
