@@ -93,10 +93,7 @@ export class GroupRegroup {
       }
       const duty = await this.dutyLeft();
       if (duty !== undefined) {
-        log.info(
-          { groupEpoch: String(epoch), duty },
-          "drawn into another group: moving once this duty ends",
-        );
+        log.info({ groupEpoch: String(epoch), duty }, "drawn into another group: moving once this duty ends");
         return;
       }
       log.info(
