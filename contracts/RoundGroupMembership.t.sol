@@ -3,7 +3,6 @@ pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {GroupsFixture} from "./test/GroupsFixture.sol";
-import {RoundDriver} from "./test/RoundDriver.sol";
 import {NUM_CHUNKS} from "./test/RoundsFixture.sol";
 
 /// @notice Group membership in hierarchical rounds is a rule, not a convention (docs/protocol.md §7,
@@ -186,7 +185,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
         one[0] = 100;
         vm.prank(agg);
         rounds.postAggregate(before, bytes32("agg"), bytes32("data"), one);
-        _answerAndFinalize(before);
+        _answerSampleAndFinalize(before);
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupOf.selector, before, parentRound));
         vm.prank(agg);
         rounds.commitPartial(parentRound, before);
@@ -252,16 +251,5 @@ contract RoundGroupMembershipTest is GroupsFixture {
     /// Makes `agg` the only candidate of `task`.
     function _onlyAgg(uint256 task) internal {
         _optInTo(agg, task);
-    }
-
-    /// Draws a posted round's sampled chunk, has `agg` answer it, and finalizes the round.
-    function _answerAndFinalize(uint256 roundId) internal {
-        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
-        uint256 chunk = _sampledChunk(roundId);
-        bytes memory proof = _proof(roundId, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(roundId, chunk, proof);
-        _warpPastJudgement(roundId);
-        rounds.finalizeRound(roundId);
     }
 }

@@ -69,17 +69,6 @@ contract RoundPartialsTest is GroupsFixture {
         _answerSampleAndFinalize(roundId);
     }
 
-    /// Draws a posted round's sampled chunk, has `agg` answer it with a valid proof, and finalizes the round.
-    function _answerSampleAndFinalize(uint256 roundId) internal {
-        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
-        uint256 chunk = _sampledChunk(roundId);
-        bytes memory proof = _proof(roundId, chunk);
-        vm.prank(agg);
-        rounds.answerChallenge(roundId, chunk, proof);
-        _warpPastJudgement(roundId);
-        rounds.finalizeRound(roundId);
-    }
-
     /// Makes `who` the only candidate of `task` among agg and leader2.
     function _onlyCandidate(uint256 task, address who) internal {
         address[2] memory all = [agg, leader2];

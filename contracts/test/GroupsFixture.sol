@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {RoundsExtension} from "../rounds/RoundsExtension.sol";
+import {RoundDriver} from "./RoundDriver.sol";
 import {RoundsFixture} from "./RoundsFixture.sol";
 
 /// @notice Hierarchical-round set-up: a pool of staked operators and the links of the test's task hierarchy, to
@@ -57,6 +58,17 @@ abstract contract GroupsFixture is RoundsFixture {
     function _outsider(uint256 task, uint256 epoch) internal view returns (address) {
         for (uint256 i; i < pool.length; ++i) if (!_drawnInto(pool[i], task, epoch)) return pool[i];
         revert("every pool operator is in the group");
+    }
+
+    /// Draws a posted round's sampled chunk, has `agg` answer it with a valid proof, and finalizes the round.
+    function _answerSampleAndFinalize(uint256 roundId) internal {
+        RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
+        uint256 chunk = _sampledChunk(roundId);
+        bytes memory proof = _proof(roundId, chunk);
+        vm.prank(agg);
+        rounds.answerChallenge(roundId, chunk, proof);
+        _warpPastJudgement(roundId);
+        rounds.finalizeRound(roundId);
     }
 
     /// Draws the epoch's seed if needed, opens a round of group task `task`, commits three of its drawn members (100, 300 and 600 samples) and
