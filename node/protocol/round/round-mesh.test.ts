@@ -2,7 +2,8 @@
  * A node that runs several tasks declines, before the body, a pushed replica or aggregate of a round it knows
  * belongs to a task it does not run (round-mesh.ts `foreign`): relays and seeds go to random admitted peers, most
  * of which run other tasks in a hierarchy, and each such push cost a body refused after it arrived. An update
- * pushed for aggregating is never declined that way (its sender must learn of a refusal).
+ * pushed for aggregating is never declined that way (its sender must learn of a refusal). Nor is a replica whose
+ * push is arriving from another peer at that moment taken twice.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -13,6 +14,9 @@ import type { Mesh } from "../../p2p/mesh.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 import { RoundMeshRouter } from "./round-mesh.ts";
 import type { RoundMeshRoles } from "./round-mesh.ts";
+
+/** The content hash of a push whose body is arriving now. */
+const ARRIVING = "cd".repeat(32);
 
 type Held = (header: { kind: string; sha256: string; meta: BlobMeta }) => boolean;
 type Handler = (blob: { from: string; kind: string; bytes: Uint8Array; meta: BlobMeta }) => Promise<void>;
@@ -27,6 +31,7 @@ function meshStub(): { mesh: Mesh; held: () => Held; handler: (kind: string) => 
       holds: (check: Held) => void (held = check),
       serve: () => undefined,
       serveCommitted: () => undefined,
+      receiving: (sha: string) => sha === ARRIVING,
     },
     register: async () => undefined,
     unregister: async () => undefined,
@@ -79,5 +84,8 @@ describe("round traffic of a task this node does not run", () => {
     await push("31", true);
     assert.deepEqual(received, [1n], "an own task's round goes to that task");
     assert.equal(held()(header("31", true)), false, "an own task's round is never declined as foreign");
+    const arriving = { ...header("31", true), sha256: ARRIVING };
+    assert.equal(held()(arriving), true, "a replica whose push is arriving now: declined");
+    assert.equal(held()({ ...arriving, meta: { round: "31" } }), false, "never an update for aggregating");
   });
 });

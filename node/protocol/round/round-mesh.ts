@@ -66,6 +66,13 @@ export class RoundMeshRouter {
         log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of another task's round data");
         return true;
       }
+      // The same replica arriving from another pusher now (body on its way or being checked): the same bytes check
+      // the same. Two relayers picking one peer at once each sent it a body (the 64-node bench: ~30% of relays);
+      // if the first push fails after all, the watcher fetches the update after the push grace.
+      if (kind === "update" && meta["replica"] === true && mesh.blobs.receiving(sha256)) {
+        log.debug({ sha: sha256.slice(0, 12) }, "declined a replica already arriving");
+        return true;
+      }
       for (const roles of this.tasks.values()) {
         if (!roles.data.holdsPushed(kind, sha256, meta)) continue;
         log.debug({ kind, sha: sha256.slice(0, 12) }, "declined a push of round data already held");
