@@ -363,7 +363,7 @@ export class RoundData {
     const screened = round.trainers.flatMap((trainer, i) => {
       const sha = updateShas[i];
       const bytes = sha === undefined ? undefined : this.bytes(sha);
-      return sha === undefined ? [] : [{ trainer, sha, bytes, weighted: (weights[i] ?? 0) !== 0 }];
+      return sha === undefined ? [] : [{ trainer, sha, bytes }];
     });
     const weightedHeld = round.trainers.every(
       (_, i) =>
