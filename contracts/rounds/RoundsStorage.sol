@@ -90,7 +90,7 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     mapping(uint256 taskId => uint256 levels) internal _levelsBelow;
     /// @dev A child task's place among its parent's groups (its link order, 0-based; `linkTask`).
     mapping(uint256 childTaskId => uint256 index) internal _groupIndex;
-    /// @dev Each group epoch's seed and the block it was drawn in (0: not drawn yet; TrainingRounds.openRound).
+    /// @dev Each group epoch's seed and the block it was drawn in (0: not drawn yet; `drawGroupSeed`).
     mapping(uint256 epoch => bytes32 seed) internal _groupSeed;
     mapping(uint256 epoch => uint256 seedBlock) internal _groupSeedBlock;
 
