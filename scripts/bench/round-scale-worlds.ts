@@ -56,6 +56,15 @@ export type ProvenNetworkOptions = Required<
 > &
   Pick<NetworkOptions, "sharedReadsMs">;
 
+/**
+ * How many of a leaf's drawn members can commit: a round holds at most `maxTrainersPerRound`, and with equal stakes
+ * nobody evicts anybody. The chain's draw (group-draw.ts) gives leaves of uneven size when no candidate seed gives
+ * the layout asked for: at 512 in 4 hosts 11 of 32 leaves drew more than 16 members (RoundFull for the rest), and a
+ * driver waiting for every member's commitment held every leaf at the shared clock's barrier (2026-12-07 17:25).
+ */
+const committers = (members: number, options: ProvenNetworkOptions): number =>
+  Math.min(members, options.maxTrainersPerRound);
+
 const processCpu = (): number => {
   const cpu = process.cpuUsage();
   return cpu.user + cpu.system;
@@ -79,7 +88,9 @@ export async function oneProcessWorld(
       chain: net,
       root: two?.parent ?? three!.root,
       middles: three?.middles,
-      leaves: two === undefined ? three!.leaves : [two.groups],
+      leaves: (two === undefined ? three!.leaves : [two.groups]).map((views) =>
+        views.map((view) => ({ ...view, trainers: committers(view.trainers, options) })),
+      ),
       addresses: net.nodes.map((node) => node.account.address),
       watchConnections: () => void (caps = new CapWatch(net, options.log, 0)),
       peakConnections: () => caps?.peakConnections ?? 0,
@@ -146,7 +157,9 @@ export async function hostedWorld(
           ? undefined
           : groups.map((m, k) => net.view(tree.middles[k]!, m.flat(), m.length)),
       leaves: groups.map((groupLeaves, m) =>
-        groupLeaves.map((indices, l) => net.view(tree.leaves[m]![l]!, indices, indices.length)),
+        groupLeaves.map((indices, l) =>
+          net.view(tree.leaves[m]![l]!, indices, committers(indices.length, options)),
+        ),
       ),
       addresses: net.addresses,
       watchConnections: () => undefined,
