@@ -37,6 +37,7 @@ import type { PathCosts } from "./post-margin.ts";
 import { screenUpdates } from "./screen-updates.ts";
 import { keepReplica, trainerIndex, verifyUpdate } from "./replica-intake.ts";
 import { TaskRule } from "./task-rule.ts";
+import { updatesToFold } from "./held-revealed.ts";
 import type { BlobMeta } from "./blob-meta.ts";
 
 export interface AggregatorComponents {
@@ -145,29 +146,25 @@ export class Aggregator {
 
   /**
    * A round another node aggregated, in its challenge window: once this node holds every update the aggregator
-   * announced it screened (round-data.ts `distribute` hands out rejected ones too), each checked against its
-   * commitment when kept (`ownBytes`: this node's own, by its content hash), the task rule keeps them to fold into
-   * its silent memories when the round is final (task-rule.ts `holdRevealed`). Called each tick until then.
+   * announced it screened (round-data.ts `distribute` hands out rejected ones too), the task rule keeps every
+   * committed update this node holds, listed or not, each checked against its commitment when kept (`ownBytes`: this
+   * node's own), to fold into its silent memories when the round is final (held-revealed.ts `updatesToFold`,
+   * task-rule.ts `holdRevealed`). Called each tick until then.
    */
   holdRevealed(roundId: bigint, round: RoundView, ownBytes: Uint8Array | undefined): void {
     if (this.taskRule.holdsRevealed(roundId) || round.aggregator.toLowerCase() === this.ctx.me) return;
     const { data } = this.components;
     const listed = data.screenedShas(roundId, round.aggregator);
-    if (listed === undefined || listed.length !== round.trainers.length) return;
-    const own = ownBytes === undefined ? undefined : { sha: sha256(ownBytes), bytes: ownBytes };
-    const held: (Uint8Array | undefined)[] = [];
-    for (const [i, sha] of listed.entries()) {
-      if (sha === "") {
-        held.push(undefined);
-        continue;
-      }
-      const bytes =
-        data.committedBytes(round.commitments[i]!.slice(2).toLowerCase()) ??
-        (own?.sha === sha && round.trainers[i]!.toLowerCase() === this.ctx.me ? own.bytes : undefined);
-      if (bytes === undefined) return;
-      held.push(bytes);
-    }
-    this.taskRule.holdRevealed(roundId, held);
+    if (listed === undefined) return;
+    const held = updatesToFold({
+      listed,
+      trainers: round.trainers,
+      commitments: round.commitments,
+      me: this.ctx.me,
+      committedBytes: (root) => data.committedBytes(root),
+      ...(ownBytes === undefined ? {} : { own: { sha: sha256(ownBytes), bytes: ownBytes } }),
+    });
+    if (held !== undefined) this.taskRule.holdRevealed(roundId, held);
   }
 
   /** This node's own update, when it aggregates it itself (`base`: the model it trained from). */
