@@ -64,7 +64,8 @@ export type GuardReason =
   | "history-evidence"
   /** Set by the rule with trainer history (silent-history.ts), not by the per-round guard. */
   | "silent-history"
-  | "silent-direction";
+  | "silent-direction"
+  | "silent-push";
 
 /** Per-update evidence and the decision. */
 export interface GuardedUpdate {

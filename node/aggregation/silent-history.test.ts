@@ -9,8 +9,8 @@ import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { guardUpdates } from "./guarded-mean.ts";
 import { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
-import { updateSilentHistory } from "./silent-history.ts";
-import type { SilentRecord } from "./silent-history.ts";
+import { updateSilentDirection, updateSilentHistory } from "./silent-history.ts";
+import type { DirectionRecord, SilentRecord } from "./silent-history.ts";
 
 const ROWS = 100;
 const WIDTH = 8;
@@ -72,7 +72,10 @@ describe("silent rows across rounds", () => {
       const rng = new Rng(seed);
       const rule = guardedMeanTrustAggregator({
         groups: GROUPS,
-        ...(maxCosine === undefined ? {} : { silent: { maxCosine } }),
+        // Without direction: neither its cosine nor its sustained push (silent-history.ts `pushFactor`).
+        ...(maxCosine === undefined
+          ? {}
+          : { silent: { maxCosine, pushFactor: Infinity, minPush: Infinity } }),
       });
       const rejectedFrom: number[] = [];
       for (let r = 1; r <= 8; r++) {
@@ -94,6 +97,60 @@ describe("silent rows across rounds", () => {
         rejectedFrom,
         Array.from({ length: 9 - from }, (_, k) => from + k),
       );
+    });
+  }
+
+  // The adaptive answer to the direction test (touched-row-backdoor held its cosine at 0.32-0.35 under the 0.35 bound in
+  // bench:robust): each attacker adds energy in other rare rows, fresh each round, so its silent part's cosine with its
+  // own past falls under the bound while its push along the trigger stays whole. Its sustained push does not shrink.
+  // Scored on the statistic itself (updateSilentDirection), with silent parts given: honest trainers reach one or two
+  // rare rows a round with minibatch-noise signs (measured: honest silent-direction cosines at most 0.13 from round 4,
+  // bench:robust --log --evidence).
+  for (const seed of [1, 2, 3]) {
+    it(`rejects attackers that dilute their silent direction with fresh rows, by their sustained push (seed ${seed})`, () => {
+      const rng = new Rng(seed);
+      const sign = () => (rng.int(2) === 0 ? -1 : 1);
+      let records = new Map<string, DirectionRecord>();
+      let caughtByCosine = 0;
+      for (let r = 1; r <= 8; r++) {
+        const updates: Float32Array[] = [];
+        const silentRows: Map<number, number>[] = [];
+        for (let i = 0; i < TRAINERS.length; i++) {
+          const u = new Float32Array(SIZE);
+          // The common part: energy 1, the typical update.
+          for (let j = 0; j < COMMON_ROWS * WIDTH; j++) u[j] = Math.sqrt(1 / (COMMON_ROWS * WIDTH));
+          const silent = new Map<number, number>();
+          const put = (g: number, j: number, energy: number, s: number) => {
+            u[g * WIDTH + j] = s * Math.sqrt(energy);
+            silent.set(g, (silent.get(g) ?? 0) + energy);
+          };
+          if (i < ATTACKERS) {
+            // 0.02 in its trigger rows, the same values every round; 0.2 over 20 rare rows of its own slice, fresh
+            // signs (in the bench the per-round silent bound was 0.45-0.64 of the typical energy).
+            const own = TRIGGER_ROWS.filter((_, k) => k % ATTACKERS === i);
+            for (const g of own) put(g, 0, 0.02 / own.length, 1);
+            for (let k = 0; k < 20; k++)
+              put(RARE_ROWS[0] + 16 * i + rng.int(16), rng.int(WIDTH), 0.01, sign());
+          } else
+            // 0.1 over 10 rare rows, minibatch-noise signs (honest silent parts: 0.02-0.25 of the typical energy).
+            for (let k = 0; k < 10; k++) put(RARE_ROWS[0] + rng.int(50), rng.int(WIDTH), 0.01, sign());
+          updates.push(u);
+          silentRows.push(silent);
+        }
+        const scored = updateSilentDirection(records, TRAINERS, updates, GROUPS, silentRows, r);
+        records = scored.records;
+        for (let i = 0; i < TRAINERS.length; i++) {
+          const who = `round ${r}, ${i < ATTACKERS ? "attacker" : "honest"} ${i}: cosine ${scored.cosines[i]!.toFixed(2)}, push ${scored.pushes[i]!.toFixed(3)} (bound ${scored.pushBound.toFixed(3)})`;
+          if (i >= ATTACKERS) assert.ok(!scored.over[i] && !scored.pushed[i], who);
+          else {
+            if (scored.over[i]) caughtByCosine++;
+            // From its third round: two rounds of memory (in its second the push is about the floor).
+            if (r !== 2) assert.equal(scored.pushed[i], r >= 3, who);
+          }
+        }
+      }
+      // The cosine test alone misses the diluted attackers in most of their 24 updates.
+      assert.ok(caughtByCosine <= 4, `the cosine test caught ${caughtByCosine}`);
     });
   }
 

@@ -228,7 +228,13 @@ runBenchmark(async () => {
       {
         transformNodeData: (nodes) =>
           attack === undefined ? nodes : nodes.map((d, i) => (i < f ? attack.poisonData(d) : d)),
-        transformUpdates: (round, raw) => {
+        transformUpdates: async (round, raw, global) => {
+          // `--log`: the backdoor's success on the model this round trains from (the rounds it was learned in).
+          if (log && BACKDOOR_ATTACKS.includes(attackName as AnyAttackName) && f > 0 && round > 1) {
+            const on = attack?.triggered?.(data.test) ?? triggered;
+            const rate = (await pool.evaluate(MODEL, global, on)).accuracy;
+            process.stdout.write(`  backdoor after round ${round - 1}: ${rate.toFixed(3)}\n`);
+          }
           const updates = raw.map((u, i) => {
             const compressor = compressors[i];
             return compressor === undefined ? u : { ...u, update: densify(compressor.compress(u.update)) };

@@ -91,11 +91,14 @@ export function guardedMeanTrustAggregator(
         notes = history.evidence.map(
           (e, i) =>
             `, silent recurrent ${history.recurrent[i]!.toFixed(3)}, history ${e.toFixed(3)} (bound ${history.bound.toFixed(3)})` +
-            (direction === undefined ? "" : `, silent direction ${direction.cosines[i]!.toFixed(2)}`),
+            (direction === undefined
+              ? ""
+              : `, silent direction ${direction.cosines[i]!.toFixed(2)}, push ${direction.along[i]!.toFixed(3)}, sustained ${direction.pushes[i]!.toFixed(3)} (bound ${direction.pushBound.toFixed(3)})`),
         );
         const why = trainers.map((_, i) => [
           ...(history.over[i] ? ["silent-history" as const] : []),
           ...(direction?.over[i] ? ["silent-direction" as const] : []),
+          ...(direction?.pushed[i] ? ["silent-push" as const] : []),
         ]);
         if (why.some((w) => w.length > 0))
           guard = {
