@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { guardUpdates } from "./guarded-mean.ts";
 import { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
-import { updateSilentDirection, updateSilentHistory } from "./silent-history.ts";
+import { MEASURED_PUSH_FACTOR, updateSilentDirection, updateSilentHistory } from "./silent-history.ts";
 import type { DirectionRecord, SilentRecord } from "./silent-history.ts";
 
 const ROWS = 100;
@@ -137,7 +137,9 @@ describe("silent rows across rounds", () => {
           updates.push(u);
           silentRows.push(silent);
         }
-        const scored = updateSilentDirection(records, TRAINERS, updates, GROUPS, silentRows, r);
+        const scored = updateSilentDirection(records, TRAINERS, updates, GROUPS, silentRows, r, {
+          pushFactor: MEASURED_PUSH_FACTOR,
+        });
         records = scored.records;
         for (let i = 0; i < TRAINERS.length; i++) {
           const who = `round ${r}, ${i < ATTACKERS ? "attacker" : "honest"} ${i}: cosine ${scored.cosines[i]!.toFixed(2)}, push ${scored.pushes[i]!.toFixed(3)} (bound ${scored.pushBound.toFixed(3)})`;

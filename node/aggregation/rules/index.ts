@@ -8,6 +8,7 @@ import { centeredClippingRule } from "./centered-clipping.ts";
 import { fedAvgRule } from "./fedavg.ts";
 import { guardedMeanRule, guardedMeanWeightedRule } from "./guarded-mean.ts";
 import { guardedMeanMemorylessRule } from "./guarded-mean-memoryless.ts";
+import { guardedMeanPushRule } from "./guarded-mean-push.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -30,6 +31,7 @@ export const AGGREGATION_RULES = [
   guardedMeanRule,
   guardedMeanWeightedRule,
   guardedMeanMemorylessRule,
+  guardedMeanPushRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];
