@@ -31,6 +31,7 @@ import { GroupGate } from "../../node/protocol/group-gate.ts";
 import { groupIndexOf, trainingTaskOf } from "../../node/protocol/group-tasks.ts";
 import type { TaskPath } from "../../node/protocol/group-tasks.ts";
 import { GroupRegroup } from "../../node/runtime/group-regroup.ts";
+import { commitVerdict } from "./support/commit-verdict.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -94,18 +95,7 @@ describe("group epochs: the node's gate and its regroup follow the chain's draw"
     expect(await mine.refusal(unlinked.taskId, before.roundId)).to.contain("opened before its task");
     // The contract agrees with each verdict.
     const attempt = (wallet: Wallet, roundId: bigint) =>
-      publicClient
-        .simulateContract({
-          account: wallet.account,
-          address: c.contracts.rounds,
-          abi: trainingRoundsAbi,
-          functionName: "commitUpdate",
-          args: [roundId, ("0x" + "cd".repeat(32)) as Hex, 100n],
-        })
-        .then(
-          () => "accepted",
-          (error: unknown) => String(error),
-        );
+      commitVerdict(publicClient, c.contracts.rounds, wallet.account, roundId);
     expect(await attempt(member, rounds[0]!.roundId)).to.equal("accepted");
     expect(await attempt(member, rounds[1]!.roundId)).to.contain("NotGroupMember");
     expect(await attempt(member, before.roundId)).to.contain("NotGroupMember");

@@ -25,6 +25,7 @@ import {
 } from "../../node/chain/actions/index.ts";
 import type { CreateTaskParameters } from "../../node/chain/actions/index.ts";
 import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
+import { commitVerdict } from "./support/commit-verdict.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { InvalidArgumentError } from "../../node/chain/errors.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
@@ -118,19 +119,9 @@ describe("group tasks: created and linked from one description, read back by eve
     for (const taskId of [parentTaskId, ...groupTaskIds])
       await fundTask(c, { taskId, amountWei: 10n ** 20n });
     const { roundId: parentRound } = await openRound(c, { taskId: parentTaskId });
-    const refused = await publicClient
-      .simulateContract({
-        account: trainer.account,
-        address: c.contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "commitUpdate",
-        args: [parentRound, ("0x" + "ab".repeat(32)) as Hex, 100n],
-      })
-      .then(
-        () => "accepted",
-        (error: unknown) => String(error),
-      );
-    expect(refused).to.contain("PartialsOnly");
+    const attempt = (roundId: bigint) =>
+      commitVerdict(publicClient, c.contracts.rounds, trainer.account, roundId);
+    expect(await attempt(parentRound)).to.contain("PartialsOnly");
     const { roundId: groupRound } = await openRound(c, { taskId: groupTaskIds[0]! });
     const [parentView, groupView] = await Promise.all(
       [parentRound, groupRound].map((roundId) =>
@@ -151,19 +142,6 @@ describe("group tasks: created and linked from one description, read back by eve
     const drawn = groupIndexOf(trainer.account.address, parentTaskId, 2, seed.seed);
     const { roundId: otherRound } = await openRound(c, { taskId: groupTaskIds[1]! });
     const rounds = [groupRound, otherRound];
-    const attempt = (roundId: bigint) =>
-      publicClient
-        .simulateContract({
-          account: trainer.account,
-          address: c.contracts.rounds,
-          abi: trainingRoundsAbi,
-          functionName: "commitUpdate",
-          args: [roundId, ("0x" + "cd".repeat(32)) as Hex, 100n],
-        })
-        .then(
-          () => "accepted",
-          (error: unknown) => String(error),
-        );
     expect(await attempt(rounds[drawn]!)).to.equal("accepted");
     expect(await attempt(rounds[1 - drawn]!)).to.contain("NotGroupMember");
   });
