@@ -23,21 +23,14 @@ import { connectChain } from "../chain/clients.ts";
 import { stakeRegistryAbi, trainingRoundsAbi } from "../chain/contracts.ts";
 import { deployProtocol } from "../chain/deploy.ts";
 import { protocolAddresses } from "../chain/operator.ts";
-import {
-  bindPeerId,
-  createTask,
-  fundTask,
-  sendEther,
-  setAggregatorOptIn,
-  stake,
-  transferTokens,
-} from "../chain/actions/index.ts";
+import { bindPeerId, sendEther, setAggregatorOptIn, stake, transferTokens } from "../chain/actions/index.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { startHardhatNode } from "../chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../chain/hardhat-process.ts";
 import { Mesh } from "../p2p/mesh.ts";
 import { LOCAL_SIMULATION_PROFILE } from "../p2p/profiles.ts";
 import { interceptRequests, sharedReads } from "../chain/shared-reads.ts";
+import { createDrivenTask } from "./driven-task.ts";
 import { sendAgain } from "./send-again.ts";
 import { groth16VerifierChoice } from "../proofs/deploy.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
@@ -46,7 +39,6 @@ import { RoundParticipant } from "../protocol/round/index.ts";
 import type { ParticipantOptions } from "../protocol/round/context.ts";
 import { taskSpecSchema } from "../protocol/task-spec.ts";
 import type { TaskSpec, TaskSpecInput } from "../protocol/task-spec.ts";
-import { taskSpecHash } from "../protocol/task-spec-hash.ts";
 import type { Dataset } from "../training/data/dataset.ts";
 import { loadMnist } from "../training/data/mnist.ts";
 import { loadWordnetTask } from "../training/data/wordnet.ts";
@@ -404,13 +396,12 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
 
     const modelRef = nodes[0]!.participant.initialModelRef;
     const reward = options.rewardPerRound ?? parseEther("100");
-    const treasuryCtx = { publicClient, walletClient: treasury, contracts };
     const answerWindowS = options.answerWindowS ?? DRIVEN_WINDOW_S;
-    const { taskId } = await sendAgain(publicClient, treasury.account.address, () =>
-      createTask(treasuryCtx, {
+    await createDrivenTask(
+      { publicClient, walletClient: treasury, contracts },
+      {
         modelRef,
-        // The spec's content address on chain: a node started with another spec refuses the task (spec-check.ts).
-        specHash: taskSpecHash(spec),
+        spec,
         parameters: nodes[0]!.participant.parameterCount,
         rewardPerRoundWei: reward,
         commitWindowS: options.windowS ?? DRIVEN_WINDOW_S,
@@ -418,17 +409,7 @@ export async function startLocalVainNetwork(options: NetworkOptions): Promise<Lo
         challengeWindowS: options.windowS ?? DRIVEN_WINDOW_S,
         answerWindowS,
         disputeWindowS: options.disputeWindowS ?? DRIVEN_WINDOW_S,
-        // The spec's rule and proof mode (nodes refuse a task with another, spec-check.ts).
-        rule: spec.aggregation.rule,
-        proven: spec.aggregation.proven,
-        roundIntervalS: 0n,
-      }),
-    );
-    await sendAgain(
-      publicClient,
-      treasury.account.address,
-      () => fundTask(treasuryCtx, { taskId, amountWei: reward * 100n }),
-      () => undefined,
+      },
     );
     for (const node of nodes) node.participant.start();
     return {

@@ -20,7 +20,7 @@ import { parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { HARDHAT_DEV_PRIVATE_KEY } from "../../node/chain/accounts.ts";
-import { createTask, fundTask, sendEther, transferTokens } from "../../node/chain/actions/index.ts";
+import { sendEther, transferTokens } from "../../node/chain/actions/index.ts";
 import { connectChain } from "../../node/chain/clients.ts";
 import { stakeRegistryAbi } from "../../node/chain/contracts.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
@@ -28,13 +28,13 @@ import { startHardhatNode } from "../../node/chain/hardhat-process.ts";
 import type { HardhatNodeProcess } from "../../node/chain/hardhat-process.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
 import type { DrivenNetwork, DrivenNode, DrivenParticipant } from "../../node/demo/driven.ts";
+import { createDrivenTask } from "../../node/demo/driven-task.ts";
 import { DRIVEN_RPC, operatorEtherWei } from "../../node/demo/network.ts";
 import { sendAgain } from "../../node/demo/send-again.ts";
 import { groth16VerifierChoice } from "../../node/proofs/deploy.ts";
 import type { RoundOutcome, RoundProgress, TransferStats } from "../../node/protocol/round/context.ts";
 import { emptyTransferStats } from "../../node/protocol/round/context.ts";
 import type { TaskSpec } from "../../node/protocol/task-spec.ts";
-import { taskSpecHash } from "../../node/protocol/task-spec-hash.ts";
 import { loadMnist } from "../../node/training/data/mnist.ts";
 import { TrainingPool } from "../../node/training/pool.ts";
 import type {
@@ -323,28 +323,17 @@ export async function startHostedNetwork(options: HostedNetworkOptions): Promise
     const hostOf = shares.flatMap((indices, h) => indices.map(() => hosts[h]!));
     const { initialModelRef, parameterCount } = started[0]!;
     const reward = parseEther("100");
-    const { taskId } = await sendAgain(publicClient, treasury.account.address, () =>
-      createTask(treasuryCtx, {
-        modelRef: initialModelRef,
-        specHash: taskSpecHash(options.spec),
-        parameters: parameterCount,
-        rewardPerRoundWei: reward,
-        commitWindowS: options.windowS,
-        aggregateWindowS: options.aggregateWindowS,
-        challengeWindowS: options.windowS,
-        answerWindowS: options.answerWindowS,
-        disputeWindowS: options.disputeWindowS,
-        rule: options.spec.aggregation.rule,
-        proven: options.spec.aggregation.proven,
-        roundIntervalS: 0n,
-      }),
-    );
-    await sendAgain(
-      publicClient,
-      treasury.account.address,
-      () => fundTask(treasuryCtx, { taskId, amountWei: reward * 100n }),
-      () => undefined,
-    );
+    const taskId = await createDrivenTask(treasuryCtx, {
+      modelRef: initialModelRef,
+      spec: options.spec,
+      parameters: parameterCount,
+      rewardPerRoundWei: reward,
+      commitWindowS: options.windowS,
+      aggregateWindowS: options.aggregateWindowS,
+      challengeWindowS: options.windowS,
+      answerWindowS: options.answerWindowS,
+      disputeWindowS: options.disputeWindowS,
+    });
     const { test } = loadMnist({ seed: DATA_SEED, testFraction: 0.2 });
 
     const watched = new Map<bigint, Set<bigint>>();
