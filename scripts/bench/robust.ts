@@ -49,6 +49,7 @@ import { densify, taskCompressor } from "../../node/compression/index.ts";
 import type { TaskCompression } from "../../node/compression/index.ts";
 import { isQuick, printTable, runBenchmark, writeResults } from "./common.ts";
 import type { Row } from "./common.ts";
+import { log, logDecision } from "./robust-log.ts";
 
 const NODES = 10;
 /** Factor by which Byzantine nodes inflate their self-reported sample counts. */
@@ -102,34 +103,6 @@ function option(name: string): string | undefined {
   const prefix = `--${name}=`;
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
-
-/**
- * `--log`: one line per round with each trainer's decision (B = Byzantine, H = honest; the weight, or the
- * rejection reasons), to see which honest trainers a rule turns away and why; `--evidence` adds the
- * measurements each decision rests on (how far an attacker sits from each bound).
- */
-function logDecision(
-  round: number,
-  f: number,
-  result: {
-    acceptedWeights?: readonly number[];
-    reasons?: readonly (readonly string[])[];
-    evidence?: readonly string[];
-  },
-): void {
-  const cells = (result.acceptedWeights ?? []).map((w, i) => {
-    const who = `${i < f ? "B" : "H"}${i}`;
-    const why = result.reasons?.[i] ?? [];
-    return w > 0
-      ? `${who}:${w}${why.length > 0 ? `(${why.join("+")})` : ""}`
-      : `${who}:x(${why.join("+") || "0"})`;
-  });
-  process.stdout.write(`  round ${round}: ${cells.join(" ")}\n`);
-  if (process.argv.includes("--evidence"))
-    result.evidence?.forEach((e, i) => process.stdout.write(`    ${i < f ? "B" : "H"}${i}: ${e}\n`));
-}
-
-const log = process.argv.includes("--log");
 
 /** `--compress[=<ratio>[,<bits>]]`: the compression every trainer applies, or undefined (dense updates). */
 function compressionOption(): TaskCompression | undefined {
