@@ -33,6 +33,13 @@ export const DEFAULT_POLL_INTERVAL_MS = 300;
 export const DEFAULT_AGGREGATE_WAIT_MS = 20_000;
 /** Back-off step between nodes for permissionless duties: longer than a transaction takes to land locally. */
 export const DEFAULT_DUTY_BACKOFF_MS = 2_000;
+/**
+ * How often (ms) and how many times the node that locked a round's selection looks for the seed block before it
+ * leaves the selection to its next tick: the seed block is SEED_BLOCK_DELAY = 2 blocks after the lock, under a
+ * second on the local chain (500 ms interval blocks, more under traffic), a few seconds on a public one.
+ */
+export const SELECT_AFTER_LOCK_POLL_MS = 500;
+export const SELECT_AFTER_LOCK_POLLS = 40;
 /** Failed pushes to a sub-aggregator before a trainer sends its update to the round's aggregator instead. */
 export const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
 /** Fewer updates than this are not screened (no meaningful median). */
