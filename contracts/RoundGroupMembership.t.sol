@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {GroupsFixture} from "./test/GroupsFixture.sol";
+import {RoundDriver} from "./test/RoundDriver.sol";
 import {NUM_CHUNKS} from "./test/RoundsFixture.sol";
 
 /// @notice Group membership in hierarchical rounds is a rule, not a convention (docs/protocol.md §7,
@@ -27,28 +28,26 @@ contract RoundGroupMembershipTest is GroupsFixture {
         }
     }
 
-    /// Draws the epoch's seed and opens a round of every group; their IDs.
-    function _openAll() internal returns (uint256[GROUPS] memory roundIds) {
-        selection.drawGroupSeed();
+    /// Draws the epoch's seed (`mix` its seed block's prevrandao) and opens a round of every group; their IDs.
+    function _openAll(bytes32 mix) internal returns (uint256[GROUPS] memory roundIds) {
+        _drawSeed(mix);
         for (uint256 g; g < GROUPS; ++g) roundIds[g] = rounds.openRound(groups[g]);
     }
 
-    /// Moves to the start of the next group epoch, whose seed will be `mix`.
-    function _nextEpoch(bytes32 mix) internal {
+    /// Moves to the start of the next group epoch.
+    function _nextEpoch() internal {
         vm.warp((block.timestamp / rounds.GROUP_EPOCH() + 1) * rounds.GROUP_EPOCH());
         vm.roll(block.number + 1);
-        vm.prevrandao(mix);
     }
 
     /// Every staked operator may commit into exactly one group of the parent: the one the seed draws. Into
     /// any other it is refused, whichever it prefers.
     function test_anOperatorCommitsOnlyIntoTheGroupTheSeedDraws() public {
-        vm.prevrandao(bytes32(uint256(0xA11CE)));
-        uint256[GROUPS] memory roundIds = _openAll();
+        uint256[GROUPS] memory roundIds = _openAll(bytes32(uint256(0xA11CE)));
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         (bytes32 seed, uint256 seedBlock) = selection.groupSeed(epoch);
-        assertTrue(seed == bytes32(uint256(0xA11CE)), "the seed is the drawing block's prevrandao");
-        assertEq(seedBlock, block.number, "drawn in this block");
+        assertTrue(seed == keccak256(abi.encode(uint256(0xA11CE), epoch)), "keccak(seed block's prevrandao, epoch)");
+        assertTrue(seedBlock != 0 && seedBlock < block.number, "a mined block after the draw's");
         uint256[GROUPS] memory sizes;
         for (uint256 i; i < pool.length; ++i) {
             address operator = pool[i];
@@ -70,8 +69,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
     /// Grinding: once the seed is known an attacker can make an address for any group in ~GROUPS tries. Staked
     /// after the seed, it trains in no group round of the epoch; in the next epoch its group is drawn anew.
     function test_anAddressGroundAfterTheSeedWaitsForTheNextEpoch() public {
-        vm.prevrandao(bytes32(uint256(7)));
-        uint256[GROUPS] memory roundIds = _openAll();
+        uint256[GROUPS] memory roundIds = _openAll(bytes32(uint256(7)));
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         (bytes32 seed, ) = selection.groupSeed(epoch);
         address ground;
@@ -88,17 +86,16 @@ contract RoundGroupMembershipTest is GroupsFixture {
         // Still the same epoch: a round opened later in it keeps the seed, and the refusal.
         vm.warp(block.timestamp + 61);
         vm.roll(block.number + 1);
-        vm.prevrandao(bytes32(uint256(8)));
-        assertEq(selection.drawGroupSeed(), epoch, "same epoch: nothing redrawn");
+        assertEq(_drawSeed(bytes32(uint256(8))), epoch, "same epoch: nothing redrawn");
         (bytes32 again, ) = selection.groupSeed(epoch);
         assertTrue(again == seed, "the epoch's seed does not move");
 
         // Next epoch: a fresh seed draws it like everyone else, wherever that is.
-        _nextEpoch(bytes32(uint256(0xD1CE)));
-        uint256 next = selection.drawGroupSeed();
+        _nextEpoch();
+        uint256 next = _drawSeed(bytes32(uint256(0xD1CE)));
         assertEq(next, epoch + 1, "the next epoch");
         (bytes32 fresh, ) = selection.groupSeed(next);
-        assertTrue(fresh == bytes32(uint256(0xD1CE)), "its own seed");
+        assertTrue(fresh == keccak256(abi.encode(uint256(0xD1CE), next)), "its own seed");
         uint256 drawn = uint256(keccak256(abi.encode(fresh, parentTask, ground))) % GROUPS;
         // The epoch's rounds drew no trainer: each closes unpaid, and its task is free to open the next.
         for (uint256 g; g < GROUPS; ++g) selection.lockSelection(roundIds[g]);
@@ -126,7 +123,11 @@ contract RoundGroupMembershipTest is GroupsFixture {
         vm.prank(pool[0]);
         rounds.commitUpdate(roundId, bytes32("early"), 100);
         vm.roll(block.number + 1);
-        assertEq(selection.drawGroupSeed(), epoch, "drawn for the round's epoch");
+        assertEq(selection.drawGroupSeed(""), epoch, "the draw starts: its seed block is set");
+        vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.NotGroupMember.selector, pool[0], groups[0]));
+        vm.prank(pool[0]);
+        rounds.commitUpdate(roundId, bytes32("early"), 100);
+        assertEq(_drawSeed(bytes32(uint256(9))), epoch, "fixed for the round's epoch");
         address member = _members(roundId, groups[0], 1)[0];
         vm.prank(member);
         rounds.commitUpdate(roundId, bytes32("drawn"), 100);
@@ -137,7 +138,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
         address dormant = vm.addr(0xD0A);
         _fundAndStake(dormant, 1e18); // below the fixture's minimum: not an active operator
         vm.roll(block.number + 5);
-        uint256[GROUPS] memory roundIds = _openAll();
+        uint256[GROUPS] memory roundIds = _openAll(bytes32(uint256(3)));
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         (bytes32 seed, ) = selection.groupSeed(epoch);
         uint256 drawn = uint256(keccak256(abi.encode(seed, parentTask, dormant))) % GROUPS;
@@ -148,14 +149,17 @@ contract RoundGroupMembershipTest is GroupsFixture {
         rounds.commitUpdate(roundIds[drawn], bytes32("topped"), 100);
     }
 
-    /// A stake placed in the seed's own block, or the one before it (whose proposer knows the seed's RANDAO
-    /// reveal), does not count: the stake must be history SEED_BLOCK_DELAY blocks before the seed.
-    function test_aStakeInTheBlocksBeforeTheSeedDoesNotCount() public {
+    /// A stake placed after the draw's first step (which fixes the seed block, whose prevrandao is known once
+    /// its parent is out) does not count, though the seed is not fixed yet: the stake must predate the draw.
+    function test_aStakeAfterTheDrawStartedDoesNotCount() public {
+        uint256 epoch = selection.drawGroupSeed("");
+        (, uint256 seedBlock) = selection.groupSeed(epoch);
+        assertEq(seedBlock, block.number + rounds.SEED_BLOCK_DELAY(), "the seed block is ahead");
+        vm.roll(block.number + 1); // the seed block's parent: its prevrandao is known from here on
         address late = vm.addr(0x1A7E);
         _fundAndStake(late, 1_000e18);
-        vm.roll(block.number + 1); // the stake's block is seedBlock - 1
-        uint256[GROUPS] memory roundIds = _openAll();
-        uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
+        selection.drawGroupSeed(RoundDriver.prepare(seedBlock, bytes32(uint256(5))));
+        uint256[GROUPS] memory roundIds = _openAll(bytes32(uint256(5)));
         (bytes32 seed, ) = selection.groupSeed(epoch);
         uint256 drawn = uint256(keccak256(abi.encode(seed, parentTask, late))) % GROUPS;
         vm.expectRevert(abi.encodeWithSelector(ITrainingRounds.StakeNewerThanGroupSeed.selector, late, epoch));
@@ -203,8 +207,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
         _link(leafA, mid);
         _link(leafB, mid);
         _link(mid, parentTask); // the parent's fifth group
-        vm.prevrandao(mix);
-        selection.drawGroupSeed();
+        _drawSeed(mix);
         uint256 a = rounds.openRound(leafA);
         uint256 b = rounds.openRound(leafB);
         uint256 epoch = selection.getDraws(a).groupEpoch;
@@ -230,12 +233,11 @@ contract RoundGroupMembershipTest is GroupsFixture {
     /// Churn does not gather sybils: each epoch draws every group anew, so the members of a group one epoch are
     /// spread over all groups the next (here: 32 operators, the group's members split over at least two groups).
     function test_eachEpochDrawsTheGroupsAnew() public {
-        vm.prevrandao(bytes32(uint256(1)));
-        uint256[GROUPS] memory roundIds = _openAll();
+        uint256[GROUPS] memory roundIds = _openAll(bytes32(uint256(1)));
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         address[] memory members = _members(roundIds[0], groups[0], 4);
-        _nextEpoch(bytes32(uint256(2)));
-        uint256 next = selection.drawGroupSeed();
+        _nextEpoch();
+        uint256 next = _drawSeed(bytes32(uint256(2)));
         assertEq(next, epoch + 1, "next epoch");
         (bytes32 fresh, ) = selection.groupSeed(next);
         bool[GROUPS] memory landed;

@@ -245,7 +245,7 @@ contract RoundPartialsTest is GroupsFixture {
         uint256 parentRound = rounds.openRound(parentTask);
         // Commits of 10,000 samples each (the fixture's cap), all accepted: 30,000 > 10,000, shift 2 -> 7,500.
         _onlyCandidate(childA, agg);
-        selection.drawGroupSeed();
+        _drawSeed(keccak256("mix"));
         uint256 group = rounds.openRound(childA);
         address[] memory ts = _members(group, childA, 3);
         for (uint256 i; i < 3; ++i) {

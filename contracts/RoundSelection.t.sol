@@ -422,7 +422,11 @@ contract RoundSelectionTest is RoundsFixture {
         rounds.fundTask(other, REWARD);
         _optInTo(t1, other);
         vm.roll(block.number + 1);
-        if (groupTask) selection.drawGroupSeed(); // the only group: every operator staked before is drawn into it
+        if (groupTask) {
+            // The only group: every operator staked before the seed's draw is drawn into it.
+            (, uint256 seedBlock) = selection.groupSeed(selection.drawGroupSeed(""));
+            selection.drawGroupSeed(RoundDriver.prepare(seedBlock, mix));
+        }
         uint256 roundId = rounds.openRound(other);
         vm.prank(t1);
         rounds.commitUpdate(roundId, bytes32("c1"), 100);

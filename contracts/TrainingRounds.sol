@@ -112,8 +112,8 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
         if (root != 0) {
             for (uint256 up = _parentTask[root]; up != 0; up = _parentTask[up]) root = up; // < MAX_TASK_LEVELS
             task.modelRef = _tasks[root].modelRef;
-            // Its trainers are those the epoch's seed draws (`drawGroupSeed`, RoundsExtension; nobody's update is
-            // taken before it is drawn): see `_requireGroupMember`.
+            // Its trainers are those the epoch's seed draws (`drawGroupSeed`, RoundsExtension;
+            // nobody's update is taken before it is fixed): see `_requireGroupMember`.
             draws.groupEpoch = uint64(block.timestamp / GROUP_EPOCH + 1);
         }
         round.baseModelRef = task.modelRef;
@@ -163,12 +163,11 @@ contract TrainingRounds is RoundTasks, RoundParams, RoundRewards, RoundChallenge
     /// blocks before, as the selection's draws): an address ground, or a stake placed, after the seed is known
     /// waits for the next epoch's draw.
     function _requireGroupMember(uint256 taskId, uint256 epoch) private view {
-        uint256 seedBlock = _groupSeedBlock[epoch];
-        if (seedBlock == 0) revert NotGroupMember(msg.sender, taskId); // no seed drawn, or a round opened unlinked
-        if (registry.activeStakeAt(msg.sender, seedBlock - SEED_BLOCK_DELAY) < registry.minStake()) {
+        bytes32 seed = _groupSeed[epoch];
+        if (seed == 0) revert NotGroupMember(msg.sender, taskId); // no seed fixed yet, or a round opened unlinked
+        if (registry.activeStakeAt(msg.sender, _groupSeedBlock[epoch] - SEED_BLOCK_DELAY) < registry.minStake()) {
             revert StakeNewerThanGroupSeed(msg.sender, epoch);
         }
-        bytes32 seed = _groupSeed[epoch];
         for (uint256 child = taskId; _parentTask[child] != 0; child = _parentTask[child]) {
             uint256 parent = _parentTask[child];
             uint256 drawn = uint256(keccak256(abi.encode(seed, parent, msg.sender))) % _groupCount[parent];

@@ -75,15 +75,19 @@ interface IRoundSelection {
     /// @notice A round's randomness record (selection deadline, lock and seed blocks, sample seed block).
     function getDraws(uint256 roundId) external view returns (ITrainingRounds.RoundDraws memory);
 
-    /// @notice Draws the current group epoch's seed if nobody has: until it is drawn, the epoch's group rounds
-    /// take no update (nodes draw it when they find it missing). Anyone may call; a no-op once drawn.
+    /// @notice Draws the current group epoch's seed, in two calls: the first fixes its seed block SEED_BLOCK_DELAY
+    /// blocks ahead; once that block is mined (and within 256 blocks), a call with its RLP-encoded `header` fixes
+    /// the seed, keccak(prevrandao, epoch). Until then the epoch's group rounds take no update (nodes draw it when
+    /// they find it missing). Anyone may call; a no-op once fixed; reverts (BlockHeader errors) while the seed block
+    /// is pending unless given its header once it is mined.
+    /// @param header the seed block's header (ignored by the first step)
     /// @return epoch the current group epoch (`block.timestamp / GROUP_EPOCH + 1`)
-    function drawGroupSeed() external returns (uint256 epoch);
+    function drawGroupSeed(bytes calldata header) external returns (uint256 epoch);
 
-    /// @notice The seed that draws every operator's group in `epoch` (docs §7), and the block it was drawn in.
+    /// @notice The seed that draws every operator's group in `epoch` (docs §7), and its seed block.
     /// @param epoch a group epoch
-    /// @return seed the epoch's seed (zero if not drawn yet)
-    /// @return seedBlock its block (0 if not drawn yet)
+    /// @return seed the epoch's seed (zero if not fixed yet)
+    /// @return seedBlock its seed block (0 if not drawn yet)
     function groupSeed(uint256 epoch) external view returns (bytes32 seed, uint256 seedBlock);
 
     /// @notice A task (zero-valued if unknown).

@@ -182,10 +182,6 @@ interface ITrainingRounds {
         uint64 challengeDeadline,
         uint256 emission
     );
-    /// @notice The seed that draws every operator's group in `epoch` (docs §7): `prevrandao` of `seedBlock`, the
-    /// block of the epoch's first `drawGroupSeed`. Only operators staked at least the minimum before
-    /// `seedBlock - SEED_BLOCK_DELAY` train in a group round opened in the epoch.
-    event GroupSeedFixed(uint256 indexed epoch, bytes32 seed, uint256 seedBlock);
     /// @notice A trainer committed its update.
     event UpdateCommitted(uint256 indexed roundId, address indexed trainer, bytes32 commitment, uint256 sampleCount);
     /// @notice The round's aggregator was chosen.

@@ -253,8 +253,20 @@ contract RoundsExtension is
     }
 
     /// @inheritdoc IRoundSelection
-    function drawGroupSeed() external returns (uint256 epoch) {
-        return _groupEpoch();
+    /// @dev Two steps, as the selection's draws: the first call fixes the seed block SEED_BLOCK_DELAY ahead (whose
+    /// `prevrandao` nobody sending it knows: a block's is known once its parent is out), a call with that block's
+    /// header then fixes the seed (any other call while the seed block is pending reverts, BlockHeader errors). A
+    /// seed block that passed out of `blockhash` reach unproven is replaced.
+    function drawGroupSeed(bytes calldata header) external returns (uint256 epoch) {
+        epoch = block.timestamp / GROUP_EPOCH + 1;
+        uint256 seedBlock = _groupSeedBlock[epoch];
+        if (_groupSeed[epoch] != 0) return epoch;
+        if (seedBlock == 0 || block.number > seedBlock + 256) {
+            _groupSeedBlock[epoch] = block.number + SEED_BLOCK_DELAY;
+            return epoch;
+        }
+        // No event: the seed is read with `groupSeed` (the initcode limit, EIP-3860, has no room for one).
+        _groupSeed[epoch] = keccak256(abi.encode(BlockHeader.prevrandao(header, seedBlock), epoch));
     }
 
     /// @inheritdoc IRoundSelection

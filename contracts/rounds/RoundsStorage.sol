@@ -90,7 +90,7 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
     mapping(uint256 taskId => uint256 levels) internal _levelsBelow;
     /// @dev A child task's place among its parent's groups (its link order, 0-based; `linkTask`).
     mapping(uint256 childTaskId => uint256 index) internal _groupIndex;
-    /// @dev Each group epoch's seed and the block it was drawn in (0: not drawn yet; `drawGroupSeed`).
+    /// @dev Each group epoch's seed (0: not fixed yet) and its seed block (0: none yet; `drawGroupSeed`).
     mapping(uint256 epoch => bytes32 seed) internal _groupSeed;
     mapping(uint256 epoch => uint256 seedBlock) internal _groupSeedBlock;
 
@@ -100,19 +100,6 @@ abstract contract RoundsStorage is Ownable2Step, Pausable, ReentrancyGuardTransi
         if (address(token_) == address(0) || address(registry_) == address(0)) revert ITrainingRounds.ZeroAddress();
         token = token_;
         registry = registry_;
-    }
-
-    /// @dev The group epoch now: `block.timestamp / GROUP_EPOCH + 1` (from 1: a round's 0 means no group round),
-    /// its seed drawn on first use (anyone's `drawGroupSeed`; nodes draw it when they find it missing):
-    /// `prevrandao` of this block, which nobody sending the transaction knows (RANDAO's bias aside: this block's
-    /// proposer may leave the transaction out).
-    function _groupEpoch() internal returns (uint64 epoch) {
-        epoch = uint64(block.timestamp / GROUP_EPOCH + 1);
-        if (_groupSeedBlock[epoch] == 0) {
-            _groupSeed[epoch] = bytes32(block.prevrandao);
-            _groupSeedBlock[epoch] = block.number;
-            emit ITrainingRounds.GroupSeedFixed(epoch, bytes32(block.prevrandao), block.number);
-        }
     }
 
     /// @dev Opens a pending challenge on `chunk`; `bond` is already counted as held. Its answer deadline is

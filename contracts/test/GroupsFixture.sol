@@ -60,6 +60,13 @@ abstract contract GroupsFixture is RoundsFixture {
         revert("every pool operator is in the group");
     }
 
+    /// Draws the current group epoch's seed (both steps) with `mix` as its seed block's prevrandao, if not fixed yet.
+    function _drawSeed(bytes32 mix) internal returns (uint256 epoch) {
+        epoch = selection.drawGroupSeed("");
+        (bytes32 seed, uint256 seedBlock) = selection.groupSeed(epoch);
+        if (seed == 0) selection.drawGroupSeed(RoundDriver.prepare(seedBlock, mix));
+    }
+
     /// Draws a posted round's sampled chunk, has `agg` answer it with a valid proof, and finalizes the round.
     function _answerSampleAndFinalize(uint256 roundId) internal {
         RoundDriver.draw(rounds, roundId, keccak256(abi.encode("samples", roundId)));
@@ -74,7 +81,7 @@ abstract contract GroupsFixture is RoundsFixture {
     /// Draws the epoch's seed if needed, opens a round of group task `task`, commits three of its drawn members (100, 300 and 600 samples) and
     /// closes the commit window.
     function _openAndCommitMembers(uint256 task) internal returns (uint256 roundId) {
-        selection.drawGroupSeed(); // a no-op once the epoch's seed is drawn
+        _drawSeed(keccak256("mix")); // a no-op once the epoch's seed is fixed
         roundId = rounds.openRound(task);
         address[] memory members = _members(roundId, task, 3);
         uint64[3] memory samples = [uint64(100), 300, 600];
