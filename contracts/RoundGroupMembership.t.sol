@@ -3,6 +3,8 @@ pragma solidity ^0.8.28;
 
 import {ITrainingRounds} from "./interfaces/ITrainingRounds.sol";
 import {GroupsFixture} from "./test/GroupsFixture.sol";
+import {BlockHeader} from "./rounds/BlockHeader.sol";
+import {BlockHeaders} from "./test/BlockHeaders.sol";
 import {RoundDriver} from "./test/RoundDriver.sol";
 import {NUM_CHUNKS} from "./test/RoundsFixture.sol";
 
@@ -133,6 +135,37 @@ contract RoundGroupMembershipTest is GroupsFixture {
         rounds.commitUpdate(roundId, bytes32("drawn"), 100);
     }
 
+    /// The first drawer cannot choose the seed: its call only names a seed block SEED_BLOCK_DELAY ahead, whose
+    /// prevrandao nobody knows when it is sent; the seed is fixed from that block's header alone (another block's
+    /// header, or a made-up one, is refused), a second "first call" while the block is pending changes nothing,
+    /// and a seed block left unproven past `blockhash` reach is replaced by a new one ahead.
+    function test_theFirstDrawerCannotChooseTheSeed() public {
+        vm.warp((block.timestamp / rounds.GROUP_EPOCH() + 1) * rounds.GROUP_EPOCH()); // a fresh epoch
+        uint256 epoch = selection.drawGroupSeed("");
+        (bytes32 seed, uint256 seedBlock) = selection.groupSeed(epoch);
+        assertTrue(seed == 0, "not fixed by the first call");
+        assertEq(seedBlock, block.number + rounds.SEED_BLOCK_DELAY(), "a block ahead");
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.BlockHashUnavailable.selector, seedBlock));
+        selection.drawGroupSeed(""); // pending: neither re-armed nor fixed
+        vm.roll(seedBlock + 1);
+        vm.setBlockhash(seedBlock, keccak256(BlockHeaders.header(bytes32(uint256(1)), seedBlock)));
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.HeaderMismatch.selector, seedBlock));
+        selection.drawGroupSeed(BlockHeaders.header(bytes32(uint256(2)), seedBlock)); // a mix of the drawer's choice
+        vm.expectRevert(abi.encodeWithSelector(BlockHeader.HeaderMismatch.selector, seedBlock));
+        selection.drawGroupSeed(BlockHeaders.header(bytes32(uint256(1)), seedBlock - 1)); // another block's header
+        vm.roll(seedBlock + 257); // nobody proved it in time: the next call arms a new block ahead
+        selection.drawGroupSeed("");
+        (seed, seedBlock) = selection.groupSeed(epoch);
+        assertTrue(seed == 0, "still not fixed");
+        assertEq(seedBlock, block.number + rounds.SEED_BLOCK_DELAY(), "re-armed ahead");
+        assertEq(_drawSeed(bytes32(uint256(7))), epoch, "fixed from the new block");
+        (seed, ) = selection.groupSeed(epoch);
+        assertTrue(seed == keccak256(abi.encode(uint256(7), epoch)), "keccak(its prevrandao, epoch)");
+        selection.drawGroupSeed(""); // a no-op once fixed
+        (bytes32 again, ) = selection.groupSeed(epoch);
+        assertTrue(again == seed, "fixed for the epoch");
+    }
+
     /// A dormant address below the minimum before the seed, topped up after it, is no older stake than a new one.
     function test_aTopUpAfterTheSeedDoesNotCount() public {
         address dormant = vm.addr(0xD0A);
@@ -237,7 +270,7 @@ contract RoundGroupMembershipTest is GroupsFixture {
         uint256 epoch = selection.getDraws(roundIds[0]).groupEpoch;
         address[] memory members = _members(roundIds[0], groups[0], 4);
         _nextEpoch();
-        uint256 next = _drawSeed(bytes32(uint256(2)));
+        uint256 next = _drawSeed(bytes32(uint256(3)));
         assertEq(next, epoch + 1, "next epoch");
         (bytes32 fresh, ) = selection.groupSeed(next);
         bool[GROUPS] memory landed;

@@ -61,10 +61,16 @@ abstract contract GroupsFixture is RoundsFixture {
     }
 
     /// Draws the current group epoch's seed (both steps) with `mix` as its seed block's prevrandao, if not fixed yet.
+    /// A seed block already armed (and within reach) is kept: its header is given with `mix`.
     function _drawSeed(bytes32 mix) internal returns (uint256 epoch) {
-        epoch = selection.drawGroupSeed("");
+        epoch = block.timestamp / rounds.GROUP_EPOCH() + 1;
         (bytes32 seed, uint256 seedBlock) = selection.groupSeed(epoch);
-        if (seed == 0) selection.drawGroupSeed(RoundDriver.prepare(seedBlock, mix));
+        if (seed != 0) return epoch;
+        if (seedBlock == 0 || block.number > seedBlock + 256) {
+            selection.drawGroupSeed(""); // arms the seed block
+            (, seedBlock) = selection.groupSeed(epoch);
+        }
+        selection.drawGroupSeed(RoundDriver.prepare(seedBlock, mix));
     }
 
     /// Draws a posted round's sampled chunk, has `agg` answer it with a valid proof, and finalizes the round.
