@@ -1,9 +1,10 @@
 /**
  * Group membership on a local test network follows the chain's rule (docs/protocol.md §7): the group epoch's seed
  * draws every operator's group, and a group round takes updates only from its drawn members. A test that wants a
- * chosen composition (these nodes together, that one elsewhere) gets it the way the chain would give it: the
- * drawing block's `prevrandao` is set first (`hardhat_setPrevRandao`, the local chain's counterpart of Solidity
- * tests' `vm.prevrandao`), searching for a seed under which the rule itself puts each listed node where asked.
+ * chosen composition (these nodes together, that one elsewhere) gets it the way the chain would give it: the seed
+ * block's `prevrandao` is set before it is mined (`hardhat_setPrevRandao`, the local chain's counterpart of
+ * Solidity tests' `vm.prevrandao`, with mining paused so no other block takes the value), searching for a value
+ * under which the rule itself puts each listed node where asked.
  * When no seed within SEED_TRIES does (a bench's hundreds of nodes), the seed falls as it may and the caller takes
  * the groups it drew.
  */
@@ -11,14 +12,17 @@ import { keccak256, toHex } from "viem";
 import type { Address, Hex } from "viem";
 
 import { drawGroupSeed } from "../chain/actions/draw-group-seed.ts";
-import { groupEpochAt, groupEpochEndS, readGroupSeed } from "../chain/actions/read-group-seed.ts";
+import { groupEpochAt, groupEpochEndS, readGroupSeedDraw } from "../chain/actions/read-group-seed.ts";
+import type { GroupSeed } from "../chain/actions/read-group-seed.ts";
+import { trainingRoundsAbi } from "../chain/contracts.ts";
+import { LOCAL_BLOCK_INTERVAL_MS } from "../chain/constants.ts";
 import { devRpc } from "../chain/dev-rpc.ts";
-import { groupIndexOf } from "../protocol/group-tasks.ts";
+import { groupIndexOf, groupSeedFrom } from "../protocol/group-tasks.ts";
 import type { LocalVainNetwork } from "./network.ts";
 
 /** Seeds tried for a chosen composition: 6 nodes placed at two levels of two (1 in 4,096) fail 1 in e^16. */
 export const SEED_TRIES = 65_536;
-/** Epochs tried when another transaction takes the block whose prevrandao was set. */
+/** Epochs tried when a running node's draw got its seed block mined before the value could be set. */
 const DRAW_ATTEMPTS = 3;
 
 /** What drawing needs of a network: its chain, treasury and every node's operator address by index. */
@@ -42,14 +46,68 @@ function leafOf(tree: DrawTree, operator: Address, seed: Hex): string {
   return `${m}/${groupIndexOf(operator, tree.middles[m]!, tree.leaves[m]!.length, seed)}`;
 }
 
-/** Moves `chain` to the next group epoch if the current one's seed is drawn. */
-async function freshEpoch(chain: DrawChain): Promise<void> {
+/** The group epoch of `chain`'s head; moved to the next one first if anyone started drawing the current one. */
+async function freshEpoch(chain: DrawChain): Promise<bigint> {
   const client = { publicClient: chain.publicClient, contracts: chain.contracts };
   const now = (await chain.publicClient.getBlock()).timestamp;
   const epoch = groupEpochAt(now);
-  if ((await readGroupSeed(client, { epoch })) === undefined) return;
+  if ((await readGroupSeedDraw(client, { epoch })).seedBlock === 0n) return epoch;
   await devRpc(chain.rpcUrl, "evm_increaseTime", [Number(groupEpochEndS(epoch) - now + 1n)]);
   await devRpc(chain.rpcUrl, "evm_mine");
+  return epoch + 1n;
+}
+
+/**
+ * A seed block value (`prevrandao`) under which `epoch`'s seed satisfies `fits`, if one of `tries` candidates
+ * does (the first candidate otherwise), and whether one did.
+ */
+export function searchMix(
+  epoch: bigint,
+  fits: (seed: Hex) => boolean,
+  tries = SEED_TRIES,
+): { mix: Hex; found: boolean } {
+  for (let k = 0; k < tries; k++) {
+    const mix = keccak256(toHex(`group seed ${k}`));
+    if (fits(groupSeedFrom(mix, epoch))) return { mix, found: true };
+  }
+  return { mix: keccak256(toHex("group seed 0")), found: false };
+}
+
+/**
+ * Draws `epoch`'s seed with `mix` as its seed block's prevrandao: mining paused (no automining, no interval),
+ * the draw's first step (unless a running node took it) and the blocks up to the seed block are mined here, the
+ * value set just before the seed block; then mining resumes and the second step fixes the seed. The seed drawn,
+ * which is not `mix`'s if the seed block was mined before this could set it (a running node's draw).
+ */
+async function drawWithMix(chain: DrawChain, epoch: bigint, mix: Hex): Promise<GroupSeed> {
+  const client = {
+    publicClient: chain.publicClient,
+    walletClient: chain.treasury,
+    contracts: chain.contracts,
+  };
+  await devRpc(chain.rpcUrl, "evm_setAutomine", [false]);
+  await devRpc(chain.rpcUrl, "evm_setIntervalMining", [0]);
+  try {
+    let { seedBlock } = await readGroupSeedDraw(client, { epoch });
+    if (seedBlock === 0n) {
+      await chain.treasury.writeContract({
+        address: chain.contracts.rounds,
+        abi: trainingRoundsAbi,
+        functionName: "drawGroupSeed",
+        args: ["0x"],
+      });
+      await devRpc(chain.rpcUrl, "evm_mine");
+      ({ seedBlock } = await readGroupSeedDraw(client, { epoch }));
+    }
+    for (let head = await chain.publicClient.getBlockNumber({ cacheTime: 0 }); head < seedBlock; head++) {
+      if (head === seedBlock - 1n) await devRpc(chain.rpcUrl, "hardhat_setPrevRandao", [mix]);
+      await devRpc(chain.rpcUrl, "evm_mine");
+    }
+  } finally {
+    await devRpc(chain.rpcUrl, "evm_setAutomine", [true]);
+    await devRpc(chain.rpcUrl, "evm_setIntervalMining", [LOCAL_BLOCK_INTERVAL_MS]);
+  }
+  return drawGroupSeed(client);
 }
 
 /**
@@ -65,35 +123,27 @@ export async function drawTreeMembers(
   const listed = members.flatMap((leaves, m) =>
     leaves.flatMap((indices, l) => indices.map((index) => ({ index, key: `${m}/${l}` }))),
   );
-  let candidate: Hex = keccak256(toHex("group seed 0"));
+  // A running node's draw may get the seed block mined before its value is set: then the next epoch is tried.
+  let drawnSeed: Hex | undefined;
   let chosen = false;
-  for (let k = 0; k < SEED_TRIES && !chosen; k++) {
-    const seed = keccak256(toHex(`group seed ${k}`));
-    if (listed.every(({ index, key }) => leafOf(tree, chain.addresses[index]!, seed) === key)) {
-      candidate = seed;
-      chosen = true;
-    }
-  }
-  // Another transaction of the running nodes may take the block the value was set for: then that epoch's seed is
-  // not this one, and the next epoch is tried.
-  const client = {
-    publicClient: chain.publicClient,
-    walletClient: chain.treasury,
-    contracts: chain.contracts,
-  };
   for (let attempt = 1; ; attempt++) {
-    await freshEpoch(chain);
-    await devRpc(chain.rpcUrl, "hardhat_setPrevRandao", [candidate]);
-    const drawn = await drawGroupSeed(client);
-    if (drawn.seed === candidate) break;
+    const epoch = await freshEpoch(chain);
+    const search = searchMix(epoch, (seed) =>
+      listed.every(({ index, key }) => leafOf(tree, chain.addresses[index]!, seed) === key),
+    );
+    chosen = search.found;
+    const mix = search.mix;
+    const drawn = await drawWithMix(chain, epoch, mix);
+    drawnSeed = drawn.seed;
+    if (drawn.epoch === epoch && drawn.seed === groupSeedFrom(mix, epoch)) break;
     if (attempt === DRAW_ATTEMPTS)
-      throw new Error(`the chain drew ${drawn.seed}, not the seed set (${candidate}), ${attempt} times`);
+      throw new Error(`the chain drew ${drawn.seed}, not the seed of the value set, ${attempt} times`);
   }
   if (chosen) return members.map((leaves) => leaves.map((indices) => [...indices]));
   return members.map((leaves, m) =>
     leaves.map((_, l) =>
       listed
-        .filter(({ index }) => leafOf(tree, chain.addresses[index]!, candidate) === `${m}/${l}`)
+        .filter(({ index }) => leafOf(tree, chain.addresses[index]!, drawnSeed) === `${m}/${l}`)
         .map(({ index }) => index),
     ),
   );

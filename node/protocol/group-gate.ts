@@ -5,12 +5,14 @@
  * checks the same before it trains, so it neither trains for nothing nor sends a commit that reverts: around an
  * epoch change (a round opened in the epoch before its node regrouped, or after), for an operator staked after
  * the draw, after the creator linked another group (every draw moves), or for a round opened before its task was
- * linked. A missing seed of the current epoch is drawn here (one transaction; anyone may).
+ * linked. A missing seed of the current epoch is drawn here, in the background: the draw waits SEED_BLOCK_DELAY
+ * blocks between its two transactions (anyone may take either step), and the participant's tick must not.
  */
 import type { Address } from "viem";
 
 import type { ChainReadClient, ChainWriteClient } from "../chain/actions/client.ts";
 import { drawGroupSeed } from "../chain/actions/draw-group-seed.ts";
+import type { DrawGroupSeedParameters } from "../chain/actions/draw-group-seed.ts";
 import { groupEpochAt, readGroupSeed, readSeedEligibility } from "../chain/actions/read-group-seed.ts";
 import type { GroupSeed } from "../chain/actions/read-group-seed.ts";
 import { readChain } from "../chain/actions/write.ts";
@@ -31,7 +33,12 @@ export interface GroupGateInit {
   /** First block of the task-link events (the deployment's block). */
   readonly fromBlock?: bigint;
   readonly log: GroupGateLog;
+  /** Mines a block while a draw waits for its seed block (test chains that mine only for transactions). */
+  readonly mine?: DrawGroupSeedParameters["mine"];
 }
+
+/** Why a round is skipped for now, asked again next tick (the seed is being drawn, the chain could not be read). */
+const NOT_YET = Symbol("not yet");
 
 /** Rounds whose verdict is kept: far more than a node's open rounds at once. */
 const VERDICTS_KEPT = 64;
@@ -40,6 +47,9 @@ export class GroupGate {
   private readonly init: GroupGateInit;
   /** Per round: why this node does not train in it (undefined: it does). Only settled verdicts are kept. */
   private readonly verdicts = new Map<bigint, string | undefined>();
+  /** The current epoch's seed draw in flight: one at a time. */
+  private drawing: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(init: GroupGateInit) {
     this.init = init;
@@ -51,7 +61,7 @@ export class GroupGate {
    */
   async refusal(taskId: bigint, roundId: bigint): Promise<string | undefined> {
     if (this.verdicts.has(roundId)) return this.verdicts.get(roundId);
-    let verdict: string | undefined;
+    let verdict: string | undefined | typeof NOT_YET;
     try {
       verdict = await this.decide(taskId, roundId);
     } catch (error) {
@@ -61,6 +71,7 @@ export class GroupGate {
       );
       return "the round's group draw could not be read";
     }
+    if (verdict === NOT_YET) return "its group epoch's seed is being drawn";
     if (this.verdicts.size >= VERDICTS_KEPT) this.verdicts.delete(this.verdicts.keys().next().value!);
     this.verdicts.set(roundId, verdict);
     if (verdict !== undefined)
@@ -71,13 +82,19 @@ export class GroupGate {
     return verdict;
   }
 
-  private async decide(taskId: bigint, roundId: bigint): Promise<string | undefined> {
+  /** Ends a seed draw in flight (with the node). */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  private async decide(taskId: bigint, roundId: bigint): Promise<string | undefined | typeof NOT_YET> {
     const { client, operator, fromBlock } = this.init;
     const { groupEpoch } = await readChain(client, "read the round's draws", () =>
       readDraws(client.publicClient, client.contracts.rounds, roundId),
     );
     if (groupEpoch === 0n) return "it opened before its task became a group task: it takes nobody's update";
     const seed = await this.seedOf(groupEpoch);
+    if (seed === NOT_YET) return NOT_YET;
     if (seed === undefined) return `nobody drew group epoch ${groupEpoch}'s seed, and it is over`;
     if (!(await readSeedEligibility(client, { operator, seed })))
       return (
@@ -90,14 +107,31 @@ export class GroupGate {
     return undefined;
   }
 
-  /** The epoch's seed; drawn now if it is the current epoch's and nobody has. */
-  private async seedOf(epoch: bigint): Promise<GroupSeed | undefined> {
-    const { client, draw } = this.init;
+  /**
+   * The epoch's seed; NOT_YET while it is the current epoch's and not fixed (a draw is started in the background
+   * if this node may draw and none runs), undefined if it never will be (a past epoch nobody drew).
+   */
+  private async seedOf(epoch: bigint): Promise<GroupSeed | undefined | typeof NOT_YET> {
+    const { client, draw, mine, log } = this.init;
     const seed = await readGroupSeed(client, { epoch });
-    if (seed !== undefined || draw === undefined) return seed;
+    if (seed !== undefined) return seed;
     const latest = await readChain(client, "read the chain time", () => client.publicClient.getBlock());
     if (groupEpochAt(latest.timestamp) !== epoch) return undefined;
-    const drawn = await drawGroupSeed(draw);
-    return drawn.epoch === epoch ? drawn : undefined;
+    if (draw !== undefined && this.drawing === undefined && !this.stopping.signal.aborted) {
+      log.info({ groupEpoch: String(epoch) }, "drawing this group epoch's seed (nobody has)");
+      this.drawing = drawGroupSeed(draw, { mine, signal: this.stopping.signal })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            if (!this.stopping.signal.aborted)
+              log.warn(
+                { err: error, groupEpoch: String(epoch) },
+                "could not draw the group seed: trying again",
+              );
+          },
+        )
+        .finally(() => (this.drawing = undefined));
+    }
+    return NOT_YET;
   }
 }

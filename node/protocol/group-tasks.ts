@@ -2,8 +2,8 @@
  * Which group task a node trains in (docs/protocol.md §7, hierarchical rounds proven at every level): a parent
  * task's trainers are spread over its G group tasks by a hash of (the group epoch's seed, parent task, operator
  * address), so every node computes every operator's group from chain data alone and nobody picks its group: the
- * seed is drawn on chain each day (`GroupSeedFixed`, from `prevrandao`), and only operators staked before it was
- * drawn train in the epoch's group rounds (the contract refuses the others: `NotGroupMember`,
+ * seed is drawn on chain each day (`drawGroupSeed`: from the `prevrandao` of a block named before anyone knew it),
+ * and only operators staked before the draw began train in the epoch's group rounds (the contract refuses the others: `NotGroupMember`,
  * `StakeNewerThanGroupSeed`). A node's group stays the same through an epoch and is drawn anew the next. The
  * spread is even in expectation only: with a mean of m trainers a group, a group holds about m ± √m; a group round
  * over its cap takes a newcomer only in place of a less-staked trainer (the contract's `takeSlot`; else the commit
@@ -14,6 +14,7 @@ import type { Address, Hex } from "viem";
 
 import type { ChainReadClient, ChainWriteClient } from "../chain/actions/client.ts";
 import { drawGroupSeed } from "../chain/actions/draw-group-seed.ts";
+import type { DrawGroupSeedParameters } from "../chain/actions/draw-group-seed.ts";
 import {
   groupEpochAt,
   groupEpochEndS,
@@ -35,6 +36,14 @@ export const GROUP_FILL = 0.75;
 /** A proven round's trainer cap with a link verifier (chained proofs; MAX_PROVEN_TRAINERS = 8 without). */
 export const PROVEN_ROUND_CAP = 16;
 
+/**
+ * The seed of group epoch `epoch` whose seed block's `prevrandao` is `mix` (the contract's `keccak(mix, epoch)`:
+ * the epoch in it, so two epochs never share a seed even if their seed blocks' values repeat).
+ */
+export function groupSeedFrom(mix: Hex, epoch: bigint): Hex {
+  return keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [mix, epoch]));
+}
+
 /** The group (0..groups-1) `operator` trains in under `parentTaskId` in the epoch whose seed is `seed`. */
 export function groupIndexOf(operator: Address, parentTaskId: bigint, groups: number, seed: Hex): number {
   if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`invalid group count ${groups}`);
@@ -55,18 +64,24 @@ export class GroupSeedNotDrawnError extends Error {
   }
 }
 
+/** Who draws a missing seed: `draw`'s wallet (no wallet: nobody, the seed stays missing), and how it waits. */
+export interface SeedDrawing extends DrawGroupSeedParameters {
+  readonly draw?: ChainWriteClient;
+}
+
 /**
- * The current group epoch's seed (the epoch of the chain's latest block); drawn with `draw` if nobody has
- * (one transaction, a no-op if another node's lands first), else undefined.
+ * The current group epoch's seed (the epoch of the chain's latest block); drawn with `draw` if it is not fixed
+ * (two transactions and a wait of SEED_BLOCK_DELAY blocks; another node's steps count as this one's), else
+ * undefined.
  */
 export async function currentGroupSeed(
   client: ChainReadClient,
-  { draw }: { draw?: ChainWriteClient } = {},
+  { draw, ...waiting }: SeedDrawing = {},
 ): Promise<GroupSeed | undefined> {
   const latest = await readChain(client, "read the chain time", () => client.publicClient.getBlock());
   const seed = await readGroupSeed(client, { epoch: groupEpochAt(latest.timestamp) });
   if (seed !== undefined || draw === undefined) return seed;
-  return drawGroupSeed(draw);
+  return drawGroupSeed(draw, waiting);
 }
 
 /**

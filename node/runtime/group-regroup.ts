@@ -47,6 +47,8 @@ const tasksOf = (path: TaskPath): bigint[] => [path.trainedTaskId, ...path.ances
 export class GroupRegroup {
   private readonly init: GroupRegroupInit;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Ends a seed draw in flight (it waits for its seed block) when the watch stops. */
+  private stopping = new AbortController();
   private checking = false;
   private done = false;
   /** The epoch whose draw the node's path follows. */
@@ -61,6 +63,7 @@ export class GroupRegroup {
     // Flat tasks too: a node whose start could not read or draw its groups runs the configured task, and this
     // watch is what moves it into its group once the chain answers (a flat task costs a block read a minute).
     if (this.timer !== undefined) return;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     this.timer = setInterval(() => void this.check(), this.init.intervalMs);
     this.timer.unref();
   }
@@ -68,6 +71,7 @@ export class GroupRegroup {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.stopping.abort();
   }
 
   /** One look at the chain: the epoch, the new draw, and whether the node is free to move. */
@@ -85,7 +89,7 @@ export class GroupRegroup {
         taskId: this.init.configuredTaskId,
         operator: this.init.operator,
         fromBlock: this.init.fromBlock,
-        seed: () => currentGroupSeed(client, { draw: this.init.draw }),
+        seed: () => currentGroupSeed(client, { draw: this.init.draw, signal: this.stopping.signal }),
       });
       if (tasksOf(next).join() === tasksOf(this.init.path).join()) {
         this.epoch = epoch;
@@ -108,6 +112,7 @@ export class GroupRegroup {
       this.stop();
       this.init.onRegroup(next);
     } catch (error) {
+      if (this.stopping.signal.aborted) return; // stopped mid-draw: nothing to say
       this.init.log.warn({ err: error }, "could not check the group epoch: checking again later");
     } finally {
       this.checking = false;

@@ -27,8 +27,10 @@ export interface NodeGroups {
   readonly path: TaskPath;
   /** For the trained task's participant; undefined for a flat task. */
   readonly gate: GroupGate | undefined;
-  /** Started by the caller after the participants; stopped with the node. */
+  /** Started by the caller after the participants. */
   readonly regroup: GroupRegroup;
+  /** Stops the regroup watch and any seed draw in flight; with the node. */
+  stop(): void;
 }
 
 export async function nodeGroups(init: NodeGroupsInit): Promise<NodeGroups> {
@@ -47,5 +49,13 @@ export async function nodeGroups(init: NodeGroupsInit): Promise<NodeGroups> {
     intervalMs: GROUP_EPOCH_CHECK_INTERVAL_MS,
     onRegroup: init.onRegroup,
   });
-  return { path, gate, regroup };
+  return {
+    path,
+    gate,
+    regroup,
+    stop: () => {
+      regroup.stop();
+      gate?.stop();
+    },
+  };
 }

@@ -23,8 +23,8 @@ import { registerAbuseMetrics } from "../p2p/abuse-report.ts";
 import type { Mesh } from "../p2p/mesh.ts";
 import type { AdversarialBehaviour } from "../adversary/index.ts";
 import type { RoundParticipant } from "../protocol/round/index.ts";
-import type { GroupRegroup } from "./group-regroup.ts";
 import { nodeGroups } from "./node-groups.ts";
+import type { NodeGroups } from "./node-groups.ts";
 import { TaskParticipants } from "./task-participants.ts";
 import { ResourceMonitor } from "../resources/monitor.ts";
 import { feedAbuseToReputation, ReputationBook } from "../reputation/index.ts";
@@ -81,7 +81,7 @@ export class VainNode {
   readonly metrics = new Registry();
   private mesh: Mesh | undefined;
   private participants: TaskParticipants | undefined;
-  private regroup: GroupRegroup | undefined;
+  private groups: NodeGroups | undefined;
   /** The participant of the task the node trains (`participants.main`). */
   private participant: RoundParticipant | undefined;
   private status: ChainStatusSource | undefined;
@@ -243,8 +243,8 @@ export class VainNode {
     // received updates) and a restarted aggregator posts within its aggregation window (the soak measured
     // 7-14 s to the first tick with it last, past an 8 s window: slashed for a missed aggregation).
     this.participants.start();
-    this.regroup = groups.regroup;
-    this.regroup.start();
+    this.groups = groups;
+    groups.regroup.start();
     // Traps an operator can fix, said once at start: no or too little stake, no binding, no gas, shared data.
     const findings = await checkOperator(
       { publicClient, contracts, deployment, rpcUrl: config.rpcUrl },
@@ -412,7 +412,7 @@ export class VainNode {
     // First, while the chain is reachable: a stopped node drawn as aggregator would be slashed for the miss.
     await this.optIn?.withdraw();
     this.provingRemeasure?.stop();
-    this.regroup?.stop();
+    this.groups?.stop();
     this.chainWatch?.stop();
     this.eventLog?.stop();
     this.diskQuota?.stop();

@@ -3,23 +3,22 @@
  * group gate says which rounds the node may train in, as the contract will judge its commit (a member; not one
  * staked after the seed; not a round opened before its task was linked), and the regroup watch moves the node to
  * the group a new epoch's seed draws, only once it holds no duty on its old one. Seeds are the chain's own draws;
- * where a test needs an operator in a given group it chooses the drawing block's prevrandao
+ * where a test needs an operator in a given group it chooses the seed block's prevrandao
  * (`hardhat_setPrevRandao`, as `vm.prevrandao` in Solidity tests).
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, toHex } from "viem";
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 import {
   createGroupTasks,
   createTask,
-  drawGroupSeed,
   fundTask,
   groupEpochAt,
   groupEpochEndS,
   linkTask,
   openRound,
+  readGroupSeed,
   stake,
   transferTokens,
 } from "../../node/chain/actions/index.ts";
@@ -32,6 +31,7 @@ import { groupIndexOf, trainingTaskOf } from "../../node/protocol/group-tasks.ts
 import type { TaskPath } from "../../node/protocol/group-tasks.ts";
 import { GroupRegroup } from "../../node/runtime/group-regroup.ts";
 import { commitVerdict } from "./support/commit-verdict.ts";
+import { drawSeedThat } from "./support/draw-seed.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -65,11 +65,8 @@ describe("group epochs: the node's gate and its regroup follow the chain's draw"
       args: [epoch],
     });
     if (seedBlock !== 0n) await networkHelpers.time.increaseTo(groupEpochEndS(epoch));
-    let seed = keccak256(toHex("seed 0"));
-    for (let k = 1; groupIndexOf(operator, parent, groups, seed) !== g; k++)
-      seed = keccak256(toHex(`seed ${k}`));
-    await publicClient.request({ method: "hardhat_setPrevRandao" as never, params: [seed] as never });
-    expect((await drawGroupSeed(c)).seed).to.equal(seed);
+    const { seed } = await drawSeedThat(c, (s) => groupIndexOf(operator, parent, groups, s) === g);
+    expect(groupIndexOf(operator, parent, groups, seed)).to.equal(g);
     return seed;
   }
 
@@ -107,6 +104,40 @@ describe("group epochs: the node's gate and its regroup follow the chain's draw"
       );
       expect(await attempt(late, round.roundId)).to.contain("StakeNewerThanGroupSeed");
     }
+  });
+
+  it("the gate draws a missing seed in the background, skips the round meanwhile, and decides once it is fixed", async () => {
+    const c = await client(creator);
+    const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 2, parent: TASK });
+    for (const taskId of [parentTaskId, ...groupTaskIds])
+      await fundTask(c, { taskId, amountWei: 10n ** 20n });
+    const epoch = groupEpochAt((await publicClient.getBlock()).timestamp);
+    await networkHelpers.time.increaseTo(groupEpochEndS(epoch)); // a fresh epoch: nobody drew it
+    const { roundId } = await openRound(c, { taskId: groupTaskIds[0]! });
+    const request = publicClient.request as (args: { method: string }) => Promise<unknown>;
+    const gate = new GroupGate({
+      client: c,
+      draw: await client(member),
+      mine: async () => void (await request({ method: "evm_mine" })),
+      operator: member.account.address,
+      log,
+    });
+    expect(await gate.refusal(groupTaskIds[0]!, roundId)).to.equal("its group epoch's seed is being drawn");
+    let verdict: string | undefined = "its group epoch's seed is being drawn";
+    // Until the draw's two steps are mined (bounded by the test's timeout, not by a guess at the machine's speed).
+    while (verdict === "its group epoch's seed is being drawn") {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      verdict = await gate.refusal(groupTaskIds[0]!, roundId);
+    }
+    const seed = await readGroupSeed(c, { epoch: epoch + 1n });
+    expect(seed, "fixed by the gate's draw").to.not.equal(undefined);
+    const drawnInto = groupIndexOf(member.account.address, parentTaskId, 2, seed!.seed);
+    if (drawnInto === 0) expect(verdict).to.equal(undefined);
+    else expect(verdict).to.contain("drew this operator into task");
+    expect(await commitVerdict(publicClient, c.contracts.rounds, member.account, roundId)).to.contain(
+      drawnInto === 0 ? "accepted" : "NotGroupMember",
+    );
+    gate.stop();
   });
 
   it("the regroup watch moves the node to its new epoch's group only once its duty on the old one ends", async () => {

@@ -49,15 +49,22 @@ export { linkTask } from "./link-task.ts";
 export type { LinkTaskParameters, LinkTaskReturnType } from "./link-task.ts";
 export { readGroupTasks, readParentTask } from "./read-task-links.ts";
 export type { ReadTaskLinksParameters } from "./read-task-links.ts";
-export { groupEpochAt, groupEpochEndS, readGroupSeed, readSeedEligibility } from "./read-group-seed.ts";
+export {
+  groupEpochAt,
+  groupEpochEndS,
+  readGroupSeed,
+  readGroupSeedDraw,
+  readSeedEligibility,
+} from "./read-group-seed.ts";
 export type {
   GroupSeed,
+  ReadGroupSeedDrawReturnType,
   ReadGroupSeedParameters,
   ReadGroupSeedReturnType,
   ReadSeedEligibilityParameters,
 } from "./read-group-seed.ts";
-export { drawGroupSeed, GroupSeedUnreadableError } from "./draw-group-seed.ts";
-export type { DrawGroupSeedReturnType } from "./draw-group-seed.ts";
+export { drawGroupSeed, GroupSeedDrawError } from "./draw-group-seed.ts";
+export type { DrawGroupSeedParameters, DrawGroupSeedReturnType } from "./draw-group-seed.ts";
 export { openRound } from "./open-round.ts";
 export type { OpenRoundParameters, OpenRoundReturnType } from "./open-round.ts";
 export { readActiveStake } from "./read-active-stake.ts";

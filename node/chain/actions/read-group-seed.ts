@@ -1,7 +1,7 @@
 /**
  * A group epoch's seed (docs/protocol.md §7): it draws every operator's group in every task hierarchy for the epoch
  * (`keccak(seed, parent, operator) mod groups` at each level), and only operators with the minimum stake
- * SEED_BLOCK_DELAY blocks before its block train in the epoch's group rounds.
+ * SEED_BLOCK_DELAY blocks before its seed block train in the epoch's group rounds.
  */
 import type { Address, Hex } from "viem";
 
@@ -10,11 +10,14 @@ import { GROUP_EPOCH_S, SEED_BLOCK_DELAY } from "../constants.ts";
 import type { ChainReadClient } from "./client.ts";
 import { readChain } from "./write.ts";
 
-/** A drawn group seed. */
+/** A fixed group seed. */
 export interface GroupSeed {
   readonly epoch: bigint;
   readonly seed: Hex;
-  /** The block it was drawn in: stake counts for it if held at the end of block `seedBlock - SEED_BLOCK_DELAY`. */
+  /**
+   * Its seed block, whose `prevrandao` made it: stake counts for it if held at the end of block
+   * `seedBlock - SEED_BLOCK_DELAY` (the block of the draw's first step, before anyone could know the seed).
+   */
   readonly seedBlock: bigint;
 }
 
@@ -32,13 +35,18 @@ export interface ReadGroupSeedParameters {
   readonly epoch: bigint;
 }
 
-/** The epoch's seed, or undefined if nobody has drawn it yet. */
-export type ReadGroupSeedReturnType = GroupSeed | undefined;
+/** Where an epoch's two-step draw stands (`drawGroupSeed`). */
+export interface ReadGroupSeedDrawReturnType {
+  /** The fixed seed (undefined until the second step). */
+  readonly seed: GroupSeed | undefined;
+  /** The seed block the first step named (0: nobody started the draw). */
+  readonly seedBlock: bigint;
+}
 
-export async function readGroupSeed(
+export async function readGroupSeedDraw(
   client: ChainReadClient,
   { epoch }: ReadGroupSeedParameters,
-): Promise<ReadGroupSeedReturnType> {
+): Promise<ReadGroupSeedDrawReturnType> {
   const [seed, seedBlock] = await readChain(client, "read the group seed", () =>
     client.publicClient.readContract({
       address: client.contracts.rounds,
@@ -47,7 +55,17 @@ export async function readGroupSeed(
       args: [epoch],
     }),
   );
-  return seedBlock === 0n ? undefined : { epoch, seed, seedBlock };
+  return { seed: BigInt(seed) === 0n ? undefined : { epoch, seed, seedBlock }, seedBlock };
+}
+
+/** The epoch's seed, or undefined if it is not fixed yet. */
+export type ReadGroupSeedReturnType = GroupSeed | undefined;
+
+export async function readGroupSeed(
+  client: ChainReadClient,
+  parameters: ReadGroupSeedParameters,
+): Promise<ReadGroupSeedReturnType> {
+  return (await readGroupSeedDraw(client, parameters)).seed;
 }
 
 export interface ReadSeedEligibilityParameters {
