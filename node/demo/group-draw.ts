@@ -107,7 +107,7 @@ async function drawWithMix(chain: DrawChain, epoch: bigint, mix: Hex): Promise<G
     await devRpc(chain.rpcUrl, "evm_setAutomine", [true]);
     await devRpc(chain.rpcUrl, "evm_setIntervalMining", [LOCAL_BLOCK_INTERVAL_MS]);
   }
-  return drawGroupSeed(client);
+  return drawGroupSeed(client, { spreadMs: 0 }); // this draw named the seed block: it fixes it at once
 }
 
 /**

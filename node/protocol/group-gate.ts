@@ -33,8 +33,8 @@ export interface GroupGateInit {
   /** First block of the task-link events (the deployment's block). */
   readonly fromBlock?: bigint;
   readonly log: GroupGateLog;
-  /** Mines a block while a draw waits for its seed block (test chains that mine only for transactions). */
-  readonly mine?: DrawGroupSeedParameters["mine"];
+  /** How a draw waits (`mine` for test chains that mine only for transactions; `spreadMs`); the defaults else. */
+  readonly drawing?: Omit<DrawGroupSeedParameters, "signal">;
 }
 
 /** Why a round is skipped for now, asked again next tick (the seed is being drawn, the chain could not be read). */
@@ -112,14 +112,14 @@ export class GroupGate {
    * if this node may draw and none runs), undefined if it never will be (a past epoch nobody drew).
    */
   private async seedOf(epoch: bigint): Promise<GroupSeed | undefined | typeof NOT_YET> {
-    const { client, draw, mine, log } = this.init;
+    const { client, draw, drawing, log } = this.init;
     const seed = await readGroupSeed(client, { epoch });
     if (seed !== undefined) return seed;
     const latest = await readChain(client, "read the chain time", () => client.publicClient.getBlock());
     if (groupEpochAt(latest.timestamp) !== epoch) return undefined;
     if (draw !== undefined && this.drawing === undefined && !this.stopping.signal.aborted) {
       log.info({ groupEpoch: String(epoch) }, "drawing this group epoch's seed (nobody has)");
-      this.drawing = drawGroupSeed(draw, { mine, signal: this.stopping.signal })
+      this.drawing = drawGroupSeed(draw, { ...drawing, signal: this.stopping.signal })
         .then(
           () => undefined,
           (error: unknown) => {

@@ -118,7 +118,7 @@ describe("group epochs: the node's gate and its regroup follow the chain's draw"
     const gate = new GroupGate({
       client: c,
       draw: await client(member),
-      mine: async () => void (await request({ method: "evm_mine" })),
+      drawing: { mine: async () => void (await request({ method: "evm_mine" })), spreadMs: 0 },
       operator: member.account.address,
       log,
     });

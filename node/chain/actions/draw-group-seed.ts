@@ -23,6 +23,8 @@ export interface DrawGroupSeedParameters {
   readonly mine?: () => Promise<void>;
   /** Ends the wait for the seed block (and the draw) early. */
   readonly signal?: AbortSignal;
+  /** Each step is put off by a random share of this (ms) first: GROUP_SEED_STEP_SPREAD_MS by default. */
+  readonly spreadMs?: number;
 }
 
 /** The fixed seed of the epoch current when it was fixed (by this call or by anyone before). */
@@ -35,6 +37,13 @@ export type DrawGroupSeedReturnType = GroupSeed;
 export const GROUP_SEED_DRAW_SENDS = 6;
 /** How often the seed block is looked for (ms): a few times per block on a 12 s chain, or per local block. */
 export const GROUP_SEED_POLL_MS = 1_000;
+/**
+ * Each step is put off by a random share of this (ms), then the draw read again: the nodes of a hierarchy find the
+ * seed missing at the same moment (an epoch's start, a group round opening), and without it each would send the
+ * same step (a late arm reverts, a late fix is a ~30k gas no-op). The node whose call named the seed block fixes it
+ * at once. The seed is not urgent: a group round's commit window is minutes long.
+ */
+export const GROUP_SEED_STEP_SPREAD_MS = 20_000;
 /** How long a chain may make no block before the draw gives up (ms): a stalled chain is an error, not a wait. */
 export const GROUP_SEED_STALL_MS = 300_000;
 
@@ -48,9 +57,12 @@ export class GroupSeedDrawError extends Error {
 
 export async function drawGroupSeed(
   client: ChainWriteClient,
-  { mine, signal }: DrawGroupSeedParameters = {},
+  { mine, signal, spreadMs = GROUP_SEED_STEP_SPREAD_MS }: DrawGroupSeedParameters = {},
 ): Promise<DrawGroupSeedReturnType> {
   let sends = 0;
+  /** The step this draw last put off (taken when it is still due after the wait), and the epoch it armed. */
+  let putOff: string | undefined;
+  let armed: bigint | undefined;
   let lastRefusal: unknown;
   let head = -1n;
   let headSince = Date.now();
@@ -63,14 +75,24 @@ export async function drawGroupSeed(
     const epoch = groupEpochAt(latest.timestamp);
     const draw = await readGroupSeedDraw(client, { epoch });
     if (draw.seed !== undefined) return draw.seed;
-    if (draw.seedBlock === 0n || latest.number > draw.seedBlock + BLOCKHASH_WINDOW) {
-      lastRefusal = await send(client, "0x"); // names the seed block ahead (again, if the last one went stale)
-    } else if (latest.number <= draw.seedBlock) {
+    const arming = draw.seedBlock === 0n || latest.number > draw.seedBlock + BLOCKHASH_WINDOW;
+    if (!arming && latest.number <= draw.seedBlock) {
       if (mine !== undefined) await mine();
       else if (Date.now() - headSince > GROUP_SEED_STALL_MS)
         throw new GroupSeedDrawError(`the chain made no block for ${GROUP_SEED_STALL_MS / 1000} s`);
       else await delay(GROUP_SEED_POLL_MS, undefined, { signal });
       continue;
+    }
+    const step = arming ? `arm ${epoch} after ${draw.seedBlock}` : `fix ${draw.seedBlock}`;
+    if (spreadMs > 0 && step !== putOff && !(!arming && armed === epoch)) {
+      putOff = step;
+      await delay(Math.random() * spreadMs, undefined, { signal });
+      continue;
+    }
+    if (arming) {
+      // Names the seed block ahead (again, if the last one went stale).
+      lastRefusal = await send(client, "0x");
+      if (lastRefusal === undefined) armed = epoch;
     } else {
       const header = await readBlockHeader(client.publicClient, draw.seedBlock);
       lastRefusal = await send(client, header);

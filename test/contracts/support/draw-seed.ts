@@ -42,5 +42,5 @@ export async function drawSeedThat(
     if (head + 1n === seedBlock) await request({ method: "hardhat_setPrevRandao", params: [mix] });
     await request({ method: "evm_mine" });
   };
-  return drawGroupSeed(c, { mine });
+  return drawGroupSeed(c, { mine, spreadMs: 0 });
 }
