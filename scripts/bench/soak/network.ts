@@ -81,6 +81,8 @@ export interface NetworkOptions {
    * nodes' configured task, and each node trains in its group (docs/protocol.md §7).
    */
   readonly groups?: number;
+  /** Create the task with an empty reward pool: no round ever opens (a test of what a node does between rounds). */
+  readonly unfunded?: boolean;
   /**
    * The first `spare` nodes stake SPARED_STAKE_VAIN and every node opts in to aggregation explicitly (config
    * `aggregator: true`, still withdrawn while it cannot act: disk full, model syncing, proofs too slow), so the
@@ -266,8 +268,7 @@ export async function startNetwork(options: NetworkOptions): Promise<SoakNetwork
       nodes[0]!.dataDir,
       "--reward-per-round",
       "1",
-      "--fund",
-      String(options.rounds * 2 + 20),
+      ...(options.unfunded === true ? [] : ["--fund", String(options.rounds * 2 + 20)]),
       "--commit-window",
       `${windows.commit}s`,
       "--aggregate-window",
