@@ -9,7 +9,7 @@ import type { DutyWork } from "./round-work.ts";
 const ARGS = [7n, [], "0x01"] as const;
 
 /** A keeper over a chain that answers `steps` in turn (the last one again once used up) and records what it sent. */
-function keeperOver(steps: SelectionStep[], accept: (fn: string) => boolean = () => true) {
+function keeperOver(steps: SelectionStep[], accept: (fn: string) => boolean = () => true, tickGapMs = 0) {
   const sent: string[] = [];
   let asked = 0;
   const ctx = {
@@ -26,7 +26,7 @@ function keeperOver(steps: SelectionStep[], accept: (fn: string) => boolean = ()
     signal: new AbortController().signal,
   } as unknown as RoundContext;
   const work = { dueSince: new Map<string, number>() } as unknown as DutyWork;
-  return { keeper: new Keeper(ctx), sent, work, asked: () => asked };
+  return { keeper: new Keeper(ctx, () => tickGapMs), sent, work, asked: () => asked };
 }
 
 describe("the keeper's selection", () => {
@@ -53,5 +53,20 @@ describe("the keeper's selection", () => {
     const k = keeperOver([{ kind: "lock" }, { kind: "select", args: ARGS }]);
     await k.keeper.selectAggregator(7n, 100n, k.work, 3);
     assert.deepEqual(k.sent, []);
+  });
+
+  it("backs off by its own tick gap when that is longer than the step (no herd of locks)", async () => {
+    const slow = keeperOver([{ kind: "lock" }], () => true, 10_000);
+    slow.work.dueSince.set("lock", Date.now() - 5_000);
+    await slow.keeper.selectAggregator(7n, 100n, slow.work, 1);
+    assert.deepEqual(slow.sent, [], "position 1 waits one 10 s tick gap, not one 2 s step");
+    const quick = keeperOver([{ kind: "lock" }, { kind: "lock" }], () => true, 0);
+    quick.work.dueSince.set("lock", Date.now() - 5_000);
+    await quick.keeper.selectAggregator(7n, 100n, quick.work, 1);
+    assert.deepEqual(quick.sent, ["lockSelection"], "with quick ticks the 2 s step holds");
+    const capped = keeperOver([{ kind: "lock" }, { kind: "lock" }], () => true, 600_000);
+    capped.work.dueSince.set("lock", Date.now() - 31_000);
+    await capped.keeper.selectAggregator(7n, 100n, capped.work, 1);
+    assert.deepEqual(capped.sent, ["lockSelection"], "the step is capped at 30 s");
   });
 });

@@ -8,7 +8,12 @@
 import { setTimeout as delay } from "node:timers/promises";
 
 import { PROOF_TRAINERS } from "../../proofs/index.ts";
-import { DEFAULT_DUTY_BACKOFF_MS, SELECT_AFTER_LOCK_POLL_MS, SELECT_AFTER_LOCK_POLLS } from "./context.ts";
+import {
+  DEFAULT_DUTY_BACKOFF_MS,
+  SELECT_AFTER_LOCK_POLL_MS,
+  SELECT_AFTER_LOCK_POLLS,
+  SELECTION_BACKOFF_CAP_MS,
+} from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { DutyWork } from "./round-work.ts";
 import type { TaskView } from "./rounds-gateway-types.ts";
@@ -20,8 +25,12 @@ export class Keeper {
   /** Back-off clock for opening the round after `roundCount` (no round exists yet to hold it). */
   private readonly opening: DutyWork = { dueSince: new Map() } as unknown as DutyWork;
 
-  constructor(ctx: RoundContext) {
+  /** This node's longest expected time between two round ticks (ms; reaction-budget.ts), 0 if unmeasured. */
+  private readonly tickGapMs: () => number;
+
+  constructor(ctx: RoundContext, tickGapMs: () => number = () => 0) {
     this.ctx = ctx;
+    this.tickGapMs = tickGapMs;
   }
 
   /**
@@ -29,10 +38,10 @@ export class Keeper {
    * every node; if all raced, all but one transaction would revert and waste gas. The round's first trainer
    * acts at once, the other trainers back off by their position, everyone else only if nobody did.
    */
-  dutyDue(work: DutyWork, duty: string, trainerIndex: number): boolean {
+  dutyDue(work: DutyWork, duty: string, trainerIndex: number, stepMs?: number): boolean {
     const since = work.dueSince.get(duty) ?? Date.now();
     work.dueSince.set(duty, since);
-    const step = this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
+    const step = stepMs ?? this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
     const delay =
       trainerIndex >= 0 ? trainerIndex * step : (PROOF_TRAINERS + 1) * step + Math.random() * step;
     return Date.now() - since >= delay;
@@ -59,17 +68,24 @@ export class Keeper {
    */
   async selectAggregator(roundId: bigint, now: bigint, work: DutyWork, myIndex: number): Promise<void> {
     const step = await this.ctx.chain.nextSelectionStep(roundId, now);
+    // The back-off step is at least one of this node's tick gaps: with 2 s steps and ticks of tens of seconds every
+    // member was due by its second tick and locked at once (1,000 trainers in 4 hosts, 2cfd6b5: 228 of 293 locks
+    // reverted in 52 chain s, each a block, which spent the seed's 256 blocks before the locker's select landed).
+    const backoffMs = Math.min(
+      SELECTION_BACKOFF_CAP_MS,
+      Math.max(this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS, this.tickGapMs()),
+    );
     // Logged at info: at 128 nodes the time from the last commit to the first delivery (4 min) was not split
     // between selection and delivery (#21).
     if (step.kind === "lock") {
       if (
-        this.dutyDue(work, "lock", myIndex) &&
+        this.dutyDue(work, "lock", myIndex, backoffMs) &&
         (await this.ctx.chain.sendIfValid("lockSelection", [roundId]))
       ) {
         this.ctx.log.info({ roundId }, "selection locked");
         await this.selectAfterLock(roundId, now);
       }
-    } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex)) {
+    } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex, backoffMs)) {
       if (await this.ctx.chain.sendIfValid("selectAggregator", step.args))
         this.ctx.log.info({ roundId }, "aggregator selected");
     }

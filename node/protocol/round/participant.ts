@@ -148,7 +148,7 @@ export class RoundParticipant {
     const delivery = new Delivery(this.ctx);
     this.delivery = delivery;
     this.groupLinks = new GroupLinks(this.ctx, delivery);
-    this.keeper = new Keeper(this.ctx);
+    this.keeper = new Keeper(this.ctx, () => this.reaction.tickGapMs());
     this.partials = partialLeaderOf(this.ctx, this.modelSync, (roundId) => this.work.get(roundId));
     this.claims = new Claims(this.ctx, work);
     this.aggregator = new Aggregator(this.ctx, {
