@@ -180,14 +180,23 @@ export async function trainingTaskOf(
     fromBlock,
     log,
     draw,
-  }: { taskId: bigint; operator: Address; fromBlock?: bigint; log: GroupLog; draw?: ChainWriteClient },
+    signal,
+  }: {
+    taskId: bigint;
+    operator: Address;
+    fromBlock?: bigint;
+    log: GroupLog;
+    draw?: ChainWriteClient;
+    /** Ends the seed draw's wait (the node was stopped while starting). */
+    signal?: AbortSignal;
+  },
 ): Promise<TaskPath> {
   try {
     const path = await readTaskPath(client, {
       taskId,
       operator,
       fromBlock,
-      seed: () => currentGroupSeed(client, { draw }),
+      seed: () => currentGroupSeed(client, { draw, ...(signal === undefined ? {} : { signal }) }),
     });
     if (path.levels.length === 0 || path.seed === undefined) return path;
     log.info(
@@ -214,6 +223,7 @@ export async function trainingTaskOf(
       );
     return path;
   } catch (error) {
+    if (signal?.aborted === true) throw error; // stopped while starting: nothing runs
     log.warn(
       { err: error, taskId: String(taskId) },
       "could not read the task's groups: running the configured task",

@@ -21,6 +21,8 @@ export interface NodeGroupsInit {
   readonly log: GroupLog;
   /** A new epoch's draw moved the node and it holds no duty on its old path (VainNodeOptions.onRegroup). */
   readonly onRegroup: () => void;
+  /** Ends a start-up seed draw (it waits for its seed block) when the node is stopped while starting. */
+  readonly signal?: AbortSignal;
 }
 
 export interface NodeGroups {
@@ -35,7 +37,7 @@ export interface NodeGroups {
 
 export async function nodeGroups(init: NodeGroupsInit): Promise<NodeGroups> {
   const { client, draw, operator, configuredTaskId: taskId, fromBlock, log } = init;
-  const path = await trainingTaskOf(client, { taskId, operator, fromBlock, log, draw });
+  const path = await trainingTaskOf(client, { taskId, operator, fromBlock, log, draw, signal: init.signal });
   const gate =
     path.levels.length === 0 ? undefined : new GroupGate({ client, draw, operator, fromBlock, log });
   const regroup = new GroupRegroup({

@@ -205,6 +205,7 @@ export class VainNode {
       fromBlock: BigInt(deployment.deploymentBlock),
       log: log.child({ component: "groups" }),
       onRegroup: () => this.options.onRegroup?.(),
+      signal: this.connecting.signal,
     });
     const { trainedTaskId: taskId, ancestorTaskIds } = groups.path;
     // The task it trains and, for a group task, its parent (task-participants.ts says why).
