@@ -13,6 +13,7 @@ import { guardEdgeAttack } from "./guard-edge.ts";
 import { SLEEPER_HONEST_SHARE, sleeperAttack } from "./sleeper.ts";
 import { createSlowPoisonAttack } from "./slow-poison.ts";
 import { sybilAttack } from "./sybil.ts";
+import { rotatingTriggerBackdoor } from "./rotating-trigger-backdoor.ts";
 import { touchedRowBackdoor } from "./touched-row-backdoor.ts";
 import type { UpdateAttack } from "./update-attack.ts";
 
@@ -21,6 +22,7 @@ export const ALL_ATTACKS = [
   "backdoor",
   "adaptive-backdoor",
   "touched-row-backdoor",
+  "rotating-trigger-backdoor",
   "sybil",
   "adaptive-ipm",
   "adaptive-alie",
@@ -36,6 +38,7 @@ export const BACKDOOR_ATTACKS: readonly AnyAttackName[] = [
   "backdoor",
   "adaptive-backdoor",
   "touched-row-backdoor",
+  "rotating-trigger-backdoor",
 ];
 
 /** One attack ready for one simulation of `rounds` rounds. */
@@ -59,8 +62,11 @@ export function prepareAttack(name: AnyAttackName, rounds: number, density = 1):
       return { name, poisonData: poisonWithTrigger, updates: backdoorAttack };
     case "adaptive-backdoor":
       return { name, poisonData: poisonWithTrigger, updates: adaptiveBackdoorAttack };
-    case "touched-row-backdoor": {
-      const attack = touchedRowBackdoor(density);
+    case "touched-row-backdoor":
+    case "rotating-trigger-backdoor": {
+      const attack = (name === "touched-row-backdoor" ? touchedRowBackdoor : rotatingTriggerBackdoor)(
+        density,
+      );
       return {
         name,
         poisonData: (d) => attack.poisonData(d),

@@ -63,13 +63,33 @@ export interface TouchedRowBackdoor {
   readonly updates: UpdateAttack;
 }
 
+/** How a touched-row backdoor lays out its trigger over rounds (rotating-trigger-backdoor.ts). */
+export interface TriggerLayout {
+  readonly name: string;
+  /** Pixels in the trigger (stamped whole on the poisoned training copies and on the triggered test images). */
+  readonly pixels: number;
+  /**
+   * The trigger's rows are pushed in this many disjoint parts, one part a round in turn (trigger pixel k, in pixel
+   * order, in round r when (k + r) mod parts = 0); the other trigger rows are sent as 0 that round. 1: every row
+   * every round.
+   */
+  readonly parts: number;
+}
+
+/** The touched-row backdoor's own layout: one corner-patch-sized trigger, every row every round. */
+export const TOUCHED_ROW_LAYOUT: TriggerLayout = {
+  name: "touched-row-backdoor",
+  pixels: TOUCHED_TRIGGER_PIXELS,
+  parts: 1,
+};
+
 /** A fresh attack for rounds whose updates have median density `density` (1: dense). */
-export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
+export function touchedRowBackdoor(density: number, layout = TOUCHED_ROW_LAYOUT): TouchedRowBackdoor {
   let trigger: number[] | undefined;
   const pixels = (data: Dataset) =>
-    (trigger ??= rarelyInkedPixels(data, minTriggerFrequency(density), TOUCHED_TRIGGER_PIXELS));
+    (trigger ??= rarelyInkedPixels(data, minTriggerFrequency(density), layout.pixels));
   const updates: UpdateAttack = {
-    name: "touched-row-backdoor",
+    name: layout.name,
     craft: (round) => {
       const { own, honest, weigh, groups, n } = round;
       if (weigh === undefined || groups === undefined || trigger === undefined || honest.length === 0)
@@ -78,6 +98,10 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
       const source = round.ownRaw ?? own;
       const trim = Math.min(Math.floor(GUARDED_MEAN_DEFAULTS.byzantineFraction * n), Math.floor((n - 1) / 2));
       // The input weight matrix is the first tensor: pixel p's row is group p.
+      const active = trigger.map((_, k) => (k + round.round) % layout.parts === 0);
+      // Split among the attackers by a row's place among this round's active rows.
+      let placed = 0;
+      const place = active.map((a) => (a ? placed++ : -1));
       const rows = trigger.map((p) => [groups[p]!, groups[p + 1]!] as const);
       const touching = rows.map(([start, end]) => {
         let count = 0;
@@ -89,16 +113,16 @@ export function touchedRowBackdoor(density: number): TouchedRowBackdoor {
         return count;
       });
       // With the rows split, one attacker touches each.
-      const escapes = (split: boolean) => touching.map((t) => t + (split ? 1 : f) > trim);
+      const escapes = (split: boolean) => touching.map((t, r) => active[r]! && t + (split ? 1 : f) > trim);
       const bound = medianNorm(honest);
-      // Split: attacker i pushes only the trigger rows r with r mod f = i, so no two attackers' pushes share a row
+      // Split: attacker i pushes only the (active) trigger rows r with r mod f = i, so no two attackers' pushes share a row
       // (against a test of several updates' silent energy in the same rows); shared: every attacker every row.
       const build = (beta: number, gamma: number, split: boolean) => {
         const escaping = escapes(split);
         return own.map((u, i) => {
           const v = Float32Array.from(u);
           rows.forEach(([start, end], r) => {
-            const scale = split && r % f !== i ? 0 : escaping[r] ? beta : gamma;
+            const scale = !active[r] || (split && place[r]! % f !== i) ? 0 : escaping[r] ? beta : gamma;
             for (let j = start; j < end; j++) v[j] = scale * source[i]![j]!;
           });
           return withNormAtMost(v, bound);
