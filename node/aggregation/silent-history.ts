@@ -185,8 +185,10 @@ export const SILENT_DIRECTION_DEFAULTS = {
    * cancel the push in another. Measured (bench:robust --compress, touched-row-backdoor, 30% Dirichlet 0.5, seed 2,
    * --log --evidence): honest sustained pushes at most 1.7-2.1 times the round's median (0.047 in round 3, 0.010 in
    * round 8), the attackers at the bound once it applies; 3 (`MEASURED_PUSH_FACTOR`), above that honest ratio, took
-   * touched-row-backdoor from 0.754 to 0.572 worst over seeds 1-3. Off (Infinity) by default until the accuracy cells
-   * it could move (adaptive-backdoor, sign-flip, guard-edge, IID) are re-run with it (docs/protocol.md §8).
+   * touched-row-backdoor from 0.754 to 0.572 worst over seeds 1-3. Off (Infinity) by default: re-run in session 22 it
+   * rejected skewed honest trainers for pushing their own rare rows the same way late in the run, when the median push
+   * is near `minPush` (sign-flip at 30% Dirichlet 0.5 compressed: worst gap 1.20 -> 4.65 pt, 10 of 112 honest updates
+   * of seeds 2-3 rejected for it alone; docs/protocol.md §8).
    */
   pushFactor: Infinity,
   /** ... and at least this share of the typical energy, for rounds where the median push is near 0. */
