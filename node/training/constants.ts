@@ -74,3 +74,11 @@ export const FEDBUFF_MAX_STALENESS = 8;
 export const PERSONALIZATION_DEFAULT_STEPS = 0;
 /** Share of the node's rows held out to score the personalized model against the global one (0.2: 1 in 5). */
 export const PERSONALIZATION_HOLDOUT_SHARE = 0.2;
+
+/**
+ * How long a closing training pool waits for a worker still inside a training step (ms) before terminating it.
+ * Terminating a thread while onnxruntime's native run will call back into it aborts the whole process
+ * ("terminate called after throwing an instance of 'Napi::Error'": isolated-node.test in CI, 2026-12-07, after
+ * its test had passed); the worker is told to stop between batches, and one batch takes well under a second.
+ */
+export const POOL_CLOSE_DRAIN_MS = 10_000;

@@ -11,6 +11,7 @@ import type { OptimizerState, TrainResult } from "./engine.ts";
 import type { ModelSpec } from "./architectures.ts";
 import type { OptimizerSpec } from "./train-graph.ts";
 import { siblingModule } from "../runtime/assets.ts";
+import { POOL_CLOSE_DRAIN_MS } from "./constants.ts";
 
 export interface PoolTrainOptions {
   readonly epochs?: number;
@@ -74,6 +75,8 @@ interface Job {
 interface Slot {
   readonly worker: Worker;
   job: Job | undefined;
+  /** Called once the worker has answered its last job (or died): a closing pool may terminate it then. */
+  onIdle?: () => void;
 }
 
 export interface TrainingPoolOptions {
@@ -124,6 +127,7 @@ export class TrainingPool {
         return;
       }
       slot.job = undefined;
+      slot.onIdle?.();
       if (response.kind !== "error") this.peakRssBytes = Math.max(this.peakRssBytes, response.rssBytes);
       if (response.kind === "error") job.reject(new TrainingWorkerError(response.message));
       else job.resolve(response);
@@ -132,6 +136,7 @@ export class TrainingPool {
     worker.on("error", (error) => {
       slot.job?.reject(new TrainingWorkerError(`training worker crashed: ${error.message}`));
       slot.job = undefined;
+      slot.onIdle?.();
       const index = this.slots.indexOf(slot);
       if (!this.closed && index >= 0) {
         this.slots[index] = this.spawn();
@@ -215,11 +220,31 @@ export class TrainingPool {
     return { accuracy: response.accuracy, loss: response.loss };
   }
 
-  /** Stops every worker; queued jobs are rejected. */
+  /**
+   * Stops every worker; queued and running jobs are rejected at once. A worker inside a job is told to stop
+   * between batches and terminated once it has answered (at most POOL_CLOSE_DRAIN_MS later): terminating it
+   * inside onnxruntime's native run aborts the process.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new PoolClosedError("training pool closed"));
-    for (const slot of this.slots) slot.job?.reject(new PoolClosedError("training pool closed"));
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const job = slot.job;
+        if (job !== undefined) {
+          if (job.request.kind === "train") Atomics.store(new Int32Array(job.request.cancel), 0, 1);
+          job.reject(new PoolClosedError("training pool closed"));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, POOL_CLOSE_DRAIN_MS);
+            slot.onIdle = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            if (slot.job === undefined) slot.onIdle();
+          });
+        }
+        await slot.worker.terminate();
+      }),
+    );
   }
 }

@@ -113,6 +113,34 @@ describe("training engine", () => {
     await assert.rejects(pool.evaluate({ kind: "cnn" }, params, small.test), /closed/);
   });
 
+  it("closes mid-training without aborting the process: the job is rejected, the worker stops between batches", async () => {
+    // Terminating a worker inside onnxruntime's native run aborted a whole test process in CI ('Napi::Error'): the
+    // pool tells it to stop and terminates it once it answers. Several closes, each while a batch runs.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const pool = new TrainingPool({ size: 1 });
+      let started!: () => void;
+      const training = new Promise<void>((resolve) => (started = resolve));
+      const job = pool.train(
+        {
+          model: { kind: "cnn" },
+          params: createModel({ kind: "cnn" }).init(attempt + 1),
+          data: mnist.train,
+          options: { epochs: 50, batchSize: 32, learningRate: 0.05 },
+        },
+        { onProgress: () => started() },
+      );
+      const rejected = assert.rejects(job, { name: "PoolClosedError" });
+      await training;
+      const closing = Date.now();
+      await pool.close();
+      await rejected;
+      assert.ok(
+        Date.now() - closing < 10_000,
+        `closed in ${Date.now() - closing} ms, not at the drain bound`,
+      );
+    }
+  });
+
   it("reports worker errors as typed errors", async () => {
     const pool = new TrainingPool({ size: 1 });
     await assert.rejects(
