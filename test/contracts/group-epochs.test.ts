@@ -31,7 +31,7 @@ import { groupIndexOf, trainingTaskOf } from "../../node/protocol/group-tasks.ts
 import type { TaskPath } from "../../node/protocol/group-tasks.ts";
 import { GroupRegroup } from "../../node/runtime/group-regroup.ts";
 import { commitVerdict } from "./support/commit-verdict.ts";
-import { drawSeedThat } from "./support/draw-seed.ts";
+import { drawSeedThat, simulatedChainDrawing } from "./support/draw-seed.ts";
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 
@@ -114,11 +114,10 @@ describe("group epochs: the node's gate and its regroup follow the chain's draw"
     const epoch = groupEpochAt((await publicClient.getBlock()).timestamp);
     await networkHelpers.time.increaseTo(groupEpochEndS(epoch)); // a fresh epoch: nobody drew it
     const { roundId } = await openRound(c, { taskId: groupTaskIds[0]! });
-    const request = publicClient.request as (args: { method: string }) => Promise<unknown>;
     const gate = new GroupGate({
       client: c,
       draw: await client(member),
-      drawing: { mine: async () => void (await request({ method: "evm_mine" })), spreadMs: 0 },
+      drawing: simulatedChainDrawing(publicClient),
       operator: member.account.address,
       log,
     });

@@ -26,6 +26,7 @@ import {
 import type { CreateTaskParameters } from "../../node/chain/actions/index.ts";
 import { trainingRoundsAbi } from "../../node/chain/contracts.ts";
 import { commitVerdict } from "./support/commit-verdict.ts";
+import { simulatedChainDrawing } from "./support/draw-seed.ts";
 import { deployProtocol } from "../../node/chain/deploy.ts";
 import { InvalidArgumentError } from "../../node/chain/errors.ts";
 import { protocolAddresses } from "../../node/chain/operator.ts";
@@ -42,12 +43,6 @@ type Wallet = WalletClient<Transport, Chain, Account>;
 const { viem } = await network.create();
 const publicClient = (await viem.getPublicClient()) as unknown as PublicClient<Transport, Chain>;
 const [creator, stranger, trainer] = (await viem.getWalletClients()) as unknown as [Wallet, Wallet, Wallet];
-
-/** The simulated chain mines only for transactions: a seed draw mines its way to its seed block. */
-const mineBlock = async (): Promise<void> =>
-  void (await (publicClient.request as (args: { method: string }) => Promise<unknown>)({
-    method: "evm_mine",
-  }));
 
 const TASK: CreateTaskParameters = {
   modelRef: ("0x" + "11".repeat(32)) as Hex,
@@ -144,7 +139,7 @@ describe("group tasks: created and linked from one description, read back by eve
     expect(parentView!.partialsOnly).to.equal(true);
     // The group round takes the trainer's update only in the group this epoch's seed drew for it, as the node
     // computes it (the creator draws the seed here; the trainer staked blocks before).
-    const seed = (await currentGroupSeed(c, { draw: c, mine: mineBlock, spreadMs: 0 }))!;
+    const seed = (await currentGroupSeed(c, { draw: c, ...simulatedChainDrawing(publicClient) }))!;
     const drawn = groupIndexOf(trainer.account.address, parentTaskId, 2, seed.seed);
     const { roundId: otherRound } = await openRound(c, { taskId: groupTaskIds[1]! });
     const rounds = [groupRound, otherRound];
@@ -191,7 +186,7 @@ describe("group tasks: created and linked from one description, read back by eve
   it("puts every operator in exactly one group, the same for every node, spread over all groups", async () => {
     const c = await client(creator);
     const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 4, parent: TASK });
-    const drawn = (await currentGroupSeed(c, { draw: c, mine: mineBlock, spreadMs: 0 }))!;
+    const drawn = (await currentGroupSeed(c, { draw: c, ...simulatedChainDrawing(publicClient) }))!;
     const seed = drawn.seed;
     const operators: Address[] = Array.from({ length: 400 }, (_, i) =>
       getAddress(keccak256(toHex(`operator ${i}`)).slice(0, 42)),
@@ -252,7 +247,7 @@ describe("group tasks: created and linked from one description, read back by eve
     const { parentTaskId, groupTaskIds } = await createGroupTasks(c, { groups: 3, parent: TASK });
     const flat = await createTask(c, TASK);
     const me = trainer.account.address;
-    const { seed } = (await currentGroupSeed(c, { draw: c, mine: mineBlock, spreadMs: 0 }))!;
+    const { seed } = (await currentGroupSeed(c, { draw: c, ...simulatedChainDrawing(publicClient) }))!;
     const mine = groupTaskIds[groupIndexOf(me, parentTaskId, 3, seed)]!;
     const notMine = groupTaskIds.find((id) => id !== mine)!;
     const logged: string[] = [];
@@ -299,7 +294,7 @@ describe("group tasks: created and linked from one description, read back by eve
       leavesOf.set(middle, leaves);
     }
     const me = trainer.account.address;
-    const { seed } = (await currentGroupSeed(c, { draw: c, mine: mineBlock, spreadMs: 0 }))!;
+    const { seed } = (await currentGroupSeed(c, { draw: c, ...simulatedChainDrawing(publicClient) }))!;
     const middle = middles[groupIndexOf(me, root, 2, seed)]!;
     const leaf = leavesOf.get(middle)![groupIndexOf(me, middle, 2, seed)]!;
     const log = { info: () => undefined, warn: () => undefined };

@@ -12,6 +12,21 @@ import { groupEpochAt, readGroupSeedDraw } from "../../../node/chain/actions/rea
 import type { GroupSeed } from "../../../node/chain/actions/read-group-seed.ts";
 import { searchMix } from "../../../node/demo/group-draw.ts";
 
+/** A development-chain call (`evm_mine`, `hardhat_setPrevRandao`) through the client's transport. */
+type DevRequest = (args: { method: string; params?: unknown[] }) => Promise<unknown>;
+
+/**
+ * How a seed draw waits on Hardhat's simulated chain, which mines only for transactions: it mines its way to the
+ * seed block, and takes each step at once (no other node draws).
+ */
+export function simulatedChainDrawing(publicClient: ChainWriteClient["publicClient"]): {
+  mine: () => Promise<void>;
+  spreadMs: number;
+} {
+  const request = publicClient.request as DevRequest;
+  return { mine: async () => void (await request({ method: "evm_mine" })), spreadMs: 0 };
+}
+
 /** Error: no searched value gives a seed the test wants. */
 export class NoFittingSeedError extends Error {
   override readonly name = "NoFittingSeedError";
@@ -29,10 +44,8 @@ export async function drawSeedThat(
   const epoch = groupEpochAt((await c.publicClient.getBlock()).timestamp);
   const { mix, found } = searchMix(epoch, fits, tries);
   if (!found) throw new NoFittingSeedError(`no seed of epoch ${epoch} fits`);
-  const request = c.publicClient.request as (args: {
-    method: string;
-    params?: unknown[];
-  }) => Promise<unknown>;
+  const request = c.publicClient.request as DevRequest;
+  const simulated = simulatedChainDrawing(c.publicClient);
   // The draw mines while it waits for its seed block; the value is set for that block only.
   const mine = async (): Promise<void> => {
     const [{ seedBlock }, head] = await Promise.all([
@@ -40,7 +53,7 @@ export async function drawSeedThat(
       c.publicClient.getBlockNumber({ cacheTime: 0 }),
     ]);
     if (head + 1n === seedBlock) await request({ method: "hardhat_setPrevRandao", params: [mix] });
-    await request({ method: "evm_mine" });
+    await simulated.mine();
   };
-  return drawGroupSeed(c, { mine, spreadMs: 0 });
+  return drawGroupSeed(c, { ...simulated, mine });
 }
