@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { MAX_ROUND_DURATION_S } from "../../node/chain/constants.ts";
-import { hierarchyOf, rootRoundS, scheduleFor } from "./round-scale-proven.ts";
+import {
+  aggregateWindowFor,
+  fittedAggregateWindowS,
+  hierarchyOf,
+  rootRoundS,
+  scheduleFor,
+} from "./round-scale-proven.ts";
 
 describe("bench:round --scale-proven layout", () => {
   for (const [n, levels, middles, leaves] of [
@@ -33,6 +39,30 @@ describe("bench:round --scale-proven layout", () => {
       assert.ok(rootRoundS(windowS, answerWindowS, levels) <= MAX_ROUND_DURATION_S);
     });
   }
+
+  for (const [n, levels, hosts, aggregateS, commitS] of [
+    [1000, 3, 4, 1320n, 1540n], // 1,800 s derived for 250 a host; the 12-hour bound keeps 1,320 s
+    [512, 3, 4, 900n, 2048n],
+    [256, 2, 4, 600n, 1024n],
+    [1000, 3, 1, 1320n, 1540n],
+  ] as const) {
+    it(`${n} trainers in ${hosts} hosts: aggregate window ${aggregateS} s, commit window ${commitS} s`, () => {
+      const per = Math.ceil(n / hosts);
+      const aggregate = fittedAggregateWindowS(n, levels, per);
+      assert.equal(aggregate, aggregateS);
+      assert.ok(aggregate <= aggregateWindowFor(per));
+      const { windowS, answerWindowS } = scheduleFor(n, levels, aggregate);
+      assert.equal(windowS, commitS);
+      assert.ok(rootRoundS(windowS, answerWindowS, levels, aggregate) <= MAX_ROUND_DURATION_S);
+    });
+  }
+
+  it("grows the aggregate window with the nodes a process hosts", () => {
+    assert.equal(aggregateWindowFor(64), 600n);
+    assert.equal(aggregateWindowFor(128), 900n);
+    assert.equal(aggregateWindowFor(250), 1800n);
+    assert.throws(() => scheduleFor(1000, 3, 3600n));
+  });
 
   it("refuses what it cannot lay out", () => {
     assert.throws(() => hierarchyOf(3));

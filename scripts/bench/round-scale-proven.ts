@@ -47,8 +47,28 @@ const FAN_OUT = 16;
  * flat rows' 256 nodes (7 minutes of commits, default model) with room to spare.
  */
 const WINDOW_S_PER_NODE = 4;
-/** Aggregate window, chain seconds: the groups' aggregators select, receive, aggregate and post at once, in real time. */
-const AGGREGATE_WINDOW_S = 600n;
+/**
+ * Aggregate window, chain seconds, at least: the groups' aggregators select, receive, aggregate and post at once,
+ * in real time. 600 s held 512 in one process (session 20) and 256 in 4 hosts (session 21).
+ */
+const MIN_AGGREGATE_WINDOW_S = 600n;
+/**
+ * Delivery time per node a process hosts, seconds: an aggregator checks each update against its commitment, about
+ * the work of the trainer's commit, and commits ran at 2.9 s a hosted node at 1,000 in 4 hosts (900 in 11.0 min,
+ * hosts of 250; session 22 run 2); rounded up for the failed pushes (the ack's 16 s stream timeout) that retry.
+ */
+const DELIVERY_S_PER_HOSTED_NODE = 3.5;
+/**
+ * The aggregate window for `perProcess` nodes in each process: twice the deliveries' time, because the post margin
+ * (the measured path from decision to mined post, post-margin.ts) is capped at half the window. At 1,000 in 4 hosts
+ * a 600 s window left ~5 minutes of deliveries (1-5 updates per leaf aggregator) and a margin at its ~300 s cap
+ * against a measured path of up to ~600 s (compute 159 s, transactions 63 s, doubled): 8 of 22 missed their post.
+ * 250 a host: 1,800 s. Rounded up to whole minutes.
+ */
+export function aggregateWindowFor(perProcess: number): bigint {
+  const s = BigInt(Math.ceil((2 * perProcess * DELIVERY_S_PER_HOSTED_NODE) / 60) * 60);
+  return s > MIN_AGGREGATE_WINDOW_S ? s : MIN_AGGREGATE_WINDOW_S;
+}
 /**
  * Answer window of three levels, chain seconds: the root's commit window holds a middle round that holds a leaf
  * round, each with 16 answer windows (longestRoundS), and the whole root round must stay within 12 hours; 400 s
@@ -88,10 +108,15 @@ export function hierarchyOf(n: number, levels?: 2 | 3): { leaves: number[][]; mi
 }
 
 /** How long the root round of `levels` levels can run with these leaf windows (longestRoundS, nested), seconds. */
-export function rootRoundS(windowS: bigint, answerWindowS: bigint, levels: number): bigint {
+export function rootRoundS(
+  windowS: bigint,
+  answerWindowS: bigint,
+  levels: number,
+  aggregateWindowS: bigint = MIN_AGGREGATE_WINDOW_S,
+): bigint {
   const schedule = {
     commitWindowS: windowS,
-    aggregateWindowS: AGGREGATE_WINDOW_S,
+    aggregateWindowS,
     challengeWindowS: windowS,
     answerWindowS,
     disputeWindowS: DRIVEN_WINDOW_S,
@@ -103,11 +128,41 @@ export function rootRoundS(windowS: bigint, answerWindowS: bigint, levels: numbe
 }
 
 /** The windows: the leaf commit window as long as the root round's bound allows (chain seconds). */
-export function scheduleFor(n: number, levels: number): { windowS: bigint; answerWindowS: bigint } {
+export function scheduleFor(
+  n: number,
+  levels: number,
+  aggregateWindowS: bigint = MIN_AGGREGATE_WINDOW_S,
+): { windowS: bigint; answerWindowS: bigint } {
   const answerWindowS = levels === 2 ? DRIVEN_WINDOW_S : THREE_LEVEL_ANSWER_WINDOW_S;
   let windowS = BigInt(Math.max(Number(DRIVEN_WINDOW_S), n * WINDOW_S_PER_NODE));
-  while (windowS > 60n && rootRoundS(windowS, answerWindowS, levels) > MAX_ROUND_DURATION_S) windowS -= 60n;
+  while (windowS > 60n && rootRoundS(windowS, answerWindowS, levels, aggregateWindowS) > MAX_ROUND_DURATION_S)
+    windowS -= 60n;
+  if (rootRoundS(windowS, answerWindowS, levels, aggregateWindowS) > MAX_ROUND_DURATION_S)
+    throw new BenchArgumentError(`an aggregate window of ${aggregateWindowS} s leaves no commit window`);
   return { windowS, answerWindowS };
+}
+
+/**
+ * Commit window a node needs at least, seconds: 900 of 1,000 committed in 11.0 minutes at 1,000 in 4 hosts (0.73 s
+ * a node over the machine; session 22 run 2), doubled.
+ */
+const MIN_COMMIT_S_PER_NODE = 1.5;
+
+/**
+ * The aggregate window of `n` nodes, `perProcess` a process: aggregateWindowFor, shortened in whole minutes while
+ * the 12-hour root round (three levels nest 4 aggregate windows each) would leave the leaf commit window shorter
+ * than the commits need (MIN_COMMIT_S_PER_NODE): 1,000 in 4 hosts, 1,800 s derived, 1,320 s kept (commit 1,540 s).
+ */
+export function fittedAggregateWindowS(n: number, levels: number, perProcess: number): bigint {
+  const minCommitS = BigInt(Math.max(Number(DRIVEN_WINDOW_S), Math.ceil(n * MIN_COMMIT_S_PER_NODE)));
+  let w = aggregateWindowFor(perProcess);
+  const answerWindowS = levels === 2 ? DRIVEN_WINDOW_S : THREE_LEVEL_ANSWER_WINDOW_S;
+  while (
+    w > MIN_AGGREGATE_WINDOW_S &&
+    rootRoundS(minCommitS, answerWindowS, levels, w) > MAX_ROUND_DURATION_S
+  )
+    w -= 60n;
+  return w;
 }
 
 /** Every task's participants of each node (its leaf's, its middle's, the root's), by node index. */
@@ -128,11 +183,14 @@ export async function measureRoundScaleProven(
   forceLevels?: 2 | 3,
   /** Run the nodes in this many host processes (round-hosts.ts); default: all in this one. */
   hosts?: number,
+  /** Every level's aggregate window, chain seconds (default: fittedAggregateWindowS). */
+  aggregateWindowOverrideS?: bigint,
 ): Promise<{ row: Row; figures: Record<string, number> }> {
   const layout = hierarchyOf(n, forceLevels);
   const levels = layout.middles === undefined ? 2 : 3;
-  const { windowS, answerWindowS } = scheduleFor(n, levels);
   const perProcess = Math.ceil(n / (hosts ?? 1));
+  const aggregateWindowS = aggregateWindowOverrideS ?? fittedAggregateWindowS(n, levels, perProcess);
+  const { windowS, answerWindowS } = scheduleFor(n, levels, aggregateWindowS);
   const setupStarted = performance.now();
   const log = pino({ level: process.env["VAIN_BENCH_LOG"] ?? "silent" }, pino.destination(2));
   const options: ProvenNetworkOptions = {
@@ -140,7 +198,7 @@ export async function measureRoundScaleProven(
     port: await freePort(),
     maxTrainersPerRound: GROUP_SIZE,
     windowS,
-    aggregateWindowS: AGGREGATE_WINDOW_S,
+    aggregateWindowS,
     answerWindowS,
     disputeWindowS: DRIVEN_WINDOW_S,
     aggregateWaitMs: 60_000,
@@ -167,7 +225,15 @@ export async function measureRoundScaleProven(
     const views = [root, ...(world.middles ?? []), ...leafViews];
     const setupMs = performance.now() - setupStarted;
     log.info(
-      { nodes: n, levels, hosts: hosts ?? 1, leaves: leafViews.length, windowS, setupS: setupMs / 1000 },
+      {
+        nodes: n,
+        levels,
+        hosts: hosts ?? 1,
+        leaves: leafViews.length,
+        windowS,
+        aggregateWindowS,
+        setupS: setupMs / 1000,
+      },
       "bench: proven setup",
     );
 
@@ -311,6 +377,7 @@ export async function measureRoundScaleProven(
       claims: gas.get("claim")?.count ?? 0,
       "all gas/trainer": Math.round(allGas / n),
       "window s": Number(windowS),
+      "aggregate window s": Number(aggregateWindowS),
       "peak RSS MB": Math.round(world.peakRssMb()),
     };
     const figures: Record<string, number> = {

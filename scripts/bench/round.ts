@@ -29,6 +29,8 @@
  *        bench/results/round-scale-proven.json, written after each size) [--levels 3] (three levels at any size
  *        from 8 nodes: at least 4 leaves, two middles over half of them each) [--hosts K] (the nodes in K
  *        host processes, whole nodes each, round-hosts.ts; the chain and the drivers in this one)
+ *        [--aggregate-window-s S] (every level's aggregate window; default: aggregateWindowFor the nodes a
+ *        process hosts, 600 s at least)
  */
 import pino from "pino";
 
@@ -65,11 +67,18 @@ runBenchmark(async () => {
     const hosts = option("hosts") === undefined ? undefined : numberOption("hosts", 1);
     if (hosts !== undefined && (!Number.isInteger(hosts) || hosts < 1))
       throw new BenchArgumentError(`--hosts takes a whole number of processes, not ${option("hosts")}`);
+    const windowOption = option("aggregate-window-s");
+    const aggregateWindowS = windowOption === undefined ? undefined : numberOption("aggregate-window-s", 600);
+    if (aggregateWindowS !== undefined && (!Number.isInteger(aggregateWindowS) || aggregateWindowS < 60))
+      throw new BenchArgumentError(
+        `--aggregate-window-s takes whole seconds, 60 or more, not ${windowOption}`,
+      );
     for (const n of numberListOption("scale-proven", [])) {
       const measured = await measureRoundScaleProven(
         n,
         levels === undefined ? undefined : levels === "2" ? 2 : 3,
         hosts,
+        aggregateWindowS === undefined ? undefined : BigInt(aggregateWindowS),
       );
       rows.push(measured.row);
       Object.assign(figures, measured.figures);

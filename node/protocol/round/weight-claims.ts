@@ -45,13 +45,15 @@ export async function weightsForPost(
   // Already posted (a retry after a failed aggregate transaction): post the aggregate on it. Another root (a
   // missed aggregator's, before this node took the round over as its backup) is replaced.
   if (postedRoot.toLowerCase() === tree.root.toLowerCase()) return [];
-  const posted = await ctx.chain.sendIfValid("postWeightsRoot", [
+  const posted = await ctx.chain.trySend("postWeightsRoot", [
     roundId,
     tree.root,
     tree.totalWeight,
     packWeights(big),
   ]);
-  return posted ? [] : undefined;
+  // The reason at warn: the aggregator's post fails with it (its own warning names only the step).
+  if (!posted.sent) ctx.log.warn({ roundId, reason: posted.reason }, "weight root not posted");
+  return posted.sent ? [] : undefined;
 }
 
 /** Leaves already read, by contract and round: a posted round's weights never change. */
