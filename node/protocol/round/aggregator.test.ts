@@ -4,7 +4,7 @@
  * commits and withholds its update cannot get an honest aggregator slashed for a missed deadline.
  */
 import assert from "node:assert/strict";
-import { describe, it, mock } from "node:test";
+import { beforeEach, describe, it, mock } from "node:test";
 
 import { pino } from "pino";
 import type { Address } from "viem";
@@ -24,11 +24,16 @@ const TRAINERS: Address[] = [
 ];
 const DEADLINE = 1_000n;
 
-// `ready` reads only the wait option; the rest of the context and the components are not touched.
-const aggregator = new Aggregator(
-  { options: { aggregateWaitMs: 60_000 } } as unknown as RoundContext,
-  {} as AggregatorComponents,
-);
+// `ready` reads only the wait option; the rest of the context and the components are not touched. A new one for
+// each test: an aggregator's clock keeps the freshest chain time it saw (chain-clock.ts), and the tests below move
+// the head back and forth.
+const newAggregator = () =>
+  new Aggregator(
+    { options: { aggregateWaitMs: 60_000 } } as unknown as RoundContext,
+    {} as AggregatorComponents,
+  );
+let aggregator = newAggregator();
+beforeEach(() => (aggregator = newAggregator()));
 const round = {
   trainers: TRAINERS,
   sampleCounts: [100n, 300n],

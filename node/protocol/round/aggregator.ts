@@ -39,6 +39,7 @@ import { keepReplica, trainerIndex, verifyUpdate } from "./replica-intake.ts";
 import { TaskRule } from "./task-rule.ts";
 import { updatesToFold } from "./held-revealed.ts";
 import type { BlobMeta } from "./blob-meta.ts";
+import { ChainClock } from "./chain-clock.ts";
 
 export interface AggregatorComponents {
   readonly work: RoundWorkStore;
@@ -48,6 +49,8 @@ export interface AggregatorComponents {
   readonly provingBudget: ProvingBudget;
   /** Its tick gap and transaction time, measured (post-margin.ts): what the margin must hold beside compute. */
   readonly pathCosts?: () => PathCosts;
+  /** The chain's time as this node's reads date it (the participant's gateway's clock); a clock of its own else. */
+  readonly chainClock?: ChainClock;
 }
 
 /** Why an aggregator decided to aggregate, and how early (logged with the post: why the next run posted or not). */
@@ -67,20 +70,23 @@ export class Aggregator {
     this.taskRule = new TaskRule(ctx);
   }
 
-  /** The chain head's timestamp last seen and when (wall clock, ms): see `estimatedNow`. */
-  private head = { timestamp: -1n, seenAt: 0 };
   /** This node's measured aggregation time: how much earlier than the fixed margin it must start (post-margin.ts). */
   private readonly aggregationTime = new AggregationTime();
+  /** The chain's time from this node's reads, when the participant shares none (tests): see `estimatedNow`. */
+  private readonly ownClock = new ChainClock();
 
   /**
-   * The time the next block will carry, estimated: the head's timestamp plus the wall time since this node first
-   * saw that head. The head alone lags on a chain that mines only on transactions (a local `hardhat node`) or
-   * with slow blocks; judged by it, a trainer that withholds more than the quorum's missing share keeps an honest
-   * aggregator waiting until the first block after its deadline, whose miss anyone can then report.
+   * The time the next block will carry, estimated (chain-clock.ts): the wall clock plus the chain's offset from it
+   * as of this node's freshest read, here the tick's head read (`components.chainClock`) or `now` itself as of this
+   * call. The head alone lags on a chain that mines only on transactions (a local `hardhat node`), with slow blocks,
+   * behind the blocks a node waits for, and in a slow tick; judged by it, an honest aggregator posts after its
+   * deadline, or a trainer that withholds more than the quorum's missing share keeps it waiting until the first
+   * block after its deadline, whose miss anyone can then report.
    */
   private estimatedNow(now: bigint): bigint {
-    if (now !== this.head.timestamp) this.head = { timestamp: now, seenAt: Date.now() };
-    return now + BigInt(Math.floor((Date.now() - this.head.seenAt) / 1000));
+    const clock = this.components.chainClock ?? this.ownClock;
+    clock.observe(now, Date.now());
+    return clock.now() ?? now;
   }
 
   /**

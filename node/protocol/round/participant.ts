@@ -157,6 +157,7 @@ export class RoundParticipant {
       data: this.data,
       provingBudget: this.provingBudget,
       pathCosts: () => ({ tickGapMs: this.reaction.tickGapMs(), txMs: this.chain.slowTxMs }),
+      chainClock: this.chain.clock,
     });
     this.recovery = new AggregationRecovery(this.ctx, {
       accept: (roundId, operator, bytes) => this.aggregator.acceptUpdate(roundId, operator, bytes),

@@ -24,6 +24,7 @@ import type { SelectionStep } from "../../chain/draws.ts";
 import { roundTreeFromChain } from "../hierarchy.ts";
 import type { RoundTree } from "../hierarchy.ts";
 import { dropOldRounds } from "./context.ts";
+import { ChainClock } from "./chain-clock.ts";
 import { RoundCache } from "./round-cache.ts";
 import { postedWeights, postsWeightTree } from "./weight-claims.ts";
 import type {
@@ -55,6 +56,8 @@ export class RoundsGateway {
   private readonly txQueue: TxQueue;
   /** Rounds as peers' pushes see them: one chain read per phase, not per push (round-cache.ts). */
   readonly pushRounds: RoundCache<Awaited<ReturnType<RoundsGateway["readRound"]>>>;
+  /** The chain's time, from this gateway's head reads (chain-clock.ts). */
+  readonly clock = new ChainClock();
   /** Each recent round's opening block (fixed once it opened): where its event searches start. */
   private readonly openBlocks = new Map<bigint, bigint>();
 
@@ -78,11 +81,17 @@ export class RoundsGateway {
     return this.pushRounds.get(roundId, requester, fits);
   }
 
-  /** The block the node acts on: `confirmations` behind the head, so a reorg cannot undo what it saw. */
+  /**
+   * The block the node acts on: `confirmations` behind the head, so a reorg cannot undo what it saw. The head's
+   * timestamp, dated by when it was asked, sets the chain clock (chain-clock.ts): the acted-on block is older by
+   * those confirmations, and the tick decides later still.
+   */
   async actionableBlock(confirmations: number): Promise<bigint> {
-    const head = await this.init.publicClient.getBlockNumber({ cacheTime: 0 });
+    const askedAt = Date.now();
+    const head = await this.init.publicClient.getBlock({ blockTag: "latest" });
+    this.clock.observe(head.timestamp, askedAt);
     const depth = BigInt(confirmations);
-    return head > depth ? head - depth : 0n;
+    return head.number > depth ? head.number - depth : 0n;
   }
 
   async blockTimestamp(blockNumber: bigint): Promise<bigint> {
