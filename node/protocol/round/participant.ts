@@ -367,11 +367,13 @@ export class RoundParticipant {
           if ((await this.options.groupGate?.refusal(this.options.taskId, roundId)) !== undefined) return;
           if (this.buffering) this.buffered.commitInto(roundId, round, work, now);
           else
+            // The window left by the chain's time now (chain-clock.ts), not the tick's head: a slow tick has
+            // already spent part of it, and a trainer sized to the rest commits in time.
             this.trainer.startTraining(
               roundId,
               round.baseModelRef,
               work,
-              Number(round.commitDeadline - now) * 1000,
+              Number(round.commitDeadline - (this.chain.clock.now() ?? now)) * 1000,
             );
         } else await this.keeper.selectAggregator(roundId, now, work, myIndex);
         return;
