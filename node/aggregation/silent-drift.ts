@@ -31,6 +31,12 @@ export type SilentDriftOptions = { -readonly [K in keyof typeof SILENT_DRIFT_DEF
 export interface SilentDriftRound {
   /** Per update: the cosine of its silent part with the drift in the same rows (0 when either is empty). */
   readonly cosines: number[];
+  /**
+   * Per update: the mean over its silent rows of the row's cosine with the drift there, each row weighted by the
+   * update's energy in it (a row's cosine does not depend on how far the model moved there in total, which the
+   * honest majority's rows dominate).
+   */
+  readonly rowCosines: number[];
   /** Per update: the drift's energy in its silent rows, as a share of the typical energy. */
   readonly driftEnergies: number[];
   /** Per update: its silent energy, as a share of the typical energy (the guard's). */
@@ -49,27 +55,38 @@ export function scoreSilentDrift(
 ): SilentDriftRound {
   const o = { ...SILENT_DRIFT_DEFAULTS, ...options };
   const cosines: number[] = [];
+  const rowCosines: number[] = [];
   const driftEnergies: number[] = [];
   const energies = silentRows.map((r) => [...r.values()].reduce((a, b) => a + b, 0));
   updates.forEach((u, i) => {
     let ab = 0;
     let aa = 0;
     let bb = 0;
-    for (const g of silentRows[i]!.keys())
+    let weighted = 0;
+    for (const g of silentRows[i]!.keys()) {
+      let rab = 0;
+      let raa = 0;
+      let rbb = 0;
       for (let j = groups[g]!; j < groups[g + 1]!; j++) {
-        aa += u[j]! ** 2;
+        raa += u[j]! ** 2;
         if (drift !== undefined) {
-          ab += u[j]! * drift[j]!;
-          bb += drift[j]! ** 2;
+          rab += u[j]! * drift[j]!;
+          rbb += drift[j]! ** 2;
         }
       }
+      ab += rab;
+      aa += raa;
+      bb += rbb;
+      if (raa > 0 && rbb > 0) weighted += (raa * rab) / Math.sqrt(raa * rbb);
+    }
+    rowCosines.push(aa === 0 ? 0 : weighted / aa);
     cosines.push(aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb));
     driftEnergies.push(typicalEnergy === 0 ? 0 : bb / typicalEnergy);
   });
-  const over = cosines.map(
+  const over = rowCosines.map(
     (c, i) => updates.length >= o.minUpdates && energies[i]! >= o.minEnergy && c > o.maxCosine,
   );
-  return { cosines, driftEnergies, energies, over };
+  return { cosines, rowCosines, driftEnergies, energies, over };
 }
 
 /** The drift after a round whose global step was `step` (a new vector). */
