@@ -24,6 +24,7 @@ import type { PublicRoundOutcome } from "../public-outcomes.ts";
 import { GUARDED_MEAN_DEFAULTS } from "../guarded-mean-defaults.ts";
 import { revealedSilentRows } from "../silent-rows.ts";
 import { addDrift, scoreSilentDrift } from "../silent-drift.ts";
+import { clipSilentRows } from "../silent-row-clip.ts";
 import type { SilentDriftOptions } from "../silent-drift.ts";
 import { dot, median } from "../guard-statistics.ts";
 
@@ -34,6 +35,11 @@ export function guardedMeanTrustAggregator(
     trust?: TrainerTrustOptions;
     silent?: SilentHistoryOptions & SilentDirectionOptions;
     drift?: SilentDriftOptions;
+    /**
+     * Bench-only (not provable): each accepted update's input rows cut to this multiple of the row's (t + 1)-th
+     * largest energy before the mean (silent-row-clip.ts); undefined: no clip.
+     */
+    rowClip?: number;
     groups?: Uint32Array;
   } = {},
 ): Aggregator {
@@ -139,8 +145,20 @@ export function guardedMeanTrustAggregator(
         );
       }
       const reasons: string[][] = guard.updates.map((u, i) => [...u.reasons, ...trustNotes[i]!]);
-      const kept = updates.flatMap((u, i) =>
-        acceptedWeights[i]! > 0 ? [{ update: u.update, weight: acceptedWeights[i]! }] : [],
+      const sent =
+        options.rowClip === undefined || options.groups === undefined
+          ? updates.map((u) => u.update)
+          : clipSilentRows(
+              updates.map((u) => u.update),
+              options.groups,
+              Math.min(
+                Math.floor((options.guard?.byzantineFraction ?? GUARDED_MEAN_DEFAULTS.byzantineFraction) * updates.length),
+                Math.floor((updates.length - 1) / 2),
+              ),
+              options.rowClip,
+            );
+      const kept = sent.flatMap((update, i) =>
+        acceptedWeights[i]! > 0 ? [{ update, weight: acceptedWeights[i]! }] : [],
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       const aggregate = fedAvg(kept);

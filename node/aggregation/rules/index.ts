@@ -9,6 +9,7 @@ import { fedAvgRule } from "./fedavg.ts";
 import { guardedMeanRule, guardedMeanWeightedRule } from "./guarded-mean.ts";
 import { guardedMeanMemorylessRule } from "./guarded-mean-memoryless.ts";
 import { guardedMeanPushRule } from "./guarded-mean-push.ts";
+import { guardedMeanRowClipRule } from "./guarded-mean-row-clip.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -32,6 +33,7 @@ export const AGGREGATION_RULES = [
   guardedMeanWeightedRule,
   guardedMeanMemorylessRule,
   guardedMeanPushRule,
+  guardedMeanRowClipRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];
