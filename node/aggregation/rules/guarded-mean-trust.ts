@@ -152,7 +152,10 @@ export function guardedMeanTrustAggregator(
               updates.map((u) => u.update),
               options.groups,
               Math.min(
-                Math.floor((options.guard?.byzantineFraction ?? GUARDED_MEAN_DEFAULTS.byzantineFraction) * updates.length),
+                Math.floor(
+                  (options.guard?.byzantineFraction ?? GUARDED_MEAN_DEFAULTS.byzantineFraction) *
+                    updates.length,
+                ),
                 Math.floor((updates.length - 1) / 2),
               ),
               options.rowClip,
