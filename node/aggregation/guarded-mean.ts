@@ -65,9 +65,7 @@ export type GuardReason =
   /** Set by the rule with trainer history (silent-history.ts), not by the per-round guard. */
   | "silent-history"
   | "silent-direction"
-  | "silent-push"
-  /** Set by the rule with the model's drift (silent-drift.ts). */
-  | "silent-drift";
+  | "silent-push";
 
 /** Per-update evidence and the decision. */
 export interface GuardedUpdate {
