@@ -89,6 +89,10 @@ export async function drawGroupSeed(
       await delay(Math.random() * spreadMs, undefined, { signal });
       continue;
     }
+    if (await takenInMempool(client, epoch, draw.seedBlock, arming)) {
+      await delay(GROUP_SEED_POLL_MS, undefined, { signal });
+      continue;
+    }
     if (arming) {
       // Names the seed block ahead (again, if the last one went stale).
       lastRefusal = await send(client, "0x");
@@ -99,6 +103,27 @@ export async function drawGroupSeed(
     }
     if (++sends >= GROUP_SEED_DRAW_SENDS)
       throw new GroupSeedDrawError(`${sends} transactions did not fix it`, { cause: lastRefusal });
+  }
+}
+
+/**
+ * Whether another node's transaction taking this step is pending: the pending block's draw has moved past the
+ * head's (a new seed block named, or the seed fixed). On a chain with a public mempool the nodes that found the
+ * seed missing within one block of each other would otherwise all send the step into the same block (with 12 s
+ * blocks and the 20 s spread, over half of them): the late arms revert, the late fixes are ~30k gas no-ops. An
+ * endpoint without a pending block answers as of the head, or fails: then the step is sent, as before.
+ */
+async function takenInMempool(
+  client: ChainWriteClient,
+  epoch: bigint,
+  seedBlock: bigint,
+  arming: boolean,
+): Promise<boolean> {
+  try {
+    const pending = await readGroupSeedDraw(client, { epoch, blockTag: "pending" });
+    return arming ? pending.seedBlock !== seedBlock : pending.seed !== undefined;
+  } catch {
+    return false;
   }
 }
 

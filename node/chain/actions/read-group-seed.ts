@@ -33,6 +33,11 @@ export function groupEpochEndS(epoch: bigint): bigint {
 
 export interface ReadGroupSeedParameters {
   readonly epoch: bigint;
+  /**
+   * The state read: the head's (default), or the pending block's, which on a node with a public mempool holds the
+   * transactions it has seen but not mined (another node's draw step under way).
+   */
+  readonly blockTag?: "latest" | "pending";
 }
 
 /** Where an epoch's two-step draw stands (`drawGroupSeed`). */
@@ -45,7 +50,7 @@ export interface ReadGroupSeedDrawReturnType {
 
 export async function readGroupSeedDraw(
   client: ChainReadClient,
-  { epoch }: ReadGroupSeedParameters,
+  { epoch, blockTag = "latest" }: ReadGroupSeedParameters,
 ): Promise<ReadGroupSeedDrawReturnType> {
   const [seed, seedBlock] = await readChain(client, "read the group seed", () =>
     client.publicClient.readContract({
@@ -53,6 +58,7 @@ export async function readGroupSeedDraw(
       abi: trainingRoundsAbi,
       functionName: "groupSeed",
       args: [epoch],
+      blockTag,
     }),
   );
   return { seed: BigInt(seed) === 0n ? undefined : { epoch, seed, seedBlock }, seedBlock };
