@@ -126,15 +126,21 @@ const AGGREGATE_WAIT_CAP_MS = 900_000;
 /** Runs one round to its end and reports it. */
 /**
  * Waits for round `roundId`'s aggregate (Challenging) or its failure, for as long as its aggregator makes progress:
- * updates keep arriving or it is aggregating; `idleMs` without progress (or 15 minutes in all) is a timeout.
+ * updates keep arriving or it is aggregating; `idleMs` without progress, or 15 minutes in all (5 past its deadline when
+ * its window is longer), is a timeout.
  */
-async function waitWhileAggregating<R extends { readonly state: number; readonly aggregator: Address }>(
-  net: DrivenNetwork,
-  roundId: bigint,
-  read: (roundId: bigint) => Promise<R>,
-  idleMs: number,
-): Promise<R> {
-  let giveUpAt = performance.now() + AGGREGATE_WAIT_CAP_MS;
+async function waitWhileAggregating<
+  R extends { readonly state: number; readonly aggregator: Address; readonly aggregateDeadline: bigint },
+>(net: DrivenNetwork, roundId: bigint, read: (roundId: bigint) => Promise<R>, idleMs: number): Promise<R> {
+  // The cap counts from the aggregator's deadline when its window outlasts the cap: 1,000 nodes with a 1,320 s leaf
+  // window (session 23), the drivers gave up 15 minutes after the selection, and the clock then moved past the
+  // deadlines of aggregators still computing their posts (DeadlinePassed).
+  const capFor = async (r: R): Promise<number> => {
+    const chainNow = (await net.publicClient.getBlock()).timestamp;
+    const leftMs = Math.max(0, Number(r.aggregateDeadline - chainNow) * 1000);
+    return performance.now() + Math.max(AGGREGATE_WAIT_CAP_MS, leftMs + AGGREGATE_WAIT_CAP_MS / 3);
+  };
+  let giveUpAt: number | undefined;
   let progressAt = performance.now();
   let inputs = -1;
   let aggregatorSeen: string | undefined;
@@ -143,8 +149,11 @@ async function waitWhileAggregating<R extends { readonly state: number; readonly
     if (r.state === RoundState.Challenging || r.state === RoundState.Failed) return r;
     // A backup that took over a missed aggregation has a window of its own: the cap counts from the takeover (the
     // 512-node bench's drivers of 6 leaf rounds gave up 15 minutes after the selection, in their backups' window).
-    if (aggregatorSeen !== undefined && aggregatorSeen !== r.aggregator.toLowerCase())
-      giveUpAt = performance.now() + AGGREGATE_WAIT_CAP_MS;
+    if (
+      giveUpAt === undefined ||
+      (aggregatorSeen !== undefined && aggregatorSeen !== r.aggregator.toLowerCase())
+    )
+      giveUpAt = await capFor(r);
     aggregatorSeen = r.aggregator.toLowerCase();
     const aggregator = net.nodes.find((n) => n.account.address.toLowerCase() === r.aggregator.toLowerCase());
     const received = aggregator?.participant.outcome(roundId)?.inputs ?? 0;
@@ -153,8 +162,10 @@ async function waitWhileAggregating<R extends { readonly state: number; readonly
       progressAt = performance.now();
     }
     const now = performance.now();
-    if (now - progressAt > idleMs || now > giveUpAt)
+    if (now - progressAt > idleMs)
       throw new Error(`timed out after ${idleMs} ms without progress waiting for the aggregate`);
+    if (now > giveUpAt)
+      throw new Error("the aggregator worked past the wait's cap: gave up waiting for the aggregate");
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
