@@ -65,7 +65,9 @@ export type GuardReason =
   /** Set by the rule with trainer history (silent-history.ts), not by the per-round guard. */
   | "silent-history"
   | "silent-direction"
-  | "silent-push";
+  | "silent-push"
+  /** Set by the rule with the model's drift (silent-drift.ts). */
+  | "silent-drift";
 
 /** Per-update evidence and the decision. */
 export interface GuardedUpdate {

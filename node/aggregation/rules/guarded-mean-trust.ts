@@ -23,7 +23,10 @@ import type { AggregationResult, Aggregator } from "./types.ts";
 import type { PublicRoundOutcome } from "../public-outcomes.ts";
 import { GUARDED_MEAN_DEFAULTS } from "../guarded-mean-defaults.ts";
 import { revealedSilentRows } from "../silent-rows.ts";
+import { addDrift, scoreSilentDrift } from "../silent-drift.ts";
 import { clipSilentRows } from "../silent-row-clip.ts";
+import type { SilentDriftOptions } from "../silent-drift.ts";
+import { dot, median } from "../guard-statistics.ts";
 
 /** A guarded mean that remembers each trainer's trust between calls (one instance per task). */
 export function guardedMeanTrustAggregator(
@@ -31,6 +34,7 @@ export function guardedMeanTrustAggregator(
     guard?: GuardedMeanOptions;
     trust?: TrainerTrustOptions;
     silent?: SilentHistoryOptions & SilentDirectionOptions;
+    drift?: SilentDriftOptions;
     /**
      * Bench-only (not provable): each accepted update's input rows cut to this multiple of the row's (t + 1)-th
      * largest energy before the mean (silent-row-clip.ts); undefined: no clip.
@@ -42,6 +46,8 @@ export function guardedMeanTrustAggregator(
   let records = new Map<string, TrainerRecord>();
   let silentRecords = new Map<string, SilentRecord>();
   let directions = new Map<string, DirectionRecord>();
+  // The model's drift: the sum of the global steps this node aggregated or folded (silent-drift.ts).
+  let drift: Float32Array | undefined;
   return {
     name: "guarded-mean",
     provable: true,
@@ -94,17 +100,33 @@ export function guardedMeanTrustAggregator(
                 options.silent,
               );
         if (direction !== undefined && context.record !== false) directions = direction.records;
+        // ... or pushes its silent rows the way the model has already moved there, whoever pushed it (silent-drift.ts).
+        const drifted =
+          groups === undefined
+            ? undefined
+            : scoreSilentDrift(
+                drift,
+                updates.map((u) => u.update),
+                groups,
+                perRound.silentRows,
+                median(updates.map((u) => dot(u.update, u.update))),
+                options.drift,
+              );
         notes = history.evidence.map(
           (e, i) =>
             `, silent recurrent ${history.recurrent[i]!.toFixed(3)}, history ${e.toFixed(3)} (bound ${history.bound.toFixed(3)})` +
             (direction === undefined
               ? ""
-              : `, silent direction ${direction.cosines[i]!.toFixed(2)}, push ${direction.along[i]!.toFixed(3)}, sustained ${direction.pushes[i]!.toFixed(3)} (bound ${direction.pushBound.toFixed(3)})`),
+              : `, silent direction ${direction.cosines[i]!.toFixed(2)}, push ${direction.along[i]!.toFixed(3)}, sustained ${direction.pushes[i]!.toFixed(3)} (bound ${direction.pushBound.toFixed(3)})`) +
+            (drifted === undefined
+              ? ""
+              : `, drift cosine ${drifted.cosines[i]!.toFixed(2)}, row ${drifted.rowCosines[i]!.toFixed(2)} (drift energy ${drifted.driftEnergies[i]!.toFixed(3)})`),
         );
         const why = trainers.map((_, i) => [
           ...(history.over[i] ? ["silent-history" as const] : []),
           ...(direction?.over[i] ? ["silent-direction" as const] : []),
           ...(direction?.pushed[i] ? ["silent-push" as const] : []),
+          ...(drifted?.over[i] ? ["silent-drift" as const] : []),
         ]);
         if (why.some((w) => w.length > 0))
           guard = {
@@ -143,6 +165,7 @@ export function guardedMeanTrustAggregator(
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       const aggregate = fedAvg(kept);
+      if (context.record !== false && options.groups !== undefined) drift = addDrift(drift, aggregate);
       const evidence = guard.updates.map(
         (u, i) =>
           `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}, silent ${u.silentRatio.toFixed(3)} (bound ${guard.silentBound.toFixed(3)}, group cosine ${u.silentGroupCosine.toFixed(2)})` +
@@ -156,7 +179,11 @@ export function guardedMeanTrustAggregator(
       // The silent memories from the round's revealed updates, as the round's aggregator folded them: every node
       // that holds them keeps the same memories whoever aggregated, so a rotating aggregator does not reset them.
       const folded = foldRevealedRound(silentRecords, directions, outcome, options);
-      if (folded !== undefined) [silentRecords, directions] = folded;
+      if (folded !== undefined) {
+        [silentRecords, directions] = folded;
+        const step = postedStep(outcome);
+        if (step !== undefined) drift = addDrift(drift, step);
+      }
     },
   };
 }
@@ -213,4 +240,17 @@ function foldRevealedRound(
     options.silent,
   );
   return [history.records, direction.records];
+}
+
+/**
+ * The global step of a round another node aggregated, recomputed from its public outcome: the weighted mean of its
+ * revealed updates with the posted weights (the proven statement, §5). Undefined when no update has weight.
+ */
+function postedStep(outcome: PublicRoundOutcome): Float32Array | undefined {
+  const kept: { update: Float32Array; weight: number }[] = [];
+  outcome.updates?.forEach((update, i) => {
+    const weight = Number(outcome.weights[i] ?? 0);
+    if (update !== undefined && weight > 0) kept.push({ update, weight });
+  });
+  return kept.length === 0 ? undefined : fedAvg(kept);
 }
