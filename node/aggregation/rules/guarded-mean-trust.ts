@@ -23,7 +23,7 @@ import type { AggregationResult, Aggregator } from "./types.ts";
 import type { PublicRoundOutcome } from "../public-outcomes.ts";
 import { GUARDED_MEAN_DEFAULTS } from "../guarded-mean-defaults.ts";
 import { revealedSilentRows } from "../silent-rows.ts";
-import { addDrift, scoreSilentDrift } from "../silent-drift.ts";
+import { SILENT_DRIFT_DEFAULTS, addDrift, scoreSilentDrift } from "../silent-drift.ts";
 import { clipSilentRows } from "../silent-row-clip.ts";
 import type { SilentDriftOptions } from "../silent-drift.ts";
 import { dot, median } from "../guard-statistics.ts";
@@ -48,6 +48,10 @@ export function guardedMeanTrustAggregator(
   let directions = new Map<string, DirectionRecord>();
   // The model's drift: the sum of the global steps this node aggregated or folded (silent-drift.ts).
   let drift: Float32Array | undefined;
+  // Off (the node's default): no model-sized vector kept, nothing computed.
+  const drifting =
+    options.groups !== undefined &&
+    (options.drift?.maxCosine ?? SILENT_DRIFT_DEFAULTS.maxCosine) !== Infinity;
   return {
     name: "guarded-mean",
     provable: true,
@@ -102,7 +106,7 @@ export function guardedMeanTrustAggregator(
         if (direction !== undefined && context.record !== false) directions = direction.records;
         // ... or pushes its silent rows the way the model has already moved there, whoever pushed it (silent-drift.ts).
         const drifted =
-          groups === undefined
+          groups === undefined || !drifting
             ? undefined
             : scoreSilentDrift(
                 drift,
@@ -165,7 +169,7 @@ export function guardedMeanTrustAggregator(
       );
       if (kept.length === 0) throw new AggregationInputError("every update was rejected");
       const aggregate = fedAvg(kept);
-      if (context.record !== false && options.groups !== undefined) drift = addDrift(drift, aggregate);
+      if (context.record !== false && drifting) drift = addDrift(drift, aggregate);
       const evidence = guard.updates.map(
         (u, i) =>
           `norm ${u.normRatio.toFixed(2)}x the median, cosine ${u.cosine.toFixed(2)}, work ${u.workShare.toFixed(2)}, group cosine ${u.groupCosine.toFixed(2)}, silent ${u.silentRatio.toFixed(3)} (bound ${guard.silentBound.toFixed(3)}, group cosine ${u.silentGroupCosine.toFixed(2)})` +
@@ -182,7 +186,7 @@ export function guardedMeanTrustAggregator(
       if (folded !== undefined) {
         [silentRecords, directions] = folded;
         const step = postedStep(outcome);
-        if (step !== undefined) drift = addDrift(drift, step);
+        if (step !== undefined && drifting) drift = addDrift(drift, step);
       }
     },
   };

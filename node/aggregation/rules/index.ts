@@ -10,6 +10,7 @@ import { guardedMeanRule, guardedMeanWeightedRule } from "./guarded-mean.ts";
 import { guardedMeanMemorylessRule } from "./guarded-mean-memoryless.ts";
 import { guardedMeanPushRule } from "./guarded-mean-push.ts";
 import { guardedMeanRowClipRule } from "./guarded-mean-row-clip.ts";
+import { guardedMeanDriftRule } from "./guarded-mean-drift.ts";
 import { krumRule } from "./krum.ts";
 import { medianRule } from "./median.ts";
 import { multiKrumRule } from "./multi-krum.ts";
@@ -34,6 +35,7 @@ export const AGGREGATION_RULES = [
   guardedMeanMemorylessRule,
   guardedMeanPushRule,
   guardedMeanRowClipRule,
+  guardedMeanDriftRule,
 ] as const;
 
 export type AggregatorName = (typeof AGGREGATION_RULES)[number]["name"];
