@@ -37,6 +37,12 @@ export interface SilentDriftRound {
    * honest majority's rows dominate).
    */
   readonly rowCosines: number[];
+  /**
+   * Per update: its silent energy along the drift, Σ over its silent rows of its energy there times the row's
+   * cosine squared (positive cosines only), as a share of the typical energy. Energy in other rows does not lower it,
+   * as it lowers a cosine.
+   */
+  readonly along: number[];
   /** Per update: the drift's energy in its silent rows, as a share of the typical energy. */
   readonly driftEnergies: number[];
   /** Per update: its silent energy, as a share of the typical energy (the guard's). */
@@ -56,6 +62,7 @@ export function scoreSilentDrift(
   const o = { ...SILENT_DRIFT_DEFAULTS, ...options };
   const cosines: number[] = [];
   const rowCosines: number[] = [];
+  const along: number[] = [];
   const driftEnergies: number[] = [];
   const energies = silentRows.map((r) => [...r.values()].reduce((a, b) => a + b, 0));
   updates.forEach((u, i) => {
@@ -63,6 +70,7 @@ export function scoreSilentDrift(
     let aa = 0;
     let bb = 0;
     let weighted = 0;
+    let projected = 0;
     for (const g of silentRows[i]!.keys()) {
       let rab = 0;
       let raa = 0;
@@ -77,16 +85,20 @@ export function scoreSilentDrift(
       ab += rab;
       aa += raa;
       bb += rbb;
-      if (raa > 0 && rbb > 0) weighted += (raa * rab) / Math.sqrt(raa * rbb);
+      if (raa > 0 && rbb > 0) {
+        weighted += (raa * rab) / Math.sqrt(raa * rbb);
+        if (rab > 0) projected += (rab * rab) / rbb;
+      }
     }
     rowCosines.push(aa === 0 ? 0 : weighted / aa);
+    along.push(typicalEnergy === 0 ? 0 : projected / typicalEnergy);
     cosines.push(aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb));
     driftEnergies.push(typicalEnergy === 0 ? 0 : bb / typicalEnergy);
   });
   const over = rowCosines.map(
     (c, i) => updates.length >= o.minUpdates && energies[i]! >= o.minEnergy && c > o.maxCosine,
   );
-  return { cosines, rowCosines, driftEnergies, energies, over };
+  return { cosines, rowCosines, along, driftEnergies, energies, over };
 }
 
 /** The drift after a round whose global step was `step` (a new vector). */

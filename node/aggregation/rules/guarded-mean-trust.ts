@@ -124,7 +124,7 @@ export function guardedMeanTrustAggregator(
               : `, silent direction ${direction.cosines[i]!.toFixed(2)}, push ${direction.along[i]!.toFixed(3)}, sustained ${direction.pushes[i]!.toFixed(3)} (bound ${direction.pushBound.toFixed(3)})`) +
             (drifted === undefined
               ? ""
-              : `, drift cosine ${drifted.cosines[i]!.toFixed(2)}, row ${drifted.rowCosines[i]!.toFixed(2)} (drift energy ${drifted.driftEnergies[i]!.toFixed(3)})`),
+              : `, drift cosine ${drifted.cosines[i]!.toFixed(2)}, row ${drifted.rowCosines[i]!.toFixed(2)}, along ${drifted.along[i]!.toFixed(3)} (drift energy ${drifted.driftEnergies[i]!.toFixed(3)})`),
         );
         const why = trainers.map((_, i) => [
           ...(history.over[i] ? ["silent-history" as const] : []),
