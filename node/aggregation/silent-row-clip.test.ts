@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import { Rng } from "../core/rng.ts";
 import { guardedMeanTrustAggregator } from "./rules/guarded-mean-trust.ts";
 import { clipSilentRows } from "./silent-row-clip.ts";
+import { ROW_CLIP_FACTOR } from "./rules/guarded-mean-row-clip.ts";
 
 const ROWS = 100;
 const WIDTH = 8;
@@ -100,7 +101,7 @@ describe("per-row clipping of silent rows", () => {
         return { drift, accepted };
       };
       const plain = run(undefined);
-      const clipped = run(1);
+      const clipped = run(ROW_CLIP_FACTOR);
       // The rotation passes the node's rule: attackers keep full weight in most rounds, and the trigger rows drift.
       assert.ok(
         plain.accepted.reduce((a, b) => a + b, 0) >= 18,
@@ -109,7 +110,7 @@ describe("per-row clipping of silent rows", () => {
       assert.ok(energyIn(plain.drift, TRIGGER_ROWS) > 0, "the trigger rows drift under the node's rule");
       assert.equal(energyIn(clipped.drift, TRIGGER_ROWS), 0);
       // The common rows: each of the ten updates moves them with similar energies, so the cut leaves them nearly
-      // whole (the top three per row are cut to the fourth).
+      // whole.
       const common = Array.from({ length: COMMON_ROWS }, (_, g) => g);
       const ratio = energyIn(clipped.drift, common) / energyIn(plain.drift, common);
       assert.ok(ratio > 0.9 && ratio <= 1.0001, `common-row drift ratio ${ratio.toFixed(3)}`);
