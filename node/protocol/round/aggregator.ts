@@ -39,6 +39,7 @@ import { keepReplica, trainerIndex, verifyUpdate } from "./replica-intake.ts";
 import { TaskRule } from "./task-rule.ts";
 import { updatesToFold } from "./held-revealed.ts";
 import type { BlobMeta } from "./blob-meta.ts";
+import { CHAIN_WRITE_RETRY_BUDGET_MS } from "../../chain/constants.ts";
 import { ChainClock } from "./chain-clock.ts";
 
 export interface AggregatorComponents {
@@ -83,6 +84,16 @@ export class Aggregator {
    * deadline, or a trainer that withholds more than the quorum's missing share keeps it waiting until the first
    * block after its deadline, whose miss anyone can then report.
    */
+  /**
+   * How long a post's transaction may ride out an unreachable chain (ms): until `deadline` by the chain's
+   * estimated time, at least CHAIN_WRITE_RETRY_BUDGET_MS.
+   */
+  postRetryBudgetMs(deadline: bigint): number {
+    const chainNow = (this.components.chainClock ?? this.ownClock).now();
+    const leftMs = chainNow === undefined ? 0 : Number(deadline - chainNow) * 1000;
+    return Math.max(CHAIN_WRITE_RETRY_BUDGET_MS, leftMs);
+  }
+
   private estimatedNow(now: bigint): bigint {
     const clock = this.components.chainClock ?? this.ownClock;
     clock.observe(now, Date.now());
@@ -401,19 +412,22 @@ export class Aggregator {
         { roundId, step, reason, ...timings() },
         "aggregate not posted: a transaction failed",
       );
+    // Each step rides out an unreachable chain until the deadline, not for the default 45 s: at 1,000 nodes in 4
+    // hosts (session 23) a host's RPC reads timed out for 55 s under its event loop's lag and an honest aggregator
+    // gave up its post ~140 s before its deadline (slashed). A send after the deadline is refused by the contract.
+    const budgetMs = this.postRetryBudgetMs(round.aggregateDeadline);
     if (links !== undefined) {
-      const linked = await this.ctx.chain.trySend("postLinkRoot", [roundId, links.tree.root]);
+      const linked = await this.ctx.chain.trySend("postLinkRoot", [roundId, links.tree.root], budgetMs);
       if (!linked.sent) return failed("postLinkRoot", linked.reason);
     }
     // A round above the weights array posts its weight tree root first (weight-claims.ts).
-    const posting = await weightsForPost(this.ctx, roundId, round.trainers, weights);
+    const posting = await weightsForPost(this.ctx, roundId, round.trainers, weights, budgetMs);
     if (posting === undefined) return failed("postWeightsRoot");
-    const posted = await this.ctx.chain.trySend("postAggregate", [
-      roundId,
-      aggregateCommitment.root,
-      aggregateData,
-      posting,
-    ]);
+    const posted = await this.ctx.chain.trySend(
+      "postAggregate",
+      [roundId, aggregateCommitment.root, aggregateData, posting],
+      budgetMs,
+    );
     if (!posted.sent) return failed("postAggregate", posted.reason);
     const postedTimings = timings();
     rememberAggregation(work, { encoded, weights, present, aggregate, aggregateCommitment, links });

@@ -268,8 +268,13 @@ export class RoundsGateway {
   }
 
   /** As `sendIfValid`, with the contract's or the transport's reason when nothing was sent (for the operator). */
-  trySend<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<SendOutcome> {
-    return this.enqueueOutcome(functionName, () => this.send(functionName, args));
+  trySend<F extends RoundsWrite>(
+    functionName: F,
+    args: RoundsWriteArgs<F>,
+    /** How long to ride out an unreachable chain (ms; default CHAIN_WRITE_RETRY_BUDGET_MS): up to a deadline. */
+    retryBudgetMs?: number,
+  ): Promise<SendOutcome> {
+    return this.enqueueOutcome(functionName, () => this.send(functionName, args, retryBudgetMs));
   }
 
   /**
@@ -419,7 +424,11 @@ export class RoundsGateway {
   }
 
   /** Checks (eth_estimateGas), sends and waits for one write; throws what the estimate or the chain says. */
-  private async send<F extends RoundsWrite>(functionName: F, args: RoundsWriteArgs<F>): Promise<boolean> {
+  private async send<F extends RoundsWrite>(
+    functionName: F,
+    args: RoundsWriteArgs<F>,
+    retryBudgetMs?: number,
+  ): Promise<boolean> {
     const { publicClient, wallet, contracts } = this.init;
     const call = {
       account: wallet.account,
@@ -428,17 +437,21 @@ export class RoundsGateway {
       functionName,
       args,
     } as Parameters<typeof publicClient.simulateContract>[0];
-    await this.transact(functionName, async () => {
-      // One round trip checks and prices the call: eth_estimateGas reverts with the contract's error as the
-      // eth_call of a simulation does (viem decodes it with the ABI either way), so no simulation before it.
-      // With a margin: other nodes' transactions mined first can make this one dearer (GAS_MARGIN_PERCENT).
-      const gas = withGasMargin(
-        await publicClient.estimateContractGas(
-          call as Parameters<typeof publicClient.estimateContractGas>[0],
-        ),
-      );
-      return wallet.writeContract({ ...call, gas } as Parameters<typeof wallet.writeContract>[0]);
-    });
+    await this.transact(
+      functionName,
+      async () => {
+        // One round trip checks and prices the call: eth_estimateGas reverts with the contract's error as the
+        // eth_call of a simulation does (viem decodes it with the ABI either way), so no simulation before it.
+        // With a margin: other nodes' transactions mined first can make this one dearer (GAS_MARGIN_PERCENT).
+        const gas = withGasMargin(
+          await publicClient.estimateContractGas(
+            call as Parameters<typeof publicClient.estimateContractGas>[0],
+          ),
+        );
+        return wallet.writeContract({ ...call, gas } as Parameters<typeof wallet.writeContract>[0]);
+      },
+      retryBudgetMs,
+    );
     return true;
   }
 
@@ -448,8 +461,13 @@ export class RoundsGateway {
    * during the outage ends with the contract's revert; once the hash exists the node only waits for that
    * transaction's receipt and never sends a second one, which would take the next nonce for a duplicate.
    */
-  private async transact(action: string, submit: () => Promise<Hex>): Promise<TransactionReceipt> {
+  private async transact(
+    action: string,
+    submit: () => Promise<Hex>,
+    budgetMs?: number,
+  ): Promise<TransactionReceipt> {
     const retry = {
+      ...(budgetMs === undefined ? {} : { budgetMs }),
       rpcUrl: this.rpcUrl,
       signal: this.init.signal?.(),
       onRetry: (attempt: number) =>

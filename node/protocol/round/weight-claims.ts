@@ -30,6 +30,8 @@ export async function weightsForPost(
   roundId: bigint,
   trainers: readonly Address[],
   weights: readonly number[],
+  /** How long the root's transaction may ride out an unreachable chain (ms; the aggregator's: to its deadline). */
+  retryBudgetMs?: number,
 ): Promise<bigint[] | undefined> {
   const big = weights.map(BigInt);
   if (!postsWeightTree(trainers.length)) return big;
@@ -45,12 +47,11 @@ export async function weightsForPost(
   // Already posted (a retry after a failed aggregate transaction): post the aggregate on it. Another root (a
   // missed aggregator's, before this node took the round over as its backup) is replaced.
   if (postedRoot.toLowerCase() === tree.root.toLowerCase()) return [];
-  const posted = await ctx.chain.trySend("postWeightsRoot", [
-    roundId,
-    tree.root,
-    tree.totalWeight,
-    packWeights(big),
-  ]);
+  const posted = await ctx.chain.trySend(
+    "postWeightsRoot",
+    [roundId, tree.root, tree.totalWeight, packWeights(big)],
+    retryBudgetMs,
+  );
   // The reason at warn: the aggregator's post fails with it (its own warning names only the step).
   if (!posted.sent) ctx.log.warn({ roundId, reason: posted.reason }, "weight root not posted");
   return posted.sent ? [] : undefined;
