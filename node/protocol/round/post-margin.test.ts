@@ -54,6 +54,19 @@ describe("the aggregator's deadline margin", () => {
     assert.equal(time.marginS(60n, 16, costs, 2), AGGREGATE_MARGIN_SECONDS + 22n);
   });
 
+  it("before its first aggregation, counts its compute as at least one tick gap", () => {
+    // Session 23, 1,000 nodes in 4 hosts: tick gaps of ~80 s, a fast wallet (8 s), two inputs, a chained round.
+    const costs = { tickGapMs: 80_000, txMs: 8_000 };
+    const time = new AggregationTime();
+    // 15 s + 80 s gap + 2 x (80 s compute + 2 x 8 s) = 287 s (the 30.2 s default gave 187 s; the path took 207 s).
+    assert.equal(time.marginS(1_320n, 2, costs, 2), AGGREGATE_MARGIN_SECONDS + 272n);
+    // Once measured, the measurement rules (here 10 s an input).
+    time.record(20_000, 2);
+    assert.equal(time.marginS(1_320n, 2, costs, 2), AGGREGATE_MARGIN_SECONDS + 152n);
+    // Nothing held: nothing to compute.
+    assert.equal(new AggregationTime().marginS(1_320n, 0, costs, 2), AGGREGATE_MARGIN_SECONDS + 96n);
+  });
+
   it("never spends more than half the window left after the fixed margin on the measured share", () => {
     const time = new AggregationTime();
     time.record(60_000, 10); // 6 s an input
