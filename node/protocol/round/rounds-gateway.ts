@@ -26,6 +26,8 @@ import type { RoundTree } from "../hierarchy.ts";
 import { dropOldRounds } from "./context.ts";
 import { ChainClock } from "./chain-clock.ts";
 import { RoundCache } from "./round-cache.ts";
+import { readAnsweredStatements, readPendingChallenges } from "./round-challenges.ts";
+import type { AnsweredStatement, PendingChallenge } from "./round-challenges.ts";
 import { postedWeights, postsWeightTree } from "./weight-claims.ts";
 import type {
   RoundsGatewayInit,
@@ -204,45 +206,16 @@ export class RoundsGateway {
     return openBlock;
   }
 
-  /** Challenges of a round still awaiting their answer. */
-  async pendingChallenges(roundId: bigint): Promise<{ chunk: number; answerDeadline: bigint }[]> {
+  /** Challenges of a round still awaiting their answer (round-challenges.ts). */
+  async pendingChallenges(roundId: bigint): Promise<PendingChallenge[]> {
     const { publicClient, contracts } = this.init;
-    const logs = await publicClient.getContractEvents({
-      address: contracts.rounds,
-      abi: trainingRoundsAbi,
-      eventName: "ChunkChallenged",
-      args: { roundId },
-      fromBlock: await this.openBlockOf(roundId),
-    });
-    const out: { chunk: number; answerDeadline: bigint }[] = [];
-    for (const log of logs) {
-      const chunk = log.args.chunkIndex;
-      if (chunk === undefined) continue;
-      const challenge = await publicClient.readContract({
-        address: contracts.rounds,
-        abi: trainingRoundsAbi,
-        functionName: "getChallenge",
-        args: [roundId, chunk],
-      });
-      if (challenge.status === ChallengeStatus.Pending)
-        out.push({ chunk: Number(chunk), answerDeadline: challenge.answerDeadline });
-    }
-    return out;
+    return readPendingChallenges(publicClient, contracts.rounds, roundId, await this.openBlockOf(roundId));
   }
 
   /** Every answer posted in a round: the chunk and the statement its proof was checked against. */
-  async answeredStatements(roundId: bigint): Promise<{ chunk: bigint; statement: Hex }[]> {
-    const answers = await this.init.publicClient.getContractEvents({
-      address: this.init.contracts.rounds,
-      abi: trainingRoundsAbi,
-      eventName: "ChallengeAnswered",
-      args: { roundId },
-      fromBlock: await this.openBlockOf(roundId),
-    });
-    return answers.flatMap((answer) => {
-      const { chunkIndex, statement } = answer.args;
-      return chunkIndex === undefined || statement === undefined ? [] : [{ chunk: chunkIndex, statement }];
-    });
+  async answeredStatements(roundId: bigint): Promise<AnsweredStatement[]> {
+    const { publicClient, contracts } = this.init;
+    return readAnsweredStatements(publicClient, contracts.rounds, roundId, await this.openBlockOf(roundId));
   }
 
   /** The libp2p peer an operator bound on chain. */
