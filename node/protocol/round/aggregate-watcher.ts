@@ -94,8 +94,9 @@ export class AggregateWatcher {
       return;
     }
     for (const chunk of work.wrongChunks) {
-      if (work.challenged.has(chunk) || !this.components.keeper.dutyDue(work, `challenge-${chunk}`, myIndex))
-        continue;
+      // At the configured pace: the challenge window is short, and a race loses only a simulation (challenge()).
+      const due = this.components.keeper.dutyDue(work, `challenge-${chunk}`, myIndex, "configured");
+      if (work.challenged.has(chunk) || !due) continue;
       // Marked either way (ticks do not overlap): false means someone else challenged it first, or the window closed.
       const sent = await this.ctx.chain.challenge(roundId, chunk);
       work.challenged.add(chunk);

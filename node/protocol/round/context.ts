@@ -41,11 +41,11 @@ export const DEFAULT_DUTY_BACKOFF_MS = 2_000;
 export const SELECT_AFTER_LOCK_POLL_MS = 500;
 export const SELECT_AFTER_LOCK_POLLS = 40;
 /**
- * Most a selection duty's back-off step grows to (ms) from the node's measured tick gap: a later member of a round
- * whose first keepers are gone still locks and selects within its position's worth of these (the selection window
- * is one aggregate window after the commit deadline: 600 s in the scale bench, where 16 × 30 s = 8 minutes).
+ * Most a duty's back-off step grows to (ms) from the node's measured tick gap (keeper.ts): a later member of a round
+ * whose first keepers are gone still takes the duty within its position's worth of these (the selection window is
+ * one aggregate window after the commit deadline: 600 s at least in the scale bench, where 16 × 30 s = 8 minutes).
  */
-export const SELECTION_BACKOFF_CAP_MS = 30_000;
+export const DUTY_BACKOFF_CAP_MS = 30_000;
 /** Failed pushes to a sub-aggregator before a trainer sends its update to the round's aggregator instead. */
 export const UPLOAD_ATTEMPTS_BEFORE_FALLBACK = 3;
 /** Fewer updates than this are not screened (no meaningful median). */

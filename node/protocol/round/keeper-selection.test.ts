@@ -69,4 +69,14 @@ describe("the keeper's selection", () => {
     await capped.keeper.selectAggregator(7n, 100n, capped.work, 1);
     assert.deepEqual(capped.sent, ["lockSelection"], "the step is capped at 30 s");
   });
+
+  it("every duty backs off by the tick gap (the samples' draw herd), a watcher's challenge by the configured step", () => {
+    const slow = keeperOver([{ kind: "lock" }], () => true, 10_000);
+    for (const duty of ["draw", "finalize", "resolve-3"]) slow.work.dueSince.set(duty, Date.now() - 5_000);
+    assert.equal(slow.keeper.dutyDue(slow.work, "draw", 1), false, "position 1 waits one 10 s tick gap");
+    assert.equal(slow.keeper.dutyDue(slow.work, "finalize", 1), false);
+    assert.equal(slow.keeper.dutyDue(slow.work, "resolve-3", 0), true, "the first trainer acts at once");
+    slow.work.dueSince.set("challenge-4", Date.now() - 5_000);
+    assert.equal(slow.keeper.dutyDue(slow.work, "challenge-4", 2, "configured"), true, "2 x 2 s have passed");
+  });
 });

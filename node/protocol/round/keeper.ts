@@ -12,7 +12,7 @@ import {
   DEFAULT_DUTY_BACKOFF_MS,
   SELECT_AFTER_LOCK_POLL_MS,
   SELECT_AFTER_LOCK_POLLS,
-  SELECTION_BACKOFF_CAP_MS,
+  DUTY_BACKOFF_CAP_MS,
 } from "./context.ts";
 import type { RoundContext, RoundView } from "./context.ts";
 import type { DutyWork } from "./round-work.ts";
@@ -34,17 +34,37 @@ export class Keeper {
   }
 
   /**
-   * Permissionless duties (select the aggregator, finalize, report a miss, resolve a challenge) are open to
-   * every node; if all raced, all but one transaction would revert and waste gas. The round's first trainer
-   * acts at once, the other trainers back off by their position, everyone else only if nobody did.
+   * Permissionless duties (select the aggregator, draw the samples, finalize, report a miss, resolve a challenge)
+   * are open to every node; if all raced, all but one transaction would revert and waste gas. The round's first
+   * trainer acts at once, the other trainers back off by their position, everyone else only if nobody did. The
+   * step is the node's measured one (`backoffStepMs`), or the configured one for a duty whose window is short
+   * (`pace: "configured"`: a watcher's challenge of a wrong chunk, where a late one lets a cheat finalize).
    */
-  dutyDue(work: DutyWork, duty: string, trainerIndex: number, stepMs?: number): boolean {
+  dutyDue(
+    work: DutyWork,
+    duty: string,
+    trainerIndex: number,
+    pace: "measured" | "configured" = "measured",
+  ): boolean {
     const since = work.dueSince.get(duty) ?? Date.now();
     work.dueSince.set(duty, since);
-    const step = stepMs ?? this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
+    const configured = this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
+    const step = pace === "configured" ? configured : this.backoffStepMs();
     const delay =
       trainerIndex >= 0 ? trainerIndex * step : (PROOF_TRAINERS + 1) * step + Math.random() * step;
     return Date.now() - since >= delay;
+  }
+
+  /**
+   * The back-off step between two nodes' turns at a duty (ms): the configured step, or this node's measured tick
+   * gap when that is longer (at most DUTY_BACKOFF_CAP_MS). With 2 s steps and ticks of tens of seconds every member
+   * was due by its second tick and sent at once: 1,000 trainers in 4 hosts, 228 of 293 locks reverted in 52 chain s,
+   * each a block that spent the seed's 256 (session 22, 5d7be19 for the selection); then 1,993 of 2,370
+   * `drawSamples` reverted (session 23), the same herd on the next duty, so every duty takes the step now.
+   */
+  private backoffStepMs(): number {
+    const configured = this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS;
+    return Math.min(DUTY_BACKOFF_CAP_MS, Math.max(configured, this.tickGapMs()));
   }
 
   /**
@@ -71,21 +91,17 @@ export class Keeper {
     // The back-off step is at least one of this node's tick gaps: with 2 s steps and ticks of tens of seconds every
     // member was due by its second tick and locked at once (1,000 trainers in 4 hosts, 2cfd6b5: 228 of 293 locks
     // reverted in 52 chain s, each a block, which spent the seed's 256 blocks before the locker's select landed).
-    const backoffMs = Math.min(
-      SELECTION_BACKOFF_CAP_MS,
-      Math.max(this.ctx.options.dutyBackoffMs ?? DEFAULT_DUTY_BACKOFF_MS, this.tickGapMs()),
-    );
     // Logged at info: at 128 nodes the time from the last commit to the first delivery (4 min) was not split
     // between selection and delivery (#21).
     if (step.kind === "lock") {
       if (
-        this.dutyDue(work, "lock", myIndex, backoffMs) &&
+        this.dutyDue(work, "lock", myIndex) &&
         (await this.ctx.chain.sendIfValid("lockSelection", [roundId]))
       ) {
         this.ctx.log.info({ roundId }, "selection locked");
         await this.selectAfterLock(roundId, now);
       }
-    } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex, backoffMs)) {
+    } else if (step.kind === "select" && this.dutyDue(work, "select", myIndex)) {
       if (await this.ctx.chain.sendIfValid("selectAggregator", step.args))
         this.ctx.log.info({ roundId }, "aggregator selected");
     }
