@@ -77,14 +77,6 @@ export class Aggregator {
   private readonly ownClock = new ChainClock();
 
   /**
-   * The time the next block will carry, estimated (chain-clock.ts): the wall clock plus the chain's offset from it
-   * as of this node's freshest read, here the tick's head read (`components.chainClock`) or `now` itself as of this
-   * call. The head alone lags on a chain that mines only on transactions (a local `hardhat node`), with slow blocks,
-   * behind the blocks a node waits for, and in a slow tick; judged by it, an honest aggregator posts after its
-   * deadline, or a trainer that withholds more than the quorum's missing share keeps it waiting until the first
-   * block after its deadline, whose miss anyone can then report.
-   */
-  /**
    * How long a post's transaction may ride out an unreachable chain (ms): until `deadline` by the chain's
    * estimated time, at least CHAIN_WRITE_RETRY_BUDGET_MS.
    */
@@ -94,6 +86,14 @@ export class Aggregator {
     return Math.max(CHAIN_WRITE_RETRY_BUDGET_MS, leftMs);
   }
 
+  /**
+   * The time the next block will carry, estimated (chain-clock.ts): the wall clock plus the chain's offset from it
+   * as of this node's freshest read, here the tick's head read (`components.chainClock`) or `now` itself as of this
+   * call. The head alone lags on a chain that mines only on transactions (a local `hardhat node`), with slow blocks,
+   * behind the blocks a node waits for, and in a slow tick; judged by it, an honest aggregator posts after its
+   * deadline, or a trainer that withholds more than the quorum's missing share keeps it waiting until the first
+   * block after its deadline, whose miss anyone can then report.
+   */
   private estimatedNow(now: bigint): bigint {
     const clock = this.components.chainClock ?? this.ownClock;
     clock.observe(now, Date.now());
@@ -414,7 +414,8 @@ export class Aggregator {
       );
     // Each step rides out an unreachable chain until the deadline, not for the default 45 s: at 1,000 nodes in 4
     // hosts (session 23) a host's RPC reads timed out for 55 s under its event loop's lag and an honest aggregator
-    // gave up its post ~140 s before its deadline (slashed). A send after the deadline is refused by the contract.
+    // gave up its post ~140 s before its deadline (its next tick, recomputing, posted in time: a tick gap and a
+    // computation closer to a slash). A send after the deadline is refused by the contract.
     const budgetMs = this.postRetryBudgetMs(round.aggregateDeadline);
     if (links !== undefined) {
       const linked = await this.ctx.chain.trySend("postLinkRoot", [roundId, links.tree.root], budgetMs);
